@@ -1,0 +1,3 @@
+from hmk.cli import main
+
+raise SystemExit(main())

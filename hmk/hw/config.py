@@ -1,0 +1,202 @@
+"""Parameters of the memory hierarchy: what both model implementations are built from.
+
+A `HierarchyConfig` is plain data. It is made from a hardware profile (`from_soc`), by hand, or
+as a cachegrind-compatible I1/D1/LL set-up (`cachegrind`). Both the Python reference
+(`hmk.hw.reference`) and the compiled batch engine (`hmk.hw.engine`) take exactly this object, so
+they cannot disagree about the configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REPLACEMENT = ("lru", "plru")
+# How a lower level relates to the levels above it (for an L2: the L1I and L1D of its core).
+#   nine      non-inclusive non-exclusive: filled on a miss; its evictions leave the levels above
+#   inclusive every line above is also here; evicting a line here back-invalidates it above
+#   exclusive a victim cache: filled only by lines evicted from above; a hit moves the line up
+INCLUSION = ("nine", "inclusive", "exclusive")
+MODES = ("hardware", "cachegrind")
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """One set-associative cache. `latency` is the load-to-use latency, in core cycles, of an
+    access that hits here (not an increment over the level above)."""
+
+    name: str
+    size: int  # bytes
+    ways: int
+    line: int  # bytes
+    latency: int  # cycles
+    replacement: str = "lru"
+    inclusion: str = "nine"  # relation to the levels above; ignored for an L1
+
+    def __post_init__(self):
+        where = f"cache {self.name!r}"
+        for key in ("size", "ways", "line", "latency"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{where}: {key} must be a positive integer, got {value!r}")
+        if not _is_pow2(self.line):
+            raise ValueError(f"{where}: line size {self.line} is not a power of two")
+        if self.size % (self.ways * self.line):
+            raise ValueError(
+                f"{where}: size {self.size} is not a multiple of ways*line"
+            )
+        if not _is_pow2(self.sets):
+            raise ValueError(f"{where}: set count {self.sets} is not a power of two")
+        if self.replacement not in REPLACEMENT:
+            raise ValueError(
+                f"{where}: replacement {self.replacement!r} is not one of {REPLACEMENT}"
+            )
+        if self.replacement == "plru" and not _is_pow2(self.ways):
+            raise ValueError(
+                f"{where}: tree pseudo-LRU needs a power-of-two way count, got {self.ways}"
+            )
+        if self.ways > 64:
+            raise ValueError(f"{where}: at most 64 ways are modelled, got {self.ways}")
+        if self.inclusion not in INCLUSION:
+            raise ValueError(f"{where}: inclusion {self.inclusion!r} is not one of {INCLUSION}")
+
+    @property
+    def sets(self) -> int:
+        return self.size // (self.ways * self.line)
+
+
+@dataclass(frozen=True)
+class TLBConfig:
+    """TLBs of one core: fully associative L1 ITLB and DTLB, a set-associative unified L2 TLB and a
+    walk cache for table descriptors of levels 0-2. 4 KiB granule, 48-bit virtual addresses.
+    Latencies are cycles added to an access; an L1 TLB hit adds nothing (it is in the pipeline)."""
+
+    l1i_entries: int
+    l1d_entries: int
+    l2_entries: int
+    l2_ways: int
+    l2_latency: int
+    walk_cache_entries: int
+    walk_cache_ways: int
+    walk_cache_latency: int
+    walk_from: str = "l2"  # the first cache level that page-table-walk descriptor loads look up
+
+    def __post_init__(self):
+        for key in (
+            "l1i_entries",
+            "l1d_entries",
+            "l2_entries",
+            "l2_ways",
+            "walk_cache_entries",
+            "walk_cache_ways",
+        ):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"tlb: {key} must be a positive integer, got {value!r}")
+        for key in ("l2_latency", "walk_cache_latency"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"tlb: {key} must be a non-negative integer, got {value!r}")
+        for entries, ways, what in (
+            (self.l2_entries, self.l2_ways, "l2"),
+            (self.walk_cache_entries, self.walk_cache_ways, "walk cache"),
+        ):
+            if entries % ways or not _is_pow2(entries // ways):
+                raise ValueError(
+                    f"tlb: {what} set count {entries}/{ways} is not a power-of-two integer"
+                )
+        if self.walk_from not in ("l1d", "l2"):
+            raise ValueError(f"tlb: walk_from must be 'l1d' or 'l2', got {self.walk_from!r}")
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """The private part of one core's memory system and the latencies it sees below it."""
+
+    l1i: CacheConfig
+    l1d: CacheConfig
+    l2: CacheConfig | None = None
+    tlb: TLBConfig | None = None  # None: no translation, addresses are physical
+    l3_latency: int | None = (
+        None  # cycles for a hit in the shared L3 at this core's clock (None: l3.latency)
+    )
+    dram_latency: int = 100  # cycles for an access served by DRAM, at this core's clock
+    ghz: float = 1.0
+
+
+@dataclass(frozen=True)
+class HierarchyConfig:
+    """Private L1I/L1D (and optionally L2) per core, an optional shared L3, then DRAM.
+
+    mode "hardware": a miss travels down until a level hits, then the line is filled bottom-up
+    according to each level's inclusion policy; an access that straddles two lines is two line
+    accesses (its latency is the larger of the two).
+    mode "cachegrind": valgrind's cachegrind rules: each level is probed in turn with the whole
+    access, allocating on a miss, stopping at the first level where it hits; an access that
+    straddles two lines counts once and hits only if both lines hit. Needs "nine" everywhere.
+    """
+
+    cores: tuple[CoreConfig, ...]
+    l3: CacheConfig | None = None
+    mode: str = "hardware"
+    name: str = "custom"
+    extras: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        if not self.cores:
+            raise ValueError("a hierarchy needs at least one core")
+        if len(self.cores) > 255:
+            raise ValueError(f"at most 255 cores are modelled, got {len(self.cores)}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode {self.mode!r} is not one of {MODES}")
+        for i, core in enumerate(self.cores):
+            chain = [c for c in (core.l2, self.l3) if c is not None]
+            uppers = [core.l1i, core.l1d]
+            for lower in chain:
+                if lower.inclusion == "inclusive" and lower.size < max(u.size for u in uppers):
+                    raise ValueError(
+                        f"core {i}: {lower.name} ({lower.size} B) is inclusive but smaller than "
+                        f"the level above it ({max(u.size for u in uppers)} B)"
+                    )
+                if any(u.line != lower.line for u in uppers):
+                    raise ValueError(
+                        f"core {i}: {lower.name} has {lower.line}-byte lines but the level above "
+                        "has another line size; one line size per hierarchy is modelled"
+                    )
+                uppers = [lower]
+            if core.l1i.line != core.l1d.line:
+                raise ValueError(f"core {i}: L1I and L1D line sizes differ")
+            if self.mode == "cachegrind":
+                if core.tlb is not None:
+                    raise ValueError("cachegrind mode models no TLB")
+                if any(c.inclusion != "nine" for c in chain):
+                    raise ValueError("cachegrind mode needs non-inclusive ('nine') lower levels")
+            if core.tlb is not None and core.tlb.walk_from == "l2" and core.l2 is None:
+                raise ValueError(f"core {i}: walks start at the L2 but the core has no L2")
+
+    @property
+    def line(self) -> int:
+        return self.cores[0].l1d.line
+
+    @classmethod
+    def cachegrind(
+        cls, i1: tuple[int, int, int], d1: tuple[int, int, int], ll: tuple[int, int, int]
+    ):
+        """valgrind's `--I1=size,assoc,line --D1=... --LL=...`: true LRU, no TLB, one core.
+        cachegrind counts events and has no latencies; we charge 1 / 10 / 100 cycles (assumed)."""
+        core = CoreConfig(
+            l1i=CacheConfig("I1", *i1, latency=1),
+            l1d=CacheConfig("D1", *d1, latency=1),
+            l2=None,
+            tlb=None,
+            dram_latency=100,
+        )
+        return cls(
+            cores=(core,),
+            l3=CacheConfig("LL", *ll, latency=10),
+            mode="cachegrind",
+            name="cachegrind",
+        )
