@@ -166,7 +166,11 @@ class TLB:
         return None
 
     def insert(self, vpn, asid, global_, pfn):
+        """Add a translation. Entries it conflicts with (same page, and either is global or the
+        ASIDs are equal: a lookup could match both) are dropped first; real hardware would raise
+        a TLB conflict abort for the mismatched page tables that cause this."""
         entries = self._set(vpn)
+        entries[:] = [e for e in entries if not (e[0] == vpn and (global_ or e[2] or e[1] == asid))]
         if len(entries) == self.ways:
             entries.remove(min(entries, key=lambda e: e[4]))
         self.clock += 1

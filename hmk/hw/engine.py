@@ -1,0 +1,153 @@
+"""The batch engine: hmk.hw.reference's model, compiled (Numba), fed numpy arrays of events.
+
+State persists between batches, so a long run can be fed in buffers of any size with the same
+result as one big batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmk._fast import hierarchy as nb
+from hmk.hw.config import HierarchyConfig
+from hmk.hw.events import check_events, kind_code, make_events
+from hmk.hw.layout import (
+    COUNT_KINDS,
+    INCLUSION_CODE,
+    REPLACEMENT_CODE,
+    TLB_COUNTERS,
+    Layout,
+    stats_dict,
+)
+
+
+class BatchHierarchy:
+    """Same API and same results as hmk.hw.reference.MemoryHierarchy."""
+
+    def __init__(self, config: HierarchyConfig, ram=None, roots=None):
+        self.config = config
+        self.layout = lay = Layout.of(config)
+        n = len(lay.caches)
+        ncores = len(config.cores)
+        i64 = np.int64
+        sets = np.array([c.sets for c in lay.caches], i64)
+        ways = np.array([c.ways for c in lay.caches], i64)
+        base = np.concatenate([[0], np.cumsum(sets * ways)]).astype(i64)
+        sbase = np.concatenate([[0], np.cumsum(sets)]).astype(i64)
+        desc_off = np.concatenate([[0], np.cumsum([len(d) for d in lay.descendants])]).astype(i64)
+        desc = np.array([j for d in lay.descendants for j in d], i64)
+
+        # translation structures: core*4 + (ITLB, DTLB, L2TLB, WCACHE); a core without TLBs
+        # gets one-entry placeholders that are never used
+        t_sets, t_ways = [], []
+        for core in config.cores:
+            t = core.tlb
+            if t is None:
+                shape = [(1, 1)] * 4
+            else:
+                shape = [
+                    (1, t.l1i_entries),
+                    (1, t.l1d_entries),
+                    (t.l2_entries // t.l2_ways, t.l2_ways),
+                    (t.walk_cache_entries // t.walk_cache_ways, t.walk_cache_ways),
+                ]
+            for s, w in shape:
+                t_sets.append(s)
+                t_ways.append(w)
+        t_sets = np.array(t_sets, i64)
+        t_ways = np.array(t_ways, i64)
+        t_base = np.concatenate([[0], np.cumsum(t_sets * t_ways)]).astype(i64)
+        tlbs = [core.tlb for core in config.cores]
+
+        self._P = nb.Params(
+            sets=sets,
+            ways=ways,
+            repl=np.array([REPLACEMENT_CODE[c.replacement] for c in lay.caches], i64),
+            incl=np.array([INCLUSION_CODE[c.inclusion] for c in lay.caches], i64),
+            base=base[:-1].copy(),
+            sbase=sbase[:-1].copy(),
+            below=np.array(lay.below, i64),
+            is_l1=np.array(lay.is_l1, np.bool_),
+            desc_off=desc_off,
+            desc=desc,
+            lat=np.array(lay.latency, i64).reshape(ncores, n),
+            dram_lat=np.array(lay.dram_latency, i64),
+            l1i=np.array(lay.l1i, i64),
+            l1d=np.array(lay.l1d, i64),
+            walk_entry=np.array(lay.walk_entry, i64),
+            t_sets=t_sets,
+            t_ways=t_ways,
+            t_base=t_base[:-1].copy(),
+            has_tlb=np.array([t is not None for t in tlbs], np.bool_),
+            l2tlb_lat=np.array([t.l2_latency if t else 0 for t in tlbs], i64),
+            wc_lat=np.array([t.walk_cache_latency if t else 0 for t in tlbs], i64),
+            misc=np.array([config.line.bit_length() - 1, config.mode == "cachegrind"], i64),
+        )
+        if ram is None:
+            ram = np.zeros(8, np.uint8)
+        if ram.dtype != np.uint8 or len(ram) % 8:
+            raise ValueError("ram must be a uint8 array whose size is a multiple of 8")
+        if roots is None:
+            roots = np.full(1 << 16, -1, i64)
+        if roots.dtype != i64 or roots.shape != (1 << 16,):
+            raise ValueError("roots must be an int64 array with one entry per 16-bit ASID")
+        nt = int(t_base[-1])
+        self._S = nb.State(
+            tags=np.full(int(base[-1]), -1, i64),
+            dirty=np.zeros(int(base[-1]), np.uint8),
+            stamp=np.zeros(int(base[-1]), i64),
+            tree=np.zeros(int(sbase[-1]), i64),
+            clock=np.zeros(n, i64),
+            cnt=np.zeros((n, 2, len(COUNT_KINDS)), i64),
+            cev=np.zeros((n, 3), i64),
+            dram=np.zeros(2, i64),
+            t_key=np.full(nt, -1, i64),
+            t_asid=np.zeros(nt, i64),
+            t_flag=np.zeros(nt, i64),
+            t_val=np.zeros(nt, i64),
+            t_stamp=np.zeros(nt, i64),
+            t_clock=np.zeros(len(t_sets), i64),
+            tcnt=np.zeros((ncores, len(TLB_COUNTERS)), i64),
+            ram=ram.view(np.uint64),
+            roots=roots,
+        )
+
+    def run(self, events: np.ndarray, check: bool = True) -> np.ndarray:
+        """Time every event; return per-event latencies in cycles (int32)."""
+        if check:
+            check_events(events, self.config.line, len(self.config.cores))
+        out = np.empty(len(events), dtype=np.int32)
+        nb.run_batch(
+            self._P,
+            self._S,
+            events["addr"],
+            events["kind"],
+            events["size"],
+            events["asid"],
+            events["core"],
+            out,
+        )
+        return out
+
+    def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
+        return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
+
+    def tlbi_all(self):
+        nb.tlb_invalidate(self._P, self._S, -1, -1)
+
+    def tlbi_asid(self, asid):
+        nb.tlb_invalidate(self._P, self._S, -1, int(asid))
+
+    def tlbi_va(self, va, asid=None):
+        nb.tlb_invalidate(self._P, self._S, int(va), -1 if asid is None else int(asid))
+
+    def stats(self) -> dict:
+        S = self._S
+        return stats_dict(
+            self.layout,
+            self.config,
+            S.cnt.tolist(),
+            S.cev.tolist(),
+            S.dram.tolist(),
+            S.tcnt.tolist(),
+        )
