@@ -45,9 +45,7 @@ class CacheConfig:
         if not _is_pow2(self.line):
             raise ValueError(f"{where}: line size {self.line} is not a power of two")
         if self.size % (self.ways * self.line):
-            raise ValueError(
-                f"{where}: size {self.size} is not a multiple of ways*line"
-            )
+            raise ValueError(f"{where}: size {self.size} is not a multiple of ways*line")
         if not _is_pow2(self.sets):
             raise ValueError(f"{where}: set count {self.sets} is not a power of two")
         if self.replacement not in REPLACEMENT:

@@ -1,4 +1,4 @@
-"""The batch engine: hmk.hw.reference's model, compiled (Numba), fed numpy arrays of events.
+"""The batch engine: hmk.hw.reference's model, compiled (Cython), fed numpy arrays of events.
 
 State persists between batches, so a long run can be fed in buffers of any size with the same
 result as one big batch.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk._fast import hierarchy as nb
+from hmk._fast.hierarchy import Engine
 from hmk.hw.config import HierarchyConfig
 from hmk.hw.events import check_events, kind_code, make_events
 from hmk.hw.layout import (
@@ -59,30 +59,15 @@ class BatchHierarchy:
         t_base = np.concatenate([[0], np.cumsum(t_sets * t_ways)]).astype(i64)
         tlbs = [core.tlb for core in config.cores]
 
-        self._P = nb.Params(
-            sets=sets,
-            ways=ways,
-            repl=np.array([REPLACEMENT_CODE[c.replacement] for c in lay.caches], i64),
-            incl=np.array([INCLUSION_CODE[c.inclusion] for c in lay.caches], i64),
-            base=base[:-1].copy(),
-            sbase=sbase[:-1].copy(),
-            below=np.array(lay.below, i64),
-            is_l1=np.array(lay.is_l1, np.bool_),
-            desc_off=desc_off,
-            desc=desc,
-            lat=np.array(lay.latency, i64).reshape(ncores, n),
-            dram_lat=np.array(lay.dram_latency, i64),
-            l1i=np.array(lay.l1i, i64),
-            l1d=np.array(lay.l1d, i64),
-            walk_entry=np.array(lay.walk_entry, i64),
-            t_sets=t_sets,
-            t_ways=t_ways,
-            t_base=t_base[:-1].copy(),
-            has_tlb=np.array([t is not None for t in tlbs], np.bool_),
-            l2tlb_lat=np.array([t.l2_latency if t else 0 for t in tlbs], i64),
-            wc_lat=np.array([t.walk_cache_latency if t else 0 for t in tlbs], i64),
-            misc=np.array([config.line.bit_length() - 1, config.mode == "cachegrind"], i64),
-        )
+        chain = np.full((n, 4), -1, i64)
+        chain_len = np.zeros(n, i64)
+        for x in range(n):
+            y = x
+            while y >= 0:
+                chain[x, chain_len[x]] = y
+                chain_len[x] += 1
+                y = lay.below[y]
+        i64 = np.int64
         if ram is None:
             ram = np.zeros(8, np.uint8)
         if ram.dtype != np.uint8 or len(ram) % 8:
@@ -92,34 +77,56 @@ class BatchHierarchy:
         if roots.dtype != i64 or roots.shape != (1 << 16,):
             raise ValueError("roots must be an int64 array with one entry per 16-bit ASID")
         nt = int(t_base[-1])
-        self._S = nb.State(
-            tags=np.full(int(base[-1]), -1, i64),
-            dirty=np.zeros(int(base[-1]), np.uint8),
-            stamp=np.zeros(int(base[-1]), i64),
-            tree=np.zeros(int(sbase[-1]), i64),
-            clock=np.zeros(n, i64),
-            cnt=np.zeros((n, 2, len(COUNT_KINDS)), i64),
-            cev=np.zeros((n, 3), i64),
-            dram=np.zeros(2, i64),
-            t_key=np.full(nt, -1, i64),
-            t_asid=np.zeros(nt, i64),
-            t_flag=np.zeros(nt, i64),
-            t_val=np.zeros(nt, i64),
-            t_stamp=np.zeros(nt, i64),
-            t_clock=np.zeros(len(t_sets), i64),
-            tcnt=np.zeros((ncores, len(TLB_COUNTERS)), i64),
-            ram=ram.view(np.uint64),
-            roots=roots,
-        )
+        self._state = spec = {
+            # parameters
+            "sets": sets,
+            "ways": ways,
+            "repl": np.array([REPLACEMENT_CODE[c.replacement] for c in lay.caches], i64),
+            "incl": np.array([INCLUSION_CODE[c.inclusion] for c in lay.caches], i64),
+            "base": base[:-1].copy(),
+            "sbase": sbase[:-1].copy(),
+            "below": np.array(lay.below, i64),
+            "is_l1": np.array(lay.is_l1, i64),
+            "desc_off": desc_off,
+            "desc": np.append(desc, 0).astype(i64),  # never empty, so it has an address
+            "chain": chain,
+            "chain_len": chain_len,
+            "lat": np.array(lay.latency, i64).ravel(),
+            "dram_lat": np.array(lay.dram_latency, i64),
+            "l1i": np.array(lay.l1i, i64),
+            "l1d": np.array(lay.l1d, i64),
+            "walk_entry": np.array(lay.walk_entry, i64),
+            "t_sets": t_sets,
+            "t_ways": t_ways,
+            "t_base": t_base[:-1].copy(),
+            "has_tlb": np.array([t is not None for t in tlbs], i64),
+            "l2tlb_lat": np.array([t.l2_latency if t else 0 for t in tlbs], i64),
+            "wc_lat": np.array([t.walk_cache_latency if t else 0 for t in tlbs], i64),
+            "misc": np.array([config.line.bit_length() - 1, config.mode == "cachegrind"], i64),
+            # state and counters
+            "tags": np.full(int(base[-1]), -1, i64),
+            "tree": np.zeros(int(sbase[-1]), i64),
+            "cnt": np.zeros(n * 2 * len(COUNT_KINDS), i64),
+            "cev": np.zeros(n * 3, i64),
+            "dram": np.zeros(2, i64),
+            "t_key": np.full(nt, -1, i64),
+            "t_asid": np.zeros(nt, i64),
+            "t_flag": np.zeros(nt, i64),
+            "t_val": np.zeros(nt, i64),
+            "t_stamp": np.zeros(nt, i64),
+            "t_filt": np.zeros(len(t_sets) * 256, np.uint8),
+            "tcnt": np.zeros(ncores * len(TLB_COUNTERS), i64),
+            "ram": ram.view(np.uint64),
+            "roots": roots,
+        }
+        self._engine = Engine(spec)
 
     def run(self, events: np.ndarray, check: bool = True) -> np.ndarray:
         """Time every event; return per-event latencies in cycles (int32)."""
         if check:
             check_events(events, self.config.line, len(self.config.cores))
         out = np.empty(len(events), dtype=np.int32)
-        nb.run_batch(
-            self._P,
-            self._S,
+        self._engine.run(
             events["addr"],
             events["kind"],
             events["size"],
@@ -133,21 +140,21 @@ class BatchHierarchy:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
 
     def tlbi_all(self):
-        nb.tlb_invalidate(self._P, self._S, -1, -1)
+        self._engine.invalidate(-1, -1)
 
     def tlbi_asid(self, asid):
-        nb.tlb_invalidate(self._P, self._S, -1, int(asid))
+        self._engine.invalidate(-1, int(asid))
 
     def tlbi_va(self, va, asid=None):
-        nb.tlb_invalidate(self._P, self._S, int(va), -1 if asid is None else int(asid))
+        self._engine.invalidate(int(va), -1 if asid is None else int(asid))
 
     def stats(self) -> dict:
-        S = self._S
+        st, n = self._state, len(self.layout.caches)
         return stats_dict(
             self.layout,
             self.config,
-            S.cnt.tolist(),
-            S.cev.tolist(),
-            S.dram.tolist(),
-            S.tcnt.tolist(),
+            st["cnt"].reshape(n, 2, len(COUNT_KINDS)).tolist(),
+            st["cev"].reshape(n, 3).tolist(),
+            st["dram"].tolist(),
+            st["tcnt"].reshape(len(self.config.cores), len(TLB_COUNTERS)).tolist(),
         )

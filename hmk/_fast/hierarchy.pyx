@@ -1,0 +1,588 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled twin of hmk.hw.reference: the same model in C structs over numpy-owned memory.
+
+hmk.hw.engine builds the arrays (parameters, state, counters) and hands them to `Engine`, which
+keeps raw pointers into them; Python can read the counters at any time. Function names follow
+the reference so the two read side by side.
+
+Layout choices (behaviour is the reference's; only the representation differs):
+* an LRU set is kept most-recently-used first, empties at the tail (as cachegrind does), so a
+  hit near the front is found at once and the victim is the last slot; a PLRU set is positional
+  with ways-1 tree bits in one int64;
+* a cache slot holds line << 1 | dirty, -1 when empty;
+* TLBs and the walk cache keep a last-use stamp per entry; a fully associative TLB also keeps a
+  256-bucket count of its entries' page numbers, so a miss is usually known without a scan.
+"""
+
+cimport cython
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.string cimport memmove
+
+import numpy as np
+
+cdef enum:
+    NINE = 0
+    INCLUSIVE = 1
+    EXCLUSIVE = 2
+    READ = 0
+    WRITE = 1
+    FETCH = 2
+    WALK = 3
+    ITLB = 0
+    DTLB = 1
+    L2TLB = 2
+    WCACHE = 3
+    ITLB_HIT = 0
+    ITLB_MISS = 1
+    DTLB_HIT = 2
+    DTLB_MISS = 3
+    L2TLB_HIT = 4
+    L2TLB_MISS = 5
+    WALKS = 6
+    WC_HIT = 7
+    WC_MISS = 8
+    WALK_FAULT = 9
+    PAGE_SHIFT = 12
+    FILTER = 256
+
+cdef int64_t ADDR_MASK = ((<int64_t>1 << 48) - 1) & ~((<int64_t>1 << PAGE_SHIFT) - 1)
+cdef int64_t NG = 1 << 11
+
+
+cdef struct Cache:
+    int64_t set_mask
+    int ways
+    int plru
+    int incl
+    int is_l1
+    int below
+    int chain_len
+    int chain[4]
+    int ndesc
+    int64_t *desc
+    int64_t *tags
+    int64_t *tree
+    int64_t *cnt  # [hit/miss][kind]
+    int64_t *ev  # evictions, writebacks, back_invalidations
+
+
+cdef struct Tlb:
+    int64_t set_mask
+    int ways
+    int64_t clock
+    int64_t *key  # vpn, or VA prefix for the walk cache; -1 = empty
+    int64_t *asid
+    int64_t *flag  # global (TLB) or level (walk cache)
+    int64_t *val  # pfn, or next table address
+    int64_t *stamp
+    uint8_t *filt  # fully associative TLBs: entries per (key & 255); NULL otherwise
+    int64_t last  # fully associative TLBs: slot of the last hit
+
+
+cdef struct Core:
+    int l1i
+    int l1d
+    int walk_entry
+    int has_tlb
+    int64_t l2tlb_lat
+    int64_t wc_lat
+    int64_t dram_lat
+    int64_t *lat  # per cache
+    int64_t *tcnt
+    Tlb tlb[4]
+
+
+cdef inline int64_t* _p64(a):
+    cdef int64_t[::1] v = a
+    return &v[0]
+
+
+@cython.final
+cdef class Engine:
+    cdef Cache *c
+    cdef Core *core
+    cdef int ncaches
+    cdef int ncores
+    cdef int line_bits
+    cdef int levelwise
+    cdef int64_t *dram
+    cdef uint64_t *ram
+    cdef int64_t ram_bytes
+    cdef int64_t *roots
+    cdef int64_t victim
+    cdef list _keep
+    cdef object _caches_mem
+    cdef object _cores_mem
+
+    def __init__(self, dict spec):
+        """spec: the arrays built by hmk.hw.engine.BatchHierarchy (kept alive here)."""
+        cdef int x, c, t, k
+        cdef uint64_t[::1] ram
+        self._keep = list(spec.values())
+        self.ncaches = len(spec["ways"])
+        self.ncores = len(spec["l1i"])
+        self.line_bits = int(spec["misc"][0])
+        self.levelwise = int(spec["misc"][1])
+        self._caches_mem = np.zeros(self.ncaches * sizeof(Cache), np.uint8)
+        self._cores_mem = np.zeros(self.ncores * sizeof(Core), np.uint8)
+        self.c = <Cache*> <size_t> self._caches_mem.ctypes.data
+        self.core = <Core*> <size_t> self._cores_mem.ctypes.data
+        for x in range(self.ncaches):
+            self.c[x].set_mask = spec["sets"][x] - 1
+            self.c[x].ways = spec["ways"][x]
+            self.c[x].plru = spec["repl"][x]
+            self.c[x].incl = spec["incl"][x]
+            self.c[x].is_l1 = spec["is_l1"][x]
+            self.c[x].below = spec["below"][x]
+            self.c[x].chain_len = spec["chain_len"][x]
+            for k in range(4):
+                self.c[x].chain[k] = spec["chain"][x, k]
+            self.c[x].ndesc = spec["desc_off"][x + 1] - spec["desc_off"][x]
+            self.c[x].desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
+            self.c[x].tags = _p64(spec["tags"]) + <Py_ssize_t>spec["base"][x]
+            self.c[x].tree = _p64(spec["tree"]) + <Py_ssize_t>spec["sbase"][x]
+            self.c[x].cnt = _p64(spec["cnt"]) + 8 * x
+            self.c[x].ev = _p64(spec["cev"]) + 3 * x
+        for c in range(self.ncores):
+            self.core[c].l1i = spec["l1i"][c]
+            self.core[c].l1d = spec["l1d"][c]
+            self.core[c].walk_entry = spec["walk_entry"][c]
+            self.core[c].has_tlb = spec["has_tlb"][c]
+            self.core[c].l2tlb_lat = spec["l2tlb_lat"][c]
+            self.core[c].wc_lat = spec["wc_lat"][c]
+            self.core[c].dram_lat = spec["dram_lat"][c]
+            self.core[c].lat = _p64(spec["lat"]) + self.ncaches * c
+            self.core[c].tcnt = _p64(spec["tcnt"]) + 10 * c
+            for t in range(4):
+                k = 4 * c + t
+                self.core[c].tlb[t].set_mask = spec["t_sets"][k] - 1
+                self.core[c].tlb[t].ways = spec["t_ways"][k]
+                self.core[c].tlb[t].clock = 0
+                self.core[c].tlb[t].key = _p64(spec["t_key"]) + <Py_ssize_t>spec["t_base"][k]
+                self.core[c].tlb[t].asid = _p64(spec["t_asid"]) + <Py_ssize_t>spec["t_base"][k]
+                self.core[c].tlb[t].flag = _p64(spec["t_flag"]) + <Py_ssize_t>spec["t_base"][k]
+                self.core[c].tlb[t].val = _p64(spec["t_val"]) + <Py_ssize_t>spec["t_base"][k]
+                self.core[c].tlb[t].stamp = _p64(spec["t_stamp"]) + <Py_ssize_t>spec["t_base"][k]
+                self.core[c].tlb[t].last = 0
+                if spec["t_sets"][k] == 1 and t != WCACHE:
+                    self.core[c].tlb[t].filt = (<uint8_t*> <size_t> spec["t_filt"].ctypes.data
+                                                + FILTER * k)
+                else:
+                    self.core[c].tlb[t].filt = NULL
+        self.dram = _p64(spec["dram"])
+        ram = spec["ram"]
+        self.ram = &ram[0]
+        self.ram_bytes = 8 * ram.shape[0]
+        self.roots = _p64(spec["roots"])
+
+    # ------------------------------------------------------------ one cache
+
+    cdef inline int _find(self, Cache *c, int64_t b, int64_t line) noexcept nogil:
+        cdef int w
+        cdef int64_t e
+        for w in range(c.ways):
+            e = c.tags[b + w]
+            if e < 0:
+                if not c.plru:
+                    return -1  # LRU sets keep their empty slots at the tail
+            elif e >> 1 == line:
+                return w
+        return -1
+
+    cdef inline void _touch(self, Cache *c, int64_t b, int64_t s, int w) noexcept nogil:
+        cdef int64_t e, t
+        cdef int node, span, right
+        if not c.plru:
+            if w > 0:
+                e = c.tags[b + w]
+                memmove(&c.tags[b + 1], &c.tags[b], w * sizeof(int64_t))
+                c.tags[b] = e
+            return
+        t = c.tree[s]
+        node = 0
+        span = c.ways
+        while span > 1:
+            span >>= 1
+            right = (w // span) & 1
+            if right:
+                t &= ~(<int64_t>1 << node)
+            else:
+                t |= <int64_t>1 << node
+            node = 2 * node + 1 + right
+        c.tree[s] = t
+
+    cdef inline bint cache_lookup(self, Cache *c, int64_t line) noexcept nogil:
+        cdef int64_t s = line & c.set_mask
+        cdef int64_t b = s * c.ways
+        cdef int w = self._find(c, b, line)
+        if w < 0:
+            return False
+        self._touch(c, b, s, w)
+        return True
+
+    cdef inline int _victim_way(self, Cache *c, int64_t b, int64_t s) noexcept nogil:
+        """PLRU only: the first empty way, else the one the tree points at."""
+        cdef int w, node, span, right
+        cdef int64_t t
+        for w in range(c.ways):
+            if c.tags[b + w] < 0:
+                return w
+        t = c.tree[s]
+        node = 0
+        w = 0
+        span = c.ways
+        while span > 1:
+            span >>= 1
+            right = (t >> node) & 1
+            w += right * span
+            node = 2 * node + 1 + right
+        return w
+
+    cdef inline bint cache_insert(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
+        """Insert; True if a line was evicted (then self.victim = line << 1 | dirty)."""
+        cdef int64_t s = line & c.set_mask
+        cdef int64_t b = s * c.ways
+        cdef int w = self._find(c, b, line)
+        cdef int64_t old
+        if w >= 0:
+            if dirty:
+                c.tags[b + w] |= 1
+            self._touch(c, b, s, w)
+            return False
+        if not c.plru:
+            old = c.tags[b + c.ways - 1]
+            memmove(&c.tags[b + 1], &c.tags[b], (c.ways - 1) * sizeof(int64_t))
+            c.tags[b] = line << 1 | dirty
+        else:
+            w = self._victim_way(c, b, s)
+            old = c.tags[b + w]
+            c.tags[b + w] = line << 1 | dirty
+            self._touch(c, b, s, w)
+        if old < 0:
+            return False
+        self.victim = old
+        return True
+
+    cdef inline int cache_remove(self, Cache *c, int64_t line) noexcept nogil:
+        """-1 if absent, else the removed line's dirty bit."""
+        cdef int64_t b = (line & c.set_mask) * c.ways
+        cdef int w = self._find(c, b, line)
+        cdef int64_t e
+        if w < 0:
+            return -1
+        e = c.tags[b + w]
+        if c.plru:
+            c.tags[b + w] = -1
+        else:
+            memmove(&c.tags[b + w], &c.tags[b + w + 1], (c.ways - 1 - w) * sizeof(int64_t))
+            c.tags[b + c.ways - 1] = -1
+        return <int>(e & 1)
+
+    cdef inline bint cache_mark_dirty(self, Cache *c, int64_t line) noexcept nogil:
+        cdef int64_t b = (line & c.set_mask) * c.ways
+        cdef int w = self._find(c, b, line)
+        if w < 0:
+            return False
+        c.tags[b + w] |= 1
+        return True
+
+    # ------------------------------------------------------------ the hierarchy
+
+    cdef void fill(self, int x, int64_t line, bint dirty) noexcept nogil:
+        """Insert into cache x; evict and cascade victims into exclusive levels below."""
+        cdef Cache *c
+        cdef int64_t victim
+        cdef bint vdirty
+        cdef int k, r, b
+        while True:
+            c = &self.c[x]
+            if not self.cache_insert(c, line, dirty):
+                return
+            victim = self.victim >> 1
+            vdirty = self.victim & 1
+            c.ev[0] += 1
+            if not c.is_l1 and c.incl == INCLUSIVE:
+                for k in range(c.ndesc):
+                    r = self.cache_remove(&self.c[c.desc[k]], victim)
+                    if r >= 0:
+                        c.ev[2] += 1
+                        if r:
+                            vdirty = True
+            if vdirty:
+                c.ev[1] += 1
+            b = c.below
+            if b >= 0 and self.c[b].incl == EXCLUSIVE:
+                x = b
+                line = victim
+                dirty = vdirty
+                continue
+            if vdirty:
+                self.write_back(b, victim)
+            return
+
+    cdef void write_back(self, int x, int64_t line) noexcept nogil:
+        while x >= 0:
+            if self.cache_mark_dirty(&self.c[x], line):
+                return
+            x = self.c[x].below
+        self.dram[1] += 1
+
+    cdef int64_t access_line(self, int core, int entry, int64_t line, int kind) noexcept nogil:
+        """One line, 'hardware' mode; returns its latency."""
+        cdef Cache *e = &self.c[entry]
+        cdef Cache *h
+        cdef int n = e.chain_len
+        cdef int hit_at = n
+        cdef int i, x
+        cdef int64_t latency
+        cdef bint carried = False
+        if self.cache_lookup(e, line):  # the common case first
+            e.cnt[kind] += 1
+            if kind == WRITE:
+                self.cache_mark_dirty(e, line)
+            return self.core[core].lat[entry]
+        e.cnt[4 + kind] += 1
+        for i in range(1, n):
+            h = &self.c[e.chain[i]]
+            if self.cache_lookup(h, line):
+                h.cnt[kind] += 1
+                hit_at = i
+                break
+            h.cnt[4 + kind] += 1
+        if hit_at == n:
+            self.dram[0] += 1
+            latency = self.core[core].dram_lat
+        else:
+            latency = self.core[core].lat[e.chain[hit_at]]
+            if hit_at > 0 and self.c[e.chain[hit_at]].incl == EXCLUSIVE:
+                carried = self.cache_remove(&self.c[e.chain[hit_at]], line) == 1
+        for i in range(hit_at - 1, -1, -1):
+            x = e.chain[i]
+            if i > 0 and self.c[x].incl == EXCLUSIVE:
+                continue
+            self.fill(x, line, carried)
+            carried = False
+        if kind == WRITE:
+            self.cache_mark_dirty(e, line)
+        return latency
+
+    cdef int64_t access_levelwise(self, int core, int entry, int64_t first, int64_t last,
+                                  int kind) noexcept nogil:
+        """cachegrind's rule (see the reference)."""
+        cdef int x = entry
+        cdef Cache *c
+        cdef bint missed
+        while x >= 0:
+            c = &self.c[x]
+            missed = False
+            if not self.cache_lookup(c, first):
+                missed = True
+                self.fill(x, first, False)
+            if last != first and not self.cache_lookup(c, last):
+                missed = True
+                self.fill(x, last, False)
+            if kind == WRITE and x == entry:
+                self.cache_mark_dirty(c, first)
+                if last != first:
+                    self.cache_mark_dirty(c, last)
+            if not missed:
+                c.cnt[kind] += 1
+                return self.core[core].lat[x]
+            c.cnt[4 + kind] += 1
+            x = c.below
+        self.dram[0] += 1
+        return self.core[core].dram_lat
+
+    # ------------------------------------------------------------ translation
+
+    cdef inline int64_t tlb_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
+        """Slot of the matching entry (its use refreshed), or -1."""
+        cdef int64_t k, b
+        if t.filt != NULL:
+            k = t.last  # conflicting entries are never kept, so a match here is the match
+            if t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid):
+                t.clock += 1
+                t.stamp[k] = t.clock
+                return k
+            if t.filt[vpn & (FILTER - 1)] == 0:
+                return -1
+        b = (vpn & t.set_mask) * t.ways
+        for k in range(b, b + t.ways):
+            if t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid):
+                t.clock += 1
+                t.stamp[k] = t.clock
+                t.last = k
+                return k
+        return -1
+
+    cdef inline void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
+        if t.filt != NULL and t.key[k] >= 0:
+            t.filt[t.key[k] & (FILTER - 1)] -= 1
+        t.key[k] = -1
+
+    cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
+                         bint is_tlb) noexcept nogil:
+        cdef int64_t b = (key & t.set_mask) * t.ways
+        cdef int64_t k, best = -1
+        if is_tlb:  # drop conflicting translations (see the reference)
+            for k in range(b, b + t.ways):
+                if t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid):
+                    self._t_drop(t, k)
+        for k in range(b, b + t.ways):
+            if t.key[k] < 0:
+                best = k
+                break
+            if best < 0 or t.stamp[k] < t.stamp[best]:
+                best = k
+        self._t_drop(t, best)
+        t.clock += 1
+        t.key[best] = key
+        t.asid[best] = asid
+        t.flag[best] = flag
+        t.val[best] = val
+        t.stamp[best] = t.clock
+        if t.filt != NULL:
+            t.filt[key & (FILTER - 1)] += 1
+
+    cdef inline int64_t wc_lookup(self, Tlb *t, int64_t level, int64_t prefix,
+                                  int64_t asid) noexcept nogil:
+        cdef int64_t b = (prefix & t.set_mask) * t.ways
+        cdef int64_t k
+        for k in range(b, b + t.ways):
+            if t.key[k] == prefix and t.flag[k] == level and t.asid[k] == asid:
+                t.clock += 1
+                t.stamp[k] = t.clock
+                return t.val[k]
+        return -1
+
+    cdef int64_t walk(self, int core, int64_t vpn, int64_t asid, int64_t *latency,
+                      bint *glob) noexcept nogil:
+        """4-level walk with a walk cache; returns the pfn or -1 (a fault)."""
+        cdef Core *cr = &self.core[core]
+        cdef Tlb *wc = &cr.tlb[WCACHE]
+        cdef int64_t va = vpn << PAGE_SHIFT
+        cdef int64_t table = self.roots[asid]
+        cdef int64_t found, desc_pa, desc, nxt
+        cdef int level = 0, cached
+        cr.tcnt[WALKS] += 1
+        latency[0] += cr.wc_lat
+        for cached in range(2, -1, -1):
+            found = self.wc_lookup(wc, cached, va >> (12 + 9 * (3 - cached)), asid)
+            if found >= 0:
+                level = cached + 1
+                table = found
+                break
+        cr.tcnt[WC_HIT if level > 0 else WC_MISS] += 1
+        while True:
+            if table < 0:
+                cr.tcnt[WALK_FAULT] += 1
+                return -1
+            desc_pa = table + 8 * ((va >> (12 + 9 * (3 - level))) & 511)
+            if desc_pa + 8 > self.ram_bytes:
+                cr.tcnt[WALK_FAULT] += 1
+                return -1
+            latency[0] += self.access_line(core, cr.walk_entry, desc_pa >> self.line_bits, WALK)
+            desc = <int64_t>self.ram[desc_pa >> 3]  # bit 63 is ignored below
+            if desc & 3 != 3:
+                cr.tcnt[WALK_FAULT] += 1
+                return -1
+            nxt = desc & ADDR_MASK
+            if level == 3:
+                glob[0] = (desc & NG) == 0
+                return nxt >> PAGE_SHIFT
+            self.tlb_insert(wc, va >> (12 + 9 * (3 - level)), asid, level, nxt, False)
+            level += 1
+            table = nxt
+
+    cdef int64_t translate(self, int core, int64_t vpn, int64_t asid, bint fetch,
+                           int64_t *latency) noexcept nogil:
+        """The pfn; an untranslatable page is timed as identity-mapped."""
+        cdef Core *cr = &self.core[core]
+        cdef Tlb *l1 = &cr.tlb[ITLB if fetch else DTLB]
+        cdef int64_t k = self.tlb_lookup(l1, vpn, asid)
+        cdef int64_t pfn, glob
+        cdef bint g = False
+        if k >= 0:
+            cr.tcnt[ITLB_HIT if fetch else DTLB_HIT] += 1
+            return l1.val[k]
+        cr.tcnt[ITLB_MISS if fetch else DTLB_MISS] += 1
+        latency[0] += cr.l2tlb_lat
+        k = self.tlb_lookup(&cr.tlb[L2TLB], vpn, asid)
+        if k >= 0:
+            cr.tcnt[L2TLB_HIT] += 1
+            pfn = cr.tlb[L2TLB].val[k]
+            glob = cr.tlb[L2TLB].flag[k]
+        else:
+            cr.tcnt[L2TLB_MISS] += 1
+            pfn = self.walk(core, vpn, asid, latency, &g)
+            if pfn < 0:
+                return vpn
+            glob = 1 if g else 0
+            self.tlb_insert(&cr.tlb[L2TLB], vpn, asid, glob, pfn, True)
+        self.tlb_insert(l1, vpn, asid, glob, pfn, True)
+        return pfn
+
+    def invalidate(self, int64_t va, int64_t asid):
+        """TLBI: va < 0 means no VA given, asid < 0 no ASID given (see the reference)."""
+        cdef int c, t
+        cdef int64_t k, key, vpn = va >> PAGE_SHIFT
+        cdef Tlb *tl
+        cdef bint hit
+        for c in range(self.ncores):
+            for t in range(4):
+                tl = &self.core[c].tlb[t]
+                for k in range((tl.set_mask + 1) * tl.ways):
+                    key = tl.key[k]
+                    if key < 0:
+                        continue
+                    if t == WCACHE:
+                        hit = (asid < 0 or tl.asid[k] == asid) and (
+                            va < 0 or key == va >> (12 + 9 * (3 - tl.flag[k])))
+                    elif va >= 0 and key != vpn:
+                        hit = False
+                    elif asid < 0:
+                        hit = True
+                    elif va < 0:
+                        hit = tl.asid[k] == asid and tl.flag[k] == 0
+                    else:
+                        hit = tl.flag[k] != 0 or tl.asid[k] == asid
+                    if hit:
+                        self._t_drop(tl, k)
+
+    # ------------------------------------------------------------ the batch
+
+    def run(self, const uint64_t[:] addr, const uint8_t[:] kind, const uint8_t[:] size,
+            const unsigned short[:] asid, const uint8_t[:] core, int[::1] out):
+        cdef Py_ssize_t i, n = addr.shape[0]
+        cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
+        cdef int k, c, entry
+        cdef int lb = self.line_bits
+        cdef int offset_bits = PAGE_SHIFT - lb
+        cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
+        with nogil:
+            for i in range(n):
+                a = <int64_t>addr[i]
+                k = kind[i]
+                c = core[i]
+                end = a + size[i] - 1
+                entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
+                first = a >> lb
+                last = end >> lb
+                latency = 0
+                if self.core[c].has_tlb:
+                    fp = a >> PAGE_SHIFT
+                    lp = end >> PAGE_SHIFT
+                    pf = self.translate(c, fp, asid[i], k == FETCH, &latency)
+                    pl = pf
+                    if lp != fp:
+                        pl = self.translate(c, lp, asid[i], k == FETCH, &latency)
+                    first = (pf << offset_bits) | (first & mask)
+                    last = (pl << offset_bits) | (last & mask)
+                if self.levelwise:
+                    latency += self.access_levelwise(c, entry, first, last, k)
+                else:
+                    lat2 = self.access_line(c, entry, first, k)
+                    if last != first:
+                        lat2 = max(lat2, self.access_line(c, entry, last, k))
+                    latency += lat2
+                out[i] = <int>latency
