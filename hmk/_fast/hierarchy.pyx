@@ -15,8 +15,7 @@ Layout choices (behaviour is the reference's; only the representation differs):
 """
 
 cimport cython
-from libc.stdint cimport int64_t, uint8_t, uint64_t
-from libc.string cimport memmove
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 import numpy as np
 
@@ -49,6 +48,15 @@ cdef int64_t ADDR_MASK = ((<int64_t>1 << 48) - 1) & ~((<int64_t>1 << PAGE_SHIFT)
 cdef int64_t NG = 1 << 11
 
 
+cdef struct Event:  # hmk.hw.events.EVENT_DTYPE
+    uint64_t addr
+    uint16_t asid
+    uint8_t kind
+    uint8_t size
+    uint8_t core
+    uint8_t pad[3]
+
+
 cdef struct Cache:
     int64_t set_mask
     int ways
@@ -75,8 +83,15 @@ cdef struct Tlb:
     int64_t *flag  # global (TLB) or level (walk cache)
     int64_t *val  # pfn, or next table address
     int64_t *stamp
-    uint8_t *filt  # fully associative TLBs: entries per (key & 255); NULL otherwise
-    int64_t last  # fully associative TLBs: slot of the last hit
+    # fully associative TLBs only (filt != NULL): entries per bucket (key & 255), a slot in the
+    # bucket (exact when it holds one entry), and a recency list: head most recent, tail least
+    # recent or empty (empty slots are always at the tail end)
+    uint8_t *filt
+    int64_t *hint
+    int64_t *prev
+    int64_t *next
+    int64_t head
+    int64_t tail
 
 
 cdef struct Core:
@@ -163,10 +178,8 @@ cdef class Engine:
                 self.core[c].tlb[t].flag = _p64(spec["t_flag"]) + <Py_ssize_t>spec["t_base"][k]
                 self.core[c].tlb[t].val = _p64(spec["t_val"]) + <Py_ssize_t>spec["t_base"][k]
                 self.core[c].tlb[t].stamp = _p64(spec["t_stamp"]) + <Py_ssize_t>spec["t_base"][k]
-                self.core[c].tlb[t].last = 0
                 if spec["t_sets"][k] == 1 and t != WCACHE:
-                    self.core[c].tlb[t].filt = (<uint8_t*> <size_t> spec["t_filt"].ctypes.data
-                                                + FILTER * k)
+                    self._init_fa(&self.core[c].tlb[t], spec, k)
                 else:
                     self.core[c].tlb[t].filt = NULL
         self.dram = _p64(spec["dram"])
@@ -174,6 +187,18 @@ cdef class Engine:
         self.ram = &ram[0]
         self.ram_bytes = 8 * ram.shape[0]
         self.roots = _p64(spec["roots"])
+
+    cdef _init_fa(self, Tlb *t, dict spec, int k):
+        cdef int64_t i, n = t.ways
+        t.filt = <uint8_t*> <size_t> spec["t_filt"].ctypes.data + FILTER * k
+        t.hint = _p64(spec["t_hint"]) + FILTER * k
+        t.prev = _p64(spec["t_prev"]) + <Py_ssize_t>spec["t_base"][k]
+        t.next = _p64(spec["t_next"]) + <Py_ssize_t>spec["t_base"][k]
+        for i in range(n):
+            t.prev[i] = i - 1
+            t.next[i] = i + 1 if i + 1 < n else -1
+        t.head = 0
+        t.tail = n - 1
 
     # ------------------------------------------------------------ one cache
 
@@ -195,7 +220,9 @@ cdef class Engine:
         if not c.plru:
             if w > 0:
                 e = c.tags[b + w]
-                memmove(&c.tags[b + 1], &c.tags[b], w * sizeof(int64_t))
+                while w > 0:
+                    c.tags[b + w] = c.tags[b + w - 1]
+                    w -= 1
                 c.tags[b] = e
             return
         t = c.tree[s]
@@ -238,11 +265,13 @@ cdef class Engine:
             node = 2 * node + 1 + right
         return w
 
-    cdef inline bint cache_insert(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
-        """Insert; True if a line was evicted (then self.victim = line << 1 | dirty)."""
+    cdef inline bint cache_insert(self, Cache *c, int64_t line, bint dirty,
+                                  bint absent) noexcept nogil:
+        """Insert (`absent`: the caller knows the line is not here); True if a line was evicted
+        (then self.victim = line << 1 | dirty)."""
         cdef int64_t s = line & c.set_mask
         cdef int64_t b = s * c.ways
-        cdef int w = self._find(c, b, line)
+        cdef int w = -1 if absent else self._find(c, b, line)
         cdef int64_t old
         if w >= 0:
             if dirty:
@@ -250,8 +279,11 @@ cdef class Engine:
             self._touch(c, b, s, w)
             return False
         if not c.plru:
-            old = c.tags[b + c.ways - 1]
-            memmove(&c.tags[b + 1], &c.tags[b], (c.ways - 1) * sizeof(int64_t))
+            w = c.ways - 1
+            old = c.tags[b + w]
+            while w > 0:
+                c.tags[b + w] = c.tags[b + w - 1]
+                w -= 1
             c.tags[b] = line << 1 | dirty
         else:
             w = self._victim_way(c, b, s)
@@ -274,8 +306,10 @@ cdef class Engine:
         if c.plru:
             c.tags[b + w] = -1
         else:
-            memmove(&c.tags[b + w], &c.tags[b + w + 1], (c.ways - 1 - w) * sizeof(int64_t))
-            c.tags[b + c.ways - 1] = -1
+            while w < c.ways - 1:
+                c.tags[b + w] = c.tags[b + w + 1]
+                w += 1
+            c.tags[b + w] = -1
         return <int>(e & 1)
 
     cdef inline bint cache_mark_dirty(self, Cache *c, int64_t line) noexcept nogil:
@@ -289,14 +323,16 @@ cdef class Engine:
     # ------------------------------------------------------------ the hierarchy
 
     cdef void fill(self, int x, int64_t line, bint dirty) noexcept nogil:
-        """Insert into cache x; evict and cascade victims into exclusive levels below."""
+        """Insert into cache x, where the line is known to be absent; evict, and cascade
+        victims into exclusive levels below."""
+        cdef bint absent = True
         cdef Cache *c
         cdef int64_t victim
         cdef bint vdirty
         cdef int k, r, b
         while True:
             c = &self.c[x]
-            if not self.cache_insert(c, line, dirty):
+            if not self.cache_insert(c, line, dirty, absent):
                 return
             victim = self.victim >> 1
             vdirty = self.victim & 1
@@ -315,6 +351,7 @@ cdef class Engine:
                 x = b
                 line = victim
                 dirty = vdirty
+                absent = False
                 continue
             if vdirty:
                 self.write_back(b, victim)
@@ -395,54 +432,109 @@ cdef class Engine:
 
     # ------------------------------------------------------------ translation
 
+    cdef inline bint _t_match(self, Tlb *t, int64_t k, int64_t vpn, int64_t asid) noexcept nogil:
+        return t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid)
+
+    cdef inline void _fa_unlink(self, Tlb *t, int64_t k) noexcept nogil:
+        if t.prev[k] >= 0:
+            t.next[t.prev[k]] = t.next[k]
+        else:
+            t.head = t.next[k]
+        if t.next[k] >= 0:
+            t.prev[t.next[k]] = t.prev[k]
+        else:
+            t.tail = t.prev[k]
+
+    cdef inline void _fa_to_front(self, Tlb *t, int64_t k) noexcept nogil:
+        if t.head == k:
+            return
+        self._fa_unlink(t, k)
+        t.prev[k] = -1
+        t.next[k] = t.head
+        t.prev[t.head] = k
+        t.head = k
+
+    cdef inline void _fa_to_back(self, Tlb *t, int64_t k) noexcept nogil:
+        if t.tail == k:
+            return
+        self._fa_unlink(t, k)
+        t.next[k] = -1
+        t.prev[k] = t.tail
+        t.next[t.tail] = k
+        t.tail = k
+
     cdef inline int64_t tlb_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
-        """Slot of the matching entry (its use refreshed), or -1."""
-        cdef int64_t k, b
+        """Slot of the matching entry (its use refreshed), or -1. Conflicting entries are never
+        kept, so at most one entry matches."""
+        cdef int64_t k, b, n
         if t.filt != NULL:
-            k = t.last  # conflicting entries are never kept, so a match here is the match
-            if t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid):
-                t.clock += 1
-                t.stamp[k] = t.clock
-                return k
-            if t.filt[vpn & (FILTER - 1)] == 0:
+            n = t.filt[vpn & (FILTER - 1)]
+            if n == 0:
                 return -1
+            if n == 1:
+                k = t.hint[vpn & (FILTER - 1)]
+                if not self._t_match(t, k, vpn, asid):
+                    return -1
+            else:
+                k = 0
+                while k < t.ways and not self._t_match(t, k, vpn, asid):
+                    k += 1
+                if k == t.ways:
+                    return -1
+            self._fa_to_front(t, k)
+            return k
         b = (vpn & t.set_mask) * t.ways
         for k in range(b, b + t.ways):
-            if t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid):
+            if self._t_match(t, k, vpn, asid):
                 t.clock += 1
                 t.stamp[k] = t.clock
-                t.last = k
                 return k
         return -1
 
-    cdef inline void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
-        if t.filt != NULL and t.key[k] >= 0:
-            t.filt[t.key[k] & (FILTER - 1)] -= 1
+    cdef void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
+        """Empty slot k (a no-op if it is empty)."""
+        cdef int64_t bucket, j
+        if t.key[k] < 0:
+            return
+        if t.filt != NULL:
+            bucket = t.key[k] & (FILTER - 1)
+            t.filt[bucket] -= 1
+            if t.filt[bucket] == 1:  # find the one left, so the hint is exact again
+                for j in range(t.ways):
+                    if j != k and t.key[j] >= 0 and t.key[j] & (FILTER - 1) == bucket:
+                        t.hint[bucket] = j
+                        break
+            t.key[k] = -1
+            self._fa_to_back(t, k)
         t.key[k] = -1
 
     cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
                          bint is_tlb) noexcept nogil:
         cdef int64_t b = (key & t.set_mask) * t.ways
         cdef int64_t k, best = -1
-        if is_tlb:  # drop conflicting translations (see the reference)
-            for k in range(b, b + t.ways):
+        if is_tlb and (t.filt == NULL or t.filt[key & (FILTER - 1)] != 0):
+            for k in range(b, b + t.ways):  # drop conflicting translations (see the reference)
                 if t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid):
                     self._t_drop(t, k)
-        for k in range(b, b + t.ways):
-            if t.key[k] < 0:
-                best = k
-                break
-            if best < 0 or t.stamp[k] < t.stamp[best]:
-                best = k
-        self._t_drop(t, best)
-        t.clock += 1
+        if t.filt != NULL:
+            best = t.tail  # empty, or the least recently used
+            self._t_drop(t, best)
+            self._fa_to_front(t, best)
+            t.filt[key & (FILTER - 1)] += 1
+            t.hint[key & (FILTER - 1)] = best
+        else:
+            for k in range(b, b + t.ways):
+                if t.key[k] < 0:
+                    best = k
+                    break
+                if best < 0 or t.stamp[k] < t.stamp[best]:
+                    best = k
+            t.clock += 1
+            t.stamp[best] = t.clock
         t.key[best] = key
         t.asid[best] = asid
         t.flag[best] = flag
         t.val[best] = val
-        t.stamp[best] = t.clock
-        if t.filt != NULL:
-            t.filt[key & (FILTER - 1)] += 1
 
     cdef inline int64_t wc_lookup(self, Tlb *t, int64_t level, int64_t prefix,
                                   int64_t asid) noexcept nogil:
@@ -551,20 +643,37 @@ cdef class Engine:
 
     # ------------------------------------------------------------ the batch
 
-    def run(self, const uint64_t[:] addr, const uint8_t[:] kind, const uint8_t[:] size,
-            const unsigned short[:] asid, const uint8_t[:] core, int[::1] out):
-        cdef Py_ssize_t i, n = addr.shape[0]
+    def first_bad(self, events, int64_t line):
+        """Index of the first event the model cannot take (see hmk.hw.events.check_events, which
+        names the problem), or -1. A compiled pre-pass, so a bad batch changes no state."""
+        cdef const uint8_t[::1] raw = events.view(np.uint8)
+        cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
+        cdef Py_ssize_t i, bad = -1, n = events.shape[0]
+        with nogil:
+            for i in range(n):
+                if (ev[i].addr >> 48 != 0 or ev[i].kind > FETCH or ev[i].size == 0
+                        or ev[i].size > line or ev[i].core >= self.ncores):
+                    bad = i
+                    break
+        return bad
+
+    def run(self, events, int[::1] out):
+        """Time each event (a C-contiguous EVENT_DTYPE array) into out[i]."""
+        cdef const uint8_t[::1] raw = events.view(np.uint8)
+        cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
+        cdef Py_ssize_t i, n = events.shape[0]
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
         cdef int k, c, entry
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
+        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
         with nogil:
             for i in range(n):
-                a = <int64_t>addr[i]
-                k = kind[i]
-                c = core[i]
-                end = a + size[i] - 1
+                a = <int64_t>ev[i].addr
+                k = ev[i].kind
+                c = ev[i].core
+                end = a + ev[i].size - 1
                 entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
                 first = a >> lb
                 last = end >> lb
@@ -572,10 +681,10 @@ cdef class Engine:
                 if self.core[c].has_tlb:
                     fp = a >> PAGE_SHIFT
                     lp = end >> PAGE_SHIFT
-                    pf = self.translate(c, fp, asid[i], k == FETCH, &latency)
+                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
                     pl = pf
                     if lp != fp:
-                        pl = self.translate(c, lp, asid[i], k == FETCH, &latency)
+                        pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
                     first = (pf << offset_bits) | (first & mask)
                     last = (pl << offset_bits) | (last & mask)
                 if self.levelwise:

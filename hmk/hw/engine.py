@@ -10,7 +10,7 @@ import numpy as np
 
 from hmk._fast.hierarchy import Engine
 from hmk.hw.config import HierarchyConfig
-from hmk.hw.events import check_events, kind_code, make_events
+from hmk.hw.events import EVENT_DTYPE, check_events, kind_code, make_events
 from hmk.hw.layout import (
     COUNT_KINDS,
     INCLUSION_CODE,
@@ -115,6 +115,9 @@ class BatchHierarchy:
             "t_val": np.zeros(nt, i64),
             "t_stamp": np.zeros(nt, i64),
             "t_filt": np.zeros(len(t_sets) * 256, np.uint8),
+            "t_hint": np.zeros(len(t_sets) * 256, i64),
+            "t_prev": np.zeros(nt, i64),
+            "t_next": np.zeros(nt, i64),
             "tcnt": np.zeros(ncores * len(TLB_COUNTERS), i64),
             "ram": ram.view(np.uint64),
             "roots": roots,
@@ -123,17 +126,13 @@ class BatchHierarchy:
 
     def run(self, events: np.ndarray, check: bool = True) -> np.ndarray:
         """Time every event; return per-event latencies in cycles (int32)."""
-        if check:
-            check_events(events, self.config.line, len(self.config.cores))
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+            check_events(events, self.config.line, len(self.config.cores))  # raises
+        events = np.ascontiguousarray(events)
+        if check and self._engine.first_bad(events, self.config.line) >= 0:
+            check_events(events, self.config.line, len(self.config.cores))  # names the problem
         out = np.empty(len(events), dtype=np.int32)
-        self._engine.run(
-            events["addr"],
-            events["kind"],
-            events["size"],
-            events["asid"],
-            events["core"],
-            out,
-        )
+        self._engine.run(events, out)
         return out
 
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
