@@ -12,7 +12,7 @@ extensions = [
         f"hmk._fast.{pyx.stem}",
         [str(pyx.relative_to(HERE))],
         include_dirs=[numpy.get_include()],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-fno-tree-loop-distribute-patterns"],
     )
     for pyx in sorted((HERE / "hmk" / "_fast").glob("*.pyx"))
 ]

@@ -16,6 +16,7 @@ import sys
 
 import hmk
 from hmk.hw import profile
+from hmk.hw.probe import format_size, latency_ladder
 
 ENGINE_PENDING = "program execution lands with the execution engine, which is not built yet"
 
@@ -57,7 +58,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"hmk: error: cannot run {args.program!r} yet: {ENGINE_PENDING}", file=sys.stderr)
         return 2
     print("\n".join(profile.describe_soc(soc, full=False)))
-    print(f"\nhmk run: {ENGINE_PENDING}; this only resolves the profile.")
+    print(f"\nhmk run: {ENGINE_PENDING}. Meanwhile, the modeled memory latency of this profile")
+    print("(a dependent pointer chase over a random order of each working set's lines, lmbench")
+    print("lat_mem_rd style; steady state, one core of each cluster):\n")
+    which = args.cluster
+    if which is not None and which.isdigit():
+        which = int(which)
+    clusters = soc.clusters if which is None else [soc.cluster(which)]
+    ladders = [(c, latency_ladder(soc, c.name)) for c in clusters]
+    print(
+        f"{'working set':>12}" + "".join(f"  {c.name + ' ' + c.core.name:>26}" for c, _ in ladders)
+    )
+    for i, step in enumerate(ladders[0][1]):
+        row = f"{format_size(step.size):>12}"
+        for _, ladder in ladders:
+            s = ladder[i]
+            row += f"  {s.cycles:8.1f} cyc {s.ns:7.1f} ns     "
+        print(row.rstrip())
     return 0
 
 
@@ -83,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=profile.DEFAULT_PROFILE,
         metavar="NAME|FILE.toml",
         help=f"SoC profile (default: {profile.DEFAULT_PROFILE})",
+    )
+    run.add_argument(
+        "--cluster", metavar="NAME|INDEX", help="only this cluster (default: every cluster)"
     )
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")

@@ -1,0 +1,204 @@
+"""Throughput of the memory-hierarchy batch engine, side by side with pycachesim.
+
+    python -m pytest benchmarks --benchmark-only
+
+Every benchmark runs one 10 M-access trace of 8-byte loads through a cold model (a fresh
+hierarchy per round: `benchmark.pedantic(..., setup=...)`, 3 rounds of 1 iteration) and records
+accesses/s in `extra_info`. The models:
+
+    hmk         hmk.hw.engine.BatchHierarchy, no TLB (addresses are physical)
+    hmk+tlb     the same with TLBs; every page of the span mapped with FlatMemory
+    pycachesim  pycachesim 0.3.1 with the same three levels, the whole trace in one load() call
+
+The hierarchy is built by hand: L1I/L1D 64 KiB 4-way, private L2 512 KiB 8-way, shared L3 4 MiB
+16-way, 64-byte lines, LRU, NINE, write-back. The traces: uniform random 8-byte-aligned
+addresses (fixed seed) and a sequential 8-byte stride, each over a 64 MiB span (16x the L3)
+and over a 1 MiB span (wrapping around when the trace is longer than the span).
+
+Not timed, but checked after the pycachesim rounds: L1/L2/L3 miss counts of hmk and pycachesim
+are equal on the shared trace. docs/performance.md has the measured figures.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig, TLBConfig
+from hmk.hw.engine import BatchHierarchy
+from hmk.hw.events import READ, make_events
+from hmk.hw.pagetable import PAGE_SHIFT, PAGE_SIZE, FlatMemory
+
+try:
+    import cachesim
+except ImportError:  # a benchmark-only dependency: pip install -e ".[bench]"
+    cachesim = None
+
+KiB, MiB = 1 << 10, 1 << 20
+N = 10_000_000  # accesses per trace
+SEED = 20240711
+LINE = 64
+SPANS = {"64MiB": 64 * MiB, "1MiB": 1 * MiB}
+PATTERNS = ("random", "sequential")
+MODELS = ("hmk", "hmk+tlb", "pycachesim")
+TLB = TLBConfig(48, 48, 1280, 5, 3, 64, 4, 4, "l1d")
+ROUNDS = 3
+
+
+def hierarchy_config(tlb: TLBConfig | None = None) -> HierarchyConfig:
+    """64K 4-way L1I/L1D, 512K 8-way L2, 4M 16-way shared L3; LRU, NINE, write-back."""
+    core = CoreConfig(
+        l1i=CacheConfig("l1i", 64 * KiB, 4, LINE, 4),
+        l1d=CacheConfig("l1d", 64 * KiB, 4, LINE, 4),
+        l2=CacheConfig("l2", 512 * KiB, 8, LINE, 9),
+        tlb=tlb,
+        dram_latency=100,
+    )
+    return HierarchyConfig(cores=(core,), l3=CacheConfig("l3", 4 * MiB, 16, LINE, 28), name="bench")
+
+
+def trace(pattern: str, span: int, n: int = N) -> np.ndarray:
+    """int64 byte addresses of `n` 8-byte loads within [0, span)."""
+    return _trace(pattern, span, n)
+
+
+@functools.lru_cache(maxsize=4)
+def _trace(pattern: str, span: int, n: int) -> np.ndarray:
+    if pattern == "random":
+        addr = np.random.default_rng(SEED).integers(0, span // 8, n, dtype=np.int64) * 8
+    elif pattern == "sequential":
+        addr = (np.arange(n, dtype=np.int64) * 8) % span
+    else:
+        raise ValueError(f"unknown pattern {pattern!r}")
+    addr.flags.writeable = False
+    return addr
+
+
+@functools.lru_cache(maxsize=4)
+def _events(pattern: str, span: int, n: int) -> np.ndarray:
+    ev = make_events(trace(pattern, span, n), READ, size=8)
+    ev.flags.writeable = False
+    return ev
+
+
+def events(pattern: str, span: int, n: int = N) -> np.ndarray:
+    return _events(pattern, span, n)
+
+
+def new_engine(tlb: bool, span: int) -> BatchHierarchy:
+    """A cold engine; with `tlb`, ASID 0 maps every page of [0, span) to frames in page order."""
+    if not tlb:
+        return BatchHierarchy(hierarchy_config())
+    pages = -(-span // PAGE_SIZE)
+    mem = FlatMemory((pages + 64) * PAGE_SIZE, table_frames=64)
+    mem.map_pages(0, np.arange(pages))
+    return BatchHierarchy(hierarchy_config(TLB), ram=mem.ram, roots=mem.roots)
+
+
+def new_pycachesim():
+    """pycachesim's model of the same hierarchy: (simulator, (l1, l2, l3))."""
+    if cachesim is None:
+        raise RuntimeError("pycachesim is not installed (pip install -e '.[bench]')")
+    mem = cachesim.MainMemory()
+    l3 = cachesim.Cache("L3", 4 * MiB // (16 * LINE), 16, LINE, "LRU")
+    mem.load_to(l3)
+    mem.store_from(l3)
+    l2 = cachesim.Cache("L2", 512 * KiB // (8 * LINE), 8, LINE, "LRU", store_to=l3, load_from=l3)
+    l1 = cachesim.Cache("L1", 64 * KiB // (4 * LINE), 4, LINE, "LRU", store_to=l2, load_from=l2)
+    return cachesim.CacheSimulator(l1, mem), (l1, l2, l3)
+
+
+def setup_round(model: str, pattern: str, span: int, n: int = N):
+    """A cold model and its input, as pedantic's `setup` returns them: ((target args), {})."""
+    if model in ("hmk", "hmk+tlb"):
+        return (new_engine(model == "hmk+tlb", span), events(pattern, span, n)), {}
+    if model == "pycachesim":
+        sim, levels = new_pycachesim()
+        return (sim, levels, trace(pattern, span, n)), {}
+    raise ValueError(f"unknown model {model!r}")
+
+
+def run_hmk(engine: BatchHierarchy, ev: np.ndarray) -> BatchHierarchy:
+    engine.run(ev)  # check=True: the compiled input pre-check is part of a user's call
+    return engine
+
+
+def run_pycachesim(sim, levels, addr: np.ndarray):
+    sim.load(addr, length=8)
+    return levels
+
+
+def target(model: str):
+    return run_pycachesim if model == "pycachesim" else run_hmk
+
+
+def misses(model: str, result) -> tuple[int, int, int]:
+    """(L1D, L2, L3) misses of a finished run."""
+    if model == "pycachesim":
+        return tuple(int(c.MISS_count) for c in result)
+    st = result.stats()
+    return st["cpu0.l1d.misses"], st["cpu0.l2.misses"], st["l3.misses"]
+
+
+def workload(model: str, pattern: str, span: int, n: int = N) -> dict:
+    """One cold run, untimed harness: what each benchmark round does. For the smoke test."""
+    args, kwargs = setup_round(model, pattern, span, n)
+    result = target(model)(*args, **kwargs)
+    out = dict(zip(("l1_misses", "l2_misses", "l3_misses"), misses(model, result), strict=True))
+    if model == "hmk+tlb":
+        st = result.stats()
+        out["dtlb_misses"] = st["cpu0.dtlb.misses"]
+        out["walks"] = st["cpu0.walker.walks"]
+    return out
+
+
+_ENGINE_MISSES: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+
+
+def engine_misses(pattern: str, span: int, n: int = N) -> tuple[int, int, int]:
+    """hmk's (no TLB) miss counts on a trace: recorded by its benchmark, or computed now."""
+    key = (pattern, span, n)
+    if key not in _ENGINE_MISSES:
+        args, _ = setup_round("hmk", pattern, span, n)
+        _ENGINE_MISSES[key] = misses("hmk", run_hmk(*args))
+    return _ENGINE_MISSES[key]
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("span_name", list(SPANS))
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_throughput(benchmark, throughput_log, pattern, span_name, model):
+    if model == "pycachesim" and cachesim is None:
+        pytest.skip("pycachesim is not installed (pip install -e '.[bench]')")
+    span = SPANS[span_name]
+    trace(pattern, span)  # build the trace (and events) before timing starts
+    if model != "pycachesim":
+        events(pattern, span)
+    benchmark.group = f"{pattern} {span_name}"
+    benchmark.extra_info["accesses"] = N
+    result = benchmark.pedantic(
+        target(model),
+        setup=lambda: setup_round(model, pattern, span),
+        rounds=ROUNDS,
+        iterations=1,
+    )
+    counts = misses(model, result)
+    benchmark.extra_info["misses_l1_l2_l3"] = list(counts)
+    if model == "hmk":
+        _ENGINE_MISSES[(pattern, span, N)] = counts
+    if model == "hmk+tlb":
+        st = result.stats()
+        benchmark.extra_info["dtlb_misses"] = st["cpu0.dtlb.misses"]
+        benchmark.extra_info["walks"] = st["cpu0.walker.walks"]
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        times = benchmark.stats.stats
+        benchmark.extra_info["accesses_per_s"] = N / times.min
+        benchmark.extra_info["accesses_per_s_mean"] = N / times.mean
+        throughput_log[(pattern, span_name, model)] = (N / times.min, N / times.mean)
+    if model == "pycachesim":
+        # correctness guard (untimed): both models count the same misses at every level
+        assert counts == engine_misses(pattern, span), (
+            f"pycachesim (L1, L2, L3) misses {counts} != hmk's {engine_misses(pattern, span)}"
+        )
