@@ -16,6 +16,7 @@ Layout choices (behaviour is the reference's; only the representation differs):
 
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
+from hmk._fast.event cimport Event
 
 import numpy as np
 
@@ -48,13 +49,6 @@ cdef int64_t ADDR_MASK = ((<int64_t>1 << 48) - 1) & ~((<int64_t>1 << PAGE_SHIFT)
 cdef int64_t NG = 1 << 11
 
 
-cdef struct Event:  # hmk.hw.events.EVENT_DTYPE
-    uint64_t addr
-    uint16_t asid
-    uint8_t kind
-    uint8_t size
-    uint8_t core
-    uint8_t pad[3]
 
 
 cdef struct Cache:

@@ -12,17 +12,11 @@ from libc.string cimport memchr
 import numpy as np
 
 cimport numpy as cnp
+from hmk._fast.event cimport Event
 
 cnp.import_array()
 
 
-cdef struct Event:  # hmk.hw.events.EVENT_DTYPE: 16 bytes, natural alignment
-    uint64_t addr
-    uint16_t asid
-    uint8_t kind
-    uint8_t size
-    uint8_t core
-    uint8_t pad[3]
 
 
 cdef enum:
