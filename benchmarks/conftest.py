@@ -1,11 +1,12 @@
 """Collects the throughput of every hierarchy benchmark and prints it side by side at the end:
-hmk / hmk+tlb / pycachesim per trace, hmk's ratio to pycachesim and what the TLB adds."""
+the models per trace, hmk's ratio to pycachesim and what the TLB adds."""
 
 from __future__ import annotations
 
 import pytest
 
 _LOG = pytest.StashKey[dict]()
+MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
 
 
 @pytest.fixture
@@ -19,28 +20,27 @@ def pytest_terminal_summary(terminalreporter, config):
     if not log:
         return
     tr = terminalreporter
-    tr.section("hierarchy throughput, M accesses/s (best of the rounds; mean in brackets)")
-    traces = list(dict.fromkeys((pattern, span) for pattern, span, _ in log))
+    tr.section("hierarchy throughput, M accesses/s: best round (mean of the rounds)")
     tr.write_line(
-        f"{'trace':<18} {'hmk':>14} {'hmk+tlb':>14} {'pycachesim':>14} "
-        f"{'hmk/pycachesim':>15} {'TLB adds':>9}"
+        f"{'trace':<17}" + "".join(f"{m:>16}" for m in MODELS) + f"{'hmk/pcs':>9}"
+        f"{'hmk/pcs-list':>13}{'TLB adds':>10}"
     )
 
     def cell(key):
         if key not in log:
-            return f"{'-':>14}"
+            return f"{'-':>16}"
         best, mean = log[key]
-        return f"{best / 1e6:>6.1f} ({mean / 1e6:>5.1f})"
+        return f"{best / 1e6:>9.1f} ({mean / 1e6:>4.1f})"
 
-    for pattern, span in traces:
-        hmk = log.get((pattern, span, "hmk"))
-        tlb = log.get((pattern, span, "hmk+tlb"))
-        pcs = log.get((pattern, span, "pycachesim"))
-        ratio = f"{hmk[0] / pcs[0]:.2f}x" if hmk and pcs else "-"
-        # extra time per access with TLBs, relative to the time without
+    def ratio(a, b):
+        return f"{a[0] / b[0]:.2f}x" if a and b else "-"
+
+    for pattern, span in dict.fromkeys((pattern, span) for pattern, span, _ in log):
+        hmk, tlb, pcs, pcs_list = (log.get((pattern, span, m)) for m in MODELS)
+        # time per access with TLBs over time per access without, best rounds
         adds = f"{hmk[0] / tlb[0] - 1:+.0%}" if hmk and tlb else "-"
         tr.write_line(
-            f"{pattern + ' ' + span:<18} {cell((pattern, span, 'hmk'))} "
-            f"{cell((pattern, span, 'hmk+tlb'))} {cell((pattern, span, 'pycachesim'))} "
-            f"{ratio:>15} {adds:>9}"
+            f"{pattern + ' ' + span:<17}"
+            + "".join(cell((pattern, span, m)) for m in MODELS)
+            + f"{ratio(hmk, pcs):>9}{ratio(hmk, pcs_list):>13}{adds:>10}"
         )

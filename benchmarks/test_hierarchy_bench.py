@@ -8,7 +8,11 @@ accesses/s in `extra_info`. The models:
 
     hmk         hmk.hw.engine.BatchHierarchy, no TLB (addresses are physical)
     hmk+tlb     the same with TLBs; every page of the span mapped with FlatMemory
-    pycachesim  pycachesim 0.3.1 with the same three levels, the whole trace in one load() call
+    pycachesim  pycachesim 0.3.1 with the same three levels, the whole trace (the int64 array)
+                in one load() call
+    pycachesim-list  the same, given the trace as a Python list of ints (converted untimed):
+                pycachesim iterates over its argument, and Python ints are cheaper for it to
+                read than numpy scalars: the fastest input form for it that we found
 
 The hierarchy is built by hand: L1I/L1D 64 KiB 4-way, private L2 512 KiB 8-way, shared L3 4 MiB
 16-way, 64-byte lines, LRU, NINE, write-back. The traces: uniform random 8-byte-aligned
@@ -29,7 +33,7 @@ import pytest
 from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig, TLBConfig
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.events import READ, make_events
-from hmk.hw.pagetable import PAGE_SHIFT, PAGE_SIZE, FlatMemory
+from hmk.hw.pagetable import PAGE_SIZE, FlatMemory
 
 try:
     import cachesim
@@ -42,7 +46,8 @@ SEED = 20240711
 LINE = 64
 SPANS = {"64MiB": 64 * MiB, "1MiB": 1 * MiB}
 PATTERNS = ("random", "sequential")
-MODELS = ("hmk", "hmk+tlb", "pycachesim")
+MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
+PYCACHESIM = ("pycachesim", "pycachesim-list")
 TLB = TLBConfig(48, 48, 1280, 5, 3, 64, 4, 4, "l1d")
 ROUNDS = 3
 
@@ -114,9 +119,10 @@ def setup_round(model: str, pattern: str, span: int, n: int = N):
     """A cold model and its input, as pedantic's `setup` returns them: ((target args), {})."""
     if model in ("hmk", "hmk+tlb"):
         return (new_engine(model == "hmk+tlb", span), events(pattern, span, n)), {}
-    if model == "pycachesim":
+    if model in PYCACHESIM:
         sim, levels = new_pycachesim()
-        return (sim, levels, trace(pattern, span, n)), {}
+        addr = trace(pattern, span, n)
+        return (sim, levels, addr.tolist() if model == "pycachesim-list" else addr), {}
     raise ValueError(f"unknown model {model!r}")
 
 
@@ -125,18 +131,18 @@ def run_hmk(engine: BatchHierarchy, ev: np.ndarray) -> BatchHierarchy:
     return engine
 
 
-def run_pycachesim(sim, levels, addr: np.ndarray):
+def run_pycachesim(sim, levels, addr):
     sim.load(addr, length=8)
     return levels
 
 
 def target(model: str):
-    return run_pycachesim if model == "pycachesim" else run_hmk
+    return run_pycachesim if model in PYCACHESIM else run_hmk
 
 
 def misses(model: str, result) -> tuple[int, int, int]:
     """(L1D, L2, L3) misses of a finished run."""
-    if model == "pycachesim":
+    if model in PYCACHESIM:
         return tuple(int(c.MISS_count) for c in result)
     st = result.stats()
     return st["cpu0.l1d.misses"], st["cpu0.l2.misses"], st["l3.misses"]
@@ -170,11 +176,11 @@ def engine_misses(pattern: str, span: int, n: int = N) -> tuple[int, int, int]:
 @pytest.mark.parametrize("span_name", list(SPANS))
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_throughput(benchmark, throughput_log, pattern, span_name, model):
-    if model == "pycachesim" and cachesim is None:
+    if model in PYCACHESIM and cachesim is None:
         pytest.skip("pycachesim is not installed (pip install -e '.[bench]')")
     span = SPANS[span_name]
     trace(pattern, span)  # build the trace (and events) before timing starts
-    if model != "pycachesim":
+    if model not in PYCACHESIM:
         events(pattern, span)
     benchmark.group = f"{pattern} {span_name}"
     benchmark.extra_info["accesses"] = N
@@ -197,7 +203,7 @@ def test_throughput(benchmark, throughput_log, pattern, span_name, model):
         benchmark.extra_info["accesses_per_s"] = N / times.min
         benchmark.extra_info["accesses_per_s_mean"] = N / times.mean
         throughput_log[(pattern, span_name, model)] = (N / times.min, N / times.mean)
-    if model == "pycachesim":
+    if model in PYCACHESIM:
         # correctness guard (untimed): both models count the same misses at every level
         assert counts == engine_misses(pattern, span), (
             f"pycachesim (L1, L2, L3) misses {counts} != hmk's {engine_misses(pattern, span)}"

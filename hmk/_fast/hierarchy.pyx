@@ -462,6 +462,8 @@ cdef class Engine:
         kept, so at most one entry matches."""
         cdef int64_t k, b, n
         if t.filt != NULL:
+            if self._t_match(t, t.head, vpn, asid):
+                return t.head  # the most recent entry again: nothing to reorder
             n = t.filt[vpn & (FILTER - 1)]
             if n == 0:
                 return -1
@@ -658,6 +660,7 @@ cdef class Engine:
         cdef Py_ssize_t i, n = events.shape[0]
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
         cdef int k, c, entry
+        cdef Tlb *tl
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
@@ -675,7 +678,12 @@ cdef class Engine:
                 if self.core[c].has_tlb:
                     fp = a >> PAGE_SHIFT
                     lp = end >> PAGE_SHIFT
-                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
+                    tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
+                    if self._t_match(tl, tl.head, fp, ev[i].asid):  # most common: same page
+                        self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
+                        pf = tl.val[tl.head]
+                    else:
+                        pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
                     pl = pf
                     if lp != fp:
                         pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)

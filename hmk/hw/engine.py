@@ -10,7 +10,7 @@ import numpy as np
 
 from hmk._fast.hierarchy import Engine
 from hmk.hw.config import HierarchyConfig
-from hmk.hw.events import EVENT_DTYPE, check_events, kind_code, make_events
+from hmk.hw.events import EVENT_DTYPE, check_events, check_memory, kind_code, make_events
 from hmk.hw.layout import (
     COUNT_KINDS,
     INCLUSION_CODE,
@@ -68,14 +68,11 @@ class BatchHierarchy:
                 chain_len[x] += 1
                 y = lay.below[y]
         i64 = np.int64
+        check_memory(ram, roots)
         if ram is None:
             ram = np.zeros(8, np.uint8)
-        if ram.dtype != np.uint8 or len(ram) % 8:
-            raise ValueError("ram must be a uint8 array whose size is a multiple of 8")
         if roots is None:
             roots = np.full(1 << 16, -1, i64)
-        if roots.dtype != i64 or roots.shape != (1 << 16,):
-            raise ValueError("roots must be an int64 array with one entry per 16-bit ASID")
         nt = int(t_base[-1])
         self._state = spec = {
             # parameters

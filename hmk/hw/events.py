@@ -41,19 +41,48 @@ def kind_code(kind) -> int:
     raise ValueError(f"unknown access kind {kind!r}; expected one of {sorted(KINDS)}")
 
 
+def _int_array(name, value, lo, hi) -> np.ndarray:
+    """`value` as an integer array within [lo, hi], or a ValueError naming the first bad one."""
+    try:
+        arr = np.asarray(value)
+        if arr.dtype == object:  # e.g. Python ints beyond int64 mixed with negative ones
+            arr = np.asarray(value, dtype=object)
+            if not all(isinstance(v, int | np.integer) for v in arr.flat):
+                raise TypeError
+            ints = [int(v) for v in arr.flat]
+            bad = [i for i, v in enumerate(ints) if not lo <= v <= hi]
+            if bad:
+                raise ValueError(_out_of_range(name, ints[bad[0]], bad[0], lo, hi))
+            return np.array(ints, dtype=np.uint64).reshape(arr.shape)
+    except TypeError:
+        raise ValueError(f"{name} values must be integers") from None
+    if arr.dtype.kind not in "iu":
+        plural = "addresses" if name == "address" else f"{name} values"
+        raise ValueError(f"{plural} must be integers, got dtype {arr.dtype}")
+    flat = arr.reshape(-1)
+    bad = (flat < lo) | (flat > hi) if flat.size else np.zeros(0, bool)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(_out_of_range(name, int(flat[i]), i, lo, hi))
+    return arr
+
+
+def _out_of_range(name, value, index, lo, hi) -> str:
+    if value < 0:
+        return f"negative {name} {value} (index {index})"
+    return f"{name} {value} (index {index}) is outside {lo}..{hi}"
+
+
 def make_events(addr, kind=READ, size=8, asid=0, core=0) -> np.ndarray:
-    """Build an event array from scalars or array-likes (broadcast against `addr`)."""
-    addr = np.asarray(addr)
-    if addr.dtype.kind not in "iu":
-        raise ValueError(f"addresses must be integers, got dtype {addr.dtype}")
-    if addr.size and addr.min() < 0:
-        raise ValueError(f"negative address {int(addr.min())}")
+    """Build an event array from scalars or array-likes (broadcast against `addr`). Values that
+    do not fit the record (a negative address, a size over 255, ...) are a ValueError."""
+    addr = _int_array("address", addr, 0, (1 << 64) - 1)
     ev = np.zeros(addr.shape, dtype=EVENT_DTYPE)
     ev["addr"] = addr
-    ev["kind"] = kind
-    ev["size"] = size
-    ev["asid"] = asid
-    ev["core"] = core
+    ev["kind"] = _int_array("kind", kind, 0, 255)
+    ev["size"] = _int_array("size", size, 0, 255)
+    ev["asid"] = _int_array("asid", asid, 0, MAX_ASID)
+    ev["core"] = _int_array("core", core, 0, 255)
     return ev
 
 
@@ -73,9 +102,23 @@ def check_events(ev: np.ndarray, line: int, n_cores: int) -> None:
         (ev["size"] > line, f"access wider than a {line}-byte cache line", "size"),
         (ev["core"] >= n_cores, f"core out of range (the hierarchy has {n_cores})", "core"),
     )
+    first = min((int(np.argmax(bad)) for bad, _, _ in checks if bad.any()), default=None)
+    if first is None:
+        return
     for bad, what, key in checks:
-        if bad.any():
-            i = int(np.argmax(bad))
-            value = ev[key][i]
+        if bad[first]:
+            value = ev[key][first]
             shown = hex(int(value)) if key == "addr" else int(value)
-            raise ValueError(f"event {i}: {what}: {key}={shown}")
+            raise ValueError(f"event {first}: {what}: {key}={shown}")
+
+
+def check_memory(ram, roots) -> None:
+    """The simulated RAM and per-ASID page-table roots a hierarchy with TLBs walks."""
+    if ram is not None and (
+        not isinstance(ram, np.ndarray) or ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 8
+    ):
+        raise ValueError("ram must be a 1-D uint8 array whose size is a multiple of 8")
+    if roots is not None and (
+        not isinstance(roots, np.ndarray) or roots.dtype != np.int64 or roots.shape != (1 << 16,)
+    ):
+        raise ValueError("roots must be an int64 array with one entry per 16-bit ASID")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmk.hw.config import HierarchyConfig
-from hmk.hw.events import FETCH, WRITE, check_events, kind_code, make_events
+from hmk.hw.events import FETCH, WRITE, check_events, check_memory, kind_code, make_events
 from hmk.hw.layout import (
     DTLB_HIT,
     DTLB_MISS,
@@ -237,6 +237,7 @@ class MemoryHierarchy:
     """
 
     def __init__(self, config: HierarchyConfig, ram=None, roots=None):
+        check_memory(ram, roots)
         self.config = config
         self.layout = lay = Layout.of(config)
         self.line_bits = config.line.bit_length() - 1

@@ -1,0 +1,52 @@
+"""The throughput benchmark's code runs: each model's workload once on a 10k trace.
+
+benchmarks/ is outside the default test run (its 10 M-access traces take a while); this keeps
+its code from rotting. The module is loaded from its file because benchmarks/ is not a package.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "test_hierarchy_bench.py"
+N = 10_000
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("hmk_bench_hierarchy", BENCH_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("pattern", ["random", "sequential"])
+@pytest.mark.parametrize("model", ["hmk", "hmk+tlb", "pycachesim", "pycachesim-list"])
+def test_workload_runs(bench, model, pattern):
+    if model in bench.PYCACHESIM and bench.cachesim is None:
+        pytest.skip("pycachesim is a benchmark-only dependency: pip install -e '.[bench]'")
+    span = bench.SPANS["64MiB"]
+    out = bench.workload(model, pattern, span, n=N)
+    # with TLBs, page-table-walk descriptor loads (from the L1D) are counted as well
+    assert 0 < out["l1_misses"] <= (N if model != "hmk+tlb" else 5 * N)
+    assert out["l3_misses"] <= out["l2_misses"] <= out["l1_misses"]
+    if model == "hmk+tlb":
+        assert out["walks"] > 0 and out["dtlb_misses"] >= out["walks"]
+    if model in bench.PYCACHESIM:
+        assert tuple(out.values()) == bench.engine_misses(pattern, span, n=N)
+
+
+def test_benchmark_parameters(bench):
+    """The figures in docs/performance.md are for exactly this set-up."""
+    assert bench.N == 10_000_000
+    assert bench.SPANS == {"64MiB": 64 << 20, "1MiB": 1 << 20}
+    cfg = bench.hierarchy_config()
+    core = cfg.cores[0]
+    assert [(c.size, c.ways, c.line) for c in (core.l1d, core.l2, cfg.l3)] == [
+        (64 << 10, 4, 64),
+        (512 << 10, 8, 64),
+        (4 << 20, 16, 64),
+    ]
+    assert all(c.replacement == "lru" for c in (core.l1i, core.l1d, core.l2, cfg.l3))
+    assert all(c.inclusion == "nine" for c in (core.l2, cfg.l3))
