@@ -30,38 +30,21 @@ import functools
 import numpy as np
 import pytest
 
-from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig, TLBConfig
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.events import READ, make_events
-from hmk.hw.pagetable import PAGE_SIZE, FlatMemory
+from hmk.hw.workloads import LINE, KiB, MiB, cold_model, load_addresses
 
 try:
     import cachesim
 except ImportError:  # a benchmark-only dependency: pip install -e ".[bench]"
     cachesim = None
 
-KiB, MiB = 1 << 10, 1 << 20
 N = 10_000_000  # accesses per trace
-SEED = 20240711
-LINE = 64
 SPANS = {"64MiB": 64 * MiB, "1MiB": 1 * MiB}
 PATTERNS = ("random", "sequential")
 MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
 PYCACHESIM = ("pycachesim", "pycachesim-list")
-TLB = TLBConfig(48, 48, 1280, 5, 3, 64, 4, 4, "l1d")
 ROUNDS = 3
-
-
-def hierarchy_config(tlb: TLBConfig | None = None) -> HierarchyConfig:
-    """64K 4-way L1I/L1D, 512K 8-way L2, 4M 16-way shared L3; LRU, NINE, write-back."""
-    core = CoreConfig(
-        l1i=CacheConfig("l1i", 64 * KiB, 4, LINE, 4),
-        l1d=CacheConfig("l1d", 64 * KiB, 4, LINE, 4),
-        l2=CacheConfig("l2", 512 * KiB, 8, LINE, 9),
-        tlb=tlb,
-        dram_latency=100,
-    )
-    return HierarchyConfig(cores=(core,), l3=CacheConfig("l3", 4 * MiB, 16, LINE, 28), name="bench")
 
 
 def trace(pattern: str, span: int, n: int = N) -> np.ndarray:
@@ -71,12 +54,7 @@ def trace(pattern: str, span: int, n: int = N) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _trace(pattern: str, span: int, n: int) -> np.ndarray:
-    if pattern == "random":
-        addr = np.random.default_rng(SEED).integers(0, span // 8, n, dtype=np.int64) * 8
-    elif pattern == "sequential":
-        addr = (np.arange(n, dtype=np.int64) * 8) % span
-    else:
-        raise ValueError(f"unknown pattern {pattern!r}")
+    addr = load_addresses(pattern, span, n)
     addr.flags.writeable = False
     return addr
 
@@ -93,13 +71,7 @@ def events(pattern: str, span: int, n: int = N) -> np.ndarray:
 
 
 def new_engine(tlb: bool, span: int) -> BatchHierarchy:
-    """A cold engine; with `tlb`, ASID 0 maps every page of [0, span) to frames in page order."""
-    if not tlb:
-        return BatchHierarchy(hierarchy_config())
-    pages = -(-span // PAGE_SIZE)
-    mem = FlatMemory((pages + 64) * PAGE_SIZE, table_frames=64)
-    mem.map_pages(0, np.arange(pages))
-    return BatchHierarchy(hierarchy_config(TLB), ram=mem.ram, roots=mem.roots)
+    return cold_model(tlb, span)
 
 
 def new_pycachesim():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from hmk.hw.workloads import bench_hierarchy
+
 BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "test_hierarchy_bench.py"
 N = 10_000
 
@@ -41,7 +43,7 @@ def test_benchmark_parameters(bench):
     """The figures in docs/performance.md are for exactly this set-up."""
     assert bench.N == 10_000_000
     assert bench.SPANS == {"64MiB": 64 << 20, "1MiB": 1 << 20}
-    cfg = bench.hierarchy_config()
+    cfg = bench_hierarchy()
     core = cfg.cores[0]
     assert [(c.size, c.ways, c.line) for c in (core.l1d, core.l2, cfg.l3)] == [
         (64 << 10, 4, 64),

@@ -16,51 +16,25 @@ import time
 
 import numpy as np
 
-from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig, TLBConfig
 from hmk.hw.engine import BatchHierarchy
-from hmk.hw.events import EVENT_DTYPE, FETCH, READ, WRITE, make_events
-from hmk.hw.pagetable import PAGE_SIZE, FlatMemory
+from hmk.hw.events import EVENT_DTYPE, FETCH, READ, WRITE
+from hmk.hw.pagetable import FlatMemory
 from hmk.hw.profile import load_soc
 from hmk.hw.reference import MemoryHierarchy
+from hmk.hw.workloads import KiB, MiB, cold_model, load_events
 
-KiB, MiB = 1 << 10, 1 << 20
-LINE = 64
 SPAN = 64 * MiB  # 16x the L3
-SEED = 20240711
-TLB = TLBConfig(48, 48, 1280, 5, 3, 64, 4, 4, "l1d")
-
-
-def hierarchy_config(tlb: TLBConfig | None = None) -> HierarchyConfig:
-    """64K 4-way L1I/L1D, 512K 8-way L2, 4M 16-way shared L3; LRU, NINE, write-back."""
-    core = CoreConfig(
-        l1i=CacheConfig("l1i", 64 * KiB, 4, LINE, 4),
-        l1d=CacheConfig("l1d", 64 * KiB, 4, LINE, 4),
-        l2=CacheConfig("l2", 512 * KiB, 8, LINE, 9),
-        tlb=tlb,
-        dram_latency=100,
-    )
-    return HierarchyConfig(cores=(core,), l3=CacheConfig("l3", 4 * MiB, 16, LINE, 28), name="bench")
 
 
 @functools.lru_cache(maxsize=8)
-def load_events(pattern: str, n: int, span: int = SPAN) -> np.ndarray:
-    if pattern == "random":
-        addr = np.random.default_rng(SEED).integers(0, span // 8, n, dtype=np.int64) * 8
-    else:
-        addr = (np.arange(n, dtype=np.int64) * 8) % span
-    ev = make_events(addr, READ, size=8)
+def events_for(pattern: str, n: int, span: int = SPAN) -> np.ndarray:
+    ev = load_events(pattern, span, n)
     ev.flags.writeable = False
     return ev
 
 
 def new_model(tlb: bool, cls=BatchHierarchy, span: int = SPAN):
-    """A cold model; with `tlb`, ASID 0 maps every page of [0, span) to frames in page order."""
-    if not tlb:
-        return cls(hierarchy_config())
-    pages = span // PAGE_SIZE
-    mem = FlatMemory((pages + 64) * PAGE_SIZE, table_frames=64)
-    mem.map_pages(0, np.arange(pages))
-    return cls(hierarchy_config(TLB), ram=mem.ram, roots=mem.roots)
+    return cold_model(tlb, span, cls)
 
 
 class EngineLoads:
@@ -74,7 +48,7 @@ class EngineLoads:
     timeout = 300
 
     def setup(self, pattern, tlb):
-        self.events = load_events(pattern, self.n)
+        self.events = events_for(pattern, self.n)
         self.engine = new_model(tlb)
 
     def time_run(self, pattern, tlb):
@@ -103,7 +77,7 @@ class Reference:
     repeat = (3, 10, 20.0)
 
     def setup(self, tlb):
-        self.events = load_events("random", self.n)
+        self.events = events_for("random", self.n)
         self.model = new_model(tlb, MemoryHierarchy)
 
     def time_run(self, tlb):
