@@ -1,0 +1,339 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Native unicorn hooks: translation through hmk's page tables and recording of what ran.
+
+unicorn calls these C functions directly (their addresses are registered with uc_hook_add by
+hmk.cpu.machine), so no Python runs per instruction, block, memory access or TLB fill. Python
+runs only when a fill finds no valid mapping (the kernel's page-fault path, through a C callback
+pointer made by ctypes) and when the recording buffers are handed over.
+
+* tlb_fill: walks the 4-level ARMv8 tables of the current address space (root, in simulated RAM)
+  and gives unicorn the physical page and its permissions. A miss, or a write to a read-only
+  page, or a fetch from a non-executable one, calls `fault_cb(vaddr, access)`; if it returns 1
+  the walk is retried, else the fill fails and the CPU stops with an exception.
+* mem: every data access as a hmk.hw.events record (virtual address, kind, size, ASID, core).
+  In virtual-TLB mode unicorn passes memory hooks the *physical* address, so the fill hook
+  keeps a reverse map (physical page -> virtual page) of the current address space, and the
+  memory hook turns the address back into the virtual one the TLB model needs. A frame mapped
+  at two virtual pages of one address space is attributed to the page filled last.
+* block: every executed translation block as a block record (address, size, instructions,
+  index of its first event), preceded by one fetch event per cache line the block spans.
+When a buffer is nearly full the block hook asks unicorn to stop before the block it announces
+runs; the machine drains the buffers and resumes there. EVENT_MARGIN leaves room for the
+accesses of the block that is running when the buffer crosses the mark.
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from hmk._fast.event cimport Event
+
+import numpy as np
+
+cdef enum:
+    UC_MEM_READ = 16
+    UC_MEM_WRITE = 17
+    UC_MEM_FETCH = 18
+    UC_PROT_READ = 1
+    UC_PROT_WRITE = 2
+    UC_PROT_EXEC = 4
+    EV_READ = 0
+    EV_WRITE = 1
+    EV_FETCH = 2
+    # room kept free in the event buffer for the rest of a block after a stop is requested
+    # (unicorn finishes the current translation block; a TB holds at most 512 instructions,
+    # each of which can make at most a few accesses, e.g. a load pair that straddles lines)
+    EVENT_MARGIN = 4096
+
+cdef uint64_t UNTIL_PAGE = (<uint64_t>0xFFFFFFFFFFFFFFFF) >> 12
+cdef uint64_t HASH_MUL = (<uint64_t>0x9E3779B9 << 32) | <uint64_t>0x7F4A7C15  # Fibonacci hashing
+cdef uint64_t ADDR_MASK = ((<uint64_t>1 << 48) - 1) & ~(<uint64_t>0xFFF)
+
+
+cdef struct uc_tlb_entry:
+    uint64_t paddr
+    int perms
+
+
+BLOCK_DTYPE = np.dtype(
+    [("addr", "<u8"), ("size", "<u4"), ("ninsn", "<u4"), ("event_start", "<u8")]
+)
+
+
+cdef struct Block:  # BLOCK_DTYPE
+    uint64_t addr
+    uint32_t size
+    uint32_t ninsn
+    uint64_t event_start
+
+
+ctypedef int (*fault_cb_t)(uint64_t vaddr, int access) noexcept nogil
+ctypedef int (*emu_stop_t)(void *uc) noexcept nogil
+
+
+cdef struct State:
+    uint64_t *ram  # simulated physical RAM, as 64-bit words
+    uint64_t ram_bytes
+    int64_t root  # level-0 table of the current address space, -1 = none
+    uint16_t asid
+    uint8_t core
+    int line_bits
+    fault_cb_t fault_cb
+    emu_stop_t emu_stop
+    Event *events
+    uint64_t nev
+    uint64_t ev_cap
+    Block *blocks
+    uint64_t nblk
+    uint64_t blk_cap
+    bint stop_requested
+    uint64_t fills
+    uint64_t faults
+    uint64_t *rmap_key  # physical page + 1 (0 = empty), open addressing
+    uint64_t *rmap_val  # virtual page
+    uint64_t rmap_mask
+    uint64_t rmap_used
+    uint64_t unattributed  # data accesses whose frame was not in the reverse map
+
+
+cdef inline int _walk(State *st, uint64_t va, uint64_t *pa, int *perms) noexcept nogil:
+    """1 and the page's physical address and permissions, or 0 when no valid page maps va."""
+    cdef int64_t table = st.root
+    cdef uint64_t desc, slot
+    cdef int level
+    if table < 0 or va >> 48:
+        return 0
+    for level in range(4):
+        slot = <uint64_t>table + 8 * ((va >> (39 - 9 * level)) & 511)
+        if slot + 8 > st.ram_bytes:
+            return 0
+        desc = st.ram[slot >> 3]
+        if desc & 3 != 3:  # invalid, or a block descriptor (not modelled)
+            return 0
+        table = <int64_t>(desc & ADDR_MASK)
+    if not desc & (1 << 6):  # AP[1]: not accessible from EL0
+        return 0
+    pa[0] = desc & ADDR_MASK
+    perms[0] = UC_PROT_READ
+    if not desc & (1 << 7):  # AP[2] clear: writable
+        perms[0] |= UC_PROT_WRITE
+    if not desc & (<uint64_t>1 << 54):  # UXN clear: executable at EL0
+        perms[0] |= UC_PROT_EXEC
+    return 1
+
+
+cdef inline void _rmap_put(State *st, uint64_t ppage, uint64_t vpage) noexcept nogil:
+    cdef uint64_t i = ((ppage * HASH_MUL) >> 20) & st.rmap_mask
+    while st.rmap_key[i] != 0 and st.rmap_key[i] != ppage + 1:
+        i = (i + 1) & st.rmap_mask
+    if st.rmap_key[i] == 0:
+        if 2 * (st.rmap_used + 1) > st.rmap_mask + 1:
+            return  # over half full: the machine clears it (and unicorn's TLB) at the next drain
+        st.rmap_used += 1
+        st.rmap_key[i] = ppage + 1
+    st.rmap_val[i] = vpage
+
+
+cdef inline int64_t _rmap_get(State *st, uint64_t ppage) noexcept nogil:
+    cdef uint64_t i = ((ppage * HASH_MUL) >> 20) & st.rmap_mask
+    while st.rmap_key[i] != 0:
+        if st.rmap_key[i] == ppage + 1:
+            return <int64_t>st.rmap_val[i]
+        i = (i + 1) & st.rmap_mask
+    return -1
+
+
+cdef inline int _allowed(int perms, int access) noexcept nogil:
+    if access == UC_MEM_WRITE:
+        return perms & UC_PROT_WRITE
+    if access == UC_MEM_FETCH:
+        return perms & UC_PROT_EXEC
+    return perms & UC_PROT_READ
+
+
+cdef bint tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *result,
+                   void *user) noexcept nogil:
+    cdef State *st = <State*> user
+    cdef uint64_t pa = 0
+    cdef int perms = 0
+    cdef int attempt
+    st.fills += 1
+    if vaddr >> 12 == UNTIL_PAGE:
+        # unicorn translates its `until` address (hmk.cpu.machine.UNTIL) whenever it stops;
+        # give it a harmless read/exec view of frame 0 instead of a fault
+        result.paddr = 0
+        result.perms = UC_PROT_READ | UC_PROT_EXEC
+        return True
+    for attempt in range(2):
+        if _walk(st, vaddr, &pa, &perms) and _allowed(perms, access):
+            result.paddr = pa | (vaddr & 0xFFF)
+            result.perms = perms
+            _rmap_put(st, pa >> 12, vaddr >> 12)
+            return True
+        if attempt == 0:
+            st.faults += 1
+            if st.fault_cb == NULL or not st.fault_cb(vaddr, access):
+                return False
+    return False
+
+
+cdef inline void _request_stop(void *uc, State *st) noexcept nogil:
+    if not st.stop_requested:
+        st.stop_requested = True
+        st.emu_stop(uc)
+
+
+cdef inline void _event(State *st, uint64_t addr, uint8_t kind, uint8_t size) noexcept nogil:
+    cdef Event *e
+    if st.nev >= st.ev_cap:  # cannot happen while EVENT_MARGIN holds; never overflow
+        return
+    e = &st.events[st.nev]
+    e.addr = addr
+    e.asid = st.asid
+    e.kind = kind
+    e.size = size
+    e.core = st.core
+    st.nev += 1
+
+
+cdef void mem_hook(void *uc, int access, uint64_t address, int size, int64_t value,
+                   void *user) noexcept nogil:
+    cdef State *st = <State*> user
+    cdef uint64_t line = <uint64_t>1 << st.line_bits
+    cdef uint64_t first, room
+    cdef uint8_t kind = EV_WRITE if access == UC_MEM_WRITE else EV_READ
+    cdef int64_t vpage = _rmap_get(st, address >> 12)
+    if vpage >= 0:
+        address = (<uint64_t>vpage << 12) | (address & 0xFFF)
+    else:
+        st.unattributed += 1
+    # an access wider than a line (a 32-byte SIMD pair, say) is recorded line by line
+    while size > 0:
+        first = line - (address & (line - 1))
+        room = <uint64_t>size if <uint64_t>size < first else first
+        _event(st, address, kind, <uint8_t>room)
+        address += room
+        size -= <int>room
+
+
+cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noexcept nogil:
+    cdef State *st = <State*> user
+    cdef Block *b
+    cdef uint64_t line = <uint64_t>1 << st.line_bits
+    cdef uint64_t a = address, end = address + size, chunk
+    if st.stop_requested:
+        return
+    if st.nblk + 1 >= st.blk_cap or st.nev + EVENT_MARGIN >= st.ev_cap:
+        # a stop requested here takes effect before this block runs: it is announced again
+        # when the machine resumes, so nothing is recorded for it now
+        _request_stop(uc, st)
+        return
+    b = &st.blocks[st.nblk]
+    b.addr = address
+    b.size = size
+    b.ninsn = size >> 2  # A64 instructions are 4 bytes
+    b.event_start = st.nev
+    st.nblk += 1
+    while a < end:
+        chunk = line - (a & (line - 1))
+        if a + chunk > end:
+            chunk = end - a
+        _event(st, a, EV_FETCH, <uint8_t>chunk)
+        a += chunk
+
+
+cdef class Recorder:
+    """Owns the hook state and the buffers; hmk.cpu.machine registers the hook addresses."""
+
+    cdef State st
+    cdef object _ram
+    cdef object _rmap
+    cdef public object events
+    cdef public object blocks
+
+    def __init__(self, ram, int line_bits, size_t emu_stop_address, int event_capacity=1 << 20,
+                 int block_capacity=1 << 18, int rmap_capacity=1 << 16):
+        from hmk.hw.events import EVENT_DTYPE
+
+        if rmap_capacity < 2 or rmap_capacity & (rmap_capacity - 1):
+            raise ValueError("rmap_capacity must be a power of two")
+        if event_capacity <= 2 * EVENT_MARGIN:
+            raise ValueError(f"event_capacity must exceed {2 * EVENT_MARGIN}")
+        self._ram = ram
+        self.events = np.zeros(event_capacity, EVENT_DTYPE)
+        self.blocks = np.zeros(block_capacity, BLOCK_DTYPE)
+        self.st.ram = <uint64_t*> <size_t> ram.ctypes.data
+        self.st.ram_bytes = ram.nbytes
+        self.st.root = -1
+        self.st.asid = 0
+        self.st.core = 0
+        self.st.line_bits = line_bits
+        self.st.fault_cb = NULL
+        self.st.emu_stop = <emu_stop_t> emu_stop_address
+        self.st.events = <Event*> <size_t> self.events.ctypes.data
+        self.st.ev_cap = event_capacity
+        self.st.blocks = <Block*> <size_t> self.blocks.ctypes.data
+        self.st.blk_cap = block_capacity
+        self.st.nev = self.st.nblk = 0
+        self.st.stop_requested = False
+        self.st.fills = self.st.faults = 0
+        self._rmap = np.zeros((2, rmap_capacity), np.uint64)
+        self.st.rmap_key = <uint64_t*> <size_t> self._rmap[0].ctypes.data
+        self.st.rmap_val = <uint64_t*> <size_t> self._rmap[1].ctypes.data
+        self.st.rmap_mask = rmap_capacity - 1
+        self.st.rmap_used = 0
+        self.st.unattributed = 0
+
+    def set_fault_callback(self, size_t address):
+        """A C function pointer int(uint64 vaddr, int access) (e.g. a ctypes CFUNCTYPE)."""
+        self.st.fault_cb = <fault_cb_t> address
+
+    def forget_translations(self):
+        """Empty the reverse map; the caller flushes unicorn's TLB at the same time."""
+        self._rmap[0, :] = 0
+        self.st.rmap_used = 0
+
+    @property
+    def translations_crowded(self):
+        return 2 * self.st.rmap_used >= self.st.rmap_mask
+
+    def set_space(self, int64_t root, int asid, int core=0):
+        """Switch the address space the fills walk (the kernel's TTBR0/ASID write); the caller
+        flushes unicorn's TLB and calls forget_translations()."""
+        self.st.root = root
+        self.st.asid = <uint16_t> asid
+        self.st.core = <uint8_t> core
+
+    @property
+    def state_address(self):
+        return <size_t> &self.st
+
+    @staticmethod
+    def hook_addresses():
+        return {
+            "tlb_fill": <size_t> &tlb_fill,
+            "mem": <size_t> &mem_hook,
+            "block": <size_t> &block_hook,
+        }
+
+    def take(self):
+        """(blocks, events) recorded since the last take, as copies; the buffers restart."""
+        blocks = self.blocks[: self.st.nblk].copy()
+        events = self.events[: self.st.nev].copy()
+        self.st.nblk = self.st.nev = 0
+        self.st.stop_requested = False
+        return blocks, events
+
+    @property
+    def stop_requested(self):
+        return bool(self.st.stop_requested)
+
+    @property
+    def counts(self):
+        return {"fills": self.st.fills, "faults": self.st.faults,
+                "unattributed": self.st.unattributed}
+
+    def translate(self, uint64_t va, int access=UC_MEM_READ):
+        """The physical address `va` maps to for this access (read/write/fetch), or None."""
+        cdef uint64_t pa = 0
+        cdef int perms = 0
+        if _walk(&self.st, va, &pa, &perms) and _allowed(perms, access):
+            return pa | (va & 0xFFF)
+        return None

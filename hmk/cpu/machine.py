@@ -1,0 +1,176 @@
+"""The functional CPU: unicorn running AArch64 EL0 code over hmk's simulated physical RAM.
+
+RAM is one numpy buffer, mapped once as unicorn's physical memory. Guest virtual addresses are
+translated by unicorn's virtual-TLB mode, whose fill hook (native, hmk._fast.uchooks) walks the
+current address space's ARMv8 page tables in that RAM; so frames can be shared and mappings
+changed by editing tables and flushing unicorn's TLB (`flush_tlb`). Native hooks record executed
+blocks and memory accesses into buffers that `drain()` hands to a sink in batches.
+
+The kernel side is not here: it is whatever object is passed as `kernel`, with
+    kernel.page_fault(machine, vaddr, access) -> bool   map the page (True) or refuse (False)
+    kernel.syscall(machine)                             an SVC; may call machine.stop()
+so the CPU side can be reused unchanged when the kernel changes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
+from unicorn import arm64_const as A
+from unicorn.unicorn_const import (
+    UC_HOOK_BLOCK,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_WRITE,
+    UC_HOOK_TLB_FILL,
+    UC_MEM_FETCH,
+    UC_MEM_READ,
+    UC_MEM_WRITE,
+    UC_TLB_VIRTUAL,
+)
+from unicorn.unicorn_py3.unicorn import uclib
+
+from hmk._fast.uchooks import BLOCK_DTYPE, Recorder
+
+FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}
+UNTIL = (1 << 64) - 1  # run until stopped (outside the 48-bit user range: never executed)
+EXCP_SWI = 2  # qemu's exception number for SVC, as unicorn reports it
+X = [getattr(A, f"UC_ARM64_REG_X{i}") for i in range(29)] + [A.UC_ARM64_REG_X29, A.UC_ARM64_REG_X30]
+
+__all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
+
+
+class GuestFault(Exception):
+    """The guest touched memory it may not (the kernel refused the fault): SIGSEGV."""
+
+    def __init__(self, pc, detail):
+        super().__init__(f"guest fault at pc={pc:#x}: {detail}")
+        self.pc = pc
+
+
+class Machine:
+    def __init__(self, ram: np.ndarray, kernel, line_bits: int = 6, event_capacity: int = 1 << 20):
+        if ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 4096:
+            raise ValueError("ram must be a 1-D uint8 array whose size is a multiple of 4 KiB")
+        self.ram = ram
+        self.kernel = kernel
+        self.uc = uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_page_size(4096)  # unicorn's AArch64 default is 1 KiB pages
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map_ptr(0, len(ram), UC_PROT_ALL, ram.ctypes.data)
+        uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)  # FP/SIMD usable at EL0 (glibc needs it)
+        emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
+        self.recorder = rec = Recorder(ram, line_bits, emu_stop, event_capacity=event_capacity)
+        self._fault_cb = FAULT_CB(self._on_fault)  # kept alive as long as the machine
+        rec.set_fault_callback(ctypes.cast(self._fault_cb, ctypes.c_void_p).value)
+        hooks = Recorder.hook_addresses()
+        self._handles = []
+        for kind, fn in (
+            (UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
+            (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
+            (UC_HOOK_BLOCK, hooks["block"]),
+        ):
+            h = ctypes.c_size_t()
+            status = uclib.uc_hook_add(
+                uc._uch,
+                ctypes.byref(h),
+                kind,
+                ctypes.c_void_p(fn),
+                ctypes.c_void_p(rec.state_address),
+                ctypes.c_uint64(1),
+                ctypes.c_uint64(0),
+            )
+            if status != 0:
+                raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
+            self._handles.append(h)
+        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.sink = None  # called with (blocks, events) on every drain
+        self._stopped = False
+        self._error = None
+
+    # ---- registers
+    def reg(self, n: int) -> int:
+        return self.uc.reg_read(X[n])
+
+    def set_reg(self, n: int, value: int) -> None:
+        self.uc.reg_write(X[n], value & (1 << 64) - 1)
+
+    @property
+    def pc(self) -> int:
+        return self.uc.reg_read(A.UC_ARM64_REG_PC)
+
+    @property
+    def sp(self) -> int:
+        return self.uc.reg_read(A.UC_ARM64_REG_SP)
+
+    # ---- address space and TLB
+    def set_space(self, root: int, asid: int, core: int = 0) -> None:
+        """The kernel's TTBR0 write: fills walk `root`; events are tagged with `asid`."""
+        self.recorder.set_space(root, asid, core)
+        self.flush_tlb()
+
+    def flush_tlb(self) -> None:
+        """Forget unicorn's cached translations (after a page-table change)."""
+        self.recorder.forget_translations()
+        # UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0): type | nr << 26 | UC_CTL_IO_WRITE << 30
+        uclib.uc_ctl(self.uc._uch, 8 | 0 << 26 | 1 << 30)  # UC_CTL_TLB_FLUSH == 8
+
+    # ---- running
+    def stop(self) -> None:
+        """End the current run (e.g. the program exited)."""
+        self._stopped = True
+        self.uc.emu_stop()
+
+    def run(self, pc: int, sp: int | None = None) -> None:
+        """Run from `pc` until stop(); drains the buffers whenever they fill and at the end.
+        Raises GuestFault when an access could not be mapped."""
+        if sp is not None:
+            self.uc.reg_write(A.UC_ARM64_REG_SP, sp)
+        self._stopped = False
+        while True:
+            try:
+                self.uc.emu_start(pc, UNTIL)
+            except UcError as e:
+                self.drain()
+                if self._stopped and self._error is None:
+                    return
+                raise GuestFault(self.pc, self._error or str(e)) from None
+            if self._error is not None:
+                self.drain()
+                raise GuestFault(self.pc, self._error)
+            self.drain()
+            if self._stopped:
+                return
+            pc = self.pc  # stopped because a buffer filled: resume where it left off
+
+    def drain(self) -> None:
+        if self.recorder.translations_crowded:
+            self.flush_tlb()
+        blocks, events = self.recorder.take()
+        if self.sink is not None and (len(blocks) or len(events)):
+            self.sink(blocks, events)
+
+    # ---- hooks that reach Python
+    def _on_fault(self, vaddr: int, access: int) -> int:
+        try:
+            ok = self.kernel.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
+        except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
+            self._error = f"kernel page-fault handler raised {e!r}"
+            return 0
+        if not ok:
+            self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
+        return 1 if ok else 0
+
+    def _on_interrupt(self, uc, intno, user_data) -> None:
+        if intno != EXCP_SWI:
+            self._error = f"unexpected exception {intno}"
+            uc.emu_stop()
+            return
+        self.drain()  # keep timing in program order: what ran before the SVC first
+        try:
+            self.kernel.syscall(self)
+        except Exception as e:
+            self._error = f"kernel syscall handler raised {e!r}"
+            uc.emu_stop()
