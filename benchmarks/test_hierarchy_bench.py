@@ -32,7 +32,7 @@ import pytest
 
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.events import READ, make_events
-from hmk.hw.workloads import LINE, KiB, MiB, cold_model, load_addresses
+from hmk.hw.synthetic import LINE, KiB, MiB, cold_model, load_addresses
 
 try:
     import cachesim

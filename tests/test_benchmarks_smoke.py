@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hmk.hw.workloads import bench_hierarchy
+from hmk.hw.synthetic import bench_hierarchy
 
 BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "test_hierarchy_bench.py"
 N = 10_000

@@ -21,7 +21,7 @@ from hmk.hw.events import EVENT_DTYPE, FETCH, READ, WRITE
 from hmk.hw.pagetable import FlatMemory
 from hmk.hw.profile import load_soc
 from hmk.hw.reference import MemoryHierarchy
-from hmk.hw.workloads import KiB, MiB, cold_model, load_events
+from hmk.hw.synthetic import KiB, MiB, cold_model, load_events
 
 SPAN = 64 * MiB  # 16x the L3
 

@@ -1,4 +1,4 @@
-"""Synthetic memory workloads shared by the benchmark suites (pytest-benchmark and asv).
+"""Synthetic memory traces shared by the benchmark suites (pytest-benchmark and asv).
 
 The benchmark hierarchy is the issue's: L1I/L1D 64 KiB 4-way, private L2 512 KiB 8-way, shared
 L3 4 MiB 16-way, 64-byte lines, true LRU, non-inclusive non-exclusive, write-back; its TLBs (when

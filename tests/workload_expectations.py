@@ -1,0 +1,214 @@
+"""What each bundled workload (workloads/src/*.c) prints and exits with, computed in Python.
+
+`expected(name, args)` reimplements each program's arithmetic (same PRNG, same order of
+operations, same IEEE double rounding) and its command-line checks, so a test comparing a run
+against it checks the program and whatever ran it: qemu-aarch64 (tests/test_workloads_qemu.py)
+and the simulator. `CASES` lists the argument sets the tests run: each program's defaults and one
+non-default set, plus a few usage errors. Keep this file in step with workloads/src.
+"""
+
+import struct
+from collections.abc import Sequence
+from functools import cache
+
+MASK64 = (1 << 64) - 1
+USAGE_STATUS = 2  # common.h: a bad command line
+XORSHIFT_SEED = 88172645463325252
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+
+# (name, args) pairs the tests run; defaults first. Non-default sets are small, so a simulator
+# running at a few MIPS finishes them quickly.
+CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("hello", ()),
+    ("hello", ("hmk",)),
+    ("exitcode", ()),
+    ("exitcode", ("0",)),
+    ("exitcode", ("42",)),
+    ("exitcode", ("300",)),  # the kernel keeps the low 8 bits: 44
+    ("seqsweep", ()),
+    ("seqsweep", ("64", "3")),
+    ("randsweep", ()),
+    ("randsweep", ("1000", "5000")),
+    ("pchase", ()),
+    ("pchase", ("100", "20000")),
+    ("syscalls", ()),
+    ("syscalls", ("100",)),
+    ("compute", ()),
+    ("compute", ("13", "1000")),
+    # usage errors: nothing on stdout, a message on stderr, status 2
+    ("exitcode", ("-1",)),
+    ("seqsweep", ("0",)),
+    ("pchase", ("12x",)),
+    ("compute", ("1", "2", "3")),
+)
+
+
+def xorshift64(x: int) -> int:
+    x ^= (x << 13) & MASK64
+    x ^= x >> 7
+    x ^= (x << 17) & MASK64
+    return x
+
+
+def reduce(x: int, n: int) -> int:
+    """common.h: an index in [0, n) from the high half of x (multiply-shift)."""
+    return ((x >> 32) * n) >> 32
+
+
+class UsageError(Exception):
+    pass
+
+
+def _arg(args: Sequence[str], i: int, default: int, lo: int, hi: int) -> int:
+    """common.h's arg_u64, with i counted from 0 (argv[i + 1])."""
+    if len(args) <= i:
+        return default
+    s = args[i]
+    if not s or not all("0" <= ch <= "9" for ch in s):
+        raise UsageError
+    v = int(s)
+    if not lo <= v <= hi:
+        raise UsageError
+    return v
+
+
+def _check_count(args: Sequence[str], most: int) -> None:
+    if len(args) > most:
+        raise UsageError
+
+
+def _hello(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 1)
+    return f"hello, {args[0] if args else 'world'}\n", 0
+
+
+def _exitcode(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 1)
+    return "", _arg(args, 0, 3, 0, 0x7FFFFFFF) & 0xFF
+
+
+def _seqsweep(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 2)
+    kib = _arg(args, 0, 256, 1, 1 << 20)
+    passes = _arg(args, 1, 8, 0, 1 << 20)
+    n = kib * 1024 // 8
+    a = [(i * 0x9E3779B97F4A7C15) & MASK64 for i in range(n)]
+    s = 0
+    for _ in range(passes):
+        for i in range(n):
+            s = (s + a[i]) & MASK64
+            a[i] = s ^ (s >> 32)
+    return f"seqsweep: kib={kib} passes={passes} checksum={s:016x}\n", 0
+
+
+def _randsweep(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 2)
+    kib = _arg(args, 0, 256, 1, 1 << 20)
+    accesses = _arg(args, 1, 262144, 0, 1 << 40)
+    n = kib * 1024 // 8
+    a = list(range(n))
+    x, s = XORSHIFT_SEED, 0
+    for _ in range(accesses):
+        x = xorshift64(x)
+        i = reduce(x, n)
+        a[i] = (a[i] + x) & MASK64
+        s = (s + a[i]) & MASK64
+    return f"randsweep: kib={kib} accesses={accesses} checksum={s:016x}\n", 0
+
+
+def _pchase(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 2)
+    kib = _arg(args, 0, 256, 1, 1 << 20)
+    steps = _arg(args, 1, 1000000, 0, 1 << 40)
+    n = kib * 1024 // 64  # 64-byte nodes
+    nxt = list(range(n))
+    x = XORSHIFT_SEED
+    for i in range(n - 1, 0, -1):  # Sattolo's algorithm: one cycle through all n nodes
+        x = xorshift64(x)
+        j = reduce(x, i)
+        nxt[i], nxt[j] = nxt[j], nxt[i]
+    # the chase returns to node 0 every n steps, so only steps mod n of them matter
+    idx = 0
+    for _ in range(steps % n):
+        idx = nxt[idx]
+    return f"pchase: kib={kib} nodes={n} steps={steps} final={idx}\n", 0
+
+
+def _syscalls(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 1)
+    n = _arg(args, 0, 10000, 0, 1 << 40)
+    return f"syscalls: n={n} zero_writes_ok={n}\n", 0
+
+
+def _compute(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 2)
+    n = _arg(args, 0, 64, 1, 2048)
+    limit = _arg(args, 1, 200000, 2, 0xFFFFFFFF)
+    # Python floats are IEEE doubles with round-to-nearest, as the program's arithmetic (built
+    # with -ffp-contract=off: no fused multiply-add); sums run over k in ascending order from 0.0.
+    a = [[((31 * i + 17 * j) % 101) / 7.0 for j in range(n)] for i in range(n)]
+    b = [[((13 * i + 29 * j) % 97) / 3.0 - 16.0 for j in range(n)] for i in range(n)]
+    bt = list(zip(*b, strict=True))
+    c = []
+    for i in range(n):
+        row = []
+        for j in range(n):
+            s = 0.0
+            for aik, bkj in zip(a[i], bt[j], strict=True):
+                s += aik * bkj
+            row.append(s)
+        c.append(row)
+    h = FNV_OFFSET
+    for row in c:
+        for v in row:
+            (bits,) = struct.unpack("<Q", struct.pack("<d", v))
+            h = ((h ^ bits) * FNV_PRIME) & MASK64
+    trace_milli = sum(int(c[i][i] * 1000.0) for i in range(n))  # int() truncates, as the C cast
+
+    composite = bytearray(limit + 1)
+    primes = prime_sum = 0
+    for p in range(2, limit + 1):
+        if composite[p]:
+            continue
+        primes += 1
+        prime_sum += p
+        if p * p <= limit:
+            composite[p * p :: p] = b"\x01" * len(range(p * p, limit + 1, p))
+    return (
+        f"compute: n={n} matmul_hash={h:016x} trace_milli={trace_milli}\n"
+        f"compute: limit={limit} primes={primes} prime_sum={prime_sum & MASK64}\n"
+    ), 0
+
+
+_PROGRAMS = {
+    "hello": _hello,
+    "exitcode": _exitcode,
+    "seqsweep": _seqsweep,
+    "randsweep": _randsweep,
+    "pchase": _pchase,
+    "syscalls": _syscalls,
+    "compute": _compute,
+}
+
+NAMES = tuple(sorted(_PROGRAMS))
+
+
+@cache
+def _expected(name: str, args: tuple[str, ...]) -> tuple[bytes, int]:
+    try:
+        program = _PROGRAMS[name]
+    except KeyError:
+        raise ValueError(
+            f"no expectation for workload {name!r}; known: {', '.join(NAMES)}"
+        ) from None
+    try:
+        out, status = program(args)
+    except UsageError:
+        return b"", USAGE_STATUS
+    return out.encode(), status
+
+
+def expected(name: str, args: Sequence[str] = ()) -> tuple[bytes, int]:
+    """(stdout, exit status) of bundled workload `name` run with arguments `args` (argv[1:])."""
+    return _expected(name, tuple(args))
