@@ -1,0 +1,395 @@
+"""Load a static AArch64 Linux executable the way Linux's ``load_elf_binary`` reads it.
+
+``load_elf(path)`` reads the file, checks it and returns an :class:`ElfImage`: the PT_LOAD
+segments with their permissions and file bytes (the rest of each segment up to ``memsz`` is
+.bss, zero-filled by whoever maps it), the entry point, where the program headers sit in memory
+(for AT_PHDR), the initial program break and the FUNC symbols. Nothing is mapped here: placing
+the segments in simulated memory is the kernel side's job.
+
+Accepted: ELF64, little-endian, EM_AARCH64, ET_EXEC without PT_INTERP (a ``-static`` program),
+and ET_DYN without PT_INTERP (a ``-static-pie`` program), which is loaded at a fixed bias, see
+:func:`dyn_load_bias`. Anything else raises :class:`ElfError`, whose ``str`` is one line,
+``<file>: <reason>``; pyelftools' own exceptions never escape.
+
+The order of the checks follows Linux where Linux has one: the ELF magic, then the machine
+(``elf_check_arch``), then the type, then the program headers, then PT_INTERP, then the PT_LOADs,
+and last the section headers, which Linux does not read. So an x86-64 dynamic executable such as
+/bin/ls is reported as "not an AArch64 ELF (machine EM_X86_64)": Linux refuses it with ENOEXEC
+for the architecture before it ever looks at its interpreter.
+
+Stricter than Linux in one place, on purpose: a file whose section headers or sections run past
+its end is reported as truncated, although Linux, which ignores sections, would run it. A
+file cut short is a damaged copy, and saying so beats running it with a missing symbol table.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import stat
+import struct
+from dataclasses import dataclass, field
+from io import BytesIO
+from operator import itemgetter
+
+from elftools.elf.elffile import ELFFile
+
+__all__ = [
+    "ELF_ET_DYN_BASE",
+    "PAGE_SIZE",
+    "TASK_SIZE",
+    "ElfError",
+    "ElfImage",
+    "Segment",
+    "Symbol",
+    "dyn_load_bias",
+    "load_elf",
+    "parse_elf",
+]
+
+PAGE_SIZE = 4096
+"""ELF_MIN_ALIGN: the page size segments are mapped with (arm64 with 4 KiB pages)."""
+
+TASK_SIZE = 1 << 48
+"""End of the user address space: arm64 with 48-bit virtual addresses (TASK_SIZE_64)."""
+
+ELF_ET_DYN_BASE = 2 * (1 << 48) // 3
+"""arm64's ``ELF_ET_DYN_BASE``: ``2 * DEFAULT_MAP_WINDOW_64 / 3``, 48-bit VAs: 0xAAAAAAAAAAAA."""
+
+EHDR_SIZE = 64  # sizeof(Elf64_Ehdr)
+PHDR_SIZE = 56  # sizeof(Elf64_Phdr); Linux requires e_phentsize to be exactly this
+SHDR_SIZE = 64  # sizeof(Elf64_Shdr)
+MAX_PHDR_BYTES = 65536  # Linux: e_phnum * sizeof(Elf64_Phdr) may not exceed 64 KiB
+
+PF_X, PF_W, PF_R = 1, 2, 4
+SHT_NULL, SHT_NOBITS = 0, 8
+# Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
+_SHDR = struct.Struct("<IIQQQQIIQQ")
+
+
+class ElfError(Exception):
+    """A file hmk cannot load. ``str(err)`` is one line: ``<file>: <reason>``."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path if path.isprintable() else repr(path)
+        self.reason = " ".join(reason.split())
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One PT_LOAD segment, at its load address (the static-pie bias already added)."""
+
+    vaddr: int
+    memsz: int
+    filesz: int
+    offset: int  # p_offset: where ``data`` comes from in the file
+    flags: str  # p_flags as "rwx" with "-" for a missing permission: "r-x", "rw-"
+    align: int  # p_align
+    data: bytes = field(repr=False)  # the file bytes, exactly ``filesz`` of them
+
+    @property
+    def end(self) -> int:
+        """First address after the segment (``vaddr + memsz``)."""
+        return self.vaddr + self.memsz
+
+    @property
+    def readable(self) -> bool:
+        return self.flags[0] == "r"
+
+    @property
+    def writable(self) -> bool:
+        return self.flags[1] == "w"
+
+    @property
+    def executable(self) -> bool:
+        return self.flags[2] == "x"
+
+
+@dataclass(frozen=True, order=True)
+class Symbol:
+    """A FUNC symbol from .symtab, at its load address."""
+
+    address: int
+    size: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ElfImage:
+    """What a loaded static executable needs from its file."""
+
+    path: str
+    elf_type: str  # "ET_EXEC" (-static) or "ET_DYN" (-static-pie)
+    bias: int  # added to every p_vaddr: 0 for ET_EXEC, dyn_load_bias() for ET_DYN
+    entry: int  # e_entry + bias
+    segments: tuple[Segment, ...]  # the PT_LOADs, in program-header order
+    phdr_vaddr: int  # where the program headers are in memory (AT_PHDR)
+    phnum: int  # e_phnum (AT_PHNUM)
+    phentsize: int  # e_phentsize (AT_PHENT); always 56
+    brk: int  # initial program break: the end of the highest PT_LOAD, page-aligned up
+    symbols: tuple[Symbol, ...] = field(repr=False)  # FUNC symbols sorted by address
+    _addresses: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_addresses", tuple(s.address for s in self.symbols))
+
+    def symbol_at(self, address: int) -> Symbol | None:
+        """The FUNC symbol whose [address, address + size) holds ``address``, if any.
+
+        Among aliases (several names at one address) the largest, then the last by name wins.
+        """
+        i = bisect.bisect_right(self._addresses, address) - 1
+        if i < 0:
+            return None
+        start = self._addresses[i]
+        while i >= 0 and self._addresses[i] == start:
+            sym = self.symbols[i]
+            if address < sym.address + max(sym.size, 1):
+                return sym
+            i -= 1
+        return None
+
+
+def load_elf(path: str | os.PathLike[str]) -> ElfImage:
+    """Read and check the executable at ``path``; raise :class:`ElfError` if hmk cannot run it."""
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except OSError as e:
+        raise ElfError(name, f"cannot open: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ElfError(name, "is a directory, not an executable")
+    if not stat.S_ISREG(st.st_mode):
+        raise ElfError(name, "not a regular file")
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ElfError(name, f"cannot read: {e.strerror or e}") from None
+    return parse_elf(data, name)
+
+
+def dyn_load_bias(load_segments: list[tuple[int, int]]) -> int:
+    """The load bias for a static-pie (ET_DYN without PT_INTERP): fixed, so runs are reproducible.
+
+    ``load_segments`` is ``[(p_vaddr, p_align), ...]`` of the PT_LOADs in program-header order.
+    This is what arm64 Linux computes for an ET_DYN *with* an interpreter when randomization is
+    off: ``ELF_ET_DYN_BASE`` rounded down to the largest power-of-two ``p_align`` (at least a
+    page), then ``ELF_PAGESTART(bias - first p_vaddr)``. For the usual 64 KiB-aligned AArch64
+    output linked at 0 this is 0xAAAA_AAAA_0000, the address a PIE gets on arm64 under
+    ``setarch -R``. (Linux itself loads a static-pie with a bias of 0 into the mmap area, whose
+    place depends on the stack rlimit; a fixed base keeps hmk deterministic.)
+    """
+    alignment = 0
+    for _, align in load_segments:
+        if align > 0 and align & (align - 1) == 0:
+            alignment = max(alignment, align)
+    alignment = max(_page_up(alignment), PAGE_SIZE)
+    bias = ELF_ET_DYN_BASE & ~(alignment - 1)
+    return (bias - load_segments[0][0]) & ~(PAGE_SIZE - 1)
+
+
+def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
+    """Check ``data`` (a whole file) as a static AArch64 executable; ``name`` is used in errors."""
+
+    def fail(reason: str) -> ElfError:
+        return ElfError(name, reason)
+
+    size = len(data)
+
+    def need(what: str, start: int, length: int) -> None:
+        if start + length > size:
+            raise fail(
+                f"truncated: {what} needs file bytes {start:#x}-{start + length:#x} "
+                f"but the file has only {size:#x} bytes"
+            )
+
+    # --- e_ident: magic, class, byte order ------------------------------------------------
+    if size == 0:
+        raise fail("empty file, not an ELF executable")
+    if data[:4] != b"\x7fELF":
+        if data[:2] == b"#!":
+            raise fail("a script (starts with #!), not an ELF executable; hmk runs static ones")
+        raise fail("not an ELF file (no \\x7fELF magic number)")
+    if size < 16:
+        raise fail(f"truncated: the ELF header is cut short ({size} of {EHDR_SIZE} bytes)")
+    if data[4] == 1:
+        raise fail("a 32-bit ELF (ELFCLASS32); hmk runs 64-bit AArch64 executables")
+    if data[4] != 2:
+        raise fail(f"bad ELF class {data[4]} in e_ident")
+    if data[5] == 2:
+        raise fail("a big-endian ELF (ELFDATA2MSB); hmk runs little-endian AArch64 executables")
+    if data[5] != 1:
+        raise fail(f"bad ELF data encoding {data[5]} in e_ident")
+    if size < EHDR_SIZE:
+        raise fail(f"truncated: the ELF header is cut short ({size} of {EHDR_SIZE} bytes)")
+
+    try:
+        elf = ELFFile(BytesIO(data))
+        hdr = elf.header
+        machine, etype = hdr["e_machine"], hdr["e_type"]
+        phoff, phnum, phentsize = hdr["e_phoff"], hdr["e_phnum"], hdr["e_phentsize"]
+        shoff, shentsize, entry = hdr["e_shoff"], hdr["e_shentsize"], hdr["e_entry"]
+        shnum = hdr["e_shnum"]
+    except Exception as e:  # pyelftools raises several types; none may escape
+        raise fail(f"malformed ELF header ({_one_line(e)})") from None
+
+    # --- machine, then type (elf_check_arch comes first in Linux) -------------------------
+    if machine != "EM_AARCH64":
+        shown = machine if isinstance(machine, str) else f"{machine:#x}"
+        raise fail(f"not an AArch64 ELF (machine {shown})")
+    if etype == "ET_REL":
+        raise fail("a relocatable object file (ET_REL), not an executable; link it first")
+    if etype == "ET_CORE":
+        raise fail("a core dump (ET_CORE), not an executable")
+    if etype not in ("ET_EXEC", "ET_DYN"):
+        raise fail(f"not an executable (e_type {etype})")
+
+    # --- program header table -------------------------------------------------------------
+    if phnum == 0:
+        raise fail("no program headers (e_phnum is 0), nothing to load")
+    if phentsize != PHDR_SIZE:
+        raise fail(f"e_phentsize is {phentsize}, not the {PHDR_SIZE} bytes of an ELF64 phdr")
+    if phnum * PHDR_SIZE > MAX_PHDR_BYTES:
+        raise fail(f"too many program headers ({phnum}; Linux takes at most 1170)")
+    need("the program header table", phoff, phnum * PHDR_SIZE)
+
+    # --- program headers --------------------------------------------------------------------
+    try:
+        phdrs = [elf.get_segment(i).header for i in range(phnum)]
+    except Exception as e:
+        raise fail(f"malformed program header table ({_one_line(e)})") from None
+
+    for i, ph in enumerate(phdrs):
+        if ph["p_type"] == "PT_INTERP":
+            need(f"program header {i} (PT_INTERP)", ph["p_offset"], ph["p_filesz"])
+            raw = data[ph["p_offset"] : ph["p_offset"] + ph["p_filesz"]].split(b"\0")[0]
+            interp = raw.decode("utf-8", "backslashreplace") or "(empty)"
+            raise fail(f"needs the dynamic loader {interp}; hmk runs static executables")
+
+    loads = [(i, ph) for i, ph in enumerate(phdrs) if ph["p_type"] == "PT_LOAD"]
+    if not loads:
+        raise fail("no PT_LOAD segment, nothing to load")
+
+    bias = 0
+    if etype == "ET_DYN":
+        bias = dyn_load_bias([(ph["p_vaddr"], ph["p_align"]) for _, ph in loads])
+
+    segments = []
+    for i, ph in loads:
+        what = f"program header {i} (PT_LOAD)"
+        vaddr, memsz, filesz, offset = ph["p_vaddr"], ph["p_memsz"], ph["p_filesz"], ph["p_offset"]
+        if filesz > memsz:
+            raise fail(f"{what} has p_filesz {filesz:#x} > p_memsz {memsz:#x}")
+        need(what, offset, filesz)
+        if (vaddr - offset) % PAGE_SIZE:
+            raise fail(
+                f"{what}: p_vaddr {vaddr:#x} and p_offset {offset:#x} differ modulo "
+                f"the page size, so it cannot be mapped"
+            )
+        start = vaddr + bias
+        if start < 0 or start + memsz > TASK_SIZE:
+            raise fail(
+                f"{what} at {start:#x}-{start + memsz:#x} lies outside the 48-bit "
+                f"user address space"
+            )
+        flags = ph["p_flags"]
+        segments.append(
+            Segment(
+                vaddr=start,
+                memsz=memsz,
+                filesz=filesz,
+                offset=offset,
+                flags=(
+                    ("r" if flags & PF_R else "-")
+                    + ("w" if flags & PF_W else "-")
+                    + ("x" if flags & PF_X else "-")
+                ),
+                align=ph["p_align"],
+                data=bytes(data[offset : offset + filesz]),
+            )
+        )
+
+    spans = sorted((s.vaddr, s.end) for s in segments if s.memsz)
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
+        if b0 < a1:
+            raise fail(f"PT_LOAD segments overlap: {a0:#x}-{a1:#x} and {b0:#x}-{b1:#x}")
+
+    # --- section headers: only for the symbol table, and to notice a cut-off file ---------
+    sections_ok = shoff != 0 and shentsize == SHDR_SIZE
+    if sections_ok:
+        need("the section header table", shoff, SHDR_SIZE)
+        nsections = shnum or _shdr(data, shoff, 0)[5]  # 0: the count is in sh_size
+        need("the section header table", shoff, nsections * SHDR_SIZE)
+        for i in range(nsections):
+            sh_type, sh_offset, sh_size = itemgetter(1, 4, 5)(_shdr(data, shoff, i))
+            if sh_type not in (SHT_NULL, SHT_NOBITS) and sh_size:
+                need(f"section {i}", sh_offset, sh_size)
+
+    # --- AT_PHDR: PT_PHDR if present, else the first PT_LOAD whose file bytes hold e_phoff --
+    phdr_vaddr = None
+    for ph in phdrs:
+        if ph["p_type"] == "PT_PHDR":
+            phdr_vaddr = ph["p_vaddr"] + bias
+            break
+    if phdr_vaddr is None:
+        for _, ph in loads:
+            if ph["p_offset"] <= phoff < ph["p_offset"] + ph["p_filesz"]:
+                phdr_vaddr = phoff - ph["p_offset"] + ph["p_vaddr"] + bias
+                break
+    if phdr_vaddr is None:
+        phdr_vaddr = bias  # Linux: phdr_addr stays 0, plus load_bias; nothing maps the headers
+
+    return ElfImage(
+        path=name,
+        elf_type=etype,
+        bias=bias,
+        entry=entry + bias,
+        segments=tuple(segments),
+        phdr_vaddr=phdr_vaddr,
+        phnum=phnum,
+        phentsize=phentsize,
+        brk=_page_up(max(s.end for s in segments)),
+        symbols=_func_symbols(elf, bias) if sections_ok else (),
+    )
+
+
+def _func_symbols(elf: ELFFile, bias: int) -> tuple[Symbol, ...]:
+    """FUNC symbols of .symtab, sorted; empty if there is none or it cannot be read.
+
+    A broken symbol table is not an error: Linux ignores sections, so hmk runs such a file too,
+    only without names for its functions.
+    """
+    out = []
+    try:
+        for section in elf.iter_sections():
+            if section["sh_type"] != "SHT_SYMTAB":
+                continue
+            for sym in section.iter_symbols():
+                if (
+                    sym["st_info"]["type"] == "STT_FUNC"
+                    and sym["st_shndx"] != "SHN_UNDEF"
+                    and sym.name
+                ):
+                    out.append(Symbol(sym["st_value"] + bias, sym["st_size"], sym.name))
+    except Exception:
+        return ()
+    return tuple(sorted(out))
+
+
+def _shdr(data: bytes, shoff: int, i: int) -> tuple[int, ...]:
+    """Section header ``i`` as Elf64_Shdr fields (the caller checked it is inside ``data``)."""
+    return _SHDR.unpack_from(data, shoff + i * SHDR_SIZE)
+
+
+def _page_up(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
