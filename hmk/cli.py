@@ -2,7 +2,8 @@
 
     hmk profiles                      the hardware profiles: name, kind, description
     hmk profiles show NAME [--json]   one profile, resolved, every value
-    hmk run [--profile NAME|FILE.toml] [PROGRAM ARGS...]
+    hmk profiles ladder NAME          the modeled memory-latency ladder of a SoC
+    hmk run [options] [--] [PROGRAM [ARGS...]]   run a program on a modeled core
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import hmk
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
 
-ENGINE_PENDING = "program execution lands with the execution engine, which is not built yet"
-
 
 def cmd_profiles(args: argparse.Namespace) -> int:
     if args.action == "show":
         return cmd_profiles_show(args)
+    if args.action == "ladder":
+        return cmd_ladder(args)
     rows = [
         (p.name, "SoC" if p.kind == "soc" else "core", p.description)
         for p in profile.list_profiles()
@@ -53,22 +55,72 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    soc = profile.load_soc(args.profile)
-    if args.program is not None:
-        print(f"hmk: error: cannot run {args.program!r} yet: {ENGINE_PENDING}", file=sys.stderr)
+    from hmk.cpu.elf import ElfError  # noqa: PLC0415  (keep `hmk profiles` light)
+    from hmk.runner import DEFAULT_ENV, run_program, summary  # noqa: PLC0415
+    from hmk.workloads import path as workload_path  # noqa: PLC0415
+
+    profile.load_soc(args.profile)  # a bad profile is reported before anything runs
+    program, argv = args.program, list(args.args)
+    if program is None:
+        program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
+        if not args.quiet:
+            print(
+                f"hmk run: no program given; running the bundled demo: {DEMO[0]}", file=sys.stderr
+            )
+    env = _environment(DEFAULT_ENV, args.set_env, args.unset_env)
+    try:
+        result = run_program(
+            program,
+            argv,
+            profile=args.profile,
+            cluster=_cluster(args.core),
+            env=env,
+            strace=sys.stderr if args.strace else None,
+        )
+    except (ElfError, OSError) as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
         return 2
+    sys.stdout.flush()
+    if result.fault and not args.quiet:
+        print(f"hmk: program killed by SIGSEGV: {result.fault}", file=sys.stderr)
+    if args.stats:
+        with open(args.stats, "w") as f:
+            json.dump(result.stats, f, indent=1, sort_keys=True)
+    if not args.quiet:
+        summary(result)
+    return result.exit_status
+
+
+DEMO = ("compute", ())
+
+
+def _cluster(value):
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _environment(base, set_vars, unset_vars) -> list[bytes]:
+    """qemu-user's -E VAR=VALUE / -U VAR over the default guest environment."""
+    env = dict(item.split(b"=", 1) for item in base)
+    for item in set_vars:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"hmk: error: -E needs VAR=VALUE, got {item!r}")
+        env[os.fsencode(name)] = os.fsencode(value)
+    for name in unset_vars:
+        env.pop(os.fsencode(name), None)
+    return [k + b"=" + v for k, v in env.items()]
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    soc = profile.load_soc(args.name)
     print("\n".join(profile.describe_soc(soc, full=False)))
-    print(f"\nhmk run: {ENGINE_PENDING}. Meanwhile, the modeled memory latency of this profile")
-    print("(a dependent pointer chase over a random order of each working set's lines, lmbench")
-    print("lat_mem_rd style; steady state, one core of each cluster):\n")
-    which = args.cluster
-    if which is not None and which.isdigit():
-        which = int(which)
+    print("\nModeled memory latency (a dependent pointer chase over a random order of each")
+    print("working set's lines, lmbench lat_mem_rd style; steady state, one core per cluster):\n")
+    which = _cluster(args.cluster)
     clusters = soc.clusters if which is None else [soc.cluster(which)]
     ladders = [(c, latency_ladder(soc, c.name)) for c in clusters]
-    print(
-        f"{'working set':>12}" + "".join(f"  {c.name + ' ' + c.core.name:>26}" for c, _ in ladders)
-    )
+    header = "".join(f"  {c.name + ' ' + c.core.name:>26}" for c, _ in ladders)
+    print(f"{'working set':>12}{header}")
     for i, step in enumerate(ladders[0][1]):
         row = f"{format_size(step.size):>12}"
         for _, ladder in ladders:
@@ -93,7 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name", metavar="NAME", help="a SoC or core-type name, or a .toml file")
     show.add_argument("--json", action="store_true", help="print JSON")
 
-    run = commands.add_parser("run", help="run a program on a hardware profile")
+    ladder = actions.add_parser("ladder", help="the modeled memory-latency ladder of a SoC")
+    ladder.add_argument("name", metavar="NAME", help="a SoC name or .toml file")
+    ladder.add_argument("--cluster", metavar="NAME|INDEX", help="only this cluster")
+
+    run = commands.add_parser(
+        "run",
+        help="run a static AArch64 Linux program on a modeled core",
+        description="Run PROGRAM (a static AArch64 Linux executable; default: a bundled demo) "
+        "on one core of a hardware profile; its output passes through, hmk exits with its "
+        "status, and a summary of where the cycles went goes to stderr.",
+    )
     run.set_defaults(func=cmd_run)
     run.add_argument(
         "--profile",
@@ -101,8 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|FILE.toml",
         help=f"SoC profile (default: {profile.DEFAULT_PROFILE})",
     )
+    run.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: the first)")
+    run.add_argument("--stats", metavar="FILE.json", help="write every statistic as JSON")
+    run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
+    run.add_argument("--quiet", action="store_true", help="no summary on stderr")
     run.add_argument(
-        "--cluster", metavar="NAME|INDEX", help="only this cluster (default: every cluster)"
+        "-E",
+        dest="set_env",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="set a guest environment variable (repeatable)",
+    )
+    run.add_argument(
+        "-U",
+        dest="unset_env",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="remove a guest environment variable (repeatable)",
     )
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")

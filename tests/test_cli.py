@@ -72,23 +72,39 @@ def test_show_a_file(capsys):
     assert code == 0 and "4 x cortex-a72 @ 1.5 GHz" in out
 
 
-def test_run_without_arguments_uses_kirin9000(capsys):
-    code, out, err = run(capsys, "run")
-    assert code == 0 and err == ""
-    assert out.startswith("kirin9000")
-    assert "3.13 GHz" in out and "512 KiB" in out
-    assert "execution engine" in out
+def test_run_without_arguments_runs_the_demo(capfd):
+    code = main(["run"])
+    out, err = capfd.readouterr()
+    assert code == 0
+    assert out.startswith("compute: n=64")
+    assert "bundled demo" in err and "cycles" in err and "IPC" in err
 
 
-def test_run_with_a_profile(capsys):
-    code, out, _ = run(capsys, "run", "--profile", "rpi4")
-    assert code == 0 and "4 x cortex-a72 @ 1.5 GHz" in out and "1 MiB" in out
+def test_run_a_bundled_program_on_a_profile(capfd, tmp_path):
+    from hmk.workloads import path
+
+    stats = tmp_path / "s.json"
+    code = main(
+        ["run", "--profile", "rpi4", "--stats", str(stats), "--quiet", str(path("exitcode")), "5"]
+    )
+    out, err = capfd.readouterr()
+    assert code == 5 and out == "" and "cycles" not in err
+    assert json.loads(stats.read_text())["timing.instructions"] > 1000
 
 
-def test_run_a_program_is_not_possible_yet(capsys):
-    code, out, err = run(capsys, "run", "--profile", "kirin990", "/bin/true", "-x", "--flag")
+def test_run_environment_flags(capfd):
+    from hmk.cli import _environment
+    from hmk.runner import DEFAULT_ENV
+
+    env = _environment(DEFAULT_ENV, ["A=1", "HOME=/root"], ["TERM"])
+    assert b"A=1" in env and b"HOME=/root" in env and not any(e.startswith(b"TERM=") for e in env)
+
+
+def test_run_a_non_aarch64_program_is_one_error_line(capfd):
+    code = main(["run", "--profile", "kirin990", "/bin/true", "-x", "--flag"])
+    out, err = capfd.readouterr()
     assert code == 2 and out == ""
-    assert err.startswith("hmk: error: cannot run '/bin/true' yet") and "execution engine" in err
+    assert err.startswith("hmk: error: /bin/true: not an AArch64 ELF") and err.count("\n") == 1
 
 
 def test_core_type_as_run_profile(capsys):

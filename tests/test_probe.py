@@ -1,4 +1,4 @@
-"""The latency ladder `hmk run` prints: its plateaus follow from the profile."""
+"""The latency ladder `hmk profiles ladder` prints: its plateaus follow from the profile."""
 
 from hmk.cli import main
 from hmk.hw.probe import latency_ladder
@@ -26,12 +26,12 @@ def test_ladder_is_deterministic():
     assert a == b
 
 
-def test_hmk_run_prints_the_ladder(capsys):
-    assert main(["run", "--profile", "rpi4"]) == 0
+def test_hmk_profiles_ladder(capsys):
+    assert main(["profiles", "ladder", "rpi4"]) == 0
     out = capsys.readouterr().out
     assert "64 MiB" in out and "cortex-a72" in out
 
 
-def test_hmk_run_unknown_cluster(capsys):
-    assert main(["run", "--cluster", "nope"]) == 2
+def test_ladder_unknown_cluster(capsys):
+    assert main(["profiles", "ladder", "kirin9000", "--cluster", "nope"]) == 2
     assert "no cluster 'nope'" in capsys.readouterr().err

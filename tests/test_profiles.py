@@ -79,6 +79,33 @@ def test_core_loads(name):
     assert core.asid_bits == 16
 
 
+def test_core_timing_parameters():
+    a55, a72, a76, a77 = (load_core(n).timing for n in CORES)
+    assert load_core("cortex-a55").pipeline == "in-order"
+    assert a55.rob_entries == a55.mlp == 0  # an in-order core has no window
+    assert (a72.rob_entries, a76.rob_entries, a77.rob_entries) == (128, 128, 160)
+    assert a72.mlp == 6
+    for t in (a55, a72, a76, a77):
+        assert t.predictor in ("bimodal", "gshare")
+        assert t.predictor_entries & (t.predictor_entries - 1) == 0
+        assert 0 < t.history_bits <= t.predictor_entries.bit_length() - 1
+        assert t.div_latency > t.mul_latency and t.fp_div_latency > t.fp_latency
+
+
+def test_a_bimodal_in_order_core_loads(tmp_path):
+    core = CORE.replace('"out-of-order"', '"in-order"').replace('"gshare"', '"bimodal"')
+    for line in ("history_bits = 12\n", "rob_entries = 128\n", "mlp = 8\n"):
+        core = _edit(core, line, "")
+    (tmp_path / "core.toml").write_text(core)
+    timing = load_core(tmp_path / "core.toml").timing
+    assert (timing.predictor, timing.history_bits, timing.rob_entries, timing.mlp) == (
+        "bimodal",
+        0,
+        0,
+        0,
+    )
+
+
 def test_default_profile_is_kirin9000():
     assert DEFAULT_PROFILE == "kirin9000"
     assert load_soc().name == "kirin9000"
@@ -164,7 +191,8 @@ def _value_lines(path: Path):
         yield (f"{table}.{key}" if table else key), value.strip(), comment.strip()
 
 
-FACTS = {"pipeline", "replacement", "inclusion", "walk_from"}  # strings that are facts, too
+# strings that are facts, too
+FACTS = {"pipeline", "replacement", "inclusion", "walk_from", "predictor"}
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
@@ -235,6 +263,19 @@ walk_cache_entries = 64
 walk_cache_ways = 4
 walk_cache_latency = 4
 walk_from = "l2"
+
+[timing]
+mul_latency = 4
+div_latency = 20
+fp_latency = 2
+fp_div_latency = 15
+predictor = "gshare"
+predictor_entries = 4096
+history_bits = 12
+return_stack = 16
+indirect_entries = 256
+rob_entries = 128
+mlp = 8
 """
 
 SOC = """\
@@ -334,6 +375,29 @@ CORE_CASES = [
     ("TLB sets", "l2_entries = 1280", "l2_entries = 1000", "tlb.l2_ways", ["power-of-two"]),
     ("walk_from", 'walk_from = "l2"', 'walk_from = "l3"', "tlb.walk_from", ["l1d"]),
     ("asid bits", "asid_bits = 16", "asid_bits = 12", "asid_bits", ["8 or 16"]),
+    ("missing timing", "[timing]", "[timingx]", "timingx", ["unknown key"]),
+    ("timing key typo", "mlp = 8", "mpl = 8", "timing.mpl", ["'mlp'"]),
+    ("bad predictor", '"gshare"', '"tage"', "timing.predictor", ["bimodal", "gshare"]),
+    ("entries pow2", "entries = 4096", "entries = 3000", "timing.predictor_entries", ["power"]),
+    ("indirect pow2", "= 256", "= 100", "timing.indirect_entries", ["power of two"]),
+    ("history too long", "history_bits = 12", "history_bits = 13", "timing.history_bits", ["12"]),
+    ("zero mlp", "mlp = 8", "mlp = 0", "timing.mlp", ["positive"]),
+    ("missing rob", "rob_entries = 128\n", "", "timing.rob_entries", ["missing"]),
+    ("zero latency", "mul_latency = 4", "mul_latency = 0", "timing.mul_latency", ["positive"]),
+    (
+        "bimodal has no history",
+        'predictor = "gshare"',
+        'predictor = "bimodal"',
+        "timing.history_bits",
+        ["gshare"],
+    ),
+    (
+        "in-order has no window",
+        'pipeline = "out-of-order"',
+        'pipeline = "in-order"',
+        "timing.rob_entries",
+        ["out-of-order"],
+    ),
 ]
 
 

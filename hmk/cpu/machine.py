@@ -20,6 +20,8 @@ import numpy as np
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
 from unicorn import arm64_const as A
 from unicorn.unicorn_const import (
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
     UC_HOOK_BLOCK,
     UC_HOOK_MEM_READ,
     UC_HOOK_MEM_WRITE,
@@ -114,8 +116,7 @@ class Machine:
     def flush_tlb(self) -> None:
         """Forget unicorn's cached translations (after a page-table change)."""
         self.recorder.forget_translations()
-        # UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0): type | nr << 26 | UC_CTL_IO_WRITE << 30
-        uclib.uc_ctl(self.uc._uch, 8 | 0 << 26 | 1 << 30)  # UC_CTL_TLB_FLUSH == 8
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     # ---- running
     def stop(self) -> None:

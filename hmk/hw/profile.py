@@ -1,8 +1,9 @@
 """Hardware profiles: TOML descriptions of ARMv8 core types and SoCs.
 
 A *core type* (``hardware_profiles/cores/<name>.toml``) describes one core design: pipeline,
-L1I, L1D, optional private L2, TLBs, branch and exception costs. A *SoC*
-(``hardware_profiles/<name>.toml``) lists clusters of core types with their clock and any
+L1I, L1D, optional private L2, TLBs, branch and exception costs, and the timing model's
+parameters (``[timing]``: class latencies, branch predictor, window, memory parallelism).
+A *SoC* (``hardware_profiles/<name>.toml``) lists clusters of core types with their clock and any
 cache-size overrides (L2 size is an implementation option), the shared L3 and the DRAM
 latency. Loading validates strictly; every problem is a `ProfileError` whose one-line message
 names the file, the dotted key and the problem. `SoC.hierarchy()` turns a SoC into the
@@ -36,6 +37,7 @@ DEFAULT_PROFILE = "kirin9000"
 PIPELINES = ("in-order", "out-of-order")
 WALK_FROM = ("l1d", "l2")
 ASID_BITS = (8, 16)
+PREDICTORS = ("bimodal", "gshare")
 KIB = 1024
 MAX_GHZ = 10.0  # a larger clock is almost certainly a value written in MHz
 
@@ -52,6 +54,7 @@ _CORE_KEYS = (
     "l1d",
     "l2",
     "tlb",
+    "timing",
 )
 _SOC_KEYS = ("name", "description", "dram_latency_ns", "cluster", "l3")
 _CLUSTER_KEYS = ("name", "core", "count", "ghz", "l1i", "l1d", "l2")
@@ -69,6 +72,20 @@ _TLB_KEYS = (
     "walk_cache_latency",
     "walk_from",
 )
+_TIMING_KEYS = (
+    "mul_latency",
+    "div_latency",
+    "fp_latency",
+    "fp_div_latency",
+    "predictor",
+    "predictor_entries",
+    "history_bits",
+    "return_stack",
+    "indirect_entries",
+    "rob_entries",
+    "mlp",
+)
+_OOO_ONLY = ("rob_entries", "mlp")
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
 
 
@@ -90,6 +107,24 @@ class ProfileError(Exception):
 
 
 @dataclass(frozen=True)
+class TimingConfig:
+    """The timing model's parameters beyond pipeline kind, width and mispredict penalty
+    (hmk.cpu.timing; docs/timing-model.md). Latencies are in core cycles."""
+
+    mul_latency: int  # integer multiply, result to use
+    div_latency: int  # integer divide (not pipelined on the in-order core)
+    fp_latency: int  # FP/SIMD arithmetic
+    fp_div_latency: int  # FP divide and square root
+    predictor: str  # "bimodal" or "gshare": table of 2-bit counters
+    predictor_entries: int  # counters, a power of two
+    history_bits: int  # global history length (gshare); 0 for bimodal
+    return_stack: int  # return-address stack entries
+    indirect_entries: int  # last-target table for indirect branches, a power of two
+    rob_entries: int = 0  # out-of-order window (instructions); 0 for an in-order core
+    mlp: int = 0  # outstanding L1D misses (out-of-order); 0 for an in-order core
+
+
+@dataclass(frozen=True)
 class CoreType:
     """One core design, as described by a core-type profile (possibly with a cluster's overrides).
     `l2` is None for a core whose L2 belongs to its cluster (Cortex-A72: the SoC describes it)."""
@@ -106,6 +141,7 @@ class CoreType:
     l1d: CacheConfig
     l2: CacheConfig | None
     tlb: TLBConfig
+    timing: TimingConfig
     source: Path
 
     def as_dict(self) -> dict:
@@ -124,6 +160,7 @@ class CoreType:
             "l1d": cache_as_dict(self.l1d),
             "l2": cache_as_dict(self.l2) if self.l2 else None,
             "tlb": dataclasses.asdict(self.tlb),
+            "timing": dataclasses.asdict(self.timing),
         }
 
 
@@ -514,6 +551,44 @@ def _read_tlb(t: _Table) -> TLBConfig:
         raise t.error(None, str(e)) from None
 
 
+def _read_timing(t: _Table, pipeline: str) -> TimingConfig:
+    ooo = pipeline == "out-of-order"
+    for key in _OOO_ONLY:
+        if t.has(key) and not ooo:
+            raise t.error(key, "only for an out-of-order core (this one is in-order)")
+    predictor = t.str("predictor", choices=PREDICTORS)
+    entries = t.int("predictor_entries")
+    indirect = t.int("indirect_entries")
+    for key, n in (("predictor_entries", entries), ("indirect_entries", indirect)):
+        if n & (n - 1):
+            raise t.error(key, f"must be a power of two, got {n}")
+    if predictor == "gshare":
+        history = t.int("history_bits")
+        if history > entries.bit_length() - 1:
+            raise t.error(
+                "history_bits",
+                f"{history} bits is more than the {entries.bit_length() - 1} index bits of "
+                f"{entries} entries",
+            )
+    elif t.has("history_bits"):
+        raise t.error("history_bits", "only for a gshare predictor (this one is bimodal)")
+    else:
+        history = 0
+    return TimingConfig(
+        mul_latency=t.int("mul_latency"),
+        div_latency=t.int("div_latency"),
+        fp_latency=t.int("fp_latency"),
+        fp_div_latency=t.int("fp_div_latency"),
+        predictor=predictor,
+        predictor_entries=entries,
+        history_bits=history,
+        return_stack=t.int("return_stack"),
+        indirect_entries=indirect,
+        rob_entries=t.int("rob_entries") if ooo else 0,
+        mlp=t.int("mlp") if ooo else 0,
+    )
+
+
 def _check_core(core: CoreType, path: Path, prefix: str) -> None:
     """The rules that relate a core's levels to each other (config.py enforces them too; checked
     here so that the message names the key)."""
@@ -561,10 +636,11 @@ def _load_core(path: Path, by_name: bool = False) -> CoreType:
     t = _Table(path, data, "", _CORE_KEYS)
     name = _check_name(t, path, by_name)
     l2 = t.table("l2", _L2_KEYS, required=False)
+    pipeline = t.str("pipeline", choices=PIPELINES)
     core = CoreType(
         name=name,
         description=t.str("description"),
-        pipeline=t.str("pipeline", choices=PIPELINES),
+        pipeline=pipeline,
         issue_width=t.int("issue_width"),
         branch_mispredict_penalty=t.int("branch_mispredict_penalty"),
         exception_entry=t.int("exception_entry"),
@@ -574,6 +650,7 @@ def _load_core(path: Path, by_name: bool = False) -> CoreType:
         l1d=_read_cache(t.table("l1d", _L1_KEYS), "L1D", inclusion=False),
         l2=_read_cache(l2, "L2") if l2 else None,
         tlb=_read_tlb(t.table("tlb", _TLB_KEYS)),
+        timing=_read_timing(t.table("timing", _TIMING_KEYS), pipeline),
         source=path,
     )
     if core.asid_bits not in ASID_BITS:
@@ -709,8 +786,20 @@ def describe_core(core: CoreType, indent: str = "") -> list[str]:
         f"L2 {t.l2_entries} entries {t.l2_ways}-way {t.l2_latency} cycles",
         f"     walk cache {t.walk_cache_entries} entries {t.walk_cache_ways}-way "
         f"{t.walk_cache_latency} cycles; walks start at the {t.walk_from.upper()}",
+        *describe_timing(core.timing),
     ]
     return [indent + line for line in lines]
+
+
+def describe_timing(tm: TimingConfig) -> list[str]:
+    history = f", {tm.history_bits} history bits" if tm.predictor == "gshare" else ""
+    window = f"; ROB {tm.rob_entries}, MLP {tm.mlp}" if tm.rob_entries else ""
+    return [
+        f"timing mul {tm.mul_latency}, div {tm.div_latency}, FP {tm.fp_latency}, "
+        f"FP div {tm.fp_div_latency} cycles{window}",
+        f"     branch predictor {tm.predictor} {tm.predictor_entries} entries{history}; "
+        f"return stack {tm.return_stack}, indirect targets {tm.indirect_entries}",
+    ]
 
 
 def describe_soc(soc: SoC, *, full: bool = True) -> list[str]:

@@ -1,0 +1,425 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The timing model's engine, compiled: hmk.cpu.timing.ReferenceEngine line for line, over C
+structs (the blocks, events, block table rows and instruction records of one flush) and C
+arrays of state. hmk.cpu.timing.TimingModel checks the input and calls `run`; the specification
+and the model's documentation are in hmk/cpu/timing.py and docs/timing-model.md."""
+
+cimport cython
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from hmk._fast.event cimport Event
+
+import numpy as np
+
+from hmk.cpu import classify as _C
+
+cnp.import_array()
+from hmk.cpu import timing as _T
+
+cdef enum:
+    # instruction classes, terminators, flags and registers (hmk.cpu.classify)
+    LOAD = 3
+    STORE = 4
+    LOAD_PAIR = 5
+    DIV = 2
+    MUL = 1
+    STORE_PAIR = 6
+    FP_DIV = 8
+    BRANCH_COND = 9
+    RETURN = 14
+    SYSTEM = 15
+    NCLASSES = 17
+    T_NONE = 0
+    T_COND = 1
+    T_INDIRECT = 3
+    T_CALL = 4
+    T_CALL_INDIRECT = 5
+    T_RETURN = 6
+    F_READS = 1
+    F_WRITES = 2
+    F_SERIAL = 8
+    ALL_EVENTS = 255
+    NOREG = 255
+    NREGS = 65
+    EV_FETCH = 2
+    # counters and causes (hmk.cpu.timing)
+    N_INSNS = 0
+    N_BLOCKS = 1
+    N_COND = 2
+    N_COND_MISS = 3
+    N_IND = 4
+    N_IND_MISS = 5
+    N_RET = 6
+    N_RET_MISS = 7
+    N_EXTERNAL = 12
+    NCOUNTERS = 13
+    BASE = 0
+    DEP = 1
+    MEM = 2
+    FRONT_FETCH = 3
+    FRONT_MISPREDICT = 4
+    STALL0 = 7  # the counter of cause k is STALL0 + k
+    R_LD = 1
+    R_ST = 2
+    R_MAC = 4
+    R_BR = 8
+    R_FDIV = 16
+
+assert (_C.LOAD, _C.STORE, _C.LOAD_PAIR, _C.DIV, _C.MUL, _C.STORE_PAIR, _C.FP_DIV) == (
+    LOAD, STORE, LOAD_PAIR, DIV, MUL, STORE_PAIR, FP_DIV)
+assert (_C.BRANCH_COND, _C.RETURN, _C.SYSTEM, _C.NCLASSES) == (BRANCH_COND, RETURN, SYSTEM, NCLASSES)
+assert (_C.T_NONE, _C.T_COND, _C.T_INDIRECT, _C.T_CALL, _C.T_CALL_INDIRECT, _C.T_RETURN) == (
+    T_NONE, T_COND, T_INDIRECT, T_CALL, T_CALL_INDIRECT, T_RETURN)
+assert (_C.READS, _C.WRITES, _C.SERIAL, _C.ALL_EVENTS, _C.NOREG, _C.NREGS) == (
+    F_READS, F_WRITES, F_SERIAL, ALL_EVENTS, NOREG, NREGS)
+assert len(_T.COUNTERS) == NCOUNTERS and _T.N_EXTERNAL == N_EXTERNAL
+assert all(_T.STALL_OF[k] == STALL0 + k for k in (DEP, MEM, FRONT_FETCH, FRONT_MISPREDICT))
+assert (_T.R_LD, _T.R_ST, _T.R_MAC, _T.R_BR, _T.R_FDIV) == (R_LD, R_ST, R_MAC, R_BR, R_FDIV)
+
+
+cdef struct Block:  # hmk.cpu.timing.BLOCK_DTYPE
+    uint64_t addr
+    uint32_t size
+    uint32_t ninsn
+    uint64_t event_start
+
+
+cdef struct Row:  # hmk.cpu.classify.BLOCKINFO_DTYPE
+    uint32_t insn_start
+    uint32_t ninsn
+    int32_t last_mem
+    uint8_t term
+    uint8_t pad[3]
+
+
+cdef struct Insn:  # hmk.cpu.classify.INSN_DTYPE
+    uint8_t cls
+    uint8_t flags
+    uint8_t nev
+    uint8_t nsrc
+    uint8_t ndst
+    uint8_t wb
+    uint8_t src[6]
+    uint8_t dst[4]
+
+
+cdef inline int64_t imax(int64_t a, int64_t b) noexcept nogil:
+    return a if a > b else b
+
+
+@cython.final
+cdef class TimingEngine:
+    cdef public object counts  # int64 numpy array, hmk.cpu.timing.COUNTERS
+    cdef int64_t *cnt
+    # parameters
+    cdef bint inorder, gshare
+    cdef int64_t width, l1i, l1d, penalty, rob_n, mlp, pht_mask, hist_mask, ras_n, ind_mask
+    cdef int64_t lat[NCLASSES]
+    cdef uint8_t resource[NCLASSES]
+    # state
+    cdef int64_t ready[NREGS]
+    cdef object _arrays  # keeps the numpy buffers below alive
+    cdef uint8_t *pht
+    cdef uint64_t *ras
+    cdef uint64_t *targets
+    cdef int64_t *rob_t
+    cdef int64_t *mshr
+    cdef int64_t history, ras_top, ras_count
+    cdef int pend_term
+    cdef uint64_t pend_pc, pend_fall
+    cdef int64_t pend_time, done
+    cdef int64_t cur, slot, res, end, hold, div_free, fdiv_free
+    cdef int64_t dispatched, retired, front, seq
+    cdef int front_cause
+
+    def __init__(self, p):
+        cdef int k
+        self.inorder, self.gshare = p.inorder, p.gshare
+        self.width, self.l1i, self.l1d, self.penalty = p.width, p.l1i, p.l1d, p.penalty
+        self.rob_n, self.mlp = max(p.rob, 1), max(p.mlp, 1)
+        self.pht_mask, self.hist_mask = p.pht_entries - 1, p.history_mask
+        self.ras_n, self.ind_mask = p.ras_entries, p.indirect_entries - 1
+        for k in range(NCLASSES):
+            self.lat[k] = p.latency[k]
+            self.resource[k] = _T.RESOURCE.get(k, 0)
+        for k in range(NREGS):
+            self.ready[k] = 0
+        self.counts = np.zeros(NCOUNTERS, np.int64)
+        arrays = {
+            "pht": np.ones(p.pht_entries, np.uint8),  # 2-bit counters, weakly not-taken
+            "ras": np.zeros(p.ras_entries, np.uint64),
+            "targets": np.zeros(p.indirect_entries, np.uint64),
+            "rob_t": np.zeros(self.rob_n, np.int64),
+            "mshr": np.zeros(self.mlp, np.int64),
+        }
+        self._arrays = (self.counts, arrays)
+        self.cnt = <int64_t*> <size_t> self.counts.ctypes.data
+        self.pht = <uint8_t*> <size_t> arrays["pht"].ctypes.data
+        self.ras = <uint64_t*> <size_t> arrays["ras"].ctypes.data
+        self.targets = <uint64_t*> <size_t> arrays["targets"].ctypes.data
+        self.rob_t = <int64_t*> <size_t> arrays["rob_t"].ctypes.data
+        self.mshr = <int64_t*> <size_t> arrays["mshr"].ctypes.data
+        self.history = self.ras_top = self.ras_count = 0
+        self.pend_term = T_NONE
+        self.done = 0
+        self.cur = self.slot = self.res = self.end = self.hold = 0
+        self.div_free = self.fdiv_free = 0
+        self.dispatched, self.retired, self.front, self.seq = -1, 0, 0, 0
+        self.front_cause = BASE
+
+    @property
+    def now(self):
+        return self.end if self.inorder else self.retired
+
+    def add_cycles(self, int64_t n):
+        self.cnt[N_EXTERNAL] += n * (1 if self.inorder else self.width)
+        if self.inorder:
+            self.cur = imax(self.cur + (1 if self.slot else 0), self.end) + n
+            self.slot = self.res = 0
+            self.end = self.cur
+        else:
+            self.retired += n * self.width
+            self.front = imax(self.front, self.retired)
+            self.front_cause = BASE
+
+    def run(self, cnp.ndarray blocks, cnp.ndarray events, cnp.ndarray lats, cnp.ndarray ids,
+            cnp.ndarray rows, cnp.ndarray insns):
+        """One flush. Unchecked: hmk.cpu.timing.TimingModel.account checks the arrays (dtypes,
+        C-contiguity, event_start, ids within `rows`) before it calls this."""
+        assert sizeof(Block) == 24 and sizeof(Row) == 16 and sizeof(Insn) == 16
+        cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
+        cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
+        cdef const int *lat = <const int*> cnp.PyArray_DATA(lats)
+        cdef const unsigned int *idp = <const unsigned int*> cnp.PyArray_DATA(ids)
+        cdef const Row *row = <const Row*> cnp.PyArray_DATA(rows)
+        cdef const Insn *ins = <const Insn*> cnp.PyArray_DATA(insns)
+        cdef Py_ssize_t nblk = blocks.shape[0], nev = events.shape[0]
+        with nogil:
+            self._run(blk, nblk, ev, nev, lat, idp, row, ins)
+
+    cdef void _run(self, const Block *blk, Py_ssize_t nblk, const Event *ev, Py_ssize_t nev,
+                   const int *lats, const unsigned int *ids, const Row *rows,
+                   const Insn *insns) noexcept nogil:
+        cdef Py_ssize_t b, e, end, j, n
+        cdef const Row *row
+        cdef const Insn *ins
+        cdef int64_t fetch, mem, take
+        cdef int want
+        for b in range(nblk):
+            e = <Py_ssize_t> blk[b].event_start
+            end = <Py_ssize_t> blk[b + 1].event_start if b + 1 < nblk else nev
+            row = &rows[ids[b]]
+            fetch = 0
+            while e < end and ev[e].kind == EV_FETCH:
+                fetch += imax(0, lats[e] - self.l1i)
+                e += 1
+            self.begin_block(blk[b].addr, fetch)
+            n = blk[b].ninsn if blk[b].ninsn < row.ninsn else row.ninsn
+            for j in range(n):
+                ins = &insns[row.insn_start + j]
+                mem = -1
+                want = ins.flags & (F_READS | F_WRITES)
+                take = ins.nev
+                while e < end and take and (1 << ev[e].kind) & want:
+                    mem = imax(mem, lats[e])
+                    e += 1
+                    if take != ALL_EVENTS:
+                        take -= 1
+                if j == row.last_mem:
+                    while e < end:
+                        if ev[e].kind != EV_FETCH:
+                            mem = imax(mem, lats[e])
+                        e += 1
+                if self.inorder:
+                    self.issue_inorder(ins, mem)
+                else:
+                    self.issue_ooo(ins, mem)
+            self.cnt[N_INSNS] += n
+            self.cnt[N_BLOCKS] += 1
+            if n == row.ninsn and n and row.term != T_NONE:
+                self.pend_term = row.term
+                self.pend_pc = blk[b].addr + blk[b].size - 4
+                self.pend_fall = blk[b].addr + blk[b].size
+                self.pend_time = self.done
+
+    cdef void begin_block(self, uint64_t addr, int64_t fetch) noexcept nogil:
+        cdef int64_t restart
+        if self.inorder:
+            if self.slot:
+                self.cur += 1
+                self.slot = self.res = 0
+            self.cur = imax(self.cur, self.hold)
+            if self.resolve(addr):
+                restart = self.done + 1 + self.penalty
+                if restart > self.cur:
+                    self.cnt[STALL0 + FRONT_MISPREDICT] += restart - self.cur
+                    self.cur = restart
+            self.cur += fetch
+            self.cnt[STALL0 + FRONT_FETCH] += fetch
+            self.end = imax(self.end, self.cur)
+        else:
+            if self.resolve(addr):
+                self.front = imax(self.front, self.done + self.penalty * self.width)
+                self.front_cause = FRONT_MISPREDICT
+            if fetch:
+                self.front = imax(self.front, self.dispatched + 1) + fetch * self.width
+                self.front_cause = FRONT_FETCH
+
+    cdef bint resolve(self, uint64_t target) noexcept nogil:
+        cdef int term = self.pend_term
+        cdef uint64_t pc = self.pend_pc, fall = self.pend_fall
+        cdef bint miss = False, taken
+        cdef int64_t i
+        if term == T_NONE:
+            return False
+        self.done = self.pend_time
+        self.pend_term = T_NONE
+        if term == T_COND:
+            taken = target != fall
+            i = ((pc >> 2) ^ (<uint64_t> self.history if self.gshare else 0)) & self.pht_mask
+            miss = (self.pht[i] >= 2) != taken
+            if taken:
+                if self.pht[i] < 3:
+                    self.pht[i] += 1
+            elif self.pht[i] > 0:
+                self.pht[i] -= 1
+            self.history = ((self.history << 1) | taken) & self.hist_mask
+            self.cnt[N_COND] += 1
+            self.cnt[N_COND_MISS] += miss
+        if term == T_CALL or term == T_CALL_INDIRECT:
+            self.ras_top = (self.ras_top + 1) % self.ras_n
+            self.ras[self.ras_top] = fall
+            self.ras_count = self.ras_count + 1 if self.ras_count < self.ras_n else self.ras_n
+        if term == T_INDIRECT or term == T_CALL_INDIRECT:
+            i = (pc >> 2) & self.ind_mask
+            miss = self.targets[i] != target
+            self.targets[i] = target
+            self.cnt[N_IND] += 1
+            self.cnt[N_IND_MISS] += miss
+        if term == T_RETURN:
+            miss = self.ras_count == 0 or self.ras[self.ras_top] != target
+            if self.ras_count:
+                self.ras_top = (self.ras_top - 1 + self.ras_n) % self.ras_n
+                self.ras_count -= 1
+            self.cnt[N_RET] += 1
+            self.cnt[N_RET_MISS] += miss
+        return miss
+
+    cdef void issue_inorder(self, const Insn *ins, int64_t mem) noexcept nogil:
+        cdef int cls = ins.cls, k
+        cdef int64_t need = self.resource[cls], t, operands, extra = 0
+        cdef bint alone = cls == SYSTEM
+        cdef bint is_load = cls == LOAD or cls == LOAD_PAIR
+        if is_load and ins.flags & F_WRITES:
+            need |= R_ST
+        t = self.cur
+        if self.slot >= self.width or self.res & need or (alone and self.slot):
+            t += 1
+        operands = self.div_free if cls == DIV else self.fdiv_free if cls == FP_DIV else 0
+        if cls < BRANCH_COND or cls > RETURN:
+            for k in range(ins.nsrc):
+                operands = imax(operands, self.ready[ins.src[k]])
+        if t > self.cur or operands > t:
+            t = imax(t, self.hold)
+        if operands > t:
+            self.cnt[STALL0 + DEP] += operands - t
+            t = operands
+        if t != self.cur:
+            self.cur = t
+            self.slot = self.res = 0
+        self.slot = self.width if alone else self.slot + 1
+        self.res |= need
+        if is_load and mem > self.l1d:
+            extra = mem - self.l1d
+        for k in range(ins.ndst):
+            self.ready[ins.dst[k]] = t + self.lat[cls] + extra
+        if ins.wb != NOREG:
+            self.ready[ins.wb] = t + 1
+        if cls == DIV:
+            self.div_free = t + self.lat[cls]
+        elif cls == FP_DIV:
+            self.fdiv_free = t + self.lat[cls]
+        self.end = imax(self.end, t + 1)
+        self.done = t
+        if extra:
+            self.cnt[STALL0 + MEM] += extra
+            self.hold = t + 1 + extra
+            self.end = imax(self.end, self.hold)
+
+    cdef void issue_ooo(self, const Insn *ins, int64_t mem) noexcept nogil:
+        cdef int cls = ins.cls, k, why, own
+        cdef int64_t w = self.width, d, e, done, i, best, retire
+        cdef Py_ssize_t slot = self.seq % self.rob_n
+        d = imax(imax(self.dispatched + 1, self.front), self.rob_t[slot])
+        if ins.flags & F_SERIAL:
+            d = imax(d, self.retired)
+        self.dispatched = d
+        e = d
+        why = self.front_cause
+        for k in range(ins.nsrc):
+            e = imax(e, self.ready[ins.src[k]])
+        if (cls == LOAD or cls == LOAD_PAIR) and mem > self.l1d:
+            best = 0
+            for i in range(1, self.mlp):
+                if self.mshr[i] < self.mshr[best]:
+                    best = i
+            if self.mshr[best] > e:
+                e = self.mshr[best]
+                why = MEM
+            done = e + mem * w
+            own = MEM
+            self.mshr[best] = done
+        else:
+            done = e + self.lat[cls] * w
+            own = DEP if self.lat[cls] > 1 else BASE
+        if ins.wb != NOREG:
+            self.ready[ins.wb] = imax(d, self.ready[ins.wb]) + w
+        for k in range(ins.ndst):
+            self.ready[ins.dst[k]] = done
+        retire = self.retired + 1
+        if done > retire:
+            if e > retire and why != BASE:
+                self.cnt[STALL0 + why] += (e if e < done else done) - retire
+            if own != BASE:
+                self.cnt[STALL0 + own] += done - imax(e, retire)
+            retire = done
+        self.retired = retire
+        self.rob_t[slot] = retire
+        self.seq += 1
+        self.done = done
+        if ins.flags & F_SERIAL:
+            self.front = imax(self.front, done)
+
+def distinct_blocks(blocks):
+    """(first, inverse) for a BLOCK_DTYPE array: the index of the first block with each distinct
+    (addr, size), in order of first appearance, and for each block the position of its pair in
+    `first`. The same as hmk.cpu.classify._distinct_numpy, in O(n) with a hash table."""
+    blocks = np.ascontiguousarray(blocks)
+    assert blocks.dtype == _T.BLOCK_DTYPE
+    cdef const uint8_t[::1] braw = blocks.view(np.uint8).reshape(-1)
+    cdef const Block *blk = <const Block*> &braw[0] if braw.shape[0] else NULL
+    cdef Py_ssize_t n = blocks.shape[0], cap = 16, i, j, h, nfirst = 0
+    while cap < 2 * n:
+        cap *= 2
+    table_arr = np.full(cap, -1, np.int64)
+    first_arr = np.empty(n, np.int64)
+    inverse_arr = np.empty(n, np.uint32)
+    cdef int64_t[::1] table = table_arr
+    cdef int64_t[::1] first = first_arr
+    cdef uint32_t[::1] inverse = inverse_arr
+    cdef uint64_t key
+    with nogil:
+        for i in range(n):
+            key = (blk[i].addr * <uint64_t> 0x9E3779B97F4A7C15) ^ blk[i].size
+            h = <Py_ssize_t> ((key ^ (key >> 29)) & <uint64_t> (cap - 1))
+            while table[h] >= 0:
+                j = first[table[h]]
+                if blk[j].addr == blk[i].addr and blk[j].size == blk[i].size:
+                    break
+                h = (h + 1) & (cap - 1)
+            if table[h] < 0:
+                table[h] = nfirst
+                first[nfirst] = i
+                nfirst += 1
+            inverse[i] = <uint32_t> table[h]
+    return first_arr[:nfirst], inverse_arr

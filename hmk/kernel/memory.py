@@ -1,0 +1,215 @@
+"""Physical frames and a process's virtual memory: VMAs, demand paging, user copies.
+
+The tables are real ARMv8 descriptors (hmk.hw.pagetable) in the simulated RAM the functional
+CPU and the timing model both read. A page is mapped on first touch, by `fault`, from the VMA
+that covers it: zero-filled, or filled from the program image for ELF segments.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+from hmk.hw.pagetable import PAGE_SIZE, PageTables
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+
+
+class OutOfMemory(Exception):
+    pass
+
+
+class Frames:
+    """A free list of 4 KiB frames over [first, end) of RAM; freed frames are reused first
+    (lowest address first), so runs are deterministic."""
+
+    def __init__(self, ram: np.ndarray, first: int = 0):
+        self.ram = ram
+        self._next = first
+        self._free: list[int] = []
+
+    def alloc(self, zero: bool = True) -> int:
+        if self._free:
+            pa = self._free.pop(0)
+        elif self._next + PAGE_SIZE <= len(self.ram):
+            pa = self._next
+            self._next += PAGE_SIZE
+        else:
+            raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
+        if zero:
+            self.ram[pa : pa + PAGE_SIZE] = 0
+        return pa
+
+    def free(self, pa: int) -> None:
+        bisect.insort(self._free, pa)
+
+    @property
+    def in_use(self) -> int:
+        return self._next // PAGE_SIZE - len(self._free)
+
+
+@dataclass
+class Vma:
+    start: int
+    end: int
+    prot: int
+    name: str  # "[heap]", "[stack]", "[anon]", or the program path
+    image: bytes = b""  # file bytes that back [start, start + len(image))
+
+    def page_data(self, page: int) -> bytes:
+        lo = page - self.start
+        return self.image[max(lo, 0) : max(lo + PAGE_SIZE, 0)] if lo < len(self.image) else b""
+
+
+class AddressSpace:
+    """One process's memory: its page tables (root), ASID and VMAs."""
+
+    def __init__(self, ram: np.ndarray, frames: Frames, asid: int):
+        self.ram = ram
+        self.frames = frames
+        self.tables = PageTables(ram, frames.alloc)
+        self.root = self.tables.new_root()
+        self.asid = asid
+        self.vmas: list[Vma] = []
+        self.pages = 0  # resident pages
+
+    # ---- VMAs
+    def find(self, va: int) -> Vma | None:
+        i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
+        if i >= 0 and va < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def add(self, vma: Vma) -> None:
+        if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
+            raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
+        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+
+    def is_free(self, start: int, end: int) -> bool:
+        return all(v.end <= start or end <= v.start for v in self.vmas)
+
+    def remove(self, start: int, end: int) -> list[int]:
+        """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
+        keep, dropped = [], []
+        for v in self.vmas:
+            if v.end <= start or end <= v.start:
+                keep.append(v)
+                continue
+            if v.start < start:
+                keep.append(Vma(v.start, start, v.prot, v.name, v.image[: start - v.start]))
+            if end < v.end:
+                image = v.image[end - v.start :] if end - v.start < len(v.image) else b""
+                keep.append(Vma(end, v.end, v.prot, v.name, image))
+        self.vmas = keep
+        for page in range(start, end, PAGE_SIZE):
+            pa = self.tables.translate(self.root, page)
+            if pa is not None:
+                self.tables.unmap(self.root, page)
+                self.frames.free(pa)
+                self.pages -= 1
+                dropped.append(page)
+        return dropped
+
+    def protect(self, start: int, end: int, prot: int) -> list[int]:
+        """Change protection of [start, end) (which must be mapped); returns remapped pages."""
+        pieces = []
+        for v in self.vmas:
+            if v.end <= start or end <= v.start:
+                pieces.append(v)
+                continue
+            cut = sorted({v.start, max(v.start, start), min(v.end, end), v.end})
+            for lo, hi in zip(cut, cut[1:], strict=False):
+                image = v.image[lo - v.start : hi - v.start] if lo - v.start < len(v.image) else b""
+                inside = start <= lo and hi <= end
+                pieces.append(Vma(lo, hi, prot if inside else v.prot, v.name, image))
+        self.vmas = sorted(pieces, key=lambda v: v.start)
+        changed = []
+        for page in range(start, end, PAGE_SIZE):
+            pa = self.tables.translate(self.root, page)
+            if pa is not None:
+                self.tables.map(self.root, page, pa, **_attrs(prot))
+                changed.append(page)
+        return changed
+
+    # ---- demand paging
+    def fault(self, va: int, access: str) -> bool:
+        """Map the page holding `va` if a VMA allows `access` ("read"/"write"/"fetch")."""
+        vma = self.find(va)
+        if vma is None or not _allows(vma.prot, access):
+            return False
+        page = va & ~(PAGE_SIZE - 1)
+        if self.tables.translate(self.root, page) is not None:
+            return False  # present, so the access itself is what is not allowed
+        pa = self.frames.alloc()
+        data = vma.page_data(page)
+        if data:
+            self.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
+        self.tables.map(self.root, page, pa, **_attrs(vma.prot))
+        self.pages += 1
+        return True
+
+    # ---- the kernel touching user memory (copy_from_user / copy_to_user)
+    def _phys(self, va: int, write: bool) -> int | None:
+        if not 0 <= va < 1 << 48:
+            return None
+        pa = self.tables.translate(self.root, va)
+        if pa is None:
+            if not self.fault(va, "write" if write else "read"):
+                return None
+            pa = self.tables.translate(self.root, va)
+        vma = self.find(va)
+        if vma is None or (write and not vma.prot & PROT_WRITE):
+            return None
+        return pa
+
+    def read(self, va: int, n: int) -> bytes | None:
+        """n bytes of user memory at va, or None (EFAULT)."""
+        out = bytearray()
+        while n > 0:
+            pa = self._phys(va, False)
+            if pa is None:
+                return None
+            chunk = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            out += self.ram[pa : pa + chunk].tobytes()
+            va, n = va + chunk, n - chunk
+        return bytes(out)
+
+    def read_cstring(self, va: int, limit: int = 4096) -> bytes | None:
+        out = bytearray()
+        while len(out) < limit:
+            chunk = self.read(va, 1)
+            if chunk is None:
+                return None
+            if chunk == b"\0":
+                return bytes(out)
+            out += chunk
+            va += 1
+        return None
+
+    def write(self, va: int, data: bytes) -> bool:
+        """Copy data to user memory at va; False (EFAULT) if any byte is not writable."""
+        pos = 0
+        while pos < len(data):
+            pa = self._phys(va + pos, True)
+            if pa is None:
+                return False
+            chunk = min(len(data) - pos, PAGE_SIZE - ((va + pos) & (PAGE_SIZE - 1)))
+            self.ram[pa : pa + chunk] = np.frombuffer(data[pos : pos + chunk], np.uint8)
+            pos += chunk
+        return True
+
+
+def _allows(prot: int, access: str) -> bool:
+    need = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}[access]
+    return bool(prot & need)
+
+
+def _attrs(prot: int) -> dict:
+    # PROT_NONE: keep the frame but make the page inaccessible at EL0 (AP[1] clear)
+    return {
+        "writable": bool(prot & PROT_WRITE),
+        "executable": bool(prot & PROT_EXEC),
+        "user": bool(prot),
+    }

@@ -1,0 +1,361 @@
+"""A minimal Linux kernel side for one static AArch64 process (glibc or not).
+
+It is the stand-in the execution engine needs before the HM core kernel and services exist:
+memory (brk, anonymous private mmap/munmap/mprotect, demand paging), the standard streams, and
+the handful of calls glibc's static start-up makes. Everything else returns -ENOSYS, with one
+warning per syscall name. It talks to the CPU only through hmk.cpu.machine's kernel interface
+(`page_fault`, `syscall`), so replacing it touches nothing on the CPU side.
+
+Layout (Linux arm64, 48-bit VA, no randomisation): the program at its ELF addresses, the heap
+from the page after the last segment, the stack below STACK_TOP, mmap areas top-down from
+MMAP_BASE (STACK_TOP minus Linux's minimum 128 MiB stack gap).
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+import sys
+from dataclasses import dataclass, field
+
+from hmk.hw.pagetable import PAGE_SIZE
+from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
+from hmk.kernel.syscalls import NAMES
+
+STACK_TOP = 0xFFFF_FFFF_F000
+STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
+MMAP_BASE = STACK_TOP - (128 << 20)
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+MAP_FIXED_NOREPLACE = 0x100000
+TCGETS = 0x5401
+S_IFCHR = 0o020000
+UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
+
+
+def _page_up(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+@dataclass
+class SyscallRecord:
+    number: int
+    name: str
+    args: tuple
+    result: int
+
+
+@dataclass
+class ProcessState:
+    brk_start: int
+    brk: int
+    exe_path: bytes
+    exit_status: int | None = None
+    clear_child_tid: int = 0
+    stdout: bytearray = field(default_factory=bytearray)
+
+
+class MinimalKernel:
+    """One process. `on_tlb_change(pages or None, asid)` is called after mappings change, so
+    the owner can flush the CPU's and the timing model's TLBs."""
+
+    def __init__(
+        self,
+        ram,
+        asid: int = 1,
+        *,
+        stdin=b"",
+        out=None,
+        err=None,
+        clock=None,
+        random_seed: int = 0,
+        strace=None,
+    ):
+        self.ram = ram
+        self.frames = Frames(ram)
+        self.space = AddressSpace(ram, self.frames, asid)
+        self.stdin = bytes(stdin)
+        self.out = out if out is not None else sys.stdout.buffer
+        self.err = err if err is not None else sys.stderr.buffer
+        self.clock = clock or (lambda: 0)  # simulated nanoseconds since boot
+        self.strace = strace  # a callable taking a SyscallRecord, or None
+        self.on_tlb_change = lambda pages, asid: None
+        self._random = _Xorshift(random_seed)
+        self.warned: set[str] = set()
+        self.syscalls = 0
+        self.proc: ProcessState | None = None
+        self._mmap_top = MMAP_BASE
+
+    # ---- setting up the process (called by the loader)
+    def load_segments(self, image) -> None:
+        """VMAs for the ELF PT_LOAD segments, backed by the file bytes; brk after them."""
+        for seg in image.segments:
+            start = seg.vaddr & ~(PAGE_SIZE - 1)
+            end = _page_up(seg.vaddr + seg.memsz)
+            prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
+            prot |= "x" in seg.flags and PROT_EXEC
+            lead = b"\0" * (seg.vaddr - start)
+            self.space.add(Vma(start, end, prot, image.path, lead + seg.data))
+        brk = _page_up(max(s.vaddr + s.memsz for s in image.segments))
+        self.proc = ProcessState(brk_start=brk, brk=brk, exe_path=image.path.encode())
+
+    def make_stack(self, image_bytes: bytes, sp: int) -> None:
+        """The stack VMA, with the initial stack image (argv, envp, auxv) at [sp, STACK_TOP)."""
+        self.space.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]"))
+        if not self.space.write(sp, image_bytes):
+            raise RuntimeError("could not write the initial stack")
+
+    # ---- the CPU's kernel interface
+    def page_fault(self, machine, vaddr: int, access: str) -> bool:
+        return self.space.fault(vaddr, access)
+
+    def syscall(self, machine) -> None:
+        nr = machine.reg(8)
+        args = tuple(machine.reg(i) for i in range(6))
+        name = NAMES.get(nr, f"syscall_{nr}")
+        handler = getattr(self, f"sys_{name}", None)
+        self.syscalls += 1
+        if handler is None:
+            if name not in self.warned:
+                self.warned.add(name)
+                print(f"hmk: warning: unsupported syscall {name} ({nr}): -ENOSYS", file=sys.stderr)
+            result = -errno.ENOSYS
+        else:
+            result = handler(machine, *args)
+        if self.strace is not None:
+            self.strace(SyscallRecord(nr, name, args, result))
+        if self.proc.exit_status is not None:
+            machine.stop()
+        else:
+            machine.set_reg(0, result)
+
+    # ---- process
+    def sys_exit(self, m, status, *_):
+        self.proc.exit_status = status & 0xFF
+        return 0
+
+    sys_exit_group = sys_exit
+
+    def sys_set_tid_address(self, m, tidptr, *_):
+        self.proc.clear_child_tid = tidptr
+        return 1  # the thread id of the only thread
+
+    def sys_getpid(self, m, *_):
+        return 1
+
+    sys_gettid = sys_getpid
+
+    def sys_getppid(self, m, *_):
+        return 0
+
+    def sys_getuid(self, m, *_):
+        return 0
+
+    sys_geteuid = sys_getgid = sys_getegid = sys_getuid
+
+    def sys_set_robust_list(self, m, head, size, *_):
+        return 0 if size == 24 else -errno.EINVAL
+
+    def sys_prlimit64(self, m, pid, resource, new, old, *_):
+        if pid not in (0, 1):
+            return -errno.ESRCH
+        if not 0 <= resource < 16:
+            return -errno.EINVAL
+        if old:
+            infinity = (1 << 64) - 1
+            cur = STACK_SIZE if resource == 3 else infinity  # RLIMIT_STACK
+            if not self.space.write(old, struct.pack("<QQ", cur, infinity)):
+                return -errno.EFAULT
+        return 0
+
+    def sys_uname(self, m, buf, *_):
+        data = b"".join(f.ljust(65, b"\0") for f in UTSNAME)
+        return 0 if self.space.write(buf, data) else -errno.EFAULT
+
+    def sys_getrandom(self, m, buf, count, flags, *_):
+        count = min(count, 1 << 20)
+        return count if self.space.write(buf, self._random.bytes(count)) else -errno.EFAULT
+
+    def sys_clock_gettime(self, m, clock_id, ts, *_):
+        if clock_id not in (0, 1, 4, 5, 6, 7):  # REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME
+            return -errno.EINVAL
+        ns = self.clock()
+        return (
+            0
+            if self.space.write(ts, struct.pack("<qq", ns // 10**9, ns % 10**9))
+            else -errno.EFAULT
+        )
+
+    def sys_readlinkat(self, m, dirfd, path, buf, size, *_):
+        name = self.space.read_cstring(path)
+        if name is None:
+            return -errno.EFAULT
+        if name != b"/proc/self/exe":
+            return -errno.ENOENT
+        target = self.proc.exe_path[: max(size, 0)]
+        return len(target) if self.space.write(buf, target) else -errno.EFAULT
+
+    # ---- the standard streams
+    def sys_write(self, m, fd, buf, count, *_):
+        if fd not in (1, 2):
+            return -errno.EBADF
+        data = self.space.read(buf, count)
+        if data is None:
+            return -errno.EFAULT
+        self._emit(fd, data)
+        return count
+
+    def sys_writev(self, m, fd, iov, iovcnt, *_):
+        if fd not in (1, 2):
+            return -errno.EBADF
+        if not 0 <= iovcnt <= 1024:
+            return -errno.EINVAL
+        raw = self.space.read(iov, 16 * iovcnt)
+        if raw is None:
+            return -errno.EFAULT
+        total = b""
+        for i in range(iovcnt):
+            base, length = struct.unpack_from("<QQ", raw, 16 * i)
+            data = self.space.read(base, length)
+            if data is None:
+                return -errno.EFAULT
+            total += data
+        self._emit(fd, total)
+        return len(total)
+
+    def sys_read(self, m, fd, buf, count, *_):
+        if fd != 0:
+            return -errno.EBADF
+        data, self.stdin = self.stdin[:count], self.stdin[count:]
+        return len(data) if self.space.write(buf, data) else -errno.EFAULT
+
+    def sys_ioctl(self, m, fd, request, arg, *_):
+        if fd not in (0, 1, 2):
+            return -errno.EBADF
+        return -errno.ENOTTY  # the standard streams are never terminals here
+
+    def sys_fstat(self, m, fd, statbuf, *_):
+        if fd not in (0, 1, 2):
+            return -errno.EBADF
+        return 0 if self.space.write(statbuf, _chr_stat(fd)) else -errno.EFAULT
+
+    def sys_newfstatat(self, m, dirfd, path, statbuf, flags, *_):
+        name = self.space.read_cstring(path)
+        if name is None:
+            return -errno.EFAULT
+        if name == b"" and flags & 0x1000 and dirfd in (0, 1, 2):  # AT_EMPTY_PATH
+            return self.sys_fstat(m, dirfd, statbuf)
+        return -errno.ENOENT
+
+    def _emit(self, fd, data: bytes) -> None:
+        stream = self.out if fd == 1 else self.err
+        stream.write(data)
+        if fd == 1:
+            self.proc.stdout += data
+
+    # ---- memory
+    def sys_brk(self, m, addr, *_):
+        p = self.proc
+        if addr < p.brk_start:
+            return p.brk
+        old_end, new_end = _page_up(p.brk), _page_up(addr)
+        if new_end > old_end:
+            if not self.space.is_free(old_end, new_end):
+                return p.brk
+            heap = next((v for v in self.space.vmas if v.name == "[heap]"), None)
+            if heap is not None and heap.end == old_end:
+                heap.end = new_end
+            else:
+                self.space.add(Vma(old_end, new_end, PROT_READ | PROT_WRITE, "[heap]"))
+        elif new_end < old_end:
+            self._unmap(new_end, old_end)
+        p.brk = addr
+        return addr
+
+    def sys_mmap(self, m, addr, length, prot, flags, fd, offset):
+        if length == 0 or length >= 1 << 47 or offset % PAGE_SIZE:
+            return -errno.EINVAL
+        if not flags & MAP_ANONYMOUS:
+            return -errno.ENODEV if fd >= 0 else -errno.EBADF  # no files yet
+        if flags & MAP_SHARED:
+            return -errno.EINVAL  # shared anonymous memory needs the memory service
+        length = _page_up(length)
+        if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+            if addr % PAGE_SIZE or addr + length > STACK_TOP - STACK_SIZE:
+                return -errno.EINVAL
+            if not self.space.is_free(addr, addr + length):
+                if flags & MAP_FIXED_NOREPLACE:
+                    return -errno.EEXIST
+                self._unmap(addr, addr + length)
+            start = addr
+        else:
+            start = self._find_gap(length)
+            if start is None:
+                return -errno.ENOMEM
+        self.space.add(Vma(start, start + length, prot & 7, "[anon]"))
+        return start
+
+    def sys_munmap(self, m, addr, length, *_):
+        if addr % PAGE_SIZE or length == 0 or addr + length > 1 << 48:
+            return -errno.EINVAL
+        self._unmap(addr, addr + _page_up(length))
+        return 0
+
+    def sys_mprotect(self, m, addr, length, prot, *_):
+        if addr % PAGE_SIZE or prot & ~7:
+            return -errno.EINVAL
+        end = addr + _page_up(length)
+        covered = sum(
+            min(v.end, end) - max(v.start, addr)
+            for v in self.space.vmas
+            if v.start < end and addr < v.end
+        )
+        if covered != end - addr:
+            return -errno.ENOMEM
+        changed = self.space.protect(addr, end, prot)
+        if changed:
+            self.on_tlb_change(changed, self.space.asid)
+        return 0
+
+    def sys_madvise(self, m, addr, length, advice, *_):
+        return 0  # advice only
+
+    def _unmap(self, start: int, end: int) -> None:
+        dropped = self.space.remove(start, end)
+        if dropped:
+            self.on_tlb_change(dropped, self.space.asid)
+
+    def _find_gap(self, length: int) -> int | None:
+        """Top-down from the lowest mmap so far, as Linux's default allocator does."""
+        top = self._mmap_top
+        while top - length >= self.proc.brk_start + (1 << 30):
+            start = top - length
+            clash = [v for v in self.space.vmas if v.start < top and start < v.end]
+            if not clash:
+                self._mmap_top = start
+                return start
+            top = min(v.start for v in clash)
+        return None
+
+
+def _chr_stat(fd: int) -> bytes:
+    """struct stat (asm-generic layout, 128 bytes) of a character device: a standard stream."""
+    mode = S_IFCHR | 0o620
+    fields = (5, fd + 3, mode, 1, 0, 0, 0x8800 + fd, 0, 0, 1024, 0, 0) + (0,) * 6 + (0, 0)
+    # dev ino mode nlink uid gid rdev pad1 size blksize pad2 blocks, 3 x (sec, nsec), unused
+    return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields)
+
+
+class _Xorshift:
+    """getrandom()'s bytes: deterministic (xorshift64*), seeded per run."""
+
+    def __init__(self, seed: int):
+        self.x = (seed * 0x9E3779B97F4A7C15 + 1) & (1 << 64) - 1 or 1
+
+    def bytes(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            self.x ^= self.x >> 12
+            self.x ^= (self.x << 25) & (1 << 64) - 1
+            self.x ^= self.x >> 27
+            out += ((self.x * 0x2545F4914F6CDD1D) & (1 << 64) - 1).to_bytes(8, "little")
+        return bytes(out[:n])

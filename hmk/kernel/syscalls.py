@@ -1,0 +1,110 @@
+"""AArch64 Linux syscall numbers (the asm-generic table) and how --strace shows arguments.
+
+ARGS gives, per call, the kinds of its arguments: d decimal, x hex, s a C string in user memory,
+p a pointer (hex). Calls without an entry show six hex arguments.
+"""
+
+TABLE = {
+    17: ("getcwd", "pd"),
+    23: ("dup", "d"),
+    24: ("dup3", "ddx"),
+    25: ("fcntl", "ddx"),
+    29: ("ioctl", "dxp"),
+    34: ("mkdirat", "dsx"),
+    35: ("unlinkat", "dsx"),
+    38: ("renameat", "dsds"),
+    46: ("ftruncate", "dd"),
+    48: ("faccessat", "dsx"),
+    49: ("chdir", "s"),
+    56: ("openat", "dsxx"),
+    57: ("close", "d"),
+    59: ("pipe2", "px"),
+    61: ("getdents64", "dpd"),
+    62: ("lseek", "ddd"),
+    63: ("read", "dpd"),
+    64: ("write", "dpd"),
+    65: ("readv", "dpd"),
+    66: ("writev", "dpd"),
+    67: ("pread64", "dpdd"),
+    68: ("pwrite64", "dpdd"),
+    73: ("ppoll", "pdpp"),
+    78: ("readlinkat", "dspd"),
+    79: ("newfstatat", "dspx"),
+    80: ("fstat", "dp"),
+    93: ("exit", "d"),
+    94: ("exit_group", "d"),
+    96: ("set_tid_address", "p"),
+    98: ("futex", "pxdppd"),
+    99: ("set_robust_list", "pd"),
+    101: ("nanosleep", "pp"),
+    113: ("clock_gettime", "dp"),
+    115: ("clock_nanosleep", "dxpp"),
+    124: ("sched_yield", ""),
+    129: ("kill", "dd"),
+    130: ("tkill", "dd"),
+    131: ("tgkill", "ddd"),
+    134: ("rt_sigaction", "dppd"),
+    135: ("rt_sigprocmask", "dppd"),
+    139: ("rt_sigreturn", ""),
+    153: ("times", "p"),
+    154: ("setpgid", "dd"),
+    155: ("getpgid", "d"),
+    157: ("setsid", ""),
+    160: ("uname", "p"),
+    163: ("getrlimit", "dp"),
+    164: ("setrlimit", "dp"),
+    165: ("getrusage", "dp"),
+    166: ("umask", "x"),
+    167: ("prctl", "dxxxx"),
+    169: ("gettimeofday", "pp"),
+    172: ("getpid", ""),
+    173: ("getppid", ""),
+    174: ("getuid", ""),
+    175: ("geteuid", ""),
+    176: ("getgid", ""),
+    177: ("getegid", ""),
+    178: ("gettid", ""),
+    179: ("sysinfo", "p"),
+    214: ("brk", "p"),
+    215: ("munmap", "px"),
+    216: ("mremap", "pxxxp"),
+    220: ("clone", "xppxp"),
+    221: ("execve", "spp"),
+    222: ("mmap", "pxxxdx"),
+    226: ("mprotect", "pxx"),
+    233: ("madvise", "pxd"),
+    260: ("wait4", "dpxp"),
+    261: ("prlimit64", "ddpp"),
+    278: ("getrandom", "pdx"),
+    279: ("memfd_create", "sx"),
+    291: ("statx", "dsxxp"),
+    293: ("rseq", "pdxx"),
+    435: ("clone3", "pd"),
+    439: ("faccessat2", "dsxx"),
+}
+NAMES = {nr: name for nr, (name, _) in TABLE.items()}
+ARGS = {nr: kinds for nr, (_, kinds) in TABLE.items()}
+
+
+def format_call(record, read_cstring) -> str:
+    """`name(arg, ...) = result` like qemu-aarch64 -strace; read_cstring(va) -> bytes | None."""
+    kinds = ARGS.get(record.number, "xxxxxx")
+    shown = []
+    for kind, value in zip(kinds, record.args, strict=False):
+        if kind == "d":
+            shown.append(str(value - (1 << 64) if value >> 63 else value))
+        elif kind == "s":
+            text = read_cstring(value)
+            shown.append(f'"{text.decode(errors="replace")}"' if text is not None else hex(value))
+        else:
+            shown.append(hex(value))
+    result = record.result
+    if -4095 <= result < 0:
+        import errno
+        import os
+
+        tail = f"-1 errno={-result} ({os.strerror(-result)})"
+        tail = tail if -result in errno.errorcode else f"{result}"
+    else:
+        tail = hex(result) if kinds[:1] == "p" and record.name in ("brk", "mmap") else str(result)
+    return f"{record.name}({','.join(shown)}) = {tail}"

@@ -1,0 +1,155 @@
+"""Run one static AArch64 Linux program on a modeled core and time it.
+
+The pieces, bottom up: the hardware profile gives one core's memory hierarchy and timing
+parameters; the program is loaded by the kernel side (hmk.kernel.minimal) into simulated RAM;
+the functional CPU (hmk.cpu.machine) runs it and hands over executed blocks and memory events in
+batches; the memory-hierarchy engine times every event; the timing model turns blocks and
+latencies into cycles; every SVC adds the profile's exception entry and return.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hmk.cpu.elf import load_elf
+from hmk.cpu.machine import GuestFault, Machine
+from hmk.cpu.stack import auxv_for, build_stack
+from hmk.hw.engine import BatchHierarchy
+from hmk.hw.profile import load_soc
+from hmk.kernel.minimal import STACK_TOP, MinimalKernel
+from hmk.kernel.syscalls import format_call
+
+DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
+SIGSEGV_STATUS = 128 + 11  # what a shell reports for a process killed by SIGSEGV
+ASID = 1
+
+
+@dataclass
+class RunResult:
+    exit_status: int
+    cycles: int
+    instructions: int
+    ghz: float
+    syscalls: int
+    page_faults: int
+    stats: dict = field(default_factory=dict)
+    fault: str | None = None  # why the program was killed, if it was
+
+    @property
+    def seconds(self) -> float:
+        return self.cycles / (self.ghz * 1e9)
+
+    @property
+    def ipc(self) -> float:
+        return self.instructions / self.cycles if self.cycles else 0.0
+
+
+def run_program(
+    program: str,
+    args: list[str] | None = None,
+    *,
+    profile: str = "kirin9000",
+    cluster: str | int | None = None,
+    env: list[bytes] | None = None,
+    stdin: bytes = b"",
+    out=None,
+    err=None,
+    strace=None,
+    ram_mib: int = 512,
+    seed: int = 0,
+) -> RunResult:
+    """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
+    the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
+    default this process's); `strace` (a text stream) gets one line per syscall."""
+    from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
+
+    soc = load_soc(profile)
+    which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+    core_type = which.core
+    hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=1)
+    ghz = which.ghz
+    image = load_elf(program)
+
+    ram = np.zeros(ram_mib << 20, np.uint8)
+    kernel = MinimalKernel(ram, ASID, stdin=stdin, out=out, err=err, random_seed=seed)
+    kernel.load_segments(image)
+    argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
+    envp = list(DEFAULT_ENV if env is None else env)
+    random16 = kernel._random.bytes(16)
+    sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), argv[0], random16)
+    kernel.make_stack(stack, sp)
+
+    roots = np.full(1 << 16, -1, np.int64)
+    roots[ASID] = kernel.space.root
+    hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
+    timing = TimingModel(core_type)
+    machine = Machine(ram, kernel, line_bits=hierarchy_cfg.line.bit_length() - 1)
+
+    def timed(blocks, events):
+        latencies = hierarchy.run(events, check=False)
+        timing.account(blocks, events, latencies, machine)
+
+    def tlb_change(pages, asid):
+        machine.flush_tlb()
+        for page in pages:
+            hierarchy.tlbi_va(page, asid)
+
+    machine.sink = timed
+    kernel.on_tlb_change = tlb_change
+    kernel.clock = lambda: int(timing.cycles / ghz)
+    exception_cost = core_type.exception_entry + core_type.exception_return
+    if strace is not None:
+        kernel.strace = lambda rec: print(format_call(rec, kernel.space.read_cstring), file=strace)
+    syscall = kernel.syscall
+
+    def counted_syscall(m):
+        timing.add_cycles(exception_cost)
+        syscall(m)
+
+    kernel.syscall = counted_syscall
+    machine.set_space(kernel.space.root, ASID)
+    fault = None
+    try:
+        machine.run(image.entry, sp=sp)
+        status = kernel.proc.exit_status
+    except GuestFault as e:
+        fault = str(e)
+        status = SIGSEGV_STATUS
+    stats = {**hierarchy.stats(), **timing.stats()}
+    stats["kernel.syscalls"] = kernel.syscalls
+    stats["kernel.page_faults"] = machine.recorder.counts["faults"]
+    return RunResult(
+        exit_status=status,
+        cycles=int(timing.cycles),
+        instructions=int(timing.instructions),
+        ghz=ghz,
+        syscalls=kernel.syscalls,
+        page_faults=machine.recorder.counts["faults"],
+        stats=stats,
+        fault=fault,
+    )
+
+
+def summary(result: RunResult, file=None) -> None:
+    file = file if file is not None else sys.stderr
+    s = result.stats
+
+    def rate(name):
+        hits, misses = s.get(f"{name}.hits", 0), s.get(f"{name}.misses", 0)
+        return f"{100 * misses / (hits + misses):.2f}%" if hits + misses else "-"
+
+    print(
+        f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz, "
+        f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
+        file=file,
+    )
+    print(
+        f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "
+        f"L3 {rate('l3')} DTLB {rate('cpu0.dtlb')}; {result.syscalls} syscalls, "
+        f"{result.page_faults} page faults",
+        file=file,
+    )

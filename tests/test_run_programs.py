@@ -1,0 +1,87 @@
+"""Real static AArch64 programs on the timed model: the same stdout and exit status as Linux
+(workload_expectations computes them independently; test_workloads_qemu checks them against
+qemu-aarch64), deterministic cycles, and cycles that move the right way with the hardware."""
+
+import io
+
+import pytest
+from workload_expectations import CASES, expected
+
+from hmk.runner import run_program
+from hmk.workloads import path
+
+# the default sweeps are the slow ones; a smaller argument set of each runs here
+FAST = [(n, a) for n, a in CASES if a or n in ("hello", "exitcode")]
+
+
+def run(name, args=(), **kw):
+    out, err = io.BytesIO(), io.BytesIO()
+    result = run_program(str(path(name)), list(args), out=out, err=err, **kw)
+    return result, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("name", "args"), FAST, ids=[" ".join((n, *a)) for n, a in FAST])
+def test_output_and_status_equal_linux(name, args):
+    result, out, _ = run(name, args)
+    want_out, want_status = expected(name, args)
+    assert out == want_out
+    assert result.exit_status == want_status
+    assert result.fault is None
+    # every access was translated through real page tables by the timing model too
+    assert result.stats["cpu0.walker.faults"] == 0
+    assert result.instructions > 5000 and result.cycles > 0
+
+
+def test_deterministic():
+    a, out_a, _ = run("randsweep", ("64", "20000"))
+    b, out_b, _ = run("randsweep", ("64", "20000"))
+    assert (a.cycles, a.instructions, a.stats) == (b.cycles, b.instructions, b.stats)
+    assert out_a == out_b
+
+
+def test_a_bigger_l2_misses_less():
+    """256 KiB swept 4 times: it fits the A77's 512 KiB L2, not the A55's 128 KiB one."""
+    big, _, _ = run("seqsweep", ("256", "4"), cluster="big")
+    little, _, _ = run("seqsweep", ("256", "4"), cluster="little")
+    assert big.stats["cpu0.l2.misses"] < little.stats["cpu0.l2.misses"] / 2
+    assert big.cycles < little.cycles
+
+
+def test_memory_bound_program_has_low_ipc():
+    chase, _, _ = run("pchase", ("4096", "300000"))  # 4 MiB of nodes: beyond L2, random order
+    compute, _, _ = run("compute", ("32", "20000"))
+    assert chase.ipc < compute.ipc / 2
+
+
+def test_syscalls_cost_exception_entry_and_return():
+    few, _, _ = run("syscalls", ("10",))
+    many, _, _ = run("syscalls", ("1010",))
+    from hmk.hw.profile import load_soc
+
+    core = load_soc("kirin9000").clusters[0].core
+    per_call = (many.cycles - few.cycles) / 2000  # two syscalls per iteration
+    assert per_call >= core.exception_entry + core.exception_return
+    assert many.syscalls - few.syscalls == 2000
+
+
+def test_unsupported_syscall_warns_once(capsys):
+    run("hello")
+    err = capsys.readouterr().err
+    assert err.count("unsupported syscall rseq") == 1
+
+
+def test_segfault_is_status_139(tmp_path):
+    import shutil
+    import subprocess
+
+    cc = shutil.which("aarch64-linux-gnu-gcc")
+    if cc is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed")
+    src = tmp_path / "crash.c"
+    src.write_text("int main(void) { return *(volatile int *)16; }\n")
+    exe = tmp_path / "crash"
+    subprocess.run([cc, "-static", "-O1", "-o", exe, src], check=True)
+    out = io.BytesIO()
+    result = run_program(str(exe), out=out, err=io.BytesIO())
+    assert result.exit_status == 139
+    assert "0x0 not mapped" in result.fault
