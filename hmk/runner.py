@@ -61,6 +61,7 @@ def run_program(
     strace=None,
     ram_mib: int = 512,
     seed: int = 0,
+    pipelined: bool = True,
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
@@ -72,7 +73,7 @@ def run_program(
     core_type = which.core
     hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=1)
     ghz = which.ghz
-    image = load_elf(program)
+    image = load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
 
     ram = np.zeros(ram_mib << 20, np.uint8)
     kernel = MinimalKernel(ram, ASID, stdin=stdin, out=out, err=err, random_seed=seed)
@@ -87,7 +88,9 @@ def run_program(
     roots[ASID] = kernel.space.root
     hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
     timing = TimingModel(core_type)
-    machine = Machine(ram, kernel, line_bits=hierarchy_cfg.line.bit_length() - 1)
+    machine = Machine(
+        ram, kernel, line_bits=hierarchy_cfg.line.bit_length() - 1, pipelined=pipelined
+    )
 
     def timed(blocks, events):
         latencies = hierarchy.run(events, check=False)
@@ -97,6 +100,7 @@ def run_program(
         machine.flush_tlb()
         for page in pages:
             hierarchy.tlbi_va(page, asid)
+        timing.code_changed(pages)
 
     machine.sink = timed
     kernel.on_tlb_change = tlb_change
@@ -119,6 +123,8 @@ def run_program(
     except GuestFault as e:
         fault = str(e)
         status = SIGSEGV_STATUS
+    finally:
+        machine.close()
     stats = {**hierarchy.stats(), **timing.stats()}
     stats["kernel.syscalls"] = kernel.syscalls
     stats["kernel.page_faults"] = machine.recorder.counts["faults"]

@@ -87,7 +87,7 @@ def run(exe, event_capacity=1 << 20):
     machine = Machine(kernel.mem.ram, kernel, event_capacity=event_capacity)
     machine.set_space(kernel.root, ASID)
     batches = []
-    machine.sink = lambda blocks, events: batches.append((blocks, events))
+    machine.sink = lambda blocks, events: batches.append((blocks.copy(), events.copy()))
     machine.run(kernel.entry, sp=0x7FFF0000)
     offset = 0
     for b, e in batches:  # event_start is relative to its own batch

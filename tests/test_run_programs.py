@@ -39,6 +39,23 @@ def test_deterministic():
     assert out_a == out_b
 
 
+def test_pipelined_and_serial_runs_agree():
+    a, _, _ = run("pchase", ("300", "30000"))
+    b, _, _ = run("pchase", ("300", "30000"), pipelined=False)
+    assert (a.cycles, a.stats) == (b.cycles, b.stats)
+
+
+def test_relative_program_path(monkeypatch):
+    monkeypatch.chdir(path("hello").parent)
+    result, out, _ = run_program_relative("hello")
+    assert (out, result.exit_status) == expected("hello")
+
+
+def run_program_relative(name):
+    out, err = io.BytesIO(), io.BytesIO()
+    return run_program(name, [], out=out, err=err), out.getvalue(), err.getvalue()
+
+
 def test_a_bigger_l2_misses_less():
     """256 KiB swept 4 times: it fits the A77's 512 KiB L2, not the A55's 128 KiB one."""
     big, _, _ = run("seqsweep", ("256", "4"), cluster="big")

@@ -245,8 +245,9 @@ cdef class Recorder:
     cdef State st
     cdef object _ram
     cdef object _rmap
-    cdef public object events
-    cdef public object blocks
+    cdef object _events  # two buffer sets: the hooks fill one while the other is consumed
+    cdef object _blocks
+    cdef int _current
 
     def __init__(self, ram, int line_bits, size_t emu_stop_address, int event_capacity=1 << 20,
                  int block_capacity=1 << 18, int rmap_capacity=1 << 16):
@@ -257,8 +258,9 @@ cdef class Recorder:
         if event_capacity <= 2 * EVENT_MARGIN:
             raise ValueError(f"event_capacity must exceed {2 * EVENT_MARGIN}")
         self._ram = ram
-        self.events = np.zeros(event_capacity, EVENT_DTYPE)
-        self.blocks = np.zeros(block_capacity, BLOCK_DTYPE)
+        self._events = [np.zeros(event_capacity, EVENT_DTYPE) for _ in range(2)]
+        self._blocks = [np.zeros(block_capacity, BLOCK_DTYPE) for _ in range(2)]
+        self._current = 0
         self.st.ram = <uint64_t*> <size_t> ram.ctypes.data
         self.st.ram_bytes = ram.nbytes
         self.st.root = -1
@@ -267,9 +269,8 @@ cdef class Recorder:
         self.st.line_bits = line_bits
         self.st.fault_cb = NULL
         self.st.emu_stop = <emu_stop_t> emu_stop_address
-        self.st.events = <Event*> <size_t> self.events.ctypes.data
+        self._use(0)
         self.st.ev_cap = event_capacity
-        self.st.blocks = <Block*> <size_t> self.blocks.ctypes.data
         self.st.blk_cap = block_capacity
         self.st.nev = self.st.nblk = 0
         self.st.stop_requested = False
@@ -313,10 +314,18 @@ cdef class Recorder:
             "block": <size_t> &block_hook,
         }
 
+    cdef _use(self, int which):
+        self._current = which
+        self.st.events = <Event*> <size_t> self._events[which].ctypes.data
+        self.st.blocks = <Block*> <size_t> self._blocks[which].ctypes.data
+
     def take(self):
-        """(blocks, events) recorded since the last take, as copies; the buffers restart."""
-        blocks = self.blocks[: self.st.nblk].copy()
-        events = self.events[: self.st.nev].copy()
+        """(blocks, events) recorded since the last take, as views of the buffer set just
+        filled; the hooks go on in the other set. The views stay valid until the take after
+        next, so the consumer must be done with them by then."""
+        blocks = self._blocks[self._current][: self.st.nblk]
+        events = self._events[self._current][: self.st.nev]
+        self._use(1 - self._current)
         self.st.nblk = self.st.nev = 0
         self.st.stop_requested = False
         return blocks, events

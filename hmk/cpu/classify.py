@@ -132,11 +132,12 @@ _ATOMIC_LOAD = re.compile(rf"^(ld{_ATOMIC_OPS}|swp|cas)")
 _ATOMIC_STORE = re.compile(rf"^st{_ATOMIC_OPS}")
 _STRUCTURE = re.compile(r"^(ld|st)[234]$")  # multi- or single-structure, element by element
 _REPLICATE = re.compile(r"^ld[1-4]r$")  # load one element and replicate it to every lane
-_VAS = {}  # capstone vector arrangement -> (lanes, bytes per lane)
-for _name in dir(arm64):
-    _m = re.fullmatch(r"ARM64_VAS_(\d+)([BHSDQ])", _name)
-    if _m:
-        _VAS[getattr(arm64, _name)] = (int(_m[1]), {"B": 1, "H": 2, "S": 4, "D": 8, "Q": 16}[_m[2]])
+_LANE_BYTES = {"B": 1, "H": 2, "S": 4, "D": 8, "Q": 16}
+_VAS = {  # capstone vector arrangement -> (lanes, bytes per lane)
+    getattr(arm64, name): (int(m[1]), _LANE_BYTES[m[2]])
+    for name in dir(arm64)
+    if (m := re.fullmatch(r"ARM64_VAS_(\d+)([BHSDQ])", name))
+}
 
 _CS = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
 _CS.detail = True
@@ -189,7 +190,7 @@ def _events_of(mnemonic: str, data_ops) -> int:
     return min(n, ALL_EVENTS - 1)
 
 
-def _memory(insn, m: str, regs, mem) -> Insn:
+def _memory(insn, m: str, mem) -> Insn:
     """A load, a store or an atomic (it has a memory operand)."""
     base = reg_code(mem.mem.base)
     index = reg_code(mem.mem.index) if mem.mem.index else NOREG
@@ -243,7 +244,7 @@ def _system(insn, m: str, regs) -> Insn:
 def _data(insn, m: str, regs) -> Insn:
     """Integer, multiply/divide and FP/SIMD data processing."""
     codes = [reg_code(op.reg) for op in regs]
-    vector = any(c != NOREG and c >= V0 for c in codes) or m[0] == "f" or m.endswith("cvtf")
+    vector = any(V0 <= c < NZCV for c in codes) or m[0] == "f" or m.endswith("cvtf")
     if vector:
         cls = FP_DIV if m.startswith(("fdiv", "fsqrt")) else FP
     else:
@@ -278,7 +279,7 @@ def decode(word: int | bytes, addr: int = 0) -> Insn:
         if m in _SYSTEM:
             return _system(insn, m, regs)
         if mems and not m.startswith("prf"):
-            return _memory(insn, m, regs, mems[0])
+            return _memory(insn, m, mems[0])
         if mems:  # a prefetch: reads its address registers, makes no event in unicorn
             base = [reg_code(mems[0].mem.base)]
             return Insn(INT, 0, 0, tuple(r for r in base if r != NOREG))

@@ -15,6 +15,7 @@ so the CPU side can be reused unchanged when the kernel changes.
 from __future__ import annotations
 
 import ctypes
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
@@ -53,12 +54,20 @@ class GuestFault(Exception):
 
 
 class Machine:
-    def __init__(self, ram: np.ndarray, kernel, line_bits: int = 6, event_capacity: int = 1 << 20):
+    def __init__(
+        self,
+        ram: np.ndarray,
+        kernel,
+        line_bits: int = 6,
+        event_capacity: int = 1 << 20,
+        pipelined: bool = True,
+    ):
         if ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 4096:
             raise ValueError("ram must be a 1-D uint8 array whose size is a multiple of 4 KiB")
         self.ram = ram
         self.kernel = kernel
         self.uc = uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM64_MAX)  # ARMv8.x extensions (LSE atomics, ...)
         uc.ctl_set_page_size(4096)  # unicorn's AArch64 default is 1 KiB pages
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(0, len(ram), UC_PROT_ALL, ram.ctypes.data)
@@ -88,7 +97,12 @@ class Machine:
                 raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
             self._handles.append(h)
         uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self.sink = None  # called with (blocks, events) on every drain
+        # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
+        # thread while the CPU runs on, so the two host cores share the work
+        self.sink = None
+        self.pipelined = pipelined
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="hmk-sink") if pipelined else None
+        self._pending = None
         self._stopped = False
         self._error = None
 
@@ -125,33 +139,54 @@ class Machine:
         self.uc.emu_stop()
 
     def run(self, pc: int, sp: int | None = None) -> None:
-        """Run from `pc` until stop(); drains the buffers whenever they fill and at the end.
-        Raises GuestFault when an access could not be mapped."""
+        """Run from `pc` until stop(); drains the buffers whenever they fill and at the end,
+        and returns when the sink has seen everything. Raises GuestFault when an access could
+        not be mapped."""
         if sp is not None:
             self.uc.reg_write(A.UC_ARM64_REG_SP, sp)
         self._stopped = False
-        while True:
-            try:
-                self.uc.emu_start(pc, UNTIL)
-            except UcError as e:
+        try:
+            while True:
+                try:
+                    self.uc.emu_start(pc, UNTIL)
+                except UcError as e:
+                    self.drain()
+                    if self._stopped and self._error is None:
+                        return
+                    raise GuestFault(self.pc, self._error or str(e)) from None
+                if self._error is not None:
+                    self.drain()
+                    raise GuestFault(self.pc, self._error)
                 self.drain()
-                if self._stopped and self._error is None:
+                if self._stopped:
                     return
-                raise GuestFault(self.pc, self._error or str(e)) from None
-            if self._error is not None:
-                self.drain()
-                raise GuestFault(self.pc, self._error)
-            self.drain()
-            if self._stopped:
-                return
-            pc = self.pc  # stopped because a buffer filled: resume where it left off
+                pc = self.pc  # stopped because a buffer filled: resume where it left off
+        finally:
+            self.sync()
 
     def drain(self) -> None:
+        """Hand what the hooks recorded to the sink (asynchronously when pipelined)."""
+        self.sync()  # the buffer set the hooks switch to must be free again
         if self.recorder.translations_crowded:
             self.flush_tlb()
         blocks, events = self.recorder.take()
-        if self.sink is not None and (len(blocks) or len(events)):
+        if self.sink is None or not (len(blocks) or len(events)):
+            return
+        if self._worker is not None:
+            self._pending = self._worker.submit(self.sink, blocks, events)
+        else:
             self.sink(blocks, events)
+
+    def sync(self) -> None:
+        """Wait until the sink has consumed every batch (re-raising what it raised)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self.sync()
+            self._worker.shutdown()
 
     # ---- hooks that reach Python
     def _on_fault(self, vaddr: int, access: int) -> int:
@@ -171,6 +206,7 @@ class Machine:
             return
         self.drain()  # keep timing in program order: what ran before the SVC first
         try:
+            self.sync()  # the kernel may change page tables or read the simulated clock
             self.kernel.syscall(self)
         except Exception as e:
             self._error = f"kernel syscall handler raised {e!r}"
