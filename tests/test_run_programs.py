@@ -3,11 +3,13 @@
 qemu-aarch64), deterministic cycles, and cycles that move the right way with the hardware."""
 
 import io
+import shutil
+import subprocess
 
 import pytest
 from workload_expectations import CASES, expected
 
-from hmk.runner import run_program
+from hmk.runner import DEFAULT_ENV, run_program
 from hmk.workloads import path
 
 # the default sweeps are the slow ones; a smaller argument set of each runs here
@@ -30,6 +32,17 @@ def test_output_and_status_equal_linux(name, args):
     # every access was translated through real page tables by the timing model too
     assert result.stats["cpu0.walker.faults"] == 0
     assert result.instructions > 5000 and result.cycles > 0
+
+
+@pytest.mark.skipif(shutil.which("qemu-aarch64") is None, reason="qemu-aarch64 is not installed")
+@pytest.mark.parametrize(("name", "args"), FAST, ids=[" ".join((n, *a)) for n, a in FAST])
+def test_output_and_status_equal_qemu(name, args):
+    """Linux's own ABI as the reference: qemu-aarch64 with the same argv and environment."""
+    env = dict(e.decode().split("=", 1) for e in DEFAULT_ENV)
+    exe = str(path(name))
+    linux = subprocess.run(["qemu-aarch64", exe, *args], env=env, capture_output=True, check=False)
+    result, out, _ = run(name, args)
+    assert (out, result.exit_status) == (linux.stdout, linux.returncode)
 
 
 def test_deterministic():
@@ -88,9 +101,6 @@ def test_unsupported_syscall_warns_once(capsys):
 
 
 def test_segfault_is_status_139(tmp_path):
-    import shutil
-    import subprocess
-
     cc = shutil.which("aarch64-linux-gnu-gcc")
     if cc is None:
         pytest.skip("aarch64-linux-gnu-gcc is not installed")
