@@ -5,6 +5,7 @@ qemu-aarch64), deterministic cycles, and cycles that move the right way with the
 import io
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from workload_expectations import CASES, expected
@@ -112,3 +113,16 @@ def test_segfault_is_status_139(tmp_path):
     result = run_program(str(exe), out=out, err=io.BytesIO())
     assert result.exit_status == 139
     assert "0x0 not mapped" in result.fault
+
+
+def test_bad_syscall_pointer_is_efault_like_linux(tmp_path):
+    cc = shutil.which("aarch64-linux-gnu-gcc")
+    if cc is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed")
+    exe = tmp_path / "efault"
+    src = Path(__file__).parent / "guest" / "efault.S"
+    subprocess.run([cc, "-nostdlib", "-static", "-o", exe, src], check=True)
+    result = run_program(str(exe), out=io.BytesIO(), err=io.BytesIO())
+    assert result.exit_status == 14  # EFAULT
+    if shutil.which("qemu-aarch64"):
+        assert subprocess.run(["qemu-aarch64", exe], check=False).returncode == 14
