@@ -105,13 +105,24 @@ class PageTables:
         if slot is not None:
             self.words[slot] = 0
 
-    def translate(self, root: int, va: int) -> int | None:
-        """The physical address `va` maps to, or None."""
+    def translate(self, root: int, va: int, access: str | None = None) -> int | None:
+        """The physical address `va` maps to, or None. With `access` ("read", "write",
+        "fetch"), also None unless EL0 may do that: AP[1] set, AP[2] clear for a write, UXN
+        clear for a fetch (the check the functional CPU's native fill hook makes)."""
         slot = self._leaf_slot(root, va, False)
         if slot is None:
             return None
-        valid, page, _ = descriptor_fields(int(self.words[slot]), LEVELS - 1)
-        return page | (va & (PAGE_SIZE - 1)) if valid else None
+        desc = int(self.words[slot])
+        valid, page, _ = descriptor_fields(desc, LEVELS - 1)
+        if not valid:
+            return None
+        if access is not None and not (
+            desc & AP_EL0
+            and (access != "write" or not desc & AP_RO)
+            and (access != "fetch" or not desc & UXN)
+        ):
+            return None
+        return page | (va & (PAGE_SIZE - 1))
 
 
 class FlatMemory:
