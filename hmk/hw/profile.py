@@ -301,11 +301,14 @@ def cache_as_dict(c: CacheConfig) -> dict:
 
 
 def profile_dir() -> Path:
-    """$HMK_PROFILES, or the `hardware_profiles/` folder next to the `hmk` package."""
+    """$HMK_PROFILES, or the `hardware_profiles/` folder next to the `hmk` package (a checkout
+    or an editable install), or the copy a wheel carries inside the package."""
     env = os.environ.get("HMK_PROFILES")
     if env:
         return Path(env).expanduser()
-    return Path(hmk.__file__).resolve().parent.parent / "hardware_profiles"
+    package = Path(hmk.__file__).resolve().parent
+    beside = package.parent / "hardware_profiles"
+    return beside if beside.is_dir() else package / "hardware_profiles"
 
 
 def _names(folder: Path) -> list[str]:
