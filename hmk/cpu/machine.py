@@ -42,6 +42,9 @@ UNTIL = (1 << 64) - 1  # run until stopped (outside the 48-bit user range: never
 EXCP_SWI = 2  # qemu's exception number for SVC, as unicorn reports it
 X = [getattr(A, f"UC_ARM64_REG_X{i}") for i in range(29)] + [A.UC_ARM64_REG_X29, A.UC_ARM64_REG_X30]
 
+SYSCALL_REGS = (*X[:6], X[8])
+INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
+
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
 
 
@@ -110,6 +113,10 @@ class Machine:
     def reg(self, n: int) -> int:
         return self.uc.reg_read(X[n])
 
+    def syscall_registers(self) -> tuple[int, ...]:
+        """x0-x5 and x8 (the syscall number) in one call."""
+        return self.uc.reg_read_batch(SYSCALL_REGS)
+
     def set_reg(self, n: int, value: int) -> None:
         self.uc.reg_write(X[n], value & (1 << 64) - 1)
 
@@ -172,7 +179,7 @@ class Machine:
         blocks, events = self.recorder.take()
         if self.sink is None or not (len(blocks) or len(events)):
             return
-        if self._worker is not None:
+        if self._worker is not None and len(events) >= INLINE_BATCH:
             self._pending = self._worker.submit(self.sink, blocks, events)
         else:
             self.sink(blocks, events)

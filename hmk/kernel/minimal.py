@@ -109,8 +109,8 @@ class MinimalKernel:
         return self.space.fault(vaddr, access)
 
     def syscall(self, machine) -> None:
-        nr = machine.reg(8)
-        args = tuple(machine.reg(i) for i in range(6))
+        *args, nr = machine.syscall_registers()
+        args = tuple(args)
         name = NAMES.get(nr, f"syscall_{nr}")
         handler = getattr(self, f"sys_{name}", None)
         self.syscalls += 1
