@@ -126,3 +126,14 @@ def test_bad_syscall_pointer_is_efault_like_linux(tmp_path):
     assert result.exit_status == 14  # EFAULT
     if shutil.which("qemu-aarch64"):
         assert subprocess.run(["qemu-aarch64", exe], check=False).returncode == 14
+
+
+def test_strace_lines_like_qemu():
+    trace = io.StringIO()
+    run("hello", strace=trace)
+    lines = trace.getvalue().splitlines()
+    assert lines[0] == "1 brk(NULL) = 0x498000"
+    assert '1 readlinkat(AT_FDCWD,"/proc/self/exe",' in "\n".join(lines)
+    assert any(line.startswith("1 write(1,") and line.endswith(") = 13") for line in lines)
+    assert lines[-1] == "1 exit_group(0) = 0"
+    assert "rseq(" in trace.getvalue() and "errno=38 (Function not implemented)" in trace.getvalue()

@@ -82,17 +82,23 @@ TABLE = {
     435: ("clone3", "pd"),
     439: ("faccessat2", "dsxx"),
 }
+AT_FDCWD = -100
 NAMES = {nr: name for nr, (name, _) in TABLE.items()}
 ARGS = {nr: kinds for nr, (_, kinds) in TABLE.items()}
 
 
-def format_call(record, read_cstring) -> str:
-    """`name(arg, ...) = result` like qemu-aarch64 -strace; read_cstring(va) -> bytes | None."""
+def format_call(record, read_cstring, pid: int = 1) -> str:
+    """`pid name(arg, ...) = result` like qemu-aarch64 -strace; read_cstring(va) -> bytes|None."""
     kinds = ARGS.get(record.number, "xxxxxx")
     shown = []
-    for kind, value in zip(kinds, record.args, strict=False):
-        if kind == "d":
-            shown.append(str(value - (1 << 64) if value >> 63 else value))
+    for i, (kind, value) in enumerate(zip(kinds, record.args, strict=False)):
+        signed = value - (1 << 64) if value >> 63 else value
+        if i == 0 and signed == AT_FDCWD and record.name.endswith("at"):
+            shown.append("AT_FDCWD")
+        elif kind == "d":
+            shown.append(str(signed))
+        elif kind in "ps" and value == 0:
+            shown.append("NULL")
         elif kind == "s":
             text = read_cstring(value)
             shown.append(f'"{text.decode(errors="replace")}"' if text is not None else hex(value))
@@ -107,4 +113,4 @@ def format_call(record, read_cstring) -> str:
         tail = tail if -result in errno.errorcode else f"{result}"
     else:
         tail = hex(result) if kinds[:1] == "p" and record.name in ("brk", "mmap") else str(result)
-    return f"{record.name}({','.join(shown)}) = {tail}"
+    return f"{pid} {record.name}({','.join(shown)}) = {tail}"
