@@ -1,0 +1,41 @@
+"""The kernel's calibration table: instruction budgets of kernel paths, in core cycles.
+
+A budget is the straight-line work of a path (ALU, branches, address arithmetic) with every
+memory access an L1D hit. The rest of a path's cost emerges from the model: its logged loads
+are timed by the memory hierarchy and `path_cycles` adds each load's stall beyond an L1D hit
+(kernel paths are chains of dependent loads); stores add nothing (they retire into the store
+buffer). Exception entry and return are charged by the caller (docs/kernel-design.md, 4.).
+
+Each entry gives its source or states the assumption. Context for all of them: seL4's whole IPC
+call fastpath, capability lookups included, is 404 cycles on Cortex-A57 (sel4bench, 2023;
+../shared/hm-brief.md), so a lookup is a small slice of that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmk.hw.events import READ
+
+BUDGETS = {
+    # assumed: bounds, type and rights checks are ~3 compare-and-branch pairs plus the slot
+    # address arithmetic around 5 loads: ~20 dual-issued instructions on a big core
+    "cap.lookup": 20,
+    # assumed: two lookups' checks plus 7 field stores and the CDT link: ~2x a lookup
+    "cap.copy": 40,
+    # assumed: as copy, plus the rights-subset and badge checks
+    "cap.derive": 45,
+    # assumed: the CDT unlink and refcount update, ~the work of a copy
+    "cap.delete": 40,
+    # assumed: one deletion while descending the CDT, per slot deleted (the walk's loads are
+    # charged separately, as stalls)
+    "cap.revoke_per_slot": 30,
+}
+
+
+def path_cycles(budget: int, latencies, kinds, l1_hit: int) -> int:
+    """budget + the stall of every load beyond an L1D hit (`latencies` and `kinds` per logged
+    access, as BatchHierarchy.run returns and the log records them)."""
+    lat = np.asarray(latencies, dtype=np.int64)
+    loads = np.asarray(kinds) == READ
+    return int(budget + np.maximum(lat[loads] - l1_hit, 0).sum())
