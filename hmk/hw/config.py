@@ -94,6 +94,11 @@ class TLBConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"tlb: {key} must be a positive integer, got {value!r}")
+        for key in ("l1i_entries", "l1d_entries"):
+            if getattr(self, key) > 255:
+                raise ValueError(
+                    f"tlb: {key} above 255: larger fully associative TLBs are not modelled"
+                )
         for key in ("l2_latency", "walk_cache_latency"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

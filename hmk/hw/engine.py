@@ -37,37 +37,10 @@ class BatchHierarchy:
         desc_off = np.concatenate([[0], np.cumsum([len(d) for d in lay.descendants])]).astype(i64)
         desc = np.array([j for d in lay.descendants for j in d], i64)
 
-        # translation structures: core*4 + (ITLB, DTLB, L2TLB, WCACHE); a core without TLBs
-        # gets one-entry placeholders that are never used
-        t_sets, t_ways = [], []
-        for core in config.cores:
-            t = core.tlb
-            if t is None:
-                shape = [(1, 1)] * 4
-            else:
-                shape = [
-                    (1, t.l1i_entries),
-                    (1, t.l1d_entries),
-                    (t.l2_entries // t.l2_ways, t.l2_ways),
-                    (t.walk_cache_entries // t.walk_cache_ways, t.walk_cache_ways),
-                ]
-            for s, w in shape:
-                t_sets.append(s)
-                t_ways.append(w)
-        t_sets = np.array(t_sets, i64)
-        t_ways = np.array(t_ways, i64)
+        t_sets, t_ways = _tlb_shapes(config)
         t_base = np.concatenate([[0], np.cumsum(t_sets * t_ways)]).astype(i64)
         tlbs = [core.tlb for core in config.cores]
-
-        chain = np.full((n, 4), -1, i64)
-        chain_len = np.zeros(n, i64)
-        for x in range(n):
-            y = x
-            while y >= 0:
-                chain[x, chain_len[x]] = y
-                chain_len[x] += 1
-                y = lay.below[y]
-        i64 = np.int64
+        chain, chain_len = _chains(lay)
         check_memory(ram, roots)
         if ram is None:
             ram = np.zeros(8, np.uint8)
@@ -154,3 +127,36 @@ class BatchHierarchy:
             st["dram"].tolist(),
             st["tcnt"].reshape(len(self.config.cores), len(TLB_COUNTERS)).tolist(),
         )
+
+
+def _tlb_shapes(config: HierarchyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(sets, ways) of each translation structure, numbered core*4 + (ITLB, DTLB, L2TLB,
+    walk cache); a core without TLBs gets one-entry placeholders that are never used."""
+    shapes = []
+    for core in config.cores:
+        t = core.tlb
+        if t is None:
+            shapes += [(1, 1)] * 4
+        else:
+            shapes += [
+                (1, t.l1i_entries),
+                (1, t.l1d_entries),
+                (t.l2_entries // t.l2_ways, t.l2_ways),
+                (t.walk_cache_entries // t.walk_cache_ways, t.walk_cache_ways),
+            ]
+    sets, ways = zip(*shapes, strict=True)
+    return np.array(sets, np.int64), np.array(ways, np.int64)
+
+
+def _chains(lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """For each cache: itself and the levels below it (-1 padded), and how many there are."""
+    n = len(lay.caches)
+    chain = np.full((n, 4), -1, np.int64)
+    chain_len = np.zeros(n, np.int64)
+    for x in range(n):
+        y = x
+        while y >= 0:
+            chain[x, chain_len[x]] = y
+            chain_len[x] += 1
+            y = lay.below[y]
+    return chain, chain_len
