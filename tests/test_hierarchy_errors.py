@@ -405,3 +405,10 @@ def test_other_hierarchy_config_errors():
         HierarchyConfig(cores=(CoreConfig(l1i=l1(), l1d=l1(), l2=odd),))
     with pytest.raises(ValueError, match="at most 255 cores"):
         HierarchyConfig(cores=(core,) * 256)
+
+
+def test_fully_associative_tlb_too_large():
+    from hmk.hw.config import TLBConfig
+
+    with pytest.raises(ValueError, match="l1d_entries above 255"):
+        TLBConfig(48, 256, 1024, 4, 3, 64, 4, 4)
