@@ -153,6 +153,17 @@ def summary(result: RunResult, file=None) -> None:
         f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
         file=file,
     )
+    parts = {
+        "execution": s.get("timing.base_cycles", 0),
+        "memory stalls": s.get("timing.stall.memory", 0),
+        "fetch stalls": s.get("timing.stall.fetch", 0),
+        "mispredicts": s.get("timing.stall.mispredict", 0),
+        "dependencies": s.get("timing.stall.dependency", 0),
+        "kernel entry/exit": s.get("timing.external_cycles", 0),
+    }
+    total = sum(parts.values()) or 1
+    shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
+    print(f"hmk: cycles went to {shares}", file=file)
     print(
         f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "
         f"L3 {rate('l3')} DTLB {rate('cpu0.dtlb')}; {result.syscalls} syscalls, "
