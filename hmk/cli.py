@@ -82,7 +82,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.flush()
     if result.fault and not args.quiet:
-        print(f"hmk: program killed by SIGSEGV: {result.fault}", file=sys.stderr)
+        names = {132: "SIGILL", 133: "SIGTRAP", 137: "SIGKILL", 139: "SIGSEGV"}
+        name = names.get(result.exit_status, "a signal")
+        print(f"hmk: program killed by {name}: {result.fault}", file=sys.stderr)
     if args.stats:
         with open(args.stats, "w") as f:
             json.dump(result.stats, f, indent=1, sort_keys=True)

@@ -24,7 +24,6 @@ from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.syscalls import format_call
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
-SIGSEGV_STATUS = 128 + 11  # what a shell reports for a process killed by SIGSEGV
 ASID = 1
 
 
@@ -122,7 +121,7 @@ def run_program(
         status = kernel.proc.exit_status
     except GuestFault as e:
         fault = str(e)
-        status = SIGSEGV_STATUS
+        status = 128 + e.signal  # what a shell reports for a process a signal killed
     finally:
         machine.close()
     stats = {**hierarchy.stats(), **timing.stats()}

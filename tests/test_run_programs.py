@@ -137,3 +137,29 @@ def test_strace_lines_like_qemu():
     assert any(line.startswith("1 write(1,") and line.endswith(") = 13") for line in lines)
     assert lines[-1] == "1 exit_group(0) = 0"
     assert "rseq(" in trace.getvalue() and "errno=38 (Function not implemented)" in trace.getvalue()
+
+
+def _build_asm(tmp_path, name):
+    cc = shutil.which("aarch64-linux-gnu-gcc")
+    if cc is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed")
+    exe = tmp_path / name
+    src = Path(__file__).parent / "guest" / f"{name}.S"
+    subprocess.run([cc, "-nostdlib", "-static", "-o", exe, src], check=True)
+    return exe
+
+
+def test_undefined_instruction_is_sigill_like_linux(tmp_path):
+    exe = _build_asm(tmp_path, "udf")
+    result = run_program(str(exe), out=io.BytesIO(), err=io.BytesIO())
+    assert result.exit_status == 132  # 128 + SIGILL
+    if shutil.which("qemu-aarch64"):
+        assert subprocess.run(["qemu-aarch64", exe], check=False).returncode == -4  # SIGILL
+
+
+def test_exhausted_ram_is_sigkill_not_a_crash():
+    # 4 MiB of nodes cannot fit in 2 MiB of simulated RAM
+    result = run_program(
+        str(path("pchase")), ["4096", "10"], out=io.BytesIO(), err=io.BytesIO(), ram_mib=2
+    )
+    assert result.exit_status == 137 and "out of memory" in result.fault

@@ -23,6 +23,7 @@ from unicorn import arm64_const as A
 from unicorn.unicorn_const import (
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
+    UC_ERR_INSN_INVALID,
     UC_HOOK_BLOCK,
     UC_HOOK_MEM_READ,
     UC_HOOK_MEM_WRITE,
@@ -48,12 +49,26 @@ INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread h
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
 
 
-class GuestFault(Exception):
-    """The guest touched memory it may not (the kernel refused the fault): SIGSEGV."""
+SIGILL, SIGTRAP, SIGKILL, SIGSEGV = 4, 5, 9, 11
+# qemu's AArch64 exception numbers, as unicorn's interrupt hook reports them
+EXCEPTION_NAMES = {
+    1: "undefined instruction",
+    3: "prefetch abort",
+    4: "data abort",
+    7: "breakpoint",
+}
+EXCEPTION_SIGNALS = {1: SIGILL, 3: SIGSEGV, 4: SIGSEGV, 7: SIGTRAP}
 
-    def __init__(self, pc, detail):
+
+class GuestFault(Exception):
+    """The guest cannot go on: it touched memory it may not (the kernel refused the fault:
+    SIGSEGV), executed an undefined instruction (SIGILL), or the kernel could not serve it
+    (SIGKILL, e.g. simulated RAM exhausted). `signal` is the Linux signal that ends it."""
+
+    def __init__(self, pc, detail, signal=SIGSEGV):
         super().__init__(f"guest fault at pc={pc:#x}: {detail}")
         self.pc = pc
+        self.signal = signal
 
 
 class Machine:
@@ -108,6 +123,7 @@ class Machine:
         self._pending = None
         self._stopped = False
         self._error = None
+        self._signal = SIGSEGV
 
     # ---- registers
     def reg(self, n: int) -> int:
@@ -160,10 +176,11 @@ class Machine:
                     self.drain()
                     if self._stopped and self._error is None:
                         return
-                    raise GuestFault(self.pc, self._error or str(e)) from None
+                    signal = SIGILL if e.errno == UC_ERR_INSN_INVALID else self._signal
+                    raise GuestFault(self.pc, self._error or str(e), signal) from None
                 if self._error is not None:
                     self.drain()
-                    raise GuestFault(self.pc, self._error)
+                    raise GuestFault(self.pc, self._error, self._signal)
                 self.drain()
                 if self._stopped:
                     return
@@ -199,6 +216,9 @@ class Machine:
     def _on_fault(self, vaddr: int, access: int) -> int:
         try:
             ok = self.kernel.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
+        except MemoryError as e:  # simulated RAM exhausted: Linux's OOM killer sends SIGKILL
+            self._error, self._signal = f"out of memory: {e}", SIGKILL
+            return 0
         except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
             self._error = f"kernel page-fault handler raised {e!r}"
             return 0
@@ -208,7 +228,8 @@ class Machine:
 
     def _on_interrupt(self, uc, intno, user_data) -> None:
         if intno != EXCP_SWI:
-            self._error = f"unexpected exception {intno}"
+            self._signal = EXCEPTION_SIGNALS.get(intno, SIGILL)
+            self._error = f"CPU exception {intno} ({EXCEPTION_NAMES.get(intno, 'other')})"
             uc.emu_stop()
             return
         self.drain()  # keep timing in program order: what ran before the SVC first

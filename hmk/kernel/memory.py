@@ -17,8 +17,8 @@ from hmk.hw.pagetable import PAGE_SIZE, PageTables
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 
 
-class OutOfMemory(Exception):
-    pass
+class OutOfMemory(MemoryError):
+    """Simulated RAM is exhausted (the machine turns it into SIGKILL, as Linux's OOM killer)."""
 
 
 class Frames:

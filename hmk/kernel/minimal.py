@@ -28,6 +28,7 @@ MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 TCGETS = 0x5401
+MAX_RW_COUNT = 0x7FFFF000  # Linux caps one read/write at this many bytes
 S_IFCHR = 0o020000
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
@@ -198,6 +199,7 @@ class MinimalKernel:
     def sys_write(self, m, fd, buf, count, *_):
         if fd not in (1, 2):
             return -errno.EBADF
+        count = min(count, MAX_RW_COUNT)
         data = self.space.read(buf, count)
         if data is None:
             return -errno.EFAULT
@@ -225,6 +227,7 @@ class MinimalKernel:
     def sys_read(self, m, fd, buf, count, *_):
         if fd != 0:
             return -errno.EBADF
+        count = min(count, MAX_RW_COUNT)
         data, self.stdin = self.stdin[:count], self.stdin[count:]
         return len(data) if self.space.write(buf, data) else -errno.EFAULT
 
@@ -255,7 +258,7 @@ class MinimalKernel:
     # ---- memory
     def sys_brk(self, m, addr, *_):
         p = self.proc
-        if addr < p.brk_start:
+        if addr < p.brk_start or addr > STACK_TOP - STACK_SIZE:
             return p.brk
         old_end, new_end = _page_up(p.brk), _page_up(addr)
         if new_end > old_end:
