@@ -30,6 +30,13 @@ BUDGETS = {
     # assumed: one deletion while descending the CDT, per slot deleted (the walk's loads are
     # charged separately, as stalls)
     "cap.revoke_per_slot": 30,
+    # assumed: the straight-line work of a switch with every access an L1D hit: the 34
+    # registers as 17 stp + 17 ldp (Linux arm64 kernel_entry / kernel_exit and seL4's
+    # restore_user_context move the frame in pairs), mrs/msr of sp_el0, elr_el1 and spsr_el1
+    # (6), the two state stores, the `current` store and the checks (~10): ~50 instructions;
+    # ~60 cycles allowing for the system-register moves not dual-issuing. The TTBR0/ASID
+    # switch, when the address space changes, is charged separately (docs/kernel-design.md).
+    "sched.switch": 60,
 }
 
 
