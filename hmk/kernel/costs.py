@@ -37,6 +37,27 @@ BUDGETS = {
     # ~60 cycles allowing for the system-register moves not dual-issuing. The TTBR0/ASID
     # switch, when the address space changes, is charged separately (docs/kernel-design.md).
     "sched.switch": 60,
+    # assumed: ESR/FAR decode, the fault-class dispatch and the VSpace lookup of the current
+    # thread (~15 instructions), the region scan's compares (~3 per region, 8 regions at most),
+    # a four-level walk (~5 per level) and the decision: ~60 dual-issued instructions
+    "pf.check": 40,
+    # assumed: pop a frame (ring index arithmetic), build and store each descriptor, DSB ISHST
+    # before returning so the walker sees it (~20 cycles for the barrier on an A7x pipeline)
+    "pf.install": 40,
+    # assumed: 64 DC ZVA (one 64-byte line each) at ~1 per cycle on the store pipe, plus the
+    # loop: the Cortex-A72/A76 optimization guides list DC ZVA as a single store-pipe op
+    "pf.zero_page": 70,
+    # assumed: building the fault message for the memory manager / pager (badge, va, access,
+    # ESR) before the IPC the caller makes (charged separately): ~10 register moves
+    "pf.upcall": 10,
+    # assumed: a SIGSEGV is decided here; delivering it is the signal path's cost
+    "pf.segv": 5,
+    # assumed: argument checks, the walk (~5 per level), the descriptor build and store
+    "vs.map": 40,
+    "vs.unmap": 30,
+    "vs.protect": 35,
+    # assumed: per table frame scanned at destroy (the 64 line reads are timed separately)
+    "vs.destroy_per_table": 80,
 }
 
 

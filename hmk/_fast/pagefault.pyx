@@ -1,0 +1,226 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""The compiled twin of hmk.kernel.paging.KernelPaging._fault: the same steps over the same numpy
+arrays and RAM, and the same access-log records (so the same cycles). Read it beside the
+reference; the hypothesis tests in tests/test_paging.py hold the two together."""
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+
+cimport numpy as cnp
+
+from hmk._fast.event cimport Event
+
+cdef enum:  # hmk.kernel.paging / vspace / hw.events / hw.pagetable values (the tests check)
+    RESOLVED = 0
+    NEED_MEMMGR = 1
+    NEED_PAGER = 2
+    SEGV = 3
+    READ = 0
+    WRITE = 1
+    FETCH = 2
+    R_WRITE = 1
+    R_EXEC = 2
+    R_ANON = 4
+    LEVELS = 4
+    LINE = 64
+    PAGE = 4096
+
+cdef uint64_t TABLE_DESC = 3
+cdef uint64_t ADDR_MASK = ((<uint64_t>1 << 48) - 1) & ~(<uint64_t>PAGE - 1)
+cdef uint64_t AP_EL0 = 1 << 6
+cdef uint64_t AP_RO = 1 << 7
+cdef uint64_t UXN = <uint64_t>1 << 54
+cdef uint64_t PXN = <uint64_t>1 << 53
+cdef uint64_t PAGE_BITS = 1 | 2 | (1 << 10) | (3 << 8) | (1 << 11)  # VALID|PAGE|AF|SH|nG
+
+
+cdef class FaultContext:
+    cdef object paging, mem, dtype
+    cdef const uint8_t[::1] vs_used
+    cdef uint64_t[::1] words, root, ring_pa
+    cdef uint8_t* ram
+    cdef uint32_t[::1] pool_head, pool_count
+    cdef uint16_t[::1] nregions
+    cdef const uint64_t[::1] r_start, r_end
+    cdef const uint8_t[::1] r_flags
+    cdef uint64_t kb
+    cdef uint64_t vs_base, vs_rec, o_root, o_head, o_count, o_nreg
+    cdef uint64_t rg_base, rg_rec, o_start, o_end, o_flags, ring_base, ring_rec
+    cdef long long depth, max_regions
+
+    def __init__(self, paging):
+        from hmk.kernel.objects import KERNEL_BASE
+        V = paging.vs
+        vs, rg, ring = V.vspace, V.region, V.ring
+        from hmk.hw.events import EVENT_DTYPE
+        self.paging, self.mem, self.dtype = paging, paging.mem, EVENT_DTYPE
+        self.vs_used = vs.used.view("u1")
+        self.words = V.words
+        self.ram = <uint8_t*>cnp.PyArray_DATA(V.ram)
+        self.root, self.pool_head, self.pool_count = vs["root"], vs["pool_head"], vs["pool_count"]
+        self.nregions = vs["nregions"]
+        self.r_start, self.r_end, self.r_flags = rg["start"], rg["end"], rg["flags"]
+        self.ring_pa = ring["pa"]
+        self.kb = KERNEL_BASE
+        self.vs_base, self.vs_rec = KERNEL_BASE + vs.base, vs.record
+        self.o_root, self.o_head = vs.offset["root"], vs.offset["pool_head"]
+        self.o_count, self.o_nreg = vs.offset["pool_count"], vs.offset["nregions"]
+        self.rg_base, self.rg_rec = KERNEL_BASE + rg.base, rg.record
+        self.o_start, self.o_end, self.o_flags = rg.offset["start"], rg.offset["end"], rg.offset["flags"]
+        self.ring_base, self.ring_rec = KERNEL_BASE + ring.base, ring.record
+        self.depth, self.max_regions = V.depth, V.max_regions
+
+    def handle_fault(self, i_obj, va_obj, int kind):
+        """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""
+        cdef long long i = -1
+        cdef Py_ssize_t start, n
+        try:
+            i = i_obj
+        except (TypeError, OverflowError):
+            pass
+        if i < 0 or i >= self.vs_used.shape[0] or not self.vs_used[i]:
+            raise ValueError(f"fault in a VSpace that does not exist: {i_obj}")
+        mem = self.mem
+        start = mem.n_log
+        outcome = self.fault(i, va_obj, kind)
+        n = mem.n_log - start
+        out = _empty(n, self.dtype)
+        if n:
+            memcpy(cnp.PyArray_DATA(out), <Event*>cnp.PyArray_DATA(mem.log) + start, n * sizeof(Event))
+        return outcome, out
+
+    cdef int fault(self, long long i, va_obj, int kind) except -1:
+        cdef uint64_t va, table, desc, pa, vsa
+        cdef long long r, first, n, k, frames, count, head, level, need, flags
+        cdef Py_ssize_t ln
+        cdef uint8_t core
+        cdef Event* log
+        if self.paging.user_level_paging:
+            return NEED_PAGER
+        try:
+            if va_obj < 0 or va_obj >= self.kb:
+                return SEGV
+            va = va_obj
+        except TypeError:
+            return SEGV
+        mem = self.mem
+        ln = mem.n_log
+        need = 2 * self.max_regions + 16 + LEVELS * (LINE + 2)
+        if ln + need > len(mem.log):
+            mem.grow_log(need)
+        log = <Event*>cnp.PyArray_DATA(mem.log)
+        core = mem.core
+        vsa = self.vs_base + i * self.vs_rec
+        # 1. region check
+        n = self.nregions[i]
+        put(log, ln, vsa + self.o_nreg, READ, 2, core); ln += 1
+        flags = -1
+        first = i * self.max_regions
+        for r in range(first, first + n):
+            put(log, ln, self.rg_base + r * self.rg_rec + self.o_start, READ, 8, core); ln += 1
+            if va < self.r_start[r]:
+                continue
+            put(log, ln, self.rg_base + r * self.rg_rec + self.o_end, READ, 8, core); ln += 1
+            if va < self.r_end[r]:
+                put(log, ln, self.rg_base + r * self.rg_rec + self.o_flags, READ, 1, core); ln += 1
+                flags = self.r_flags[r]
+                break
+        if flags < 0:
+            mem.n_log = ln
+            return SEGV
+        need = R_WRITE if kind == WRITE else (R_EXEC if kind == FETCH else 0)
+        if flags & need != need:
+            mem.n_log = ln
+            return SEGV
+        # 2. file-backed
+        if not flags & R_ANON:
+            mem.n_log = ln
+            return NEED_MEMMGR
+        # 3. the walk
+        table = self.root[i]
+        put(log, ln, vsa + self.o_root, READ, 8, core); ln += 1
+        level = 0
+        while level < LEVELS - 1:
+            put(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
+            desc = self.words[(table >> 3) + idx(va, level)]
+            if desc & TABLE_DESC != TABLE_DESC:
+                break
+            table = desc & ADDR_MASK
+            level += 1
+        if level == LEVELS - 1:
+            put(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
+            desc = self.words[(table >> 3) + idx(va, level)]
+            if desc & TABLE_DESC == TABLE_DESC:
+                mem.n_log = ln
+                return RESOLVED if allows(desc, kind) else NEED_MEMMGR
+        # 4. frames from the pool
+        frames = LEVELS - level
+        count = self.pool_count[i]
+        put(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
+        if count < frames:
+            mem.n_log = ln
+            return NEED_MEMMGR
+        head = self.pool_head[i]
+        put(log, ln, vsa + self.o_head, READ, 4, core); ln += 1
+        for k in range(frames):
+            r = i * self.depth + (head + k) % self.depth
+            pa = self.ring_pa[r]
+            put(log, ln, self.ring_base + r * self.ring_rec, READ, 8, core); ln += 1
+            memset(self.ram + pa, 0, PAGE)
+            for r in range(0, PAGE, LINE):
+                put(log, ln, self.kb + pa + r, WRITE, LINE, core); ln += 1
+            if level < LEVELS - 1:
+                desc = (pa & ADDR_MASK) | TABLE_DESC
+            else:
+                desc = (pa & ADDR_MASK) | PAGE_BITS | AP_EL0
+                if not flags & R_WRITE:
+                    desc |= AP_RO
+                if not flags & R_EXEC:
+                    desc |= UXN | PXN
+            put(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
+            self.words[(table >> 3) + idx(va, level)] = desc
+            table = pa
+            level += 1
+        self.pool_head[i] = (head + frames) % self.depth
+        put(log, ln, vsa + self.o_head, WRITE, 4, core); ln += 1
+        self.pool_count[i] = count - frames
+        put(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
+        mem.n_log = ln
+        return RESOLVED
+
+
+cdef object _np_empty = None
+
+
+cdef object _empty(Py_ssize_t n, dtype):
+    global _np_empty
+    if _np_empty is None:
+        import numpy
+        _np_empty = numpy.empty
+    return _np_empty(n, dtype)
+
+
+cdef inline uint64_t idx(uint64_t va, long long level) noexcept:
+    return (va >> (12 + 9 * (LEVELS - 1 - level))) & 511
+
+
+cdef inline bint allows(uint64_t desc, int kind) noexcept:
+    if not desc & AP_EL0:
+        return False
+    if kind == WRITE:
+        return not desc & AP_RO
+    if kind == FETCH:
+        return not desc & UXN
+    return True
+
+
+cdef inline void put(Event* log, Py_ssize_t n, uint64_t addr, uint8_t kind, uint8_t size,
+                     uint8_t core) noexcept:
+    log[n].addr = addr
+    log[n].asid = 0
+    log[n].kind = kind
+    log[n].size = size
+    log[n].core = core
+    log[n].pad[0] = 0
+    log[n].pad[1] = 0
+    log[n].pad[2] = 0

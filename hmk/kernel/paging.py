@@ -1,0 +1,237 @@
+"""Policy-free kernel paging (../shared/hm-brief.md; issue 4 item 6): the Python reference.
+
+Policy stays in the memory manager: it registers a VSpace's regions (`add_region`: start, end,
+writable, executable, anonymous or not) and refills the VSpace's pool of free frames (`refill`:
+a FIFO ring of frame PAs in kernel memory, hmk.kernel.vspace). Mechanism is in the kernel:
+`handle_fault(vspace, va, access)` resolves an anonymous fault itself, with no IPC:
+
+1. region check: the VSpace's regions are scanned in registration order (timed loads of start,
+   end, flags); none covers `va`, or it does not allow the access (write needs writable, fetch
+   needs executable) -> SEGV;
+2. not anonymous (file-backed) -> NEED_MEMMGR;
+3. timed page-table walk; a present page that allows the access is a spurious fault (another
+   core got there first, or a stale TLB entry) -> RESOLVED with nothing changed; a present page
+   that does not allow it (a write to a read-only page of a writable region: copy-on-write) ->
+   NEED_MEMMGR;
+4. the frames needed (missing tables + the page) are popped from the pool; too few -> NEED_MEMMGR
+   with nothing changed; each frame is zeroed (64 timed line writes, DC ZVA: zeroing is then
+   timed by the hierarchy like any store, and its instruction cost is the budget
+   "pf.zero_page" per frame), linked in, and the leaf written with the region's permissions ->
+   RESOLVED. A new mapping replaces an invalid descriptor, so no TLB maintenance is needed.
+
+`user_level_paging=True` selects the seL4/Fiasco design: every fault is NEED_PAGER (an IPC to a
+user-level pager, which a later piece models); the kernel touches nothing.
+
+NEED_MEMMGR / NEED_PAGER mean the caller must IPC to the memory manager / pager. `handle_fault`
+returns (outcome, the accesses it logged) and leaves them in the KernelMemory log too;
+`fault_budget(outcome, log)` is the path's instruction budget (costs.path_cycles adds stalls).
+
+Read faults allocate and zero a frame like write faults (no shared zero page yet), so the model
+does not reproduce the read/write gap of the paper's figure 8 (HM 244 vs 772 ns on a Pi 4B
+suggests read faults map a shared zero page); a later piece can add one (a read fault maps the
+zero frame read-only, and the first write is a kernel-resolved copy-on-write of it).
+The compiled twin is hmk/_fast/pagefault.pyx (`impl="cython"`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmk.hw.events import FETCH, KINDS, WRITE, kind_code
+from hmk.hw.pagetable import (
+    ADDR_MASK,
+    AP_EL0,
+    AP_RO,
+    LEVELS,
+    PAGE_SIZE,
+    UXN,
+    level_index,
+    page_descriptor,
+)
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.objects import KERNEL_BASE
+from hmk.kernel.vspace import (
+    EEXIST,
+    EINVAL,
+    ENOMEM,
+    OK,
+    R_ANON,
+    R_EXEC,
+    R_WRITE,
+    TABLE_DESC,
+    VSpaces,
+    read_desc,
+    write_desc,
+    zero_frame,
+)
+
+RESOLVED, NEED_MEMMGR, NEED_PAGER, SEGV = range(4)
+_KINDS = dict(KINDS)
+OUTCOMES = {
+    RESOLVED: "resolved",
+    NEED_MEMMGR: "need_memmgr",
+    NEED_PAGER: "need_pager",
+    SEGV: "segv",
+}
+
+# Instruction budgets (core cycles, every access an L1D hit; docs/kernel-design.md principle 4).
+# Exception entry/return are charged by the caller. Overall scale: HM's minor anonymous fault is
+# 244 ns (read) / 772 ns (write) on a Raspberry Pi 4B (Cortex-A72, 1.5 GHz: ~366 / ~1160 cycles,
+# entry, exit and misses included; paper figure 8, [secondary] in ../shared/hm-brief.md).
+
+
+def fault_budget(outcome: int, log: np.ndarray) -> int:
+    """The instruction budget of a fault path that ended in `outcome` and logged `log`."""
+    if outcome == NEED_PAGER:
+        return BUDGETS["pf.upcall"]
+    zeroed = int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
+    base = BUDGETS["pf.check"]
+    if outcome == SEGV:
+        return base + BUDGETS["pf.segv"]
+    if outcome == NEED_MEMMGR:
+        return base + BUDGETS["pf.upcall"]
+    if zeroed:
+        return base + BUDGETS["pf.install"] + zeroed * BUDGETS["pf.zero_page"]
+    return base  # spurious
+
+
+def _allows(desc: int, kind: int) -> bool:
+    if not desc & AP_EL0:
+        return False
+    if kind == WRITE:
+        return not desc & AP_RO
+    if kind == FETCH:
+        return not desc & UXN
+    return True
+
+
+class KernelPaging:
+    """The kernel's paging mechanism over `vspaces` (hmk.kernel.vspace.VSpaces)."""
+
+    def __init__(self, vspaces: VSpaces, user_level_paging: bool = False):
+        self.vs = vspaces
+        self.mem = vspaces.mem
+        self.user_level_paging = user_level_paging
+        self._fast = None
+
+    # ---- the memory manager's calls (policy) ---------------------------------------------
+
+    def add_region(self, i, start, end, writable=True, executable=False, anonymous=True) -> int:
+        """Register [start, end) of VSpace `i`: OK, EINVAL (bad VSpace or range), EEXIST
+        (overlaps a region), ENOMEM (the VSpace's region table is full)."""
+        V, mem = self.vs, self.mem
+        if not (V.valid(i) and V.user_page(start) and isinstance(end, int | np.integer)):
+            return EINVAL
+        if not (start < end <= KERNEL_BASE and end % PAGE_SIZE == 0):
+            return EINVAL
+        n = mem.load(V.vspace, i, "nregions")
+        base = i * V.max_regions
+        for r in range(n):
+            s, e = mem.load(V.region, base + r, "start"), mem.load(V.region, base + r, "end")
+            if s < end and start < e:
+                return EEXIST
+        if n == V.max_regions:
+            return ENOMEM
+        flags = (R_WRITE if writable else 0) | (R_EXEC if executable else 0)
+        mem.store(V.region, base + n, "start", start)
+        mem.store(V.region, base + n, "end", end)
+        mem.store(V.region, base + n, "flags", flags | (R_ANON if anonymous else 0))
+        mem.store(V.vspace, i, "nregions", n + 1)
+        return OK
+
+    def refill(self, i, pas) -> int:
+        """Push frames onto VSpace `i`'s pool (FIFO), all or none: OK, EINVAL (bad VSpace or
+        frame), ENOMEM (the ring would overflow). The frames now belong to the kernel."""
+        V, mem = self.vs, self.mem
+        pas = list(pas)
+        if not V.valid(i) or not all(V.data_frame(pa) for pa in pas):
+            return EINVAL
+        head = mem.load(V.vspace, i, "pool_head")
+        count = mem.load(V.vspace, i, "pool_count")
+        if count + len(pas) > V.depth:
+            return ENOMEM
+        for k, pa in enumerate(pas):
+            mem.store(V.ring, i * V.depth + (head + count + k) % V.depth, "pa", pa)
+        mem.store(V.vspace, i, "pool_count", count + len(pas))
+        return OK
+
+    def pool_count(self, i) -> int:
+        return int(self.vs.vspace["pool_count"][i])
+
+    # ---- the fault path (mechanism) ------------------------------------------------------
+
+    def handle_fault(self, i, va, access, impl: str = "python"):
+        """(outcome, the accesses logged) for a fault of VSpace `i` at `va` (`access`: "read",
+        "write", "fetch" or its code). A bad VSpace index is a kernel bug: ValueError."""
+        kind = _KINDS.get(access, -1) if type(access) is str else -1
+        if kind < 0:
+            kind = kind_code(access)
+        if impl == "cython":  # the twin checks `i` itself and copies its log in C
+            if self._fast is None:
+                from hmk._fast.pagefault import FaultContext
+
+                self._fast = FaultContext(self)
+            return self._fast.handle_fault(i, va, kind)
+        if impl != "python":
+            raise ValueError(f"unknown fault-handler implementation {impl!r}")
+        if not self.vs.valid(i):
+            raise ValueError(f"fault in a VSpace that does not exist: {i}")
+        start = self.mem.n_log
+        outcome = self._fault(i, va, kind)
+        return outcome, self.mem.log[start : self.mem.n_log].copy()
+
+    def _fault(self, i: int, va: int, kind: int) -> int:
+        if self.user_level_paging:
+            return NEED_PAGER
+        if not isinstance(va, int | np.integer) or not 0 <= va < KERNEL_BASE:
+            return SEGV
+        V, mem, words = self.vs, self.mem, self.vs.words
+        # 1. region check
+        n = mem.load(V.vspace, i, "nregions")
+        flags = -1
+        for r in range(i * V.max_regions, i * V.max_regions + n):
+            if va < mem.load(V.region, r, "start"):
+                continue
+            if va < mem.load(V.region, r, "end"):
+                flags = mem.load(V.region, r, "flags")
+                break
+        if flags < 0:
+            return SEGV
+        need = R_WRITE if kind == WRITE else R_EXEC if kind == FETCH else 0
+        if flags & need != need:
+            return SEGV
+        # 2. file-backed: the memory manager's
+        if not flags & R_ANON:
+            return NEED_MEMMGR
+        # 3. the walk
+        table = mem.load(V.vspace, i, "root")
+        level = 0
+        while level < LEVELS - 1:
+            desc = read_desc(mem, words, table, level_index(va, level))
+            if desc & TABLE_DESC != TABLE_DESC:
+                break
+            table, level = desc & ADDR_MASK, level + 1
+        if level == LEVELS - 1:
+            desc = read_desc(mem, words, table, level_index(va, level))
+            if desc & TABLE_DESC == TABLE_DESC:
+                return RESOLVED if _allows(desc, kind) else NEED_MEMMGR
+        # 4. frames from the pool
+        frames = LEVELS - level
+        count = mem.load(V.vspace, i, "pool_count")
+        if count < frames:
+            return NEED_MEMMGR
+        head = mem.load(V.vspace, i, "pool_head")
+        for k in range(frames):
+            pa = mem.load(V.ring, i * V.depth + (head + k) % V.depth, "pa")
+            zero_frame(mem, words, pa)
+            if level < LEVELS - 1:
+                desc = pa | TABLE_DESC
+            else:
+                desc = page_descriptor(
+                    pa, writable=bool(flags & R_WRITE), executable=bool(flags & R_EXEC)
+                )
+            write_desc(mem, words, table, level_index(va, level), desc)
+            table, level = pa, level + 1
+        mem.store(V.vspace, i, "pool_head", (head + frames) % V.depth)
+        mem.store(V.vspace, i, "pool_count", count - frames)
+        return RESOLVED
