@@ -54,7 +54,9 @@ BUDGETS = {
     "pf.segv": 5,
     # assumed: argument checks, the walk (~5 per level), the descriptor build and store
     "vs.map": 40,
+    # assumed: the walk and checks of map, one descriptor store, no descriptor build
     "vs.unmap": 30,
+    # assumed: as unmap, plus rebuilding the descriptor's permission bits
     "vs.protect": 35,
     # assumed: per table frame scanned at destroy (the 64 line reads are timed separately)
     "vs.destroy_per_table": 80,
