@@ -4,6 +4,7 @@
     hmk profiles show NAME [--json]   one profile, resolved, every value
     hmk profiles ladder NAME          the modeled memory-latency ladder of a SoC
     hmk run [options] [--] [PROGRAM [ARGS...]]   run a program on a modeled core
+    hmk fidelity [--write FILE.md]    modeled kernel paths beside published numbers
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -132,6 +133,18 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from hmk.fidelity import render  # noqa: PLC0415
+
+    text = render()
+    if args.write:
+        with open(args.write, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hmk",
@@ -150,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     ladder = actions.add_parser("ladder", help="the modeled memory-latency ladder of a SoC")
     ladder.add_argument("name", metavar="NAME", help="a SoC name or .toml file")
     ladder.add_argument("--cluster", metavar="NAME|INDEX", help="only this cluster")
+
+    fidelity = commands.add_parser(
+        "fidelity", help="modeled kernel paths beside published numbers (docs/fidelity.md)"
+    )
+    fidelity.set_defaults(func=cmd_fidelity)
+    fidelity.add_argument("--write", metavar="FILE.md", help="write the page instead of printing")
 
     run = commands.add_parser(
         "run",
