@@ -60,6 +60,39 @@ BUDGETS = {
     "vs.protect": 35,
     # assumed: per table frame scanned at destroy (the 64 line reads are timed separately)
     "vs.destroy_per_table": 80,
+    # L4Re on Cortex-A76 (hardware-data.md): null syscall round trip 138, IPC within one address
+    # space 247, across 384 cycles. Read as one-way IPCs (a round trip, two kernel entries,
+    # could not cost less than 2 x 138 = 276), one IPC adds 247 - 138 = 109 cycles of kernel
+    # path to a syscall's entry and exit, warm (L1 hits). Assumed: HM's call path is that much
+    # less ~10 cycles for having no thread switch (the activation replaces it): 100. seL4's
+    # whole call fastpath is 404 cycles on the older, narrower Cortex-A57 (entry/exit included).
+    "ipc.fast_call": 100,
+    # seL4 reply 408 vs call 404 on Cortex-A57 (sel4bench): the two paths cost about the same;
+    # assumed equal to the call.
+    "ipc.fast_reply": 100,
+    # L4Re A76: 384 - 247 = 137 cycles measured for crossing address spaces in one IPC. hmk
+    # charges it all to the TTBR0/ASID write, ISB and the VSpace state changes (an upper bound:
+    # the measurement may include a few TLB/cache misses that hmk times separately).
+    "ipc.ttbr_switch": 137,
+    # assumed: seL4's slowpath decodes the syscall generically and redoes the checks the
+    # fastpath specialises; taken as 2x the fastpath's work (no published split found).
+    "ipc.slow_extra": 200,
+    # assumed: an 8-byte word copied per cycle (ldr/str pairs, one store per cycle on the A7x
+    # store pipe); the stores are in the log (timed, but stores add nothing in path_cycles),
+    # the caller's user-buffer loads are not modeled.
+    "ipc.copy_per_word": 1,
+    # assumed: making an activation zeroes ~18.5 KiB (stack, buffer, TLS) at the pf.zero_page
+    # rate (70 cycles / 4 KiB: 317 cycles) plus ~80 cycles of allocator and record set-up
+    "ipc.grow": 400,
+    # assumed: one capability copied into the server's slot: cap.copy's budget (costs.py)
+    "ipc.cap_transfer": 40,
+    # assumed: the wait-queue append (a few stores) and the decision; the scheduler's block is
+    # charged by the thread layer
+    "ipc.block": 30,
+    # assumed: the wait-queue pop and the activation refill on a reply with waiters
+    "ipc.handoff": 30,
+    # assumed: per activation freed by destroy_endpoint (unlink, state store, counters)
+    "ipc.destroy_per_activation": 20,
 }
 
 
