@@ -111,23 +111,9 @@ AUXV_ORDER = (
 )
 """The order Linux's ``create_elf_tables`` writes auxv entries in on arm64; AT_NULL follows."""
 
-# Entries create_elf_tables always writes; build_stack wants them from the caller.
-_REQUIRED = (
-    AT_HWCAP,
-    AT_PAGESZ,
-    AT_CLKTCK,
-    AT_PHDR,
-    AT_PHENT,
-    AT_PHNUM,
-    AT_BASE,
-    AT_FLAGS,
-    AT_ENTRY,
-    AT_UID,
-    AT_EUID,
-    AT_GID,
-    AT_EGID,
-    AT_SECURE,
-)
+# Entries create_elf_tables always writes (AT_HWCAP .. AT_SECURE, a run of AUXV_ORDER);
+# build_stack wants them from the caller.
+_REQUIRED = AUXV_ORDER[AUXV_ORDER.index(AT_HWCAP) : AUXV_ORDER.index(AT_SECURE) + 1]
 # Pointers into the stack image: build_stack writes these itself.
 _FILLED_IN = (AT_RANDOM, AT_EXECFN, AT_PLATFORM)
 
