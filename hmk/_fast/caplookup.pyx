@@ -6,7 +6,7 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event
+from hmk._fast.event cimport Event, put_event
 
 cdef enum:  # hmk.kernel.cspace's codes and hmk.hw.events.READ (the twin tests catch a mismatch)
     OK = 0
@@ -46,6 +46,7 @@ cdef class LookupContext:
     def lookup(self, cs_obj, index_obj, int obj_type, int rights):
         cdef long long cs, index, size, slot
         cdef Py_ssize_t n
+        cdef uint64_t rec
         cdef uint8_t core, t
         cdef Event* log
         try:
@@ -61,7 +62,7 @@ cdef class LookupContext:
         log = <Event*>cnp.PyArray_DATA(mem.log)
         core = mem.core
         size = self.cs_size[cs]
-        put(log, n, self.cs_base + cs * self.cs_record + self.off_size, 4, core)
+        put_event(log, n, self.cs_base + cs * self.cs_record + self.off_size, READ, 4, core)
         n += 1
         try:
             index = index_obj
@@ -71,29 +72,20 @@ cdef class LookupContext:
             mem.n_log = n
             return EINVAL, -1
         slot = self.cs_first[cs] + index
-        put(log, n, self.cs_base + cs * self.cs_record + self.off_first, 4, core)
+        put_event(log, n, self.cs_base + cs * self.cs_record + self.off_first, READ, 4, core)
         t = self.slot_type[slot]
-        put(log, n + 1, self.slot_base + slot * self.slot_record + self.off_type, 1, core)
+        rec = self.slot_base + slot * self.slot_record  # the slot's modeled address
+        put_event(log, n + 1, rec + self.off_type, READ, 1, core)
         n += 2
         if t == NULL_TYPE or t != obj_type:
             mem.n_log = n
             return (ENOENT if t == NULL_TYPE else EBADTYPE), -1
-        put(log, n, self.slot_base + slot * self.slot_record + self.off_rights, 1, core)
+        put_event(log, n, rec + self.off_rights, READ, 1, core)
         n += 1
         if self.slot_rights[slot] & rights != rights:
             mem.n_log = n
             return EPERM, -1
-        put(log, n, self.slot_base + slot * self.slot_record + self.off_object, 4, core)
+        put_event(log, n, rec + self.off_object, READ, 4, core)
         mem.n_log = n + 1
         return OK, self.slot_object[slot]
 
-
-cdef inline void put(Event* log, Py_ssize_t n, uint64_t addr, uint8_t size, uint8_t core) noexcept:
-    log[n].addr = addr
-    log[n].asid = 0
-    log[n].kind = READ
-    log[n].size = size
-    log[n].core = core
-    log[n].pad[0] = 0
-    log[n].pad[1] = 0
-    log[n].pad[2] = 0

@@ -26,7 +26,7 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event
+from hmk._fast.event cimport Event, put_event
 
 cdef enum:  # hmk.kernel.ipc / cspace / hw.events values (the twin tests catch a mismatch)
     OK = 0
@@ -209,47 +209,47 @@ cdef class FastIpc:
         if cs < 0 or cs >= self.n_cs or not self.cs_used[cs]:
             return None
         size = self.cs_size[cs]
-        put(log, n, self.cs_base + cs * self.cs_rec + self.o_cs_size, READ, 4, core)
+        put_event(log, n, self.cs_base + cs * self.cs_rec + self.o_cs_size, READ, 4, core)
         if index < 0 or index >= size:
             return None
         sl = self.cs_first[cs] + index
-        put(log, n + 1, self.cs_base + cs * self.cs_rec + self.o_cs_first, READ, 4, core)
-        put(log, n + 2, self.sl_base + sl * self.sl_rec + self.o_sl_type, READ, 1, core)
+        put_event(log, n + 1, self.cs_base + cs * self.cs_rec + self.o_cs_first, READ, 4, core)
+        put_event(log, n + 2, self.sl_base + sl * self.sl_rec + self.o_sl_type, READ, 1, core)
         if self.slot_type[sl] != ENDPOINT:
             return None
-        put(log, n + 3, self.sl_base + sl * self.sl_rec + self.o_sl_rights, READ, 1, core)
+        put_event(log, n + 3, self.sl_base + sl * self.sl_rec + self.o_sl_rights, READ, 1, core)
         if self.slot_rights[sl] & CALL != CALL:
             return None
-        put(log, n + 4, self.sl_base + sl * self.sl_rec + self.o_sl_object, READ, 4, core)
+        put_event(log, n + 4, self.sl_base + sl * self.sl_rec + self.o_sl_object, READ, 4, core)
         ep = self.slot_object[sl]
         n += 5
         # guard 3 (no capability transfer) was checked above; guard 4: the endpoint is alive
         if ep < 0 or ep >= self.n_ep or not self.ep_used[ep]:
             return None
         server = self.ep_server[ep]
-        put(log, n, self.ep_base + ep * self.ep_rec + self.o_ep_server, READ, 4, core)
+        put_event(log, n, self.ep_base + ep * self.ep_rec + self.o_ep_server, READ, 4, core)
         if server < 0:
             return None
         svs = self.ep_server_vspace[ep]
-        put(log, n + 1, self.ep_base + ep * self.ep_rec + self.o_ep_server_vspace, READ, 4, core)
+        put_event(log, n + 1, self.ep_base + ep * self.ep_rec + self.o_ep_server_vspace, READ, 4, core)
         if svs < 0 or svs >= self.n_vs or not self.vs_used[svs]:
             return None
         # guard 5: a free activation on the free list
         act = self.ep_free_head[ep]
-        put(log, n + 2, self.ep_base + ep * self.ep_rec + self.o_ep_free_head, READ, 4, core)
+        put_event(log, n + 2, self.ep_base + ep * self.ep_rec + self.o_ep_free_head, READ, 4, core)
         if act < 0 or act >= self.n_act:
             return None
         n += 3
         # ---- point of no return ----
         aa = self.act_base + act * self.act_rec
-        put(log, n, aa + self.o_act_next, READ, 4, core)
+        put_event(log, n, aa + self.o_act_next, READ, 4, core)
         self.ep_free_head[ep] = self.act_next[act]
-        put(log, n + 1, self.ep_base + ep * self.ep_rec + self.o_ep_free_head, WRITE, 4, core)
+        put_event(log, n + 1, self.ep_base + ep * self.ep_rec + self.o_ep_free_head, WRITE, 4, core)
         self.act_next[act] = -1
-        put(log, n + 2, aa + self.o_act_next, WRITE, 4, core)
+        put_event(log, n + 2, aa + self.o_act_next, WRITE, 4, core)
         n = self.fill(log, n + 3, core, act, caller, cvs, msg_len, r0, r1, r2)
         entry = self.ep_entry[ep]
-        put(log, n, self.ep_base + ep * self.ep_rec + self.o_ep_entry, READ, 8, core)
+        put_event(log, n, self.ep_base + ep * self.ep_rec + self.o_ep_entry, READ, 8, core)
         mem.n_log = n + 1
         if svs != cvs:
             # the reference's own Python step (the ASID allocator is Python state)
@@ -270,24 +270,24 @@ cdef class FastIpc:
         cdef uint64_t aa = self.act_base + act * self.act_rec
         cdef uint64_t ta = self.tcb_base + caller * self.tcb_rec + self.o_tcb_activation
         self.act_state[act] = BUSY
-        put(log, n, aa + self.o_act_state, WRITE, 1, core)
+        put_event(log, n, aa + self.o_act_state, WRITE, 1, core)
         self.act_caller[act] = <int32_t>caller
-        put(log, n + 1, aa + self.o_act_caller, WRITE, 4, core)
+        put_event(log, n + 1, aa + self.o_act_caller, WRITE, 4, core)
         self.act_caller_vspace[act] = <int32_t>cvs
-        put(log, n + 2, aa + self.o_act_caller_vspace, WRITE, 4, core)
+        put_event(log, n + 2, aa + self.o_act_caller_vspace, WRITE, 4, core)
         self.act_ret[act, 0] = r0
-        put(log, n + 3, aa + self.o_act_ret, WRITE, 8, core)
+        put_event(log, n + 3, aa + self.o_act_ret, WRITE, 8, core)
         self.act_ret[act, 1] = r1
-        put(log, n + 4, aa + self.o_act_ret + 8, WRITE, 8, core)
+        put_event(log, n + 4, aa + self.o_act_ret + 8, WRITE, 8, core)
         self.act_ret[act, 2] = r2
-        put(log, n + 5, aa + self.o_act_ret + 16, WRITE, 8, core)
-        put(log, n + 6, ta, READ, 4, core)
+        put_event(log, n + 5, aa + self.o_act_ret + 16, WRITE, 8, core)
+        put_event(log, n + 6, ta, READ, 4, core)
         self.act_prev[act] = self.tcb_activation[caller]
-        put(log, n + 7, aa + self.o_act_prev, WRITE, 4, core)
+        put_event(log, n + 7, aa + self.o_act_prev, WRITE, 4, core)
         self.act_msg_len[act] = <int32_t>msg_len
-        put(log, n + 8, aa + self.o_act_msg_len, WRITE, 4, core)
+        put_event(log, n + 8, aa + self.o_act_msg_len, WRITE, 4, core)
         self.tcb_activation[caller] = <int32_t>act
-        put(log, n + 9, ta, WRITE, 4, core)
+        put_event(log, n + 9, ta, WRITE, 4, core)
         return n + 10
 
     # ---- reply ---------------------------------------------------------------------------
@@ -326,11 +326,11 @@ cdef class FastIpc:
         core = mem.core
         aa = self.act_base + act * self.act_rec
         # guard: busy and owned by the endpoint (records not yet committed)
-        put(log, n, aa + self.o_act_state, READ, 1, core)
+        put_event(log, n, aa + self.o_act_state, READ, 1, core)
         if self.act_state[act] != BUSY:
             return None
         ep = self.act_owner[act]
-        put(log, n + 1, aa + self.o_act_owner, READ, 4, core)
+        put_event(log, n + 1, aa + self.o_act_owner, READ, 4, core)
         if want >= 0 and ep != want:
             return None
         if ep < 0 or ep >= self.n_ep:
@@ -340,80 +340,80 @@ cdef class FastIpc:
         if woken >= self.n_tcb:
             return None
         caller = self.act_caller[act]
-        put(log, n + 2, aa + self.o_act_caller, READ, 4, core)
+        put_event(log, n + 2, aa + self.o_act_caller, READ, 4, core)
         cvs = self.act_caller_vspace[act]
-        put(log, n + 3, aa + self.o_act_caller_vspace, READ, 4, core)
+        put_event(log, n + 3, aa + self.o_act_caller_vspace, READ, 4, core)
         r0 = self.act_ret[act, 0]
-        put(log, n + 4, aa + self.o_act_ret, READ, 8, core)
+        put_event(log, n + 4, aa + self.o_act_ret, READ, 8, core)
         r1 = self.act_ret[act, 1]
-        put(log, n + 5, aa + self.o_act_ret + 8, READ, 8, core)
+        put_event(log, n + 5, aa + self.o_act_ret + 8, READ, 8, core)
         r2 = self.act_ret[act, 2]
-        put(log, n + 6, aa + self.o_act_ret + 16, READ, 8, core)
+        put_event(log, n + 6, aa + self.o_act_ret + 16, READ, 8, core)
         prev = self.act_prev[act]
-        put(log, n + 7, aa + self.o_act_prev, READ, 4, core)
+        put_event(log, n + 7, aa + self.o_act_prev, READ, 4, core)
         svs = self.ep_server_vspace[ep]
-        put(log, n + 8, ea + self.o_ep_server_vspace, READ, 4, core)
+        put_event(log, n + 8, ea + self.o_ep_server_vspace, READ, 4, core)
         n += 9
         # ---- point of no return ----
         if 0 <= caller < self.n_tcb and self.tcb_used[caller]:
             self.tcb_activation[caller] = <int32_t>prev
-            put(log, n, self.tcb_base + caller * self.tcb_rec + self.o_tcb_activation, WRITE, 4,
+            put_event(log, n, self.tcb_base + caller * self.tcb_rec + self.o_tcb_activation, WRITE, 4,
                 core)
             n += 1
-        put(log, n, ea + self.o_ep_wait_head, READ, 4, core)
+        put_event(log, n, ea + self.o_ep_wait_head, READ, 4, core)
         n += 1
         if woken >= 0:  # hand the activation to the first waiter
             wa = self.wait_base + woken * self.wait_rec
             nxt = self.wait_next[woken]
-            put(log, n, wa + self.o_wait_next, READ, 4, core)
+            put_event(log, n, wa + self.o_wait_next, READ, 4, core)
             self.ep_wait_head[ep] = <int32_t>nxt
-            put(log, n + 1, ea + self.o_ep_wait_head, WRITE, 4, core)
+            put_event(log, n + 1, ea + self.o_ep_wait_head, WRITE, 4, core)
             n += 2
             if nxt < 0:
                 self.ep_wait_tail[ep] = -1
-                put(log, n, ea + self.o_ep_wait_tail, WRITE, 4, core)
+                put_event(log, n, ea + self.o_ep_wait_tail, WRITE, 4, core)
                 n += 1
             w0 = self.wait_ret[woken, 0]
-            put(log, n, wa + self.o_wait_ret, READ, 8, core)
+            put_event(log, n, wa + self.o_wait_ret, READ, 8, core)
             w1 = self.wait_ret[woken, 1]
-            put(log, n + 1, wa + self.o_wait_ret + 8, READ, 8, core)
+            put_event(log, n + 1, wa + self.o_wait_ret + 8, READ, 8, core)
             w2 = self.wait_ret[woken, 2]
-            put(log, n + 2, wa + self.o_wait_ret + 16, READ, 8, core)
+            put_event(log, n + 2, wa + self.o_wait_ret + 16, READ, 8, core)
             w_vspace = self.wait_vspace[woken]
-            put(log, n + 3, wa + self.o_wait_vspace, READ, 4, core)
+            put_event(log, n + 3, wa + self.o_wait_vspace, READ, 4, core)
             w_len = self.wait_msg_len[woken]
-            put(log, n + 4, wa + self.o_wait_msg_len, READ, 4, core)
+            put_event(log, n + 4, wa + self.o_wait_msg_len, READ, 4, core)
             # Ipc._clear_wait
             self.wait_next[woken] = -1
-            put(log, n + 5, wa + self.o_wait_next, WRITE, 4, core)
+            put_event(log, n + 5, wa + self.o_wait_next, WRITE, 4, core)
             self.wait_endpoint[woken] = -1
-            put(log, n + 6, wa + self.o_wait_endpoint, WRITE, 4, core)
+            put_event(log, n + 6, wa + self.o_wait_endpoint, WRITE, 4, core)
             self.wait_vspace[woken] = -1
-            put(log, n + 7, wa + self.o_wait_vspace, WRITE, 4, core)
+            put_event(log, n + 7, wa + self.o_wait_vspace, WRITE, 4, core)
             self.wait_msg_len[woken] = 0
-            put(log, n + 8, wa + self.o_wait_msg_len, WRITE, 4, core)
+            put_event(log, n + 8, wa + self.o_wait_msg_len, WRITE, 4, core)
             n = self.fill(log, n + 9, core, act, woken, w_vspace, w_len, w0, w1, w2)
             if w_len > MAX_ARGS:  # Ipc._copy: one timed 8-byte store per word
                 ba = self.buf_base + act * self.buf_rec + self.o_buf_data
                 for k in range((w_len + 7) // 8):
                     self.buf_data[act, k] = 0
-                    put(log, n, ba + 8 * k, WRITE, 8, core)
+                    put_event(log, n, ba + 8 * k, WRITE, 8, core)
                     n += 1
                 copied = w_len
         else:  # back on the free list
             self.act_state[act] = FREE
-            put(log, n, aa + self.o_act_state, WRITE, 1, core)
+            put_event(log, n, aa + self.o_act_state, WRITE, 1, core)
             self.act_caller[act] = -1
-            put(log, n + 1, aa + self.o_act_caller, WRITE, 4, core)
+            put_event(log, n + 1, aa + self.o_act_caller, WRITE, 4, core)
             self.act_caller_vspace[act] = -1
-            put(log, n + 2, aa + self.o_act_caller_vspace, WRITE, 4, core)
+            put_event(log, n + 2, aa + self.o_act_caller_vspace, WRITE, 4, core)
             self.act_prev[act] = -1
-            put(log, n + 3, aa + self.o_act_prev, WRITE, 4, core)
-            put(log, n + 4, ea + self.o_ep_free_head, READ, 4, core)
+            put_event(log, n + 3, aa + self.o_act_prev, WRITE, 4, core)
+            put_event(log, n + 4, ea + self.o_ep_free_head, READ, 4, core)
             self.act_next[act] = self.ep_free_head[ep]
-            put(log, n + 5, aa + self.o_act_next, WRITE, 4, core)
+            put_event(log, n + 5, aa + self.o_act_next, WRITE, 4, core)
             self.ep_free_head[ep] = <int32_t>act
-            put(log, n + 6, ea + self.o_ep_free_head, WRITE, 4, core)
+            put_event(log, n + 6, ea + self.o_ep_free_head, WRITE, 4, core)
             n += 7
         mem.n_log = n
         counters = self.counters
@@ -432,14 +432,3 @@ cdef class FastIpc:
             act if woken >= 0 else -1, asid, flush, copied,
         ))
 
-
-cdef inline void put(Event* log, Py_ssize_t n, uint64_t addr, uint8_t kind, uint8_t size,
-                     uint8_t core) noexcept:
-    log[n].addr = addr
-    log[n].asid = 0
-    log[n].kind = kind
-    log[n].size = size
-    log[n].core = core
-    log[n].pad[0] = 0
-    log[n].pad[1] = 0
-    log[n].pad[2] = 0

@@ -8,7 +8,7 @@ from libc.string cimport memcpy, memset
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event
+from hmk._fast.event cimport Event, put_event
 
 cdef enum:  # hmk.kernel.paging / vspace / hw.events / hw.pagetable values (the tests check)
     RESOLVED = 0
@@ -113,16 +113,16 @@ cdef class FaultContext:
         vsa = self.vs_base + i * self.vs_rec
         # 1. region check
         n = self.nregions[i]
-        put(log, ln, vsa + self.o_nreg, READ, 2, core); ln += 1
+        put_event(log, ln, vsa + self.o_nreg, READ, 2, core); ln += 1
         flags = -1
         first = i * self.max_regions
         for r in range(first, first + n):
-            put(log, ln, self.rg_base + r * self.rg_rec + self.o_start, READ, 8, core); ln += 1
+            put_event(log, ln, self.rg_base + r * self.rg_rec + self.o_start, READ, 8, core); ln += 1
             if va < self.r_start[r]:
                 continue
-            put(log, ln, self.rg_base + r * self.rg_rec + self.o_end, READ, 8, core); ln += 1
+            put_event(log, ln, self.rg_base + r * self.rg_rec + self.o_end, READ, 8, core); ln += 1
             if va < self.r_end[r]:
-                put(log, ln, self.rg_base + r * self.rg_rec + self.o_flags, READ, 1, core); ln += 1
+                put_event(log, ln, self.rg_base + r * self.rg_rec + self.o_flags, READ, 1, core); ln += 1
                 flags = self.r_flags[r]
                 break
         if flags < 0:
@@ -138,17 +138,17 @@ cdef class FaultContext:
             return NEED_MEMMGR
         # 3. the walk
         table = self.root[i]
-        put(log, ln, vsa + self.o_root, READ, 8, core); ln += 1
+        put_event(log, ln, vsa + self.o_root, READ, 8, core); ln += 1
         level = 0
         while level < LEVELS - 1:
-            put(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
+            put_event(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
             desc = self.words[(table >> 3) + idx(va, level)]
             if desc & TABLE_DESC != TABLE_DESC:
                 break
             table = desc & ADDR_MASK
             level += 1
         if level == LEVELS - 1:
-            put(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
+            put_event(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
             desc = self.words[(table >> 3) + idx(va, level)]
             if desc & TABLE_DESC == TABLE_DESC:
                 mem.n_log = ln
@@ -156,19 +156,19 @@ cdef class FaultContext:
         # 4. frames from the pool
         frames = LEVELS - level
         count = self.pool_count[i]
-        put(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
+        put_event(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
         if count < frames:
             mem.n_log = ln
             return NEED_MEMMGR
         head = self.pool_head[i]
-        put(log, ln, vsa + self.o_head, READ, 4, core); ln += 1
+        put_event(log, ln, vsa + self.o_head, READ, 4, core); ln += 1
         for k in range(frames):
             r = i * self.depth + (head + k) % self.depth
             pa = self.ring_pa[r]
-            put(log, ln, self.ring_base + r * self.ring_rec, READ, 8, core); ln += 1
+            put_event(log, ln, self.ring_base + r * self.ring_rec, READ, 8, core); ln += 1
             memset(self.ram + pa, 0, PAGE)
             for r in range(0, PAGE, LINE):
-                put(log, ln, self.kb + pa + r, WRITE, LINE, core); ln += 1
+                put_event(log, ln, self.kb + pa + r, WRITE, LINE, core); ln += 1
             if level < LEVELS - 1:
                 desc = (pa & ADDR_MASK) | TABLE_DESC
             else:
@@ -177,14 +177,14 @@ cdef class FaultContext:
                     desc |= AP_RO
                 if not flags & R_EXEC:
                     desc |= UXN | PXN
-            put(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
+            put_event(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
             self.words[(table >> 3) + idx(va, level)] = desc
             table = pa
             level += 1
         self.pool_head[i] = (head + frames) % self.depth
-        put(log, ln, vsa + self.o_head, WRITE, 4, core); ln += 1
+        put_event(log, ln, vsa + self.o_head, WRITE, 4, core); ln += 1
         self.pool_count[i] = count - frames
-        put(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
+        put_event(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
         mem.n_log = ln
         return RESOLVED
 
@@ -213,14 +213,3 @@ cdef inline bint allows(uint64_t desc, int kind) noexcept:
         return not desc & UXN
     return True
 
-
-cdef inline void put(Event* log, Py_ssize_t n, uint64_t addr, uint8_t kind, uint8_t size,
-                     uint8_t core) noexcept:
-    log[n].addr = addr
-    log[n].asid = 0
-    log[n].kind = kind
-    log[n].size = size
-    log[n].core = core
-    log[n].pad[0] = 0
-    log[n].pad[1] = 0
-    log[n].pad[2] = 0
