@@ -97,6 +97,15 @@ BUDGETS = {
     # the fault message, find the region, pop a frame from its free list: ~like pf.check
     # without the walk, ~30 cycles of straight-line work
     "pager.fault": 30,
+    # assumed: argument checks (pool id, index bounds and allocation bit, va alignment and
+    # range, rights), the object's page range (~3 shifts), the token record's 6 stores and,
+    # per page, the descriptor build and store beside the walk's address arithmetic (~5 per
+    # level, the walk's loads timed separately): ~60 dual-issued instructions for one page,
+    # like vs.map plus the token bookkeeping. DSB ISHST before returning is in the ~20.
+    "token.grant": 60,
+    # assumed: as vs.unmap (the walk's arithmetic, one descriptor store and the check that it
+    # still maps the granted kernel page), per page; the token loads and the free are in it
+    "token.revoke_per_page": 30,
 }
 
 
