@@ -18,15 +18,7 @@ cdef enum:  # hmk.kernel.cspace's codes and hmk.hw.events.READ (the twin tests c
     READ = 0
 
 
-cdef class LookupContext:
-    cdef object mem
-    cdef const uint8_t[::1] cs_used
-    cdef const int32_t[::1] cs_first, cs_size, slot_object
-    cdef const uint8_t[::1] slot_type, slot_rights
-    cdef uint64_t cs_base, cs_record, off_first, off_size
-    cdef uint64_t slot_base, slot_record, off_type, off_rights, off_object
-    cdef long long n_cs
-
+cdef class LookupContext:  # attributes declared in caplookup.pxd
     def __init__(self, cspaces):
         cs, slot = cspaces.cspace, cspaces.slot
         self.mem = cspaces.mem
@@ -43,49 +35,57 @@ cdef class LookupContext:
         self.off_object = slot.offset["object"]
         self.n_cs = cs.capacity
 
-    def lookup(self, cs_obj, index_obj, int obj_type, int rights):
-        cdef long long cs, index, size, slot
-        cdef Py_ssize_t n
+    cdef long long c_lookup(self, long long cs, long long index, int obj_type, int rights,
+                            Event* log, Py_ssize_t n, uint8_t core,
+                            Py_ssize_t* written) noexcept:
+        """The lookup at C level: the object index (>= 0) or an error code (< 0). Writes its
+        records at log[n], log[n+1], ... (room for five) and their count to `written`, but does
+        not commit them (mem.n_log): `lookup` commits them, the IPC fastpath only when all its
+        guards pass."""
+        cdef long long slot
         cdef uint64_t rec
-        cdef uint8_t core, t
-        cdef Event* log
+        cdef uint8_t t
+        written[0] = 0
+        if cs < 0 or cs >= self.n_cs or not self.cs_used[cs]:
+            return EINVAL
+        put_event(log, n, self.cs_base + cs * self.cs_record + self.off_size, READ, 4, core)
+        written[0] = 1
+        if index < 0 or index >= self.cs_size[cs]:
+            return EINVAL
+        slot = self.cs_first[cs] + index
+        put_event(log, n + 1, self.cs_base + cs * self.cs_record + self.off_first, READ, 4, core)
+        t = self.slot_type[slot]
+        rec = self.slot_base + slot * self.slot_record  # the slot's modeled address
+        put_event(log, n + 2, rec + self.off_type, READ, 1, core)
+        written[0] = 3
+        if t == NULL_TYPE or t != obj_type:
+            return ENOENT if t == NULL_TYPE else EBADTYPE
+        put_event(log, n + 3, rec + self.off_rights, READ, 1, core)
+        written[0] = 4
+        if self.slot_rights[slot] & rights != rights:
+            return EPERM
+        put_event(log, n + 4, rec + self.off_object, READ, 4, core)
+        written[0] = 5
+        return self.slot_object[slot]
+
+    def lookup(self, cs_obj, index_obj, int obj_type, int rights):
+        cdef long long cs, index, result
+        cdef Py_ssize_t n, written
         try:
             cs = cs_obj
         except (TypeError, OverflowError):
             return EINVAL, -1
-        if cs < 0 or cs >= self.n_cs or not self.cs_used[cs]:
-            return EINVAL, -1
-        mem = self.mem
-        n = mem.n_log
-        if n + 5 > len(mem.log):  # at most five loads
-            mem.grow_log(5)
-        log = <Event*>cnp.PyArray_DATA(mem.log)
-        core = mem.core
-        size = self.cs_size[cs]
-        put_event(log, n, self.cs_base + cs * self.cs_record + self.off_size, READ, 4, core)
-        n += 1
         try:
             index = index_obj
         except (TypeError, OverflowError):
             index = -1
-        if index < 0 or index >= size:
-            mem.n_log = n
-            return EINVAL, -1
-        slot = self.cs_first[cs] + index
-        put_event(log, n, self.cs_base + cs * self.cs_record + self.off_first, READ, 4, core)
-        t = self.slot_type[slot]
-        rec = self.slot_base + slot * self.slot_record  # the slot's modeled address
-        put_event(log, n + 1, rec + self.off_type, READ, 1, core)
-        n += 2
-        if t == NULL_TYPE or t != obj_type:
-            mem.n_log = n
-            return (ENOENT if t == NULL_TYPE else EBADTYPE), -1
-        put_event(log, n, rec + self.off_rights, READ, 1, core)
-        n += 1
-        if self.slot_rights[slot] & rights != rights:
-            mem.n_log = n
-            return EPERM, -1
-        put_event(log, n, rec + self.off_object, READ, 4, core)
-        mem.n_log = n + 1
-        return OK, self.slot_object[slot]
-
+        mem = self.mem
+        n = mem.n_log
+        if n + 5 > len(mem.log):  # at most five loads
+            mem.grow_log(5)
+        result = self.c_lookup(cs, index, obj_type, rights,
+                               <Event*>cnp.PyArray_DATA(mem.log), n, mem.core, &written)
+        mem.n_log = n + written
+        if result < 0:
+            return result, -1
+        return OK, result

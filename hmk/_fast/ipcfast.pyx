@@ -26,6 +26,7 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
+from hmk._fast.caplookup cimport LookupContext
 from hmk._fast.event cimport Event, put_event
 
 cdef enum:  # hmk.kernel.ipc / cspace / hw.events values (the twin tests catch a mismatch)
@@ -52,13 +53,7 @@ cdef class FastIpc:
     cdef readonly object ipc
     cdef object mem, vspaces, counters, CallResult, ReplyResult
     cdef readonly long long fast_calls, fast_replies, fallback_calls, fallback_replies
-    # capability lookup (hmk._fast.caplookup)
-    cdef const uint8_t[::1] cs_used
-    cdef const int32_t[::1] cs_first, cs_size, slot_object
-    cdef const uint8_t[::1] slot_type, slot_rights
-    cdef uint64_t cs_base, cs_rec, o_cs_first, o_cs_size
-    cdef uint64_t sl_base, sl_rec, o_sl_type, o_sl_rights, o_sl_object
-    cdef long long n_cs
+    cdef LookupContext caps  # the capability lookup, hmk._fast.caplookup's own
     # endpoints
     cdef const uint8_t[::1] ep_used
     cdef const uint64_t[::1] ep_entry
@@ -97,15 +92,7 @@ cdef class FastIpc:
         self.ipc, self.mem, self.vspaces = ipc, ipc.mem, ipc.vspaces
         self.counters = ipc.counters
         self.CallResult, self.ReplyResult = I.CallResult, I.ReplyResult
-        cs, sl = ipc.cspaces.cspace, ipc.cspaces.slot
-        self.cs_used = cs.used.view("u1")
-        self.cs_first, self.cs_size = cs["first"], cs["size"]
-        self.slot_type, self.slot_rights, self.slot_object = sl["type"], sl["rights"], sl["object"]
-        self.cs_base, self.cs_rec, self.n_cs = KB + cs.base, cs.record, cs.capacity
-        self.o_cs_first, self.o_cs_size = cs.offset["first"], cs.offset["size"]
-        self.sl_base, self.sl_rec = KB + sl.base, sl.record
-        self.o_sl_type, self.o_sl_rights = sl.offset["type"], sl.offset["rights"]
-        self.o_sl_object = sl.offset["object"]
+        self.caps = LookupContext(ipc.cspaces)
 
         ep = ipc.ep
         self.ep_used = ep.used.view("u1")
@@ -169,9 +156,9 @@ cdef class FastIpc:
 
     cdef object _call(self, caller_obj, vspace_obj, cs_obj, index_obj, len_obj, cap_transfer,
                       ret_obj):
-        cdef long long caller, cvs, cs, index, msg_len, size, sl, ep, server, svs, act
+        cdef long long caller, cvs, cs, index, msg_len, ep, server, svs, act
         cdef uint64_t r0, r1, r2, entry, aa
-        cdef Py_ssize_t n
+        cdef Py_ssize_t n, written
         cdef uint8_t core
         cdef Event* log
         # plain ints only (anything else: the reference decides)
@@ -205,24 +192,11 @@ cdef class FastIpc:
             mem.grow_log(CALL_RECORDS)
         log = <Event*>cnp.PyArray_DATA(mem.log)
         core = mem.core
-        # guard 2: the capability lookup (as hmk._fast.caplookup, records not yet committed)
-        if cs < 0 or cs >= self.n_cs or not self.cs_used[cs]:
+        # guard 2: the capability lookup (hmk._fast.caplookup's, records not yet committed)
+        ep = self.caps.c_lookup(cs, index, ENDPOINT, CALL, log, n, core, &written)
+        if ep < 0:
             return None
-        size = self.cs_size[cs]
-        put_event(log, n, self.cs_base + cs * self.cs_rec + self.o_cs_size, READ, 4, core)
-        if index < 0 or index >= size:
-            return None
-        sl = self.cs_first[cs] + index
-        put_event(log, n + 1, self.cs_base + cs * self.cs_rec + self.o_cs_first, READ, 4, core)
-        put_event(log, n + 2, self.sl_base + sl * self.sl_rec + self.o_sl_type, READ, 1, core)
-        if self.slot_type[sl] != ENDPOINT:
-            return None
-        put_event(log, n + 3, self.sl_base + sl * self.sl_rec + self.o_sl_rights, READ, 1, core)
-        if self.slot_rights[sl] & CALL != CALL:
-            return None
-        put_event(log, n + 4, self.sl_base + sl * self.sl_rec + self.o_sl_object, READ, 4, core)
-        ep = self.slot_object[sl]
-        n += 5
+        n += written
         # guard 3 (no capability transfer) was checked above; guard 4: the endpoint is alive
         if ep < 0 or ep >= self.n_ep or not self.ep_used[ep]:
             return None
