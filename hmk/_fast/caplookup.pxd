@@ -5,6 +5,7 @@ from hmk._fast.event cimport Event
 
 cdef class LookupContext:
     cdef object mem
+    cdef dict mem_d  # mem.__dict__ (event.pxd)
     cdef const uint8_t[::1] cs_used
     cdef const int32_t[::1] cs_first, cs_size, slot_object
     cdef const uint8_t[::1] slot_type, slot_rights

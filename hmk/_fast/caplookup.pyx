@@ -6,7 +6,7 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event, put_event
+from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
 
 cdef enum:  # hmk.kernel.cspace's codes and hmk.hw.events.READ (the twin tests catch a mismatch)
     OK = 0
@@ -22,6 +22,7 @@ cdef class LookupContext:  # attributes declared in caplookup.pxd
     def __init__(self, cspaces):
         cs, slot = cspaces.cspace, cspaces.slot
         self.mem = cspaces.mem
+        self.mem_d = mem_dict(self.mem)
         self.cs_used = cs.used.view("u1")
         self.cs_first, self.cs_size = cs["first"], cs["size"]
         self.slot_type, self.slot_rights = slot["type"], slot["rights"]
@@ -71,6 +72,8 @@ cdef class LookupContext:  # attributes declared in caplookup.pxd
     def lookup(self, cs_obj, index_obj, int obj_type, int rights):
         cdef long long cs, index, result
         cdef Py_ssize_t n, written
+        cdef uint8_t core
+        cdef Event* log
         try:
             cs = cs_obj
         except (TypeError, OverflowError):
@@ -79,13 +82,9 @@ cdef class LookupContext:  # attributes declared in caplookup.pxd
             index = index_obj
         except (TypeError, OverflowError):
             index = -1
-        mem = self.mem
-        n = mem.n_log
-        if n + 5 > len(mem.log):  # at most five loads
-            mem.grow_log(5)
-        result = self.c_lookup(cs, index, obj_type, rights,
-                               <Event*>cnp.PyArray_DATA(mem.log), n, mem.core, &written)
-        mem.n_log = n + written
+        log = log_reserve(self.mem, self.mem_d, 5, &n, &core)  # at most five loads
+        result = self.c_lookup(cs, index, obj_type, rights, log, n, core, &written)
+        log_commit(self.mem_d, n + written)
         if result < 0:
             return result, -1
         return OK, result

@@ -3,12 +3,19 @@
 arrays and RAM, and the same access-log records (so the same cycles). Read it beside the
 reference; the hypothesis tests in tests/test_paging.py hold the two together."""
 
+from cpython.ref cimport Py_INCREF
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event, put_event
+from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # steals a reference to descr (hence the Py_INCREF before each call)
+    object PyArray_Empty(int nd, cnp.npy_intp* dims, void* descr, int fortran)
 
 cdef enum:  # hmk.kernel.paging / vspace / hw.events / hw.pagetable values (the tests check)
     RESOLVED = 0
@@ -36,6 +43,7 @@ cdef uint64_t PAGE_BITS = 1 | 2 | (1 << 10) | (3 << 8) | (1 << 11)  # VALID|PAGE
 
 cdef class FaultContext:
     cdef object paging, mem, dtype
+    cdef dict mem_d  # mem.__dict__ (event.pxd)
     cdef const uint8_t[::1] vs_used
     cdef uint64_t[::1] words, root, ring_pa
     cdef uint8_t* ram
@@ -54,6 +62,7 @@ cdef class FaultContext:
         vs, rg, ring = V.vspace, V.region, V.ring
         from hmk.hw.events import EVENT_DTYPE
         self.paging, self.mem, self.dtype = paging, paging.mem, EVENT_DTYPE
+        self.mem_d = mem_dict(self.mem)
         self.vs_used = vs.used.view("u1")
         self.words = V.words
         self.ram = <uint8_t*>cnp.PyArray_DATA(V.ram)
@@ -73,20 +82,24 @@ cdef class FaultContext:
     def handle_fault(self, i_obj, va_obj, int kind):
         """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""
         cdef long long i = -1
-        cdef Py_ssize_t start, n
+        cdef Py_ssize_t start
+        cdef cnp.npy_intp n
         try:
             i = i_obj
         except (TypeError, OverflowError):
             pass
         if i < 0 or i >= self.vs_used.shape[0] or not self.vs_used[i]:
             raise ValueError(f"fault in a VSpace that does not exist: {i_obj}")
-        mem = self.mem
-        start = mem.n_log
+        start = _mem_n_log(self.mem_d)
         outcome = self.fault(i, va_obj, kind)
-        n = mem.n_log - start
-        out = _empty(n, self.dtype)
+        n = _mem_n_log(self.mem_d) - start
+        # the copy as a fresh array made through the C API (numpy.empty costs more than the
+        # whole fault path)
+        Py_INCREF(self.dtype)
+        out = PyArray_Empty(1, &n, <void*>self.dtype, 0)
         if n:
-            memcpy(cnp.PyArray_DATA(out), <Event*>cnp.PyArray_DATA(mem.log) + start, n * sizeof(Event))
+            memcpy(cnp.PyArray_DATA(out), <Event*>cnp.PyArray_DATA(self.mem.log) + start,
+                   n * sizeof(Event))
         return outcome, out
 
     cdef int fault(self, long long i, va_obj, int kind) except -1:
@@ -97,19 +110,22 @@ cdef class FaultContext:
         cdef Event* log
         if self.paging.user_level_paging:
             return NEED_PAGER
-        try:
-            if va_obj < 0 or va_obj >= self.kb:
+        if type(va_obj) is int:  # the common case, compared in C
+            try:
+                va = va_obj
+            except OverflowError:  # negative or >= 2**64
                 return SEGV
-            va = va_obj
-        except TypeError:
-            return SEGV
-        mem = self.mem
-        ln = mem.n_log
-        need = 2 * self.max_regions + 16 + LEVELS * (LINE + 2)
-        if ln + need > len(mem.log):
-            mem.grow_log(need)
-        log = <Event*>cnp.PyArray_DATA(mem.log)
-        core = mem.core
+            if va >= self.kb:
+                return SEGV
+        else:
+            try:
+                if va_obj < 0 or va_obj >= self.kb:
+                    return SEGV
+                va = va_obj
+            except TypeError:
+                return SEGV
+        log = log_reserve(self.mem, self.mem_d, 2 * self.max_regions + 16 + LEVELS * (LINE + 2),
+                          &ln, &core)
         vsa = self.vs_base + i * self.vs_rec
         # 1. region check
         n = self.nregions[i]
@@ -126,15 +142,15 @@ cdef class FaultContext:
                 flags = self.r_flags[r]
                 break
         if flags < 0:
-            mem.n_log = ln
+            log_commit(self.mem_d, ln)
             return SEGV
         need = R_WRITE if kind == WRITE else (R_EXEC if kind == FETCH else 0)
         if flags & need != need:
-            mem.n_log = ln
+            log_commit(self.mem_d, ln)
             return SEGV
         # 2. file-backed
         if not flags & R_ANON:
-            mem.n_log = ln
+            log_commit(self.mem_d, ln)
             return NEED_MEMMGR
         # 3. the walk
         table = self.root[i]
@@ -151,14 +167,14 @@ cdef class FaultContext:
             put_event(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
             desc = self.words[(table >> 3) + idx(va, level)]
             if desc & TABLE_DESC == TABLE_DESC:
-                mem.n_log = ln
+                log_commit(self.mem_d, ln)
                 return RESOLVED if allows(desc, kind) else NEED_MEMMGR
         # 4. frames from the pool
         frames = LEVELS - level
         count = self.pool_count[i]
         put_event(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
         if count < frames:
-            mem.n_log = ln
+            log_commit(self.mem_d, ln)
             return NEED_MEMMGR
         head = self.pool_head[i]
         put_event(log, ln, vsa + self.o_head, READ, 4, core); ln += 1
@@ -185,19 +201,12 @@ cdef class FaultContext:
         put_event(log, ln, vsa + self.o_head, WRITE, 4, core); ln += 1
         self.pool_count[i] = count - frames
         put_event(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
-        mem.n_log = ln
+        log_commit(self.mem_d, ln)
         return RESOLVED
 
 
-cdef object _np_empty = None
-
-
-cdef object _empty(Py_ssize_t n, dtype):
-    global _np_empty
-    if _np_empty is None:
-        import numpy
-        _np_empty = numpy.empty
-    return _np_empty(n, dtype)
+cdef inline Py_ssize_t _mem_n_log(dict d) except -1:
+    return d["n_log"]
 
 
 cdef inline uint64_t idx(uint64_t va, long long level) noexcept:
