@@ -1,10 +1,12 @@
 """Run one static AArch64 Linux program on a modeled core and time it.
 
 The pieces, bottom up: the hardware profile gives one core's memory hierarchy and timing
-parameters; the program is loaded by the kernel side (hmk.kernel.minimal) into simulated RAM;
-the functional CPU (hmk.cpu.machine) runs it and hands over executed blocks and memory events in
-batches; the memory-hierarchy engine times every event; the timing model turns blocks and
-latencies into cycles; every SVC adds the profile's exception entry and return.
+parameters; the core kernel (hmk.kernel.core) boots in simulated RAM with the memory manager
+(hmk.services.memmgr); the program becomes a process whose Linux syscalls the Linux personality
+(hmk.kernel.minimal) serves; the functional CPU (hmk.cpu.machine) runs it and hands over
+executed blocks and memory events in batches; the memory-hierarchy engine times every event;
+the timing model turns blocks and latencies into cycles; every kernel path (SVC, page fault,
+IPC to the memory manager) adds its modeled cost.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from hmk.cpu.machine import GuestFault, Machine
 from hmk.cpu.stack import auxv_for, build_stack
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
+from hmk.kernel.core import CoreKernel, Process
 from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.syscalls import format_call
+from hmk.services.memmgr import MemoryManager
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
-ASID = 1
 
 
 @dataclass
@@ -61,10 +64,14 @@ def run_program(
     ram_mib: int = 512,
     seed: int = 0,
     pipelined: bool = True,
+    paging: str = "kernel",
+    impl: str = "cython",
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
-    default this process's); `strace` (a text stream) gets one line per syscall."""
+    default this process's); `strace` (a text stream) gets one line per syscall. `paging`:
+    "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a user-level
+    pager); `impl`: the kernel hot paths' "cython" twins or their "python" references."""
     from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
 
     soc = load_soc(profile)
@@ -74,29 +81,32 @@ def run_program(
     ghz = which.ghz
     image = load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
 
+    if paging not in ("kernel", "user"):
+        raise ValueError(f"paging must be 'kernel' or 'user', not {paging!r}")
     ram = np.zeros(ram_mib << 20, np.uint8)
-    kernel = MinimalKernel(ram, ASID, stdin=stdin, out=out, err=err, random_seed=seed)
-    kernel.load_segments(image)
-    argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
-    envp = list(DEFAULT_ENV if env is None else env)
-    random16 = kernel._random.bytes(16)
-    sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), argv[0], random16)
-    kernel.make_stack(stack, sp)
+    core_kernel = CoreKernel(ram, user_level_paging=paging == "user", impl=impl)
+    memmgr = MemoryManager(core_kernel)
+    proc = Process(core_kernel, "init")
+    space = memmgr.attach(proc)
+    kernel = MinimalKernel(ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space)
+    core_kernel.linux = kernel
 
-    roots = np.full(1 << 16, -1, np.int64)
-    roots[ASID] = kernel.space.root
-    hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
+    hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=core_kernel.roots)
     timing = TimingModel(core_type)
     machine = Machine(
-        ram, kernel, line_bits=hierarchy_cfg.line.bit_length() - 1, pipelined=pipelined
+        ram, core_kernel, line_bits=hierarchy_cfg.line.bit_length() - 1, pipelined=pipelined
     )
 
     def timed(blocks, events):
         latencies = hierarchy.run(events, check=False)
-        timing.account(blocks, events, latencies, machine)
+        timing.account(blocks, events, latencies, kernel.space.read)
 
     def tlb_change(pages, asid):
         machine.flush_tlb()
+        if pages is None:
+            hierarchy.tlbi_all()
+            timing.code_changed(None)
+            return
         for page in pages:
             hierarchy.tlbi_va(page, asid)
         timing.code_changed(pages)
@@ -104,17 +114,24 @@ def run_program(
     machine.sink = timed
     kernel.on_tlb_change = tlb_change
     kernel.clock = lambda: int(timing.cycles / ghz)
-    exception_cost = core_type.exception_entry + core_type.exception_return
+    core_kernel.attach(
+        core_type,
+        machine.sync,
+        lambda log: hierarchy.run(log, check=False),
+        timing.add_cycles,
+        tlb_change,
+    )
     if strace is not None:
         kernel.strace = lambda rec: print(format_call(rec, kernel.space.read_cstring), file=strace)
-    syscall = kernel.syscall
+    asid = core_kernel.activate(proc)
+    machine.set_space(proc.root, asid)
 
-    def counted_syscall(m):
-        timing.add_cycles(exception_cost)
-        syscall(m)
-
-    kernel.syscall = counted_syscall
-    machine.set_space(kernel.space.root, ASID)
+    kernel.load_segments(image)
+    argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
+    envp = list(DEFAULT_ENV if env is None else env)
+    random16 = kernel._random.bytes(16)
+    sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), argv[0], random16)
+    kernel.make_stack(stack, sp)
     fault = None
     try:
         machine.run(image.entry, sp=sp)
@@ -127,6 +144,9 @@ def run_program(
     stats = {**hierarchy.stats(), **timing.stats()}
     stats["kernel.syscalls"] = kernel.syscalls
     stats["kernel.page_faults"] = machine.recorder.counts["faults"]
+    stats.update(core_kernel.counts)
+    stats.update(core_kernel.ipc.counters)
+    stats.update({f"kernel.cycles.{k}": v for k, v in core_kernel.cycles.items()})
     return RunResult(
         exit_status=status,
         cycles=int(timing.cycles),
@@ -158,7 +178,10 @@ def summary(result: RunResult, file=None) -> None:
         "fetch stalls": s.get("timing.stall.fetch", 0),
         "mispredicts": s.get("timing.stall.mispredict", 0),
         "dependencies": s.get("timing.stall.dependency", 0),
-        "kernel entry/exit": s.get("timing.external_cycles", 0),
+        "syscall entry/exit": s.get("kernel.cycles.syscall", 0),
+        "page faults": s.get("kernel.cycles.fault", 0),
+        "IPC": s.get("kernel.cycles.ipc", 0),
+        "memory manager": s.get("kernel.cycles.memmgr", 0),
     }
     total = sum(parts.values()) or 1
     shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
@@ -166,6 +189,7 @@ def summary(result: RunResult, file=None) -> None:
     print(
         f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "
         f"L3 {rate('l3')} DTLB {rate('cpu0.dtlb')}; {result.syscalls} syscalls, "
-        f"{result.page_faults} page faults",
+        f"{result.page_faults} page faults ({s.get('kernel.faults.resolved', 0)} resolved in the "
+        f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs",
         file=file,
     )

@@ -236,6 +236,9 @@ class Machine:
         try:
             self.sync()  # the kernel may change page tables or read the simulated clock
             self.kernel.syscall(self)
+        except MemoryError as e:  # simulated RAM exhausted: SIGKILL, as from the OOM killer
+            self._error, self._signal = f"out of memory: {e}", SIGKILL
+            uc.emu_stop()
         except Exception as e:
             self._error = f"kernel syscall handler raised {e!r}"
             uc.emu_stop()

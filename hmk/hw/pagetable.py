@@ -100,6 +100,19 @@ class PageTables:
             raise ValueError(f"physical address {pa:#x} is outside RAM ({len(self.ram)} bytes)")
         self.words[self._leaf_slot(root, va, True)] = page_descriptor(pa, **attrs)
 
+    def map_linear(self, root: int, va: int, pa: int, size: int, **attrs) -> None:
+        """Map [va, va + size) to [pa, pa + size) with 4 KiB pages (attrs as page_descriptor),
+        a 2 MiB table at a time: a kernel's linear map of RAM, built in one pass."""
+        span = 1 << level_shift(LEVELS - 2)  # what one last-level table covers: 2 MiB
+        if va % span or pa % span or size % span or size < 0:
+            raise ValueError("map_linear needs 2 MiB-aligned addresses and size")
+        if pa + size > len(self.ram):
+            raise ValueError(f"physical range {pa:#x}+{size:#x} is outside RAM")
+        offsets = np.arange(512, dtype=np.uint64) << np.uint64(PAGE_SHIFT)
+        for off in range(0, size, span):
+            first = self._leaf_slot(root, va + off, True)
+            self.words[first : first + 512] = page_descriptor(pa + off, **attrs) + offsets
+
     def unmap(self, root: int, va: int) -> None:
         slot = self._leaf_slot(root, va, False)
         if slot is not None:

@@ -97,6 +97,21 @@ BUDGETS = {
     # the fault message, find the region, pop a frame from its free list: ~like pf.check
     # without the walk, ~30 cycles of straight-line work
     "pager.fault": 30,
+    # assumed: the memory manager's decode of a fault message and its VMA lookup (a sorted
+    # list, ~log2(VMAs) compares): as pager.fault
+    "mm.fault": 30,
+    # assumed: copying a 4 KiB file page into a fresh frame with 16-byte ldp/stp pairs,
+    # ~one pair per cycle on an A7x (256 pairs) minus dual issue: 200; the destination line
+    # writes are timed (stores: no stall), the page-cache source is not modeled yet
+    "mm.fill": 200,
+    # assumed: per frame pushed into a VSpace's pool: a free-list pop and the index arithmetic
+    "mm.refill_per_frame": 10,
+    # assumed: the refill kernel call's own checks (VSpace, ring room): ~vs.map's
+    "mm.refill_call": 40,
+    # assumed: the region-table update kernel call: checks ~20, then per region its 3 stores
+    # and the overlap check ~10
+    "mm.regions": 20,
+    "mm.per_region": 10,
     # assumed: argument checks (pool id, index bounds and allocation bit, va alignment and
     # range, rights), the object's page range (~3 shifts), the token record's 6 stores and,
     # per page, the descriptor build and store beside the walk's address arithmetic (~5 per

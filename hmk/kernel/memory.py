@@ -22,18 +22,20 @@ class OutOfMemory(MemoryError):
 
 
 class Frames:
-    """A free list of 4 KiB frames over [first, end) of RAM; freed frames are reused first
-    (lowest address first), so runs are deterministic."""
+    """A free list of 4 KiB frames over [first, end) of RAM (end: RAM's end by default); freed
+    frames are reused first (lowest address first), so runs are deterministic."""
 
-    def __init__(self, ram: np.ndarray, first: int = 0):
+    def __init__(self, ram: np.ndarray, first: int = 0, end: int | None = None):
         self.ram = ram
+        self.first = first
+        self.end = len(ram) if end is None else end
         self._next = first
         self._free: list[int] = []
 
     def alloc(self, zero: bool = True) -> int:
         if self._free:
             pa = self._free.pop(0)
-        elif self._next + PAGE_SIZE <= len(self.ram):
+        elif self._next + PAGE_SIZE <= self.end:
             pa = self._next
             self._next += PAGE_SIZE
         else:
@@ -47,7 +49,7 @@ class Frames:
 
     @property
     def in_use(self) -> int:
-        return self._next // PAGE_SIZE - len(self._free)
+        return (self._next - self.first) // PAGE_SIZE - len(self._free)
 
 
 @dataclass
@@ -87,12 +89,16 @@ class AddressSpace:
             raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
 
+    def changed(self) -> None:
+        """A VMA was edited in place (brk moved the heap's end): nothing to do here; a
+        subclass that mirrors the VMAs elsewhere republishes them."""
+
     def is_free(self, start: int, end: int) -> bool:
         return all(v.end <= start or end <= v.start for v in self.vmas)
 
     def remove(self, start: int, end: int) -> list[int]:
         """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
-        keep, dropped = [], []
+        keep = []
         for v in self.vmas:
             if v.end <= start or end <= v.start:
                 keep.append(v)
@@ -103,14 +109,7 @@ class AddressSpace:
                 image = v.image[end - v.start :] if end - v.start < len(v.image) else b""
                 keep.append(Vma(end, v.end, v.prot, v.name, image))
         self.vmas = keep
-        for page in range(start, end, PAGE_SIZE):
-            pa = self.tables.translate(self.root, page)
-            if pa is not None:
-                self.tables.unmap(self.root, page)
-                self.frames.free(pa)
-                self.pages -= 1
-                dropped.append(page)
-        return dropped
+        return self._unmap_pages(start, end)
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
         """Change protection of [start, end) (which must be mapped); returns remapped pages."""
@@ -125,6 +124,21 @@ class AddressSpace:
                 inside = start <= lo and hi <= end
                 pieces.append(Vma(lo, hi, prot if inside else v.prot, v.name, image))
         self.vmas = sorted(pieces, key=lambda v: v.start)
+        return self._reprotect_pages(start, end, prot)
+
+    # ---- page-table edits (a subclass may make them kernel calls)
+    def _unmap_pages(self, start: int, end: int) -> list[int]:
+        dropped = []
+        for page in range(start, end, PAGE_SIZE):
+            pa = self.tables.translate(self.root, page)
+            if pa is not None:
+                self.tables.unmap(self.root, page)
+                self.frames.free(pa)
+                self.pages -= 1
+                dropped.append(page)
+        return dropped
+
+    def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
         changed = []
         for page in range(start, end, PAGE_SIZE):
             pa = self.tables.translate(self.root, page)

@@ -6,9 +6,9 @@ the handful of calls glibc's static start-up makes. Everything else returns -ENO
 warning per syscall name. It talks to the CPU only through hmk.cpu.machine's kernel interface
 (`page_fault`, `syscall`), so replacing it touches nothing on the CPU side.
 
-Layout (Linux arm64, 48-bit VA, no randomisation): the program at its ELF addresses, the heap
-from the page after the last segment, the stack below STACK_TOP, mmap areas top-down from
-MMAP_BASE (STACK_TOP minus Linux's minimum 128 MiB stack gap).
+Layout (Linux arm64, user space below KERNEL_BASE, no randomisation): the program at its ELF
+addresses, the heap from the page after the last segment, the stack below STACK_TOP, mmap areas
+top-down from MMAP_BASE (STACK_TOP minus Linux's minimum 128 MiB stack gap).
 """
 
 from __future__ import annotations
@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
+from hmk.kernel.objects import KERNEL_BASE
 from hmk.kernel.syscalls import NAMES
 
-STACK_TOP = 0xFFFF_FFFF_F000
+# User space ends where the kernel's linear map begins (hmk.kernel.objects.KERNEL_BASE): a
+# 47.8-bit user VA, like a Linux kernel built with a smaller VA_BITS (phones often use 39)
+TASK_SIZE = KERNEL_BASE
+STACK_TOP = TASK_SIZE - PAGE_SIZE
 STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
@@ -70,10 +74,13 @@ class MinimalKernel:
         clock=None,
         random_seed: int = 0,
         strace=None,
+        space=None,
     ):
         self.ram = ram
-        self.frames = Frames(ram)
-        self.space = AddressSpace(ram, self.frames, asid)
+        if space is None:  # stand-alone: its own frames and page tables
+            space = AddressSpace(ram, Frames(ram), asid)
+        self.frames = space.frames
+        self.space = space
         self.stdin = bytes(stdin)
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr.buffer
@@ -89,9 +96,16 @@ class MinimalKernel:
     # ---- setting up the process (called by the loader)
     def load_segments(self, image) -> None:
         """VMAs for the ELF PT_LOAD segments, backed by the file bytes; brk after them."""
+        from hmk.cpu.elf import ElfError  # noqa: PLC0415
+
         for seg in image.segments:
             start = seg.vaddr & ~(PAGE_SIZE - 1)
             end = _page_up(seg.vaddr + seg.memsz)
+            if end > TASK_SIZE - STACK_SIZE:
+                raise ElfError(
+                    f"{image.path}: segment {start:#x}-{end:#x} is above user space "
+                    f"(which ends at {TASK_SIZE - STACK_SIZE:#x}, below the stack)"
+                )
             prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
             prot |= "x" in seg.flags and PROT_EXEC
             lead = b"\0" * (seg.vaddr - start)
@@ -265,10 +279,17 @@ class MinimalKernel:
             if not self.space.is_free(old_end, new_end):
                 return p.brk
             heap = next((v for v in self.space.vmas if v.name == "[heap]"), None)
-            if heap is not None and heap.end == old_end:
-                heap.end = new_end
-            else:
-                self.space.add(Vma(old_end, new_end, PROT_READ | PROT_WRITE, "[heap]"))
+            try:
+                if heap is not None and heap.end == old_end:
+                    heap.end = new_end
+                    self.space.changed()
+                else:
+                    self.space.add(Vma(old_end, new_end, PROT_READ | PROT_WRITE, "[heap]"))
+            except MemoryError:  # the region table is full
+                if heap is not None and heap.end == new_end:
+                    heap.end = old_end
+                    self.space.changed()
+                return p.brk
         elif new_end < old_end:
             self._unmap(new_end, old_end)
         p.brk = addr
@@ -294,7 +315,10 @@ class MinimalKernel:
             start = self._find_gap(length)
             if start is None:
                 return -errno.ENOMEM
-        self.space.add(Vma(start, start + length, prot & 7, "[anon]"))
+        try:
+            self.space.add(Vma(start, start + length, prot & 7, "[anon]"))
+        except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)
+            return -errno.ENOMEM
         return start
 
     def sys_munmap(self, m, addr, length, *_):

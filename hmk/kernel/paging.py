@@ -139,6 +139,28 @@ class KernelPaging:
         mem.store(V.vspace, i, "nregions", n + 1)
         return OK
 
+    def set_regions(self, i, regions) -> int:
+        """Replace VSpace `i`'s region table by `regions` ((start, end, writable, executable,
+        anonymous) tuples, disjoint): OK, EINVAL, ENOMEM (more than the table holds). The
+        memory manager's bulk update: one store per field, no overlap scan (it checked)."""
+        V, mem = self.vs, self.mem
+        regions = sorted(regions)
+        if not V.valid(i) or len(regions) > V.max_regions:
+            return EINVAL if not V.valid(i) else ENOMEM
+        for k, (start, end, *_rest) in enumerate(regions):
+            if not (V.user_page(start) and start < end <= KERNEL_BASE and end % PAGE_SIZE == 0):
+                return EINVAL
+            if k and start < regions[k - 1][1]:
+                return EINVAL
+        base = i * V.max_regions
+        for k, (start, end, writable, executable, anonymous) in enumerate(regions):
+            flags = (R_WRITE if writable else 0) | (R_EXEC if executable else 0)
+            mem.store(V.region, base + k, "start", start)
+            mem.store(V.region, base + k, "end", end)
+            mem.store(V.region, base + k, "flags", flags | (R_ANON if anonymous else 0))
+        mem.store(V.vspace, i, "nregions", len(regions))
+        return OK
+
     def refill(self, i, pas) -> int:
         """Push frames onto VSpace `i`'s pool (FIFO), all or none: OK, EINVAL (bad VSpace or
         frame), ENOMEM (the ring would overflow). The frames now belong to the kernel."""

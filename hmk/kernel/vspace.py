@@ -40,6 +40,7 @@ import numpy as np
 from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import (
     ADDR_MASK,
+    AP_EL0,
     AP_RO,
     LEVELS,
     PAGE_SIZE,
@@ -267,15 +268,17 @@ class VSpaces:
         write_desc(self.mem, self.words, table, index, 0)
         return OK, self._tlbi(i, va)
 
-    def protect(self, i: int, va: int, writable: bool, executable: bool):
-        """New permissions for the mapped page at `va`: (OK, tlbi) | (EINVAL | ENOENT, [])."""
+    def protect(self, i: int, va: int, writable: bool, executable: bool, user: bool = True):
+        """New permissions for the mapped page at `va` (`user` False: no EL0 access at all,
+        PROT_NONE, the frame kept): (OK, tlbi) | (EINVAL | ENOENT, [])."""
         slot = self._leaf(i, va)
         if isinstance(slot, int):
             return slot, []
         table, index = slot
         desc = int(self.words[(table >> 3) + index])  # _leaf has logged its read
-        desc &= ~(AP_RO | UXN | PXN)
+        desc &= ~(AP_EL0 | AP_RO | UXN | PXN)
         desc |= (0 if writable else AP_RO) | (0 if executable else UXN | PXN)
+        desc |= AP_EL0 if user else 0
         write_desc(self.mem, self.words, table, index, desc)
         return OK, self._tlbi(i, va)
 

@@ -1,0 +1,220 @@
+"""The core kernel (IC0) booted in simulated RAM and wired to the functional CPU.
+
+`CoreKernel` lays out simulated physical memory, creates the kernel's object pools and serves the
+CPU's kernel interface (hmk.cpu.machine: `page_fault`, `syscall`):
+
+    [0, heap)                 kernel heap: every pool (TCBs, VSpaces, CSpace slots, endpoints,
+                              activations, frame rings, region tables) at a physical address
+    [heap, tables)            frames for page tables, process memory and the frame pools
+    [tables, end of RAM)      the kernel's linear map of RAM: KERNEL_BASE + pa, global 4 KiB
+                              pages, kernel-only; ASID 0's root, which times kernel accesses
+
+A page fault runs the policy-free kernel paging path (hmk.kernel.paging, compiled twin by
+default). What the kernel cannot resolve goes to the memory manager (hmk.services.memmgr) as an
+IPC made on the faulting thread's behalf; with user-level paging every fault does. An SVC whose
+number is a core-kernel call (hmk.kernel.hmcalls) is served here; any other goes to the Linux
+personality (`linux`, hmk.kernel.minimal until the ABI shim exists).
+
+Costs. Every kernel path's accesses are logged (KernelMemory) and timed through the same memory
+hierarchy as the program, under the kernel's ASID 0 view; a path costs exception entry + its
+instruction budget (hmk.kernel.costs) + its load stalls + exception return. `attach` connects
+the timing side. A fault arrives in the middle of a recorded batch: its kernel accesses are timed
+before the program accesses that preceded it in that batch (at most one batch, and always the
+same ones: deterministic); an SVC ends a block, so syscalls are timed exactly in order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from hmk.hw.pagetable import PAGE_SIZE, PageTables
+from hmk.kernel.costs import path_cycles
+from hmk.kernel.cspace import CSpaces
+from hmk.kernel.ipc import Ipc, ipc_cycles
+from hmk.kernel.memory import Frames
+from hmk.kernel.objects import KERNEL_BASE, KernelMemory
+from hmk.kernel.paging import (
+    NEED_MEMMGR,
+    NEED_PAGER,
+    OUTCOMES,
+    RESOLVED,
+    SEGV,
+    KernelPaging,
+    fault_budget,
+)
+from hmk.kernel.threads import Threads
+from hmk.kernel.vspace import VSpaces
+
+LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a time
+# assumed: Linux arm64's defconfig CONFIG_HZ=250 (a 4 ms tick); HM's tick is not published
+TICK_US = 4000
+SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
+MEMMGR_SLOT = 0  # every process's CSpace slot 0: the memory manager's endpoint (CALL)
+MAPPED, REFILLED, REFUSED = range(3)  # what the memory manager did about a fault
+
+
+class CoreKernel:
+    """IC0 on one core of a hardware profile. `linux` serves Linux syscalls (its `syscall(m)`);
+    `memmgr` is the memory-manager side (policy), set by the caller after boot."""
+
+    def __init__(
+        self,
+        ram: np.ndarray,
+        *,
+        user_level_paging: bool = False,
+        impl: str = "cython",
+        heap_bytes: int = 2 << 20,  # the default pools need ~1.3 MiB
+        processes: int = 64,
+        threads: int = 256,
+        asid_bits: int = 16,
+        pool_depth: int = 64,
+        max_regions: int = 64,
+    ):
+        if len(ram) % LINEAR_SPAN or len(ram) < 2 * heap_bytes:
+            raise ValueError(
+                f"kernel: simulated RAM must be a multiple of 2 MiB and at least "
+                f"{2 * heap_bytes >> 20} MiB (twice the kernel heap), not {len(ram) / 2**20:g} MiB"
+            )
+        if impl not in ("python", "cython"):
+            raise ValueError(f"kernel: unknown hot-path implementation {impl!r}")
+        self.ram, self.impl = ram, impl
+        self.mem = KernelMemory(ram, 0, heap_bytes)
+        self.tables_floor = len(ram) - _linear_map_frames(len(ram)) * PAGE_SIZE
+        self.frames = Frames(ram, heap_bytes, end=self.tables_floor)
+        self.caps = CSpaces(self.mem, slots=processes * 64, cspaces=processes, objects_per_type=256)
+        self.threads = Threads(self.mem, threads, cores=1, tick_cycles=1, slice_ticks=SLICE_TICKS)
+        self.vspaces = VSpaces(
+            self.mem,
+            ram,
+            self.frames,
+            processes,
+            asid_bits,
+            pool_depth=pool_depth,
+            max_regions=max_regions,
+        )
+        self.paging = KernelPaging(self.vspaces, user_level_paging=user_level_paging)
+        self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
+        self.roots = np.full(1 << 16, -1, np.int64)
+        self.roots[0] = self._linear_map()
+        self.counts: Counter = Counter()
+        self.cycles: Counter = Counter()  # kernel-side cycles by path
+        self.linux = None
+        self.memmgr = None
+        self.current = None  # the running Process
+        # the timing side (attach): until then kernel paths run untimed
+        self._sync = lambda: None
+        self._latencies = None
+        self._add_cycles = lambda n: None
+        self._flush = lambda pages, asid: None
+        self.l1_hit, self.entry, self.exit = 4, 0, 0
+
+    # ---- boot ----------------------------------------------------------------------------
+    def _linear_map(self) -> int:
+        """ASID 0's root: all of RAM at KERNEL_BASE + pa (table frames above tables_floor)."""
+        nxt = [self.tables_floor]
+
+        def table_frame():
+            nxt[0] += PAGE_SIZE
+            return nxt[0] - PAGE_SIZE
+
+        tables = PageTables(self.ram, table_frame)
+        root = tables.new_root()
+        tables.map_linear(
+            root, KERNEL_BASE, 0, len(self.ram), user=False, executable=False, global_=True
+        )
+        return root
+
+    def attach(self, core_type, sync, latencies, add_cycles, flush) -> None:  # noqa: PLR0913
+        """Time kernel paths: `sync()` waits for the program's pending batches, `latencies(log)`
+        times a kernel log through the hierarchy, `add_cycles(n)` charges the core,
+        `flush(pages or None, asid)` drops translations (CPU and timing TLBs)."""
+        self._sync, self._latencies, self._add_cycles = sync, latencies, add_cycles
+        self._flush = flush
+        self.l1_hit = core_type.l1d.latency
+        self.entry, self.exit = core_type.exception_entry, core_type.exception_return
+
+    # ---- costs ---------------------------------------------------------------------------
+    def path(self, budget: int) -> int:
+        """Cycles of the kernel work logged since the last call: budget + load stalls."""
+        log = self.mem.take_log()
+        if self._latencies is None or not len(log):
+            return int(budget)
+        return path_cycles(budget, self._latencies(log), log["kind"], self.l1_hit)
+
+    def charge(self, what: str, cycles: int) -> None:
+        self.cycles[what] += int(cycles)
+        self._add_cycles(int(cycles))
+
+    def activate(self, proc) -> int:
+        """Make `proc`'s VSpace current on the core (TTBR0/ASID); returns its ASID."""
+        asid, flush = self.vspaces.activate(proc.vspace)
+        if flush:
+            self.counts["kernel.asid.rollovers"] += 1
+            self._flush(None, 0)
+        self.roots[asid] = proc.root
+        self.current = proc
+        return asid
+
+    # ---- the CPU's kernel interface ------------------------------------------------------
+    def page_fault(self, machine, vaddr: int, access: str) -> bool:
+        """A translation or permission fault of the running thread: resolved in the kernel from
+        the VSpace's frame pool, else by an IPC to the memory manager (or the pager)."""
+        self._sync()
+        proc = self.current
+        page = vaddr & ~(PAGE_SIZE - 1)
+        cycles = self.entry
+        for attempt in range(2):
+            outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
+            cycles += self.path(fault_budget(outcome, log))
+            self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
+            if outcome not in (NEED_MEMMGR, NEED_PAGER):
+                break
+            self.charge("fault", cycles)
+            cycles = 0
+            served = self.memmgr.serve_fault(proc, page, access, pager=outcome == NEED_PAGER)
+            if served != REFILLED or attempt:
+                outcome = RESOLVED if served == MAPPED else SEGV
+                break
+        self.charge("fault", cycles + (self.exit if outcome == RESOLVED else 0))
+        return outcome == RESOLVED
+
+    def ipc_path(self, result) -> int:
+        """Cycles of the IPC call or reply path just taken (its log): budget + load stalls."""
+        log = self.mem.take_log()
+        lat = self._latencies(log) if self._latencies is not None and len(log) else None
+        if lat is None:
+            lat = np.zeros(len(log), np.int32)
+        return ipc_cycles(result, log, lat, self.l1_hit)
+
+    def syscall(self, machine) -> None:
+        self.charge("syscall", self.entry + self.exit)
+        self.linux.syscall(machine)
+
+
+class Process:
+    """A protection domain: a VSpace (root table, ASID), a CSpace and its threads."""
+
+    def __init__(self, kernel: CoreKernel, name: str):
+        self.kernel, self.name = kernel, name
+        self.vspace = kernel.vspaces.create()
+        self.cspace = kernel.caps.create(64)
+        if self.vspace < 0 or self.cspace < 0:
+            raise MemoryError(f"kernel: no VSpace or CSpace left for {name}")
+        self.tcb = kernel.threads.create(100, 0, self.vspace, self.cspace)
+        if self.tcb < 0:
+            raise MemoryError(f"kernel: no TCB left for {name}")
+        kernel.mem.take_log()  # boot-time set-up is not charged to the program
+
+    @property
+    def root(self) -> int:
+        return int(self.kernel.vspaces.vspace["root"][self.vspace])
+
+
+def _linear_map_frames(ram_bytes: int) -> int:
+    """Table frames for a linear map of `ram_bytes`: one per 2 MiB, plus the upper levels."""
+    return ram_bytes // LINEAR_SPAN + ram_bytes // (1 << 30) + 4
+
+
+__all__ = ["CoreKernel", "Process", "MEMMGR_SLOT", "MAPPED", "REFILLED", "REFUSED", "TICK_US"]

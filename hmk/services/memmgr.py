@@ -1,0 +1,242 @@
+"""The memory manager: the policy half of HM's policy-free kernel paging.
+
+The kernel (hmk.kernel.paging) resolves an anonymous fault itself from the faulting VSpace's
+pool of free frames. The memory manager decides everything else, in its own domain (its own
+VSpace, so calls into it switch address spaces):
+
+- a process's VMAs (`ManagedSpace`, the Linux personality's view of its address space),
+  published to the kernel as the VSpace's region table: adjacent VMAs with the same
+  permissions and backing merge into one region; PROT_NONE VMAs are left out (a fault there is
+  the kernel's SIGSEGV);
+- which frames a VSpace gets: when its pool is empty the kernel calls in and the memory manager
+  pushes `refill_batch` frames (then the kernel resolves the fault from the pool);
+- file-backed pages (the program's ELF segments): the kernel calls in and the memory manager
+  fills a frame from the file and maps it (a core-kernel map call);
+- with user-level paging, every fault: the memory manager is the seL4/Fiasco-style pager.
+
+Each call in is an IPC made on the faulting thread's behalf (fastpath when an activation is
+free), charged as such: the call path, the switch into the memory manager's VSpace, its work
+(budgets in hmk.kernel.costs), its kernel calls, the reply path and the switch back.
+Until issue 5 makes services real, its work runs in Python with its memory traffic logged as
+kernel-view accesses; the page-cache side of a file fill (the source bytes) is not modeled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmk.hw.events import WRITE
+from hmk.hw.pagetable import PAGE_SIZE, PageTables
+from hmk.kernel.core import MAPPED, MEMMGR_SLOT, REFILLED, REFUSED, CoreKernel, Process
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.cspace import CALL, ENDPOINT
+from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, OutOfMemory, Vma
+from hmk.kernel.vspace import LINE, OK, log_phys
+
+FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
+REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not published)
+
+
+class RegionTableFull(MemoryError):
+    """More distinct regions than the kernel's per-VSpace region table holds (mmap: ENOMEM,
+    as Linux when vm.max_map_count is reached)."""
+
+
+class MemoryManager:
+    def __init__(self, kernel: CoreKernel, refill_batch: int = REFILL_BATCH):
+        self.kernel = kernel
+        self.refill_batch = refill_batch
+        self.domain = Process(kernel, "memmgr")
+        self.endpoint = kernel.ipc.create_endpoint(self.domain.tcb, self.domain.vspace, 0)
+        if self.endpoint < 0:
+            raise MemoryError("memmgr: no endpoint")
+        kernel.memmgr = self
+        kernel.mem.take_log()
+
+    def attach(self, proc: Process) -> ManagedSpace:
+        """Start managing `proc`: its CSpace gets the endpoint in MEMMGR_SLOT (CALL right)."""
+        k = self.kernel
+        err = k.caps.install(proc.cspace, MEMMGR_SLOT, ENDPOINT, self.endpoint, CALL)
+        if err != OK:
+            raise MemoryError(f"memmgr: cannot install its endpoint for {proc.name}: {err}")
+        k.mem.take_log()
+        proc.space = ManagedSpace(self, proc)
+        return proc.space
+
+    # ---- the kernel calls in -------------------------------------------------------------
+    def serve_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
+        """A fault the kernel passed on: MAPPED, REFILLED (retry in the kernel) or REFUSED."""
+        k = self.kernel
+        call = k.ipc.call(proc.tcb, proc.vspace, proc.cspace, MEMMGR_SLOT, FAULT_MSG)
+        if call.err != OK:  # no activation free, or the endpoint is gone: no memory manager
+            k.mem.take_log()
+            k.counts["memmgr.unreachable"] += 1
+            return REFUSED
+        k.charge("ipc", k.ipc_path(call) + k.exit)  # ...and into the memory manager
+        k.counts["memmgr.faults"] += 1
+        try:  # simulated RAM exhausted raises OutOfMemory (the machine's SIGKILL) after the reply
+            return proc.space.serve(page, access, pager)
+        finally:
+            reply = k.ipc.reply(call.activation, 0)
+            k.charge("ipc", k.entry + k.ipc_path(reply))
+
+    def work(self, budget: int) -> None:
+        """Charge the memory manager's own work logged since the last path (user mode)."""
+        self.kernel.charge("memmgr", self.kernel.path(budget))
+
+    def kernel_call(self, budget: int) -> None:
+        """Charge a core-kernel call the memory manager made: entry, path, return."""
+        k = self.kernel
+        k.charge("memmgr", k.entry + k.path(budget) + k.exit)
+
+
+class ManagedSpace(AddressSpace):
+    """A process's address space as the memory manager keeps it: VMAs here, the page tables in
+    the kernel's VSpace (hmk.kernel.vspace), faults through the kernel (hmk.kernel.core)."""
+
+    def __init__(self, mm: MemoryManager, proc: Process):
+        k = mm.kernel
+        self.mm, self.proc, self.kernel = mm, proc, k
+        self.ram, self.frames = k.ram, k.frames
+        self.tables = PageTables(k.ram, _no_frames)  # untimed translation for user copies
+        self.vmas: list[Vma] = []
+        self.pages = 0
+
+    @property
+    def root(self) -> int:
+        return self.proc.root
+
+    @property
+    def asid(self) -> int:
+        return int(self.kernel.vspaces.vspace["asid"][self.proc.vspace])
+
+    # ---- VMAs: every change is published as the kernel's region table ---------------------
+    def add(self, vma: Vma) -> None:
+        super().add(vma)
+        try:
+            self.changed()
+        except RegionTableFull:
+            self.vmas.remove(vma)
+            self.changed()
+            raise
+
+    def remove(self, start: int, end: int) -> list[int]:
+        dropped = super().remove(start, end)
+        self.changed()
+        return dropped
+
+    def protect(self, start: int, end: int, prot: int) -> list[int]:
+        changed = super().protect(start, end, prot)
+        self.changed()
+        return changed
+
+    def changed(self) -> None:
+        """Publish the VMAs to the kernel's region table (one kernel call)."""
+        regions: list[list] = []
+        for v in self.vmas:
+            if not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+                continue
+            flags = (bool(v.prot & PROT_WRITE), bool(v.prot & PROT_EXEC), not v.image)
+            if regions and regions[-1][1] == v.start and tuple(regions[-1][2:]) == flags:
+                regions[-1][1] = v.end
+            else:
+                regions.append([v.start, v.end, *flags])
+        k = self.kernel
+        err = k.paging.set_regions(self.proc.vspace, [tuple(r) for r in regions])
+        if err != OK:
+            k.mem.take_log()
+            raise RegionTableFull(f"{len(regions)} regions, the kernel's table holds fewer")
+        self.mm.kernel_call(BUDGETS["mm.regions"] + BUDGETS["mm.per_region"] * len(regions))
+
+    # ---- page-table edits are the memory manager's core-kernel calls ---------------------
+    def _unmap_pages(self, start: int, end: int) -> list[int]:
+        k, vs, dropped = self.kernel, self.proc.vspace, []
+        for page in self._mapped(start, end):
+            pa = k.vspaces.translate(vs, page)
+            err, _ = k.vspaces.unmap(vs, page)
+            self.mm.kernel_call(BUDGETS["vs.unmap"])
+            if err == OK:
+                self.frames.free(pa)
+                self.pages -= 1
+                dropped.append(page)
+        return dropped
+
+    def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
+        k, vs, changed = self.kernel, self.proc.vspace, []
+        for page in self._mapped(start, end):
+            err, _ = k.vspaces.protect(
+                vs, page, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC), bool(prot)
+            )
+            self.mm.kernel_call(BUDGETS["vs.protect"])
+            if err == OK:
+                changed.append(page)
+        return changed
+
+    def _mapped(self, start: int, end: int):
+        """Mapped pages in [start, end) (untimed lookup of what to change)."""
+        vs = self.proc.vspace
+        for page in range(start, end, PAGE_SIZE):
+            if self.kernel.vspaces.translate(vs, page) is not None:
+                yield page
+
+    # ---- faults --------------------------------------------------------------------------
+    def fault(self, va: int, access: str) -> bool:
+        """The kernel touching user memory (a syscall's copy) faulted: the same fault path."""
+        return self.kernel.page_fault(None, va, access)
+
+    def serve(self, page: int, access: str, pager: bool) -> int:
+        """The memory manager's decision for a fault passed on by the kernel."""
+        vma = self.find(page)
+        need = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}[access]
+        if vma is None or not vma.prot & need:
+            self.mm.work(BUDGETS["mm.fault"])
+            return REFUSED
+        k = self.kernel
+        if k.vspaces.translate(self.proc.vspace, page) is not None:
+            self.mm.work(BUDGETS["mm.fault"])
+            return REFUSED  # present but not allowed: copy-on-write, which nothing creates yet
+        if not pager and not vma.image:  # anonymous: the kernel's pool ran dry
+            batch = []
+            try:
+                while len(batch) < self.mm.refill_batch:
+                    batch.append(self.frames.alloc(zero=False))
+            except OutOfMemory:
+                if not batch:
+                    raise
+            self.mm.work(BUDGETS["mm.fault"] + BUDGETS["mm.refill_per_frame"] * len(batch))
+            err = k.paging.refill(self.proc.vspace, batch)
+            self.mm.kernel_call(BUDGETS["mm.refill_call"])
+            if err != OK:
+                for pa in batch:
+                    self.frames.free(pa)
+                return REFUSED
+            k.counts["memmgr.refills"] += 1
+            return REFILLED
+        # file-backed (or the pager's every fault): fill a frame and map it
+        pa = self.frames.alloc(zero=False)
+        data = vma.page_data(page)
+        self.ram[pa : pa + PAGE_SIZE] = 0
+        if data:
+            self.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
+        for off in range(0, PAGE_SIZE, LINE):
+            log_phys(k.mem, pa + off, WRITE, LINE)
+        fill = BUDGETS["mm.fill"] if data else BUDGETS["pf.zero_page"]
+        self.mm.work(BUDGETS["mm.fault"] + fill)
+        err, _ = k.vspaces.map(
+            self.proc.vspace,
+            page,
+            pa,
+            writable=bool(vma.prot & PROT_WRITE),
+            executable=bool(vma.prot & PROT_EXEC),
+        )
+        self.mm.kernel_call(BUDGETS["vs.map"])
+        if err != OK:
+            self.frames.free(pa)
+            return REFUSED
+        k.counts["memmgr.pages_filled" if data else "memmgr.pages_zeroed"] += 1
+        self.pages += 1
+        return MAPPED
+
+
+def _no_frames() -> int:
+    raise RuntimeError("ManagedSpace edits tables through the kernel, never directly")
