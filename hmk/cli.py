@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             cluster=_cluster(args.core),
             env=env,
             strace=sys.stderr if args.strace else None,
+            paging=args.paging,
         )
     except (ElfError, OSError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
@@ -186,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: the first)")
     run.add_argument("--stats", metavar="FILE.json", help="write every statistic as JSON")
+    run.add_argument(
+        "--paging",
+        choices=("kernel", "user"),
+        default="kernel",
+        help="kernel: HM's policy-free kernel paging (anonymous faults resolved in the kernel); "
+        "user: every fault is an IPC to a user-level pager, seL4 style (default: kernel)",
+    )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary on stderr")
     run.add_argument(
