@@ -17,17 +17,19 @@ blocking, non-int arguments) goes to the Python reference, `ipc.call` / `ipc.rep
 decides before its point of no return: until then it writes access records only beyond
 `mem.n_log` (not yet part of the log) and changes no array, so a fall-back changes nothing.
 
-VSpace switches: the twin commits its records, then calls the reference's own Python
-`vspaces.activate(vspace, mem.core)` for the TTBR0/ASID step, exactly where the reference does
-(the ASID allocator is Python state); same-VSpace calls and replies never leave C.
+VSpace switches: the TTBR0/ASID step is hmk._fast.asidfast's compiled activate, exactly where
+the reference calls `vspaces.activate(vspace, mem.core)`; when the VSpace's ASID generation is
+stale (a new ASID, maybe a roll-over) the twin commits its records and calls that Python
+reference itself.
 """
 
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
+from hmk._fast.asidfast cimport FastActivate
 from hmk._fast.caplookup cimport LookupContext
-from hmk._fast.event cimport Event, put_event
+from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
 
 cdef enum:  # hmk.kernel.ipc / cspace / hw.events values (the twin tests catch a mismatch)
     OK = 0
@@ -51,9 +53,11 @@ cdef class FastIpc:
     """The compiled IPC fastpath over `ipc`'s pools, falling back to `ipc` itself."""
 
     cdef readonly object ipc
-    cdef object mem, vspaces, counters, CallResult, ReplyResult
+    cdef object mem, vspaces, CallResult, ReplyResult
+    cdef dict mem_d, counters  # mem.__dict__ (event.pxd), ipc.counters
     cdef readonly long long fast_calls, fast_replies, fallback_calls, fallback_replies
     cdef LookupContext caps  # the capability lookup, hmk._fast.caplookup's own
+    cdef readonly FastActivate activator  # VSpace activation, hmk._fast.asidfast's
     # endpoints
     cdef const uint8_t[::1] ep_used
     cdef const uint64_t[::1] ep_entry
@@ -93,6 +97,8 @@ cdef class FastIpc:
         self.counters = ipc.counters
         self.CallResult, self.ReplyResult = I.CallResult, I.ReplyResult
         self.caps = LookupContext(ipc.cspaces)
+        self.activator = FastActivate(ipc.vspaces)
+        self.mem_d = mem_dict(self.mem)
 
         ep = ipc.ep
         self.ep_used = ep.used.view("u1")
@@ -156,7 +162,7 @@ cdef class FastIpc:
 
     cdef object _call(self, caller_obj, vspace_obj, cs_obj, index_obj, len_obj, cap_transfer,
                       ret_obj):
-        cdef long long caller, cvs, cs, index, msg_len, ep, server, svs, act
+        cdef long long caller, cvs, cs, index, msg_len, ep, server, svs, act, asid_c
         cdef uint64_t r0, r1, r2, entry, aa
         cdef Py_ssize_t n, written
         cdef uint8_t core
@@ -171,14 +177,11 @@ cdef class FastIpc:
         o0, o1, o2 = <tuple>ret_obj
         if type(o0) is not int or type(o1) is not int or type(o2) is not int:
             return None
-        if not (0 <= o0 < 0x10000000000000000 and 0 <= o1 < 0x10000000000000000
-                and 0 <= o2 < 0x10000000000000000):
-            return None
-        try:
+        try:  # OverflowError: outside [0, 2**64) for the uint64s, outside long long otherwise
             caller, cvs, cs, index, msg_len = caller_obj, vspace_obj, cs_obj, index_obj, len_obj
+            r0, r1, r2 = o0, o1, o2
         except OverflowError:
             return None
-        r0, r1, r2 = o0, o1, o2
         # arguments no guard covers, guard 1 (the reference's errors / slowpath otherwise)
         if caller < 0 or caller >= self.n_tcb or not self.tcb_used[caller]:
             return None
@@ -186,12 +189,7 @@ cdef class FastIpc:
             return None
         if msg_len < 0 or msg_len > MAX_ARGS or self.wait_endpoint[caller] >= 0:
             return None
-        mem = self.mem
-        n = mem.n_log
-        if n + CALL_RECORDS > len(mem.log):
-            mem.grow_log(CALL_RECORDS)
-        log = <Event*>cnp.PyArray_DATA(mem.log)
-        core = mem.core
+        log = log_reserve(self.mem, self.mem_d, CALL_RECORDS + 2, &n, &core)  # 2: activate
         # guard 2: the capability lookup (hmk._fast.caplookup's, records not yet committed)
         ep = self.caps.c_lookup(cs, index, ENDPOINT, CALL, log, n, core, &written)
         if ep < 0:
@@ -224,16 +222,20 @@ cdef class FastIpc:
         n = self.fill(log, n + 3, core, act, caller, cvs, msg_len, r0, r1, r2)
         entry = self.ep_entry[ep]
         put_event(log, n, self.ep_base + ep * self.ep_rec + self.o_ep_entry, READ, 8, core)
-        mem.n_log = n + 1
+        n += 1
         if svs != cvs:
-            # the reference's own Python step (the ASID allocator is Python state)
-            asid, flush = self.vspaces.activate(svs, mem.core)
-            flush = bool(flush)
             switch = True
+            if self.activator.c_activate(svs, core, log, n, core, &asid_c):
+                log_commit(self.mem_d, n + 2)
+                asid, flush = asid_c, False
+            else:  # a stale ASID generation: the reference's Python allocator
+                log_commit(self.mem_d, n)
+                asid, flush = self.vspaces.activate(svs, self.mem.core)
+                flush = bool(flush)
         else:
+            log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False
-        counters = self.counters
-        counters["kernel.ipc.fastpath"] += 1
+        self.counters["kernel.ipc.fastpath"] += 1
         return _tuple_new(self.CallResult,
                           (OK, "fast", act, switch, "", entry, asid, flush, 0, False))
 
@@ -277,7 +279,7 @@ cdef class FastIpc:
 
     cdef object _reply(self, act_obj, len_obj, ep_obj):
         cdef long long act, reply_len, want, ep, caller, cvs, prev, svs, woken, nxt, k
-        cdef long long w_vspace, w_len, copied = 0
+        cdef long long w_vspace, w_len, copied = 0, asid_c
         cdef uint64_t r0, r1, r2, w0, w1, w2, aa, ea, wa, ba
         cdef Py_ssize_t n
         cdef uint8_t core
@@ -292,12 +294,7 @@ cdef class FastIpc:
             return None
         if reply_len < 0 or reply_len > MAX_REPLY:
             return None
-        mem = self.mem
-        n = mem.n_log
-        if n + REPLY_RECORDS + BUF_WORDS > len(mem.log):
-            mem.grow_log(REPLY_RECORDS + BUF_WORDS)
-        log = <Event*>cnp.PyArray_DATA(mem.log)
-        core = mem.core
+        log = log_reserve(self.mem, self.mem_d, REPLY_RECORDS + BUF_WORDS + 2, &n, &core)
         aa = self.act_base + act * self.act_rec
         # guard: busy and owned by the endpoint (records not yet committed)
         put_event(log, n, aa + self.o_act_state, READ, 1, core)
@@ -389,16 +386,20 @@ cdef class FastIpc:
             self.ep_free_head[ep] = <int32_t>act
             put_event(log, n + 6, ea + self.o_ep_free_head, WRITE, 4, core)
             n += 7
-        mem.n_log = n
         counters = self.counters
         if woken >= 0:
             counters["kernel.ipc.handoffs"] += 1
         if cvs != svs and 0 <= cvs < self.n_vs and self.vs_used[cvs]:
-            # the reference's own Python step (the ASID allocator is Python state)
-            asid, flush = self.vspaces.activate(cvs, mem.core)
-            flush = bool(flush)
             switch = True
+            if self.activator.c_activate(cvs, core, log, n, core, &asid_c):
+                log_commit(self.mem_d, n + 2)
+                asid, flush = asid_c, False
+            else:  # a stale ASID generation: the reference's Python allocator
+                log_commit(self.mem_d, n)
+                asid, flush = self.vspaces.activate(cvs, self.mem.core)
+                flush = bool(flush)
         else:
+            log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False
         counters["kernel.ipc.reply.fast"] += 1
         return _tuple_new(self.ReplyResult, (
