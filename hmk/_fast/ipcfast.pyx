@@ -23,6 +23,7 @@ stale (a new ASID, maybe a roll-over) the twin commits its records and calls tha
 reference itself.
 """
 
+from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
@@ -46,14 +47,33 @@ cdef enum:  # hmk.kernel.ipc / cspace / hw.events values (the twin tests catch a
     REPLY_RECORDS = 64  # 9 loads, 1 store, wait head 1, hand-off 24 or free 7 (+ the copy)
     BUF_WORDS = 256
 
-cdef object _tuple_new = tuple.__new__
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        PyObject* (*tp_alloc)(PyTypeObject*, Py_ssize_t)
+    void PyTuple_SET_ITEM(PyObject* t, Py_ssize_t i, PyObject* o)
+
+
+cdef object _result(type cls, tuple items):
+    """cls(*items) for a NamedTuple class `cls`, as tuple.__new__(cls, items) makes it (the
+    type's own allocator, the items referenced), without the Python-level call."""
+    cdef Py_ssize_t k, size = len(items)
+    cdef PyObject* o = (<PyTypeObject*>cls).tp_alloc(<PyTypeObject*>cls, size)
+    if o == NULL:
+        raise MemoryError()
+    for k in range(size):
+        Py_INCREF(items[k])
+        PyTuple_SET_ITEM(o, k, <PyObject*>items[k])
+    r = <object>o
+    Py_DECREF(r)  # tp_alloc's reference, now held by r
+    return r
 
 
 cdef class FastIpc:
     """The compiled IPC fastpath over `ipc`'s pools, falling back to `ipc` itself."""
 
     cdef readonly object ipc
-    cdef object mem, vspaces, CallResult, ReplyResult
+    cdef object mem, vspaces
+    cdef type CallResult, ReplyResult
     cdef dict mem_d, counters  # mem.__dict__ (event.pxd), ipc.counters
     cdef readonly long long fast_calls, fast_replies, fallback_calls, fallback_replies
     cdef LookupContext caps  # the capability lookup, hmk._fast.caplookup's own
@@ -236,7 +256,7 @@ cdef class FastIpc:
             log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False
         self.counters["kernel.ipc.fastpath"] += 1
-        return _tuple_new(self.CallResult,
+        return _result(self.CallResult,
                           (OK, "fast", act, switch, "", entry, asid, flush, 0, False))
 
     cdef Py_ssize_t fill(self, Event* log, Py_ssize_t n, uint8_t core, long long act,
@@ -402,7 +422,7 @@ cdef class FastIpc:
             log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False
         counters["kernel.ipc.reply.fast"] += 1
-        return _tuple_new(self.ReplyResult, (
+        return _result(self.ReplyResult, (
             OK, "fast", caller, switch, cvs, (r0, r1, r2), woken,
             act if woken >= 0 else -1, asid, flush, copied,
         ))
