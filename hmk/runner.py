@@ -22,7 +22,7 @@ from hmk.cpu.machine import GuestFault, Machine
 from hmk.cpu.stack import auxv_for, build_stack
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
-from hmk.kernel.core import CoreKernel, Process
+from hmk.kernel.core import TICK_US, CoreKernel, Process
 from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.syscalls import format_call
 from hmk.services.memmgr import MemoryManager
@@ -66,12 +66,14 @@ def run_program(
     pipelined: bool = True,
     paging: str = "kernel",
     impl: str = "cython",
+    tick_us: float = TICK_US,
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
     default this process's); `strace` (a text stream) gets one line per syscall. `paging`:
     "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a user-level
-    pager); `impl`: the kernel hot paths' "cython" twins or their "python" references."""
+    pager); `impl`: the kernel hot paths' "cython" twins or their "python" references;
+    `tick_us`: the scheduler's timer period in simulated microseconds."""
     from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
 
     soc = load_soc(profile)
@@ -120,11 +122,15 @@ def run_program(
         lambda log: hierarchy.run(log, check=False),
         timing.add_cycles,
         tlb_change,
+        lambda: int(timing.cycles),
     )
+    machine.on_sync = core_kernel.note_time
+    machine.on_boundary = core_kernel.boundary
     if strace is not None:
         kernel.strace = lambda rec: print(format_call(rec, kernel.space.read_cstring), file=strace)
     asid = core_kernel.activate(proc)
     machine.set_space(proc.root, asid)
+    core_kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
 
     kernel.load_segments(image)
     argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
@@ -147,6 +153,8 @@ def run_program(
     stats.update(core_kernel.counts)
     stats.update(core_kernel.ipc.counters)
     stats.update({f"kernel.cycles.{k}": v for k, v in core_kernel.cycles.items()})
+    stats.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in core_kernel.mem.pools.items()})
+    stats["kernel.frames.in_use"] = core_kernel.frames.in_use
     return RunResult(
         exit_status=status,
         cycles=int(timing.cycles),

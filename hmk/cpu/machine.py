@@ -44,6 +44,15 @@ EXCP_SWI = 2  # qemu's exception number for SVC, as unicorn reports it
 X = [getattr(A, f"UC_ARM64_REG_X{i}") for i in range(29)] + [A.UC_ARM64_REG_X29, A.UC_ARM64_REG_X30]
 
 SYSCALL_REGS = (*X[:6], X[8])
+# a thread's context as the kernel saves it in its TCB: x0-x30, sp, pc, pstate (NZCV)
+CONTEXT_REGS = (*X, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC, A.UC_ARM64_REG_NZCV)
+# what else a thread owns on the core (saved functionally, not timed: see docs/kernel-design.md)
+EXTRA_REGS = (
+    *(getattr(A, f"UC_ARM64_REG_Q{i}") for i in range(32)),
+    A.UC_ARM64_REG_FPCR,
+    A.UC_ARM64_REG_FPSR,
+    A.UC_ARM64_REG_TPIDR_EL0,
+)
 INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
 
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
@@ -118,6 +127,12 @@ class Machine:
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
         self.sink = None
+        # the kernel's view of batch boundaries: `on_sync()` right after every batch before
+        # the current one is consumed (a deterministic point to read the simulated clock), and
+        # `on_boundary(machine)` when a full buffer stopped the CPU between two blocks (a
+        # point where the kernel may take a timer interrupt and switch threads)
+        self.on_sync = None
+        self.on_boundary = None
         self.pipelined = pipelined
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="hmk-sink") if pipelined else None
         self._pending = None
@@ -135,6 +150,20 @@ class Machine:
 
     def set_reg(self, n: int, value: int) -> None:
         self.uc.reg_write(X[n], value & (1 << 64) - 1)
+
+    def context(self) -> list[int]:
+        """The 34 registers a context switch saves (x0-x30, sp, pc, pstate)."""
+        return list(self.uc.reg_read_batch(CONTEXT_REGS))
+
+    def set_context(self, regs) -> None:
+        self.uc.reg_write_batch(list(zip(CONTEXT_REGS, (int(r) for r in regs), strict=True)))
+
+    def extra_context(self) -> list[int]:
+        """FP/SIMD registers, FPCR, FPSR and TPIDR_EL0."""
+        return list(self.uc.reg_read_batch(EXTRA_REGS))
+
+    def set_extra_context(self, regs) -> None:
+        self.uc.reg_write_batch(list(zip(EXTRA_REGS, regs, strict=True)))
 
     @property
     def pc(self) -> int:
@@ -161,6 +190,11 @@ class Machine:
         self._stopped = True
         self.uc.emu_stop()
 
+    def kill(self, detail: str, signal: int) -> None:
+        """End the run as a guest fault: run() raises GuestFault(detail, signal)."""
+        self._error, self._signal = detail, signal
+        self.stop()
+
     def run(self, pc: int, sp: int | None = None) -> None:
         """Run from `pc` until stop(); drains the buffers whenever they fill and at the end,
         and returns when the sink has seen everything. Raises GuestFault when an access could
@@ -184,6 +218,12 @@ class Machine:
                 self.drain()
                 if self._stopped:
                     return
+                if self.on_boundary is not None:
+                    self.on_boundary(self)
+                    if self._stopped:
+                        if self._error is not None:
+                            raise GuestFault(self.pc, self._error, self._signal)
+                        return
                 pc = self.pc  # stopped because a buffer filled: resume where it left off
         finally:
             self.sync()
@@ -191,6 +231,8 @@ class Machine:
     def drain(self) -> None:
         """Hand what the hooks recorded to the sink (asynchronously when pipelined)."""
         self.sync()  # the buffer set the hooks switch to must be free again
+        if self.on_sync is not None:
+            self.on_sync()
         if self.recorder.translations_crowded:
             self.flush_tlb()
         blocks, events = self.recorder.take()

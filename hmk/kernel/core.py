@@ -30,8 +30,9 @@ from collections import Counter
 import numpy as np
 
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
-from hmk.kernel.costs import path_cycles
+from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
+from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
@@ -102,7 +103,14 @@ class CoreKernel:
         self.cycles: Counter = Counter()  # kernel-side cycles by path
         self.linux = None
         self.memmgr = None
-        self.current = None  # the running Process
+        self.current = None  # the Process whose VSpace is on the core
+        self.hmcalls = HmCalls(self)
+        self._procs: dict[int, Process] = {}  # tcb -> its process
+        self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
+        self.tick_cycles = 0  # 0: no timer interrupts (set by start())
+        self._next_tick = 0
+        self._now = lambda: 0  # the simulated clock in core cycles (set by attach)
+        self._clock_at_sync = 0
         # the timing side (attach): until then kernel paths run untimed
         self._sync = lambda: None
         self._latencies = None
@@ -126,12 +134,13 @@ class CoreKernel:
         )
         return root
 
-    def attach(self, core_type, sync, latencies, add_cycles, flush) -> None:  # noqa: PLR0913
+    def attach(self, core_type, sync, latencies, add_cycles, flush, now) -> None:  # noqa: PLR0913
         """Time kernel paths: `sync()` waits for the program's pending batches, `latencies(log)`
         times a kernel log through the hierarchy, `add_cycles(n)` charges the core,
-        `flush(pages or None, asid)` drops translations (CPU and timing TLBs)."""
+        `flush(pages or None, asid)` drops translations (CPU and timing TLBs), `now()` is the
+        simulated clock in core cycles."""
         self._sync, self._latencies, self._add_cycles = sync, latencies, add_cycles
-        self._flush = flush
+        self._flush, self._now = flush, now
         self.l1_hit = core_type.l1d.latency
         self.entry, self.exit = core_type.exception_entry, core_type.exception_return
 
@@ -158,11 +167,12 @@ class CoreKernel:
         return asid
 
     # ---- the CPU's kernel interface ------------------------------------------------------
-    def page_fault(self, machine, vaddr: int, access: str) -> bool:
-        """A translation or permission fault of the running thread: resolved in the kernel from
-        the VSpace's frame pool, else by an IPC to the memory manager (or the pager)."""
+    def page_fault(self, machine, vaddr: int, access: str, proc=None) -> bool:
+        """A translation or permission fault in `proc` (default: the one on the core): resolved
+        in the kernel from the VSpace's frame pool, else by an IPC to the memory manager (or
+        the pager)."""
         self._sync()
-        proc = self.current
+        proc = proc or self.current
         page = vaddr & ~(PAGE_SIZE - 1)
         cycles = self.entry
         for attempt in range(2):
@@ -189,8 +199,112 @@ class CoreKernel:
         return ipc_cycles(result, log, lat, self.l1_hit)
 
     def syscall(self, machine) -> None:
+        """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
+        scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
         self.charge("syscall", self.entry + self.exit)
-        self.linux.syscall(machine)
+        *args, nr = machine.syscall_registers()
+        if is_hm_call(nr):
+            result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
+            if result is not None:
+                machine.set_reg(0, result)
+        else:
+            self.linux.syscall(machine)
+        if machine._stopped:
+            return
+        self._timer(self._now())
+        self.reschedule(machine)
+
+    # ---- threads and the scheduler (one core) --------------------------------------------
+    def start(self, proc, tick_cycles: int) -> None:
+        """Make `proc`'s first thread the running one; the timer fires every `tick_cycles`."""
+        self.adopt(proc.tcb, proc, None)
+        self.threads.resume(proc.tcb)
+        self.threads.context_switch(0, -1, proc.tcb, [])
+        self.tick_cycles, self._next_tick = tick_cycles, tick_cycles
+        self.mem.take_log()
+
+    @property
+    def running(self) -> int:
+        return int(self.threads.runq["current"][0])
+
+    def process_of(self, tcb: int):
+        return self._procs[tcb]
+
+    def adopt(self, tcb: int, proc, extra) -> None:
+        self._procs[tcb] = proc
+        if extra is not None:
+            self._extra[tcb] = list(extra)
+
+    def set_saved_context(self, tcb: int, ctx) -> None:
+        for i, value in enumerate(ctx):
+            self.mem.store(self.threads.tcb, tcb, "regs", int(value), i)
+
+    def exit_thread(self, machine, tcb: int) -> None:
+        """The thread is gone; the process ends with its last thread (status 0)."""
+        proc = self._procs.pop(tcb)
+        self._extra.pop(tcb, None)
+        self.hmcalls.forget_thread(tcb)
+        self.threads.destroy(tcb)
+        self.charge("hmcall", self.path(BUDGETS["thread.op"]))
+        if not any(p is proc for p in self._procs.values()):
+            self.linux.proc.exit_status = 0
+            machine.stop()
+
+    def switch_space(self, machine, proc, asid: int, flush: bool) -> None:
+        """The TTBR0/ASID write an IPC or a context switch made: on the functional CPU too."""
+        if flush:
+            self.counts["kernel.asid.rollovers"] += 1
+            self._flush(None, 0)
+        self.roots[asid] = proc.root
+        self.current = proc
+        machine.set_space(proc.root, asid)
+
+    def reschedule(self, machine) -> None:
+        """Kernel exit: switch to the thread the scheduler picks, if it is not the running one
+        (34 registers through the TCBs, timed; FP/SIMD state and TLS moved functionally)."""
+        cur = self.running
+        alive = cur >= 0 and cur in self._procs
+        to, regs = self.threads.dispatch(0, machine.context() if alive else [])
+        if to == cur:
+            self.mem.take_log()  # the pick's loads: part of every path's budget
+            return
+        if to < 0:
+            machine.kill("every thread is blocked or suspended: nothing can run", 9)
+            return
+        if alive:
+            self._extra[cur] = machine.extra_context()
+        machine.set_context(regs)
+        if to in self._extra:
+            machine.set_extra_context(self._extra[to])
+        self.counts["kernel.context_switches"] += 1
+        cycles = self.path(BUDGETS["sched.switch"])
+        proc = self._procs[to]
+        if proc is not self.current:
+            asid = self.activate(proc)
+            machine.set_space(proc.root, asid)
+            cycles += BUDGETS["ipc.ttbr_switch"]
+        self.charge("sched", cycles)
+
+    def note_time(self) -> None:
+        """Machine.on_sync: every batch before the current one is timed; remember the clock."""
+        self._clock_at_sync = self._now()
+
+    def boundary(self, machine) -> None:
+        """Machine.on_boundary: a full buffer stopped the CPU between blocks; take a timer
+        interrupt that fell due (judged by the clock at the last sync: deterministic)."""
+        if self.tick_cycles and self._clock_at_sync >= self._next_tick:
+            machine.sync()
+            self.charge("timer", self.entry + self.exit)
+            self._timer(self._clock_at_sync)
+            self.reschedule(machine)
+
+    def _timer(self, now: int) -> None:
+        """Every tick that fell due by `now`: the scheduler's tick (slice accounting)."""
+        while self.tick_cycles and now >= self._next_tick:
+            self._next_tick += self.tick_cycles
+            self.threads.tick(0)
+            self.counts["kernel.timer_ticks"] += 1
+            self.charge("timer", self.path(BUDGETS["timer.tick"]))
 
 
 class Process:

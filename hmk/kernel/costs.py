@@ -97,6 +97,17 @@ BUDGETS = {
     # the fault message, find the region, pop a frame from its free list: ~like pf.check
     # without the walk, ~30 cycles of straight-line work
     "pager.fault": 30,
+    # assumed: a new TCB: argument checks, 34 register stores and 8 field stores (timed
+    # separately), the run-queue insert: ~40 instructions of straight-line work
+    "thread.create": 40,
+    # assumed: a thread state change (yield, suspend, resume, set-priority): checks and the
+    # run-queue edit, whose loads and stores are timed separately
+    "thread.op": 20,
+    # assumed: an endpoint record and its first activations: ~as thread.create
+    "ep.create": 40,
+    # assumed: the timer interrupt: acknowledge and re-arm the generic timer (two system
+    # register writes), the slice decrement and the decision: ~30
+    "timer.tick": 30,
     # assumed: the memory manager's decode of a fault message and its VMA lookup (a sorted
     # list, ~log2(VMAs) compares): as pager.fault
     "mm.fault": 30,

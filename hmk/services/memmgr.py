@@ -182,7 +182,7 @@ class ManagedSpace(AddressSpace):
     # ---- faults --------------------------------------------------------------------------
     def fault(self, va: int, access: str) -> bool:
         """The kernel touching user memory (a syscall's copy) faulted: the same fault path."""
-        return self.kernel.page_fault(None, va, access)
+        return self.kernel.page_fault(None, va, access, self.proc)
 
     def serve(self, page: int, access: str, pager: bool) -> int:
         """The memory manager's decision for a fault passed on by the kernel."""

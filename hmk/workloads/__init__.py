@@ -7,7 +7,7 @@ without a cross compiler. `bin/toolchain.txt` records the toolchain that built t
 
 from pathlib import Path
 
-__all__ = ["bin_dir", "list_workloads", "path"]
+__all__ = ["bin_dir", "hm_path", "list_workloads", "path"]
 
 
 def bin_dir() -> Path:
@@ -34,3 +34,13 @@ def path(name: str) -> Path:
             )
         raise ValueError(f"unknown workload {name!r}; bundled workloads: {', '.join(names)}")
     return bin_dir() / name
+
+
+def hm_path(name: str) -> Path:
+    """A bundled HM-native program (bin/hm/NAME, from workloads/hm/): it makes core-kernel
+    calls (hmk.kernel.hmcalls), so it runs on hmk only, not on Linux or qemu-aarch64."""
+    exe = bin_dir() / "hm" / name
+    if "/" in name or not exe.is_file():
+        names = sorted(p.name for p in (bin_dir() / "hm").glob("*"))
+        raise ValueError(f"unknown HM-native workload {name!r}; bundled: {', '.join(names)}")
+    return exe

@@ -1,0 +1,240 @@
+"""Core-kernel calls: HM's native interface, as guest programs reach it.
+
+An SVC whose x8 is HM_CALL_BASE + n is a core-kernel call (any other number is a Linux syscall,
+for the Linux personality). Arguments in x0-x3, the result in x0; errors are negative Linux
+errnos (hmk.kernel.cspace: EPERM, ENOENT, EINVAL, ...). workloads/hm/hmcalls.h is the guest side.
+
+Threads share their creator's process (VSpace and CSpace). IPC is HM's migrating-thread RPC:
+`ipc_call` borrows an activation of the endpoint's pool and the *calling thread* runs the
+handler on the activation's stack (no scheduler, no run queue), in the server's VSpace;
+`ipc_reply` returns the activation and resumes the caller after its call with x0 = the value.
+The server gives its endpoint the memory for activation stacks (`ep_create`), 16 KiB each
+(HM's activation stack); the pool grows up to that many activations. A handler starts with
+x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
+"""
+
+from __future__ import annotations
+
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.cspace import ALL_RIGHTS, EINVAL, ENDPOINT, ENOENT, OK
+from hmk.kernel.ipc import BLOCKED, INITIAL_POOL
+
+HM_CALL_BASE = 0x1000
+ACTIVATION_STACK = 16 * 1024  # HM's activation stack (hm-brief.md [code])
+MSG_BYTES = 24  # an ipc_call's three argument registers
+
+NAMES = {
+    0x00: "thread_create",
+    0x01: "thread_yield",
+    0x02: "thread_exit",
+    0x03: "thread_set_priority",
+    0x04: "thread_suspend",
+    0x05: "thread_resume",
+    0x06: "thread_self",
+    0x10: "ep_create",
+    0x11: "ipc_call",
+    0x12: "ipc_reply",
+    0x20: "cap_derive",
+    0x21: "cap_delete",
+    0x22: "cap_revoke",
+}
+
+
+def is_hm_call(nr: int) -> bool:
+    return HM_CALL_BASE <= nr < HM_CALL_BASE + 0x100
+
+
+class Endpoint:
+    """What the kernel knows of a guest endpoint beyond its kernel record: its server process
+    and the stacks its activations run on (one 16 KiB slot per activation, given out in order
+    of first use)."""
+
+    def __init__(self, proc, stacks: int, slots: int):
+        self.proc, self.stacks, self.slots = proc, stacks, slots
+        self.slot_of: dict[int, int] = {}
+
+    def stack_top(self, act: int) -> int:
+        k = self.slot_of.setdefault(act, len(self.slot_of))
+        return self.stacks + (k + 1) * ACTIVATION_STACK
+
+
+class HmCalls:
+    """The dispatcher: `call(machine, n, args)` serves core-kernel call n for the running
+    thread and returns the value for x0, or None when the call already set the registers
+    (a call into a handler, a reply, an exit)."""
+
+    def __init__(self, kernel):
+        self.k = kernel
+        self.endpoints: dict[int, Endpoint] = {}
+        self.saved: dict[int, list[int]] = {}  # activation -> the caller's full context
+        self.waiting: dict[int, tuple] = {}  # tcb queued on an endpoint -> (args, context)
+
+    def call(self, machine, n: int, args) -> int | None:
+        name = NAMES.get(n)
+        self.k.counts[f"kernel.hmcalls.{name or 'unknown'}"] += 1
+        if name is None:
+            return -38  # ENOSYS
+        return getattr(self, name)(machine, *args[:4])
+
+    # ---- threads -------------------------------------------------------------------------
+    def thread_create(self, m, entry, stack_top, arg, priority):
+        k = self.k
+        if not (0 < entry < 1 << 48 and 0 < stack_top < 1 << 48 and stack_top % 16 == 0):
+            return EINVAL
+        proc = k.process_of(k.running)
+        tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
+        if tcb < 0:
+            return tcb
+        ctx = [0] * 34
+        ctx[0], ctx[31], ctx[32] = arg, stack_top, entry
+        for i, value in enumerate(ctx):
+            k.mem.store(k.threads.tcb, tcb, "regs", value, i)
+        k.adopt(tcb, proc, m.extra_context())  # FP state and TLS pointer: the creator's
+        k.threads.resume(tcb)
+        k.charge("hmcall", k.path(BUDGETS["thread.create"]))
+        return tcb
+
+    def thread_yield(self, m, *_):
+        self.k.threads.yield_(0)
+        self.k.charge("hmcall", self.k.path(BUDGETS["thread.op"]))
+        return 0
+
+    def thread_exit(self, m, *_):
+        self.k.exit_thread(m, self.k.running)
+        return None
+
+    def thread_set_priority(self, m, tcb, priority, *_):
+        return self._op(self.k.threads.set_priority(tcb, priority) if self._own(tcb) else ENOENT)
+
+    def thread_suspend(self, m, tcb, *_):
+        if not self._own(tcb):
+            return self._op(ENOENT)
+        if tcb in self.waiting:
+            self.k.ipc.cancel_wait(tcb)
+            self.waiting.pop(tcb)
+        return self._op(self.k.threads.suspend(tcb))
+
+    def thread_resume(self, m, tcb, *_):
+        return self._op(self.k.threads.resume(tcb) if self._own(tcb) else ENOENT)
+
+    def thread_self(self, m, *_):
+        return self.k.running
+
+    def _own(self, tcb) -> bool:
+        """A thread of the caller's process (the only threads a guest may name)."""
+        k = self.k
+        return k.threads.valid(tcb) and k.process_of(tcb) is k.process_of(k.running)
+
+    def _op(self, result: int) -> int:
+        self.k.charge("hmcall", self.k.path(BUDGETS["thread.op"]))
+        return result
+
+    # ---- capabilities --------------------------------------------------------------------
+    def cap_derive(self, m, src, dst, rights, *_):
+        cs = self.k.process_of(self.k.running).cspace
+        err = self.k.caps.derive(cs, src, cs, dst, rights, 0)
+        self.k.charge("hmcall", self.k.path(BUDGETS["cap.derive"]))
+        return err
+
+    def cap_delete(self, m, slot, *_):
+        cs = self.k.process_of(self.k.running).cspace
+        err, _last = self.k.caps.delete(cs, slot)
+        self.k.charge("hmcall", self.k.path(BUDGETS["cap.delete"]))
+        return err
+
+    def cap_revoke(self, m, slot, *_):
+        cs = self.k.process_of(self.k.running).cspace
+        err, deleted = self.k.caps.revoke(cs, slot)
+        budget = BUDGETS["cap.lookup"] + BUDGETS["cap.revoke_per_slot"] * max(deleted, 0)
+        self.k.charge("hmcall", self.k.path(budget))
+        return err if err != OK else deleted
+
+    # ---- endpoints and IPC ---------------------------------------------------------------
+    def ep_create(self, m, slot, entry, stacks, nbytes):
+        k = self.k
+        proc = k.process_of(k.running)
+        slots = min(nbytes // ACTIVATION_STACK, k.ipc.max_pool) if nbytes > 0 else 0
+        if not (0 < entry < 1 << 48 and slots and stacks % 16 == 0 and 0 < stacks < 1 << 48):
+            return EINVAL
+        if stacks + nbytes > 1 << 48:
+            return EINVAL
+        ep = k.ipc.create_endpoint(
+            k.running, proc.vspace, entry, initial=min(INITIAL_POOL, slots), pool_max=slots
+        )
+        if ep < 0:
+            k.mem.take_log()
+            return ep
+        err = k.caps.install(proc.cspace, slot, ENDPOINT, ep, ALL_RIGHTS)
+        if err != OK:
+            k.ipc.release_endpoint(ep)
+            k.mem.take_log()
+            return err
+        self.endpoints[ep] = Endpoint(proc, stacks, slots)
+        k.charge("hmcall", k.path(BUDGETS["ep.create"]))
+        return OK
+
+    def ipc_call(self, m, slot, a0, a1, a2):
+        k = self.k
+        tcb, proc = k.running, k.process_of(k.running)
+        ctx = m.context()
+        res = k.ipc.call(tcb, proc.vspace, proc.cspace, slot, MSG_BYTES, ret=tuple(ctx[31:34]))
+        k.charge("ipc", k.ipc_path(res))
+        if res.err == BLOCKED:  # no activation free: wait on the endpoint's queue
+            self.waiting[tcb] = ((a0, a1, a2), ctx)
+            k.threads.block(tcb)
+            return None
+        if res.err != OK:
+            return res.err
+        if int(k.ipc.act["owner"][res.activation]) not in self.endpoints:
+            # a service endpoint (the memory manager's): served in Python, not by guest code,
+            # and not open to programs' calls yet: hand the activation straight back
+            k.charge("ipc", k.ipc_path(k.ipc.reply(res.activation, 0)))
+            if res.switch_vspace:
+                k.activate(proc)
+            return -38  # ENOSYS
+        self._enter(m, tcb, res.activation, (a0, a1, a2), ctx, res)
+        return None
+
+    def ipc_reply(self, m, value, *_):
+        k = self.k
+        tcb = k.running
+        act = int(k.threads.tcb["activation"][tcb])  # the activation it runs on (untimed)
+        if act < 0 or act not in self.saved:
+            return EINVAL
+        res = k.ipc.reply(act, 8)
+        k.charge("ipc", k.ipc_path(res))
+        if res.err != OK:
+            return res.err
+        ctx = self.saved.pop(act)
+        ctx[0] = value
+        m.set_context(ctx)
+        if res.switch_vspace:
+            k.switch_space(m, k.process_of(tcb), res.asid, res.flush)
+        if res.woken >= 0:  # the activation went straight to a queued caller
+            args, wctx = self.waiting.pop(res.woken)
+            self.saved[res.handoff] = wctx
+            k.set_saved_context(res.woken, self._handler_context(res.handoff, args, wctx))
+            k.threads.wake(res.woken)
+        return None
+
+    def _enter(self, m, tcb, act, args, ctx, res) -> None:
+        """Run the handler on `act` in the calling thread (migrating-thread style)."""
+        self.saved[act] = ctx
+        m.set_context(self._handler_context(act, args, ctx))
+        if res.switch_vspace:
+            ep = int(self.k.ipc.act["owner"][act])
+            self.k.switch_space(m, self.endpoints[ep].proc, res.asid, res.flush)
+
+    def _handler_context(self, act, args, ctx) -> list[int]:
+        k = self.k
+        ep = int(k.ipc.act["owner"][act])
+        entry = int(k.ipc.ep["entry"][ep])
+        new = [0] * 34
+        new[0:3] = args
+        new[31], new[32], new[33] = self.endpoints[ep].stack_top(act), entry, ctx[33]
+        return new
+
+    def forget_thread(self, tcb: int) -> None:
+        if tcb in self.waiting:
+            self.k.ipc.cancel_wait(tcb)
+            self.waiting.pop(tcb)
