@@ -31,6 +31,7 @@ def expected(calls: int, preempted: bool) -> str:
         "round robin: 1 2 1 2 1 2 1 2\n"
         f"priority: 3 then {MAIN_TID}\n"
         f"timer: other thread ran while the spinner spun: {'yes' if preempted else 'no'}\n"
+        f"domain: ep_create_domain 0, {calls} calls, sum {sum(3 * i for i in range(calls))}\n"
         f"bad: thread at 0 {-e.EINVAL}, small ep {-e.EINVAL}, stray reply {-e.EINVAL}, "
         f"no thread {-e.ENOENT}, priority {-e.EINVAL}, unknown {-e.ENOSYS}, "
         f"memmgr {-e.ENOSYS}\n"
@@ -59,12 +60,12 @@ def test_ipc_takes_the_fastpath_and_involves_no_scheduler(preempting):
     result, _ = preempting
     s = result.stats
     calls = s["kernel.hmcalls.ipc_call"]
-    # 50 in the sum loop, 3 refused (no CALL right, empty slot, outside the CSpace), 1 to the
-    # memory manager's endpoint
-    assert calls == 50 + 3 + 1
-    # 50 successful calls, 1 memmgr call (answered ENOSYS), and the memory manager's faults
-    assert s["kernel.ipc.fastpath"] == 50 + 1 + s["kernel.faults.need_memmgr"]
-    assert s["kernel.hmcalls.ipc_reply"] == 50 + 1  # one stray reply
+    # 50 in each sum loop (same domain, across domains), 3 refused (no CALL right, empty
+    # slot, outside the CSpace), 1 to the memory manager's endpoint
+    assert calls == 2 * 50 + 3 + 1
+    # 100 successful calls, 1 memmgr call (answered ENOSYS), and the memory manager's faults
+    assert s["kernel.ipc.fastpath"] == 2 * 50 + 1 + s["kernel.faults.need_memmgr"]
+    assert s["kernel.hmcalls.ipc_reply"] == 2 * 50 + 1  # one stray reply
     # context switches come from yields, creations at high priority, exits and ticks only
     assert s["kernel.context_switches"] <= (
         s["kernel.hmcalls.thread_yield"]
@@ -77,8 +78,9 @@ def test_ipc_takes_the_fastpath_and_involves_no_scheduler(preempting):
 def test_threads_and_activations_are_released(preempting):
     result, _ = preempting
     s = result.stats
-    assert s["kernel.pool.tcb.in_use"] == 2  # the memory manager's and the main thread
-    assert s["kernel.pool.endpoint.in_use"] == 2  # the memory manager's and the program's
+    # the memory manager's, the main thread and the server domain's
+    assert s["kernel.pool.tcb.in_use"] == 3 and s["kernel.pool.vspace.in_use"] == 3
+    assert s["kernel.pool.endpoint.in_use"] == 3
     assert s["kernel.pool.ipcwait.in_use"] == 0
 
 
@@ -88,10 +90,14 @@ def test_runs_are_deterministic_and_the_twins_agree(preempting):
     assert out2 == out and again.cycles == result.cycles and again.stats == result.stats
 
 
-def test_more_calls_cost_more_cycles_per_call():
+def test_calls_across_address_spaces_cost_more_than_within_one():
     short, _ = _run("10", "1000", tick_us=1e9)
     long, _ = _run("110", "1000", tick_us=1e9)
-    per_call = (long.cycles - short.cycles) / 100
-    # a round trip: two kernel entries and exits, the call and reply paths, the handler's few
-    # instructions; no address-space switch (same process)
-    assert 100 < per_call < 2000
+    # 100 more calls of each kind; both loops warm after their first calls
+    both = (long.cycles - short.cycles) / 100
+    s_long, s_short = long.stats, short.stats
+    switches = s_long["kernel.hmcalls.ipc_call"] - s_short["kernel.hmcalls.ipc_call"]
+    assert switches == 200
+    # a round trip within one domain: two kernel entries and exits, the call and reply paths,
+    # the handler's few instructions; across: that plus two TTBR0/ASID switches
+    assert 2 * 100 < both < 2 * 2000

@@ -34,7 +34,7 @@ from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
-from hmk.kernel.memory import Frames
+from hmk.kernel.memory import Frames, Vma
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.paging import (
     NEED_MEMMGR,
@@ -106,6 +106,8 @@ class CoreKernel:
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
         self._procs: dict[int, Process] = {}  # tcb -> its process
+        self._space: dict[int, Process] = {}  # tcb -> whose VSpace it runs in (IPC moves it)
+        self.by_vspace: dict[int, Process] = {}
         self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
         self._next_tick = 0
@@ -174,7 +176,7 @@ class CoreKernel:
         self._sync()
         proc = proc or self.current
         page = vaddr & ~(PAGE_SIZE - 1)
-        cycles = self.entry
+        cycles = self.entry + BUDGETS["exception.frame"]
         for attempt in range(2):
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
             cycles += self.path(fault_budget(outcome, log))
@@ -201,7 +203,7 @@ class CoreKernel:
     def syscall(self, machine) -> None:
         """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
         scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
-        self.charge("syscall", self.entry + self.exit)
+        self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
         *args, nr = machine.syscall_registers()
         if is_hm_call(nr):
             result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
@@ -243,12 +245,23 @@ class CoreKernel:
         """The thread is gone; the process ends with its last thread (status 0)."""
         proc = self._procs.pop(tcb)
         self._extra.pop(tcb, None)
+        self._space.pop(tcb, None)
         self.hmcalls.forget_thread(tcb)
         self.threads.destroy(tcb)
         self.charge("hmcall", self.path(BUDGETS["thread.op"]))
         if not any(p is proc for p in self._procs.values()):
             self.linux.proc.exit_status = 0
             machine.stop()
+
+    def spawn_domain(self, parent, name: str):
+        """A new protection domain running `parent`'s program image: its own VSpace, CSpace
+        and memory (the image's VMAs, fresh: file pages from the file, the rest zero), as a
+        server started from the same executable."""
+        proc = Process(self, name)
+        space = self.memmgr.attach(proc)
+        space.vmas = [Vma(v.start, v.end, v.prot, v.name, v.image) for v in parent.space.vmas]
+        space.changed()
+        return proc
 
     def switch_space(self, machine, proc, asid: int, flush: bool) -> None:
         """The TTBR0/ASID write an IPC or a context switch made: on the functional CPU too."""
@@ -257,6 +270,7 @@ class CoreKernel:
             self._flush(None, 0)
         self.roots[asid] = proc.root
         self.current = proc
+        self._space[self.running] = proc
         machine.set_space(proc.root, asid)
 
     def reschedule(self, machine) -> None:
@@ -278,7 +292,7 @@ class CoreKernel:
             machine.set_extra_context(self._extra[to])
         self.counts["kernel.context_switches"] += 1
         cycles = self.path(BUDGETS["sched.switch"])
-        proc = self._procs[to]
+        proc = self._space.get(to) or self._procs[to]
         if proc is not self.current:
             asid = self.activate(proc)
             machine.set_space(proc.root, asid)
@@ -294,7 +308,7 @@ class CoreKernel:
         interrupt that fell due (judged by the clock at the last sync: deterministic)."""
         if self.tick_cycles and self._clock_at_sync >= self._next_tick:
             machine.sync()
-            self.charge("timer", self.entry + self.exit)
+            self.charge("timer", self.entry + BUDGETS["exception.frame"] + self.exit)
             self._timer(self._clock_at_sync)
             self.reschedule(machine)
 
@@ -319,6 +333,7 @@ class Process:
         self.tcb = kernel.threads.create(100, 0, self.vspace, self.cspace)
         if self.tcb < 0:
             raise MemoryError(f"kernel: no TCB left for {name}")
+        kernel.by_vspace[self.vspace] = self
         kernel.mem.take_log()  # boot-time set-up is not charged to the program
 
     @property

@@ -8,6 +8,8 @@ Threads share their creator's process (VSpace and CSpace). IPC is HM's migrating
 `ipc_call` borrows an activation of the endpoint's pool and the *calling thread* runs the
 handler on the activation's stack (no scheduler, no run queue), in the server's VSpace;
 `ipc_reply` returns the activation and resumes the caller after its call with x0 = the value.
+`ep_create_domain` serves an endpoint in a new protection domain running the same program
+image (hmk.kernel.core.CoreKernel.spawn_domain), so calls to it switch address spaces.
 The server gives its endpoint the memory for activation stacks (`ep_create`), 16 KiB each
 (HM's activation stack); the pool grows up to that many activations. A handler starts with
 x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
@@ -16,7 +18,7 @@ x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
 from __future__ import annotations
 
 from hmk.kernel.costs import BUDGETS
-from hmk.kernel.cspace import ALL_RIGHTS, EINVAL, ENDPOINT, ENOENT, OK
+from hmk.kernel.cspace import ALL_RIGHTS, EINVAL, ENDPOINT, ENOENT, ENOMEM, OK
 from hmk.kernel.ipc import BLOCKED, INITIAL_POOL
 
 HM_CALL_BASE = 0x1000
@@ -34,6 +36,7 @@ NAMES = {
     0x10: "ep_create",
     0x11: "ipc_call",
     0x12: "ipc_reply",
+    0x13: "ep_create_domain",
     0x20: "cap_derive",
     0x21: "cap_delete",
     0x22: "cap_revoke",
@@ -150,21 +153,42 @@ class HmCalls:
         return err if err != OK else deleted
 
     # ---- endpoints and IPC ---------------------------------------------------------------
-    def ep_create(self, m, slot, entry, stacks, nbytes):
+    def ep_create_domain(self, m, slot, entry, stacks, nbytes):
+        """As ep_create, but the endpoint is served in a new protection domain (its own
+        VSpace) running this program's image: calls to it switch address spaces."""
         k = self.k
-        proc = k.process_of(k.running)
-        slots = min(nbytes // ACTIVATION_STACK, k.ipc.max_pool) if nbytes > 0 else 0
-        if not (0 < entry < 1 << 48 and slots and stacks % 16 == 0 and 0 < stacks < 1 << 48):
+        caller = k.process_of(k.running)
+        if not self._endpoint_args_ok(entry, stacks, nbytes):
             return EINVAL
-        if stacks + nbytes > 1 << 48:
+        try:
+            server = k.spawn_domain(caller, f"{caller.name}.server{len(self.endpoints)}")
+        except MemoryError:
+            return ENOMEM
+        return self.ep_create(m, slot, entry, stacks, nbytes, server=server, cspace=caller.cspace)
+
+    def _endpoint_args_ok(self, entry, stacks, nbytes) -> bool:
+        return (
+            0 < entry < 1 << 48
+            and nbytes >= ACTIVATION_STACK
+            and stacks % 16 == 0
+            and 0 < stacks < stacks + nbytes <= 1 << 48
+        )
+
+    def ep_create(self, m, slot, entry, stacks, nbytes, *, server=None, cspace=None):
+        k = self.k
+        proc = server or k.process_of(k.running)
+        server_tcb = proc.tcb if server is not None else k.running
+        cspace = proc.cspace if cspace is None else cspace
+        if not self._endpoint_args_ok(entry, stacks, nbytes):
             return EINVAL
+        slots = min(nbytes // ACTIVATION_STACK, k.ipc.max_pool)
         ep = k.ipc.create_endpoint(
-            k.running, proc.vspace, entry, initial=min(INITIAL_POOL, slots), pool_max=slots
+            server_tcb, proc.vspace, entry, initial=min(INITIAL_POOL, slots), pool_max=slots
         )
         if ep < 0:
             k.mem.take_log()
             return ep
-        err = k.caps.install(proc.cspace, slot, ENDPOINT, ep, ALL_RIGHTS)
+        err = k.caps.install(cspace, slot, ENDPOINT, ep, ALL_RIGHTS)
         if err != OK:
             k.ipc.release_endpoint(ep)
             k.mem.take_log()
@@ -209,7 +233,7 @@ class HmCalls:
         ctx[0] = value
         m.set_context(ctx)
         if res.switch_vspace:
-            k.switch_space(m, k.process_of(tcb), res.asid, res.flush)
+            k.switch_space(m, k.by_vspace[res.caller_vspace], res.asid, res.flush)
         if res.woken >= 0:  # the activation went straight to a queued caller
             args, wctx = self.waiting.pop(res.woken)
             self.saved[res.handoff] = wctx

@@ -152,7 +152,8 @@ class KernelMemory:
 
     def take_log(self) -> np.ndarray:
         """The accesses logged since the last call, in order (and the log is cleared)."""
-        out = self.log[: self.n_log].copy()
+        # copied as bytes: a structured copy goes field by field (~25x slower)
+        out = self.log[: self.n_log].view(np.uint8).copy().view(EVENT_DTYPE)
         self.n_log = 0
         return out
 

@@ -78,7 +78,7 @@ class MemoryManager:
             return proc.space.serve(page, access, pager)
         finally:
             reply = k.ipc.reply(call.activation, 0)
-            k.charge("ipc", k.entry + k.ipc_path(reply))
+            k.charge("ipc", k.entry + BUDGETS["exception.frame"] + k.ipc_path(reply))
 
     def work(self, budget: int) -> None:
         """Charge the memory manager's own work logged since the last path (user mode)."""
@@ -87,7 +87,7 @@ class MemoryManager:
     def kernel_call(self, budget: int) -> None:
         """Charge a core-kernel call the memory manager made: entry, path, return."""
         k = self.kernel
-        k.charge("memmgr", k.entry + k.path(budget) + k.exit)
+        k.charge("memmgr", k.entry + BUDGETS["exception.frame"] + k.path(budget) + k.exit)
 
 
 class ManagedSpace(AddressSpace):

@@ -20,6 +20,7 @@ enum {
     HM_EP_CREATE = HM_CALL_BASE + 0x10, /* (slot, handler, stacks, stacks' bytes) -> 0 */
     HM_IPC_CALL,                        /* (slot, a0, a1, a2) -> the handler's reply */
     HM_IPC_REPLY,                       /* (value) -> returns in the caller, not here */
+    HM_EP_CREATE_DOMAIN, /* as HM_EP_CREATE, served in a new domain running this program */
     HM_CAP_DERIVE = HM_CALL_BASE + 0x20, /* (source slot, destination slot, rights) -> 0 */
     HM_CAP_DELETE,                       /* (slot) -> 0 */
     HM_CAP_REVOKE,                       /* (slot) -> slots deleted */

@@ -11,7 +11,9 @@
  *    returns;
  * 5. timer preemption: a thread spins (no calls) until a second thread of the same priority
  *    has run, which only the timer interrupt can allow; the spin is bounded;
- * 6. bad calls get errors: a thread at address 0, an endpoint with no room for a stack, a reply
+ * 6. across address spaces: an endpoint served in a new protection domain running this
+ *    program (its own VSpace, a fresh copy of the image): CALLS calls, their sum printed;
+ * 7. bad calls get errors: a thread at address 0, an endpoint with no room for a stack, a reply
  *    outside a handler, a thread that does not exist, a priority out of range, an unknown
  *    call, a call to the memory manager's endpoint (slot 0: not open to programs).
  * Threads other than main call no libc function (they share main's TLS pointer). */
@@ -120,7 +122,14 @@ int main(int argc, char **argv)
     printf("timer: other thread ran while the spinner spun: %s\n",
            other_ran && spins < spin_limit ? "yes" : "no");
 
-    /* 6. bad calls */
+    /* 6. across address spaces */
+    err = hm_call(HM_EP_CREATE_DOMAIN, 5, (long)add3, (long)act_stacks, sizeof act_stacks);
+    sum = 0;
+    for (long i = 0; i < calls; i++)
+        sum += hm_call(HM_IPC_CALL, 5, i, i, i);
+    printf("domain: ep_create_domain %ld, %ld calls, sum %ld\n", err, calls, sum);
+
+    /* 7. bad calls */
     printf("bad: thread at 0 %ld, small ep %ld, stray reply %ld, no thread %ld, priority %ld, "
            "unknown %ld, memmgr %ld\n",
            hm_call(HM_THREAD_CREATE, 0, top(3), 0, 100),
