@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             env=env,
             strace=sys.stderr if args.strace else None,
             paging=args.paging,
+            capabilities_only=args.capabilities_only,
         )
     except (ElfError, OSError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
@@ -193,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="kernel",
         help="kernel: HM's policy-free kernel paging (anonymous faults resolved in the kernel); "
         "user: every fault is an IPC to a user-level pager, seL4 style (default: kernel)",
+    )
+    run.add_argument(
+        "--capabilities-only",
+        action="store_true",
+        help="no address tokens: the memory manager changes kernel paging state by core-kernel "
+        "calls (default: it writes the granted kernel pages directly, as HM does)",
     )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary on stderr")

@@ -67,13 +67,15 @@ def run_program(
     paging: str = "kernel",
     impl: str = "cython",
     tick_us: float = TICK_US,
+    capabilities_only: bool = False,
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
     default this process's); `strace` (a text stream) gets one line per syscall. `paging`:
     "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a user-level
     pager); `impl`: the kernel hot paths' "cython" twins or their "python" references;
-    `tick_us`: the scheduler's timer period in simulated microseconds."""
+    `tick_us`: the scheduler's timer period in simulated microseconds; `capabilities_only`: the
+    memory manager updates kernel paging state by core-kernel calls instead of address tokens."""
     from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
 
     soc = load_soc(profile)
@@ -86,7 +88,12 @@ def run_program(
     if paging not in ("kernel", "user"):
         raise ValueError(f"paging must be 'kernel' or 'user', not {paging!r}")
     ram = np.zeros(ram_mib << 20, np.uint8)
-    core_kernel = CoreKernel(ram, user_level_paging=paging == "user", impl=impl)
+    core_kernel = CoreKernel(
+        ram,
+        user_level_paging=paging == "user",
+        impl=impl,
+        capabilities_only=capabilities_only,
+    )
     memmgr = MemoryManager(core_kernel)
     proc = Process(core_kernel, "init")
     space = memmgr.attach(proc)

@@ -33,8 +33,10 @@ def test_kernel_paging_resolves_anonymous_faults_without_ipc():
     result, _ = _run("randsweep", ["256", "20000"])
     s = result.stats
     assert s["kernel.faults.resolved"] >= 64  # 256 KiB of anonymous memory: 64 pages at least
-    # every IPC is a fault the kernel passed on (file pages, pool refills), none for the rest
-    assert s["kernel.ipc.fastpath"] + s["kernel.ipc.slowpath"] == s["kernel.faults.need_memmgr"]
+    # every IPC is a fault the kernel passed on (file pages, pool refills) or a VMA change
+    # (mmap, brk, ...) sent to the memory manager; none for the faults the kernel resolved
+    ipcs = s["kernel.ipc.fastpath"] + s["kernel.ipc.slowpath"]
+    assert ipcs == s["kernel.faults.need_memmgr"] + s["memmgr.updates.regions"]
     assert s["memmgr.refills"] >= 1 and s["memmgr.pages_filled"] >= 1
     assert s["memmgr.faults"] == s["kernel.faults.need_memmgr"]
 
@@ -45,7 +47,7 @@ def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
     assert out_k == out_u
     s = user.stats
     assert "kernel.faults.resolved" not in s and s["kernel.faults.need_pager"] >= 64
-    assert s["kernel.ipc.fastpath"] == s["kernel.faults.need_pager"]
+    assert s["kernel.ipc.fastpath"] == s["kernel.faults.need_pager"] + s["memmgr.updates.regions"]
     assert user.instructions == kernel.instructions  # same program, same work
     assert user.cycles > kernel.cycles
     # the difference is kernel-side: the program's own cycles are within a few percent
@@ -86,7 +88,8 @@ def test_anonymous_fault_is_resolved_from_the_pool_after_one_refill(system):
         assert kernel.page_fault(None, 0x10000 + k * PAGE_SIZE + 8, "write")
     assert kernel.counts["memmgr.refills"] == 1  # the pool was empty once
     assert kernel.counts["kernel.faults.resolved"] == 8
-    assert kernel.ipc.counters["kernel.ipc.fastpath"] == 1
+    # one IPC for the mmap-like VMA change, one for the refill
+    assert kernel.ipc.counters["kernel.ipc.fastpath"] == 2
     tables = PageTables(kernel.ram, lambda: -1)
     assert all(tables.translate(proc.root, 0x10000 + k * PAGE_SIZE, "write") for k in range(8))
 
@@ -168,3 +171,18 @@ def test_the_linear_map_equals_page_by_page_mapping():
 def test_too_little_ram_for_the_kernel_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 4 MiB"):
         CoreKernel(np.zeros(2 << 20, np.uint8))
+
+
+def test_address_tokens_save_the_memory_manager_kernel_calls():
+    tokens, out_t = _run("randsweep", ["256", "20000"])
+    caps, out_c = _run("randsweep", ["256", "20000"], capabilities_only=True)
+    assert out_t == out_c
+    t, c = tokens.stats, caps.stats
+    for what in ("regions", "refill"):  # the same updates, made two ways
+        assert t[f"memmgr.updates.{what}"] == c[f"memmgr.updates.{what}"] >= 1
+    assert t["kernel.pool.token.in_use"] >= 3  # the VSpace record, region table and frame ring
+    assert c["kernel.pool.token.in_use"] == 0
+    updates = t["memmgr.updates.regions"] + t["memmgr.updates.refill"]
+    # each update by kernel call pays at least an exception entry and return and a lookup
+    assert c["kernel.cycles.memmgr"] - t["kernel.cycles.memmgr"] >= updates * 50
+    assert caps.cycles > tokens.cycles

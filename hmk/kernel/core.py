@@ -46,6 +46,7 @@ from hmk.kernel.paging import (
     fault_budget,
 )
 from hmk.kernel.threads import Threads
+from hmk.kernel.tokens import Tokens
 from hmk.kernel.vspace import VSpaces
 
 LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a time
@@ -65,6 +66,7 @@ class CoreKernel:
         ram: np.ndarray,
         *,
         user_level_paging: bool = False,
+        capabilities_only: bool = False,
         impl: str = "cython",
         heap_bytes: int = 2 << 20,  # the default pools need ~1.3 MiB
         processes: int = 64,
@@ -97,6 +99,7 @@ class CoreKernel:
         )
         self.paging = KernelPaging(self.vspaces, user_level_paging=user_level_paging)
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
+        self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.roots = np.full(1 << 16, -1, np.int64)
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()

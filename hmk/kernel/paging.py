@@ -139,11 +139,13 @@ class KernelPaging:
         mem.store(V.vspace, i, "nregions", n + 1)
         return OK
 
-    def set_regions(self, i, regions) -> int:
+    def set_regions(self, i, regions, via=None) -> int:
         """Replace VSpace `i`'s region table by `regions` ((start, end, writable, executable,
         anonymous) tuples, disjoint): OK, EINVAL, ENOMEM (more than the table holds). The
-        memory manager's bulk update: one store per field, no overlap scan (it checked)."""
-        V, mem = self.vs, self.mem
+        memory manager's bulk update: one store per field, no overlap scan (it checked).
+        `via`: whose loads and stores (default the kernel's; a service's address-token view,
+        hmk.services.memmgr.TokenView, when the memory manager writes the table itself)."""
+        V, mem = self.vs, via or self.mem
         regions = sorted(regions)
         if not V.valid(i) or len(regions) > V.max_regions:
             return EINVAL if not V.valid(i) else ENOMEM
@@ -161,10 +163,11 @@ class KernelPaging:
         mem.store(V.vspace, i, "nregions", len(regions))
         return OK
 
-    def refill(self, i, pas) -> int:
+    def refill(self, i, pas, via=None) -> int:
         """Push frames onto VSpace `i`'s pool (FIFO), all or none: OK, EINVAL (bad VSpace or
-        frame), ENOMEM (the ring would overflow). The frames now belong to the kernel."""
-        V, mem = self.vs, self.mem
+        frame), ENOMEM (the ring would overflow). The frames now belong to the kernel. `via`:
+        as for set_regions."""
+        V, mem = self.vs, via or self.mem
         pas = list(pas)
         if not V.valid(i) or not all(V.data_frame(pa) for pa in pas):
             return EINVAL

@@ -170,7 +170,14 @@ class VSpaces:
         self.mem.store(self.vspace, i, "pool_count", 0)
         self.mem.store(self.vspace, i, "nregions", 0)
         self.mem.store(self.vspace, i, "token", -1)
+        self._own_records(i, True)
         return i
+
+    def _own_records(self, i: int, used: bool) -> None:
+        """VSpace `i`'s slices of the ring and region pools are allocated with it (so an
+        address token can name them; hmk.kernel.tokens grants only allocated records)."""
+        self.ring.used[i * self.depth : (i + 1) * self.depth] = used
+        self.region.used[i * self.max_regions : (i + 1) * self.max_regions] = used
 
     def destroy(self, i: int):
         """Free VSpace `i`: its table frames and unused pool frames go back to `frames`, its ASID
@@ -197,6 +204,7 @@ class VSpaces:
             self.frames.free(pa)
         for f in ("root", "generation", "asid", "pool_head", "pool_count", "nregions"):
             mem.store(self.vspace, i, f, 0)
+        self._own_records(i, False)
         self.vspace.free(i)
         return OK, tlbi, leaves
 

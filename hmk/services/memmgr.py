@@ -14,9 +14,16 @@ VSpace, so calls into it switch address spaces):
   fills a frame from the file and maps it (a core-kernel map call);
 - with user-level paging, every fault: the memory manager is the seL4/Fiasco-style pager.
 
-Each call in is an IPC made on the faulting thread's behalf (fastpath when an activation is
-free), charged as such: the call path, the switch into the memory manager's VSpace, its work
-(budgets in hmk.kernel.costs), its kernel calls, the reply path and the switch back.
+Each call in is an IPC (fastpath when an activation is free): a fault passed on by the kernel,
+or a VMA change (mmap, munmap, mprotect, brk) from the Linux personality; charged as such: the
+call path, the switch into the memory manager's VSpace, its work (budgets in hmk.kernel.costs),
+the reply path and the switch back.
+
+How the memory manager updates the kernel's per-VSpace state (region table, frame-pool ring):
+with address tokens (HM's default) the kernel pages holding them are mapped into the memory
+manager's VSpace (hmk.kernel.tokens) and it writes them with plain loads and stores, timed as
+its own user accesses (`TokenView`); with `capabilities_only` every update is a core-kernel
+call: exception entry, the frame, a capability lookup, the kernel's logged accesses, return.
 Until issue 5 makes services real, its work runs in Python with its memory traffic logged as
 kernel-view accesses; the page-cache side of a file fill (the source bytes) is not modeled.
 """
@@ -25,15 +32,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.hw.events import WRITE
+from hmk.hw.events import EVENT_DTYPE, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.core import MAPPED, MEMMGR_SLOT, REFILLED, REFUSED, CoreKernel, Process
-from hmk.kernel.costs import BUDGETS
+from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CALL, ENDPOINT
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, OutOfMemory, Vma
 from hmk.kernel.vspace import LINE, OK, log_phys
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
+VMA_MSG = 32  # bytes of a VMA request: operation, start, end, protection
+TOKEN_WINDOW = 0x7000_0000_0000  # where granted kernel pages appear in the memory manager
 REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not published)
 
 
@@ -50,35 +59,68 @@ class MemoryManager:
         self.endpoint = kernel.ipc.create_endpoint(self.domain.tcb, self.domain.vspace, 0)
         if self.endpoint < 0:
             raise MemoryError("memmgr: no endpoint")
+        self.tokens = None if kernel.tokens.capabilities_only else TokenView(kernel, self.domain)
+        self._inside = 0  # nesting of calls being served
         kernel.memmgr = self
         kernel.mem.take_log()
 
     def attach(self, proc: Process) -> ManagedSpace:
-        """Start managing `proc`: its CSpace gets the endpoint in MEMMGR_SLOT (CALL right)."""
+        """Start managing `proc`: its CSpace gets the endpoint in MEMMGR_SLOT (CALL right);
+        with tokens, the kernel pages of its VSpace record, region table and frame ring are
+        granted to the memory manager."""
         k = self.kernel
         err = k.caps.install(proc.cspace, MEMMGR_SLOT, ENDPOINT, self.endpoint, CALL)
         if err != OK:
             raise MemoryError(f"memmgr: cannot install its endpoint for {proc.name}: {err}")
+        if self.tokens is not None:
+            v, i = k.vspaces, proc.vspace
+            self.tokens.cover("vspace", i)
+            self.tokens.cover("vsregion", i * v.max_regions, v.max_regions)
+            self.tokens.cover("vsframe", i * v.depth, v.depth)
         k.mem.take_log()
         proc.space = ManagedSpace(self, proc)
         return proc.space
 
-    # ---- the kernel calls in -------------------------------------------------------------
-    def serve_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
-        """A fault the kernel passed on: MAPPED, REFILLED (retry in the kernel) or REFUSED."""
+    # ---- calls in ------------------------------------------------------------------------
+    def call(self, proc: Process, serve, msg: int = VMA_MSG):
+        """`serve()` run as the memory manager's side of an IPC from `proc`'s running thread
+        (directly when already serving one). Returns what serve returns, or REFUSED when the
+        memory manager cannot be reached."""
+        if self._inside:
+            return serve()
         k = self.kernel
-        call = k.ipc.call(proc.tcb, proc.vspace, proc.cspace, MEMMGR_SLOT, FAULT_MSG)
+        tcb = k.running if k.running >= 0 and k.process_of(k.running) is proc else proc.tcb
+        call = k.ipc.call(tcb, proc.vspace, proc.cspace, MEMMGR_SLOT, msg)
         if call.err != OK:  # no activation free, or the endpoint is gone: no memory manager
             k.mem.take_log()
             k.counts["memmgr.unreachable"] += 1
             return REFUSED
         k.charge("ipc", k.ipc_path(call) + k.exit)  # ...and into the memory manager
-        k.counts["memmgr.faults"] += 1
+        self._inside += 1
         try:  # simulated RAM exhausted raises OutOfMemory (the machine's SIGKILL) after the reply
-            return proc.space.serve(page, access, pager)
+            return serve()
         finally:
+            self._inside -= 1
             reply = k.ipc.reply(call.activation, 0)
             k.charge("ipc", k.entry + BUDGETS["exception.frame"] + k.ipc_path(reply))
+
+    def serve_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
+        """A fault the kernel passed on: MAPPED, REFILLED (retry in the kernel) or REFUSED."""
+        self.kernel.counts["memmgr.faults"] += 1
+        return self.call(proc, lambda: proc.space.serve(page, access, pager), FAULT_MSG)
+
+    def update(self, proc: Process, what: str, budget: int, change) -> int:
+        """Change `proc`'s kernel-side paging state with `change(via)` (a KernelPaging call):
+        through the tokens, or as a core-kernel call with a capability lookup."""
+        k = self.kernel
+        k.counts[f"memmgr.updates.{what}"] += 1
+        if self.tokens is None:
+            err = change(None)
+            self.kernel_call(budget + BUDGETS["cap.lookup"])
+            return err
+        err = change(self.tokens)
+        self.tokens.charge(budget)
+        return err
 
     def work(self, budget: int) -> None:
         """Charge the memory manager's own work logged since the last path (user mode)."""
@@ -88,6 +130,68 @@ class MemoryManager:
         """Charge a core-kernel call the memory manager made: entry, path, return."""
         k = self.kernel
         k.charge("memmgr", k.entry + BUDGETS["exception.frame"] + k.path(budget) + k.exit)
+
+
+class TokenView:
+    """The memory manager's window on kernel objects through address tokens: `load`/`store`
+    (KernelMemory's signature) act on the same object arrays, but each access is recorded as a
+    user access of the memory manager at the token's virtual address, in its address space."""
+
+    def __init__(self, kernel: CoreKernel, domain: Process):
+        self.k, self.domain = kernel, domain
+        self.spans: list[tuple[int, int, int]] = []  # (first kernel PA, end PA, service VA)
+        self.next_va = TOKEN_WINDOW
+        self.log: list[tuple[int, int, int]] = []  # (va, kind, size)
+
+    def cover(self, pool_name: str, first: int, count: int = 1) -> None:
+        """Grant tokens (read/write) until records first..first+count-1 are all reachable."""
+        pool = self.k.mem.pools[pool_name]
+        for i in (first, first + count - 1):
+            pa = pool.base + i * pool.record
+            if any(lo <= pa < hi for lo, hi, _ in self.spans) and any(
+                lo <= pa + pool.record - 1 < hi for lo, hi, _ in self.spans
+            ):
+                continue
+            t = self.k.tokens.grant(pool_name, i, self.domain.vspace, self.next_va, True)
+            if t < 0:
+                raise MemoryError(f"memmgr: no address token for {pool_name}[{i}]: {t}")
+            for va, page in self.k.tokens.pages(t):
+                self.spans.append((page, page + PAGE_SIZE, va))
+                self.next_va = max(self.next_va, va + PAGE_SIZE)
+        self.k.mem.take_log()  # granting is set-up, not per-operation work
+
+    def _va(self, pa: int) -> int:
+        for lo, hi, va in self.spans:
+            if lo <= pa < hi:
+                return va + pa - lo
+        raise ValueError(f"memmgr: kernel address {pa:#x} is not granted to it (a bug)")
+
+    def load(self, pool, i, field, k=0) -> int:
+        arr = pool.arrays[field]
+        self.log.append((self._va(pool.addr(i, field, k)), READ, pool.itemsize[field]))
+        return int(arr[i, k] if arr.ndim == 2 else arr[i])
+
+    def store(self, pool, i, field, value, k=0) -> None:
+        arr = pool.arrays[field]
+        self.log.append((self._va(pool.addr(i, field, k)), WRITE, pool.itemsize[field]))
+        if arr.ndim == 2:
+            arr[i, k] = value
+        else:
+            arr[i] = value
+
+    def charge(self, budget: int) -> None:
+        """The memory manager's own work: `budget` + the stalls of its token accesses."""
+        k = self.k
+        asid = int(k.vspaces.vspace["asid"][self.domain.vspace])
+        events = np.zeros(len(self.log), EVENT_DTYPE)
+        if self.log:
+            events["addr"], events["kind"], events["size"] = np.array(self.log).T
+        events["asid"] = asid
+        self.log.clear()
+        k.roots[asid] = self.domain.root
+        lat = k._latencies(events) if k._latencies is not None and len(events) else None
+        stall = path_cycles(budget, lat, events["kind"], k.l1_hit) if lat is not None else budget
+        k.charge("memmgr", stall)
 
 
 class ManagedSpace(AddressSpace):
@@ -141,12 +245,16 @@ class ManagedSpace(AddressSpace):
                 regions[-1][1] = v.end
             else:
                 regions.append([v.start, v.end, *flags])
-        k = self.kernel
-        err = k.paging.set_regions(self.proc.vspace, [tuple(r) for r in regions])
-        if err != OK:
-            k.mem.take_log()
+        k, vs, regions = self.kernel, self.proc.vspace, [tuple(r) for r in regions]
+        if len(regions) > k.vspaces.max_regions:
             raise RegionTableFull(f"{len(regions)} regions, the kernel's table holds fewer")
-        self.mm.kernel_call(BUDGETS["mm.regions"] + BUDGETS["mm.per_region"] * len(regions))
+        budget = BUDGETS["mm.regions"] + BUDGETS["mm.per_region"] * len(regions)
+        self.mm.call(
+            self.proc,
+            lambda: self.mm.update(
+                self.proc, "regions", budget, lambda via: k.paging.set_regions(vs, regions, via)
+            ),
+        )
 
     # ---- page-table edits are the memory manager's core-kernel calls ---------------------
     def _unmap_pages(self, start: int, end: int) -> list[int]:
@@ -204,8 +312,13 @@ class ManagedSpace(AddressSpace):
                 if not batch:
                     raise
             self.mm.work(BUDGETS["mm.fault"] + BUDGETS["mm.refill_per_frame"] * len(batch))
-            err = k.paging.refill(self.proc.vspace, batch)
-            self.mm.kernel_call(BUDGETS["mm.refill_call"])
+            vs = self.proc.vspace
+            err = self.mm.update(
+                self.proc,
+                "refill",
+                BUDGETS["mm.refill_call"],
+                lambda via: k.paging.refill(vs, batch, via),
+            )
             if err != OK:
                 for pa in batch:
                     self.frames.free(pa)
