@@ -32,6 +32,8 @@ def expected(calls: int, preempted: bool) -> str:
         f"priority: 3 then {MAIN_TID}\n"
         f"timer: other thread ran while the spinner spun: {'yes' if preempted else 'no'}\n"
         f"domain: ep_create_domain 0, {calls} calls, sum {sum(3 * i for i in range(calls))}\n"
+        "notify: create 0, notify 0, waiter got 5, pending taken 48\n"
+        f"dead endpoint: destroy 0, call {-e.EPIPE}\n"
         f"bad: thread at 0 {-e.EINVAL}, small ep {-e.EINVAL}, stray reply {-e.EINVAL}, "
         f"no thread {-e.ENOENT}, priority {-e.EINVAL}, unknown {-e.ENOSYS}, "
         f"memmgr {-e.ENOSYS}\n"
@@ -61,8 +63,8 @@ def test_ipc_takes_the_fastpath_and_involves_no_scheduler(preempting):
     s = result.stats
     calls = s["kernel.hmcalls.ipc_call"]
     # 50 in each sum loop (same domain, across domains), 3 refused (no CALL right, empty
-    # slot, outside the CSpace), 1 to the memory manager's endpoint
-    assert calls == 2 * 50 + 3 + 1
+    # slot, outside the CSpace), 1 to a dead endpoint, 1 to the memory manager's endpoint
+    assert calls == 2 * 50 + 3 + 1 + 1
     # 100 successful calls, 1 memmgr call (answered ENOSYS), the faults passed on to the memory
     # manager and the VMA changes sent to it
     memmgr = s["kernel.faults.need_memmgr"] + s["memmgr.updates.regions"]
@@ -82,6 +84,7 @@ def test_threads_and_activations_are_released(preempting):
     s = result.stats
     # the memory manager's, the main thread and the server domain's
     assert s["kernel.pool.tcb.in_use"] == 3 and s["kernel.pool.vspace.in_use"] == 3
+    assert s["kernel.pool.notification.in_use"] == 1
     assert s["kernel.pool.endpoint.in_use"] == 3
     assert s["kernel.pool.ipcwait.in_use"] == 0
 

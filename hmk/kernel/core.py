@@ -35,6 +35,7 @@ from hmk.kernel.cspace import CSpaces
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames, Vma
+from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.paging import (
     NEED_MEMMGR,
@@ -100,6 +101,7 @@ class CoreKernel:
         self.paging = KernelPaging(self.vspaces, user_level_paging=user_level_paging)
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
+        self.notifications = Notifications(self.mem, self.threads, 64)
         self.roots = np.full(1 << 16, -1, np.int64)
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()

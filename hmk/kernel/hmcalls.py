@@ -18,8 +18,20 @@ x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
 from __future__ import annotations
 
 from hmk.kernel.costs import BUDGETS
-from hmk.kernel.cspace import ALL_RIGHTS, EINVAL, ENDPOINT, ENOENT, ENOMEM, OK
-from hmk.kernel.ipc import BLOCKED, INITIAL_POOL
+from hmk.kernel.cspace import (
+    ALL_RIGHTS,
+    EINVAL,
+    ENDPOINT,
+    ENOENT,
+    ENOMEM,
+    GRANT,
+    NOTIFICATION,
+    OK,
+    READ,
+    WRITE,
+)
+from hmk.kernel.ipc import BLOCKED, EPIPE, INITIAL_POOL
+from hmk.kernel.notify import BLOCKED as NTFN_BLOCKED
 
 HM_CALL_BASE = 0x1000
 ACTIVATION_STACK = 16 * 1024  # HM's activation stack (hm-brief.md [code])
@@ -37,9 +49,13 @@ NAMES = {
     0x11: "ipc_call",
     0x12: "ipc_reply",
     0x13: "ep_create_domain",
+    0x14: "ep_destroy",
     0x20: "cap_derive",
     0x21: "cap_delete",
     0x22: "cap_revoke",
+    0x30: "ntfn_create",
+    0x31: "notify",
+    0x32: "wait",
 }
 
 
@@ -112,9 +128,7 @@ class HmCalls:
     def thread_suspend(self, m, tcb, *_):
         if not self._own(tcb):
             return self._op(ENOENT)
-        if tcb in self.waiting:
-            self.k.ipc.cancel_wait(tcb)
-            self.waiting.pop(tcb)
+        self.forget_thread(tcb)
         return self._op(self.k.threads.suspend(tcb))
 
     def thread_resume(self, m, tcb, *_):
@@ -140,10 +154,29 @@ class HmCalls:
         return err
 
     def cap_delete(self, m, slot, *_):
-        cs = self.k.process_of(self.k.running).cspace
-        err, _last = self.k.caps.delete(cs, slot)
-        self.k.charge("hmcall", self.k.path(BUDGETS["cap.delete"]))
+        k = self.k
+        cs = k.process_of(k.running).cspace
+        kind, obj = self._slot_content(cs, slot)
+        err, last = k.caps.delete(cs, slot)
+        if err == OK and last:  # the last capability: the object goes too
+            if kind == ENDPOINT:
+                self._kill_endpoint(obj)
+                k.ipc.release_endpoint(obj)
+                self.endpoints.pop(obj, None)
+            elif kind == NOTIFICATION:
+                waiter = k.notifications.destroy(obj)
+                if waiter >= 0:
+                    self._resume_with(waiter, EPIPE)
+        k.charge("hmcall", k.path(BUDGETS["cap.delete"]))
         return err
+
+    def _slot_content(self, cs, slot) -> tuple[int, int]:
+        """(type, object) in a slot (an untimed peek: delete's own loads are timed)."""
+        caps = self.k.caps
+        if not (isinstance(slot, int) and 0 <= slot < int(caps.cspace["size"][cs])):
+            return -1, -1
+        s = int(caps.cspace["first"][cs]) + slot
+        return int(caps.slot["type"][s]), int(caps.slot["object"][s])
 
     def cap_revoke(self, m, slot, *_):
         cs = self.k.process_of(self.k.running).cspace
@@ -196,6 +229,61 @@ class HmCalls:
         self.endpoints[ep] = Endpoint(proc, stacks, slots)
         k.charge("hmcall", k.path(BUDGETS["ep.create"]))
         return OK
+
+    def ep_destroy(self, m, slot, *_):
+        """Kill the endpoint in `slot` (the GRANT right: its owner's capability): calls in
+        progress finish, queued callers and later calls get EPIPE (a dead endpoint)."""
+        k = self.k
+        err, ep = k.caps.lookup(k.process_of(k.running).cspace, slot, ENDPOINT, GRANT)
+        if err == OK:
+            err = self._kill_endpoint(ep)
+        k.charge("hmcall", k.path(BUDGETS["thread.op"]))
+        return err
+
+    def _kill_endpoint(self, ep) -> int:
+        res = self.k.ipc.destroy_endpoint(ep)
+        for tcb in res.waiters:
+            self.waiting.pop(tcb, None)
+            self._resume_with(tcb, EPIPE)
+        return res.err
+
+    def _resume_with(self, tcb: int, value: int) -> None:
+        """Wake a blocked thread with `value` as its call's result (x0 in its saved frame)."""
+        self.k.mem.store(self.k.threads.tcb, tcb, "regs", value & (1 << 64) - 1, 0)
+        self.k.threads.wake(tcb)
+
+    # ---- notifications -------------------------------------------------------------------
+    def ntfn_create(self, m, slot, *_):
+        k = self.k
+        n = k.notifications.create()
+        if n < 0:
+            return n
+        err = k.caps.install(k.process_of(k.running).cspace, slot, NOTIFICATION, n, READ | WRITE)
+        if err != OK:
+            k.notifications.destroy(n)
+        k.charge("hmcall", k.path(BUDGETS["thread.op"]))
+        return err
+
+    def notify(self, m, slot, bits, *_):
+        """OR `bits` (below 2^63) into the notification (the WRITE right): a waiter wakes with
+        the word; returns 0."""
+        k = self.k
+        err, n = k.caps.lookup(k.process_of(k.running).cspace, slot, NOTIFICATION, WRITE)
+        if err == OK:
+            woken, word = k.notifications.signal(n, bits)
+            if woken >= 0:
+                k.mem.store(k.threads.tcb, woken, "regs", word, 0)
+            err = woken if woken < -1 else OK
+        k.charge("hmcall", k.path(BUDGETS["thread.op"]))
+        return err
+
+    def wait(self, m, slot, *_):
+        """The pending bits (the READ right), or block until a notify delivers them."""
+        k = self.k
+        err, n = k.caps.lookup(k.process_of(k.running).cspace, slot, NOTIFICATION, READ)
+        result = err if err != OK else k.notifications.wait(n, k.running)
+        k.charge("hmcall", k.path(BUDGETS["thread.op"]))
+        return None if result == NTFN_BLOCKED else result
 
     def ipc_call(self, m, slot, a0, a1, a2):
         k = self.k
@@ -262,3 +350,4 @@ class HmCalls:
         if tcb in self.waiting:
             self.k.ipc.cancel_wait(tcb)
             self.waiting.pop(tcb)
+        self.k.notifications.cancel(tcb)

@@ -36,7 +36,7 @@ from hmk.hw.events import EVENT_DTYPE, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.core import MAPPED, MEMMGR_SLOT, REFILLED, REFUSED, CoreKernel, Process
 from hmk.kernel.costs import BUDGETS, path_cycles
-from hmk.kernel.cspace import CALL, ENDPOINT
+from hmk.kernel.cspace import ALL_RIGHTS, CALL, ENDPOINT
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, OutOfMemory, Vma
 from hmk.kernel.vspace import LINE, OK, log_phys
 
@@ -59,6 +59,8 @@ class MemoryManager:
         self.endpoint = kernel.ipc.create_endpoint(self.domain.tcb, self.domain.vspace, 0)
         if self.endpoint < 0:
             raise MemoryError("memmgr: no endpoint")
+        # its own capability: programs deleting theirs never free the endpoint
+        kernel.caps.install(self.domain.cspace, MEMMGR_SLOT, ENDPOINT, self.endpoint, ALL_RIGHTS)
         self.tokens = None if kernel.tokens.capabilities_only else TokenView(kernel, self.domain)
         self._inside = 0  # nesting of calls being served
         kernel.memmgr = self

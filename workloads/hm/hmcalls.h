@@ -21,9 +21,13 @@ enum {
     HM_IPC_CALL,                        /* (slot, a0, a1, a2) -> the handler's reply */
     HM_IPC_REPLY,                       /* (value) -> returns in the caller, not here */
     HM_EP_CREATE_DOMAIN, /* as HM_EP_CREATE, served in a new domain running this program */
+    HM_EP_DESTROY,       /* (slot) -> 0; later calls get -EPIPE (a dead endpoint) */
     HM_CAP_DERIVE = HM_CALL_BASE + 0x20, /* (source slot, destination slot, rights) -> 0 */
     HM_CAP_DELETE,                       /* (slot) -> 0 */
     HM_CAP_REVOKE,                       /* (slot) -> slots deleted */
+    HM_NTFN_CREATE = HM_CALL_BASE + 0x30, /* (slot) -> 0: a notification */
+    HM_NOTIFY,                            /* (slot, bits below 2^63) -> 0 */
+    HM_WAIT,                              /* (slot) -> the pending bits; blocks while none */
 };
 
 /* capability rights (hmk/kernel/cspace.py) */

@@ -13,7 +13,10 @@
  *    has run, which only the timer interrupt can allow; the spin is bounded;
  * 6. across address spaces: an endpoint served in a new protection domain running this
  *    program (its own VSpace, a fresh copy of the image): CALLS calls, their sum printed;
- * 7. bad calls get errors: a thread at address 0, an endpoint with no room for a stack, a reply
+ * 7. notifications: a thread blocks in wait until main notifies it; pending bits are taken
+ *    at once by the next wait;
+ * 8. a dead endpoint: after ep_destroy, calls get EPIPE;
+ * 9. bad calls get errors: a thread at address 0, an endpoint with no room for a stack, a reply
  *    outside a handler, a thread that does not exist, a priority out of range, an unknown
  *    call, a call to the memory manager's endpoint (slot 0: not open to programs).
  * Threads other than main call no libc function (they share main's TLS pointer). */
@@ -61,6 +64,15 @@ static void spinner(long id)
 {
     while (!other_ran && spins < spin_limit)
         spins++;
+    finished[id] = 1;
+    hm_call(HM_THREAD_EXIT, 0, 0, 0, 0);
+}
+
+static volatile long got;
+
+static void waiter(long id)
+{
+    got = hm_call(HM_WAIT, 6, 0, 0, 0);
     finished[id] = 1;
     hm_call(HM_THREAD_EXIT, 0, 0, 0, 0);
 }
@@ -129,7 +141,23 @@ int main(int argc, char **argv)
         sum += hm_call(HM_IPC_CALL, 5, i, i, i);
     printf("domain: ep_create_domain %ld, %ld calls, sum %ld\n", err, calls, sum);
 
-    /* 7. bad calls */
+    /* 7. notifications */
+    long made = hm_call(HM_NTFN_CREATE, 6, 0, 0, 0);
+    hm_call(HM_THREAD_CREATE, (long)waiter, top(2), 3, 100);
+    hm_call(HM_THREAD_YIELD, 0, 0, 0, 0); /* the waiter runs and blocks */
+    long signalled = hm_call(HM_NOTIFY, 6, 0x5, 0, 0);
+    while (!finished[3])
+        hm_call(HM_THREAD_YIELD, 0, 0, 0, 0);
+    hm_call(HM_NOTIFY, 6, 0x30, 0, 0);
+    long pending = hm_call(HM_WAIT, 6, 0, 0, 0);
+    printf("notify: create %ld, notify %ld, waiter got %ld, pending taken %ld\n", made,
+           signalled, got, pending);
+
+    /* 8. a dead endpoint */
+    long killed = hm_call(HM_EP_DESTROY, 1, 0, 0, 0);
+    printf("dead endpoint: destroy %ld, call %ld\n", killed, hm_call(HM_IPC_CALL, 1, 1, 2, 3));
+
+    /* 9. bad calls */
     printf("bad: thread at 0 %ld, small ep %ld, stray reply %ld, no thread %ld, priority %ld, "
            "unknown %ld, memmgr %ld\n",
            hm_call(HM_THREAD_CREATE, 0, top(3), 0, 100),
