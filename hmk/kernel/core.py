@@ -114,6 +114,7 @@ class CoreKernel:
         self._space: dict[int, Process] = {}  # tcb -> whose VSpace it runs in (IPC moves it)
         self.by_vspace: dict[int, Process] = {}
         self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
+        self.need_resched = False  # set when a thread changed state: decide at kernel exit
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
         self._next_tick = 0
         self._now = lambda: 0  # the simulated clock in core cycles (set by attach)
@@ -209,17 +210,19 @@ class CoreKernel:
         """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
         scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
         self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
-        *args, nr = machine.syscall_registers()
+        registers = machine.syscall_registers()
+        *args, nr = registers
         if is_hm_call(nr):
             result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
             if result is not None:
                 machine.set_reg(0, result)
         else:
-            self.linux.syscall(machine)
+            self.linux.syscall(machine, registers)
         if machine._stopped:
             return
         self._timer(self._now())
-        self.reschedule(machine)
+        if self.need_resched:
+            self.reschedule(machine)
 
     # ---- threads and the scheduler (one core) --------------------------------------------
     def start(self, proc, tick_cycles: int) -> None:
@@ -253,6 +256,7 @@ class CoreKernel:
         self._space.pop(tcb, None)
         self.hmcalls.forget_thread(tcb)
         self.threads.destroy(tcb)
+        self.need_resched = True
         self.charge("hmcall", self.path(BUDGETS["thread.op"]))
         if not any(p is proc for p in self._procs.values()):
             self.linux.proc.exit_status = 0
@@ -281,6 +285,7 @@ class CoreKernel:
     def reschedule(self, machine) -> None:
         """Kernel exit: switch to the thread the scheduler picks, if it is not the running one
         (34 registers through the TCBs, timed; FP/SIMD state and TLS moved functionally)."""
+        self.need_resched = False
         cur = self.running
         alive = cur >= 0 and cur in self._procs
         to, regs = self.threads.dispatch(0, machine.context() if alive else [])
@@ -322,6 +327,7 @@ class CoreKernel:
         while self.tick_cycles and now >= self._next_tick:
             self._next_tick += self.tick_cycles
             self.threads.tick(0)
+            self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.path(BUDGETS["timer.tick"]))
 

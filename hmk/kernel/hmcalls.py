@@ -110,11 +110,13 @@ class HmCalls:
             k.mem.store(k.threads.tcb, tcb, "regs", value, i)
         k.adopt(tcb, proc, m.extra_context())  # FP state and TLS pointer: the creator's
         k.threads.resume(tcb)
+        k.need_resched = True
         k.charge("hmcall", k.path(BUDGETS["thread.create"]))
         return tcb
 
     def thread_yield(self, m, *_):
         self.k.threads.yield_(0)
+        self.k.need_resched = True
         self.k.charge("hmcall", self.k.path(BUDGETS["thread.op"]))
         return 0
 
@@ -143,6 +145,7 @@ class HmCalls:
         return k.threads.valid(tcb) and k.process_of(tcb) is k.process_of(k.running)
 
     def _op(self, result: int) -> int:
+        self.k.need_resched = True
         self.k.charge("hmcall", self.k.path(BUDGETS["thread.op"]))
         return result
 
@@ -251,6 +254,7 @@ class HmCalls:
         """Wake a blocked thread with `value` as its call's result (x0 in its saved frame)."""
         self.k.mem.store(self.k.threads.tcb, tcb, "regs", value & (1 << 64) - 1, 0)
         self.k.threads.wake(tcb)
+        self.k.need_resched = True
 
     # ---- notifications -------------------------------------------------------------------
     def ntfn_create(self, m, slot, *_):
@@ -273,6 +277,7 @@ class HmCalls:
             woken, word = k.notifications.signal(n, bits)
             if woken >= 0:
                 k.mem.store(k.threads.tcb, woken, "regs", word, 0)
+                k.need_resched = True
             err = woken if woken < -1 else OK
         k.charge("hmcall", k.path(BUDGETS["thread.op"]))
         return err
@@ -283,7 +288,10 @@ class HmCalls:
         err, n = k.caps.lookup(k.process_of(k.running).cspace, slot, NOTIFICATION, READ)
         result = err if err != OK else k.notifications.wait(n, k.running)
         k.charge("hmcall", k.path(BUDGETS["thread.op"]))
-        return None if result == NTFN_BLOCKED else result
+        if result == NTFN_BLOCKED:
+            k.need_resched = True
+            return None
+        return result
 
     def ipc_call(self, m, slot, a0, a1, a2):
         k = self.k
@@ -294,6 +302,7 @@ class HmCalls:
         if res.err == BLOCKED:  # no activation free: wait on the endpoint's queue
             self.waiting[tcb] = ((a0, a1, a2), ctx)
             k.threads.block(tcb)
+            k.need_resched = True
             return None
         if res.err != OK:
             return res.err
@@ -327,6 +336,7 @@ class HmCalls:
             self.saved[res.handoff] = wctx
             k.set_saved_context(res.woken, self._handler_context(res.handoff, args, wctx))
             k.threads.wake(res.woken)
+            k.need_resched = True
         return None
 
     def _enter(self, m, tcb, act, args, ctx, res) -> None:

@@ -123,8 +123,9 @@ class MinimalKernel:
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
         return self.space.fault(vaddr, access)
 
-    def syscall(self, machine) -> None:
-        *args, nr = machine.syscall_registers()
+    def syscall(self, machine, registers=None) -> None:
+        """Serve the SVC; `registers`: x0-x5 and x8 when the caller has read them already."""
+        *args, nr = registers or machine.syscall_registers()
         args = tuple(args)
         name = NAMES.get(nr, f"syscall_{nr}")
         handler = getattr(self, f"sys_{name}", None)
