@@ -1,7 +1,7 @@
 """Host throughput of the IPC round trip (fast call + fast reply), cross-VSpace and same-VSpace,
 the Python reference (hmk.kernel.ipc.Ipc) beside its compiled fastpath
 (hmk._fast.ipcfast.FastIpc), in the same run (issue 4: goal >= 1 M round trips/s). The log is
-drained as in test_kernel_bench.py (drain_log: take_log's work with a raw-byte copy).
+drained with take_log, as in test_kernel_bench.py.
 
     python -m pytest benchmarks/test_kernel_bench.py benchmarks/test_ipc_bench.py \
         --benchmark-only -s
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_kernel_bench import drain_log
 
 from hmk.kernel import ipc as I
 from hmk.kernel.cspace import CALL, ENDPOINT, CSpaces
@@ -61,7 +60,7 @@ def test_ipc_round_trips(benchmark, impl, space):
             r = call(caller, client_vs, cspace, 0, 16, False, ret)
             rr = reply(r.activation, 32)
             if n & 63 == 63:  # a kernel path's log is timed and dropped after each path
-                drain_log(mem)
+                mem.take_log()
         assert r.path == "fast" and rr.path == "fast"
 
     benchmark.pedantic(round_trips, rounds=3, iterations=1)

@@ -31,16 +31,6 @@ HEAP = 1 << 20
 ENDPOINT, CALL = 2, 8  # an object type code and the CALL right, for the benchmark's caps
 
 
-def drain_log(mem):
-    """Take the kernel log and clear it, as mem.take_log() does, copying the records as raw
-    bytes: take_log's copy of the structured array costs ~16 ns a record (82 us for 5120,
-    against 3 us as bytes), more than a capability lookup, and would be most of what these
-    benchmarks measure."""
-    out = mem.log[: mem.n_log].view(np.uint8).copy()
-    mem.n_log = 0
-    return out
-
-
 def _caps():
     mem = KernelMemory(np.zeros(8 << 20, np.uint8), 0, HEAP)
     caps = CSpaces(mem, 256, 4, 64)
@@ -61,7 +51,7 @@ def test_capability_lookups(benchmark, impl):
             err, _ = caps.lookup(cs, i & 63, ENDPOINT, CALL, impl=impl)
             assert err == 0
             if i & 1023 == 1023:
-                drain_log(mem)
+                mem.take_log()
 
     def direct_lookups():
         from hmk._fast.caplookup import LookupContext
@@ -71,7 +61,7 @@ def test_capability_lookups(benchmark, impl):
             err, _ = lookup(cs, i & 63, ENDPOINT, CALL)
             assert err == 0
             if i & 1023 == 1023:
-                drain_log(mem)
+                mem.take_log()
 
     benchmark.pedantic(
         direct_lookups if impl == "cython-direct" else lookups, rounds=3, iterations=1
@@ -105,7 +95,7 @@ def test_kernel_resolved_faults(benchmark, impl):
                 outcome, _ = pg.handle_fault(i, 0x1000_0000 + n * 4096, "write", impl=impl)
             assert outcome == P.RESOLVED
             if n & 63 == 63:  # a kernel path's log is timed and dropped after each path
-                drain_log(mem)
+                mem.take_log()
 
     benchmark.pedantic(faults, setup=setup, rounds=3, iterations=1)
     _report(benchmark, "anonymous faults", impl, FAULTS)
