@@ -32,6 +32,7 @@ import numpy as np
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
+from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames, Vma
@@ -102,6 +103,7 @@ class CoreKernel:
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
+        self.frame_objects = FrameObjects(self.vspaces, 256)
         self.roots = np.full(1 << 16, -1, np.int64)
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()

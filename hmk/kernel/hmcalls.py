@@ -24,10 +24,12 @@ from hmk.kernel.cspace import (
     ENDPOINT,
     ENOENT,
     ENOMEM,
+    FRAME,
     GRANT,
     NOTIFICATION,
     OK,
     READ,
+    TOKEN,
     WRITE,
 )
 from hmk.kernel.ipc import BLOCKED, EPIPE, INITIAL_POOL
@@ -56,7 +58,17 @@ NAMES = {
     0x30: "ntfn_create",
     0x31: "notify",
     0x32: "wait",
+    0x40: "frame_alloc",
+    0x41: "vspace_map",
+    0x42: "vspace_unmap",
+    0x43: "vspace_protect",
+    0x44: "token_grant",
+    0x45: "token_revoke",
 }
+# where a program may map frames and tokens itself (the Linux personality never places memory
+# there: its mmap areas grow down from just below KERNEL_BASE)
+MAP_WINDOW = (0x6000_0000_0000, 0x7000_0000_0000)
+MAP_WRITABLE, MAP_EXECUTABLE = 1, 2
 
 
 def is_hm_call(nr: int) -> bool:
@@ -170,6 +182,10 @@ class HmCalls:
                 waiter = k.notifications.destroy(obj)
                 if waiter >= 0:
                     self._resume_with(waiter, EPIPE)
+            elif kind == FRAME:
+                self._tlb(k.frame_objects.destroy(obj)[1])
+            elif kind == TOKEN:
+                self._tlb(k.tokens.revoke(obj)[1])
         k.charge("hmcall", k.path(BUDGETS["cap.delete"]))
         return err
 
@@ -255,6 +271,102 @@ class HmCalls:
         self.k.mem.store(self.k.threads.tcb, tcb, "regs", value & (1 << 64) - 1, 0)
         self.k.threads.wake(tcb)
         self.k.need_resched = True
+
+    # ---- frames and address tokens -------------------------------------------------------
+    def frame_alloc(self, m, slot, *_):
+        """A zeroed frame, named by a capability (READ, WRITE, GRANT) in `slot`."""
+        k = self.k
+        f = k.frame_objects.create()
+        if f < 0:
+            k.mem.take_log()
+            return f
+        err = k.caps.install(k.process_of(k.running).cspace, slot, FRAME, f, READ | WRITE | GRANT)
+        if err != OK:
+            k.frame_objects.destroy(f)
+        k.charge("hmcall", k.path(BUDGETS["thread.create"]))  # a frame's set-up, ~a TCB's
+        return err
+
+    def vspace_map(self, m, slot, va, flags, *_):
+        """Map the frame in `slot` at `va` (in MAP_WINDOW) of the caller's VSpace; flags:
+        MAP_WRITABLE (needs the WRITE right), MAP_EXECUTABLE."""
+        k = self.k
+        writable = bool(flags & MAP_WRITABLE)
+        err, f = self._lookup(slot, FRAME, READ | (WRITE if writable else 0))
+        if err == OK and not self._in_window(va):
+            err = EINVAL
+        if err == OK:
+            vspace = k.current.vspace  # the address space the thread runs in
+            err, tlbi = k.frame_objects.map(f, vspace, va, writable, bool(flags & MAP_EXECUTABLE))
+            self._tlb(tlbi)
+        k.charge("hmcall", k.path(BUDGETS["vs.map"]))
+        return err
+
+    def vspace_unmap(self, m, slot, *_):
+        k = self.k
+        err, f = self._lookup(slot, FRAME, READ)
+        if err == OK:
+            err, tlbi = k.frame_objects.unmap(f)
+            self._tlb(tlbi)
+        k.charge("hmcall", k.path(BUDGETS["vs.unmap"]))
+        return err
+
+    def vspace_protect(self, m, slot, flags, *_):
+        k = self.k
+        writable = bool(flags & MAP_WRITABLE)
+        err, f = self._lookup(slot, FRAME, READ | (WRITE if writable else 0))
+        if err == OK:
+            err, tlbi = k.frame_objects.protect(f, writable, bool(flags & MAP_EXECUTABLE))
+            self._tlb(tlbi)
+        k.charge("hmcall", k.path(BUDGETS["vs.protect"]))
+        return err
+
+    def token_grant(self, m, slot, token_slot, va, writable):
+        """An address token for the notification in `slot` (READ; WRITE if `writable`): its
+        kernel page mapped at `va` (in MAP_WINDOW); the token's capability goes in
+        `token_slot`. Returns the address of the notification's record in the mapping (its
+        pending word is the first 8 bytes)."""
+        k = self.k
+        err, n = self._lookup(slot, NOTIFICATION, READ | (WRITE if writable else 0))
+        if err == OK and not self._in_window(va):
+            err = EINVAL
+        if err == OK:
+            t = k.tokens.grant("notification", n, k.current.vspace, va, bool(writable))
+            if t < 0:
+                err = t
+            else:
+                cs = k.process_of(k.running).cspace
+                err = k.caps.install(cs, token_slot, TOKEN, t, READ)
+                if err != OK:
+                    self._tlb(k.tokens.revoke(t)[1])
+                else:
+                    k.counts["kernel.tokens.granted"] += 1
+                    result = k.tokens.service_address(t, "word")
+        k.charge("hmcall", k.path(BUDGETS["token.grant"]))
+        return result if err == OK else err
+
+    def token_revoke(self, m, slot, *_):
+        """Revoke the token in `slot` (its mapping goes; the slot is emptied)."""
+        k = self.k
+        err, t = self._lookup(slot, TOKEN, READ)
+        if err == OK:
+            err, tlbi = k.tokens.revoke(t)
+            self._tlb(tlbi)
+            k.caps.delete(k.process_of(k.running).cspace, slot)
+        k.charge("hmcall", k.path(BUDGETS["token.revoke_per_page"] + BUDGETS["cap.delete"]))
+        return err
+
+    def _lookup(self, slot, kind, rights):
+        k = self.k
+        return k.caps.lookup(k.process_of(k.running).cspace, slot, kind, rights)
+
+    @staticmethod
+    def _in_window(va) -> bool:
+        return MAP_WINDOW[0] <= va < MAP_WINDOW[1] and va % 4096 == 0
+
+    def _tlb(self, tlbi) -> None:
+        """The TLB maintenance a mapping change returned: on the CPU and the timing model."""
+        for va, asid in tlbi:
+            self.k._flush([va], asid)
 
     # ---- notifications -------------------------------------------------------------------
     def ntfn_create(self, m, slot, *_):

@@ -3,8 +3,11 @@
 A notification is a 64-bit word of pending bits and at most one waiting thread, a 32-byte record
 in kernel memory (docs/kernel-design.md, "Objects"; every field access timed). `signal` ORs bits
 in: with a waiter, the waiter gets the whole word (the word clears) and is made runnable;
-without one, the bits stay pending. `wait` takes the pending bits at once (clearing them) or,
-with none pending, blocks the thread until a signal (one waiter at a time: a second is EBUSY).
+without one, the bits stay pending. The word is also kept in the simulated RAM bytes at its
+modeled address (a functional mirror of the logged stores), so a thread holding an address
+token for the notification reads the pending bits with a plain load, without a kernel call.
+`wait` takes the pending bits at once (clearing them) or, with none pending, blocks the thread
+until a signal (one waiter at a time: a second is EBUSY).
 Errors are results: EINVAL for a bad index or thread, EBUSY for a second waiter, ENOMEM when
 the pool is exhausted.
 """
@@ -34,9 +37,13 @@ class Notifications:
         n = self.pool.alloc()
         if n < 0:
             return ENOMEM
-        self.mem.store(self.pool, n, "word", 0)
+        self._set_word(n, 0)
         self.mem.store(self.pool, n, "waiter", -1)
         return n
+
+    def _set_word(self, n: int, word: int) -> None:
+        self.mem.store(self.pool, n, "word", word)
+        self.mem.ram.view(np.uint64)[self.pool.addr(n, "word") >> 3] = word
 
     def destroy(self, n) -> int:
         """Free a notification; a thread waiting on it is returned (-1: none) for the caller to
@@ -46,6 +53,7 @@ class Notifications:
         waiter = self.mem.load(self.pool, n, "waiter")
         self.pool["waiter"][n] = -1
         self.pool["word"][n] = 0
+        self.mem.ram.view(np.uint64)[self.pool.addr(n, "word") >> 3] = 0
         self.pool.free(n)
         return waiter
 
@@ -58,10 +66,10 @@ class Notifications:
         waiter = load(self.pool, n, "waiter")
         if waiter >= 0:
             st(self.pool, n, "waiter", -1)
-            st(self.pool, n, "word", 0)
+            self._set_word(n, 0)
             self.threads.wake(waiter)
             return waiter, word
-        st(self.pool, n, "word", word)
+        self._set_word(n, word)
         return -1, 0
 
     def wait(self, n, tcb: int) -> int:
@@ -71,7 +79,7 @@ class Notifications:
         load, st = self.mem.load, self.mem.store
         word = load(self.pool, n, "word")
         if word:
-            st(self.pool, n, "word", 0)
+            self._set_word(n, 0)
             return word
         if load(self.pool, n, "waiter") >= 0:
             return EBUSY

@@ -28,7 +28,22 @@ enum {
     HM_NTFN_CREATE = HM_CALL_BASE + 0x30, /* (slot) -> 0: a notification */
     HM_NOTIFY,                            /* (slot, bits below 2^63) -> 0 */
     HM_WAIT,                              /* (slot) -> the pending bits; blocks while none */
+    HM_FRAME_ALLOC = HM_CALL_BASE + 0x40, /* (slot) -> 0: a zeroed 4 KiB frame */
+    HM_VSPACE_MAP,                        /* (frame slot, va, HM_MAP_* flags) -> 0 */
+    HM_VSPACE_UNMAP,                      /* (frame slot) -> 0 */
+    HM_VSPACE_PROTECT,                    /* (frame slot, HM_MAP_* flags) -> 0 */
+    HM_TOKEN_GRANT,  /* (notification slot, token slot, va, writable) -> the record's address */
+    HM_TOKEN_REVOKE, /* (token slot) -> 0 */
 };
+
+/* frames and tokens are mapped only in [HM_MAP_WINDOW, HM_MAP_WINDOW_END), page-aligned */
+#define HM_MAP_WINDOW 0x600000000000UL
+#define HM_MAP_WINDOW_END 0x700000000000UL
+#define HM_MAP_WRITABLE 1
+#define HM_MAP_EXECUTABLE 2
+
+/* a capability of another type than the call needs (hmk/kernel/cspace.py EBADTYPE): -200 */
+#define HM_EBADTYPE 200
 
 /* capability rights (hmk/kernel/cspace.py) */
 #define HM_READ 1
