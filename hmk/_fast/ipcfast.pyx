@@ -245,19 +245,23 @@ cdef class FastIpc:
         n += 1
         if svs != cvs:
             switch = True
-            if self.activator.c_activate(svs, core, log, n, core, &asid_c):
-                log_commit(self.mem_d, n + 2)
-                asid, flush = asid_c, False
-            else:  # a stale ASID generation: the reference's Python allocator
-                log_commit(self.mem_d, n)
-                asid, flush = self.vspaces.activate(svs, self.mem.core)
-                flush = bool(flush)
+            asid, flush = self.switch_to(svs, log, n, core)
         else:
             log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False
         self.counters["kernel.ipc.fastpath"] += 1
         return _result(self.CallResult,
                           (OK, "fast", act, switch, "", entry, asid, flush, 0, False))
+
+    cdef tuple switch_to(self, long long vs, Event* log, Py_ssize_t n, uint8_t core):
+        """Activate VSpace `vs` (commits the log up to the activation's loads): (asid, flush)."""
+        cdef long long asid_c
+        if self.activator.c_activate(vs, core, log, n, core, &asid_c):
+            log_commit(self.mem_d, n + 2)
+            return asid_c, False
+        log_commit(self.mem_d, n)  # a stale ASID generation: the reference's Python allocator
+        asid, flush = self.vspaces.activate(vs, self.mem.core)
+        return asid, bool(flush)
 
     cdef Py_ssize_t fill(self, Event* log, Py_ssize_t n, uint8_t core, long long act,
                          long long caller, long long cvs, long long msg_len, uint64_t r0,
@@ -411,13 +415,7 @@ cdef class FastIpc:
             counters["kernel.ipc.handoffs"] += 1
         if cvs != svs and 0 <= cvs < self.n_vs and self.vs_used[cvs]:
             switch = True
-            if self.activator.c_activate(cvs, core, log, n, core, &asid_c):
-                log_commit(self.mem_d, n + 2)
-                asid, flush = asid_c, False
-            else:  # a stale ASID generation: the reference's Python allocator
-                log_commit(self.mem_d, n)
-                asid, flush = self.vspaces.activate(cvs, self.mem.core)
-                flush = bool(flush)
+            asid, flush = self.switch_to(cvs, log, n, core)
         else:
             log_commit(self.mem_d, n)
             asid, flush, switch = 0, False, False

@@ -67,28 +67,31 @@ class FrameObjects:
 
     def unmap(self, f):
         """Remove frame `f`'s mapping: (OK | EINVAL | ENOENT, tlbi)."""
-        if not self.valid(f):
-            return EINVAL, []
-        load = self.mem.load
-        vspace = load(self.pool, f, "vspace")
-        if vspace < 0:
-            return ENOENT, []
-        err, tlbi = self.vs.unmap(vspace, load(self.pool, f, "va"))
+        err, vspace, va = self._mapping(f)
+        if err != OK:
+            return err, []
+        err, tlbi = self.vs.unmap(vspace, va)
         self.mem.store(self.pool, f, "vspace", -1)
         return err, tlbi
 
     def protect(self, f, writable: bool, executable: bool):
         """New rights for frame `f`'s mapping: (OK | EINVAL | ENOENT, tlbi)."""
-        if not self.valid(f):
-            return EINVAL, []
-        load = self.mem.load
-        vspace = load(self.pool, f, "vspace")
-        if vspace < 0:
-            return ENOENT, []
-        err, tlbi = self.vs.protect(vspace, load(self.pool, f, "va"), writable, executable)
+        err, vspace, va = self._mapping(f)
+        if err != OK:
+            return err, []
+        err, tlbi = self.vs.protect(vspace, va, writable, executable)
         if err == OK:
             self.mem.store(self.pool, f, "writable", int(bool(writable)))
         return err, tlbi
+
+    def _mapping(self, f):
+        """(OK, vspace, va) of frame `f`'s mapping, or (EINVAL | ENOENT, -1, 0)."""
+        if not self.valid(f):
+            return EINVAL, -1, 0
+        vspace = self.mem.load(self.pool, f, "vspace")
+        if vspace < 0:
+            return ENOENT, -1, 0
+        return OK, vspace, self.mem.load(self.pool, f, "va")
 
     def destroy(self, f):
         """Unmap (if mapped) and free frame `f` and its page: (OK | EINVAL, tlbi)."""
