@@ -20,6 +20,7 @@ import sys
 import hmk
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
+from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
@@ -60,7 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hmk.runner import DEFAULT_ENV, run_program, summary  # noqa: PLC0415
     from hmk.workloads import path as workload_path  # noqa: PLC0415
 
-    profile.load_soc(args.profile)  # a bad profile is reported before anything runs
+    profile.load_soc(args.profile)  # a bad profile or system file: reported before anything runs
+    load_system(args.system)
     program, argv = args.program, list(args.args)
     if program is None:
         program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
@@ -77,8 +79,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             cluster=_cluster(args.core),
             env=env,
             strace=sys.stderr if args.strace else None,
+            system=args.system,
             paging=args.paging,
-            capabilities_only=args.capabilities_only,
+            capabilities_only=args.capabilities_only or None,
         )
     except (ElfError, OSError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
@@ -135,6 +138,22 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_systems(args: argparse.Namespace) -> int:
+    names = [args.name] if args.action == "show" else list_systems()
+    for name in names:
+        system = load_system(name)
+        default = " (default)" if system.name == DEFAULT_SYSTEM else ""
+        print(f"{system.name}{default}: {system.description}")
+        if args.action == "show":
+            print(f"  kernel paging: {'on' if system.kernel_paging else 'off (user-level pager)'}")
+            print(
+                f"  address tokens: {'on' if system.address_tokens else 'off (capabilities only)'}"
+            )
+            for d in system.domains:
+                print(f"  domain {d.name} ({d.ic}): {', '.join(d.services)}")
+    return 0
+
+
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from hmk.fidelity import render  # noqa: PLC0415
 
@@ -166,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     ladder.add_argument("name", metavar="NAME", help="a SoC name or .toml file")
     ladder.add_argument("--cluster", metavar="NAME|INDEX", help="only this cluster")
 
+    systems = commands.add_parser("systems", help="list the compositions (system presets)")
+    systems.set_defaults(func=cmd_systems, action=None)
+    sactions = systems.add_subparsers(dest="action", metavar="ACTION")
+    sshow = sactions.add_parser("show", help="one composition: its domains and switches")
+    sshow.add_argument("name", metavar="NAME|FILE.toml", help="a preset name or a system file")
+
     fidelity = commands.add_parser(
         "fidelity", help="modeled kernel paths beside published numbers (docs/fidelity.md)"
     )
@@ -189,17 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: the first)")
     run.add_argument("--stats", metavar="FILE.json", help="write every statistic as JSON")
     run.add_argument(
+        "--system",
+        default=DEFAULT_SYSTEM,
+        metavar="NAME|FILE.toml",
+        help=f"the composition: where each OS service runs (default: {DEFAULT_SYSTEM}; "
+        "see `hmk systems`)",
+    )
+    run.add_argument(
         "--paging",
         choices=("kernel", "user"),
-        default="kernel",
-        help="kernel: HM's policy-free kernel paging (anonymous faults resolved in the kernel); "
-        "user: every fault is an IPC to a user-level pager, seL4 style (default: kernel)",
+        help="override the system's choice: kernel (HM's policy-free kernel paging, anonymous "
+        "faults resolved in the kernel) or user (every fault an IPC to a user-level pager)",
     )
     run.add_argument(
         "--capabilities-only",
         action="store_true",
-        help="no address tokens: the memory manager changes kernel paging state by core-kernel "
-        "calls (default: it writes the granted kernel pages directly, as HM does)",
+        help="override the system's choice: no address tokens, the memory manager changes "
+        "kernel paging state by core-kernel calls",
     )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary on stderr")
@@ -235,6 +266,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except profile.ProfileError as e:
+    except (profile.ProfileError, SystemFileError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2

@@ -24,8 +24,10 @@ from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, Process
 from hmk.kernel.minimal import STACK_TOP, MinimalKernel
+from hmk.kernel.shim import Shim
 from hmk.kernel.syscalls import format_call
 from hmk.services.memmgr import MemoryManager
+from hmk.system import DEFAULT_SYSTEM, load_system
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
 
@@ -64,18 +66,20 @@ def run_program(
     ram_mib: int = 512,
     seed: int = 0,
     pipelined: bool = True,
-    paging: str = "kernel",
+    system: str = DEFAULT_SYSTEM,
+    paging: str | None = None,
     impl: str = "cython",
     tick_us: float = TICK_US,
-    capabilities_only: bool = False,
+    capabilities_only: bool | None = None,
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
-    default this process's); `strace` (a text stream) gets one line per syscall. `paging`:
+    default this process's); `strace` (a text stream) gets one line per syscall. `system`: the
+    composition (a preset name or a system file, hmk.system). `paging` overrides its choice:
     "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a user-level
-    pager); `impl`: the kernel hot paths' "cython" twins or their "python" references;
-    `tick_us`: the scheduler's timer period in simulated microseconds; `capabilities_only`: the
-    memory manager updates kernel paging state by core-kernel calls instead of address tokens."""
+    pager); `capabilities_only` overrides its address-token choice; `impl`: the kernel hot
+    paths' "cython" twins or their "python" references; `tick_us`: the scheduler's timer period
+    in simulated microseconds."""
     from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
 
     soc = load_soc(profile)
@@ -85,8 +89,13 @@ def run_program(
     ghz = which.ghz
     image = load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
 
+    composition = load_system(system)
+    if paging is None:
+        paging = "kernel" if composition.kernel_paging else "user"
     if paging not in ("kernel", "user"):
         raise ValueError(f"paging must be 'kernel' or 'user', not {paging!r}")
+    if capabilities_only is None:
+        capabilities_only = not composition.address_tokens
     ram = np.zeros(ram_mib << 20, np.uint8)
     core_kernel = CoreKernel(
         ram,
@@ -94,7 +103,7 @@ def run_program(
         impl=impl,
         capabilities_only=capabilities_only,
     )
-    memmgr = MemoryManager(core_kernel)
+    memmgr = MemoryManager(core_kernel, shim=Shim(core_kernel, composition))
     proc = Process(core_kernel, "init")
     space = memmgr.attach(proc)
     kernel = MinimalKernel(ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space)
@@ -162,6 +171,7 @@ def run_program(
     stats.update({f"kernel.cycles.{k}": v for k, v in core_kernel.cycles.items()})
     stats.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in core_kernel.mem.pools.items()})
     stats["kernel.frames.in_use"] = core_kernel.frames.in_use
+    stats["system"] = composition.name
     return RunResult(
         exit_status=status,
         cycles=int(timing.cycles),
@@ -187,16 +197,20 @@ def summary(result: RunResult, file=None) -> None:
         f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
         file=file,
     )
+    kernel = {
+        k.removeprefix("kernel.cycles."): v for k, v in s.items() if k.startswith("kernel.cycles.")
+    }
     parts = {
         "execution": s.get("timing.base_cycles", 0),
         "memory stalls": s.get("timing.stall.memory", 0),
         "fetch stalls": s.get("timing.stall.fetch", 0),
         "mispredicts": s.get("timing.stall.mispredict", 0),
         "dependencies": s.get("timing.stall.dependency", 0),
-        "syscall entry/exit": s.get("kernel.cycles.syscall", 0),
-        "page faults": s.get("kernel.cycles.fault", 0),
-        "IPC": s.get("kernel.cycles.ipc", 0),
-        "memory manager": s.get("kernel.cycles.memmgr", 0),
+        "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
+        "page faults": kernel.get("fault", 0),
+        "IPC": kernel.get("ipc", 0),
+        "services": sum(v for k, v in kernel.items() if k.startswith("services.")),
+        "scheduling": kernel.get("sched", 0) + kernel.get("timer", 0) + kernel.get("hmcall", 0),
     }
     total = sum(parts.values()) or 1
     shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
@@ -205,6 +219,7 @@ def summary(result: RunResult, file=None) -> None:
         f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "
         f"L3 {rate('l3')} DTLB {rate('cpu0.dtlb')}; {result.syscalls} syscalls, "
         f"{result.page_faults} page faults ({s.get('kernel.faults.resolved', 0)} resolved in the "
-        f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs",
+        f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
+        f"{s.get('kernel.domain_switches', 0)} address-space switches ({s['system']})",
         file=file,
     )

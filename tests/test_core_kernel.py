@@ -30,15 +30,17 @@ def test_compiled_and_python_kernel_paths_give_identical_runs():
 
 
 def test_kernel_paging_resolves_anonymous_faults_without_ipc():
-    result, _ = _run("randsweep", ["256", "20000"])
-    s = result.stats
+    small, _ = _run("randsweep", ["256", "20000"])
+    big, _ = _run("randsweep", ["1024", "20000"])
+    s, b = small.stats, big.stats
     assert s["kernel.faults.resolved"] >= 64  # 256 KiB of anonymous memory: 64 pages at least
-    # every IPC is a fault the kernel passed on (file pages, pool refills) or a VMA change
-    # (mmap, brk, ...) sent to the memory manager; none for the faults the kernel resolved
-    ipcs = s["kernel.ipc.fastpath"] + s["kernel.ipc.slowpath"]
-    assert ipcs == s["kernel.faults.need_memmgr"] + s["memmgr.updates.regions"]
-    assert s["memmgr.refills"] >= 1 and s["memmgr.pages_filled"] >= 1
-    assert s["memmgr.faults"] == s["kernel.faults.need_memmgr"]
+    more_faults = b["kernel.faults.resolved"] - s["kernel.faults.resolved"]
+    assert more_faults >= 192  # 768 KiB more
+    # the extra anonymous faults cost no IPC each: only the pool refills (one per 16 frames)
+    more_ipcs = b["kernel.ipc.fastpath"] - s["kernel.ipc.fastpath"]
+    assert more_ipcs <= more_faults // 16 + 2
+    assert b["memmgr.refills"] - s["memmgr.refills"] == more_ipcs
+    assert s["memmgr.pages_filled"] >= 1  # the program's file pages: the memory manager's
 
 
 def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
@@ -47,7 +49,9 @@ def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
     assert out_k == out_u
     s = user.stats
     assert "kernel.faults.resolved" not in s and s["kernel.faults.need_pager"] >= 64
-    assert s["kernel.ipc.fastpath"] == s["kernel.faults.need_pager"] + s["memmgr.updates.regions"]
+    # every fault is an IPC to the pager (the memory manager, IC1 in the default system)
+    pager_calls = sum(v for k, v in s.items() if k.startswith("ipc.") and "->sysmgr" in k)
+    assert pager_calls >= s["kernel.faults.need_pager"]
     assert user.instructions == kernel.instructions  # same program, same work
     assert user.cycles > kernel.cycles
     # the difference is kernel-side: the program's own cycles are within a few percent
@@ -174,8 +178,10 @@ def test_too_little_ram_for_the_kernel_is_a_clear_error():
 
 
 def test_address_tokens_save_the_memory_manager_kernel_calls():
-    tokens, out_t = _run("randsweep", ["256", "20000"])
-    caps, out_c = _run("randsweep", ["256", "20000"], capabilities_only=True)
+    # the memory manager in its own user-space domain (IC2), where tokens matter
+    args = ["256", "20000"]
+    tokens, out_t = _run("randsweep", args, system="sel4", paging="kernel", capabilities_only=False)
+    caps, out_c = _run("randsweep", args, system="sel4", paging="kernel", capabilities_only=True)
     assert out_t == out_c
     t, c = tokens.stats, caps.stats
     for what in ("regions", "refill"):  # the same updates, made two ways
@@ -184,5 +190,6 @@ def test_address_tokens_save_the_memory_manager_kernel_calls():
     assert c["kernel.pool.token.in_use"] == 0
     updates = t["memmgr.updates.regions"] + t["memmgr.updates.refill"]
     # each update by kernel call pays at least an exception entry and return and a lookup
-    assert c["kernel.cycles.memmgr"] - t["kernel.cycles.memmgr"] >= updates * 50
+    memmgr = "kernel.cycles.services.memmgr"
+    assert c[memmgr] - t[memmgr] >= updates * 50
     assert caps.cycles > tokens.cycles

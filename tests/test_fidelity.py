@@ -33,7 +33,7 @@ def test_an_ipc_round_trip_is_two_kernel_paths_and_crossing_adds_two_switches():
 def test_user_level_paging_costs_more_than_kernel_paging_by_its_mechanisms():
     core = _core("rpi4")
     kernel, _ = per_operation("fault-read", "rpi4", "kernel", n=(64, 320))
-    user, _ = per_operation("fault-read", "rpi4", "user", n=(64, 320))
+    user, _ = per_operation("fault-read", "rpi4", "user", n=(64, 320), system="sel4")
     # every fault, not one in 16 (the pool refills): an IPC call and reply, each switching
     # address spaces, and a map call into the kernel (an entry, its frame and an exit)
     extra = BUDGETS["ipc.fast_call"] + BUDGETS["ipc.fast_reply"] + 2 * BUDGETS["ipc.ttbr_switch"]

@@ -110,6 +110,7 @@ class CoreKernel:
         self.cycles: Counter = Counter()  # kernel-side cycles by path
         self.linux = None
         self.memmgr = None
+        self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
         self._procs: dict[int, Process] = {}  # tcb -> its process
@@ -218,6 +219,8 @@ class CoreKernel:
             result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
             if result is not None:
                 machine.set_reg(0, result)
+        elif self.shim is not None:
+            self.shim.syscall(machine, registers, self.linux)
         else:
             self.linux.syscall(machine, registers)
         if machine._stopped:

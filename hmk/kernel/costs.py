@@ -114,6 +114,22 @@ BUDGETS = {
     # assumed: the timer interrupt: acknowledge and re-arm the generic timer (two system
     # register writes), the slice decrement and the decision: ~30
     "timer.tick": 30,
+    # assumed: the shim's dispatch of a Linux syscall: the table lookup on x8 and moving the
+    # arguments into a service request (~15 instructions)
+    "shim.dispatch": 15,
+    # assumed: a call to a service in the same domain (IC0, or coalesced): a function call
+    # and return with its register saves
+    "shim.direct_call": 5,
+    # assumed (hmk's model of IC1, not a confirmed HM mechanism; hm-brief.md): entering or
+    # leaving a kernel-space service domain without a privilege change or a TTBR0 switch, e.g.
+    # switching a domain register and the stack: ~a third of an exception entry
+    "ic1.switch": 15,
+    # assumed, until the services are real code: a service's handler for a simple request
+    # (decode, a table lookup or two, the reply), per call
+    "svc.procmgr": 40,
+    "svc.memmgr": 40,
+    "svc.fsmgr": 80,  # fd table lookup and the file's operations table
+    "svc.devhost": 60,  # the Linux driver runtime's entry and the console driver
     # assumed: the memory manager's decode of a fault message and its VMA lookup (a sorted
     # list, ~log2(VMAs) compares): as pager.fault
     "mm.fault": 30,

@@ -34,16 +34,29 @@ import numpy as np
 
 from hmk.hw.events import EVENT_DTYPE, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
-from hmk.kernel.core import MAPPED, MEMMGR_SLOT, REFILLED, REFUSED, CoreKernel, Process
+from hmk.kernel.core import MAPPED, REFILLED, REFUSED, CoreKernel, Process
 from hmk.kernel.costs import BUDGETS, path_cycles
-from hmk.kernel.cspace import ALL_RIGHTS, CALL, ENDPOINT
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, OutOfMemory, Vma
 from hmk.kernel.vspace import LINE, OK, log_phys
+from hmk.system import Domain, System
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
 VMA_MSG = 32  # bytes of a VMA request: operation, start, end, protection
 TOKEN_WINDOW = 0x7000_0000_0000  # where granted kernel pages appear in the memory manager
 REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not published)
+
+
+# the memory manager alone in its own IC2 domain, everything else in the kernel
+ALONE = System(
+    "memmgr-alone",
+    "the memory manager in its own IC2 domain, every other service in the kernel",
+    kernel_paging=True,
+    address_tokens=True,
+    domains=(
+        Domain("memmgr", "IC2", ("memmgr",)),
+        Domain("kernel", "IC0", ("procmgr", "fsmgr", "devhost")),
+    ),
+)
 
 
 class RegionTableFull(MemoryError):
@@ -52,28 +65,32 @@ class RegionTableFull(MemoryError):
 
 
 class MemoryManager:
-    def __init__(self, kernel: CoreKernel, refill_batch: int = REFILL_BATCH):
+    """The memory manager, placed as `shim`'s composition says (default: its own IC2 domain,
+    every other service in the kernel)."""
+
+    def __init__(self, kernel: CoreKernel, refill_batch: int = REFILL_BATCH, shim=None):
+        from hmk.kernel.shim import Shim  # noqa: PLC0415  (the shim imports the kernel core)
+
         self.kernel = kernel
         self.refill_batch = refill_batch
-        self.domain = Process(kernel, "memmgr")
-        self.endpoint = kernel.ipc.create_endpoint(self.domain.tcb, self.domain.vspace, 0)
-        if self.endpoint < 0:
-            raise MemoryError("memmgr: no endpoint")
-        # its own capability: programs deleting theirs never free the endpoint
-        kernel.caps.install(self.domain.cspace, MEMMGR_SLOT, ENDPOINT, self.endpoint, ALL_RIGHTS)
-        self.tokens = None if kernel.tokens.capabilities_only else TokenView(kernel, self.domain)
-        self._inside = 0  # nesting of calls being served
+        self.shim = shim or Shim(kernel, ALONE)
+        self.place = self.shim.domain_of("memmgr")
+        self.domain = self.place.proc  # None in IC0
+        ic2 = self.place.domain.ic == "IC2"
+        # in kernel space (IC0, IC1) it writes kernel state directly; in IC2 through address
+        # tokens, or by kernel calls with capabilities only
+        self.direct = not ic2
+        tokens = ic2 and not kernel.tokens.capabilities_only
+        self.tokens = TokenView(kernel, self.domain) if tokens else None
         kernel.memmgr = self
         kernel.mem.take_log()
 
     def attach(self, proc: Process) -> ManagedSpace:
-        """Start managing `proc`: its CSpace gets the endpoint in MEMMGR_SLOT (CALL right);
-        with tokens, the kernel pages of its VSpace record, region table and frame ring are
-        granted to the memory manager."""
+        """Start managing `proc` (the shim installs the service endpoints in its CSpace); with
+        tokens, the kernel pages of its VSpace record, region table and frame ring are granted
+        to the memory manager."""
         k = self.kernel
-        err = k.caps.install(proc.cspace, MEMMGR_SLOT, ENDPOINT, self.endpoint, CALL)
-        if err != OK:
-            raise MemoryError(f"memmgr: cannot install its endpoint for {proc.name}: {err}")
+        self.shim.attach(proc)
         if self.tokens is not None:
             v, i = k.vspaces, proc.vspace
             self.tokens.cover("vspace", i)
@@ -85,26 +102,13 @@ class MemoryManager:
 
     # ---- calls in ------------------------------------------------------------------------
     def call(self, proc: Process, serve, msg: int = VMA_MSG):
-        """`serve()` run as the memory manager's side of an IPC from `proc`'s running thread
-        (directly when already serving one). Returns what serve returns, or REFUSED when the
-        memory manager cannot be reached."""
-        if self._inside:
-            return serve()
-        k = self.kernel
-        tcb = k.running if k.running >= 0 and k.process_of(k.running) is proc else proc.tcb
-        call = k.ipc.call(tcb, proc.vspace, proc.cspace, MEMMGR_SLOT, msg)
-        if call.err != OK:  # no activation free, or the endpoint is gone: no memory manager
-            k.mem.take_log()
-            k.counts["memmgr.unreachable"] += 1
+        """`serve()` run as the memory manager's side of a call from the current domain (an
+        IPC or a function call, as the composition places it); REFUSED when unreachable."""
+        result = self.shim.call(proc, "memmgr", serve, msg)
+        if result is None:
+            self.kernel.counts["memmgr.unreachable"] += 1
             return REFUSED
-        k.charge("ipc", k.ipc_path(call) + k.exit)  # ...and into the memory manager
-        self._inside += 1
-        try:  # simulated RAM exhausted raises OutOfMemory (the machine's SIGKILL) after the reply
-            return serve()
-        finally:
-            self._inside -= 1
-            reply = k.ipc.reply(call.activation, 0)
-            k.charge("ipc", k.entry + BUDGETS["exception.frame"] + k.ipc_path(reply))
+        return result
 
     def serve_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
         """A fault the kernel passed on: MAPPED, REFILLED (retry in the kernel) or REFUSED."""
@@ -113,25 +117,35 @@ class MemoryManager:
 
     def update(self, proc: Process, what: str, budget: int, change) -> int:
         """Change `proc`'s kernel-side paging state with `change(via)` (a KernelPaging call):
-        through the tokens, or as a core-kernel call with a capability lookup."""
+        directly from kernel space, through the tokens, or as a core-kernel call with a
+        capability lookup."""
         k = self.kernel
         k.counts[f"memmgr.updates.{what}"] += 1
-        if self.tokens is None:
+        if self.direct:
+            err = change(None)
+            self.work(budget)
+        elif self.tokens is None:
             err = change(None)
             self.kernel_call(budget + BUDGETS["cap.lookup"])
-            return err
-        err = change(self.tokens)
-        self.tokens.charge(budget)
+        else:
+            err = change(self.tokens)
+            self.tokens.charge(budget)
         return err
 
     def work(self, budget: int) -> None:
-        """Charge the memory manager's own work logged since the last path (user mode)."""
-        self.kernel.charge("memmgr", self.kernel.path(budget))
+        """Charge the memory manager's own work logged since the last path."""
+        self.shim.work("memmgr", budget)
 
     def kernel_call(self, budget: int) -> None:
-        """Charge a core-kernel call the memory manager made: entry, path, return."""
+        """Charge a core-kernel call the memory manager made: entry, path, return (from
+        kernel space, IC0 and IC1, a plain call into the kernel's code)."""
         k = self.kernel
-        k.charge("memmgr", k.entry + BUDGETS["exception.frame"] + k.path(budget) + k.exit)
+        trap = 0 if self.direct else k.entry + BUDGETS["exception.frame"] + k.exit
+        k.charge(self.account, trap + k.path(budget))
+
+    @property
+    def account(self) -> str:
+        return f"services.{self.place.domain.name}"
 
 
 class TokenView:
@@ -193,7 +207,7 @@ class TokenView:
         k.roots[asid] = self.domain.root
         lat = k._latencies(events) if k._latencies is not None and len(events) else None
         stall = path_cycles(budget, lat, events["kind"], k.l1_hit) if lat is not None else budget
-        k.charge("memmgr", stall)
+        k.charge(k.memmgr.account, stall)
 
 
 class ManagedSpace(AddressSpace):

@@ -1,0 +1,166 @@
+"""Compositions: which OS service runs where, from a system file (TOML).
+
+A system file places each of the OS services (SERVICES) in exactly one *domain*; a domain has an
+isolation class and holds one service or several coalesced ones (calls inside a domain are
+function calls; across domains they are IPCs):
+
+    name = "hm-phone"
+    description = "..."
+    kernel_paging = true        # false: every page fault is an IPC to a user-level pager
+    address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
+
+    [[domain]]
+    name = "sysmgr"
+    class = "IC1"               # IC0: in the core kernel; IC1: kernel space, lighter switch;
+    services = ["procmgr", "memmgr"]   # IC2: user space, its own address space
+
+Presets live in hmk/systems/ (`hmk systems` lists them; docs/systems.md gives the evidence for
+each placement or says it is our assumption). `load_system(name or path)` returns a frozen
+`System` or raises SystemFileError with one line: `file: key: problem`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("procmgr", "memmgr", "fsmgr", "devhost")
+CLASSES = ("IC0", "IC1", "IC2")
+DEFAULT_SYSTEM = "hm-phone"
+_KEYS = {"name", "description", "kernel_paging", "address_tokens", "domain"}
+_DOMAIN_KEYS = {"name", "class", "services"}
+
+
+class SystemFileError(Exception):
+    """A system file cannot be found, parsed or trusted; str() is one line."""
+
+    def __init__(self, path, key: str | None, problem: str):
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{key + ': ' if key else ''}{problem}")
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    ic: str  # "IC0", "IC1" or "IC2"
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    description: str
+    kernel_paging: bool
+    address_tokens: bool
+    domains: tuple[Domain, ...]
+
+    def domain_of(self, service: str) -> Domain:
+        return next(d for d in self.domains if service in d.services)
+
+    def ic_of(self, service: str) -> str:
+        return self.domain_of(service).ic
+
+    def coalesced(self, a: str, b: str) -> bool:
+        return self.domain_of(a) is self.domain_of(b)
+
+
+def systems_dir() -> Path:
+    return Path(__file__).resolve().parent / "systems"
+
+
+def list_systems() -> list[str]:
+    return sorted(p.stem for p in systems_dir().glob("*.toml"))
+
+
+def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> System:
+    """A preset by name, or a system file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if not (text.endswith(".toml") or "/" in text):
+        path = systems_dir() / f"{text}.toml"
+        if not path.is_file():
+            raise SystemFileError(
+                None, None, f"unknown system {text!r}; presets: {', '.join(list_systems())}"
+            )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SystemFileError(path, None, f"cannot read: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SystemFileError(path, None, f"not valid TOML: {e}") from None
+    return parse_system(data, path)
+
+
+def parse_system(data: dict, path=None) -> System:
+    def err(key, problem):
+        return SystemFileError(path, key, problem)
+
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise err(unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
+    name = data.get("name", Path(path).stem if path else "system")
+    if not isinstance(name, str) or not name:
+        raise err("name", "must be a non-empty string")
+    flags = {}
+    for key in ("kernel_paging", "address_tokens"):
+        value = data.get(key, True)
+        if not isinstance(value, bool):
+            raise err(key, f"must be true or false, not {value!r}")
+        flags[key] = value
+    raw = data.get("domain")
+    if not isinstance(raw, list) or not raw:
+        raise err("domain", "at least one [[domain]] is needed")
+    domains, seen, names = [], {}, set()
+    for k, d in enumerate(raw):
+        where = f"domain[{k}]"
+        if not isinstance(d, dict):
+            raise err(where, "must be a table")
+        extra = sorted(set(d) - _DOMAIN_KEYS)
+        if extra:
+            raise err(f"{where}.{extra[0]}", "unknown key (known: class, name, services)")
+        dname = d.get("name")
+        if not isinstance(dname, str) or not dname:
+            raise err(f"{where}.name", "must be a non-empty string")
+        if dname in names:
+            raise err(f"{where}.name", f"domain {dname!r} is defined twice")
+        names.add(dname)
+        ic = d.get("class")
+        if ic not in CLASSES:
+            raise err(f"{where}.class", f"must be one of {', '.join(CLASSES)}, not {ic!r}")
+        services = d.get("services")
+        if not isinstance(services, list) or not services:
+            raise err(f"{where}.services", "must be a non-empty list of service names")
+        for s in services:
+            if s not in SERVICES:
+                raise err(
+                    f"{where}.services", f"unknown service {s!r} (known: {', '.join(SERVICES)})"
+                )
+            if s in seen:
+                raise err(
+                    f"{where}.services",
+                    f"service {s!r} is in two domains: {seen[s]!r} and {dname!r}",
+                )
+            seen[s] = dname
+        domains.append(Domain(dname, ic, tuple(services)))
+    missing = [s for s in SERVICES if s not in seen]
+    if missing:
+        raise err("domain", f"service {missing[0]!r} is in no domain (every service needs one)")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise err("description", "must be a string")
+    paging, tokens = flags["kernel_paging"], flags["address_tokens"]
+    return System(name, description, paging, tokens, tuple(domains))
+
+
+__all__ = [
+    "CLASSES",
+    "DEFAULT_SYSTEM",
+    "SERVICES",
+    "Domain",
+    "System",
+    "SystemFileError",
+    "list_systems",
+    "load_system",
+    "parse_system",
+]

@@ -1,0 +1,127 @@
+"""Compositions (hmk.system, hmk.kernel.shim): system files, presets, and what placing the
+services differently does to the same program's cycles, IPCs and address-space switches."""
+
+import io
+
+import pytest
+
+from hmk.cli import main
+from hmk.runner import run_program
+from hmk.system import SERVICES, SystemFileError, list_systems, load_system, parse_system
+from hmk.workloads import path
+
+PRESETS = ["hm-phone", "hm-router", "hm-vehicle", "linux", "sel4"]
+
+
+def test_presets_are_listed_and_place_every_service_once():
+    assert list_systems() == PRESETS
+    for name in PRESETS:
+        system = load_system(name)
+        placed = [s for d in system.domains for s in d.services]
+        assert sorted(placed) == sorted(SERVICES)
+    assert {d.ic for d in load_system("linux").domains} == {"IC0"}
+    assert all(d.ic == "IC2" and len(d.services) == 1 for d in load_system("sel4").domains)
+    assert not load_system("sel4").kernel_paging and not load_system("sel4").address_tokens
+    assert load_system("hm-phone").coalesced("procmgr", "memmgr")
+
+
+def _domains(*domains):
+    return {"domain": [{"name": n, "class": c, "services": s} for n, c, s in domains]}
+
+
+ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_domains(("a", "IC1", [*ALL, "netmgr"])), "unknown service 'netmgr'"),
+        (_domains(("a", "IC1", ALL), ("b", "IC2", ["fsmgr"])), "'fsmgr' is in two domains"),
+        (_domains(("a", "IC1", ALL[:3])), "'devhost' is in no domain"),
+        (_domains(("a", "IC3", ALL)), "must be one of IC0, IC1, IC2"),
+        (_domains(("a", "IC1", ALL), ("a", "IC2", [])), "defined twice"),
+        ({**_domains(("a", "IC1", ALL)), "paging": True}, "paging: unknown key"),
+        ({**_domains(("a", "IC1", ALL)), "kernel_paging": "yes"}, "must be true or false"),
+        ({}, "at least one [[domain]]"),
+    ],
+)
+def test_a_bad_system_file_is_one_clear_error(data, message):
+    with pytest.raises(SystemFileError, match=message.replace("[", r"\[")) as e:
+        parse_system(data, "my.toml")
+    assert str(e.value).startswith("my.toml: ") and "\n" not in str(e.value)
+
+
+def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["procmgr"]\n')
+    assert main(["run", "--system", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is in no domain" in err
+    assert main(["run", "--system", "nosuch"]) == 2
+    assert "presets: hm-phone" in capsys.readouterr().err
+    bad.write_text("not toml [")
+    assert main(["run", "--system", str(bad)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_hmk_systems_lists_and_shows(capsys):
+    assert main(["systems"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in PRESETS) and "(default)" in out
+    assert main(["systems", "show", "hm-phone"]) == 0
+    out = capsys.readouterr().out
+    assert "domain sysmgr (IC1): procmgr, memmgr" in out and "kernel paging: on" in out
+
+
+@pytest.fixture(scope="module")
+def syscall_loop():
+    runs = {}
+    for name in PRESETS:
+        out = io.BytesIO()
+        result = run_program(str(path("syscalls")), ["500"], system=name, out=out, err=io.BytesIO())
+        runs[name] = (result, out.getvalue())
+    return runs
+
+
+def test_the_same_program_gives_the_same_output_everywhere(syscall_loop):
+    outputs = {out for _, out in syscall_loop.values()}
+    assert len(outputs) == 1 and b"zero_writes_ok=500" in outputs.pop()
+    assert all(r.exit_status == 0 for r, _ in syscall_loop.values())
+
+
+def _ipcs(result):
+    return result.stats.get("kernel.ipc.fastpath", 0) + result.stats.get("kernel.ipc.slowpath", 0)
+
+
+def test_linux_beats_hm_phone_beats_sel4_on_a_syscall_loop(syscall_loop):
+    linux, phone, sel4 = (syscall_loop[n][0] for n in ("linux", "hm-phone", "sel4"))
+    assert linux.cycles < phone.cycles < sel4.cycles
+    assert _ipcs(linux) == 0 and linux.stats.get("kernel.domain_switches", 0) == 0
+    # the explanation: the loop's 1000 syscalls become IPCs (two per write on hm-phone: fsmgr,
+    # then the console in devhost), and only the IC2 hops switch address spaces
+    assert _ipcs(phone) >= 1000 and _ipcs(sel4) >= 1000
+    phone_switches = phone.stats["kernel.domain_switches"]
+    sel4_switches = sel4.stats["kernel.domain_switches"]
+    assert 2 * 500 <= phone_switches < sel4_switches
+    assert phone.stats["ipc.fsmgr->devhost.fast"] >= 500  # each write's console hop
+
+
+def test_coalescing_removes_ipcs(syscall_loop):
+    phone, router = syscall_loop["hm-phone"][0], syscall_loop["hm-router"][0]
+    # hm-router coalesces fsmgr and devhost with sysmgr: a console write is one IPC, not two
+    assert _ipcs(router) < _ipcs(phone)
+    assert router.stats.get("kernel.domain_switches", 0) == 0  # all in IC1
+    assert router.cycles < phone.cycles
+
+
+def test_a_system_file_from_disk_runs(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(
+        'name = "mine"\nkernel_paging = false\n'
+        '[[domain]]\nname = "all"\nclass = "IC2"\nservices = ["procmgr", "memmgr", "fsmgr", '
+        '"devhost"]\n'
+    )
+    out = io.BytesIO()
+    result = run_program(str(path("hello")), [], system=str(f), out=out, err=io.BytesIO())
+    assert out.getvalue() == b"hello, world\n" and result.stats["system"] == "mine"
+    assert "kernel.faults.resolved" not in result.stats  # kernel_paging = false
