@@ -26,8 +26,11 @@ from hmk.kernel.core import TICK_US, CoreKernel, Process
 from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.shim import Shim
 from hmk.kernel.syscalls import format_call
+from hmk.services.fsmgr import FsMgr, build_root
 from hmk.services.memmgr import MemoryManager
 from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.workloads import list_workloads
+from hmk.workloads import path as workload_path
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
 
@@ -108,6 +111,8 @@ def run_program(
     space = memmgr.attach(proc)
     kernel = MinimalKernel(ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space)
     core_kernel.linux = kernel
+    bundled = {name: str(workload_path(name)) for name in list_workloads()}
+    kernel.fs = FsMgr(kernel, build_root(kernel, os.path.abspath(program), bundled))
 
     hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=core_kernel.roots)
     timing = TimingModel(core_type)

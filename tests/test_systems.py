@@ -125,3 +125,16 @@ def test_a_system_file_from_disk_runs(tmp_path):
     result = run_program(str(path("hello")), [], system=str(f), out=out, err=io.BytesIO())
     assert out.getvalue() == b"hello, world\n" and result.stats["system"] == "mine"
     assert "kernel.faults.resolved" not in result.stats  # kernel_paging = false
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_the_file_system_exerciser_gives_linux_output_everywhere(system):
+    from workload_expectations import expected  # noqa: PLC0415
+
+    out = io.BytesIO()
+    result = run_program(str(path("fsx")), [], system=system, out=out, err=io.BytesIO())
+    assert (out.getvalue(), result.exit_status) == expected("fsx")
+    if system == "linux":
+        assert _ipcs(result) == 0
+    else:
+        assert result.stats["shim.syscalls.openat"] >= 10

@@ -36,11 +36,14 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("syscalls", ("100",)),
     ("compute", ()),
     ("compute", ("13", "1000")),
+    ("fsx", ()),
+    ("fsx", ("7",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
     ("pchase", ("12x",)),
     ("compute", ("1", "2", "3")),
+    ("fsx", ("0",)),
 )
 
 
@@ -181,6 +184,85 @@ def _compute(args: Sequence[str]) -> tuple[str, int]:
     ), 0
 
 
+_FSX_HEAD = """chdir: 0
+getcwd matches: 1
+open a: 3
+"""
+_FSX_TAIL = """close: 0
+close again: -1 EBADF
+stat a: 0
+size {size} regular 1
+open a rw: 3
+lseek: 6
+read: 3
+read 'fsx'
+pwrite: 5
+pread: 10
+pread 'HELLO fsx'
+ftruncate: 0
+fstat: 0
+size 4
+lseek end: 4
+close: 0
+open excl: -1 EEXIST
+open missing: -1 ENOENT
+rename a b: 0
+stat a: -1 ENOENT
+mkdir d: 0
+mkdir d again: -1 EEXIST
+open d/x: 3
+write: 1
+close: 0
+rmdir d: -1 ENOTEMPTY
+unlink d: -1 EISDIR
+open d/x/y: -1 ENOTDIR
+open d for writing: -1 EISDIR
+rename d into itself: -1 EINVAL
+list: b d
+open b: 3
+mmap b: HELL
+munmap: 0
+F_GETFD: 1
+dup: 4
+F_GETFD of dup: 0
+dup2 to 9: 9
+close 9: 0
+close: 0
+close: 0
+pipe: 0
+write pipe: 4
+read pipe: 4
+pipe 'ping'
+lseek pipe: -1 ESPIPE
+close write end: 0
+read at eof: 0
+close: 0
+open /dev/null: 3
+write null: 4
+close: 0
+open /dev/zero: 3
+read zero: 8
+zeros: 1
+close: 0
+access b: 0
+access nope: -1 ENOENT
+unlink d/x: 0
+rmdir d: 0
+unlink b: 0
+chdir /: 0
+rmdir dir: 0
+done
+"""
+
+
+def _fsx(args: Sequence[str]) -> tuple[str, int]:
+    """fsx's steps, each result as Linux gives it (checked against qemu-aarch64 on the host's
+    /tmp by test_workloads_qemu.py); only the write count varies."""
+    _check_count(args, 1)
+    writes = _arg(args, 0, 3, 1, 100)
+    return _FSX_HEAD + "write: 10\n" * writes + _FSX_TAIL.format(size=10 * writes), 0
+
+
 _PROGRAMS = {
     "hello": _hello,
     "exitcode": _exitcode,
@@ -189,6 +271,7 @@ _PROGRAMS = {
     "pchase": _pchase,
     "syscalls": _syscalls,
     "compute": _compute,
+    "fsx": _fsx,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -31,9 +31,6 @@ STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
-TCGETS = 0x5401
-MAX_RW_COUNT = 0x7FFFF000  # Linux caps one read/write at this many bytes
-S_IFCHR = 0o020000
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
@@ -91,6 +88,7 @@ class MinimalKernel:
         self.warned: set[str] = set()
         self.syscalls = 0
         self.proc: ProcessState | None = None
+        self.fs = None  # the file manager (hmk.services.fsmgr.FsMgr), set by the runner
         self._mmap_top = MMAP_BASE
 
     # ---- setting up the process (called by the loader)
@@ -128,7 +126,7 @@ class MinimalKernel:
         *args, nr = registers or machine.syscall_registers()
         args = tuple(args)
         name = NAMES.get(nr, f"syscall_{nr}")
-        handler = getattr(self, f"sys_{name}", None)
+        handler = getattr(self.fs, f"sys_{name}", None) or getattr(self, f"sys_{name}", None)
         self.syscalls += 1
         if handler is None:
             if name not in self.warned:
@@ -201,69 +199,7 @@ class MinimalKernel:
             else -errno.EFAULT
         )
 
-    def sys_readlinkat(self, m, dirfd, path, buf, size, *_):
-        name = self.space.read_cstring(path)
-        if name is None:
-            return -errno.EFAULT
-        if name != b"/proc/self/exe":
-            return -errno.ENOENT
-        target = self.proc.exe_path[: max(size, 0)]
-        return len(target) if self.space.write(buf, target) else -errno.EFAULT
-
-    # ---- the standard streams
-    def sys_write(self, m, fd, buf, count, *_):
-        if fd not in (1, 2):
-            return -errno.EBADF
-        count = min(count, MAX_RW_COUNT)
-        data = self.space.read(buf, count)
-        if data is None:
-            return -errno.EFAULT
-        self._emit(fd, data)
-        return count
-
-    def sys_writev(self, m, fd, iov, iovcnt, *_):
-        if fd not in (1, 2):
-            return -errno.EBADF
-        if not 0 <= iovcnt <= 1024:
-            return -errno.EINVAL
-        raw = self.space.read(iov, 16 * iovcnt)
-        if raw is None:
-            return -errno.EFAULT
-        total = b""
-        for i in range(iovcnt):
-            base, length = struct.unpack_from("<QQ", raw, 16 * i)
-            data = self.space.read(base, length)
-            if data is None:
-                return -errno.EFAULT
-            total += data
-        self._emit(fd, total)
-        return len(total)
-
-    def sys_read(self, m, fd, buf, count, *_):
-        if fd != 0:
-            return -errno.EBADF
-        count = min(count, MAX_RW_COUNT)
-        data, self.stdin = self.stdin[:count], self.stdin[count:]
-        return len(data) if self.space.write(buf, data) else -errno.EFAULT
-
-    def sys_ioctl(self, m, fd, request, arg, *_):
-        if fd not in (0, 1, 2):
-            return -errno.EBADF
-        return -errno.ENOTTY  # the standard streams are never terminals here
-
-    def sys_fstat(self, m, fd, statbuf, *_):
-        if fd not in (0, 1, 2):
-            return -errno.EBADF
-        return 0 if self.space.write(statbuf, _chr_stat(fd)) else -errno.EFAULT
-
-    def sys_newfstatat(self, m, dirfd, path, statbuf, flags, *_):
-        name = self.space.read_cstring(path)
-        if name is None:
-            return -errno.EFAULT
-        if name == b"" and flags & 0x1000 and dirfd in (0, 1, 2):  # AT_EMPTY_PATH
-            return self.sys_fstat(m, dirfd, statbuf)
-        return -errno.ENOENT
-
+    # ---- files: the file manager's (hmk.services.fsmgr, `self.fs`)
     def _emit(self, fd, data: bytes) -> None:
         stream = self.out if fd == 1 else self.err
         stream.write(data)
@@ -299,10 +235,14 @@ class MinimalKernel:
     def sys_mmap(self, m, addr, length, prot, flags, fd, offset):
         if length == 0 or length >= 1 << 47 or offset % PAGE_SIZE:
             return -errno.EINVAL
+        image, name = b"", "[anon]"
         if not flags & MAP_ANONYMOUS:
-            return -errno.ENODEV if fd >= 0 else -errno.EBADF  # no files yet
-        if flags & MAP_SHARED:
-            return -errno.EINVAL  # shared anonymous memory needs the memory service
+            source = self.fs.mapping_source(fd, offset, _page_up(length))
+            if isinstance(source, int):
+                return source
+            image, name = source  # private or shared alike: a copy (no write-back yet)
+        elif flags & MAP_SHARED:
+            return -errno.EINVAL  # shared anonymous memory needs fork (issue 5)
         length = _page_up(length)
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
             if addr % PAGE_SIZE or addr + length > STACK_TOP - STACK_SIZE:
@@ -317,7 +257,7 @@ class MinimalKernel:
             if start is None:
                 return -errno.ENOMEM
         try:
-            self.space.add(Vma(start, start + length, prot & 7, "[anon]"))
+            self.space.add(Vma(start, start + length, prot & 7, name, image))
         except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)
             return -errno.ENOMEM
         return start
@@ -363,14 +303,6 @@ class MinimalKernel:
                 return start
             top = min(v.start for v in clash)
         return None
-
-
-def _chr_stat(fd: int) -> bytes:
-    """struct stat (asm-generic layout, 128 bytes) of a character device: a standard stream."""
-    mode = S_IFCHR | 0o620
-    fields = (5, fd + 3, mode, 1, 0, 0, 0x8800 + fd, 0, 0, 1024, 0, 0) + (0,) * 6 + (0, 0)
-    # dev ino mode nlink uid gid rdev pad1 size blksize pad2 blocks, 3 x (sec, nsec), unused
-    return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields)
 
 
 class _Xorshift:

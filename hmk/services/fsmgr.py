@@ -1,0 +1,706 @@
+"""The file manager (fsmgr): file descriptors and the file-system calls over hmk.services.vfs.
+
+The tree (default root, `build_root`): the program at its host path (read-only, as qemu-user
+shows it), /bin with the bundled programs and /etc/passwd (read-only), a writable tmpfs on /tmp,
+devfs on /dev (null, zero, urandom, tty), a minimal procfs on /proc (self/exe, self/maps,
+meminfo). Standard streams are console devices whose bytes go to the run's stdin/stdout/stderr
+(the driver behind them is devhost's, which the shim charges for).
+
+Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
+Linux does; user memory goes through the process's address space (`space.read/write`, EFAULT on
+a bad pointer). A call that would block forever in a single-threaded process (reading an empty
+pipe this process alone can fill) ends the program with SIGKILL and says why, rather than
+hanging the simulator; a write to a pipe with no reader is EPIPE and SIGPIPE (no signal handlers
+yet: the default action, death).
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+import struct
+
+from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Symlink, Vfs
+
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EMPTY_PATH = 0x100, 0x200, 0x1000
+O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
+O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
+O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC = 0o4000, 0o40000, 0o100000, 0o2000000
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+FD_CLOEXEC = 1
+NOFILE = 1024  # RLIMIT_NOFILE's default soft limit
+MAX_RW = 0x7FFFF000
+SIGPIPE, SIGKILL = 13, 9
+DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
+POLLIN, POLLOUT, POLLNVAL = 0x1, 0x4, 0x20
+
+
+class OpenFile:
+    """An open file description (shared by dup'ed descriptors): node, flags, position."""
+
+    def __init__(self, node: Node, flags: int, pipe_end: str | None = None):
+        self.node, self.flags, self.pos, self.pipe_end = node, flags, 0, pipe_end
+        self.refs = 0
+
+    @property
+    def readable(self) -> bool:
+        return self.flags & O_ACCMODE != O_WRONLY
+
+    @property
+    def writable(self) -> bool:
+        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+
+
+class FsMgr:
+    def __init__(self, linux, vfs: Vfs):
+        self.linux, self.vfs = linux, vfs  # the personality: user memory, streams, the clock
+        self.cwd: Dir = vfs.root
+        self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
+        for fd, dev in enumerate(("stdin", "stdout", "stderr")):
+            node = self.vfs.root.entries[b"dev"].entries[dev.encode()]
+            self._install(fd, OpenFile(node, (O_RDWR, O_WRONLY, O_WRONLY)[fd]), False)
+
+    # ---- helpers -------------------------------------------------------------------------
+    @property
+    def space(self):
+        return self.linux.space
+
+    def _install(self, fd: int, f: OpenFile, cloexec: bool) -> int:
+        f.refs += 1
+        self.fds[fd] = (f, cloexec)
+        return fd
+
+    def _lowest_fd(self, start: int = 0) -> int:
+        fd = start
+        while fd in self.fds:
+            fd += 1
+        return fd if fd < NOFILE else -errno.EMFILE
+
+    def _file(self, fd) -> OpenFile | None:
+        entry = self.fds.get(fd)
+        return entry[0] if entry else None
+
+    def _release(self, f: OpenFile) -> None:
+        f.refs -= 1
+        if f.refs == 0 and f.pipe_end is not None:
+            pipe = f.node
+            if f.pipe_end == "r":
+                pipe.readers -= 1
+            else:
+                pipe.writers -= 1
+
+    def _path(self, ptr) -> bytes | int:
+        name = self.space.read_cstring(ptr, limit=4096)
+        if name is None:
+            return -errno.EFAULT
+        return name
+
+    def _start(self, dirfd) -> Dir | int:
+        if _signed(dirfd) == AT_FDCWD:
+            return self.cwd
+        f = self._file(_signed(dirfd))
+        if f is None:
+            return -errno.EBADF
+        if not isinstance(f.node, Dir):
+            return -errno.ENOTDIR
+        return f.node
+
+    def _lookup(self, dirfd, path_ptr, follow=True):
+        """(node, parent, name) or a negative errno; (None, parent, name) when only the last
+        component is missing."""
+        path = self._path(path_ptr)
+        if isinstance(path, int):
+            return path
+        start = self._start(dirfd)
+        if isinstance(start, int):
+            return start
+        node, parent, name = self.vfs.walk(start, path, follow)
+        if isinstance(node, int):
+            return -node
+        return node, parent, name
+
+    def _now(self) -> int:
+        return self.linux.clock()
+
+    def _stat_bytes(self, node: Node) -> bytes:
+        size = node.size
+        rdev = getattr(node, "rdev", 0)
+        t = node.mtime
+        fields = (1, node.ino, node.mode, node.nlink, 0, 0, rdev, 0, size, 4096, 0, -(-size // 512))
+        times = (t // 10**9, t % 10**9) * 3
+        return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields, *times, 0, 0)
+
+    # ---- opening and closing -------------------------------------------------------------
+    def sys_openat(self, m, dirfd, path_ptr, flags, mode, *_):
+        found = self._lookup(dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        acc = flags & O_ACCMODE
+        if node is None:
+            if not flags & O_CREAT:
+                return -errno.ENOENT
+            if parent.readonly:
+                return -errno.EROFS
+            node = parent.add(name, File(perm=mode & 0o777 & ~0o022))
+            node.mtime = self._now()
+        elif flags & O_CREAT and flags & O_EXCL:
+            return -errno.EEXIST
+        if isinstance(node, Symlink):
+            return -errno.ELOOP  # O_NOFOLLOW on a link
+        if isinstance(node, Dir):
+            if acc != 0 or flags & O_CREAT:
+                return -errno.EISDIR
+        elif flags & O_DIRECTORY:
+            return -errno.ENOTDIR
+        if acc != 0 and node.readonly:
+            return -errno.EROFS
+        if flags & O_TRUNC and acc != 0 and isinstance(node, File):
+            node.data.clear()
+            node.mtime = self._now()
+        fd = self._lowest_fd()
+        if fd < 0:
+            return fd
+        return self._install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+
+    def sys_close(self, m, fd, *_):
+        entry = self.fds.pop(_signed(fd), None)
+        if entry is None:
+            return -errno.EBADF
+        self._release(entry[0])
+        return 0
+
+    def sys_dup(self, m, fd, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        new = self._lowest_fd()
+        return new if new < 0 else self._install(new, f, False)
+
+    def sys_dup3(self, m, old, new, flags, *_):
+        old, new = _signed(old), _signed(new)
+        f = self._file(old)
+        if f is None or not 0 <= new < NOFILE:
+            return -errno.EBADF
+        if old == new or flags & ~O_CLOEXEC:
+            return -errno.EINVAL
+        if new in self.fds:
+            self.sys_close(m, new)
+        return self._install(new, f, bool(flags & O_CLOEXEC))
+
+    def sys_fcntl(self, m, fd, cmd, arg, *_):
+        fd = _signed(fd)
+        entry = self.fds.get(fd)
+        if entry is None:
+            return -errno.EBADF
+        f, cloexec = entry
+        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+            if not 0 <= arg < NOFILE:
+                return -errno.EINVAL
+            new = self._lowest_fd(arg)
+            return new if new < 0 else self._install(new, f, cmd == F_DUPFD_CLOEXEC)
+        if cmd == F_GETFD:
+            return FD_CLOEXEC if cloexec else 0
+        if cmd == F_SETFD:
+            self.fds[fd] = (f, bool(arg & FD_CLOEXEC))
+            return 0
+        if cmd == F_GETFL:
+            return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)
+        if cmd == F_SETFL:
+            f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
+            return 0
+        return -errno.EINVAL
+
+    def sys_pipe2(self, m, fds_ptr, flags, *_):
+        if flags & ~(O_CLOEXEC | O_NONBLOCK):
+            return -errno.EINVAL
+        r, w = self._lowest_fd(), None
+        if r < 0:
+            return r
+        self.fds[r] = None  # hold the slot while the second is found
+        w = self._lowest_fd()
+        del self.fds[r]
+        if w < 0:
+            return w
+        if not self.space.write(fds_ptr, struct.pack("<ii", r, w)):
+            return -errno.EFAULT
+        pipe = Pipe()
+        pipe.readers = pipe.writers = 1
+        nb = flags & O_NONBLOCK
+        self._install(r, OpenFile(pipe, nb, "r"), bool(flags & O_CLOEXEC))
+        self._install(w, OpenFile(pipe, O_WRONLY | nb, "w"), bool(flags & O_CLOEXEC))
+        return 0
+
+    # ---- data ----------------------------------------------------------------------------
+    def _read(self, m, f: OpenFile, count: int, pos: int | None):
+        """(bytes, advance position?) or a negative errno."""
+        node = f.node
+        if isinstance(node, Dir):
+            return -errno.EISDIR
+        if not f.readable:
+            return -errno.EBADF
+        if isinstance(node, Device):
+            return node.read(count)
+        if isinstance(node, Pipe):
+            if not node.buffer:
+                if node.writers == 0:
+                    return b""
+                if f.flags & O_NONBLOCK:
+                    return -errno.EAGAIN
+                m.kill(
+                    "read from an empty pipe that only this process could fill: it would "
+                    "block forever",
+                    SIGKILL,
+                )
+                return -errno.EINTR
+            data = bytes(node.buffer[:count])
+            del node.buffer[:count]
+            return data
+        start = f.pos if pos is None else pos
+        data = bytes(node.data[start : start + count])
+        if pos is None:
+            f.pos += len(data)
+        return data
+
+    def _write(self, m, f: OpenFile, data: bytes, pos: int | None) -> int:
+        node = f.node
+        if not f.writable:
+            return -errno.EBADF
+        if isinstance(node, Device):
+            return node.write(data)
+        if isinstance(node, Pipe):
+            if node.readers == 0:
+                m.kill("write to a pipe with no reader (SIGPIPE)", SIGPIPE)
+                return -errno.EPIPE
+            room = Pipe.CAPACITY - len(node.buffer)
+            if room < len(data):
+                if f.flags & O_NONBLOCK:
+                    if room == 0:
+                        return -errno.EAGAIN
+                    data = data[:room]
+                else:
+                    m.kill(
+                        "write to a full pipe that only this process could drain: it would "
+                        "block forever",
+                        SIGKILL,
+                    )
+                    return -errno.EINTR
+            node.buffer += data
+            return len(data)
+        if pos is None and f.flags & O_APPEND:
+            f.pos = len(node.data)
+        start = f.pos if pos is None else pos
+        buf = node.data
+        if start > len(buf):
+            buf.extend(b"\0" * (start - len(buf)))
+        buf[start : start + len(data)] = data
+        node.mtime = self._now()
+        if pos is None:
+            f.pos = start + len(data)
+        return len(data)
+
+    def sys_read(self, m, fd, buf, count, *_):
+        return self._read_into(m, fd, buf, count, None)
+
+    def sys_pread64(self, m, fd, buf, count, offset, *_):
+        if _signed(offset) < 0:
+            return -errno.EINVAL
+        return self._read_into(m, fd, buf, count, offset, positional=True)
+
+    def _read_into(self, m, fd, buf, count, pos, positional=False):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if positional and not isinstance(f.node, File):
+            return -errno.ESPIPE
+        data = self._read(m, f, min(count, MAX_RW), pos)
+        if isinstance(data, int):
+            return data
+        return len(data) if self.space.write(buf, data) else -errno.EFAULT
+
+    def sys_write(self, m, fd, buf, count, *_):
+        return self._write_from(m, fd, buf, count, None)
+
+    def sys_pwrite64(self, m, fd, buf, count, offset, *_):
+        if _signed(offset) < 0:
+            return -errno.EINVAL
+        return self._write_from(m, fd, buf, count, offset, positional=True)
+
+    def _write_from(self, m, fd, buf, count, pos, positional=False):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if positional and not isinstance(f.node, File):
+            return -errno.ESPIPE
+        data = self.space.read(buf, min(count, MAX_RW))
+        if data is None:
+            return -errno.EFAULT
+        return self._write(m, f, data, pos)
+
+    def _iov(self, iov, iovcnt):
+        if not 0 <= iovcnt <= 1024:
+            return -errno.EINVAL
+        raw = self.space.read(iov, 16 * iovcnt)
+        if raw is None:
+            return -errno.EFAULT
+        return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
+
+    def sys_writev(self, m, fd, iov, iovcnt, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        vec = self._iov(iov, iovcnt)
+        if isinstance(vec, int):
+            return vec
+        data = b""
+        for base, length in vec:
+            chunk = self.space.read(base, length)
+            if chunk is None:
+                return -errno.EFAULT
+            data += chunk
+        return self._write(m, f, data, None) if data or f.writable else -errno.EBADF
+
+    def sys_readv(self, m, fd, iov, iovcnt, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        vec = self._iov(iov, iovcnt)
+        if isinstance(vec, int):
+            return vec
+        total = 0
+        for base, length in vec:
+            data = self._read(m, f, length, None)
+            if isinstance(data, int):
+                return data if total == 0 else total
+            if not self.space.write(base, data):
+                return -errno.EFAULT
+            total += len(data)
+            if len(data) < length:
+                break
+        return total
+
+    def sys_lseek(self, m, fd, offset, whence, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if isinstance(f.node, (Pipe, Device)):
+            return -errno.ESPIPE
+        base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
+        if base is None:
+            return -errno.EINVAL
+        new = base + _signed(offset)
+        if new < 0:
+            return -errno.EINVAL
+        f.pos = new
+        return new
+
+    def sys_ftruncate(self, m, fd, length, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
+            return -errno.EINVAL
+        data = f.node.data
+        length = _signed(length)
+        del data[length:]
+        data.extend(b"\0" * (length - len(data)))
+        f.node.mtime = self._now()
+        return 0
+
+    def sys_ioctl(self, m, fd, request, arg, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        return -errno.ENOTTY  # no terminals: the standard streams are files or pipes to hmk
+
+    # ---- metadata ------------------------------------------------------------------------
+    def sys_fstat(self, m, fd, buf, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        return 0 if self.space.write(buf, self._stat_bytes(f.node)) else -errno.EFAULT
+
+    def sys_newfstatat(self, m, dirfd, path_ptr, buf, flags, *_):
+        if flags & AT_EMPTY_PATH and self.space.read(path_ptr, 1) == b"\0":
+            if _signed(dirfd) == AT_FDCWD:
+                node = self.cwd
+            else:
+                f = self._file(_signed(dirfd))
+                if f is None:
+                    return -errno.EBADF
+                node = f.node
+        else:
+            found = self._lookup(dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
+            if isinstance(found, int):
+                return found
+            node = found[0]
+            if node is None:
+                return -errno.ENOENT
+        return 0 if self.space.write(buf, self._stat_bytes(node)) else -errno.EFAULT
+
+    def sys_faccessat(self, m, dirfd, path_ptr, mode, *_):
+        found = self._lookup(dirfd, path_ptr)
+        if isinstance(found, int):
+            return found
+        node = found[0]
+        if node is None:
+            return -errno.ENOENT
+        if mode & 2 and node.readonly:
+            return -errno.EROFS
+        if mode & 1 and not node.mode & 0o111:
+            return -errno.EACCES
+        return 0
+
+    def sys_readlinkat(self, m, dirfd, path_ptr, buf, size, *_):
+        found = self._lookup(dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node = found[0]
+        if node is None:
+            return -errno.ENOENT
+        if not isinstance(node, Symlink):
+            return -errno.EINVAL
+        if _signed(size) <= 0:
+            return -errno.EINVAL
+        target = node.target[:size]
+        return len(target) if self.space.write(buf, target) else -errno.EFAULT
+
+    def sys_getdents64(self, m, fd, buf, count, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if not isinstance(f.node, Dir):
+            return -errno.ENOTDIR
+        d = f.node
+        entries = [(b".", d), (b"..", d.parent)] + list(d.entries.items())
+        out = bytearray()
+        while f.pos < len(entries):
+            name, node = entries[f.pos]
+            reclen = (19 + len(name) + 1 + 7) & ~7
+            if len(out) + reclen > count:
+                if not out:
+                    return -errno.EINVAL
+                break
+            kind = DT.get(stat.S_IFMT(node.mode), 0)
+            rec = struct.pack("<QqHB", node.ino, f.pos + 1, reclen, kind)
+            out += rec + name + b"\0" * (reclen - 19 - len(name))
+            f.pos += 1
+        return len(out) if self.space.write(buf, bytes(out)) else -errno.EFAULT
+
+    # ---- the namespace -------------------------------------------------------------------
+    def sys_mkdirat(self, m, dirfd, path_ptr, mode, *_):
+        found = self._lookup(dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        if node is not None:
+            return -errno.EEXIST
+        if parent.readonly:
+            return -errno.EROFS
+        parent.add(name, Dir(perm=mode & 0o777 & ~0o022)).mtime = self._now()
+        return 0
+
+    def sys_unlinkat(self, m, dirfd, path_ptr, flags, *_):
+        if flags & ~AT_REMOVEDIR:
+            return -errno.EINVAL
+        found = self._lookup(dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        if node is None:
+            return -errno.ENOENT
+        if name in (b"", b".", b".."):
+            return -errno.EINVAL if name == b"." else -errno.ENOTEMPTY
+        if parent.readonly:
+            return -errno.EROFS
+        if flags & AT_REMOVEDIR:
+            if not isinstance(node, Dir):
+                return -errno.ENOTDIR
+            if node.entries:
+                return -errno.ENOTEMPTY
+            if node is self.cwd:
+                return -errno.EBUSY
+        elif isinstance(node, Dir):
+            return -errno.EISDIR
+        parent.remove(name)
+        return 0
+
+    def sys_renameat(self, m, olddirfd, old_ptr, newdirfd, new_ptr, *_):
+        return self.sys_renameat2(m, olddirfd, old_ptr, newdirfd, new_ptr, 0)
+
+    def sys_renameat2(self, m, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
+        if flags:
+            return -errno.EINVAL  # RENAME_NOREPLACE and friends: not yet
+        src = self._lookup(olddirfd, old_ptr, follow=False)
+        if isinstance(src, int):
+            return src
+        dst = self._lookup(newdirfd, new_ptr, follow=False)
+        if isinstance(dst, int):
+            return dst
+        node, sparent, sname = src
+        target, dparent, dname = dst
+        if node is None:
+            return -errno.ENOENT
+        if sparent.readonly or dparent.readonly:
+            return -errno.EROFS
+        if target is node:
+            return 0
+        if isinstance(node, Dir):
+            p = dparent
+            while p is not p.parent:  # a directory cannot move into itself
+                if p is node:
+                    return -errno.EINVAL
+                p = p.parent
+        if target is not None:
+            if isinstance(target, Dir) and not isinstance(node, Dir):
+                return -errno.EISDIR
+            if isinstance(node, Dir) and not isinstance(target, Dir):
+                return -errno.ENOTDIR
+            if isinstance(target, Dir) and target.entries:
+                return -errno.ENOTEMPTY
+            dparent.remove(dname)
+        sparent.remove(sname)
+        dparent.add(dname, node)
+        return 0
+
+    def sys_getcwd(self, m, buf, size, *_):
+        path = self.vfs.path_of(self.cwd) + b"\0"
+        if size < len(path):
+            return -errno.ERANGE
+        return len(path) if self.space.write(buf, path) else -errno.EFAULT
+
+    def sys_chdir(self, m, path_ptr, *_):
+        found = self._lookup(AT_FDCWD, path_ptr)
+        if isinstance(found, int):
+            return found
+        if found[0] is None:
+            return -errno.ENOENT
+        if not isinstance(found[0], Dir):
+            return -errno.ENOTDIR
+        self.cwd = found[0]
+        return 0
+
+    def sys_fchdir(self, m, fd, *_):
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if not isinstance(f.node, Dir):
+            return -errno.ENOTDIR
+        self.cwd = f.node
+        return 0
+
+    def sys_fsync(self, m, fd, *_):
+        return 0 if self._file(_signed(fd)) is not None else -errno.EBADF
+
+    sys_fdatasync = sys_fsync
+
+    def sys_ppoll(self, m, fds_ptr, nfds, timeout, sigmask, *_):
+        if nfds > NOFILE:
+            return -errno.EINVAL
+        raw = self.space.read(fds_ptr, 8 * nfds)
+        if raw is None:
+            return -errno.EFAULT
+        out, ready = bytearray(raw), 0
+        for i in range(nfds):
+            fd, events, _ = struct.unpack_from("<ihh", raw, 8 * i)
+            f = self._file(fd)
+            rev = POLLNVAL if f is None and fd >= 0 else 0
+            if f is not None:
+                node = f.node
+                readable = not isinstance(node, Pipe) or node.buffer or node.writers == 0
+                writable = not isinstance(node, Pipe) or len(node.buffer) < Pipe.CAPACITY
+                rev = (POLLIN if readable and f.readable else 0) | (
+                    POLLOUT if writable and f.writable else 0
+                )
+                rev &= events | POLLNVAL
+            struct.pack_into("<h", out, 8 * i + 6, rev)
+            ready += bool(rev)
+        return ready if self.space.write(fds_ptr, bytes(out)) else -errno.EFAULT
+
+    # ---- for the memory manager: a file's bytes for mmap ---------------------------------
+    def mapping_source(self, fd: int, offset: int, length: int):
+        """(bytes backing [offset, offset + length) of the file, its path) or -errno."""
+        f = self._file(_signed(fd))
+        if f is None:
+            return -errno.EBADF
+        if not isinstance(f.node, File):
+            return -errno.ENODEV
+        if not f.readable:
+            return -errno.EACCES
+        return bytes(f.node.data[offset : offset + length]), self.vfs.path_of(f.node).decode(
+            errors="replace"
+        )
+
+
+def _signed(x: int) -> int:
+    """A register as a signed 64-bit (an fd of -100 arrives as 2**64 - 100)."""
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
+def build_root(linux, program: str, bundled: dict[str, str]) -> Vfs:
+    """The default tree (see the module docstring). `bundled`: name -> host path for /bin."""
+    from pathlib import Path  # noqa: PLC0415
+
+    vfs = Vfs()
+    root = vfs.root
+    for name, host in sorted(bundled.items()):
+        vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))
+    vfs.place(b"/etc/passwd", File(b"root:x:0:0:root:/root:/bin/sh\n", readonly=True))
+    exe = program.encode()
+    if exe.startswith(b"/"):
+        vfs.place(exe, File(host=Path(program), readonly=True, perm=0o755), readonly=True)
+    vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs
+    dev = vfs.mkdirs(b"/dev", readonly=True)
+    _devices(linux, dev)
+    proc = vfs.mkdirs(b"/proc", readonly=True)
+    proc.add(b"meminfo", Generated(lambda: _meminfo(linux)))
+    self_dir = proc.add(b"self", Dir(readonly=True))
+    self_dir.add(b"exe", Symlink(exe))
+    self_dir.add(b"maps", Generated(lambda: _maps(linux)))
+    for ro in (b"/bin", b"/etc"):
+        vfs.mkdirs(ro).readonly = True
+    root.readonly = True
+    return vfs
+
+
+def _devices(linux, dev: Dir) -> None:
+    def console_write(fd):
+        def write(data):
+            linux._emit(fd, data)
+            return len(data)
+
+        return write
+
+    def stdin_read(n):
+        data, linux.stdin = linux.stdin[:n], linux.stdin[n:]
+        return data
+
+    nothing = lambda n: b""  # noqa: E731
+    for fd, name in enumerate((b"stdin", b"stdout", b"stderr")):
+        node = dev.add(name, Device(0x8800 + fd, stdin_read, console_write(max(fd, 1))))
+        node.ino = fd + 3  # the numbers Linux's pts give do not matter; stable ones do
+        node.mode = stat.S_IFCHR | 0o620
+    dev.add(b"tty", Device(0x500, stdin_read, console_write(1)))
+    dev.add(b"null", Device(0x103, nothing, len))
+    dev.add(b"zero", Device(0x105, lambda n: b"\0" * n, len))
+    dev.add(b"urandom", Device(0x109, lambda n: linux._random.bytes(n), len))
+    dev.add(b"random", Device(0x108, lambda n: linux._random.bytes(n), len))
+
+
+def _meminfo(linux) -> bytes:
+    total = len(linux.ram) >> 10
+    used = linux.frames.in_use * 4
+    return (
+        f"MemTotal:       {total:8d} kB\nMemFree:        {total - used:8d} kB\n"
+        f"MemAvailable:   {total - used:8d} kB\n"
+    ).encode()
+
+
+def _maps(linux) -> bytes:
+    lines = []
+    for v in linux.space.vmas:
+        perms = "".join(c if v.prot & b else "-" for c, b in (("r", 1), ("w", 2), ("x", 4)))
+        name = v.name if not v.name.startswith("[anon") else ""
+        lines.append(f"{v.start:08x}-{v.end:08x} {perms}p 00000000 00:00 0 {name}".rstrip())
+    return ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,196 @@
+"""The file manager's file-system tree: nodes, path walk, and the default root.
+
+Nodes are directories, regular files, character devices, symbolic links and pipes, each with a
+Linux inode number and mode. A subtree can be read-only (the imported root); /tmp is a writable
+tmpfs. Regular files keep their bytes in memory, or read them from a host file on first use
+(the program and the bundled tree). The path walk follows symbolic links (at most 40, Linux's
+limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+from pathlib import Path
+
+MAX_SYMLINKS = 40
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+class Node:
+    _next_ino = [1]
+
+    def __init__(self, mode: int, readonly: bool = False):
+        self.mode = mode
+        self.ino = Node._next_ino[0]
+        Node._next_ino[0] += 1
+        self.readonly = readonly
+        self.nlink = 1
+        self.mtime = 0
+        self.parent: Dir | None = None
+
+    @property
+    def size(self) -> int:
+        return 0
+
+
+class Dir(Node):
+    def __init__(self, readonly: bool = False, perm: int = 0o755):
+        super().__init__(stat.S_IFDIR | perm, readonly)
+        self.entries: dict[bytes, Node] = {}  # insertion order: getdents order
+        self.nlink = 2
+
+    def add(self, name: bytes, node: Node) -> Node:
+        self.entries[name] = node
+        node.parent = self
+        if isinstance(node, Dir):
+            self.nlink += 1
+        return node
+
+    def remove(self, name: bytes) -> Node:
+        node = self.entries.pop(name)
+        if isinstance(node, Dir):
+            self.nlink -= 1
+        return node
+
+    @property
+    def size(self) -> int:
+        return 4096
+
+
+class File(Node):
+    def __init__(self, data: bytes = b"", host: Path | None = None, readonly=False, perm=0o644):
+        super().__init__(stat.S_IFREG | perm, readonly)
+        self._data = bytearray(data) if host is None else None
+        self.host = host
+
+    @property
+    def data(self) -> bytearray:
+        if self._data is None:  # a host file, read on first use
+            try:
+                self._data = bytearray(self.host.read_bytes())
+            except OSError:
+                self._data = bytearray()
+        return self._data
+
+    @property
+    def size(self) -> int:
+        if self._data is None and self.host is not None:
+            try:
+                return self.host.stat().st_size
+            except OSError:
+                return 0
+        return len(self.data)
+
+
+class Device(Node):
+    """A character device: `read(n)` returns bytes, `write(data)` a count."""
+
+    def __init__(self, rdev: int, read, write):
+        super().__init__(stat.S_IFCHR | 0o666)
+        self.rdev, self.read, self.write = rdev, read, write
+
+
+class Symlink(Node):
+    def __init__(self, target: bytes | None = None, resolve=None):
+        super().__init__(stat.S_IFLNK | 0o777, readonly=True)
+        self._target, self._resolve = target, resolve
+
+    @property
+    def target(self) -> bytes:
+        return self._resolve() if self._resolve else self._target
+
+    @property
+    def size(self) -> int:
+        return len(self.target)
+
+
+class Generated(File):
+    """A read-only file whose contents are made when it is opened (procfs)."""
+
+    def __init__(self, make):
+        super().__init__(readonly=True, perm=0o444)
+        self.make = make
+
+    @property
+    def data(self) -> bytearray:
+        return bytearray(self.make())
+
+    @property
+    def size(self) -> int:
+        return 0  # as procfs reports
+
+
+class Pipe(Node):
+    CAPACITY = 65536  # Linux's default pipe buffer
+
+    def __init__(self):
+        super().__init__(stat.S_IFIFO | 0o600)
+        self.buffer = bytearray()
+        self.readers = self.writers = 0
+
+
+class Vfs:
+    def __init__(self):
+        self.root = Dir()
+        self.root.parent = self.root
+
+    def mkdirs(self, path: bytes, readonly=False) -> Dir:
+        """Make the directories of an absolute path as needed (set-up, not a syscall)."""
+        d = self.root
+        for part in [p for p in path.split(b"/") if p]:
+            nxt = d.entries.get(part)
+            if not isinstance(nxt, Dir):
+                nxt = d.add(part, Dir(readonly=readonly))
+            d = nxt
+        return d
+
+    def place(self, path: bytes, node: Node, readonly=False) -> Node:
+        parent, _, name = path.rpartition(b"/")
+        return self.mkdirs(parent, readonly).add(name, node)
+
+    def walk(self, start: Dir, path: bytes, follow: bool = True, hops: int = 0):
+        """(node, parent dir, last name) or (errno, None, b""). A missing last component is
+        (None, parent, name) so that O_CREAT and mkdir can make it."""
+        if not path:
+            return errno.ENOENT, None, b""
+        if len(path) >= PATH_MAX:
+            return errno.ENAMETOOLONG, None, b""
+        node: Node = self.root if path.startswith(b"/") else start
+        parts = [p for p in path.split(b"/") if p and p != b"."]
+        must_be_dir = path.endswith(b"/")
+        parent = node.parent if isinstance(node, Dir) else None
+        name = b""
+        for i, part in enumerate(parts):
+            if not isinstance(node, Dir):
+                return errno.ENOTDIR, None, b""
+            if len(part) > NAME_MAX:
+                return errno.ENAMETOOLONG, None, b""
+            parent, name = node, part
+            if part == b"..":
+                node = node.parent
+                continue
+            nxt = node.entries.get(part)
+            last = i == len(parts) - 1
+            if nxt is None:
+                return (None, parent, name) if last else (errno.ENOENT, None, b"")
+            if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
+                if hops >= MAX_SYMLINKS:
+                    return errno.ELOOP, None, b""
+                rest = b"/".join(parts[i + 1 :])
+                target = nxt.target + (b"/" + rest if rest else b"")
+                return self.walk(node, target + (b"/" if must_be_dir else b""), follow, hops + 1)
+            node = nxt
+        if must_be_dir and not isinstance(node, Dir):
+            return errno.ENOTDIR, None, b""
+        return node, parent, name
+
+    def path_of(self, node: Node) -> bytes:
+        parts = []
+        while node.parent is not node and node.parent is not None:
+            parent = node.parent
+            name = next((n for n, v in parent.entries.items() if v is node), b"?")
+            parts.append(name)
+            node = parent
+        return b"/" + b"/".join(reversed(parts))

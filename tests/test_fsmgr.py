@@ -1,0 +1,133 @@
+"""The file manager (hmk.services.fsmgr) on bad input: every call answers with the errno Linux
+gives and nothing raises; plus the tree's read-only parts and pipes. fsx (a bundled program,
+compared with qemu-aarch64 in test_workloads_qemu.py) covers the ordinary paths."""
+
+import errno
+import struct
+
+import pytest
+
+from hmk.services.fsmgr import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, FsMgr, build_root
+
+BASE = 0x10000  # a user buffer the fake address space maps; anything else is unmapped
+
+
+class FakeSpace:
+    def __init__(self):
+        self.mem = bytearray(0x4000)
+
+    def _ok(self, va, n):
+        return va >= BASE and va + n <= BASE + len(self.mem)
+
+    def read(self, va, n):
+        return bytes(self.mem[va - BASE : va - BASE + n]) if self._ok(va, n) else None
+
+    def write(self, va, data):
+        if not self._ok(va, len(data)):
+            return False
+        self.mem[va - BASE : va - BASE + len(data)] = data
+        return True
+
+    def read_cstring(self, va, limit=4096):
+        out = bytearray()
+        while len(out) < limit:
+            c = self.read(va + len(out), 1)
+            if c is None:
+                return None
+            if c == b"\0":
+                return bytes(out)
+            out += c
+        return None
+
+
+class FakeLinux:
+    def __init__(self):
+        self.space = FakeSpace()
+        self.stdin, self.out = b"typed", bytearray()
+        self.clock = lambda: 0
+
+    def _emit(self, fd, data):
+        self.out += data
+
+
+class FakeMachine:
+    def __init__(self):
+        self.killed = None
+
+    def kill(self, detail, signal):
+        self.killed = (detail, signal)
+
+
+@pytest.fixture
+def fs():
+    linux = FakeLinux()
+    return FsMgr(linux, build_root(linux, "/opt/prog", {})), linux.space, FakeMachine()
+
+
+def path(space, text: bytes, at=BASE) -> int:
+    space.write(at, text + b"\0")
+    return at
+
+
+def test_bad_descriptors_pointers_and_lengths(fs):
+    f, space, m = fs
+    assert f.sys_read(m, 99, BASE, 4) == -errno.EBADF
+    assert f.sys_write(m, (1 << 64) - 1, BASE, 4) == -errno.EBADF  # fd -1
+    assert f.sys_write(m, 1, 0xDEAD0000, 4) == -errno.EFAULT
+    assert f.sys_read(m, 0, 0xDEAD0000, 4) == -errno.EFAULT
+    assert f.sys_openat(m, AT_FDCWD, 0xDEAD0000, O_RDONLY, 0) == -errno.EFAULT
+    assert f.sys_close(m, 1 << 40) == -errno.EBADF
+    assert f.sys_dup3(m, 1, 1, 0) == -errno.EINVAL
+    assert f.sys_dup3(m, 1, 5000, 0) == -errno.EBADF
+    assert f.sys_fcntl(m, 1, 999, 0) == -errno.EINVAL
+    assert f.sys_lseek(m, 1, 0, 0) == -errno.ESPIPE  # the console
+    assert f.sys_writev(m, 1, BASE, 5000) == -errno.EINVAL
+    assert f.sys_pipe2(m, BASE, 0xFFFF) == -errno.EINVAL
+    assert f.sys_getcwd(m, BASE, 1) == -errno.ERANGE
+
+
+def test_a_path_without_terminator_is_efault(fs):
+    f, space, m = fs
+    space.mem[:] = b"a" * len(space.mem)  # no NUL before the end of the mapping
+    assert f.sys_openat(m, AT_FDCWD, BASE, O_RDONLY, 0) == -errno.EFAULT
+    assert f.sys_mkdirat(m, AT_FDCWD, BASE + 10, 0o755) == -errno.EFAULT
+
+
+def test_long_names_and_read_only_parts(fs):
+    f, space, m = fs
+    assert (
+        f.sys_openat(m, AT_FDCWD, path(space, b"/tmp/" + b"n" * 300), O_CREAT, 0)
+        == -errno.ENAMETOOLONG
+    )
+    assert f.sys_openat(m, AT_FDCWD, path(space, b"/etc/passwd"), O_WRONLY, 0) == -errno.EROFS
+    assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/newdir"), 0o755) == -errno.EROFS
+    assert f.sys_unlinkat(m, AT_FDCWD, path(space, b"/opt/prog"), 0) == -errno.EROFS
+    assert f.sys_openat(m, AT_FDCWD, path(space, b"/tmp/ok"), O_CREAT | O_WRONLY, 0o644) == 3
+    assert f.sys_unlinkat(m, AT_FDCWD, path(space, b"/tmp/ok"), 0xFF) == -errno.EINVAL
+
+
+def test_proc_self_exe_names_the_program(fs):
+    f, space, m = fs
+    n = f.sys_readlinkat(m, AT_FDCWD, path(space, b"/proc/self/exe"), BASE + 256, 64)
+    assert space.read(BASE + 256, n) == b"/opt/prog"
+    assert f.sys_readlinkat(m, AT_FDCWD, path(space, b"/etc/passwd"), BASE + 256, 64) == (
+        -errno.EINVAL
+    )
+
+
+def test_pipes_that_would_block_end_the_program_instead_of_hanging(fs):
+    f, space, m = fs
+    assert f.sys_pipe2(m, BASE, 0) == 0
+    r, w = struct.unpack("<ii", space.read(BASE, 8))
+    f.sys_read(m, r, BASE + 64, 4)
+    assert m.killed and m.killed[1] == 9 and "block forever" in m.killed[0]
+    m.killed = None
+    f.sys_close(m, r)
+    assert f.sys_write(m, w, BASE, 4) == -errno.EPIPE
+    assert m.killed[1] == 13  # SIGPIPE
+
+
+def test_stdin_reads_the_runs_input(fs):
+    f, space, m = fs
+    assert f.sys_read(m, 0, BASE, 100) == 5 and space.read(BASE, 5) == b"typed"
+    assert f.sys_read(m, 0, BASE, 100) == 0
