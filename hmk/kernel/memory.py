@@ -98,7 +98,10 @@ class AddressSpace:
 
     def remove(self, start: int, end: int) -> list[int]:
         """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
-        keep = []
+        keep, dropped = [], []
+        for v in self.vmas:  # only pages inside VMAs can be mapped: visit just those
+            if v.start < end and start < v.end:
+                dropped += self._unmap_pages(max(v.start, start), min(v.end, end))
         for v in self.vmas:
             if v.end <= start or end <= v.start:
                 keep.append(v)
@@ -109,7 +112,7 @@ class AddressSpace:
                 image = v.image[end - v.start :] if end - v.start < len(v.image) else b""
                 keep.append(Vma(end, v.end, v.prot, v.name, image))
         self.vmas = keep
-        return self._unmap_pages(start, end)
+        return dropped
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
         """Change protection of [start, end) (which must be mapped); returns remapped pages."""
@@ -124,7 +127,11 @@ class AddressSpace:
                 inside = start <= lo and hi <= end
                 pieces.append(Vma(lo, hi, prot if inside else v.prot, v.name, image))
         self.vmas = sorted(pieces, key=lambda v: v.start)
-        return self._reprotect_pages(start, end, prot)
+        changed = []
+        for v in self.vmas:
+            if v.start < end and start < v.end:
+                changed += self._reprotect_pages(max(v.start, start), min(v.end, end), prot)
+        return changed
 
     # ---- page-table edits (a subclass may make them kernel calls)
     def _unmap_pages(self, start: int, end: int) -> list[int]:
