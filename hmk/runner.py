@@ -28,6 +28,7 @@ from hmk.kernel.shim import Shim
 from hmk.kernel.syscalls import format_call
 from hmk.services.fsmgr import FsMgr, build_root
 from hmk.services.memmgr import MemoryManager
+from hmk.services.procmgr import ProcMgr
 from hmk.system import DEFAULT_SYSTEM, load_system
 from hmk.workloads import list_workloads
 from hmk.workloads import path as workload_path
@@ -111,6 +112,9 @@ def run_program(
     space = memmgr.attach(proc)
     kernel = MinimalKernel(ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space)
     core_kernel.linux = kernel
+    kernel.core = core_kernel
+    kernel.procmgr = ProcMgr(core_kernel, memmgr)
+    kernel.procmgr.start(proc, kernel)
     bundled = {name: str(workload_path(name)) for name in list_workloads()}
     kernel.fs = FsMgr(kernel, build_root(kernel, os.path.abspath(program), bundled))
 
@@ -169,7 +173,6 @@ def run_program(
     finally:
         machine.close()
     stats = {**hierarchy.stats(), **timing.stats()}
-    stats["kernel.syscalls"] = kernel.syscalls
     stats["kernel.page_faults"] = machine.recorder.counts["faults"]
     stats.update(core_kernel.counts)
     stats.update(core_kernel.ipc.counters)
@@ -182,7 +185,7 @@ def run_program(
         cycles=int(timing.cycles),
         instructions=int(timing.instructions),
         ghz=ghz,
-        syscalls=kernel.syscalls,
+        syscalls=core_kernel.counts["kernel.syscalls"],
         page_faults=machine.recorder.counts["faults"],
         stats=stats,
         fault=fault,

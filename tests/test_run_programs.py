@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workload_expectations import CASES, expected
+from workload_expectations import CASES, QEMU_CANNOT, expected
 
 from hmk.runner import DEFAULT_ENV, run_program
 from hmk.workloads import path
@@ -39,6 +39,8 @@ def test_output_and_status_equal_linux(name, args):
 @pytest.mark.parametrize(("name", "args"), FAST, ids=[" ".join((n, *a)) for n, a in FAST])
 def test_output_and_status_equal_qemu(name, args):
     """Linux's own ABI as the reference: qemu-aarch64 with the same argv and environment."""
+    if (name, args) in QEMU_CANNOT:
+        pytest.skip("qemu-aarch64 cannot follow this execve (tests/workload_expectations.py)")
     env = dict(e.decode().split("=", 1) for e in DEFAULT_ENV)
     exe = str(path(name))
     linux = subprocess.run(["qemu-aarch64", exe, *args], env=env, capture_output=True, check=False)

@@ -165,6 +165,9 @@ class Machine:
     def set_extra_context(self, regs) -> None:
         self.uc.reg_write_batch(list(zip(EXTRA_REGS, regs, strict=True)))
 
+    def set_pc(self, pc: int) -> None:
+        self.uc.reg_write(A.UC_ARM64_REG_PC, pc)
+
     @property
     def pc(self) -> int:
         return self.uc.reg_read(A.UC_ARM64_REG_PC)

@@ -47,6 +47,7 @@ from hmk.kernel.paging import (
     KernelPaging,
     fault_budget,
 )
+from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
 from hmk.kernel.tokens import Tokens
 from hmk.kernel.vspace import VSpaces
@@ -111,6 +112,7 @@ class CoreKernel:
         self.linux = None
         self.memmgr = None
         self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
+        self.procmgr = None  # the process manager (hmk.services.procmgr)
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
         self._procs: dict[int, Process] = {}  # tcb -> its process
@@ -213,16 +215,20 @@ class CoreKernel:
         """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
         scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
         self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
+        self.counts["kernel.syscalls"] += 1
         registers = machine.syscall_registers()
         *args, nr = registers
         if is_hm_call(nr):
             result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
             if result is not None:
                 machine.set_reg(0, result)
-        elif self.shim is not None:
-            self.shim.syscall(machine, registers, self.linux)
         else:
-            self.linux.syscall(machine, registers)
+            proc = self._procs.get(self.running)
+            linux = getattr(proc, "linux", None) or self.linux
+            if self.shim is not None:
+                self.shim.syscall(machine, registers, linux)
+            else:
+                linux.syscall(machine, registers)
         if machine._stopped:
             return
         self._timer(self._now())
@@ -256,16 +262,39 @@ class CoreKernel:
 
     def exit_thread(self, machine, tcb: int) -> None:
         """The thread is gone; the process ends with its last thread (status 0)."""
-        proc = self._procs.pop(tcb)
+        proc = self._procs[tcb]
+        self.forget_thread(tcb)
+        self.charge("hmcall", self.path(BUDGETS["thread.op"]))
+        if not any(p is proc for p in self._procs.values()):
+            task = getattr(proc.linux, "task", None)
+            if task is not None and self.procmgr is not None:
+                self.procmgr.exited(machine, task, 0)
+            else:
+                self.linux.proc.exit_status = 0
+                machine.stop()
+
+    def forget_thread(self, tcb: int) -> None:
+        """Destroy a thread: its TCB, saved state, waits."""
+        self._procs.pop(tcb, None)
         self._extra.pop(tcb, None)
         self._space.pop(tcb, None)
         self.hmcalls.forget_thread(tcb)
         self.threads.destroy(tcb)
         self.need_resched = True
-        self.charge("hmcall", self.path(BUDGETS["thread.op"]))
-        if not any(p is proc for p in self._procs.values()):
-            self.linux.proc.exit_status = 0
-            machine.stop()
+
+    def block_current(self, queue: list) -> None:
+        """Block the running thread on `queue` (a wait list a later wake_all empties)."""
+        tcb = self.running
+        queue.append(tcb)
+        self.threads.block(tcb)
+        self.need_resched = True
+
+    def wake_all(self, queue: list) -> None:
+        for tcb in queue:
+            if self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED:
+                self.threads.wake(tcb)
+        queue.clear()
+        self.need_resched = True
 
     def spawn_domain(self, parent, name: str):
         """A new protection domain running `parent`'s program image: its own VSpace, CSpace
@@ -350,6 +379,7 @@ class Process:
         if self.tcb < 0:
             raise MemoryError(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self
+        self.linux = None  # its Linux personality, if it runs a Linux program
         kernel.mem.take_log()  # boot-time set-up is not charged to the program
 
     @property

@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import struct
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
@@ -27,6 +27,8 @@ from hmk.kernel.syscalls import NAMES
 # 47.8-bit user VA, like a Linux kernel built with a smaller VA_BITS (phones often use 39)
 TASK_SIZE = KERNEL_BASE
 STACK_TOP = TASK_SIZE - PAGE_SIZE
+ERESTARTSYS = -512  # a handler blocked the thread: the SVC runs again when it is woken
+MAX_ARG_BYTES = 128 * 1024  # execve's argv + envp (an assumption; Linux allows more)
 STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
@@ -89,6 +91,9 @@ class MinimalKernel:
         self.syscalls = 0
         self.proc: ProcessState | None = None
         self.fs = None  # the file manager (hmk.services.fsmgr.FsMgr), set by the runner
+        self.procmgr = None  # the process manager (hmk.services.procmgr.ProcMgr)
+        self.task = None  # this process's procmgr record
+        self.core = None  # the core kernel (hmk.kernel.core.CoreKernel)
         self._mmap_top = MMAP_BASE
 
     # ---- setting up the process (called by the loader)
@@ -125,6 +130,8 @@ class MinimalKernel:
         """Serve the SVC; `registers`: x0-x5 and x8 when the caller has read them already."""
         *args, nr = registers or machine.syscall_registers()
         args = tuple(args)
+        if self.fs is not None:
+            self.fs.vfs.current = self  # /proc/self is the caller
         name = NAMES.get(nr, f"syscall_{nr}")
         handler = getattr(self.fs, f"sys_{name}", None) or getattr(self, f"sys_{name}", None)
         self.syscalls += 1
@@ -135,31 +142,112 @@ class MinimalKernel:
             result = -errno.ENOSYS
         else:
             result = handler(machine, *args)
+        if result == ERESTARTSYS:  # the thread blocked: run the SVC again when it wakes
+            machine.set_pc(machine.pc - 4)
+            return
         if self.strace is not None:
             self.strace(SyscallRecord(nr, name, args, result))
-        if self.proc.exit_status is not None:
-            machine.stop()
-        else:
+        if result is not None and not self.task.zombie:  # None: execve set the registers
             machine.set_reg(0, result)
 
-    # ---- process
+    # ---- process (the process manager's: hmk.services.procmgr)
     def sys_exit(self, m, status, *_):
-        self.proc.exit_status = status & 0xFF
-        return 0
+        self.procmgr.exited(m, self.task, (status & 0xFF) << 8)
+        return 0  # for --strace: nobody receives it
 
     sys_exit_group = sys_exit
 
     def sys_set_tid_address(self, m, tidptr, *_):
         self.proc.clear_child_tid = tidptr
-        return 1  # the thread id of the only thread
+        return self.task.pid  # the thread id of its only thread
 
     def sys_getpid(self, m, *_):
-        return 1
+        return self.task.pid
 
     sys_gettid = sys_getpid
 
     def sys_getppid(self, m, *_):
-        return 0
+        return self.task.ppid
+
+    def sys_clone(self, m, flags, newsp, parent_tid, tls, child_tid, *_):
+        return self.procmgr.fork(m, self.task, flags, child_tid)
+
+    def sys_wait4(self, m, pid, wstatus, options, rusage, *_):
+        return self.procmgr.wait4(m, self.task, pid, wstatus, options)
+
+    def sys_execve(self, m, path_ptr, argv_ptr, envp_ptr, *_):
+        """Replace this process's image with the program at the path (in the file system)."""
+        from hmk.cpu.elf import ElfError, parse_elf  # noqa: PLC0415
+        from hmk.cpu.stack import auxv_for, build_stack  # noqa: PLC0415
+
+        path = self.space.read_cstring(path_ptr)
+        argv, envp = self._strings(argv_ptr), self._strings(envp_ptr)
+        if path is None or argv is None or envp is None:
+            return -errno.EFAULT
+        if isinstance(argv, int) or isinstance(envp, int):
+            return argv if isinstance(argv, int) else envp
+        found = self.fs.executable(path)
+        if isinstance(found, int):
+            return found
+        data, name = found
+        try:
+            image = parse_elf(data, name.decode(errors="replace"))
+        except ElfError:
+            return -errno.ENOEXEC
+        if any(_page_up(sg.vaddr + sg.memsz) > TASK_SIZE - STACK_SIZE for sg in image.segments):
+            return -errno.ENOEXEC
+        # ---- the point of no return: the old image goes
+        self._unmap(0, TASK_SIZE)
+        self._mmap_top = MMAP_BASE
+        self.load_segments(image)
+        random16 = self._random.bytes(16)
+        sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), name, random16)
+        self.make_stack(stack, sp)
+        self.fs.close_on_exec(m)
+        regs = [0] * 34
+        regs[31], regs[32] = sp, image.entry
+        m.set_context(regs)
+        return None
+
+    def _strings(self, ptr):
+        """A NULL-terminated array of C strings in user memory (argv, envp): a list, None
+        (EFAULT) or -E2BIG."""
+        out, total = [], 0
+        if ptr == 0:
+            return out
+        while True:
+            raw = self.space.read(ptr + 8 * len(out), 8)
+            if raw is None:
+                return None
+            addr = struct.unpack("<Q", raw)[0]
+            if addr == 0:
+                return out
+            s = self.space.read_cstring(addr, limit=MAX_ARG_BYTES)
+            if s is None:
+                return None
+            total += len(s) + 9
+            if total > MAX_ARG_BYTES:
+                return -errno.E2BIG
+            out.append(s)
+
+    def forked(self, space) -> MinimalKernel:
+        """The personality of a child made by fork: this one's state, a new address space,
+        the same open files."""
+        child = MinimalKernel(
+            self.ram,
+            stdin=self.stdin,
+            out=self.out,
+            err=self.err,
+            clock=self.clock,
+            strace=self.strace,
+            space=space,
+        )
+        child._random, child.warned = self._random, self.warned
+        child.on_tlb_change, child.core, child.procmgr = self.on_tlb_change, self.core, self.procmgr
+        child.proc, child._mmap_top = replace(self.proc), self._mmap_top
+        child.proc.stdout = self.proc.stdout
+        child.fs = self.fs.forked(child)
+        return child
 
     def sys_getuid(self, m, *_):
         return 0

@@ -54,6 +54,9 @@ SERVICE_OF = {
             "rt_sigprocmask",
             "kill",
             "tgkill",
+            "clone",
+            "execve",
+            "wait4",
         ),
         "procmgr",
     ),
@@ -165,6 +168,8 @@ class Shim:
         caller = (self.domains[here].proc if here != APP else None) or proc
         tcb = k.running if k.running >= 0 else proc.tcb
         vspace = k.current.vspace if k.current is not None else caller.vspace
+        if target.domain.ic == "IC1":  # kernel space: it runs in whatever address space is on
+            k.ipc.ep["server_vspace"][target.endpoint] = vspace  # the core (untimed metadata)
         res = k.ipc.call(tcb, vspace, caller.cspace, target.slot, msg)
         if res.err != OK:
             k.mem.take_log()

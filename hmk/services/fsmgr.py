@@ -8,10 +8,10 @@ meminfo). Standard streams are console devices whose bytes go to the run's stdin
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the process's address space (`space.read/write`, EFAULT on
-a bad pointer). A call that would block forever in a single-threaded process (reading an empty
-pipe this process alone can fill) ends the program with SIGKILL and says why, rather than
-hanging the simulator; a write to a pipe with no reader is EPIPE and SIGPIPE (no signal handlers
-yet: the default action, death).
+a bad pointer). A read of an empty pipe (or a write to a full one) blocks the thread until
+the other end acts, and the call is then made again (ERESTARTSYS); if no thread is left to run,
+the program ends with SIGKILL and says so rather than hanging the simulator. A write to a pipe
+with no reader is EPIPE and SIGPIPE (no signal handlers yet: the default action, death).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ FD_CLOEXEC = 1
 NOFILE = 1024  # RLIMIT_NOFILE's default soft limit
 MAX_RW = 0x7FFFF000
 SIGPIPE, SIGKILL = 13, 9
+ERESTARTSYS = -512  # hmk.kernel.minimal: the thread blocked; the call runs again on waking
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
 POLLIN, POLLOUT, POLLNVAL = 0x1, 0x4, 0x20
 
@@ -87,8 +88,10 @@ class FsMgr:
             pipe = f.node
             if f.pipe_end == "r":
                 pipe.readers -= 1
+                self.linux.core.wake_all(pipe.write_waiters)  # they get EPIPE now
             else:
                 pipe.writers -= 1
+                self.linux.core.wake_all(pipe.read_waiters)  # they see end of file now
 
     def _path(self, ptr) -> bytes | int:
         name = self.space.read_cstring(ptr, limit=4096)
@@ -248,14 +251,11 @@ class FsMgr:
                     return b""
                 if f.flags & O_NONBLOCK:
                     return -errno.EAGAIN
-                m.kill(
-                    "read from an empty pipe that only this process could fill: it would "
-                    "block forever",
-                    SIGKILL,
-                )
-                return -errno.EINTR
+                self.linux.core.block_current(node.read_waiters)  # until a write or close
+                return ERESTARTSYS
             data = bytes(node.buffer[:count])
             del node.buffer[:count]
+            self.linux.core.wake_all(node.write_waiters)
             return data
         start = f.pos if pos is None else pos
         data = bytes(node.data[start : start + count])
@@ -275,18 +275,14 @@ class FsMgr:
                 return -errno.EPIPE
             room = Pipe.CAPACITY - len(node.buffer)
             if room < len(data):
-                if f.flags & O_NONBLOCK:
-                    if room == 0:
+                if room == 0:
+                    if f.flags & O_NONBLOCK:
                         return -errno.EAGAIN
-                    data = data[:room]
-                else:
-                    m.kill(
-                        "write to a full pipe that only this process could drain: it would "
-                        "block forever",
-                        SIGKILL,
-                    )
-                    return -errno.EINTR
+                    self.linux.core.block_current(node.write_waiters)  # until a read
+                    return ERESTARTSYS
+                data = data[:room]  # a partial write, as Linux's for more than PIPE_BUF
             node.buffer += data
+            self.linux.core.wake_all(node.read_waiters)
             return len(data)
         if pos is None and f.flags & O_APPEND:
             f.pos = len(node.data)
@@ -307,6 +303,36 @@ class FsMgr:
         if _signed(offset) < 0:
             return -errno.EINVAL
         return self._read_into(m, fd, buf, count, offset, positional=True)
+
+    # ---- processes: fork, exec, exit (hmk.services.procmgr)
+    def forked(self, linux) -> FsMgr:
+        """The child's table after fork: the same open files (shared positions), same cwd."""
+        child = FsMgr.__new__(FsMgr)
+        child.linux, child.vfs, child.cwd, child.fds = linux, self.vfs, self.cwd, {}
+        for fd, (f, cloexec) in self.fds.items():
+            child._install(fd, f, cloexec)
+        return child
+
+    def close_all(self, m) -> None:
+        for fd in sorted(self.fds):
+            self.sys_close(m, fd)
+
+    def close_on_exec(self, m) -> None:
+        for fd in sorted(fd for fd, (_, cloexec) in self.fds.items() if cloexec):
+            self.sys_close(m, fd)
+
+    def executable(self, path: bytes):
+        """(bytes, absolute path) of the program at `path` for execve, or -errno."""
+        node, _, _ = self.vfs.walk(self.cwd, path)
+        if isinstance(node, int):
+            return -node
+        if node is None:
+            return -errno.ENOENT
+        if not isinstance(node, File) or isinstance(node, Generated):
+            return -errno.EACCES
+        if not node.mode & 0o111:
+            return -errno.EACCES
+        return bytes(node.data), self.vfs.path_of(node)
 
     def _read_into(self, m, fd, buf, count, pos, positional=False):
         f = self._file(_signed(fd))
@@ -643,6 +669,7 @@ def build_root(linux, program: str, bundled: dict[str, str]) -> Vfs:
     from pathlib import Path  # noqa: PLC0415
 
     vfs = Vfs()
+    vfs.current = linux  # the personality of the process making the call (set per syscall)
     root = vfs.root
     for name, host in sorted(bundled.items()):
         vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))
@@ -656,8 +683,8 @@ def build_root(linux, program: str, bundled: dict[str, str]) -> Vfs:
     proc = vfs.mkdirs(b"/proc", readonly=True)
     proc.add(b"meminfo", Generated(lambda: _meminfo(linux)))
     self_dir = proc.add(b"self", Dir(readonly=True))
-    self_dir.add(b"exe", Symlink(exe))
-    self_dir.add(b"maps", Generated(lambda: _maps(linux)))
+    self_dir.add(b"exe", Symlink(resolve=lambda: vfs.current.proc.exe_path))
+    self_dir.add(b"maps", Generated(lambda: _maps(vfs.current)))
     for ro in (b"/bin", b"/etc"):
         vfs.mkdirs(ro).readonly = True
     root.readonly = True

@@ -129,6 +129,8 @@ class Pipe(Node):
         super().__init__(stat.S_IFIFO | 0o600)
         self.buffer = bytearray()
         self.readers = self.writers = 0
+        self.read_waiters: list[int] = []  # threads blocked on an empty pipe
+        self.write_waiters: list[int] = []  # ...and on a full one
 
 
 class Vfs:

@@ -1,0 +1,172 @@
+"""The process manager (procmgr): pids, fork, execve, exit and wait, with Linux semantics.
+
+A task is a Linux process: a pid, its parent, its core-kernel Process (VSpace, CSpace, TCB), and
+its Linux personality (hmk.kernel.minimal: address space, brk, file descriptors). `fork` makes
+a child whose memory is a copy of the parent's (an eager copy, page by page, charged to the
+memory manager: copy-on-write is not modeled yet), whose descriptors share the parent's open
+files, and whose thread resumes after the call with x0 = 0. `execve` replaces the image with a
+program from the file system. `exit` closes the descriptors, frees the memory and the kernel
+objects, and leaves a zombie for `wait4`; when the first process (pid 1) exits, the run ends,
+as with qemu-user. A call that must wait (wait4 with no zombie child, a read of an empty pipe)
+blocks the thread and is restarted when it is woken (Linux's ERESTARTSYS).
+Threads in one address space (clone with CLONE_VM) are not here yet: -ENOSYS.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+from dataclasses import dataclass, field
+
+from hmk.hw.events import WRITE
+from hmk.hw.pagetable import PAGE_SIZE
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.memory import PROT_EXEC, PROT_WRITE, Vma
+from hmk.kernel.minimal import ERESTARTSYS
+from hmk.kernel.vspace import LINE, OK, log_phys
+
+CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+WNOHANG = 1
+
+
+@dataclass
+class Task:
+    pid: int
+    ppid: int
+    proc: object  # hmk.kernel.core.Process
+    linux: object  # hmk.kernel.minimal.MinimalKernel
+    children: list = field(default_factory=list)
+    zombie: bool = False
+    status: int = 0  # the wait status: exit code << 8, or the signal
+    waiters: list = field(default_factory=list)  # threads blocked in wait4
+
+
+class ProcMgr:
+    def __init__(self, kernel, memmgr):
+        self.k, self.mm = kernel, memmgr
+        self.tasks: dict[int, Task] = {}
+        self._next_pid = 1
+        kernel.procmgr = self
+
+    def start(self, proc, linux) -> Task:
+        """The first process (pid 1)."""
+        return self._add(0, proc, linux)
+
+    def _add(self, ppid, proc, linux) -> Task:
+        task = Task(self._next_pid, ppid, proc, linux)
+        self._next_pid += 1
+        self.tasks[task.pid] = task
+        proc.linux, linux.task = linux, task
+        if ppid:
+            self.tasks[ppid].children.append(task)
+        return task
+
+    # ---- fork ----------------------------------------------------------------------------
+    def fork(self, machine, parent: Task, flags: int, child_tid: int) -> int:
+        from hmk.kernel.core import Process  # noqa: PLC0415
+
+        k = self.k
+        if flags & (CLONE_VM | CLONE_THREAD | CLONE_VFORK):
+            return -errno.ENOSYS  # threads and vfork: not yet
+        try:
+            proc = Process(k, f"pid{self._next_pid}")
+        except MemoryError:
+            return -errno.EAGAIN
+        space = self.mm.attach(proc)
+        linux = parent.linux.forked(space)
+        task = self._add(parent.pid, proc, linux)
+        self._copy_memory(parent, task)
+        if flags & CLONE_CHILD_SETTID:
+            space.write(child_tid, struct.pack("<i", task.pid))
+        if flags & CLONE_CHILD_CLEARTID:
+            linux.proc.clear_child_tid = child_tid
+        ctx = machine.context()
+        ctx[0] = 0  # fork returns 0 in the child
+        k.set_saved_context(proc.tcb, ctx)
+        k.adopt(proc.tcb, proc, machine.extra_context())
+        k.threads.resume(proc.tcb)
+        k.need_resched = True
+        k.counts["procmgr.forks"] += 1
+        return task.pid
+
+    def _copy_memory(self, parent: Task, child: Task) -> None:
+        """The child's address space: the parent's VMAs, every mapped page copied."""
+        k = self.k
+        src, dst = parent.linux.space, child.linux.space
+        dst.vmas = [Vma(v.start, v.end, v.prot, v.name, v.image) for v in src.vmas]
+        dst.changed()
+        for v in src.vmas:
+            for page in range(v.start, v.end, PAGE_SIZE):
+                pa = k.vspaces.translate(parent.proc.vspace, page)
+                if pa is None:
+                    continue
+                new = k.frames.alloc(zero=False)
+                k.ram[new : new + PAGE_SIZE] = k.ram[pa : pa + PAGE_SIZE]
+                for off in range(0, PAGE_SIZE, LINE):
+                    log_phys(k.mem, new + off, WRITE, LINE)
+                self.mm.work(BUDGETS["mm.fill"])
+                err, _ = k.vspaces.map(
+                    child.proc.vspace,
+                    page,
+                    new,
+                    writable=bool(v.prot & PROT_WRITE),
+                    executable=bool(v.prot & PROT_EXEC),
+                )
+                self.mm.kernel_call(BUDGETS["vs.map"])
+                if err != OK:
+                    k.frames.free(new)
+                    continue
+                if not v.prot:  # PROT_NONE: keep the frame, no user access
+                    k.vspaces.protect(child.proc.vspace, page, False, False, False)
+                dst.pages += 1
+
+    # ---- exit and wait -------------------------------------------------------------------
+    def exited(self, machine, task: Task, status: int) -> None:
+        """`task` called exit or exit_group (`status`: the wait status)."""
+        k = self.k
+        task.linux.fs.close_all(machine)
+        for tcb in [t for t, p in list(k._procs.items()) if p is task.proc]:
+            k.forget_thread(tcb)
+        task.zombie, task.status = True, status
+        if task.pid == 1:
+            task.linux.proc.exit_status = status >> 8 & 0xFF
+            machine.stop()
+            return
+        self._release(task)
+        for child in task.children:  # orphans go to init
+            child.ppid = 1
+            self.tasks[1].children.append(child)
+        parent = self.tasks.get(task.ppid)
+        if parent is not None:
+            k.wake_all(parent.waiters)
+        k.need_resched = True
+
+    def _release(self, task: Task) -> None:
+        """Free the process's memory and kernel objects (its pid stays until it is reaped)."""
+        k = self.k
+        task.linux.space.remove(0, 1 << 48)
+        k.tokens.revoke_vspace(task.proc.vspace)
+        k.vspaces.destroy(task.proc.vspace)
+        k.caps.destroy(task.proc.cspace)  # the service endpoints stay with their services
+        k.by_vspace.pop(task.proc.vspace, None)
+        k.mem.take_log()
+
+    def wait4(self, machine, task: Task, pid: int, wstatus: int, options: int) -> int:
+        pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+        if options & ~WNOHANG:
+            return -errno.EINVAL
+        mine = [c for c in task.children if pid in (-1, 0) or c.pid == pid]
+        if not mine:
+            return -errno.ECHILD
+        dead = next((c for c in mine if c.zombie), None)
+        if dead is None:
+            if options & WNOHANG:
+                return 0
+            self.k.block_current(task.waiters)
+            return ERESTARTSYS
+        if wstatus and not task.linux.space.write(wstatus, struct.pack("<i", dead.status)):
+            return -errno.EFAULT
+        task.children.remove(dead)
+        del self.tasks[dead.pid]
+        return dead.pid

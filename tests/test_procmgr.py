@@ -1,0 +1,49 @@
+"""The process manager (hmk.services.procmgr) on a real program: minish forks, execs a bundled
+program with a pipe between them, waits, and forks again (expected output: Linux semantics,
+tests/workload_expectations.py; qemu-aarch64 agrees where it can follow, test_workloads_qemu)."""
+
+import io
+
+import pytest
+from workload_expectations import expected
+
+from hmk.runner import run_program
+from hmk.system import load_system
+from hmk.workloads import path
+
+PRESETS = ["linux", "hm-phone", "sel4"]
+
+
+def _run(args=(), **kw):
+    out = io.BytesIO()
+    result = run_program(str(path("minish")), list(args), out=out, err=io.BytesIO(), **kw)
+    return result, out.getvalue()
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_minish_gives_linux_output_under_every_preset(system):
+    result, out = _run(system=system)
+    assert (out, result.exit_status) == expected("minish")
+    assert result.stats["procmgr.forks"] == 2
+
+
+def test_exited_children_give_back_their_kernel_objects():
+    result, _ = _run(system="hm-phone")
+    s = result.stats
+    services = sum(d.ic != "IC0" for d in load_system("hm-phone").domains)
+    # only the service domains and the shell's memory remain (the run ends as the shell exits,
+    # its thread already gone): both children were reaped and gave everything back
+    assert s["kernel.pool.vspace.in_use"] == services + 1
+    assert s["kernel.pool.cspace.in_use"] == services + 1
+    assert s["kernel.pool.tcb.in_use"] == services
+
+
+def test_a_failed_exec_is_enoent_in_the_child_and_127_for_the_parent():
+    result, out = _run(["/nonexistent", "x"])
+    assert (out, result.exit_status) == expected("minish", ["/nonexistent", "x"])
+
+
+def test_fork_runs_are_deterministic():
+    a, _ = _run()
+    b, _ = _run()
+    assert a.cycles == b.cycles and a.stats == b.stats
