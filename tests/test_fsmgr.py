@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from hmk.services.fsmgr import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, FsMgr, build_root
+from hmk.services.signals import SIGPIPE, SignalState, bit
 
 BASE = 0x10000  # a user buffer the fake address space maps; anything else is unmapped
 
@@ -63,6 +64,7 @@ class FakeLinux:
         self.stdin, self.out = b"typed", bytearray()
         self.clock = lambda: 0
         self.core, self.proc = FakeCore(), FakeProc()
+        self.signals = SignalState()
 
     def _emit(self, fd, data):
         self.out += data
@@ -148,10 +150,18 @@ def test_pipes_block_and_restart_and_a_lone_writer_gets_sigpipe(fs):
     r, w = struct.unpack("<ii", space.read(BASE, 8))
     f.sys_close(m, r)
     assert f.sys_write(m, w, BASE, 4) == -errno.EPIPE
-    assert m.killed[1] == 13  # SIGPIPE
+    assert f.linux.signals.pending == bit(SIGPIPE)  # delivered on the way out
 
 
 def test_stdin_reads_the_runs_input(fs):
     f, space, m = fs
     assert f.sys_read(m, 0, BASE, 100) == 5 and space.read(BASE, 5) == b"typed"
     assert f.sys_read(m, 0, BASE, 100) == 0
+
+
+def test_a_program_under_tmp_leaves_tmp_writable():
+    linux = FakeLinux()
+    f = FsMgr(linux, build_root(linux, "/tmp/ci/bin/prog", {}))
+    space, m = linux.space, FakeMachine()
+    assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/mine"), 0o755) == 0
+    assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/ci/x"), 0o755) == -errno.EROFS

@@ -41,6 +41,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("minish", ()),
     ("minish", ("/bin/hello", "hmk")),
     ("minish", ("/nonexistent", "x")),
+    ("sigtest", ()),
+    ("sigtest", ("segv",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -48,6 +50,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compute", ("1", "2", "3")),
     ("fsx", ("0",)),
     ("minish", ("a", "b", "c")),
+    ("sigtest", ("other",)),
 )
 
 
@@ -289,6 +292,20 @@ def _minish(args: Sequence[str]) -> tuple[str, int]:
     ), 0
 
 
+def _sigtest(args: Sequence[str]) -> tuple[str, int]:
+    """Linux's signal semantics (and qemu-aarch64's output): a handler runs, a blocked signal
+    waits, SIGCHLD's siginfo has the child's status, default actions kill with the signal's
+    number as the wait status; "segv" then dies itself: 128 + 11 as a shell reports it."""
+    if len(args) > 1 or (args and args[0] != "segv"):
+        raise UsageError
+    return (
+        "handler ran: 1\nwhile blocked: 0\nafter unblocking: 1\n"
+        "child exited with 5: 1; SIGCHLD said status 5, exited 1\n"
+        "null store kills with 11\nSIGTERM kills with 15\nbroken pipe kills with 13\n"
+        "ignored SIGTERM: exit 3\n"
+    ), 139 if args else 0
+
+
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
 QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
 
@@ -302,6 +319,7 @@ _PROGRAMS = {
     "compute": _compute,
     "fsx": _fsx,
     "minish": _minish,
+    "sigtest": _sigtest,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

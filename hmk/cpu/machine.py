@@ -139,6 +139,8 @@ class Machine:
         self._stopped = False
         self._error = None
         self._signal = SIGSEGV
+        self._kernel_bug = False
+        self.fault_address = 0
 
     # ---- registers
     def reg(self, n: int) -> int:
@@ -214,9 +216,15 @@ class Machine:
                     if self._stopped and self._error is None:
                         return
                     signal = SIGILL if e.errno == UC_ERR_INSN_INVALID else self._signal
+                    if self._recover(signal, self._error or str(e)):
+                        pc = self.pc
+                        continue
                     raise GuestFault(self.pc, self._error or str(e), signal) from None
                 if self._error is not None:
                     self.drain()
+                    if self._recover(self._signal, self._error):
+                        pc = self.pc
+                        continue
                     raise GuestFault(self.pc, self._error, self._signal)
                 self.drain()
                 if self._stopped:
@@ -230,6 +238,21 @@ class Machine:
                 pc = self.pc  # stopped because a buffer filled: resume where it left off
         finally:
             self.sync()
+
+    def _recover(self, signal: int, detail: str) -> bool:
+        """Offer a guest fault to the kernel (`kernel.guest_fault(machine, signal, detail)`),
+        which may deliver a signal and go on with some thread: True to resume at self.pc.
+        A kernel handler that raised is a simulator bug and is never offered."""
+        handler = getattr(self.kernel, "guest_fault", None)
+        if handler is None or self._kernel_bug:
+            return False
+        saved = self._error, self._signal
+        self._error, self._signal, self._stopped = None, SIGSEGV, False
+        if handler(self, signal, detail) and not self._stopped:
+            return True
+        if self._error is None:
+            self._error, self._signal = saved
+        return False
 
     def drain(self) -> None:
         """Hand what the hooks recorded to the sink (asynchronously when pipelined)."""
@@ -265,10 +288,11 @@ class Machine:
             self._error, self._signal = f"out of memory: {e}", SIGKILL
             return 0
         except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
-            self._error = f"kernel page-fault handler raised {e!r}"
+            self._error, self._kernel_bug = f"kernel page-fault handler raised {e!r}", True
             return 0
         if not ok:
             self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
+            self.fault_address = vaddr
         return 1 if ok else 0
 
     def _on_interrupt(self, uc, intno, user_data) -> None:
@@ -285,5 +309,5 @@ class Machine:
             self._error, self._signal = f"out of memory: {e}", SIGKILL
             uc.emu_stop()
         except Exception as e:
-            self._error = f"kernel syscall handler raised {e!r}"
+            self._error, self._kernel_bug = f"kernel syscall handler raised {e!r}", True
             uc.emu_stop()

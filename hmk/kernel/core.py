@@ -36,6 +36,7 @@ from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames, Vma
+from hmk.kernel.minimal import SIGPAGE
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.paging import (
@@ -51,6 +52,15 @@ from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
 from hmk.kernel.tokens import Tokens
 from hmk.kernel.vspace import VSpaces
+from hmk.services.signals import (
+    IGNORED_BY_DEFAULT,
+    SEGV_MAPERR,
+    SIG_DFL,
+    SIG_IGN,
+    SIGKILL,
+    SIGSEGV,
+)
+from hmk.services.signals import bit as sig_bit
 
 LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a time
 # assumed: Linux arm64's defconfig CONFIG_HZ=250 (a 4 ms tick); HM's tick is not published
@@ -113,6 +123,7 @@ class CoreKernel:
         self.memmgr = None
         self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
         self.procmgr = None  # the process manager (hmk.services.procmgr)
+        self.fatal = None  # what ended the last process a fault killed
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
         self._procs: dict[int, Process] = {}  # tcb -> its process
@@ -234,6 +245,7 @@ class CoreKernel:
         self._timer(self._now())
         if self.need_resched:
             self.reschedule(machine)
+        self.deliver_signals(machine)
 
     # ---- threads and the scheduler (one core) --------------------------------------------
     def start(self, proc, tick_cycles: int) -> None:
@@ -343,6 +355,61 @@ class CoreKernel:
             cycles += BUDGETS["ipc.ttbr_switch"]
         self.charge("sched", cycles)
 
+    # ---- Linux signals (hmk.services.signals) ---------------------------------------------
+    def deliver_signals(self, machine) -> None:
+        """Kernel exit: the running thread's process takes its pending, unblocked signals: a
+        handler runs (a signal frame on its stack), or the default action (terminate, which
+        may switch to another thread, or ignore)."""
+        while not machine._stopped:
+            proc = self._procs.get(self.running)
+            linux = getattr(proc, "linux", None)
+            if linux is None or linux.task is None or linux.task.zombie:
+                return
+            st = linux.signals
+            sig = st.next_signal()
+            if not sig:
+                return
+            st.pending &= ~sig_bit(sig)
+            handler = st.actions.get(sig, (SIG_DFL,))[0]
+            if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
+                st.info.pop(sig, None)
+                continue
+            self.counts[f"signals.delivered.{sig}"] += 1
+            if handler == SIG_DFL or sig == SIGKILL:
+                self.procmgr.exited(machine, linux.task, sig)
+                if not machine._stopped:
+                    self.reschedule(machine)
+                continue
+            ctx, extra = machine.context(), machine.extra_context()
+            regs = st.build_frame(linux.space, sig, ctx, extra, SIGPAGE)
+            if regs is None:  # no room for the frame: Linux forces SIGSEGV
+                self.procmgr.exited(machine, linux.task, SIGSEGV)
+                if not machine._stopped:
+                    self.reschedule(machine)
+                continue
+            machine.set_context(regs)
+            self.charge("signal", BUDGETS["signal.deliver"])
+            return
+
+    def guest_fault(self, machine, signal: int, detail: str) -> bool:
+        """Machine: the running thread faulted (SIGSEGV, SIGILL, SIGTRAP) or ran the machine
+        out of memory (SIGKILL). Its process gets the signal; True when some thread can go on
+        (a handler, or another process), False when the run ends (the first process died)."""
+        proc = self._procs.get(self.running)
+        linux = getattr(proc, "linux", None)
+        if self.procmgr is None or linux is None or linux.task is None:
+            return False
+        self._sync()
+        linux.signals.post(signal, SEGV_MAPERR, machine.fault_address)
+        if signal in (SIGSEGV, 4, 5, 7):  # a fault blocked or ignored still kills, as Linux
+            action = linux.signals.actions.get(signal, (SIG_DFL,))[0]
+            if linux.signals.blocked & sig_bit(signal) or action == SIG_IGN:
+                linux.signals.actions[signal] = (SIG_DFL, 0, 0, 0)
+                linux.signals.blocked &= ~sig_bit(signal)
+        self.fatal = detail
+        self.deliver_signals(machine)
+        return not machine._stopped
+
     def note_time(self) -> None:
         """Machine.on_sync: every batch before the current one is timed; remember the clock."""
         self._clock_at_sync = self._now()
@@ -355,6 +422,7 @@ class CoreKernel:
             self.charge("timer", self.entry + BUDGETS["exception.frame"] + self.exit)
             self._timer(self._clock_at_sync)
             self.reschedule(machine)
+            self.deliver_signals(machine)
 
     def _timer(self, now: int) -> None:
         """Every tick that fell due by `now`: the scheduler's tick (slice accounting)."""

@@ -130,6 +130,9 @@ BUDGETS = {
     "svc.memmgr": 40,
     "svc.fsmgr": 80,  # fd table lookup and the file's operations table
     "svc.devhost": 60,  # the Linux driver runtime's entry and the console driver
+    # assumed: delivering a signal: choosing it, building the ~4.7 KiB frame (the registers,
+    # the mask and 512 bytes of FP/SIMD state stored: ~100 stores) and redirecting the thread
+    "signal.deliver": 150,
     # assumed: the memory manager's decode of a fault message and its VMA lookup (a sorted
     # list, ~log2(VMAs) compares): as pager.fault
     "mm.fault": 30,

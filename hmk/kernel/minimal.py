@@ -22,12 +22,15 @@ from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
 from hmk.kernel.objects import KERNEL_BASE
 from hmk.kernel.syscalls import NAMES
+from hmk.services.signals import SignalState
 
 # User space ends where the kernel's linear map begins (hmk.kernel.objects.KERNEL_BASE): a
 # 47.8-bit user VA, like a Linux kernel built with a smaller VA_BITS (phones often use 39)
 TASK_SIZE = KERNEL_BASE
 STACK_TOP = TASK_SIZE - PAGE_SIZE
 ERESTARTSYS = -512  # a handler blocked the thread: the SVC runs again when it is woken
+SIGPAGE = STACK_TOP  # the page above the stack: the signal-return trampoline
+SIGRETURN_CODE = struct.pack("<II", 0xD2801168, 0xD4000001)  # mov x8, #139 (rt_sigreturn); svc #0
 MAX_ARG_BYTES = 128 * 1024  # execve's argv + envp (an assumption; Linux allows more)
 STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
@@ -94,6 +97,7 @@ class MinimalKernel:
         self.procmgr = None  # the process manager (hmk.services.procmgr.ProcMgr)
         self.task = None  # this process's procmgr record
         self.core = None  # the core kernel (hmk.kernel.core.CoreKernel)
+        self.signals = SignalState()
         self._mmap_top = MMAP_BASE
 
     # ---- setting up the process (called by the loader)
@@ -117,8 +121,11 @@ class MinimalKernel:
         self.proc = ProcessState(brk_start=brk, brk=brk, exe_path=image.path.encode())
 
     def make_stack(self, image_bytes: bytes, sp: int) -> None:
-        """The stack VMA, with the initial stack image (argv, envp, auxv) at [sp, STACK_TOP)."""
+        """The stack VMA, with the initial stack image (argv, envp, auxv) at [sp, STACK_TOP),
+        and above it the signal-return page (Linux's vDSO holds this trampoline)."""
         self.space.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]"))
+        code = SIGRETURN_CODE
+        self.space.add(Vma(SIGPAGE, SIGPAGE + PAGE_SIZE, PROT_READ | PROT_EXEC, "[sigpage]", code))
         if not self.space.write(sp, image_bytes):
             raise RuntimeError("could not write the initial stack")
 
@@ -169,6 +176,31 @@ class MinimalKernel:
     def sys_getppid(self, m, *_):
         return self.task.ppid
 
+    def sys_rt_sigaction(self, m, sig, act, oact, size, *_):
+        return self.signals.sigaction(self.space, sig, act, oact, size)
+
+    def sys_rt_sigprocmask(self, m, how, new, old, size, *_):
+        return self.signals.sigprocmask(self.space, how, new, old, size)
+
+    def sys_rt_sigreturn(self, m, *_):
+        restored = self.signals.restore_frame(self.space, m.sp, m.extra_context())
+        if restored is None:  # a corrupt frame: Linux forces SIGSEGV
+            self.signals.post(11)
+            return 0
+        regs, extra = restored
+        m.set_context(regs)
+        m.set_extra_context(extra)
+        return None
+
+    def sys_kill(self, m, pid, sig, *_):
+        return self.procmgr.kill(self.task, pid, sig)
+
+    def sys_tgkill(self, m, tgid, tid, sig, *_):
+        return self.procmgr.kill(self.task, tid, sig)
+
+    def sys_tkill(self, m, tid, sig, *_):
+        return self.procmgr.kill(self.task, tid, sig)
+
     def sys_clone(self, m, flags, newsp, parent_tid, tls, child_tid, *_):
         return self.procmgr.fork(m, self.task, flags, child_tid)
 
@@ -204,6 +236,7 @@ class MinimalKernel:
         sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), name, random16)
         self.make_stack(stack, sp)
         self.fs.close_on_exec(m)
+        self.signals.exec_reset()
         regs = [0] * 34
         regs[31], regs[32] = sp, image.entry
         m.set_context(regs)
@@ -245,6 +278,7 @@ class MinimalKernel:
         child._random, child.warned = self._random, self.warned
         child.on_tlb_change, child.core, child.procmgr = self.on_tlb_change, self.core, self.procmgr
         child.proc, child._mmap_top = replace(self.proc), self._mmap_top
+        child.signals = self.signals.copy()
         child.proc.stdout = self.proc.stdout
         child.fs = self.fs.forked(child)
         return child

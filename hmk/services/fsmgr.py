@@ -11,7 +11,7 @@ Linux does; user memory goes through the process's address space (`space.read/wr
 a bad pointer). A read of an empty pipe (or a write to a full one) blocks the thread until
 the other end acts, and the call is then made again (ERESTARTSYS); if no thread is left to run,
 the program ends with SIGKILL and says so rather than hanging the simulator. A write to a pipe
-with no reader is EPIPE and SIGPIPE (no signal handlers yet: the default action, death).
+with no reader is EPIPE and a SIGPIPE for the writer.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ class FsMgr:
             return node.write(data)
         if isinstance(node, Pipe):
             if node.readers == 0:
-                m.kill("write to a pipe with no reader (SIGPIPE)", SIGPIPE)
+                self.linux.signals.post(SIGPIPE)  # delivered on the way out of the call
                 return -errno.EPIPE
             room = Pipe.CAPACITY - len(node.buffer)
             if room < len(data):
@@ -674,10 +674,10 @@ def build_root(linux, program: str, bundled: dict[str, str]) -> Vfs:
     for name, host in sorted(bundled.items()):
         vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))
     vfs.place(b"/etc/passwd", File(b"root:x:0:0:root:/root:/bin/sh\n", readonly=True))
-    exe = program.encode()
+    vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs (before the program:
+    exe = program.encode()  # a program under /tmp must not make /tmp read-only)
     if exe.startswith(b"/"):
         vfs.place(exe, File(host=Path(program), readonly=True, perm=0o755), readonly=True)
-    vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs
     dev = vfs.mkdirs(b"/dev", readonly=True)
     _devices(linux, dev)
     proc = vfs.mkdirs(b"/proc", readonly=True)

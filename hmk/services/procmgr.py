@@ -23,7 +23,9 @@ from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.memory import PROT_EXEC, PROT_WRITE, Vma
 from hmk.kernel.minimal import ERESTARTSYS
+from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.vspace import LINE, OK, log_phys
+from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
 
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
@@ -129,8 +131,9 @@ class ProcMgr:
         for tcb in [t for t, p in list(k._procs.items()) if p is task.proc]:
             k.forget_thread(tcb)
         task.zombie, task.status = True, status
-        if task.pid == 1:
-            task.linux.proc.exit_status = status >> 8 & 0xFF
+        if task.pid == 1:  # the run ends: a shell's view of the status
+            signaled = status & 0x7F
+            task.linux.proc.exit_status = 128 + signaled if signaled else status >> 8 & 0xFF
             machine.stop()
             return
         self._release(task)
@@ -139,6 +142,10 @@ class ProcMgr:
             self.tasks[1].children.append(child)
         parent = self.tasks.get(task.ppid)
         if parent is not None:
+            code, value = (
+                (CLD_KILLED, status & 0x7F) if status & 0x7F else (CLD_EXITED, status >> 8)
+            )
+            parent.linux.signals.post(SIGCHLD, code, task.pid, value)
             k.wake_all(parent.waiters)
         k.need_resched = True
 
@@ -151,6 +158,29 @@ class ProcMgr:
         k.caps.destroy(task.proc.cspace)  # the service endpoints stay with their services
         k.by_vspace.pop(task.proc.vspace, None)
         k.mem.take_log()
+
+    def kill(self, sender: Task, pid: int, sig: int) -> int:
+        """kill(2) for one process (pid > 0) or the caller's own group (0: itself here)."""
+        pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+        if not 0 <= sig <= 64:
+            return -errno.EINVAL
+        if pid < 0:
+            return -errno.ESRCH  # process groups beyond the caller's own: not yet
+        target = sender if pid == 0 else self.tasks.get(pid)
+        if target is None:
+            return -errno.ESRCH
+        if sig == 0 or target.zombie:
+            return 0
+        target.linux.signals.post(sig, SI_USER, sender.pid)
+        tcb = target.proc.tcb
+        if (
+            self.k.threads.valid(tcb)
+            and int(self.k.threads.tcb["state"][tcb]) == T_BLOCKED
+            and target.linux.signals.next_signal()
+        ):
+            self.k.threads.wake(tcb)  # its call runs again after the signal
+            self.k.need_resched = True
+        return 0
 
     def wait4(self, machine, task: Task, pid: int, wstatus: int, options: int) -> int:
         pid = pid - (1 << 64) if pid >= 1 << 63 else pid

@@ -1,0 +1,162 @@
+"""Linux signals: per-process actions, the blocked mask, pending signals, and delivery through a
+real AArch64 signal frame (struct rt_sigframe: siginfo, then a ucontext whose mcontext holds
+the 31 general registers, sp, pc, pstate and an FP/SIMD record), as Linux builds it.
+
+Delivery happens when a thread goes back to user mode (the kernel's exit path) and finds a
+pending, unblocked signal: a handler gets x0 = signal, x1 = &siginfo, x2 = &ucontext, the stack
+below the frame and x30 = its SA_RESTORER trampoline or, without one (glibc on AArch64 sets
+none: Linux's vDSO has it), the process's signal-return page; either calls rt_sigreturn, which
+restores the frame's registers and mask. With no handler the default action applies: terminate (the
+wait status carries the signal) or, for SIGCHLD, SIGURG, SIGWINCH and SIGCONT, ignore.
+A signal sent to a thread blocked in a call wakes it; the call runs again after the handler
+(always restarted, as with SA_RESTART: hmk does not return EINTR).
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+
+SIGKILL, SIGSEGV, SIGPIPE, SIGTERM, SIGCHLD, SIGSTOP = 9, 11, 13, 15, 17, 19
+SIG_DFL, SIG_IGN = 0, 1
+SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND = 4, 0x04000000, 0x40000000, 0x80000000
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+IGNORED_BY_DEFAULT = {SIGCHLD, 18, 23, 28}  # SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+SI_USER, SEGV_MAPERR, CLD_EXITED, CLD_KILLED = 0, 1, 1, 2
+
+SIGINFO_BYTES = 128
+UC_SIGMASK = 40  # in the ucontext: uc_flags, uc_link, uc_stack (24), then the mask
+UC_MCONTEXT = 176  # 168 rounded up to the 16-byte alignment of struct sigcontext
+MC_REGS, MC_SP, MC_PC, MC_PSTATE, MC_RESERVED = 8, 256, 264, 272, 288
+FPSIMD_MAGIC, FPSIMD_SIZE = 0x46508001, 528
+FRAME_BYTES = SIGINFO_BYTES + UC_MCONTEXT + MC_RESERVED + 4096 + 16  # + a frame record
+
+
+def bit(sig: int) -> int:
+    return 1 << (sig - 1)
+
+
+class SignalState:
+    """One process's signal dispositions, mask and pending set (one thread per process)."""
+
+    def __init__(self):
+        self.actions: dict[int, tuple[int, int, int, int]] = {}  # handler, flags, restorer, mask
+        self.blocked = 0
+        self.pending = 0
+        self.info: dict[int, tuple[int, int, int]] = {}  # sig -> (si_code, pid/addr, status)
+
+    def copy(self) -> SignalState:
+        """After fork: the same actions and mask, nothing pending."""
+        child = SignalState()
+        child.actions, child.blocked = dict(self.actions), self.blocked
+        return child
+
+    def exec_reset(self) -> None:
+        """execve: handlers go back to the default (ignored signals stay ignored)."""
+        self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
+
+    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0) -> None:
+        self.pending |= bit(sig)
+        self.info[sig] = (code, value, status)
+
+    # ---- the calls -----------------------------------------------------------------------
+    def sigaction(self, space, sig, act, oact, size) -> int:
+        if size != 8 or not 1 <= sig <= 64:
+            return -errno.EINVAL
+        if act and sig in (SIGKILL, SIGSTOP):
+            return -errno.EINVAL
+        if oact:
+            old = self.actions.get(sig, (SIG_DFL, 0, 0, 0))
+            if not space.write(oact, struct.pack("<QQQQ", *old)):
+                return -errno.EFAULT
+        if act:
+            raw = space.read(act, 32)
+            if raw is None:
+                return -errno.EFAULT
+            handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
+            self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
+            if handler == SIG_IGN:
+                self.pending &= ~bit(sig)
+        return 0
+
+    def sigprocmask(self, space, how, new, old, size) -> int:
+        if size != 8:
+            return -errno.EINVAL
+        if old and not space.write(old, struct.pack("<Q", self.blocked)):
+            return -errno.EFAULT
+        if new:
+            raw = space.read(new, 8)
+            if raw is None:
+                return -errno.EFAULT
+            mask = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+            if how == SIG_BLOCK:
+                self.blocked |= mask
+            elif how == SIG_UNBLOCK:
+                self.blocked &= ~mask
+            elif how == SIG_SETMASK:
+                self.blocked = mask
+            else:
+                return -errno.EINVAL
+        return 0
+
+    # ---- delivery ------------------------------------------------------------------------
+    def next_signal(self) -> int:
+        ready = self.pending & ~(self.blocked & ~UNBLOCKABLE)
+        return (ready & -ready).bit_length() if ready else 0
+
+    def build_frame(self, space, sig: int, ctx, extra, trampoline: int) -> list[int] | None:
+        """Write the signal frame below the interrupted stack and return the handler's
+        registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
+        handler, flags, restorer, mask = self.actions[sig]
+        code, value, status = self.info.pop(sig, (SI_USER, 0, 0))
+        sp = (ctx[31] - FRAME_BYTES) & ~15
+        info = struct.pack("<iii4x", sig, 0, code)
+        if sig == SIGCHLD:
+            info += struct.pack("<iIi", value, 0, status)
+        elif sig == SIGSEGV:
+            info += struct.pack("<Q", value)
+        else:
+            info += struct.pack("<iI", value, 0)
+        uc = bytearray(UC_MCONTEXT + MC_RESERVED + 4096)
+        struct.pack_into("<Q", uc, UC_SIGMASK, self.blocked)
+        mc = UC_MCONTEXT
+        struct.pack_into("<Q", uc, mc, value if sig == SIGSEGV else 0)
+        struct.pack_into("<31Q", uc, mc + MC_REGS, *ctx[:31])
+        struct.pack_into("<QQQ", uc, mc + MC_SP, ctx[31], ctx[32], ctx[33])
+        fp = mc + MC_RESERVED
+        vregs, fpcr, fpsr = extra[:32], extra[32], extra[33]
+        struct.pack_into("<IIII", uc, fp, FPSIMD_MAGIC, FPSIMD_SIZE, fpsr, fpcr)
+        for i, v in enumerate(vregs):
+            struct.pack_into("<QQ", uc, fp + 16 + 16 * i, v & (1 << 64) - 1, v >> 64)
+        frame = info.ljust(SIGINFO_BYTES, b"\0") + bytes(uc)
+        if not space.write(sp, frame):
+            return None
+        regs = list(ctx)
+        regs[0], regs[1], regs[2] = sig, sp, sp + SIGINFO_BYTES
+        regs[31], regs[32] = sp, handler
+        regs[30] = restorer if flags & SA_RESTORER else trampoline
+        self.blocked |= (mask | (0 if flags & SA_NODEFER else bit(sig))) & ~UNBLOCKABLE
+        if flags & SA_RESETHAND:
+            self.actions[sig] = (SIG_DFL, 0, 0, 0)
+        return regs
+
+    def restore_frame(self, space, sp: int, extra):
+        """rt_sigreturn: (registers, extra registers) from the frame at `sp`, or None."""
+        raw = space.read(sp + SIGINFO_BYTES, UC_MCONTEXT + MC_RESERVED + 16 + 512)
+        if raw is None:
+            return None
+        self.blocked = struct.unpack_from("<Q", raw, UC_SIGMASK)[0] & ~UNBLOCKABLE
+        mc = UC_MCONTEXT
+        regs = list(struct.unpack_from("<31Q", raw, mc + MC_REGS))
+        regs += list(struct.unpack_from("<QQQ", raw, mc + MC_SP))
+        fp = mc + MC_RESERVED
+        magic, _, fpsr, fpcr = struct.unpack_from("<IIII", raw, fp)
+        new_extra = list(extra)
+        if magic == FPSIMD_MAGIC:
+            for i in range(32):
+                lo, hi = struct.unpack_from("<QQ", raw, fp + 16 + 16 * i)
+                new_extra[i] = lo | hi << 64
+            new_extra[32], new_extra[33] = fpcr, fpsr
+        regs[33] &= 0xF0000000  # only the condition flags come back from user memory
+        return regs, new_extra
