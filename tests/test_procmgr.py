@@ -47,3 +47,20 @@ def test_fork_runs_are_deterministic():
     a, _ = _run()
     b, _ = _run()
     assert a.cycles == b.cycles and a.stats == b.stats
+
+
+@pytest.mark.parametrize("system", PRESETS)
+@pytest.mark.parametrize("tick_us", [4000, 5])  # 5 us: preempted while they run
+def test_two_threads_share_a_counter_under_every_preset(system, tick_us):
+    out = io.BytesIO()
+    result = run_program(
+        str(path("threads")),
+        ["3000"],
+        system=system,
+        tick_us=tick_us,
+        out=out,
+        err=io.BytesIO(),
+    )
+    assert (out.getvalue(), result.exit_status) == expected("threads", ["3000"])
+    assert result.stats["procmgr.threads"] == 1
+    assert result.stats["shim.syscalls.futex"] >= 1  # pthread_join waits on the tid word

@@ -43,6 +43,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("minish", ("/nonexistent", "x")),
     ("sigtest", ()),
     ("sigtest", ("segv",)),
+    ("threads", ()),
+    ("threads", ("3000",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -51,6 +53,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fsx", ("0",)),
     ("minish", ("a", "b", "c")),
     ("sigtest", ("other",)),
+    ("threads", ("0",)),
 )
 
 
@@ -306,6 +309,12 @@ def _sigtest(args: Sequence[str]) -> tuple[str, int]:
     ), 139 if args else 0
 
 
+def _threads(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 1)
+    n = _arg(args, 0, 100000, 1, 100000000)
+    return f"threads: n={n} total={2 * n} returned=42 own_tid=1 same_pid=1\n", 0
+
+
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
 QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
 
@@ -320,6 +329,7 @@ _PROGRAMS = {
     "fsx": _fsx,
     "minish": _minish,
     "sigtest": _sigtest,
+    "threads": _threads,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

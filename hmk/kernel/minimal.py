@@ -154,24 +154,32 @@ class MinimalKernel:
             return
         if self.strace is not None:
             self.strace(SyscallRecord(nr, name, args, result))
-        if result is not None and not self.task.zombie:  # None: execve set the registers
+        gone = self.task.zombie or self.core.running not in self.task.threads
+        if result is not None and not gone:  # None: execve set the registers
             machine.set_reg(0, result)
 
     # ---- process (the process manager's: hmk.services.procmgr)
     def sys_exit(self, m, status, *_):
-        self.procmgr.exited(m, self.task, (status & 0xFF) << 8)
+        self.procmgr.thread_exit(m, self.task, (status & 0xFF) << 8)
         return 0  # for --strace: nobody receives it
 
-    sys_exit_group = sys_exit
+    def sys_exit_group(self, m, status, *_):
+        self.procmgr.exited(m, self.task, (status & 0xFF) << 8)
+        return 0
+
+    def sys_futex(self, m, uaddr, op, val, *_):
+        return self.procmgr.futex(m, self.task, uaddr, op, val)
 
     def sys_set_tid_address(self, m, tidptr, *_):
-        self.proc.clear_child_tid = tidptr
-        return self.task.pid  # the thread id of its only thread
+        entry = self.task.threads[self.core.running]
+        entry[1] = tidptr
+        return entry[0]
 
     def sys_getpid(self, m, *_):
         return self.task.pid
 
-    sys_gettid = sys_getpid
+    def sys_gettid(self, m, *_):
+        return self.task.threads[self.core.running][0]
 
     def sys_getppid(self, m, *_):
         return self.task.ppid
@@ -202,6 +210,7 @@ class MinimalKernel:
         return self.procmgr.kill(self.task, tid, sig)
 
     def sys_clone(self, m, flags, newsp, parent_tid, tls, child_tid, *_):
+        self.procmgr._clone_args = (newsp, tls, parent_tid)
         return self.procmgr.fork(m, self.task, flags, child_tid)
 
     def sys_wait4(self, m, pid, wstatus, options, rusage, *_):

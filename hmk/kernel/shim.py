@@ -59,6 +59,7 @@ SERVICE_OF = {
             "clone",
             "execve",
             "wait4",
+            "futex",
         ),
         "procmgr",
     ),

@@ -9,7 +9,10 @@ program from the file system. `exit` closes the descriptors, frees the memory an
 objects, and leaves a zombie for `wait4`; when the first process (pid 1) exits, the run ends,
 as with qemu-user. A call that must wait (wait4 with no zombie child, a read of an empty pipe)
 blocks the thread and is restarted when it is woken (Linux's ERESTARTSYS).
-Threads in one address space (clone with CLONE_VM) are not here yet: -ENOSYS.
+Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
+space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
+and a thread's exit clears and wakes its CLONE_CHILD_CLEARTID word (pthread_join). Futex
+timeouts are not modeled (a wait with one waits until woken).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from hmk.kernel.vspace import LINE, OK, log_phys
 from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
 
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+THREAD_FLAGS = CLONE_VM | CLONE_THREAD | 0x800 | 0x400  # + CLONE_SIGHAND, CLONE_FILES
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
+FUTEX_CMD = 0x7F  # the command without FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME
 WNOHANG = 1
 
 
@@ -42,6 +49,7 @@ class Task:
     zombie: bool = False
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
+    threads: dict = field(default_factory=dict)  # tcb -> [tid, clear_child_tid address]
 
 
 class ProcMgr:
@@ -49,6 +57,8 @@ class ProcMgr:
         self.k, self.mm = kernel, memmgr
         self.tasks: dict[int, Task] = {}
         self._next_pid = 1
+        self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
+        self._clone_args = (0, 0, 0)  # clone's stack, tls and parent-tid pointer
         kernel.procmgr = self
 
     def start(self, proc, linux) -> Task:
@@ -60,6 +70,7 @@ class ProcMgr:
         self._next_pid += 1
         self.tasks[task.pid] = task
         proc.linux, linux.task = linux, task
+        task.threads[proc.tcb] = [task.pid, 0]
         if ppid:
             self.tasks[ppid].children.append(task)
         return task
@@ -69,8 +80,10 @@ class ProcMgr:
         from hmk.kernel.core import Process  # noqa: PLC0415
 
         k = self.k
-        if flags & (CLONE_VM | CLONE_THREAD | CLONE_VFORK):
-            return -errno.ENOSYS  # threads and vfork: not yet
+        if flags & CLONE_THREAD:
+            return self._thread(machine, parent, flags, child_tid)
+        if flags & (CLONE_VM | CLONE_VFORK):
+            return -errno.ENOSYS  # vfork and CLONE_VM without a thread: not yet
         try:
             proc = Process(k, f"pid{self._next_pid}")
         except MemoryError:
@@ -91,6 +104,80 @@ class ProcMgr:
         k.need_resched = True
         k.counts["procmgr.forks"] += 1
         return task.pid
+
+    def _thread(self, machine, task: Task, flags: int, child_tid: int) -> int:
+        """clone with CLONE_THREAD: a thread in the caller's process (its address space, files,
+        signal actions), on its own stack, with its own TLS pointer and tid."""
+        k = self.k
+        if flags & THREAD_FLAGS != THREAD_FLAGS:
+            return -errno.EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
+        stack, tls, ptid = self._clone_args
+        proc = task.proc
+        priority = int(k.threads.tcb["priority"][k.running])
+        tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
+        if tcb < 0:
+            k.mem.take_log()
+            return -errno.EAGAIN
+        tid = self._next_pid
+        self._next_pid += 1
+        space = task.linux.space
+        if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
+            return -errno.EFAULT
+        if flags & CLONE_CHILD_SETTID:
+            space.write(child_tid, struct.pack("<i", tid))
+        task.threads[tcb] = [tid, child_tid if flags & CLONE_CHILD_CLEARTID else 0]
+        ctx = machine.context()
+        ctx[0] = 0
+        if stack:
+            ctx[31] = stack
+        extra = machine.extra_context()
+        if flags & CLONE_SETTLS:
+            extra[-1] = tls  # TPIDR_EL0
+        k.set_saved_context(tcb, ctx)
+        k.adopt(tcb, proc, extra)
+        k.threads.resume(tcb)
+        k.need_resched = True
+        k.counts["procmgr.threads"] += 1
+        return tid
+
+    def thread_exit(self, machine, task: Task, status: int) -> None:
+        """exit(2) of one thread: the last one's exit is the process's."""
+        k = self.k
+        tcb = k.running
+        if len(task.threads) == 1:
+            self.exited(machine, task, status)
+            return
+        tid, clear = task.threads.pop(tcb)
+        if clear and task.linux.space.write(clear, b"\0\0\0\0"):
+            self.futex_wake(task, clear, 1)  # pthread_join waits on it
+        k.forget_thread(tcb)
+
+    # ---- futexes ------------------------------------------------------------------------
+    def futex(self, machine, task: Task, uaddr: int, op: int, val: int) -> int:
+        cmd = op & FUTEX_CMD
+        if uaddr % 4:
+            return -errno.EINVAL
+        if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+            raw = task.linux.space.read(uaddr, 4)
+            if raw is None:
+                return -errno.EFAULT
+            if struct.unpack("<I", raw)[0] != val & 0xFFFFFFFF:
+                return -errno.EAGAIN
+            self.k.block_current(self._futex_queue(task, uaddr))
+            return ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
+        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+            return self.futex_wake(task, uaddr, val)
+        return -errno.ENOSYS
+
+    def futex_wake(self, task: Task, uaddr: int, count: int) -> int:
+        queue = self._futex_queue(task, uaddr)
+        woken = queue[: max(count, 0)]
+        del queue[: len(woken)]
+        self.k.wake_all(woken)
+        return len(woken)
+
+    def _futex_queue(self, task: Task, uaddr: int) -> list:
+        return self._futexes.setdefault((task.proc.vspace, uaddr), [])
 
     def _copy_memory(self, parent: Task, child: Task) -> None:
         """The child's address space: the parent's VMAs, every mapped page copied."""
