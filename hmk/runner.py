@@ -149,6 +149,7 @@ def run_program(
         tlb_change,
         lambda: int(timing.cycles),
     )
+    core_kernel._tlbi_hierarchy = lambda pages, asid: [hierarchy.tlbi_va(p, asid) for p in pages]
     machine.on_sync = core_kernel.note_time
     machine.on_boundary = core_kernel.boundary
     if strace is not None:

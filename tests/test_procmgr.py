@@ -25,6 +25,8 @@ def test_minish_gives_linux_output_under_every_preset(system):
     result, out = _run(system=system)
     assert (out, result.exit_status) == expected("minish")
     assert result.stats["procmgr.forks"] == 2
+    # copy-on-write: most shared pages are never copied
+    assert result.stats["memmgr.cow.copies"] < result.stats["procmgr.fork.pages_shared"] / 4
 
 
 def test_exited_children_give_back_their_kernel_objects():

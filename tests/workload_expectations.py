@@ -289,8 +289,8 @@ def _minish(args: Sequence[str]) -> tuple[str, int]:
     return (
         f"child said ({len(said)} bytes): {said}"
         f"waited for it: 1, exited: 1, status {status}\n"
-        "second child: my parent is the shell: 1, I am not: 1\n"
-        "second: waited 1, status 7\n"
+        "second child: my parent is the shell: 1, I am not: 1, my value 99\n"
+        "second: waited 1, status 7, the shell's value 1\n"
         "no more children: -1 ECHILD\n"
     ), 0
 

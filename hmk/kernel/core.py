@@ -140,6 +140,7 @@ class CoreKernel:
         self._latencies = None
         self._add_cycles = lambda n: None
         self._flush = lambda pages, asid: None
+        self._tlbi_hierarchy = None  # set by the runner: the timing model's TLB maintenance
         self.l1_hit, self.entry, self.exit = 4, 0, 0
 
     # ---- boot ----------------------------------------------------------------------------
@@ -157,6 +158,12 @@ class CoreKernel:
             root, KERNEL_BASE, 0, len(self.ram), user=False, executable=False, global_=True
         )
         return root
+
+    def _tlbi_timing(self, pages, asid) -> None:
+        """Drop translations from the timing model only (the CPU refills on its own: used
+        inside a fault, where flushing the CPU's TLB is not allowed)."""
+        if self._tlbi_hierarchy is not None:
+            self._tlbi_hierarchy(pages, asid)
 
     def attach(self, core_type, sync, latencies, add_cycles, flush, now) -> None:  # noqa: PLR0913
         """Time kernel paths: `sync()` waits for the program's pending batches, `latencies(log)`

@@ -82,8 +82,19 @@ class MemoryManager:
         self.direct = not ic2
         tokens = ic2 and not kernel.tokens.capabilities_only
         self.tokens = TokenView(kernel, self.domain) if tokens else None
+        self.shared: dict[int, int] = {}  # frame -> how many mappings share it (2 or more)
         kernel.memmgr = self
         kernel.mem.take_log()
+
+    def release(self, pa: int) -> None:
+        """One mapping of the frame is gone: free it with its last mapping."""
+        count = self.shared.get(pa, 1)
+        if count > 2:
+            self.shared[pa] = count - 1
+        elif count == 2:
+            del self.shared[pa]
+        else:
+            self.kernel.frames.free(pa)
 
     def attach(self, proc: Process) -> ManagedSpace:
         """Start managing `proc` (the shim installs the service endpoints in its CSpace); with
@@ -221,6 +232,7 @@ class ManagedSpace(AddressSpace):
         self.tables = PageTables(k.ram, _no_frames)  # untimed translation for user copies
         self.vmas: list[Vma] = []
         self.pages = 0
+        self.cow: set[int] = set()  # pages shared since fork, to copy on the first write
 
     @property
     def root(self) -> int:
@@ -280,10 +292,75 @@ class ManagedSpace(AddressSpace):
             err, _ = k.vspaces.unmap(vs, page)
             self.mm.kernel_call(BUDGETS["vs.unmap"])
             if err == OK:
-                self.frames.free(pa)
+                self.mm.release(pa)
+                self.cow.discard(page)
                 self.pages -= 1
                 dropped.append(page)
         return dropped
+
+    # ---- copy-on-write (fork) ------------------------------------------------------------
+    def share_into(self, child: ManagedSpace) -> int:
+        """fork: map every page of this space into `child` as well, the frames shared; the
+        writable private ones read-only in both, copied on the first write (copy-on-write).
+        Returns the pages shared."""
+        k, shared = self.kernel, 0
+        for v in self.vmas:
+            for page in range(v.start, v.end, PAGE_SIZE):
+                pa = k.vspaces.translate(self.proc.vspace, page)
+                if pa is None:
+                    continue
+                cow = bool(v.prot & PROT_WRITE)
+                if cow:  # the parent loses write access until it copies or is alone
+                    k.vspaces.protect(self.proc.vspace, page, False, bool(v.prot & PROT_EXEC))
+                    self.mm.kernel_call(BUDGETS["vs.protect"])
+                    self.cow.add(page)
+                    child.cow.add(page)
+                err, _ = k.vspaces.map(
+                    child.proc.vspace, page, pa, writable=False, executable=bool(v.prot & PROT_EXEC)
+                )
+                self.mm.kernel_call(BUDGETS["vs.map"])
+                if err != OK:
+                    continue
+                if not v.prot:
+                    k.vspaces.protect(child.proc.vspace, page, False, False, False)
+                self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
+                child.pages += 1
+                shared += 1
+        return shared
+
+    def _cow_pending(self, page: int) -> bool:
+        return page in self.cow
+
+    def _copy_on_write(self, page: int, pa: int, vma: Vma) -> int:
+        """A write to a page shared since fork: copy it (or, as its last user, take it)."""
+        k, vs = self.kernel, self.proc.vspace
+        executable = bool(vma.prot & PROT_EXEC)
+        if self.mm.shared.get(pa, 1) > 1:
+            new = self.frames.alloc(zero=False)
+            self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
+            for off in range(0, PAGE_SIZE, LINE):
+                log_phys(k.mem, new + off, WRITE, LINE)
+            self.mm.work(BUDGETS["mm.fault"] + BUDGETS["mm.fill"])
+            k.vspaces.unmap(vs, page)
+            k.vspaces.map(vs, page, new, writable=True, executable=executable)
+            self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
+            self.mm.release(pa)
+            k.counts["memmgr.cow.copies"] += 1
+        else:  # the other sharers are gone: write access back, nothing to copy
+            k.vspaces.protect(vs, page, True, executable)
+            self.mm.work(BUDGETS["mm.fault"])
+            self.mm.kernel_call(BUDGETS["vs.protect"])
+            k.counts["memmgr.cow.reuses"] += 1
+        self.cow.discard(page)
+        k._tlbi_timing([page], self.asid)  # the timing model's TLB still has the old frame
+        return MAPPED
+
+    def _phys(self, va: int, write: bool) -> int | None:
+        """A user copy (the kernel writing a syscall's result): a copy-on-write page is
+        copied first, as a user write would."""
+        if write and 0 <= va < 1 << 48 and (va & ~(PAGE_SIZE - 1)) in self.cow:
+            self.fault(va, "write")
+        return super()._phys(va, write)
 
     def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
         k, vs, changed = self.kernel, self.proc.vspace, []
@@ -316,9 +393,12 @@ class ManagedSpace(AddressSpace):
             self.mm.work(BUDGETS["mm.fault"])
             return REFUSED
         k = self.kernel
-        if k.vspaces.translate(self.proc.vspace, page) is not None:
-            self.mm.work(BUDGETS["mm.fault"])
-            return REFUSED  # present but not allowed: copy-on-write, which nothing creates yet
+        pa = k.vspaces.translate(self.proc.vspace, page)
+        if pa is not None:  # present but not allowed: a write to a copy-on-write page?
+            if access != "write" or pa not in self.mm.shared and not self._cow_pending(page):
+                self.mm.work(BUDGETS["mm.fault"])
+                return REFUSED
+            return self._copy_on_write(page, pa, vma)
         if not pager and not vma.image:  # anonymous: the kernel's pool ran dry
             batch = []
             try:

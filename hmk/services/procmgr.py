@@ -2,9 +2,9 @@
 
 A task is a Linux process: a pid, its parent, its core-kernel Process (VSpace, CSpace, TCB), and
 its Linux personality (hmk.kernel.minimal: address space, brk, file descriptors). `fork` makes
-a child whose memory is a copy of the parent's (an eager copy, page by page, charged to the
-memory manager: copy-on-write is not modeled yet), whose descriptors share the parent's open
-files, and whose thread resumes after the call with x0 = 0. `execve` replaces the image with a
+a child whose pages are the parent's, shared copy-on-write (the memory manager copies a page on
+the first write of either), whose descriptors share the parent's open files, and whose thread
+resumes after the call with x0 = 0. `execve` replaces the image with a
 program from the file system. `exit` closes the descriptors, frees the memory and the kernel
 objects, and leaves a zombie for `wait4`; when the first process (pid 1) exits, the run ends,
 as with qemu-user. A call that must wait (wait4 with no zombie child, a read of an empty pipe)
@@ -21,13 +21,9 @@ import errno
 import struct
 from dataclasses import dataclass, field
 
-from hmk.hw.events import WRITE
-from hmk.hw.pagetable import PAGE_SIZE
-from hmk.kernel.costs import BUDGETS
-from hmk.kernel.memory import PROT_EXEC, PROT_WRITE, Vma
+from hmk.kernel.memory import Vma
 from hmk.kernel.minimal import ERESTARTSYS
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
-from hmk.kernel.vspace import LINE, OK, log_phys
 from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
 
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
@@ -180,35 +176,13 @@ class ProcMgr:
         return self._futexes.setdefault((task.proc.vspace, uaddr), [])
 
     def _copy_memory(self, parent: Task, child: Task) -> None:
-        """The child's address space: the parent's VMAs, every mapped page copied."""
-        k = self.k
+        """The child's address space: the parent's VMAs, every mapped page shared with it,
+        copy-on-write (hmk.services.memmgr.ManagedSpace.share_into)."""
         src, dst = parent.linux.space, child.linux.space
         dst.vmas = [Vma(v.start, v.end, v.prot, v.name, v.image) for v in src.vmas]
         dst.changed()
-        for v in src.vmas:
-            for page in range(v.start, v.end, PAGE_SIZE):
-                pa = k.vspaces.translate(parent.proc.vspace, page)
-                if pa is None:
-                    continue
-                new = k.frames.alloc(zero=False)
-                k.ram[new : new + PAGE_SIZE] = k.ram[pa : pa + PAGE_SIZE]
-                for off in range(0, PAGE_SIZE, LINE):
-                    log_phys(k.mem, new + off, WRITE, LINE)
-                self.mm.work(BUDGETS["mm.fill"])
-                err, _ = k.vspaces.map(
-                    child.proc.vspace,
-                    page,
-                    new,
-                    writable=bool(v.prot & PROT_WRITE),
-                    executable=bool(v.prot & PROT_EXEC),
-                )
-                self.mm.kernel_call(BUDGETS["vs.map"])
-                if err != OK:
-                    k.frames.free(new)
-                    continue
-                if not v.prot:  # PROT_NONE: keep the frame, no user access
-                    k.vspaces.protect(child.proc.vspace, page, False, False, False)
-                dst.pages += 1
+        self.k.counts["procmgr.fork.pages_shared"] += src.share_into(dst)
+        parent.linux.on_tlb_change(None, src.asid)  # the parent's pages are read-only now
 
     # ---- exit and wait -------------------------------------------------------------------
     def exited(self, machine, task: Task, status: int) -> None:

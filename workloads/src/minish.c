@@ -13,6 +13,8 @@
 
 #include "common.h"
 
+static volatile int value = 1; /* a child's write must not reach the parent (copy-on-write) */
+
 int main(int argc, char **argv)
 {
     if (argc > 3)
@@ -52,13 +54,15 @@ int main(int argc, char **argv)
     fflush(stdout);
     pid_t second = fork();
     if (second == 0) {
-        printf("second child: my parent is the shell: %d, I am not: %d\n", getppid() == me,
-               getpid() != me);
+        value = 99;
+        printf("second child: my parent is the shell: %d, I am not: %d, my value %d\n",
+               getppid() == me, getpid() != me, value);
         fflush(stdout);
         _exit(7);
     }
     waited = waitpid(-1, &status, 0);
-    printf("second: waited %d, status %d\n", waited == second, WEXITSTATUS(status));
+    printf("second: waited %d, status %d, the shell's value %d\n", waited == second,
+           WEXITSTATUS(status), value);
     errno = 0;
     printf("no more children: %d %s\n", (int)waitpid(-1, &status, 0), errno == ECHILD ? "ECHILD" : "?");
     return 0;
