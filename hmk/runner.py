@@ -26,7 +26,7 @@ from hmk.kernel.core import TICK_US, CoreKernel, Process
 from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.shim import Shim
 from hmk.kernel.syscalls import format_call
-from hmk.services.fsmgr import FsMgr, build_root
+from hmk.services.fsmgr import FsMgr, PageCache, build_root
 from hmk.services.memmgr import MemoryManager
 from hmk.services.procmgr import ProcMgr
 from hmk.system import DEFAULT_SYSTEM, load_system
@@ -116,7 +116,9 @@ def run_program(
     kernel.procmgr = ProcMgr(core_kernel, memmgr)
     kernel.procmgr.start(proc, kernel)
     bundled = {name: str(workload_path(name)) for name in list_workloads()}
-    kernel.fs = FsMgr(kernel, build_root(kernel, os.path.abspath(program), bundled))
+    cache = PageCache(core_kernel)
+    memmgr.page_cache = cache.frame_of
+    kernel.fs = FsMgr(kernel, build_root(kernel, os.path.abspath(program), bundled), cache)
 
     hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=core_kernel.roots)
     timing = TimingModel(core_type)
@@ -180,6 +182,8 @@ def run_program(
     stats.update({f"kernel.cycles.{k}": v for k, v in core_kernel.cycles.items()})
     stats.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in core_kernel.mem.pools.items()})
     stats["kernel.frames.in_use"] = core_kernel.frames.in_use
+    stats["kernel.frames.peak"] = core_kernel.frames.peak
+    stats["fsmgr.pagecache.frames"] = len(cache.frames)
     stats["system"] = composition.name
     return RunResult(
         exit_status=status,

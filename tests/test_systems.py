@@ -138,3 +138,27 @@ def test_the_file_system_exerciser_gives_linux_output_everywhere(system):
         assert _ipcs(result) == 0
     else:
         assert result.stats["shim.syscalls.openat"] >= 10
+
+
+def test_separate_file_and_memory_managers_keep_file_pages_twice():
+    """Double bookkeeping: a mapped file page is in fsmgr's page cache and, when the memory
+    manager is a separate domain, also in a frame of its own; coalesced (or both in the
+    kernel, as in `linux`), the mapping uses the cached frame."""
+    from workload_expectations import expected  # noqa: PLC0415
+
+    runs = {}
+    for system in ("linux", "hm-router", "hm-phone", "sel4"):
+        out = io.BytesIO()
+        runs[system] = run_program(
+            str(path("filemap")), ["64"], system=system, out=out, err=io.BytesIO()
+        )
+        assert (out.getvalue(), runs[system].exit_status) == expected("filemap", ["64"])
+    for system, result in runs.items():
+        s = result.stats
+        assert s["fsmgr.pagecache.frames"] == 64
+        separate = system in ("hm-phone", "sel4")
+        assert s.get("memmgr.file_pages.copied", 0) == (64 if separate else 0)
+        assert s.get("memmgr.file_pages.shared", 0) == (0 if separate else 64)
+    # the second copy shows in the peak frame count
+    peak = {s: r.stats["kernel.frames.peak"] for s, r in runs.items()}
+    assert peak["hm-phone"] - peak["hm-router"] >= 60

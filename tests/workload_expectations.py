@@ -45,6 +45,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sigtest", ("segv",)),
     ("threads", ()),
     ("threads", ("3000",)),
+    ("filemap", ()),
+    ("filemap", ("300",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -54,6 +56,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("minish", ("a", "b", "c")),
     ("sigtest", ("other",)),
     ("threads", ("0",)),
+    ("filemap", ("0",)),
 )
 
 
@@ -315,6 +318,13 @@ def _threads(args: Sequence[str]) -> tuple[str, int]:
     return f"threads: n={n} total={2 * n} returned=42 own_tid=1 same_pid=1\n", 0
 
 
+def _filemap(args: Sequence[str]) -> tuple[str, int]:
+    _check_count(args, 1)
+    pages = _arg(args, 0, 64, 1, 4096)
+    total = sum(i % 251 for i in range(pages))
+    return f"filemap: pages={pages} sum={total} file=0 mapping=200\n", 0
+
+
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
 QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
 
@@ -330,6 +340,7 @@ _PROGRAMS = {
     "minish": _minish,
     "sigtest": _sigtest,
     "threads": _threads,
+    "filemap": _filemap,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -35,7 +35,7 @@ from hmk.kernel.cspace import CSpaces
 from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.ipc import Ipc, ipc_cycles
-from hmk.kernel.memory import Frames, Vma
+from hmk.kernel.memory import Frames
 from hmk.kernel.minimal import SIGPAGE
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
@@ -321,7 +321,7 @@ class CoreKernel:
         server started from the same executable."""
         proc = Process(self, name)
         space = self.memmgr.attach(proc)
-        space.vmas = [Vma(v.start, v.end, v.prot, v.name, v.image) for v in parent.space.vmas]
+        space.vmas = [v.copy() for v in parent.space.vmas]
         space.changed()
         return proc
 

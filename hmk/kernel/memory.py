@@ -31,6 +31,7 @@ class Frames:
         self.end = len(ram) if end is None else end
         self._next = first
         self._free: list[int] = []
+        self.peak = 0  # the most frames in use at once
 
     def alloc(self, zero: bool = True) -> int:
         if self._free:
@@ -42,6 +43,7 @@ class Frames:
             raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
         if zero:
             self.ram[pa : pa + PAGE_SIZE] = 0
+        self.peak = max(self.peak, self.in_use)
         return pa
 
     def free(self, pa: int) -> None:
@@ -59,6 +61,21 @@ class Vma:
     prot: int
     name: str  # "[heap]", "[stack]", "[anon]", or the program path
     image: bytes = b""  # file bytes that back [start, start + len(image))
+    file: tuple | None = None  # (file node, offset of start) when fsmgr's page cache backs it
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.image and self.file is None
+
+    def piece(self, lo: int, hi: int, prot: int | None = None) -> Vma:
+        """The part [lo, hi) of this VMA (its image and file offset follow)."""
+        off = lo - self.start
+        image = self.image[off : off + hi - lo] if off < len(self.image) else b""
+        file = (self.file[0], self.file[1] + off) if self.file else None
+        return Vma(lo, hi, self.prot if prot is None else prot, self.name, image, file)
+
+    def copy(self) -> Vma:
+        return self.piece(self.start, self.end)
 
     def page_data(self, page: int) -> bytes:
         lo = page - self.start
@@ -107,10 +124,9 @@ class AddressSpace:
                 keep.append(v)
                 continue
             if v.start < start:
-                keep.append(Vma(v.start, start, v.prot, v.name, v.image[: start - v.start]))
+                keep.append(v.piece(v.start, start))
             if end < v.end:
-                image = v.image[end - v.start :] if end - v.start < len(v.image) else b""
-                keep.append(Vma(end, v.end, v.prot, v.name, image))
+                keep.append(v.piece(end, v.end))
         self.vmas = keep
         return dropped
 
@@ -123,9 +139,8 @@ class AddressSpace:
                 continue
             cut = sorted({v.start, max(v.start, start), min(v.end, end), v.end})
             for lo, hi in zip(cut, cut[1:], strict=False):
-                image = v.image[lo - v.start : hi - v.start] if lo - v.start < len(v.image) else b""
                 inside = start <= lo and hi <= end
-                pieces.append(Vma(lo, hi, prot if inside else v.prot, v.name, image))
+                pieces.append(v.piece(lo, hi, prot if inside else v.prot))
         self.vmas = sorted(pieces, key=lambda v: v.start)
         changed = []
         for v in self.vmas:

@@ -366,12 +366,13 @@ class MinimalKernel:
     def sys_mmap(self, m, addr, length, prot, flags, fd, offset):
         if length == 0 or length >= 1 << 47 or offset % PAGE_SIZE:
             return -errno.EINVAL
-        image, name = b"", "[anon]"
+        image, name, file = b"", "[anon]", None
         if not flags & MAP_ANONYMOUS:
             source = self.fs.mapping_source(fd, offset, _page_up(length))
             if isinstance(source, int):
                 return source
-            image, name = source  # private or shared alike: a copy (no write-back yet)
+            image, name, node = source  # private or shared alike: no write-back yet
+            file = (node, offset)
         elif flags & MAP_SHARED:
             return -errno.EINVAL  # shared anonymous memory needs fork (issue 5)
         length = _page_up(length)
@@ -388,7 +389,7 @@ class MinimalKernel:
             if start is None:
                 return -errno.ENOMEM
         try:
-            self.space.add(Vma(start, start + length, prot & 7, name, image))
+            self.space.add(Vma(start, start + length, prot & 7, name, image, file))
         except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)
             return -errno.ENOMEM
         return start

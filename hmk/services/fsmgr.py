@@ -20,6 +20,10 @@ import errno
 import stat
 import struct
 
+import numpy as np
+
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.vspace import log_phys
 from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Symlink, Vfs
 
 AT_FDCWD = -100
@@ -53,9 +57,43 @@ class OpenFile:
         return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
 
 
+class PageCache:
+    """fsmgr's page cache: file pages held in frames of simulated RAM, filled on first use
+    (a mapped file's page; reads and writes of the cached pages keep them current)."""
+
+    def __init__(self, core):
+        self.core = core
+        self.frames: dict[tuple[int, int], int] = {}  # (inode, page index) -> frame
+
+    def frame_of(self, node: File, index: int) -> int:
+        key = (node.ino, index)
+        pa = self.frames.get(key)
+        if pa is None:
+            k = self.core
+            pa = k.frames.alloc(zero=False)
+            self.frames[key] = pa
+            self._fill(node, index, pa)
+            for off in range(0, 4096, 64):
+                log_phys(k.mem, pa + off, 1, 64)  # the fill's line writes, timed
+            k.shim.work("fsmgr", BUDGETS["mm.fill"])
+            k.counts["fsmgr.pagecache.fills"] += 1
+        return pa
+
+    def _fill(self, node: File, index: int, pa: int) -> None:
+        data = bytes(node.data[index * 4096 : (index + 1) * 4096])
+        self.core.ram[pa : pa + 4096] = 0
+        self.core.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
+
+    def refresh(self, node: File) -> None:
+        """The file changed (a write, a truncate): its cached pages take the new bytes."""
+        for (ino, index), pa in self.frames.items():
+            if ino == node.ino:
+                self._fill(node, index, pa)
+
+
 class FsMgr:
-    def __init__(self, linux, vfs: Vfs):
-        self.linux, self.vfs = linux, vfs  # the personality: user memory, streams, the clock
+    def __init__(self, linux, vfs: Vfs, cache: PageCache | None = None):
+        self.linux, self.vfs, self.cache = linux, vfs, cache  # linux: the personality
         self.cwd: Dir = vfs.root
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
@@ -292,6 +330,8 @@ class FsMgr:
             buf.extend(b"\0" * (start - len(buf)))
         buf[start : start + len(data)] = data
         node.mtime = self._now()
+        if self.cache is not None:
+            self.cache.refresh(node)
         if pos is None:
             f.pos = start + len(data)
         return len(data)
@@ -309,6 +349,7 @@ class FsMgr:
         """The child's table after fork: the same open files (shared positions), same cwd."""
         child = FsMgr.__new__(FsMgr)
         child.linux, child.vfs, child.cwd, child.fds = linux, self.vfs, self.cwd, {}
+        child.cache = self.cache
         for fd, (f, cloexec) in self.fds.items():
             child._install(fd, f, cloexec)
         return child
@@ -432,6 +473,8 @@ class FsMgr:
         del data[length:]
         data.extend(b"\0" * (length - len(data)))
         f.node.mtime = self._now()
+        if self.cache is not None:
+            self.cache.refresh(f.node)
         return 0
 
     def sys_ioctl(self, m, fd, request, arg, *_):
@@ -646,7 +689,8 @@ class FsMgr:
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, fd: int, offset: int, length: int):
-        """(bytes backing [offset, offset + length) of the file, its path) or -errno."""
+        """(bytes backing [offset, offset + length) of the file, its path, its node) or
+        -errno."""
         f = self._file(_signed(fd))
         if f is None:
             return -errno.EBADF
@@ -654,9 +698,8 @@ class FsMgr:
             return -errno.ENODEV
         if not f.readable:
             return -errno.EACCES
-        return bytes(f.node.data[offset : offset + length]), self.vfs.path_of(f.node).decode(
-            errors="replace"
-        )
+        path = self.vfs.path_of(f.node).decode(errors="replace")
+        return bytes(f.node.data[offset : offset + length]), path, f.node
 
 
 def _signed(x: int) -> int:

@@ -83,6 +83,7 @@ class MemoryManager:
         tokens = ic2 and not kernel.tokens.capabilities_only
         self.tokens = TokenView(kernel, self.domain) if tokens else None
         self.shared: dict[int, int] = {}  # frame -> how many mappings share it (2 or more)
+        self.page_cache = None  # fsmgr's: (file node, page index) -> the cached frame
         kernel.memmgr = self
         kernel.mem.take_log()
 
@@ -268,7 +269,7 @@ class ManagedSpace(AddressSpace):
         for v in self.vmas:
             if not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
                 continue
-            flags = (bool(v.prot & PROT_WRITE), bool(v.prot & PROT_EXEC), not v.image)
+            flags = (bool(v.prot & PROT_WRITE), bool(v.prot & PROT_EXEC), v.anonymous)
             if regions and regions[-1][1] == v.start and tuple(regions[-1][2:]) == flags:
                 regions[-1][1] = v.end
             else:
@@ -327,6 +328,45 @@ class ManagedSpace(AddressSpace):
                 child.pages += 1
                 shared += 1
         return shared
+
+    def _map_file_page(self, page: int, vma: Vma) -> int:
+        """A page of a mapped file. fsmgr caches the file's pages in frames; a memory manager
+        coalesced with it (or both in the kernel) maps the cached frame itself, shared (a
+        private writable mapping copy-on-write); a separate one asks fsmgr for the page (an
+        IPC) and keeps its own copy: the double bookkeeping of separate page caches."""
+        k, mm = self.kernel, self.mm
+        node, offset = vma.file
+        index = (offset + page - vma.start) // PAGE_SIZE
+        shim = mm.shim
+        pa = shim.call(self.proc, "fsmgr", lambda: mm.page_cache(node, index))
+        if pa is None:
+            return REFUSED
+        writable, executable = bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)
+        if shim.system.coalesced("memmgr", "fsmgr") or shim.domain_of("fsmgr").proc is None:
+            err, _ = k.vspaces.map(
+                self.proc.vspace, page, pa, writable=False, executable=executable
+            )
+            self.mm.kernel_call(BUDGETS["vs.map"])
+            if err != OK:
+                return REFUSED
+            mm.shared[pa] = mm.shared.get(pa, 1) + 1  # the cache keeps its own reference
+            if writable:
+                self.cow.add(page)
+            k.counts["memmgr.file_pages.shared"] += 1
+        else:
+            new = self.frames.alloc(zero=False)
+            self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
+            for off in range(0, PAGE_SIZE, LINE):
+                log_phys(k.mem, new + off, WRITE, LINE)
+            self.mm.work(BUDGETS["mm.fault"] + BUDGETS["mm.fill"])
+            err, _ = k.vspaces.map(self.proc.vspace, page, new, writable, executable)
+            self.mm.kernel_call(BUDGETS["vs.map"])
+            if err != OK:
+                self.frames.free(new)
+                return REFUSED
+            k.counts["memmgr.file_pages.copied"] += 1
+        self.pages += 1
+        return MAPPED
 
     def _cow_pending(self, page: int) -> bool:
         return page in self.cow
@@ -399,7 +439,9 @@ class ManagedSpace(AddressSpace):
                 self.mm.work(BUDGETS["mm.fault"])
                 return REFUSED
             return self._copy_on_write(page, pa, vma)
-        if not pager and not vma.image:  # anonymous: the kernel's pool ran dry
+        if vma.file is not None and self.mm.page_cache is not None:
+            return self._map_file_page(page, vma)
+        if not pager and vma.anonymous:  # anonymous: the kernel's pool ran dry
             batch = []
             try:
                 while len(batch) < self.mm.refill_batch:

@@ -21,7 +21,6 @@ import errno
 import struct
 from dataclasses import dataclass, field
 
-from hmk.kernel.memory import Vma
 from hmk.kernel.minimal import ERESTARTSYS
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
@@ -179,7 +178,7 @@ class ProcMgr:
         """The child's address space: the parent's VMAs, every mapped page shared with it,
         copy-on-write (hmk.services.memmgr.ManagedSpace.share_into)."""
         src, dst = parent.linux.space, child.linux.space
-        dst.vmas = [Vma(v.start, v.end, v.prot, v.name, v.image) for v in src.vmas]
+        dst.vmas = [v.copy() for v in src.vmas]
         dst.changed()
         self.k.counts["procmgr.fork.pages_shared"] += src.share_into(dst)
         parent.linux.on_tlb_change(None, src.asid)  # the parent's pages are read-only now
