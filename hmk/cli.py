@@ -80,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             env=env,
             strace=sys.stderr if args.strace else None,
             system=args.system,
+            rootfs=args.rootfs,
             paging=args.paging,
             capabilities_only=args.capabilities_only or None,
         )
@@ -219,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|FILE.toml",
         help=f"the composition: where each OS service runs (default: {DEFAULT_SYSTEM}; "
         "see `hmk systems`)",
+    )
+    run.add_argument(
+        "--rootfs",
+        metavar="DIR",
+        help="a host directory as the guest's root file system (read-only; /tmp, /dev and "
+        "/proc mounted over it); PROGRAM is then a path inside it",
     )
     run.add_argument(
         "--paging",

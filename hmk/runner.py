@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hmk.cpu.elf import load_elf
+from hmk.cpu.elf import load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine
 from hmk.cpu.stack import auxv_for, build_stack
 from hmk.hw.engine import BatchHierarchy
@@ -75,13 +75,15 @@ def run_program(
     impl: str = "cython",
     tick_us: float = TICK_US,
     capabilities_only: bool | None = None,
+    rootfs: str | None = None,
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster). The program's stdout/stderr go to `out`/`err` (binary streams,
     default this process's); `strace` (a text stream) gets one line per syscall. `system`: the
     composition (a preset name or a system file, hmk.system). `paging` overrides its choice:
     "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a user-level
-    pager); `capabilities_only` overrides its address-token choice; `impl`: the kernel hot
+    pager); `capabilities_only` overrides its address-token choice; `rootfs`: a host directory
+    to import read-only as the guest's root, `program` then a path inside it; `impl`: the kernel hot
     paths' "cython" twins or their "python" references; `tick_us`: the scheduler's timer period
     in simulated microseconds."""
     from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
@@ -91,7 +93,10 @@ def run_program(
     core_type = which.core
     hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=1)
     ghz = which.ghz
-    image = load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
+    if rootfs is None:
+        image = load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
+    elif not os.path.isdir(rootfs):
+        raise OSError(f"--rootfs {rootfs}: not a directory")
 
     composition = load_system(system)
     if paging is None:
@@ -118,7 +123,13 @@ def run_program(
     bundled = {name: str(workload_path(name)) for name in list_workloads()}
     cache = PageCache(core_kernel)
     memmgr.page_cache = cache.frame_of
-    kernel.fs = FsMgr(kernel, build_root(kernel, os.path.abspath(program), bundled), cache)
+    tree = build_root(kernel, os.path.abspath(program), bundled, rootfs)
+    kernel.fs = FsMgr(kernel, tree, cache)
+    if rootfs is not None:  # the program is a path in the guest's file system
+        found = kernel.fs.executable(os.fsencode(program))
+        if isinstance(found, int):
+            raise OSError(f"{program}: {os.strerror(-found)} in the root file system {rootfs}")
+        image = parse_elf(found[0], found[1].decode(errors="replace"))
 
     hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=core_kernel.roots)
     timing = TimingModel(core_type)

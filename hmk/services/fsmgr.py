@@ -24,7 +24,7 @@ import numpy as np
 
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.vspace import log_phys
-from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Symlink, Vfs
+from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Pipe, Symlink, Vfs
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EMPTY_PATH = 0x100, 0x200, 0x1000
@@ -707,12 +707,21 @@ def _signed(x: int) -> int:
     return x - (1 << 64) if x >= 1 << 63 else x
 
 
-def build_root(linux, program: str, bundled: dict[str, str]) -> Vfs:
-    """The default tree (see the module docstring). `bundled`: name -> host path for /bin."""
+def build_root(linux, program: str, bundled: dict[str, str], rootfs: str | None = None) -> Vfs:
+    """The default tree (see the module docstring). `bundled`: name -> host path for /bin.
+    With `rootfs`, the root is that host directory, read-only (tmpfs, devfs and procfs are
+    mounted over /tmp, /dev and /proc), and `program` is a path inside it."""
     from pathlib import Path  # noqa: PLC0415
 
     vfs = Vfs()
     vfs.current = linux  # the personality of the process making the call (set per syscall)
+    if rootfs is not None:
+        vfs.root = HostDir(Path(rootfs))
+        vfs.root.parent = vfs.root
+        for mount in (b"tmp", b"dev", b"proc"):
+            vfs.root.entries.pop(mount, None)
+            vfs.root.add(mount, Dir())
+        bundled, program = {}, ""
     root = vfs.root
     for name, host in sorted(bundled.items()):
         vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))

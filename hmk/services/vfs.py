@@ -10,6 +10,7 @@ limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 from pathlib import Path
 
@@ -57,6 +58,46 @@ class Dir(Node):
     @property
     def size(self) -> int:
         return 4096
+
+
+class HostDir(Dir):
+    """A read-only directory imported from the host (`hmk run --rootfs DIR`), listed on first
+    use: files read on first use, symbolic links as they are, other kinds left out."""
+
+    def __init__(self, host: Path):
+        super().__init__(readonly=True)
+        self.host = host
+        self._loaded = False
+
+    @property
+    def entries(self) -> dict:
+        if not self._loaded:
+            self._loaded = True
+            self._entries = {}
+            try:
+                listing = sorted(os.scandir(self.host), key=lambda e: e.name)
+            except OSError:
+                listing = []
+            for e in listing:
+                name = os.fsencode(e.name)
+                try:
+                    if e.is_symlink():
+                        node = Symlink(os.fsencode(os.readlink(e.path)))
+                    elif e.is_dir():
+                        node = HostDir(Path(e.path))
+                    elif e.is_file():
+                        perm = e.stat().st_mode & 0o777
+                        node = File(host=Path(e.path), readonly=True, perm=perm)
+                    else:
+                        continue
+                except OSError:
+                    continue
+                self.add(name, node)
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: dict) -> None:
+        self._entries = value
 
 
 class File(Node):
