@@ -8,6 +8,7 @@ function calls; across domains they are IPCs):
     description = "..."
     kernel_paging = true        # false: every page fault is an IPC to a user-level pager
     address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
+    twin_driver = false         # true: devhost's block data path runs as a twin in IC1
 
     [[domain]]
     name = "sysmgr"
@@ -28,7 +29,7 @@ from pathlib import Path
 SERVICES = ("procmgr", "memmgr", "fsmgr", "devhost")
 CLASSES = ("IC0", "IC1", "IC2")
 DEFAULT_SYSTEM = "hm-phone"
-_KEYS = {"name", "description", "kernel_paging", "address_tokens", "domain"}
+_KEYS = {"name", "description", "kernel_paging", "address_tokens", "twin_driver", "domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
 
 
@@ -54,6 +55,7 @@ class System:
     kernel_paging: bool
     address_tokens: bool
     domains: tuple[Domain, ...]
+    twin_driver: bool = False
 
     def domain_of(self, service: str) -> Domain:
         return next(d for d in self.domains if service in d.services)
@@ -63,6 +65,13 @@ class System:
 
     def coalesced(self, a: str, b: str) -> bool:
         return self.domain_of(a) is self.domain_of(b)
+
+    @property
+    def booted_domains(self) -> int:
+        """Domains that run outside the core kernel (each a process at boot), a twin driver
+        included."""
+        twin = self.twin_driver and self.ic_of("devhost") == "IC2"
+        return sum(d.ic != "IC0" for d in self.domains) + twin
 
 
 def systems_dir() -> Path:
@@ -103,8 +112,8 @@ def parse_system(data: dict, path=None) -> System:
     if not isinstance(name, str) or not name:
         raise err("name", "must be a non-empty string")
     flags = {}
-    for key in ("kernel_paging", "address_tokens"):
-        value = data.get(key, True)
+    for key in ("kernel_paging", "address_tokens", "twin_driver"):
+        value = data.get(key, key != "twin_driver")
         if not isinstance(value, bool):
             raise err(key, f"must be true or false, not {value!r}")
         flags[key] = value
@@ -150,7 +159,7 @@ def parse_system(data: dict, path=None) -> System:
     if not isinstance(description, str):
         raise err("description", "must be a string")
     paging, tokens = flags["kernel_paging"], flags["address_tokens"]
-    return System(name, description, paging, tokens, tuple(domains))
+    return System(name, description, paging, tokens, tuple(domains), flags["twin_driver"])
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from hmk.system import DEFAULT_SYSTEM, load_system
 from hmk.workloads import hm_path
 
 # every service domain outside the kernel gets a TCB at boot, before the program's first thread
-SERVICE_DOMAINS = sum(d.ic != "IC0" for d in load_system(DEFAULT_SYSTEM).domains)
+SERVICE_DOMAINS = load_system(DEFAULT_SYSTEM).booted_domains
 MAIN_TID = SERVICE_DOMAINS
 
 

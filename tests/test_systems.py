@@ -162,3 +162,36 @@ def test_separate_file_and_memory_managers_keep_file_pages_twice():
     # the second copy shows in the peak frame count
     peak = {s: r.stats["kernel.frames.peak"] for s, r in runs.items()}
     assert peak["hm-phone"] - peak["hm-router"] >= 60
+
+
+def _blkio(system, kib=512):
+    from hmk.workloads import hm_path  # noqa: PLC0415
+
+    out = io.BytesIO()
+    result = run_program(
+        str(hm_path("blkio")), [str(kib)], system=system, out=out, err=io.BytesIO()
+    )
+    blocks = kib // 4
+    total = sum(b % 253 for b in range(blocks))
+    assert out.getvalue() == f"blkio: size={8 << 20} kib={kib} ok=1 sum={total}\n".encode()
+    return result
+
+
+def test_a_twin_driver_takes_block_io_out_of_the_container(tmp_path):
+    """hm-phone runs devhost's block data path as an IC1 twin; the same composition without
+    the twin sends every block request into the IC2 container (two address-space switches)."""
+    from hmk.system import systems_dir  # noqa: PLC0415
+
+    no_twin = tmp_path / "hm-phone-no-twin.toml"
+    no_twin.write_text(
+        (systems_dir() / "hm-phone.toml")
+        .read_text()
+        .replace("twin_driver = true", "twin_driver = false")
+    )
+    twin, container = _blkio("hm-phone"), _blkio(str(no_twin))
+    t, c = twin.stats, container.stats
+    requests = 2 * 512 // 4  # writes and reads of 4 KiB blocks
+    assert t["ipc.fsmgr->devhost-twin.fast"] == requests
+    assert c["ipc.fsmgr->devhost.fast"] >= requests
+    assert c["kernel.domain_switches"] - t["kernel.domain_switches"] >= 2 * requests
+    assert twin.cycles < container.cycles

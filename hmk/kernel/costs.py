@@ -130,6 +130,9 @@ BUDGETS = {
     "svc.memmgr": 40,
     "svc.fsmgr": 80,  # fd table lookup and the file's operations table
     "svc.devhost": 60,  # the Linux driver runtime's entry and the console driver
+    # assumed: moving a KiB between the RAM disk and the request buffer, 16-byte ldp/stp pairs
+    # at ~one per cycle: 64 cycles a KiB
+    "blk.per_kib": 64,
     # assumed: delivering a signal: choosing it, building the ~4.7 KiB frame (the registers,
     # the mask and 512 bytes of FP/SIMD state stored: ~100 stores) and redirecting the thread
     "signal.deliver": 150,

@@ -124,6 +124,14 @@ class Shim:
                 sd.proc = Process(kernel, d.name)
                 sd.slot = MEMMGR_SLOT if "memmgr" in d.services else SERVICE_SLOT0 + k
             self.domains[d.name] = sd
+        # a twin driver: devhost's data path in IC1 while its control path stays in the
+        # container (hm-brief.md: twin drivers [secondary]); only worth it for an IC2 devhost
+        self.twin = None
+        if system.twin_driver and system.ic_of("devhost") == "IC2":
+            twin = Domain("devhost-twin", "IC1", ("devhost",))
+            self.twin = ServiceDomain(twin, Process(kernel, twin.name))
+            self.twin.slot = SERVICE_SLOT0 + len(system.domains)
+            self.domains[twin.name] = self.twin
         kernel.shim = self
 
     # ---- set-up --------------------------------------------------------------------------
@@ -154,12 +162,13 @@ class Shim:
         return self.domains[self.system.domain_of(service).name]
 
     # ---- calls ---------------------------------------------------------------------------
-    def call(self, proc, service: str, serve, msg: int = MSG):
+    def call(self, proc, service: str, serve, msg: int = MSG, data_path: bool = False):
         """Run `serve()` as `service`'s side of a call from the current domain (the program,
         or the service being served); returns what serve returns, or None when the service
-        cannot be reached (no activation: the caller sees EAGAIN-like failure)."""
+        cannot be reached (no activation: the caller sees EAGAIN-like failure). `data_path`:
+        a device's data request, which a twin driver serves when there is one."""
         k = self.k
-        target = self.domain_of(service)
+        target = self.twin if data_path and self.twin is not None else self.domain_of(service)
         here = self._stack[-1] if self._stack else APP
         name = target.domain.name
         if target.proc is None or name == here:  # IC0, or coalesced with the caller

@@ -24,6 +24,8 @@ import numpy as np
 
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.vspace import log_phys
+from hmk.services import devhost
+from hmk.services.devhost import BlockDevice
 from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Pipe, Symlink, Vfs
 
 AT_FDCWD = -100
@@ -283,6 +285,12 @@ class FsMgr:
             return -errno.EBADF
         if isinstance(node, Device):
             return node.read(count)
+        if isinstance(node, BlockDevice):
+            start = f.pos if pos is None else pos
+            data = devhost.request(self, node, start, None, count)
+            if isinstance(data, bytes) and pos is None:
+                f.pos += len(data)
+            return data
         if isinstance(node, Pipe):
             if not node.buffer:
                 if node.writers == 0:
@@ -307,6 +315,12 @@ class FsMgr:
             return -errno.EBADF
         if isinstance(node, Device):
             return node.write(data)
+        if isinstance(node, BlockDevice):
+            start = f.pos if pos is None else pos
+            n = devhost.request(self, node, start, data)
+            if n > 0 and pos is None:
+                f.pos += n
+            return n
         if isinstance(node, Pipe):
             if node.readers == 0:
                 self.linux.signals.post(SIGPIPE)  # delivered on the way out of the call
@@ -379,7 +393,7 @@ class FsMgr:
         f = self._file(_signed(fd))
         if f is None:
             return -errno.EBADF
-        if positional and not isinstance(f.node, File):
+        if positional and not isinstance(f.node, File | BlockDevice):
             return -errno.ESPIPE
         data = self._read(m, f, min(count, MAX_RW), pos)
         if isinstance(data, int):
@@ -398,7 +412,7 @@ class FsMgr:
         f = self._file(_signed(fd))
         if f is None:
             return -errno.EBADF
-        if positional and not isinstance(f.node, File):
+        if positional and not isinstance(f.node, File | BlockDevice):
             return -errno.ESPIPE
         data = self.space.read(buf, min(count, MAX_RW))
         if data is None:
@@ -481,6 +495,8 @@ class FsMgr:
         f = self._file(_signed(fd))
         if f is None:
             return -errno.EBADF
+        if isinstance(f.node, BlockDevice):
+            return devhost.ioctl(self, f.node, request, arg)
         return -errno.ENOTTY  # no terminals: the standard streams are files or pipes to hmk
 
     # ---- metadata ------------------------------------------------------------------------
@@ -765,6 +781,7 @@ def _devices(linux, dev: Dir) -> None:
     dev.add(b"zero", Device(0x105, lambda n: b"\0" * n, len))
     dev.add(b"urandom", Device(0x109, lambda n: linux._random.bytes(n), len))
     dev.add(b"random", Device(0x108, lambda n: linux._random.bytes(n), len))
+    dev.add(b"ram0", devhost.BlockDevice())
 
 
 def _meminfo(linux) -> bytes:
