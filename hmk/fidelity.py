@@ -12,6 +12,9 @@ page; a test keeps the committed page equal to what the model produces.
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 
 from hmk.hw.profile import load_soc
@@ -106,21 +109,27 @@ def per_operation(
     from hmk.workloads import hm_path  # noqa: PLC0415
 
     runs = []
-    for count in n:
-        out = io.BytesIO()
-        result = run_program(
-            str(hm_path("hmbench")),
-            [op, str(count)],
-            profile=profile,
-            system=system,
-            paging=paging,
-            out=out,
-            err=io.BytesIO(),
-            tick_us=1e9,  # no timer interrupts inside the measurement
-        )
-        if result.exit_status != 0:
-            raise RuntimeError(f"hmbench {op} {count} failed: {result.fault or out.getvalue()}")
-        runs.append(result)
+    # glibc reads /proc/self/exe as it starts: run the program from a root file system where it
+    # is /bin/hmbench, so the figures do not depend on where hmk is installed
+    with tempfile.TemporaryDirectory(prefix="hmk-fidelity-") as root:
+        os.mkdir(os.path.join(root, "bin"))
+        shutil.copy(hm_path("hmbench"), os.path.join(root, "bin", "hmbench"))
+        for count in n:
+            out = io.BytesIO()
+            result = run_program(
+                "/bin/hmbench",
+                [op, str(count)],
+                profile=profile,
+                system=system,
+                paging=paging,
+                rootfs=root,
+                out=out,
+                err=io.BytesIO(),
+                tick_us=1e9,  # no timer interrupts inside the measurement
+            )
+            if result.exit_status != 0:
+                raise RuntimeError(f"hmbench {op} {count} failed: {result.fault or out.getvalue()}")
+            runs.append(result)
     return (runs[1].cycles - runs[0].cycles) / (n[1] - n[0]), runs[0].ghz
 
 
@@ -165,7 +174,9 @@ EXPLANATION = [
     "everything the program's loop does, as the published loops do: its own instructions, the",
     "exception entry and return, the kernel path (its instruction budget plus the stall of every",
     "kernel load, timed through the profile's caches and TLBs), the handler's instructions, the",
-    "TLB and cache misses an address-space switch causes. Timer interrupts are off. The",
+    "TLB and cache misses an address-space switch causes. Timer interrupts are off. hmbench",
+    "runs from a root file system where it is /bin/hmbench: glibc reads /proc/self/exe as it",
+    "starts, so the program's path is part of what it does (as on Linux). The",
     "composition is hm-phone (the memory manager in IC1, coalesced with the process manager)",
     "except for the user-level pager row, which runs the sel4 one (the pager in its own IC2",
     "domain, as Fiasco.OC's and seL4's pagers are).",
