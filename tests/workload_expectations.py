@@ -47,6 +47,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("threads", ("3000",)),
     ("filemap", ()),
     ("filemap", ("300",)),
+    ("procgrp", ()),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -57,6 +58,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sigtest", ("other",)),
     ("threads", ("0",)),
     ("filemap", ("0",)),
+    ("procgrp", ("x",)),
 )
 
 
@@ -325,6 +327,28 @@ def _filemap(args: Sequence[str]) -> tuple[str, int]:
     return f"filemap: pages={pages} sum={total} file=0 mapping=200\n", 0
 
 
+_PROCGRP = """shell: leads its group 1
+child group: its own 1, not the shell's 1
+setsid as a group leader: -1 EPERM
+kill the child's group: 0
+child killed by SIGTERM: 1
+new session: leads it 1, leads its group 1
+setrlimit: 0
+child's limit: 100 200
+soft above hard: -1 EINVAL
+no such group: -1 ESRCH
+"""
+
+
+def _procgrp(args: Sequence[str]) -> tuple[str, int]:
+    """Linux's process groups, sessions and limits (checked against qemu-aarch64)."""
+    _check_count(args, 0)
+    return _PROCGRP, 0
+
+
+# programs that take no arguments (any is a usage error)
+NO_ARGUMENTS = {"procgrp"}
+
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
 QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
 
@@ -341,6 +365,7 @@ _PROGRAMS = {
     "sigtest": _sigtest,
     "threads": _threads,
     "filemap": _filemap,
+    "procgrp": _procgrp,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

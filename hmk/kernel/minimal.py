@@ -301,16 +301,37 @@ class MinimalKernel:
         return 0 if size == 24 else -errno.EINVAL
 
     def sys_prlimit64(self, m, pid, resource, new, old, *_):
-        if pid not in (0, 1):
+        task = self.task if pid == 0 else self.procmgr.tasks.get(pid)
+        if task is None:
             return -errno.ESRCH
         if not 0 <= resource < 16:
             return -errno.EINVAL
-        if old:
-            infinity = (1 << 64) - 1
-            cur = STACK_SIZE if resource == 3 else infinity  # RLIMIT_STACK
-            if not self.space.write(old, struct.pack("<QQ", cur, infinity)):
+        infinity = (1 << 64) - 1
+        current = task.rlimits.get(resource, (STACK_SIZE if resource == 3 else infinity, infinity))
+        if new:
+            raw = self.space.read(new, 16)
+            if raw is None:
                 return -errno.EFAULT
+            soft, hard = struct.unpack("<QQ", raw)
+            if soft > hard:
+                return -errno.EINVAL
+        if old and not self.space.write(old, struct.pack("<QQ", *current)):
+            return -errno.EFAULT
+        if new:
+            task.rlimits[resource] = (soft, hard)  # root may raise the hard limit too
         return 0
+
+    def sys_setpgid(self, m, pid, pgid, *_):
+        return self.procmgr.setpgid(self.task, pid, pgid)
+
+    def sys_getpgid(self, m, pid, *_):
+        return self.procmgr.getpgid(self.task, pid)
+
+    def sys_getsid(self, m, pid, *_):
+        return self.procmgr.getsid(self.task, pid)
+
+    def sys_setsid(self, m, *_):
+        return self.procmgr.setsid(self.task)
 
     def sys_uname(self, m, buf, *_):
         data = b"".join(f.ljust(65, b"\0") for f in UTSNAME)

@@ -52,6 +52,7 @@ TABLE = {
     153: ("times", "p"),
     154: ("setpgid", "dd"),
     155: ("getpgid", "d"),
+    156: ("getsid", "d"),
     157: ("setsid", ""),
     160: ("uname", "p"),
     163: ("getrlimit", "dp"),

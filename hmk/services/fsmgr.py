@@ -96,6 +96,8 @@ class PageCache:
 class FsMgr:
     def __init__(self, linux, vfs: Vfs, cache: PageCache | None = None):
         self.linux, self.vfs, self.cache = linux, vfs, cache  # linux: the personality
+        self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal
+        # or a pipe's activity wakes them; timeouts are not modeled: a timed poll returns 0)
         self.cwd: Dir = vfs.root
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
@@ -140,9 +142,9 @@ class FsMgr:
         return name
 
     def _start(self, dirfd) -> Dir | int:
-        if _signed(dirfd) == AT_FDCWD:
+        if _int(dirfd) == AT_FDCWD:
             return self.cwd
-        f = self._file(_signed(dirfd))
+        f = self._file(_int(dirfd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, Dir):
@@ -208,21 +210,21 @@ class FsMgr:
         return self._install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
 
     def sys_close(self, m, fd, *_):
-        entry = self.fds.pop(_signed(fd), None)
+        entry = self.fds.pop(_int(fd), None)
         if entry is None:
             return -errno.EBADF
         self._release(entry[0])
         return 0
 
     def sys_dup(self, m, fd, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         new = self._lowest_fd()
         return new if new < 0 else self._install(new, f, False)
 
     def sys_dup3(self, m, old, new, flags, *_):
-        old, new = _signed(old), _signed(new)
+        old, new = _int(old), _int(new)
         f = self._file(old)
         if f is None or not 0 <= new < NOFILE:
             return -errno.EBADF
@@ -233,7 +235,7 @@ class FsMgr:
         return self._install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, m, fd, cmd, arg, *_):
-        fd = _signed(fd)
+        fd = _int(fd)
         entry = self.fds.get(fd)
         if entry is None:
             return -errno.EBADF
@@ -364,6 +366,7 @@ class FsMgr:
         child = FsMgr.__new__(FsMgr)
         child.linux, child.vfs, child.cwd, child.fds = linux, self.vfs, self.cwd, {}
         child.cache = self.cache
+        child.poll_waiters = []
         for fd, (f, cloexec) in self.fds.items():
             child._install(fd, f, cloexec)
         return child
@@ -390,7 +393,7 @@ class FsMgr:
         return bytes(node.data), self.vfs.path_of(node)
 
     def _read_into(self, m, fd, buf, count, pos, positional=False):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if positional and not isinstance(f.node, File | BlockDevice):
@@ -409,7 +412,7 @@ class FsMgr:
         return self._write_from(m, fd, buf, count, offset, positional=True)
 
     def _write_from(self, m, fd, buf, count, pos, positional=False):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if positional and not isinstance(f.node, File | BlockDevice):
@@ -428,7 +431,7 @@ class FsMgr:
         return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
 
     def sys_writev(self, m, fd, iov, iovcnt, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         vec = self._iov(iov, iovcnt)
@@ -443,7 +446,7 @@ class FsMgr:
         return self._write(m, f, data, None) if data or f.writable else -errno.EBADF
 
     def sys_readv(self, m, fd, iov, iovcnt, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         vec = self._iov(iov, iovcnt)
@@ -462,7 +465,7 @@ class FsMgr:
         return total
 
     def sys_lseek(self, m, fd, offset, whence, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if isinstance(f.node, (Pipe, Device)):
@@ -477,7 +480,7 @@ class FsMgr:
         return new
 
     def sys_ftruncate(self, m, fd, length, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
@@ -492,7 +495,7 @@ class FsMgr:
         return 0
 
     def sys_ioctl(self, m, fd, request, arg, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if isinstance(f.node, BlockDevice):
@@ -501,17 +504,17 @@ class FsMgr:
 
     # ---- metadata ------------------------------------------------------------------------
     def sys_fstat(self, m, fd, buf, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         return 0 if self.space.write(buf, self._stat_bytes(f.node)) else -errno.EFAULT
 
     def sys_newfstatat(self, m, dirfd, path_ptr, buf, flags, *_):
         if flags & AT_EMPTY_PATH and self.space.read(path_ptr, 1) == b"\0":
-            if _signed(dirfd) == AT_FDCWD:
+            if _int(dirfd) == AT_FDCWD:
                 node = self.cwd
             else:
-                f = self._file(_signed(dirfd))
+                f = self._file(_int(dirfd))
                 if f is None:
                     return -errno.EBADF
                 node = f.node
@@ -552,7 +555,7 @@ class FsMgr:
         return len(target) if self.space.write(buf, target) else -errno.EFAULT
 
     def sys_getdents64(self, m, fd, buf, count, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, Dir):
@@ -667,7 +670,7 @@ class FsMgr:
         return 0
 
     def sys_fchdir(self, m, fd, *_):
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, Dir):
@@ -676,7 +679,7 @@ class FsMgr:
         return 0
 
     def sys_fsync(self, m, fd, *_):
-        return 0 if self._file(_signed(fd)) is not None else -errno.EBADF
+        return 0 if self._file(_int(fd)) is not None else -errno.EBADF
 
     sys_fdatasync = sys_fsync
 
@@ -701,13 +704,25 @@ class FsMgr:
                 rev &= events | POLLNVAL
             struct.pack_into("<h", out, 8 * i + 6, rev)
             ready += bool(rev)
+        if not ready and timeout == 0:  # no timeout: wait for a pipe to change or a signal
+            pipes = [f.node for f in map(self._file, self._poll_fds(raw, nfds)) if f]
+            waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
+            waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
+            self.linux.core.block_current(self.poll_waiters)
+            for queue in waits:
+                queue.append(self.linux.core.running)
+            return ERESTARTSYS
         return ready if self.space.write(fds_ptr, bytes(out)) else -errno.EFAULT
+
+    @staticmethod
+    def _poll_fds(raw: bytes, nfds: int) -> list[int]:
+        return [struct.unpack_from("<i", raw, 8 * i)[0] for i in range(nfds)]
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, fd: int, offset: int, length: int):
         """(bytes backing [offset, offset + length) of the file, its path, its node) or
         -errno."""
-        f = self._file(_signed(fd))
+        f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, File):
@@ -719,8 +734,14 @@ class FsMgr:
 
 
 def _signed(x: int) -> int:
-    """A register as a signed 64-bit (an fd of -100 arrives as 2**64 - 100)."""
+    """A register as a signed 64-bit value (an off_t, a length)."""
     return x - (1 << 64) if x >= 1 << 63 else x
+
+
+def _int(x: int) -> int:
+    """A register holding a C int (an fd, a pid): Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >= 1 << 31 else x
 
 
 def build_root(linux, program: str, bundled: dict[str, str], rootfs: str | None = None) -> Vfs:

@@ -45,6 +45,9 @@ class Task:
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
     threads: dict = field(default_factory=dict)  # tcb -> [tid, clear_child_tid address]
+    pgid: int = 0  # process group and session (a child starts in its parent's)
+    sid: int = 0
+    rlimits: dict = field(default_factory=dict)  # resource -> (soft, hard) set by prlimit64
 
 
 class ProcMgr:
@@ -63,6 +66,9 @@ class ProcMgr:
     def _add(self, ppid, proc, linux) -> Task:
         task = Task(self._next_pid, ppid, proc, linux)
         self._next_pid += 1
+        parent = self.tasks.get(ppid)
+        task.pgid, task.sid = (parent.pgid, parent.sid) if parent else (task.pid, task.pid)
+        task.rlimits = dict(parent.rlimits) if parent else {}
         self.tasks[task.pid] = task
         proc.linux, linux.task = linux, task
         task.threads[proc.tcb] = [task.pid, 0]
@@ -220,17 +226,28 @@ class ProcMgr:
         k.mem.take_log()
 
     def kill(self, sender: Task, pid: int, sig: int) -> int:
-        """kill(2) for one process (pid > 0) or the caller's own group (0: itself here)."""
-        pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+        """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
+        process but pid 1 and the caller (-1)."""
+        pid, sig = _signed(pid), _signed(sig)
         if not 0 <= sig <= 64:
             return -errno.EINVAL
-        if pid < 0:
-            return -errno.ESRCH  # process groups beyond the caller's own: not yet
-        target = sender if pid == 0 else self.tasks.get(pid)
-        if target is None:
+        live = [t for t in self.tasks.values() if not t.zombie]
+        if pid > 0:
+            targets = [t for t in self.tasks.values() if t.pid == pid]
+        elif pid == 0:
+            targets = [t for t in live if t.pgid == sender.pgid]
+        elif pid == -1:
+            targets = [t for t in live if t.pid not in (1, sender.pid)]
+        else:
+            targets = [t for t in live if t.pgid == -pid]
+        if not targets:
             return -errno.ESRCH
-        if sig == 0 or target.zombie:
-            return 0
+        for target in targets:
+            if sig and not target.zombie:
+                self._signal(sender, target, sig)
+        return 0
+
+    def _signal(self, sender: Task, target: Task, sig: int) -> None:
         target.linux.signals.post(sig, SI_USER, sender.pid)
         tcb = target.proc.tcb
         if (
@@ -240,10 +257,41 @@ class ProcMgr:
         ):
             self.k.threads.wake(tcb)  # its call runs again after the signal
             self.k.need_resched = True
+
+    # ---- process groups and sessions -----------------------------------------------------
+    def setpgid(self, task: Task, pid: int, pgid: int) -> int:
+        pid, pgid = _signed(pid) or task.pid, _signed(pgid)
+        if pgid < 0:
+            return -errno.EINVAL
+        target = self.tasks.get(pid)
+        if target is None or (target is not task and target.ppid != task.pid):
+            return -errno.ESRCH
+        if target.sid != task.sid or target.pid == target.sid:
+            return -errno.EPERM  # another session, or a session leader
+        pgid = pgid or target.pid
+        if pgid != target.pid and not any(
+            t.pgid == pgid and t.sid == task.sid for t in self.tasks.values()
+        ):
+            return -errno.EPERM
+        target.pgid = pgid
         return 0
 
+    def getpgid(self, task: Task, pid: int) -> int:
+        target = self.tasks.get(_signed(pid) or task.pid)
+        return target.pgid if target is not None else -errno.ESRCH
+
+    def getsid(self, task: Task, pid: int) -> int:
+        target = self.tasks.get(_signed(pid) or task.pid)
+        return target.sid if target is not None else -errno.ESRCH
+
+    def setsid(self, task: Task) -> int:
+        if any(t.pgid == task.pid for t in self.tasks.values()):
+            return -errno.EPERM  # already a group leader
+        task.pgid = task.sid = task.pid
+        return task.sid
+
     def wait4(self, machine, task: Task, pid: int, wstatus: int, options: int) -> int:
-        pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+        pid = _signed(pid)
         if options & ~WNOHANG:
             return -errno.EINVAL
         mine = [c for c in task.children if pid in (-1, 0) or c.pid == pid]
@@ -260,3 +308,9 @@ class ProcMgr:
         task.children.remove(dead)
         del self.tasks[dead.pid]
         return dead.pid
+
+
+def _signed(x: int) -> int:
+    """A register holding a C int (a pid): Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >= 1 << 31 else x
