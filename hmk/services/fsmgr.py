@@ -358,7 +358,7 @@ class FsMgr:
     def sys_pread64(self, m, fd, buf, count, offset, *_):
         if _signed(offset) < 0:
             return -errno.EINVAL
-        return self._read_into(m, fd, buf, count, offset, positional=True)
+        return self._read_into(m, fd, buf, count, offset)
 
     # ---- processes: fork, exec, exit (hmk.services.procmgr)
     def forked(self, linux) -> FsMgr:
@@ -392,12 +392,19 @@ class FsMgr:
             return -errno.EACCES
         return bytes(node.data), self.vfs.path_of(node)
 
-    def _read_into(self, m, fd, buf, count, pos, positional=False):
+    def _io_file(self, fd, pos):
+        """The open file for a read or write (`pos` not None: positional), or -errno."""
         f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
-        if positional and not isinstance(f.node, File | BlockDevice):
+        if pos is not None and not isinstance(f.node, File | BlockDevice):
             return -errno.ESPIPE
+        return f
+
+    def _read_into(self, m, fd, buf, count, pos):
+        f = self._io_file(fd, pos)
+        if isinstance(f, int):
+            return f
         data = self._read(m, f, min(count, MAX_RW), pos)
         if isinstance(data, int):
             return data
@@ -409,14 +416,12 @@ class FsMgr:
     def sys_pwrite64(self, m, fd, buf, count, offset, *_):
         if _signed(offset) < 0:
             return -errno.EINVAL
-        return self._write_from(m, fd, buf, count, offset, positional=True)
+        return self._write_from(m, fd, buf, count, offset)
 
-    def _write_from(self, m, fd, buf, count, pos, positional=False):
-        f = self._file(_int(fd))
-        if f is None:
-            return -errno.EBADF
-        if positional and not isinstance(f.node, File | BlockDevice):
-            return -errno.ESPIPE
+    def _write_from(self, m, fd, buf, count, pos):
+        f = self._io_file(fd, pos)
+        if isinstance(f, int):
+            return f
         data = self.space.read(buf, min(count, MAX_RW))
         if data is None:
             return -errno.EFAULT
