@@ -48,6 +48,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("filemap", ()),
     ("filemap", ("300",)),
     ("procgrp", ()),
+    ("remap", ()),
+    ("remap", ("32",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -59,6 +61,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("threads", ("0",)),
     ("filemap", ("0",)),
     ("procgrp", ("x",)),
+    ("remap", ("1",)),
 )
 
 
@@ -346,6 +349,22 @@ def _procgrp(args: Sequence[str]) -> tuple[str, int]:
     return _PROCGRP, 0
 
 
+def _remap(args: Sequence[str]) -> tuple[str, int]:
+    """mremap's semantics (checked against qemu-aarch64): the same lines for any page count."""
+    _check_count(args, 1)
+    _arg(args, 0, 8, 2, 1024)
+    return (
+        """shrink: same place 1, kept 1
+grow in place: ok
+grow: moved 1, kept 1
+writable after moving: 1
+old place unmapped: 1
+realloc kept: 1
+""",
+        0,
+    )
+
+
 # programs that take no arguments (any is a usage error)
 NO_ARGUMENTS = {"procgrp"}
 
@@ -366,6 +385,7 @@ _PROGRAMS = {
     "threads": _threads,
     "filemap": _filemap,
     "procgrp": _procgrp,
+    "remap": _remap,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -115,10 +115,16 @@ class AddressSpace:
 
     def remove(self, start: int, end: int) -> list[int]:
         """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
-        keep, dropped = [], []
+        dropped = []
         for v in self.vmas:  # only pages inside VMAs can be mapped: visit just those
             if v.start < end and start < v.end:
                 dropped += self._unmap_pages(max(v.start, start), min(v.end, end))
+        self.cut(start, end)
+        return dropped
+
+    def cut(self, start: int, end: int) -> None:
+        """Take [start, end) out of the VMAs (splitting them), leaving its pages alone."""
+        keep = []
         for v in self.vmas:
             if v.end <= start or end <= v.start:
                 keep.append(v)
@@ -128,7 +134,6 @@ class AddressSpace:
             if end < v.end:
                 keep.append(v.piece(end, v.end))
         self.vmas = keep
-        return dropped
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
         """Change protection of [start, end) (which must be mapped); returns remapped pages."""

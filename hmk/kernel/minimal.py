@@ -36,6 +36,7 @@ STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
+MREMAP_MAYMOVE = 1
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
@@ -420,6 +421,37 @@ class MinimalKernel:
             return -errno.EINVAL
         self._unmap(addr, addr + _page_up(length))
         return 0
+
+    def sys_mremap(self, m, old, old_size, new_size, flags, new_addr, *_):
+        """Grow or shrink a mapping in place, or move it (MREMAP_MAYMOVE): its pages move with
+        it (the frames are remapped, not copied). MREMAP_FIXED is not supported (EINVAL)."""
+        old_size, new_size = _page_up(old_size), _page_up(new_size)
+        if old % PAGE_SIZE or not new_size or flags & ~MREMAP_MAYMOVE or new_size >= 1 << 47:
+            return -errno.EINVAL
+        vma = self.space.find(old)
+        if vma is None or old + old_size > vma.end or not old_size:
+            return -errno.EFAULT
+        if new_size <= old_size:
+            self._unmap(old + new_size, old + old_size)
+            return old
+        end = old + new_size
+        if end <= STACK_TOP - STACK_SIZE and self.space.is_free(old + old_size, end):
+            grown = vma.piece(old, old + old_size)
+            grown.end = end
+            self.space.cut(old, old + old_size)
+            self.space.add(grown)  # the pages are still mapped: they stay where they were
+            return old
+        if not flags & MREMAP_MAYMOVE:
+            return -errno.ENOMEM
+        start = self._find_gap(new_size)
+        if start is None:
+            return -errno.ENOMEM
+        moved = vma.piece(old, old + old_size)
+        moved.start, moved.end = start, start + new_size
+        self.space.add(moved)
+        self.space.move_pages(old, start, old_size)
+        self._unmap(old, old + old_size)
+        return start
 
     def sys_mprotect(self, m, addr, length, prot, *_):
         if addr % PAGE_SIZE or prot & ~7:

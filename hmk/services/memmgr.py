@@ -299,6 +299,32 @@ class ManagedSpace(AddressSpace):
                 dropped.append(page)
         return dropped
 
+    def move_pages(self, old: int, new: int, size: int) -> None:
+        """mremap's move: every mapped page of [old, old + size) now appears at new + offset
+        (the frames themselves move: unmapped there, mapped here, no copy)."""
+        k, vs = self.kernel, self.proc.vspace
+        moved = []
+        for off in range(0, size, PAGE_SIZE):
+            pa = k.vspaces.translate(vs, old + off)
+            if pa is None:
+                continue
+            desc_writable = old + off not in self.cow and bool(self.find(new).prot & PROT_WRITE)
+            k.vspaces.unmap(vs, old + off)
+            k.vspaces.map(
+                vs,
+                new + off,
+                pa,
+                writable=desc_writable,
+                executable=bool(self.find(new).prot & PROT_EXEC),
+            )
+            self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
+            if old + off in self.cow:
+                self.cow.discard(old + off)
+                self.cow.add(new + off)
+            moved.append(old + off)
+        if moved:
+            k._flush(moved, self.asid)
+
     # ---- copy-on-write (fork) ------------------------------------------------------------
     def share_into(self, child: ManagedSpace) -> int:
         """fork: map every page of this space into `child` as well, the frames shared; the
