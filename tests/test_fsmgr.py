@@ -71,11 +71,8 @@ class FakeLinux:
 
 
 class FakeMachine:
-    def __init__(self):
-        self.killed = None
-
-    def kill(self, detail, signal):
-        self.killed = (detail, signal)
+    """fsmgr never stops the machine itself any more: blocking and signals go through the
+    kernel (FakeCore) and the process's SignalState."""
 
 
 @pytest.fixture
@@ -104,6 +101,8 @@ def test_bad_descriptors_pointers_and_lengths(fs):
     assert f.sys_writev(m, 1, BASE, 5000) == -errno.EINVAL
     assert f.sys_pipe2(m, BASE, 0xFFFF) == -errno.EINVAL
     assert f.sys_getcwd(m, BASE, 1) == -errno.ERANGE
+    assert f.sys_pread64(m, 99, BASE, 4, (1 << 64) - 1) == -errno.EINVAL  # before EBADF
+    assert f.sys_pwrite64(m, 99, BASE, 4, 0) == -errno.EBADF
 
 
 def test_a_path_without_terminator_is_efault(fs):

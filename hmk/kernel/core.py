@@ -57,8 +57,11 @@ from hmk.services.signals import (
     SEGV_MAPERR,
     SIG_DFL,
     SIG_IGN,
+    SIGBUS,
+    SIGILL,
     SIGKILL,
     SIGSEGV,
+    SIGTRAP,
 )
 from hmk.services.signals import bit as sig_bit
 
@@ -408,7 +411,7 @@ class CoreKernel:
             return False
         self._sync()
         linux.signals.post(signal, SEGV_MAPERR, machine.fault_address)
-        if signal in (SIGSEGV, 4, 5, 7):  # a fault blocked or ignored still kills, as Linux
+        if signal in (SIGSEGV, SIGILL, SIGTRAP, SIGBUS):  # blocked or ignored, still fatal
             action = linux.signals.actions.get(signal, (SIG_DFL,))[0]
             if linux.signals.blocked & sig_bit(signal) or action == SIG_IGN:
                 linux.signals.actions[signal] = (SIG_DFL, 0, 0, 0)

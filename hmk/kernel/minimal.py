@@ -211,8 +211,7 @@ class MinimalKernel:
         return self.procmgr.kill(self.task, tid, sig)
 
     def sys_clone(self, m, flags, newsp, parent_tid, tls, child_tid, *_):
-        self.procmgr._clone_args = (newsp, tls, parent_tid)
-        return self.procmgr.fork(m, self.task, flags, child_tid)
+        return self.procmgr.fork(m, self.task, flags, child_tid, newsp, tls, parent_tid)
 
     def sys_wait4(self, m, pid, wstatus, options, rusage, *_):
         return self.procmgr.wait4(m, self.task, pid, wstatus, options)

@@ -23,6 +23,7 @@ import struct
 import numpy as np
 
 from hmk.kernel.costs import BUDGETS
+from hmk.kernel.minimal import ERESTARTSYS
 from hmk.kernel.vspace import log_phys
 from hmk.services import devhost
 from hmk.services.devhost import BlockDevice
@@ -37,8 +38,7 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 10
 FD_CLOEXEC = 1
 NOFILE = 1024  # RLIMIT_NOFILE's default soft limit
 MAX_RW = 0x7FFFF000
-SIGPIPE, SIGKILL = 13, 9
-ERESTARTSYS = -512  # hmk.kernel.minimal: the thread blocked; the call runs again on waking
+SIGPIPE = 13
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
 POLLIN, POLLOUT, POLLNVAL = 0x1, 0x4, 0x20
 
@@ -356,8 +356,6 @@ class FsMgr:
         return self._read_into(m, fd, buf, count, None)
 
     def sys_pread64(self, m, fd, buf, count, offset, *_):
-        if _signed(offset) < 0:
-            return -errno.EINVAL
         return self._read_into(m, fd, buf, count, offset)
 
     # ---- processes: fork, exec, exit (hmk.services.procmgr)
@@ -393,7 +391,10 @@ class FsMgr:
         return bytes(node.data), self.vfs.path_of(node)
 
     def _io_file(self, fd, pos):
-        """The open file for a read or write (`pos` not None: positional), or -errno."""
+        """The open file for a read or write (`pos` not None: positional), or -errno (a
+        negative position before a bad descriptor, as Linux checks them)."""
+        if pos is not None and _signed(pos) < 0:
+            return -errno.EINVAL
         f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
@@ -414,8 +415,6 @@ class FsMgr:
         return self._write_from(m, fd, buf, count, None)
 
     def sys_pwrite64(self, m, fd, buf, count, offset, *_):
-        if _signed(offset) < 0:
-            return -errno.EINVAL
         return self._write_from(m, fd, buf, count, offset)
 
     def _write_from(self, m, fd, buf, count, pos):

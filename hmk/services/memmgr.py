@@ -394,9 +394,6 @@ class ManagedSpace(AddressSpace):
         self.pages += 1
         return MAPPED
 
-    def _cow_pending(self, page: int) -> bool:
-        return page in self.cow
-
     def _copy_on_write(self, page: int, pa: int, vma: Vma) -> int:
         """A write to a page shared since fork: copy it (or, as its last user, take it)."""
         k, vs = self.kernel, self.proc.vspace
@@ -461,7 +458,7 @@ class ManagedSpace(AddressSpace):
         k = self.kernel
         pa = k.vspaces.translate(self.proc.vspace, page)
         if pa is not None:  # present but not allowed: a write to a copy-on-write page?
-            if access != "write" or pa not in self.mm.shared and not self._cow_pending(page):
+            if access != "write" or pa not in self.mm.shared and page not in self.cow:
                 self.mm.work(BUDGETS["mm.fault"])
                 return REFUSED
             return self._copy_on_write(page, pa, vma)

@@ -56,7 +56,6 @@ class ProcMgr:
         self.tasks: dict[int, Task] = {}
         self._next_pid = 1
         self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
-        self._clone_args = (0, 0, 0)  # clone's stack, tls and parent-tid pointer
         kernel.procmgr = self
 
     def start(self, proc, linux) -> Task:
@@ -77,12 +76,13 @@ class ProcMgr:
         return task
 
     # ---- fork ----------------------------------------------------------------------------
-    def fork(self, machine, parent: Task, flags: int, child_tid: int) -> int:
+    def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0, ptid=0):
+        """clone(2): a new process (fork) or, with CLONE_THREAD, a thread of this one."""
         from hmk.kernel.core import Process  # noqa: PLC0415
 
         k = self.k
         if flags & CLONE_THREAD:
-            return self._thread(machine, parent, flags, child_tid)
+            return self._thread(machine, parent, flags, child_tid, stack, tls, ptid)
         if flags & (CLONE_VM | CLONE_VFORK):
             return -errno.ENOSYS  # vfork and CLONE_VM without a thread: not yet
         try:
@@ -106,13 +106,12 @@ class ProcMgr:
         k.counts["procmgr.forks"] += 1
         return task.pid
 
-    def _thread(self, machine, task: Task, flags: int, child_tid: int) -> int:
+    def _thread(self, machine, task: Task, flags, child_tid, stack, tls, ptid) -> int:
         """clone with CLONE_THREAD: a thread in the caller's process (its address space, files,
         signal actions), on its own stack, with its own TLS pointer and tid."""
         k = self.k
         if flags & THREAD_FLAGS != THREAD_FLAGS:
             return -errno.EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
-        stack, tls, ptid = self._clone_args
         proc = task.proc
         priority = int(k.threads.tcb["priority"][k.running])
         tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
