@@ -193,3 +193,20 @@ def test_address_tokens_save_the_memory_manager_kernel_calls():
     memmgr = "kernel.cycles.services.memmgr"
     assert c[memmgr] - t[memmgr] >= updates * 50
     assert caps.cycles > tokens.cycles
+
+
+def test_mprotect_to_writable_after_fork_copies_instead_of_sharing(system):
+    kernel, mm, proc, space = system
+    space.add(Vma(0x60000, 0x61000, PROT_READ | PROT_WRITE, "[anon]"))
+    assert space.write(0x60000, b"parent")
+    space.protect(0x60000, 0x61000, PROT_READ)  # read-only when the child is made
+    child_proc = Process(kernel, "child")
+    child = mm.attach(child_proc)
+    child.vmas = [v.copy() for v in space.vmas]
+    child.changed()
+    assert space.share_into(child) >= 1
+    assert child.cow == set()  # a read-only page needs no copy-on-write...
+    child.protect(0x60000, 0x61000, PROT_READ | PROT_WRITE)
+    assert child.write(0x60000, b"child!")  # ...until it is made writable
+    assert space.read(0x60000, 6) == b"parent" and child.read(0x60000, 6) == b"child!"
+    assert kernel.counts["memmgr.cow.copies"] == 1

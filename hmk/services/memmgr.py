@@ -428,9 +428,13 @@ class ManagedSpace(AddressSpace):
     def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
         k, vs, changed = self.kernel, self.proc.vspace, []
         for page in self._mapped(start, end):
-            err, _ = k.vspaces.protect(
-                vs, page, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC), bool(prot)
-            )
+            # a frame still shared (since fork, or with the page cache) stays read-only:
+            # write access makes it copy-on-write instead
+            writable = bool(prot & PROT_WRITE)
+            if writable and k.vspaces.translate(vs, page) in self.mm.shared:
+                writable = False
+                self.cow.add(page)
+            err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
             self.mm.kernel_call(BUDGETS["vs.protect"])
             if err == OK:
                 changed.append(page)
