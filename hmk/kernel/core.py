@@ -115,6 +115,13 @@ class CoreKernel:
         )
         self.paging = KernelPaging(self.vspaces, user_level_paging=user_level_paging)
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
+        # call/reply go through the compiled fastpath twin (identical state, logs and results;
+        # it falls back to the reference for every slowpath case) unless impl="python"
+        self.ipc_paths = self.ipc
+        if impl == "cython":
+            from hmk._fast.ipcfast import FastIpc  # noqa: PLC0415
+
+            self.ipc_paths = FastIpc(self.ipc)
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
         self.frame_objects = FrameObjects(self.vspaces, 256)

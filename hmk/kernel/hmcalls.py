@@ -409,7 +409,9 @@ class HmCalls:
         k = self.k
         tcb, proc = k.running, k.process_of(k.running)
         ctx = m.context()
-        res = k.ipc.call(tcb, proc.vspace, proc.cspace, slot, MSG_BYTES, ret=tuple(ctx[31:34]))
+        res = k.ipc_paths.call(
+            tcb, proc.vspace, proc.cspace, slot, MSG_BYTES, ret=tuple(ctx[31:34])
+        )
         k.charge("ipc", k.ipc_path(res))
         if res.err == BLOCKED:  # no activation free: wait on the endpoint's queue
             self.waiting[tcb] = ((a0, a1, a2), ctx)
@@ -421,7 +423,7 @@ class HmCalls:
         if int(k.ipc.act["owner"][res.activation]) not in self.endpoints:
             # a service endpoint (the memory manager's): served in Python, not by guest code,
             # and not open to programs' calls yet: hand the activation straight back
-            k.charge("ipc", k.ipc_path(k.ipc.reply(res.activation, 0)))
+            k.charge("ipc", k.ipc_path(k.ipc_paths.reply(res.activation, 0)))
             if res.switch_vspace:
                 k.activate(proc)
             return -38  # ENOSYS
@@ -434,7 +436,7 @@ class HmCalls:
         act = int(k.threads.tcb["activation"][tcb])  # the activation it runs on (untimed)
         if act < 0 or act not in self.saved:
             return EINVAL
-        res = k.ipc.reply(act, 8)
+        res = k.ipc_paths.reply(act, 8)
         k.charge("ipc", k.ipc_path(res))
         if res.err != OK:
             return res.err

@@ -186,7 +186,7 @@ class Shim:
         vspace = k.current.vspace if k.current is not None else caller.vspace
         if target.domain.ic == "IC1":  # kernel space: it runs in whatever address space is on
             k.ipc.ep["server_vspace"][target.endpoint] = vspace  # the core (untimed metadata)
-        res = k.ipc.call(tcb, vspace, caller.cspace, target.slot, msg)
+        res = k.ipc_paths.call(tcb, vspace, caller.cspace, target.slot, msg)
         if res.err != OK:
             k.mem.take_log()
             k.counts[f"ipc.{here}->{name}.failed"] += 1
@@ -201,7 +201,7 @@ class Shim:
         try:
             return self._inside(name, serve)
         finally:
-            reply = k.ipc.reply(res.activation, 8)
+            reply = k.ipc_paths.reply(res.activation, 8)
             cycles = k.entry + BUDGETS["exception.frame"] if ic2 else BUDGETS["ic1.switch"]
             k.charge("ipc", cycles + k.ipc_path(reply))
             if reply.switch_vspace:
