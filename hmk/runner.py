@@ -122,7 +122,7 @@ def run_program(
     kernel.procmgr.start(proc, kernel)
     bundled = {name: str(workload_path(name)) for name in list_workloads()}
     cache = PageCache(core_kernel)
-    memmgr.page_cache = cache.frame_of
+    memmgr.page_cache, memmgr.evict = cache.frame_of, cache.evict
     tree = build_root(kernel, os.path.abspath(program), bundled, rootfs)
     kernel.fs = FsMgr(kernel, tree, cache)
     if rootfs is not None:  # the program is a path in the guest's file system
@@ -195,6 +195,9 @@ def run_program(
     stats["kernel.frames.in_use"] = core_kernel.frames.in_use
     stats["kernel.frames.peak"] = core_kernel.frames.peak
     stats["fsmgr.pagecache.frames"] = len(cache.frames)
+    for owner, held in sorted(core_kernel.frames.peak_by_owner.items()):
+        stats[f"frames.{owner}.peak"] = held
+        stats[f"frames.{owner}.in_use"] = core_kernel.frames.by_owner[owner]
     stats["system"] = composition.name
     return RunResult(
         exit_status=status,

@@ -159,9 +159,29 @@ def test_separate_file_and_memory_managers_keep_file_pages_twice():
         separate = system in ("hm-phone", "sel4")
         assert s.get("memmgr.file_pages.copied", 0) == (64 if separate else 0)
         assert s.get("memmgr.file_pages.shared", 0) == (0 if separate else 64)
+        # frames by owner: the file manager's cache, and the memory manager's second copy
+        assert s["frames.fsmgr.pagecache.peak"] == 64
+        assert s.get("frames.memmgr.filepages.peak", 0) == (64 if separate else 0)
+        assert s["frames.kernel.peak"] > 0 and s["frames.memmgr.peak"] > 0
     # the second copy shows in the peak frame count
     peak = {s: r.stats["kernel.frames.peak"] for s, r in runs.items()}
     assert peak["hm-phone"] - peak["hm-router"] >= 60
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_shared_memory_is_shared_under_every_preset(system):
+    """MAP_SHARED: one frame per page whatever the composition (two copies could not stay
+    coherent), written through to the file; the unnamed shared object's frames are freed once
+    nothing maps it (only the file's three touched pages stay cached)."""
+    from workload_expectations import expected  # noqa: PLC0415
+
+    out = io.BytesIO()
+    result = run_program(str(path("shmem")), [], system=system, out=out, err=io.BytesIO())
+    assert (out.getvalue(), result.exit_status) == expected("shmem")
+    s = result.stats
+    assert s.get("memmgr.file_pages.copied", 0) == 0
+    assert s["frames.fsmgr.pagecache.peak"] >= 4 and s["frames.fsmgr.pagecache.in_use"] == 3
+    assert s["fsmgr.pagecache.writebacks"] > 0
 
 
 def _blkio(system, kib=512):

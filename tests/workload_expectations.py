@@ -50,6 +50,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("procgrp", ()),
     ("remap", ()),
     ("remap", ("32",)),
+    ("shmem", ()),
+    ("shmem", ("9",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -62,6 +64,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("filemap", ("0",)),
     ("procgrp", ("x",)),
     ("remap", ("1",)),
+    ("shmem", ("0",)),
 )
 
 
@@ -365,6 +368,28 @@ realloc kept: 1
     )
 
 
+def _shmem(args: Sequence[str]) -> tuple[str, int]:
+    """MAP_SHARED's semantics (checked against qemu-aarch64): a forked child's stores reach
+    the parent through shared memory, not through private memory; a shared file mapping and
+    read()/pwrite() see each other's bytes; the errors Linux gives."""
+    _check_count(args, 1)
+    pages = _arg(args, 0, 4, 1, 1024)
+    return (
+        f"anonymous: child 0, shared pages seen {pages}/{pages}, private kept {pages}\n"
+        """file: read sees "through the mapping"
+file: mapping sees "via pwrite"
+file: child 0 wrote "child"
+msync: ok, unaligned EINVAL, both flags EINVAL
+file: after munmap "Z"
+msync unmapped: ENOMEM
+read-only fd, shared writable: EACCES
+read-only fd, private writable: ok
+no type: EINVAL
+""",
+        0,
+    )
+
+
 # programs that take no arguments (any is a usage error)
 NO_ARGUMENTS = {"procgrp"}
 
@@ -386,6 +411,7 @@ _PROGRAMS = {
     "filemap": _filemap,
     "procgrp": _procgrp,
     "remap": _remap,
+    "shmem": _shmem,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -40,7 +40,7 @@ class FrameObjects:
         if f < 0:
             return ENOMEM
         try:
-            pa = self.vs.frames.alloc(zero=False)
+            pa = self.vs.frames.alloc(zero=False, owner="user")
         except OutOfMemory:
             self.pool.free(f)
             return ENOMEM

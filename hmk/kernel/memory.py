@@ -23,7 +23,9 @@ class OutOfMemory(MemoryError):
 
 class Frames:
     """A free list of 4 KiB frames over [first, end) of RAM (end: RAM's end by default); freed
-    frames are reused first (lowest address first), so runs are deterministic."""
+    frames are reused first (lowest address first), so runs are deterministic. Each frame in use
+    has an owner (who asked for it: "kernel" for page tables and kernel objects by default, a
+    service's name for what it allocates), counted in `by_owner` with a peak per owner."""
 
     def __init__(self, ram: np.ndarray, first: int = 0, end: int | None = None):
         self.ram = ram
@@ -32,8 +34,11 @@ class Frames:
         self._next = first
         self._free: list[int] = []
         self.peak = 0  # the most frames in use at once
+        self.owner_of: dict[int, str] = {}
+        self.by_owner: dict[str, int] = {}
+        self.peak_by_owner: dict[str, int] = {}
 
-    def alloc(self, zero: bool = True) -> int:
+    def alloc(self, zero: bool = True, owner: str = "kernel") -> int:
         if self._free:
             pa = self._free.pop(0)
         elif self._next + PAGE_SIZE <= self.end:
@@ -44,9 +49,17 @@ class Frames:
         if zero:
             self.ram[pa : pa + PAGE_SIZE] = 0
         self.peak = max(self.peak, self.in_use)
+        self.owner_of[pa] = owner
+        held = self.by_owner.get(owner, 0) + 1
+        self.by_owner[owner] = held
+        if held > self.peak_by_owner.get(owner, 0):
+            self.peak_by_owner[owner] = held
         return pa
 
     def free(self, pa: int) -> None:
+        owner = self.owner_of.pop(pa, None)
+        if owner is not None:
+            self.by_owner[owner] -= 1
         bisect.insort(self._free, pa)
 
     @property
@@ -62,6 +75,7 @@ class Vma:
     name: str  # "[heap]", "[stack]", "[anon]", or the program path
     image: bytes = b""  # file bytes that back [start, start + len(image))
     file: tuple | None = None  # (file node, offset of start) when fsmgr's page cache backs it
+    shared: bool = False  # MAP_SHARED: writes go to the file's (or shared object's) pages
 
     @property
     def anonymous(self) -> bool:
@@ -72,7 +86,8 @@ class Vma:
         off = lo - self.start
         image = self.image[off : off + hi - lo] if off < len(self.image) else b""
         file = (self.file[0], self.file[1] + off) if self.file else None
-        return Vma(lo, hi, self.prot if prot is None else prot, self.name, image, file)
+        prot = self.prot if prot is None else prot
+        return Vma(lo, hi, prot, self.name, image, file, self.shared)
 
     def copy(self) -> Vma:
         return self.piece(self.start, self.end)

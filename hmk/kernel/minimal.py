@@ -35,7 +35,10 @@ MAX_ARG_BYTES = 128 * 1024  # execve's argv + envp (an assumption; Linux allows 
 STACK_SIZE = 8 << 20  # RLIMIT_STACK's default, 8 MiB
 MMAP_BASE = STACK_TOP - (128 << 20)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
-MAP_FIXED_NOREPLACE = 0x100000
+MAP_SHARED_VALIDATE, MAP_FIXED_NOREPLACE = 0x03, 0x100000
+# the flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK and the validated ones we know)
+MAP_KNOWN = 0x3 | MAP_FIXED | MAP_ANONYMOUS | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000
+MAP_KNOWN |= 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE
 MREMAP_MAYMOVE = 1
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
@@ -385,17 +388,25 @@ class MinimalKernel:
         return addr
 
     def sys_mmap(self, m, addr, length, prot, flags, fd, offset):
-        if length == 0 or length >= 1 << 47 or offset % PAGE_SIZE:
+        """Anonymous or file-backed, private (copy-on-write) or shared. A shared mapping's
+        pages are the file's page-cache frames, written through (fsmgr sees the stores); shared
+        anonymous memory is an unnamed object of the same kind, inherited across fork."""
+        shared = flags & MAP_SHARED_VALIDATE in (MAP_SHARED, MAP_SHARED_VALIDATE)
+        if length == 0 or length >= 1 << 47 or offset % PAGE_SIZE or not flags & 3:
             return -errno.EINVAL
+        if flags & MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
+            return -errno.EOPNOTSUPP
         image, name, file = b"", "[anon]", None
         if not flags & MAP_ANONYMOUS:
-            source = self.fs.mapping_source(fd, offset, _page_up(length))
+            writes = bool(shared and prot & PROT_WRITE)
+            source = self.fs.mapping_source(fd, offset, _page_up(length), writes)
             if isinstance(source, int):
                 return source
-            image, name, node = source  # private or shared alike: no write-back yet
+            image, name, node = source
             file = (node, offset)
-        elif flags & MAP_SHARED:
-            return -errno.EINVAL  # shared anonymous memory needs fork (issue 5)
+        elif shared:
+            node = self.fs.shared_anonymous(_page_up(length))
+            name, file = "/dev/zero (deleted)", (node, 0)
         length = _page_up(length)
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
             if addr % PAGE_SIZE or addr + length > STACK_TOP - STACK_SIZE:
@@ -410,7 +421,7 @@ class MinimalKernel:
             if start is None:
                 return -errno.ENOMEM
         try:
-            self.space.add(Vma(start, start + length, prot & 7, name, image, file))
+            self.space.add(Vma(start, start + length, prot & 7, name, image, file, shared))
         except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)
             return -errno.ENOMEM
         return start
@@ -466,6 +477,19 @@ class MinimalKernel:
         changed = self.space.protect(addr, end, prot)
         if changed:
             self.on_tlb_change(changed, self.space.asid)
+        return 0
+
+    def sys_msync(self, m, addr, length, flags, *_):
+        """Shared mappings are written through to the page cache, which fsmgr writes back
+        before it reads or changes the file: msync only checks its arguments and the range."""
+        if addr % PAGE_SIZE or flags & ~7 or flags & 5 == 5:  # MS_ASYNC | MS_SYNC together
+            return -errno.EINVAL
+        end = addr + _page_up(length)
+        if any(self.space.find(va) is None for va in range(addr, end, PAGE_SIZE)):
+            return -errno.ENOMEM
+        for v in self.space.vmas:
+            if v.shared and v.start < end and addr < v.end:
+                self.fs.sync_mapped(v.file[0])
         return 0
 
     def sys_madvise(self, m, addr, length, advice, *_):

@@ -67,7 +67,7 @@ SERVICE_OF = {
         ),
         "procmgr",
     ),
-    **dict.fromkeys(("brk", "mmap", "munmap", "mprotect", "madvise", "mremap"), "memmgr"),
+    **dict.fromkeys(("brk", "mmap", "munmap", "mprotect", "madvise", "mremap", "msync"), "memmgr"),
     **dict.fromkeys(
         (
             "read",

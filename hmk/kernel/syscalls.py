@@ -76,6 +76,7 @@ TABLE = {
     221: ("execve", "spp"),
     222: ("mmap", "pxxxdx"),
     226: ("mprotect", "pxx"),
+    227: ("msync", "pxx"),
     233: ("madvise", "pxd"),
     260: ("wait4", "dpxp"),
     261: ("prlimit64", "ddpp"),

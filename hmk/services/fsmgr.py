@@ -66,13 +66,14 @@ class PageCache:
     def __init__(self, core):
         self.core = core
         self.frames: dict[tuple[int, int], int] = {}  # (inode, page index) -> frame
+        self.written_through: set[int] = set()  # inodes with a shared writable mapping
 
     def frame_of(self, node: File, index: int) -> int:
         key = (node.ino, index)
         pa = self.frames.get(key)
         if pa is None:
             k = self.core
-            pa = k.frames.alloc(zero=False)
+            pa = k.frames.alloc(zero=False, owner="fsmgr.pagecache")
             self.frames[key] = pa
             self._fill(node, index, pa)
             for off in range(0, 4096, 64):
@@ -91,6 +92,30 @@ class PageCache:
         for (ino, index), pa in self.frames.items():
             if ino == node.ino:
                 self._fill(node, index, pa)
+
+    def writeback(self, node: File) -> None:
+        """Before fsmgr reads or changes a file that a shared writable mapping may have
+        stored to, the stores reach the file: each cached page is copied back (bytes past the
+        end of the file are dropped, as Linux's are). No dirty bits are modelled: every cached
+        page of the file is written back, charged as a page copy each."""
+        if node.ino not in self.written_through:
+            return
+        data, ram = node.data, self.core.ram
+        for (ino, index), pa in self.frames.items():
+            if ino == node.ino and index * 4096 < len(data):
+                n = min(4096, len(data) - index * 4096)
+                data[index * 4096 : index * 4096 + n] = ram[pa : pa + n].tobytes()
+                for off in range(0, n, 64):
+                    log_phys(self.core.mem, pa + off, 0, 64)  # the copy's line reads, timed
+                self.core.shim.work("fsmgr", BUDGETS["mm.fill"])
+                self.core.counts["fsmgr.pagecache.writebacks"] += 1
+
+    def evict(self, node: File) -> list[int]:
+        """Drop the file's pages from the cache (an unnamed shared object nobody maps any
+        more): the frames, for the memory manager to release its references."""
+        gone = [key for key in self.frames if key[0] == node.ino]
+        self.written_through.discard(node.ino)
+        return [self.frames.pop(key) for key in gone]
 
 
 class FsMgr:
@@ -202,8 +227,11 @@ class FsMgr:
         if acc != 0 and node.readonly:
             return -errno.EROFS
         if flags & O_TRUNC and acc != 0 and isinstance(node, File):
+            self._sync(node)
             node.data.clear()
             node.mtime = self._now()
+            if self.cache is not None:
+                self.cache.refresh(node)
         fd = self._lowest_fd()
         if fd < 0:
             return fd
@@ -306,6 +334,7 @@ class FsMgr:
             self.linux.core.wake_all(node.write_waiters)
             return data
         start = f.pos if pos is None else pos
+        self._sync(node)
         data = bytes(node.data[start : start + count])
         if pos is None:
             f.pos += len(data)
@@ -341,6 +370,7 @@ class FsMgr:
         if pos is None and f.flags & O_APPEND:
             f.pos = len(node.data)
         start = f.pos if pos is None else pos
+        self._sync(node)
         buf = node.data
         if start > len(buf):
             buf.extend(b"\0" * (start - len(buf)))
@@ -489,6 +519,7 @@ class FsMgr:
             return -errno.EBADF
         if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
             return -errno.EINVAL
+        self._sync(f.node)
         data = f.node.data
         length = _signed(length)
         del data[length:]
@@ -723,18 +754,38 @@ class FsMgr:
         return [struct.unpack_from("<i", raw, 8 * i)[0] for i in range(nfds)]
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
-    def mapping_source(self, fd: int, offset: int, length: int):
+    def mapping_source(self, fd: int, offset: int, length: int, writes: bool = False):
         """(bytes backing [offset, offset + length) of the file, its path, its node) or
-        -errno."""
+        -errno. `writes`: a shared writable mapping (the file must be open for writing; its
+        stores reach the file through the page cache)."""
         f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
         if not isinstance(f.node, File):
             return -errno.ENODEV
-        if not f.readable:
+        if not f.readable or writes and not f.writable:
             return -errno.EACCES
+        if writes and self.cache is not None:
+            self.cache.written_through.add(f.node.ino)
+        self._sync(f.node)
         path = self.vfs.path_of(f.node).decode(errors="replace")
         return bytes(f.node.data[offset : offset + length]), path, f.node
+
+    def shared_anonymous(self, length: int) -> File:
+        """The unnamed object behind MAP_SHARED|MAP_ANONYMOUS (Linux: a shmem file)."""
+        node = File(b"\0" * length)
+        if self.cache is not None:
+            self.cache.written_through.add(node.ino)
+        return node
+
+    def sync_mapped(self, node) -> None:
+        """msync: a shared mapping's stores reach the file (fsmgr's side of the call)."""
+        self.linux.core.shim.call(self.linux.space.proc, "fsmgr", lambda: self._sync(node))
+
+    def _sync(self, node) -> None:
+        """Stores through shared mappings reach the file before fsmgr looks at its bytes."""
+        if self.cache is not None and isinstance(node, File):
+            self.cache.writeback(node)
 
 
 def _signed(x: int) -> int:

@@ -30,6 +30,8 @@ kernel-view accesses; the page-cache side of a file fill (the source bytes) is n
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from hmk.hw.events import EVENT_DTYPE, READ, WRITE
@@ -84,6 +86,8 @@ class MemoryManager:
         self.tokens = TokenView(kernel, self.domain) if tokens else None
         self.shared: dict[int, int] = {}  # frame -> how many mappings share it (2 or more)
         self.page_cache = None  # fsmgr's: (file node, page index) -> the cached frame
+        self.evict = None  # fsmgr's: an unnamed shared object's cached frames, dropped
+        self.spaces: weakref.WeakSet[ManagedSpace] = weakref.WeakSet()
         kernel.memmgr = self
         kernel.mem.take_log()
 
@@ -110,7 +114,19 @@ class MemoryManager:
             self.tokens.cover("vsframe", i * v.depth, v.depth)
         k.mem.take_log()
         proc.space = ManagedSpace(self, proc)
+        self.spaces.add(proc.space)
         return proc.space
+
+    def unmapped(self, nodes: set) -> None:
+        """Shared mappings of `nodes` went away: an unnamed shared object (MAP_SHARED |
+        MAP_ANONYMOUS) that no address space maps any more is freed with its frames."""
+        for node in nodes:
+            if node.parent is not None or self.evict is None:
+                continue  # a named file's pages stay cached
+            if any(v.file and v.file[0] is node for s in self.spaces for v in s.vmas):
+                continue
+            for pa in self.evict(node):
+                self.release(pa)
 
     # ---- calls in ------------------------------------------------------------------------
     def call(self, proc: Process, serve, msg: int = VMA_MSG):
@@ -254,8 +270,11 @@ class ManagedSpace(AddressSpace):
             raise
 
     def remove(self, start: int, end: int) -> list[int]:
+        objects = {v.file[0] for v in self.vmas if v.shared and v.start < end and start < v.end}
         dropped = super().remove(start, end)
         self.changed()
+        if objects:
+            self.mm.unmapped(objects)
         return dropped
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
@@ -336,14 +355,18 @@ class ManagedSpace(AddressSpace):
                 pa = k.vspaces.translate(self.proc.vspace, page)
                 if pa is None:
                     continue
-                cow = bool(v.prot & PROT_WRITE)
+                cow = bool(v.prot & PROT_WRITE) and not v.shared
                 if cow:  # the parent loses write access until it copies or is alone
                     k.vspaces.protect(self.proc.vspace, page, False, bool(v.prot & PROT_EXEC))
                     self.mm.kernel_call(BUDGETS["vs.protect"])
                     self.cow.add(page)
                     child.cow.add(page)
                 err, _ = k.vspaces.map(
-                    child.proc.vspace, page, pa, writable=False, executable=bool(v.prot & PROT_EXEC)
+                    child.proc.vspace,
+                    page,
+                    pa,
+                    writable=v.shared and bool(v.prot & PROT_WRITE),
+                    executable=bool(v.prot & PROT_EXEC),
                 )
                 self.mm.kernel_call(BUDGETS["vs.map"])
                 if err != OK:
@@ -368,19 +391,22 @@ class ManagedSpace(AddressSpace):
         if pa is None:
             return REFUSED
         writable, executable = bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)
-        if shim.system.coalesced("memmgr", "fsmgr") or shim.domain_of("fsmgr").proc is None:
+        # a shared mapping always maps the cached frame, written through (two copies could not
+        # stay coherent); from a separate memory manager that is fsmgr granting the frame
+        together = shim.system.coalesced("memmgr", "fsmgr") or shim.domain_of("fsmgr").proc is None
+        if vma.shared or together:
             err, _ = k.vspaces.map(
-                self.proc.vspace, page, pa, writable=False, executable=executable
+                self.proc.vspace, page, pa, writable=writable and vma.shared, executable=executable
             )
             self.mm.kernel_call(BUDGETS["vs.map"])
             if err != OK:
                 return REFUSED
             mm.shared[pa] = mm.shared.get(pa, 1) + 1  # the cache keeps its own reference
-            if writable:
+            if writable and not vma.shared:
                 self.cow.add(page)
             k.counts["memmgr.file_pages.shared"] += 1
         else:
-            new = self.frames.alloc(zero=False)
+            new = self.frames.alloc(zero=False, owner="memmgr.filepages")
             self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
             for off in range(0, PAGE_SIZE, LINE):
                 log_phys(k.mem, new + off, WRITE, LINE)
@@ -399,7 +425,7 @@ class ManagedSpace(AddressSpace):
         k, vs = self.kernel, self.proc.vspace
         executable = bool(vma.prot & PROT_EXEC)
         if self.mm.shared.get(pa, 1) > 1:
-            new = self.frames.alloc(zero=False)
+            new = self.frames.alloc(zero=False, owner="memmgr")
             self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
             for off in range(0, PAGE_SIZE, LINE):
                 log_phys(k.mem, new + off, WRITE, LINE)
@@ -427,11 +453,12 @@ class ManagedSpace(AddressSpace):
 
     def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
         k, vs, changed = self.kernel, self.proc.vspace, []
+        private = not self.find(start).shared
         for page in self._mapped(start, end):
-            # a frame still shared (since fork, or with the page cache) stays read-only:
-            # write access makes it copy-on-write instead
+            # a private frame still shared (since fork, or with the page cache) stays
+            # read-only: write access makes it copy-on-write instead
             writable = bool(prot & PROT_WRITE)
-            if writable and k.vspaces.translate(vs, page) in self.mm.shared:
+            if writable and private and k.vspaces.translate(vs, page) in self.mm.shared:
                 writable = False
                 self.cow.add(page)
             err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
@@ -472,7 +499,7 @@ class ManagedSpace(AddressSpace):
             batch = []
             try:
                 while len(batch) < self.mm.refill_batch:
-                    batch.append(self.frames.alloc(zero=False))
+                    batch.append(self.frames.alloc(zero=False, owner="memmgr"))
             except OutOfMemory:
                 if not batch:
                     raise
@@ -491,7 +518,7 @@ class ManagedSpace(AddressSpace):
             k.counts["memmgr.refills"] += 1
             return REFILLED
         # file-backed (or the pager's every fault): fill a frame and map it
-        pa = self.frames.alloc(zero=False)
+        pa = self.frames.alloc(zero=False, owner="memmgr")
         data = vma.page_data(page)
         self.ram[pa : pa + PAGE_SIZE] = 0
         if data:
