@@ -66,3 +66,14 @@ def test_two_threads_share_a_counter_under_every_preset(system, tick_us):
     assert (out.getvalue(), result.exit_status) == expected("threads", ["3000"])
     assert result.stats["procmgr.threads"] == 1
     assert result.stats["shim.syscalls.futex"] >= 1  # pthread_join waits on the tid word
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_waitid_statx_and_credentials_under_every_preset(system):
+    out = io.BytesIO()
+    result = run_program(str(path("procinfo")), [], system=system, out=out, err=io.BytesIO())
+    assert (out.getvalue(), result.exit_status) == expected("procinfo")
+    assert result.stats["shim.syscalls.waitid"] >= 7  # + restarts of the blocked ones
+    # every child was reaped and gave back its kernel objects
+    services = load_system(system).booted_domains
+    assert result.stats["kernel.pool.vspace.in_use"] == services + 1

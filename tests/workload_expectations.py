@@ -52,6 +52,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("remap", ("32",)),
     ("shmem", ()),
     ("shmem", ("9",)),
+    ("procinfo", ()),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -65,6 +66,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("procgrp", ("x",)),
     ("remap", ("1",)),
     ("shmem", ("0",)),
+    ("procinfo", ("x",)),
 )
 
 
@@ -390,8 +392,50 @@ no type: EINVAL
     )
 
 
+_PROCINFO = """waitid nowait: ok signo=17 code=CLD_EXITED pid-match=1 status=7
+waitid all: ok pid-match=1 status=7
+waitid reaped: ECHILD
+waitid killed: ok code=CLD_KILLED status=15
+waitid nohang: ok pid=0
+waitid no flags: EINVAL
+waitid bad type: EINVAL
+wait4 by pid: ok exit=3
+wait4 own group: ECHILD
+wait4 group -pid: ok match=1 exit=5
+wait4 none left: ECHILD
+wait4 bad options: EINVAL
+statx: ok basic=1 size=10 regular=1 nlink=1 blksize-set=1
+statx dir: ok dir=1
+statx missing: ENOENT
+statx bad flags: EINVAL
+statx bad buffer: EFAULT
+ids: uid=0 euid=0 gid=0 egid=0 groups=0
+setgroups: ok count=2 first=10
+setresgid: ok
+setresuid: ok
+resuid: 1000 1000 0
+seteuid 0 (saved): ok euid=0
+seteuid 1000: ok
+setuid 1000: ok
+resuid: 1000 1000 0
+setuid 0: ok
+setgroups unprivileged: ok
+setresuid 5: ok
+"""
+
+
+def _procinfo(args: Sequence[str]) -> tuple[str, int]:
+    """waitid, wait4 by group, statx and credentials, by Linux's rules (checked against
+    qemu-aarch64 run as root: hmk's first process is root, with no supplementary groups)."""
+    _check_count(args, 0)
+    return _PROCINFO, 0
+
+
 # programs that take no arguments (any is a usage error)
-NO_ARGUMENTS = {"procgrp"}
+NO_ARGUMENTS = {"procgrp", "procinfo"}
+
+# programs whose output depends on starting as root (qemu-aarch64 runs them as the host user)
+AS_ROOT = {"procinfo"}
 
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
 QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
@@ -412,6 +456,7 @@ _PROGRAMS = {
     "procgrp": _procgrp,
     "remap": _remap,
     "shmem": _shmem,
+    "procinfo": _procinfo,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -217,7 +217,12 @@ class MinimalKernel:
         return self.procmgr.fork(m, self.task, flags, child_tid, newsp, tls, parent_tid)
 
     def sys_wait4(self, m, pid, wstatus, options, rusage, *_):
-        return self.procmgr.wait4(m, self.task, pid, wstatus, options)
+        return self.procmgr.wait4(self.task, pid, wstatus, options, rusage)
+
+    def sys_waitid(self, m, idtype, ident, infop, options, rusage, *_):
+        if rusage and not self.space.write(rusage, bytes(144)):
+            return -errno.EFAULT
+        return self.procmgr.waitid(self.task, idtype, ident, infop, options)
 
     def sys_execve(self, m, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
@@ -295,10 +300,93 @@ class MinimalKernel:
         child.fs = self.fs.forked(child)
         return child
 
+    # ---- credentials (procmgr's): real, effective and saved ids; supplementary groups
     def sys_getuid(self, m, *_):
+        return self.task.uids[0]
+
+    def sys_geteuid(self, m, *_):
+        return self.task.uids[1]
+
+    def sys_getgid(self, m, *_):
+        return self.task.gids[0]
+
+    def sys_getegid(self, m, *_):
+        return self.task.gids[1]
+
+    def sys_getresuid(self, m, r, e, s, *_):
+        return self._put_ids(self.task.uids, (r, e, s))
+
+    def sys_getresgid(self, m, r, e, s, *_):
+        return self._put_ids(self.task.gids, (r, e, s))
+
+    def _put_ids(self, ids, ptrs) -> int:
+        for value, ptr in zip(ids, ptrs, strict=True):
+            if not self.space.write(ptr, struct.pack("<I", value)):
+                return -errno.EFAULT
         return 0
 
-    sys_geteuid = sys_getgid = sys_getegid = sys_getuid
+    def sys_setresuid(self, m, r, e, s, *_):
+        return self.procmgr.set_ids(self.task, "uid", (r, e, s))
+
+    def sys_setresgid(self, m, r, e, s, *_):
+        return self.procmgr.set_ids(self.task, "gid", (r, e, s))
+
+    def sys_setreuid(self, m, r, e, *_):
+        return self._setre(self.task.uids, "uid", r, e)
+
+    def sys_setregid(self, m, r, e, *_):
+        return self._setre(self.task.gids, "gid", r, e)
+
+    def _setre(self, ids, which, r, e) -> int:
+        """setre[ug]id: the saved id follows the new effective one when the real id is set
+        or the effective id changes to other than the real one (Linux's rule)."""
+        r, e = r & 0xFFFFFFFF, e & 0xFFFFFFFF
+        minus = 0xFFFFFFFF
+        real = ids[0] if r == minus else r
+        effective = ids[1] if e == minus else e
+        saved = effective if r != minus or (e != minus and e != ids[0]) else minus
+        if self.task.uids[1] != 0 and (r != minus and r not in ids[:2]):
+            return -errno.EPERM  # an unprivileged real id: only to the real or effective one
+        return self.procmgr.set_ids(self.task, which, (real, e, saved))
+
+    def sys_setuid(self, m, uid, *_):
+        uid, ids = uid & 0xFFFFFFFF, self.task.uids
+        privileged = ids[1] == 0  # root sets all three; others the effective one, to the
+        if not privileged and uid not in (ids[0], ids[2]):  # real or the saved id
+            return -errno.EPERM
+        return self.procmgr.set_ids(
+            self.task, "uid", (uid, uid, uid) if privileged else (-1, uid, -1)
+        )
+
+    def sys_setgid(self, m, gid, *_):
+        gid, ids = gid & 0xFFFFFFFF, self.task.gids
+        privileged = self.task.uids[1] == 0
+        if not privileged and gid not in (ids[0], ids[2]):
+            return -errno.EPERM
+        return self.procmgr.set_ids(
+            self.task, "gid", (gid, gid, gid) if privileged else (-1, gid, -1)
+        )
+
+    def sys_getgroups(self, m, size, ptr, *_):
+        groups, size = self.task.groups, size & 0xFFFFFFFF
+        if size == 0:
+            return len(groups)
+        if size >= 1 << 31 or size < len(groups):
+            return -errno.EINVAL
+        data = struct.pack(f"<{len(groups)}I", *groups)
+        return len(groups) if self.space.write(ptr, data) else -errno.EFAULT
+
+    def sys_setgroups(self, m, size, ptr, *_):
+        size = size & 0xFFFFFFFF
+        if size > 65536:  # NGROUPS_MAX
+            return -errno.EINVAL
+        if self.task.uids[1] != 0:
+            return -errno.EPERM
+        raw = self.space.read(ptr, 4 * size) if size else b""
+        if raw is None:
+            return -errno.EFAULT
+        self.task.groups = struct.unpack(f"<{size}I", raw)
+        return 0
 
     def sys_set_robust_list(self, m, head, size, *_):
         return 0 if size == 24 else -errno.EINVAL

@@ -31,6 +31,9 @@ from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Pipe, 
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EMPTY_PATH = 0x100, 0x200, 0x1000
+AT_NO_AUTOMOUNT, AT_STATX_SYNC_TYPE = 0x800, 0x6000
+STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
+STATX_BASIC_STATS, STATX_RESERVED = 0x7FF, 0x80000000
 O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
 O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
 O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC = 0o4000, 0o40000, 0o100000, 0o2000000
@@ -545,6 +548,44 @@ class FsMgr:
         return 0 if self.space.write(buf, self._stat_bytes(f.node)) else -errno.EFAULT
 
     def sys_newfstatat(self, m, dirfd, path_ptr, buf, flags, *_):
+        node = self._stat_target(dirfd, path_ptr, flags)
+        if isinstance(node, int):
+            return node
+        return 0 if self.space.write(buf, self._stat_bytes(node)) else -errno.EFAULT
+
+    def sys_statx(self, m, dirfd, path_ptr, flags, mask, buf, *_):
+        """struct statx with the basic fields (STATX_BASIC_STATS); no birth time."""
+        if flags & ~STATX_FLAGS or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
+            return -errno.EINVAL
+        if mask & STATX_RESERVED:
+            return -errno.EINVAL
+        node = self._stat_target(dirfd, path_ptr, flags)
+        if isinstance(node, int):
+            return node
+        size, t, rdev = node.size, node.mtime, getattr(node, "rdev", 0)
+        head = struct.pack(
+            "<IIQIIIHHQQQQ",
+            STATX_BASIC_STATS,
+            4096,
+            0,
+            node.nlink,
+            0,
+            0,
+            node.mode,
+            0,
+            node.ino,
+            size,
+            -(-size // 512),
+            0,
+        )
+        stamp = struct.pack("<qIi", t // 10**9, t % 10**9, 0)
+        devs = struct.pack("<IIII", rdev >> 8 & 0xFFF, rdev & 0xFF, 0, 1)
+        data = (head + stamp * 4 + devs).ljust(256, b"\0")
+        return 0 if self.space.write(buf, data) else -errno.EFAULT
+
+    def _stat_target(self, dirfd, path_ptr, flags):
+        """The node fstatat/statx name: a path, or with AT_EMPTY_PATH and "" the descriptor
+        (or the working directory); a negative errno."""
         if flags & AT_EMPTY_PATH and self.space.read(path_ptr, 1) == b"\0":
             if _int(dirfd) == AT_FDCWD:
                 node = self.cwd
@@ -560,7 +601,7 @@ class FsMgr:
             node = found[0]
             if node is None:
                 return -errno.ENOENT
-        return 0 if self.space.write(buf, self._stat_bytes(node)) else -errno.EFAULT
+        return node
 
     def sys_faccessat(self, m, dirfd, path_ptr, mode, *_):
         found = self._lookup(dirfd, path_ptr)

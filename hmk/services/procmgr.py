@@ -25,13 +25,17 @@ from hmk.kernel.minimal import ERESTARTSYS
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
 
+RUSAGE_BYTES = 144  # struct rusage on aarch64: no usage is reported (all zero)
+
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
 THREAD_FLAGS = CLONE_VM | CLONE_THREAD | 0x800 | 0x400  # + CLONE_SIGHAND, CLONE_FILES
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
 FUTEX_CMD = 0x7F  # the command without FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME
-WNOHANG = 1
+WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
+WAIT_ALSO = 0x20000000 | 0x40000000 | 0x80000000  # __WNOTHREAD, __WALL, __WCLONE
+P_ALL, P_PID, P_PGID = 0, 1, 2
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Task:
     pgid: int = 0  # process group and session (a child starts in its parent's)
     sid: int = 0
     rlimits: dict = field(default_factory=dict)  # resource -> (soft, hard) set by prlimit64
+    uids: list = field(default_factory=lambda: [0, 0, 0])  # real, effective, saved
+    gids: list = field(default_factory=lambda: [0, 0, 0])
+    groups: tuple = ()  # supplementary groups
 
 
 class ProcMgr:
@@ -68,6 +75,8 @@ class ProcMgr:
         parent = self.tasks.get(ppid)
         task.pgid, task.sid = (parent.pgid, parent.sid) if parent else (task.pid, task.pid)
         task.rlimits = dict(parent.rlimits) if parent else {}
+        if parent:
+            task.uids, task.gids, task.groups = list(parent.uids), list(parent.gids), parent.groups
         self.tasks[task.pid] = task
         proc.linux, linux.task = linux, task
         task.threads[proc.tcb] = [task.pid, 0]
@@ -289,24 +298,96 @@ class ProcMgr:
         task.pgid = task.sid = task.pid
         return task.sid
 
-    def wait4(self, machine, task: Task, pid: int, wstatus: int, options: int) -> int:
+    def wait4(self, task: Task, pid: int, wstatus: int, options: int, rusage: int) -> int:
+        """wait4(2): pid > 0 that child, -1 any, 0 the caller's group, < -1 group -pid.
+        Stopped and continued children are not modelled (WUNTRACED, WCONTINUED never report)."""
         pid = _signed(pid)
-        if options & ~WNOHANG:
+        if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WAIT_ALSO):
             return -errno.EINVAL
-        mine = [c for c in task.children if pid in (-1, 0) or c.pid == pid]
+        if pid > 0:
+            dead = self._zombie(task, lambda c: c.pid == pid, options)
+        elif pid == -1:
+            dead = self._zombie(task, lambda c: True, options)
+        else:
+            group = task.pgid if pid == 0 else -pid
+            dead = self._zombie(task, lambda c: c.pgid == group, options)
+        if isinstance(dead, int):
+            return dead
+        space = task.linux.space
+        if wstatus and not space.write(wstatus, struct.pack("<i", dead.status)):
+            return -errno.EFAULT
+        if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
+            return -errno.EFAULT
+        self._reap(task, dead)
+        return dead.pid
+
+    def waitid(self, task: Task, idtype: int, ident: int, infop: int, options: int) -> int:
+        """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group); WEXITED must be asked
+        for (stopped and continued children are not modelled); WNOWAIT leaves the child
+        waitable. The siginfo written is SIGCHLD's (an empty one when WNOHANG finds none)."""
+        ident = _signed(ident)
+        known = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WAIT_ALSO
+        if options & ~known or not options & (WEXITED | WUNTRACED | WCONTINUED):
+            return -errno.EINVAL
+        if idtype == P_ALL:
+            match = lambda c: True  # noqa: E731
+        elif idtype == P_PID and ident > 0:
+            match = lambda c: c.pid == ident  # noqa: E731
+        elif idtype == P_PGID and ident >= 0:
+            group = ident or task.pgid
+            match = lambda c: c.pgid == group  # noqa: E731
+        else:
+            return -errno.EINVAL
+        dead = self._zombie(task, match, options, exited=bool(options & WEXITED))
+        if isinstance(dead, int) and dead != 0:
+            return dead
+        signo = code = pid = value = 0
+        if dead != 0:
+            signaled = dead.status & 0x7F
+            code, value = (CLD_KILLED, signaled) if signaled else (CLD_EXITED, dead.status >> 8)
+            signo, pid = SIGCHLD, dead.pid
+        space = task.linux.space  # the fields Linux writes (not the padding at 12)
+        if infop and not (
+            space.write(infop, struct.pack("<iii", signo, 0, code))
+            and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
+        ):
+            return -errno.EFAULT
+        if dead != 0 and not options & WNOWAIT:
+            self._reap(task, dead)
+        return 0
+
+    def _zombie(self, task: Task, match, options: int, exited: bool = True):
+        """A zombie child that `match`es; 0 (WNOHANG: none yet), -ECHILD (no such child), or
+        ERESTARTSYS with the thread blocked until a child exits. `exited` False: zombies are
+        not wanted (waitid without WEXITED), so none is ever found."""
+        mine = [c for c in task.children if match(c)]
         if not mine:
             return -errno.ECHILD
-        dead = next((c for c in mine if c.zombie), None)
-        if dead is None:
-            if options & WNOHANG:
-                return 0
-            self.k.block_current(task.waiters)
-            return ERESTARTSYS
-        if wstatus and not task.linux.space.write(wstatus, struct.pack("<i", dead.status)):
-            return -errno.EFAULT
+        dead = next((c for c in mine if c.zombie and exited), None)
+        if dead is not None:
+            return dead
+        if options & WNOHANG:
+            return 0
+        self.k.block_current(task.waiters)
+        return ERESTARTSYS
+
+    def _reap(self, task: Task, dead: Task) -> None:
         task.children.remove(dead)
         del self.tasks[dead.pid]
-        return dead.pid
+
+    # ---- credentials ---------------------------------------------------------------------
+    def set_ids(self, task: Task, which: str, new: tuple) -> int:
+        """setres[ug]id with -1 for "unchanged": an unprivileged process (effective uid not 0)
+        may only pick among its current real, effective and saved ids. File permissions do
+        not follow the ids (every file is accessible, as to root): an assumption of hmk."""
+        ids = task.uids if which == "uid" else task.gids
+        new = tuple(_signed(x) for x in new)
+        if task.uids[1] != 0 and any(x != -1 and x not in ids for x in new):
+            return -errno.EPERM
+        for i, x in enumerate(new):
+            if x != -1:
+                ids[i] = x
+        return 0
 
 
 def _signed(x: int) -> int:
