@@ -162,6 +162,7 @@ def run_program(
         tlb_change,
         lambda: int(timing.cycles),
     )
+    core_kernel.ghz = ghz
     core_kernel._tlbi_hierarchy = lambda pages, asid: [hierarchy.tlbi_va(p, asid) for p in pages]
     machine.on_sync = core_kernel.note_time
     machine.on_boundary = core_kernel.boundary
@@ -241,6 +242,9 @@ def summary(result: RunResult, file=None) -> None:
     }
     total = sum(parts.values()) or 1
     shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
+    idle = kernel.get("idle", 0)
+    if idle:  # sleeping with nothing else to run: not part of the busy cycles' shares
+        shares += f"; the core idled {idle:,} cycles ({100 * idle / (result.cycles or 1):.1f}%)"
     print(f"hmk: cycles went to {shares}", file=file)
     print(
         f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "

@@ -77,3 +77,23 @@ def test_waitid_statx_and_credentials_under_every_preset(system):
     # every child was reaped and gave back its kernel objects
     services = load_system(system).booted_domains
     assert result.stats["kernel.pool.vspace.in_use"] == services + 1
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_sleeps_and_timeouts_under_every_preset(system):
+    """nanosleep, futex, condition-variable and ppoll timeouts end on the simulated clock;
+    with nothing else to run the core idles until the first one (charged as idle)."""
+    out = io.BytesIO()
+    result = run_program(str(path("timers")), ["rtc"], system=system, out=out, err=io.BytesIO())
+    assert (out.getvalue(), result.exit_status) == expected("timers", ["rtc"])
+    s = result.stats
+    assert s["kernel.timeouts"] >= 6  # 2 sleeps, a futex, a condvar, a ppoll, the child's sleep
+    assert s["kernel.cycles.idle"] > 0.9 * result.cycles  # ~48 ms asleep, ~0.1 ms of work
+    assert result.seconds >= 0.045
+
+
+def test_timed_runs_are_deterministic():
+    runs = [
+        run_program(str(path("timers")), [], out=io.BytesIO(), err=io.BytesIO()) for _ in (0, 1)
+    ]
+    assert runs[0].cycles == runs[1].cycles and runs[0].stats == runs[1].stats

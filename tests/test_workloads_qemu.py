@@ -91,7 +91,7 @@ def test_binaries_are_static_aarch64_executables(name):
 def test_under_qemu(case):
     name, args = case
     if case in QEMU_CANNOT:
-        pytest.skip("qemu-aarch64 cannot follow this execve (tests/workload_expectations.py)")
+        pytest.skip("qemu-aarch64 cannot give this output (tests/workload_expectations.py: why)")
     if name in AS_ROOT and os.geteuid() != 0:
         pytest.skip("its output assumes it starts as root, and qemu runs it as this user")
     run = subprocess.run(

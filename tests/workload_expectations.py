@@ -53,6 +53,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("shmem", ()),
     ("shmem", ("9",)),
     ("procinfo", ()),
+    ("timers", ()),
+    ("timers", ("rtc",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -67,6 +69,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("remap", ("1",)),
     ("shmem", ("0",)),
     ("procinfo", ("x",)),
+    ("timers", ("clock",)),
 )
 
 
@@ -431,6 +434,31 @@ def _procinfo(args: Sequence[str]) -> tuple[str, int]:
     return _PROCINFO, 0
 
 
+_TIMERS = """nanosleep 10ms: ok, long enough 1
+clock_nanosleep absolute: ok, reached 1
+clock_nanosleep past: ok
+nanosleep bad nsec: EINVAL
+nanosleep bad pointer: EFAULT
+futex wait: ETIMEDOUT, long enough 1
+futex wait, value changed: EAGAIN
+cond timedwait: ETIMEDOUT
+ppoll timeout: 0, long enough 1
+ppoll woken: 1 revents=1, after the child's sleep 1, before the timeout 1
+wall clock after 2024: 1
+clock_gettime bad clock: EINVAL
+"""
+
+
+def _timers(args: Sequence[str]) -> tuple[str, int]:
+    """Sleeps and timeouts by Linux's rules (checked against qemu-aarch64); with `rtc`, the
+    date of hmk's real-time clock: the run's boot time, 2024-07-10 (hmk.kernel.minimal), a
+    line qemu-aarch64 cannot give (it would read the host's /dev/rtc0, if there is one)."""
+    _check_count(args, 1)
+    if args and args[0] != "rtc":
+        raise UsageError
+    return _TIMERS + ("rtc: ok 2024-07-10\n" if args else ""), 0
+
+
 # programs that take no arguments (any is a usage error)
 NO_ARGUMENTS = {"procgrp", "procinfo"}
 
@@ -438,7 +466,7 @@ NO_ARGUMENTS = {"procgrp", "procinfo"}
 AS_ROOT = {"procinfo"}
 
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
-QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk"))}
+QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk")), ("timers", ("rtc",))}
 
 _PROGRAMS = {
     "hello": _hello,
@@ -457,6 +485,7 @@ _PROGRAMS = {
     "remap": _remap,
     "shmem": _shmem,
     "procinfo": _procinfo,
+    "timers": _timers,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

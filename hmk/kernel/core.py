@@ -25,6 +25,7 @@ same ones: deterministic); an SVC ends a block, so syscalls are timed exactly in
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 
 import numpy as np
@@ -142,6 +143,11 @@ class CoreKernel:
         self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
         self.need_resched = False  # set when a thread changed state: decide at kernel exit
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
+        self.ghz = 1.0  # the core's clock (the runner sets it): timeouts in ns to cycles
+        self.deadlines: dict[int, int] = {}  # tcb -> its pending timed wait's end (cycles)
+        self._sleepers: list[tuple[int, int, int]] = []  # heap of (deadline, seq, tcb)
+        self._sleep_seq = 0
+        self._waits: dict[int, list | None] = {}  # tcb -> the wait list it also sleeps on
         self._next_tick = 0
         self._now = lambda: 0  # the simulated clock in core cycles (set by attach)
         self._clock_at_sync = 0
@@ -259,7 +265,10 @@ class CoreKernel:
                 linux.syscall(machine, registers)
         if machine._stopped:
             return
-        self._timer(self._now())
+        now = self._now()
+        self._timer(now)
+        if self._sleepers and now >= self._sleepers[0][0]:
+            self._wake_sleepers(now)
         if self.need_resched:
             self.reschedule(machine)
         self.deliver_signals(machine)
@@ -302,8 +311,74 @@ class CoreKernel:
                 self.linux.proc.exit_status = 0
                 machine.stop()
 
+    # ---- timed waits (nanosleep, futex and ppoll timeouts) -------------------------------
+    def wait_deadline(self, timeout_ns: int, absolute: bool = False) -> int:
+        """The end (core cycles) of the running thread's timed wait: fixed on the call's first
+        run and kept across its restarts (the personality forgets it when the call returns).
+        `absolute`: `timeout_ns` is a time on the clock since boot, not a duration."""
+        tcb = self.running
+        deadline = self.deadlines.get(tcb)
+        if deadline is None:
+            cycles = -(-int(timeout_ns * self.ghz * 1000) // 1000)  # ns to cycles, rounded up
+            deadline = max(cycles, 0) if absolute else self._now() + max(cycles, 0)
+            self.deadlines[tcb] = deadline
+        return deadline
+
+    def sleep_until(self, deadline: int, queue: list | None = None) -> bool:
+        """Block the running thread until `deadline` or, with `queue`, until woken from it;
+        False (nothing done) when the deadline has passed: the call times out."""
+        if self._now() >= deadline:
+            return False
+        tcb = self.running
+        if queue is not None:
+            queue.append(tcb)
+        self.threads.block(tcb)
+        heapq.heappush(self._sleepers, (deadline, self._sleep_seq, tcb))
+        self._sleep_seq += 1
+        self._waits[tcb] = queue
+        self.need_resched = True
+        return True
+
+    def _wake_sleepers(self, now: int) -> None:
+        """Wake every thread whose timed wait ended by `now` (taking it off its wait list)."""
+        while self._sleepers and self._sleepers[0][0] <= now:
+            deadline, _, tcb = heapq.heappop(self._sleepers)
+            if self.deadlines.get(tcb) != deadline or not self.threads.valid(tcb):
+                continue  # the call ended another way: a stale entry
+            if int(self.threads.tcb["state"][tcb]) != T_BLOCKED:
+                continue
+            queue = self._waits.pop(tcb, None)
+            if queue is not None and tcb in queue:
+                queue.remove(tcb)
+            self.threads.wake(tcb)
+            self.counts["kernel.timeouts"] += 1
+            self.need_resched = True
+
+    def _idle(self) -> bool:
+        """Nothing can run: if a timed wait is pending, the core idles until the first one
+        ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a tickless
+        kernel's) and wakes it. False when no timed wait is pending."""
+        while self._sleepers:
+            deadline, _, tcb = self._sleepers[0]
+            blocked = self.threads.valid(tcb) and self.deadlines.get(tcb) == deadline
+            if not blocked or int(self.threads.tcb["state"][tcb]) != T_BLOCKED:
+                heapq.heappop(self._sleepers)
+                continue
+            now = self._now()
+            if deadline > now:
+                self.charge("idle", deadline - now)
+                now = deadline
+            period = self.tick_cycles
+            if period and now >= self._next_tick:
+                self._next_tick = now + period - (now - self._next_tick) % period
+            self._wake_sleepers(now)
+            return True
+        return False
+
     def forget_thread(self, tcb: int) -> None:
         """Destroy a thread: its TCB, saved state, waits."""
+        self.deadlines.pop(tcb, None)
+        self._waits.pop(tcb, None)
         self._procs.pop(tcb, None)
         self._extra.pop(tcb, None)
         self._space.pop(tcb, None)
@@ -355,11 +430,13 @@ class CoreKernel:
         if to == cur:
             self.mem.take_log()  # the pick's loads: part of every path's budget
             return
+        if alive:
+            self._extra[cur] = machine.extra_context()
+        if to == -1 and self._idle():  # the core slept until a timed wait ended
+            to, regs = self.threads.dispatch(0, [])
         if to < 0:
             machine.kill("every thread is blocked or suspended: nothing can run", 9)
             return
-        if alive:
-            self._extra[cur] = machine.extra_context()
         machine.set_context(regs)
         if to in self._extra:
             machine.set_extra_context(self._extra[to])
@@ -433,11 +510,17 @@ class CoreKernel:
 
     def boundary(self, machine) -> None:
         """Machine.on_boundary: a full buffer stopped the CPU between blocks; take a timer
-        interrupt that fell due (judged by the clock at the last sync: deterministic)."""
-        if self.tick_cycles and self._clock_at_sync >= self._next_tick:
+        interrupt that fell due, a tick or a timed wait's end (judged by the clock at the last
+        sync: deterministic)."""
+        clock = self._clock_at_sync
+        tick = self.tick_cycles and clock >= self._next_tick
+        wake = self._sleepers and clock >= self._sleepers[0][0]  # a timed wait's end
+        if tick or wake:
             machine.sync()
             self.charge("timer", self.entry + BUDGETS["exception.frame"] + self.exit)
-            self._timer(self._clock_at_sync)
+            self._timer(clock)
+            if wake:
+                self._wake_sleepers(clock)
             self.reschedule(machine)
             self.deliver_signals(machine)
 

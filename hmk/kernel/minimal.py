@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass, field, replace
 
 from hmk.hw.pagetable import PAGE_SIZE
+from hmk.kernel.costs import BUDGETS
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
 from hmk.kernel.objects import KERNEL_BASE
 from hmk.kernel.syscalls import NAMES
@@ -40,6 +41,11 @@ MAP_SHARED_VALIDATE, MAP_FIXED_NOREPLACE = 0x03, 0x100000
 MAP_KNOWN = 0x3 | MAP_FIXED | MAP_ANONYMOUS | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000
 MAP_KNOWN |= 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE
 MREMAP_MAYMOVE = 1
+CLOCK_REALTIME, CLOCK_MONOTONIC, TIMER_ABSTIME = 0, 1, 1
+CLOCKS = (0, 1, 4, 5, 6, 7)  # REALTIME, MONOTONIC, MONOTONIC_RAW, *_COARSE, BOOTTIME
+# the wall clock at boot (the RTC's reading): assumed, fixed so that runs are deterministic;
+# 2024-07-10 00:00:00 UTC, the first day of OSDI '24, where HM's paper was presented
+BOOT_TIME_NS = 1_720_569_600 * 10**9
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
@@ -156,6 +162,8 @@ class MinimalKernel:
         if result == ERESTARTSYS:  # the thread blocked: run the SVC again when it wakes
             machine.set_pc(machine.pc - 4)
             return
+        if self.core is not None:
+            self.core.deadlines.pop(self.core.running, None)  # its timed wait, if any, is over
         if self.strace is not None:
             self.strace(SyscallRecord(nr, name, args, result))
         gone = self.task.zombie or self.core.running not in self.task.threads
@@ -171,8 +179,8 @@ class MinimalKernel:
         self.procmgr.exited(m, self.task, (status & 0xFF) << 8)
         return 0
 
-    def sys_futex(self, m, uaddr, op, val, *_):
-        return self.procmgr.futex(m, self.task, uaddr, op, val)
+    def sys_futex(self, m, uaddr, op, val, utime, *_):
+        return self.procmgr.futex(self.task, uaddr, op, val, utime)
 
     def sys_set_tid_address(self, m, tidptr, *_):
         entry = self.task.threads[self.core.running]
@@ -432,15 +440,60 @@ class MinimalKernel:
         count = min(count, 1 << 20)
         return count if self.space.write(buf, self._random.bytes(count)) else -errno.EFAULT
 
+    # ---- time: the simulated clock; the wall clock starts at BOOT_TIME_NS (the RTC's)
+    def now_ns(self, clock_id: int) -> int | None:
+        """The time on `clock_id` in ns (None: not a clock we have)."""
+        if clock_id not in CLOCKS:
+            return None
+        return self.clock() + (BOOT_TIME_NS if clock_id in (CLOCK_REALTIME, 5) else 0)
+
     def sys_clock_gettime(self, m, clock_id, ts, *_):
-        if clock_id not in (0, 1, 4, 5, 6, 7):  # REALTIME, MONOTONIC, *_RAW, *_COARSE, BOOTTIME
+        ns = self.now_ns(clock_id)
+        if ns is None:
             return -errno.EINVAL
-        ns = self.clock()
-        return (
-            0
-            if self.space.write(ts, struct.pack("<qq", ns // 10**9, ns % 10**9))
-            else -errno.EFAULT
-        )
+        return 0 if self.space.write(ts, _timespec(ns)) else -errno.EFAULT
+
+    def sys_clock_getres(self, m, clock_id, res, *_):
+        if clock_id not in CLOCKS:
+            return -errno.EINVAL
+        return 0 if not res or self.space.write(res, _timespec(1)) else -errno.EFAULT
+
+    def sys_gettimeofday(self, m, tv, tz, *_):
+        ns = self.now_ns(CLOCK_REALTIME)
+        if tv and not self.space.write(tv, struct.pack("<qq", ns // 10**9, ns % 10**9 // 1000)):
+            return -errno.EFAULT
+        return 0 if not tz or self.space.write(tz, bytes(8)) else -errno.EFAULT
+
+    def sys_nanosleep(self, m, req, rem, *_):
+        return self.sys_clock_nanosleep(m, CLOCK_MONOTONIC, 0, req, rem)
+
+    def sys_clock_nanosleep(self, m, clock_id, flags, req, rem, *_):
+        """Sleep: the thread blocks until the time passes (the core idles if nothing else can
+        run). A signal's handler runs and the sleep goes on to its end (no EINTR)."""
+        if clock_id not in (CLOCK_REALTIME, CLOCK_MONOTONIC, 7):  # BOOTTIME
+            return -errno.EINVAL
+        ns = self.read_timespec(req)
+        if ns is None or ns < 0:
+            return -errno.EFAULT if ns is None else -errno.EINVAL
+        if flags & TIMER_ABSTIME:  # a time on that clock: as a time since boot
+            ns -= self.now_ns(clock_id) - self.clock()
+        deadline = self.core.wait_deadline(ns, absolute=bool(flags & TIMER_ABSTIME))
+        return ERESTARTSYS if self.core.sleep_until(deadline) else 0
+
+    def read_timespec(self, ptr: int) -> int | None:
+        """A struct timespec in ns; None: a bad pointer; -1: a field out of range (EINVAL)."""
+        raw = self.space.read(ptr, 16)
+        if raw is None:
+            return None
+        sec, nsec = struct.unpack("<qq", raw)
+        return -1 if sec < 0 or not 0 <= nsec < 10**9 else sec * 10**9 + nsec
+
+    def sys_sched_yield(self, m, *_):
+        k = self.core
+        k.threads.yield_(0)  # to the tail of its priority; the kernel exit switches
+        k.need_resched = True
+        k.charge("sched", k.path(BUDGETS["thread.op"]))
+        return 0
 
     # ---- files: the file manager's (hmk.services.fsmgr, `self.fs`)
     def _emit(self, fd, data: bytes) -> None:
@@ -599,6 +652,10 @@ class MinimalKernel:
                 return start
             top = min(v.start for v in clash)
         return None
+
+
+def _timespec(ns: int) -> bytes:
+    return struct.pack("<qq", ns // 10**9, ns % 10**9)
 
 
 class _Xorshift:

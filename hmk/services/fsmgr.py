@@ -124,8 +124,8 @@ class PageCache:
 class FsMgr:
     def __init__(self, linux, vfs: Vfs, cache: PageCache | None = None):
         self.linux, self.vfs, self.cache = linux, vfs, cache  # linux: the personality
-        self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal
-        # or a pipe's activity wakes them; timeouts are not modeled: a timed poll returns 0)
+        self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
+        # a pipe's activity or the timeout wakes them)
         self.cwd: Dir = vfs.root
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
@@ -536,8 +536,8 @@ class FsMgr:
         f = self._file(_int(fd))
         if f is None:
             return -errno.EBADF
-        if isinstance(f.node, BlockDevice):
-            return devhost.ioctl(self, f.node, request, arg)
+        if isinstance(f.node, BlockDevice | devhost.Rtc):
+            return devhost.ioctl(self, f.node, request & 0xFFFFFFFF, arg)
         return -errno.ENOTTY  # no terminals: the standard streams are files or pipes to hmk
 
     # ---- metadata ------------------------------------------------------------------------
@@ -780,13 +780,22 @@ class FsMgr:
                 rev &= events | POLLNVAL
             struct.pack_into("<h", out, 8 * i + 6, rev)
             ready += bool(rev)
-        if not ready and timeout == 0:  # no timeout: wait for a pipe to change or a signal
+        wait = None  # ns to wait for; None: until something is ready
+        if not ready and timeout:
+            wait = self.linux.read_timespec(timeout)
+            if wait is None or wait < 0:
+                return -errno.EFAULT if wait is None else -errno.EINVAL
+        if not ready and wait != 0:  # wait for a pipe to change, a signal, or the timeout
+            k = self.linux.core
             pipes = [f.node for f in map(self._file, self._poll_fds(raw, nfds)) if f]
             waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
             waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
-            self.linux.core.block_current(self.poll_waiters)
+            if wait is None:
+                k.block_current(self.poll_waiters)
+            elif not k.sleep_until(k.wait_deadline(wait), self.poll_waiters):
+                return 0 if self.space.write(fds_ptr, bytes(out)) else -errno.EFAULT
             for queue in waits:
-                queue.append(self.linux.core.running)
+                queue.append(k.running)
             return ERESTARTSYS
         return ready if self.space.write(fds_ptr, bytes(out)) else -errno.EFAULT
 
@@ -899,6 +908,7 @@ def _devices(linux, dev: Dir) -> None:
     dev.add(b"urandom", Device(0x109, lambda n: linux._random.bytes(n), len))
     dev.add(b"random", Device(0x108, lambda n: linux._random.bytes(n), len))
     dev.add(b"ram0", devhost.BlockDevice())
+    dev.add(b"rtc0", devhost.Rtc(lambda: linux.now_ns(0)))
 
 
 def _meminfo(linux) -> bytes:

@@ -12,7 +12,7 @@ blocks the thread and is restarted when it is woken (Linux's ERESTARTSYS).
 Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
 space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
 and a thread's exit clears and wakes its CLONE_CHILD_CLEARTID word (pthread_join). Futex
-timeouts are not modeled (a wait with one waits until woken).
+waits may have timeouts (the kernel's timed waits: hmk.kernel.core.sleep_until).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
 THREAD_FLAGS = CLONE_VM | CLONE_THREAD | 0x800 | 0x400  # + CLONE_SIGHAND, CLONE_FILES
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
 FUTEX_CMD = 0x7F  # the command without FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME
+FUTEX_CLOCK_REALTIME = 256
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WAIT_ALSO = 0x20000000 | 0x40000000 | 0x80000000  # __WNOTHREAD, __WALL, __WCLONE
 P_ALL, P_PID, P_PGID = 0, 1, 2
@@ -162,18 +163,34 @@ class ProcMgr:
         k.forget_thread(tcb)
 
     # ---- futexes ------------------------------------------------------------------------
-    def futex(self, machine, task: Task, uaddr: int, op: int, val: int) -> int:
+    def futex(self, task: Task, uaddr: int, op: int, val: int, utime: int = 0) -> int:
+        """FUTEX_WAIT (a relative timeout) and FUTEX_WAIT_BITSET (an absolute one, on the
+        monotonic clock or with FUTEX_CLOCK_REALTIME the wall clock): -ETIMEDOUT when it
+        passes; FUTEX_WAKE(_BITSET). Bitsets are accepted but every waiter matches."""
         cmd = op & FUTEX_CMD
         if uaddr % 4:
             return -errno.EINVAL
+        if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
+            return -errno.ENOSYS
         if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-            raw = task.linux.space.read(uaddr, 4)
+            linux = task.linux
+            raw = linux.space.read(uaddr, 4)
             if raw is None:
                 return -errno.EFAULT
             if struct.unpack("<I", raw)[0] != val & 0xFFFFFFFF:
                 return -errno.EAGAIN
-            self.k.block_current(self._futex_queue(task, uaddr))
-            return ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
+            queue = self._futex_queue(task, uaddr)
+            if not utime:
+                self.k.block_current(queue)
+                return ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
+            ns = linux.read_timespec(utime)
+            if ns is None or ns < 0:
+                return -errno.EFAULT if ns is None else -errno.EINVAL
+            absolute = cmd == FUTEX_WAIT_BITSET
+            if absolute and op & FUTEX_CLOCK_REALTIME:
+                ns -= linux.now_ns(0) - linux.clock()
+            deadline = self.k.wait_deadline(ns, absolute)
+            return ERESTARTSYS if self.k.sleep_until(deadline, queue) else -errno.ETIMEDOUT
         if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
             return self.futex_wake(task, uaddr, val)
         return -errno.ENOSYS
