@@ -163,11 +163,17 @@ def run_program(
         lambda: int(timing.cycles),
     )
     core_kernel.ghz = ghz
+    core_kernel.frames.on_code_reuse = machine.flush_code
     core_kernel._tlbi_hierarchy = lambda pages, asid: [hierarchy.tlbi_va(p, asid) for p in pages]
     machine.on_sync = core_kernel.note_time
     machine.on_boundary = core_kernel.boundary
     if strace is not None:
-        kernel.strace = lambda rec: print(format_call(rec, kernel.space.read_cstring), file=strace)
+
+        def trace(rec, linux):  # the calling process's pid and memory (a child's after fork)
+            pid = linux.task.threads.get(core_kernel.running, [linux.task.pid])[0]
+            print(format_call(rec, linux.space.read_cstring, pid), file=strace)
+
+        kernel.strace = trace
     asid = core_kernel.activate(proc)
     machine.set_space(proc.root, asid)
     core_kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))

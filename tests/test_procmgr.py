@@ -97,3 +97,16 @@ def test_timed_runs_are_deterministic():
         run_program(str(path("timers")), [], out=io.BytesIO(), err=io.BytesIO()) for _ in (0, 1)
     ]
     assert runs[0].cycles == runs[1].cycles and runs[0].stats == runs[1].stats
+
+
+@pytest.mark.parametrize("system", PRESETS)
+def test_vfork_and_posix_spawn_under_every_preset(system):
+    """A vfork child borrows its parent's memory (posix_spawn learns of a failed exec through
+    it) and its parent waits; each exec'd child runs its own program's code (the CPU's
+    translated code of another image is dropped on the switch)."""
+    out = io.BytesIO()
+    result = run_program(str(path("spawn")), [], system=system, out=out, err=io.BytesIO())
+    assert (out.getvalue(), result.exit_status) == expected("spawn")
+    assert result.stats["procmgr.vforks"] == 4 and "procmgr.forks" not in result.stats
+    services = load_system(system).booted_domains
+    assert result.stats["kernel.pool.vspace.in_use"] == services + 1

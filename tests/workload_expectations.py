@@ -55,6 +55,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("procinfo", ()),
     ("timers", ()),
     ("timers", ("rtc",)),
+    ("spawn", ()),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -70,6 +71,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("shmem", ("0",)),
     ("procinfo", ("x",)),
     ("timers", ("clock",)),
+    ("spawn", ("x",)),
 )
 
 
@@ -459,14 +461,34 @@ def _timers(args: Sequence[str]) -> tuple[str, int]:
     return _TIMERS + ("rtc: ok 2024-07-10\n" if args else ""), 0
 
 
+def _spawn(args: Sequence[str]) -> tuple[str, int]:
+    """Linux's vfork and posix_spawn: the vfork child's store reaches its parent, posix_spawn
+    reports a missing program as ENOENT (from the child, through the shared memory). Derived
+    from Linux's semantics: qemu-aarch64 runs vfork as fork and cannot follow the execs."""
+    _check_count(args, 0)
+    return (
+        "hello, world\n"
+        "posix_spawn hello: ok, status 0\n"
+        "posix_spawn missing: ENOENT\n"
+        "vfork: status 3, the child's store seen 1\n"
+        "vfork+execve: status 7\n",
+        0,
+    )
+
+
 # programs that take no arguments (any is a usage error)
-NO_ARGUMENTS = {"procgrp", "procinfo"}
+NO_ARGUMENTS = {"procgrp", "procinfo", "spawn"}
 
 # programs whose output depends on starting as root (qemu-aarch64 runs them as the host user)
 AS_ROOT = {"procinfo"}
 
 # cases whose expected output qemu-aarch64 cannot give (see each program's derivation)
-QEMU_CANNOT = {("minish", ()), ("minish", ("/bin/hello", "hmk")), ("timers", ("rtc",))}
+QEMU_CANNOT = {
+    ("minish", ()),
+    ("minish", ("/bin/hello", "hmk")),
+    ("timers", ("rtc",)),
+    ("spawn", ()),
+}
 
 _PROGRAMS = {
     "hello": _hello,
@@ -486,6 +508,7 @@ _PROGRAMS = {
     "shmem": _shmem,
     "procinfo": _procinfo,
     "timers": _timers,
+    "spawn": _spawn,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -15,6 +15,8 @@ so the CPU side can be reused unchanged when the kernel changes.
 from __future__ import annotations
 
 import ctypes
+import os
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -141,6 +143,7 @@ class Machine:
         self._signal = SIGSEGV
         self._kernel_bug = False
         self.fault_address = 0
+        self._code = None  # the program image whose translations unicorn holds
 
     # ---- registers
     def reg(self, n: int) -> int:
@@ -179,15 +182,31 @@ class Machine:
         return self.uc.reg_read(A.UC_ARM64_REG_SP)
 
     # ---- address space and TLB
-    def set_space(self, root: int, asid: int, core: int = 0) -> None:
-        """The kernel's TTBR0 write: fills walk `root`; events are tagged with `asid`."""
+    def set_space(self, root: int, asid: int, core: int = 0, code=None) -> None:
+        """The kernel's TTBR0 write: fills walk `root`; events are tagged with `asid`. `code`:
+        which program image the space runs (see `use_code`)."""
         self.recorder.set_space(root, asid, core)
         self.flush_tlb()
+        self.use_code(code)
+
+    def use_code(self, code) -> None:
+        """The program image now running (any hashable key; None: unchanged). unicorn finds
+        translated code by virtual address first (its jump cache survives a TLB flush), so
+        when another image runs, as after an execve or a switch to a process running another
+        program, its translations go. Processes forked from one image share the key."""
+        if code is not None and code != self._code:
+            self.uc.ctl_flush_tb()
+            self._code = code
 
     def flush_tlb(self) -> None:
         """Forget unicorn's cached translations (after a page-table change)."""
         self.recorder.forget_translations()
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def flush_code(self) -> None:
+        """Forget unicorn's translated code (a frame that held code is being reused: its
+        translations, found by physical address, would run the old instructions)."""
+        self.uc.ctl_flush_tb()
 
     # ---- running
     def stop(self) -> None:
@@ -308,6 +327,9 @@ class Machine:
         except MemoryError as e:  # simulated RAM exhausted: SIGKILL, as from the OOM killer
             self._error, self._signal = f"out of memory: {e}", SIGKILL
             uc.emu_stop()
-        except Exception as e:
-            self._error, self._kernel_bug = f"kernel syscall handler raised {e!r}", True
+        except Exception as e:  # a bug in hmk, not the guest's: say where
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            place = f"{os.path.basename(where.filename)}:{where.lineno}"
+            self._error = f"kernel syscall handler raised {e!r} at {place}"
+            self._kernel_bug = True
             uc.emu_stop()

@@ -418,7 +418,7 @@ class CoreKernel:
         self.roots[asid] = proc.root
         self.current = proc
         self._space[self.running] = proc
-        machine.set_space(proc.root, asid)
+        machine.set_space(proc.root, asid, code=_image_of(proc))
 
     def reschedule(self, machine) -> None:
         """Kernel exit: switch to the thread the scheduler picks, if it is not the running one
@@ -445,7 +445,7 @@ class CoreKernel:
         proc = self._space.get(to) or self._procs[to]
         if proc is not self.current:
             asid = self.activate(proc)
-            machine.set_space(proc.root, asid)
+            machine.set_space(proc.root, asid, code=_image_of(proc))
             cycles += BUDGETS["ipc.ttbr_switch"]
         self.charge("sched", cycles)
 
@@ -532,6 +532,13 @@ class CoreKernel:
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.path(BUDGETS["timer.tick"]))
+
+
+def _image_of(proc):
+    """The program image a process runs (its personality's), or None (a domain started from
+    its parent's image: the same code)."""
+    state = getattr(getattr(proc, "linux", None), "proc", None)
+    return None if state is None else state.image
 
 
 class Process:

@@ -34,6 +34,10 @@ class Frames:
         self._next = first
         self._free: list[int] = []
         self.peak = 0  # the most frames in use at once
+        # frames that held code: when one is reused, the CPU's translated code (keyed by
+        # physical address) must go, or it would run the old program's instructions
+        self.code: set[int] = set()
+        self.on_code_reuse = lambda: None
         self.owner_of: dict[int, str] = {}
         self.by_owner: dict[str, int] = {}
         self.peak_by_owner: dict[str, int] = {}
@@ -48,6 +52,9 @@ class Frames:
             raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
         if zero:
             self.ram[pa : pa + PAGE_SIZE] = 0
+        if pa in self.code:
+            self.code.discard(pa)
+            self.on_code_reuse()
         self.peak = max(self.peak, self.in_use)
         self.owner_of[pa] = owner
         held = self.by_owner.get(owner, 0) + 1

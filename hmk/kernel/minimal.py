@@ -14,6 +14,7 @@ top-down from MMAP_BASE (STACK_TOP minus Linux's minimum 128 MiB stack gap).
 from __future__ import annotations
 
 import errno
+import itertools
 import struct
 import sys
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,9 @@ BOOT_TIME_NS = 1_720_569_600 * 10**9
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
+_IMAGES = itertools.count(1)  # keys for loaded program images (equality only)
+
+
 def _page_up(n: int) -> int:
     return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
@@ -69,6 +73,7 @@ class ProcessState:
     exit_status: int | None = None
     clear_child_tid: int = 0
     stdout: bytearray = field(default_factory=bytearray)
+    image: int = 0  # which loaded program image (fork keeps it, execve takes a new one)
 
 
 class MinimalKernel:
@@ -97,7 +102,7 @@ class MinimalKernel:
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr.buffer
         self.clock = clock or (lambda: 0)  # simulated nanoseconds since boot
-        self.strace = strace  # a callable taking a SyscallRecord, or None
+        self.strace = strace  # a callable taking a SyscallRecord and the caller, or None
         self.on_tlb_change = lambda pages, asid: None
         self._random = _Xorshift(random_seed)
         self.warned: set[str] = set()
@@ -128,7 +133,7 @@ class MinimalKernel:
             lead = b"\0" * (seg.vaddr - start)
             self.space.add(Vma(start, end, prot, image.path, lead + seg.data))
         brk = _page_up(max(s.vaddr + s.memsz for s in image.segments))
-        self.proc = ProcessState(brk_start=brk, brk=brk, exe_path=image.path.encode())
+        self.proc = ProcessState(brk, brk, image.path.encode(), image=next(_IMAGES))
 
     def make_stack(self, image_bytes: bytes, sp: int) -> None:
         """The stack VMA, with the initial stack image (argv, envp, auxv) at [sp, STACK_TOP),
@@ -165,7 +170,7 @@ class MinimalKernel:
         if self.core is not None:
             self.core.deadlines.pop(self.core.running, None)  # its timed wait, if any, is over
         if self.strace is not None:
-            self.strace(SyscallRecord(nr, name, args, result))
+            self.strace(SyscallRecord(nr, name, args, result), self)
         gone = self.task.zombie or self.core.running not in self.task.threads
         if result is not None and not gone:  # None: execve set the registers
             machine.set_reg(0, result)
@@ -253,13 +258,15 @@ class MinimalKernel:
             return -errno.ENOEXEC
         if any(_page_up(sg.vaddr + sg.memsz) > TASK_SIZE - STACK_SIZE for sg in image.segments):
             return -errno.ENOEXEC
-        # ---- the point of no return: the old image goes
+        # ---- the point of no return: the old image goes (a vfork parent goes on)
         self._unmap(0, TASK_SIZE)
+        self.procmgr.vfork_done(self.task)
         self._mmap_top = MMAP_BASE
         self.load_segments(image)
         random16 = self._random.bytes(16)
         sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), name, random16)
         self.make_stack(stack, sp)
+        m.use_code(self.proc.image)
         self.fs.close_on_exec(m)
         self.signals.exec_reset()
         regs = [0] * 34

@@ -121,7 +121,7 @@ def format_call(record, read_cstring, pid: int = 1) -> str:
             shown.append(f'"{text.decode(errors="replace")}"' if text is not None else hex(value))
         else:
             shown.append(hex(value))
-    result = record.result
+    result = 0 if record.result is None else record.result  # None: execve replaced the image
     if -4095 <= result < 0:
         import errno
         import os

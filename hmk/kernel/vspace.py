@@ -240,6 +240,8 @@ class VSpaces:
         """Map the user page at `va` to the frame at `pa`: (OK | EINVAL | EEXIST | ENOMEM, [])."""
         if not (self.valid(i) and self.user_page(va) and self.data_frame(pa)):
             return EINVAL, []
+        if executable:
+            self.frames.code.add(pa)  # its reuse must drop the CPU's translated code
         mem, words = self.mem, self.words
         table = mem.load(self.vspace, i, "root")
         level = 0

@@ -345,18 +345,28 @@ class ManagedSpace(AddressSpace):
             k._flush(moved, self.asid)
 
     # ---- copy-on-write (fork) ------------------------------------------------------------
-    def share_into(self, child: ManagedSpace) -> int:
+    def share_into(self, child: ManagedSpace, cow: bool = True) -> int:
         """fork: map every page of this space into `child` as well, the frames shared; the
         writable private ones read-only in both, copied on the first write (copy-on-write).
-        Returns the pages shared."""
+        `cow` False (vfork): writable pages are shared writable (a page already copy-on-write
+        stays so in the child). Returns the pages shared."""
         k, shared = self.kernel, 0
         for v in self.vmas:
             for page in range(v.start, v.end, PAGE_SIZE):
                 pa = k.vspaces.translate(self.proc.vspace, page)
                 if pa is None:
                     continue
-                cow = bool(v.prot & PROT_WRITE) and not v.shared
-                if cow:  # the parent loses write access until it copies or is alone
+                writable = bool(v.prot & PROT_WRITE)
+                borrowed = writable and not cow and page not in self.cow and not v.shared
+                if borrowed:
+                    k.vspaces.map(child.proc.vspace, page, pa, True, bool(v.prot & PROT_EXEC))
+                    self.mm.kernel_call(BUDGETS["vs.map"])
+                    self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
+                    child.pages += 1
+                    shared += 1
+                    continue
+                private = writable and not v.shared
+                if private:  # the parent loses write access until it copies or is alone
                     k.vspaces.protect(self.proc.vspace, page, False, bool(v.prot & PROT_EXEC))
                     self.mm.kernel_call(BUDGETS["vs.protect"])
                     self.cow.add(page)

@@ -4,7 +4,9 @@ A task is a Linux process: a pid, its parent, its core-kernel Process (VSpace, C
 its Linux personality (hmk.kernel.minimal: address space, brk, file descriptors). `fork` makes
 a child whose pages are the parent's, shared copy-on-write (the memory manager copies a page on
 the first write of either), whose descriptors share the parent's open files, and whose thread
-resumes after the call with x0 = 0. `execve` replaces the image with a
+resumes after the call with x0 = 0. A vfork (CLONE_VM | CLONE_VFORK: vfork, posix_spawn,
+system) shares the parent's pages writable instead, and the parent waits until the child execs
+or exits. `execve` replaces the image with a
 program from the file system. `exit` closes the descriptors, frees the memory and the kernel
 objects, and leaves a zombie for `wait4`; when the first process (pid 1) exits, the run ends,
 as with qemu-user. A call that must wait (wait4 with no zombie child, a read of an empty pipe)
@@ -49,6 +51,7 @@ class Task:
     zombie: bool = False
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
+    vfork_waiters: list = field(default_factory=list)  # its vfork parent, until exec or exit
     threads: dict = field(default_factory=dict)  # tcb -> [tid, clear_child_tid address]
     pgid: int = 0  # process group and session (a child starts in its parent's)
     sid: int = 0
@@ -93,8 +96,9 @@ class ProcMgr:
         k = self.k
         if flags & CLONE_THREAD:
             return self._thread(machine, parent, flags, child_tid, stack, tls, ptid)
-        if flags & (CLONE_VM | CLONE_VFORK):
-            return -errno.ENOSYS  # vfork and CLONE_VM without a thread: not yet
+        vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
+        if flags & CLONE_VM and not vfork:
+            return -errno.ENOSYS  # a process sharing memory that is not a vfork: not modelled
         try:
             proc = Process(k, f"pid{self._next_pid}")
         except MemoryError:
@@ -102,19 +106,27 @@ class ProcMgr:
         space = self.mm.attach(proc)
         linux = parent.linux.forked(space)
         task = self._add(parent.pid, proc, linux)
-        self._copy_memory(parent, task)
+        self._copy_memory(parent, task, share=bool(vfork))
         if flags & CLONE_CHILD_SETTID:
             space.write(child_tid, struct.pack("<i", task.pid))
         if flags & CLONE_CHILD_CLEARTID:
             linux.proc.clear_child_tid = child_tid
         ctx = machine.context()
         ctx[0] = 0  # fork returns 0 in the child
+        if stack:
+            ctx[31] = stack
         k.set_saved_context(proc.tcb, ctx)
         k.adopt(proc.tcb, proc, machine.extra_context())
         k.threads.resume(proc.tcb)
         k.need_resched = True
-        k.counts["procmgr.forks"] += 1
+        k.counts["procmgr.vforks" if vfork else "procmgr.forks"] += 1
+        if vfork:  # the parent waits (with the child's pid in x0) until the child execs or exits
+            k.block_current(task.vfork_waiters)
         return task.pid
+
+    def vfork_done(self, task: Task) -> None:
+        """The child of a vfork exec'd or exited: its parent goes on."""
+        self.k.wake_all(task.vfork_waiters)
 
     def _thread(self, machine, task: Task, flags, child_tid, stack, tls, ptid) -> int:
         """clone with CLONE_THREAD: a thread in the caller's process (its address space, files,
@@ -205,14 +217,18 @@ class ProcMgr:
     def _futex_queue(self, task: Task, uaddr: int) -> list:
         return self._futexes.setdefault((task.proc.vspace, uaddr), [])
 
-    def _copy_memory(self, parent: Task, child: Task) -> None:
+    def _copy_memory(self, parent: Task, child: Task, share: bool = False) -> None:
         """The child's address space: the parent's VMAs, every mapped page shared with it,
-        copy-on-write (hmk.services.memmgr.ManagedSpace.share_into)."""
+        copy-on-write (hmk.services.memmgr.ManagedSpace.share_into); for a vfork (`share`)
+        writable, so that the child's stores reach the parent, as in Linux, where a vfork
+        child borrows its parent's memory until it execs or exits (its own new pages, e.g. on
+        a fresh stack, stay its own: the parent is stopped and does not look at them)."""
         src, dst = parent.linux.space, child.linux.space
         dst.vmas = [v.copy() for v in src.vmas]
         dst.changed()
-        self.k.counts["procmgr.fork.pages_shared"] += src.share_into(dst)
-        parent.linux.on_tlb_change(None, src.asid)  # the parent's pages are read-only now
+        self.k.counts["procmgr.fork.pages_shared"] += src.share_into(dst, cow=not share)
+        if not share:
+            parent.linux.on_tlb_change(None, src.asid)  # the parent's pages are read-only now
 
     # ---- exit and wait -------------------------------------------------------------------
     def exited(self, machine, task: Task, status: int) -> None:
@@ -222,6 +238,7 @@ class ProcMgr:
         for tcb in [t for t, p in list(k._procs.items()) if p is task.proc]:
             k.forget_thread(tcb)
         task.zombie, task.status = True, status
+        self.vfork_done(task)
         if task.pid == 1:  # the run ends: a shell's view of the status
             signaled = status & 0x7F
             task.linux.proc.exit_status = 128 + signaled if signaled else status >> 8 & 0xFF
@@ -245,7 +262,10 @@ class ProcMgr:
         k = self.k
         task.linux.space.remove(0, 1 << 48)
         k.tokens.revoke_vspace(task.proc.vspace)
-        k.vspaces.destroy(task.proc.vspace)
+        _, tlbi, _ = k.vspaces.destroy(task.proc.vspace)
+        if tlbi:  # its ASID goes back to the allocator: no translation of it may outlive it
+            k._flush(None, tlbi[0][1])
+            k.counts["kernel.tlbi.asid"] += 1
         k.caps.destroy(task.proc.cspace)  # the service endpoints stay with their services
         k.by_vspace.pop(task.proc.vspace, None)
         k.mem.take_log()
