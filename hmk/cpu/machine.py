@@ -195,7 +195,7 @@ class Machine:
         when another image runs, as after an execve or a switch to a process running another
         program, its translations go. Processes forked from one image share the key."""
         if code is not None and code != self._code:
-            self.uc.ctl_flush_tb()
+            self.flush_code()
             self._code = code
 
     def flush_tlb(self) -> None:

@@ -343,9 +343,7 @@ class CoreKernel:
         """Wake every thread whose timed wait ended by `now` (taking it off its wait list)."""
         while self._sleepers and self._sleepers[0][0] <= now:
             deadline, _, tcb = heapq.heappop(self._sleepers)
-            if self.deadlines.get(tcb) != deadline or not self.threads.valid(tcb):
-                continue  # the call ended another way: a stale entry
-            if int(self.threads.tcb["state"][tcb]) != T_BLOCKED:
+            if not self._sleeping(tcb, deadline):
                 continue
             queue = self._waits.pop(tcb, None)
             if queue is not None and tcb in queue:
@@ -354,14 +352,20 @@ class CoreKernel:
             self.counts["kernel.timeouts"] += 1
             self.need_resched = True
 
+    def _sleeping(self, tcb: int, deadline: int) -> bool:
+        """Is `tcb` still blocked in the timed wait ending at `deadline`? (Not when its call
+        ended another way: the heap entry is stale.)"""
+        if self.deadlines.get(tcb) != deadline or not self.threads.valid(tcb):
+            return False
+        return int(self.threads.tcb["state"][tcb]) == T_BLOCKED
+
     def _idle(self) -> bool:
         """Nothing can run: if a timed wait is pending, the core idles until the first one
         ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a tickless
         kernel's) and wakes it. False when no timed wait is pending."""
         while self._sleepers:
             deadline, _, tcb = self._sleepers[0]
-            blocked = self.threads.valid(tcb) and self.deadlines.get(tcb) == deadline
-            if not blocked or int(self.threads.tcb["state"][tcb]) != T_BLOCKED:
+            if not self._sleeping(tcb, deadline):
                 heapq.heappop(self._sleepers)
                 continue
             now = self._now()

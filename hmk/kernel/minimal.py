@@ -42,7 +42,7 @@ MAP_SHARED_VALIDATE, MAP_FIXED_NOREPLACE = 0x03, 0x100000
 MAP_KNOWN = 0x3 | MAP_FIXED | MAP_ANONYMOUS | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000
 MAP_KNOWN |= 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE
 MREMAP_MAYMOVE = 1
-CLOCK_REALTIME, CLOCK_MONOTONIC, TIMER_ABSTIME = 0, 1, 1
+CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_REALTIME_COARSE, TIMER_ABSTIME = 0, 1, 5, 1
 CLOCKS = (0, 1, 4, 5, 6, 7)  # REALTIME, MONOTONIC, MONOTONIC_RAW, *_COARSE, BOOTTIME
 # the wall clock at boot (the RTC's reading): assumed, fixed so that runs are deterministic;
 # 2024-07-10 00:00:00 UTC, the first day of OSDI '24, where HM's paper was presented
@@ -233,9 +233,7 @@ class MinimalKernel:
         return self.procmgr.wait4(self.task, pid, wstatus, options, rusage)
 
     def sys_waitid(self, m, idtype, ident, infop, options, rusage, *_):
-        if rusage and not self.space.write(rusage, bytes(144)):
-            return -errno.EFAULT
-        return self.procmgr.waitid(self.task, idtype, ident, infop, options)
+        return self.procmgr.waitid(self.task, idtype, ident, infop, options, rusage)
 
     def sys_execve(self, m, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
@@ -365,22 +363,20 @@ class MinimalKernel:
         return self.procmgr.set_ids(self.task, which, (real, e, saved))
 
     def sys_setuid(self, m, uid, *_):
-        uid, ids = uid & 0xFFFFFFFF, self.task.uids
-        privileged = ids[1] == 0  # root sets all three; others the effective one, to the
-        if not privileged and uid not in (ids[0], ids[2]):  # real or the saved id
-            return -errno.EPERM
-        return self.procmgr.set_ids(
-            self.task, "uid", (uid, uid, uid) if privileged else (-1, uid, -1)
-        )
+        return self._set_one(self.task.uids, "uid", uid)
 
     def sys_setgid(self, m, gid, *_):
-        gid, ids = gid & 0xFFFFFFFF, self.task.gids
+        return self._set_one(self.task.gids, "gid", gid)
+
+    def _set_one(self, ids, which, value) -> int:
+        """set[ug]id: root sets all three ids; others only the effective one, and only to
+        the real or the saved id."""
+        value = value & 0xFFFFFFFF
         privileged = self.task.uids[1] == 0
-        if not privileged and gid not in (ids[0], ids[2]):
+        if not privileged and value not in (ids[0], ids[2]):
             return -errno.EPERM
-        return self.procmgr.set_ids(
-            self.task, "gid", (gid, gid, gid) if privileged else (-1, gid, -1)
-        )
+        new = (value, value, value) if privileged else (-1, value, -1)
+        return self.procmgr.set_ids(self.task, which, new)
 
     def sys_getgroups(self, m, size, ptr, *_):
         groups, size = self.task.groups, size & 0xFFFFFFFF
@@ -452,7 +448,7 @@ class MinimalKernel:
         """The time on `clock_id` in ns (None: not a clock we have)."""
         if clock_id not in CLOCKS:
             return None
-        return self.clock() + (BOOT_TIME_NS if clock_id in (CLOCK_REALTIME, 5) else 0)
+        return self.clock() + _epoch(clock_id)
 
     def sys_clock_gettime(self, m, clock_id, ts, *_):
         ns = self.now_ns(clock_id)
@@ -483,7 +479,7 @@ class MinimalKernel:
         if ns is None or ns < 0:
             return -errno.EFAULT if ns is None else -errno.EINVAL
         if flags & TIMER_ABSTIME:  # a time on that clock: as a time since boot
-            ns -= self.now_ns(clock_id) - self.clock()
+            ns -= _epoch(clock_id)
         deadline = self.core.wait_deadline(ns, absolute=bool(flags & TIMER_ABSTIME))
         return ERESTARTSYS if self.core.sleep_until(deadline) else 0
 
@@ -615,12 +611,7 @@ class MinimalKernel:
         if addr % PAGE_SIZE or prot & ~7:
             return -errno.EINVAL
         end = addr + _page_up(length)
-        covered = sum(
-            min(v.end, end) - max(v.start, addr)
-            for v in self.space.vmas
-            if v.start < end and addr < v.end
-        )
-        if covered != end - addr:
+        if not self._mapped(addr, end):
             return -errno.ENOMEM
         changed = self.space.protect(addr, end, prot)
         if changed:
@@ -633,12 +624,21 @@ class MinimalKernel:
         if addr % PAGE_SIZE or flags & ~7 or flags & 5 == 5:  # MS_ASYNC | MS_SYNC together
             return -errno.EINVAL
         end = addr + _page_up(length)
-        if any(self.space.find(va) is None for va in range(addr, end, PAGE_SIZE)):
+        if not self._mapped(addr, end):
             return -errno.ENOMEM
         for v in self.space.vmas:
             if v.shared and v.start < end and addr < v.end:
                 self.fs.sync_mapped(v.file[0])
         return 0
+
+    def _mapped(self, start: int, end: int) -> bool:
+        """Do VMAs cover all of [start, end)? (mprotect and msync: ENOMEM otherwise.)"""
+        covered = sum(
+            min(v.end, end) - max(v.start, start)
+            for v in self.space.vmas
+            if v.start < end and start < v.end
+        )
+        return covered == end - start
 
     def sys_madvise(self, m, addr, length, advice, *_):
         return 0  # advice only
@@ -659,6 +659,12 @@ class MinimalKernel:
                 return start
             top = min(v.start for v in clash)
         return None
+
+
+def _epoch(clock_id: int) -> int:
+    """Where `clock_id` counts from, in ns after boot's 0: the wall clock (REALTIME and its
+    coarse form) from BOOT_TIME_NS, the others from boot."""
+    return BOOT_TIME_NS if clock_id in (CLOCK_REALTIME, CLOCK_REALTIME_COARSE) else 0
 
 
 def _timespec(ns: int) -> bytes:

@@ -230,11 +230,7 @@ class FsMgr:
         if acc != 0 and node.readonly:
             return -errno.EROFS
         if flags & O_TRUNC and acc != 0 and isinstance(node, File):
-            self._sync(node)
-            node.data.clear()
-            node.mtime = self._now()
-            if self.cache is not None:
-                self.cache.refresh(node)
+            self._resize(node, 0)
         fd = self._lowest_fd()
         if fd < 0:
             return fd
@@ -522,15 +518,19 @@ class FsMgr:
             return -errno.EBADF
         if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
             return -errno.EINVAL
-        self._sync(f.node)
-        data = f.node.data
-        length = _signed(length)
+        self._resize(f.node, _signed(length))
+        return 0
+
+    def _resize(self, node: File, length: int) -> None:
+        """Truncate or zero-extend the file (stores through shared mappings first); its
+        cached pages follow."""
+        self._sync(node)
+        data = node.data
         del data[length:]
         data.extend(b"\0" * (length - len(data)))
-        f.node.mtime = self._now()
+        node.mtime = self._now()
         if self.cache is not None:
-            self.cache.refresh(f.node)
-        return 0
+            self.cache.refresh(node)
 
     def sys_ioctl(self, m, fd, request, arg, *_):
         f = self._file(_int(fd))

@@ -358,15 +358,8 @@ class ManagedSpace(AddressSpace):
                     continue
                 writable = bool(v.prot & PROT_WRITE)
                 borrowed = writable and not cow and page not in self.cow and not v.shared
-                if borrowed:
-                    k.vspaces.map(child.proc.vspace, page, pa, True, bool(v.prot & PROT_EXEC))
-                    self.mm.kernel_call(BUDGETS["vs.map"])
-                    self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
-                    child.pages += 1
-                    shared += 1
-                    continue
-                private = writable and not v.shared
-                if private:  # the parent loses write access until it copies or is alone
+                if writable and not v.shared and not borrowed:  # copy-on-write: the parent
+                    # loses write access until it copies or is alone
                     k.vspaces.protect(self.proc.vspace, page, False, bool(v.prot & PROT_EXEC))
                     self.mm.kernel_call(BUDGETS["vs.protect"])
                     self.cow.add(page)
@@ -375,7 +368,7 @@ class ManagedSpace(AddressSpace):
                     child.proc.vspace,
                     page,
                     pa,
-                    writable=v.shared and bool(v.prot & PROT_WRITE),
+                    writable=borrowed or v.shared and writable,
                     executable=bool(v.prot & PROT_EXEC),
                 )
                 self.mm.kernel_call(BUDGETS["vs.map"])

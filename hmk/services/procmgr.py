@@ -23,7 +23,7 @@ import errno
 import struct
 from dataclasses import dataclass, field
 
-from hmk.kernel.minimal import ERESTARTSYS
+from hmk.kernel.minimal import BOOT_TIME_NS, ERESTARTSYS
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
 
@@ -200,7 +200,7 @@ class ProcMgr:
                 return -errno.EFAULT if ns is None else -errno.EINVAL
             absolute = cmd == FUTEX_WAIT_BITSET
             if absolute and op & FUTEX_CLOCK_REALTIME:
-                ns -= linux.now_ns(0) - linux.clock()
+                ns -= BOOT_TIME_NS  # a wall-clock time: as a time since boot
             deadline = self.k.wait_deadline(ns, absolute)
             return ERESTARTSYS if self.k.sleep_until(deadline, queue) else -errno.ETIMEDOUT
         if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
@@ -250,9 +250,7 @@ class ProcMgr:
             self.tasks[1].children.append(child)
         parent = self.tasks.get(task.ppid)
         if parent is not None:
-            code, value = (
-                (CLD_KILLED, status & 0x7F) if status & 0x7F else (CLD_EXITED, status >> 8)
-            )
+            code, value = _child_code(status), _child_value(status)
             parent.linux.signals.post(SIGCHLD, code, task.pid, value)
             k.wake_all(parent.waiters)
         k.need_resched = True
@@ -358,7 +356,7 @@ class ProcMgr:
         self._reap(task, dead)
         return dead.pid
 
-    def waitid(self, task: Task, idtype: int, ident: int, infop: int, options: int) -> int:
+    def waitid(self, task: Task, idtype: int, ident: int, infop: int, options: int, rusage: int):
         """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group); WEXITED must be asked
         for (stopped and continued children are not modelled); WNOWAIT leaves the child
         waitable. The siginfo written is SIGCHLD's (an empty one when WNOHANG finds none)."""
@@ -380,14 +378,19 @@ class ProcMgr:
             return dead
         signo = code = pid = value = 0
         if dead != 0:
-            signaled = dead.status & 0x7F
-            code, value = (CLD_KILLED, signaled) if signaled else (CLD_EXITED, dead.status >> 8)
-            signo, pid = SIGCHLD, dead.pid
+            signo, code, pid, value = (
+                SIGCHLD,
+                _child_code(dead.status),
+                dead.pid,
+                _child_value(dead.status),
+            )
         space = task.linux.space  # the fields Linux writes (not the padding at 12)
         if infop and not (
             space.write(infop, struct.pack("<iii", signo, 0, code))
             and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
         ):
+            return -errno.EFAULT
+        if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
             return -errno.EFAULT
         if dead != 0 and not options & WNOWAIT:
             self._reap(task, dead)
@@ -425,6 +428,16 @@ class ProcMgr:
             if x != -1:
                 ids[i] = x
         return 0
+
+
+def _child_code(status: int) -> int:
+    """SIGCHLD's si_code for a child's wait status: killed by a signal, or exited."""
+    return CLD_KILLED if status & 0x7F else CLD_EXITED
+
+
+def _child_value(status: int) -> int:
+    """SIGCHLD's si_status: the signal that killed the child, or its exit code."""
+    return status & 0x7F or status >> 8
 
 
 def _signed(x: int) -> int:
