@@ -183,9 +183,10 @@ cdef class TimingEngine:
             self.front_cause = BASE
 
     def run(self, cnp.ndarray blocks, cnp.ndarray events, cnp.ndarray lats, cnp.ndarray ids,
-            cnp.ndarray rows, cnp.ndarray insns):
-        """One flush. Unchecked: hmk.cpu.timing.TimingModel.account checks the arrays (dtypes,
-        C-contiguity, event_start, ids within `rows`) before it calls this."""
+            cnp.ndarray rows, cnp.ndarray insns, cnp.ndarray times=None):
+        """One flush; `times` (int64, one per block, or None): the clock after each block.
+        Unchecked: hmk.cpu.timing.TimingModel.account checks the arrays (dtypes, C-contiguity,
+        event_start, ids within `rows`, `times`) before it calls this."""
         assert sizeof(Block) == 24 and sizeof(Row) == 16 and sizeof(Insn) == 16
         cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
         cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
@@ -194,12 +195,15 @@ cdef class TimingEngine:
         cdef const Row *row = <const Row*> cnp.PyArray_DATA(rows)
         cdef const Insn *ins = <const Insn*> cnp.PyArray_DATA(insns)
         cdef Py_ssize_t nblk = blocks.shape[0], nev = events.shape[0]
+        cdef int64_t *after = NULL
+        if times is not None:
+            after = <int64_t*> cnp.PyArray_DATA(times)
         with nogil:
-            self._run(blk, nblk, ev, nev, lat, idp, row, ins)
+            self._run(blk, nblk, ev, nev, lat, idp, row, ins, after)
 
     cdef void _run(self, const Block *blk, Py_ssize_t nblk, const Event *ev, Py_ssize_t nev,
                    const int *lats, const unsigned int *ids, const Row *rows,
-                   const Insn *insns) noexcept nogil:
+                   const Insn *insns, int64_t *after) noexcept nogil:
         cdef Py_ssize_t b, e, end, j, n
         cdef const Row *row
         cdef const Insn *ins
@@ -241,6 +245,8 @@ cdef class TimingEngine:
                 self.pend_pc = blk[b].addr + blk[b].size - 4
                 self.pend_fall = blk[b].addr + blk[b].size
                 self.pend_time = self.done
+            if after != NULL:
+                after[b] = self.end if self.inorder else self.retired
 
     cdef void begin_block(self, uint64_t addr, int64_t fetch) noexcept nogil:
         cdef int64_t restart

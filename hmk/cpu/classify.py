@@ -362,6 +362,7 @@ class BlockTable:
         self._ids: dict[tuple[int, bytes], int] = {}
         self._last: dict[tuple[int, int], int] = {}  # (addr, size) -> the id seen last
         self._known: dict[tuple[int, int], int] = {}  # (addr, size) -> id, read since `forget`
+        self._known_by: dict[object, dict] = {None: self._known}  # one per program image
         self._info: list[BlockInfo] = []
 
     def __len__(self) -> int:
@@ -429,17 +430,23 @@ class BlockTable:
             found[i] = block_id
         return found[where]
 
+    def use(self, image) -> None:
+        """The blocks that follow are program image `image`'s (any hashable key): what was
+        read at an address in one program says nothing of another's code there."""
+        self._known = self._known_by.setdefault(image, {})
+
     def forget(self, pages=None) -> None:
         """Code may have changed (pages unmapped, remapped or written; a new program): read
         the blocks that touch these pages (page addresses; None: all) again before trusting
-        their classification."""
-        if pages is None:
-            self._known.clear()
-            return
-        numbers = {int(p) >> 12 for p in pages}
-        for addr, size in list(self._known):
-            if addr >> 12 in numbers or (addr + max(size, 1) - 1) >> 12 in numbers:
-                del self._known[(addr, size)]
+        their classification (in every program image: a conservative choice)."""
+        for known in self._known_by.values():
+            if pages is None:
+                known.clear()
+                continue
+            numbers = {int(p) >> 12 for p in pages}
+            for addr, size in list(known):
+                if addr >> 12 in numbers or (addr + max(size, 1) - 1) >> 12 in numbers:
+                    del known[(addr, size)]
 
 
 def _distinct_numpy(blocks) -> tuple[np.ndarray, np.ndarray]:

@@ -82,6 +82,10 @@ class GuestFault(Exception):
         self.signal = signal
 
 
+class RunAborted(Exception):
+    """The simulator (not the guest) ended the run, e.g. at a run limit; str() says why."""
+
+
 class Machine:
     def __init__(
         self,
@@ -142,6 +146,7 @@ class Machine:
         self._error = None
         self._signal = SIGSEGV
         self._kernel_bug = False
+        self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self.fault_address = 0
         self._code = None  # the program image whose translations unicorn holds
 
@@ -219,10 +224,16 @@ class Machine:
         self._error, self._signal = detail, signal
         self.stop()
 
+    def abort(self, reason: str) -> None:
+        """End the run for the simulator's own reason: run() raises RunAborted(reason), which
+        is not offered to the guest kernel as a fault."""
+        self._abort = reason
+        self.uc.emu_stop()
+
     def run(self, pc: int, sp: int | None = None) -> None:
         """Run from `pc` until stop(); drains the buffers whenever they fill and at the end,
         and returns when the sink has seen everything. Raises GuestFault when an access could
-        not be mapped."""
+        not be mapped, RunAborted after abort()."""
         if sp is not None:
             self.uc.reg_write(A.UC_ARM64_REG_SP, sp)
         self._stopped = False
@@ -232,6 +243,8 @@ class Machine:
                     self.uc.emu_start(pc, UNTIL)
                 except UcError as e:
                     self.drain()
+                    if self._abort is not None:
+                        raise RunAborted(self._abort) from None
                     if self._stopped and self._error is None:
                         return
                     signal = SIGILL if e.errno == UC_ERR_INSN_INVALID else self._signal
@@ -239,13 +252,15 @@ class Machine:
                         pc = self.pc
                         continue
                     raise GuestFault(self.pc, self._error or str(e), signal) from None
-                if self._error is not None:
+                if self._abort is None and self._error is not None:
                     self.drain()
                     if self._recover(self._signal, self._error):
                         pc = self.pc
                         continue
                     raise GuestFault(self.pc, self._error, self._signal)
                 self.drain()
+                if self._abort is not None:
+                    raise RunAborted(self._abort)
                 if self._stopped:
                     return
                 if self.on_boundary is not None:

@@ -144,13 +144,28 @@ class TimingModel:
             self.engine = TimingEngine(p)
 
     # ---- feeding
-    def account(self, blocks, events, latencies, classes) -> int:
+    def account(self, blocks, events, latencies, classes, times=None) -> int:
+        """`times`: an int64 array, one per block, to receive the clock after each block in
+        the model's time unit (`params.unit` per cycle): what a profile attributes to each."""
         blocks, events, latencies = _checked(blocks, events, latencies)
         ids = self._ids(blocks, classes)
+        if times is not None and (
+            not isinstance(times, np.ndarray)
+            or times.dtype != np.int64
+            or times.shape != (len(blocks),)
+            or not times.flags.c_contiguous
+            or not times.flags.writeable
+        ):
+            raise ValueError("times must be a writable C-contiguous int64 array, one per block")
         before = self.cycles
         table = self.table
-        self.engine.run(blocks, events, latencies, ids, table.rows, table.insns)
+        self.engine.run(blocks, events, latencies, ids, table.rows, table.insns, times)
         return self.cycles - before
+
+    @property
+    def clock(self) -> int:
+        """The engine's clock in the model's time unit (`params.unit` per cycle)."""
+        return int(self.engine.now)
 
     def code_changed(self, pages=None) -> None:
         """Code at these pages (page addresses; None: anywhere) may have changed: read it again
@@ -290,7 +305,7 @@ class ReferenceEngine:
             self.front, self.front_cause = max(self.front, self.retired), BASE
 
     # ---- one flush
-    def run(self, blocks, events, lats, ids, rows, insns) -> None:
+    def run(self, blocks, events, lats, ids, rows, insns, times=None) -> None:
         kinds = events["kind"]
         nev = len(events)
         for b in range(len(blocks)):
@@ -323,6 +338,8 @@ class ReferenceEngine:
             term = int(row["term"])
             if n == int(row["ninsn"]) and n and term != C.T_NONE:
                 self.pending = (term, addr + size - 4, addr + size, self.done)
+            if times is not None:
+                times[b] = self.now
 
     def begin_block(self, addr: int, fetch: int) -> None:
         p = self.p

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
 from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
+from hmk.kernel.hmcalls import NAMES as HM_NAMES
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames
 from hmk.kernel.minimal import SIGPAGE
@@ -49,6 +51,7 @@ from hmk.kernel.paging import (
     KernelPaging,
     fault_budget,
 )
+from hmk.kernel.syscalls import NAMES as SYSCALL_NAMES
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
 from hmk.kernel.tokens import Tokens
@@ -130,6 +133,9 @@ class CoreKernel:
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()
         self.cycles: Counter = Counter()  # kernel-side cycles by path
+        self.on_charge = None  # called with (path, cycles) on every charge, when set
+        self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
+        self.images: dict = {}  # program image key -> its ElfImage (the profile's symbols)
         self.linux = None
         self.memmgr = None
         self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
@@ -202,6 +208,18 @@ class CoreKernel:
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
         self._add_cycles(int(cycles))
+        if self.on_charge is not None:  # a stack profile (hmk.report.stacks) is listening
+            self.on_charge(what, int(cycles))
+
+    @contextmanager
+    def within(self, frame: str):
+        """Charges inside are made on behalf of `frame` (a syscall, a service, a fault): the
+        stack profile's frames between the program's function and the kernel path."""
+        self.context.append(frame)
+        try:
+            yield
+        finally:
+            self.context.pop()
 
     def activate(self, proc) -> int:
         """Make `proc`'s VSpace current on the core (TTBR0/ASID); returns its ASID."""
@@ -220,7 +238,10 @@ class CoreKernel:
         the pager)."""
         self._sync()
         proc = proc or self.current
-        page = vaddr & ~(PAGE_SIZE - 1)
+        with self.within("kernel:page fault"):
+            return self._page_fault(proc, vaddr & ~(PAGE_SIZE - 1), access)
+
+    def _page_fault(self, proc, page: int, access: str) -> bool:
         cycles = self.entry + BUDGETS["exception.frame"]
         for attempt in range(2):
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
@@ -248,21 +269,24 @@ class CoreKernel:
     def syscall(self, machine) -> None:
         """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
         scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
-        self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
-        self.counts["kernel.syscalls"] += 1
         registers = machine.syscall_registers()
         *args, nr = registers
-        if is_hm_call(nr):
-            result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
-            if result is not None:
-                machine.set_reg(0, result)
-        else:
-            proc = self._procs.get(self.running)
-            linux = getattr(proc, "linux", None) or self.linux
-            if self.shim is not None:
-                self.shim.syscall(machine, registers, linux)
+        hm = is_hm_call(nr)
+        name = f"hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}" if hm else SYSCALL_NAMES.get(nr, nr)
+        with self.within(f"syscall:{name}"):
+            self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
+            self.counts["kernel.syscalls"] += 1
+            if hm:
+                result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
+                if result is not None:
+                    machine.set_reg(0, result)
             else:
-                linux.syscall(machine, registers)
+                proc = self._procs.get(self.running)
+                linux = getattr(proc, "linux", None) or self.linux
+                if self.shim is not None:
+                    self.shim.syscall(machine, registers, linux)
+                else:
+                    linux.syscall(machine, registers)
         if machine._stopped:
             return
         now = self._now()

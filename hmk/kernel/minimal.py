@@ -53,6 +53,18 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 _IMAGES = itertools.count(1)  # keys for loaded program images (equality only)
 
 
+def _warn_once():
+    """A warning sink for a personality used without the runner: each text once, to stderr."""
+    seen = set()
+
+    def warn(text: str) -> None:
+        if text not in seen:
+            seen.add(text)
+            print(f"hmk: warning: {text}", file=sys.stderr)
+
+    return warn
+
+
 def _page_up(n: int) -> int:
     return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
@@ -105,7 +117,7 @@ class MinimalKernel:
         self.strace = strace  # a callable taking a SyscallRecord and the caller, or None
         self.on_tlb_change = lambda pages, asid: None
         self._random = _Xorshift(random_seed)
-        self.warned: set[str] = set()
+        self.warn = _warn_once()  # the runner's Messages.warn: one line per distinct warning
         self.syscalls = 0
         self.proc: ProcessState | None = None
         self.fs = None  # the file manager (hmk.services.fsmgr.FsMgr), set by the runner
@@ -134,6 +146,8 @@ class MinimalKernel:
             self.space.add(Vma(start, end, prot, image.path, lead + seg.data))
         brk = _page_up(max(s.vaddr + s.memsz for s in image.segments))
         self.proc = ProcessState(brk, brk, image.path.encode(), image=next(_IMAGES))
+        if self.core is not None:
+            self.core.images[self.proc.image] = image  # for a profile's symbols
 
     def make_stack(self, image_bytes: bytes, sp: int) -> None:
         """The stack VMA, with the initial stack image (argv, envp, auxv) at [sp, STACK_TOP),
@@ -158,9 +172,7 @@ class MinimalKernel:
         handler = getattr(self.fs, f"sys_{name}", None) or getattr(self, f"sys_{name}", None)
         self.syscalls += 1
         if handler is None:
-            if name not in self.warned:
-                self.warned.add(name)
-                print(f"hmk: warning: unsupported syscall {name} ({nr}): -ENOSYS", file=sys.stderr)
+            self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
             result = -errno.ENOSYS
         else:
             result = handler(machine, *args)
@@ -305,7 +317,7 @@ class MinimalKernel:
             strace=self.strace,
             space=space,
         )
-        child._random, child.warned = self._random, self.warned
+        child._random, child.warn = self._random, self.warn
         child.on_tlb_change, child.core, child.procmgr = self.on_tlb_change, self.core, self.procmgr
         child.proc, child._mmap_top = replace(self.proc), self._mmap_top
         child.signals = self.signals.copy()

@@ -16,7 +16,7 @@ the service's domain. The functional work of most syscalls is still the Linux pe
 (hmk.kernel.minimal), run inside the call; each service's own work is charged as a budget
 (hmk.kernel.costs, `svc.*`, assumed) until issue 5's services are real code. Counters:
 `shim.syscalls.<name>`, `shim.calls.<from>-><to>` (function calls), `ipc.<from>-><to>.<fast|slow>`,
-`kernel.domain_switches`; cycles per domain under `kernel.cycles.services.<domain>`.
+`kernel.domain_switches`; cycles per service under `kernel.cycles.services.<service>`.
 """
 
 from __future__ import annotations
@@ -189,8 +189,8 @@ class Shim:
         name = target.domain.name
         if target.proc is None or name == here:  # IC0, or coalesced with the caller
             k.counts[f"shim.calls.{here}->{name}"] += 1
-            k.charge(f"services.{name}", BUDGETS["shim.direct_call"])
-            return self._inside(name, serve)
+            k.charge(f"services.{service}", BUDGETS["shim.direct_call"])
+            return self._inside(name, service, serve)
         # the caller's capabilities: a service domain's own, or (from the program or from a
         # service inside the kernel, IC0) the program's
         caller = (self.domains[here].proc if here != APP else None) or proc
@@ -211,7 +211,7 @@ class Shim:
             k.counts["kernel.domain_switches"] += 1
         k.charge("ipc", cycles)
         try:
-            return self._inside(name, serve)
+            return self._inside(name, service, serve)
         finally:
             reply = k.ipc_paths.reply(res.activation, 8)
             cycles = k.entry + BUDGETS["exception.frame"] if ic2 else BUDGETS["ic1.switch"]
@@ -219,16 +219,17 @@ class Shim:
             if reply.switch_vspace:
                 k.counts["kernel.domain_switches"] += 1
 
-    def _inside(self, name: str, serve):
+    def _inside(self, name: str, service: str, serve):
         self._stack.append(name)
         try:
-            return serve()
+            with self.k.within(f"service:{service}"):
+                return serve()
         finally:
             self._stack.pop()
 
     def work(self, service: str, budget: int) -> None:
         """Charge `service`'s own work (budget + the stalls of what it logged)."""
-        self.k.charge(f"services.{self.domain_of(service).domain.name}", self.k.path(budget))
+        self.k.charge(f"services.{service}", self.k.path(budget))
 
     # ---- Linux syscalls ------------------------------------------------------------------
     def syscall(self, machine, registers, linux) -> None:

@@ -173,7 +173,7 @@ class MemoryManager:
 
     @property
     def account(self) -> str:
-        return f"services.{self.place.domain.name}"
+        return "services.memmgr"
 
 
 class TokenView:

@@ -1,0 +1,138 @@
+"""Where the cycles went, as call stacks: the collection behind `hmk run --flamegraph`.
+
+A stack is a tuple of frames, root first, each `kind:name` (hmk.report.flame draws them):
+
+    process:hello[1]  user:main  syscall:write  service:fsmgr  service:devhost  kernel:ipc
+
+* The program's own cycles: the timing model reports the clock after every executed block;
+  a block's cycles (the clock's advance over it, stalls included) go to the function that
+  holds its first instruction (the ELF's FUNC symbols; without them, the 4 KiB address range,
+  `user:0x401000-0x401fff`) in the process that ran it.
+* Kernel cycles: every CoreKernel.charge(path, cycles) goes to the program function where
+  the thread trapped (its PC), then what the kernel is doing on its behalf (CoreKernel.within:
+  the syscall, the services the call went through, a page fault), then the kernel path
+  (LEAF). A service's own work is the service frame itself (its self time).
+* An idle core (nothing to run until a timer) is the single frame `idle:idle`.
+
+Weights are summed in the timing model's unit and converted to cycles at the end, so a
+stack profile's total is the run's cycles (within rounding: one cycle per stack at most).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+import numpy as np
+
+RANGE_BITS = 12  # a stripped program's code is attributed per 4 KiB range
+LEAF = {  # CoreKernel.charge's path -> the frame it ends in
+    "syscall": "kernel:exception entry+return",
+    "shim": "kernel:shim dispatch",
+    "fault": "kernel:page fault",
+    "ipc": "kernel:ipc",
+    "sched": "kernel:scheduler",
+    "timer": "kernel:timer interrupt",
+    "hmcall": "kernel:core-kernel call",
+    "signal": "kernel:signal delivery",
+}
+IDLE = ("idle:idle",)
+
+
+class Symbols:
+    """Vectorized address -> function name for one program image."""
+
+    def __init__(self, image):
+        syms = [s for s in image.symbols if s.size > 0] if image is not None else []
+        self.starts = np.array([s.address for s in syms], np.uint64)
+        self.ends = np.array([s.address + s.size for s in syms], np.uint64)
+        self.names = [f"user:{s.name}" for s in syms]
+
+    def frames(self, addresses: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """(an index per address into the returned names, the names)."""
+        names = list(self.names)
+        idx = np.searchsorted(self.starts, addresses, side="right").astype(np.int64) - 1
+        inside = idx >= 0
+        inside[inside] = addresses[inside] < self.ends[idx[inside]]
+        if not inside.all():  # no symbol: the address range
+            ranges, where = np.unique(addresses[~inside] >> RANGE_BITS, return_inverse=True)
+            idx[~inside] = len(names) + where
+            size = 1 << RANGE_BITS
+            names += [f"user:{r * size:#x}-{r * size + size - 1:#x}" for r in ranges.tolist()]
+        return idx, names
+
+    def frame(self, address: int) -> str:
+        idx, names = self.frames(np.array([address], np.uint64))
+        return names[int(idx[0])]
+
+
+class StackProfile:
+    """Collects the stacks of one run (installed by hmk.runner.Simulation when asked)."""
+
+    def __init__(self, machine, core_kernel, timing):
+        self.machine, self.k, self.timing = machine, core_kernel, timing
+        self.unit = timing.params.unit  # the timing model's clock ticks per cycle
+        self.weights: dict[tuple[str, ...], int] = defaultdict(int)
+        self._symbols: dict[object, Symbols] = {}
+        self._owner = ("process:?", None)  # who ran the batch being drained
+        core_kernel.on_charge = self.kernel
+
+    # ---- who is running
+    def _process(self, proc=None):
+        k = self.k
+        proc = proc or k._procs.get(k.running) or k.current
+        linux = getattr(proc, "linux", None)
+        if linux is None or linux.proc is None:
+            return f"process:{getattr(proc, 'name', '?')}", None
+        exe = os.path.basename(linux.proc.exe_path.decode(errors="replace"))
+        return f"process:{exe}[{linux.task.pid}]", linux.proc.image
+
+    def _symbols_of(self, image_key) -> Symbols:
+        found = self._symbols.get(image_key)
+        if found is None:
+            found = self._symbols[image_key] = Symbols(self.k.images.get(image_key))
+        return found
+
+    def note_owner(self, proc) -> None:
+        """Machine.on_sync: the batch about to be drained ran in `proc`."""
+        self._owner = self._process(proc)
+
+    # ---- the program's cycles
+    def account(self, blocks, events, latencies, classes) -> None:
+        """The runner's sink: time a batch and give each block's cycles to its function."""
+        times = np.empty(len(blocks), np.int64)
+        start = self.timing.clock
+        self.timing.account(blocks, events, latencies, classes, times)
+        if not len(blocks):
+            return
+        deltas = np.diff(times, prepend=start)
+        process, image = self._owner
+        idx, names = self._symbols_of(image).frames(blocks["addr"])
+        sums = np.bincount(idx, weights=deltas, minlength=len(names))
+        for i in np.flatnonzero(sums):
+            self.weights[(process, names[i])] += int(sums[i])
+
+    # ---- the kernel's
+    def kernel(self, path: str, cycles: int) -> None:
+        if not cycles:
+            return
+        if path == "idle":
+            self.weights[IDLE] += cycles * self.unit
+            return
+        process, image = self._process()
+        user = self._symbols_of(image).frame(self.machine.pc)
+        context = self.k.context
+        leaf = LEAF.get(path) or f"service:{path.removeprefix('services.')}"
+        frames = (process, user, *context)
+        if not context or context[-1] != leaf:  # a service's own work: its frame's self time
+            frames += (leaf,)
+        self.weights[frames] += cycles * self.unit
+
+    def stacks(self) -> dict[tuple[str, ...], int]:
+        """Stack -> cycles (rounded), zero stacks dropped."""
+        out = {}
+        for stack, units in self.weights.items():
+            cycles = round(units / self.unit)
+            if cycles:
+                out[stack] = cycles
+        return dict(sorted(out.items()))
