@@ -73,6 +73,7 @@ LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a t
 # assumed: Linux arm64's defconfig CONFIG_HZ=250 (a 4 ms tick); HM's tick is not published
 TICK_US = 4000
 SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
+SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
 MEMMGR_SLOT = 0  # every process's CSpace slot 0: the memory manager's endpoint (CALL)
 MAPPED, REFILLED, REFUSED = range(3)  # what the memory manager did about a fault
 
@@ -140,6 +141,9 @@ class CoreKernel:
         self.memmgr = None
         self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
         self.procmgr = None  # the process manager (hmk.services.procmgr)
+        # hmk.api's channel to scripted processes (SVC number SCRIPT_CHANNEL): the simulator's
+        # own traffic, served before anything is charged or counted, so it costs the guest nothing
+        self.script_channel = None
         self.fatal = None  # what ended the last process a fault killed
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
@@ -271,6 +275,9 @@ class CoreKernel:
         scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
         registers = machine.syscall_registers()
         *args, nr = registers
+        if nr == SCRIPT_CHANNEL and self.script_channel is not None:
+            self.script_channel(machine)
+            return
         hm = is_hm_call(nr)
         name = f"hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}" if hm else SYSCALL_NAMES.get(nr, nr)
         with self.within(f"syscall:{name}"):

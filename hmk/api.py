@@ -1,0 +1,194 @@
+"""hmk's scripting API: `hmk.System` runs ELF programs and Python-scripted processes.
+
+    system = hmk.System(profile="kirin9000", system="hm-phone")
+    result = system.run(main, arg)          # main(libc, arg): a scripted first process
+    result = system.run("/path/to/elf", "arg1")
+    result.cycles, result.seconds, result.instructions, result.stats, result.exit_status
+
+A scripted process is a real guest process running the bundled stub
+(workloads/script/scripthost.c); its script, a Python function, runs in its own thread and asks
+for one request at a time over the stub's private SVC (docs/scripting.md says why so).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+from hmk.cpu.elf import load_elf
+from hmk.hw.profile import load_soc
+from hmk.runner import DEFAULT_ENV, RunResult, Simulation, run_program
+from hmk.script.handoff import ScriptThread
+from hmk.script.libc import Libc
+from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.workloads import bin_dir
+
+__all__ = ["ScriptError", "System", "stub_path"]
+
+# the stub's channel protocol (workloads/script/scripthost.c)
+TAG_HELLO = 0
+KINDS = {"syscall": 0, "touch": 1, "compute": 2}
+NR_EXIT_GROUP = 94
+_OPTIONS = set(inspect.signature(Simulation.__init__).parameters) - {"self", "program"}
+
+
+class ScriptError(Exception):
+    """A script raised: the run stopped there. str() carries the script's traceback;
+    `result` is the run so far (exit status 124, as for a run limit)."""
+
+    def __init__(self, message: str, result: RunResult):
+        super().__init__(message)
+        self.result = result
+
+
+def stub_path() -> Path:
+    """The bundled guest stub every scripted process runs."""
+    return bin_dir() / "script" / "scripthost"
+
+
+class System:
+    """A modeled machine's configuration: `profile` (a hardware profile), `system` (a
+    composition: a preset name or a system file), and any other Simulation option
+    (hmk.runner.run_program lists them: cluster, paging, stdin, out, err, strace, ...).
+    `libc_instructions`: extra user instructions each scripted syscall costs besides the stub's
+    own (default 0: the stub's ~20 instructions per call already stand for a libc wrapper).
+    `env`: the environment of programs started by run() or execve. Every run() boots afresh."""
+
+    def __init__(
+        self,
+        profile: str = "kirin9000",
+        system: str = DEFAULT_SYSTEM,
+        *,
+        libc_instructions: int = 0,
+        env=None,
+        **options,
+    ):
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise TypeError(f"hmk.System: unknown option(s) {', '.join(unknown)}")
+        if libc_instructions < 0:
+            raise ValueError(f"hmk.System: libc_instructions must be >= 0, not {libc_instructions}")
+        load_soc(profile)  # a bad profile or system fails here, with its one-line error
+        load_system(system)
+        self.profile, self.system = profile, system
+        self.libc_instructions = libc_instructions
+        self.env = [os.fsencode(e) for e in (DEFAULT_ENV if env is None else env)]
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"hmk.System(profile={self.profile!r}, system={self.system!r})"
+
+    def run(self, program, *args) -> RunResult:
+        """Run `program` to the end: a script function (`program(libc, *args)` is the first
+        process's script) or the path of a static AArch64 executable (`args` its arguments).
+        Raises ScriptError when a script raised."""
+        options = {"profile": self.profile, "system": self.system, **self.options}
+        if isinstance(program, (str, os.PathLike)):
+            return run_program(os.fspath(program), [str(a) for a in args], env=self.env, **options)
+        if not callable(program):
+            raise TypeError(
+                f"hmk.System.run: expected a script function or an executable's path, "
+                f"not {type(program).__name__}"
+            )
+        return _Session(self, program, args, options).run()
+
+
+class _Session:
+    """One run with scripted processes: the channel's server on the simulator's side."""
+
+    def __init__(self, system: System, main, args: tuple, options: dict):
+        stub = str(stub_path())
+        image = load_elf(stub)
+        self.sim = sim = Simulation(stub, **options)
+        sim.start(image, [b"scripthost"], system.env)
+        sim.core_kernel.script_channel = self.channel
+        self.env = system.env
+        self.extra = system.libc_instructions // 2  # the stub's loop: two instructions a turn
+        self.main = (main, args)
+        self.scripts: dict[int, ScriptThread] = {}
+        self.children: dict[int, tuple] = {}  # child pid -> its (script, args) until it runs
+        self.forks: dict[int, tuple] = {}  # parent pid -> (script, args) of a fork in progress
+        self.scratch = None
+        self.error = None
+
+    def run(self) -> RunResult:
+        try:
+            result = self.sim.run()
+        finally:
+            for script in self.scripts.values():
+                script.cancel()
+        if self.error is not None:
+            raise ScriptError(self.error, result)
+        return result
+
+    # ---- the libc objects' side (called from a script's thread while the simulator waits)
+    def space(self, pid: int):
+        return self.sim.linux.procmgr.tasks[pid].linux.space
+
+    def forking(self, pid: int, script, args) -> None:
+        self.forks[pid] = (script, args)
+
+    def forked(self, pid: int, child: int) -> None:
+        pending = self.forks.pop(pid, None)
+        if pending is not None and child > 0:  # the child has not asked yet
+            self.children[child] = pending
+
+    # ---- the simulator's side: an SVC on the channel
+    def channel(self, machine) -> None:
+        if self.error is not None:  # a script raised: the run is ending
+            machine.abort(self.error.splitlines()[0])
+            return
+        k = self.sim.core_kernel
+        task = k.process_of(k.running).linux.task
+        value = _signed(machine.reg(0))
+        script = self.scripts.get(task.pid) or self._adopt(task, value, machine)
+        request = script.resume(value)
+        kind = request[0]
+        if kind == "error":
+            self.error = f"script of pid {task.pid} ({_name(script.fn)}) raised:\n{request[1]}"
+            machine.abort(self.error.splitlines()[0])
+            request = ("compute", 0)
+        elif kind == "exit":
+            request = ("syscall", NR_EXIT_GROUP, (request[1], 0, 0, 0, 0, 0))
+        self._load(machine, request)
+
+    def _adopt(self, task, value: int, machine) -> ScriptThread:
+        """The first request from a process: the first one (its hello gives the scratch
+        buffer) or a forked child (its script was given to fork)."""
+        if task.pid in self.children:
+            fn, args = self.children.pop(task.pid)
+        elif task.ppid in self.forks:
+            fn, args = self.forks.pop(task.ppid)
+        elif self.scratch is None and machine.reg(1) == TAG_HELLO:
+            fn, args = self.main
+            self.scratch = (value, machine.reg(2))
+        else:
+            raise RuntimeError(f"hmk.api: pid {task.pid} asked for a request but has no script")
+        libc = Libc(self, task.pid, *self.scratch)
+        script = ScriptThread(fn, libc, args, name=f"hmk-script-pid{task.pid}")
+        libc._script = script
+        self.scripts[task.pid] = script
+        return script
+
+    def _load(self, machine, request) -> None:
+        """Set the stub's registers to `request`."""
+        kind, *rest = request
+        regs, nr, extra = [0] * 6, 0, 0
+        if kind == "syscall":
+            nr, regs, extra = rest[0], list(rest[1]), self.extra
+        else:
+            regs[: len(rest)] = rest
+        for i, v in enumerate(regs):
+            machine.set_reg(i, v)
+        machine.set_reg(8, nr)
+        machine.set_reg(9, KINDS[kind])
+        machine.set_reg(10, extra)
+
+
+def _signed(x: int) -> int:
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
