@@ -251,7 +251,7 @@ def test_speedscope_structure(tmp_path):
     assert len(names) == len(set(names)) == len({f for s in STACKS for f in s})
     (prof,) = doc["profiles"]
     assert prof["type"] == "sampled" and prof["unit"] == "none"
-    assert "cycles" in prof["name"] and "hello" in prof["name"]
+    assert prof["name"] == doc["name"] == "hello (cycles)"
     assert len(prof["samples"]) == len(prof["weights"]) == len(STACKS)
     got = {
         tuple(names[i] for i in s): w for s, w in zip(prof["samples"], prof["weights"], strict=True)
@@ -265,6 +265,9 @@ def test_speedscope_time_units():
     flame.write_speedscope({("a",): 3000}, out, unit="microseconds", ghz=1.5)
     (prof,) = json.loads(out.getvalue())["profiles"]
     assert prof["unit"] == "microseconds" and prof["weights"] == [pytest.approx(2.0)]
+    out = io.StringIO()
+    flame.write_speedscope({("a",): 3000}, out, name="x", ghz=1.5)  # still cycles: 'none'
+    assert json.loads(out.getvalue())["profiles"][0]["name"] == "x (cycles at 1.5 GHz)"
     with pytest.raises(ValueError, match="needs the clock"):
         flame.write_speedscope({("a",): 1}, io.StringIO(), unit="seconds")
     with pytest.raises(ValueError, match="'bytes'"):
@@ -306,6 +309,12 @@ def test_diff_colours_and_tooltips():
     sub = ET.fromstring(svg).find("s:text[@class='subtitle']", NS).text
     assert "1 frame only in before (5,000 cycles) not drawn" in sub
     assert f"{after_total:,} cycles (before {TOTAL:,})" in sub
+
+
+def test_diff_of_the_same_is_unchanged():
+    svg = diff_svg_of(STACKS, STACKS)
+    assert {f[2].get("fill") for f in frames(svg)} == {flame.UNCHANGED_FILL}
+    assert "only in before" not in ET.fromstring(svg).find("s:text[@class='subtitle']", NS).text
 
 
 def test_diff_fill_scale():

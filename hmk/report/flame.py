@@ -17,7 +17,6 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 KINDS = ("process", "user", "syscall", "service", "kernel", "idle")
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
@@ -137,7 +136,7 @@ def write_speedscope(
     """
     stacks = _check(stacks)
     if unit == "none":
-        scale, label = None, f"{name} (cycles)"
+        scale, label = None, f"{name} (cycles" + (f" at {ghz:g} GHz)" if ghz else ")")
     elif unit in SPEEDSCOPE_TIME_UNITS:
         if not ghz or ghz <= 0:
             raise ValueError(f"speedscope unit {unit!r} needs the clock: ghz > 0")
@@ -175,30 +174,37 @@ def write_speedscope(
 # ---------------------------------------------------------------- the tree
 
 
-@dataclass(eq=False)
 class _Node:
-    frame: str
-    depth: int
-    total: int = 0  # cycles in this frame and below (after, in a diff)
-    before: int = 0  # a diff's cycles before
-    x: int = 0  # cycles to the left of this frame
-    children: dict[str, _Node] = field(default_factory=dict)
+    __slots__ = ("frame", "depth", "total", "before", "x", "children")
+
+    def __init__(self, frame: str, depth: int):
+        self.frame, self.depth = frame, depth
+        self.total = 0  # cycles in this frame and below (after, in a diff)
+        self.before = 0  # a diff's cycles before
+        self.x = 0  # cycles to the left of this frame
+        self.children: dict[str, _Node] = {}
 
     def own(self, attr: str) -> int:
         """Self cycles: the frame's own, not its children's."""
         return getattr(self, attr) - sum(getattr(c, attr) for c in self.children.values())
 
 
-def _tree(stacks: dict[tuple[str, ...], int], attr: str = "total", root: _Node | None = None):
+def _tree(stacks: dict[tuple[str, ...], int], root: _Node | None = None) -> _Node:
+    """The stacks merged into a tree of frames: into `total`, or into `before` of `root`."""
+    before = root is not None
     root = root or _Node("all", 0)
     for stack, cycles in stacks.items():
-        node = root
-        setattr(node, attr, getattr(node, attr) + cycles)
+        path = [node := root]
         for frame in stack:
-            node = node.children.get(frame) or node.children.setdefault(
-                frame, _Node(frame, node.depth + 1)
-            )
-            setattr(node, attr, getattr(node, attr) + cycles)
+            kid = node.children.get(frame)
+            if kid is None:
+                kid = node.children[frame] = _Node(frame, node.depth + 1)
+            path.append(node := kid)
+        for node in path:
+            if before:
+                node.before += cycles
+            else:
+                node.total += cycles
     return root
 
 
@@ -354,7 +360,7 @@ def write_diff_svg(
     own (self) cycles from `before` (red more, blue fewer). Frames only in `before` are not drawn;
     the subtitle says how many and their cycles."""
     root = _tree(_check(after))
-    _tree(_check(before), "before", root)
+    _tree(_check(before), root)
     total = root.total
     nodes, gone, todo = [], [], [root]  # gone: the topmost frames only in before
     while todo:
@@ -366,8 +372,8 @@ def write_diff_svg(
     lost = sum(n.before for n in gone)
     auto = (
         f"width: after, {total:,} cycles (before {root.before:,}); colour: change in own cycles,"
-        f" red more, blue fewer; {_frames(len(gone))} only in before ({lost:,} cycles) not drawn"
-    )
+        f" red more, blue fewer"
+    ) + (f"; {_frames(len(gone))} only in before ({lost:,} cycles) not drawn" if gone else "")
 
     def change(after_: int, before_: int) -> str:
         d = after_ - before_
