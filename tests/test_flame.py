@@ -303,9 +303,16 @@ def test_diff_colours_and_tooltips():
         plot * 15_000 / after_total, abs=0.006
     )
     tip = found["kernel:ipc"][4]
-    assert "cycles after 15,000, before 9,000: +6,000 (+66.67%)" in tip
-    assert "own cycles after 15,000, before 9,000: +6,000 (+66.67%)" in tip
-    assert "after 1,000, before 0: +1,000 (new)" in found["user:new"][4]
+    share = f"{1_500_000 / after_total:.2f}%"
+    assert tip == (
+        f"kernel:ipc\ncycles after 15,000 ({share}), before 9,000: +6,000 (+66.67%)"
+        f"\nown cycles after 15,000 ({share}), before 9,000: +6,000 (+66.67%)"
+    )
+    assert (
+        f"after 1,000 ({100_000 / after_total:.2f}%), before 0: +1,000 (new)"
+        in found["user:new"][4]
+    )
+    assert "own cycles after 0 (0.00%), before 0: +0 (±0)" in found["user:main"][4]
     sub = ET.fromstring(svg).find("s:text[@class='subtitle']", NS).text
     assert "1 frame only in before (5,000 cycles) not drawn" in sub
     assert f"{after_total:,} cycles (before {TOTAL:,})" in sub

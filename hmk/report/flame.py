@@ -376,16 +376,13 @@ def write_diff_svg(
     ) + (f"; {_frames(len(gone))} only in before ({lost:,} cycles) not drawn" if gone else "")
 
     def change(after_: int, before_: int) -> str:
-        d = after_ - before_
+        d, share = after_ - before_, f" ({100 * after_ / total:.2f}%)" if total else ""
         rel = f"{100 * d / before_:+.2f}%" if before_ else ("new" if d else "±0")
-        return f"after {after_:,}, before {before_:,}: {d:+,} ({rel})"
+        return f"after {after_:,}{share}, before {before_:,}: {d:+,} ({rel})"
 
     def tip(n: _Node) -> str:
-        share = f" ({100 * n.total / total:.2f}% of after)" if total else ""
-        return (
-            f"{n.frame}\ncycles {change(n.total, n.before)}{share}"
-            f"\nown cycles {change(n.own('total'), n.own('before'))}"
-        )
+        own = change(n.own("total"), n.own("before"))
+        return f"{n.frame}\ncycles {change(n.total, n.before)}\nown cycles {own}"
 
     _render(
         root,
@@ -549,6 +546,7 @@ _JS = r"""
   reset.addEventListener('click', function () { zoom(null); });
   search.addEventListener('click', function () { ask(true); });
   window.addEventListener('keydown', function (e) {
+    if (document.querySelector('svg.hmk-flame') !== svg) return;  // keys drive the first graph
     if (((e.ctrlKey || e.metaKey) && e.key === 'f') || e.key === 'F3') {
       e.preventDefault();
       ask(false);
