@@ -20,8 +20,12 @@ from collections.abc import Callable, Mapping
 
 KINDS = ("process", "user", "syscall", "service", "kernel", "idle")
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
-SPEEDSCOPE_TIME_UNITS = {"nanoseconds": 1e0, "microseconds": 1e-3, "milliseconds": 1e-6}
-SPEEDSCOPE_TIME_UNITS["seconds"] = 1e-9
+SPEEDSCOPE_TIME_UNITS = {  # speedscope's time units per nanosecond (cycles / GHz = ns)
+    "nanoseconds": 1.0,
+    "microseconds": 1e-3,
+    "milliseconds": 1e-6,
+    "seconds": 1e-9,
+}
 
 Stacks = Mapping[tuple[str, ...], int]
 
