@@ -181,6 +181,13 @@ class Libc:
         """exit_group(status): the process ends here (a script may also just return)."""
         self.syscall("exit_group", status)
 
+    def monotonic_ns(self) -> int:
+        """clock_gettime(CLOCK_MONOTONIC): the simulated time since boot, in nanoseconds."""
+        (buf,) = self._place(b"\0" * 16)
+        self._call("clock_gettime", 1, buf)
+        sec, nsec = struct.unpack("<qq", self._session.space(self.pid).read(buf, 16))
+        return sec * 10**9 + nsec
+
     def kill(self, pid: int, sig: int) -> None:
         self._call("kill", pid, sig)
 
