@@ -37,6 +37,9 @@ def test_ipc_microservice(system):
     # its thread wakes: docs/services.md)
     assert 20 * 4 <= big.syscalls - small.syscalls <= 20 * 6
     assert big.cycles > small.cycles
+    # the client and the server take turns: at least two switches a request
+    switches = big.stats["kernel.context_switches"] - small.stats["kernel.context_switches"]
+    assert switches >= 2 * 20
 
 
 def test_app_startup():

@@ -29,6 +29,7 @@ WNOHANG = 1
 SIGCHLD, SIGKILL, SIGTERM = 17, 9, 15
 AT_REMOVEDIR = 0x200
 CACHE_LINE = 64  # the default touch stride: one access per cache line on every profile
+COPY_STRIDE = 16  # memwrite/memread: one access per 16 bytes, as a memcpy with q registers
 
 __all__ = ["Libc", "Stat", "NUMBERS"]
 
@@ -92,15 +93,17 @@ class Libc:
 
     # ---- guest memory
     def memwrite(self, addr: int, data: bytes) -> None:
-        """Store `data` at `addr` in this process's memory: a timed touch, then the bytes."""
+        """Store `data` at `addr` in this process's memory: a timed store every 16 bytes of the
+        range (faulting its pages in, breaking copy-on-write), then the bytes, host-side."""
         data = bytes(data)
-        self.touch(addr, len(data), write=True, stride=1 if len(data) < CACHE_LINE else CACHE_LINE)
+        self.touch(addr, len(data), write=True, stride=COPY_STRIDE)
         if not self._session.space(self.pid).write(addr, data):
             raise OSError(errnos.EFAULT, f"libc.memwrite: {addr:#x} is not writable")
 
     def memread(self, addr: int, length: int) -> bytes:
-        """`length` bytes of this process's memory at `addr` (read after a timed touch)."""
-        self.touch(addr, length)
+        """`length` bytes of this process's memory at `addr` (after a timed load every 16
+        bytes of the range)."""
+        self.touch(addr, length, stride=COPY_STRIDE)
         data = self._session.space(self.pid).read(addr, length)
         if data is None:
             raise OSError(errnos.EFAULT, f"libc.memread: {addr:#x} is not readable")
