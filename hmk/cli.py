@@ -4,6 +4,7 @@
     hmk profiles show NAME [--json]   one profile, resolved, every value
     hmk profiles ladder NAME          the modeled memory-latency ladder of a SoC
     hmk run [options] [--] [PROGRAM [ARGS...]]   run a program on a modeled core
+    hmk compare --systems A,B,... [options] -- PROGRAM [ARGS...]   side by side
     hmk fidelity [--write FILE.md]    modeled kernel paths beside published numbers
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
@@ -57,12 +58,11 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hmk.cpu.elf import ElfError  # noqa: PLC0415  (keep `hmk profiles` light)
-    from hmk.runner import DEFAULT_ENV, run_program, summary  # noqa: PLC0415
+    from hmk.runner import summary  # noqa: PLC0415  (keep `hmk profiles` light)
     from hmk.workloads import path as workload_path  # noqa: PLC0415
 
-    profile.load_soc(args.profile)  # a bad profile or system file: reported before anything runs
-    load_system(args.system)
+    stats_file = args.stats if args.stats != "-" else None
+    options = _run_options(args, [stats_file, args.flamegraph, args.folded, args.speedscope])
     program, argv = args.program, list(args.args)
     if program is None:
         program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
@@ -70,34 +70,155 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(
                 f"hmk run: no program given; running the bundled demo: {DEMO[0]}", file=sys.stderr
             )
-    env = _environment(DEFAULT_ENV, args.set_env, args.unset_env)
-    try:
-        result = run_program(
-            program,
-            argv,
-            profile=args.profile,
-            cluster=_cluster(args.core),
-            env=env,
-            strace=sys.stderr if args.strace else None,
-            system=args.system,
-            rootfs=args.rootfs,
-            paging=args.paging,
-            capabilities_only=args.capabilities_only or None,
-        )
-    except (ElfError, OSError) as e:
-        print(f"hmk: error: {e}", file=sys.stderr)
-        return 2
+    stacks = any((args.flamegraph, args.folded, args.speedscope))
+    result = _guarded(
+        "run_program",
+        program,
+        argv,
+        strace=sys.stderr if args.strace else None,
+        stacks=stacks,
+        warnings=None if args.quiet else sys.stderr,
+        progress=None if args.quiet else sys.stderr,
+        system=args.system,
+        **options,
+    )
+    if isinstance(result, int):
+        return result
     sys.stdout.flush()
     if result.fault and not args.quiet:
-        names = {132: "SIGILL", 133: "SIGTRAP", 137: "SIGKILL", 139: "SIGSEGV"}
+        names = {124: "a run limit", 132: "SIGILL", 133: "SIGTRAP", 137: "SIGKILL", 139: "SIGSEGV"}
         name = names.get(result.exit_status, "a signal")
-        print(f"hmk: program killed by {name}: {result.fault}", file=sys.stderr)
+        print(f"hmk: program stopped by {name}: {result.fault}", file=sys.stderr)
     if args.stats:
-        with open(args.stats, "w") as f:
-            json.dump(result.stats, f, indent=1, sort_keys=True)
+        _write_stats(args.stats, program, argv, result)
+    if stacks:
+        _write_stacks(args, program, result)
     if not args.quiet:
         summary(result)
     return result.exit_status
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from hmk.report import compare as cmp  # noqa: PLC0415
+
+    systems = [s for s in args.systems.split(",") if s]
+    if len(systems) < 2:
+        print(
+            "hmk: error: --systems needs at least two compositions, e.g. linux,hm-phone",
+            file=sys.stderr,
+        )
+        return 2
+    for system in systems:
+        load_system(system)
+    if args.program is None:
+        print("hmk: error: compare needs a PROGRAM (after --)", file=sys.stderr)
+        return 2
+    diff = args.diff_flamegraph
+    options = _run_options(args, [args.plot, args.json, diff])
+    results = _guarded(
+        "compare", args.program, list(args.args), systems, stacks=diff is not None, **options
+    )
+    if isinstance(results, int):
+        return results
+    name = os.path.basename(args.program)
+    first = results[0]
+    print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
+    print(cmp.table(results), end="")
+    warnings = dict.fromkeys(w for r in results for w in r.warnings)
+    if len({r.exit_status for r in results}) > 1:
+        warnings["the program's exit status differs between systems"] = None
+    for text in warnings:
+        print(f"hmk: warning: {text}", file=sys.stderr)
+    if args.plot:
+        cmp.plot(results, args.plot, title=f"{name} on {first.run['profile']}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            runs = [{"run": r.run, "exit_status": r.exit_status, "stats": r.stats} for r in results]
+            json.dump({"program": args.program, "args": args.args, "runs": runs}, f, indent=1)
+    if diff:
+        from hmk.report import flame  # noqa: PLC0415
+
+        a, b = results[0], results[1]
+        flame.write_diff_svg(
+            a.stacks,
+            b.stacks,
+            diff,
+            title=f"{name}: {b.run['system']} against {a.run['system']}",
+        )
+    return 0
+
+
+def _run_options(args, outputs) -> dict:
+    """run_program's options from the shared command-line flags; checks the profile, the
+    system and where outputs go before anything runs (a run can take long)."""
+    from hmk.runner import DEFAULT_ENV  # noqa: PLC0415
+
+    profile.load_soc(args.profile)  # a bad profile or system file: reported before anything runs
+    if getattr(args, "system", None):
+        load_system(args.system)
+    for path in filter(None, outputs):
+        if path == "-":
+            raise OutputError("only --stats takes - (text to stderr); give a file name")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise OutputError(f"{path}: no such directory")
+    return {
+        "profile": args.profile,
+        "cluster": _cluster(args.core),
+        "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
+        "rootfs": args.rootfs,
+        "paging": args.paging,
+        "capabilities_only": args.capabilities_only or None,
+        "max_instructions": args.max_instructions,
+        "max_cycles": args.max_cycles,
+    }
+
+
+def _guarded(what, *args, **kwargs):
+    """Call runner.run_program or report.compare.compare; a bad program is `hmk: error:`, 2."""
+    from hmk.cpu.elf import ElfError  # noqa: PLC0415
+
+    if what == "run_program":
+        from hmk.runner import run_program as call  # noqa: PLC0415
+    else:
+        from hmk.report.compare import compare as call  # noqa: PLC0415
+    try:
+        return call(*args, **kwargs)
+    except (ElfError, OSError, ValueError) as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _write_stats(path, program, argv, result) -> None:
+    from hmk.report import stats  # noqa: PLC0415
+
+    if path == "-":
+        print(stats.text(result.stats), end="", file=sys.stderr)
+    elif path.endswith(".json"):
+        run = {"program": program, "args": argv, "exit_status": result.exit_status, **result.run}
+        if result.fault:
+            run["fault"] = result.fault
+        run["warnings"] = result.warnings
+        stats.write_json(path, run, result.stats)
+    else:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(stats.text(result.stats))
+
+
+def _write_stacks(args, program, result) -> None:
+    from hmk.report import flame  # noqa: PLC0415
+
+    name = os.path.basename(program)
+    title = f"{name} on {result.run['system']}, {result.run['profile']} ({result.run['core']})"
+    if args.flamegraph:
+        flame.write_svg(result.stacks, args.flamegraph, title=title, ghz=result.ghz)
+    if args.folded:
+        flame.write_folded(result.stacks, args.folded)
+    if args.speedscope:
+        flame.write_speedscope(result.stacks, args.speedscope, name=title, ghz=result.ghz)
+
+
+class OutputError(Exception):
+    """An output file cannot be written where asked; str() is one line."""
 
 
 DEMO = ("compute", ())
@@ -167,6 +288,74 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(cmd) -> None:
+    """The flags `run` and `compare` share: the hardware, the kernel's choices, the guest's
+    environment and the run limits."""
+    cmd.add_argument(
+        "--profile",
+        default=profile.DEFAULT_PROFILE,
+        metavar="NAME|FILE.toml",
+        help=f"SoC profile (default: {profile.DEFAULT_PROFILE})",
+    )
+    cmd.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: the first)")
+    cmd.add_argument(
+        "--rootfs",
+        metavar="DIR",
+        help="a host directory as the guest's root file system (read-only; /tmp, /dev and "
+        "/proc mounted over it); PROGRAM is then a path inside it",
+    )
+    cmd.add_argument(
+        "--paging",
+        choices=("kernel", "user"),
+        help="override the system's choice: kernel (HM's policy-free kernel paging, anonymous "
+        "faults resolved in the kernel) or user (every fault an IPC to a user-level pager)",
+    )
+    cmd.add_argument(
+        "--capabilities-only",
+        action="store_true",
+        help="override the system's choice: no address tokens, the memory manager changes "
+        "kernel paging state by core-kernel calls",
+    )
+    cmd.add_argument(
+        "-E",
+        dest="set_env",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="set a guest environment variable (repeatable)",
+    )
+    cmd.add_argument(
+        "-U",
+        dest="unset_env",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="remove a guest environment variable (repeatable)",
+    )
+    cmd.add_argument(
+        "--max-instructions",
+        type=_positive,
+        metavar="N",
+        help="stop the run after N simulated instructions (exit status 124)",
+    )
+    cmd.add_argument(
+        "--max-cycles",
+        type=_positive,
+        metavar="N",
+        help="stop the run after N simulated cycles (exit status 124)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hmk",
@@ -206,14 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status, and a summary of where the cycles went goes to stderr.",
     )
     run.set_defaults(func=cmd_run)
-    run.add_argument(
-        "--profile",
-        default=profile.DEFAULT_PROFILE,
-        metavar="NAME|FILE.toml",
-        help=f"SoC profile (default: {profile.DEFAULT_PROFILE})",
-    )
-    run.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: the first)")
-    run.add_argument("--stats", metavar="FILE.json", help="write every statistic as JSON")
+    _add_run_options(run)
     run.add_argument(
         "--system",
         default=DEFAULT_SYSTEM,
@@ -222,43 +404,44 @@ def build_parser() -> argparse.ArgumentParser:
         "see `hmk systems`)",
     )
     run.add_argument(
-        "--rootfs",
-        metavar="DIR",
-        help="a host directory as the guest's root file system (read-only; /tmp, /dev and "
-        "/proc mounted over it); PROGRAM is then a path inside it",
+        "--stats",
+        metavar="FILE",
+        help="write every statistic (docs/stats.md): FILE.json as JSON, any other name as "
+        "aligned text, - as text to stderr",
     )
     run.add_argument(
-        "--paging",
-        choices=("kernel", "user"),
-        help="override the system's choice: kernel (HM's policy-free kernel paging, anonymous "
-        "faults resolved in the kernel) or user (every fault an IPC to a user-level pager)",
+        "--flamegraph", metavar="FILE.svg", help="write an interactive flame graph of the cycles"
     )
-    run.add_argument(
-        "--capabilities-only",
-        action="store_true",
-        help="override the system's choice: no address tokens, the memory manager changes "
-        "kernel paging state by core-kernel calls",
-    )
+    run.add_argument("--folded", metavar="FILE", help="write the stacks in folded format")
+    run.add_argument("--speedscope", metavar="FILE.json", help="write a speedscope profile")
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
-    run.add_argument("--quiet", action="store_true", help="no summary on stderr")
-    run.add_argument(
-        "-E",
-        dest="set_env",
-        action="append",
-        default=[],
-        metavar="VAR=VALUE",
-        help="set a guest environment variable (repeatable)",
-    )
-    run.add_argument(
-        "-U",
-        dest="unset_env",
-        action="append",
-        default=[],
-        metavar="VAR",
-        help="remove a guest environment variable (repeatable)",
-    )
+    run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+
+    compare = commands.add_parser(
+        "compare",
+        help="run a program under several compositions and compare them side by side",
+        description="Run PROGRAM once under each of --systems (same profile, arguments and "
+        "environment) and print a side-by-side table of where the cycles went.",
+    )
+    compare.set_defaults(func=cmd_compare)
+    compare.add_argument(
+        "--systems",
+        default="linux,sel4,hm-phone",
+        metavar="A,B,...",
+        help="compositions to compare, the first the baseline (default: linux,sel4,hm-phone)",
+    )
+    _add_run_options(compare)
+    compare.add_argument("--plot", metavar="FILE.png", help="write a stacked bar chart")
+    compare.add_argument("--json", metavar="FILE.json", help="write every run's statistics")
+    compare.add_argument(
+        "--diff-flamegraph",
+        metavar="FILE.svg",
+        help="write a differential flame graph of the second system against the first",
+    )
+    compare.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
+    compare.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
     return parser
 
 
@@ -273,6 +456,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (profile.ProfileError, SystemFileError) as e:
+    except (profile.ProfileError, SystemFileError, OutputError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2

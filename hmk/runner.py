@@ -28,6 +28,7 @@ from hmk.kernel.minimal import STACK_TOP, MinimalKernel
 from hmk.kernel.shim import Shim
 from hmk.kernel.syscalls import format_call
 from hmk.report.stacks import StackProfile
+from hmk.report.stats import publish
 from hmk.services.fsmgr import FsMgr, PageCache, build_root
 from hmk.services.memmgr import MemoryManager
 from hmk.services.procmgr import ProcMgr
@@ -56,6 +57,7 @@ class RunResult:
     fault: str | None = None  # why the program was killed (or the run stopped), if it was
     warnings: list[str] = field(default_factory=list)  # hmk's warnings, each once
     stacks: dict | None = None  # call stack (root first) -> cycles, when collected
+    run: dict = field(default_factory=dict)  # what ran where (Simulation.describe)
 
     @property
     def seconds(self) -> float:
@@ -313,17 +315,28 @@ class Simulation:
             machine.close()
             self.progress.clear()
         core_kernel, timing = self.core_kernel, self.timing
+        cycles = int(timing.cycles)
+        stats = {
+            "sim.cycles": cycles,
+            "sim.busy_cycles": cycles - core_kernel.cycles.get("idle", 0),
+            "sim.instructions": int(timing.instructions),
+            "sim.seconds": cycles / (self.ghz * 1e9),
+            "sim.ghz": self.ghz,
+            "sim.exit_status": status,
+            **self.stats(),
+        }
         return RunResult(
             exit_status=status,
-            cycles=int(timing.cycles),
+            cycles=cycles,
             instructions=int(timing.instructions),
             ghz=self.ghz,
             syscalls=core_kernel.counts["kernel.syscalls"],
             page_faults=machine.recorder.counts["faults"],
-            stats=self.stats(),
+            stats=stats,
             fault=fault,
             warnings=list(self.messages.lines),
             stacks=self.stacks.stacks() if self.stacks is not None else None,
+            run=self.describe(),
         )
 
     def stats(self) -> dict:
@@ -341,8 +354,19 @@ class Simulation:
         for owner, held in sorted(core_kernel.frames.peak_by_owner.items()):
             raw[f"frames.{owner}.peak"] = held
             raw[f"frames.{owner}.in_use"] = core_kernel.frames.by_owner[owner]
-        raw["system"] = self.composition.name
-        return raw
+        return publish(raw, self.composition)
+
+    def describe(self) -> dict:
+        """What ran where: the run's metadata beside its statistics (--stats JSON `run`)."""
+        return {
+            "profile": self.profile,
+            "cluster": self.cluster,
+            "core": self.core_type.name,
+            "ghz": self.ghz,
+            "system": self.composition.name,
+            "paging": self.paging,
+            "domains": {d.name: [d.ic, *d.services] for d in self.composition.domains},
+        }
 
 
 def run_program(
@@ -393,15 +417,17 @@ def summary(result: RunResult, file=None) -> None:
         k.removeprefix("kernel.cycles."): v for k, v in s.items() if k.startswith("kernel.cycles.")
     }
     parts = {
-        "execution": s.get("timing.base_cycles", 0),
-        "memory stalls": s.get("timing.stall.memory", 0),
-        "fetch stalls": s.get("timing.stall.fetch", 0),
-        "mispredicts": s.get("timing.stall.mispredict", 0),
-        "dependencies": s.get("timing.stall.dependency", 0),
+        "execution": s.get("system.cpu0.base_cycles", 0),
+        "memory stalls": s.get("system.cpu0.stall.memory", 0),
+        "fetch stalls": s.get("system.cpu0.stall.fetch", 0),
+        "mispredicts": s.get("system.cpu0.stall.mispredict", 0),
+        "dependencies": s.get("system.cpu0.stall.dependency", 0),
         "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
         "page faults": kernel.get("fault", 0),
         "IPC": kernel.get("ipc", 0),
-        "services": sum(v for k, v in kernel.items() if k.startswith("services.")),
+        "services": sum(
+            v for k, v in s.items() if k.startswith("domains.") and k.endswith(".cycles")
+        ),
         "scheduling": kernel.get("sched", 0) + kernel.get("timer", 0) + kernel.get("hmcall", 0),
     }
     total = sum(parts.values()) or 1
@@ -411,10 +437,12 @@ def summary(result: RunResult, file=None) -> None:
         shares += f"; the core idled {idle:,} cycles ({100 * idle / (result.cycles or 1):.1f}%)"
     print(f"hmk: cycles went to {shares}", file=file)
     print(
-        f"hmk: miss rates L1I {rate('cpu0.l1i')} L1D {rate('cpu0.l1d')} L2 {rate('cpu0.l2')} "
-        f"L3 {rate('l3')} DTLB {rate('cpu0.dtlb')}; {result.syscalls} syscalls, "
+        f"hmk: miss rates L1I {rate('system.cpu0.l1i')} L1D {rate('system.cpu0.l1d')} "
+        f"L2 {rate('system.cpu0.l2')} L3 {rate('system.l3')} DTLB {rate('system.cpu0.dtlb')}; "
+        f"{result.syscalls} syscalls, "
         f"{result.page_faults} page faults ({s.get('kernel.faults.resolved', 0)} resolved in the "
         f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
-        f"{s.get('kernel.domain_switches', 0)} address-space switches ({s['system']})",
+        f"{s.get('kernel.domain_switches', 0)} address-space switches "
+        f"({result.run.get('system', '?')})",
         file=file,
     )

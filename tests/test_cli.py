@@ -89,7 +89,7 @@ def test_run_a_bundled_program_on_a_profile(capfd, tmp_path):
     )
     out, err = capfd.readouterr()
     assert code == 5 and out == "" and "cycles" not in err
-    assert json.loads(stats.read_text())["timing.instructions"] > 1000
+    assert json.loads(stats.read_text())["stats"]["system.cpu0.instructions"] > 1000
 
 
 def test_run_environment_flags(capfd):

@@ -39,8 +39,8 @@ def test_kernel_paging_resolves_anonymous_faults_without_ipc():
     # the extra anonymous faults cost no IPC each: only the pool refills (one per 16 frames)
     more_ipcs = b["kernel.ipc.fastpath"] - s["kernel.ipc.fastpath"]
     assert more_ipcs <= more_faults // 16 + 2
-    assert b["memmgr.refills"] - s["memmgr.refills"] == more_ipcs
-    assert s["memmgr.pages_filled"] >= 1  # the program's file pages: the memory manager's
+    assert b["services.memmgr.refills"] - s["services.memmgr.refills"] == more_ipcs
+    assert s["services.memmgr.pages_filled"] >= 1  # the program's file pages: the memory manager's
 
 
 def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
@@ -50,7 +50,11 @@ def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
     s = user.stats
     assert "kernel.faults.resolved" not in s and s["kernel.faults.need_pager"] >= 64
     # every fault is an IPC to the pager (the memory manager, IC1 in the default system)
-    pager_calls = sum(v for k, v in s.items() if k.startswith("ipc.") and "->sysmgr" in k)
+    pager_calls = sum(
+        v
+        for k, v in s.items()
+        if k.startswith("domains.sysmgr.calls.") and not k.endswith(".direct")
+    )
     assert pager_calls >= s["kernel.faults.need_pager"]
     assert user.instructions == kernel.instructions  # same program, same work
     assert user.cycles > kernel.cycles
@@ -185,12 +189,12 @@ def test_address_tokens_save_the_memory_manager_kernel_calls():
     assert out_t == out_c
     t, c = tokens.stats, caps.stats
     for what in ("regions", "refill"):  # the same updates, made two ways
-        assert t[f"memmgr.updates.{what}"] == c[f"memmgr.updates.{what}"] >= 1
+        assert t[f"services.memmgr.updates.{what}"] == c[f"services.memmgr.updates.{what}"] >= 1
     assert t["kernel.pool.token.in_use"] >= 3  # the VSpace record, region table and frame ring
     assert c["kernel.pool.token.in_use"] == 0
-    updates = t["memmgr.updates.regions"] + t["memmgr.updates.refill"]
+    updates = t["services.memmgr.updates.regions"] + t["services.memmgr.updates.refill"]
     # each update by kernel call pays at least an exception entry and return and a lookup
-    memmgr = "kernel.cycles.services.memmgr"
+    memmgr = "services.memmgr.cycles"
     assert c[memmgr] - t[memmgr] >= updates * 50
     assert caps.cycles > tokens.cycles
 

@@ -70,7 +70,7 @@ def test_ipc_takes_the_fastpath_and_involves_no_scheduler(preempting):
     assert calls == 2 * 50 + 3 + 1 + 1
     # 100 successful calls, 1 to the memory manager's endpoint (answered ENOSYS), and the
     # calls the shim and the kernel made to services (counted per caller and callee)
-    services = sum(v for k, v in s.items() if k.startswith("ipc.") and k.endswith(".fast"))
+    services = sum(v for k, v in s.items() if k.startswith("domains.") and k.endswith(".fast"))
     assert s["kernel.ipc.fastpath"] == 2 * 50 + 1 + services
     assert s["kernel.hmcalls.ipc_reply"] == 2 * 50 + 1  # one stray reply
     # context switches come from yields, creations at high priority, exits and ticks only

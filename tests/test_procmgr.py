@@ -24,9 +24,12 @@ def _run(args=(), **kw):
 def test_minish_gives_linux_output_under_every_preset(system):
     result, out = _run(system=system)
     assert (out, result.exit_status) == expected("minish")
-    assert result.stats["procmgr.forks"] == 2
+    assert result.stats["services.procmgr.forks"] == 2
     # copy-on-write: most shared pages are never copied
-    assert result.stats["memmgr.cow.copies"] < result.stats["procmgr.fork.pages_shared"] / 4
+    assert (
+        result.stats["services.memmgr.cow.copies"]
+        < result.stats["services.procmgr.fork.pages_shared"] / 4
+    )
 
 
 def test_exited_children_give_back_their_kernel_objects():
@@ -64,7 +67,7 @@ def test_two_threads_share_a_counter_under_every_preset(system, tick_us):
         err=io.BytesIO(),
     )
     assert (out.getvalue(), result.exit_status) == expected("threads", ["3000"])
-    assert result.stats["procmgr.threads"] == 1
+    assert result.stats["services.procmgr.threads"] == 1
     assert result.stats["shim.syscalls.futex"] >= 1  # pthread_join waits on the tid word
 
 
@@ -107,6 +110,9 @@ def test_vfork_and_posix_spawn_under_every_preset(system):
     out = io.BytesIO()
     result = run_program(str(path("spawn")), [], system=system, out=out, err=io.BytesIO())
     assert (out.getvalue(), result.exit_status) == expected("spawn")
-    assert result.stats["procmgr.vforks"] == 4 and "procmgr.forks" not in result.stats
+    assert (
+        result.stats["services.procmgr.vforks"] == 4
+        and "services.procmgr.forks" not in result.stats
+    )
     services = load_system(system).booted_domains
     assert result.stats["kernel.pool.vspace.in_use"] == services + 1

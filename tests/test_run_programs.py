@@ -32,7 +32,7 @@ def test_output_and_status_equal_linux(name, args):
     assert result.exit_status == want_status
     assert (result.fault is None) == (want_status < 128)  # a signal's death says why
     # every access was translated through real page tables by the timing model too
-    assert result.stats["cpu0.walker.faults"] == 0
+    assert result.stats["system.cpu0.walker.faults"] == 0
     assert result.instructions > 5000 and result.cycles > 0
 
 
@@ -80,7 +80,7 @@ def test_a_bigger_l2_misses_less():
     """256 KiB swept 4 times: it fits the A77's 512 KiB L2, not the A55's 128 KiB one."""
     big, _, _ = run("seqsweep", ("256", "4"), cluster="big")
     little, _, _ = run("seqsweep", ("256", "4"), cluster="little")
-    assert big.stats["cpu0.l2.misses"] < little.stats["cpu0.l2.misses"] / 2
+    assert big.stats["system.cpu0.l2.misses"] < little.stats["system.cpu0.l2.misses"] / 2
     assert big.cycles < little.cycles
 
 

@@ -103,7 +103,7 @@ def test_linux_beats_hm_phone_beats_sel4_on_a_syscall_loop(syscall_loop):
     phone_switches = phone.stats["kernel.domain_switches"]
     sel4_switches = sel4.stats["kernel.domain_switches"]
     assert 2 * 500 <= phone_switches < sel4_switches
-    assert phone.stats["ipc.fsmgr->devhost.fast"] >= 500  # each write's console hop
+    assert phone.stats["domains.devhost.calls.fsmgr.fast"] >= 500  # each write's console hop
 
 
 def test_coalescing_removes_ipcs(syscall_loop):
@@ -123,7 +123,7 @@ def test_a_system_file_from_disk_runs(tmp_path):
     )
     out = io.BytesIO()
     result = run_program(str(path("hello")), [], system=str(f), out=out, err=io.BytesIO())
-    assert out.getvalue() == b"hello, world\n" and result.stats["system"] == "mine"
+    assert out.getvalue() == b"hello, world\n" and result.run["system"] == "mine"
     assert "kernel.faults.resolved" not in result.stats  # kernel_paging = false
 
 
@@ -155,16 +155,16 @@ def test_separate_file_and_memory_managers_keep_file_pages_twice():
         assert (out.getvalue(), runs[system].exit_status) == expected("filemap", ["64"])
     for system, result in runs.items():
         s = result.stats
-        assert s["fsmgr.pagecache.frames"] == 64
+        assert s["services.fsmgr.pagecache.frames"] == 64
         separate = system in ("hm-phone", "sel4")
-        assert s.get("memmgr.file_pages.copied", 0) == (64 if separate else 0)
-        assert s.get("memmgr.file_pages.shared", 0) == (0 if separate else 64)
+        assert s.get("services.memmgr.file_pages.copied", 0) == (64 if separate else 0)
+        assert s.get("services.memmgr.file_pages.shared", 0) == (0 if separate else 64)
         # frames by owner: the file manager's cache, and the memory manager's second copy
         assert s["frames.fsmgr.pagecache.peak"] == 64
         assert s.get("frames.memmgr.filepages.peak", 0) == (64 if separate else 0)
         assert s["frames.kernel.peak"] > 0 and s["frames.memmgr.peak"] > 0
     # the second copy shows in the peak frame count
-    peak = {s: r.stats["kernel.frames.peak"] for s, r in runs.items()}
+    peak = {s: r.stats["frames.total.peak"] for s, r in runs.items()}
     assert peak["hm-phone"] - peak["hm-router"] >= 60
 
 
@@ -179,9 +179,9 @@ def test_shared_memory_is_shared_under_every_preset(system):
     result = run_program(str(path("shmem")), [], system=system, out=out, err=io.BytesIO())
     assert (out.getvalue(), result.exit_status) == expected("shmem")
     s = result.stats
-    assert s.get("memmgr.file_pages.copied", 0) == 0
+    assert s.get("services.memmgr.file_pages.copied", 0) == 0
     assert s["frames.fsmgr.pagecache.peak"] >= 4 and s["frames.fsmgr.pagecache.in_use"] == 3
-    assert s["fsmgr.pagecache.writebacks"] > 0
+    assert s["services.fsmgr.pagecache.writebacks"] > 0
 
 
 def _blkio(system, kib=512):
@@ -211,7 +211,7 @@ def test_a_twin_driver_takes_block_io_out_of_the_container(tmp_path):
     twin, container = _blkio("hm-phone"), _blkio(str(no_twin))
     t, c = twin.stats, container.stats
     requests = 2 * 512 // 4  # writes and reads of 4 KiB blocks
-    assert t["ipc.fsmgr->devhost-twin.fast"] == requests
-    assert c["ipc.fsmgr->devhost.fast"] >= requests
+    assert t["domains.devhost-twin.calls.fsmgr.fast"] == requests
+    assert c["domains.devhost.calls.fsmgr.fast"] >= requests
     assert c["kernel.domain_switches"] - t["kernel.domain_switches"] >= 2 * requests
     assert twin.cycles < container.cycles

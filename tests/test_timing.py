@@ -491,11 +491,17 @@ def test_reference_and_compiled_agree(core, pool, order, lat_seed, drops, cuts, 
         last = int(blocks["event_start"][hi]) if hi < len(blocks) else len(events)
         part = blocks[lo:hi].copy()
         part["event_start"] -= first
+        times = [np.full(len(part), -1, np.int64) for _ in models]
         added = [
-            m.account(part, events[first:last], lats[first:last], lambda a, n: s.code.get(a))
-            for m in models
+            m.account(part, events[first:last], lats[first:last], lambda a, n: s.code.get(a), t)
+            for m, t in zip(models, times, strict=True)
         ]
         assert added[0] == added[1]
+        # the clock after each block (what a stack profile attributes) agrees too, and ends
+        # where the model's clock is
+        assert np.array_equal(times[0], times[1])
+        assert len(part) == 0 or times[0][-1] == models[0].clock
+        assert np.all(np.diff(times[0]) >= 0)
         assert models[0].counters() == models[1].counters()
         if externals:
             for m in models:

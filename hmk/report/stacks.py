@@ -37,6 +37,7 @@ LEAF = {  # CoreKernel.charge's path -> the frame it ends in
     "signal": "kernel:signal delivery",
 }
 IDLE = ("idle:idle",)
+START = "user:(start-up)"  # kernel work before the program's first instruction (loading it)
 
 
 class Symbols:
@@ -120,7 +121,8 @@ class StackProfile:
             self.weights[IDLE] += cycles * self.unit
             return
         process, image = self._process()
-        user = self._symbols_of(image).frame(self.machine.pc)
+        pc = self.machine.pc
+        user = self._symbols_of(image).frame(pc) if pc else START
         context = self.k.context
         leaf = LEAF.get(path) or f"service:{path.removeprefix('services.')}"
         frames = (process, user, *context)

@@ -1,0 +1,168 @@
+"""One program under several compositions, side by side: `hmk compare`.
+
+`compare(program, args, systems, **options)` runs the program once per system (the same
+profile, arguments and environment) and returns the RunResults; `table(results)` is the
+aligned side-by-side text; `breakdown(stats)` splits a run's cycles into the parts the table
+and the stacked bar chart (`plot(results, path)`, matplotlib) show.
+"""
+
+from __future__ import annotations
+
+import io
+
+SERVICES = ("procmgr", "memmgr", "fsmgr", "devhost")
+PARTS = (  # breakdown's parts, bottom of the bar first
+    "user",
+    "syscall entry/exit",
+    "IPC",
+    "page faults",
+    *(f"service {s}" for s in SERVICES),
+    "scheduling",
+)
+COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
+    "user": "#E69F00",
+    "syscall entry/exit": "#56B4E9",
+    "IPC": "#D55E00",
+    "page faults": "#CC79A7",
+    "service procmgr": "#009E73",
+    "service memmgr": "#4DB89A",
+    "service fsmgr": "#8ACFBD",
+    "service devhost": "#C3E6DC",
+    "scheduling": "#999999",
+}
+
+
+def breakdown(stats: dict) -> dict[str, int]:
+    """A run's busy cycles by part (PARTS); idle cycles are not part of it."""
+    kernel = {k.removeprefix("kernel.cycles."): v for k, v in stats.items()}
+    cycles = stats.get("system.cpu0.cycles", 0)
+    parts = {
+        "user": cycles - stats.get("system.cpu0.external_cycles", 0),
+        "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
+        "IPC": kernel.get("ipc", 0),
+        "page faults": kernel.get("fault", 0),
+        **{f"service {s}": stats.get(f"services.{s}.cycles", 0) for s in SERVICES},
+        "scheduling": sum(kernel.get(k, 0) for k in ("sched", "timer", "hmcall", "signal")),
+    }
+    return parts
+
+
+def compare(program: str, args: list[str], systems: list[str], **options) -> list:
+    """Run `program` under each of `systems` (run_program's options otherwise); the program's
+    output is kept in each result's `output` attribute rather than printed."""
+    from hmk.runner import run_program  # noqa: PLC0415
+
+    results = []
+    for system in systems:
+        out = io.BytesIO()
+        options.setdefault("warnings", None)  # kept in each result; the caller shows them once
+        result = run_program(program, args, system=system, out=out, err=out, **options)
+        result.output = out.getvalue()
+        results.append(result)
+    return results
+
+
+def _rows(results) -> list[tuple[str, list[str]]]:
+    first = results[0]
+    stats = [r.stats for r in results]
+
+    def count(name):
+        return [f"{s.get(name, 0):,}" for s in stats]
+
+    def total(prefix, suffix=""):
+        return [
+            f"{sum(v for k, v in s.items() if k.startswith(prefix) and k.endswith(suffix)):,}"
+            for s in stats
+        ]
+
+    rows = [
+        ("cycles", [f"{r.cycles:,}" for r in results]),
+        (
+            "  vs " + first.run["system"],
+            [f"{r.cycles / (first.cycles or 1):.2f}x" for r in results],
+        ),
+        ("time (µs)", [f"{r.seconds * 1e6:,.2f}" for r in results]),
+        ("instructions", [f"{r.instructions:,}" for r in results]),
+        ("syscalls", [f"{r.syscalls:,}" for r in results]),
+        ("IPCs", [f"{s['kernel.ipc.fastpath'] + s['kernel.ipc.slowpath']:,}" for s in stats]),
+        ("  slow path", count("kernel.ipc.slowpath")),
+        ("direct calls", total("domains.", ".direct")),
+        ("domain switches", count("kernel.domain_switches")),
+        ("context switches", count("kernel.context_switches")),
+        ("page faults", [f"{r.page_faults:,}" for r in results]),
+        ("  resolved in kernel", count("kernel.faults.resolved")),
+        ("frames (peak)", count("frames.total.peak")),
+        ("exit status", [str(r.exit_status) for r in results]),
+        ("cycles by part", [""] * len(results)),
+    ]
+    parts = [breakdown(s) for s in stats]
+    for part in PARTS:
+        if any(p[part] for p in parts):
+            rows.append(
+                (
+                    "  " + part,
+                    [f"{p[part]:,} ({100 * p[part] / (sum(p.values()) or 1):.0f}%)" for p in parts],
+                )
+            )
+    idle = [s.get("kernel.cycles.idle", 0) for s in stats]
+    if any(idle):
+        rows.append(("  (idle)", [f"{i:,}" for i in idle]))
+    domains = sorted({k.split(".")[1] for s in stats for k in s if k.startswith("domains.")})
+    rows.append(("cycles by domain", [""] * len(results)))
+    for domain in domains:
+        rows.append((f"  {domain}", [f"{s.get(f'domains.{domain}.cycles', 0):,}" for s in stats]))
+    return rows
+
+
+def table(results) -> str:
+    """The side-by-side table: one column per system."""
+    rows = _rows(results)
+    header = ["", *(r.run["system"] for r in results)]
+    names = max(len(name) for name, _ in rows)
+    widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(header[1:])]
+    lines = [
+        f"{'':<{names}}" + "".join(f"  {h:>{w}}" for h, w in zip(header[1:], widths, strict=True))
+    ]
+    for name, values in rows:
+        lines.append(
+            f"{name:<{names}}" + "".join(f"  {v:>{w}}" for v, w in zip(values, widths, strict=True))
+        )
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def plot(results, path: str, title: str | None = None) -> None:
+    """A stacked bar chart of each system's cycles by part, written to `path` (PNG, SVG, PDF:
+    matplotlib chooses by the extension)."""
+    try:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib: pip install matplotlib") from None
+    names = [r.run["system"] for r in results]
+    parts = [breakdown(r.stats) for r in results]
+    ghz = results[0].ghz
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(results), 4.5), dpi=100)
+    bottom = [0.0] * len(results)
+    for part in PARTS:
+        heights = [p[part] / (ghz * 1e3) for p in parts]  # µs
+        if not any(heights):
+            continue
+        ax.bar(names, heights, bottom=bottom, label=part, color=COLOURS[part], width=0.6)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_ylabel(f"busy time (µs at {ghz:g} GHz)")
+    ax.set_title(title or "Where the cycles went", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        fontsize=8,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
+    plt.close(fig)

@@ -1,0 +1,118 @@
+"""The statistics' public names (hmk.report.stats, docs/stats.md): every name a run produces
+is in the schema, the page is current, the accounting adds up, and the files are what the
+docs say."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hmk.cli import main
+from hmk.report import stats as S
+from hmk.runner import run_program
+from hmk.system import list_systems
+from hmk.workloads import hm_path, path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "stats.md"
+
+
+@pytest.fixture(scope="module", params=list_systems())
+def minish(request):
+    """fork, execve, pipes and wait under each preset"""
+    return run_program(str(path("minish")), [], out=io.BytesIO(), system=request.param)
+
+
+def test_every_name_is_in_the_schema(minish):
+    missing = [name for name in minish.stats if S.describe(name) is None]
+    assert not missing
+
+
+@pytest.mark.parametrize("paging", ["kernel", "user"])
+def test_hm_native_and_user_paging_names_are_in_the_schema(paging):
+    result = run_program(str(hm_path("hmipc")), [], out=io.BytesIO(), paging=paging)
+    assert result.exit_status == 0
+    assert [n for n in result.stats if S.describe(n) is None] == []
+    assert any(n.startswith("kernel.hmcalls.") for n in result.stats)
+
+
+def test_the_page_shows_the_schema():
+    page = DOCS.read_text(encoding="utf-8")
+    assert page.split(S.MARKER, 1)[1].strip() == S.render_schema().strip(), (
+        "run: python -m hmk.report.stats --write docs/stats.md"
+    )
+
+
+def test_the_cycles_add_up(minish):
+    s = minish.stats
+    kernel = sum(v for k, v in s.items() if k.startswith("kernel.cycles."))
+    services = sum(v for k, v in s.items() if k.startswith("services.") and k.endswith(".cycles"))
+    domains = sum(v for k, v in s.items() if k.startswith("domains.") and k.endswith(".cycles"))
+    assert services > 0 and domains == services
+    assert kernel + services == s["system.cpu0.external_cycles"]
+    assert s["sim.cycles"] == s["system.cpu0.cycles"] == minish.cycles
+    assert s["sim.busy_cycles"] == minish.cycles - s.get("kernel.cycles.idle", 0)
+    assert s["sim.seconds"] == pytest.approx(minish.cycles / (minish.ghz * 1e9))
+
+
+def test_domain_calls_are_the_kernel_ipcs(minish):
+    s = minish.stats
+    calls = sum(
+        v for k, v in s.items() if k.startswith("domains.") and k.endswith((".fast", ".slow"))
+    )
+    assert calls == s["kernel.ipc.fastpath"] + s["kernel.ipc.slowpath"]
+    if minish.run["system"] == "linux":  # everything in the kernel: function calls only
+        assert calls == 0 and s["domains.kernel.calls.app.direct"] > 0
+
+
+def test_services_keep_their_names_across_compositions():
+    runs = {
+        sy: run_program(str(path("hello")), [], out=io.BytesIO(), system=sy)
+        for sy in ("linux", "sel4")
+    }
+    for r in runs.values():
+        assert r.stats["services.fsmgr.cycles"] > 0 and r.stats["services.memmgr.cycles"] > 0
+    assert "domains.kernel.cycles" in runs["linux"].stats
+    assert "domains.memmgr.cycles" in runs["sel4"].stats
+
+
+def test_text_is_aligned_and_commented():
+    text = S.text({"kernel.ipc.fastpath": 3, "system.cpu0.l1d.misses": 12345, "sim.seconds": 0.5})
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(
+        ["kernel.ipc.fastpath", "system.cpu0.l1d.misses", "sim.seconds"]
+    )
+    ends = {line.index("  #") for line in lines}
+    assert len(ends) == 1  # values right-aligned in one column, comments after
+    assert "IPC calls taken on the fast path (count)" in lines[0]
+    assert S.text({}) == ""
+
+
+def test_describe_rejects_unknown_names():
+    assert S.describe("nonsense") is None
+    assert S.describe("system.cpu0.l1d") is None
+    assert S.describe("frames.memmgr.filepages.peak")[0] == "frames"
+
+
+def test_the_json_file(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    program = str(path("exitcode"))
+    assert main(["run", "--quiet", "--stats", str(out), program, "3"]) == 3
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == S.SCHEMA_VERSION
+    assert doc["run"]["program"] == program and doc["run"]["args"] == ["3"]
+    assert doc["run"]["exit_status"] == 3 and doc["run"]["system"] == "hm-phone"
+    assert doc["run"]["domains"]["sysmgr"] == ["IC1", "procmgr", "memmgr"]
+    again = run_program(program, ["3"], out=io.BytesIO())
+    assert doc["stats"] == json.loads(json.dumps(again.stats))  # the same run, the same stats
+
+
+def test_the_text_file_and_stderr(tmp_path, capsys):
+    out = tmp_path / "s.txt"
+    assert main(["run", "--quiet", "--stats", str(out), str(path("exitcode")), "0"]) == 0
+    text = out.read_text()
+    assert "sim.cycles" in text and "  # " in text
+    assert main(["run", "--quiet", "--stats", "-", str(path("exitcode")), "0"]) == 0
+    assert capsys.readouterr().err == text  # the same lines, on stderr
