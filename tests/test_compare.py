@@ -1,0 +1,88 @@
+"""hmk compare: one program under several compositions, side by side (hmk.report.compare)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from hmk.cli import main
+from hmk.report.compare import PARTS, breakdown, compare, plot, table
+from hmk.workloads import path
+
+SYSTEMS = ["linux", "sel4", "hm-phone"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return compare(str(path("minish")), [], SYSTEMS, stacks=True)
+
+
+def test_the_same_program_runs_under_each_system(results):
+    assert [r.run["system"] for r in results] == SYSTEMS
+    assert {r.output for r in results} == {results[0].output} and results[0].output
+    assert {r.instructions for r in results} == {results[0].instructions}  # the same user code
+    linux, sel4, phone = results
+    assert linux.cycles < phone.cycles < sel4.cycles  # the mechanisms, not the numbers
+
+
+def test_the_breakdown_is_the_busy_cycles(results):
+    for r in results:
+        parts = breakdown(r.stats)
+        assert list(parts) == list(PARTS)
+        assert sum(parts.values()) == r.stats["sim.busy_cycles"]
+    assert breakdown(results[0].stats)["IPC"] == 0  # linux: function calls only
+
+
+def test_the_table(results):
+    text = table(results)
+    lines = text.splitlines()
+    assert lines[0].split() == SYSTEMS
+    rows = {" ".join(line.split()[:-3]): line.split()[-3:] for line in lines[1:]}
+    assert rows["cycles"] == [f"{r.cycles:,}" for r in results]
+    assert rows["IPCs"][0] == "0" and int(rows["IPCs"][1].replace(",", "")) > 0
+    assert rows["vs linux"][0] == "1.00x"
+    assert "service memmgr" in text and "cycles by domain" in text
+    assert len({len(line) for line in lines if line.strip()}) <= 3  # aligned columns
+
+
+def test_the_plot_is_a_png_with_one_bar_per_system(results, tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    out = tmp_path / "c.png"
+    plot(results, str(out))
+    pixels = image.imread(out)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 300
+    # the user part's colour (#E69F00) is drawn: three bars of it
+    orange = (abs(pixels[..., 0] - 0xE6 / 255) < 0.02) & (abs(pixels[..., 1] - 0x9F / 255) < 0.02)
+    columns = orange.any(axis=0)
+    runs = (columns[1:] & ~columns[:-1]).sum() + columns[0]
+    assert runs >= 3  # three bars (the legend's patch may add one)
+
+
+def test_the_cli(tmp_path, capsys):
+    png, svg, js = tmp_path / "c.png", tmp_path / "d.svg", tmp_path / "c.json"
+    argv = ["compare", "--systems", "linux,hm-phone", "--plot", str(png)]
+    argv += ["--diff-flamegraph", str(svg), "--json", str(js), "--", str(path("hello"))]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hello on kirin9000") and "hm-phone" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    root = ET.parse(svg).getroot()
+    assert "hm-phone against linux" in "".join(root.itertext())
+    assert '"runs"' in js.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--systems", "linux", "--", "x"], "at least two"),
+        (["compare", "--systems", "linux,nosuch", "--", "x"], "nosuch"),
+        (["compare", "--systems", "linux,sel4"], "needs a PROGRAM"),
+        (["compare", "--plot", "/no/such/dir/c.png", "--", "x"], "no such directory"),
+        (["compare", "--systems", "linux,sel4", "--", "/no/such/program"], "/no/such/program"),
+    ],
+)
+def test_cli_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hmk: error: ") and message in err and err.count("\n") == 1
