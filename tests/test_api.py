@@ -93,6 +93,15 @@ def test_fork_pipe_wait_and_copy_on_write():
     assert result.exit_status == 0, result.fault
 
 
+def test_each_child_runs_its_own_script():
+    def main(libc):
+        pids = [libc.fork(lambda child, k: child.getpid() + 10 * k, k) for k in range(5)]
+        statuses = [os.WEXITSTATUS(libc.wait(pid)[1]) for pid in pids]
+        assert statuses == [pid + 10 * k for k, pid in enumerate(pids)], statuses
+
+    assert run(main)[0].exit_status == 0
+
+
 def test_spawn_and_execve_run_bundled_programs():
     def main(libc):
         pid = libc.spawn("/bin/hello", ["script"])
