@@ -43,6 +43,8 @@ def test_files_output_and_exit_status():
     assert result.exit_status == 300 & 0xFF
     assert result.fault is None and result.cycles > 0 and result.instructions > 0
     assert result.seconds == pytest.approx(result.cycles / (result.ghz * 1e9))
+    assert result.stats["sim.cycles"] == result.cycles  # docs/stats.md's names
+    assert result.stats["kernel.syscalls"] == result.syscalls == 11  # exit_group the 11th
 
 
 def test_the_channel_is_not_a_syscall():
