@@ -102,3 +102,9 @@ def test_timing_rejects_a_bad_times_array():
         with pytest.raises(ValueError, match="times"):
             model.account(*args, bad)
     assert model.instructions == 0  # nothing ran
+
+
+def test_collecting_stacks_does_not_change_the_cycles():
+    plain = run_program(str(path("minish")), [], out=io.BytesIO())
+    profiled = _run("minish")
+    assert (plain.cycles, plain.stats) == (profiled.cycles, profiled.stats)

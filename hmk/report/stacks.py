@@ -48,6 +48,7 @@ class Symbols:
         self.starts = np.array([s.address for s in syms], np.uint64)
         self.ends = np.array([s.address + s.size for s in syms], np.uint64)
         self.names = [f"user:{s.name}" for s in syms]
+        self._cache: dict[int, str] = {}
 
     def frames(self, addresses: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """(an index per address into the returned names, the names)."""
@@ -63,8 +64,11 @@ class Symbols:
         return idx, names
 
     def frame(self, address: int) -> str:
-        idx, names = self.frames(np.array([address], np.uint64))
-        return names[int(idx[0])]
+        found = self._cache.get(address)
+        if found is None:  # a kernel entry's PC: few distinct ones, looked up again and again
+            idx, names = self.frames(np.array([address], np.uint64))
+            found = self._cache[address] = names[int(idx[0])]
+        return found
 
 
 class StackProfile:
