@@ -136,6 +136,7 @@ class CoreKernel:
         self.cycles: Counter = Counter()  # kernel-side cycles by path
         self.on_charge = None  # called with (path, cycles) on every charge, when set
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
+        self.resuming: dict[int, int] = {}  # tcb -> the pc of its blocked SVC (will_restart)
         self.images: dict = {}  # program image key -> its ElfImage (the profile's symbols)
         self.linux = None
         self.memmgr = None
@@ -280,9 +281,14 @@ class CoreKernel:
             return
         hm = is_hm_call(nr)
         name = f"hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}" if hm else SYSCALL_NAMES.get(nr, nr)
+        # a call that blocked is executed again when its thread wakes (ERESTARTSYS): the
+        # same call going on, so its entry, dispatch and the IPC to its service are not
+        # charged or counted again (the service's own work is: it looks again)
+        resumed = self.resuming.pop(self.running, None) == machine.pc
         with self.within(f"syscall:{name}"):
-            self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
-            self.counts["kernel.syscalls"] += 1
+            if not resumed:
+                self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
+                self.counts["kernel.syscalls"] += 1
             if hm:
                 result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
                 if result is not None:
@@ -291,7 +297,7 @@ class CoreKernel:
                 proc = self._procs.get(self.running)
                 linux = getattr(proc, "linux", None) or self.linux
                 if self.shim is not None:
-                    self.shim.syscall(machine, registers, linux)
+                    self.shim.syscall(machine, registers, linux, resumed)
                 else:
                     linux.syscall(machine, registers)
         if machine._stopped:
@@ -410,8 +416,15 @@ class CoreKernel:
             return True
         return False
 
+    def will_restart(self, machine) -> None:
+        """The running thread's call blocked: the CPU will execute its SVC (at machine.pc)
+        again when the thread wakes, which syscall() treats as the same call resuming (the
+        exception's return address: the instruction after the SVC)."""
+        self.resuming[self.running] = machine.pc + 4
+
     def forget_thread(self, tcb: int) -> None:
         """Destroy a thread: its TCB, saved state, waits."""
+        self.resuming.pop(tcb, None)
         self.deadlines.pop(tcb, None)
         self._waits.pop(tcb, None)
         self._procs.pop(tcb, None)
@@ -517,6 +530,7 @@ class CoreKernel:
                     self.reschedule(machine)
                 continue
             machine.set_context(regs)
+            self.resuming.pop(self.running, None)  # a restart after the handler is a new entry
             self.charge("signal", BUDGETS["signal.deliver"])
             return
 

@@ -178,6 +178,8 @@ class MinimalKernel:
             result = handler(machine, *args)
         if result == ERESTARTSYS:  # the thread blocked: run the SVC again when it wakes
             machine.set_pc(machine.pc - 4)
+            if self.core is not None:
+                self.core.will_restart(machine)
             return
         if self.core is not None:
             self.core.deadlines.pop(self.core.running, None)  # its timed wait, if any, is over

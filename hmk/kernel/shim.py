@@ -232,13 +232,16 @@ class Shim:
         self.k.charge(f"services.{service}", self.k.path(budget))
 
     # ---- Linux syscalls ------------------------------------------------------------------
-    def syscall(self, machine, registers, linux) -> None:
-        """A Linux syscall: to its service (the personality does the functional work)."""
+    def syscall(self, machine, registers, linux, resumed: bool = False) -> None:
+        """A Linux syscall: to its service (the personality does the functional work).
+        `resumed`: the call blocked and goes on after waking (the CPU ran its SVC again): it
+        was dispatched and its service reached already, so only the service's work is new."""
         k = self.k
         nr = registers[-1]
         name = NAMES.get(nr, f"syscall_{nr}")
-        k.counts[f"shim.syscalls.{name}"] += 1
-        k.charge("shim", BUDGETS["shim.dispatch"])
+        if not resumed:
+            k.counts[f"shim.syscalls.{name}"] += 1
+            k.charge("shim", BUDGETS["shim.dispatch"])
         service = SERVICE_OF.get(name)
         if service is None:
             linux.syscall(machine, registers)
@@ -253,5 +256,7 @@ class Shim:
             linux.syscall(machine, registers)
             return True
 
-        if self.call(app, service, serve) is None:
+        if resumed:  # the service holds the call still: no new IPC to it
+            self._inside(self.domain_of(service).domain.name, service, serve)
+        elif self.call(app, service, serve) is None:
             machine.set_reg(0, -11)  # EAGAIN: the service had no activation free
