@@ -120,6 +120,21 @@ class Progress:
             self.shown_at = None
 
 
+class _ClearsProgress:
+    """A program's output stream that clears the progress line before each write, so the two
+    do not mix on one terminal."""
+
+    def __init__(self, stream, progress: Progress):
+        self.stream, self.progress = stream, progress
+
+    def write(self, data):
+        self.progress.clear()
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
     on one core of `profile`, with a program's file system. `start(image, argv, envp)` makes
@@ -190,6 +205,9 @@ class Simulation:
             ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space
         )
         kernel.warn = self.messages.warn
+        if self.progress.stream is not None:  # the program's output clears the progress line
+            kernel.out = _ClearsProgress(kernel.out, self.progress)
+            kernel.err = _ClearsProgress(kernel.err, self.progress)
         core_kernel.linux = kernel
         kernel.core = core_kernel
         kernel.procmgr = ProcMgr(core_kernel, memmgr)

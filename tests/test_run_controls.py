@@ -98,3 +98,16 @@ def test_a_runs_warnings_are_in_its_result(capsys):
     result = run_program(str(path("hello")), [], out=io.BytesIO(), warnings=None)
     assert result.warnings == ["unsupported syscall rseq (293): -ENOSYS"]
     assert capsys.readouterr().err == ""
+
+
+def test_the_programs_output_clears_the_progress_line_first():
+    from hmk.runner import _ClearsProgress
+
+    term, out = Terminal(), io.BytesIO()
+    progress = Progress(term, after=0.0, clock=lambda: 1.0)
+    progress.update(1_000_000, 2_000_000, 1.0)
+    assert term.getvalue().startswith("\rhmk: 1.0 M instructions")
+    stream = _ClearsProgress(out, progress)
+    stream.write(b"program output\n")
+    assert term.getvalue().endswith("\r\x1b[K") and out.getvalue() == b"program output\n"
+    stream.flush()  # the rest of the stream's interface passes through
