@@ -386,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fidelity.set_defaults(func=cmd_fidelity)
     fidelity.add_argument("--write", metavar="FILE.md", help="write the page instead of printing")
+    from hmk import bench  # noqa: PLC0415  (hmk bench: issue 6)
+
+    bench.add_parser(commands)
 
     run = commands.add_parser(
         "run",

@@ -11,6 +11,7 @@ page; a test keeps the committed page equal to what the model produces.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -101,36 +102,62 @@ class Figure:
 
 
 def per_operation(
-    op: str, profile: str, paging: str = "kernel", n=(N_SHORT, N_LONG), system: str = "hm-phone"
+    op: str,
+    profile: str,
+    paging: str | None = "kernel",
+    n=(N_SHORT, N_LONG),
+    system: str = "hm-phone",
+    *,
+    program: str = "hmbench",
+    cluster: str | int | None = None,
+    max_instructions: int | None = None,
 ):
-    """(cycles, core GHz) of one `hmbench op` iteration on the first cluster of `profile`,
-    under the composition `system`."""
+    """(cycles, core GHz) of one `program op` iteration on `cluster` (default: the first) of
+    `profile`, under the composition `system` (`paging` None: the system's choice). `program`:
+    the HM-native hmbench or a bundled Linux program (`lat`, with /bin/exitcode beside it for
+    its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs)."""
     from hmk.runner import run_program  # noqa: PLC0415
-    from hmk.workloads import hm_path  # noqa: PLC0415
 
     runs = []
-    # glibc reads /proc/self/exe as it starts: run the program from a root file system where it
-    # is /bin/hmbench, so the figures do not depend on where hmk is installed
-    with tempfile.TemporaryDirectory(prefix="hmk-fidelity-") as root:
-        os.mkdir(os.path.join(root, "bin"))
-        shutil.copy(hm_path("hmbench"), os.path.join(root, "bin", "hmbench"))
+    with guest_root(program) as root:
         for count in n:
-            out = io.BytesIO()
+            out, err = io.BytesIO(), io.BytesIO()
             result = run_program(
-                "/bin/hmbench",
+                f"/bin/{program}",
                 [op, str(count)],
                 profile=profile,
+                cluster=cluster,
                 system=system,
                 paging=paging,
                 rootfs=root,
                 out=out,
-                err=io.BytesIO(),
+                err=err,
+                warnings=None,
                 tick_us=1e9,  # no timer interrupts inside the measurement
+                max_instructions=max_instructions,
             )
             if result.exit_status != 0:
-                raise RuntimeError(f"hmbench {op} {count} failed: {result.fault or out.getvalue()}")
+                said = (err.getvalue() or out.getvalue()).decode(errors="replace").strip()
+                why = result.fault or (said.splitlines() or [""])[-1]
+                stop = f"{program} {op} {count}: exit status {result.exit_status}"
+                raise RuntimeError(f"{stop}: {why}" if why else stop)
             runs.append(result)
     return (runs[1].cycles - runs[0].cycles) / (n[1] - n[0]), runs[0].ghz
+
+
+@contextlib.contextmanager
+def guest_root(program: str):
+    """A temporary root file system with the program as /bin/NAME. glibc reads /proc/self/exe
+    as it starts, so a run from the host path would make the figures depend on where hmk is
+    installed."""
+    from hmk.workloads import hm_path, path  # noqa: PLC0415
+
+    bins = [hm_path(program)] if program == "hmbench" else [path(program), path("exitcode")]
+    with tempfile.TemporaryDirectory(prefix="hmk-fidelity-") as root:
+        os.mkdir(os.path.join(root, "bin"))
+        for exe in bins:
+            shutil.copy(exe, os.path.join(root, "bin", exe.name))
+        yield root
 
 
 def figures() -> list[Figure]:

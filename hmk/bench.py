@@ -1,0 +1,295 @@
+"""`hmk bench`: an lmbench-style suite of operating-system operations on the whole model.
+
+Each operation is a bundled AArch64 program looping N times: `lat OP N` (workloads/src/lat.c,
+a Linux program) or, for the raw core-kernel IPC, `hmbench ipc-domain N` (workloads/hm). Its
+cost is hmk.fidelity.per_operation's: (cycles at N long - cycles at N short) / the difference,
+timer ticks off, from a temporary root file system. A run that fails, or does not finish within
+an instruction budget (a guest that hangs), is reported in its cell, not raised.
+
+This module is imported by every `hmk` command line (for its parser): it imports the model
+only when the suite runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+
+DEFAULT_SYSTEMS = ("linux", "sel4", "hm-phone")
+DEFAULT_PROFILES = ("kirin9000",)
+HW = "hardware-data.md, kernel-entry and IPC costs"
+PAPER = "the HM paper (OSDI 2024), via hm-brief.md"
+FIG8 = "paper Fig. 8, via hm-brief.md [secondary]"
+
+
+@dataclass(frozen=True)
+class Published:
+    text: str
+    source: str
+    profile: str | None = None  # the profile of the hardware measured on; None: shown always
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    what: str
+    terms: tuple  # (program, its operation, weight): the cost is the weighted sum per iteration
+    n: tuple[int, int]  # (N short, N long): a multiple of 16 apart for faults (pool refills)
+    published: tuple[Published, ...] = ()
+
+
+def _lat(op: str) -> tuple:
+    return (("lat", op, 1.0),)
+
+
+OPS = (
+    Op(
+        "null",
+        "null syscall (getppid)",
+        _lat("null"),
+        (20, 100),
+        (Published("L4Re syscall 138 cyc (A76), 230 cyc (A53)", HW),),
+    ),
+    Op("getpid", "getpid", _lat("getpid"), (20, 100)),
+    Op("read", "read 1 byte of /dev/null", _lat("read"), (20, 100)),
+    Op("write", "write 1 byte to /dev/null", _lat("write"), (20, 100)),
+    Op("open", "open + close /etc/passwd", _lat("open"), (20, 100)),
+    Op("stat", "stat /etc/passwd", _lat("stat"), (20, 100)),
+    Op("pipe", "pipe round trip, 2 processes", _lat("pipe"), (10, 50)),
+    Op(
+        "ctx",
+        "context switch, 2 processes (lat_ctx)",
+        (("lat", "pipe", 0.5), ("lat", "pipe-self", -1.0)),
+        (10, 50),
+        (Published("HM 32% faster than Linux", PAPER),),
+    ),
+    Op(
+        "fault-read",
+        "minor anonymous fault, read",
+        _lat("fault-read"),
+        (16, 80),
+        (
+            Published("HM 456 ns, Linux 551 ns", FIG8, "kirin9000"),
+            Published("HM 244 ns, Linux 395 ns, Fiasco.OC 1469 ns", FIG8, "rpi4"),
+        ),
+    ),
+    Op(
+        "fault-write",
+        "minor anonymous fault, write",
+        _lat("fault-write"),
+        (16, 80),
+        (
+            Published("HM 1816 ns, Linux 1921 ns", FIG8, "kirin9000"),
+            Published("HM 772 ns, Linux 656 ns", FIG8, "rpi4"),
+        ),
+    ),
+    Op("mmap", "mmap + munmap 64 KiB, untouched", _lat("mmap"), (20, 100)),
+    Op(
+        "fork",
+        "fork + exit + wait",
+        _lat("fork"),
+        (4, 12),
+        (Published("HM slower than Linux (VMA copying)", PAPER),),
+    ),
+    Op("exec", "fork + execve /bin/exitcode + wait", _lat("exec"), (2, 6)),
+    Op(
+        "thread",
+        "thread create + join",
+        _lat("thread"),
+        (10, 30),
+        (Published("HM ~2x slower than Linux (clone)", PAPER),),
+    ),
+    Op(
+        "ipc",
+        "core-kernel IPC call + reply, across address spaces",
+        (("hmbench", "ipc-domain", 1.0),),
+        (20, 100),
+        (Published("L4Re 768 cyc (2 x 384, A76); seL4 812 cyc (404 + 408, A57)", HW),),
+    ),
+)
+BY_NAME = {op.name: op for op in OPS}
+# instructions a run may take: start-up and exit, plus a generous bound per iteration (a fork +
+# execve child's whole glibc start-up is ~20k); a guest that hangs stops there
+RUN_BUDGET, ITERATION_BUDGET = 2_000_000, 200_000
+
+
+@dataclass
+class Result:
+    op: str
+    system: str
+    profile: str
+    cycles: float | None  # per operation; None when a run failed
+    ghz: float
+    error: str | None = None
+
+    @property
+    def ns(self) -> float | None:
+        return None if self.cycles is None else round(self.cycles) / self.ghz
+
+
+class BenchError(ValueError):
+    """A bad choice of operations, systems or profiles (one line for `hmk: error:`)."""
+
+
+def _choose(value: str | None, known, what: str, default) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()] if value else list(default)
+    bad = [n for n in names if known is not None and n not in known]
+    if bad or not names:
+        choices = ", ".join(known) if known is not None else ""
+        raise BenchError(f"unknown {what} {', '.join(bad) or '(none)'}; choose from: {choices}")
+    return names
+
+
+def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Result:
+    """One operation's cost per iteration under `system` on `profile`'s `cluster`."""
+    from hmk.fidelity import per_operation  # noqa: PLC0415
+
+    cache = {} if cache is None else cache
+    total, ghz = 0.0, 0.0
+    for program, arg, weight in op.terms:
+        key = (program, arg, op.n, system, profile, cluster)
+        if key not in cache:
+            try:
+                cache[key] = per_operation(
+                    arg,
+                    profile,
+                    None,  # the system's own paging (sel4: a user-level pager)
+                    op.n,
+                    system,
+                    program=program,
+                    cluster=cluster,
+                    max_instructions=RUN_BUDGET + ITERATION_BUDGET * op.n[1],
+                )
+            except Exception as e:  # noqa: BLE001  (a failed op is a cell, not a traceback)
+                cache[key] = (None, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        cycles, ghz_or_error = cache[key]
+        if cycles is None:
+            return Result(op.name, system, profile, None, 0.0, ghz_or_error)
+        total, ghz = total + weight * cycles, ghz_or_error
+    return Result(op.name, system, profile, total, ghz)
+
+
+def run_suite(ops, systems, profiles, cluster=None, progress=None) -> list[Result]:
+    cache: dict = {}
+    results = []
+    for profile in profiles:
+        for op in ops:
+            for system in systems:
+                if progress is not None:
+                    print(f"hmk bench: {profile} {system} {op.name}", file=progress, flush=True)
+                results.append(measure(op, system, profile, cluster, cache))
+    return results
+
+
+def _cell(r: Result) -> str:
+    return "failed (below)" if r.cycles is None else f"{r.ns:.0f} ns / {round(r.cycles)} cyc"
+
+
+def published_for(op: Op, profile: str) -> str:
+    shown = [p for p in op.published if p.profile in (None, profile)]
+    return "; ".join(f"{p.text} ({p.source})" for p in shown) or "-"
+
+
+def render_tables(results: list[Result], cluster=None) -> str:
+    """One Markdown table per profile: operations down, systems across, published beside."""
+    from hmk.hw.profile import load_soc  # noqa: PLC0415
+
+    out = []
+    for profile in dict.fromkeys(r.profile for r in results):
+        soc = load_soc(profile)
+        which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+        rows = [r for r in results if r.profile == profile]
+        systems = list(dict.fromkeys(r.system for r in rows))
+        out += [
+            f"### {profile} ({which.core.name} @ {which.ghz:g} GHz): ns / cycles per operation",
+            "",
+            "| operation | " + " | ".join(systems) + " | published |",
+            "| --- | " + " | ".join("---:" for _ in systems) + " | --- |",
+        ]
+        failed = []
+        for name in dict.fromkeys(r.op for r in rows):
+            op = BY_NAME[name]
+            cells = {r.system: r for r in rows if r.op == name}
+            failed += [cells[s] for s in systems if cells[s].cycles is None]
+            line = " | ".join(_cell(cells[s]) for s in systems)
+            out.append(f"| {op.what} | {line} | {published_for(op, profile)} |")
+        out.append("")
+        if failed:
+            out += [f"- failed: {r.op} on {r.system}: {r.error}" for r in failed] + [""]
+    return "\n".join(out)
+
+
+_ROW = re.compile(r"^\| (?P<what>[^|]+) \| (?P<cells>.+) \| [^|]+ \|$")
+_HEAD = re.compile(r"^### (?P<profile>\S+) \(\S+ @ (?P<ghz>[\d.]+) GHz\)")
+_FAILED = re.compile(r"^- failed: (?P<op>\S+) on (?P<system>\S+): (?P<error>.*)$")
+
+
+def parse_tables(text: str) -> list[Result]:
+    """The results in render_tables' Markdown (cycles as printed): a page's committed tables."""
+    by_what = {op.what: op.name for op in OPS}
+    results, profile, ghz, systems = [], None, 0.0, []
+    for line in text.splitlines():
+        if m := _HEAD.match(line):
+            profile, ghz = m["profile"], float(m["ghz"])
+        elif line.startswith("| operation | "):
+            systems = line.split(" | ")[1:-1]
+        elif (m := _ROW.match(line)) and m["what"] in by_what and profile:
+            for system, cell in zip(systems, m["cells"].split(" | "), strict=True):
+                cycles = None if cell.startswith("failed") else float(cell.split()[-2])
+                results.append(Result(by_what[m["what"]], system, profile, cycles, ghz))
+        elif m := _FAILED.match(line):
+            for r in results:
+                if (r.op, r.system, r.profile) == (m["op"], m["system"], profile):
+                    r.error = m["error"]
+    return results
+
+
+def add_parser(commands) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="an lmbench-style suite on the model, beside published numbers",
+        description="Run lmbench-style operations (bundled AArch64 programs) under each "
+        "system on each profile; print ns and cycles per operation. Operations: "
+        + ", ".join(op.name for op in OPS),
+    )
+    bench.set_defaults(func=cmd_bench)
+    bench.add_argument(
+        "--systems", metavar="A,B", help=f"compositions (default: {','.join(DEFAULT_SYSTEMS)})"
+    )
+    bench.add_argument(
+        "--profiles", metavar="A,B", help=f"SoC profiles (default: {','.join(DEFAULT_PROFILES)})"
+    )
+    bench.add_argument("--ops", metavar="A,B", help="operations (default: all)")
+    bench.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: first)")
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
+    from hmk.system import SystemFileError, load_system  # noqa: PLC0415
+
+    cluster = int(args.core) if args.core is not None and args.core.isdigit() else args.core
+    try:
+        ops = [BY_NAME[n] for n in _choose(args.ops, list(BY_NAME), "operation", BY_NAME)]
+        systems = _choose(args.systems, None, "system", DEFAULT_SYSTEMS)
+        profiles = _choose(args.profiles, None, "profile", DEFAULT_PROFILES)
+        for system in systems:
+            load_system(system)
+        for profile in profiles:
+            soc = load_soc(profile)
+            if cluster is not None:
+                soc.cluster(cluster)
+    except (BenchError, ProfileError, SystemFileError) as e:
+        message = str(e).splitlines()[0]
+        print(f"hmk: error: {message}", file=sys.stderr)
+        return 2
+    progress = sys.stderr if sys.stderr.isatty() else None
+    results = run_suite(ops, systems, profiles, cluster, progress)
+    print(render_tables(results, cluster), end="")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump([{**asdict(r), "ns": r.ns} for r in results], f, indent=1)
+    return 0
