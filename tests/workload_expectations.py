@@ -17,6 +17,24 @@ XORSHIFT_SEED = 88172645463325252
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 
+# lat's operations (workloads/src/lat.c), each run with N = 3; exec only once on hmk (a second
+# fork + execve hangs the guest: tests/test_bench.py)
+LAT_OPS = (
+    "null",
+    "getpid",
+    "read",
+    "write",
+    "open",
+    "stat",
+    "pipe",
+    "pipe-self",
+    "fault-read",
+    "fault-write",
+    "mmap",
+    "fork",
+    "thread",
+)
+
 # (name, args) pairs the tests run; defaults first. Non-default sets are small, so a simulator
 # running at a few MIPS finishes them quickly.
 CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -56,6 +74,10 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("timers", ()),
     ("timers", ("rtc",)),
     ("spawn", ()),
+    ("lat", ()),
+    *(("lat", (op, "3")) for op in LAT_OPS),
+    ("lat", ("fork", "0")),
+    ("lat", ("exec", "1")),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -72,6 +94,9 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("procinfo", ("x",)),
     ("timers", ("clock",)),
     ("spawn", ("x",)),
+    ("lat", ("nope",)),
+    ("lat", ("null", "x")),
+    ("lat", ("null", "1", "2")),
 )
 
 
@@ -476,6 +501,17 @@ def _spawn(args: Sequence[str]) -> tuple[str, int]:
     )
 
 
+def _lat(args: Sequence[str]) -> tuple[str, int]:
+    """Every iteration's result is right on Linux: ok equals N. exec runs /bin/exitcode, which
+    only hmk's file system has: qemu-aarch64 cannot run that case (QEMU_CANNOT)."""
+    _check_count(args, 2)
+    op = args[0] if args else "null"
+    if op not in (*LAT_OPS, "exec"):
+        raise UsageError
+    n = _arg(args, 1, 1000, 0, 1 << 32)
+    return f"lat: op={op} n={n} ok={n}\n", 0
+
+
 # programs that take no arguments (any is a usage error)
 NO_ARGUMENTS = {"procgrp", "procinfo", "spawn"}
 
@@ -488,6 +524,7 @@ QEMU_CANNOT = {
     ("minish", ("/bin/hello", "hmk")),
     ("timers", ("rtc",)),
     ("spawn", ()),
+    ("lat", ("exec", "1")),
 }
 
 _PROGRAMS = {
@@ -509,6 +546,7 @@ _PROGRAMS = {
     "procinfo": _procinfo,
     "timers": _timers,
     "spawn": _spawn,
+    "lat": _lat,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))
