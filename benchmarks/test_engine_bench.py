@@ -93,7 +93,8 @@ def test_hmk_full_timing(benchmark, instructions):
     result = benchmark.pedantic(run, rounds=3, iterations=1)
     assert result.exit_status == 0 and result.instructions == instructions
     benchmark.extra_info["guest_instructions"] = instructions
-    benchmark.extra_info["mips"] = instructions / benchmark.stats.stats.min / 1e6
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        benchmark.extra_info["mips"] = instructions / benchmark.stats.stats.min / 1e6
 
 
 def test_unicorn_no_hooks(benchmark, instructions):
@@ -101,4 +102,5 @@ def test_unicorn_no_hooks(benchmark, instructions):
     status = benchmark.pedantic(bare_unicorn, args=(program, WORKLOAD[1]), rounds=3, iterations=1)
     assert status == 0
     benchmark.extra_info["guest_instructions"] = instructions
-    benchmark.extra_info["mips"] = instructions / benchmark.stats.stats.min / 1e6
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        benchmark.extra_info["mips"] = instructions / benchmark.stats.stats.min / 1e6

@@ -102,6 +102,8 @@ def test_kernel_resolved_faults(benchmark, impl):
 
 
 def _report(benchmark, what, impl, count):
+    if benchmark.stats is None:  # --benchmark-disable: ran once, nothing timed
+        return
     per_second = count / benchmark.stats.stats.min
     benchmark.extra_info["per_second"] = per_second
     print(f"\n{what}, {impl}: {per_second / 1e3:,.0f} k/s")

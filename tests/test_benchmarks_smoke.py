@@ -5,6 +5,8 @@ its code from rotting. The module is loaded from its file because benchmarks/ is
 """
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,32 @@ def test_asv_kernel_benchmarks_run():
         bench.setup()
         getattr(bench, name)()
     assert bench.mem.n_log < 64 * 64  # the logs were drained as the benchmarks go
+
+
+def test_pytest_benchmarks_run_once():
+    """Real pytest-benchmark benchmarks (the kernel's and the IPC's compiled paths) run through
+    pytest-benchmark with timing disabled: each function once, its checks included."""
+    pytest.importorskip("pytest_benchmark")
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/test_kernel_bench.py",
+            "benchmarks/test_ipc_bench.py",
+            "-k",
+            "cython",
+            "--benchmark-disable",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "6 passed" in run.stdout, run.stdout
