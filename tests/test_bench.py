@@ -50,10 +50,6 @@ def test_ctx_is_lat_ctx_arithmetic_and_ns_follow_the_clock(kirin):
         assert x.ghz == ghz and x.ns == round(x.cycles) / ghz
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator bug: a second fork + execve in one run hangs the guest in glibc's start-up",
-)
 def test_fork_execve_costs_more_than_fork(kirin):
     r, _ = kirin
     execve = measure(BY_NAME["exec"], "linux", "kirin9000")

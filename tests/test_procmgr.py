@@ -116,3 +116,12 @@ def test_vfork_and_posix_spawn_under_every_preset(system):
     )
     services = load_system(system).booted_domains
     assert result.stats["kernel.pool.vspace.in_use"] == services + 1
+
+
+def test_fork_and_execve_again_and_again():
+    """A freed frame that held code is reused only after the CPU's translated code is dropped
+    between blocks: dropping it inside the page fault that reused the frame made unicorn run
+    the faulting block forever (the second exec'd child hung in glibc's start-up)."""
+    result = run_program(str(path("lat")), ["exec", "5"], out=io.BytesIO(), max_instructions=10**7)
+    assert result.exit_status == 0, result.fault
+    assert result.stats["services.procmgr.forks"] == 5

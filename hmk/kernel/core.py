@@ -300,6 +300,7 @@ class CoreKernel:
                     self.shim.syscall(machine, registers, linux, resumed)
                 else:
                     linux.syscall(machine, registers)
+        self.frames.release_code()  # between blocks: freed code frames may be reused now
         if machine._stopped:
             return
         now = self._now()
@@ -561,6 +562,7 @@ class CoreKernel:
         """Machine.on_boundary: a full buffer stopped the CPU between blocks; take a timer
         interrupt that fell due, a tick or a timed wait's end (judged by the clock at the last
         sync: deterministic)."""
+        self.frames.release_code()
         clock = self._clock_at_sync
         tick = self.tick_cycles and clock >= self._next_tick
         wake = self._sleepers and clock >= self._sleepers[0][0]  # a timed wait's end

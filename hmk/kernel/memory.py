@@ -34,15 +34,21 @@ class Frames:
         self._next = first
         self._free: list[int] = []
         self.peak = 0  # the most frames in use at once
-        # frames that held code: when one is reused, the CPU's translated code (keyed by
-        # physical address) must go, or it would run the old program's instructions
+        # frames that held code: before one is reused, the CPU's translated code (keyed by
+        # physical address) must go, or it would run the old program's instructions. Dropping
+        # it is only safe between translated blocks, not inside a fault (unicorn then re-ran
+        # the faulting block forever), so a freed code frame waits in `_held` until the kernel
+        # reaches such a point and calls release_code()
         self.code: set[int] = set()
         self.on_code_reuse = lambda: None
+        self._held: list[int] = []
         self.owner_of: dict[int, str] = {}
         self.by_owner: dict[str, int] = {}
         self.peak_by_owner: dict[str, int] = {}
 
     def alloc(self, zero: bool = True, owner: str = "kernel") -> int:
+        if not self._free and self._next + PAGE_SIZE > self.end:
+            self.release_code()  # the last resort: frames that wait for a safe point
         if self._free:
             pa = self._free.pop(0)
         elif self._next + PAGE_SIZE <= self.end:
@@ -52,9 +58,6 @@ class Frames:
             raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
         if zero:
             self.ram[pa : pa + PAGE_SIZE] = 0
-        if pa in self.code:
-            self.code.discard(pa)
-            self.on_code_reuse()
         self.peak = max(self.peak, self.in_use)
         self.owner_of[pa] = owner
         held = self.by_owner.get(owner, 0) + 1
@@ -67,11 +70,24 @@ class Frames:
         owner = self.owner_of.pop(pa, None)
         if owner is not None:
             self.by_owner[owner] -= 1
-        bisect.insort(self._free, pa)
+        if pa in self.code:
+            self._held.append(pa)
+        else:
+            bisect.insort(self._free, pa)
+
+    def release_code(self) -> None:
+        """A point between translated blocks (a syscall, a timer interrupt): drop the CPU's
+        translated code once, and the frames that held code may be used again."""
+        if self._held:
+            self.on_code_reuse()
+            for pa in self._held:
+                self.code.discard(pa)
+                bisect.insort(self._free, pa)
+            self._held.clear()
 
     @property
     def in_use(self) -> int:
-        return (self._next - self.first) // PAGE_SIZE - len(self._free)
+        return (self._next - self.first) // PAGE_SIZE - len(self._free) - len(self._held)
 
 
 @dataclass
