@@ -169,3 +169,12 @@ def test_exhausted_ram_is_sigkill_not_a_crash():
         str(path("pchase")), ["16384", "10"], out=io.BytesIO(), err=io.BytesIO(), ram_mib=8
     )
     assert result.exit_status == 137 and "out of memory" in result.fault
+
+
+def test_strace_shows_execve_s_path_as_it_was_at_entry():
+    trace = io.StringIO()
+    result = run_program(str(path("lat")), ["exec", "1"], out=io.BytesIO(), strace=trace)
+    assert result.exit_status == 0
+    lines = [line for line in trace.getvalue().splitlines() if "execve(" in line]
+    assert lines == ['2 execve("/bin/exitcode",' + lines[0].split(",", 1)[1]]
+    assert lines[0].endswith(" = 0")

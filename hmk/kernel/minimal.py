@@ -75,6 +75,7 @@ class SyscallRecord:
     name: str
     args: tuple
     result: int
+    strings: dict | None = None  # string arguments as read at entry (execve replaces memory)
 
 
 @dataclass
@@ -170,6 +171,9 @@ class MinimalKernel:
             self.fs.vfs.current = self  # /proc/self is the caller
         name = NAMES.get(nr, f"syscall_{nr}")
         handler = getattr(self.fs, f"sys_{name}", None) or getattr(self, f"sys_{name}", None)
+        strings = None
+        if self.strace is not None and name == "execve":  # its path is gone once it succeeds
+            strings = {args[0]: self.space.read_cstring(args[0])}
         self.syscalls += 1
         if handler is None:
             self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
@@ -184,7 +188,7 @@ class MinimalKernel:
         if self.core is not None:
             self.core.deadlines.pop(self.core.running, None)  # its timed wait, if any, is over
         if self.strace is not None:
-            self.strace(SyscallRecord(nr, name, args, result), self)
+            self.strace(SyscallRecord(nr, name, args, result, strings), self)
         gone = self.task.zombie or self.core.running not in self.task.threads
         if result is not None and not gone:  # None: execve set the registers
             machine.set_reg(0, result)

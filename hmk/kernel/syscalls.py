@@ -117,7 +117,8 @@ def format_call(record, read_cstring, pid: int = 1) -> str:
         elif kind in "ps" and value == 0:
             shown.append("NULL")
         elif kind == "s":
-            text = read_cstring(value)
+            entry = getattr(record, "strings", None) or {}
+            text = entry[value] if value in entry else read_cstring(value)
             shown.append(f'"{text.decode(errors="replace")}"' if text is not None else hex(value))
         else:
             shown.append(hex(value))
