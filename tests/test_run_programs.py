@@ -102,9 +102,22 @@ def test_syscalls_cost_exception_entry_and_return():
 
 
 def test_unsupported_syscall_warns_once(capsys):
-    run("hello")
+    import hmk  # noqa: PLC0415
+
+    def main(libc):
+        for _ in range(3):
+            assert libc.syscall(425) == -38  # io_uring_setup: ENOSYS
+        return 0
+
+    result = hmk.System().run(main)
     err = capsys.readouterr().err
-    assert err.count("unsupported syscall rseq") == 1
+    assert err.count("hmk: warning: unsupported syscall syscall_425 (425): -ENOSYS\n") == 1
+    assert result.warnings == ["unsupported syscall syscall_425 (425): -ENOSYS"]
+
+
+def test_glibcs_rseq_probe_is_not_warned_about(capsys):
+    run("hello")
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_segfault_is_status_139(tmp_path):

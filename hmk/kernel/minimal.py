@@ -53,6 +53,11 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 _IMAGES = itertools.count(1)  # keys for loaded program images (equality only)
 
 
+# unsupported calls that programs probe and do without, so no warning: glibc registers rseq
+# at every start and carries on without it (as on a kernel built without CONFIG_RSEQ)
+QUIET_ENOSYS = frozenset({"rseq"})
+
+
 def _warn_once():
     """A warning sink for a personality used without the runner: each text once, to stderr."""
     seen = set()
@@ -176,7 +181,8 @@ class MinimalKernel:
             strings = {args[0]: self.space.read_cstring(args[0])}
         self.syscalls += 1
         if handler is None:
-            self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
+            if name not in QUIET_ENOSYS:
+                self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
             result = -errno.ENOSYS
         else:
             result = handler(machine, *args)
