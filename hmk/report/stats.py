@@ -167,7 +167,8 @@ def describe(name: str) -> tuple[str, str] | None:
 
 
 def text(stats: dict, *, comments: bool = True) -> str:
-    """Aligned `name  value  # meaning` lines, sorted by name (gem5's stats.txt style)."""
+    """Aligned `name  value  # meaning (unit)` lines, sorted by name (gem5's stats.txt style);
+    the meaning is its first clause (docs/stats.md has the rest)."""
     if not stats:
         return ""
     width = max(len(n) for n in stats)
@@ -178,7 +179,8 @@ def text(stats: dict, *, comments: bool = True) -> str:
         line = f"{name:<{width}}  {values[name]:>{vwidth}}"
         found = describe(name) if comments else None
         if found:
-            line += f"  # {found[1]} ({found[0]})"
+            short = found[1].split(": ")[0].split(" (")[0]
+            line += f"  # {short} ({found[0]})"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
