@@ -28,3 +28,17 @@ def test_each_call_is_counted_once(name, args, system):
     calls = trace.getvalue().count("\n")  # --strace prints a call when it completes
     dispatched = sum(v for k, v in result.stats.items() if k.startswith("shim.syscalls."))
     assert result.syscalls == dispatched == calls
+
+
+@pytest.mark.parametrize("case", ["read", "restart", "wait", "sleep"])
+def test_a_call_a_handler_interrupts_is_one_line_and_one_count(case):
+    """EINTR: the call ends once (strace shows -1 errno=4); restarted under SA_RESTART: two
+    kernel entries, two lines, the first `= ? ERESTARTSYS`, as Linux's strace shows them."""
+    trace = io.StringIO()
+    result = run_program(str(path("eintr")), [case], out=io.BytesIO(), strace=trace, warnings=None)
+    assert result.exit_status == 0
+    lines = trace.getvalue().splitlines()
+    assert result.syscalls == len(lines)
+    interrupted = [line for line in lines if line.startswith("1 ") and "errno=4" in line]
+    restarted = [line for line in lines if "ERESTARTSYS" in line]
+    assert (len(interrupted), len(restarted)) == ((0, 1) if case == "restart" else (1, 0))

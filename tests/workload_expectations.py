@@ -37,6 +37,7 @@ LAT_OPS = (
 
 # (name, args) pairs the tests run; defaults first. Non-default sets are small, so a simulator
 # running at a few MIPS finishes them quickly.
+EINTR_CASES = ("read", "restart", "wait", "sleep")
 CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hello", ()),
     ("hello", ("hmk",)),
@@ -74,6 +75,7 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("timers", ()),
     ("timers", ("rtc",)),
     ("spawn", ()),
+    *(("eintr", (case,)) for case in EINTR_CASES),
     ("lat", ()),
     *(("lat", (op, "3")) for op in LAT_OPS),
     ("lat", ("fork", "0")),
@@ -94,6 +96,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("procinfo", ("x",)),
     ("timers", ("clock",)),
     ("spawn", ("x",)),
+    ("eintr", ()),
+    ("eintr", ("pause",)),
     ("lat", ("nope",)),
     ("lat", ("null", "x")),
     ("lat", ("null", "1", "2")),
@@ -501,6 +505,25 @@ def _spawn(args: Sequence[str]) -> tuple[str, int]:
     )
 
 
+_EINTR = {
+    "read": "read: -1 Interrupted system call, handled 1\nread again: 1 ok, handled 1\n",
+    "restart": "read: 1 ok, handled 1\n",
+    "wait": "waitpid: -1 Interrupted system call, handled 1\n",
+    "sleep": "nanosleep: -1 Interrupted system call, handled 1\n"
+    "time left between 1.5 and 2 s: yes\n",
+}
+
+
+def _eintr(args: Sequence[str]) -> tuple[str, int]:
+    """signal(7)'s rules for a call a handler interrupts: EINTR without SA_RESTART, the call
+    going on with it, a sleep always cut short with the time left (checked against
+    qemu-aarch64, which passes Linux's own behaviour through)."""
+    _check_count(args, 1)
+    if len(args) != 1 or args[0] not in _EINTR:
+        raise UsageError
+    return _EINTR[args[0]] + "child: 7\n", 0
+
+
 def _lat(args: Sequence[str]) -> tuple[str, int]:
     """Every iteration's result is right on Linux: ok equals N. exec runs /bin/exitcode, which
     only hmk's file system has: qemu-aarch64 cannot run that case (QEMU_CANNOT)."""
@@ -546,6 +569,7 @@ _PROGRAMS = {
     "procinfo": _procinfo,
     "timers": _timers,
     "spawn": _spawn,
+    "eintr": _eintr,
     "lat": _lat,
 }
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from contextlib import contextmanager
+from errno import EINTR
 
 import numpy as np
 
@@ -66,6 +67,7 @@ from hmk.services.signals import (
     SIGKILL,
     SIGSEGV,
     SIGTRAP,
+    restarts,
 )
 from hmk.services.signals import bit as sig_bit
 
@@ -137,6 +139,7 @@ class CoreKernel:
         self.on_charge = None  # called with (path, cycles) on every charge, when set
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
         self.resuming: dict[int, int] = {}  # tcb -> the pc of its blocked SVC (will_restart)
+        self._retried: set[int] = set()  # blocked calls that ran again with a handler pending
         self.images: dict = {}  # program image key -> its ElfImage (the profile's symbols)
         self.linux = None
         self.memmgr = None
@@ -417,15 +420,22 @@ class CoreKernel:
             return True
         return False
 
-    def will_restart(self, machine) -> None:
+    def will_restart(self, machine, interrupted: bool = False) -> None:
         """The running thread's call blocked: the CPU will execute its SVC (at machine.pc)
         again when the thread wakes, which syscall() treats as the same call resuming (the
-        exception's return address: the instruction after the SVC)."""
-        self.resuming[self.running] = machine.pc + 4
+        exception's return address: the instruction after the SVC). `interrupted`: a handler
+        is pending, so the call does not sleep: the handler's delivery decides what becomes of
+        it (restart or EINTR: _interrupt_call)."""
+        tcb = self.running
+        self.resuming[tcb] = machine.pc + 4
+        if interrupted:
+            self.interrupt(tcb)
+            self._retried.add(tcb)
 
     def forget_thread(self, tcb: int) -> None:
         """Destroy a thread: its TCB, saved state, waits."""
         self.resuming.pop(tcb, None)
+        self._retried.discard(tcb)
         self.deadlines.pop(tcb, None)
         self._waits.pop(tcb, None)
         self._procs.pop(tcb, None)
@@ -439,14 +449,26 @@ class CoreKernel:
         """Block the running thread on `queue` (a wait list a later wake_all empties)."""
         tcb = self.running
         queue.append(tcb)
+        self._waits[tcb] = queue
         self.threads.block(tcb)
         self.need_resched = True
 
     def wake_all(self, queue: list) -> None:
         for tcb in queue:
+            if self._waits.get(tcb) is queue:
+                del self._waits[tcb]
             if self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED:
                 self.threads.wake(tcb)
         queue.clear()
+        self.need_resched = True
+
+    def interrupt(self, tcb: int) -> None:
+        """A signal for a blocked thread: it leaves the list it waits on and runs; when the
+        signal is delivered its call goes on or fails with EINTR (deliver_signals)."""
+        queue = self._waits.pop(tcb, None)
+        if queue is not None and tcb in queue:
+            queue.remove(tcb)
+        self.threads.wake(tcb)
         self.need_resched = True
 
     def spawn_domain(self, parent, name: str):
@@ -476,7 +498,7 @@ class CoreKernel:
         cur = self.running
         alive = cur >= 0 and cur in self._procs
         to, regs = self.threads.dispatch(0, machine.context() if alive else [])
-        if to == cur:
+        if to == cur and to >= 0:  # (-1 twice: the running thread is gone, nothing is ready)
             self.mem.take_log()  # the pick's loads: part of every path's budget
             return
         if alive:
@@ -512,8 +534,10 @@ class CoreKernel:
             sig = st.next_signal()
             if not sig:
                 return
-            st.pending &= ~sig_bit(sig)
             handler = st.actions.get(sig, (SIG_DFL,))[0]
+            if st.handler_pending() and self._call_goes_first(machine):
+                return  # the blocked call looks again first, as Linux's wakeup does
+            st.pending &= ~sig_bit(sig)
             if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
                 st.info.pop(sig, None)
                 continue
@@ -523,6 +547,7 @@ class CoreKernel:
                 if not machine._stopped:
                     self.reschedule(machine)
                 continue
+            self._interrupt_call(machine, linux, st.actions[sig][1])
             ctx, extra = machine.context(), machine.extra_context()
             regs = st.build_frame(linux.space, sig, ctx, extra, SIGPAGE)
             if regs is None:  # no room for the frame: Linux forces SIGSEGV
@@ -531,9 +556,38 @@ class CoreKernel:
                     self.reschedule(machine)
                 continue
             machine.set_context(regs)
-            self.resuming.pop(self.running, None)  # a restart after the handler is a new entry
             self.charge("signal", BUDGETS["signal.deliver"])
             return
+
+    def _call_goes_first(self, machine) -> bool:
+        """Is the running thread at a blocked call's SVC that has not looked again since a
+        signal woke it? (It may complete now, a child having exited or data arrived: then
+        the handler runs after it, and it is not interrupted.)"""
+        tcb = self.running
+        at = self.resuming.get(tcb)
+        return at is not None and at == machine.pc + 4 and tcb not in self._retried
+
+    def _interrupt_call(self, machine, linux, flags: int) -> None:
+        """A handler is about to run on a thread whose call blocked (the CPU would run its SVC
+        again): the call goes on after the handler (a new kernel entry then) or fails with
+        EINTR now, a sleep storing the time left, as Linux decides (signals.restarts)."""
+        tcb = self.running
+        after_svc = self.resuming.pop(tcb, None)
+        self._retried.discard(tcb)
+        if after_svc is None or after_svc != machine.pc + 4:
+            return
+        *args, nr = machine.syscall_registers()
+        name = SYSCALL_NAMES.get(nr, "")
+        deadline = self.deadlines.pop(tcb, None)
+        if restarts(name, args, flags):
+            linux.interrupted(nr, name, args, restarted=True)
+            return
+        if deadline is not None:
+            left = max(deadline - self._now(), 0)
+            linux.sleep_interrupted(name, args, int(left / self.ghz))
+        linux.interrupted(nr, name, args)
+        machine.set_reg(0, -EINTR)
+        machine.set_pc(after_svc)
 
     def guest_fault(self, machine, signal: int, detail: str) -> bool:
         """Machine: the running thread faulted (SIGSEGV, SIGILL, SIGTRAP) or ran the machine

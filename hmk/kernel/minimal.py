@@ -23,14 +23,13 @@ from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.memory import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Frames, Vma
 from hmk.kernel.objects import KERNEL_BASE
-from hmk.kernel.syscalls import NAMES
+from hmk.kernel.syscalls import ERESTARTSYS, NAMES
 from hmk.services.signals import SignalState
 
 # User space ends where the kernel's linear map begins (hmk.kernel.objects.KERNEL_BASE): a
 # 47.8-bit user VA, like a Linux kernel built with a smaller VA_BITS (phones often use 39)
 TASK_SIZE = KERNEL_BASE
 STACK_TOP = TASK_SIZE - PAGE_SIZE
-ERESTARTSYS = -512  # a handler blocked the thread: the SVC runs again when it is woken
 SIGPAGE = STACK_TOP  # the page above the stack: the signal-return trampoline
 SIGRETURN_CODE = struct.pack("<II", 0xD2801168, 0xD4000001)  # mov x8, #139 (rt_sigreturn); svc #0
 MAX_ARG_BYTES = 128 * 1024  # execve's argv + envp (an assumption; Linux allows more)
@@ -189,7 +188,7 @@ class MinimalKernel:
         if result == ERESTARTSYS:  # the thread blocked: run the SVC again when it wakes
             machine.set_pc(machine.pc - 4)
             if self.core is not None:
-                self.core.will_restart(machine)
+                self.core.will_restart(machine, interrupted=self.signals.handler_pending())
             return
         if self.core is not None:
             self.core.deadlines.pop(self.core.running, None)  # its timed wait, if any, is over
@@ -496,7 +495,8 @@ class MinimalKernel:
 
     def sys_clock_nanosleep(self, m, clock_id, flags, req, rem, *_):
         """Sleep: the thread blocks until the time passes (the core idles if nothing else can
-        run). A signal's handler runs and the sleep goes on to its end (no EINTR)."""
+        run). A signal's handler ends it early with EINTR and the time left in `rem`
+        (CoreKernel._interrupt_call)."""
         if clock_id not in (CLOCK_REALTIME, CLOCK_MONOTONIC, 7):  # BOOTTIME
             return -errno.EINVAL
         ns = self.read_timespec(req)
@@ -506,6 +506,24 @@ class MinimalKernel:
             ns -= _epoch(clock_id)
         deadline = self.core.wait_deadline(ns, absolute=bool(flags & TIMER_ABSTIME))
         return ERESTARTSYS if self.core.sleep_until(deadline) else 0
+
+    def sleep_interrupted(self, name: str, args, left_ns: int) -> None:
+        """A handler cut a relative sleep short: the time left goes to its `rem`, if given."""
+        if name == "nanosleep":
+            rem = args[1]
+        elif name == "clock_nanosleep" and not args[1] & TIMER_ABSTIME:
+            rem = args[3]
+        else:
+            return
+        if rem:
+            self.space.write(rem, _timespec(left_ns))
+
+    def interrupted(self, nr: int, name: str, args, restarted: bool = False) -> None:
+        """A handler interrupted a blocked call: it ends with EINTR, or is `restarted` after
+        the handler as a new call (the core kernel decided; --strace shows it as strace does)."""
+        if self.strace is not None:
+            result = ERESTARTSYS if restarted else -errno.EINTR
+            self.strace(SyscallRecord(nr, name, tuple(args), result), self)
 
     def read_timespec(self, ptr: int) -> int | None:
         """A struct timespec in ns; None: a bad pointer; -1: a field out of range (EINVAL)."""

@@ -100,6 +100,7 @@ TABLE = {
     439: ("faccessat2", "dsxx"),
 }
 AT_FDCWD = -100
+ERESTARTSYS = -512  # Linux's: the call blocked; the SVC runs again when the thread wakes
 NAMES = {nr: name for nr, (name, _) in TABLE.items()}
 ARGS = {nr: kinds for nr, (_, kinds) in TABLE.items()}
 
@@ -123,7 +124,9 @@ def format_call(record, read_cstring, pid: int = 1) -> str:
         else:
             shown.append(hex(value))
     result = 0 if record.result is None else record.result  # None: execve replaced the image
-    if -4095 <= result < 0:
+    if result == ERESTARTSYS:  # a handler interrupted it; it goes on after (SA_RESTART)
+        tail = "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+    elif -4095 <= result < 0:
         import errno
         import os
 

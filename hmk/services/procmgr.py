@@ -298,8 +298,7 @@ class ProcMgr:
             and int(self.k.threads.tcb["state"][tcb]) == T_BLOCKED
             and target.linux.signals.next_signal()
         ):
-            self.k.threads.wake(tcb)  # its call runs again after the signal
-            self.k.need_resched = True
+            self.k.interrupt(tcb)  # its call goes on or fails with EINTR (deliver_signals)
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:

@@ -8,8 +8,9 @@ below the frame and x30 = its SA_RESTORER trampoline or, without one (glibc on A
 none: Linux's vDSO has it), the process's signal-return page; either calls rt_sigreturn, which
 restores the frame's registers and mask. With no handler the default action applies: terminate (the
 wait status carries the signal) or, for SIGCHLD, SIGURG, SIGWINCH and SIGCONT, ignore.
-A signal sent to a thread blocked in a call wakes it; the call runs again after the handler
-(always restarted, as with SA_RESTART: hmk does not return EINTR).
+A signal sent to a thread blocked in a call wakes it; the call looks again, and if it would
+still block, a handler interrupts it: it goes on after the handler or fails with EINTR, as
+Linux decides (`restarts`; hmk.kernel.core's _interrupt_call).
 """
 
 from __future__ import annotations
@@ -21,6 +22,26 @@ SIGILL, SIGTRAP, SIGBUS, SIGKILL, SIGSEGV, SIGPIPE = 4, 5, 7, 9, 11, 13
 SIGTERM, SIGCHLD, SIGSTOP = 15, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND = 4, 0x04000000, 0x40000000, 0x80000000
+SA_RESTART = 0x10000000
+# calls a handler always interrupts with EINTR, SA_RESTART or not (Linux's ERESTARTNOHAND and
+# ERESTART_RESTARTBLOCK: the sleeps and the waits for events); the others go on under
+# SA_RESTART (ERESTARTSYS), signal(7) "Interruption of system calls by signal handlers"
+NEVER_RESTARTED = frozenset(
+    {"nanosleep", "clock_nanosleep", "ppoll", "pselect6", "epoll_pwait", "rt_sigsuspend"}
+)
+FUTEX_TIMED = (0, 9)  # FUTEX_WAIT, FUTEX_WAIT_BITSET: with a timeout they are never restarted
+
+
+def restarts(name: str, args, flags: int) -> bool:
+    """Does call `name` (its arguments `args`), blocked when a handler with sa_flags `flags`
+    runs, go on after the handler? Otherwise it fails with EINTR."""
+    if name in NEVER_RESTARTED:
+        return False
+    if name == "futex" and args[3] and args[1] & 0x7F in FUTEX_TIMED:
+        return False
+    return bool(flags & SA_RESTART)
+
+
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 IGNORED_BY_DEFAULT = {SIGCHLD, 18, 23, 28}  # SIGCHLD, SIGCONT, SIGURG, SIGWINCH
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
@@ -105,6 +126,12 @@ class SignalState:
     def next_signal(self) -> int:
         ready = self.pending & ~(self.blocked & ~UNBLOCKABLE)
         return (ready & -ready).bit_length() if ready else 0
+
+    def handler_pending(self) -> bool:
+        """Will a handler run at the next kernel exit? (A blocking call then does not sleep:
+        it is interrupted, as Linux's signal_pending check before sleeping does.)"""
+        sig = self.next_signal()
+        return bool(sig) and sig != SIGKILL and self.actions.get(sig, (SIG_DFL,))[0] > SIG_IGN
 
     def build_frame(self, space, sig: int, ctx, extra, trampoline: int) -> list[int] | None:
         """Write the signal frame below the interrupted stack and return the handler's
