@@ -368,7 +368,7 @@ class Simulation:
         raw.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in core_kernel.mem.pools.items()})
         raw["kernel.frames.in_use"] = core_kernel.frames.in_use
         raw["kernel.frames.peak"] = core_kernel.frames.peak
-        raw["fsmgr.pagecache.frames"] = len(self.page_cache.frames)
+        raw["fsmgr.pagecache.frames"] = len(self.page_cache)
         for owner, held in sorted(core_kernel.frames.peak_by_owner.items()):
             raw[f"frames.{owner}.peak"] = held
             raw[f"frames.{owner}.in_use"] = core_kernel.frames.by_owner[owner]

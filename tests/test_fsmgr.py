@@ -164,3 +164,29 @@ def test_a_program_under_tmp_leaves_tmp_writable():
     space, m = linux.space, FakeMachine()
     assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/mine"), 0o755) == 0
     assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/ci/x"), 0o755) == -errno.EROFS
+
+
+def test_a_write_reaches_the_mapped_pages_it_covers_and_only_needs_those():
+    """The page cache refreshes the pages a write covers (both, across a page boundary);
+    a page it does not cover keeps its bytes."""
+    import hmk  # noqa: PLC0415
+    from hmk.script import MAP_SHARED, O_CREAT, O_RDWR, PROT_READ  # noqa: PLC0415
+
+    seen = {}
+
+    def main(libc):
+        fd = libc.open("/tmp/f", O_CREAT | O_RDWR)
+        libc.write(fd, b"a" * 3 * 4096)
+        addr = libc.mmap(3 * 4096, PROT_READ, MAP_SHARED, fd, 0)
+        libc.touch(addr, 3 * 4096, stride=4096)  # all three pages cached
+        libc.syscall("pwrite64", fd, addr, 0, 0)  # (nothing written)
+        scratch = libc.mmap(4096)
+        libc.memwrite(scratch, b"XY")
+        assert libc.syscall("pwrite64", fd, scratch, 2, 4095) == 2  # across pages 0 and 1
+        seen["boundary"] = libc.memread(addr + 4094, 4)
+        seen["untouched"] = libc.memread(addr + 2 * 4096, 2)
+        return 0
+
+    result = hmk.System(warnings=None).run(main)
+    assert result.exit_status == 0
+    assert seen == {"boundary": b"aXYa", "untouched": b"aa"}

@@ -64,20 +64,24 @@ class OpenFile:
 
 class PageCache:
     """fsmgr's page cache: file pages held in frames of simulated RAM, filled on first use
-    (a mapped file's page; reads and writes of the cached pages keep them current)."""
+    (a mapped file's page; reads and writes of the cached pages keep them current). Indexed
+    by inode, so a write touches only its own file's pages in the range it wrote."""
 
     def __init__(self, core):
         self.core = core
-        self.frames: dict[tuple[int, int], int] = {}  # (inode, page index) -> frame
+        self.pages: dict[int, dict[int, int]] = {}  # inode -> {page index: frame}
         self.written_through: set[int] = set()  # inodes with a shared writable mapping
 
+    def __len__(self) -> int:
+        return sum(len(pages) for pages in self.pages.values())
+
     def frame_of(self, node: File, index: int) -> int:
-        key = (node.ino, index)
-        pa = self.frames.get(key)
+        pages = self.pages.setdefault(node.ino, {})
+        pa = pages.get(index)
         if pa is None:
             k = self.core
             pa = k.frames.alloc(zero=False, owner="fsmgr.pagecache")
-            self.frames[key] = pa
+            pages[index] = pa
             self._fill(node, index, pa)
             for off in range(0, 4096, 64):
                 log_phys(k.mem, pa + off, 1, 64)  # the fill's line writes, timed
@@ -90,11 +94,19 @@ class PageCache:
         self.core.ram[pa : pa + 4096] = 0
         self.core.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
 
-    def refresh(self, node: File) -> None:
-        """The file changed (a write, a truncate): its cached pages take the new bytes."""
-        for (ino, index), pa in self.frames.items():
-            if ino == node.ino:
-                self._fill(node, index, pa)
+    def refresh(self, node: File, start: int = 0, end: int | None = None) -> None:
+        """The file changed: bytes [start, end) written (end None: anything, a truncate);
+        its cached pages there take the new bytes (pages past the old end were zero)."""
+        pages = self.pages.get(node.ino)
+        if not pages:
+            return
+        if end is None:
+            chosen = list(pages.items())
+        else:
+            span = range(start // 4096, (end + 4095) // 4096)
+            chosen = [(i, pages[i]) for i in span if i in pages]
+        for index, pa in chosen:
+            self._fill(node, index, pa)
 
     def writeback(self, node: File) -> None:
         """Before fsmgr reads or changes a file that a shared writable mapping may have
@@ -104,8 +116,8 @@ class PageCache:
         if node.ino not in self.written_through:
             return
         data, ram = node.data, self.core.ram
-        for (ino, index), pa in self.frames.items():
-            if ino == node.ino and index * 4096 < len(data):
+        for index, pa in self.pages.get(node.ino, {}).items():
+            if index * 4096 < len(data):
                 n = min(4096, len(data) - index * 4096)
                 data[index * 4096 : index * 4096 + n] = ram[pa : pa + n].tobytes()
                 for off in range(0, n, 64):
@@ -116,9 +128,8 @@ class PageCache:
     def evict(self, node: File) -> list[int]:
         """Drop the file's pages from the cache (an unnamed shared object nobody maps any
         more): the frames, for the memory manager to release its references."""
-        gone = [key for key in self.frames if key[0] == node.ino]
         self.written_through.discard(node.ino)
-        return [self.frames.pop(key) for key in gone]
+        return list(self.pages.pop(node.ino, {}).values())
 
 
 class FsMgr:
@@ -376,7 +387,7 @@ class FsMgr:
         buf[start : start + len(data)] = data
         node.mtime = self._now()
         if self.cache is not None:
-            self.cache.refresh(node)
+            self.cache.refresh(node, start, start + len(data))
         if pos is None:
             f.pos = start + len(data)
         return len(data)
