@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hmk.cpu.elf import load_elf
 from hmk.hw.profile import load_soc
+from hmk.kernel.syscalls import signed
 from hmk.runner import DEFAULT_ENV, RunResult, Simulation, run_program
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
@@ -141,7 +142,7 @@ class _Session:
             return
         k = self.sim.core_kernel
         task = k.process_of(k.running).linux.task
-        value = _signed(machine.reg(0))
+        value = signed(machine.reg(0))
         script = self.scripts.get(task.pid) or self._adopt(task, value, machine)
         request = script.resume(value)
         kind = request[0]
@@ -184,10 +185,6 @@ class _Session:
         machine.set_reg(8, nr)
         machine.set_reg(9, KINDS[kind])
         machine.set_reg(10, extra)
-
-
-def _signed(x: int) -> int:
-    return x - (1 << 64) if x >> 63 else x
 
 
 def _name(fn) -> str:

@@ -58,7 +58,7 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hmk.runner import summary  # noqa: PLC0415  (keep `hmk profiles` light)
+    from hmk.runner import run_program, summary  # noqa: PLC0415  (keep `hmk profiles` light)
     from hmk.workloads import path as workload_path  # noqa: PLC0415
 
     stats_file = args.stats if args.stats != "-" else None
@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     stacks = any((args.flamegraph, args.folded, args.speedscope))
     result = _guarded(
-        "run_program",
+        run_program,
         program,
         argv,
         strace=sys.stderr if args.strace else None,
@@ -116,7 +116,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     diff = args.diff_flamegraph
     options = _run_options(args, [args.plot, args.json, diff])
     results = _guarded(
-        "compare", args.program, list(args.args), systems, stacks=diff is not None, **options
+        cmp.compare, args.program, list(args.args), systems, stacks=diff is not None, **options
     )
     if isinstance(results, int):
         return results
@@ -173,14 +173,10 @@ def _run_options(args, outputs) -> dict:
     }
 
 
-def _guarded(what, *args, **kwargs):
-    """Call runner.run_program or report.compare.compare; a bad program is `hmk: error:`, 2."""
+def _guarded(call, *args, **kwargs):
+    """call(*args, **kwargs) (a run or a comparison); a bad program is `hmk: error:`, 2."""
     from hmk.cpu.elf import ElfError  # noqa: PLC0415
 
-    if what == "run_program":
-        from hmk.runner import run_program as call  # noqa: PLC0415
-    else:
-        from hmk.report.compare import compare as call  # noqa: PLC0415
     try:
         return call(*args, **kwargs)
     except (ElfError, OSError, ValueError) as e:

@@ -41,10 +41,6 @@ LIMIT_STATUS = 124  # a run ended by max_instructions/max_cycles, as timeout(1) 
 _STDERR = object()  # "this process's stderr at the time of the run"
 
 
-def _stderr():
-    return sys.stderr
-
-
 @dataclass
 class RunResult:
     exit_status: int
@@ -189,8 +185,8 @@ class Simulation:
         self.paging = paging
         if capabilities_only is None:
             capabilities_only = not composition.address_tokens
-        self.progress = Progress(_stderr() if progress is _STDERR else progress)
-        self.messages = Messages(_stderr() if warnings is _STDERR else warnings, self.progress)
+        self.progress = Progress(progress)
+        self.messages = Messages(sys.stderr if warnings is _STDERR else warnings, self.progress)
         self.ram = ram = np.zeros(ram_mib << 20, np.uint8)
         self.core_kernel = core_kernel = CoreKernel(
             ram,
@@ -299,7 +295,7 @@ class Simulation:
         k = self.core_kernel
         k.note_time()
         # the batch about to be timed ran in the current process: its code, its program image
-        proc = k._procs.get(k.running) or k.current
+        proc = k.running_process
         linux = getattr(proc, "linux", None) or self.linux
         self._batch_space = linux.space
         self.timing.table.use(linux.proc.image if linux.proc is not None else None)

@@ -327,6 +327,11 @@ class CoreKernel:
     def running(self) -> int:
         return int(self.threads.runq["current"][0])
 
+    @property
+    def running_process(self):
+        """The process whose thread is on the core (the last one active while none is)."""
+        return self._procs.get(self.running) or self.current
+
     def process_of(self, tcb: int):
         return self._procs[tcb]
 

@@ -100,6 +100,13 @@ TABLE = {
     439: ("faccessat2", "dsxx"),
 }
 AT_FDCWD = -100
+
+
+def signed(value: int) -> int:
+    """A 64-bit register as a signed value (an off_t, a length, a result)."""
+    return value - (1 << 64) if value >> 63 else value
+
+
 ERESTARTSYS = -512  # Linux's: the call blocked; the SVC runs again when the thread wakes
 NAMES = {nr: name for nr, (name, _) in TABLE.items()}
 ARGS = {nr: kinds for nr, (_, kinds) in TABLE.items()}
@@ -110,11 +117,11 @@ def format_call(record, read_cstring, pid: int = 1) -> str:
     kinds = ARGS.get(record.number, "xxxxxx")
     shown = []
     for i, (kind, value) in enumerate(zip(kinds, record.args, strict=False)):
-        signed = value - (1 << 64) if value >> 63 else value
-        if i == 0 and signed == AT_FDCWD and record.name.endswith("at"):
+        as_int = signed(value)
+        if i == 0 and as_int == AT_FDCWD and record.name.endswith("at"):
             shown.append("AT_FDCWD")
         elif kind == "d":
-            shown.append(str(signed))
+            shown.append(str(as_int))
         elif kind in "ps" and value == 0:
             shown.append("NULL")
         elif kind == "s":

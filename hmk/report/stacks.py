@@ -83,9 +83,7 @@ class StackProfile:
         core_kernel.on_charge = self.kernel
 
     # ---- who is running
-    def _process(self, proc=None):
-        k = self.k
-        proc = proc or k._procs.get(k.running) or k.current
+    def _process(self, proc):
         linux = getattr(proc, "linux", None)
         if linux is None or linux.proc is None:
             return f"process:{getattr(proc, 'name', '?')}", None
@@ -124,7 +122,7 @@ class StackProfile:
         if path == "idle":
             self.weights[IDLE] += cycles * self.unit
             return
-        process, image = self._process()
+        process, image = self._process(self.k.running_process)
         pc = self.machine.pc
         user = self._symbols_of(image).frame(pc) if pc else START
         context = self.k.context

@@ -23,7 +23,8 @@ import struct
 import numpy as np
 
 from hmk.kernel.costs import BUDGETS
-from hmk.kernel.minimal import ERESTARTSYS
+from hmk.kernel.syscalls import ERESTARTSYS
+from hmk.kernel.syscalls import signed as _signed
 from hmk.kernel.vspace import log_phys
 from hmk.services import devhost
 from hmk.services.devhost import BlockDevice
@@ -847,11 +848,6 @@ class FsMgr:
         """Stores through shared mappings reach the file before fsmgr looks at its bytes."""
         if self.cache is not None and isinstance(node, File):
             self.cache.writeback(node)
-
-
-def _signed(x: int) -> int:
-    """A register as a signed 64-bit value (an off_t, a length)."""
-    return x - (1 << 64) if x >= 1 << 63 else x
 
 
 def _int(x: int) -> int:
