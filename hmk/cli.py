@@ -163,7 +163,7 @@ def _run_options(args, outputs) -> dict:
             raise OutputError(f"{path}: no such directory")
     return {
         "profile": args.profile,
-        "cluster": _cluster(args.core),
+        "cluster": cluster_arg(args.core),
         "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
         "rootfs": args.rootfs,
         "paging": args.paging,
@@ -220,7 +220,8 @@ class OutputError(Exception):
 DEMO = ("compute", ())
 
 
-def _cluster(value):
+def cluster_arg(value):
+    """--core/--cluster: a cluster's index (digits) or its name."""
     return int(value) if value is not None and value.isdigit() else value
 
 
@@ -242,7 +243,7 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     print("\n".join(profile.describe_soc(soc, full=False)))
     print("\nModeled memory latency (a dependent pointer chase over a random order of each")
     print("working set's lines, lmbench lat_mem_rd style; steady state, one core per cluster):\n")
-    which = _cluster(args.cluster)
+    which = cluster_arg(args.cluster)
     clusters = soc.clusters if which is None else [soc.cluster(which)]
     ladders = [(c, latency_ladder(soc, c.name)) for c in clusters]
     header = "".join(f"  {c.name + ' ' + c.core.name:>26}" for c, _ in ladders)

@@ -34,7 +34,11 @@ COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
 
 def breakdown(stats: dict) -> dict[str, int]:
     """A run's busy cycles by part (PARTS); idle cycles are not part of it."""
-    kernel = {k.removeprefix("kernel.cycles."): v for k, v in stats.items()}
+    kernel = {
+        k.removeprefix("kernel.cycles."): v
+        for k, v in stats.items()
+        if k.startswith("kernel.cycles.")
+    }
     cycles = stats.get("system.cpu0.cycles", 0)
     parts = {
         "user": cycles - stats.get("system.cpu0.external_cycles", 0),
@@ -52,10 +56,10 @@ def compare(program: str, args: list[str], systems: list[str], **options) -> lis
     output is kept in each result's `output` attribute rather than printed."""
     from hmk.runner import run_program  # noqa: PLC0415
 
+    options.setdefault("warnings", None)  # kept in each result; the caller shows them once
     results = []
     for system in systems:
         out = io.BytesIO()
-        options.setdefault("warnings", None)  # kept in each result; the caller shows them once
         result = run_program(program, args, system=system, out=out, err=out, **options)
         result.output = out.getvalue()
         results.append(result)
