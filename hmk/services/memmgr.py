@@ -46,6 +46,7 @@ FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits regi
 VMA_MSG = 32  # bytes of a VMA request: operation, start, end, protection
 TOKEN_WINDOW = 0x7000_0000_0000  # where granted kernel pages appear in the memory manager
 REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not published)
+ACCOUNT = "services.memmgr"  # what its cycles are charged to (statistics: services.memmgr.cycles)
 
 
 # the memory manager alone in its own IC2 domain, everything else in the kernel
@@ -169,11 +170,7 @@ class MemoryManager:
         kernel space, IC0 and IC1, a plain call into the kernel's code)."""
         k = self.kernel
         trap = 0 if self.direct else k.entry + BUDGETS["exception.frame"] + k.exit
-        k.charge(self.account, trap + k.path(budget))
-
-    @property
-    def account(self) -> str:
-        return "services.memmgr"
+        k.charge(ACCOUNT, trap + k.path(budget))
 
 
 class TokenView:
@@ -235,7 +232,7 @@ class TokenView:
         k.roots[asid] = self.domain.root
         lat = k._latencies(events) if k._latencies is not None and len(events) else None
         stall = path_cycles(budget, lat, events["kind"], k.l1_hit) if lat is not None else budget
-        k.charge(k.memmgr.account, stall)
+        k.charge(ACCOUNT, stall)
 
 
 class ManagedSpace(AddressSpace):
