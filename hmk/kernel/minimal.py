@@ -52,11 +52,6 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 _IMAGES = itertools.count(1)  # keys for loaded program images (equality only)
 
 
-# unsupported calls that programs probe and do without, so no warning: glibc registers rseq
-# at every start and carries on without it (as on a kernel built without CONFIG_RSEQ)
-QUIET_ENOSYS = frozenset({"rseq"})
-
-
 def _warn_once():
     """A warning sink for a personality used without the runner: each text once, to stderr."""
     seen = set()
@@ -180,8 +175,7 @@ class MinimalKernel:
             strings = {args[0]: self.space.read_cstring(args[0])}
         self.syscalls += 1
         if handler is None:
-            if name not in QUIET_ENOSYS:
-                self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
+            self.warn(f"unsupported syscall {name} ({nr}): -ENOSYS")
             result = -errno.ENOSYS
         else:
             result = handler(machine, *args)
@@ -209,6 +203,11 @@ class MinimalKernel:
 
     def sys_futex(self, m, uaddr, op, val, utime, *_):
         return self.procmgr.futex(self.task, uaddr, op, val, utime)
+
+    def sys_rseq(self, m, *_):
+        """Not there, deliberately and without a warning: glibc registers rseq at every start
+        and carries on without it, as on a kernel built without CONFIG_RSEQ."""
+        return -errno.ENOSYS
 
     def sys_set_tid_address(self, m, tidptr, *_):
         entry = self.task.threads[self.core.running]
