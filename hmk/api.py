@@ -18,11 +18,11 @@ from pathlib import Path
 
 from hmk.cpu.elf import load_elf
 from hmk.hw.profile import load_soc
-from hmk.kernel.syscalls import signed
-from hmk.runner import DEFAULT_ENV, RunResult, Simulation, run_program
+from hmk.linux.strace import signed
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, run_program
 from hmk.workloads import bin_dir
 
 __all__ = ["ScriptError", "System", "stub_path"]
@@ -31,7 +31,11 @@ __all__ = ["ScriptError", "System", "stub_path"]
 TAG_HELLO = 0
 KINDS = {"syscall": 0, "touch": 1, "compute": 2}
 NR_EXIT_GROUP = 94
-_OPTIONS = set(inspect.signature(Simulation.__init__).parameters) - {"self", "program"}
+_OPTIONS = set(inspect.signature(Simulation.__init__).parameters) - {
+    "self",
+    "program",
+    "script_channel",
+}
 
 
 class ScriptError(Exception):
@@ -51,7 +55,7 @@ def stub_path() -> Path:
 class System:
     """A modeled machine's configuration: `profile` (a hardware profile), `system` (a
     composition: a preset name or a system file), and any other Simulation option
-    (hmk.runner.run_program lists them: cluster, paging, stdin, out, err, strace, ...).
+    (hmk.system.run_program lists them: cluster, paging, stdin, out, err, strace, ...).
     `libc_instructions`: extra user instructions each scripted syscall costs besides the stub's
     own (default 0: the stub's ~20 instructions per call already stand for a libc wrapper).
     `env`: the environment of programs started by run() or execve. Every run() boots afresh."""
@@ -101,9 +105,8 @@ class _Session:
     def __init__(self, system: System, main, args: tuple, options: dict):
         stub = str(stub_path())
         image = load_elf(stub)
-        self.sim = sim = Simulation(stub, **options)
+        self.sim = sim = Simulation(stub, script_channel=self.channel, **options)
         sim.start(image, [b"scripthost"], system.env)
-        sim.core_kernel.script_channel = self.channel
         self.env = system.env
         self.extra = system.libc_instructions // 2  # the stub's loop: two instructions a turn
         self.main = (main, args)
@@ -125,7 +128,8 @@ class _Session:
 
     # ---- the libc objects' side (called from a script's thread while the simulator waits)
     def space(self, pid: int):
-        return self.sim.linux.procmgr.tasks[pid].linux.space
+        sim = self.sim
+        return sim.memmgr.space_of(sim.procmgr.tasks[pid].proc)
 
     def forking(self, pid: int, script, args) -> None:
         self.forks[pid] = (script, args)
@@ -140,8 +144,8 @@ class _Session:
         if self.error is not None:  # a script raised: the run is ending
             machine.abort(self.error.splitlines()[0])
             return
-        k = self.sim.core_kernel
-        task = k.process_of(k.running).linux.task
+        k = self.sim.kernel
+        task = self.sim.procmgr.task_of(k.process_of(k.running))
         value = signed(machine.reg(0))
         script = self.scripts.get(task.pid) or self._adopt(task, value, machine)
         request = script.resume(value)

@@ -268,11 +268,10 @@ def add_parser(commands) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from hmk.cli import cluster_arg  # noqa: PLC0415
     from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
     from hmk.system import SystemFileError, load_system  # noqa: PLC0415
 
-    cluster = cluster_arg(args.core)
+    cluster = args.core
     try:
         ops = [BY_NAME[n] for n in _choose(args.ops, list(BY_NAME), "operation", BY_NAME)]
         systems = _choose(args.systems, None, "system", DEFAULT_SYSTEMS)

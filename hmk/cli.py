@@ -58,7 +58,8 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hmk.runner import run_program, summary  # noqa: PLC0415  (keep `hmk profiles` light)
+    from hmk.report.summary import summary  # noqa: PLC0415  (keep `hmk profiles` light)
+    from hmk.system import run_program  # noqa: PLC0415
     from hmk.workloads import path as workload_path  # noqa: PLC0415
 
     stats_file = args.stats if args.stats != "-" else None
@@ -151,7 +152,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _run_options(args, outputs) -> dict:
     """run_program's options from the shared command-line flags; checks the profile, the
     system and where outputs go before anything runs (a run can take long)."""
-    from hmk.runner import DEFAULT_ENV  # noqa: PLC0415
+    from hmk.system import DEFAULT_ENV  # noqa: PLC0415
 
     profile.load_soc(args.profile)  # a bad profile or system file: reported before anything runs
     if getattr(args, "system", None):
@@ -163,7 +164,7 @@ def _run_options(args, outputs) -> dict:
             raise OutputError(f"{path}: no such directory")
     return {
         "profile": args.profile,
-        "cluster": cluster_arg(args.core),
+        "cluster": args.core,
         "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
         "rootfs": args.rootfs,
         "paging": args.paging,
@@ -220,11 +221,6 @@ class OutputError(Exception):
 DEMO = ("compute", ())
 
 
-def cluster_arg(value):
-    """--core/--cluster: a cluster's index (digits) or its name."""
-    return int(value) if value is not None and value.isdigit() else value
-
-
 def _environment(base, set_vars, unset_vars) -> list[bytes]:
     """qemu-user's -E VAR=VALUE / -U VAR over the default guest environment."""
     env = dict(item.split(b"=", 1) for item in base)
@@ -243,7 +239,7 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     print("\n".join(profile.describe_soc(soc, full=False)))
     print("\nModeled memory latency (a dependent pointer chase over a random order of each")
     print("working set's lines, lmbench lat_mem_rd style; steady state, one core per cluster):\n")
-    which = cluster_arg(args.cluster)
+    which = args.cluster
     clusters = soc.clusters if which is None else [soc.cluster(which)]
     ladders = [(c, latency_ladder(soc, c.name)) for c in clusters]
     header = "".join(f"  {c.name + ' ' + c.core.name:>26}" for c, _ in ladders)
@@ -383,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fidelity.set_defaults(func=cmd_fidelity)
     fidelity.add_argument("--write", metavar="FILE.md", help="write the page instead of printing")
-    from hmk import bench  # noqa: PLC0415  (hmk bench: issue 6)
+    from hmk import bench  # noqa: PLC0415  (its model loads only when the suite runs)
 
     bench.add_parser(commands)
 

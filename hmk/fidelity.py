@@ -116,7 +116,7 @@ def per_operation(
     `profile`, under the composition `system` (`paging` None: the system's choice). `program`:
     the HM-native hmbench or a bundled Linux program (`lat`, with /bin/exitcode beside it for
     its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs)."""
-    from hmk.runner import run_program  # noqa: PLC0415
+    from hmk.system import run_program  # noqa: PLC0415
 
     runs = []
     with guest_root(program) as root:

@@ -34,10 +34,10 @@ from operator import itemgetter
 
 from elftools.elf.elffile import ELFFile
 
+from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
+
 __all__ = [
     "ELF_ET_DYN_BASE",
-    "PAGE_SIZE",
-    "TASK_SIZE",
     "ElfError",
     "ElfImage",
     "Segment",
@@ -47,13 +47,7 @@ __all__ = [
     "parse_elf",
 ]
 
-PAGE_SIZE = 4096
-"""ELF_MIN_ALIGN: the page size segments are mapped with (arm64 with 4 KiB pages)."""
-
-TASK_SIZE = 1 << 48
-"""End of the user address space: arm64 with 48-bit virtual addresses (TASK_SIZE_64)."""
-
-ELF_ET_DYN_BASE = 2 * (1 << 48) // 3
+ELF_ET_DYN_BASE = 2 * VA_LIMIT // 3
 """arm64's ``ELF_ET_DYN_BASE``: ``2 * DEFAULT_MAP_WINDOW_64 / 3``, 48-bit VAs: 0xAAAAAAAAAAAA."""
 
 EHDR_SIZE = 64  # sizeof(Elf64_Ehdr)
@@ -118,9 +112,11 @@ class Symbol:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ElfImage:
-    """What a loaded static executable needs from its file."""
+    """What a loaded static executable needs from its file. Each load is its own image
+    (compared and hashed by identity): the CPU's translated code and the timing model's
+    classified blocks belong to one loaded program."""
 
     path: str
     elf_type: str  # "ET_EXEC" (-static) or "ET_DYN" (-static-pie)
@@ -292,7 +288,7 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
                 f"the page size, so it cannot be mapped"
             )
         start = vaddr + bias
-        if start < 0 or start + memsz > TASK_SIZE:
+        if start < 0 or start + memsz > VA_LIMIT:
             raise fail(
                 f"{what} at {start:#x}-{start + memsz:#x} lies outside the 48-bit "
                 f"user address space"

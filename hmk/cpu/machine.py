@@ -6,10 +6,15 @@ current address space's ARMv8 page tables in that RAM; so frames can be shared a
 changed by editing tables and flushing unicorn's TLB (`flush_tlb`). Native hooks record executed
 blocks and memory accesses into buffers that `drain()` hands to a sink in batches.
 
-The kernel side is not here: it is whatever object is passed as `kernel`, with
-    kernel.page_fault(machine, vaddr, access) -> bool   map the page (True) or refuse (False)
-    kernel.syscall(machine)                             an SVC; may call machine.stop()
-so the CPU side can be reused unchanged when the kernel changes.
+The kernel side is not here: the CPU traps into whatever object is passed as `traps`, with
+    traps.page_fault(machine, vaddr, access) -> bool     map the page (True) or refuse (False)
+    traps.syscall(machine)                               an SVC; may call machine.stop()
+    traps.guest_fault(machine, signal, detail) -> bool   optional: an exception the guest
+                                                         caused; True to go on at machine.pc
+so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
+batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
+batch before the current one has been consumed, `on_boundary(machine)` when a full buffer
+stopped the CPU between two blocks (where a timer interrupt can be taken).
 """
 
 from __future__ import annotations
@@ -90,15 +95,19 @@ class Machine:
     def __init__(
         self,
         ram: np.ndarray,
-        kernel,
+        traps,
         line_bits: int = 6,
         event_capacity: int = 1 << 20,
         pipelined: bool = True,
+        *,
+        sink=None,
+        on_sync=None,
+        on_boundary=None,
     ):
         if ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 4096:
             raise ValueError("ram must be a 1-D uint8 array whose size is a multiple of 4 KiB")
         self.ram = ram
-        self.kernel = kernel
+        self.traps = traps
         self.uc = uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM64_MAX)  # ARMv8.x extensions (LSE atomics, ...)
         uc.ctl_set_page_size(4096)  # unicorn's AArch64 default is 1 KiB pages
@@ -132,13 +141,13 @@ class Machine:
         uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
-        self.sink = None
+        self.sink = sink
         # the kernel's view of batch boundaries: `on_sync()` right after every batch before
         # the current one is consumed (a deterministic point to read the simulated clock), and
         # `on_boundary(machine)` when a full buffer stopped the CPU between two blocks (a
         # point where the kernel may take a timer interrupt and switch threads)
-        self.on_sync = None
-        self.on_boundary = None
+        self.on_sync = on_sync
+        self.on_boundary = on_boundary
         self.pipelined = pipelined
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="hmk-sink") if pipelined else None
         self._pending = None
@@ -214,6 +223,11 @@ class Machine:
         self.uc.ctl_flush_tb()
 
     # ---- running
+    @property
+    def stopped(self) -> bool:
+        """The run is ending (the program exited, or the kernel stopped or killed it)."""
+        return self._stopped
+
     def stop(self) -> None:
         """End the current run (e.g. the program exited)."""
         self._stopped = True
@@ -274,10 +288,10 @@ class Machine:
             self.sync()
 
     def _recover(self, signal: int, detail: str) -> bool:
-        """Offer a guest fault to the kernel (`kernel.guest_fault(machine, signal, detail)`),
+        """Offer a guest fault to the kernel (`traps.guest_fault(machine, signal, detail)`),
         which may deliver a signal and go on with some thread: True to resume at self.pc.
         A kernel handler that raised is a simulator bug and is never offered."""
-        handler = getattr(self.kernel, "guest_fault", None)
+        handler = getattr(self.traps, "guest_fault", None)
         if handler is None or self._kernel_bug:
             return False
         saved = self._error, self._signal
@@ -317,7 +331,7 @@ class Machine:
     # ---- hooks that reach Python
     def _on_fault(self, vaddr: int, access: int) -> int:
         try:
-            ok = self.kernel.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
+            ok = self.traps.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
         except MemoryError as e:  # simulated RAM exhausted: Linux's OOM killer sends SIGKILL
             self._error, self._signal = f"out of memory: {e}", SIGKILL
             return 0
@@ -338,7 +352,7 @@ class Machine:
         self.drain()  # keep timing in program order: what ran before the SVC first
         try:
             self.sync()  # the kernel may change page tables or read the simulated clock
-            self.kernel.syscall(self)
+            self.traps.syscall(self)
         except MemoryError as e:  # simulated RAM exhausted: SIGKILL, as from the OOM killer
             self._error, self._signal = f"out of memory: {e}", SIGKILL
             uc.emu_stop()

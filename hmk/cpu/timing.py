@@ -125,8 +125,8 @@ class Params:
 class TimingModel:
     """Cycles of one core. `account(blocks, events, latencies, classes)` adds a flush and returns
     the cycles it added; `classes` is either the blocks' ids in `self.table` (uint32, one per
-    block) or where to read code from: an object with `read_code(addr, size)`, a callable with
-    that signature, or a hmk.cpu.machine.Machine (read through its kernel's address space);
+    block) or where to read code from: an object with `read_code(addr, size)` or a callable
+    with that signature;
     code read once is trusted at that address and size until `code_changed`.
     `reference=True` runs the plain-Python specification instead of the compiled twin."""
 
@@ -252,9 +252,6 @@ def _code_reader(source):
         return source.read_code
     if callable(source):
         return source
-    space = getattr(getattr(source, "kernel", None), "space", None)
-    if space is not None and hasattr(space, "read"):
-        return space.read
     raise TypeError(
         "classes must be block ids, a read_code(addr, size) callable or an object with one"
     )

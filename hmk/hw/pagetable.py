@@ -16,6 +16,7 @@ PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 LEVELS = 4
 VA_BITS = 48
+VA_LIMIT = 1 << VA_BITS  # the end of a 48-bit virtual address space (TTBR0's half)
 ADDR_MASK = ((1 << VA_BITS) - 1) & ~(PAGE_SIZE - 1)  # output address bits [47:12]
 
 # Descriptor bits (Arm ARM D8.3, VMSAv8-64 translation table format descriptors)

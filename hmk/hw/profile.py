@@ -199,8 +199,10 @@ class SoC:
         return max(1, round(self.dram_latency_ns * ghz))
 
     def cluster(self, which: str | int) -> Cluster:
-        """A cluster by name or by index."""
+        """A cluster by name or by index (an int, or a string of digits: `--core 1`)."""
         names = ", ".join(c.name for c in self.clusters)
+        if isinstance(which, str) and which.isdigit():
+            which = int(which)
         if isinstance(which, int) and not isinstance(which, bool):
             if 0 <= which < len(self.clusters):
                 return self.clusters[which]

@@ -1,7 +1,7 @@
-"""The core kernel (IC0) booted in simulated RAM and wired to the functional CPU.
+"""The core kernel (IC0) booted in simulated RAM: HM's mechanisms, and nothing of Linux.
 
 `CoreKernel` lays out simulated physical memory, creates the kernel's object pools and serves the
-CPU's kernel interface (hmk.cpu.machine: `page_fault`, `syscall`):
+CPU's kernel entries (hmk.cpu.machine: `page_fault`, `syscall`, `guest_fault`):
 
     [0, heap)                 kernel heap: every pool (TCBs, VSpaces, CSpace slots, endpoints,
                               activations, frame rings, region tables) at a physical address
@@ -10,17 +10,20 @@ CPU's kernel interface (hmk.cpu.machine: `page_fault`, `syscall`):
                               pages, kernel-only; ASID 0's root, which times kernel accesses
 
 A page fault runs the policy-free kernel paging path (hmk.kernel.paging, compiled twin by
-default). What the kernel cannot resolve goes to the memory manager (hmk.services.memmgr) as an
-IPC made on the faulting thread's behalf; with user-level paging every fault does. An SVC whose
-number is a core-kernel call (hmk.kernel.hmcalls) is served here; any other goes to the Linux
-personality (`linux`, hmk.kernel.minimal until the ABI shim exists).
+default); what the kernel cannot resolve goes to the faulting process's personality, whose
+memory manager gets it as an IPC made on the thread's behalf (with user-level paging, every
+fault). An SVC whose number is a core-kernel call (hmk.kernel.hmcalls) is served here; any other
+goes to the personality the process was started with (`Personality`: for Linux programs,
+hmk.linux.shim), as do the exceptions it raises and the return to user mode, where a personality
+delivers what it has pending (Linux's signals).
 
 Costs. Every kernel path's accesses are logged (KernelMemory) and timed through the same memory
 hierarchy as the program, under the kernel's ASID 0 view; a path costs exception entry + its
-instruction budget (hmk.kernel.costs) + its load stalls + exception return. `attach` connects
-the timing side. A fault arrives in the middle of a recorded batch: its kernel accesses are timed
-before the program accesses that preceded it in that batch (at most one batch, and always the
-same ones: deterministic); an SVC ends a block, so syscalls are timed exactly in order.
+instruction budget (hmk.kernel.costs) + its load stalls + exception return. The core it runs on
+(`CorePort`: the clock, the memory hierarchy, the CPU's TLB) is given at construction; the
+default is untimed. A fault arrives in the middle of a recorded batch: its kernel accesses are
+timed before the program accesses that preceded it in that batch (at most one batch, and always
+the same ones: deterministic); an SVC ends a block, so syscalls are timed exactly in order.
 """
 
 from __future__ import annotations
@@ -28,19 +31,19 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from contextlib import contextmanager
-from errno import EINTR
+from typing import Protocol
 
 import numpy as np
 
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
+from hmk.kernel.errors import ENOSYS
 from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.hmcalls import NAMES as HM_NAMES
 from hmk.kernel.ipc import Ipc, ipc_cycles
 from hmk.kernel.memory import Frames
-from hmk.kernel.minimal import SIGPAGE
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.paging import (
@@ -52,42 +55,90 @@ from hmk.kernel.paging import (
     KernelPaging,
     fault_budget,
 )
-from hmk.kernel.syscalls import NAMES as SYSCALL_NAMES
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
 from hmk.kernel.tokens import Tokens
 from hmk.kernel.vspace import VSpaces
-from hmk.services.signals import (
-    IGNORED_BY_DEFAULT,
-    SEGV_MAPERR,
-    SIG_DFL,
-    SIG_IGN,
-    SIGBUS,
-    SIGILL,
-    SIGKILL,
-    SIGSEGV,
-    SIGTRAP,
-    restarts,
-)
-from hmk.services.signals import bit as sig_bit
 
 LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a time
 # assumed: Linux arm64's defconfig CONFIG_HZ=250 (a 4 ms tick); HM's tick is not published
 TICK_US = 4000
 SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
-SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
-MEMMGR_SLOT = 0  # every process's CSpace slot 0: the memory manager's endpoint (CALL)
-MAPPED, REFILLED, REFUSED = range(3)  # what the memory manager did about a fault
+MAPPED, REFILLED, REFUSED = range(3)  # what a pager did about a fault the kernel passed on
+
+
+class CorePort:
+    """The core the kernel runs on, as the kernel sees it; this one is untimed (no clock, no
+    caches), for a kernel without a CPU. The assembly (hmk.system) gives a timed one."""
+
+    def sync(self) -> None:
+        """Wait until every batch the CPU recorded before now is timed."""
+
+    def latencies(self, log) -> np.ndarray | None:
+        """Each logged access's latency through the memory hierarchy (None: untimed)."""
+        return None
+
+    def add_cycles(self, n: int) -> None:
+        """Advance the core's clock by `n` cycles of kernel work."""
+
+    def now(self) -> int:
+        """The core's clock in cycles."""
+        return 0
+
+    def flush(self, pages, asid: int) -> None:
+        """TLB maintenance on the CPU and in the timing model: `pages` (None: all) of `asid`."""
+
+    def flush_timing(self, pages, asid: int) -> None:
+        """The same in the timing model only (inside a fault the CPU refills on its own)."""
+
+    def flush_code(self) -> None:
+        """Drop the CPU's translated code (a frame that held code is reused)."""
+
+    def charged(self, kernel, what: str, cycles: int) -> None:
+        """The kernel charged `cycles` to path `what` (a profile may be listening)."""
+
+
+class Personality(Protocol):
+    """A foreign ABI the core kernel forwards to, for the processes started under it (Linux's is
+    hmk.linux.shim.Shim): every SVC that is not a core-kernel call, the faults its pager must
+    resolve, the exceptions its threads raise, and the return to user mode."""
+
+    def syscall(self, machine, proc: Process, registers, resumed: bool) -> None:
+        """An SVC of `proc`'s running thread; `resumed`: its blocked call going on."""
+
+    def page_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
+        """A fault kernel paging passed on: MAPPED, REFILLED (retry in the kernel), REFUSED."""
+
+    def guest_fault(self, machine, proc: Process, signal: int, detail: str) -> bool:
+        """The running thread faulted (SIGSEGV, SIGILL, SIGTRAP; SIGKILL: out of memory): True
+        when some thread goes on."""
+
+    def to_user(self, machine) -> None:
+        """The kernel is about to return to the running thread."""
+
+    def process_exited(self, machine, proc: Process) -> None:
+        """The last thread of `proc` exited (a core-kernel thread_exit)."""
+
+    def domain_started(self, parent: Process, child: Process) -> None:
+        """`child` is a new domain running `parent`'s image (its memory is to be managed)."""
+
+
+UNTIMED = CorePort()
 
 
 class CoreKernel:
-    """IC0 on one core of a hardware profile. `linux` serves Linux syscalls (its `syscall(m)`);
-    `memmgr` is the memory-manager side (policy), set by the caller after boot."""
+    """IC0 on one core: `core` (a hmk.hw.profile CoreType: L1D latency, exception entry and
+    return) at `ghz`, its clock, caches and TLBs behind `port`; `roots` is the walker's root
+    table per ASID (the kernel writes ASID 0's and each activated VSpace's)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         ram: np.ndarray,
+        roots: np.ndarray | None = None,
         *,
+        port: CorePort = UNTIMED,
+        core=None,
+        ghz: float = 1.0,
         user_level_paging: bool = False,
         capabilities_only: bool = False,
         impl: str = "cython",
@@ -105,10 +156,13 @@ class CoreKernel:
             )
         if impl not in ("python", "cython"):
             raise ValueError(f"kernel: unknown hot-path implementation {impl!r}")
-        self.ram, self.impl = ram, impl
+        self.ram, self.impl, self.port, self.ghz = ram, impl, port, ghz
+        self.l1_hit = core.l1d.latency if core is not None else 4
+        self.entry = core.exception_entry if core is not None else 0
+        self.exit = core.exception_return if core is not None else 0
         self.mem = KernelMemory(ram, 0, heap_bytes)
         self.tables_floor = len(ram) - _linear_map_frames(len(ram)) * PAGE_SIZE
-        self.frames = Frames(ram, heap_bytes, end=self.tables_floor)
+        self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
         self.caps = CSpaces(self.mem, slots=processes * 64, cspaces=processes, objects_per_type=256)
         self.threads = Threads(self.mem, threads, cores=1, tick_cycles=1, slice_ticks=SLICE_TICKS)
         self.vspaces = VSpaces(
@@ -132,23 +186,15 @@ class CoreKernel:
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
         self.frame_objects = FrameObjects(self.vspaces, 256)
-        self.roots = np.full(1 << 16, -1, np.int64)
+        self.roots = np.full(1 << 16, -1, np.int64) if roots is None else roots
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()
         self.cycles: Counter = Counter()  # kernel-side cycles by path
-        self.on_charge = None  # called with (path, cycles) on every charge, when set
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
-        self.resuming: dict[int, int] = {}  # tcb -> the pc of its blocked SVC (will_restart)
+        # a thread whose call blocked runs its SVC again when it wakes: tcb -> the address
+        # after that SVC, while the call is the same call going on (restart_call)
+        self.resuming: dict[int, int] = {}
         self._retried: set[int] = set()  # blocked calls that ran again with a handler pending
-        self.images: dict = {}  # program image key -> its ElfImage (the profile's symbols)
-        self.linux = None
-        self.memmgr = None
-        self.shim = None  # the Linux ABI shim (hmk.kernel.shim), when a composition is set
-        self.procmgr = None  # the process manager (hmk.services.procmgr)
-        # hmk.api's channel to scripted processes (SVC number SCRIPT_CHANNEL): the simulator's
-        # own traffic, served before anything is charged or counted, so it costs the guest nothing
-        self.script_channel = None
-        self.fatal = None  # what ended the last process a fault killed
         self.current = None  # the Process whose VSpace is on the core
         self.hmcalls = HmCalls(self)
         self._procs: dict[int, Process] = {}  # tcb -> its process
@@ -157,21 +203,12 @@ class CoreKernel:
         self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
         self.need_resched = False  # set when a thread changed state: decide at kernel exit
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
-        self.ghz = 1.0  # the core's clock (the runner sets it): timeouts in ns to cycles
         self.deadlines: dict[int, int] = {}  # tcb -> its pending timed wait's end (cycles)
         self._sleepers: list[tuple[int, int, int]] = []  # heap of (deadline, seq, tcb)
         self._sleep_seq = 0
         self._waits: dict[int, list | None] = {}  # tcb -> the wait list it also sleeps on
         self._next_tick = 0
-        self._now = lambda: 0  # the simulated clock in core cycles (set by attach)
         self._clock_at_sync = 0
-        # the timing side (attach): until then kernel paths run untimed
-        self._sync = lambda: None
-        self._latencies = None
-        self._add_cycles = lambda n: None
-        self._flush = lambda pages, asid: None
-        self._tlbi_hierarchy = None  # set by the runner: the timing model's TLB maintenance
-        self.l1_hit, self.entry, self.exit = 4, 0, 0
 
     # ---- boot ----------------------------------------------------------------------------
     def _linear_map(self) -> int:
@@ -189,35 +226,31 @@ class CoreKernel:
         )
         return root
 
-    def _tlbi_timing(self, pages, asid) -> None:
-        """Drop translations from the timing model only (the CPU refills on its own: used
-        inside a fault, where flushing the CPU's TLB is not allowed)."""
-        if self._tlbi_hierarchy is not None:
-            self._tlbi_hierarchy(pages, asid)
-
-    def attach(self, core_type, sync, latencies, add_cycles, flush, now) -> None:  # noqa: PLR0913
-        """Time kernel paths: `sync()` waits for the program's pending batches, `latencies(log)`
-        times a kernel log through the hierarchy, `add_cycles(n)` charges the core,
-        `flush(pages or None, asid)` drops translations (CPU and timing TLBs), `now()` is the
-        simulated clock in core cycles."""
-        self._sync, self._latencies, self._add_cycles = sync, latencies, add_cycles
-        self._flush, self._now = flush, now
-        self.l1_hit = core_type.l1d.latency
-        self.entry, self.exit = core_type.exception_entry, core_type.exception_return
-
     # ---- costs ---------------------------------------------------------------------------
+    def latencies(self, log) -> np.ndarray | None:
+        """The latency of each access in `log` through the core's memory hierarchy (None:
+        untimed, or an empty log)."""
+        return self.port.latencies(log) if len(log) else None
+
     def path(self, budget: int) -> int:
         """Cycles of the kernel work logged since the last call: budget + load stalls."""
         log = self.mem.take_log()
-        if self._latencies is None or not len(log):
+        lat = self.latencies(log)
+        if lat is None:
             return int(budget)
-        return path_cycles(budget, self._latencies(log), log["kind"], self.l1_hit)
+        return path_cycles(budget, lat, log["kind"], self.l1_hit)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
-        self._add_cycles(int(cycles))
-        if self.on_charge is not None:  # a stack profile (hmk.report.stacks) is listening
-            self.on_charge(what, int(cycles))
+        self.port.add_cycles(int(cycles))
+        self.port.charged(self, what, int(cycles))
+
+    def charge_entry(self, resumed: bool = False) -> None:
+        """An SVC's exception entry and return, and its count; not again for a blocked call
+        going on (`resumed`: its entry was charged when it was first made)."""
+        if not resumed:
+            self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
+            self.counts["kernel.syscalls"] += 1
 
     @contextmanager
     def within(self, frame: str):
@@ -229,12 +262,29 @@ class CoreKernel:
         finally:
             self.context.pop()
 
+    def now(self) -> int:
+        """The core's clock in cycles."""
+        return self.port.now()
+
+    def now_ns(self) -> int:
+        """Simulated nanoseconds since boot."""
+        return int(self.port.now() / self.ghz)
+
+    def tlbi(self, pages, asid: int) -> None:
+        """Drop the translations of `pages` (None: all) of `asid` from every TLB."""
+        self.port.flush(pages, asid)
+
+    def tlbi_timing(self, pages, asid: int) -> None:
+        """Drop translations from the timing model only (the CPU refills on its own: used
+        inside a fault, where flushing the CPU's TLB is not allowed)."""
+        self.port.flush_timing(pages, asid)
+
     def activate(self, proc) -> int:
         """Make `proc`'s VSpace current on the core (TTBR0/ASID); returns its ASID."""
         asid, flush = self.vspaces.activate(proc.vspace)
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
-            self._flush(None, 0)
+            self.tlbi(None, 0)
         self.roots[asid] = proc.root
         self.current = proc
         return asid
@@ -242,9 +292,8 @@ class CoreKernel:
     # ---- the CPU's kernel interface ------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str, proc=None) -> bool:
         """A translation or permission fault in `proc` (default: the one on the core): resolved
-        in the kernel from the VSpace's frame pool, else by an IPC to the memory manager (or
-        the pager)."""
-        self._sync()
+        in the kernel from the VSpace's frame pool, else passed to the process's pager."""
+        self.port.sync()
         proc = proc or self.current
         with self.within("kernel:page fault"):
             return self._page_fault(proc, vaddr & ~(PAGE_SIZE - 1), access)
@@ -259,7 +308,10 @@ class CoreKernel:
                 break
             self.charge("fault", cycles)
             cycles = 0
-            served = self.memmgr.serve_fault(proc, page, access, pager=outcome == NEED_PAGER)
+            pager = proc.personality
+            served = REFUSED
+            if pager is not None:
+                served = pager.page_fault(proc, page, access, pager=outcome == NEED_PAGER)
             if served != REFILLED or attempt:
                 outcome = RESOLVED if served == MAPPED else SEGV
                 break
@@ -269,50 +321,50 @@ class CoreKernel:
     def ipc_path(self, result) -> int:
         """Cycles of the IPC call or reply path just taken (its log): budget + load stalls."""
         log = self.mem.take_log()
-        lat = self._latencies(log) if self._latencies is not None and len(log) else None
+        lat = self.latencies(log)
         if lat is None:
             lat = np.zeros(len(log), np.int32)
         return ipc_cycles(result, log, lat, self.l1_hit)
 
     def syscall(self, machine) -> None:
-        """An SVC: a core-kernel call (hmk.kernel.hmcalls) or a Linux syscall; then the
-        scheduler's decision at kernel exit (a timer tick that fell due is taken here too)."""
+        """An SVC: a core-kernel call (hmk.kernel.hmcalls) or one for the process's personality;
+        then the scheduler's decision at kernel exit (a timer tick that fell due is taken here
+        too) and the return to user mode. A call that blocked is executed again when its
+        thread wakes: the same call going on (`resumed`), whose entry is not charged again."""
         registers = machine.syscall_registers()
         *args, nr = registers
-        if nr == SCRIPT_CHANNEL and self.script_channel is not None:
-            self.script_channel(machine)
-            return
-        hm = is_hm_call(nr)
-        name = f"hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}" if hm else SYSCALL_NAMES.get(nr, nr)
-        # a call that blocked is executed again when its thread wakes (ERESTARTSYS): the
-        # same call going on, so its entry, dispatch and the IPC to its service are not
-        # charged or counted again (the service's own work is: it looks again)
         resumed = self.resuming.pop(self.running, None) == machine.pc
-        with self.within(f"syscall:{name}"):
-            if not resumed:
-                self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
-                self.counts["kernel.syscalls"] += 1
-            if hm:
+        if is_hm_call(nr):
+            with self.within(f"syscall:hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}"):
+                self.charge_entry(resumed)
                 result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
                 if result is not None:
                     machine.set_reg(0, result)
-            else:
-                proc = self._procs.get(self.running)
-                linux = getattr(proc, "linux", None) or self.linux
-                if self.shim is not None:
-                    self.shim.syscall(machine, registers, linux, resumed)
-                else:
-                    linux.syscall(machine, registers)
+        else:
+            proc = self._procs.get(self.running)
+            personality = proc.personality if proc is not None else None
+            if personality is not None:
+                personality.syscall(machine, proc, registers, resumed)
+            else:  # a process of the core kernel's own: no foreign calls
+                with self.within(f"syscall:{nr}"):
+                    self.charge_entry(resumed)
+                    machine.set_reg(0, ENOSYS)
         self.frames.release_code()  # between blocks: freed code frames may be reused now
-        if machine._stopped:
+        if machine.stopped:
             return
-        now = self._now()
+        now = self.now()
         self._timer(now)
         if self._sleepers and now >= self._sleepers[0][0]:
             self._wake_sleepers(now)
         if self.need_resched:
             self.reschedule(machine)
-        self.deliver_signals(machine)
+        self.to_user(machine)
+
+    def to_user(self, machine) -> None:
+        """Kernel exit: the running thread's personality delivers what it has pending."""
+        proc = self._procs.get(self.running)
+        if proc is not None and proc.personality is not None and not machine.stopped:
+            proc.personality.to_user(machine)
 
     # ---- threads and the scheduler (one core) --------------------------------------------
     def start(self, proc, tick_cycles: int) -> None:
@@ -333,7 +385,12 @@ class CoreKernel:
         return self._procs.get(self.running) or self.current
 
     def process_of(self, tcb: int):
-        return self._procs[tcb]
+        """The process thread `tcb` belongs to (None: no such thread)."""
+        return self._procs.get(tcb)
+
+    def threads_of(self, proc) -> list[int]:
+        """The live threads of `proc`."""
+        return [t for t, p in self._procs.items() if p is proc]
 
     def adopt(self, tcb: int, proc, extra) -> None:
         self._procs[tcb] = proc
@@ -345,35 +402,37 @@ class CoreKernel:
             self.mem.store(self.threads.tcb, tcb, "regs", int(value), i)
 
     def exit_thread(self, machine, tcb: int) -> None:
-        """The thread is gone; the process ends with its last thread (status 0)."""
+        """The thread is gone; the process ends with its last thread."""
         proc = self._procs[tcb]
         self.forget_thread(tcb)
         self.charge("hmcall", self.path(BUDGETS["thread.op"]))
-        if not any(p is proc for p in self._procs.values()):
-            task = getattr(proc.linux, "task", None)
-            if task is not None and self.procmgr is not None:
-                self.procmgr.exited(machine, task, 0)
+        if not self.threads_of(proc):
+            if proc.personality is not None:
+                proc.personality.process_exited(machine, proc)
             else:
-                self.linux.proc.exit_status = 0
                 machine.stop()
 
     # ---- timed waits (nanosleep, futex and ppoll timeouts) -------------------------------
     def wait_deadline(self, timeout_ns: int, absolute: bool = False) -> int:
         """The end (core cycles) of the running thread's timed wait: fixed on the call's first
-        run and kept across its restarts (the personality forgets it when the call returns).
-        `absolute`: `timeout_ns` is a time on the clock since boot, not a duration."""
+        run and kept across its restarts (until end_wait). `absolute`: `timeout_ns` is a time
+        on the clock since boot, not a duration."""
         tcb = self.running
         deadline = self.deadlines.get(tcb)
         if deadline is None:
             cycles = -(-int(timeout_ns * self.ghz * 1000) // 1000)  # ns to cycles, rounded up
-            deadline = max(cycles, 0) if absolute else self._now() + max(cycles, 0)
+            deadline = max(cycles, 0) if absolute else self.now() + max(cycles, 0)
             self.deadlines[tcb] = deadline
         return deadline
+
+    def end_wait(self, tcb: int) -> int | None:
+        """The thread's call is over: its timed wait, if any, ends (its deadline returned)."""
+        return self.deadlines.pop(tcb, None)
 
     def sleep_until(self, deadline: int, queue: list | None = None) -> bool:
         """Block the running thread until `deadline` or, with `queue`, until woken from it;
         False (nothing done) when the deadline has passed: the call times out."""
-        if self._now() >= deadline:
+        if self.now() >= deadline:
             return False
         tcb = self.running
         if queue is not None:
@@ -403,7 +462,11 @@ class CoreKernel:
         ended another way: the heap entry is stale.)"""
         if self.deadlines.get(tcb) != deadline or not self.threads.valid(tcb):
             return False
-        return int(self.threads.tcb["state"][tcb]) == T_BLOCKED
+        return self.blocked(tcb)
+
+    def blocked(self, tcb: int) -> bool:
+        """Is `tcb` a live thread blocked (in a wait, a sleep or a call)?"""
+        return self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED
 
     def _idle(self) -> bool:
         """Nothing can run: if a timed wait is pending, the core idles until the first one
@@ -414,7 +477,7 @@ class CoreKernel:
             if not self._sleeping(tcb, deadline):
                 heapq.heappop(self._sleepers)
                 continue
-            now = self._now()
+            now = self.now()
             if deadline > now:
                 self.charge("idle", deadline - now)
                 now = deadline
@@ -425,17 +488,35 @@ class CoreKernel:
             return True
         return False
 
-    def will_restart(self, machine, interrupted: bool = False) -> None:
-        """The running thread's call blocked: the CPU will execute its SVC (at machine.pc)
-        again when the thread wakes, which syscall() treats as the same call resuming (the
-        exception's return address: the instruction after the SVC). `interrupted`: a handler
-        is pending, so the call does not sleep: the handler's delivery decides what becomes of
-        it (restart or EINTR: _interrupt_call)."""
+    # ---- calls that block and run again ---------------------------------------------------
+    def restart_call(self, machine, interrupted: bool = False) -> None:
+        """The running thread's call blocked: the CPU will execute its SVC (the one before
+        machine.pc) again when the thread wakes, which syscall() treats as the same call going
+        on. `interrupted`: its personality has something to deliver first (a signal handler),
+        so it does not sleep: it is woken at once, and take_restart decides what becomes of
+        the call."""
         tcb = self.running
+        machine.set_pc(machine.pc - 4)
         self.resuming[tcb] = machine.pc + 4
         if interrupted:
             self.interrupt(tcb)
             self._retried.add(tcb)
+
+    def restart_pending(self, machine) -> bool:
+        """Is the running thread at a blocked call's SVC that has not looked again since it
+        was woken? (It may complete now: a child exited, data arrived.)"""
+        tcb = self.running
+        at = self.resuming.get(tcb)
+        return at is not None and at == machine.pc + 4 and tcb not in self._retried
+
+    def take_restart(self, machine) -> bool:
+        """The running thread's blocked call will not simply run again (a handler runs first):
+        forget it; True when the thread is at that call's SVC (the personality then lets it go
+        on after the handler, or ends it)."""
+        tcb = self.running
+        after_svc = self.resuming.pop(tcb, None)
+        self._retried.discard(tcb)
+        return after_svc is not None and after_svc == machine.pc + 4
 
     def forget_thread(self, tcb: int) -> None:
         """Destroy a thread: its TCB, saved state, waits."""
@@ -462,39 +543,52 @@ class CoreKernel:
         for tcb in queue:
             if self._waits.get(tcb) is queue:
                 del self._waits[tcb]
-            if self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED:
+            if self.blocked(tcb):
                 self.threads.wake(tcb)
         queue.clear()
         self.need_resched = True
 
     def interrupt(self, tcb: int) -> None:
-        """A signal for a blocked thread: it leaves the list it waits on and runs; when the
-        signal is delivered its call goes on or fails with EINTR (deliver_signals)."""
+        """Wake a blocked thread for its personality (a Linux signal): it leaves the list it
+        waits on and runs; its call goes on or fails when the personality delivers."""
         queue = self._waits.pop(tcb, None)
         if queue is not None and tcb in queue:
             queue.remove(tcb)
         self.threads.wake(tcb)
         self.need_resched = True
 
+    # ---- protection domains --------------------------------------------------------------
     def spawn_domain(self, parent, name: str):
         """A new protection domain running `parent`'s program image: its own VSpace, CSpace
-        and memory (the image's VMAs, fresh: file pages from the file, the rest zero), as a
-        server started from the same executable."""
-        proc = Process(self, name)
-        space = self.memmgr.attach(proc)
-        space.vmas = [v.copy() for v in parent.space.vmas]
-        space.changed()
+        and memory (the image's, fresh: file pages from the file, the rest zero, as the
+        parent's personality sets it up), as a server started from the same executable."""
+        proc = Process(self, name, parent.personality)
+        proc.image = parent.image
+        if parent.personality is not None:
+            parent.personality.domain_started(parent, proc)
         return proc
+
+    def destroy_process(self, proc) -> None:
+        """Free `proc`'s kernel objects: its tokens, VSpace (its ASID's translations go too)
+        and CSpace. Its threads must be gone."""
+        self.tokens.revoke_vspace(proc.vspace)
+        _, tlbi, _ = self.vspaces.destroy(proc.vspace)
+        if tlbi:  # its ASID goes back to the allocator: no translation of it may outlive it
+            self.tlbi(None, tlbi[0][1])
+            self.counts["kernel.tlbi.asid"] += 1
+        self.caps.destroy(proc.cspace)  # the endpoints it could call stay with their owners
+        self.by_vspace.pop(proc.vspace, None)
+        self.mem.take_log()
 
     def switch_space(self, machine, proc, asid: int, flush: bool) -> None:
         """The TTBR0/ASID write an IPC or a context switch made: on the functional CPU too."""
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
-            self._flush(None, 0)
+            self.tlbi(None, 0)
         self.roots[asid] = proc.root
         self.current = proc
         self._space[self.running] = proc
-        machine.set_space(proc.root, asid, code=_image_of(proc))
+        machine.set_space(proc.root, asid, code=proc.image)
 
     def reschedule(self, machine) -> None:
         """Kernel exit: switch to the thread the scheduler picks, if it is not the running one
@@ -521,101 +615,24 @@ class CoreKernel:
         proc = self._space.get(to) or self._procs[to]
         if proc is not self.current:
             asid = self.activate(proc)
-            machine.set_space(proc.root, asid, code=_image_of(proc))
+            machine.set_space(proc.root, asid, code=proc.image)
             cycles += BUDGETS["ipc.ttbr_switch"]
         self.charge("sched", cycles)
 
-    # ---- Linux signals (hmk.services.signals) ---------------------------------------------
-    def deliver_signals(self, machine) -> None:
-        """Kernel exit: the running thread's process takes its pending, unblocked signals: a
-        handler runs (a signal frame on its stack), or the default action (terminate, which
-        may switch to another thread, or ignore)."""
-        while not machine._stopped:
-            proc = self._procs.get(self.running)
-            linux = getattr(proc, "linux", None)
-            if linux is None or linux.task is None or linux.task.zombie:
-                return
-            st = linux.signals
-            sig = st.next_signal()
-            if not sig:
-                return
-            handler = st.actions.get(sig, (SIG_DFL,))[0]
-            if st.handler_pending() and self._call_goes_first(machine):
-                return  # the blocked call looks again first, as Linux's wakeup does
-            st.pending &= ~sig_bit(sig)
-            if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
-                st.info.pop(sig, None)
-                continue
-            self.counts[f"signals.delivered.{sig}"] += 1
-            if handler == SIG_DFL or sig == SIGKILL:
-                self.procmgr.exited(machine, linux.task, sig)
-                if not machine._stopped:
-                    self.reschedule(machine)
-                continue
-            self._interrupt_call(machine, linux, st.actions[sig][1])
-            ctx, extra = machine.context(), machine.extra_context()
-            regs = st.build_frame(linux.space, sig, ctx, extra, SIGPAGE)
-            if regs is None:  # no room for the frame: Linux forces SIGSEGV
-                self.procmgr.exited(machine, linux.task, SIGSEGV)
-                if not machine._stopped:
-                    self.reschedule(machine)
-                continue
-            machine.set_context(regs)
-            self.charge("signal", BUDGETS["signal.deliver"])
-            return
-
-    def _call_goes_first(self, machine) -> bool:
-        """Is the running thread at a blocked call's SVC that has not looked again since a
-        signal woke it? (It may complete now, a child having exited or data arrived: then
-        the handler runs after it, and it is not interrupted.)"""
-        tcb = self.running
-        at = self.resuming.get(tcb)
-        return at is not None and at == machine.pc + 4 and tcb not in self._retried
-
-    def _interrupt_call(self, machine, linux, flags: int) -> None:
-        """A handler is about to run on a thread whose call blocked (the CPU would run its SVC
-        again): the call goes on after the handler (a new kernel entry then) or fails with
-        EINTR now, a sleep storing the time left, as Linux decides (signals.restarts)."""
-        tcb = self.running
-        after_svc = self.resuming.pop(tcb, None)
-        self._retried.discard(tcb)
-        if after_svc is None or after_svc != machine.pc + 4:
-            return
-        *args, nr = machine.syscall_registers()
-        name = SYSCALL_NAMES.get(nr, "")
-        deadline = self.deadlines.pop(tcb, None)
-        if restarts(name, args, flags):
-            linux.interrupted(nr, name, args, restarted=True)
-            return
-        if deadline is not None:
-            left = max(deadline - self._now(), 0)
-            linux.sleep_interrupted(name, args, int(left / self.ghz))
-        linux.interrupted(nr, name, args)
-        machine.set_reg(0, -EINTR)
-        machine.set_pc(after_svc)
-
+    # ---- exceptions and timer interrupts -------------------------------------------------
     def guest_fault(self, machine, signal: int, detail: str) -> bool:
         """Machine: the running thread faulted (SIGSEGV, SIGILL, SIGTRAP) or ran the machine
-        out of memory (SIGKILL). Its process gets the signal; True when some thread can go on
-        (a handler, or another process), False when the run ends (the first process died)."""
+        out of memory (SIGKILL). Its personality decides (Linux: the signal, a handler, or the
+        process's end); True when some thread can go on, False when the run ends."""
         proc = self._procs.get(self.running)
-        linux = getattr(proc, "linux", None)
-        if self.procmgr is None or linux is None or linux.task is None:
+        if proc is None or proc.personality is None:
             return False
-        self._sync()
-        linux.signals.post(signal, SEGV_MAPERR, machine.fault_address)
-        if signal in (SIGSEGV, SIGILL, SIGTRAP, SIGBUS):  # blocked or ignored, still fatal
-            action = linux.signals.actions.get(signal, (SIG_DFL,))[0]
-            if linux.signals.blocked & sig_bit(signal) or action == SIG_IGN:
-                linux.signals.actions[signal] = (SIG_DFL, 0, 0, 0)
-                linux.signals.blocked &= ~sig_bit(signal)
-        self.fatal = detail
-        self.deliver_signals(machine)
-        return not machine._stopped
+        self.port.sync()
+        return proc.personality.guest_fault(machine, proc, signal, detail)
 
     def note_time(self) -> None:
         """Machine.on_sync: every batch before the current one is timed; remember the clock."""
-        self._clock_at_sync = self._now()
+        self._clock_at_sync = self.now()
 
     def boundary(self, machine) -> None:
         """Machine.on_boundary: a full buffer stopped the CPU between blocks; take a timer
@@ -632,7 +649,7 @@ class CoreKernel:
             if wake:
                 self._wake_sleepers(clock)
             self.reschedule(machine)
-            self.deliver_signals(machine)
+            self.to_user(machine)
 
     def _timer(self, now: int) -> None:
         """Every tick that fell due by `now`: the scheduler's tick (slice accounting)."""
@@ -644,18 +661,14 @@ class CoreKernel:
             self.charge("timer", self.path(BUDGETS["timer.tick"]))
 
 
-def _image_of(proc):
-    """The program image a process runs (its personality's), or None (a domain started from
-    its parent's image: the same code)."""
-    state = getattr(getattr(proc, "linux", None), "proc", None)
-    return None if state is None else state.image
-
-
 class Process:
-    """A protection domain: a VSpace (root table, ASID), a CSpace and its threads."""
+    """A protection domain: a VSpace (root table, ASID), a CSpace and its first thread. `image`
+    is the program image it runs (the CPU's translated code and a profile's symbols follow
+    it); `personality` the ABI its foreign SVCs and faults go to (None: HM-native only)."""
 
-    def __init__(self, kernel: CoreKernel, name: str):
-        self.kernel, self.name = kernel, name
+    def __init__(self, kernel: CoreKernel, name: str, personality: Personality | None = None):
+        self.kernel, self.name, self.personality = kernel, name, personality
+        self.image = None
         self.vspace = kernel.vspaces.create()
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:
@@ -664,7 +677,6 @@ class Process:
         if self.tcb < 0:
             raise MemoryError(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self
-        self.linux = None  # its Linux personality, if it runs a Linux program
         kernel.mem.take_log()  # boot-time set-up is not charged to the program
 
     @property
@@ -677,4 +689,13 @@ def _linear_map_frames(ram_bytes: int) -> int:
     return ram_bytes // LINEAR_SPAN + ram_bytes // (1 << 30) + 4
 
 
-__all__ = ["CoreKernel", "Process", "MEMMGR_SLOT", "MAPPED", "REFILLED", "REFUSED", "TICK_US"]
+__all__ = [
+    "MAPPED",
+    "REFILLED",
+    "REFUSED",
+    "TICK_US",
+    "CoreKernel",
+    "CorePort",
+    "Personality",
+    "Process",
+]

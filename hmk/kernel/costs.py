@@ -7,8 +7,10 @@ are timed by the memory hierarchy and `path_cycles` adds each load's stall beyon
 buffer). Exception entry and return are charged by the caller (docs/kernel-design.md, 4.).
 
 Each entry gives its source or states the assumption. Context for all of them: seL4's whole IPC
-call fastpath, capability lookups included, is 404 cycles on Cortex-A57 (sel4bench, 2023;
-../shared/hm-brief.md), so a lookup is a small slice of that.
+call fastpath, capability lookups included, is 404 cycles on Cortex-A57 (seL4's performance page,
+sel4bench, 2023; docs/sources.md), so a lookup is a small slice of that. The services' budgets are
+in their own modules (`costs`), the Linux shim's in hmk.linux.shim, a call's placement's in
+hmk.services.placement.
 """
 
 from __future__ import annotations
@@ -66,11 +68,11 @@ BUDGETS = {
     "vs.protect": 35,
     # assumed: per table frame scanned at destroy (the 64 line reads are timed separately)
     "vs.destroy_per_table": 80,
-    # L4Re on Cortex-A76 (hardware-data.md): null syscall round trip 138, IPC within one address
-    # space 247, across 384 cycles. Read as one-way IPCs (a round trip, two kernel entries,
-    # could not cost less than 2 x 138 = 276), one IPC adds 247 - 138 = 109 cycles of kernel
-    # path to a syscall's entry and exit, warm (L1 hits). Assumed: HM's call path is that much
-    # less ~10 cycles for having no thread switch (the activation replaces it): 100. seL4's
+    # L4Re on Cortex-A76 (L4Re's performance page): null syscall round trip 138, IPC within
+    # one address space 247, across 384 cycles. Read as one-way IPCs (a round trip, two kernel
+    # entries, could not cost less than 2 x 138 = 276), one IPC adds 247 - 138 = 109 cycles of
+    # kernel path to a syscall's entry and exit, warm (L1 hits). Assumed: HM's call path is that
+    # much less ~10 cycles for having no thread switch (the activation replaces it): 100. seL4's
     # whole call fastpath is 404 cycles on the older, narrower Cortex-A57 (entry/exit included).
     "ipc.fast_call": 100,
     # seL4 reply 408 vs call 404 on Cortex-A57 (sel4bench): the two paths cost about the same;
@@ -114,43 +116,10 @@ BUDGETS = {
     # assumed: the timer interrupt: acknowledge and re-arm the generic timer (two system
     # register writes), the slice decrement and the decision: ~30
     "timer.tick": 30,
-    # assumed: the shim's dispatch of a Linux syscall: the table lookup on x8 and moving the
-    # arguments into a service request (~15 instructions)
-    "shim.dispatch": 15,
-    # assumed: a call to a service in the same domain (IC0, or coalesced): a function call
-    # and return with its register saves
-    "shim.direct_call": 5,
-    # assumed (hmk's model of IC1, not a confirmed HM mechanism; hm-brief.md): entering or
+    # assumed (hmk's model of IC1, not a published HM mechanism): entering or
     # leaving a kernel-space service domain without a privilege change or a TTBR0 switch, e.g.
     # switching a domain register and the stack: ~a third of an exception entry
     "ic1.switch": 15,
-    # assumed, until the services are real code: a service's handler for a simple request
-    # (decode, a table lookup or two, the reply), per call
-    "svc.procmgr": 40,
-    "svc.memmgr": 40,
-    "svc.fsmgr": 80,  # fd table lookup and the file's operations table
-    "svc.devhost": 60,  # the Linux driver runtime's entry and the console driver
-    # assumed: moving a KiB between the RAM disk and the request buffer, 16-byte ldp/stp pairs
-    # at ~one per cycle: 64 cycles a KiB
-    "blk.per_kib": 64,
-    # assumed: delivering a signal: choosing it, building the ~4.7 KiB frame (the registers,
-    # the mask and 512 bytes of FP/SIMD state stored: ~100 stores) and redirecting the thread
-    "signal.deliver": 150,
-    # assumed: the memory manager's decode of a fault message and its VMA lookup (a sorted
-    # list, ~log2(VMAs) compares): as pager.fault
-    "mm.fault": 30,
-    # assumed: copying a 4 KiB file page into a fresh frame with 16-byte ldp/stp pairs,
-    # ~one pair per cycle on an A7x (256 pairs) minus dual issue: 200; the destination line
-    # writes are timed (stores: no stall), the page-cache source is not modeled yet
-    "mm.fill": 200,
-    # assumed: per frame pushed into a VSpace's pool: a free-list pop and the index arithmetic
-    "mm.refill_per_frame": 10,
-    # assumed: the refill kernel call's own checks (VSpace, ring room): ~vs.map's
-    "mm.refill_call": 40,
-    # assumed: the region-table update kernel call: checks ~20, then per region its 3 stores
-    # and the overlap check ~10
-    "mm.regions": 20,
-    "mm.per_region": 10,
     # assumed: argument checks (pool id, index bounds and allocation bit, va alignment and
     # range, rights), the object's page range (~3 shifts), the token record's 6 stores and,
     # per page, the descriptor build and store beside the walk's address arithmetic (~5 per

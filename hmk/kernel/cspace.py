@@ -20,15 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmk.kernel.errors import EBADTYPE, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM, OK
 from hmk.kernel.objects import KernelMemory, Pool
-
-OK = 0
-EPERM = -1  # rights missing, or not a subset of the source's
-ENOENT = -2  # empty slot
-ENOMEM = -12  # a pool is exhausted
-EEXIST = -17  # destination slot occupied
-EINVAL = -22  # slot index outside the CSpace, or a bad CSpace / object reference
-EBADTYPE = -200  # the capability is of another type (no Linux errno; outside their range)
 
 # object types (0 = empty slot)
 NULL, TCB, VSPACE, CSPACE, ENDPOINT, NOTIFICATION, FRAME, TOKEN, IRQ = range(9)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.kernel.cspace import EEXIST, EINVAL, ENOENT, ENOMEM, OK
+from hmk.kernel.errors import EEXIST, EINVAL, ENOENT, ENOMEM, OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import Pool
 from hmk.kernel.vspace import VSpaces, zero_frame

@@ -18,22 +18,9 @@ x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
 from __future__ import annotations
 
 from hmk.kernel.costs import BUDGETS
-from hmk.kernel.cspace import (
-    ALL_RIGHTS,
-    EINVAL,
-    ENDPOINT,
-    ENOENT,
-    ENOMEM,
-    FRAME,
-    GRANT,
-    NOTIFICATION,
-    OK,
-    READ,
-    TOKEN,
-    WRITE,
-)
-from hmk.kernel.ipc import BLOCKED, EPIPE, INITIAL_POOL
-from hmk.kernel.notify import BLOCKED as NTFN_BLOCKED
+from hmk.kernel.cspace import ALL_RIGHTS, ENDPOINT, FRAME, GRANT, NOTIFICATION, READ, TOKEN, WRITE
+from hmk.kernel.errors import BLOCKED, EINVAL, ENOENT, ENOMEM, ENOSYS, EPIPE, OK
+from hmk.kernel.ipc import INITIAL_POOL
 
 HM_CALL_BASE = 0x1000
 ACTIVATION_STACK = 16 * 1024  # HM's activation stack (hm-brief.md [code])
@@ -104,7 +91,7 @@ class HmCalls:
         name = NAMES.get(n)
         self.k.counts[f"kernel.hmcalls.{name or 'unknown'}"] += 1
         if name is None:
-            return -38  # ENOSYS
+            return ENOSYS
         return getattr(self, name)(machine, *args[:4])
 
     # ---- threads -------------------------------------------------------------------------
@@ -366,7 +353,7 @@ class HmCalls:
     def _tlb(self, tlbi) -> None:
         """The TLB maintenance a mapping change returned: on the CPU and the timing model."""
         for va, asid in tlbi:
-            self.k._flush([va], asid)
+            self.k.tlbi([va], asid)
 
     # ---- notifications -------------------------------------------------------------------
     def ntfn_create(self, m, slot, *_):
@@ -400,7 +387,7 @@ class HmCalls:
         err, n = k.caps.lookup(k.process_of(k.running).cspace, slot, NOTIFICATION, READ)
         result = err if err != OK else k.notifications.wait(n, k.running)
         k.charge("hmcall", k.path(BUDGETS["thread.op"]))
-        if result == NTFN_BLOCKED:
+        if result == BLOCKED:
             k.need_resched = True
             return None
         return result
@@ -426,7 +413,7 @@ class HmCalls:
             k.charge("ipc", k.ipc_path(k.ipc_paths.reply(res.activation, 0)))
             if res.switch_vspace:
                 k.activate(proc)
-            return -38  # ENOSYS
+            return ENOSYS
         self._enter(m, tcb, res.activation, (a0, a1, a2), ctx, res)
         return None
 

@@ -89,13 +89,9 @@ from typing import NamedTuple
 import numpy as np
 
 from hmk.kernel.costs import BUDGETS, path_cycles
-from hmk.kernel.cspace import CALL, EINVAL, ENDPOINT, ENOMEM, EPERM, OK
+from hmk.kernel.cspace import CALL, ENDPOINT
+from hmk.kernel.errors import BLOCKED, EINVAL, EMSGSIZE, ENOMEM, EPERM, EPIPE, OK
 from hmk.kernel.objects import KernelMemory, Pool
-
-EAGAIN = -11
-BLOCKED = EAGAIN  # the caller was queued on the endpoint: no activation (Linux EAGAIN)
-EPIPE = -32  # dead endpoint (Linux: broken pipe)
-EMSGSIZE = -90  # message or reply longer than the 2 KiB receive buffer
 
 FREE, BUSY = 0, 1
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.kernel.cspace import EINVAL, ENOMEM
+from hmk.kernel.errors import BLOCKED, EBUSY, EINVAL, ENOMEM
 from hmk.kernel.objects import KernelMemory, Pool
 
-EBUSY = -16
-BLOCKED = -11  # the waiter was blocked (Linux EAGAIN); it is woken by a signal
 NOTIFICATION_FIELDS = {"word": (np.uint64, 1), "waiter": (np.int32, 1)}  # 12 of 32 bytes
 
 

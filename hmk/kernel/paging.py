@@ -49,12 +49,9 @@ from hmk.hw.pagetable import (
     page_descriptor,
 )
 from hmk.kernel.costs import BUDGETS
+from hmk.kernel.errors import EEXIST, EINVAL, ENOMEM, OK
 from hmk.kernel.objects import KERNEL_BASE
 from hmk.kernel.vspace import (
-    EEXIST,
-    EINVAL,
-    ENOMEM,
-    OK,
     R_ANON,
     R_EXEC,
     R_WRITE,

@@ -53,10 +53,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.kernel.cspace import EINVAL, ENOMEM, OK
+from hmk.kernel.errors import EINVAL, ENOMEM, ESRCH, OK
 from hmk.kernel.objects import KernelMemory, Pool
-
-ESRCH = -3  # not a live TCB (Linux: no such process)
 
 INACTIVE, RUNNABLE, RUNNING, BLOCKED = range(4)
 STATE_NAMES = ("INACTIVE", "RUNNABLE", "RUNNING", "BLOCKED")

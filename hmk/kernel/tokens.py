@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from hmk.hw.pagetable import ADDR_MASK, LEVELS, PAGE_SIZE, level_index, level_shift, page_descriptor
-from hmk.kernel.cspace import EEXIST, EINVAL, ENOENT, ENOMEM, EPERM, OK, READ, WRITE
+from hmk.kernel.cspace import READ, WRITE
+from hmk.kernel.errors import EEXIST, EINVAL, ENOENT, ENOMEM, EPERM, OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory, Pool
 from hmk.kernel.vspace import TABLE_DESC, VSpaces, read_desc, write_desc, zero_frame

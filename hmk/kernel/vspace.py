@@ -53,14 +53,9 @@ from hmk.hw.pagetable import (
     page_descriptor,
 )
 from hmk.kernel.asid import AsidAllocator, Context
+from hmk.kernel.errors import EEXIST, EINVAL, ENOENT, ENOMEM, OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory, Pool
-
-OK = 0
-ENOENT = -2
-ENOMEM = -12
-EEXIST = -17
-EINVAL = -22
 
 ALL_VA = -1  # in a (va, asid) TLB request: every entry of that ASID (TLBI ASIDE1IS)
 LINE = 64  # DC ZVA block size on the Cortex-A7x cores hmk models (DCZID_EL0.BS = 4)

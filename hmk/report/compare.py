@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 
-SERVICES = ("procmgr", "memmgr", "fsmgr", "devhost")
+from hmk.system.composition import registered
+
+SERVICES = tuple(registered())
 PARTS = (  # breakdown's parts, bottom of the bar first
     "user",
     "syscall entry/exit",
@@ -54,7 +56,7 @@ def breakdown(stats: dict) -> dict[str, int]:
 def compare(program: str, args: list[str], systems: list[str], **options) -> list:
     """Run `program` under each of `systems` (run_program's options otherwise); the program's
     output is kept in each result's `output` attribute rather than printed."""
-    from hmk.runner import run_program  # noqa: PLC0415
+    from hmk.system import run_program  # noqa: PLC0415
 
     options.setdefault("warnings", None)  # kept in each result; the caller shows them once
     results = []

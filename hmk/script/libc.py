@@ -10,24 +10,44 @@ os module does; `syscall()` returns the raw value (negative errno) instead.
 
 from __future__ import annotations
 
-import errno as errnos
 import os
 import struct
 from typing import NamedTuple
 
-from hmk.kernel.syscalls import AT_FDCWD, NAMES
-
-NUMBERS = {name: nr for nr, name in NAMES.items()}
 # AArch64 Linux's values (not the host's: O_DIRECTORY and O_NOFOLLOW differ on x86-64)
-O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
-O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
-O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC = 0o4000, 0o40000, 0o100000, 0o2000000
-PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
-MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
-SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
-WNOHANG = 1
-SIGCHLD, SIGKILL, SIGTERM = 17, 9, 15
-AT_REMOVEDIR = 0x200
+from hmk.linux.abi import (  # noqa: F401  (a script's constants: hmk.script re-exports them)
+    AT_FDCWD,
+    AT_REMOVEDIR,
+    EFAULT,
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_TRUNC,
+    O_WRONLY,
+    PROT_EXEC,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    SEEK_CUR,
+    SEEK_END,
+    SEEK_SET,
+    SIGCHLD,
+    SIGKILL,
+    SIGTERM,
+    WNOHANG,
+)
+from hmk.linux.syscalls import NUMBER_OF as NUMBERS
+
 CACHE_LINE = 64  # the default touch stride: one access per cache line on every profile
 COPY_STRIDE = 16  # memwrite/memread: one access per 16 bytes, as a memcpy with q registers
 
@@ -98,7 +118,7 @@ class Libc:
         data = bytes(data)
         self.touch(addr, len(data), write=True, stride=COPY_STRIDE)
         if not self._session.space(self.pid).write(addr, data):
-            raise OSError(errnos.EFAULT, f"libc.memwrite: {addr:#x} is not writable")
+            raise OSError(EFAULT, f"libc.memwrite: {addr:#x} is not writable")
 
     def memread(self, addr: int, length: int) -> bytes:
         """`length` bytes of this process's memory at `addr` (after a timed load every 16
@@ -106,7 +126,7 @@ class Libc:
         self.touch(addr, length, stride=COPY_STRIDE)
         data = self._session.space(self.pid).read(addr, length)
         if data is None:
-            raise OSError(errnos.EFAULT, f"libc.memread: {addr:#x} is not readable")
+            raise OSError(EFAULT, f"libc.memread: {addr:#x} is not readable")
         return data
 
     def _layout(self, chunks) -> list[int]:

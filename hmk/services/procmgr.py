@@ -1,52 +1,99 @@
-"""The process manager (procmgr): pids, fork, execve, exit and wait, with Linux semantics.
+"""The process manager (procmgr): Linux processes, with Linux semantics.
 
-A task is a Linux process: a pid, its parent, its core-kernel Process (VSpace, CSpace, TCB), and
-its Linux personality (hmk.kernel.minimal: address space, brk, file descriptors). `fork` makes
-a child whose pages are the parent's, shared copy-on-write (the memory manager copies a page on
-the first write of either), whose descriptors share the parent's open files, and whose thread
-resumes after the call with x0 = 0. A vfork (CLONE_VM | CLONE_VFORK: vfork, posix_spawn,
+A task is a Linux process: a pid, its parent, its core-kernel Process (VSpace, CSpace, TCB) and
+threads, its signal state (hmk.linux.signals), credentials, process group and session. `fork`
+makes a child whose pages are the parent's, shared copy-on-write (the memory manager copies a
+page on the first write of either), whose descriptors share the parent's open files, and whose
+thread resumes after the call with x0 = 0. A vfork (CLONE_VM | CLONE_VFORK: vfork, posix_spawn,
 system) shares the parent's pages writable instead, and the parent waits until the child execs
-or exits. `execve` replaces the image with a
-program from the file system. `exit` closes the descriptors, frees the memory and the kernel
-objects, and leaves a zombie for `wait4`; when the first process (pid 1) exits, the run ends,
-as with qemu-user. A call that must wait (wait4 with no zombie child, a read of an empty pipe)
-blocks the thread and is restarted when it is woken (Linux's ERESTARTSYS).
+or exits. `execve` replaces the image with a program from the file system. `exit` closes the
+descriptors, frees the memory and the kernel objects, and leaves a zombie for `wait4`; when the
+first process (pid 1) exits, the run ends, as with qemu-user. A call that must wait (wait4 with
+no zombie child) blocks the thread and runs again when it is woken (-ERESTARTSYS).
 Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
 space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
 and a thread's exit clears and wakes its CLONE_CHILD_CLEARTID word (pthread_join). Futex
 waits may have timeouts (the kernel's timed waits: hmk.kernel.core.sleep_until).
+
+Every service hears of a process's start, fork, exec and exit (hmk.services.service.Service).
 """
 
 from __future__ import annotations
 
-import errno
+import os
 import struct
 from dataclasses import dataclass, field
 
-from hmk.kernel.minimal import BOOT_TIME_NS, ERESTARTSYS
-from hmk.kernel.threads import BLOCKED as T_BLOCKED
-from hmk.services.signals import CLD_EXITED, CLD_KILLED, SI_USER, SIGCHLD
+from hmk.cpu.elf import ElfError, parse_elf
+from hmk.kernel.core import Process
+from hmk.linux import credentials
+from hmk.linux.abi import (
+    CLD_EXITED,
+    CLD_KILLED,
+    CLONE_CHILD_CLEARTID,
+    CLONE_CHILD_SETTID,
+    CLONE_FILES,
+    CLONE_PARENT_SETTID,
+    CLONE_SETTLS,
+    CLONE_SIGHAND,
+    CLONE_THREAD,
+    CLONE_VFORK,
+    CLONE_VM,
+    E2BIG,
+    EAGAIN,
+    ECHILD,
+    EFAULT,
+    EINVAL,
+    ENOEXEC,
+    ENOSYS,
+    EPERM,
+    ERESTARTSYS,
+    ESRCH,
+    ETIMEDOUT,
+    FUTEX_CLOCK_REALTIME,
+    FUTEX_CMD_MASK,
+    FUTEX_WAIT,
+    FUTEX_WAIT_BITSET,
+    FUTEX_WAKE,
+    FUTEX_WAKE_BITSET,
+    NGROUPS_MAX,
+    NSIG,
+    P_ALL,
+    P_PGID,
+    P_PID,
+    RLIM_INFINITY,
+    RLIM_NLIMITS,
+    RLIMIT_STACK,
+    SI_USER,
+    SIGCHLD,
+    SIGSEGV,
+    WAIT_ALSO,
+    WCONTINUED,
+    WEXITED,
+    WNOHANG,
+    WNOWAIT,
+    WUNTRACED,
+)
+from hmk.linux.clock import BOOT_TIME_NS, read_timespec
+from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP, TASK_SIZE
+from hmk.linux.signals import SignalState
+from hmk.linux.stack import auxv_for, build_stack
+from hmk.services.service import Service
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64: no usage is reported (all zero)
-
-CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
-CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
-CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
-THREAD_FLAGS = CLONE_VM | CLONE_THREAD | 0x800 | 0x400  # + CLONE_SIGHAND, CLONE_FILES
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
-FUTEX_CMD = 0x7F  # the command without FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME
-FUTEX_CLOCK_REALTIME = 256
-WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
-WAIT_ALSO = 0x20000000 | 0x40000000 | 0x80000000  # __WNOTHREAD, __WALL, __WCLONE
-P_ALL, P_PID, P_PGID = 0, 1, 2
+THREAD_FLAGS = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES
+UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
-@dataclass
+@dataclass(eq=False)
 class Task:
+    """A Linux process."""
+
     pid: int
     ppid: int
-    proc: object  # hmk.kernel.core.Process
-    linux: object  # hmk.kernel.minimal.MinimalKernel
+    proc: Process  # its protection domain in the core kernel
+    exe: bytes = b""  # the program's path (/proc/self/exe)
+    signals: SignalState = field(default_factory=SignalState)
     children: list = field(default_factory=list)
     zombie: bool = False
     status: int = 0  # the wait status: exit code << 8, or the signal
@@ -60,29 +107,74 @@ class Task:
     gids: list = field(default_factory=lambda: [0, 0, 0])
     groups: tuple = ()  # supplementary groups
 
+    @property
+    def label(self) -> str:
+        """How reports name it: the program's file name and the pid, `hello[1]`."""
+        return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
-class ProcMgr:
-    def __init__(self, kernel, memmgr):
-        self.k, self.mm = kernel, memmgr
+
+class ProcMgr(Service):
+    name = "procmgr"
+    default_class = "IC2"
+    costs = {"call": 40}  # assumed: a request's decode, a table lookup or two and the reply
+
+    def __init__(self, boot):
+        super().__init__(boot)
         self.tasks: dict[int, Task] = {}
+        self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
-        kernel.procmgr = self
 
-    def start(self, proc, linux) -> Task:
-        """The first process (pid 1)."""
-        return self._add(0, proc, linux)
+    def task_of(self, proc) -> Task | None:
+        """The Linux process of a core-kernel Process (None: not one, e.g. a service's)."""
+        return self.by_proc.get(proc)
 
-    def _add(self, ppid, proc, linux) -> Task:
-        task = Task(self._next_pid, ppid, proc, linux)
+    def label(self, proc) -> str | None:
+        task = self.by_proc.get(proc)
+        return task.label if task is not None else None
+
+    def space_of(self, task: Task):
+        return self.peers["memmgr"].space_of(task.proc)
+
+    @property
+    def exit_status(self) -> int | None:
+        """The first process's exit status as a shell reports it (None: it has not exited)."""
+        init = self.tasks.get(1)
+        if init is None or not init.zombie:
+            return None
+        signaled = init.status & 0x7F
+        return 128 + signaled if signaled else init.status >> 8 & 0xFF
+
+    # ---- the first process ---------------------------------------------------------------
+    def start(self, proc) -> Task:
+        """The first process (pid 1), in `proc`."""
+        self.peers["memmgr"].attach(proc)
+        task = self._add(0, proc)
+        for service in self.peers.values():
+            service.process_started(task)
+        return task
+
+    def load(self, task: Task, image, argv, envp, execfn: bytes) -> tuple[int, int]:
+        """Load `image` into `task` with Linux's initial stack for argv and envp: (entry, sp)."""
+        random16 = self.peers["devhost"].random.bytes(16)
+        sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), execfn, random16)
+        self.peers["memmgr"].load_program(task.proc, image, stack, sp)
+        task.exe = image.path.encode()
+        task.proc.image = image
+        return image.entry, sp
+
+    def _add(self, ppid, proc) -> Task:
+        task = Task(self._next_pid, ppid, proc)
         self._next_pid += 1
         parent = self.tasks.get(ppid)
         task.pgid, task.sid = (parent.pgid, parent.sid) if parent else (task.pid, task.pid)
         task.rlimits = dict(parent.rlimits) if parent else {}
         if parent:
             task.uids, task.gids, task.groups = list(parent.uids), list(parent.gids), parent.groups
+            task.exe, task.signals = parent.exe, parent.signals.copy()
+            proc.image = parent.proc.image
         self.tasks[task.pid] = task
-        proc.linux, linux.task = linux, task
+        self.by_proc[proc] = task
         task.threads[proc.tcb] = [task.pid, 0]
         if ppid:
             self.tasks[ppid].children.append(task)
@@ -91,26 +183,24 @@ class ProcMgr:
     # ---- fork ----------------------------------------------------------------------------
     def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0, ptid=0):
         """clone(2): a new process (fork) or, with CLONE_THREAD, a thread of this one."""
-        from hmk.kernel.core import Process  # noqa: PLC0415
-
         k = self.k
         if flags & CLONE_THREAD:
             return self._thread(machine, parent, flags, child_tid, stack, tls, ptid)
         vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
         if flags & CLONE_VM and not vfork:
-            return -errno.ENOSYS  # a process sharing memory that is not a vfork: not modelled
+            return -ENOSYS  # a process sharing memory that is not a vfork: not modelled
         try:
-            proc = Process(k, f"pid{self._next_pid}")
+            proc = Process(k, f"pid{self._next_pid}", parent.proc.personality)
         except MemoryError:
-            return -errno.EAGAIN
-        space = self.mm.attach(proc)
-        linux = parent.linux.forked(space)
-        task = self._add(parent.pid, proc, linux)
-        self._copy_memory(parent, task, share=bool(vfork))
+            return -EAGAIN
+        mm = self.peers["memmgr"]
+        space = mm.attach(proc)
+        task = self._add(parent.pid, proc)
+        for service in self.peers.values():
+            service.process_forked(parent, task)
+        k.counts["procmgr.fork.pages_shared"] += mm.fork(parent.proc, proc, share=bool(vfork))
         if flags & CLONE_CHILD_SETTID:
             space.write(child_tid, struct.pack("<i", task.pid))
-        if flags & CLONE_CHILD_CLEARTID:
-            linux.proc.clear_child_tid = child_tid
         ctx = machine.context()
         ctx[0] = 0  # fork returns 0 in the child
         if stack:
@@ -124,6 +214,203 @@ class ProcMgr:
             k.block_current(task.vfork_waiters)
         return task.pid
 
+    # ---- the calls ------------------------------------------------------------------------
+    def sys_exit(self, call, status, *_):
+        self.thread_exit(call.machine, call.task, (status & 0xFF) << 8)
+        return 0  # for --strace: nobody receives it
+
+    def sys_exit_group(self, call, status, *_):
+        self.exited(call.machine, call.task, (status & 0xFF) << 8)
+        return 0
+
+    def sys_clone(self, call, flags, newsp, parent_tid, tls, child_tid, *_):
+        return self.fork(call.machine, call.task, flags, child_tid, newsp, tls, parent_tid)
+
+    def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
+        """Replace this process's image with the program at the path (in the file system)."""
+        task, space, m = call.task, call.space, call.machine
+        path = space.read_cstring(path_ptr)
+        argv, envp = _strings(space, argv_ptr), _strings(space, envp_ptr)
+        if path is None or argv is None or envp is None:
+            return -EFAULT
+        if isinstance(argv, int) or isinstance(envp, int):
+            return argv if isinstance(argv, int) else envp
+        found = self.peers["fsmgr"].executable(task, path)
+        if isinstance(found, int):
+            return found
+        data, name = found
+        try:
+            image = parse_elf(data, name.decode(errors="replace"))
+        except ElfError:
+            return -ENOEXEC
+        mm = self.peers["memmgr"]
+        if not mm.fits(image):
+            return -ENOEXEC
+        # ---- the point of no return: the old image goes (a vfork parent goes on)
+        dropped = space.remove(0, TASK_SIZE)
+        if dropped:
+            self.k.tlbi(dropped, space.asid)
+        self.vfork_done(task)
+        entry, sp = self.load(task, image, argv, envp, name)
+        m.use_code(image)
+        for service in self.peers.values():
+            service.process_exec(task)
+        task.signals.exec_reset()
+        regs = [0] * 34
+        regs[31], regs[32] = sp, entry
+        m.set_context(regs)
+        return None
+
+    def sys_wait4(self, call, pid, wstatus, options, rusage, *_):
+        return self.wait4(call.task, pid, wstatus, options, rusage)
+
+    def sys_waitid(self, call, idtype, ident, infop, options, rusage, *_):
+        return self.waitid(call.task, idtype, ident, infop, options, rusage)
+
+    def sys_futex(self, call, uaddr, op, val, utime, *_):
+        return self.futex(call.task, uaddr, op, val, utime)
+
+    def sys_set_tid_address(self, call, tidptr, *_):
+        entry = call.task.threads[call.tcb]
+        entry[1] = tidptr
+        return entry[0]
+
+    def sys_set_robust_list(self, call, head, size, *_):
+        return 0 if size == 24 else -EINVAL
+
+    def sys_getpid(self, call, *_):
+        return call.task.pid
+
+    def sys_gettid(self, call, *_):
+        return call.task.threads[call.tcb][0]
+
+    def sys_getppid(self, call, *_):
+        return call.task.ppid
+
+    def sys_uname(self, call, buf, *_):
+        data = b"".join(f.ljust(65, b"\0") for f in UTSNAME)
+        return 0 if call.space.write(buf, data) else -EFAULT
+
+    # ---- signals
+    def sys_rt_sigaction(self, call, sig, act, oact, size, *_):
+        return call.task.signals.sigaction(call.space, sig, act, oact, size)
+
+    def sys_rt_sigprocmask(self, call, how, new, old, size, *_):
+        return call.task.signals.sigprocmask(call.space, how, new, old, size)
+
+    def sys_rt_sigreturn(self, call, *_):
+        m, signals = call.machine, call.task.signals
+        restored = signals.restore_frame(call.space, m.sp, m.extra_context())
+        if restored is None:  # a corrupt frame: Linux forces SIGSEGV
+            signals.post(SIGSEGV)
+            return 0
+        regs, extra = restored
+        m.set_context(regs)
+        m.set_extra_context(extra)
+        return None
+
+    def sys_kill(self, call, pid, sig, *_):
+        return self.kill(call.task, pid, sig)
+
+    def sys_tgkill(self, call, tgid, tid, sig, *_):
+        return self.kill(call.task, tid, sig)
+
+    def sys_tkill(self, call, tid, sig, *_):
+        return self.kill(call.task, tid, sig)
+
+    # ---- process groups and sessions
+    def sys_setpgid(self, call, pid, pgid, *_):
+        return self.setpgid(call.task, pid, pgid)
+
+    def sys_getpgid(self, call, pid, *_):
+        return self.getpgid(call.task, pid)
+
+    def sys_getsid(self, call, pid, *_):
+        return self.getsid(call.task, pid)
+
+    def sys_setsid(self, call, *_):
+        return self.setsid(call.task)
+
+    # ---- credentials: real, effective and saved ids; supplementary groups
+    def sys_getuid(self, call, *_):
+        return call.task.uids[0]
+
+    def sys_geteuid(self, call, *_):
+        return call.task.uids[1]
+
+    def sys_getgid(self, call, *_):
+        return call.task.gids[0]
+
+    def sys_getegid(self, call, *_):
+        return call.task.gids[1]
+
+    def sys_getresuid(self, call, r, e, s, *_):
+        return _put_ids(call.space, call.task.uids, (r, e, s))
+
+    def sys_getresgid(self, call, r, e, s, *_):
+        return _put_ids(call.space, call.task.gids, (r, e, s))
+
+    def sys_setresuid(self, call, r, e, s, *_):
+        return credentials.setres(call.task.uids, _root(call.task), (r, e, s))
+
+    def sys_setresgid(self, call, r, e, s, *_):
+        return credentials.setres(call.task.gids, _root(call.task), (r, e, s))
+
+    def sys_setreuid(self, call, r, e, *_):
+        return credentials.setre(call.task.uids, _root(call.task), r, e)
+
+    def sys_setregid(self, call, r, e, *_):
+        return credentials.setre(call.task.gids, _root(call.task), r, e)
+
+    def sys_setuid(self, call, uid, *_):
+        return credentials.set_one(call.task.uids, _root(call.task), uid)
+
+    def sys_setgid(self, call, gid, *_):
+        return credentials.set_one(call.task.gids, _root(call.task), gid)
+
+    def sys_getgroups(self, call, size, ptr, *_):
+        groups, size = call.task.groups, size & 0xFFFFFFFF
+        if size == 0:
+            return len(groups)
+        if size >= 1 << 31 or size < len(groups):
+            return -EINVAL
+        data = struct.pack(f"<{len(groups)}I", *groups)
+        return len(groups) if call.space.write(ptr, data) else -EFAULT
+
+    def sys_setgroups(self, call, size, ptr, *_):
+        size = size & 0xFFFFFFFF
+        if size > NGROUPS_MAX:
+            return -EINVAL
+        if not _root(call.task):
+            return -EPERM
+        raw = call.space.read(ptr, 4 * size) if size else b""
+        if raw is None:
+            return -EFAULT
+        call.task.groups = struct.unpack(f"<{size}I", raw)
+        return 0
+
+    def sys_prlimit64(self, call, pid, resource, new, old, *_):
+        task = call.task if pid == 0 else self.tasks.get(pid)
+        if task is None:
+            return -ESRCH
+        if not 0 <= resource < RLIM_NLIMITS:
+            return -EINVAL
+        default = STACK_SIZE if resource == RLIMIT_STACK else RLIM_INFINITY
+        current = task.rlimits.get(resource, (default, RLIM_INFINITY))
+        if new:
+            raw = call.space.read(new, 16)
+            if raw is None:
+                return -EFAULT
+            soft, hard = struct.unpack("<QQ", raw)
+            if soft > hard:
+                return -EINVAL
+        if old and not call.space.write(old, struct.pack("<QQ", *current)):
+            return -EFAULT
+        if new:
+            task.rlimits[resource] = (soft, hard)  # root may raise the hard limit too
+        return 0
+
+    # ---- the work behind the calls ---------------------------------------------------------
     def vfork_done(self, task: Task) -> None:
         """The child of a vfork exec'd or exited: its parent goes on."""
         self.k.wake_all(task.vfork_waiters)
@@ -133,18 +420,18 @@ class ProcMgr:
         signal actions), on its own stack, with its own TLS pointer and tid."""
         k = self.k
         if flags & THREAD_FLAGS != THREAD_FLAGS:
-            return -errno.EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
+            return -EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
         proc = task.proc
         priority = int(k.threads.tcb["priority"][k.running])
         tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
         if tcb < 0:
             k.mem.take_log()
-            return -errno.EAGAIN
+            return -EAGAIN
         tid = self._next_pid
         self._next_pid += 1
-        space = task.linux.space
+        space = self.space_of(task)
         if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
-            return -errno.EFAULT
+            return -EFAULT
         if flags & CLONE_CHILD_SETTID:
             space.write(child_tid, struct.pack("<i", tid))
         task.threads[tcb] = [tid, child_tid if flags & CLONE_CHILD_CLEARTID else 0]
@@ -170,7 +457,7 @@ class ProcMgr:
             self.exited(machine, task, status)
             return
         tid, clear = task.threads.pop(tcb)
-        if clear and task.linux.space.write(clear, b"\0\0\0\0"):
+        if clear and self.space_of(task).write(clear, b"\0\0\0\0"):
             self.futex_wake(task, clear, 1)  # pthread_join waits on it
         k.forget_thread(tcb)
 
@@ -179,33 +466,33 @@ class ProcMgr:
         """FUTEX_WAIT (a relative timeout) and FUTEX_WAIT_BITSET (an absolute one, on the
         monotonic clock or with FUTEX_CLOCK_REALTIME the wall clock): -ETIMEDOUT when it
         passes; FUTEX_WAKE(_BITSET). Bitsets are accepted but every waiter matches."""
-        cmd = op & FUTEX_CMD
+        cmd = op & FUTEX_CMD_MASK
         if uaddr % 4:
-            return -errno.EINVAL
+            return -EINVAL
         if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
-            return -errno.ENOSYS
+            return -ENOSYS
         if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-            linux = task.linux
-            raw = linux.space.read(uaddr, 4)
+            space = self.space_of(task)
+            raw = space.read(uaddr, 4)
             if raw is None:
-                return -errno.EFAULT
+                return -EFAULT
             if struct.unpack("<I", raw)[0] != val & 0xFFFFFFFF:
-                return -errno.EAGAIN
+                return -EAGAIN
             queue = self._futex_queue(task, uaddr)
             if not utime:
                 self.k.block_current(queue)
-                return ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
-            ns = linux.read_timespec(utime)
+                return -ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
+            ns = read_timespec(space, utime)
             if ns is None or ns < 0:
-                return -errno.EFAULT if ns is None else -errno.EINVAL
+                return -EFAULT if ns is None else -EINVAL
             absolute = cmd == FUTEX_WAIT_BITSET
             if absolute and op & FUTEX_CLOCK_REALTIME:
                 ns -= BOOT_TIME_NS  # a wall-clock time: as a time since boot
             deadline = self.k.wait_deadline(ns, absolute)
-            return ERESTARTSYS if self.k.sleep_until(deadline, queue) else -errno.ETIMEDOUT
+            return -ERESTARTSYS if self.k.sleep_until(deadline, queue) else -ETIMEDOUT
         if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
             return self.futex_wake(task, uaddr, val)
-        return -errno.ENOSYS
+        return -ENOSYS
 
     def futex_wake(self, task: Task, uaddr: int, count: int) -> int:
         queue = self._futex_queue(task, uaddr)
@@ -217,63 +504,39 @@ class ProcMgr:
     def _futex_queue(self, task: Task, uaddr: int) -> list:
         return self._futexes.setdefault((task.proc.vspace, uaddr), [])
 
-    def _copy_memory(self, parent: Task, child: Task, share: bool = False) -> None:
-        """The child's address space: the parent's VMAs, every mapped page shared with it,
-        copy-on-write (hmk.services.memmgr.ManagedSpace.share_into); for a vfork (`share`)
-        writable, so that the child's stores reach the parent, as in Linux, where a vfork
-        child borrows its parent's memory until it execs or exits (its own new pages, e.g. on
-        a fresh stack, stay its own: the parent is stopped and does not look at them)."""
-        src, dst = parent.linux.space, child.linux.space
-        dst.vmas = [v.copy() for v in src.vmas]
-        dst.changed()
-        self.k.counts["procmgr.fork.pages_shared"] += src.share_into(dst, cow=not share)
-        if not share:
-            parent.linux.on_tlb_change(None, src.asid)  # the parent's pages are read-only now
-
     # ---- exit and wait -------------------------------------------------------------------
     def exited(self, machine, task: Task, status: int) -> None:
-        """`task` called exit or exit_group (`status`: the wait status)."""
+        """`task` called exit or exit_group, or a signal ended it (`status`: the wait
+        status): its files close, its threads go, it becomes a zombie for its parent to reap;
+        the first process's exit ends the run, as with qemu-user."""
         k = self.k
-        task.linux.fs.close_all(machine)
-        for tcb in [t for t, p in list(k._procs.items()) if p is task.proc]:
+        for service in self.peers.values():
+            service.process_exited(task)
+        for tcb in k.threads_of(task.proc):
             k.forget_thread(tcb)
         task.zombie, task.status = True, status
         self.vfork_done(task)
-        if task.pid == 1:  # the run ends: a shell's view of the status
-            signaled = status & 0x7F
-            task.linux.proc.exit_status = 128 + signaled if signaled else status >> 8 & 0xFF
+        if task.pid == 1:
             machine.stop()
             return
-        self._release(task)
+        self.peers["memmgr"].detach(task.proc)  # its memory and kernel objects go; its pid
+        k.destroy_process(task.proc)  # stays until it is reaped
         for child in task.children:  # orphans go to init
             child.ppid = 1
             self.tasks[1].children.append(child)
         parent = self.tasks.get(task.ppid)
         if parent is not None:
             code, value = _child_code(status), _child_value(status)
-            parent.linux.signals.post(SIGCHLD, code, task.pid, value)
+            parent.signals.post(SIGCHLD, code, task.pid, value)
             k.wake_all(parent.waiters)
         k.need_resched = True
-
-    def _release(self, task: Task) -> None:
-        """Free the process's memory and kernel objects (its pid stays until it is reaped)."""
-        k = self.k
-        task.linux.space.remove(0, 1 << 48)
-        k.tokens.revoke_vspace(task.proc.vspace)
-        _, tlbi, _ = k.vspaces.destroy(task.proc.vspace)
-        if tlbi:  # its ASID goes back to the allocator: no translation of it may outlive it
-            k._flush(None, tlbi[0][1])
-            k.counts["kernel.tlbi.asid"] += 1
-        k.caps.destroy(task.proc.cspace)  # the service endpoints stay with their services
-        k.by_vspace.pop(task.proc.vspace, None)
-        k.mem.take_log()
 
     def kill(self, sender: Task, pid: int, sig: int) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
         process but pid 1 and the caller (-1)."""
         pid, sig = _signed(pid), _signed(sig)
-        if not 0 <= sig <= 64:
-            return -errno.EINVAL
+        if not 0 <= sig <= NSIG:
+            return -EINVAL
         live = [t for t in self.tasks.values() if not t.zombie]
         if pid > 0:
             targets = [t for t in self.tasks.values() if t.pid == pid]
@@ -284,51 +547,47 @@ class ProcMgr:
         else:
             targets = [t for t in live if t.pgid == -pid]
         if not targets:
-            return -errno.ESRCH
+            return -ESRCH
         for target in targets:
             if sig and not target.zombie:
                 self._signal(sender, target, sig)
         return 0
 
     def _signal(self, sender: Task, target: Task, sig: int) -> None:
-        target.linux.signals.post(sig, SI_USER, sender.pid)
+        target.signals.post(sig, SI_USER, sender.pid)
         tcb = target.proc.tcb
-        if (
-            self.k.threads.valid(tcb)
-            and int(self.k.threads.tcb["state"][tcb]) == T_BLOCKED
-            and target.linux.signals.next_signal()
-        ):
-            self.k.interrupt(tcb)  # its call goes on or fails with EINTR (deliver_signals)
+        if self.k.blocked(tcb) and target.signals.next_signal():
+            self.k.interrupt(tcb)  # its call goes on or fails with EINTR (the shim decides)
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:
         pid, pgid = _signed(pid) or task.pid, _signed(pgid)
         if pgid < 0:
-            return -errno.EINVAL
+            return -EINVAL
         target = self.tasks.get(pid)
         if target is None or (target is not task and target.ppid != task.pid):
-            return -errno.ESRCH
+            return -ESRCH
         if target.sid != task.sid or target.pid == target.sid:
-            return -errno.EPERM  # another session, or a session leader
+            return -EPERM  # another session, or a session leader
         pgid = pgid or target.pid
         if pgid != target.pid and not any(
             t.pgid == pgid and t.sid == task.sid for t in self.tasks.values()
         ):
-            return -errno.EPERM
+            return -EPERM
         target.pgid = pgid
         return 0
 
     def getpgid(self, task: Task, pid: int) -> int:
         target = self.tasks.get(_signed(pid) or task.pid)
-        return target.pgid if target is not None else -errno.ESRCH
+        return target.pgid if target is not None else -ESRCH
 
     def getsid(self, task: Task, pid: int) -> int:
         target = self.tasks.get(_signed(pid) or task.pid)
-        return target.sid if target is not None else -errno.ESRCH
+        return target.sid if target is not None else -ESRCH
 
     def setsid(self, task: Task) -> int:
         if any(t.pgid == task.pid for t in self.tasks.values()):
-            return -errno.EPERM  # already a group leader
+            return -EPERM  # already a group leader
         task.pgid = task.sid = task.pid
         return task.sid
 
@@ -337,7 +596,7 @@ class ProcMgr:
         Stopped and continued children are not modelled (WUNTRACED, WCONTINUED never report)."""
         pid = _signed(pid)
         if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WAIT_ALSO):
-            return -errno.EINVAL
+            return -EINVAL
         if pid > 0:
             dead = self._zombie(task, lambda c: c.pid == pid, options)
         elif pid == -1:
@@ -347,11 +606,11 @@ class ProcMgr:
             dead = self._zombie(task, lambda c: c.pgid == group, options)
         if isinstance(dead, int):
             return dead
-        space = task.linux.space
+        space = self.space_of(task)
         if wstatus and not space.write(wstatus, struct.pack("<i", dead.status)):
-            return -errno.EFAULT
+            return -EFAULT
         if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
-            return -errno.EFAULT
+            return -EFAULT
         self._reap(task, dead)
         return dead.pid
 
@@ -362,7 +621,7 @@ class ProcMgr:
         ident = _signed(ident)
         known = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WAIT_ALSO
         if options & ~known or not options & (WEXITED | WUNTRACED | WCONTINUED):
-            return -errno.EINVAL
+            return -EINVAL
         if idtype == P_ALL:
             match = lambda c: True  # noqa: E731
         elif idtype == P_PID and ident > 0:
@@ -371,7 +630,7 @@ class ProcMgr:
             group = ident or task.pgid
             match = lambda c: c.pgid == group  # noqa: E731
         else:
-            return -errno.EINVAL
+            return -EINVAL
         dead = self._zombie(task, match, options, exited=bool(options & WEXITED))
         if isinstance(dead, int) and dead != 0:
             return dead
@@ -383,50 +642,37 @@ class ProcMgr:
                 dead.pid,
                 _child_value(dead.status),
             )
-        space = task.linux.space  # the fields Linux writes (not the padding at 12)
+        space = self.space_of(task)  # the fields Linux writes (not the padding at 12)
         if infop and not (
             space.write(infop, struct.pack("<iii", signo, 0, code))
             and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
         ):
-            return -errno.EFAULT
+            return -EFAULT
         if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
-            return -errno.EFAULT
+            return -EFAULT
         if dead != 0 and not options & WNOWAIT:
             self._reap(task, dead)
         return 0
 
     def _zombie(self, task: Task, match, options: int, exited: bool = True):
         """A zombie child that `match`es; 0 (WNOHANG: none yet), -ECHILD (no such child), or
-        ERESTARTSYS with the thread blocked until a child exits. `exited` False: zombies are
+        -ERESTARTSYS with the thread blocked until a child exits. `exited` False: zombies are
         not wanted (waitid without WEXITED), so none is ever found."""
         mine = [c for c in task.children if match(c)]
         if not mine:
-            return -errno.ECHILD
+            return -ECHILD
         dead = next((c for c in mine if c.zombie and exited), None)
         if dead is not None:
             return dead
         if options & WNOHANG:
             return 0
         self.k.block_current(task.waiters)
-        return ERESTARTSYS
+        return -ERESTARTSYS
 
     def _reap(self, task: Task, dead: Task) -> None:
         task.children.remove(dead)
         del self.tasks[dead.pid]
-
-    # ---- credentials ---------------------------------------------------------------------
-    def set_ids(self, task: Task, which: str, new: tuple) -> int:
-        """setres[ug]id with -1 for "unchanged": an unprivileged process (effective uid not 0)
-        may only pick among its current real, effective and saved ids. File permissions do
-        not follow the ids (every file is accessible, as to root): an assumption of hmk."""
-        ids = task.uids if which == "uid" else task.gids
-        new = tuple(_signed(x) for x in new)
-        if task.uids[1] != 0 and any(x != -1 and x not in ids for x in new):
-            return -errno.EPERM
-        for i, x in enumerate(new):
-            if x != -1:
-                ids[i] = x
-        return 0
+        del self.by_proc[dead.proc]
 
 
 def _child_code(status: int) -> int:
@@ -443,3 +689,37 @@ def _signed(x: int) -> int:
     """A register holding a C int (a pid): Linux reads its low 32 bits, signed."""
     x &= 0xFFFFFFFF
     return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def _root(task: Task) -> bool:
+    """Privileged: effective uid 0."""
+    return task.uids[1] == 0
+
+
+def _put_ids(space, ids, ptrs) -> int:
+    for value, ptr in zip(ids, ptrs, strict=True):
+        if not space.write(ptr, struct.pack("<I", value)):
+            return -EFAULT
+    return 0
+
+
+def _strings(space, ptr):
+    """A NULL-terminated array of C strings in user memory (argv, envp): a list, None
+    (EFAULT) or -E2BIG."""
+    out, total = [], 0
+    if ptr == 0:
+        return out
+    while True:
+        raw = space.read(ptr + 8 * len(out), 8)
+        if raw is None:
+            return None
+        addr = struct.unpack("<Q", raw)[0]
+        if addr == 0:
+            return out
+        s = space.read_cstring(addr, limit=MAX_ARG_BYTES)
+        if s is None:
+            return None
+        total += len(s) + 9
+        if total > MAX_ARG_BYTES:
+            return -E2BIG
+        out.append(s)

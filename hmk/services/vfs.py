@@ -9,14 +9,13 @@ limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
 
+from hmk.linux.abi import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, NAME_MAX, PATH_MAX, PIPE_BUF_BYTES
+
 MAX_SYMLINKS = 40
-NAME_MAX = 255
-PATH_MAX = 4096
 
 
 class Node:
@@ -164,7 +163,7 @@ class Generated(File):
 
 
 class Pipe(Node):
-    CAPACITY = 65536  # Linux's default pipe buffer
+    CAPACITY = PIPE_BUF_BYTES  # Linux's default pipe buffer
 
     def __init__(self):
         super().__init__(stat.S_IFIFO | 0o600)
@@ -197,9 +196,9 @@ class Vfs:
         """(node, parent dir, last name) or (errno, None, b""). A missing last component is
         (None, parent, name) so that O_CREAT and mkdir can make it."""
         if not path:
-            return errno.ENOENT, None, b""
+            return ENOENT, None, b""
         if len(path) >= PATH_MAX:
-            return errno.ENAMETOOLONG, None, b""
+            return ENAMETOOLONG, None, b""
         node: Node = self.root if path.startswith(b"/") else start
         parts = [p for p in path.split(b"/") if p and p != b"."]
         must_be_dir = path.endswith(b"/")
@@ -207,9 +206,9 @@ class Vfs:
         name = b""
         for i, part in enumerate(parts):
             if not isinstance(node, Dir):
-                return errno.ENOTDIR, None, b""
+                return ENOTDIR, None, b""
             if len(part) > NAME_MAX:
-                return errno.ENAMETOOLONG, None, b""
+                return ENAMETOOLONG, None, b""
             parent, name = node, part
             if part == b"..":
                 node = node.parent
@@ -217,16 +216,16 @@ class Vfs:
             nxt = node.entries.get(part)
             last = i == len(parts) - 1
             if nxt is None:
-                return (None, parent, name) if last else (errno.ENOENT, None, b"")
+                return (None, parent, name) if last else (ENOENT, None, b"")
             if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
                 if hops >= MAX_SYMLINKS:
-                    return errno.ELOOP, None, b""
+                    return ELOOP, None, b""
                 rest = b"/".join(parts[i + 1 :])
                 target = nxt.target + (b"/" + rest if rest else b"")
                 return self.walk(node, target + (b"/" if must_be_dir else b""), follow, hops + 1)
             node = nxt
         if must_be_dir and not isinstance(node, Dir):
-            return errno.ENOTDIR, None, b""
+            return ENOTDIR, None, b""
         return node, parent, name
 
     def path_of(self, node: Node) -> bytes:

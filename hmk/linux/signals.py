@@ -15,21 +15,40 @@ Linux decides (`restarts`; hmk.kernel.core's _interrupt_call).
 
 from __future__ import annotations
 
-import errno
 import struct
 
-SIGILL, SIGTRAP, SIGBUS, SIGKILL, SIGSEGV, SIGPIPE = 4, 5, 7, 9, 11, 13
-SIGTERM, SIGCHLD, SIGSTOP = 15, 17, 19
-SIG_DFL, SIG_IGN = 0, 1
-SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND = 4, 0x04000000, 0x40000000, 0x80000000
-SA_RESTART = 0x10000000
+from hmk.linux.abi import (
+    EFAULT,
+    EINVAL,
+    FUTEX_CMD_MASK,
+    FUTEX_WAIT,
+    FUTEX_WAIT_BITSET,
+    SA_NODEFER,
+    SA_RESETHAND,
+    SA_RESTART,
+    SA_RESTORER,
+    SI_USER,
+    SIG_BLOCK,
+    SIG_DFL,
+    SIG_IGN,
+    SIG_SETMASK,
+    SIG_UNBLOCK,
+    SIGCHLD,
+    SIGCONT,
+    SIGKILL,
+    SIGSEGV,
+    SIGSTOP,
+    SIGURG,
+    SIGWINCH,
+)
+
 # calls a handler always interrupts with EINTR, SA_RESTART or not (Linux's ERESTARTNOHAND and
 # ERESTART_RESTARTBLOCK: the sleeps and the waits for events); the others go on under
 # SA_RESTART (ERESTARTSYS), signal(7) "Interruption of system calls by signal handlers"
 NEVER_RESTARTED = frozenset(
     {"nanosleep", "clock_nanosleep", "ppoll", "pselect6", "epoll_pwait", "rt_sigsuspend"}
 )
-FUTEX_TIMED = (0, 9)  # FUTEX_WAIT, FUTEX_WAIT_BITSET: with a timeout they are never restarted
+FUTEX_TIMED = (FUTEX_WAIT, FUTEX_WAIT_BITSET)  # with a timeout they are never restarted
 
 
 def restarts(name: str, args, flags: int) -> bool:
@@ -37,15 +56,13 @@ def restarts(name: str, args, flags: int) -> bool:
     runs, go on after the handler? Otherwise it fails with EINTR."""
     if name in NEVER_RESTARTED:
         return False
-    if name == "futex" and args[3] and args[1] & 0x7F in FUTEX_TIMED:
+    if name == "futex" and args[3] and args[1] & FUTEX_CMD_MASK in FUTEX_TIMED:
         return False
     return bool(flags & SA_RESTART)
 
 
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-IGNORED_BY_DEFAULT = {SIGCHLD, 18, 23, 28}  # SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
-SI_USER, SEGV_MAPERR, CLD_EXITED, CLD_KILLED = 0, 1, 1, 2
 
 SIGINFO_BYTES = 128
 UC_SIGMASK = 40  # in the ucontext: uc_flags, uc_link, uc_stack (24), then the mask
@@ -85,17 +102,17 @@ class SignalState:
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
         if size != 8 or not 1 <= sig <= 64:
-            return -errno.EINVAL
+            return -EINVAL
         if act and sig in (SIGKILL, SIGSTOP):
-            return -errno.EINVAL
+            return -EINVAL
         if oact:
             old = self.actions.get(sig, (SIG_DFL, 0, 0, 0))
             if not space.write(oact, struct.pack("<QQQQ", *old)):
-                return -errno.EFAULT
+                return -EFAULT
         if act:
             raw = space.read(act, 32)
             if raw is None:
-                return -errno.EFAULT
+                return -EFAULT
             handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
             self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN:
@@ -104,13 +121,13 @@ class SignalState:
 
     def sigprocmask(self, space, how, new, old, size) -> int:
         if size != 8:
-            return -errno.EINVAL
+            return -EINVAL
         if old and not space.write(old, struct.pack("<Q", self.blocked)):
-            return -errno.EFAULT
+            return -EFAULT
         if new:
             raw = space.read(new, 8)
             if raw is None:
-                return -errno.EFAULT
+                return -EFAULT
             mask = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
             if how == SIG_BLOCK:
                 self.blocked |= mask
@@ -119,7 +136,7 @@ class SignalState:
             elif how == SIG_SETMASK:
                 self.blocked = mask
             else:
-                return -errno.EINVAL
+                return -EINVAL
         return 0
 
     # ---- delivery ------------------------------------------------------------------------

@@ -1,12 +1,14 @@
-"""Run one static AArch64 Linux program on a modeled core and time it.
+"""The assembly: one modeled machine, booted, running a program, and what it cost.
 
-The pieces, bottom up: the hardware profile gives one core's memory hierarchy and timing
-parameters; the core kernel (hmk.kernel.core) boots in simulated RAM with the memory manager
-(hmk.services.memmgr); the program becomes a process whose Linux syscalls the Linux personality
-(hmk.kernel.minimal) serves; the functional CPU (hmk.cpu.machine) runs it and hands over
-executed blocks and memory events in batches; the memory-hierarchy engine times every event;
-the timing model turns blocks and latencies into cycles; every kernel path (SVC, page fault,
-IPC to the memory manager) adds its modeled cost.
+The pieces, bottom up, each made once with what it needs: the hardware profile gives one core's
+memory hierarchy (hmk.hw.engine) and timing model (hmk.cpu.timing) over simulated RAM; the
+functional CPU (hmk.cpu.machine) runs the guest and hands executed blocks and memory events to
+the timing side in batches, and traps into the core kernel (hmk.kernel.core), which sees the
+core through a port (clock, caches and TLBs, the CPU's TLB); the OS services
+(hmk.services.registry) boot in the domains the composition places them in (hmk.system.
+composition, hmk.services.placement); the Linux personality (hmk.linux.shim) serves the first
+process's syscalls and everything it starts. Every kernel path (SVC, fault, IPC, a service's
+work) adds its modeled cost to the core's clock.
 """
 
 from __future__ import annotations
@@ -20,24 +22,23 @@ import numpy as np
 
 from hmk.cpu.elf import load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine, RunAborted
-from hmk.cpu.stack import auxv_for, build_stack
+from hmk.cpu.timing import TimingModel
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
-from hmk.kernel.core import TICK_US, CoreKernel, Process
-from hmk.kernel.minimal import STACK_TOP, MinimalKernel
-from hmk.kernel.shim import Shim
-from hmk.kernel.syscalls import format_call
-from hmk.report.stacks import StackProfile
-from hmk.report.stats import publish
-from hmk.services.fsmgr import FsMgr, PageCache, build_root
-from hmk.services.memmgr import MemoryManager
-from hmk.services.procmgr import ProcMgr
-from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
+from hmk.linux.shim import Shim
+from hmk.services import registry
+from hmk.services.placement import Placement
+from hmk.services.service import Boot
+from hmk.system.composition import DEFAULT_SYSTEM, load_system
+from hmk.system.stacks import StackProfile
+from hmk.system.stats import publish
 from hmk.workloads import list_workloads
 from hmk.workloads import path as workload_path
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
 LIMIT_STATUS = 124  # a run ended by max_instructions/max_cycles, as timeout(1) reports
+SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
 _STDERR = object()  # "this process's stderr at the time of the run"
 
 
@@ -131,11 +132,47 @@ class _ClearsProgress:
         return getattr(self.stream, name)
 
 
+class _TimedPort(CorePort):
+    """The core the kernel runs on: its clock (the timing model), its caches and TLBs (the
+    hierarchy), the functional CPU's TLB and translated code, and a stack profile listening."""
+
+    def __init__(self, machine: Machine, hierarchy: BatchHierarchy, timing, stacks):
+        self.machine, self.hierarchy, self.timing, self.stacks = machine, hierarchy, timing, stacks
+        self.sync, self.add_cycles = machine.sync, timing.add_cycles
+        self.flush_code = machine.flush_code
+
+    def latencies(self, log):
+        return self.hierarchy.run(log, check=False)
+
+    def now(self) -> int:
+        return int(self.timing.cycles)
+
+    def flush(self, pages, asid: int) -> None:
+        self.machine.flush_tlb()
+        if pages is None:
+            self.hierarchy.tlbi_all()
+            self.timing.code_changed(None)
+            return
+        for page in pages:
+            self.hierarchy.tlbi_va(page, asid)
+        self.timing.code_changed(pages)
+
+    def flush_timing(self, pages, asid: int) -> None:
+        for page in pages:
+            self.hierarchy.tlbi_va(page, asid)
+
+    def charged(self, kernel, what: str, cycles: int) -> None:
+        if self.stacks is not None:
+            self.stacks.kernel(kernel, what, cycles)
+
+
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
     on one core of `profile`, with a program's file system. `start(image, argv, envp)` makes
-    the first process; `run()` runs everything to the end and returns a RunResult. Most users
-    want run_program (or hmk.System); this is the assembly both use."""
+    the first process's program; `run()` runs everything to the end and returns a RunResult.
+    Most users want run_program (or hmk.System); this is the assembly both use. The CPU traps
+    into it (`page_fault`, `syscall`, `guest_fault`): the core kernel's, but for the scripting
+    API's private channel (`script_channel`, hmk.api)."""
 
     def __init__(  # noqa: PLR0913, PLR0915  (one place that wires every part together)
         self,
@@ -161,9 +198,8 @@ class Simulation:
         max_instructions: int | None = None,
         max_cycles: int | None = None,
         stacks: bool = False,
+        script_channel=None,
     ):
-        from hmk.cpu.timing import TimingModel  # noqa: PLC0415  (the timing model is optional glue)
-
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
         self.profile, self.cluster, self.core_type = soc.name, which.name, which.core
@@ -176,6 +212,7 @@ class Simulation:
                 raise ValueError(f"{name} must be positive, not {limit}")
         self.limits = (max_instructions, max_cycles)
         self.rootfs = rootfs
+        self.script_channel = script_channel
 
         self.composition = composition = load_system(system)
         if paging is None:
@@ -187,118 +224,96 @@ class Simulation:
             capabilities_only = not composition.address_tokens
         self.progress = Progress(progress)
         self.messages = Messages(sys.stderr if warnings is _STDERR else warnings, self.progress)
+
+        # the hardware: RAM, the memory hierarchy and timing model, the CPU
         self.ram = ram = np.zeros(ram_mib << 20, np.uint8)
-        self.core_kernel = core_kernel = CoreKernel(
+        roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
+        self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
+        self.timing = timing = TimingModel(self.core_type)
+        self.machine = machine = Machine(
             ram,
+            self,
+            line_bits=hierarchy_cfg.line.bit_length() - 1,
+            pipelined=pipelined,
+            sink=self._time,
+            on_sync=self._on_sync,
+            on_boundary=self._on_boundary,
+        )
+        self.stacks = StackProfile(machine, timing, self._label) if stacks else None
+
+        # the core kernel, the services in their domains, the Linux personality
+        self.kernel = kernel = CoreKernel(
+            ram,
+            roots,
+            port=_TimedPort(machine, hierarchy, timing, self.stacks),
+            core=self.core_type,
+            ghz=ghz,
             user_level_paging=paging == "user",
             impl=impl,
             capabilities_only=capabilities_only,
         )
-        memmgr = MemoryManager(core_kernel, shim=Shim(core_kernel, composition))
-        self.proc = proc = Process(core_kernel, "init")
-        space = memmgr.attach(proc)
-        self.linux = kernel = MinimalKernel(
-            ram, stdin=stdin, out=out, err=err, random_seed=seed, space=space
-        )
-        kernel.warn = self.messages.warn
+        placement = Placement(kernel, composition)
+        out = out if out is not None else sys.stdout.buffer
+        err = err if err is not None else sys.stderr.buffer
         if self.progress.stream is not None:  # the program's output clears the progress line
-            kernel.out = _ClearsProgress(kernel.out, self.progress)
-            kernel.err = _ClearsProgress(kernel.err, self.progress)
-        core_kernel.linux = kernel
-        kernel.core = core_kernel
-        kernel.procmgr = ProcMgr(core_kernel, memmgr)
-        kernel.procmgr.start(proc, kernel)
-        bundled = {name: str(workload_path(name)) for name in list_workloads()}
-        self.page_cache = cache = PageCache(core_kernel)
-        memmgr.page_cache, memmgr.evict = cache.frame_of, cache.evict
-        path = program if rootfs is not None else os.path.abspath(program)
-        tree = build_root(kernel, path, bundled, rootfs)
-        kernel.fs = FsMgr(kernel, tree, cache)
-
-        self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=core_kernel.roots)
-        self.timing = timing = TimingModel(self.core_type)
-        self.machine = machine = Machine(
-            ram, core_kernel, line_bits=hierarchy_cfg.line.bit_length() - 1, pipelined=pipelined
+            out, err = _ClearsProgress(out, self.progress), _ClearsProgress(err, self.progress)
+        boot = Boot(
+            kernel,
+            placement,
+            stdin=stdin,
+            out=out,
+            err=err,
+            seed=seed,
+            program=program if rootfs is not None else os.path.abspath(program),
+            bundled={name: str(workload_path(name)) for name in list_workloads()},
+            rootfs=rootfs,
         )
-        self.stacks = StackProfile(machine, core_kernel, timing) if stacks else None
+        self.services = services = registry.boot(boot)
+        self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
+        self.shim = Shim(kernel, placement, services, strace=strace, warn=self.messages.warn)
 
-        def timed(blocks, events):
-            latencies = hierarchy.run(events, check=False)
-            code = self._batch_space.read  # the code of the process that ran the batch
-            if self.stacks is None:
-                timing.account(blocks, events, latencies, code)
-            else:
-                self.stacks.account(blocks, events, latencies, code)
-
-        def tlb_change(pages, asid):
-            machine.flush_tlb()
-            if pages is None:
-                hierarchy.tlbi_all()
-                timing.code_changed(None)
-                return
-            for page in pages:
-                hierarchy.tlbi_va(page, asid)
-            timing.code_changed(pages)
-
-        machine.sink = timed
-        kernel.on_tlb_change = tlb_change
-        kernel.clock = lambda: int(timing.cycles / ghz)
-        core_kernel.attach(
-            self.core_type,
-            machine.sync,
-            lambda log: hierarchy.run(log, check=False),
-            timing.add_cycles,
-            tlb_change,
-            lambda: int(timing.cycles),
-        )
-        core_kernel.ghz = ghz
-        core_kernel.frames.on_code_reuse = machine.flush_code
-        core_kernel._tlbi_hierarchy = lambda pages, asid: [
-            hierarchy.tlbi_va(p, asid) for p in pages
-        ]
-        machine.on_sync = self._on_sync
-        machine.on_boundary = core_kernel.boundary
-        if strace is not None:
-
-            def trace(rec, linux):  # the calling process's pid and memory (a child's after fork)
-                pid = linux.task.threads.get(core_kernel.running, [linux.task.pid])[0]
-                print(format_call(rec, linux.space.read_cstring, pid), file=strace)
-
-            kernel.strace = trace
-        self.asid = core_kernel.activate(proc)
-        machine.set_space(proc.root, self.asid)
-        core_kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
+        # the first process, on the core
+        proc = Process(kernel, "init", self.shim)
+        self.init = self.procmgr.start(proc)
+        machine.set_space(proc.root, kernel.activate(proc))
+        kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
         self._entry = None
-        self._batch_space = kernel.space
+        self._batch_code = self.memmgr.space_of(proc).read
 
-    def executable(self, program: str):
-        """The ELF image of `program`: a host path, or (with a root file system) a guest one."""
-        if self.rootfs is None:
-            return load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
-        found = self.linux.fs.executable(os.fsencode(program))
-        if isinstance(found, int):
-            raise OSError(f"{program}: {os.strerror(-found)} in the root file system")
-        return parse_elf(found[0], found[1].decode(errors="replace"))
+    # ---- the CPU's traps -----------------------------------------------------------------
+    def page_fault(self, machine, vaddr: int, access: str) -> bool:
+        return self.kernel.page_fault(machine, vaddr, access)
 
-    def start(self, image, argv: list[bytes], envp: list[bytes]) -> None:
-        """Load `image` as the first process, with Linux's initial stack for argv and envp."""
-        kernel = self.linux
-        kernel.load_segments(image)
-        random16 = kernel._random.bytes(16)
-        sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), argv[0], random16)
-        kernel.make_stack(stack, sp)
-        self._entry = (image.entry, sp)
+    def syscall(self, machine) -> None:
+        if self.script_channel is not None and machine.reg(8) == SCRIPT_CHANNEL:
+            self.script_channel(machine)  # the simulator's own traffic: it costs the guest nothing
+            return
+        self.kernel.syscall(machine)
+
+    def guest_fault(self, machine, signal: int, detail: str) -> bool:
+        return self.kernel.guest_fault(machine, signal, detail)
+
+    # ---- the timing side -----------------------------------------------------------------
+    def _time(self, blocks, events) -> None:
+        """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
+        through the timing model (code read in the process that ran it)."""
+        latencies = self.hierarchy.run(events, check=False)
+        if self.stacks is None:
+            self.timing.account(blocks, events, latencies, self._batch_code)
+        else:
+            self.stacks.account(blocks, events, latencies, self._batch_code)
 
     def _on_sync(self) -> None:
         """Every batch before the current one is timed: the clock is exact here, so the run
         limits are checked here (deterministically) and the progress line redrawn."""
-        k = self.core_kernel
+        k = self.kernel
         k.note_time()
-        # the batch about to be timed ran in the current process: its code, its program image
+        # the batch about to be timed ran in the current process (a Linux process, or a
+        # service domain, whose code is its program's: read through the first process)
         proc = k.running_process
-        linux = getattr(proc, "linux", None) or self.linux
-        self._batch_space = linux.space
-        self.timing.table.use(linux.proc.image if linux.proc is not None else None)
+        task = self.procmgr.task_of(proc) or self.init
+        self._batch_code = self.memmgr.space_of(task.proc).read
+        self.timing.table.use(task.proc.image)
         if self.stacks is not None:
             self.stacks.note_owner(proc)
         timing = self.timing
@@ -310,6 +325,27 @@ class Simulation:
             self.machine.abort(f"run limit: {max_cycles:,} cycles reached")
         self.progress.update(instructions, cycles, self.ghz)
 
+    def _on_boundary(self, machine) -> None:
+        self.kernel.boundary(machine)
+
+    def _label(self, proc) -> str | None:
+        return self.procmgr.label(proc)
+
+    # ---- running -------------------------------------------------------------------------
+    def executable(self, program: str):
+        """The ELF image of `program`: a host path, or (with a root file system) a guest one."""
+        if self.rootfs is None:
+            return load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
+        found = self.services["fsmgr"].executable(self.init, os.fsencode(program))
+        if isinstance(found, int):
+            raise OSError(f"{program}: {os.strerror(-found)} in the root file system")
+        return parse_elf(found[0], found[1].decode(errors="replace"))
+
+    def start(self, image, argv: list[bytes], envp: list[bytes]) -> None:
+        """Load `image` as the first process's program, with Linux's initial stack for argv
+        and envp."""
+        self._entry = self.procmgr.load(self.init, image, argv, envp, argv[0])
+
     def run(self) -> RunResult:
         """Run until the first process and everything it started have exited (or a fault or a
         run limit ends the run)."""
@@ -318,7 +354,7 @@ class Simulation:
         machine, fault = self.machine, None
         try:
             machine.run(*self._entry)
-            status = self.linux.proc.exit_status
+            status = self.procmgr.exit_status
         except GuestFault as e:
             fault = str(e)
             status = 128 + e.signal  # what a shell reports for a process a signal killed
@@ -328,11 +364,11 @@ class Simulation:
         finally:
             machine.close()
             self.progress.clear()
-        core_kernel, timing = self.core_kernel, self.timing
+        kernel, timing = self.kernel, self.timing
         cycles = int(timing.cycles)
         stats = {
             "sim.cycles": cycles,
-            "sim.busy_cycles": cycles - core_kernel.cycles.get("idle", 0),
+            "sim.busy_cycles": cycles - kernel.cycles.get("idle", 0),
             "sim.instructions": int(timing.instructions),
             "sim.seconds": cycles / (self.ghz * 1e9),
             "sim.ghz": self.ghz,
@@ -344,7 +380,7 @@ class Simulation:
             cycles=cycles,
             instructions=int(timing.instructions),
             ghz=self.ghz,
-            syscalls=core_kernel.counts["kernel.syscalls"],
+            syscalls=kernel.counts["kernel.syscalls"],
             page_faults=machine.recorder.counts["faults"],
             stats=stats,
             fault=fault,
@@ -355,19 +391,19 @@ class Simulation:
 
     def stats(self) -> dict:
         """Every counter of the run, by its hierarchical name (docs/stats.md)."""
-        core_kernel = self.core_kernel
+        kernel = self.kernel
         raw = {**self.hierarchy.stats(), **self.timing.stats()}
         raw["kernel.page_faults"] = self.machine.recorder.counts["faults"]
-        raw.update(core_kernel.counts)
-        raw.update(core_kernel.ipc.counters)
-        raw.update({f"kernel.cycles.{k}": v for k, v in core_kernel.cycles.items()})
-        raw.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in core_kernel.mem.pools.items()})
-        raw["kernel.frames.in_use"] = core_kernel.frames.in_use
-        raw["kernel.frames.peak"] = core_kernel.frames.peak
-        raw["fsmgr.pagecache.frames"] = len(self.page_cache)
-        for owner, held in sorted(core_kernel.frames.peak_by_owner.items()):
+        raw.update(kernel.counts)
+        raw.update(kernel.ipc.counters)
+        raw.update({f"kernel.cycles.{k}": v for k, v in kernel.cycles.items()})
+        raw.update({f"kernel.pool.{n}.in_use": p.in_use for n, p in kernel.mem.pools.items()})
+        raw["kernel.frames.in_use"] = kernel.frames.in_use
+        raw["kernel.frames.peak"] = kernel.frames.peak
+        raw["fsmgr.pagecache.frames"] = len(self.services["fsmgr"].cache)
+        for owner, held in sorted(kernel.frames.peak_by_owner.items()):
             raw[f"frames.{owner}.peak"] = held
-            raw[f"frames.{owner}.in_use"] = core_kernel.frames.by_owner[owner]
+            raw[f"frames.{owner}.in_use"] = kernel.frames.by_owner[owner]
         return publish(raw, self.composition)
 
     def describe(self) -> dict:
@@ -412,51 +448,3 @@ def run_program(
     argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
     sim.start(image, argv, list(DEFAULT_ENV if env is None else env))
     return sim.run()
-
-
-def summary(result: RunResult, file=None) -> None:
-    file = file if file is not None else sys.stderr
-    s = result.stats
-
-    def rate(name):
-        hits, misses = s.get(f"{name}.hits", 0), s.get(f"{name}.misses", 0)
-        return f"{100 * misses / (hits + misses):.2f}%" if hits + misses else "-"
-
-    print(
-        f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz, "
-        f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
-        file=file,
-    )
-    kernel = {
-        k.removeprefix("kernel.cycles."): v for k, v in s.items() if k.startswith("kernel.cycles.")
-    }
-    parts = {
-        "execution": s.get("system.cpu0.base_cycles", 0),
-        "memory stalls": s.get("system.cpu0.stall.memory", 0),
-        "fetch stalls": s.get("system.cpu0.stall.fetch", 0),
-        "mispredicts": s.get("system.cpu0.stall.mispredict", 0),
-        "dependencies": s.get("system.cpu0.stall.dependency", 0),
-        "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
-        "page faults": kernel.get("fault", 0),
-        "IPC": kernel.get("ipc", 0),
-        "services": sum(
-            v for k, v in s.items() if k.startswith("domains.") and k.endswith(".cycles")
-        ),
-        "scheduling": kernel.get("sched", 0) + kernel.get("timer", 0) + kernel.get("hmcall", 0),
-    }
-    total = sum(parts.values()) or 1
-    shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
-    idle = kernel.get("idle", 0)
-    if idle:  # sleeping with nothing else to run: not part of the busy cycles' shares
-        shares += f"; the core idled {idle:,} cycles ({100 * idle / (result.cycles or 1):.1f}%)"
-    print(f"hmk: cycles went to {shares}", file=file)
-    print(
-        f"hmk: miss rates L1I {rate('system.cpu0.l1i')} L1D {rate('system.cpu0.l1d')} "
-        f"L2 {rate('system.cpu0.l2')} L3 {rate('system.l3')} DTLB {rate('system.cpu0.dtlb')}; "
-        f"{result.syscalls} syscalls, "
-        f"{result.page_faults} page faults ({s.get('kernel.faults.resolved', 0)} resolved in the "
-        f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
-        f"{s.get('kernel.domain_switches', 0)} address-space switches "
-        f"({result.run.get('system', '?')})",
-        file=file,
-    )

@@ -1,8 +1,8 @@
 """Compositions: which OS service runs where, from a system file (TOML).
 
-A system file places each of the OS services (SERVICES) in exactly one *domain*; a domain has an
-isolation class and holds one service or several coalesced ones (calls inside a domain are
-function calls; across domains they are IPCs):
+A system file places each OS service (hmk.services.registry) in exactly one *domain*; a domain
+has an isolation class and holds one service or several coalesced ones (calls inside a domain
+are function calls; across domains they are IPCs):
 
     name = "hm-phone"
     description = "..."
@@ -15,9 +15,12 @@ function calls; across domains they are IPCs):
     class = "IC1"               # IC0: in the core kernel; IC1: kernel space, lighter switch;
     services = ["procmgr", "memmgr"]   # IC2: user space, its own address space
 
-Presets live in hmk/systems/ (`hmk systems` lists them; docs/systems.md gives the evidence for
-each placement or says it is our assumption). `load_system(name or path)` returns a frozen
-`System` or raises SystemFileError with one line: `file: key: problem`.
+A service the file does not mention (one newer than the file) gets its default placement: a
+domain of its own, named after it, in the isolation class the service declares (`default_class`;
+docs/systems.md lists them). Presets live in hmk/system/presets/ (`hmk systems` lists them;
+docs/systems.md gives the evidence for each placement or says it is our assumption).
+`load_system(name or path)` returns a frozen `Composition` or raises SystemFileError with one
+line: `file: key: problem`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,17 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("procmgr", "memmgr", "fsmgr", "devhost")
 CLASSES = ("IC0", "IC1", "IC2")
 DEFAULT_SYSTEM = "hm-phone"
 _KEYS = {"name", "description", "kernel_paging", "address_tokens", "twin_driver", "domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
+
+
+def registered() -> dict[str, str]:
+    """Every service hmk boots (hmk.services.registry), by name: its default isolation class."""
+    from hmk.services.registry import SERVICES  # noqa: PLC0415  (the model loads on demand)
+
+    return {cls.name: cls.default_class for cls in SERVICES}
 
 
 class SystemFileError(Exception):
@@ -49,7 +58,7 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class System:
+class Composition:
     name: str
     description: str
     kernel_paging: bool
@@ -75,14 +84,14 @@ class System:
 
 
 def systems_dir() -> Path:
-    return Path(__file__).resolve().parent / "systems"
+    return Path(__file__).resolve().parent / "presets"
 
 
 def list_systems() -> list[str]:
     return sorted(p.stem for p in systems_dir().glob("*.toml"))
 
 
-def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> System:
+def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> Composition:
     """A preset by name, or a system file by path."""
     text = str(name_or_path)
     path = Path(text)
@@ -101,7 +110,7 @@ def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> System:
     return parse_system(data, path)
 
 
-def parse_system(data: dict, path=None) -> System:
+def parse_system(data: dict, path=None) -> Composition:
     def err(key, problem):
         return SystemFileError(path, key, problem)
 
@@ -120,6 +129,7 @@ def parse_system(data: dict, path=None) -> System:
     raw = data.get("domain")
     if not isinstance(raw, list) or not raw:
         raise err("domain", "at least one [[domain]] is needed")
+    known = registered()
     domains, seen, names = [], {}, set()
     for k, d in enumerate(raw):
         where = f"domain[{k}]"
@@ -137,37 +147,37 @@ def parse_system(data: dict, path=None) -> System:
         ic = d.get("class")
         if ic not in CLASSES:
             raise err(f"{where}.class", f"must be one of {', '.join(CLASSES)}, not {ic!r}")
-        services = d.get("services")
-        if not isinstance(services, list) or not services:
+        members = d.get("services")
+        if not isinstance(members, list) or not members:
             raise err(f"{where}.services", "must be a non-empty list of service names")
-        for s in services:
-            if s not in SERVICES:
-                raise err(
-                    f"{where}.services", f"unknown service {s!r} (known: {', '.join(SERVICES)})"
-                )
+        for s in members:
+            if s not in known:
+                raise err(f"{where}.services", f"unknown service {s!r} (known: {', '.join(known)})")
             if s in seen:
                 raise err(
                     f"{where}.services",
                     f"service {s!r} is in two domains: {seen[s]!r} and {dname!r}",
                 )
             seen[s] = dname
-        domains.append(Domain(dname, ic, tuple(services)))
-    missing = [s for s in SERVICES if s not in seen]
-    if missing:
-        raise err("domain", f"service {missing[0]!r} is in no domain (every service needs one)")
+        domains.append(Domain(dname, ic, tuple(members)))
+    for s, default_class in known.items():  # a service the file does not place: a domain of
+        if s not in seen:  # its own, in its default class
+            if s in names:
+                raise err("domain", f"service {s!r} is in no domain, and a domain takes its name")
+            domains.append(Domain(s, default_class, (s,)))
     description = data.get("description", "")
     if not isinstance(description, str):
         raise err("description", "must be a string")
     paging, tokens = flags["kernel_paging"], flags["address_tokens"]
-    return System(name, description, paging, tokens, tuple(domains), flags["twin_driver"])
+    return Composition(name, description, paging, tokens, tuple(domains), flags["twin_driver"])
 
 
 __all__ = [
     "CLASSES",
     "DEFAULT_SYSTEM",
-    "SERVICES",
+    "registered",
+    "Composition",
     "Domain",
-    "System",
     "SystemFileError",
     "list_systems",
     "load_system",

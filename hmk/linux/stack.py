@@ -44,7 +44,8 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hmk.cpu.elf import PAGE_SIZE, ElfImage
+from hmk.cpu.elf import ElfImage
+from hmk.hw.pagetable import PAGE_SIZE
 
 # Auxiliary vector keys (include/uapi/linux/auxvec.h, arch/arm64/include/uapi/asm/auxvec.h).
 AT_NULL = 0

@@ -20,7 +20,6 @@ stack profile's total is the run's cycles (within rounding: one cycle per stack 
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 import numpy as np
@@ -72,28 +71,28 @@ class Symbols:
 
 
 class StackProfile:
-    """Collects the stacks of one run (installed by hmk.runner.Simulation when asked)."""
+    """Collects the stacks of one run (hmk.system.simulation.Simulation makes one when asked).
+    `label(proc)` names a process whose program the profile may read symbols from (a Linux
+    process: `hello[1]`), or None for a domain of the core kernel's own (its name is used)."""
 
-    def __init__(self, machine, core_kernel, timing):
-        self.machine, self.k, self.timing = machine, core_kernel, timing
+    def __init__(self, machine, timing, label):
+        self.machine, self.timing, self.label = machine, timing, label
         self.unit = timing.params.unit  # the timing model's clock ticks per cycle
         self.weights: dict[tuple[str, ...], int] = defaultdict(int)
         self._symbols: dict[object, Symbols] = {}
         self._owner = ("process:?", None)  # who ran the batch being drained
-        core_kernel.on_charge = self.kernel
 
     # ---- who is running
     def _process(self, proc):
-        linux = getattr(proc, "linux", None)
-        if linux is None or linux.proc is None:
+        label = self.label(proc) if proc is not None else None
+        if label is None:
             return f"process:{getattr(proc, 'name', '?')}", None
-        exe = os.path.basename(linux.proc.exe_path.decode(errors="replace"))
-        return f"process:{exe}[{linux.task.pid}]", linux.proc.image
+        return f"process:{label}", proc.image
 
-    def _symbols_of(self, image_key) -> Symbols:
-        found = self._symbols.get(image_key)
+    def _symbols_of(self, image) -> Symbols:
+        found = self._symbols.get(image)
         if found is None:
-            found = self._symbols[image_key] = Symbols(self.k.images.get(image_key))
+            found = self._symbols[image] = Symbols(image)
         return found
 
     def note_owner(self, proc) -> None:
@@ -116,16 +115,17 @@ class StackProfile:
             self.weights[(process, names[i])] += int(sums[i])
 
     # ---- the kernel's
-    def kernel(self, path: str, cycles: int) -> None:
+    def kernel(self, kernel, path: str, cycles: int) -> None:
+        """`kernel` charged `cycles` to `path`."""
         if not cycles:
             return
         if path == "idle":
             self.weights[IDLE] += cycles * self.unit
             return
-        process, image = self._process(self.k.running_process)
+        process, image = self._process(kernel.running_process)
         pc = self.machine.pc
         user = self._symbols_of(image).frame(pc) if pc else START
-        context = self.k.context
+        context = kernel.context
         leaf = LEAF.get(path) or f"service:{path.removeprefix('services.')}"
         frames = (process, user, *context)
         if not context or context[-1] != leaf:  # a service's own work: its frame's self time

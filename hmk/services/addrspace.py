@@ -1,0 +1,473 @@
+"""A process's address space as the memory manager keeps it: its VMAs, its pages.
+
+The VMAs (regions of the address space, each with its protection and backing: anonymous, the
+program's file bytes, or a file in fsmgr's page cache, private or shared) live here and are
+published to the core kernel as the VSpace's region table whenever they change (adjacent VMAs
+with the same permissions and backing merge into one region; PROT_NONE VMAs are left out: a
+fault there is the kernel's SIGSEGV). The page tables are the kernel's (hmk.kernel.vspace): every
+edit is a core-kernel call of the memory manager's, and a fault is the kernel's to resolve
+(policy-free kernel paging), passed on here when it cannot (`serve`). Pages shared since fork
+are copied on the first write (copy-on-write).
+
+`read`, `write` and `read_cstring` are the kernel touching user memory (copy_from_user,
+copy_to_user): a page not yet there is faulted in as the access would be; None or False where
+Linux answers EFAULT.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+from hmk.hw.events import WRITE
+from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT, PageTables
+from hmk.kernel.core import MAPPED, REFILLED, REFUSED
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.errors import OK
+from hmk.kernel.memory import OutOfMemory
+from hmk.kernel.vspace import LINE, log_phys
+from hmk.linux.abi import PROT_EXEC, PROT_READ, PROT_WRITE
+from hmk.linux.layout import MMAP_BASE
+
+NEED = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}
+
+
+class RegionTableFull(MemoryError):
+    """More distinct regions than the kernel's per-VSpace region table holds (mmap: ENOMEM,
+    as Linux when vm.max_map_count is reached)."""
+
+
+@dataclass
+class Vma:
+    start: int
+    end: int
+    prot: int
+    name: str  # "[heap]", "[stack]", "[anon]", or the program path
+    image: bytes = b""  # file bytes that back [start, start + len(image))
+    file: tuple | None = None  # (file node, offset of start) when fsmgr's page cache backs it
+    shared: bool = False  # MAP_SHARED: writes go to the file's (or shared object's) pages
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.image and self.file is None
+
+    def piece(self, lo: int, hi: int, prot: int | None = None) -> Vma:
+        """The part [lo, hi) of this VMA (its image and file offset follow)."""
+        off = lo - self.start
+        image = self.image[off : off + hi - lo] if off < len(self.image) else b""
+        file = (self.file[0], self.file[1] + off) if self.file else None
+        prot = self.prot if prot is None else prot
+        return Vma(lo, hi, prot, self.name, image, file, self.shared)
+
+    def copy(self) -> Vma:
+        return self.piece(self.start, self.end)
+
+    def page_data(self, page: int) -> bytes:
+        lo = page - self.start
+        return self.image[max(lo, 0) : max(lo + PAGE_SIZE, 0)] if lo < len(self.image) else b""
+
+
+class AddressSpace:
+    """The memory manager `mm`'s record of `proc`'s address space (a hmk.kernel.core.Process):
+    VMAs, resident pages, copy-on-write pages, and the program break and mmap base."""
+
+    def __init__(self, mm, proc):
+        k = mm.kernel
+        self.mm, self.proc, self.kernel = mm, proc, k
+        self.ram, self.frames = k.ram, k.frames
+        self.tables = PageTables(k.ram, _no_frames)  # untimed translation for user copies
+        self.vmas: list[Vma] = []
+        self.pages = 0
+        self.cow: set[int] = set()  # pages shared since fork, to copy on the first write
+        self.brk_start = self.brk = 0  # the heap: from the page after the program's segments
+        self.mmap_top = MMAP_BASE  # mmap areas grow down from here
+
+    @property
+    def root(self) -> int:
+        return self.proc.root
+
+    @property
+    def asid(self) -> int:
+        return int(self.kernel.vspaces.vspace["asid"][self.proc.vspace])
+
+    # ---- VMAs: every change is published as the kernel's region table ---------------------
+    def find(self, va: int) -> Vma | None:
+        i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
+        if i >= 0 and va < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def is_free(self, start: int, end: int) -> bool:
+        return all(v.end <= start or end <= v.start for v in self.vmas)
+
+    def add(self, vma: Vma) -> None:
+        if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
+            raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
+        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        try:
+            self.changed()
+        except RegionTableFull:
+            self.vmas.remove(vma)
+            self.changed()
+            raise
+
+    def remove(self, start: int, end: int) -> list[int]:
+        """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
+        objects = {v.file[0] for v in self.vmas if v.shared and v.start < end and start < v.end}
+        dropped = []
+        for v in self.vmas:  # only pages inside VMAs can be mapped: visit just those
+            if v.start < end and start < v.end:
+                dropped += self._unmap_pages(max(v.start, start), min(v.end, end))
+        self.cut(start, end)
+        self.changed()
+        if objects:
+            self.mm.unmapped(objects)
+        return dropped
+
+    def cut(self, start: int, end: int) -> None:
+        """Take [start, end) out of the VMAs (splitting them), leaving its pages alone."""
+        keep = []
+        for v in self.vmas:
+            if v.end <= start or end <= v.start:
+                keep.append(v)
+                continue
+            if v.start < start:
+                keep.append(v.piece(v.start, start))
+            if end < v.end:
+                keep.append(v.piece(end, v.end))
+        self.vmas = keep
+
+    def protect(self, start: int, end: int, prot: int) -> list[int]:
+        """Change protection of [start, end) (which must be mapped); returns remapped pages."""
+        pieces = []
+        for v in self.vmas:
+            if v.end <= start or end <= v.start:
+                pieces.append(v)
+                continue
+            cut = sorted({v.start, max(v.start, start), min(v.end, end), v.end})
+            for lo, hi in zip(cut, cut[1:], strict=False):
+                inside = start <= lo and hi <= end
+                pieces.append(v.piece(lo, hi, prot if inside else v.prot))
+        self.vmas = sorted(pieces, key=lambda v: v.start)
+        changed = []
+        for v in self.vmas:
+            if v.start < end and start < v.end:
+                changed += self._reprotect_pages(max(v.start, start), min(v.end, end), prot)
+        self.changed()
+        return changed
+
+    def changed(self) -> None:
+        """Publish the VMAs to the kernel's region table (one kernel call)."""
+        regions: list[list] = []
+        for v in self.vmas:
+            if not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+                continue
+            flags = (bool(v.prot & PROT_WRITE), bool(v.prot & PROT_EXEC), v.anonymous)
+            if regions and regions[-1][1] == v.start and tuple(regions[-1][2:]) == flags:
+                regions[-1][1] = v.end
+            else:
+                regions.append([v.start, v.end, *flags])
+        k, vs, regions = self.kernel, self.proc.vspace, [tuple(r) for r in regions]
+        if len(regions) > k.vspaces.max_regions:
+            raise RegionTableFull(f"{len(regions)} regions, the kernel's table holds fewer")
+        budget = self.mm.costs["regions"] + self.mm.costs["per_region"] * len(regions)
+        self.mm.call(
+            self.proc,
+            lambda: self.mm.update(
+                self.proc, "regions", budget, lambda via: k.paging.set_regions(vs, regions, via)
+            ),
+        )
+
+    # ---- page-table edits are the memory manager's core-kernel calls ---------------------
+    def _unmap_pages(self, start: int, end: int) -> list[int]:
+        k, vs, dropped = self.kernel, self.proc.vspace, []
+        for page in self._mapped(start, end):
+            pa = k.vspaces.translate(vs, page)
+            err, _ = k.vspaces.unmap(vs, page)
+            self.mm.kernel_call(BUDGETS["vs.unmap"])
+            if err == OK:
+                self.mm.release(pa)
+                self.cow.discard(page)
+                self.pages -= 1
+                dropped.append(page)
+        return dropped
+
+    def move_pages(self, old: int, new: int, size: int) -> None:
+        """mremap's move: every mapped page of [old, old + size) now appears at new + offset
+        (the frames themselves move: unmapped there, mapped here, no copy)."""
+        k, vs = self.kernel, self.proc.vspace
+        moved = []
+        for off in range(0, size, PAGE_SIZE):
+            pa = k.vspaces.translate(vs, old + off)
+            if pa is None:
+                continue
+            desc_writable = old + off not in self.cow and bool(self.find(new).prot & PROT_WRITE)
+            k.vspaces.unmap(vs, old + off)
+            k.vspaces.map(
+                vs,
+                new + off,
+                pa,
+                writable=desc_writable,
+                executable=bool(self.find(new).prot & PROT_EXEC),
+            )
+            self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
+            if old + off in self.cow:
+                self.cow.discard(old + off)
+                self.cow.add(new + off)
+            moved.append(old + off)
+        if moved:
+            k.tlbi(moved, self.asid)
+
+    # ---- copy-on-write (fork) ------------------------------------------------------------
+    def share_into(self, child: AddressSpace, cow: bool = True) -> int:
+        """fork: map every page of this space into `child` as well, the frames shared; the
+        writable private ones read-only in both, copied on the first write (copy-on-write).
+        `cow` False (vfork): writable pages are shared writable (a page already copy-on-write
+        stays so in the child). Returns the pages shared."""
+        k, shared = self.kernel, 0
+        for v in self.vmas:
+            for page in range(v.start, v.end, PAGE_SIZE):
+                pa = k.vspaces.translate(self.proc.vspace, page)
+                if pa is None:
+                    continue
+                writable = bool(v.prot & PROT_WRITE)
+                borrowed = writable and not cow and page not in self.cow and not v.shared
+                if writable and not v.shared and not borrowed:  # copy-on-write: the parent
+                    # loses write access until it copies or is alone
+                    k.vspaces.protect(self.proc.vspace, page, False, bool(v.prot & PROT_EXEC))
+                    self.mm.kernel_call(BUDGETS["vs.protect"])
+                    self.cow.add(page)
+                    child.cow.add(page)
+                err, _ = k.vspaces.map(
+                    child.proc.vspace,
+                    page,
+                    pa,
+                    writable=borrowed or v.shared and writable,
+                    executable=bool(v.prot & PROT_EXEC),
+                )
+                self.mm.kernel_call(BUDGETS["vs.map"])
+                if err != OK:
+                    continue
+                if not v.prot:
+                    k.vspaces.protect(child.proc.vspace, page, False, False, False)
+                self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
+                child.pages += 1
+                shared += 1
+        return shared
+
+    def _map_file_page(self, page: int, vma: Vma) -> int:
+        """A page of a mapped file. fsmgr caches the file's pages in frames; a memory manager
+        coalesced with it (or both in the kernel) maps the cached frame itself, shared (a
+        private writable mapping copy-on-write); a separate one asks fsmgr for the page (an
+        IPC) and keeps its own copy: the double bookkeeping of separate page caches."""
+        k, mm = self.kernel, self.mm
+        node, offset = vma.file
+        index = (offset + page - vma.start) // PAGE_SIZE
+        placement = mm.placement
+        pa = placement.call(self.proc, "fsmgr", lambda: mm.page_cache(node, index))
+        if pa is None:
+            return REFUSED
+        writable, executable = bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)
+        # a shared mapping always maps the cached frame, written through (two copies could not
+        # stay coherent); from a separate memory manager that is fsmgr granting the frame
+        together = placement.together("memmgr", "fsmgr")
+        if vma.shared or together:
+            err, _ = k.vspaces.map(
+                self.proc.vspace, page, pa, writable=writable and vma.shared, executable=executable
+            )
+            self.mm.kernel_call(BUDGETS["vs.map"])
+            if err != OK:
+                return REFUSED
+            mm.shared[pa] = mm.shared.get(pa, 1) + 1  # the cache keeps its own reference
+            if writable and not vma.shared:
+                self.cow.add(page)
+            k.counts["memmgr.file_pages.shared"] += 1
+        else:
+            new = self.frames.alloc(zero=False, owner="memmgr.filepages")
+            self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
+            for off in range(0, PAGE_SIZE, LINE):
+                log_phys(k.mem, new + off, WRITE, LINE)
+            self.mm.work(self.mm.costs["fault"] + self.mm.costs["fill"])
+            err, _ = k.vspaces.map(self.proc.vspace, page, new, writable, executable)
+            self.mm.kernel_call(BUDGETS["vs.map"])
+            if err != OK:
+                self.frames.free(new)
+                return REFUSED
+            k.counts["memmgr.file_pages.copied"] += 1
+        self.pages += 1
+        return MAPPED
+
+    def _copy_on_write(self, page: int, pa: int, vma: Vma) -> int:
+        """A write to a page shared since fork: copy it (or, as its last user, take it)."""
+        k, vs = self.kernel, self.proc.vspace
+        executable = bool(vma.prot & PROT_EXEC)
+        if self.mm.shared.get(pa, 1) > 1:
+            new = self.frames.alloc(zero=False, owner="memmgr")
+            self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
+            for off in range(0, PAGE_SIZE, LINE):
+                log_phys(k.mem, new + off, WRITE, LINE)
+            self.mm.work(self.mm.costs["fault"] + self.mm.costs["fill"])
+            k.vspaces.unmap(vs, page)
+            k.vspaces.map(vs, page, new, writable=True, executable=executable)
+            self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
+            self.mm.release(pa)
+            k.counts["memmgr.cow.copies"] += 1
+        else:  # the other sharers are gone: write access back, nothing to copy
+            k.vspaces.protect(vs, page, True, executable)
+            self.mm.work(self.mm.costs["fault"])
+            self.mm.kernel_call(BUDGETS["vs.protect"])
+            k.counts["memmgr.cow.reuses"] += 1
+        self.cow.discard(page)
+        k.tlbi_timing([page], self.asid)  # the timing model's TLB still has the old frame
+        return MAPPED
+
+    def _phys(self, va: int, write: bool) -> int | None:
+        """The frame behind a user copy's byte at `va` (the kernel reading a syscall's
+        argument or writing its result), faulting the page in as the access would (a
+        copy-on-write page is copied first); None: not accessible (EFAULT)."""
+        if not 0 <= va < VA_LIMIT:
+            return None
+        if write and (va & ~(PAGE_SIZE - 1)) in self.cow:
+            self.fault(va, "write")
+        pa = self.tables.translate(self.root, va)
+        if pa is None:
+            if not self.fault(va, "write" if write else "read"):
+                return None
+            pa = self.tables.translate(self.root, va)
+        vma = self.find(va)
+        if vma is None or (write and not vma.prot & PROT_WRITE):
+            return None
+        return pa
+
+    def _reprotect_pages(self, start: int, end: int, prot: int) -> list[int]:
+        k, vs, changed = self.kernel, self.proc.vspace, []
+        private = not self.find(start).shared
+        for page in self._mapped(start, end):
+            # a private frame still shared (since fork, or with the page cache) stays
+            # read-only: write access makes it copy-on-write instead
+            writable = bool(prot & PROT_WRITE)
+            if writable and private and k.vspaces.translate(vs, page) in self.mm.shared:
+                writable = False
+                self.cow.add(page)
+            err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
+            self.mm.kernel_call(BUDGETS["vs.protect"])
+            if err == OK:
+                changed.append(page)
+        return changed
+
+    def _mapped(self, start: int, end: int):
+        """Mapped pages in [start, end) (untimed lookup of what to change)."""
+        vs = self.proc.vspace
+        for page in range(start, end, PAGE_SIZE):
+            if self.kernel.vspaces.translate(vs, page) is not None:
+                yield page
+
+    # ---- faults --------------------------------------------------------------------------
+    def fault(self, va: int, access: str) -> bool:
+        """The kernel touching user memory (a syscall's copy) faulted: the same fault path."""
+        return self.kernel.page_fault(None, va, access, self.proc)
+
+    def serve(self, page: int, access: str, pager: bool) -> int:
+        """The memory manager's decision for a fault passed on by the kernel."""
+        vma = self.find(page)
+        if vma is None or not vma.prot & NEED[access]:
+            self.mm.work(self.mm.costs["fault"])
+            return REFUSED
+        k = self.kernel
+        pa = k.vspaces.translate(self.proc.vspace, page)
+        if pa is not None:  # present but not allowed: a write to a copy-on-write page?
+            if access != "write" or pa not in self.mm.shared and page not in self.cow:
+                self.mm.work(self.mm.costs["fault"])
+                return REFUSED
+            return self._copy_on_write(page, pa, vma)
+        if vma.file is not None and self.mm.page_cache is not None:
+            return self._map_file_page(page, vma)
+        if not pager and vma.anonymous:  # anonymous: the kernel's pool ran dry
+            batch = []
+            try:
+                while len(batch) < self.mm.refill_batch:
+                    batch.append(self.frames.alloc(zero=False, owner="memmgr"))
+            except OutOfMemory:
+                if not batch:
+                    raise
+            self.mm.work(self.mm.costs["fault"] + self.mm.costs["refill_per_frame"] * len(batch))
+            vs = self.proc.vspace
+            err = self.mm.update(
+                self.proc,
+                "refill",
+                self.mm.costs["refill_call"],
+                lambda via: k.paging.refill(vs, batch, via),
+            )
+            if err != OK:
+                for pa in batch:
+                    self.frames.free(pa)
+                return REFUSED
+            k.counts["memmgr.refills"] += 1
+            return REFILLED
+        # file-backed (or the pager's every fault): fill a frame and map it
+        pa = self.frames.alloc(zero=False, owner="memmgr")
+        data = vma.page_data(page)
+        self.ram[pa : pa + PAGE_SIZE] = 0
+        if data:
+            self.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
+        for off in range(0, PAGE_SIZE, LINE):
+            log_phys(k.mem, pa + off, WRITE, LINE)
+        fill = self.mm.costs["fill"] if data else BUDGETS["pf.zero_page"]
+        self.mm.work(self.mm.costs["fault"] + fill)
+        err, _ = k.vspaces.map(
+            self.proc.vspace,
+            page,
+            pa,
+            writable=bool(vma.prot & PROT_WRITE),
+            executable=bool(vma.prot & PROT_EXEC),
+        )
+        self.mm.kernel_call(BUDGETS["vs.map"])
+        if err != OK:
+            self.frames.free(pa)
+            return REFUSED
+        k.counts["memmgr.pages_filled" if data else "memmgr.pages_zeroed"] += 1
+        self.pages += 1
+        return MAPPED
+
+    # ---- the kernel touching user memory (copy_from_user / copy_to_user) --------------------
+    def read(self, va: int, n: int) -> bytes | None:
+        """n bytes of user memory at va, or None (EFAULT)."""
+        out = bytearray()
+        while n > 0:
+            pa = self._phys(va, False)
+            if pa is None:
+                return None
+            chunk = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            out += self.ram[pa : pa + chunk].tobytes()
+            va, n = va + chunk, n - chunk
+        return bytes(out)
+
+    def read_cstring(self, va: int, limit: int = 4096) -> bytes | None:
+        out = bytearray()
+        while len(out) < limit:
+            chunk = self.read(va, 1)
+            if chunk is None:
+                return None
+            if chunk == b"\0":
+                return bytes(out)
+            out += chunk
+            va += 1
+        return None
+
+    def write(self, va: int, data: bytes) -> bool:
+        """Copy data to user memory at va; False (EFAULT) if any byte is not writable."""
+        pos = 0
+        while pos < len(data):
+            pa = self._phys(va + pos, True)
+            if pa is None:
+                return False
+            chunk = min(len(data) - pos, PAGE_SIZE - ((va + pos) & (PAGE_SIZE - 1)))
+            self.ram[pa : pa + chunk] = np.frombuffer(data[pos : pos + chunk], np.uint8)
+            pos += chunk
+        return True
+
+
+def _no_frames() -> int:
+    raise RuntimeError("the memory manager edits page tables through the kernel, never directly")

@@ -1,0 +1,161 @@
+"""Where each OS service runs, and what a call to it costs: the composition at run time.
+
+A system file (hmk.system.composition) places every service in one domain of an isolation class.
+`Placement` boots those domains on the core kernel and makes every call between them the way
+their placement implies:
+
+- IC0 (in the core kernel, as every service in the `linux` preset), or a service in the
+  caller's own domain (coalesced): a function call (DIRECT_CALL);
+- IC1 (kernel space, lighter isolation): an IPC on the fastpath with no address-space switch and
+  no privilege change: the call and reply paths plus a domain switch each way (`ic1.switch`:
+  hmk's model of a lighter domain switch, an assumption, not a published HM mechanism);
+- IC2 (user space, its own VSpace): an IPC with the TTBR0/ASID switch, the exception return into
+  the service and the service's reply SVC (entry, frame).
+
+A service calling another (fsmgr writing to the console through devhost) makes a nested call from
+its own domain. A service's own work is charged with `work` (budget + the stalls of what it
+logged). Counters: `shim.calls.<from>-><to>` (function calls), `ipc.<from>-><to>.<fast|slow|
+failed>`, `kernel.domain_switches`; cycles per service under `kernel.cycles.services.<name>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hmk.kernel.core import Process
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.cspace import ALL_RIGHTS, CALL, ENDPOINT
+from hmk.kernel.errors import OK
+
+APP = "app"  # the program: the caller of a syscall
+MSG = 48  # bytes of a syscall's arguments as a service request: six registers
+MEMMGR_SLOT = 0  # every process's CSpace slot 0: the memory manager's domain's endpoint
+SERVICE_SLOT0 = 56  # domain k's endpoint is in every CSpace's slot SERVICE_SLOT0 + k
+# assumed: a call to a service in the same domain (IC0, or coalesced): a function call and
+# return with its register saves
+DIRECT_CALL = 5
+
+
+@dataclass
+class ServiceDomain:
+    name: str
+    ic: str  # "IC0", "IC1" or "IC2"
+    services: tuple[str, ...]
+    proc: Process | None = None  # its protection domain; None in IC0
+    endpoint: int = -1
+    slot: int = -1
+
+
+class Placement:
+    """The domains of `composition` booted on `kernel`: each non-IC0 domain a process (VSpace,
+    CSpace, TCB) whose endpoint every attached process may call."""
+
+    def __init__(self, kernel, composition):
+        self.k, self.composition = kernel, composition
+        self.domains: dict[str, ServiceDomain] = {}
+        self._stack: list[str] = []  # domains being served, innermost last
+        self._app_vspace = -1
+        for k, d in enumerate(composition.domains):
+            sd = ServiceDomain(d.name, d.ic, d.services)
+            if d.ic != "IC0":
+                sd.proc = Process(kernel, d.name)
+                sd.slot = MEMMGR_SLOT if "memmgr" in d.services else SERVICE_SLOT0 + k
+            self.domains[d.name] = sd
+        # a twin driver: devhost's data path in IC1 while its control path stays in the
+        # container; only worth it for an IC2 devhost
+        self.twin = None
+        if composition.twin_driver and composition.ic_of("devhost") == "IC2":
+            self.twin = ServiceDomain("devhost-twin", "IC1", ("devhost",))
+            self.twin.proc = Process(kernel, self.twin.name)
+            self.twin.slot = SERVICE_SLOT0 + len(composition.domains)
+            self.domains[self.twin.name] = self.twin
+
+    # ---- set-up --------------------------------------------------------------------------
+    def attach(self, proc) -> None:
+        """`proc` may call every service domain: its CSpace gets their endpoints (CALL). The
+        first process attached is the program: the endpoints are made then, the IC1 ones served
+        in its VSpace (IC1 runs in whatever address space is on the core)."""
+        k = self.k
+        live = [sd for sd in self.domains.values() if sd.proc is not None]
+        holders = [proc]
+        if self._app_vspace < 0:
+            self._app_vspace = proc.vspace
+            for sd in live:
+                vspace = proc.vspace if sd.ic == "IC1" else sd.proc.vspace
+                sd.endpoint = k.ipc.create_endpoint(sd.proc.tcb, vspace, 0)
+                if sd.endpoint < 0:
+                    raise MemoryError(f"placement: no endpoint for {sd.name}")
+            holders += [sd.proc for sd in live]
+        for holder in holders:
+            for sd in live:
+                rights = ALL_RIGHTS if holder is sd.proc else CALL
+                err = k.caps.install(holder.cspace, sd.slot, ENDPOINT, sd.endpoint, rights)
+                if err != OK:
+                    raise MemoryError(f"placement: cannot install {sd.name}'s endpoint: {err}")
+        k.mem.take_log()
+
+    def domain_of(self, service: str) -> ServiceDomain:
+        return self.domains[self.composition.domain_of(service).name]
+
+    def together(self, a: str, b: str) -> bool:
+        """Do services `a` and `b` share one address space (coalesced, or both in IC0)?"""
+        return self.composition.coalesced(a, b) or self.domain_of(b).proc is None
+
+    # ---- calls ---------------------------------------------------------------------------
+    def call(self, proc, service: str, serve, msg: int = MSG, data_path: bool = False):
+        """Run `serve()` as `service`'s side of a call from the current domain (the program,
+        or the service being served); returns what serve returns, or None when the service
+        cannot be reached (no activation: the caller sees EAGAIN-like failure). `data_path`:
+        a device's data request, which a twin driver serves when there is one."""
+        k = self.k
+        target = self.twin if data_path and self.twin is not None else self.domain_of(service)
+        here = self._stack[-1] if self._stack else APP
+        name = target.name
+        if target.proc is None or name == here:  # IC0, or coalesced with the caller
+            k.counts[f"shim.calls.{here}->{name}"] += 1
+            k.charge(f"services.{service}", DIRECT_CALL)
+            return self._inside(name, service, serve)
+        # the caller's capabilities: a service domain's own, or (from the program or from a
+        # service inside the kernel, IC0) the program's
+        caller = (self.domains[here].proc if here != APP else None) or proc
+        tcb = k.running if k.running >= 0 else proc.tcb
+        vspace = k.current.vspace if k.current is not None else caller.vspace
+        if target.ic == "IC1":  # kernel space: it runs in whatever address space is on
+            k.ipc.ep["server_vspace"][target.endpoint] = vspace  # the core (untimed metadata)
+        res = k.ipc_paths.call(tcb, vspace, caller.cspace, target.slot, msg)
+        if res.err != OK:
+            k.mem.take_log()
+            k.counts[f"ipc.{here}->{name}.failed"] += 1
+            return None
+        k.counts[f"ipc.{here}->{name}.{res.path}"] += 1
+        ic2 = target.ic == "IC2"
+        cycles = k.ipc_path(res)
+        cycles += k.exit if ic2 else BUDGETS["ic1.switch"]
+        if res.switch_vspace:
+            k.counts["kernel.domain_switches"] += 1
+        k.charge("ipc", cycles)
+        try:
+            return self._inside(name, service, serve)
+        finally:
+            reply = k.ipc_paths.reply(res.activation, 8)
+            cycles = k.entry + BUDGETS["exception.frame"] if ic2 else BUDGETS["ic1.switch"]
+            k.charge("ipc", cycles + k.ipc_path(reply))
+            if reply.switch_vspace:
+                k.counts["kernel.domain_switches"] += 1
+
+    def inside(self, service: str, serve):
+        """Run `serve()` as `service`'s work with no call to it: it holds a call already (one
+        that blocked and goes on)."""
+        return self._inside(self.domain_of(service).name, service, serve)
+
+    def _inside(self, name: str, service: str, serve):
+        self._stack.append(name)
+        try:
+            with self.k.within(f"service:{service}"):
+                return serve()
+        finally:
+            self._stack.pop()
+
+    def work(self, service: str, budget: int) -> None:
+        """Charge `service`'s own work (budget + the stalls of what it logged)."""
+        self.k.charge(f"services.{service}", self.k.path(budget))

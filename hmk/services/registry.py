@@ -1,0 +1,15 @@
+"""The OS services a run boots, in boot order: adding a service is its module and a line here."""
+
+from hmk.services.devhost import DevHost
+from hmk.services.fsmgr import FsMgr
+from hmk.services.memmgr import MemoryManager
+from hmk.services.procmgr import ProcMgr
+
+SERVICES = (ProcMgr, MemoryManager, FsMgr, DevHost)
+
+
+def boot(boot, services=SERVICES) -> dict:
+    """One instance of each service class, by name, all sharing `boot` (its `peers` filled)."""
+    for cls in services:
+        boot.peers[cls.name] = cls(boot)
+    return boot.peers

@@ -1,0 +1,164 @@
+"""A run's statistics under stable hierarchical names, in the spirit of gem5's stats.txt.
+
+`publish(raw, composition)` turns the simulator's internal counters into the public names that
+RunResult.stats holds (hmk.report.stats writes them as JSON or text); SCHEMA lists every name
+pattern with its unit and meaning, and docs/stats.md is generated from it (`python -m
+hmk.report.stats --write docs/stats.md`; a test keeps the page current and checks that every name
+a run produces matches a pattern). Names only grow: a renamed or removed statistic is a schema
+version change (SCHEMA_VERSION).
+"""
+
+from __future__ import annotations
+
+import re
+
+SCHEMA_VERSION = 1
+
+# (pattern, unit, meaning): `*` matches one name component, `**` one or more
+SCHEMA = (
+    ("sim.cycles", "cycles", "simulated core cycles, busy and idle, from start to exit"),
+    ("sim.busy_cycles", "cycles", "sim.cycles less the cycles the core idled"),
+    ("sim.instructions", "count", "user instructions executed (kernel paths are budgets)"),
+    ("sim.seconds", "s", "sim.cycles at the core's frequency"),
+    ("sim.ghz", "GHz", "the modeled core's frequency"),
+    ("sim.exit_status", "status", "the first process's exit status (128+signal if killed)"),
+    ("system.cpu0.cycles", "cycles", "the core's clock: user execution plus kernel paths"),
+    ("system.cpu0.instructions", "count", "user instructions the timing model issued"),
+    ("system.cpu0.blocks", "count", "user basic blocks timed"),
+    ("system.cpu0.base_cycles", "cycles", "issue cycles with no stall (user code)"),
+    ("system.cpu0.external_cycles", "cycles", "cycles charged by kernel paths (= kernel.cycles.*)"),
+    (
+        "system.cpu0.stall.*",
+        "cycles",
+        "user stall cycles by cause: memory, fetch, mispredict, dependency",
+    ),
+    ("system.cpu0.branch.**", "count", "branch predictor lookups and mispredicts, by kind"),
+    (
+        "system.cpu0.*.hits",
+        "count",
+        "hits in a private cache or TLB (l1i, l1d, l2, itlb, dtlb, l2tlb)",
+    ),
+    ("system.cpu0.*.misses", "count", "misses in a private cache or TLB"),
+    (
+        "system.cpu0.*.*_hits",
+        "count",
+        "a cache's hits by access kind: read, write, fetch, walk (page-table walker loads)",
+    ),
+    ("system.cpu0.*.*_misses", "count", "a cache's misses by access kind"),
+    ("system.cpu0.*.evictions", "count", "lines a cache evicted"),
+    ("system.cpu0.*.writebacks", "count", "dirty lines a cache wrote back"),
+    ("system.cpu0.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),
+    ("system.cpu0.walker.*", "count", "page-table walks, walker-cache hits and misses, faults"),
+    ("system.*.hits", "count", "hits in a shared cache level (l2/l3 by profile)"),
+    ("system.*.misses", "count", "misses in a shared cache level"),
+    ("system.*.*_hits", "count", "a shared level's hits by access kind"),
+    ("system.*.*_misses", "count", "a shared level's misses by access kind"),
+    ("system.*.evictions", "count", "lines a shared level evicted"),
+    ("system.*.writebacks", "count", "dirty lines a shared level wrote back"),
+    ("system.*.back_invalidations", "count", "lines invalidated to keep inclusion"),
+    ("system.dram.*", "count", "DRAM line reads and writes"),
+    (
+        "kernel.cycles.*",
+        "cycles",
+        "kernel cycles by path: syscall (exception entry+return), "
+        "shim, fault, ipc, sched, timer, hmcall, signal, idle",
+    ),
+    ("kernel.syscalls", "count", "SVCs taken (Linux syscalls and core-kernel calls)"),
+    ("kernel.hmcalls.*", "count", "core-kernel calls by name (HM-native programs)"),
+    ("kernel.page_faults", "count", "translation and permission faults the CPU raised"),
+    (
+        "kernel.faults.*",
+        "count",
+        "fault outcomes: resolved in the kernel, need_memmgr, need_pager, segv",
+    ),
+    ("kernel.ipc.fastpath", "count", "IPC calls taken on the fast path"),
+    ("kernel.ipc.slowpath", "count", "IPC calls taken on the slow path"),
+    ("kernel.ipc.slowpath.*", "count", "slow-path IPC calls by reason"),
+    ("kernel.ipc.reply.*", "count", "IPC replies by path (fast, slow)"),
+    (
+        "kernel.ipc.*",
+        "count",
+        "IPC machinery: activations allocated/freed and their frames and bytes, handoffs, errors",
+    ),
+    ("kernel.domain_switches", "count", "address-space switches an IPC made"),
+    ("kernel.context_switches", "count", "thread switches by the scheduler"),
+    ("kernel.asid.rollovers", "count", "ASID generation rollovers (a full TLB flush each)"),
+    ("kernel.tlbi.*", "count", "TLB invalidations by kind"),
+    ("kernel.pool.*.in_use", "objects", "kernel objects of a kind live at exit"),
+    ("kernel.**", "count", "other core-kernel counters (see docs/kernel-design.md)"),
+    ("signals.delivered.*", "count", "signals delivered, by number"),
+    ("shim.syscalls.*", "count", "Linux syscalls the ABI shim dispatched, by name"),
+    ("services.*.cycles", "cycles", "a service's own work (its budget and its loads' stalls)"),
+    ("services.**", "count", "a service's counters, by the service's name"),
+    ("domains.*.cycles", "cycles", "the cycles of the services a domain holds"),
+    (
+        "domains.*.calls.*.*",
+        "count",
+        "calls into a domain by caller ('app' is the program) and "
+        "path: fast/slow IPC, failed, or direct (a function call: same domain or IC0)",
+    ),
+    ("frames.total.*", "frames", "4 KiB frames allocated from simulated RAM: peak and in_use"),
+    (
+        "frames.**.peak",
+        "frames",
+        "the most frames an owner held at once (kernel, memmgr, "
+        "memmgr.filepages, fsmgr.pagecache, user)",
+    ),
+    ("frames.**.in_use", "frames", "the frames an owner held at exit"),
+)
+
+
+def publish(raw: dict, composition) -> dict:
+    """The public statistics from the simulator's counters (`raw`: hierarchy stats unprefixed,
+    timing stats as `timing.*`, kernel counters) under `composition`: a service's counters are
+    the ones named after it (`fsmgr.pagecache.fills` -> `services.fsmgr.pagecache.fills`)."""
+    out: dict[str, int | float] = {}
+    domain_of = {s: d.name for d in composition.domains for s in d.services}
+    service_counters = tuple(f"{s}." for s in domain_of)
+    for name, value in raw.items():
+        if name.startswith("timing."):
+            out["system.cpu0." + name.removeprefix("timing.")] = value
+        elif name.startswith("kernel.cycles.services."):
+            service = name.removeprefix("kernel.cycles.services.")
+            out[f"services.{service}.cycles"] = value
+            domain = f"domains.{domain_of.get(service, service)}.cycles"
+            out[domain] = out.get(domain, 0) + value
+        elif name.startswith("kernel.frames."):
+            out["frames.total." + name.removeprefix("kernel.frames.")] = value
+        elif name.startswith("ipc.") and "->" in name:  # ipc.<from>-><to>.<path>
+            route, path = name.removeprefix("ipc.").rsplit(".", 1)
+            src, dst = route.split("->")
+            out[f"domains.{dst}.calls.{src}.{path}"] = value
+        elif name.startswith("shim.calls."):  # shim.calls.<from>-><to>: a direct call
+            src, dst = name.removeprefix("shim.calls.").split("->")
+            out[f"domains.{dst}.calls.{src}.direct"] = value
+        elif name.startswith(service_counters):
+            out["services." + name] = value
+        elif name.startswith(("kernel.", "shim.", "frames.", "signals.")):
+            out[name] = value
+        else:  # the memory hierarchy's: cpu0.l1d.misses, l3.hits, dram.reads
+            out["system." + name] = value
+    return dict(sorted(out.items()))
+
+
+def _regex(pattern: str) -> re.Pattern:
+    parts = []
+    for part in pattern.split("."):
+        if part == "**":
+            parts.append(r"[^.]+(?:\.[^.]+)*")
+        elif part == "*":
+            parts.append(r"[^.]+")
+        else:  # a literal, or one with a wildcard inside (`*_hits`)
+            parts.append(r"[^.]*".join(re.escape(piece) for piece in part.split("*")))
+    return re.compile(r"\.".join(parts))
+
+
+_COMPILED = [(_regex(p), unit, meaning) for p, unit, meaning in SCHEMA]
+
+
+def describe(name: str) -> tuple[str, str] | None:
+    """(unit, meaning) of a statistic, from the first SCHEMA pattern it matches."""
+    for regex, unit, meaning in _COMPILED:
+        if regex.fullmatch(name):
+            return unit, meaning
+    return None
