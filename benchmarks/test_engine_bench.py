@@ -18,8 +18,8 @@ from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import arm64_const as A
 
 from hmk.cpu.elf import load_elf
-from hmk.cpu.stack import auxv_for, build_stack
-from hmk.runner import DEFAULT_ENV, run_program
+from hmk.linux.stack import auxv_for, build_stack
+from hmk.system.simulation import DEFAULT_ENV, run_program
 from hmk.workloads import path
 
 WORKLOAD = ("randsweep", ["1024", "2000000"])  # 1 MiB array, 2 M random accesses

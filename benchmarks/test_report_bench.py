@@ -14,7 +14,7 @@ import io
 import pytest
 
 from hmk.report import flame
-from hmk.runner import run_program
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 WORKLOADS = {"fsx": ["100"], "compute": []}

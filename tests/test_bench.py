@@ -124,5 +124,5 @@ def test_the_command_line_stays_light():
     code = "import sys, hmk.cli; hmk.cli.build_parser(); print(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "'hmk.bench'" in loaded
-    assert "'hmk.runner'" not in loaded and "'hmk.fidelity'" not in loaded
+    assert "'hmk.system.simulation'" not in loaded and "'hmk.fidelity'" not in loaded
     assert bench.DEFAULT_SYSTEMS == ("linux", "sel4", "hm-phone")

@@ -94,7 +94,7 @@ def test_run_a_bundled_program_on_a_profile(capfd, tmp_path):
 
 def test_run_environment_flags(capfd):
     from hmk.cli import _environment
-    from hmk.runner import DEFAULT_ENV
+    from hmk.system.simulation import DEFAULT_ENV
 
     env = _environment(DEFAULT_ENV, ["A=1", "HOME=/root"], ["TERM"])
     assert b"A=1" in env and b"HOME=/root" in env and not any(e.startswith(b"TERM=") for e in env)

@@ -8,10 +8,14 @@ import pytest
 
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.core import CoreKernel, Process
-from hmk.kernel.memory import PROT_READ, PROT_WRITE, Vma
 from hmk.kernel.objects import KERNEL_BASE
-from hmk.runner import run_program
-from hmk.services.memmgr import MemoryManager, RegionTableFull
+from hmk.linux.abi import PROT_READ, PROT_WRITE
+from hmk.services.addrspace import RegionTableFull, Vma
+from hmk.services.memmgr import MemoryManager
+from hmk.services.placement import Placement
+from hmk.services.service import Boot
+from hmk.system.composition import parse_system
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 
@@ -78,12 +82,34 @@ def test_unknown_paging_mode_is_a_clear_error():
 # ---- the memory manager and the kernel, without the CPU
 
 
+# the memory manager alone in its own IC2 domain, every other service in the kernel
+ALONE = {
+    "name": "memmgr-alone",
+    "domain": [
+        {"name": "memmgr", "class": "IC2", "services": ["memmgr"]},
+        {"name": "kernel", "class": "IC0", "services": ["procmgr", "fsmgr", "devhost"]},
+    ],
+}
+
+
+class Pager:
+    """A personality that only pages: what kernel paging cannot resolve goes to the memory
+    manager (hmk.kernel.core.Personality's page_fault)."""
+
+    def __init__(self, mm):
+        self.mm = mm
+
+    def page_fault(self, proc, page, access, pager):
+        return self.mm.serve_fault(proc, page, access, pager)
+
+
 @pytest.fixture
 def system():
     ram = np.zeros(16 << 20, np.uint8)
     kernel = CoreKernel(ram, heap_bytes=2 << 20)
-    mm = MemoryManager(kernel)
-    proc = Process(kernel, "p")
+    boot = Boot(kernel, Placement(kernel, parse_system(ALONE)))
+    mm = boot.peers["memmgr"] = MemoryManager(boot)
+    proc = Process(kernel, "p", Pager(mm))
     space = mm.attach(proc)
     kernel.activate(proc)
     return kernel, mm, proc, space
@@ -204,7 +230,7 @@ def test_mprotect_to_writable_after_fork_copies_instead_of_sharing(system):
     space.add(Vma(0x60000, 0x61000, PROT_READ | PROT_WRITE, "[anon]"))
     assert space.write(0x60000, b"parent")
     space.protect(0x60000, 0x61000, PROT_READ)  # read-only when the child is made
-    child_proc = Process(kernel, "child")
+    child_proc = Process(kernel, "child", proc.personality)
     child = mm.attach(child_proc)
     child.vmas = [v.copy() for v in space.vmas]
     child.changed()

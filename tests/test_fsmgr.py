@@ -3,12 +3,17 @@ gives and nothing raises; plus the tree's read-only parts and pipes. fsx (a bund
 compared with qemu-aarch64 in test_workloads_qemu.py) covers the ordinary paths."""
 
 import errno
+import io
 import struct
 
 import pytest
 
-from hmk.services.fsmgr import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, FsMgr, build_root
-from hmk.services.signals import SIGPIPE, SignalState, bit
+from hmk.linux.abi import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, SIGPIPE
+from hmk.linux.signals import SignalState, bit
+from hmk.linux.syscalls import Call
+from hmk.services.devhost import DevHost
+from hmk.services.fsmgr import FsMgr
+from hmk.services.service import Boot
 
 BASE = 0x10000  # a user buffer the fake address space maps; anything else is unmapped
 
@@ -41,7 +46,11 @@ class FakeSpace:
         return None
 
 
-class FakeCore:
+class FakeKernel:
+    """What fsmgr asks of the core kernel: blocking and waking threads, the clock."""
+
+    running = 7
+
     def __init__(self):
         self.blocked, self.woken = [], []
 
@@ -53,32 +62,54 @@ class FakeCore:
         self.woken += queue
         queue.clear()
 
+    def now_ns(self):
+        return 0
 
-class FakeProc:
-    exe_path = b"/opt/prog"
+    def process_of(self, tcb):
+        return "proc"
 
 
-class FakeLinux:
+class FakePlacement:
+    """Every service in the caller's domain: a call is the service's work, done at once."""
+
+    def call(self, proc, service, serve, msg=0, data_path=False):
+        return serve()
+
+    def work(self, service, budget):
+        pass
+
+
+class FakeTask:
+    pid, proc, exe = 1, "proc", b"/opt/prog"
+
     def __init__(self):
-        self.space = FakeSpace()
-        self.stdin, self.out = b"typed", bytearray()
-        self.clock = lambda: 0
-        self.core, self.proc = FakeCore(), FakeProc()
         self.signals = SignalState()
 
-    def _emit(self, fd, data):
-        self.out += data
+
+class FakeProcMgr:
+    def __init__(self, task):
+        self.task = task
+
+    def task_of(self, proc):
+        return self.task
 
 
-class FakeMachine:
-    """fsmgr never stops the machine itself any more: blocking and signals go through the
-    kernel (FakeCore) and the process's SignalState."""
+def make_fs(program="/opt/prog", rootfs=None):
+    """A file manager on fakes: (fsmgr, the caller's memory, the call, the kernel)."""
+    boot = Boot(FakeKernel(), FakePlacement(), stdin=b"typed", out=io.BytesIO(), program=program)
+    boot.rootfs = rootfs
+    task = FakeTask()
+    boot.peers.update(devhost=DevHost(boot), procmgr=FakeProcMgr(task))
+    f = boot.peers["fsmgr"] = FsMgr(boot)
+    f.process_started(task)
+    space = FakeSpace()
+    return f, space, Call(None, task, FakeKernel.running, space), boot.kernel
 
 
 @pytest.fixture
 def fs():
-    linux = FakeLinux()
-    return FsMgr(linux, build_root(linux, "/opt/prog", {})), linux.space, FakeMachine()
+    f, space, call, _ = make_fs()
+    return f, space, call
 
 
 def path(space, text: bytes, at=BASE) -> int:
@@ -136,11 +167,11 @@ def test_proc_self_exe_names_the_program(fs):
 
 def test_pipes_block_and_restart_and_a_lone_writer_gets_sigpipe(fs):
     f, space, m = fs
-    core = f.linux.core
+    core = f.k
     assert f.sys_pipe2(m, BASE, 0) == 0
     r, w = struct.unpack("<ii", space.read(BASE, 8))
     assert f.sys_read(m, r, BASE + 64, 4) == -512  # ERESTARTSYS: the thread blocked
-    assert core.blocked and core.blocked[-1] is f.fds[r][0].node.read_waiters
+    assert core.blocked and core.blocked[-1] is f.tables[1].fds[r][0].node.read_waiters
     assert f.sys_write(m, w, BASE, 4) == 4 and core.woken == ["me"]  # the write woke it
     assert f.sys_read(m, r, BASE + 64, 4) == 4  # the restarted call finds the data
     f.sys_close(m, w)
@@ -149,7 +180,7 @@ def test_pipes_block_and_restart_and_a_lone_writer_gets_sigpipe(fs):
     r, w = struct.unpack("<ii", space.read(BASE, 8))
     f.sys_close(m, r)
     assert f.sys_write(m, w, BASE, 4) == -errno.EPIPE
-    assert f.linux.signals.pending == bit(SIGPIPE)  # delivered on the way out
+    assert m.task.signals.pending == bit(SIGPIPE)  # delivered on the way out
 
 
 def test_stdin_reads_the_runs_input(fs):
@@ -159,9 +190,7 @@ def test_stdin_reads_the_runs_input(fs):
 
 
 def test_a_program_under_tmp_leaves_tmp_writable():
-    linux = FakeLinux()
-    f = FsMgr(linux, build_root(linux, "/tmp/ci/bin/prog", {}))
-    space, m = linux.space, FakeMachine()
+    f, space, m, _ = make_fs("/tmp/ci/bin/prog")
     assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/mine"), 0o755) == 0
     assert f.sys_mkdirat(m, AT_FDCWD, path(space, b"/tmp/ci/x"), 0o755) == -errno.EROFS
 

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from hmk.kernel.cspace import EBADTYPE
-from hmk.runner import run_program
+from hmk.kernel.errors import EBADTYPE
+from hmk.system.simulation import run_program
 from hmk.workloads import hm_path
 
 EEXIST, EINVAL, ENOENT = -errno.EEXIST, -errno.EINVAL, -errno.ENOENT

@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-from hmk.runner import run_program
 from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.system.simulation import run_program
 from hmk.workloads import hm_path
 
 # every service domain outside the kernel gets a TCB at boot, before the program's first thread

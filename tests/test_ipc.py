@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from hmk.hw.events import READ, WRITE
 from hmk.kernel import ipc as I
-from hmk.kernel.cspace import CALL, EBADTYPE, ENDPOINT, ENOENT, ENOMEM, EPERM, OK, CSpaces
+from hmk.kernel.cspace import CALL, ENDPOINT, CSpaces
 from hmk.kernel.cspace import READ as R_READ
 from hmk.kernel.cspace import TCB as T_TCB
+from hmk.kernel.errors import EBADTYPE, ENOENT, ENOMEM, EPERM, OK
 from hmk.kernel.memory import Frames
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.threads import Threads

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from hmk.kernel.cspace import EINVAL, ENOMEM
-from hmk.kernel.notify import BLOCKED, EBUSY, Notifications
+from hmk.kernel.errors import BLOCKED, EBUSY, EINVAL, ENOMEM
+from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KernelMemory
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import RUNNABLE, Threads

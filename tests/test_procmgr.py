@@ -7,8 +7,8 @@ import io
 import pytest
 from workload_expectations import expected
 
-from hmk.runner import run_program
 from hmk.system import load_system
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 PRESETS = ["linux", "hm-phone", "sel4"]

@@ -10,8 +10,8 @@ import pytest
 from workload_expectations import expected
 
 from hmk.cli import main
-from hmk.runner import run_program
-from hmk.services.fsmgr import AT_FDCWD, O_CREAT, O_WRONLY, FsMgr, build_root
+from hmk.linux.abi import AT_FDCWD, O_CREAT, O_WRONLY
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 
@@ -51,12 +51,10 @@ def test_tmp_is_a_fresh_writable_tmpfs(rootfs):
 
 
 def test_the_imported_root_is_read_only():
-    from test_fsmgr import FakeLinux, FakeMachine  # noqa: PLC0415
+    from test_fsmgr import make_fs  # noqa: PLC0415
     from test_fsmgr import path as put
 
-    linux = FakeLinux()
-    f = FsMgr(linux, build_root(linux, "", {}, rootfs="/"))
-    m, space = FakeMachine(), linux.space
+    f, space, m, _ = make_fs("", rootfs="/")
     assert f.sys_openat(m, AT_FDCWD, put(space, b"/etc/hmk-test"), O_CREAT | O_WRONLY, 0) == (
         -errno.EROFS
     )

@@ -1,4 +1,4 @@
-"""Run limits, the progress line and hmk's warnings (hmk.runner: Simulation, Progress,
+"""Run limits, the progress line and hmk's warnings (hmk.system.simulation: Simulation, Progress,
 Messages)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import io
 import pytest
 
 from hmk.cli import main
-from hmk.runner import LIMIT_STATUS, Messages, Progress, run_program
+from hmk.system.simulation import LIMIT_STATUS, Messages, Progress, run_program
 from hmk.workloads import path
 
 
@@ -98,12 +98,12 @@ def test_a_runs_warnings_are_in_its_result(capsys):
     import hmk  # noqa: PLC0415
 
     result = hmk.System(warnings=None).run(lambda libc: libc.syscall(425) and 0)
-    assert result.warnings == ["unsupported syscall syscall_425 (425): -ENOSYS"]
+    assert result.warnings == ["unsupported syscall io_uring_setup (425): -ENOSYS"]
     assert capsys.readouterr().err == ""
 
 
 def test_the_programs_output_clears_the_progress_line_first():
-    from hmk.runner import _ClearsProgress
+    from hmk.system.simulation import _ClearsProgress
 
     term, out = Terminal(), io.BytesIO()
     progress = Progress(term, after=0.0, clock=lambda: 1.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from workload_expectations import AS_ROOT, CASES, QEMU_CANNOT, expected
 
-from hmk.runner import DEFAULT_ENV, run_program
+from hmk.system.simulation import DEFAULT_ENV, run_program
 from hmk.workloads import path
 
 # the default sweeps are the slow ones; a smaller argument set of each runs here
@@ -111,8 +111,8 @@ def test_unsupported_syscall_warns_once(capsys):
 
     result = hmk.System().run(main)
     err = capsys.readouterr().err
-    assert err.count("hmk: warning: unsupported syscall syscall_425 (425): -ENOSYS\n") == 1
-    assert result.warnings == ["unsupported syscall syscall_425 (425): -ENOSYS"]
+    assert err.count("hmk: warning: unsupported syscall io_uring_setup (425): -ENOSYS\n") == 1
+    assert result.warnings == ["unsupported syscall io_uring_setup (425): -ENOSYS"]
 
 
 def test_glibcs_rseq_probe_is_not_warned_about(capsys):

@@ -1,4 +1,4 @@
-"""hmk.cpu.stack: the initial stack as Linux lays it out.
+"""hmk.linux.stack: the initial stack as Linux lays it out.
 
 Three kinds of check:
 
@@ -35,7 +35,7 @@ import sys
 import pytest
 
 from hmk.cpu.elf import ElfImage, load_elf
-from hmk.cpu.stack import (
+from hmk.linux.stack import (
     AT_BASE,
     AT_CLKTCK,
     AT_EGID,

@@ -1,4 +1,4 @@
-"""Cycle-weighted call stacks (hmk.report.stacks): they add up to the run's cycles, put the
+"""Cycle-weighted call stacks (hmk.system.stacks): they add up to the run's cycles, put the
 kernel's cycles under the syscall, services and fault that caused them, and name functions."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hmk.cpu.elf import Symbol
 from hmk.cpu.timing import BLOCK_DTYPE, TimingModel
 from hmk.hw.events import EVENT_DTYPE
 from hmk.hw.profile import load_core
-from hmk.report.stacks import IDLE, START, Symbols
-from hmk.runner import run_program
+from hmk.system.simulation import run_program
+from hmk.system.stacks import IDLE, START, Symbols
 from hmk.workloads import path
 
 

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from hmk.runner import run_program
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 # each blocks: on a pipe and in wait4, on futexes, in vfork and waitid, in nanosleep and

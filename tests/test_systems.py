@@ -1,4 +1,4 @@
-"""Compositions (hmk.system, hmk.kernel.shim): system files, presets, and what placing the
+"""Compositions (hmk.system, hmk.services.placement): system files, presets, and what placing the
 services differently does to the same program's cycles, IPCs and address-space switches."""
 
 import io
@@ -6,8 +6,8 @@ import io
 import pytest
 
 from hmk.cli import main
-from hmk.runner import run_program
-from hmk.system import SERVICES, SystemFileError, list_systems, load_system, parse_system
+from hmk.system import SystemFileError, list_systems, load_system, parse_system, registered
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 PRESETS = ["hm-phone", "hm-router", "hm-vehicle", "linux", "sel4"]
@@ -18,7 +18,7 @@ def test_presets_are_listed_and_place_every_service_once():
     for name in PRESETS:
         system = load_system(name)
         placed = [s for d in system.domains for s in d.services]
-        assert sorted(placed) == sorted(SERVICES)
+        assert sorted(placed) == sorted(registered())
     assert {d.ic for d in load_system("linux").domains} == {"IC0"}
     assert all(d.ic == "IC2" and len(d.services) == 1 for d in load_system("sel4").domains)
     assert not load_system("sel4").kernel_paging and not load_system("sel4").address_tokens
@@ -37,7 +37,7 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
     [
         (_domains(("a", "IC1", [*ALL, "netmgr"])), "unknown service 'netmgr'"),
         (_domains(("a", "IC1", ALL), ("b", "IC2", ["fsmgr"])), "'fsmgr' is in two domains"),
-        (_domains(("a", "IC1", ALL[:3])), "'devhost' is in no domain"),
+        (_domains(("devhost", "IC1", ALL[:3])), "'devhost' is in no domain, and a domain"),
         (_domains(("a", "IC3", ALL)), "must be one of IC0, IC1, IC2"),
         (_domains(("a", "IC1", ALL), ("a", "IC2", [])), "defined twice"),
         ({**_domains(("a", "IC1", ALL)), "paging": True}, "paging: unknown key"),
@@ -51,12 +51,22 @@ def test_a_bad_system_file_is_one_clear_error(data, message):
     assert str(e.value).startswith("my.toml: ") and "\n" not in str(e.value)
 
 
+def test_a_service_the_file_does_not_place_gets_its_default_domain():
+    """A system file written before a service existed still loads: the service runs alone in
+    a domain named after it, in the isolation class it declares."""
+    system = parse_system(_domains(("a", "IC1", ["procmgr", "memmgr"])), "old.toml")
+    defaults = registered()
+    assert [d.name for d in system.domains] == ["a", "fsmgr", "devhost"]
+    for d in system.domains[1:]:
+        assert d.services == (d.name,) and d.ic == defaults[d.name]
+
+
 def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["procmgr"]\n')
+    bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["netmgr"]\n')
     assert main(["run", "--system", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "is in no domain" in err
+    assert err.count("\n") == 1 and "unknown service 'netmgr'" in err
     assert main(["run", "--system", "nosuch"]) == 2
     assert "presets: hm-phone" in capsys.readouterr().err
     bad.write_text("not toml [")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hmk.hw.events import READ, WRITE
 from hmk.kernel import threads as T
-from hmk.kernel.cspace import EINVAL, ENOMEM, OK
+from hmk.kernel.errors import EINVAL, ENOMEM, OK
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 
 SLICE = 3

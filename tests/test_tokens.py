@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hmk.hw.pagetable import NG, PAGE_SIZE, UXN, PageTables
 from hmk.kernel import tokens as T
-from hmk.kernel.cspace import EEXIST, EINVAL, ENOENT, ENOMEM, EPERM, OK
+from hmk.kernel.errors import EEXIST, EINVAL, ENOENT, ENOMEM, EPERM, OK
 from hmk.kernel.memory import Frames, OutOfMemory
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory, Pool
 from hmk.kernel.vspace import VSpaces

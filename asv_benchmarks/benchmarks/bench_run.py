@@ -1,4 +1,4 @@
-"""asv benchmarks of whole program runs (hmk.runner): host speed, and the modeled results.
+"""asv benchmarks of whole program runs (hmk.system.simulation): host speed, and the modeled results.
 
 time_run: a bundled program on the kirin9000 prime core, everything on (native hooks, memory
     hierarchy with TLBs, timing model).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-from hmk.runner import run_program
+from hmk.system.simulation import run_program
 from hmk.workloads import path
 
 PROGRAMS = {
