@@ -5,6 +5,8 @@
     hmk profiles ladder NAME          the modeled memory-latency ladder of a SoC
     hmk run [options] [--] [PROGRAM [ARGS...]]   run a program on a modeled core
     hmk compare --systems A,B,... [options] -- PROGRAM [ARGS...]   side by side
+    hmk systems [show NAME]           the compositions: where each OS service runs
+    hmk syscalls [--json]             every AArch64 syscall: its service, status, who makes it
     hmk fidelity [--write FILE.md]    modeled kernel paths beside published numbers
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
@@ -269,6 +271,17 @@ def cmd_systems(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_syscalls(args: argparse.Namespace) -> int:
+    from hmk.report import syscalls  # noqa: PLC0415
+
+    rows = syscalls.rows()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(syscalls.render_text(rows), end="")
+    return 0
+
+
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from hmk.fidelity import render  # noqa: PLC0415
 
@@ -373,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
     sactions = systems.add_subparsers(dest="action", metavar="ACTION")
     sshow = sactions.add_parser("show", help="one composition: its domains and switches")
     sshow.add_argument("name", metavar="NAME|FILE.toml", help="a preset name or a system file")
+
+    scalls = commands.add_parser(
+        "syscalls",
+        help="every AArch64 Linux syscall: the service that answers it, its status, the bundled "
+        "programs that make it (docs/syscalls.md)",
+    )
+    scalls.set_defaults(func=cmd_syscalls)
+    scalls.add_argument("--json", action="store_true", help="print JSON, one object per call")
 
     fidelity = commands.add_parser(
         "fidelity", help="modeled kernel paths beside published numbers (docs/fidelity.md)"

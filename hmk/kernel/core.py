@@ -110,8 +110,9 @@ class Personality(Protocol):
         """A fault kernel paging passed on: MAPPED, REFILLED (retry in the kernel), REFUSED."""
 
     def guest_fault(self, machine, proc: Process, signal: int, detail: str) -> bool:
-        """The running thread faulted (SIGSEGV, SIGILL, SIGTRAP; SIGKILL: out of memory): True
-        when some thread goes on."""
+        """The running thread raised an exception it cannot go on from (an abort the kernel
+        refused, an undefined instruction, a breakpoint, the machine out of memory: `signal` is
+        how the CPU names it, by the Linux signal number): True when some thread goes on."""
 
     def to_user(self, machine) -> None:
         """The kernel is about to return to the running thread."""
@@ -621,8 +622,8 @@ class CoreKernel:
 
     # ---- exceptions and timer interrupts -------------------------------------------------
     def guest_fault(self, machine, signal: int, detail: str) -> bool:
-        """Machine: the running thread faulted (SIGSEGV, SIGILL, SIGTRAP) or ran the machine
-        out of memory (SIGKILL). Its personality decides (Linux: the signal, a handler, or the
+        """Machine: the running thread raised an exception it cannot go on from, or ran the
+        machine out of memory. Its personality decides (Linux's: a signal, its handler, or the
         process's end); True when some thread can go on, False when the run ends."""
         proc = self._procs.get(self.running)
         if proc is None or proc.personality is None:

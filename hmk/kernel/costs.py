@@ -58,7 +58,7 @@ BUDGETS = {
     # assumed: building the fault message for the memory manager / pager (badge, va, access,
     # ESR) before the IPC the caller makes (charged separately): ~10 register moves
     "pf.upcall": 10,
-    # assumed: a SIGSEGV is decided here; delivering it is the signal path's cost
+    # assumed: the refusal is decided here; what the process gets for it is its personality's
     "pf.segv": 5,
     # assumed: argument checks, the walk (~5 per level), the descriptor build and store
     "vs.map": 40,

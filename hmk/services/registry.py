@@ -8,8 +8,8 @@ from hmk.services.procmgr import ProcMgr
 SERVICES = (ProcMgr, MemoryManager, FsMgr, DevHost)
 
 
-def boot(boot, services=SERVICES) -> dict:
-    """One instance of each service class, by name, all sharing `boot` (its `peers` filled)."""
-    for cls in services:
+def boot(boot) -> dict:
+    """One instance of each service, by name, all sharing `boot` (its `peers` filled)."""
+    for cls in SERVICES:
         boot.peers[cls.name] = cls(boot)
     return boot.peers
