@@ -1,6 +1,6 @@
 """Host throughput of the IPC round trip (fast call + fast reply), cross-VSpace and same-VSpace,
 the Python reference (hmk.kernel.ipc.Ipc) beside its compiled fastpath
-(hmk._fast.ipcfast.FastIpc), in the same run (issue 4: goal >= 1 M round trips/s). The log is
+(hmk._fast.ipcfast.FastIpc), in the same run (goal: >= 1 M round trips/s). The log is
 drained with take_log, as in test_kernel_bench.py.
 
     python -m pytest benchmarks/test_kernel_bench.py benchmarks/test_ipc_bench.py \

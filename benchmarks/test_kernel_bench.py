@@ -1,4 +1,4 @@
-"""Host throughput of the core kernel's hot paths, each beside its Python reference (issue 4):
+"""Host throughput of the core kernel's hot paths, each beside its Python reference:
 capability lookups (goal >= 5 M/s) and anonymous page faults resolved in the kernel (goal
 >= 300 k/s); the IPC round trip is in test_ipc_bench.py.
 

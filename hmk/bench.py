@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 
 DEFAULT_SYSTEMS = ("linux", "sel4", "hm-phone")
 DEFAULT_PROFILES = ("kirin9000",)
-HW = "hardware-data.md, kernel-entry and IPC costs"
-PAPER = "the HM paper (OSDI 2024), via hm-brief.md"
-FIG8 = "paper Fig. 8, via hm-brief.md [secondary]"
+HW = "L4Re and seL4 performance pages"
+PAPER = "HM paper, OSDI 2024"
+FIG8 = "HM paper, OSDI 2024, Fig. 8 (secondary transcription)"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ OPS = (
         "null syscall (getppid)",
         _lat("null"),
         (20, 100),
-        (Published("L4Re syscall 138 cyc (A76), 230 cyc (A53)", HW),),
+        (Published("L4Re syscall 138 cyc (A76), 230 cyc (A53)", "L4Re performance page"),),
     ),
     Op("getpid", "getpid", _lat("getpid"), (20, 100)),
     Op("read", "read 1 byte of /dev/null", _lat("read"), (20, 100)),

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from hmk.hw.profile import load_soc
 
 N_SHORT, N_LONG = 200, 1200
-PAPER = "paper Fig. 8, Raspberry Pi 4B, via hm-brief.md [secondary]"
-L4RE = "L4Re, Cortex-A76 (Raspberry Pi 5) at EL1, hardware-data.md"
+PAPER = "HM paper, OSDI 2024, Fig. 8, Raspberry Pi 4B (secondary transcription)"
+L4RE = "L4Re performance page, Cortex-A76 (Raspberry Pi 5) at EL1"
 
 
 @dataclass(frozen=True)

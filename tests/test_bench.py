@@ -69,7 +69,7 @@ def test_cli_table_and_json(tmp_path, capsys):
     assert status == 0
     assert "### kirin9000 (cortex-a77 @ 3.13 GHz)" in text
     assert "| operation | linux | published |" in text
-    assert "hardware-data.md" in text  # published figures carry their source
+    assert "(L4Re performance page)" in text  # published figures carry their source
     saved = json.loads(out.read_text())
     assert [(r["op"], r["system"], r["profile"]) for r in saved] == [
         ("null", "linux", "kirin9000"),

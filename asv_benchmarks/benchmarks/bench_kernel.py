@@ -1,4 +1,4 @@
-"""asv benchmarks of the core kernel (issue 4): host speed of the compiled hot paths, and the
+"""asv benchmarks of the core kernel: host speed of the compiled hot paths, and the
 modeled kernel-path latencies docs/fidelity.md reports.
 
 time_lookups / time_faults / time_ipc: the compiled twins' own entry points, the same work as
