@@ -2,7 +2,7 @@
 
 Each operation is a bundled AArch64 program looping N times: `lat OP N` (workloads/src/lat.c,
 a Linux program) or, for the raw core-kernel IPC, `hmbench ipc-domain N` (workloads/hm). Its
-cost is hmk.fidelity.per_operation's: (cycles at N long - cycles at N short) / the difference,
+cost is per_operation's: (cycles at N long - cycles at N short) / the difference,
 timer ticks off, from a temporary root file system. A run that fails, or does not finish within
 an instruction budget (a guest that hangs), is reported in its cell, not raised.
 
@@ -13,11 +13,17 @@ only when the suite runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 
+N_SHORT, N_LONG = 200, 1200  # per_operation's default loop lengths
 DEFAULT_SYSTEMS = ("linux", "sel4", "hm-phone")
 DEFAULT_PROFILES = ("kirin9000",)
 HW = "L4Re and seL4 performance pages"
@@ -145,8 +151,6 @@ def _choose(value: str | None, known, what: str, default) -> list[str]:
 
 def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Result:
     """One operation's cost per iteration under `system` on `profile`'s `cluster`."""
-    from hmk.fidelity import per_operation  # noqa: PLC0415
-
     cache = {} if cache is None else cache
     total, ghz = 0.0, 0.0
     for program, arg, weight in op.terms:
@@ -293,3 +297,62 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump([{**asdict(r), "ns": r.ns} for r in results], f, indent=1)
     return 0
+
+
+def per_operation(
+    op: str,
+    profile: str,
+    paging: str | None = "kernel",
+    n=(N_SHORT, N_LONG),
+    system: str = "hm-phone",
+    *,
+    program: str = "hmbench",
+    cluster: str | int | None = None,
+    max_instructions: int | None = None,
+):
+    """(cycles, core GHz) of one `program op` iteration on `cluster` (default: the first) of
+    `profile`, under the composition `system` (`paging` None: the system's choice). `program`:
+    the HM-native hmbench or a bundled Linux program (`lat`, with /bin/exitcode beside it for
+    its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs)."""
+    from hmk.system import run_program  # noqa: PLC0415
+
+    runs = []
+    with guest_root(program) as root:
+        for count in n:
+            out, err = io.BytesIO(), io.BytesIO()
+            result = run_program(
+                f"/bin/{program}",
+                [op, str(count)],
+                profile=profile,
+                cluster=cluster,
+                system=system,
+                paging=paging,
+                rootfs=root,
+                out=out,
+                err=err,
+                warnings=None,
+                tick_us=1e9,  # no timer interrupts inside the measurement
+                max_instructions=max_instructions,
+            )
+            if result.exit_status != 0:
+                said = (err.getvalue() or out.getvalue()).decode(errors="replace").strip()
+                why = result.fault or (said.splitlines() or [""])[-1]
+                stop = f"{program} {op} {count}: exit status {result.exit_status}"
+                raise RuntimeError(f"{stop}: {why}" if why else stop)
+            runs.append(result)
+    return (runs[1].cycles - runs[0].cycles) / (n[1] - n[0]), runs[0].ghz
+
+
+@contextlib.contextmanager
+def guest_root(program: str):
+    """A temporary root file system with the program as /bin/NAME. glibc reads /proc/self/exe
+    as it starts, so a run from the host path would make the figures depend on where hmk is
+    installed."""
+    from hmk.workloads import hm_path, path  # noqa: PLC0415
+
+    bins = [hm_path(program)] if program == "hmbench" else [path(program), path("exitcode")]
+    with tempfile.TemporaryDirectory(prefix="hmk-bench-") as root:
+        os.mkdir(os.path.join(root, "bin"))
+        for exe in bins:
+            shutil.copy(exe, os.path.join(root, "bin", exe.name))
+        yield root

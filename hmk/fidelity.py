@@ -11,16 +11,11 @@ page; a test keeps the committed page equal to what the model produces.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 
+from hmk.bench import per_operation
 from hmk.hw.profile import load_soc
 
-N_SHORT, N_LONG = 200, 1200
 PAPER = "HM paper, OSDI 2024, Fig. 8, Raspberry Pi 4B (secondary transcription)"
 L4RE = "L4Re performance page, Cortex-A76 (Raspberry Pi 5) at EL1"
 
@@ -101,65 +96,6 @@ class Figure:
     ns: float
 
 
-def per_operation(
-    op: str,
-    profile: str,
-    paging: str | None = "kernel",
-    n=(N_SHORT, N_LONG),
-    system: str = "hm-phone",
-    *,
-    program: str = "hmbench",
-    cluster: str | int | None = None,
-    max_instructions: int | None = None,
-):
-    """(cycles, core GHz) of one `program op` iteration on `cluster` (default: the first) of
-    `profile`, under the composition `system` (`paging` None: the system's choice). `program`:
-    the HM-native hmbench or a bundled Linux program (`lat`, with /bin/exitcode beside it for
-    its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs)."""
-    from hmk.system import run_program  # noqa: PLC0415
-
-    runs = []
-    with guest_root(program) as root:
-        for count in n:
-            out, err = io.BytesIO(), io.BytesIO()
-            result = run_program(
-                f"/bin/{program}",
-                [op, str(count)],
-                profile=profile,
-                cluster=cluster,
-                system=system,
-                paging=paging,
-                rootfs=root,
-                out=out,
-                err=err,
-                warnings=None,
-                tick_us=1e9,  # no timer interrupts inside the measurement
-                max_instructions=max_instructions,
-            )
-            if result.exit_status != 0:
-                said = (err.getvalue() or out.getvalue()).decode(errors="replace").strip()
-                why = result.fault or (said.splitlines() or [""])[-1]
-                stop = f"{program} {op} {count}: exit status {result.exit_status}"
-                raise RuntimeError(f"{stop}: {why}" if why else stop)
-            runs.append(result)
-    return (runs[1].cycles - runs[0].cycles) / (n[1] - n[0]), runs[0].ghz
-
-
-@contextlib.contextmanager
-def guest_root(program: str):
-    """A temporary root file system with the program as /bin/NAME. glibc reads /proc/self/exe
-    as it starts, so a run from the host path would make the figures depend on where hmk is
-    installed."""
-    from hmk.workloads import hm_path, path  # noqa: PLC0415
-
-    bins = [hm_path(program)] if program == "hmbench" else [path(program), path("exitcode")]
-    with tempfile.TemporaryDirectory(prefix="hmk-fidelity-") as root:
-        os.mkdir(os.path.join(root, "bin"))
-        for exe in bins:
-            shutil.copy(exe, os.path.join(root, "bin", exe.name))
-        yield root
-
-
 def figures() -> list[Figure]:
     out = []
     for row in ROWS:
@@ -176,7 +112,7 @@ BENCH_PROFILES = ("kirin9000", "rpi4")
 def render(bench_results=None) -> str:
     """The page. `bench_results`: the `hmk bench` tables' results (hmk.bench.Result list);
     None runs the suite (about a minute): tests pass the committed page's, parsed."""
-    from hmk import bench  # noqa: PLC0415
+    from hmk import bench  # noqa: PLC0415  (the suite's runs and tables)
 
     if bench_results is None:
         systems = bench.DEFAULT_SYSTEMS

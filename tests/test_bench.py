@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hmk import bench, fidelity
+from hmk import bench
 from hmk.bench import BY_NAME, Result, measure, parse_tables, render_tables
 from hmk.cli import main
 from hmk.hw.profile import load_soc
@@ -103,7 +103,7 @@ def test_a_failing_operation_is_a_cell_not_a_traceback(monkeypatch, capsys):
     def broken(*args, **kw):
         raise RuntimeError("lat null 20: exit status 139: SIGSEGV at 0x0\nmore")
 
-    monkeypatch.setattr(fidelity, "per_operation", broken)
+    monkeypatch.setattr(bench, "per_operation", broken)
     assert main(["bench", "--ops", "null", "--systems", "linux,sel4"]) == 0
     text = capsys.readouterr().out
     assert "| null syscall (getppid) | failed (below) | failed (below) |" in text

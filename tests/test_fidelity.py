@@ -3,8 +3,8 @@ current."""
 
 from pathlib import Path
 
-from hmk.bench import BY_NAME, OPS, measure, parse_tables
-from hmk.fidelity import per_operation, render
+from hmk.bench import BY_NAME, OPS, measure, parse_tables, per_operation
+from hmk.fidelity import render
 from hmk.hw.profile import load_soc
 from hmk.kernel.costs import BUDGETS
 

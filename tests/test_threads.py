@@ -328,12 +328,6 @@ def test_context_switch_round_trips_registers_and_logs_34_stores_and_34_loads():
     check_invariants(th)
 
 
-def test_budget_entry():
-    from hmk.kernel.costs import BUDGETS
-
-    assert BUDGETS["sched.switch"] > 0
-
-
 # ---- determinism and random sequences ----------------------------------------------------------
 
 CAP, CORES = 6, 2

@@ -236,14 +236,6 @@ def test_grant_and_revoke_are_logged_at_kernel_addresses():
     assert len(log) and (log["addr"] >= KERNEL_BASE).all()
 
 
-def test_budgets_are_documented():
-    from hmk.kernel.costs import BUDGETS
-
-    tokens = {k: v for k, v in BUDGETS.items() if k.startswith("token.")}
-    assert set(tokens) == {"token.grant", "token.revoke_per_page"}
-    assert all(isinstance(v, int) and v > 0 for v in tokens.values())
-
-
 VA_SLOTS = [0x10_0000 * (n + 1) for n in range(6)] + [0x40_0000_0000]
 
 ops = st.lists(

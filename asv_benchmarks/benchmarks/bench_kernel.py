@@ -3,7 +3,7 @@ modeled kernel-path latencies docs/fidelity.md reports.
 
 time_lookups / time_faults / time_ipc: the compiled twins' own entry points, the same work as
     benchmarks/test_kernel_bench.py and test_ipc_bench.py (which also run the references).
-track_cycles: hmbench's modeled cost per operation (hmk.fidelity.per_operation) on the
+track_cycles: hmbench's modeled cost per operation (hmk.bench.per_operation) on the
     profiles docs/fidelity.md uses; a step in these graphs is a change to the model.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.fidelity import ROWS, per_operation
+from hmk.bench import per_operation
+from hmk.fidelity import ROWS
 from hmk.hw.events import WRITE
 from hmk.kernel import paging as P
 from hmk.kernel import vspace as V

@@ -1,4 +1,5 @@
-"""asv benchmarks of whole program runs (hmk.system.simulation): host speed, and the modeled results.
+"""asv benchmarks of whole program runs (hmk.system.simulation): host speed, and the modeled
+results.
 
 time_run: a bundled program on the kirin9000 prime core, everything on (native hooks, memory
     hierarchy with TLBs, timing model).

@@ -1,6 +1,6 @@
 from libc.stdint cimport uint8_t, uint16_t, uint64_t
 
-from hmk._fast.event cimport Event
+from hmk._fast.shared cimport Event
 
 
 cdef class FastActivate:

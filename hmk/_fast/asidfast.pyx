@@ -18,13 +18,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint64_t
 
 from cpython.ref cimport PyObject
 
-from hmk._fast.event cimport (
-    Event, PyDict_GetItem, log_commit, log_reserve, mem_dict, put_event
-)
-
-cdef enum:
-    READ = 0
-    EINVAL = -22
+from hmk._fast.event cimport PyDict_GetItem, log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.shared cimport EINVAL, KERNEL_BASE, READ, Event
 
 
 cdef class FastActivate:
@@ -32,7 +27,6 @@ cdef class FastActivate:
         import numpy as np
 
         from hmk.kernel.asid import Context
-        from hmk.kernel.objects import KERNEL_BASE
 
         self.vspaces, self.asids, self.mem = vspaces, vspaces.asids, vspaces.mem
         self.Context = Context

@@ -6,16 +6,10 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
-
-cdef enum:  # hmk.kernel.cspace's codes and hmk.hw.events.READ (the twin tests catch a mismatch)
-    OK = 0
-    EPERM = -1
-    ENOENT = -2
-    EINVAL = -22
-    EBADTYPE = -200
-    NULL_TYPE = 0
-    READ = 0
+from hmk._fast.event cimport log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.shared cimport (
+    EBADTYPE, EINVAL, ENOENT, EPERM, KERNEL_BASE, NULL_TYPE, OK, READ, Event
+)
 
 
 cdef class LookupContext:  # attributes declared in caplookup.pxd
@@ -28,7 +22,6 @@ cdef class LookupContext:  # attributes declared in caplookup.pxd
         self.slot_type, self.slot_rights = slot["type"], slot["rights"]
         self.slot_object = slot["object"]
         # kernel virtual addresses: KERNEL_BASE is added here once
-        from hmk.kernel.objects import KERNEL_BASE
         self.cs_base, self.cs_record = KERNEL_BASE + cs.base, cs.record
         self.off_first, self.off_size = cs.offset["first"], cs.offset["size"]
         self.slot_base, self.slot_record = KERNEL_BASE + slot.base, slot.record

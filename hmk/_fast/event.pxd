@@ -8,13 +8,7 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
 
 
-cdef struct Event:  # hmk.hw.events.EVENT_DTYPE: 16 bytes, natural alignment
-    uint64_t addr
-    uint16_t asid
-    uint8_t kind
-    uint8_t size
-    uint8_t core
-    uint8_t pad[3]
+from hmk._fast.shared cimport Event  # hmk.hw.events.EVENT_DTYPE: 16 bytes
 
 
 cdef inline void put_event(Event* log, Py_ssize_t n, uint64_t addr, uint8_t kind, uint8_t size,

@@ -16,37 +16,19 @@ Layout choices (behaviour is the reference's; only the representation differs):
 
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
-from hmk._fast.event cimport Event
+from hmk._fast.shared cimport (
+    ADDR_MASK, DTLB_HIT, DTLB_MISS, EXCLUSIVE, FETCH, INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT,
+    L2TLB_MISS, NG, NINE, PAGE_SHIFT, READ, TLB_FILTER, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
+    WRITE, Event
+)
 
 import numpy as np
 
-cdef enum:
-    NINE = 0
-    INCLUSIVE = 1
-    EXCLUSIVE = 2
-    READ = 0
-    WRITE = 1
-    FETCH = 2
-    WALK = 3
+cdef enum:  # a core's translation structures, in hmk.hw.engine's order (_tlb_shapes)
     ITLB = 0
     DTLB = 1
     L2TLB = 2
     WCACHE = 3
-    ITLB_HIT = 0
-    ITLB_MISS = 1
-    DTLB_HIT = 2
-    DTLB_MISS = 3
-    L2TLB_HIT = 4
-    L2TLB_MISS = 5
-    WALKS = 6
-    WC_HIT = 7
-    WC_MISS = 8
-    WALK_FAULT = 9
-    PAGE_SHIFT = 12
-    FILTER = 256
-
-cdef int64_t ADDR_MASK = ((<int64_t>1 << 48) - 1) & ~((<int64_t>1 << PAGE_SHIFT) - 1)
-cdef int64_t NG = 1 << 11
 
 
 
@@ -184,8 +166,8 @@ cdef class Engine:
 
     cdef _init_fa(self, Tlb *t, dict spec, int k):
         cdef int64_t i, n = t.ways
-        t.filt = <uint8_t*> <size_t> spec["t_filt"].ctypes.data + FILTER * k
-        t.hint = _p64(spec["t_hint"]) + FILTER * k
+        t.filt = <uint8_t*> <size_t> spec["t_filt"].ctypes.data + TLB_FILTER * k
+        t.hint = _p64(spec["t_hint"]) + TLB_FILTER * k
         t.prev = _p64(spec["t_prev"]) + <Py_ssize_t>spec["t_base"][k]
         t.next = _p64(spec["t_next"]) + <Py_ssize_t>spec["t_base"][k]
         for i in range(n):
@@ -464,11 +446,11 @@ cdef class Engine:
         if t.filt != NULL:
             if self._t_match(t, t.head, vpn, asid):
                 return t.head  # the most recent entry again: nothing to reorder
-            n = t.filt[vpn & (FILTER - 1)]
+            n = t.filt[vpn & (TLB_FILTER - 1)]
             if n == 0:
                 return -1
             if n == 1:
-                k = t.hint[vpn & (FILTER - 1)]
+                k = t.hint[vpn & (TLB_FILTER - 1)]
                 if not self._t_match(t, k, vpn, asid):
                     return -1
             else:
@@ -493,11 +475,11 @@ cdef class Engine:
         if t.key[k] < 0:
             return
         if t.filt != NULL:
-            bucket = t.key[k] & (FILTER - 1)
+            bucket = t.key[k] & (TLB_FILTER - 1)
             t.filt[bucket] -= 1
             if t.filt[bucket] == 1:  # find the one left, so the hint is exact again
                 for j in range(t.ways):
-                    if j != k and t.key[j] >= 0 and t.key[j] & (FILTER - 1) == bucket:
+                    if j != k and t.key[j] >= 0 and t.key[j] & (TLB_FILTER - 1) == bucket:
                         t.hint[bucket] = j
                         break
             t.key[k] = -1
@@ -508,7 +490,7 @@ cdef class Engine:
                          bint is_tlb) noexcept nogil:
         cdef int64_t b = (key & t.set_mask) * t.ways
         cdef int64_t k, best = -1
-        if is_tlb and (t.filt == NULL or t.filt[key & (FILTER - 1)] != 0):
+        if is_tlb and (t.filt == NULL or t.filt[key & (TLB_FILTER - 1)] != 0):
             for k in range(b, b + t.ways):  # drop conflicting translations (see the reference)
                 if t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid):
                     self._t_drop(t, k)
@@ -516,8 +498,8 @@ cdef class Engine:
             best = t.tail  # empty, or the least recently used
             self._t_drop(t, best)
             self._fa_to_front(t, best)
-            t.filt[key & (FILTER - 1)] += 1
-            t.hint[key & (FILTER - 1)] = best
+            t.filt[key & (TLB_FILTER - 1)] += 1
+            t.hint[key & (TLB_FILTER - 1)] = best
         else:
             for k in range(b, b + t.ways):
                 if t.key[k] < 0:

@@ -30,22 +30,15 @@ cimport numpy as cnp
 
 from hmk._fast.asidfast cimport FastActivate
 from hmk._fast.caplookup cimport LookupContext
-from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.event cimport log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.shared cimport (
+    BUF_WORDS, BUSY, CALL, ENDPOINT, FREE, KERNEL_BASE, MAX_ARGS, MAX_REPLY, NULL_TYPE, OK, READ,
+    WRITE, Event
+)
 
-cdef enum:  # hmk.kernel.ipc / cspace / hw.events values (the twin tests catch a mismatch)
-    OK = 0
-    ENDPOINT = 4
-    CALL = 8
-    FREE = 0
-    BUSY = 1
-    MAX_ARGS = 96
-    MAX_REPLY = 256
-    NULL_TYPE = 0
-    READ = 0
-    WRITE = 1
+cdef enum:  # the most access-log records one path writes (its own bookkeeping)
     CALL_RECORDS = 22  # lookup 5, endpoint 3, pop 2, next 1, fill 10, entry 1
     REPLY_RECORDS = 64  # 9 loads, 1 store, wait head 1, hand-off 24 or free 7 (+ the copy)
-    BUF_WORDS = 256
 
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject:
@@ -111,7 +104,7 @@ cdef class FastIpc:
 
     def __init__(self, ipc):
         from hmk.kernel import ipc as I
-        from hmk.kernel.objects import KERNEL_BASE as KB
+        KB = KERNEL_BASE
 
         self.ipc, self.mem, self.vspaces = ipc, ipc.mem, ipc.vspaces
         self.counters = ipc.counters

@@ -12,7 +12,7 @@ from libc.string cimport memchr
 import numpy as np
 
 cimport numpy as cnp
-from hmk._fast.event cimport Event
+from hmk._fast.shared cimport FETCH, READ, WRITE, Event
 
 cnp.import_array()
 
@@ -20,10 +20,7 @@ cnp.import_array()
 
 
 cdef enum:
-    READ = 0  # hmk.hw.events.READ, WRITE, FETCH
-    WRITE = 1
-    FETCH = 2
-    MAX_SIZE = 255
+    MAX_SIZE = 255  # the largest access a lackey line may give (an event's size is one byte)
 
 cdef enum Outcome:  # of scanning one line
     OK, SKIP, MALFORMED, WIDE_ADDRESS, BAD_SIZE

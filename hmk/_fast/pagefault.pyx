@@ -9,7 +9,12 @@ from libc.string cimport memcpy, memset
 
 cimport numpy as cnp
 
-from hmk._fast.event cimport Event, log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.event cimport log_commit, log_reserve, mem_dict, put_event
+from hmk._fast.shared cimport (
+    ADDR_MASK, AP_EL0, AP_RO, FETCH, KERNEL_BASE, LEVELS, LINE, NEED_MEMMGR, NEED_PAGER,
+    PAGE_BITS, PAGE_SIZE, PXN, R_ANON, R_EXEC, R_WRITE, READ, RESOLVED, SEGV, TABLE_DESC, UXN,
+    WRITE, Event
+)
 
 cnp.import_array()
 
@@ -17,28 +22,6 @@ cdef extern from "numpy/arrayobject.h":
     # steals a reference to descr (hence the Py_INCREF before each call)
     object PyArray_Empty(int nd, cnp.npy_intp* dims, void* descr, int fortran)
 
-cdef enum:  # hmk.kernel.paging / vspace / hw.events / hw.pagetable values (the tests check)
-    RESOLVED = 0
-    NEED_MEMMGR = 1
-    NEED_PAGER = 2
-    SEGV = 3
-    READ = 0
-    WRITE = 1
-    FETCH = 2
-    R_WRITE = 1
-    R_EXEC = 2
-    R_ANON = 4
-    LEVELS = 4
-    LINE = 64
-    PAGE = 4096
-
-cdef uint64_t TABLE_DESC = 3
-cdef uint64_t ADDR_MASK = ((<uint64_t>1 << 48) - 1) & ~(<uint64_t>PAGE - 1)
-cdef uint64_t AP_EL0 = 1 << 6
-cdef uint64_t AP_RO = 1 << 7
-cdef uint64_t UXN = <uint64_t>1 << 54
-cdef uint64_t PXN = <uint64_t>1 << 53
-cdef uint64_t PAGE_BITS = 1 | 2 | (1 << 10) | (3 << 8) | (1 << 11)  # VALID|PAGE|AF|SH|nG
 
 
 cdef class FaultContext:
@@ -57,7 +40,6 @@ cdef class FaultContext:
     cdef long long depth, max_regions
 
     def __init__(self, paging):
-        from hmk.kernel.objects import KERNEL_BASE
         V = paging.vs
         vs, rg, ring = V.vspace, V.region, V.ring
         from hmk.hw.events import EVENT_DTYPE
@@ -182,8 +164,8 @@ cdef class FaultContext:
             r = i * self.depth + (head + k) % self.depth
             pa = self.ring_pa[r]
             put_event(log, ln, self.ring_base + r * self.ring_rec, READ, 8, core); ln += 1
-            memset(self.ram + pa, 0, PAGE)
-            for r in range(0, PAGE, LINE):
+            memset(self.ram + pa, 0, PAGE_SIZE)
+            for r in range(0, PAGE_SIZE, LINE):
                 put_event(log, ln, self.kb + pa + r, WRITE, LINE, core); ln += 1
             if level < LEVELS - 1:
                 desc = (pa & ADDR_MASK) | TABLE_DESC

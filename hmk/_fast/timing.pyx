@@ -7,100 +7,19 @@ and the model's documentation are in hmk/cpu/timing.py and docs/timing-model.md.
 cimport cython
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from hmk._fast.event cimport Event
+from hmk._fast.shared cimport (
+    ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_READS, F_SERIAL, F_WRITES, FETCH, FP_DIV,
+    FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COND, N_COND_MISS,
+    N_EXTERNAL, N_IND, N_IND_MISS, N_INSNS, N_RET, N_RET_MISS, NCLASSES, NCOUNTERS, NOREG,
+    NREGS, R_BR, R_FDIV, R_LD, R_MAC, R_ST, RETURN, STALL0, STORE, STORE_PAIR, SYSTEM,
+    T_CALL, T_CALL_INDIRECT, T_COND, T_INDIRECT, T_NONE, T_RETURN, Block, Event, Insn, Row
+)
 
 import numpy as np
 
-from hmk.cpu import classify as _C
+from hmk.hw.events import BLOCK_DTYPE
 
 cnp.import_array()
-from hmk.cpu import timing as _T
-
-cdef enum:
-    # instruction classes, terminators, flags and registers (hmk.cpu.classify)
-    LOAD = 3
-    STORE = 4
-    LOAD_PAIR = 5
-    DIV = 2
-    MUL = 1
-    STORE_PAIR = 6
-    FP_DIV = 8
-    BRANCH_COND = 9
-    RETURN = 14
-    SYSTEM = 15
-    NCLASSES = 17
-    T_NONE = 0
-    T_COND = 1
-    T_INDIRECT = 3
-    T_CALL = 4
-    T_CALL_INDIRECT = 5
-    T_RETURN = 6
-    F_READS = 1
-    F_WRITES = 2
-    F_SERIAL = 8
-    ALL_EVENTS = 255
-    NOREG = 255
-    NREGS = 65
-    EV_FETCH = 2
-    # counters and causes (hmk.cpu.timing)
-    N_INSNS = 0
-    N_BLOCKS = 1
-    N_COND = 2
-    N_COND_MISS = 3
-    N_IND = 4
-    N_IND_MISS = 5
-    N_RET = 6
-    N_RET_MISS = 7
-    N_EXTERNAL = 12
-    NCOUNTERS = 13
-    BASE = 0
-    DEP = 1
-    MEM = 2
-    FRONT_FETCH = 3
-    FRONT_MISPREDICT = 4
-    STALL0 = 7  # the counter of cause k is STALL0 + k
-    R_LD = 1
-    R_ST = 2
-    R_MAC = 4
-    R_BR = 8
-    R_FDIV = 16
-
-assert (_C.LOAD, _C.STORE, _C.LOAD_PAIR, _C.DIV, _C.MUL, _C.STORE_PAIR, _C.FP_DIV) == (
-    LOAD, STORE, LOAD_PAIR, DIV, MUL, STORE_PAIR, FP_DIV)
-assert (_C.BRANCH_COND, _C.RETURN, _C.SYSTEM, _C.NCLASSES) == (BRANCH_COND, RETURN, SYSTEM, NCLASSES)
-assert (_C.T_NONE, _C.T_COND, _C.T_INDIRECT, _C.T_CALL, _C.T_CALL_INDIRECT, _C.T_RETURN) == (
-    T_NONE, T_COND, T_INDIRECT, T_CALL, T_CALL_INDIRECT, T_RETURN)
-assert (_C.READS, _C.WRITES, _C.SERIAL, _C.ALL_EVENTS, _C.NOREG, _C.NREGS) == (
-    F_READS, F_WRITES, F_SERIAL, ALL_EVENTS, NOREG, NREGS)
-assert len(_T.COUNTERS) == NCOUNTERS and _T.N_EXTERNAL == N_EXTERNAL
-assert all(_T.STALL_OF[k] == STALL0 + k for k in (DEP, MEM, FRONT_FETCH, FRONT_MISPREDICT))
-assert (_T.R_LD, _T.R_ST, _T.R_MAC, _T.R_BR, _T.R_FDIV) == (R_LD, R_ST, R_MAC, R_BR, R_FDIV)
-
-
-cdef struct Block:  # hmk.cpu.timing.BLOCK_DTYPE
-    uint64_t addr
-    uint32_t size
-    uint32_t ninsn
-    uint64_t event_start
-
-
-cdef struct Row:  # hmk.cpu.classify.BLOCKINFO_DTYPE
-    uint32_t insn_start
-    uint32_t ninsn
-    int32_t last_mem
-    uint8_t term
-    uint8_t pad[3]
-
-
-cdef struct Insn:  # hmk.cpu.classify.INSN_DTYPE
-    uint8_t cls
-    uint8_t flags
-    uint8_t nev
-    uint8_t nsrc
-    uint8_t ndst
-    uint8_t wb
-    uint8_t src[6]
-    uint8_t dst[4]
 
 
 cdef inline int64_t imax(int64_t a, int64_t b) noexcept nogil:
@@ -141,7 +60,7 @@ cdef class TimingEngine:
         self.ras_n, self.ind_mask = p.ras_entries, p.indirect_entries - 1
         for k in range(NCLASSES):
             self.lat[k] = p.latency[k]
-            self.resource[k] = _T.RESOURCE.get(k, 0)
+            self.resource[k] = p.resource[k]
         for k in range(NREGS):
             self.ready[k] = 0
         self.counts = np.zeros(NCOUNTERS, np.int64)
@@ -214,7 +133,7 @@ cdef class TimingEngine:
             end = <Py_ssize_t> blk[b + 1].event_start if b + 1 < nblk else nev
             row = &rows[ids[b]]
             fetch = 0
-            while e < end and ev[e].kind == EV_FETCH:
+            while e < end and ev[e].kind == FETCH:
                 fetch += imax(0, lats[e] - self.l1i)
                 e += 1
             self.begin_block(blk[b].addr, fetch)
@@ -231,7 +150,7 @@ cdef class TimingEngine:
                         take -= 1
                 if j == row.last_mem:
                     while e < end:
-                        if ev[e].kind != EV_FETCH:
+                        if ev[e].kind != FETCH:
                             mem = imax(mem, lats[e])
                         e += 1
                 if self.inorder:
@@ -401,7 +320,7 @@ def distinct_blocks(blocks):
     (addr, size), in order of first appearance, and for each block the position of its pair in
     `first`. The same as hmk.cpu.classify._distinct_numpy, in O(n) with a hash table."""
     blocks = np.ascontiguousarray(blocks)
-    assert blocks.dtype == _T.BLOCK_DTYPE
+    assert blocks.dtype == BLOCK_DTYPE
     cdef const uint8_t[::1] braw = blocks.view(np.uint8).reshape(-1)
     cdef const Block *blk = <const Block*> &braw[0] if braw.shape[0] else NULL
     cdef Py_ssize_t n = blocks.shape[0], cap = 16, i, j, h, nfirst = 0

@@ -23,45 +23,28 @@ accesses of the block that is running when the buffer crosses the mark.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from hmk._fast.event cimport Event
+from hmk._fast.shared cimport (
+    ADDR_MASK, AP_EL0, AP_RO, FETCH, LEVELS, PAGE_SHIFT, PAGE_SIZE, READ, TABLE_DESC, UC_MEM_FETCH,
+    UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, UXN, WRITE, Block, Event
+)
 
 import numpy as np
 
+from hmk.hw.events import BLOCK_DTYPE
+
 cdef enum:
-    UC_MEM_READ = 16
-    UC_MEM_WRITE = 17
-    UC_MEM_FETCH = 18
-    UC_PROT_READ = 1
-    UC_PROT_WRITE = 2
-    UC_PROT_EXEC = 4
-    EV_READ = 0
-    EV_WRITE = 1
-    EV_FETCH = 2
     # room kept free in the event buffer for the rest of a block after a stop is requested
     # (unicorn finishes the current translation block; a TB holds at most 512 instructions,
     # each of which can make at most a few accesses, e.g. a load pair that straddles lines)
     EVENT_MARGIN = 4096
 
-cdef uint64_t UNTIL_PAGE = (<uint64_t>0xFFFFFFFFFFFFFFFF) >> 12
+cdef uint64_t UNTIL_PAGE = (<uint64_t>0xFFFFFFFFFFFFFFFF) >> PAGE_SHIFT  # hmk.cpu.machine.UNTIL
 cdef uint64_t HASH_MUL = (<uint64_t>0x9E3779B9 << 32) | <uint64_t>0x7F4A7C15  # Fibonacci hashing
-cdef uint64_t ADDR_MASK = ((<uint64_t>1 << 48) - 1) & ~(<uint64_t>0xFFF)
 
 
 cdef struct uc_tlb_entry:
     uint64_t paddr
     int perms
-
-
-BLOCK_DTYPE = np.dtype(
-    [("addr", "<u8"), ("size", "<u4"), ("ninsn", "<u4"), ("event_start", "<u8")]
-)
-
-
-cdef struct Block:  # BLOCK_DTYPE
-    uint64_t addr
-    uint32_t size
-    uint32_t ninsn
-    uint64_t event_start
 
 
 ctypedef int (*fault_cb_t)(uint64_t vaddr, int access) noexcept nogil
@@ -100,21 +83,21 @@ cdef inline int _walk(State *st, uint64_t va, uint64_t *pa, int *perms) noexcept
     cdef int level
     if table < 0 or va >> 48:
         return 0
-    for level in range(4):
+    for level in range(LEVELS):
         slot = <uint64_t>table + 8 * ((va >> (39 - 9 * level)) & 511)
         if slot + 8 > st.ram_bytes:
             return 0
         desc = st.ram[slot >> 3]
-        if desc & 3 != 3:  # invalid, or a block descriptor (not modelled)
+        if desc & TABLE_DESC != TABLE_DESC:  # invalid, or a block descriptor (not modelled)
             return 0
         table = <int64_t>(desc & ADDR_MASK)
-    if not desc & (1 << 6):  # AP[1]: not accessible from EL0
+    if not desc & AP_EL0:  # AP[1]: not accessible from EL0
         return 0
     pa[0] = desc & ADDR_MASK
     perms[0] = UC_PROT_READ
-    if not desc & (1 << 7):  # AP[2] clear: writable
+    if not desc & AP_RO:  # AP[2] clear: writable
         perms[0] |= UC_PROT_WRITE
-    if not desc & (<uint64_t>1 << 54):  # UXN clear: executable at EL0
+    if not desc & UXN:  # UXN clear: executable at EL0
         perms[0] |= UC_PROT_EXEC
     return 1
 
@@ -155,7 +138,7 @@ cdef bint tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *result,
     cdef int perms = 0
     cdef int attempt
     st.fills += 1
-    if vaddr >> 12 == UNTIL_PAGE:
+    if vaddr >> PAGE_SHIFT == UNTIL_PAGE:
         # unicorn translates its `until` address (hmk.cpu.machine.UNTIL) whenever it stops;
         # give it a harmless read/exec view of frame 0 instead of a fault
         result.paddr = 0
@@ -163,9 +146,9 @@ cdef bint tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *result,
         return True
     for attempt in range(2):
         if _walk(st, vaddr, &pa, &perms) and _allowed(perms, access):
-            result.paddr = pa | (vaddr & 0xFFF)
+            result.paddr = pa | (vaddr & (PAGE_SIZE - 1))
             result.perms = perms
-            _rmap_put(st, pa >> 12, vaddr >> 12)
+            _rmap_put(st, pa >> PAGE_SHIFT, vaddr >> PAGE_SHIFT)
             return True
         if attempt == 0:
             st.faults += 1
@@ -198,10 +181,10 @@ cdef void mem_hook(void *uc, int access, uint64_t address, int size, int64_t val
     cdef State *st = <State*> user
     cdef uint64_t line = <uint64_t>1 << st.line_bits
     cdef uint64_t first, room
-    cdef uint8_t kind = EV_WRITE if access == UC_MEM_WRITE else EV_READ
-    cdef int64_t vpage = _rmap_get(st, address >> 12)
+    cdef uint8_t kind = WRITE if access == UC_MEM_WRITE else READ
+    cdef int64_t vpage = _rmap_get(st, address >> PAGE_SHIFT)
     if vpage >= 0:
-        address = (<uint64_t>vpage << 12) | (address & 0xFFF)
+        address = (<uint64_t>vpage << PAGE_SHIFT) | (address & (PAGE_SIZE - 1))
     else:
         st.unattributed += 1
     # an access wider than a line (a 32-byte SIMD pair, say) is recorded line by line
@@ -235,7 +218,7 @@ cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noex
         chunk = line - (a & (line - 1))
         if a + chunk > end:
             chunk = end - a
-        _event(st, a, EV_FETCH, <uint8_t>chunk)
+        _event(st, a, FETCH, <uint8_t>chunk)
         a += chunk
 
 
@@ -344,5 +327,5 @@ cdef class Recorder:
         cdef uint64_t pa = 0
         cdef int perms = 0
         if _walk(&self.st, va, &pa, &perms) and _allowed(perms, access):
-            return pa | (va & 0xFFF)
+            return pa | (va & (PAGE_SIZE - 1))
         return None

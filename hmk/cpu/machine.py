@@ -42,7 +42,8 @@ from unicorn.unicorn_const import (
 )
 from unicorn.unicorn_py3.unicorn import uclib
 
-from hmk._fast.uchooks import BLOCK_DTYPE, Recorder
+from hmk._fast.uchooks import Recorder
+from hmk.hw.events import BLOCK_DTYPE
 
 FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
 ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}

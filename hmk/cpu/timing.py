@@ -30,10 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hmk.cpu import classify as C
-from hmk.hw.events import EVENT_DTYPE, FETCH
+from hmk.hw.events import BLOCK_DTYPE, EVENT_DTYPE, FETCH
 from hmk.hw.profile import CoreType
-
-BLOCK_DTYPE = np.dtype([("addr", "<u8"), ("size", "<u4"), ("ninsn", "<u4"), ("event_start", "<u8")])
 
 # Counters, in the model's time unit (cycles in-order; 1/width cycle out-of-order).
 COUNTERS = (
@@ -95,6 +93,7 @@ class Params:
     history_mask: int
     ras_entries: int
     indirect_entries: int
+    resource: tuple[int, ...] = ()  # per instruction class, the pipes it needs (RESOURCE)
 
     @classmethod
     def of(cls, core: CoreType) -> Params:
@@ -119,6 +118,7 @@ class Params:
             history_mask=(1 << t.history_bits) - 1,
             ras_entries=t.return_stack,
             indirect_entries=t.indirect_entries,
+            resource=tuple(RESOURCE.get(k, 0) for k in range(C.NCLASSES)),
         )
 
 

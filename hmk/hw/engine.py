@@ -16,6 +16,7 @@ from hmk.hw.layout import (
     INCLUSION_CODE,
     REPLACEMENT_CODE,
     TLB_COUNTERS,
+    TLB_FILTER,
     Layout,
     stats_dict,
 )
@@ -84,8 +85,8 @@ class BatchHierarchy:
             "t_flag": np.zeros(nt, i64),
             "t_val": np.zeros(nt, i64),
             "t_stamp": np.zeros(nt, i64),
-            "t_filt": np.zeros(len(t_sets) * 256, np.uint8),
-            "t_hint": np.zeros(len(t_sets) * 256, i64),
+            "t_filt": np.zeros(len(t_sets) * TLB_FILTER, np.uint8),
+            "t_hint": np.zeros(len(t_sets) * TLB_FILTER, i64),
             "t_prev": np.zeros(nt, i64),
             "t_next": np.zeros(nt, i64),
             "tcnt": np.zeros(ncores * len(TLB_COUNTERS), i64),

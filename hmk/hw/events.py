@@ -27,6 +27,9 @@ EVENT_DTYPE = np.dtype(
     align=True,
 )
 assert EVENT_DTYPE.itemsize == 16
+# an executed translation block, as the CPU records it for the timing model: where it starts,
+# its bytes and instructions, and the index of its first event
+BLOCK_DTYPE = np.dtype([("addr", "<u8"), ("size", "<u4"), ("ninsn", "<u4"), ("event_start", "<u8")])
 
 ADDRESS_BITS = 48  # ARMv8 48-bit virtual and physical addresses
 MAX_ASID = (1 << 16) - 1

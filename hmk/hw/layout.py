@@ -122,6 +122,7 @@ def stats_dict(layout: Layout, cfg: HierarchyConfig, cache_counts, cache_events,
     return out
 
 
+TLB_FILTER = 256  # entries of the compiled engine's lookup filter per translation structure
 TLB_COUNTERS = (
     "itlb.hits",
     "itlb.misses",

@@ -29,11 +29,10 @@ BUDGETS = {
     # assumed: bounds, type and rights checks are ~3 compare-and-branch pairs plus the slot
     # address arithmetic around 5 loads: ~20 dual-issued instructions on a big core
     "cap.lookup": 20,
-    # assumed: two lookups' checks plus 7 field stores and the CDT link: ~2x a lookup
-    "cap.copy": 40,
-    # assumed: as copy, plus the rights-subset and badge checks
+    # assumed: two lookups' checks, 7 field stores and the CDT link (~2x a lookup), plus the
+    # rights-subset and badge checks
     "cap.derive": 45,
-    # assumed: the CDT unlink and refcount update, ~the work of a copy
+    # assumed: the CDT unlink and refcount update, ~the work of a derive's copy
     "cap.delete": 40,
     # assumed: one deletion while descending the CDT, per slot deleted (the walk's loads are
     # charged separately, as stalls)
@@ -66,8 +65,6 @@ BUDGETS = {
     "vs.unmap": 30,
     # assumed: as unmap, plus rebuilding the descriptor's permission bits
     "vs.protect": 35,
-    # assumed: per table frame scanned at destroy (the 64 line reads are timed separately)
-    "vs.destroy_per_table": 80,
     # L4Re on Cortex-A76 (L4Re's performance page): null syscall round trip 138, IPC within
     # one address space 247, across 384 cycles. Read as one-way IPCs (a round trip, two kernel
     # entries, could not cost less than 2 x 138 = 276), one IPC adds 247 - 138 = 109 cycles of
@@ -92,19 +89,14 @@ BUDGETS = {
     # assumed: making an activation zeroes ~18.5 KiB (stack, buffer, TLS) at the pf.zero_page
     # rate (70 cycles / 4 KiB: 317 cycles) plus ~80 cycles of allocator and record set-up
     "ipc.grow": 400,
-    # assumed: one capability copied into the server's slot: cap.copy's budget (costs.py)
+    # assumed: one capability copied into the server's slot: two checks, 7 field stores and
+    # the CDT link, ~2x a lookup
     "ipc.cap_transfer": 40,
     # assumed: the wait-queue append (a few stores) and the decision; the scheduler's block is
     # charged by the thread layer
     "ipc.block": 30,
     # assumed: the wait-queue pop and the activation refill on a reply with waiters
     "ipc.handoff": 30,
-    # assumed: per activation freed by destroy_endpoint (unlink, state store, counters)
-    "ipc.destroy_per_activation": 20,
-    # assumed: a user-level pager's own work per fault (seL4/Fiasco style, user space): decode
-    # the fault message, find the region, pop a frame from its free list: ~like pf.check
-    # without the walk, ~30 cycles of straight-line work
-    "pager.fault": 30,
     # assumed: a new TCB: argument checks, 34 register stores and 8 field stores (timed
     # separately), the run-queue insert: ~40 instructions of straight-line work
     "thread.create": 40,

@@ -26,32 +26,34 @@ HM_CALL_BASE = 0x1000
 ACTIVATION_STACK = 16 * 1024  # HM's activation stack (hm-brief.md [code])
 MSG_BYTES = 24  # an ipc_call's three argument registers
 
-NAMES = {
-    0x00: "thread_create",
-    0x01: "thread_yield",
-    0x02: "thread_exit",
-    0x03: "thread_set_priority",
-    0x04: "thread_suspend",
-    0x05: "thread_resume",
-    0x06: "thread_self",
-    0x10: "ep_create",
-    0x11: "ipc_call",
-    0x12: "ipc_reply",
-    0x13: "ep_create_domain",
-    0x14: "ep_destroy",
-    0x20: "cap_derive",
-    0x21: "cap_delete",
-    0x22: "cap_revoke",
-    0x30: "ntfn_create",
-    0x31: "notify",
-    0x32: "wait",
-    0x40: "frame_alloc",
-    0x41: "vspace_map",
-    0x42: "vspace_unmap",
-    0x43: "vspace_protect",
-    0x44: "token_grant",
-    0x45: "token_revoke",
+# number (from HM_CALL_BASE) -> (name, its arguments and result, as workloads/hm/hmcalls.h says)
+CALLS = {
+    0x00: ("thread_create", "(entry, stack top, arg, priority) -> thread id"),
+    0x01: ("thread_yield", "() -> 0"),
+    0x02: ("thread_exit", "() -> does not return; the last thread ends the process"),
+    0x03: ("thread_set_priority", "(thread, priority) -> 0"),
+    0x04: ("thread_suspend", "(thread) -> 0"),
+    0x05: ("thread_resume", "(thread) -> 0"),
+    0x06: ("thread_self", "() -> thread id"),
+    0x10: ("ep_create", "(slot, handler, stacks, stacks' bytes) -> 0"),
+    0x11: ("ipc_call", "(slot, a0, a1, a2) -> the handler's reply"),
+    0x12: ("ipc_reply", "(value) -> returns in the caller, not here"),
+    0x13: ("ep_create_domain", "as ep_create, served in a new domain running this program"),
+    0x14: ("ep_destroy", "(slot) -> 0; later calls get -EPIPE (a dead endpoint)"),
+    0x20: ("cap_derive", "(source slot, destination slot, rights) -> 0"),
+    0x21: ("cap_delete", "(slot) -> 0"),
+    0x22: ("cap_revoke", "(slot) -> slots deleted"),
+    0x30: ("ntfn_create", "(slot) -> 0: a notification"),
+    0x31: ("notify", "(slot, bits below 2^63) -> 0"),
+    0x32: ("wait", "(slot) -> the pending bits; blocks while none"),
+    0x40: ("frame_alloc", "(slot) -> 0: a zeroed 4 KiB frame"),
+    0x41: ("vspace_map", "(frame slot, va, HM_MAP_* flags) -> 0"),
+    0x42: ("vspace_unmap", "(frame slot) -> 0"),
+    0x43: ("vspace_protect", "(frame slot, HM_MAP_* flags) -> 0"),
+    0x44: ("token_grant", "(notification slot, token slot, va, writable) -> the record's address"),
+    0x45: ("token_revoke", "(token slot) -> 0"),
 }
+NAMES = {n: name for n, (name, _) in CALLS.items()}
 # where a program may map frames and tokens itself (the Linux personality never places memory
 # there: its mmap areas grow down from just below KERNEL_BASE)
 MAP_WINDOW = (0x6000_0000_0000, 0x7000_0000_0000)

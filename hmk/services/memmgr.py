@@ -82,8 +82,8 @@ class MemoryManager(Service):
     costs = {
         # assumed: a request's decode, a table lookup or two and the reply
         "call": 40,
-        # assumed: the decode of a fault message and the VMA lookup (a sorted list,
-        # ~log2(VMAs) compares): as the kernel's pager.fault
+        # assumed: the decode of a fault message and the VMA lookup (a sorted list, ~log2(VMAs)
+        # compares), as a user-level pager's per-fault work (seL4/Fiasco style): ~30 cycles
         "fault": 30,
         # assumed: copying a 4 KiB file page into a fresh frame with 16-byte ldp/stp pairs,
         # ~one pair per cycle on an A7x (256 pairs) minus dual issue: 200; the destination line
