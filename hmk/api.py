@@ -19,6 +19,7 @@ from pathlib import Path
 from hmk.cpu.elf import load_elf
 from hmk.hw.profile import load_soc
 from hmk.linux.strace import signed
+from hmk.linux.syscalls import NUMBER_OF
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
@@ -27,10 +28,10 @@ from hmk.workloads import bin_dir
 
 __all__ = ["ScriptError", "System", "stub_path"]
 
-# the stub's channel protocol (workloads/script/scripthost.c)
-TAG_HELLO = 0
-KINDS = {"syscall": 0, "touch": 1, "compute": 2}
-NR_EXIT_GROUP = 94
+# the stub's channel protocol (workloads/script/scripthost.c has it, generated from here)
+TAG_HELLO, TAG_RESULT = 0, 1  # x1 of a channel call: the first one, or a request's result
+KINDS = {"syscall": 0, "touch": 1, "compute": 2}  # x9 of a request: REQ_SYSCALL, ...
+NR_EXIT_GROUP = NUMBER_OF["exit_group"]
 _OPTIONS = set(inspect.signature(Simulation.__init__).parameters) - {
     "self",
     "program",

@@ -1,7 +1,8 @@
 """What compiled and guest code share with the Python is defined once, in Python: the record
-layouts, the constants the compiled twins use (hmk/_fast/shared.pxd) and the core-kernel call
-numbers HM-native programs use (workloads/hm/hmcalls.h) are generated from it
-(tools/genshared.py), and the compiled code's own view of them is read back and compared."""
+layouts, the constants the compiled twins use (hmk/_fast/shared.pxd), the core-kernel call
+numbers HM-native programs use (workloads/hm/hmcalls.h) and the scripting channel's protocol
+(workloads/script/scripthost.c) are generated from it (tools/genshared.py), and the compiled
+code's own view of them is read back and compared."""
 
 import importlib.util
 import subprocess

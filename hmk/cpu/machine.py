@@ -9,7 +9,7 @@ blocks and memory accesses into buffers that `drain()` hands to a sink in batche
 The kernel side is not here: the CPU traps into whatever object is passed as `traps`, with
     traps.page_fault(machine, vaddr, access) -> bool     map the page (True) or refuse (False)
     traps.syscall(machine)                               an SVC; may call machine.stop()
-    traps.guest_fault(machine, signal, detail) -> bool   optional: an exception the guest
+    traps.guest_fault(machine, kind, detail) -> bool     optional: an exception the guest
                                                          caused; True to go on at machine.pc
 so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
 batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
@@ -43,6 +43,13 @@ from unicorn.unicorn_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hmk._fast.uchooks import Recorder
+from hmk.cpu.traps import (
+    ABORT,
+    EXCEPTION_NAMES,
+    KIND_OF_EXCEPTION,
+    OUT_OF_MEMORY,
+    UNDEFINED,
+)
 from hmk.hw.events import BLOCK_DTYPE
 
 FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
@@ -66,26 +73,15 @@ INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread h
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
 
 
-SIGILL, SIGTRAP, SIGKILL, SIGSEGV = 4, 5, 9, 11
-# qemu's AArch64 exception numbers, as unicorn's interrupt hook reports them
-EXCEPTION_NAMES = {
-    1: "undefined instruction",
-    3: "prefetch abort",
-    4: "data abort",
-    7: "breakpoint",
-}
-EXCEPTION_SIGNALS = {1: SIGILL, 3: SIGSEGV, 4: SIGSEGV, 7: SIGTRAP}
-
-
 class GuestFault(Exception):
-    """The guest cannot go on: it touched memory it may not (the kernel refused the fault:
-    SIGSEGV), executed an undefined instruction (SIGILL), or the kernel could not serve it
-    (SIGKILL, e.g. simulated RAM exhausted). `signal` is the Linux signal that ends it."""
+    """The guest cannot go on: it touched memory it may not (the kernel refused the fault), ran
+    an undefined instruction, or the kernel could not serve it (simulated RAM exhausted, nothing
+    left to run). `kind` says which (hmk.cpu.traps)."""
 
-    def __init__(self, pc, detail, signal=SIGSEGV):
+    def __init__(self, pc, detail, kind=ABORT):
         super().__init__(f"guest fault at pc={pc:#x}: {detail}")
         self.pc = pc
-        self.signal = signal
+        self.kind = kind
 
 
 class RunAborted(Exception):
@@ -154,7 +150,7 @@ class Machine:
         self._pending = None
         self._stopped = False
         self._error = None
-        self._signal = SIGSEGV
+        self._kind = ABORT
         self._kernel_bug = False
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self.fault_address = 0
@@ -234,9 +230,9 @@ class Machine:
         self._stopped = True
         self.uc.emu_stop()
 
-    def kill(self, detail: str, signal: int) -> None:
-        """End the run as a guest fault: run() raises GuestFault(detail, signal)."""
-        self._error, self._signal = detail, signal
+    def kill(self, detail: str, kind: str) -> None:
+        """End the run as a guest fault: run() raises GuestFault(detail, kind)."""
+        self._error, self._kind = detail, kind
         self.stop()
 
     def abort(self, reason: str) -> None:
@@ -262,17 +258,17 @@ class Machine:
                         raise RunAborted(self._abort) from None
                     if self._stopped and self._error is None:
                         return
-                    signal = SIGILL if e.errno == UC_ERR_INSN_INVALID else self._signal
-                    if self._recover(signal, self._error or str(e)):
+                    kind = UNDEFINED if e.errno == UC_ERR_INSN_INVALID else self._kind
+                    if self._recover(kind, self._error or str(e)):
                         pc = self.pc
                         continue
-                    raise GuestFault(self.pc, self._error or str(e), signal) from None
+                    raise GuestFault(self.pc, self._error or str(e), kind) from None
                 if self._abort is None and self._error is not None:
                     self.drain()
-                    if self._recover(self._signal, self._error):
+                    if self._recover(self._kind, self._error):
                         pc = self.pc
                         continue
-                    raise GuestFault(self.pc, self._error, self._signal)
+                    raise GuestFault(self.pc, self._error, self._kind)
                 self.drain()
                 if self._abort is not None:
                     raise RunAborted(self._abort)
@@ -282,25 +278,25 @@ class Machine:
                     self.on_boundary(self)
                     if self._stopped:
                         if self._error is not None:
-                            raise GuestFault(self.pc, self._error, self._signal)
+                            raise GuestFault(self.pc, self._error, self._kind)
                         return
                 pc = self.pc  # stopped because a buffer filled: resume where it left off
         finally:
             self.sync()
 
-    def _recover(self, signal: int, detail: str) -> bool:
-        """Offer a guest fault to the kernel (`traps.guest_fault(machine, signal, detail)`),
+    def _recover(self, kind: str, detail: str) -> bool:
+        """Offer a guest fault to the kernel (`traps.guest_fault(machine, kind, detail)`),
         which may deliver a signal and go on with some thread: True to resume at self.pc.
         A kernel handler that raised is a simulator bug and is never offered."""
         handler = getattr(self.traps, "guest_fault", None)
         if handler is None or self._kernel_bug:
             return False
-        saved = self._error, self._signal
-        self._error, self._signal, self._stopped = None, SIGSEGV, False
-        if handler(self, signal, detail) and not self._stopped:
+        saved = self._error, self._kind
+        self._error, self._kind, self._stopped = None, ABORT, False
+        if handler(self, kind, detail) and not self._stopped:
             return True
         if self._error is None:
-            self._error, self._signal = saved
+            self._error, self._kind = saved
         return False
 
     def drain(self) -> None:
@@ -333,8 +329,8 @@ class Machine:
     def _on_fault(self, vaddr: int, access: int) -> int:
         try:
             ok = self.traps.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
-        except MemoryError as e:  # simulated RAM exhausted: Linux's OOM killer sends SIGKILL
-            self._error, self._signal = f"out of memory: {e}", SIGKILL
+        except MemoryError as e:  # simulated RAM exhausted (Linux: the OOM killer)
+            self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
             return 0
         except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
             self._error, self._kernel_bug = f"kernel page-fault handler raised {e!r}", True
@@ -346,7 +342,7 @@ class Machine:
 
     def _on_interrupt(self, uc, intno, user_data) -> None:
         if intno != EXCP_SWI:
-            self._signal = EXCEPTION_SIGNALS.get(intno, SIGILL)
+            self._kind = KIND_OF_EXCEPTION.get(intno, UNDEFINED)
             self._error = f"CPU exception {intno} ({EXCEPTION_NAMES.get(intno, 'other')})"
             uc.emu_stop()
             return
@@ -354,8 +350,8 @@ class Machine:
         try:
             self.sync()  # the kernel may change page tables or read the simulated clock
             self.traps.syscall(self)
-        except MemoryError as e:  # simulated RAM exhausted: SIGKILL, as from the OOM killer
-            self._error, self._signal = f"out of memory: {e}", SIGKILL
+        except MemoryError as e:  # simulated RAM exhausted (Linux: the OOM killer)
+            self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
             uc.emu_stop()
         except Exception as e:  # a bug in hmk, not the guest's: say where
             where = traceback.extract_tb(e.__traceback__)[-1]

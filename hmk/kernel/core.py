@@ -35,6 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
+from hmk.cpu.traps import STUCK
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
 from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
@@ -109,10 +110,10 @@ class Personality(Protocol):
     def page_fault(self, proc: Process, page: int, access: str, pager: bool) -> int:
         """A fault kernel paging passed on: MAPPED, REFILLED (retry in the kernel), REFUSED."""
 
-    def guest_fault(self, machine, proc: Process, signal: int, detail: str) -> bool:
-        """The running thread raised an exception it cannot go on from (an abort the kernel
-        refused, an undefined instruction, a breakpoint, the machine out of memory: `signal` is
-        how the CPU names it, by the Linux signal number): True when some thread goes on."""
+    def guest_fault(self, machine, proc: Process, kind: str, detail: str) -> bool:
+        """The running thread raised an exception it cannot go on from (`kind`, hmk.cpu.traps:
+        an abort the kernel refused, an undefined instruction, a breakpoint, the machine out of
+        memory): True when some thread goes on."""
 
     def to_user(self, machine) -> None:
         """The kernel is about to return to the running thread."""
@@ -606,7 +607,7 @@ class CoreKernel:
         if to == -1 and self._idle():  # the core slept until a timed wait ended
             to, regs = self.threads.dispatch(0, [])
         if to < 0:
-            machine.kill("every thread is blocked or suspended: nothing can run", 9)
+            machine.kill("every thread is blocked or suspended: nothing can run", STUCK)
             return
         machine.set_context(regs)
         if to in self._extra:
@@ -621,7 +622,7 @@ class CoreKernel:
         self.charge("sched", cycles)
 
     # ---- exceptions and timer interrupts -------------------------------------------------
-    def guest_fault(self, machine, signal: int, detail: str) -> bool:
+    def guest_fault(self, machine, kind: str, detail: str) -> bool:
         """Machine: the running thread raised an exception it cannot go on from, or ran the
         machine out of memory. Its personality decides (Linux's: a signal, its handler, or the
         process's end); True when some thread can go on, False when the run ends."""
@@ -629,7 +630,7 @@ class CoreKernel:
         if proc is None or proc.personality is None:
             return False
         self.port.sync()
-        return proc.personality.guest_fault(machine, proc, signal, detail)
+        return proc.personality.guest_fault(machine, proc, kind, detail)
 
     def note_time(self) -> None:
         """Machine.on_sync: every batch before the current one is timed; remember the clock."""

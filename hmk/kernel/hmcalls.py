@@ -17,6 +17,7 @@ x0-x2 = the call's arguments and x30 = 0 (it must reply; returning faults).
 
 from __future__ import annotations
 
+from hmk.hw.pagetable import VA_LIMIT
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.cspace import ALL_RIGHTS, ENDPOINT, FRAME, GRANT, NOTIFICATION, READ, TOKEN, WRITE
 from hmk.kernel.errors import BLOCKED, EINVAL, ENOENT, ENOMEM, ENOSYS, EPIPE, OK
@@ -99,7 +100,7 @@ class HmCalls:
     # ---- threads -------------------------------------------------------------------------
     def thread_create(self, m, entry, stack_top, arg, priority):
         k = self.k
-        if not (0 < entry < 1 << 48 and 0 < stack_top < 1 << 48 and stack_top % 16 == 0):
+        if not (0 < entry < VA_LIMIT and 0 < stack_top < VA_LIMIT and stack_top % 16 == 0):
             return EINVAL
         proc = k.process_of(k.running)
         tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
@@ -209,10 +210,10 @@ class HmCalls:
 
     def _endpoint_args_ok(self, entry, stacks, nbytes) -> bool:
         return (
-            0 < entry < 1 << 48
+            0 < entry < VA_LIMIT
             and nbytes >= ACTIVATION_STACK
             and stacks % 16 == 0
-            and 0 < stacks < stacks + nbytes <= 1 << 48
+            and 0 < stacks < stacks + nbytes <= VA_LIMIT
         )
 
     def ep_create(self, m, slot, entry, stacks, nbytes, *, server=None, cspace=None):

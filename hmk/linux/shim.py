@@ -22,6 +22,7 @@ Counters: `shim.syscalls.<name>`; kernel cycles `shim` (dispatch) and `signal` (
 
 from __future__ import annotations
 
+from hmk.cpu import traps
 from hmk.linux.abi import (
     EINTR,
     ENOSYS,
@@ -42,6 +43,14 @@ from hmk.linux.strace import SyscallRecord, format_call
 from hmk.linux.syscalls import SHIM, Call, SyscallTable, name_of
 
 FATAL_IF_BLOCKED = (SIGSEGV, SIGILL, SIGTRAP, SIGBUS)  # blocked or ignored, still fatal
+# what a process gets for what stopped its thread on the CPU (hmk.cpu.traps)
+SIGNAL_OF = {
+    traps.ABORT: SIGSEGV,
+    traps.UNDEFINED: SIGILL,
+    traps.BREAKPOINT: SIGTRAP,
+    traps.OUT_OF_MEMORY: SIGKILL,  # as from Linux's OOM killer
+    traps.STUCK: SIGKILL,
+}
 COSTS = {
     # assumed: the dispatch of a Linux syscall: the table lookup on x8 and moving the arguments
     # into a service request (~15 instructions)
@@ -135,9 +144,10 @@ class Shim:
     def page_fault(self, proc, page: int, access: str, pager: bool) -> int:
         return self.memmgr.serve_fault(proc, page, access, pager)
 
-    def guest_fault(self, machine, proc, signal: int, detail: str) -> bool:
+    def guest_fault(self, machine, proc, kind: str, detail: str) -> bool:
         """The running thread faulted: its process gets the signal (blocked or ignored, a
         fault's signal is still fatal, as Linux's force_sig)."""
+        signal = SIGNAL_OF[kind]
         signals = self.procmgr.task_of(proc).signals
         signals.post(signal, SEGV_MAPERR, machine.fault_address)
         if signal in FATAL_IF_BLOCKED:

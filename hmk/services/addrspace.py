@@ -28,7 +28,7 @@ from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.vspace import LINE, log_phys
-from hmk.linux.abi import PROT_EXEC, PROT_READ, PROT_WRITE
+from hmk.linux.abi import PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
 
 NEED = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}
@@ -444,7 +444,7 @@ class AddressSpace:
             va, n = va + chunk, n - chunk
         return bytes(out)
 
-    def read_cstring(self, va: int, limit: int = 4096) -> bytes | None:
+    def read_cstring(self, va: int, limit: int = PATH_MAX) -> bytes | None:
         out = bytearray()
         while len(out) < limit:
             chunk = self.read(va, 1)

@@ -26,7 +26,7 @@ from hmk.cpu.timing import TimingModel
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
-from hmk.linux.shim import Shim
+from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
@@ -357,7 +357,7 @@ class Simulation:
             status = self.procmgr.exit_status
         except GuestFault as e:
             fault = str(e)
-            status = 128 + e.signal  # what a shell reports for a process a signal killed
+            status = 128 + SIGNAL_OF[e.kind]  # what a shell reports for a process a signal killed
         except RunAborted as e:
             fault = str(e)
             status = LIMIT_STATUS
