@@ -171,9 +171,12 @@ class _Session:
             self.scratch = (value, machine.reg(2))
         else:
             raise RuntimeError(f"hmk.api: pid {task.pid} asked for a request but has no script")
-        libc = Libc(self, task.pid, *self.scratch)
-        script = ScriptThread(fn, libc, args, name=f"hmk-script-pid{task.pid}")
-        libc._script = script
+        script = ScriptThread(
+            fn,
+            lambda thread: Libc(self, task.pid, *self.scratch, thread),
+            args,
+            name=f"hmk-script-pid{task.pid}",
+        )
         self.scripts[task.pid] = script
         return script
 

@@ -53,18 +53,18 @@ def breakdown(stats: dict) -> dict[str, int]:
     return parts
 
 
-def compare(program: str, args: list[str], systems: list[str], **options) -> list:
-    """Run `program` under each of `systems` (run_program's options otherwise); the program's
-    output is kept in each result's `output` attribute rather than printed."""
+def compare(program: str, args: list[str], systems: list[str], outputs=None, **options):
+    """Run `program` under each of `systems` (run_program's options otherwise): the RunResults.
+    The program's output is not printed; each run's is appended to `outputs` if given."""
     from hmk.system import run_program  # noqa: PLC0415
 
     options.setdefault("warnings", None)  # kept in each result; the caller shows them once
     results = []
     for system in systems:
         out = io.BytesIO()
-        result = run_program(program, args, system=system, out=out, err=out, **options)
-        result.output = out.getvalue()
-        results.append(result)
+        results.append(run_program(program, args, system=system, out=out, err=out, **options))
+        if outputs is not None:
+            outputs.append(out.getvalue())
     return results
 
 

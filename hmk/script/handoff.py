@@ -20,12 +20,13 @@ class Cancelled(BaseException):  # noqa: N818  (like GeneratorExit: not an error
 
 
 class ScriptThread:
-    """`fn(libc, *args)` run as a process's script. Its requests are tuples (what the caller
-    makes of them); the last one is ("exit", status) or ("error", text) when `fn` returned or
-    raised."""
+    """`fn(libc, *args)` run as a process's script, `libc` made for it by `make_libc(self)` (it
+    asks through this thread). Its requests are tuples (what the caller makes of them); the
+    last one is ("exit", status) or ("error", text) when `fn` returned or raised."""
 
-    def __init__(self, fn, libc, args: tuple, name: str):
-        self.fn, self.libc, self.args = fn, libc, args
+    def __init__(self, fn, make_libc, args: tuple, name: str):
+        self.fn, self.args = fn, args
+        self.libc = make_libc(self)
         self._cond = threading.Condition()
         self._script_turn = False
         self._cancelled = False

@@ -67,12 +67,13 @@ class Stat(NamedTuple):
 
 class Libc:
     """A scripted process's system interface. `pid` is its process id; `scratch` and
-    `scratch_bytes` are where its strings and data go in guest memory."""
+    `scratch_bytes` are where its strings and data go in guest memory; `script` is the
+    ScriptThread whose requests it makes."""
 
-    def __init__(self, session, pid: int, scratch: int, scratch_bytes: int):
+    def __init__(self, session, pid: int, scratch: int, scratch_bytes: int, script):
         self._session, self.pid = session, pid
         self.scratch, self.scratch_bytes = scratch, scratch_bytes
-        self._script = None  # the ScriptThread this object belongs to (set by the session)
+        self._script = script  # the ScriptThread it asks through (hmk.script.handoff)
 
     def __repr__(self) -> str:
         return f"<hmk libc of pid {self.pid}>"
