@@ -482,7 +482,7 @@ clock_gettime bad clock: EINVAL
 
 def _timers(args: Sequence[str]) -> tuple[str, int]:
     """Sleeps and timeouts by Linux's rules (checked against qemu-aarch64); with `rtc`, the
-    date of hmk's real-time clock: the run's boot time, 2024-07-10 (hmk.kernel.minimal), a
+    date of hmk's real-time clock: the run's boot time, 2024-07-10 (hmk.linux.clock.BOOT_TIME_NS), a
     line qemu-aarch64 cannot give (it would read the host's /dev/rtc0, if there is one)."""
     _check_count(args, 1)
     if args and args[0] != "rtc":

@@ -11,9 +11,8 @@ Reference counts: one 32-bit count per (type, object) in a `capref` pool in kern
 it is timed too), at index type * objects_per_type + object. `delete` reports when it dropped a
 count to zero: the caller then frees the object.
 
-Errors are results, never exceptions: 0 is success, the codes below are negative (Linux errno
-numbers where one fits, so the ABI shim can pass them on). Kernel bugs (a bad CSpace handle in
-`destroy`, a double free) still raise.
+Errors are results, never exceptions: 0 is success, an error a negative code of
+hmk.kernel.errors. Kernel bugs (a bad CSpace handle in `destroy`, a double free) still raise.
 """
 
 from __future__ import annotations

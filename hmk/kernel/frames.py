@@ -5,7 +5,7 @@ frame's physical address, and where it is mapped (VSpace and virtual address; on
 time, as an seL4 frame capability). `create` takes a zeroed frame from the frame allocator,
 `map` / `unmap` / `protect` edit the VSpace's tables through hmk.kernel.vspace (timed) and
 return the TLB maintenance to do, `destroy` unmaps and gives the frame back. Errors are
-negative errnos and change nothing.
+negative codes (hmk.kernel.errors) and change nothing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Core-kernel calls: HM's native interface, as guest programs reach it.
 
-An SVC whose x8 is HM_CALL_BASE + n is a core-kernel call (any other number is a Linux syscall,
-for the Linux personality). Arguments in x0-x3, the result in x0; errors are negative Linux
-errnos (hmk.kernel.cspace: EPERM, ENOENT, EINVAL, ...). workloads/hm/hmcalls.h is the guest side.
+An SVC whose x8 is HM_CALL_BASE + n is a core-kernel call (any other number goes to the
+process's personality). Arguments in x0-x3, the result in x0; errors are the core kernel's
+negative codes (hmk.kernel.errors). workloads/hm/hmcalls.h is the guest side (its numbers are
+generated from CALLS: tools/genshared.py).
 
 Threads share their creator's process (VSpace and CSpace). IPC is HM's migrating-thread RPC:
 `ipc_call` borrows an activation of the endpoint's pool and the *calling thread* runs the
@@ -24,7 +25,7 @@ from hmk.kernel.errors import BLOCKED, EINVAL, ENOENT, ENOMEM, ENOSYS, EPIPE, OK
 from hmk.kernel.ipc import INITIAL_POOL
 
 HM_CALL_BASE = 0x1000
-ACTIVATION_STACK = 16 * 1024  # HM's activation stack (hm-brief.md [code])
+ACTIVATION_STACK = 16 * 1024  # HM's activation stack (its public SDK; docs/sources.md)
 MSG_BYTES = 24  # an ipc_call's three argument registers
 
 # number (from HM_CALL_BASE) -> (name, its arguments and result, as workloads/hm/hmcalls.h says)

@@ -1,7 +1,7 @@
 """Synchronous RPC IPC on activations (docs/kernel-design.md, "IPC: call / reply on activations"):
 the readable Python reference, written so that a Cython twin can mirror it line for line.
 
-Design notes (kept here rather than in docs/kernel-design.md, which is being edited elsewhere).
+Design notes.
 
 Objects. Four pools in kernel memory, every field access a timed KernelMemory load or store:
 
@@ -95,13 +95,13 @@ from hmk.kernel.objects import KernelMemory, Pool
 
 FREE, BUSY = 0, 1
 
-MAX_ARGS = 96  # bytes of call arguments on the fastpath (HM SDK, hm-brief.md [code])
+MAX_ARGS = 96  # bytes of call arguments on the fastpath (HM's public SDK; docs/sources.md)
 MAX_REPLY = 256  # bytes of reply on the fastpath (same source)
 BUF_BYTES = 2048  # the receive buffer: the longest message or reply
 WORD = 8  # the copy moves 8-byte words
 N_RET = 3  # saved return context: pc, sp, pstate
 INITIAL_POOL = 8  # HM: pools start with 8 activations...
-MAX_POOL = 5120  # ...and grow elastically up to 5120 (hm-brief.md [code])
+MAX_POOL = 5120  # ...and grow elastically up to 5120 (the same source)
 
 ACT_RECORD = 1024
 STACK_BYTES = 16 * 1024

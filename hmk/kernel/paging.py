@@ -1,4 +1,4 @@
-"""Policy-free kernel paging (../shared/hm-brief.md; issue 4 item 6): the Python reference.
+"""Policy-free kernel paging (HM paper, OSDI 2024; docs/sources.md): the Python reference.
 
 Policy stays in the memory manager: it registers a VSpace's regions (`add_region`: start, end,
 writable, executable, anonymous or not) and refills the VSpace's pool of free frames (`refill`:
@@ -74,7 +74,8 @@ OUTCOMES = {
 # Instruction budgets (core cycles, every access an L1D hit; docs/kernel-design.md principle 4).
 # Exception entry/return are charged by the caller. Overall scale: HM's minor anonymous fault is
 # 244 ns (read) / 772 ns (write) on a Raspberry Pi 4B (Cortex-A72, 1.5 GHz: ~366 / ~1160 cycles,
-# entry, exit and misses included; paper figure 8, [secondary] in ../shared/hm-brief.md).
+# entry, exit and misses included; the HM paper's Figure 8, as transcribed by a secondary source:
+# docs/sources.md).
 
 
 def fault_budget(outcome: int, log: np.ndarray) -> int:

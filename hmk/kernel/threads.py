@@ -1,6 +1,6 @@
-"""Threads and the scheduler (docs/kernel-design.md, plan item 1): the readable Python reference.
+"""Threads and the scheduler (docs/kernel-design.md): the readable Python reference.
 
-Design notes (kept here rather than in docs/kernel-design.md, which is being edited elsewhere).
+Design notes.
 
 TCBs. A `tcb` pool of 1024-byte records (seL4's AArch64 TCB size) in kernel memory, fields
 widest first: the 34 saved registers (x0-x30, sp, pc, pstate; uint64, offset 0, 272 bytes),

@@ -1,4 +1,4 @@
-"""Address tokens (docs/kernel-design.md plan item 5, issue 4 item 7): the Python reference.
+"""Address tokens (docs/kernel-design.md, "Address tokens"): the Python reference.
 
 A token makes a kernel object directly accessible to a service: the kernel page(s) holding the
 object's record (its modeled physical range `pool.base + i * record .. + record`, rounded out to
@@ -7,7 +7,7 @@ read/write, user-accessible, never executable and non-global (the mapping is the
 tagged with its ASID). The service then reads and updates the object with plain loads and stores
 (recorded as user events at `service_address(...)` and timed through the same hierarchy as any
 user access) instead of one kernel call plus a capability lookup per operation (HM's
-"address-token-based access control", ../shared/hm-brief.md). Revoking the token unmaps the pages
+"address-token-based access control"; docs/sources.md). Revoking the token unmaps the pages
 and returns the TLB maintenance the caller must perform.
 
 Decisions (hmk's model, not HM's confirmed mechanism):
@@ -26,7 +26,7 @@ Decisions (hmk's model, not HM's confirmed mechanism):
 * `capabilities_only=True` is the composition without tokens: every grant is EPERM and services
   must use kernel calls.
 
-Calls return 0 / a token index or a negative errno (hmk.kernel.cspace); errors change nothing
+Calls return 0 / a token index or a negative code (hmk.kernel.errors); errors change nothing
 but the log of the timed checks made before the error was found.
 """
 

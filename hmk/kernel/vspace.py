@@ -1,4 +1,4 @@
-"""Address spaces (VSpaces, docs/kernel-design.md plan item 2): the readable Python reference.
+"""Address spaces (VSpaces, docs/kernel-design.md): the readable Python reference.
 
 A VSpace is a record of the `vspace` pool in kernel memory (64 bytes modeled): the root table's
 physical address, its ASID context (generation, asid; hmk.kernel.asid, Linux arm64 style: a
@@ -16,7 +16,7 @@ at KERNEL_BASE + pa, and every descriptor read/write the kernel does is logged a
 (`log_phys`), as are the VSpace field loads/stores (KernelMemory.load/store). Zeroing a new table
 frame is logged as 64 line-sized writes (DC ZVA, 64-byte granule) and not modeled as 512 stores.
 
-Calls return `(code, tlbi)`: code 0 or a negative errno (as hmk.kernel.cspace), and the TLB
+Calls return `(code, tlbi)`: code 0 or a negative code (hmk.kernel.errors), and the TLB
 maintenance the caller must perform, a list of (va, asid) (va = ALL_VA: the whole ASID). No CPU
 object is touched here. Decisions:
 
