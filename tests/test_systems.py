@@ -61,6 +61,14 @@ def test_a_service_the_file_does_not_place_gets_its_default_domain():
         assert d.services == (d.name,) and d.ic == defaults[d.name]
 
 
+def test_docs_list_every_services_default_class():
+    from pathlib import Path  # noqa: PLC0415
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "systems.md").read_text()
+    for service, default_class in registered().items():
+        assert f"| `{service}` | {default_class} |" in page
+
+
 def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["netmgr"]\n')

@@ -101,7 +101,7 @@ class StackProfile:
 
     # ---- the program's cycles
     def account(self, blocks, events, latencies, classes) -> None:
-        """The runner's sink: time a batch and give each block's cycles to its function."""
+        """The run's sink: time a batch and give each block's cycles to its function."""
         times = np.empty(len(blocks), np.int64)
         start = self.timing.clock
         self.timing.account(blocks, events, latencies, classes, times)
