@@ -125,3 +125,23 @@ def test_fork_and_execve_again_and_again():
     result = run_program(str(path("lat")), ["exec", "5"], out=io.BytesIO(), max_instructions=10**7)
     assert result.exit_status == 0, result.fault
     assert result.stats["services.procmgr.forks"] == 5
+
+
+def test_ids_are_32_bits_as_linux_keeps_them():
+    """setresuid with ids at and above 2^31 reads back as the same 32-bit ids (they were once
+    stored signed and getresuid failed on them)."""
+    import struct  # noqa: PLC0415
+
+    import hmk  # noqa: PLC0415
+
+    seen = {}
+
+    def main(libc):
+        assert libc.syscall("setresuid", 0x90000000, 0x1_0000_0005, -1 & (1 << 64) - 1) == 0
+        buf = libc.mmap(4096)
+        assert libc.syscall("getresuid", buf, buf + 4, buf + 8) == 0
+        seen["ids"] = struct.unpack("<3I", libc.memread(buf, 12))
+        return 0
+
+    assert hmk.System(warnings=None).run(main).exit_status == 0
+    assert seen["ids"] == (0x90000000, 5, 0)  # a 64-bit id truncated; -1 left the saved one

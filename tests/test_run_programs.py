@@ -191,3 +191,22 @@ def test_strace_shows_execve_s_path_as_it_was_at_entry():
     lines = [line for line in trace.getvalue().splitlines() if "execve(" in line]
     assert lines == ['2 execve("/bin/exitcode",' + lines[0].split(",", 1)[1]]
     assert lines[0].endswith(" = 0")
+
+
+def test_a_segment_above_user_space_is_a_clear_error():
+    """The ELF reader accepts any 48-bit address; the Linux layout's user space ends below the
+    stack, and a program that does not fit is one line of error, not a traceback."""
+    import dataclasses  # noqa: PLC0415
+
+    from hmk.cpu.elf import ElfError, load_elf  # noqa: PLC0415
+    from hmk.linux.layout import STACK_FLOOR  # noqa: PLC0415
+    from hmk.system.simulation import Simulation  # noqa: PLC0415
+
+    exe = str(path("hello"))
+    image = load_elf(exe)
+    high = dataclasses.replace(image.segments[-1], vaddr=STACK_FLOOR)
+    image = dataclasses.replace(image, segments=(*image.segments[:-1], high))
+    sim = Simulation(exe, warnings=None)
+    with pytest.raises(ElfError, match="above user space") as e:
+        sim.start(image, [b"hello"], [])
+    assert "\n" not in str(e.value) and str(e.value).startswith(exe)
