@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from hmk.cpu import traps
 from hmk.linux.abi import (
+    EAGAIN,
     EINTR,
     ENOSYS,
     ERESTARTSYS,
@@ -106,7 +107,7 @@ class Shim:
             if resumed:  # the service holds the call still: no new IPC to it
                 self.placement.inside(service, serve)
             elif self.placement.call(proc, service, serve) is None:
-                machine.set_reg(0, -11)  # EAGAIN: the service had no activation free
+                machine.set_reg(0, -EAGAIN)  # the service had no activation free
 
     def _run(self, call: Call, row, nr: int, name: str, args) -> None:
         """The handler's work and its result in x0 (or the call blocks and runs again)."""
