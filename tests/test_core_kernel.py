@@ -143,7 +143,7 @@ def test_munmap_gives_every_frame_back(system):
     kernel, mm, proc, space = system
     space.add(Vma(0x40000, 0x40000 + 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, "[anon]"))
     for k in range(16):
-        assert kernel.page_fault(None, 0x40000 + k * PAGE_SIZE, "read")
+        assert kernel.page_fault(None, 0x40000 + k * PAGE_SIZE, "write")
     mapped = kernel.frames.in_use
     dropped = space.remove(0x40000, 0x40000 + 16 * PAGE_SIZE)
     assert len(dropped) == 16 and kernel.frames.in_use == mapped - 16

@@ -25,11 +25,13 @@ RX = (0x4000_0000, 0x4000_8000)  # anonymous, read/execute
 FILE = (0x50000, 0x60000)  # file-backed, read/write
 
 
-def make(user_level=False, depth=16):
+def make(user_level=False, depth=16, zero_page=False):
     ram = np.zeros(RAM, np.uint8)
     mem = KernelMemory(ram, 0, HEAP)
-    vs = V.VSpaces(mem, ram, Frames(ram, HEAP), 4, pool_depth=depth)
-    pg = P.KernelPaging(vs, user_level_paging=user_level)
+    frames = Frames(ram, HEAP)
+    zero = frames.alloc() if zero_page else -1
+    vs = V.VSpaces(mem, ram, frames, 4, pool_depth=depth)
+    pg = P.KernelPaging(vs, user_level_paging=user_level, zero_page=zero)
     i = vs.create()
     assert pg.add_region(i, *RW, writable=True, executable=False) == V.OK
     assert pg.add_region(i, *RX, writable=False, executable=True) == V.OK
@@ -132,6 +134,49 @@ def test_write_to_a_read_only_page_of_a_writable_region_is_copy_on_write(impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+def test_a_read_maps_the_zero_page_and_a_write_replaces_it(impl):
+    pg, i = make(zero_page=True)
+    zero = pg.zero_page
+    refill(pg, i, 5)
+    outcome, log = pg.handle_fault(i, RW[0] + 8, "read", impl=impl)
+    assert outcome == P.ZERO_MAPPED and pg.pool_count(i) == 2  # three tables, no page
+    assert translate(pg, i, RW[0] + 8, "read") == zero + 8
+    assert translate(pg, i, RW[0], "write") is None  # read-only
+    assert int(((log["kind"] == WRITE) & (log["size"] == 64)).sum()) == 3 * 64
+    tables = P.fault_budget(outcome, log)
+    assert tables == BUDGETS["pf.check"] + BUDGETS["pf.install"] + 3 * BUDGETS["pf.zero_page"]
+    # under the same tables a read takes no frame and zeroes nothing
+    outcome, log = pg.handle_fault(i, RW[0] + PAGE_SIZE, "read", impl=impl)
+    assert outcome == P.ZERO_MAPPED and pg.pool_count(i) == 2
+    assert not ((log["kind"] == WRITE) & (log["size"] == 64)).any()
+    assert P.fault_budget(outcome, log) == BUDGETS["pf.check"] + BUDGETS["pf.install"]
+    # the first write: a fresh zeroed frame replaces the zero page, which stays zero
+    first = int(pg.vs.ring["pa"][i * pg.vs.depth + 3])
+    pg.vs.ram[first : first + PAGE_SIZE] = 0xCD
+    outcome, log = pg.handle_fault(i, RW[0] + 8, "write", impl=impl)
+    assert outcome == P.ZERO_REPLACED and pg.pool_count(i) == 1
+    assert translate(pg, i, RW[0] + 8, "write") == first + 8
+    assert not pg.vs.ram[first : first + PAGE_SIZE].any()
+    assert not pg.vs.ram[zero : zero + PAGE_SIZE].any()
+    assert P.fault_budget(outcome, log) == sum(
+        BUDGETS[k] for k in ("pf.check", "pf.replace", "pf.install", "pf.zero_page")
+    )
+    # fetches and writes of pages not there still take a frame; a read-only region's
+    # zero page is no way to write
+    refill(pg, i, 4)
+    assert pg.handle_fault(i, RX[0], FETCH, impl=impl)[0] == P.RESOLVED
+    assert pg.handle_fault(i, RX[0] + PAGE_SIZE, "read", impl=impl)[0] == P.ZERO_MAPPED
+    assert pg.handle_fault(i, RX[0] + PAGE_SIZE, "write", impl=impl)[0] == P.SEGV
+    # with the pool empty, a write to the zero page needs the memory manager
+    pg2, j = make(zero_page=True)
+    refill(pg2, j, 3)
+    assert pg2.handle_fault(j, RW[0], "read", impl=impl)[0] == P.ZERO_MAPPED
+    before = state(pg2)
+    assert pg2.handle_fault(j, RW[0], "write", impl=impl)[0] == P.NEED_MEMMGR
+    assert same(before, state(pg2))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_user_level_paging_makes_every_fault_an_ipc(impl):
     pg, i = make(user_level=True)
     refill(pg, i, 4)
@@ -191,6 +236,7 @@ VAS = [RW[0], RW[0] + 0x1234, RW[1] - 1, RW[1], RX[0] + 0x10, FILE[0], 0x999_000
 
 @settings(max_examples=80, deadline=None)
 @given(
+    st.booleans(),
     st.lists(
         st.one_of(
             st.tuples(st.just("fault"), st.sampled_from(VAS), st.sampled_from(ACCESSES)),
@@ -199,10 +245,10 @@ VAS = [RW[0], RW[0] + 0x1234, RW[1] - 1, RW[1], RX[0] + 0x10, FILE[0], 0x999_000
             st.tuples(st.just("map_ro"), st.sampled_from(VAS[:3]), st.just(0)),
         ),
         max_size=40,
-    )
+    ),
 )
-def test_cython_twin_matches_the_reference(ops):
-    systems = [make(depth=8) for _ in IMPLS]
+def test_cython_twin_matches_the_reference(zero_page, ops):
+    systems = [make(depth=8, zero_page=zero_page) for _ in IMPLS]
     for op, a, b in ops:
         results = []
         for (pg, i), impl in zip(systems, IMPLS, strict=True):

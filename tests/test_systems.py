@@ -10,7 +10,7 @@ from hmk.system import SystemFileError, list_systems, load_system, parse_system,
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-PRESETS = ["hm-phone", "hm-router", "hm-vehicle", "linux", "sel4"]
+PRESETS = ["hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "sel4"]
 
 
 def test_presets_are_listed_and_place_every_service_once():
@@ -20,6 +20,9 @@ def test_presets_are_listed_and_place_every_service_once():
         placed = [s for d in system.domains for s in d.services]
         assert sorted(placed) == sorted(registered())
     assert {d.ic for d in load_system("linux").domains} == {"IC0"}
+    assert load_system("linux").kernel == "linux"
+    assert {d.ic for d in load_system("hm-ic0").domains} == {"IC0"}
+    assert {load_system(n).kernel for n in PRESETS if n != "linux"} == {"hm"}
     assert all(d.ic == "IC2" and len(d.services) == 1 for d in load_system("sel4").domains)
     assert not load_system("sel4").kernel_paging and not load_system("sel4").address_tokens
     assert load_system("hm-phone").coalesced("procmgr", "memmgr")
@@ -43,6 +46,19 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
         ({**_domains(("a", "IC1", ALL)), "paging": True}, "paging: unknown key"),
         ({**_domains(("a", "IC1", ALL)), "kernel_paging": "yes"}, "must be true or false"),
         ({}, "at least one [[domain]]"),
+        ({**_domains(("a", "IC0", ALL)), "kernel": "mach"}, "kernel: must be one of hm, linux"),
+        (
+            {**_domains(("a", "IC0", ALL[:3]), ("b", "IC2", ["devhost"])), "kernel": "linux"},
+            "kernel: a linux kernel runs every service in IC0, but domain 'b' is IC2",
+        ),
+        (
+            {**_domains(("a", "IC0", ALL)), "kernel": "linux", "kernel_paging": False},
+            "kernel_paging: a linux kernel has no user-level pager",
+        ),
+        (
+            {**_domains(("a", "IC0", ALL)), "kernel": "linux", "twin_driver": True},
+            "twin_driver: a linux kernel has no driver container",
+        ),
     ],
 )
 def test_a_bad_system_file_is_one_clear_error(data, message):
@@ -76,7 +92,7 @@ def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown service 'netmgr'" in err
     assert main(["run", "--system", "nosuch"]) == 2
-    assert "presets: hm-phone" in capsys.readouterr().err
+    assert "presets: hm-ic0, hm-phone" in capsys.readouterr().err
     bad.write_text("not toml [")
     assert main(["run", "--system", str(bad)]) == 2
     assert "not valid TOML" in capsys.readouterr().err

@@ -82,7 +82,7 @@ CONSTANTS = (
     ]),
     ("hmk.kernel.paging", [
         ("RESOLVED", "RESOLVED"), ("NEED_MEMMGR", "NEED_MEMMGR"), ("NEED_PAGER", "NEED_PAGER"),
-        ("SEGV", "SEGV"),
+        ("SEGV", "SEGV"), ("ZERO_MAPPED", "ZERO_MAPPED"), ("ZERO_REPLACED", "ZERO_REPLACED"),
     ]),
     ("unicorn.unicorn_const", [
         ("UC_MEM_READ", "UC_MEM_READ"), ("UC_MEM_WRITE", "UC_MEM_WRITE"),

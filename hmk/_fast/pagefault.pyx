@@ -13,7 +13,7 @@ from hmk._fast.event cimport log_commit, log_reserve, mem_dict, put_event
 from hmk._fast.shared cimport (
     ADDR_MASK, AP_EL0, AP_RO, FETCH, KERNEL_BASE, LEVELS, LINE, NEED_MEMMGR, NEED_PAGER,
     PAGE_BITS, PAGE_SIZE, PXN, R_ANON, R_EXEC, R_WRITE, READ, RESOLVED, SEGV, TABLE_DESC, UXN,
-    WRITE, Event
+    WRITE, ZERO_MAPPED, ZERO_REPLACED, Event
 )
 
 cnp.import_array()
@@ -37,7 +37,7 @@ cdef class FaultContext:
     cdef uint64_t kb
     cdef uint64_t vs_base, vs_rec, o_root, o_head, o_count, o_nreg
     cdef uint64_t rg_base, rg_rec, o_start, o_end, o_flags, ring_base, ring_rec
-    cdef long long depth, max_regions
+    cdef long long depth, max_regions, zero_page
 
     def __init__(self, paging):
         V = paging.vs
@@ -60,6 +60,7 @@ cdef class FaultContext:
         self.o_start, self.o_end, self.o_flags = rg.offset["start"], rg.offset["end"], rg.offset["flags"]
         self.ring_base, self.ring_rec = KERNEL_BASE + ring.base, ring.record
         self.depth, self.max_regions = V.depth, V.max_regions
+        self.zero_page = paging.zero_page
 
     def handle_fault(self, i_obj, va_obj, int kind):
         """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""
@@ -87,6 +88,8 @@ cdef class FaultContext:
     cdef int fault(self, long long i, va_obj, int kind) except -1:
         cdef uint64_t va, table, desc, pa, vsa
         cdef long long r, first, n, k, frames, count, head, level, need, flags
+        cdef int outcome
+        cdef bint zero
         cdef Py_ssize_t ln
         cdef uint8_t core
         cdef Event* log
@@ -149,10 +152,18 @@ cdef class FaultContext:
             put_event(log, ln, self.kb + table + 8 * idx(va, level), READ, 8, core); ln += 1
             desc = self.words[(table >> 3) + idx(va, level)]
             if desc & TABLE_DESC == TABLE_DESC:
+                if allows(desc, kind):
+                    outcome = RESOLVED
+                elif (kind == WRITE and self.zero_page >= 0 and desc & AP_EL0
+                      and desc & ADDR_MASK == <uint64_t>self.zero_page):
+                    outcome = self.replace_zero(i, va, table, flags, log, &ln, core)
+                else:
+                    outcome = NEED_MEMMGR
                 log_commit(self.mem_d, ln)
-                return RESOLVED if allows(desc, kind) else NEED_MEMMGR
-        # 4. frames from the pool
-        frames = LEVELS - level
+                return outcome
+        # 4. frames from the pool (the zero page instead of a frame for a read)
+        zero = kind == READ and self.zero_page >= 0
+        frames = LEVELS - level - zero
         count = self.pool_count[i]
         put_event(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
         if count < frames:
@@ -164,17 +175,11 @@ cdef class FaultContext:
             r = i * self.depth + (head + k) % self.depth
             pa = self.ring_pa[r]
             put_event(log, ln, self.ring_base + r * self.ring_rec, READ, 8, core); ln += 1
-            memset(self.ram + pa, 0, PAGE_SIZE)
-            for r in range(0, PAGE_SIZE, LINE):
-                put_event(log, ln, self.kb + pa + r, WRITE, LINE, core); ln += 1
+            self.zero(pa, log, &ln, core)
             if level < LEVELS - 1:
                 desc = (pa & ADDR_MASK) | TABLE_DESC
             else:
-                desc = (pa & ADDR_MASK) | PAGE_BITS | AP_EL0
-                if not flags & R_WRITE:
-                    desc |= AP_RO
-                if not flags & R_EXEC:
-                    desc |= UXN | PXN
+                desc = leaf(pa, flags & R_WRITE, flags & R_EXEC)
             put_event(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
             self.words[(table >> 3) + idx(va, level)] = desc
             table = pa
@@ -183,8 +188,43 @@ cdef class FaultContext:
         put_event(log, ln, vsa + self.o_head, WRITE, 4, core); ln += 1
         self.pool_count[i] = count - frames
         put_event(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
+        if zero:
+            put_event(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
+            self.words[(table >> 3) + idx(va, level)] = leaf(self.zero_page, 0, flags & R_EXEC)
+            log_commit(self.mem_d, ln)
+            return ZERO_MAPPED
         log_commit(self.mem_d, ln)
         return RESOLVED
+
+    cdef int replace_zero(self, long long i, uint64_t va, uint64_t table, long long flags,
+                          Event* log, Py_ssize_t* ln, uint8_t core) except -1:
+        """A write to the zero page: a fresh zeroed frame from the pool in its place."""
+        cdef uint64_t vsa = self.vs_base + i * self.vs_rec, pa
+        cdef long long count = self.pool_count[i], head, r
+        put_event(log, ln[0], vsa + self.o_count, READ, 4, core); ln[0] += 1
+        if count < 1:
+            return NEED_MEMMGR
+        head = self.pool_head[i]
+        put_event(log, ln[0], vsa + self.o_head, READ, 4, core); ln[0] += 1
+        r = i * self.depth + head
+        pa = self.ring_pa[r]
+        put_event(log, ln[0], self.ring_base + r * self.ring_rec, READ, 8, core); ln[0] += 1
+        self.zero(pa, log, ln, core)
+        put_event(log, ln[0], self.kb + table + 8 * idx(va, LEVELS - 1), WRITE, 8, core)
+        ln[0] += 1
+        self.words[(table >> 3) + idx(va, LEVELS - 1)] = leaf(pa, 1, flags & R_EXEC)
+        self.pool_head[i] = (head + 1) % self.depth
+        put_event(log, ln[0], vsa + self.o_head, WRITE, 4, core); ln[0] += 1
+        self.pool_count[i] = count - 1
+        put_event(log, ln[0], vsa + self.o_count, WRITE, 4, core); ln[0] += 1
+        return ZERO_REPLACED
+
+    cdef void zero(self, uint64_t pa, Event* log, Py_ssize_t* ln, uint8_t core) noexcept:
+        """Zero the frame at `pa`: 64 timed line writes (DC ZVA)."""
+        cdef long long off
+        memset(self.ram + pa, 0, PAGE_SIZE)
+        for off in range(0, PAGE_SIZE, LINE):
+            put_event(log, ln[0], self.kb + pa + off, WRITE, LINE, core); ln[0] += 1
 
 
 cdef inline Py_ssize_t _mem_n_log(dict d) except -1:
@@ -193,6 +233,16 @@ cdef inline Py_ssize_t _mem_n_log(dict d) except -1:
 
 cdef inline uint64_t idx(uint64_t va, long long level) noexcept:
     return (va >> (12 + 9 * (LEVELS - 1 - level))) & 511
+
+
+cdef inline uint64_t leaf(uint64_t pa, bint writable, bint executable) noexcept:
+    """A user page descriptor (hmk.hw.pagetable.page_descriptor)."""
+    cdef uint64_t desc = (pa & ADDR_MASK) | PAGE_BITS | AP_EL0
+    if not writable:
+        desc |= AP_RO
+    if not executable:
+        desc |= UXN | PXN
+    return desc
 
 
 cdef inline bint allows(uint64_t desc, int kind) noexcept:

@@ -141,6 +141,8 @@ cdef enum:
     NEED_MEMMGR = 1
     NEED_PAGER = 2
     SEGV = 3
+    ZERO_MAPPED = 4
+    ZERO_REPLACED = 5
     # unicorn.unicorn_const
     UC_MEM_READ = 16
     UC_MEM_WRITE = 17

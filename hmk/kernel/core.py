@@ -48,11 +48,13 @@ from hmk.kernel.memory import Frames
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.paging import (
+    DONE,
     NEED_MEMMGR,
     NEED_PAGER,
     OUTCOMES,
     RESOLVED,
     SEGV,
+    ZERO_REPLACED,
     KernelPaging,
     fault_budget,
 )
@@ -176,7 +178,10 @@ class CoreKernel:
             pool_depth=pool_depth,
             max_regions=max_regions,
         )
-        self.paging = KernelPaging(self.vspaces, user_level_paging=user_level_paging)
+        self.zero_page = self.frames.alloc(owner="kernel")  # the shared zero page
+        self.paging = KernelPaging(
+            self.vspaces, user_level_paging=user_level_paging, zero_page=self.zero_page
+        )
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
@@ -306,6 +311,8 @@ class CoreKernel:
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
             cycles += self.path(fault_budget(outcome, log))
             self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
+            if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
+                self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             if outcome not in (NEED_MEMMGR, NEED_PAGER):
                 break
             self.charge("fault", cycles)
@@ -317,8 +324,8 @@ class CoreKernel:
             if served != REFILLED or attempt:
                 outcome = RESOLVED if served == MAPPED else SEGV
                 break
-        self.charge("fault", cycles + (self.exit if outcome == RESOLVED else 0))
-        return outcome == RESOLVED
+        self.charge("fault", cycles + (self.exit if outcome in DONE else 0))
+        return outcome in DONE
 
     def ipc_path(self, result) -> int:
         """Cycles of the IPC call or reply path just taken (its log): budget + load stalls."""

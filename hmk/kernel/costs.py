@@ -54,6 +54,10 @@ BUDGETS = {
     # assumed: 64 DC ZVA (one 64-byte line each) at ~1 per cycle on the store pipe, plus the
     # loop: the Cortex-A72/A76 optimization guides list DC ZVA as a single store-pipe op
     "pf.zero_page": 70,
+    # assumed: replacing a valid descriptor (a write to the shared zero page): break-before-
+    # make, i.e. an invalid descriptor stored, DSB, TLBI VAE1IS of the page, DSB, the new one:
+    # ~10 instructions, the two barriers ~10 cycles each on an A7x pipeline
+    "pf.replace": 30,
     # assumed: building the fault message for the memory manager / pager (badge, va, access,
     # ESR) before the IPC the caller makes (charged separately): ~10 register moves
     "pf.upcall": 10,

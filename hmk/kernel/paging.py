@@ -19,17 +19,19 @@ a FIFO ring of frame PAs in kernel memory, hmk.kernel.vspace). Mechanism is in t
    "pf.zero_page" per frame), linked in, and the leaf written with the region's permissions ->
    RESOLVED. A new mapping replaces an invalid descriptor, so no TLB maintenance is needed.
 
+The shared zero page (`zero_page`, a frame the kernel zeroed once at boot): a read of an
+anonymous page that is not there maps it read-only (missing tables are still allocated) ->
+ZERO_MAPPED, no frame taken for the page; a later write finds it present and read-only and
+replaces it with a fresh zeroed frame -> ZERO_REPLACED (the caller invalidates the old
+translation). Linux does the same (do_anonymous_page maps the zero page on a read); for HM
+it is inferred from the HM paper's Figure 8, where a read fault costs a third of a write.
+
 `user_level_paging=True` selects the seL4/Fiasco design: every fault is NEED_PAGER (an IPC to a
-user-level pager, which a later piece models); the kernel touches nothing.
+user-level pager); the kernel touches nothing.
 
 NEED_MEMMGR / NEED_PAGER mean the caller must IPC to the memory manager / pager. `handle_fault`
 returns (outcome, the accesses it logged) and leaves them in the KernelMemory log too;
 `fault_budget(outcome, log)` is the path's instruction budget (costs.path_cycles adds stalls).
-
-Read faults allocate and zero a frame like write faults (no shared zero page yet), so the model
-does not reproduce the read/write gap of the paper's figure 8 (HM 244 vs 772 ns on a Pi 4B
-suggests read faults map a shared zero page); a later piece can add one (a read fault maps the
-zero frame read-only, and the first write is a kernel-resolved copy-on-write of it).
 The compiled twin is hmk/_fast/pagefault.pyx (`impl="cython"`).
 """
 
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.hw.events import FETCH, KINDS, WRITE, kind_code
+from hmk.hw.events import FETCH, KINDS, READ, WRITE, kind_code
 from hmk.hw.pagetable import (
     ADDR_MASK,
     AP_EL0,
@@ -62,14 +64,17 @@ from hmk.kernel.vspace import (
     zero_frame,
 )
 
-RESOLVED, NEED_MEMMGR, NEED_PAGER, SEGV = range(4)
+RESOLVED, NEED_MEMMGR, NEED_PAGER, SEGV, ZERO_MAPPED, ZERO_REPLACED = range(6)
 _KINDS = dict(KINDS)
 OUTCOMES = {
     RESOLVED: "resolved",
     NEED_MEMMGR: "need_memmgr",
     NEED_PAGER: "need_pager",
     SEGV: "segv",
+    ZERO_MAPPED: "zero_mapped",
+    ZERO_REPLACED: "zero_replaced",
 }
+DONE = frozenset((RESOLVED, ZERO_MAPPED, ZERO_REPLACED))  # the kernel resolved the fault
 
 # Instruction budgets (core cycles, every access an L1D hit; docs/kernel-design.md principle 4).
 # Exception entry/return are charged by the caller. Overall scale: HM's minor anonymous fault is
@@ -88,7 +93,9 @@ def fault_budget(outcome: int, log: np.ndarray) -> int:
         return base + BUDGETS["pf.segv"]
     if outcome == NEED_MEMMGR:
         return base + BUDGETS["pf.upcall"]
-    if zeroed:
+    if outcome == ZERO_REPLACED:
+        base += BUDGETS["pf.replace"]
+    if zeroed or outcome != RESOLVED:
         return base + BUDGETS["pf.install"] + zeroed * BUDGETS["pf.zero_page"]
     return base  # spurious
 
@@ -106,10 +113,13 @@ def _allows(desc: int, kind: int) -> bool:
 class KernelPaging:
     """The kernel's paging mechanism over `vspaces` (hmk.kernel.vspace.VSpaces)."""
 
-    def __init__(self, vspaces: VSpaces, user_level_paging: bool = False):
+    def __init__(self, vspaces: VSpaces, user_level_paging: bool = False, zero_page: int = -1):
+        """`zero_page`: the physical address of the shared zero frame (-1: none, every read
+        fault allocates a frame)."""
         self.vs = vspaces
         self.mem = vspaces.mem
         self.user_level_paging = user_level_paging
+        self.zero_page = zero_page
         self._fast = None
 
     # ---- the memory manager's calls (policy) ---------------------------------------------
@@ -237,9 +247,14 @@ class KernelPaging:
         if level == LEVELS - 1:
             desc = read_desc(mem, words, table, level_index(va, level))
             if desc & TABLE_DESC == TABLE_DESC:
-                return RESOLVED if _allows(desc, kind) else NEED_MEMMGR
-        # 4. frames from the pool
-        frames = LEVELS - level
+                if _allows(desc, kind):
+                    return RESOLVED
+                if kind == WRITE and desc & ADDR_MASK == self.zero_page and desc & AP_EL0:
+                    return self._replace_zero(i, va, table, flags)
+                return NEED_MEMMGR
+        # 4. frames from the pool (the zero page instead of a frame for a read)
+        zero = kind == READ and self.zero_page >= 0
+        frames = LEVELS - level - zero
         count = mem.load(V.vspace, i, "pool_count")
         if count < frames:
             return NEED_MEMMGR
@@ -257,4 +272,23 @@ class KernelPaging:
             table, level = pa, level + 1
         mem.store(V.vspace, i, "pool_head", (head + frames) % V.depth)
         mem.store(V.vspace, i, "pool_count", count - frames)
+        if zero:
+            desc = page_descriptor(self.zero_page, writable=False, executable=bool(flags & R_EXEC))
+            write_desc(mem, words, table, level_index(va, level), desc)
+            return ZERO_MAPPED
         return RESOLVED
+
+    def _replace_zero(self, i: int, va: int, table: int, flags: int) -> int:
+        """A write to the zero page: a fresh zeroed frame from the pool in its place."""
+        V, mem, words = self.vs, self.mem, self.vs.words
+        count = mem.load(V.vspace, i, "pool_count")
+        if count < 1:
+            return NEED_MEMMGR
+        head = mem.load(V.vspace, i, "pool_head")
+        pa = mem.load(V.ring, i * V.depth + head, "pa")
+        zero_frame(mem, words, pa)
+        desc = page_descriptor(pa, writable=True, executable=bool(flags & R_EXEC))
+        write_desc(mem, words, table, level_index(va, LEVELS - 1), desc)
+        mem.store(V.vspace, i, "pool_head", (head + 1) % V.depth)
+        mem.store(V.vspace, i, "pool_count", count - 1)
+        return ZERO_REPLACED

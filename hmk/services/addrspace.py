@@ -204,6 +204,7 @@ class AddressSpace:
             if pa is None:
                 continue
             desc_writable = old + off not in self.cow and bool(self.find(new).prot & PROT_WRITE)
+            desc_writable = desc_writable and pa != k.zero_page
             k.vspaces.unmap(vs, old + off)
             k.vspaces.map(
                 vs,
@@ -231,6 +232,18 @@ class AddressSpace:
             for page in range(v.start, v.end, PAGE_SIZE):
                 pa = k.vspaces.translate(self.proc.vspace, page)
                 if pa is None:
+                    continue
+                if pa == k.zero_page:  # read-only in both already, never freed
+                    k.vspaces.map(
+                        child.proc.vspace,
+                        page,
+                        pa,
+                        writable=False,
+                        executable=bool(v.prot & PROT_EXEC),
+                    )
+                    self.mm.kernel_call(BUDGETS["vs.map"])
+                    child.pages += 1
+                    shared += 1
                     continue
                 writable = bool(v.prot & PROT_WRITE)
                 borrowed = writable and not cow and page not in self.cow and not v.shared
@@ -332,6 +345,10 @@ class AddressSpace:
         if write and (va & ~(PAGE_SIZE - 1)) in self.cow:
             self.fault(va, "write")
         pa = self.tables.translate(self.root, va)
+        if write and pa is not None and pa & ~(PAGE_SIZE - 1) == self.kernel.zero_page:
+            if not self.fault(va, "write"):  # the zero page: a frame of its own first
+                return None
+            pa = self.tables.translate(self.root, va)
         if pa is None:
             if not self.fault(va, "write" if write else "read"):
                 return None
@@ -348,7 +365,10 @@ class AddressSpace:
             # a private frame still shared (since fork, or with the page cache) stays
             # read-only: write access makes it copy-on-write instead
             writable = bool(prot & PROT_WRITE)
-            if writable and private and k.vspaces.translate(vs, page) in self.mm.shared:
+            pa = k.vspaces.translate(vs, page)
+            if pa == k.zero_page:  # the zero page stays read-only: a write replaces it
+                writable = False
+            elif writable and private and pa in self.mm.shared:
                 writable = False
                 self.cow.add(page)
             err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
@@ -378,6 +398,8 @@ class AddressSpace:
         k = self.kernel
         pa = k.vspaces.translate(self.proc.vspace, page)
         if pa is not None:  # present but not allowed: a write to a copy-on-write page?
+            if pa == k.zero_page and access == "write" and not pager:
+                return self._refill()  # the kernel replaces the zero page from the pool
             if access != "write" or pa not in self.mm.shared and page not in self.cow:
                 self.mm.work(self.mm.costs["fault"])
                 return REFUSED
@@ -385,27 +407,7 @@ class AddressSpace:
         if vma.file is not None and self.mm.page_cache is not None:
             return self._map_file_page(page, vma)
         if not pager and vma.anonymous:  # anonymous: the kernel's pool ran dry
-            batch = []
-            try:
-                while len(batch) < self.mm.refill_batch:
-                    batch.append(self.frames.alloc(zero=False, owner="memmgr"))
-            except OutOfMemory:
-                if not batch:
-                    raise
-            self.mm.work(self.mm.costs["fault"] + self.mm.costs["refill_per_frame"] * len(batch))
-            vs = self.proc.vspace
-            err = self.mm.update(
-                self.proc,
-                "refill",
-                self.mm.costs["refill_call"],
-                lambda via: k.paging.refill(vs, batch, via),
-            )
-            if err != OK:
-                for pa in batch:
-                    self.frames.free(pa)
-                return REFUSED
-            k.counts["memmgr.refills"] += 1
-            return REFILLED
+            return self._refill()
         # file-backed (or the pager's every fault): fill a frame and map it
         pa = self.frames.alloc(zero=False, owner="memmgr")
         data = vma.page_data(page)
@@ -430,6 +432,32 @@ class AddressSpace:
         k.counts["memmgr.pages_filled" if data else "memmgr.pages_zeroed"] += 1
         self.pages += 1
         return MAPPED
+
+    def _refill(self) -> int:
+        """The kernel's frame pool for this VSpace ran dry: push a batch (REFILLED: the kernel
+        resolves the fault from it) or REFUSED."""
+        k = self.kernel
+        batch = []
+        try:
+            while len(batch) < self.mm.refill_batch:
+                batch.append(self.frames.alloc(zero=False, owner="memmgr"))
+        except OutOfMemory:
+            if not batch:
+                raise
+        self.mm.work(self.mm.costs["fault"] + self.mm.costs["refill_per_frame"] * len(batch))
+        vs = self.proc.vspace
+        err = self.mm.update(
+            self.proc,
+            "refill",
+            self.mm.costs["refill_call"],
+            lambda via: k.paging.refill(vs, batch, via),
+        )
+        if err != OK:
+            for pa in batch:
+                self.frames.free(pa)
+            return REFUSED
+        k.counts["memmgr.refills"] += 1
+        return REFILLED
 
     # ---- the kernel touching user memory (copy_from_user / copy_to_user) --------------------
     def read(self, va: int, n: int) -> bytes | None:

@@ -119,7 +119,10 @@ class MemoryManager(Service):
         return self.spaces[proc]
 
     def release(self, pa: int) -> None:
-        """One mapping of the frame is gone: free it with its last mapping."""
+        """One mapping of the frame is gone: free it with its last mapping (never the
+        kernel's shared zero page)."""
+        if pa == self.kernel.zero_page:
+            return
         count = self.shared.get(pa, 1)
         if count > 2:
             self.shared[pa] = count - 1

@@ -6,6 +6,8 @@ are function calls; across domains they are IPCs):
 
     name = "hm-phone"
     description = "..."
+    kernel = "hm"               # whose kernel mechanisms run: "hm" (HM's core kernel) or
+                                # "linux" (Linux's: its syscall path, CFS, its fault path)
     kernel_paging = true        # false: every page fault is an IPC to a user-level pager
     address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
     twin_driver = false         # true: devhost's block data path runs as a twin in IC1
@@ -18,7 +20,10 @@ are function calls; across domains they are IPCs):
 A service the file does not mention (one newer than the file) gets its default placement: a
 domain of its own, named after it, in the isolation class the service declares (`default_class`;
 docs/systems.md lists them). Presets live in hmk/system/presets/ (`hmk systems` lists them;
-docs/systems.md gives the evidence for each placement or says it is our assumption).
+docs/systems.md gives the evidence for each placement or says it is our assumption). A `linux`
+kernel is monolithic: every service must be in IC0, its own fault path resolves every fault
+(no user-level pager) and there are no address tokens to grant, so those switches must be left
+at their defaults.
 `load_system(name or path)` returns a frozen `Composition` or raises SystemFileError with one
 line: `file: key: problem`.
 """
@@ -30,8 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLASSES = ("IC0", "IC1", "IC2")
+KERNELS = ("hm", "linux")
 DEFAULT_SYSTEM = "hm-phone"
-_KEYS = {"name", "description", "kernel_paging", "address_tokens", "twin_driver", "domain"}
+_KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver"}
+_KEYS |= {"domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
 
 
@@ -65,6 +72,7 @@ class Composition:
     address_tokens: bool
     domains: tuple[Domain, ...]
     twin_driver: bool = False
+    kernel: str = "hm"  # "hm" or "linux": whose kernel mechanisms run (KERNELS)
 
     def domain_of(self, service: str) -> Domain:
         return next(d for d in self.domains if service in d.services)
@@ -168,12 +176,36 @@ def parse_system(data: dict, path=None) -> Composition:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise err("description", "must be a string")
+    kernel = data.get("kernel", "hm")
+    if kernel not in KERNELS:
+        raise err("kernel", f"must be one of {', '.join(KERNELS)}, not {kernel!r}")
+    if kernel == "linux":
+        _check_monolithic(domains, data, err)
     paging, tokens = flags["kernel_paging"], flags["address_tokens"]
-    return Composition(name, description, paging, tokens, tuple(domains), flags["twin_driver"])
+    return Composition(
+        name, description, paging, tokens, tuple(domains), flags["twin_driver"], kernel
+    )
+
+
+def _check_monolithic(domains, data, err) -> None:
+    """A Linux kernel runs every service inside itself and resolves its own faults."""
+    outside = [d for d in domains if d.ic != "IC0"]
+    if outside:
+        d = outside[0]
+        raise err(
+            "kernel",
+            f"a linux kernel runs every service in IC0, but domain {d.name!r} is {d.ic}",
+        )
+    for key, default in (("kernel_paging", True), ("address_tokens", True)):
+        if data.get(key, default) is not default:
+            raise err(key, "a linux kernel has no user-level pager or capabilities: leave it out")
+    if data.get("twin_driver", False):
+        raise err("twin_driver", "a linux kernel has no driver container: leave it out")
 
 
 __all__ = [
     "CLASSES",
+    "KERNELS",
     "DEFAULT_SYSTEM",
     "registered",
     "Composition",
