@@ -149,10 +149,17 @@ def _choose(value: str | None, known, what: str, default) -> list[str]:
     return names
 
 
+NOT_HM = "n/a: HM's core-kernel calls do not exist on a linux kernel"
+
+
 def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Result:
     """One operation's cost per iteration under `system` on `profile`'s `cluster`."""
+    from hmk.system import load_system  # noqa: PLC0415
+
     cache = {} if cache is None else cache
     total, ghz = 0.0, 0.0
+    if any(p == "hmbench" for p, _, _ in op.terms) and load_system(system).kernel != "hm":
+        return Result(op.name, system, profile, None, 0.0, NOT_HM)
     for program, arg, weight in op.terms:
         key = (program, arg, op.n, system, profile, cluster)
         if key not in cache:
@@ -189,6 +196,8 @@ def run_suite(ops, systems, profiles, cluster=None, progress=None) -> list[Resul
 
 
 def _cell(r: Result) -> str:
+    if r.error == NOT_HM:
+        return "n/a"
     return "failed (below)" if r.cycles is None else f"{r.ns:.0f} ns / {round(r.cycles)} cyc"
 
 
@@ -213,16 +222,20 @@ def render_tables(results: list[Result], cluster=None) -> str:
             "| operation | " + " | ".join(systems) + " | published |",
             "| --- | " + " | ".join("---:" for _ in systems) + " | --- |",
         ]
-        failed = []
+        failed, na = [], False
         for name in dict.fromkeys(r.op for r in rows):
             op = BY_NAME[name]
             cells = {r.system: r for r in rows if r.op == name}
             failed += [cells[s] for s in systems if cells[s].cycles is None]
+            na = na or any(cells[s].error == NOT_HM for s in systems)
             line = " | ".join(_cell(cells[s]) for s in systems)
             out.append(f"| {op.what} | {line} | {published_for(op, profile)} |")
         out.append("")
+        failed = [r for r in failed if r.error != NOT_HM]
         if failed:
             out += [f"- failed: {r.op} on {r.system}: {r.error}" for r in failed] + [""]
+        if na:
+            out += [f"- {NOT_HM}", ""]
     return "\n".join(out)
 
 
@@ -242,8 +255,9 @@ def parse_tables(text: str) -> list[Result]:
             systems = line.split(" | ")[1:-1]
         elif (m := _ROW.match(line)) and m["what"] in by_what and profile:
             for system, cell in zip(systems, m["cells"].split(" | "), strict=True):
-                cycles = None if cell.startswith("failed") else float(cell.split()[-2])
-                results.append(Result(by_what[m["what"]], system, profile, cycles, ghz))
+                cycles = None if cell.startswith(("failed", "n/a")) else float(cell.split()[-2])
+                error = NOT_HM if cell == "n/a" else None
+                results.append(Result(by_what[m["what"]], system, profile, cycles, ghz, error))
         elif m := _FAILED.match(line):
             for r in results:
                 if (r.op, r.system, r.profile) == (m["op"], m["system"], profile):

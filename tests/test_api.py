@@ -246,13 +246,16 @@ def test_a_libc_belongs_to_its_script():
 
 
 def test_no_script_thread_outlives_its_run():
-    def reader(child, r):
+    def reader(child, r, ready):
         child.write(1, b"waiting\n")
+        child.write(ready, b"!")
         child.read(r, 1)  # nobody writes: blocked when the run ends
 
     def main(libc):
         r, _ = libc.pipe()
-        libc.fork(reader, r)
+        ready, told = libc.pipe()
+        libc.fork(reader, r, told)
+        libc.read(ready, 1)  # the reader has run (whichever the scheduler picked first)
         libc.wait(libc.spawn("/bin/hello"))  # its script ends in execve
 
     result, out = run(main)

@@ -34,8 +34,8 @@ def test_costs_relate_as_their_paths_do(kirin):
     # sel4's services are IC2 address spaces: every call is two address-space switches more
     assert r["pipe", "sel4"].cycles > r["pipe", "linux"].cycles
     assert r["null", "sel4"].cycles > 2 * r["null", "linux"].cycles
-    # the switch itself is the core kernel's, whatever serves the pipes
-    assert r["ctx", "sel4"].cycles == pytest.approx(r["ctx", "linux"].cycles, rel=0.05)
+    # Linux switches with CFS and saves the FP/SIMD state; sel4 runs HM's core-kernel switch
+    assert r["ctx", "linux"].cycles > 1.2 * r["ctx", "sel4"].cycles
 
 
 def test_ctx_is_lat_ctx_arithmetic_and_ns_follow_the_clock(kirin):
@@ -64,16 +64,16 @@ def test_deterministic():
 
 def test_cli_table_and_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    status = main(["bench", "--ops", "null,ipc", "--systems", "linux", "--json", str(out)])
+    status = main(["bench", "--ops", "null,ipc", "--systems", "hm-ic0", "--json", str(out)])
     text = capsys.readouterr().out
     assert status == 0
     assert "### kirin9000 (cortex-a77 @ 3.13 GHz)" in text
-    assert "| operation | linux | published |" in text
+    assert "| operation | hm-ic0 | published |" in text
     assert "(L4Re performance page)" in text  # published figures carry their source
     saved = json.loads(out.read_text())
     assert [(r["op"], r["system"], r["profile"]) for r in saved] == [
-        ("null", "linux", "kirin9000"),
-        ("ipc", "linux", "kirin9000"),
+        ("null", "hm-ic0", "kirin9000"),
+        ("ipc", "hm-ic0", "kirin9000"),
     ]
     for r in saved:
         assert f"{r['ns']:.0f} ns / {round(r['cycles'])} cyc" in text

@@ -9,6 +9,7 @@ import pytest
 
 from hmk.kernel import costs
 from hmk.linux import shim
+from hmk.monolithic import costs as linux_costs
 from hmk.services.fsmgr import FsMgr
 from hmk.services.memmgr import MemoryManager
 from hmk.system.simulation import run_program
@@ -58,6 +59,8 @@ CASES = [
     (shim.COSTS, "dispatch", "hello", [], "hm-phone", "kernel.cycles.shim",
      lambda s: sum(v for k, v in s.items() if k.startswith("shim.syscalls."))),
     (FsMgr.costs, "call", "fsx", [], "linux", "services.fsmgr.cycles", _calls_of(FsMgr)),
+    (linux_costs.BUDGETS, "syscall.entry", "hello", [], "linux", "kernel.cycles.syscall",
+     lambda s: s["kernel.syscalls"]),
     (MemoryManager.costs, "call", "hello", [], "sel4", "services.memmgr.cycles",
      _calls_of(MemoryManager)),
 ]  # fmt: skip

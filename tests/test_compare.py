@@ -24,7 +24,10 @@ def results():
 def test_the_same_program_runs_under_each_system(results):
     assert [r.run["system"] for r in results] == SYSTEMS
     assert len(OUTPUTS) == len(SYSTEMS) and len(set(OUTPUTS)) == 1 and OUTPUTS[0]
-    assert {r.instructions for r in results} == {results[0].instructions}  # the same user code
+    # the same user code; a call that blocks runs its SVC again when it wakes, and whether a
+    # wait blocks depends on which process the scheduler ran first (CFS and HM's differ)
+    counts = [r.instructions for r in results]
+    assert max(counts) - min(counts) <= 2
     linux, sel4, phone = results
     assert linux.cycles < phone.cycles < sel4.cycles  # the mechanisms, not the numbers
 

@@ -340,28 +340,30 @@ def test_no_leaks_after_destroying_everything():
 # ---- costs --------------------------------------------------------------------------------------
 
 
-def test_ipc_cycles_budgets_and_stalls():
+def test_ipc_budgets_and_stalls():
     s = Sys()
     from hmk.kernel.costs import BUDGETS as b
+    from hmk.kernel.costs import path_cycles
+
+    def cycles(result, log, lat):
+        return path_cycles(I.ipc_budget(result), lat, log, hit)
 
     r = s.call(0)
     log = s.mem.take_log()
     hit = 4
     lat = np.full(len(log), hit)
-    assert I.ipc_cycles(r, log, lat, hit) == b["ipc.fast_call"] + b["ipc.ttbr_switch"]
+    assert cycles(r, log, lat) == b["ipc.fast_call"] + b["ipc.ttbr_switch"]
     lat[log["kind"] == READ] = hit + 10
-    n_loads = int((log["kind"] == READ).sum())
+    n_loads = int(((log["kind"] == READ) & (log["size"] < 64)).sum())
     want = b["ipc.fast_call"] + b["ipc.ttbr_switch"] + 10 * n_loads
-    assert I.ipc_cycles(r, log, lat, hit) == want
+    assert cycles(r, log, lat) == want
     r2 = s.call(1, msg_len=200, vspace=s.server_vs)
     log2 = s.mem.take_log()
-    c2 = I.ipc_cycles(r2, log2, np.full(len(log2), hit), hit)
+    c2 = cycles(r2, log2, np.full(len(log2), hit))
     assert c2 == b["ipc.fast_call"] + b["ipc.slow_extra"] + 25 * b["ipc.copy_per_word"]
     rr = s.ipc.reply(r.activation, 8)
     log3 = s.mem.take_log()
-    assert I.ipc_cycles(rr, log3, np.full(len(log3), hit), hit) == (
-        b["ipc.fast_reply"] + b["ipc.ttbr_switch"]
-    )
+    assert cycles(rr, log3, np.full(len(log3), hit)) == b["ipc.fast_reply"] + b["ipc.ttbr_switch"]
 
 
 # ---- random sequences ---------------------------------------------------------------------------

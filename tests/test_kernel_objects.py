@@ -167,7 +167,7 @@ def test_a_cold_lookup_costs_more_than_a_warm_one():
     def timed_lookup():
         assert caps.lookup(cs, 3, C.ENDPOINT, C.CALL) == (0, 2)
         log = mem.take_log()
-        return path_cycles(BUDGETS["cap.lookup"], hier.run(log), log["kind"], l1_hit)
+        return path_cycles(BUDGETS["cap.lookup"], hier.run(log), log, l1_hit)
 
     cold, warm = timed_lookup(), timed_lookup()
     assert warm == BUDGETS["cap.lookup"]  # every load an L1D hit
@@ -175,7 +175,22 @@ def test_a_cold_lookup_costs_more_than_a_warm_one():
     assert hier.stats()["cpu0.walker.faults"] == 0
 
 
-def test_path_cycles_charges_load_stalls_only():
-    kinds = np.array([READ, WRITE, READ, READ])
-    assert path_cycles(10, [4, 300, 4, 50], kinds, l1_hit=4) == 10 + 46
-    assert path_cycles(10, [2], [READ], l1_hit=4) == 10
+def _log(*accesses):
+    log = np.zeros(len(accesses), EVENT_DTYPE)
+    for k, (kind, size) in enumerate(accesses):
+        log[k]["kind"], log[k]["size"] = kind, size
+    return log
+
+
+def test_path_cycles_waits_for_loads_overlaps_fills_and_drains_write_backs():
+    # a dependent load waits in full; an L1 hit or faster costs nothing extra
+    assert path_cycles(10, [50, 2], _log((READ, 8), (READ, 8)), l1_hit=4) == 10 + 46
+    # a partial store's write-allocate fill and a streamed line read overlap, mlp at a time
+    fills = _log((WRITE, 8), (WRITE, 8), (READ, 64), (READ, 64))
+    assert path_cycles(10, [104] * 4, fills, l1_hit=4, mlp=4) == 10 + 100
+    assert path_cycles(10, [104] * 4, fills, l1_hit=4, mlp=1) == 10 + 400
+    # a whole-line store (DC ZVA) fetches nothing
+    zero = _log(*[(WRITE, 64)] * 64)
+    assert path_cycles(130, [300] * 64, zero, l1_hit=4, mlp=8) == 130
+    # but the path lasts as long as DRAM needs for the lines it evicted
+    assert path_cycles(130, [300] * 64, zero, l1_hit=4, mlp=8, drain=64 * 28.3) == 1812

@@ -2,8 +2,8 @@
 and no modules import each other in a cycle. Function-level imports count too: an import made
 late is still a dependency.
 
-    hw, _fast, workloads (data)  <  cpu  <  kernel  <  linux  <  services  <  system
-    <  report  <  script, api  <  bench  <  fidelity  <  cli
+    hw, _fast, workloads (data)  <  cpu  <  kernel  <  monolithic  <  linux  <  services  <  system
+    <  report  <  script, api  <  bench  <  calibration  <  fidelity  <  cli
 
 (docs/architecture.md draws the same picture and says what each layer may know.)
 """
@@ -25,12 +25,14 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
         "hmk._fast.ipcfast",
         "hmk._fast.pagefault",
     ),
+    ("hmk.monolithic",),
     ("hmk.linux",),
     ("hmk.services",),
     ("hmk.system",),
     ("hmk.report",),
     ("hmk.script", "hmk.api"),
     ("hmk.bench",),
+    ("hmk.calibration",),
     ("hmk.fidelity",),
     ("hmk.cli", "hmk.__main__"),
 )

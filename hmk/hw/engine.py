@@ -106,6 +106,10 @@ class BatchHierarchy:
         self._engine.run(events, out)
         return out
 
+    def dram_writes(self) -> int:
+        """Lines written back to DRAM so far (the `dram.writes` statistic, cheaply)."""
+        return int(self._state["dram"][1])
+
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
 

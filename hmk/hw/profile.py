@@ -56,7 +56,7 @@ _CORE_KEYS = (
     "tlb",
     "timing",
 )
-_SOC_KEYS = ("name", "description", "dram_latency_ns", "cluster", "l3")
+_SOC_KEYS = ("name", "description", "dram_latency_ns", "dram_write_gbps", "cluster", "l3")
 _CLUSTER_KEYS = ("name", "core", "count", "ghz", "l1i", "l1d", "l2")
 _L1_KEYS = ("size_kib", "ways", "line", "latency", "replacement")
 _L2_KEYS = (*_L1_KEYS, "inclusion")
@@ -181,6 +181,7 @@ class SoC:
     dram_latency_ns: float
     source: Path
     l3_latency_ghz: float | None = None  # the core clock at which l3.latency is counted
+    dram_write_gbps: float = 0.0  # sustained write bandwidth of one core to DRAM (memset)
 
     @property
     def core_count(self) -> int:
@@ -197,6 +198,11 @@ class SoC:
 
     def dram_latency_at(self, ghz: float) -> int:
         return max(1, round(self.dram_latency_ns * ghz))
+
+    def dram_line_write_at(self, ghz: float, line: int = 64) -> float:
+        """Core cycles (at `ghz`) DRAM takes to absorb one written-back line at the sustained
+        write bandwidth (0: not limited)."""
+        return line * ghz / self.dram_write_gbps if self.dram_write_gbps else 0.0
 
     def cluster(self, which: str | int) -> Cluster:
         """A cluster by name or by index (an int, or a string of digits: `--core 1`)."""
@@ -262,6 +268,7 @@ class SoC:
             "description": self.description,
             "source": str(self.source),
             "dram_latency_ns": self.dram_latency_ns,
+            "dram_write_gbps": self.dram_write_gbps,
             "l3": l3,
             "clusters": [
                 {
@@ -682,6 +689,9 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
     name = _check_name(t, path, by_name)
     description = t.str("description")
     dram_ns = t.float("dram_latency_ns")
+    write_gbps = 0.0  # not given: write-backs are not limited
+    if t.has("dram_write_gbps"):
+        write_gbps = t.float("dram_write_gbps", maximum=1000.0)
     raw = t.data.get("cluster")
     if raw is None:
         raise t.error("cluster", "missing (write one [[cluster]] table per cluster)")
@@ -714,7 +724,7 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
         cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz", maximum=MAX_GHZ))
         clusters.append(cluster)
 
-    soc = SoC(name, description, tuple(clusters), l3, dram_ns, path, l3_ghz)
+    soc = SoC(name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps)
     for i, c in enumerate(soc.clusters):
         _check_levels(soc, i, c)
     soc.hierarchy()  # the whole SoC (core count and the rules config.py adds) must build
@@ -828,5 +838,8 @@ def describe_soc(soc: SoC, *, full: bool = True) -> list[str]:
         out.append("  shared: " + fmt_cache(soc.l3, at))
     else:
         out.append("  shared: no L3")
-    out.append(f"  DRAM latency {soc.dram_latency_ns:g} ns")
+    out.append(
+        f"  DRAM latency {soc.dram_latency_ns:g} ns, write bandwidth "
+        + (f"{soc.dram_write_gbps:g} GB/s" if soc.dram_write_gbps else "not limited (not given)")
+    )
     return out

@@ -43,7 +43,7 @@ from hmk.kernel.errors import ENOSYS
 from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.hmcalls import NAMES as HM_NAMES
-from hmk.kernel.ipc import Ipc, ipc_cycles
+from hmk.kernel.ipc import Ipc, ipc_budget
 from hmk.kernel.memory import Frames
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
@@ -80,6 +80,10 @@ class CorePort:
     def latencies(self, log) -> np.ndarray | None:
         """Each logged access's latency through the memory hierarchy (None: untimed)."""
         return None
+
+    def dram_writes(self) -> int:
+        """Lines written back to DRAM so far (the hierarchy's counter; 0: untimed)."""
+        return 0
 
     def add_cycles(self, n: int) -> None:
         """Advance the core's clock by `n` cycles of kernel work."""
@@ -135,6 +139,8 @@ class CoreKernel:
     return) at `ghz`, its clock, caches and TLBs behind `port`; `roots` is the walker's root
     table per ASID (the kernel writes ASID 0's and each activated VSpace's)."""
 
+    hm_calls = True  # HM's own calls (hmk.kernel.hmcalls) are served
+
     def __init__(  # noqa: PLR0913
         self,
         ram: np.ndarray,
@@ -146,6 +152,7 @@ class CoreKernel:
         user_level_paging: bool = False,
         capabilities_only: bool = False,
         impl: str = "cython",
+        dram_line_cycles: float = 0.0,
         heap_bytes: int = 2 << 20,  # the default pools need ~1.3 MiB
         processes: int = 64,
         threads: int = 256,
@@ -162,13 +169,16 @@ class CoreKernel:
             raise ValueError(f"kernel: unknown hot-path implementation {impl!r}")
         self.ram, self.impl, self.port, self.ghz = ram, impl, port, ghz
         self.l1_hit = core.l1d.latency if core is not None else 4
+        self.mlp = max(core.timing.mlp, 1) if core is not None else 1
+        # core cycles DRAM takes to absorb one written-back line (the SoC's write bandwidth)
+        self.dram_line_cycles = dram_line_cycles
         self.entry = core.exception_entry if core is not None else 0
         self.exit = core.exception_return if core is not None else 0
         self.mem = KernelMemory(ram, 0, heap_bytes)
         self.tables_floor = len(ram) - _linear_map_frames(len(ram)) * PAGE_SIZE
         self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
         self.caps = CSpaces(self.mem, slots=processes * 64, cspaces=processes, objects_per_type=256)
-        self.threads = Threads(self.mem, threads, cores=1, tick_cycles=1, slice_ticks=SLICE_TICKS)
+        self.threads = self.scheduler(threads)
         self.vspaces = VSpaces(
             self.mem,
             ram,
@@ -217,6 +227,27 @@ class CoreKernel:
         self._next_tick = 0
         self._clock_at_sync = 0
 
+    # ---- the mechanisms a kernel of another design replaces (hmk.monolithic) -------------
+    def scheduler(self, capacity: int) -> Threads:
+        """The thread records and run queues: HM's, a priority round robin (threads.py)."""
+        return Threads(self.mem, capacity, cores=1, tick_cycles=1, slice_ticks=SLICE_TICKS)
+
+    def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
+        """A context switch's cost at kernel exit from thread `prev` (-1: gone) to `nxt` (its
+        logged accesses timed): the registers through the TCBs and, when the address space
+        changes, the TTBR0/ASID switch."""
+        cycles = self.path(BUDGETS["sched.switch"])
+        return cycles + (BUDGETS["ipc.ttbr_switch"] if space_changed else 0)
+
+    def kept_running(self) -> None:
+        """The scheduler picked the running thread again: its pick's loads are part of every
+        path's budget here."""
+        self.mem.take_log()
+
+    def timer_work(self) -> int:
+        """A timer tick's scheduler work (the interrupt's entry and exit are charged apart)."""
+        return self.path(BUDGETS["timer.tick"])
+
     # ---- boot ----------------------------------------------------------------------------
     def _linear_map(self) -> int:
         """ASID 0's root: all of RAM at KERNEL_BASE + pa (table frames above tables_floor)."""
@@ -240,12 +271,18 @@ class CoreKernel:
         return self.port.latencies(log) if len(log) else None
 
     def path(self, budget: int) -> int:
-        """Cycles of the kernel work logged since the last call: budget + load stalls."""
-        log = self.mem.take_log()
+        """Cycles of the kernel work logged since the last call: budget + its stalls."""
+        return self.time_log(budget, self.mem.take_log())
+
+    def time_log(self, budget: int, log) -> int:
+        """Cycles of a path of `budget` that made the accesses in `log` (costs.path_cycles),
+        with the DRAM write-backs its accesses caused."""
+        before = self.port.dram_writes()
         lat = self.latencies(log)
         if lat is None:
             return int(budget)
-        return path_cycles(budget, lat, log["kind"], self.l1_hit)
+        drain = (self.port.dram_writes() - before) * self.dram_line_cycles
+        return path_cycles(budget, lat, log, self.l1_hit, self.mlp, drain)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
@@ -328,12 +365,8 @@ class CoreKernel:
         return outcome in DONE
 
     def ipc_path(self, result) -> int:
-        """Cycles of the IPC call or reply path just taken (its log): budget + load stalls."""
-        log = self.mem.take_log()
-        lat = self.latencies(log)
-        if lat is None:
-            lat = np.zeros(len(log), np.int32)
-        return ipc_cycles(result, log, lat, self.l1_hit)
+        """Cycles of the IPC call or reply path just taken (its log): budget + stalls."""
+        return self.path(ipc_budget(result))
 
     def syscall(self, machine) -> None:
         """An SVC: a core-kernel call (hmk.kernel.hmcalls) or one for the process's personality;
@@ -343,7 +376,7 @@ class CoreKernel:
         registers = machine.syscall_registers()
         *args, nr = registers
         resumed = self.resuming.pop(self.running, None) == machine.pc
-        if is_hm_call(nr):
+        if self.hm_calls and is_hm_call(nr):
             with self.within(f"syscall:hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}"):
                 self.charge_entry(resumed)
                 result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
@@ -607,7 +640,7 @@ class CoreKernel:
         alive = cur >= 0 and cur in self._procs
         to, regs = self.threads.dispatch(0, machine.context() if alive else [])
         if to == cur and to >= 0:  # (-1 twice: the running thread is gone, nothing is ready)
-            self.mem.take_log()  # the pick's loads: part of every path's budget
+            self.kept_running()
             return
         if alive:
             self._extra[cur] = machine.extra_context()
@@ -620,13 +653,12 @@ class CoreKernel:
         if to in self._extra:
             machine.set_extra_context(self._extra[to])
         self.counts["kernel.context_switches"] += 1
-        cycles = self.path(BUDGETS["sched.switch"])
         proc = self._space.get(to) or self._procs[to]
-        if proc is not self.current:
+        changed = proc is not self.current
+        if changed:
             asid = self.activate(proc)
             machine.set_space(proc.root, asid, code=proc.image)
-            cycles += BUDGETS["ipc.ttbr_switch"]
-        self.charge("sched", cycles)
+        self.charge("sched", self.switch_cycles(cur if alive else -1, to, changed))
 
     # ---- exceptions and timer interrupts -------------------------------------------------
     def guest_fault(self, machine, kind: str, detail: str) -> bool:
@@ -667,7 +699,7 @@ class CoreKernel:
             self.threads.tick(0)
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
-            self.charge("timer", self.path(BUDGETS["timer.tick"]))
+            self.charge("timer", self.timer_work())
 
 
 class Process:

@@ -1,10 +1,11 @@
 """The kernel's calibration table: instruction budgets of kernel paths, in core cycles.
 
 A budget is the straight-line work of a path (ALU, branches, address arithmetic) with every
-memory access an L1D hit. The rest of a path's cost emerges from the model: its logged loads
-are timed by the memory hierarchy and `path_cycles` adds each load's stall beyond an L1D hit
-(kernel paths are chains of dependent loads); stores add nothing (they retire into the store
-buffer). Exception entry and return are charged by the caller (docs/kernel-design.md, 4.).
+memory access an L1D hit. The rest of a path's cost emerges from the model: its logged
+accesses are timed by the memory hierarchy and `path_cycles` adds their stalls (dependent
+loads in full, write-allocate fills and streamed copies overlapped, the DRAM write-backs the
+path causes at the board's write bandwidth). Exception entry and return are charged by the
+caller (docs/kernel-design.md, 4.).
 
 Each entry gives its source or states the assumption. Context for all of them: seL4's whole IPC
 call fastpath, capability lookups included, is 404 cycles on Cortex-A57 (seL4's performance page,
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.hw.events import READ
+from hmk.hw.events import READ, WRITE
+
+LINE = 64  # bytes: an access this large is a whole cache line
 
 BUDGETS = {
     # assumed, from instruction counts: every exception (SVC, abort, IRQ) saves the 34-register
@@ -87,8 +90,8 @@ BUDGETS = {
     # fastpath specialises; taken as 2x the fastpath's work (no published split found).
     "ipc.slow_extra": 200,
     # assumed: an 8-byte word copied per cycle (ldr/str pairs, one store per cycle on the A7x
-    # store pipe); the stores are in the log (timed, but stores add nothing in path_cycles),
-    # the caller's user-buffer loads are not modeled.
+    # store pipe); the stores are in the log (timed by path_cycles: write-allocate fills
+    # overlapped), the caller's user-buffer loads are not modeled.
     "ipc.copy_per_word": 1,
     # assumed: making an activation zeroes ~18.5 KiB (stack, buffer, TLS) at the pf.zero_page
     # rate (70 cycles / 4 KiB: 317 cycles) plus ~80 cycles of allocator and record set-up
@@ -128,9 +131,25 @@ BUDGETS = {
 }
 
 
-def path_cycles(budget: int, latencies, kinds, l1_hit: int) -> int:
-    """budget + the stall of every load beyond an L1D hit (`latencies` and `kinds` per logged
-    access, as BatchHierarchy.run returns and the log records them)."""
-    lat = np.asarray(latencies, dtype=np.int64)
-    loads = np.asarray(kinds) == READ
-    return int(budget + np.maximum(lat[loads] - l1_hit, 0).sum())
+def path_cycles(budget: int, latencies, log, l1_hit: int, mlp: int = 1, drain: float = 0) -> int:
+    """A kernel path's cycles: `budget` plus the stalls of what it logged (`log`, with one
+    latency per access in `latencies`, as BatchHierarchy.run returns them):
+
+    - a load smaller than a line waits for its data: kernel paths are chains of dependent
+      loads, so each one's latency beyond an L1D hit adds in full;
+    - a line-sized load (a copy's source, streamed) and a store smaller than a line (its line
+      fetched for write-allocate) take a miss buffer each: their extra latency overlaps, `mlp`
+      at a time (the core's outstanding misses);
+    - a line-sized store (DC ZVA, a copy's destination line) allocates its line without a
+      fetch: no stall of its own;
+    - `drain`: the cycles DRAM needs to absorb the dirty lines the path's accesses evicted to
+      it (hmk.kernel.core: written-back lines x the profile's DRAM write rate); the path takes
+      at least that long, since the write-back buffer holds only a few lines.
+    """
+    lat = np.maximum(np.asarray(latencies, dtype=np.int64) - l1_hit, 0)
+    kinds, sizes = np.asarray(log["kind"]), np.asarray(log["size"])
+    line = sizes >= LINE
+    waits = int(lat[(kinds == READ) & ~line].sum())
+    streams = int(lat[((kinds == READ) & line) | ((kinds == WRITE) & ~line)].sum())
+    cycles = budget + waits + -(-streams // max(mlp, 1))
+    return int(max(cycles, -(-drain // 1)))

@@ -77,9 +77,9 @@ waiter is dequeued (returned as `waiters`). The record stays (a zombie: calls th
 capabilities get EPIPE) until `release_endpoint(ep)`, which the caller makes when cspaces.delete
 reports the last capability gone; release of a live endpoint destroys it first.
 
-Costs: the "ipc.*" entries of hmk.kernel.costs.BUDGETS, each with its source; `ipc_cycles`
-adds the stall of every logged load beyond an L1D hit (costs.path_cycles). Exception entry and
-return are the caller's, as for every kernel path (docs/kernel-design.md).
+Costs: the "ipc.*" entries of hmk.kernel.costs.BUDGETS, each with its source; `ipc_budget` is a
+path's budget, to which the caller adds the stalls of its logged accesses (costs.path_cycles).
+Exception entry and return are the caller's, as for every kernel path (docs/kernel-design.md).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hmk.kernel.costs import BUDGETS, path_cycles
+from hmk.kernel.costs import BUDGETS
 from hmk.kernel.cspace import CALL, ENDPOINT
 from hmk.kernel.errors import BLOCKED, EINVAL, EMSGSIZE, ENOMEM, EPERM, EPIPE, OK
 from hmk.kernel.objects import KernelMemory, Pool
@@ -582,10 +582,9 @@ class Ipc:
         st(self.act, a, "msg_len", 0)
 
 
-def ipc_cycles(result, log, latencies, l1_hit: int) -> int:
-    """Cycles of one call or reply path (exception entry/return excluded): its budget plus the
-    stall of every logged load beyond an L1D hit. `log` is the path's access log
-    (KernelMemory.take_log()), `latencies` the hierarchy's latency per access."""
+def ipc_budget(result) -> int:
+    """The instruction budget of one call or reply path (exception entry/return excluded); the
+    caller adds the stalls of its logged accesses (costs.path_cycles)."""
     b = BUDGETS
     is_call = isinstance(result, CallResult)
     budget = b["ipc.fast_call"] if is_call else b["ipc.fast_reply"]
@@ -603,4 +602,4 @@ def ipc_cycles(result, log, latencies, l1_hit: int) -> int:
             budget += b["ipc.block"]
     elif result.woken >= 0:
         budget += b["ipc.handoff"]
-    return path_cycles(budget, latencies, log["kind"], l1_hit)
+    return budget

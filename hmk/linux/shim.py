@@ -67,8 +67,11 @@ class Shim:
     handle, placed by `placement`; procmgr keeps the processes, memmgr their memory. `strace`:
     a text stream for one line per call; `warn`: hmk's one-line warnings."""
 
-    def __init__(self, kernel, placement, services: dict, *, strace=None, warn=None):
+    def __init__(self, kernel, placement, services: dict, *, strace=None, warn=None, native=False):
         self.k, self.placement, self.services = kernel, placement, services
+        # `native`: the kernel's own ABI (a Linux kernel): its syscall entry dispatches from the
+        # table straight into the handler, so no shim dispatch and no service request
+        self.native = native
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
         self.own = ShimCalls(kernel)
         self.table = SyscallTable({SHIM: self.own, **services})
@@ -87,7 +90,8 @@ class Shim:
             k.charge_entry(resumed)
             if not resumed:
                 k.counts[f"shim.syscalls.{name}"] += 1
-                k.charge("shim", COSTS["dispatch"])
+                if not self.native:
+                    k.charge("shim", COSTS["dispatch"])
             task = self.procmgr.task_of(proc)
             if task is None:  # a server domain's own thread: no Linux process behind it
                 machine.set_reg(0, -ENOSYS)
@@ -104,7 +108,9 @@ class Shim:
                 self._run(call, row, nr, name, args)
                 return True
 
-            if resumed:  # the service holds the call still: no new IPC to it
+            # a native handler is a function of the kernel's; a resumed call is held by its
+            # service still: no (new) call to it either way
+            if self.native or resumed:
                 self.placement.inside(service, serve)
             elif self.placement.call(proc, service, serve) is None:
                 machine.set_reg(0, -EAGAIN)  # the service had no activation free

@@ -70,7 +70,8 @@ def exercised() -> dict[str, list[str]]:
 
 
 def measure() -> dict[str, list[str]]:
-    """Program -> the calls it makes (run on the `linux` composition, default profile)."""
+    """Program -> the calls it makes (run on `hm-ic0`: HM's kernel, so that HM-native programs
+    run too, with every service in IC0; default profile)."""
     from hmk.system import run_program  # noqa: PLC0415  (the model loads only here)
 
     out = {}
@@ -80,7 +81,7 @@ def measure() -> dict[str, list[str]]:
             result = run_program(
                 str(bin_dir() / program),
                 args,
-                system="linux",
+                system="hm-ic0",
                 out=io.BytesIO(),
                 err=io.BytesIO(),
                 warnings=None,

@@ -34,7 +34,7 @@ from hmk.cpu.elf import ElfError
 from hmk.hw.events import EVENT_DTYPE, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
 from hmk.kernel.core import REFUSED
-from hmk.kernel.costs import BUDGETS, path_cycles
+from hmk.kernel.costs import BUDGETS
 from hmk.linux.abi import (
     EEXIST,
     EFAULT,
@@ -476,6 +476,4 @@ class TokenView:
         events["asid"] = asid
         self.log.clear()
         k.roots[asid] = self.domain.root
-        lat = k.latencies(events)
-        stall = path_cycles(budget, lat, events["kind"], k.l1_hit) if lat is not None else budget
-        k.charge(ACCOUNT, stall)
+        k.charge(ACCOUNT, k.time_log(budget, events))

@@ -27,6 +27,7 @@ from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
 from hmk.linux.shim import SIGNAL_OF, Shim
+from hmk.monolithic.kernel import LinuxKernel
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
@@ -144,6 +145,9 @@ class _TimedPort(CorePort):
     def latencies(self, log):
         return self.hierarchy.run(log, check=False)
 
+    def dram_writes(self) -> int:
+        return self.hierarchy.dram_writes()
+
     def now(self) -> int:
         return int(self.timing.cycles)
 
@@ -219,6 +223,9 @@ class Simulation:
             paging = "kernel" if composition.kernel_paging else "user"
         if paging not in ("kernel", "user"):
             raise ValueError(f"paging must be 'kernel' or 'user', not {paging!r}")
+        native = composition.kernel == "linux"
+        if native and paging == "user":
+            raise ValueError(f"{composition.name}: a linux kernel has no user-level pager")
         self.paging = paging
         if capabilities_only is None:
             capabilities_only = not composition.address_tokens
@@ -242,7 +249,7 @@ class Simulation:
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
 
         # the core kernel, the services in their domains, the Linux personality
-        self.kernel = kernel = CoreKernel(
+        self.kernel = kernel = (LinuxKernel if native else CoreKernel)(
             ram,
             roots,
             port=_TimedPort(machine, hierarchy, timing, self.stacks),
@@ -250,6 +257,7 @@ class Simulation:
             ghz=ghz,
             user_level_paging=paging == "user",
             impl=impl,
+            dram_line_cycles=soc.dram_line_write_at(ghz, hierarchy_cfg.line),
             capabilities_only=capabilities_only,
         )
         placement = Placement(kernel, composition)
@@ -270,7 +278,9 @@ class Simulation:
         )
         self.services = services = registry.boot(boot)
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
-        self.shim = Shim(kernel, placement, services, strace=strace, warn=self.messages.warn)
+        self.shim = Shim(
+            kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
+        )
 
         # the first process, on the core
         proc = Process(kernel, "init", self.shim)

@@ -1,0 +1,153 @@
+"""A Linux-like monolithic kernel: Linux's own mechanisms on hmk's kernel substrate.
+
+`LinuxKernel` keeps what any kernel on this machine has in common with HM's core kernel
+(hmk.kernel.core): kernel memory and its timed log, physical frames, the page tables and ASIDs,
+the thread records, timed waits and blocked calls that run again. It replaces the mechanisms
+that make a kernel Linux (docs/linux-kernel.md):
+
+- system calls: an exception entry through el0_svc and invoke_syscall straight into the
+  handler (the services run inside the kernel: no shim, no IPC), and ret_to_user on the way out;
+- scheduling: CFS (hmk.monolithic.cfs) instead of HM's priority round robin, and Linux's
+  context switch: __schedule with the class hooks, switch_mm's ASID check and TTBR0 write,
+  cpu_switch_to, and the FP/SIMD registers saved and restored on every switch (arm64 Linux
+  switches them eagerly; HM attaches FP state lazily);
+- page faults: Linux's anonymous fault path. A read of a fresh page maps the shared zero page;
+  a write takes a page from the per-cpu free list, clears it, charges it to the memory cgroup,
+  adds it to the reverse map and the LRU (hmk.monolithic.pages); page tables a fault needs are
+  pages allocated and accounted the same way. The VMA lookup, the page-table walk and the PTE
+  write are the mechanism HM's kernel paging has too (hmk.kernel.paging, the same compiled
+  twin); file-backed and copy-on-write faults go to the memory code inside the kernel (the
+  memory manager, in IC0: a function call);
+- the timer tick: Linux's tick handler and CFS's task_tick_fair;
+- no HM calls: an HM-native program's core-kernel call is an unknown syscall (ENOSYS).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmk.hw.pagetable import ADDR_MASK, LEVELS, PAGE_SIZE, level_index
+from hmk.kernel.core import MAPPED, REFILLED, CoreKernel
+from hmk.kernel.costs import BUDGETS as CORE
+from hmk.kernel.objects import Pool
+from hmk.kernel.paging import (
+    OUTCOMES,
+    RESOLVED,
+    SEGV,
+    ZERO_MAPPED,
+    ZERO_REPLACED,
+)
+from hmk.kernel.vspace import LINE, TABLE_DESC
+from hmk.monolithic.cfs import Cfs
+from hmk.monolithic.costs import BUDGETS
+from hmk.monolithic.pages import PageBook
+
+FP_STATE = 32 * 16 + 16  # 32 128-bit V registers, FPSR and FPCR: struct user_fpsimd_state
+
+
+class LinuxKernel(CoreKernel):
+    """CoreKernel's substrate with Linux's syscall path, scheduler, switch and fault path."""
+
+    hm_calls = False
+
+    def __init__(self, ram, roots=None, **options):
+        options.setdefault("heap_bytes", 4 << 20)  # room for the FP/SIMD save areas
+        super().__init__(ram, roots, **options)
+        if self.paging.user_level_paging:
+            raise ValueError("a Linux kernel resolves its own page faults (no user-level pager)")
+        self.pages = PageBook(self.mem, self.frames, len(ram))
+        self.fpsimd = self.mem.register(
+            Pool("fpsimd_state", self.threads.tcb.capacity, 1024, {"v": (np.uint64, 66)})
+        )
+        self.mem.take_log()
+
+    # ---- the mechanisms ------------------------------------------------------------------
+    def scheduler(self, capacity: int) -> Cfs:
+        return Cfs(self.mem, capacity, 1, 1, 1, clock_ns=self.now_ns)
+
+    def charge_entry(self, resumed: bool = False) -> None:
+        """el0_svc: the register frame, the syscall dispatch, ret_to_user."""
+        if not resumed:
+            frame = CORE["exception.frame"] + BUDGETS["syscall.entry"]
+            self.charge("syscall", self.entry + frame + self.exit)
+            self.counts["kernel.syscalls"] += 1
+
+    def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
+        """__schedule's frame and CFS's pick (their logged tree and record accesses), the
+        FP/SIMD state out of the previous thread and into the next, cpu_switch_to and, for
+        another process, switch_mm (the TTBR0/ASID write: the core kernel's)."""
+        for k in range(0, FP_STATE, 32):  # 16 STP / LDP of Q register pairs (and FPSR/FPCR)
+            if prev >= 0 and self.threads.valid(prev):
+                self.mem.store(self.fpsimd, prev, "v", 0, k // 8)
+            self.mem.load(self.fpsimd, nxt, "v", k // 8)
+        budget = BUDGETS["sched.schedule"] + BUDGETS["sched.switch_to"]
+        budget += BUDGETS["fpsimd.switch"] + self.threads.take_work()
+        cycles = self.path(budget)
+        if space_changed:
+            cycles += BUDGETS["sched.switch_mm"] + CORE["ipc.ttbr_switch"]
+        return cycles
+
+    def kept_running(self) -> None:
+        """__schedule picked the running thread again: its pick's work and accesses."""
+        self.charge("sched", self.path(self.threads.take_work()))
+
+    def timer_work(self) -> int:
+        return self.path(BUDGETS["timer.tick"] + self.threads.take_work())
+
+    # ---- page faults ---------------------------------------------------------------------
+    def _page_fault(self, proc, page: int, access: str) -> bool:
+        """do_mem_abort -> do_page_fault -> handle_mm_fault."""
+        cycles = self.entry + CORE["exception.frame"]
+        self._stock(proc)
+        outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
+        self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
+        zeroed = int(((log["kind"] == 1) & (log["size"] == LINE)).sum()) // (PAGE_SIZE // LINE)
+        budget = BUDGETS["fault.entry"]
+        if outcome in (RESOLVED, ZERO_MAPPED, ZERO_REPLACED):
+            tables = zeroed - (outcome != ZERO_MAPPED and zeroed > 0)
+            self._account_tables(proc, page, tables)
+            budget += tables * BUDGETS["fault.pte_alloc"] + zeroed * BUDGETS["clear_page"]
+            if outcome == ZERO_MAPPED:
+                budget += BUDGETS["fault.zero_page"]
+            elif zeroed:  # a new anonymous page (not a spurious fault)
+                pa = self.vspaces.translate(proc.vspace, page)
+                self.pages.new_anon_page(pa, page)
+                budget += BUDGETS["fault.anon_page"]
+                if outcome == ZERO_REPLACED:
+                    budget += BUDGETS["fault.wp_zero"]
+                    self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
+            self.charge("fault", cycles + self.path(budget) + self.exit)
+            return True
+        if outcome == SEGV:
+            self.charge("fault", cycles + self.path(budget + BUDGETS["fault.segv"]))
+            return False
+        # NEED_MEMMGR: a file page or a copy-on-write page: the kernel's memory code
+        self.charge("fault", cycles + self.path(budget))
+        served = proc.personality.page_fault(proc, page, access, pager=False)
+        if served == REFILLED:  # cannot happen with the per-cpu stock; retried to be sure
+            return self._page_fault(proc, page, access)
+        self.charge("fault", self.exit if served == MAPPED else 0)
+        return served == MAPPED
+
+    def _stock(self, proc) -> None:
+        """The frames a fault may need wait in the VSpace's pool (the per-cpu free list's
+        stand-in: its accesses are the page allocation's, PageBook.allocate)."""
+        missing = LEVELS - self.paging.pool_count(proc.vspace)
+        if missing > 0:
+            frames = [self.frames.alloc(zero=False, owner="memmgr") for _ in range(missing)]
+            self.paging.refill(proc.vspace, frames)
+            self.mem.take_log()
+
+    def _account_tables(self, proc, page: int, tables: int) -> None:
+        """The page tables this fault allocated (the deepest `tables` levels of the walk)."""
+        if tables <= 0:
+            return
+        table, walk = int(self.vspaces.vspace["root"][proc.vspace]), []
+        for level in range(LEVELS - 1):
+            desc = int(self.vspaces.words[(table >> 3) + level_index(page, level)])
+            if desc & TABLE_DESC != TABLE_DESC:
+                break
+            table = desc & ADDR_MASK
+            walk.append(table)
+        for pa in walk[-tables:]:
+            self.pages.table(pa)

@@ -1,0 +1,80 @@
+"""The `linux` composition runs Linux's own kernel mechanisms (hmk.monolithic): its syscall path,
+CFS and its context switch, its anonymous fault path with the zero page and the page
+bookkeeping; and `hm-ic0` (HM's mechanisms, every service in IC0) is what linux used to be."""
+
+from __future__ import annotations
+
+import pytest
+
+from hmk.monolithic.cfs import Cfs
+from hmk.monolithic.costs import BUDGETS
+from hmk.monolithic.kernel import LinuxKernel
+from hmk.system.simulation import Simulation, run_program
+from hmk.workloads import hm_path, path
+
+
+def run(program, args=(), system="linux", **options):
+    return run_program(str(path(program)), list(args), system=system, warnings=None, **options)
+
+
+def simulation(system="linux"):
+    return Simulation(str(path("hello")), system=system, warnings=None)
+
+
+def test_linux_boots_linux_mechanisms_and_hm_ic0_keeps_hms():
+    linux, hm = simulation("linux"), simulation("hm-ic0")
+    assert isinstance(linux.kernel, LinuxKernel) and isinstance(linux.kernel.threads, Cfs)
+    assert type(hm.kernel).__name__ == "CoreKernel" and not isinstance(hm.kernel.threads, Cfs)
+    with pytest.raises(ValueError, match="no user-level pager"):
+        Simulation(str(path("hello")), system="linux", paging="user", warnings=None)
+
+
+def test_a_syscall_enters_through_el0_svc_with_no_shim_and_no_ipc(capfdbinary):
+    linux, hm = run("lat", ["null", "100"]), run("lat", ["null", "100"], system="hm-ic0")
+    assert linux.exit_status == hm.exit_status == 0
+    assert "kernel.cycles.shim" not in linux.stats and hm.stats["kernel.cycles.shim"] > 0
+    assert linux.stats["kernel.syscalls"] == hm.stats["kernel.syscalls"]
+    assert not any(k.startswith("ipc.") for k in linux.stats if k.endswith(".fast"))
+
+
+def test_linux_pays_cfs_and_the_fp_state_on_every_context_switch(capfdbinary):
+    linux = run("lat", ["pipe", "40"])
+    hm = run("lat", ["pipe", "40"], system="hm-ic0")
+    switches = linux.stats["kernel.context_switches"]
+    assert switches == hm.stats["kernel.context_switches"] > 80
+    per_switch = linux.stats["kernel.cycles.sched"] / switches
+    assert per_switch > hm.stats["kernel.cycles.sched"] / switches + BUDGETS["fpsimd.switch"]
+
+
+def test_a_read_fault_maps_the_zero_page_and_a_write_fault_keeps_linux_books(capfdbinary):
+    sim = Simulation(str(path("lat")), system="linux", warnings=None)
+    book = sim.kernel.pages
+    anon0 = int(book.percpu["vmstat_anon"][0])
+    from hmk.system.simulation import DEFAULT_ENV  # noqa: PLC0415
+
+    image = sim.executable(str(path("lat")))
+    sim.start(image, [b"lat", b"fault-write", b"64"], list(DEFAULT_ENV))
+    result = sim.run()
+    assert result.exit_status == 0
+    new_pages = int(book.percpu["vmstat_anon"][0]) - anon0
+    assert new_pages >= 64  # every written page: allocated, charged, reverse-mapped, on the LRU
+    assert int(book.node["lru_size"][0]) > 0
+    reads = run("lat", ["fault-read", "64"])
+    assert reads.stats["kernel.faults.zero_mapped"] >= 64
+    writes = run("lat", ["fault-write", "64"])
+    assert writes.stats["kernel.cycles.fault"] > reads.stats["kernel.cycles.fault"]
+
+
+def test_an_hm_call_is_an_unknown_syscall_on_linux(capfdbinary):
+    hmipc = str(hm_path("hmipc"))
+    hm = run_program(hmipc, system="hm-ic0", warnings=None)
+    # its threads never start on Linux, and it waits for them: a run limit ends it
+    linux = run_program(hmipc, system="linux", warnings=None, max_instructions=300_000)
+    assert hm.exit_status == 0 and not hm.warnings
+    assert linux.exit_status != 0
+    assert any("unsupported syscall" in w for w in linux.warnings)
+
+
+def test_linux_runs_are_deterministic(capfdbinary):
+    a, b = run("minish", stdin=b"echo hi\nexit\n"), run("minish", stdin=b"echo hi\nexit\n")
+    assert a.cycles == b.cycles and a.stats == b.stats
