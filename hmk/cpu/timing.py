@@ -105,7 +105,6 @@ class Params:
     ras_entries: int
     indirect_entries: int
     forward: int = 1  # store-to-load forwarding latency, cycles
-    store_entries: int = STORE_TABLE  # entries of the table of recent stores, a power of two
     resource: tuple[int, ...] = ()  # per instruction class, the pipes it needs (RESOURCE)
 
     @classmethod
@@ -302,8 +301,8 @@ class ReferenceEngine:
         self.mshr = [0] * max(p.mlp, 1)
         # recent stores: per entry, the 8-byte granule (address >> 3) plus one (0: empty) and
         # when its data was ready; `written`: when the last instruction's stored data is ready
-        self.st_granule = [0] * p.store_entries
-        self.st_ready = [0] * p.store_entries
+        self.st_granule = [0] * STORE_TABLE
+        self.st_ready = [0] * STORE_TABLE
         self.written = 0
 
     @property
@@ -322,7 +321,7 @@ class ReferenceEngine:
 
     # ---- one flush
     def run(self, blocks, events, lats, ids, rows, insns, times=None) -> None:
-        kinds, addrs, sizes = events["kind"], events["addr"], events["size"]
+        kinds = events["kind"]
         nev = len(events)
         for b in range(len(blocks)):
             addr, size, ninsn, ev = (int(x) for x in blocks[b])
@@ -349,14 +348,16 @@ class ReferenceEngine:
                         if kinds[ev] != FETCH:
                             mem = max(mem, int(lats[ev]))
                         ev += 1
+                # (an instruction takes events of its own kinds only, but the last memory one
+                # takes whatever is left)
+                if j == last_mem:
+                    want = C.READS | C.WRITES
                 fwd = 0  # when data forwarded from older stores arrives; 0: none
-                for k in range(first, ev):
-                    if kinds[k] == READ:
-                        fwd = max(fwd, self.forwarded(int(addrs[k]), int(sizes[k])))
+                if ev > first and want & C.READS:
+                    fwd = self.forwarded(events, first, ev)
                 self.issue(ins, mem, fwd)
-                for k in range(first, ev):
-                    if kinds[k] == WRITE:
-                        self.store(int(addrs[k]), int(sizes[k]), self.written)
+                if ev > first and want & C.WRITES:
+                    self.store(events, first, ev, self.written)
             self.counts[N_INSNS] += n
             self.counts[N_BLOCKS] += 1
             term = int(row["term"])
@@ -388,23 +389,36 @@ class ReferenceEngine:
                 self.front_cause = FRONT_FETCH
 
     # ---- store-to-load forwarding
-    def forwarded(self, addr: int, size: int) -> int:
-        """When the data of the youngest recorded stores to the granules [addr, addr + size)
-        touches can reach a load (their data ready + the forwarding latency); 0: none."""
+    def forwarded(self, events, first: int, end: int) -> int:
+        """When the data of the youngest recorded stores to the 8-byte granules that the read
+        events events[first:end] touch can reach them (data ready + the forwarding latency);
+        0: none."""
         p, t = self.p, 0
-        first = addr >> 3
-        for g in range(first, first + ((addr & 7) + max(size, 1) - 1 >> 3) + 1):
-            i = g & (p.store_entries - 1)
-            if self.st_granule[i] == g + 1:
-                t = max(t, self.st_ready[i] + p.forward * p.unit)
+        for k in range(first, end):
+            if events["kind"][k] != READ:
+                continue
+            addr, size = int(events["addr"][k]), int(events["size"][k])
+            g = addr >> 3
+            last = g + ((addr & 7) + max(size, 1) - 1 >> 3)
+            while g <= last:
+                i = g & (STORE_TABLE - 1)
+                if self.st_granule[i] == g + 1:
+                    t = max(t, self.st_ready[i] + p.forward * p.unit)
+                g += 1
         return t
 
-    def store(self, addr: int, size: int, ready: int) -> None:
-        """A store to [addr, addr + size) whose data is ready at `ready`."""
-        first = addr >> 3
-        for g in range(first, first + ((addr & 7) + max(size, 1) - 1 >> 3) + 1):
-            i = g & (self.p.store_entries - 1)
-            self.st_granule[i], self.st_ready[i] = g + 1, ready
+    def store(self, events, first: int, end: int, ready: int) -> None:
+        """Record the write events events[first:end], their data ready at `ready`."""
+        for k in range(first, end):
+            if events["kind"][k] != WRITE:
+                continue
+            addr, size = int(events["addr"][k]), int(events["size"][k])
+            g = addr >> 3
+            last = g + ((addr & 7) + max(size, 1) - 1 >> 3)
+            while g <= last:
+                i = g & (STORE_TABLE - 1)
+                self.st_granule[i], self.st_ready[i] = g + 1, ready
+                g += 1
 
     # ---- branch prediction
     def resolve(self, target: int) -> bool:
