@@ -399,7 +399,7 @@ class ReferenceEngine:
                 continue
             addr, size = int(events["addr"][k]), int(events["size"][k])
             g = addr >> 3
-            last = g + ((addr & 7) + max(size, 1) - 1 >> 3)
+            last = g + (((addr & 7) + max(size, 1) - 1) >> 3)
             while g <= last:
                 i = g & (STORE_TABLE - 1)
                 if self.st_granule[i] == g + 1:
@@ -414,7 +414,7 @@ class ReferenceEngine:
                 continue
             addr, size = int(events["addr"][k]), int(events["size"][k])
             g = addr >> 3
-            last = g + ((addr & 7) + max(size, 1) - 1 >> 3)
+            last = g + (((addr & 7) + max(size, 1) - 1) >> 3)
             while g <= last:
                 i = g & (STORE_TABLE - 1)
                 self.st_granule[i], self.st_ready[i] = g + 1, ready
