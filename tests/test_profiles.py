@@ -3,6 +3,7 @@ kind of bad profile gives a one-line ProfileError naming the file and the key.""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hmk.cpu.timing import Params
 from hmk.hw.config import CacheConfig, HierarchyConfig
 from hmk.hw.profile import (
     DEFAULT_PROFILE,
     ProfileError,
     SoC,
+    describe_core,
     list_profiles,
     load_core,
     load_profile,
@@ -90,6 +93,24 @@ def test_core_timing_parameters():
         assert t.predictor_entries & (t.predictor_entries - 1) == 0
         assert 0 < t.history_bits <= t.predictor_entries.bit_length() - 1
         assert t.div_latency > t.mul_latency and t.fp_div_latency > t.fp_latency
+    # every bundled core gives its store-to-load forwarding latency (docs/sources.md)
+    assert [t.store_forward_latency for t in (a55, a72, a76, a77)] == [3, 7, 6, 5]
+
+
+def test_store_forward_latency_defaults_to_the_l1d_hit(tmp_path):
+    soc = load_soc(_write(tmp_path))  # CORE gives no store_forward_latency
+    core = soc.clusters[0].core
+    assert core.timing.store_forward_latency is None
+    assert core.timing.forward_latency(core.l1d.latency) == core.l1d.latency == 4
+    assert Params.of(core).forward == 4
+    # a cluster that changes the L1D latency changes the default with it
+    slower = dataclasses.replace(core, l1d=dataclasses.replace(core.l1d, latency=6))
+    assert Params.of(slower).forward == 6
+    assert any("forwarding 4 cycles (as an L1D hit" in line for line in describe_core(core))
+    given = _write(tmp_path, core=_edit(CORE, "mlp = 8", "mlp = 8\nstore_forward_latency = 9"))
+    core = load_soc(given).clusters[0].core
+    assert core.timing.store_forward_latency == Params.of(core).forward == 9
+    assert any(line.strip() == "store-to-load forwarding 9 cycles" for line in describe_core(core))
 
 
 def test_a_bimodal_in_order_core_loads(tmp_path):
@@ -382,6 +403,20 @@ CORE_CASES = [
     ("indirect pow2", "= 256", "= 100", "timing.indirect_entries", ["power of two"]),
     ("history too long", "history_bits = 12", "history_bits = 13", "timing.history_bits", ["12"]),
     ("zero mlp", "mlp = 8", "mlp = 0", "timing.mlp", ["positive"]),
+    (
+        "zero forwarding",
+        "mlp = 8",
+        "mlp = 8\nstore_forward_latency = 0",
+        "timing.store_forward_latency",
+        ["positive"],
+    ),
+    (
+        "fractional forwarding",
+        "mlp = 8",
+        "mlp = 8\nstore_forward_latency = 5.5",
+        "timing.store_forward_latency",
+        ["integer"],
+    ),
     ("missing rob", "rob_entries = 128\n", "", "timing.rob_entries", ["missing"]),
     ("zero latency", "mul_latency = 4", "mul_latency = 0", "timing.mul_latency", ["positive"]),
     (

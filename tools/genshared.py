@@ -66,6 +66,7 @@ CONSTANTS = (
         ("FRONT_FETCH", "FRONT_FETCH"), ("FRONT_MISPREDICT", "FRONT_MISPREDICT"),
         ("STALL_OF[DEP] - DEP", "STALL0"), ("R_LD", "R_LD"), ("R_ST", "R_ST"),
         ("R_MAC", "R_MAC"), ("R_BR", "R_BR"), ("R_FDIV", "R_FDIV"),
+        ("STORE_TABLE", "STORE_TABLE"),
     ]),
     ("hmk.kernel.objects", [("KERNEL_BASE", "KERNEL_BASE")]),
     ("hmk.kernel.errors", [

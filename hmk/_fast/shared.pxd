@@ -115,6 +115,7 @@ cdef enum:
     R_MAC = 4
     R_BR = 8
     R_FDIV = 16
+    STORE_TABLE = 64
     # hmk.kernel.errors
     OK = 0
     EPERM = -1

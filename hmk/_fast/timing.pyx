@@ -11,8 +11,9 @@ from hmk._fast.shared cimport (
     ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_READS, F_SERIAL, F_WRITES, FETCH, FP_DIV,
     FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COND, N_COND_MISS,
     N_EXTERNAL, N_IND, N_IND_MISS, N_INSNS, N_RET, N_RET_MISS, NCLASSES, NCOUNTERS, NOREG,
-    NREGS, R_BR, R_FDIV, R_LD, R_MAC, R_ST, RETURN, STALL0, STORE, STORE_PAIR, SYSTEM,
-    T_CALL, T_CALL_INDIRECT, T_COND, T_INDIRECT, T_NONE, T_RETURN, Block, Event, Insn, Row
+    NREGS, R_BR, R_FDIV, R_LD, R_MAC, R_ST, READ, RETURN, STALL0, STORE, STORE_PAIR,
+    STORE_TABLE, SYSTEM, T_CALL, T_CALL_INDIRECT, T_COND, T_INDIRECT, T_NONE, T_RETURN, WRITE,
+    Block, Event, Insn, Row
 )
 
 import numpy as np
@@ -33,6 +34,7 @@ cdef class TimingEngine:
     # parameters
     cdef bint inorder, gshare
     cdef int64_t width, l1i, l1d, penalty, rob_n, mlp, pht_mask, hist_mask, ras_n, ind_mask
+    cdef int64_t fwd_units
     cdef int64_t lat[NCLASSES]
     cdef uint8_t resource[NCLASSES]
     # state
@@ -43,6 +45,9 @@ cdef class TimingEngine:
     cdef uint64_t *targets
     cdef int64_t *rob_t
     cdef int64_t *mshr
+    cdef uint64_t st_granule[STORE_TABLE]  # recent stores: granule + 1 (0: empty)
+    cdef int64_t st_ready[STORE_TABLE]  # and when its data was ready
+    cdef int64_t written
     cdef int64_t history, ras_top, ras_count
     cdef int pend_term
     cdef uint64_t pend_pc, pend_fall
@@ -58,6 +63,7 @@ cdef class TimingEngine:
         self.rob_n, self.mlp = max(p.rob, 1), max(p.mlp, 1)
         self.pht_mask, self.hist_mask = p.pht_entries - 1, p.history_mask
         self.ras_n, self.ind_mask = p.ras_entries, p.indirect_entries - 1
+        self.fwd_units = p.forward * p.unit
         for k in range(NCLASSES):
             self.lat[k] = p.latency[k]
             self.resource[k] = p.resource[k]
@@ -78,6 +84,10 @@ cdef class TimingEngine:
         self.targets = <uint64_t*> <size_t> arrays["targets"].ctypes.data
         self.rob_t = <int64_t*> <size_t> arrays["rob_t"].ctypes.data
         self.mshr = <int64_t*> <size_t> arrays["mshr"].ctypes.data
+        for k in range(STORE_TABLE):
+            self.st_granule[k] = 0
+            self.st_ready[k] = 0
+        self.written = 0
         self.history = self.ras_top = self.ras_count = 0
         self.pend_term = T_NONE
         self.done = 0
@@ -123,10 +133,10 @@ cdef class TimingEngine:
     cdef void _run(self, const Block *blk, Py_ssize_t nblk, const Event *ev, Py_ssize_t nev,
                    const int *lats, const unsigned int *ids, const Row *rows,
                    const Insn *insns, int64_t *after) noexcept nogil:
-        cdef Py_ssize_t b, e, end, j, n
+        cdef Py_ssize_t b, e, end, j, n, first
         cdef const Row *row
         cdef const Insn *ins
-        cdef int64_t fetch, mem, take
+        cdef int64_t fetch, mem, take, fwd
         cdef int want
         for b in range(nblk):
             e = <Py_ssize_t> blk[b].event_start
@@ -143,6 +153,7 @@ cdef class TimingEngine:
                 mem = -1
                 want = ins.flags & (F_READS | F_WRITES)
                 take = ins.nev
+                first = e
                 while e < end and take and (1 << ev[e].kind) & want:
                     mem = imax(mem, lats[e])
                     e += 1
@@ -153,10 +164,19 @@ cdef class TimingEngine:
                         if ev[e].kind != FETCH:
                             mem = imax(mem, lats[e])
                         e += 1
+                # (an instruction takes events of its own kinds only, but the last memory one
+                # takes whatever is left)
+                if j == row.last_mem:
+                    want = F_READS | F_WRITES
+                fwd = 0
+                if e > first and want & F_READS:
+                    fwd = self.forwarded(ev, first, e)
                 if self.inorder:
-                    self.issue_inorder(ins, mem)
+                    self.issue_inorder(ins, mem, fwd)
                 else:
-                    self.issue_ooo(ins, mem)
+                    self.issue_ooo(ins, mem, fwd)
+                if e > first and want & F_WRITES:
+                    self.store(ev, first, e, self.written)
             self.cnt[N_INSNS] += n
             self.cnt[N_BLOCKS] += 1
             if n == row.ninsn and n and row.term != T_NONE:
@@ -189,6 +209,39 @@ cdef class TimingEngine:
             if fetch:
                 self.front = imax(self.front, self.dispatched + 1) + fetch * self.width
                 self.front_cause = FRONT_FETCH
+
+    cdef int64_t forwarded(self, const Event *ev, Py_ssize_t first, Py_ssize_t end) noexcept nogil:
+        """When data forwarded to the read events ev[first:end] arrives (0: none)."""
+        cdef uint64_t g, last
+        cdef int64_t t = 0
+        cdef Py_ssize_t i, k
+        for k in range(first, end):
+            if ev[k].kind != READ:
+                continue
+            g = ev[k].addr >> 3
+            last = g + (((ev[k].addr & 7) + (ev[k].size if ev[k].size > 1 else 1) - 1) >> 3)
+            while g <= last:
+                i = <Py_ssize_t> (g & <uint64_t> (STORE_TABLE - 1))
+                if self.st_granule[i] == g + 1:
+                    t = imax(t, self.st_ready[i] + self.fwd_units)
+                g += 1
+        return t
+
+    cdef void store(self, const Event *ev, Py_ssize_t first, Py_ssize_t end,
+                    int64_t ready) noexcept nogil:
+        """Record the write events ev[first:end], their data ready at `ready`."""
+        cdef uint64_t g, last
+        cdef Py_ssize_t i, k
+        for k in range(first, end):
+            if ev[k].kind != WRITE:
+                continue
+            g = ev[k].addr >> 3
+            last = g + (((ev[k].addr & 7) + (ev[k].size if ev[k].size > 1 else 1) - 1) >> 3)
+            while g <= last:
+                i = <Py_ssize_t> (g & <uint64_t> (STORE_TABLE - 1))
+                self.st_granule[i] = g + 1
+                self.st_ready[i] = ready
+                g += 1
 
     cdef bint resolve(self, uint64_t target) noexcept nogil:
         cdef int term = self.pend_term
@@ -230,9 +283,9 @@ cdef class TimingEngine:
             self.cnt[N_RET_MISS] += miss
         return miss
 
-    cdef void issue_inorder(self, const Insn *ins, int64_t mem) noexcept nogil:
+    cdef void issue_inorder(self, const Insn *ins, int64_t mem, int64_t fwd) noexcept nogil:
         cdef int cls = ins.cls, k
-        cdef int64_t need = self.resource[cls], t, operands, extra = 0
+        cdef int64_t need = self.resource[cls], t, operands, extra = 0, result
         cdef bint alone = cls == SYSTEM
         cdef bint is_load = cls == LOAD or cls == LOAD_PAIR
         if is_load and ins.flags & F_WRITES:
@@ -256,8 +309,10 @@ cdef class TimingEngine:
         self.res |= need
         if is_load and mem > self.l1d:
             extra = mem - self.l1d
+        result = imax(t + self.lat[cls] + extra, fwd)
         for k in range(ins.ndst):
-            self.ready[ins.dst[k]] = t + self.lat[cls] + extra
+            self.ready[ins.dst[k]] = result
+        self.written = t if cls == STORE or cls == STORE_PAIR else result
         if ins.wb != NOREG:
             self.ready[ins.wb] = t + 1
         if cls == DIV:
@@ -271,7 +326,7 @@ cdef class TimingEngine:
             self.hold = t + 1 + extra
             self.end = imax(self.end, self.hold)
 
-    cdef void issue_ooo(self, const Insn *ins, int64_t mem) noexcept nogil:
+    cdef void issue_ooo(self, const Insn *ins, int64_t mem, int64_t fwd) noexcept nogil:
         cdef int cls = ins.cls, k, why, own
         cdef int64_t w = self.width, d, e, done, i, best, retire
         cdef Py_ssize_t slot = self.seq % self.rob_n
@@ -297,6 +352,10 @@ cdef class TimingEngine:
         else:
             done = e + self.lat[cls] * w
             own = DEP if self.lat[cls] > 1 else BASE
+        if fwd > done:
+            done = fwd
+            own = DEP
+        self.written = e if cls == STORE or cls == STORE_PAIR else done
         if ins.wb != NOREG:
             self.ready[ins.wb] = imax(d, self.ready[ins.wb]) + w
         for k in range(ins.ndst):

@@ -18,6 +18,10 @@ Two pipelines, chosen by the core's profile:
   miss stops dispatch for its extra latency.
 A branch predictor (bimodal or gshare, a return stack, a last-target table) is fed by the block
 stream: block i's branch was taken iff block i+1 does not start right after it.
+Both pipelines forward stores to loads: a table of recent stores, keyed by the 8-byte granules
+their write events cover, holds when each store's data was ready; a load whose read events
+cover a granule there has its data no earlier than that time plus the core's
+`store_forward_latency` (a memory dependence through a store, e.g. a `volatile` counter).
 
 This file is the reference (plain Python, readable as the specification); hmk._fast.timing is
 its compiled twin, and tests/test_timing.py requires both to give identical counters.
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hmk.cpu import classify as C
-from hmk.hw.events import BLOCK_DTYPE, EVENT_DTYPE, FETCH
+from hmk.hw.events import BLOCK_DTYPE, EVENT_DTYPE, FETCH, READ, WRITE
 from hmk.hw.profile import CoreType
 
 # Counters, in the model's time unit (cycles in-order; 1/width cycle out-of-order).
@@ -73,6 +77,13 @@ RESOURCE = {
 }
 BRANCH_CLASSES = frozenset(C.TERM_OF_CLASS)
 LOADS = (C.LOAD, C.LOAD_PAIR)
+STORES = (C.STORE, C.STORE_PAIR)
+# Entries of the table of recent stores (direct-mapped by 8-byte granule; granules 64 x 8
+# bytes apart share an entry and the younger store wins). A model choice, not a hardware
+# figure: an entry matters only until its data is older than the forwarding latency, and in
+# that time a core writes few granules (two stores a cycle for 7 cycles, the longest latency
+# here, is 14); the rest is room for stores whose data waits on a miss.
+STORE_TABLE = 64
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class Params:
     history_mask: int
     ras_entries: int
     indirect_entries: int
+    forward: int = 1  # store-to-load forwarding latency, cycles
     resource: tuple[int, ...] = ()  # per instruction class, the pipes it needs (RESOURCE)
 
     @classmethod
@@ -118,6 +130,7 @@ class Params:
             history_mask=(1 << t.history_bits) - 1,
             ras_entries=t.return_stack,
             indirect_entries=t.indirect_entries,
+            forward=t.forward_latency(core.l1d.latency),
             resource=tuple(RESOURCE.get(k, 0) for k in range(C.NCLASSES)),
         )
 
@@ -286,6 +299,11 @@ class ReferenceEngine:
         self.rob = [0] * max(p.rob, 1)
         self.seq = 0
         self.mshr = [0] * max(p.mlp, 1)
+        # recent stores: per entry, the 8-byte granule (address >> 3) plus one (0: empty) and
+        # when its data was ready; `written`: when the last instruction's stored data is ready
+        self.st_granule = [0] * STORE_TABLE
+        self.st_ready = [0] * STORE_TABLE
+        self.written = 0
 
     @property
     def now(self) -> int:
@@ -320,6 +338,7 @@ class ReferenceEngine:
                 ins = insns[start + j]
                 mem = -1  # the longest latency of its events; -1: it made none
                 want, take = int(ins["flags"]) & (C.READS | C.WRITES), int(ins["nev"])
+                first = ev
                 while ev < end and take and (1 << int(kinds[ev])) & want:
                     mem = max(mem, int(lats[ev]))
                     ev += 1
@@ -329,7 +348,16 @@ class ReferenceEngine:
                         if kinds[ev] != FETCH:
                             mem = max(mem, int(lats[ev]))
                         ev += 1
-                self.issue(ins, mem)
+                # (an instruction takes events of its own kinds only, but the last memory one
+                # takes whatever is left)
+                if j == last_mem:
+                    want = C.READS | C.WRITES
+                fwd = 0  # when data forwarded from older stores arrives; 0: none
+                if ev > first and want & C.READS:
+                    fwd = self.forwarded(events, first, ev)
+                self.issue(ins, mem, fwd)
+                if ev > first and want & C.WRITES:
+                    self.store(events, first, ev, self.written)
             self.counts[N_INSNS] += n
             self.counts[N_BLOCKS] += 1
             term = int(row["term"])
@@ -359,6 +387,38 @@ class ReferenceEngine:
             if fetch:
                 self.front = max(self.front, self.dispatched + 1) + fetch * p.width
                 self.front_cause = FRONT_FETCH
+
+    # ---- store-to-load forwarding
+    def forwarded(self, events, first: int, end: int) -> int:
+        """When the data of the youngest recorded stores to the 8-byte granules that the read
+        events events[first:end] touch can reach them (data ready + the forwarding latency);
+        0: none."""
+        p, t = self.p, 0
+        for k in range(first, end):
+            if events["kind"][k] != READ:
+                continue
+            addr, size = int(events["addr"][k]), int(events["size"][k])
+            g = addr >> 3
+            last = g + (((addr & 7) + max(size, 1) - 1) >> 3)
+            while g <= last:
+                i = g & (STORE_TABLE - 1)
+                if self.st_granule[i] == g + 1:
+                    t = max(t, self.st_ready[i] + p.forward * p.unit)
+                g += 1
+        return t
+
+    def store(self, events, first: int, end: int, ready: int) -> None:
+        """Record the write events events[first:end], their data ready at `ready`."""
+        for k in range(first, end):
+            if events["kind"][k] != WRITE:
+                continue
+            addr, size = int(events["addr"][k]), int(events["size"][k])
+            g = addr >> 3
+            last = g + (((addr & 7) + max(size, 1) - 1) >> 3)
+            while g <= last:
+                i = g & (STORE_TABLE - 1)
+                self.st_granule[i], self.st_ready[i] = g + 1, ready
+                g += 1
 
     # ---- branch prediction
     def resolve(self, target: int) -> bool:
@@ -397,13 +457,15 @@ class ReferenceEngine:
         return miss
 
     # ---- one instruction
-    def issue(self, ins, mem: int) -> None:
+    def issue(self, ins, mem: int, fwd: int = 0) -> None:
+        """`mem`: the longest latency of its memory events (-1: none); `fwd`: when data
+        forwarded from an older store reaches it (0: none). Sets `written`."""
         if self.p.inorder:
-            self.issue_inorder(ins, mem)
+            self.issue_inorder(ins, mem, fwd)
         else:
-            self.issue_ooo(ins, mem)
+            self.issue_ooo(ins, mem, fwd)
 
-    def issue_inorder(self, ins, mem: int) -> None:
+    def issue_inorder(self, ins, mem: int, fwd: int) -> None:
         p, c = self.p, self.counts
         cls, flags = int(ins["cls"]), int(ins["flags"])
         need = RESOURCE.get(cls, 0) | (R_ST if cls in LOADS and flags & C.WRITES else 0)
@@ -426,8 +488,12 @@ class ReferenceEngine:
         self.slot = p.width if alone else self.slot + 1
         self.res |= need
         extra = mem - p.l1d if cls in LOADS and mem > p.l1d else 0  # a miss stalls the pipe
+        result = max(t + p.latency[cls] + extra, fwd)  # a forwarded load: no earlier than its data
         for k in range(int(ins["ndst"])):
-            self.ready[int(ins["dst"][k])] = t + p.latency[cls] + extra
+            self.ready[int(ins["dst"][k])] = result
+        # a store's data is ready when it issues (it waited for all its sources); what any other
+        # instruction writes (an atomic, DC ZVA) is ready with its result
+        self.written = t if cls in STORES else result
         if ins["wb"] != C.NOREG:
             self.ready[int(ins["wb"])] = t + 1
         if cls == C.DIV:
@@ -441,7 +507,7 @@ class ReferenceEngine:
             self.hold = t + 1 + extra
             self.end = max(self.end, self.hold)
 
-    def issue_ooo(self, ins, mem: int) -> None:
+    def issue_ooo(self, ins, mem: int, fwd: int) -> None:
         p, c, w = self.p, self.counts, self.p.width
         cls, flags = int(ins["cls"]), int(ins["flags"])
         # dispatch: in order, one slot each, after the front end, when the window has room
@@ -462,6 +528,11 @@ class ReferenceEngine:
         else:
             done = e + p.latency[cls] * w
             own = DEP if p.latency[cls] > 1 else BASE
+        if fwd > done:  # its data comes from an older store: a dependence through memory
+            done, own = fwd, DEP
+        # a store's data is ready when it executes (all its sources are); what any other
+        # instruction writes (an atomic, DC ZVA) is ready when it completes
+        self.written = e if cls in STORES else done
         if ins["wb"] != C.NOREG:  # address generation: needs the base register only
             self.ready[int(ins["wb"])] = max(d, self.ready[int(ins["wb"])]) + w
         for k in range(int(ins["ndst"])):

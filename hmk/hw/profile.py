@@ -84,6 +84,7 @@ _TIMING_KEYS = (
     "indirect_entries",
     "rob_entries",
     "mlp",
+    "store_forward_latency",
 )
 _OOO_ONLY = ("rob_entries", "mlp")
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
@@ -122,6 +123,13 @@ class TimingConfig:
     indirect_entries: int  # last-target table for indirect branches, a power of two
     rob_entries: int = 0  # out-of-order window (instructions); 0 for an in-order core
     mlp: int = 0  # outstanding L1D misses (out-of-order); 0 for an in-order core
+    # a store's data ready to a load of the same address having it (store-to-load forwarding);
+    # None (the key left out): the L1D load-to-use latency, see `forward_latency`
+    store_forward_latency: int | None = None
+
+    def forward_latency(self, l1d_latency: int) -> int:
+        """Store-to-load forwarding latency in cycles: the profile's, else the L1D hit's."""
+        return self.store_forward_latency or l1d_latency
 
 
 @dataclass(frozen=True)
@@ -598,6 +606,9 @@ def _read_timing(t: _Table, pipeline: str) -> TimingConfig:
         indirect_entries=indirect,
         rob_entries=t.int("rob_entries") if ooo else 0,
         mlp=t.int("mlp") if ooo else 0,
+        store_forward_latency=(
+            t.int("store_forward_latency") if t.has("store_forward_latency") else None
+        ),
     )
 
 
@@ -801,17 +812,20 @@ def describe_core(core: CoreType, indent: str = "") -> list[str]:
         f"L2 {t.l2_entries} entries {t.l2_ways}-way {t.l2_latency} cycles",
         f"     walk cache {t.walk_cache_entries} entries {t.walk_cache_ways}-way "
         f"{t.walk_cache_latency} cycles; walks start at the {t.walk_from.upper()}",
-        *describe_timing(core.timing),
+        *describe_timing(core.timing, core.l1d.latency),
     ]
     return [indent + line for line in lines]
 
 
-def describe_timing(tm: TimingConfig) -> list[str]:
+def describe_timing(tm: TimingConfig, l1d_latency: int) -> list[str]:
     history = f", {tm.history_bits} history bits" if tm.predictor == "gshare" else ""
     window = f"; ROB {tm.rob_entries}, MLP {tm.mlp}" if tm.rob_entries else ""
+    forward = tm.forward_latency(l1d_latency)
+    default = "" if tm.store_forward_latency else " (as an L1D hit: not in the profile)"
     return [
         f"timing mul {tm.mul_latency}, div {tm.div_latency}, FP {tm.fp_latency}, "
         f"FP div {tm.fp_div_latency} cycles{window}",
+        f"     store-to-load forwarding {forward} cycles{default}",
         f"     branch predictor {tm.predictor} {tm.predictor_entries} entries{history}; "
         f"return stack {tm.return_stack}, indirect targets {tm.indirect_entries}",
     ]
