@@ -323,11 +323,13 @@ def per_operation(
     program: str = "hmbench",
     cluster: str | int | None = None,
     max_instructions: int | None = None,
+    kernel_ipc: float | None = None,
 ):
     """(cycles, core GHz) of one `program op` iteration on `cluster` (default: the first) of
     `profile`, under the composition `system` (`paging` None: the system's choice). `program`:
     the HM-native hmbench or a bundled Linux program (`lat`, with /bin/exitcode beside it for
-    its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs)."""
+    its exec). RuntimeError when a run fails or reaches `max_instructions` (a guest that hangs).
+    `kernel_ipc`: the kernels' speed (default: the fitted one, hmk/calibration/fitted.toml)."""
     from hmk.system import run_program  # noqa: PLC0415
 
     runs = []
@@ -347,6 +349,7 @@ def per_operation(
                 warnings=None,
                 tick_us=1e9,  # no timer interrupts inside the measurement
                 max_instructions=max_instructions,
+                kernel_ipc=kernel_ipc,
             )
             if result.exit_status != 0:
                 said = (err.getvalue() or out.getvalue()).decode(errors="replace").strip()

@@ -8,6 +8,7 @@
     hmk systems [show NAME]           the compositions: where each OS service runs
     hmk syscalls [--json]             every AArch64 syscall: its service, status, who makes it
     hmk fidelity [--write FILE.md]    modeled kernel paths beside published numbers
+    hmk calibrate [--write]           fit the kernels' speed on one board, predict the other
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -403,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hmk import bench  # noqa: PLC0415  (its model loads only when the suite runs)
 
     bench.add_parser(commands)
+    from hmk.calibration import page as calibration  # noqa: PLC0415
+
+    calibration.add_parser(commands)
 
     run = commands.add_parser(
         "run",

@@ -27,6 +27,7 @@ def _run(program, args, system):
         err=io.BytesIO(),
         warnings=None,
         tick_us=1e9,  # no timer interrupts: only the budget moves the clock
+        kernel_ipc=1.0,  # an instruction a cycle: a budget's change is the clock's
     ).stats
 
 
@@ -59,7 +60,7 @@ CASES = [
     (shim.COSTS, "dispatch", "hello", [], "hm-phone", "kernel.cycles.shim",
      lambda s: sum(v for k, v in s.items() if k.startswith("shim.syscalls."))),
     (FsMgr.costs, "call", "fsx", [], "linux", "services.fsmgr.cycles", _calls_of(FsMgr)),
-    (linux_costs.BUDGETS, "syscall.entry", "hello", [], "linux", "kernel.cycles.syscall",
+    (linux_costs.BUDGETS, "syscall.dispatch", "hello", [], "linux", "kernel.cycles.syscall",
      lambda s: s["kernel.syscalls"]),
     (MemoryManager.costs, "call", "hello", [], "sel4", "services.memmgr.cycles",
      _calls_of(MemoryManager)),

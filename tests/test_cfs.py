@@ -162,5 +162,5 @@ def test_every_operation_is_timed_memory_and_accounted_work():
     assert len(log) > 10
     touched = log["addr"] - (0xE000_0000_0000 + base)
     assert ((touched >= 0) & (touched < s.se.nbytes)).any()  # the tree links
-    assert s.take_work() == 2 * C.BUDGETS["cfs.enqueue"]
+    assert s.take_work() == 2 * (C.BUDGETS["cfs.enqueue"] + C.BUDGETS["sched.wakeup"])
     assert s.take_work() == 0

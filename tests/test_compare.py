@@ -29,7 +29,8 @@ def test_the_same_program_runs_under_each_system(results):
     counts = [r.instructions for r in results]
     assert max(counts) - min(counts) <= 2
     linux, sel4, phone = results
-    assert linux.cycles < phone.cycles < sel4.cycles  # the mechanisms, not the numbers
+    assert phone.cycles < sel4.cycles  # the mechanisms, not the numbers
+    assert linux.stats.get("kernel.domain_switches", 0) == 0
 
 
 def test_the_breakdown_is_the_busy_cycles(results):

@@ -47,7 +47,7 @@ def test_kernel_paging_resolves_anonymous_faults_without_ipc():
     assert s["services.memmgr.pages_filled"] >= 1  # the program's file pages: the memory manager's
 
 
-def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
+def test_user_level_paging_sends_every_fault_to_the_pager():
     kernel, out_k = _run("randsweep", ["256", "20000"], paging="kernel")
     user, out_u = _run("randsweep", ["256", "20000"], paging="user")
     assert out_k == out_u
@@ -61,11 +61,7 @@ def test_user_level_paging_sends_every_fault_to_the_pager_and_costs_more():
     )
     assert pager_calls >= s["kernel.faults.need_pager"]
     assert user.instructions == kernel.instructions  # same program, same work
-    assert user.cycles > kernel.cycles
-    # the difference is kernel-side: the program's own cycles are within a few percent
-    extra = sum(v for k, v in s.items() if k.startswith("kernel.cycles."))
-    base = sum(v for k, v in kernel.stats.items() if k.startswith("kernel.cycles."))
-    assert extra > base
+    # (what a fault costs through an IC2 pager against kernel paging: tests/test_fidelity.py)
 
 
 def test_runs_are_deterministic():

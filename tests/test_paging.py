@@ -74,7 +74,9 @@ def test_anonymous_fault_resolves_with_the_region_permissions(impl):
     zeroed = (log["kind"] == WRITE) & (log["size"] == 64)
     assert zeroed.sum() == 4 * 64 and (log["addr"] >= KERNEL_BASE).all()
     budget = P.fault_budget(outcome, log)
-    assert budget == sum(BUDGETS[k] for k in ("pf.check", "pf.install")) + 4 * 70
+    assert (
+        budget == sum(BUDGETS[k] for k in ("pf.check", "pf.install")) + 4 * BUDGETS["pf.zero_page"]
+    )
     # a second page under the same tables takes one frame; the text region maps r-x
     outcome, log = pg.handle_fault(i, RW[0] + PAGE_SIZE, "read", impl=impl)
     assert outcome == P.RESOLVED and pg.pool_count(i) == 0

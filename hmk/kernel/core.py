@@ -153,6 +153,7 @@ class CoreKernel:
         capabilities_only: bool = False,
         impl: str = "cython",
         dram_line_cycles: float = 0.0,
+        kernel_ipc: float = 1.0,
         heap_bytes: int = 2 << 20,  # the default pools need ~1.3 MiB
         processes: int = 64,
         threads: int = 256,
@@ -172,6 +173,9 @@ class CoreKernel:
         self.mlp = max(core.timing.mlp, 1) if core is not None else 1
         # core cycles DRAM takes to absorb one written-back line (the SoC's write bandwidth)
         self.dram_line_cycles = dram_line_cycles
+        if not kernel_ipc > 0:
+            raise ValueError(f"kernel: kernel_ipc must be positive, not {kernel_ipc!r}")
+        self.kernel_ipc = kernel_ipc  # instructions per cycle of kernel code (calibrated)
         self.entry = core.exception_entry if core is not None else 0
         self.exit = core.exception_return if core is not None else 0
         self.mem = KernelMemory(ram, 0, heap_bytes)
@@ -219,6 +223,7 @@ class CoreKernel:
         self.by_vspace: dict[int, Process] = {}
         self._extra: dict[int, list[int]] = {}  # tcb -> FP/SIMD, FPCR, FPSR, TPIDR_EL0
         self.need_resched = False  # set when a thread changed state: decide at kernel exit
+        self._sched_work = 0  # instructions of wake-ups and blocks not yet charged
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
         self.deadlines: dict[int, int] = {}  # tcb -> its pending timed wait's end (cycles)
         self._sleepers: list[tuple[int, int, int]] = []  # heap of (deadline, seq, tcb)
@@ -236,13 +241,26 @@ class CoreKernel:
         """A context switch's cost at kernel exit from thread `prev` (-1: gone) to `nxt` (its
         logged accesses timed): the registers through the TCBs and, when the address space
         changes, the TTBR0/ASID switch."""
-        cycles = self.path(BUDGETS["sched.switch"])
-        return cycles + (BUDGETS["ipc.ttbr_switch"] if space_changed else 0)
+        cycles = self.path(BUDGETS["sched.switch"] + self.take_sched_work())
+        return cycles + (self.work_cycles(BUDGETS["ipc.ttbr_switch"]) if space_changed else 0)
 
     def kept_running(self) -> None:
-        """The scheduler picked the running thread again: its pick's loads are part of every
-        path's budget here."""
-        self.mem.take_log()
+        """The scheduler picked the running thread again: the wake-ups and blocks since the
+        last switch (the pick's loads are part of every path's budget here)."""
+        work = self.take_sched_work()
+        if work:
+            self.charge("sched", self.path(work))
+        else:
+            self.mem.take_log()
+
+    def sched_note(self, what: str, n: int = 1) -> None:
+        """`n` threads were woken or blocked ("wake", "block"): the scheduler's work, charged
+        with the next switch (or the decision to keep the running thread)."""
+        self._sched_work += n * BUDGETS[f"sched.{what}"]
+
+    def take_sched_work(self) -> int:
+        work, self._sched_work = self._sched_work, 0
+        return work
 
     def timer_work(self) -> int:
         """A timer tick's scheduler work (the interrupt's entry and exit are charged apart)."""
@@ -270,19 +288,24 @@ class CoreKernel:
         untimed, or an empty log)."""
         return self.port.latencies(log) if len(log) else None
 
+    def work_cycles(self, instructions: float) -> int:
+        """Core cycles of `instructions` of kernel straight-line work (every access a hit)."""
+        return -(-int(round(instructions * 1000)) // int(round(self.kernel_ipc * 1000)))
+
     def path(self, budget: int) -> int:
-        """Cycles of the kernel work logged since the last call: budget + its stalls."""
+        """Cycles of the kernel work logged since the last call: the budget (instructions) at
+        the kernel IPC, and its accesses' stalls."""
         return self.time_log(budget, self.mem.take_log())
 
     def time_log(self, budget: int, log) -> int:
-        """Cycles of a path of `budget` that made the accesses in `log` (costs.path_cycles),
-        with the DRAM write-backs its accesses caused."""
+        """Cycles of a path of `budget` instructions that made the accesses in `log`
+        (costs.path_cycles), with the DRAM write-backs its accesses caused."""
         before = self.port.dram_writes()
         lat = self.latencies(log)
         if lat is None:
-            return int(budget)
+            return self.work_cycles(budget)
         drain = (self.port.dram_writes() - before) * self.dram_line_cycles
-        return path_cycles(budget, lat, log, self.l1_hit, self.mlp, drain)
+        return path_cycles(self.work_cycles(budget), lat, log, self.l1_hit, self.mlp, drain)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
@@ -293,7 +316,8 @@ class CoreKernel:
         """An SVC's exception entry and return, and its count; not again for a blocked call
         going on (`resumed`: its entry was charged when it was first made)."""
         if not resumed:
-            self.charge("syscall", self.entry + BUDGETS["exception.frame"] + self.exit)
+            frame = self.work_cycles(BUDGETS["exception.frame"])
+            self.charge("syscall", self.entry + frame + self.exit)
             self.counts["kernel.syscalls"] += 1
 
     @contextmanager
@@ -343,7 +367,7 @@ class CoreKernel:
             return self._page_fault(proc, vaddr & ~(PAGE_SIZE - 1), access)
 
     def _page_fault(self, proc, page: int, access: str) -> bool:
-        cycles = self.entry + BUDGETS["exception.frame"]
+        cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
         for attempt in range(2):
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
             cycles += self.path(fault_budget(outcome, log))
@@ -480,6 +504,7 @@ class CoreKernel:
         if queue is not None:
             queue.append(tcb)
         self.threads.block(tcb)
+        self.sched_note("block")
         heapq.heappush(self._sleepers, (deadline, self._sleep_seq, tcb))
         self._sleep_seq += 1
         self._waits[tcb] = queue
@@ -496,6 +521,7 @@ class CoreKernel:
             if queue is not None and tcb in queue:
                 queue.remove(tcb)
             self.threads.wake(tcb)
+            self.sched_note("wake")
             self.counts["kernel.timeouts"] += 1
             self.need_resched = True
 
@@ -579,6 +605,7 @@ class CoreKernel:
         queue.append(tcb)
         self._waits[tcb] = queue
         self.threads.block(tcb)
+        self.sched_note("block")
         self.need_resched = True
 
     def wake_all(self, queue: list) -> None:
@@ -587,6 +614,7 @@ class CoreKernel:
                 del self._waits[tcb]
             if self.blocked(tcb):
                 self.threads.wake(tcb)
+                self.sched_note("wake")
         queue.clear()
         self.need_resched = True
 
@@ -597,6 +625,7 @@ class CoreKernel:
         if queue is not None and tcb in queue:
             queue.remove(tcb)
         self.threads.wake(tcb)
+        self.sched_note("wake")
         self.need_resched = True
 
     # ---- protection domains --------------------------------------------------------------
@@ -685,7 +714,8 @@ class CoreKernel:
         wake = self._sleepers and clock >= self._sleepers[0][0]  # a timed wait's end
         if tick or wake:
             machine.sync()
-            self.charge("timer", self.entry + BUDGETS["exception.frame"] + self.exit)
+            frame = self.work_cycles(BUDGETS["exception.frame"])
+            self.charge("timer", self.entry + frame + self.exit)
             self._timer(clock)
             if wake:
                 self._wake_sleepers(clock)

@@ -1,17 +1,21 @@
-"""The kernel's calibration table: instruction budgets of kernel paths, in core cycles.
+"""The kernel's calibration table: instruction budgets of kernel paths.
 
-A budget is the straight-line work of a path (ALU, branches, address arithmetic) with every
-memory access an L1D hit. The rest of a path's cost emerges from the model: its logged
-accesses are timed by the memory hierarchy and `path_cycles` adds their stalls (dependent
-loads in full, write-allocate fills and streamed copies overlapped, the DRAM write-backs the
-path causes at the board's write bandwidth). Exception entry and return are charged by the
-caller (docs/kernel-design.md, 4.).
+A budget counts the instructions of a path's straight-line work (ALU, branches, address
+arithmetic) with every memory access an L1D hit. The kernel turns instructions into core cycles
+at the core's kernel IPC (`CoreKernel.work_cycles`: instructions per cycle of kernel code, a
+calibrated parameter, docs/calibration.md). The rest of a path's cost emerges from the model:
+its logged accesses are timed by the memory hierarchy and `path_cycles` adds their stalls
+(dependent loads in full, write-allocate fills and streamed copies overlapped, the DRAM
+write-backs the path causes at the board's write bandwidth). Exception entry and return are the
+core's (its profile), charged by the caller (docs/kernel-design.md, 4.).
 
-Each entry gives its source or states the assumption. Context for all of them: seL4's whole IPC
-call fastpath, capability lookups included, is 404 cycles on Cortex-A57 (seL4's performance page,
-sel4bench, 2023; docs/sources.md), so a lookup is a small slice of that. The services' budgets are
-in their own modules (`costs`), the Linux shim's in hmk.linux.shim, a call's placement's in
-hmk.services.placement.
+Each entry gives its source or states the assumption. Context for all of them: arm64 Linux 5.10
+spends 422 instructions on a null syscall, entry and exit included, and 892 on a read fault
+(docs/linux-paths.md); seL4's whole IPC call fastpath, capability lookups included, is 404
+cycles on Cortex-A57 (seL4's performance page, sel4bench, 2023; docs/sources.md), so a lookup is
+a small slice of that. The services' budgets are in their own modules (`costs`), the Linux
+shim's in hmk.linux.shim, a call's placement's in hmk.services.placement, the Linux kernel
+model's in hmk.monolithic.costs.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from hmk.hw.events import READ, WRITE
 LINE = 64  # bytes: an access this large is a whole cache line
 
 BUDGETS = {
-    # assumed, from instruction counts: every exception (SVC, abort, IRQ) saves the 34-register
-    # user frame and restores it on the way out (Linux arm64 kernel_entry / kernel_exit: 17 stp
-    # + 17 ldp, mrs/msr of sp_el0, elr_el1, spsr_el1) and dispatches on the cause (~6): ~46
-    # instructions, ~40 cycles with the pairs dual-issued against the system-register moves.
-    # The frame is L1-resident in steady state, so no accesses are logged for it.
-    "exception.frame": 40,
+    # measured on arm64 Linux, taken for any kernel on the same core: an exception from EL0
+    # and the return to it (the vectors, the KPTI trampoline, kernel_entry saving the 34
+    # registers with the Spectre-BHB loop, and ret_to_user restoring them): 168 + 87
+    # instructions (docs/linux-paths.md, null_syscall's entry and exit). The hardware and its
+    # mitigations are the same whatever kernel runs on it. The frame is L1-resident in steady
+    # state, so no accesses are logged for it.
+    "exception.frame": 255,
     # assumed: bounds, type and rights checks are ~3 compare-and-branch pairs plus the slot
     # address arithmetic around 5 loads: ~20 dual-issued instructions on a big core
     "cap.lookup": 20,
@@ -40,26 +45,34 @@ BUDGETS = {
     # assumed: one deletion while descending the CDT, per slot deleted (the walk's loads are
     # charged separately, as stalls)
     "cap.revoke_per_slot": 30,
-    # assumed: the straight-line work of a switch with every access an L1D hit: the 34
-    # registers as 17 stp + 17 ldp (Linux arm64 kernel_entry / kernel_exit and seL4's
-    # restore_user_context move the frame in pairs), mrs/msr of sp_el0, elr_el1 and spsr_el1
-    # (6), the two state stores, the `current` store and the checks (~10): ~50 instructions;
-    # ~60 cycles allowing for the system-register moves not dual-issuing. The TTBR0/ASID
-    # switch, when the address space changes, is charged separately (docs/kernel-design.md).
-    "sched.switch": 60,
+    # derived from arm64 Linux's measured switch (docs/linux-paths.md, context_switch_roundtrip:
+    # schedule() 2067 instructions a switch) without what HM does not do: CFS's pick and
+    # dequeue (497 + 286: HM's run queue is a priority bitmap and a FIFO, its loads and
+    # stores logged here), pressure-stall accounting (psi_task_switch, 235), the eager FP/SIMD
+    # save (fpsimd_thread_switch, 111: HM attaches FP state lazily) and switch_mm (108: the
+    # address-space switch is charged as ipc.ttbr_switch): 830, plus ~20 for the bitmap pick
+    "sched.switch": 850,
+    # derived the same way: a wake-up is Linux's try_to_wake_up (1386 instructions a wake-up,
+    # of which enqueue_task_fair and check_preempt_wakeup 656) with HM's FIFO append instead of
+    # CFS's enqueue (~20): 750; a block is a dequeue (~20) and the wait-list append (~20)
+    "sched.wake": 750,
+    "sched.block": 40,
     # assumed: ESR/FAR decode, the fault-class dispatch and the VSpace lookup of the current
     # thread (~15 instructions), the region scan's compares (~3 per region, 8 regions at most),
-    # a four-level walk (~5 per level) and the decision: ~60 dual-issued instructions
-    "pf.check": 40,
+    # a four-level walk (~5 per level) and the decision: ~60 instructions
+    "pf.check": 60,
     # assumed: pop a frame (ring index arithmetic), build and store each descriptor, DSB ISHST
-    # before returning so the walker sees it (~20 cycles for the barrier on an A7x pipeline)
+    # before returning so the walker sees it: ~20 instructions, and the barrier's wait counted
+    # as ~20 more
     "pf.install": 40,
-    # assumed: 64 DC ZVA (one 64-byte line each) at ~1 per cycle on the store pipe, plus the
-    # loop: the Cortex-A72/A76 optimization guides list DC ZVA as a single store-pipe op
-    "pf.zero_page": 70,
+    # measured: arm64 Linux's clear_page, a loop of DC ZVA (one 64-byte line each) with its
+    # address arithmetic: 264 instructions per 4 KiB page (docs/linux-paths.md, the write
+    # fault's clear_page); HM's zeroing is taken to be the same loop. The 64 line writes are
+    # logged and timed with the write-backs they cause.
+    "pf.zero_page": 264,
     # assumed: replacing a valid descriptor (a write to the shared zero page): break-before-
     # make, i.e. an invalid descriptor stored, DSB, TLBI VAE1IS of the page, DSB, the new one:
-    # ~10 instructions, the two barriers ~10 cycles each on an A7x pipeline
+    # ~10 instructions, and the two barriers' waits counted as ~10 each
     "pf.replace": 30,
     # assumed: building the fault message for the memory manager / pager (badge, va, access,
     # ESR) before the IPC the caller makes (charged separately): ~10 register moves
@@ -76,26 +89,29 @@ BUDGETS = {
     # one address space 247, across 384 cycles. Read as one-way IPCs (a round trip, two kernel
     # entries, could not cost less than 2 x 138 = 276), one IPC adds 247 - 138 = 109 cycles of
     # kernel path to a syscall's entry and exit, warm (L1 hits). Assumed: HM's call path is that
-    # much less ~10 cycles for having no thread switch (the activation replaces it): 100. seL4's
-    # whole call fastpath is 404 cycles on the older, narrower Cortex-A57 (entry/exit included).
+    # much less ~10 cycles for having no thread switch (the activation replaces it): 100 cycles,
+    # taken as ~100 instructions (about one a cycle in kernel code on the A76). seL4's whole
+    # call fastpath is 404 cycles on the older, narrower Cortex-A57 (entry/exit included).
     "ipc.fast_call": 100,
     # seL4 reply 408 vs call 404 on Cortex-A57 (sel4bench): the two paths cost about the same;
     # assumed equal to the call.
     "ipc.fast_reply": 100,
     # L4Re A76: 384 - 247 = 137 cycles measured for crossing address spaces in one IPC. hmk
     # charges it all to the TTBR0/ASID write, ISB and the VSpace state changes (an upper bound:
-    # the measurement may include a few TLB/cache misses that hmk times separately).
+    # the measurement may include a few TLB/cache misses that hmk times separately), taken as
+    # ~137 instructions' worth as ipc.fast_call is.
     "ipc.ttbr_switch": 137,
     # assumed: seL4's slowpath decodes the syscall generically and redoes the checks the
     # fastpath specialises; taken as 2x the fastpath's work (no published split found).
     "ipc.slow_extra": 200,
-    # assumed: an 8-byte word copied per cycle (ldr/str pairs, one store per cycle on the A7x
-    # store pipe); the stores are in the log (timed by path_cycles: write-allocate fills
-    # overlapped), the caller's user-buffer loads are not modeled.
-    "ipc.copy_per_word": 1,
+    # assumed: an 8-byte word copied by an ldr/str pair; the stores are in the log (timed by
+    # path_cycles: write-allocate fills overlapped), the caller's user-buffer loads are not
+    # modeled.
+    "ipc.copy_per_word": 2,
     # assumed: making an activation zeroes ~18.5 KiB (stack, buffer, TLS) at the pf.zero_page
-    # rate (70 cycles / 4 KiB: 317 cycles) plus ~80 cycles of allocator and record set-up
-    "ipc.grow": 400,
+    # rate (264 instructions / 4 KiB: ~1220) plus ~80 instructions of allocator and record
+    # set-up
+    "ipc.grow": 1300,
     # assumed: one capability copied into the server's slot: two checks, 7 field stores and
     # the CDT link, ~2x a lookup
     "ipc.cap_transfer": 40,
@@ -132,8 +148,9 @@ BUDGETS = {
 
 
 def path_cycles(budget: int, latencies, log, l1_hit: int, mlp: int = 1, drain: float = 0) -> int:
-    """A kernel path's cycles: `budget` plus the stalls of what it logged (`log`, with one
-    latency per access in `latencies`, as BatchHierarchy.run returns them):
+    """A kernel path's cycles: `budget` (its straight-line work, already in cycles) plus the
+    stalls of what it logged (`log`, with one latency per access in `latencies`, as
+    BatchHierarchy.run returns them):
 
     - a load smaller than a line waits for its data: kernel paths are chains of dependent
       loads, so each one's latency beyond an L1D hit adds in full;

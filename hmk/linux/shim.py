@@ -52,7 +52,7 @@ SIGNAL_OF = {
     traps.OUT_OF_MEMORY: SIGKILL,  # as from Linux's OOM killer
     traps.STUCK: SIGKILL,
 }
-COSTS = {
+COSTS = {  # instructions
     # assumed: the dispatch of a Linux syscall: the table lookup on x8 and moving the arguments
     # into a service request (~15 instructions)
     "dispatch": 15,
@@ -91,7 +91,7 @@ class Shim:
             if not resumed:
                 k.counts[f"shim.syscalls.{name}"] += 1
                 if not self.native:
-                    k.charge("shim", COSTS["dispatch"])
+                    k.charge("shim", k.work_cycles(COSTS["dispatch"]))
             task = self.procmgr.task_of(proc)
             if task is None:  # a server domain's own thread: no Linux process behind it
                 machine.set_reg(0, -ENOSYS)
@@ -212,7 +212,7 @@ class Shim:
                     k.reschedule(machine)
                 continue
             machine.set_context(regs)
-            k.charge("signal", COSTS["signal_deliver"])
+            k.charge("signal", k.work_cycles(COSTS["signal_deliver"]))
             return
 
     def _interrupt_call(self, machine, task, flags: int) -> None:

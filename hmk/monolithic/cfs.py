@@ -28,7 +28,8 @@ kernel/sched/fair.c (read for the rules, not copied):
 Tunables are Linux's defaults for one CPU (sysctl_sched_latency 6 ms, min granularity 0.75 ms,
 wakeup granularity 1 ms; kernel/sched/fair.c, Linux 5.10). Priorities of the HM thread API
 are kept but do not order CFS threads (all are nice 0). The work of each operation, in core
-cycles, is accumulated in `work` for the kernel to charge with the operations' logged accesses.
+instructions (hmk.monolithic.costs), is accumulated in `work` for the kernel to charge with the
+operations' logged accesses.
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ class Cfs(Threads):
         for f in ("root", "leftmost", "curr", "skip"):
             self.rq[f][:] = NIL
         self.rq.alloc_range(cores)
-        self.work = 0  # cycles of scheduler work not yet charged (take_work)
+        self.work = 0  # instructions of scheduler work not yet charged (take_work)
 
     def take_work(self) -> int:
-        """The scheduler's instruction budget since the last call."""
+        """The scheduler's instructions since the last call."""
         work, self.work = self.work, 0
         return work
 
@@ -129,7 +130,7 @@ class Cfs(Threads):
         load, st = self.mem.load, self.mem.store
         core = load(self.tcb, i, "core")
         self._update_curr(core)
-        self.work += BUDGETS["cfs.enqueue"]
+        self.work += BUDGETS["cfs.enqueue"] + BUDGETS["sched.wakeup"]
         vr = load(self.se, i, "vruntime")
         floor = load(self.rq, core, "min_vruntime")
         nr = load(self.rq, core, "nr_running")
@@ -188,8 +189,7 @@ class Cfs(Threads):
         if not (isinstance(core, int | np.integer) and 0 <= core < self.cores):
             return super().tick(core)
         load = self.mem.load
-        self._update_curr(core)
-        self.work += BUDGETS["cfs.tick"]
+        self._update_curr(core)  # (its work is in the tick's budget)
         cur = load(self.rq, core, "curr")
         if cur >= 0 and load(self.tcb, cur, "state") == RUNNING:
             nr = load(self.rq, core, "nr_running")
@@ -254,9 +254,8 @@ class Cfs(Threads):
     def _update_curr(self, core: int) -> None:
         load, st = self.mem.load, self.mem.store
         cur = load(self.rq, core, "curr")
-        if cur < 0:
+        if cur < 0:  # (its work is in its callers' budgets)
             return
-        self.work += BUDGETS["cfs.update_curr"]
         now = int(self.clock_ns())
         delta = now - load(self.se, cur, "exec_start")
         if delta <= 0:

@@ -1,63 +1,72 @@
-"""The Linux kernel's calibration table: instruction budgets of its paths, in core cycles.
+"""The Linux kernel model's calibration table: instruction budgets of its paths.
 
-Same convention as the core kernel's (hmk.kernel.costs): a budget is a path's straight-line work
-with every memory access an L1D hit; the accesses the model logs (run-queue and tree nodes,
-struct pages, FP/SIMD state, page tables) add their stalls through the memory hierarchy, and
-exception entry and return are the core's (its profile) plus `exception.frame`, which both
-kernels share (hmk.kernel.costs). Each budget is an instruction count of the path's common case
-on arm64 Linux (docs/linux-kernel.md: how they were counted) divided by an issue rate, or an
-assumption that says why.
+Same convention as the core kernel's (hmk.kernel.costs): a budget counts the instructions of a
+path's straight-line work with every memory access an L1D hit; the kernel converts them to
+cycles at the core's kernel IPC and adds the stalls of the accesses it logs (run-queue and tree
+nodes, struct pages, FP/SIMD state, page tables) through the memory hierarchy. Exception entry
+and return are the core's (its profile).
+
+Every budget is measured: the instructions arm64 Linux 5.10 (Debian's 5.10.223 build, KPTI on)
+executes on the path, counted per function under QEMU (docs/linux-paths.md; the numbers are in
+hmk/calibration/linux_paths.json, path and function named beside each entry), with one change:
+Debian's kernel zeroes every allocated page twice (CONFIG_INIT_ON_ALLOC_DEFAULT_ON makes
+prep_new_page clear it before the fault's clear_page does), which Linux's own default does not,
+so that clearing (kernel_init_free_pages, 302 instructions) is left out of page allocation.
 """
 
 from __future__ import annotations
 
 BUDGETS = {
-    # syscall entry and exit beyond the register frame: el0_sync's dispatch, el0_svc,
-    # el0_svc_common (the work-flags checks), invoke_syscall (the bounds check, the table load
-    # and the indirect call), and on the way out ret_to_user's check of pending work
-    "syscall.entry": 45,
-    # scheduler: update_curr (runtime arithmetic, the vruntime update, min_vruntime)
-    "cfs.update_curr": 25,
-    # enqueue_task_fair / dequeue_task_fair beyond the tree: load-weight and PELT load-average
-    # updates (__update_load_avg_se: decays), the cfs_rq counters, place_entity
-    "cfs.enqueue": 90,
-    "cfs.dequeue": 80,
-    # pick_next_task_fair with put_prev_entity and set_next_entity around the tree edits
-    "cfs.pick": 60,
-    # task_tick_fair: check_preempt_tick's slice arithmetic
-    "cfs.tick": 30,
-    "cfs.yield": 20,
-    # __schedule's frame around the class hooks: the run-queue lock, clearing the resched
-    # flag, prepare_task_switch, context_switch's choice of mm, finish_task_switch
-    "sched.schedule": 110,
-    # cpu_switch_to: the callee-saved registers x19-x28, fp, sp, lr (6 stp + 6 ldp), sp_el0
-    # and tpidr_el0; the user frame was saved at the kernel entry
-    "sched.switch_to": 20,
-    # check_and_switch_context: the ASID generation check and cpu_switch_mm; the TTBR0 write
-    # and its ISB are charged as the core kernel's address-space switch (ipc.ttbr_switch)
-    "sched.switch_mm": 30,
-    # fpsimd_thread_switch + fpsimd_restore_current_state: the flag checks around saving the
-    # previous thread's 32 128-bit registers, FPSR and FPCR and restoring the next's (16 stp
-    # and 16 ldp of Q pairs, logged and timed)
-    "fpsimd.switch": 40,
-    # the timer interrupt: gic handling, hrtimer, tick_sched_timer, scheduler_tick's frame
-    "timer.tick": 120,
-    # do_mem_abort -> do_page_fault: the ESR decode, mmap_read_trylock, find_vma (the walk's
-    # loads are logged: the VMA lookup), the access checks, handle_mm_fault's walk and the
-    # PTE write with its barriers
-    "fault.entry": 90,
-    "fault.segv": 20,
-    # do_anonymous_page's read case: the zero page's PTE made and set
-    "fault.zero_page": 25,
-    # do_anonymous_page's write case around the page bookkeeping (whose accesses are logged):
-    # anon_vma check, alloc_zeroed_user_highpage's allocator fast path, mem_cgroup_charge,
-    # page_add_new_anon_rmap, lru_cache_add and the PTE made dirty and young
-    "fault.anon_page": 200,
-    # wp_page_copy for the zero page: the old PTE checked, cleared and flushed
-    "fault.wp_zero": 60,
-    # __pte_alloc / __pmd_alloc: the table page's allocation, constructor and populate
-    "fault.pte_alloc": 80,
-    # clear_page: DC ZVA in a loop of 4 instructions per 64-byte block (64 blocks), the line
-    # writes logged and timed
-    "clear_page": 130,
+    # a syscall's dispatch between the exception's entry and exit (hmk.kernel.costs'
+    # exception.frame: the vectors, the KPTI trampoline, kernel_entry, ret_to_user, 255):
+    # el0_sync_handler .. el0_svc_common's work checks and invoke_syscall's table dispatch
+    # (null_syscall: 98 of 422, getppid's own 69)
+    "syscall.dispatch": 98,
+    # a page fault up to the anonymous-page decision, beyond the exception frame (255 of the
+    # fault's 298 for entry and exit): the abort's decode (43), do_mem_abort .. do_page_fault
+    # (196), find_vma (67) and handle_mm_fault's walk and the PGFAULT event count (253 = 331 -
+    # do_anonymous_page's 78); anon_read_fault
+    "fault.entry": 559,
+    # do_anonymous_page's read case: the zero page's PTE (anon_read_fault, 78)
+    "fault.zero_page": 78,
+    # do_anonymous_page's write case around the page's own steps: its checks, the PTE made
+    # young and dirty and set (anon_write_fault: the rest of handle_mm_fault, 332, less its
+    # share common with the read path, 173, plus set_pte_at's 13)
+    "fault.anon_page": 172,
+    # alloc_pages_vma .. get_page_from_freelist's per-cpu list pop and prep_new_page, without
+    # Debian's extra clearing (anon_write_fault: 828 - 302)
+    "page.alloc": 526,
+    "page.memcg_charge": 227,  # mem_cgroup_charge (anon_write_fault)
+    "page.lru_add": 493,  # lru_cache_add_inactive_or_unevictable, the pagevec drain averaged in
+    "page.rmap": 227,  # page_add_new_anon_rmap (anon_write_fault)
+    "clear_page": 264,  # DC ZVA x 64 and the loop (anon_write_fault); the line writes are timed
+    # a page-table page a fault allocates (__pte_alloc: allocation, memcg charge, constructor,
+    # populate): 4.1 instructions per fault with one table per 512 faults (anon_write_fault),
+    # i.e. ~2100 per table, less its clear_page (264) and Debian's extra clearing (302)
+    "fault.pte_alloc": 1533,
+    # assumed (not measured): wp_page_copy on the zero page beyond the new page's own steps:
+    # the old PTE checked, cleared and flushed (ptep_clear_flush), the mmu notifiers
+    "fault.wp_zero": 200,
+    # assumed: do_page_fault's bad-area path up to the signal (which the personality delivers)
+    "fault.segv": 50,
+    # schedule(), per switch (context_switch_roundtrip: 4134 for two): its own frame with the
+    # run-queue lock, psi_task_switch and finish_task_switch (837); pick_next_task_fair with
+    # put_prev/set_next (497); dequeue_task_fair of the thread that blocks (286); the rest of
+    # __switch_to and cpu_switch_to (228); fpsimd_thread_switch (111); check_and_switch_context,
+    # the ASID check and the TTBR0 write (108)
+    "sched.schedule": 837,
+    "cfs.pick": 497,
+    "cfs.dequeue": 286,
+    "sched.switch_to": 228,
+    "fpsimd.switch": 111,
+    "sched.switch_mm": 108,
+    # a wake-up (context_switch_roundtrip: try_to_wake_up 1580 for 1.14 wake-ups a round
+    # trip): enqueue_task_fair with check_preempt_wakeup (656) and the rest of try_to_wake_up
+    # (730)
+    "cfs.enqueue": 656,
+    "sched.wakeup": 730,
+    # assumed: yield_task_fair's update_curr and skip buddy (sched_yield is not measured)
+    "cfs.yield": 60,
+    # the timer interrupt, handler and tick work together (timer_interrupt: 3518 per tick)
+    "timer.tick": 3518,
 }

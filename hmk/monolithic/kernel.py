@@ -43,6 +43,8 @@ from hmk.monolithic.costs import BUDGETS
 from hmk.monolithic.pages import PageBook
 
 FP_STATE = 32 * 16 + 16  # 32 128-bit V registers, FPSR and FPCR: struct user_fpsimd_state
+# a new anonymous page's steps (do_anonymous_page's write case, hmk.monolithic.pages)
+NEW_PAGE = ("fault.anon_page", "page.alloc", "page.memcg_charge", "page.lru_add", "page.rmap")
 
 
 class LinuxKernel(CoreKernel):
@@ -66,10 +68,10 @@ class LinuxKernel(CoreKernel):
         return Cfs(self.mem, capacity, 1, 1, 1, clock_ns=self.now_ns)
 
     def charge_entry(self, resumed: bool = False) -> None:
-        """el0_svc: the register frame, the syscall dispatch, ret_to_user."""
+        """el0_svc: the exception, kernel_entry's frame, the dispatch, ret_to_user."""
         if not resumed:
-            frame = CORE["exception.frame"] + BUDGETS["syscall.entry"]
-            self.charge("syscall", self.entry + frame + self.exit)
+            work = self.work_cycles(CORE["exception.frame"] + BUDGETS["syscall.dispatch"])
+            self.charge("syscall", self.entry + work + self.exit)
             self.counts["kernel.syscalls"] += 1
 
     def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
@@ -82,10 +84,12 @@ class LinuxKernel(CoreKernel):
             self.mem.load(self.fpsimd, nxt, "v", k // 8)
         budget = BUDGETS["sched.schedule"] + BUDGETS["sched.switch_to"]
         budget += BUDGETS["fpsimd.switch"] + self.threads.take_work()
-        cycles = self.path(budget)
         if space_changed:
-            cycles += BUDGETS["sched.switch_mm"] + CORE["ipc.ttbr_switch"]
-        return cycles
+            budget += BUDGETS["sched.switch_mm"]
+        return self.path(budget)
+
+    def sched_note(self, what: str, n: int = 1) -> None:
+        """CFS accounts its own wake-ups and blocks (Cfs.work)."""
 
     def kept_running(self) -> None:
         """__schedule picked the running thread again: its pick's work and accesses."""
@@ -96,13 +100,13 @@ class LinuxKernel(CoreKernel):
 
     # ---- page faults ---------------------------------------------------------------------
     def _page_fault(self, proc, page: int, access: str) -> bool:
-        """do_mem_abort -> do_page_fault -> handle_mm_fault."""
-        cycles = self.entry + CORE["exception.frame"]
+        """do_mem_abort -> do_page_fault -> handle_mm_fault (exception entry and exit: the
+        core's, and their instructions are in fault.entry)."""
         self._stock(proc)
         outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
         self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
         zeroed = int(((log["kind"] == 1) & (log["size"] == LINE)).sum()) // (PAGE_SIZE // LINE)
-        budget = BUDGETS["fault.entry"]
+        budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
         if outcome in (RESOLVED, ZERO_MAPPED, ZERO_REPLACED):
             tables = zeroed - (outcome != ZERO_MAPPED and zeroed > 0)
             self._account_tables(proc, page, tables)
@@ -112,17 +116,17 @@ class LinuxKernel(CoreKernel):
             elif zeroed:  # a new anonymous page (not a spurious fault)
                 pa = self.vspaces.translate(proc.vspace, page)
                 self.pages.new_anon_page(pa, page)
-                budget += BUDGETS["fault.anon_page"]
+                budget += sum(BUDGETS[k] for k in NEW_PAGE)
                 if outcome == ZERO_REPLACED:
                     budget += BUDGETS["fault.wp_zero"]
                     self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
-            self.charge("fault", cycles + self.path(budget) + self.exit)
+            self.charge("fault", self.entry + self.path(budget) + self.exit)
             return True
         if outcome == SEGV:
-            self.charge("fault", cycles + self.path(budget + BUDGETS["fault.segv"]))
+            self.charge("fault", self.entry + self.path(budget + BUDGETS["fault.segv"]))
             return False
         # NEED_MEMMGR: a file page or a copy-on-write page: the kernel's memory code
-        self.charge("fault", cycles + self.path(budget))
+        self.charge("fault", self.entry + self.path(budget))
         served = proc.personality.page_fault(proc, page, access, pager=False)
         if served == REFILLED:  # cannot happen with the per-cpu stock; retried to be sure
             return self._page_fault(proc, page, access)

@@ -203,7 +203,7 @@ class MemoryManager(Service):
         """Charge a core-kernel call the memory manager made: entry, path, return (from
         kernel space, IC0 and IC1, a plain call into the kernel's code)."""
         k = self.kernel
-        trap = 0 if self.direct else k.entry + BUDGETS["exception.frame"] + k.exit
+        trap = 0 if self.direct else k.entry + k.work_cycles(BUDGETS["exception.frame"]) + k.exit
         k.charge(ACCOUNT, trap + k.path(budget))
 
     # ---- programs and processes ----------------------------------------------------------

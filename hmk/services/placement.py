@@ -32,7 +32,7 @@ MSG = 48  # bytes of a syscall's arguments as a service request: six registers
 MEMMGR_SLOT = 0  # every process's CSpace slot 0: the memory manager's domain's endpoint
 SERVICE_SLOT0 = 56  # domain k's endpoint is in every CSpace's slot SERVICE_SLOT0 + k
 # assumed: a call to a service in the same domain (IC0, or coalesced): a function call and
-# return with its register saves
+# return with its register saves (instructions)
 DIRECT_CALL = 5
 
 
@@ -113,7 +113,7 @@ class Placement:
         name = target.name
         if target.proc is None or name == here:  # IC0, or coalesced with the caller
             k.counts[f"shim.calls.{here}->{name}"] += 1
-            k.charge(f"services.{service}", DIRECT_CALL)
+            k.charge(f"services.{service}", k.work_cycles(DIRECT_CALL))
             return self._inside(name, service, serve)
         # the caller's capabilities: a service domain's own, or (from the program or from a
         # service inside the kernel, IC0) the program's
@@ -130,7 +130,7 @@ class Placement:
         k.counts[f"ipc.{here}->{name}.{res.path}"] += 1
         ic2 = target.ic == "IC2"
         cycles = k.ipc_path(res)
-        cycles += k.exit if ic2 else BUDGETS["ic1.switch"]
+        cycles += k.exit if ic2 else k.work_cycles(BUDGETS["ic1.switch"])
         if res.switch_vspace:
             k.counts["kernel.domain_switches"] += 1
         k.charge("ipc", cycles)
@@ -138,7 +138,8 @@ class Placement:
             return self._inside(name, service, serve)
         finally:
             reply = k.ipc_paths.reply(res.activation, 8)
-            cycles = k.entry + BUDGETS["exception.frame"] if ic2 else BUDGETS["ic1.switch"]
+            frame = BUDGETS["exception.frame"] if ic2 else BUDGETS["ic1.switch"]
+            cycles = (k.entry if ic2 else 0) + k.work_cycles(frame)
             k.charge("ipc", cycles + k.ipc_path(reply))
             if reply.switch_vspace:
                 k.counts["kernel.domain_switches"] += 1

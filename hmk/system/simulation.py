@@ -31,6 +31,7 @@ from hmk.monolithic.kernel import LinuxKernel
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
+from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
@@ -203,6 +204,7 @@ class Simulation:
         max_cycles: int | None = None,
         stacks: bool = False,
         script_channel=None,
+        kernel_ipc: float | None = None,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -258,6 +260,7 @@ class Simulation:
             user_level_paging=paging == "user",
             impl=impl,
             dram_line_cycles=soc.dram_line_write_at(ghz, hierarchy_cfg.line),
+            kernel_ipc=kernel_ipc or fitted_kernel_ipc(self.core_type.name),
             capabilities_only=capabilities_only,
         )
         placement = Placement(kernel, composition)
@@ -449,7 +452,8 @@ def run_program(
     one-line warnings (default stderr; None: only in the result); `progress`: a text stream
     for a progress line when the run is long and it is a terminal; `max_instructions`,
     `max_cycles`: end the run there (exit status 124, like timeout(1)); `stacks`: collect
-    cycle-weighted call stacks for flame graphs (RunResult.stacks)."""
+    cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
+    instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml)."""
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)
