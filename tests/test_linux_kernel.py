@@ -78,3 +78,42 @@ def test_an_hm_call_is_an_unknown_syscall_on_linux(capfdbinary):
 def test_linux_runs_are_deterministic(capfdbinary):
     a, b = run("minish", stdin=b"echo hi\nexit\n"), run("minish", stdin=b"echo hi\nexit\n")
     assert a.cycles == b.cycles and a.stats == b.stats
+
+
+def test_the_budgets_add_up_to_the_measured_paths():
+    """hmk.monolithic.costs is arm64 Linux's measured instruction counts (docs/linux-paths.md):
+    each path the model charges sums to what the measurement gives (less Debian's double
+    clearing of new pages, which the model leaves out on purpose)."""
+    import json  # noqa: PLC0415
+
+    from hmk.calibration.fit import HERE  # noqa: PLC0415
+    from hmk.kernel.costs import BUDGETS as CORE  # noqa: PLC0415
+    from hmk.monolithic.kernel import NEW_PAGE  # noqa: PLC0415
+
+    paths = json.loads((HERE / "linux_paths.json").read_text())["paths"]
+    b, frame = BUDGETS, CORE["exception.frame"]
+    measured = {k: paths[k]["instructions"] for k in paths}
+    syscall = frame + b["syscall.dispatch"] + 69  # getppid's own
+    assert syscall == pytest.approx(measured["null_syscall"], abs=2)
+    read = frame + b["fault.entry"] + b["fault.zero_page"]
+    assert read == pytest.approx(measured["anon_read_fault"], abs=2)
+    write = frame + b["fault.entry"] + b["clear_page"] + sum(b[k] for k in NEW_PAGE)
+    init_on_alloc = 302  # kernel_init_free_pages, left out
+    assert write == pytest.approx(measured["anon_write_fault"] - init_on_alloc, rel=0.02)
+    switches = 2 * sum(
+        b[k]
+        for k in (
+            "sched.schedule",
+            "cfs.pick",
+            "cfs.dequeue",
+            "sched.switch_to",
+            "fpsimd.switch",
+            "sched.switch_mm",
+        )
+    )
+    schedule = next(
+        c["instructions"]
+        for c in paths["context_switch_roundtrip"]["components"]
+        if c["part"].startswith("schedule")
+    )
+    assert switches == pytest.approx(schedule, rel=0.01)
