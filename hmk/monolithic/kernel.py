@@ -76,8 +76,8 @@ class LinuxKernel(CoreKernel):
 
     def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
         """__schedule's frame and CFS's pick (their logged tree and record accesses), the
-        FP/SIMD state out of the previous thread and into the next, cpu_switch_to and, for
-        another process, switch_mm (the TTBR0/ASID write: the core kernel's)."""
+        FP/SIMD state out of the previous thread and into the next (logged), cpu_switch_to
+        and, for another process, switch_mm's ASID check and TTBR0 write."""
         for k in range(0, FP_STATE, 32):  # 16 STP / LDP of Q register pairs (and FPSR/FPCR)
             if prev >= 0 and self.threads.valid(prev):
                 self.mem.store(self.fpsimd, prev, "v", 0, k // 8)
