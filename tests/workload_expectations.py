@@ -80,6 +80,8 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     *(("lat", (op, "3")) for op in LAT_OPS),
     ("lat", ("fork", "0")),
     ("lat", ("exec", "1")),
+    ("coldstart", ()),
+    ("coldstart", ("2",)),
     # usage errors: nothing on stdout, a message on stderr, status 2
     ("exitcode", ("-1",)),
     ("seqsweep", ("0",)),
@@ -100,7 +102,12 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("eintr", ("pause",)),
     ("lat", ("nope",)),
     ("lat", ("null", "x")),
-    ("lat", ("null", "1", "2")),
+    ("lat", ("null", "1", "2", "3")),
+    ("lat", ("null", "0", "1")),  # timed mode needs N >= 1
+    ("coldstart", ("x",)),
+    ("coldstart", ("app",)),
+    ("coldstart", ("65",)),
+    ("coldstart", ("1", "2", "3")),
 )
 
 
@@ -526,13 +533,29 @@ def _eintr(args: Sequence[str]) -> tuple[str, int]:
 
 def _lat(args: Sequence[str]) -> tuple[str, int]:
     """Every iteration's result is right on Linux: ok equals N. exec runs /bin/exitcode, which
-    only hmk's file system has: qemu-aarch64 cannot run that case (QEMU_CANNOT)."""
-    _check_count(args, 2)
+    only hmk's file system has: qemu-aarch64 cannot run that case (QEMU_CANNOT). The timed
+    mode (a third argument) prints measured times: tests/test_paper.py checks it."""
+    _check_count(args, 3)
     op = args[0] if args else "null"
     if op not in (*LAT_OPS, "exec"):
         raise UsageError
-    n = _arg(args, 1, 1000, 0, 1 << 32)
+    n = _arg(args, 1, 1000, len(args) > 2, 1 << 32)
+    if len(args) > 2:
+        _arg(args, 2, 0, 0, 1 << 32)
+        raise ValueError("lat's timed mode prints measured times: not an expectation")
     return f"lat: op={op} n={n} ok={n}\n", 0
+
+
+def _coldstart(args: Sequence[str]) -> tuple[str, int]:
+    """Every launch exits 0 on hmk, where /bin/coldstart is the program itself; qemu-aarch64
+    cannot exec it (QEMU_CANNOT). The timed mode (a second argument) prints measured times:
+    tests/test_paper.py checks it."""
+    _check_count(args, 2)
+    n = _arg(args, 0, 1, len(args) > 1, 64)
+    if len(args) > 1:
+        _arg(args, 1, 0, 0, 64)
+        raise ValueError("coldstart's timed mode prints measured times: not an expectation")
+    return f"coldstart: launches={n} ok={n}\n", 0
 
 
 # programs that take no arguments (any is a usage error)
@@ -548,6 +571,8 @@ QEMU_CANNOT = {
     ("timers", ("rtc",)),
     ("spawn", ()),
     ("lat", ("exec", "1")),
+    ("coldstart", ()),
+    ("coldstart", ("2",)),
 }
 
 _PROGRAMS = {
@@ -571,6 +596,7 @@ _PROGRAMS = {
     "spawn": _spawn,
     "eintr": _eintr,
     "lat": _lat,
+    "coldstart": _coldstart,
 }
 
 NAMES = tuple(sorted(_PROGRAMS))

@@ -25,7 +25,8 @@ PREFIX = "shim.syscalls."  # the statistic that counts a call by name
 LAT_OPS = (
     "null getpid read write open stat pipe pipe-self fault-read fault-write mmap fork exec thread"
 )
-# the programs and the arguments that reach their calls (lat: every operation once)
+# the programs and the arguments that reach their calls (lat: every operation once, and the
+# timed mode)
 EXERCISES = {
     "hello": [[]],
     "exitcode": [[]],
@@ -46,11 +47,13 @@ EXERCISES = {
     "timers": [[], ["rtc"]],
     "spawn": [[]],
     "eintr": [["read"], ["restart"], ["wait"], ["sleep"]],
-    "lat": [[op, "2"] for op in LAT_OPS.split()],
+    "lat": [[op, "2"] for op in LAT_OPS.split()] + [["null", "1", "1"]],
+    "coldstart": [["1"]],
     "hm/hmipc": [[]],
     "hm/hmbench": [["null", "2"]],
     "hm/hmmem": [[]],
     "hm/blkio": [[]],
+    "hm/ramstream": [["read", "4", "16"], ["write", "4", "16"]],
 }
 
 

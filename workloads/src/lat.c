@@ -1,4 +1,5 @@
-/* lat [OP] [N]: N iterations of one operating-system operation, lmbench style, for `hmk bench`.
+/* lat [OP] [N] [WARM]: N iterations of one operating-system operation, lmbench style, for
+ * `hmk bench` and `hmk paper`.
  *
  *   null        getppid() (lmbench's "null syscall")
  *   getpid      the getpid system call (glibc no longer caches it)
@@ -19,7 +20,13 @@
  * Defaults: null 1000. Prints `lat: op=OP n=N ok=N` (ok counts the iterations whose results
  * were right) and exits 0; an operation that fails prints what failed on stderr and exits 1.
  * The cost of one operation is the difference between runs with two values of N divided by
- * their difference: start-up, the first calls' cold misses and the exit cancel out. */
+ * their difference: start-up, the first calls' cold misses and the exit cancel out.
+ *
+ * Timed mode (a third argument, WARM): the program times itself. It runs WARM iterations to
+ * warm up, then N more between two reads of CLOCK_MONOTONIC (after the operation's set-up and
+ * before its tear-down), less the shortest of three empty pairs of reads, and prints
+ * `lat: op=OP n=N warm=WARM ok=K ns=T ns_per_op=T/N` (ok over all WARM + N iterations; the
+ * quotient with two decimals, in integer arithmetic). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -35,6 +43,29 @@
 #define OPS "null|getpid|read|write|open|stat|pipe|pipe-self|fault-read|fault-write|mmap|fork|exec|thread"
 
 extern char **environ;
+
+/* Timed mode: the clock starts as iteration `clock_at` begins (never when untimed) and stops
+ * after the loop. */
+static uint64_t warm, clock_at = UINT64_MAX;
+static struct timespec started, stopped;
+
+static inline void mark(uint64_t i)
+{
+    if (i == clock_at)
+        clock_gettime(CLOCK_MONOTONIC, &started);
+}
+
+static inline void stop(void)
+{
+    if (clock_at != UINT64_MAX)
+        clock_gettime(CLOCK_MONOTONIC, &stopped);
+}
+
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+    return (uint64_t)(b->tv_sec - a->tv_sec) * UINT64_C(1000000000) + (uint64_t)b->tv_nsec -
+           (uint64_t)a->tv_nsec;
+}
 
 __attribute__((noreturn)) static void fail(const char *op, const char *what)
 {
@@ -60,8 +91,11 @@ static uint64_t dev_null(const char *op, uint64_t n, int writing)
         fail(op, "open /dev/null");
     char c = 'x';
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++)
+    for (uint64_t i = 0; i < n; i++) {
+        mark(i);
         ok += writing ? write(fd, &c, 1) == 1 : read(fd, &c, 1) == 0;
+    }
+    stop();
     close(fd);
     return ok;
 }
@@ -90,11 +124,13 @@ static uint64_t pipe_round_trips(const char *op, uint64_t n)
     close(back[1]);
     uint64_t ok = 0;
     for (uint64_t i = 0; i < n; i++) {
+        mark(i);
         char sent = (char)i, got = 0;
         if (write(there[1], &sent, 1) != 1 || read(back[0], &got, 1) != 1)
             fail(op, "round trip");
         ok += got == (char)(sent + 1);
     }
+    stop();
     close(there[1]); /* the child reads end-of-file and exits */
     if (!waited_ok(pid))
         fail(op, "the child");
@@ -108,11 +144,13 @@ static uint64_t pipe_self(const char *op, uint64_t n)
         fail(op, "pipe");
     uint64_t ok = 0;
     for (uint64_t i = 0; i < n; i++) {
+        mark(i);
         char sent = (char)i, got = 0;
         if (write(p[1], &sent, 1) != 1 || read(p[0], &got, 1) != 1)
             fail(op, "write and read");
         ok += got == sent;
     }
+    stop();
     return ok;
 }
 
@@ -124,10 +162,12 @@ static uint64_t faults(const char *op, uint64_t n, int writing)
         fail(op, "mmap");
     uint64_t ok = 0;
     for (uint64_t i = 0; i < n; i++) {
+        mark(i);
         if (writing)
             p[i * 4096] = 1;
         ok += p[i * 4096] == writing;
     }
+    stop();
     return ok;
 }
 
@@ -135,6 +175,7 @@ static uint64_t processes(const char *op, uint64_t n, int exec)
 {
     uint64_t ok = 0;
     for (uint64_t i = 0; i < n; i++) {
+        mark(i);
         pid_t pid = fork();
         if (pid < 0)
             fail(op, "fork");
@@ -148,6 +189,7 @@ static uint64_t processes(const char *op, uint64_t n, int exec)
         }
         ok += waited_ok(pid);
     }
+    stop();
     return ok;
 }
 
@@ -155,23 +197,34 @@ static uint64_t run(const char *op, uint64_t n)
 {
     uint64_t ok = 0;
     if (!strcmp(op, "null")) {
-        for (uint64_t i = 0; i < n; i++)
+        for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             ok += getppid() >= 0;
+        }
+        stop();
     } else if (!strcmp(op, "getpid")) {
         pid_t me = (pid_t)syscall(SYS_getpid);
-        for (uint64_t i = 0; i < n; i++)
+        for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             ok += syscall(SYS_getpid) == me;
+        }
+        stop();
     } else if (!strcmp(op, "read") || !strcmp(op, "write")) {
         ok = dev_null(op, n, op[0] == 'w');
     } else if (!strcmp(op, "open")) {
         for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             int fd = open("/etc/passwd", O_RDONLY);
             ok += fd >= 0 && close(fd) == 0;
         }
+        stop();
     } else if (!strcmp(op, "stat")) {
         struct stat st;
-        for (uint64_t i = 0; i < n; i++)
+        for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             ok += stat("/etc/passwd", &st) == 0 && S_ISREG(st.st_mode);
+        }
+        stop();
     } else if (!strcmp(op, "pipe")) {
         ok = pipe_round_trips(op, n);
     } else if (!strcmp(op, "pipe-self")) {
@@ -180,20 +233,24 @@ static uint64_t run(const char *op, uint64_t n)
         ok = faults(op, n, op[6] == 'w');
     } else if (!strcmp(op, "mmap")) {
         for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
                            0);
             ok += p != MAP_FAILED && munmap(p, 65536) == 0;
         }
+        stop();
     } else if (!strcmp(op, "fork") || !strcmp(op, "exec")) {
         ok = processes(op, n, op[0] == 'e');
     } else if (!strcmp(op, "thread")) {
         for (uint64_t i = 0; i < n; i++) {
+            mark(i);
             pthread_t t;
             void *got = NULL;
             if (pthread_create(&t, NULL, nothing, (void *)(uintptr_t)(i + 1)))
                 fail(op, "pthread_create");
             ok += pthread_join(t, &got) == 0 && got == (void *)(uintptr_t)(i + 1);
         }
+        stop();
     } else {
         return UINT64_MAX;
     }
@@ -202,13 +259,34 @@ static uint64_t run(const char *op, uint64_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc > 3)
-        usage(argv[0], "[" OPS "] [N]");
+    if (argc > 4)
+        usage(argv[0], "[" OPS "] [N] [WARM]");
     const char *op = argc > 1 ? argv[1] : "null";
-    uint64_t n = arg_u64(argc, argv, 2, "N", 1000, 0, UINT64_C(1) << 32);
-    uint64_t ok = run(op, n);
+    int timed = argc > 3;
+    uint64_t n = arg_u64(argc, argv, 2, "N", 1000, timed, UINT64_C(1) << 32);
+    if (timed) {
+        warm = arg_u64(argc, argv, 3, "WARM", 0, 0, UINT64_C(1) << 32);
+        clock_at = warm;
+    }
+    uint64_t ok = run(op, warm + n);
     if (ok == UINT64_MAX)
-        usage(argv[0], "[" OPS "] [N]");
-    printf("lat: op=%s n=%" PRIu64 " ok=%" PRIu64 "\n", op, n, ok);
+        usage(argv[0], "[" OPS "] [N] [WARM]");
+    if (!timed) {
+        printf("lat: op=%s n=%" PRIu64 " ok=%" PRIu64 "\n", op, n, ok);
+        return 0;
+    }
+    uint64_t ns = ns_between(&started, &stopped), empty = UINT64_MAX;
+    for (int k = 0; k < 3; k++) { /* what the two reads add to the interval: the least of 3 */
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (ns_between(&a, &b) < empty)
+            empty = ns_between(&a, &b);
+    }
+    ns = ns > empty ? ns - empty : 0;
+    uint64_t hundredths = ns * 100 / n;
+    printf("lat: op=%s n=%" PRIu64 " warm=%" PRIu64 " ok=%" PRIu64 " ns=%" PRIu64
+           " ns_per_op=%" PRIu64 ".%02" PRIu64 "\n",
+           op, n, warm, ok, ns, hundredths / 100, hundredths % 100);
     return 0;
 }
