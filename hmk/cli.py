@@ -9,6 +9,8 @@
     hmk syscalls [--json]             every AArch64 syscall: its service, status, who makes it
     hmk fidelity [--write FILE.md]    modeled kernel paths beside published numbers
     hmk calibrate [--write]           fit the kernels' speed on one board, predict the other
+    hmk bench [options]               an lmbench-style suite per system
+    hmk paper [options]               the HM paper's evaluation on the model (docs/paper.md)
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -407,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hmk.calibration import page as calibration  # noqa: PLC0415
 
     calibration.add_parser(commands)
+    from hmk.paper import command as paper  # noqa: PLC0415  (the same: loads when it runs)
+
+    paper.add_parser(commands)
 
     run = commands.add_parser(
         "run",

@@ -57,7 +57,8 @@ def test_api_lists_the_bundled_programs():
 @pytest.mark.parametrize("bad", ["nosuch", "toolchain.txt", "../bin/hello", ""])
 def test_api_unknown_name_lists_the_choices(bad):
     with pytest.raises(
-        ValueError, match="bundled workloads: coldstart, compute, eintr, exitcode, filemap, fsx, hello,"
+        ValueError,
+        match="bundled workloads: coldstart, compute, eintr, exitcode, filemap, fsx, hello,",
     ):
         workloads.path(bad)
 
