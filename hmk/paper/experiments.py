@@ -14,8 +14,6 @@ from hmk.bench import BY_NAME
 from hmk.calibration.anchors import anchor, anchors
 from hmk.paper.runs import Run
 
-PROFILES = ("rpi4", "kirin9000")
-
 
 @dataclass(frozen=True)
 class Cell:
@@ -155,8 +153,8 @@ def _by(cells, profile, quantity) -> dict[str, float | None]:
     return {c.system: c.value for c in cells if (c.profile, c.quantity) == (profile, quantity)}
 
 
-def time_ratio(cells, quantity, label, published_for, over="hm-phone", under="linux") -> list:
-    """Rows of `over`'s value / `under`'s for `quantity` on each profile of `cells`."""
+def ratio_rows(cells, quantity, label, published_for, over="hm-phone", under="linux") -> list:
+    """Rows of the ratio of `over`'s value to `under`'s for `quantity`, per profile."""
     rows = []
     for profile in dict.fromkeys(c.profile for c in cells):
         v = _by(cells, profile, quantity)
@@ -230,7 +228,7 @@ class Lmbench(Experiment):
     def derived(self, cells):
         rows = []
         for op, label, published_for in self.CLAIMS:
-            rows += time_ratio(cells, BY_NAME[op].what, label, published_for)
+            rows += ratio_rows(cells, BY_NAME[op].what, label, published_for)
         return rows
 
 
@@ -271,7 +269,7 @@ class Block(Experiment):
         rows = []
         for q in self.quantities:
             label = f"twin driver speed-up, {q.split(',')[0]}"
-            rows += time_ratio(
+            rows += ratio_rows(
                 cells,
                 q,
                 label,
@@ -327,7 +325,7 @@ class ColdStart(Experiment):
 
     def derived(self, cells):
         claim = "hm.fig11a.cold_start.vs_linux"
-        return time_ratio(
+        return ratio_rows(
             cells,
             self.quantities[0],
             "app launch, HM / Linux time",

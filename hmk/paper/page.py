@@ -34,7 +34,7 @@ file system holding it as /bin/NAME. Frames are counted by hmk (`RunResult.stats
 **Columns**: *model*, the model's value; *published*, the anchor's value, with its source
 numbered below the table; *error*, (model - published) / published. A claim that HM is some
 percentage faster or slower than Linux is set against the time ratio HM / Linux it implies; a
-value derived from two anchors says how. Profiles: PROFILES.
+value derived from two anchors says how. Profiles: PROFILES
 
 Regenerate with `python -m hmk paper --write docs/paper.md` (figures go to docs/img/paper/;
 `--jobs N` worker processes, every core by default; `--only`, `--profiles`, `--json FILE`).
@@ -53,11 +53,11 @@ user-level pager (set against the paper's Fiasco.OC, which pages the same way)."
     "lmbench": f"""\
 `lat OP N WARM` for each operation under linux and hm-phone (docs/fidelity.md has them under
 sel4 too). The context switch is lmbench's lat_ctx with two processes: a pipe round trip / 2
-less a write and a read of a pipe in one process. N/WARM of lat's operations:
-{SIZES}. The paper states Table 5 relative to Linux, on the Kirin 9000 only: a context
-switch faster by a percentage (read as that much less time), clone a multiple slower, and fork
-slower with no number; the fork row is set against the only fork figures published, a typical
-app's (HM with parallel VMA copying / Linux).""",
+less a write and a read of a pipe in one process. The paper states Table 5 relative to Linux,
+on the Kirin 9000 only: a context switch faster by a percentage (read as that much less time),
+clone a multiple slower, and fork slower with no number; the fork row is set against the only
+fork figures published, a typical app's (HM with parallel VMA copying / Linux). N/WARM of
+lat's operations: {SIZES}.""",
     "block": f"""\
 `ramstream read|write {ex.BLOCK_KIB} {ex.STREAM_KIB}` (workloads/hm/ramstream.c):
 {ex.STREAM_KIB // 1024} MiB of /dev/ram0, devhost's RAM disk, in {ex.BLOCK_KIB} KiB preads or
@@ -178,7 +178,7 @@ def gaps(cells: list[Cell]) -> list[str]:
 def render(cells: list[Cell]) -> str:
     """The page of `cells` (the experiments they belong to, in the order of EXPERIMENTS)."""
     profiles = list(dict.fromkeys(c.profile for c in cells))
-    out = [INTRO.replace("PROFILES", ", ".join(profiles) + "."), ""]
+    out = [INTRO.replace("PROFILES", ", ".join(profiles) + ".")]
     for experiment in EXPERIMENTS.values():
         if any(c.experiment == experiment.name for c in cells):
             out += section(experiment, cells)
