@@ -101,6 +101,22 @@ def test_the_guest_clock_measures_what_the_model_charges():
     assert ns / 100 == pytest.approx(cycles / ghz, rel=0.02)
 
 
+def test_a_failed_run_is_a_cell_not_a_traceback():
+    experiment = EXPERIMENTS["faults"]
+    run = Run("lat", ("fault-nope", "80", "16"), "linux", "rpi4")
+    outcome = execute(run)
+    assert outcome.failure.startswith("lat fault-nope 80 16: exit status 2: usage: /bin/lat")
+    (read,) = experiment.runs(["rpi4"], ["read fault"], ["linux"])
+    cell = experiment.cell({read: outcome}, "rpi4", "read fault", "linux")
+    assert cell.value is None and cell.failure == outcome.failure
+    text = page.render([cell])
+    published = f"{anchor('hm.fig8.rpi4.anon_fault.read.linux').value:g} ns"
+    assert _row(text, "rpi4", "read fault", "linux").endswith(f"| failed | {published} [1] | - |")
+    assert f"- failed: rpi4 linux, read fault: {outcome.failure}\n" in text
+    assert f"- Fig. 8, rpi4, read fault (linux): the model failed; published {published}" in text
+    assert page.parse(text) == [cell]
+
+
 def test_parallel_and_serial_runs_agree():
     runs = [
         Run("lat", ("null", "20", "4"), "hm-phone", "rpi4"),

@@ -76,11 +76,9 @@ def execute(run: Run) -> Outcome:
             return Outcome(failure=f"{name}: {str(e).splitlines()[0] if str(e) else e!r}")
     lines = out.getvalue().decode(errors="replace").strip().splitlines() or [""]
     if result.exit_status != 0:
-        why = result.fault or lines[-1]
-        return Outcome(
-            failure=f"{name} {' '.join(run.args)}: exit status {result.exit_status}"
-            + (f": {why}" if why else "")
-        )
+        said = result.fault or lines[-1]
+        stop = f"{name} {' '.join(run.args)}: exit status {result.exit_status}"
+        return Outcome(failure=f"{stop}: {said}" if said else stop)
     pairs = dict(word.split("=", 1) for word in lines[-1].split() if "=" in word)
     frames = {k: v for k, v in result.stats.items() if k.startswith("frames.")}
     return Outcome(pairs, frames)
