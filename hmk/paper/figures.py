@@ -1,8 +1,7 @@
-"""One PNG per experiment: the model's values as bars, the published ones as black points.
-
-`figure(name, cells)` returns the matplotlib Figure (tests count its bars and points);
-lmbench's and the cold start's bars are the time ratios HM / Linux the paper's claims are;
-`write_figures(cells, directory)` saves every experiment's that `cells` hold.
+"""One PNG per experiment: the model's values as bars, the published ones as black points
+(lmbench's and the cold start's bars are the time ratios HM / Linux, which is what the paper
+claims). `figure(name, cells)` returns the matplotlib Figure (tests count its bars and points);
+`write_figures(cells, directory)` saves the figure of every experiment `cells` hold.
 """
 
 from __future__ import annotations

@@ -116,14 +116,14 @@ def table(rows: list[Row]) -> tuple[list[str], list[str]]:
         "| --- | --- | --- | ---: | ---: | ---: |",
     ]
     for r in rows:
-        notes = set()
+        cites = set()
         for anchor_id in r.published.anchors if r.published else ():
-            cited = sources.setdefault(anchor(anchor_id).source, [])
-            cited += [anchor_id] if anchor_id not in cited else []
-            notes.add(list(sources).index(anchor(anchor_id).source) + 1)
+            ids = sources.setdefault(anchor(anchor_id).source, [])
+            ids += [anchor_id] if anchor_id not in ids else []
+            cites.add(list(sources).index(anchor(anchor_id).source) + 1)
         lines.append(
             f"| {r.profile} | {r.quantity} | {r.system} | {value_text(r.value, r.unit)} | "
-            f"{published_text(r.published, sorted(notes))} | {error_text(r)} |"
+            f"{published_text(r.published, sorted(cites))} | {error_text(r)} |"
         )
     notes = [
         f"[{n}] {source} (anchor{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
