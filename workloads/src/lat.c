@@ -44,22 +44,24 @@
 
 extern char **environ;
 
-/* Timed mode: the clock starts as iteration `clock_at` begins (never when untimed) and stops
- * after the loop. */
-static uint64_t warm, clock_at = UINT64_MAX;
+/* Timed mode: the iterations run before the clock starts, and the two clock readings. */
+static uint64_t warm;
+static int timed;
 static struct timespec started, stopped;
 
-static inline void mark(uint64_t i)
-{
-    if (i == clock_at)
-        clock_gettime(CLOCK_MONOTONIC, &started);
-}
-
-static inline void stop(void)
-{
-    if (clock_at != UINT64_MAX)
-        clock_gettime(CLOCK_MONOTONIC, &stopped);
-}
+/* for (i = 0; i < n; i++) BODY; in timed mode WARM iterations first, then the clock starts,
+ * N more, and the clock stops. The loop is the same in both modes, so an untimed run costs
+ * what it did before the timed mode existed. */
+#define REPEAT(i, n, ...)                                                                      \
+    for (int pass_ = !timed; pass_ < 2; pass_++) {                                             \
+        uint64_t to_ = pass_ ? warm + (n) : warm;                                              \
+        if (pass_ && timed)                                                                    \
+            clock_gettime(CLOCK_MONOTONIC, &started);                                          \
+        for (uint64_t i = pass_ ? warm : 0; i < to_; i++)                                      \
+            __VA_ARGS__                                                                        \
+    }                                                                                          \
+    if (timed)                                                                                 \
+        clock_gettime(CLOCK_MONOTONIC, &stopped)
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
@@ -91,11 +93,9 @@ static uint64_t dev_null(const char *op, uint64_t n, int writing)
         fail(op, "open /dev/null");
     char c = 'x';
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        mark(i);
+    REPEAT(i, n, {
         ok += writing ? write(fd, &c, 1) == 1 : read(fd, &c, 1) == 0;
-    }
-    stop();
+    });
     close(fd);
     return ok;
 }
@@ -123,14 +123,12 @@ static uint64_t pipe_round_trips(const char *op, uint64_t n)
     close(there[0]);
     close(back[1]);
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        mark(i);
+    REPEAT(i, n, {
         char sent = (char)i, got = 0;
         if (write(there[1], &sent, 1) != 1 || read(back[0], &got, 1) != 1)
             fail(op, "round trip");
         ok += got == (char)(sent + 1);
-    }
-    stop();
+    });
     close(there[1]); /* the child reads end-of-file and exits */
     if (!waited_ok(pid))
         fail(op, "the child");
@@ -143,39 +141,34 @@ static uint64_t pipe_self(const char *op, uint64_t n)
     if (pipe(p))
         fail(op, "pipe");
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        mark(i);
+    REPEAT(i, n, {
         char sent = (char)i, got = 0;
         if (write(p[1], &sent, 1) != 1 || read(p[0], &got, 1) != 1)
             fail(op, "write and read");
         ok += got == sent;
-    }
-    stop();
+    });
     return ok;
 }
 
 static uint64_t faults(const char *op, uint64_t n, int writing)
 {
-    volatile char *p = mmap(NULL, (size_t)(n + 1) * 4096, PROT_READ | PROT_WRITE,
+    volatile char *p = mmap(NULL, (size_t)(warm + n + 1) * 4096, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         fail(op, "mmap");
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        mark(i);
+    REPEAT(i, n, {
         if (writing)
             p[i * 4096] = 1;
         ok += p[i * 4096] == writing;
-    }
-    stop();
+    });
     return ok;
 }
 
 static uint64_t processes(const char *op, uint64_t n, int exec)
 {
     uint64_t ok = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        mark(i);
+    REPEAT(i, n, {
         pid_t pid = fork();
         if (pid < 0)
             fail(op, "fork");
@@ -188,8 +181,7 @@ static uint64_t processes(const char *op, uint64_t n, int exec)
             _exit(0);
         }
         ok += waited_ok(pid);
-    }
-    stop();
+    });
     return ok;
 }
 
@@ -197,34 +189,26 @@ static uint64_t run(const char *op, uint64_t n)
 {
     uint64_t ok = 0;
     if (!strcmp(op, "null")) {
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             ok += getppid() >= 0;
-        }
-        stop();
+        });
     } else if (!strcmp(op, "getpid")) {
         pid_t me = (pid_t)syscall(SYS_getpid);
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             ok += syscall(SYS_getpid) == me;
-        }
-        stop();
+        });
     } else if (!strcmp(op, "read") || !strcmp(op, "write")) {
         ok = dev_null(op, n, op[0] == 'w');
     } else if (!strcmp(op, "open")) {
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             int fd = open("/etc/passwd", O_RDONLY);
             ok += fd >= 0 && close(fd) == 0;
-        }
-        stop();
+        });
     } else if (!strcmp(op, "stat")) {
         struct stat st;
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             ok += stat("/etc/passwd", &st) == 0 && S_ISREG(st.st_mode);
-        }
-        stop();
+        });
     } else if (!strcmp(op, "pipe")) {
         ok = pipe_round_trips(op, n);
     } else if (!strcmp(op, "pipe-self")) {
@@ -232,25 +216,21 @@ static uint64_t run(const char *op, uint64_t n)
     } else if (!strcmp(op, "fault-read") || !strcmp(op, "fault-write")) {
         ok = faults(op, n, op[6] == 'w');
     } else if (!strcmp(op, "mmap")) {
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
                            0);
             ok += p != MAP_FAILED && munmap(p, 65536) == 0;
-        }
-        stop();
+        });
     } else if (!strcmp(op, "fork") || !strcmp(op, "exec")) {
         ok = processes(op, n, op[0] == 'e');
     } else if (!strcmp(op, "thread")) {
-        for (uint64_t i = 0; i < n; i++) {
-            mark(i);
+        REPEAT(i, n, {
             pthread_t t;
             void *got = NULL;
             if (pthread_create(&t, NULL, nothing, (void *)(uintptr_t)(i + 1)))
                 fail(op, "pthread_create");
             ok += pthread_join(t, &got) == 0 && got == (void *)(uintptr_t)(i + 1);
-        }
-        stop();
+        });
     } else {
         return UINT64_MAX;
     }
@@ -262,13 +242,10 @@ int main(int argc, char **argv)
     if (argc > 4)
         usage(argv[0], "[" OPS "] [N] [WARM]");
     const char *op = argc > 1 ? argv[1] : "null";
-    int timed = argc > 3;
-    uint64_t n = arg_u64(argc, argv, 2, "N", 1000, timed, UINT64_C(1) << 32);
-    if (timed) {
-        warm = arg_u64(argc, argv, 3, "WARM", 0, 0, UINT64_C(1) << 32);
-        clock_at = warm;
-    }
-    uint64_t ok = run(op, warm + n);
+    timed = argc > 3;
+    uint64_t n = arg_u64(argc, argv, 2, "N", 1000, (uint64_t)timed, UINT64_C(1) << 32);
+    warm = arg_u64(argc, argv, 3, "WARM", 0, 0, UINT64_C(1) << 32);
+    uint64_t ok = run(op, n);
     if (ok == UINT64_MAX)
         usage(argv[0], "[" OPS "] [N] [WARM]");
     if (!timed) {
