@@ -90,9 +90,12 @@ def test_the_budgets_add_up_to_the_measured_paths():
     from hmk.kernel.costs import BUDGETS as CORE  # noqa: PLC0415
     from hmk.monolithic.kernel import NEW_PAGE  # noqa: PLC0415
 
-    paths = json.loads((HERE / "linux_paths.json").read_text())["paths"]
+    data = json.loads((HERE / "linux_paths.json").read_text())
+    paths = data["paths"]
     b, frame = BUDGETS, CORE["exception.frame"]
-    measured = {k: paths[k]["instructions"] for k in paths}
+    # the exception frame is KPTI-less (the profiles' cores do not need it): the kpti=0 run's
+    # totals; the per-function split is the main run's, and KPTI only changes the frame
+    measured = data["variants"]["kpti0"]["instructions"]
     syscall = frame + b["syscall.dispatch"] + 69  # getppid's own
     assert syscall == pytest.approx(measured["null_syscall"], abs=2)
     read = frame + b["fault.entry"] + b["fault.zero_page"]
@@ -117,3 +120,60 @@ def test_the_budgets_add_up_to_the_measured_paths():
         if c["part"].startswith("schedule")
     )
     assert switches == pytest.approx(schedule, rel=0.01)
+    # without the memory cgroup (the Raspberry Pi kernel's default): the memcg0 run's totals
+    # (a boot of its own: its baseline is a few instructions off the main run's)
+    memcg = data["variants"]["memcg0"]["instructions"]
+    main = {k: paths[k]["instructions"] for k in paths}
+    assert b["memcg.fault_event"] == pytest.approx(
+        main["anon_read_fault"] - memcg["anon_read_fault"], abs=2
+    )
+    assert b["memcg.fault_event"] + b["memcg.new_page"] == pytest.approx(
+        main["anon_write_fault"] - memcg["anon_write_fault"], abs=6
+    )
+    kpti = paths["null_syscall"]["instructions"] - measured["null_syscall"]
+    assert kpti == pytest.approx(
+        paths["anon_read_fault"]["instructions"] - measured["anon_read_fault"], abs=2
+    )
+
+
+def test_without_the_memory_cgroup_a_fault_charges_nothing_to_it(capfdbinary):
+    """linux-rpi boots linux with cgroup_disable=memory: the same faults, fewer instructions by
+    exactly the memory cgroup's measured share, and no cgroup counters touched."""
+    on = Simulation(str(path("hello")), system="linux", warnings=None)
+    off = Simulation(str(path("hello")), system="linux-rpi", warnings=None)
+    assert on.kernel.memcg and not off.kernel.memcg
+    args = ["fault-write", "64"]
+    with_memcg, without = run("lat", args), run("lat", args, system="linux-rpi")
+    assert with_memcg.stats["kernel.page_faults"] == without.stats["kernel.page_faults"]
+    new = with_memcg.stats["kernel.faults.resolved"]
+    saved = with_memcg.stats["kernel.cycles.fault"] - without.stats["kernel.cycles.fault"]
+    least = new * BUDGETS["memcg.new_page"] / on.kernel.kernel_ipc
+    assert least < saved < 2 * least
+    sim = Simulation(str(path("lat")), system="linux-rpi", warnings=None)
+    from hmk.system.simulation import DEFAULT_ENV  # noqa: PLC0415
+
+    sim.start(sim.executable(str(path("lat"))), [b"lat", *map(str.encode, args)], list(DEFAULT_ENV))
+    assert sim.run().exit_status == 0
+    book = sim.kernel.pages
+    assert int(book.percpu["vmstat_anon"][0]) >= 64 and int(book.percpu["memcg_anon"][0]) == 0
+
+
+def test_hm_records_each_new_anonymous_page_for_its_memory_manager(capfdbinary):
+    """HM's kernel paging writes the memory manager's page record of every page it gives."""
+    sim = Simulation(str(path("lat")), system="hm-phone", warnings=None)
+    from hmk.system.simulation import DEFAULT_ENV  # noqa: PLC0415
+
+    sim.start(sim.executable(str(path("lat"))), [b"lat", b"fault-write", b"64"], list(DEFAULT_ENV))
+    result = sim.run()
+    assert result.exit_status == 0
+    recorded = int(sim.kernel.page_records.lists["n"][0])
+    new = result.stats["kernel.faults.resolved"] + result.stats.get(
+        "kernel.faults.zero_replaced", 0
+    )
+    assert recorded >= 64 and recorded <= new
+    reads = Simulation(str(path("lat")), system="hm-phone", warnings=None)
+    reads.start(
+        reads.executable(str(path("lat"))), [b"lat", b"fault-read", b"64"], list(DEFAULT_ENV)
+    )
+    assert reads.run().exit_status == 0
+    assert int(reads.kernel.page_records.lists["n"][0]) < recorded - 32  # the zero page is not

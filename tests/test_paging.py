@@ -75,7 +75,9 @@ def test_anonymous_fault_resolves_with_the_region_permissions(impl):
     assert zeroed.sum() == 4 * 64 and (log["addr"] >= KERNEL_BASE).all()
     budget = P.fault_budget(outcome, log)
     assert (
-        budget == sum(BUDGETS[k] for k in ("pf.check", "pf.install")) + 4 * BUDGETS["pf.zero_page"]
+        budget
+        == sum(BUDGETS[k] for k in ("pf.check", "pf.install", "pf.record"))
+        + 4 * BUDGETS["pf.zero_page"]
     )
     # a second page under the same tables takes one frame; the text region maps r-x
     outcome, log = pg.handle_fault(i, RW[0] + PAGE_SIZE, "read", impl=impl)
@@ -161,7 +163,7 @@ def test_a_read_maps_the_zero_page_and_a_write_replaces_it(impl):
     assert not pg.vs.ram[first : first + PAGE_SIZE].any()
     assert not pg.vs.ram[zero : zero + PAGE_SIZE].any()
     assert P.fault_budget(outcome, log) == sum(
-        BUDGETS[k] for k in ("pf.check", "pf.replace", "pf.install", "pf.zero_page")
+        BUDGETS[k] for k in ("pf.check", "pf.replace", "pf.install", "pf.zero_page", "pf.record")
     )
     # fetches and writes of pages not there still take a frame; a read-only region's
     # zero page is no way to write

@@ -10,7 +10,7 @@ from hmk.system import SystemFileError, list_systems, load_system, parse_system,
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-PRESETS = ["hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "sel4"]
+PRESETS = ["hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "linux-rpi", "sel4"]
 
 
 def test_presets_are_listed_and_place_every_service_once():
@@ -22,7 +22,7 @@ def test_presets_are_listed_and_place_every_service_once():
     assert {d.ic for d in load_system("linux").domains} == {"IC0"}
     assert load_system("linux").kernel == "linux"
     assert {d.ic for d in load_system("hm-ic0").domains} == {"IC0"}
-    assert {load_system(n).kernel for n in PRESETS if n != "linux"} == {"hm"}
+    assert {load_system(n).kernel for n in PRESETS if not n.startswith("linux")} == {"hm"}
     assert all(d.ic == "IC2" and len(d.services) == 1 for d in load_system("sel4").domains)
     assert not load_system("sel4").kernel_paging and not load_system("sel4").address_tokens
     assert load_system("hm-phone").coalesced("procmgr", "memmgr")
@@ -58,6 +58,11 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
         (
             {**_domains(("a", "IC0", ALL)), "kernel": "linux", "twin_driver": True},
             "twin_driver: a linux kernel has no driver container",
+        ),
+        ({**_domains(("a", "IC1", ALL)), "memcg": False}, "memcg: is a linux kernel's switch"),
+        (
+            {**_domains(("a", "IC0", ALL)), "kernel": "linux", "memcg": "off"},
+            "memcg: must be true or false",
         ),
     ],
 )
@@ -168,7 +173,7 @@ def test_the_file_system_exerciser_gives_linux_output_everywhere(system):
     out = io.BytesIO()
     result = run_program(str(path("fsx")), [], system=system, out=out, err=io.BytesIO())
     assert (out.getvalue(), result.exit_status) == expected("fsx")
-    if system == "linux":
+    if system.startswith("linux"):
         assert _ipcs(result) == 0
     else:
         assert result.stats["shim.syscalls.openat"] >= 10

@@ -47,6 +47,7 @@ from hmk.kernel.ipc import Ipc, ipc_budget
 from hmk.kernel.memory import Frames
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
+from hmk.kernel.pagerecords import PageRecords
 from hmk.kernel.paging import (
     DONE,
     NEED_MEMMGR,
@@ -57,6 +58,7 @@ from hmk.kernel.paging import (
     ZERO_REPLACED,
     KernelPaging,
     fault_budget,
+    new_page,
 )
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
@@ -196,6 +198,7 @@ class CoreKernel:
         self.paging = KernelPaging(
             self.vspaces, user_level_paging=user_level_paging, zero_page=self.zero_page
         )
+        self.page_records = PageRecords(self.mem, self.frames)
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
@@ -370,6 +373,8 @@ class CoreKernel:
         cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
         for attempt in range(2):
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
+            if new_page(outcome, log):  # recorded for the memory manager (pagerecords)
+                self.page_records.record(self.vspaces.translate(proc.vspace, page))
             cycles += self.path(fault_budget(outcome, log))
             self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now

@@ -28,12 +28,15 @@ LINE = 64  # bytes: an access this large is a whole cache line
 
 BUDGETS = {
     # measured on arm64 Linux, taken for any kernel on the same core: an exception from EL0
-    # and the return to it (the vectors, the KPTI trampoline, kernel_entry saving the 34
-    # registers with the Spectre-BHB loop, and ret_to_user restoring them): 168 + 87
-    # instructions (docs/linux-paths.md, null_syscall's entry and exit). The hardware and its
-    # mitigations are the same whatever kernel runs on it. The frame is L1-resident in steady
-    # state, so no accesses are logged for it.
-    "exception.frame": 255,
+    # and the return to it (the vectors, kernel_entry saving the 34 registers with the
+    # Spectre-BHB loop, and ret_to_user restoring them): 208 instructions (docs/linux-paths.md:
+    # the null syscall with kpti=0, 375, less the dispatch, 98, and getppid's own, 69). Without
+    # KPTI's trampoline: none of the profiles' cores (Cortex-A55, A72, A76, A77) is affected by
+    # Meltdown, so Linux leaves KPTI off on them (Arm's "Speculative Processor Vulnerability"
+    # table; arm64's kpti_safe_list) and HM has no reason to pay for it. With KPTI it is 255. The
+    # hardware and its mitigations are the same whatever kernel runs on it. The frame is
+    # L1-resident in steady state, so no accesses are logged for it.
+    "exception.frame": 208,
     # assumed: bounds, type and rights checks are ~3 compare-and-branch pairs plus the slot
     # address arithmetic around 5 loads: ~20 dual-issued instructions on a big core
     "cap.lookup": 20,
@@ -57,10 +60,18 @@ BUDGETS = {
     # CFS's enqueue (~20): 750; a block is a dequeue (~20) and the wait-list append (~20)
     "sched.wake": 750,
     "sched.block": 40,
-    # assumed: ESR/FAR decode, the fault-class dispatch and the VSpace lookup of the current
-    # thread (~15 instructions), the region scan's compares (~3 per region, 8 regions at most),
-    # a four-level walk (~5 per level) and the decision: ~60 instructions
-    "pf.check": 60,
+    # derived from arm64 Linux's measured read fault (docs/linux-paths.md, anon_read_fault):
+    # the fault's decode and dispatch (el0_da .. do_mem_abort, 43), the region lookup
+    # (find_vma, 67) and the table walk and checks (handle_mm_fault less do_anonymous_page, 253,
+    # less its memory-cgroup event count, 80: HM has no memory cgroups): 283. do_page_fault's
+    # own work (196: the mmap lock, perf events, retries) is left out: HM's kernel reads the
+    # region table its memory manager keeps, with no lock to take (an assumption)
+    "pf.check": 283,
+    # a new anonymous page recorded in the memory manager's page records for reclaim (owner,
+    # address, the LRU: hmk.kernel.pagerecords): Linux's page_add_new_anon_rmap (227) and
+    # lru_cache_add (493), measured on the same fault (anon_write_fault), less their memory-
+    # cgroup counters (memcg.new_page 444 less mem_cgroup_charge 227: 217): 503
+    "pf.record": 503,
     # assumed: pop a frame (ring index arithmetic), build and store each descriptor, DSB ISHST
     # before returning so the walker sees it: ~20 instructions, and the barrier's wait counted
     # as ~20 more

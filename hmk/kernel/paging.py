@@ -83,12 +83,23 @@ DONE = frozenset((RESOLVED, ZERO_MAPPED, ZERO_REPLACED))  # the kernel resolved 
 # docs/sources.md).
 
 
+def _zeroed(log: np.ndarray) -> int:
+    """The frames a fault path cleared (64 line writes each)."""
+    return int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
+
+
+def new_page(outcome: int, log: np.ndarray) -> bool:
+    """Whether the fault gave the process a new anonymous page (not the zero page)."""
+    return outcome == ZERO_REPLACED or (outcome == RESOLVED and _zeroed(log) > 0)
+
+
 def fault_budget(outcome: int, log: np.ndarray) -> int:
     """The instruction budget of a fault path that ended in `outcome` and logged `log`."""
     if outcome == NEED_PAGER:
         return BUDGETS["pf.upcall"]
-    zeroed = int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
-    base = BUDGETS["pf.check"]
+    zeroed = _zeroed(log)
+    base = BUDGETS["pf.record"] if new_page(outcome, log) else 0
+    base += BUDGETS["pf.check"]
     if outcome == SEGV:
         return base + BUDGETS["pf.segv"]
     if outcome == NEED_MEMMGR:

@@ -44,6 +44,14 @@ BUDGETS = {
     # populate): 4.1 instructions per fault with one table per 512 faults (anon_write_fault),
     # i.e. ~2100 per table, less its clear_page (264) and Debian's extra clearing (302)
     "fault.pte_alloc": 1533,
+    # the memory cgroup's share of the fault paths, for a kernel booted with the controller
+    # off (cgroup_disable=memory, the Raspberry Pi kernel's default): what the read and write
+    # faults lose when it is (the memcg0 run against the main one, docs/linux-paths.md): the
+    # read fault's PGFAULT event count (82: count_memcg_event_mm returns at once), and on a new
+    # page mem_cgroup_charge and the cgroup's share of the LRU and NR_ANON_MAPPED counters
+    # (526 in all on the write fault, less the event count's 82)
+    "memcg.fault_event": 82,
+    "memcg.new_page": 444,
     # assumed (not measured): wp_page_copy on the zero page beyond the new page's own steps:
     # the old PTE checked, cleared and flushed (ptep_clear_flush), the mmu notifiers
     "fault.wp_zero": 200,

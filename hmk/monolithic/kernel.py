@@ -52,12 +52,13 @@ class LinuxKernel(CoreKernel):
 
     hm_calls = False
 
-    def __init__(self, ram, roots=None, **options):
+    def __init__(self, ram, roots=None, memcg: bool = True, **options):
         options.setdefault("heap_bytes", 4 << 20)  # room for the FP/SIMD save areas
         super().__init__(ram, roots, **options)
+        self.memcg = memcg  # the memory cgroup controller on (cgroup_disable=memory: off)
         if self.paging.user_level_paging:
             raise ValueError("a Linux kernel resolves its own page faults (no user-level pager)")
-        self.pages = PageBook(self.mem, self.frames, len(ram))
+        self.pages = PageBook(self.mem, self.frames, len(ram), memcg=memcg)
         self.fpsimd = self.mem.register(
             Pool("fpsimd_state", self.threads.tcb.capacity, 1024, {"v": (np.uint64, 66)})
         )
@@ -107,6 +108,8 @@ class LinuxKernel(CoreKernel):
         self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
         zeroed = int(((log["kind"] == 1) & (log["size"] == LINE)).sum()) // (PAGE_SIZE // LINE)
         budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
+        if not self.memcg:  # count_memcg_event_mm returns at once
+            budget -= BUDGETS["memcg.fault_event"]
         if outcome in (RESOLVED, ZERO_MAPPED, ZERO_REPLACED):
             tables = zeroed - (outcome != ZERO_MAPPED and zeroed > 0)
             self._account_tables(proc, page, tables)
@@ -117,6 +120,8 @@ class LinuxKernel(CoreKernel):
                 pa = self.vspaces.translate(proc.vspace, page)
                 self.pages.new_anon_page(pa, page)
                 budget += sum(BUDGETS[k] for k in NEW_PAGE)
+                if not self.memcg:  # no charge, no memcg share of the LRU and rmap counts
+                    budget -= BUDGETS["memcg.new_page"]
                 if outcome == ZERO_REPLACED:
                     budget += BUDGETS["fault.wp_zero"]
                     self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))

@@ -6,7 +6,9 @@ zero it (mm/memory.c do_anonymous_page and wp_page_copy, Linux 5.10, read for th
 - the page leaves the CPU's per-cpu free list (rmqueue_pcplist: the list's count and head, the
   page's list links) and is prepared (post_alloc_hook: its flags and reference count);
 - it is charged to the memory cgroup (mem_cgroup_charge: the per-cpu charge stock, refilled
-  from the cgroup's page counter every MEMCG_CHARGE_BATCH = 32 pages; the page's memcg_data);
+  from the cgroup's page counter every MEMCG_CHARGE_BATCH = 32 pages; the page's memcg_data),
+  unless the controller is off (cgroup_disable=memory: `memcg=False`, no charge, no cgroup
+  counters);
 - it joins the anonymous reverse map (page_add_new_anon_rmap: its mapcount, mapping = the
   VMA's anon_vma, index; the NR_ANON_MAPPED counters of the node and the cgroup);
 - it goes on an LRU list (lru_cache_add: the per-cpu pagevec; every PAGEVEC_SIZE = 15 pages the
@@ -71,8 +73,8 @@ NODE_FIELDS = {  # the node's lruvec and the cgroup's page counter
 class PageBook:
     """Linux's page bookkeeping over `frames` (hmk.kernel.memory.Frames), logged in `mem`."""
 
-    def __init__(self, mem: KernelMemory, frames, ram_bytes: int):
-        self.mem = mem
+    def __init__(self, mem: KernelMemory, frames, ram_bytes: int, memcg: bool = True):
+        self.mem, self.memcg = mem, memcg
         count = -(-(ram_bytes // PAGE_SIZE) * STRUCT_PAGE // PAGE_SIZE)
         first = frames.alloc(zero=False, owner="kernel")
         for _ in range(count - 1):  # contiguous: boot allocates from the bottom up
@@ -127,7 +129,7 @@ class PageBook:
         self._page(pa, MAPCOUNT, WRITE, 4)
         self._page(pa, MAPPING, WRITE)
         self._page(pa, INDEX, WRITE)
-        for f in ("vmstat_anon", "memcg_anon"):
+        for f in ("vmstat_anon", "memcg_anon") if self.memcg else ("vmstat_anon",):
             mem.store(cpu, 0, f, mem.load(cpu, 0, f) + 1)
 
     def lru_add(self, pa: int) -> None:
@@ -165,7 +167,8 @@ class PageBook:
     def table(self, pa: int) -> None:
         """pte_alloc's page: allocated, charged, and constructed as a page table."""
         self.allocate(pa)
-        self.charge(pa)
+        if self.memcg:
+            self.charge(pa)
         self._page(pa, PRIVATE, WRITE)  # the split page-table lock
         mem, cpu = self.mem, self.percpu
         mem.store(cpu, 0, "vmstat_pagetable", mem.load(cpu, 0, "vmstat_pagetable") + 1)

@@ -71,7 +71,11 @@ def cmd_paper(args: argparse.Namespace) -> int:
         names = choose(args.only, list(EXPERIMENT_NAMES), "experiment", EXPERIMENT_NAMES)
         profiles = choose(args.profiles, list(DEFAULT_PROFILES), "profile")
         for name in profiles:
-            load_soc(name)
+            soc, _, cluster = name.partition(":")
+            if cluster:
+                load_soc(soc).cluster(cluster)
+            else:
+                load_soc(soc)
         jobs = _jobs(args.jobs)
         out = args.out
         if out is None and args.write:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from hmk.bench import BY_NAME
 from hmk.calibration.anchors import anchor, anchors
-from hmk.paper.runs import Run
+from hmk.paper.runs import Run, board
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Row:
 
 def on_board(profile: str, make, *ids: str) -> Published | None:
     """make(*ids) when the anchors were measured on `profile`'s board (the first id's)."""
-    return make(*ids) if anchor(ids[0]).board == profile else None
+    return make(*ids) if anchor(ids[0]).board == board(profile) else None
 
 
 class Experiment:
@@ -168,20 +168,26 @@ def ratio_rows(cells, quantity, label, published_for, over="hm-phone", under="li
 class Faults(Experiment):
     name = "faults"
     title = "Fig. 8: minor anonymous page faults"
-    systems = ("hm-phone", "linux", "sel4")
+    systems = ("hm-phone", "linux", "linux-rpi", "sel4")
     quantities = ("read fault", "write fault")
     runs_for = {
         "read fault": ("lat", "fault-read", "80", "16"),  # a multiple of 16: pool refills
         "write fault": ("lat", "fault-write", "80", "16"),
     }
-    WHO = {"hm-phone": "hm", "linux": "linux", "sel4": "fiasco"}  # the anchors' names
+    WHO = {"hm-phone": "hm", "linux": "linux", "linux-rpi": "linux", "sel4": "fiasco"}
+    # the Linux each board's published figures were measured on: the Raspberry Pi's own kernel
+    # (memory cgroup off by default) and the phone's Android kernel (memory cgroup on)
+    LINUX = {"rpi4": "linux-rpi", "kirin9000": "linux"}
 
     def value(self, quantity, outcomes):
         return round(_per_op(outcomes[0]), 1)
 
     def published(self, cell):
+        here = board(cell.profile)
+        if cell.system.startswith("linux") and self.LINUX.get(here) != cell.system:
+            return None
         access = cell.quantity.split()[0]
-        key = f"hm.fig8.{cell.profile}.anon_fault.{access}.{self.WHO[cell.system]}"
+        key = f"hm.fig8.{here}.anon_fault.{access}.{self.WHO[cell.system]}"
         return published(key) if key in anchors() else None
 
 

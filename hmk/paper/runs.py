@@ -38,7 +38,12 @@ class Run:
     program: str  # a bundled program: "lat", or "hm/ramstream" for one of bin/hm/
     args: tuple[str, ...]
     system: str  # a preset or a name in VARIANTS
-    profile: str
+    profile: str  # a SoC profile, or PROFILE:CLUSTER for a core other than its first
+
+
+def board(profile: str) -> str:
+    """The SoC profile of a paper profile (`kirin9000:little` -> `kirin9000`)."""
+    return profile.partition(":")[0]
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,12 @@ def execute(run: Run) -> Outcome:
             shutil.copy(_bundled(program), root / "bin")
         out = io.BytesIO()
         try:
+            soc, _, cluster = run.profile.partition(":")
             result = run_program(
                 f"/bin/{name}",
                 list(run.args),
-                profile=run.profile,
+                profile=soc,
+                cluster=cluster or None,
                 system=system_file(run.system, Path(tmp)),
                 rootfs=str(root),
                 out=out,

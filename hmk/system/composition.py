@@ -11,6 +11,7 @@ are function calls; across domains they are IPCs):
     kernel_paging = true        # false: every page fault is an IPC to a user-level pager
     address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
     twin_driver = false         # true: devhost's block data path runs as a twin in IC1
+    memcg = true                # linux only: false boots it with cgroup_disable=memory
 
     [[domain]]
     name = "sysmgr"
@@ -23,7 +24,8 @@ docs/systems.md lists them). Presets live in hmk/system/presets/ (`hmk systems` 
 docs/systems.md gives the evidence for each placement or says it is our assumption). A `linux`
 kernel is monolithic: every service must be in IC0, its own fault path resolves every fault
 (no user-level pager) and there are no address tokens to grant, so those switches must be left
-at their defaults.
+at their defaults; `memcg` is a `linux` kernel's own switch (its memory cgroup controller;
+the Raspberry Pi kernel disables it by default, docs/linux-kernel.md).
 `load_system(name or path)` returns a frozen `Composition` or raises SystemFileError with one
 line: `file: key: problem`.
 """
@@ -37,7 +39,7 @@ from pathlib import Path
 CLASSES = ("IC0", "IC1", "IC2")
 KERNELS = ("hm", "linux")
 DEFAULT_SYSTEM = "hm-phone"
-_KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver"}
+_KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver", "memcg"}
 _KEYS |= {"domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
 
@@ -73,6 +75,7 @@ class Composition:
     domains: tuple[Domain, ...]
     twin_driver: bool = False
     kernel: str = "hm"  # "hm" or "linux": whose kernel mechanisms run (KERNELS)
+    memcg: bool = True  # a linux kernel's memory cgroup controller (on unless booted without)
 
     def domain_of(self, service: str) -> Domain:
         return next(d for d in self.domains if service in d.services)
@@ -179,11 +182,16 @@ def parse_system(data: dict, path=None) -> Composition:
     kernel = data.get("kernel", "hm")
     if kernel not in KERNELS:
         raise err("kernel", f"must be one of {', '.join(KERNELS)}, not {kernel!r}")
+    memcg = data.get("memcg", True)
+    if not isinstance(memcg, bool):
+        raise err("memcg", f"must be true or false, not {memcg!r}")
     if kernel == "linux":
         _check_monolithic(domains, data, err)
+    elif "memcg" in data:
+        raise err("memcg", "is a linux kernel's switch (HM has no memory cgroups): leave it out")
     paging, tokens = flags["kernel_paging"], flags["address_tokens"]
     return Composition(
-        name, description, paging, tokens, tuple(domains), flags["twin_driver"], kernel
+        name, description, paging, tokens, tuple(domains), flags["twin_driver"], kernel, memcg
     )
 
 

@@ -251,6 +251,7 @@ class Simulation:
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
 
         # the core kernel, the services in their domains, the Linux personality
+        options = {"memcg": composition.memcg} if native else {}
         self.kernel = kernel = (LinuxKernel if native else CoreKernel)(
             ram,
             roots,
@@ -262,6 +263,7 @@ class Simulation:
             dram_line_cycles=soc.dram_line_write_at(ghz, hierarchy_cfg.line),
             kernel_ipc=kernel_ipc or fitted_kernel_ipc(self.core_type.name),
             capabilities_only=capabilities_only,
+            **options,
         )
         placement = Placement(kernel, composition)
         out = out if out is not None else sys.stdout.buffer

@@ -24,7 +24,8 @@ OUT_JSON=${OUT_JSON:-$REPO/hmk/calibration/linux_paths.json}
 # variants run once each; their per-path totals go into the JSON next to the main run
 VARIANTS=${VARIANTS:-"kpti0|kpti=0 nokaslr|
 lsm_selinux_only|lsm=selinux|
-rseq0|GLIBC_TUNABLES=glibc.pthread.rseq=0|"}
+rseq0|GLIBC_TUNABLES=glibc.pthread.rseq=0|
+memcg0|cgroup_disable=memory|"}
 
 mkdir -p "$WORK"
 has() { [[ " $STEPS " == *" $1 "* ]]; }
