@@ -194,6 +194,7 @@ def test_the_command_writes_page_figures_and_json(tmp_path):
         (["--only", "faults,nope"], "unknown experiment nope; choose from: faults, lmbench"),
         (["--only", ","], "unknown experiment (none)"),
         (["--profiles", "rpi4,nope"], "no SoC profile named 'nope'"),
+        (["--profiles", "kirin9000:nope"], "no cluster 'nope'; clusters: prime, big, little"),
         (["--jobs", "0"], "--jobs must be a positive integer"),
         (["--write", "/nonexistent/dir/paper.md"], "no such directory"),
     ],
