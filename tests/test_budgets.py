@@ -59,7 +59,7 @@ CASES = [
      lambda s: s["kernel.hmcalls.token_grant"]),
     (shim.COSTS, "dispatch", "hello", [], "hm-phone", "kernel.cycles.shim",
      lambda s: sum(v for k, v in s.items() if k.startswith("shim.syscalls."))),
-    (FsMgr.costs, "call", "fsx", [], "linux", "services.fsmgr.cycles", _calls_of(FsMgr)),
+    (FsMgr.costs, "call", "hello", [], "linux", "services.fsmgr.cycles", _calls_of(FsMgr)),
     (linux_costs.BUDGETS, "syscall.dispatch", "hello", [], "linux", "kernel.cycles.syscall",
      lambda s: s["kernel.syscalls"]),
     (MemoryManager.costs, "call", "hello", [], "sel4", "services.memmgr.cycles",

@@ -5,9 +5,13 @@ compared with qemu-aarch64 in test_workloads_qemu.py) covers the ordinary paths.
 import errno
 import io
 import struct
+from collections import Counter
 
+import numpy as np
 import pytest
 
+from hmk.hw.pagetable import PAGE_SIZE
+from hmk.kernel.objects import KernelMemory
 from hmk.linux.abi import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, SIGPIPE
 from hmk.linux.signals import SignalState, bit
 from hmk.linux.syscalls import Call
@@ -18,7 +22,16 @@ from hmk.services.service import Boot
 BASE = 0x10000  # a user buffer the fake address space maps; anything else is unmapped
 
 
+class FakeTables:
+    """No page tables: the fake space's accesses are not logged."""
+
+    def translate(self, root, va):
+        return None
+
+
 class FakeSpace:
+    tables, root = FakeTables(), 0
+
     def __init__(self):
         self.mem = bytearray(0x4000)
 
@@ -46,13 +59,31 @@ class FakeSpace:
         return None
 
 
+class FakeFrames:
+    """Frames handed out at increasing addresses (none is ever reused)."""
+
+    def __init__(self):
+        self.next, self.freed = 0x100000, []
+
+    def alloc(self, zero=True, owner="kernel"):
+        self.next += PAGE_SIZE
+        return self.next - PAGE_SIZE
+
+    def free(self, pa):
+        self.freed.append(pa)
+
+
 class FakeKernel:
-    """What fsmgr asks of the core kernel: blocking and waking threads, the clock."""
+    """What fsmgr asks of the core kernel: blocking and waking threads, the clock, frames, the
+    log of its accesses and the counters its work is counted in."""
 
     running = 7
 
     def __init__(self):
         self.blocked, self.woken = [], []
+        self.counts = Counter()
+        self.frames = FakeFrames()
+        self.mem = KernelMemory(np.zeros(PAGE_SIZE, np.uint8), 0, PAGE_SIZE)
 
     def block_current(self, queue):
         queue.append("me")

@@ -96,7 +96,7 @@ class Shim:
             if task is None:  # a server domain's own thread: no Linux process behind it
                 machine.set_reg(0, -ENOSYS)
                 return
-            call = Call(machine, task, k.running, self.memmgr.space_of(proc))
+            call = Call(machine, task, k.running, self.memmgr.space_of(proc), resumed)
             service = row.service if row is not None else None
             if service is None or service == SHIM:
                 self._run(call, row, nr, name, args)
@@ -104,7 +104,8 @@ class Shim:
             owner = self.services[service]
 
             def serve():
-                self.placement.work(service, owner.costs["call"])
+                if not resumed:  # the handler's entry (a call going on is past it)
+                    owner.work(call=1)
                 self._run(call, row, nr, name, args)
                 return True
 

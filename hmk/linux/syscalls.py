@@ -37,12 +37,15 @@ KINDS_OF = {nr: kinds for nr, _, kinds in NUMBERS}
 class Call:
     """A Linux syscall as its handler receives it: the CPU (`machine`), the calling process
     (`task`: the process manager's record) and thread (`tcb`), and the caller's memory
-    (`space`: read, write, read_cstring, as copy_from_user and copy_to_user)."""
+    (`space`: read, write, read_cstring, as copy_from_user and copy_to_user). `resumed`: the
+    call blocked and goes on now (its handler runs again, but its entry, its descriptor and its
+    checks were done: Linux's wait sits inside the handler, which looks again after it)."""
 
     machine: object
     task: object
     tcb: int
     space: object
+    resumed: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hmk.hw.events import WRITE
+from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT, PageTables
 from hmk.kernel.core import MAPPED, REFILLED, REFUSED
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
 from hmk.kernel.memory import OutOfMemory
-from hmk.kernel.vspace import LINE, log_phys
+from hmk.kernel.vspace import LINE
 from hmk.linux.abi import PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
+from hmk.services.copies import log_frame
 
 NEED = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}
 
@@ -106,6 +107,7 @@ class AddressSpace:
         if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
             raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        self.mm.work(vma_insert=1)
         try:
             self.changed()
         except RegionTableFull:
@@ -114,12 +116,24 @@ class AddressSpace:
             raise
 
     def remove(self, start: int, end: int) -> list[int]:
-        """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped."""
-        objects = {v.file[0] for v in self.vmas if v.shared and v.start < end and start < v.end}
-        dropped = []
-        for v in self.vmas:  # only pages inside VMAs can be mapped: visit just those
-            if v.start < end and start < v.end:
-                dropped += self._unmap_pages(max(v.start, start), min(v.end, end))
+        """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped.
+        Charged: the range's unmapping, each VMA split or removed, each page's mapping dropped
+        and each frame freed with it."""
+        hit = [v for v in self.vmas if v.start < end and start < v.end]
+        objects = {v.file[0] for v in hit if v.file}
+        dropped, freed = [], 0
+        for v in hit:  # only pages inside VMAs can be mapped: visit just those
+            pages, n = self._unmap_pages(max(v.start, start), min(v.end, end))
+            dropped += pages
+            freed += n
+        splits = sum((v.start < start) + (end < v.end) for v in hit)
+        self.mm.work(
+            unmap_range=int(bool(hit)),
+            vma_split=splits,
+            vma_remove=len(hit),
+            unmap_page=len(dropped),
+            free_page=freed,
+        )
         self.cut(start, end)
         self.changed()
         if objects:
@@ -140,8 +154,9 @@ class AddressSpace:
         self.vmas = keep
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
-        """Change protection of [start, end) (which must be mapped); returns remapped pages."""
-        pieces = []
+        """Change protection of [start, end) (which must be mapped); returns remapped pages.
+        Charged: each VMA changed and each split (VMAs are not merged again)."""
+        before, pieces = len(self.vmas), []
         for v in self.vmas:
             if v.end <= start or end <= v.start:
                 pieces.append(v)
@@ -151,10 +166,12 @@ class AddressSpace:
                 inside = start <= lo and hi <= end
                 pieces.append(v.piece(lo, hi, prot if inside else v.prot))
         self.vmas = sorted(pieces, key=lambda v: v.start)
-        changed = []
+        changed, hit = [], 0
         for v in self.vmas:
             if v.start < end and start < v.end:
                 changed += self._reprotect_pages(max(v.start, start), min(v.end, end), prot)
+                hit += 1
+        self.mm.work(vma_protect=hit, vma_split=len(self.vmas) - before)
         self.changed()
         return changed
 
@@ -172,27 +189,28 @@ class AddressSpace:
         k, vs, regions = self.kernel, self.proc.vspace, [tuple(r) for r in regions]
         if len(regions) > k.vspaces.max_regions:
             raise RegionTableFull(f"{len(regions)} regions, the kernel's table holds fewer")
-        budget = self.mm.costs["regions"] + self.mm.costs["per_region"] * len(regions)
+        ops = {"regions": 1, "per_region": len(regions)}
         self.mm.call(
             self.proc,
             lambda: self.mm.update(
-                self.proc, "regions", budget, lambda via: k.paging.set_regions(vs, regions, via)
+                self.proc, "regions", ops, lambda via: k.paging.set_regions(vs, regions, via)
             ),
         )
 
     # ---- page-table edits are the memory manager's core-kernel calls ---------------------
-    def _unmap_pages(self, start: int, end: int) -> list[int]:
-        k, vs, dropped = self.kernel, self.proc.vspace, []
+    def _unmap_pages(self, start: int, end: int) -> tuple[list[int], int]:
+        """The mapped pages of [start, end) unmapped: (those pages, how many frames went)."""
+        k, vs, dropped, freed = self.kernel, self.proc.vspace, [], 0
         for page in self._mapped(start, end):
             pa = k.vspaces.translate(vs, page)
             err, _ = k.vspaces.unmap(vs, page)
             self.mm.kernel_call(BUDGETS["vs.unmap"])
             if err == OK:
-                self.mm.release(pa)
+                freed += self.mm.release(pa)
                 self.cow.discard(page)
                 self.pages -= 1
                 dropped.append(page)
-        return dropped
+        return dropped, freed
 
     def move_pages(self, old: int, new: int, size: int) -> None:
         """mremap's move: every mapped page of [old, old + size) now appears at new + offset
@@ -268,6 +286,7 @@ class AddressSpace:
                 self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
                 child.pages += 1
                 shared += 1
+        self.mm.work(cow_share=shared)
         return shared
 
     def _map_file_page(self, page: int, vma: Vma) -> int:
@@ -300,9 +319,9 @@ class AddressSpace:
         else:
             new = self.frames.alloc(zero=False, owner="memmgr.filepages")
             self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
-            for off in range(0, PAGE_SIZE, LINE):
-                log_phys(k.mem, new + off, WRITE, LINE)
-            self.mm.work(self.mm.costs["fault"] + self.mm.costs["fill"])
+            log_frame(k.mem, pa, PAGE_SIZE, READ)  # the cached page copied, line by line
+            log_frame(k.mem, new, PAGE_SIZE, WRITE)
+            self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
             err, _ = k.vspaces.map(self.proc.vspace, page, new, writable, executable)
             self.mm.kernel_call(BUDGETS["vs.map"])
             if err != OK:
@@ -319,9 +338,9 @@ class AddressSpace:
         if self.mm.shared.get(pa, 1) > 1:
             new = self.frames.alloc(zero=False, owner="memmgr")
             self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
-            for off in range(0, PAGE_SIZE, LINE):
-                log_phys(k.mem, new + off, WRITE, LINE)
-            self.mm.work(self.mm.costs["fault"] + self.mm.costs["fill"])
+            log_frame(k.mem, pa, PAGE_SIZE, READ)  # the shared page copied, line by line
+            log_frame(k.mem, new, PAGE_SIZE, WRITE)
+            self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
             k.vspaces.unmap(vs, page)
             k.vspaces.map(vs, page, new, writable=True, executable=executable)
             self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
@@ -329,7 +348,7 @@ class AddressSpace:
             k.counts["memmgr.cow.copies"] += 1
         else:  # the other sharers are gone: write access back, nothing to copy
             k.vspaces.protect(vs, page, True, executable)
-            self.mm.work(self.mm.costs["fault"])
+            self.mm.work(fault=1)
             self.mm.kernel_call(BUDGETS["vs.protect"])
             k.counts["memmgr.cow.reuses"] += 1
         self.cow.discard(page)
@@ -393,7 +412,7 @@ class AddressSpace:
         """The memory manager's decision for a fault passed on by the kernel."""
         vma = self.find(page)
         if vma is None or not vma.prot & NEED[access]:
-            self.mm.work(self.mm.costs["fault"])
+            self.mm.work(fault=1)
             return REFUSED
         k = self.kernel
         pa = k.vspaces.translate(self.proc.vspace, page)
@@ -401,7 +420,7 @@ class AddressSpace:
             if pa == k.zero_page and access == "write" and not pager:
                 return self._refill()  # the kernel replaces the zero page from the pool
             if access != "write" or pa not in self.mm.shared and page not in self.cow:
-                self.mm.work(self.mm.costs["fault"])
+                self.mm.work(fault=1)
                 return REFUSED
             return self._copy_on_write(page, pa, vma)
         if vma.file is not None and self.mm.page_cache is not None:
@@ -414,10 +433,11 @@ class AddressSpace:
         self.ram[pa : pa + PAGE_SIZE] = 0
         if data:
             self.ram[pa : pa + len(data)] = np.frombuffer(data, np.uint8)
-        for off in range(0, PAGE_SIZE, LINE):
-            log_phys(k.mem, pa + off, WRITE, LINE)
-        fill = self.mm.costs["fill"] if data else BUDGETS["pf.zero_page"]
-        self.mm.work(self.mm.costs["fault"] + fill)
+        log_frame(k.mem, pa, PAGE_SIZE, WRITE)  # zeroed, or the file's bytes copied in
+        if data:  # the program's bytes: a page copy (their source, the image, is not modelled)
+            self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
+        else:
+            self.mm.work(fault=1, page_clear=1)
         err, _ = k.vspaces.map(
             self.proc.vspace,
             page,
@@ -444,13 +464,10 @@ class AddressSpace:
         except OutOfMemory:
             if not batch:
                 raise
-        self.mm.work(self.mm.costs["fault"] + self.mm.costs["refill_per_frame"] * len(batch))
+        self.mm.work(fault=1, refill_per_frame=len(batch))
         vs = self.proc.vspace
         err = self.mm.update(
-            self.proc,
-            "refill",
-            self.mm.costs["refill_call"],
-            lambda via: k.paging.refill(vs, batch, via),
+            self.proc, "refill", {"refill_call": 1}, lambda via: k.paging.refill(vs, batch, via)
         )
         if err != OK:
             for pa in batch:

@@ -2,16 +2,22 @@
 
 The character devices (console, null, zero, random and urandom) are nodes of fsmgr's devfs
 (hmk.services.rootfs); the console's bytes are the run's stdin, stdout and stderr, and every
-console request is also a call into devhost (fsmgr passes the standard streams on). The
-real-time clock, /dev/rtc0, answers RTC_RD_TIME through devhost's control path. The block device
-is a RAM disk, /dev/ram0: reads and writes at any byte offset within its size (like Linux's
-brd), its size from the BLKGETSIZE64 ioctl. Every read or write is a request to the driver's
-*data path*; opening it and ioctls go to its *control path*. With a twin driver (the system
-file's `twin_driver`), the data path runs in an IC1 twin while the control path stays in the
-container (IC2), as HM's twin drivers do (HM paper, OSDI 2024; a secondary summary reports block
-I/O on a Kirin 9000 at ~500 MB/s from the container alone and ~1200 MB/s with the twin: see
-docs/sources.md). The run's random bytes (getrandom, /dev/urandom, a program's AT_RANDOM) come
-from one deterministic generator, seeded per run.
+console read or write is a request to devhost, which moves the bytes between the caller's buffer
+and the console's ring (a frame of its own, standing for the UART's transmit ring and the line
+discipline's buffer). The real-time clock, /dev/rtc0, answers RTC_RD_TIME through devhost's
+control path. The block device is a RAM disk, /dev/ram0: reads and writes at any byte offset
+within its size (like Linux's brd, its pages allocated as they are first written), its size
+from the BLKGETSIZE64 ioctl. Every read or write is a request to the driver's *data path*,
+which copies between the caller's buffer and the disk's pages; opening it and ioctls go to its
+*control path*. With a twin driver (the system file's `twin_driver`), the data path runs in an
+IC1 twin while the control path stays in the container (IC2), as HM's twin drivers do (HM paper,
+OSDI 2024; a secondary summary reports block I/O on a Kirin 9000 at ~500 MB/s from the
+container alone and ~1200 MB/s with the twin: see docs/sources.md). The run's random bytes
+(getrandom, /dev/urandom, a program's AT_RANDOM) come from one deterministic generator, seeded
+per run; they are charged as the ChaCha20 blocks Linux's generator makes.
+
+What each request costs devhost is the sum of the operations it performs (`costs`): the copy's
+pages and lines (hmk.services.copies, the lines logged), and the driver's own work per request.
 """
 
 from __future__ import annotations
@@ -21,9 +27,24 @@ import struct
 import sys
 import time
 
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import BLKGETSIZE64, EAGAIN, EFAULT, EINVAL, ENOSPC, ENOTTY, RTC_RD_TIME
 from hmk.linux.clock import BOOT_TIME_NS
-from hmk.services.service import Service
+from hmk.services.copies import (
+    COPY_LINE,
+    COPY_PAGE,
+    PAGE_CLEAR,
+    READ,
+    WRITE,
+    lines,
+    log_frame,
+    log_user,
+    log_vector,
+    pages,
+    ring_spans,
+    scatter,
+)
+from hmk.services.service import ENTRY, Service
 from hmk.services.vfs import Device, Node
 
 RAMDISK_BYTES = 8 << 20  # assumed: an 8 MiB RAM disk (Linux's brd default is 4 MiB: 16 MiB max)
@@ -35,6 +56,7 @@ class BlockDevice(Node):
         super().__init__(stat.S_IFBLK | 0o660)
         self.data = bytearray(size)
         self.rdev = rdev
+        self.frames: dict[int, int] = {}  # page -> the frame devhost gave it when first written
 
     @property
     def size(self) -> int:
@@ -62,11 +84,36 @@ class Rtc(Device):
 class DevHost(Service):
     name = "devhost"
     default_class = "IC2"
+    # Instructions per operation (hmk.services.service: a budget's convention); sources in
+    # hmk/calibration/linux_paths.json (docs/linux-paths.md), named by path.
     costs = {
-        "call": 60,  # assumed: the Linux driver runtime's entry and the console driver
-        # assumed: moving a KiB between the RAM disk and the request buffer, 16-byte ldp/stp
-        # pairs at ~one per cycle: 64 cycles a KiB
-        "per_kib": 64,
+        "call": ENTRY,
+        # a console write's driver work: the tty layer, the line discipline and the UART driver,
+        # file_tty_write 2,424 for one byte less its copy from the user buffer (_copy_from_iter
+        # 109) (console_write_1_byte)
+        "console_write": 2315,
+        # assumed: a console read's driver work (n_tty_read): as a write's
+        "console_read": 2315,
+        # assumed: a control request (a console ioctl, the clock read, the disk's size): as
+        # fsmgr's fcntl, a field read or set under a lock
+        "control": 105,
+        # assumed: a RAM-disk request's own work, as a regular file's read above the page cache
+        # (fsmgr's vfs_rw 200 + file_read 159): brd is a module in the measured kernel
+        "disk_request": 359,
+        # a disk page found (brd keeps its pages in a radix tree as the page cache does):
+        # find_get_entry 131 (pread_1_byte)
+        "disk_page": 131,
+        # assumed: a disk page allocated when first written (brd_insert_page): as a page-cache
+        # insertion less its memory-cgroup and LRU work (fsmgr's cache_insert 3,333 less
+        # mem_cgroup_charge 230 and lru_cache_add 481, pwrite_1_byte_new_page)
+        "disk_insert": 2622,
+        # a page zeroed: a read of a disk page never written gets zeros
+        "page_clear": PAGE_CLEAR,
+        "copy_page": COPY_PAGE,
+        "copy_line": COPY_LINE,
+        # a 64-byte ChaCha20 block of random bytes: chacha_block_generic 2,356 for 1.96 blocks
+        # (execve_tiny_static: the new image's AT_RANDOM bytes)
+        "random_block": 1203,
     }
 
     def __init__(self, boot):
@@ -75,6 +122,8 @@ class DevHost(Service):
         self.out = boot.out if boot.out is not None else sys.stdout.buffer
         self.err = boot.err if boot.err is not None else sys.stderr.buffer
         self.random = Xorshift(boot.seed)
+        self.ring = self.k.frames.alloc(owner="devhost")  # the console's ring of bytes
+        self.ring_pos = 0  # where the next console bytes go in it
 
     # ---- the console
     def console_read(self, n: int) -> bytes:
@@ -84,50 +133,122 @@ class DevHost(Service):
     def console_write(self, fd: int, data: bytes) -> None:
         (self.out if fd == 1 else self.err).write(data)
 
-    def console_call(self, proc) -> None:
-        """A console request fsmgr passes on: a call into the driver."""
-        self.placement.call(proc, "devhost", lambda: self.work(self.costs["call"]))
+    def control(self, proc) -> None:
+        """A console control request fsmgr passes on (an ioctl): a call into the driver."""
+        self.placement.call(proc, "devhost", lambda: self.work(control=1))
 
     def wall_clock_ns(self) -> int:
         return BOOT_TIME_NS + self.k.now_ns()
 
+    # ---- the data paths: console and RAM disk, from fsmgr's read and write
+    def read(self, proc, node, space, vec, pos: int, count: int) -> int:
+        """A read of the console or the RAM disk into the user buffers `vec` of `space`
+        (`count` bytes at most; `pos`: the disk's offset): bytes read, or -errno."""
+
+        def serve():
+            if isinstance(node, BlockDevice):
+                data = bytes(node.data[pos : pos + count])
+                spans, ops = self._disk_spans(node, pos, len(data), write=False)
+            else:
+                data = node.read(count)
+                spans, ops = self._ring_spans(len(data)), {"console_read": 1}
+            if not scatter(space, vec, data):
+                return -EFAULT
+            with self.working(**ops) as done:
+                for pa, n in spans:
+                    log_frame(self.k.mem, pa, n, READ)
+                log_vector(self.k.mem, space, vec, len(data), WRITE)
+                done.update(copy_page=len(pages(pos, len(data))), copy_line=lines(len(data)))
+            return len(data)
+
+        return self._request(proc, node, serve)
+
+    def write(self, proc, node, space, vec, pos: int, data: bytes) -> int:
+        """A write of `data` (from the user buffers `vec` of `space`) to the console or the RAM
+        disk at `pos`: bytes written, or -errno."""
+
+        def serve():
+            if isinstance(node, BlockDevice):
+                if pos >= len(node.data):
+                    self.work(disk_request=1)
+                    return -ENOSPC
+                room = data[: len(node.data) - pos]
+                node.data[pos : pos + len(room)] = room
+                spans, ops = self._disk_spans(node, pos, len(room), write=True)
+                n = len(room)
+            else:
+                n = node.write(data)
+                spans, ops = self._ring_spans(n), {"console_write": 1}
+            with self.working(**ops) as done:
+                log_vector(self.k.mem, space, vec, n, READ)
+                for pa, length in spans:
+                    log_frame(self.k.mem, pa, length, WRITE)
+                done.update(copy_page=len(pages(pos, n)), copy_line=lines(n))
+            return n
+
+        return self._request(proc, node, serve)
+
+    def _request(self, proc, node, serve) -> int:
+        """`serve` as devhost's side of a request: the disk's on its data path (the twin
+        driver's when there is one), the console's in the container."""
+        disk = isinstance(node, BlockDevice)
+        result = self.placement.call(proc, "devhost", serve, data_path=disk)
+        return -EAGAIN if result is None else result
+
+    def _ring_spans(self, n: int) -> list[tuple[int, int]]:
+        """Where the console's next `n` bytes go in its ring (a page, used round)."""
+        pieces = ring_spans(self.ring_pos, n, PAGE_SIZE)
+        spans = [(self.ring + off, length) for off, length in pieces]
+        self.ring_pos = (self.ring_pos + n) % PAGE_SIZE
+        return spans
+
+    def _disk_spans(self, node: BlockDevice, pos: int, n: int, write: bool):
+        """(the disk frames holding bytes [pos, pos + n) as (pa, length) pieces, the work of
+        finding them). A write gives a page never written a frame (zeroed, the rest of it the
+        disk's zeros); a read of one gets zeros without a frame (no spans for it)."""
+        spans, ops = [], {"disk_request": 1, "disk_page": 0, "disk_insert": 0, "page_clear": 0}
+        for index in pages(pos, n):
+            base = index * PAGE_SIZE
+            lo, hi = max(pos, base), min(pos + n, base + PAGE_SIZE)
+            pa = node.frames.get(index)
+            ops["disk_page"] += 1
+            if pa is None:
+                if not write:
+                    ops["page_clear"] += 1  # the caller's lines are zeroed: no source
+                    continue
+                pa = node.frames[index] = self.k.frames.alloc(zero=False, owner="devhost.ramdisk")
+                log_frame(self.k.mem, pa, PAGE_SIZE, WRITE)
+                ops["disk_insert"] += 1
+            spans.append((pa + lo - base, hi - lo))
+        return spans, ops
+
     # ---- getrandom
     def sys_getrandom(self, call, buf, count, flags, *_):
         count = min(count, MAX_RANDOM)
-        return count if call.space.write(buf, self.random.bytes(count)) else -EFAULT
+        if not call.space.write(buf, self.random.bytes(count)):
+            return -EFAULT
+        with self.working(random_block=lines(count), copy_page=len(pages(buf, count))) as ops:
+            log_user(self.k.mem, call.space, buf, count, WRITE)
+            ops.update(copy_line=lines(count))
+        return count
 
-    # ---- the RAM disk and the clock
-    def request(self, node: BlockDevice, pos: int, data: bytes | None, count: int = 0):
-        """One read (data None: `count` bytes at `pos`) or write of the RAM disk, run as a
-        data-path request (the twin when there is one): bytes read, or bytes written / -errno."""
-
-        def serve():
-            n = len(data) if data is not None else count
-            self.work(self.costs["call"] + self.costs["per_kib"] * ((n + 1023) // 1024))
-            if data is None:
-                return bytes(node.data[pos : pos + count])
-            if pos >= len(node.data):
-                return -ENOSPC
-            room = data[: len(node.data) - pos]
-            node.data[pos : pos + len(room)] = room
-            return len(room)
-
-        result = self.placement.call(self.k.current, "devhost", serve, data_path=True)
-        return -EAGAIN if result is None else result
-
+    # ---- the control path: the disk's size, the clock
     def ioctl(self, space, node: BlockDevice | Rtc, request_code: int, arg: int) -> int:
         """The control path: BLKGETSIZE64 of the disk, RTC_RD_TIME of the clock; anything else
         is ENOTTY."""
 
         def serve():
-            self.work(self.costs["call"])
-            if isinstance(node, BlockDevice) and request_code == BLKGETSIZE64:
-                data = struct.pack("<Q", node.size)
-            elif isinstance(node, Rtc) and request_code == RTC_RD_TIME:
-                data = node.read_time()
-            else:
-                return -ENOTTY
-            return 0 if space.write(arg, data) else -EFAULT
+            with self.working(control=1):
+                if isinstance(node, BlockDevice) and request_code == BLKGETSIZE64:
+                    data = struct.pack("<Q", node.size)
+                elif isinstance(node, Rtc) and request_code == RTC_RD_TIME:
+                    data = node.read_time()
+                else:
+                    return -ENOTTY
+                if not space.write(arg, data):
+                    return -EFAULT
+                log_user(self.k.mem, space, arg, len(data), WRITE)
+                return 0
 
         result = self.placement.call(self.k.current, "devhost", serve)
         return -EAGAIN if result is None else result

@@ -3,8 +3,10 @@
 The tree is hmk.services.rootfs's. Each process has a file table (`FileTable`: descriptors,
 working directory); open file descriptions (`OpenFile`: node, flags, position) are shared by
 dup'ed and inherited descriptors. Standard streams are console devices whose bytes go to the
-run's stdin, stdout and stderr (the driver behind them is devhost's, which each console request
-also calls). Mapped files' pages live in fsmgr's page cache (hmk.services.pagecache).
+run's stdin, stdout and stderr through the console's driver in devhost. Regular files' pages
+live in fsmgr's page cache (hmk.services.pagecache), which mappings of the file share. The calls
+are in three parts: descriptors here, the data path in hmk.services.fsio (read, write and their
+forms), the namespace in hmk.services.fsnames (paths, attributes, directories).
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the caller's address space (`call.space`, EFAULT on a bad
@@ -12,24 +14,22 @@ pointer). A read of an empty pipe (or a write to a full one) blocks the thread u
 end acts, and the call is then made again (-ERESTARTSYS); if no thread is left to run, the
 program ends with SIGKILL and says so rather than hanging the simulator. A write to a pipe with
 no reader is EPIPE and a SIGPIPE for the writer.
+
+What each call costs the file manager is the sum of the operations it performs (`costs`, charged
+with `work`): their budgets are the instruction counts of the Linux 5.10 functions that do the
+same work, measured on arm64 (hmk/calibration/linux_paths.json, docs/linux-paths.md), less the
+security modules' hooks (AppArmor's and TOMOYO's: hmk models no security module, and every file
+is accessible as to root), or assumptions that say why.
 """
 
 from __future__ import annotations
 
-import stat
 import struct
 
+from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
-    AT_EMPTY_PATH,
-    AT_FDCWD,
-    AT_NO_AUTOMOUNT,
-    AT_REMOVEDIR,
-    AT_STATX_SYNC_TYPE,
-    AT_SYMLINK_NOFOLLOW,
     EACCES,
-    EAGAIN,
     EBADF,
-    EBUSY,
     EEXIST,
     EFAULT,
     EINVAL,
@@ -39,10 +39,7 @@ from hmk.linux.abi import (
     ENODEV,
     ENOENT,
     ENOTDIR,
-    ENOTEMPTY,
     ENOTTY,
-    EPIPE,
-    ERANGE,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -53,7 +50,6 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
-    MAX_RW_COUNT,
     NOFILE,
     O_ACCMODE,
     O_APPEND,
@@ -66,26 +62,20 @@ from hmk.linux.abi import (
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
-    PATH_MAX,
     POLLIN,
     POLLNVAL,
     POLLOUT,
-    SIGPIPE,
-    STATX_BASIC_STATS,
-    STATX_RESERVED,
 )
 from hmk.linux.clock import read_timespec
 from hmk.linux.strace import signed as _signed
-from hmk.services.devhost import BlockDevice, Rtc
-from hmk.services.memmgr import MemoryManager
+from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
+from hmk.services.devhost import BlockDevice, DevHost, Rtc
+from hmk.services.fsio import FileIO
+from hmk.services.fsnames import Namespace, _int
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
-from hmk.services.service import Service
+from hmk.services.service import ENTRY, Service
 from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Symlink
-
-STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
-DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
-CONSOLE_FDS = (0, 1, 2)  # the standard streams: fsmgr passes their requests on to devhost
 
 
 class OpenFile:
@@ -105,10 +95,11 @@ class OpenFile:
 
 
 class FileTable:
-    """One process's descriptors and working directory."""
+    """One process's descriptors and working directory. `released(f)` is told when an open
+    file description's last descriptor goes."""
 
-    def __init__(self, kernel, cwd: Dir):
-        self.k, self.cwd = kernel, cwd
+    def __init__(self, kernel, cwd: Dir, released):
+        self.k, self.cwd, self.released = kernel, cwd, released
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
@@ -137,7 +128,9 @@ class FileTable:
 
     def release(self, f: OpenFile) -> None:
         f.refs -= 1
-        if f.refs == 0 and f.pipe_end is not None:
+        if f.refs:
+            return
+        if f.pipe_end is not None:
             pipe = f.node
             if f.pipe_end == "r":
                 pipe.readers -= 1
@@ -145,29 +138,171 @@ class FileTable:
             else:
                 pipe.writers -= 1
                 self.k.wake_all(pipe.read_waiters)  # they see end of file now
+        self.released(f)
 
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
-        child = FileTable(self.k, self.cwd)
+        child = FileTable(self.k, self.cwd, self.released)
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
 
 
-class FsMgr(Service):
+class FsMgr(FileIO, Namespace, Service):
     name = "fsmgr"
     default_class = "IC2"
+    # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
+    # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key;
+    # "less the LSM hooks": without AppArmor's and TOMOYO's (hmk models no security module).
     costs = {
-        "call": 80,  # assumed: the fd table lookup and the file's operations table
-        "fill": MemoryManager.costs["fill"],  # a page copied into or out of the page cache
+        "call": ENTRY,
+        # ---- descriptors
+        # a descriptor looked up: __fdget 36 (pread_1_byte; read and write's __fdget_pos takes 44
+        # a call, pipe_roundtrip: its file-position lock is not modelled)
+        "fdget": 36,
+        # a descriptor allocated and installed: get_unused_fd_flags 217 + fd_install 27
+        # (open_close_2_components)
+        "fd_install": 244,
+        # a descriptor closed while its file stays open: close 208 less the entry (dup_close)
+        "fd_close": 196,
+        # an open file's last reference dropped: the final fput's task work 779 less AppArmor's
+        # security_file_free 254, plus close's own share of it (275 there, 208 in dup_close)
+        # (open_close_2_components)
+        "file_release": 592,
+        # a process's table copied at fork: dup_fd 2,373 (fork_exit_wait, three descriptors)
+        "table_copy": 2373,
+        # a process's table freed at exit beyond its descriptors' closes: exit_files 727
+        # (fork_exit_wait) less three closes (3 x fd_close)
+        "table_free": 139,
+        # assumed: a descriptor's flags read or set under the table's lock (fcntl, ioctl's
+        # dispatch, fsync's no-op on a tmpfs): as rt_sigprocmask's own work without its copies,
+        # 185 less the entry, _copy_from_user 53 and __arch_copy_to_user 15 (rt_sigprocmask)
+        "fcntl": 105,
+        # ---- paths
+        # the path copied in from user memory: getname 814 + putname 229
+        # (open_close_2_components, a 6-byte path; a longer path's extra bytes are in `lookup`)
+        "path_copy": 1043,
+        # a walk's own work: filename_lookup 1,536 for two components (stat_2_components) less
+        # their two lookups (2 x lookup)
+        "walk": 800,
+        # a component looked up (its name hashed, the directory's permission checked, the
+        # dentry found in the hash: lookup_fast 120 of it): fit path_walk_per_component_open,
+        # 368.4 (stat's fit: 366.3)
+        "lookup": 368,
+        # an open file description made: openat of a 2-component path 4,370 less the entry, the
+        # path's copy, the descriptor, the walk and two lookups, and the LSM hooks
+        # (security_file_alloc 312, security_file_open 335) (open_close_2_components)
+        "file_open": 888,
+        # a regular file created: openat(O_CREAT) 7,672 of create_close_unlink less openat of
+        # an existing file at a path as long, 4,370 (shmem_mknod 1,416, d_alloc_parallel 508);
+        # a directory (mkdirat) assumed the same
+        "create": 3302,
+        # a name removed and its inode freed: unlinkat 5,562 (create_close_unlink) less the
+        # entry, the path's copy, the parent's lookup (filename_parentat 1,072) and the last
+        # component's (lookup); rmdir assumed the same
+        "unlink": 3067,
+        # assumed: a rename moves a name from one directory to another, the replaced inode
+        # freed: as unlink
+        "rename": 3067,
+        # a file's attributes: fstat 677 less the entry, the descriptor (__fdget_raw 36) and the
+        # LSM hooks (TOMOYO's 107, AppArmor's 53): vfs_getattr and cp_new_stat's struct, filled
+        # and copied out (fstat)
+        "stat": 469,
+        # assumed: faccessat's credential override and the permission check: inode_permission
+        # (84, open_close_2_components) + the credentials' check (creds, procmgr's: 210)
+        "access": 294,
+        # assumed: a link's target fetched: as fcntl (its bytes are a copy's)
+        "readlink": 105,
+        # assumed: getcwd's references on the root and the directory and the names prepended
+        # up the tree: as a walk's own work
+        "getcwd": 800,
+        # assumed: the working directory swapped (set_fs_pwd: a lock, two references): as fcntl
+        "chdir": 105,
+        # getdents64's own work (its position lock, iterate_dir, "." and "..", touch_atime):
+        # getdents64 of an empty directory 1,474 less the entry, fdget and AppArmor's
+        # apparmor_file_permission 90 (getdents_empty_dir)
+        "readdir": 1336,
+        # a directory entry emitted (the dentry list scanned, the record copied out): fit
+        # getdents_per_entry
+        "dirent": 671,
+        # lseek of a directory 331 less the entry and fdget (getdents_empty_dir)
+        "seek": 283,
+        # assumed: a size changed (ftruncate, O_TRUNC): as a write's own work, file_write
+        "truncate": 356,
+        # ---- data
+        # rw_verify_area less AppArmor's apparmor_file_permission 90: 171 for a read, 145 for a
+        # write (pread_1_byte, pwrite_1_byte): their mean
+        "rw_check": 68,
+        # the VFS layers of a read or write (ksys_*, vfs_*, new_sync_*): pread64 1,193 less the
+        # entry, fdget, rw_verify_area 171 and shmem_file_read_iter 774 (pread_1_byte)
+        "vfs_rw": 200,
+        # a regular file's read, beyond its pages: shmem_file_read_iter 774 less one page's
+        # cache_read, copy_page and copy_line (touch_atime 151 of it) (pread_1_byte)
+        "file_read": 185,
+        # a regular file's write, beyond its pages: generic_file_write_iter 1,250 less one
+        # page's cache_write, copy_page and copy_line (generic_write_checks, file_update_time
+        # 125, the inode lock) (pwrite_1_byte)
+        "file_write": 356,
+        # a page read, beyond its copy: fit pread_per_page 1,744 less copy_page_to_iter's
+        # 1,304 a page (shmem_getpage_gfp's page-cache lookup, the page's reference and
+        # accessed bit)
+        "cache_read": 440,
+        # a page written, beyond its copy: fit pwrite_per_page 2,008 less
+        # iov_iter_copy_from_user_atomic's 1,263 a page (shmem_write_begin's lookup 358,
+        # shmem_write_end 132)
+        "cache_write": 745,
+        # a page inserted into the page cache (a page allocated and cleared, charged to the
+        # memory cgroup, added to the cache and the LRU): fit pwrite_new_page_extra 3,339
+        # (pwrite_1_byte_new_page against pwrite_1_byte) less Debian's init_on_alloc clearing
+        # of the page (kernel_init_free_pages 301), which Linux's default leaves out
+        # (hmk.monolithic.costs does the same)
+        "cache_insert": 3038,
+        # a page leaving the cache with its file: assumed as a page freed at munmap, the
+        # release_pages share of it: fit mmap_touch_per_extra_page's release_pages, 661
+        "cache_drop": 661,
+        "copy_page": COPY_PAGE,
+        "copy_line": COPY_LINE,
+        # ---- pipes
+        # pipe_read 515 less its copy_page_to_iter 156 (pipe_roundtrip)
+        "pipe_read": 359,
+        # pipe_write 641 less its copy_page_from_iter 151 and the wake-up 126 (pipe_roundtrip)
+        "pipe_write": 364,
+        # the other end's wait queue woken: __wake_up_sync_key 126 (pipe_roundtrip)
+        "pipe_wake": 126,
+        # a read that waits (prepare_to_wait_event, finish_wait, its loop's second look): pipe
+        # reads that waited cost 1,569 for two without their schedule
+        # (context_switch_roundtrip), 269 each beyond a read that did not wait (515)
+        "pipe_wait": 269,
+        # a pipe page allocated (alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT): not cleared): the
+        # buddy allocator's __alloc_pages_nodemask 977 less Debian's init_on_alloc clearing
+        # (kernel_init_free_pages 302), and its memory-cgroup charge, as mem_cgroup_charge's
+        # 227 (anon_write_fault)
+        "pipe_page": 902,
+        # a pipe made: pipe2 4,270 less the entry, two descriptors (get_unused_fd_flags 434,
+        # fd_install 54) and the LSM hooks (security_file_alloc 625) (pipe_create_close)
+        "pipe_make": 3145,
+        # a pipe freed with its last end: both ends' closes and final fputs, 549 + 3,935, less
+        # two descriptors' closes and files' releases as above and the LSM hooks
+        # (security_file_free 508) (pipe_create_close)
+        "pipe_free": 2400,
+        # ---- devices and polling
+        # /dev/urandom's bytes: a ChaCha20 block of 64 per line (devhost's random_block)
+        "random_block": DevHost.costs["random_block"],
+        # assumed: ppoll's own work (poll_initwait, the loop): as vfs_rw
+        "poll": 200,
+        # assumed: per descriptor polled, fdget and the file's poll method (~60)
+        "poll_fd": 96,
     }
 
     def __init__(self, boot):
         super().__init__(boot)
         program = boot.program
         self.vfs = build_root(self, program, boot.bundled, boot.rootfs)
-        self.cache = PageCache(self.k, self.work, self.costs["fill"])
+        self.cache = PageCache(self.k, self.work)
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
+        # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
+        # (Linux's seq_file buffer, urandom's block on the stack)
+        self.buffer = self.k.frames.alloc(owner="fsmgr")
 
     def table(self, call) -> FileTable:
         return self.tables[call.task.pid]
@@ -182,27 +317,35 @@ class FsMgr(Service):
     # ---- processes: start, fork, exec, exit ------------------------------------------------
     def process_started(self, task) -> None:
         """The first process: the standard streams on the console."""
-        t = self.tables[task.pid] = FileTable(self.k, self.vfs.root)
+        t = self.tables[task.pid] = FileTable(self.k, self.vfs.root, self._released)
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
             node = self.vfs.root.entries[b"dev"].entries[dev.encode()]
             t.install(fd, OpenFile(node, (O_RDWR, O_WRONLY, O_WRONLY)[fd]), False)
 
     def process_forked(self, parent, child) -> None:
         self.tables[child.pid] = self.tables[parent.pid].copy()
+        self.work(table_copy=1)
 
     def process_exec(self, task) -> None:
         t = self.tables[task.pid]
-        for fd in sorted(fd for fd, (_, cloexec) in t.fds.items() if cloexec):
+        closing = sorted(fd for fd, (_, cloexec) in t.fds.items() if cloexec)
+        for fd in closing:
             t.close(fd)
+        self.work(fd_close=len(closing))
 
     def process_exited(self, task) -> None:
         t = self.tables.pop(task.pid)
-        for fd in sorted(t.fds):
+        fds = sorted(t.fds)
+        for fd in fds:
             t.close(fd)
+        self.work(table_free=1, fd_close=len(fds))
 
     def executable(self, task, path: bytes):
-        """(bytes, absolute path) of the program at `path` for execve, or -errno."""
+        """(bytes, absolute path) of the program at `path` for execve, or -errno (the walk is
+        the file manager's work)."""
+        before = self.vfs.lookups
         node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path)
+        self.work(walk=1, lookup=self.vfs.lookups - before, file_open=1, file_release=1)
         if isinstance(node, int):
             return -node
         if node is None:
@@ -213,50 +356,36 @@ class FsMgr(Service):
             return -EACCES
         return bytes(node.data), self.vfs.path_of(node)
 
-    # ---- helpers -------------------------------------------------------------------------
-    def _console(self, call, fd) -> None:
-        """A request on a standard stream goes on to the console's driver."""
-        if fd in CONSOLE_FDS:
-            self.peers["devhost"].console_call(call.task.proc)
+    # ---- open files going away -----------------------------------------------------------
+    def _released(self, f: OpenFile) -> None:
+        """An open file description's last descriptor went: it is released; a pipe whose ends
+        are both gone is freed (its pages too); a file with no name left may leave the cache."""
+        node = f.node
+        ops = {"file_release": 1}
+        if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
+            for pa in node.frames.values():
+                self.k.frames.free(pa)
+            node.frames.clear()
+            ops["pipe_free"] = 1
+        self.work(**ops)
+        self.forget(node)
 
-    def _path(self, call, ptr) -> bytes | int:
-        name = call.space.read_cstring(ptr, limit=PATH_MAX)
-        if name is None:
-            return -EFAULT
-        return name
-
-    def _start(self, call, dirfd) -> Dir | int:
-        t = self.table(call)
-        if _int(dirfd) == AT_FDCWD:
-            return t.cwd
-        f = t.file(_int(dirfd))
-        if f is None:
-            return -EBADF
-        if not isinstance(f.node, Dir):
-            return -ENOTDIR
-        return f.node
-
-    def _lookup(self, call, dirfd, path_ptr, follow=True):
-        """(node, parent, name) or a negative errno; (None, parent, name) when only the last
-        component is missing."""
-        path = self._path(call, path_ptr)
-        if isinstance(path, int):
-            return path
-        start = self._start(call, dirfd)
-        if isinstance(start, int):
-            return start
-        node, parent, name = self.vfs.walk(start, path, follow)
-        if isinstance(node, int):
-            return -node
-        return node, parent, name
-
-    def _stat_bytes(self, node: Node) -> bytes:
-        size = node.size
-        rdev = getattr(node, "rdev", 0)
-        t = node.mtime
-        fields = (1, node.ino, node.mode, node.nlink, 0, 0, rdev, 0, size, 4096, 0, -(-size // 512))
-        times = (t // 10**9, t % 10**9) * 3
-        return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields, *times, 0, 0)
+    def forget(self, node: Node) -> None:
+        """A regular file (or unnamed shared object) that has no name: once nothing opens or
+        maps it either, its pages leave the page cache (`cache_drop` each) and the memory
+        manager drops its references to them."""
+        if not isinstance(node, File) or node.nlink:
+            return
+        if any(f.node is node for t in self.tables.values() for f, _ in t.fds.values()):
+            return
+        mm = self.peers["memmgr"]
+        if any(v.file and v.file[0] is node for s in mm.spaces.values() for v in s.vmas):
+            return
+        frames = self.cache.evict(node)
+        for pa in frames:
+            mm.release(pa)
+        if frames:
+            self.work(cache_drop=len(frames))
 
     # ---- opening and closing -------------------------------------------------------------
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
@@ -264,79 +393,98 @@ class FsMgr(Service):
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found
-        node, parent, name = found
-        acc = flags & O_ACCMODE
-        if node is None:
-            if not flags & O_CREAT:
-                return -ENOENT
-            if parent.readonly:
+        with self.working() as ops:
+            node, parent, name = found
+            acc = flags & O_ACCMODE
+            if node is None:
+                if not flags & O_CREAT:
+                    return -ENOENT
+                if parent.readonly:
+                    return -EROFS
+                node = parent.add(name, File(perm=mode & 0o777 & ~0o022))
+                node.mtime = self.k.now_ns()
+                ops.update(create=1)
+            elif flags & O_CREAT and flags & O_EXCL:
+                return -EEXIST
+            if isinstance(node, Symlink):
+                return -ELOOP  # O_NOFOLLOW on a link
+            if isinstance(node, Dir):
+                if acc != 0 or flags & O_CREAT:
+                    return -EISDIR
+            elif flags & O_DIRECTORY:
+                return -ENOTDIR
+            if acc != 0 and node.readonly:
                 return -EROFS
-            node = parent.add(name, File(perm=mode & 0o777 & ~0o022))
-            node.mtime = self.k.now_ns()
-        elif flags & O_CREAT and flags & O_EXCL:
-            return -EEXIST
-        if isinstance(node, Symlink):
-            return -ELOOP  # O_NOFOLLOW on a link
-        if isinstance(node, Dir):
-            if acc != 0 or flags & O_CREAT:
-                return -EISDIR
-        elif flags & O_DIRECTORY:
-            return -ENOTDIR
-        if acc != 0 and node.readonly:
-            return -EROFS
-        if flags & O_TRUNC and acc != 0 and isinstance(node, File):
-            self._resize(node, 0)
-        fd = t.lowest_fd()
-        if fd < 0:
-            return fd
-        return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+            if flags & O_TRUNC and acc != 0 and isinstance(node, File):
+                self._resize(node, 0)
+                ops.update(truncate=1)
+            fd = t.lowest_fd()
+            if fd < 0:
+                return fd
+            ops.update(file_open=1, fd_install=1)
+            return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
 
     def sys_close(self, call, fd, *_):
-        return self.table(call).close(_int(fd))
+        with self.working() as ops:
+            err = self.table(call).close(_int(fd))
+            ops.update(fd_close=int(not err), fdget=int(bool(err)))
+            return err
 
     def sys_dup(self, call, fd, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        new = t.lowest_fd()
-        return new if new < 0 else t.install(new, f, False)
+        with self.working(fdget=1) as ops:
+            t = self.table(call)
+            f = t.file(_int(fd))
+            if f is None:
+                return -EBADF
+            new = t.lowest_fd()
+            if new < 0:
+                return new
+            ops.update(fd_install=1)
+            return t.install(new, f, False)
 
     def sys_dup3(self, call, old, new, flags, *_):
-        t = self.table(call)
-        old, new = _int(old), _int(new)
-        f = t.file(old)
-        if f is None or not 0 <= new < NOFILE:
-            return -EBADF
-        if old == new or flags & ~O_CLOEXEC:
-            return -EINVAL
-        if new in t.fds:
-            t.close(new)
-        return t.install(new, f, bool(flags & O_CLOEXEC))
+        with self.working(fdget=1) as ops:
+            t = self.table(call)
+            old, new = _int(old), _int(new)
+            f = t.file(old)
+            if f is None or not 0 <= new < NOFILE:
+                return -EBADF
+            if old == new or flags & ~O_CLOEXEC:
+                return -EINVAL
+            if new in t.fds:
+                t.close(new)
+                ops.update(fd_close=1)
+            ops.update(fd_install=1)
+            return t.install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, call, fd, cmd, arg, *_):
-        t = self.table(call)
-        fd = _int(fd)
-        entry = t.fds.get(fd)
-        if entry is None:
-            return -EBADF
-        f, cloexec = entry
-        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-            if not 0 <= arg < NOFILE:
-                return -EINVAL
-            new = t.lowest_fd(arg)
-            return new if new < 0 else t.install(new, f, cmd == F_DUPFD_CLOEXEC)
-        if cmd == F_GETFD:
-            return FD_CLOEXEC if cloexec else 0
-        if cmd == F_SETFD:
-            t.fds[fd] = (f, bool(arg & FD_CLOEXEC))
-            return 0
-        if cmd == F_GETFL:
-            return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)
-        if cmd == F_SETFL:
-            f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
-            return 0
-        return -EINVAL
+        with self.working(fdget=1) as ops:
+            t = self.table(call)
+            fd = _int(fd)
+            entry = t.fds.get(fd)
+            if entry is None:
+                return -EBADF
+            f, cloexec = entry
+            ops.update(fcntl=1)
+            if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+                if not 0 <= arg < NOFILE:
+                    return -EINVAL
+                new = t.lowest_fd(arg)
+                if new < 0:
+                    return new
+                ops.update(fd_install=1)
+                return t.install(new, f, cmd == F_DUPFD_CLOEXEC)
+            if cmd == F_GETFD:
+                return FD_CLOEXEC if cloexec else 0
+            if cmd == F_SETFD:
+                t.fds[fd] = (f, bool(arg & FD_CLOEXEC))
+                return 0
+            if cmd == F_GETFL:
+                return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)
+            if cmd == F_SETFL:
+                f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
+                return 0
+            return -EINVAL
 
     def sys_pipe2(self, call, fds_ptr, flags, *_):
         t = self.table(call)
@@ -350,98 +498,19 @@ class FsMgr(Service):
         del t.fds[r]
         if w < 0:
             return w
-        if not call.space.write(fds_ptr, struct.pack("<ii", r, w)):
-            return -EFAULT
-        pipe = Pipe()
-        pipe.readers = pipe.writers = 1
-        nb = flags & O_NONBLOCK
-        t.install(r, OpenFile(pipe, nb, "r"), bool(flags & O_CLOEXEC))
-        t.install(w, OpenFile(pipe, O_WRONLY | nb, "w"), bool(flags & O_CLOEXEC))
-        return 0
+        with self.working(pipe_make=1) as ops:
+            if not call.space.write(fds_ptr, struct.pack("<ii", r, w)):
+                return -EFAULT
+            log_user(self.k.mem, call.space, fds_ptr, 8, WRITE)
+            pipe = Pipe()
+            pipe.readers = pipe.writers = 1
+            nb = flags & O_NONBLOCK
+            t.install(r, OpenFile(pipe, nb, "r"), bool(flags & O_CLOEXEC))
+            t.install(w, OpenFile(pipe, O_WRONLY | nb, "w"), bool(flags & O_CLOEXEC))
+            ops.update(fd_install=2)
+            return 0
 
-    # ---- data ----------------------------------------------------------------------------
-    def _read(self, call, f: OpenFile, count: int, pos: int | None):
-        """(bytes, advance position?) or a negative errno."""
-        node = f.node
-        if isinstance(node, Dir):
-            return -EISDIR
-        if not f.readable:
-            return -EBADF
-        if isinstance(node, Device):
-            return node.read(count)
-        if isinstance(node, BlockDevice):
-            start = f.pos if pos is None else pos
-            data = self.peers["devhost"].request(node, start, None, count)
-            if isinstance(data, bytes) and pos is None:
-                f.pos += len(data)
-            return data
-        if isinstance(node, Pipe):
-            if not node.buffer:
-                if node.writers == 0:
-                    return b""
-                if f.flags & O_NONBLOCK:
-                    return -EAGAIN
-                self.k.block_current(node.read_waiters)  # until a write or close
-                return -ERESTARTSYS
-            data = bytes(node.buffer[:count])
-            del node.buffer[:count]
-            self.k.wake_all(node.write_waiters)
-            return data
-        start = f.pos if pos is None else pos
-        self._sync(node)
-        data = bytes(node.data[start : start + count])
-        if pos is None:
-            f.pos += len(data)
-        return data
-
-    def _write(self, call, f: OpenFile, data: bytes, pos: int | None) -> int:
-        node = f.node
-        if not f.writable:
-            return -EBADF
-        if isinstance(node, Device):
-            return node.write(data)
-        if isinstance(node, BlockDevice):
-            start = f.pos if pos is None else pos
-            n = self.peers["devhost"].request(node, start, data)
-            if n > 0 and pos is None:
-                f.pos += n
-            return n
-        if isinstance(node, Pipe):
-            if node.readers == 0:
-                call.task.signals.post(SIGPIPE)  # delivered on the way out of the call
-                return -EPIPE
-            room = Pipe.CAPACITY - len(node.buffer)
-            if room < len(data):
-                if room == 0:
-                    if f.flags & O_NONBLOCK:
-                        return -EAGAIN
-                    self.k.block_current(node.write_waiters)  # until a read
-                    return -ERESTARTSYS
-                data = data[:room]  # a partial write, as Linux's for more than PIPE_BUF
-            node.buffer += data
-            self.k.wake_all(node.read_waiters)
-            return len(data)
-        if pos is None and f.flags & O_APPEND:
-            f.pos = len(node.data)
-        start = f.pos if pos is None else pos
-        self._sync(node)
-        buf = node.data
-        if start > len(buf):
-            buf.extend(b"\0" * (start - len(buf)))
-        buf[start : start + len(data)] = data
-        node.mtime = self.k.now_ns()
-        self.cache.refresh(node, start, start + len(data))
-        if pos is None:
-            f.pos = start + len(data)
-        return len(data)
-
-    def sys_read(self, call, fd, buf, count, *_):
-        self._console(call, fd)
-        return self._read_into(call, fd, buf, count, None)
-
-    def sys_pread64(self, call, fd, buf, count, offset, *_):
-        return self._read_into(call, fd, buf, count, offset)
-
+    # ---- descriptors: position, size, control --------------------------------------------
     def _io_file(self, call, fd, pos):
         """The open file for a read or write (`pos` not None: positional), or -errno (a
         negative position before a bad descriptor, as Linux checks them)."""
@@ -455,102 +524,43 @@ class FsMgr(Service):
             return -ESPIPE
         return f
 
-    def _read_into(self, call, fd, buf, count, pos):
-        f = self._io_file(call, fd, pos)
-        if isinstance(f, int):
-            return f
-        data = self._read(call, f, min(count, MAX_RW_COUNT), pos)
-        if isinstance(data, int):
-            return data
-        return len(data) if call.space.write(buf, data) else -EFAULT
-
-    def sys_write(self, call, fd, buf, count, *_):
-        self._console(call, fd)
-        return self._write_from(call, fd, buf, count, None)
-
-    def sys_pwrite64(self, call, fd, buf, count, offset, *_):
-        return self._write_from(call, fd, buf, count, offset)
-
-    def _write_from(self, call, fd, buf, count, pos):
-        f = self._io_file(call, fd, pos)
-        if isinstance(f, int):
-            return f
-        data = call.space.read(buf, min(count, MAX_RW_COUNT))
-        if data is None:
-            return -EFAULT
-        return self._write(call, f, data, pos)
-
     def _iov(self, call, iov, iovcnt):
         if not 0 <= iovcnt <= 1024:
             return -EINVAL
         raw = call.space.read(iov, 16 * iovcnt)
         if raw is None:
             return -EFAULT
+        log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
+        self.work()  # the vector's lines, charged before a fault or a request takes them
         return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
 
-    def sys_writev(self, call, fd, iov, iovcnt, *_):
-        self._console(call, fd)
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        vec = self._iov(call, iov, iovcnt)
-        if isinstance(vec, int):
-            return vec
-        data = b""
-        for base, length in vec:
-            chunk = call.space.read(base, length)
-            if chunk is None:
-                return -EFAULT
-            data += chunk
-        return self._write(call, f, data, None) if data or f.writable else -EBADF
-
-    def sys_readv(self, call, fd, iov, iovcnt, *_):
-        self._console(call, fd)
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        vec = self._iov(call, iov, iovcnt)
-        if isinstance(vec, int):
-            return vec
-        total = 0
-        for base, length in vec:
-            data = self._read(call, f, length, None)
-            if isinstance(data, int):
-                return data if total == 0 else total
-            if not call.space.write(base, data):
-                return -EFAULT
-            total += len(data)
-            if len(data) < length:
-                break
-        return total
-
     def sys_lseek(self, call, fd, offset, whence, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        if isinstance(f.node, (Pipe, Device)):
-            return -ESPIPE
-        base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
-        if base is None:
-            return -EINVAL
-        new = base + _signed(offset)
-        if new < 0:
-            return -EINVAL
-        f.pos = new
-        return new
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            if isinstance(f.node, (Pipe, Device)):
+                return -ESPIPE
+            base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
+            if base is None:
+                return -EINVAL
+            new = base + _signed(offset)
+            if new < 0:
+                return -EINVAL
+            ops.update(seek=1)
+            f.pos = new
+            return new
 
     def sys_ftruncate(self, call, fd, length, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
-            return -EINVAL
-        self._resize(f.node, _signed(length))
-        return 0
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
+                return -EINVAL
+            self._resize(f.node, _signed(length))
+            ops.update(truncate=1)
+            return 0
 
     def _resize(self, node: File, length: int) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
@@ -563,249 +573,43 @@ class FsMgr(Service):
         self.cache.refresh(node)
 
     def sys_ioctl(self, call, fd, request, arg, *_):
-        self._console(call, fd)
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        if isinstance(f.node, BlockDevice | Rtc):
-            return self.peers["devhost"].ioctl(call.space, f.node, request & 0xFFFFFFFF, arg)
-        return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
-
-    # ---- metadata ------------------------------------------------------------------------
-    def sys_fstat(self, call, fd, buf, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        return 0 if call.space.write(buf, self._stat_bytes(f.node)) else -EFAULT
-
-    def sys_newfstatat(self, call, dirfd, path_ptr, buf, flags, *_):
-        node = self._stat_target(call, dirfd, path_ptr, flags)
-        if isinstance(node, int):
-            return node
-        return 0 if call.space.write(buf, self._stat_bytes(node)) else -EFAULT
-
-    def sys_statx(self, call, dirfd, path_ptr, flags, mask, buf, *_):
-        """struct statx with the basic fields (STATX_BASIC_STATS); no birth time."""
-        if flags & ~STATX_FLAGS or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
-            return -EINVAL
-        if mask & STATX_RESERVED:
-            return -EINVAL
-        node = self._stat_target(call, dirfd, path_ptr, flags)
-        if isinstance(node, int):
-            return node
-        size, t, rdev = node.size, node.mtime, getattr(node, "rdev", 0)
-        head = struct.pack(
-            "<IIQIIIHHQQQQ",
-            STATX_BASIC_STATS,
-            4096,
-            0,
-            node.nlink,
-            0,
-            0,
-            node.mode,
-            0,
-            node.ino,
-            size,
-            -(-size // 512),
-            0,
-        )
-        stamp = struct.pack("<qIi", t // 10**9, t % 10**9, 0)
-        devs = struct.pack("<IIII", rdev >> 8 & 0xFFF, rdev & 0xFF, 0, 1)
-        data = (head + stamp * 4 + devs).ljust(256, b"\0")
-        return 0 if call.space.write(buf, data) else -EFAULT
-
-    def _stat_target(self, call, dirfd, path_ptr, flags):
-        """The node fstatat/statx name: a path, or with AT_EMPTY_PATH and "" the descriptor
-        (or the working directory); a negative errno."""
-        t = self.table(call)
-        if flags & AT_EMPTY_PATH and call.space.read(path_ptr, 1) == b"\0":
-            if _int(dirfd) == AT_FDCWD:
-                node = t.cwd
-            else:
-                f = t.file(_int(dirfd))
-                if f is None:
-                    return -EBADF
-                node = f.node
-        else:
-            found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
-            if isinstance(found, int):
-                return found
-            node = found[0]
-            if node is None:
-                return -ENOENT
-        return node
-
-    def sys_faccessat(self, call, dirfd, path_ptr, mode, *_):
-        found = self._lookup(call, dirfd, path_ptr)
-        if isinstance(found, int):
-            return found
-        node = found[0]
-        if node is None:
-            return -ENOENT
-        if mode & 2 and node.readonly:
-            return -EROFS
-        if mode & 1 and not node.mode & 0o111:
-            return -EACCES
-        return 0
-
-    def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
-        if isinstance(found, int):
-            return found
-        node = found[0]
-        if node is None:
-            return -ENOENT
-        if not isinstance(node, Symlink):
-            return -EINVAL
-        if _signed(size) <= 0:
-            return -EINVAL
-        target = node.target[:size]
-        return len(target) if call.space.write(buf, target) else -EFAULT
-
-    def sys_getdents64(self, call, fd, buf, count, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        if not isinstance(f.node, Dir):
-            return -ENOTDIR
-        d = f.node
-        entries = [(b".", d), (b"..", d.parent)] + list(d.entries.items())
-        out = bytearray()
-        while f.pos < len(entries):
-            name, node = entries[f.pos]
-            reclen = (19 + len(name) + 1 + 7) & ~7
-            if len(out) + reclen > count:
-                if not out:
-                    return -EINVAL
-                break
-            kind = DT.get(stat.S_IFMT(node.mode), 0)
-            rec = struct.pack("<QqHB", node.ino, f.pos + 1, reclen, kind)
-            out += rec + name + b"\0" * (reclen - 19 - len(name))
-            f.pos += 1
-        return len(out) if call.space.write(buf, bytes(out)) else -EFAULT
-
-    # ---- the namespace -------------------------------------------------------------------
-    def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
-        if isinstance(found, int):
-            return found
-        node, parent, name = found
-        if node is not None:
-            return -EEXIST
-        if parent.readonly:
-            return -EROFS
-        parent.add(name, Dir(perm=mode & 0o777 & ~0o022)).mtime = self.k.now_ns()
-        return 0
-
-    def sys_unlinkat(self, call, dirfd, path_ptr, flags, *_):
-        t = self.table(call)
-        if flags & ~AT_REMOVEDIR:
-            return -EINVAL
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
-        if isinstance(found, int):
-            return found
-        node, parent, name = found
-        if node is None:
-            return -ENOENT
-        if name in (b"", b".", b".."):
-            return -EINVAL if name == b"." else -ENOTEMPTY
-        if parent.readonly:
-            return -EROFS
-        if flags & AT_REMOVEDIR:
-            if not isinstance(node, Dir):
-                return -ENOTDIR
-            if node.entries:
-                return -ENOTEMPTY
-            if node is t.cwd:
-                return -EBUSY
-        elif isinstance(node, Dir):
-            return -EISDIR
-        parent.remove(name)
-        return 0
-
-    def sys_renameat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, *_):
-        return self.sys_renameat2(call, olddirfd, old_ptr, newdirfd, new_ptr, 0)
-
-    def sys_renameat2(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        if flags:
-            return -EINVAL  # RENAME_NOREPLACE and friends: not yet
-        src = self._lookup(call, olddirfd, old_ptr, follow=False)
-        if isinstance(src, int):
-            return src
-        dst = self._lookup(call, newdirfd, new_ptr, follow=False)
-        if isinstance(dst, int):
-            return dst
-        node, sparent, sname = src
-        target, dparent, dname = dst
-        if node is None:
-            return -ENOENT
-        if sparent.readonly or dparent.readonly:
-            return -EROFS
-        if target is node:
-            return 0
-        if isinstance(node, Dir):
-            p = dparent
-            while p is not p.parent:  # a directory cannot move into itself
-                if p is node:
-                    return -EINVAL
-                p = p.parent
-        if target is not None:
-            if isinstance(target, Dir) and not isinstance(node, Dir):
-                return -EISDIR
-            if isinstance(node, Dir) and not isinstance(target, Dir):
-                return -ENOTDIR
-            if isinstance(target, Dir) and target.entries:
-                return -ENOTEMPTY
-            dparent.remove(dname)
-        sparent.remove(sname)
-        dparent.add(dname, node)
-        return 0
-
-    def sys_getcwd(self, call, buf, size, *_):
-        t = self.table(call)
-        path = self.vfs.path_of(t.cwd) + b"\0"
-        if size < len(path):
-            return -ERANGE
-        return len(path) if call.space.write(buf, path) else -EFAULT
-
-    def sys_chdir(self, call, path_ptr, *_):
-        t = self.table(call)
-        found = self._lookup(call, AT_FDCWD, path_ptr)
-        if isinstance(found, int):
-            return found
-        if found[0] is None:
-            return -ENOENT
-        if not isinstance(found[0], Dir):
-            return -ENOTDIR
-        t.cwd = found[0]
-        return 0
-
-    def sys_fchdir(self, call, fd, *_):
-        t = self.table(call)
-        f = t.file(_int(fd))
-        if f is None:
-            return -EBADF
-        if not isinstance(f.node, Dir):
-            return -ENOTDIR
-        t.cwd = f.node
-        return 0
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            ops.update(fcntl=1)
+            node, devhost = f.node, self.peers["devhost"]
+            if isinstance(node, BlockDevice | Rtc):
+                return devhost.ioctl(call.space, node, request & 0xFFFFFFFF, arg)
+            if isinstance(node, Device) and node.console:
+                devhost.control(call.task.proc)
+            return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
 
     def sys_fsync(self, call, fd, *_):
-        t = self.table(call)
-        return 0 if t.file(_int(fd)) is not None else -EBADF
+        with self.working(fdget=1) as ops:
+            if self.table(call).file(_int(fd)) is None:
+                return -EBADF
+            ops.update(fcntl=1)
+            return 0
 
     sys_fdatasync = sys_fsync
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
-        t = self.table(call)
         if nfds > NOFILE:
             return -EINVAL
-        raw = call.space.read(fds_ptr, 8 * nfds)
-        if raw is None:
-            return -EFAULT
+        # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop
+        with self.working(poll=int(not call.resumed), poll_fd=nfds):
+            raw = call.space.read(fds_ptr, 8 * nfds)
+            if raw is None:
+                return -EFAULT
+            result = self._poll(call, fds_ptr, raw, nfds, timeout)
+            log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
+            if result >= 0:
+                log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, WRITE)
+            return result
+
+    def _poll(self, call, fds_ptr, raw: bytes, nfds: int, timeout: int) -> int:
+        t = self.table(call)
         out, ready = bytearray(raw), 0
         for i in range(nfds):
             fd, events, _ = struct.unpack_from("<ihh", raw, 8 * i)
@@ -828,7 +632,7 @@ class FsMgr(Service):
                 return -EFAULT if wait is None else -EINVAL
         if not ready and wait != 0:  # wait for a pipe to change, a signal, or the timeout
             k = self.k
-            pipes = [f.node for f in map(t.file, self._poll_fds(raw, nfds)) if f]
+            pipes = [f.node for f in map(t.file, _poll_fds(raw, nfds)) if f]
             waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
             waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
             if wait is None:
@@ -840,16 +644,13 @@ class FsMgr(Service):
             return -ERESTARTSYS
         return ready if call.space.write(fds_ptr, bytes(out)) else -EFAULT
 
-    @staticmethod
-    def _poll_fds(raw: bytes, nfds: int) -> list[int]:
-        return [struct.unpack_from("<i", raw, 8 * i)[0] for i in range(nfds)]
-
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, task, fd: int, offset: int, length: int, writes: bool = False):
         """(bytes backing [offset, offset + length) of the file, its path, its node) or
         -errno. `writes`: a shared writable mapping (the file must be open for writing; its
         stores reach the file through the page cache)."""
         f = self.tables[task.pid].file(_int(fd))
+        self.work(fdget=1)
         if f is None:
             return -EBADF
         if not isinstance(f.node, File):
@@ -863,8 +664,10 @@ class FsMgr(Service):
         return bytes(f.node.data[offset : offset + length]), path, f.node
 
     def shared_anonymous(self, length: int) -> File:
-        """The unnamed object behind MAP_SHARED|MAP_ANONYMOUS (Linux: a shmem file)."""
+        """The unnamed object behind MAP_SHARED|MAP_ANONYMOUS (Linux: a shmem file): no name,
+        freed with its last mapping."""
         node = File(b"\0" * length)
+        node.nlink = 0
         self.cache.written_through.add(node.ino)
         return node
 
@@ -878,7 +681,5 @@ class FsMgr(Service):
             self.cache.writeback(node)
 
 
-def _int(x: int) -> int:
-    """A register holding a C int (an fd, a pid): Linux reads its low 32 bits, signed."""
-    x &= 0xFFFFFFFF
-    return x - (1 << 32) if x >= 1 << 31 else x
+def _poll_fds(raw: bytes, nfds: int) -> list[int]:
+    return [struct.unpack_from("<i", raw, 8 * i)[0] for i in range(nfds)]

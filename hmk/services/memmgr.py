@@ -65,7 +65,8 @@ from hmk.linux.layout import (
     page_up,
 )
 from hmk.services.addrspace import AddressSpace, Vma
-from hmk.services.service import Service
+from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
+from hmk.services.service import ENTRY, Service
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
 VMA_MSG = 32  # bytes of a VMA request: operation, start, end, protection
@@ -79,17 +80,69 @@ class MemoryManager(Service):
 
     name = "memmgr"
     default_class = "IC2"
+    # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
+    # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key.
+    # The page-table edits are the kernel's (hmk.kernel.costs: vs.map, vs.unmap, vs.protect),
+    # so a Linux count that includes a PTE store loses set_pte_at's 13 (anon_write_fault).
     costs = {
-        # assumed: a request's decode, a table lookup or two and the reply
-        "call": 40,
-        # assumed: the decode of a fault message and the VMA lookup (a sorted list, ~log2(VMAs)
-        # compares), as a user-level pager's per-fault work (seL4/Fiasco style): ~30 cycles
-        "fault": 30,
-        # assumed: copying a 4 KiB file page into a fresh frame with 16-byte ldp/stp pairs,
-        # ~one pair per cycle on an A7x (256 pairs) minus dual issue: 200; the destination line
-        # writes are timed (stores: no stall), the page-cache source is not modeled
-        "fill": 200,
-        # assumed: per frame pushed into a VSpace's pool: a free-list pop and index arithmetic
+        "call": ENTRY,
+        # ---- VMAs (Linux keeps them in a tree; hmk's list is searched as one would be)
+        # a VMA found: find_vma 204 for two lookups (mmap_munmap)
+        "vma_find": 102,
+        # a gap found for a new mapping: get_unmapped_area 267 (mmap_munmap)
+        "vma_gap": 267,
+        # a VMA made and linked: mmap_region 964 (vm_area_alloc 271, vma_link 245, the
+        # accounting) (mmap_munmap)
+        "vma_insert": 964,
+        # a VMA unlinked and freed: remove_vma 267 + __vma_rb_erase 98 (mmap_munmap)
+        "vma_remove": 365,
+        # a VMA split in two: __split_vma 1,821 for two splits (mprotect_split_merge)
+        "vma_split": 910,
+        # a VMA's protection changed: mprotect of a whole VMA, 1,375 for two calls, less
+        # AppArmor's security_file_mprotect (98 for two) and the entries (mprotect_whole_vma)
+        "vma_protect": 627,
+        # a VMA grown or shrunk in place: mremap's vma_to_resize 295 + __vma_adjust 432
+        # (mremap_grow_shrink; brk's do_brk_flags, 907 in brk_grow_shrink, does the same)
+        "vma_resize": 727,
+        # a VMA copied at fork (untouched: no pages): dup_mm per VMA, fit
+        # fork_per_untouched_vma_parts
+        "fork_vma": 890,
+        # ---- the calls' own work
+        # mmap's (the checks, the lock, the event): __arm64_sys_mmap 1,613 less the entry,
+        # get_unmapped_area 267 and mmap_region 964 (mmap_munmap)
+        "mmap": 370,
+        # munmap's: __vm_munmap 2,002 less unmap_region 977, the VMA's removal 365 and its
+        # lookup 102 (mmap_munmap)
+        "munmap": 558,
+        # brk's: __arm64_sys_brk 4,768 for a grow and a shrink less do_brk_flags 907 and
+        # __do_munmap 3,436, per call, less the entry (brk_grow_shrink)
+        "brk": 200,
+        # assumed: mremap's own (the checks, the lock): as brk's
+        "mremap": 200,
+        # ---- pages
+        # a range unmapped (the TLB gather, the walk, empty page tables freed): unmap_region
+        # 977 over an untouched 16-page VMA (mmap_munmap)
+        "unmap_range": 977,
+        # a mapped page's mapping dropped (its reference, reverse map and counters): unmap_vmas
+        # per written page at exit, 199 (fit fork_per_written_page_parts), less a PTE store
+        "unmap_page": 186,
+        # a page freed with its last mapping (the LRU, the memory cgroup, the free lists):
+        # munmap per written page 1,111 (fit mmap_touch_per_extra_page_parts) less a mapping's
+        # drop as above (199)
+        "free_page": 912,
+        # a page shared copy-on-write at fork (its reference and reverse map): copy_page_range
+        # per written page 138 (fit fork_per_written_page_parts) less the PTE stores of the
+        # parent's write-protection and the child's mapping (2 x 13)
+        "cow_share": 112,
+        # ---- faults passed on by the kernel
+        # a fault decided (its VMA found, the access checked): do_page_fault's own work 196 +
+        # find_vma 67 (anon_read_fault)
+        "fault": 263,
+        "page_clear": PAGE_CLEAR,
+        "copy_page": COPY_PAGE,
+        "copy_line": COPY_LINE,
+        # assumed: per frame pushed into a VSpace's pool: a free-list pop and the ring's index
+        # arithmetic, ~10 instructions
         "refill_per_frame": 10,
         # assumed: the refill kernel call's own checks (VSpace, ring room): ~vs.map's
         "refill_call": 40,
@@ -118,11 +171,11 @@ class MemoryManager(Service):
     def space_of(self, proc) -> AddressSpace:
         return self.spaces[proc]
 
-    def release(self, pa: int) -> None:
+    def release(self, pa: int) -> bool:
         """One mapping of the frame is gone: free it with its last mapping (never the
-        kernel's shared zero page)."""
+        kernel's shared zero page). True: it was freed."""
         if pa == self.kernel.zero_page:
-            return
+            return False
         count = self.shared.get(pa, 1)
         if count > 2:
             self.shared[pa] = count - 1
@@ -130,6 +183,8 @@ class MemoryManager(Service):
             del self.shared[pa]
         else:
             self.kernel.frames.free(pa)
+            return True
+        return False
 
     def attach(self, proc) -> AddressSpace:
         """Start managing `proc` (the placement installs the service endpoints in its CSpace);
@@ -156,15 +211,11 @@ class MemoryManager(Service):
         return self.peers["fsmgr"].cache.frame_of(node, index)
 
     def unmapped(self, nodes: set) -> None:
-        """Shared mappings of `nodes` went away: an unnamed shared object (MAP_SHARED |
-        MAP_ANONYMOUS) that no address space maps any more is freed with its frames."""
+        """Mappings of the files `nodes` went away: a file with no name left (or an unnamed
+        shared object, MAP_SHARED | MAP_ANONYMOUS) that nothing opens or maps any more leaves
+        the page cache, its frames freed (fsmgr.forget)."""
         for node in nodes:
-            if node.parent is not None:
-                continue  # a named file's pages stay cached
-            if any(v.file and v.file[0] is node for s in self.spaces.values() for v in s.vmas):
-                continue
-            for pa in self.peers["fsmgr"].cache.evict(node):
-                self.release(pa)
+            self.peers["fsmgr"].forget(node)
 
     # ---- calls in ------------------------------------------------------------------------
     def call(self, proc, serve, msg: int = VMA_MSG):
@@ -182,15 +233,16 @@ class MemoryManager(Service):
         space = self.spaces[proc]
         return self.call(proc, lambda: space.serve(page, access, pager), FAULT_MSG)
 
-    def update(self, proc, what: str, budget: int, change) -> int:
+    def update(self, proc, what: str, ops: dict, change) -> int:
         """Change `proc`'s kernel-side paging state with `change(via)` (a KernelPaging call):
         directly from kernel space, through the tokens, or as a core-kernel call with a
-        capability lookup."""
+        capability lookup; `ops`: the operations' budgets (`costs`)."""
         k = self.kernel
         k.counts[f"memmgr.updates.{what}"] += 1
+        budget = self.budget(**ops)
         if self.direct:
             err = change(None)
-            self.work(budget)
+            self.placement.work(self.name, budget)
         elif self.tokens is None:
             err = change(None)
             self.kernel_call(budget + BUDGETS["cap.lookup"])
@@ -248,6 +300,7 @@ class MemoryManager(Service):
         src, dst = self.spaces[parent], self.spaces[child]
         dst.brk_start, dst.brk, dst.mmap_top = src.brk_start, src.brk, src.mmap_top
         dst.vmas = [v.copy() for v in src.vmas]
+        self.work(fork_vma=len(dst.vmas))
         dst.changed()
         shared = src.share_into(dst, cow=not share)
         if not share:
@@ -257,6 +310,7 @@ class MemoryManager(Service):
     # ---- the memory calls of Linux processes ---------------------------------------------
     def sys_brk(self, call, addr, *_):
         space = call.space
+        self.work(brk=1)
         if addr < space.brk_start or addr > STACK_FLOOR:
             return space.brk
         old_end, new_end = page_up(space.brk), page_up(addr)
@@ -267,6 +321,7 @@ class MemoryManager(Service):
             try:
                 if heap is not None and heap.end == old_end:
                     heap.end = new_end
+                    self.work(vma_resize=1)
                     space.changed()
                 else:
                     space.add(Vma(old_end, new_end, PROT_READ | PROT_WRITE, "[heap]"))
@@ -285,6 +340,7 @@ class MemoryManager(Service):
         pages are the file's page-cache frames, written through (fsmgr sees the stores); shared
         anonymous memory is an unnamed object of the same kind, inherited across fork."""
         space = call.space
+        self.work(mmap=1)
         shared = flags & MAP_SHARED_VALIDATE in (MAP_SHARED, MAP_SHARED_VALIDATE)
         if length == 0 or length >= MAX_MAP_BYTES or offset % PAGE_SIZE or not flags & 3:
             return -EINVAL
@@ -314,6 +370,7 @@ class MemoryManager(Service):
             start = addr
         else:
             start = self._find_gap(space, length)
+            self.work(vma_gap=1)
             if start is None:
                 return -ENOMEM
         try:
@@ -324,6 +381,7 @@ class MemoryManager(Service):
 
     def sys_munmap(self, call, addr, length, *_):
         space = call.space
+        self.work(munmap=1)
         if addr % PAGE_SIZE or length == 0 or addr + length > VA_LIMIT:
             return -EINVAL
         self._unmap(space, addr, addr + page_up(length))
@@ -333,10 +391,12 @@ class MemoryManager(Service):
         """Grow or shrink a mapping in place, or move it (MREMAP_MAYMOVE): its pages move with
         it (the frames are remapped, not copied). MREMAP_FIXED is not supported (EINVAL)."""
         space = call.space
+        self.work(mremap=1)
         old_size, new_size = page_up(old_size), page_up(new_size)
         if old % PAGE_SIZE or not new_size or flags & ~MREMAP_MAYMOVE or new_size >= MAX_MAP_BYTES:
             return -EINVAL
         vma = space.find(old)
+        self.work(vma_find=1)
         if vma is None or old + old_size > vma.end or not old_size:
             return -EFAULT
         if new_size <= old_size:
@@ -347,11 +407,15 @@ class MemoryManager(Service):
             grown = vma.piece(old, old + old_size)
             grown.end = end
             space.cut(old, old + old_size)
-            space.add(grown)  # the pages are still mapped: they stay where they were
+            space.vmas.append(grown)  # the pages are still mapped: they stay where they were
+            space.vmas.sort(key=lambda v: v.start)
+            self.work(vma_resize=1)
+            space.changed()
             return old
         if not flags & MREMAP_MAYMOVE:
             return -ENOMEM
         start = self._find_gap(space, new_size)
+        self.work(vma_gap=1)
         if start is None:
             return -ENOMEM
         moved = vma.piece(old, old + old_size)
@@ -366,6 +430,7 @@ class MemoryManager(Service):
         if addr % PAGE_SIZE or prot & ~7:
             return -EINVAL
         end = addr + page_up(length)
+        self.work(vma_find=1)
         if not self._mapped(space, addr, end):
             return -ENOMEM
         changed = space.protect(addr, end, prot)

@@ -76,12 +76,21 @@ from hmk.linux.abi import (
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP, TASK_SIZE
-from hmk.linux.signals import SignalState
+from hmk.linux.signals import (
+    FPSIMD_SIZE,
+    MC_RESERVED,
+    SIGINFO_BYTES,
+    UC_MCONTEXT,
+    SignalState,
+)
 from hmk.linux.stack import auxv_for, build_stack
-from hmk.services.service import Service
+from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
+from hmk.services.service import ENTRY, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64: no usage is reported (all zero)
 THREAD_FLAGS = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES
+# rt_sigreturn's loads: the ucontext up to and with the FP/SIMD record (hmk.linux.signals)
+RESTORED_BYTES = UC_MCONTEXT + MC_RESERVED + FPSIMD_SIZE
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
@@ -116,7 +125,80 @@ class Task:
 class ProcMgr(Service):
     name = "procmgr"
     default_class = "IC2"
-    costs = {"call": 40}  # assumed: a request's decode, a table lookup or two and the reply
+    # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
+    # paths of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key; the
+    # scheduler's share of a path (sched_fork, schedule, wake-ups) and a thread's kernel side
+    # (its task struct and stack: hmk's TCB, copy_thread) are the kernel's, the memory's
+    # memmgr's and the descriptors' fsmgr's, so they are left out of these.
+    costs = {
+        "call": ENTRY,
+        # an id read (getpid, getppid, gettid, getuid, ...): getppid 69 less the entry
+        # (null_syscall)
+        "ids": 57,
+        # a signal action set or read: rt_sigaction 311 less the entry (rt_sigaction)
+        "sigaction": 299,
+        # the signal mask set or read: rt_sigprocmask 185 less the entry (rt_sigprocmask)
+        "sigprocmask": 173,
+        # a signal sent to a process: kill 1,377 less the entry and AppArmor's
+        # security_task_kill 198 (the target found, the siginfo queued) (signal_self_handled)
+        "kill": 1167,
+        # a signal frame restored: rt_sigreturn 2,020 less the entry (restore_sigframe's loads
+        # of the registers, the mask and the FP/SIMD record) (signal_self_handled)
+        "sigreturn": 2008,
+        # ids checked for a change: setresuid 222 less the entry (setresuid_unchanged)
+        "creds": 210,
+        # assumed: new credentials made and committed when ids do change (prepare_creds: a slab
+        # object, kmem_cache_alloc 241 in mmap_munmap, filled; commit_creds): ~400
+        "creds_commit": 400,
+        # assumed: a process group, session or resource limit read or set (the task found, the
+        # field changed under its lock): as rt_sigaction's own work
+        "task_field": 299,
+        # a futex's hash bucket found and searched (the key, the hash, the lock), nobody woken:
+        # futex 261 less the entry (futex_wake_nobody)
+        "futex": 249,
+        # a waiter woken from a futex (taken off the queue; the wake-up itself is the
+        # scheduler's): futex_wake 2,270 waking one, less futex_wake with nobody 161 and
+        # wake_up_q 1,525 (thread_create_exit_join, futex_wake_nobody)
+        "futex_woken": 584,
+        # a thread queued on a futex (futex_wait_setup 627: the key, the hash, the word read;
+        # the queueing): FUTEX_WAIT 3,311 less the entry and its schedule 2,376
+        # (thread_create_exit_join)
+        "futex_wait": 923,
+        # a process's task made at fork (credentials, signal state, the cgroup's and perf's
+        # parts): copy_process 41,668 less dup_mm 28,617, dup_fd 2,373, alloc_pid 1,364,
+        # dup_task_struct 2,931, sched_fork 368, copy_thread 223 (fork_exit_wait)
+        "fork_task": 5792,
+        # a pid allocated: alloc_pid 1,364 (fork_exit_wait; a thread's 953)
+        "pid_alloc": 1364,
+        # a thread's task made (clone with CLONE_THREAD): copy_process 8,118 less
+        # dup_task_struct 3,031, alloc_pid 953, sched_fork 454, copy_thread 229
+        # (thread_create_exit_join)
+        "thread_task": 3451,
+        # a process's exit (signals, SIGCHLD to the parent, the task's parts released): do_exit
+        # 34,402 less exit_mm 28,916, exit_files 727 and do_task_dead 56 (fork_exit_wait)
+        "exit_task": 4703,
+        # a thread's exit, its task released: do_exit 9,551 less its CLEARTID futex wake
+        # (exit_mm_release 2,526) and do_task_dead 56 (thread_create_exit_join)
+        "thread_exit": 6969,
+        # a wait: the children scanned, the wait queue entered and left: do_wait 6,663 less its
+        # schedule 3,509 and release_task 2,227 (fork_exit_wait)
+        "wait": 927,
+        # a zombie reaped (its pid freed, its task put): release_task 2,227 (fork_exit_wait)
+        "reap": 2227,
+        # an execve's own work (the program's binary handler, its headers parsed, the old
+        # image's state given up, the new one's tables built on its stack: create_elf_tables
+        # 3,346): do_execveat_common 81,070 less exit_mmap 35,463, TOMOYO's 8,031,
+        # do_open_execat 2,290 and kernel_read 2,558 (fsmgr's), setup_arg_pages 4,490,
+        # elf_map 1,779, the first argument page's fault (copy_string_kernel 6,467) and
+        # getname's fault (6,729) (memmgr's), and copy_strings 2,818 (below)
+        # (execve_tiny_static)
+        "exec": 10444,
+        # an argument or environment string copied to the new stack: copy_strings 2,818 for
+        # three (execve_tiny_static)
+        "exec_string": 939,
+        "copy_page": COPY_PAGE,
+        "copy_line": COPY_LINE,
+    }
 
     def __init__(self, boot):
         super().__init__(boot)
@@ -196,6 +278,7 @@ class ProcMgr(Service):
         mm = self.peers["memmgr"]
         space = mm.attach(proc)
         task = self._add(parent.pid, proc)
+        self.work(fork_task=1, pid_alloc=1)
         for service in self.peers.values():
             service.process_forked(parent, task)
         k.counts["procmgr.fork.pages_shared"] += mm.fork(parent.proc, proc, share=bool(vfork))
@@ -247,6 +330,7 @@ class ProcMgr(Service):
         if not mm.fits(image):
             return -ENOEXEC
         # ---- the point of no return: the old image goes (a vfork parent goes on)
+        self.work(exec=1, exec_string=len(argv) + len(envp))
         dropped = space.remove(0, TASK_SIZE)
         if dropped:
             self.k.tlbi(dropped, space.asid)
@@ -261,40 +345,56 @@ class ProcMgr(Service):
         m.set_context(regs)
         return None
 
+    # a wait's work includes its second look after it is woken (`wait`, measured on a wait that
+    # blocked): a call going on after its wait is not charged again
     def sys_wait4(self, call, pid, wstatus, options, rusage, *_):
-        return self.wait4(call.task, pid, wstatus, options, rusage)
+        with self.working(wait=int(not call.resumed)):
+            return self.wait4(call.task, pid, wstatus, options, rusage)
 
     def sys_waitid(self, call, idtype, ident, infop, options, rusage, *_):
-        return self.waitid(call.task, idtype, ident, infop, options, rusage)
+        with self.working(wait=int(not call.resumed)):
+            return self.waitid(call.task, idtype, ident, infop, options, rusage)
 
     def sys_futex(self, call, uaddr, op, val, utime, *_):
-        return self.futex(call.task, uaddr, op, val, utime)
+        return self.futex(call.task, uaddr, op, val, utime, call.resumed)
 
+    @charged(ids=1)
     def sys_set_tid_address(self, call, tidptr, *_):
         entry = call.task.threads[call.tcb]
         entry[1] = tidptr
         return entry[0]
 
+    @charged(ids=1)
     def sys_set_robust_list(self, call, head, size, *_):
         return 0 if size == 24 else -EINVAL
 
+    @charged(ids=1)
     def sys_getpid(self, call, *_):
         return call.task.pid
 
+    @charged(ids=1)
     def sys_gettid(self, call, *_):
         return call.task.threads[call.tcb][0]
 
+    @charged(ids=1)
     def sys_getppid(self, call, *_):
         return call.task.ppid
 
     def sys_uname(self, call, buf, *_):
         data = b"".join(f.ljust(65, b"\0") for f in UTSNAME)
-        return 0 if call.space.write(buf, data) else -EFAULT
+        with self.working(ids=1) as ops:
+            if not call.space.write(buf, data):
+                return -EFAULT
+            log_user(self.k.mem, call.space, buf, len(data), WRITE)
+            ops.update(copy_page=1, copy_line=lines(len(data)))
+            return 0
 
     # ---- signals
+    @charged(sigaction=1)
     def sys_rt_sigaction(self, call, sig, act, oact, size, *_):
         return call.task.signals.sigaction(call.space, sig, act, oact, size)
 
+    @charged(sigprocmask=1)
     def sys_rt_sigprocmask(self, call, how, new, old, size, *_):
         return call.task.signals.sigprocmask(call.space, how, new, old, size)
 
@@ -303,7 +403,10 @@ class ProcMgr(Service):
         restored = signals.restore_frame(call.space, m.sp, m.extra_context())
         if restored is None:  # a corrupt frame: Linux forces SIGSEGV
             signals.post(SIGSEGV)
+            self.work(sigreturn=1)
             return 0
+        log_user(self.k.mem, call.space, m.sp + SIGINFO_BYTES, RESTORED_BYTES, READ)
+        self.work(sigreturn=1)  # the frame's loads: their lines logged
         regs, extra = restored
         m.set_context(regs)
         m.set_extra_context(extra)
@@ -319,55 +422,72 @@ class ProcMgr(Service):
         return self.kill(call.task, tid, sig)
 
     # ---- process groups and sessions
+    @charged(task_field=1)
     def sys_setpgid(self, call, pid, pgid, *_):
         return self.setpgid(call.task, pid, pgid)
 
+    @charged(task_field=1)
     def sys_getpgid(self, call, pid, *_):
         return self.getpgid(call.task, pid)
 
+    @charged(task_field=1)
     def sys_getsid(self, call, pid, *_):
         return self.getsid(call.task, pid)
 
+    @charged(task_field=1)
     def sys_setsid(self, call, *_):
         return self.setsid(call.task)
 
     # ---- credentials: real, effective and saved ids; supplementary groups
+    @charged(ids=1)
     def sys_getuid(self, call, *_):
         return call.task.uids[0]
 
+    @charged(ids=1)
     def sys_geteuid(self, call, *_):
         return call.task.uids[1]
 
+    @charged(ids=1)
     def sys_getgid(self, call, *_):
         return call.task.gids[0]
 
+    @charged(ids=1)
     def sys_getegid(self, call, *_):
         return call.task.gids[1]
 
+    @charged(ids=1)
     def sys_getresuid(self, call, r, e, s, *_):
         return _put_ids(call.space, call.task.uids, (r, e, s))
 
+    @charged(ids=1)
     def sys_getresgid(self, call, r, e, s, *_):
         return _put_ids(call.space, call.task.gids, (r, e, s))
 
     def sys_setresuid(self, call, r, e, s, *_):
-        return credentials.setres(call.task.uids, _root(call.task), (r, e, s))
+        t = call.task
+        return self._creds(t, lambda: credentials.setres(t.uids, _root(t), (r, e, s)))
 
     def sys_setresgid(self, call, r, e, s, *_):
-        return credentials.setres(call.task.gids, _root(call.task), (r, e, s))
+        t = call.task
+        return self._creds(t, lambda: credentials.setres(t.gids, _root(t), (r, e, s)))
 
     def sys_setreuid(self, call, r, e, *_):
-        return credentials.setre(call.task.uids, _root(call.task), r, e)
+        t = call.task
+        return self._creds(t, lambda: credentials.setre(t.uids, _root(t), r, e))
 
     def sys_setregid(self, call, r, e, *_):
-        return credentials.setre(call.task.gids, _root(call.task), r, e)
+        t = call.task
+        return self._creds(t, lambda: credentials.setre(t.gids, _root(t), r, e))
 
     def sys_setuid(self, call, uid, *_):
-        return credentials.set_one(call.task.uids, _root(call.task), uid)
+        t = call.task
+        return self._creds(t, lambda: credentials.set_one(t.uids, _root(t), uid))
 
     def sys_setgid(self, call, gid, *_):
-        return credentials.set_one(call.task.gids, _root(call.task), gid)
+        t = call.task
+        return self._creds(t, lambda: credentials.set_one(t.gids, _root(t), gid))
 
+    @charged(ids=1)
     def sys_getgroups(self, call, size, ptr, *_):
         groups, size = call.task.groups, size & 0xFFFFFFFF
         if size == 0:
@@ -378,6 +498,17 @@ class ProcMgr(Service):
         return len(groups) if call.space.write(ptr, data) else -EFAULT
 
     def sys_setgroups(self, call, size, ptr, *_):
+        return self._creds(call.task, lambda: self._setgroups(call, size, ptr))
+
+    def _creds(self, task: Task, change) -> int:
+        """A credentials call: the ids checked, and new credentials committed if they change."""
+        before = (list(task.uids), list(task.gids), task.groups)
+        result = change()
+        changed = before != (task.uids, task.gids, task.groups)
+        self.work(creds=1, creds_commit=int(changed))
+        return result
+
+    def _setgroups(self, call, size, ptr):
         size = size & 0xFFFFFFFF
         if size > NGROUPS_MAX:
             return -EINVAL
@@ -389,6 +520,7 @@ class ProcMgr(Service):
         call.task.groups = struct.unpack(f"<{size}I", raw)
         return 0
 
+    @charged(task_field=1)
     def sys_prlimit64(self, call, pid, resource, new, old, *_):
         task = call.task if pid == 0 else self.tasks.get(pid)
         if task is None:
@@ -429,6 +561,7 @@ class ProcMgr(Service):
             return -EAGAIN
         tid = self._next_pid
         self._next_pid += 1
+        self.work(thread_task=1, pid_alloc=1)
         space = self.space_of(task)
         if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
             return -EFAULT
@@ -457,12 +590,15 @@ class ProcMgr(Service):
             self.exited(machine, task, status)
             return
         tid, clear = task.threads.pop(tcb)
+        self.work(thread_exit=1)
         if clear and self.space_of(task).write(clear, b"\0\0\0\0"):
             self.futex_wake(task, clear, 1)  # pthread_join waits on it
         k.forget_thread(tcb)
 
     # ---- futexes ------------------------------------------------------------------------
-    def futex(self, task: Task, uaddr: int, op: int, val: int, utime: int = 0) -> int:
+    def futex(
+        self, task: Task, uaddr: int, op: int, val: int, utime: int = 0, resumed: bool = False
+    ) -> int:
         """FUTEX_WAIT (a relative timeout) and FUTEX_WAIT_BITSET (an absolute one, on the
         monotonic clock or with FUTEX_CLOCK_REALTIME the wall clock): -ETIMEDOUT when it
         passes; FUTEX_WAKE(_BITSET). Bitsets are accepted but every waiter matches."""
@@ -472,6 +608,7 @@ class ProcMgr(Service):
         if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
             return -ENOSYS
         if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+            self.work(futex_wait=int(not resumed))  # its return after the wake-up included
             space = self.space_of(task)
             raw = space.read(uaddr, 4)
             if raw is None:
@@ -498,6 +635,7 @@ class ProcMgr(Service):
         queue = self._futex_queue(task, uaddr)
         woken = queue[: max(count, 0)]
         del queue[: len(woken)]
+        self.work(futex=1, futex_woken=len(woken))
         self.k.wake_all(woken)
         return len(woken)
 
@@ -510,6 +648,7 @@ class ProcMgr(Service):
         status): its files close, its threads go, it becomes a zombie for its parent to reap;
         the first process's exit ends the run, as with qemu-user."""
         k = self.k
+        self.work(exit_task=1)
         for service in self.peers.values():
             service.process_exited(task)
         for tcb in k.threads_of(task.proc):
@@ -546,6 +685,7 @@ class ProcMgr(Service):
             targets = [t for t in live if t.pid not in (1, sender.pid)]
         else:
             targets = [t for t in live if t.pgid == -pid]
+        self.work(kill=max(len(targets), 1))
         if not targets:
             return -ESRCH
         for target in targets:
@@ -670,6 +810,7 @@ class ProcMgr(Service):
         return -ERESTARTSYS
 
     def _reap(self, task: Task, dead: Task) -> None:
+        self.work(reap=1)
         task.children.remove(dead)
         del self.tasks[dead.pid]
         del self.by_proc[dead.proc]

@@ -69,10 +69,11 @@ def _devices(fs, dev: Dir) -> None:
 
     nothing = lambda n: b""  # noqa: E731
     for fd, name in enumerate((b"stdin", b"stdout", b"stderr")):
-        node = dev.add(name, Device(0x8800 + fd, stdin_read, console_write(max(fd, 1))))
+        node = Device(0x8800 + fd, stdin_read, console_write(max(fd, 1)), console=True)
+        node = dev.add(name, node)
         node.ino = fd + 3  # the numbers Linux's pts give do not matter; stable ones do
         node.mode = stat.S_IFCHR | 0o620
-    dev.add(b"tty", Device(0x500, stdin_read, console_write(1)))
+    dev.add(b"tty", Device(0x500, stdin_read, console_write(1), console=True))
     dev.add(b"null", Device(0x103, nothing, len))
     dev.add(b"zero", Device(0x105, lambda n: b"\0" * n, len))
     dev.add(b"urandom", Device(0x109, random, len))

@@ -5,8 +5,14 @@ A service subclasses `Service` and declares, in its module:
 - `name`: how system files, statistics (`services.<name>.*`) and other services call it;
 - `default_class`: where it runs when a system file does not place it (its own domain of that
   isolation class; docs/systems.md);
-- `costs`: the budgets of its own work in core cycles, each with its source or assumption;
-  `costs["call"]` is charged on every syscall it serves (decode, a lookup or two, the reply);
+- `costs`: the budgets of its own work, one per operation it performs (a path component looked
+  up, a descriptor found, a 64-byte line copied, a VMA inserted), each with its source (the
+  instruction count of the Linux function doing the same work, hmk/calibration/linux_paths.json)
+  or the assumption and why. A budget is a count of instructions of straight-line work with
+  every memory access an L1D hit: the kernel turns it into cycles, and the stalls of the
+  accesses the service logged are added through the memory hierarchy (`work`). `costs["call"]`
+  is its handler's entry, which the shim charges on every syscall the service serves (`ENTRY`);
+  decoding an IPC'd request is the placement's cost, not the service's;
 - its Linux syscalls: a method `sys_<name>(self, call, *args)` per call it owns, for the syscall
   table (hmk.linux.syscalls) to find;
 - its state, per process where it keeps some, and the process lifecycle hooks below, which the
@@ -19,10 +25,28 @@ costs nothing; a call between them goes through `placement` and costs what the c
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from hmk.linux.syscalls import handlers_of
+
+
+def charged(**ops: int):
+    """A handler whose work is the operations `ops`, charged however it returns (a call that
+    does one thing: `@charged(ids=1)` on `sys_getpid`)."""
+
+    def wrap(handler):
+        @functools.wraps(handler)
+        def run(self, call, *args):
+            with self.working(**ops):
+                return handler(self, call, *args)
+
+        return run
+
+    return wrap
 
 
 @dataclass
@@ -42,12 +66,20 @@ class Boot:
     rootfs: str | None = None  # a host directory as the guest's read-only root
 
 
+# A syscall handler's entry: its arguments taken from the saved registers (or the request) into
+# the handler's. Measured: Linux's syscall wrappers, e.g. __arm64_sys_pread64 1,188 instructions
+# around ksys_pread64's 1,175, __arm64_sys_newfstat 677 around __do_sys_newfstat's 665,
+# __arm64_sys_read 936 around ksys_read's 924 (linux_paths.json: pread_1_byte, fstat,
+# pipe_roundtrip): 12 to 13.
+ENTRY = 12
+
+
 class Service:
     """An OS service (see the module docstring for what a subclass declares)."""
 
     name: ClassVar[str]
     default_class: ClassVar[str] = "IC2"
-    costs: ClassVar[dict[str, int]] = {"call": 40}
+    costs: ClassVar[dict[str, int]] = {"call": ENTRY}
 
     def __init__(self, boot: Boot):
         self.boot = boot
@@ -59,9 +91,34 @@ class Service:
         """name -> handler of every Linux syscall this service owns."""
         return handlers_of(self)
 
-    def work(self, budget: int) -> None:
-        """Charge this service's own work: `budget` + the stalls of what it logged."""
-        self.placement.work(self.name, budget)
+    def budget(self, **ops: int) -> int:
+        """The instructions of the operations `ops` (budget name -> how many times), counted:
+        `<name>.work.<budget>` (statistics: `services.<name>.work.<budget>`) and
+        `<name>.instructions`, the sum."""
+        total, counts = 0, self.k.counts
+        for op, times in ops.items():
+            if times:
+                total += self.costs[op] * times
+                counts[f"{self.name}.work.{op}"] += times
+        counts[f"{self.name}.instructions"] += total
+        return total
+
+    def work(self, **ops: int) -> None:
+        """Charge this service's own work: the budgets of `ops` (`self.work(fdget=1,
+        copy_line=8)`) + the stalls of the accesses it logged since the last charge."""
+        self.placement.work(self.name, self.budget(**ops))
+
+    @contextmanager
+    def working(self, **ops: int):
+        """`with self.working(fdget=1) as ops:` the operations a call performs, added to `ops`
+        (a Counter) as it goes, charged (`work`) when it is done, however it returns. What it
+        logs must be charged before anything else takes the kernel's log (a fault, an IPC): log
+        after the user copies, or charge at once with `work`."""
+        done = Counter(ops)
+        try:
+            yield done
+        finally:
+            self.work(**done)
 
     # ---- the process lifecycle (the process manager calls these on every service) ----------
     def process_started(self, task) -> None:

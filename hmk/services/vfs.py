@@ -46,12 +46,18 @@ class Dir(Node):
         node.parent = self
         if isinstance(node, Dir):
             self.nlink += 1
+        else:
+            node.nlink = 1
         return node
 
     def remove(self, name: bytes) -> Node:
+        """Take the name away; a file that had only this name has none now (nlink 0: it lives
+        on while something opens or maps it)."""
         node = self.entries.pop(name)
         if isinstance(node, Dir):
             self.nlink -= 1
+        else:
+            node.nlink = 0
         return node
 
     @property
@@ -125,11 +131,12 @@ class File(Node):
 
 
 class Device(Node):
-    """A character device: `read(n)` returns bytes, `write(data)` a count."""
+    """A character device: `read(n)` returns bytes, `write(data)` a count. `console`: the
+    console's (its requests go to the driver host)."""
 
-    def __init__(self, rdev: int, read, write):
+    def __init__(self, rdev: int, read, write, console: bool = False):
         super().__init__(stat.S_IFCHR | 0o666)
-        self.rdev, self.read, self.write = rdev, read, write
+        self.rdev, self.read, self.write, self.console = rdev, read, write, console
 
 
 class Symlink(Node):
@@ -163,11 +170,17 @@ class Generated(File):
 
 
 class Pipe(Node):
+    """A pipe: its bytes in `buffer`; where they sit in the pipe's pages is a ring of CAPACITY
+    bytes starting at `start` (the file manager gives the pages frames as they are used)."""
+
     CAPACITY = PIPE_BUF_BYTES  # Linux's default pipe buffer
 
     def __init__(self):
         super().__init__(stat.S_IFIFO | 0o600)
         self.buffer = bytearray()
+        self.start = 0  # ring position of buffer[0]; back to 0 when the pipe drains, as a
+        # drained Linux pipe starts its next write at the start of a page
+        self.frames: dict[int, int] = {}  # ring page -> frame
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
@@ -177,6 +190,7 @@ class Vfs:
     def __init__(self):
         self.root = Dir()
         self.root.parent = self.root
+        self.lookups = 0  # path components looked up by walks so far (their cost is fsmgr's)
 
     def mkdirs(self, path: bytes, readonly=False) -> Dir:
         """Make the directories of an absolute path as needed (set-up, not a syscall)."""
@@ -210,6 +224,7 @@ class Vfs:
             if len(part) > NAME_MAX:
                 return ENAMETOOLONG, None, b""
             parent, name = node, part
+            self.lookups += 1
             if part == b"..":
                 node = node.parent
                 continue

@@ -650,6 +650,47 @@ PATHS = [
     ("fork_execve_exit_wait", "spawn_tiny", "fork + execve(tiny) + exit + wait, all of it"),
     ("mmap_munmap", "mmap", "mmap(64 KiB anonymous) + munmap, untouched"),
     ("mmap_touch_munmap", "mmap_touch", "mmap(64 KiB anonymous) + write one byte + munmap"),
+    ("open_close_2_components", "open2", "openat(O_RDONLY) of /t/f1 (2 components, tmpfs) + close"),
+    ("open_close_8_components", "open8", "openat(O_RDONLY) of /t/a/b/c/d/e/f/f8 + close"),
+    ("stat_2_components", "stat2", "newfstatat of /t/f1 (2 components, tmpfs)"),
+    ("stat_8_components", "stat8", "newfstatat of /t/a/b/c/d/e/f/f8"),
+    ("fstat", "fstat", "fstat of an open tmpfs file"),
+    ("pread_1_byte", "pread1", "pread64 of 1 byte at offset 0 of a 16-page tmpfs file"),
+    ("pread_4_kib", "pread4k", "pread64 of 4 KiB at offset 0 of the same file"),
+    ("pread_64_kib", "pread64k", "pread64 of 64 KiB (all 16 pages) of the same file"),
+    ("pwrite_1_byte", "pwrite1", "pwrite64 of 1 byte at offset 0 (the page exists)"),
+    ("pwrite_4_kib", "pwrite4k", "pwrite64 of 4 KiB at offset 0 (the page exists)"),
+    ("pwrite_64_kib", "pwrite64k", "pwrite64 of 64 KiB over the file's 16 pages"),
+    (
+        "pwrite_1_byte_new_page",
+        "pwrite_newpage",
+        "pwrite64 of 1 byte at the start of a page the tmpfs file does not have yet",
+    ),
+    ("pipe_roundtrip_4_kib", "pipe4k", "write(4 KiB) + read(4 KiB) on one pipe in one process"),
+    ("pipe_create_close", "pipe_make", "pipe2 + close of both ends"),
+    ("dup_close", "dup_close", "dup + close of the new descriptor (the file stays open)"),
+    ("create_close_unlink", "creat_unlink", "openat(O_CREAT|O_EXCL) + close + unlinkat, tmpfs"),
+    ("getdents_empty_dir", "getdents0", "lseek(0) + getdents64 of a directory of no files"),
+    ("getdents_64_files", "getdents64", "lseek(0) + getdents64 of a directory of 64 files"),
+    ("mprotect_whole_vma", "mprotect", "mprotect of an untouched 16-page VMA, read-only and back"),
+    (
+        "mprotect_split_merge",
+        "mprotect_split",
+        "mprotect of one page inside an untouched 16-page VMA to read-only and back",
+    ),
+    ("brk_grow_shrink", "brk", "brk up by a page and back, untouched"),
+    ("mremap_grow_shrink", "mremap", "mremap of an untouched 16-page VMA to 32 pages and back"),
+    ("mmap_touch16_munmap", "mmap_touch16", "mmap(64 KiB anonymous) + write all 16 pages + munmap"),
+    ("futex_wake_nobody", "futex_wake", "FUTEX_WAKE_PRIVATE with no waiter"),
+    (
+        "signal_self_handled",
+        "signal",
+        "kill(self, SIGUSR1) with a handler: send, the frame, the handler, rt_sigreturn",
+    ),
+    ("rt_sigaction", "sigaction", "rt_sigaction setting an action and returning the old one"),
+    ("rt_sigprocmask", "sigprocmask", "rt_sigprocmask(SIG_SETMASK) returning the old mask"),
+    ("setresuid_unchanged", "setresuid", "setresuid(-1, -1, -1): new credentials committed"),
+    ("console_write_1_byte", "console", "write of one newline to /dev/console (ttyAMA0, PL011)"),
 ]
 
 # Parts of a path, from inclusive counts: I(f) is f's inclusive count (the shadow
@@ -692,6 +733,14 @@ COMPONENTS = {
             "I(alloc_pages_vma) - I(clear_page)",
         ),
         ("  clear_page", "I(clear_page)"),
+        (
+            "  __alloc_pages_nodemask (the buddy allocator, with the clearing)",
+            "I(__alloc_pages_nodemask)",
+        ),
+        (
+            "  kernel_init_free_pages (the clearing, with its clear_page)",
+            "I(kernel_init_free_pages)",
+        ),
         ("  memcg charge (mem_cgroup_charge)", "I(mem_cgroup_charge)"),
         (
             "  LRU add (lru_cache_add_inactive_or_unevictable)",
@@ -739,7 +788,12 @@ COMPONENTS = {
     ],
     "pipe": [
         ("pipe_read", "I(pipe_read)"),
+        ("  copy_page_to_iter", "I(copy_page_to_iter)"),
         ("pipe_write", "I(pipe_write)"),
+        ("  copy_page_from_iter", "I(copy_page_from_iter)"),
+        ("  __wake_up_sync_key (the reader woken)", "I(__wake_up_sync_key)"),
+        ("read", "I(__arm64_sys_read)"),
+        ("  ksys_read", "I(ksys_read)"),
         ("vfs layers above them", "I(ksys_read) + I(ksys_write) - I(pipe_read) - I(pipe_write)"),
         ("entry/exit and dispatch", "T - I(ksys_read) - I(ksys_write)"),
     ],
@@ -757,12 +811,41 @@ COMPONENTS = {
         ("wait4", "I(__arm64_sys_wait4)"),
         ("page faults (child text fault-around, rseq COW)", "I(do_mem_abort)"),
         ("schedule", "I(schedule)"),
+        ("  copy_process: dup_fd (the descriptor table)", "I(dup_fd)"),
+        ("  copy_process: alloc_pid", "I(alloc_pid)"),
+        ("  copy_process: copy_creds", "I(copy_creds)"),
+        ("  copy_process: copy_signal", "I(copy_signal)"),
+        ("  copy_process: sched_fork", "I(sched_fork)"),
+        ("  copy_process: copy_thread", "I(copy_thread)"),
+        ("  do_exit: exit_files", "I(exit_files)"),
+        ("  do_exit: exit_notify", "I(exit_notify)"),
+        ("  do_exit: exit_signals", "I(exit_signals)"),
+        ("  do_exit: exit_mm", "I(exit_mm)"),
+        ("  do_exit: do_task_dead (the last switch away)", "I(do_task_dead)"),
+        ("  wait4: do_wait", "I(do_wait)"),
+        ("  wait4: do_wait's schedule", "E(do_wait,schedule)"),
+        ("  wait4: wait_consider_task", "I(wait_consider_task)"),
+        ("  wait4: release_task", "I(release_task)"),
     ],
     "thread": [
         ("copy_process", "I(copy_process)"),
         ("do_exit", "I(do_exit)"),
         ("futex", "I(__arm64_sys_futex)"),
         ("schedule", "I(schedule)"),
+        ("  copy_process: alloc_pid", "I(alloc_pid)"),
+        ("  copy_process: dup_task_struct", "I(dup_task_struct)"),
+        ("  copy_process: sched_fork", "I(sched_fork)"),
+        ("  copy_process: copy_thread", "I(copy_thread)"),
+        ("  copy_process: copy_creds", "I(copy_creds)"),
+        ("  do_exit: exit_mm_release", "I(exit_mm_release)"),
+        ("  do_exit: exit_notify", "I(exit_notify)"),
+        ("  do_exit: do_task_dead (the last switch away)", "I(do_task_dead)"),
+        ("  futex_wait_setup (key, hash, the word read)", "I(futex_wait_setup)"),
+        ("  futex_wait_queue_me", "I(futex_wait_queue_me)"),
+        ("    its schedule", "E(futex_wait_queue_me,schedule)"),
+        ("  futex_wake (the exiting thread's CLEARTID)", "I(futex_wake)"),
+        ("    wake_up_q", "I(wake_up_q)"),
+        ("  do_exit: release_task", "I(release_task)"),
     ],
     "exec_tiny": [
         ("do_execveat_common", "I(do_execveat_common)"),
@@ -772,17 +855,239 @@ COMPONENTS = {
         ("      exit_mmap", "I(exit_mmap)"),
         ("  copy_strings", "I(copy_strings.isra.0)"),
         ("page faults", "I(do_mem_abort)"),
+        ("  getname (the path)", "I(getname)"),
+        ("  alloc_bprm", "I(alloc_bprm)"),
+        ("  do_open_execat", "I(do_open_execat)"),
+        ("  security_bprm_check (TOMOYO)", "I(security_bprm_check)"),
+        ("  kernel_read (the headers)", "I(kernel_read)"),
+        ("  setup_arg_pages", "I(setup_arg_pages)"),
+        ("  elf_map (the segments mapped)", "I(elf_map)"),
+        ("  vm_brk_flags (bss, heap)", "I(vm_brk_flags)"),
+        ("  setup_new_exec", "I(setup_new_exec)"),
+        ("  flush_signal_handlers", "I(flush_signal_handlers)"),
+        ("  do_close_on_exec", "I(do_close_on_exec)"),
+        ("  create_elf_tables", "I(create_elf_tables)"),
+        ("  mmput (the old image dropped)", "I(mmput)"),
+        ("  arch_setup_additional_pages (the vDSO mapped)", "I(arch_setup_additional_pages)"),
+        (
+            "  copy_string_kernel (the path onto the new stack, its page faulted in)",
+            "I(copy_string_kernel)",
+        ),
+        ("  get_random_bytes (AT_RANDOM)", "I(get_random_bytes)"),
     ],
     "mmap": [
         ("mmap: ksys_mmap_pgoff", "I(ksys_mmap_pgoff)"),
+        ("  __arm64_sys_mmap", "I(__arm64_sys_mmap)"),
+        ("  get_unmapped_area", "I(get_unmapped_area)"),
+        ("  mmap_region", "I(mmap_region)"),
         ("munmap: __vm_munmap", "I(__vm_munmap)"),
+        ("  unmap_region", "I(unmap_region)"),
+        ("  remove_vma", "I(remove_vma)"),
+        ("  __vma_rb_erase", "I(__vma_rb_erase)"),
+        ("find_vma (both calls)", "I(find_vma)"),
     ],
     "mmap_touch": [
         ("mmap: ksys_mmap_pgoff", "I(ksys_mmap_pgoff)"),
         ("write fault: do_mem_abort", "I(do_mem_abort)"),
         ("munmap: __vm_munmap", "I(__vm_munmap)"),
+        ("  release_pages", "I(release_pages)"),
     ],
 }
+_OPEN = [
+    ("openat", "I(__arm64_sys_openat)"),
+    ("  getname (the path copied from user memory)", "I(getname)"),
+    ("  putname", "I(putname)"),
+    ("  get_unused_fd_flags", "I(get_unused_fd_flags)"),
+    ("  do_filp_open", "I(do_filp_open)"),
+    ("    link_path_walk", "I(link_path_walk.part.0)"),
+    ("    lookup_fast (dentry hash lookups)", "I(lookup_fast)"),
+    ("    __d_lookup_rcu", "I(__d_lookup_rcu)"),
+    ("    inode_permission", "I(inode_permission)"),
+    ("    alloc_empty_file", "I(alloc_empty_file)"),
+    ("      security_file_alloc (AppArmor)", "I(security_file_alloc)"),
+    ("    do_dentry_open", "I(do_dentry_open)"),
+    ("      security_file_open (AppArmor, TOMOYO)", "I(security_file_open)"),
+    ("  fd_install", "I(fd_install)"),
+    ("close", "I(__arm64_sys_close)"),
+    ("final fput (task work on the way out)", "I(task_work_run)"),
+    ("  security_file_free (AppArmor)", "I(security_file_free)"),
+]
+_STAT = [
+    ("newfstatat", "I(__arm64_sys_newfstatat)"),
+    ("  getname (the path copied from user memory)", "I(getname_flags.part.0)"),
+    ("  filename_lookup", "I(filename_lookup)"),
+    ("    link_path_walk", "I(link_path_walk.part.0)"),
+    ("    lookup_fast (dentry hash lookups)", "I(lookup_fast)"),
+    ("    inode_permission", "I(inode_permission)"),
+    ("  vfs_getattr", "I(vfs_getattr)"),
+    ("  cp_new_stat", "I(cp_new_stat)"),
+]
+_PREAD = [
+    ("pread64", "I(__arm64_sys_pread64)"),
+    ("  ksys_pread64", "I(ksys_pread64)"),
+    ("  __fdget", "I(__fdget)"),
+    ("  rw_verify_area", "I(rw_verify_area)"),
+    ("    security_file_permission", "I(security_file_permission)"),
+    ("      apparmor_file_permission", "I(apparmor_file_permission)"),
+    ("  shmem_file_read_iter", "I(shmem_file_read_iter)"),
+    ("    shmem_getpage_gfp (page-cache lookups)", "I(shmem_getpage_gfp)"),
+    ("      find_get_entry", "I(find_get_entry)"),
+    ("    copy_page_to_iter", "I(copy_page_to_iter)"),
+    ("      __arch_copy_to_user", "I(__arch_copy_to_user)"),
+    ("    touch_atime", "I(touch_atime)"),
+]
+_PWRITE = [
+    ("pwrite64", "I(__arm64_sys_pwrite64)"),
+    ("  __fdget", "I(__fdget)"),
+    ("  rw_verify_area", "I(rw_verify_area)"),
+    ("    security_file_permission", "I(security_file_permission)"),
+    ("      apparmor_file_permission", "I(apparmor_file_permission)"),
+    ("  generic_file_write_iter", "I(generic_file_write_iter)"),
+    ("  generic_perform_write", "I(generic_perform_write)"),
+    ("    shmem_write_begin (page-cache lookup or insertion)", "I(shmem_write_begin)"),
+    ("    iov_iter_copy_from_user_atomic", "I(iov_iter_copy_from_user_atomic)"),
+    ("      __arch_copy_from_user", "I(__arch_copy_from_user)"),
+    ("    shmem_write_end", "I(shmem_write_end)"),
+    ("  file_update_time", "I(file_update_time)"),
+]
+COMPONENTS.update(
+    {
+        "open2": _OPEN,
+        "open8": _OPEN,
+        "stat2": _STAT,
+        "stat8": _STAT,
+        "fstat": [
+            ("fstat", "I(__arm64_sys_newfstat)"),
+            ("  __do_sys_newfstat", "I(__do_sys_newfstat)"),
+            ("  __fdget_raw", "I(__fdget_raw)"),
+            ("  vfs_fstat", "I(vfs_fstat)"),
+            ("    tomoyo_inode_getattr", "I(tomoyo_inode_getattr)"),
+            ("    apparmor_inode_getattr", "I(apparmor_inode_getattr)"),
+            ("  vfs_getattr", "I(vfs_getattr)"),
+            ("  cp_new_stat", "I(cp_new_stat)"),
+        ],
+        "pread1": _PREAD,
+        "pread4k": _PREAD,
+        "pread64k": _PREAD,
+        "pwrite1": _PWRITE,
+        "pwrite4k": _PWRITE,
+        "pwrite64k": _PWRITE,
+        "pwrite_newpage": _PWRITE
+        + [
+            ("    shmem_alloc_and_acct_page", "I(shmem_alloc_and_acct_page)"),
+            ("      kernel_init_free_pages (init_on_alloc)", "I(kernel_init_free_pages)"),
+            ("    shmem_add_to_page_cache", "I(shmem_add_to_page_cache)"),
+            ("      mem_cgroup_charge", "I(mem_cgroup_charge)"),
+            ("    lru_cache_add", "I(lru_cache_add)"),
+        ],
+        "pipe4k": COMPONENTS["pipe"]
+        + [
+            ("  copy_page_to_iter", "I(copy_page_to_iter)"),
+            ("  copy_page_from_iter", "I(copy_page_from_iter)"),
+            ("  __arch_copy_to_user", "I(__arch_copy_to_user)"),
+            ("  __arch_copy_from_user", "I(__arch_copy_from_user)"),
+        ],
+        "pipe_make": [
+            ("pipe2", "I(__arm64_sys_pipe2)"),
+            ("  get_unused_fd_flags", "I(get_unused_fd_flags)"),
+            ("  fd_install", "I(fd_install)"),
+            ("  create_pipe_files", "I(create_pipe_files)"),
+            ("    alloc_pipe_info", "I(alloc_pipe_info)"),
+            ("    security_file_alloc (AppArmor)", "I(security_file_alloc)"),
+            ("close (both)", "I(__arm64_sys_close)"),
+            ("final fputs (task work: pipe_release)", "I(task_work_run)"),
+            ("  free_pipe_info", "I(free_pipe_info)"),
+            ("  security_file_free (AppArmor)", "I(security_file_free)"),
+        ],
+        "dup_close": [
+            ("dup", "I(__arm64_sys_dup)"),
+            ("  get_unused_fd_flags", "I(get_unused_fd_flags)"),
+            ("  fd_install", "I(fd_install)"),
+            ("close", "I(__arm64_sys_close)"),
+        ],
+        "creat_unlink": [
+            ("openat(O_CREAT)", "I(__arm64_sys_openat)"),
+            ("  shmem_mknod (the inode made)", "I(shmem_mknod)"),
+            ("  d_alloc_parallel (the dentry made)", "I(d_alloc_parallel)"),
+            ("close", "I(__arm64_sys_close)"),
+            ("final fput (task work)", "I(task_work_run)"),
+            ("unlinkat", "I(__arm64_sys_unlinkat)"),
+            ("  filename_parentat", "I(filename_parentat)"),
+            ("  vfs_unlink", "I(vfs_unlink)"),
+            ("  iput (the inode freed)", "I(iput)"),
+        ],
+        "getdents0": [
+            ("lseek", "I(__arm64_sys_lseek)"),
+            ("getdents64", "I(__arm64_sys_getdents64)"),
+            ("  __fdget_pos (both calls)", "I(__fdget_pos)"),
+            ("  apparmor_file_permission", "I(apparmor_file_permission)"),
+            ("  dcache_readdir", "I(dcache_readdir)"),
+            ("    filldir64", "I(filldir64)"),
+        ],
+        "mprotect": [
+            ("mprotect", "I(__arm64_sys_mprotect)"),
+            ("  security_file_mprotect", "I(security_file_mprotect)"),
+            ("  mprotect_fixup", "I(mprotect_fixup)"),
+            ("    vma_merge", "I(vma_merge)"),
+            ("    __split_vma", "I(__split_vma)"),
+            ("    change_protection", "I(change_protection)"),
+        ],
+        "brk": [
+            ("brk", "I(__arm64_sys_brk)"),
+            ("  do_brk_flags", "I(do_brk_flags)"),
+            ("  __do_munmap", "I(__do_munmap)"),
+        ],
+        "mremap": [
+            ("mremap", "I(__arm64_sys_mremap)"),
+            ("  vma_to_resize", "I(vma_to_resize)"),
+            ("  vma_adjust", "I(__vma_adjust)"),
+            ("  __do_munmap", "I(__do_munmap)"),
+        ],
+        "futex_wake": [
+            ("futex", "I(__arm64_sys_futex)"),
+            ("  futex_wake", "I(futex_wake)"),
+            ("    get_futex_key", "I(get_futex_key)"),
+        ],
+        "signal": [
+            ("kill", "I(__arm64_sys_kill)"),
+            ("  security_task_kill (AppArmor)", "I(security_task_kill)"),
+            ("  send_signal", "I(__send_signal)"),
+            ("delivery on the way out: do_notify_resume", "I(do_notify_resume)"),
+            ("  get_signal", "I(get_signal)"),
+            ("  setup_rt_frame (the frame built)", "I(setup_rt_frame)"),
+            ("  signal_setup_done", "I(signal_setup_done)"),
+            ("    fpsimd context saved", "I(fpsimd_signal_preserve_current_state)"),
+            ("rt_sigreturn", "I(__arm64_sys_rt_sigreturn)"),
+            ("  restore_sigframe", "I(restore_sigframe)"),
+        ],
+        "sigaction": [
+            ("rt_sigaction", "I(__arm64_sys_rt_sigaction)"),
+            ("  do_sigaction", "I(do_sigaction)"),
+        ],
+        "sigprocmask": [
+            ("rt_sigprocmask", "I(__arm64_sys_rt_sigprocmask)"),
+            ("  __set_current_blocked", "I(__set_current_blocked)"),
+            ("  _copy_from_user (the new mask)", "I(_copy_from_user)"),
+            ("  __arch_copy_to_user (the old mask)", "I(__arch_copy_to_user)"),
+        ],
+        "setresuid": [
+            ("setresuid", "I(__arm64_sys_setresuid)"),
+            ("  prepare_creds", "I(prepare_creds)"),
+            ("  commit_creds", "I(commit_creds)"),
+        ],
+        "console": [
+            ("write", "I(__arm64_sys_write)"),
+            ("  tty_write", "I(tty_write)"),
+            ("    _copy_from_iter (the byte copied in)", "I(_copy_from_iter)"),
+            ("    n_tty_write", "I(n_tty_write)"),
+            ("    uart_write", "I(uart_write)"),
+            ("    pl011 transmit", "I(pl011_tx_chars)"),
+        ],
+    }
+)
+COMPONENTS["getdents64"] = COMPONENTS["getdents0"]
+COMPONENTS["mprotect_split"] = COMPONENTS["mprotect"]
+COMPONENTS["mmap_touch16"] = COMPONENTS["mmap_touch"]
 COMPONENTS["exec_glibc"] = COMPONENTS["exec_tiny"]
 COMPONENTS["pthread"] = COMPONENTS["thread"]
 for _name in (
@@ -894,6 +1199,22 @@ def summary(results: dict) -> dict:
     per_sparse = fit(results, "fork", "fork_sparse64", 64)
     if per_sparse is not None and s["fork_per_written_page"] is not None:
         s["fork_per_pte_table_page"] = round(per_sparse - s["fork_per_written_page"], 1)
+    # the file system and memory paths: per component walked, per byte and page copied,
+    # per directory entry, per page unmapped
+    s["path_walk_per_component_open"] = fit(results, "open2", "open8", 6)
+    s["path_walk_per_component_open_parts"] = fit_parts(results, "open2", "open8", 6)
+    s["path_walk_per_component_stat"] = fit(results, "stat2", "stat8", 6)
+    s["pread_per_byte_within_a_page"] = fit(results, "pread1", "pread4k", 4095)
+    s["pread_per_page"] = fit(results, "pread4k", "pread64k", 15)
+    s["pread_per_page_parts"] = fit_parts(results, "pread4k", "pread64k", 15)
+    s["pwrite_per_byte_within_a_page"] = fit(results, "pwrite1", "pwrite4k", 4095)
+    s["pwrite_per_page"] = fit(results, "pwrite4k", "pwrite64k", 15)
+    s["pwrite_per_page_parts"] = fit_parts(results, "pwrite4k", "pwrite64k", 15)
+    s["pwrite_new_page_extra"] = fit(results, "pwrite1", "pwrite_newpage", 1)
+    s["pipe_per_byte_written_and_read"] = fit(results, "pipe", "pipe4k", 4095)
+    s["getdents_per_entry"] = fit(results, "getdents0", "getdents64", 64)
+    s["mmap_touch_per_extra_page"] = fit(results, "mmap_touch", "mmap_touch16", 15)
+    s["mmap_touch_per_extra_page_parts"] = fit_parts(results, "mmap_touch", "mmap_touch16", 15)
     ctx, pipe = results.get("ctx", {}), results.get("pipe", {})
     if "instructions" in ctx and "instructions" in pipe:
         s["context_switch_lmbench_style"] = round(

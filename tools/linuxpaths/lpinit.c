@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -406,6 +407,352 @@ static void mmap_loop(long n, int touch)
 static void t_mmap(long n) { mmap_loop(n, 0); }
 static void t_mmap_touch(long n) { mmap_loop(n, 1); }
 
+/* ---- 10. the file system: paths, descriptors, data (a tmpfs on /t, set up in main) ---- */
+#define T_SHALLOW "/t/f1"              /* 2 components */
+#define T_DEEP "/t/a/b/c/d/e/f/f8"     /* 8 components */
+#define T_DATA "/t/data"               /* DATA_PAGES pages, all written */
+#define DATA_PAGES 16
+static int data_fd = -1; /* the data file, opened by each test's child on first use */
+static char iobuf[DATA_PAGES * PAGE] __attribute__((aligned(64)));
+
+static void need_data(void)
+{
+    if (data_fd < 0) {
+        data_fd = (int)sc(__NR_openat, AT_FDCWD, (long)T_DATA, O_RDWR, 0, 0);
+        if (data_fd < 0) {
+            die(T_DATA);
+        }
+    }
+}
+
+static void open_loop(long n, const char *path)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long fd = sc(__NR_openat, AT_FDCWD, (long)path, O_RDONLY, 0, 0);
+        sc(__NR_close, fd, 0, 0, 0, 0);
+        END();
+    }
+}
+static void t_open2(long n) { open_loop(n, T_SHALLOW); }
+static void t_open8(long n) { open_loop(n, T_DEEP); }
+
+static void stat_loop(long n, const char *path)
+{
+    struct stat st;
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0);
+        END();
+    }
+}
+static void t_stat2(long n) { stat_loop(n, T_SHALLOW); }
+static void t_stat8(long n) { stat_loop(n, T_DEEP); }
+
+static void t_fstat(long n)
+{
+    struct stat st;
+    need_data();
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_fstat, data_fd, (long)&st, 0, 0, 0);
+        END();
+    }
+}
+
+/* pread64 / pwrite64 of `len` bytes at offset 0 of the data file (its pages exist) */
+static void rw_loop(long n, long nr, long len)
+{
+    need_data();
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(nr, data_fd, (long)iobuf, len, 0, 0);
+        END();
+    }
+}
+static void t_pread1(long n) { rw_loop(n, __NR_pread64, 1); }
+static void t_pread4k(long n) { rw_loop(n, __NR_pread64, PAGE); }
+static void t_pread64k(long n) { rw_loop(n, __NR_pread64, DATA_PAGES * PAGE); }
+static void t_pwrite1(long n) { rw_loop(n, __NR_pwrite64, 1); }
+static void t_pwrite4k(long n) { rw_loop(n, __NR_pwrite64, PAGE); }
+static void t_pwrite64k(long n) { rw_loop(n, __NR_pwrite64, DATA_PAGES * PAGE); }
+
+/* one byte written at the start of a page the file does not have yet: a page-cache
+ * insertion each time (the file grows a page per operation; truncated afterwards) */
+static void t_pwrite_newpage(long n)
+{
+    long fd = sc(__NR_openat, AT_FDCWD, (long)"/t/grow", O_RDWR | O_CREAT | O_TRUNC, 0600, 0);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_pwrite64, fd, (long)iobuf, 1, i * PAGE, 0);
+        END();
+    }
+    sc(__NR_ftruncate, fd, 0, 0, 0, 0);
+    sc(__NR_close, fd, 0, 0, 0, 0);
+}
+
+/* write(4 KiB) + read(4 KiB) on one pipe in one process */
+static void t_pipe4k(long n)
+{
+    int a[2];
+    if (pipe(a)) {
+        die("pipe");
+    }
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_write, a[1], (long)iobuf, PAGE, 0, 0);
+        sc(__NR_read, a[0], (long)iobuf, PAGE, 0, 0);
+        END();
+    }
+    close(a[0]);
+    close(a[1]);
+}
+
+/* pipe2 + close of both ends: a pipe made and freed */
+static void t_pipe_make(long n)
+{
+    int a[2];
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_pipe2, (long)a, 0, 0, 0, 0);
+        sc(__NR_close, a[0], 0, 0, 0, 0);
+        sc(__NR_close, a[1], 0, 0, 0, 0);
+        END();
+    }
+}
+
+/* dup + close: a descriptor allocated and released (the file stays open) */
+static void t_dup_close(long n)
+{
+    need_data();
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long fd = sc(__NR_dup, data_fd, 0, 0, 0, 0);
+        sc(__NR_close, fd, 0, 0, 0, 0);
+        END();
+    }
+}
+
+/* openat(O_CREAT|O_EXCL) + close + unlinkat of a file in the tmpfs */
+static void t_creat_unlink(long n)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long fd = sc(__NR_openat, AT_FDCWD, (long)"/t/new", O_RDWR | O_CREAT | O_EXCL, 0600, 0);
+        sc(__NR_close, fd, 0, 0, 0, 0);
+        sc(__NR_unlinkat, AT_FDCWD, (long)"/t/new", 0, 0, 0);
+        END();
+    }
+}
+
+/* lseek to 0 + getdents64 of a directory with `entries` files (and . and ..) */
+static void getdents_loop(long n, const char *dir)
+{
+    static char dents[64 * 1024] __attribute__((aligned(8)));
+    long fd = sc(__NR_openat, AT_FDCWD, (long)dir, O_RDONLY | O_DIRECTORY, 0, 0);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_lseek, fd, 0, SEEK_SET, 0, 0);
+        sc(__NR_getdents64, fd, (long)dents, sizeof dents, 0, 0);
+        END();
+    }
+    sc(__NR_close, fd, 0, 0, 0, 0);
+}
+static void t_getdents0(long n) { getdents_loop(n, "/t/d0"); }
+static void t_getdents64(long n) { getdents_loop(n, "/t/d64"); }
+
+/* ---- 11. memory: VMA edits, brk, mremap, unmapping written pages ---- */
+#define AREA_EDIT (0x8000000000UL) /* 512 GiB */
+
+/* mprotect of a whole untouched 16-page VMA to read-only and back */
+static void t_mprotect(long n)
+{
+    map_fixed(AREA_EDIT, 16 * PAGE);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_mprotect, AREA_EDIT, 16 * PAGE, PROT_READ, 0, 0);
+        sc(__NR_mprotect, AREA_EDIT, 16 * PAGE, PROT_READ | PROT_WRITE, 0, 0);
+        END();
+    }
+    munmap((void *)AREA_EDIT, 16 * PAGE);
+}
+
+/* mprotect of one page in the middle (a split into three VMAs) and back (a merge) */
+static void t_mprotect_split(long n)
+{
+    map_fixed(AREA_EDIT, 16 * PAGE);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_mprotect, AREA_EDIT + 8 * PAGE, PAGE, PROT_READ, 0, 0);
+        sc(__NR_mprotect, AREA_EDIT + 8 * PAGE, PAGE, PROT_READ | PROT_WRITE, 0, 0);
+        END();
+    }
+    munmap((void *)AREA_EDIT, 16 * PAGE);
+}
+
+/* brk up by a page and back, untouched */
+static void t_brk(long n)
+{
+    long cur = sc(__NR_brk, 0, 0, 0, 0, 0);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_brk, cur + PAGE, 0, 0, 0, 0);
+        sc(__NR_brk, cur, 0, 0, 0, 0);
+        END();
+    }
+}
+
+/* mremap of an untouched 16-page VMA to 32 pages in place and back */
+static void t_mremap(long n)
+{
+    map_fixed(AREA_EDIT, 16 * PAGE);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_mremap, AREA_EDIT, 16 * PAGE, 32 * PAGE, 0, 0);
+        sc(__NR_mremap, AREA_EDIT, 32 * PAGE, 16 * PAGE, 0, 0);
+        END();
+    }
+    munmap((void *)AREA_EDIT, 16 * PAGE);
+}
+
+/* mmap + write every one of 16 pages + munmap (with mmap_touch: per page unmapped) */
+static void t_mmap_touch16(long n)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long p = sc6(__NR_mmap, 0, 16 * PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        for (long k = 0; k < 16; k++) {
+            *(volatile char *)(p + k * PAGE) = 1;
+        }
+        sc(__NR_munmap, p, 16 * PAGE, 0, 0, 0);
+        END();
+    }
+}
+
+/* ---- 12. processes: futex, signals, credentials ---- */
+static int futex_word;
+
+/* FUTEX_WAKE with nobody waiting: the hash lookup and nothing to wake */
+static void t_futex_wake(long n)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_futex, (long)&futex_word, FUTEX_WAKE_PRIVATE, 1, 0, 0);
+        END();
+    }
+}
+
+static volatile long caught;
+static void on_usr1(int sig) { caught += sig; }
+
+/* kill(self, SIGUSR1) with a handler: sending, the frame built on return to user, the
+ * handler, rt_sigreturn */
+static void t_signal(long n)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    long pid = sc(__NR_getpid, 0, 0, 0, 0, 0);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_kill, pid, SIGUSR1, 0, 0, 0);
+        END();
+    }
+    signal(SIGUSR1, SIG_DFL);
+}
+
+/* rt_sigaction (set and get the old action) */
+static void t_sigaction(long n)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_rt_sigaction, SIGUSR2, (long)&sa, (long)&old, 8, 0);
+        END();
+    }
+}
+
+/* rt_sigprocmask(SIG_SETMASK) with the old mask returned */
+static void t_sigprocmask(long n)
+{
+    uint64_t set = 0, old;
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_rt_sigprocmask, SIG_SETMASK, (long)&set, (long)&old, 8, 0);
+        END();
+    }
+}
+
+/* setresuid(-1, -1, -1): new credentials prepared and committed, nothing changed */
+static void t_setresuid(long n)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_setresuid, -1, -1, -1, 0, 0);
+        END();
+    }
+}
+
+/* ---- 13. the console: write one newline to /dev/console (ttyAMA0, PL011) ---- */
+static void t_console(long n)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc(__NR_write, 1, (long)"\n", 1, 0, 0);
+        END();
+    }
+}
+
+/* a file of `bytes` bytes, written from a mapping of its own (the process's own memory,
+ * which fork copies, stays as the older paths measured it) */
+static void make_file(const char *path, long bytes)
+{
+    long fd = sc(__NR_openat, AT_FDCWD, (long)path, O_RDWR | O_CREAT | O_TRUNC, 0600, 0);
+    if (fd < 0) {
+        die(path);
+    }
+    if (bytes) {
+        char *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (buf == MAP_FAILED) {
+            die("mmap");
+        }
+        memset(buf, 'x', bytes);
+        if (sc(__NR_write, fd, (long)buf, bytes, 0, 0) != bytes) {
+            die("write");
+        }
+        munmap(buf, bytes);
+    }
+    sc(__NR_close, fd, 0, 0, 0, 0);
+}
+
+/* /t: a tmpfs with the files and directories the tests above use (they run in children of
+ * their own, so that the process the older paths measure keeps its memory and files) */
+static void setup_files(void)
+{
+    if (mkdir("/t", 0755) || mount("tmpfs", "/t", "tmpfs", 0, NULL)) {
+        die("tmpfs on /t");
+    }
+    const char *dirs[] = {"/t/a", "/t/a/b", "/t/a/b/c", "/t/a/b/c/d", "/t/a/b/c/d/e",
+                          "/t/a/b/c/d/e/f", "/t/d0", "/t/d64"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (mkdir(dirs[i], 0755)) {
+            die(dirs[i]);
+        }
+    }
+    make_file(T_SHALLOW, 0);
+    make_file(T_DEEP, 0);
+    make_file(T_DATA, DATA_PAGES * PAGE);
+    for (int i = 0; i < 64; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "/t/d64/file%02d", i);
+        make_file(name, 0);
+    }
+}
+
 /* ---- timer tick: a user-mode spin, n million loop iterations ---- */
 static void t_spin(long n)
 {
@@ -447,6 +794,41 @@ static const struct test tests[] = {
     {"mmap", t_mmap, 500, 1500, 0, 0, 0, 0, 0},
     {"mmap_touch", t_mmap_touch, 500, 1500, 0, 0, 0, 0, 0},
     {"spin", t_spin, 20, 60, 0, 0, 0, 0, 0},
+};
+
+/* the file-system, memory and process calls: after every round of the paths above (so that
+ * those run as they did before these existed), on the tmpfs setup_files() makes, each in a
+ * child of its own */
+static const struct test later_tests[] = {
+    {"open2", t_open2, 500, 1500, 0, 0, 0, 0, 1},
+    {"open8", t_open8, 500, 1500, 0, 0, 0, 0, 1},
+    {"stat2", t_stat2, 500, 1500, 0, 0, 0, 0, 1},
+    {"stat8", t_stat8, 500, 1500, 0, 0, 0, 0, 1},
+    {"fstat", t_fstat, 1000, 3000, 0, 0, 0, 0, 1},
+    {"pread1", t_pread1, 1000, 3000, 0, 0, 0, 0, 1},
+    {"pread4k", t_pread4k, 1000, 3000, 0, 0, 0, 0, 1},
+    {"pread64k", t_pread64k, 250, 750, 0, 0, 0, 0, 1},
+    {"pwrite1", t_pwrite1, 1000, 3000, 0, 0, 0, 0, 1},
+    {"pwrite4k", t_pwrite4k, 1000, 3000, 0, 0, 0, 0, 1},
+    {"pwrite64k", t_pwrite64k, 250, 750, 0, 0, 0, 0, 1},
+    {"pwrite_newpage", t_pwrite_newpage, 500, 1500, 0, 0, 0, 0, 1},
+    {"pipe4k", t_pipe4k, 500, 1500, 0, 0, 0, 0, 1},
+    {"pipe_make", t_pipe_make, 500, 1500, 0, 0, 0, 0, 1},
+    {"dup_close", t_dup_close, 1000, 3000, 0, 0, 0, 0, 1},
+    {"creat_unlink", t_creat_unlink, 500, 1500, 0, 0, 0, 0, 1},
+    {"getdents0", t_getdents0, 500, 1500, 0, 0, 0, 0, 1},
+    {"getdents64", t_getdents64, 500, 1500, 0, 0, 0, 0, 1},
+    {"mprotect", t_mprotect, 500, 1500, 0, 0, 0, 0, 1},
+    {"mprotect_split", t_mprotect_split, 500, 1500, 0, 0, 0, 0, 1},
+    {"brk", t_brk, 500, 1500, 0, 0, 0, 0, 1},
+    {"mremap", t_mremap, 500, 1500, 0, 0, 0, 0, 1},
+    {"mmap_touch16", t_mmap_touch16, 250, 750, 0, 0, 0, 0, 1},
+    {"futex_wake", t_futex_wake, 1000, 3000, 0, 0, 0, 0, 1},
+    {"signal", t_signal, 500, 1500, 0, 0, 0, 0, 1},
+    {"sigaction", t_sigaction, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sigprocmask", t_sigprocmask, 1000, 3000, 0, 0, 0, 0, 1},
+    {"setresuid", t_setresuid, 1000, 3000, 0, 0, 0, 0, 1},
+    {"console", t_console, 200, 600, 0, 0, 0, 0, 1},
 };
 
 static void cat(const char *path)
@@ -493,24 +875,12 @@ static void info(void)
     say("@INFO end\n");
 }
 
-int main(int argc, char **argv)
+/* each test of `list` in every round: a warm-up, then N1 and N2 operations */
+static void run_tests(const struct test *list, size_t n, int rounds, const char *only)
 {
-    int rounds = 2;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "rounds=", 7) == 0) {
-            rounds = atoi(argv[i] + 7);
-        } else if (strncmp(argv[i], "only=", 5) == 0) {
-            only = argv[i] + 5;
-        }
-    }
-    mount("proc", "/proc", "proc", 0, NULL);
-    mount("sysfs", "/sys", "sysfs", 0, NULL);
-    info();
-    say("@START rounds=%d\n", rounds);
     for (round_no = 0; round_no < rounds; round_no++) {
-        for (size_t k = 0; k < sizeof tests / sizeof tests[0]; k++) {
-            const struct test *t = &tests[k];
+        for (size_t k = 0; k < n; k++) {
+            const struct test *t = &list[k];
             if (only && !strstr(only, t->name)) {
                 continue;
             }
@@ -544,8 +914,29 @@ int main(int argc, char **argv)
             }
         }
     }
+}
+
+int main(int argc, char **argv)
+{
+    int rounds = 2;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "rounds=", 7) == 0) {
+            rounds = atoi(argv[i] + 7);
+        } else if (strncmp(argv[i], "only=", 5) == 0) {
+            only = argv[i] + 5;
+        }
+    }
+    mount("proc", "/proc", "proc", 0, NULL);
+    mount("sysfs", "/sys", "sysfs", 0, NULL);
+    info();
+    say("@START rounds=%d\n", rounds);
+    run_tests(tests, sizeof tests / sizeof tests[0], rounds, only);
+    setup_files();
+    run_tests(later_tests, sizeof later_tests / sizeof later_tests[0], rounds, only);
     say("@DONE\n");
     sync();
     reboot(RB_POWER_OFF);
     return 0;
 }
+

@@ -1,0 +1,104 @@
+"""The memory traffic of a service's copies, as the memory hierarchy sees it.
+
+A service that moves bytes between a program's memory and its own buffers (the page cache, a
+pipe's pages, a device's buffer) streams them as arm64's copy routines do: a READ of each source
+line and a WRITE of each destination line, 64 bytes each. hmk.kernel.costs.path_cycles times
+line-sized loads as streamed (their misses overlap up to the core's outstanding misses) and
+line-sized stores as allocating without a fetch, so a copy's stalls grow with its size; its
+instructions are the service's per-line budget (`copy_line`). Every access is logged at the
+kernel's linear-map address of its frame (KERNEL_BASE + pa): the same physical lines the
+program's own accesses use. A service logs after the copy that faulted the pages in, and
+charges (`Service.work`) before anything else takes the kernel's log.
+"""
+
+from __future__ import annotations
+
+from hmk.hw.events import READ, WRITE
+from hmk.hw.pagetable import PAGE_SIZE
+from hmk.kernel.vspace import LINE, log_phys
+
+__all__ = [
+    "COPY_LINE",
+    "COPY_PAGE",
+    "LINE",
+    "PAGE_CLEAR",
+    "READ",
+    "WRITE",
+    "lines",
+    "log_frame",
+    "log_user",
+    "log_vector",
+    "pages",
+    "ring_spans",
+    "scatter",
+]
+
+# The budgets of a copy, shared by every service that copies (instructions; sources in
+# docs/linux-paths.md, numbers in hmk/calibration/linux_paths.json):
+# per 64-byte line: __arch_copy_to_user and __arch_copy_from_user move a 4 KiB page in 1,167
+# instructions each (fits pread_per_page_parts, pwrite_per_page_parts): 18 a line
+COPY_LINE = 18
+# per page (or pipe page) a copy touches, its set-up: copy_page_to_iter takes 1,304 for a page,
+# 152 beyond its lines; iov_iter_copy_from_user_atomic 1,263, 111 beyond them: their mean
+COPY_PAGE = 131
+# a page zeroed: clear_page, 64 DC ZVA of a line each in a loop of 4 instructions (264,
+# anon_write_fault); the line writes are logged
+PAGE_CLEAR = 264
+
+
+def lines(n: int) -> int:
+    """The 64-byte lines a copy of `n` bytes moves (its instructions' count)."""
+    return -(-n // LINE)
+
+
+def pages(start: int, n: int) -> range:
+    """The indices of the 4 KiB pages bytes [start, start + n) lie in."""
+    return range(start // PAGE_SIZE, (start + n + PAGE_SIZE - 1) // PAGE_SIZE) if n else range(0)
+
+
+def log_frame(mem, pa: int, n: int, kind: int) -> None:
+    """The lines of [pa, pa + n) in one frame, each a 64-byte access of `kind`."""
+    for line in range(pa & ~(LINE - 1), pa + n, LINE):
+        log_phys(mem, line, kind, LINE)
+
+
+def log_user(mem, space, va: int, n: int, kind: int) -> None:
+    """The lines of user memory [va, va + n) of address space `space` (its pages present)."""
+    while n > 0:
+        chunk = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+        pa = space.tables.translate(space.root, va)
+        if pa is not None:
+            log_frame(mem, pa, chunk, kind)
+        va, n = va + chunk, n - chunk
+
+
+def ring_spans(start: int, n: int, capacity: int):
+    """(offset, length) pieces of the `n` bytes at ring position `start` of a ring buffer of
+    `capacity` bytes, split where a page or the ring ends."""
+    while n > 0:
+        off = start % capacity
+        chunk = min(n, PAGE_SIZE - off % PAGE_SIZE, capacity - off)
+        yield off, chunk
+        start, n = start + chunk, n - chunk
+
+
+def log_vector(mem, space, vec, n: int, kind: int) -> None:
+    """The lines of the first `n` bytes of the user buffers `vec` ((address, length) pairs)."""
+    for base, length in vec:
+        if n <= 0:
+            break
+        log_user(mem, space, base, min(length, n), kind)
+        n -= length
+
+
+def scatter(space, vec, data: bytes) -> bool:
+    """`data` written over the user buffers `vec` in order; False: a bad one (EFAULT)."""
+    pos = 0
+    for base, length in vec:
+        chunk = data[pos : pos + length]
+        if not chunk:
+            break
+        if not space.write(base, chunk):
+            return False
+        pos += len(chunk)
+    return True

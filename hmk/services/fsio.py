@@ -1,0 +1,281 @@
+"""fsmgr's data path: read and write (and readv, writev, pread64, pwrite64) over regular files,
+pipes, devices and the RAM disk, and the work each is charged (hmk.services.fsmgr's `costs`).
+
+Every call finds its descriptor (`fdget`), checks the access (`rw_check`) and passes through the
+VFS layers (`vfs_rw`); then, by what the descriptor names:
+
+- a regular file: through the page cache (hmk.services.pagecache), a page at a time: the page
+  looked up (`cache_read`, `cache_write`; inserted first if the file does not have it yet), its
+  bytes copied;
+- a pipe: its ring of pages, a frame each the first time the ring uses it (`pipe_page`); the
+  buffer's own work (`pipe_read`, `pipe_write`); the other end woken when it may be waiting, as
+  Linux decides (`pipe_wake`: a read of a full pipe, a write to an empty one); a read of an
+  empty pipe or a write to a full one queued to wait (`pipe_wait`), made again when woken;
+- the console and the RAM disk: a request to devhost, which moves the bytes itself;
+- other devices and procfs: the bytes made here (/dev/zero's written as zeros, /dev/urandom's
+  generated a block at a time: `random_block`), copied from the file manager's own buffer.
+
+A copy costs `copy_page` per page (or pipe page) it touches and `copy_line` per 64 bytes, and
+its lines are logged (hmk.services.copies): the user buffer's and the cache's, the pipe's or the
+buffer's, after the user copy that may have faulted the pages in.
+"""
+
+from __future__ import annotations
+
+from hmk.hw.pagetable import PAGE_SIZE
+from hmk.linux.abi import (
+    EAGAIN,
+    EBADF,
+    EFAULT,
+    EISDIR,
+    EPIPE,
+    ERESTARTSYS,
+    MAX_RW_COUNT,
+    O_APPEND,
+    O_NONBLOCK,
+    SIGPIPE,
+)
+from hmk.services.copies import (
+    READ,
+    WRITE,
+    lines,
+    log_frame,
+    log_vector,
+    pages,
+    ring_spans,
+    scatter,
+)
+from hmk.services.devhost import BlockDevice
+from hmk.services.vfs import Device, Dir, File, Generated, Pipe
+
+RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+
+
+class FileIO:
+    """The data path's calls, mixed into the file manager (hmk.services.fsmgr.FsMgr)."""
+
+    # ---- the calls -----------------------------------------------------------------------
+    def sys_read(self, call, fd, buf, count, *_):
+        return self._read_call(call, fd, None, lambda: [(buf, count)])
+
+    def sys_pread64(self, call, fd, buf, count, offset, *_):
+        return self._read_call(call, fd, offset, lambda: [(buf, count)])
+
+    def sys_readv(self, call, fd, iov, iovcnt, *_):
+        return self._read_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_write(self, call, fd, buf, count, *_):
+        return self._write_call(call, fd, None, lambda: [(buf, count)])
+
+    def sys_pwrite64(self, call, fd, buf, count, offset, *_):
+        return self._write_call(call, fd, offset, lambda: [(buf, count)])
+
+    def sys_writev(self, call, fd, iov, iovcnt, *_):
+        return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+
+    def _read_call(self, call, fd, pos, vector):
+        with self.working(fdget=int(not call.resumed)) as ops:
+            f = self._io_file(call, fd, pos)
+            if isinstance(f, int):
+                return f
+            vec = vector()
+            return vec if isinstance(vec, int) else self._read_file(call, f, vec, pos, ops)
+
+    def _write_call(self, call, fd, pos, vector):
+        with self.working(fdget=int(not call.resumed)) as ops:
+            f = self._io_file(call, fd, pos)
+            if isinstance(f, int):
+                return f
+            vec = vector()
+            return vec if isinstance(vec, int) else self._write_file(call, f, vec, pos, ops)
+
+    # ---- reading -------------------------------------------------------------------------
+    def _read_file(self, call, f, vec, pos, ops):
+        node = f.node
+        if isinstance(node, Dir):
+            return -EISDIR
+        if not f.readable:
+            return -EBADF
+        fresh = int(not call.resumed)  # a read going on after a wait is past its checks
+        ops.update(rw_check=fresh, vfs_rw=fresh)
+        vec = _capped(vec)
+        count = sum(n for _, n in vec)
+        if _driven(node):  # the driver host moves the bytes
+            start = f.pos if pos is None else pos
+            n = self.peers["devhost"].read(call.task.proc, node, call.space, vec, start, count)
+            if n > 0 and pos is None and isinstance(node, BlockDevice):
+                f.pos += n
+            return n
+        got = self._fetch(f, node, count, pos, ops, fresh)
+        if isinstance(got, int):
+            return got
+        data, spans, chunks = got
+        if not scatter(call.space, vec, data):
+            return -EFAULT
+        mem = self.k.mem
+        for pa, n in spans:
+            log_frame(mem, pa, n, READ)
+        log_vector(mem, call.space, vec, len(data), WRITE)
+        ops.update(copy_page=chunks, copy_line=lines(len(data)) if chunks else 0)
+        return len(data)
+
+    def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
+        """(bytes, source spans (pa, n), page-sized pieces of the copy) or -errno; `fresh`: 0
+        for a read going on after a wait (a pipe's own work was charged with its first look)."""
+        if isinstance(node, Device):
+            data = node.read(count)
+            if isinstance(data, int):
+                return data
+            if node.rdev in RANDOM:  # generated a block at a time in the buffer, copied out
+                ops.update(random_block=lines(len(data)))
+                spans = [(self.buffer, min(len(data), 64))] if data else []
+                return data, spans, len(pages(0, len(data)))
+            return data, [], len(pages(0, len(data)))  # /dev/zero's: no source
+        if isinstance(node, Pipe):
+            return self._pipe_read(f, node, count, ops, fresh)
+        start = f.pos if pos is None else pos
+        if isinstance(node, Generated):  # procfs: made in the file manager's buffer
+            data = bytes(node.data[start : start + count])
+            spans = [(self.buffer + off, n) for off, n in ring_spans(start, len(data), 4096)]
+            ops.update(file_read=1)
+        else:
+            self._sync(node)
+            data = bytes(node.data[start : start + count])
+            spans = self._cache_spans(node, start, len(data))
+            ops.update(file_read=1, cache_read=len(spans))
+        if pos is None:
+            f.pos += len(data)
+        return data, spans, len(spans)
+
+    def _pipe_read(self, f, pipe: Pipe, count: int, ops, fresh: int):
+        ops.update(pipe_read=fresh)  # its loop's second look is pipe_wait's
+        if not pipe.buffer:
+            if pipe.writers == 0:
+                return b"", [], 0
+            if f.flags & O_NONBLOCK:
+                return -EAGAIN
+            self.k.block_current(pipe.read_waiters)  # until a write or close
+            ops.update(pipe_wait=1)
+            return -ERESTARTSYS
+        was_full = len(pipe.buffer) == Pipe.CAPACITY
+        data = bytes(pipe.buffer[:count])
+        del pipe.buffer[:count]
+        spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
+        pipe.start = (pipe.start + len(data)) % Pipe.CAPACITY if pipe.buffer else 0
+        self.k.wake_all(pipe.write_waiters)
+        ops.update(pipe_wake=int(was_full))
+        return data, spans, len(spans)
+
+    # ---- writing -------------------------------------------------------------------------
+    def _write_file(self, call, f, vec, pos, ops):
+        node = f.node
+        if not f.writable:
+            return -EBADF
+        fresh = int(not call.resumed)
+        ops.update(rw_check=fresh, vfs_rw=fresh)
+        vec = _capped(vec)
+        data = b""
+        for base, length in vec:
+            chunk = call.space.read(base, length)
+            if chunk is None:
+                return -EFAULT
+            data += chunk
+        if _driven(node):
+            start = f.pos if pos is None else pos
+            n = self.peers["devhost"].write(call.task.proc, node, call.space, vec, start, data)
+            if n > 0 and pos is None and isinstance(node, BlockDevice):
+                f.pos += n
+            return n
+        got = self._store(call, f, node, data, pos, ops, fresh)
+        if isinstance(got, int):
+            return got
+        n, spans = got
+        if spans is not None:  # the bytes were copied in
+            log_vector(self.k.mem, call.space, vec, n, READ)
+            for pa, length in spans:
+                log_frame(self.k.mem, pa, length, WRITE)
+            ops.update(copy_page=len(spans), copy_line=lines(n))
+        return n
+
+    def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):
+        """(bytes written, destination spans or None: not copied) or -errno."""
+        if isinstance(node, Device):
+            n = node.write(data)
+            return n if isinstance(n, int) and n < 0 else (n, None)
+        if isinstance(node, Pipe):
+            return self._pipe_write(call, f, node, data, ops, fresh)
+        if pos is None and f.flags & O_APPEND:
+            f.pos = len(node.data)
+        start = f.pos if pos is None else pos
+        self._sync(node)
+        buf = node.data
+        if start > len(buf):
+            buf.extend(b"\0" * (start - len(buf)))
+        buf[start : start + len(data)] = data
+        node.mtime = self.k.now_ns()
+        spans = self._cache_spans(node, start, len(data))
+        self.cache.refresh(node, start, start + len(data))
+        ops.update(file_write=1, cache_write=len(spans))
+        if pos is None:
+            f.pos = start + len(data)
+        return len(data), spans
+
+    def _pipe_write(self, call, f, pipe: Pipe, data: bytes, ops, fresh: int):
+        ops.update(pipe_write=fresh)
+        if pipe.readers == 0:
+            call.task.signals.post(SIGPIPE)  # delivered on the way out of the call
+            return -EPIPE
+        room = Pipe.CAPACITY - len(pipe.buffer)
+        if room < len(data):
+            if room == 0:
+                if f.flags & O_NONBLOCK:
+                    return -EAGAIN
+                self.k.block_current(pipe.write_waiters)  # until a read
+                ops.update(pipe_wait=1)
+                return -ERESTARTSYS
+            data = data[:room]  # a partial write, as Linux's for more than PIPE_BUF
+        was_empty = not pipe.buffer
+        spans = self._pipe_spans(pipe, pipe.start + len(pipe.buffer), len(data), ops)
+        pipe.buffer += data
+        self.k.wake_all(pipe.read_waiters)
+        ops.update(pipe_wake=int(was_empty and bool(data)))
+        return len(data), spans
+
+    # ---- where the bytes are -------------------------------------------------------------
+    def _cache_spans(self, node: File, start: int, n: int) -> list[tuple[int, int]]:
+        """The page-cache frames holding bytes [start, start + n) of the file (pages inserted
+        as needed), as (pa, length) pieces."""
+        spans = []
+        for index in pages(start, n):
+            base = index * PAGE_SIZE
+            lo, hi = max(start, base), min(start + n, base + PAGE_SIZE)
+            spans.append((self.cache.frame_of(node, index) + lo - base, hi - lo))
+        return spans
+
+    def _pipe_spans(self, pipe: Pipe, at: int, n: int, ops) -> list[tuple[int, int]]:
+        """The pipe's frames holding ring bytes [at, at + n), each page given a frame the
+        first time the ring reaches it."""
+        spans = []
+        for off, length in ring_spans(at, n, Pipe.CAPACITY):
+            page = off // PAGE_SIZE
+            pa = pipe.frames.get(page)
+            if pa is None:
+                pa = pipe.frames[page] = self.k.frames.alloc(zero=False, owner="fsmgr.pipes")
+                ops.update(pipe_page=1)
+            spans.append((pa + off % PAGE_SIZE, length))
+        return spans
+
+
+def _capped(vec) -> list[tuple[int, int]]:
+    """The user buffers of a read or write cut at MAX_RW_COUNT bytes in all, as Linux's
+    rw_verify_area cuts a call's count."""
+    out, left = [], MAX_RW_COUNT
+    for base, length in vec:
+        out.append((base, min(length, left)))
+        left -= out[-1][1]
+    return out
+
+
+def _driven(node) -> bool:
+    """Is `node` a device whose bytes devhost moves (the console, the RAM disk)?"""
+    return isinstance(node, BlockDevice) or isinstance(node, Device) and node.console

@@ -1,0 +1,341 @@
+"""fsmgr's namespace calls: paths walked, names made and removed, attributes and directories
+read, and the work each is charged (hmk.services.fsmgr's `costs`).
+
+A call naming a path copies it in from user memory (`path_copy`, its lines logged), walks it
+(`walk`) one component at a time (`lookup` each: the dentry hash lookup and the directory's
+permission check; hmk.services.vfs counts them, symbolic links followed included), starting at
+the working directory or a descriptor's (`fdget`). stat copies the attributes out (`stat`, the
+user lines logged); getdents64 emits a record per entry (`dirent`, beyond `readdir`'s own work,
+which includes "." and ".."); creating and removing names cost `create` and `unlink`, and a
+regular file that is gone (no name, no descriptor, no mapping) leaves the page cache.
+"""
+
+from __future__ import annotations
+
+import stat
+import struct
+
+from hmk.hw.events import READ, WRITE
+from hmk.linux.abi import (
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    AT_NO_AUTOMOUNT,
+    AT_REMOVEDIR,
+    AT_STATX_SYNC_TYPE,
+    AT_SYMLINK_NOFOLLOW,
+    EACCES,
+    EBADF,
+    EBUSY,
+    EEXIST,
+    EFAULT,
+    EINVAL,
+    EISDIR,
+    ENOENT,
+    ENOTDIR,
+    ENOTEMPTY,
+    ERANGE,
+    EROFS,
+    PATH_MAX,
+    STATX_BASIC_STATS,
+    STATX_RESERVED,
+)
+from hmk.linux.strace import signed as _signed
+from hmk.services.copies import lines, log_user
+from hmk.services.vfs import Dir, Node, Symlink
+
+STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
+DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
+
+
+class Namespace:
+    """The namespace calls, mixed into the file manager (hmk.services.fsmgr.FsMgr)."""
+
+    # ---- paths ---------------------------------------------------------------------------
+    def _lookup(self, call, dirfd, path_ptr, follow=True):
+        """(node, parent, name) or a negative errno; (None, parent, name) when only the last
+        component is missing. Its work (the path's copy, the walk) is charged here."""
+        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
+        if name is None:
+            self.work(path_copy=1)
+            return -EFAULT
+        log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
+        start = self._start(call, dirfd)
+        if isinstance(start, int):
+            self.work(path_copy=1, fdget=1)
+            return start
+        before = self.vfs.lookups
+        node, parent, last = self.vfs.walk(start, name, follow)
+        fdget = int(_int(dirfd) != AT_FDCWD)
+        self.work(path_copy=1, fdget=fdget, walk=1, lookup=self.vfs.lookups - before)
+        if isinstance(node, int):
+            return -node
+        return node, parent, last
+
+    def _start(self, call, dirfd) -> Dir | int:
+        t = self.table(call)
+        if _int(dirfd) == AT_FDCWD:
+            return t.cwd
+        f = t.file(_int(dirfd))
+        if f is None:
+            return -EBADF
+        if not isinstance(f.node, Dir):
+            return -ENOTDIR
+        return f.node
+
+    def _out(self, call, buf: int, data: bytes) -> int:
+        """`data` copied out to `buf` (its lines logged after the copy): 0, or -EFAULT."""
+        if not call.space.write(buf, data):
+            return -EFAULT
+        log_user(self.k.mem, call.space, buf, len(data), WRITE)
+        return 0
+
+    # ---- attributes ----------------------------------------------------------------------
+    def sys_fstat(self, call, fd, buf, *_):
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            ops.update(stat=1)
+            return self._out(call, buf, _stat_bytes(f.node))
+
+    def sys_newfstatat(self, call, dirfd, path_ptr, buf, flags, *_):
+        with self.working() as ops:
+            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
+            if isinstance(node, int):
+                return node
+            ops.update(stat=1)
+            return self._out(call, buf, _stat_bytes(node))
+
+    def sys_statx(self, call, dirfd, path_ptr, flags, mask, buf, *_):
+        """struct statx with the basic fields (STATX_BASIC_STATS); no birth time."""
+        if flags & ~STATX_FLAGS or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
+            return -EINVAL
+        if mask & STATX_RESERVED:
+            return -EINVAL
+        with self.working() as ops:
+            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
+            if isinstance(node, int):
+                return node
+            ops.update(stat=1)
+            return self._out(call, buf, _statx_bytes(node))
+
+    def _stat_target(self, call, dirfd, path_ptr, flags, ops):
+        """The node fstatat/statx name: a path, or with AT_EMPTY_PATH and "" the descriptor
+        (or the working directory); a negative errno."""
+        t = self.table(call)
+        if flags & AT_EMPTY_PATH and call.space.read(path_ptr, 1) == b"\0":
+            if _int(dirfd) == AT_FDCWD:
+                return t.cwd
+            ops.update(fdget=1)
+            f = t.file(_int(dirfd))
+            return -EBADF if f is None else f.node
+        found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
+        if isinstance(found, int):
+            return found
+        return -ENOENT if found[0] is None else found[0]
+
+    def sys_faccessat(self, call, dirfd, path_ptr, mode, *_):
+        found = self._lookup(call, dirfd, path_ptr)
+        if isinstance(found, int):
+            return found
+        node = found[0]
+        if node is None:
+            return -ENOENT
+        self.work(access=1)
+        if mode & 2 and node.readonly:
+            return -EROFS
+        if mode & 1 and not node.mode & 0o111:
+            return -EACCES
+        return 0
+
+    def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
+        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node = found[0]
+        if node is None:
+            return -ENOENT
+        if not isinstance(node, Symlink) or _signed(size) <= 0:
+            return -EINVAL
+        with self.working(readlink=1) as ops:
+            target = node.target[:size]
+            ops.update(copy_page=1, copy_line=lines(len(target)))
+            err = self._out(call, buf, target)
+            return err or len(target)
+
+    # ---- directories ---------------------------------------------------------------------
+    def sys_getdents64(self, call, fd, buf, count, *_):
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            if not isinstance(f.node, Dir):
+                return -ENOTDIR
+            ops.update(readdir=1)
+            d = f.node
+            entries = [(b".", d), (b"..", d.parent)] + list(d.entries.items())
+            out = bytearray()
+            while f.pos < len(entries):
+                name, node = entries[f.pos]
+                reclen = (19 + len(name) + 1 + 7) & ~7
+                if len(out) + reclen > count:
+                    if not out:
+                        return -EINVAL
+                    break
+                kind = DT.get(stat.S_IFMT(node.mode), 0)
+                rec = struct.pack("<QqHB", node.ino, f.pos + 1, reclen, kind)
+                out += rec + name + b"\0" * (reclen - 19 - len(name))
+                ops.update(dirent=int(f.pos >= 2))  # "." and ".." are readdir's own
+                f.pos += 1
+            return self._out(call, buf, bytes(out)) or len(out)
+
+    def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
+        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        if node is not None:
+            return -EEXIST
+        if parent.readonly:
+            return -EROFS
+        parent.add(name, Dir(perm=mode & 0o777 & ~0o022)).mtime = self.k.now_ns()
+        self.work(create=1)
+        return 0
+
+    def sys_unlinkat(self, call, dirfd, path_ptr, flags, *_):
+        if flags & ~AT_REMOVEDIR:
+            return -EINVAL
+        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        if node is None:
+            return -ENOENT
+        if name in (b"", b".", b".."):
+            return -EINVAL if name == b"." else -ENOTEMPTY
+        if parent.readonly:
+            return -EROFS
+        if flags & AT_REMOVEDIR:
+            if not isinstance(node, Dir):
+                return -ENOTDIR
+            if node.entries:
+                return -ENOTEMPTY
+            if node is self.table(call).cwd:
+                return -EBUSY
+        elif isinstance(node, Dir):
+            return -EISDIR
+        parent.remove(name)
+        self.work(unlink=1)
+        self.forget(node)
+        return 0
+
+    def sys_renameat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, *_):
+        return self.sys_renameat2(call, olddirfd, old_ptr, newdirfd, new_ptr, 0)
+
+    def sys_renameat2(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
+        if flags:
+            return -EINVAL  # RENAME_NOREPLACE and friends: not yet
+        src = self._lookup(call, olddirfd, old_ptr, follow=False)
+        if isinstance(src, int):
+            return src
+        dst = self._lookup(call, newdirfd, new_ptr, follow=False)
+        if isinstance(dst, int):
+            return dst
+        node, sparent, sname = src
+        target, dparent, dname = dst
+        if node is None:
+            return -ENOENT
+        if sparent.readonly or dparent.readonly:
+            return -EROFS
+        if target is node:
+            return 0
+        if isinstance(node, Dir):
+            p = dparent
+            while p is not p.parent:  # a directory cannot move into itself
+                if p is node:
+                    return -EINVAL
+                p = p.parent
+        if target is not None:
+            if isinstance(target, Dir) and not isinstance(node, Dir):
+                return -EISDIR
+            if isinstance(node, Dir) and not isinstance(target, Dir):
+                return -ENOTDIR
+            if isinstance(target, Dir) and target.entries:
+                return -ENOTEMPTY
+            dparent.remove(dname)
+        sparent.remove(sname)
+        dparent.add(dname, node)
+        self.work(rename=1)
+        if target is not None:
+            self.forget(target)
+        return 0
+
+    # ---- the working directory -----------------------------------------------------------
+    def sys_getcwd(self, call, buf, size, *_):
+        with self.working(getcwd=1) as ops:
+            path = self.vfs.path_of(self.table(call).cwd) + b"\0"
+            if size < len(path):
+                return -ERANGE
+            ops.update(copy_page=1, copy_line=lines(len(path)))
+            return self._out(call, buf, path) or len(path)
+
+    def sys_chdir(self, call, path_ptr, *_):
+        found = self._lookup(call, AT_FDCWD, path_ptr)
+        if isinstance(found, int):
+            return found
+        if found[0] is None:
+            return -ENOENT
+        if not isinstance(found[0], Dir):
+            return -ENOTDIR
+        self.table(call).cwd = found[0]
+        self.work(chdir=1)
+        return 0
+
+    def sys_fchdir(self, call, fd, *_):
+        with self.working(fdget=1) as ops:
+            t = self.table(call)
+            f = t.file(_int(fd))
+            if f is None:
+                return -EBADF
+            if not isinstance(f.node, Dir):
+                return -ENOTDIR
+            t.cwd = f.node
+            ops.update(chdir=1)
+            return 0
+
+
+def _int(x: int) -> int:
+    """A register holding a C int (an fd): Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def _stat_bytes(node: Node) -> bytes:
+    size = node.size
+    rdev = getattr(node, "rdev", 0)
+    t = node.mtime
+    fields = (1, node.ino, node.mode, node.nlink, 0, 0, rdev, 0, size, 4096, 0, -(-size // 512))
+    times = (t // 10**9, t % 10**9) * 3
+    return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields, *times, 0, 0)
+
+
+def _statx_bytes(node: Node) -> bytes:
+    size, t, rdev = node.size, node.mtime, getattr(node, "rdev", 0)
+    head = struct.pack(
+        "<IIQIIIHHQQQQ",
+        STATX_BASIC_STATS,
+        4096,
+        0,
+        node.nlink,
+        0,
+        0,
+        node.mode,
+        0,
+        node.ino,
+        size,
+        -(-size // 512),
+        0,
+    )
+    stamp = struct.pack("<qIi", t // 10**9, t % 10**9, 0)
+    devs = struct.pack("<IIII", rdev >> 8 & 0xFFF, rdev & 0xFF, 0, 1)
+    return (head + stamp * 4 + devs).ljust(256, b"\0")
