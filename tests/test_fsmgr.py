@@ -83,7 +83,8 @@ class FakeKernel:
         self.blocked, self.woken = [], []
         self.counts = Counter()
         self.frames = FakeFrames()
-        self.mem = KernelMemory(np.zeros(PAGE_SIZE, np.uint8), 0, PAGE_SIZE)
+        self.ram = np.zeros(4 << 20, np.uint8)  # the frames' bytes (the page cache's)
+        self.mem = KernelMemory(self.ram, 0, PAGE_SIZE)
 
     def block_current(self, queue):
         queue.append("me")

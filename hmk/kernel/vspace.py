@@ -86,6 +86,23 @@ def log_phys(mem: KernelMemory, pa: int, kind: int, size: int) -> None:
     mem.n_log += 1
 
 
+def log_frame(mem: KernelMemory, pa: int, n: int, kind: int) -> None:
+    """The lines of [pa, pa + n) in one frame, each a 64-byte access of `kind` (a copy's)."""
+    for line in range(pa & ~(LINE - 1), pa + n, LINE):
+        log_phys(mem, line, kind, LINE)
+
+
+def log_user(mem: KernelMemory, space, va: int, n: int, kind: int) -> None:
+    """The lines of user memory [va, va + n) of address space `space` (its pages present: a
+    copy that just read or wrote them), each a 64-byte access of `kind` at its frame."""
+    while n > 0:
+        chunk = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+        pa = space.tables.translate(space.root, va)
+        if pa is not None:
+            log_frame(mem, pa, chunk, kind)
+        va, n = va + chunk, n - chunk
+
+
 def zero_frame(mem: KernelMemory, words: np.ndarray, pa: int) -> None:
     """Zero the frame at `pa`: 64 timed line writes (DC ZVA)."""
     words[pa >> 3 : (pa + PAGE_SIZE) >> 3] = 0

@@ -23,6 +23,8 @@ Counters: `shim.syscalls.<name>`; kernel cycles `shim` (dispatch) and `signal` (
 from __future__ import annotations
 
 from hmk.cpu import traps
+from hmk.hw.events import WRITE
+from hmk.kernel.vspace import log_user
 from hmk.linux.abi import (
     EAGAIN,
     EINTR,
@@ -39,7 +41,15 @@ from hmk.linux.abi import (
 )
 from hmk.linux.layout import SIGPAGE
 from hmk.linux.shimcalls import ShimCalls
-from hmk.linux.signals import IGNORED_BY_DEFAULT, bit, restarts
+from hmk.linux.signals import (
+    FPSIMD_SIZE,
+    IGNORED_BY_DEFAULT,
+    MC_RESERVED,
+    SIGINFO_BYTES,
+    UC_MCONTEXT,
+    bit,
+    restarts,
+)
 from hmk.linux.strace import SyscallRecord, format_call
 from hmk.linux.syscalls import SHIM, Call, SyscallTable, name_of
 
@@ -52,13 +62,17 @@ SIGNAL_OF = {
     traps.OUT_OF_MEMORY: SIGKILL,  # as from Linux's OOM killer
     traps.STUCK: SIGKILL,
 }
+# a signal frame's stored part: the siginfo and the ucontext up to and with the FP/SIMD record
+FRAME_STORED = SIGINFO_BYTES + UC_MCONTEXT + MC_RESERVED + FPSIMD_SIZE
 COSTS = {  # instructions
     # assumed: the dispatch of a Linux syscall: the table lookup on x8 and moving the arguments
     # into a service request (~15 instructions)
     "dispatch": 15,
-    # assumed: delivering a signal: choosing it, building the ~4.7 KiB frame (the registers, the
-    # mask and 512 bytes of FP/SIMD state stored: ~100 stores) and redirecting the thread
-    "signal_deliver": 150,
+    # delivering a signal to a handler: choosing it (get_signal 649), building the frame
+    # (setup_rt_frame 1,843: the registers, the mask and the FP/SIMD record stored, the
+    # handler's registers set) and blocking its mask (signal_setup_done 132)
+    # (linux_paths.json: signal_self_handled); the frame's stores are logged and timed
+    "signal_deliver": 2624,
 }
 
 
@@ -213,7 +227,8 @@ class Shim:
                     k.reschedule(machine)
                 continue
             machine.set_context(regs)
-            k.charge("signal", k.work_cycles(COSTS["signal_deliver"]))
+            log_user(k.mem, space, regs[31], FRAME_STORED, WRITE)
+            k.charge("signal", k.path(COSTS["signal_deliver"]))
             return
 
     def _interrupt_call(self, machine, task, flags: int) -> None:

@@ -115,25 +115,37 @@ class AddressSpace:
             self.changed()
             raise
 
-    def remove(self, start: int, end: int) -> list[int]:
+    def remove(self, start: int, end: int, teardown: bool = False) -> list[int]:
         """Unmap [start, end): split VMAs, free frames; returns the pages that were mapped.
         Charged: the range's unmapping, each VMA split or removed, each page's mapping dropped
-        and each frame freed with it."""
+        and each frame freed with it. `teardown`: the whole image goes (exit, execve), charged
+        as Linux's exit_mmap does it: per VMA, per VMA that had pages (its anon_vma chain
+        unlinked, its page tables walked and freed) and per page, no splits."""
         hit = [v for v in self.vmas if v.start < end and start < v.end]
         objects = {v.file[0] for v in hit if v.file}
-        dropped, freed = [], 0
+        dropped, freed, touched = [], 0, 0
         for v in hit:  # only pages inside VMAs can be mapped: visit just those
             pages, n = self._unmap_pages(max(v.start, start), min(v.end, end))
             dropped += pages
             freed += n
-        splits = sum((v.start < start) + (end < v.end) for v in hit)
-        self.mm.work(
-            unmap_range=int(bool(hit)),
-            vma_split=splits,
-            vma_remove=len(hit),
-            unmap_page=len(dropped),
-            free_page=freed,
-        )
+            touched += bool(pages)
+        if teardown:
+            self.mm.work(
+                unmap_range=int(bool(hit)),
+                exit_vma=len(hit),
+                exit_anon_vma=touched,
+                exit_page=len(dropped),
+                free_page=freed,
+            )
+        else:
+            splits = sum((v.start < start) + (end < v.end) for v in hit)
+            self.mm.work(
+                unmap_range=int(bool(hit)),
+                vma_split=splits,
+                vma_remove=len(hit),
+                unmap_page=len(dropped),
+                free_page=freed,
+            )
         self.cut(start, end)
         self.changed()
         if objects:
@@ -244,9 +256,11 @@ class AddressSpace:
         """fork: map every page of this space into `child` as well, the frames shared; the
         writable private ones read-only in both, copied on the first write (copy-on-write).
         `cow` False (vfork): writable pages are shared writable (a page already copy-on-write
-        stays so in the child). Returns the pages shared."""
-        k, shared = self.kernel, 0
+        stays so in the child). Returns the pages shared. Charged per page shared and per VMA
+        that has pages (its anon_vma chain cloned, its page tables walked and copied)."""
+        k, shared, touched = self.kernel, 0, 0
         for v in self.vmas:
+            before = shared
             for page in range(v.start, v.end, PAGE_SIZE):
                 pa = k.vspaces.translate(self.proc.vspace, page)
                 if pa is None:
@@ -286,7 +300,8 @@ class AddressSpace:
                 self.mm.shared[pa] = self.mm.shared.get(pa, 1) + 1
                 child.pages += 1
                 shared += 1
-        self.mm.work(cow_share=shared)
+            touched += shared > before
+        self.mm.work(cow_share=shared, fork_anon_vma=touched)
         return shared
 
     def _map_file_page(self, page: int, vma: Vma) -> int:

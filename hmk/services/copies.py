@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE
-from hmk.kernel.vspace import LINE, log_phys
+from hmk.kernel.vspace import LINE, log_frame, log_user
 
 __all__ = [
     "COPY_LINE",
@@ -54,22 +54,6 @@ def lines(n: int) -> int:
 def pages(start: int, n: int) -> range:
     """The indices of the 4 KiB pages bytes [start, start + n) lie in."""
     return range(start // PAGE_SIZE, (start + n + PAGE_SIZE - 1) // PAGE_SIZE) if n else range(0)
-
-
-def log_frame(mem, pa: int, n: int, kind: int) -> None:
-    """The lines of [pa, pa + n) in one frame, each a 64-byte access of `kind`."""
-    for line in range(pa & ~(LINE - 1), pa + n, LINE):
-        log_phys(mem, line, kind, LINE)
-
-
-def log_user(mem, space, va: int, n: int, kind: int) -> None:
-    """The lines of user memory [va, va + n) of address space `space` (its pages present)."""
-    while n > 0:
-        chunk = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
-        pa = space.tables.translate(space.root, va)
-        if pa is not None:
-            log_frame(mem, pa, chunk, kind)
-        va, n = va + chunk, n - chunk
 
 
 def ring_spans(start: int, n: int, capacity: int):

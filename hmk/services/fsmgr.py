@@ -184,26 +184,26 @@ class FsMgr(FileIO, Namespace, Service):
         "path_copy": 1043,
         # a walk's own work: filename_lookup 1,536 for two components (stat_2_components) less
         # their two lookups (2 x lookup)
-        "walk": 800,
+        "walk": 808,
         # a component looked up (its name hashed, the directory's permission checked, the
         # dentry found in the hash: lookup_fast 120 of it): fit path_walk_per_component_open,
-        # 368.4 (stat's fit: 366.3)
-        "lookup": 368,
-        # an open file description made: openat of a 2-component path 4,370 less the entry, the
+        # 363.7 (stat's fit: 366.3)
+        "lookup": 364,
+        # an open file description made: openat of a 2-component path 4,381 less the entry, the
         # path's copy, the descriptor, the walk and two lookups, and the LSM hooks
-        # (security_file_alloc 312, security_file_open 335) (open_close_2_components)
-        "file_open": 888,
-        # a regular file created: openat(O_CREAT) 7,672 of create_close_unlink less openat of
-        # an existing file at a path as long, 4,370 (shmem_mknod 1,416, d_alloc_parallel 508);
+        # (security_file_alloc 313, security_file_open 335) (open_close_2_components)
+        "file_open": 898,
+        # a regular file created: openat(O_CREAT) 7,712 of create_close_unlink less openat of
+        # an existing file at a path as long, 4,381 (shmem_mknod 1,439, d_alloc_parallel 510);
         # a directory (mkdirat) assumed the same
-        "create": 3302,
+        "create": 3331,
         # a name removed and its inode freed: unlinkat 5,562 (create_close_unlink) less the
         # entry, the path's copy, the parent's lookup (filename_parentat 1,072) and the last
         # component's (lookup); rmdir assumed the same
-        "unlink": 3067,
+        "unlink": 3071,
         # assumed: a rename moves a name from one directory to another, the replaced inode
         # freed: as unlink
-        "rename": 3067,
+        "rename": 3071,
         # a file's attributes: fstat 677 less the entry, the descriptor (__fdget_raw 36) and the
         # LSM hooks (TOMOYO's 107, AppArmor's 53): vfs_getattr and cp_new_stat's struct, filled
         # and copied out (fstat)
@@ -215,7 +215,7 @@ class FsMgr(FileIO, Namespace, Service):
         "readlink": 105,
         # assumed: getcwd's references on the root and the directory and the names prepended
         # up the tree: as a walk's own work
-        "getcwd": 800,
+        "getcwd": 808,
         # assumed: the working directory swapped (set_fs_pwd: a lock, two references): as fcntl
         "chdir": 105,
         # getdents64's own work (its position lock, iterate_dir, "." and "..", touch_atime):
@@ -252,11 +252,11 @@ class FsMgr(FileIO, Namespace, Service):
         # shmem_write_end 132)
         "cache_write": 745,
         # a page inserted into the page cache (a page allocated and cleared, charged to the
-        # memory cgroup, added to the cache and the LRU): fit pwrite_new_page_extra 3,339
+        # memory cgroup, added to the cache and the LRU): fit pwrite_new_page_extra 3,336
         # (pwrite_1_byte_new_page against pwrite_1_byte) less Debian's init_on_alloc clearing
         # of the page (kernel_init_free_pages 301), which Linux's default leaves out
         # (hmk.monolithic.costs does the same)
-        "cache_insert": 3038,
+        "cache_insert": 3035,
         # a page leaving the cache with its file: assumed as a page freed at munmap, the
         # release_pages share of it: fit mmap_touch_per_extra_page's release_pages, 661
         "cache_drop": 661,
@@ -270,17 +270,18 @@ class FsMgr(FileIO, Namespace, Service):
         # the other end's wait queue woken: __wake_up_sync_key 126 (pipe_roundtrip)
         "pipe_wake": 126,
         # a read that waits (prepare_to_wait_event, finish_wait, its loop's second look): pipe
-        # reads that waited cost 1,569 for two without their schedule
-        # (context_switch_roundtrip), 269 each beyond a read that did not wait (515)
-        "pipe_wait": 269,
+        # reads that waited cost 1,574 for two without their schedule
+        # (context_switch_roundtrip), 272 each beyond a read that did not wait (515,
+        # pipe_roundtrip)
+        "pipe_wait": 272,
         # a pipe page allocated (alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT): not cleared): the
         # buddy allocator's __alloc_pages_nodemask 977 less Debian's init_on_alloc clearing
         # (kernel_init_free_pages 302), and its memory-cgroup charge, as mem_cgroup_charge's
         # 227 (anon_write_fault)
-        "pipe_page": 902,
-        # a pipe made: pipe2 4,270 less the entry, two descriptors (get_unused_fd_flags 434,
-        # fd_install 54) and the LSM hooks (security_file_alloc 625) (pipe_create_close)
-        "pipe_make": 3145,
+        "pipe_page": 903,
+        # a pipe made: pipe2 4,257 less the entry, two descriptors (get_unused_fd_flags 434,
+        # fd_install 54) and the LSM hooks (security_file_alloc 626) (pipe_create_close)
+        "pipe_make": 3131,
         # a pipe freed with its last end: both ends' closes and final fputs, 549 + 3,935, less
         # two descriptors' closes and files' releases as above and the LSM hooks
         # (security_file_free 508) (pipe_create_close)
@@ -341,20 +342,21 @@ class FsMgr(FileIO, Namespace, Service):
         self.work(table_free=1, fd_close=len(fds))
 
     def executable(self, task, path: bytes):
-        """(bytes, absolute path) of the program at `path` for execve, or -errno (the walk is
-        the file manager's work)."""
+        """(bytes, absolute path) of the program at `path` for execve, or -errno. The file
+        manager's work: the path copied in and walked, and the file opened and released."""
         before = self.vfs.lookups
         node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path)
-        self.work(walk=1, lookup=self.vfs.lookups - before, file_open=1, file_release=1)
-        if isinstance(node, int):
-            return -node
-        if node is None:
-            return -ENOENT
-        if not isinstance(node, File) or isinstance(node, Generated):
-            return -EACCES
-        if not node.mode & 0o111:
-            return -EACCES
-        return bytes(node.data), self.vfs.path_of(node)
+        with self.working(path_copy=1, walk=1, lookup=self.vfs.lookups - before) as ops:
+            if isinstance(node, int):
+                return -node
+            if node is None:
+                return -ENOENT
+            if not isinstance(node, File) or isinstance(node, Generated):
+                return -EACCES
+            if not node.mode & 0o111:
+                return -EACCES
+            ops.update(file_open=1, file_release=1)
+            return bytes(node.data), self.vfs.path_of(node)
 
     # ---- open files going away -----------------------------------------------------------
     def _released(self, f: OpenFile) -> None:

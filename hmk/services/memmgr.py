@@ -91,31 +91,55 @@ class MemoryManager(Service):
         "vma_find": 102,
         # a gap found for a new mapping: get_unmapped_area 267 (mmap_munmap)
         "vma_gap": 267,
-        # a VMA made and linked: mmap_region 964 (vm_area_alloc 271, vma_link 245, the
-        # accounting) (mmap_munmap)
-        "vma_insert": 964,
+        # a VMA made and linked: mmap_region 970 (vm_area_alloc, vma_link, the accounting)
+        # (mmap_munmap)
+        "vma_insert": 970,
         # a VMA unlinked and freed: remove_vma 267 + __vma_rb_erase 98 (mmap_munmap)
         "vma_remove": 365,
-        # a VMA split in two: __split_vma 1,821 for two splits (mprotect_split_merge)
-        "vma_split": 910,
-        # a VMA's protection changed: mprotect of a whole VMA, 1,375 for two calls, less
-        # AppArmor's security_file_mprotect (98 for two) and the entries (mprotect_whole_vma)
+        # a VMA split in two: __split_vma 1,837 for two splits (mprotect_split_merge)
+        "vma_split": 918,
+        # a VMA's protection changed: mprotect of a whole VMA, 1,375 for two calls less
+        # AppArmor's security_file_mprotect (98 for two), per call, less the entry
+        # (mprotect_whole_vma)
         "vma_protect": 627,
-        # a VMA grown or shrunk in place: mremap's vma_to_resize 295 + __vma_adjust 432
-        # (mremap_grow_shrink; brk's do_brk_flags, 907 in brk_grow_shrink, does the same)
-        "vma_resize": 727,
-        # a VMA copied at fork (untouched: no pages): dup_mm per VMA, fit
-        # fork_per_untouched_vma_parts
-        "fork_vma": 890,
+        # a VMA grown or shrunk in place: mremap's grow, vma_to_resize 295 + one __vma_adjust
+        # (432 for two) (mremap_grow_shrink)
+        "vma_resize": 511,
+        # ---- fork and exit, per VMA and per page (fits of fork_exit_wait with 256 extra VMAs,
+        # untouched or with one written page each, and with 1,024 to 4,096 written pages)
+        # a VMA copied at fork: dup_mm per untouched VMA, 891 (fit fork_per_untouched_vma_parts)
+        "fork_vma": 891,
+        # a VMA with pages copied at fork, beyond an untouched one and its pages: its anon_vma
+        # chain cloned (anon_vma_fork) and its page tables walked: dup_mm per VMA with one
+        # written page 2,359 (fit fork_per_touched_vma_one_page_parts) less an untouched VMA's
+        # 891 and the page's 138
+        "fork_anon_vma": 1330,
+        # a page shared copy-on-write at fork (its reference and reverse map): copy_page_range
+        # per written page 138 (fit fork_per_written_page_parts) less the PTE stores of the
+        # parent's write-protection and the child's mapping (2 x set_pte_at's 13: the kernel's
+        # vs.protect and vs.map)
+        "cow_share": 112,
+        # a VMA dropped with its image (exit, execve): exit_mmap per untouched VMA, 558 (fit
+        # fork_per_untouched_vma_parts)
+        "exit_vma": 558,
+        # a VMA with pages dropped with its image, beyond an untouched one and its pages: its
+        # anon_vma chain unlinked, its page tables freed: exit_mmap per VMA with one written
+        # page 2,104 (fit fork_per_touched_vma_one_page_parts) less an untouched VMA's 558 and
+        # the page's 233
+        "exit_anon_vma": 1314,
+        # a page's mapping dropped with its image (zapped, its reference dropped in a batch):
+        # exit_mmap per written page 233 (fit fork_per_written_page_parts) less the PTE clear
+        # (13: the kernel's vs.unmap)
+        "exit_page": 220,
         # ---- the calls' own work
-        # mmap's (the checks, the lock, the event): __arm64_sys_mmap 1,613 less the entry,
-        # get_unmapped_area 267 and mmap_region 964 (mmap_munmap)
+        # mmap's (the checks, the lock, the event): __arm64_sys_mmap 1,619 less the entry,
+        # get_unmapped_area 267 and mmap_region 970 (mmap_munmap)
         "mmap": 370,
         # munmap's: __vm_munmap 2,002 less unmap_region 977, the VMA's removal 365 and its
         # lookup 102 (mmap_munmap)
         "munmap": 558,
-        # brk's: __arm64_sys_brk 4,768 for a grow and a shrink less do_brk_flags 907 and
-        # __do_munmap 3,436, per call, less the entry (brk_grow_shrink)
+        # brk's: __arm64_sys_brk 3,085 for a grow and a shrink less do_brk_flags 949 and
+        # __do_munmap 1,712, per call, less the entry (brk_grow_shrink)
         "brk": 200,
         # assumed: mremap's own (the checks, the lock): as brk's
         "mremap": 200,
@@ -123,20 +147,17 @@ class MemoryManager(Service):
         # a range unmapped (the TLB gather, the walk, empty page tables freed): unmap_region
         # 977 over an untouched 16-page VMA (mmap_munmap)
         "unmap_range": 977,
-        # a mapped page's mapping dropped (its reference, reverse map and counters): unmap_vmas
-        # per written page at exit, 199 (fit fork_per_written_page_parts), less a PTE store
+        # a mapped page's mapping dropped by munmap (its reference, reverse map and counters):
+        # unmap_vmas per written page at exit, 199 (fit fork_per_written_page_parts), less the
+        # PTE clear (13: the kernel's vs.unmap)
         "unmap_page": 186,
         # a page freed with its last mapping (the LRU, the memory cgroup, the free lists):
-        # munmap per written page 1,111 (fit mmap_touch_per_extra_page_parts) less a mapping's
+        # munmap per written page 1,109 (fit mmap_touch_per_extra_page_parts) less a mapping's
         # drop as above (199)
-        "free_page": 912,
-        # a page shared copy-on-write at fork (its reference and reverse map): copy_page_range
-        # per written page 138 (fit fork_per_written_page_parts) less the PTE stores of the
-        # parent's write-protection and the child's mapping (2 x 13)
-        "cow_share": 112,
+        "free_page": 910,
         # ---- faults passed on by the kernel
-        # a fault decided (its VMA found, the access checked): do_page_fault's own work 196 +
-        # find_vma 67 (anon_read_fault)
+        # a fault decided (its VMA found, the access checked): do_mem_abort .. do_page_fault's
+        # own work 196 + find_vma 67 (anon_read_fault)
         "fault": 263,
         "page_clear": PAGE_CLEAR,
         "copy_page": COPY_PAGE,
@@ -203,8 +224,16 @@ class MemoryManager(Service):
 
     def detach(self, proc) -> None:
         """`proc` exited: its memory goes (its pid stays until it is reaped)."""
-        self.spaces[proc].remove(0, VA_LIMIT)
+        self.drop_image(proc)
         del self.spaces[proc]
+
+    def drop_image(self, proc) -> None:
+        """`proc`'s whole image goes (exit, or execve past its point of no return), charged as
+        Linux's exit_mmap (AddressSpace.remove's teardown)."""
+        space = self.spaces[proc]
+        dropped = space.remove(0, VA_LIMIT, teardown=True)
+        if dropped:
+            self.kernel.tlbi(dropped, space.asid)
 
     def page_cache(self, node, index: int) -> int:
         """fsmgr's cached frame of a file's page (fsmgr's work: the caller places the call)."""

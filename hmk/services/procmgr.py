@@ -75,7 +75,7 @@ from hmk.linux.abi import (
     WUNTRACED,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP, TASK_SIZE
+from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP
 from hmk.linux.signals import (
     FPSIMD_SIZE,
     MC_RESERVED,
@@ -148,7 +148,8 @@ class ProcMgr(Service):
         # ids checked for a change: setresuid 222 less the entry (setresuid_unchanged)
         "creds": 210,
         # assumed: new credentials made and committed when ids do change (prepare_creds: a slab
-        # object, kmem_cache_alloc 241 in mmap_munmap, filled; commit_creds): ~400
+        # object allocated and filled; commit_creds), ~400: not measured (setresuid with its
+        # ids unchanged returns before prepare_creds)
         "creds_commit": 400,
         # assumed: a process group, session or resource limit read or set (the task found, the
         # field changed under its lock): as rt_sigaction's own work
@@ -161,38 +162,40 @@ class ProcMgr(Service):
         # wake_up_q 1,525 (thread_create_exit_join, futex_wake_nobody)
         "futex_woken": 584,
         # a thread queued on a futex (futex_wait_setup 627: the key, the hash, the word read;
-        # the queueing): FUTEX_WAIT 3,311 less the entry and its schedule 2,376
+        # the queueing): FUTEX_WAIT 3,313 less the entry and its schedule 2,378
         # (thread_create_exit_join)
         "futex_wait": 923,
         # a process's task made at fork (credentials, signal state, the cgroup's and perf's
-        # parts): copy_process 41,668 less dup_mm 28,617, dup_fd 2,373, alloc_pid 1,364,
-        # dup_task_struct 2,931, sched_fork 368, copy_thread 223 (fork_exit_wait)
-        "fork_task": 5792,
-        # a pid allocated: alloc_pid 1,364 (fork_exit_wait; a thread's 953)
-        "pid_alloc": 1364,
-        # a thread's task made (clone with CLONE_THREAD): copy_process 8,118 less
-        # dup_task_struct 3,031, alloc_pid 953, sched_fork 454, copy_thread 229
+        # parts): copy_process 41,483 less dup_mm 28,617, dup_fd 2,373, alloc_pid 1,368,
+        # dup_task_struct 2,774, sched_fork 368, copy_thread 223 (fork_exit_wait)
+        "fork_task": 5761,
+        # a pid allocated: alloc_pid 1,368 (fork_exit_wait; a thread's 941)
+        "pid_alloc": 1368,
+        # a thread's task made (clone with CLONE_THREAD): copy_process 8,082 less
+        # dup_task_struct 3,034, alloc_pid 941, sched_fork 454, copy_thread 229
         # (thread_create_exit_join)
-        "thread_task": 3451,
+        "thread_task": 3424,
         # a process's exit (signals, SIGCHLD to the parent, the task's parts released): do_exit
-        # 34,402 less exit_mm 28,916, exit_files 727 and do_task_dead 56 (fork_exit_wait)
-        "exit_task": 4703,
-        # a thread's exit, its task released: do_exit 9,551 less its CLEARTID futex wake
+        # 34,304 less exit_mm 28,815, exit_files 727 and do_task_dead 56 (fork_exit_wait)
+        "exit_task": 4706,
+        # a thread's exit, its task released: do_exit 9,566 less its CLEARTID futex wake
         # (exit_mm_release 2,526) and do_task_dead 56 (thread_create_exit_join)
-        "thread_exit": 6969,
-        # a wait: the children scanned, the wait queue entered and left: do_wait 6,663 less its
-        # schedule 3,509 and release_task 2,227 (fork_exit_wait)
+        "thread_exit": 6983,
+        # a wait: the children scanned, the wait queue entered and left: do_wait 6,703 less its
+        # schedule 3,507 and release_task 2,269 (fork_exit_wait)
         "wait": 927,
-        # a zombie reaped (its pid freed, its task put): release_task 2,227 (fork_exit_wait)
-        "reap": 2227,
-        # an execve's own work (the program's binary handler, its headers parsed, the old
-        # image's state given up, the new one's tables built on its stack: create_elf_tables
-        # 3,346): do_execveat_common 81,070 less exit_mmap 35,463, TOMOYO's 8,031,
-        # do_open_execat 2,290 and kernel_read 2,558 (fsmgr's), setup_arg_pages 4,490,
-        # elf_map 1,779, the first argument page's fault (copy_string_kernel 6,467) and
-        # getname's fault (6,729) (memmgr's), and copy_strings 2,818 (below)
+        # a zombie reaped (its pid freed, its task put): release_task 2,269 (fork_exit_wait)
+        "reap": 2269,
+        # an execve's own work (the binary handler, the headers read and parsed, the old
+        # image's state given up, the new one's tables built on its stack, its AT_RANDOM
+        # bytes): do_execveat_common 82,322 less what other services charge: the old image
+        # dropped (mmput 36,867: memmgr's teardown), the file opened (do_open_execat 2,293:
+        # fsmgr's), the new VMAs (setup_arg_pages 4,424, elf_map 1,776, the vDSO's
+        # arch_setup_additional_pages 1,622: memmgr's), the path copied onto the new stack
+        # with that page's fault (copy_string_kernel 6,319: memmgr's), the strings
+        # (copy_strings 2,818: exec_string), and TOMOYO's check (security_bprm_check 8,037)
         # (execve_tiny_static)
-        "exec": 10444,
+        "exec": 18167,
         # an argument or environment string copied to the new stack: copy_strings 2,818 for
         # three (execve_tiny_static)
         "exec_string": 939,
@@ -206,6 +209,9 @@ class ProcMgr(Service):
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
+        # every thread made or gone is told to the driver host when it keeps shadow tasks
+        # (HM's driver container: hmk.services.devhost; not a linux kernel's drivers)
+        self.shadow_tasks = self.placement.composition.shadow_tasks
 
     def task_of(self, proc) -> Task | None:
         """The Linux process of a core-kernel Process (None: not one, e.g. a service's)."""
@@ -234,6 +240,7 @@ class ProcMgr(Service):
         task = self._add(0, proc)
         for service in self.peers.values():
             service.process_started(task)
+        self._shadow(proc, task.pid, made=True)
         return task
 
     def load(self, task: Task, image, argv, envp, execfn: bytes) -> tuple[int, int]:
@@ -279,6 +286,7 @@ class ProcMgr(Service):
         space = mm.attach(proc)
         task = self._add(parent.pid, proc)
         self.work(fork_task=1, pid_alloc=1)
+        self._shadow(parent.proc, task.pid, made=True)
         for service in self.peers.values():
             service.process_forked(parent, task)
         k.counts["procmgr.fork.pages_shared"] += mm.fork(parent.proc, proc, share=bool(vfork))
@@ -331,9 +339,7 @@ class ProcMgr(Service):
             return -ENOEXEC
         # ---- the point of no return: the old image goes (a vfork parent goes on)
         self.work(exec=1, exec_string=len(argv) + len(envp))
-        dropped = space.remove(0, TASK_SIZE)
-        if dropped:
-            self.k.tlbi(dropped, space.asid)
+        mm.drop_image(task.proc)
         self.vfork_done(task)
         entry, sp = self.load(task, image, argv, envp, name)
         m.use_code(image)
@@ -562,6 +568,7 @@ class ProcMgr(Service):
         tid = self._next_pid
         self._next_pid += 1
         self.work(thread_task=1, pid_alloc=1)
+        self._shadow(task.proc, tid, made=True)
         space = self.space_of(task)
         if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
             return -EFAULT
@@ -591,9 +598,21 @@ class ProcMgr(Service):
             return
         tid, clear = task.threads.pop(tcb)
         self.work(thread_exit=1)
+        self._shadow(task.proc, tid, made=False)
         if clear and self.space_of(task).write(clear, b"\0\0\0\0"):
             self.futex_wake(task, clear, 1)  # pthread_join waits on it
         k.forget_thread(tcb)
+
+    def _shadow(self, proc, tid: int, made: bool) -> None:
+        """Tell the driver host that thread `tid` was made or is gone, for its shadow task: a
+        call through the placement (an IPC to an IC2 driver container), when it keeps them."""
+        if not self.shadow_tasks:
+            return
+        devhost = self.peers["devhost"]
+        tell = devhost.shadow_created if made else devhost.shadow_released
+        self.k.counts["procmgr.shadow_calls"] += 1
+        if self.placement.call(proc, "devhost", lambda: tell(tid) or True) is None:
+            self.k.counts["procmgr.shadow_calls.failed"] += 1  # no activation free: it is lost
 
     # ---- futexes ------------------------------------------------------------------------
     def futex(
@@ -649,6 +668,8 @@ class ProcMgr(Service):
         the first process's exit ends the run, as with qemu-user."""
         k = self.k
         self.work(exit_task=1)
+        for tid, _ in list(task.threads.values()):
+            self._shadow(task.proc, tid, made=False)
         for service in self.peers.values():
             service.process_exited(task)
         for tcb in k.threads_of(task.proc):

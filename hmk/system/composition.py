@@ -87,6 +87,13 @@ class Composition:
         return self.domain_of(a) is self.domain_of(b)
 
     @property
+    def shadow_tasks(self) -> bool:
+        """Does the driver host keep a shadow task for every thread? HM's does (its Linux
+        driver environment needs a task structure for each thread it serves: hmk.services.
+        devhost), wherever it is placed; a linux kernel's drivers use the kernel's own tasks."""
+        return self.kernel == "hm"
+
+    @property
     def booted_domains(self) -> int:
         """Domains that run outside the core kernel (each a process at boot), a twin driver
         included."""

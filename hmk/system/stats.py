@@ -88,7 +88,21 @@ SCHEMA = (
     ("kernel.**", "count", "other core-kernel counters (see docs/kernel-design.md)"),
     ("signals.delivered.*", "count", "signals delivered, by number"),
     ("shim.syscalls.*", "count", "Linux syscalls the ABI shim dispatched, by name"),
-    ("services.*.cycles", "cycles", "a service's own work (its budget and its loads' stalls)"),
+    (
+        "services.*.cycles",
+        "cycles",
+        "a service's own work: its operations' budgets at the kernel IPC and its accesses' stalls",
+    ),
+    (
+        "services.*.instructions",
+        "instructions",
+        "a service's own work in instructions: the budgets of the operations it performed",
+    ),
+    (
+        "services.*.work.*",
+        "count",
+        "a service's operations by budget (its `costs`: a descriptor found, a line copied, ...)",
+    ),
     ("services.**", "count", "a service's counters, by the service's name"),
     ("domains.*.cycles", "cycles", "the cycles of the services a domain holds"),
     (

@@ -846,6 +846,7 @@ COMPONENTS = {
         ("  futex_wake (the exiting thread's CLEARTID)", "I(futex_wake)"),
         ("    wake_up_q", "I(wake_up_q)"),
         ("  do_exit: release_task", "I(release_task)"),
+        ("    free_pid", "I(free_pid)"),
     ],
     "exec_tiny": [
         ("do_execveat_common", "I(do_execveat_common)"),

@@ -3,7 +3,7 @@
 # fetch Debian's kernel and its debug symbols, build the QEMU plugin and the guest programs,
 # boot the kernel under QEMU TCG with the plugin, and write hmk/calibration/linux_paths.json.
 #
-#   tools/linuxpaths/run.sh              # everything (about 6 minutes on 2 cores)
+#   tools/linuxpaths/run.sh              # everything (about 20 minutes, one core busy)
 #   STEPS="run parse" tools/linuxpaths/run.sh   # some steps only: deps kernel build run parse
 #
 # Scratch files (downloads, the extracted kernel, builds, QEMU logs) go to $WORK, outside the
