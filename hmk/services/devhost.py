@@ -232,12 +232,14 @@ class DevHost(Service):
         return spans, ops
 
     # ---- shadow tasks ----------------------------------------------------------------------
-    # HM runs Linux drivers on a Linux driver environment inside the driver container, whose
-    # code expects a task structure for the thread it runs on behalf of (`current`): the
-    # container keeps a shadow task for every thread of the system, made when procmgr makes
-    # the thread and dropped when it exits, told by procmgr over IPC (the HM paper, OSDI 2024,
-    # §6.2 and Table 5, puts clone's slowdown against Linux down to this extra IPC). A linux
-    # kernel's drivers use the kernel's own task structures: no shadows, no calls.
+    # The HM paper (OSDI 2024, §6.2, on its LMbench Table 5, in the transcription
+    # docs/anchors.md cites: hm.table5.lmbench.clone.vs_linux) puts clone's ~2x slowdown against
+    # Linux down to an extra IPC with the IC2 driver container. What the container does on it is
+    # not published; hmk's assumption: HM runs Linux drivers on a Linux driver environment, whose
+    # code expects a task structure for the thread it works for (`current`), so the container
+    # keeps a shadow task for every thread, made when procmgr makes the thread and dropped when
+    # it exits, told by procmgr through the placement. A linux kernel's drivers use the kernel's
+    # own task structures: no shadows, no calls.
     def shadow_created(self, tid: int) -> None:
         """Procmgr made thread `tid` (a process's first thread, or one more): its shadow."""
         with self.working(shadow_create=1):

@@ -88,9 +88,9 @@ class Composition:
 
     @property
     def shadow_tasks(self) -> bool:
-        """Does the driver host keep a shadow task for every thread? HM's does (its Linux
-        driver environment needs a task structure for each thread it serves: hmk.services.
-        devhost), wherever it is placed; a linux kernel's drivers use the kernel's own tasks."""
+        """Does the driver host keep a shadow task for every thread? On an hm kernel, wherever
+        it is placed (hmk's model of the extra IPC the HM paper puts clone's slowdown down to:
+        hmk.services.devhost); a linux kernel's drivers use the kernel's own tasks."""
         return self.kernel == "hm"
 
     @property
