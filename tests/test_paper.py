@@ -15,7 +15,7 @@ import pytest
 from hmk.bench import BY_NAME, per_operation
 from hmk.calibration.anchors import anchor, anchors
 from hmk.cli import main
-from hmk.paper import command, page
+from hmk.paper import command, page, why
 from hmk.paper.experiments import EXPERIMENTS, Cell
 from hmk.paper.figures import figure, write_figures
 from hmk.paper.runs import Run, execute, execute_all, system_file
@@ -259,3 +259,19 @@ def test_the_committed_cells_are_current():
     for key in RECOMPUTED:
         now = EXPERIMENTS[key[0]].cell(outcomes, *key[1:])
         assert now == committed[key], REGENERATE
+
+
+def test_every_gap_on_the_committed_page_has_its_reason():
+    text = PAGE.read_text(encoding="utf-8")
+    gaps = [line for line in text.split("## Gaps", 1)[1].splitlines() if line.startswith("- ")]
+    assert all(f"({page.UNEXPLAINED})" not in line for line in gaps)
+    for key in {line.rsplit("(why: ", 1)[1][:-1] for line in gaps if "(why: " in line}:
+        assert f"- **{key}.** " in text
+
+
+def test_a_gap_no_reason_covers_is_marked_unexplained():
+    cell = Cell("lmbench", "rpi4", "null syscall (getppid)", "linux", 1.0, "ns")
+    row = EXPERIMENTS["lmbench"].rows([cell])[0]
+    assert why.reason_for("lmbench", row) is None
+    fig8 = Cell("faults", "kirin9000", "read fault", "linux", 1.0, "ns")
+    assert "(why: which Kirin core)" in "\n".join(page.gaps([fig8]))

@@ -9,7 +9,9 @@ from dataclasses import replace
 from hmk.calibration.anchors import anchor
 from hmk.paper import experiments as ex
 from hmk.paper.experiments import EXPERIMENTS, Cell, Published, Row
+from hmk.paper.why import reason_for
 
+UNEXPLAINED = "unexplained"  # a gap no reason in hmk.paper.why covers
 GAP = 20  # percent: a published value the model misses by more is listed under Gaps
 FIGURES = "img/paper"  # where the page finds the figures, relative to itself
 
@@ -149,7 +151,7 @@ def section(experiment, cells: list[Cell]) -> list[str]:
 
 def gaps(cells: list[Cell]) -> list[str]:
     out = ["## Gaps", ""]
-    found = []
+    found, used = [], {}
     for experiment in EXPERIMENTS.values():
         rows = [r for r in experiment.rows(cells) if r.published is not None]
         rows = [r for r in rows if r.error is None or abs(r.error) > GAP]
@@ -162,17 +164,22 @@ def gaps(cells: list[Cell]) -> list[str]:
                 found.append(f"- {what}: the model failed; published {shown}")
                 continue
             turned = p.unit == "ratio" and (r.value - 1) * (p.value - 1) < 0
+            reason = reason_for(experiment.name, r)
+            if reason is not None:
+                used[reason.key] = reason
             found.append(
                 f"- {what}: model {value_text(r.value, r.unit)}, published {shown}, error "
                 f"{error_text(r)}{'; the other way round' if turned else ''}"
+                f" ({f'why: {reason.key}' if reason else UNEXPLAINED})"
             )
     if not found:
         return [*out, f"The model is within {GAP}% of every published value.", ""]
     intro = (
         f"Every published value the model misses by more than {GAP}%, largest first within each "
-        "experiment (generated from the tables above):"
+        "experiment (generated from the tables above), with the reason it is missed (below):"
     )
-    return [*out, intro, "", *found, ""]
+    why = [f"- **{key}.** {reason.text}" for key, reason in used.items()]
+    return [*out, intro, "", *found, "", "### Why", "", *why, ""]
 
 
 def render(cells: list[Cell]) -> str:
