@@ -17,7 +17,9 @@ VFS layers (`vfs_rw`); then, by what the descriptor names:
 
 A copy costs `copy_page` per page (or pipe page) it touches and `copy_line` per 64 bytes, and
 its lines are logged (hmk.services.copies): the user buffer's and the cache's, the pipe's or the
-buffer's, after the user copy that may have faulted the pages in.
+buffer's, after the user copy that may have faulted the pages in. A read or write going on after
+its wait (`call.resumed`) is not charged its descriptor, checks, VFS layers or the pipe's own
+work again: only the copy and, if it must wait again, the wait.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ A service subclasses `Service` and declares, in its module:
   every memory access an L1D hit: the kernel turns it into cycles, and the stalls of the
   accesses the service logged are added through the memory hierarchy (`work`). `costs["call"]`
   is its handler's entry, which the shim charges on every syscall the service serves (`ENTRY`);
-  decoding an IPC'd request is the placement's cost, not the service's;
+  decoding an IPC'd request is the placement's cost, not the service's. A call that blocked and
+  goes on (`call.resumed`) is charged only what its handler does after the wait, as Linux's
+  handler, which waits inside itself, would do;
 - its Linux syscalls: a method `sys_<name>(self, call, *args)` per call it owns, for the syscall
   table (hmk.linux.syscalls) to find;
 - its state, per process where it keeps some, and the process lifecycle hooks below, which the
