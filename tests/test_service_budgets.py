@@ -165,6 +165,8 @@ def derived() -> dict:
         - P("pipe_create_close", "security_file_free (AppArmor)"),
     }
     mm = {
+        "refill_per_frame": inclusive("anon_write_fault", "alloc_pages_vma")
+        - inclusive("anon_write_fault", "kernel_init_free_pages"),
         "vma_find": P("mmap_munmap", "find_vma (both calls)") / 2,
         "vma_gap": P("mmap_munmap", "get_unmapped_area"),
         "vma_insert": P("mmap_munmap", "mmap_region"),
@@ -406,6 +408,9 @@ COMPOSITIONS = ("linux", "hm-ic0", "hm-phone", "hm-router", "sel4")
 # CFS runs the other process at other moments than HM's scheduler). The memory manager is left
 # out: its side of paging is the composition's (a linux kernel resolves its own faults, kernel
 # paging its pool refills; one apart from the file manager copies mapped file pages).
+# glibc's mkstemp draws its random name by rejection sampling, so how many getrandom calls it
+# makes depends on the bytes drawn, which differ as the clock does: left out of the comparison
+RANDOM = "shim.syscalls.getrandom"
 NOT_COMPARED = {"devhost": {"shadow_create", "shadow_release"}, "fsmgr": {"pipe_wait"}}
 
 
@@ -420,7 +425,7 @@ def runs(request):
 @pytest.mark.parametrize("service", ["fsmgr", "procmgr", "devhost"])
 def test_the_same_calls_charge_the_same_work_everywhere(runs, service):
     syscalls = {
-        system: {k: v for k, v in s.items() if k.startswith("shim.syscalls.")}
+        system: {k: v for k, v in s.items() if k.startswith("shim.syscalls.") and k != RANDOM}
         for system, s in runs.items()
     }
     assert all(calls == syscalls["linux"] for calls in syscalls.values())  # the same program run
@@ -429,6 +434,10 @@ def test_the_same_calls_charge_the_same_work_everywhere(runs, service):
         system: {op: n for op, n in _ops(s, service).items() if op not in skip}
         for system, s in runs.items()
     }
+    if service == "devhost":  # less glibc's getrandom calls: one 8-byte request each
+        for system, w in work.items():
+            for op in ("call", "copy_page", "copy_line", "random_block"):
+                w[op] = w.get(op, 0) - runs[system].get(RANDOM, 0)
     assert work["linux"] and all(w == work["linux"] for w in work.values()), work
 
 

@@ -8,10 +8,10 @@ and return are the core's (its profile).
 
 Every budget is measured: the instructions arm64 Linux 5.10 (Debian's 5.10.223 build, KPTI on)
 executes on the path, counted per function under QEMU (docs/linux-paths.md; the numbers are in
-hmk/calibration/linux_paths.json, path and function named beside each entry), with one change:
-Debian's kernel zeroes every allocated page twice (CONFIG_INIT_ON_ALLOC_DEFAULT_ON makes
-prep_new_page clear it before the fault's clear_page does), which Linux's own default does not,
-so that clearing (kernel_init_free_pages, 302 instructions) is left out of page allocation.
+hmk/calibration/linux_paths.json, path and function named beside each entry). A new page is
+cleared once, inside its allocation (the fault asks for __GFP_ZERO: prep_new_page's
+kernel_init_free_pages calls clear_page); the model charges that clear_page apart, as the
+`clear_page` budget with its 64 line writes timed, and the allocation without it.
 """
 
 from __future__ import annotations
@@ -33,17 +33,17 @@ BUDGETS = {
     # young and dirty and set (anon_write_fault: the rest of handle_mm_fault, 332, less its
     # share common with the read path, 173, plus set_pte_at's 13)
     "fault.anon_page": 172,
-    # alloc_pages_vma .. get_page_from_freelist's per-cpu list pop and prep_new_page, without
-    # Debian's extra clearing (anon_write_fault: 828 - 302)
-    "page.alloc": 526,
+    # alloc_pages_vma .. get_page_from_freelist's per-cpu list pop and prep_new_page, less the
+    # clear_page it calls (anon_write_fault: 1,088 - 264)
+    "page.alloc": 825,
     "page.memcg_charge": 227,  # mem_cgroup_charge (anon_write_fault)
     "page.lru_add": 493,  # lru_cache_add_inactive_or_unevictable, the pagevec drain averaged in
     "page.rmap": 227,  # page_add_new_anon_rmap (anon_write_fault)
     "clear_page": 264,  # DC ZVA x 64 and the loop (anon_write_fault); the line writes are timed
     # a page-table page a fault allocates (__pte_alloc: allocation, memcg charge, constructor,
     # populate): 4.1 instructions per fault with one table per 512 faults (anon_write_fault),
-    # i.e. ~2100 per table, less its clear_page (264) and Debian's extra clearing (302)
-    "fault.pte_alloc": 1533,
+    # i.e. ~2,100 per table, less its clear_page (264, charged apart)
+    "fault.pte_alloc": 1835,
     # the memory cgroup's share of the fault paths, for a kernel booted with the controller
     # off (cgroup_disable=memory, the Raspberry Pi kernel's default): what the read and write
     # faults lose when it is (the memcg0 run against the main one, docs/linux-paths.md): the

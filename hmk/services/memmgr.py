@@ -162,9 +162,12 @@ class MemoryManager(Service):
         "page_clear": PAGE_CLEAR,
         "copy_page": COPY_PAGE,
         "copy_line": COPY_LINE,
-        # assumed: per frame pushed into a VSpace's pool: a free-list pop and the ring's index
-        # arithmetic, ~10 instructions
-        "refill_per_frame": 10,
+        # a frame allocated for a VSpace's pool: as Linux allocates a fault's page
+        # (alloc_pages_vma, per-cpu list pop and prep_new_page) less the clearing it calls
+        # (kernel_init_free_pages: HM's kernel clears the frame at the fault, pf.zero_page):
+        # 1,088 - 302 (anon_write_fault). HM's allocator is not published; this is the same work
+        # done by Linux's
+        "refill_per_frame": 787,
         # assumed: the refill kernel call's own checks (VSpace, ring room): ~vs.map's
         "refill_call": 40,
         # assumed: the region-table update kernel call: checks ~20, then per region its 3
