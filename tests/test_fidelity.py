@@ -37,7 +37,8 @@ def test_an_ipc_round_trip_is_two_kernel_paths_and_crossing_adds_two_switches():
     trip = 2 * (core.exception_entry + frame + core.exception_return)
     trip += _cycles(core, BUDGETS["ipc.fast_call"], BUDGETS["ipc.fast_reply"])
     assert trip <= same < trip + 100
-    assert cross - same >= 2 * _cycles(core, BUDGETS["ipc.ttbr_switch"])
+    # each switch is part of its path's budget, which is rounded up once: a cycle each less
+    assert cross - same >= 2 * (_cycles(core, BUDGETS["ipc.ttbr_switch"]) - 1)
 
 
 def test_user_level_paging_costs_more_than_kernel_paging_by_its_mechanisms():

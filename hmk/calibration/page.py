@@ -186,9 +186,10 @@ GAPS = [
 
 
 def write(data: dict) -> None:
-    RESULT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    RESULT.write_text(text, encoding="utf-8")
     F.write_fitted(data["kernel_ipc"])
-    PAGE.write_text(render(data), encoding="utf-8")
+    PAGE.write_text(render(json.loads(text)), encoding="utf-8")  # as committed() reads it
 
 
 def committed() -> dict:
