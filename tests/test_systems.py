@@ -10,7 +10,7 @@ from hmk.system import SystemFileError, list_systems, load_system, parse_system,
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-PRESETS = ["hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "linux-rpi", "sel4"]
+PRESETS = ["fiasco", "hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "linux-rpi", "sel4"]
 
 
 def test_presets_are_listed_and_place_every_service_once():
@@ -60,6 +60,7 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
             "twin_driver: a linux kernel has no driver container",
         ),
         ({**_domains(("a", "IC1", ALL)), "memcg": False}, "memcg: is a linux kernel's switch"),
+        ({**_domains(("a", "IC2", ALL)), "region_map": True}, "region_map: needs a user-level"),
         (
             {**_domains(("a", "IC0", ALL)), "kernel": "linux", "memcg": "off"},
             "memcg: must be true or false",
@@ -97,7 +98,7 @@ def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown service 'netmgr'" in err
     assert main(["run", "--system", "nosuch"]) == 2
-    assert "presets: hm-ic0, hm-phone" in capsys.readouterr().err
+    assert "presets: fiasco, hm-ic0, hm-phone" in capsys.readouterr().err
     bad.write_text("not toml [")
     assert main(["run", "--system", str(bad)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
@@ -256,3 +257,20 @@ def test_a_twin_driver_takes_block_io_out_of_the_container(tmp_path):
     assert c["domains.devhost.calls.fsmgr.fast"] >= requests
     assert c["kernel.domain_switches"] - t["kernel.domain_switches"] >= 2 * requests
     assert twin.cycles < container.cycles
+
+
+def test_l4re_paging_goes_through_the_tasks_region_map_first():
+    """fiasco is sel4 with L4Re's two steps: every fault a hop to the task's region map (no
+    address-space switch), then the IPC to the memory manager."""
+    runs = {
+        s: run_program(str(path("lat")), ["fault-read", "64"], system=s, warnings=None)
+        for s in ("sel4", "fiasco")
+    }
+    sel4, fiasco = (runs[s].stats for s in ("sel4", "fiasco"))
+    hops, faults = "services.memmgr.region_map_hops", "services.memmgr.faults"
+    assert fiasco[hops] == fiasco[faults] >= 64 and hops not in sel4
+    assert sel4[faults] == fiasco[faults]
+    assert sel4["services.memmgr.work.vma_find"] == fiasco["services.memmgr.work.vma_find"]
+    assert sel4["kernel.domain_switches"] == fiasco["kernel.domain_switches"]
+    assert fiasco["kernel.cycles.ipc"] > sel4["kernel.cycles.ipc"]
+    assert runs["fiasco"].cycles > runs["sel4"].cycles

@@ -47,7 +47,7 @@ FIT = (
     Target("hm.fig8.rpi4.anon_fault.write.linux", "linux-rpi", "fault-write"),
 )
 PREDICT = (
-    Target("hm.fig8.rpi4.anon_fault.read.fiasco", "sel4", "fault-read"),
+    Target("hm.fig8.rpi4.anon_fault.read.fiasco", "fiasco", "fault-read"),
     Target("hm.fig8.kirin9000.anon_fault.read.hm", "hm-phone", "fault-read"),
     Target("hm.fig8.kirin9000.anon_fault.write.hm", "hm-phone", "fault-write"),
     Target("hm.fig8.kirin9000.anon_fault.read.linux", "linux", "fault-read"),

@@ -168,13 +168,13 @@ def ratio_rows(cells, quantity, label, published_for, over="hm-phone", under="li
 class Faults(Experiment):
     name = "faults"
     title = "Fig. 8: minor anonymous page faults"
-    systems = ("hm-phone", "linux", "linux-rpi", "sel4")
+    systems = ("hm-phone", "linux", "linux-rpi", "sel4", "fiasco")
     quantities = ("read fault", "write fault")
     runs_for = {
         "read fault": ("lat", "fault-read", "80", "16"),  # a multiple of 16: pool refills
         "write fault": ("lat", "fault-write", "80", "16"),
     }
-    WHO = {"hm-phone": "hm", "linux": "linux", "linux-rpi": "linux", "sel4": "fiasco"}
+    WHO = {"hm-phone": "hm", "linux": "linux", "linux-rpi": "linux", "fiasco": "fiasco"}
     # the Linux each board's published figures were measured on: the Raspberry Pi's own kernel
     # (memory cgroup off by default) and the phone's Android kernel (memory cgroup on)
     LINUX = {"rpi4": "linux-rpi", "kirin9000": "linux"}
@@ -185,6 +185,8 @@ class Faults(Experiment):
     def published(self, cell):
         here = board(cell.profile)
         if cell.system.startswith("linux") and self.LINUX.get(here) != cell.system:
+            return None
+        if cell.system not in self.WHO:
             return None
         access = cell.quantity.split()[0]
         key = f"hm.fig8.{here}.anon_fault.{access}.{self.WHO[cell.system]}"

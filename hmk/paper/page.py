@@ -50,8 +50,11 @@ ABOUT = {
 `lat fault-read 80 16` and `lat fault-write 80 16` (workloads/src/lat.c): the first read, or
 write, of each of 80 fresh anonymous pages, after 16 untimed ones (80 is a multiple of the
 memory manager's refill batch, so every window holds five refills). hm-phone resolves the fault
-with HM's kernel paging, linux with the Linux kernel model's fault path, sel4 with an IPC to a
-user-level pager (set against the paper's Fiasco.OC, which pages the same way).""",
+with HM's kernel paging; linux with the Linux kernel model's fault path (linux-rpi: booted as the
+Raspberry Pi's kernel boots, without the memory cgroup; the Pi's published Linux figures are set
+against it, the phone's against linux); sel4 with an IPC to a user-level pager; fiasco as sel4
+with L4Re's two steps, the task's region map then the pager (set against the paper's
+Fiasco.OC).""",
     "lmbench": f"""\
 `lat OP N WARM` for each operation under linux and hm-phone (docs/fidelity.md has them under
 sel4 too). The context switch is lmbench's lat_ctx with two processes: a pipe round trip / 2

@@ -61,12 +61,13 @@ REASONS = (
         "is as good as that stand-in.",
     ),
     Reason(
-        "L4Re's two-step paging",
-        _is("faults", system="sel4"),
-        "The published user-level pager is Fiasco.OC's under L4Re, where a fault goes to the "
-        "task's region manager, which asks the dataspace's manager (Moe) for the page by a "
-        "second IPC, and the page is mapped by a flexpage through Fiasco's mapping database. "
-        "The model's `sel4` pages with one IPC to the memory manager and a kernel map call.",
+        "Fiasco's mapping",
+        _is("faults", system="fiasco"),
+        "fiasco pages as L4Re does in two steps (the task's region map, then the memory "
+        "manager, hmk.services.memmgr), but maps the page with a kernel call as seL4's pager "
+        "would; Fiasco.OC maps it by a flexpage in the pager's reply, through its mapping "
+        "database, whose cost the model does not have. What else L4Re's region map and Moe do "
+        "per fault is not published with the figure.",
     ),
     Reason(
         "the driver container's thread work",

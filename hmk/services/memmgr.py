@@ -263,7 +263,22 @@ class MemoryManager(Service):
         """A fault the kernel passed on: MAPPED, REFILLED (retry in the kernel) or REFUSED."""
         self.kernel.counts["memmgr.faults"] += 1
         space = self.spaces[proc]
+        if pager and self.placement.composition.region_map:
+            self._region_map_hop()
         return self.call(proc, lambda: space.serve(page, access, pager), FAULT_MSG)
+
+    def _region_map_hop(self) -> None:
+        """L4Re's paging (composition `region_map`): the fault message goes first to the region
+        map, a pager thread in the faulting task's own address space, which finds the region
+        and asks the memory manager (the dataspace's provider) for the page. Its IPC has the
+        call and reply paths and the privilege changes of a user-level server (the exception
+        return into it, its reply's entry and frame) but no address-space switch; its work is
+        a region lookup (`vma_find`: Linux's find_vma, as the region tree's search)."""
+        k = self.kernel
+        k.counts["memmgr.region_map_hops"] += 1
+        ipc = BUDGETS["ipc.fast_call"] + BUDGETS["ipc.fast_reply"] + BUDGETS["exception.frame"]
+        k.charge("ipc", k.exit + k.entry + k.work_cycles(ipc))
+        k.charge("services.region_map", k.work_cycles(self.costs["vma_find"]))
 
     def update(self, proc, what: str, ops: dict, change) -> int:
         """Change `proc`'s kernel-side paging state with `change(via)` (a KernelPaging call):

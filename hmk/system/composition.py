@@ -9,6 +9,8 @@ are function calls; across domains they are IPCs):
     kernel = "hm"               # whose kernel mechanisms run: "hm" (HM's core kernel) or
                                 # "linux" (Linux's: its syscall path, CFS, its fault path)
     kernel_paging = true        # false: every page fault is an IPC to a user-level pager
+    region_map = false          # with a user-level pager: each fault goes first to a region
+                                # map in the faulting task (L4Re's), which asks the pager
     address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
     twin_driver = false         # true: devhost's block data path runs as a twin in IC1
     memcg = true                # linux only: false boots it with cgroup_disable=memory
@@ -39,8 +41,8 @@ from pathlib import Path
 CLASSES = ("IC0", "IC1", "IC2")
 KERNELS = ("hm", "linux")
 DEFAULT_SYSTEM = "hm-phone"
-_KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver", "memcg"}
-_KEYS |= {"domain"}
+_KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver"}
+_KEYS |= {"memcg", "region_map", "domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
 
 
@@ -76,6 +78,7 @@ class Composition:
     twin_driver: bool = False
     kernel: str = "hm"  # "hm" or "linux": whose kernel mechanisms run (KERNELS)
     memcg: bool = True  # a linux kernel's memory cgroup controller (on unless booted without)
+    region_map: bool = False  # user-level paging through a region map in each task (L4Re's)
 
     def domain_of(self, service: str) -> Domain:
         return next(d for d in self.domains if service in d.services)
@@ -139,8 +142,8 @@ def parse_system(data: dict, path=None) -> Composition:
     if not isinstance(name, str) or not name:
         raise err("name", "must be a non-empty string")
     flags = {}
-    for key in ("kernel_paging", "address_tokens", "twin_driver"):
-        value = data.get(key, key != "twin_driver")
+    for key in ("kernel_paging", "address_tokens", "twin_driver", "region_map"):
+        value = data.get(key, key not in ("twin_driver", "region_map"))
         if not isinstance(value, bool):
             raise err(key, f"must be true or false, not {value!r}")
         flags[key] = value
@@ -197,8 +200,18 @@ def parse_system(data: dict, path=None) -> Composition:
     elif "memcg" in data:
         raise err("memcg", "is a linux kernel's switch (HM has no memory cgroups): leave it out")
     paging, tokens = flags["kernel_paging"], flags["address_tokens"]
+    if flags["region_map"] and paging:
+        raise err("region_map", "needs a user-level pager: set kernel_paging = false")
     return Composition(
-        name, description, paging, tokens, tuple(domains), flags["twin_driver"], kernel, memcg
+        name,
+        description,
+        paging,
+        tokens,
+        tuple(domains),
+        flags["twin_driver"],
+        kernel,
+        memcg,
+        flags["region_map"],
     )
 
 
