@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_program,
         program,
         argv,
+        stdin=sys.stdin.buffer if sys.stdin is not None else b"",
         strace=sys.stderr if args.strace else None,
         stacks=stacks,
         warnings=None if args.quiet else sys.stderr,

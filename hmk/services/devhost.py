@@ -22,6 +22,7 @@ pages and lines (hmk.services.copies, the lines logged), and the driver's own wo
 
 from __future__ import annotations
 
+import os
 import stat
 import struct
 import sys
@@ -126,7 +127,7 @@ class DevHost(Service):
 
     def __init__(self, boot):
         super().__init__(boot)
-        self.stdin = bytes(boot.stdin)
+        self.stdin = Stdin(boot.stdin)
         self.out = boot.out if boot.out is not None else sys.stdout.buffer
         self.err = boot.err if boot.err is not None else sys.stderr.buffer
         self.random = Xorshift(boot.seed)
@@ -136,8 +137,7 @@ class DevHost(Service):
 
     # ---- the console
     def console_read(self, n: int) -> bytes:
-        data, self.stdin = self.stdin[:n], self.stdin[n:]
-        return data
+        return self.stdin.read(n)
 
     def console_write(self, fd: int, data: bytes) -> None:
         (self.out if fd == 1 else self.err).write(data)
@@ -298,3 +298,47 @@ class Xorshift:
             self.x ^= self.x >> 27
             out += ((self.x * 0x2545F4914F6CDD1D) & (1 << 64) - 1).to_bytes(8, "little")
         return bytes(out[:n])
+
+
+class Stdin:
+    """The run's standard input: bytes given up front, or a host stream (a file, a pipe, a
+    terminal) read as the program reads. From a file or a pipe a read takes as many bytes as it
+    asks for, up to the end of the input, whatever the pace of the host's writer, so the same
+    input gives the same run; from a terminal it takes what the terminal has (a line), as
+    Linux's read of a tty does. A stream that cannot be read (closed, or a test's captured
+    stdin) reads as the end of the input, as /dev/null would."""
+
+    MAX_READ = 1 << 16  # bytes taken from the host per read (a read may return fewer)
+
+    def __init__(self, source):
+        self.data, self.fd, self.stream, self.tty = b"", None, None, False
+        if source is None or isinstance(source, bytes | bytearray | memoryview):
+            self.data = bytes(source or b"")
+            return
+        try:
+            self.fd = source.fileno()
+            self.tty = os.isatty(self.fd)
+        except (AttributeError, OSError, ValueError):  # no descriptor: read the object itself
+            self.stream = source
+
+    def read(self, n: int) -> bytes:
+        if self.fd is None and self.stream is None:
+            data, self.data = self.data[:n], self.data[n:]
+            return data
+        n = min(n, self.MAX_READ)
+        try:
+            if self.stream is not None:
+                return bytes(self.stream.read(n) or b"")
+            if self.tty:
+                return os.read(self.fd, n)
+            parts, left = [], n
+            while left > 0:
+                part = os.read(self.fd, left)
+                if not part:
+                    break
+                parts.append(part)
+                left -= len(part)
+            return b"".join(parts)
+        except (OSError, ValueError):
+            self.fd = self.stream = None  # from now on: the end of the input
+            return b""

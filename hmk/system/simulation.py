@@ -185,7 +185,7 @@ class Simulation:
         *,
         profile: str = "kirin9000",
         cluster: str | int | None = None,
-        stdin: bytes = b"",
+        stdin=b"",  # bytes, or a binary stream read as the program reads (hmk.services.devhost)
         out=None,
         err=None,
         strace=None,
@@ -443,7 +443,8 @@ def run_program(
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster) and return what it cost. Options (Simulation's):
-    `profile`, `cluster`; `stdin` (bytes); `out`/`err`: the program's stdout/stderr (binary
+    `profile`, `cluster`; `stdin` (bytes, or a binary stream such as sys.stdin.buffer, read as the
+    program reads it); `out`/`err`: the program's stdout/stderr (binary
     streams, default this process's); `strace` (a text stream) gets one line per syscall;
     `system`: the composition (a preset name or a system file, hmk.system); `paging` overrides
     its choice: "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a
