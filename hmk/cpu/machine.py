@@ -11,6 +11,8 @@ The kernel side is not here: the CPU traps into whatever object is passed as `tr
     traps.syscall(machine)                               an SVC; may call machine.stop()
     traps.guest_fault(machine, kind, detail) -> bool     optional: an exception the guest
                                                          caused; True to go on at machine.pc
+    traps.instruction_at(va) -> bytes | None             optional: the running program's 4
+                                                         bytes at va (exact fault addresses)
 so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
 batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
 batch before the current one has been consumed, `on_boundary(machine)` when a full buffer
@@ -43,6 +45,7 @@ from unicorn.unicorn_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hmk._fast.uchooks import Recorder
+from hmk.cpu.far import fault_address
 from hmk.cpu.traps import (
     ABORT,
     EXCEPTION_NAMES,
@@ -153,8 +156,18 @@ class Machine:
         self._kind = ABORT
         self._kernel_bug = False
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
-        self.fault_address = 0
+        self._refused = None  # (page address, access) of the last access the kernel refused
         self._code = None  # the program image whose translations unicorn holds
+
+    @property
+    def fault_address(self) -> int:
+        """The exact address of the last refused access (FAR_EL1's; hmk.cpu.far), read once
+        unicorn has stopped on it; 0 when there was none."""
+        if self._refused is None:
+            return 0
+        vaddr, access = self._refused
+        code = getattr(self.traps, "instruction_at", lambda va: None)
+        return fault_address(self.uc, vaddr, access == UC_MEM_FETCH, code)
 
     # ---- registers
     def reg(self, n: int) -> int:
@@ -337,7 +350,7 @@ class Machine:
             return 0
         if not ok:
             self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
-            self.fault_address = vaddr
+            self._refused = vaddr, access
         return 1 if ok else 0
 
     def _on_interrupt(self, uc, intno, user_data) -> None:

@@ -455,6 +455,12 @@ class CoreKernel:
         """The process whose thread is on the core (the last one active while none is)."""
         return self._procs.get(self.running) or self.current
 
+    def instruction_at(self, va: int) -> bytes | None:
+        """The running program's 4 bytes at `va` (None where it has no page mapped)."""
+        proc = self.running_process
+        pa = None if proc is None or va & 3 else self.vspaces.translate(proc.vspace, va)
+        return None if pa is None else bytes(self.ram[pa : pa + 4])
+
     def process_of(self, tcb: int):
         """The process thread `tcb` belongs to (None: no such thread)."""
         return self._procs.get(tcb)

@@ -308,6 +308,9 @@ class Simulation:
     def guest_fault(self, machine, signal: int, detail: str) -> bool:
         return self.kernel.guest_fault(machine, signal, detail)
 
+    def instruction_at(self, va: int) -> bytes | None:
+        return self.kernel.instruction_at(va)
+
     # ---- the timing side -----------------------------------------------------------------
     def _time(self, blocks, events) -> None:
         """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
