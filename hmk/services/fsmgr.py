@@ -62,9 +62,12 @@ from hmk.linux.abi import (
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
+    POLLERR,
+    POLLHUP,
     POLLIN,
     POLLNVAL,
     POLLOUT,
+    POLLPRI,
 )
 from hmk.linux.clock import read_timespec
 from hmk.linux.strace import signed as _signed
@@ -604,47 +607,110 @@ class FsMgr(FileIO, Namespace, Service):
             raw = call.space.read(fds_ptr, 8 * nfds)
             if raw is None:
                 return -EFAULT
-            result = self._poll(call, fds_ptr, raw, nfds, timeout)
-            log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
-            if result >= 0:
-                log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, WRITE)
-            return result
+            polled = [struct.unpack_from("<ihh", raw, 8 * i)[:2] for i in range(nfds)]
 
-    def _poll(self, call, fds_ptr, raw: bytes, nfds: int, timeout: int) -> int:
+            def report(revents: list[int]) -> int:
+                out = bytearray(raw)
+                for i, rev in enumerate(revents):
+                    struct.pack_into("<h", out, 8 * i + 6, rev)
+                if not call.space.write(fds_ptr, bytes(out)):
+                    return -EFAULT
+                log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, WRITE)
+                return sum(map(bool, revents))
+
+            log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
+            return self._poll(call, polled, timeout, report)
+
+    def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, *_):
+        """select (glibc's select and pselect are this call): the three descriptor sets as
+        poll's requests, the same readiness and the same wait; the sets rewritten to what is
+        ready (Linux's POLLIN_SET, POLLOUT_SET, POLLEX_SET), the count of bits set returned.
+        The timeout is read, not written back with the time left."""
+        if not 0 <= _int(nfds) <= NOFILE:
+            return -EINVAL
+        size = (nfds + 63) // 64 * 8  # the bytes of each set nfds bits need, whole words
+        sets = []
+        for ptr in (readfds, writefds, exceptfds):
+            bits = 0
+            if ptr:
+                raw = call.space.read(ptr, size)
+                if raw is None:
+                    return -EFAULT
+                bits = int.from_bytes(raw, "little") & ((1 << nfds) - 1)
+            sets.append(bits)
+        wanted = sets[0] | sets[1] | sets[2]
+        fds = [fd for fd in range(nfds) if wanted >> fd & 1]
+        with self.working(poll=int(not call.resumed), poll_fd=len(fds)):
+            t = self.table(call)
+            if any(t.file(fd) is None for fd in fds):
+                return -EBADF
+            asks = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)
+            polled = [
+                (fd, sum(ask for ask, bits in zip(asks, sets, strict=True) if bits >> fd & 1))
+                for fd in fds
+            ]
+
+            def report(revents: list[int]) -> int:
+                got = [0, 0, 0]
+                for (fd, _), rev in zip(polled, revents, strict=True):
+                    for k, ask in enumerate(asks):
+                        if sets[k] >> fd & 1 and rev & ask:
+                            got[k] |= 1 << fd
+                for ptr, bits in zip((readfds, writefds, exceptfds), got, strict=True):
+                    if ptr and not call.space.write(ptr, bits.to_bytes(size, "little")):
+                        return -EFAULT
+                return sum(bin(bits).count("1") for bits in got)
+
+            return self._poll(call, polled, timeout, report)
+
+    def revents(self, f, events: int) -> int:
+        """What `f` is ready for, of `events` (POLLHUP and POLLERR whether asked or not), as
+        Linux's poll methods say: a pipe's read end is readable with bytes in it and hung up
+        with no writer left; its write end writable with room and in error with no reader;
+        anything else always ready."""
+        node = f.node
+        if isinstance(node, Pipe):
+            rev = 0
+            if f.readable:
+                rev |= (POLLIN if node.buffer else 0) | (POLLHUP if node.writers == 0 else 0)
+            if f.writable:
+                rev |= POLLOUT if len(node.buffer) < Pipe.CAPACITY else 0
+                rev |= POLLERR if node.readers == 0 else 0
+        else:
+            rev = (POLLIN if f.readable else 0) | (POLLOUT if f.writable else 0)
+        return rev & (events | POLLHUP | POLLERR)
+
+    def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
+        """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
+        timeout (a timespec pointer, 0: none) passes; then `report(revents)` writes the result
+        back and gives the call's."""
         t = self.table(call)
-        out, ready = bytearray(raw), 0
-        for i in range(nfds):
-            fd, events, _ = struct.unpack_from("<ihh", raw, 8 * i)
+        revents = []
+        for fd, events in polled:
             f = t.file(fd)
-            rev = POLLNVAL if f is None and fd >= 0 else 0
-            if f is not None:
-                node = f.node
-                readable = not isinstance(node, Pipe) or node.buffer or node.writers == 0
-                writable = not isinstance(node, Pipe) or len(node.buffer) < Pipe.CAPACITY
-                rev = (POLLIN if readable and f.readable else 0) | (
-                    POLLOUT if writable and f.writable else 0
-                )
-                rev &= events | POLLNVAL
-            struct.pack_into("<h", out, 8 * i + 6, rev)
-            ready += bool(rev)
+            revents.append(
+                POLLNVAL if f is None and fd >= 0 else 0 if f is None else self.revents(f, events)
+            )
+        if any(revents):
+            return report(revents)
         wait = None  # ns to wait for; None: until something is ready
-        if not ready and timeout:
+        if timeout:
             wait = read_timespec(call.space, timeout)
             if wait is None or wait < 0:
                 return -EFAULT if wait is None else -EINVAL
-        if not ready and wait != 0:  # wait for a pipe to change, a signal, or the timeout
-            k = self.k
-            pipes = [f.node for f in map(t.file, _poll_fds(raw, nfds)) if f]
-            waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
-            waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
-            if wait is None:
-                k.block_current(t.poll_waiters)
-            elif not k.sleep_until(k.wait_deadline(wait), t.poll_waiters):
-                return 0 if call.space.write(fds_ptr, bytes(out)) else -EFAULT
-            for queue in waits:
-                queue.append(k.running)
-            return -ERESTARTSYS
-        return ready if call.space.write(fds_ptr, bytes(out)) else -EFAULT
+        if wait == 0:
+            return report(revents)
+        k = self.k  # wait for a pipe to change, a signal, or the timeout
+        pipes = [f.node for f in (t.file(fd) for fd, _ in polled) if f]
+        waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
+        waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
+        if wait is None:
+            k.block_current(t.poll_waiters)
+        elif not k.sleep_until(k.wait_deadline(wait), t.poll_waiters):
+            return report(revents)
+        for queue in waits:
+            queue.append(k.running)
+        return -ERESTARTSYS
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, task, fd: int, offset: int, length: int, writes: bool = False):
@@ -681,7 +747,3 @@ class FsMgr(FileIO, Namespace, Service):
         """Stores through shared mappings reach the file before fsmgr looks at its bytes."""
         if isinstance(node, File):
             self.cache.writeback(node)
-
-
-def _poll_fds(raw: bytes, nfds: int) -> list[int]:
-    return [struct.unpack_from("<i", raw, 8 * i)[0] for i in range(nfds)]

@@ -1,0 +1,51 @@
+"""select (pselect6) and poll (ppoll) as Linux answers them, under three compositions, against
+qemu-aarch64 (tests/guest/selectpoll.c says what each line checks)."""
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hmk.system import run_program
+
+GUEST = Path(__file__).parent / "guest"
+CC = shutil.which("aarch64-linux-gnu-gcc")
+QEMU = shutil.which("qemu-aarch64")
+# Linux's answers (what qemu-aarch64 prints on this machine's Linux): compared with qemu's when it
+# is installed
+LINUX = b"""empty: select 0 poll 0
+one byte: select 11 poll 0x1
+write end: select 11 poll 0x4
+hung up: select 11 poll 0x10
+closed: select -9 poll 0x20
+no reader: select 11 poll 0xc
+file: select 11 11 poll 0x5
+timeout: select 0 waited 20ms yes
+woken: select 11
+child status 0
+"""
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory):
+    if CC is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed")
+    exe = tmp_path_factory.mktemp("guest") / "selectpoll"
+    subprocess.run([CC, "-O1", "-static", "-o", exe, GUEST / "selectpoll.c"], check=True)
+    return str(exe)
+
+
+def test_qemu_agrees_with_the_expected_output(program):
+    if QEMU is None:
+        pytest.skip("qemu-aarch64 is not installed")
+    assert subprocess.run([QEMU, program], capture_output=True, check=True).stdout == LINUX
+
+
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+def test_select_and_poll_answer_as_linux(program, system):
+    out = io.BytesIO()
+    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
+    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    assert result.stats["shim.syscalls.pselect6"] >= 10
