@@ -2,17 +2,12 @@
 qemu-aarch64 (tests/guest/selectpoll.c says what each line checks)."""
 
 import io
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
+from guest_programs import build, linux_output
 
 from hmk.system import run_program
 
-GUEST = Path(__file__).parent / "guest"
-CC = shutil.which("aarch64-linux-gnu-gcc")
-QEMU = shutil.which("qemu-aarch64")
 # Linux's answers (what qemu-aarch64 prints on this machine's Linux): compared with qemu's when it
 # is installed
 LINUX = b"""empty: select 0 poll 0
@@ -30,17 +25,11 @@ child status 0
 
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
-    if CC is None:
-        pytest.skip("aarch64-linux-gnu-gcc is not installed")
-    exe = tmp_path_factory.mktemp("guest") / "selectpoll"
-    subprocess.run([CC, "-O1", "-static", "-o", exe, GUEST / "selectpoll.c"], check=True)
-    return str(exe)
+    return build(tmp_path_factory, "selectpoll")
 
 
 def test_qemu_agrees_with_the_expected_output(program):
-    if QEMU is None:
-        pytest.skip("qemu-aarch64 is not installed")
-    assert subprocess.run([QEMU, program], capture_output=True, check=True).stdout == LINUX
+    assert linux_output(program) == LINUX
 
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])

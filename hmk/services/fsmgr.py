@@ -28,6 +28,7 @@ import struct
 
 from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
+    AT_FDCWD,
     EACCES,
     EBADF,
     EEXIST,
@@ -106,6 +107,7 @@ class FileTable:
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
+        self.umask = 0o022  # the file-mode creation mask (Linux's fs_struct; inherited at fork)
 
     def install(self, fd: int, f: OpenFile, cloexec: bool) -> int:
         f.refs += 1
@@ -146,6 +148,7 @@ class FileTable:
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
         child = FileTable(self.k, self.cwd, self.released)
+        child.umask = self.umask
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
@@ -406,7 +409,7 @@ class FsMgr(FileIO, Namespace, Service):
                     return -ENOENT
                 if parent.readonly:
                     return -EROFS
-                node = parent.add(name, File(perm=mode & 0o777 & ~0o022))
+                node = parent.add(name, File(perm=mode & 0o777 & ~t.umask))
                 node.mtime = self.k.now_ns()
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
@@ -598,6 +601,69 @@ class FsMgr(FileIO, Namespace, Service):
             return 0
 
     sys_fdatasync = sys_fsync
+
+    def sys_syncfs(self, call, fd, *_):
+        return self.sys_fsync(call, fd)  # memory-backed file systems: nothing to write out
+
+    def sys_sync(self, call, *_):
+        with self.working(fcntl=1):  # every file system visited: none holds dirty data
+            return 0
+
+    def sys_fadvise64(self, call, fd, offset, length, advice, *_):
+        """An access-pattern hint: checked, then nothing to do (everything is in memory)."""
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            if isinstance(f.node, Pipe):
+                return -ESPIPE
+            if not 0 <= _signed(advice) <= 5 or _signed(length) < 0:
+                return -EINVAL
+            ops.update(fcntl=1)
+            return 0
+
+    def sys_umask(self, call, mask, *_):
+        with self.working(fcntl=1):
+            t = self.table(call)
+            old, t.umask = t.umask, mask & 0o777
+            return old
+
+    def sys_truncate(self, call, path_ptr, length, *_):
+        found = self._lookup(call, AT_FDCWD, path_ptr)
+        if isinstance(found, int):
+            return found
+        node = found[0]
+        if node is None:
+            return -ENOENT
+        with self.working() as ops:
+            if isinstance(node, Dir):
+                return -EISDIR
+            if not isinstance(node, File) or _signed(length) < 0:
+                return -EINVAL
+            if node.readonly:
+                return -EROFS
+            self._resize(node, _signed(length))
+            ops.update(truncate=1)
+            return 0
+
+    def sys_fchmod(self, call, fd, mode, *_):
+        with self.working(fdget=1):
+            f = self.table(call).file(_int(fd))
+            return -EBADF if f is None else self._chmod(f.node, mode)
+
+    def sys_fchmodat(self, call, dirfd, path_ptr, mode, *_):
+        found = self._lookup(call, dirfd, path_ptr)
+        if isinstance(found, int):
+            return found
+        return -ENOENT if found[0] is None else self._chmod(found[0], mode)
+
+    def _chmod(self, node, mode: int) -> int:
+        """A node's permission bits set (every file here is the caller's: no owner check)."""
+        if node.readonly:
+            return -EROFS
+        self.work(access=1)
+        node.mode = node.mode & ~0o7777 | mode & 0o7777
+        return 0
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
         if nfds > NOFILE:

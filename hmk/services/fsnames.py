@@ -17,6 +17,7 @@ import struct
 
 from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
+    AT_EACCESS,
     AT_EMPTY_PATH,
     AT_FDCWD,
     AT_NO_AUTOMOUNT,
@@ -134,7 +135,16 @@ class Namespace:
             return found
         return -ENOENT if found[0] is None else found[0]
 
+    def sys_faccessat2(self, call, dirfd, path_ptr, mode, flags, *_):
+        """faccessat with flags (AT_EACCESS and AT_SYMLINK_NOFOLLOW: the same answers here,
+        where every file is the caller's; AT_EMPTY_PATH)."""
+        if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+            return -EINVAL
+        return self.sys_faccessat(call, dirfd, path_ptr, mode)
+
     def sys_faccessat(self, call, dirfd, path_ptr, mode, *_):
+        if mode & ~7:
+            return -EINVAL
         found = self._lookup(call, dirfd, path_ptr)
         if isinstance(found, int):
             return found
@@ -198,7 +208,7 @@ class Namespace:
             return -EEXIST
         if parent.readonly:
             return -EROFS
-        parent.add(name, Dir(perm=mode & 0o777 & ~0o022)).mtime = self.k.now_ns()
+        parent.add(name, Dir(perm=mode & 0o777 & ~self.table(call).umask)).mtime = self.k.now_ns()
         self.work(create=1)
         return 0
 

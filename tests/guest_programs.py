@@ -1,0 +1,28 @@
+"""Small C test programs of tests/guest/, built for AArch64 at test time (static glibc), and
+run under qemu-aarch64 for Linux's own answers."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+GUEST = Path(__file__).parent / "guest"
+CC = shutil.which("aarch64-linux-gnu-gcc")
+QEMU = shutil.which("qemu-aarch64")
+
+
+def build(tmp_path_factory, name: str) -> str:
+    """tests/guest/NAME.c as a static AArch64 executable (skip without the cross compiler)."""
+    if CC is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed")
+    exe = tmp_path_factory.mktemp("guest") / name
+    subprocess.run([CC, "-O1", "-static", "-o", exe, GUEST / f"{name}.c"], check=True)
+    return str(exe)
+
+
+def linux_output(program: str, *args: str) -> bytes:
+    """What the program prints on Linux (qemu-aarch64 on this machine's kernel)."""
+    if QEMU is None:
+        pytest.skip("qemu-aarch64 is not installed")
+    return subprocess.run([QEMU, program, *args], capture_output=True, check=True).stdout
