@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass, field
 
 from hmk.cpu.elf import ElfError, parse_elf
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.core import Process
 from hmk.linux import credentials
 from hmk.linux.abi import (
@@ -394,6 +395,78 @@ class ProcMgr(Service):
             log_user(self.k.mem, call.space, buf, len(data), WRITE)
             ops.update(copy_page=1, copy_line=lines(len(data)))
             return 0
+
+    # ---- the machine and the CPUs
+    def sys_sysinfo(self, call, info, *_):
+        """struct sysinfo: the time since boot (simulated), RAM as the run has it (its free
+        frames free), no swap, no load average (a single modelled core runs one thread), the
+        number of threads."""
+        k = self.k
+        frames = k.frames
+        free = ((frames.end - frames.first) // PAGE_SIZE - frames.in_use) * PAGE_SIZE
+        threads = sum(len(t.threads) for t in self.tasks.values() if not t.zombie)
+        data = struct.pack(
+            "<q3Q6QHxxxxxx2QI4x",
+            k.now_ns() // 10**9,
+            0,
+            0,
+            0,
+            len(k.ram),
+            free,
+            0,
+            0,
+            0,
+            0,
+            threads,
+            0,
+            0,
+            1,
+        )
+        with self.working(task_field=1) as ops:
+            if not call.space.write(info, data):
+                return -EFAULT
+            log_user(k.mem, call.space, info, len(data), WRITE)
+            ops.update(copy_page=1, copy_line=lines(len(data)))
+            return 0
+
+    def _affinity_target(self, call, pid: int, size: int):
+        """The task sched_{get,set}affinity names (0: the caller), or -errno; the mask's size
+        must be whole longs, as Linux's."""
+        if size < 8 or size % 8:
+            return -EINVAL
+        task = call.task if pid == 0 else self._task_or_thread(pid)
+        return -ESRCH if task is None else task
+
+    def _task_or_thread(self, tid: int):
+        """The live process a thread id (or process id) belongs to, or None."""
+        for task in self.tasks.values():
+            if not task.zombie and (
+                task.pid == tid or any(t[0] == tid for t in task.threads.values())
+            ):
+                return task
+        return None
+
+    def sys_sched_getaffinity(self, call, pid, size, mask, *_):
+        """The CPUs a thread may run on: hmk models one core, CPU 0."""
+        with self.working(task_field=1):
+            task = self._affinity_target(call, _signed(pid), size)
+            if isinstance(task, int):
+                return task
+            if not call.space.write(mask, (1).to_bytes(8, "little")):
+                return -EFAULT
+            return 8  # the kernel's cpumask size in bytes (nr_cpu_ids rounded to a long)
+
+    def sys_sched_setaffinity(self, call, pid, size, mask, *_):
+        """Allowed when the mask includes the one modelled core (CPU 0), as Linux refuses a
+        mask with no online CPU in it."""
+        with self.working(task_field=1):
+            task = self._affinity_target(call, _signed(pid), max(size, 8) if size else 0)
+            if isinstance(task, int):
+                return task
+            raw = call.space.read(mask, 1)
+            if raw is None:
+                return -EFAULT
+            return 0 if raw[0] & 1 else -EINVAL
 
     # ---- signals
     @charged(sigaction=1)
