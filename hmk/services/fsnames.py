@@ -23,6 +23,7 @@ from hmk.linux.abi import (
     AT_NO_AUTOMOUNT,
     AT_REMOVEDIR,
     AT_STATX_SYNC_TYPE,
+    AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
     EACCES,
     EBADF,
@@ -34,15 +35,17 @@ from hmk.linux.abi import (
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
+    EPERM,
     ERANGE,
     EROFS,
+    EXDEV,
     PATH_MAX,
     STATX_BASIC_STATS,
     STATX_RESERVED,
 )
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
-from hmk.services.vfs import Dir, Node, Symlink
+from hmk.services.vfs import Dir, File, Node, Symlink
 
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
@@ -198,6 +201,51 @@ class Namespace:
                 ops.update(dirent=int(f.pos >= 2))  # "." and ".." are readdir's own
                 f.pos += 1
             return self._out(call, buf, bytes(out)) or len(out)
+
+    def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
+        target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
+        if target is None:
+            return -EFAULT
+        if not target:
+            return -ENOENT
+        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if isinstance(found, int):
+            return found
+        node, parent, name = found
+        if node is not None:
+            return -EEXIST
+        if parent.readonly:
+            return -EROFS
+        parent.add(name, Symlink(target)).mtime = self.k.now_ns()
+        self.work(create=1)
+        return 0
+
+    def sys_linkat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
+        """A hard link: one more name for a file (or a symlink). A file of a read-only subtree
+        (the imported root) is on another file system than the writable ones: EXDEV."""
+        if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+            return -EINVAL
+        old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
+        if isinstance(old, int):
+            return old
+        node = old[0]
+        if node is None:
+            return -ENOENT
+        if isinstance(node, Dir):
+            return -EPERM
+        new = self._lookup(call, newdirfd, new_ptr, follow=False)
+        if isinstance(new, int):
+            return new
+        existing, parent, name = new
+        if existing is not None:
+            return -EEXIST
+        if parent.readonly:
+            return -EROFS
+        if not isinstance(node, File | Symlink) or node.readonly and isinstance(node, File):
+            return -EXDEV
+        parent.add(name, node)
+        self.work(create=1)
+        return 0
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
         found = self._lookup(call, dirfd, path_ptr, follow=False)

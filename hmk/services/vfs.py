@@ -43,11 +43,11 @@ class Dir(Node):
 
     def add(self, name: bytes, node: Node) -> Node:
         self.entries[name] = node
-        node.parent = self
         if isinstance(node, Dir):
             self.nlink += 1
-        else:
-            node.nlink = 1
+        else:  # a new node's first name, or one more (a hard link)
+            node.nlink = 1 if node.parent is None else node.nlink + 1
+        node.parent = self
         return node
 
     def remove(self, name: bytes) -> Node:
@@ -57,7 +57,7 @@ class Dir(Node):
         if isinstance(node, Dir):
             self.nlink -= 1
         else:
-            node.nlink = 0
+            node.nlink = max(node.nlink - 1, 0)
         return node
 
     @property
