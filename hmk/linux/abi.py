@@ -171,6 +171,10 @@ NOFILE = 1024  # RLIMIT_NOFILE's default soft limit
 MAX_RW_COUNT = 0x7FFFF000  # the most one read or write moves (INT_MAX rounded down to a page)
 PIPE_BUF_BYTES = 65536  # a pipe's capacity: 16 pages (include/linux/pipe_fs_i.h)
 PATH_MAX, NAME_MAX = 4096, 255
+# memfd_create's flags (include/uapi/linux/memfd.h) and its name's limit (249: NAME_MAX less
+# the "memfd:" prefix)
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+MFD_NAME_MAX = 249
 
 # ---- memory (asm-generic/mman-common.h, mman.h)
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4

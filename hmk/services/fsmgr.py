@@ -51,6 +51,11 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
+    MFD_ALLOW_SEALING,
+    MFD_CLOEXEC,
+    MFD_EXEC,
+    MFD_NAME_MAX,
+    MFD_NOEXEC_SEAL,
     NOFILE,
     O_ACCMODE,
     O_APPEND,
@@ -63,6 +68,7 @@ from hmk.linux.abi import (
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
+    PATH_MAX,
     POLLERR,
     POLLHUP,
     POLLIN,
@@ -431,6 +437,28 @@ class FsMgr(FileIO, Namespace, Service):
                 return fd
             ops.update(file_open=1, fd_install=1)
             return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+
+    def sys_memfd_create(self, call, name_ptr, flags, *_):
+        """An anonymous file: a regular file with no name in any directory (its pages in the
+        page cache like any file's, freed when its last descriptor and mapping go). Its name
+        (at most 249 bytes) is only a label. MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals are
+        enforced) and MFD_NOEXEC_SEAL / MFD_EXEC are accepted; MFD_HUGETLB is not (no huge
+        pages here: EINVAL)."""
+        if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC):
+            return -EINVAL
+        name = call.space.read_cstring(name_ptr, limit=PATH_MAX)
+        if name is None:
+            return -EFAULT
+        if len(name) > MFD_NAME_MAX:
+            return -EINVAL
+        t = self.table(call)
+        with self.working(create=1, file_open=1, fd_install=1):
+            fd = t.lowest_fd()
+            if fd < 0:
+                return fd
+            node = File(perm=0o777)
+            node.nlink, node.mtime = 0, self.k.now_ns()
+            return t.install(fd, OpenFile(node, O_RDWR), bool(flags & MFD_CLOEXEC))
 
     def sys_close(self, call, fd, *_):
         with self.working() as ops:
