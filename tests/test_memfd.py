@@ -4,8 +4,8 @@
 import io
 
 import pytest
-
 from guest_programs import build, linux_output
+
 from hmk.system import run_program
 
 LINUX = b"""memfd ok cloexec 1
