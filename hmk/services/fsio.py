@@ -214,7 +214,7 @@ class FileIO:
         if start > len(buf):
             buf.extend(b"\0" * (start - len(buf)))
         buf[start : start + len(data)] = data
-        node.mtime = self.k.now_ns()
+        node.mtime = self.wall_ns()
         spans = self._cache_spans(node, start, len(data))
         self.cache.refresh(node, start, start + len(data))
         ops.update(file_write=1, cache_write=len(spans))

@@ -76,7 +76,7 @@ from hmk.linux.abi import (
     POLLOUT,
     POLLPRI,
 )
-from hmk.linux.clock import read_timespec
+from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
@@ -416,7 +416,7 @@ class FsMgr(FileIO, Namespace, Service):
                 if parent.readonly:
                     return -EROFS
                 node = parent.add(name, File(perm=mode & 0o777 & ~t.umask))
-                node.mtime = self.k.now_ns()
+                node.mtime = self.wall_ns()
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
@@ -438,6 +438,10 @@ class FsMgr(FileIO, Namespace, Service):
             ops.update(file_open=1, fd_install=1)
             return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
 
+    def wall_ns(self) -> int:
+        """The time files are stamped with: CLOCK_REALTIME, in ns since the epoch."""
+        return BOOT_TIME_NS + self.k.now_ns()
+
     def sys_memfd_create(self, call, name_ptr, flags, *_):
         """An anonymous file: a regular file with no name in any directory (its pages in the
         page cache like any file's, freed when its last descriptor and mapping go). Its name
@@ -457,7 +461,7 @@ class FsMgr(FileIO, Namespace, Service):
             if fd < 0:
                 return fd
             node = File(perm=0o777)
-            node.nlink, node.mtime = 0, self.k.now_ns()
+            node.nlink, node.mtime = 0, self.wall_ns()
             return t.install(fd, OpenFile(node, O_RDWR), bool(flags & MFD_CLOEXEC))
 
     def sys_close(self, call, fd, *_):
@@ -605,7 +609,7 @@ class FsMgr(FileIO, Namespace, Service):
         data = node.data
         del data[length:]
         data.extend(b"\0" * (length - len(data)))
-        node.mtime = self.k.now_ns()
+        node.mtime = self.wall_ns()
         self.cache.refresh(node)
 
     def sys_ioctl(self, call, fd, request, arg, *_):

@@ -42,6 +42,8 @@ from hmk.linux.abi import (
     PATH_MAX,
     STATX_BASIC_STATS,
     STATX_RESERVED,
+    UTIME_NOW,
+    UTIME_OMIT,
 )
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
@@ -202,6 +204,51 @@ class Namespace:
                 f.pos += 1
             return self._out(call, buf, bytes(out)) or len(out)
 
+    def sys_utimensat(self, call, dirfd, path_ptr, times_ptr, flags, *_):
+        """A file's access and modification times: now (no times given, or UTIME_NOW), given,
+        or left (UTIME_OMIT). Without a path, the file `dirfd` names."""
+        if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+            return -EINVAL
+        stamps = [UTIME_NOW, UTIME_NOW]
+        if times_ptr:
+            raw = call.space.read(times_ptr, 32)
+            if raw is None:
+                return -EFAULT
+            pairs = struct.unpack("<qqqq", raw)
+            stamps = []
+            for sec, nsec in (pairs[:2], pairs[2:]):
+                if nsec in (UTIME_NOW, UTIME_OMIT):
+                    stamps.append(nsec)
+                elif not 0 <= nsec < 10**9 or sec < 0:
+                    return -EINVAL
+                else:
+                    stamps.append(sec * 10**9 + nsec)
+        if path_ptr:
+            found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
+            if isinstance(found, int):
+                return found
+            node = found[0]
+            if node is None:
+                return -ENOENT
+        else:
+            f = self.table(call).file(_int(dirfd))
+            if f is None:
+                return -EBADF
+            node = f.node
+        if stamps == [UTIME_OMIT, UTIME_OMIT]:
+            return 0
+        home = node.parent if node.parent is not None else node  # its file system's place
+        if home.readonly:
+            return -EROFS
+        self.work(access=1)
+        now = self.wall_ns()
+        atime, mtime = (now if s == UTIME_NOW else s for s in stamps)
+        if atime != UTIME_OMIT:
+            node.atime = atime
+        if mtime != UTIME_OMIT:
+            node.mtime = mtime
+        return 0
+
     def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
         target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
         if target is None:
@@ -216,7 +263,7 @@ class Namespace:
             return -EEXIST
         if parent.readonly:
             return -EROFS
-        parent.add(name, Symlink(target)).mtime = self.k.now_ns()
+        parent.add(name, Symlink(target)).mtime = self.wall_ns()
         self.work(create=1)
         return 0
 
@@ -256,7 +303,7 @@ class Namespace:
             return -EEXIST
         if parent.readonly:
             return -EROFS
-        parent.add(name, Dir(perm=mode & 0o777 & ~self.table(call).umask)).mtime = self.k.now_ns()
+        parent.add(name, Dir(perm=mode & 0o777 & ~self.table(call).umask)).mtime = self.wall_ns()
         self.work(create=1)
         return 0
 
@@ -371,9 +418,9 @@ def _int(x: int) -> int:
 def _stat_bytes(node: Node) -> bytes:
     size = node.size
     rdev = getattr(node, "rdev", 0)
-    t = node.mtime
+    t, a = node.mtime, node.accessed
     fields = (1, node.ino, node.mode, node.nlink, 0, 0, rdev, 0, size, 4096, 0, -(-size // 512))
-    times = (t // 10**9, t % 10**9) * 3
+    times = (a // 10**9, a % 10**9) + (t // 10**9, t % 10**9) * 2  # atime, mtime, ctime
     return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields, *times, 0, 0)
 
 
@@ -395,5 +442,7 @@ def _statx_bytes(node: Node) -> bytes:
         0,
     )
     stamp = struct.pack("<qIi", t // 10**9, t % 10**9, 0)
+    a = node.accessed
+    accessed = struct.pack("<qIi", a // 10**9, a % 10**9, 0)
     devs = struct.pack("<IIII", rdev >> 8 & 0xFFF, rdev & 0xFF, 0, 1)
-    return (head + stamp * 4 + devs).ljust(256, b"\0")
+    return (head + accessed + stamp * 3 + devs).ljust(256, b"\0")  # atime, btime, ctime, mtime

@@ -28,7 +28,12 @@ class Node:
         self.readonly = readonly
         self.nlink = 1
         self.mtime = 0
+        self.atime: int | None = None  # ns; None: as mtime (nothing reads or sets it apart)
         self.parent: Dir | None = None
+
+    @property
+    def accessed(self) -> int:
+        return self.mtime if self.atime is None else self.atime
 
     @property
     def size(self) -> int:
