@@ -176,6 +176,8 @@ PATH_MAX, NAME_MAX = 4096, 255
 # the "memfd:" prefix)
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
 MFD_NAME_MAX = 249
+MLOCK_ONFAULT = 1  # mlock2's flag
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4  # mlockall's flags
 
 # ---- memory (asm-generic/mman-common.h, mman.h)
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4

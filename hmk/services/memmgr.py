@@ -47,6 +47,10 @@ from hmk.linux.abi import (
     MAP_KNOWN,
     MAP_SHARED,
     MAP_SHARED_VALIDATE,
+    MCL_CURRENT,
+    MCL_FUTURE,
+    MCL_ONFAULT,
+    MLOCK_ONFAULT,
     MREMAP_MAYMOVE,
     MS_ASYNC,
     MS_SYNC,
@@ -508,6 +512,38 @@ class MemoryManager(Service):
             if v.start < end and start < v.end
         )
         return covered == end - start
+
+    # ---- memory locking: every page stays resident here (there is no reclaim), so locking
+    # only checks its arguments and the range, as Linux does; the pages still come on first
+    # touch (Linux's mlock also faults the range in at once)
+    def sys_mlock(self, call, addr, length, *_):
+        return self.sys_mlock2(call, addr, length, 0)
+
+    def sys_mlock2(self, call, addr, length, flags, *_):
+        if flags & ~MLOCK_ONFAULT:
+            return -EINVAL
+        return self._lockable(call, addr, length)
+
+    def sys_munlock(self, call, addr, length, *_):
+        return self._lockable(call, addr, length)
+
+    def _lockable(self, call, addr: int, length: int) -> int:
+        start = addr & ~(PAGE_SIZE - 1)
+        end = page_up(addr + length)
+        if end < start:
+            return -EINVAL
+        self.work(vma_find=1)
+        return 0 if start == end or self._mapped(call.space, start, end) else -ENOMEM
+
+    def sys_mlockall(self, call, flags, *_):
+        if not flags & (MCL_CURRENT | MCL_FUTURE) or flags & ~(
+            MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT
+        ):
+            return -EINVAL
+        return 0
+
+    def sys_munlockall(self, call, *_):
+        return 0
 
     def sys_madvise(self, call, addr, length, advice, *_):
         return 0  # advice only

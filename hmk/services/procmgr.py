@@ -113,6 +113,8 @@ class Task:
     pgid: int = 0  # process group and session (a child starts in its parent's)
     sid: int = 0
     rlimits: dict = field(default_factory=dict)  # resource -> (soft, hard) set by prlimit64
+    membarriers: set = field(default_factory=set)  # membarrier registrations (its mm's: a
+    # child starts with none)
     uids: list = field(default_factory=lambda: [0, 0, 0])  # real, effective, saved
     gids: list = field(default_factory=lambda: [0, 0, 0])
     groups: tuple = ()  # supplementary groups
@@ -467,6 +469,48 @@ class ProcMgr(Service):
             if raw is None:
                 return -EFAULT
             return 0 if raw[0] & 1 else -EINVAL
+
+    # ---- scheduling classes: every thread is SCHED_OTHER (hmk's schedulers have no
+    # real-time classes), whose static priority is 0
+    @charged(task_field=1)
+    def sys_sched_get_priority_max(self, call, policy, *_):
+        return _PRIORITY_RANGE.get(_signed(policy), (-EINVAL, 0))[0]
+
+    @charged(task_field=1)
+    def sys_sched_get_priority_min(self, call, policy, *_):
+        return _PRIORITY_RANGE.get(_signed(policy), (0, -EINVAL))[1]
+
+    @charged(task_field=1)
+    def sys_sched_getscheduler(self, call, pid, *_):
+        if _signed(pid) < 0:
+            return -EINVAL
+        return -ESRCH if self._task_or_thread(_signed(pid) or call.task.pid) is None else 0
+
+    @charged(task_field=1)
+    def sys_sched_getparam(self, call, pid, param, *_):
+        if _signed(pid) < 0 or not param:
+            return -EINVAL
+        if self._task_or_thread(_signed(pid) or call.task.pid) is None:
+            return -ESRCH
+        return 0 if call.space.write(param, bytes(4)) else -EFAULT
+
+    @charged(task_field=1)
+    def sys_membarrier(self, call, cmd, flags, cpu_id, *_):
+        """One modelled core: every thread's memory accesses are already in program order
+        for every other, so each barrier is done as soon as it is asked for. QUERY lists what
+        Linux 6.x supports; the PRIVATE_EXPEDITED commands need registering first."""
+        cmd, task = _signed(cmd), call.task
+        if flags & ~MEMBARRIER_CMD_FLAG_CPU or (flags and cmd != MEMBARRIER_RSEQ):
+            return -EINVAL
+        if cmd == MEMBARRIER_QUERY:
+            return MEMBARRIER_SUPPORTED
+        if cmd not in MEMBARRIER_COMMANDS:
+            return -EINVAL
+        if cmd in MEMBARRIER_NEEDS:
+            return 0 if MEMBARRIER_NEEDS[cmd] in task.membarriers else -EPERM
+        if cmd in MEMBARRIER_NEEDS.values():
+            task.membarriers.add(cmd)
+        return 0
 
     # ---- signals
     @charged(sigaction=1)
@@ -958,3 +1002,13 @@ def _strings(space, ptr):
         if total > MAX_ARG_BYTES:
             return -E2BIG
         out.append(s)
+
+
+# policy -> (max, min) static priority (sched_get_priority_max/min): SCHED_OTHER, SCHED_BATCH,
+# SCHED_IDLE 0; SCHED_FIFO and SCHED_RR 1..99 (kernel/sched/core.c)
+_PRIORITY_RANGE = {0: (0, 0), 1: (99, 1), 2: (99, 1), 3: (0, 0), 5: (0, 0)}
+# membarrier's commands (include/uapi/linux/membarrier.h)
+MEMBARRIER_QUERY, MEMBARRIER_RSEQ, MEMBARRIER_CMD_FLAG_CPU = 0, 1 << 7, 1
+MEMBARRIER_COMMANDS = tuple(1 << k for k in range(9))  # GLOBAL .. REGISTER_..._RSEQ
+MEMBARRIER_NEEDS = {1 << 3: 1 << 4, 1 << 5: 1 << 6, 1 << 7: 1 << 8}  # a command: its register
+MEMBARRIER_SUPPORTED = sum(MEMBARRIER_COMMANDS)
