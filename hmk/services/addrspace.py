@@ -152,6 +152,19 @@ class AddressSpace:
             self.mm.unmapped(objects)
         return dropped
 
+    def discard(self, start: int, end: int) -> list[int]:
+        """MADV_DONTNEED: the pages of [start, end) unmapped and their frames let go, the VMAs
+        kept, so the next touch finds zeros (anonymous) or the file's bytes (file-backed)
+        again; returns the pages that were mapped."""
+        dropped, freed = [], 0
+        for v in self.vmas:
+            if v.start < end and start < v.end:
+                pages, n = self._unmap_pages(max(v.start, start), min(v.end, end))
+                dropped += pages
+                freed += n
+        self.mm.work(unmap_range=int(bool(dropped)), unmap_page=len(dropped), free_page=freed)
+        return dropped
+
     def cut(self, start: int, end: int) -> None:
         """Take [start, end) out of the VMAs (splitting them), leaving its pages alone."""
         keep = []
@@ -304,7 +317,7 @@ class AddressSpace:
         self.mm.work(cow_share=shared, fork_anon_vma=touched)
         return shared
 
-    def _map_file_page(self, page: int, vma: Vma) -> int:
+    def _map_file_page(self, page: int, vma: Vma, access: str = "read") -> int:
         """A page of a mapped file. fsmgr caches the file's pages in frames; a memory manager
         coalesced with it (or both in the kernel) maps the cached frame itself, shared (a
         private writable mapping copy-on-write); a separate one asks fsmgr for the page (an
@@ -328,9 +341,12 @@ class AddressSpace:
             if err != OK:
                 return REFUSED
             mm.shared[pa] = mm.shared.get(pa, 1) + 1  # the cache keeps its own reference
+            k.counts["memmgr.file_pages.shared"] += 1
             if writable and not vma.shared:
                 self.cow.add(page)
-            k.counts["memmgr.file_pages.shared"] += 1
+                if access == "write":  # the write that faulted gets its private copy now
+                    self.pages += 1
+                    return self._copy_on_write(page, pa, vma)
         else:
             new = self.frames.alloc(zero=False, owner="memmgr.filepages")
             self.ram[new : new + PAGE_SIZE] = self.ram[pa : pa + PAGE_SIZE]
@@ -439,7 +455,7 @@ class AddressSpace:
                 return REFUSED
             return self._copy_on_write(page, pa, vma)
         if vma.file is not None and self.mm.page_cache is not None:
-            return self._map_file_page(page, vma)
+            return self._map_file_page(page, vma, access)
         if not pager and vma.anonymous:  # anonymous: the kernel's pool ran dry
             return self._refill()
         # file-backed (or the pager's every fault): fill a frame and map it

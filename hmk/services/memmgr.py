@@ -68,6 +68,7 @@ from hmk.linux.layout import (
     STACK_TOP,
     page_up,
 )
+from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
 from hmk.services.service import ENTRY, Service
@@ -546,7 +547,23 @@ class MemoryManager(Service):
         return 0
 
     def sys_madvise(self, call, addr, length, advice, *_):
-        return 0  # advice only
+        """Advice about a range: MADV_DONTNEED (and DONTNEED_LOCKED) drop its pages (the next
+        touch gives zeros, or the file's bytes), the rest are hints with nothing to do here
+        (no reclaim, no swap, no huge pages); Linux's checks: an aligned start, known advice,
+        MADV_REMOVE only on shared mappings, ENOMEM when part of the range is not mapped."""
+        space, advice = call.space, _signed(advice)
+        if addr % PAGE_SIZE or advice not in MADVICE or _signed(length) < 0:
+            return -EINVAL
+        end = addr + page_up(length)
+        self.work(vma_find=1)
+        hit = [v for v in space.vmas if v.start < end and addr < v.end]
+        if advice == MADV_REMOVE and any(not v.shared for v in hit):
+            return -EINVAL
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+            dropped = space.discard(addr, end)
+            if dropped:
+                self.kernel.tlbi(dropped, space.asid)
+        return 0 if self._mapped(space, addr, end) else -ENOMEM
 
     def _unmap(self, space, start: int, end: int) -> None:
         dropped = space.remove(start, end)
@@ -625,3 +642,9 @@ class TokenView:
         self.log.clear()
         k.roots[asid] = self.domain.root
         k.charge(ACCOUNT, k.time_log(budget, events))
+
+
+# madvise's advice this kernel knows (include/uapi/asm-generic/mman-common.h; MERGEABLE,
+# HUGEPAGE and the like need KSM or huge pages, which a kernel without them refuses: EINVAL)
+MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
+MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24}
