@@ -36,8 +36,10 @@ NEED = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}
 
 
 class RegionTableFull(MemoryError):
-    """More distinct regions than the kernel's per-VSpace region table holds (mmap: ENOMEM,
-    as Linux when vm.max_map_count is reached)."""
+    """More VMAs than a process may have (Linux's vm.max_map_count: mmap answers ENOMEM)."""
+
+
+MAX_MAP_COUNT = 65530  # Linux's default vm.max_map_count (include/linux/mm.h DEFAULT_MAX_MAP_COUNT)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class AddressSpace:
         self.cow: set[int] = set()  # pages shared since fork, to copy on the first write
         self.brk_start = self.brk = 0  # the heap: from the page after the program's segments
         self.mmap_top = MMAP_BASE  # mmap areas grow down from here
+        self.overflow: tuple[int, int] | None = None  # the region table's catch-all, if any
 
     @property
     def root(self) -> int:
@@ -211,9 +214,19 @@ class AddressSpace:
                 regions[-1][1] = v.end
             else:
                 regions.append([v.start, v.end, *flags])
+        if len(self.vmas) > MAX_MAP_COUNT:
+            raise RegionTableFull(f"{len(self.vmas)} VMAs, above vm.max_map_count")
         k, vs, regions = self.kernel, self.proc.vspace, [tuple(r) for r in regions]
-        if len(regions) > k.vspaces.max_regions:
-            raise RegionTableFull(f"{len(regions)} regions, the kernel's table holds fewer")
+        # The kernel's table is a cache of the VMAs. What does not fit goes in as one last
+        # region the memory manager answers for (no R_ANON: its faults come here, and serve
+        # maps their pages itself), spanning the rest: a gap inside it is refused here.
+        room = k.vspaces.max_regions
+        self.overflow = None
+        if len(regions) > room:
+            rest = regions[room - 1 :]
+            self.overflow = (rest[0][0], rest[-1][1])
+            regions = [*regions[: room - 1], (*self.overflow, True, True, False)]
+            k.counts["memmgr.regions_overflowed"] += 1
         ops = {"regions": 1, "per_region": len(regions)}
         self.mm.call(
             self.proc,
@@ -439,6 +452,10 @@ class AddressSpace:
         """The kernel touching user memory (a syscall's copy) faulted: the same fault path."""
         return self.kernel.page_fault(None, va, access, self.proc)
 
+    def overflowed(self, page: int) -> bool:
+        """Is `page` in the region-table overflow (faults there are the memory manager's)?"""
+        return self.overflow is not None and self.overflow[0] <= page < self.overflow[1]
+
     def serve(self, page: int, access: str, pager: bool) -> int:
         """The memory manager's decision for a fault passed on by the kernel."""
         vma = self.find(page)
@@ -448,7 +465,7 @@ class AddressSpace:
         k = self.kernel
         pa = k.vspaces.translate(self.proc.vspace, page)
         if pa is not None:  # present but not allowed: a write to a copy-on-write page?
-            if pa == k.zero_page and access == "write" and not pager:
+            if pa == k.zero_page and access == "write" and not pager and not self.overflowed(page):
                 return self._refill()  # the kernel replaces the zero page from the pool
             if access != "write" or pa not in self.mm.shared and page not in self.cow:
                 self.mm.work(fault=1)
@@ -456,7 +473,7 @@ class AddressSpace:
             return self._copy_on_write(page, pa, vma)
         if vma.file is not None and self.mm.page_cache is not None:
             return self._map_file_page(page, vma, access)
-        if not pager and vma.anonymous:  # anonymous: the kernel's pool ran dry
+        if not pager and vma.anonymous and not self.overflowed(page):  # the pool ran dry
             return self._refill()
         # file-backed (or the pager's every fault): fill a frame and map it
         pa = self.frames.alloc(zero=False, owner="memmgr")
