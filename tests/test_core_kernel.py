@@ -159,17 +159,30 @@ def test_prot_none_keeps_the_frame_but_denies_user_access(system):
     assert space.read(0x50000, 4) == b"kept"
 
 
-def test_a_full_region_table_is_enomem_and_changes_nothing(system):
+def test_past_the_region_table_a_catch_all_sends_faults_to_the_memory_manager(system):
     kernel, mm, proc, space = system
     regions = kernel.vspaces.max_regions
-    for k in range(regions):  # alternate permissions so no two neighbours merge
+    for k in range(regions + 3):  # alternate permissions so no two neighbours merge
         prot = PROT_READ | (PROT_WRITE if k % 2 else 0)
         space.add(Vma(0x100000 + 2 * k * PAGE_SIZE, 0x101000 + 2 * k * PAGE_SIZE, prot, "v"))
+    assert len(space.vmas) == regions + 3
+    assert int(kernel.vspaces.vspace["nregions"][proc.vspace]) == regions
+    first = 0x100000 + 2 * (regions - 1) * PAGE_SIZE
+    assert space.overflow == (first, 0x101000 + 2 * (regions + 2) * PAGE_SIZE)
+    assert space.overflowed(first) and not space.overflowed(0x100000)
+
+
+def test_past_vm_max_map_count_mmap_is_enomem_and_changes_nothing(system, monkeypatch):
+    from hmk.services import addrspace  # noqa: PLC0415
+
+    kernel, mm, proc, space = system
+    monkeypatch.setattr(addrspace, "MAX_MAP_COUNT", 4)
+    for k in range(4):
+        space.add(Vma(0x100000 + 2 * k * PAGE_SIZE, 0x101000 + 2 * k * PAGE_SIZE, PROT_READ, "v"))
     vmas = list(space.vmas)
     with pytest.raises(RegionTableFull):
         space.add(Vma(0x900000, 0x901000, PROT_READ, "one too many"))
     assert space.vmas == vmas
-    assert int(kernel.vspaces.vspace["nregions"][proc.vspace]) == regions
 
 
 def test_adjacent_vmas_with_equal_rights_share_one_region(system):
