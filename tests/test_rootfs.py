@@ -71,3 +71,15 @@ def test_bad_roots_and_programs_are_clear_errors(rootfs, tmp_path, capsys):
     (rootfs / "etc" / "motd").chmod(0o755)
     assert main(["run", "--rootfs", str(rootfs), "--", "/etc/motd"]) == 2
     assert "not an ELF" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_the_roots_own_etc_passwd_wins_over_the_built_in_one(rootfs, own):
+    from test_fsmgr import make_fs  # noqa: PLC0415
+
+    if own:
+        (rootfs / "etc" / "passwd").write_text("guest:x:1000:1000::/home/guest:/bin/sh\n")
+    f, _, _, _ = make_fs("", rootfs=str(rootfs))
+    node = f.vfs.walk(f.vfs.root, b"/etc/passwd")[0]
+    first = bytes(node.data).split(b":")[0]
+    assert first == (b"guest" if own else b"root")

@@ -6,7 +6,8 @@ console's stdin, stdout and stderr and tty, null, zero, random and urandom, the 
 the real-time clock rtc0: devhost's devices), a minimal procfs on /proc (self/exe, self/maps,
 meminfo, all of the process whose thread is running). With a root file system (`rootfs`), the
 root is that host directory, read-only, with tmpfs, devfs and procfs mounted over /tmp, /dev and
-/proc, and the program a path inside it.
+/proc, and the program a path inside it; its own /etc/passwd is the guest's (the built-in one
+only fills in for a root that has none).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import stat
 from pathlib import Path
 
 from hmk.services import devhost
-from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Symlink, Vfs
+from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Symlink, Vfs
 
 
 def build_root(fs, program: str, bundled: dict[str, str], rootfs: str | None = None) -> Vfs:
@@ -31,7 +32,8 @@ def build_root(fs, program: str, bundled: dict[str, str], rootfs: str | None = N
     root = vfs.root
     for name, host in sorted(bundled.items()):
         vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))
-    vfs.place(b"/etc/passwd", File(b"root:x:0:0:root:/root:/bin/sh\n", readonly=True))
+    if not isinstance(vfs.walk(root, b"/etc/passwd")[0], Node):  # the guest root's own wins
+        vfs.place(b"/etc/passwd", File(b"root:x:0:0:root:/root:/bin/sh\n", readonly=True))
     vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs (before the program:
     exe = program.encode()  # a program under /tmp must not make /tmp read-only)
     if exe.startswith(b"/"):
