@@ -249,20 +249,27 @@ class Namespace:
             node.mtime = mtime
         return 0
 
-    def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
-        target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
-        if target is None:
-            return -EFAULT
-        if not target:
-            return -ENOENT
+    def _new_name(self, call, dirfd, path_ptr):
+        """(parent directory, name) for a name to create, or -errno: EEXIST when it is taken,
+        EROFS in a read-only subtree (and the lookup's own errors)."""
         found = self._lookup(call, dirfd, path_ptr, follow=False)
         if isinstance(found, int):
             return found
         node, parent, name = found
         if node is not None:
             return -EEXIST
-        if parent.readonly:
-            return -EROFS
+        return -EROFS if parent.readonly else (parent, name)
+
+    def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
+        target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
+        if target is None:
+            return -EFAULT
+        if not target:
+            return -ENOENT
+        new = self._new_name(call, dirfd, path_ptr)
+        if isinstance(new, int):
+            return new
+        parent, name = new
         parent.add(name, Symlink(target)).mtime = self.wall_ns()
         self.work(create=1)
         return 0
@@ -280,14 +287,10 @@ class Namespace:
             return -ENOENT
         if isinstance(node, Dir):
             return -EPERM
-        new = self._lookup(call, newdirfd, new_ptr, follow=False)
+        new = self._new_name(call, newdirfd, new_ptr)
         if isinstance(new, int):
             return new
-        existing, parent, name = new
-        if existing is not None:
-            return -EEXIST
-        if parent.readonly:
-            return -EROFS
+        parent, name = new
         if not isinstance(node, File | Symlink) or node.readonly and isinstance(node, File):
             return -EXDEV
         parent.add(name, node)
@@ -295,14 +298,10 @@ class Namespace:
         return 0
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
-        if isinstance(found, int):
-            return found
-        node, parent, name = found
-        if node is not None:
-            return -EEXIST
-        if parent.readonly:
-            return -EROFS
+        new = self._new_name(call, dirfd, path_ptr)
+        if isinstance(new, int):
+            return new
+        parent, name = new
         parent.add(name, Dir(perm=mode & 0o777 & ~self.table(call).umask)).mtime = self.wall_ns()
         self.work(create=1)
         return 0
