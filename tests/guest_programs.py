@@ -1,6 +1,7 @@
 """Small C test programs of tests/guest/, built for AArch64 at test time (static glibc), and
 run under qemu-aarch64 for Linux's own answers."""
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,3 +27,14 @@ def linux_output(program: str, *args: str) -> bytes:
     if QEMU is None:
         pytest.skip("qemu-aarch64 is not installed")
     return subprocess.run([QEMU, program, *args], capture_output=True, check=True).stdout
+
+
+def run(program: str, *args: str, system: str = "hm-phone"):
+    """(what the program printed, its RunResult) on hmk under `system`."""
+    from hmk.system import run_program  # noqa: PLC0415
+
+    out = io.BytesIO()
+    result = run_program(
+        program, list(args), system=system, out=out, err=io.BytesIO(), warnings=None
+    )
+    return out.getvalue(), result

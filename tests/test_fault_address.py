@@ -1,13 +1,10 @@
 """A fault's si_addr is the faulting byte's address, as Linux gives it (FAR_EL1), not its page:
 for loads and stores in each addressing mode and for a fetch, against qemu-aarch64."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
+from guest_programs import build, linux_output, run
 
 from hmk.cpu.far import data_address
-from hmk.system import run_program
 
 CASES = ["base", "offset", "index", "post", "pair", "fetch"]
 
@@ -29,10 +26,9 @@ EXPECTED = {  # what Linux reports (qemu-aarch64 agrees: the test below compares
 
 @pytest.mark.parametrize("case", CASES)
 def test_si_addr_is_the_faulting_address(program, case):
-    out = io.BytesIO()
-    result = run_program(program, [case], out=out, err=io.BytesIO(), warnings=None)
+    out, result = run(program, case)
     assert result.exit_status == 0
-    assert out.getvalue() == b"signal 11 code 1 addr %#x\n" % EXPECTED[case]
+    assert out == b"signal 11 code 1 addr %#x\n" % EXPECTED[case]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,12 +1,8 @@
 """umask, fchmod and fchmodat, truncate, faccessat2, fadvise64, sync and syncfs as Linux answers
 them, under three compositions, against qemu-aarch64 (tests/guest/filecalls.c)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 LINUX = b"""umask old 022
 umask now 027
@@ -36,8 +32,7 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_the_file_calls_answer_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)
     for call in ("umask", "fchmod", "fchmodat", "truncate", "faccessat2", "fadvise64", "syncfs"):
         assert result.stats[f"shim.syscalls.{call}"] >= 1

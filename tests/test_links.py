@@ -1,12 +1,8 @@
 """symlinkat and linkat as Linux answers them, under three compositions, against qemu-aarch64
 (tests/guest/links.c)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 LINUX = b"""symlink 0 again -17 empty -2
 readlink 10 /tmp/l.txt
@@ -30,9 +26,8 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_links_answer_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)
     assert (
         result.stats["shim.syscalls.symlinkat"] >= 3 and result.stats["shim.syscalls.linkat"] >= 5
     )

@@ -3,12 +3,8 @@ so the affinity mask is CPU 0 and the kernel's mask is one long: Linux on a one-
 (NR_CPUS <= 64) gives the same. qemu-aarch64 runs on this machine's CPUs, so its affinity lines
 are the host's; every other line is compared with it."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 ONE_CPU = b"""sysinfo 0 unit 1 ram big free some procs some swap 0
 sysinfo fault -14
@@ -37,6 +33,5 @@ def test_qemu_agrees_where_the_host_does_not_show(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux"])
 def test_sysinfo_and_affinity_answer_as_linux_on_one_cpu(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (ONE_CPU, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (ONE_CPU, 0)

@@ -4,12 +4,8 @@ qemu-aarch64. qemu-aarch64 7.2 accepts any advice on any range, so the errors' l
 own (mm/madvise.c: unknown advice EINVAL, MADV_REMOVE on a private mapping EINVAL, a range not
 mapped ENOMEM)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 COMMON = b"""dontneed 0 -> 97 0 97
 private file x dontneed 0 -> f
@@ -30,6 +26,5 @@ def test_qemu_agrees_but_for_the_errors(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "hm-ic0", "linux", "sel4"])
 def test_madvise_answers_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (COMMON + ERRORS, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (COMMON + ERRORS, 0)

@@ -3,12 +3,8 @@ memory manager's), against qemu-aarch64 (tests/guest/manymaps.c); and thread and
 stopped by EAGAIN (tests/guest/bombs.c: Linux's limits are far higher than hmk's, so its
 expected output is Linux's behaviour at a limit, not qemu's run)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 MANY = b"""mapped 300 failed 0 sum 17202
 child sum 8676
@@ -16,11 +12,6 @@ child status 0
 """
 BOMBS = b"threads stopped: 11 (made some: 1)\nfork stopped: 11 (made some: 0)\n"
 SYSTEMS = ["hm-phone", "linux", "sel4"]
-
-
-def _run(program, system):
-    out = io.BytesIO()
-    return out, run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +25,12 @@ def test_qemu_agrees_with_the_expected_output(programs):
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_many_mappings_work_past_the_region_table(programs, system):
-    out = io.BytesIO()
-    result = run_program(
-        programs["manymaps"], [], system=system, out=out, err=io.BytesIO(), warnings=None
-    )
-    assert (out.getvalue(), result.exit_status) == (MANY, 0)
+    out, result = run(programs["manymaps"], system=system)
+    assert (out, result.exit_status) == (MANY, 0)
     assert result.stats["services.memmgr.regions_overflowed"] > 0
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_thread_and_fork_bombs_end_in_eagain(programs, system):
-    out = io.BytesIO()
-    result = run_program(
-        programs["bombs"], [], system=system, out=out, err=io.BytesIO(), warnings=None
-    )
-    assert (out.getvalue(), result.exit_status) == (BOMBS, 0)
+    out, result = run(programs["bombs"], system=system)
+    assert (out, result.exit_status) == (BOMBS, 0)

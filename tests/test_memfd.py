@@ -1,12 +1,8 @@
 """memfd_create as Linux answers it, under three compositions, against qemu-aarch64
 (tests/guest/memfd.c)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 LINUX = b"""memfd ok cloexec 1
 write 11
@@ -31,7 +27,6 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_memfd_answers_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)
     assert result.stats["frames.fsmgr.pagecache.in_use"] == 0  # freed with its last user

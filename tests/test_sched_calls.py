@@ -1,12 +1,8 @@
 """Scheduling-class queries, membarrier and the mlock family as Linux answers them for a normal
 process, under three compositions, against qemu-aarch64 (tests/guest/schedcalls.c)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 LINUX = b"""priority other 0..0 fifo 1..99 rr 1..99 bad -22
 scheduler 0 param 0 0 nobody -3 -22
@@ -28,6 +24,5 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_scheduling_queries_membarrier_and_mlock_answer_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)

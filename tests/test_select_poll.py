@@ -1,12 +1,8 @@
 """select (pselect6) and poll (ppoll) as Linux answers them, under three compositions, against
 qemu-aarch64 (tests/guest/selectpoll.c says what each line checks)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 # Linux's answers (what qemu-aarch64 prints on this machine's Linux): compared with qemu's when it
 # is installed
@@ -34,7 +30,6 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_select_and_poll_answer_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)
     assert result.stats["shim.syscalls.pselect6"] >= 10

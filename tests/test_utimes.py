@@ -1,12 +1,8 @@
 """utimensat and futimens as Linux answers them (files are stamped with the wall clock), under
 three compositions, against qemu-aarch64 (tests/guest/utimes.c)."""
 
-import io
-
 import pytest
-from guest_programs import build, linux_output
-
-from hmk.system import run_program
+from guest_programs import build, linux_output, run
 
 LINUX = b"""set 0
 given: atime 1000000000.000000123 mtime 1100000000.000000456
@@ -32,6 +28,5 @@ def test_qemu_agrees_with_the_expected_output(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
 def test_file_times_answer_as_linux(program, system):
-    out = io.BytesIO()
-    result = run_program(program, [], system=system, out=out, err=io.BytesIO(), warnings=None)
-    assert (out.getvalue(), result.exit_status) == (LINUX, 0)
+    out, result = run(program, system=system)
+    assert (out, result.exit_status) == (LINUX, 0)
