@@ -88,9 +88,13 @@ def _zeroed(log: np.ndarray) -> int:
     return int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
 
 
+def _is_new(outcome: int, zeroed: int) -> bool:
+    return outcome == ZERO_REPLACED or (outcome == RESOLVED and zeroed > 0)
+
+
 def new_page(outcome: int, log: np.ndarray) -> bool:
     """Whether the fault gave the process a new anonymous page (not the zero page)."""
-    return outcome == ZERO_REPLACED or (outcome == RESOLVED and _zeroed(log) > 0)
+    return _is_new(outcome, _zeroed(log))
 
 
 def fault_budget(outcome: int, log: np.ndarray) -> int:
@@ -98,7 +102,7 @@ def fault_budget(outcome: int, log: np.ndarray) -> int:
     if outcome == NEED_PAGER:
         return BUDGETS["pf.upcall"]
     zeroed = _zeroed(log)
-    base = BUDGETS["pf.record"] if new_page(outcome, log) else 0
+    base = BUDGETS["pf.record"] if _is_new(outcome, zeroed) else 0
     base += BUDGETS["pf.check"]
     if outcome == SEGV:
         return base + BUDGETS["pf.segv"]
