@@ -11,6 +11,8 @@ VFS layers (`vfs_rw`); then, by what the descriptor names:
   buffer's own work (`pipe_read`, `pipe_write`); the other end woken when it may be waiting, as
   Linux decides (`pipe_wake`: a read of a full pipe, a write to an empty one); a read of an
   empty pipe or a write to a full one queued to wait (`pipe_wait`), made again when woken;
+- an object that moves its own bytes (a socket, an eventfd, ...: hmk.services.vfs.Stream): its
+  read or write, the copy between it and the user's buffer charged here;
 - the console and the RAM disk: a request to devhost, which moves the bytes itself;
 - other devices and procfs: the bytes made here (/dev/zero's written as zeros, /dev/urandom's
   generated a block at a time: `random_block`), copied from the file manager's own buffer.
@@ -48,7 +50,7 @@ from hmk.services.copies import (
     scatter,
 )
 from hmk.services.devhost import BlockDevice
-from hmk.services.vfs import Device, Dir, File, Generated, Pipe
+from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream
 
 RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
 
@@ -102,13 +104,20 @@ class FileIO:
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
         count = sum(n for _, n in vec)
-        if _driven(node):  # the driver host moves the bytes
+        if isinstance(node, Stream):  # the object moves its own bytes
+            got = node.read(call, f, count)
+            if isinstance(got, int):
+                return got
+            data, spans = got if isinstance(got, tuple) else (got, [])
+            got = data, spans, len(pages(0, len(data)))
+        elif _driven(node):  # the driver host moves the bytes
             start = f.pos if pos is None else pos
             n = self.peers["devhost"].read(call.task.proc, node, call.space, vec, start, count)
             if n > 0 and pos is None and isinstance(node, BlockDevice):
                 f.pos += n
             return n
-        got = self._fetch(f, node, count, pos, ops, fresh)
+        else:
+            got = self._fetch(f, node, count, pos, ops, fresh)
         if isinstance(got, int):
             return got
         data, spans, chunks = got
@@ -201,6 +210,11 @@ class FileIO:
 
     def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):
         """(bytes written, destination spans or None: not copied) or -errno."""
+        if isinstance(node, Stream):  # the object takes the bytes itself
+            got = node.write(call, f, data)
+            if isinstance(got, int):
+                return got if got < 0 else (got, [])
+            return got
         if isinstance(node, Device):
             n = node.write(data)
             return n if isinstance(n, int) and n < 0 else (n, None)

@@ -85,7 +85,7 @@ from hmk.services.fsnames import Namespace, _int
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
-from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Symlink
+from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Stream, Symlink
 
 
 class OpenFile:
@@ -141,7 +141,9 @@ class FileTable:
         f.refs -= 1
         if f.refs:
             return
-        if f.pipe_end is not None:
+        if isinstance(f.node, Stream):
+            f.node.released(f)
+        elif f.pipe_end is not None:
             pipe = f.node
             if f.pipe_end == "r":
                 pipe.readers -= 1
@@ -579,7 +581,7 @@ class FsMgr(FileIO, Namespace, Service):
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, (Pipe, Device)):
+            if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
             base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
             if base is None:
@@ -647,7 +649,7 @@ class FsMgr(FileIO, Namespace, Service):
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, Pipe):
+            if isinstance(f.node, Pipe | Stream):
                 return -ESPIPE
             if not 0 <= _signed(advice) <= 5 or _signed(length) < 0:
                 return -EINVAL
@@ -774,9 +776,19 @@ class FsMgr(FileIO, Namespace, Service):
             if f.writable:
                 rev |= POLLOUT if len(node.buffer) < Pipe.CAPACITY else 0
                 rev |= POLLERR if node.readers == 0 else 0
+        elif isinstance(node, Stream):
+            rev = node.poll(f)
         else:
             rev = (POLLIN if f.readable else 0) | (POLLOUT if f.writable else 0)
         return rev & (events | POLLHUP | POLLERR)
+
+    @staticmethod
+    def queues_of(node) -> list[list[int]]:
+        """The wait lists a thread waiting for `node` to change joins (a pipe's readers' and
+        writers', a Stream's), for poll, select and epoll."""
+        if isinstance(node, Pipe):
+            return [node.read_waiters, node.write_waiters]
+        return [node.waiters] if isinstance(node, Stream) else []
 
     def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
@@ -799,9 +811,7 @@ class FsMgr(FileIO, Namespace, Service):
         if wait == 0:
             return report(revents)
         k = self.k  # wait for a pipe to change, a signal, or the timeout
-        pipes = [f.node for f in (t.file(fd) for fd, _ in polled) if f]
-        waits = [p.read_waiters for p in pipes if isinstance(p, Pipe)]
-        waits += [p.write_waiters for p in pipes if isinstance(p, Pipe)]
+        waits = [q for f in (t.file(fd) for fd, _ in polled) if f for q in self.queues_of(f.node)]
         if wait is None:
             k.block_current(t.poll_waiters)
         elif not k.sleep_until(k.wait_deadline(wait), t.poll_waiters):

@@ -13,7 +13,16 @@ import os
 import stat
 from pathlib import Path
 
-from hmk.linux.abi import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, NAME_MAX, PATH_MAX, PIPE_BUF_BYTES
+from hmk.linux.abi import (
+    EINVAL,
+    ELOOP,
+    ENAMETOOLONG,
+    ENOENT,
+    ENOTDIR,
+    NAME_MAX,
+    PATH_MAX,
+    PIPE_BUF_BYTES,
+)
 
 MAX_SYMLINKS = 40
 
@@ -189,6 +198,49 @@ class Pipe(Node):
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
+
+
+class Stream(Node):
+    """An object a descriptor names that moves its own bytes and knows its own readiness:
+    sockets, eventfd, timerfd, signalfd, epoll. The file manager's read and write (and readv,
+    writev), poll, select and close hand such a descriptor to these methods; the service that
+    made the object (the network manager, the file manager's event files) keeps its state.
+
+    - `read(call, f, count)`: the bytes read (b"": end of file), or -errno, or ERESTARTSYS
+      after blocking the caller (the core kernel's `block_current(self.waiters)`); the read runs
+      again when it wakes, with `call.resumed` set. May return (bytes, spans): the frames
+      (pa, length) the bytes were copied from, so their lines go through the memory hierarchy.
+    - `write(call, f, data)`: the count written, or -errno / ERESTARTSYS as read; may return
+      (count, spans) for the frames the bytes were copied to.
+    - `poll(f)`: what the object is ready for now, as a poll(2) revents mask (POLLIN, POLLOUT,
+      POLLHUP, POLLERR, POLLRDHUP, ...); the caller masks it with what was asked.
+    - `released(f)`: the last descriptor of the open file `f` went.
+    - `changed(kernel)`: call whenever readiness may have changed: every thread waiting on
+      the object (blocked readers or writers, poll, select and epoll waiters) wakes and looks
+      again, and `generation` counts the change (edge-triggered epoll reports an object whose
+      generation moved since its last report).
+    """
+
+    def __init__(self, mode: int = stat.S_IFSOCK | 0o777):
+        super().__init__(mode)
+        self.waiters: list[int] = []  # threads waiting for this object to change
+        self.generation = 0  # changes so far (see `changed`)
+
+    def read(self, call, f, count: int):
+        return -EINVAL
+
+    def write(self, call, f, data: bytes):
+        return -EINVAL
+
+    def poll(self, f) -> int:
+        return 0
+
+    def released(self, f) -> None:
+        pass
+
+    def changed(self, kernel) -> None:
+        self.generation += 1
+        kernel.wake_all(self.waiters)
 
 
 class Vfs:
