@@ -197,7 +197,7 @@ def test_a_script_error_ends_the_run_with_its_traceback():
     with pytest.raises(ScriptError) as caught:
         run(main)
     text = str(caught.value)
-    assert "script of pid 2 (" in text and "broken_child) raised" in text
+    assert "script of pid 4 (" in text and "broken_child) raised" in text
     assert "KeyError: 'no such request handler'" in text and "in broken_child" in text
     assert caught.value.result.exit_status == 124
 

@@ -50,7 +50,7 @@ def test_syscalls_go_through_their_services(minish):
     else:
         assert ipc == minish.stats["kernel.cycles.ipc"]
     processes = {k[0] for k in s}
-    assert {"process:minish[1]", "process:hello[2]"} <= processes  # the exec'd child by name
+    assert {"process:minish[3]", "process:hello[4]"} <= processes  # the exec'd child by name
 
 
 def test_faults_are_under_the_faulting_function(minish):

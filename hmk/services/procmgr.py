@@ -8,7 +8,14 @@ thread resumes after the call with x0 = 0. A vfork (CLONE_VM | CLONE_VFORK: vfor
 system) shares the parent's pages writable instead, and the parent waits until the child execs
 or exits. `execve` replaces the image with a program from the file system. `exit` closes the
 descriptors, frees the memory and the kernel objects, and leaves a zombie for `wait4`; when the
-first process (pid 1) exits, the run ends, as with qemu-user. A call that must wait (wait4 with
+program (the first process made from a file) exits, the run ends, as with qemu-user.
+
+The program starts as a shell would start it: its parent is a login shell (`sh`, pid 2, the
+session leader) whose parent is init (pid 1). Both are records without a process (no address
+space, no thread, no cycles): they exist so that getppid, process groups and sessions read as
+they do on a running system (a benchmark harness takes a parent of pid 1 to mean its parent
+died), and init adopts orphans and reaps them at once, as its wait loop does. Signals sent to
+them are accepted and ignored, as init and an interactive shell ignore kill's default signals. A call that must wait (wait4 with
 no zombie child) blocks the thread and runs again when it is woken (-ERESTARTSYS).
 Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
 space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
@@ -95,13 +102,16 @@ RESTORED_BYTES = UC_MCONTEXT + MC_RESERVED + FPSIMD_SIZE
 UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
+INIT_PID, SHELL_PID = 1, 2  # init, and the shell that starts the program
+
+
 @dataclass(eq=False)
 class Task:
     """A Linux process."""
 
     pid: int
     ppid: int
-    proc: Process  # its protection domain in the core kernel
+    proc: Process | None  # its protection domain in the core kernel (None: init, the shell)
     exe: bytes = b""  # the program's path (/proc/self/exe)
     signals: SignalState = field(default_factory=SignalState)
     children: list = field(default_factory=list)
@@ -120,8 +130,13 @@ class Task:
     groups: tuple = ()  # supplementary groups
 
     @property
+    def virtual(self) -> bool:
+        """init or the shell that started the program: a record, not a process."""
+        return self.proc is None
+
+    @property
     def label(self) -> str:
-        """How reports name it: the program's file name and the pid, `hello[1]`."""
+        """How reports name it: the program's file name and the pid, `hello[3]`."""
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
@@ -211,6 +226,7 @@ class ProcMgr(Service):
         self.tasks: dict[int, Task] = {}
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
+        self.program: Task | None = None  # the first process made from a file
         self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
         # every thread made or gone is told to the driver host when it keeps shadow tasks
         # (HM's driver container: hmk.services.devhost; not a linux kernel's drivers)
@@ -229,18 +245,25 @@ class ProcMgr(Service):
 
     @property
     def exit_status(self) -> int | None:
-        """The first process's exit status as a shell reports it (None: it has not exited)."""
-        init = self.tasks.get(1)
-        if init is None or not init.zombie:
+        """The program's exit status as a shell reports it (None: it has not exited)."""
+        task = self.program
+        if task is None or not task.zombie:
             return None
-        signaled = init.status & 0x7F
-        return 128 + signaled if signaled else init.status >> 8 & 0xFF
+        signaled = task.status & 0x7F
+        return 128 + signaled if signaled else task.status >> 8 & 0xFF
 
     # ---- the first process ---------------------------------------------------------------
     def start(self, proc) -> Task:
-        """The first process (pid 1), in `proc`."""
+        """The program's process, in `proc`: the child of a shell (pid 2, a session leader)
+        that init (pid 1) started; the program leads its own process group, as a job a shell
+        starts does."""
+        if not self.tasks:
+            self._add(0, None)  # init
+            self._add(INIT_PID, None)  # the shell
         self.peers["memmgr"].attach(proc)
-        task = self._add(0, proc)
+        task = self._add(SHELL_PID, proc)
+        task.pgid = task.pid
+        self.program = self.program or task
         for service in self.peers.values():
             service.process_started(task)
         self._shadow(proc, task.pid, made=True)
@@ -263,11 +286,16 @@ class ProcMgr(Service):
         task.rlimits = dict(parent.rlimits) if parent else {}
         if parent:
             task.uids, task.gids, task.groups = list(parent.uids), list(parent.gids), parent.groups
-            task.exe, task.signals = parent.exe, parent.signals.copy()
-            proc.image = parent.proc.image
+            if not parent.virtual:
+                task.exe, task.signals = parent.exe, parent.signals.copy()
+                proc.image = parent.proc.image
         self.tasks[task.pid] = task
-        self.by_proc[proc] = task
-        task.threads[proc.tcb] = [task.pid, 0]
+        if proc is None:  # init, or the shell
+            task.pgid = task.sid = task.pid
+            task.exe = b"/sbin/init" if task.pid == INIT_PID else b"/bin/sh"
+        else:
+            self.by_proc[proc] = task
+            task.threads[proc.tcb] = [task.pid, 0]
         if ppid:
             self.tasks[ppid].children.append(task)
         return task
@@ -793,16 +821,21 @@ class ProcMgr(Service):
             k.forget_thread(tcb)
         task.zombie, task.status = True, status
         self.vfork_done(task)
-        if task.pid == 1:
+        if task is self.program:
             machine.stop()
             return
         self.peers["memmgr"].detach(task.proc)  # its memory and kernel objects go; its pid
         k.destroy_process(task.proc)  # stays until it is reaped
+        init = self.tasks[INIT_PID]
         for child in task.children:  # orphans go to init
-            child.ppid = 1
-            self.tasks[1].children.append(child)
+            child.ppid = INIT_PID
+            init.children.append(child)
+            if child.zombie:
+                self._reap(init, child, charged=False)
         parent = self.tasks.get(task.ppid)
-        if parent is not None:
+        if parent is init:  # init's wait loop reaps it at once (init's work: not charged)
+            self._reap(init, task, charged=False)
+        elif parent is not None:
             code, value = _child_code(status), _child_value(status)
             parent.signals.post(SIGCHLD, code, task.pid, value)
             k.wake_all(parent.waiters)
@@ -820,14 +853,14 @@ class ProcMgr(Service):
         elif pid == 0:
             targets = [t for t in live if t.pgid == sender.pgid]
         elif pid == -1:
-            targets = [t for t in live if t.pid not in (1, sender.pid)]
+            targets = [t for t in live if t.pid not in (INIT_PID, sender.pid)]
         else:
             targets = [t for t in live if t.pgid == -pid]
         self.work(kill=max(len(targets), 1))
         if not targets:
             return -ESRCH
         for target in targets:
-            if sig and not target.zombie:
+            if sig and not target.zombie and not target.virtual:
                 self._signal(sender, target, sig)
         return 0
 
@@ -947,11 +980,12 @@ class ProcMgr(Service):
         self.k.block_current(task.waiters)
         return -ERESTARTSYS
 
-    def _reap(self, task: Task, dead: Task) -> None:
-        self.work(reap=1)
+    def _reap(self, task: Task, dead: Task, charged: bool = True) -> None:
+        if charged:
+            self.work(reap=1)
         task.children.remove(dead)
         del self.tasks[dead.pid]
-        del self.by_proc[dead.proc]
+        self.by_proc.pop(dead.proc, None)
 
 
 def _child_code(status: int) -> int:

@@ -288,8 +288,8 @@ class Simulation:
         )
 
         # the first process, on the core
-        proc = Process(kernel, "init", self.shim)
-        self.init = self.procmgr.start(proc)
+        proc = Process(kernel, "program", self.shim)
+        self.program_task = self.procmgr.start(proc)
         machine.set_space(proc.root, kernel.activate(proc))
         kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
         self._entry = None
@@ -329,7 +329,7 @@ class Simulation:
         # the batch about to be timed ran in the current process (a Linux process, or a
         # service domain, whose code is its program's: read through the first process)
         proc = k.running_process
-        task = self.procmgr.task_of(proc) or self.init
+        task = self.procmgr.task_of(proc) or self.program_task
         self._batch_code = self.memmgr.space_of(task.proc).read
         self.timing.table.use(task.proc.image)
         if self.stacks is not None:
@@ -354,7 +354,7 @@ class Simulation:
         """The ELF image of `program`: a host path, or (with a root file system) a guest one."""
         if self.rootfs is None:
             return load_elf(os.path.abspath(program))  # /proc/self/exe is absolute, as in Linux
-        found = self.services["fsmgr"].executable(self.init, os.fsencode(program))
+        found = self.services["fsmgr"].executable(self.program_task, os.fsencode(program))
         if isinstance(found, int):
             raise OSError(f"{program}: {os.strerror(-found)} in the root file system")
         return parse_elf(found[0], found[1].decode(errors="replace"))
@@ -362,7 +362,7 @@ class Simulation:
     def start(self, image, argv: list[bytes], envp: list[bytes]) -> None:
         """Load `image` as the first process's program, with Linux's initial stack for argv
         and envp."""
-        self._entry = self.procmgr.load(self.init, image, argv, envp, argv[0])
+        self._entry = self.procmgr.load(self.program_task, image, argv, envp, argv[0])
 
     def run(self) -> RunResult:
         """Run until the first process and everything it started have exited (or a fault or a

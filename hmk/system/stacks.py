@@ -2,7 +2,7 @@
 
 A stack is a tuple of frames, root first, each `kind:name` (hmk.report.flame draws them):
 
-    process:hello[1]  user:main  syscall:write  service:fsmgr  service:devhost  kernel:ipc
+    process:hello[3]  user:main  syscall:write  service:fsmgr  service:devhost  kernel:ipc
 
 * The program's own cycles: the timing model reports the clock after every executed block;
   a block's cycles (the clock's advance over it, stalls included) go to the function that
@@ -73,7 +73,7 @@ class Symbols:
 class StackProfile:
     """Collects the stacks of one run (hmk.system.simulation.Simulation makes one when asked).
     `label(proc)` names a process whose program the profile may read symbols from (a Linux
-    process: `hello[1]`), or None for a domain of the core kernel's own (its name is used)."""
+    process: `hello[3]`), or None for a domain of the core kernel's own (its name is used)."""
 
     def __init__(self, machine, timing, label):
         self.machine, self.timing, self.label = machine, timing, label
