@@ -214,6 +214,10 @@ class CoreKernel:
         self.roots[0] = self._linear_map()
         self.counts: Counter = Counter()
         self.cycles: Counter = Counter()  # kernel-side cycles by path
+        # CPU time: tcb -> [cycles it ran, of them the system's]; the running thread's list
+        # (boot's: nobody's), and the clock when it was last switched to or accounted
+        self.thread_cpu: dict[int, list[int]] = {}
+        self._on_core, self._on_core_since = [0, 0], 0
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
         # a thread whose call blocked runs its SVC again when it wakes: tcb -> the address
         # after that SVC, while the call is the same call going on (restart_call)
@@ -312,6 +316,8 @@ class CoreKernel:
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
+        if what != "idle":  # kernel and service work: the process on the core's system time
+            self._on_core[1] += int(cycles)
         self.port.add_cycles(int(cycles))
         self.port.charged(self, what, int(cycles))
 
@@ -444,7 +450,31 @@ class CoreKernel:
         self.threads.resume(proc.tcb)
         self.threads.context_switch(0, -1, proc.tcb, [])
         self.tick_cycles, self._next_tick = tick_cycles, tick_cycles
+        self._on_core, self._on_core_since = self._cpu_of(proc.tcb), self.now()
         self.mem.take_log()
+
+    # ---- CPU time (getrusage, times, clock_gettime's CPU clocks) -------------------------
+    def _cpu_of(self, tcb: int) -> list[int]:
+        return self.thread_cpu.setdefault(tcb, [0, 0])
+
+    def _account(self, now: int) -> None:
+        """The time since the last switch goes to the thread that was on the core."""
+        self._on_core[0] += now - self._on_core_since
+        self._on_core_since = now
+
+    def cpu_cycles(self, proc=None, tcb: int | None = None) -> tuple[int, int]:
+        """(user, system) cycles a thread (`tcb`) or all of `proc`'s threads, live and gone,
+        have run so far: system is the kernel's and the services' work done for them
+        (syscalls, faults, IPC, switches to them), user the rest of their time on the core;
+        time the core idled is nobody's."""
+        self._account(self.now())
+        if tcb is not None:
+            run, system = self._cpu_of(tcb)
+        else:
+            run, system = proc.cpu
+            for t in self.threads_of(proc):
+                run, system = run + self._cpu_of(t)[0], system + self._cpu_of(t)[1]
+        return max(run - system, 0), system
 
     @property
     def running(self) -> int:
@@ -599,6 +629,12 @@ class CoreKernel:
 
     def forget_thread(self, tcb: int) -> None:
         """Destroy a thread: its TCB, saved state, waits."""
+        self._account(self.now())
+        spent = self.thread_cpu.pop(tcb, None)
+        proc = self._procs.get(tcb)
+        if spent is not None and proc is not None:  # its time stays its process's
+            proc.cpu[0] += spent[0]
+            proc.cpu[1] += spent[1]
         self.resuming.pop(tcb, None)
         self._retried.discard(tcb)
         self.deadlines.pop(tcb, None)
@@ -684,7 +720,9 @@ class CoreKernel:
             return
         if alive:
             self._extra[cur] = machine.extra_context()
+        self._account(self.now())
         if to == -1 and self._idle():  # the core slept until a timed wait ended
+            self._on_core_since = self.now()  # (the idle time is nobody's)
             to, regs = self.threads.dispatch(0, [])
         if to < 0:
             machine.kill("every thread is blocked or suspended: nothing can run", STUCK)
@@ -693,6 +731,7 @@ class CoreKernel:
         if to in self._extra:
             machine.set_extra_context(self._extra[to])
         self.counts["kernel.context_switches"] += 1
+        self._on_core = self._cpu_of(to)
         proc = self._space.get(to) or self._procs[to]
         changed = proc is not self.current
         if changed:
@@ -751,6 +790,7 @@ class Process:
     def __init__(self, kernel: CoreKernel, name: str, personality: Personality | None = None):
         self.kernel, self.name, self.personality = kernel, name, personality
         self.image = None
+        self.cpu = [0, 0]  # its gone threads' CPU time (cpu_cycles)
         self.vspace = kernel.vspaces.create()
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:

@@ -9,7 +9,9 @@ from hmk.kernel.costs import BUDGETS
 from hmk.linux.abi import (
     CLOCK_BOOTTIME,
     CLOCK_MONOTONIC,
+    CLOCK_PROCESS_CPUTIME_ID,
     CLOCK_REALTIME,
+    CLOCK_THREAD_CPUTIME_ID,
     EFAULT,
     EINVAL,
     ERESTARTSYS,
@@ -30,14 +32,27 @@ class ShimCalls:
             return None
         return self.k.now_ns() + epoch(clock_id)
 
+    def cpu_ns(self, call, clock_id: int) -> int | None:
+        """The calling process's or thread's CPU time (user + system) in ns (None: not a CPU
+        clock hmk has; the clocks of other processes' ids, clock_getcpuclockid's, are not)."""
+        if clock_id == CLOCK_PROCESS_CPUTIME_ID:
+            cycles = self.k.cpu_cycles(call.task.proc)
+        elif clock_id == CLOCK_THREAD_CPUTIME_ID:
+            cycles = self.k.cpu_cycles(tcb=call.tcb)
+        else:
+            return None
+        return int(sum(cycles) / self.k.ghz)
+
     def sys_clock_gettime(self, call, clock_id, ts, *_):
         ns = self.now_ns(clock_id)
+        if ns is None:
+            ns = self.cpu_ns(call, clock_id)
         if ns is None:
             return -EINVAL
         return 0 if call.space.write(ts, timespec(ns)) else -EFAULT
 
     def sys_clock_getres(self, call, clock_id, res, *_):
-        if clock_id not in CLOCKS:
+        if clock_id not in (*CLOCKS, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
             return -EINVAL
         return 0 if not res or call.space.write(res, timespec(1)) else -EFAULT
 

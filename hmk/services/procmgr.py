@@ -15,8 +15,10 @@ session leader) whose parent is init (pid 1). Both are records without a process
 space, no thread, no cycles): they exist so that getppid, process groups and sessions read as
 they do on a running system (a benchmark harness takes a parent of pid 1 to mean its parent
 died), and init adopts orphans and reaps them at once, as its wait loop does. Signals sent to
-them are accepted and ignored, as init and an interactive shell ignore kill's default signals. A call that must wait (wait4 with
-no zombie child) blocks the thread and runs again when it is woken (-ERESTARTSYS).
+them are accepted and ignored, as init and an interactive shell ignore kill's default signals.
+
+A call that must wait (wait4 with no zombie child) blocks the thread and runs again when it is
+woken (-ERESTARTSYS).
 Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
 space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
 and a thread's exit clears and wakes its CLONE_CHILD_CLEARTID word (pthread_join). Futex
@@ -95,7 +97,9 @@ from hmk.linux.stack import auxv_for, build_stack
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
 from hmk.services.service import ENTRY, Service, charged
 
-RUSAGE_BYTES = 144  # struct rusage on aarch64: no usage is reported (all zero)
+RUSAGE_BYTES = 144  # struct rusage on aarch64
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+USER_HZ = 100  # clock ticks per second of times(2) (arm64's USER_HZ)
 THREAD_FLAGS = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES
 # rt_sigreturn's loads: the ucontext up to and with the FP/SIMD record (hmk.linux.signals)
 RESTORED_BYTES = UC_MCONTEXT + MC_RESERVED + FPSIMD_SIZE
@@ -128,6 +132,8 @@ class Task:
     uids: list = field(default_factory=lambda: [0, 0, 0])  # real, effective, saved
     gids: list = field(default_factory=lambda: [0, 0, 0])
     groups: tuple = ()  # supplementary groups
+    cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
+    children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
     @property
     def virtual(self) -> bool:
@@ -172,6 +178,9 @@ class ProcMgr(Service):
         # assumed: a process group, session or resource limit read or set (the task found, the
         # field changed under its lock): as rt_sigaction's own work
         "task_field": 299,
+        # assumed: CPU time read for getrusage or times (the thread group's times summed and
+        # scaled: thread_group_cputime_adjusted), ~2x task_field's work
+        "cputime": 600,
         # a futex's hash bucket found and searched (the key, the hash, the lock), nobody woken:
         # futex 261 less the entry (futex_wake_nobody)
         "futex": 249,
@@ -693,6 +702,42 @@ class ProcMgr(Service):
             task.rlimits[resource] = (soft, hard)  # root may raise the hard limit too
         return 0
 
+    # ---- CPU time ------------------------------------------------------------------------
+    def cpu_ns(self, task: Task, who: int = RUSAGE_SELF, tcb: int | None = None):
+        """(user, system) ns of `task` (RUSAGE_SELF), of its waited-for children and their
+        own (RUSAGE_CHILDREN), or of thread `tcb` (RUSAGE_THREAD), as the core kernel
+        accounted them (hmk.kernel.core.cpu_cycles)."""
+        if who == RUSAGE_CHILDREN:
+            cycles = task.children_cpu
+        elif task.zombie:
+            cycles = task.cpu_at_exit
+        else:
+            cycles = self.k.cpu_cycles(task.proc, tcb if who == RUSAGE_THREAD else None)
+        return tuple(int(c / self.k.ghz) for c in cycles)
+
+    def sys_getrusage(self, call, who, usage, *_):
+        who = _signed(who)
+        if who not in (RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD):
+            return -EINVAL
+        with self.working(cputime=1):
+            raw = _rusage(self.cpu_ns(call.task, who, call.tcb))
+            if not call.space.write(usage, raw):
+                return -EFAULT
+            log_user(self.k.mem, call.space, usage, len(raw), WRITE)
+            return 0
+
+    def sys_times(self, call, buf, *_):
+        """times(2): the caller's and its waited-for children's user and system time in clock
+        ticks (USER_HZ), and the ticks since boot."""
+        with self.working(cputime=1):
+            if buf:
+                times = self.cpu_ns(call.task) + self.cpu_ns(call.task, RUSAGE_CHILDREN)
+                raw = struct.pack("<4q", *(ns * USER_HZ // 10**9 for ns in times))
+                if not call.space.write(buf, raw):
+                    return -EFAULT
+                log_user(self.k.mem, call.space, buf, len(raw), WRITE)
+            return self.k.now_ns() * USER_HZ // 10**9
+
     # ---- the work behind the calls ---------------------------------------------------------
     def vfork_done(self, task: Task) -> None:
         """The child of a vfork exec'd or exited: its parent goes on."""
@@ -819,6 +864,7 @@ class ProcMgr(Service):
             service.process_exited(task)
         for tcb in k.threads_of(task.proc):
             k.forget_thread(tcb)
+        task.cpu_at_exit = k.cpu_cycles(task.proc)
         task.zombie, task.status = True, status
         self.vfork_done(task)
         if task is self.program:
@@ -920,7 +966,7 @@ class ProcMgr(Service):
         space = self.space_of(task)
         if wstatus and not space.write(wstatus, struct.pack("<i", dead.status)):
             return -EFAULT
-        if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
+        if rusage and not space.write(rusage, _rusage(self._reaped_cpu(dead))):
             return -EFAULT
         self._reap(task, dead)
         return dead.pid
@@ -959,7 +1005,7 @@ class ProcMgr(Service):
             and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
         ):
             return -EFAULT
-        if rusage and not space.write(rusage, bytes(RUSAGE_BYTES)):
+        if rusage and not space.write(rusage, _rusage(self._reaped_cpu(dead))):
             return -EFAULT
         if dead != 0 and not options & WNOWAIT:
             self._reap(task, dead)
@@ -980,12 +1026,28 @@ class ProcMgr(Service):
         self.k.block_current(task.waiters)
         return -ERESTARTSYS
 
+    def _reaped_cpu(self, dead: Task) -> tuple[int, int]:
+        """A reaped child's (user, system) ns and its own waited-for children's, as wait4's
+        rusage and the parent's RUSAGE_CHILDREN count them."""
+        own, theirs = self.cpu_ns(dead), self.cpu_ns(dead, RUSAGE_CHILDREN)
+        return own[0] + theirs[0], own[1] + theirs[1]
+
     def _reap(self, task: Task, dead: Task, charged: bool = True) -> None:
+        task.children_cpu = tuple(
+            map(sum, zip(task.children_cpu, dead.cpu_at_exit, dead.children_cpu, strict=True))
+        )
         if charged:
             self.work(reap=1)
         task.children.remove(dead)
         del self.tasks[dead.pid]
         self.by_proc.pop(dead.proc, None)
+
+
+def _rusage(cpu_ns: tuple[int, int]) -> bytes:
+    """struct rusage (aarch64: 144 bytes) with the user and system times as timevals; the rest
+    (page faults, switches, block I/O, max RSS) is not modelled and reads 0."""
+    times = [(ns // 10**9, ns % 10**9 // 1000) for ns in cpu_ns]
+    return struct.pack("<4q", *times[0], *times[1]).ljust(RUSAGE_BYTES, b"\0")
 
 
 def _child_code(status: int) -> int:
