@@ -15,6 +15,10 @@ pointer made by ctypes) and when the recording buffers are handed over.
   keeps a reverse map (physical page -> virtual page) of the current address space, and the
   memory hook turns the address back into the virtual one the TLB model needs. A frame mapped
   at two virtual pages of one address space is attributed to the page filled last.
+* sysreg: a read of the generic timer's counter or frequency (MRS of CNTFRQ_EL0, CNTPCT_EL0,
+  CNTVCT_EL0 and their self-synchronised forms) calls `counter_cb(reg, op2)`, which answers
+  from the simulated clock and returns 1 (the instruction is skipped); other system registers
+  return 0 and read as unicorn has them, with no Python.
 * block: every executed translation block as a block record (address, size, instructions,
   index of its first event), preceded by one fetch event per cache line the block spans.
 When a buffer is nearly full the block hook asks unicorn to stop before the block it announces
@@ -48,6 +52,16 @@ cdef struct uc_tlb_entry:
 
 
 ctypedef int (*fault_cb_t)(uint64_t vaddr, int access) noexcept nogil
+ctypedef int (*counter_cb_t)(int reg, int op2) noexcept nogil
+
+
+cdef struct uc_arm64_cp_reg:  # unicorn's description of the system register an MRS names
+    uint32_t crn
+    uint32_t crm
+    uint32_t op0
+    uint32_t op1
+    uint32_t op2
+    uint64_t val
 ctypedef int (*emu_stop_t)(void *uc) noexcept nogil
 
 
@@ -59,6 +73,7 @@ cdef struct State:
     uint8_t core
     int line_bits
     fault_cb_t fault_cb
+    counter_cb_t counter_cb
     emu_stop_t emu_stop
     Event *events
     uint64_t nev
@@ -196,6 +211,16 @@ cdef void mem_hook(void *uc, int access, uint64_t address, int size, int64_t val
         size -= <int>room
 
 
+cdef uint32_t sysreg_hook(void *uc, int reg, const uc_arm64_cp_reg *cp, void *user) noexcept nogil:
+    cdef State *st = <State*> user
+    # the generic timer's EL0 registers: op0 3, op1 3, CRn 14, CRm 0 (op2: 0 CNTFRQ_EL0,
+    # 1 CNTPCT_EL0, 2 CNTVCT_EL0, 5 CNTPCTSS_EL0, 6 CNTVCTSS_EL0)
+    if cp.op0 == 3 and cp.op1 == 3 and cp.crn == 14 and cp.crm == 0 and st.counter_cb != NULL:
+        if cp.op2 <= 2 or cp.op2 == 5 or cp.op2 == 6:
+            return <uint32_t> st.counter_cb(reg, cp.op2)
+    return 0
+
+
 cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noexcept nogil:
     cdef State *st = <State*> user
     cdef Block *b
@@ -251,6 +276,7 @@ cdef class Recorder:
         self.st.core = 0
         self.st.line_bits = line_bits
         self.st.fault_cb = NULL
+        self.st.counter_cb = NULL
         self.st.emu_stop = <emu_stop_t> emu_stop_address
         self._use(0)
         self.st.ev_cap = event_capacity
@@ -268,6 +294,10 @@ cdef class Recorder:
     def set_fault_callback(self, size_t address):
         """A C function pointer int(uint64 vaddr, int access) (e.g. a ctypes CFUNCTYPE)."""
         self.st.fault_cb = <fault_cb_t> address
+
+    def set_counter_callback(self, size_t address):
+        """A C function pointer int(int reg, int op2) answering generic-timer reads."""
+        self.st.counter_cb = <counter_cb_t> address
 
     def forget_translations(self):
         """Empty the reverse map; the caller flushes unicorn's TLB at the same time."""
@@ -295,6 +325,7 @@ cdef class Recorder:
             "tlb_fill": <size_t> &tlb_fill,
             "mem": <size_t> &mem_hook,
             "block": <size_t> &block_hook,
+            "sysreg": <size_t> &sysreg_hook,
         }
 
     cdef _use(self, int which):

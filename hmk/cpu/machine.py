@@ -13,6 +13,9 @@ The kernel side is not here: the CPU traps into whatever object is passed as `tr
                                                          caused; True to go on at machine.pc
     traps.instruction_at(va) -> bytes | None             optional: the running program's 4
                                                          bytes at va (exact fault addresses)
+    traps.counter(which) -> int                          optional: the generic timer's
+                                                         "frequency" (CNTFRQ_EL0) or "count"
+                                                         (CNTVCT_EL0, CNTPCT_EL0) now
 so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
 batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
 batch before the current one has been consumed, `on_boundary(machine)` when a full buffer
@@ -34,6 +37,7 @@ from unicorn.unicorn_const import (
     UC_CTL_TLB_FLUSH,
     UC_ERR_INSN_INVALID,
     UC_HOOK_BLOCK,
+    UC_HOOK_INSN,
     UC_HOOK_MEM_READ,
     UC_HOOK_MEM_WRITE,
     UC_HOOK_TLB_FILL,
@@ -56,6 +60,7 @@ from hmk.cpu.traps import (
 from hmk.hw.events import BLOCK_DTYPE
 
 FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+COUNTER_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)
 ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}
 UNTIL = (1 << 64) - 1  # run until stopped (outside the 48-bit user range: never executed)
 EXCP_SWI = 2  # qemu's exception number for SVC, as unicorn reports it
@@ -118,12 +123,16 @@ class Machine:
         self.recorder = rec = Recorder(ram, line_bits, emu_stop, event_capacity=event_capacity)
         self._fault_cb = FAULT_CB(self._on_fault)  # kept alive as long as the machine
         rec.set_fault_callback(ctypes.cast(self._fault_cb, ctypes.c_void_p).value)
+        if hasattr(traps, "counter"):  # generic-timer reads answered from the simulated clock
+            self._counter_cb = COUNTER_CB(self._on_counter)
+            rec.set_counter_callback(ctypes.cast(self._counter_cb, ctypes.c_void_p).value)
         hooks = Recorder.hook_addresses()
         self._handles = []
-        for kind, fn in (
+        for kind, fn, *insn in (
             (UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
             (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
             (UC_HOOK_BLOCK, hooks["block"]),
+            (UC_HOOK_INSN, hooks["sysreg"], ctypes.c_int(A.UC_ARM64_INS_MRS)),
         ):
             h = ctypes.c_size_t()
             status = uclib.uc_hook_add(
@@ -134,6 +143,7 @@ class Machine:
                 ctypes.c_void_p(rec.state_address),
                 ctypes.c_uint64(1),
                 ctypes.c_uint64(0),
+                *insn,
             )
             if status != 0:
                 raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
@@ -352,6 +362,28 @@ class Machine:
             self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
             self._refused = vaddr, access
         return 1 if ok else 0
+
+    def _on_counter(self, reg: int, op2: int) -> int:
+        """An MRS of the generic timer (op2 0: CNTFRQ_EL0, else a counter): the register gets
+        the simulated value and the instruction is skipped (1). A counter read first times
+        everything recorded so far (the rest of its own block is timed with the next batch),
+        so it reads the clock at this instruction, deterministically."""
+        try:
+            if op2 == 0:
+                value = self.traps.counter("frequency")
+            else:
+                self.sync()
+                if self.on_sync is not None:
+                    self.on_sync()
+                blocks, events = self.recorder.take()
+                if self.sink is not None and (len(blocks) or len(events)):
+                    self.sink(blocks, events)
+                value = self.traps.counter("count")
+            self.uc.reg_write(reg, value)
+        except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
+            self._error, self._kernel_bug = f"generic-timer read raised {e!r}", True
+            self.uc.emu_stop()
+        return 1
 
     def _on_interrupt(self, uc, intno, user_data) -> None:
         if intno != EXCP_SWI:

@@ -56,7 +56,16 @@ _CORE_KEYS = (
     "tlb",
     "timing",
 )
-_SOC_KEYS = ("name", "description", "dram_latency_ns", "dram_write_gbps", "cluster", "l3")
+_SOC_KEYS = (
+    "name",
+    "description",
+    "dram_latency_ns",
+    "dram_write_gbps",
+    "counter_mhz",
+    "cluster",
+    "l3",
+)
+DEFAULT_COUNTER_MHZ = 1000.0  # ARMv8.6 and later fix the system counter at 1 GHz (FEAT_ECV)
 _CLUSTER_KEYS = ("name", "core", "count", "ghz", "l1i", "l1d", "l2")
 _L1_KEYS = ("size_kib", "ways", "line", "latency", "replacement")
 _L2_KEYS = (*_L1_KEYS, "inclusion")
@@ -190,6 +199,7 @@ class SoC:
     source: Path
     l3_latency_ghz: float | None = None  # the core clock at which l3.latency is counted
     dram_write_gbps: float = 0.0  # sustained write bandwidth of one core to DRAM (memset)
+    counter_mhz: float = DEFAULT_COUNTER_MHZ  # the generic timer's system counter (CNTFRQ_EL0)
 
     @property
     def core_count(self) -> int:
@@ -277,6 +287,7 @@ class SoC:
             "source": str(self.source),
             "dram_latency_ns": self.dram_latency_ns,
             "dram_write_gbps": self.dram_write_gbps,
+            "counter_mhz": self.counter_mhz,
             "l3": l3,
             "clusters": [
                 {
@@ -703,6 +714,9 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
     write_gbps = 0.0  # not given: write-backs are not limited
     if t.has("dram_write_gbps"):
         write_gbps = t.float("dram_write_gbps", maximum=1000.0)
+    counter_mhz = DEFAULT_COUNTER_MHZ
+    if t.has("counter_mhz"):
+        counter_mhz = t.float("counter_mhz", maximum=10000.0)
     raw = t.data.get("cluster")
     if raw is None:
         raise t.error("cluster", "missing (write one [[cluster]] table per cluster)")
@@ -735,7 +749,7 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
         cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz", maximum=MAX_GHZ))
         clusters.append(cluster)
 
-    soc = SoC(name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps)
+    soc = SoC(name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps, counter_mhz)
     for i, c in enumerate(soc.clusters):
         _check_levels(soc, i, c)
     soc.hierarchy()  # the whole SoC (core count and the rules config.py adds) must build

@@ -239,6 +239,7 @@ class Simulation:
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
         self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
         self.timing = timing = TimingModel(self.core_type)
+        self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
         self.machine = machine = Machine(
             ram,
             self,
@@ -310,6 +311,14 @@ class Simulation:
 
     def instruction_at(self, va: int) -> bytes | None:
         return self.kernel.instruction_at(va)
+
+    def counter(self, which: str) -> int:
+        """The generic timer as EL0 reads it: CNTFRQ_EL0 is the profile's counter frequency;
+        CNTVCT_EL0 and CNTPCT_EL0 (no virtual offset) count at it from boot on the simulated
+        clock, so a program timing itself with them sees simulated time, as clock_gettime."""
+        if which == "frequency":
+            return self.counter_hz
+        return self.kernel.now() * self.counter_hz // self._cycles_per_s
 
     # ---- the timing side -----------------------------------------------------------------
     def _time(self, blocks, events) -> None:
