@@ -113,6 +113,7 @@ class FakePlacement:
 
 class FakeTask:
     pid, proc, exe = 1, "proc", b"/opt/prog"
+    uids, gids, groups = [0, 0, 0], [0, 0, 0], ()
 
     def __init__(self):
         self.signals = SignalState()

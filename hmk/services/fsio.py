@@ -34,6 +34,8 @@ from hmk.linux.abi import (
     EISDIR,
     EPIPE,
     ERESTARTSYS,
+    IN_ACCESS,
+    IN_MODIFY,
     MAX_RW_COUNT,
     O_APPEND,
     O_NONBLOCK,
@@ -128,6 +130,8 @@ class FileIO:
             log_frame(mem, pa, n, READ)
         log_vector(mem, call.space, vec, len(data), WRITE)
         ops.update(copy_page=chunks, copy_line=lines(len(data)) if chunks else 0)
+        if data:
+            self.notify(node, IN_ACCESS)
         return len(data)
 
     def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
@@ -168,11 +172,11 @@ class FileIO:
             self.k.block_current(pipe.read_waiters)  # until a write or close
             ops.update(pipe_wait=1)
             return -ERESTARTSYS
-        was_full = len(pipe.buffer) == Pipe.CAPACITY
+        was_full = len(pipe.buffer) >= pipe.capacity
         data = bytes(pipe.buffer[:count])
         del pipe.buffer[:count]
         spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
-        pipe.start = (pipe.start + len(data)) % Pipe.CAPACITY if pipe.buffer else 0
+        pipe.start = (pipe.start + len(data)) % pipe.capacity if pipe.buffer else 0
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
         return data, spans, len(spans)
@@ -206,6 +210,8 @@ class FileIO:
             for pa, length in spans:
                 log_frame(self.k.mem, pa, length, WRITE)
             ops.update(copy_page=len(spans), copy_line=lines(n))
+        if n > 0:
+            self.notify(node, IN_MODIFY)
         return n
 
     def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):
@@ -241,7 +247,7 @@ class FileIO:
         if pipe.readers == 0:
             call.task.signals.post(SIGPIPE)  # delivered on the way out of the call
             return -EPIPE
-        room = Pipe.CAPACITY - len(pipe.buffer)
+        room = pipe.capacity - len(pipe.buffer)
         if room < len(data):
             if room == 0:
                 if f.flags & O_NONBLOCK:
@@ -272,7 +278,7 @@ class FileIO:
         """The pipe's frames holding ring bytes [at, at + n), each page given a frame the
         first time the ring reaches it."""
         spans = []
-        for off, length in ring_spans(at, n, Pipe.CAPACITY):
+        for off, length in ring_spans(at, n, pipe.capacity):
             page = off // PAGE_SIZE
             pa = pipe.frames.get(page)
             if pa is None:

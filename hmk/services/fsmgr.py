@@ -51,6 +51,11 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
+    IN_ATTRIB,
+    IN_CLOSE_NOWRITE,
+    IN_CLOSE_WRITE,
+    IN_MODIFY,
+    IN_OPEN,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -80,12 +85,17 @@ from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
+from hmk.services.fsattrs import Attributes
 from hmk.services.fsio import FileIO
+from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
+from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
+from hmk.services.fsnotify import Notify
+from hmk.services.fstypes import Mounts
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
-from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Stream, Symlink
+from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Special, Stream, Symlink
 
 
 class OpenFile:
@@ -105,11 +115,12 @@ class OpenFile:
 
 
 class FileTable:
-    """One process's descriptors and working directory. `released(f)` is told when an open
-    file description's last descriptor goes."""
+    """One process's descriptors and working directory. `closing(table, f)` is told when one
+    of its descriptors of the open file `f` is closed (its record locks go: Linux's
+    locks_remove_posix), `released(f)` when an open file description's last descriptor goes."""
 
-    def __init__(self, kernel, cwd: Dir, released):
-        self.k, self.cwd, self.released = kernel, cwd, released
+    def __init__(self, kernel, cwd: Dir, released, closing=None):
+        self.k, self.cwd, self.released, self.closing = kernel, cwd, released, closing
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
@@ -134,6 +145,8 @@ class FileTable:
         entry = self.fds.pop(fd, None)
         if entry is None:
             return -EBADF
+        if self.closing is not None:
+            self.closing(self, entry[0])
         self.release(entry[0])
         return 0
 
@@ -143,26 +156,26 @@ class FileTable:
             return
         if isinstance(f.node, Stream):
             f.node.released(f)
-        elif f.pipe_end is not None:
+        elif f.pipe_end is not None:  # "r", "w", or "rw" (a FIFO opened for both)
             pipe = f.node
-            if f.pipe_end == "r":
+            if "r" in f.pipe_end:
                 pipe.readers -= 1
                 self.k.wake_all(pipe.write_waiters)  # they get EPIPE now
-            else:
+            if "w" in f.pipe_end:
                 pipe.writers -= 1
                 self.k.wake_all(pipe.read_waiters)  # they see end of file now
         self.released(f)
 
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
-        child = FileTable(self.k, self.cwd, self.released)
+        child = FileTable(self.k, self.cwd, self.released, self.closing)
         child.umask = self.umask
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
 
 
-class FsMgr(FileIO, Namespace, Service):
+class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Notify, Service):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -307,6 +320,55 @@ class FsMgr(FileIO, Namespace, Service):
         "poll": 200,
         # assumed: per descriptor polled, fdget and the file's poll method (~60)
         "poll_fd": 96,
+        # ---- attributes, locks, special files, copies, xattrs, inotify (hmk.services.fsattrs,
+        # fslocks, fsnodes, fscopy, fsxattr, fsnotify)
+        # assumed: a file system's statistics (vfs_statfs: the super block's statfs, tmpfs's
+        # counters read under its lock, the struct filled and copied out): as stat's 469
+        "statfs": 469,
+        # assumed: fallocate's own work beyond the pages it inserts (vfs_fallocate's checks,
+        # shmem_fallocate's range set up, file_modified, the size updated): as a write's,
+        # file_write's 356
+        "fallocate": 356,
+        # assumed: an inode's attributes changed (notify_change, setattr_prepare's checks,
+        # shmem_setattr): as a size change, truncate's 356
+        "setattr": 356,
+        # assumed: a lock request: a file_lock from its slab (kmem_cache_alloc's 240,
+        # mmap_munmap) and the inode's lock list walked for conflicts and merges (~200)
+        "lock": 440,
+        # assumed: a lock request that waits (its wait entry, the second look): as a pipe
+        # read that waits, pipe_wait's 272
+        "lock_wait": 272,
+        # assumed: the threads waiting on a file's locks woken: as a pipe's end,
+        # __wake_up_sync_key's 126 (pipe_roundtrip)
+        "lock_wake": 126,
+        # assumed: a pipe's ring resized (pipe_resize_ring: the new ring allocated, as
+        # kmem_cache_alloc's 240, and its buffers moved, ~100)
+        "pipe_resize": 340,
+        # assumed: a splice's own work between two files or a file and a pipe beyond the
+        # copy and the pages (do_splice's checks, the internal pipe of do_splice_direct, the
+        # buffers linked and released): as the VFS layers of a read and a write, 2 x vfs_rw
+        "splice": 400,
+        # assumed: an extended attribute looked up (xattr_permission, the handler found by
+        # prefix, simple_xattr_get's tree walk): as a component's lookup, 364
+        "xattr_get": 364,
+        # assumed: an extended attribute set or removed (beyond the lookup: a simple_xattr
+        # allocated, kmem_cache_alloc's 240, the tree insert or erase and the old one freed,
+        # ~200, fsnotify_xattr)
+        "xattr_set": 440,
+        # assumed: an attribute's name listed (xattr_list_one: a string copied): ~30
+        "xattr_name": 30,
+        # assumed: an inotify instance made (an anonymous-inode file, alloc_file_pseudo, and
+        # its fsnotify group): as a pipe's making less its second file, half of pipe_make
+        "inotify_make": 1566,
+        # assumed: a watch added or removed (inotify_new_watch: a mark from its slab, the idr
+        # entry, the inode's mark list; or their release): kmem_cache_alloc's 240 and ~200
+        "inotify_watch": 440,
+        # assumed: an event queued for a watch (fsnotify's walk of the marks, the event
+        # allocated with its name, kmem_cache_alloc's 240, and queued): ~340
+        "inotify_event": 340,
+        # assumed: a read's own work on an inotify instance (its lock, the events taken and
+        # freed, beyond their copy): as pipe_read's 359
+        "inotify_read": 359,
     }
 
     def __init__(self, boot):
@@ -315,6 +377,10 @@ class FsMgr(FileIO, Namespace, Service):
         self.vfs = build_root(self, program, boot.bundled, boot.rootfs)
         self.cache = PageCache(self.k, self.work)
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
+        self.mounts = Mounts(self.vfs)  # the tree's file systems (hmk.services.fstypes)
+        self.lock_waits: dict[int, tuple] = {}  # tcb -> (owner, lock) its F_SETLKW waits for
+        self.fifo_opens: dict[int, tuple] = {}  # tcb -> the FIFO open it waits in
+        self.cookies = 0  # inotify's rename cookies so far
         # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
         # (Linux's seq_file buffer, urandom's block on the stack)
         self.buffer = self.k.frames.alloc(owner="fsmgr")
@@ -332,7 +398,9 @@ class FsMgr(FileIO, Namespace, Service):
     # ---- processes: start, fork, exec, exit ------------------------------------------------
     def process_started(self, task) -> None:
         """The first process: the standard streams on the console."""
-        t = self.tables[task.pid] = FileTable(self.k, self.vfs.root, self._released)
+        t = self.tables[task.pid] = FileTable(
+            self.k, self.vfs.root, self._released, self.record_locks_closed
+        )
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
             node = self.vfs.root.entries[b"dev"].entries[dev.encode()]
             t.install(fd, OpenFile(node, (O_RDWR, O_WRONLY, O_WRONLY)[fd]), False)
@@ -348,7 +416,14 @@ class FsMgr(FileIO, Namespace, Service):
             t.close(fd)
         self.work(fd_close=len(closing))
 
+    def call_interrupted(self, task, tcb: int) -> None:
+        """A signal's handler ends the thread's wait in a lock or a FIFO's open."""
+        self.lock_call_over(tcb)
+        self.fifo_open_over(tcb)
+
     def process_exited(self, task) -> None:
+        for tcb in self.k.threads_of(task.proc):
+            self.call_interrupted(task, tcb)
         t = self.tables.pop(task.pid)
         fds = sorted(t.fds)
         for fd in fds:
@@ -378,10 +453,14 @@ class FsMgr(FileIO, Namespace, Service):
         are both gone is freed (its pages too); a file with no name left may leave the cache."""
         node = f.node
         ops = {"file_release": 1}
+        self.locks_released(f)
+        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE)
         if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
             for pa in node.frames.values():
                 self.k.frames.free(pa)
             node.frames.clear()
+            node.buffer.clear()  # a named pipe's bytes and size go with its last end
+            node.start, node.capacity = 0, Pipe.CAPACITY
             ops["pipe_free"] = 1
         self.work(**ops)
         self.forget(node)
@@ -389,7 +468,10 @@ class FsMgr(FileIO, Namespace, Service):
     def forget(self, node: Node) -> None:
         """A regular file (or unnamed shared object) that has no name: once nothing opens or
         maps it either, its pages leave the page cache (`cache_drop` each) and the memory
-        manager drops its references to them."""
+        manager drops its references to them. A node with no name that nothing opens tells
+        its watches (IN_DELETE_SELF)."""
+        if node.watches:
+            self.notify_gone(node)
         if not isinstance(node, File) or node.nlink:
             return
         if any(f.node is node for t in self.tables.values() for f, _ in t.fds.values()):
@@ -405,10 +487,16 @@ class FsMgr(FileIO, Namespace, Service):
 
     # ---- opening and closing -------------------------------------------------------------
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
-        t = self.table(call)
+        if call.resumed and self.k.running in self.fifo_opens:  # a FIFO's open that waited
+            return self.fifo_open_again(call, flags)
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found
+        return self._open(call, found, flags, mode)
+
+    def _open(self, call, found, flags: int, mode: int) -> int:
+        """The open of what a lookup `found` ((node, parent, name)), for openat and openat2."""
+        t = self.table(call)
         with self.working() as ops:
             node, parent, name = found
             acc = flags & O_ACCMODE
@@ -417,8 +505,7 @@ class FsMgr(FileIO, Namespace, Service):
                     return -ENOENT
                 if parent.readonly:
                     return -EROFS
-                node = parent.add(name, File(perm=mode & 0o777 & ~t.umask))
-                node.mtime = self.wall_ns()
+                node = self.made(call, parent, name, File(perm=mode & 0o777 & ~t.umask))
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
@@ -429,6 +516,8 @@ class FsMgr(FileIO, Namespace, Service):
                     return -EISDIR
             elif flags & O_DIRECTORY:
                 return -ENOTDIR
+            if isinstance(node, Pipe | Special):  # a named pipe, a device or socket node
+                return self.open_special(call, node, flags, ops)
             if acc != 0 and node.readonly:
                 return -EROFS
             if flags & O_TRUNC and acc != 0 and isinstance(node, File):
@@ -438,7 +527,9 @@ class FsMgr(FileIO, Namespace, Service):
             if fd < 0:
                 return fd
             ops.update(file_open=1, fd_install=1)
-            return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+            t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+            self.notify(node, IN_OPEN)
+            return fd
 
     def wall_ns(self) -> int:
         """The time files are stamped with: CLOCK_REALTIME, in ns since the epoch."""
@@ -464,6 +555,7 @@ class FsMgr(FileIO, Namespace, Service):
                 return fd
             node = File(perm=0o777)
             node.nlink, node.mtime = 0, self.wall_ns()
+            node.uid, node.gid = call.task.uids[1], call.task.gids[1]
             return t.install(fd, OpenFile(node, O_RDWR), bool(flags & MFD_CLOEXEC))
 
     def sys_close(self, call, fd, *_):
@@ -500,14 +592,18 @@ class FsMgr(FileIO, Namespace, Service):
             return t.install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, call, fd, cmd, arg, *_):
-        with self.working(fdget=1) as ops:
+        with self.working(fdget=int(not call.resumed)) as ops:
             t = self.table(call)
             fd = _int(fd)
             entry = t.fds.get(fd)
             if entry is None:
                 return -EBADF
             f, cloexec = entry
-            ops.update(fcntl=1)
+            ops.update(fcntl=int(not call.resumed))
+            if cmd in LOCK_COMMANDS:
+                return self.fcntl_lock(call, f, cmd, arg, ops)
+            if cmd in PIPE_COMMANDS:
+                return self.fcntl_pipe(call, f, cmd, arg, ops)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
                 if not 0 <= arg < NOFILE:
                     return -EINVAL
@@ -613,6 +709,7 @@ class FsMgr(FileIO, Namespace, Service):
         data.extend(b"\0" * (length - len(data)))
         node.mtime = self.wall_ns()
         self.cache.refresh(node)
+        self.notify(node, IN_MODIFY)
 
     def sys_ioctl(self, call, fd, request, arg, *_):
         with self.working(fdget=1) as ops:
@@ -697,6 +794,7 @@ class FsMgr(FileIO, Namespace, Service):
             return -EROFS
         self.work(access=1)
         node.mode = node.mode & ~0o7777 | mode & 0o7777
+        self.notify(node, IN_ATTRIB)
         return 0
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
@@ -774,7 +872,7 @@ class FsMgr(FileIO, Namespace, Service):
             if f.readable:
                 rev |= (POLLIN if node.buffer else 0) | (POLLHUP if node.writers == 0 else 0)
             if f.writable:
-                rev |= POLLOUT if len(node.buffer) < Pipe.CAPACITY else 0
+                rev |= POLLOUT if len(node.buffer) < node.capacity else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)

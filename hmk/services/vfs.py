@@ -39,6 +39,10 @@ class Node:
         self.mtime = 0
         self.atime: int | None = None  # ns; None: as mtime (nothing reads or sets it apart)
         self.parent: Dir | None = None
+        self.uid = self.gid = 0  # its owner and group (root's until a chown or a creator's)
+        self.xattrs: dict[bytes, bytes] | None = None  # extended attributes (hmk.services.fsxattr)
+        self.locks = None  # its file locks, made on the first (hmk.services.fslocks.FileLocks)
+        self.watches: list | None = None  # the inotify watches on it (hmk.services.fsnotify)
 
     @property
     def accessed(self) -> int:
@@ -184,13 +188,19 @@ class Generated(File):
 
 
 class Pipe(Node):
-    """A pipe: its bytes in `buffer`; where they sit in the pipe's pages is a ring of CAPACITY
-    bytes starting at `start` (the file manager gives the pages frames as they are used)."""
+    """A pipe: its bytes in `buffer`; where they sit in the pipe's pages is a ring of
+    `capacity` bytes (CAPACITY until fcntl's F_SETPIPE_SZ) starting at `start` (the file
+    manager gives the pages frames as they are used). A pipe in a directory is a named FIFO
+    (mknod): its ends are opened by path, and `opened` counts the opens of each end so far
+    (Linux's r_counter and w_counter, which a blocked open waits to see move)."""
 
     CAPACITY = PIPE_BUF_BYTES  # Linux's default pipe buffer
 
-    def __init__(self):
-        super().__init__(stat.S_IFIFO | 0o600)
+    def __init__(self, perm: int = 0o600):
+        super().__init__(stat.S_IFIFO | perm)
+        self.capacity = Pipe.CAPACITY
+        self.opened = {"r": 0, "w": 0}
+        self.open_waiters: list[int] = []  # threads in a FIFO's open, waiting for the other end
         self.buffer = bytearray()
         self.start = 0  # ring position of buffer[0]; back to 0 when the pipe drains, as a
         # drained Linux pipe starts its next write at the start of a page
@@ -198,6 +208,16 @@ class Pipe(Node):
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
+
+
+class Special(Node):
+    """A character or block device node or a socket node made by mknod: no driver answers
+    its device number and no socket is bound to it, so opening it is ENXIO (as Linux's open
+    of a device without a driver, or of a socket)."""
+
+    def __init__(self, mode: int, rdev: int = 0):
+        super().__init__(mode)
+        self.rdev = rdev
 
 
 class Stream(Node):
