@@ -31,16 +31,27 @@ from hmk.linux.abi import (
     EAGAIN,
     EBADF,
     EFAULT,
+    EINVAL,
     EISDIR,
+    EOPNOTSUPP,
     EPIPE,
     ERESTARTSYS,
+    ESPIPE,
     IN_ACCESS,
     IN_MODIFY,
     MAX_RW_COUNT,
     O_APPEND,
     O_NONBLOCK,
+    RWF_APPEND,
+    RWF_ATOMIC,
+    RWF_DONTCACHE,
+    RWF_NOAPPEND,
+    RWF_NOSIGNAL,
+    RWF_NOWAIT,
     SIGPIPE,
+    SYNC_FILE_RANGE_FLAGS,
 )
+from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
     WRITE,
@@ -52,9 +63,12 @@ from hmk.services.copies import (
     scatter,
 )
 from hmk.services.devhost import BlockDevice
-from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream
+from hmk.services.fsnames import _int
+from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream, Symlink
 
 RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+RWF_SUPPORTED = 0x1FF  # RWF_HIPRI to RWF_NOSIGNAL (Linux 6.17)
+RWF_UNSUPPORTED = RWF_ATOMIC | RWF_DONTCACHE  # what no file here supports
 
 
 class FileIO:
@@ -78,6 +92,92 @@ class FileIO:
 
     def sys_writev(self, call, fd, iov, iovcnt, *_):
         return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_preadv(self, call, fd, iov, iovcnt, pos, *_):
+        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_pwritev(self, call, fd, iov, iovcnt, pos, *_):
+        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_preadv2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
+        return self._vector2(call, fd, iov, iovcnt, pos, flags, write=False)
+
+    def sys_pwritev2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
+        return self._vector2(call, fd, iov, iovcnt, pos, flags, write=True)
+
+    def _vector2(self, call, fd, iov, iovcnt, pos, flags, write: bool):
+        """preadv2 and pwritev2: offset -1 is the file position; the RWF_* flags are checked
+        once the vector is known not to be empty (kiocb_set_rw_flags): unknown ones and the
+        forms a tmpfs file has no support for (RWF_NOWAIT, RWF_ATOMIC, RWF_DONTCACHE) are
+        EOPNOTSUPP, RWF_APPEND with RWF_NOAPPEND EINVAL; RWF_APPEND writes at the end,
+        RWF_NOWAIT on a pipe is EAGAIN where it would wait, RWF_NOSIGNAL's EPIPE comes with no
+        SIGPIPE; the others (RWF_HIPRI, RWF_DSYNC, RWF_SYNC) change nothing in memory."""
+        pos = None if _signed(pos) == -1 else pos
+        flags &= 0xFFFFFFFF
+        with self.working(fdget=int(not call.resumed)) as ops:
+            f = self._io_file(call, fd, pos)
+            if isinstance(f, int):
+                return f
+            if not (f.writable if write else f.readable):
+                return -EBADF
+            vec = self._iov(call, iov, iovcnt)
+            if isinstance(vec, int):
+                return vec
+            node = f.node
+            if flags and any(n for _, n in vec):
+                nowait = isinstance(node, Pipe | Stream)
+                if flags & ~RWF_SUPPORTED or flags & RWF_UNSUPPORTED:
+                    return -EOPNOTSUPP
+                if flags & RWF_APPEND and flags & RWF_NOAPPEND:
+                    return -EINVAL
+                if flags & RWF_NOWAIT and not nowait:
+                    return -EOPNOTSUPP
+                if isinstance(node, Pipe):
+                    waits = (
+                        not node.buffer and node.writers
+                        if not write
+                        else node.readers and (len(node.buffer) >= node.capacity)
+                    )
+                    if flags & RWF_NOWAIT and waits:
+                        return -EAGAIN
+                    if write and flags & RWF_NOSIGNAL and not node.readers:
+                        return -EPIPE
+                if write and flags & RWF_APPEND and isinstance(node, File):
+                    if pos is None:
+                        f.pos = node.size
+                    else:
+                        pos = node.size
+            if write:
+                return self._write_file(call, f, vec, pos, ops)
+            return self._read_file(call, f, vec, pos, ops)
+
+    def sys_sync_file_range(self, call, fd, offset, nbytes, flags, *_):
+        """Nothing to write out in memory; the checks are Linux's, in its order."""
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            offset, nbytes, end = _signed(offset), _signed(nbytes), _signed(offset + nbytes)
+            if flags & 0xFFFFFFFF & ~SYNC_FILE_RANGE_FLAGS or offset < 0 or end < 0:
+                return -EINVAL
+            if nbytes < 0:
+                return -EINVAL
+            if not isinstance(f.node, File | BlockDevice | Dir | Symlink):
+                return -ESPIPE
+            ops.update(fcntl=1)
+            return 0
+
+    def sys_readahead(self, call, fd, offset, count, *_):
+        """POSIX_FADV_WILLNEED on a readable regular file or block device: a tmpfs's pages
+        are in memory already (Linux's generic_fadvise returns at once for it)."""
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None or not f.readable:
+                return -EBADF
+            if not isinstance(f.node, File | BlockDevice):
+                return -EINVAL
+            ops.update(fcntl=1)
+            return 0
 
     def _read_call(self, call, fd, pos, vector):
         with self.working(fdget=int(not call.resumed)) as ops:

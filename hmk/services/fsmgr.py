@@ -91,6 +91,7 @@ from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Notify
+from hmk.services.fsopen import Opening
 from hmk.services.fstypes import Mounts
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
@@ -175,7 +176,7 @@ class FileTable:
         return child
 
 
-class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Notify, Service):
+class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Notify, Opening, Service):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -489,6 +490,8 @@ class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Notify, Service)
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
         if call.resumed and self.k.running in self.fifo_opens:  # a FIFO's open that waited
             return self.fifo_open_again(call, flags)
+        if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+            return -EINVAL  # Linux 6.4's build_open_flags
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found

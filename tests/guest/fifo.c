@@ -4,18 +4,14 @@
  * a reader, O_NONBLOCK's answers, O_RDWR), its bytes between processes, its end of file, and a
  * pipe's size (F_GETPIPE_SZ, F_SETPIPE_SZ: rounding, EBUSY, the ring at its new size). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-static int e(long r) { return r < 0 ? -errno : (int)r; }
+#include "fsguest.h"
 
 static void kind(const char *path)
 {
@@ -31,10 +27,13 @@ static void kind(const char *path)
 static void nodes(void)
 {
     umask(022);
-    printf("mknod fifo %d reg %d zero %d chr %d blk %d sock %d\n", e(mknod("fifo", S_IFIFO | 0666, 0)),
-           e(mknod("reg", S_IFREG | 0640, 0)), e(mknod("zero", 0600, 0)),
-           e(mknod("chr", S_IFCHR | 0600, makedev(60, 7))),
-           e(mknod("blk", S_IFBLK | 0600, makedev(61, 300))), e(mknod("sock", S_IFSOCK | 0644, 0)));
+    say("mknod fifo", e(mknod("fifo", S_IFIFO | 0666, 0)));
+    say("reg", e(mknod("reg", S_IFREG | 0640, 0)));
+    say("zero", e(mknod("zero", 0600, 0)));
+    say("chr", e(mknod("chr", S_IFCHR | 0600, makedev(60, 7))));
+    say("blk", e(mknod("blk", S_IFBLK | 0600, makedev(61, 300))));
+    say("sock", e(mknod("sock", S_IFSOCK | 0644, 0)));
+    end();
     kind("fifo");
     kind("reg");
     kind("zero");
@@ -45,8 +44,11 @@ static void nodes(void)
            e(mknod("fifo", S_IFIFO | 0600, 0)), e(mknod("d", S_IFDIR | 0700, 0)),
            e(mknod("x", 0170000, 0)), e(mknod("nope/x", S_IFIFO, 0)),
            e(mknodat(99, "x", S_IFIFO, 0)));
-    printf("open chr %d blk %d sock %d reg %d\n", e(open("chr", O_RDWR)), e(open("blk", O_RDONLY)),
-           e(open("sock", O_RDONLY)), e(open("reg", O_RDONLY)));
+    say("open chr", e(open("chr", O_RDWR)));
+    say("blk", e(open("blk", O_RDONLY)));
+    say("sock", e(open("sock", O_RDONLY)));
+    say("reg", e(open("reg", O_RDONLY)));
+    end();
     close(3);
     unlink("reg");
     unlink("zero");
@@ -60,16 +62,22 @@ static void fifo_opens(void)
     printf("write-only nonblocking, no reader %d\n", e(open("fifo", O_WRONLY | O_NONBLOCK)));
     int r = open("fifo", O_RDONLY | O_NONBLOCK);
     char buf[16];
-    printf("read-only nonblocking %d read %d\n", r >= 0, e(read(r, buf, sizeof buf)));
+    say("read-only nonblocking", r >= 0);
+    say("read", e(read(r, buf, sizeof buf)));
+    end();
     int w = open("fifo", O_WRONLY | O_NONBLOCK);
-    printf("now a writer opens %d writes %d\n", w >= 0, e(write(w, "hello", 5)));
+    say("now a writer opens", w >= 0);
+    say("writes", e(write(w, "hello", 5)));
+    end();
     printf("read %d\n", e(read(r, buf, sizeof buf)));
     close(w);
     printf("writer gone: read %d\n", e(read(r, buf, sizeof buf)));
     close(r);
     int rw = open("fifo", O_RDWR);
-    printf("read-write %d writes %d reads %d\n", rw >= 0, e(write(rw, "abc", 3)),
-           e(read(rw, buf, sizeof buf)));
+    say("read-write", rw >= 0);
+    say("writes", e(write(rw, "abc", 3)));
+    say("reads", e(read(rw, buf, sizeof buf)));
+    end();
     struct stat st;
     fstat(rw, &st);
     printf("fstat type %o lseek %d\n", st.st_mode >> 12, e(lseek(rw, 0, SEEK_SET)));
@@ -100,7 +108,9 @@ static void fifo_processes(void)
     printf("parent: opens for reading, waits\n");
     int r = open("fifo", O_RDONLY);
     read(to_parent[0], &c, 1);
-    printf("parent: opened, reads %d %s\n", e(read(r, buf, sizeof buf - 1)), buf);
+    say("parent: opened, reads", e(read(r, buf, sizeof buf - 1)));
+    says("bytes", buf);
+    end();
     write(to_child[1], "x", 1);
     printf("parent: end of file %d\n", e(read(r, buf, sizeof buf)));
     waitpid(pid, NULL, 0);
@@ -112,7 +122,9 @@ static void fifo_processes(void)
         int r2 = open("fifo", O_RDONLY);
         char got[8] = {0};
         read(to_child[0], &c, 1);
-        printf("child: reads %d %s\n", e(read(r2, got, 7)), got);
+        say("child: reads", e(read(r2, got, 7)));
+        says("bytes", got);
+        end();
         exit(0);
     }
     printf("parent: opens for writing, waits\n");
@@ -158,7 +170,10 @@ static void fifo_interrupted(void)
     }
     int r = open("fifo", O_RDONLY);
     char c = 0;
-    printf("restarted open %d reads %d %c\n", r >= 0, e(read(r, &c, 1)), c);
+    say("restarted open", r >= 0);
+    say("reads", e(read(r, &c, 1)));
+    say("byte", c);
+    end();
     close(r);
     waitpid(pid, NULL, 0);
 }
@@ -168,26 +183,35 @@ static void pipe_sizes(void)
     int p[2];
     pipe(p);
     printf("pipe size %d\n", e(fcntl(p[0], F_GETPIPE_SZ)));
-    printf("set 1 -> %d, 5000 -> %d, 65536 -> %d, 100000 -> %d, get %d\n",
-           e(fcntl(p[1], F_SETPIPE_SZ, 1)), e(fcntl(p[1], F_SETPIPE_SZ, 5000)),
-           e(fcntl(p[1], F_SETPIPE_SZ, 65536)), e(fcntl(p[0], F_SETPIPE_SZ, 100000)),
-           e(fcntl(p[1], F_GETPIPE_SZ)));
+    say("set 1 ->", e(fcntl(p[1], F_SETPIPE_SZ, 1)));
+    say("5000 ->", e(fcntl(p[1], F_SETPIPE_SZ, 5000)));
+    say("65536 ->", e(fcntl(p[1], F_SETPIPE_SZ, 65536)));
+    say("100000 ->", e(fcntl(p[0], F_SETPIPE_SZ, 100000)));
+    say("get", e(fcntl(p[1], F_GETPIPE_SZ)));
+    end();
     static char big[300000];
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     fcntl(p[1], F_SETFL, O_NONBLOCK);
     printf("fills %d\n", e(write(p[1], big, sizeof big)));
     printf("smaller than its bytes %d\n", e(fcntl(p[0], F_SETPIPE_SZ, 4096)));
     printf("drain %d: 5000 bytes on two pages\n", e(read(p[0], big, 131072 - 5000)));
-    printf("to one page %d to two %d\n", e(fcntl(p[0], F_SETPIPE_SZ, 4096)),
-           e(fcntl(p[0], F_SETPIPE_SZ, 8192)));
-    printf("drain %d %d\n", e(read(p[0], big, sizeof big)), e(read(p[0], big, sizeof big)));
-    printf("then %d bytes fit: %d\n", e(fcntl(p[0], F_GETPIPE_SZ)), e(write(p[1], big, sizeof big)));
+    say("to one page", e(fcntl(p[0], F_SETPIPE_SZ, 4096)));
+    say("to two", e(fcntl(p[0], F_SETPIPE_SZ, 8192)));
+    end();
+    say("drain", e(read(p[0], big, sizeof big)));
+    say("then", e(read(p[0], big, sizeof big)));
+    end();
+    say("size", e(fcntl(p[0], F_GETPIPE_SZ)));
+    say("bytes fit", e(write(p[1], big, sizeof big)));
+    end();
     printf("and read back %d\n", e(read(p[0], big, sizeof big)));
     printf("errors: too big %d not a pipe %d bad fd %d\n",
            e(fcntl(p[0], F_SETPIPE_SZ, (1u << 31) + 1)), e(fcntl(0, F_GETPIPE_SZ)),
            e(fcntl(99, F_GETPIPE_SZ)));
     int f = open("fifo", O_RDWR);
-    printf("fifo size %d set %d\n", e(fcntl(f, F_GETPIPE_SZ)), e(fcntl(f, F_SETPIPE_SZ, 4096)));
+    say("fifo size", e(fcntl(f, F_GETPIPE_SZ)));
+    say("set", e(fcntl(f, F_SETPIPE_SZ, 4096)));
+    end();
     close(f);
     f = open("fifo", O_RDWR);
     printf("reopened: size %d\n", e(fcntl(f, F_GETPIPE_SZ)));
@@ -198,18 +222,13 @@ static void pipe_sizes(void)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IONBF, 0);
-    char dir[128];
-    snprintf(dir, sizeof dir, "%s/fifo.XXXXXX", argc > 1 ? argv[1] : "/tmp");
-    if (!mkdtemp(dir) || chdir(dir))
-        return 1;
+    char *dir = fresh_dir(argc, argv, "fifo");
     nodes();
     fifo_opens();
     fifo_processes();
     fifo_interrupted();
     pipe_sizes();
     unlink("fifo");
-    chdir("/");
-    printf("cleaned %d\n", e(rmdir(dir)));
+    cleaned(dir);
     return 0;
 }

@@ -5,25 +5,21 @@
  * chown clears, and the errors of each call in Linux's order. fchmodat2's lines come last:
  * qemu-aarch64 does not know the call (Linux 6.6), so they are checked apart. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/magic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+#include "fsguest.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
-
-static int e(long r) { return r < 0 ? -errno : (int)r; }
 
 static long size_of(int fd)
 {
@@ -71,17 +67,22 @@ static void statfs_facts(void)
     close(pipes[1]);
     statfs("/proc", &c);
     printf("proc: %d\n", c.f_type == PROC_SUPER_MAGIC);
-    printf("statfs errors: missing %d bad fd %d bad buf %d\n", e(statfs("nope", &c)),
-           e(fstatfs(99, &c)), e(syscall(SYS_statfs, ".", (void *)8)));
+    say("statfs errors: missing", e(statfs("nope", &c)));
+    say("bad fd", e(fstatfs(99, &c)));
+    say("bad buf", e(syscall(SYS_statfs, ".", (void *)8)));
+    end();
 }
 
 static void fallocate_facts(void)
 {
     int fd = open("f", O_RDWR | O_CREAT, 0600);
-    printf("fallocate 0: %d size %ld\n", e(fallocate(fd, 0, 0, 10000)), size_of(fd));
-    printf("keep size: %d size %ld\n", e(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 50000)),
-           size_of(fd));
-    printf("within: %d size %ld\n", e(fallocate(fd, 0, 100, 200)), size_of(fd));
+    say("fallocate 0:", e(fallocate(fd, 0, 0, 10000)));
+    say("size", size_of(fd));
+    say("keep size:", e(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 50000)));
+    say("size", size_of(fd));
+    say("within:", e(fallocate(fd, 0, 100, 200)));
+    say("size", size_of(fd));
+    end();
     pwrite(fd, "abcdefghij", 10, 4090);
     printf("punch: %d size %ld\n",
            e(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4092, 4)), size_of(fd));

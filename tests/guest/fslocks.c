@@ -4,16 +4,12 @@
  * at close and exit, blocking waits woken when the lock goes, EDEADLK, and the errors. The
  * processes take turns through pipes, so what they print comes in one order. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-static int e(long r) { return r < 0 ? -errno : (int)r; }
+#include "fsguest.h"
 
 static int lk(int fd, int cmd, int type, long start, long len)
 {
@@ -45,30 +41,43 @@ static void hear(int *p)
 static void flock_facts(void)
 {
     int a = open("f", O_RDWR | O_CREAT, 0600), b = open("f", O_RDWR);
-    printf("flock ex %d other nb %d sh nb %d\n", e(flock(a, LOCK_EX)), e(flock(b, LOCK_EX | LOCK_NB)),
-           e(flock(b, LOCK_SH | LOCK_NB)));
+    say("flock ex", e(flock(a, LOCK_EX)));
+    say("other nb", e(flock(b, LOCK_EX | LOCK_NB)));
+    say("sh nb", e(flock(b, LOCK_SH | LOCK_NB)));
+    end();
     int d = dup(a);
-    printf("same description %d to shared %d other shared %d other ex %d\n",
-           e(flock(d, LOCK_EX | LOCK_NB)), e(flock(a, LOCK_SH)), e(flock(b, LOCK_SH | LOCK_NB)),
-           e(flock(b, LOCK_EX | LOCK_NB)));
-    printf("conversion that fails drops the lock %d then other ex %d\n",
-           e(flock(a, LOCK_EX | LOCK_NB)), e(flock(b, LOCK_EX | LOCK_NB)));
-    printf("unlock %d %d again %d\n", e(flock(b, LOCK_UN)), e(flock(a, LOCK_UN)), e(flock(a, LOCK_UN)));
+    say("same description", e(flock(d, LOCK_EX | LOCK_NB)));
+    say("to shared", e(flock(a, LOCK_SH)));
+    say("other shared", e(flock(b, LOCK_SH | LOCK_NB)));
+    say("other ex", e(flock(b, LOCK_EX | LOCK_NB)));
+    end();
+    say("conversion that fails drops the lock", e(flock(a, LOCK_EX | LOCK_NB)));
+    say("then other ex", e(flock(b, LOCK_EX | LOCK_NB)));
+    end();
+    say("unlock", e(flock(b, LOCK_UN)));
+    say("and", e(flock(a, LOCK_UN)));
+    say("again", e(flock(a, LOCK_UN)));
+    end();
     flock(a, LOCK_EX);
     close(a);
-    printf("a dup keeps it: %d", e(flock(b, LOCK_EX | LOCK_NB)));
+    say("a dup keeps it:", e(flock(b, LOCK_EX | LOCK_NB)));
     close(d);
-    printf(" last close releases: %d\n", e(flock(b, LOCK_EX | LOCK_NB)));
+    say("last close releases:", e(flock(b, LOCK_EX | LOCK_NB)));
+    end();
     flock(b, LOCK_UN);
-    printf("errors: 0 %d sh|ex %d nb %d bad fd %d mand %d\n", e(flock(b, 0)),
-           e(flock(b, LOCK_SH | LOCK_EX)), e(flock(b, LOCK_NB)), e(flock(99, LOCK_SH)),
-           e(flock(b, 32)));
+    say("errors: 0", e(flock(b, 0)));
+    say("sh|ex", e(flock(b, LOCK_SH | LOCK_EX)));
+    say("nb", e(flock(b, LOCK_NB)));
+    say("bad fd", e(flock(99, LOCK_SH)));
+    say("mand", e(flock(b, 32)));
+    end();
     /* across processes */
     flock(b, LOCK_EX);
     if (fork() == 0) {
         int c = open("f", O_RDWR);
-        printf("child: inherited %d own file %d\n", e(flock(b, LOCK_EX | LOCK_NB)),
-               e(flock(c, LOCK_SH | LOCK_NB)));
+        say("child: inherited", e(flock(b, LOCK_EX | LOCK_NB)));
+        say("own file", e(flock(c, LOCK_SH | LOCK_NB)));
+        end();
         tell(to_parent);
         hear(to_child);
         printf("child: waits\n");
@@ -89,15 +98,19 @@ static void posix_facts(void)
 {
     int a = open("p", O_RDWR | O_CREAT, 0600), b = open("p", O_RDWR);
     write(a, "0123456789", 10);
-    printf("setlk %d own overlap %d unlock middle %d\n", lk(a, F_SETLK, F_WRLCK, 0, 100),
-           lk(b, F_SETLK, F_WRLCK, 50, 10), lk(a, F_SETLK, F_UNLCK, 40, 20));
+    say("setlk", lk(a, F_SETLK, F_WRLCK, 0, 100));
+    say("own overlap", lk(b, F_SETLK, F_WRLCK, 50, 10));
+    say("unlock middle", lk(a, F_SETLK, F_UNLCK, 40, 20));
+    end();
     show("self", a, F_GETLK, F_WRLCK, 0, 0);
     if (fork() == 0) {
         show("child whole", b, F_GETLK, F_WRLCK, 0, 0);
         show("child hole", b, F_GETLK, F_WRLCK, 40, 20);
         show("child right", b, F_GETLK, F_RDLCK, 55, 10);
-        printf("child: setlk %d in the hole %d to the end %d\n", lk(b, F_SETLK, F_RDLCK, 0, 1),
-               lk(b, F_SETLK, F_RDLCK, 45, 5), lk(b, F_SETLK, F_WRLCK, 100, 0));
+        say("child: setlk", lk(b, F_SETLK, F_RDLCK, 0, 1));
+        say("in the hole", lk(b, F_SETLK, F_RDLCK, 45, 5));
+        say("to the end", lk(b, F_SETLK, F_WRLCK, 100, 0));
+        end();
         tell(to_parent);
         hear(to_child);
         exit(0);
@@ -109,8 +122,10 @@ static void posix_facts(void)
     wait(NULL);
     show("after its exit", a, F_GETLK, F_WRLCK, 100, 0);
     /* merging and a read lock under a write lock */
-    printf("merge %d %d ", lk(a, F_SETLK, F_RDLCK, 200, 10), lk(a, F_SETLK, F_RDLCK, 210, 10));
-    printf("downgrade %d\n", lk(a, F_SETLK, F_RDLCK, 0, 10));
+    say("merge", lk(a, F_SETLK, F_RDLCK, 200, 10));
+    say("and", lk(a, F_SETLK, F_RDLCK, 210, 10));
+    say("downgrade", lk(a, F_SETLK, F_RDLCK, 0, 10));
+    end();
     if (fork() == 0) {
         show("child merged", b, F_GETLK, F_WRLCK, 205, 10);
         show("child downgraded", b, F_GETLK, F_WRLCK, 0, 1);
@@ -155,17 +170,21 @@ static void posix_facts(void)
     /* errors */
     struct flock fl = {.l_type = F_WRLCK, .l_whence = 7};
     int ro = open("p", O_RDONLY), wo = open("p", O_WRONLY);
-    printf("errors: whence %d", e(fcntl(a, F_SETLK, &fl)));
+    say("errors: whence", e(fcntl(a, F_SETLK, &fl)));
     fl.l_whence = SEEK_SET;
     fl.l_type = 9;
-    printf(" type %d", e(fcntl(a, F_SETLK, &fl)));
-    printf(" getlk unlck %d", lk(a, F_GETLK, F_UNLCK, 0, 1));
-    printf(" negative start %d len %d back %d", lk(a, F_SETLK, F_WRLCK, -1, 1),
-           lk(a, F_SETLK, F_WRLCK, 2, -5), lk(a, F_SETLK, F_WRLCK, 5, -5));
-    printf(" write on read-only %d read on write-only %d", lk(ro, F_SETLK, F_WRLCK, 0, 1),
-           lk(wo, F_SETLK, F_RDLCK, 0, 1));
-    printf(" unlock on read-only %d bad pointer %d bad fd %d\n", lk(ro, F_SETLK, F_UNLCK, 0, 1),
-           e(fcntl(a, F_SETLK, (void *)8)), lk(99, F_SETLK, F_WRLCK, 0, 1));
+    say("type", e(fcntl(a, F_SETLK, &fl)));
+    say("getlk unlck", lk(a, F_GETLK, F_UNLCK, 0, 1));
+    say("negative start", lk(a, F_SETLK, F_WRLCK, -1, 1));
+    say("len", lk(a, F_SETLK, F_WRLCK, 2, -5));
+    say("back", lk(a, F_SETLK, F_WRLCK, 5, -5));
+    end();
+    say("write on read-only", lk(ro, F_SETLK, F_WRLCK, 0, 1));
+    say("read on write-only", lk(wo, F_SETLK, F_RDLCK, 0, 1));
+    say("unlock on read-only", lk(ro, F_SETLK, F_UNLCK, 0, 1));
+    say("bad pointer", e(fcntl(a, F_SETLK, (void *)8)));
+    say("bad fd", lk(99, F_SETLK, F_WRLCK, 0, 1));
+    end();
     close(ro);
     close(wo);
     lk(a, F_SETLK, F_UNLCK, 0, 0);
@@ -176,9 +195,10 @@ static void posix_facts(void)
 static void ofd_facts(void)
 {
     int a = open("o", O_RDWR | O_CREAT, 0600), b = open("o", O_RDWR), c = dup(a);
-    printf("ofd setlk %d other description %d same description %d\n",
-           lk(a, F_OFD_SETLK, F_WRLCK, 0, 10), lk(b, F_OFD_SETLK, F_RDLCK, 5, 1),
-           lk(c, F_OFD_SETLK, F_WRLCK, 5, 1));
+    say("ofd setlk", lk(a, F_OFD_SETLK, F_WRLCK, 0, 10));
+    say("other description", lk(b, F_OFD_SETLK, F_RDLCK, 5, 1));
+    say("same description", lk(c, F_OFD_SETLK, F_WRLCK, 5, 1));
+    end();
     show("ofd", b, F_OFD_GETLK, F_WRLCK, 0, 0);
     printf("posix lock of the same process %d\n", lk(b, F_SETLK, F_WRLCK, 0, 1));
     show("posix getlk", b, F_GETLK, F_RDLCK, 3, 1);
@@ -186,11 +206,12 @@ static void ofd_facts(void)
     printf("ofd with a pid %d\n", e(fcntl(b, F_OFD_SETLK, &fl)));
     int d = open("o", O_RDONLY);
     close(d);
-    printf("another close keeps it %d", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
+    say("another close keeps it", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
     close(a);
-    printf(" one of two descriptors %d", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
+    say("one of two descriptors", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
     close(c);
-    printf(" the description's last %d\n", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
+    say("the description's last", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
+    end();
     if (fork() == 0) {
         show("child", b, F_GETLK, F_RDLCK, 0, 0);
         printf("child: inherited description %d\n", lk(b, F_OFD_SETLK, F_WRLCK, 0, 1));
@@ -202,10 +223,8 @@ static void ofd_facts(void)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IONBF, 0);
-    char dir[128];
-    snprintf(dir, sizeof dir, "%s/fslocks.XXXXXX", argc > 1 ? argv[1] : "/tmp");
-    if (!mkdtemp(dir) || chdir(dir) || pipe(to_child) || pipe(to_parent))
+    char *dir = fresh_dir(argc, argv, "fslocks");
+    if (pipe(to_child) || pipe(to_parent))
         return 1;
     flock_facts();
     posix_facts();
@@ -213,7 +232,6 @@ int main(int argc, char **argv)
     unlink("f");
     unlink("p");
     unlink("o");
-    chdir("/");
-    printf("cleaned %d\n", e(rmdir(dir)));
+    cleaned(dir);
     return 0;
 }
