@@ -11,7 +11,8 @@ fields: unknown flag -22 mode without O_CREAT -22 bad mode -22 O_CREAT|O_DIRECTO
 unknown resolve -22 beneath and in root -22 O_PATH|O_RDWR -22 cached create -11 cached 0
 create 0 mode 416 openat O_CREAT|O_DIRECTORY -22 made -2
 no symlinks: file 0 link -40 through a dir link -40 nofollow link -40
-beneath: file 0 link 0 up and back -18 absolute -18 absolute link -18 link up -18 down and up 0
+beneath: file 0 link 0 up and back -18 absolute -18 absolute link -18
+link up -18 down and up 0
 in root: /file 0 ../../file 0 absolute link -2 link up -2
 magic link 0 no magic links -40 no symlinks -40 beneath /proc -18
 no xdev: file 0 out of the mount -18 into /proc -18 plain 0
@@ -26,7 +27,8 @@ fields: unknown flag -38 mode without O_CREAT -38 bad mode -38 O_CREAT|O_DIRECTO
 unknown resolve -38 beneath and in root -38 O_PATH|O_RDWR -38 cached create -38 cached -38
 create -38 mode 0 openat O_CREAT|O_DIRECTORY -22 made -2
 no symlinks: file -38 link -38 through a dir link -38 nofollow link -38
-beneath: file -38 link -38 up and back -38 absolute -38 absolute link -38 link up -38 down and up -38
+beneath: file -38 link -38 up and back -38 absolute -38 absolute link -38
+link up -38 down and up -38
 in root: /file -38 ../../file -38 absolute link -38 link up -38
 magic link -38 no magic links -38 no symlinks -38 beneath /proc -38
 no xdev: file -38 out of the mount -38 into /proc -38 plain -38

@@ -79,6 +79,7 @@ static void resolve(void)
     say("up and back", open2(sub, "../sub/file", O_RDONLY, 0, RESOLVE_BENEATH));
     say("absolute", open2(sub, "/etc/passwd", O_RDONLY, 0, RESOLVE_BENEATH));
     say("absolute link", open2(sub, "abs", O_RDONLY, 0, RESOLVE_BENEATH));
+    end();
     say("link up", open2(sub, "up", O_RDONLY, 0, RESOLVE_BENEATH));
     say("down and up", open2(sub, "d/../file", O_RDONLY, 0, RESOLVE_BENEATH));
     end();
