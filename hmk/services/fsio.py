@@ -272,14 +272,18 @@ class FileIO:
             self.k.block_current(pipe.read_waiters)  # until a write or close
             ops.update(pipe_wait=1)
             return -ERESTARTSYS
-        was_full = len(pipe.buffer) >= pipe.capacity
         data = bytes(pipe.buffer[:count])
-        del pipe.buffer[:count]
         spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
-        pipe.start = (pipe.start + len(data)) % pipe.capacity if pipe.buffer else 0
+        self._pipe_drop(pipe, len(data), ops)
+        return data, spans, len(spans)
+
+    def _pipe_drop(self, pipe: Pipe, n: int, ops) -> None:
+        """The first `n` bytes of the pipe are read: gone, and its writers woken."""
+        was_full = len(pipe.buffer) >= pipe.capacity
+        del pipe.buffer[:n]
+        pipe.start = (pipe.start + n) % pipe.capacity if pipe.buffer else 0
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
-        return data, spans, len(spans)
 
     # ---- writing -------------------------------------------------------------------------
     def _write_file(self, call, f, vec, pos, ops):

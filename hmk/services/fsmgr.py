@@ -86,6 +86,7 @@ from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
+from hmk.services.fscopy import Copies
 from hmk.services.fsio import FileIO
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
@@ -176,7 +177,7 @@ class FileTable:
         return child
 
 
-class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Notify, Opening, Service):
+class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Copies, Notify, Opening, Service):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
