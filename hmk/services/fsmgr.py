@@ -94,6 +94,7 @@ from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Notify
 from hmk.services.fsopen import Opening
 from hmk.services.fstypes import Mounts
+from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
@@ -177,7 +178,18 @@ class FileTable:
         return child
 
 
-class FsMgr(FileIO, Namespace, Attributes, Locks, SpecialFiles, Copies, Notify, Opening, Service):
+class FsMgr(
+    FileIO,
+    Namespace,
+    Attributes,
+    Locks,
+    SpecialFiles,
+    Copies,
+    ExtendedAttributes,
+    Notify,
+    Opening,
+    Service,
+):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
