@@ -154,7 +154,7 @@ class Attributes:
             ops.update(fallocate=1)
             err = self._allocate(node, kind, bool(keep), offset, length)
             if err == 0:
-                self.notify(node, IN_MODIFY)
+                self.notify(node, IN_MODIFY, named=f.named)
             return err
 
     def _allocate(self, node: File, kind: int, keep: bool, offset: int, length: int) -> int:

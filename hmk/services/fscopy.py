@@ -278,7 +278,7 @@ class Copies:
         if isinstance(got, int):
             return got
         data, spans, _ = got
-        return self._put(call, src.node, spans, dst, at, data, ops)
+        return self._put(call, src, spans, dst, at, data, ops)
 
     def _pipe_to(self, call, pipe: Pipe, dst, at, length: int, nonblock, ops) -> int:
         """A pipe's bytes (up to `length`) into the file or device `dst`; waits for some
@@ -321,8 +321,9 @@ class Copies:
         return -ERESTARTSYS
 
     def _put(self, call, source, spans, dst, at, data: bytes, ops) -> int:
-        """`data` (from `spans` of `source`) written into the open file `dst`: the count,
-        or -errno; the copy between them charged and logged, and the events raised."""
+        """`data` (from `spans` of `source`, an open file or a pipe) written into the open
+        file `dst`: the count, or -errno; the copy between them charged and logged, and the
+        events raised."""
         node = dst.node
         if _driven(node):
             n = self.peers["devhost"].write(call.task.proc, node, call.space, [], at or 0, data)
@@ -339,8 +340,9 @@ class Copies:
             log_frame(mem, pa, length, WRITE)
         ops.update(copy_page=max(len(spans), len(out or ())), copy_line=lines(n))
         if n > 0:
-            self.notify(node, IN_MODIFY)
-            self.notify(source, IN_ACCESS)
+            self.notify(node, IN_MODIFY, named=dst.named)
+            named = getattr(source, "named", None)
+            self.notify(getattr(source, "node", source), IN_ACCESS, named=named)
         return n
 
     @staticmethod
@@ -355,6 +357,7 @@ class _Writer:
 
     flags = 0
     writable = True
+    named = None
 
     def __init__(self, pipe: Pipe):
         self.node = pipe

@@ -231,7 +231,7 @@ class FileIO:
         log_vector(mem, call.space, vec, len(data), WRITE)
         ops.update(copy_page=chunks, copy_line=lines(len(data)) if chunks else 0)
         if data:
-            self.notify(node, IN_ACCESS)
+            self.notify(node, IN_ACCESS, named=f.named)
         return len(data)
 
     def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
@@ -315,7 +315,7 @@ class FileIO:
                 log_frame(self.k.mem, pa, length, WRITE)
             ops.update(copy_page=len(spans), copy_line=lines(n))
         if n > 0:
-            self.notify(node, IN_MODIFY)
+            self.notify(node, IN_MODIFY, named=f.named)
         return n
 
     def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):

@@ -91,7 +91,7 @@ from hmk.services.fsio import FileIO
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
-from hmk.services.fsnotify import Notify
+from hmk.services.fsnotify import Inotify, Notify
 from hmk.services.fsopen import Opening
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
@@ -107,6 +107,7 @@ class OpenFile:
     def __init__(self, node: Node, flags: int, pipe_end: str | None = None):
         self.node, self.flags, self.pos, self.pipe_end = node, flags, 0, pipe_end
         self.refs = 0
+        self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
 
     @property
     def readable(self) -> bool:
@@ -468,7 +469,7 @@ class FsMgr(
         node = f.node
         ops = {"file_release": 1}
         self.locks_released(f)
-        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE)
+        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
         if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
             for pa in node.frames.values():
                 self.k.frames.free(pa)
@@ -516,6 +517,9 @@ class FsMgr(
         with self.working() as ops:
             node, parent, name = found
             acc = flags & O_ACCMODE
+            fd = t.lowest_fd()  # Linux's get_unused_fd_flags comes before the open
+            if fd < 0:
+                return fd
             if node is None:
                 if not flags & O_CREAT:
                     return -ENOENT
@@ -536,16 +540,14 @@ class FsMgr(
                 return self.open_special(call, node, flags, ops)
             if acc != 0 and node.readonly:
                 return -EROFS
-            if flags & O_TRUNC and acc != 0 and isinstance(node, File):
-                self._resize(node, 0)
-                ops.update(truncate=1)
-            fd = t.lowest_fd()
-            if fd < 0:
-                return fd
             ops.update(file_open=1, fd_install=1)
-            t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
-            self.notify(node, IN_OPEN)
-            return fd
+            f = OpenFile(node, flags & ~O_CLOEXEC)
+            f.named = (parent, name)
+            self.notify(node, IN_OPEN, named=f.named)
+            if flags & O_TRUNC and acc != 0 and isinstance(node, File):
+                self._resize(node, 0, f.named)
+                ops.update(truncate=1)
+            return t.install(fd, f, bool(flags & O_CLOEXEC))
 
     def wall_ns(self) -> int:
         """The time files are stamped with: CLOCK_REALTIME, in ns since the epoch."""
@@ -693,6 +695,8 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if isinstance(f.node, Inotify):
+                return f.pos  # Linux's noop_llseek
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
             base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
@@ -712,11 +716,11 @@ class FsMgr(
                 return -EBADF
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
-            self._resize(f.node, _signed(length))
+            self._resize(f.node, _signed(length), f.named)
             ops.update(truncate=1)
             return 0
 
-    def _resize(self, node: File, length: int) -> None:
+    def _resize(self, node: File, length: int, named=None) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
         cached pages follow."""
         self._sync(node)
@@ -725,7 +729,7 @@ class FsMgr(
         data.extend(b"\0" * (length - len(data)))
         node.mtime = self.wall_ns()
         self.cache.refresh(node)
-        self.notify(node, IN_MODIFY)
+        self.notify(node, IN_MODIFY, named=named)
 
     def sys_ioctl(self, call, fd, request, arg, *_):
         with self.working(fdget=1) as ops:

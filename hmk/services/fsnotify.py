@@ -51,6 +51,7 @@ from hmk.linux.abi import (
     IN_ONESHOT,
     IN_ONLYDIR,
     IN_Q_OVERFLOW,
+    IN_UNMOUNT,
     O_CLOEXEC,
     O_NONBLOCK,
     O_RDONLY,
@@ -64,6 +65,9 @@ EVENT = struct.Struct("<iIII")  # struct inotify_event without its name
 MAX_QUEUED = 16384  # /proc/sys/fs/inotify/max_queued_events' default
 POLLRDNORM = 0x40
 KEPT = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK  # what a watch's mask keeps
+# the bits inotify_add_watch knows: a mask with none of them is EINVAL
+ALL_INOTIFY_BITS = KEPT | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD | IN_MASK_CREATE | IN_ISDIR
+ALL_INOTIFY_BITS |= IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED
 
 
 @dataclass(eq=False)
@@ -75,13 +79,13 @@ class Watch:
 
 
 class Inotify(Stream):
-    """An inotify instance: its watches by descriptor and its queue of events, (wd, mask,
-    cookie, name) each."""
+    """An inotify instance: its watches by descriptor (`marks`) and its queue of events,
+    (wd, mask, cookie, name) each."""
 
     def __init__(self, fs):
         super().__init__(0o600)  # an anonymous inode's mode: no file type
         self.fs = fs
-        self.watches: dict[int, Watch] = {}
+        self.marks: dict[int, Watch] = {}  # wd -> its watch
         self.next_wd = 1
         self.queue: list[tuple[int, int, int, bytes]] = []
 
@@ -101,7 +105,7 @@ class Inotify(Stream):
 
     def unwatch(self, watch: Watch) -> None:
         """A watch ends: off its node, and IN_IGNORED queued."""
-        del self.watches[watch.wd]
+        del self.marks[watch.wd]
         watch.node.watches.remove(watch)
         self.queued(watch.wd, IN_IGNORED)
 
@@ -131,9 +135,9 @@ class Inotify(Stream):
         return POLLIN | POLLRDNORM if self.queue else 0
 
     def released(self, f) -> None:
-        for watch in list(self.watches.values()):
+        for watch in list(self.marks.values()):
             watch.node.watches.remove(watch)
-        self.watches.clear()
+        self.marks.clear()
 
 
 class Notify:
@@ -156,7 +160,7 @@ class Notify:
 
     def sys_inotify_add_watch(self, call, fd, path_ptr, mask, *_):
         mask &= 0xFFFFFFFF
-        if mask & IN_MASK_ADD and mask & IN_MASK_CREATE or not mask & IN_ALL_EVENTS:
+        if mask & IN_MASK_ADD and mask & IN_MASK_CREATE or not mask & ALL_INOTIFY_BITS:
             return -EINVAL
         with self.working(fdget=1):
             f = self.table(call).file(_int(fd))
@@ -182,7 +186,7 @@ class Notify:
                 return watch.wd
             watch = Watch(instance, instance.next_wd, node, mask & KEPT)
             instance.next_wd += 1
-            instance.watches[watch.wd] = watch
+            instance.marks[watch.wd] = watch
             if node.watches is None:
                 node.watches = []
             node.watches.append(watch)
@@ -195,7 +199,7 @@ class Notify:
                 return -EBADF
             if not isinstance(f.node, Inotify):
                 return -EINVAL
-            watch = f.node.watches.get(_int(wd))
+            watch = f.node.marks.get(_int(wd))
             if watch is None:
                 return -EINVAL
             ops.update(inotify_watch=1)
@@ -203,14 +207,19 @@ class Notify:
             return 0
 
     # ---- what the other calls announce ---------------------------------------------------
-    def notify(self, node, mask: int, parent: bool = True) -> None:
+    def notify(self, node, mask: int, parent: bool = True, named=None) -> None:
         """An event on `node` itself: to its directory's watches with its name (`parent`:
-        not for a link count's or a move's own events), then to its own."""
+        not for a link count's or a move's own events; `named`: the (directory, name) it was
+        opened by, while that still names it; else the name its directory has for it), then
+        to its own."""
         if isinstance(node, Dir):
             mask |= IN_ISDIR
-        home = node.parent
+        home, name = named if named is not None else (node.parent, None)
+        if home is None or home.entries.get(name) is not node:
+            home, name = node.parent, None
         if parent and home is not None and home is not node and home.watches:
-            name = next((n for n, v in home.entries.items() if v is node), None)
+            if name is None:
+                name = next((n for n, v in home.entries.items() if v is node), None)
             if name is not None:
                 self._deliver(home, mask, name)
         if node.watches:
