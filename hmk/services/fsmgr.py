@@ -193,6 +193,7 @@ class FsMgr(
 ):
     name = "fsmgr"
     default_class = "IC2"
+    open_file = OpenFile  # what the mixins make an open file description with
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key;
     # "less the LSM hooks": without AppArmor's and TOMOYO's (hmk models no security module).

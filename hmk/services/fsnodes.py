@@ -116,15 +116,13 @@ class SpecialFiles:
         return -ERESTARTSYS
 
     def _fifo_install(self, call, pipe: Pipe, end: str, flags: int, ops) -> int:
-        from hmk.services.fsmgr import OpenFile  # noqa: PLC0415 (fsmgr imports this module)
-
         t = self.table(call)
         fd = t.lowest_fd()
         if fd < 0:
             self._fifo_end_dropped(pipe, end)
             return fd
         ops.update(fd_install=1)
-        f = OpenFile(pipe, flags & ~O_CLOEXEC, end)
+        f = self.open_file(pipe, flags & ~O_CLOEXEC, end)
         t.install(fd, f, bool(flags & O_CLOEXEC))
         self.notify(pipe, IN_OPEN)
         return fd

@@ -146,8 +146,6 @@ class Notify:
 
     # ---- the calls -----------------------------------------------------------------------
     def sys_inotify_init1(self, call, flags, *_):
-        from hmk.services.fsmgr import OpenFile  # noqa: PLC0415 (fsmgr imports this module)
-
         if flags & ~(O_CLOEXEC | O_NONBLOCK):
             return -EINVAL
         with self.working(inotify_make=1, fd_install=1):
@@ -155,7 +153,7 @@ class Notify:
             fd = t.lowest_fd()
             if fd < 0:
                 return fd
-            f = OpenFile(Inotify(self), O_RDONLY | flags & O_NONBLOCK)
+            f = self.open_file(Inotify(self), O_RDONLY | flags & O_NONBLOCK)
             return t.install(fd, f, bool(flags & O_CLOEXEC))
 
     def sys_inotify_add_watch(self, call, fd, path_ptr, mask, *_):
