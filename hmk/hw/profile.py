@@ -749,7 +749,9 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
         cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz", maximum=MAX_GHZ))
         clusters.append(cluster)
 
-    soc = SoC(name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps, counter_mhz)
+    soc = SoC(
+        name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps, counter_mhz
+    )
     for i, c in enumerate(soc.clusters):
         _check_levels(soc, i, c)
     soc.hierarchy()  # the whole SoC (core count and the rules config.py adds) must build

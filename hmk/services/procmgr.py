@@ -74,6 +74,7 @@ from hmk.linux.abi import (
     RLIM_INFINITY,
     RLIM_NLIMITS,
     RLIMIT_STACK,
+    SI_TKILL,
     SI_USER,
     SIGCHLD,
     SIGSEGV,
@@ -95,6 +96,7 @@ from hmk.linux.signals import (
 )
 from hmk.linux.stack import auxv_for, build_stack
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
+from hmk.services.procsignals import SignalCalls
 from hmk.services.service import ENTRY, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64
@@ -122,6 +124,7 @@ class Task:
     zombie: bool = False
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
+    signal_waiters: list = field(default_factory=list)  # ...in rt_sigsuspend, rt_sigtimedwait
     vfork_waiters: list = field(default_factory=list)  # its vfork parent, until exec or exit
     threads: dict = field(default_factory=dict)  # tcb -> [tid, clear_child_tid address]
     pgid: int = 0  # process group and session (a child starts in its parent's)
@@ -146,7 +149,7 @@ class Task:
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
-class ProcMgr(Service):
+class ProcMgr(SignalCalls, Service):
     name = "procmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -163,6 +166,9 @@ class ProcMgr(Service):
         "sigaction": 299,
         # the signal mask set or read: rt_sigprocmask 185 less the entry (rt_sigprocmask)
         "sigprocmask": 173,
+        # assumed: a pending signal taken off the queue for rt_sigtimedwait (collect_signal:
+        # the sigqueue entry found and freed, the siginfo copied), ~ half of sigprocmask's work
+        "sigdequeue": 90,
         # a signal sent to a process: kill 1,377 less the entry and AppArmor's
         # security_task_kill 198 (the target found, the siginfo queued) (signal_self_handled)
         "kill": 1167,
@@ -576,10 +582,10 @@ class ProcMgr(Service):
         return self.kill(call.task, pid, sig)
 
     def sys_tgkill(self, call, tgid, tid, sig, *_):
-        return self.kill(call.task, tid, sig)
+        return self.kill(call.task, tid, sig, SI_TKILL)
 
     def sys_tkill(self, call, tid, sig, *_):
-        return self.kill(call.task, tid, sig)
+        return self.kill(call.task, tid, sig, SI_TKILL)
 
     # ---- process groups and sessions
     @charged(task_field=1)
@@ -887,9 +893,9 @@ class ProcMgr(Service):
             k.wake_all(parent.waiters)
         k.need_resched = True
 
-    def kill(self, sender: Task, pid: int, sig: int) -> int:
+    def kill(self, sender: Task, pid: int, sig: int, code: int = SI_USER) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
-        process but pid 1 and the caller (-1)."""
+        process but pid 1 and the caller (-1); `code`: the siginfo's (tgkill's SI_TKILL)."""
         pid, sig = _signed(pid), _signed(sig)
         if not 0 <= sig <= NSIG:
             return -EINVAL
@@ -907,14 +913,20 @@ class ProcMgr(Service):
             return -ESRCH
         for target in targets:
             if sig and not target.zombie and not target.virtual:
-                self._signal(sender, target, sig)
+                self._signal(sender, target, sig, code)
         return 0
 
-    def _signal(self, sender: Task, target: Task, sig: int) -> None:
-        target.signals.post(sig, SI_USER, sender.pid)
+    def _signal(self, sender: Task, target: Task, sig: int, code: int = SI_USER) -> None:
+        target.signals.post(sig, code, sender.pid)
+        self.signalled(target)
+
+    def signalled(self, target: Task) -> None:
+        """A signal was posted to `target`: a thread of it blocked in a call wakes if the
+        signal is deliverable or awaited (its call goes on or fails with EINTR: the shim
+        decides)."""
         tcb = target.proc.tcb
-        if self.k.blocked(tcb) and target.signals.next_signal():
-            self.k.interrupt(tcb)  # its call goes on or fails with EINTR (the shim decides)
+        if self.k.blocked(tcb) and target.signals.wakes():
+            self.k.interrupt(tcb)
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:
