@@ -10,8 +10,8 @@ kernel/sched/fair.c (read for the rules, not copied):
 - the runnable entities wait in a red-black tree ordered by vruntime (equal keys go right, so
   equal runtimes run first come, first served); the running one (`curr`) is out of the tree;
 - update_curr: the running entity's runtime since it was last accounted is added to its
-  sum_exec_runtime and, weighted (NICE_0_LOAD / weight: every thread here is nice 0, weight
-  1024, so one to one), to its vruntime; min_vruntime follows the smallest vruntime, never
+  sum_exec_runtime and, weighted (NICE_0_LOAD / weight: 1024 at nice 0, so one to one; a
+  nice value set by setpriority gives Linux's sched_prio_to_weight), to its vruntime; min_vruntime follows the smallest vruntime, never
   going back;
 - place_entity: a thread woken from sleep gets vruntime max(its own, min_vruntime - half the
   scheduling latency) (GENTLE_FAIR_SLEEPERS); a new one starts from the running thread's (its
@@ -27,7 +27,7 @@ kernel/sched/fair.c (read for the rules, not copied):
 
 Tunables are Linux's defaults for one CPU (sysctl_sched_latency 6 ms, min granularity 0.75 ms,
 wakeup granularity 1 ms; kernel/sched/fair.c, Linux 5.10). Priorities of the HM thread API
-are kept but do not order CFS threads (all are nice 0). The work of each operation, in core
+are kept but do not order CFS threads (nice values do, through their weights). The work of each operation, in core
 instructions (hmk.monolithic.costs), is accumulated in `work` for the kernel to charge with the
 operations' logged accesses.
 """
@@ -113,6 +113,12 @@ class Cfs(Threads):
             st(self.se, i, "on_rq", 0)
             st(self.se, i, "started", 0)
         return i
+
+    def set_weight(self, i: int, weight: int) -> None:
+        """A nice value's weight (setpriority): the thread's vruntime grows by its runtime
+        times NICE_0_LOAD / weight from now on (its place in the tree stays)."""
+        if self.valid(i):
+            self.mem.store(self.se, i, "weight", weight)
 
     def set_priority(self, i: int, priority: int) -> int:
         """Kept on the thread; CFS orders nice-0 threads by vruntime alone."""

@@ -114,6 +114,7 @@ class FileTable:
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
         self.umask = 0o022  # the file-mode creation mask (Linux's fs_struct; inherited at fork)
+        self.nofile = NOFILE  # descriptors it may hold: its process's RLIMIT_NOFILE
 
     def install(self, fd: int, f: OpenFile, cloexec: bool) -> int:
         f.refs += 1
@@ -124,7 +125,7 @@ class FileTable:
         fd = start
         while fd in self.fds:
             fd += 1
-        return fd if fd < NOFILE else -EMFILE
+        return fd if fd < self.nofile else -EMFILE
 
     def file(self, fd) -> OpenFile | None:
         entry = self.fds.get(fd)
@@ -156,7 +157,7 @@ class FileTable:
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
         child = FileTable(self.k, self.cwd, self.released)
-        child.umask = self.umask
+        child.umask, child.nofile = self.umask, self.nofile
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
@@ -489,7 +490,7 @@ class FsMgr(FileIO, Namespace, Service):
             t = self.table(call)
             old, new = _int(old), _int(new)
             f = t.file(old)
-            if f is None or not 0 <= new < NOFILE:
+            if f is None or not 0 <= new < t.nofile:
                 return -EBADF
             if old == new or flags & ~O_CLOEXEC:
                 return -EINVAL
@@ -509,7 +510,7 @@ class FsMgr(FileIO, Namespace, Service):
             f, cloexec = entry
             ops.update(fcntl=1)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-                if not 0 <= arg < NOFILE:
+                if not 0 <= arg < t.nofile:
                     return -EINVAL
                 new = t.lowest_fd(arg)
                 if new < 0:
@@ -700,7 +701,7 @@ class FsMgr(FileIO, Namespace, Service):
         return 0
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
-        if nfds > NOFILE:
+        if nfds > self.table(call).nofile:
             return -EINVAL
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop
         with self.working(poll=int(not call.resumed), poll_fd=nfds):

@@ -71,9 +71,6 @@ from hmk.linux.abi import (
     P_ALL,
     P_PGID,
     P_PID,
-    RLIM_INFINITY,
-    RLIM_NLIMITS,
-    RLIMIT_STACK,
     SI_TKILL,
     SI_USER,
     SIGCHLD,
@@ -86,7 +83,7 @@ from hmk.linux.abi import (
     WUNTRACED,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP
+from hmk.linux.layout import MAX_ARG_BYTES, STACK_TOP
 from hmk.linux.signals import (
     FPSIMD_SIZE,
     MC_RESERVED,
@@ -96,6 +93,13 @@ from hmk.linux.signals import (
 )
 from hmk.linux.stack import auxv_for, build_stack
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
+from hmk.services.procattrs import (
+    RLIMIT_NPROC,
+    TIMER_SLACK_NS,
+    AttributeCalls,
+    comm_of,
+    default_rlimits,
+)
 from hmk.services.procsignals import SignalCalls
 from hmk.services.service import ENTRY, Service, charged
 
@@ -135,6 +139,19 @@ class Task:
     uids: list = field(default_factory=lambda: [0, 0, 0])  # real, effective, saved
     gids: list = field(default_factory=lambda: [0, 0, 0])
     groups: tuple = ()  # supplementary groups
+    fsids: list = field(default_factory=lambda: [None, None])  # setfsuid's, setfsgid's (None:
+    # as the effective id)
+    caps: tuple | None = None  # capsets set by capset (None: as the ids give them)
+    nice: int = 0
+    comm: bytes = b""  # its name (prctl PR_SET_NAME; the file name after exec)
+    personality: int = 0
+    pdeathsig: int = 0  # the signal it gets when its parent dies (prctl)
+    subreaper: bool = False  # orphans below it come to it, not to init (prctl)
+    no_new_privs: bool = False
+    dumpable: int = 1
+    keepcaps: int = 0
+    timer_slack: int = TIMER_SLACK_NS
+    robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
     cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
     children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
@@ -149,7 +166,7 @@ class Task:
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
-class ProcMgr(SignalCalls, Service):
+class ProcMgr(SignalCalls, AttributeCalls, Service):
     name = "procmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -290,6 +307,7 @@ class ProcMgr(SignalCalls, Service):
         sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), execfn, random16)
         self.peers["memmgr"].load_program(task.proc, image, stack, sp)
         task.exe = image.path.encode()
+        task.comm = comm_of(execfn)
         task.proc.image = image
         return image.entry, sp
 
@@ -298,9 +316,13 @@ class ProcMgr(SignalCalls, Service):
         self._next_pid += 1
         parent = self.tasks.get(ppid)
         task.pgid, task.sid = (parent.pgid, parent.sid) if parent else (task.pid, task.pid)
-        task.rlimits = dict(parent.rlimits) if parent else {}
+        task.rlimits = dict(parent.rlimits) if parent else default_rlimits(len(self.k.ram))
         if parent:
             task.uids, task.gids, task.groups = list(parent.uids), list(parent.gids), parent.groups
+            task.fsids, task.caps, task.nice = list(parent.fsids), parent.caps, parent.nice
+            task.comm, task.personality = parent.comm, parent.personality
+            task.no_new_privs, task.dumpable = parent.no_new_privs, parent.dumpable
+            task.timer_slack = parent.timer_slack
             if not parent.virtual:
                 task.exe, task.signals = parent.exe, parent.signals.copy()
                 proc.image = parent.proc.image
@@ -324,6 +346,8 @@ class ProcMgr(SignalCalls, Service):
         vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
         if flags & CLONE_VM and not vfork:
             return -ENOSYS  # a process sharing memory that is not a vfork: not modelled
+        if self._over_nproc(parent):
+            return -EAGAIN
         try:
             proc = Process(k, f"pid{self._next_pid}", parent.proc.personality)
         except MemoryError:
@@ -344,12 +368,24 @@ class ProcMgr(SignalCalls, Service):
             ctx[31] = stack
         k.set_saved_context(proc.tcb, ctx)
         k.adopt(proc.tcb, proc, machine.extra_context())
+        if task.nice:
+            self.weigh(task)
         k.threads.resume(proc.tcb)
         k.need_resched = True
         k.counts["procmgr.vforks" if vfork else "procmgr.forks"] += 1
         if vfork:  # the parent waits (with the child's pid in x0) until the child execs or exits
             k.block_current(task.vfork_waiters)
         return task.pid
+
+    def _over_nproc(self, task: Task) -> bool:
+        """Would one more task exceed RLIMIT_NPROC for `task`'s real user? (Tasks: every thread
+        of every process of the user until it is reaped; root is exempt, as with
+        CAP_SYS_RESOURCE.)"""
+        uid = task.uids[0]
+        if uid == 0:
+            return False
+        mine = sum(len(t.threads) or 1 for t in self.tasks.values() if t.uids[0] == uid)
+        return mine >= self.limit(task, RLIMIT_NPROC)[0]
 
     # ---- the calls ------------------------------------------------------------------------
     def sys_exit(self, call, status, *_):
@@ -417,9 +453,6 @@ class ProcMgr(SignalCalls, Service):
         return entry[0]
 
     @charged(ids=1)
-    def sys_set_robust_list(self, call, head, size, *_):
-        return 0 if size == 24 else -EINVAL
-
     @charged(ids=1)
     def sys_getpid(self, call, *_):
         return call.task.pid
@@ -686,28 +719,6 @@ class ProcMgr(SignalCalls, Service):
         call.task.groups = struct.unpack(f"<{size}I", raw)
         return 0
 
-    @charged(task_field=1)
-    def sys_prlimit64(self, call, pid, resource, new, old, *_):
-        task = call.task if pid == 0 else self.tasks.get(pid)
-        if task is None:
-            return -ESRCH
-        if not 0 <= resource < RLIM_NLIMITS:
-            return -EINVAL
-        default = STACK_SIZE if resource == RLIMIT_STACK else RLIM_INFINITY
-        current = task.rlimits.get(resource, (default, RLIM_INFINITY))
-        if new:
-            raw = call.space.read(new, 16)
-            if raw is None:
-                return -EFAULT
-            soft, hard = struct.unpack("<QQ", raw)
-            if soft > hard:
-                return -EINVAL
-        if old and not call.space.write(old, struct.pack("<QQ", *current)):
-            return -EFAULT
-        if new:
-            task.rlimits[resource] = (soft, hard)  # root may raise the hard limit too
-        return 0
-
     # ---- CPU time ------------------------------------------------------------------------
     def cpu_ns(self, task: Task, who: int = RUSAGE_SELF, tcb: int | None = None):
         """(user, system) ns of `task` (RUSAGE_SELF), of its waited-for children and their
@@ -780,6 +791,8 @@ class ProcMgr(SignalCalls, Service):
             extra[-1] = tls  # TPIDR_EL0
         k.set_saved_context(tcb, ctx)
         k.adopt(tcb, proc, extra)
+        if task.nice:
+            self.weigh(task)
         k.threads.resume(tcb)
         k.need_resched = True
         k.counts["procmgr.threads"] += 1
@@ -879,11 +892,18 @@ class ProcMgr(SignalCalls, Service):
         self.peers["memmgr"].detach(task.proc)  # its memory and kernel objects go; its pid
         k.destroy_process(task.proc)  # stays until it is reaped
         init = self.tasks[INIT_PID]
-        for child in task.children:  # orphans go to init
-            child.ppid = INIT_PID
-            init.children.append(child)
-            if child.zombie:
+        reaper = self._reaper_for(task)
+        for child in task.children:  # orphans go to a subreaper above them, or to init
+            child.ppid = reaper.pid
+            reaper.children.append(child)
+            if child.pdeathsig and not child.zombie:
+                child.signals.post(child.pdeathsig, SI_USER, task.pid)
+                self.signalled(child)
+            if child.zombie and reaper is init:
                 self._reap(init, child, charged=False)
+            elif child.zombie:  # a subreaper hears of the zombie it now has to reap
+                reaper.signals.post(SIGCHLD, _child_code(child.status), child.pid)
+                self.k.wake_all(reaper.waiters)
         parent = self.tasks.get(task.ppid)
         if parent is init:  # init's wait loop reaps it at once (init's work: not charged)
             self._reap(init, task, charged=False)
@@ -892,6 +912,16 @@ class ProcMgr(SignalCalls, Service):
             parent.signals.post(SIGCHLD, code, task.pid, value)
             k.wake_all(parent.waiters)
         k.need_resched = True
+
+    def _reaper_for(self, task: Task) -> Task:
+        """Who adopts `task`'s children: its nearest live ancestor that asked to be a
+        subreaper (prctl PR_SET_CHILD_SUBREAPER), else init."""
+        up = self.tasks.get(task.ppid)
+        while up is not None and up.pid != INIT_PID:
+            if up.subreaper and not up.zombie:
+                return up
+            up = self.tasks.get(up.ppid)
+        return self.tasks[INIT_PID]
 
     def kill(self, sender: Task, pid: int, sig: int, code: int = SI_USER) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
