@@ -11,8 +11,8 @@ kernel/sched/fair.c (read for the rules, not copied):
   equal runtimes run first come, first served); the running one (`curr`) is out of the tree;
 - update_curr: the running entity's runtime since it was last accounted is added to its
   sum_exec_runtime and, weighted (NICE_0_LOAD / weight: 1024 at nice 0, so one to one; a
-  nice value set by setpriority gives Linux's sched_prio_to_weight), to its vruntime; min_vruntime follows the smallest vruntime, never
-  going back;
+  nice value set by setpriority gives Linux's sched_prio_to_weight), to its vruntime;
+  min_vruntime follows the smallest vruntime, never going back;
 - place_entity: a thread woken from sleep gets vruntime max(its own, min_vruntime - half the
   scheduling latency) (GENTLE_FAIR_SLEEPERS); a new one starts from the running thread's (its
   parent's, task_fork_fair) and at least min_vruntime + its slice (START_DEBIT), so forking
@@ -27,9 +27,9 @@ kernel/sched/fair.c (read for the rules, not copied):
 
 Tunables are Linux's defaults for one CPU (sysctl_sched_latency 6 ms, min granularity 0.75 ms,
 wakeup granularity 1 ms; kernel/sched/fair.c, Linux 5.10). Priorities of the HM thread API
-are kept but do not order CFS threads (nice values do, through their weights). The work of each operation, in core
-instructions (hmk.monolithic.costs), is accumulated in `work` for the kernel to charge with the
-operations' logged accesses.
+are kept but do not order CFS threads (nice values do, through their weights). The work of
+each operation, in core instructions (hmk.monolithic.costs), is accumulated in `work` for the
+kernel to charge with the operations' logged accesses.
 """
 
 from __future__ import annotations

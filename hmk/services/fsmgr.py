@@ -121,6 +121,12 @@ class FileTable:
         self.fds[fd] = (f, cloexec)
         return fd
 
+    def open_stream(self, node, flags: int, cloexec: bool) -> int:
+        """A new descriptor (the lowest free) for an object another service made (a pidfd, a
+        socket): its number, or -EMFILE."""
+        fd = self.lowest_fd()
+        return fd if fd < 0 else self.install(fd, OpenFile(node, flags), cloexec)
+
     def lowest_fd(self, start: int = 0) -> int:
         fd = start
         while fd in self.fds:

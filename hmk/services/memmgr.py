@@ -71,6 +71,7 @@ from hmk.linux.layout import (
 from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
+from hmk.services.memqueries import MemoryQueries
 from hmk.services.service import ENTRY, Service
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
@@ -80,7 +81,7 @@ REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not publishe
 ACCOUNT = "services.memmgr"  # what its cycles are charged to (statistics: services.memmgr.cycles)
 
 
-class MemoryManager(Service):
+class MemoryManager(MemoryQueries, Service):
     """The memory manager, in the domain the composition gives it."""
 
     name = "memmgr"
@@ -160,6 +161,9 @@ class MemoryManager(Service):
         # munmap per written page 1,109 (fit mmap_touch_per_extra_page_parts) less a mapping's
         # drop as above (199)
         "free_page": 910,
+        # assumed: a page's entry looked at by mincore's walk (mincore_pte_range: the PTE read
+        # and tested, a byte stored), ~ the 13-instruction PTE clear of an unmap plus the store
+        "pte_walk": 16,
         # ---- faults passed on by the kernel
         # a fault decided (its VMA found, the access checked): do_mem_abort .. do_page_fault's
         # own work 196 + find_vma 67 (anon_read_fault)

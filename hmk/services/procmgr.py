@@ -71,6 +71,7 @@ from hmk.linux.abi import (
     P_ALL,
     P_PGID,
     P_PID,
+    P_PIDFD,
     SI_TKILL,
     SI_USER,
     SIGCHLD,
@@ -113,6 +114,9 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
 INIT_PID, SHELL_PID = 1, 2  # init, and the shell that starts the program
+CLONE_PIDFD = 0x1000
+CLONE3_REUSED = 0x7F | 0x400000  # the exit-signal bits and CLONE_DETACHED: not flags in clone3
+CLONE_ARGS_V0, CLONE_ARGS_V2 = 64, 88  # struct clone_args: the first and the third version
 
 
 @dataclass(eq=False)
@@ -152,6 +156,7 @@ class Task:
     keepcaps: int = 0
     timer_slack: int = TIMER_SLACK_NS
     robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
+    pidfds: list = field(default_factory=list)  # the pidfds naming it (woken at its exit)
     cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
     children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
@@ -398,6 +403,46 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
 
     def sys_clone(self, call, flags, newsp, parent_tid, tls, child_tid, *_):
         return self.fork(call.machine, call.task, flags, child_tid, newsp, tls, parent_tid)
+
+    def sys_clone3(self, call, args, size, *_):
+        """clone3(2): clone's arguments in a struct clone_args (64 to 88 bytes known here), the
+        exit signal apart from the flags, the stack as a base and a size; CLONE_PIDFD gives
+        the parent a pidfd for the child. set_tid (choosing the child's pid) is not
+        modelled: EINVAL."""
+        if size < CLONE_ARGS_V0:
+            return -EINVAL
+        if size > PAGE_SIZE:
+            return -E2BIG
+        raw = call.space.read(args, size)
+        if raw is None:
+            return -EFAULT
+        if any(raw[CLONE_ARGS_V2:]):
+            return -E2BIG  # fields of a later version than hmk knows, set
+        fields = struct.unpack("<11Q", raw[:CLONE_ARGS_V2].ljust(CLONE_ARGS_V2, b"\0"))
+        flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls = fields[:8]
+        set_tid, set_tid_size = fields[8:10]
+        if (
+            flags & ~0xFFFFFFFF
+            or flags & CLONE3_REUSED
+            or exit_signal & ~0xFF
+            or exit_signal > NSIG
+        ):
+            return -EINVAL
+        if flags & CLONE_THREAD and exit_signal or set_tid or set_tid_size:
+            return -EINVAL
+        if bool(stack) != bool(stack_size):
+            return -EINVAL
+        if flags & CLONE_PIDFD and flags & CLONE_THREAD:
+            return -EINVAL
+        sp = stack + stack_size if stack else 0
+        child = self.fork(
+            call.machine, call.task, flags | exit_signal, child_tid, sp, tls, parent_tid
+        )
+        if child > 0 and flags & CLONE_PIDFD:
+            fd = self.open_pidfd(call.task, self.tasks[child])
+            if fd < 0 or not call.space.write(pidfd, struct.pack("<i", fd)):
+                return -EFAULT if fd >= 0 else fd
+        return child
 
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
@@ -885,6 +930,8 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
             k.forget_thread(tcb)
         task.cpu_at_exit = k.cpu_cycles(task.proc)
         task.zombie, task.status = True, status
+        for node in task.pidfds:  # readable now
+            node.changed(k)
         self.vfork_done(task)
         if task is self.program:
             machine.stop()
@@ -1014,7 +1061,7 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         return dead.pid
 
     def waitid(self, task: Task, idtype: int, ident: int, infop: int, options: int, rusage: int):
-        """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group); WEXITED must be asked
+        """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group), P_PIDFD; WEXITED must be asked
         for (stopped and continued children are not modelled); WNOWAIT leaves the child
         waitable. The siginfo written is SIGCHLD's (an empty one when WNOHANG finds none)."""
         ident = _signed(ident)
@@ -1028,6 +1075,11 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         elif idtype == P_PGID and ident >= 0:
             group = ident or task.pgid
             match = lambda c: c.pgid == group  # noqa: E731
+        elif idtype == P_PIDFD:
+            target = self.pidfd_task(task, ident)
+            if isinstance(target, int):
+                return target
+            match = lambda c: c is target  # noqa: E731
         else:
             return -EINVAL
         dead = self._zombie(task, match, options, exited=bool(options & WEXITED))
@@ -1047,7 +1099,8 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
             and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
         ):
             return -EFAULT
-        if rusage and not space.write(rusage, _rusage(self._reaped_cpu(dead))):
+        usage = _rusage(self._reaped_cpu(dead)) if dead != 0 else bytes(RUSAGE_BYTES)
+        if rusage and not space.write(rusage, usage):
             return -EFAULT
         if dead != 0 and not options & WNOWAIT:
             self._reap(task, dead)

@@ -1,6 +1,8 @@
 """The process manager's signal calls beyond actions, masks and kill (those are in procmgr):
 the alternate signal stack, waiting for signals (rt_sigsuspend, rt_sigtimedwait), the pending
-set, and queued signals with a value (rt_sigqueueinfo, rt_tgsigqueueinfo).
+set, queued signals with a value (rt_sigqueueinfo, rt_tgsigqueueinfo), and process descriptors
+(pidfd_open, pidfd_send_signal, pidfd_getfd; clone3's CLONE_PIDFD and waitid's P_PIDFD): a
+pidfd is readable once its process has exited.
 
 A wait for signals blocks the thread on its process's `signal_waiters`; a signal sent to the
 process wakes it when it is deliverable or one the wait asked for (SignalState.wakes), and the
@@ -10,10 +12,12 @@ here (hmk.linux.signals): the alternate stack too, which Linux keeps per thread.
 
 from __future__ import annotations
 
+import stat
 import struct
 
 from hmk.linux.abi import (
     EAGAIN,
+    EBADF,
     EFAULT,
     EINTR,
     EINVAL,
@@ -21,15 +25,32 @@ from hmk.linux.abi import (
     ERESTARTSYS,
     ESRCH,
     NSIG,
+    O_NONBLOCK,
+    O_RDWR,
+    POLLIN,
     SI_TKILL,
+    SI_USER,
 )
 from hmk.linux.clock import read_timespec
 from hmk.linux.signals import UNBLOCKABLE, siginfo
 from hmk.services.copies import WRITE, log_user
 from hmk.services.service import charged
+from hmk.services.vfs import Stream
 
 SIGSET_BYTES = 8
 SIGINFO_BYTES = 128
+
+
+class PidFd(Stream):
+    """A process descriptor: names `task` for signals and waits; poll sees it readable
+    (POLLIN) once the process has exited; read(2) is not for it (EINVAL)."""
+
+    def __init__(self, task):
+        super().__init__(stat.S_IFREG | 0o600)  # an anonymous inode, as Linux's pidfs
+        self.task = task
+
+    def poll(self, f) -> int:
+        return POLLIN if self.task.zombie else 0
 
 
 class SignalCalls:
@@ -104,6 +125,72 @@ class SignalCalls:
                 k.block_current(call.task.signal_waiters)
             st.awaited = wanted
             return -ERESTARTSYS
+
+    # ---- process descriptors -------------------------------------------------------------
+    def pidfd_task(self, task, fd: int):
+        """The process the pidfd `fd` of `task` names, or -EBADF (not open, or not a pidfd)."""
+        f = self.peers["fsmgr"].tables[task.pid].file(fd & 0xFFFFFFFF)
+        return f.node.task if f is not None and isinstance(f.node, PidFd) else -EBADF
+
+    def open_pidfd(self, task, target, flags: int = 0) -> int:
+        """A new pidfd (close-on-exec) for `target` in `task`'s descriptors."""
+        node = PidFd(target)
+        target.pidfds.append(node)
+        return self.peers["fsmgr"].tables[task.pid].open_stream(node, flags | O_RDWR, True)
+
+    @charged(task_field=1)
+    def sys_pidfd_open(self, call, pid, flags, *_):
+        if flags & ~O_NONBLOCK or _signed(pid) <= 0:
+            return -EINVAL
+        target = self.tasks.get(pid & 0xFFFFFFFF)
+        if target is None or target.virtual:
+            return -ESRCH
+        return self.open_pidfd(call.task, target, flags)
+
+    def sys_pidfd_send_signal(self, call, fd, sig, uinfo, flags, *_):
+        with self.working(kill=1):
+            if flags:
+                return -EINVAL
+            target = self.pidfd_task(call.task, fd)
+            if isinstance(target, int):
+                return target
+            if target.zombie:
+                return -ESRCH
+            if not 0 <= sig <= NSIG:
+                return -EINVAL
+            code, pid, value = SI_USER, call.task.pid, 0
+            if uinfo:
+                raw = call.space.read(uinfo, SIGINFO_BYTES)
+                if raw is None:
+                    return -EFAULT
+                code, pid, value = struct.unpack_from("<8xi4xi4xQ", raw)
+                if (code >= 0 or code == SI_TKILL) and target is not call.task:
+                    return -EPERM
+            if sig:
+                target.signals.post(sig, code, pid, value)
+                self.signalled(target)
+            return 0
+
+    @charged(task_field=1)
+    def sys_pidfd_getfd(self, call, fd, target_fd, flags, *_):
+        """A duplicate, in the caller's descriptors (close-on-exec), of the target process's
+        descriptor `target_fd` (root or the same user: ptrace's access check)."""
+        if flags:
+            return -EINVAL
+        target = self.pidfd_task(call.task, fd)
+        if isinstance(target, int):
+            return target
+        if target.zombie:
+            return -ESRCH
+        if call.task.uids[1] != 0 and call.task.uids[0] not in target.uids:
+            return -EPERM
+        tables = self.peers["fsmgr"].tables
+        f = tables[target.pid].file(target_fd & 0xFFFFFFFF)
+        if f is None:
+            return -EBADF
+        mine = tables[call.task.pid]
+        new = mine.lowest_fd()
+        return new if new < 0 else mine.install(new, f, True)
 
     def sys_rt_sigqueueinfo(self, call, tgid, sig, uinfo, *_):
         return self._queue(call, _signed(tgid), None, sig, uinfo)
