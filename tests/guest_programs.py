@@ -29,6 +29,11 @@ def linux_output(program: str, *args: str) -> bytes:
     return subprocess.run([QEMU, program, *args], capture_output=True, check=True).stdout
 
 
+# the syscalls each guest program made in this session (file name -> names), for the check
+# that every implemented call is exercised (tests/test_syscall_coverage.py)
+MADE: dict[str, set[str]] = {}
+
+
 def run(program: str, *args: str, system: str = "hm-phone"):
     """(what the program printed, its RunResult) on hmk under `system`."""
     from hmk.system import run_program  # noqa: PLC0415
@@ -37,4 +42,11 @@ def run(program: str, *args: str, system: str = "hm-phone"):
     result = run_program(
         program, list(args), system=system, out=out, err=io.BytesIO(), warnings=None
     )
+    MADE.setdefault(Path(program).name, set()).update(syscalls_made(result))
     return out.getvalue(), result
+
+
+def syscalls_made(result) -> set[str]:
+    """The names of the syscalls a run's programs made (its shim.syscalls.* statistics)."""
+    prefix = "shim.syscalls."
+    return {k[len(prefix) :] for k, n in result.stats.items() if k.startswith(prefix) and n}

@@ -233,3 +233,6 @@ def shell_status(wait_status: int) -> int:
     """A wait status as a shell reports it: the exit code, or 128 + the signal that killed."""
     signaled = wait_status & 0x7F
     return 128 + signaled if signaled else wait_status >> 8 & 0xFF
+
+
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2

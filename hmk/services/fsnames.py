@@ -40,6 +40,8 @@ from hmk.linux.abi import (
     EROFS,
     EXDEV,
     PATH_MAX,
+    RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
     STATX_BASIC_STATS,
     STATX_RESERVED,
     UTIME_NOW,
@@ -337,8 +339,14 @@ class Namespace:
         return self.sys_renameat2(call, olddirfd, old_ptr, newdirfd, new_ptr, 0)
 
     def sys_renameat2(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        if flags:
-            return -EINVAL  # RENAME_NOREPLACE and friends: not yet
+        """rename; RENAME_NOREPLACE: EEXIST rather than replace; RENAME_EXCHANGE: the two
+        names swap their nodes (both must exist); RENAME_WHITEOUT is for overlay file
+        systems (EINVAL here, as on a tmpfs without it)."""
+        if (
+            flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)
+            or flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        ):
+            return -EINVAL
         src = self._lookup(call, olddirfd, old_ptr, follow=False)
         if isinstance(src, int):
             return src
@@ -351,6 +359,10 @@ class Namespace:
             return -ENOENT
         if sparent.readonly or dparent.readonly:
             return -EROFS
+        if flags & RENAME_EXCHANGE:
+            return self._exchange(node, sparent, sname, target, dparent, dname)
+        if target is not None and flags & RENAME_NOREPLACE:
+            return -EEXIST
         if target is node:
             return 0
         if isinstance(node, Dir):
@@ -372,6 +384,24 @@ class Namespace:
         self.work(rename=1)
         if target is not None:
             self.forget(target)
+        return 0
+
+    def _exchange(self, node, sparent, sname, target, dparent, dname) -> int:
+        """RENAME_EXCHANGE: both names exist; neither directory may end up inside itself."""
+        if target is None:
+            return -ENOENT
+        for moved, into in ((node, dparent), (target, sparent)):
+            p = into
+            while isinstance(moved, Dir) and p is not p.parent:
+                if p is moved:
+                    return -EINVAL
+                p = p.parent
+        if target is not node:
+            sparent.remove(sname)
+            dparent.remove(dname)
+            sparent.add(sname, target)
+            dparent.add(dname, node)
+        self.work(rename=1)
         return 0
 
     # ---- the working directory -----------------------------------------------------------

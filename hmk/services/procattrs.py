@@ -236,10 +236,12 @@ class AttributeCalls:
     def _caps(self, task) -> tuple[int, int, int]:
         """(effective, permitted, inheritable) as Linux's rules give them for the ids: root's
         effective uid holds every capability; a saved or real root id keeps them permitted."""
-        if task.caps is not None:
-            return task.caps
-        permitted = CAP_FULL if 0 in task.uids else 0
-        return (CAP_FULL if task.uids[1] == 0 else 0), permitted, 0
+        permitted = CAP_FULL if 0 in task.uids or task.keepcaps else 0
+        effective = CAP_FULL if task.uids[1] == 0 else 0
+        if task.caps is None:
+            return effective, permitted, 0
+        # capset's sets, less what the ids have lost since (capabilities(7): root's ids gone)
+        return task.caps[0] & effective, task.caps[1] & permitted, task.caps[2]
 
     def _cap_header(self, call, hdr: int):
         """(the task the header names, the number of 32-bit words per set) or -errno."""
@@ -272,12 +274,13 @@ class AttributeCalls:
 
     @charged(task_field=1)
     def sys_capset(self, call, hdr, data, *_):
+        raw = call.space.read(hdr, 8)
+        if raw is not None and struct.unpack("<Ii", raw)[1] not in (0, call.task.pid):
+            return -EPERM  # only one's own capabilities are set (before the pid is looked up)
         got = self._cap_header(call, hdr)
         if isinstance(got, int):
             return got
         task, words = got
-        if task is not call.task:
-            return -EPERM
         raw = call.space.read(data, 12 * words)
         if raw is None:
             return -EFAULT

@@ -660,9 +660,13 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         return self.kill(call.task, pid, sig)
 
     def sys_tgkill(self, call, tgid, tid, sig, *_):
+        if _signed(tgid) <= 0 or _signed(tid) <= 0:
+            return -EINVAL
         return self.kill(call.task, tid, sig, SI_TKILL)
 
     def sys_tkill(self, call, tid, sig, *_):
+        if _signed(tid) <= 0:
+            return -EINVAL
         return self.kill(call.task, tid, sig, SI_TKILL)
 
     # ---- process groups and sessions
