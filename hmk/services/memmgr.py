@@ -57,6 +57,7 @@ from hmk.linux.abi import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    RLIM_INFINITY,
 )
 from hmk.linux.layout import (
     MAX_MAP_BYTES,
@@ -72,6 +73,7 @@ from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
 from hmk.services.memqueries import MemoryQueries
+from hmk.services.procattrs import RLIMIT_AS
 from hmk.services.service import ENTRY, Service
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
@@ -371,7 +373,7 @@ class MemoryManager(MemoryQueries, Service):
             return space.brk
         old_end, new_end = page_up(space.brk), page_up(addr)
         if new_end > old_end:
-            if not space.is_free(old_end, new_end):
+            if not space.is_free(old_end, new_end) or not self._may_grow(call, new_end - old_end):
                 return space.brk
             heap = next((v for v in space.vmas if v.name == "[heap]"), None)
             try:
@@ -419,6 +421,8 @@ class MemoryManager(MemoryQueries, Service):
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
             if addr % PAGE_SIZE or addr + length > STACK_FLOOR:
                 return -EINVAL
+            if not self._may_grow(call, length, space.mapped_bytes(addr, addr + length)):
+                return -ENOMEM
             if not space.is_free(addr, addr + length):
                 if flags & MAP_FIXED_NOREPLACE:
                     return -EEXIST
@@ -427,7 +431,7 @@ class MemoryManager(MemoryQueries, Service):
         else:
             start = self._find_gap(space, length)
             self.work(vma_gap=1)
-            if start is None:
+            if start is None or not self._may_grow(call, length):
                 return -ENOMEM
         try:
             space.add(Vma(start, start + length, prot & 7, name, image, file, shared))
@@ -458,6 +462,8 @@ class MemoryManager(MemoryQueries, Service):
         if new_size <= old_size:
             self._unmap(space, old + new_size, old + old_size)
             return old
+        if not self._may_grow(call, new_size - old_size):
+            return -ENOMEM
         end = old + new_size
         if end <= STACK_FLOOR and space.is_free(old + old_size, end):
             grown = vma.piece(old, old + old_size)
@@ -568,6 +574,14 @@ class MemoryManager(MemoryQueries, Service):
             if dropped:
                 self.kernel.tlbi(dropped, space.asid)
         return 0 if self._mapped(space, addr, end) else -ENOMEM
+
+    def _may_grow(self, call, grow: int, replaced: int = 0) -> bool:
+        """May the caller's address space map `grow` more bytes (`replaced` of them mapped
+        already) under its RLIMIT_AS? (Linux's may_expand_vm.)"""
+        limit = self.peers["procmgr"].limit(call.task, RLIMIT_AS)[0]
+        if limit == RLIM_INFINITY:  # (the usual case: no sum over the VMAs)
+            return True
+        return call.space.mapped_bytes() - replaced + grow <= limit
 
     def _unmap(self, space, start: int, end: int) -> None:
         dropped = space.remove(start, end)
