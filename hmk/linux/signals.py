@@ -46,7 +46,15 @@ from hmk.linux.abi import (
 # ERESTART_RESTARTBLOCK: the sleeps and the waits for events); the others go on under
 # SA_RESTART (ERESTARTSYS), signal(7) "Interruption of system calls by signal handlers"
 NEVER_RESTARTED = frozenset(
-    {"nanosleep", "clock_nanosleep", "ppoll", "pselect6", "epoll_pwait", "rt_sigsuspend"}
+    {
+        "nanosleep",
+        "clock_nanosleep",
+        "ppoll",
+        "pselect6",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "rt_sigsuspend",
+    }
 )
 FUTEX_TIMED = (FUTEX_WAIT, FUTEX_WAIT_BITSET)  # with a timeout they are never restarted
 
@@ -83,7 +91,11 @@ class SignalState:
         self.actions: dict[int, tuple[int, int, int, int]] = {}  # handler, flags, restorer, mask
         self.blocked = 0
         self.pending = 0
-        self.info: dict[int, tuple[int, int, int]] = {}  # sig -> (si_code, pid/addr, status)
+        # sig -> (si_code, pid/addr, status, the sender's uid)
+        self.info: dict[int, tuple[int, int, int, int]] = {}
+        self.waiters: list[int] = []  # threads waiting for a signal to arrive (signalfd's
+        # readers and pollers: Linux's signalfd_wqh), woken by the process manager's send
+        self.arrivals = 0  # signals posted so far (what edge-triggered epoll on a signalfd hears)
 
     def copy(self) -> SignalState:
         """After fork: the same actions and mask, nothing pending."""
@@ -95,9 +107,20 @@ class SignalState:
         """execve: handlers go back to the default (ignored signals stay ignored)."""
         self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
 
-    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0) -> None:
+    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0) -> None:
         self.pending |= bit(sig)
-        self.info[sig] = (code, value, status)
+        self.info[sig] = (code, value, status, uid)
+        self.arrivals += 1
+
+    def take(self, mask: int) -> tuple[int, int, int, int, int] | None:
+        """Dequeue the lowest pending signal of `mask` (signalfd's read): (signal, si_code,
+        pid/addr, status, uid), or None when none is pending."""
+        ready = self.pending & mask
+        if not ready:
+            return None
+        sig = (ready & -ready).bit_length()
+        self.pending &= ~bit(sig)
+        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0)))
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -154,15 +177,15 @@ class SignalState:
         """Write the signal frame below the interrupted stack and return the handler's
         registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
         handler, flags, restorer, mask = self.actions[sig]
-        code, value, status = self.info.pop(sig, (SI_USER, 0, 0))
+        code, value, status, uid = self.info.pop(sig, (SI_USER, 0, 0, 0))
         sp = (ctx[31] - FRAME_BYTES) & ~15
         info = struct.pack("<iii4x", sig, 0, code)
         if sig == SIGCHLD:
-            info += struct.pack("<iIi", value, 0, status)
+            info += struct.pack("<iIi", value, uid, status)
         elif sig == SIGSEGV:
             info += struct.pack("<Q", value)
         else:
-            info += struct.pack("<iI", value, 0)
+            info += struct.pack("<iI", value, uid)
         uc = bytearray(UC_MCONTEXT + MC_RESERVED + 4096)
         struct.pack_into("<Q", uc, UC_SIGMASK, self.blocked)
         mc = UC_MCONTEXT

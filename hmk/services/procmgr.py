@@ -804,7 +804,9 @@ class ProcMgr(Service):
         parent = self.tasks.get(task.ppid)
         if parent is not None:
             code, value = _child_code(status), _child_value(status)
-            parent.signals.post(SIGCHLD, code, task.pid, value)
+            parent.signals.post(SIGCHLD, code, task.pid, value, task.uids[0])
+            if parent.signals.waiters:  # its signalfd readers and pollers look again
+                k.wake_all(parent.signals.waiters)
             k.wake_all(parent.waiters)
         k.need_resched = True
 
@@ -832,7 +834,9 @@ class ProcMgr(Service):
         return 0
 
     def _signal(self, sender: Task, target: Task, sig: int) -> None:
-        target.signals.post(sig, SI_USER, sender.pid)
+        target.signals.post(sig, SI_USER, sender.pid, uid=sender.uids[0])
+        if target.signals.waiters:  # its signalfd readers and pollers look again
+            self.k.wake_all(target.signals.waiters)
         tcb = target.proc.tcb
         if self.k.blocked(tcb) and target.signals.next_signal():
             self.k.interrupt(tcb)  # its call goes on or fails with EINTR (the shim decides)
