@@ -108,6 +108,10 @@ class SignalState:
         self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
 
     def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0) -> None:
+        """`sig` is sent; one already pending keeps its first sender's information (Linux's
+        legacy_queue: a standard signal does not queue)."""
+        if self.pending & bit(sig):
+            return
         self.pending |= bit(sig)
         self.info[sig] = (code, value, status, uid)
         self.arrivals += 1

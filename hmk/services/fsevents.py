@@ -9,8 +9,9 @@ noop_llseek), pread and pwrite are ESPIPE, and the calls it has no use for (a wr
 a read of an epoll) EINVAL.
 
 - eventfd2: a 64-bit count. A read (of 8 bytes or more; fewer: EINVAL) takes the count (1 with
-  EFD_SEMAPHORE) and waits while it is 0; a write adds its 8-byte value (0xffffffffffffffff:
-  EINVAL) and waits while the count would pass 0xfffffffffffffffe. EFD_NONBLOCK: EAGAIN instead.
+  EFD_SEMAPHORE) and waits while it is 0; a write (of 8 bytes; more or fewer: EINVAL) adds its
+  value (0xffffffffffffffff: EINVAL) and waits while the count would pass 0xfffffffffffffffe.
+  EFD_NONBLOCK: EAGAIN instead.
 - timerfd_create, timerfd_settime, timerfd_gettime: a timer on the simulated clock (MONOTONIC,
   BOOTTIME, REALTIME and their _ALARM forms; TFD_TIMER_ABSTIME: a time on that clock), one-shot
   or periodic. Its expiry is a core-kernel alarm (hmk.kernel.core `set_alarm`): it rings at that
@@ -186,9 +187,9 @@ class EventFd(EventFile):
         return value.to_bytes(8, "little")
 
     def write(self, call, f, data: bytes):
-        if len(data) < 8:
+        if len(data) != 8:  # exactly 8 since Linux 6.9 (fewer before)
             return -EINVAL
-        value = int.from_bytes(data[:8], "little")
+        value = int.from_bytes(data, "little")
         if value == COUNT_MAX:
             return -EINVAL
         self.fs.work(eventfd=1)
