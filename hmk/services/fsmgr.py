@@ -5,8 +5,9 @@ working directory); open file descriptions (`OpenFile`: node, flags, position) a
 dup'ed and inherited descriptors. Standard streams are console devices whose bytes go to the
 run's stdin, stdout and stderr through the console's driver in devhost. Regular files' pages
 live in fsmgr's page cache (hmk.services.pagecache), which mappings of the file share. The calls
-are in three parts: descriptors here, the data path in hmk.services.fsio (read, write and their
-forms), the namespace in hmk.services.fsnames (paths, attributes, directories).
+are in four parts: descriptors here, the data path in hmk.services.fsio (read, write and their
+forms), the namespace in hmk.services.fsnames (paths, attributes, directories), the event files
+in hmk.services.fsevents (eventfd, timerfd, signalfd, epoll).
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the caller's address space (`call.space`, EFAULT on a bad
