@@ -130,7 +130,7 @@ OUT_EVENTS = POLLOUT | POLLWRNORM | POLLWRBAND
 PRIVATE = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE  # EP_PRIVATE_BITS
 EXCLUSIVE_OK = POLLIN | POLLOUT | POLLERR | POLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
 FAULTS = (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP)  # their siginfo carries an address
-RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+RANDOM = 0x108  # /dev/random (/dev/urandom, 0x109, has no poll method)
 
 
 class EventFile(Stream):
@@ -187,7 +187,7 @@ class EventFd(EventFile):
         return value.to_bytes(8, "little")
 
     def write(self, call, f, data: bytes):
-        if len(data) != 8:  # exactly 8 since Linux 6.9 (fewer before)
+        if len(data) != 8:  # exactly 8 (Linux checks it since 2024; before, fewer only)
             return -EINVAL
         value = int.from_bytes(data, "little")
         if value == COUNT_MAX:
@@ -480,11 +480,11 @@ def heard(node, events: int) -> int:
 
 def pollable(node) -> bool:
     """Has the file a poll method (else epoll_ctl is EPERM)? Pipes and Streams, the console,
-    the random devices and the real-time clock do; regular files, directories, /dev/null,
-    /dev/zero and the RAM disk do not (Linux's file_can_poll)."""
+    /dev/random and the real-time clock do; regular files, directories, /dev/null, /dev/zero,
+    /dev/urandom and the RAM disk do not (Linux's file_can_poll)."""
     if isinstance(node, Pipe | Stream | Rtc):
         return True
-    return isinstance(node, Device) and (node.console or node.rdev in RANDOM)
+    return isinstance(node, Device) and (node.console or node.rdev == RANDOM)
 
 
 def _siginfo(sig: int, code: int, value: int, status: int, uid: int) -> bytes:

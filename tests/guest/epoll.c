@@ -1,6 +1,6 @@
-/* epoll_create1, epoll_ctl and epoll_pwait as Linux answers them: every errno of their checks;
- * level-triggered, edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) items on pipes; EPOLLHUP
- * and EPOLLERR; the caller's 64-bit data; the order of the ready list when maxevents cuts it;
+/* epoll_create1, epoll_ctl and epoll_pwait as Linux answers them: every errno of their checks
+ * (EPERM for a file without a poll method, a device with one watched); level-triggered,
+ * edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) items on pipes; EPOLLHUP and EPOLLERR; the caller's 64-bit data; the order of the ready list when maxevents cuts it;
  * eventfd, timerfd and signalfd items; an epoll in an epoll (and a cycle: ELOOP) and in poll;
  * items that go with their file's last descriptor (not with a dup's); a wait another process's
  * write ends, one a timeout ends, one a signal interrupts (EINTR). */
@@ -70,6 +70,11 @@ int main(void)
     printf("regular file: %d\n", ctl(ep, EPOLL_CTL_ADD, file, EPOLLIN, 0));
     printf("/dev/null: %d\n", ctl(ep, EPOLL_CTL_ADD, null, EPOLLIN, 0));
     printf("directory: %d\n", ctl(ep, EPOLL_CTL_ADD, dir, EPOLLIN, 0));
+    int urandom = open("/dev/urandom", O_RDONLY), random = open("/dev/random", O_RDONLY);
+    printf("/dev/urandom: %d\n", ctl(ep, EPOLL_CTL_ADD, urandom, EPOLLIN, 0));
+    printf("/dev/random: %d\n", ctl(ep, EPOLL_CTL_ADD, random, EPOLLIN | EPOLLOUT, 0xde5));
+    wait_for("random", ep, 8, 0);
+    ctl(ep, EPOLL_CTL_DEL, random, 0, 0);
     printf("not an epoll: %d\n", ctl(q[0], EPOLL_CTL_ADD, p[0], EPOLLIN, 0));
     printf("itself: %d\n", ctl(ep, EPOLL_CTL_ADD, ep, EPOLLIN, 0));
     printf("bad op: %d\n", ctl(ep, 7, p[0], EPOLLIN, 0));

@@ -64,6 +64,7 @@ int main(void)
     printf("lseek: %ld\n", (long)lseek(e, 5, SEEK_SET));
     printf("pread: %ld\n", pread(e, &(uint64_t){0}, 8, 0) < 0 ? -errno : 0L);
     close(e);
+    printf("poll closed: %#x\n", pol(e));
 
     int s = eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK);
     for (int i = 0; i < 4; i++)
