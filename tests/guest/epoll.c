@@ -3,7 +3,8 @@
  * edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) items on pipes; EPOLLHUP and EPOLLERR; the caller's 64-bit data; the order of the ready list when maxevents cuts it;
  * eventfd, timerfd and signalfd items; an epoll in an epoll (and a cycle: ELOOP) and in poll;
  * items that go with their file's last descriptor (not with a dup's); a wait another process's
- * write ends, one a timeout ends, one a signal interrupts (EINTR). */
+ * write ends, one a timeout ends, one a signal interrupts (EINTR), one a signal for a watched
+ * signalfd ends. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -273,6 +274,20 @@ int main(void)
     }
     wait_for("interrupted", w, 8, -1);
     waitpid(child, &status, 0);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    int sw = epoll_create1(0);
+    ctl(sw, EPOLL_CTL_ADD, s, EPOLLIN, 0x5);
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        usleep(10000);
+        kill(getppid(), SIGUSR1);
+        _exit(0);
+    }
+    wait_for("a signal for the signalfd", sw, 8, -1);
+    waitpid(child, &status, 0);
+    read(s, &si, sizeof si);
+    printf("from the child: %s\n", si.ssi_pid == (unsigned)child ? "yes" : "no");
     unlink("/tmp/epoll.txt");
     return 0;
 }
