@@ -29,8 +29,8 @@ a read of an epoll) EINVAL.
   descriptor) items and a ready list, as Linux's eventpoll. Linux puts an item on the ready list
   from a callback on the watched object's wait queue; hmk's objects count their wake-ups instead
   (a Stream's `generation`, a pipe's per-queue counts: `heard`), and an epoll takes the items
-  whose objects woke since it last looked onto its ready list (in interest-list order) before
-  it handles the list as Linux does: each item polled, the ready ones reported (the caller's
+  whose objects woke since it last looked onto its ready list (in interest-list order, where
+  Linux's is the order of the wake-ups) before it handles the list as Linux does: each item polled, the ready ones reported (the caller's
   64-bit data back), level-triggered ones kept on the list, edge-triggered ones (EPOLLET) left
   off until their object wakes again, EPOLLONESHOT ones disabled until EPOLL_CTL_MOD.
   EPOLLHUP and EPOLLERR are always reported. An epoll is readable while it has a ready item, so

@@ -1,10 +1,11 @@
 /* epoll_create1, epoll_ctl and epoll_pwait as Linux answers them: every errno of their checks
  * (EPERM for a file without a poll method, a device with one watched); level-triggered,
- * edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) items on pipes; EPOLLHUP and EPOLLERR; the caller's 64-bit data; the order of the ready list when maxevents cuts it;
- * eventfd, timerfd and signalfd items; an epoll in an epoll (and a cycle: ELOOP) and in poll;
- * items that go with their file's last descriptor (not with a dup's); a wait another process's
- * write ends, one a timeout ends, one a signal interrupts (EINTR), one a signal for a watched
- * signalfd ends. */
+ * edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) items on pipes; EPOLLHUP and EPOLLERR;
+ * the caller's 64-bit data; the order of the ready list when maxevents cuts it; eventfd,
+ * timerfd and signalfd items; an epoll in an epoll (and a cycle: ELOOP) and in poll; items that
+ * go with their file's last descriptor (not with a dup's); a wait another process's write ends,
+ * one a timeout ends, one a signal interrupts (EINTR), one a signal for a watched signalfd
+ * ends. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -92,7 +93,8 @@ int main(void)
     /* epoll_pwait's checks */
     struct epoll_event ev[8];
     printf("maxevents 0: %d\n", epoll_wait(ep, ev, 0, 0) < 0 ? -errno : 0);
-    printf("maxevents -1: %ld\n", syscall(SYS_epoll_pwait, ep, ev, -1, 0, NULL, 8) < 0 ? -errno : 0L);
+    long neg = syscall(SYS_epoll_pwait, ep, ev, -1, 0, NULL, 8);
+    printf("maxevents -1: %ld\n", neg < 0 ? -errno : neg);
     printf("wait bad epfd: %d\n", epoll_wait(99, ev, 1, 0) < 0 ? -errno : 0);
     printf("wait not an epoll: %d\n", epoll_wait(p[0], ev, 1, 0) < 0 ? -errno : 0);
     sigset_t none;
