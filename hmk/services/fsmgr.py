@@ -7,7 +7,7 @@ run's stdin, stdout and stderr through the console's driver in devhost. Regular 
 live in fsmgr's page cache (hmk.services.pagecache), which mappings of the file share. The calls
 are in four parts: descriptors here, the data path in hmk.services.fsio (read, write and their
 forms), the namespace in hmk.services.fsnames (paths, attributes, directories), the event files
-in hmk.services.fsevents (eventfd, timerfd, signalfd, epoll).
+in hmk.services.fsevents (eventfd, timerfd, signalfd) and hmk.services.fsepoll (epoll).
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the caller's address space (`call.space`, EFAULT on a bad
@@ -83,7 +83,8 @@ from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
-from hmk.services.fsevents import EventFile, EventFiles, pollable
+from hmk.services.fsepoll import Epoll, pollable
+from hmk.services.fsevents import EventFile, EventFiles
 from hmk.services.fsio import FileIO
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.pagecache import PageCache
@@ -174,7 +175,7 @@ class FileTable:
         return child
 
 
-class FsMgr(FileIO, Namespace, EventFiles, Service):
+class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
