@@ -168,6 +168,8 @@ AT_EACCESS = 0x200  # faccessat2's: the effective ids (the value AT_REMOVEDIR ha
 AT_STATX_SYNC_TYPE = 0x6000
 STATX_BASIC_STATS, STATX_RESERVED = 0x7FF, 0x80000000
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
+POLLMSG, POLLRDHUP = 0x400, 0x2000
 NOFILE = 1024  # RLIMIT_NOFILE's default soft limit
 MAX_RW_COUNT = 0x7FFFF000  # the most one read or write moves (INT_MAX rounded down to a page)
 PIPE_BUF_BYTES = 65536  # a pipe's capacity: 16 pages (include/linux/pipe_fs_i.h)
@@ -177,6 +179,13 @@ PATH_MAX, NAME_MAX = 4096, 255
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
 MFD_NAME_MAX = 249
 MLOCK_ONFAULT = 1  # mlock2's flag
+# event files: eventfd's, timerfd's and signalfd's flags (linux/eventfd.h, timerfd.h: their
+# CLOEXEC and NONBLOCK are O_CLOEXEC and O_NONBLOCK), epoll's (linux/eventpoll.h: its events are
+# poll's, above, and these)
+EFD_SEMAPHORE = 1
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET = 1 << 28, 1 << 29, 1 << 30, 1 << 31
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4  # mlockall's flags
 
 # ---- memory (asm-generic/mman-common.h, mman.h)
@@ -222,6 +231,7 @@ SI_USER, SEGV_MAPERR, CLD_EXITED, CLD_KILLED = 0, 1, 1, 2
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW = 0, 1, 4
 CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 5, 6, 7
 CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 2, 3
+CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM = 8, 9
 TIMER_ABSTIME = 1
 
 # ---- ioctl requests hmk's devices answer

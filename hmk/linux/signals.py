@@ -49,7 +49,15 @@ from hmk.linux.abi import (
 # ERESTART_RESTARTBLOCK: the sleeps and the waits for events); the others go on under
 # SA_RESTART (ERESTARTSYS), signal(7) "Interruption of system calls by signal handlers"
 NEVER_RESTARTED = frozenset(
-    {"nanosleep", "clock_nanosleep", "ppoll", "pselect6", "epoll_pwait", "rt_sigsuspend"}
+    {
+        "nanosleep",
+        "clock_nanosleep",
+        "ppoll",
+        "pselect6",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "rt_sigsuspend",
+    }
 )
 FUTEX_TIMED = (FUTEX_WAIT, FUTEX_WAIT_BITSET)  # with a timeout they are never restarted
 
@@ -77,16 +85,16 @@ FPSIMD_MAGIC, FPSIMD_SIZE = 0x46508001, 528
 FRAME_BYTES = SIGINFO_BYTES + UC_MCONTEXT + MC_RESERVED + 4096 + 16  # + a frame record
 
 
-def siginfo(sig: int, code: int, value: int, extra: int) -> bytes:
-    """A 128-byte siginfo: a child's pid and wait status (SIGCHLD), a fault's address
-    (SIGSEGV), or the sender's pid and the sigval rt_sigqueueinfo gave (0 from kill)."""
+def siginfo(sig: int, code: int, value: int, extra: int, uid: int = 0) -> bytes:
+    """A 128-byte siginfo: a child's pid, uid and wait status (SIGCHLD), a fault's address
+    (SIGSEGV), or the sender's pid and uid and the sigval rt_sigqueueinfo gave (0 from kill)."""
     info = struct.pack("<iii4x", sig, 0, code)
     if sig == SIGCHLD:
-        info += struct.pack("<iIi", value, 0, extra)
+        info += struct.pack("<iIi", value, uid, extra)
     elif sig == SIGSEGV:
         info += struct.pack("<Q", value)
     else:
-        info += struct.pack("<iIQ", value, 0, extra)
+        info += struct.pack("<iIQ", value, uid, extra)
     return info.ljust(SIGINFO_BYTES, b"\0")
 
 
@@ -101,12 +109,15 @@ class SignalState:
         self.actions: dict[int, tuple[int, int, int, int]] = {}  # handler, flags, restorer, mask
         self.blocked = 0
         self.pending = 0
-        # sig -> (si_code, pid or address, exit status or sigval)
-        self.info: dict[int, tuple[int, int, int]] = {}
+        # sig -> (si_code, pid or address, exit status or sigval, the sender's uid)
+        self.info: dict[int, tuple[int, int, int, int]] = {}
         self.altstack = (0, SS_DISABLE, 0)  # sigaltstack's (ss_sp, ss_flags, ss_size)
         self.saved_mask: int | None = None  # rt_sigsuspend's: the mask the next frame keeps
         self.suspended_from: int | None = None  # ...and the mask it replaced while it waits
         self.awaited = 0  # signals an rt_sigtimedwait waits for (they wake it though blocked)
+        self.waiters: list[int] = []  # threads waiting for a signal to arrive (signalfd's
+        # readers and pollers: Linux's signalfd_wqh), woken by the process manager's send
+        self.arrivals = 0  # signals posted so far (what edge-triggered epoll on a signalfd hears)
 
     def copy(self) -> SignalState:
         """After fork: the same actions, mask and alternate stack, nothing pending."""
@@ -126,18 +137,24 @@ class SignalState:
         blocked, or one an rt_sigtimedwait waits for.)"""
         return bool(self.next_signal() or self.pending & self.awaited)
 
-    def take(self, mask: int) -> tuple[int, tuple[int, int, int]] | None:
-        """Dequeue the lowest pending signal of `mask`: (signal, its info), or None."""
+    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0) -> None:
+        """`sig` is sent; one already pending keeps its first sender's information (Linux's
+        legacy_queue: a standard signal does not queue)."""
+        if self.pending & bit(sig):
+            return
+        self.pending |= bit(sig)
+        self.info[sig] = (code, value, status, uid)
+        self.arrivals += 1
+
+    def take(self, mask: int) -> tuple[int, int, int, int, int] | None:
+        """Dequeue the lowest pending signal of `mask` (signalfd's read): (signal, si_code,
+        pid/addr, status, uid), or None when none is pending."""
         ready = self.pending & mask
         if not ready:
             return None
         sig = (ready & -ready).bit_length()
         self.pending &= ~bit(sig)
-        return sig, self.info.pop(sig, (SI_USER, 0, 0))
-
-    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0) -> None:
-        self.pending |= bit(sig)
-        self.info[sig] = (code, value, status)
+        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0)))
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -225,7 +242,7 @@ class SignalState:
         """Write the signal frame below the interrupted stack and return the handler's
         registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
         handler, flags, restorer, mask = self.actions[sig]
-        code, value, status = self.info.pop(sig, (SI_USER, 0, 0))
+        code, value, status, uid = self.info.pop(sig, (SI_USER, 0, 0, 0))
         base, ss_flags, ss_size = self.altstack
         top, on = ctx[31], self.on_altstack(ctx[31])
         saved = self.altstack  # the frame keeps it, as Linux's __save_altstack
@@ -234,7 +251,7 @@ class SignalState:
             if ss_flags & SS_AUTODISARM:  # ...which is disarmed until its sigreturn
                 self.altstack = (0, SS_DISABLE, 0)
         sp = (top - FRAME_BYTES) & ~15
-        info = siginfo(sig, code, value, status)
+        info = siginfo(sig, code, value, status, uid)
         uc = bytearray(UC_MCONTEXT + MC_RESERVED + 4096)
         struct.pack_into("<QiiQ", uc, UC_STACK, *saved[:2], 0, saved[2])
         kept = self.blocked if self.saved_mask is None else self.saved_mask

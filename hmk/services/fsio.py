@@ -173,6 +173,7 @@ class FileIO:
         del pipe.buffer[:count]
         spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
         pipe.start = (pipe.start + len(data)) % Pipe.CAPACITY if pipe.buffer else 0
+        pipe.write_generation += int(was_full)
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
         return data, spans, len(spans)
@@ -253,6 +254,7 @@ class FileIO:
         was_empty = not pipe.buffer
         spans = self._pipe_spans(pipe, pipe.start + len(pipe.buffer), len(data), ops)
         pipe.buffer += data
+        pipe.read_generation += int(bool(data))
         self.k.wake_all(pipe.read_waiters)
         ops.update(pipe_wake=int(was_empty and bool(data)))
         return len(data), spans

@@ -5,8 +5,9 @@ working directory); open file descriptions (`OpenFile`: node, flags, position) a
 dup'ed and inherited descriptors. Standard streams are console devices whose bytes go to the
 run's stdin, stdout and stderr through the console's driver in devhost. Regular files' pages
 live in fsmgr's page cache (hmk.services.pagecache), which mappings of the file share. The calls
-are in three parts: descriptors here, the data path in hmk.services.fsio (read, write and their
-forms), the namespace in hmk.services.fsnames (paths, attributes, directories).
+are in four parts: descriptors here, the data path in hmk.services.fsio (read, write and their
+forms), the namespace in hmk.services.fsnames (paths, attributes, directories), the event files
+in hmk.services.fsevents (eventfd, timerfd, signalfd) and hmk.services.fsepoll (epoll).
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the caller's address space (`call.space`, EFAULT on a bad
@@ -75,11 +76,15 @@ from hmk.linux.abi import (
     POLLNVAL,
     POLLOUT,
     POLLPRI,
+    POLLRDNORM,
+    POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
+from hmk.services.fsepoll import Epoll, pollable
+from hmk.services.fsevents import EventFile, EventFiles
 from hmk.services.fsio import FileIO
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.pagecache import PageCache
@@ -94,6 +99,7 @@ class OpenFile:
     def __init__(self, node: Node, flags: int, pipe_end: str | None = None):
         self.node, self.flags, self.pos, self.pipe_end = node, flags, 0, pipe_end
         self.refs = 0
+        self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
 
     @property
     def readable(self) -> bool:
@@ -121,11 +127,12 @@ class FileTable:
         self.fds[fd] = (f, cloexec)
         return fd
 
-    def open_stream(self, node, flags: int, cloexec: bool) -> int:
-        """A new descriptor (the lowest free) for an object another service made (a pidfd, a
-        socket): its number, or -EMFILE."""
+    def open(self, node: Node, flags: int, cloexec: bool) -> int:
+        """A new open file of `node` (O_RDWR and `flags`; an object of this or another
+        service: an event file, a pidfd, a socket) at the lowest free descriptor: the
+        descriptor, or -EMFILE."""
         fd = self.lowest_fd()
-        return fd if fd < 0 else self.install(fd, OpenFile(node, flags), cloexec)
+        return fd if fd < 0 else self.install(fd, OpenFile(node, O_RDWR | flags), cloexec)
 
     def lowest_fd(self, start: int = 0) -> int:
         fd = start
@@ -152,6 +159,7 @@ class FileTable:
             f.node.released(f)
         elif f.pipe_end is not None:
             pipe = f.node
+            pipe.hup_generation += 1
             if f.pipe_end == "r":
                 pipe.readers -= 1
                 self.k.wake_all(pipe.write_waiters)  # they get EPIPE now
@@ -169,7 +177,7 @@ class FileTable:
         return child
 
 
-class FsMgr(FileIO, Namespace, Service):
+class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
     name = "fsmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -314,6 +322,54 @@ class FsMgr(FileIO, Namespace, Service):
         "poll": 200,
         # assumed: per descriptor polled, fdget and the file's poll method (~60)
         "poll_fd": 96,
+        # ---- event files (hmk.services.fsevents)
+        # an event file made (an eventfd, a timerfd, a signalfd, an epoll: an anonymous-inode
+        # file and its context): alloc_file_pseudo 1,507 less AppArmor's security_file_alloc
+        # (626 for two files: 313), and the context's kmalloc, kmem_cache_alloc_trace 226
+        # (pipe_create_close)
+        "event_file": 1420,
+        # an event file's waiters woken: __wake_up_sync_key 126 (pipe_roundtrip), as a pipe's
+        "event_wake": 126,
+        # a read or wait that waits on an event file: as a pipe read's wait, 272
+        # (context_switch_roundtrip, pipe_roundtrip: see pipe_wait)
+        "event_wait": 272,
+        # assumed: an eventfd's count read or added under its wait queue's lock, and the check
+        # for waiters (eventfd_read, eventfd_write beyond the VFS layers and the copy): a sixth
+        # of pipe_read's own work (359), which also walks a ring of buffers
+        "eventfd": 60,
+        # assumed: a timer set (do_timerfd_settime: the hrtimer cancelled, the new expiry
+        # computed from the clock and the timer started, hrtimer_start_range_ns's lock and
+        # red-black-tree insert): ~300
+        "timer_set": 300,
+        # assumed: a timer's state read under its lock (a timerfd read's expiration count,
+        # timerfd_gettime's time left): as fcntl's locked field access, less its checks: ~60
+        "timer_read": 60,
+        # assumed: a periodic timer that expired moved past now and started again
+        # (hrtimer_forward_now, hrtimer_restart): half a timer_set
+        "timer_rearm": 150,
+        # a signal dequeued for a signalfd read: dequeue_signal 488 (signal_self_handled)
+        "signal_dequeue": 488,
+        # assumed: a struct signalfd_siginfo cleared and filled by the siginfo's layout
+        # (signalfd_copyinfo; its 128 bytes' copy is charged as lines): ~40
+        "siginfo": 40,
+        # assumed: an epoll item inserted (ep_insert: two slab allocations, the epitem and its
+        # wait entry, as kmem_cache_alloc's 240 each (mmap_munmap), and ~200 for the red-black
+        # tree insert, the file's poll with epoll's queueing callback and the list links)
+        "epoll_insert": 680,
+        # assumed: an item's events changed (ep_modify: stored, the file polled once, the ready
+        # list checked): ~a quarter of an insert's own work without its allocations
+        "epoll_modify": 150,
+        # assumed: an item removed (ep_remove: its wait entries unlinked, the tree erase, the
+        # item freed after an RCU grace period): ~half an insert
+        "epoll_remove": 340,
+        # assumed: epoll_wait's own work (ep_poll's checks of the ready list under its lock,
+        # ep_start_scan and ep_done_scan): as ppoll's own work
+        "epoll_wait": 200,
+        # assumed: an item on the ready list polled (ep_item_poll: the file's poll method, ~60
+        # as in poll_fd, and the list moves, ~20)
+        "epoll_item": 80,
+        # assumed: an event stored for the caller (epoll_put_uevent: two __put_user)
+        "epoll_event": 10,
     }
 
     def __init__(self, boot):
@@ -325,6 +381,7 @@ class FsMgr(FileIO, Namespace, Service):
         # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
         # (Linux's seq_file buffer, urandom's block on the stack)
         self.buffer = self.k.frames.alloc(owner="fsmgr")
+        self.watching: dict[int, list[list[int]]] = {}  # tcb -> the wait lists its poll joined
 
     def table(self, call) -> FileTable:
         return self.tables[call.task.pid]
@@ -356,6 +413,8 @@ class FsMgr(FileIO, Namespace, Service):
         self.work(fd_close=len(closing))
 
     def process_exited(self, task) -> None:
+        for tcb in self.k.threads_of(task.proc):
+            self.stop_watching(tcb)
         t = self.tables.pop(task.pid)
         fds = sorted(t.fds)
         for fd in fds:
@@ -391,6 +450,7 @@ class FsMgr(FileIO, Namespace, Service):
             node.frames.clear()
             ops["pipe_free"] = 1
         self.work(**ops)
+        self.unwatch(f)
         self.forget(node)
 
     def forget(self, node: Node) -> None:
@@ -588,6 +648,8 @@ class FsMgr(FileIO, Namespace, Service):
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if isinstance(f.node, EventFile):
+                return f.pos  # Linux's noop_llseek
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
             base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
@@ -773,35 +835,62 @@ class FsMgr(FileIO, Namespace, Service):
     def revents(self, f, events: int) -> int:
         """What `f` is ready for, of `events` (POLLHUP and POLLERR whether asked or not), as
         Linux's poll methods say: a pipe's read end is readable with bytes in it and hung up
-        with no writer left; its write end writable with room and in error with no reader;
-        anything else always ready."""
+        with no writer left; its write end writable with room and in error with no reader; a
+        Stream as it says; a device with a poll method (the console, ...) ready for what it is
+        open for; a file without one (a regular file, /dev/null) always readable and writable
+        (Linux's DEFAULT_POLLMASK)."""
         node = f.node
         if isinstance(node, Pipe):
             rev = 0
             if f.readable:
-                rev |= (POLLIN if node.buffer else 0) | (POLLHUP if node.writers == 0 else 0)
+                rev |= POLLIN | POLLRDNORM if node.buffer else 0
+                rev |= POLLHUP if node.writers == 0 else 0
             if f.writable:
-                rev |= POLLOUT if len(node.buffer) < Pipe.CAPACITY else 0
+                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < Pipe.CAPACITY else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)
+        elif pollable(node):
+            rev = (POLLIN | POLLRDNORM if f.readable else 0) | (
+                POLLOUT | POLLWRNORM if f.writable else 0
+            )
         else:
-            rev = (POLLIN if f.readable else 0) | (POLLOUT if f.writable else 0)
+            rev = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
         return rev & (events | POLLHUP | POLLERR)
 
     @staticmethod
     def queues_of(node) -> list[list[int]]:
         """The wait lists a thread waiting for `node` to change joins (a pipe's readers' and
-        writers', a Stream's), for poll, select and epoll."""
+        writers', an event file's, a Stream's), for poll, select and epoll."""
         if isinstance(node, Pipe):
             return [node.read_waiters, node.write_waiters]
+        if isinstance(node, EventFile):
+            return node.queues()
         return [node.waiters] if isinstance(node, Stream) else []
+
+    def watch(self, queues) -> None:
+        """The running thread, blocked in a poll, a select or an epoll wait, also waits on
+        `queues` (the wait lists of what it watches: any of them wakes it), each once, until
+        its call looks again (stop_watching)."""
+        tcb = self.k.running
+        joined = self.watching.setdefault(tcb, [])
+        for queue in queues:
+            if tcb not in queue:
+                queue.append(tcb)
+                joined.append(queue)
+
+    def stop_watching(self, tcb: int) -> None:
+        """The thread leaves the wait lists its poll, select or epoll wait joined."""
+        for queue in self.watching.pop(tcb, ()):
+            if tcb in queue:
+                queue.remove(tcb)
 
     def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
         timeout (a timespec pointer, 0: none) passes; then `report(revents)` writes the result
         back and gives the call's."""
         t = self.table(call)
+        self.stop_watching(self.k.running)
         revents = []
         for fd, events in polled:
             f = t.file(fd)
@@ -817,14 +906,13 @@ class FsMgr(FileIO, Namespace, Service):
                 return -EFAULT if wait is None else -EINVAL
         if wait == 0:
             return report(revents)
-        k = self.k  # wait for a pipe to change, a signal, or the timeout
+        k = self.k  # wait for what is polled to change, a signal, or the timeout
         waits = [q for f in (t.file(fd) for fd, _ in polled) if f for q in self.queues_of(f.node)]
         if wait is None:
             k.block_current(t.poll_waiters)
         elif not k.sleep_until(k.wait_deadline(wait), t.poll_waiters):
             return report(revents)
-        for queue in waits:
-            queue.append(k.running)
+        self.watch(waits)
         return -ERESTARTSYS
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------

@@ -960,7 +960,9 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
             self._reap(init, task, charged=False)
         elif parent is not None:
             code, value = _child_code(status), _child_value(status)
-            parent.signals.post(SIGCHLD, code, task.pid, value)
+            parent.signals.post(SIGCHLD, code, task.pid, value, task.uids[0])
+            if parent.signals.waiters:  # its signalfd readers and pollers look again
+                k.wake_all(parent.signals.waiters)
             k.wake_all(parent.waiters)
         k.need_resched = True
 
@@ -998,13 +1000,15 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         return 0
 
     def _signal(self, sender: Task, target: Task, sig: int, code: int = SI_USER) -> None:
-        target.signals.post(sig, code, sender.pid)
+        target.signals.post(sig, code, sender.pid, uid=sender.uids[0])
         self.signalled(target)
 
     def signalled(self, target: Task) -> None:
-        """A signal was posted to `target`: a thread of it blocked in a call wakes if the
-        signal is deliverable or awaited (its call goes on or fails with EINTR: the shim
-        decides)."""
+        """A signal was posted to `target`: its signalfd readers and pollers look again, and
+        a thread of it blocked in a call wakes if the signal is deliverable or awaited (its
+        call goes on or fails with EINTR: the shim decides)."""
+        if target.signals.waiters:
+            self.k.wake_all(target.signals.waiters)
         tcb = target.proc.tcb
         if self.k.blocked(tcb) and target.signals.wakes():
             self.k.interrupt(tcb)

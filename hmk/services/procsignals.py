@@ -26,7 +26,6 @@ from hmk.linux.abi import (
     ESRCH,
     NSIG,
     O_NONBLOCK,
-    O_RDWR,
     POLLIN,
     SI_TKILL,
     SI_USER,
@@ -103,10 +102,10 @@ class SignalCalls:
             if got is not None:
                 st.awaited = 0
                 k.end_wait(call.tcb)
-                sig, (code, value, extra) = got
+                sig, code, value, extra, uid = got
                 ops.update(sigdequeue=1)
                 if info:
-                    out = siginfo(sig, code, value, extra)
+                    out = siginfo(sig, code, value, extra, uid)
                     if not call.space.write(info, out):
                         return -EFAULT
                     log_user(k.mem, call.space, info, len(out), WRITE)
@@ -136,7 +135,7 @@ class SignalCalls:
         """A new pidfd (close-on-exec) for `target` in `task`'s descriptors."""
         node = PidFd(target)
         target.pidfds.append(node)
-        return self.peers["fsmgr"].tables[task.pid].open_stream(node, flags | O_RDWR, True)
+        return self.peers["fsmgr"].tables[task.pid].open(node, flags, True)
 
     @charged(task_field=1)
     def sys_pidfd_open(self, call, pid, flags, *_):
@@ -167,7 +166,7 @@ class SignalCalls:
                 if (code >= 0 or code == SI_TKILL) and target is not call.task:
                     return -EPERM
             if sig:
-                target.signals.post(sig, code, pid, value)
+                target.signals.post(sig, code, pid, value, call.task.uids[0])
                 self.signalled(target)
             return 0
 
@@ -223,7 +222,7 @@ class SignalCalls:
             if not 0 <= sig <= NSIG:
                 return -EINVAL
             if sig and not target.virtual:
-                target.signals.post(sig, code, pid, value)
+                target.signals.post(sig, code, pid, value, call.task.uids[0])
                 self.signalled(target)
             return 0
 

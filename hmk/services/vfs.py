@@ -198,6 +198,10 @@ class Pipe(Node):
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
+        # its wake-ups so far, by what they announce (edge-triggered epoll hears those of the
+        # events it watches), as Linux's pipe wakes its two wait queues: bytes written (the
+        # readers'), room made in a full pipe (the writers'), an end closed (both, to anyone)
+        self.read_generation = self.write_generation = self.hup_generation = 0
 
 
 class Stream(Node):
