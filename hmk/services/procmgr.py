@@ -102,6 +102,7 @@ from hmk.services.procattrs import (
     default_rlimits,
 )
 from hmk.services.procsignals import SignalCalls
+from hmk.services.proctimers import TimerCalls
 from hmk.services.service import ENTRY, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64
@@ -157,6 +158,9 @@ class Task:
     timer_slack: int = TIMER_SLACK_NS
     robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
     pidfds: list = field(default_factory=list)  # the pidfds naming it (woken at its exit)
+    itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
+    timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
+    timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
     cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
     children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
@@ -171,7 +175,7 @@ class Task:
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
-class ProcMgr(SignalCalls, AttributeCalls, Service):
+class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
     name = "procmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -473,6 +477,7 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         for service in self.peers.values():
             service.process_exec(task)
         task.signals.exec_reset()
+        self.drop_timers(task, interval_timers=False)
         regs = [0] * 34
         regs[31], regs[32] = sp, entry
         m.set_context(regs)
@@ -933,6 +938,7 @@ class ProcMgr(SignalCalls, AttributeCalls, Service):
         for tcb in k.threads_of(task.proc):
             k.forget_thread(tcb)
         task.cpu_at_exit = k.cpu_cycles(task.proc)
+        self.drop_timers(task, interval_timers=True)
         task.zombie, task.status = True, status
         for node in task.pidfds:  # readable now
             node.changed(k)
