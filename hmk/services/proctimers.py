@@ -223,8 +223,13 @@ class TimerCalls:
 
     @charged(task_field=1)
     def sys_timer_getoverrun(self, call, ident, *_):
+        """The expirations its last signal stood for beyond the first: counted until that
+        signal was taken (Linux counts them when it rearms the timer at the dequeue)."""
         timer = self._posix_timer(call, ident)
-        return -EINVAL if timer is None else min(timer.last_overrun, 0x7FFFFFFF)
+        if timer is None:
+            return -EINVAL
+        pending = timer.signal and call.task.signals.pending >> (timer.signal - 1) & 1
+        return min(timer.last_overrun if pending else timer.overrun, 0x7FFFFFFF)
 
     @charged(task_field=1)
     def sys_timer_delete(self, call, ident, *_):
