@@ -80,13 +80,22 @@ class Dir(Node):
 
 
 class HostDir(Dir):
-    """A read-only directory imported from the host (`hmk run --rootfs DIR`), listed on first
-    use: files read on first use, symbolic links as they are, other kinds left out."""
+    """A directory imported from the host (`hmk run --rootfs DIR`, `--mount`), listed on first
+    use: files read on first use, symbolic links as they are, other kinds left out; their
+    modes and modification times the host's. The host is never written: with `readonly`
+    False the guest's changes live in memory, over the host's tree, for the run (an upper
+    layer: a file's bytes are copied in on first use and changed there; a name removed or
+    renamed stays gone, since the listing is read once; new names are memory nodes)."""
 
-    def __init__(self, host: Path):
-        super().__init__(readonly=True)
+    def __init__(self, host: Path, readonly: bool = True):
+        super().__init__(readonly=readonly)
         self.host = host
         self._loaded = False
+        try:
+            st = os.stat(host)
+            self.mode, self.mtime = stat.S_IFDIR | st.st_mode & 0o7777, st.st_mtime_ns
+        except OSError:
+            pass
 
     @property
     def entries(self) -> dict:
@@ -100,17 +109,19 @@ class HostDir(Dir):
             for e in listing:
                 name = os.fsencode(e.name)
                 try:
-                    if e.is_symlink():
+                    st = e.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
                         node = Symlink(os.fsencode(os.readlink(e.path)))
-                    elif e.is_dir():
-                        node = HostDir(Path(e.path))
-                    elif e.is_file():
-                        perm = e.stat().st_mode & 0o777
-                        node = File(host=Path(e.path), readonly=True, perm=perm)
+                    elif stat.S_ISDIR(st.st_mode):
+                        node = HostDir(Path(e.path), self.readonly)
+                    elif stat.S_ISREG(st.st_mode):
+                        perm = st.st_mode & 0o7777
+                        node = File(host=Path(e.path), readonly=self.readonly, perm=perm)
                     else:
                         continue
                 except OSError:
                     continue
+                node.mtime = st.st_mtime_ns
                 self.add(name, node)
         return self._entries
 
