@@ -8,11 +8,14 @@ bash script that runs other programs the expected output is written here from wh
 worked out from the root's own files."""
 
 import os
+import shutil
 
 import pytest
 from debian_root import debian_root
 from guest_programs import linux_output, run
 
+from hmk.cli import main
+from hmk.debian import DebianError, build_root, merge_usr
 from hmk.system.simulation import DEFAULT_ENV
 
 SYSTEMS = ["hm-phone", "linux"]
@@ -105,3 +108,41 @@ def test_python3(root, system):
     out, result, want = both(root, "/usr/bin/python3", "-c", code, system=system)
     assert (out, result.exit_status) == (want, 0)
     assert out.startswith(b"45 3 1")
+
+
+# ---- hmk rootfs debian itself -----------------------------------------------------------
+
+
+def test_the_root_is_merged_usr_with_the_packages_dependencies(root):
+    for name in ("bin", "sbin", "lib"):
+        assert os.readlink(root / name) == f"usr/{name}"
+    unpacked = (root / ".hmk-root-complete").read_text().split()
+    assert {"coreutils", "bash", "python3-minimal", "libc6", "libpython3.11-minimal"} <= set(
+        unpacked
+    )
+    assert (root / "lib" / "ld-linux-aarch64.so.1").exists()
+
+
+def test_merge_usr_moves_what_packages_put_in_bin_and_lib(tmp_path):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "sh").write_text("top")
+    (tmp_path / "lib" / "deep").mkdir(parents=True)
+    (tmp_path / "lib" / "deep" / "x.so").write_text("x")
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "usr" / "bin" / "sh").write_text("usr")  # in both: /usr's stays
+    merge_usr(tmp_path)
+    assert os.readlink(tmp_path / "bin") == "usr/bin" and os.readlink(tmp_path / "sbin")
+    assert (tmp_path / "bin" / "sh").read_text() == "usr"
+    assert (tmp_path / "usr" / "lib" / "deep" / "x.so").read_text() == "x"
+    merge_usr(tmp_path)  # again: nothing to do
+    assert os.readlink(tmp_path / "lib") == "usr/lib"
+
+
+def test_clear_errors_without_apt_or_for_an_unknown_package(root, tmp_path, monkeypatch, capsys):
+    with pytest.raises(DebianError, match="at least one"):
+        build_root(tmp_path / "r", [])
+    assert main(["rootfs", "debian", str(tmp_path / "r"), "no-such-package-hmk"]) == 2
+    assert "Unable to locate package no-such-package-hmk" in capsys.readouterr().err
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(DebianError, match="apt-get not found"):
+        build_root(tmp_path / "r", ["bash"])
