@@ -187,3 +187,43 @@ def test_a_file_mount_and_bad_mounts(tmp_path, capsys):
     node = place_mount(f.vfs, str(tmp_path / "motd"), "/etc/deep/motd", True)
     assert f.vfs.walk(f.vfs.root, b"/etc/deep/motd")[0] is node
     assert bytes(node.data) == b"mounted\n" and node.readonly
+
+
+def test_rename_and_link_across_file_systems_are_exdev(tmp_path):
+    """The root, /tmp's tmpfs and each mount are file systems of their own: rename and link
+    within one work (in memory), across two they are EXDEV, as Linux checks the mounts."""
+    from test_fsmgr import make_fs  # noqa: PLC0415
+    from test_fsmgr import path as put
+
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "motd").write_text("hi\n")
+    (tmp_path / "data").mkdir()
+    f, space, m, _ = make_fs("", rootfs=str(tmp_path))
+    from hmk.services.rootfs import place_mount  # noqa: PLC0415
+
+    place_mount(f.vfs, str(tmp_path / "data"), "/mnt", False)
+
+    def two(a: bytes, b: bytes) -> tuple[int, int]:
+        first = put(space, a)
+        return first, put(space, b, at=first + 256)
+
+    def rename(a, b):
+        old, new = two(a, b)
+        return f.sys_renameat(m, AT_FDCWD, old, AT_FDCWD, new)
+
+    def link(a, b):
+        old, new = two(a, b)
+        return f.sys_linkat(m, AT_FDCWD, old, AT_FDCWD, new, 0)
+
+    assert f.sys_openat(m, AT_FDCWD, put(space, b"/tmp/t"), O_CREAT | O_WRONLY, 0o644) >= 0
+    exdev = -errno.EXDEV
+    assert rename(b"/tmp/t", b"/etc/t") == exdev
+    assert rename(b"/etc/motd", b"/tmp/motd") == exdev
+    assert rename(b"/etc/motd", b"/mnt/motd") == exdev
+    assert rename(b"/etc/none", b"/tmp/none") == exdev  # before the name is looked up
+    assert link(b"/etc/motd", b"/tmp/l") == exdev
+    assert link(b"/tmp/t", b"/mnt/l") == exdev
+    assert link(b"/etc/motd", b"/etc/l") == 0
+    assert rename(b"/etc/motd", b"/etc/motd2") == 0 and rename(b"/tmp/t", b"/tmp/u") == 0
+    assert (tmp_path / "etc" / "motd").read_text() == "hi\n"
+    assert sorted(os.listdir(tmp_path / "etc")) == ["motd"]

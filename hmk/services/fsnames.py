@@ -47,7 +47,7 @@ from hmk.linux.abi import (
 )
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
-from hmk.services.vfs import Dir, File, Node, Symlink
+from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
@@ -275,8 +275,8 @@ class Namespace:
         return 0
 
     def sys_linkat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        """A hard link: one more name for a file (or a symlink). A file of a read-only subtree
-        (the imported root) is on another file system than the writable ones: EXDEV."""
+        """A hard link: one more name for a file (or a symlink), on the file's own file system
+        (EXDEV across two: the root, /tmp's tmpfs, /dev, /proc and each mount are one each)."""
         if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
             return -EINVAL
         old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
@@ -291,7 +291,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        if not isinstance(node, File | Symlink) or node.readonly and isinstance(node, File):
+        if not isinstance(node, File | Symlink) or file_system(node) is not file_system(parent):
             return -EXDEV
         parent.add(name, node)
         self.work(create=1)
@@ -347,6 +347,8 @@ class Namespace:
             return dst
         node, sparent, sname = src
         target, dparent, dname = dst
+        if file_system(sparent) is not file_system(dparent):
+            return -EXDEV  # Linux checks the mounts before it looks the names up
         if node is None:
             return -ENOENT
         if sparent.readonly or dparent.readonly:

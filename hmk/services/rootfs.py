@@ -42,6 +42,7 @@ def build_root(
     if not builtin:
         vfs.root = HostDir(Path(rootfs), readonly=False)
         vfs.root.parent = vfs.root
+        vfs.root.mounted = True
         for name in (b"tmp", b"dev", b"proc"):
             _mount(vfs.root, name, Dir())
         bundled, program = {}, ""
@@ -54,12 +55,15 @@ def build_root(
     for name, text in BUILT_IN_ETC.items():
         if vfs.walk(etc, name)[0] is None:  # the guest root's own wins
             etc.add(name, File(text, readonly=builtin))
-    vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs (before the program:
-    exe = program.encode()  # a program under /tmp must not make /tmp read-only)
+    tmp = vfs.mkdirs(b"/tmp")  # the writable tmpfs (before the program: a program under
+    tmp.mode, tmp.mounted = stat.S_IFDIR | 0o1777, True  # /tmp must not make /tmp read-only)
+    exe = program.encode()
     if exe.startswith(b"/"):
         vfs.place(exe, File(host=Path(program), readonly=True, perm=0o755), readonly=True)
-    _devices(fs, vfs.mkdirs(b"/dev", readonly=True))
+    dev = vfs.mkdirs(b"/dev", readonly=True)
+    _devices(fs, dev)
     proc = vfs.mkdirs(b"/proc", readonly=True)
+    dev.mounted = proc.mounted = True
     proc.add(b"meminfo", Generated(lambda: _meminfo(fs.k)))
     self_dir = proc.add(b"self", Dir(readonly=True))
     self_dir.add(b"exe", Symlink(resolve=lambda: fs.running_task().exe))
@@ -93,9 +97,10 @@ def place_mount(vfs: Vfs, host: str, guest: str, readonly: bool) -> Node:
 
 
 def _mount(parent: Dir, name: bytes, node: Node) -> Node:
-    """`node` at `name` in `parent`, over what was there."""
+    """`node` at `name` in `parent`, over what was there: a file system of its own."""
     if name in parent.entries:
         parent.remove(name)
+    node.mounted = True
     return parent.add(name, node)
 
 

@@ -29,6 +29,7 @@ MAX_SYMLINKS = 40
 
 class Node:
     _next_ino = [1]
+    mounted = False  # the root of a file system of its own (the tree's root, a mount)
 
     def __init__(self, mode: int, readonly: bool = False):
         self.mode = mode
@@ -254,10 +255,19 @@ class Stream(Node):
         kernel.wake_all(self.waiters)
 
 
+def file_system(node: Node) -> Node:
+    """The root of the file system `node` is on: its nearest mounted ancestor (or itself).
+    rename and link across two of them is EXDEV."""
+    while not node.mounted and node.parent is not None and node.parent is not node:
+        node = node.parent
+    return node
+
+
 class Vfs:
     def __init__(self):
         self.root = Dir()
         self.root.parent = self.root
+        self.root.mounted = True
         self.lookups = 0  # path components looked up by walks so far (their cost is fsmgr's)
 
     def mkdirs(self, path: bytes, readonly=False) -> Dir:
