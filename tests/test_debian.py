@@ -9,6 +9,7 @@ worked out from the root's own files."""
 
 import os
 import shutil
+import stat
 
 import pytest
 from debian_root import debian_root
@@ -49,6 +50,26 @@ def test_coreutils(root, name, system):
     out, result, want = both(root, *COREUTILS[name], system=system)
     assert (out, result.exit_status) == (want, 0)
     assert out.count(b"\n") >= 3
+
+
+def test_ls_long_lists_the_roots_modes_and_names(root):
+    """`ls -l` (lgetxattr for each file's security context: ENODATA, no context) lists each
+    entry with the mode and link count Linux's stat gives for the root's file. (qemu-aarch64
+    -L cannot be the reference here: it does not redirect ls's statx, and shows the host's
+    /usr/share/doc.)"""
+    doc = root / "usr" / "share" / "doc"
+    out, result = run("/bin/ls", "-l", "/usr/share/doc", rootfs=str(root))
+    assert result.exit_status == 0
+    rows = [line.split(maxsplit=8) for line in out.decode().splitlines()[1:]]
+    want = []
+    for name in sorted(os.listdir(doc)):
+        st = os.lstat(doc / name)
+        if stat.S_ISDIR(st.st_mode):
+            links = 2 + sum(e.is_dir(follow_symlinks=False) for e in os.scandir(doc / name))
+        else:
+            links, name = 1, f"{name} -> {os.readlink(doc / name)}"
+        want.append([stat.filemode(st.st_mode), str(links), "root", "root", name])
+    assert [r[:4] + r[-1:] for r in rows] == want
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

@@ -234,6 +234,9 @@ class FsMgr(FileIO, Namespace, Service):
         "access": 294,
         # assumed: a link's target fetched: as fcntl (its bytes are a copy's)
         "readlink": 105,
+        # assumed: an extended attribute's name copied in and the inode's (empty) list of
+        # them searched, or that list copied out: as fcntl
+        "xattr": 105,
         # assumed: getcwd's references on the root and the directory and the names prepended
         # up the tree: as a walk's own work
         "getcwd": 808,

@@ -32,6 +32,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENODATA,
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
@@ -49,6 +50,7 @@ from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
 from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
+XATTR_NAME_MAX = 255  # an extended attribute's name, at most (include/uapi/linux/limits.h)
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
 
@@ -177,6 +179,48 @@ class Namespace:
             ops.update(copy_page=1, copy_line=lines(len(target)))
             err = self._out(call, buf, target)
             return err or len(target)
+
+    # ---- extended attributes: hmk keeps none (no security module, no ACLs, no user.*
+    # attributes), so a name is never there (ENODATA) and a list is empty; the path's and the
+    # name's own errors first, as Linux checks them
+    def sys_getxattr(self, call, path_ptr, name_ptr, value, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr), name_ptr)
+
+    def sys_lgetxattr(self, call, path_ptr, name_ptr, value, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False), name_ptr)
+
+    def sys_fgetxattr(self, call, fd, name_ptr, value, size, *_):
+        return self._xattr(call, self._fd_node(call, fd), name_ptr)
+
+    def sys_listxattr(self, call, path_ptr, buf, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr))
+
+    def sys_llistxattr(self, call, path_ptr, buf, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False))
+
+    def sys_flistxattr(self, call, fd, buf, size, *_):
+        return self._xattr(call, self._fd_node(call, fd))
+
+    def _fd_node(self, call, fd):
+        """(node,) of a descriptor, as _lookup's result, or -EBADF."""
+        self.work(fdget=1)
+        f = self.table(call).file(_int(fd))
+        return -EBADF if f is None else (f.node,)
+
+    def _xattr(self, call, found, name_ptr=None) -> int:
+        """getxattr (`name_ptr`: the name, 1 to 255 bytes, else ERANGE): ENODATA; listxattr:
+        an empty list, 0 bytes."""
+        if isinstance(found, int):
+            return found
+        if found[0] is None:
+            return -ENOENT
+        self.work(xattr=1)
+        if name_ptr is None:
+            return 0
+        name = call.space.read_cstring(name_ptr, limit=XATTR_NAME_MAX + 1)
+        if name is None:
+            return -ERANGE if call.space.read(name_ptr, XATTR_NAME_MAX + 1) else -EFAULT
+        return -ENODATA if name else -ERANGE
 
     # ---- directories ---------------------------------------------------------------------
     def sys_getdents64(self, call, fd, buf, count, *_):

@@ -130,6 +130,16 @@ class HostDir(Dir):
     def entries(self, value: dict) -> None:
         self._entries = value
 
+    @property
+    def nlink(self) -> int:
+        """2 and one per subdirectory: the listing is read first."""
+        self.entries  # noqa: B018
+        return self._nlink
+
+    @nlink.setter
+    def nlink(self, value: int) -> None:
+        self._nlink = value
+
 
 class File(Node):
     def __init__(self, data: bytes = b"", host: Path | None = None, readonly=False, perm=0o644):
