@@ -227,3 +227,15 @@ def test_rename_and_link_across_file_systems_are_exdev(tmp_path):
     assert rename(b"/etc/motd", b"/etc/motd2") == 0 and rename(b"/tmp/t", b"/tmp/u") == 0
     assert (tmp_path / "etc" / "motd").read_text() == "hi\n"
     assert sorted(os.listdir(tmp_path / "etc")) == ["motd"]
+
+
+def test_mounts_from_the_command_line_and_the_api(overlay, tmp_path, capfd):
+    import hmk  # noqa: PLC0415
+
+    data = _data_root(tmp_path / "host", overlay)
+    assert main(["run", "--quiet", "--mount", f"{data}:/d:ro", overlay, "/d", "ro"]) == 0
+    assert f"create {-errno.EROFS}\n" in capfd.readouterr().out
+    out = io.BytesIO()
+    result = hmk.System(mounts=[f"{data}:/d"], out=out, warnings=None).run(overlay, "/d")
+    assert result.exit_status == 0 and b"new.txt: 5 [fresh]" in out.getvalue()
+    assert not (data / "new.txt").exists()
