@@ -242,6 +242,9 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         "access": 294,
         # assumed: a link's target fetched: as fcntl (its bytes are a copy's)
         "readlink": 105,
+        # assumed: an extended attribute's name copied in and the inode's (empty) list of
+        # them searched, or that list copied out: as fcntl
+        "xattr": 105,
         # assumed: getcwd's references on the root and the directory and the names prepended
         # up the tree: as a walk's own work
         "getcwd": 808,
@@ -375,7 +378,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
     def __init__(self, boot):
         super().__init__(boot)
         program = boot.program
-        self.vfs = build_root(self, program, boot.bundled, boot.rootfs)
+        self.vfs = build_root(self, program, boot.bundled, boot.rootfs, boot.mounts)
         self.cache = PageCache(self.k, self.work)
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
         # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
@@ -421,12 +424,14 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             t.close(fd)
         self.work(table_free=1, fd_close=len(fds))
 
-    def executable(self, task, path: bytes):
+    def executable(self, task, path: bytes, from_user: bool = True):
         """(bytes, absolute path) of the program at `path` for execve, or -errno. The file
-        manager's work: the path copied in and walked, and the file opened and released."""
+        manager's work: the path copied in (`from_user`: execve's path; a dynamic loader's
+        comes from the program's file) and walked, and the file opened and released."""
         before = self.vfs.lookups
         node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path)
-        with self.working(path_copy=1, walk=1, lookup=self.vfs.lookups - before) as ops:
+        lookups = self.vfs.lookups - before
+        with self.working(path_copy=int(from_user), walk=1, lookup=lookups) as ops:
             if isinstance(node, int):
                 return -node
             if node is None:

@@ -32,6 +32,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENODATA,
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
@@ -49,8 +50,9 @@ from hmk.linux.abi import (
 )
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
-from hmk.services.vfs import Dir, File, Node, Symlink
+from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
+XATTR_NAME_MAX = 255  # an extended attribute's name, at most (include/uapi/linux/limits.h)
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
 
@@ -180,6 +182,48 @@ class Namespace:
             err = self._out(call, buf, target)
             return err or len(target)
 
+    # ---- extended attributes: hmk keeps none (no security module, no ACLs, no user.*
+    # attributes), so a name is never there (ENODATA) and a list is empty; the path's and the
+    # name's own errors first, as Linux checks them
+    def sys_getxattr(self, call, path_ptr, name_ptr, value, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr), name_ptr)
+
+    def sys_lgetxattr(self, call, path_ptr, name_ptr, value, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False), name_ptr)
+
+    def sys_fgetxattr(self, call, fd, name_ptr, value, size, *_):
+        return self._xattr(call, self._fd_node(call, fd), name_ptr)
+
+    def sys_listxattr(self, call, path_ptr, buf, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr))
+
+    def sys_llistxattr(self, call, path_ptr, buf, size, *_):
+        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False))
+
+    def sys_flistxattr(self, call, fd, buf, size, *_):
+        return self._xattr(call, self._fd_node(call, fd))
+
+    def _fd_node(self, call, fd):
+        """(node,) of a descriptor, as _lookup's result, or -EBADF."""
+        self.work(fdget=1)
+        f = self.table(call).file(_int(fd))
+        return -EBADF if f is None else (f.node,)
+
+    def _xattr(self, call, found, name_ptr=None) -> int:
+        """getxattr (`name_ptr`: the name, 1 to 255 bytes, else ERANGE): ENODATA; listxattr:
+        an empty list, 0 bytes."""
+        if isinstance(found, int):
+            return found
+        if found[0] is None:
+            return -ENOENT
+        self.work(xattr=1)
+        if name_ptr is None:
+            return 0
+        name = call.space.read_cstring(name_ptr, limit=XATTR_NAME_MAX + 1)
+        if name is None:
+            return -ERANGE if call.space.read(name_ptr, XATTR_NAME_MAX + 1) else -EFAULT
+        return -ENODATA if name else -ERANGE
+
     # ---- directories ---------------------------------------------------------------------
     def sys_getdents64(self, call, fd, buf, count, *_):
         with self.working(fdget=1) as ops:
@@ -277,8 +321,8 @@ class Namespace:
         return 0
 
     def sys_linkat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        """A hard link: one more name for a file (or a symlink). A file of a read-only subtree
-        (the imported root) is on another file system than the writable ones: EXDEV."""
+        """A hard link: one more name for a file (or a symlink), on the file's own file system
+        (EXDEV across two: the root, /tmp's tmpfs, /dev, /proc and each mount are one each)."""
         if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
             return -EINVAL
         old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
@@ -293,7 +337,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        if not isinstance(node, File | Symlink) or node.readonly and isinstance(node, File):
+        if not isinstance(node, File | Symlink) or file_system(node) is not file_system(parent):
             return -EXDEV
         parent.add(name, node)
         self.work(create=1)
@@ -355,6 +399,8 @@ class Namespace:
             return dst
         node, sparent, sname = src
         target, dparent, dname = dst
+        if file_system(sparent) is not file_system(dparent):
+            return -EXDEV  # Linux checks the mounts before it looks the names up
         if node is None:
             return -ENOENT
         if sparent.readonly or dparent.readonly:

@@ -317,25 +317,26 @@ class MemoryManager(MemoryQueries, Service):
         k.charge(ACCOUNT, trap + k.path(budget))
 
     # ---- programs and processes ----------------------------------------------------------
-    def load_program(self, proc, image, stack: bytes, sp: int) -> None:
-        """`image`'s PT_LOAD segments as VMAs backed by the file bytes, the heap after them,
-        the stack VMA holding the initial stack `stack` at [sp, STACK_TOP), and above it the
-        signal-return page (Linux's vDSO holds this trampoline). ElfError when a segment lies
-        above user space."""
+    def load_program(self, proc, image, stack: bytes, sp: int, interp=None) -> None:
+        """`image`'s PT_LOAD segments as VMAs backed by the file bytes (and its interpreter's,
+        `interp`, where it was placed), the heap after the program's, the stack VMA holding
+        the initial stack `stack` at [sp, STACK_TOP), and above it the signal-return page
+        (Linux's vDSO holds this trampoline). ElfError when a segment lies above user space."""
         space = self.spaces[proc]
-        for seg in image.segments:
-            start = seg.vaddr & ~(PAGE_SIZE - 1)
-            end = page_up(seg.vaddr + seg.memsz)
-            if end > STACK_FLOOR:
-                raise ElfError(
-                    image.path,
-                    f"segment {start:#x}-{end:#x} is above user space (which ends at "
-                    f"{STACK_FLOOR:#x}, below the stack)",
-                )
-            prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
-            prot |= "x" in seg.flags and PROT_EXEC
-            lead = b"\0" * (seg.vaddr - start)
-            space.add(Vma(start, end, prot, image.path, lead + seg.data))
+        for loaded in (image, interp) if interp is not None else (image,):
+            for seg in loaded.segments:
+                start = seg.vaddr & ~(PAGE_SIZE - 1)
+                end = page_up(seg.vaddr + seg.memsz)
+                if end > STACK_FLOOR:
+                    raise ElfError(
+                        loaded.path,
+                        f"segment {start:#x}-{end:#x} is above user space (which ends at "
+                        f"{STACK_FLOOR:#x}, below the stack)",
+                    )
+                prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
+                prot |= "x" in seg.flags and PROT_EXEC
+                lead = b"\0" * (seg.vaddr - start)
+                space.add(Vma(start, end, prot, loaded.path, lead + seg.data))
         space.brk_start = space.brk = page_up(max(s.vaddr + s.memsz for s in image.segments))
         space.mmap_top = MMAP_BASE
         space.add(Vma(STACK_FLOOR, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]"))

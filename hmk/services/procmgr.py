@@ -33,10 +33,10 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from hmk.cpu.elf import ElfError, parse_elf
+from hmk.cpu.elf import ElfError, parse_elf, parse_interpreter
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.core import Process
-from hmk.linux import credentials
+from hmk.linux import abi, credentials
 from hmk.linux.abi import (
     CLD_EXITED,
     CLD_KILLED,
@@ -84,7 +84,7 @@ from hmk.linux.abi import (
     WUNTRACED,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import MAX_ARG_BYTES, STACK_TOP
+from hmk.linux.layout import MAX_ARG_BYTES, STACK_TOP, interpreter_bias
 from hmk.linux.signals import (
     FPSIMD_SIZE,
     MC_RESERVED,
@@ -310,15 +310,35 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         self._shadow(proc, task.pid, made=True)
         return task
 
-    def load(self, task: Task, image, argv, envp, execfn: bytes) -> tuple[int, int]:
-        """Load `image` into `task` with Linux's initial stack for argv and envp: (entry, sp)."""
+    def load(self, task: Task, image, argv, envp, execfn: bytes, interp=None) -> tuple[int, int]:
+        """Load `image` (and its dynamic loader `interp`, from `interpreter`) into `task` with
+        Linux's initial stack for argv and envp: (entry, sp). The first instruction is the
+        loader's when there is one: it maps the program's libraries, then jumps to the
+        program's entry (AT_ENTRY)."""
         random16 = self.peers["devhost"].random.bytes(16)
-        sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), execfn, random16)
-        self.peers["memmgr"].load_program(task.proc, image, stack, sp)
+        auxv = auxv_for(image, interp)
+        sp, stack = build_stack(STACK_TOP, argv, envp, auxv, execfn, random16)
+        self.peers["memmgr"].load_program(task.proc, image, stack, sp, interp)
         task.exe = image.path.encode()
         task.comm = comm_of(execfn)
         task.proc.image = image
-        return image.entry, sp
+        return (interp or image).entry, sp
+
+    def interpreter(self, task: Task, image):
+        """The dynamic loader `image` names (PT_INTERP), read from the file system as execve
+        opens it (relative to the working directory) and placed where Linux's
+        ``load_elf_interp`` puts it; None for a static program. Raises ElfError: `errno` names
+        what execve returns (ENOENT, EACCES, ELIBBAD, EIO...), unless it is `fatal`."""
+        if image.interp is None:
+            return None
+        found = self.peers["fsmgr"].executable(task, image.interp, from_user=False)
+        what = image.interp.decode(errors="replace")
+        if isinstance(found, int):
+            name = abi.ERRNO_NAMES.get(-found, "ENOEXEC")
+            raise ElfError(image.path, f"its interpreter {what}: {os.strerror(-found)}", name)
+        data, path = found
+        interp = parse_interpreter(data, path.decode(errors="replace"))
+        return interp.rebased(interpreter_bias(interp)) if interp.elf_type == "ET_DYN" else interp
 
     def _add(self, ppid, proc) -> Task:
         task = Task(self._next_pid, ppid, proc)
@@ -461,18 +481,25 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         if isinstance(found, int):
             return found
         data, name = found
+        doomed = False  # Linux finds the interpreter bad only past the point of no return
         try:
             image = parse_elf(data, name.decode(errors="replace"))
-        except ElfError:
-            return -ENOEXEC
+            interp = self.interpreter(task, image)
+        except ElfError as e:
+            if not e.fatal:
+                return -getattr(abi, e.errno)
+            doomed, interp = True, None
         mm = self.peers["memmgr"]
-        if not mm.fits(image):
+        if not all(mm.fits(i) for i in (image, interp) if i is not None):
             return -ENOEXEC
         # ---- the point of no return: the old image goes (a vfork parent goes on)
         self.work(exec=1, exec_string=len(argv) + len(envp))
         mm.drop_image(task.proc)
         self.vfork_done(task)
-        entry, sp = self.load(task, image, argv, envp, name)
+        if doomed:
+            self.exited(m, task, SIGSEGV)
+            return 0  # for --strace: nobody receives it
+        entry, sp = self.load(task, image, argv, envp, name, interp)
         m.use_code(image)
         for service in self.peers.values():
             service.process_exec(task)
