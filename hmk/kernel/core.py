@@ -254,6 +254,10 @@ class CoreKernel:
         cycles = self.path(BUDGETS["sched.switch"] + self.take_sched_work())
         return cycles + (self.work_cycles(BUDGETS["ipc.ttbr_switch"]) if space_changed else 0)
 
+    def slice_ns(self) -> int:
+        """A thread's time slice, ns (sched_rr_get_interval of a normal thread)."""
+        return int(SLICE_TICKS * self.tick_cycles / self.ghz)
+
     def kept_running(self) -> None:
         """The scheduler picked the running thread again: the wake-ups and blocks since the
         last switch (the pick's loads are part of every path's budget here)."""

@@ -146,7 +146,7 @@ class Cfs(Threads):
             cur = load(self.rq, core, "curr")  # task_fork_fair), a slice behind everyone
             if cur >= 0:
                 vr = max(vr, load(self.se, cur, "vruntime"))
-            vr = max(vr, floor + _slice(nr + 1))
+            vr = max(vr, floor + sched_slice(nr + 1))
             st(self.se, i, "started", 1)
         st(self.se, i, "vruntime", vr)
         self._insert(core, i)
@@ -200,7 +200,7 @@ class Cfs(Threads):
         if cur >= 0 and load(self.tcb, cur, "state") == RUNNING:
             nr = load(self.rq, core, "nr_running")
             ran = load(self.se, cur, "sum_exec") - load(self.se, cur, "prev_sum_exec")
-            ideal = _slice(nr)
+            ideal = sched_slice(nr)
             left = load(self.rq, core, "leftmost")
             behind = left >= 0 and (
                 load(self.se, cur, "vruntime") - load(self.se, left, "vruntime") > ideal
@@ -456,7 +456,7 @@ class Cfs(Threads):
         return out
 
 
-def _slice(nr_running: int) -> int:
+def sched_slice(nr_running: int) -> int:
     """sched_slice of a nice-0 thread among `nr_running`: the latency period shared equally
     (__sched_period: longer than the latency once there are more than NR_LATENCY)."""
     nr = max(nr_running, 1)

@@ -1,12 +1,19 @@
 """The process manager's calls on a process's attributes: nice values (getpriority,
-setpriority), resource limits (getrlimit, setrlimit, prlimit64: the ones hmk enforces are
-RLIMIT_NOFILE on descriptors, RLIMIT_NPROC at fork for processes that are not root, RLIMIT_AS
-on the address space), prctl's common options, getcpu, personality, capabilities (capget,
-capset), the file-system ids (setfsuid, setfsgid) and the robust-futex list head.
+setpriority), scheduling policies (sched_setscheduler, sched_getscheduler, sched_setparam,
+sched_getparam, sched_setattr, sched_getattr, the priority ranges, sched_rr_get_interval),
+resource limits (getrlimit, setrlimit, prlimit64: the ones hmk enforces are RLIMIT_NOFILE on
+descriptors, RLIMIT_NPROC at fork for processes that are not root, RLIMIT_AS on the address
+space), prctl's common options, getcpu, personality, capabilities (capget, capset), the
+file-system ids (setfsuid, setfsgid) and the robust-futex list head.
 
 A nice value orders threads where the kernel's scheduler has weights (the linux compositions'
 CFS: Linux's sched_prio_to_weight); HM's scheduler has fixed priorities whose mapping from
-Linux nice values is not public, so there nice is kept and reported only.
+Linux nice values is not public, so there nice is kept and reported only. Real-time policies
+(SCHED_FIFO, SCHED_RR with priorities 1-99) are kept and reported; on HM's scheduler a
+real-time thread runs at HM priority 100 + its priority, above every normal thread (100), and
+SCHED_IDLE at 1 (an assumption: HM's mapping is not public); CFS has no real-time class here,
+so on the linux compositions they are scheduled as normal threads. SCHED_DEADLINE is not
+modelled (EINVAL).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import os
 import struct
 
 from hmk.linux.abi import (
+    E2BIG,
     EACCES,
     EFAULT,
     EINVAL,
@@ -53,6 +61,13 @@ CAP_LAST_CAP = 40  # CAP_CHECKPOINT_RESTORE (Linux 5.9 and later)
 CAP_FULL = (1 << (CAP_LAST_CAP + 1)) - 1
 CAP_V1, CAP_V2, CAP_V3 = 0x19980330, 0x20071026, 0x20080522
 PER_LINUX, PER_QUERY = 0, 0xFFFFFFFF
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 1, 2, 3, 5, 6
+SCHED_RESET_ON_FORK, SCHED_FLAG_RESET_ON_FORK = 0x40000000, 1
+PRIORITY_RANGE = {SCHED_OTHER: (0, 0), SCHED_FIFO: (99, 1), SCHED_RR: (99, 1),
+                  SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0)}  # fmt: skip
+SCHED_ATTR_V0, SCHED_ATTR_V1 = 48, 56  # struct sched_attr without and with the clamps
+RR_TIMESLICE_NS = 100_000_000  # Linux's RR_TIMESLICE (100 ms)
+HM_NORMAL, HM_IDLE = 100, 1  # HM thread priorities (a process's threads start at 100)
 
 
 def default_rlimits(ram_bytes: int) -> dict[int, tuple[int, int]]:
@@ -117,6 +132,142 @@ class AttributeCalls:
         weigh = getattr(self.k.threads, "set_weight", None)
         for tcb in self.k.threads_of(task.proc) if weigh else ():
             weigh(tcb, NICE_WEIGHTS[task.nice + 20])
+
+    # ---- scheduling policies -------------------------------------------------------------
+    @charged(task_field=1)
+    def sys_sched_get_priority_max(self, call, policy, *_):
+        return PRIORITY_RANGE.get(_signed32(policy), (-EINVAL, 0))[0]
+
+    @charged(task_field=1)
+    def sys_sched_get_priority_min(self, call, policy, *_):
+        return PRIORITY_RANGE.get(_signed32(policy), (0, -EINVAL))[1]
+
+    def _sched_target(self, call, pid: int):
+        pid = _signed32(pid)
+        if pid < 0:
+            return -EINVAL
+        task = self._task_or_thread(pid or call.task.pid)
+        return -ESRCH if task is None else task
+
+    @charged(task_field=1)
+    def sys_sched_getscheduler(self, call, pid, *_):
+        task = self._sched_target(call, pid)
+        return task if isinstance(task, int) else task.policy | task.reset_on_fork
+
+    @charged(task_field=1)
+    def sys_sched_getparam(self, call, pid, param, *_):
+        if not param:
+            return -EINVAL
+        task = self._sched_target(call, pid)
+        if isinstance(task, int):
+            return task
+        return 0 if call.space.write(param, struct.pack("<i", task.rt_priority)) else -EFAULT
+
+    @charged(task_field=1)
+    def sys_sched_setscheduler(self, call, pid, policy, param, *_):
+        return self._set_policy(call, pid, _signed32(policy), param)
+
+    @charged(task_field=1)
+    def sys_sched_setparam(self, call, pid, param, *_):
+        return self._set_policy(call, pid, None, param)
+
+    def _set_policy(self, call, pid, policy, param) -> int:
+        """sched_setscheduler (policy given) and sched_setparam (None: the task's own)."""
+        if not param or _signed32(pid) < 0:
+            return -EINVAL
+        raw = call.space.read(param, 4)
+        if raw is None:
+            return -EFAULT
+        task = self._sched_target(call, pid)
+        if isinstance(task, int):
+            return task
+        reset = SCHED_RESET_ON_FORK if policy is None else policy & SCHED_RESET_ON_FORK
+        policy = task.policy if policy is None else policy & ~SCHED_RESET_ON_FORK
+        return self._apply_policy(call, task, policy, struct.unpack("<i", raw)[0], None, reset)
+
+    def _apply_policy(self, call, task, policy: int, prio: int, nice, reset: int) -> int:
+        if policy not in PRIORITY_RANGE:
+            return -EINVAL
+        top, bottom = PRIORITY_RANGE[policy]
+        if not bottom <= prio <= top:
+            return -EINVAL
+        if policy in (SCHED_FIFO, SCHED_RR) and call.task.uids[1] != 0:
+            return -EPERM  # RLIMIT_RTPRIO is 0 for a user that is not root
+        task.policy, task.rt_priority, task.reset_on_fork = policy, prio, reset
+        if nice is not None:
+            task.nice = min(max(nice, -20), 19)
+            self.weigh(task)
+        self.prioritise(task)
+        return 0
+
+    def prioritise(self, task) -> None:
+        """Give `task`'s threads the HM priority its policy maps to (see the module's
+        docstring); the linux compositions' CFS keeps it without ordering by it."""
+        prio = (
+            HM_NORMAL + task.rt_priority
+            if task.policy in (SCHED_FIFO, SCHED_RR)
+            else (HM_IDLE if task.policy == SCHED_IDLE else HM_NORMAL)
+        )
+        for tcb in self.k.threads_of(task.proc):
+            self.k.threads.set_priority(tcb, prio)
+
+    @charged(task_field=1)
+    def sys_sched_getattr(self, call, pid, attr, size, flags, *_):
+        if not attr or flags or size < SCHED_ATTR_V0:
+            return -EINVAL
+        task = self._sched_target(call, pid)
+        if isinstance(task, int):
+            return task
+        size = min(size, SCHED_ATTR_V1)
+        raw = struct.pack(
+            "<IIQiI3Q2I", size, task.policy, task.reset_on_fork and 1, task.nice,
+            task.rt_priority, 0, 0, 0, 0, 1024,
+        )  # fmt: skip
+        return 0 if call.space.write(attr, raw[:size]) else -EFAULT
+
+    @charged(task_field=1)
+    def sys_sched_setattr(self, call, pid, attr, flags, *_):
+        if not attr or flags:
+            return -EINVAL
+        head = call.space.read(attr, 4)
+        if head is None:
+            return -EFAULT
+        size = struct.unpack("<I", head)[0] or SCHED_ATTR_V0
+        if size < SCHED_ATTR_V0 or size > 4096:
+            call.space.write(attr, struct.pack("<I", SCHED_ATTR_V1))
+            return -E2BIG
+        raw = call.space.read(attr, size)
+        if raw is None:
+            return -EFAULT
+        if any(raw[SCHED_ATTR_V1:]):
+            call.space.write(attr, struct.pack("<I", SCHED_ATTR_V1))
+            return -E2BIG
+        _, policy, sched_flags, nice, prio = struct.unpack_from("<IIQiI", raw)
+        task = self._sched_target(call, pid)
+        if isinstance(task, int):
+            return task
+        if sched_flags & ~SCHED_FLAG_RESET_ON_FORK or policy == SCHED_DEADLINE:
+            return -EINVAL  # (deadline scheduling and utilisation clamps: not modelled)
+        if nice < task.nice and call.task.uids[1] != 0 and policy not in (SCHED_FIFO, SCHED_RR):
+            return -EPERM
+        reset = SCHED_RESET_ON_FORK if sched_flags & SCHED_FLAG_RESET_ON_FORK else 0
+        keep_nice = policy in (SCHED_FIFO, SCHED_RR)
+        return self._apply_policy(call, task, policy, prio, None if keep_nice else nice, reset)
+
+    @charged(task_field=1)
+    def sys_sched_rr_get_interval(self, call, pid, ts, *_):
+        """SCHED_RR's time slice (Linux's RR_TIMESLICE, 100 ms); 0 for SCHED_FIFO; for the
+        others the scheduler's slice, the tick period times the slice ticks here."""
+        task = self._sched_target(call, pid)
+        if isinstance(task, int):
+            return task
+        if task.policy == SCHED_RR:
+            ns = RR_TIMESLICE_NS
+        elif task.policy == SCHED_FIFO:
+            ns = 0
+        else:
+            ns = self.k.slice_ns()
+        return 0 if call.space.write(ts, struct.pack("<qq", ns // 10**9, ns % 10**9)) else -EFAULT
 
     # ---- resource limits -----------------------------------------------------------------
     def limit(self, task, resource: int) -> tuple[int, int]:

@@ -161,6 +161,9 @@ class Task:
     itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
     timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
     timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
+    policy: int = 0  # its scheduling policy (SCHED_OTHER) and real-time priority
+    rt_priority: int = 0
+    reset_on_fork: int = 0  # SCHED_RESET_ON_FORK: children start as SCHED_OTHER, nice >= 0
     cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
     children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
@@ -352,6 +355,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
             task.comm, task.personality = parent.comm, parent.personality
             task.no_new_privs, task.dumpable = parent.no_new_privs, parent.dumpable
             task.timer_slack = parent.timer_slack
+            if not parent.reset_on_fork:
+                task.policy, task.rt_priority = parent.policy, parent.rt_priority
+            else:
+                task.nice = max(task.nice, 0)
             if not parent.virtual:
                 task.exe, task.signals = parent.exe, parent.signals.copy()
                 proc.image = parent.proc.image
@@ -399,6 +406,8 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         k.adopt(proc.tcb, proc, machine.extra_context())
         if task.nice:
             self.weigh(task)
+        if task.policy:
+            self.prioritise(task)
         k.threads.resume(proc.tcb)
         k.need_resched = True
         k.counts["procmgr.vforks" if vfork else "procmgr.forks"] += 1
@@ -622,30 +631,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
             if raw is None:
                 return -EFAULT
             return 0 if raw[0] & 1 else -EINVAL
-
-    # ---- scheduling classes: every thread is SCHED_OTHER (hmk's schedulers have no
-    # real-time classes), whose static priority is 0
-    @charged(task_field=1)
-    def sys_sched_get_priority_max(self, call, policy, *_):
-        return _PRIORITY_RANGE.get(_signed(policy), (-EINVAL, 0))[0]
-
-    @charged(task_field=1)
-    def sys_sched_get_priority_min(self, call, policy, *_):
-        return _PRIORITY_RANGE.get(_signed(policy), (0, -EINVAL))[1]
-
-    @charged(task_field=1)
-    def sys_sched_getscheduler(self, call, pid, *_):
-        if _signed(pid) < 0:
-            return -EINVAL
-        return -ESRCH if self._task_or_thread(_signed(pid) or call.task.pid) is None else 0
-
-    @charged(task_field=1)
-    def sys_sched_getparam(self, call, pid, param, *_):
-        if _signed(pid) < 0 or not param:
-            return -EINVAL
-        if self._task_or_thread(_signed(pid) or call.task.pid) is None:
-            return -ESRCH
-        return 0 if call.space.write(param, bytes(4)) else -EFAULT
 
     @charged(task_field=1)
     def sys_membarrier(self, call, cmd, flags, cpu_id, *_):
@@ -874,6 +859,8 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         k.adopt(tcb, proc, extra)
         if task.nice:
             self.weigh(task)
+        if task.policy:
+            self.prioritise(task)
         k.threads.resume(tcb)
         k.need_resched = True
         k.counts["procmgr.threads"] += 1
@@ -1238,7 +1225,6 @@ def _strings(space, ptr):
 
 # policy -> (max, min) static priority (sched_get_priority_max/min): SCHED_OTHER, SCHED_BATCH,
 # SCHED_IDLE 0; SCHED_FIFO and SCHED_RR 1..99 (kernel/sched/core.c)
-_PRIORITY_RANGE = {0: (0, 0), 1: (99, 1), 2: (99, 1), 3: (0, 0), 5: (0, 0)}
 # membarrier's commands (include/uapi/linux/membarrier.h)
 MEMBARRIER_QUERY, MEMBARRIER_RSEQ, MEMBARRIER_CMD_FLAG_CPU = 0, 1 << 7, 1
 MEMBARRIER_COMMANDS = tuple(1 << k for k in range(9))  # GLOBAL .. REGISTER_..._RSEQ
