@@ -11,6 +11,7 @@
     hmk calibrate [--write]           fit the kernels' speed on one board, predict the other
     hmk bench [options]               an lmbench-style suite per system
     hmk paper [options]               the HM paper's evaluation on the model (docs/paper.md)
+    hmk rootfs debian DIR PKG...      a guest root from Debian's arm64 packages (for --rootfs)
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -173,6 +174,7 @@ def _run_options(args, outputs) -> dict:
         "cluster": args.core,
         "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
         "rootfs": args.rootfs,
+        "mounts": args.mount,
         "paging": args.paging,
         "capabilities_only": args.capabilities_only or None,
         "max_instructions": args.max_instructions,
@@ -238,6 +240,25 @@ def _environment(base, set_vars, unset_vars) -> list[bytes]:
     for name in unset_vars:
         env.pop(os.fsencode(name), None)
     return [k + b"=" + v for k, v in env.items()]
+
+
+def cmd_rootfs(args: argparse.Namespace) -> int:
+    from hmk import debian  # noqa: PLC0415
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(f"hmk rootfs: {line}", file=sys.stderr)
+
+    try:
+        unpacked = debian.build_root(
+            args.dir, args.packages, cache=args.cache, refresh=args.refresh, log=log
+        )
+    except (debian.DebianError, OSError) as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"hmk rootfs: {len(unpacked)} packages in {args.dir}", file=sys.stderr)
+    return 0
 
 
 def cmd_ladder(args: argparse.Namespace) -> int:
@@ -311,8 +332,17 @@ def _add_run_options(cmd) -> None:
     cmd.add_argument(
         "--rootfs",
         metavar="DIR",
-        help="a host directory as the guest's root file system (read-only; /tmp, /dev and "
-        "/proc mounted over it); PROGRAM is then a path inside it",
+        help="a host directory as the guest's root file system (the guest's changes kept in "
+        "memory, the host's files never written; /tmp, /dev and /proc mounted over it); "
+        "PROGRAM is then a path inside it",
+    )
+    cmd.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="HOST:GUEST[:ro]",
+        help="a host directory or file at the guest path GUEST (repeatable): read-only with "
+        ":ro, else the guest's changes kept in memory",
     )
     cmd.add_argument(
         "--paging",
@@ -414,10 +444,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     paper.add_parser(commands)
 
+    rootfs = commands.add_parser(
+        "rootfs",
+        help="build a guest root file system for --rootfs",
+        description="Build a guest root file system to run dynamically linked programs with "
+        "--rootfs DIR.",
+    )
+    rootfs.set_defaults(func=cmd_rootfs)
+    kinds = rootfs.add_subparsers(dest="kind", metavar="KIND", required=True)
+    deb = kinds.add_parser(
+        "debian",
+        help="from Debian's arm64 packages and their dependencies (apt-get download, dpkg -x)",
+        description="Unpack Debian's arm64 packages PKG and everything they depend on into DIR "
+        "(apt's resolver, the machine's apt sources, a private apt state: the host's packages "
+        "are not touched), with /bin, /sbin and /lib merged into /usr.",
+    )
+    deb.add_argument("dir", metavar="DIR", help="the root to fill (made if missing)")
+    deb.add_argument("packages", nargs="+", metavar="PKG", help="Debian package names")
+    deb.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="where apt's lists and the downloaded packages are kept "
+        "(default: ~/.cache/hmk/debian)",
+    )
+    deb.add_argument("--refresh", action="store_true", help="fetch the package lists again first")
+    deb.add_argument("--quiet", action="store_true", help="say nothing unless it fails")
+
     run = commands.add_parser(
         "run",
-        help="run a static AArch64 Linux program on a modeled core",
-        description="Run PROGRAM (a static AArch64 Linux executable; default: a bundled demo) "
+        help="run an AArch64 Linux program on a modeled core",
+        description="Run PROGRAM (an AArch64 Linux executable, static, or dynamically linked "
+        "with --rootfs; default: a bundled demo) "
         "on one core of a hardware profile; its output passes through, hmk exits with its "
         "status, and a summary of where the cycles went goes to stderr.",
     )

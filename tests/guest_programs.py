@@ -1,5 +1,5 @@
-"""Small C test programs of tests/guest/, built for AArch64 at test time (static glibc), and
-run under qemu-aarch64 for Linux's own answers."""
+"""Small C test programs of tests/guest/, built for AArch64 at test time (static glibc, or
+dynamically linked), and run under qemu-aarch64 for Linux's own answers."""
 
 import io
 import shutil
@@ -13,28 +13,48 @@ CC = shutil.which("aarch64-linux-gnu-gcc")
 QEMU = shutil.which("qemu-aarch64")
 
 
-def build(tmp_path_factory, name: str) -> str:
-    """tests/guest/NAME.c as a static AArch64 executable (skip without the cross compiler)."""
+def build(tmp_path_factory, name: str, *flags: str, static: bool = True) -> str:
+    """tests/guest/NAME.c as an AArch64 executable, static unless `static` is False (skip
+    without the cross compiler); `flags` go to the compiler."""
     if CC is None:
         pytest.skip("aarch64-linux-gnu-gcc is not installed")
     exe = tmp_path_factory.mktemp("guest") / name
-    subprocess.run([CC, "-O1", "-static", "-o", exe, GUEST / f"{name}.c"], check=True)
+    link = ["-static"] if static else []
+    subprocess.run([CC, "-O1", *link, "-o", exe, GUEST / f"{name}.c", *flags], check=True)
     return str(exe)
 
 
-def linux_output(program: str, *args: str) -> bytes:
-    """What the program prints on Linux (qemu-aarch64 on this machine's kernel)."""
+def linux_output(program: str, *args: str, root=None, env=None, stdin: bytes = b"") -> bytes:
+    """What the program prints on Linux (qemu-aarch64 on this machine's kernel); `root`: the
+    directory its dynamic loader and libraries come from (qemu-aarch64 -L), `env` its whole
+    environment."""
     if QEMU is None:
         pytest.skip("qemu-aarch64 is not installed")
-    return subprocess.run([QEMU, program, *args], capture_output=True, check=True).stdout
+    prefix = ["-L", str(root)] if root is not None else []
+    return subprocess.run(
+        [QEMU, *prefix, program, *args], capture_output=True, check=True, env=env, input=stdin
+    ).stdout
 
 
-def run(program: str, *args: str, system: str = "hm-phone"):
-    """(what the program printed, its RunResult) on hmk under `system`."""
+# the syscalls each guest program made in this session (file name -> names), for the check
+# that every implemented call is exercised (tests/test_syscall_coverage.py)
+MADE: dict[str, set[str]] = {}
+
+
+def run(program: str, *args: str, system: str = "hm-phone", **options):
+    """(what the program printed, its RunResult) on hmk under `system`; `options` are
+    run_program's (rootfs, mounts, stdin, ...)."""
     from hmk.system import run_program  # noqa: PLC0415
 
     out = io.BytesIO()
     result = run_program(
-        program, list(args), system=system, out=out, err=io.BytesIO(), warnings=None
+        program, list(args), system=system, out=out, err=io.BytesIO(), warnings=None, **options
     )
+    MADE.setdefault(Path(program).name, set()).update(syscalls_made(result))
     return out.getvalue(), result
+
+
+def syscalls_made(result) -> set[str]:
+    """The names of the syscalls a run's programs made (its shim.syscalls.* statistics)."""
+    prefix = "shim.syscalls."
+    return {k[len(prefix) :] for k, n in result.stats.items() if k.startswith(prefix) and n}

@@ -1,5 +1,6 @@
-"""hmk.cpu.elf: real static AArch64 executables load as readelf sees them; bad files give a
-one-line ElfError naming the file, never a traceback."""
+"""hmk.cpu.elf: real AArch64 executables (static, static-pie, dynamically linked, and the
+dynamic loader itself) load as readelf sees them; bad files give a one-line ElfError naming the
+file, and the errno execve answers, never a traceback."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hmk.cpu.elf import (
     dyn_load_bias,
     load_elf,
     parse_elf,
+    parse_interpreter,
 )
 
 GCC = shutil.which("aarch64-linux-gnu-gcc")
@@ -266,19 +268,89 @@ def test_host_binary_bin_ls():
         pytest.skip("no ELF /bin/ls on this host")
     head = ls.read_bytes()[:64]
     machine = struct.unpack_from("<H", head, 18)[0]
+    if machine == 183:
+        pytest.skip("an arm64 host: its /bin/ls is an AArch64 program")
     reason = refused(ls)
     if machine == 62:
         assert reason == "not an AArch64 ELF (machine EM_X86_64)"
-    elif machine == 183:  # an arm64 host: right machine, but dynamic
-        assert reason.startswith("needs the dynamic loader /lib/ld-linux-aarch64.so.1;")
     else:
         assert reason.startswith("not an AArch64 ELF (machine ")
 
 
 def test_dynamic_aarch64_executable(dynamic_exe):
-    assert refused(dynamic_exe) == (
-        "needs the dynamic loader /lib/ld-linux-aarch64.so.1; hmk runs static executables"
-    )
+    """A PIE that names its dynamic loader: loaded at arm64's ELF_ET_DYN_BASE bias, as Linux
+    loads a PIE with an interpreter, its PT_INTERP path kept for the kernel side to find."""
+    image = load_elf(dynamic_exe)
+    ref = reference_layout(dynamic_exe)
+    assert "INTERP" in ref["types"] and image.elf_type == "ET_DYN"
+    assert image.interp == b"/lib/ld-linux-aarch64.so.1"
+    assert image.bias == dyn_load_bias([(v, a) for _, v, _, _, _, a in ref["loads"]])
+    assert image.entry == ref["entry"] + image.bias
+    got = [(s.offset, s.vaddr - image.bias, s.filesz, s.memsz, s.flags, s.align)
+           for s in image.segments]  # fmt: skip
+    assert got == ref["loads"]
+    assert image.phdr_vaddr == ref["phoff"] + image.bias  # its PT_PHDR
+
+
+def test_static_executables_name_no_interpreter(static_exe):
+    assert load_elf(static_exe).interp is None
+
+
+LOADER = Path("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")
+
+
+@pytest.fixture(scope="module")
+def loader() -> Path:
+    if not LOADER.exists():
+        pytest.skip(f"no AArch64 dynamic loader at {LOADER} (the cross toolchain's libc)")
+    return LOADER
+
+
+def test_the_dynamic_loader_loads_and_moves(loader):
+    """ld-linux-aarch64.so.1 is an ET_DYN with no interpreter of its own; rebased() moves it
+    (segments, entry, symbols) to where the kernel side places it."""
+    image = parse_interpreter(loader.read_bytes(), str(loader))
+    ref = reference_layout(loader.resolve())
+    assert image.elf_type == "ET_DYN" and image.interp is None
+    base = 0xDFFF_F7FC_0000
+    moved = image.rebased(base)
+    assert moved.bias == base and moved.entry == ref["entry"] + base
+    got = [(s.offset, s.vaddr - base, s.filesz, s.memsz, s.flags, s.align) for s in moved.segments]
+    assert got == ref["loads"]
+    assert [s.address - base for s in moved.symbols] == [
+        s.address - image.bias for s in image.symbols
+    ]
+    first, end = moved.span
+    assert first == base + (ref["loads"][0][1] & ~(PAGE_SIZE - 1))
+    assert end == base + ref["loads"][-1][1] + ref["loads"][-1][3]
+
+
+def interpreter_error(data: bytes) -> ElfError:
+    with pytest.raises(ElfError) as info:
+        parse_interpreter(data, "ld.so")
+    assert "\n" not in str(info.value) and str(info.value).startswith("ld.so: ")
+    return info.value
+
+
+def test_bad_interpreters_get_linuxs_errors(loader, static_exe):
+    """Before execve's point of no return Linux reads the interpreter's ELF header (EIO when
+    the file is shorter) and checks its magic, machine and program headers (ELIBBAD); what it
+    finds only while mapping it (a bad type or segment) kills the process instead (fatal)."""
+    good = loader.read_bytes()
+    cases = {
+        "short": (good[:40], "EIO", False),
+        "script": (b"#!/bin/sh\n" + b"\0" * 64, "ELIBBAD", False),
+        "x86-64": (patched(good, {18: struct.pack("<H", 62)}), "ELIBBAD", False),
+        "elfclass32": (patched(good, {4: b"\x01"}), "ELIBBAD", False),
+        "phentsize": (patched(good, {54: struct.pack("<H", 32)}), "ELIBBAD", False),
+        "phdrs-cut": (good[:100], "ELIBBAD", False),
+        "relocatable": (patched(good, {16: struct.pack("<H", 1)}), "ENOEXEC", True),
+    }
+    for case, (data, errno_name, fatal) in cases.items():
+        err = interpreter_error(data)
+        assert (case, err.errno, err.fatal) == (case, errno_name, fatal)
+    # a static program may serve as an interpreter: Linux maps it and jumps to its entry
+    assert parse_interpreter(static_exe.read_bytes(), "static").interp is None
 
 
 @pytest.mark.parametrize("where", ["ident", "header", "phdrs", "text", "data", "last-byte"])
@@ -341,7 +413,7 @@ def load_indices(data: bytes) -> list[int]:
     "case",
     ["elfclass32", "big-endian", "x86-64", "unknown-machine", "relocatable", "core",
      "phentsize", "no-phdrs", "no-pt-load", "overlap", "filesz>memsz", "incongruent",
-     "outside", "interp"],
+     "outside", "interp-unterminated", "interp-short"],
 )  # fmt: skip
 def test_patched_headers(static_exe, tmp_path, case):
     data = static_exe.read_bytes()
@@ -395,17 +467,21 @@ def test_patched_headers(static_exe, tmp_path, case):
         data = set_phdr(data, loads[1], "offset", 0x800)
         data = set_phdr(data, loads[1], "filesz", 0x100)
         expect[case] = f"program header {loads[1]} (PT_LOAD) at 0xfffffffff800-"
-    elif case == "interp":
+    elif case in ("interp-unterminated", "interp-short"):
         # Turn the PT_NOTE into a PT_INTERP pointing at a string we plant in the padding.
         phnum = struct.unpack_from("<H", data, 56)[0]
         note = next(i for i in range(phnum) if get_phdr(data, i, "type") == 4)  # PT_NOTE
-        name = b"/lib/ld-fake.so.1\0"
+        name = b"/lib/ld-fake.so.1" if case == "interp-unterminated" else b"/"
         spot = data.index(b"\0" * 64, 0x100)  # zero padding inside the text segment
-        data = patched(data, {spot: name})
+        data = patched(data, {spot: name + b"x"})
         data = set_phdr(data, note, "type", 3)
         data = set_phdr(data, note, "offset", spot)
         data = set_phdr(data, note, "filesz", len(name))
-        expect[case] = "needs the dynamic loader /lib/ld-fake.so.1; hmk runs static executables"
+        expect[case] = {
+            "interp-unterminated": f"program header {note} (PT_INTERP): the interpreter path "
+            "does not end in a NUL byte",
+            "interp-short": f"program header {note} (PT_INTERP): an interpreter path of 1 bytes",
+        }[case]
     path = tmp_path / case
     path.write_bytes(data)
     reason = refused(path)

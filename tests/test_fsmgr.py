@@ -252,3 +252,28 @@ def test_a_write_reaches_the_mapped_pages_it_covers_and_only_needs_those():
     result = hmk.System(warnings=None).run(main)
     assert result.exit_status == 0
     assert seen == {"boundary": b"aXYa", "untouched": b"aa"}
+
+
+def test_extended_attributes_none_set(fs):
+    """A file nobody gave extended attributes: getxattr is ENODATA (after the path's errors and
+    the name's: ERANGE for an empty or too long one), listxattr an empty list; procfs keeps
+    none (EOPNOTSUPP). tests/test_xattrs.py sets and reads them against Linux."""
+    f, space, m = fs
+    name = BASE + 512
+    space.write(name, b"security.selinux\0")
+    p = path(space, b"/etc/passwd")
+    assert f.sys_getxattr(m, p, name, 0, 0) == -errno.ENODATA
+    exe = path(space, b"/proc/self/exe")
+    assert f.sys_lgetxattr(m, exe, name, 0, 0) == -errno.EOPNOTSUPP
+    assert f.sys_listxattr(m, p, 0, 0) == 0 and f.sys_llistxattr(m, p, BASE + 1024, 64) == 0
+    assert f.sys_fgetxattr(m, 1, name, 0, 0) == -errno.ENODATA
+    assert f.sys_flistxattr(m, 1, 0, 0) == 0
+    assert f.sys_fgetxattr(m, 99, name, 0, 0) == f.sys_flistxattr(m, 99, 0, 0) == -errno.EBADF
+    assert f.sys_getxattr(m, path(space, b"/nope"), name, 0, 0) == -errno.ENOENT
+    assert f.sys_listxattr(m, path(space, b"/nope/x"), 0, 0) == -errno.ENOENT
+    p = path(space, b"/etc/passwd")
+    space.write(name, b"\0")
+    assert f.sys_getxattr(m, p, name, 0, 0) == -errno.ERANGE
+    space.write(name, b"u" * 300 + b"\0")
+    assert f.sys_getxattr(m, p, name, 0, 0) == -errno.ERANGE
+    assert f.sys_getxattr(m, p, 0xDEAD0000, 0, 0) == -errno.EFAULT

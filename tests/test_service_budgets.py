@@ -163,6 +163,13 @@ def derived() -> dict:
         + P("pipe_create_close", "final fputs (task work: pipe_release)")
         - 2 * (fd_close + file_release)
         - P("pipe_create_close", "security_file_free (AppArmor)"),
+        "event_file": inclusive("pipe_create_close", "alloc_file_pseudo")
+        - P("pipe_create_close", "security_file_alloc (AppArmor)") / 2
+        + inclusive("pipe_create_close", "kmem_cache_alloc_trace"),
+        "event_wake": P("pipe_roundtrip", "__wake_up_sync_key (the reader woken)"),
+        "event_wait": P("context_switch_roundtrip", "pipe_read without schedule") / 2
+        - P("pipe_roundtrip", "pipe_read"),
+        "signal_dequeue": inclusive("signal_self_handled", "dequeue_signal"),
     }
     mm = {
         "refill_per_frame": inclusive("anon_write_fault", "alloc_pages_vma")

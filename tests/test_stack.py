@@ -191,6 +191,27 @@ def test_auxv_for_standard_values():
     assert keys[:3] == [AT_SYSINFO_EHDR, AT_MINSIGSTKSZ, AT_HWCAP]
 
 
+def test_auxv_for_a_program_with_an_interpreter():
+    """AT_PHDR, AT_PHNUM and AT_ENTRY stay the program's; AT_BASE is the interpreter's bias,
+    which puts it at the top of the mmap area (load_elf_interp's mmap of its whole span)."""
+    from hmk.cpu.elf import Segment  # noqa: PLC0415
+    from hmk.linux.layout import MMAP_BASE, interpreter_bias  # noqa: PLC0415
+
+    seg = Segment(vaddr=0, memsz=0x2A000, filesz=0x2A000, offset=0, flags="r-x", align=0x10000,
+                  data=b"")  # fmt: skip
+    data = Segment(vaddr=0x3B000, memsz=0x2345, filesz=0x1000, offset=0x2B000, flags="rw-",
+                   align=0x10000, data=b"")  # fmt: skip
+    loader = fake_image(elf_type="ET_DYN", entry=0x1C40, segments=(seg, data))
+    bias = interpreter_bias(loader)
+    assert bias == MMAP_BASE - 0x3E000  # 0x3B000 + 0x2345, page aligned up
+    moved = loader.rebased(bias)
+    program = fake_image(entry=0x401234, interp=b"/lib/ld-linux-aarch64.so.1")
+    aux = auxv_for(program, moved)
+    assert (aux[AT_BASE], aux[AT_ENTRY], aux[AT_PHDR]) == (bias, 0x401234, 0x400040)
+    assert moved.entry == bias + 0x1C40 and moved.span == (bias, bias + 0x3D345)
+    assert interpreter_bias(fake_image(segments=(seg,))) == 0  # an ET_EXEC one stays put
+
+
 def test_deterministic_and_random_bytes_only_where_they_belong():
     aux = auxv_for(fake_image())
     a = build_stack(TOP, [b"p", b"q"], [b"E=1"], aux, b"p", RANDOM16)

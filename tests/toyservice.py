@@ -2,12 +2,9 @@
 its costs, its default placement); the only other edit it needs is its line in
 hmk.services.registry.SERVICES (tests/test_syscall_table.py makes that edit for its test).
 
-It answers getcpu(2), a call no other service owns, with CPU 0 on node 0, as Linux does on a
-single-core machine."""
+It answers vhangup(2), a call no other service owns, with success, as Linux does for root
+(there is no terminal to hang up here)."""
 
-import struct
-
-from hmk.linux.abi import EFAULT
 from hmk.services.service import Service
 
 
@@ -16,9 +13,6 @@ class ToyService(Service):
     default_class = "IC2"  # a system file that does not place it runs it in its own IC2 domain
     costs = {"call": 25}  # assumed: a toy's decode and reply
 
-    def sys_getcpu(self, call, cpu_ptr, node_ptr, *_):
-        for ptr in (cpu_ptr, node_ptr):
-            if ptr and not call.space.write(ptr, struct.pack("<I", 0)):
-                return -EFAULT
+    def sys_vhangup(self, call, *_):
         self.k.counts["toy.answers"] += 1
         return 0

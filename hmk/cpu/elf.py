@@ -1,21 +1,26 @@
-"""Load a static AArch64 Linux executable the way Linux's ``load_elf_binary`` reads it.
+"""Load an AArch64 Linux executable the way Linux's ``load_elf_binary`` reads it.
 
 ``load_elf(path)`` reads the file, checks it and returns an :class:`ElfImage`: the PT_LOAD
 segments with their permissions and file bytes (the rest of each segment up to ``memsz`` is
 .bss, zero-filled by whoever maps it), the entry point, where the program headers sit in memory
-(for AT_PHDR), the initial program break and the FUNC symbols. Nothing is mapped here: placing
-the segments in simulated memory is the kernel side's job.
+(for AT_PHDR), the initial program break, the interpreter a dynamically linked program names
+(PT_INTERP) and the FUNC symbols. Nothing is mapped here: placing the segments in simulated
+memory, and finding the interpreter in the guest's file system, is the kernel side's job.
 
-Accepted: ELF64, little-endian, EM_AARCH64, ET_EXEC without PT_INTERP (a ``-static`` program),
-and ET_DYN without PT_INTERP (a ``-static-pie`` program), which is loaded at a fixed bias, see
-:func:`dyn_load_bias`. Anything else raises :class:`ElfError`, whose ``str`` is one line,
-``<file>: <reason>``; pyelftools' own exceptions never escape.
+Accepted: ELF64, little-endian, EM_AARCH64, ET_EXEC (a ``-static`` program, or a dynamically
+linked one at fixed addresses) and ET_DYN (a ``-static-pie`` program, a PIE, or an interpreter
+such as ld-linux-aarch64.so.1), loaded at a fixed bias (:func:`dyn_load_bias`; an interpreter is
+moved to where the kernel side places it, :meth:`ElfImage.rebased`). Anything else raises
+:class:`ElfError`, whose ``str`` is one line, ``<file>: <reason>``, and whose ``errno`` names
+what execve answers for it; pyelftools' own exceptions never escape.
 
 The order of the checks follows Linux where Linux has one: the ELF magic, then the machine
 (``elf_check_arch``), then the type, then the program headers, then PT_INTERP, then the PT_LOADs,
 and last the section headers, which Linux does not read. So an x86-64 dynamic executable such as
 /bin/ls is reported as "not an AArch64 ELF (machine EM_X86_64)": Linux refuses it with ENOEXEC
-for the architecture before it ever looks at its interpreter.
+for the architecture before it ever looks at its interpreter. :func:`parse_interpreter` checks
+an interpreter as Linux does, in two steps with different outcomes (ELIBBAD before execve's
+point of no return, SIGSEGV after it).
 
 Stricter than Linux in one place, on purpose: a file whose section headers or sections run past
 its end is reported as truncated, although Linux, which ignores sections, would run it. A
@@ -28,7 +33,7 @@ import bisect
 import os
 import stat
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
 from operator import itemgetter
 
@@ -45,6 +50,7 @@ __all__ = [
     "dyn_load_bias",
     "load_elf",
     "parse_elf",
+    "parse_interpreter",
 ]
 
 ELF_ET_DYN_BASE = 2 * VA_LIMIT // 3
@@ -55,6 +61,8 @@ PHDR_SIZE = 56  # sizeof(Elf64_Phdr); Linux requires e_phentsize to be exactly t
 SHDR_SIZE = 64  # sizeof(Elf64_Shdr)
 MAX_PHDR_BYTES = 65536  # Linux: e_phnum * sizeof(Elf64_Phdr) may not exceed 64 KiB
 
+PATH_MAX = 4096  # Linux: a PT_INTERP path longer than this is refused (ENOEXEC)
+EM_AARCH64 = 183
 PF_X, PF_W, PF_R = 1, 2, 4
 SHT_NULL, SHT_NOBITS = 0, 8
 # Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
@@ -62,12 +70,17 @@ _SHDR = struct.Struct("<IIQQQQIIQQ")
 
 
 class ElfError(Exception):
-    """A file hmk cannot load. ``str(err)`` is one line: ``<file>: <reason>``."""
+    """A file hmk cannot load. ``str(err)`` is one line: ``<file>: <reason>``. ``errno`` is the
+    name of the error execve returns for it (ENOEXEC unless Linux says otherwise: EIO for a
+    file cut short where the kernel reads it, ELIBBAD for an interpreter that is not an AArch64
+    ELF). ``fatal``: Linux finds this only past execve's point of no return, where the old
+    image is gone, and kills the process with SIGSEGV instead of returning an error."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, errno: str = "ENOEXEC", fatal: bool = False):
         super().__init__(path, reason)
         self.path = path if path.isprintable() else repr(path)
         self.reason = " ".join(reason.split())
+        self.errno, self.fatal = errno, fatal
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -75,7 +88,7 @@ class ElfError(Exception):
 
 @dataclass(frozen=True)
 class Segment:
-    """One PT_LOAD segment, at its load address (the static-pie bias already added)."""
+    """One PT_LOAD segment, at its load address (an ET_DYN's bias already added)."""
 
     vaddr: int
     memsz: int
@@ -114,12 +127,12 @@ class Symbol:
 
 @dataclass(frozen=True, eq=False)
 class ElfImage:
-    """What a loaded static executable needs from its file. Each load is its own image
-    (compared and hashed by identity): the CPU's translated code and the timing model's
-    classified blocks belong to one loaded program."""
+    """What a loaded executable needs from its file. Each load is its own image (compared and
+    hashed by identity): the CPU's translated code and the timing model's classified blocks
+    belong to one loaded program."""
 
     path: str
-    elf_type: str  # "ET_EXEC" (-static) or "ET_DYN" (-static-pie)
+    elf_type: str  # "ET_EXEC" (-static, or dynamic at fixed addresses) or "ET_DYN"
     bias: int  # added to every p_vaddr: 0 for ET_EXEC, dyn_load_bias() for ET_DYN
     entry: int  # e_entry + bias
     segments: tuple[Segment, ...]  # the PT_LOADs, in program-header order
@@ -128,10 +141,34 @@ class ElfImage:
     phentsize: int  # e_phentsize (AT_PHENT); always 56
     brk: int  # initial program break: the end of the highest PT_LOAD, page-aligned up
     symbols: tuple[Symbol, ...] = field(repr=False)  # FUNC symbols sorted by address
+    interp: bytes | None = None  # PT_INTERP: the interpreter's path (None: a static program)
     _addresses: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_addresses", tuple(s.address for s in self.symbols))
+
+    def rebased(self, bias: int) -> ElfImage:
+        """This image loaded at `bias` instead (an ET_DYN interpreter placed in the mmap
+        area, as Linux's ``load_elf_interp`` places it): every address moves with it."""
+        if self.elf_type != "ET_DYN":
+            raise ValueError(f"{self.path}: only an ET_DYN image can be moved")
+        delta = bias - self.bias
+        return replace(
+            self,
+            bias=bias,
+            entry=self.entry + delta,
+            segments=tuple(replace(s, vaddr=s.vaddr + delta) for s in self.segments),
+            phdr_vaddr=self.phdr_vaddr + delta,
+            brk=self.brk + delta,
+            symbols=tuple(Symbol(s.address + delta, s.size, s.name) for s in self.symbols),
+        )
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """[first page, end) of the PT_LOADs, first to last in program-header order, as
+        Linux's ``total_mapping_size`` measures an image it maps in one piece."""
+        first, last = self.segments[0], self.segments[-1]
+        return first.vaddr & ~(PAGE_SIZE - 1), last.vaddr + last.memsz
 
     def symbol_at(self, address: int) -> Symbol | None:
         """The FUNC symbol whose [address, address + size) holds ``address``, if any.
@@ -170,15 +207,16 @@ def load_elf(path: str | os.PathLike[str]) -> ElfImage:
 
 
 def dyn_load_bias(load_segments: list[tuple[int, int]]) -> int:
-    """The load bias for a static-pie (ET_DYN without PT_INTERP): fixed, so runs are reproducible.
+    """The load bias of an ET_DYN program (a PIE, or a static-pie): fixed, so runs are
+    reproducible.
 
     ``load_segments`` is ``[(p_vaddr, p_align), ...]`` of the PT_LOADs in program-header order.
-    This is what arm64 Linux computes for an ET_DYN *with* an interpreter when randomization is
-    off: ``ELF_ET_DYN_BASE`` rounded down to the largest power-of-two ``p_align`` (at least a
-    page), then ``ELF_PAGESTART(bias - first p_vaddr)``. For the usual 64 KiB-aligned AArch64
-    output linked at 0 this is 0xAAAA_AAAA_0000, the address a PIE gets on arm64 under
-    ``setarch -R``. (Linux itself loads a static-pie with a bias of 0 into the mmap area, whose
-    place depends on the stack rlimit; a fixed base keeps hmk deterministic.)
+    This is what arm64 Linux computes for an ET_DYN with an interpreter (a PIE) when
+    randomization is off: ``ELF_ET_DYN_BASE`` rounded down to the largest power-of-two
+    ``p_align`` (at least a page), then ``ELF_PAGESTART(bias - first p_vaddr)``. For the usual
+    64 KiB-aligned AArch64 output linked at 0 this is 0xAAAA_AAAA_0000, the address a PIE gets
+    on arm64 under ``setarch -R``. (Linux itself loads a static-pie with a bias of 0 into the
+    mmap area, whose place depends on the stack rlimit; a fixed base keeps hmk deterministic.)
     """
     alignment = 0
     for _, align in load_segments:
@@ -190,7 +228,7 @@ def dyn_load_bias(load_segments: list[tuple[int, int]]) -> int:
 
 
 def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
-    """Check ``data`` (a whole file) as a static AArch64 executable; ``name`` is used in errors."""
+    """Check ``data`` (a whole file) as an AArch64 executable; ``name`` is used in errors."""
 
     def fail(reason: str) -> ElfError:
         return ElfError(name, reason)
@@ -209,7 +247,7 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
         raise fail("empty file, not an ELF executable")
     if data[:4] != b"\x7fELF":
         if data[:2] == b"#!":
-            raise fail("a script (starts with #!), not an ELF executable; hmk runs static ones")
+            raise fail("a script (starts with #!), not an ELF executable; hmk runs ELF ones")
         raise fail("not an ELF file (no \\x7fELF magic number)")
     if size < 16:
         raise fail(f"truncated: the ELF header is cut short ({size} of {EHDR_SIZE} bytes)")
@@ -260,12 +298,11 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
     except Exception as e:
         raise fail(f"malformed program header table ({_one_line(e)})") from None
 
+    interp = None
     for i, ph in enumerate(phdrs):
-        if ph["p_type"] == "PT_INTERP":
-            need(f"program header {i} (PT_INTERP)", ph["p_offset"], ph["p_filesz"])
-            raw = data[ph["p_offset"] : ph["p_offset"] + ph["p_filesz"]].split(b"\0")[0]
-            interp = raw.decode("utf-8", "backslashreplace") or "(empty)"
-            raise fail(f"needs the dynamic loader {interp}; hmk runs static executables")
+        if ph["p_type"] == "PT_INTERP":  # Linux reads the first one only
+            interp = _interp_path(data, i, ph, name)
+            break
 
     loads = [(i, ph) for i, ph in enumerate(phdrs) if ph["p_type"] == "PT_LOAD"]
     if not loads:
@@ -351,7 +388,57 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
         phentsize=phentsize,
         brk=_page_up(max(s.end for s in segments)),
         symbols=_func_symbols(elf, bias) if sections_ok else (),
+        interp=interp,
     )
+
+
+def _interp_path(data: bytes, i: int, ph, name: str) -> bytes:
+    """The interpreter's path from PT_INTERP, checked as Linux checks it: 2 to PATH_MAX bytes
+    (ENOEXEC), in the file (a short read: EIO), ending in its NUL (ENOEXEC)."""
+    what = f"program header {i} (PT_INTERP)"
+    offset, size = ph["p_offset"], ph["p_filesz"]
+    if not 2 <= size <= PATH_MAX:
+        raise ElfError(name, f"{what}: an interpreter path of {size} bytes (2 to {PATH_MAX})")
+    if offset + size > len(data):
+        raise ElfError(
+            name,
+            f"truncated: {what} needs file bytes {offset:#x}-{offset + size:#x} but the file "
+            f"has only {len(data):#x} bytes",
+            errno="EIO",
+        )
+    raw = data[offset : offset + size]
+    if raw[-1] != 0:
+        raise ElfError(name, f"{what}: the interpreter path does not end in a NUL byte")
+    return raw.split(b"\0")[0]
+
+
+def parse_interpreter(data: bytes, name: str) -> ElfImage:
+    """Check ``data`` as a program's interpreter (ld-linux-aarch64.so.1), as Linux's
+    ``load_elf_binary`` and ``load_elf_interp`` do. Before execve's point of no return Linux
+    reads the ELF header (a shorter file: EIO) and checks the magic, the machine and the
+    program header table (ELIBBAD); what it finds wrong only while mapping the interpreter
+    (its type, its segments) comes after that point, and kills the process (``fatal``). A
+    PT_INTERP of the interpreter's own is ignored, as Linux ignores it."""
+    size = len(data)
+    if size < EHDR_SIZE:
+        raise ElfError(name, f"truncated: an ELF header needs {EHDR_SIZE} bytes", errno="EIO")
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    machine = struct.unpack_from("<H", data, 18)[0]
+    if data[:4] != b"\x7fELF":
+        raise ElfError(name, "not an ELF file (no \\x7fELF magic number)", errno="ELIBBAD")
+    if machine != EM_AARCH64 or data[4] != 2 or data[5] != 1:
+        raise ElfError(name, "not a 64-bit little-endian AArch64 ELF", errno="ELIBBAD")
+    if (
+        phentsize != PHDR_SIZE
+        or not 1 <= phnum <= MAX_PHDR_BYTES // PHDR_SIZE
+        or phoff + phnum * PHDR_SIZE > size
+    ):
+        raise ElfError(name, "its program header table cannot be read", errno="ELIBBAD")
+    try:
+        return parse_elf(data, name)
+    except ElfError as e:
+        raise ElfError(e.path, e.reason, fatal=True) from None
 
 
 def _func_symbols(elf: ELFFile, bias: int) -> tuple[Symbol, ...]:

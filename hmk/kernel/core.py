@@ -236,6 +236,9 @@ class CoreKernel:
         self._sleepers: list[tuple[int, int, int]] = []  # heap of (deadline, seq, tcb)
         self._sleep_seq = 0
         self._waits: dict[int, list | None] = {}  # tcb -> the wait list it also sleeps on
+        self._alarms: list[tuple[int, int]] = []  # heap of (deadline, handle)
+        self._alarm_calls: dict[int, object] = {}  # handle -> what to call (armed alarms)
+        self._alarm_seq = 0
         self._next_tick = 0
         self._clock_at_sync = 0
 
@@ -250,6 +253,10 @@ class CoreKernel:
         changes, the TTBR0/ASID switch."""
         cycles = self.path(BUDGETS["sched.switch"] + self.take_sched_work())
         return cycles + (self.work_cycles(BUDGETS["ipc.ttbr_switch"]) if space_changed else 0)
+
+    def slice_ns(self) -> int:
+        """A thread's time slice, ns (sched_rr_get_interval of a normal thread)."""
+        return int(SLICE_TICKS * self.tick_cycles / self.ghz)
 
     def kept_running(self) -> None:
         """The scheduler picked the running thread again: the wake-ups and blocks since the
@@ -431,8 +438,7 @@ class CoreKernel:
             return
         now = self.now()
         self._timer(now)
-        if self._sleepers and now >= self._sleepers[0][0]:
-            self._wake_sleepers(now)
+        self._expire(now)
         if self.need_resched:
             self.reschedule(machine)
         self.to_user(machine)
@@ -519,6 +525,49 @@ class CoreKernel:
             else:
                 machine.stop()
 
+    # ---- alarms: a call at a time on the clock (a timer's expiry) ------------------------
+    def set_alarm(self, deadline: int, ring) -> int:
+        """Call `ring()` once the clock reaches `deadline` (cycles): at the first kernel entry
+        or batch boundary at or after it (a timer interrupt), or when the core idles until it.
+        Returns the alarm's handle (for cancel_alarm)."""
+        self._alarm_seq += 1
+        heapq.heappush(self._alarms, (deadline, self._alarm_seq))
+        self._alarm_calls[self._alarm_seq] = ring
+        return self._alarm_seq
+
+    def cancel_alarm(self, handle: int | None) -> None:
+        """The alarm will not ring (nothing if it rang or was cancelled already)."""
+        self._alarm_calls.pop(handle, None)
+
+    def _next_alarm(self) -> int | None:
+        """The first armed alarm's deadline (cancelled ones dropped from the heap's top)."""
+        while self._alarms and self._alarms[0][1] not in self._alarm_calls:
+            heapq.heappop(self._alarms)
+        return self._alarms[0][0] if self._alarms else None
+
+    def _ring_alarms(self, now: int) -> None:
+        """Ring every alarm due by `now`, in deadline order: each an expired timer's callback
+        (`timer.alarm`), whose wake-ups the scheduler charges."""
+        while (deadline := self._next_alarm()) is not None and deadline <= now:
+            _, handle = heapq.heappop(self._alarms)
+            ring = self._alarm_calls.pop(handle)
+            self.counts["kernel.alarms"] += 1
+            ring()
+            self.charge("timer", self.path(BUDGETS["timer.alarm"]))
+
+    def _due(self, now: int) -> bool:
+        """Has a timed wait or an alarm ended by `now`?"""
+        if self._sleepers and now >= self._sleepers[0][0]:
+            return True
+        deadline = self._next_alarm()
+        return deadline is not None and now >= deadline
+
+    def _expire(self, now: int) -> None:
+        """The timed waits and alarms that ended by `now` end."""
+        if self._sleepers and now >= self._sleepers[0][0]:
+            self._wake_sleepers(now)
+        self._ring_alarms(now)
+
     # ---- timed waits (nanosleep, futex and ppoll timeouts) -------------------------------
     def wait_deadline(self, timeout_ns: int, absolute: bool = False) -> int:
         """The end (core cycles) of the running thread's timed wait: fixed on the call's first
@@ -527,10 +576,15 @@ class CoreKernel:
         tcb = self.running
         deadline = self.deadlines.get(tcb)
         if deadline is None:
-            cycles = -(-int(timeout_ns * self.ghz * 1000) // 1000)  # ns to cycles, rounded up
+            cycles = self.ns_cycles(timeout_ns)
             deadline = max(cycles, 0) if absolute else self.now() + max(cycles, 0)
             self.deadlines[tcb] = deadline
         return deadline
+
+    def ns_cycles(self, ns: int) -> int:
+        """`ns` nanoseconds in core cycles, rounded up (the time on the clock that `ns` after
+        boot is, or a duration)."""
+        return -(-int(ns * self.ghz * 1000) // 1000)
 
     def end_wait(self, tcb: int) -> int | None:
         """The thread's call is over: its timed wait, if any, ends (its deadline returned)."""
@@ -578,24 +632,29 @@ class CoreKernel:
         return self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED
 
     def _idle(self) -> bool:
-        """Nothing can run: if a timed wait is pending, the core idles until the first one
-        ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a tickless
-        kernel's) and wakes it. False when no timed wait is pending."""
+        """Nothing can run: if a timed wait or an alarm is pending, the core idles until the
+        first one ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a
+        tickless kernel's) and wakes or rings it (an alarm may wake nobody: the caller looks
+        again). False when nothing is pending."""
         while self._sleepers:
             deadline, _, tcb = self._sleepers[0]
-            if not self._sleeping(tcb, deadline):
-                heapq.heappop(self._sleepers)
-                continue
-            now = self.now()
-            if deadline > now:
-                self.charge("idle", deadline - now)
-                now = deadline
-            period = self.tick_cycles
-            if period and now >= self._next_tick:
-                self._next_tick = now + period - (now - self._next_tick) % period
-            self._wake_sleepers(now)
-            return True
-        return False
+            if self._sleeping(tcb, deadline):
+                break
+            heapq.heappop(self._sleepers)
+        ends = [self._sleepers[0][0]] if self._sleepers else []
+        if (alarm := self._next_alarm()) is not None:
+            ends.append(alarm)
+        if not ends:
+            return False
+        now, deadline = self.now(), min(ends)
+        if deadline > now:
+            self.charge("idle", deadline - now)
+            now = deadline
+        period = self.tick_cycles
+        if period and now >= self._next_tick:
+            self._next_tick = now + period - (now - self._next_tick) % period
+        self._expire(now)
+        return True
 
     # ---- calls that block and run again ---------------------------------------------------
     def restart_call(self, machine, interrupted: bool = False) -> None:
@@ -721,7 +780,7 @@ class CoreKernel:
         if alive:
             self._extra[cur] = machine.extra_context()
         self._account(self.now())
-        if to == -1 and self._idle():  # the core slept until a timed wait ended
+        while to == -1 and self._idle():  # the core slept until a timed wait or alarm ended
             self._on_core_since = self.now()  # (the idle time is nobody's)
             to, regs = self.threads.dispatch(0, [])
         if to < 0:
@@ -761,14 +820,14 @@ class CoreKernel:
         self.frames.release_code()
         clock = self._clock_at_sync
         tick = self.tick_cycles and clock >= self._next_tick
-        wake = self._sleepers and clock >= self._sleepers[0][0]  # a timed wait's end
+        wake = self._due(clock)  # a timed wait's end, an alarm
         if tick or wake:
             machine.sync()
             frame = self.work_cycles(BUDGETS["exception.frame"])
             self.charge("timer", self.entry + frame + self.exit)
             self._timer(clock)
             if wake:
-                self._wake_sleepers(clock)
+                self._expire(clock)
             self.reschedule(machine)
             self.to_user(machine)
 

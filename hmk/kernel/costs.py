@@ -142,6 +142,12 @@ BUDGETS = {
     # assumed: the timer interrupt: acknowledge and re-arm the generic timer (two system
     # register writes), the slice decrement and the decision: ~30
     "timer.tick": 30,
+    # an expired timer run (an alarm: a timerfd's expiry): the hrtimer taken off its queue and
+    # its callback called, as __hrtimer_run_queues's own 132 instructions a timer interrupt on
+    # arm64 Linux (linux_paths.json, timer_interrupt: it runs the tick's hrtimer), and assumed
+    # ~30 for the callback's lock, count and wake-up call (timerfd_tmrproc; the threads it
+    # wakes are the scheduler's wake-ups)
+    "timer.alarm": 162,
     # assumed (hmk's model of IC1, not a published HM mechanism): entering or
     # leaving a kernel-space service domain without a privilege change or a TTBR0 switch, e.g.
     # switching a domain register and the stack: ~a third of an exception entry

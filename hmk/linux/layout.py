@@ -4,7 +4,8 @@ User space ends where the core kernel's linear map of RAM begins (hmk.kernel.obj
 mapped in every address space): a 47.8-bit user VA, like a Linux kernel built with a smaller
 VA_BITS (phones often use 39). The program sits at its ELF addresses, the heap (brk) from the page
 after its last segment, the stack below STACK_TOP with the signal-return page above it, mmap
-areas top-down from MMAP_BASE (STACK_TOP less Linux's minimum 128 MiB stack gap).
+areas top-down from MMAP_BASE (STACK_TOP less Linux's minimum 128 MiB stack gap). A dynamically
+linked program's interpreter is the first thing in the mmap area (`interpreter_bias`).
 """
 
 import struct
@@ -27,3 +28,14 @@ MAX_MAP_BYTES = 1 << 47  # a longer mmap or mremap is EINVAL
 
 def page_up(n: int) -> int:
     return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+def interpreter_bias(image) -> int:
+    """The load bias of an ET_DYN interpreter (an ElfImage): Linux's ``load_elf_interp`` maps
+    its PT_LOADs in one piece wherever mmap puts that much (``total_mapping_size``, page
+    aligned, at no particular address): in a fresh address space the top of the mmap area.
+    An ET_EXEC interpreter stays at its own addresses (bias 0)."""
+    if image.elf_type != "ET_DYN":
+        return 0
+    first, end = image.span
+    return MMAP_BASE - page_up(end - first) - (first - image.bias)

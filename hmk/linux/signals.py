@@ -20,10 +20,13 @@ import struct
 from hmk.linux.abi import (
     EFAULT,
     EINVAL,
+    ENOMEM,
+    EPERM,
     FUTEX_CMD_MASK,
     FUTEX_WAIT,
     FUTEX_WAIT_BITSET,
     SA_NODEFER,
+    SA_ONSTACK,
     SA_RESETHAND,
     SA_RESTART,
     SA_RESTORER,
@@ -46,7 +49,15 @@ from hmk.linux.abi import (
 # ERESTART_RESTARTBLOCK: the sleeps and the waits for events); the others go on under
 # SA_RESTART (ERESTARTSYS), signal(7) "Interruption of system calls by signal handlers"
 NEVER_RESTARTED = frozenset(
-    {"nanosleep", "clock_nanosleep", "ppoll", "pselect6", "epoll_pwait", "rt_sigsuspend"}
+    {
+        "nanosleep",
+        "clock_nanosleep",
+        "ppoll",
+        "pselect6",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "rt_sigsuspend",
+    }
 )
 FUTEX_TIMED = (FUTEX_WAIT, FUTEX_WAIT_BITSET)  # with a timeout they are never restarted
 
@@ -65,11 +76,26 @@ IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 SIGINFO_BYTES = 128
-UC_SIGMASK = 40  # in the ucontext: uc_flags, uc_link, uc_stack (24), then the mask
+UC_STACK, UC_SIGMASK = 16, 40  # in the ucontext: uc_flags, uc_link, uc_stack (24), the mask
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 5120  # arm64's (arch/arm64/include/uapi/asm/signal.h)
 UC_MCONTEXT = 176  # 168 rounded up to the 16-byte alignment of struct sigcontext
 MC_REGS, MC_SP, MC_PC, MC_PSTATE, MC_RESERVED = 8, 256, 264, 272, 288
 FPSIMD_MAGIC, FPSIMD_SIZE = 0x46508001, 528
 FRAME_BYTES = SIGINFO_BYTES + UC_MCONTEXT + MC_RESERVED + 4096 + 16  # + a frame record
+
+
+def siginfo(sig: int, code: int, value: int, extra: int, uid: int = 0) -> bytes:
+    """A 128-byte siginfo: a child's pid, uid and wait status (SIGCHLD), a fault's address
+    (SIGSEGV), or the sender's pid and uid and the sigval rt_sigqueueinfo gave (0 from kill)."""
+    info = struct.pack("<iii4x", sig, 0, code)
+    if sig == SIGCHLD:
+        info += struct.pack("<iIi", value, uid, extra)
+    elif sig == SIGSEGV:
+        info += struct.pack("<Q", value)
+    else:
+        info += struct.pack("<iIQ", value, uid, extra)
+    return info.ljust(SIGINFO_BYTES, b"\0")
 
 
 def bit(sig: int) -> int:
@@ -83,21 +109,52 @@ class SignalState:
         self.actions: dict[int, tuple[int, int, int, int]] = {}  # handler, flags, restorer, mask
         self.blocked = 0
         self.pending = 0
-        self.info: dict[int, tuple[int, int, int]] = {}  # sig -> (si_code, pid/addr, status)
+        # sig -> (si_code, pid or address, exit status or sigval, the sender's uid)
+        self.info: dict[int, tuple[int, int, int, int]] = {}
+        self.altstack = (0, SS_DISABLE, 0)  # sigaltstack's (ss_sp, ss_flags, ss_size)
+        self.saved_mask: int | None = None  # rt_sigsuspend's: the mask the next frame keeps
+        self.suspended_from: int | None = None  # ...and the mask it replaced while it waits
+        self.awaited = 0  # signals an rt_sigtimedwait waits for (they wake it though blocked)
+        self.waiters: list[int] = []  # threads waiting for a signal to arrive (signalfd's
+        # readers and pollers: Linux's signalfd_wqh), woken by the process manager's send
+        self.arrivals = 0  # signals posted so far (what edge-triggered epoll on a signalfd hears)
 
     def copy(self) -> SignalState:
-        """After fork: the same actions and mask, nothing pending."""
+        """After fork: the same actions, mask and alternate stack, nothing pending."""
         child = SignalState()
         child.actions, child.blocked = dict(self.actions), self.blocked
+        child.altstack = self.altstack
         return child
 
     def exec_reset(self) -> None:
-        """execve: handlers go back to the default (ignored signals stay ignored)."""
+        """execve: handlers go back to the default (ignored signals stay ignored); the
+        alternate stack is gone with the old image."""
         self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
+        self.altstack = (0, SS_DISABLE, 0)
 
-    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0) -> None:
+    def wakes(self) -> bool:
+        """Must a thread of this process blocked in a call wake now? (A signal that is not
+        blocked, or one an rt_sigtimedwait waits for.)"""
+        return bool(self.next_signal() or self.pending & self.awaited)
+
+    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0) -> None:
+        """`sig` is sent; one already pending keeps its first sender's information (Linux's
+        legacy_queue: a standard signal does not queue)."""
+        if self.pending & bit(sig):
+            return
         self.pending |= bit(sig)
-        self.info[sig] = (code, value, status)
+        self.info[sig] = (code, value, status, uid)
+        self.arrivals += 1
+
+    def take(self, mask: int) -> tuple[int, int, int, int, int] | None:
+        """Dequeue the lowest pending signal of `mask` (signalfd's read): (signal, si_code,
+        pid/addr, status, uid), or None when none is pending."""
+        ready = self.pending & mask
+        if not ready:
+            return None
+        sig = (ready & -ready).bit_length()
+        self.pending &= ~bit(sig)
+        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0)))
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -139,6 +196,37 @@ class SignalState:
                 return -EINVAL
         return 0
 
+    def sigaltstack(self, space, ss: int, old: int, sp: int) -> int:
+        """sigaltstack(2); `sp`: the caller's stack pointer (on the alternate stack, it may
+        not be changed: EPERM)."""
+        base, flags, size = self.altstack
+        on = self.on_altstack(sp)
+        if old:
+            now = SS_ONSTACK if on else flags
+            if not space.write(old, struct.pack("<QiiQ", base, now, 0, size)):
+                return -EFAULT
+        if ss:
+            raw = space.read(ss, 24)
+            if raw is None:
+                return -EFAULT
+            new_base, new_flags, _, new_size = struct.unpack("<QiiQ", raw)
+            if on:
+                return -EPERM
+            mode = new_flags & ~SS_AUTODISARM
+            if mode not in (0, SS_DISABLE, SS_ONSTACK):
+                return -EINVAL
+            if mode == SS_DISABLE:
+                self.altstack = (0, SS_DISABLE, 0)
+            elif new_size < MINSIGSTKSZ:
+                return -ENOMEM
+            else:
+                self.altstack = (new_base, new_flags & SS_AUTODISARM, new_size)
+        return 0
+
+    def on_altstack(self, sp: int) -> bool:
+        base, flags, size = self.altstack
+        return not flags & SS_DISABLE and base < sp <= base + size
+
     # ---- delivery ------------------------------------------------------------------------
     def next_signal(self) -> int:
         ready = self.pending & ~(self.blocked & ~UNBLOCKABLE)
@@ -154,17 +242,21 @@ class SignalState:
         """Write the signal frame below the interrupted stack and return the handler's
         registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
         handler, flags, restorer, mask = self.actions[sig]
-        code, value, status = self.info.pop(sig, (SI_USER, 0, 0))
-        sp = (ctx[31] - FRAME_BYTES) & ~15
-        info = struct.pack("<iii4x", sig, 0, code)
-        if sig == SIGCHLD:
-            info += struct.pack("<iIi", value, 0, status)
-        elif sig == SIGSEGV:
-            info += struct.pack("<Q", value)
-        else:
-            info += struct.pack("<iI", value, 0)
+        code, value, status, uid = self.info.pop(sig, (SI_USER, 0, 0, 0))
+        base, ss_flags, ss_size = self.altstack
+        top, on = ctx[31], self.on_altstack(ctx[31])
+        saved = self.altstack  # the frame keeps it, as Linux's __save_altstack
+        if flags & SA_ONSTACK and not ss_flags & SS_DISABLE and not on:
+            top = base + ss_size  # the handler runs on the alternate stack
+            if ss_flags & SS_AUTODISARM:  # ...which is disarmed until its sigreturn
+                self.altstack = (0, SS_DISABLE, 0)
+        sp = (top - FRAME_BYTES) & ~15
+        info = siginfo(sig, code, value, status, uid)
         uc = bytearray(UC_MCONTEXT + MC_RESERVED + 4096)
-        struct.pack_into("<Q", uc, UC_SIGMASK, self.blocked)
+        struct.pack_into("<QiiQ", uc, UC_STACK, *saved[:2], 0, saved[2])
+        kept = self.blocked if self.saved_mask is None else self.saved_mask
+        self.saved_mask = None
+        struct.pack_into("<Q", uc, UC_SIGMASK, kept)
         mc = UC_MCONTEXT
         struct.pack_into("<Q", uc, mc, value if sig == SIGSEGV else 0)
         struct.pack_into("<31Q", uc, mc + MC_REGS, *ctx[:31])
@@ -174,7 +266,7 @@ class SignalState:
         struct.pack_into("<IIII", uc, fp, FPSIMD_MAGIC, FPSIMD_SIZE, fpsr, fpcr)
         for i, v in enumerate(vregs):
             struct.pack_into("<QQ", uc, fp + 16 + 16 * i, v & (1 << 64) - 1, v >> 64)
-        frame = info.ljust(SIGINFO_BYTES, b"\0") + bytes(uc)
+        frame = info + bytes(uc)
         if not space.write(sp, frame):
             return None
         regs = list(ctx)
@@ -192,6 +284,11 @@ class SignalState:
         if raw is None:
             return None
         self.blocked = struct.unpack_from("<Q", raw, UC_SIGMASK)[0] & ~UNBLOCKABLE
+        base, ss_flags, _, size = struct.unpack_from("<QiiQ", raw, UC_STACK)
+        if not self.on_altstack(sp) and ss_flags & ~SS_AUTODISARM in (0, SS_DISABLE, SS_ONSTACK):
+            # the alternate stack as it was when the signal came (Linux's restore_altstack)
+            off = ss_flags & SS_DISABLE or size < MINSIGSTKSZ
+            self.altstack = (0, SS_DISABLE, 0) if off else (base, ss_flags & SS_AUTODISARM, size)
         mc = UC_MCONTEXT
         regs = list(struct.unpack_from("<31Q", raw, mc + MC_REGS))
         regs += list(struct.unpack_from("<QQQ", raw, mc + MC_SP))

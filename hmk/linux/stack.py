@@ -156,6 +156,7 @@ DEFAULT_GID = 1000
 
 def auxv_for(
     image: ElfImage,
+    interp: ElfImage | None = None,
     *,
     uid: int = DEFAULT_UID,
     euid: int | None = None,
@@ -168,11 +169,13 @@ def auxv_for(
     clktck: int = 100,
     minsigstksz: int | None = None,
 ) -> dict[int, int]:
-    """The auxv values for running ``image`` directly (no interpreter), for :func:`build_stack`.
+    """The auxv values for running ``image``, for :func:`build_stack`: directly, or through
+    its dynamic loader ``interp`` (an ElfImage at its load address).
 
-    AT_PAGESZ is 4096 (arm64 with 4 KiB pages), AT_CLKTCK 100 (``CLOCKS_PER_SEC``, USER_HZ),
-    AT_BASE 0 (no interpreter), AT_FLAGS 0, AT_PHENT 56, AT_HWCAP :data:`HWCAP_DEFAULT`,
-    AT_HWCAP2 0 (arm64 always sends AT_HWCAP2).
+    AT_PHDR, AT_PHNUM and AT_ENTRY are the program's (the loader finds the program through
+    them), AT_BASE the interpreter's load bias (0 without one). AT_PAGESZ is 4096 (arm64 with
+    4 KiB pages), AT_CLKTCK 100 (``CLOCKS_PER_SEC``, USER_HZ), AT_FLAGS 0, AT_PHENT 56,
+    AT_HWCAP :data:`HWCAP_DEFAULT`, AT_HWCAP2 0 (arm64 always sends AT_HWCAP2).
 
     Left out unless asked for: AT_MINSIGSTKSZ (arm64 computes it from the signal frame of the
     CPU's features; pass ``minsigstksz`` once hmk delivers signals), AT_SYSINFO_EHDR (hmk maps
@@ -186,7 +189,7 @@ def auxv_for(
         AT_PHDR: image.phdr_vaddr,
         AT_PHENT: image.phentsize,
         AT_PHNUM: image.phnum,
-        AT_BASE: 0,
+        AT_BASE: interp.bias if interp is not None else 0,
         AT_FLAGS: 0,
         AT_ENTRY: image.entry,
         AT_UID: uid,

@@ -10,9 +10,9 @@ kernel/sched/fair.c (read for the rules, not copied):
 - the runnable entities wait in a red-black tree ordered by vruntime (equal keys go right, so
   equal runtimes run first come, first served); the running one (`curr`) is out of the tree;
 - update_curr: the running entity's runtime since it was last accounted is added to its
-  sum_exec_runtime and, weighted (NICE_0_LOAD / weight: every thread here is nice 0, weight
-  1024, so one to one), to its vruntime; min_vruntime follows the smallest vruntime, never
-  going back;
+  sum_exec_runtime and, weighted (NICE_0_LOAD / weight: 1024 at nice 0, so one to one; a
+  nice value set by setpriority gives Linux's sched_prio_to_weight), to its vruntime;
+  min_vruntime follows the smallest vruntime, never going back;
 - place_entity: a thread woken from sleep gets vruntime max(its own, min_vruntime - half the
   scheduling latency) (GENTLE_FAIR_SLEEPERS); a new one starts from the running thread's (its
   parent's, task_fork_fair) and at least min_vruntime + its slice (START_DEBIT), so forking
@@ -27,9 +27,9 @@ kernel/sched/fair.c (read for the rules, not copied):
 
 Tunables are Linux's defaults for one CPU (sysctl_sched_latency 6 ms, min granularity 0.75 ms,
 wakeup granularity 1 ms; kernel/sched/fair.c, Linux 5.10). Priorities of the HM thread API
-are kept but do not order CFS threads (all are nice 0). The work of each operation, in core
-instructions (hmk.monolithic.costs), is accumulated in `work` for the kernel to charge with the
-operations' logged accesses.
+are kept but do not order CFS threads (nice values do, through their weights). The work of
+each operation, in core instructions (hmk.monolithic.costs), is accumulated in `work` for the
+kernel to charge with the operations' logged accesses.
 """
 
 from __future__ import annotations
@@ -114,6 +114,12 @@ class Cfs(Threads):
             st(self.se, i, "started", 0)
         return i
 
+    def set_weight(self, i: int, weight: int) -> None:
+        """A nice value's weight (setpriority): the thread's vruntime grows by its runtime
+        times NICE_0_LOAD / weight from now on (its place in the tree stays)."""
+        if self.valid(i):
+            self.mem.store(self.se, i, "weight", weight)
+
     def set_priority(self, i: int, priority: int) -> int:
         """Kept on the thread; CFS orders nice-0 threads by vruntime alone."""
         if not self.valid(i):
@@ -140,7 +146,7 @@ class Cfs(Threads):
             cur = load(self.rq, core, "curr")  # task_fork_fair), a slice behind everyone
             if cur >= 0:
                 vr = max(vr, load(self.se, cur, "vruntime"))
-            vr = max(vr, floor + _slice(nr + 1))
+            vr = max(vr, floor + sched_slice(nr + 1))
             st(self.se, i, "started", 1)
         st(self.se, i, "vruntime", vr)
         self._insert(core, i)
@@ -194,7 +200,7 @@ class Cfs(Threads):
         if cur >= 0 and load(self.tcb, cur, "state") == RUNNING:
             nr = load(self.rq, core, "nr_running")
             ran = load(self.se, cur, "sum_exec") - load(self.se, cur, "prev_sum_exec")
-            ideal = _slice(nr)
+            ideal = sched_slice(nr)
             left = load(self.rq, core, "leftmost")
             behind = left >= 0 and (
                 load(self.se, cur, "vruntime") - load(self.se, left, "vruntime") > ideal
@@ -450,7 +456,7 @@ class Cfs(Threads):
         return out
 
 
-def _slice(nr_running: int) -> int:
+def sched_slice(nr_running: int) -> int:
     """sched_slice of a nice-0 thread among `nr_running`: the latency period shared equally
     (__sched_period: longer than the latency once there are more than NR_LATENCY)."""
     nr = max(nr_running, 1)

@@ -38,7 +38,7 @@ from hmk.kernel.paging import (
     ZERO_REPLACED,
 )
 from hmk.kernel.vspace import LINE, TABLE_DESC
-from hmk.monolithic.cfs import Cfs
+from hmk.monolithic.cfs import Cfs, sched_slice
 from hmk.monolithic.costs import BUDGETS
 from hmk.monolithic.pages import PageBook
 
@@ -67,6 +67,10 @@ class LinuxKernel(CoreKernel):
     # ---- the mechanisms ------------------------------------------------------------------
     def scheduler(self, capacity: int) -> Cfs:
         return Cfs(self.mem, capacity, 1, 1, 1, clock_ns=self.now_ns)
+
+    def slice_ns(self) -> int:
+        """CFS's slice for the running thread among the runnable ones (sched_slice)."""
+        return sched_slice(int(self.threads.rq["nr_running"][0]) + 1)  # + the running one
 
     def charge_entry(self, resumed: bool = False) -> None:
         """el0_svc: the exception, kernel_entry's frame, the dispatch, ret_to_user."""

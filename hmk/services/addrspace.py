@@ -103,6 +103,10 @@ class AddressSpace:
             return self.vmas[i]
         return None
 
+    def mapped_bytes(self, start: int = 0, end: int = VA_LIMIT) -> int:
+        """Bytes of [start, end) its VMAs cover (all of them: its total_vm, in bytes)."""
+        return sum(max(min(v.end, end) - max(v.start, start), 0) for v in self.vmas)
+
     def is_free(self, start: int, end: int) -> bool:
         return all(v.end <= start or end <= v.start for v in self.vmas)
 

@@ -104,7 +104,7 @@ class Attributes:
         """struct statfs of the file system `node` is on."""
         fs = self.mounts.of(node)
         flags = ST_VALID | ST_RELATIME | (ST_RDONLY if fs.readonly else 0)
-        fsid = list(self.mounts.at.values()).index(fs) + 1 if fs.root is not None else 0
+        fsid = fs.root.ino if fs.root is not None else 0  # as st_ino, one per mount
         sizes = (0, 0, 0, 0, 0)
         if fs.memory:
             pages_, inodes = self._tmpfs_usage(fs)

@@ -282,6 +282,7 @@ class FileIO:
         was_full = len(pipe.buffer) >= pipe.capacity
         del pipe.buffer[:n]
         pipe.start = (pipe.start + n) % pipe.capacity if pipe.buffer else 0
+        pipe.write_generation += int(was_full)
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
 
@@ -363,6 +364,7 @@ class FileIO:
         was_empty = not pipe.buffer
         spans = self._pipe_spans(pipe, pipe.start + len(pipe.buffer), len(data), ops)
         pipe.buffer += data
+        pipe.read_generation += int(bool(data))
         self.k.wake_all(pipe.read_waiters)
         ops.update(pipe_wake=int(was_empty and bool(data)))
         return len(data), spans

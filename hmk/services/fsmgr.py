@@ -5,8 +5,9 @@ working directory); open file descriptions (`OpenFile`: node, flags, position) a
 dup'ed and inherited descriptors. Standard streams are console devices whose bytes go to the
 run's stdin, stdout and stderr through the console's driver in devhost. Regular files' pages
 live in fsmgr's page cache (hmk.services.pagecache), which mappings of the file share. The calls
-are in three parts: descriptors here, the data path in hmk.services.fsio (read, write and their
-forms), the namespace in hmk.services.fsnames (paths, attributes, directories).
+are in four parts: descriptors here, the data path in hmk.services.fsio (read, write and their
+forms), the namespace in hmk.services.fsnames (paths, attributes, directories), the event files
+in hmk.services.fsevents (eventfd, timerfd, signalfd) and hmk.services.fsepoll (epoll).
 
 Each `sys_*` method takes the syscall's raw arguments and returns the result or -errno, as
 Linux does; user memory goes through the caller's address space (`call.space`, EFAULT on a bad
@@ -80,6 +81,8 @@ from hmk.linux.abi import (
     POLLNVAL,
     POLLOUT,
     POLLPRI,
+    POLLRDNORM,
+    POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
@@ -87,6 +90,8 @@ from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
+from hmk.services.fsepoll import Epoll, pollable
+from hmk.services.fsevents import EventFile, EventFiles
 from hmk.services.fsio import FileIO
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
@@ -108,6 +113,7 @@ class OpenFile:
         self.node, self.flags, self.pos, self.pipe_end = node, flags, 0, pipe_end
         self.refs = 0
         self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
+        self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
 
     @property
     def readable(self) -> bool:
@@ -129,17 +135,25 @@ class FileTable:
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
         self.umask = 0o022  # the file-mode creation mask (Linux's fs_struct; inherited at fork)
+        self.nofile = NOFILE  # descriptors it may hold: its process's RLIMIT_NOFILE
 
     def install(self, fd: int, f: OpenFile, cloexec: bool) -> int:
         f.refs += 1
         self.fds[fd] = (f, cloexec)
         return fd
 
+    def open(self, node: Node, flags: int, cloexec: bool) -> int:
+        """A new open file of `node` (O_RDWR and `flags`; an object of this or another
+        service: an event file, a pidfd, a socket) at the lowest free descriptor: the
+        descriptor, or -EMFILE."""
+        fd = self.lowest_fd()
+        return fd if fd < 0 else self.install(fd, OpenFile(node, O_RDWR | flags), cloexec)
+
     def lowest_fd(self, start: int = 0) -> int:
         fd = start
         while fd in self.fds:
             fd += 1
-        return fd if fd < NOFILE else -EMFILE
+        return fd if fd < self.nofile else -EMFILE
 
     def file(self, fd) -> OpenFile | None:
         entry = self.fds.get(fd)
@@ -162,6 +176,7 @@ class FileTable:
             f.node.released(f)
         elif f.pipe_end is not None:  # "r", "w", or "rw" (a FIFO opened for both)
             pipe = f.node
+            pipe.hup_generation += 1
             if "r" in f.pipe_end:
                 pipe.readers -= 1
                 self.k.wake_all(pipe.write_waiters)  # they get EPIPE now
@@ -173,7 +188,7 @@ class FileTable:
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
         child = FileTable(self.k, self.cwd, self.released, self.closing)
-        child.umask = self.umask
+        child.umask, child.nofile = self.umask, self.nofile
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
@@ -182,6 +197,8 @@ class FileTable:
 class FsMgr(
     FileIO,
     Namespace,
+    EventFiles,
+    Epoll,
     Attributes,
     Locks,
     SpecialFiles,
@@ -336,6 +353,54 @@ class FsMgr(
         "poll": 200,
         # assumed: per descriptor polled, fdget and the file's poll method (~60)
         "poll_fd": 96,
+        # ---- event files (hmk.services.fsevents)
+        # an event file made (an eventfd, a timerfd, a signalfd, an epoll: an anonymous-inode
+        # file and its context): alloc_file_pseudo 1,507 less AppArmor's security_file_alloc
+        # (626 for two files: 313), and the context's kmalloc, kmem_cache_alloc_trace 226
+        # (pipe_create_close)
+        "event_file": 1420,
+        # an event file's waiters woken: __wake_up_sync_key 126 (pipe_roundtrip), as a pipe's
+        "event_wake": 126,
+        # a read or wait that waits on an event file: as a pipe read's wait, 272
+        # (context_switch_roundtrip, pipe_roundtrip: see pipe_wait)
+        "event_wait": 272,
+        # assumed: an eventfd's count read or added under its wait queue's lock, and the check
+        # for waiters (eventfd_read, eventfd_write beyond the VFS layers and the copy): a sixth
+        # of pipe_read's own work (359), which also walks a ring of buffers
+        "eventfd": 60,
+        # assumed: a timer set (do_timerfd_settime: the hrtimer cancelled, the new expiry
+        # computed from the clock and the timer started, hrtimer_start_range_ns's lock and
+        # red-black-tree insert): ~300
+        "timer_set": 300,
+        # assumed: a timer's state read under its lock (a timerfd read's expiration count,
+        # timerfd_gettime's time left): as fcntl's locked field access, less its checks: ~60
+        "timer_read": 60,
+        # assumed: a periodic timer that expired moved past now and started again
+        # (hrtimer_forward_now, hrtimer_restart): half a timer_set
+        "timer_rearm": 150,
+        # a signal dequeued for a signalfd read: dequeue_signal 488 (signal_self_handled)
+        "signal_dequeue": 488,
+        # assumed: a struct signalfd_siginfo cleared and filled by the siginfo's layout
+        # (signalfd_copyinfo; its 128 bytes' copy is charged as lines): ~40
+        "siginfo": 40,
+        # assumed: an epoll item inserted (ep_insert: two slab allocations, the epitem and its
+        # wait entry, as kmem_cache_alloc's 240 each (mmap_munmap), and ~200 for the red-black
+        # tree insert, the file's poll with epoll's queueing callback and the list links)
+        "epoll_insert": 680,
+        # assumed: an item's events changed (ep_modify: stored, the file polled once, the ready
+        # list checked): ~a quarter of an insert's own work without its allocations
+        "epoll_modify": 150,
+        # assumed: an item removed (ep_remove: its wait entries unlinked, the tree erase, the
+        # item freed after an RCU grace period): ~half an insert
+        "epoll_remove": 340,
+        # assumed: epoll_wait's own work (ep_poll's checks of the ready list under its lock,
+        # ep_start_scan and ep_done_scan): as ppoll's own work
+        "epoll_wait": 200,
+        # assumed: an item on the ready list polled (ep_item_poll: the file's poll method, ~60
+        # as in poll_fd, and the list moves, ~20)
+        "epoll_item": 80,
+        # assumed: an event stored for the caller (epoll_put_uevent: two __put_user)
+        "epoll_event": 10,
         # ---- attributes, locks, special files, copies, xattrs, inotify (hmk.services.fsattrs,
         # fslocks, fsnodes, fscopy, fsxattr, fsnotify)
         # assumed: a file system's statistics (vfs_statfs: the super block's statfs, tmpfs's
@@ -390,7 +455,7 @@ class FsMgr(
     def __init__(self, boot):
         super().__init__(boot)
         program = boot.program
-        self.vfs = build_root(self, program, boot.bundled, boot.rootfs)
+        self.vfs = build_root(self, program, boot.bundled, boot.rootfs, boot.mounts)
         self.cache = PageCache(self.k, self.work)
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
         self.mounts = Mounts(self.vfs)  # the tree's file systems (hmk.services.fstypes)
@@ -400,6 +465,7 @@ class FsMgr(
         # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
         # (Linux's seq_file buffer, urandom's block on the stack)
         self.buffer = self.k.frames.alloc(owner="fsmgr")
+        self.watching: dict[int, list[list[int]]] = {}  # tcb -> the wait lists its poll joined
 
     def table(self, call) -> FileTable:
         return self.tables[call.task.pid]
@@ -440,18 +506,21 @@ class FsMgr(
     def process_exited(self, task) -> None:
         for tcb in self.k.threads_of(task.proc):
             self.call_interrupted(task, tcb)
+            self.stop_watching(tcb)
         t = self.tables.pop(task.pid)
         fds = sorted(t.fds)
         for fd in fds:
             t.close(fd)
         self.work(table_free=1, fd_close=len(fds))
 
-    def executable(self, task, path: bytes):
+    def executable(self, task, path: bytes, from_user: bool = True):
         """(bytes, absolute path) of the program at `path` for execve, or -errno. The file
-        manager's work: the path copied in and walked, and the file opened and released."""
+        manager's work: the path copied in (`from_user`: execve's path; a dynamic loader's
+        comes from the program's file) and walked, and the file opened and released."""
         before = self.vfs.lookups
         node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path)
-        with self.working(path_copy=1, walk=1, lookup=self.vfs.lookups - before) as ops:
+        lookups = self.vfs.lookups - before
+        with self.working(path_copy=int(from_user), walk=1, lookup=lookups) as ops:
             if isinstance(node, int):
                 return -node
             if node is None:
@@ -479,6 +548,7 @@ class FsMgr(
             node.start, node.capacity = 0, Pipe.CAPACITY
             ops["pipe_free"] = 1
         self.work(**ops)
+        self.unwatch(f)
         self.forget(node)
 
     def forget(self, node: Node) -> None:
@@ -600,7 +670,7 @@ class FsMgr(
             t = self.table(call)
             old, new = _int(old), _int(new)
             f = t.file(old)
-            if f is None or not 0 <= new < NOFILE:
+            if f is None or not 0 <= new < t.nofile:
                 return -EBADF
             if old == new or flags & ~O_CLOEXEC:
                 return -EINVAL
@@ -624,7 +694,7 @@ class FsMgr(
             if cmd in PIPE_COMMANDS:
                 return self.fcntl_pipe(call, f, cmd, arg, ops)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-                if not 0 <= arg < NOFILE:
+                if not 0 <= arg < t.nofile:
                     return -EINVAL
                 new = t.lowest_fd(arg)
                 if new < 0:
@@ -696,7 +766,7 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, Inotify):
+            if isinstance(f.node, EventFile | Inotify):
                 return f.pos  # Linux's noop_llseek
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
@@ -819,7 +889,7 @@ class FsMgr(
         return 0
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
-        if nfds > NOFILE:
+        if nfds > self.table(call).nofile:
             return -EINVAL
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop
         with self.working(poll=int(not call.resumed), poll_fd=nfds):
@@ -885,35 +955,62 @@ class FsMgr(
     def revents(self, f, events: int) -> int:
         """What `f` is ready for, of `events` (POLLHUP and POLLERR whether asked or not), as
         Linux's poll methods say: a pipe's read end is readable with bytes in it and hung up
-        with no writer left; its write end writable with room and in error with no reader;
-        anything else always ready."""
+        with no writer left; its write end writable with room and in error with no reader; a
+        Stream as it says; a device with a poll method (the console, ...) ready for what it is
+        open for; a file without one (a regular file, /dev/null) always readable and writable
+        (Linux's DEFAULT_POLLMASK)."""
         node = f.node
         if isinstance(node, Pipe):
             rev = 0
             if f.readable:
-                rev |= (POLLIN if node.buffer else 0) | (POLLHUP if node.writers == 0 else 0)
+                rev |= POLLIN | POLLRDNORM if node.buffer else 0
+                rev |= POLLHUP if node.writers == 0 else 0
             if f.writable:
-                rev |= POLLOUT if len(node.buffer) < node.capacity else 0
+                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < node.capacity else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)
+        elif pollable(node):
+            rev = (POLLIN | POLLRDNORM if f.readable else 0) | (
+                POLLOUT | POLLWRNORM if f.writable else 0
+            )
         else:
-            rev = (POLLIN if f.readable else 0) | (POLLOUT if f.writable else 0)
+            rev = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
         return rev & (events | POLLHUP | POLLERR)
 
     @staticmethod
     def queues_of(node) -> list[list[int]]:
         """The wait lists a thread waiting for `node` to change joins (a pipe's readers' and
-        writers', a Stream's), for poll, select and epoll."""
+        writers', an event file's, a Stream's), for poll, select and epoll."""
         if isinstance(node, Pipe):
             return [node.read_waiters, node.write_waiters]
+        if isinstance(node, EventFile):
+            return node.queues()
         return [node.waiters] if isinstance(node, Stream) else []
+
+    def watch(self, queues) -> None:
+        """The running thread, blocked in a poll, a select or an epoll wait, also waits on
+        `queues` (the wait lists of what it watches: any of them wakes it), each once, until
+        its call looks again (stop_watching)."""
+        tcb = self.k.running
+        joined = self.watching.setdefault(tcb, [])
+        for queue in queues:
+            if tcb not in queue:
+                queue.append(tcb)
+                joined.append(queue)
+
+    def stop_watching(self, tcb: int) -> None:
+        """The thread leaves the wait lists its poll, select or epoll wait joined."""
+        for queue in self.watching.pop(tcb, ()):
+            if tcb in queue:
+                queue.remove(tcb)
 
     def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
         timeout (a timespec pointer, 0: none) passes; then `report(revents)` writes the result
         back and gives the call's."""
         t = self.table(call)
+        self.stop_watching(self.k.running)
         revents = []
         for fd, events in polled:
             f = t.file(fd)
@@ -929,14 +1026,13 @@ class FsMgr(
                 return -EFAULT if wait is None else -EINVAL
         if wait == 0:
             return report(revents)
-        k = self.k  # wait for a pipe to change, a signal, or the timeout
+        k = self.k  # wait for what is polled to change, a signal, or the timeout
         waits = [q for f in (t.file(fd) for fd, _ in polled) if f for q in self.queues_of(f.node)]
         if wait is None:
             k.block_current(t.poll_waiters)
         elif not k.sleep_until(k.wait_deadline(wait), t.poll_waiters):
             return report(revents)
-        for queue in waits:
-            queue.append(k.running)
+        self.watch(waits)
         return -ERESTARTSYS
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------

@@ -48,6 +48,8 @@ from hmk.linux.abi import (
     IN_MOVED_FROM,
     IN_MOVED_TO,
     PATH_MAX,
+    RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
     STATX_BASIC_STATS,
     STATX_RESERVED,
     UTIME_NOW,
@@ -55,8 +57,9 @@ from hmk.linux.abi import (
 )
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import lines, log_user
-from hmk.services.vfs import Dir, File, Node, Symlink
+from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
+XATTR_NAME_MAX = 255  # an extended attribute's name, at most (include/uapi/linux/limits.h)
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
 DT.update({stat.S_IFBLK: 6, stat.S_IFSOCK: 12})
@@ -297,8 +300,8 @@ class Namespace:
         return 0
 
     def sys_linkat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        """A hard link: one more name for a file (or a symlink). A file of a read-only subtree
-        (the imported root) is on another file system than the writable ones: EXDEV."""
+        """A hard link: one more name for a file (or a symlink), on the file's own file system
+        (EXDEV across two: the root, /tmp's tmpfs, /dev, /proc and each mount are one each)."""
         if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
             return -EINVAL
         old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
@@ -313,7 +316,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        if not isinstance(node, File | Symlink) or node.readonly and isinstance(node, File):
+        if not isinstance(node, File | Symlink) or file_system(node) is not file_system(parent):
             return -EXDEV
         parent.add(name, node)
         self.work(create=1)
@@ -364,8 +367,14 @@ class Namespace:
         return self.sys_renameat2(call, olddirfd, old_ptr, newdirfd, new_ptr, 0)
 
     def sys_renameat2(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
-        if flags:
-            return -EINVAL  # RENAME_NOREPLACE and friends: not yet
+        """rename; RENAME_NOREPLACE: EEXIST rather than replace; RENAME_EXCHANGE: the two
+        names swap their nodes (both must exist); RENAME_WHITEOUT is for overlay file
+        systems (EINVAL here, as on a tmpfs without it)."""
+        if (
+            flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)
+            or flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        ):
+            return -EINVAL
         src = self._lookup(call, olddirfd, old_ptr, follow=False)
         if isinstance(src, int):
             return src
@@ -374,10 +383,16 @@ class Namespace:
             return dst
         node, sparent, sname = src
         target, dparent, dname = dst
+        if file_system(sparent) is not file_system(dparent):
+            return -EXDEV  # Linux checks the mounts before it looks the names up
         if node is None:
             return -ENOENT
         if sparent.readonly or dparent.readonly:
             return -EROFS
+        if flags & RENAME_EXCHANGE:
+            return self._exchange(node, sparent, sname, target, dparent, dname)
+        if target is not None and flags & RENAME_NOREPLACE:
+            return -EEXIST
         if target is node:
             return 0
         if isinstance(node, Dir):
@@ -411,6 +426,26 @@ class Namespace:
         if target is not None:
             self.notify(target, IN_ATTRIB, parent=False)
         self.notify(node, IN_MOVE_SELF, parent=False)
+
+    def _exchange(self, node, sparent, sname, target, dparent, dname) -> int:
+        """RENAME_EXCHANGE: both names exist; neither directory may end up inside itself."""
+        if target is None:
+            return -ENOENT
+        for moved, into in ((node, dparent), (target, sparent)):
+            p = into
+            while isinstance(moved, Dir) and p is not p.parent:
+                if p is moved:
+                    return -EINVAL
+                p = p.parent
+        if target is not node:
+            sparent.remove(sname)
+            dparent.remove(dname)
+            sparent.add(sname, target)
+            dparent.add(dname, node)
+            self._renamed(node, sparent, sname, dparent, dname, None)
+            self._renamed(target, dparent, dname, sparent, sname, None)
+        self.work(rename=1)
+        return 0
 
     # ---- the working directory -----------------------------------------------------------
     def sys_getcwd(self, call, buf, size, *_):

@@ -153,7 +153,7 @@ class Opening:
                     if resolve & RESOLVE_BENEATH and node is scope:
                         return EXDEV, None, b""
                     continue
-                if resolve & RESOLVE_NO_XDEV and node in mounts.at:
+                if resolve & RESOLVE_NO_XDEV and node.mounted:
                     return EXDEV, None, b""
                 node = node.parent
                 continue
@@ -161,7 +161,7 @@ class Opening:
             last = i == len(parts) - 1
             if nxt is None:
                 return (None, parent, name) if last else (ENOENT, None, b"")
-            if resolve & RESOLVE_NO_XDEV and nxt in mounts.at:
+            if resolve & RESOLVE_NO_XDEV and nxt.mounted:
                 return EXDEV, None, b""
             if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
                 magic = nxt._resolve is not None  # procfs's: /proc/self/exe

@@ -2,10 +2,11 @@
 calls another file system (EXDEV), where openat2's RESOLVE_NO_XDEV stops, and which nodes
 keep extended attributes.
 
-The tree's file systems, as Linux would mount them: the root (a tmpfs for hmk's own tree, read
-only; with `--rootfs`, the imported host directory, an overlay: the host's files below, the
-guest's changes in memory above), a tmpfs on /tmp, devfs on /dev (Linux's devtmpfs is a tmpfs
-too), procfs on /proc, and every other host directory placed in the tree on its own. Nodes
+The tree's file systems are its mounted nodes (hmk.services.rootfs), as Linux would mount
+them: the root (a tmpfs for hmk's own tree, read only; with `--rootfs`, the imported host
+directory, an overlay: the host's files below, the guest's changes in memory above), a tmpfs on
+/tmp, devfs on /dev (Linux's devtmpfs is a tmpfs too), procfs on /proc, and every host
+directory or file placed with `--mount`, an overlay of its own. Nodes
 that no directory names when they are made live on the kernel's internal mounts: a memfd or a
 shared anonymous mapping on shmem's, a pipe on pipefs, a socket on sockfs, an event file or an
 inotify instance on the anonymous-inode file system.
@@ -25,7 +26,7 @@ from hmk.linux.abi import (
     SOCKFS_MAGIC,
     TMPFS_MAGIC,
 )
-from hmk.services.vfs import HostDir, Pipe, Stream
+from hmk.services.vfs import HostDir, Pipe, Stream, file_system
 
 MAGIC = {
     "tmpfs": TMPFS_MAGIC,
@@ -59,33 +60,38 @@ class FileSystem:
 
 
 class Mounts:
-    """The file systems of a tree (hmk.services.vfs.Vfs), found from its mount points."""
+    """The file systems of a tree (hmk.services.vfs.Vfs): one for each mounted node (the
+    root, /tmp, /dev, /proc, a host directory or file placed with --mount), found from a node
+    by vfs.file_system."""
 
     def __init__(self, vfs):
         self.vfs = vfs
-        root = vfs.root
-        self.at = {root: FileSystem("overlay" if isinstance(root, HostDir) else "tmpfs", root)}
-        for path, kind in ((b"/tmp", "tmpfs"), (b"/dev", "devtmpfs"), (b"/proc", "proc")):
-            node = vfs.walk(root, path)[0]
+        self.at: dict = {}  # mounted node -> its FileSystem, as they are first asked for
+        self.kinds = {}
+        for where, kind in ((b"/tmp", "tmpfs"), (b"/dev", "devtmpfs"), (b"/proc", "proc")):
+            node = vfs.walk(vfs.root, where)[0]
             if node is not None and not isinstance(node, int):
-                self.at[node] = FileSystem(kind, node)
+                self.kinds[node] = kind
         self.internal = {
             kind: FileSystem(kind, None) for kind in ("tmpfs", "pipefs", "sockfs", "anon_inodefs")
         }
 
     def of(self, node) -> FileSystem:
         """The file system `node` is on."""
-        while True:
-            fs = self.at.get(node)
-            if fs is not None:
-                return fs
-            parent = node.parent
-            if parent is None:
-                return self._internal(node)
-            if isinstance(node, HostDir) and not isinstance(parent, HostDir):
-                fs = self.at[node] = FileSystem("overlay", node)  # a host directory placed
-                return fs
-            node = parent
+        root = file_system(node)
+        if not root.mounted:  # in no tree: made by a call that names no directory
+            return self._internal(node)
+        fs = self.at.get(root)
+        if fs is None:
+            kind = self.kinds.get(root)
+            if kind is None:
+                kind = (
+                    "overlay"
+                    if isinstance(root, HostDir) or getattr(root, "host", None)
+                    else "tmpfs"
+                )
+            fs = self.at[root] = FileSystem(kind, root)
+        return fs
 
     def _internal(self, node) -> FileSystem:
         if isinstance(node, Pipe):
@@ -95,15 +101,17 @@ class Mounts:
             return self.internal["sockfs" if socket else "anon_inodefs"]
         return self.internal["tmpfs"]  # shmem's own mount: memfd, shared anonymous memory
 
-    def nodes(self, fs: FileSystem):
-        """Every node of `fs`'s tree (its root's descendants on it)."""
+    @staticmethod
+    def nodes(fs: FileSystem):
+        """Every node of `fs`'s tree (its root's descendants on it, not on mounts below)."""
         if fs.root is None:
             return
         stack = [fs.root]
         while stack:
             node = stack.pop()
             yield node
-            entries = getattr(node, "entries", None)
-            if entries is None or isinstance(node, HostDir) and not node._loaded:
+            if isinstance(node, HostDir) and not node._loaded:
                 continue
-            stack.extend(n for n in entries.values() if self.at.get(n, fs) is fs)
+            entries = getattr(node, "entries", None)
+            if entries is not None:
+                stack.extend(n for n in entries.values() if not n.mounted)

@@ -57,6 +57,7 @@ from hmk.linux.abi import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    RLIM_INFINITY,
 )
 from hmk.linux.layout import (
     MAX_MAP_BYTES,
@@ -71,6 +72,8 @@ from hmk.linux.layout import (
 from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
+from hmk.services.memqueries import MemoryQueries
+from hmk.services.procattrs import RLIMIT_AS
 from hmk.services.service import ENTRY, Service
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
@@ -80,7 +83,7 @@ REFILL_BATCH = 16  # assumed: frames per refill (HM's batch size is not publishe
 ACCOUNT = "services.memmgr"  # what its cycles are charged to (statistics: services.memmgr.cycles)
 
 
-class MemoryManager(Service):
+class MemoryManager(MemoryQueries, Service):
     """The memory manager, in the domain the composition gives it."""
 
     name = "memmgr"
@@ -160,6 +163,9 @@ class MemoryManager(Service):
         # munmap per written page 1,109 (fit mmap_touch_per_extra_page_parts) less a mapping's
         # drop as above (199)
         "free_page": 910,
+        # assumed: a page's entry looked at by mincore's walk (mincore_pte_range: the PTE read
+        # and tested, a byte stored), ~ the 13-instruction PTE clear of an unmap plus the store
+        "pte_walk": 16,
         # ---- faults passed on by the kernel
         # a fault decided (its VMA found, the access checked): do_mem_abort .. do_page_fault's
         # own work 196 + find_vma 67 (anon_read_fault)
@@ -311,25 +317,26 @@ class MemoryManager(Service):
         k.charge(ACCOUNT, trap + k.path(budget))
 
     # ---- programs and processes ----------------------------------------------------------
-    def load_program(self, proc, image, stack: bytes, sp: int) -> None:
-        """`image`'s PT_LOAD segments as VMAs backed by the file bytes, the heap after them,
-        the stack VMA holding the initial stack `stack` at [sp, STACK_TOP), and above it the
-        signal-return page (Linux's vDSO holds this trampoline). ElfError when a segment lies
-        above user space."""
+    def load_program(self, proc, image, stack: bytes, sp: int, interp=None) -> None:
+        """`image`'s PT_LOAD segments as VMAs backed by the file bytes (and its interpreter's,
+        `interp`, where it was placed), the heap after the program's, the stack VMA holding
+        the initial stack `stack` at [sp, STACK_TOP), and above it the signal-return page
+        (Linux's vDSO holds this trampoline). ElfError when a segment lies above user space."""
         space = self.spaces[proc]
-        for seg in image.segments:
-            start = seg.vaddr & ~(PAGE_SIZE - 1)
-            end = page_up(seg.vaddr + seg.memsz)
-            if end > STACK_FLOOR:
-                raise ElfError(
-                    image.path,
-                    f"segment {start:#x}-{end:#x} is above user space (which ends at "
-                    f"{STACK_FLOOR:#x}, below the stack)",
-                )
-            prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
-            prot |= "x" in seg.flags and PROT_EXEC
-            lead = b"\0" * (seg.vaddr - start)
-            space.add(Vma(start, end, prot, image.path, lead + seg.data))
+        for loaded in (image, interp) if interp is not None else (image,):
+            for seg in loaded.segments:
+                start = seg.vaddr & ~(PAGE_SIZE - 1)
+                end = page_up(seg.vaddr + seg.memsz)
+                if end > STACK_FLOOR:
+                    raise ElfError(
+                        loaded.path,
+                        f"segment {start:#x}-{end:#x} is above user space (which ends at "
+                        f"{STACK_FLOOR:#x}, below the stack)",
+                    )
+                prot = ("r" in seg.flags and PROT_READ) | ("w" in seg.flags and PROT_WRITE)
+                prot |= "x" in seg.flags and PROT_EXEC
+                lead = b"\0" * (seg.vaddr - start)
+                space.add(Vma(start, end, prot, loaded.path, lead + seg.data))
         space.brk_start = space.brk = page_up(max(s.vaddr + s.memsz for s in image.segments))
         space.mmap_top = MMAP_BASE
         space.add(Vma(STACK_FLOOR, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]"))
@@ -367,7 +374,7 @@ class MemoryManager(Service):
             return space.brk
         old_end, new_end = page_up(space.brk), page_up(addr)
         if new_end > old_end:
-            if not space.is_free(old_end, new_end):
+            if not space.is_free(old_end, new_end) or not self._may_grow(call, new_end - old_end):
                 return space.brk
             heap = next((v for v in space.vmas if v.name == "[heap]"), None)
             try:
@@ -415,6 +422,8 @@ class MemoryManager(Service):
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
             if addr % PAGE_SIZE or addr + length > STACK_FLOOR:
                 return -EINVAL
+            if not self._may_grow(call, length, space.mapped_bytes(addr, addr + length)):
+                return -ENOMEM
             if not space.is_free(addr, addr + length):
                 if flags & MAP_FIXED_NOREPLACE:
                     return -EEXIST
@@ -423,7 +432,7 @@ class MemoryManager(Service):
         else:
             start = self._find_gap(space, length)
             self.work(vma_gap=1)
-            if start is None:
+            if start is None or not self._may_grow(call, length):
                 return -ENOMEM
         try:
             space.add(Vma(start, start + length, prot & 7, name, image, file, shared))
@@ -454,6 +463,8 @@ class MemoryManager(Service):
         if new_size <= old_size:
             self._unmap(space, old + new_size, old + old_size)
             return old
+        if not self._may_grow(call, new_size - old_size):
+            return -ENOMEM
         end = old + new_size
         if end <= STACK_FLOOR and space.is_free(old + old_size, end):
             grown = vma.piece(old, old + old_size)
@@ -564,6 +575,14 @@ class MemoryManager(Service):
             if dropped:
                 self.kernel.tlbi(dropped, space.asid)
         return 0 if self._mapped(space, addr, end) else -ENOMEM
+
+    def _may_grow(self, call, grow: int, replaced: int = 0) -> bool:
+        """May the caller's address space map `grow` more bytes (`replaced` of them mapped
+        already) under its RLIMIT_AS? (Linux's may_expand_vm.)"""
+        limit = self.peers["procmgr"].limit(call.task, RLIMIT_AS)[0]
+        if limit == RLIM_INFINITY:  # (the usual case: no sum over the VMAs)
+            return True
+        return call.space.mapped_bytes() - replaced + grow <= limit
 
     def _unmap(self, space, start: int, end: int) -> None:
         dropped = space.remove(start, end)

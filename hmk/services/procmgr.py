@@ -33,10 +33,10 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from hmk.cpu.elf import ElfError, parse_elf
+from hmk.cpu.elf import ElfError, parse_elf, parse_interpreter
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.core import Process
-from hmk.linux import credentials
+from hmk.linux import abi, credentials
 from hmk.linux.abi import (
     CLD_EXITED,
     CLD_KILLED,
@@ -71,9 +71,8 @@ from hmk.linux.abi import (
     P_ALL,
     P_PGID,
     P_PID,
-    RLIM_INFINITY,
-    RLIM_NLIMITS,
-    RLIMIT_STACK,
+    P_PIDFD,
+    SI_TKILL,
     SI_USER,
     SIGCHLD,
     SIGSEGV,
@@ -85,7 +84,7 @@ from hmk.linux.abi import (
     WUNTRACED,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import MAX_ARG_BYTES, STACK_SIZE, STACK_TOP
+from hmk.linux.layout import MAX_ARG_BYTES, STACK_TOP, interpreter_bias
 from hmk.linux.signals import (
     FPSIMD_SIZE,
     MC_RESERVED,
@@ -95,6 +94,15 @@ from hmk.linux.signals import (
 )
 from hmk.linux.stack import auxv_for, build_stack
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
+from hmk.services.procattrs import (
+    RLIMIT_NPROC,
+    TIMER_SLACK_NS,
+    AttributeCalls,
+    comm_of,
+    default_rlimits,
+)
+from hmk.services.procsignals import SignalCalls
+from hmk.services.proctimers import TimerCalls
 from hmk.services.service import ENTRY, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64
@@ -107,6 +115,9 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
 INIT_PID, SHELL_PID = 1, 2  # init, and the shell that starts the program
+CLONE_PIDFD = 0x1000
+CLONE3_REUSED = 0x7F | 0x400000  # the exit-signal bits and CLONE_DETACHED: not flags in clone3
+CLONE_ARGS_V0, CLONE_ARGS_V2 = 64, 88  # struct clone_args: the first and the third version
 
 
 @dataclass(eq=False)
@@ -122,6 +133,7 @@ class Task:
     zombie: bool = False
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
+    signal_waiters: list = field(default_factory=list)  # ...in rt_sigsuspend, rt_sigtimedwait
     vfork_waiters: list = field(default_factory=list)  # its vfork parent, until exec or exit
     threads: dict = field(default_factory=dict)  # tcb -> [tid, clear_child_tid address]
     pgid: int = 0  # process group and session (a child starts in its parent's)
@@ -132,6 +144,26 @@ class Task:
     uids: list = field(default_factory=lambda: [0, 0, 0])  # real, effective, saved
     gids: list = field(default_factory=lambda: [0, 0, 0])
     groups: tuple = ()  # supplementary groups
+    fsids: list = field(default_factory=lambda: [None, None])  # setfsuid's, setfsgid's (None:
+    # as the effective id)
+    caps: tuple | None = None  # capsets set by capset (None: as the ids give them)
+    nice: int = 0
+    comm: bytes = b""  # its name (prctl PR_SET_NAME; the file name after exec)
+    personality: int = 0
+    pdeathsig: int = 0  # the signal it gets when its parent dies (prctl)
+    subreaper: bool = False  # orphans below it come to it, not to init (prctl)
+    no_new_privs: bool = False
+    dumpable: int = 1
+    keepcaps: int = 0
+    timer_slack: int = TIMER_SLACK_NS
+    robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
+    pidfds: list = field(default_factory=list)  # the pidfds naming it (woken at its exit)
+    itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
+    timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
+    timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
+    policy: int = 0  # its scheduling policy (SCHED_OTHER) and real-time priority
+    rt_priority: int = 0
+    reset_on_fork: int = 0  # SCHED_RESET_ON_FORK: children start as SCHED_OTHER, nice >= 0
     cpu_at_exit: tuple = (0, 0)  # (user, system) cycles its threads ran, fixed at its exit
     children_cpu: tuple = (0, 0)  # ...and its waited-for children's and their own children's
 
@@ -146,7 +178,7 @@ class Task:
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
-class ProcMgr(Service):
+class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
     name = "procmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -163,6 +195,9 @@ class ProcMgr(Service):
         "sigaction": 299,
         # the signal mask set or read: rt_sigprocmask 185 less the entry (rt_sigprocmask)
         "sigprocmask": 173,
+        # assumed: a pending signal taken off the queue for rt_sigtimedwait (collect_signal:
+        # the sigqueue entry found and freed, the siginfo copied), ~ half of sigprocmask's work
+        "sigdequeue": 90,
         # a signal sent to a process: kill 1,377 less the entry and AppArmor's
         # security_task_kill 198 (the target found, the siginfo queued) (signal_self_handled)
         "kill": 1167,
@@ -278,23 +313,52 @@ class ProcMgr(Service):
         self._shadow(proc, task.pid, made=True)
         return task
 
-    def load(self, task: Task, image, argv, envp, execfn: bytes) -> tuple[int, int]:
-        """Load `image` into `task` with Linux's initial stack for argv and envp: (entry, sp)."""
+    def load(self, task: Task, image, argv, envp, execfn: bytes, interp=None) -> tuple[int, int]:
+        """Load `image` (and its dynamic loader `interp`, from `interpreter`) into `task` with
+        Linux's initial stack for argv and envp: (entry, sp). The first instruction is the
+        loader's when there is one: it maps the program's libraries, then jumps to the
+        program's entry (AT_ENTRY)."""
         random16 = self.peers["devhost"].random.bytes(16)
-        sp, stack = build_stack(STACK_TOP, argv, envp, auxv_for(image), execfn, random16)
-        self.peers["memmgr"].load_program(task.proc, image, stack, sp)
+        auxv = auxv_for(image, interp)
+        sp, stack = build_stack(STACK_TOP, argv, envp, auxv, execfn, random16)
+        self.peers["memmgr"].load_program(task.proc, image, stack, sp, interp)
         task.exe = image.path.encode()
+        task.comm = comm_of(execfn)
         task.proc.image = image
-        return image.entry, sp
+        return (interp or image).entry, sp
+
+    def interpreter(self, task: Task, image):
+        """The dynamic loader `image` names (PT_INTERP), read from the file system as execve
+        opens it (relative to the working directory) and placed where Linux's
+        ``load_elf_interp`` puts it; None for a static program. Raises ElfError: `errno` names
+        what execve returns (ENOENT, EACCES, ELIBBAD, EIO...), unless it is `fatal`."""
+        if image.interp is None:
+            return None
+        found = self.peers["fsmgr"].executable(task, image.interp, from_user=False)
+        what = image.interp.decode(errors="replace")
+        if isinstance(found, int):
+            name = abi.ERRNO_NAMES.get(-found, "ENOEXEC")
+            raise ElfError(image.path, f"its interpreter {what}: {os.strerror(-found)}", name)
+        data, path = found
+        interp = parse_interpreter(data, path.decode(errors="replace"))
+        return interp.rebased(interpreter_bias(interp)) if interp.elf_type == "ET_DYN" else interp
 
     def _add(self, ppid, proc) -> Task:
         task = Task(self._next_pid, ppid, proc)
         self._next_pid += 1
         parent = self.tasks.get(ppid)
         task.pgid, task.sid = (parent.pgid, parent.sid) if parent else (task.pid, task.pid)
-        task.rlimits = dict(parent.rlimits) if parent else {}
+        task.rlimits = dict(parent.rlimits) if parent else default_rlimits(len(self.k.ram))
         if parent:
             task.uids, task.gids, task.groups = list(parent.uids), list(parent.gids), parent.groups
+            task.fsids, task.caps, task.nice = list(parent.fsids), parent.caps, parent.nice
+            task.comm, task.personality = parent.comm, parent.personality
+            task.no_new_privs, task.dumpable = parent.no_new_privs, parent.dumpable
+            task.timer_slack = parent.timer_slack
+            if not parent.reset_on_fork:
+                task.policy, task.rt_priority = parent.policy, parent.rt_priority
+            else:
+                task.nice = max(task.nice, 0)
             if not parent.virtual:
                 task.exe, task.signals = parent.exe, parent.signals.copy()
                 proc.image = parent.proc.image
@@ -318,6 +382,8 @@ class ProcMgr(Service):
         vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
         if flags & CLONE_VM and not vfork:
             return -ENOSYS  # a process sharing memory that is not a vfork: not modelled
+        if self._over_nproc(parent):
+            return -EAGAIN
         try:
             proc = Process(k, f"pid{self._next_pid}", parent.proc.personality)
         except MemoryError:
@@ -338,12 +404,26 @@ class ProcMgr(Service):
             ctx[31] = stack
         k.set_saved_context(proc.tcb, ctx)
         k.adopt(proc.tcb, proc, machine.extra_context())
+        if task.nice:
+            self.weigh(task)
+        if task.policy:
+            self.prioritise(task)
         k.threads.resume(proc.tcb)
         k.need_resched = True
         k.counts["procmgr.vforks" if vfork else "procmgr.forks"] += 1
         if vfork:  # the parent waits (with the child's pid in x0) until the child execs or exits
             k.block_current(task.vfork_waiters)
         return task.pid
+
+    def _over_nproc(self, task: Task) -> bool:
+        """Would one more task exceed RLIMIT_NPROC for `task`'s real user? (Tasks: every thread
+        of every process of the user until it is reaped; root is exempt, as with
+        CAP_SYS_RESOURCE.)"""
+        uid = task.uids[0]
+        if uid == 0:
+            return False
+        mine = sum(len(t.threads) or 1 for t in self.tasks.values() if t.uids[0] == uid)
+        return mine >= self.limit(task, RLIMIT_NPROC)[0]
 
     # ---- the calls ------------------------------------------------------------------------
     def sys_exit(self, call, status, *_):
@@ -356,6 +436,46 @@ class ProcMgr(Service):
 
     def sys_clone(self, call, flags, newsp, parent_tid, tls, child_tid, *_):
         return self.fork(call.machine, call.task, flags, child_tid, newsp, tls, parent_tid)
+
+    def sys_clone3(self, call, args, size, *_):
+        """clone3(2): clone's arguments in a struct clone_args (64 to 88 bytes known here), the
+        exit signal apart from the flags, the stack as a base and a size; CLONE_PIDFD gives
+        the parent a pidfd for the child. set_tid (choosing the child's pid) is not
+        modelled: EINVAL."""
+        if size < CLONE_ARGS_V0:
+            return -EINVAL
+        if size > PAGE_SIZE:
+            return -E2BIG
+        raw = call.space.read(args, size)
+        if raw is None:
+            return -EFAULT
+        if any(raw[CLONE_ARGS_V2:]):
+            return -E2BIG  # fields of a later version than hmk knows, set
+        fields = struct.unpack("<11Q", raw[:CLONE_ARGS_V2].ljust(CLONE_ARGS_V2, b"\0"))
+        flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls = fields[:8]
+        set_tid, set_tid_size = fields[8:10]
+        if (
+            flags & ~0xFFFFFFFF
+            or flags & CLONE3_REUSED
+            or exit_signal & ~0xFF
+            or exit_signal > NSIG
+        ):
+            return -EINVAL
+        if flags & CLONE_THREAD and exit_signal or set_tid or set_tid_size:
+            return -EINVAL
+        if bool(stack) != bool(stack_size):
+            return -EINVAL
+        if flags & CLONE_PIDFD and flags & CLONE_THREAD:
+            return -EINVAL
+        sp = stack + stack_size if stack else 0
+        child = self.fork(
+            call.machine, call.task, flags | exit_signal, child_tid, sp, tls, parent_tid
+        )
+        if child > 0 and flags & CLONE_PIDFD:
+            fd = self.open_pidfd(call.task, self.tasks[child])
+            if fd < 0 or not call.space.write(pidfd, struct.pack("<i", fd)):
+                return -EFAULT if fd >= 0 else fd
+        return child
 
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
@@ -370,22 +490,30 @@ class ProcMgr(Service):
         if isinstance(found, int):
             return found
         data, name = found
+        doomed = False  # Linux finds the interpreter bad only past the point of no return
         try:
             image = parse_elf(data, name.decode(errors="replace"))
-        except ElfError:
-            return -ENOEXEC
+            interp = self.interpreter(task, image)
+        except ElfError as e:
+            if not e.fatal:
+                return -getattr(abi, e.errno)
+            doomed, interp = True, None
         mm = self.peers["memmgr"]
-        if not mm.fits(image):
+        if not all(mm.fits(i) for i in (image, interp) if i is not None):
             return -ENOEXEC
         # ---- the point of no return: the old image goes (a vfork parent goes on)
         self.work(exec=1, exec_string=len(argv) + len(envp))
         mm.drop_image(task.proc)
         self.vfork_done(task)
-        entry, sp = self.load(task, image, argv, envp, name)
+        if doomed:
+            self.exited(m, task, SIGSEGV)
+            return 0  # for --strace: nobody receives it
+        entry, sp = self.load(task, image, argv, envp, name, interp)
         m.use_code(image)
         for service in self.peers.values():
             service.process_exec(task)
         task.signals.exec_reset()
+        self.drop_timers(task, interval_timers=False)
         regs = [0] * 34
         regs[31], regs[32] = sp, entry
         m.set_context(regs)
@@ -411,9 +539,6 @@ class ProcMgr(Service):
         return entry[0]
 
     @charged(ids=1)
-    def sys_set_robust_list(self, call, head, size, *_):
-        return 0 if size == 24 else -EINVAL
-
     @charged(ids=1)
     def sys_getpid(self, call, *_):
         return call.task.pid
@@ -507,30 +632,6 @@ class ProcMgr(Service):
                 return -EFAULT
             return 0 if raw[0] & 1 else -EINVAL
 
-    # ---- scheduling classes: every thread is SCHED_OTHER (hmk's schedulers have no
-    # real-time classes), whose static priority is 0
-    @charged(task_field=1)
-    def sys_sched_get_priority_max(self, call, policy, *_):
-        return _PRIORITY_RANGE.get(_signed(policy), (-EINVAL, 0))[0]
-
-    @charged(task_field=1)
-    def sys_sched_get_priority_min(self, call, policy, *_):
-        return _PRIORITY_RANGE.get(_signed(policy), (0, -EINVAL))[1]
-
-    @charged(task_field=1)
-    def sys_sched_getscheduler(self, call, pid, *_):
-        if _signed(pid) < 0:
-            return -EINVAL
-        return -ESRCH if self._task_or_thread(_signed(pid) or call.task.pid) is None else 0
-
-    @charged(task_field=1)
-    def sys_sched_getparam(self, call, pid, param, *_):
-        if _signed(pid) < 0 or not param:
-            return -EINVAL
-        if self._task_or_thread(_signed(pid) or call.task.pid) is None:
-            return -ESRCH
-        return 0 if call.space.write(param, bytes(4)) else -EFAULT
-
     @charged(task_field=1)
     def sys_membarrier(self, call, cmd, flags, cpu_id, *_):
         """One modelled core: every thread's memory accesses are already in program order
@@ -576,10 +677,14 @@ class ProcMgr(Service):
         return self.kill(call.task, pid, sig)
 
     def sys_tgkill(self, call, tgid, tid, sig, *_):
-        return self.kill(call.task, tid, sig)
+        if _signed(tgid) <= 0 or _signed(tid) <= 0:
+            return -EINVAL
+        return self.kill(call.task, tid, sig, SI_TKILL)
 
     def sys_tkill(self, call, tid, sig, *_):
-        return self.kill(call.task, tid, sig)
+        if _signed(tid) <= 0:
+            return -EINVAL
+        return self.kill(call.task, tid, sig, SI_TKILL)
 
     # ---- process groups and sessions
     @charged(task_field=1)
@@ -680,28 +785,6 @@ class ProcMgr(Service):
         call.task.groups = struct.unpack(f"<{size}I", raw)
         return 0
 
-    @charged(task_field=1)
-    def sys_prlimit64(self, call, pid, resource, new, old, *_):
-        task = call.task if pid == 0 else self.tasks.get(pid)
-        if task is None:
-            return -ESRCH
-        if not 0 <= resource < RLIM_NLIMITS:
-            return -EINVAL
-        default = STACK_SIZE if resource == RLIMIT_STACK else RLIM_INFINITY
-        current = task.rlimits.get(resource, (default, RLIM_INFINITY))
-        if new:
-            raw = call.space.read(new, 16)
-            if raw is None:
-                return -EFAULT
-            soft, hard = struct.unpack("<QQ", raw)
-            if soft > hard:
-                return -EINVAL
-        if old and not call.space.write(old, struct.pack("<QQ", *current)):
-            return -EFAULT
-        if new:
-            task.rlimits[resource] = (soft, hard)  # root may raise the hard limit too
-        return 0
-
     # ---- CPU time ------------------------------------------------------------------------
     def cpu_ns(self, task: Task, who: int = RUSAGE_SELF, tcb: int | None = None):
         """(user, system) ns of `task` (RUSAGE_SELF), of its waited-for children and their
@@ -774,6 +857,10 @@ class ProcMgr(Service):
             extra[-1] = tls  # TPIDR_EL0
         k.set_saved_context(tcb, ctx)
         k.adopt(tcb, proc, extra)
+        if task.nice:
+            self.weigh(task)
+        if task.policy:
+            self.prioritise(task)
         k.threads.resume(tcb)
         k.need_resched = True
         k.counts["procmgr.threads"] += 1
@@ -865,7 +952,10 @@ class ProcMgr(Service):
         for tcb in k.threads_of(task.proc):
             k.forget_thread(tcb)
         task.cpu_at_exit = k.cpu_cycles(task.proc)
+        self.drop_timers(task, interval_timers=True)
         task.zombie, task.status = True, status
+        for node in task.pidfds:  # readable now
+            node.changed(k)
         self.vfork_done(task)
         if task is self.program:
             machine.stop()
@@ -873,23 +963,42 @@ class ProcMgr(Service):
         self.peers["memmgr"].detach(task.proc)  # its memory and kernel objects go; its pid
         k.destroy_process(task.proc)  # stays until it is reaped
         init = self.tasks[INIT_PID]
-        for child in task.children:  # orphans go to init
-            child.ppid = INIT_PID
-            init.children.append(child)
-            if child.zombie:
+        reaper = self._reaper_for(task)
+        for child in task.children:  # orphans go to a subreaper above them, or to init
+            child.ppid = reaper.pid
+            reaper.children.append(child)
+            if child.pdeathsig and not child.zombie:
+                child.signals.post(child.pdeathsig, SI_USER, task.pid)
+                self.signalled(child)
+            if child.zombie and reaper is init:
                 self._reap(init, child, charged=False)
+            elif child.zombie:  # a subreaper hears of the zombie it now has to reap
+                reaper.signals.post(SIGCHLD, _child_code(child.status), child.pid)
+                self.k.wake_all(reaper.waiters)
         parent = self.tasks.get(task.ppid)
         if parent is init:  # init's wait loop reaps it at once (init's work: not charged)
             self._reap(init, task, charged=False)
         elif parent is not None:
             code, value = _child_code(status), _child_value(status)
-            parent.signals.post(SIGCHLD, code, task.pid, value)
+            parent.signals.post(SIGCHLD, code, task.pid, value, task.uids[0])
+            if parent.signals.waiters:  # its signalfd readers and pollers look again
+                k.wake_all(parent.signals.waiters)
             k.wake_all(parent.waiters)
         k.need_resched = True
 
-    def kill(self, sender: Task, pid: int, sig: int) -> int:
+    def _reaper_for(self, task: Task) -> Task:
+        """Who adopts `task`'s children: its nearest live ancestor that asked to be a
+        subreaper (prctl PR_SET_CHILD_SUBREAPER), else init."""
+        up = self.tasks.get(task.ppid)
+        while up is not None and up.pid != INIT_PID:
+            if up.subreaper and not up.zombie:
+                return up
+            up = self.tasks.get(up.ppid)
+        return self.tasks[INIT_PID]
+
+    def kill(self, sender: Task, pid: int, sig: int, code: int = SI_USER) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
-        process but pid 1 and the caller (-1)."""
+        process but pid 1 and the caller (-1); `code`: the siginfo's (tgkill's SI_TKILL)."""
         pid, sig = _signed(pid), _signed(sig)
         if not 0 <= sig <= NSIG:
             return -EINVAL
@@ -907,14 +1016,22 @@ class ProcMgr(Service):
             return -ESRCH
         for target in targets:
             if sig and not target.zombie and not target.virtual:
-                self._signal(sender, target, sig)
+                self._signal(sender, target, sig, code)
         return 0
 
-    def _signal(self, sender: Task, target: Task, sig: int) -> None:
-        target.signals.post(sig, SI_USER, sender.pid)
+    def _signal(self, sender: Task, target: Task, sig: int, code: int = SI_USER) -> None:
+        target.signals.post(sig, code, sender.pid, uid=sender.uids[0])
+        self.signalled(target)
+
+    def signalled(self, target: Task) -> None:
+        """A signal was posted to `target`: its signalfd readers and pollers look again, and
+        a thread of it blocked in a call wakes if the signal is deliverable or awaited (its
+        call goes on or fails with EINTR: the shim decides)."""
+        if target.signals.waiters:
+            self.k.wake_all(target.signals.waiters)
         tcb = target.proc.tcb
-        if self.k.blocked(tcb) and target.signals.next_signal():
-            self.k.interrupt(tcb)  # its call goes on or fails with EINTR (the shim decides)
+        if self.k.blocked(tcb) and target.signals.wakes():
+            self.k.interrupt(tcb)
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:
@@ -972,7 +1089,7 @@ class ProcMgr(Service):
         return dead.pid
 
     def waitid(self, task: Task, idtype: int, ident: int, infop: int, options: int, rusage: int):
-        """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group); WEXITED must be asked
+        """waitid(2): P_ALL, P_PID, P_PGID (0: the caller's group), P_PIDFD; WEXITED must be asked
         for (stopped and continued children are not modelled); WNOWAIT leaves the child
         waitable. The siginfo written is SIGCHLD's (an empty one when WNOHANG finds none)."""
         ident = _signed(ident)
@@ -986,6 +1103,11 @@ class ProcMgr(Service):
         elif idtype == P_PGID and ident >= 0:
             group = ident or task.pgid
             match = lambda c: c.pgid == group  # noqa: E731
+        elif idtype == P_PIDFD:
+            target = self.pidfd_task(task, ident)
+            if isinstance(target, int):
+                return target
+            match = lambda c: c is target  # noqa: E731
         else:
             return -EINVAL
         dead = self._zombie(task, match, options, exited=bool(options & WEXITED))
@@ -1005,7 +1127,8 @@ class ProcMgr(Service):
             and space.write(infop + 16, struct.pack("<iIi", pid, 0, value))
         ):
             return -EFAULT
-        if rusage and not space.write(rusage, _rusage(self._reaped_cpu(dead))):
+        usage = _rusage(self._reaped_cpu(dead)) if dead != 0 else bytes(RUSAGE_BYTES)
+        if rusage and not space.write(rusage, usage):
             return -EFAULT
         if dead != 0 and not options & WNOWAIT:
             self._reap(task, dead)
@@ -1102,7 +1225,6 @@ def _strings(space, ptr):
 
 # policy -> (max, min) static priority (sched_get_priority_max/min): SCHED_OTHER, SCHED_BATCH,
 # SCHED_IDLE 0; SCHED_FIFO and SCHED_RR 1..99 (kernel/sched/core.c)
-_PRIORITY_RANGE = {0: (0, 0), 1: (99, 1), 2: (99, 1), 3: (0, 0), 5: (0, 0)}
 # membarrier's commands (include/uapi/linux/membarrier.h)
 MEMBARRIER_QUERY, MEMBARRIER_RSEQ, MEMBARRIER_CMD_FLAG_CPU = 0, 1 << 7, 1
 MEMBARRIER_COMMANDS = tuple(1 << k for k in range(9))  # GLOBAL .. REGISTER_..._RSEQ

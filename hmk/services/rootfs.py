@@ -1,53 +1,107 @@
 """fsmgr's tree at boot: the root file system, devfs on /dev and a minimal procfs on /proc.
 
 The default root: the program at its host path (read-only, as qemu-user shows it), /bin with the
-bundled programs and /etc/passwd (read-only), a writable tmpfs on /tmp, devfs on /dev (the
-console's stdin, stdout and stderr and tty, null, zero, random and urandom, the RAM disk ram0 and
-the real-time clock rtc0: devhost's devices), a minimal procfs on /proc (self/exe, self/maps,
-meminfo, all of the process whose thread is running). With a root file system (`rootfs`), the
-root is that host directory, read-only, with tmpfs, devfs and procfs mounted over /tmp, /dev and
-/proc, and the program a path inside it; its own /etc/passwd is the guest's (the built-in one
-only fills in for a root that has none).
+bundled programs and /etc with passwd, group and hosts (read-only), a writable tmpfs on /tmp,
+devfs on /dev (the console's stdin, stdout and stderr and tty, null, zero, random and urandom,
+the RAM disk ram0 and the real-time clock rtc0: devhost's devices), a minimal procfs on /proc
+(self/exe, self/maps, meminfo, all of the process whose thread is running).
+
+With a root file system (`rootfs`), the root is that host directory, writable through an
+in-memory upper layer (hmk.services.vfs.HostDir: the host's files are read, never written; what
+the guest changes lives in memory for the run), with tmpfs, devfs and procfs mounted over /tmp,
+/dev and /proc, and the program a path inside it. The root's own /etc files win: the built-in
+passwd, group and hosts only fill in for a root that has none.
+
+`mounts`: (host path, guest path, read-only) triples, each a host directory or file placed at
+its guest path (`hmk run --mount HOST:GUEST[:ro]`), over whatever was there: read-only ones
+refuse every change (EROFS), the others take changes in memory as the root does.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 from hmk.services import devhost
 from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Symlink, Vfs
 
+BUILT_IN_ETC = {  # what a root without its own gets
+    b"passwd": b"root:x:0:0:root:/root:/bin/sh\n",
+    b"group": b"root:x:0:\n",
+    b"hosts": b"127.0.0.1\tlocalhost\n::1\t\tlocalhost\n",
+}
 
-def build_root(fs, program: str, bundled: dict[str, str], rootfs: str | None = None) -> Vfs:
+
+def build_root(
+    fs, program: str, bundled: dict[str, str], rootfs: str | None = None, mounts=()
+) -> Vfs:
     """The tree for file manager `fs`. `bundled`: name -> host path for /bin."""
     vfs = Vfs()
-    if rootfs is not None:
-        vfs.root = HostDir(Path(rootfs))
+    builtin = rootfs is None  # hmk's own tree: read-only but for /tmp
+    if not builtin:
+        vfs.root = HostDir(Path(rootfs), readonly=False)
         vfs.root.parent = vfs.root
-        for mount in (b"tmp", b"dev", b"proc"):
-            vfs.root.entries.pop(mount, None)
-            vfs.root.add(mount, Dir())
+        vfs.root.mounted = True
+        for name in (b"tmp", b"dev", b"proc"):
+            _mount(vfs.root, name, Dir())
         bundled, program = {}, ""
     root = vfs.root
     for name, host in sorted(bundled.items()):
         vfs.place(b"/bin/" + name.encode(), File(host=Path(host), readonly=True, perm=0o755))
-    if not isinstance(vfs.walk(root, b"/etc/passwd")[0], Node):  # the guest root's own wins
-        vfs.place(b"/etc/passwd", File(b"root:x:0:0:root:/root:/bin/sh\n", readonly=True))
-    vfs.mkdirs(b"/tmp").mode = stat.S_IFDIR | 0o1777  # the writable tmpfs (before the program:
-    exe = program.encode()  # a program under /tmp must not make /tmp read-only)
+    etc = vfs.walk(root, b"/etc")[0]
+    if not isinstance(etc, Dir):
+        etc = vfs.mkdirs(b"/etc")
+    for name, text in BUILT_IN_ETC.items():
+        if vfs.walk(etc, name)[0] is None:  # the guest root's own wins
+            etc.add(name, File(text, readonly=builtin))
+    tmp = vfs.mkdirs(b"/tmp")  # the writable tmpfs (before the program: a program under
+    tmp.mode, tmp.mounted = stat.S_IFDIR | 0o1777, True  # /tmp must not make /tmp read-only)
+    exe = program.encode()
     if exe.startswith(b"/"):
         vfs.place(exe, File(host=Path(program), readonly=True, perm=0o755), readonly=True)
-    _devices(fs, vfs.mkdirs(b"/dev", readonly=True))
+    dev = vfs.mkdirs(b"/dev", readonly=True)
+    _devices(fs, dev)
     proc = vfs.mkdirs(b"/proc", readonly=True)
+    dev.mounted = proc.mounted = True
     proc.add(b"meminfo", Generated(lambda: _meminfo(fs.k)))
     self_dir = proc.add(b"self", Dir(readonly=True))
     self_dir.add(b"exe", Symlink(resolve=lambda: fs.running_task().exe))
     self_dir.add(b"maps", Generated(lambda: _maps(fs.space_of(fs.running_task()).vmas)))
-    for ro in (b"/bin", b"/etc"):
-        vfs.mkdirs(ro).readonly = True
-    root.readonly = True
+    if builtin:
+        for ro in (b"/bin", b"/etc"):
+            vfs.mkdirs(ro).readonly = True
+        root.readonly = True
+    for host, guest, readonly in mounts:
+        place_mount(vfs, host, guest, readonly)
     return vfs
+
+
+def place_mount(vfs: Vfs, host: str, guest: str, readonly: bool) -> Node:
+    """The host directory or file `host` at the absolute guest path `guest` (its parent
+    directories made as needed); OSError or ValueError when it cannot be."""
+    target = os.fsencode(guest)
+    if not target.startswith(b"/") or not target.strip(b"/"):
+        raise ValueError(f"--mount {host}:{guest}: the guest path must be absolute, not /")
+    if os.path.isdir(host):
+        node = HostDir(Path(host), readonly=readonly)
+    elif os.path.isfile(host):
+        node = File(host=Path(host), readonly=readonly, perm=os.stat(host).st_mode & 0o777)
+    else:
+        raise OSError(f"--mount {host}:{guest}: {host}: no such directory or file")
+    parent_path, _, name = target.rstrip(b"/").rpartition(b"/")
+    parent = vfs.walk(vfs.root, parent_path or b"/")[0]
+    if not isinstance(parent, Dir):
+        parent = vfs.mkdirs(parent_path)
+    return _mount(parent, name, node)
+
+
+def _mount(parent: Dir, name: bytes, node: Node) -> Node:
+    """`node` at `name` in `parent`, over what was there: a file system of its own."""
+    if name in parent.entries:
+        parent.remove(name)
+    node.mounted = True
+    return parent.add(name, node)
 
 
 def _devices(fs, dev: Dir) -> None:

@@ -65,7 +65,8 @@ class Boot:
     seed: int = 0  # for the run's random bytes (getrandom, /dev/urandom, AT_RANDOM)
     program: str = ""  # the first program's path (host or, with `rootfs`, guest)
     bundled: dict = field(default_factory=dict)  # name -> host path of /bin's programs
-    rootfs: str | None = None  # a host directory as the guest's read-only root
+    rootfs: str | None = None  # a host directory as the guest's root (changes kept in memory)
+    mounts: tuple = ()  # (host path, guest path, read-only) placed in the guest's tree
 
 
 # A syscall handler's entry: its arguments taken from the saved registers (or the request) into

@@ -29,6 +29,7 @@ MAX_SYMLINKS = 40
 
 class Node:
     _next_ino = [1]
+    mounted = False  # the root of a file system of its own (the tree's root, a mount)
 
     def __init__(self, mode: int, readonly: bool = False):
         self.mode = mode
@@ -84,13 +85,22 @@ class Dir(Node):
 
 
 class HostDir(Dir):
-    """A read-only directory imported from the host (`hmk run --rootfs DIR`), listed on first
-    use: files read on first use, symbolic links as they are, other kinds left out."""
+    """A directory imported from the host (`hmk run --rootfs DIR`, `--mount`), listed on first
+    use: files read on first use, symbolic links as they are, other kinds left out; their
+    modes and modification times the host's. The host is never written: with `readonly`
+    False the guest's changes live in memory, over the host's tree, for the run (an upper
+    layer: a file's bytes are copied in on first use and changed there; a name removed or
+    renamed stays gone, since the listing is read once; new names are memory nodes)."""
 
-    def __init__(self, host: Path):
-        super().__init__(readonly=True)
+    def __init__(self, host: Path, readonly: bool = True):
+        super().__init__(readonly=readonly)
         self.host = host
         self._loaded = False
+        try:
+            st = os.stat(host)
+            self.mode, self.mtime = stat.S_IFDIR | st.st_mode & 0o7777, st.st_mtime_ns
+        except OSError:
+            pass
 
     @property
     def entries(self) -> dict:
@@ -104,23 +114,35 @@ class HostDir(Dir):
             for e in listing:
                 name = os.fsencode(e.name)
                 try:
-                    if e.is_symlink():
+                    st = e.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
                         node = Symlink(os.fsencode(os.readlink(e.path)))
-                    elif e.is_dir():
-                        node = HostDir(Path(e.path))
-                    elif e.is_file():
-                        perm = e.stat().st_mode & 0o777
-                        node = File(host=Path(e.path), readonly=True, perm=perm)
+                    elif stat.S_ISDIR(st.st_mode):
+                        node = HostDir(Path(e.path), self.readonly)
+                    elif stat.S_ISREG(st.st_mode):
+                        perm = st.st_mode & 0o7777
+                        node = File(host=Path(e.path), readonly=self.readonly, perm=perm)
                     else:
                         continue
                 except OSError:
                     continue
+                node.mtime = st.st_mtime_ns
                 self.add(name, node)
         return self._entries
 
     @entries.setter
     def entries(self, value: dict) -> None:
         self._entries = value
+
+    @property
+    def nlink(self) -> int:
+        """2 and one per subdirectory: the listing is read first."""
+        self.entries  # noqa: B018
+        return self._nlink
+
+    @nlink.setter
+    def nlink(self, value: int) -> None:
+        self._nlink = value
 
 
 class File(Node):
@@ -208,6 +230,10 @@ class Pipe(Node):
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
+        # its wake-ups so far, by what they announce (edge-triggered epoll hears those of the
+        # events it watches), as Linux's pipe wakes its two wait queues: bytes written (the
+        # readers'), room made in a full pipe (the writers'), an end closed (both, to anyone)
+        self.read_generation = self.write_generation = self.hup_generation = 0
 
 
 class Special(Node):
@@ -263,10 +289,19 @@ class Stream(Node):
         kernel.wake_all(self.waiters)
 
 
+def file_system(node: Node) -> Node:
+    """The root of the file system `node` is on: its nearest mounted ancestor (or itself).
+    rename and link across two of them is EXDEV."""
+    while not node.mounted and node.parent is not None and node.parent is not node:
+        node = node.parent
+    return node
+
+
 class Vfs:
     def __init__(self):
         self.root = Dir()
         self.root.parent = self.root
+        self.root.mounted = True
         self.lookups = 0  # path components looked up by walks so far (their cost is fsmgr's)
 
     def mkdirs(self, path: bytes, readonly=False) -> Dir:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hmk.cpu.elf import load_elf, parse_elf
+from hmk.cpu.elf import ElfError, load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
 from hmk.hw.engine import BatchHierarchy
@@ -198,6 +198,7 @@ class Simulation:
         tick_us: float = TICK_US,
         capabilities_only: bool | None = None,
         rootfs: str | None = None,
+        mounts=(),
         warnings=_STDERR,
         progress=None,
         max_instructions: int | None = None,
@@ -213,6 +214,7 @@ class Simulation:
         self.ghz = ghz = which.ghz
         if rootfs is not None and not os.path.isdir(rootfs):
             raise OSError(f"--rootfs {rootfs}: not a directory")
+        mounts = tuple(parse_mount(m) for m in mounts)
         for name, limit in (("max_instructions", max_instructions), ("max_cycles", max_cycles)):
             if limit is not None and limit <= 0:
                 raise ValueError(f"{name} must be positive, not {limit}")
@@ -281,6 +283,7 @@ class Simulation:
             program=program if rootfs is not None else os.path.abspath(program),
             bundled={name: str(workload_path(name)) for name in list_workloads()},
             rootfs=rootfs,
+            mounts=mounts,
         )
         self.services = services = registry.boot(boot)
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
@@ -369,9 +372,20 @@ class Simulation:
         return parse_elf(found[0], found[1].decode(errors="replace"))
 
     def start(self, image, argv: list[bytes], envp: list[bytes]) -> None:
-        """Load `image` as the first process's program, with Linux's initial stack for argv
-        and envp."""
-        self._entry = self.procmgr.load(self.program_task, image, argv, envp, argv[0])
+        """Load `image` as the first process's program (with its dynamic loader, from the
+        guest's file system, if it names one), with Linux's initial stack for argv and envp.
+        ElfError when the loader is missing or not one hmk can run."""
+        try:
+            interp = self.procmgr.interpreter(self.program_task, image)
+        except ElfError as e:
+            if self.rootfs is None and e.errno == "ENOENT":
+                raise ElfError(
+                    e.path,
+                    f"{e.reason} (a dynamically linked program needs its "
+                    "libraries: --rootfs DIR gives the guest a root that has them)",
+                ) from None
+            raise
+        self._entry = self.procmgr.load(self.program_task, image, argv, envp, argv[0], interp)
 
     def run(self) -> RunResult:
         """Run until the first process and everything it started have exited (or a fault or a
@@ -446,6 +460,28 @@ class Simulation:
         }
 
 
+def parse_mount(spec) -> tuple[str, str, bool]:
+    """A mount as (host path, guest path, read-only): from "HOST:GUEST" or "HOST:GUEST:ro"
+    (`hmk run --mount`), or such a triple (or a pair: writable). ValueError when malformed;
+    the host path must exist (OSError)."""
+    if isinstance(spec, str | os.PathLike):
+        parts = os.fspath(spec).split(":")
+        if len(parts) == 3 and parts[2] in ("ro", "rw"):
+            parts = [parts[0], parts[1], parts[2] == "ro"]
+        elif len(parts) != 2:
+            raise ValueError(f"--mount {spec}: expected HOST:GUEST or HOST:GUEST:ro")
+    else:
+        parts = list(spec)
+    if len(parts) == 2:
+        parts.append(False)
+    if len(parts) != 3 or not parts[0] or not str(parts[1]).startswith("/"):
+        raise ValueError(f"--mount {spec}: expected HOST:GUEST[:ro], GUEST an absolute path")
+    host, guest, readonly = os.fspath(parts[0]), os.fspath(parts[1]), bool(parts[2])
+    if not os.path.exists(host):
+        raise OSError(f"--mount {spec}: {host}: no such file or directory")
+    return os.path.abspath(host), guest, readonly
+
+
 def run_program(
     program: str,
     args: list[str] | None = None,
@@ -461,7 +497,10 @@ def run_program(
     `system`: the composition (a preset name or a system file, hmk.system); `paging` overrides
     its choice: "kernel" (HM's policy-free kernel paging) or "user" (every fault an IPC to a
     user-level pager); `capabilities_only` overrides its address-token choice; `rootfs`: a host
-    directory to import read-only as the guest's root, `program` then a path inside it; `impl`:
+    directory as the guest's root (the guest's changes kept in memory, the host's files never
+    written), `program` then a path inside it; `mounts`: host directories or files placed in
+    the guest's tree, each "HOST:GUEST" (changes kept in memory) or "HOST:GUEST:ro" (read-only,
+    EROFS), or a (host, guest, read_only) triple; `impl`:
     the kernel hot paths' "cython" twins or their "python" references; `tick_us`: the
     scheduler's timer period in simulated microseconds; `warnings`: a text stream for hmk's
     one-line warnings (default stderr; None: only in the result); `progress`: a text stream

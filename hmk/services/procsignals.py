@@ -1,0 +1,232 @@
+"""The process manager's signal calls beyond actions, masks and kill (those are in procmgr):
+the alternate signal stack, waiting for signals (rt_sigsuspend, rt_sigtimedwait), the pending
+set, queued signals with a value (rt_sigqueueinfo, rt_tgsigqueueinfo), and process descriptors
+(pidfd_open, pidfd_send_signal, pidfd_getfd; clone3's CLONE_PIDFD and waitid's P_PIDFD): a
+pidfd is readable once its process has exited.
+
+A wait for signals blocks the thread on its process's `signal_waiters`; a signal sent to the
+process wakes it when it is deliverable or one the wait asked for (SignalState.wakes), and the
+call looks again, as Linux's do_sigtimedwait and sigsuspend loop. Signal state is per process
+here (hmk.linux.signals): the alternate stack too, which Linux keeps per thread.
+"""
+
+from __future__ import annotations
+
+import stat
+import struct
+
+from hmk.linux.abi import (
+    EAGAIN,
+    EBADF,
+    EFAULT,
+    EINTR,
+    EINVAL,
+    EPERM,
+    ERESTARTSYS,
+    ESRCH,
+    NSIG,
+    O_NONBLOCK,
+    POLLIN,
+    SI_TKILL,
+    SI_USER,
+)
+from hmk.linux.clock import read_timespec
+from hmk.linux.signals import UNBLOCKABLE, siginfo
+from hmk.services.copies import WRITE, log_user
+from hmk.services.service import charged
+from hmk.services.vfs import Stream
+
+SIGSET_BYTES = 8
+SIGINFO_BYTES = 128
+
+
+class PidFd(Stream):
+    """A process descriptor: names `task` for signals and waits; poll sees it readable
+    (POLLIN) once the process has exited; read(2) is not for it (EINVAL)."""
+
+    def __init__(self, task):
+        super().__init__(stat.S_IFREG | 0o600)  # an anonymous inode, as Linux's pidfs
+        self.task = task
+
+    def poll(self, f) -> int:
+        return POLLIN if self.task.zombie else 0
+
+
+class SignalCalls:
+    """Handlers mixed into the process manager (hmk.services.procmgr.ProcMgr)."""
+
+    @charged(sigprocmask=1)
+    def sys_sigaltstack(self, call, ss, old, *_):
+        return call.task.signals.sigaltstack(call.space, ss, old, call.machine.sp)
+
+    @charged(sigprocmask=1)
+    def sys_rt_sigpending(self, call, out, size, *_):
+        if size > SIGSET_BYTES:
+            return -EINVAL
+        st = call.task.signals
+        raw = struct.pack("<Q", st.pending & st.blocked)[:size]
+        return 0 if call.space.write(out, raw) else -EFAULT
+
+    def sys_rt_sigsuspend(self, call, mask_ptr, size, *_):
+        """Wait with `mask` as the blocked set until a handler is to run: then EINTR, and the
+        handler's frame keeps the mask from before the call, which its sigreturn restores."""
+        st = call.task.signals
+        with self.working(sigprocmask=int(not call.resumed)):
+            if not call.resumed:
+                if size != SIGSET_BYTES:
+                    return -EINVAL
+                raw = call.space.read(mask_ptr, SIGSET_BYTES)
+                if raw is None:
+                    return -EFAULT
+                st.suspended_from = st.blocked
+                st.blocked = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+            if st.handler_pending():
+                st.saved_mask, st.suspended_from = st.suspended_from, None
+                return -EINTR
+            self.k.block_current(call.task.signal_waiters)
+            return -ERESTARTSYS
+
+    def sys_rt_sigtimedwait(self, call, set_ptr, info, timeout, size, *_):
+        """Dequeue a pending signal of the set (blocked ones: the point of the call) and give
+        its number and siginfo; wait for one if none is pending, until the timeout (EAGAIN)
+        or a handler's signal (EINTR)."""
+        st, k = call.task.signals, self.k
+        with self.working(sigprocmask=int(not call.resumed)) as ops:
+            if size != SIGSET_BYTES:
+                return -EINVAL
+            raw = call.space.read(set_ptr, SIGSET_BYTES)
+            if raw is None:
+                return -EFAULT
+            wanted = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+            got = st.take(wanted)
+            if got is not None:
+                st.awaited = 0
+                k.end_wait(call.tcb)
+                sig, code, value, extra, uid = got
+                ops.update(sigdequeue=1)
+                if info:
+                    out = siginfo(sig, code, value, extra, uid)
+                    if not call.space.write(info, out):
+                        return -EFAULT
+                    log_user(k.mem, call.space, info, len(out), WRITE)
+                return sig
+            if st.handler_pending():
+                st.awaited = 0
+                return -EINTR
+            if timeout:
+                ns = read_timespec(call.space, timeout)
+                if ns is None or ns < 0:
+                    return -EFAULT if ns is None else -EINVAL
+                if not k.sleep_until(k.wait_deadline(ns), call.task.signal_waiters):
+                    st.awaited = 0
+                    return -EAGAIN
+            else:
+                k.block_current(call.task.signal_waiters)
+            st.awaited = wanted
+            return -ERESTARTSYS
+
+    # ---- process descriptors -------------------------------------------------------------
+    def pidfd_task(self, task, fd: int):
+        """The process the pidfd `fd` of `task` names, or -EBADF (not open, or not a pidfd)."""
+        f = self.peers["fsmgr"].tables[task.pid].file(fd & 0xFFFFFFFF)
+        return f.node.task if f is not None and isinstance(f.node, PidFd) else -EBADF
+
+    def open_pidfd(self, task, target, flags: int = 0) -> int:
+        """A new pidfd (close-on-exec) for `target` in `task`'s descriptors."""
+        node = PidFd(target)
+        target.pidfds.append(node)
+        return self.peers["fsmgr"].tables[task.pid].open(node, flags, True)
+
+    @charged(task_field=1)
+    def sys_pidfd_open(self, call, pid, flags, *_):
+        if flags & ~O_NONBLOCK or _signed(pid) <= 0:
+            return -EINVAL
+        target = self.tasks.get(pid & 0xFFFFFFFF)
+        if target is None or target.virtual:
+            return -ESRCH
+        return self.open_pidfd(call.task, target, flags)
+
+    def sys_pidfd_send_signal(self, call, fd, sig, uinfo, flags, *_):
+        with self.working(kill=1):
+            if flags:
+                return -EINVAL
+            target = self.pidfd_task(call.task, fd)
+            if isinstance(target, int):
+                return target
+            if target.zombie:
+                return -ESRCH
+            if not 0 <= sig <= NSIG:
+                return -EINVAL
+            code, pid, value = SI_USER, call.task.pid, 0
+            if uinfo:
+                raw = call.space.read(uinfo, SIGINFO_BYTES)
+                if raw is None:
+                    return -EFAULT
+                code, pid, value = struct.unpack_from("<8xi4xi4xQ", raw)
+                if (code >= 0 or code == SI_TKILL) and target is not call.task:
+                    return -EPERM
+            if sig:
+                target.signals.post(sig, code, pid, value, call.task.uids[0])
+                self.signalled(target)
+            return 0
+
+    @charged(task_field=1)
+    def sys_pidfd_getfd(self, call, fd, target_fd, flags, *_):
+        """A duplicate, in the caller's descriptors (close-on-exec), of the target process's
+        descriptor `target_fd` (root or the same user: ptrace's access check)."""
+        if flags:
+            return -EINVAL
+        target = self.pidfd_task(call.task, fd)
+        if isinstance(target, int):
+            return target
+        if target.zombie:
+            return -ESRCH
+        if call.task.uids[1] != 0 and call.task.uids[0] not in target.uids:
+            return -EPERM
+        tables = self.peers["fsmgr"].tables
+        f = tables[target.pid].file(target_fd & 0xFFFFFFFF)
+        if f is None:
+            return -EBADF
+        mine = tables[call.task.pid]
+        new = mine.lowest_fd()
+        return new if new < 0 else mine.install(new, f, True)
+
+    def sys_rt_sigqueueinfo(self, call, tgid, sig, uinfo, *_):
+        return self._queue(call, _signed(tgid), None, sig, uinfo)
+
+    def sys_rt_tgsigqueueinfo(self, call, tgid, tid, sig, uinfo, *_):
+        return self._queue(call, _signed(tgid), _signed(tid), sig, uinfo)
+
+    def _queue(self, call, tgid: int, tid: int | None, sig: int, uinfo: int) -> int:
+        """A signal with the caller's siginfo (its si_code must say it comes from user space,
+        unless sent to itself: EPERM, as Linux's check against forging kernel signals)."""
+        with self.working(kill=1):
+            raw = call.space.read(uinfo, SIGINFO_BYTES)
+            if raw is None:
+                return -EFAULT
+            if tid is not None and (tgid <= 0 or tid <= 0):
+                return -EINVAL
+            code, pid, value = struct.unpack_from("<8xi4xi4xQ", raw)
+            me = call.task.pid if tid is None else call.task.threads[call.tcb][0]
+            if (code >= 0 or code == SI_TKILL) and (tid if tid is not None else tgid) != me:
+                return -EPERM
+            target = self.tasks.get(tgid)
+            if (
+                target is not None
+                and tid is not None
+                and tid not in (t for t, _ in target.threads.values())
+            ):
+                target = None
+            if target is None or target.zombie:
+                return -ESRCH
+            if not 0 <= sig <= NSIG:
+                return -EINVAL
+            if sig and not target.virtual:
+                target.signals.post(sig, code, pid, value, call.task.uids[0])
+                self.signalled(target)
+            return 0
+
+
+def _signed(x: int) -> int:
+    x &= (1 << 64) - 1
+    return x - (1 << 64) if x >> 63 else x
