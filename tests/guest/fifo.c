@@ -206,7 +206,7 @@ static void pipe_sizes(void)
     end();
     printf("and read back %d\n", e(read(p[0], big, sizeof big)));
     printf("errors: too big %d not a pipe %d bad fd %d\n",
-           e(fcntl(p[0], F_SETPIPE_SZ, (1u << 31) + 1)), e(fcntl(0, F_GETPIPE_SZ)),
+           e(fcntl(p[0], F_SETPIPE_SZ, (1u << 31) + 1)), e(fcntl(open("/dev/null", O_RDONLY), F_GETPIPE_SZ)),
            e(fcntl(99, F_GETPIPE_SZ)));
     int f = open("fifo", O_RDWR);
     say("fifo size", e(fcntl(f, F_GETPIPE_SZ)));
