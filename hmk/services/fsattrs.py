@@ -166,11 +166,14 @@ class Attributes:
             self.cache.refresh(node, offset, offset + hole)
         else:
             cached = self.cache.pages.get(node.ino, {})
-            wanted = [i for i in pages(offset, length) if i not in cached]
             fs = self.mounts.of(node)
             free = len(self.k.ram) // PAGE_SIZE // 2
             if fs.memory:
                 free -= self._tmpfs_usage(fs)[0]
+            span = pages(offset, length)
+            if len(span) > free + len(cached):  # more than there is room for, counted first
+                return -ENOSPC
+            wanted = [i for i in span if i not in cached]
             if len(wanted) > free:
                 return -ENOSPC
             if not keep and end > len(data):
