@@ -1,6 +1,6 @@
 """inotify (inotify_init1, inotify_add_watch, inotify_rm_watch, the events the file calls raise,
-reads, poll) as Linux answers it on a tmpfs, under three compositions (tests/guest/inotify.c
-says what each line checks)."""
+reads, poll, epoll) as Linux answers it on a tmpfs, under three compositions
+(tests/guest/inotify.c says what each line checks)."""
 
 import pytest
 from guest_programs import build, linux_output, run
@@ -70,6 +70,7 @@ rm_watch:
 errors: bad fd -9 not inotify -22 missing -2 no events 4 add and create -22
 only a dir -20 init flags -22 rm_watch not inotify -22 rm_watch bad fd -9 write -9 lseek 0
 read smaller than an event -22 poll 1 revents 1 read 16 then poll 0
+epoll: nothing 0 an event 1 events 1 read 16 then 0
 waits, then reads 16 from f mask 4
 f unlinked:
   f ATTRIB

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -182,6 +183,18 @@ int main(int argc, char **argv)
     say("read", e(read(in, buf, sizeof buf)));
     say("then poll", poll(&pfd, 1, 0));
     end();
+
+    int ep = epoll_create1(0);
+    struct epoll_event want = {.events = EPOLLIN}, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, in, &want);
+    say("epoll: nothing", epoll_wait(ep, &got, 1, 0));
+    chmod("f", 0640);
+    say("an event", epoll_wait(ep, &got, 1, 0));
+    say("events", got.events);
+    say("read", e(read(in, buf, sizeof buf)));
+    say("then", epoll_wait(ep, &got, 1, 0));
+    end();
+    close(ep);
 
     fcntl(in, F_SETFL, 0);
     if (fork() == 0) {
