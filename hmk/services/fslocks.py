@@ -122,6 +122,7 @@ class Locks:
     def fcntl_lock(self, call, f, cmd: int, arg: int, ops) -> int:
         """F_GETLK, F_SETLK, F_SETLKW and their OFD forms on the open file `f` (the struct
         flock at `arg`), for sys_fcntl."""
+        self.lock_call_over(self.k.running)  # a wait it was in, if it is going on, is over
         raw = call.space.read(arg, FLOCK.size)
         if raw is None:
             return -EFAULT
