@@ -1,10 +1,11 @@
 """The file manager's file-system tree: nodes, path walk, and the default root.
 
-Nodes are directories, regular files, character devices, symbolic links and pipes, each with a
-Linux inode number and mode. A subtree can be read-only (the imported root); /tmp is a writable
-tmpfs. Regular files keep their bytes in memory, or read them from a host file on first use
-(the program and the bundled tree). The path walk follows symbolic links (at most 40, Linux's
-limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
+Nodes are directories, regular files, character devices, symbolic links, pipes, socket names and
+objects that move their own bytes (sockets), each with a Linux inode number and mode. A subtree
+can be read-only (the imported root); /tmp is a writable tmpfs. Regular files keep their bytes
+in memory, or read them from a host file on first use (the program and the bundled tree). The
+path walk follows symbolic links (at most 40, Linux's limit: ELOOP) and returns Linux errnos;
+nothing here raises for a bad path.
 """
 
 from __future__ import annotations
@@ -198,6 +199,14 @@ class Pipe(Node):
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
         self.write_waiters: list[int] = []  # ...and on a full one
+
+
+class SocketName(Node):
+    """A socket's name in the tree: the S_IFSOCK node bind makes for an AF_UNIX path. The
+    network manager knows which socket it names while that socket lives; opening it is ENXIO."""
+
+    def __init__(self, perm: int):
+        super().__init__(stat.S_IFSOCK | perm)
 
 
 class Stream(Node):

@@ -250,7 +250,7 @@ static void named(void)
     struct sockaddr_un from;
     socklen_t flen = sizeof from;
     int acc = accept(s, (struct sockaddr *)&from, &flen);
-    printf("accept %d addrlen %u\n", acc, flen);
+    printf("accept %d addrlen %u\n", acc >= 0, flen);
     char buf[16];
     int n = e(recv(acc, buf, sizeof buf, 0));
     printf("accepted got %d %.*s\n", n, n, buf);
@@ -277,7 +277,7 @@ static void named(void)
     printf("backlog took %d\n", ok);
     printf("accept4 bad flags %d\n", e(accept4(s, NULL, NULL, 1)));
     int acc2 = accept4(s, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    printf("accept4 %d getfl %#x getfd %d\n", acc2, fcntl(acc2, F_GETFL), fcntl(acc2, F_GETFD));
+    printf("accept4 %d getfl %#x getfd %d\n", acc2 >= 0, fcntl(acc2, F_GETFL), fcntl(acc2, F_GETFD));
     close(acc2);
     close(accept(s, NULL, NULL));
     for (int i = 0; i < 4; i++) {
