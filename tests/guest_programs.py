@@ -29,6 +29,24 @@ def linux_output(program: str, *args: str) -> bytes:
     return subprocess.run([QEMU, program, *args], capture_output=True, check=True).stdout
 
 
+def loopback_output(program: str, *args: str) -> bytes:
+    """What the program prints on a Linux machine whose only network is the loopback:
+    qemu-aarch64 in a network namespace of its own (unshare -n) with `lo` up (skip where no
+    namespace can be made)."""
+    if QEMU is None:
+        pytest.skip("qemu-aarch64 is not installed")
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("unshare or ip is not installed")
+    up = 'ip link set lo up && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-n", "sh", "-c", up, "sh", QEMU, program, *args], capture_output=True
+    )
+    if done.returncode and not done.stdout:
+        pytest.skip(f"no network namespace: {done.stderr.decode(errors='replace').strip()}")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def run(program: str, *args: str, system: str = "hm-phone"):
     """(what the program printed, its RunResult) on hmk under `system`."""
     from hmk.system import run_program  # noqa: PLC0415

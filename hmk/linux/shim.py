@@ -244,7 +244,7 @@ class Shim:
         name = name_of(nr)
         deadline = k.end_wait(tcb)
         space = self.memmgr.space_of(task.proc)
-        if restarts(name, args, flags):
+        if restarts(name, args, flags, timed=deadline is not None):
             self._traced_interruption(task, nr, name, args, -ERESTARTSYS)
             return
         if deadline is not None:

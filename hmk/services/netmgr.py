@@ -166,9 +166,9 @@ class NetMgr(NetIO, Service):
     costs = {
         "call": ENTRY,
         # ---- sockets made and released
-        # socket 4,109 less get_unused_fd_flags 217 and fd_install 27 and its hooks 786.5
-        # (socket_create, socket_post_create, sk_alloc, file_alloc) (unix_socket_close)
-        "unix_make": 3067,
+        # socket 4,109 less the entry, get_unused_fd_flags 217, fd_install 27 and its hooks
+        # 786.5 (socket_create, socket_post_create, sk_alloc, file_alloc) (unix_socket_close)
+        "unix_make": 3066,
         # socket 4,309 less the same (tcp_socket_close)
         "tcp_make": 3267,
         # socket 3,971 less the same (udp_socket_close)

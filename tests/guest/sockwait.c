@@ -1,6 +1,7 @@
 /* Sockets between processes, as Linux answers them: calls that wait (accept, recv, send on a
  * full buffer, connect to a full backlog, poll) and the peer's act that ends the wait, a
- * signal handler interrupting a wait (EINTR, or the call going on under SA_RESTART),
+ * signal handler interrupting a wait (EINTR, or the call going on under SA_RESTART unless the
+ * socket has a timeout),
  * MSG_WAITALL, sockets shared by fork and closed by exit, and descriptors and credentials
  * passed from a child. Each child acts after a short sleep, so the parent is waiting by then;
  * children report through their exit status, so the output's order is the parent's. */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,13 +58,25 @@ static void handle_usr1(int flags)
     handled = 0;
 }
 
-/* the child's part of an interrupted wait: a signal, then the data */
+/* the child's part of a wait a handler restarts: a signal, then the data */
 static void signal_then_write(int fd)
 {
     sleep_ms(20);
     kill(getppid(), SIGUSR1);
     sleep_ms(20);
     _exit(write(fd, "late", 4) == 4 ? 0 : 1);
+}
+
+/* the child's part of a wait a handler ends: SIGUSR1 to the parent every 10 ms until the
+ * parent says (a byte on `told`) that its call returned, then "late" on `fd` (if any); the
+ * signals before the parent waits are handled too, so only whether one was is printed */
+static void nag_then_write(int told, int fd)
+{
+    struct pollfd p = {told, POLLIN, 0};
+    do {
+        kill(getppid(), SIGUSR1);
+    } while (poll(&p, 1, 10) == 0);
+    _exit(fd < 0 || write(fd, "late", 4) == 4 ? 0 : 1);
 }
 
 static void accept_waits(void)
@@ -232,16 +246,19 @@ static void pair_waits(void)
     close(sv[0]);
 
     /* a handler without SA_RESTART ends the wait: EINTR */
+    int told[2];
     handle_usr1(0);
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(told);
     child = fork();
     if (child == 0) {
-        signal_then_write(sv[1]);
+        nag_then_write(told[0], sv[1]);
     }
-    printf("recv interrupted %d handled %d", e(recv(sv[0], buf, sizeof buf, 0)), handled);
+    printf("recv interrupted %d handled %d", e(recv(sv[0], buf, sizeof buf, 0)), handled > 0);
+    write(told[1], "x", 1);
     n = e(recv(sv[0], buf, sizeof buf, 0));
     printf(" then %d %.4s child %d\n", n, buf, status_of(child));
-    close(sv[0]), close(sv[1]);
+    close(sv[0]), close(sv[1]), close(told[0]), close(told[1]);
 
     handle_usr1(SA_RESTART);
     socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
@@ -253,6 +270,23 @@ static void pair_waits(void)
     printf("recv restarted %d %.4s handled %d child %d\n", n, buf, handled, status_of(child));
     close(sv[0]), close(sv[1]);
 
+    /* with a timeout set on the socket (SO_RCVTIMEO) the call is not restarted: EINTR */
+    handle_usr1(SA_RESTART);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct timeval tv = {5, 0};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    pipe(told);
+    child = fork();
+    if (child == 0) {
+        nag_then_write(told[0], sv[1]);
+    }
+    n = e(recv(sv[0], buf, sizeof buf, 0));
+    printf("timed recv interrupted %d handled %d", n, handled > 0);
+    write(told[1], "x", 1);
+    n = e(recv(sv[0], buf, sizeof buf, 0));
+    printf(" then %d %.4s child %d\n", n, buf, status_of(child));
+    close(sv[0]), close(sv[1]), close(told[0]), close(told[1]);
+
     /* a blocked send sends what it can before a handler interrupts it */
     handle_usr1(0);
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
@@ -263,14 +297,15 @@ static void pair_waits(void)
         total += r;
     }
     fcntl(sv[0], F_SETFL, 0);
+    pipe(told);
     child = fork();
     if (child == 0) {
-        sleep_ms(20);
-        kill(getppid(), SIGUSR1);
-        _exit(0);
+        nag_then_write(told[0], -1);
     }
-    printf("full send interrupted %d handled %d child %d\n", e(send(sv[0], big, 100, 0)),
-           handled, status_of(child));
+    printf("full send interrupted %d handled %d", e(send(sv[0], big, 100, 0)), handled > 0);
+    write(told[1], "x", 1);
+    printf(" child %d\n", status_of(child));
+    close(told[0]), close(told[1]);
     child = fork();
     if (child == 0) {
         sleep_ms(20);
