@@ -55,6 +55,7 @@ from hmk.linux.abi import (
     MSG_PEEK,
     MSG_TRUNC,
     MSG_WAITALL,
+    MSG_WAITFORONE,
     SCM_CREDENTIALS,
     SCM_RIGHTS,
     SIGPIPE,
@@ -208,6 +209,8 @@ class NetIO:
             while done < vlen:
                 if done and call.task.signals.handler_pending():
                     break
+                if done and flags & MSG_WAITFORONE:  # recvmmsg waits for the first only
+                    flags |= MSG_DONTWAIT
                 msg = vec + MMSGHDR * done
                 n = one(call, sock, f, msg, flags, ops)
                 if n == -ERESTARTSYS and done:
@@ -394,7 +397,8 @@ class NetIO:
         passcred = sock.opt(SOL_SOCKET, SO_PASSCRED) or target.opt(SOL_SOCKET, SO_PASSCRED)
         if passcred and sock.name is None:
             self._autobind_unix(sock)
-        full = target.peer is not sock and len(target.queue) > MAX_DGRAM_QLEN
+        full = target is not sock and target.peer is not sock
+        full = full and len(target.queue) > MAX_DGRAM_QLEN  # unix_recvq_full
         if full or sock.inflight + length > sock.sndbuf:
             self._charge(call, ops, "unix_dgram_send")
             err = self.wait(call, sock, f, ops, SO_SNDTIMEO, on=target if full else None)

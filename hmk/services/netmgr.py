@@ -403,7 +403,7 @@ class NetMgr(NetIO, Service):
         self.work(**{self._make_budget(sock): 1})
         fd = self._install(call, sock, _int(type_))
         if fd < 0:
-            self._free(sock)
+            self._release(sock)
         return fd
 
     def sys_socketpair(self, call, family, type_, protocol, sv, *_):
@@ -423,6 +423,8 @@ class NetMgr(NetIO, Service):
             fd = self._install(call, sock, _int(type_))
             if fd < 0:
                 self._close_fds(call, fds)
+                for never in (a, b)[len(fds) :]:
+                    self._release(never)
                 return fd
             fds.append(fd)
         if not self._write(call, sv, struct.pack("<ii", *fds)):
@@ -613,6 +615,8 @@ class NetMgr(NetIO, Service):
                 return -EOPNOTSUPP
             if sock.state not in (CLOSED, LISTENING) or sock.peer is not None:
                 return -EINVAL
+            if not sock.unix and sock.peer_name is not None:
+                return -EINVAL  # connected once (a reset TCP socket stays so)
             backlog = _int(backlog) & 0xFFFFFFFF
             if sock.unix:
                 if sock.name is None:
@@ -624,7 +628,8 @@ class NetMgr(NetIO, Service):
                     return err
             sock.backlog = min(backlog, SOMAXCONN)
             sock.state = LISTENING
-            sock.peercred = self.credentials(call.task)
+            if sock.unix:  # what its connections' clients see as SO_PEERCRED
+                sock.peercred = self.credentials(call.task)
             sock.changed(self.k)
             return 0
 
@@ -646,7 +651,7 @@ class NetMgr(NetIO, Service):
             if not sock.pending:
                 return self.wait(call, sock, f, ops, SO_RCVTIMEO)
             child = sock.pending.popleft()
-            ops.update(unix_accept=1) if sock.unix else ops.update(tcp_accept=1)
+            ops.update({"unix_accept" if sock.unix else "tcp_accept": 1})
             peer = child.peer.name if sock.unix else child.peer_name
             err = self._give_address(call, encode(child.family, peer), addr, addrlen)
             if err:
@@ -809,15 +814,15 @@ class NetMgr(NetIO, Service):
         if isinstance(dest, int):
             return dest
         ops.update(tcp_connect=1)
-        bound = sock.name is not None and sock.name.port
+        old = sock.name
         err = self._source(sock, dest, connecting=True)
         if err:
             return err
         listener = self._listener(dest)
-        if listener is None:
-            if not bound:  # the port connect took goes back, as tcp_done's inet_put_port
+        if listener is None:  # an address connect chose is given back (tcp_done)
+            if old is None or not old.port:
                 self._unclaim(sock)
-                sock.name = None
+            sock.name = old
             return -ECONNREFUSED
         sock.peer_name = Inet(dest.ip, dest.port)
         if len(listener.pending) > listener.backlog:  # no room: the SYN waits (is retried)
@@ -827,7 +832,7 @@ class NetMgr(NetIO, Service):
                 sock.connect_reported = False
                 return -EINPROGRESS
             return self.wait(call, sock, f, ops, SO_SNDTIMEO)
-        self._establish(sock, listener, self.credentials(call.task))
+        self._establish(sock, listener)
         if f.flags & O_NONBLOCK:
             sock.connect_reported = False
             return -EINPROGRESS  # as Linux: the handshake completes after connect returns
@@ -860,7 +865,7 @@ class NetMgr(NetIO, Service):
             return -1
         return 3 if name.ip == ip else 2 if name.ip == ANY6 else -1
 
-    def _establish(self, client: Socket, listener: Socket, creds: tuple) -> None:
+    def _establish(self, client: Socket, listener: Socket) -> None:
         """The handshake done: a new socket for the listener's end (its options the
         listener's) waits in the listener's backlog, connected to `client`."""
         child = self._made(listener.family, SOCK_STREAM, IPPROTO_TCP)
@@ -869,10 +874,8 @@ class NetMgr(NetIO, Service):
         dest, src = client.peer_name, client.name
         child.name = Inet(_in_family(dest.ip, listener.family), listener.name.port)
         child.peer_name = Inet(_in_family(src.ip, listener.family), src.port)
-        child.peer, child.state, child.peercred = client, CONNECTED, creds
-        child.listener = listener
+        child.peer, child.state, child.listener = client, CONNECTED, listener
         client.peer, client.state, client.listener = child, CONNECTED, None
-        client.peercred = listener.peercred
         self.ports[IPPROTO_TCP].setdefault(listener.name.port, []).append(child)
         listener.pending.append(child)
         listener.changed(self.k)
@@ -881,8 +884,7 @@ class NetMgr(NetIO, Service):
     def _unpark(self, listener: Socket) -> None:
         """A connect that waited for room in `listener`'s backlog is completed."""
         while listener.parked and len(listener.pending) <= listener.backlog:
-            client = listener.parked.popleft()
-            self._establish(client, listener, client.peercred or (0, 0, 0))
+            self._establish(listener.parked.popleft(), listener)
 
     def _udp_connect(self, call, sock: Socket, raw: bytes, ops) -> int:
         ops.update(dgram_connect=1)
