@@ -10,8 +10,9 @@ manager for a descriptor, and each socket call asks it for the one it names, eac
 the file manager as the composition places it. read, write, poll, select and close on a socket
 reach it through the file manager (vfs.Stream).
 
-The calls are in two parts: the sockets' making, naming, connecting and options here, the
-bytes (send and receive, and their message forms) in hmk.services.netio. Each answers as
+The calls are in three parts: the sockets' making, naming, connecting and options here, the
+bytes (send and receive) in hmk.services.netio, the message forms (sendmsg, recvmsg, mmsg, the
+control messages) in hmk.services.netmsg; the port table is hmk.services.ports. Each answers as
 Linux 5.10 does: the errnos, the blocking (a call that must wait blocks its thread on the
 socket and runs again when the socket changes; a handler interrupts it as signal(7) says, a
 timeout set on the socket ends it with EAGAIN), the readiness (hmk.services.sockets), SIGPIPE.
@@ -25,7 +26,6 @@ and network interfaces other than the loopback.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
@@ -54,16 +54,12 @@ from hmk.linux.abi import (
     EPROTOTYPE,
     ERESTARTSYS,
     ESOCKTNOSUPPORT,
-    IPPROTO_IPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
-    IPV6_V6ONLY,
     O_NONBLOCK,
     O_RDWR,
     SO_PASSCRED,
     SO_RCVTIMEO,
-    SO_REUSEADDR,
-    SO_REUSEPORT,
     SO_SNDTIMEO,
     SOCK_CLOEXEC,
     SOCK_DGRAM,
@@ -80,6 +76,8 @@ from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.fsmgr import FsMgr, OpenFile
 from hmk.services.fsnames import _int
 from hmk.services.netio import NetIO
+from hmk.services.netmsg import NetMsg
+from hmk.services.ports import Ports, v6only
 from hmk.services.service import ENTRY, Service
 from hmk.services.sockaddr import (
     ANY4,
@@ -111,49 +109,12 @@ from hmk.services.vfs import SocketName
 
 NPROTO = 46  # AF_MAX: a family from this on is no family at all
 IPPROTO_MAX = 263
-EPHEMERAL = (32768, 60999)  # net.ipv4.ip_local_port_range
-TIME_WAIT_NS = 60 * 10**9  # TCP_TIMEWAIT_LEN: a port an active close leaves held
 # the default buffer sizes: net.core.wmem_default and rmem_default (AF_UNIX, UDP), and
 # net.ipv4.tcp_wmem[1] and tcp_rmem[1]
 DEFAULT_BUFFER, TCP_SNDBUF, TCP_RCVBUF = 212992, 16384, 131072
 
 
-@dataclass
-class TimeWait:
-    """A TCP port an active close left held for TIME_WAIT_NS: it conflicts with a bind unless
-    both the closed socket and the new one set SO_REUSEADDR."""
-
-    family: int
-    name: Inet
-    v6only: bool
-    reuse: bool
-    until: int  # ns on the simulated clock
-
-
-def _v6only(sock) -> bool:
-    return bool(sock.opt(IPPROTO_IPV6, IPV6_V6ONLY))
-
-
-def _covers(family: int, ip: bytes, v6only: bool) -> tuple:
-    """The IPv4 and IPv6 addresses a binding answers for: each None (none), "any", or one."""
-    if family == AF_INET:
-        return ("any" if ip == ANY4 else ip), None
-    if ip == ANY6:
-        return (None if v6only else "any"), "any"
-    if ip.startswith(MAPPED):
-        return ip[12:], None
-    return None, ip
-
-
-def overlap(a: tuple, b: tuple) -> bool:
-    """Do two bindings ((family, ip, v6only) each) answer for a common address?"""
-    return any(
-        x is not None and y is not None and (x == "any" or y == "any" or x == y)
-        for x, y in zip(_covers(*a), _covers(*b), strict=True)
-    )
-
-
-class NetMgr(NetIO, Service):
+class NetMgr(NetMsg, NetIO, Service):
     name = "netmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -273,8 +234,7 @@ class NetMgr(NetIO, Service):
         super().__init__(boot)
         self.abstract: dict[bytes, Socket] = {}  # AF_UNIX abstract name -> socket
         self.bound: dict[SocketName, Socket] = {}  # AF_UNIX path's node -> socket
-        self.ports: dict[int, dict[int, list]] = {IPPROTO_TCP: {}, IPPROTO_UDP: {}}
-        self.next_port = {p: EPHEMERAL[0] + boot.seed % 1000 for p in self.ports}
+        self.ports = Ports(self.k.now_ns, boot.seed)
         self.next_autobind = boot.seed % 0x100000
         self.mmsg_progress: dict[int, int] = {}  # thread -> messages its mmsg call has done
 
@@ -491,86 +451,14 @@ class NetMgr(NetIO, Service):
         addr = inet_addr(sock.family, raw, unspec="any")
         if isinstance(addr, int):
             return addr
-        err = bindable(sock.family, addr.ip, _v6only(sock))
+        err = bindable(sock.family, addr.ip, v6only(sock))
         if err:
             return err
         if 0 < addr.port < 1024 and call.task.uids[1] != 0:
             return -EACCES  # a privileged port (CAP_NET_BIND_SERVICE)
         if sock.state != CLOSED or sock.name is not None and sock.name.port:
             return -EINVAL
-        return self._claim(sock, addr.ip, addr.port)
-
-    def _claim(self, sock: Socket, ip: bytes, port: int) -> int:
-        """`sock` takes (ip, port) in its protocol's table (an ephemeral port for port 0):
-        0, or -EADDRINUSE."""
-        table = self.ports[sock.protocol]
-        if port == 0:
-            port = self._ephemeral(sock.protocol)
-            if port is None:
-                return -EADDRINUSE
-        elif self._conflict(sock, ip, port):
-            return -EADDRINUSE
-        self._unclaim(sock)
-        sock.name = Inet(ip, port)
-        table.setdefault(port, []).append(sock)
-        return 0
-
-    def _unclaim(self, sock: Socket) -> None:
-        if sock.name is None or sock.unix:
-            return
-        owners = self.ports[sock.protocol].get(sock.name.port, [])
-        if sock in owners:
-            owners.remove(sock)
-
-    def _owners(self, protocol: int, port: int) -> list:
-        """The sockets and TIME_WAIT records holding `port` (expired records dropped)."""
-        owners = self.ports[protocol].get(port, [])
-        now = self.k.now_ns()
-        owners[:] = [o for o in owners if not isinstance(o, TimeWait) or o.until > now]
-        return owners
-
-    def _conflict(self, sock: Socket, ip: bytes, port: int) -> bool:
-        """Linux's bind conflict rules (inet_csk_bind_conflict, udp_lib_lport_inuse): two
-        bindings of one port that answer for a common address conflict unless both set
-        SO_REUSEADDR (and, for TCP, the other does not listen), or both SO_REUSEPORT. listen
-        asks again, so that of two bound with SO_REUSEADDR only one listens."""
-        mine = (sock.family, ip, _v6only(sock))
-        reuse = bool(sock.opt(SOL_SOCKET, SO_REUSEADDR))
-        reuseport = bool(sock.opt(SOL_SOCKET, SO_REUSEPORT))
-        for other in self._owners(sock.protocol, port):
-            if other is sock:
-                continue
-            if isinstance(other, TimeWait):
-                theirs, other_reuse, other_port, other_listens = (
-                    (other.family, other.name.ip, other.v6only),
-                    other.reuse,
-                    False,
-                    False,
-                )
-            else:
-                theirs = (other.family, other.name.ip, _v6only(other))
-                other_reuse = bool(other.opt(SOL_SOCKET, SO_REUSEADDR))
-                other_port = bool(other.opt(SOL_SOCKET, SO_REUSEPORT))
-                other_listens = other.state == LISTENING
-            if not overlap(mine, theirs):
-                continue
-            tcp = sock.protocol == IPPROTO_TCP
-            if reuse and other_reuse and not (tcp and other_listens):
-                continue
-            if reuseport and other_port:
-                continue
-            return True
-        return False
-
-    def _ephemeral(self, protocol: int) -> int | None:
-        """A port of Linux's ephemeral range no socket holds."""
-        lo, hi = EPHEMERAL
-        for _ in range(hi - lo + 1):
-            port = self.next_port[protocol]
-            self.next_port[protocol] = lo + (port + 1 - lo) % (hi - lo + 1)
-            if not self._owners(protocol, port):
-                return port
-        return None
+        return self.ports.claim(sock, addr.ip, addr.port)
 
     def sys_getsockname(self, call, fd, addr, addrlen, *_):
         return self._getname(call, fd, addr, addrlen, peer=False)
@@ -623,7 +511,7 @@ class NetMgr(NetIO, Service):
                     return -EINVAL  # no listening on an unbound AF_UNIX socket
             elif sock.state == CLOSED:
                 name = sock.name or Inet(ANY4 if sock.family == AF_INET else ANY6, 0)
-                err = self._claim(sock, name.ip, name.port)
+                err = self.ports.claim(sock, name.ip, name.port)
                 if err:
                     return err
             sock.backlog = min(backlog, SOMAXCONN)
@@ -777,7 +665,7 @@ class NetMgr(NetIO, Service):
         addr = inet_addr(sock.family, raw, unspec)
         if isinstance(addr, int):
             return addr
-        dest = route(sock.family, addr.ip, _v6only(sock))
+        dest = route(sock.family, addr.ip, v6only(sock))
         return dest if isinstance(dest, int) else Inet(dest, addr.port)
 
     def _source(self, sock: Socket, dest: Inet, connecting: bool) -> int:
@@ -789,7 +677,7 @@ class NetMgr(NetIO, Service):
                 sock.name = Inet(source_for(dest.ip), sock.name.port)
             return 0
         ip = source_for(dest.ip) if connecting else (ANY4 if sock.family == AF_INET else ANY6)
-        return self._claim(sock, ip, 0)
+        return self.ports.claim(sock, ip, 0)
 
     def _tcp_connect(self, call, sock: Socket, f, raw: bytes, ops) -> int:
         if sock.state == CONNECTED:
@@ -818,10 +706,10 @@ class NetMgr(NetIO, Service):
         err = self._source(sock, dest, connecting=True)
         if err:
             return err
-        listener = self._listener(dest)
+        listener = self.ports.listener(dest)
         if listener is None:  # an address connect chose is given back (tcp_done)
             if old is None or not old.port:
-                self._unclaim(sock)
+                self.ports.release(sock)
             sock.name = old
             return -ECONNREFUSED
         sock.peer_name = Inet(dest.ip, dest.port)
@@ -838,33 +726,6 @@ class NetMgr(NetIO, Service):
             return -EINPROGRESS  # as Linux: the handshake completes after connect returns
         return 0
 
-    def _listener(self, dest: Inet) -> Socket | None:
-        """The TCP socket listening on `dest`: one bound to the address itself before one
-        bound to the unspecified address, an AF_INET one before an AF_INET6 one."""
-        best, score = None, -1
-        v4 = dest.v4
-        for sock in self._owners(IPPROTO_TCP, dest.port):
-            if isinstance(sock, TimeWait) or sock.state != LISTENING:
-                continue
-            s = self._match(sock, dest.ip, v4)
-            if s > score:
-                best, score = sock, s
-        return best
-
-    @staticmethod
-    def _match(sock: Socket, ip: bytes, v4: bytes | None) -> int:
-        """How well `sock`'s bound address answers for `ip` (-1: not at all)."""
-        name = sock.name
-        if v4 is not None:
-            if sock.family == AF_INET:
-                return 3 if name.ip == v4 else 2 if name.ip == ANY4 else -1
-            if name.ip == MAPPED + v4:
-                return 3
-            return 1 if name.ip == ANY6 and not _v6only(sock) else -1
-        if sock.family != AF_INET6:
-            return -1
-        return 3 if name.ip == ip else 2 if name.ip == ANY6 else -1
-
     def _establish(self, client: Socket, listener: Socket) -> None:
         """The handshake done: a new socket for the listener's end (its options the
         listener's) waits in the listener's backlog, connected to `client`."""
@@ -876,7 +737,7 @@ class NetMgr(NetIO, Service):
         child.peer_name = Inet(_in_family(src.ip, listener.family), src.port)
         child.peer, child.state, child.listener = client, CONNECTED, listener
         client.peer, client.state, client.listener = child, CONNECTED, None
-        self.ports[IPPROTO_TCP].setdefault(listener.name.port, []).append(child)
+        self.ports.join(child)
         listener.pending.append(child)
         listener.changed(self.k)
         client.changed(self.k)
@@ -993,7 +854,7 @@ class NetMgr(NetIO, Service):
         elif sock.tcp:
             self._release_tcp(sock)
         else:
-            self._unclaim(sock)
+            self.ports.release(sock)
         self._free(sock)
 
     def _release_unix(self, sock: Socket) -> None:
@@ -1017,10 +878,10 @@ class NetMgr(NetIO, Service):
         if sock.state == CONNECTING:
             sock.listener.parked.remove(sock)
         if sock.state != CONNECTED or peer is None:
-            self._unclaim(sock)
+            self.ports.release(sock)
             return
         if sock.queue or sock.listener is not None:  # unread data: a reset, no TIME_WAIT
-            self._unclaim(sock)
+            self.ports.release(sock)
             if peer.open:
                 self.reset(peer)
             return
@@ -1030,18 +891,9 @@ class NetMgr(NetIO, Service):
         if peer.open:  # it waits for the peer's close (FIN_WAIT2) holding its port
             sock.orphan = True
             return
-        self._unclaim(sock)
+        self.ports.release(sock)
         if peer.orphan:  # the peer closed first: its port is held in TIME_WAIT
-            self._time_wait(peer)
-
-    def _time_wait(self, sock: Socket) -> None:
-        owners = self.ports[IPPROTO_TCP].get(sock.name.port, [])
-        if sock in owners:
-            reuse = bool(sock.opt(SOL_SOCKET, SO_REUSEADDR))
-            until = self.k.now_ns() + TIME_WAIT_NS
-            owners[owners.index(sock)] = TimeWait(
-                sock.family, sock.name, _v6only(sock), reuse, until
-            )
+            self.ports.time_wait(peer)
 
     def reset(self, sock: Socket) -> None:
         """A TCP reset reaches `sock`: its error (EPIPE after the peer's FIN, ECONNRESET
@@ -1049,7 +901,7 @@ class NetMgr(NetIO, Service):
         sock.err = EPIPE if sock.shut & RCV_SHUTDOWN else ECONNRESET
         sock.shut, sock.state = SHUTDOWN_MASK, CLOSED
         if not sock.open or sock.orphan:
-            self._unclaim(sock)
+            self.ports.release(sock)
         sock.changed(self.k)
 
     def _stop_listening(self, sock: Socket) -> None:
