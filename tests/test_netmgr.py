@@ -157,6 +157,14 @@ def test_descriptors_in_flight_go_with_the_socket(net):
     assert pipe.writers == 1
     fs.sys_close(call, b)  # never received
     assert pipe.writers == 0
+    # received by recv, which has no room for them: closed
+    a, b = pair(n, space, call, SOCK_DGRAM)
+    fs.sys_pipe2(call, BASE + 0x40, 0)
+    r, w = struct.unpack("<ii", space.read(BASE + 0x40, 8))
+    send_fds(n, space, call, a, [w])
+    fs.sys_close(call, w)
+    pipe = fs.tables[1].file(r).node
+    assert n.sys_recvfrom(call, b, BASE, 16, 0, 0, 0) == 1 and pipe.writers == 0
 
 
 def test_a_socketpair_that_faults_leaves_no_descriptor(net):

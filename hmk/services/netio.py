@@ -148,6 +148,8 @@ class NetIO:
             r = self._recv_vector(call, sock, f, vec, _int(flags), ops)
             if isinstance(r, int):
                 return r
+            for held in r.fds:  # descriptors that came with the bytes: no one asked for them
+                self.peers["fsmgr"].drop(held)
             if addr:
                 err = self._give_address(call, self._source_address(sock, r), addr, addrlen)
                 if err:
