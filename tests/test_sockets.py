@@ -2,7 +2,8 @@
 whose only network is the loopback (a network namespace of its own): AF_UNIX sockets
 (tests/guest/sockunix.c), TCP and UDP over IPv4 and IPv6 (sockinet.c), and the waits between
 processes, signals and descriptors passed between them (sockwait.c); each program says what
-its lines check. Linux's answers are tests/guest/NAME.expected."""
+its lines check. Linux's answers are tests/guest/NAME.expected (with Linux's default socket
+sysctls: net.core.wmem_default and rmem_default, net.unix.max_dgram_qlen)."""
 
 import pytest
 from guest_programs import GUEST, build, loopback_output, run
