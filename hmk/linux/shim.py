@@ -247,7 +247,7 @@ class Shim:
             self.services[row.service].call_interrupted(task, tcb)
         deadline = k.end_wait(tcb)
         space = self.memmgr.space_of(task.proc)
-        if restarts(name, args, flags):
+        if restarts(name, args, flags, timed=deadline is not None):
             self._traced_interruption(task, nr, name, args, -ERESTARTSYS)
             return
         if deadline is not None:

@@ -31,6 +31,7 @@ from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
     AT_FDCWD,
     EACCES,
+    EADDRINUSE,
     EBADF,
     EEXIST,
     EFAULT,
@@ -42,6 +43,7 @@ from hmk.linux.abi import (
     ENOENT,
     ENOTDIR,
     ENOTTY,
+    ENXIO,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -103,7 +105,18 @@ from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
-from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Special, Stream, Symlink
+from hmk.services.vfs import (
+    Device,
+    Dir,
+    File,
+    Generated,
+    Node,
+    Pipe,
+    SocketName,
+    Special,
+    Stream,
+    Symlink,
+)
 
 
 class OpenFile:
@@ -169,21 +182,7 @@ class FileTable:
         return 0
 
     def release(self, f: OpenFile) -> None:
-        f.refs -= 1
-        if f.refs:
-            return
-        if isinstance(f.node, Stream):
-            f.node.released(f)
-        elif f.pipe_end is not None:  # "r", "w", or "rw" (a FIFO opened for both)
-            pipe = f.node
-            pipe.hup_generation += 1
-            if "r" in f.pipe_end:
-                pipe.readers -= 1
-                self.k.wake_all(pipe.write_waiters)  # they get EPIPE now
-            if "w" in f.pipe_end:
-                pipe.writers -= 1
-                self.k.wake_all(pipe.read_waiters)  # they see end of file now
-        self.released(f)
+        release(self.k, f, self.released)
 
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
@@ -192,6 +191,27 @@ class FileTable:
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
+
+
+def release(k, f: OpenFile, released) -> None:
+    """One reference to the open file `f` goes (a descriptor closed, a descriptor in flight
+    dropped); with the last, its node hears of it (a pipe end closes, an object that moves its
+    own bytes is released) and `released(f)` is told."""
+    f.refs -= 1
+    if f.refs:
+        return
+    if isinstance(f.node, Stream):
+        f.node.released(f)
+    elif f.pipe_end is not None:  # "r", "w", or "rw" (a FIFO opened for both)
+        pipe = f.node
+        pipe.hup_generation += 1
+        if "r" in f.pipe_end:
+            pipe.readers -= 1
+            k.wake_all(pipe.write_waiters)  # they get EPIPE now
+        if "w" in f.pipe_end:
+            pipe.writers -= 1
+            k.wake_all(pipe.read_waiters)  # they see end of file now
+    released(f)
 
 
 class FsMgr(
@@ -602,6 +622,8 @@ class FsMgr(
                 return -EEXIST
             if isinstance(node, Symlink):
                 return -ELOOP  # O_NOFOLLOW on a link
+            if isinstance(node, SocketName):
+                return -ENXIO  # a socket is reached by connect, not open
             if isinstance(node, Dir):
                 if acc != 0 or flags & O_CREAT:
                     return -EISDIR
@@ -1034,6 +1056,60 @@ class FsMgr(
             return report(revents)
         self.watch(waits)
         return -ERESTARTSYS
+
+    # ---- for other services: descriptors of the objects they make (sockets) --------------
+    def descriptor(self, task, fd: int):
+        """The open file `task`'s descriptor `fd` names (a descriptor looked up), or -EBADF."""
+        self.work(fdget=1)
+        f = self.tables[task.pid].file(_int(fd))
+        return -EBADF if f is None else f
+
+    def install(self, task, f: OpenFile, cloexec: bool) -> int:
+        """A new descriptor, the lowest free one of `task`'s table, for the open file `f`; or
+        -EMFILE."""
+        t = self.tables[task.pid]
+        fd = t.lowest_fd()
+        if fd < 0:
+            return fd
+        self.work(fd_install=1)
+        return t.install(fd, f, cloexec)
+
+    def hold(self, f: OpenFile) -> None:
+        """A reference to `f` outside any table (a descriptor in flight in a message)."""
+        f.refs += 1
+
+    def drop(self, f: OpenFile) -> None:
+        """Such a reference goes (the message was read or freed)."""
+        release(self.k, f, self._released)
+
+    def bind_name(self, task, path: bytes, perm: int):
+        """A socket's name at `path` (walked from `task`'s working directory, the last
+        component not followed): its new node, or -errno: EADDRINUSE when the name exists (as
+        bind answers mknod's EEXIST), EROFS, and the walk's errors."""
+        t = self.tables[task.pid]
+        before = self.vfs.lookups
+        node, parent, name = self.vfs.walk(t.cwd, path, follow=False)
+        with self.working(walk=1, lookup=self.vfs.lookups - before) as ops:
+            if isinstance(node, int):
+                return -node
+            if node is not None:
+                return -EADDRINUSE
+            if parent.readonly:
+                return -EROFS
+            ops.update(create=1)
+            node = parent.add(name, SocketName(perm & ~t.umask))
+            node.mtime = self.wall_ns()
+            return node
+
+    def named(self, task, path: bytes, follow: bool = True):
+        """The node at `path` (walked from `task`'s working directory, a link at its end
+        followed unless `follow` is false), or -errno (ENOENT when there is none)."""
+        before = self.vfs.lookups
+        node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path, follow)
+        self.work(walk=1, lookup=self.vfs.lookups - before)
+        if isinstance(node, int):
+            return -node
+        return -ENOENT if node is None else node
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, task, fd: int, offset: int, length: int, writes: bool = False):

@@ -1,10 +1,11 @@
 """The file manager's file-system tree: nodes, path walk, and the default root.
 
-Nodes are directories, regular files, character devices, symbolic links and pipes, each with a
-Linux inode number and mode. A subtree can be read-only (the imported root); /tmp is a writable
-tmpfs. Regular files keep their bytes in memory, or read them from a host file on first use
-(the program and the bundled tree). The path walk follows symbolic links (at most 40, Linux's
-limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
+Nodes are directories, regular files, character devices, symbolic links, pipes, socket names and
+objects that move their own bytes (sockets), each with a Linux inode number and mode. A subtree
+can be read-only (the imported root); /tmp is a writable tmpfs. Regular files keep their bytes
+in memory, or read them from a host file on first use (the program and the bundled tree). The
+path walk follows symbolic links (at most 40, Linux's limit: ELOOP) and returns Linux errnos;
+nothing here raises for a bad path.
 """
 
 from __future__ import annotations
@@ -244,6 +245,14 @@ class Special(Node):
     def __init__(self, mode: int, rdev: int = 0):
         super().__init__(mode)
         self.rdev = rdev
+
+
+class SocketName(Node):
+    """A socket's name in the tree: the S_IFSOCK node bind makes for an AF_UNIX path. The
+    network manager knows which socket it names while that socket lives; opening it is ENXIO."""
+
+    def __init__(self, perm: int):
+        super().__init__(stat.S_IFSOCK | perm)
 
 
 class Stream(Node):
