@@ -97,6 +97,9 @@ class FakeKernel:
     def now_ns(self):
         return 0
 
+    def threads_of(self, proc):
+        return [self.running] if proc is not None else []
+
     def process_of(self, tcb):
         return "proc"
 
