@@ -43,7 +43,7 @@ uname bad: -1 errno 14
 tkill self: 0 errno 0
 got 10
 tkill bad tid: -1 errno 22
-getsid is a pid: 1
+getsid of self by pid: 1
 getsid no such: -1 errno 3
 getresgid: 0 errno 0
 gids 0 0 0
