@@ -36,6 +36,24 @@ def linux_output(program: str, *args: str, root=None, env=None, stdin: bytes = b
     ).stdout
 
 
+def loopback_output(program: str, *args: str) -> bytes:
+    """What the program prints on a Linux machine whose only network is the loopback:
+    qemu-aarch64 in a network namespace of its own (unshare -n) with `lo` up (skip where no
+    namespace can be made)."""
+    if QEMU is None:
+        pytest.skip("qemu-aarch64 is not installed")
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("unshare or ip is not installed")
+    up = 'ip link set lo up && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-n", "sh", "-c", up, "sh", QEMU, program, *args], capture_output=True
+    )
+    if done.returncode and not done.stdout:
+        pytest.skip(f"no network namespace: {done.stderr.decode(errors='replace').strip()}")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 # the syscalls each guest program made in this session (file name -> names), for the check
 # that every implemented call is exercised (tests/test_syscall_coverage.py)
 MADE: dict[str, set[str]] = {}

@@ -19,6 +19,7 @@ from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR, lines
 from hmk.services.devhost import DevHost
 from hmk.services.fsmgr import FsMgr
 from hmk.services.memmgr import MemoryManager
+from hmk.services.netmgr import NetMgr
 from hmk.services.procmgr import ProcMgr
 from hmk.services.service import ENTRY
 from hmk.system.simulation import run_program
@@ -279,6 +280,7 @@ def derived() -> dict:
         - P(exec_tiny, "security_bprm_check (TOMOYO)"),
         "exec_string": P(exec_tiny, "copy_strings") / 3,  # argv[0] and two environment strings
     }
+    net = _net_budgets(fs)
     wrappers = (  # a syscall's wrapper around its body: 12 to 13
         P("pread_1_byte", "pread64") - P("pread_1_byte", "ksys_pread64"),
         P("fstat", "fstat") - P("fstat", "__do_sys_newfstat"),
@@ -300,9 +302,137 @@ def derived() -> dict:
         **{(MemoryManager, k): v for k, v in mm.items()},
         **{(DevHost, k): v for k, v in dev.items()},
         **{(ProcMgr, k): v for k, v in pm.items()},
+        **{(NetMgr, k): v for k, v in net.items()},
         **{("ENTRY", k): v for k, v in entry.items()},
         **{("copies", k): v for k, v in copies.items()},
         ("shim", "signal_deliver"): signal,
+    }
+
+
+def _net_budgets(fs: dict) -> dict:
+    """The network manager's budgets from the socket paths (docs/linux-paths.md, "Sockets")."""
+    P = part
+    lookup = "sockfd_lookup_light (a call's descriptor)"
+    fdget = "__fdget (connect's and accept's descriptor)"
+
+    def rt(key, call, copy, hooks):
+        """A round trip's send or receive: the call less the entry, the descriptor, the copy
+        and the security hooks."""
+        return P(key, call) - ENTRY - P(key, lookup) - P(key, copy) - sum(P(key, h) for h in hooks)
+
+    send_hook, recv_hook = (
+        "security_socket_sendmsg (AppArmor, TOMOYO)",
+        "security_socket_recvmsg (AppArmor)",
+    )
+    copy_in, copy_out = (
+        "_copy_from_iter (the bytes copied in)",
+        "_copy_to_iter (the bytes copied out)",
+    )
+    copy_in_full = "_copy_from_iter_full (the bytes copied in)"
+    segment = "a segment's security hooks (two segments: data, ACK)"
+    made_hooks = "security hooks (socket_create, socket_post_create, sk_alloc, file_alloc)"
+    freed_hooks = "security hooks (file_free, sk_free)"
+    # the file manager's part of a socket's descriptor and last close
+    install, closing = fs["fd_install"], ENTRY + fs["fd_close"] + fs["file_release"]
+
+    def make(key):
+        return (
+            P(key, "socket")
+            - ENTRY
+            - P(key, "get_unused_fd_flags")
+            - P(key, "fd_install")
+            - P(key, made_hooks)
+        )
+
+    def free(key):  # an unconnected socket's last close, all of it less the file manager's
+        return P(key, "close") + P(key, "final fput (task work: sock_close)") - P(key, freed_hooks)
+
+    def hangup(conn, make_key):
+        both = P(conn, "close (both)") + P(conn, "final fputs (task work: sock_close, both)")
+        return (both - P(conn, "the closes' security hooks")) / 2 - free(make_key)
+
+    accept_hooks = "accept's security hooks (socket_accept, file_alloc, sock_graft)"
+    opt = "socket_options"
+    return {
+        "unix_make": make("unix_socket_close"),
+        "tcp_make": make("tcp_socket_close"),
+        "udp_make": make("udp_socket_close"),
+        "unix_free": free("unix_socket_close") - closing,
+        "tcp_free": free("tcp_socket_close") - closing,
+        "udp_free": free("udp_socket_close") - closing,
+        "unix_connect": P("unix_connect_accept_close", "connect")
+        - ENTRY
+        - P("unix_connect_accept_close", fdget)
+        - P("unix_connect_accept_close", "connect's security hooks"),
+        "unix_accept": P("unix_connect_accept_close", "accept")
+        - ENTRY
+        - P("unix_connect_accept_close", fdget)
+        - install
+        - P("unix_connect_accept_close", accept_hooks),
+        "unix_hangup": hangup("unix_connect_accept_close", "unix_socket_close"),
+        "tcp_connect": P("tcp_connect_accept_close", "connect")
+        - ENTRY
+        - P("tcp_connect_accept_close", fdget)
+        - P("tcp_connect_accept_close", "connect's security hooks"),
+        "tcp_accept": P("tcp_connect_accept_close", "accept")
+        - ENTRY
+        - P("tcp_connect_accept_close", fdget)
+        - install
+        - P("tcp_connect_accept_close", accept_hooks),
+        "tcp_hangup": hangup("tcp_connect_accept_close", "tcp_socket_close"),
+        "bind": P("tcp_bind_listen_close", "bind")
+        - ENTRY
+        - P("tcp_bind_listen_close", lookup)
+        - P("tcp_bind_listen_close", "security_socket_bind (AppArmor, TOMOYO)"),
+        "listen": P("tcp_bind_listen_close", "listen")
+        - ENTRY
+        - P("tcp_bind_listen_close", lookup)
+        - P("tcp_bind_listen_close", "security_socket_listen (AppArmor, TOMOYO)"),
+        "unix_send": rt("unix_stream_roundtrip", "sendto", copy_in, [send_hook]),
+        "unix_recv": rt("unix_stream_roundtrip", "recvfrom", copy_out, [recv_hook]),
+        "unix_dgram_send": rt(
+            "unix_dgram_roundtrip",
+            "sendto",
+            copy_in,
+            [send_hook, "security_unix_may_send, security_socket_getpeersec_dgram"],
+        ),
+        "unix_dgram_recv": rt("unix_dgram_roundtrip", "recvfrom", copy_out, [recv_hook]),
+        "tcp_send": rt("tcp_roundtrip", "sendto", copy_in_full, [send_hook, segment]),
+        "tcp_recv": rt("tcp_roundtrip", "recvfrom", copy_out, [recv_hook, segment]),
+        "udp_send": rt(
+            "udp_roundtrip", "sendto", copy_in_full, [send_hook, "the datagram's security hooks"]
+        ),
+        "udp_recv": rt("udp_roundtrip", "recvfrom", copy_out, [recv_hook]),
+        "msg_header": P(
+            "unix_scm_rights_roundtrip", "sendmsg_copy_msghdr (the msghdr and its iovec copied in)"
+        ),
+        "scm_fd": P(
+            "unix_scm_rights_roundtrip", "per descriptor: fget_raw, unix_inflight, unix_notinflight"
+        ),
+        "scm_send": P("unix_scm_rights_roundtrip", "sendmsg")
+        - P("unix_scm_rights_roundtrip", "sendmsg_copy_msghdr (the msghdr and its iovec copied in)")
+        - P("unix_stream_roundtrip", "sendto")
+        - P(
+            "unix_scm_rights_roundtrip", "per descriptor: fget_raw, unix_inflight, unix_notinflight"
+        ),
+        "scm_recv": P("unix_scm_rights_roundtrip", "recvmsg")
+        - P("unix_scm_rights_roundtrip", "sendmsg_copy_msghdr (the msghdr and its iovec copied in)")
+        - P("unix_stream_roundtrip", "recvfrom")
+        - P("unix_scm_rights_roundtrip", "security_file_receive (AppArmor)")
+        - install,
+        "getname": P(opt, "getsockname")
+        - ENTRY
+        - P(opt, lookup)
+        - P(opt, "security_socket_getsockname"),
+        "sockopt": (
+            P(opt, "setsockopt")
+            - P(opt, "security_socket_setsockopt")
+            + P(opt, "getsockopt")
+            - P(opt, "security_socket_getsockopt")
+        )
+        / 2
+        - ENTRY
+        - P(opt, lookup),
     }
 
 
@@ -327,7 +457,7 @@ def test_every_budget_is_measured_or_a_stated_assumption():
     the entry, the copies' and the random generator's)."""
     measured = {(o, k) for o, k in derived() if not isinstance(o, str)}
     shared = {"call", "copy_page", "copy_line", "page_clear", "random_block"}
-    for service in (FsMgr, MemoryManager, DevHost, ProcMgr):
+    for service in (FsMgr, MemoryManager, DevHost, ProcMgr, NetMgr):
         source = Path(sys.modules[service.__module__].__file__).read_text(encoding="utf-8")
         lines_ = source.splitlines()
         for key in service.costs:

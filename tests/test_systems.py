@@ -32,13 +32,13 @@ def _domains(*domains):
     return {"domain": [{"name": n, "class": c, "services": s} for n, c, s in domains]}
 
 
-ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
+ALL = ["procmgr", "memmgr", "fsmgr", "devhost", "netmgr"]
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_domains(("a", "IC1", [*ALL, "netmgr"])), "unknown service 'netmgr'"),
+        (_domains(("a", "IC1", [*ALL, "webmgr"])), "unknown service 'webmgr'"),
         (_domains(("a", "IC1", ALL), ("b", "IC2", ["fsmgr"])), "'fsmgr' is in two domains"),
         (_domains(("devhost", "IC1", ALL[:3])), "'devhost' is in no domain, and a domain"),
         (_domains(("a", "IC3", ALL)), "must be one of IC0, IC1, IC2"),
@@ -48,7 +48,7 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost"]
         ({}, "at least one [[domain]]"),
         ({**_domains(("a", "IC0", ALL)), "kernel": "mach"}, "kernel: must be one of hm, linux"),
         (
-            {**_domains(("a", "IC0", ALL[:3]), ("b", "IC2", ["devhost"])), "kernel": "linux"},
+            {**_domains(("a", "IC0", ALL[:3]), ("b", "IC2", ALL[3:])), "kernel": "linux"},
             "kernel: a linux kernel runs every service in IC0, but domain 'b' is IC2",
         ),
         (
@@ -78,9 +78,12 @@ def test_a_service_the_file_does_not_place_gets_its_default_domain():
     a domain named after it, in the isolation class it declares."""
     system = parse_system(_domains(("a", "IC1", ["procmgr", "memmgr"])), "old.toml")
     defaults = registered()
-    assert [d.name for d in system.domains] == ["a", "fsmgr", "devhost"]
+    assert [d.name for d in system.domains] == ["a", "fsmgr", "devhost", "netmgr"]
     for d in system.domains[1:]:
         assert d.services == (d.name,) and d.ic == defaults[d.name]
+    # a linux kernel holds every service, the ones its file does not name too
+    linux = parse_system({**_domains(("kernel", "IC0", ALL[:4])), "kernel": "linux"}, "old.toml")
+    assert [(d.name, d.ic) for d in linux.domains] == [("kernel", "IC0"), ("netmgr", "IC0")]
 
 
 def test_docs_list_every_services_default_class():
@@ -93,10 +96,10 @@ def test_docs_list_every_services_default_class():
 
 def test_the_cli_reports_bad_systems_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["netmgr"]\n')
+    bad.write_text('[[domain]]\nname = "a"\nclass = "IC1"\nservices = ["webmgr"]\n')
     assert main(["run", "--system", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown service 'netmgr'" in err
+    assert err.count("\n") == 1 and "unknown service 'webmgr'" in err
     assert main(["run", "--system", "nosuch"]) == 2
     assert "presets: fiasco, hm-ic0, hm-phone" in capsys.readouterr().err
     bad.write_text("not toml [")

@@ -242,9 +242,12 @@ class Shim:
         after_svc = machine.pc + 4
         *args, nr = machine.syscall_registers()
         name = name_of(nr)
+        row = self.table[nr]
+        if row is not None and row.service in self.services:
+            self.services[row.service].call_interrupted(task, tcb)
         deadline = k.end_wait(tcb)
         space = self.memmgr.space_of(task.proc)
-        if restarts(name, args, flags):
+        if restarts(name, args, flags, timed=deadline is not None):
             self._traced_interruption(task, nr, name, args, -ERESTARTSYS)
             return
         if deadline is not None:

@@ -62,10 +62,12 @@ NEVER_RESTARTED = frozenset(
 FUTEX_TIMED = (FUTEX_WAIT, FUTEX_WAIT_BITSET)  # with a timeout they are never restarted
 
 
-def restarts(name: str, args, flags: int) -> bool:
+def restarts(name: str, args, flags: int, timed: bool = False) -> bool:
     """Does call `name` (its arguments `args`), blocked when a handler with sa_flags `flags`
-    runs, go on after the handler? Otherwise it fails with EINTR."""
-    if name in NEVER_RESTARTED:
+    runs, go on after the handler? Otherwise it fails with EINTR. `timed`: its wait had a
+    timeout (a socket's SO_RCVTIMEO or SO_SNDTIMEO, a futex's): such a wait is never
+    restarted."""
+    if name in NEVER_RESTARTED or timed:
         return False
     if name == "futex" and args[3] and args[1] & FUTEX_CMD_MASK in FUTEX_TIMED:
         return False

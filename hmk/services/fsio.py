@@ -31,14 +31,27 @@ from hmk.linux.abi import (
     EAGAIN,
     EBADF,
     EFAULT,
+    EINVAL,
     EISDIR,
+    EOPNOTSUPP,
     EPIPE,
     ERESTARTSYS,
+    ESPIPE,
+    IN_ACCESS,
+    IN_MODIFY,
     MAX_RW_COUNT,
     O_APPEND,
     O_NONBLOCK,
+    RWF_APPEND,
+    RWF_ATOMIC,
+    RWF_DONTCACHE,
+    RWF_NOAPPEND,
+    RWF_NOSIGNAL,
+    RWF_NOWAIT,
     SIGPIPE,
+    SYNC_FILE_RANGE_FLAGS,
 )
+from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
     WRITE,
@@ -50,9 +63,12 @@ from hmk.services.copies import (
     scatter,
 )
 from hmk.services.devhost import BlockDevice
-from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream
+from hmk.services.fsnames import _int
+from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream, Symlink
 
 RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+RWF_SUPPORTED = 0x1FF  # RWF_HIPRI to RWF_NOSIGNAL (Linux 6.17)
+RWF_UNSUPPORTED = RWF_ATOMIC | RWF_DONTCACHE  # what no file here supports
 
 
 class FileIO:
@@ -76,6 +92,92 @@ class FileIO:
 
     def sys_writev(self, call, fd, iov, iovcnt, *_):
         return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_preadv(self, call, fd, iov, iovcnt, pos, *_):
+        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_pwritev(self, call, fd, iov, iovcnt, pos, *_):
+        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+
+    def sys_preadv2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
+        return self._vector2(call, fd, iov, iovcnt, pos, flags, write=False)
+
+    def sys_pwritev2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
+        return self._vector2(call, fd, iov, iovcnt, pos, flags, write=True)
+
+    def _vector2(self, call, fd, iov, iovcnt, pos, flags, write: bool):
+        """preadv2 and pwritev2: offset -1 is the file position; the RWF_* flags are checked
+        once the vector is known not to be empty (kiocb_set_rw_flags): unknown ones and the
+        forms a tmpfs file has no support for (RWF_NOWAIT, RWF_ATOMIC, RWF_DONTCACHE) are
+        EOPNOTSUPP, RWF_APPEND with RWF_NOAPPEND EINVAL; RWF_APPEND writes at the end,
+        RWF_NOWAIT on a pipe is EAGAIN where it would wait, RWF_NOSIGNAL's EPIPE comes with no
+        SIGPIPE; the others (RWF_HIPRI, RWF_DSYNC, RWF_SYNC) change nothing in memory."""
+        pos = None if _signed(pos) == -1 else pos
+        flags &= 0xFFFFFFFF
+        with self.working(fdget=int(not call.resumed)) as ops:
+            f = self._io_file(call, fd, pos)
+            if isinstance(f, int):
+                return f
+            if not (f.writable if write else f.readable):
+                return -EBADF
+            vec = self._iov(call, iov, iovcnt)
+            if isinstance(vec, int):
+                return vec
+            node = f.node
+            if flags and any(n for _, n in vec):
+                nowait = isinstance(node, Pipe | Stream)
+                if flags & ~RWF_SUPPORTED or flags & RWF_UNSUPPORTED:
+                    return -EOPNOTSUPP
+                if flags & RWF_APPEND and flags & RWF_NOAPPEND:
+                    return -EINVAL
+                if flags & RWF_NOWAIT and not nowait:
+                    return -EOPNOTSUPP
+                if isinstance(node, Pipe):
+                    waits = (
+                        not node.buffer and node.writers
+                        if not write
+                        else node.readers and (len(node.buffer) >= node.capacity)
+                    )
+                    if flags & RWF_NOWAIT and waits:
+                        return -EAGAIN
+                    if write and flags & RWF_NOSIGNAL and not node.readers:
+                        return -EPIPE
+                if write and flags & RWF_APPEND and isinstance(node, File):
+                    if pos is None:
+                        f.pos = node.size
+                    else:
+                        pos = node.size
+            if write:
+                return self._write_file(call, f, vec, pos, ops)
+            return self._read_file(call, f, vec, pos, ops)
+
+    def sys_sync_file_range(self, call, fd, offset, nbytes, flags, *_):
+        """Nothing to write out in memory; the checks are Linux's, in its order."""
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None:
+                return -EBADF
+            offset, nbytes, end = _signed(offset), _signed(nbytes), _signed(offset + nbytes)
+            if flags & 0xFFFFFFFF & ~SYNC_FILE_RANGE_FLAGS or offset < 0 or end < 0:
+                return -EINVAL
+            if nbytes < 0:
+                return -EINVAL
+            if not isinstance(f.node, File | BlockDevice | Dir | Symlink):
+                return -ESPIPE
+            ops.update(fcntl=1)
+            return 0
+
+    def sys_readahead(self, call, fd, offset, count, *_):
+        """POSIX_FADV_WILLNEED on a readable regular file or block device: a tmpfs's pages
+        are in memory already (Linux's generic_fadvise returns at once for it)."""
+        with self.working(fdget=1) as ops:
+            f = self.table(call).file(_int(fd))
+            if f is None or not f.readable:
+                return -EBADF
+            if not isinstance(f.node, File | BlockDevice):
+                return -EINVAL
+            ops.update(fcntl=1)
+            return 0
 
     def _read_call(self, call, fd, pos, vector):
         with self.working(fdget=int(not call.resumed)) as ops:
@@ -128,6 +230,8 @@ class FileIO:
             log_frame(mem, pa, n, READ)
         log_vector(mem, call.space, vec, len(data), WRITE)
         ops.update(copy_page=chunks, copy_line=lines(len(data)) if chunks else 0)
+        if data:
+            self.notify(node, IN_ACCESS, named=f.named)
         return len(data)
 
     def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
@@ -168,15 +272,19 @@ class FileIO:
             self.k.block_current(pipe.read_waiters)  # until a write or close
             ops.update(pipe_wait=1)
             return -ERESTARTSYS
-        was_full = len(pipe.buffer) == Pipe.CAPACITY
         data = bytes(pipe.buffer[:count])
-        del pipe.buffer[:count]
         spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
-        pipe.start = (pipe.start + len(data)) % Pipe.CAPACITY if pipe.buffer else 0
+        self._pipe_drop(pipe, len(data), ops)
+        return data, spans, len(spans)
+
+    def _pipe_drop(self, pipe: Pipe, n: int, ops) -> None:
+        """The first `n` bytes of the pipe are read: gone, and its writers woken."""
+        was_full = len(pipe.buffer) >= pipe.capacity
+        del pipe.buffer[:n]
+        pipe.start = (pipe.start + n) % pipe.capacity if pipe.buffer else 0
         pipe.write_generation += int(was_full)
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
-        return data, spans, len(spans)
 
     # ---- writing -------------------------------------------------------------------------
     def _write_file(self, call, f, vec, pos, ops):
@@ -207,6 +315,8 @@ class FileIO:
             for pa, length in spans:
                 log_frame(self.k.mem, pa, length, WRITE)
             ops.update(copy_page=len(spans), copy_line=lines(n))
+        if n > 0:
+            self.notify(node, IN_MODIFY, named=f.named)
         return n
 
     def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):
@@ -242,7 +352,7 @@ class FileIO:
         if pipe.readers == 0:
             call.task.signals.post(SIGPIPE)  # delivered on the way out of the call
             return -EPIPE
-        room = Pipe.CAPACITY - len(pipe.buffer)
+        room = pipe.capacity - len(pipe.buffer)
         if room < len(data):
             if room == 0:
                 if f.flags & O_NONBLOCK:
@@ -274,7 +384,7 @@ class FileIO:
         """The pipe's frames holding ring bytes [at, at + n), each page given a frame the
         first time the ring reaches it."""
         spans = []
-        for off, length in ring_spans(at, n, Pipe.CAPACITY):
+        for off, length in ring_spans(at, n, pipe.capacity):
             page = off // PAGE_SIZE
             pa = pipe.frames.get(page)
             if pa is None:

@@ -31,6 +31,7 @@ from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
     AT_FDCWD,
     EACCES,
+    EADDRINUSE,
     EBADF,
     EEXIST,
     EFAULT,
@@ -42,6 +43,7 @@ from hmk.linux.abi import (
     ENOENT,
     ENOTDIR,
     ENOTTY,
+    ENXIO,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -52,6 +54,11 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
+    IN_ATTRIB,
+    IN_CLOSE_NOWRITE,
+    IN_CLOSE_WRITE,
+    IN_MODIFY,
+    IN_OPEN,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -83,14 +90,33 @@ from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
+from hmk.services.fsattrs import Attributes
+from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
 from hmk.services.fsio import FileIO
+from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
+from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
+from hmk.services.fsnotify import Inotify, Notify
+from hmk.services.fsopen import Opening
+from hmk.services.fstypes import Mounts
+from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
-from hmk.services.vfs import Device, Dir, File, Generated, Node, Pipe, Stream, Symlink
+from hmk.services.vfs import (
+    Device,
+    Dir,
+    File,
+    Generated,
+    Node,
+    Pipe,
+    SocketName,
+    Special,
+    Stream,
+    Symlink,
+)
 
 
 class OpenFile:
@@ -99,6 +125,7 @@ class OpenFile:
     def __init__(self, node: Node, flags: int, pipe_end: str | None = None):
         self.node, self.flags, self.pos, self.pipe_end = node, flags, 0, pipe_end
         self.refs = 0
+        self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
 
     @property
@@ -111,11 +138,12 @@ class OpenFile:
 
 
 class FileTable:
-    """One process's descriptors and working directory. `released(f)` is told when an open
-    file description's last descriptor goes."""
+    """One process's descriptors and working directory. `closing(table, f)` is told when one
+    of its descriptors of the open file `f` is closed (its record locks go: Linux's
+    locks_remove_posix), `released(f)` when an open file description's last descriptor goes."""
 
-    def __init__(self, kernel, cwd: Dir, released):
-        self.k, self.cwd, self.released = kernel, cwd, released
+    def __init__(self, kernel, cwd: Dir, released, closing=None):
+        self.k, self.cwd, self.released, self.closing = kernel, cwd, released, closing
         self.fds: dict[int, tuple[OpenFile, bool]] = {}  # fd -> (description, close-on-exec)
         self.poll_waiters: list[int] = []  # threads in a ppoll with nothing ready (a signal,
         # a pipe's activity or the timeout wakes them)
@@ -148,38 +176,61 @@ class FileTable:
         entry = self.fds.pop(fd, None)
         if entry is None:
             return -EBADF
+        if self.closing is not None:
+            self.closing(self, entry[0])
         self.release(entry[0])
         return 0
 
     def release(self, f: OpenFile) -> None:
-        f.refs -= 1
-        if f.refs:
-            return
-        if isinstance(f.node, Stream):
-            f.node.released(f)
-        elif f.pipe_end is not None:
-            pipe = f.node
-            pipe.hup_generation += 1
-            if f.pipe_end == "r":
-                pipe.readers -= 1
-                self.k.wake_all(pipe.write_waiters)  # they get EPIPE now
-            else:
-                pipe.writers -= 1
-                self.k.wake_all(pipe.read_waiters)  # they see end of file now
-        self.released(f)
+        release(self.k, f, self.released)
 
     def copy(self) -> FileTable:
         """The child's table after fork: the same open files (shared positions), same cwd."""
-        child = FileTable(self.k, self.cwd, self.released)
+        child = FileTable(self.k, self.cwd, self.released, self.closing)
         child.umask, child.nofile = self.umask, self.nofile
         for fd, (f, cloexec) in self.fds.items():
             child.install(fd, f, cloexec)
         return child
 
 
-class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
+def release(k, f: OpenFile, released) -> None:
+    """One reference to the open file `f` goes (a descriptor closed, a descriptor in flight
+    dropped); with the last, its node hears of it (a pipe end closes, an object that moves its
+    own bytes is released) and `released(f)` is told."""
+    f.refs -= 1
+    if f.refs:
+        return
+    if isinstance(f.node, Stream):
+        f.node.released(f)
+    elif f.pipe_end is not None:  # "r", "w", or "rw" (a FIFO opened for both)
+        pipe = f.node
+        pipe.hup_generation += 1
+        if "r" in f.pipe_end:
+            pipe.readers -= 1
+            k.wake_all(pipe.write_waiters)  # they get EPIPE now
+        if "w" in f.pipe_end:
+            pipe.writers -= 1
+            k.wake_all(pipe.read_waiters)  # they see end of file now
+    released(f)
+
+
+class FsMgr(
+    FileIO,
+    Namespace,
+    EventFiles,
+    Epoll,
+    Attributes,
+    Locks,
+    SpecialFiles,
+    Copies,
+    ExtendedAttributes,
+    Notify,
+    Opening,
+    Service,
+):
     name = "fsmgr"
     default_class = "IC2"
+    open_file = OpenFile  # what the mixins make an open file description with
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key;
     # "less the LSM hooks": without AppArmor's and TOMOYO's (hmk models no security module).
@@ -242,9 +293,6 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         "access": 294,
         # assumed: a link's target fetched: as fcntl (its bytes are a copy's)
         "readlink": 105,
-        # assumed: an extended attribute's name copied in and the inode's (empty) list of
-        # them searched, or that list copied out: as fcntl
-        "xattr": 105,
         # assumed: getcwd's references on the root and the directory and the names prepended
         # up the tree: as a walk's own work
         "getcwd": 808,
@@ -373,6 +421,55 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         "epoll_item": 80,
         # assumed: an event stored for the caller (epoll_put_uevent: two __put_user)
         "epoll_event": 10,
+        # ---- attributes, locks, special files, copies, xattrs, inotify (hmk.services.fsattrs,
+        # fslocks, fsnodes, fscopy, fsxattr, fsnotify)
+        # assumed: a file system's statistics (vfs_statfs: the super block's statfs, tmpfs's
+        # counters read under its lock, the struct filled and copied out): as stat's 469
+        "statfs": 469,
+        # assumed: fallocate's own work beyond the pages it inserts (vfs_fallocate's checks,
+        # shmem_fallocate's range set up, file_modified, the size updated): as a write's,
+        # file_write's 356
+        "fallocate": 356,
+        # assumed: an inode's attributes changed (notify_change, setattr_prepare's checks,
+        # shmem_setattr): as a size change, truncate's 356
+        "setattr": 356,
+        # assumed: a lock request: a file_lock from its slab (kmem_cache_alloc's 240,
+        # mmap_munmap) and the inode's lock list walked for conflicts and merges (~200)
+        "lock": 440,
+        # assumed: a lock request that waits (its wait entry, the second look): as a pipe
+        # read that waits, pipe_wait's 272
+        "lock_wait": 272,
+        # assumed: the threads waiting on a file's locks woken: as a pipe's end,
+        # __wake_up_sync_key's 126 (pipe_roundtrip)
+        "lock_wake": 126,
+        # assumed: a pipe's ring resized (pipe_resize_ring: the new ring allocated, as
+        # kmem_cache_alloc's 240, and its buffers moved, ~100)
+        "pipe_resize": 340,
+        # assumed: a splice's own work between two files or a file and a pipe beyond the
+        # copy and the pages (do_splice's checks, the internal pipe of do_splice_direct, the
+        # buffers linked and released): as the VFS layers of a read and a write, 2 x vfs_rw
+        "splice": 400,
+        # assumed: an extended attribute looked up (xattr_permission, the handler found by
+        # prefix, simple_xattr_get's tree walk): as a component's lookup, 364
+        "xattr_get": 364,
+        # assumed: an extended attribute set or removed (beyond the lookup: a simple_xattr
+        # allocated, kmem_cache_alloc's 240, the tree insert or erase and the old one freed,
+        # ~200, fsnotify_xattr)
+        "xattr_set": 440,
+        # assumed: an attribute's name listed (xattr_list_one: a string copied): ~30
+        "xattr_name": 30,
+        # assumed: an inotify instance made (an anonymous-inode file, alloc_file_pseudo, and
+        # its fsnotify group): as a pipe's making less its second file, half of pipe_make
+        "inotify_make": 1566,
+        # assumed: a watch added or removed (inotify_new_watch: a mark from its slab, the idr
+        # entry, the inode's mark list; or their release): kmem_cache_alloc's 240 and ~200
+        "inotify_watch": 440,
+        # assumed: an event queued for a watch (fsnotify's walk of the marks, the event
+        # allocated with its name, kmem_cache_alloc's 240, and queued): ~340
+        "inotify_event": 340,
+        # assumed: a read's own work on an inotify instance (its lock, the events taken and
+        # freed, beyond their copy): as pipe_read's 359
+        "inotify_read": 359,
     }
 
     def __init__(self, boot):
@@ -381,6 +478,10 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         self.vfs = build_root(self, program, boot.bundled, boot.rootfs, boot.mounts)
         self.cache = PageCache(self.k, self.work)
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
+        self.mounts = Mounts(self.vfs)  # the tree's file systems (hmk.services.fstypes)
+        self.lock_waits: dict[int, tuple] = {}  # tcb -> (owner, lock) its F_SETLKW waits for
+        self.fifo_opens: dict[int, tuple] = {}  # tcb -> the FIFO open it waits in
+        self.cookies = 0  # inotify's rename cookies so far
         # the file manager's own buffer: where procfs's text is made and /dev/urandom's blocks
         # (Linux's seq_file buffer, urandom's block on the stack)
         self.buffer = self.k.frames.alloc(owner="fsmgr")
@@ -399,7 +500,9 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
     # ---- processes: start, fork, exec, exit ------------------------------------------------
     def process_started(self, task) -> None:
         """The first process: the standard streams on the console."""
-        t = self.tables[task.pid] = FileTable(self.k, self.vfs.root, self._released)
+        t = self.tables[task.pid] = FileTable(
+            self.k, self.vfs.root, self._released, self.record_locks_closed
+        )
         for fd, dev in enumerate(("stdin", "stdout", "stderr")):
             node = self.vfs.root.entries[b"dev"].entries[dev.encode()]
             t.install(fd, OpenFile(node, (O_RDWR, O_WRONLY, O_WRONLY)[fd]), False)
@@ -415,8 +518,14 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             t.close(fd)
         self.work(fd_close=len(closing))
 
+    def call_interrupted(self, task, tcb: int) -> None:
+        """A signal's handler ends the thread's wait in a lock or a FIFO's open."""
+        self.lock_call_over(tcb)
+        self.fifo_open_over(tcb)
+
     def process_exited(self, task) -> None:
         for tcb in self.k.threads_of(task.proc):
+            self.call_interrupted(task, tcb)
             self.stop_watching(tcb)
         t = self.tables.pop(task.pid)
         fds = sorted(t.fds)
@@ -449,10 +558,14 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         are both gone is freed (its pages too); a file with no name left may leave the cache."""
         node = f.node
         ops = {"file_release": 1}
+        self.locks_released(f)
+        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
         if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
             for pa in node.frames.values():
                 self.k.frames.free(pa)
             node.frames.clear()
+            node.buffer.clear()  # a named pipe's bytes and size go with its last end
+            node.start, node.capacity = 0, Pipe.CAPACITY
             ops["pipe_free"] = 1
         self.work(**ops)
         self.unwatch(f)
@@ -461,7 +574,10 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
     def forget(self, node: Node) -> None:
         """A regular file (or unnamed shared object) that has no name: once nothing opens or
         maps it either, its pages leave the page cache (`cache_drop` each) and the memory
-        manager drops its references to them."""
+        manager drops its references to them. A node with no name that nothing opens tells
+        its watches (IN_DELETE_SELF)."""
+        if node.watches:
+            self.notify_gone(node)
         if not isinstance(node, File) or node.nlink:
             return
         if any(f.node is node for t in self.tables.values() for f, _ in t.fds.values()):
@@ -477,40 +593,54 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
 
     # ---- opening and closing -------------------------------------------------------------
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
-        t = self.table(call)
+        if call.resumed and self.k.running in self.fifo_opens:  # a FIFO's open that waited
+            return self.fifo_open_again(call, flags)
+        if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+            return -EINVAL  # Linux 6.4's build_open_flags
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found
+        return self._open(call, found, flags, mode)
+
+    def _open(self, call, found, flags: int, mode: int) -> int:
+        """The open of what a lookup `found` ((node, parent, name)), for openat and openat2."""
+        t = self.table(call)
         with self.working() as ops:
             node, parent, name = found
             acc = flags & O_ACCMODE
+            fd = t.lowest_fd()  # Linux's get_unused_fd_flags comes before the open
+            if fd < 0:
+                return fd
             if node is None:
                 if not flags & O_CREAT:
                     return -ENOENT
                 if parent.readonly:
                     return -EROFS
-                node = parent.add(name, File(perm=mode & 0o777 & ~t.umask))
-                node.mtime = self.wall_ns()
+                node = self.made(call, parent, name, File(perm=mode & 0o777 & ~t.umask))
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
             if isinstance(node, Symlink):
                 return -ELOOP  # O_NOFOLLOW on a link
+            if isinstance(node, SocketName):
+                return -ENXIO  # a socket is reached by connect, not open
             if isinstance(node, Dir):
                 if acc != 0 or flags & O_CREAT:
                     return -EISDIR
             elif flags & O_DIRECTORY:
                 return -ENOTDIR
+            if isinstance(node, Pipe | Special):  # a named pipe, a device or socket node
+                return self.open_special(call, node, flags, ops)
             if acc != 0 and node.readonly:
                 return -EROFS
-            if flags & O_TRUNC and acc != 0 and isinstance(node, File):
-                self._resize(node, 0)
-                ops.update(truncate=1)
-            fd = t.lowest_fd()
-            if fd < 0:
-                return fd
             ops.update(file_open=1, fd_install=1)
-            return t.install(fd, OpenFile(node, flags & ~O_CLOEXEC), bool(flags & O_CLOEXEC))
+            f = OpenFile(node, flags & ~O_CLOEXEC)
+            f.named = (parent, name)
+            self.notify(node, IN_OPEN, named=f.named)
+            if flags & O_TRUNC and acc != 0 and isinstance(node, File):
+                self._resize(node, 0, f.named)
+                ops.update(truncate=1)
+            return t.install(fd, f, bool(flags & O_CLOEXEC))
 
     def wall_ns(self) -> int:
         """The time files are stamped with: CLOCK_REALTIME, in ns since the epoch."""
@@ -536,6 +666,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
                 return fd
             node = File(perm=0o777)
             node.nlink, node.mtime = 0, self.wall_ns()
+            node.uid, node.gid = call.task.uids[1], call.task.gids[1]
             return t.install(fd, OpenFile(node, O_RDWR), bool(flags & MFD_CLOEXEC))
 
     def sys_close(self, call, fd, *_):
@@ -572,14 +703,18 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             return t.install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, call, fd, cmd, arg, *_):
-        with self.working(fdget=1) as ops:
+        with self.working(fdget=int(not call.resumed)) as ops:
             t = self.table(call)
             fd = _int(fd)
             entry = t.fds.get(fd)
             if entry is None:
                 return -EBADF
             f, cloexec = entry
-            ops.update(fcntl=1)
+            ops.update(fcntl=int(not call.resumed))
+            if cmd in LOCK_COMMANDS:
+                return self.fcntl_lock(call, f, cmd, arg, ops)
+            if cmd in PIPE_COMMANDS:
+                return self.fcntl_pipe(call, f, cmd, arg, ops)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
                 if not 0 <= arg < t.nofile:
                     return -EINVAL
@@ -653,7 +788,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, EventFile):
+            if isinstance(f.node, EventFile | Inotify):
                 return f.pos  # Linux's noop_llseek
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
@@ -674,11 +809,11 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
                 return -EBADF
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
-            self._resize(f.node, _signed(length))
+            self._resize(f.node, _signed(length), f.named)
             ops.update(truncate=1)
             return 0
 
-    def _resize(self, node: File, length: int) -> None:
+    def _resize(self, node: File, length: int, named=None) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
         cached pages follow."""
         self._sync(node)
@@ -687,6 +822,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
         data.extend(b"\0" * (length - len(data)))
         node.mtime = self.wall_ns()
         self.cache.refresh(node)
+        self.notify(node, IN_MODIFY, named=named)
 
     def sys_ioctl(self, call, fd, request, arg, *_):
         with self.working(fdget=1) as ops:
@@ -771,6 +907,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             return -EROFS
         self.work(access=1)
         node.mode = node.mode & ~0o7777 | mode & 0o7777
+        self.notify(node, IN_ATTRIB)
         return 0
 
     def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
@@ -851,7 +988,7 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
                 rev |= POLLIN | POLLRDNORM if node.buffer else 0
                 rev |= POLLHUP if node.writers == 0 else 0
             if f.writable:
-                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < Pipe.CAPACITY else 0
+                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < node.capacity else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)
@@ -919,6 +1056,60 @@ class FsMgr(FileIO, Namespace, EventFiles, Epoll, Service):
             return report(revents)
         self.watch(waits)
         return -ERESTARTSYS
+
+    # ---- for other services: descriptors of the objects they make (sockets) --------------
+    def descriptor(self, task, fd: int):
+        """The open file `task`'s descriptor `fd` names (a descriptor looked up), or -EBADF."""
+        self.work(fdget=1)
+        f = self.tables[task.pid].file(_int(fd))
+        return -EBADF if f is None else f
+
+    def install(self, task, f: OpenFile, cloexec: bool) -> int:
+        """A new descriptor, the lowest free one of `task`'s table, for the open file `f`; or
+        -EMFILE."""
+        t = self.tables[task.pid]
+        fd = t.lowest_fd()
+        if fd < 0:
+            return fd
+        self.work(fd_install=1)
+        return t.install(fd, f, cloexec)
+
+    def hold(self, f: OpenFile) -> None:
+        """A reference to `f` outside any table (a descriptor in flight in a message)."""
+        f.refs += 1
+
+    def drop(self, f: OpenFile) -> None:
+        """Such a reference goes (the message was read or freed)."""
+        release(self.k, f, self._released)
+
+    def bind_name(self, task, path: bytes, perm: int):
+        """A socket's name at `path` (walked from `task`'s working directory, the last
+        component not followed): its new node, or -errno: EADDRINUSE when the name exists (as
+        bind answers mknod's EEXIST), EROFS, and the walk's errors."""
+        t = self.tables[task.pid]
+        before = self.vfs.lookups
+        node, parent, name = self.vfs.walk(t.cwd, path, follow=False)
+        with self.working(walk=1, lookup=self.vfs.lookups - before) as ops:
+            if isinstance(node, int):
+                return -node
+            if node is not None:
+                return -EADDRINUSE
+            if parent.readonly:
+                return -EROFS
+            ops.update(create=1)
+            node = parent.add(name, SocketName(perm & ~t.umask))
+            node.mtime = self.wall_ns()
+            return node
+
+    def named(self, task, path: bytes, follow: bool = True):
+        """The node at `path` (walked from `task`'s working directory, a link at its end
+        followed unless `follow` is false), or -errno (ENOENT when there is none)."""
+        before = self.vfs.lookups
+        node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path, follow)
+        self.work(walk=1, lookup=self.vfs.lookups - before)
+        if isinstance(node, int):
+            return -node
+        return -ENOENT if node is None else node
 
     # ---- for the memory manager: a file's bytes for mmap ---------------------------------
     def mapping_source(self, task, fd: int, offset: int, length: int, writes: bool = False):

@@ -32,7 +32,6 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
-    ENODATA,
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
@@ -40,6 +39,14 @@ from hmk.linux.abi import (
     ERANGE,
     EROFS,
     EXDEV,
+    IN_ACCESS,
+    IN_ATTRIB,
+    IN_CREATE,
+    IN_DELETE,
+    IN_MODIFY,
+    IN_MOVE_SELF,
+    IN_MOVED_FROM,
+    IN_MOVED_TO,
     PATH_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
@@ -55,6 +62,7 @@ from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 XATTR_NAME_MAX = 255  # an extended attribute's name, at most (include/uapi/linux/limits.h)
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
 DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFCHR: 2, stat.S_IFLNK: 10, stat.S_IFIFO: 1}
+DT.update({stat.S_IFBLK: 6, stat.S_IFSOCK: 12})
 
 
 class Namespace:
@@ -182,48 +190,6 @@ class Namespace:
             err = self._out(call, buf, target)
             return err or len(target)
 
-    # ---- extended attributes: hmk keeps none (no security module, no ACLs, no user.*
-    # attributes), so a name is never there (ENODATA) and a list is empty; the path's and the
-    # name's own errors first, as Linux checks them
-    def sys_getxattr(self, call, path_ptr, name_ptr, value, size, *_):
-        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr), name_ptr)
-
-    def sys_lgetxattr(self, call, path_ptr, name_ptr, value, size, *_):
-        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False), name_ptr)
-
-    def sys_fgetxattr(self, call, fd, name_ptr, value, size, *_):
-        return self._xattr(call, self._fd_node(call, fd), name_ptr)
-
-    def sys_listxattr(self, call, path_ptr, buf, size, *_):
-        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr))
-
-    def sys_llistxattr(self, call, path_ptr, buf, size, *_):
-        return self._xattr(call, self._lookup(call, AT_FDCWD, path_ptr, follow=False))
-
-    def sys_flistxattr(self, call, fd, buf, size, *_):
-        return self._xattr(call, self._fd_node(call, fd))
-
-    def _fd_node(self, call, fd):
-        """(node,) of a descriptor, as _lookup's result, or -EBADF."""
-        self.work(fdget=1)
-        f = self.table(call).file(_int(fd))
-        return -EBADF if f is None else (f.node,)
-
-    def _xattr(self, call, found, name_ptr=None) -> int:
-        """getxattr (`name_ptr`: the name, 1 to 255 bytes, else ERANGE): ENODATA; listxattr:
-        an empty list, 0 bytes."""
-        if isinstance(found, int):
-            return found
-        if found[0] is None:
-            return -ENOENT
-        self.work(xattr=1)
-        if name_ptr is None:
-            return 0
-        name = call.space.read_cstring(name_ptr, limit=XATTR_NAME_MAX + 1)
-        if name is None:
-            return -ERANGE if call.space.read(name_ptr, XATTR_NAME_MAX + 1) else -EFAULT
-        return -ENODATA if name else -ERANGE
-
     # ---- directories ---------------------------------------------------------------------
     def sys_getdents64(self, call, fd, buf, count, *_):
         with self.working(fdget=1) as ops:
@@ -248,6 +214,7 @@ class Namespace:
                 out += rec + name + b"\0" * (reclen - 19 - len(name))
                 ops.update(dirent=int(f.pos >= 2))  # "." and ".." are readdir's own
                 f.pos += 1
+            self.notify(d, IN_ACCESS)
             return self._out(call, buf, bytes(out)) or len(out)
 
     def sys_utimensat(self, call, dirfd, path_ptr, times_ptr, flags, *_):
@@ -293,6 +260,9 @@ class Namespace:
             node.atime = atime
         if mtime != UTIME_OMIT:
             node.mtime = mtime
+        # both times: IN_ATTRIB; one: IN_ACCESS or IN_MODIFY (fsnotify_change)
+        both = UTIME_OMIT not in (atime, mtime)
+        self.notify(node, IN_ATTRIB if both else IN_ACCESS if mtime == UTIME_OMIT else IN_MODIFY)
         return 0
 
     def _new_name(self, call, dirfd, path_ptr):
@@ -306,6 +276,15 @@ class Namespace:
             return -EEXIST
         return -EROFS if parent.readonly else (parent, name)
 
+    def made(self, call, parent: Dir, name: bytes, node: Node) -> Node:
+        """`node` new under `name` in `parent`: the caller's (its effective ids), stamped
+        now, and announced to the directory's watches (IN_CREATE)."""
+        node.uid, node.gid = call.task.uids[1], call.task.gids[1]
+        node.mtime = self.wall_ns()
+        parent.add(name, node)
+        self.notify_entry(parent, IN_CREATE, name, node)
+        return node
+
     def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
         target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
         if target is None:
@@ -316,7 +295,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        parent.add(name, Symlink(target)).mtime = self.wall_ns()
+        self.made(call, parent, name, Symlink(target))
         self.work(create=1)
         return 0
 
@@ -341,6 +320,8 @@ class Namespace:
             return -EXDEV
         parent.add(name, node)
         self.work(create=1)
+        self.notify(node, IN_ATTRIB, parent=False)  # its link count
+        self.notify_entry(parent, IN_CREATE, name, node)
         return 0
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
@@ -348,7 +329,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        parent.add(name, Dir(perm=mode & 0o777 & ~self.table(call).umask)).mtime = self.wall_ns()
+        self.made(call, parent, name, Dir(perm=mode & 0o777 & ~self.table(call).umask))
         self.work(create=1)
         return 0
 
@@ -376,7 +357,10 @@ class Namespace:
             return -EISDIR
         parent.remove(name)
         self.work(unlink=1)
+        if not isinstance(node, Dir):
+            self.notify(node, IN_ATTRIB, parent=False)  # its link count
         self.forget(node)
+        self.notify_entry(parent, IN_DELETE, name, node)
         return 0
 
     def sys_renameat(self, call, olddirfd, old_ptr, newdirfd, new_ptr, *_):
@@ -428,9 +412,20 @@ class Namespace:
         sparent.remove(sname)
         dparent.add(dname, node)
         self.work(rename=1)
+        if node.watches or sparent.watches or dparent.watches or target is not None:
+            self._renamed(node, sparent, sname, dparent, dname, target)
         if target is not None:
             self.forget(target)
         return 0
+
+    def _renamed(self, node, sparent, sname, dparent, dname, target) -> None:
+        """A rename's events, as Linux's fsnotify_move orders them."""
+        cookie = self.rename_cookie()
+        self.notify_entry(sparent, IN_MOVED_FROM, sname, node, cookie)
+        self.notify_entry(dparent, IN_MOVED_TO, dname, node, cookie)
+        if target is not None:
+            self.notify(target, IN_ATTRIB, parent=False)
+        self.notify(node, IN_MOVE_SELF, parent=False)
 
     def _exchange(self, node, sparent, sname, target, dparent, dname) -> int:
         """RENAME_EXCHANGE: both names exist; neither directory may end up inside itself."""
@@ -447,6 +442,8 @@ class Namespace:
             dparent.remove(dname)
             sparent.add(sname, target)
             dparent.add(dname, node)
+            self._renamed(node, sparent, sname, dparent, dname, None)
+            self._renamed(target, dparent, dname, sparent, sname, None)
         self.work(rename=1)
         return 0
 
@@ -494,7 +491,8 @@ def _stat_bytes(node: Node) -> bytes:
     size = node.size
     rdev = getattr(node, "rdev", 0)
     t, a = node.mtime, node.accessed
-    fields = (1, node.ino, node.mode, node.nlink, 0, 0, rdev, 0, size, 4096, 0, -(-size // 512))
+    fields = (1, node.ino, node.mode, node.nlink, node.uid, node.gid, rdev, 0, size, 4096, 0)
+    fields += (-(-size // 512),)
     times = (a // 10**9, a % 10**9) + (t // 10**9, t % 10**9) * 2  # atime, mtime, ctime
     return struct.pack("<QQIIIIQQqiiq" + "qQ" * 3 + "II", *fields, *times, 0, 0)
 
@@ -507,8 +505,8 @@ def _statx_bytes(node: Node) -> bytes:
         4096,
         0,
         node.nlink,
-        0,
-        0,
+        node.uid,
+        node.gid,
         node.mode,
         0,
         node.ino,

@@ -3,9 +3,10 @@
 from hmk.services.devhost import DevHost
 from hmk.services.fsmgr import FsMgr
 from hmk.services.memmgr import MemoryManager
+from hmk.services.netmgr import NetMgr
 from hmk.services.procmgr import ProcMgr
 
-SERVICES = (ProcMgr, MemoryManager, FsMgr, DevHost)
+SERVICES = (ProcMgr, MemoryManager, FsMgr, DevHost, NetMgr)
 
 
 def boot(boot) -> dict:

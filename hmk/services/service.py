@@ -136,3 +136,9 @@ class Service:
 
     def process_exited(self, task) -> None:
         """`task` exited (before its memory goes)."""
+
+    def call_interrupted(self, task, tcb: int) -> None:
+        """A call of `task`'s thread `tcb` to this service waited, and a signal's handler ends
+        the wait (the call fails with EINTR, or is made again after the handler): what the
+        call held while it waited is let go, as a Linux handler does when its wait returns
+        -ERESTARTSYS."""

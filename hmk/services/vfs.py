@@ -1,10 +1,11 @@
 """The file manager's file-system tree: nodes, path walk, and the default root.
 
-Nodes are directories, regular files, character devices, symbolic links and pipes, each with a
-Linux inode number and mode. A subtree can be read-only (the imported root); /tmp is a writable
-tmpfs. Regular files keep their bytes in memory, or read them from a host file on first use
-(the program and the bundled tree). The path walk follows symbolic links (at most 40, Linux's
-limit: ELOOP) and returns Linux errnos; nothing here raises for a bad path.
+Nodes are directories, regular files, character devices, symbolic links, pipes, socket names and
+objects that move their own bytes (sockets), each with a Linux inode number and mode. A subtree
+can be read-only (the imported root); /tmp is a writable tmpfs. Regular files keep their bytes
+in memory, or read them from a host file on first use (the program and the bundled tree). The
+path walk follows symbolic links (at most 40, Linux's limit: ELOOP) and returns Linux errnos;
+nothing here raises for a bad path.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class Node:
         self.mtime = 0
         self.atime: int | None = None  # ns; None: as mtime (nothing reads or sets it apart)
         self.parent: Dir | None = None
+        self.uid = self.gid = 0  # its owner and group (root's until a chown or a creator's)
+        self.xattrs: dict[bytes, bytes] | None = None  # extended attributes (hmk.services.fsxattr)
+        self.locks = None  # its file locks, made on the first (hmk.services.fslocks.FileLocks)
+        self.watches: list | None = None  # the inotify watches on it (hmk.services.fsnotify)
 
     @property
     def accessed(self) -> int:
@@ -206,13 +211,19 @@ class Generated(File):
 
 
 class Pipe(Node):
-    """A pipe: its bytes in `buffer`; where they sit in the pipe's pages is a ring of CAPACITY
-    bytes starting at `start` (the file manager gives the pages frames as they are used)."""
+    """A pipe: its bytes in `buffer`; where they sit in the pipe's pages is a ring of
+    `capacity` bytes (CAPACITY until fcntl's F_SETPIPE_SZ) starting at `start` (the file
+    manager gives the pages frames as they are used). A pipe in a directory is a named FIFO
+    (mknod): its ends are opened by path, and `opened` counts the opens of each end so far
+    (Linux's r_counter and w_counter, which a blocked open waits to see move)."""
 
     CAPACITY = PIPE_BUF_BYTES  # Linux's default pipe buffer
 
-    def __init__(self):
-        super().__init__(stat.S_IFIFO | 0o600)
+    def __init__(self, perm: int = 0o600):
+        super().__init__(stat.S_IFIFO | perm)
+        self.capacity = Pipe.CAPACITY
+        self.opened = {"r": 0, "w": 0}
+        self.open_waiters: list[int] = []  # threads in a FIFO's open, waiting for the other end
         self.buffer = bytearray()
         self.start = 0  # ring position of buffer[0]; back to 0 when the pipe drains, as a
         # drained Linux pipe starts its next write at the start of a page
@@ -224,6 +235,24 @@ class Pipe(Node):
         # events it watches), as Linux's pipe wakes its two wait queues: bytes written (the
         # readers'), room made in a full pipe (the writers'), an end closed (both, to anyone)
         self.read_generation = self.write_generation = self.hup_generation = 0
+
+
+class Special(Node):
+    """A character or block device node or a socket node made by mknod: no driver answers
+    its device number and no socket is bound to it, so opening it is ENXIO (as Linux's open
+    of a device without a driver, or of a socket)."""
+
+    def __init__(self, mode: int, rdev: int = 0):
+        super().__init__(mode)
+        self.rdev = rdev
+
+
+class SocketName(Node):
+    """A socket's name in the tree: the S_IFSOCK node bind makes for an AF_UNIX path. The
+    network manager knows which socket it names while that socket lives; opening it is ENXIO."""
+
+    def __init__(self, perm: int):
+        super().__init__(stat.S_IFSOCK | perm)
 
 
 class Stream(Node):

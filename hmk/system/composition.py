@@ -22,14 +22,14 @@ are function calls; across domains they are IPCs):
 
 A service the file does not mention (one newer than the file) gets its default placement: a
 domain of its own, named after it, in the isolation class the service declares (`default_class`;
-docs/systems.md lists them). Presets live in hmk/system/presets/ (`hmk systems` lists them;
-docs/systems.md gives the evidence for each placement or says it is our assumption). A `linux`
-kernel is monolithic: every service must be in IC0, its own fault path resolves every fault
-(no user-level pager) and there are no address tokens to grant, so those switches must be left
-at their defaults; `memcg` is a `linux` kernel's own switch (its memory cgroup controller;
-the Raspberry Pi kernel disables it by default, docs/linux-kernel.md).
-`load_system(name or path)` returns a frozen `Composition` or raises SystemFileError with one
-line: `file: key: problem`.
+docs/systems.md lists them), or in IC0 on a `linux` kernel, which holds every service. Presets
+live in hmk/system/presets/ (`hmk systems` lists them; docs/systems.md gives the evidence for
+each placement or says it is our assumption). A `linux` kernel is monolithic: every service
+must be in IC0, its own fault path resolves every fault (no user-level pager) and there are no
+address tokens to grant, so those switches must be left at their defaults; `memcg` is a `linux`
+kernel's own switch (its memory cgroup controller; the Raspberry Pi kernel disables it by
+default, docs/linux-kernel.md). `load_system(name or path)` returns a frozen `Composition` or
+raises SystemFileError with one line: `file: key: problem`.
 """
 
 from __future__ import annotations
@@ -181,11 +181,12 @@ def parse_system(data: dict, path=None) -> Composition:
                 )
             seen[s] = dname
         domains.append(Domain(dname, ic, tuple(members)))
+    monolithic = data.get("kernel") == "linux"
     for s, default_class in known.items():  # a service the file does not place: a domain of
-        if s not in seen:  # its own, in its default class
+        if s not in seen:  # its own, in its default class (a linux kernel holds it: IC0)
             if s in names:
                 raise err("domain", f"service {s!r} is in no domain, and a domain takes its name")
-            domains.append(Domain(s, default_class, (s,)))
+            domains.append(Domain(s, "IC0" if monolithic else default_class, (s,)))
     description = data.get("description", "")
     if not isinstance(description, str):
         raise err("description", "must be a string")

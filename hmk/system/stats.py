@@ -116,7 +116,7 @@ SCHEMA = (
         "frames.**.peak",
         "frames",
         "the most frames an owner held at once (kernel, memmgr, "
-        "memmgr.filepages, fsmgr.pagecache, user)",
+        "memmgr.filepages, fsmgr.pagecache, netmgr.buffers, user)",
     ),
     ("frames.**.in_use", "frames", "the frames an owner held at exit"),
 )

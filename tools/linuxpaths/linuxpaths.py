@@ -15,6 +15,10 @@ Two steps around a QEMU run (run.sh drives all of it):
       symbols (System.map, and DWARF inline chains through addr2line), and
       writes the per-path results.
 
+  linuxpaths.py merge --run-json FILE --name NAME --into FILE
+      adds the paths of a run of some tests (run.sh's ONLY) to a JSON that
+      lacks them, leaving its own paths as they were.
+
 Only the standard library and numpy are used.
 """
 
@@ -691,6 +695,44 @@ PATHS = [
     ("rt_sigprocmask", "sigprocmask", "rt_sigprocmask(SIG_SETMASK) returning the old mask"),
     ("setresuid_unchanged", "setresuid", "setresuid(-1, -1, -1): new credentials committed"),
     ("console_write_1_byte", "console", "write of one newline to /dev/console (ttyAMA0, PL011)"),
+    # the sockets' paths (the loopback up; measured in a run of their own: run.sh's ONLY)
+    (
+        "unix_stream_roundtrip",
+        "sk_unix_rt",
+        "sendto + recvfrom of 1 byte on an AF_UNIX stream pair",
+    ),
+    (
+        "unix_stream_roundtrip_4_kib",
+        "sk_unix4k_rt",
+        "sendto + recvfrom of 4 KiB on an AF_UNIX stream pair",
+    ),
+    ("unix_dgram_roundtrip", "sk_unix_dgram_rt", "sendto + recvfrom of 1 byte, AF_UNIX dgram pair"),
+    ("tcp_roundtrip", "sk_tcp_rt", "sendto + recvfrom of 1 byte over a loopback TCP connection"),
+    (
+        "udp_roundtrip",
+        "sk_udp_rt",
+        "send (connected) + recvfrom of a 1-byte UDP datagram, loopback",
+    ),
+    ("unix_socket_close", "sk_unix_make", "socket(AF_UNIX, SOCK_STREAM) + close"),
+    ("tcp_socket_close", "sk_tcp_make", "socket(AF_INET, SOCK_STREAM) + close"),
+    ("udp_socket_close", "sk_udp_make", "socket(AF_INET, SOCK_DGRAM) + close"),
+    (
+        "unix_connect_accept_close",
+        "sk_unix_conn",
+        "socket + connect to an abstract AF_UNIX listener + accept + close of both ends",
+    ),
+    (
+        "tcp_connect_accept_close",
+        "sk_tcp_conn",
+        "socket + connect to a loopback TCP listener + accept + close of both ends",
+    ),
+    ("tcp_bind_listen_close", "sk_bind_listen", "socket + bind(127.0.0.1:0) + listen + close"),
+    ("socket_options", "sk_opt", "setsockopt + getsockopt (SO_RCVBUF) + getsockname, TCP"),
+    (
+        "unix_scm_rights_roundtrip",
+        "sk_scm",
+        "sendmsg of 1 byte and a descriptor + recvmsg + close of the one received",
+    ),
 ]
 
 # Parts of a path, from inclusive counts: I(f) is f's inclusive count (the shadow
@@ -1088,6 +1130,163 @@ COMPONENTS.update(
 )
 COMPONENTS["getdents64"] = COMPONENTS["getdents0"]
 COMPONENTS["mprotect_split"] = COMPONENTS["mprotect"]
+
+
+# The sockets' paths. A round trip: sendto on one socket, recvfrom on the other.
+def _send_recv(send: str, recv: str, copy_in: str, extra: list) -> list:
+    return [
+        ("sendto", "I(__arm64_sys_sendto)"),
+        (f"  {send}", f"I({send})"),
+        (f"  {copy_in} (the bytes copied in)", f"I({copy_in})"),
+        ("  sock_def_readable (the reader woken)", "I(sock_def_readable)"),
+        ("  security_socket_sendmsg (AppArmor, TOMOYO)", "I(security_socket_sendmsg)"),
+        ("recvfrom", "I(__arm64_sys_recvfrom)"),
+        (f"  {recv}", f"I({recv})"),
+        ("  _copy_to_iter (the bytes copied out)", "I(_copy_to_iter)"),
+        ("  security_socket_recvmsg (AppArmor)", "I(security_socket_recvmsg)"),
+        ("sockfd_lookup_light (a call's descriptor)", "I(sockfd_lookup_light) / 2"),
+        *extra,
+    ]
+
+
+# a segment's or datagram's own security hooks on the loopback (the receiving socket's filter,
+# AppArmor's postrouting hook)
+_PACKET_HOOKS = "I(security_sock_rcv_skb) + I(apparmor_ipv4_postroute)"
+# a socket made and closed: its security hooks
+_MADE_HOOKS = (
+    "I(security_socket_create) + I(security_socket_post_create) + I(security_sk_alloc) / {n}"
+    " + I(security_file_alloc) / {n}"
+)
+_MAKE = [
+    ("socket", "I(__arm64_sys_socket)"),
+    ("  get_unused_fd_flags", "I(get_unused_fd_flags)"),
+    ("  fd_install", "I(fd_install)"),
+    ("  sock_alloc_file (the socket's file)", "I(sock_alloc_file)"),
+    (
+        "  security hooks (socket_create, socket_post_create, sk_alloc, file_alloc)",
+        _MADE_HOOKS.format(n=1),
+    ),
+    ("close", "I(__arm64_sys_close)"),
+    ("final fput (task work: sock_close)", "I(task_work_run)"),
+    ("  sock_close", "I(sock_close)"),
+    ("  security hooks (file_free, sk_free)", "I(security_file_free) + I(security_sk_free)"),
+]
+
+
+def _connect_accept(connect_hooks: str, close_hooks: str) -> list:
+    return [
+        ("socket", "I(__arm64_sys_socket)"),
+        (
+            "  security hooks (socket_create, socket_post_create, sk_alloc, file_alloc)",
+            _MADE_HOOKS.format(n=2),
+        ),
+        ("connect", "I(__arm64_sys_connect)"),
+        ("  connect's security hooks", connect_hooks),
+        ("accept", "I(__arm64_sys_accept)"),
+        (
+            "  accept's security hooks (socket_accept, file_alloc, sock_graft)",
+            "I(security_socket_accept) + I(security_file_alloc) / 2 + I(security_sock_graft)",
+        ),
+        ("__fdget (connect's and accept's descriptor)", "I(__fdget) / 2"),
+        ("close (both)", "I(__arm64_sys_close)"),
+        ("final fputs (task work: sock_close, both)", "I(task_work_run)"),
+        ("  the closes' security hooks", close_hooks),
+    ]
+
+
+COMPONENTS.update(
+    {
+        "sk_unix_rt": _send_recv(
+            "unix_stream_sendmsg", "unix_stream_recvmsg", "_copy_from_iter", []
+        ),
+        "sk_unix_dgram_rt": _send_recv(
+            "unix_dgram_sendmsg",
+            "unix_dgram_recvmsg",
+            "_copy_from_iter",
+            [
+                (
+                    "security_unix_may_send, security_socket_getpeersec_dgram",
+                    "I(security_unix_may_send) + I(security_socket_getpeersec_dgram)",
+                )
+            ],
+        ),
+        "sk_tcp_rt": _send_recv(
+            "tcp_sendmsg",
+            "tcp_recvmsg",
+            "_copy_from_iter_full",
+            [
+                ("  tcp_cleanup_rbuf (the receiver's ACK)", "I(tcp_cleanup_rbuf)"),
+                ("net_rx_action (the loopback's receive side)", "I(net_rx_action)"),
+                ("a segment's security hooks (two segments: data, ACK)", f"({_PACKET_HOOKS}) / 2"),
+            ],
+        ),
+        "sk_udp_rt": _send_recv(
+            "udp_sendmsg",
+            "udp_recvmsg",
+            "_copy_from_iter_full",
+            [
+                ("net_rx_action (the loopback's receive side)", "I(net_rx_action)"),
+                ("the datagram's security hooks", _PACKET_HOOKS),
+            ],
+        ),
+        "sk_unix_make": _MAKE,
+        "sk_tcp_make": _MAKE,
+        "sk_udp_make": _MAKE,
+        "sk_unix_conn": _connect_accept(
+            "I(security_socket_connect) + I(security_sk_alloc) / 2"
+            " + I(security_unix_stream_connect)",
+            "I(security_file_free) + I(security_sk_free)",
+        ),
+        # the handshake's segments are half the path's six (SYN, SYN-ACK, ACK; then FIN, ACK
+        # and the other FIN), the other half the closes'
+        "sk_tcp_conn": _connect_accept(
+            "I(security_socket_connect) + I(security_sk_alloc) / 2 + I(security_sk_clone)"
+            " + I(security_inet_conn_request) + I(security_inet_csk_clone)"
+            " + I(security_inet_conn_established) + I(security_sk_classify_flow)"
+            f" + I(security_req_classify_flow) + ({_PACKET_HOOKS}) / 2",
+            f"I(security_file_free) + I(security_sk_free) + ({_PACKET_HOOKS}) / 2",
+        ),
+        "sk_bind_listen": [
+            ("bind", "I(__arm64_sys_bind)"),
+            ("  inet_csk_get_port (the port's table)", "I(inet_csk_get_port)"),
+            ("  security_socket_bind (AppArmor, TOMOYO)", "I(security_socket_bind)"),
+            ("listen", "I(__arm64_sys_listen)"),
+            ("  security_socket_listen (AppArmor, TOMOYO)", "I(security_socket_listen)"),
+            ("sockfd_lookup_light (a call's descriptor)", "I(sockfd_lookup_light) / 2"),
+            ("final fput (task work: sock_close of a listener)", "I(task_work_run)"),
+        ],
+        "sk_opt": [
+            ("setsockopt", "I(__arm64_sys_setsockopt)"),
+            ("  security_socket_setsockopt", "I(security_socket_setsockopt)"),
+            ("getsockopt", "I(__arm64_sys_getsockopt)"),
+            ("  security_socket_getsockopt", "I(security_socket_getsockopt)"),
+            ("getsockname", "I(__arm64_sys_getsockname)"),
+            ("  security_socket_getsockname", "I(security_socket_getsockname)"),
+            ("sockfd_lookup_light (a call's descriptor)", "I(sockfd_lookup_light) / 3"),
+        ],
+        "sk_scm": [
+            ("sendmsg", "I(__arm64_sys_sendmsg)"),
+            (
+                "  sendmsg_copy_msghdr (the msghdr and its iovec copied in)",
+                "I(sendmsg_copy_msghdr)",
+            ),
+            ("  __scm_send (the control message, the descriptor's file)", "I(__scm_send)"),
+            ("  unix_attach_fds", "I(unix_attach_fds)"),
+            ("recvmsg", "I(__arm64_sys_recvmsg)"),
+            ("  scm_recv (the descriptor installed)", "I(scm_recv.constprop.0)"),
+            ("    security_file_receive (AppArmor)", "I(security_file_receive)"),
+            (
+                "per descriptor: fget_raw, unix_inflight, unix_notinflight",
+                "I(fget_raw) + I(unix_inflight) + I(unix_notinflight)",
+            ),
+            ("close (of the descriptor received)", "I(__arm64_sys_close)"),
+        ],
+    }
+)
+COMPONENTS["sk_unix4k_rt"] = _send_recv(
+    "unix_stream_sendmsg", "unix_stream_recvmsg", "copy_page_from_iter", []
+)
+
 COMPONENTS["mmap_touch16"] = COMPONENTS["mmap_touch"]
 COMPONENTS["exec_glibc"] = COMPONENTS["exec_tiny"]
 COMPONENTS["pthread"] = COMPONENTS["thread"]
@@ -1285,6 +1484,22 @@ def parse(args: argparse.Namespace) -> None:
         print(f"wrote {args.md}")
 
 
+def merge(args: argparse.Namespace) -> None:
+    """The paths of a run of some tests (`run.sh` with ONLY) added to a JSON that lacks them;
+    the run's facts kept under `separate_runs`. The JSON's own paths stay as they were."""
+    run = json.loads(Path(args.run_json).read_text())
+    out = json.loads(Path(args.into).read_text())
+    added = {k: p for k, p in run["paths"].items() if k not in out["paths"]}
+    out["paths"].update(added)
+    out.setdefault("separate_runs", {})[args.name] = {
+        "command_line": run.get("command_line", ""),
+        "rounds": run.get("rounds"),
+        "paths": sorted(added),
+    }
+    Path(args.into).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"{args.into}: {len(added)} paths added ({', '.join(added)})")
+
+
 def markdown(out: dict) -> str:
     lines = [
         "| path | instructions/op | loads | stores | median window | with interrupts |",
@@ -1327,10 +1542,16 @@ def main() -> None:
     p.add_argument("--variant", action="append", help="LABEL=DIR: another run, totals only")
     p.add_argument("--json", required=True)
     p.add_argument("--md")
+    p = sub.add_parser("merge")
+    p.add_argument("--run-json", required=True, help="a parse of a run of some tests (ONLY)")
+    p.add_argument("--name", required=True, help="what that run measured, e.g. sockets")
+    p.add_argument("--into", required=True, help="the JSON the paths join (paths it lacks)")
     args = ap.parse_args()
     if args.cmd == "prepare":
         write_cfg(Path(args.kernel), Path(args.build) / "kcount.cfg")
         write_initrd(Path(args.build), Path(args.build) / "initrd.cpio")
+    elif args.cmd == "merge":
+        merge(args)
     else:
         parse(args)
 

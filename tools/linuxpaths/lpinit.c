@@ -19,19 +19,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -707,6 +714,241 @@ static void t_console(long n)
     }
 }
 
+/* ---- sockets (after the rest, on the loopback setup_net() brings up) ---- */
+static void setup_net(void)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr)) {
+        die("lo flags");
+    }
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr)) {
+        die("lo up");
+    }
+    close(s);
+}
+
+static struct sockaddr_in lo_addr(int port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+/* a TCP listener on the loopback (an ephemeral port), its address in `a` */
+static int tcp_listener(struct sockaddr_in *a)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    *a = lo_addr(0);
+    socklen_t len = sizeof *a;
+    if (l < 0 || bind(l, (struct sockaddr *)a, len) || listen(l, 128) ||
+        getsockname(l, (struct sockaddr *)a, &len)) {
+        die("tcp listener");
+    }
+    return l;
+}
+
+/* a connected TCP pair on the loopback, Nagle off (each byte goes at once) */
+static void tcp_pair(int fds[2])
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a), one = 1;
+    fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fds[0], (struct sockaddr *)&a, sizeof a)) {
+        die("tcp connect");
+    }
+    fds[1] = accept(l, NULL, NULL);
+    if (fds[1] < 0) {
+        die("tcp accept");
+    }
+    setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    close(l);
+}
+
+/* one byte sent on fds[0] and received on fds[1] (sendto and recvfrom, no address) */
+static void send_recv(const int fds[2], long n, long bytes)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc6(__NR_sendto, fds[0], (long)iobuf, bytes, 0, 0, 0);
+        sc6(__NR_recvfrom, fds[1], (long)iobuf, bytes, 0, 0, 0);
+        END();
+    }
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void t_sk_unix(long n)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+        die("socketpair");
+    }
+    send_recv(sv, n, 1);
+}
+
+static void t_sk_unix4k(long n)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+        die("socketpair");
+    }
+    send_recv(sv, n, PAGE);
+}
+
+static void t_sk_unix_dgram(long n)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)) {
+        die("socketpair");
+    }
+    send_recv(sv, n, 1);
+}
+
+static void t_sk_tcp(long n)
+{
+    int fds[2];
+    tcp_pair(fds);
+    send_recv(fds, n, 1);
+}
+
+static void t_sk_udp(long n)
+{
+    int fds[2] = {socket(AF_INET, SOCK_DGRAM, 0), socket(AF_INET, SOCK_DGRAM, 0)};
+    struct sockaddr_in a = lo_addr(0);
+    socklen_t len = sizeof a;
+    if (bind(fds[1], (struct sockaddr *)&a, len) || getsockname(fds[1], (struct sockaddr *)&a, &len) ||
+        connect(fds[0], (struct sockaddr *)&a, len)) {
+        die("udp pair");
+    }
+    send_recv(fds, n, 1);
+}
+
+/* socket + close */
+static void make_close(long n, int family, int type)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long fd = sc(__NR_socket, family, type, 0, 0, 0);
+        sc(__NR_close, fd, 0, 0, 0, 0);
+        END();
+    }
+}
+
+static void t_sk_unix_make(long n) { make_close(n, AF_UNIX, SOCK_STREAM); }
+static void t_sk_tcp_make(long n) { make_close(n, AF_INET, SOCK_STREAM); }
+static void t_sk_udp_make(long n) { make_close(n, AF_INET, SOCK_DGRAM); }
+
+/* socket + connect + accept + close of both ends, to a listener set up before */
+static void connect_accept(long n, int l, int family, const struct sockaddr *a, socklen_t len)
+{
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long c = sc(__NR_socket, family, SOCK_STREAM, 0, 0, 0);
+        sc(__NR_connect, c, (long)a, len, 0, 0);
+        long s = sc(__NR_accept, l, 0, 0, 0, 0);
+        sc(__NR_close, c, 0, 0, 0, 0);
+        sc(__NR_close, s, 0, 0, 0, 0);
+        END();
+    }
+    close(l);
+}
+
+static void t_sk_unix_conn(long n)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path + 1, "lp", 2);
+    socklen_t len = offsetof(struct sockaddr_un, sun_path) + 3;
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, len) || listen(l, 128)) {
+        die("unix listener");
+    }
+    connect_accept(n, l, AF_UNIX, (struct sockaddr *)&a, len);
+}
+
+static void t_sk_tcp_conn(long n)
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a);
+    connect_accept(n, l, AF_INET, (struct sockaddr *)&a, sizeof a);
+}
+
+/* socket + bind (127.0.0.1, an ephemeral port) + listen + close */
+static void t_sk_bind_listen(long n)
+{
+    struct sockaddr_in a = lo_addr(0);
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        long s = sc(__NR_socket, AF_INET, SOCK_STREAM, 0, 0, 0);
+        sc(__NR_bind, s, (long)&a, sizeof a, 0, 0);
+        sc(__NR_listen, s, 16, 0, 0, 0);
+        sc(__NR_close, s, 0, 0, 0, 0);
+        END();
+    }
+}
+
+/* setsockopt(SO_RCVBUF) + getsockopt(SO_RCVBUF) + getsockname on a TCP socket */
+static void t_sk_opt(long n)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0), v = 65536;
+    socklen_t vlen = sizeof v;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    for (long i = 0; i < n; i++) {
+        BEGIN();
+        sc6(__NR_setsockopt, s, SOL_SOCKET, SO_RCVBUF, (long)&v, sizeof v, 0);
+        sc6(__NR_getsockopt, s, SOL_SOCKET, SO_RCVBUF, (long)&v, (long)&vlen, 0);
+        sc(__NR_getsockname, s, (long)&a, (long)&alen, 0, 0);
+        END();
+        v = 65536, vlen = sizeof v, alen = sizeof a;
+    }
+    close(s);
+}
+
+/* sendmsg of one byte and one descriptor (SCM_RIGHTS) + recvmsg + close of the descriptor
+ * received */
+static void t_sk_scm(long n)
+{
+    int sv[2], p[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || pipe(p)) {
+        die("socketpair");
+    }
+    char control[CMSG_SPACE(sizeof(int))], rcontrol[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = {iobuf, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                       .msg_controllen = sizeof control};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &p[0], sizeof(int)); /* a pipe's end: not a socket in flight */
+    struct msghdr r = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = rcontrol};
+    for (long i = 0; i < n; i++) {
+        r.msg_controllen = sizeof rcontrol;
+        BEGIN();
+        sc(__NR_sendmsg, sv[0], (long)&m, 0, 0, 0);
+        sc(__NR_recvmsg, sv[1], (long)&r, 0, 0, 0);
+        int fd;
+        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&r)), sizeof fd);
+        sc(__NR_close, fd, 0, 0, 0, 0);
+        END();
+    }
+    close(sv[0]);
+    close(sv[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* a file of `bytes` bytes, written from a mapping of its own (the process's own memory,
  * which fork copies, stays as the older paths measured it) */
 static void make_file(const char *path, long bytes)
@@ -831,6 +1073,24 @@ static const struct test later_tests[] = {
     {"console", t_console, 200, 600, 0, 0, 0, 0, 1},
 };
 
+/* the socket calls: after those, on the loopback setup_net() brings up, each in a child of
+ * its own */
+static const struct test socket_tests[] = {
+    {"sk_unix_rt", t_sk_unix, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sk_unix4k_rt", t_sk_unix4k, 500, 1500, 0, 0, 0, 0, 1},
+    {"sk_unix_dgram_rt", t_sk_unix_dgram, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sk_tcp_rt", t_sk_tcp, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sk_udp_rt", t_sk_udp, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sk_unix_make", t_sk_unix_make, 500, 1500, 0, 0, 0, 0, 1},
+    {"sk_tcp_make", t_sk_tcp_make, 500, 1500, 0, 0, 0, 0, 1},
+    {"sk_udp_make", t_sk_udp_make, 500, 1500, 0, 0, 0, 0, 1},
+    {"sk_unix_conn", t_sk_unix_conn, 250, 750, 0, 0, 0, 0, 1},
+    {"sk_tcp_conn", t_sk_tcp_conn, 250, 750, 0, 0, 0, 0, 1},
+    {"sk_bind_listen", t_sk_bind_listen, 250, 750, 0, 0, 0, 0, 1},
+    {"sk_opt", t_sk_opt, 1000, 3000, 0, 0, 0, 0, 1},
+    {"sk_scm", t_sk_scm, 500, 1500, 0, 0, 0, 0, 1},
+};
+
 static void cat(const char *path)
 {
     char buf[4096];
@@ -934,6 +1194,8 @@ int main(int argc, char **argv)
     run_tests(tests, sizeof tests / sizeof tests[0], rounds, only);
     setup_files();
     run_tests(later_tests, sizeof later_tests / sizeof later_tests[0], rounds, only);
+    setup_net();
+    run_tests(socket_tests, sizeof socket_tests / sizeof socket_tests[0], rounds, only);
     say("@DONE\n");
     sync();
     reboot(RB_POWER_OFF);

@@ -21,11 +21,16 @@ MEM=${MEM:-512}
 ROUNDS=${ROUNDS:-2}
 BASE_CMDLINE="console=ttyAMA0 nokaslr kpti=1 transparent_hugepage=never rdinit=/init panic=-1"
 OUT_JSON=${OUT_JSON:-$REPO/hmk/calibration/linux_paths.json}
+# ONLY: a comma-separated list of the guest's tests to run (all when empty), e.g. the socket
+# paths alone, measured into another JSON and merged (the `merge` step)
+ONLY=${ONLY:-}
 # variants run once each; their per-path totals go into the JSON next to the main run
+# (VARIANTS=none: no variant)
 VARIANTS=${VARIANTS:-"kpti0|kpti=0 nokaslr|
 lsm_selinux_only|lsm=selinux|
 rseq0|GLIBC_TUNABLES=glibc.pthread.rseq=0|
 memcg0|cgroup_disable=memory|"}
+[ "$VARIANTS" = none ] && VARIANTS=""
 
 mkdir -p "$WORK"
 has() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -154,7 +159,7 @@ run_qemu() { # name, kernel command line, init arguments
   echo $((SECONDS - t0)) >"$dir/seconds"
 }
 if has run; then
-  run_qemu main "$BASE_CMDLINE" "rounds=$ROUNDS"
+  run_qemu main "$BASE_CMDLINE" "rounds=$ROUNDS${ONLY:+ only=$ONLY}"
   while IFS='|' read -r name extra _; do
     [ -n "$name" ] || continue
     cmd=$BASE_CMDLINE

@@ -1,0 +1,217 @@
+"""fsmgr's openat2 and close_range, and the work each is charged (hmk.services.fsmgr's
+`costs`).
+
+openat2 takes a struct open_how (flags, mode, resolve: 24 bytes; a larger struct's extra bytes
+must be zero, E2BIG) and checks every field as Linux's build_open_flags does (EINVAL for an
+unknown flag, a mode without O_CREAT, O_CREAT with O_DIRECTORY, ...). Its path is walked as
+vfs.walk walks, with the RESOLVE_* rules on top (Linux's LOOKUP_* flags): RESOLVE_NO_SYMLINKS
+and RESOLVE_NO_MAGICLINKS refuse a link to follow (ELOOP; a magic link is one procfs makes,
+/proc/self/exe); RESOLVE_BENEATH refuses to leave the starting directory (an absolute path or
+link, a ".." above it: EXDEV); RESOLVE_IN_ROOT takes that directory as the root ("/" and ".."
+stop there); RESOLVE_NO_XDEV refuses to cross into or out of a mount (EXDEV); RESOLVE_CACHED
+(everything is cached here) refuses only what would create or truncate (EAGAIN). The open
+itself is openat's.
+
+close_range closes the descriptors of a range, or marks them close-on-exec
+(CLOSE_RANGE_CLOEXEC); CLOSE_RANGE_UNSHARE has nothing to unshare, since no two processes
+share a file table here.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from hmk.hw.events import READ
+from hmk.linux.abi import (
+    AT_FDCWD,
+    CLOSE_RANGE_CLOEXEC,
+    CLOSE_RANGE_UNSHARE,
+    E2BIG,
+    EAGAIN,
+    EFAULT,
+    EINVAL,
+    ELOOP,
+    ENAMETOOLONG,
+    ENOENT,
+    ENOTDIR,
+    EXDEV,
+    NAME_MAX,
+    NOFILE,
+    O_ACCMODE,
+    O_APPEND,
+    O_ASYNC,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECT,
+    O_DIRECTORY,
+    O_DSYNC,
+    O_EXCL,
+    O_LARGEFILE,
+    O_NOATIME,
+    O_NOCTTY,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    O_PATH,
+    O_SYNC,
+    O_TMPFILE,
+    O_TRUNC,
+    OPEN_HOW_SIZE_VER0,
+    PATH_MAX,
+    RESOLVE_BENEATH,
+    RESOLVE_CACHED,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
+)
+from hmk.services.copies import log_user
+from hmk.services.fsnames import _int
+from hmk.services.vfs import MAX_SYMLINKS, Dir, Symlink
+
+VALID_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
+VALID_OPEN_FLAGS |= O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
+VALID_OPEN_FLAGS |= O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+VALID_RESOLVE = (
+    RESOLVE_NO_XDEV
+    | RESOLVE_NO_MAGICLINKS
+    | RESOLVE_NO_SYMLINKS
+    | RESOLVE_BENEATH
+    | RESOLVE_IN_ROOT
+    | RESOLVE_CACHED
+)
+SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
+PAGE = 4096  # the largest struct open_how copied in
+
+
+class Opening:
+    """openat2 and close_range, mixed into the file manager (hmk.services.fsmgr.FsMgr)."""
+
+    def sys_openat2(self, call, dirfd, path_ptr, how_ptr, size, *_):
+        if size < OPEN_HOW_SIZE_VER0:
+            return -EINVAL
+        if size > PAGE:
+            return -E2BIG
+        raw = call.space.read(how_ptr, size)
+        if raw is None:
+            return -EFAULT
+        if any(raw[OPEN_HOW_SIZE_VER0:]):
+            return -E2BIG
+        flags, mode, resolve = struct.unpack_from("<QQQ", raw)
+        err = _how_error(flags, mode, resolve)
+        if err:
+            return err
+        found = self._lookup_scoped(call, dirfd, path_ptr, not flags & O_NOFOLLOW, resolve)
+        if isinstance(found, int):
+            return found
+        return self._open(call, found, flags, mode)
+
+    def _lookup_scoped(self, call, dirfd, path_ptr, follow: bool, resolve: int):
+        """_lookup with openat2's RESOLVE_* rules."""
+        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
+        if name is None:
+            self.work(path_copy=1)
+            return -EFAULT
+        log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
+        start = self._start(call, dirfd)
+        fdget = int(_int(dirfd) != AT_FDCWD)
+        if isinstance(start, int):
+            self.work(path_copy=1, fdget=fdget)
+            return start
+        before = self.vfs.lookups
+        found = self._walk_scoped(start, name, follow, resolve, start)
+        self.work(path_copy=1, fdget=fdget, walk=1, lookup=self.vfs.lookups - before)
+        return -found[0] if isinstance(found[0], int) else found
+
+    def _walk_scoped(self, start, path: bytes, follow: bool, resolve: int, scope, hops=0):
+        """vfs.walk's (node, parent, name) or (errno, None, b""), walking as openat2's
+        `resolve` allows from `start`, within `scope` (the starting directory)."""
+        vfs, mounts = self.vfs, self.mounts
+        if not path:
+            return ENOENT, None, b""
+        if len(path) >= PATH_MAX:
+            return ENAMETOOLONG, None, b""
+        node = start
+        if path.startswith(b"/"):
+            if resolve & RESOLVE_BENEATH:
+                return EXDEV, None, b""
+            node = scope if resolve & RESOLVE_IN_ROOT else vfs.root
+            if hops and resolve & RESOLVE_NO_XDEV and mounts.of(node) is not mounts.of(start):
+                return EXDEV, None, b""
+        parts = [p for p in path.split(b"/") if p and p != b"."]
+        must_be_dir = path.endswith(b"/")
+        parent, name = (node.parent if isinstance(node, Dir) else None), b""
+        for i, part in enumerate(parts):
+            if not isinstance(node, Dir):
+                return ENOTDIR, None, b""
+            if len(part) > NAME_MAX:
+                return ENAMETOOLONG, None, b""
+            parent, name = node, part
+            vfs.lookups += 1
+            if part == b"..":
+                if node is scope and resolve & SCOPED or node is vfs.root:
+                    if resolve & RESOLVE_BENEATH and node is scope:
+                        return EXDEV, None, b""
+                    continue
+                if resolve & RESOLVE_NO_XDEV and node.mounted:
+                    return EXDEV, None, b""
+                node = node.parent
+                continue
+            nxt = node.entries.get(part)
+            last = i == len(parts) - 1
+            if nxt is None:
+                return (None, parent, name) if last else (ENOENT, None, b"")
+            if resolve & RESOLVE_NO_XDEV and nxt.mounted:
+                return EXDEV, None, b""
+            if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
+                magic = nxt._resolve is not None  # procfs's: /proc/self/exe
+                if resolve & RESOLVE_NO_SYMLINKS or magic and resolve & RESOLVE_NO_MAGICLINKS:
+                    return ELOOP, None, b""
+                if magic and resolve & SCOPED:
+                    return EXDEV, None, b""
+                if hops >= MAX_SYMLINKS:
+                    return ELOOP, None, b""
+                rest = b"/".join(parts[i + 1 :])
+                target = (
+                    nxt.target + (b"/" + rest if rest else b"") + (b"/" if must_be_dir else b"")
+                )
+                return self._walk_scoped(node, target, follow, resolve, scope, hops + 1)
+            node = nxt
+        if must_be_dir and not isinstance(node, Dir):
+            return ENOTDIR, None, b""
+        return node, parent, name
+
+    def sys_close_range(self, call, first, last, flags, *_):
+        first, last, flags = first & 0xFFFFFFFF, last & 0xFFFFFFFF, flags & 0xFFFFFFFF
+        if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+            return -EINVAL
+        t = self.table(call)
+        chosen = sorted(fd for fd in t.fds if first <= fd <= min(last, NOFILE - 1))
+        with self.working(fcntl=1) as ops:
+            for fd in chosen:
+                if flags & CLOSE_RANGE_CLOEXEC:
+                    t.fds[fd] = (t.fds[fd][0], True)
+                else:
+                    t.close(fd)
+            ops.update(fd_close=0 if flags & CLOSE_RANGE_CLOEXEC else len(chosen))
+            return 0
+
+
+def _how_error(flags: int, mode: int, resolve: int) -> int:
+    """What Linux's build_open_flags says of an open_how: 0, or -errno."""
+    if flags & ~O_CLOEXEC & ~VALID_OPEN_FLAGS or resolve & ~VALID_RESOLVE:
+        return -EINVAL
+    if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        return -EINVAL
+    if flags & (O_CREAT | O_TMPFILE):
+        if mode & ~0o7777:
+            return -EINVAL
+    elif mode:
+        return -EINVAL
+    if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+        return -EINVAL
+    if flags & O_PATH and flags & ~O_PATH_FLAGS:
+        return -EINVAL
+    if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT | O_TMPFILE):
+        return -EAGAIN
+    return 0

@@ -1,0 +1,230 @@
+"""fsmgr's extended attributes: the twelve calls (set, get, list and remove; by path, by path
+not following a last symbolic link, by descriptor), with the work each is charged
+(hmk.services.fsmgr's `costs`).
+
+A node's attributes are kept on it (`Node.xattrs`, name -> value), on the file systems that keep
+them (a tmpfs, devfs, an imported tree's memory upper layer: hmk.services.fstypes); procfs and
+the kernel's internal file systems keep none (EOPNOTSUPP; listing gives nothing). As Linux's
+fs/xattr.c and tmpfs's simple_xattrs answer:
+
+- names are "user.", "trusted." or "security." and a suffix (another namespace is EOPNOTSUPP, a
+  bare prefix EINVAL), at most 255 bytes (longer or empty: ERANGE); a value at most 64 KiB
+  (E2BIG); XATTR_CREATE on an existing name is EEXIST, XATTR_REPLACE or a removal of a missing
+  one ENODATA; a buffer too small for a value or a list ERANGE, a size 0 asks for the size;
+- user.* belongs to regular files and directories only (on anything else: EPERM to change,
+  ENODATA to read); trusted.* to root (another process: EPERM to change, ENODATA to read, and
+  listing leaves them out);
+- a change on a read-only tree is EROFS, and announces IN_ATTRIB; listing gives the names in
+  descending byte order, as tmpfs's red-black tree of them does.
+"""
+
+from __future__ import annotations
+
+from hmk.hw.events import READ
+from hmk.linux.abi import (
+    AT_FDCWD,
+    E2BIG,
+    EBADF,
+    EEXIST,
+    EFAULT,
+    EINVAL,
+    ENODATA,
+    ENOENT,
+    EOPNOTSUPP,
+    EPERM,
+    ERANGE,
+    EROFS,
+    IN_ATTRIB,
+    XATTR_CREATE,
+    XATTR_LIST_MAX,
+    XATTR_NAME_MAX,
+    XATTR_REPLACE,
+    XATTR_SIZE_MAX,
+)
+from hmk.services.copies import lines, log_user
+from hmk.services.fsnames import _int
+from hmk.services.fstypes import XATTRS
+from hmk.services.vfs import Dir, File
+
+NAMESPACES = (b"user.", b"trusted.", b"security.")
+STICKY = 0o1000
+
+
+class ExtendedAttributes:
+    """The xattr calls, mixed into the file manager (hmk.services.fsmgr.FsMgr)."""
+
+    # ---- the twelve calls ----------------------------------------------------------------
+    def sys_setxattr(self, call, path, name, value, size, flags, *_):
+        return self._set(call, (path, True), name, value, size, flags)
+
+    def sys_lsetxattr(self, call, path, name, value, size, flags, *_):
+        return self._set(call, (path, False), name, value, size, flags)
+
+    def sys_fsetxattr(self, call, fd, name, value, size, flags, *_):
+        return self._set(call, fd, name, value, size, flags)
+
+    def sys_getxattr(self, call, path, name, value, size, *_):
+        return self._get(call, (path, True), name, value, size)
+
+    def sys_lgetxattr(self, call, path, name, value, size, *_):
+        return self._get(call, (path, False), name, value, size)
+
+    def sys_fgetxattr(self, call, fd, name, value, size, *_):
+        return self._get(call, fd, name, value, size)
+
+    def sys_listxattr(self, call, path, buf, size, *_):
+        return self._list(call, (path, True), buf, size)
+
+    def sys_llistxattr(self, call, path, buf, size, *_):
+        return self._list(call, (path, False), buf, size)
+
+    def sys_flistxattr(self, call, fd, buf, size, *_):
+        return self._list(call, fd, buf, size)
+
+    def sys_removexattr(self, call, path, name, *_):
+        return self._remove(call, (path, True), name)
+
+    def sys_lremovexattr(self, call, path, name, *_):
+        return self._remove(call, (path, False), name)
+
+    def sys_fremovexattr(self, call, fd, name, *_):
+        return self._remove(call, fd, name)
+
+    # ---- what they do --------------------------------------------------------------------
+    def _set(self, call, where, name_ptr, value_ptr, size: int, flags: int) -> int:
+        if _int(flags) & ~(XATTR_CREATE | XATTR_REPLACE):
+            return -EINVAL
+        name = self._xattr_name(call, name_ptr)
+        if isinstance(name, int):
+            return name
+        value = b""
+        if size:
+            if size > XATTR_SIZE_MAX:
+                return -E2BIG
+            value = call.space.read(value_ptr, size)
+            if value is None:
+                return -EFAULT
+            log_user(self.k.mem, call.space, value_ptr, size, READ)
+        node = self._xattr_node(call, where)
+        if isinstance(node, int):
+            return node
+        err = self._xattr_change(call, node, name)
+        if err:
+            return err
+        with self.working(xattr_set=1, copy_page=int(bool(value)), copy_line=lines(len(value))):
+            attrs = node.xattrs if node.xattrs is not None else {}
+            if flags & XATTR_CREATE and name in attrs:
+                return -EEXIST
+            if flags & XATTR_REPLACE and name not in attrs:
+                return -ENODATA
+            attrs[name] = value
+            node.xattrs = attrs
+        self.notify(node, IN_ATTRIB)
+        return 0
+
+    def _get(self, call, where, name_ptr, value_ptr, size: int) -> int:
+        name = self._xattr_name(call, name_ptr)
+        if isinstance(name, int):
+            return name
+        node = self._xattr_node(call, where)
+        if isinstance(node, int):
+            return node
+        err = self._xattr_allowed(call, node, name, write=False) or self._xattr_kept(node, name)
+        if err:
+            return err
+        with self.working(xattr_get=1) as ops:
+            value = (node.xattrs or {}).get(name)
+            if value is None:
+                return -ENODATA
+            if not size:
+                return len(value)
+            if min(size, XATTR_SIZE_MAX) < len(value):
+                return -ERANGE
+            ops.update(copy_page=int(bool(value)), copy_line=lines(len(value)))
+            return self._out(call, value_ptr, value) or len(value)
+
+    def _list(self, call, where, buf: int, size: int) -> int:
+        node = self._xattr_node(call, where)
+        if isinstance(node, int):
+            return node
+        root = call.task.uids[1] == 0
+        kept = self.mounts.of(node).kind in XATTRS
+        names = sorted(node.xattrs or (), reverse=True) if kept else []
+        names = [n for n in names if root or not n.startswith(b"trusted.")]
+        blob = b"".join(n + b"\0" for n in names)
+        with self.working(xattr_get=1, xattr_name=len(names)) as ops:
+            if not size or not blob:
+                return len(blob)
+            if min(size, XATTR_LIST_MAX) < len(blob):
+                return -ERANGE
+            ops.update(copy_page=1, copy_line=lines(len(blob)))
+            return self._out(call, buf, blob) or len(blob)
+
+    def _remove(self, call, where, name_ptr) -> int:
+        name = self._xattr_name(call, name_ptr)
+        if isinstance(name, int):
+            return name
+        node = self._xattr_node(call, where)
+        if isinstance(node, int):
+            return node
+        err = self._xattr_change(call, node, name)
+        if err:
+            return err
+        with self.working(xattr_set=1):
+            if name not in (node.xattrs or {}):
+                return -ENODATA
+            del node.xattrs[name]
+        self.notify(node, IN_ATTRIB)
+        return 0
+
+    # ---- their checks --------------------------------------------------------------------
+    def _xattr_name(self, call, ptr) -> bytes | int:
+        """The attribute's name copied in (at most 255 bytes: longer or empty is ERANGE)."""
+        name = call.space.read_cstring(ptr, limit=XATTR_NAME_MAX + 1)
+        if name is None:  # no NUL in 256 bytes, or a fault before it
+            readable = call.space.read(ptr, XATTR_NAME_MAX + 1) is not None
+            return -ERANGE if readable else -EFAULT
+        if not name:
+            return -ERANGE
+        log_user(self.k.mem, call.space, ptr, len(name) + 1, READ)
+        return name
+
+    def _xattr_node(self, call, where):
+        """The node a call names: (path, follow) or a descriptor; or -errno."""
+        if isinstance(where, tuple):
+            found = self._lookup(call, AT_FDCWD, where[0], follow=where[1])
+            if isinstance(found, int):
+                return found
+            return -ENOENT if found[0] is None else found[0]
+        with self.working(fdget=1):
+            f = self.table(call).file(_int(where))
+            return -EBADF if f is None else f.node
+
+    def _xattr_change(self, call, node, name: bytes) -> int:
+        """May the caller set or remove `name` on `node`? 0 or -errno, in Linux's order."""
+        if self.mounts.of(node).readonly:
+            return -EROFS
+        return self._xattr_allowed(call, node, name, write=True) or self._xattr_kept(node, name)
+
+    @staticmethod
+    def _xattr_allowed(call, node, name: bytes, write: bool) -> int:
+        """xattr_permission: the namespaces' rules (every file is accessible here, else)."""
+        root = call.task.uids[1] == 0
+        if name.startswith(b"trusted.") and not root:
+            return -EPERM if write else -ENODATA
+        if name.startswith(b"user."):
+            if not isinstance(node, File | Dir):
+                return -EPERM if write else -ENODATA
+            sticky = isinstance(node, Dir) and node.mode & STICKY
+            if sticky and write and not root and node.uid != call.task.uids[1]:
+                return -EPERM
+        return 0
+
+    def _xattr_kept(self, node, name: bytes) -> int:
+        """Does `node`'s file system keep attributes of `name`'s namespace? 0 or -errno."""
+        if self.mounts.of(node).kind not in XATTRS:
+            return -EOPNOTSUPP
+        prefix = next((p for p in NAMESPACES if name.startswith(p)), None)
+        if prefix is None:
+            return -EOPNOTSUPP
+        return -EINVAL if name == prefix else 0
