@@ -54,6 +54,7 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
+    FIONREAD,
     IN_ATTRIB,
     IN_CLOSE_NOWRITE,
     IN_CLOSE_WRITE,
@@ -100,6 +101,7 @@ from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Inotify, Notify
 from hmk.services.fsopen import Opening
+from hmk.services.fsowner import NOBODY, OWNER_COMMANDS, fcntl_owner
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
@@ -127,6 +129,7 @@ class OpenFile:
         self.refs = 0
         self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
+        self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
 
     @property
     def readable(self) -> bool:
@@ -715,6 +718,8 @@ class FsMgr(
                 return self.fcntl_lock(call, f, cmd, arg, ops)
             if cmd in PIPE_COMMANDS:
                 return self.fcntl_pipe(call, f, cmd, arg, ops)
+            if cmd in OWNER_COMMANDS:
+                return fcntl_owner(self.peers["procmgr"], call.space, f, cmd, arg)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
                 if not 0 <= arg < t.nofile:
                     return -EINVAL
@@ -830,9 +835,13 @@ class FsMgr(
             if f is None:
                 return -EBADF
             ops.update(fcntl=1)
-            node, devhost = f.node, self.peers["devhost"]
+            node, devhost, request = f.node, self.peers["devhost"], request & 0xFFFFFFFF
             if isinstance(node, BlockDevice | Rtc):
-                return devhost.ioctl(call.space, node, request & 0xFFFFFFFF, arg)
+                return devhost.ioctl(call.space, node, request, arg)
+            if isinstance(node, Stream):  # a socket's, an event file's own
+                return node.ioctl(call, f, request, arg)
+            if isinstance(node, Pipe) and request == FIONREAD:  # the bytes in it (pipe_ioctl)
+                return 0 if call.space.write(arg, struct.pack("<i", len(node.buffer))) else -EFAULT
             if isinstance(node, Device) and node.console:
                 devhost.control(call.task.proc)
             return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk

@@ -273,6 +273,19 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         """The Linux process of a core-kernel Process (None: not one, e.g. a service's)."""
         return self.by_proc.get(proc)
 
+    def holds_id(self, n: int, kind: str = "tgid") -> bool:
+        """Does a live id `n` of `kind` exist: a thread ("tid"), a process ("tgid", zombies
+        too), a process group ("pgid") or any of these or a session ("any": Linux's
+        find_vpid)?"""
+        tasks = self.tasks.values()
+        if kind in ("tgid", "any") and n in self.tasks:
+            return True
+        if kind in ("tid", "any") and any(n == t[0] for k in tasks for t in k.threads.values()):
+            return True
+        if kind in ("pgid", "any") and any(k.pgid == n for k in tasks):
+            return True
+        return kind == "any" and any(k.sid == n for k in tasks)
+
     def label(self, proc) -> str | None:
         task = self.by_proc.get(proc)
         return task.label if task is not None else None

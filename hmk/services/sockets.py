@@ -132,6 +132,9 @@ class Socket(Stream):
     def released(self, f) -> None:
         self.net.released(self)
 
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        return self.net.socket_ioctl(call, self, f, request, arg)
+
     def poll(self, f) -> int:
         """What the socket is ready for, as Linux's poll methods say: listening, readable with
         a connection to accept; otherwise in error with an error pending, readable with bytes

@@ -20,6 +20,7 @@ from hmk.linux.abi import (
     ENAMETOOLONG,
     ENOENT,
     ENOTDIR,
+    ENOTTY,
     NAME_MAX,
     PATH_MAX,
     PIPE_BUF_BYTES,
@@ -270,6 +271,7 @@ class Stream(Node):
     - `poll(f)`: what the object is ready for now, as a poll(2) revents mask (POLLIN, POLLOUT,
       POLLHUP, POLLERR, POLLRDHUP, ...); the caller masks it with what was asked.
     - `released(f)`: the last descriptor of the open file `f` went.
+    - `ioctl(call, f, request, arg)`: its answer to an ioctl (ENOTTY: one it does not know).
     - `changed(kernel)`: call whenever readiness may have changed: every thread waiting on
       the object (blocked readers or writers, poll, select and epoll waiters) wakes and looks
       again, and `generation` counts the change (edge-triggered epoll reports an object whose
@@ -292,6 +294,9 @@ class Stream(Node):
 
     def released(self, f) -> None:
         pass
+
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        return -ENOTTY
 
     def changed(self, kernel) -> None:
         self.generation += 1
