@@ -70,6 +70,7 @@ from hmk.linux.abi import (
     O_APPEND,
     O_CLOEXEC,
     O_CREAT,
+    O_DIRECT,
     O_DIRECTORY,
     O_EXCL,
     O_NOFOLLOW,
@@ -95,7 +96,7 @@ from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
-from hmk.services.fsio import FileIO
+from hmk.services.fsio import FileIO, packet_room
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
@@ -568,6 +569,7 @@ class FsMgr(
                 self.k.frames.free(pa)
             node.frames.clear()
             node.buffer.clear()  # a named pipe's bytes and size go with its last end
+            node.packets.clear()
             node.start, node.capacity = 0, Pipe.CAPACITY
             ops["pipe_free"] = 1
         self.work(**ops)
@@ -742,7 +744,7 @@ class FsMgr(
 
     def sys_pipe2(self, call, fds_ptr, flags, *_):
         t = self.table(call)
-        if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
             return -EINVAL
         r, w = t.lowest_fd(), None
         if r < 0:
@@ -758,7 +760,7 @@ class FsMgr(
             log_user(self.k.mem, call.space, fds_ptr, 8, WRITE)
             pipe = Pipe()
             pipe.readers = pipe.writers = 1
-            nb = flags & O_NONBLOCK
+            nb = flags & (O_NONBLOCK | O_DIRECT)  # O_DIRECT: packets (hmk.services.fsio)
             t.install(r, OpenFile(pipe, nb, "r"), bool(flags & O_CLOEXEC))
             t.install(w, OpenFile(pipe, O_WRONLY | nb, "w"), bool(flags & O_CLOEXEC))
             ops.update(fd_install=2)
@@ -997,7 +999,8 @@ class FsMgr(
                 rev |= POLLIN | POLLRDNORM if node.buffer else 0
                 rev |= POLLHUP if node.writers == 0 else 0
             if f.writable:
-                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < node.capacity else 0
+                room = len(node.buffer) < node.capacity and (not node.packets or packet_room(node))
+                rev |= POLLOUT | POLLWRNORM if room else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)

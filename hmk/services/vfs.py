@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import deque
 from pathlib import Path
 
 from hmk.linux.abi import (
@@ -228,6 +229,8 @@ class Pipe(Node):
         self.buffer = bytearray()
         self.start = 0  # ring position of buffer[0]; back to 0 when the pipe drains, as a
         # drained Linux pipe starts its next write at the start of a page
+        self.written = 0  # bytes written to it so far (buffer[0] is byte written - len(buffer))
+        self.packets: deque[list[int]] = deque()  # [first byte, length] of each O_DIRECT packet
         self.frames: dict[int, int] = {}  # ring page -> frame
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
