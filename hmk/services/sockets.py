@@ -105,6 +105,7 @@ class Socket(Stream):
         self.open = True  # False once released
         self.progress: dict[int, int] = {}  # thread -> what its call going on has done
         self.writers: set[Socket] = set()  # datagram sockets connected to this one
+        self.received = False  # a message came while it was connected (SO_INCOMING_CPU)
 
     @property
     def stream(self) -> bool:
