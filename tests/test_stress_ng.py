@@ -6,8 +6,9 @@ Every stressor runs under `linux` and `hm-phone`, all at once in one stress-ng r
 presets run a quicker set that still reaches every service (procmgr, memmgr, fsmgr, netmgr).
 The reason is host time, not a failure: the futex stressor's parent calls FUTEX_WAKE in a loop
 until its child has counted an operation, and on HM's scheduler a woken thread of the same
-priority waits for the waker's time slice to end, so each operation costs a slice of spinning,
-some 100,000 simulated syscalls (about 25 s of host time) on the HM presets and fiasco.
+priority waits for the waker's time slice to end, so each operation costs a slice of spinning:
+100,000 to 200,000 simulated syscalls, 20 to 30 s of host time, on the HM presets, sel4 and
+fiasco (docs/validation.md, "stress-ng").
 """
 
 import io
