@@ -56,9 +56,11 @@ capset drop chown: 0 errno 0
 chown effective 0 permitted 1
 capset back: 0 errno 0
 capset another: -1 errno 1
+vhangup in a new session: 0 errno 0
 setreuid: 0 errno 0
 setreuid back to root: -1 errno 1
 capset raise after root is gone: -1 errno 1
+vhangup without CAP_SYS_TTY_CONFIG: -1 errno 1
 """
 QEMU_DIFFERS = (b"stack now",)
 

@@ -724,6 +724,21 @@ class CoreKernel:
         queue.clear()
         self.need_resched = True
 
+    def waits_on(self, tcb: int, queue: list) -> bool:
+        """Is `tcb` blocked on `queue` still (not woken, timed out or interrupted since)?"""
+        return self._waits.get(tcb) is queue and self.blocked(tcb)
+
+    def wake(self, tcb: int) -> None:
+        """Wake the blocked thread `tcb` alone, off the wait list it sleeps on (a waker that
+        chooses whom it wakes, as a futex's)."""
+        queue = self._waits.pop(tcb, None)
+        if queue is not None and tcb in queue:
+            queue.remove(tcb)
+        if self.blocked(tcb):
+            self.threads.wake(tcb)
+            self.sched_note("wake")
+            self.need_resched = True
+
     def interrupt(self, tcb: int) -> None:
         """Wake a blocked thread for its personality (a Linux signal): it leaves the list it
         waits on and runs; its call goes on or fails when the personality delivers."""

@@ -35,6 +35,10 @@ from hmk.services.copies import log_frame
 NEED = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}
 
 
+def _start(vma) -> int:
+    return vma.start
+
+
 class RegionTableFull(MemoryError):
     """More VMAs than a process may have (Linux's vm.max_map_count: mmap answers ENOMEM)."""
 
@@ -98,7 +102,7 @@ class AddressSpace:
 
     # ---- VMAs: every change is published as the kernel's region table ---------------------
     def find(self, va: int) -> Vma | None:
-        i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
+        i = bisect.bisect_right(self.vmas, va, key=_start) - 1
         if i >= 0 and va < self.vmas[i].end:
             return self.vmas[i]
         return None
@@ -113,7 +117,7 @@ class AddressSpace:
     def add(self, vma: Vma) -> None:
         if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
             raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
-        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        bisect.insort(self.vmas, vma, key=_start)
         self.mm.work(vma_insert=1)
         try:
             self.changed()

@@ -50,6 +50,7 @@ from hmk.linux.abi import (
     EFAULT,
     EFD_SEMAPHORE,
     EINVAL,
+    ENOTTY,
     EPERM,
     ERESTARTSYS,
     O_CLOEXEC,
@@ -70,6 +71,7 @@ from hmk.linux.abi import (
     SIGILL,
     SIGSEGV,
     SIGTRAP,
+    TFD_IOC_SET_TICKS,
     TFD_TIMER_ABSTIME,
     TFD_TIMER_CANCEL_ON_SET,
 )
@@ -244,6 +246,22 @@ class TimerFd(EventFile):
 
     def poll(self, f) -> int:
         return POLLIN if self.ticks else 0
+
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        """TFD_IOC_SET_TICKS (Linux's CONFIG_CHECKPOINT_RESTORE, which Debian's kernel has):
+        the expirations not yet read become the u64 at `arg` (0: EINVAL), and readers wake."""
+        if request != TFD_IOC_SET_TICKS:
+            return -ENOTTY
+        raw = call.space.read(arg, 8)
+        if raw is None:
+            return -EFAULT
+        ticks = int.from_bytes(raw, "little")
+        if not ticks:
+            return -EINVAL
+        self.fs.work(timer_read=1)
+        self.ticks = ticks
+        self.wake()
+        return 0
 
     def released(self, f) -> None:
         self.fs.k.cancel_alarm(self.alarm)

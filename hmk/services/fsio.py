@@ -41,6 +41,7 @@ from hmk.linux.abi import (
     IN_MODIFY,
     MAX_RW_COUNT,
     O_APPEND,
+    O_DIRECT,
     O_NONBLOCK,
     RWF_APPEND,
     RWF_ATOMIC,
@@ -272,9 +273,10 @@ class FileIO:
             self.k.block_current(pipe.read_waiters)  # until a write or close
             ops.update(pipe_wait=1)
             return -ERESTARTSYS
-        data = bytes(pipe.buffer[:count])
-        spans = self._pipe_spans(pipe, pipe.start, len(data), ops)
-        self._pipe_drop(pipe, len(data), ops)
+        n, gone = _pipe_take(pipe, count)
+        data = bytes(pipe.buffer[:n])
+        spans = self._pipe_spans(pipe, pipe.start, n, ops)
+        self._pipe_drop(pipe, gone, ops)
         return data, spans, len(spans)
 
     def _pipe_drop(self, pipe: Pipe, n: int, ops) -> None:
@@ -282,6 +284,14 @@ class FileIO:
         was_full = len(pipe.buffer) >= pipe.capacity
         del pipe.buffer[:n]
         pipe.start = (pipe.start + n) % pipe.capacity if pipe.buffer else 0
+        head = pipe.written - len(pipe.buffer)
+        while pipe.packets and pipe.packets[0][0] < head:  # packets read (a splice: in part)
+            first = pipe.packets[0]
+            left = first[0] + first[1] - head
+            if left > 0:
+                first[:] = [head, left]
+                break
+            pipe.packets.popleft()
         pipe.write_generation += int(was_full)
         self.k.wake_all(pipe.write_waiters)
         ops.update(pipe_wake=int(was_full))
@@ -352,7 +362,8 @@ class FileIO:
         if pipe.readers == 0:
             call.task.signals.post(SIGPIPE)  # delivered on the way out of the call
             return -EPIPE
-        room = pipe.capacity - len(pipe.buffer)
+        packets = bool(f.flags & O_DIRECT)  # "packet mode" (pipe(7)): a packet a write
+        room = packet_room(pipe) if packets else pipe.capacity - len(pipe.buffer)
         if room < len(data):
             if room == 0:
                 if f.flags & O_NONBLOCK:
@@ -363,7 +374,11 @@ class FileIO:
             data = data[:room]  # a partial write, as Linux's for more than PIPE_BUF
         was_empty = not pipe.buffer
         spans = self._pipe_spans(pipe, pipe.start + len(pipe.buffer), len(data), ops)
+        if packets:  # one a page at most: a longer write is split (PIPE_BUF is a page)
+            pipe.packets += ([pipe.written + at, min(PAGE_SIZE, len(data) - at)]
+                             for at in range(0, len(data), PAGE_SIZE))  # fmt: skip
         pipe.buffer += data
+        pipe.written += len(data)
         pipe.read_generation += int(bool(data))
         self.k.wake_all(pipe.read_waiters)
         ops.update(pipe_wake=int(was_empty and bool(data)))
@@ -392,6 +407,28 @@ class FileIO:
                 ops.update(pipe_page=1)
             spans.append((pa + off % PAGE_SIZE, length))
         return spans
+
+
+def _pipe_take(pipe: Pipe, count: int) -> tuple[int, int]:
+    """A read of up to `count` bytes from a pipe: (the bytes it returns, the bytes it takes
+    away). Bytes written as packets (O_DIRECT) are read a packet at a time: a read stops after
+    one, and what of it did not fit is discarded, as Linux's pipe_read does."""
+    head, n = pipe.written - len(pipe.buffer), 0
+    while n < min(count, len(pipe.buffer)):
+        if pipe.packets and pipe.packets[0][0] == head + n:
+            length = pipe.packets[0][1]
+            return n + min(count - n, length), n + length
+        end = pipe.packets[0][0] - head if pipe.packets else len(pipe.buffer)
+        n += min(count - n, end - n)
+    return n, n
+
+
+def packet_room(pipe: Pipe) -> int:
+    """Room for packets in the pipe, in bytes: a page for each of its buffers (a page of its
+    capacity) no packet or plain bytes hold, as Linux gives each packet a buffer of its own."""
+    packed = sum(length for _, length in pipe.packets)
+    used = len(pipe.packets) + -(-(len(pipe.buffer) - packed) // PAGE_SIZE)
+    return max(pipe.capacity // PAGE_SIZE - used, 0) * PAGE_SIZE
 
 
 def _capped(vec) -> list[tuple[int, int]]:

@@ -54,6 +54,7 @@ from hmk.linux.abi import (
     F_SETFD,
     F_SETFL,
     FD_CLOEXEC,
+    FIONREAD,
     IN_ATTRIB,
     IN_CLOSE_NOWRITE,
     IN_CLOSE_WRITE,
@@ -69,6 +70,7 @@ from hmk.linux.abi import (
     O_APPEND,
     O_CLOEXEC,
     O_CREAT,
+    O_DIRECT,
     O_DIRECTORY,
     O_EXCL,
     O_NOFOLLOW,
@@ -94,12 +96,13 @@ from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
-from hmk.services.fsio import FileIO
+from hmk.services.fsio import FileIO, packet_room
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Inotify, Notify
 from hmk.services.fsopen import Opening
+from hmk.services.fsowner import NOBODY, OWNER_COMMANDS, fcntl_owner
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
@@ -127,6 +130,7 @@ class OpenFile:
         self.refs = 0
         self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
+        self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
 
     @property
     def readable(self) -> bool:
@@ -565,6 +569,7 @@ class FsMgr(
                 self.k.frames.free(pa)
             node.frames.clear()
             node.buffer.clear()  # a named pipe's bytes and size go with its last end
+            node.packets.clear()
             node.start, node.capacity = 0, Pipe.CAPACITY
             ops["pipe_free"] = 1
         self.work(**ops)
@@ -715,6 +720,8 @@ class FsMgr(
                 return self.fcntl_lock(call, f, cmd, arg, ops)
             if cmd in PIPE_COMMANDS:
                 return self.fcntl_pipe(call, f, cmd, arg, ops)
+            if cmd in OWNER_COMMANDS:
+                return fcntl_owner(self.peers["procmgr"], call.space, f, cmd, arg)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
                 if not 0 <= arg < t.nofile:
                     return -EINVAL
@@ -737,7 +744,7 @@ class FsMgr(
 
     def sys_pipe2(self, call, fds_ptr, flags, *_):
         t = self.table(call)
-        if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
             return -EINVAL
         r, w = t.lowest_fd(), None
         if r < 0:
@@ -753,7 +760,7 @@ class FsMgr(
             log_user(self.k.mem, call.space, fds_ptr, 8, WRITE)
             pipe = Pipe()
             pipe.readers = pipe.writers = 1
-            nb = flags & O_NONBLOCK
+            nb = flags & (O_NONBLOCK | O_DIRECT)  # O_DIRECT: packets (hmk.services.fsio)
             t.install(r, OpenFile(pipe, nb, "r"), bool(flags & O_CLOEXEC))
             t.install(w, OpenFile(pipe, O_WRONLY | nb, "w"), bool(flags & O_CLOEXEC))
             ops.update(fd_install=2)
@@ -830,9 +837,13 @@ class FsMgr(
             if f is None:
                 return -EBADF
             ops.update(fcntl=1)
-            node, devhost = f.node, self.peers["devhost"]
+            node, devhost, request = f.node, self.peers["devhost"], request & 0xFFFFFFFF
             if isinstance(node, BlockDevice | Rtc):
-                return devhost.ioctl(call.space, node, request & 0xFFFFFFFF, arg)
+                return devhost.ioctl(call.space, node, request, arg)
+            if isinstance(node, Stream):  # a socket's, an event file's own
+                return node.ioctl(call, f, request, arg)
+            if isinstance(node, Pipe) and request == FIONREAD:  # the bytes in it (pipe_ioctl)
+                return 0 if call.space.write(arg, struct.pack("<i", len(node.buffer))) else -EFAULT
             if isinstance(node, Device) and node.console:
                 devhost.control(call.task.proc)
             return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
@@ -988,7 +999,8 @@ class FsMgr(
                 rev |= POLLIN | POLLRDNORM if node.buffer else 0
                 rev |= POLLHUP if node.writers == 0 else 0
             if f.writable:
-                rev |= POLLOUT | POLLWRNORM if len(node.buffer) < node.capacity else 0
+                room = len(node.buffer) < node.capacity and (not node.packets or packet_room(node))
+                rev |= POLLOUT | POLLWRNORM if room else 0
                 rev |= POLLERR if node.readers == 0 else 0
         elif isinstance(node, Stream):
             rev = node.poll(f)

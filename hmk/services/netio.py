@@ -266,6 +266,7 @@ class NetIO:
         else:
             target.queue.append(Chunk(bytearray(data), sender, source, fds, creds))
         target.queued += len(data)
+        target.received |= target.state == CONNECTED  # (SO_INCOMING_CPU records it then)
         if sender is not None:
             sender.inflight += len(data)
         self.k.counts["netmgr.bytes.sent"] += len(data)

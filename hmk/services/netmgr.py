@@ -12,10 +12,11 @@ reach it through the file manager (vfs.Stream).
 
 The calls are in three parts: the sockets' making, naming, connecting and options here, the
 bytes (send and receive) in hmk.services.netio, the message forms (sendmsg, recvmsg, mmsg, the
-control messages) in hmk.services.netmsg; the port table is hmk.services.ports. Each answers as
-Linux 5.10 does: the errnos, the blocking (a call that must wait blocks its thread on the
-socket and runs again when the socket changes; a handler interrupts it as signal(7) says, a
-timeout set on the socket ends it with EAGAIN), the readiness (hmk.services.sockets), SIGPIPE.
+control messages) in hmk.services.netmsg; the port table is hmk.services.ports, a socket's
+ioctls hmk.services.netctl. Each answers as Linux 5.10 does: the errnos, the blocking (a call
+that must wait blocks its thread on the socket and runs again when the socket changes; a
+handler interrupts it as signal(7) says, a timeout set on the socket ends it with EAGAIN), the
+readiness (hmk.services.sockets), SIGPIPE.
 
 Not modelled: raw and packet sockets and other families (EAFNOSUPPORT, ESOCKTNOSUPPORT for
 SOCK_RAW), out-of-band data, TCP's windows and retransmissions (the loopback delivers at
@@ -75,6 +76,7 @@ from hmk.linux.abi import (
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.fsmgr import FsMgr, OpenFile
 from hmk.services.fsnames import _int
+from hmk.services.netctl import NetControls
 from hmk.services.netio import NetIO
 from hmk.services.netmsg import NetMsg
 from hmk.services.ports import Ports, v6only
@@ -114,7 +116,7 @@ IPPROTO_MAX = 263
 DEFAULT_BUFFER, TCP_SNDBUF, TCP_RCVBUF = 212992, 16384, 131072
 
 
-class NetMgr(NetMsg, NetIO, Service):
+class NetMgr(NetMsg, NetIO, NetControls, Service):
     name = "netmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -223,6 +225,9 @@ class NetMgr(NetMsg, NetIO, Service):
         # setsockopt 666 and getsockopt 667 less their hooks (112, 113), their mean, less the
         # entry and the lookup (socket_options)
         "sockopt": 479,
+        # assumed: an ioctl's own work on a socket (the protocol's ioctl method: its lock, a
+        # queue's length or a field read, the int copied out): as getsockname's own work
+        "ioctl": 257,
         # assumed: a control message written out (put_cmsg: SCM_CREDENTIALS): as getname's
         # own work (a small record copied out)
         "cmsg": 257,

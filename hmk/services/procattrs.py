@@ -58,6 +58,7 @@ PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_THP_DISABLE = 38, 39, 42
 TIMER_SLACK_NS = 50_000  # a task's default timer slack (init_task's, 50 us)
 CAP_LAST_CAP = 40  # CAP_CHECKPOINT_RESTORE (Linux 5.9 and later)
+CAP_SYS_TTY_CONFIG = 26
 CAP_FULL = (1 << (CAP_LAST_CAP + 1)) - 1
 CAP_V1, CAP_V2, CAP_V3 = 0x19980330, 0x20071026, 0x20080522
 PER_LINUX, PER_QUERY = 0, 0xFFFFFFFF
@@ -383,6 +384,13 @@ class AttributeCalls:
         if persona & 0xFFFFFFFF != PER_QUERY:
             call.task.personality = persona & 0xFFFFFFFF
         return old
+
+    @charged(creds=1)
+    def sys_vhangup(self, call, *_):
+        """Hang up the caller's controlling terminal: EPERM without CAP_SYS_TTY_CONFIG; with
+        it, 0, and nothing to hang up (no process here has a controlling terminal: the
+        standard streams are hmk's files or pipes, and a new session has none)."""
+        return 0 if self._caps(call.task)[0] >> CAP_SYS_TTY_CONFIG & 1 else -EPERM
 
     def _caps(self, task) -> tuple[int, int, int]:
         """(effective, permitted, inheritable) as Linux's rules give them for the ids: root's

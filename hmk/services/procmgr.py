@@ -20,9 +20,9 @@ them are accepted and ignored, as init and an interactive shell ignore kill's de
 A call that must wait (wait4 with no zombie child) blocks the thread and runs again when it is
 woken (-ERESTARTSYS).
 Threads (clone with CLONE_THREAD, as pthread_create makes them) share the process's address
-space, files and signal actions; futex WAIT/WAKE (private or not) let them wait for each other,
-and a thread's exit clears and wakes its CLONE_CHILD_CLEARTID word (pthread_join). Futex
-waits may have timeouts (the kernel's timed waits: hmk.kernel.core.sleep_until).
+space, files and signal actions; futexes (hmk.services.procfutex) let them, and processes
+sharing memory, wait for each other, and a thread's exit clears and wakes its
+CLONE_CHILD_CLEARTID word (pthread_join).
 
 Every service hears of a process's start, fork, exec and exit (hmk.services.service.Service).
 """
@@ -59,13 +59,6 @@ from hmk.linux.abi import (
     EPERM,
     ERESTARTSYS,
     ESRCH,
-    ETIMEDOUT,
-    FUTEX_CLOCK_REALTIME,
-    FUTEX_CMD_MASK,
-    FUTEX_WAIT,
-    FUTEX_WAIT_BITSET,
-    FUTEX_WAKE,
-    FUTEX_WAKE_BITSET,
     NGROUPS_MAX,
     NSIG,
     P_ALL,
@@ -83,7 +76,6 @@ from hmk.linux.abi import (
     WNOWAIT,
     WUNTRACED,
 )
-from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.layout import MAX_ARG_BYTES, STACK_TOP, interpreter_bias
 from hmk.linux.signals import (
     FPSIMD_SIZE,
@@ -101,6 +93,7 @@ from hmk.services.procattrs import (
     comm_of,
     default_rlimits,
 )
+from hmk.services.procfutex import FutexCalls
 from hmk.services.procsignals import SignalCalls
 from hmk.services.proctimers import TimerCalls
 from hmk.services.service import ENTRY, Service, charged
@@ -178,7 +171,7 @@ class Task:
         return f"{os.path.basename(self.exe.decode(errors='replace'))}[{self.pid}]"
 
 
-class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
+class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     name = "procmgr"
     default_class = "IC2"
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
@@ -271,7 +264,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self.program: Task | None = None  # the first process made from a file
-        self._futexes: dict[tuple[int, int], list[int]] = {}  # (VSpace, address) -> waiters
+        self._futex_init()
         # every thread made or gone is told to the driver host when it keeps shadow tasks
         # (HM's driver container: hmk.services.devhost; not a linux kernel's drivers)
         self.shadow_tasks = self.placement.composition.shadow_tasks
@@ -279,6 +272,19 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
     def task_of(self, proc) -> Task | None:
         """The Linux process of a core-kernel Process (None: not one, e.g. a service's)."""
         return self.by_proc.get(proc)
+
+    def holds_id(self, n: int, kind: str = "tgid") -> bool:
+        """Does a live id `n` of `kind` exist: a thread ("tid"), a process ("tgid", zombies
+        too), a process group ("pgid") or any of these or a session ("any": Linux's
+        find_vpid)?"""
+        tasks = self.tasks.values()
+        if kind in ("tgid", "any") and n in self.tasks:
+            return True
+        if kind in ("tid", "any") and any(n == t[0] for k in tasks for t in k.threads.values()):
+            return True
+        if kind in ("pgid", "any") and any(k.pgid == n for k in tasks):
+            return True
+        return kind == "any" and any(k.sid == n for k in tasks)
 
     def label(self, proc) -> str | None:
         task = self.by_proc.get(proc)
@@ -528,9 +534,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
     def sys_waitid(self, call, idtype, ident, infop, options, rusage, *_):
         with self.working(wait=int(not call.resumed)):
             return self.waitid(call.task, idtype, ident, infop, options, rusage)
-
-    def sys_futex(self, call, uaddr, op, val, utime, *_):
-        return self.futex(call.task, uaddr, op, val, utime, call.resumed)
 
     @charged(ids=1)
     def sys_set_tid_address(self, call, tidptr, *_):
@@ -890,53 +893,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, Service):
         self.k.counts["procmgr.shadow_calls"] += 1
         if self.placement.call(proc, "devhost", lambda: tell(tid) or True) is None:
             self.k.counts["procmgr.shadow_calls.failed"] += 1  # no activation free: it is lost
-
-    # ---- futexes ------------------------------------------------------------------------
-    def futex(
-        self, task: Task, uaddr: int, op: int, val: int, utime: int = 0, resumed: bool = False
-    ) -> int:
-        """FUTEX_WAIT (a relative timeout) and FUTEX_WAIT_BITSET (an absolute one, on the
-        monotonic clock or with FUTEX_CLOCK_REALTIME the wall clock): -ETIMEDOUT when it
-        passes; FUTEX_WAKE(_BITSET). Bitsets are accepted but every waiter matches."""
-        cmd = op & FUTEX_CMD_MASK
-        if uaddr % 4:
-            return -EINVAL
-        if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
-            return -ENOSYS
-        if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-            self.work(futex_wait=int(not resumed))  # its return after the wake-up included
-            space = self.space_of(task)
-            raw = space.read(uaddr, 4)
-            if raw is None:
-                return -EFAULT
-            if struct.unpack("<I", raw)[0] != val & 0xFFFFFFFF:
-                return -EAGAIN
-            queue = self._futex_queue(task, uaddr)
-            if not utime:
-                self.k.block_current(queue)
-                return -ERESTARTSYS  # when woken the call runs again: the value changed, EAGAIN
-            ns = read_timespec(space, utime)
-            if ns is None or ns < 0:
-                return -EFAULT if ns is None else -EINVAL
-            absolute = cmd == FUTEX_WAIT_BITSET
-            if absolute and op & FUTEX_CLOCK_REALTIME:
-                ns -= BOOT_TIME_NS  # a wall-clock time: as a time since boot
-            deadline = self.k.wait_deadline(ns, absolute)
-            return -ERESTARTSYS if self.k.sleep_until(deadline, queue) else -ETIMEDOUT
-        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-            return self.futex_wake(task, uaddr, val)
-        return -ENOSYS
-
-    def futex_wake(self, task: Task, uaddr: int, count: int) -> int:
-        queue = self._futex_queue(task, uaddr)
-        woken = queue[: max(count, 0)]
-        del queue[: len(woken)]
-        self.work(futex=1, futex_woken=len(woken))
-        self.k.wake_all(woken)
-        return len(woken)
-
-    def _futex_queue(self, task: Task, uaddr: int) -> list:
-        return self._futexes.setdefault((task.proc.vspace, uaddr), [])
 
     # ---- exit and wait -------------------------------------------------------------------
     def exited(self, machine, task: Task, status: int) -> None:

@@ -1,16 +1,18 @@
-"""fsmgr's tree at boot: the root file system, devfs on /dev and a minimal procfs on /proc.
+"""fsmgr's tree at boot: the root file system, devfs on /dev, a minimal procfs on /proc and
+sysfs's CPU description on /sys (hmk.services.sysfs).
 
 The default root: the program at its host path (read-only, as qemu-user shows it), /bin with the
 bundled programs and /etc with passwd, group and hosts (read-only), a writable tmpfs on /tmp,
 devfs on /dev (the console's stdin, stdout and stderr and tty, null, zero, random and urandom,
 the RAM disk ram0 and the real-time clock rtc0: devhost's devices), a minimal procfs on /proc
-(self/exe, self/maps, meminfo, all of the process whose thread is running).
+(self/exe, self/maps, meminfo, all of the process whose thread is running), and on /sys the
+CPU the run models (/sys/devices/system/cpu).
 
 With a root file system (`rootfs`), the root is that host directory, writable through an
 in-memory upper layer (hmk.services.vfs.HostDir: the host's files are read, never written; what
-the guest changes lives in memory for the run), with tmpfs, devfs and procfs mounted over /tmp,
-/dev and /proc, and the program a path inside it. The root's own /etc files win: the built-in
-passwd, group and hosts only fill in for a root that has none.
+the guest changes lives in memory for the run), with tmpfs, devfs, procfs and sysfs mounted over
+/tmp, /dev, /proc and /sys, and the program a path inside it. The root's own /etc files win:
+the built-in passwd, group and hosts only fill in for a root that has none.
 
 `mounts`: (host path, guest path, read-only) triples, each a host directory or file placed at
 its guest path (`hmk run --mount HOST:GUEST[:ro]`), over whatever was there: read-only ones
@@ -24,6 +26,7 @@ import stat
 from pathlib import Path
 
 from hmk.services import devhost
+from hmk.services.sysfs import cpu_dir
 from hmk.services.vfs import Device, Dir, File, Generated, HostDir, Node, Symlink, Vfs
 
 BUILT_IN_ETC = {  # what a root without its own gets
@@ -43,7 +46,7 @@ def build_root(
         vfs.root = HostDir(Path(rootfs), readonly=False)
         vfs.root.parent = vfs.root
         vfs.root.mounted = True
-        for name in (b"tmp", b"dev", b"proc"):
+        for name in (b"tmp", b"dev", b"proc", b"sys"):
             _mount(vfs.root, name, Dir())
         bundled, program = {}, ""
     root = vfs.root
@@ -64,6 +67,9 @@ def build_root(
     _devices(fs, dev)
     proc = vfs.mkdirs(b"/proc", readonly=True)
     dev.mounted = proc.mounted = True
+    sysfs = vfs.mkdirs(b"/sys")
+    sysfs.mounted = sysfs.readonly = True
+    vfs.mkdirs(b"/sys/devices/system", readonly=True).add(b"cpu", cpu_dir(fs.boot.hierarchy))
     proc.add(b"meminfo", Generated(lambda: _meminfo(fs.k)))
     self_dir = proc.add(b"self", Dir(readonly=True))
     self_dir.add(b"exe", Symlink(resolve=lambda: fs.running_task().exe))

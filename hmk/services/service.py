@@ -67,6 +67,7 @@ class Boot:
     bundled: dict = field(default_factory=dict)  # name -> host path of /bin's programs
     rootfs: str | None = None  # a host directory as the guest's root (changes kept in memory)
     mounts: tuple = ()  # (host path, guest path, read-only) placed in the guest's tree
+    hierarchy: object = None  # the modeled core's caches (hmk.hw.config.HierarchyConfig): sysfs
 
 
 # A syscall handler's entry: its arguments taken from the saved registers (or the request) into

@@ -105,6 +105,7 @@ class Socket(Stream):
         self.open = True  # False once released
         self.progress: dict[int, int] = {}  # thread -> what its call going on has done
         self.writers: set[Socket] = set()  # datagram sockets connected to this one
+        self.received = False  # a message came while it was connected (SO_INCOMING_CPU)
 
     @property
     def stream(self) -> bool:
@@ -131,6 +132,9 @@ class Socket(Stream):
 
     def released(self, f) -> None:
         self.net.released(self)
+
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        return self.net.socket_ioctl(call, self, f, request, arg)
 
     def poll(self, f) -> int:
         """What the socket is ready for, as Linux's poll methods say: listening, readable with

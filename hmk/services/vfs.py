@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import deque
 from pathlib import Path
 
 from hmk.linux.abi import (
@@ -20,6 +21,7 @@ from hmk.linux.abi import (
     ENAMETOOLONG,
     ENOENT,
     ENOTDIR,
+    ENOTTY,
     NAME_MAX,
     PATH_MAX,
     PIPE_BUF_BYTES,
@@ -227,6 +229,8 @@ class Pipe(Node):
         self.buffer = bytearray()
         self.start = 0  # ring position of buffer[0]; back to 0 when the pipe drains, as a
         # drained Linux pipe starts its next write at the start of a page
+        self.written = 0  # bytes written to it so far (buffer[0] is byte written - len(buffer))
+        self.packets: deque[list[int]] = deque()  # [first byte, length] of each O_DIRECT packet
         self.frames: dict[int, int] = {}  # ring page -> frame
         self.readers = self.writers = 0
         self.read_waiters: list[int] = []  # threads blocked on an empty pipe
@@ -270,6 +274,7 @@ class Stream(Node):
     - `poll(f)`: what the object is ready for now, as a poll(2) revents mask (POLLIN, POLLOUT,
       POLLHUP, POLLERR, POLLRDHUP, ...); the caller masks it with what was asked.
     - `released(f)`: the last descriptor of the open file `f` went.
+    - `ioctl(call, f, request, arg)`: its answer to an ioctl (ENOTTY: one it does not know).
     - `changed(kernel)`: call whenever readiness may have changed: every thread waiting on
       the object (blocked readers or writers, poll, select and epoll waiters) wakes and looks
       again, and `generation` counts the change (edge-triggered epoll reports an object whose
@@ -292,6 +297,9 @@ class Stream(Node):
 
     def released(self, f) -> None:
         pass
+
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        return -ENOTTY
 
     def changed(self, kernel) -> None:
         self.generation += 1

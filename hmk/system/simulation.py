@@ -284,6 +284,7 @@ class Simulation:
             bundled={name: str(workload_path(name)) for name in list_workloads()},
             rootfs=rootfs,
             mounts=mounts,
+            hierarchy=hierarchy_cfg,
         )
         self.services = services = registry.boot(boot)
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,10 +124,19 @@ int main(void) {
     hdr.pid = 999999;
     SHOW("capset another", syscall(SYS_capset, &hdr, data));
 
+    fflush(stdout);
+    if (fork() == 0) { /* a new session has no controlling terminal: nothing is hung up */
+        setsid();
+        SHOW("vhangup in a new session", syscall(SYS_vhangup));
+        return 0;
+    }
+    wait(NULL);
+
     SHOW("setreuid", syscall(SYS_setreuid, 1000, 1000));
     SHOW("setreuid back to root", syscall(SYS_setreuid, 0, 0));
     data[0].effective = data[0].permitted = ~0u;
     hdr.pid = 0;
     SHOW("capset raise after root is gone", syscall(SYS_capset, &hdr, data));
+    SHOW("vhangup without CAP_SYS_TTY_CONFIG", syscall(SYS_vhangup));
     return 0;
 }
