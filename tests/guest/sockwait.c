@@ -106,11 +106,13 @@ static void accept_waits(void)
         int c = socket(AF_UNIX, SOCK_STREAM, 0);
         connect(c, (struct sockaddr *)&a, alen);
         char b;
-        _exit(send(c, "c", 1, 0) == 1 && recv(c, &b, 1, 0) == 0 ? 0 : 1);
+        /* send only once the parent has asked for credentials ("g") */
+        _exit(recv(c, &b, 1, 0) == 1 && send(c, "c", 1, 0) == 1 && recv(c, &b, 1, 0) == 0 ? 0 : 1);
     }
     acc = accept(l, NULL, NULL);
     int one = 1;
     setsockopt(acc, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    send(acc, "g", 1, 0);
     struct ucred peer;
     socklen_t len = sizeof peer;
     getsockopt(acc, SOL_SOCKET, SO_PEERCRED, &peer, &len);
