@@ -3,13 +3,10 @@
 
 openat2 takes a struct open_how (flags, mode, resolve: 24 bytes; a larger struct's extra bytes
 must be zero, E2BIG) and checks every field as Linux's build_open_flags does (EINVAL for an
-unknown flag, a mode without O_CREAT, O_CREAT with O_DIRECTORY, ...). Its path is walked as
-vfs.walk walks, with the RESOLVE_* rules on top (Linux's LOOKUP_* flags): RESOLVE_NO_SYMLINKS
-and RESOLVE_NO_MAGICLINKS refuse a link to follow (ELOOP; a magic link is one procfs makes,
-/proc/self/exe); RESOLVE_BENEATH refuses to leave the starting directory (an absolute path or
-link, a ".." above it: EXDEV); RESOLVE_IN_ROOT takes that directory as the root ("/" and ".."
-stop there); RESOLVE_NO_XDEV refuses to cross into or out of a mount (EXDEV); RESOLVE_CACHED
-(everything is cached here) refuses only what would create or truncate (EAGAIN). The open
+unknown flag, a mode without O_CREAT, O_CREAT with O_DIRECTORY, ...). Its path is walked by
+vfs.walk with the RESOLVE_* rules (Linux's LOOKUP_* flags) and the starting directory as
+their scope; RESOLVE_CACHED (everything is cached here) refuses only what would create or
+truncate (EAGAIN). The open
 itself is openat's.
 
 close_range closes the descriptors of a range, or marks them close-on-exec
@@ -30,12 +27,6 @@ from hmk.linux.abi import (
     EAGAIN,
     EFAULT,
     EINVAL,
-    ELOOP,
-    ENAMETOOLONG,
-    ENOENT,
-    ENOTDIR,
-    EXDEV,
-    NAME_MAX,
     NOFILE,
     O_ACCMODE,
     O_APPEND,
@@ -66,7 +57,6 @@ from hmk.linux.abi import (
 )
 from hmk.services.copies import log_user
 from hmk.services.fsnames import _int
-from hmk.services.vfs import MAX_SYMLINKS, Dir, Symlink
 
 VALID_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
 VALID_OPEN_FLAGS |= O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
@@ -80,7 +70,6 @@ VALID_RESOLVE = (
     | RESOLVE_IN_ROOT
     | RESOLVE_CACHED
 )
-SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 PAGE = 4096  # the largest struct open_how copied in
 
 
@@ -119,67 +108,9 @@ class Opening:
             self.work(path_copy=1, fdget=fdget)
             return start
         before = self.vfs.lookups
-        found = self._walk_scoped(start, name, follow, resolve, start)
+        found = self.vfs.walk(start, name, follow, resolve)
         self.work(path_copy=1, fdget=fdget, walk=1, lookup=self.vfs.lookups - before)
         return -found[0] if isinstance(found[0], int) else found
-
-    def _walk_scoped(self, start, path: bytes, follow: bool, resolve: int, scope, hops=0):
-        """vfs.walk's (node, parent, name) or (errno, None, b""), walking as openat2's
-        `resolve` allows from `start`, within `scope` (the starting directory)."""
-        vfs, mounts = self.vfs, self.mounts
-        if not path:
-            return ENOENT, None, b""
-        if len(path) >= PATH_MAX:
-            return ENAMETOOLONG, None, b""
-        node = start
-        if path.startswith(b"/"):
-            if resolve & RESOLVE_BENEATH:
-                return EXDEV, None, b""
-            node = scope if resolve & RESOLVE_IN_ROOT else vfs.root
-            if hops and resolve & RESOLVE_NO_XDEV and mounts.of(node) is not mounts.of(start):
-                return EXDEV, None, b""
-        parts = [p for p in path.split(b"/") if p and p != b"."]
-        must_be_dir = path.endswith(b"/")
-        parent, name = (node.parent if isinstance(node, Dir) else None), b""
-        for i, part in enumerate(parts):
-            if not isinstance(node, Dir):
-                return ENOTDIR, None, b""
-            if len(part) > NAME_MAX:
-                return ENAMETOOLONG, None, b""
-            parent, name = node, part
-            vfs.lookups += 1
-            if part == b"..":
-                if node is scope and resolve & SCOPED or node is vfs.root:
-                    if resolve & RESOLVE_BENEATH and node is scope:
-                        return EXDEV, None, b""
-                    continue
-                if resolve & RESOLVE_NO_XDEV and node.mounted:
-                    return EXDEV, None, b""
-                node = node.parent
-                continue
-            nxt = node.entries.get(part)
-            last = i == len(parts) - 1
-            if nxt is None:
-                return (None, parent, name) if last else (ENOENT, None, b"")
-            if resolve & RESOLVE_NO_XDEV and nxt.mounted:
-                return EXDEV, None, b""
-            if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
-                magic = nxt._resolve is not None  # procfs's: /proc/self/exe
-                if resolve & RESOLVE_NO_SYMLINKS or magic and resolve & RESOLVE_NO_MAGICLINKS:
-                    return ELOOP, None, b""
-                if magic and resolve & SCOPED:
-                    return EXDEV, None, b""
-                if hops >= MAX_SYMLINKS:
-                    return ELOOP, None, b""
-                rest = b"/".join(parts[i + 1 :])
-                target = (
-                    nxt.target + (b"/" + rest if rest else b"") + (b"/" if must_be_dir else b"")
-                )
-                return self._walk_scoped(node, target, follow, resolve, scope, hops + 1)
-            node = nxt
-        if must_be_dir and not isinstance(node, Dir):
-            return ENOTDIR, None, b""
-        return node, parent, name
 
     def sys_close_range(self, call, first, last, flags, *_):
         first, last, flags = first & 0xFFFFFFFF, last & 0xFFFFFFFF, flags & 0xFFFFFFFF

@@ -22,12 +22,19 @@ from hmk.linux.abi import (
     ENOENT,
     ENOTDIR,
     ENOTTY,
+    EXDEV,
     NAME_MAX,
     PATH_MAX,
     PIPE_BUF_BYTES,
+    RESOLVE_BENEATH,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
 )
 
 MAX_SYMLINKS = 40
+SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 
 
 class Node:
@@ -335,14 +342,35 @@ class Vfs:
         parent, _, name = path.rpartition(b"/")
         return self.mkdirs(parent, readonly).add(name, node)
 
-    def walk(self, start: Dir, path: bytes, follow: bool = True, hops: int = 0):
+    def walk(
+        self,
+        start: Dir,
+        path: bytes,
+        follow: bool = True,
+        resolve: int = 0,
+        scope: Dir | None = None,
+        hops: int = 0,
+    ):
         """(node, parent dir, last name) or (errno, None, b""). A missing last component is
-        (None, parent, name) so that O_CREAT and mkdir can make it."""
+        (None, parent, name) so that O_CREAT and mkdir can make it.
+
+        `resolve` holds openat2's RESOLVE_* rules (Linux's LOOKUP_* flags), kept within
+        `scope` (the starting directory): NO_SYMLINKS and NO_MAGICLINKS refuse a link to
+        follow (ELOOP; a magic link is one procfs makes, /proc/self/exe); BENEATH refuses to
+        leave `scope` (an absolute path or link, a ".." above it: EXDEV); IN_ROOT takes
+        `scope` as the root ("/" and ".." stop there); NO_XDEV refuses to cross a mount."""
         if not path:
             return ENOENT, None, b""
         if len(path) >= PATH_MAX:
             return ENAMETOOLONG, None, b""
-        node: Node = self.root if path.startswith(b"/") else start
+        scope = start if scope is None else scope
+        node: Node = start
+        if path.startswith(b"/"):
+            if resolve & RESOLVE_BENEATH:
+                return EXDEV, None, b""
+            node = scope if resolve & RESOLVE_IN_ROOT else self.root
+            if hops and resolve & RESOLVE_NO_XDEV and file_system(node) is not file_system(start):
+                return EXDEV, None, b""
         parts = [p for p in path.split(b"/") if p and p != b"."]
         must_be_dir = path.endswith(b"/")
         parent = node.parent if isinstance(node, Dir) else None
@@ -355,18 +383,33 @@ class Vfs:
             parent, name = node, part
             self.lookups += 1
             if part == b"..":
+                if node is scope and resolve & SCOPED:
+                    if resolve & RESOLVE_BENEATH:
+                        return EXDEV, None, b""
+                    continue
+                if resolve & RESOLVE_NO_XDEV and node.mounted and node is not self.root:
+                    return EXDEV, None, b""
                 node = node.parent
                 continue
             nxt = node.entries.get(part)
             last = i == len(parts) - 1
             if nxt is None:
                 return (None, parent, name) if last else (ENOENT, None, b"")
+            if resolve & RESOLVE_NO_XDEV and nxt.mounted:
+                return EXDEV, None, b""
             if isinstance(nxt, Symlink) and (follow or not last or must_be_dir):
+                magic = nxt._resolve is not None
+                if resolve & RESOLVE_NO_SYMLINKS or magic and resolve & RESOLVE_NO_MAGICLINKS:
+                    return ELOOP, None, b""
+                if magic and resolve & SCOPED:
+                    return EXDEV, None, b""
                 if hops >= MAX_SYMLINKS:
                     return ELOOP, None, b""
                 rest = b"/".join(parts[i + 1 :])
-                target = nxt.target + (b"/" + rest if rest else b"")
-                return self.walk(node, target + (b"/" if must_be_dir else b""), follow, hops + 1)
+                target = (
+                    nxt.target + (b"/" + rest if rest else b"") + (b"/" if must_be_dir else b"")
+                )
+                return self.walk(node, target, follow, resolve, scope, hops + 1)
             node = nxt
         if must_be_dir and not isinstance(node, Dir):
             return ENOTDIR, None, b""
