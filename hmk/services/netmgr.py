@@ -607,6 +607,16 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             sock = self.bound.get(node)
         return -ECONNREFUSED if sock is None else sock
 
+    def _unix_peer(self, call, sock: Socket, name: bytes):
+        """The socket an AF_UNIX connect names, of the connecting socket's type, or -errno;
+        a socket passing credentials gets a name first (unix_autobind)."""
+        if sock.opt(SOL_SOCKET, SO_PASSCRED) and sock.name is None:
+            self._autobind_unix(sock)
+        target = self.find_unix(call, name)
+        if not isinstance(target, int) and target.type != sock.type:
+            return -EPROTOTYPE
+        return target
+
     def _unix_connect(self, call, sock: Socket, f, raw: bytes, ops) -> int:
         name = unix_name(raw)
         if isinstance(name, int):
@@ -615,13 +625,9 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             return -EISCONN
         if sock.state == LISTENING:
             return -EINVAL
-        if sock.opt(SOL_SOCKET, SO_PASSCRED) and sock.name is None:
-            self._autobind_unix(sock)
-        target = self.find_unix(call, name)
+        target = self._unix_peer(call, sock, name)
         if isinstance(target, int):
             return target
-        if target.type != sock.type:
-            return -EPROTOTYPE
         if target.state != LISTENING:
             return -ECONNREFUSED
         if len(target.pending) > target.backlog:  # unix_recvq_full: wait for an accept
@@ -645,13 +651,9 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         name = unix_name(raw)
         if isinstance(name, int):
             return name
-        if sock.opt(SOL_SOCKET, SO_PASSCRED) and sock.name is None:
-            self._autobind_unix(sock)
-        target = self.find_unix(call, name)
+        target = self._unix_peer(call, sock, name)
         if isinstance(target, int):
             return target
-        if target.type != sock.type:
-            return -EPROTOTYPE
         if target.peer not in (None, sock):
             return -EPERM  # it is connected to another socket
         self._disconnect(sock)
