@@ -353,6 +353,12 @@ def _net_budgets(fs: dict) -> dict:
 
     accept_hooks = "accept's security hooks (socket_accept, file_alloc, sock_graft)"
     opt = "socket_options"
+
+    def step(path, call, hooks, *more):  # a call of a path less entry, descriptor and hooks
+        first = fdget if call in ("connect", "accept") else lookup
+        return P(path, call) - ENTRY - P(path, first) - P(path, hooks) - sum(more)
+
+    connect_hooks = "connect's security hooks"
     return {
         "unix_make": make("unix_socket_close"),
         "tcp_make": make("tcp_socket_close"),
@@ -360,34 +366,16 @@ def _net_budgets(fs: dict) -> dict:
         "unix_free": free("unix_socket_close") - closing,
         "tcp_free": free("tcp_socket_close") - closing,
         "udp_free": free("udp_socket_close") - closing,
-        "unix_connect": P("unix_connect_accept_close", "connect")
-        - ENTRY
-        - P("unix_connect_accept_close", fdget)
-        - P("unix_connect_accept_close", "connect's security hooks"),
-        "unix_accept": P("unix_connect_accept_close", "accept")
-        - ENTRY
-        - P("unix_connect_accept_close", fdget)
-        - install
-        - P("unix_connect_accept_close", accept_hooks),
+        "unix_connect": step("unix_connect_accept_close", "connect", connect_hooks),
+        "unix_accept": step("unix_connect_accept_close", "accept", accept_hooks, install),
         "unix_hangup": hangup("unix_connect_accept_close", "unix_socket_close"),
-        "tcp_connect": P("tcp_connect_accept_close", "connect")
-        - ENTRY
-        - P("tcp_connect_accept_close", fdget)
-        - P("tcp_connect_accept_close", "connect's security hooks"),
-        "tcp_accept": P("tcp_connect_accept_close", "accept")
-        - ENTRY
-        - P("tcp_connect_accept_close", fdget)
-        - install
-        - P("tcp_connect_accept_close", accept_hooks),
+        "tcp_connect": step("tcp_connect_accept_close", "connect", connect_hooks),
+        "tcp_accept": step("tcp_connect_accept_close", "accept", accept_hooks, install),
         "tcp_hangup": hangup("tcp_connect_accept_close", "tcp_socket_close"),
-        "bind": P("tcp_bind_listen_close", "bind")
-        - ENTRY
-        - P("tcp_bind_listen_close", lookup)
-        - P("tcp_bind_listen_close", "security_socket_bind (AppArmor, TOMOYO)"),
-        "listen": P("tcp_bind_listen_close", "listen")
-        - ENTRY
-        - P("tcp_bind_listen_close", lookup)
-        - P("tcp_bind_listen_close", "security_socket_listen (AppArmor, TOMOYO)"),
+        "bind": step("tcp_bind_listen_close", "bind", "security_socket_bind (AppArmor, TOMOYO)"),
+        "listen": step(
+            "tcp_bind_listen_close", "listen", "security_socket_listen (AppArmor, TOMOYO)"
+        ),
         "unix_send": rt("unix_stream_roundtrip", "sendto", copy_in, [send_hook]),
         "unix_recv": rt("unix_stream_roundtrip", "recvfrom", copy_out, [recv_hook]),
         "unix_dgram_send": rt(
