@@ -1,0 +1,62 @@
+"""hmk's own failures, kept apart from the guest's.
+
+A guest program that misbehaves gets an errno or a signal, as on Linux. A host exception in
+hmk's own code (a kernel path, a service handler, the timing model) is never the guest's: it
+ends the run as an `InternalError`, which the command line reports as a bug of hmk (exit
+status 70, EX_SOFTWARE in BSD's sysexits.h) with a report file ready to attach.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import traceback
+
+EX_SOFTWARE = 70  # sysexits.h: "an internal software error has been detected"
+
+
+class InternalError(Exception):
+    """A host exception inside hmk while it simulated: a bug of hmk, not of the guest.
+    `where` is the innermost frame of hmk's code that raised ("file.py:line in function"),
+    `details` the full traceback."""
+
+    def __init__(self, error: BaseException, during: str = "the run"):
+        self.error, self.during = error, during
+        frames = traceback.extract_tb(error.__traceback__)
+        inner = frames[-1] if frames else None
+        self.where = (
+            f"{os.path.basename(inner.filename)}:{inner.lineno} in {inner.name}" if inner else "?"
+        )
+        self.details = "".join(traceback.format_exception(error))
+        super().__init__(f"{type(error).__name__}: {error} at {self.where}, during {during}")
+
+
+def internal(error: BaseException, during: str = "the run") -> InternalError:
+    """`error` as an InternalError (itself when it already is one)."""
+    return error if isinstance(error, InternalError) else InternalError(error, during)
+
+
+def write_report(error: InternalError, parameters: dict, directory: str | None = None) -> str:
+    """Write a bug report for `error` (what ran, with which parameters, the traceback, the
+    host) and return its path."""
+    from hmk import __version__  # noqa: PLC0415
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fd, path = tempfile.mkstemp(prefix=f"hmk-bug-{stamp}-", suffix=".txt", dir=directory)
+    lines = [
+        "hmk internal error report",
+        f"hmk {__version__}, Python {platform.python_version()}, {platform.platform()}",
+        f"command: {' '.join(sys.argv)}",
+        f"error: {error}",
+        "",
+        "run parameters:",
+        *(f"  {key}: {value!r}" for key, value in parameters.items()),
+        "",
+        error.details,
+    ]
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    return path
