@@ -25,6 +25,7 @@ import os
 import sys
 
 import hmk
+from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
@@ -543,3 +544,19 @@ def main(argv: list[str] | None = None) -> int:
     except (profile.ProfileError, SystemFileError, OutputError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
+    except InternalError as e:
+        return _report_bug(e, args)
+
+
+def _report_bug(error: InternalError, args: argparse.Namespace) -> int:
+    """An hmk bug: one line saying so and where, the details in a report file."""
+    sys.stdout.flush()
+    parameters = {k: v for k, v in vars(args).items() if k != "func"}
+    try:
+        report = f"; details in {write_report(error, parameters)}"
+    except OSError as e:
+        report = f" (no report written: {e})"
+    print(
+        f"hmk: internal error (a bug in hmk, not in the program): {error}{report}", file=sys.stderr
+    )
+    return EX_SOFTWARE

@@ -44,7 +44,7 @@ from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.hmcalls import NAMES as HM_NAMES
 from hmk.kernel.ipc import Ipc, ipc_budget
-from hmk.kernel.memory import Frames
+from hmk.kernel.memory import Frames, OutOfMemory
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.pagerecords import PageRecords
@@ -868,10 +868,10 @@ class Process:
         self.vspace = kernel.vspaces.create()
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:
-            raise MemoryError(f"kernel: no VSpace or CSpace left for {name}")
+            raise OutOfMemory(f"kernel: no VSpace or CSpace left for {name}")
         self.tcb = kernel.threads.create(100, 0, self.vspace, self.cspace)
         if self.tcb < 0:
-            raise MemoryError(f"kernel: no TCB left for {name}")
+            raise OutOfMemory(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self
         kernel.mem.take_log()  # boot-time set-up is not charged to the program
 

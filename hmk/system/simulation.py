@@ -23,6 +23,7 @@ import numpy as np
 from hmk.cpu.elf import ElfError, load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
+from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
@@ -395,16 +396,22 @@ class Simulation:
             raise RuntimeError("Simulation.run: start() a program first")
         machine, fault = self.machine, None
         try:
-            machine.run(*self._entry)
-            status = self.procmgr.exit_status
-        except GuestFault as e:
-            fault = str(e)
-            status = 128 + SIGNAL_OF[e.kind]  # what a shell reports for a process a signal killed
-        except RunAborted as e:
-            fault = str(e)
-            status = LIMIT_STATUS
+            try:
+                machine.run(*self._entry)
+                status = self.procmgr.exit_status
+            except GuestFault as e:
+                fault = str(e)
+                status = 128 + SIGNAL_OF[e.kind]  # what a shell reports for a signal's kill
+            except RunAborted as e:
+                fault = str(e)
+                status = LIMIT_STATUS
+            finally:
+                machine.close()  # waits for the timing of the last batch (it may raise)
+        except InternalError:
+            raise
+        except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
+            raise internal(e) from e
         finally:
-            machine.close()
             self.progress.clear()
         kernel, timing = self.kernel, self.timing
         cycles = int(timing.cycles)
@@ -515,5 +522,10 @@ def run_program(
     if image is None:
         image = sim.executable(program)
     argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
-    sim.start(image, argv, list(DEFAULT_ENV if env is None else env))
+    try:
+        sim.start(image, argv, list(DEFAULT_ENV if env is None else env))
+    except (ElfError, OSError):  # the program or its loader cannot run: the user's to fix
+        raise
+    except Exception as e:  # loading is the kernel's and the services' work: a bug is hmk's
+        raise internal(e, "loading the program") from e
     return sim.run()
