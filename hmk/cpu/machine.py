@@ -258,6 +258,11 @@ class Machine:
         self._error, self._kind = detail, kind
         self.stop()
 
+    @property
+    def aborting(self) -> bool:
+        """abort() was called: the run ends as soon as the CPU stops."""
+        return self._abort is not None
+
     def abort(self, reason: str) -> None:
         """End the run for the simulator's own reason: run() raises RunAborted(reason), which
         is not offered to the guest kernel as a fault."""

@@ -40,6 +40,7 @@ from hmk.workloads import list_workloads
 from hmk.workloads import path as workload_path
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
+CLOCK_RANGE = 1 << 62  # the timing model's clock (int64) with room for a batch beyond it
 LIMIT_STATUS = 124  # a run ended by max_instructions/max_cycles, as timeout(1) reports
 SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
 _STDERR = object()  # "this process's stderr at the time of the run"
@@ -298,6 +299,7 @@ class Simulation:
         self.program_task = self.procmgr.start(proc)
         machine.set_space(proc.root, kernel.activate(proc))
         kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
+        kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
 
@@ -356,6 +358,15 @@ class Simulation:
         elif max_cycles is not None and cycles >= max_cycles:
             self.machine.abort(f"run limit: {max_cycles:,} cycles reached")
         self.progress.update(instructions, cycles, self.ghz)
+
+    def _horizon(self, max_cycles: int | None) -> tuple[int, str]:
+        """Where simulated time ends: the run's cycle limit, or the range of the timing
+        model's clock (an int64 of 1/issue-width cycles, so some years)."""
+        clock_range = CLOCK_RANGE // self.timing.params.unit
+        if max_cycles is not None and max_cycles <= clock_range:
+            return max_cycles, f"run limit: {max_cycles:,} cycles reached"
+        years = clock_range / (self.ghz * 1e9) / (365.25 * 86400)
+        return clock_range, f"run limit: the simulated clock's range ({years:.1f} years) reached"
 
     def _on_boundary(self, machine) -> None:
         self.kernel.boundary(machine)
