@@ -29,6 +29,7 @@ from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
+from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
@@ -180,6 +181,7 @@ def _run_options(args, outputs) -> dict:
         "capabilities_only": args.capabilities_only or None,
         "max_instructions": args.max_instructions,
         "max_cycles": args.max_cycles,
+        "ram": args.ram,
     }
 
 
@@ -374,6 +376,14 @@ def _add_run_options(cmd) -> None:
         help="remove a guest environment variable (repeatable)",
     )
     cmd.add_argument(
+        "--ram",
+        type=_ram,
+        default=DEFAULT_RAM,
+        metavar="SIZE",
+        help="the simulated RAM, e.g. 512M or 2G (default: 512M); the guest's memory beyond "
+        "it goes to Linux's out-of-memory rules",
+    )
+    cmd.add_argument(
         "--max-instructions",
         type=_positive,
         metavar="N",
@@ -385,6 +395,13 @@ def _add_run_options(cmd) -> None:
         metavar="N",
         help="stop the run after N simulated cycles (exit status 124)",
     )
+
+
+def _ram(text: str) -> int:
+    try:
+        return ram_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("ram: ")) from None
 
 
 def _positive(text: str) -> int:

@@ -34,6 +34,7 @@ from hmk.services.placement import Placement
 from hmk.services.service import Boot
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
+from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
 from hmk.workloads import list_workloads
@@ -191,7 +192,7 @@ class Simulation:
         out=None,
         err=None,
         strace=None,
-        ram_mib: int = 512,
+        ram: int | str = DEFAULT_RAM,
         seed: int = 0,
         pipelined: bool = True,
         system: str = DEFAULT_SYSTEM,
@@ -239,7 +240,7 @@ class Simulation:
         self.messages = Messages(sys.stderr if warnings is _STDERR else warnings, self.progress)
 
         # the hardware: RAM, the memory hierarchy and timing model, the CPU
-        self.ram = ram = np.zeros(ram_mib << 20, np.uint8)
+        self.ram = ram = np.zeros(ram_bytes(ram), np.uint8)  # host pages only where touched
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
         self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
         self.timing = timing = TimingModel(self.core_type)
@@ -524,7 +525,8 @@ def run_program(
     scheduler's timer period in simulated microseconds; `warnings`: a text stream for hmk's
     one-line warnings (default stderr; None: only in the result); `progress`: a text stream
     for a progress line when the run is long and it is a terminal; `max_instructions`,
-    `max_cycles`: end the run there (exit status 124, like timeout(1)); `stacks`: collect
+    `max_cycles`: end the run there (exit status 124, like timeout(1)); `ram`: the simulated
+    RAM (bytes, or a text such as "2G"; default 512 MiB); `stacks`: collect
     cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
     instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml)."""
     # a bad ELF gets its one-line error before anything boots
