@@ -164,6 +164,8 @@ class Machine:
         self._stopped = False
         self._error = None
         self._kind = ABORT
+        # whether the last out-of-memory stop can run its instruction again (a page fault's)
+        self.retryable = False
         self._bug = None  # a host exception in a kernel handler: hmk's bug (InternalError)
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self._refused = None  # (page address, access) of the last access the kernel refused
@@ -367,6 +369,7 @@ class Machine:
             ok = self.traps.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
         except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
+            self.retryable = True  # nothing changed: the access can run again
             return 0
         except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
             self._bug = e
@@ -411,6 +414,7 @@ class Machine:
             self.traps.syscall(self)
         except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
+            self.retryable = False  # the call may have done part of its work
             uc.emu_stop()
         except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
             self._bug = e
