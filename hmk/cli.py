@@ -182,6 +182,7 @@ def _run_options(args, outputs) -> dict:
         "max_instructions": args.max_instructions,
         "max_cycles": args.max_cycles,
         "ram": args.ram,
+        "check_invariants": args.check_invariants,
     }
 
 
@@ -382,6 +383,12 @@ def _add_run_options(cmd) -> None:
         metavar="SIZE",
         help="the simulated RAM, e.g. 512M or 2G (default: 512M); the guest's memory beyond "
         "it goes to Linux's out-of-memory rules",
+    )
+    cmd.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="debug: check the kernel's and services' bookkeeping after every reaped process "
+        "and at the end (slower; a violation is an hmk internal error, status 70)",
     )
     cmd.add_argument(
         "--max-instructions",

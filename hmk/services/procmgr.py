@@ -263,6 +263,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def __init__(self, boot):
         super().__init__(boot)
         self.tasks: dict[int, Task] = {}
+        self.on_reaped = None  # called with each reaped task (the invariant checks' hook)
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self.program: Task | None = None  # the first process made from a file
@@ -1147,6 +1148,8 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         task.children.remove(dead)
         del self.tasks[dead.pid]
         self.by_proc.pop(dead.proc, None)
+        if self.on_reaped is not None:
+            self.on_reaped(dead)
 
 
 def _rusage(cpu_ns: tuple[int, int]) -> bytes:

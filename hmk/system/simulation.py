@@ -32,6 +32,7 @@ from hmk.monolithic.kernel import LinuxKernel
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
+from hmk.system import invariants
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
@@ -209,6 +210,7 @@ class Simulation:
         stacks: bool = False,
         script_channel=None,
         kernel_ipc: float | None = None,
+        check_invariants: bool = False,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -291,6 +293,9 @@ class Simulation:
         )
         self.services = services = registry.boot(boot)
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
+        self.check_invariants = check_invariants
+        if check_invariants:
+            self.procmgr.on_reaped = lambda task: invariants.check(self, task)
         self.shim = Shim(
             kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
         )
@@ -419,6 +424,8 @@ class Simulation:
                 status = LIMIT_STATUS
             finally:
                 machine.close()  # waits for the timing of the last batch (it may raise)
+            if self.check_invariants:
+                invariants.check(self)
         except InternalError:
             raise
         except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
