@@ -8,6 +8,7 @@ import pytest
 from guest_programs import build
 
 from hmk.errors import InternalError
+from hmk.services.fsmgr import FileTable
 from hmk.services.memmgr import MemoryManager
 from hmk.system import run_program
 from hmk.workloads import path
@@ -61,3 +62,14 @@ def test_a_record_left_behind_is_caught(monkeypatch):
     monkeypatch.setattr(MemoryManager, "detach", keeps_the_record)
     with pytest.raises(InternalError, match="the memory manager still manages pid 4"):
         run(path("spawn"), [], "linux", check_invariants=True)
+
+
+def test_a_descriptor_count_gone_wrong_is_caught(monkeypatch):
+    def copy(table):  # fork's copy of the descriptors, forgetting the references
+        child = FileTable(table.k, table.cwd, table.released, table.closing)
+        child.fds = dict(table.fds)
+        return child
+
+    monkeypatch.setattr(FileTable, "copy", copy)
+    with pytest.raises(InternalError, match="an open file has 0 references and 1 descriptors"):
+        run(path("spawn"), [], "sel4", check_invariants=True)

@@ -10,7 +10,8 @@ InvariantViolation (an AssertionError) and reported as an InternalError:
   of a shared file mapping), with as many mappings as it counts; the kernel's zero page may be
   mapped anywhere;
 - the reaped process left nothing: its threads, VSpace and CSpace are gone, the memory and
-  file managers hold no record of it, and no activation is lent to a thread of it;
+  file managers hold no record of it;
+- descriptors: an open file has at least as many references as descriptors name it;
 - activations: every activation in use is lent to a live thread.
 
 The checks read the model's state directly (untimed) and are meant for fuzzing and tests:
@@ -35,6 +36,7 @@ class InvariantViolation(AssertionError):
 def check(sim, reaped=None) -> None:
     """Check every invariant of `sim` (a Simulation); `reaped`: the process just reaped."""
     problems = [*_frames(sim.kernel), *_mappings(sim), *_activations(sim.kernel)]
+    problems += _descriptors(sim.services["fsmgr"])
     if reaped is not None:
         problems += _gone(sim, reaped)
     if problems:
@@ -109,6 +111,8 @@ def _gone(sim, task) -> list[str]:
     for tcb in task.threads:
         if kernel.threads.valid(tcb):
             problems.append(f"pid {task.pid}'s thread {tcb} is still there")
+    if kernel.caps._valid_cs(proc.cspace) and proc.cspace not in _live_cspaces(sim):
+        problems.append(f"pid {task.pid}'s CSpace {proc.cspace} is still there")
     if proc in sim.memmgr.spaces:
         problems.append(f"the memory manager still manages pid {task.pid}")
     if task.pid in sim.services["fsmgr"].tables:
@@ -118,3 +122,23 @@ def _gone(sim, task) -> list[str]:
 
 def _live_vspaces(sim) -> set[int]:
     return {p.vspace for p in sim.memmgr.spaces}
+
+
+def _live_cspaces(sim) -> set[int]:
+    return {t.proc.cspace for t in sim.procmgr.tasks.values() if t.proc is not None}
+
+
+def _descriptors(fs) -> list[str]:
+    """An open file is referenced at least once per descriptor naming it (more while one is
+    in flight in a message): fewer, and its last close would release it under the others."""
+    named: Counter = Counter()
+    files = {}
+    for table in fs.tables.values():
+        for f, _ in table.fds.values():
+            named[id(f)] += 1
+            files[id(f)] = f
+    return [
+        f"an open file has {files[i].refs} references and {n} descriptors"
+        for i, n in named.items()
+        if files[i].refs < n
+    ][:3]
