@@ -634,7 +634,7 @@ class CoreKernel:
         """Is `tcb` a live thread blocked (in a wait, a sleep or a call)?"""
         return self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED
 
-    def _idle(self, machine) -> bool:
+    def _idle(self, machine=None) -> bool:
         """Nothing can run: if a timed wait or an alarm is pending, the core idles until the
         first one ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a
         tickless kernel's) and wakes or rings it (an alarm may wake nobody: the caller looks
@@ -655,7 +655,8 @@ class CoreKernel:
             limit, reason = self.horizon
             if limit > now:
                 self.charge("idle", limit - now)
-            machine.abort(reason)
+            if machine is not None:
+                machine.abort(reason)
             return False
         if deadline > now:
             self.charge("idle", deadline - now)

@@ -216,7 +216,7 @@ class Shim:
             handler = st.actions.get(sig, (SIG_DFL,))[0]
             if st.handler_pending() and k.restart_pending(machine):
                 return  # the blocked call looks again first, as Linux's wakeup does
-            st.pending &= ~bit(sig)
+            st.dequeue(sig)
             if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
                 st.info.pop(sig, None)
                 continue

@@ -120,6 +120,9 @@ class SignalState:
         self.waiters: list[int] = []  # threads waiting for a signal to arrive (signalfd's
         # readers and pollers: Linux's signalfd_wqh), woken by the process manager's send
         self.arrivals = 0  # signals posted so far (what edge-triggered epoll on a signalfd hears)
+        # sig -> what to call when it is next taken (dequeued): a periodic timer starts again
+        # only then, as Linux's dequeue_signal re-arms ITIMER_REAL and POSIX timers
+        self.on_take: dict[int, list] = {}
 
     def copy(self) -> SignalState:
         """After fork: the same actions, mask and alternate stack, nothing pending."""
@@ -155,8 +158,14 @@ class SignalState:
         if not ready:
             return None
         sig = (ready & -ready).bit_length()
-        self.pending &= ~bit(sig)
+        self.dequeue(sig)
         return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0)))
+
+    def dequeue(self, sig: int) -> None:
+        """`sig` leaves the pending set (delivered, taken or discarded)."""
+        self.pending &= ~bit(sig)
+        for call in self.on_take.pop(sig, ()):
+            call()
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -175,7 +184,7 @@ class SignalState:
             handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
             self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN:
-                self.pending &= ~bit(sig)
+                self.dequeue(sig)
         return 0
 
     def sigprocmask(self, space, how, new, old, size) -> int:
