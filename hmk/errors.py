@@ -18,6 +18,11 @@ import traceback
 EX_SOFTWARE = 70  # sysexits.h: "an internal software error has been detected"
 
 
+class OutOfMemory(MemoryError):
+    """The simulated RAM is exhausted: the guest's condition, not hmk's (the OOM killer
+    answers it, docs/kernel-design.md)."""
+
+
 class InternalError(Exception):
     """A host exception inside hmk while it simulated: a bug of hmk, not of the guest.
     `where` is the innermost frame that raised ("file.py:line in function"), `details` the

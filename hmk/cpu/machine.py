@@ -55,9 +55,8 @@ from hmk.cpu.traps import (
     OUT_OF_MEMORY,
     UNDEFINED,
 )
-from hmk.errors import internal
+from hmk.errors import OutOfMemory, internal
 from hmk.hw.events import BLOCK_DTYPE
-from hmk.kernel.memory import OutOfMemory
 
 FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
 COUNTER_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)

@@ -32,9 +32,9 @@ from hmk.monolithic.kernel import LinuxKernel
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
-from hmk.system import invariants
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
+from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
@@ -295,7 +295,7 @@ class Simulation:
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
         self.check_invariants = check_invariants
         if check_invariants:
-            self.procmgr.on_reaped = lambda task: invariants.check(self, task)
+            self.procmgr.on_reaped = lambda task: check_bookkeeping(self, task)
         self.shim = Shim(
             kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
         )
@@ -425,7 +425,7 @@ class Simulation:
             finally:
                 machine.close()  # waits for the timing of the last batch (it may raise)
             if self.check_invariants:
-                invariants.check(self)
+                check_bookkeeping(self)
         except InternalError:
             raise
         except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
