@@ -33,6 +33,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENOSPC,
     EOPNOTSUPP,
     EPIPE,
     ERESTARTSYS,
@@ -344,6 +345,8 @@ class FileIO:
         if pos is None and f.flags & O_APPEND:
             f.pos = len(node.data)
         start = f.pos if pos is None else pos
+        if not self._fits(node, start + len(data)):
+            return -ENOSPC
         self._sync(node)
         buf = node.data
         if start > len(buf):

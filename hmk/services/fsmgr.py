@@ -26,6 +26,7 @@ is accessible as to root), or assumptions that say why.
 from __future__ import annotations
 
 import struct
+import weakref
 
 from hmk.hw.events import READ, WRITE
 from hmk.linux.abi import (
@@ -41,6 +42,7 @@ from hmk.linux.abi import (
     EMFILE,
     ENODEV,
     ENOENT,
+    ENOSPC,
     ENOTDIR,
     ENOTTY,
     ENXIO,
@@ -216,6 +218,9 @@ def release(k, f: OpenFile, released) -> None:
             pipe.writers -= 1
             k.wake_all(pipe.read_waiters)  # they see end of file now
     released(f)
+
+
+BIG_GROWTH = 1 << 20  # a file growing by more at once is checked against the room there is
 
 
 class FsMgr(
@@ -481,6 +486,7 @@ class FsMgr(
         program = boot.program
         self.vfs = build_root(self, program, boot.bundled, boot.rootfs, boot.mounts)
         self.cache = PageCache(self.k, self.work)
+        self.anonymous = weakref.WeakSet()  # shared anonymous mappings' objects, while mapped
         self.tables: dict[int, FileTable] = {}  # pid -> its file table
         self.mounts = Mounts(self.vfs)  # the tree's file systems (hmk.services.fstypes)
         self.lock_waits: dict[int, tuple] = {}  # tcb -> (owner, lock) its F_SETLKW waits for
@@ -816,9 +822,30 @@ class FsMgr(
                 return -EBADF
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
+            if not self._fits(f.node, _signed(length)):
+                return -ENOSPC
             self._resize(f.node, _signed(length), f.named)
             ops.update(truncate=1)
             return 0
+
+    def _fits(self, node: File, size: int, limit: int | None = None) -> bool:
+        """May `node` grow to `size` bytes? Files are kept whole in the host's memory (a hole
+        is zeros), so a growth of more than BIG_GROWTH bytes at once (a seek far out, a
+        truncate up) must leave all in-memory files within `limit` (default: a tmpfs's
+        size, half the RAM as Linux's default); Linux would keep such a hole free."""
+        grows = size - (len(node._data) if node._data is not None else node.size)
+        if grows <= BIG_GROWTH:
+            return True
+        limit = len(self.k.ram) // 2 if limit is None else limit
+        held = sum(len(n._data) for n in self._files_in_memory() if n is not node)
+        return held + size <= limit
+
+    def _files_in_memory(self):
+        for fs in list(self.mounts.at.values()):
+            for n in self.mounts.nodes(fs):
+                if isinstance(n, File) and n._data is not None:
+                    yield n
+        yield from self.anonymous
 
     def _resize(self, node: File, length: int, named=None) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
@@ -897,6 +924,8 @@ class FsMgr(
                 return -EINVAL
             if node.readonly:
                 return -EROFS
+            if not self._fits(node, _signed(length)):
+                return -ENOSPC
             self._resize(node, _signed(length))
             ops.update(truncate=1)
             return 0
@@ -1145,8 +1174,12 @@ class FsMgr(
     def shared_anonymous(self, length: int) -> File:
         """The unnamed object behind MAP_SHARED|MAP_ANONYMOUS (Linux: a shmem file): no name,
         freed with its last mapping."""
-        node = File(b"\0" * length)
+        node = File()
+        if not self._fits(node, length, len(self.k.ram)):
+            return None  # more than the machine has (Linux's overcommit guess: ENOMEM)
+        node.data.extend(bytes(length))
         node.nlink = 0
+        self.anonymous.add(node)
         self.cache.written_through.add(node.ino)
         return node
 

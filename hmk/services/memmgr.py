@@ -418,6 +418,8 @@ class MemoryManager(MemoryQueries, Service):
             file = (node, offset)
         elif shared:
             node = self.peers["fsmgr"].shared_anonymous(page_up(length))
+            if node is None:
+                return -ENOMEM
             name, file = "/dev/zero (deleted)", (node, 0)
         length = page_up(length)
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
