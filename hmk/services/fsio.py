@@ -305,6 +305,11 @@ class FileIO:
         fresh = int(not call.resumed)
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
+        total = sum(length for _, length in vec)
+        if isinstance(node, Device) and node.discards:
+            return total  # the bytes are never read (write_null)
+        if isinstance(node, File) and not self._fits(node, total + (f.pos if pos is None else pos)):
+            return -ENOSPC  # refused before the bytes are read
         data = b""
         for base, length in vec:
             chunk = call.space.read(base, length)

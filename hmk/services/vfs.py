@@ -182,11 +182,13 @@ class File(Node):
 
 class Device(Node):
     """A character device: `read(n)` returns bytes, `write(data)` a count. `console`: the
-    console's (its requests go to the driver host)."""
+    console's (its requests go to the driver host). `discards`: a write takes any count
+    without reading the bytes (Linux's write_null, /dev/null's and /dev/zero's)."""
 
-    def __init__(self, rdev: int, read, write, console: bool = False):
+    def __init__(self, rdev: int, read, write, console: bool = False, discards: bool = False):
         super().__init__(stat.S_IFCHR | 0o666)
         self.rdev, self.read, self.write, self.console = rdev, read, write, console
+        self.discards = discards
 
 
 class Symlink(Node):

@@ -28,6 +28,8 @@ int main(int argc, char **argv) {
     SHOW("size", st.st_size);
     SHOW("pread in the hole", pread(fd, &b, 1, 12345));
     printf("hole byte %d\n", b);
+    int null = open("/dev/null", O_WRONLY);
+    SHOW("write to /dev/null from no buffer", write(null, NULL, 1L << 30));
     unlink("/tmp/big");
     return 0;
 }
