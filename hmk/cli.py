@@ -20,7 +20,10 @@ A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import math
 import os
 import sys
 
@@ -241,9 +244,7 @@ def _environment(base, set_vars, unset_vars) -> list[bytes]:
     """qemu-user's -E VAR=VALUE / -U VAR over the default guest environment."""
     env = dict(item.split(b"=", 1) for item in base)
     for item in set_vars:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"hmk: error: -E needs VAR=VALUE, got {item!r}")
+        name, _, value = item.partition("=")
         env[os.fsencode(name)] = os.fsencode(value)
     for name in unset_vars:
         env.pop(os.fsencode(name), None)
@@ -371,6 +372,7 @@ def _add_run_options(cmd) -> None:
         "-E",
         dest="set_env",
         action="append",
+        type=_assignment,
         default=[],
         metavar="VAR=VALUE",
         help="set a guest environment variable (repeatable)",
@@ -418,13 +420,37 @@ def _ram(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e).removeprefix("ram: ")) from None
 
 
+MAX_LIMIT = 10**18  # --max-instructions, --max-cycles: the simulator's counters are 64-bit
+
+
+def _assignment(text: str) -> str:
+    """-E's VAR=VALUE (a guest's environment string: no NUL byte, a name before the =)."""
+    name, sep, _ = text.partition("=")
+    if not sep or not name or "\0" in text:
+        raise argparse.ArgumentTypeError(f"needs VAR=VALUE, got {text!r}")
+    return text
+
+
 def _positive(text: str) -> int:
+    """A run limit: a whole number from 1 to MAX_LIMIT, written as digits (0x... too) or with
+    an exponent (1e9)."""
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
     try:
-        value = int(float(text)) if "e" in text.lower() else int(text, 0)
+        value = int(text, 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        try:
+            number = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+        if math.isnan(number):
+            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+        if not math.isinf(number) and not number.is_integer():
+            raise argparse.ArgumentTypeError(f"not a whole number: {shown}") from None
+        value = number if math.isinf(number) else int(number)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive: {shown}")
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most 1e18: {shown}")
     return value
 
 
@@ -571,7 +597,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return args.func(args)
+        try:
+            status = args.func(args)
+        except OSError as e:
+            if e.errno in _OUTPUT_ERRNOS:
+                _check_stdout(probe=True)  # a full disk or a closed pipe? one line then
+            raise
+        _check_stdout()
+        return status
     except (profile.ProfileError, SystemFileError, OutputError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
@@ -591,3 +624,21 @@ def _report_bug(error: InternalError, args: argparse.Namespace) -> int:
         f"hmk: internal error (a bug in hmk, not in the program): {error}{report}", file=sys.stderr
     )
     return EX_SOFTWARE
+
+
+_OUTPUT_ERRNOS = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _check_stdout(probe: bool = False) -> None:
+    """OutputError if standard output cannot take what is printed to it (a full disk,
+    /dev/full, a pipe whose reader is gone); `probe`: a failed write may have dropped its
+    bytes, so write a line end to see (when it goes through, the failure was not stdout's).
+    What stdout still holds is then dropped, so that the interpreter's exit does not retry."""
+    try:
+        if probe:
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    except OSError as e:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file: captured
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputError(f"standard output: cannot write: {e.strerror or e}") from None

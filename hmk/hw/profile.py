@@ -271,7 +271,7 @@ class SoC:
     def cluster(self, which: str | int) -> Cluster:
         """A cluster by name or by index (an int, or a string of digits: `--core 1`)."""
         names = ", ".join(c.name for c in self.clusters)
-        if isinstance(which, str) and which.isdigit():
+        if isinstance(which, str) and which.isascii() and which.isdigit() and len(which) < 10:
             which = int(which)
         if isinstance(which, int) and not isinstance(which, bool):
             if 0 <= which < len(self.clusters):
