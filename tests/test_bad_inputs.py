@@ -113,12 +113,14 @@ def test_written_replaces_a_file_whole_or_not_at_all(tmp_path):
     target = tmp_path / "stats.txt"
     target.write_text("old")
     target.chmod(0o640)
-    with pytest.raises(
-        OutputError, match=r"^x .*/stats.txt: cannot write: No space left on device$"
+    with (
+        pytest.raises(
+            OutputError, match=r"^x .*/stats.txt: cannot write: No space left on device$"
+        ),
+        written(str(target), "x") as name,
     ):
-        with written(str(target), "x") as name:
-            Path(name).write_text("partial")
-            raise OSError(28, os.strerror(28))
+        Path(name).write_text("partial")
+        raise OSError(28, os.strerror(28))
     assert target.read_text() == "old"
     with written(str(target)) as name:
         Path(name).write_text("new")
@@ -183,3 +185,232 @@ def test_check_dir(tmp_path):
     (tmp_path / "f").write_text("")
     with pytest.raises(OutputError, match=r"/f is not a directory$"):
         check_dir(str(tmp_path / "f" / "x"))
+
+
+# ---- profiles and system files ----------------------------------------------------------------
+PROFILES = Path(__file__).resolve().parent.parent / "hardware_profiles"
+
+
+def _profile(tmp_path, soc_edit=None, core_edit=None) -> str:
+    """A copy of rpi4 and its core type, each with one line changed (old, new)."""
+    (tmp_path / "cores").mkdir()
+    for name, edit in (("rpi4.toml", soc_edit), ("cores/cortex-a72.toml", core_edit)):
+        text = (PROFILES / name).read_text()
+        if edit is not None:
+            assert edit[0] in text
+            text = text.replace(edit[0], edit[1], 1)
+        (tmp_path / name).write_text(text)
+    return str(tmp_path / "rpi4.toml")
+
+
+@pytest.mark.parametrize(
+    ("core_edit", "says"),
+    [
+        (("exception_entry = 48", "exception_entry = 9223372036854775807"), "exception_entry"),
+        (("size_kib = 48", "size_kib = 1099511627776"), "l1i.size_kib: must be at most 131,072"),
+        (("l2_entries = ", "l2_entries = 1099511627776 #"), "tlb.l2_entries: must be at most"),
+        (("mlp = ", "mlp = nan #"), "timing.mlp: must be an integer, got a float nan"),
+        (("issue_width = 3", "issue_width = 0"), "issue_width: must be positive"),
+        (("line = 64", "line = 4"), "l1i.line: must be at least 16 (allowed: 16 to 1,024)"),
+        (("rob_entries = ", "rob_entries = 1e9 #"), "must be an integer, got a float"),
+    ],
+)
+def test_absurd_core_values_are_refused(capsys, tmp_path, core_edit, says):
+    path = _profile(tmp_path, core_edit=core_edit)
+    line = refused(capsys, "profiles", "show", path)
+    assert "cores/cortex-a72.toml: " in line and says in line
+
+
+@pytest.mark.parametrize(
+    ("soc_edit", "says"),
+    [
+        (("dram_latency_ns = 110", "dram_latency_ns = 1e300"), "must be at most 1,000"),
+        (("dram_latency_ns = 110", "dram_latency_ns = -inf"), "must be a finite number"),
+        (("count = 4", "count = 1099511627776"), "cluster[0].count: must be at most 255"),
+        (("\nghz = 1.5", "\nghz = 0.001"), "cluster[0].ghz: must be at least 0.05"),
+        (("counter_mhz = 54", "counter_mhz = 0"), "counter_mhz: must be positive"),
+    ],
+)
+def test_absurd_soc_values_are_refused(capsys, tmp_path, soc_edit, says):
+    line = refused(capsys, "run", "--profile", _profile(tmp_path, soc_edit=soc_edit))
+    assert "rpi4.toml: " in line and says in line
+
+
+def test_every_numeric_profile_key_has_bounds():
+    """Every number a profile holds is read through LIMITS (an unbounded key would raise
+    KeyError while loading): the bundled profiles load, and each bound is a range."""
+    from hmk.hw.profile import LIMITS, load_soc  # noqa: PLC0415
+
+    for name in ("kirin9000", "kirin990", "rpi4"):
+        load_soc(name)
+    assert all(lo <= hi for lo, hi in LIMITS.values())
+
+
+@pytest.mark.parametrize("flag", ["--system", "--profile"])
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device", "not utf-8", "huge", "nested"])
+def test_files_that_are_not_small_text_are_refused_unopened(capsys, tmp_path, flag, kind):
+    target = tmp_path / "x.toml"
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it for reading would wait for a writer forever
+    elif kind == "directory":
+        target.mkdir()
+    elif kind == "device":
+        target = Path("/dev/zero")  # reading it would never end
+    elif kind == "not utf-8":
+        target.write_bytes(b'name = "\xff"\n')
+    elif kind == "huge":
+        with open(target, "wb") as f:
+            f.truncate(1 << 40)  # a sparse terabyte
+    else:
+        target.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    says = {
+        "fifo": "is a FIFO, not a regular file",
+        "directory": "is a directory, not a file",
+        "device": "is a device, not a regular file",
+        "not utf-8": "not UTF-8 text (byte 8 cannot be decoded)",
+        "huge": "larger than 1,048,576 bytes",
+        "nested": "nested too deeply",
+    }[kind]
+    assert says in refused(capsys, "run", flag, str(target), "--", HELLO)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('name = "a\\nb"\n[[domain]]\nname = "d"\nclass = "IC0"\nservices = ["fsmgr"]\n', "name"),
+        ('[[domain]]\nname = ""\nclass = "IC0"\nservices = ["fsmgr"]\n', "domain[0].name"),
+        ('description = "two\\nlines"\n[[domain]]\nname="d"\nclass="IC0"\nservices=["fsmgr"]\n',
+         "description"),
+        ('[[domain]]\nname = "d"\nclass = "IC9"\nservices = ["fsmgr"]\n', "domain[0].class"),
+        ("domain = 5\n", "domain"),
+    ],
+)  # fmt: skip
+def test_bad_system_values_are_refused(capsys, tmp_path, text, says):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    assert f"s.toml: {says}: " in refused(capsys, "run", "--system", str(path), "--", HELLO)
+
+
+# ---- numbers on the command line ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("1e999", "must be at most 1e18"),
+        ("inf", "must be at most 1e18"),
+        ("nan", "not a number"),
+        ("-5", "must be positive"),
+        ("0", "must be positive"),
+        ("1.5", "not a whole number"),
+        ("99999999999999999999", "must be at most 1e18"),
+        ("9" * 5000, "must be at most 1e18"),
+        ("ten", "not a number"),
+    ],
+)
+@pytest.mark.parametrize("flag", ["--max-instructions", "--max-cycles"])
+def test_run_limits_are_refused_by_argparse(capsys, flag, value, says):
+    assert main(["run", flag, value, "--", HELLO]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: {says}" in err.splitlines()[-1] and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "want"), [("1e9", 10**9), ("0x10", 16), ("1_000", 1000), ("1e18", 10**18)]
+)
+def test_run_limits_that_are_whole_numbers(value, want):
+    from hmk.cli import _positive  # noqa: PLC0415
+
+    assert _positive(value) == want
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["run", "-E", "FOO", "--", HELLO], "argument -E: needs VAR=VALUE"),
+        (["run", "--core", "\u00b2", "--", HELLO], "no cluster '\u00b2'"),
+        (["run", "--core", "9" * 30, "--", HELLO], "no cluster"),
+        (["profiles", "ladder", "rpi4", "--cluster", "\u0663"], "no cluster"),
+    ],
+)
+def test_other_flags(capsys, argv, says):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err.splitlines()[-1] and "Traceback" not in err
+
+
+def test_a_full_standard_output_is_one_line(tmp_path):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    with open("/dev/full", "w") as full:
+        got = subprocess.run(
+            [sys.executable, "-m", "hmk", "syscalls"], stdout=full, capture_output=False,
+            stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    assert got.returncode == 2
+    assert got.stderr == "hmk: error: standard output: cannot write: No space left on device\n"
+
+
+# ---- hmk.System's options ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"tick_us": -5}, ValueError, "tick_us must be 10 to 1e+06, not -5"),
+        ({"tick_us": float("nan")}, ValueError, "tick_us must be 10 to 1e+06, not nan"),
+        ({"tick_us": "5"}, TypeError, "tick_us must be a number, not str '5'"),
+        ({"max_instructions": "x"}, TypeError, "max_instructions must be an integer, not str"),
+        ({"max_cycles": 0}, ValueError, "max_cycles must be 1 to"),
+        ({"max_cycles": 2**70}, ValueError, "max_cycles must be 1 to"),
+        ({"ram_mib": 2**40}, ValueError, "ram_mib must be 4 to 16,384"),
+        ({"ram_mib": 5}, ValueError, "ram_mib must be even"),
+        ({"seed": -1}, ValueError, "seed must be 0 to"),
+        ({"seed": 1.0}, TypeError, "seed must be an integer, not float"),
+        ({"stdin": "text"}, TypeError, "stdin must be bytes or a binary stream"),
+        ({"out": __import__("io").StringIO()}, TypeError, "out must be None or a binary stream"),
+        ({"strace": __import__("io").BytesIO()}, TypeError, "strace must be None or a text"),
+        ({"warnings": 5}, TypeError, "warnings must be None or a text stream"),
+        ({"cluster": True}, TypeError, "cluster must be a name or an index"),
+        ({"cluster": 7}, Exception, "no cluster 7"),
+        ({"paging": "sometimes"}, ValueError, "paging must be one of None, 'kernel', 'user'"),
+        ({"paging": "user", "system": "linux"}, ValueError, "linux has no user-level pager"),
+        ({"impl": "c"}, ValueError, "impl must be one of"),
+        ({"stacks": 1}, TypeError, "stacks must be True or False"),
+        ({"capabilities_only": "no"}, TypeError, "capabilities_only must be True or False"),
+        ({"kernel_ipc": 0}, ValueError, "kernel_ipc must be 0.01 to 16"),
+        ({"rootfs": "/no/such/root"}, ValueError, "rootfs '/no/such/root' is not a directory"),
+        ({"rootfs": 3}, TypeError, "rootfs must be a directory's path"),
+        ({"mounts": "a:/b"}, TypeError, "mounts must be a list"),
+        ({"mounts": ["nocolon"]}, ValueError, "expected HOST:GUEST"),
+        ({"env": "PATH=/bin"}, TypeError, "env must be a list"),
+        ({"env": [b"A=\0"]}, ValueError, "holds a NUL byte"),
+        ({"env": [3]}, TypeError, "env holds int 3"),
+        ({"libc_instructions": 10**9}, ValueError, "libc_instructions must be 0 to 1,000,000"),
+        ({"profile": 3}, TypeError, "profile must be a name or a path"),
+        ({"system": None}, TypeError, "system must be a name or a path"),
+    ],
+)
+def test_system_options_are_checked_when_made(options, error, says):
+    """Each fails in hmk.System(...), naming the option (tick_us=-5 used to hang the first
+    run(), max_instructions="x" to raise a bare TypeError there)."""
+    import hmk  # noqa: PLC0415
+
+    with pytest.raises(error) as caught:
+        hmk.System(**options)
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_good_options_are_accepted():
+    import io  # noqa: PLC0415
+
+    import hmk  # noqa: PLC0415
+
+    out = io.BytesIO()
+    system = hmk.System(
+        "rpi4", "linux", out=out, err=io.BytesIO(), strace=None, warnings=None, ram_mib=64,
+        seed=2**64 - 1, tick_us=1000, max_instructions=10**7, cluster=0, env=["A=1", b"B=2"],
+        stdin=b"", stacks=False, capabilities_only=None, kernel_ipc=1.5, libc_instructions=10,
+    )  # fmt: skip
+    assert system.run(HELLO).exit_status == 0 and out.getvalue() == b"hello, world\n"
