@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,134 @@ def test_good_options_are_accepted():
         stdin=b"", stacks=False, capabilities_only=None, kernel_ipc=1.5, libc_instructions=10,
     )  # fmt: skip
     assert system.run(HELLO).exit_status == 0 and out.getvalue() == b"hello, world\n"
+
+
+# ---- ELF files: only the headers, the segments and the symbol table are read --------------------
+ELF_PHOFF, ELF_SHOFF, ELF_SHNUM = 32, 40, 60  # offsets in Elf64_Ehdr
+PHDR = "<IIQQQQQQ"  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+
+
+def _headers(data: bytes):
+    """(offset of each PT_LOAD's program header, its fields), and the section headers' offset."""
+    phoff = int.from_bytes(data[ELF_PHOFF : ELF_PHOFF + 8], "little")
+    phnum = int.from_bytes(data[56:58], "little")
+    loads = []
+    for i in range(phnum):
+        at = phoff + 56 * i
+        fields = struct.unpack_from(PHDR, data, at)
+        if fields[0] == 1:  # PT_LOAD
+            loads.append((at, fields))
+    return loads, int.from_bytes(data[ELF_SHOFF : ELF_SHOFF + 8], "little")
+
+
+def _child_rss(code: str) -> tuple[str, int]:
+    """Run `code` in a fresh interpreter limited to 2 GiB of address space; (its stdout, its
+    peak RSS in KiB). A loader that read a sparse file whole would fail on the limit."""
+    import resource  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    limit = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({2 << 30}, {2 << 30}))\n"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    got = subprocess.run(
+        [sys.executable, "-c", limit + code], capture_output=True, text=True, timeout=120
+    )
+    assert got.returncode == 0, got.stderr
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return got.stdout, peak if peak > before else 0
+
+
+def test_a_sparse_3_gib_program_is_not_read_whole(tmp_path):
+    """A valid static program padded to 3 GiB (a sparse file): Linux reads its headers and
+    segments; so does hmk, in a few MiB, where reading the file whole took 3.2 GB."""
+    big = tmp_path / "big"
+    big.write_bytes(Path(HELLO).read_bytes())
+    with open(big, "r+b") as f:
+        f.truncate(3 << 30)
+    code = (
+        "from hmk.cpu.elf import load_elf\n"
+        f"image = load_elf({str(big)!r})\n"
+        "print(len(image.segments), len(image.symbols) > 1000)\n"
+    )
+    out, rss_kib = _child_rss(code)
+    assert out == "2 True\n" and rss_kib < 400 << 10
+
+
+def test_a_sparse_program_in_a_guest_root_is_not_read_whole(tmp_path):
+    """The same inside --rootfs: execve's file comes from the file manager, which hands the
+    loader the host file rather than its bytes."""
+    (tmp_path / "bin").mkdir()
+    big = tmp_path / "bin" / "big"
+    big.write_bytes(Path(HELLO).read_bytes())
+    big.chmod(0o755)
+    with open(big, "r+b") as f:
+        f.truncate(3 << 30)
+    code = (
+        "import io\nfrom hmk.system import run_program\n"
+        f"r = run_program('/bin/big', rootfs={str(tmp_path)!r}, out=io.BytesIO(), "
+        "err=io.BytesIO(), warnings=None)\nprint(r.exit_status)\n"
+    )
+    out, rss_kib = _child_rss(code)
+    assert out == "0\n" and rss_kib < 600 << 10
+
+
+def test_segments_larger_than_hmk_loads_are_refused_unread(tmp_path):
+    from hmk.cpu.elf import MAX_LOAD_BYTES, ElfError, load_elf  # noqa: PLC0415
+
+    data = bytearray(Path(HELLO).read_bytes())
+    loads, _ = _headers(data)
+    at, (ptype, flags, offset, vaddr, paddr, _, _, align) = loads[1]
+    claim = MAX_LOAD_BYTES + (1 << 20)
+    struct.pack_into(PHDR, data, at, ptype, flags, offset, vaddr, paddr, claim, claim, align)
+    path = tmp_path / "claims"
+    path.write_bytes(data)
+    with open(path, "r+b") as f:
+        f.truncate(offset + claim)  # the bytes are "there" (a sparse file)
+    with pytest.raises(ElfError) as caught:
+        load_elf(path)
+    assert "loads at most 536,870,912" in str(caught.value) and caught.value.errno == "ENOMEM"
+
+
+def test_segments_beyond_the_file_are_refused(tmp_path):
+    from hmk.cpu.elf import ElfError, load_elf  # noqa: PLC0415
+
+    data = bytearray(Path(HELLO).read_bytes())
+    loads, _ = _headers(data)
+    at, (ptype, flags, offset, vaddr, paddr, _, memsz, align) = loads[0]
+    struct.pack_into(PHDR, data, at, ptype, flags, 1 << 62, vaddr, paddr, 1 << 40, 1 << 40, align)
+    (tmp_path / "far").write_bytes(data)
+    with pytest.raises(ElfError, match="truncated: program header 0 .PT_LOAD. needs file bytes"):
+        load_elf(tmp_path / "far")
+
+
+@pytest.mark.parametrize("claim", ["sections", "symbols"])
+def test_absurd_section_tables_are_ignored_as_linux_ignores_them(tmp_path, claim):
+    """e_shnum 0 with 2^40 in section 0's sh_size (the count of an extended table), or a
+    .symtab claiming 16 GiB (of a sparse file that has them): the program loads, without names
+    for its functions."""
+    from hmk.cpu.elf import load_elf  # noqa: PLC0415
+
+    data = bytearray(Path(HELLO).read_bytes())
+    _, shoff = _headers(data)
+    if claim == "sections":
+        data[ELF_SHNUM : ELF_SHNUM + 2] = b"\0\0"
+        struct.pack_into("<Q", data, shoff + 32, 1 << 40)  # section 0's sh_size
+    else:
+        nsections = int.from_bytes(data[ELF_SHNUM : ELF_SHNUM + 2], "little")
+        for i in range(nsections):
+            if struct.unpack_from("<I", data, shoff + 64 * i + 4)[0] == 2:  # SHT_SYMTAB
+                struct.pack_into("<QQ", data, shoff + 64 * i + 24, 1 << 30, 1 << 34)
+    path = tmp_path / claim
+    path.write_bytes(data)
+    with open(path, "r+b") as f:
+        f.truncate(max(len(data), (1 << 30) + (1 << 34)))
+    image = load_elf(path)
+    assert image.symbols == () and len(image.segments) == 2
+
+
+def test_a_path_with_a_nul_byte_is_one_error(capsys):
+    from hmk.cpu.elf import ElfError, load_elf  # noqa: PLC0415
+
+    with pytest.raises(ElfError, match="a path cannot hold a NUL byte"):
+        load_elf("/bin/\0x")
+    assert "NUL byte" in refused(capsys, "run", "--", "/bin/\0x")
