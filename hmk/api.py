@@ -12,6 +12,7 @@ for one request at a time over the stub's private SVC (docs/scripting.md says wh
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import numbers
@@ -91,14 +92,21 @@ class System:
         process's script) or the path of a static AArch64 executable (`args` its arguments).
         Raises ScriptError when a script raised."""
         options = {"profile": self.profile, "system": self.system, **self.options}
-        if isinstance(program, (str, os.PathLike)):
-            return run_program(os.fspath(program), [str(a) for a in args], env=self.env, **options)
-        if not callable(program):
+        if not isinstance(program, str | os.PathLike) and not callable(program):
             raise TypeError(
                 f"hmk.System.run: expected a script function or an executable's path, "
                 f"not {type(program).__name__}"
             )
-        return _Session(self, program, args, options).run()
+        try:
+            if isinstance(program, str | os.PathLike):
+                argv = [str(a) for a in args]
+                return run_program(os.fspath(program), argv, env=self.env, **options)
+            return _Session(self, program, args, options).run()
+        finally:
+            # the run's machine (its simulated RAM, CPU and caches: tens of MiB) is held in
+            # reference cycles, which Python frees only at a full collection: free it now, so
+            # that many runs in one process do not pile up
+            gc.collect()
 
 
 class _Session:
