@@ -237,6 +237,26 @@ def test_absurd_soc_values_are_refused(capsys, tmp_path, soc_edit, says):
     assert "rpi4.toml: " in line and says in line
 
 
+def test_the_bounds_table_in_the_docs_is_limits():
+    """docs/hardware-profiles.md ("Bounds") gives every key of LIMITS with its range."""
+    import re  # noqa: PLC0415
+
+    from hmk.hw.profile import LIMITS, MAX_CLUSTERS  # noqa: PLC0415
+
+    text = (PROFILES.parent / "docs" / "hardware-profiles.md").read_text()
+    table = text[text.index("## Bounds") : text.index("## Modelling decisions")]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for key in re.findall(r"`([a-z0-9_]+)`", cells[0]):
+            rows[key] = cells[1]
+    assert set(rows) == set(LIMITS)
+    for key, (lo, hi) in LIMITS.items():
+        shown = f"{lo:,} to {hi:,}" if isinstance(lo, int) else f"{lo:,g} to {hi:,g}"
+        assert rows[key].startswith(shown), (key, rows[key], shown)
+    assert f"at most {MAX_CLUSTERS} of them" in table
+
+
 def test_every_numeric_profile_key_has_bounds():
     """Every number a profile holds is read through LIMITS (an unbounded key would raise
     KeyError while loading): the bundled profiles load, and each bound is a range."""
@@ -284,6 +304,7 @@ def test_files_that_are_not_small_text_are_refused_unopened(capsys, tmp_path, fl
          "description"),
         ('[[domain]]\nname = "d"\nclass = "IC9"\nservices = ["fsmgr"]\n', "domain[0].class"),
         ("domain = 5\n", "domain"),
+        ('[[domain]]\nname = "d"\nclass = "IC0"\nservices = [[1]]\n', "domain[0].services"),
     ],
 )  # fmt: skip
 def test_bad_system_values_are_refused(capsys, tmp_path, text, says):

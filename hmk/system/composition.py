@@ -177,7 +177,7 @@ def parse_system(data: dict, path=None) -> Composition:
         if not isinstance(members, list) or not members:
             raise err(f"{where}.services", "must be a non-empty list of service names")
         for s in members:
-            if s not in known:
+            if not isinstance(s, str) or s not in known:
                 raise err(f"{where}.services", f"unknown service {s!r} (known: {', '.join(known)})")
             if s in seen:
                 raise err(
