@@ -158,7 +158,8 @@ ENVS = ("A=1", "A", "=x", "PATH=/", "A=\x00")
 
 
 def command_line(rng, root: Path, programs: list[str]) -> list[str]:
-    """argv for hmk: a command with flags drawn from good and bad values."""
+    """argv for hmk: a command with flags drawn from good and bad values, and one of
+    `programs` (the first a good one)."""
     command = rng.choice(("run", "run", "run", "compare", "profiles", "systems", "syscalls"))
     if command == "profiles":
         return ["profiles", *rng.choice(([], ["show", rng.choice(PROFILES)], ["ladder", "x"]))]
@@ -191,8 +192,8 @@ def command_line(rng, root: Path, programs: list[str]) -> list[str]:
             "--systems": ("linux,sel4", "linux", "linux,nope", ",", "linux,hm-phone"),
         }.get(flag) or paths(root)
         argv += [flag, rng.choice(value)]
-    if command == "run" or rng.random() < 0.9:
-        argv += ["--", rng.choice(programs)]
+    if command == "run" or rng.random() < 0.9:  # the first program (a good one) half the time
+        argv += ["--", programs[0] if rng.random() < 0.5 else rng.choice(programs)]
     return argv
 
 
