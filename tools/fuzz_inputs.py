@@ -17,13 +17,16 @@ Each input ends as: accepted; refused in one line (the command line: exit status
 ValueError, with a one-line message); a traceback (anything else, including an option taken at
 construction that fails in run()); or a hang (no answer within --timeout seconds: the worker is
 killed and a new one started). Inputs run in a worker process per kind, whose peak RSS is the
-kind's max host RSS. Prints a Markdown table, then the first few failures of each kind.
+kind's max host RSS (what one input's run leaves in reference cycles is collected before the
+next, as the end of its own process would free it). Prints a Markdown table, then the first few
+failures of each kind.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -67,6 +70,8 @@ class Worker:
             return getattr(self, kind)(rng, scratch)
         except BaseException:  # noqa: BLE001  (counted and shown, never hidden)
             return "traceback", traceback.format_exc().strip().splitlines()[-1]
+        finally:  # a run's machine lives in reference cycles: freed here as at a process's exit
+            gc.collect()
 
     def elf(self, rng, scratch):
         from hmk.cpu.elf import ElfError, load_elf  # noqa: PLC0415
