@@ -27,6 +27,7 @@ from hmk.linux.syscalls import NUMBER_OF
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.system.ram import ram_bytes
 from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, parse_mount, run_program
 from hmk.workloads import bin_dir
 
@@ -207,7 +208,6 @@ class _Session:
 # ---- the options, checked when a System is made (a bad one never waits for run()) -----------
 MAX_LIBC_INSTRUCTIONS = 10**6  # a libc wrapper's instructions per call: real ones are ~10-100
 MAX_LIMIT = 10**18  # max_instructions, max_cycles: the simulator's counters are 64-bit
-RAM_MIB = (4, 16384)  # twice the core kernel's 2 MiB heap, up to 16 GiB (host memory, as used)
 TICK_US = (10.0, 1e6)  # Linux's timer ticks are 1-10 ms (HZ 1000 to 100)
 KERNEL_IPC = (0.01, 16.0)  # instructions a cycle: the widest cores issue 8-10
 
@@ -237,13 +237,19 @@ def _check_options(profile, system, options: dict) -> None:
         _stream(name, get(name), binary=True)
     for name in ("strace", "warnings", "progress"):
         _stream(name, get(name), binary=False)
-    if "ram_mib" in options:
-        ram = _integer("ram_mib", options["ram_mib"], *RAM_MIB)
-        if ram % 2:
-            raise ValueError(f"hmk.System: ram_mib must be even (2 MiB steps), not {ram}")
+    if "ram" in options:
+        try:
+            ram_bytes(options["ram"])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"hmk.System: {e}") from None
     if "seed" in options:
         _integer("seed", options["seed"], 0, (1 << 64) - 1)
-    for name, or_none in (("pipelined", False), ("stacks", False), ("capabilities_only", True)):
+    for name, or_none in (
+        ("pipelined", False),
+        ("stacks", False),
+        ("check_invariants", False),
+        ("capabilities_only", True),
+    ):
         value = get(name, False)
         if not isinstance(value, bool) and not (or_none and value is None):
             raise TypeError(f"hmk.System: {name} must be True or False, not {_kind(value)}")

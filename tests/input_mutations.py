@@ -169,13 +169,13 @@ def command_line(rng, root: Path, programs: list[str]) -> list[str]:
         return ["syscalls", *rng.choice(([], ["--json"], ["--bogus"]))]
     argv = [command]
     flags = ["--profile", "--core", "-E", "-U", "--max-instructions", "--max-cycles", "--paging"]
-    flags += ["--mount", "--rootfs", "--capabilities-only"]
+    flags += ["--mount", "--rootfs", "--capabilities-only", "--ram", "--check-invariants"]
     if command == "run":
         flags += ["--system", "--stats", "--flamegraph", "--folded", "--speedscope", "--strace"]
     else:
         flags += ["--systems", "--plot", "--json", "--diff-flamegraph"]
     for flag in rng.sample(flags, rng.randint(0, 4)):
-        if flag in ("--strace", "--capabilities-only"):
+        if flag in ("--strace", "--capabilities-only", "--check-invariants"):
             argv.append(flag)
             continue
         value = {
@@ -188,6 +188,7 @@ def command_line(rng, root: Path, programs: list[str]) -> list[str]:
             "--paging": ("kernel", "user", "none"),
             "--mount": (f"{root}:/m", "nocolon", "/no/such:/m", f"{root}:rel", f"{root}:/m:ro"),
             "--rootfs": (str(root), "/no/such", "/dev/null"),
+            "--ram": ("512M", "64M", "2G", "1e999", "0", "64X", "\u00b2M", "17G", "4097"),
             "--system": SYSTEMS,
             "--systems": ("linux,sel4", "linux", "linux,nope", ",", "linux,hm-phone"),
         }.get(flag) or paths(root)
@@ -202,7 +203,7 @@ OPTION_VALUES = {
     "system": ("linux", "hm-phone", "sel4", None, "x.toml"),
     "cluster": (None, 0, 1, "big", 9, True, -1, 1.5),
     "stdin": (b"", b"input\n", "text", 3, None),
-    "ram_mib": (64, 512, 3, 5, 2**40, -1, "64", 64.0),
+    "ram": (64 << 20, "512M", "2G", 3, 5 << 20 | 1, 2**40, -1, "64X", 64.0, "\u00b2M"),
     "seed": (0, 1, 2**64 - 1, -1, 2**64, "1"),
     "paging": (None, "kernel", "user", "sometimes", 1),
     "impl": ("cython", "python", "c", None),

@@ -386,8 +386,11 @@ def test_a_full_standard_output_is_one_line(tmp_path):
         ({"max_instructions": "x"}, TypeError, "max_instructions must be an integer, not str"),
         ({"max_cycles": 0}, ValueError, "max_cycles must be 1 to"),
         ({"max_cycles": 2**70}, ValueError, "max_cycles must be 1 to"),
-        ({"ram_mib": 2**40}, ValueError, "ram_mib must be 4 to 16,384"),
-        ({"ram_mib": 5}, ValueError, "ram_mib must be even"),
+        ({"ram": 2**40}, ValueError, "hmk.System: ram: 1,099,511,627,776 bytes; give whole"),
+        ({"ram": "64X"}, ValueError, "hmk.System: ram: not a size: '64X'"),
+        ({"ram": 64.0}, TypeError, "hmk.System: ram: a size in bytes"),
+        ({"ram_mib": 64}, TypeError, "unknown option(s) ram_mib"),
+        ({"check_invariants": "yes"}, TypeError, "check_invariants must be True or False"),
         ({"seed": -1}, ValueError, "seed must be 0 to"),
         ({"seed": 1.0}, TypeError, "seed must be an integer, not float"),
         ({"stdin": "text"}, TypeError, "stdin must be bytes or a binary stream"),
@@ -431,7 +434,7 @@ def test_good_options_are_accepted():
 
     out = io.BytesIO()
     system = hmk.System(
-        "rpi4", "linux", out=out, err=io.BytesIO(), strace=None, warnings=None, ram_mib=64,
+        "rpi4", "linux", out=out, err=io.BytesIO(), strace=None, warnings=None, ram="64M",
         seed=2**64 - 1, tick_us=1000, max_instructions=10**7, cluster=0, env=["A=1", b"B=2"],
         stdin=b"", stacks=False, capabilities_only=None, kernel_ipc=1.5, libc_instructions=10,
     )  # fmt: skip
