@@ -539,11 +539,11 @@ def test_segments_beyond_the_file_are_refused(tmp_path):
         load_elf(tmp_path / "far")
 
 
-@pytest.mark.parametrize("claim", ["sections", "symbols"])
+@pytest.mark.parametrize("claim", ["sections", "symbols", "strings"])
 def test_absurd_section_tables_are_ignored_as_linux_ignores_them(tmp_path, claim):
-    """e_shnum 0 with 2^40 in section 0's sh_size (the count of an extended table), or a
-    .symtab claiming 16 GiB (of a sparse file that has them): the program loads, without names
-    for its functions."""
+    """e_shnum 0 with 2^40 in section 0's sh_size (the count of an extended table), a .symtab
+    claiming 16 GiB (of a sparse file that has them), or its strings in a section of type NULL
+    beyond the file: the program loads, without names for its functions."""
     from hmk.cpu.elf import load_elf  # noqa: PLC0415
 
     data = bytearray(Path(HELLO).read_bytes())
@@ -551,15 +551,22 @@ def test_absurd_section_tables_are_ignored_as_linux_ignores_them(tmp_path, claim
     if claim == "sections":
         data[ELF_SHNUM : ELF_SHNUM + 2] = b"\0\0"
         struct.pack_into("<Q", data, shoff + 32, 1 << 40)  # section 0's sh_size
-    else:
+    elif claim == "symbols":
         nsections = int.from_bytes(data[ELF_SHNUM : ELF_SHNUM + 2], "little")
         for i in range(nsections):
             if struct.unpack_from("<I", data, shoff + 64 * i + 4)[0] == 2:  # SHT_SYMTAB
                 struct.pack_into("<QQ", data, shoff + 64 * i + 24, 1 << 30, 1 << 34)
+    else:
+        nsections = int.from_bytes(data[ELF_SHNUM : ELF_SHNUM + 2], "little")
+        for i in range(nsections):
+            if struct.unpack_from("<I", data, shoff + 64 * i + 4)[0] == 2:  # SHT_SYMTAB
+                struct.pack_into("<I", data, shoff + 64 * i + 40, 0)  # sh_link: section 0
+        struct.pack_into("<QQ", data, shoff + 24, 1 << 40, 100)  # section 0 (NULL) far away
     path = tmp_path / claim
     path.write_bytes(data)
-    with open(path, "r+b") as f:
-        f.truncate(max(len(data), (1 << 30) + (1 << 34)))
+    if claim == "symbols":
+        with open(path, "r+b") as f:
+            f.truncate((1 << 30) + (1 << 34))
     image = load_elf(path)
     assert image.symbols == () and len(image.segments) == 2
 

@@ -451,7 +451,7 @@ def _interp_path(file: _File, i: int, ph, name: str) -> bytes:
 
 
 def parse_interpreter(source: ElfSource, name: str) -> ElfImage:
-    """Check ``data`` as a program's interpreter (ld-linux-aarch64.so.1), as Linux's
+    """Check ``source`` as a program's interpreter (ld-linux-aarch64.so.1), as Linux's
     ``load_elf_binary`` and ``load_elf_interp`` do. Before execve's point of no return Linux
     reads the ELF header (a shorter file: EIO) and checks the magic, the machine and the
     program header table (ELIBBAD); what it finds wrong only while mapping the interpreter
@@ -496,17 +496,20 @@ def _func_symbols(file: _File, sections: list, bias: int) -> tuple[Symbol, ...]:
         sh_type, offset, size, link = itemgetter(1, 4, 5, 6)(sh)
         if sh_type != SHT_SYMTAB or link >= len(sections):
             continue
-        count, strings = size // SYM_SIZE, sections[link]
-        if count > MAX_SYMBOLS or strings[5] > MAX_STRINGS or strings[1] == SHT_NOBITS:
+        count = size // SYM_SIZE
+        _, strings_type, _, _, at, length, *_ = sections[link]
+        if count > MAX_SYMBOLS or length > MAX_STRINGS or strings_type == SHT_NOBITS:
+            continue
+        if at + length > file.size:  # a string table's section of type NULL is not checked
             continue
         table = np.frombuffer(file.read(offset, count * SYM_SIZE), _SYM)
         funcs = table[((table["info"] & 0xF) == STT_FUNC) & (table["shndx"] != 0)]
-        names = file.read(strings[4], strings[5])
-        for at, value, length in zip(funcs["name"], funcs["value"], funcs["size"], strict=True):
-            end = names.find(b"\0", at)
-            name = names[at : end if end >= 0 else len(names)].decode("latin-1")
+        names = file.read(at, length)
+        for start, value, extent in zip(funcs["name"], funcs["value"], funcs["size"], strict=True):
+            end = names.find(b"\0", start)
+            name = names[start : end if end >= 0 else len(names)].decode("latin-1")
             if name:
-                out.append(Symbol(int(value) + bias, int(length), name))
+                out.append(Symbol(int(value) + bias, int(extent), name))
     return tuple(sorted(out))
 
 
