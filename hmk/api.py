@@ -214,7 +214,7 @@ KERNEL_IPC = (0.01, 16.0)  # instructions a cycle: the widest cores issue 8-10
 
 def _check_options(profile, system, options: dict) -> None:
     """TypeError or ValueError naming the option and what it takes; ProfileError or
-    SystemFileError for a profile or system that cannot be loaded."""
+    SystemFileError for a profile or system that cannot be loaded. `mounts` becomes a tuple."""
     for name, value in (("profile", profile), ("system", system)):
         if not isinstance(value, str | os.PathLike):
             raise TypeError(f"hmk.System: {name} must be a name or a path, not {_kind(value)}")
@@ -237,6 +237,8 @@ def _check_options(profile, system, options: dict) -> None:
         _stream(name, get(name), binary=True)
     for name in ("strace", "warnings", "progress"):
         _stream(name, get(name), binary=False)
+    if get("progress") is not None and not callable(getattr(options["progress"], "isatty", None)):
+        raise TypeError("hmk.System: progress must be None or a text stream with isatty()")
     if "ram" in options:
         try:
             ram_bytes(options["ram"])
@@ -273,6 +275,7 @@ def _check_options(profile, system, options: dict) -> None:
     mounts = get("mounts", ())
     if isinstance(mounts, str | bytes | os.PathLike) or not isinstance(mounts, Iterable):
         raise TypeError(f"hmk.System: mounts must be a list of mounts, not {_kind(mounts)}")
+    options["mounts"] = mounts = tuple(mounts)  # an iterator is read once, here
     for mount in mounts:
         parse_mount(mount)
 

@@ -217,6 +217,8 @@ OPTION_VALUES = {
     "libc_instructions": (0, 10, -1, 10**9, "3"),
     "mounts": ((), "a:/b", ["nocolon"], ["/no/such:/m"]),
     "rootfs": (None, "/no/such/root", 3),
+    "strace": (None, "stderr", b"x"),
+    "progress": (None, 5),
 }
 
 

@@ -414,6 +414,7 @@ def test_a_full_standard_output_is_one_line(tmp_path):
         ({"env": [3]}, TypeError, "env holds int 3"),
         ({"libc_instructions": 10**9}, ValueError, "libc_instructions must be 0 to 1,000,000"),
         ({"profile": 3}, TypeError, "profile must be a name or a path"),
+        ({"progress": object()}, TypeError, "progress must be None or a text stream"),
         ({"system": None}, TypeError, "system must be a name or a path"),
     ],
 )
@@ -439,6 +440,8 @@ def test_good_options_are_accepted():
         stdin=b"", stacks=False, capabilities_only=None, kernel_ipc=1.5, libc_instructions=10,
     )  # fmt: skip
     assert system.run(HELLO).exit_status == 0 and out.getvalue() == b"hello, world\n"
+    mounted = hmk.System(mounts=iter([f"{Path(HELLO).parent}:/m"]), warnings=None)
+    assert mounted.options["mounts"] == (f"{Path(HELLO).parent}:/m",)  # an iterator read once
 
 
 # ---- ELF files: only the headers, the segments and the symbol table are read --------------------
