@@ -209,7 +209,7 @@ class _Session:
 MAX_LIBC_INSTRUCTIONS = 10**6  # a libc wrapper's instructions per call: real ones are ~10-100
 MAX_LIMIT = 10**18  # max_instructions, max_cycles: the simulator's counters are 64-bit
 TICK_US = (10.0, 1e6)  # Linux's timer ticks are 1-10 ms (HZ 1000 to 100)
-KERNEL_IPC = (0.01, 16.0)  # instructions a cycle: the widest cores issue 8-10
+KERNEL_IPC = (0.01, 16.0)  # instructions a cycle: the widest cores decode 8-10
 
 
 def _check_options(profile, system, options: dict) -> None:
