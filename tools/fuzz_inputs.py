@@ -47,11 +47,11 @@ KINDS = ("elf", "profile", "system", "cli", "api")
 class Worker:
     """Makes and runs input `index` of a kind in a scratch directory of its own."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, scratch: str):
         import input_mutations  # noqa: PLC0415
 
         self.m, self.seed = input_mutations, seed
-        self.root = Path(tempfile.mkdtemp(prefix="hmk-fuzz-"))
+        self.root = Path(tempfile.mkdtemp(dir=scratch))
         os.mkfifo(self.root / "fifo")
         self.hello = self.m.HELLO.read_bytes()
         big = self.root / "big"
@@ -188,12 +188,12 @@ def _streams(stdin, out, err):
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def serve(conn, seed: int) -> None:
+def serve(conn, seed: int, scratch: str) -> None:
     """The worker process: answers (kind, index) with (outcome, detail, peak RSS in KiB)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # programs' output that goes to the process's own stdout
     os.dup2(devnull, 2)
-    worker = Worker(seed)
+    worker = Worker(seed, scratch)
     while True:
         request = conn.recv()
         if request is None:
@@ -204,13 +204,14 @@ def serve(conn, seed: int) -> None:
 
 # ---- the parent: a worker per kind, each input timed ------------------------------------------
 class Pool:
-    def __init__(self, seed: int):
-        self.seed, self.process, self.conn = seed, None, None
+    def __init__(self, seed: int, scratch: str):
+        self.seed, self.scratch, self.process, self.conn = seed, scratch, None, None
         self.context = multiprocessing.get_context("spawn")
 
     def start(self) -> None:
         self.conn, theirs = self.context.Pipe()
-        self.process = self.context.Process(target=serve, args=(theirs, self.seed), daemon=True)
+        worker = (theirs, self.seed, self.scratch)
+        self.process = self.context.Process(target=serve, args=worker, daemon=True)
         self.process.start()
 
     def ask(self, kind: str, index: int, timeout: float):
@@ -238,9 +239,15 @@ class Pool:
 
 
 def fuzz(kinds, count: int, seed: int, timeout: float, only=None, shown: int = 3):
+    with tempfile.TemporaryDirectory(prefix="hmk-fuzz-") as scratch:  # the workers' files
+        return _fuzz(kinds, count, seed, timeout, only, shown, scratch)
+
+
+def _fuzz(kinds, count, seed, timeout, only, shown, scratch):
     rows, failures = [], []
     for kind in kinds:
-        pool, tally, peak, started = Pool(seed), dict.fromkeys(OUTCOMES, 0), 0, time.monotonic()
+        pool, tally, peak = Pool(seed, scratch), dict.fromkeys(OUTCOMES, 0), 0
+        started = time.monotonic()
         indexes = [only[1]] if only and only[0] == kind else range(count)
         if only and only[0] != kind:
             continue
