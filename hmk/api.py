@@ -12,8 +12,12 @@ for one request at a time over the stub's private SVC (docs/scripting.md says wh
 
 from __future__ import annotations
 
+import gc
 import inspect
+import io
+import numbers
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from hmk.cpu.elf import load_elf
@@ -23,7 +27,8 @@ from hmk.linux.syscalls import NUMBER_OF
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
-from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, run_program
+from hmk.system.ram import ram_bytes
+from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, parse_mount, run_program
 from hmk.workloads import bin_dir
 
 __all__ = ["ScriptError", "System", "stub_path"]
@@ -73,13 +78,11 @@ class System:
         unknown = sorted(set(options) - _OPTIONS)
         if unknown:
             raise TypeError(f"hmk.System: unknown option(s) {', '.join(unknown)}")
-        if libc_instructions < 0:
-            raise ValueError(f"hmk.System: libc_instructions must be >= 0, not {libc_instructions}")
-        load_soc(profile)  # a bad profile or system fails here, with its one-line error
-        load_system(system)
+        _integer("libc_instructions", libc_instructions, 0, MAX_LIBC_INSTRUCTIONS)
+        _check_options(profile, system, options)  # each fails here, with its one-line error
         self.profile, self.system = profile, system
         self.libc_instructions = libc_instructions
-        self.env = [os.fsencode(e) for e in (DEFAULT_ENV if env is None else env)]
+        self.env = _environment(env)
         self.options = options
 
     def __repr__(self) -> str:
@@ -90,14 +93,21 @@ class System:
         process's script) or the path of a static AArch64 executable (`args` its arguments).
         Raises ScriptError when a script raised."""
         options = {"profile": self.profile, "system": self.system, **self.options}
-        if isinstance(program, (str, os.PathLike)):
-            return run_program(os.fspath(program), [str(a) for a in args], env=self.env, **options)
-        if not callable(program):
+        if not isinstance(program, str | os.PathLike) and not callable(program):
             raise TypeError(
                 f"hmk.System.run: expected a script function or an executable's path, "
                 f"not {type(program).__name__}"
             )
-        return _Session(self, program, args, options).run()
+        try:
+            if isinstance(program, str | os.PathLike):
+                argv = [str(a) for a in args]
+                return run_program(os.fspath(program), argv, env=self.env, **options)
+            return _Session(self, program, args, options).run()
+        finally:
+            # the run's machine (its simulated RAM, CPU and caches: tens of MiB) is held in
+            # reference cycles, which Python frees only at a full collection: free it now, so
+            # that many runs in one process do not pile up
+            gc.collect()
 
 
 class _Session:
@@ -193,6 +203,134 @@ class _Session:
         machine.set_reg(8, nr)
         machine.set_reg(9, KINDS[kind])
         machine.set_reg(10, extra)
+
+
+# ---- the options, checked when a System is made (a bad one never waits for run()) -----------
+MAX_LIBC_INSTRUCTIONS = 10**6  # a libc wrapper's instructions per call: real ones are ~10-100
+MAX_LIMIT = 10**18  # max_instructions, max_cycles: the simulator's counters are 64-bit
+TICK_US = (10.0, 1e6)  # Linux's timer ticks are 1-10 ms (HZ 1000 to 100)
+KERNEL_IPC = (0.01, 16.0)  # instructions a cycle: the widest cores decode 8-10
+
+
+def _check_options(profile, system, options: dict) -> None:
+    """TypeError or ValueError naming the option and what it takes; ProfileError or
+    SystemFileError for a profile or system that cannot be loaded. `mounts` becomes a tuple."""
+    for name, value in (("profile", profile), ("system", system)):
+        if not isinstance(value, str | os.PathLike):
+            raise TypeError(f"hmk.System: {name} must be a name or a path, not {_kind(value)}")
+    soc, composition = load_soc(profile), load_system(system)
+    get = options.get
+    cluster = get("cluster")
+    if cluster is not None:
+        if isinstance(cluster, bool) or not isinstance(cluster, str | numbers.Integral):
+            raise TypeError(f"hmk.System: cluster must be a name or an index, not {_kind(cluster)}")
+        soc.cluster(cluster if isinstance(cluster, str) else int(cluster))
+    stdin = get("stdin", b"")
+    if not isinstance(stdin, bytes | bytearray | memoryview) and (
+        isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))
+    ):
+        raise TypeError(
+            f"hmk.System: stdin must be bytes or a binary stream (sys.stdin.buffer, "
+            f"open(path, 'rb')), not {_kind(stdin)}"
+        )
+    for name in ("out", "err"):
+        _stream(name, get(name), binary=True)
+    for name in ("strace", "warnings", "progress"):
+        _stream(name, get(name), binary=False)
+    if get("progress") is not None and not callable(getattr(options["progress"], "isatty", None)):
+        raise TypeError("hmk.System: progress must be None or a text stream with isatty()")
+    if "ram" in options:
+        try:
+            ram_bytes(options["ram"])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"hmk.System: {e}") from None
+    if "seed" in options:
+        _integer("seed", options["seed"], 0, (1 << 64) - 1)
+    for name, or_none in (
+        ("pipelined", False),
+        ("stacks", False),
+        ("check_invariants", False),
+        ("capabilities_only", True),
+    ):
+        value = get(name, False)
+        if not isinstance(value, bool) and not (or_none and value is None):
+            raise TypeError(f"hmk.System: {name} must be True or False, not {_kind(value)}")
+    _choice("paging", get("paging"), (None, "kernel", "user"))
+    if get("paging") == "user" and composition.kernel == "linux":
+        raise ValueError(f"hmk.System: paging='user': {composition.name} has no user-level pager")
+    _choice("impl", get("impl", "cython"), ("cython", "python"))
+    if "tick_us" in options:
+        _real("tick_us", options["tick_us"], *TICK_US)
+    if get("kernel_ipc") is not None:
+        _real("kernel_ipc", options["kernel_ipc"], *KERNEL_IPC)
+    for name in ("max_instructions", "max_cycles"):
+        if get(name) is not None:
+            _integer(name, options[name], 1, MAX_LIMIT)
+    rootfs = get("rootfs")
+    if rootfs is not None:
+        if not isinstance(rootfs, str | os.PathLike):
+            raise TypeError(f"hmk.System: rootfs must be a directory's path, not {_kind(rootfs)}")
+        if not os.path.isdir(rootfs):
+            raise ValueError(f"hmk.System: rootfs {os.fspath(rootfs)!r} is not a directory")
+    mounts = get("mounts", ())
+    if isinstance(mounts, str | bytes | os.PathLike) or not isinstance(mounts, Iterable):
+        raise TypeError(f"hmk.System: mounts must be a list of mounts, not {_kind(mounts)}")
+    options["mounts"] = mounts = tuple(mounts)  # an iterator is read once, here
+    for mount in mounts:
+        parse_mount(mount)
+
+
+def _integer(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"hmk.System: {name} must be an integer, not {_kind(value)}")
+    if not lo <= value <= hi:
+        raise ValueError(f"hmk.System: {name} must be {lo:,} to {hi:,}, not {value:,}")
+    return int(value)
+
+
+def _real(name: str, value, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"hmk.System: {name} must be a number, not {_kind(value)}")
+    if not lo <= value <= hi:  # NaN fails this too
+        raise ValueError(f"hmk.System: {name} must be {lo:g} to {hi:g}, not {value}")
+
+
+def _choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"hmk.System: {name} must be one of {shown}, not {value!r}")
+
+
+def _stream(name: str, value, binary: bool) -> None:
+    """None or a stream with write(): binary for the program's output, text for hmk's."""
+    if value is None:
+        return
+    wrong = io.TextIOBase if binary else (io.BufferedIOBase, io.RawIOBase)
+    if isinstance(value, wrong) or not callable(getattr(value, "write", None)):
+        want = "a binary stream (sys.stdout.buffer, io.BytesIO())" if binary else "a text stream"
+        raise TypeError(f"hmk.System: {name} must be None or {want}, not {_kind(value)}")
+
+
+def _environment(env) -> list[bytes]:
+    """The environment strings of programs started by run(): str or bytes, no NUL byte."""
+    if env is None:
+        return list(DEFAULT_ENV)
+    if isinstance(env, str | bytes) or not isinstance(env, Iterable):
+        raise TypeError(f"hmk.System: env must be a list of 'NAME=value' strings, not {_kind(env)}")
+    out = []
+    for item in env:
+        if not isinstance(item, str | bytes):
+            raise TypeError(f"hmk.System: env holds {_kind(item)}; each must be a str or bytes")
+        item = os.fsencode(item)
+        if b"\0" in item:
+            raise ValueError(f"hmk.System: env string {item!r} holds a NUL byte")
+        out.append(item)
+    return out
+
+
+def _kind(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _name(fn) -> str:

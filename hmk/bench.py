@@ -291,6 +291,7 @@ def add_parser(commands) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
+    from hmk.outputs import OutputError, check, written  # noqa: PLC0415
     from hmk.system import SystemFileError, load_system  # noqa: PLC0415
 
     cluster = args.core
@@ -304,15 +305,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
             soc = load_soc(profile)
             if cluster is not None:
                 soc.cluster(cluster)
-    except (BenchError, ProfileError, SystemFileError) as e:
+        if args.json is not None:
+            check(args.json, "--json")
+    except (BenchError, ProfileError, SystemFileError, OutputError) as e:
         message = str(e).splitlines()[0]
         print(f"hmk: error: {message}", file=sys.stderr)
         return 2
     progress = sys.stderr if sys.stderr.isatty() else None
     results = run_suite(ops, systems, profiles, cluster, progress)
     print(render_tables(results, cluster), end="")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
+    if args.json is not None:
+        with written(args.json, "--json") as path, open(path, "w", encoding="utf-8") as f:
             json.dump([{**asdict(r), "ns": r.ns} for r in results], f, indent=1)
     return 0
 

@@ -20,7 +20,10 @@ A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import math
 import os
 import sys
 
@@ -28,6 +31,7 @@ import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
+from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
@@ -71,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hmk.workloads import path as workload_path  # noqa: PLC0415
 
     stats_file = args.stats if args.stats != "-" else None
-    options = _run_options(args, [stats_file, args.flamegraph, args.folded, args.speedscope])
+    outputs = {"--stats": stats_file, "--flamegraph": args.flamegraph, "--folded": args.folded}
+    options = _run_options(args, {**outputs, "--speedscope": args.speedscope})
     program, argv = args.program, list(args.args)
     if program is None:
         program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
@@ -79,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(
                 f"hmk run: no program given; running the bundled demo: {DEMO[0]}", file=sys.stderr
             )
-    stacks = any((args.flamegraph, args.folded, args.speedscope))
+    stacks = any(p is not None for p in (args.flamegraph, args.folded, args.speedscope))
     result = _guarded(
         run_program,
         program,
@@ -99,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = {124: "a run limit", 132: "SIGILL", 133: "SIGTRAP", 137: "SIGKILL", 139: "SIGSEGV"}
         name = names.get(result.exit_status, "a signal")
         print(f"hmk: program stopped by {name}: {result.fault}", file=sys.stderr)
-    if args.stats:
+    if args.stats is not None:
         _write_stats(args.stats, program, argv, result)
     if stacks:
         _write_stacks(args, program, result)
@@ -124,7 +129,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("hmk: error: compare needs a PROGRAM (after --)", file=sys.stderr)
         return 2
     diff = args.diff_flamegraph
-    options = _run_options(args, [args.plot, args.json, diff])
+    options = _run_options(
+        args, {"--plot": args.plot, "--json": args.json, "--diff-flamegraph": diff}
+    )
+    if args.plot is not None:
+        cmp.check_plot(args.plot)
     results = _guarded(
         cmp.compare, args.program, list(args.args), systems, stacks=diff is not None, **options
     )
@@ -139,38 +148,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
         warnings["the program's exit status differs between systems"] = None
     for text in warnings:
         print(f"hmk: warning: {text}", file=sys.stderr)
-    if args.plot:
-        cmp.plot(results, args.plot, title=f"{name} on {first.run['profile']}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            runs = [{"run": r.run, "exit_status": r.exit_status, "stats": r.stats} for r in results]
+    if args.plot is not None:
+        with written(args.plot, "--plot") as path:
+            cmp.plot(results, path, title=f"{name} on {first.run['profile']}")
+    if args.json is not None:
+        runs = [{"run": r.run, "exit_status": r.exit_status, "stats": r.stats} for r in results]
+        with written(args.json, "--json") as path, open(path, "w", encoding="utf-8") as f:
             json.dump({"program": args.program, "args": args.args, "runs": runs}, f, indent=1)
-    if diff:
+    if diff is not None:
         from hmk.report import flame  # noqa: PLC0415
 
         a, b = results[0], results[1]
-        flame.write_diff_svg(
-            a.stacks,
-            b.stacks,
-            diff,
-            title=f"{name}: {b.run['system']} against {a.run['system']}",
-        )
+        title = f"{name}: {b.run['system']} against {a.run['system']}"
+        with written(diff, "--diff-flamegraph") as path:
+            flame.write_diff_svg(a.stacks, b.stacks, path, title=title)
     return 0
 
 
-def _run_options(args, outputs) -> dict:
+def _run_options(args, outputs: dict) -> dict:
     """run_program's options from the shared command-line flags; checks the profile, the
-    system and where outputs go before anything runs (a run can take long)."""
+    system and where outputs go ({flag: path or None}) before anything runs (a run can take
+    long)."""
     from hmk.system import DEFAULT_ENV  # noqa: PLC0415
 
     profile.load_soc(args.profile)  # a bad profile or system file: reported before anything runs
     if getattr(args, "system", None):
         load_system(args.system)
-    for path in filter(None, outputs):
+    for flag, path in outputs.items():
         if path == "-":
-            raise OutputError("only --stats takes - (text to stderr); give a file name")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise OutputError(f"{path}: no such directory")
+            raise OutputError(f"{flag} -: only --stats takes - (text to stderr); give a file name")
+    check_all(outputs.items())
     return {
         "profile": args.profile,
         "cluster": args.core,
@@ -207,9 +214,10 @@ def _write_stats(path, program, argv, result) -> None:
         if result.fault:
             run["fault"] = result.fault
         run["warnings"] = result.warnings
-        stats.write_json(path, run, result.stats)
+        with written(path, "--stats") as name:
+            stats.write_json(name, run, result.stats)
     else:
-        with open(path, "w", encoding="utf-8") as f:
+        with written(path, "--stats") as name, open(name, "w", encoding="utf-8") as f:
             f.write(stats.text(result.stats))
 
 
@@ -218,16 +226,15 @@ def _write_stacks(args, program, result) -> None:
 
     name = os.path.basename(program)
     title = f"{name} on {result.run['system']}, {result.run['profile']} ({result.run['core']})"
-    if args.flamegraph:
-        flame.write_svg(result.stacks, args.flamegraph, title=title, ghz=result.ghz)
-    if args.folded:
-        flame.write_folded(result.stacks, args.folded)
-    if args.speedscope:
-        flame.write_speedscope(result.stacks, args.speedscope, name=title, ghz=result.ghz)
-
-
-class OutputError(Exception):
-    """An output file cannot be written where asked; str() is one line."""
+    if args.flamegraph is not None:
+        with written(args.flamegraph, "--flamegraph") as path:
+            flame.write_svg(result.stacks, path, title=title, ghz=result.ghz)
+    if args.folded is not None:
+        with written(args.folded, "--folded") as path:
+            flame.write_folded(result.stacks, path)
+    if args.speedscope is not None:
+        with written(args.speedscope, "--speedscope") as path:
+            flame.write_speedscope(result.stacks, path, name=title, ghz=result.ghz)
 
 
 DEMO = ("compute", ())
@@ -237,9 +244,7 @@ def _environment(base, set_vars, unset_vars) -> list[bytes]:
     """qemu-user's -E VAR=VALUE / -U VAR over the default guest environment."""
     env = dict(item.split(b"=", 1) for item in base)
     for item in set_vars:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"hmk: error: -E needs VAR=VALUE, got {item!r}")
+        name, _, value = item.partition("=")
         env[os.fsencode(name)] = os.fsencode(value)
     for name in unset_vars:
         env.pop(os.fsencode(name), None)
@@ -253,6 +258,8 @@ def cmd_rootfs(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"hmk rootfs: {line}", file=sys.stderr)
 
+    check_dir(args.dir)  # before apt's lists and the downloads, which take long
+    check_dir(args.cache if args.cache is not None else debian.default_cache(), "--cache")
     try:
         unpacked = debian.build_root(
             args.dir, args.packages, cache=args.cache, refresh=args.refresh, log=log
@@ -314,10 +321,11 @@ def cmd_syscalls(args: argparse.Namespace) -> int:
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from hmk.fidelity import render  # noqa: PLC0415
 
+    if args.write is not None:
+        check(args.write, "--write")
     text = render()
-    if args.write:
-        with open(args.write, "w", encoding="utf-8") as f:
-            f.write(text)
+    if args.write is not None:
+        write_text(args.write, text, "--write")
     else:
         print(text, end="")
     return 0
@@ -364,6 +372,7 @@ def _add_run_options(cmd) -> None:
         "-E",
         dest="set_env",
         action="append",
+        type=_assignment,
         default=[],
         metavar="VAR=VALUE",
         help="set a guest environment variable (repeatable)",
@@ -411,13 +420,37 @@ def _ram(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e).removeprefix("ram: ")) from None
 
 
+MAX_LIMIT = 10**18  # --max-instructions, --max-cycles: the simulator's counters are 64-bit
+
+
+def _assignment(text: str) -> str:
+    """-E's VAR=VALUE (a guest's environment string: no NUL byte, a name before the =)."""
+    name, sep, _ = text.partition("=")
+    if not sep or not name or "\0" in text:
+        raise argparse.ArgumentTypeError(f"needs VAR=VALUE, got {text!r}")
+    return text
+
+
 def _positive(text: str) -> int:
+    """A run limit: a whole number from 1 to MAX_LIMIT, written as digits (0x... too) or with
+    an exponent (1e9)."""
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
     try:
-        value = int(float(text)) if "e" in text.lower() else int(text, 0)
+        value = int(text, 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        try:
+            number = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+        if math.isnan(number):
+            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+        if not math.isinf(number) and not number.is_integer():
+            raise argparse.ArgumentTypeError(f"not a whole number: {shown}") from None
+        value = number if math.isinf(number) else int(number)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive: {shown}")
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most 1e18: {shown}")
     return value
 
 
@@ -564,7 +597,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return args.func(args)
+        try:
+            status = args.func(args)
+        except OSError as e:
+            if e.errno in _OUTPUT_ERRNOS:
+                _check_stdout(probe=True)  # a full disk or a closed pipe? one line then
+            raise
+        _check_stdout()
+        return status
     except (profile.ProfileError, SystemFileError, OutputError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
@@ -584,3 +624,21 @@ def _report_bug(error: InternalError, args: argparse.Namespace) -> int:
         f"hmk: internal error (a bug in hmk, not in the program): {error}{report}", file=sys.stderr
     )
     return EX_SOFTWARE
+
+
+_OUTPUT_ERRNOS = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _check_stdout(probe: bool = False) -> None:
+    """OutputError if standard output cannot take what is printed to it (a full disk,
+    /dev/full, a pipe whose reader is gone); `probe`: a failed write may have dropped its
+    bytes, so write a line end to see (when it goes through, the failure was not stdout's).
+    What stdout still holds is then dropped, so that the interpreter's exit does not retry."""
+    try:
+        if probe:
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    except OSError as e:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file: captured
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputError(f"standard output: cannot write: {e.strerror or e}") from None

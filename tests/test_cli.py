@@ -121,7 +121,9 @@ def test_bad_profile_file_is_one_error_line(capsys, tmp_path):
     bad.write_text(text.replace("count = 4", "count = 0"), encoding="utf-8")
     code, _, err = run(capsys, "run", "--profile", str(bad))
     assert code == 2
-    assert err == f"hmk: error: {bad}: cluster[0].count: must be positive, got 0\n"
+    assert (
+        err == f"hmk: error: {bad}: cluster[0].count: must be positive (allowed: 1 to 255), got 0\n"
+    )
 
 
 def test_unknown_profile_name(capsys):

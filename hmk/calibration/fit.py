@@ -140,7 +140,8 @@ def transfer(fit_ipc: float) -> tuple[dict[str, float], dict[str, float]]:
     return ints, {core: round(fit_ipc * v / base, 3) for core, v in ints.items()}
 
 
-def write_fitted(kernel_ipc: dict[str, float], path: Path = FITTED) -> None:
+def fitted_text(kernel_ipc: dict[str, float]) -> str:
+    """fitted.toml's text for the fitted `kernel_ipc` of each core type."""
     lines = [
         "# Fitted model parameters: written by `hmk calibrate --write` (docs/calibration.md says",
         "# how). Do not edit by hand: rerun the fit.",
@@ -149,7 +150,7 @@ def write_fitted(kernel_ipc: dict[str, float], path: Path = FITTED) -> None:
         *(f"{core} = {value}" for core, value in sorted(kernel_ipc.items())),
         "",
     ]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(lines)
 
 
 # ---- sensitivity: which budgets move which results ----------------------------------------

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from hmk.calibration import fit as F
+from hmk.outputs import check, write_text
 
 RESULT = F.HERE / "fit.json"
 PAGE = Path(__file__).resolve().parent.parent.parent / "docs" / "calibration.md"
@@ -187,9 +188,9 @@ GAPS = [
 
 def write(data: dict) -> None:
     text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    RESULT.write_text(text, encoding="utf-8")
-    F.write_fitted(data["kernel_ipc"])
-    PAGE.write_text(render(json.loads(text)), encoding="utf-8")  # as committed() reads it
+    write_text(RESULT, text, "--write")
+    write_text(F.FITTED, F.fitted_text(data["kernel_ipc"]), "--write")
+    write_text(PAGE, render(json.loads(text)), "--write")  # as committed() reads it
 
 
 def committed() -> dict:
@@ -212,6 +213,9 @@ def add_parser(commands) -> None:
 def cmd_calibrate(args) -> int:
     import sys  # noqa: PLC0415
 
+    if args.write:  # the three files, checked before the runs
+        for path in (RESULT, F.FITTED, PAGE):
+            check(path, "--write")
     data = run(progress=sys.stderr, with_sensitivity=not args.no_sensitivity)
     if args.write:
         write(data)

@@ -22,6 +22,13 @@ for the architecture before it ever looks at its interpreter. :func:`parse_inter
 an interpreter as Linux does, in two steps with different outcomes (ELIBBAD before execve's
 point of no return, SIGSEGV after it).
 
+Like Linux, hmk reads only what it needs of a file (its headers, the interpreter's path, the
+segments' bytes) and, for function names, its symbol table, so a file whose size claims much
+more than it holds (a sparse file) costs the host no more than its parts: ``parse_elf`` reads
+bytes, an open file, or a host file by path. Unlike Linux, which maps segments lazily, hmk keeps
+a program's segment bytes in host memory, so it refuses more than ``MAX_LOAD_BYTES`` of them
+(ENOMEM); section and symbol tables beyond any program's size are ignored.
+
 Stricter than Linux in one place, on purpose: a file whose section headers or sections run past
 its end is reported as truncated, although Linux, which ignores sections, would run it. A
 file cut short is a damaged copy, and saying so beats running it with a missing symbol table.
@@ -33,10 +40,15 @@ import bisect
 import os
 import stat
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from io import BytesIO
 from operator import itemgetter
+from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 from elftools.elf.elffile import ELFFile
 
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
@@ -64,9 +76,27 @@ MAX_PHDR_BYTES = 65536  # Linux: e_phnum * sizeof(Elf64_Phdr) may not exceed 64 
 PATH_MAX = 4096  # Linux: a PT_INTERP path longer than this is refused (ENOEXEC)
 EM_AARCH64 = 183
 PF_X, PF_W, PF_R = 1, 2, 4
-SHT_NULL, SHT_NOBITS = 0, 8
+SHT_NULL, SHT_SYMTAB, SHT_NOBITS = 0, 2, 8
+STT_FUNC = 2
+SYM_SIZE = 24  # sizeof(Elf64_Sym)
 # Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
 _SHDR = struct.Struct("<IIQQQQIIQQ")
+_SYM = np.dtype(
+    [("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2")]
+    + [("value", "<u8"), ("size", "<u8")]
+)
+# What hmk reads of a file is bounded, whatever its headers claim (a sparse file can be any
+# size without holding anything): the PT_LOAD bytes are kept in host memory for the run, so at
+# most as much as the default simulated RAM (a real program's are at most tens of MiB); the
+# section headers, the symbol table and its strings only name functions, and a table larger
+# than any program's is ignored as Linux ignores sections.
+MAX_LOAD_BYTES = 512 << 20
+MAX_SECTIONS = 1 << 16  # section headers (real programs have tens)
+MAX_SYMBOLS = 1 << 20  # .symtab entries (a large static program has some tens of thousands)
+MAX_STRINGS = 64 << 20  # bytes of the symbol table's string table
+
+ElfSource = bytes | bytearray | memoryview | os.PathLike | BinaryIO
+"""What parse_elf reads: a file's bytes, the path of a host file, or an open binary file."""
 
 
 class ElfError(Exception):
@@ -190,6 +220,8 @@ class ElfImage:
 def load_elf(path: str | os.PathLike[str]) -> ElfImage:
     """Read and check the executable at ``path``; raise :class:`ElfError` if hmk cannot run it."""
     name = os.fspath(path)
+    if "\0" in name:
+        raise ElfError(name, "cannot open: a path cannot hold a NUL byte")
     try:
         st = os.stat(name)
     except OSError as e:
@@ -198,12 +230,7 @@ def load_elf(path: str | os.PathLike[str]) -> ElfImage:
         raise ElfError(name, "is a directory, not an executable")
     if not stat.S_ISREG(st.st_mode):
         raise ElfError(name, "not a regular file")
-    try:
-        with open(name, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ElfError(name, f"cannot read: {e.strerror or e}") from None
-    return parse_elf(data, name)
+    return parse_elf(Path(name), name)
 
 
 def dyn_load_bias(load_segments: list[tuple[int, int]]) -> int:
@@ -227,20 +254,20 @@ def dyn_load_bias(load_segments: list[tuple[int, int]]) -> int:
     return (bias - load_segments[0][0]) & ~(PAGE_SIZE - 1)
 
 
-def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
-    """Check ``data`` (a whole file) as an AArch64 executable; ``name`` is used in errors."""
+def parse_elf(source: ElfSource, name: str = "<bytes>") -> ElfImage:
+    """Check ``source`` as an AArch64 executable: its bytes, an open binary file, or the
+    path of a host file; ``name`` is used in errors. Of a file only what Linux reads is read
+    (the headers, the interpreter's path, the segments' bytes), and the symbol table."""
+    with _opened(source, name) as file:
+        return _parse(file, name)
 
+
+def _parse(file: _File, name: str) -> ElfImage:
     def fail(reason: str) -> ElfError:
         return ElfError(name, reason)
 
-    size = len(data)
-
-    def need(what: str, start: int, length: int) -> None:
-        if start + length > size:
-            raise fail(
-                f"truncated: {what} needs file bytes {start:#x}-{start + length:#x} "
-                f"but the file has only {size:#x} bytes"
-            )
+    size, need, read = file.size, file.need, file.read
+    data = read(0, min(size, EHDR_SIZE))
 
     # --- e_ident: magic, class, byte order ------------------------------------------------
     if size == 0:
@@ -263,7 +290,7 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
         raise fail(f"truncated: the ELF header is cut short ({size} of {EHDR_SIZE} bytes)")
 
     try:
-        elf = ELFFile(BytesIO(data))
+        elf = ELFFile(file.stream)
         hdr = elf.header
         machine, etype = hdr["e_machine"], hdr["e_type"]
         phoff, phnum, phentsize = hdr["e_phoff"], hdr["e_phnum"], hdr["e_phentsize"]
@@ -301,7 +328,7 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
     interp = None
     for i, ph in enumerate(phdrs):
         if ph["p_type"] == "PT_INTERP":  # Linux reads the first one only
-            interp = _interp_path(data, i, ph, name)
+            interp = _interp_path(file, i, ph, name)
             break
 
     loads = [(i, ph) for i, ph in enumerate(phdrs) if ph["p_type"] == "PT_LOAD"]
@@ -343,7 +370,7 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
                     + ("x" if flags & PF_X else "-")
                 ),
                 align=ph["p_align"],
-                data=bytes(data[offset : offset + filesz]),
+                data=b"",  # read once every segment is checked
             )
         )
 
@@ -351,15 +378,26 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
     for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
         if b0 < a1:
             raise fail(f"PT_LOAD segments overlap: {a0:#x}-{a1:#x} and {b0:#x}-{b1:#x}")
+    total = sum(s.filesz for s in segments)
+    if total > MAX_LOAD_BYTES:
+        raise ElfError(
+            name,
+            f"its PT_LOAD segments hold {total:,} bytes of the file; hmk keeps a program's "
+            f"bytes in host memory and loads at most {MAX_LOAD_BYTES:,}",
+            errno="ENOMEM",
+        )
+    segments = [replace(s, data=read(s.offset, s.filesz)) for s in segments]
 
     # --- section headers: only for the symbol table, and to notice a cut-off file ---------
-    sections_ok = shoff != 0 and shentsize == SHDR_SIZE
-    if sections_ok:
+    sections = []
+    if shoff != 0 and shentsize == SHDR_SIZE:
         need("the section header table", shoff, SHDR_SIZE)
-        nsections = shnum or _shdr(data, shoff, 0)[5]  # 0: the count is in sh_size
-        need("the section header table", shoff, nsections * SHDR_SIZE)
-        for i in range(nsections):
-            sh_type, sh_offset, sh_size = itemgetter(1, 4, 5)(_shdr(data, shoff, i))
+        count = shnum or _SHDR.unpack(read(shoff, SHDR_SIZE))[5]  # 0: the count is in sh_size
+        if count <= MAX_SECTIONS:  # more: a table no program has, ignored as Linux ignores it
+            table = read(shoff, count * SHDR_SIZE, "the section header table")
+            sections = list(_SHDR.iter_unpack(table))
+        for i, sh in enumerate(sections):
+            sh_type, sh_offset, sh_size = itemgetter(1, 4, 5)(sh)
             if sh_type not in (SHT_NULL, SHT_NOBITS) and sh_size:
                 need(f"section {i}", sh_offset, sh_size)
 
@@ -387,41 +425,47 @@ def parse_elf(data: bytes, name: str = "<bytes>") -> ElfImage:
         phnum=phnum,
         phentsize=phentsize,
         brk=_page_up(max(s.end for s in segments)),
-        symbols=_func_symbols(elf, bias) if sections_ok else (),
+        symbols=_func_symbols(file, sections, bias),
         interp=interp,
     )
 
 
-def _interp_path(data: bytes, i: int, ph, name: str) -> bytes:
+def _interp_path(file: _File, i: int, ph, name: str) -> bytes:
     """The interpreter's path from PT_INTERP, checked as Linux checks it: 2 to PATH_MAX bytes
     (ENOEXEC), in the file (a short read: EIO), ending in its NUL (ENOEXEC)."""
     what = f"program header {i} (PT_INTERP)"
     offset, size = ph["p_offset"], ph["p_filesz"]
     if not 2 <= size <= PATH_MAX:
         raise ElfError(name, f"{what}: an interpreter path of {size} bytes (2 to {PATH_MAX})")
-    if offset + size > len(data):
+    if offset + size > file.size:
         raise ElfError(
             name,
             f"truncated: {what} needs file bytes {offset:#x}-{offset + size:#x} but the file "
-            f"has only {len(data):#x} bytes",
+            f"has only {file.size:#x} bytes",
             errno="EIO",
         )
-    raw = data[offset : offset + size]
+    raw = file.read(offset, size)
     if raw[-1] != 0:
         raise ElfError(name, f"{what}: the interpreter path does not end in a NUL byte")
     return raw.split(b"\0")[0]
 
 
-def parse_interpreter(data: bytes, name: str) -> ElfImage:
-    """Check ``data`` as a program's interpreter (ld-linux-aarch64.so.1), as Linux's
+def parse_interpreter(source: ElfSource, name: str) -> ElfImage:
+    """Check ``source`` as a program's interpreter (ld-linux-aarch64.so.1), as Linux's
     ``load_elf_binary`` and ``load_elf_interp`` do. Before execve's point of no return Linux
     reads the ELF header (a shorter file: EIO) and checks the magic, the machine and the
     program header table (ELIBBAD); what it finds wrong only while mapping the interpreter
     (its type, its segments) comes after that point, and kills the process (``fatal``). A
     PT_INTERP of the interpreter's own is ignored, as Linux ignores it."""
-    size = len(data)
+    with _opened(source, name) as file:
+        return _parse_interpreter(file, name)
+
+
+def _parse_interpreter(file: _File, name: str) -> ElfImage:
+    size = file.size
     if size < EHDR_SIZE:
         raise ElfError(name, f"truncated: an ELF header needs {EHDR_SIZE} bytes", errno="EIO")
+    data = file.read(0, EHDR_SIZE)
     phentsize, phnum = struct.unpack_from("<HH", data, 54)
     phoff = struct.unpack_from("<Q", data, 32)[0]
     machine = struct.unpack_from("<H", data, 18)[0]
@@ -436,37 +480,79 @@ def parse_interpreter(data: bytes, name: str) -> ElfImage:
     ):
         raise ElfError(name, "its program header table cannot be read", errno="ELIBBAD")
     try:
-        return parse_elf(data, name)
+        return _parse(file, name)
     except ElfError as e:
-        raise ElfError(e.path, e.reason, fatal=True) from None
+        raise ElfError(e.path, e.reason, e.errno, fatal=True) from None
 
 
-def _func_symbols(elf: ELFFile, bias: int) -> tuple[Symbol, ...]:
+def _func_symbols(file: _File, sections: list, bias: int) -> tuple[Symbol, ...]:
     """FUNC symbols of .symtab, sorted; empty if there is none or it cannot be read.
 
     A broken symbol table is not an error: Linux ignores sections, so hmk runs such a file too,
-    only without names for its functions.
+    only without names for its functions. So is one larger than any program's (MAX_SYMBOLS).
     """
     out = []
-    try:
-        for section in elf.iter_sections():
-            if section["sh_type"] != "SHT_SYMTAB":
-                continue
-            for sym in section.iter_symbols():
-                if (
-                    sym["st_info"]["type"] == "STT_FUNC"
-                    and sym["st_shndx"] != "SHN_UNDEF"
-                    and sym.name
-                ):
-                    out.append(Symbol(sym["st_value"] + bias, sym["st_size"], sym.name))
-    except Exception:
-        return ()
+    for sh in sections:
+        sh_type, offset, size, link = itemgetter(1, 4, 5, 6)(sh)
+        if sh_type != SHT_SYMTAB or link >= len(sections):
+            continue
+        count = size // SYM_SIZE
+        _, strings_type, _, _, at, length, *_ = sections[link]
+        if count > MAX_SYMBOLS or length > MAX_STRINGS or strings_type == SHT_NOBITS:
+            continue
+        if at + length > file.size:  # a string table's section of type NULL is not checked
+            continue
+        table = np.frombuffer(file.read(offset, count * SYM_SIZE), _SYM)
+        funcs = table[((table["info"] & 0xF) == STT_FUNC) & (table["shndx"] != 0)]
+        names = file.read(at, length)
+        for start, value, extent in zip(funcs["name"], funcs["value"], funcs["size"], strict=True):
+            end = names.find(b"\0", start)
+            name = names[start : end if end >= 0 else len(names)].decode("latin-1")
+            if name:
+                out.append(Symbol(int(value) + bias, int(extent), name))
     return tuple(sorted(out))
 
 
-def _shdr(data: bytes, shoff: int, i: int) -> tuple[int, ...]:
-    """Section header ``i`` as Elf64_Shdr fields (the caller checked it is inside ``data``)."""
-    return _SHDR.unpack_from(data, shoff + i * SHDR_SIZE)
+class _File:
+    """The file being checked: its size, and its bytes read where they are needed."""
+
+    def __init__(self, stream: BinaryIO, name: str):
+        self.stream, self.name = stream, name
+        self.size = stream.seek(0, os.SEEK_END)
+
+    def need(self, what: str, start: int, length: int) -> None:
+        if start + length > self.size:
+            raise ElfError(
+                self.name,
+                f"truncated: {what} needs file bytes {start:#x}-{start + length:#x} "
+                f"but the file has only {self.size:#x} bytes",
+            )
+
+    def read(self, start: int, length: int, what: str = "a read") -> bytes:
+        self.need(what, start, length)
+        try:
+            self.stream.seek(start)
+            data = self.stream.read(length)
+        except OSError as e:
+            raise ElfError(self.name, f"cannot read: {e.strerror or e}", errno="EIO") from None
+        if len(data) != length:
+            raise ElfError(self.name, "the file changed while it was read", errno="EIO")
+        return data
+
+
+@contextmanager
+def _opened(source: ElfSource, name: str) -> Iterator[_File]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        yield _File(BytesIO(source), name)
+    elif isinstance(source, str | os.PathLike):
+        try:
+            stream = open(source, "rb")  # noqa: SIM115  (closed below)
+        except OSError as e:
+            raise ElfError(name, f"cannot open: {e.strerror or e}") from None
+        with stream:
+            yield _File(stream, name)
+    else:
+        yield _File(source, name)
 
 
 def _page_up(x: int) -> int:

@@ -18,6 +18,16 @@ REPLACEMENT = ("lru", "plru")
 INCLUSION = ("nine", "inclusive", "exclusive")
 MODES = ("hardware", "cachegrind")
 
+# Bounds of the hardware modelled, beyond any ARMv8 part, so that a configuration keeps the
+# model's state small on the host (8 bytes of tags per cache line and per TLB entry) and its
+# cycle counts far from overflow (an access's latency is an int32):
+MAX_CACHE_BYTES = 128 << 20  # a cache: the largest last-level caches shipped hold 96 MiB
+LINE_BYTES = (16, 1024)  # cache lines: Arm cores use 64 bytes, a few 128
+MAX_WAYS = 64  # a cache's associativity (the replacement state is one 64-bit word a set)
+MAX_TLB_ENTRIES = 1 << 16  # a set-associative TLB or walk cache: real L2 TLBs hold 1-4 Ki
+MAX_TLB_L1_ENTRIES = 255  # a fully associative L1 TLB (searched entry by entry)
+MAX_LATENCY = 10_000  # cycles of one level, a TLB level or DRAM: real ones are 1 to ~500
+
 
 def _is_pow2(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
@@ -42,6 +52,14 @@ class CacheConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{where}: {key} must be a positive integer, got {value!r}")
+        if self.size > MAX_CACHE_BYTES:
+            raise ValueError(f"{where}: size {self.size} is above {MAX_CACHE_BYTES} bytes")
+        if not LINE_BYTES[0] <= self.line <= LINE_BYTES[1]:
+            raise ValueError(
+                f"{where}: line size {self.line} is not {LINE_BYTES[0]}-{LINE_BYTES[1]}"
+            )
+        if self.latency > MAX_LATENCY:
+            raise ValueError(f"{where}: latency {self.latency} is above {MAX_LATENCY} cycles")
         if not _is_pow2(self.line):
             raise ValueError(f"{where}: line size {self.line} is not a power of two")
         if self.size % (self.ways * self.line):
@@ -56,8 +74,8 @@ class CacheConfig:
             raise ValueError(
                 f"{where}: tree pseudo-LRU needs a power-of-two way count, got {self.ways}"
             )
-        if self.ways > 64:
-            raise ValueError(f"{where}: at most 64 ways are modelled, got {self.ways}")
+        if self.ways > MAX_WAYS:
+            raise ValueError(f"{where}: at most {MAX_WAYS} ways are modelled, got {self.ways}")
         if self.inclusion not in INCLUSION:
             raise ValueError(f"{where}: inclusion {self.inclusion!r} is not one of {INCLUSION}")
 
@@ -94,15 +112,15 @@ class TLBConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"tlb: {key} must be a positive integer, got {value!r}")
-        for key in ("l1i_entries", "l1d_entries"):
-            if getattr(self, key) > 255:
-                raise ValueError(
-                    f"tlb: {key} above 255: larger fully associative TLBs are not modelled"
-                )
+            limit = MAX_TLB_L1_ENTRIES if key.startswith("l1") else MAX_TLB_ENTRIES
+            if value > limit:
+                raise ValueError(f"tlb: {key} above {limit}: larger TLBs are not modelled")
         for key in ("l2_latency", "walk_cache_latency"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"tlb: {key} must be a non-negative integer, got {value!r}")
+            if value > MAX_LATENCY:
+                raise ValueError(f"tlb: {key} {value} is above {MAX_LATENCY} cycles")
         for entries, ways, what in (
             (self.l2_entries, self.l2_ways, "l2"),
             (self.walk_cache_entries, self.walk_cache_ways, "walk cache"),
@@ -128,6 +146,18 @@ class CoreConfig:
     )
     dram_latency: int = 100  # cycles for an access served by DRAM, at this core's clock
     ghz: float = 1.0
+
+    def __post_init__(self):
+        for key in ("l3_latency", "dram_latency"):
+            value = getattr(self, key)
+            if value is None and key == "l3_latency":
+                continue
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not 0 < value <= MAX_LATENCY
+            ):
+                raise ValueError(f"core: {key} must be an integer 1-{MAX_LATENCY}, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,19 @@ from pathlib import Path
 import hmk
 from hmk.hw.config import (
     INCLUSION,
+    LINE_BYTES,
+    MAX_CACHE_BYTES,
+    MAX_LATENCY,
+    MAX_TLB_ENTRIES,
+    MAX_TLB_L1_ENTRIES,
+    MAX_WAYS,
     REPLACEMENT,
     CacheConfig,
     CoreConfig,
     HierarchyConfig,
     TLBConfig,
 )
+from hmk.inputs import UnreadableFile, read_text
 
 DEFAULT_PROFILE = "kirin9000"
 PIPELINES = ("in-order", "out-of-order")
@@ -39,7 +46,46 @@ WALK_FROM = ("l1d", "l2")
 ASID_BITS = (8, 16)
 PREDICTORS = ("bimodal", "gshare")
 KIB = 1024
-MAX_GHZ = 10.0  # a larger clock is almost certainly a value written in MHz
+# The bounds of every numeric key, inclusive, by the key's name (wherever it appears), far
+# beyond any ARMv8 part; docs/hardware-profiles.md ("Bounds") gives the reason for each. The
+# cache and TLB ones come from what the model holds (hmk.hw.config).
+MAX_CLUSTERS = 16  # [[cluster]] entries: real SoCs have one to four
+LIMITS = {
+    "issue_width": (1, 16),  # the widest Arm cores decode 8-10 instructions a cycle
+    "branch_mispredict_penalty": (1, 1000),  # cycles; real ones are 8-20
+    "exception_entry": (1, MAX_LATENCY),  # cycles; real ones are tens
+    "exception_return": (1, MAX_LATENCY),
+    "asid_bits": (8, 16),  # and exactly 8 or 16
+    "size_kib": (1, MAX_CACHE_BYTES // KIB),
+    "ways": (1, MAX_WAYS),
+    "line": LINE_BYTES,
+    "latency": (1, MAX_LATENCY),
+    "l1i_entries": (1, MAX_TLB_L1_ENTRIES),
+    "l1d_entries": (1, MAX_TLB_L1_ENTRIES),
+    "l2_entries": (1, MAX_TLB_ENTRIES),
+    "l2_ways": (1, MAX_TLB_ENTRIES),
+    "l2_latency": (0, MAX_LATENCY),
+    "walk_cache_entries": (1, MAX_TLB_ENTRIES),
+    "walk_cache_ways": (1, MAX_TLB_ENTRIES),
+    "walk_cache_latency": (0, MAX_LATENCY),
+    "mul_latency": (1, 1000),  # cycles of one instruction: real ones are 1-40
+    "div_latency": (1, 1000),
+    "fp_latency": (1, 1000),
+    "fp_div_latency": (1, 1000),
+    "store_forward_latency": (1, 1000),
+    "predictor_entries": (1, 1 << 20),  # a table of that many counters on the host
+    "history_bits": (1, 20),  # at most log2(predictor_entries)
+    "return_stack": (1, 1024),  # real ones hold 8-64 return addresses
+    "indirect_entries": (1, 1 << 20),
+    "rob_entries": (1, 4096),  # real windows hold 100-700 instructions
+    "mlp": (1, 256),  # real cores have 6-50 outstanding misses
+    "count": (1, 255),  # cores of a cluster (and of a SoC: hmk.hw.config)
+    "ghz": (0.05, 10.0),  # a clock above 10 is almost certainly a value written in MHz
+    "latency_ghz": (0.05, 10.0),
+    "dram_latency_ns": (1.0, 1000.0),  # real DRAM is 50-150 ns, memory over CXL ~300 ns
+    "dram_write_gbps": (0.01, 1000.0),
+    "counter_mhz": (0.001, 10000.0),  # Arm's generic timers run at 1-1000 MHz
+}
 
 _CORE_KEYS = (
     "name",
@@ -225,7 +271,7 @@ class SoC:
     def cluster(self, which: str | int) -> Cluster:
         """A cluster by name or by index (an int, or a string of digits: `--core 1`)."""
         names = ", ".join(c.name for c in self.clusters)
-        if isinstance(which, str) and which.isdigit():
+        if isinstance(which, str) and which.isascii() and which.isdigit() and len(which) < 10:
             which = int(which)
         if isinstance(which, int) and not isinstance(which, bool):
             if 0 <= which < len(self.clusters):
@@ -381,7 +427,7 @@ def _locate(name_or_path, kind: str) -> tuple[Path, bool]:
     """(file, looked up by name?) for a SoC ("soc") or core type ("core")."""
     if _is_path(name_or_path):
         path = Path(name_or_path).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise ProfileError(path, None, "no such profile file")
         return path, False
     name = str(name_or_path)
@@ -431,13 +477,13 @@ def _looks_like_core(data: dict) -> bool:
 
 def _read_toml(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ProfileError(path, None, f"cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise ProfileError(path, None, f"not UTF-8 text: {e}") from None
+        text = read_text(path)
+    except UnreadableFile as e:
+        raise ProfileError(path, None, str(e)) from None
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ProfileError(path, None, "invalid TOML: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         where = re.search(r"\(at (line \d+, column \d+)\)", msg)
@@ -446,6 +492,10 @@ def _read_toml(path: Path) -> dict:
         raise ProfileError(
             path, where.group(1) if where else None, f"invalid TOML: {msg}"
         ) from None
+
+
+def _number(x) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:,g}"
 
 
 def _describe(value) -> str:
@@ -489,19 +539,23 @@ class _Table:
             raise self.error(key, f"must be {what}, got {_describe(value)}")
         return value
 
-    def int(self, key: str, default=None, *, minimum: int = 1) -> int:
-        value = self._get(key, default, int, "an integer")
-        if value < minimum:
-            rule = "positive" if minimum == 1 else f"at least {minimum}"
-            raise self.error(key, f"must be {rule}, got {value}")
-        return value
+    def int(self, key: str, default=None) -> int:
+        return self._bounded(key, self._get(key, default, int, "an integer"))
 
-    def float(self, key: str, default=None, *, maximum: float | None = None) -> float:
-        value = float(self._get(key, default, (int, float), "a number"))
-        if not math.isfinite(value) or value <= 0:
-            raise self.error(key, f"must be a positive number, got {value}")
-        if maximum is not None and value > maximum:
-            raise self.error(key, f"must be at most {maximum}, got {value}")
+    def float(self, key: str, default=None) -> float:
+        return self._bounded(key, float(self._get(key, default, (int, float), "a number")))
+
+    def _bounded(self, key: str, value):
+        """`value` if it lies within LIMITS[key], else a ProfileError that gives the range."""
+        lo, hi = LIMITS[key]
+        allowed = f"(allowed: {_number(lo)} to {_number(hi)})"
+        if not math.isfinite(value):
+            raise self.error(key, f"must be a finite number {allowed}, got {value}")
+        if value < lo:
+            rule = "positive" if value <= 0 < lo else f"at least {_number(lo)}"
+            raise self.error(key, f"must be {rule} {allowed}, got {_number(value)}")
+        if value > hi:
+            raise self.error(key, f"must be at most {_number(hi)} {allowed}, got {_number(value)}")
         return value
 
     def str(self, key: str, default=None, *, choices: tuple[str, ...] = ()) -> str:
@@ -548,8 +602,6 @@ def _read_cache(
             "size_kib",
             f"{size_kib} KiB / ({ways} ways x {line} B) = {sets} sets, not a power of two",
         )
-    if ways > 64:
-        raise t.error("ways", f"at most 64 ways are modelled, got {ways}")
     if replacement == "plru" and ways & (ways - 1):
         raise t.error(
             "replacement", f"'plru' (tree pseudo-LRU) needs a power-of-two way count, not {ways}"
@@ -566,10 +618,10 @@ def _read_tlb(t: _Table) -> TLBConfig:
         "l1d_entries": t.int("l1d_entries"),
         "l2_entries": t.int("l2_entries"),
         "l2_ways": t.int("l2_ways"),
-        "l2_latency": t.int("l2_latency", minimum=0),
+        "l2_latency": t.int("l2_latency"),
         "walk_cache_entries": t.int("walk_cache_entries"),
         "walk_cache_ways": t.int("walk_cache_ways"),
-        "walk_cache_latency": t.int("walk_cache_latency", minimum=0),
+        "walk_cache_latency": t.int("walk_cache_latency"),
         "walk_from": t.str("walk_from", choices=WALK_FROM),
     }
     for entries, ways in (("l2_entries", "l2_ways"), ("walk_cache_entries", "walk_cache_ways")):
@@ -713,21 +765,23 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
     dram_ns = t.float("dram_latency_ns")
     write_gbps = 0.0  # not given: write-backs are not limited
     if t.has("dram_write_gbps"):
-        write_gbps = t.float("dram_write_gbps", maximum=1000.0)
+        write_gbps = t.float("dram_write_gbps")
     counter_mhz = DEFAULT_COUNTER_MHZ
     if t.has("counter_mhz"):
-        counter_mhz = t.float("counter_mhz", maximum=10000.0)
+        counter_mhz = t.float("counter_mhz")
     raw = t.data.get("cluster")
     if raw is None:
         raise t.error("cluster", "missing (write one [[cluster]] table per cluster)")
     if not isinstance(raw, list) or not raw:
         raise t.error("cluster", "must be an array of tables ([[cluster]]) with at least one entry")
+    if len(raw) > MAX_CLUSTERS:
+        raise t.error("cluster", f"{len(raw)} clusters; at most {MAX_CLUSTERS} are modelled")
 
     l3, l3_ghz = None, None
     lt = t.table("l3", _L3_KEYS, required=False)
     if lt is not None:
         l3 = _read_cache(lt, lt.str("name", "L3"))
-        l3_ghz = lt.float("latency_ghz", maximum=MAX_GHZ)
+        l3_ghz = lt.float("latency_ghz")
 
     clusters, names = [], set()
     for i, entry in enumerate(raw):
@@ -746,7 +800,7 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
             overrides["l2"] = _read_cache(ct.table("l2", _L2_KEYS), "L2", core.l2)
         core = dataclasses.replace(core, **overrides)
         _check_core(core, path, f"cluster[{i}].")
-        cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz", maximum=MAX_GHZ))
+        cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz"))
         clusters.append(cluster)
 
     soc = SoC(

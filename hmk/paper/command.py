@@ -16,6 +16,7 @@ EXPERIMENT_NAMES = ("faults", "lmbench", "block", "bookkeeping", "coldstart")
 # the Kirin 9000's published faults are far slower than its Cortex-A77 at 3.13 GHz would make
 # them (docs/calibration.md): its little cores are shown beside it
 DEFAULT_PROFILES = ("rpi4", "kirin9000", "kirin9000:little")
+MAX_JOBS = 1024  # worker processes (a pool never has more than there are runs)
 
 
 class PaperError(ValueError):
@@ -68,6 +69,7 @@ def add_parser(commands) -> None:
 
 def cmd_paper(args: argparse.Namespace) -> int:
     from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
+    from hmk.outputs import OutputError, check, check_dir, write_text, written  # noqa: PLC0415
 
     try:
         names = choose(args.only, list(EXPERIMENT_NAMES), "experiment", EXPERIMENT_NAMES)
@@ -82,10 +84,12 @@ def cmd_paper(args: argparse.Namespace) -> int:
         out = args.out
         if out is None and args.write:
             out = os.path.join(os.path.dirname(os.path.abspath(args.write)), "img", "paper")
-        for path in filter(None, (args.write, args.json)):
-            if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-                raise PaperError(f"{path}: no such directory")
-    except (PaperError, ProfileError) as e:
+        for flag, path in (("--write", args.write), ("--json", args.json)):
+            if path is not None:
+                check(path, flag)
+        if out is not None:
+            check_dir(out, "--out")
+    except (PaperError, ProfileError, OutputError) as e:
         print(f"hmk: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     from hmk.paper import page  # noqa: PLC0415
@@ -97,18 +101,20 @@ def cmd_paper(args: argparse.Namespace) -> int:
         print(f"hmk paper: {count} runs on {jobs} processes", file=sys.stderr, flush=True)
     cells = measure(experiments, profiles, jobs)
     text = page.render(cells)
-    if args.write:
-        with open(args.write, "w", encoding="utf-8") as f:
-            f.write(text)
+    if args.write is not None:
+        write_text(args.write, text, "--write")
     else:
         print(text, end="")
     if out:
         from hmk.paper.figures import write_figures  # noqa: PLC0415
 
-        os.makedirs(out, exist_ok=True)
-        write_figures(cells, out)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
+        try:
+            os.makedirs(out, exist_ok=True)
+            write_figures(cells, out)
+        except OSError as e:
+            raise OutputError(f"--out {out}: cannot write: {e.strerror or e}") from None
+    if args.json is not None:
+        with written(args.json, "--json") as path, open(path, "w", encoding="utf-8") as f:
             json.dump(as_json(cells), f, indent=1)
     return 0
 
@@ -127,6 +133,6 @@ def as_json(cells) -> dict:
 def _jobs(text: str | None) -> int:
     if text is None:
         return os.cpu_count() or 1
-    if not text.isdigit() or int(text) < 1:
-        raise PaperError(f"--jobs must be a positive integer, not {text!r}")
+    if not (text.isascii() and text.isdigit() and len(text) < 6 and 1 <= int(text) <= MAX_JOBS):
+        raise PaperError(f"--jobs must be a positive integer up to {MAX_JOBS}, not {text!r}")
     return int(text)

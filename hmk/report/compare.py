@@ -9,7 +9,9 @@ and the stacked bar chart (`plot(results, path)`, matplotlib) show.
 from __future__ import annotations
 
 import io
+import os
 
+from hmk.outputs import OutputError, shown
 from hmk.system.composition import registered
 
 SERVICES = tuple(registered())
@@ -136,16 +138,39 @@ def table(results) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def plot(results, path: str, title: str | None = None) -> None:
-    """A stacked bar chart of each system's cycles by part, written to `path` (PNG, SVG, PDF:
-    matplotlib chooses by the extension)."""
+def plot_format(path: str) -> str:
+    """The image format a chart written to `path` gets: its extension's, PNG without one."""
+    return os.path.splitext(path)[1][1:].lower() or "png"
+
+
+def check_plot(path: str) -> None:
+    """Before a comparison runs: can plot() write `path` (matplotlib there, a format it
+    writes)? Raises OutputError."""
+    plt = _pyplot()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if plot_format(path) not in formats:
+        raise OutputError(
+            f"--plot {shown(path)}: matplotlib cannot write .{plot_format(path)} images "
+            f"(formats: {', '.join(sorted(formats))})"
+        )
+
+
+def _pyplot():
     try:
         import matplotlib  # noqa: PLC0415
 
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:
-        raise RuntimeError("--plot needs matplotlib: pip install matplotlib") from None
+        raise OutputError("--plot needs matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def plot(results, path: str, title: str | None = None) -> None:
+    """A stacked bar chart of each system's cycles by part, written to `path` exactly, in the
+    format of its extension (PNG, SVG, PDF, ...; PNG without one: plot_format)."""
+    plt = _pyplot()
     names = [r.run["system"] for r in results]
     parts = [breakdown(r.stats) for r in results]
     ghz = results[0].ghz
@@ -170,5 +195,6 @@ def plot(results, path: str, title: str | None = None) -> None:
         bbox_to_anchor=(1.0, 1.0),
     )
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
+    kind = plot_format(path)
+    fig.savefig(path, format=kind, metadata={"Software": None} if kind == "png" else None)
     plt.close(fig)

@@ -10,13 +10,14 @@ compares, and another keeps docs/syscalls.md equal to `render_markdown()`.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import sys
-from pathlib import Path
 
 from hmk.linux.shimcalls import ShimCalls
 from hmk.linux.syscalls import ENOSYS_BY_DESIGN, IMPLEMENTED, MISSING, SHIM, SyscallTable
+from hmk.outputs import OutputError, check, write_text
 from hmk.services import registry
 from hmk.workloads import bin_dir
 
@@ -166,10 +167,27 @@ def render_markdown(all_rows=None) -> str:
 
 def main(argv: list[str]) -> int:
     """python -m hmk.report.syscalls [--refresh] [--write FILE.md]"""
-    if "--refresh" in argv:
-        EXERCISED.write_text(json.dumps(measure(), indent=1, sort_keys=True) + "\n")
-    if "--write" in argv:
-        Path(argv[argv.index("--write") + 1]).write_text(render_markdown(), encoding="utf-8")
+    parser = argparse.ArgumentParser(
+        prog="python -m hmk.report.syscalls",
+        description="Keep docs/syscalls.md and the measured calls of the bundled programs.",
+    )
+    parser.add_argument(
+        "--refresh", action="store_true", help=f"run every bundled program again: {EXERCISED}"
+    )
+    parser.add_argument("--write", metavar="FILE.md", help="write the syscall table's page")
+    args = parser.parse_args(argv)
+    try:
+        if args.refresh:
+            check(EXERCISED, "--refresh")
+        if args.write is not None:
+            check(args.write, "--write")
+        if args.refresh:
+            write_text(EXERCISED, json.dumps(measure(), indent=1, sort_keys=True) + "\n")
+        if args.write is not None:
+            write_text(args.write, render_markdown(), "--write")
+    except OutputError as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -544,9 +544,10 @@ class FsMgr(
         self.work(table_free=1, fd_close=len(fds))
 
     def executable(self, task, path: bytes, from_user: bool = True):
-        """(bytes, absolute path) of the program at `path` for execve, or -errno. The file
-        manager's work: the path copied in (`from_user`: execve's path; a dynamic loader's
-        comes from the program's file) and walked, and the file opened and released."""
+        """(contents, absolute path) of the program at `path` for execve, or -errno: its
+        bytes, or the host file that holds them (File.source; hmk.cpu.elf reads either). The
+        file manager's work: the path copied in (`from_user`: execve's path; a dynamic
+        loader's comes from the program's file) and walked, and the file opened and released."""
         before = self.vfs.lookups
         node, _, _ = self.vfs.walk(self.tables[task.pid].cwd, path)
         lookups = self.vfs.lookups - before
@@ -560,7 +561,7 @@ class FsMgr(
             if not node.mode & 0o111:
                 return -EACCES
             ops.update(file_open=1, file_release=1)
-            return bytes(node.data), self.vfs.path_of(node)
+            return node.source, self.vfs.path_of(node)
 
     # ---- open files going away -----------------------------------------------------------
     def _released(self, f: OpenFile) -> None:

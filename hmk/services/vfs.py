@@ -171,6 +171,12 @@ class File(Node):
         return self._data
 
     @property
+    def source(self) -> bytes | Path:
+        """Its bytes, or the host file that holds them while they have not been read in: a
+        reader that takes a few parts of it (the ELF loader) need not read it all."""
+        return self.host if self._data is None else bytes(self._data)
+
+    @property
     def size(self) -> int:
         if self._data is None and self.host is not None:
             try:

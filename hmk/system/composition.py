@@ -38,12 +38,15 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from hmk.inputs import UnreadableFile, read_text
+
 CLASSES = ("IC0", "IC1", "IC2")
 KERNELS = ("hm", "linux")
 DEFAULT_SYSTEM = "hm-phone"
 _KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver"}
 _KEYS |= {"memcg", "region_map", "domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
+MAX_NAME = 64  # characters of a system's or a domain's name (a line of `hmk systems` shows it)
 
 
 def registered() -> dict[str, str]:
@@ -123,9 +126,11 @@ def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> Composition:
                 None, None, f"unknown system {text!r}; presets: {', '.join(list_systems())}"
             )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise SystemFileError(path, None, f"cannot read: {e.strerror or e}") from None
+        data = tomllib.loads(read_text(path))
+    except UnreadableFile as e:
+        raise SystemFileError(path, None, str(e)) from None
+    except RecursionError:
+        raise SystemFileError(path, None, "not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         raise SystemFileError(path, None, f"not valid TOML: {e}") from None
     return parse_system(data, path)
@@ -139,8 +144,8 @@ def parse_system(data: dict, path=None) -> Composition:
     if unknown:
         raise err(unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
     name = data.get("name", Path(path).stem if path else "system")
-    if not isinstance(name, str) or not name:
-        raise err("name", "must be a non-empty string")
+    if not _is_name(name):
+        raise err("name", f"must be a name of 1 to {MAX_NAME} printable characters")
     flags = {}
     for key in ("kernel_paging", "address_tokens", "twin_driver", "region_map"):
         value = data.get(key, key not in ("twin_driver", "region_map"))
@@ -160,8 +165,8 @@ def parse_system(data: dict, path=None) -> Composition:
         if extra:
             raise err(f"{where}.{extra[0]}", "unknown key (known: class, name, services)")
         dname = d.get("name")
-        if not isinstance(dname, str) or not dname:
-            raise err(f"{where}.name", "must be a non-empty string")
+        if not _is_name(dname):
+            raise err(f"{where}.name", f"must be a name of 1 to {MAX_NAME} printable characters")
         if dname in names:
             raise err(f"{where}.name", f"domain {dname!r} is defined twice")
         names.add(dname)
@@ -172,7 +177,7 @@ def parse_system(data: dict, path=None) -> Composition:
         if not isinstance(members, list) or not members:
             raise err(f"{where}.services", "must be a non-empty list of service names")
         for s in members:
-            if s not in known:
+            if not isinstance(s, str) or s not in known:
                 raise err(f"{where}.services", f"unknown service {s!r} (known: {', '.join(known)})")
             if s in seen:
                 raise err(
@@ -188,8 +193,8 @@ def parse_system(data: dict, path=None) -> Composition:
                 raise err("domain", f"service {s!r} is in no domain, and a domain takes its name")
             domains.append(Domain(s, "IC0" if monolithic else default_class, (s,)))
     description = data.get("description", "")
-    if not isinstance(description, str):
-        raise err("description", "must be a string")
+    if not isinstance(description, str) or not description.isprintable():
+        raise err("description", "must be a string of printable characters (one line)")
     kernel = data.get("kernel", "hm")
     if kernel not in KERNELS:
         raise err("kernel", f"must be one of {', '.join(KERNELS)}, not {kernel!r}")
@@ -214,6 +219,10 @@ def parse_system(data: dict, path=None) -> Composition:
         memcg,
         flags["region_map"],
     )
+
+
+def _is_name(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME and value.isprintable()
 
 
 def _check_monolithic(domains, data, err) -> None:
