@@ -29,7 +29,16 @@ import sys
 import time
 
 from hmk.hw.pagetable import PAGE_SIZE
-from hmk.linux.abi import BLKGETSIZE64, EAGAIN, EFAULT, EINVAL, ENOSPC, ENOTTY, RTC_RD_TIME
+from hmk.linux.abi import (
+    BLKGETSIZE64,
+    EAGAIN,
+    EFAULT,
+    EINVAL,
+    EIO,
+    ENOSPC,
+    ENOTTY,
+    RTC_RD_TIME,
+)
 from hmk.linux.clock import BOOT_TIME_NS
 from hmk.services.copies import (
     COPY_LINE,
@@ -139,8 +148,15 @@ class DevHost(Service):
     def console_read(self, n: int) -> bytes:
         return self.stdin.read(n)
 
-    def console_write(self, fd: int, data: bytes) -> None:
-        (self.out if fd == 1 else self.err).write(data)
+    def console_write(self, fd: int, data: bytes) -> int:
+        """The bytes leave the machine on the host's stream: 0, or the host's -errno when it
+        cannot take them (a full disk, a closed pipe), which the guest gets as qemu-user's
+        guest would."""
+        try:
+            (self.out if fd == 1 else self.err).write(data)
+        except OSError as e:
+            return -(e.errno or EIO)
+        return 0
 
     def control(self, proc) -> None:
         """A console control request fsmgr passes on (an ioctl): a call into the driver."""
@@ -187,6 +203,8 @@ class DevHost(Service):
                 n = len(room)
             else:
                 n = node.write(data)
+                if n < 0:
+                    return n
                 spans, ops = self._ring_spans(n), {"console_write": 1}
             with self.working(**ops) as done:
                 log_vector(self.k.mem, space, vec, n, READ)

@@ -319,6 +319,8 @@ class FileIO:
         if _driven(node):
             start = f.pos if pos is None else pos
             n = self.peers["devhost"].write(call.task.proc, node, call.space, vec, start, data)
+            if n == -EPIPE:  # the host's end of the console is closed, as a pipe's reader
+                call.task.signals.post(SIGPIPE)
             if n > 0 and pos is None and isinstance(node, BlockDevice):
                 f.pos += n
             return n

@@ -118,8 +118,8 @@ def _devices(fs, dev: Dir) -> None:
 
     def console_write(fd):
         def write(data):
-            host().console_write(fd, data)
-            return len(data)
+            err = host().console_write(fd, data)
+            return err or len(data)
 
         return write
 

@@ -14,7 +14,7 @@ def ram_bytes(size: int | str) -> int:
         text = size.strip().upper().removesuffix("IB").removesuffix("B")
         unit = text[-1:] if text[-1:] in SIZE_UNITS else ""
         number = text[: len(text) - len(unit)]
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             raise ValueError(f"ram: not a size: {size!r} (e.g. 512M, 2G)")
         size = int(number) * SIZE_UNITS[unit]
     if isinstance(size, bool) or not isinstance(size, int):
