@@ -463,6 +463,46 @@ static const struct call CALLS[] = {
 };
 #define NCALLS ((int)(sizeof(CALLS) / sizeof(CALLS[0])))
 
+/* the arm64 numbers of the calls handled specially (the table's numbers are arm64's) */
+enum {
+    A_brk = 214,
+    A_map_shadow_stack = 453,
+    A_pidfd_send_signal = 424,
+    A_process_madvise = 440,
+    A_seccomp = 277,
+    A_clone = 220,
+    A_clone3 = 435,
+    A_close_range = 436,
+    A_execve = 221,
+    A_execveat = 281,
+    A_fcntl = 25,
+    A_getpriority = 141,
+    A_getrandom = 278,
+    A_io_uring_setup = 425,
+    A_kill = 129,
+    A_madvise = 233,
+    A_mknodat = 33,
+    A_mmap = 222,
+    A_mremap = 216,
+    A_openat2 = 437,
+    A_pipe2 = 59,
+    A_prctl = 167,
+    A_prlimit64 = 261,
+    A_pselect6 = 72,
+    A_rt_sigaction = 134,
+    A_rt_sigqueueinfo = 138,
+    A_rt_tgsigqueueinfo = 240,
+    A_setitimer = 103,
+    A_setpriority = 140,
+    A_setrlimit = 164,
+    A_socketpair = 199,
+    A_symlinkat = 36,
+    A_tgkill = 131,
+    A_timer_settime = 110,
+    A_timerfd_settime = 86,
+    A_tkill = 130,
+};
+
 /* ---- state ---- */
 static uint64_t rng;
 static int safe, verbose;
@@ -483,7 +523,17 @@ static unsigned long maps[NMAPS], map_lens[NMAPS];
 static volatile unsigned long signals_seen;
 static struct rlimit initial_limits[RLIM_NLIMITS];
 
-/* ---- raw calls: the kernel's own return value, no errno ---- */
+__attribute__((noreturn, used)) void sysfuzz_child(void);
+void sysfuzz_handler(int sig, siginfo_t *info, void *context);
+
+/* ---- raw calls: the kernel's own return value, no errno ----
+ *
+ * The fuzzer is an AArch64 program; it also builds for x86-64 (`cc -static`), so that this
+ * machine's Linux can answer the safe subset natively (hmk/fuzz/diff.py): the table's numbers
+ * and the arguments it prints stay arm64's, and just before a call native() turns them into
+ * x86-64's where the two ABIs differ (the call's number, open flags, clone's argument order,
+ * a signal handler's restorer). */
+#if defined(__aarch64__)
 static long sys6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
     register long x8 __asm__("x8") = nr;
@@ -499,14 +549,6 @@ static long sys6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
                      : "memory", "cc");
     return x0;
 }
-#define sys0(nr) sys6(nr, 0, 0, 0, 0, 0, 0)
-#define sys1(nr, a) sys6(nr, (long)(a), 0, 0, 0, 0, 0)
-#define sys2(nr, a, b) sys6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
-#define sys3(nr, a, b, c) sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-#define sys4(nr, a, b, c, d) sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
-
-__attribute__((noreturn, used)) void sysfuzz_child(void);
-void sysfuzz_handler(int sig, siginfo_t *info, void *context);
 
 /* clone or clone3: the child (result 0) goes straight to sysfuzz_child, on whatever stack
  * the kernel gave it, and never returns here */
@@ -527,6 +569,145 @@ static long spawn6(long nr, long a0, long a1, long a2, long a3, long a4)
                      : "memory", "cc");
     return x0;
 }
+
+static long native_nr(int nr) { return nr; }
+#define NATIVE 0
+#elif defined(__x86_64__)
+static long sys6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+    register long r10 __asm__("r10") = a3;
+    register long r8 __asm__("r8") = a4;
+    register long r9 __asm__("r9") = a5;
+    long r = nr;
+    __asm__ volatile("syscall"
+                     : "+a"(r)
+                     : "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory", "cc");
+    return r;
+}
+
+static long spawn6(long nr, long a0, long a1, long a2, long a3, long a4)
+{
+    register long r10 __asm__("r10") = a3;
+    register long r8 __asm__("r8") = a4;
+    long r = nr;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "and $-16, %%rsp\n\t"
+                     "call sysfuzz_child\n"
+                     "1:"
+                     : "+a"(r)
+                     : "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory", "cc");
+    return r;
+}
+
+/* x86-64 has no signal-return trampoline of the kernel's: a handler needs SA_RESTORER */
+void sysfuzz_restorer(void);
+__asm__(".text\n"
+        "sysfuzz_restorer:\n\t"
+        "mov $15, %eax\n\t" /* rt_sigreturn */
+        "syscall\n");
+
+/* 1 + the x86-64 number of each arm64 number below 424 (from 424 on they are the same) */
+static const short X86_NR[424] = {
+    [0] = __NR_io_setup + 1, [1] = __NR_io_destroy + 1, [2] = __NR_io_submit + 1, [3] = __NR_io_cancel + 1,
+    [4] = __NR_io_getevents + 1, [5] = __NR_setxattr + 1, [6] = __NR_lsetxattr + 1, [7] = __NR_fsetxattr + 1,
+    [8] = __NR_getxattr + 1, [9] = __NR_lgetxattr + 1, [10] = __NR_fgetxattr + 1, [11] = __NR_listxattr + 1,
+    [12] = __NR_llistxattr + 1, [13] = __NR_flistxattr + 1, [14] = __NR_removexattr + 1,
+    [15] = __NR_lremovexattr + 1, [16] = __NR_fremovexattr + 1, [17] = __NR_getcwd + 1,
+    [18] = __NR_lookup_dcookie + 1, [19] = __NR_eventfd2 + 1, [20] = __NR_epoll_create1 + 1,
+    [21] = __NR_epoll_ctl + 1, [22] = __NR_epoll_pwait + 1, [23] = __NR_dup + 1, [24] = __NR_dup3 + 1,
+    [25] = __NR_fcntl + 1, [26] = __NR_inotify_init1 + 1, [27] = __NR_inotify_add_watch + 1,
+    [28] = __NR_inotify_rm_watch + 1, [29] = __NR_ioctl + 1, [30] = __NR_ioprio_set + 1,
+    [31] = __NR_ioprio_get + 1, [32] = __NR_flock + 1, [33] = __NR_mknodat + 1, [34] = __NR_mkdirat + 1,
+    [35] = __NR_unlinkat + 1, [36] = __NR_symlinkat + 1, [37] = __NR_linkat + 1, [38] = __NR_renameat + 1,
+    [39] = __NR_umount2 + 1, [40] = __NR_mount + 1, [41] = __NR_pivot_root + 1, [42] = __NR_nfsservctl + 1,
+    [43] = __NR_statfs + 1, [44] = __NR_fstatfs + 1, [45] = __NR_truncate + 1, [46] = __NR_ftruncate + 1,
+    [47] = __NR_fallocate + 1, [48] = __NR_faccessat + 1, [49] = __NR_chdir + 1, [50] = __NR_fchdir + 1,
+    [51] = __NR_chroot + 1, [52] = __NR_fchmod + 1, [53] = __NR_fchmodat + 1, [54] = __NR_fchownat + 1,
+    [55] = __NR_fchown + 1, [56] = __NR_openat + 1, [57] = __NR_close + 1, [58] = __NR_vhangup + 1,
+    [59] = __NR_pipe2 + 1, [60] = __NR_quotactl + 1, [61] = __NR_getdents64 + 1, [62] = __NR_lseek + 1,
+    [63] = __NR_read + 1, [64] = __NR_write + 1, [65] = __NR_readv + 1, [66] = __NR_writev + 1,
+    [67] = __NR_pread64 + 1, [68] = __NR_pwrite64 + 1, [69] = __NR_preadv + 1, [70] = __NR_pwritev + 1,
+    [71] = __NR_sendfile + 1, [72] = __NR_pselect6 + 1, [73] = __NR_ppoll + 1, [74] = __NR_signalfd4 + 1,
+    [75] = __NR_vmsplice + 1, [76] = __NR_splice + 1, [77] = __NR_tee + 1, [78] = __NR_readlinkat + 1,
+    [79] = __NR_newfstatat + 1, [80] = __NR_fstat + 1, [81] = __NR_sync + 1, [82] = __NR_fsync + 1,
+    [83] = __NR_fdatasync + 1, [84] = __NR_sync_file_range + 1, [85] = __NR_timerfd_create + 1,
+    [86] = __NR_timerfd_settime + 1, [87] = __NR_timerfd_gettime + 1, [88] = __NR_utimensat + 1,
+    [89] = __NR_acct + 1, [90] = __NR_capget + 1, [91] = __NR_capset + 1, [92] = __NR_personality + 1,
+    [93] = __NR_exit + 1, [94] = __NR_exit_group + 1, [95] = __NR_waitid + 1, [96] = __NR_set_tid_address + 1,
+    [97] = __NR_unshare + 1, [98] = __NR_futex + 1, [99] = __NR_set_robust_list + 1,
+    [100] = __NR_get_robust_list + 1, [101] = __NR_nanosleep + 1, [102] = __NR_getitimer + 1,
+    [103] = __NR_setitimer + 1, [104] = __NR_kexec_load + 1, [105] = __NR_init_module + 1,
+    [106] = __NR_delete_module + 1, [107] = __NR_timer_create + 1, [108] = __NR_timer_gettime + 1,
+    [109] = __NR_timer_getoverrun + 1, [110] = __NR_timer_settime + 1, [111] = __NR_timer_delete + 1,
+    [112] = __NR_clock_settime + 1, [113] = __NR_clock_gettime + 1, [114] = __NR_clock_getres + 1,
+    [115] = __NR_clock_nanosleep + 1, [116] = __NR_syslog + 1, [117] = __NR_ptrace + 1,
+    [118] = __NR_sched_setparam + 1, [119] = __NR_sched_setscheduler + 1, [120] = __NR_sched_getscheduler + 1,
+    [121] = __NR_sched_getparam + 1, [122] = __NR_sched_setaffinity + 1, [123] = __NR_sched_getaffinity + 1,
+    [124] = __NR_sched_yield + 1, [125] = __NR_sched_get_priority_max + 1,
+    [126] = __NR_sched_get_priority_min + 1, [127] = __NR_sched_rr_get_interval + 1,
+    [128] = __NR_restart_syscall + 1, [129] = __NR_kill + 1, [130] = __NR_tkill + 1, [131] = __NR_tgkill + 1,
+    [132] = __NR_sigaltstack + 1, [133] = __NR_rt_sigsuspend + 1, [134] = __NR_rt_sigaction + 1,
+    [135] = __NR_rt_sigprocmask + 1, [136] = __NR_rt_sigpending + 1, [137] = __NR_rt_sigtimedwait + 1,
+    [138] = __NR_rt_sigqueueinfo + 1, [139] = __NR_rt_sigreturn + 1, [140] = __NR_setpriority + 1,
+    [141] = __NR_getpriority + 1, [142] = __NR_reboot + 1, [143] = __NR_setregid + 1, [144] = __NR_setgid + 1,
+    [145] = __NR_setreuid + 1, [146] = __NR_setuid + 1, [147] = __NR_setresuid + 1, [148] = __NR_getresuid + 1,
+    [149] = __NR_setresgid + 1, [150] = __NR_getresgid + 1, [151] = __NR_setfsuid + 1, [152] = __NR_setfsgid + 1,
+    [153] = __NR_times + 1, [154] = __NR_setpgid + 1, [155] = __NR_getpgid + 1, [156] = __NR_getsid + 1,
+    [157] = __NR_setsid + 1, [158] = __NR_getgroups + 1, [159] = __NR_setgroups + 1, [160] = __NR_uname + 1,
+    [161] = __NR_sethostname + 1, [162] = __NR_setdomainname + 1, [163] = __NR_getrlimit + 1,
+    [164] = __NR_setrlimit + 1, [165] = __NR_getrusage + 1, [166] = __NR_umask + 1, [167] = __NR_prctl + 1,
+    [168] = __NR_getcpu + 1, [169] = __NR_gettimeofday + 1, [170] = __NR_settimeofday + 1,
+    [171] = __NR_adjtimex + 1, [172] = __NR_getpid + 1, [173] = __NR_getppid + 1, [174] = __NR_getuid + 1,
+    [175] = __NR_geteuid + 1, [176] = __NR_getgid + 1, [177] = __NR_getegid + 1, [178] = __NR_gettid + 1,
+    [179] = __NR_sysinfo + 1, [180] = __NR_mq_open + 1, [181] = __NR_mq_unlink + 1, [182] = __NR_mq_timedsend + 1,
+    [183] = __NR_mq_timedreceive + 1, [184] = __NR_mq_notify + 1, [185] = __NR_mq_getsetattr + 1,
+    [186] = __NR_msgget + 1, [187] = __NR_msgctl + 1, [188] = __NR_msgrcv + 1, [189] = __NR_msgsnd + 1,
+    [190] = __NR_semget + 1, [191] = __NR_semctl + 1, [192] = __NR_semtimedop + 1, [193] = __NR_semop + 1,
+    [194] = __NR_shmget + 1, [195] = __NR_shmctl + 1, [196] = __NR_shmat + 1, [197] = __NR_shmdt + 1,
+    [198] = __NR_socket + 1, [199] = __NR_socketpair + 1, [200] = __NR_bind + 1, [201] = __NR_listen + 1,
+    [202] = __NR_accept + 1, [203] = __NR_connect + 1, [204] = __NR_getsockname + 1, [205] = __NR_getpeername + 1,
+    [206] = __NR_sendto + 1, [207] = __NR_recvfrom + 1, [208] = __NR_setsockopt + 1, [209] = __NR_getsockopt + 1,
+    [210] = __NR_shutdown + 1, [211] = __NR_sendmsg + 1, [212] = __NR_recvmsg + 1, [213] = __NR_readahead + 1,
+    [214] = __NR_brk + 1, [215] = __NR_munmap + 1, [216] = __NR_mremap + 1, [217] = __NR_add_key + 1,
+    [218] = __NR_request_key + 1, [219] = __NR_keyctl + 1, [220] = __NR_clone + 1, [221] = __NR_execve + 1,
+    [222] = __NR_mmap + 1, [223] = __NR_fadvise64 + 1, [224] = __NR_swapon + 1, [225] = __NR_swapoff + 1,
+    [226] = __NR_mprotect + 1, [227] = __NR_msync + 1, [228] = __NR_mlock + 1, [229] = __NR_munlock + 1,
+    [230] = __NR_mlockall + 1, [231] = __NR_munlockall + 1, [232] = __NR_mincore + 1, [233] = __NR_madvise + 1,
+    [234] = __NR_remap_file_pages + 1, [235] = __NR_mbind + 1, [236] = __NR_get_mempolicy + 1,
+    [237] = __NR_set_mempolicy + 1, [238] = __NR_migrate_pages + 1, [239] = __NR_move_pages + 1,
+    [240] = __NR_rt_tgsigqueueinfo + 1, [241] = __NR_perf_event_open + 1, [242] = __NR_accept4 + 1,
+    [243] = __NR_recvmmsg + 1, [260] = __NR_wait4 + 1, [261] = __NR_prlimit64 + 1, [262] = __NR_fanotify_init + 1,
+    [263] = __NR_fanotify_mark + 1, [264] = __NR_name_to_handle_at + 1, [265] = __NR_open_by_handle_at + 1,
+    [266] = __NR_clock_adjtime + 1, [267] = __NR_syncfs + 1, [268] = __NR_setns + 1, [269] = __NR_sendmmsg + 1,
+    [270] = __NR_process_vm_readv + 1, [271] = __NR_process_vm_writev + 1, [272] = __NR_kcmp + 1,
+    [273] = __NR_finit_module + 1, [274] = __NR_sched_setattr + 1, [275] = __NR_sched_getattr + 1,
+    [276] = __NR_renameat2 + 1, [277] = __NR_seccomp + 1, [278] = __NR_getrandom + 1,
+    [279] = __NR_memfd_create + 1, [280] = __NR_bpf + 1, [281] = __NR_execveat + 1, [282] = __NR_userfaultfd + 1,
+    [283] = __NR_membarrier + 1, [284] = __NR_mlock2 + 1, [285] = __NR_copy_file_range + 1,
+    [286] = __NR_preadv2 + 1, [287] = __NR_pwritev2 + 1, [288] = __NR_pkey_mprotect + 1,
+    [289] = __NR_pkey_alloc + 1, [290] = __NR_pkey_free + 1, [291] = __NR_statx + 1,
+    [292] = __NR_io_pgetevents + 1, [293] = __NR_rseq + 1, [294] = __NR_kexec_file_load + 1,
+};
+
+static long native_nr(int nr)
+{
+    if (nr == 244 || nr == 300)
+        return 400; /* no call on either (x86-64 335 and 336 are uprobes' calls) */
+    return nr < 424 ? (X86_NR[nr] ? X86_NR[nr] - 1 : 400) : nr;
+}
+#define NATIVE 1
+#else
+#error "sysfuzz: AArch64 or x86-64 only"
+#endif
+#define sys0(nr) sys6(nr, 0, 0, 0, 0, 0, 0)
+#define sys1(nr, a) sys6(nr, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(nr, a, b) sys6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(nr, a, b, c) sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(nr, a, b, c, d) sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 /* A child sleeps until it is killed; it leaves when its parent is gone. Raw calls only: its
  * thread pointer may be anything a clone gave it. */
@@ -575,6 +756,17 @@ static uint64_t below(uint64_t n) { return reduce(next(), n); }
 static int chance(unsigned pct) { return below(100) < pct; }
 #define PICK(a) ((a)[below(sizeof(a) / sizeof((a)[0]))])
 
+/* a | b with a drawn before b: C leaves the order of an operator's operands open, and the
+ * x86-64 build must draw the same numbers in the same order as the arm64 one */
+#define then_or(a, b) __extension__({ uint64_t first_ = (a); first_ | (b); })
+
+/* a page of the zone, (pct in 100) at an address inside it */
+static uint64_t zone_address(unsigned pct)
+{
+    uint64_t page = ZONE + PAGE * below(ZONE_PAGES);
+    return page + (chance(pct) ? below(PAGE) : 0);
+}
+
 /* an int argument, now and then with junk in the upper half (the kernel reads 32 bits) */
 static uint64_t wide(uint64_t v)
 {
@@ -616,7 +808,7 @@ static const uint64_t BAD_POINTERS[] = {0, UNMAPPED, NONE_PAGE, HMK_KERNEL, LINU
 /* a pointer that is no good: NULL, unmapped, inaccessible, the kernel's */
 static uint64_t bad_pointer(void)
 {
-    if (chance(5) && !safe)
+    if (chance(5))
         return next(); /* anywhere */
     return PICK(BAD_POINTERS);
 }
@@ -640,7 +832,7 @@ static uint64_t buffer(void)
     if (r < 82)
         return NONE_PAGE - 8 * below(4); /* runs into the inaccessible page */
     if (!safe && r < 88)
-        return ZONE + PAGE * below(ZONE_PAGES) + (chance(20) ? below(PAGE) : 0);
+        return zone_address(20);
     return bad_pointer();
 }
 
@@ -850,6 +1042,12 @@ static uint64_t target(int *self)
 
 /* a signal number for a target: never SIGKILL or SIGSTOP to itself (its own group included),
  * nor a fault signal with a made-up siginfo (`with_info`); anything else has its handler */
+static int is_fault_signal(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+           sig == SIGSYS;
+}
+
 static uint64_t signal_for(int self, int with_info)
 {
     for (;;) {
@@ -858,9 +1056,7 @@ static uint64_t signal_for(int self, int with_info)
             if (self || safe)
                 continue;
         }
-        /* (qemu-aarch64 takes a fault signal sent to itself for its own fault) */
-        if ((with_info || (safe && self)) && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-                          sig == SIGTRAP || sig == SIGSYS))
+        if (with_info && is_fault_signal((int)sig))
             continue;
         return wide(sig);
     }
@@ -923,13 +1119,11 @@ static uint64_t sigset_size(void)
 static uint64_t iovec_ptr(void)
 {
     uint64_t p;
-    uint64_t *iov = safe ? (uint64_t *)(p = (uint64_t)room(16 * 8)) : structure(16 * 8, &p);
+    uint64_t *iov = structure(16 * 8, &p);
     if (iov)
         for (int i = 0; i < 8; i++) {
-            iov[2 * i] = chance(85) || safe ? ARENA + 8 * below(ARENA_SIZE / 8) : buffer();
+            iov[2 * i] = chance(85) ? ARENA + 8 * below(ARENA_SIZE / 8) : buffer();
             iov[2 * i + 1] = chance(90) ? below(300) : PICK(HUGE_SIZES);
-            if (safe && iov[2 * i] + iov[2 * i + 1] > ARENA + ARENA_SIZE)
-                iov[2 * i + 1] = ARENA + ARENA_SIZE - iov[2 * i];
         }
     return p;
 }
@@ -938,9 +1132,6 @@ static uint64_t socklen(void)
 {
     uint64_t len = chance(80) ? PICK(((const uint64_t[]){0, 2, 3, 16, 28, 110, 111, 128, 4, 1}))
                               : small_int();
-    len &= 0xffffffff;
-    if (safe && len > 4096)
-        len = 4096; /* qemu-aarch64 puts a socket address on its stack: no huge one */
     return wide(len);
 }
 
@@ -949,8 +1140,7 @@ static const char *const SOCKET_PATHS[] = {"s0", "s1", "d/s", "a", "d", "nope/s"
 static uint64_t sockaddr_ptr(void)
 {
     uint64_t p;
-    /* safe mode: always one (qemu-aarch64 reads a bad one of length 0 and crashes) */
-    unsigned char *sa = safe ? (unsigned char *)(p = (uint64_t)room(128)) : structure(128, &p);
+    unsigned char *sa = structure(128, &p);
     if (!sa)
         return p;
     unsigned r = (unsigned)below(100);
@@ -993,20 +1183,17 @@ static uint64_t socklen_ptr(void)
     return p;
 }
 
-/* ancillary data: one well-formed message, or (not in safe mode: qemu-aarch64 trusts the
- * lengths it finds there) junk */
+/* ancillary data: one well-formed message, or junk */
 static uint64_t control_ptr(uint64_t *len)
 {
     uint64_t p;
-    uint64_t *c = safe ? (uint64_t *)(p = (uint64_t)room(64)) : structure(64, &p);
+    uint64_t *c = structure(64, &p);
     *len = chance(80) ? PICK(((const uint64_t[]){0, 16, 20, 24, 32, 64})) : size();
-    if (safe)
-        *len = PICK(((const uint64_t[]){0, 24, 32}));
     if (!c)
         return p;
     for (int i = 0; i < 8; i++)
         c[i] = next();
-    if (chance(70) || safe) { /* a cmsghdr: SCM_RIGHTS of two descriptors or SCM_CREDENTIALS */
+    if (chance(70)) { /* a cmsghdr: SCM_RIGHTS of two descriptors or SCM_CREDENTIALS */
         int rights = chance(60);
         c[0] = rights ? 24 : 28;        /* cmsg_len */
         ((uint32_t *)c)[2] = SOL_SOCKET; /* cmsg_level */
@@ -1061,7 +1248,7 @@ static uint64_t epoll_event_ptr(void)
     uint64_t p;
     uint32_t *e = structure(16, &p);
     if (e) {
-        e[0] = (uint32_t)(chance(70) ? below(64) | (chance(30) ? 1U << 31 : 0) : next());
+        e[0] = (uint32_t)(chance(70) ? then_or(below(64), chance(30) ? 1U << 31 : 0) : next());
         e[2] = (uint32_t)next();
         e[3] = (uint32_t)next();
     }
@@ -1075,7 +1262,7 @@ static uint64_t pollfd_ptr(void)
     if (pf)
         for (int i = 0; i < 6; i++) {
             pf[2 * i] = (int32_t)fd();
-            pf[2 * i + 1] = (int32_t)(chance(80) ? below(8) | (below(4) << 8) : next());
+            pf[2 * i + 1] = (int32_t)(chance(80) ? then_or(below(8), below(4) << 8) : next());
         }
     return p;
 }
@@ -1165,7 +1352,7 @@ static uint64_t open_how_ptr(void)
     uint64_t p;
     uint64_t *h = structure(32, &p);
     if (h) {
-        h[0] = chance(80) ? below(4) | (flags() & 0x7fffff) : next();
+        h[0] = chance(80) ? then_or(below(4), flags() & 0x7fffff) : next();
         h[1] = chance(80) ? below(01000) : next();
         h[2] = chance(70) ? below(64) : next();
         h[3] = chance(80) ? 0 : next();
@@ -1226,17 +1413,19 @@ static uint64_t gen(char kind, const uint64_t *prev)
     case 'i': return wide(small_int());
     case 'o': return offset();
     case 'L': return file_length();
-    case 'M': return chance(85) ? below(010000) | (chance(20) ? 0170000 & (next() << 12) : 0) : next();
+    case 'M':
+        if (!chance(85))
+            return next();
+        return then_or(below(010000), chance(20) ? 0170000 & (next() << 12) : 0);
     case 'w': return wide(chance(85) ? below(6) : small_int());
     case 'm': /* the zone, or places where nothing of the fuzzer's own is */
         if (chance(85))
-            return ZONE + PAGE * below(ZONE_PAGES) + (chance(8) ? below(PAGE) : 0);
-        /* (not the last page in safe mode: qemu-aarch64 asserts on its end) */
+            return zone_address(8);
         return PICK(((const uint64_t[]){0, HMK_KERNEL, LINUX_KERNEL, UNMAPPED, ZONE - PAGE,
-                                        safe ? UNMAPPED : ~0UL - PAGE + 1}));
+                                        ~0UL - PAGE + 1}));
     case 'z': /* a few pages, or so much that every kernel refuses before acting */
         if (chance(88))
-            return PAGE * below(9) + (chance(10) ? below(PAGE) : 0);
+            return then_or(PAGE * below(9), chance(10) ? below(PAGE) : 0);
         return PICK(((const uint64_t[]){0, ~0UL, 1UL << 63, ~0UL - PAGE + 2}));
     case 'p': return pid();
     case 'u':
@@ -1272,13 +1461,13 @@ static uint64_t gen(char kind, const uint64_t *prev)
         return wide(chance(70) ? PICK(((const uint64_t[]){AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET}))
                                : below(50));
     case 'Z':
-        return wide((chance(85) ? below(6) : next() & 0xff) |
-                    (chance(30) ? PICK(((const uint64_t[]){SOCK_NONBLOCK, SOCK_CLOEXEC, 0x40})) : 0));
+        return wide(then_or(chance(85) ? below(6) : next() & 0xff,
+                            chance(30) ? PICK(((const uint64_t[]){SOCK_NONBLOCK, SOCK_CLOEXEC, 0x40})) : 0));
     case 'j': return loff_ptr();
     case 'E': return sigevent_ptr();
     case 'H': return cap_header_ptr();
     case 'O':
-        return wide(below(4) | (chance(80) ? flags() & 0x7fffff : flags()));
+        return wide(then_or(below(4), chance(80) ? flags() & 0x7fffff : flags()));
     case 'V': return open_how_ptr();
     case 'D': return futex_waitv_ptr();
     case '*': return int_or_pointer();
@@ -1325,8 +1514,8 @@ static uint64_t clone_flags(void)
         f |= PICK(full_only);
     /* the exit signal: SIGCHLD, none, or one it handles */
     uint64_t sig = chance(80) ? SIGCHLD : below(65);
-    if (sig == SIGKILL || sig == SIGSTOP)
-        sig = SIGCHLD;
+    if (sig == SIGKILL || sig == SIGSTOP || is_fault_signal((int)sig))
+        sig = SIGCHLD; /* (a fault signal's CLD_* code would look like a fault's) */
     return f | sig;
 }
 
@@ -1377,74 +1566,48 @@ static void spawn_child(void)
     track_kid(spawn6(__NR_clone, SIGCHLD, 0, 0, 0, 0));
 }
 
-/* Safe mode: a buffer and its length (a 'b' followed by 'n' or 'N'), and every iovec, lie
- * inside the arena. qemu-aarch64 checks such a buffer before the call (Linux: only when it
- * copies, so a call that fails first, or copies less, does not fault) and allocates host
- * memory by such lengths; a bad or partly bad buffer is left to the targeted tests. */
-static void whole_buffers(const char *kinds, uint64_t *a)
-{
-    for (int i = 0; kinds[i]; i++) {
-        int len = -1;
-        if (kinds[i] == 'b' && (kinds[i + 1] == 'n' || kinds[i + 1] == 'N'))
-            len = i + 1;
-        else if (kinds[i] == 'b' && i > 0 && kinds[i - 1] == 'n')
-            len = i - 1;
-        if (len >= 0) {
-            if (!in_arena(a[i]))
-                a[i] = (uint64_t)room(256);
-            uint64_t room_left = ARENA + ARENA_SIZE - a[i];
-            if (a[len] > room_left)
-                a[len] = below(room_left + 1);
-        }
-        if (kinds[i] == 'v' && kinds[i + 1] == 'n')
-            a[i + 1] = below(9); /* the vector's entries */
-        if (kinds[i] == 'y' && kinds[i + 1] == 'n')
-            a[i + 1] = below(4); /* the message headers built */
-    }
-}
-
 /* Fix a drawn call so that it cannot end or wedge the run; `special` set when the call itself
  * is made by do_call's caller (clone, clone3). Returns 0 to skip the call. */
 static int prepare(const struct call *c, uint64_t *a)
 {
     int self;
     switch (c->nr) {
-    case __NR_clone:
+    case A_clone:
         a[0] = clone_flags();
         a[1] = 0; /* the child's stack: its parent's (copied) */
         if (!(a[0] & CLONE_SETTLS))
             a[3] = 0;
         break;
-    case __NR_execve:
+    case A_execve:
         a[0] = no_program();
         break;
-    case __NR_execveat:
+    case A_execveat:
         a[1] = no_program();
         a[4] &= ~0x1000UL; /* AT_EMPTY_PATH would run the descriptor's file */
         break;
-    case __NR_kill:
-    case __NR_tkill:
+    case A_kill:
+    case A_tkill:
         a[0] = target(&self);
         a[1] = signal_for(self, 0);
         break;
-    case __NR_tgkill:
+    case A_tgkill:
         a[0] = target(&self);
         a[1] = chance(70) ? a[0] : target(&self);
         a[2] = signal_for(1, 0);
         break;
-    case __NR_rt_sigqueueinfo:
+    case A_rt_sigqueueinfo:
         a[0] = target(&self);
         a[1] = signal_for(1, 1);
         break;
-    case __NR_rt_tgsigqueueinfo:
+    case A_rt_tgsigqueueinfo:
         a[0] = target(&self);
         a[1] = chance(70) ? a[0] : target(&self);
         a[2] = signal_for(1, 1);
         break;
-    case 424: /* pidfd_send_signal: the descriptor may be its own pidfd */
+    case A_pidfd_send_signal: /* pidfd_send_signal: the descriptor may be its own pidfd */
         a[1] = signal_for(1, 1);
         break;
-    case __NR_rt_sigaction: {
+    case A_rt_sigaction: {
         a[0] = signal_for(0, 0);
         if (chance(25)) {
             a[1] = chance(50) ? 0 : bad_pointer();
@@ -1462,7 +1625,7 @@ static int prepare(const struct call *c, uint64_t *a)
         a[1] = (uint64_t)act;
         break;
     }
-    case __NR_prctl: {
+    case A_prctl: {
         static const uint64_t allowed[] = {1, 2, 3, 4, 15, 16, 23, 24, 36, 37, 38, 39, 41, 42,
                                            47, 8, 999, (uint64_t)-1L, 0};
         a[0] = wide(safe || chance(70) ? PICK(allowed) : below(80));
@@ -1473,61 +1636,55 @@ static int prepare(const struct call *c, uint64_t *a)
             a[1] = chance(80) ? (uint64_t)"fuzz" : buffer();
         break;
     }
-    case 277: /* seccomp: never SECCOMP_SET_MODE_STRICT nor a filter that could load */
+    case A_seccomp: /* seccomp: never SECCOMP_SET_MODE_STRICT nor a filter that could load */
         if ((a[0] & 0xffffffff) == 0 || (a[0] & 0xffffffff) == 1)
             a[2] = bad_pointer();
         break;
-    case __NR_setrlimit:
-    case __NR_prlimit64: {
-        int r = c->nr == __NR_setrlimit ? 0 : 1;
+    case A_setrlimit:
+    case A_prlimit64: {
+        int r = c->nr == A_setrlimit ? 0 : 1;
         uint64_t res = a[r] & 0xffffffff;
         if (res == RLIMIT_CPU || res == RLIMIT_RTTIME || res == RLIMIT_STACK)
             a[r + 1] = 0; /* a query only: limits that kill, or shrink its stack */
         break;
     }
-    case __NR_clone3:
+    case A_clone3:
         a[0] = clone_args(&a[1]);
         break;
-    case __NR_setitimer:
+    case A_setitimer:
         if (safe)
             a[0] = wide(chance(80) ? below(3) : small_int());
         break;
-    case __NR_brk:
+    case A_brk:
         a[0] = chance(30) ? 0
                           : initial_brk + PICK(((const uint64_t[]){0, 1, PAGE, 5 * PAGE, 1 << 20, 1UL << 40, 33}));
         break;
-    case __NR_mmap:
-    case 453: /* map_shadow_stack */
-        if (a[c->nr == __NR_mmap ? 3 : 2] & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+    case A_mmap:
+    case A_map_shadow_stack:
+        if (a[c->nr == A_mmap ? 3 : 2] & (MAP_FIXED | MAP_FIXED_NOREPLACE))
             in_zone(&a[0], &a[1]);
         break;
-    case __NR_mremap:
+    case A_mremap:
         if (a[3] & 2 /* MREMAP_FIXED */)
             in_zone(&a[4], &a[2]);
         break;
-    case __NR_madvise:
-    case 440:
+    case A_madvise:
+    case A_process_madvise:
         if ((a[2] & 0xffffffff) == 100 || (a[2] & 0xffffffff) == 101)
             a[2] = 4; /* MADV_HWPOISON, MADV_SOFT_OFFLINE: MADV_DONTNEED instead */
         break;
-    case __NR_pselect6:
-        if (safe && (int32_t)a[0] > 1024)
-            a[0] = below(1025); /* qemu-aarch64 aborts past FD_SETSIZE */
-        break;
-    case __NR_close_range:
-        if (safe) /* qemu-aarch64 loops over a 64-bit range where Linux reads 32 bits */
-            a[0] &= 0xffffffff, a[1] &= 0xffffffff;
+    case A_close_range:
         if ((uint32_t)a[0] < 3)
             a[0] = 3 + below(30);
         if (chance(60))
             a[1] = (uint32_t)a[0] + below(30);
         break;
-    case __NR_setpriority:
-    case __NR_getpriority:
+    case A_setpriority:
+    case A_getpriority:
         if (safe && (a[0] & 0xffffffff) != 0)
             a[0] = chance(70) ? 0 : 3; /* PRIO_PROCESS, or none: not every process of a user */
         break;
-    case __NR_mknodat: {
+    case A_mknodat: {
         static const uint64_t types[] = {S_IFREG, S_IFIFO, S_IFSOCK, 0, S_IFDIR, 0170000};
         if (safe || chance(70)) {
             a[2] = (a[2] & 07777) | PICK(types);
@@ -1535,29 +1692,82 @@ static int prepare(const struct call *c, uint64_t *a)
         }
         break;
     }
-    case __NR_symlinkat:
+    case A_symlinkat:
         a[0] = (uint64_t)PICK(SAFE_PATHS); /* where a link points: never outside */
         break;
-    case __NR_fcntl: {
+    case A_fcntl: {
         static const uint64_t cmds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 36, 37, 38,
                                         1024, 1025, 1026, 1030, 1031, 1032, 1033, 1034, 1036,
                                         1037, 1038, 1039, 1040};
         a[1] = wide(chance(85) ? PICK(cmds) : small_int());
         if ((a[1] & 0xffffffff) == 1031 && (a[2] > (1 << 20)))
             a[2] = below(1 << 20); /* F_SETPIPE_SZ: no giant pipe */
+        if ((a[1] & 0xffffffff) == F_SETSIG && is_fault_signal((int)(a[2] & 0xffffffff)))
+            a[2] = 0; /* (its si_code would look like a fault's) */
         if ((a[1] & 0xffffffff) == 1024 && !safe) /* F_SETLEASE: any */
             break;
         break;
     }
-    case __NR_timer_settime:
-    case __NR_timerfd_settime:
+    case A_timer_settime:
+    case A_timerfd_settime:
         break;
-    case __NR_getrandom:
+    case A_getrandom:
         break;
-    case __NR_io_uring_setup:
+    case A_io_uring_setup:
         break;
     }
     return 1;
+}
+
+/* x86-64's open flags for arm64's: four bits differ (O_DIRECTORY, O_NOFOLLOW, O_DIRECT,
+ * O_LARGEFILE: arm64 040000, 0100000, 0200000, 0400000; x86-64 0200000, 0400000, 040000,
+ * 0100000) */
+static uint64_t x86_open_flags(uint64_t f)
+{
+    static const uint64_t arm[] = {040000, 0100000, 0200000, 0400000};
+    static const uint64_t x86[] = {0200000, 0400000, 040000, 0100000};
+    uint64_t out = f & ~(uint64_t)0740000;
+    for (int i = 0; i < 4; i++)
+        if (f & arm[i])
+            out |= x86[i];
+    return out;
+}
+
+/* just before a call: its arguments as this machine's ABI wants them (nothing on arm64) */
+static void native(const struct call *c, uint64_t *a)
+{
+    if (!NATIVE)
+        return;
+    for (int i = 0; c->kinds[i]; i++)
+        if (c->kinds[i] == 'O')
+            a[i] = x86_open_flags(a[i]);
+    switch (c->nr) {
+    case A_pipe2:
+        a[1] = x86_open_flags(a[1]);
+        break;
+    case A_fcntl:
+        if ((a[1] & 0xffffffff) == F_SETFL)
+            a[2] = x86_open_flags(a[2]);
+        break;
+    case A_openat2:
+        if (in_arena(a[2]))
+            *(uint64_t *)a[2] = x86_open_flags(*(uint64_t *)a[2]);
+        break;
+    case A_clone: { /* x86-64: flags, stack, parent_tid, child_tid, tls */
+        uint64_t tls = a[3];
+        a[3] = a[4];
+        a[4] = tls;
+        break;
+    }
+#if NATIVE
+    case A_rt_sigaction:
+        if (in_arena(a[1])) {
+            ((uint64_t *)a[1])[1] |= 0x04000000; /* SA_RESTORER */
+            ((uint64_t *)a[1])[2] = (uint64_t)sysfuzz_restorer;
+        }
+        break;
+#endif
+    }
 }
 
 /* after a call: track what it made; put back what the fuzzer relies on */
@@ -1565,10 +1775,10 @@ static void settle(const struct call *c, const uint64_t *a, long r)
 {
     if ((c->flags & F) && r >= 0)
         fds[call_index % NFDS] = (int)r;
-    if (c->nr == __NR_fcntl && r >= 0 && ((a[1] & 0xffffffff) == 0 || (a[1] & 0xffffffff) == 1030))
+    if (c->nr == A_fcntl && r >= 0 && ((a[1] & 0xffffffff) == 0 || (a[1] & 0xffffffff) == 1030))
         fds[call_index % NFDS] = (int)r;
-    if ((c->nr == __NR_pipe2 || c->nr == __NR_socketpair) && r == 0) {
-        uint64_t p = c->nr == __NR_pipe2 ? a[0] : a[3];
+    if ((c->nr == A_pipe2 || c->nr == A_socketpair) && r == 0) {
+        uint64_t p = c->nr == A_pipe2 ? a[0] : a[3];
         if (p >= ARENA && p + 8 <= ARENA + ARENA_SIZE) {
             fds[call_index % NFDS] = ((int *)p)[0];
             fds[(call_index + 1) % NFDS] = ((int *)p)[1];
@@ -1581,14 +1791,14 @@ static void settle(const struct call *c, const uint64_t *a, long r)
             if (maps[slot])
                 sys2(__NR_munmap, maps[slot], map_lens[slot]);
             maps[slot] = at;
-            map_lens[slot] = c->nr == __NR_mremap ? a[2] : a[1];
+            map_lens[slot] = c->nr == A_mremap ? a[2] : a[1];
         }
     }
-    if ((c->nr == __NR_clone || c->nr == __NR_clone3) && r > 0)
+    if ((c->nr == A_clone || c->nr == A_clone3) && r > 0)
         track_kid(r);
-    if (c->nr == __NR_rt_sigaction && a[1] != 0)
+    if (c->nr == A_rt_sigaction && a[1] != 0)
         guard_signal((int)(a[0] & 0xffffffff));
-    if (c->nr == __NR_setitimer && (a[0] & 0xffffffff) == ITIMER_REAL)
+    if (c->nr == A_setitimer && (a[0] & 0xffffffff) == ITIMER_REAL)
         guard_signal(SIGALRM);
 }
 
@@ -1600,8 +1810,10 @@ void sysfuzz_handler(int sig, siginfo_t *info, void *context)
     /* a fault of its own (not a signal some call sent) would come back forever: stop */
     if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) && info &&
         info->si_code > 0) {
-        static const char msg[] = "sysfuzz: a fault of its own\n";
-        sys3(__NR_write, 2, msg, sizeof msg - 1);
+        char msg[96];
+        int n = snprintf(msg, sizeof msg, "sysfuzz: a fault of its own: signal %d, code %d, at %p\n",
+                         sig, info->si_code, info->si_addr);
+        sys3(__NR_write, 2, msg, n);
         sys1(__NR_exit_group, 99);
     }
     signals_seen++;
@@ -1615,6 +1827,10 @@ static int default_is_harmless(int sig)
 static void install(int sig)
 {
     uint64_t act[4] = {(uint64_t)sysfuzz_handler, SA_SIGINFO, 0, 0};
+#if NATIVE
+    act[1] |= 0x04000000; /* SA_RESTORER */
+    act[2] = (uint64_t)sysfuzz_restorer;
+#endif
     sys4(__NR_rt_sigaction, sig, act, 0, 8);
 }
 
@@ -1902,19 +2118,21 @@ int main(int argc, char **argv)
         for (int i = 0; i < 6; i++)
             if (a[i] >= ARENA && a[i] < ARENA + ARENA_SIZE)
                 arena_dirty = 1; /* the kernel may write there */
-        if (safe)
-            whole_buffers(c->kinds, a);
         if (!prepare(c, a))
             continue;
         if (verbose)
             say("#%lu %d %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx)", (unsigned long)call_index, c->nr,
                 c->name, a[0], a[1], a[2], a[3], a[4], a[5]);
+        uint64_t n[6];
+        memcpy(n, a, sizeof n);
+        native(c, n);
         long r;
-        if (c->nr == __NR_clone || c->nr == __NR_clone3) {
+        long nr = native_nr(c->nr);
+        if (c->nr == A_clone || c->nr == A_clone3) {
             parent_pid = self_pid;
-            r = spawn6(c->nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4]);
+            r = spawn6(nr, (long)n[0], (long)n[1], (long)n[2], (long)n[3], (long)n[4]);
         } else {
-            r = sys6(c->nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+            r = sys6(nr, (long)n[0], (long)n[1], (long)n[2], (long)n[3], (long)n[4], (long)n[5]);
         }
         if (verbose)
             print_result(c, r);
