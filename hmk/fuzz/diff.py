@@ -35,7 +35,7 @@ from pathlib import Path
 
 from hmk.fuzz import fuzzer, known
 
-LINE = re.compile(r"^#(\d+) (\d+) (\w+)\((.*)\) = (\S+)$")
+LINE = re.compile(r"^#(\d+) (\d+) (\w+)\((.*)\) = (\S+( u)?)$")
 SOURCE = Path(__file__).resolve().parents[2] / "workloads" / "fuzz" / "sysfuzz.c"
 TMPFS = "/dev/shm"  # Linux's scratch directory goes on a tmpfs, as hmk's /tmp is one
 WALL = 300  # seconds: a native run that takes longer is ended
@@ -115,8 +115,8 @@ def linux_output(seed: int, calls: int, only: str | None = None) -> str:
             stderr=subprocess.PIPE,
             env=env,
             cwd=scratch,
-            start_new_session=True,
-        )
+            process_group=0,  # a group leader in a session it does not lead, as hmk's first
+        )  # process is (a program a shell started): kill(0) reaches only it and its children
         try:
             out, _ = proc.communicate(timeout=WALL)
         except subprocess.TimeoutExpired:

@@ -16,6 +16,7 @@ from hmk.linux.abi import (
     CLOCK_REALTIME_COARSE,
 )
 
+KTIME_MAX = (1 << 63) - 1  # Linux's ktime_t: a longer time is this one (timespec64_to_ktime)
 # 2024-07-10 00:00:00 UTC, the first day of OSDI '24, where HM's paper was presented
 BOOT_TIME_NS = 1_720_569_600 * 10**9
 CLOCKS = (
@@ -38,10 +39,10 @@ def timespec(ns: int) -> bytes:
 
 
 def read_timespec(space, ptr: int) -> int | None:
-    """A struct timespec in guest memory, in ns; None: a bad pointer; -1: a field out of range
-    (EINVAL)."""
+    """A struct timespec in guest memory, in ns (at most KTIME_MAX, as Linux's ktime_t holds
+    it); None: a bad pointer; -1: a field out of range (EINVAL)."""
     raw = space.read(ptr, 16)
     if raw is None:
         return None
     sec, nsec = struct.unpack("<qq", raw)
-    return -1 if sec < 0 or not 0 <= nsec < 10**9 else sec * 10**9 + nsec
+    return -1 if sec < 0 or not 0 <= nsec < 10**9 else min(sec * 10**9 + nsec, KTIME_MAX)

@@ -17,7 +17,7 @@ from hmk.linux.abi import (
     ERESTARTSYS,
     TIMER_ABSTIME,
 )
-from hmk.linux.clock import CLOCKS, epoch, read_timespec, timespec
+from hmk.linux.clock import CLOCKS, KTIME_MAX, epoch, read_timespec, timespec
 
 
 class ShimCalls:
@@ -81,16 +81,17 @@ class ShimCalls:
         return -ERESTARTSYS if self.k.sleep_until(deadline) else 0
 
     @staticmethod
-    def sleep_interrupted(space, name: str, args, left_ns: int) -> None:
-        """A handler cut a relative sleep short: the time left goes to its `rem`, if given."""
+    def sleep_interrupted(space, name: str, args, left_ns: int) -> bool:
+        """A handler cut a relative sleep short: the time left goes to its `rem`, if given;
+        False when `rem` is a bad pointer (the call's result is then EFAULT, as Linux's
+        nanosleep_copyout)."""
         if name == "nanosleep":
             rem = args[1]
         elif name == "clock_nanosleep" and not args[1] & TIMER_ABSTIME:
             rem = args[3]
         else:
-            return
-        if rem:
-            space.write(rem, timespec(left_ns))
+            return True
+        return not rem or space.write(rem, timespec(min(left_ns, KTIME_MAX)))
 
     def sys_sched_yield(self, call, *_):
         k = self.k

@@ -28,7 +28,7 @@ from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.vspace import LINE
-from hmk.linux.abi import PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
+from hmk.linux.abi import EFAULT, ENAMETOOLONG, PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
 from hmk.services.copies import log_frame
 
@@ -556,6 +556,17 @@ class AddressSpace:
             out += chunk
             va += 1
         return None
+
+    def read_path(self, va: int, limit: int = PATH_MAX) -> bytes | int:
+        """A path as Linux's getname copies it in (strncpy_from_user): its bytes, or -EFAULT
+        (a byte before its NUL cannot be read), or -ENAMETOOLONG (no NUL within `limit`
+        bytes). Whether it may be empty is the caller's question."""
+        text = self.read_cstring(va, limit)
+        if text is not None:
+            return text
+        ok = all(self.read(va + i, 1) is not None for i in range(0, limit, PAGE_SIZE))
+        ok = ok and self.read(va + limit - 1, 1) is not None
+        return -ENAMETOOLONG if ok else -EFAULT
 
     def write(self, va: int, data: bytes) -> bool:
         """Copy data to user memory at va; False (EFAULT) if any byte is not writable."""

@@ -26,6 +26,7 @@ work again: only the copy and, if it must wait again, the wait.
 
 from __future__ import annotations
 
+import stat
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     EAGAIN,
@@ -163,8 +164,8 @@ class FileIO:
                 return -EINVAL
             if nbytes < 0:
                 return -EINVAL
-            if not isinstance(f.node, File | BlockDevice | Dir | Symlink):
-                return -ESPIPE
+            if not stat.S_ISREG(f.node.mode) and not isinstance(f.node, BlockDevice | Dir | Symlink):
+                return -ESPIPE  # (a pidfd's inode is a regular file's)
             ops.update(fcntl=1)
             return 0
 

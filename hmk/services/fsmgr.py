@@ -44,6 +44,7 @@ from hmk.linux.abi import (
     ENOTDIR,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -776,11 +777,16 @@ class FsMgr(
         f = t.file(_int(fd))
         if f is None:
             return -EBADF
-        if pos is not None and not isinstance(f.node, File | BlockDevice):
+        node = f.node
+        if pos is not None and isinstance(node, Stream) and node.pidfs:
+            return -EINVAL  # not read or written at all
+        memory = isinstance(node, Device) and node.memory
+        if pos is not None and not (isinstance(node, File | BlockDevice) or memory):
             return -ESPIPE
         return f
 
     def _iov(self, call, iov, iovcnt):
+        iovcnt &= 0xFFFFFFFF  # import_iovec's unsigned int
         if not 0 <= iovcnt <= 1024:
             return -EINVAL
         raw = call.space.read(iov, 16 * iovcnt)
@@ -797,6 +803,8 @@ class FsMgr(
                 return -EBADF
             if isinstance(f.node, EventFile | Inotify):
                 return f.pos  # Linux's noop_llseek
+            if isinstance(f.node, Device) and f.node.memory:
+                return 0  # null_lseek, zero_lseek: nothing moves
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
             base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
@@ -814,6 +822,8 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if isinstance(f.node, Stream) and f.node.pidfs:
+                return -EOPNOTSUPP  # pidfs has no setattr
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
             self._resize(f.node, _signed(length), f.named)
@@ -849,16 +859,25 @@ class FsMgr(
             return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
 
     def sys_fsync(self, call, fd, *_):
+        """Nothing to write out in memory; a file with no fsync of its own (a pipe, a socket,
+        a device, an event file: Linux's f_op->fsync is NULL) is EINVAL."""
         with self.working(fdget=1) as ops:
-            if self.table(call).file(_int(fd)) is None:
+            f = self.table(call).file(_int(fd))
+            if f is None:
                 return -EBADF
+            if isinstance(f.node, Generated) or not isinstance(f.node, File | Dir | BlockDevice):
+                return -EINVAL
             ops.update(fcntl=1)
             return 0
 
     sys_fdatasync = sys_fsync
 
     def sys_syncfs(self, call, fd, *_):
-        return self.sys_fsync(call, fd)  # memory-backed file systems: nothing to write out
+        with self.working(fdget=1) as ops:  # memory-backed file systems: nothing to write out
+            if self.table(call).file(_int(fd)) is None:
+                return -EBADF
+            ops.update(fcntl=1)
+            return 0
 
     def sys_sync(self, call, *_):
         with self.working(fcntl=1):  # every file system visited: none holds dirty data
@@ -870,9 +889,9 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, Pipe | Stream):
-                return -ESPIPE
-            if not 0 <= _signed(advice) <= 5 or _signed(length) < 0:
+            if isinstance(f.node, Pipe):
+                return -ESPIPE  # a FIFO's: any other file takes the hint
+            if not 0 <= _int(advice) <= 5 or _signed(length) < 0:
                 return -EINVAL
             ops.update(fcntl=1)
             return 0
@@ -906,6 +925,11 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             return -EBADF if f is None else self._chmod(f.node, mode)
 
+    @staticmethod
+    def unchangeable(node) -> bool:
+        """An anonymous or pidfs inode: no mode or owner to set (EOPNOTSUPP)."""
+        return isinstance(node, Stream) and (node.anonymous or node.pidfs)
+
     def sys_fchmodat(self, call, dirfd, path_ptr, mode, *_):
         found = self._lookup(call, dirfd, path_ptr)
         if isinstance(found, int):
@@ -914,6 +938,8 @@ class FsMgr(
 
     def _chmod(self, node, mode: int) -> int:
         """A node's permission bits set (every file here is the caller's: no owner check)."""
+        if self.unchangeable(node):
+            return -EOPNOTSUPP
         if node.readonly:
             return -EROFS
         self.work(access=1)

@@ -47,7 +47,6 @@ from hmk.linux.abi import (
     IN_MOVE_SELF,
     IN_MOVED_FROM,
     IN_MOVED_TO,
-    PATH_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     STATX_BASIC_STATS,
@@ -72,10 +71,10 @@ class Namespace:
     def _lookup(self, call, dirfd, path_ptr, follow=True):
         """(node, parent, name) or a negative errno; (None, parent, name) when only the last
         component is missing. Its work (the path's copy, the walk) is charged here."""
-        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
-        if name is None:
+        name = call.space.read_path(path_ptr)
+        if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
-            return -EFAULT
+            return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
         start = self._start(call, dirfd)
         if isinstance(start, int):
@@ -286,9 +285,9 @@ class Namespace:
         return node
 
     def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
-        target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
-        if target is None:
-            return -EFAULT
+        target = call.space.read_path(target_ptr)
+        if isinstance(target, int):
+            return target
         if not target:
             return -ENOENT
         new = self._new_name(call, dirfd, path_ptr)

@@ -27,6 +27,7 @@ from hmk.linux.abi import (
     EAGAIN,
     EFAULT,
     EINVAL,
+    ENOENT,
     NOFILE,
     O_ACCMODE,
     O_APPEND,
@@ -47,7 +48,6 @@ from hmk.linux.abi import (
     O_TMPFILE,
     O_TRUNC,
     OPEN_HOW_SIZE_VER0,
-    PATH_MAX,
     RESOLVE_BENEATH,
     RESOLVE_CACHED,
     RESOLVE_IN_ROOT,
@@ -97,10 +97,10 @@ class Opening:
 
     def _lookup_scoped(self, call, dirfd, path_ptr, follow: bool, resolve: int):
         """_lookup with openat2's RESOLVE_* rules."""
-        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
-        if name is None:
+        name = call.space.read_path(path_ptr)
+        if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
-            return -EFAULT
+            return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
         start = self._start(call, dirfd)
         fdget = int(_int(dirfd) != AT_FDCWD)

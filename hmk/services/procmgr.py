@@ -680,12 +680,15 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return self.kill(call.task, pid, sig)
 
     def sys_tgkill(self, call, tgid, tid, sig, *_):
-        if _signed(tgid) <= 0 or _signed(tid) <= 0:
+        if _int32(tgid) <= 0 or _int32(tid) <= 0:
             return -EINVAL
+        target = self.tasks.get(_int32(tgid))
+        if target is None or _int32(tid) not in (t for t, _ in target.threads.values()):
+            return -ESRCH
         return self.kill(call.task, tid, sig, SI_TKILL)
 
     def sys_tkill(self, call, tid, sig, *_):
-        if _signed(tid) <= 0:
+        if _int32(tid) <= 0:
             return -EINVAL
         return self.kill(call.task, tid, sig, SI_TKILL)
 
@@ -733,27 +736,29 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
 
     def sys_setresuid(self, call, r, e, s, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setres(t.uids, _root(t), (r, e, s)))
+        fs = None if _setres_noop(t.uids, t.fsids[0], (r, e, s)) else False
+        return self._creds(t, lambda: credentials.setres(t.uids, _root(t), (r, e, s)), fs=fs)
 
     def sys_setresgid(self, call, r, e, s, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setres(t.gids, _root(t), (r, e, s)))
+        fs = None if _setres_noop(t.gids, t.fsids[1], (r, e, s)) else True
+        return self._creds(t, lambda: credentials.setres(t.gids, _root(t), (r, e, s)), fs=fs)
 
     def sys_setreuid(self, call, r, e, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setre(t.uids, _root(t), r, e))
+        return self._creds(t, lambda: credentials.setre(t.uids, _root(t), r, e), fs=False)
 
     def sys_setregid(self, call, r, e, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setre(t.gids, _root(t), r, e))
+        return self._creds(t, lambda: credentials.setre(t.gids, _root(t), r, e), fs=True)
 
     def sys_setuid(self, call, uid, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.set_one(t.uids, _root(t), uid))
+        return self._creds(t, lambda: credentials.set_one(t.uids, _root(t), uid), fs=False)
 
     def sys_setgid(self, call, gid, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.set_one(t.gids, _root(t), gid))
+        return self._creds(t, lambda: credentials.set_one(t.gids, _root(t), gid), fs=True)
 
     @charged(ids=1)
     def sys_getgroups(self, call, size, ptr, *_):
@@ -768,10 +773,14 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_setgroups(self, call, size, ptr, *_):
         return self._creds(call.task, lambda: self._setgroups(call, size, ptr))
 
-    def _creds(self, task: Task, change) -> int:
-        """A credentials call: the ids checked, and new credentials committed if they change."""
+    def _creds(self, task: Task, change, fs: bool | None = None) -> int:
+        """A credentials call: the ids checked, and new credentials committed if they change.
+        `fs`: a set*uid (False) or set*gid (True) call, whose success makes the file-system
+        id the effective one again (Linux's new->fsuid = new->euid)."""
         before = (list(task.uids), list(task.gids), task.groups)
         result = change()
+        if fs is not None and result == 0:
+            task.fsids[fs] = None
         changed = before != (task.uids, task.gids, task.groups)
         self.work(creds=1, creds_commit=int(changed))
         return result
@@ -785,7 +794,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         raw = call.space.read(ptr, 4 * size) if size else b""
         if raw is None:
             return -EFAULT
-        call.task.groups = struct.unpack(f"<{size}I", raw)
+        groups = struct.unpack(f"<{size}I", raw)
+        if credentials.UNCHANGED in groups:
+            return -EINVAL  # (gid_t)-1 is no group (gid_valid)
+        call.task.groups = tuple(sorted(groups))  # groups_sort
         return 0
 
     # ---- CPU time ------------------------------------------------------------------------
@@ -955,10 +967,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def kill(self, sender: Task, pid: int, sig: int, code: int = SI_USER) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
         process but pid 1 and the caller (-1); `code`: the siginfo's (tgkill's SI_TKILL)."""
-        pid, sig = _signed(pid), _signed(sig)
-        if not 0 <= sig <= NSIG:
-            return -EINVAL
+        pid, sig = _int32(pid), _int32(sig)
         live = [t for t in self.tasks.values() if not t.zombie]
+        if pid == -(1 << 31):
+            return -ESRCH  # -INT_MIN is no group (kill_something_info)
         if pid > 0:
             targets = [t for t in self.tasks.values() if t.pid == pid]
         elif pid == 0:
@@ -969,7 +981,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             targets = [t for t in live if t.pgid == -pid]
         self.work(kill=max(len(targets), 1))
         if not targets:
-            return -ESRCH
+            return -ESRCH  # (before the signal's check: Linux checks it per target)
+        if not 0 <= sig <= NSIG:
+            return -EINVAL
         for target in targets:
             if sig and not target.zombie and not target.virtual:
                 self._signal(sender, target, sig, code)
@@ -1143,6 +1157,25 @@ def _signed(x: int) -> int:
     """A register holding a C int (a pid): Linux reads its low 32 bits, signed."""
     x &= 0xFFFFFFFF
     return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def _int32(x: int) -> int:
+    """A register holding a C int (a pid, a signal): Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >> 31 else x
+
+
+def _setres_noop(ids, fsid, new) -> bool:
+    """Is a setres[ug]id call Linux's no-op (every id unchanged or already so, the
+    effective one the file-system one too), which leaves the file-system id alone?"""
+    r, e, s = (x & 0xFFFFFFFF for x in new)
+    unchanged = credentials.UNCHANGED
+    fs = ids[1] if fsid is None else fsid
+    return (
+        r in (unchanged, ids[0])
+        and (e == unchanged or e == ids[1] == fs)
+        and s in (unchanged, ids[2])
+    )
 
 
 def _root(task: Task) -> bool:
