@@ -132,9 +132,7 @@ def hmk_output(seed: int, calls: int, system: str = "linux", only: str | None = 
 
     out = io.BytesIO()
     argv = [str(seed), str(calls), "safe", "/tmp", *([only] if only else [])]
-    run_program(
-        fuzzer(), argv, system=system, stdin=b"", out=out, err=io.BytesIO(), warnings=None
-    )
+    run_program(fuzzer(), argv, system=system, stdin=b"", out=out, err=io.BytesIO(), warnings=None)
     return out.getvalue().decode(errors="replace")
 
 
@@ -150,7 +148,10 @@ def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str
             found.append(Disagreement(h.index, h.name, h.args, h.result, li.result, why))
     if len(hmk) != len(linux):
         shorter = "hmk" if len(hmk) < len(linux) else "Linux"
-        return found, f"{shorter}'s run ended early ({len(hmk)} calls on hmk, {len(linux)} on Linux)"
+        return (
+            found,
+            f"{shorter}'s run ended early ({len(hmk)} calls on hmk, {len(linux)} on Linux)",
+        )
     return found, None
 
 

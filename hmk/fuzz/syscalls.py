@@ -223,7 +223,11 @@ def fuzz(systems, seeds, calls: int, *, jobs: int = 1, wall=None, report=None) -
                 proc.kill()
                 proc.communicate()
                 outcome = Outcome(
-                    system, seed, calls, HANG, f"no end within {wall:.0f} s of wall time",
+                    system,
+                    seed,
+                    calls,
+                    HANG,
+                    f"no end within {wall:.0f} s of wall time",
                     seconds=spent,
                 )
             else:
@@ -263,7 +267,9 @@ def describe(outcome: Outcome) -> str:
 
 
 def summary(outcomes: list[Outcome], systems) -> str:
-    lines = [f"{'system':<11} {'runs':>5} {'calls':>10} {'syscalls':>10} {'failed':>6} {'wall s':>8}"]
+    lines = [
+        f"{'system':<11} {'runs':>5} {'calls':>10} {'syscalls':>10} {'failed':>6} {'wall s':>8}"
+    ]
     for system in systems:
         mine = [o for o in outcomes if o.system == system]
         lines.append(

@@ -27,6 +27,7 @@ work again: only the copy and, if it must wait again, the wait.
 from __future__ import annotations
 
 import stat
+
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     EAGAIN,
@@ -164,8 +165,9 @@ class FileIO:
                 return -EINVAL
             if nbytes < 0:
                 return -EINVAL
-            if not stat.S_ISREG(f.node.mode) and not isinstance(f.node, BlockDevice | Dir | Symlink):
-                return -ESPIPE  # (a pidfd's inode is a regular file's)
+            regular = stat.S_ISREG(f.node.mode)  # (a pidfd's inode is a regular file's)
+            if not regular and not isinstance(f.node, BlockDevice | Dir | Symlink):
+                return -ESPIPE
             ops.update(fcntl=1)
             return 0
 

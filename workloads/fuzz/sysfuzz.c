@@ -493,6 +493,14 @@ enum {
     A_rt_sigqueueinfo = 138,
     A_rt_tgsigqueueinfo = 240,
     A_setitimer = 103,
+    A_setfsgid = 152,
+    A_setfsuid = 151,
+    A_setgid = 144,
+    A_setregid = 143,
+    A_setresgid = 149,
+    A_setresuid = 147,
+    A_setreuid = 145,
+    A_setuid = 146,
     A_setpriority = 140,
     A_setrlimit = 164,
     A_socketpair = 199,
@@ -521,6 +529,7 @@ static long kids[NKIDS];
 static unsigned long maps[NMAPS], map_lens[NMAPS];
 
 static volatile unsigned long signals_seen;
+static int unprivileged; /* its file-system or effective ids are not root's any more */
 static struct rlimit initial_limits[RLIM_NLIMITS];
 
 __attribute__((noreturn, used)) void sysfuzz_child(void);
@@ -1770,9 +1779,22 @@ static void native(const struct call *c, uint64_t *a)
     }
 }
 
+/* after a call that may change credentials: are its file-system and effective ids still
+ * root's? (setfsuid(-1) changes nothing and returns the file-system id) */
+static void check_privilege(void)
+{
+    unprivileged = sys1(__NR_setfsuid, -1) != 0 || sys1(__NR_setfsgid, -1) != 0 ||
+                   sys0(__NR_geteuid) != 0 || sys0(__NR_getegid) != 0;
+}
+
 /* after a call: track what it made; put back what the fuzzer relies on */
 static void settle(const struct call *c, const uint64_t *a, long r)
 {
+    switch (c->nr) {
+    case A_setuid: case A_setgid: case A_setreuid: case A_setregid: case A_setresuid:
+    case A_setresgid: case A_setfsuid: case A_setfsgid:
+        check_privilege();
+    }
     if ((c->flags & F) && r >= 0)
         fds[call_index % NFDS] = (int)r;
     if (c->nr == A_fcntl && r >= 0 && ((a[1] & 0xffffffff) == 0 || (a[1] & 0xffffffff) == 1030))
@@ -2044,16 +2066,14 @@ static void finish(void)
 }
 
 /* ---- the loop ---- */
-static void print_result(const struct call *c, long r)
+/* " = RESULT", and " u" when the call was made with ids that are not root's (safe mode) */
+static void print_result(const struct call *c, long r, int as_user)
 {
-    if (!safe)
-        say(" = %ld\n", r);
-    else if (r < 0 && r >= -4095)
-        say(" = %ld\n", r);
-    else if (c->flags & (V | F))
-        say(" = %ld\n", r);
+    const char *mark = safe && as_user ? " u" : "";
+    if (!safe || (r < 0 && r >= -4095) || c->flags & (V | F))
+        say(" = %ld%s\n", r, mark);
     else
-        say(" = ok\n");
+        say(" = ok%s\n", mark);
 }
 
 static void select_calls(const char *only)
@@ -2135,7 +2155,7 @@ int main(int argc, char **argv)
             r = sys6(nr, (long)n[0], (long)n[1], (long)n[2], (long)n[3], (long)n[4], (long)n[5]);
         }
         if (verbose)
-            print_result(c, r);
+            print_result(c, r, unprivileged);
         settle(c, a, r);
     }
     finish();
