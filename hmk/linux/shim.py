@@ -256,7 +256,8 @@ class Shim:
             left = max(deadline - k.now(), 0)
             if not self.own.sleep_interrupted(space, name, args, int(left / k.ghz)):
                 result = -EFAULT
-        self._traced_interruption(task, nr, name, args, result)
+        task.signals.mask_restored(-EINTR)  # a mask of the call's own: the handler's frame
+        self._traced_interruption(task, nr, name, args, result)  # keeps the caller's
         machine.set_reg(0, result)
         machine.set_pc(after_svc)
 

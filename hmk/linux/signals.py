@@ -20,6 +20,7 @@ import struct
 from hmk.linux.abi import (
     E2BIG,
     EFAULT,
+    EINTR,
     EINVAL,
     ENOMEM,
     EPERM,
@@ -189,6 +190,32 @@ class SignalState:
         alternate stack is gone with the old image."""
         self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
         self.altstack = (0, 0, 0)
+
+    def mask_while_waiting(self, space, ptr: int, size: int) -> int:
+        """ppoll's, pselect6's and epoll_pwait's mask (Linux's set_user_sigmask): while the
+        call runs, the blocked set is the one at `ptr` (none given: unchanged); 0 or -errno."""
+        if not ptr:
+            return 0
+        if size != 8:
+            return -EINVAL
+        raw = space.read(ptr, 8)
+        if raw is None:
+            return -EFAULT
+        self.suspended_from = self.blocked
+        self.blocked = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+        return 0
+
+    def mask_restored(self, result: int) -> int:
+        """The call with a mask of its own ends with `result`: the mask comes back now, or,
+        when a handler is to run (EINTR), when the handler's sigreturn restores it
+        (restore_saved_sigmask_unless)."""
+        if self.suspended_from is not None:
+            if result == -EINTR:
+                self.saved_mask = self.suspended_from
+            else:
+                self.blocked = self.suspended_from
+            self.suspended_from = None
+        return result
 
     def wakes(self) -> bool:
         """Must a thread of this process blocked in a call wake now? (A signal that is not

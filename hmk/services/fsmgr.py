@@ -35,6 +35,7 @@ from hmk.linux.abi import (
     EBADF,
     EEXIST,
     EFAULT,
+    EINTR,
     EINVAL,
     EISDIR,
     ELOOP,
@@ -947,14 +948,33 @@ class FsMgr(
         self.notify(node, IN_ATTRIB)
         return 0
 
-    def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
+    def _poll_entry(self, call, timeout, sigmask, size) -> int | None:
+        """ppoll's and pselect6's first steps, in Linux's order: the timeout copied in and
+        checked, the call's signal mask set (until it ends): the timeout in ns (None: none),
+        or -errno."""
+        wait = None
+        if timeout:
+            wait = read_timespec(call.space, timeout)
+            if wait is None or wait < 0:
+                return -EFAULT if wait is None else -EINVAL
+        if not call.resumed:
+            err = call.task.signals.mask_while_waiting(call.space, sigmask, size)
+            if err:
+                return err
+        return wait
+
+    def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, size=8, *_):
+        wait = self._poll_entry(call, timeout, sigmask, size)
+        if wait is not None and wait < 0:
+            return wait
+        signals = call.task.signals
         if nfds > self.table(call).nofile:
-            return -EINVAL
+            return signals.mask_restored(-EINVAL)
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop
         with self.working(poll=int(not call.resumed), poll_fd=nfds):
             raw = call.space.read(fds_ptr, 8 * nfds)
             if raw is None:
-                return -EFAULT
+                return signals.mask_restored(-EFAULT)
             polled = [struct.unpack_from("<ihh", raw, 8 * i)[:2] for i in range(nfds)]
 
             def report(revents: list[int]) -> int:
@@ -967,15 +987,28 @@ class FsMgr(
                 return sum(map(bool, revents))
 
             log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
-            return self._poll(call, polled, timeout, report)
+            return signals.mask_restored(self._poll(call, polled, wait, report))
 
-    def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, *_):
+    def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, sig=0, *_):
         """select (glibc's select and pselect are this call): the three descriptor sets as
         poll's requests, the same readiness and the same wait; the sets rewritten to what is
         ready (Linux's POLLIN_SET, POLLOUT_SET, POLLEX_SET), the count of bits set returned.
-        The timeout is read, not written back with the time left."""
-        if not 0 <= _int(nfds) <= NOFILE:
-            return -EINVAL
+        The timeout is read, not written back with the time left. `sig`: a {mask, size} pair
+        (the mask while it waits). A count past the table's size is cut to it."""
+        mask = (0, 0)
+        if sig:
+            raw = call.space.read(sig, 16)
+            if raw is None:
+                return -EFAULT
+            mask = struct.unpack("<QQ", raw)
+        wait = self._poll_entry(call, timeout, *mask)
+        if wait is not None and wait < 0:
+            return wait
+        signals = call.task.signals
+        nfds = _int(nfds)
+        if nfds < 0:
+            return signals.mask_restored(-EINVAL)
+        nfds = min(nfds, NOFILE)
         size = (nfds + 63) // 64 * 8  # the bytes of each set nfds bits need, whole words
         sets = []
         for ptr in (readfds, writefds, exceptfds):
@@ -983,7 +1016,7 @@ class FsMgr(
             if ptr:
                 raw = call.space.read(ptr, size)
                 if raw is None:
-                    return -EFAULT
+                    return signals.mask_restored(-EFAULT)
                 bits = int.from_bytes(raw, "little") & ((1 << nfds) - 1)
             sets.append(bits)
         wanted = sets[0] | sets[1] | sets[2]
@@ -991,7 +1024,7 @@ class FsMgr(
         with self.working(poll=int(not call.resumed), poll_fd=len(fds)):
             t = self.table(call)
             if any(t.file(fd) is None for fd in fds):
-                return -EBADF
+                return signals.mask_restored(-EBADF)
             asks = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)
             polled = [
                 (fd, sum(ask for ask, bits in zip(asks, sets, strict=True) if bits >> fd & 1))
@@ -1009,7 +1042,7 @@ class FsMgr(
                         return -EFAULT
                 return sum(bin(bits).count("1") for bits in got)
 
-            return self._poll(call, polled, timeout, report)
+            return signals.mask_restored(self._poll(call, polled, wait, report))
 
     def revents(self, f, events: int) -> int:
         """What `f` is ready for, of `events` (POLLHUP and POLLERR whether asked or not), as
@@ -1065,10 +1098,11 @@ class FsMgr(
             if tcb in queue:
                 queue.remove(tcb)
 
-    def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
+    def _poll(self, call, polled: list[tuple[int, int]], wait: int | None, report) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
-        timeout (a timespec pointer, 0: none) passes; then `report(revents)` writes the result
-        back and gives the call's."""
+        timeout (`wait` ns, None: none) passes; then `report(revents)` writes the result
+        back and gives the call's. Nothing ready and a handler to run: EINTR at once, even
+        with no time to wait (do_poll's signal_pending check)."""
         t = self.table(call)
         self.stop_watching(self.k.running)
         revents = []
@@ -1079,11 +1113,8 @@ class FsMgr(
             )
         if any(revents):
             return report(revents)
-        wait = None  # ns to wait for; None: until something is ready
-        if timeout:
-            wait = read_timespec(call.space, timeout)
-            if wait is None or wait < 0:
-                return -EFAULT if wait is None else -EINVAL
+        if call.task.signals.handler_pending():
+            return -EINTR
         if wait == 0:
             return report(revents)
         k = self.k  # wait for what is polled to change, a signal, or the timeout
