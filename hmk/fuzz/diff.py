@@ -99,13 +99,15 @@ def native_fuzzer() -> str:
     return _built[key]
 
 
-def linux_output(seed: int, calls: int, only: str | None = None) -> str:
-    """What the fuzzer prints in safe mode on this machine's Linux, natively, as root."""
+def linux_output(seed: int, calls: int, only: str | None = None, scratch: str | None = None) -> str:
+    """What the fuzzer prints in safe mode on this machine's Linux, natively, as root, its
+    scratch directory in `scratch` (made and removed here; default: a new one)."""
     if os.geteuid() != 0:
         raise NoLinux("needs root: the expected answers are root's, as hmk's first process is")
     program = native_fuzzer()
-    base = TMPFS if os.path.isdir(TMPFS) else None
-    with tempfile.TemporaryDirectory(prefix="hmkfuzz.", dir=base) as scratch:
+    scratch = scratch or linux_scratch()
+    os.makedirs(scratch, exist_ok=True)
+    try:
         argv = [program, str(seed), str(calls), "safe", scratch, *([only] if only else [])]
         env = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C"}
         proc = subprocess.Popen(
@@ -122,16 +124,31 @@ def linux_output(seed: int, calls: int, only: str | None = None) -> str:
         except subprocess.TimeoutExpired:
             proc.kill()  # (SIGKILL: the fuzzer catches every signal it can)
             out, _ = proc.communicate()
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out.decode(errors="replace")
 
 
-def hmk_output(seed: int, calls: int, system: str = "linux", only: str | None = None) -> str:
-    """What the fuzzer prints in safe mode on hmk."""
+def linux_scratch() -> str:
+    """A fresh directory's name for a native run, on a tmpfs if this machine has one."""
+    base = TMPFS if os.path.isdir(TMPFS) else None
+    return tempfile.mkdtemp(prefix="hmkfuzz.", dir=base)
+
+
+def hmk_scratch(like: str) -> str:
+    """hmk's directory for the fuzzer's scratch one: under its /tmp, as long as `like` (so
+    that paths, and getcwd's answers, have the same lengths)."""
+    return "/tmp/" + "h" * max(len(like) - 5, 1)
+
+
+def hmk_output(
+    seed: int, calls: int, system: str = "linux", only: str | None = None, scratch="/tmp"
+) -> str:
+    """What the fuzzer prints in safe mode on hmk (its scratch directory in `scratch`)."""
     from hmk.system import run_program  # noqa: PLC0415
 
     out = io.BytesIO()
-    argv = [str(seed), str(calls), "safe", "/tmp", *([only] if only else [])]
+    argv = [str(seed), str(calls), "safe", scratch, *([only] if only else [])]
     run_program(fuzzer(), argv, system=system, stdin=b"", out=out, err=io.BytesIO(), warnings=None)
     return out.getvalue().decode(errors="replace")
 
@@ -157,9 +174,9 @@ def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str
 
 def differences(seed: int, calls: int, system: str = "linux", only: str | None = None):
     """compare() of one seed's runs."""
-    return compare(
-        parse(hmk_output(seed, calls, system, only)), parse(linux_output(seed, calls, only))
-    )
+    scratch = linux_scratch()
+    linux = linux_output(seed, calls, only, scratch)
+    return compare(parse(hmk_output(seed, calls, system, only, hmk_scratch(scratch))), parse(linux))
 
 
 def main(argv: list[str]) -> int:

@@ -191,6 +191,7 @@ MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4  # mlockall's flags
 # ---- memory (asm-generic/mman-common.h, mman.h)
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 0x01, 0x02, 0x03
+MAP_TYPE, MAP_HUGETLB = 0x0F, 0x40000
 MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE = 0x10, 0x20, 0x100000
 # the flags MAP_SHARED_VALIDATE accepts: LEGACY_MAP_MASK (growsdown, denywrite, executable,
 # locked, norserve, populate, nonblock, stack, hugetlb) and the validated ones hmk knows

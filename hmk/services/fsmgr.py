@@ -698,11 +698,13 @@ class FsMgr(
         with self.working(fdget=1) as ops:
             t = self.table(call)
             old, new = _int(old), _int(new)
-            f = t.file(old)
-            if f is None or not 0 <= new < t.nofile:
-                return -EBADF
-            if old == new or flags & ~O_CLOEXEC:
+            if old == new or flags & 0xFFFFFFFF & ~O_CLOEXEC:  # Linux's order (ksys_dup3)
                 return -EINVAL
+            if not 0 <= new < t.nofile:
+                return -EBADF
+            f = t.file(old)
+            if f is None:
+                return -EBADF
             if new in t.fds:
                 t.close(new)
                 ops.update(fd_close=1)
@@ -1189,10 +1191,10 @@ class FsMgr(
         self.work(fdget=1)
         if f is None:
             return -EBADF
+        if not f.readable or writes and not f.writable:
+            return -EACCES  # (before the kind: do_mmap's order)
         if not isinstance(f.node, File):
             return -ENODEV
-        if not f.readable or writes and not f.writable:
-            return -EACCES
         if writes:
             self.cache.written_through.add(f.node.ino)
         self._sync(f.node)

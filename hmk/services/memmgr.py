@@ -44,9 +44,12 @@ from hmk.linux.abi import (
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
+    MAP_HUGETLB,
     MAP_KNOWN,
+    MAP_PRIVATE,
     MAP_SHARED,
     MAP_SHARED_VALIDATE,
+    MAP_TYPE,
     MCL_CURRENT,
     MCL_FUTURE,
     MCL_ONFAULT,
@@ -400,33 +403,48 @@ class MemoryManager(MemoryQueries, Service):
         anonymous memory is an unnamed object of the same kind, inherited across fork."""
         space = call.space
         self.work(mmap=1)
-        shared = flags & MAP_SHARED_VALIDATE in (MAP_SHARED, MAP_SHARED_VALIDATE)
-        if length == 0 or length >= MAX_MAP_BYTES or offset % PAGE_SIZE or not flags & 3:
+        # Linux's order (sys_mmap, ksys_mmap_pgoff, do_mmap): the offset, the descriptor, the
+        # length, the place, then the mapping's type against the file
+        kind, anonymous = flags & MAP_TYPE, bool(flags & MAP_ANONYMOUS)
+        shared = kind in (MAP_SHARED, MAP_SHARED_VALIDATE)
+        if offset % PAGE_SIZE:
             return -EINVAL
-        if flags & MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
-            return -EOPNOTSUPP
+        if not anonymous:
+            f = self.peers["fsmgr"].descriptor(call.task, fd)
+            if isinstance(f, int):
+                return f
+            if flags & MAP_HUGETLB:
+                return -EINVAL
+        if length == 0:
+            return -EINVAL
+        if length >= MAX_MAP_BYTES:
+            return -ENOMEM  # more than user space holds (get_unmapped_area)
+        length = page_up(length)
+        if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+            if addr % PAGE_SIZE:
+                return -EINVAL
+            if addr + length > STACK_FLOOR:
+                return -ENOMEM
+            if not space.is_free(addr, addr + length) and flags & MAP_FIXED_NOREPLACE:
+                return -EEXIST
         image, name, file = b"", "[anon]", None
-        if not flags & MAP_ANONYMOUS:
+        if not anonymous:
+            if kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
+                return -EOPNOTSUPP
+            if kind not in (MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE):
+                return -EINVAL
             writes = bool(shared and prot & PROT_WRITE)
-            source = self.peers["fsmgr"].mapping_source(
-                call.task, fd, offset, page_up(length), writes
-            )
+            source = self.peers["fsmgr"].mapping_source(call.task, fd, offset, length, writes)
             if isinstance(source, int):
                 return source
             image, name, node = source
             file = (node, offset)
-        elif shared:
-            node = self.peers["fsmgr"].shared_anonymous(page_up(length))
-            name, file = "/dev/zero (deleted)", (node, 0)
-        length = page_up(length)
+        elif kind not in (MAP_SHARED, MAP_PRIVATE):
+            return -EINVAL
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
-            if addr % PAGE_SIZE or addr + length > STACK_FLOOR:
-                return -EINVAL
             if not self._may_grow(call, length, space.mapped_bytes(addr, addr + length)):
                 return -ENOMEM
             if not space.is_free(addr, addr + length):
-                if flags & MAP_FIXED_NOREPLACE:
-                    return -EEXIST
                 self._unmap(space, addr, addr + length)
             start = addr
         else:
@@ -434,6 +452,9 @@ class MemoryManager(MemoryQueries, Service):
             self.work(vma_gap=1)
             if start is None or not self._may_grow(call, length):
                 return -ENOMEM
+        if anonymous and shared:
+            node = self.peers["fsmgr"].shared_anonymous(length)
+            name, file = "/dev/zero (deleted)", (node, 0)
         try:
             space.add(Vma(start, start + length, prot & 7, name, image, file, shared))
         except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)

@@ -54,6 +54,7 @@ from hmk.linux.abi import (
     ECHILD,
     EFAULT,
     EINVAL,
+    ENOENT,
     ENOEXEC,
     ENOSYS,
     EPERM,
@@ -486,15 +487,17 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
         task, space, m = call.task, call.space, call.machine
-        path = space.read_cstring(path_ptr)
-        argv, envp = _strings(space, argv_ptr), _strings(space, envp_ptr)
-        if path is None or argv is None or envp is None:
-            return -EFAULT
-        if isinstance(argv, int) or isinstance(envp, int):
-            return argv if isinstance(argv, int) else envp
+        path = space.read_path(path_ptr)  # Linux's order: the path, the file, then the strings
+        if isinstance(path, int) or not path:
+            return -ENOENT if path == b"" else path
         found = self.peers["fsmgr"].executable(task, path)
         if isinstance(found, int):
             return found
+        argv, envp = _strings(space, argv_ptr), _strings(space, envp_ptr)
+        if argv is None or envp is None:
+            return -EFAULT
+        if isinstance(argv, int) or isinstance(envp, int):
+            return argv if isinstance(argv, int) else envp
         data, name = found
         doomed = False  # Linux finds the interpreter bad only past the point of no return
         try:

@@ -2000,6 +2000,7 @@ static void setup(const char *dir)
     sys2(__NR_setrlimit, RLIMIT_NOFILE, &nofile);
     for (int r = 0; r < RLIM_NLIMITS; r++)
         sys2(__NR_getrlimit, r, &initial_limits[r]);
+    sys3(__NR_mkdirat, AT_FDCWD, dir, 0700); /* (if it is not there yet) */
     snprintf(scratch, sizeof scratch, "%s/sysfuzz.XXXXXX", dir);
     if (!mkdtemp(scratch)) {
         say("sysfuzz: cannot make a directory in %s\n", dir);
