@@ -14,9 +14,41 @@ calls at. Two uses:
   difference (hmk.fuzz.known, listed by `hmk syscalls`).
 """
 
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+
 from hmk.workloads import bin_dir
 
 
 def fuzzer() -> str:
     """The bundled fuzzer's path."""
     return str(bin_dir() / "fuzz" / "sysfuzz")
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the fuzzer's call table: the call's number, name, argument kinds and flags
+    (S: in the safe subset, V: its value is compared, F: it makes a descriptor, D: denied,
+    M: it makes a mapping)."""
+
+    nr: int
+    name: str
+    kinds: str
+    flags: str
+
+
+@cache
+def table() -> tuple[Row, ...]:
+    """The bundled fuzzer's call table, as it prints it (`sysfuzz 0 0 table`, run on hmk)."""
+    from hmk.system import run_program  # noqa: PLC0415
+
+    out = io.BytesIO()
+    run_program(fuzzer(), ["0", "0", "table"], system="linux", out=out, warnings=None)
+    rows = []
+    for line in out.getvalue().decode().splitlines():
+        nr, name, kinds, *flags = line.split()
+        rows.append(Row(int(nr), name, kinds.strip("-"), flags[0] if flags else ""))
+    return tuple(rows)

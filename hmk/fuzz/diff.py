@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmk.fuzz import fuzzer, known
+from hmk.fuzz import table as fuzz_table
 
 LINE = re.compile(r"^#(\d+) (\d+) (\w+)\((.*)\) = (\S+( u)?)$")
 SOURCE = Path(__file__).resolve().parents[2] / "workloads" / "fuzz" / "sysfuzz.c"
@@ -153,16 +154,24 @@ def hmk_output(
     return out.getvalue().decode(errors="replace")
 
 
+def _succeeded(result: str) -> bool:
+    return not result.split()[0].startswith("-")
+
+
 def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str | None]:
     """The calls whose results differ, each with its explanation if it has one, and why the
-    comparison stopped early (the runs made different calls: a fuzzer bug), if it did."""
+    comparison stopped early, if it did: the runs made different calls (a fuzzer bug), or an
+    explained difference left them in different states (a call succeeded on one side only:
+    from there on, their descriptors, files or limits differ, and so may what follows)."""
     found = []
     for h, li in zip(hmk, linux, strict=False):
         if (h.index, h.name) != (li.index, li.name):
             return found, f"the runs made different calls at #{h.index}: {h.name}, {li.name}"
         if h.result != li.result:
-            why = known.explain(h.name, h.result, li.result)
+            why = known.explain(h.name, h.result, li.result, h.args)
             found.append(Disagreement(h.index, h.name, h.args, h.result, li.result, why))
+            if why is not None and _succeeded(h.result) != _succeeded(li.result):
+                return found, f"#{h.index} left the runs in different states ({why})"
     if len(hmk) != len(linux):
         shorter = "hmk" if len(hmk) < len(linux) else "Linux"
         return (
@@ -172,8 +181,18 @@ def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str
     return found, None
 
 
+def compared_calls() -> str:
+    """The calls the comparison draws from: the fuzzer's safe subset that hmk implements
+    (a call it does not answers ENOSYS, as `hmk syscalls` says)."""
+    from hmk.report.syscalls import table as syscall_table  # noqa: PLC0415
+
+    implemented = {row.name for row in syscall_table() if row.handler is not None}
+    return ",".join(r.name for r in fuzz_table() if "S" in r.flags and r.name in implemented)
+
+
 def differences(seed: int, calls: int, system: str = "linux", only: str | None = None):
-    """compare() of one seed's runs."""
+    """compare() of one seed's runs (of `only`'s calls; default: compared_calls())."""
+    only = only or compared_calls()
     scratch = linux_scratch()
     linux = linux_output(seed, calls, only, scratch)
     return compare(parse(hmk_output(seed, calls, system, only, hmk_scratch(scratch))), parse(linux))

@@ -97,7 +97,7 @@ UNPRIVILEGED = (
 )
 
 
-def explain(call: str, hmk: str, linux: str) -> str | None:
+def explain(call: str, hmk: str, linux: str, args: str = "") -> str | None:
     """Why hmk's result `hmk` of `call` differs from Linux's `linux`, if that is documented.
     A result ends with " u" when the call was made with ids that were not root's."""
     if hmk.endswith(" u") != linux.endswith(" u"):

@@ -10,6 +10,8 @@
  *          safe: the safe subset only (below), one line per call, the result reduced to what
  *          two Linux kernels must agree on: a value where it is deterministic, else "ok", and
  *          -errno on an error (the differential comparison with Linux, hmk/fuzz/diff.py)
+ *          table: the call table, one line per row, "NR NAME KINDS FLAGS" (FLAGS of "SVFDM":
+ *          safe, value, descriptor, denied, mapping), and nothing else (SEED and CALLS unused)
  *   DIR    where its scratch directory (DIR/sysfuzz.XXXXXX) goes (default /tmp)
  *   ONLY   a comma-separated list of call names to draw from (default: every call)
  *
@@ -2106,19 +2108,28 @@ static void select_calls(const char *only)
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 6)
-        usage(argv[0], "SEED CALLS [quiet|verbose|safe [DIR [CALL,...]]]");
+        usage(argv[0], "SEED CALLS [quiet|verbose|safe|table [DIR [CALL,...]]]");
     uint64_t seed = arg_u64(argc, argv, 1, "SEED", 0, 0, ~0UL);
     uint64_t calls = arg_u64(argc, argv, 2, "CALLS", 0, 0, 1UL << 40);
     const char *mode = argc > 3 ? argv[3] : "quiet";
+    if (!strcmp(mode, "table")) {
+        for (int i = 0; i < NCALLS; i++) {
+            const struct call *c = &CALLS[i];
+            say("%d %s %s %s%s%s%s%s\n", c->nr, c->name, *c->kinds ? c->kinds : "-",
+                c->flags & S ? "S" : "", c->flags & V ? "V" : "", c->flags & F ? "F" : "",
+                c->flags & D ? "D" : "", c->flags & MAP ? "M" : "");
+        }
+        return 0;
+    }
     if (!strcmp(mode, "verbose"))
         verbose = 1;
     else if (!strcmp(mode, "safe"))
         safe = verbose = 1;
     else if (strcmp(mode, "quiet"))
-        usage(argv[0], "SEED CALLS [quiet|verbose|safe [DIR [CALL,...]]]");
+        usage(argv[0], "SEED CALLS [quiet|verbose|safe|table [DIR [CALL,...]]]");
     select_calls(argc > 5 ? argv[5] : NULL);
     if (!nactive)
-        usage(argv[0], "SEED CALLS [quiet|verbose|safe [DIR [CALL,...]]]: no such call");
+        usage(argv[0], "SEED CALLS [quiet|verbose|safe|table [DIR [CALL,...]]]: no such call");
     /* splitmix64 of the seed: nearby seeds make unrelated runs, and never a zero state */
     uint64_t z = seed + 0x9e3779b97f4a7c15UL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
