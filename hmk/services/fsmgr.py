@@ -174,6 +174,17 @@ class FileTable:
             fd += 1
         return fd if fd < self.nofile else -EMFILE
 
+    def lowest_fds(self, n: int) -> list[int] | int:
+        """The `n` lowest free descriptors (the ones `n` installs in turn take), or -EMFILE."""
+        out, fd = [], 0
+        while len(out) < n:
+            fd = self.lowest_fd(fd)
+            if fd < 0:
+                return fd
+            out.append(fd)
+            fd += 1
+        return out
+
     def file(self, fd) -> OpenFile | None:
         entry = self.fds.get(fd)
         return entry[0] if entry else None
