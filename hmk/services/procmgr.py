@@ -535,8 +535,12 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return self.wait4(call.task, pid, wstatus, options, rusage)
 
     def sys_waitid(self, call, idtype, ident, infop, options, rusage, *_):
+        """waitid; an error other than a wait's still writes an empty siginfo (Linux writes
+        `infop` whatever kernel_waitid found: a bad one is EFAULT then)."""
         with self.working(wait=int(not call.resumed)):
-            return self.waitid(call.task, idtype, ident, infop, options, rusage)
+            err = self.waitid(call.task, _int32(idtype), ident, infop, _int32(options), rusage)
+            failed = err < 0 and err != -ERESTARTSYS and infop
+            return -EFAULT if failed and not call.space.write(infop, bytes(32)) else err
 
     @charged(ids=1)
     def sys_set_tid_address(self, call, tidptr, *_):
