@@ -35,6 +35,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENOSPC,
     EOPNOTSUPP,
     EPIPE,
     ERESTARTSYS,
@@ -64,12 +65,14 @@ from hmk.services.copies import (
     pages,
     ring_spans,
     scatter,
+    writable,
 )
 from hmk.services.devhost import BlockDevice
 from hmk.services.fsnames import _int
 from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream, Symlink
 
 RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+NULL_DEVICE = 0x103  # /dev/null: nothing to copy, so nothing to fault
 RWF_SUPPORTED = 0x1FF  # RWF_HIPRI to RWF_NOSIGNAL (Linux 6.17)
 RWF_UNSUPPORTED = RWF_ATOMIC | RWF_DONTCACHE  # what no file here supports
 
@@ -223,7 +226,7 @@ class FileIO:
                 f.pos += n
             return n
         else:
-            got = self._fetch(f, node, count, pos, ops, fresh)
+            got = self._fetch(f, node, count, pos, ops, fresh, vec, call.space)
         if isinstance(got, int):
             return got
         data, spans, chunks = got
@@ -238,11 +241,17 @@ class FileIO:
             self.notify(node, IN_ACCESS, named=f.named)
         return len(data)
 
-    def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
+    def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1, vec=None, space=None):
         """(bytes, source spans (pa, n), page-sized pieces of the copy) or -errno; `fresh`: 0
-        for a read going on after a wait (a pipe's own work was charged with its first look)."""
+        for a read going on after a wait (a pipe's own work was charged with its first look).
+        A device's bytes are made only as far as `vec` can take them (Linux's read_zero and
+        urandom_read stop at the first fault: a short count, or EFAULT)."""
         if isinstance(node, Device):
-            data = node.read(count)
+            room = writable(space, vec, count) if vec is not None else count
+            room = min(room, self.dense_limit())  # (no more than any file could take)
+            if count and not room and node.rdev != NULL_DEVICE:
+                return -EFAULT
+            data = node.read(room)
             if isinstance(data, int):
                 return data
             if node.rdev in RANDOM:  # generated a block at a time in the buffer, copied out
@@ -349,6 +358,8 @@ class FileIO:
         start = f.pos if pos is None else pos
         self._sync(node)
         buf = node.data
+        if start + len(data) > max(len(buf), self.dense_limit()):
+            return -ENOSPC  # a file is held whole: past the tmpfs's size there is no room
         if start > len(buf):
             buf.extend(b"\0" * (start - len(buf)))
         buf[start : start + len(data)] = data

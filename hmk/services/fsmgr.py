@@ -42,6 +42,7 @@ from hmk.linux.abi import (
     EMFILE,
     ENODEV,
     ENOENT,
+    ENOSPC,
     ENOTDIR,
     ENOTTY,
     ENXIO,
@@ -840,9 +841,17 @@ class FsMgr(
                 return -EOPNOTSUPP  # pidfs has no setattr
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
+            if _signed(length) > max(len(f.node.data), self.dense_limit()):
+                return -ENOSPC
             self._resize(f.node, _signed(length), f.named)
             ops.update(truncate=1)
             return 0
+
+    def dense_limit(self) -> int:
+        """The most a file may hold: hmk keeps a file's bytes whole (no holes), so a size
+        past a tmpfs's (half the machine's memory, Linux's default) has no room (ENOSPC),
+        where Linux's tmpfs would keep a hole."""
+        return len(self.k.ram) // 2
 
     def _resize(self, node: File, length: int, named=None) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
@@ -930,6 +939,8 @@ class FsMgr(
                 return -EINVAL
             if node.readonly:
                 return -EROFS
+            if _signed(length) > max(len(node.data), self.dense_limit()):
+                return -ENOSPC
             self._resize(node, _signed(length))
             ops.update(truncate=1)
             return 0
