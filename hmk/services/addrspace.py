@@ -557,17 +557,6 @@ class AddressSpace:
             va += 1
         return None
 
-    def read_path(self, va: int, limit: int = PATH_MAX) -> bytes | int:
-        """A path as Linux's getname copies it in (strncpy_from_user): its bytes, or -EFAULT
-        (a byte before its NUL cannot be read), or -ENAMETOOLONG (no NUL within `limit`
-        bytes). Whether it may be empty is the caller's question."""
-        text = self.read_cstring(va, limit)
-        if text is not None:
-            return text
-        ok = all(self.read(va + i, 1) is not None for i in range(0, limit, PAGE_SIZE))
-        ok = ok and self.read(va + limit - 1, 1) is not None
-        return -ENAMETOOLONG if ok else -EFAULT
-
     def write(self, va: int, data: bytes) -> bool:
         """Copy data to user memory at va; False (EFAULT) if any byte is not writable."""
         pos = 0
@@ -583,3 +572,15 @@ class AddressSpace:
 
 def _no_frames() -> int:
     raise RuntimeError("the memory manager edits page tables through the kernel, never directly")
+
+
+def read_path(space, va: int, limit: int = PATH_MAX) -> bytes | int:
+    """A path as Linux's getname copies it in (strncpy_from_user) from `space` (anything with
+    read_cstring and read): its bytes, or -EFAULT (a byte before its NUL cannot be read), or
+    -ENAMETOOLONG (no NUL within `limit` bytes). Whether it may be empty is the caller's."""
+    text = space.read_cstring(va, limit)
+    if text is not None:
+        return text
+    ok = all(space.read(va + i, 1) is not None for i in range(0, limit, PAGE_SIZE))
+    ok = ok and space.read(va + limit - 1, 1) is not None
+    return -ENAMETOOLONG if ok else -EFAULT

@@ -55,6 +55,7 @@ from hmk.linux.abi import (
     UTIME_OMIT,
 )
 from hmk.linux.strace import signed as _signed
+from hmk.services.addrspace import read_path
 from hmk.services.copies import lines, log_user
 from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
@@ -71,7 +72,7 @@ class Namespace:
     def _lookup(self, call, dirfd, path_ptr, follow=True):
         """(node, parent, name) or a negative errno; (None, parent, name) when only the last
         component is missing. Its work (the path's copy, the walk) is charged here."""
-        name = call.space.read_path(path_ptr)
+        name = read_path(call.space, path_ptr)
         if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name
@@ -297,7 +298,7 @@ class Namespace:
         return node
 
     def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
-        target = call.space.read_path(target_ptr)
+        target = read_path(call.space, target_ptr)
         if isinstance(target, int):
             return target
         if not target:

@@ -55,6 +55,7 @@ from hmk.linux.abi import (
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
 )
+from hmk.services.addrspace import read_path
 from hmk.services.copies import log_user
 from hmk.services.fsnames import _int
 
@@ -97,7 +98,7 @@ class Opening:
 
     def _lookup_scoped(self, call, dirfd, path_ptr, follow: bool, resolve: int):
         """_lookup with openat2's RESOLVE_* rules."""
-        name = call.space.read_path(path_ptr)
+        name = read_path(call.space, path_ptr)
         if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name

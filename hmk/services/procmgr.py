@@ -86,6 +86,7 @@ from hmk.linux.signals import (
     SignalState,
 )
 from hmk.linux.stack import auxv_for, build_stack
+from hmk.services.addrspace import read_path
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
 from hmk.services.procattrs import (
     RLIMIT_NPROC,
@@ -487,7 +488,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
         task, space, m = call.task, call.space, call.machine
-        path = space.read_path(path_ptr)  # Linux's order: the path, the file, then the strings
+        path = read_path(space, path_ptr)  # Linux's order: the path, the file, then the strings
         if isinstance(path, int) or not path:
             return -ENOENT if path == b"" else path
         found = self.peers["fsmgr"].executable(task, path)
