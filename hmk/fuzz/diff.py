@@ -160,9 +160,9 @@ def _succeeded(result: str) -> bool:
 
 def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str | None]:
     """The calls whose results differ, each with its explanation if it has one, and why the
-    comparison stopped early, if it did: the runs made different calls (a fuzzer bug), or an
-    explained difference left them in different states (a call succeeded on one side only:
-    from there on, their descriptors, files or limits differ, and so may what follows)."""
+    comparison stopped early, if it did: the runs made different calls (a fuzzer bug), or a
+    difference left them in different states (a call succeeded on one side only: from there
+    on, their descriptors, files or limits differ, and so may what follows)."""
     found = []
     for h, li in zip(hmk, linux, strict=False):
         if (h.index, h.name) != (li.index, li.name):
@@ -170,8 +170,8 @@ def compare(hmk: list[Call], linux: list[Call]) -> tuple[list[Disagreement], str
         if h.result != li.result:
             why = known.explain(h.name, h.result, li.result, h.args)
             found.append(Disagreement(h.index, h.name, h.args, h.result, li.result, why))
-            if why is not None and _succeeded(h.result) != _succeeded(li.result):
-                return found, f"#{h.index} left the runs in different states ({why})"
+            if _succeeded(h.result) != _succeeded(li.result):
+                return found, f"#{h.index} left the runs in different states ({why or 'a finding'})"
     if len(hmk) != len(linux):
         shorter = "hmk" if len(hmk) < len(linux) else "Linux"
         return (

@@ -55,6 +55,7 @@ from hmk.linux.abi import (
     SIGPIPE,
     SYNC_FILE_RANGE_FLAGS,
 )
+from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
@@ -88,7 +89,7 @@ class FileIO:
         return self._read_call(call, fd, offset, lambda: [(buf, count)])
 
     def sys_readv(self, call, fd, iov, iovcnt, *_):
-        return self._read_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+        return self._read_call(call, fd, None, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_write(self, call, fd, buf, count, *_):
         return self._write_call(call, fd, None, lambda: [(buf, count)])
@@ -97,13 +98,13 @@ class FileIO:
         return self._write_call(call, fd, offset, lambda: [(buf, count)])
 
     def sys_writev(self, call, fd, iov, iovcnt, *_):
-        return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+        return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_preadv(self, call, fd, iov, iovcnt, pos, *_):
-        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_pwritev(self, call, fd, iov, iovcnt, pos, *_):
-        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_preadv2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
         return self._vector2(call, fd, iov, iovcnt, pos, flags, write=False)
@@ -186,21 +187,35 @@ class FileIO:
             ops.update(fcntl=1)
             return 0
 
-    def _read_call(self, call, fd, pos, vector):
+    def _read_call(self, call, fd, pos, vector, vectored: bool = False):
+        """A read: the descriptor, the vector (a readv's: checked, and nothing to read is 0
+        at once), then the access and the buffers' range (vfs_read's access_ok)."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
             vec = vector()
-            return vec if isinstance(vec, int) else self._read_file(call, f, vec, pos, ops)
+            if isinstance(vec, int):
+                return vec
+            if vectored and not any(n for _, n in vec):
+                return 0
+            if not vectored and f.readable and _past_user(vec):
+                return -EFAULT
+            return self._read_file(call, f, vec, pos, ops)
 
-    def _write_call(self, call, fd, pos, vector):
+    def _write_call(self, call, fd, pos, vector, vectored: bool = False):
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
             vec = vector()
-            return vec if isinstance(vec, int) else self._write_file(call, f, vec, pos, ops)
+            if isinstance(vec, int):
+                return vec
+            if vectored and not any(n for _, n in vec):
+                return 0
+            if not vectored and f.writable and _past_user(vec):
+                return -EFAULT
+            return self._write_file(call, f, vec, pos, ops)
 
     # ---- reading -------------------------------------------------------------------------
     def _read_file(self, call, f, vec, pos, ops):
@@ -277,6 +292,8 @@ class FileIO:
 
     def _pipe_read(self, f, pipe: Pipe, count: int, ops, fresh: int):
         ops.update(pipe_read=fresh)  # its loop's second look is pipe_wait's
+        if not count:
+            return b"", [], 0  # nothing asked for: nothing, at once (pipe_read)
         if not pipe.buffer:
             if pipe.writers == 0:
                 return b"", [], 0
@@ -443,6 +460,11 @@ def packet_room(pipe: Pipe) -> int:
     packed = sum(length for _, length in pipe.packets)
     used = len(pipe.packets) + -(-(len(pipe.buffer) - packed) // PAGE_SIZE)
     return max(pipe.capacity // PAGE_SIZE - used, 0) * PAGE_SIZE
+
+
+def _past_user(vec) -> bool:
+    """Does a buffer of `vec` reach past user space (access_ok: EFAULT before anything)?"""
+    return any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec)
 
 
 def _capped(vec) -> list[tuple[int, int]]:

@@ -63,6 +63,7 @@ from hmk.linux.abi import (
     IN_CLOSE_WRITE,
     IN_MODIFY,
     IN_OPEN,
+    MAX_RW_COUNT,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -92,6 +93,7 @@ from hmk.linux.abi import (
     POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
+from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
@@ -104,7 +106,7 @@ from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Inotify, Notify
-from hmk.services.fsopen import Opening
+from hmk.services.fsopen import Opening, _how_error, open_how
 from hmk.services.fsowner import NOBODY, OWNER_COMMANDS, fcntl_owner
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
@@ -123,6 +125,8 @@ from hmk.services.vfs import (
     Stream,
     Symlink,
 )
+
+SEEK_MAX = 4  # SEEK_HOLE: lseek's last whence
 
 
 class OpenFile:
@@ -614,8 +618,10 @@ class FsMgr(
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
         if call.resumed and self.k.running in self.fifo_opens:  # a FIFO's open that waited
             return self.fifo_open_again(call, flags)
-        if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
-            return -EINVAL  # Linux 6.4's build_open_flags
+        flags, mode = open_how(flags, mode)
+        err = _how_error(flags, mode, 0)  # before the path (build_open_flags)
+        if err:
+            return err
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found
@@ -796,11 +802,13 @@ class FsMgr(
         if pos is not None and isinstance(node, Stream) and node.pidfs:
             return -EINVAL  # not read or written at all
         memory = isinstance(node, Device) and node.memory
-        if pos is not None and not (isinstance(node, File | BlockDevice) or memory):
-            return -ESPIPE
+        if pos is not None and not (isinstance(node, File | BlockDevice | Dir) or memory):
+            return -ESPIPE  # (a directory is positional: reads are EISDIR, writes EBADF)
         return f
 
     def _iov(self, call, iov, iovcnt):
+        """The vector as import_iovec copies and checks it: at most UIO_MAXIOV entries, no
+        negative length (EINVAL), none past user space (EFAULT)."""
         iovcnt &= 0xFFFFFFFF  # import_iovec's unsigned int
         if not 0 <= iovcnt <= 1024:
             return -EINVAL
@@ -809,13 +817,21 @@ class FsMgr(
             return -EFAULT
         log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
         self.work()  # the vector's lines, charged before a fault or a request takes them
-        return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
+        vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
+        for base, length in vec:
+            if length >> 63:
+                return -EINVAL
+            if base + min(length, MAX_RW_COUNT) > TASK_SIZE:
+                return -EFAULT
+        return vec
 
     def sys_lseek(self, call, fd, offset, whence, *_):
         with self.working(fdget=1) as ops:
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if _int(whence) > SEEK_MAX or _int(whence) < 0:
+                return -EINVAL  # before the file's own llseek (ksys_lseek)
             if isinstance(f.node, EventFile | Inotify):
                 return f.pos  # Linux's noop_llseek
             if isinstance(f.node, Device) and f.node.memory:
@@ -833,6 +849,8 @@ class FsMgr(
             return new
 
     def sys_ftruncate(self, call, fd, length, *_):
+        if _signed(length) < 0:
+            return -EINVAL  # before the descriptor (do_ftruncate)
         with self.working(fdget=1) as ops:
             f = self.table(call).file(_int(fd))
             if f is None:
@@ -926,6 +944,8 @@ class FsMgr(
             return old
 
     def sys_truncate(self, call, path_ptr, length, *_):
+        if _signed(length) < 0:
+            return -EINVAL  # before the path (do_sys_truncate)
         found = self._lookup(call, AT_FDCWD, path_ptr)
         if isinstance(found, int):
             return found

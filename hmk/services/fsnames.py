@@ -182,6 +182,8 @@ class Namespace:
         return 0
 
     def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
+        if _int(size) <= 0:
+            return -EINVAL  # before the path (do_readlinkat)
         found = self._lookup(call, dirfd, path_ptr, follow=False)
         if isinstance(found, int):
             return found

@@ -72,7 +72,6 @@ from hmk.linux.layout import (
     STACK_TOP,
     page_up,
 )
-from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
 from hmk.services.memqueries import MemoryQueries
@@ -510,10 +509,21 @@ class MemoryManager(MemoryQueries, Service):
         return start
 
     def sys_mprotect(self, call, addr, length, prot, *_):
+        """Linux's order (do_mprotect_pkey): the start, an empty length, a length that wraps
+        (ENOMEM), then the protection (arm64's: PROT_BTI and PROT_MTE are known, ignored
+        here), then the range."""
         space = call.space
-        if addr % PAGE_SIZE or prot & ~7:
+        prot &= 0xFFFFFFFF
+        if addr % PAGE_SIZE:
             return -EINVAL
-        end = addr + page_up(length)
+        if not length:
+            return 0
+        end = (addr + page_up_wrapped(length)) & MASK64
+        if end <= addr:
+            return -ENOMEM
+        if prot & ~(7 | PROT_SEM | PROT_BTI | PROT_MTE):
+            return -EINVAL
+        prot &= 7
         self.work(vma_find=1)
         if not self._mapped(space, addr, end):
             return -ENOMEM
@@ -528,7 +538,11 @@ class MemoryManager(MemoryQueries, Service):
         space = call.space
         if addr % PAGE_SIZE or flags & ~7 or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
             return -EINVAL
-        end = addr + page_up(length)
+        end = (addr + page_up_wrapped(length)) & MASK64
+        if end < addr:
+            return -ENOMEM
+        if end == addr:
+            return 0
         if not self._mapped(space, addr, end):
             return -ENOMEM
         for v in space.vmas:
@@ -561,8 +575,10 @@ class MemoryManager(MemoryQueries, Service):
         return self._lockable(call, addr, length)
 
     def _lockable(self, call, addr: int, length: int) -> int:
+        """mlock's and munlock's range, Linux's 64-bit arithmetic: a length that wraps to
+        nothing locks nothing."""
         start = addr & ~(PAGE_SIZE - 1)
-        end = page_up(addr + length)
+        end = (start + page_up_wrapped(length + addr % PAGE_SIZE)) & MASK64
         if end < start:
             return -EINVAL
         self.work(vma_find=1)
@@ -583,10 +599,17 @@ class MemoryManager(MemoryQueries, Service):
         touch gives zeros, or the file's bytes), the rest are hints with nothing to do here
         (no reclaim, no swap, no huge pages); Linux's checks: an aligned start, known advice,
         MADV_REMOVE only on shared mappings, ENOMEM when part of the range is not mapped."""
-        space, advice = call.space, _signed(advice)
-        if addr % PAGE_SIZE or advice not in MADVICE or _signed(length) < 0:
+        space, advice = call.space, _int32(advice)
+        if advice not in MADVICE or addr % PAGE_SIZE:
             return -EINVAL
-        end = addr + page_up(length)
+        aligned = page_up_wrapped(length)
+        if length and not aligned:
+            return -EINVAL  # rounded up from a small negative length to nothing
+        end = addr + aligned
+        if end > MASK64:
+            return -EINVAL
+        if end == addr:
+            return 0
         self.work(vma_find=1)
         hit = [v for v in space.vmas if v.start < end and addr < v.end]
         if advice == MADV_REMOVE and any(not v.shared for v in hit):
@@ -687,4 +710,19 @@ class TokenView:
 # madvise's advice this kernel knows (include/uapi/asm-generic/mman-common.h; MERGEABLE,
 # HUGEPAGE and the like need KSM or huge pages, which a kernel without them refuses: EINVAL)
 MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
-MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24}
+# the advice Linux knows (MADV_MERGEABLE and UNMERGEABLE with KSM, HUGEPAGE, NOHUGEPAGE and
+# COLLAPSE with transparent huge pages, GUARD_INSTALL and GUARD_REMOVE from 6.13: a phone's
+# kernel has them; hints that change nothing here)
+MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
+MASK64 = (1 << 64) - 1
+PROT_SEM, PROT_BTI, PROT_MTE = 0x8, 0x10, 0x20
+
+
+def page_up_wrapped(n: int) -> int:
+    """PAGE_ALIGN in 64-bit arithmetic (a length near 2^64 wraps to a small one, or 0)."""
+    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) & MASK64
+
+
+def _int32(x: int) -> int:
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >> 31 else x
