@@ -28,6 +28,7 @@ from __future__ import annotations
 import struct
 
 from hmk.hw.events import READ, WRITE
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     AT_FDCWD,
     EACCES,
@@ -72,6 +73,7 @@ from hmk.linux.abi import (
     NOFILE,
     O_ACCMODE,
     O_APPEND,
+    O_ASYNC,
     O_CLOEXEC,
     O_CREAT,
     O_DIRECT,
@@ -127,6 +129,9 @@ from hmk.services.vfs import (
 )
 
 SEEK_MAX = 4  # SEEK_HOLE: lseek's last whence
+# the ioctls every file takes (include/uapi/asm-generic/ioctls.h, include/uapi/linux/fs.h)
+FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE = 0x5421, 0x5450, 0x5451, 0x5452, 0x5460
+FIGETBSZ, FS_IOC_GETFLAGS = 2, 0x80086601
 
 
 class OpenFile:
@@ -889,6 +894,9 @@ class FsMgr(
                 return -EBADF
             ops.update(fcntl=1)
             node, devhost, request = f.node, self.peers["devhost"], request & 0xFFFFFFFF
+            generic = self._generic_ioctl(call, fd, f, request, arg)
+            if generic is not None:
+                return generic
             if isinstance(node, BlockDevice | Rtc):
                 return devhost.ioctl(call.space, node, request, arg)
             if isinstance(node, Stream):  # a socket's, an event file's own
@@ -898,6 +906,39 @@ class FsMgr(
             if isinstance(node, Device) and node.console:
                 devhost.control(call.task.proc)
             return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
+
+    def _generic_ioctl(self, call, fd, f, request: int, arg: int) -> int | None:
+        """The requests every file takes (Linux's do_vfs_ioctl), or None: the file's own.
+        Close-on-exec and O_NONBLOCK set or cleared; O_ASYNC (no file here can signal, so
+        a change is ENOTTY); the size (FIOQSIZE) and the bytes left to read (FIONREAD) of a
+        regular file; the block size; the inode flags of a file of a tmpfs (none set)."""
+        t, node = self.table(call), f.node
+        space = call.space
+        regular = isinstance(node, File) and not isinstance(node, Generated)
+        if request in (FIOCLEX, FIONCLEX):
+            t.fds[_int(fd)] = (f, request == FIOCLEX)
+            return 0
+        if request in (FIONBIO, FIOASYNC):
+            raw = space.read(arg, 4)
+            if raw is None:
+                return -EFAULT
+            on = struct.unpack("<i", raw)[0] != 0
+            if request == FIOASYNC:
+                return -ENOTTY if on != bool(f.flags & O_ASYNC) else 0
+            f.flags = f.flags | O_NONBLOCK if on else f.flags & ~O_NONBLOCK
+            return 0
+        if request == FIOQSIZE and isinstance(node, File | Dir | Symlink):
+            size = node.size if isinstance(node, File) else 0
+            return 0 if space.write(arg, struct.pack("<q", size)) else -EFAULT
+        if request == FIGETBSZ:
+            return 0 if space.write(arg, struct.pack("<i", PAGE_SIZE)) else -EFAULT
+        if request == FIONREAD and regular:
+            left = max(node.size - f.pos, 0)
+            return 0 if space.write(arg, struct.pack("<i", left & 0x7FFFFFFF)) else -EFAULT
+        tmpfs = isinstance(node, File | Dir) and self.mounts.of(node).memory
+        if request == FS_IOC_GETFLAGS and tmpfs:
+            return 0 if space.write(arg, struct.pack("<i", 0)) else -EFAULT
+        return None
 
     def sys_fsync(self, call, fd, *_):
         """Nothing to write out in memory; a file with no fsync of its own (a pipe, a socket,

@@ -30,6 +30,7 @@ from hmk.linux.abi import (
     SOL_SOCKET,
 )
 from hmk.linux.clock import read_timespec
+from hmk.linux.layout import TASK_SIZE
 from hmk.services.fsnames import _int
 from hmk.services.netio import Got
 from hmk.services.sockets import Socket
@@ -127,7 +128,11 @@ class NetMsg:
         vec, total = [], 0
         for i in range(iovlen):
             base, n = struct.unpack_from("<QQ", raw, 16 * i)
+            if n >> 63:
+                return -EINVAL  # a negative length (import_iovec)
             n = min(n, MAX_RW_COUNT - total)
+            if base + n > TASK_SIZE:
+                return -EFAULT  # past user space (access_ok)
             vec.append((base, n))
             total += n
         return vec

@@ -204,10 +204,10 @@ class SignalCalls:
         return new if new < 0 else mine.install(new, f, True)
 
     def sys_rt_sigqueueinfo(self, call, tgid, sig, uinfo, *_):
-        return self._queue(call, _signed(tgid), None, sig, uinfo)
+        return self._queue(call, int32(tgid), None, sig, uinfo)
 
     def sys_rt_tgsigqueueinfo(self, call, tgid, tid, sig, uinfo, *_):
-        return self._queue(call, _signed(tgid), _signed(tid), sig, uinfo)
+        return self._queue(call, int32(tgid), int32(tid), sig, uinfo)
 
     def _queue(self, call, tgid: int, tid: int | None, sig: int, uinfo: int) -> int:
         """A signal with the caller's siginfo, in Linux's order: the siginfo copied in (with
