@@ -23,6 +23,8 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 
+from hmk.errors import InternalError
+
 N_SHORT, N_LONG = 200, 1200  # per_operation's default loop lengths
 DEFAULT_SYSTEMS = ("linux", "sel4", "hm-phone")
 DEFAULT_PROFILES = ("kirin9000",)
@@ -174,6 +176,8 @@ def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Resu
                     cluster=cluster,
                     max_instructions=RUN_BUDGET + ITERATION_BUDGET * op.n[1],
                 )
+            except InternalError:
+                raise  # hmk's own bug stops the suite loudly
             except Exception as e:  # noqa: BLE001  (a failed op is a cell, not a traceback)
                 cache[key] = (None, str(e).splitlines()[0] if str(e) else type(e).__name__)
         cycles, ghz_or_error = cache[key]

@@ -25,9 +25,11 @@ import os
 import sys
 
 import hmk
+from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.hw.probe import format_size, latency_ladder
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
+from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
@@ -179,6 +181,8 @@ def _run_options(args, outputs) -> dict:
         "capabilities_only": args.capabilities_only or None,
         "max_instructions": args.max_instructions,
         "max_cycles": args.max_cycles,
+        "ram": args.ram,
+        "check_invariants": args.check_invariants,
     }
 
 
@@ -373,6 +377,20 @@ def _add_run_options(cmd) -> None:
         help="remove a guest environment variable (repeatable)",
     )
     cmd.add_argument(
+        "--ram",
+        type=_ram,
+        default=DEFAULT_RAM,
+        metavar="SIZE",
+        help="the simulated RAM, e.g. 512M or 2G (default: 512M); the guest's memory beyond "
+        "it goes to Linux's out-of-memory rules",
+    )
+    cmd.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="debug: check the kernel's and services' bookkeeping after every reaped process "
+        "and at the end (slower; a violation is an hmk internal error, status 70)",
+    )
+    cmd.add_argument(
         "--max-instructions",
         type=_positive,
         metavar="N",
@@ -384,6 +402,13 @@ def _add_run_options(cmd) -> None:
         metavar="N",
         help="stop the run after N simulated cycles (exit status 124)",
     )
+
+
+def _ram(text: str) -> int:
+    try:
+        return ram_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("ram: ")) from None
 
 
 def _positive(text: str) -> int:
@@ -546,3 +571,19 @@ def main(argv: list[str] | None = None) -> int:
     except (profile.ProfileError, SystemFileError, OutputError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
+    except InternalError as e:
+        return _report_bug(e, args)
+
+
+def _report_bug(error: InternalError, args: argparse.Namespace) -> int:
+    """An hmk bug: one line saying so and where, the details in a report file."""
+    sys.stdout.flush()
+    parameters = {k: v for k, v in vars(args).items() if k != "func"}
+    try:
+        report = f"; details in {write_report(error, parameters)}"
+    except OSError as e:
+        report = f" (no report written: {e})"
+    print(
+        f"hmk: internal error (a bug in hmk, not in the program): {error}{report}", file=sys.stderr
+    )
+    return EX_SOFTWARE

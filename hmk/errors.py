@@ -18,25 +18,34 @@ import traceback
 EX_SOFTWARE = 70  # sysexits.h: "an internal software error has been detected"
 
 
+class OutOfMemory(MemoryError):
+    """The simulated RAM is exhausted: the guest's condition, not hmk's (the OOM killer
+    answers it, docs/kernel-design.md)."""
+
+
 class InternalError(Exception):
     """A host exception inside hmk while it simulated: a bug of hmk, not of the guest.
-    `where` is the innermost frame of hmk's code that raised ("file.py:line in function"),
-    `details` the full traceback."""
+    `where` is the innermost frame that raised ("file.py:line in function"), `details` the
+    full traceback (kept as text, so the error crosses process boundaries intact)."""
 
-    def __init__(self, error: BaseException, during: str = "the run"):
-        self.error, self.during = error, during
-        frames = traceback.extract_tb(error.__traceback__)
-        inner = frames[-1] if frames else None
-        self.where = (
-            f"{os.path.basename(inner.filename)}:{inner.lineno} in {inner.name}" if inner else "?"
-        )
-        self.details = "".join(traceback.format_exception(error))
-        super().__init__(f"{type(error).__name__}: {error} at {self.where}, during {during}")
+    def __init__(self, message: str, where: str = "?", details: str = ""):
+        super().__init__(message, where, details)
+        self.message, self.where, self.details = message, where, details
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def internal(error: BaseException, during: str = "the run") -> InternalError:
-    """`error` as an InternalError (itself when it already is one)."""
-    return error if isinstance(error, InternalError) else InternalError(error, during)
+    """`error` (a host exception raised while hmk simulated) as an InternalError; itself
+    when it already is one."""
+    if isinstance(error, InternalError):
+        return error
+    frames = traceback.extract_tb(error.__traceback__)
+    inner = frames[-1] if frames else None
+    where = f"{os.path.basename(inner.filename)}:{inner.lineno} in {inner.name}" if inner else "?"
+    message = f"{type(error).__name__}: {error} at {where}, during {during}"
+    return InternalError(message, where, "".join(traceback.format_exception(error)))
 
 
 def write_report(error: InternalError, parameters: dict, directory: str | None = None) -> str:

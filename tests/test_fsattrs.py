@@ -5,7 +5,7 @@ import pytest
 from guest_programs import build, linux_output, run
 from linux_native import native_output, tmpfs_dir
 
-# Linux's answers: Linux 6.6 or later (this machine's, natively, on its tmpfs; tests/linux_native.py)
+# Linux's answers: Linux 6.6 or later (this machine's, natively, on tmpfs; tests/linux_native.py)
 LINUX = b"""statfs: tmpfs 1 bsize 4096 frsize 4096 namelen 255 rdonly 0
 statfs: blocks 1 free <= blocks 1 avail == free 1 files 1 ffree <= files 1
 fstatfs same type 1 bsize 1

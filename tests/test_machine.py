@@ -11,6 +11,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from hmk.cpu.machine import GuestFault, Machine
+from hmk.errors import InternalError
 from hmk.hw.events import FETCH, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, FlatMemory
 
@@ -171,16 +172,28 @@ def test_write_to_read_only_page_faults(build):
     assert kernel.status is None
 
 
-def test_kernel_bug_is_a_guest_fault_not_a_crash(build):
+def test_kernel_bug_is_hmks_error_not_a_guest_fault(build):
+    """A handler that raises inside a unicorn hook ends the run as an InternalError naming
+    the handler's line; it is never offered to the kernel as the guest's fault."""
+
     class Broken(SegmentKernel):
+        offered = 0
+
         def syscall(self, machine):
             raise RuntimeError("boom")
+
+        def guest_fault(self, machine, kind, detail):
+            self.offered += 1
+            return False
 
     kernel = Broken(build("hello_asm"))
     machine = Machine(kernel.mem.ram, kernel)
     machine.set_space(kernel.root, ASID)
-    with pytest.raises(GuestFault, match="boom"):
+    with pytest.raises(
+        InternalError, match=r"RuntimeError: boom at test_machine.py:\d+ in syscall"
+    ):
         machine.run(kernel.entry, sp=0x7FFF0000)
+    assert kernel.offered == 0
 
 
 def test_native_walk_matches_the_reference():

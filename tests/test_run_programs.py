@@ -180,7 +180,7 @@ def test_undefined_instruction_is_sigill_like_linux(tmp_path):
 def test_exhausted_ram_is_sigkill_not_a_crash():
     # 16 MiB of nodes cannot fit in 8 MiB of simulated RAM (2 MiB of it the kernel heap)
     result = run_program(
-        str(path("pchase")), ["16384", "10"], out=io.BytesIO(), err=io.BytesIO(), ram_mib=8
+        str(path("pchase")), ["16384", "10"], out=io.BytesIO(), err=io.BytesIO(), ram=8 << 20
     )
     assert result.exit_status == 137 and "out of memory" in result.fault
 

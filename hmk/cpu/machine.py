@@ -25,8 +25,6 @@ stopped the CPU between two blocks (where a timer interrupt can be taken).
 from __future__ import annotations
 
 import ctypes
-import os
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,6 +55,7 @@ from hmk.cpu.traps import (
     OUT_OF_MEMORY,
     UNDEFINED,
 )
+from hmk.errors import OutOfMemory, internal
 from hmk.hw.events import BLOCK_DTYPE
 
 FAULT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
@@ -164,7 +163,9 @@ class Machine:
         self._stopped = False
         self._error = None
         self._kind = ABORT
-        self._kernel_bug = False
+        # whether the last out-of-memory stop can run its instruction again (a page fault's)
+        self.retryable = False
+        self._bug = None  # a host exception in a kernel handler: hmk's bug (InternalError)
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self._refused = None  # (page address, access) of the last access the kernel refused
         self._code = None  # the program image whose translations unicorn holds
@@ -258,6 +259,11 @@ class Machine:
         self._error, self._kind = detail, kind
         self.stop()
 
+    @property
+    def aborting(self) -> bool:
+        """abort() was called: the run ends as soon as the CPU stops."""
+        return self._abort is not None
+
     def abort(self, reason: str) -> None:
         """End the run for the simulator's own reason: run() raises RunAborted(reason), which
         is not offered to the guest kernel as a fault."""
@@ -276,6 +282,7 @@ class Machine:
                 try:
                     self.uc.emu_start(pc, UNTIL)
                 except UcError as e:
+                    self._raise_bug()
                     self.drain()
                     if self._abort is not None:
                         raise RunAborted(self._abort) from None
@@ -286,6 +293,7 @@ class Machine:
                         pc = self.pc
                         continue
                     raise GuestFault(self.pc, self._error or str(e), kind) from None
+                self._raise_bug()
                 if self._abort is None and self._error is not None:
                     self.drain()
                     if self._recover(self._kind, self._error):
@@ -307,12 +315,18 @@ class Machine:
         finally:
             self.sync()
 
+    def _raise_bug(self) -> None:
+        """A kernel handler that raised inside a hook (unicorn's C frames cannot carry a
+        Python exception) ends the run here as hmk's bug, never as the guest's fault."""
+        if self._bug is not None:
+            bug, self._bug = self._bug, None
+            raise internal(bug, "a kernel handler") from bug
+
     def _recover(self, kind: str, detail: str) -> bool:
         """Offer a guest fault to the kernel (`traps.guest_fault(machine, kind, detail)`),
-        which may deliver a signal and go on with some thread: True to resume at self.pc.
-        A kernel handler that raised is a simulator bug and is never offered."""
+        which may deliver a signal and go on with some thread: True to resume at self.pc."""
         handler = getattr(self.traps, "guest_fault", None)
-        if handler is None or self._kernel_bug:
+        if handler is None:
             return False
         saved = self._error, self._kind
         self._error, self._kind, self._stopped = None, ABORT, False
@@ -352,11 +366,13 @@ class Machine:
     def _on_fault(self, vaddr: int, access: int) -> int:
         try:
             ok = self.traps.page_fault(self, vaddr, ACCESS_NAMES.get(access, "read"))
-        except MemoryError as e:  # simulated RAM exhausted (Linux: the OOM killer)
+        except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
+            self.retryable = True  # nothing changed: the access can run again
             return 0
-        except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
-            self._error, self._kernel_bug = f"kernel page-fault handler raised {e!r}", True
+        except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
+            self._bug = e
+            self.uc.emu_stop()
             return 0
         if not ok:
             self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
@@ -380,8 +396,8 @@ class Machine:
                     self.sink(blocks, events)
                 value = self.traps.counter("count")
             self.uc.reg_write(reg, value)
-        except Exception as e:  # a kernel bug must not unwind through unicorn's C frames
-            self._error, self._kernel_bug = f"generic-timer read raised {e!r}", True
+        except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
+            self._bug = e
             self.uc.emu_stop()
         return 1
 
@@ -395,12 +411,10 @@ class Machine:
         try:
             self.sync()  # the kernel may change page tables or read the simulated clock
             self.traps.syscall(self)
-        except MemoryError as e:  # simulated RAM exhausted (Linux: the OOM killer)
+        except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
+            self.retryable = False  # the call may have done part of its work
             uc.emu_stop()
-        except Exception as e:  # a bug in hmk, not the guest's: say where
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            place = f"{os.path.basename(where.filename)}:{where.lineno}"
-            self._error = f"kernel syscall handler raised {e!r} at {place}"
-            self._kernel_bug = True
+        except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
+            self._bug = e
             uc.emu_stop()

@@ -44,7 +44,7 @@ from hmk.kernel.frames import FrameObjects
 from hmk.kernel.hmcalls import HM_CALL_BASE, HmCalls, is_hm_call
 from hmk.kernel.hmcalls import NAMES as HM_NAMES
 from hmk.kernel.ipc import Ipc, ipc_budget
-from hmk.kernel.memory import Frames
+from hmk.kernel.memory import Frames, OutOfMemory
 from hmk.kernel.notify import Notifications
 from hmk.kernel.objects import KERNEL_BASE, KernelMemory
 from hmk.kernel.pagerecords import PageRecords
@@ -234,6 +234,9 @@ class CoreKernel:
         self.tick_cycles = 0  # 0: no timer interrupts (set by start())
         self.deadlines: dict[int, int] = {}  # tcb -> its pending timed wait's end (cycles)
         self._sleepers: list[tuple[int, int, int]] = []  # heap of (deadline, seq, tcb)
+        # (cycles, why): the simulated time the run may not pass (a run limit, the clock's
+        # range); an idle core that would sleep beyond it ends the run there
+        self.horizon: tuple[int, str] | None = None
         self._sleep_seq = 0
         self._waits: dict[int, list | None] = {}  # tcb -> the wait list it also sleeps on
         self._alarms: list[tuple[int, int]] = []  # heap of (deadline, handle)
@@ -631,11 +634,12 @@ class CoreKernel:
         """Is `tcb` a live thread blocked (in a wait, a sleep or a call)?"""
         return self.threads.valid(tcb) and int(self.threads.tcb["state"][tcb]) == T_BLOCKED
 
-    def _idle(self) -> bool:
+    def _idle(self, machine=None) -> bool:
         """Nothing can run: if a timed wait or an alarm is pending, the core idles until the
         first one ends (charged as `idle`; the timer ticks it sleeps through are skipped, as a
         tickless kernel's) and wakes or rings it (an alarm may wake nobody: the caller looks
-        again). False when nothing is pending."""
+        again). False when nothing is pending, or when the first end lies beyond the run's
+        `horizon`: then the core idles to the horizon and the run is aborted there."""
         while self._sleepers:
             deadline, _, tcb = self._sleepers[0]
             if self._sleeping(tcb, deadline):
@@ -647,6 +651,13 @@ class CoreKernel:
         if not ends:
             return False
         now, deadline = self.now(), min(ends)
+        if self.horizon is not None and deadline > self.horizon[0]:
+            limit, reason = self.horizon
+            if limit > now:
+                self.charge("idle", limit - now)
+            if machine is not None:
+                machine.abort(reason)
+            return False
         if deadline > now:
             self.charge("idle", deadline - now)
             now = deadline
@@ -795,9 +806,11 @@ class CoreKernel:
         if alive:
             self._extra[cur] = machine.extra_context()
         self._account(self.now())
-        while to == -1 and self._idle():  # the core slept until a timed wait or alarm ended
+        while to == -1 and self._idle(machine):  # the core slept until a wait or alarm ended
             self._on_core_since = self.now()  # (the idle time is nobody's)
             to, regs = self.threads.dispatch(0, [])
+        if to < 0 and machine.aborting:
+            return
         if to < 0:
             machine.kill("every thread is blocked or suspended: nothing can run", STUCK)
             return
@@ -868,10 +881,10 @@ class Process:
         self.vspace = kernel.vspaces.create()
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:
-            raise MemoryError(f"kernel: no VSpace or CSpace left for {name}")
+            raise OutOfMemory(f"kernel: no VSpace or CSpace left for {name}")
         self.tcb = kernel.threads.create(100, 0, self.vspace, self.cspace)
         if self.tcb < 0:
-            raise MemoryError(f"kernel: no TCB left for {name}")
+            raise OutOfMemory(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self
         kernel.mem.take_log()  # boot-time set-up is not charged to the program
 

@@ -6,11 +6,8 @@ import bisect
 
 import numpy as np
 
+from hmk.errors import OutOfMemory  # noqa: F401  (raised here; defined low for hmk.cpu)
 from hmk.hw.pagetable import PAGE_SIZE
-
-
-class OutOfMemory(MemoryError):
-    """Simulated RAM is exhausted (the machine turns it into SIGKILL, as Linux's OOM killer)."""
 
 
 class Frames:

@@ -234,6 +234,23 @@ class VSpaces:
             else:
                 self._collect(nxt, level + 1, tables, leaves)
 
+    def resident(self, i: int, exclude: int = -1) -> int:
+        """How many pages VSpace `i` maps (its resident set; frame `exclude`, the shared
+        zero page, not counted). Untimed: an accounting view, not a kernel path."""
+        if not self.valid(i):
+            return 0
+        count, tables = 0, [(int(self.vspace["root"][i]), 0)]
+        while tables:
+            table, level = tables.pop()
+            descs = self.words[table >> 3 : (table + PAGE_SIZE) >> 3]
+            for idx in np.flatnonzero(descs & TABLE_DESC == TABLE_DESC):
+                nxt = int(descs[idx]) & ADDR_MASK
+                if level < LEVELS - 1:
+                    tables.append((nxt, level + 1))
+                elif nxt != exclude:
+                    count += 1
+        return count
+
     def activate(self, i: int, core: int = 0):
         """Run VSpace `i` on `core`: (asid, flush every TLB first?) or (EINVAL, False)."""
         if not self.valid(i):

@@ -277,6 +277,7 @@ SA_SIGINFO, SA_RESTORER, SA_RESTART = 4, 0x04000000, 0x10000000
 SA_NODEFER, SA_RESETHAND = 0x40000000, 0x80000000
 SA_ONSTACK = 0x08000000
 SI_QUEUE, SI_TKILL = -1, -6
+SI_KERNEL = 0x80  # sent by the kernel itself (the OOM killer's SIGKILL)
 SI_USER, SEGV_MAPERR, CLD_EXITED, CLD_KILLED = 0, 1, 1, 2
 
 # ---- sockets (linux/socket.h, linux/net.h, asm-generic/socket.h, linux/in.h, linux/in6.h,

@@ -169,7 +169,16 @@ class Shim:
 
     def guest_fault(self, machine, proc, kind: str, detail: str) -> bool:
         """The running thread faulted: its process gets the signal (blocked or ignored, a
-        fault's signal is still fatal, as Linux's force_sig)."""
+        fault's signal is still fatal, as Linux's force_sig). Out of memory, the OOM killer
+        picks its victim first."""
+        if kind == traps.OUT_OF_MEMORY:
+            victim = self.procmgr.oom_kill(self.warn)
+            if victim is not None and victim.proc is not proc and machine.retryable:
+                # the faulting access runs again once the victim is gone: let it die first
+                self.k.threads.yield_(0)
+                self.k.reschedule(machine)
+                self.k.to_user(machine)  # the victim, run, takes its SIGKILL
+                return not machine.stopped
         signal = SIGNAL_OF[kind]
         signals = self.procmgr.task_of(proc).signals
         signals.post(signal, SEGV_MAPERR, machine.fault_address)
@@ -208,7 +217,7 @@ class Shim:
             handler = st.actions.get(sig, (SIG_DFL,))[0]
             if st.handler_pending() and k.restart_pending(machine):
                 return  # the blocked call looks again first, as Linux's wakeup does
-            st.pending &= ~bit(sig)
+            st.dequeue(sig)
             if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
                 st.info.pop(sig, None)
                 continue

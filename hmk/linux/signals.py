@@ -168,7 +168,7 @@ class SignalState:
         self.blocked = 0
         self.pending = 0
         # sig -> (si_code, pid or address, exit status or sigval, the sender's uid)
-        self.info: dict[int, tuple[int, int, int, int]] = {}
+        self.info: dict[int, tuple] = {}
         # sigaltstack's (ss_sp, ss_flags as given, ss_size): none while its size is 0
         self.altstack = (0, 0, 0)
         self.saved_mask: int | None = None  # rt_sigsuspend's: the mask the next frame keeps
@@ -177,6 +177,9 @@ class SignalState:
         self.waiters: list[int] = []  # threads waiting for a signal to arrive (signalfd's
         # readers and pollers: Linux's signalfd_wqh), woken by the process manager's send
         self.arrivals = 0  # signals posted so far (what edge-triggered epoll on a signalfd hears)
+        # sig -> what to call when it is next taken (dequeued): a periodic timer starts again
+        # only then, as Linux's dequeue_signal re-arms ITIMER_REAL and POSIX timers
+        self.on_take: dict[int, list] = {}
 
     def copy(self) -> SignalState:
         """After fork: the same actions, mask and alternate stack, nothing pending."""
@@ -241,12 +244,18 @@ class SignalState:
         if not ready:
             return None
         sig = (ready & -ready).bit_length()
-        self.pending &= ~bit(sig)
+        self.dequeue(sig)
         return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0, None))[:4])
 
     def raw_info(self, sig: int) -> bytes | None:
         """The siginfo a caller gave for pending `sig`, if it came with one."""
         return self.info.get(sig, (None,) * 5)[4]
+
+    def dequeue(self, sig: int) -> None:
+        """`sig` leaves the pending set (delivered, taken or discarded)."""
+        self.pending &= ~bit(sig)
+        for call in self.on_take.pop(sig, ()):
+            call()
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -266,7 +275,7 @@ class SignalState:
             handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
             self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN:
-                self.pending &= ~bit(sig)
+                self.dequeue(sig)
         if oact and not space.write(oact, struct.pack("<QQQQ", *old)):
             return -EFAULT
         return 0

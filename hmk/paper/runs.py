@@ -16,6 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hmk.errors import InternalError
+
 # compositions that are a preset with some switches changed: name -> (preset, changes)
 VARIANTS = {
     "hm-phone-dc": (
@@ -79,6 +81,8 @@ def execute(run: Run) -> Outcome:
                 tick_us=1e9,
                 max_instructions=MAX_INSTRUCTIONS,
             )
+        except InternalError:
+            raise  # hmk's own bug stops the suite loudly
         except Exception as e:  # noqa: BLE001  (a run that cannot start is a failed cell)
             return Outcome(failure=f"{name}: {str(e).splitlines()[0] if str(e) else e!r}")
     lines = out.getvalue().decode(errors="replace").strip().splitlines() or [""]

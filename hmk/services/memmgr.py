@@ -35,6 +35,7 @@ from hmk.hw.events import EVENT_DTYPE, READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
 from hmk.kernel.core import REFUSED
 from hmk.kernel.costs import BUDGETS
+from hmk.kernel.memory import OutOfMemory
 from hmk.linux.abi import (
     EEXIST,
     EFAULT,
@@ -669,7 +670,7 @@ class TokenView:
                 continue
             t = self.k.tokens.grant(pool_name, i, self.domain.vspace, self.next_va, True)
             if t < 0:
-                raise MemoryError(f"memmgr: no address token for {pool_name}[{i}]: {t}")
+                raise OutOfMemory(f"memmgr: no address token for {pool_name}[{i}]: {t}")
             for va, page in self.k.tokens.pages(t):
                 self.spans.append((page, page + PAGE_SIZE, va))
                 self.next_va = max(self.next_va, va + PAGE_SIZE)

@@ -26,6 +26,7 @@ from hmk.kernel.core import Process
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.cspace import ALL_RIGHTS, CALL, ENDPOINT
 from hmk.kernel.errors import OK
+from hmk.kernel.memory import OutOfMemory
 
 APP = "app"  # the program: the caller of a syscall
 MSG = 48  # bytes of a syscall's arguments as a service request: six registers
@@ -84,14 +85,14 @@ class Placement:
                 vspace = proc.vspace if sd.ic == "IC1" else sd.proc.vspace
                 sd.endpoint = k.ipc.create_endpoint(sd.proc.tcb, vspace, 0)
                 if sd.endpoint < 0:
-                    raise MemoryError(f"placement: no endpoint for {sd.name}")
+                    raise OutOfMemory(f"placement: no endpoint for {sd.name}")
             holders += [sd.proc for sd in live]
         for holder in holders:
             for sd in live:
                 rights = ALL_RIGHTS if holder is sd.proc else CALL
                 err = k.caps.install(holder.cspace, sd.slot, ENDPOINT, sd.endpoint, rights)
                 if err != OK:
-                    raise MemoryError(f"placement: cannot install {sd.name}'s endpoint: {err}")
+                    raise OutOfMemory(f"placement: cannot install {sd.name}'s endpoint: {err}")
         k.mem.take_log()
 
     def domain_of(self, service: str) -> ServiceDomain:

@@ -66,9 +66,11 @@ from hmk.linux.abi import (
     P_PGID,
     P_PID,
     P_PIDFD,
+    SI_KERNEL,
     SI_TKILL,
     SI_USER,
     SIGCHLD,
+    SIGKILL,
     SIGSEGV,
     WAIT_ALSO,
     WCONTINUED,
@@ -263,6 +265,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def __init__(self, boot):
         super().__init__(boot)
         self.tasks: dict[int, Task] = {}
+        self.on_reaped = None  # called with each reaped task (the invariant checks' hook)
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self.program: Task | None = None  # the first process made from a file
@@ -997,6 +1000,31 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
                 self._signal(sender, target, sig, code)
         return 0
 
+    def oom_kill(self, log) -> Task | None:
+        """Linux's OOM killer (mm/oom_kill.c): the process with the most resident memory
+        (oom_badness: its RSS; the later-made of equals) gets SIGKILL from the kernel, and
+        the kill is logged as the kernel logs it. None when no process holds memory."""
+        mm, k = self.peers["memmgr"], self.k
+        held = [
+            (k.vspaces.resident(t.proc.vspace, k.zero_page), t.pid, t)
+            for t in self.tasks.values()
+            if not t.zombie and not t.virtual and t.proc in mm.spaces
+        ]
+        if not held:
+            return None
+        pages, _, victim = max(held, key=lambda h: h[:2])
+        k.counts["kernel.oom_kills"] += 1
+        name = victim.comm.decode(errors="replace")
+        log(
+            f"kernel: Out of memory: Killed process {victim.pid} ({name}) "
+            f"total-vm:{mm.spaces[victim.proc].mapped_bytes() >> 10}kB, "
+            f"anon-rss:{pages * 4}kB, file-rss:0kB, shmem-rss:0kB, UID:{victim.uids[0]} "
+            "oom_score_adj:0"
+        )
+        victim.signals.post(SIGKILL, SI_KERNEL, 0)
+        self.signalled(victim)
+        return victim
+
     def _signal(self, sender: Task, target: Task, sig: int, code: int = SI_USER) -> None:
         target.signals.post(sig, code, sender.pid, uid=sender.uids[0])
         self.signalled(target)
@@ -1142,6 +1170,8 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         task.children.remove(dead)
         del self.tasks[dead.pid]
         self.by_proc.pop(dead.proc, None)
+        if self.on_reaped is not None:
+            self.on_reaped(dead)
 
 
 def _rusage(cpu_ns: tuple[int, int]) -> bytes:

@@ -70,7 +70,26 @@ class ProcTimer:
         self.alarm = None
 
     def remaining(self) -> int:
-        return 0 if self.expires is None else max(self.expires - self.now(), 0)
+        if self.expires is None:
+            return 0
+        now = self.now()
+        if self.alarm is None and self.interval and self.expires <= now:
+            self._forward(now)  # expired, waiting to start again: its next expiry
+        return max(self.expires - now, 0)
+
+    def _forward(self, now: int) -> None:
+        """The next expiry after `now`; the periods skipped are overruns (hrtimer_forward)."""
+        periods = (now - self.expires) // self.interval + 1
+        self.overrun += periods - 1
+        self.expires += periods * self.interval
+
+    def _taken(self) -> None:
+        """Its signal was taken: a periodic timer starts again (from its next expiry)."""
+        if self.expires is not None and self.alarm is None and not self.task.zombie:
+            now = self.now()
+            if self.expires <= now:
+                self._forward(now)
+            self._arm()
 
     def _arm(self) -> None:
         """An alarm at the earliest wall time the clock can reach `expires`."""
@@ -94,13 +113,16 @@ class ProcTimer:
                 self.last_overrun, self.overrun = self.overrun, 0
                 signals.post(self.signal, self.code, self.ident, self.value)
                 self.mgr.signalled(self.task)
-        if self.interval:
-            periods = (now - self.expires) // self.interval + 1
-            self.overrun += periods - 1
-            self.expires += periods * self.interval
-            self._arm()
-        else:
+        if not self.interval:
             self.expires = None
+        elif self.signal and signals.pending >> (self.signal - 1) & 1:
+            # it starts again when its signal is taken (never ringing on, unseen, while the
+            # signal waits: a blocked SIGALRM and a 1 us period must not spin the machine)
+            signals.on_take.setdefault(self.signal, []).append(self._taken)
+        elif self.signal:
+            self._forward(now)
+            self._arm()
+        # SIGEV_NONE: nothing to deliver, so it rings no more; timer_gettime forwards it
         self.mgr.k.counts["procmgr.timers.expired"] += 1
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from hmk.cpu.elf import ElfError, load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
+from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
@@ -33,12 +34,15 @@ from hmk.services.placement import Placement
 from hmk.services.service import Boot
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
+from hmk.system.invariants import check as check_bookkeeping
+from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
 from hmk.workloads import list_workloads
 from hmk.workloads import path as workload_path
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
+CLOCK_RANGE = 1 << 62  # the timing model's clock (int64) with room for a batch beyond it
 LIMIT_STATUS = 124  # a run ended by max_instructions/max_cycles, as timeout(1) reports
 SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
 _STDERR = object()  # "this process's stderr at the time of the run"
@@ -189,7 +193,7 @@ class Simulation:
         out=None,
         err=None,
         strace=None,
-        ram_mib: int = 512,
+        ram: int | str = DEFAULT_RAM,
         seed: int = 0,
         pipelined: bool = True,
         system: str = DEFAULT_SYSTEM,
@@ -206,6 +210,7 @@ class Simulation:
         stacks: bool = False,
         script_channel=None,
         kernel_ipc: float | None = None,
+        check_invariants: bool = False,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -237,7 +242,7 @@ class Simulation:
         self.messages = Messages(sys.stderr if warnings is _STDERR else warnings, self.progress)
 
         # the hardware: RAM, the memory hierarchy and timing model, the CPU
-        self.ram = ram = np.zeros(ram_mib << 20, np.uint8)
+        self.ram = ram = np.zeros(ram_bytes(ram), np.uint8)  # host pages only where touched
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
         self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
         self.timing = timing = TimingModel(self.core_type)
@@ -288,6 +293,9 @@ class Simulation:
         )
         self.services = services = registry.boot(boot)
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
+        self.check_invariants = check_invariants
+        if check_invariants:
+            self.procmgr.on_reaped = lambda task: check_bookkeeping(self, task)
         self.shim = Shim(
             kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
         )
@@ -297,6 +305,7 @@ class Simulation:
         self.program_task = self.procmgr.start(proc)
         machine.set_space(proc.root, kernel.activate(proc))
         kernel.start(proc, tick_cycles=int(tick_us * ghz * 1000))
+        kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
 
@@ -356,6 +365,15 @@ class Simulation:
             self.machine.abort(f"run limit: {max_cycles:,} cycles reached")
         self.progress.update(instructions, cycles, self.ghz)
 
+    def _horizon(self, max_cycles: int | None) -> tuple[int, str]:
+        """Where simulated time ends: the run's cycle limit, or the range of the timing
+        model's clock (an int64 of 1/issue-width cycles, so some years)."""
+        clock_range = CLOCK_RANGE // self.timing.params.unit
+        if max_cycles is not None and max_cycles <= clock_range:
+            return max_cycles, f"run limit: {max_cycles:,} cycles reached"
+        years = clock_range / (self.ghz * 1e9) / (365.25 * 86400)
+        return clock_range, f"run limit: the simulated clock's range ({years:.1f} years) reached"
+
     def _on_boundary(self, machine) -> None:
         self.kernel.boundary(machine)
 
@@ -395,16 +413,24 @@ class Simulation:
             raise RuntimeError("Simulation.run: start() a program first")
         machine, fault = self.machine, None
         try:
-            machine.run(*self._entry)
-            status = self.procmgr.exit_status
-        except GuestFault as e:
-            fault = str(e)
-            status = 128 + SIGNAL_OF[e.kind]  # what a shell reports for a process a signal killed
-        except RunAborted as e:
-            fault = str(e)
-            status = LIMIT_STATUS
+            try:
+                machine.run(*self._entry)
+                status = self.procmgr.exit_status
+            except GuestFault as e:
+                fault = str(e)
+                status = 128 + SIGNAL_OF[e.kind]  # what a shell reports for a signal's kill
+            except RunAborted as e:
+                fault = str(e)
+                status = LIMIT_STATUS
+            finally:
+                machine.close()  # waits for the timing of the last batch (it may raise)
+            if self.check_invariants:
+                check_bookkeeping(self)
+        except InternalError:
+            raise
+        except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
+            raise internal(e) from e
         finally:
-            machine.close()
             self.progress.clear()
         kernel, timing = self.kernel, self.timing
         cycles = int(timing.cycles)
@@ -506,7 +532,8 @@ def run_program(
     scheduler's timer period in simulated microseconds; `warnings`: a text stream for hmk's
     one-line warnings (default stderr; None: only in the result); `progress`: a text stream
     for a progress line when the run is long and it is a terminal; `max_instructions`,
-    `max_cycles`: end the run there (exit status 124, like timeout(1)); `stacks`: collect
+    `max_cycles`: end the run there (exit status 124, like timeout(1)); `ram`: the simulated
+    RAM (bytes, or a text such as "2G"; default 512 MiB); `stacks`: collect
     cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
     instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml)."""
     # a bad ELF gets its one-line error before anything boots
@@ -515,5 +542,10 @@ def run_program(
     if image is None:
         image = sim.executable(program)
     argv = [os.fsencode(program)] + [os.fsencode(a) for a in (args or [])]
-    sim.start(image, argv, list(DEFAULT_ENV if env is None else env))
+    try:
+        sim.start(image, argv, list(DEFAULT_ENV if env is None else env))
+    except (ElfError, OSError):  # the program or its loader cannot run: the user's to fix
+        raise
+    except Exception as e:  # loading is the kernel's and the services' work: a bug is hmk's
+        raise internal(e, "loading the program") from e
     return sim.run()

@@ -83,6 +83,7 @@ SCHEMA = (
     ("kernel.domain_switches", "count", "address-space switches an IPC made"),
     ("kernel.context_switches", "count", "thread switches by the scheduler"),
     ("kernel.asid.rollovers", "count", "ASID generation rollovers (a full TLB flush each)"),
+    ("kernel.oom_kills", "count", "processes the OOM killer ended (docs/kernel-design.md)"),
     ("kernel.tlbi.*", "count", "TLB invalidations by kind"),
     ("kernel.pool.*.in_use", "objects", "kernel objects of a kind live at exit"),
     ("kernel.**", "count", "other core-kernel counters (see docs/kernel-design.md)"),
