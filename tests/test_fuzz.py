@@ -131,7 +131,11 @@ def test_the_comparison_finds_a_difference():
     linux = diff.parse("#0 63 read(0x3, 0x1, 0x2, 0, 0, 0) = -14\n#1 57 close(0) = 0\n")
     found, stopped = diff.compare(hmk, linux)
     assert [(d.name, d.hmk, d.linux, d.why) for d in found] == [("read", "5", "-14", None)]
-    assert "different calls" in stopped
+    assert "different states (a finding)" in stopped
+    hmk = diff.parse("#0 63 read(0x3, 0x1, 0x2, 0, 0, 0) = -9\n#1 64 write(0, 0, 0, 0, 0, 0) = 0\n")
+    found, stopped = diff.compare(hmk, linux)
+    assert [(d.hmk, d.linux) for d in found] == [("-9", "-14")]
+    assert "different calls at #1" in stopped
 
 
 def test_known_differences_are_explained():

@@ -3,8 +3,9 @@ compositions (tests/guest/fuzzfaults.c says what each line checks): host excepti
 for a guest (nanosleep's huge times, ids past 2^32, a siginfo a caller made, a clock id), a
 hang (a call interrupted at once on the linux composition's scheduler), and errnos that
 differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
-utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid; getrandom's flags and
-partial copy; fsync of a pipe; getgroups; paths past PATH_MAX; the clocks' table).
+utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex; clone's flags
+and CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
+PATH_MAX; the clocks' table).
 
 LINUX is this machine's Linux (6.18), natively: qemu-aarch64 is no reference for these lines,
 since it checks buffers and flags itself before passing a call on (QEMU_DIFFERS: the lines it
@@ -58,6 +59,10 @@ rt_sigqueueinfo SIGCHLD with a caller's siginfo: 0, caught 1 code -1 int 2147483
 a kill's code to another: -1; nobody -3; bad signal to nobody -3, to itself -22
 sigaltstack: zero as it is 0; small -12; bad flags -22; set, bad old -14, kept 1
 ppoll with a pending signal it unblocks: EINTR 50 of 50, child 1
+clone refuses: a new namespace, shared fs -22; thread alone -22; actions alone -22
+clone: pidfd detached -22; pidfd and parent tid -22; bad pidfd -14, children -10
+clone: the pidfd's child 1 exited 3; the parent's tid 1, exited 4
+futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; changed word -11
 """
 
 # qemu-aarch64 7.2 answers these itself: it copies nanosleep's time left without checking the
@@ -65,7 +70,7 @@ ppoll with a pending signal it unblocks: EINTR 50 of 50, child 1
 # the call, computes getcwd's length itself, copies execve's strings before it looks for the
 # program, validates mmap's type before the descriptor, makes socketpair's sockets before it
 # writes their numbers, checks waitid's options without writing the siginfo, and keeps its own
-# alternate stack
+# alternate stack; it refuses CLONE_PIDFD and does not write a fork's CLONE_PARENT_SETTID tid
 QEMU_DIFFERS = (
     b"nanosleep interrupted, bad rem",
     b"getgroups:",
@@ -76,6 +81,7 @@ QEMU_DIFFERS = (
     b"socketpair:",
     b"waitid:",
     b"sigaltstack:",
+    b"clone:",
 )
 
 needs_root = pytest.mark.skipif(

@@ -42,8 +42,14 @@ from hmk.linux.abi import (
     CLD_KILLED,
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,
+    CLONE_DETACHED,
     CLONE_FILES,
+    CLONE_FS,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
     CLONE_PARENT_SETTID,
+    CLONE_PIDFD,
     CLONE_SETTLS,
     CLONE_SIGHAND,
     CLONE_THREAD,
@@ -112,7 +118,6 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
 INIT_PID, SHELL_PID = 1, 2  # init, and the shell that starts the program
-CLONE_PIDFD = 0x1000
 CLONE3_REUSED = 0x7F | 0x400000  # the exit-signal bits and CLONE_DETACHED: not flags in clone3
 CLONE_ARGS_V0, CLONE_ARGS_V2 = 64, 88  # struct clone_args: the first and the third version
 
@@ -385,11 +390,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return task
 
     # ---- fork ----------------------------------------------------------------------------
-    def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0, ptid=0):
+    def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0):
         """clone(2): a new process (fork) or, with CLONE_THREAD, a thread of this one."""
         k = self.k
         if flags & CLONE_THREAD:
-            return self._thread(machine, parent, flags, child_tid, stack, tls, ptid)
+            return self._thread(machine, parent, flags, child_tid, stack, tls)
         vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
         if flags & CLONE_VM and not vfork:
             return -ENOSYS  # a process sharing memory that is not a vfork: not modelled
@@ -446,7 +451,40 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return 0
 
     def sys_clone(self, call, flags, newsp, parent_tid, tls, child_tid, *_):
-        return self.fork(call.machine, call.task, flags, child_tid, newsp, tls, parent_tid)
+        """clone(2): the flags' lower 32 bits, the exit signal in their lowest byte; with
+        CLONE_PIDFD, the child's pidfd is written where CLONE_PARENT_SETTID's tid goes (so
+        the two together are EINVAL)."""
+        flags &= 0xFFFFFFFF
+        if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID:
+            return -EINVAL
+        return self._clone(call, flags, child_tid, newsp, tls, parent_tid, parent_tid)
+
+    def _clone(self, call, flags, child_tid, sp, tls, parent_tid, pidfd) -> int:
+        """copy_process's refusals of flags that contradict each other, then the child; with
+        CLONE_PIDFD, its pidfd written to `pidfd`."""
+        if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+            return -EINVAL  # a new mount namespace cannot share the file system information
+        if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+            return -EINVAL
+        if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+            return -EINVAL  # a thread shares its signal actions...
+        if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+            return -EINVAL  # ...which are shared only with the memory
+        if flags & CLONE_THREAD and flags & (CLONE_NEWUSER | CLONE_NEWPID):
+            return -EINVAL
+        if flags & CLONE_PIDFD and flags & (CLONE_DETACHED | CLONE_THREAD):
+            return -EINVAL  # (a thread's pidfd, PIDFD_THREAD, is not modelled)
+        if flags & CLONE_PIDFD and not call.space.write(pidfd, bytes(4)):
+            return -EFAULT  # (Linux writes it before the child runs: no child then)
+        child = self.fork(call.machine, call.task, flags, child_tid, sp, tls)
+        if child > 0 and flags & CLONE_PIDFD:
+            fd = self.open_pidfd(call.task, self.tasks[child])
+            if fd < 0:
+                return fd
+            call.space.write(pidfd, struct.pack("<i", fd))
+        if child > 0 and flags & CLONE_PARENT_SETTID:
+            call.space.write(parent_tid, struct.pack("<i", child))  # a fault is ignored
+        return child
 
     def sys_clone3(self, call, args, size, *_):
         """clone3(2): clone's arguments in a struct clone_args (64 to 88 bytes known here), the
@@ -476,17 +514,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return -EINVAL
         if bool(stack) != bool(stack_size):
             return -EINVAL
-        if flags & CLONE_PIDFD and flags & CLONE_THREAD:
+        if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID and pidfd == parent_tid:
             return -EINVAL
         sp = stack + stack_size if stack else 0
-        child = self.fork(
-            call.machine, call.task, flags | exit_signal, child_tid, sp, tls, parent_tid
-        )
-        if child > 0 and flags & CLONE_PIDFD:
-            fd = self.open_pidfd(call.task, self.tasks[child])
-            if fd < 0 or not call.space.write(pidfd, struct.pack("<i", fd)):
-                return -EFAULT if fd >= 0 else fd
-        return child
+        return self._clone(call, flags | exit_signal, child_tid, sp, tls, parent_tid, pidfd)
 
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
@@ -852,7 +883,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         """The child of a vfork exec'd or exited: its parent goes on."""
         self.k.wake_all(task.vfork_waiters)
 
-    def _thread(self, machine, task: Task, flags, child_tid, stack, tls, ptid) -> int:
+    def _thread(self, machine, task: Task, flags, child_tid, stack, tls) -> int:
         """clone with CLONE_THREAD: a thread in the caller's process (its address space, files,
         signal actions), on its own stack, with its own TLS pointer and tid."""
         k = self.k
@@ -869,8 +900,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         self.work(thread_task=1, pid_alloc=1)
         self._shadow(task.proc, tid, made=True)
         space = self.space_of(task)
-        if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
-            return -EFAULT
         if flags & CLONE_CHILD_SETTID:
             space.write(child_tid, struct.pack("<i", tid))
         task.threads[tcb] = [tid, child_tid if flags & CLONE_CHILD_CLEARTID else 0]

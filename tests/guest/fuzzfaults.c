@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <linux/futex.h>
 #include <unistd.h>
 
 /* the call's result, or -errno */
@@ -297,6 +298,52 @@ static void interrupted_at_once(void)
            WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* copy_process's refusals; CLONE_PIDFD's pidfd where clone(2) writes the parent's tid */
+static void clones(void)
+{
+    signal(SIGCHLD, SIG_DFL); /* (no handler to interrupt the waits) */
+    long ns = S5(SYS_clone, CLONE_NEWNS | CLONE_FS | SIGCHLD, 0, 0, 0, 0);
+    long thread = S5(SYS_clone, CLONE_THREAD | SIGCHLD, 0, 0, 0, 0);
+    long sighand = S5(SYS_clone, CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0);
+    long detached = S5(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, 0, 0, 0);
+    int fd = -1, tid = 0;
+    long both = S5(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &fd, 0, 0);
+    long bad = S5(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, 1, 0, 0);
+    long none = S4(SYS_wait4, -1, 0, WNOHANG, 0);
+    printf("clone refuses: a new namespace, shared fs %ld; thread alone %ld; actions alone %ld\n",
+           ns, thread, sighand);
+    printf("clone: pidfd detached %ld; pidfd and parent tid %ld; bad pidfd %ld, children %ld\n",
+           detached, both, bad, none);
+    long child = S5(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &fd, 0, 0);
+    if (child == 0)
+        _exit(3);
+    long other = S5(SYS_clone, CLONE_PARENT_SETTID | SIGCHLD, 0, &tid, 0, 0);
+    if (other == 0)
+        _exit(4);
+    siginfo_t info = {0};
+    long waited = S5(SYS_waitid, P_PIDFD, fd, &info, WEXITED, 0);
+    int status = 0;
+    waitpid((pid_t)other, &status, 0);
+    printf("clone: the pidfd's child %d exited %d; the parent's tid %d, exited %d\n",
+           waited == 0 && info.si_pid == child, info.si_status, tid == other,
+           WEXITSTATUS(status));
+}
+
+/* futex: the timeout is read first; every bit but the private and clock ones is the command */
+static void futexes(void)
+{
+    int word = 1;
+    long unknown = S6(SYS_futex, &word, 99, 0, 0, 0, 0);
+    long high = S6(SYS_futex, &word, FUTEX_WAKE | 0x400, 1, 0, 0, 0);
+    long timeout = S6(SYS_futex, &word, FUTEX_WAIT, 0, 1, 0, 0);
+    struct timespec neg = {-1, 0};
+    long negative = S6(SYS_futex, &word, FUTEX_WAIT, 0, &neg, 0, 0);
+    long changed = S6(SYS_futex, &word, FUTEX_WAIT, 0, 0, 0, 0);
+    printf("futex: unknown command -%ld, a high bit -%ld; bad timeout -%ld, negative -%ld; "
+           "changed word -%ld\n",
+           -unknown, -high, -timeout, -negative, -changed);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -311,5 +358,7 @@ int main(int argc, char **argv)
     orders(dir);
     signals();
     interrupted_at_once();
+    clones();
+    futexes();
     return 0;
 }
