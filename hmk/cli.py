@@ -501,6 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hmk.paper import command as paper  # noqa: PLC0415  (the same: loads when it runs)
 
     paper.add_parser(commands)
+    from hmk.fuzz import syscalls as fuzz  # noqa: PLC0415  (the same: loads when it runs)
+
+    fuzz.add_parser(commands)
 
     rootfs = commands.add_parser(
         "rootfs",

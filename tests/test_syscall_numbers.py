@@ -68,7 +68,7 @@ KEPT = {
     66: ("writev", "dpd"),
     67: ("pread64", "dpdd"),
     68: ("pwrite64", "dpdd"),
-    73: ("ppoll", "pdpp"),
+    73: ("ppoll", "pdppd"),  # (its sigsetsize was missing before)
     78: ("readlinkat", "dspd"),
     79: ("newfstatat", "dspx"),
     80: ("fstat", "dp"),

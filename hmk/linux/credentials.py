@@ -2,11 +2,12 @@
 
 credentials(7), setresuid(2), setreuid(2), setuid(2): a privileged process (effective uid 0)
 sets any id; another may only pick among its current real, effective and saved ids (setreuid's
-real id: only the real or effective one). Ids are 32-bit; -1 (0xFFFFFFFF) leaves one as it is.
+real id: only the real or effective one). Ids are 32-bit (uid_t: a register's upper half is
+not read); -1 (0xFFFFFFFF) leaves one as it is, and is no id to set (EINVAL: uid_valid).
 File permissions do not follow the ids in hmk (every file is accessible, as to root).
 """
 
-from hmk.linux.abi import EPERM
+from hmk.linux.abi import EINVAL, EPERM
 
 UNCHANGED = 0xFFFFFFFF
 
@@ -38,6 +39,8 @@ def set_one(ids: list[int], privileged: bool, value: int) -> int:
     """set[ug]id: root sets all three ids; others only the effective one, and only to the real
     or the saved id."""
     value &= 0xFFFFFFFF
+    if value == UNCHANGED:
+        return -EINVAL
     if not privileged and value not in (ids[0], ids[2]):
         return -EPERM
     new = (value, value, value) if privileged else (UNCHANGED, value, UNCHANGED)

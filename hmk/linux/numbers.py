@@ -101,7 +101,7 @@ NUMBERS: tuple[tuple[int, str, str], ...] = (
     (72, "pselect6", "dppppp"),
     # the kernel's ppoll has a fifth argument, size_t sigsetsize; "pdpp" is kept as the simulator
     # has always shown it
-    (73, "ppoll", "pdpp"),
+    (73, "ppoll", "pdppd"),
     (74, "signalfd4", "dpdx"),
     (75, "vmsplice", "dpdx"),
     (76, "splice", "dpdpdx"),

@@ -27,6 +27,7 @@ from hmk.hw.events import WRITE
 from hmk.kernel.vspace import log_user
 from hmk.linux.abi import (
     EAGAIN,
+    EFAULT,
     EINTR,
     ENOSYS,
     ERESTARTSYS,
@@ -259,11 +260,14 @@ class Shim:
         if restarts(name, args, flags, timed=deadline is not None):
             self._traced_interruption(task, nr, name, args, -ERESTARTSYS)
             return
+        result = -EINTR
         if deadline is not None:
             left = max(deadline - k.now(), 0)
-            self.own.sleep_interrupted(space, name, args, int(left / k.ghz))
-        self._traced_interruption(task, nr, name, args, -EINTR)
-        machine.set_reg(0, -EINTR)
+            if not self.own.sleep_interrupted(space, name, args, int(left / k.ghz)):
+                result = -EFAULT
+        task.signals.mask_restored(-EINTR)  # a mask of the call's own: the handler's frame
+        self._traced_interruption(task, nr, name, args, result)  # keeps the caller's
+        machine.set_reg(0, result)
         machine.set_pc(after_svc)
 
     def _traced_interruption(self, task, nr, name, args, result) -> None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import struct
 
 from hmk.linux.abi import (
+    E2BIG,
     EFAULT,
+    EINTR,
     EINVAL,
     ENOMEM,
     EPERM,
@@ -36,11 +38,15 @@ from hmk.linux.abi import (
     SIG_IGN,
     SIG_SETMASK,
     SIG_UNBLOCK,
+    SIGBUS,
     SIGCHLD,
     SIGCONT,
+    SIGFPE,
+    SIGILL,
     SIGKILL,
     SIGSEGV,
     SIGSTOP,
+    SIGTRAP,
     SIGURG,
     SIGWINCH,
 )
@@ -104,6 +110,56 @@ def bit(sig: int) -> int:
     return 1 << (sig - 1)
 
 
+def int32(x: int) -> int:
+    """A register holding a C int: Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >> 31 else x
+
+
+KERNEL_SIGINFO = 48  # struct kernel_siginfo: what Linux keeps of a siginfo the caller gives
+SI_KERNEL, SI_DETHREAD, SI_ASYNCNL = 0x80, -7, -60
+# the si_codes each signal with codes of its own has, up to (include/uapi/asm-generic/siginfo.h:
+# NSIGILL, NSIGFPE, NSIGSEGV, NSIGBUS, NSIGTRAP, NSIGCHLD, NSIGSYS); NSIGPOLL for the others
+SIGNAL_CODES = {SIGILL: 11, SIGFPE: 15, SIGSEGV: 10, SIGBUS: 5, SIGTRAP: 6, SIGCHLD: 6, 31: 2}
+NSIGPOLL = 6
+
+
+def known_layout(sig: int, code: int) -> bool:
+    """Linux's known_siginfo_layout: does the kernel know what a siginfo of `sig` with
+    `code` holds? (One it does not must have nothing past the kernel's 48 bytes.)"""
+    if code == SI_KERNEL:
+        return True
+    if code > SI_USER:
+        return code <= SIGNAL_CODES.get(sig, NSIGPOLL)
+    return code >= SI_DETHREAD or code == SI_ASYNCNL
+
+
+def siginfo_from_user(space, ptr: int, sig: int) -> bytes | int:
+    """A siginfo the caller gives (rt_sigqueueinfo's): its first 48 bytes with si_signo set
+    to `sig`, or -EFAULT, or -E2BIG (a layout the kernel does not know, with bytes past the
+    48 that are not zero: Linux's copy_siginfo_from_user)."""
+    raw = space.read(ptr, KERNEL_SIGINFO)
+    if raw is None:
+        return -EFAULT
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if not known_layout(sig, code):
+        rest = space.read(ptr + KERNEL_SIGINFO, SIGINFO_BYTES - KERNEL_SIGINFO)
+        if rest is None:
+            return -EFAULT
+        if any(rest):
+            return -E2BIG
+    return struct.pack("<i", int32(sig)) + raw[4:]
+
+
+def _fields(sig: int, raw: bytes) -> tuple[int, int, int, int]:
+    """(si_code, pid or address, status or value, uid) of a caller's siginfo, as signalfd's
+    reader shows them."""
+    code, pid, uid, status = struct.unpack_from("<i4xiIi", raw, 8)
+    if code > SI_USER and sig in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP):
+        return code, struct.unpack_from("<Q", raw, 16)[0], 0, 0  # si_addr
+    return code, pid & 0xFFFFFFFF, status, uid
+
+
 class SignalState:
     """One process's signal dispositions, mask and pending set (one thread per process)."""
 
@@ -112,8 +168,9 @@ class SignalState:
         self.blocked = 0
         self.pending = 0
         # sig -> (si_code, pid or address, exit status or sigval, the sender's uid)
-        self.info: dict[int, tuple[int, int, int, int]] = {}
-        self.altstack = (0, SS_DISABLE, 0)  # sigaltstack's (ss_sp, ss_flags, ss_size)
+        self.info: dict[int, tuple] = {}
+        # sigaltstack's (ss_sp, ss_flags as given, ss_size): none while its size is 0
+        self.altstack = (0, 0, 0)
         self.saved_mask: int | None = None  # rt_sigsuspend's: the mask the next frame keeps
         self.suspended_from: int | None = None  # ...and the mask it replaced while it waits
         self.awaited = 0  # signals an rt_sigtimedwait waits for (they wake it though blocked)
@@ -135,20 +192,49 @@ class SignalState:
         """execve: handlers go back to the default (ignored signals stay ignored); the
         alternate stack is gone with the old image."""
         self.actions = {s: a for s, a in self.actions.items() if a[0] == SIG_IGN}
-        self.altstack = (0, SS_DISABLE, 0)
+        self.altstack = (0, 0, 0)
+
+    def mask_while_waiting(self, space, ptr: int, size: int) -> int:
+        """ppoll's, pselect6's and epoll_pwait's mask (Linux's set_user_sigmask): while the
+        call runs, the blocked set is the one at `ptr` (none given: unchanged); 0 or -errno."""
+        if not ptr:
+            return 0
+        if size != 8:
+            return -EINVAL
+        raw = space.read(ptr, 8)
+        if raw is None:
+            return -EFAULT
+        self.suspended_from = self.blocked
+        self.blocked = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+        return 0
+
+    def mask_restored(self, result: int) -> int:
+        """The call with a mask of its own ends with `result`: the mask comes back now, or,
+        when a handler is to run (EINTR), when the handler's sigreturn restores it
+        (restore_saved_sigmask_unless)."""
+        if self.suspended_from is not None:
+            if result == -EINTR:
+                self.saved_mask = self.suspended_from
+            else:
+                self.blocked = self.suspended_from
+            self.suspended_from = None
+        return result
 
     def wakes(self) -> bool:
         """Must a thread of this process blocked in a call wake now? (A signal that is not
         blocked, or one an rt_sigtimedwait waits for.)"""
         return bool(self.next_signal() or self.pending & self.awaited)
 
-    def post(self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0) -> None:
+    def post(
+        self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0, raw=None
+    ) -> None:
         """`sig` is sent; one already pending keeps its first sender's information (Linux's
-        legacy_queue: a standard signal does not queue)."""
+        legacy_queue: a standard signal does not queue). `raw`: the siginfo a caller gave
+        (siginfo_from_user), delivered as it is."""
         if self.pending & bit(sig):
             return
         self.pending |= bit(sig)
-        self.info[sig] = (code, value, status, uid)
+        self.info[sig] = (*_fields(sig, raw), raw) if raw else (code, value, status, uid, None)
         self.arrivals += 1
 
     def take(self, mask: int) -> tuple[int, int, int, int, int] | None:
@@ -159,7 +245,11 @@ class SignalState:
             return None
         sig = (ready & -ready).bit_length()
         self.dequeue(sig)
-        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0)))
+        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0, None))[:4])
+
+    def raw_info(self, sig: int) -> bytes | None:
+        """The siginfo a caller gave for pending `sig`, if it came with one."""
+        return self.info.get(sig, (None,) * 5)[4]
 
     def dequeue(self, sig: int) -> None:
         """`sig` leaves the pending set (delivered, taken or discarded)."""
@@ -169,34 +259,39 @@ class SignalState:
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
-        if size != 8 or not 1 <= sig <= 64:
+        """rt_sigaction, in Linux's order: the set's size, the new action copied in, the
+        signal checked, the action changed, the old one copied out (a bad `oact` is EFAULT
+        after the change)."""
+        if size != 8:
             return -EINVAL
-        if act and sig in (SIGKILL, SIGSTOP):
+        raw = space.read(act, 32) if act else None
+        if act and raw is None:
+            return -EFAULT
+        sig = int32(sig)
+        if not 1 <= sig <= 64 or act and sig in (SIGKILL, SIGSTOP):
             return -EINVAL
-        if oact:
-            old = self.actions.get(sig, (SIG_DFL, 0, 0, 0))
-            if not space.write(oact, struct.pack("<QQQQ", *old)):
-                return -EFAULT
+        old = self.actions.get(sig, (SIG_DFL, 0, 0, 0))
         if act:
-            raw = space.read(act, 32)
-            if raw is None:
-                return -EFAULT
             handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
             self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN:
                 self.dequeue(sig)
+        if oact and not space.write(oact, struct.pack("<QQQQ", *old)):
+            return -EFAULT
         return 0
 
     def sigprocmask(self, space, how, new, old, size) -> int:
+        """rt_sigprocmask, in Linux's order: the new set copied in, `how` checked (only with
+        a new set), the mask changed, the old one copied out."""
         if size != 8:
             return -EINVAL
-        if old and not space.write(old, struct.pack("<Q", self.blocked)):
-            return -EFAULT
+        before = self.blocked
         if new:
             raw = space.read(new, 8)
             if raw is None:
                 return -EFAULT
             mask = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+            how = int32(how)
             if how == SIG_BLOCK:
                 self.blocked |= mask
             elif how == SIG_UNBLOCK:
@@ -205,38 +300,50 @@ class SignalState:
                 self.blocked = mask
             else:
                 return -EINVAL
+        if old and not space.write(old, struct.pack("<Q", before)):
+            return -EFAULT
         return 0
 
     def sigaltstack(self, space, ss: int, old: int, sp: int) -> int:
-        """sigaltstack(2); `sp`: the caller's stack pointer (on the alternate stack, it may
-        not be changed: EPERM)."""
-        base, flags, size = self.altstack
-        on = self.on_altstack(sp)
-        if old:
-            now = SS_ONSTACK if on else flags
-            if not space.write(old, struct.pack("<QiiQ", base, now, 0, size)):
-                return -EFAULT
+        """sigaltstack(2) in Linux's order: the new stack copied in, checked and set, the old
+        one copied out (a bad `old` is EFAULT after the change); `sp`: the caller's stack
+        pointer (on the alternate stack, it may not be changed: EPERM)."""
+        before = self.altstack
         if ss:
             raw = space.read(ss, 24)
             if raw is None:
                 return -EFAULT
-            new_base, new_flags, _, new_size = struct.unpack("<QiiQ", raw)
-            if on:
-                return -EPERM
-            mode = new_flags & ~SS_AUTODISARM
-            if mode not in (0, SS_DISABLE, SS_ONSTACK):
-                return -EINVAL
-            if mode == SS_DISABLE:
-                self.altstack = (0, SS_DISABLE, 0)
-            elif new_size < MINSIGSTKSZ:
-                return -ENOMEM
-            else:
-                self.altstack = (new_base, new_flags & SS_AUTODISARM, new_size)
+            base, flags, _, size = struct.unpack("<QiiQ", raw)
+            err = self.set_altstack(base, size, flags, sp)
+            if err:
+                return err
+        if old:
+            base, flags, size = before
+            shown = (SS_ONSTACK if self.on_altstack(sp) else 0) if size else SS_DISABLE
+            shown |= flags & SS_AUTODISARM
+            if not space.write(old, struct.pack("<QiiQ", base, int32(shown), 0, size)):
+                return -EFAULT
+        return 0
+
+    def set_altstack(self, base: int, size: int, flags: int, sp: int) -> int:
+        """do_sigaltstack's checks and change (also sigreturn's restore_altstack)."""
+        if self.on_altstack(sp):
+            return -EPERM
+        mode = flags & ~SS_AUTODISARM
+        if mode not in (0, SS_DISABLE, SS_ONSTACK):
+            return -EINVAL
+        if (base, flags, size) == self.altstack:
+            return 0
+        if mode == SS_DISABLE:
+            base, size = 0, 0
+        elif size < MINSIGSTKSZ:
+            return -ENOMEM
+        self.altstack = (base, flags, size)
         return 0
 
     def on_altstack(self, sp: int) -> bool:
         base, flags, size = self.altstack
-        return not flags & SS_DISABLE and base < sp <= base + size
+        return bool(size) and base < sp <= base + size
 
     # ---- delivery ------------------------------------------------------------------------
     def next_signal(self) -> int:
@@ -253,16 +360,16 @@ class SignalState:
         """Write the signal frame below the interrupted stack and return the handler's
         registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
         handler, flags, restorer, mask = self.actions[sig]
-        code, value, status, uid = self.info.pop(sig, (SI_USER, 0, 0, 0))
+        code, value, status, uid, raw = self.info.pop(sig, (SI_USER, 0, 0, 0, None))
         base, ss_flags, ss_size = self.altstack
         top, on = ctx[31], self.on_altstack(ctx[31])
         saved = self.altstack  # the frame keeps it, as Linux's __save_altstack
-        if flags & SA_ONSTACK and not ss_flags & SS_DISABLE and not on:
+        if flags & SA_ONSTACK and ss_size and not on:
             top = base + ss_size  # the handler runs on the alternate stack
             if ss_flags & SS_AUTODISARM:  # ...which is disarmed until its sigreturn
                 self.altstack = (0, SS_DISABLE, 0)
         sp = (top - FRAME_BYTES) & ~15
-        info = siginfo(sig, code, value, status, uid)
+        info = raw.ljust(SIGINFO_BYTES, b"\0") if raw else siginfo(sig, code, value, status, uid)
         uc = bytearray(UC_MCONTEXT + MC_RESERVED + 4096)
         struct.pack_into("<QiiQ", uc, UC_STACK, *saved[:2], 0, saved[2])
         kept = self.blocked if self.saved_mask is None else self.saved_mask
@@ -296,10 +403,8 @@ class SignalState:
             return None
         self.blocked = struct.unpack_from("<Q", raw, UC_SIGMASK)[0] & ~UNBLOCKABLE
         base, ss_flags, _, size = struct.unpack_from("<QiiQ", raw, UC_STACK)
-        if not self.on_altstack(sp) and ss_flags & ~SS_AUTODISARM in (0, SS_DISABLE, SS_ONSTACK):
-            # the alternate stack as it was when the signal came (Linux's restore_altstack)
-            off = ss_flags & SS_DISABLE or size < MINSIGSTKSZ
-            self.altstack = (0, SS_DISABLE, 0) if off else (base, ss_flags & SS_AUTODISARM, size)
+        # the alternate stack as it was when the signal came (Linux's restore_altstack)
+        self.set_altstack(base, size, ss_flags, sp)
         mc = UC_MCONTEXT
         regs = list(struct.unpack_from("<31Q", raw, mc + MC_REGS))
         regs += list(struct.unpack_from("<QQQ", raw, mc + MC_SP))

@@ -230,11 +230,19 @@ class Cfs(Threads):
             and self.mem.load(self.tcb, from_tcb, "state") == RUNNING
         )
         regs = super().context_switch(core, from_tcb, to_tcb, regs_out)
+        load, st = self.mem.load, self.mem.store
         if isinstance(regs, int) or from_tcb == to_tcb:
             if not isinstance(regs, int):
-                self.mem.store(self.rq, core, "resched", 0)
+                # kept running; a thread that blocked and was woken at once (its call
+                # interrupted by a signal) went back into the tree meanwhile: it leaves it
+                # again, as set_next_entity takes it out
+                if to_tcb >= 0 and load(self.rq, core, "curr") != to_tcb:
+                    if load(self.se, to_tcb, "on_rq"):
+                        self._erase(core, to_tcb)
+                    st(self.se, to_tcb, "exec_start", self.clock_ns())
+                    st(self.rq, core, "curr", to_tcb)
+                st(self.rq, core, "resched", 0)
             return regs
-        load, st = self.mem.load, self.mem.store
         self.work += BUDGETS["cfs.pick"]
         if was_running and load(self.tcb, from_tcb, "state") == RUNNABLE:
             self._update_curr(core)

@@ -28,7 +28,7 @@ from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.vspace import LINE
-from hmk.linux.abi import PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
+from hmk.linux.abi import EFAULT, ENAMETOOLONG, PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
 from hmk.services.copies import log_frame
 
@@ -572,3 +572,15 @@ class AddressSpace:
 
 def _no_frames() -> int:
     raise RuntimeError("the memory manager edits page tables through the kernel, never directly")
+
+
+def read_path(space, va: int, limit: int = PATH_MAX) -> bytes | int:
+    """A path as Linux's getname copies it in (strncpy_from_user) from `space` (anything with
+    read_cstring and read): its bytes, or -EFAULT (a byte before its NUL cannot be read), or
+    -ENAMETOOLONG (no NUL within `limit` bytes). Whether it may be empty is the caller's."""
+    text = space.read_cstring(va, limit)
+    if text is not None:
+        return text
+    ok = all(space.read(va + i, 1) is not None for i in range(0, limit, PAGE_SIZE))
+    ok = ok and space.read(va + limit - 1, 1) is not None
+    return -ENAMETOOLONG if ok else -EFAULT

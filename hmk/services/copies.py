@@ -31,6 +31,7 @@ __all__ = [
     "pages",
     "ring_spans",
     "scatter",
+    "writable",
 ]
 
 # The budgets of a copy, shared by every service that copies (instructions; sources in
@@ -73,6 +74,23 @@ def log_vector(mem, space, vec, n: int, kind: int) -> None:
             break
         log_user(mem, space, base, min(length, n), kind)
         n -= length
+
+
+def writable(space, vec, limit: int) -> int:
+    """How many of the first `limit` bytes of the user buffers `vec` can be written, up to the
+    first that cannot (a page at a time: what a copy to user space moves before it faults)."""
+    done = 0
+    for base, length in vec:
+        length = min(length, limit - done)
+        va, end = base, base + length
+        while va < end:
+            chunk = min(end - va, PAGE_SIZE - va % PAGE_SIZE)
+            if not space.write(va, bytes(1)) or not space.write(va + chunk - 1, bytes(1)):
+                return done
+            done, va = done + chunk, va + chunk
+        if done >= limit:
+            break
+    return done
 
 
 def scatter(space, vec, data: bytes) -> bool:

@@ -40,6 +40,7 @@ from hmk.linux.abi import (
     RTC_RD_TIME,
 )
 from hmk.linux.clock import BOOT_TIME_NS
+from hmk.linux.layout import TASK_SIZE
 from hmk.services.copies import (
     COPY_LINE,
     COPY_PAGE,
@@ -59,6 +60,8 @@ from hmk.services.vfs import Device, Node
 
 RAMDISK_BYTES = 8 << 20  # assumed: an 8 MiB RAM disk (Linux's brd default is 4 MiB: 16 MiB max)
 MAX_RANDOM = 1 << 20  # getrandom gives at most this much per call (hmk's bound)
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4  # include/uapi/linux/random.h
+GRND_FLAGS, GRND_BOTH = GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE, GRND_RANDOM | GRND_INSECURE
 
 
 class BlockDevice(Node):
@@ -272,13 +275,27 @@ class DevHost(Service):
 
     # ---- getrandom
     def sys_getrandom(self, call, buf, count, flags, *_):
+        """Linux's checks (flags; GRND_INSECURE with GRND_RANDOM; the buffer within user
+        space), then the bytes copied a page at a time up to the first that cannot be written:
+        a short count, or EFAULT if none could be (get_random_bytes_user)."""
+        flags &= 0xFFFFFFFF
+        if flags & ~GRND_FLAGS or flags & GRND_BOTH == GRND_BOTH:
+            return -EINVAL
         count = min(count, MAX_RANDOM)
-        if not call.space.write(buf, self.random.bytes(count)):
+        if buf + count > TASK_SIZE:
+            return -EFAULT  # access_ok
+        done = 0
+        while done < count:
+            chunk = min(count - done, PAGE_SIZE - (buf + done) % PAGE_SIZE)
+            if not call.space.write(buf + done, self.random.bytes(chunk)):
+                break
+            done += chunk
+        if count and not done:
             return -EFAULT
-        with self.working(random_block=lines(count), copy_page=len(pages(buf, count))) as ops:
-            log_user(self.k.mem, call.space, buf, count, WRITE)
-            ops.update(copy_line=lines(count))
-        return count
+        with self.working(random_block=lines(done), copy_page=len(pages(buf, done))) as ops:
+            log_user(self.k.mem, call.space, buf, done, WRITE)
+            ops.update(copy_line=lines(done))
+        return done
 
     # ---- the control path: the disk's size, the clock
     def ioctl(self, space, node: BlockDevice | Rtc, request_code: int, arg: int) -> int:

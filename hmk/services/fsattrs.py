@@ -145,6 +145,8 @@ class Attributes:
                 return -ESPIPE
             if isinstance(node, Dir):
                 return -EISDIR
+            if getattr(node, "pidfs", False):
+                return -EOPNOTSUPP
             if not isinstance(node, File | BlockDevice):
                 return -ENODEV
             if offset + length > LLONG_MAX:
@@ -200,6 +202,8 @@ class Attributes:
 
     def _chown(self, call, node, uid: int, gid: int) -> int:
         """chown_common and notify_change: the ids set, as the caller may (EPERM)."""
+        if self.unchangeable(node):
+            return -EOPNOTSUPP
         if self.mounts.of(node).readonly:
             return -EROFS
         uid, gid = uid & 0xFFFFFFFF, gid & 0xFFFFFFFF

@@ -325,12 +325,16 @@ class Epoll:
 
     def _epoll_wait(self, call, epfd, events, maxevents, wait, sigmask, sigsetsize):
         """epoll_pwait's and epoll_pwait2's: the events of the epoll at `epfd` into `events`,
-        waiting `wait` ns (None: until there are some) if none is ready."""
-        if sigmask:
-            if sigsetsize != 8:
-                return -EINVAL
-            if call.space.read(sigmask, 8) is None:
-                return -EFAULT
+        waiting `wait` ns (None: until there are some) if none is ready; `sigmask` the
+        blocked set while it waits (do_epoll_pwait)."""
+        signals = call.task.signals
+        if not call.resumed:
+            err = signals.mask_while_waiting(call.space, sigmask, sigsetsize)
+            if err:
+                return err
+        return signals.mask_restored(self._epoll_waits(call, epfd, events, maxevents, wait))
+
+    def _epoll_waits(self, call, epfd, events, maxevents, wait):
         maxevents = _int(maxevents)
         if not 0 < maxevents <= MAX_EVENTS:
             return -EINVAL

@@ -104,6 +104,8 @@ class EventFile(Stream):
     """A file of the file manager's own with no name (Linux's anonymous inode): `fs`, the file
     manager, charges its work."""
 
+    anonymous = True
+
     def __init__(self, fs):
         super().__init__(0o600)  # the anonymous inode's mode: no file type, the owner's rw
         self.fs = fs

@@ -26,6 +26,8 @@ work again: only the copy and, if it must wait again, the wait.
 
 from __future__ import annotations
 
+import stat
+
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     EAGAIN,
@@ -53,6 +55,7 @@ from hmk.linux.abi import (
     SIGPIPE,
     SYNC_FILE_RANGE_FLAGS,
 )
+from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
@@ -63,12 +66,14 @@ from hmk.services.copies import (
     pages,
     ring_spans,
     scatter,
+    writable,
 )
 from hmk.services.devhost import BlockDevice
 from hmk.services.fsnames import _int
 from hmk.services.vfs import Device, Dir, File, Generated, Pipe, Stream, Symlink
 
 RANDOM = (0x108, 0x109)  # /dev/random and /dev/urandom
+NULL_DEVICE = 0x103  # /dev/null: nothing to copy, so nothing to fault
 RWF_SUPPORTED = 0x1FF  # RWF_HIPRI to RWF_NOSIGNAL (Linux 6.17)
 RWF_UNSUPPORTED = RWF_ATOMIC | RWF_DONTCACHE  # what no file here supports
 
@@ -84,7 +89,7 @@ class FileIO:
         return self._read_call(call, fd, offset, lambda: [(buf, count)])
 
     def sys_readv(self, call, fd, iov, iovcnt, *_):
-        return self._read_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+        return self._read_call(call, fd, None, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_write(self, call, fd, buf, count, *_):
         return self._write_call(call, fd, None, lambda: [(buf, count)])
@@ -93,13 +98,13 @@ class FileIO:
         return self._write_call(call, fd, offset, lambda: [(buf, count)])
 
     def sys_writev(self, call, fd, iov, iovcnt, *_):
-        return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt))
+        return self._write_call(call, fd, None, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_preadv(self, call, fd, iov, iovcnt, pos, *_):
-        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+        return self._read_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_pwritev(self, call, fd, iov, iovcnt, pos, *_):
-        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt))
+        return self._write_call(call, fd, pos, lambda: self._iov(call, iov, iovcnt), True)
 
     def sys_preadv2(self, call, fd, iov, iovcnt, pos, _pos_high, flags, *_):
         return self._vector2(call, fd, iov, iovcnt, pos, flags, write=False)
@@ -164,7 +169,8 @@ class FileIO:
                 return -EINVAL
             if nbytes < 0:
                 return -EINVAL
-            if not isinstance(f.node, File | BlockDevice | Dir | Symlink):
+            regular = stat.S_ISREG(f.node.mode)  # (a pidfd's inode is a regular file's)
+            if not regular and not isinstance(f.node, BlockDevice | Dir | Symlink):
                 return -ESPIPE
             ops.update(fcntl=1)
             return 0
@@ -181,21 +187,35 @@ class FileIO:
             ops.update(fcntl=1)
             return 0
 
-    def _read_call(self, call, fd, pos, vector):
+    def _read_call(self, call, fd, pos, vector, vectored: bool = False):
+        """A read: the descriptor, the vector (a readv's: checked, and nothing to read is 0
+        at once), then the access and the buffers' range (vfs_read's access_ok)."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
             vec = vector()
-            return vec if isinstance(vec, int) else self._read_file(call, f, vec, pos, ops)
+            if isinstance(vec, int):
+                return vec
+            if vectored and not any(n for _, n in vec):
+                return 0
+            if not vectored and f.readable and _past_user(vec):
+                return -EFAULT
+            return self._read_file(call, f, vec, pos, ops)
 
-    def _write_call(self, call, fd, pos, vector):
+    def _write_call(self, call, fd, pos, vector, vectored: bool = False):
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
             vec = vector()
-            return vec if isinstance(vec, int) else self._write_file(call, f, vec, pos, ops)
+            if isinstance(vec, int):
+                return vec
+            if vectored and not any(n for _, n in vec):
+                return 0
+            if not vectored and f.writable and _past_user(vec):
+                return -EFAULT
+            return self._write_file(call, f, vec, pos, ops)
 
     # ---- reading -------------------------------------------------------------------------
     def _read_file(self, call, f, vec, pos, ops):
@@ -221,7 +241,7 @@ class FileIO:
                 f.pos += n
             return n
         else:
-            got = self._fetch(f, node, count, pos, ops, fresh)
+            got = self._fetch(f, node, count, pos, ops, fresh, vec, call.space)
         if isinstance(got, int):
             return got
         data, spans, chunks = got
@@ -236,11 +256,17 @@ class FileIO:
             self.notify(node, IN_ACCESS, named=f.named)
         return len(data)
 
-    def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1):
+    def _fetch(self, f, node, count: int, pos, ops, fresh: int = 1, vec=None, space=None):
         """(bytes, source spans (pa, n), page-sized pieces of the copy) or -errno; `fresh`: 0
-        for a read going on after a wait (a pipe's own work was charged with its first look)."""
+        for a read going on after a wait (a pipe's own work was charged with its first look).
+        A device's bytes are made only as far as `vec` can take them (Linux's read_zero and
+        urandom_read stop at the first fault: a short count, or EFAULT)."""
         if isinstance(node, Device):
-            data = node.read(count)
+            room = writable(space, vec, count) if vec is not None else count
+            room = min(room, self.dense_limit())  # (no more than any file could take)
+            if count and not room and node.rdev != NULL_DEVICE:
+                return -EFAULT
+            data = node.read(room)
             if isinstance(data, int):
                 return data
             if node.rdev in RANDOM:  # generated a block at a time in the buffer, copied out
@@ -266,6 +292,8 @@ class FileIO:
 
     def _pipe_read(self, f, pipe: Pipe, count: int, ops, fresh: int):
         ops.update(pipe_read=fresh)  # its loop's second look is pipe_wait's
+        if not count:
+            return b"", [], 0  # nothing asked for: nothing, at once (pipe_read)
         if not pipe.buffer:
             if pipe.writers == 0:
                 return b"", [], 0
@@ -356,6 +384,8 @@ class FileIO:
             return -ENOSPC
         self._sync(node)
         buf = node.data
+        if start + len(data) > max(len(buf), self.dense_limit()):
+            return -ENOSPC  # a file is held whole: past the tmpfs's size there is no room
         if start > len(buf):
             buf.extend(b"\0" * (start - len(buf)))
         buf[start : start + len(data)] = data
@@ -439,6 +469,11 @@ def packet_room(pipe: Pipe) -> int:
     packed = sum(length for _, length in pipe.packets)
     used = len(pipe.packets) + -(-(len(pipe.buffer) - packed) // PAGE_SIZE)
     return max(pipe.capacity // PAGE_SIZE - used, 0) * PAGE_SIZE
+
+
+def _past_user(vec) -> bool:
+    """Does a buffer of `vec` reach past user space (access_ok: EFAULT before anything)?"""
+    return any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec)
 
 
 def _capped(vec) -> list[tuple[int, int]]:

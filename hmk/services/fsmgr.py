@@ -29,6 +29,7 @@ import struct
 import weakref
 
 from hmk.hw.events import READ, WRITE
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     AT_FDCWD,
     EACCES,
@@ -36,6 +37,7 @@ from hmk.linux.abi import (
     EBADF,
     EEXIST,
     EFAULT,
+    EINTR,
     EINVAL,
     EISDIR,
     ELOOP,
@@ -46,6 +48,7 @@ from hmk.linux.abi import (
     ENOTDIR,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -62,6 +65,7 @@ from hmk.linux.abi import (
     IN_CLOSE_WRITE,
     IN_MODIFY,
     IN_OPEN,
+    MAX_RW_COUNT,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -70,6 +74,7 @@ from hmk.linux.abi import (
     NOFILE,
     O_ACCMODE,
     O_APPEND,
+    O_ASYNC,
     O_CLOEXEC,
     O_CREAT,
     O_DIRECT,
@@ -91,6 +96,7 @@ from hmk.linux.abi import (
     POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
+from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
@@ -103,7 +109,7 @@ from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Inotify, Notify
-from hmk.services.fsopen import Opening
+from hmk.services.fsopen import Opening, _how_error, open_how
 from hmk.services.fsowner import NOBODY, OWNER_COMMANDS, fcntl_owner
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
@@ -122,6 +128,11 @@ from hmk.services.vfs import (
     Stream,
     Symlink,
 )
+
+SEEK_MAX = 4  # SEEK_HOLE: lseek's last whence
+# the ioctls every file takes (include/uapi/asm-generic/ioctls.h, include/uapi/linux/fs.h)
+FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE = 0x5421, 0x5450, 0x5451, 0x5452, 0x5460
+FIGETBSZ, FS_IOC_GETFLAGS = 2, 0x80086601
 
 
 class OpenFile:
@@ -173,6 +184,17 @@ class FileTable:
         while fd in self.fds:
             fd += 1
         return fd if fd < self.nofile else -EMFILE
+
+    def lowest_fds(self, n: int) -> list[int] | int:
+        """The `n` lowest free descriptors (the ones `n` installs in turn take), or -EMFILE."""
+        out, fd = [], 0
+        while len(out) < n:
+            fd = self.lowest_fd(fd)
+            if fd < 0:
+                return fd
+            out.append(fd)
+            fd += 1
+        return out
 
     def file(self, fd) -> OpenFile | None:
         entry = self.fds.get(fd)
@@ -607,8 +629,10 @@ class FsMgr(
     def sys_openat(self, call, dirfd, path_ptr, flags, mode, *_):
         if call.resumed and self.k.running in self.fifo_opens:  # a FIFO's open that waited
             return self.fifo_open_again(call, flags)
-        if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
-            return -EINVAL  # Linux 6.4's build_open_flags
+        flags, mode = open_how(flags, mode)
+        err = _how_error(flags, mode, 0)  # before the path (build_open_flags)
+        if err:
+            return err
         found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
         if isinstance(found, int):
             return found
@@ -703,11 +727,13 @@ class FsMgr(
         with self.working(fdget=1) as ops:
             t = self.table(call)
             old, new = _int(old), _int(new)
-            f = t.file(old)
-            if f is None or not 0 <= new < t.nofile:
-                return -EBADF
-            if old == new or flags & ~O_CLOEXEC:
+            if old == new or flags & 0xFFFFFFFF & ~O_CLOEXEC:  # Linux's order (ksys_dup3)
                 return -EINVAL
+            if not 0 <= new < t.nofile:
+                return -EBADF
+            f = t.file(old)
+            if f is None:
+                return -EBADF
             if new in t.fds:
                 t.close(new)
                 ops.update(fd_close=1)
@@ -783,11 +809,18 @@ class FsMgr(
         f = t.file(_int(fd))
         if f is None:
             return -EBADF
-        if pos is not None and not isinstance(f.node, File | BlockDevice):
-            return -ESPIPE
+        node = f.node
+        if pos is not None and isinstance(node, Stream) and node.pidfs:
+            return -EINVAL  # not read or written at all
+        memory = isinstance(node, Device) and node.memory
+        if pos is not None and not (isinstance(node, File | BlockDevice | Dir) or memory):
+            return -ESPIPE  # (a directory is positional: reads are EISDIR, writes EBADF)
         return f
 
     def _iov(self, call, iov, iovcnt):
+        """The vector as import_iovec copies and checks it: at most UIO_MAXIOV entries, no
+        negative length (EINVAL), none past user space (EFAULT)."""
+        iovcnt &= 0xFFFFFFFF  # import_iovec's unsigned int
         if not 0 <= iovcnt <= 1024:
             return -EINVAL
         raw = call.space.read(iov, 16 * iovcnt)
@@ -795,15 +828,25 @@ class FsMgr(
             return -EFAULT
         log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
         self.work()  # the vector's lines, charged before a fault or a request takes them
-        return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
+        vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
+        for base, length in vec:
+            if length >> 63:
+                return -EINVAL
+            if base + min(length, MAX_RW_COUNT) > TASK_SIZE:
+                return -EFAULT
+        return vec
 
     def sys_lseek(self, call, fd, offset, whence, *_):
         with self.working(fdget=1) as ops:
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if _int(whence) > SEEK_MAX or _int(whence) < 0:
+                return -EINVAL  # before the file's own llseek (ksys_lseek)
             if isinstance(f.node, EventFile | Inotify):
                 return f.pos  # Linux's noop_llseek
+            if isinstance(f.node, Device) and f.node.memory:
+                return 0  # null_lseek, zero_lseek: nothing moves
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
             base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
@@ -817,10 +860,14 @@ class FsMgr(
             return new
 
     def sys_ftruncate(self, call, fd, length, *_):
+        if _signed(length) < 0:
+            return -EINVAL  # before the descriptor (do_ftruncate)
         with self.working(fdget=1) as ops:
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
+            if isinstance(f.node, Stream) and f.node.pidfs:
+                return -EOPNOTSUPP  # pidfs has no setattr
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
             if not self._fits(f.node, _signed(length)):
@@ -833,11 +880,14 @@ class FsMgr(
         """May `node` grow to `size` bytes? Files are kept whole in the host's memory (a hole
         is zeros), so a growth of more than BIG_GROWTH bytes at once (a seek far out, a
         truncate up) must leave all in-memory files within `limit` (default: a tmpfs's
-        size, half the RAM as Linux's default); Linux would keep such a hole free."""
-        grows = size - (len(node._data) if node._data is not None else node.size)
-        if grows <= BIG_GROWTH:
+        size, half the RAM as Linux's default), and no file may pass that size; Linux would
+        keep such a hole free."""
+        limit = self.dense_limit() if limit is None else limit
+        current = len(node._data) if node._data is not None else node.size
+        if size > max(current, limit):
+            return False
+        if size - current <= BIG_GROWTH:
             return True
-        limit = len(self.k.ram) // 2 if limit is None else limit
         held = sum(len(n._data) for n in self._files_in_memory() if n is not node)
         return held + size <= limit
 
@@ -847,6 +897,12 @@ class FsMgr(
                 if isinstance(n, File) and n._data is not None:
                     yield n
         yield from self.anonymous
+
+    def dense_limit(self) -> int:
+        """The most a file may hold: hmk keeps a file's bytes whole (no holes), so a size
+        past a tmpfs's (half the machine's memory, Linux's default) has no room (ENOSPC),
+        where Linux's tmpfs would keep a hole."""
+        return len(self.k.ram) // 2
 
     def _resize(self, node: File, length: int, named=None) -> None:
         """Truncate or zero-extend the file (stores through shared mappings first); its
@@ -866,6 +922,9 @@ class FsMgr(
                 return -EBADF
             ops.update(fcntl=1)
             node, devhost, request = f.node, self.peers["devhost"], request & 0xFFFFFFFF
+            generic = self._generic_ioctl(call, fd, f, request, arg)
+            if generic is not None:
+                return generic
             if isinstance(node, BlockDevice | Rtc):
                 return devhost.ioctl(call.space, node, request, arg)
             if isinstance(node, Stream):  # a socket's, an event file's own
@@ -876,17 +935,59 @@ class FsMgr(
                 devhost.control(call.task.proc)
             return -ENOTTY  # no terminals: the standard streams are files or pipes to hmk
 
+    def _generic_ioctl(self, call, fd, f, request: int, arg: int) -> int | None:
+        """The requests every file takes (Linux's do_vfs_ioctl), or None: the file's own.
+        Close-on-exec and O_NONBLOCK set or cleared; O_ASYNC (no file here can signal, so
+        a change is ENOTTY); the size (FIOQSIZE) and the bytes left to read (FIONREAD) of a
+        regular file; the block size; the inode flags of a file of a tmpfs (none set)."""
+        t, node = self.table(call), f.node
+        space = call.space
+        regular = isinstance(node, File) and not isinstance(node, Generated)
+        if request in (FIOCLEX, FIONCLEX):
+            t.fds[_int(fd)] = (f, request == FIOCLEX)
+            return 0
+        if request in (FIONBIO, FIOASYNC):
+            raw = space.read(arg, 4)
+            if raw is None:
+                return -EFAULT
+            on = struct.unpack("<i", raw)[0] != 0
+            if request == FIOASYNC:
+                return -ENOTTY if on != bool(f.flags & O_ASYNC) else 0
+            f.flags = f.flags | O_NONBLOCK if on else f.flags & ~O_NONBLOCK
+            return 0
+        if request == FIOQSIZE and isinstance(node, File | Dir | Symlink):
+            size = node.size if isinstance(node, File) else 0
+            return 0 if space.write(arg, struct.pack("<q", size)) else -EFAULT
+        if request == FIGETBSZ:
+            return 0 if space.write(arg, struct.pack("<i", PAGE_SIZE)) else -EFAULT
+        if request == FIONREAD and regular:
+            left = max(node.size - f.pos, 0)
+            return 0 if space.write(arg, struct.pack("<i", left & 0x7FFFFFFF)) else -EFAULT
+        tmpfs = isinstance(node, File | Dir) and self.mounts.of(node).memory
+        if request == FS_IOC_GETFLAGS and tmpfs:
+            return 0 if space.write(arg, struct.pack("<i", 0)) else -EFAULT
+        return None
+
     def sys_fsync(self, call, fd, *_):
+        """Nothing to write out in memory; a file with no fsync of its own (a pipe, a socket,
+        a device, an event file: Linux's f_op->fsync is NULL) is EINVAL."""
         with self.working(fdget=1) as ops:
-            if self.table(call).file(_int(fd)) is None:
+            f = self.table(call).file(_int(fd))
+            if f is None:
                 return -EBADF
+            if isinstance(f.node, Generated) or not isinstance(f.node, File | Dir | BlockDevice):
+                return -EINVAL
             ops.update(fcntl=1)
             return 0
 
     sys_fdatasync = sys_fsync
 
     def sys_syncfs(self, call, fd, *_):
-        return self.sys_fsync(call, fd)  # memory-backed file systems: nothing to write out
+        with self.working(fdget=1) as ops:  # memory-backed file systems: nothing to write out
+            if self.table(call).file(_int(fd)) is None:
+                return -EBADF
+            ops.update(fcntl=1)
+            return 0
 
     def sys_sync(self, call, *_):
         with self.working(fcntl=1):  # every file system visited: none holds dirty data
@@ -898,9 +999,9 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, Pipe | Stream):
-                return -ESPIPE
-            if not 0 <= _signed(advice) <= 5 or _signed(length) < 0:
+            if isinstance(f.node, Pipe):
+                return -ESPIPE  # a FIFO's: any other file takes the hint
+            if not 0 <= _int(advice) <= 5 or _signed(length) < 0:
                 return -EINVAL
             ops.update(fcntl=1)
             return 0
@@ -912,6 +1013,8 @@ class FsMgr(
             return old
 
     def sys_truncate(self, call, path_ptr, length, *_):
+        if _signed(length) < 0:
+            return -EINVAL  # before the path (do_sys_truncate)
         found = self._lookup(call, AT_FDCWD, path_ptr)
         if isinstance(found, int):
             return found
@@ -936,6 +1039,11 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             return -EBADF if f is None else self._chmod(f.node, mode)
 
+    @staticmethod
+    def unchangeable(node) -> bool:
+        """An anonymous or pidfs inode: no mode or owner to set (EOPNOTSUPP)."""
+        return isinstance(node, Stream) and (node.anonymous or node.pidfs)
+
     def sys_fchmodat(self, call, dirfd, path_ptr, mode, *_):
         found = self._lookup(call, dirfd, path_ptr)
         if isinstance(found, int):
@@ -944,6 +1052,8 @@ class FsMgr(
 
     def _chmod(self, node, mode: int) -> int:
         """A node's permission bits set (every file here is the caller's: no owner check)."""
+        if self.unchangeable(node):
+            return -EOPNOTSUPP
         if node.readonly:
             return -EROFS
         self.work(access=1)
@@ -951,14 +1061,33 @@ class FsMgr(
         self.notify(node, IN_ATTRIB)
         return 0
 
-    def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, *_):
+    def _poll_entry(self, call, timeout, sigmask, size) -> int | None:
+        """ppoll's and pselect6's first steps, in Linux's order: the timeout copied in and
+        checked, the call's signal mask set (until it ends): the timeout in ns (None: none),
+        or -errno."""
+        wait = None
+        if timeout:
+            wait = read_timespec(call.space, timeout)
+            if wait is None or wait < 0:
+                return -EFAULT if wait is None else -EINVAL
+        if not call.resumed:
+            err = call.task.signals.mask_while_waiting(call.space, sigmask, size)
+            if err:
+                return err
+        return wait
+
+    def sys_ppoll(self, call, fds_ptr, nfds, timeout, sigmask, size=8, *_):
+        wait = self._poll_entry(call, timeout, sigmask, size)
+        if wait is not None and wait < 0:
+            return wait
+        signals = call.task.signals
         if nfds > self.table(call).nofile:
-            return -EINVAL
+            return signals.mask_restored(-EINVAL)
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop
         with self.working(poll=int(not call.resumed), poll_fd=nfds):
             raw = call.space.read(fds_ptr, 8 * nfds)
             if raw is None:
-                return -EFAULT
+                return signals.mask_restored(-EFAULT)
             polled = [struct.unpack_from("<ihh", raw, 8 * i)[:2] for i in range(nfds)]
 
             def report(revents: list[int]) -> int:
@@ -971,15 +1100,28 @@ class FsMgr(
                 return sum(map(bool, revents))
 
             log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
-            return self._poll(call, polled, timeout, report)
+            return signals.mask_restored(self._poll(call, polled, wait, report))
 
-    def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, *_):
+    def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, sig=0, *_):
         """select (glibc's select and pselect are this call): the three descriptor sets as
         poll's requests, the same readiness and the same wait; the sets rewritten to what is
         ready (Linux's POLLIN_SET, POLLOUT_SET, POLLEX_SET), the count of bits set returned.
-        The timeout is read, not written back with the time left."""
-        if not 0 <= _int(nfds) <= NOFILE:
-            return -EINVAL
+        The timeout is read, not written back with the time left. `sig`: a {mask, size} pair
+        (the mask while it waits). A count past the table's size is cut to it."""
+        mask = (0, 0)
+        if sig:
+            raw = call.space.read(sig, 16)
+            if raw is None:
+                return -EFAULT
+            mask = struct.unpack("<QQ", raw)
+        wait = self._poll_entry(call, timeout, *mask)
+        if wait is not None and wait < 0:
+            return wait
+        signals = call.task.signals
+        nfds = _int(nfds)
+        if nfds < 0:
+            return signals.mask_restored(-EINVAL)
+        nfds = min(nfds, NOFILE)
         size = (nfds + 63) // 64 * 8  # the bytes of each set nfds bits need, whole words
         sets = []
         for ptr in (readfds, writefds, exceptfds):
@@ -987,7 +1129,7 @@ class FsMgr(
             if ptr:
                 raw = call.space.read(ptr, size)
                 if raw is None:
-                    return -EFAULT
+                    return signals.mask_restored(-EFAULT)
                 bits = int.from_bytes(raw, "little") & ((1 << nfds) - 1)
             sets.append(bits)
         wanted = sets[0] | sets[1] | sets[2]
@@ -995,7 +1137,7 @@ class FsMgr(
         with self.working(poll=int(not call.resumed), poll_fd=len(fds)):
             t = self.table(call)
             if any(t.file(fd) is None for fd in fds):
-                return -EBADF
+                return signals.mask_restored(-EBADF)
             asks = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)
             polled = [
                 (fd, sum(ask for ask, bits in zip(asks, sets, strict=True) if bits >> fd & 1))
@@ -1013,7 +1155,7 @@ class FsMgr(
                         return -EFAULT
                 return sum(bin(bits).count("1") for bits in got)
 
-            return self._poll(call, polled, timeout, report)
+            return signals.mask_restored(self._poll(call, polled, wait, report))
 
     def revents(self, f, events: int) -> int:
         """What `f` is ready for, of `events` (POLLHUP and POLLERR whether asked or not), as
@@ -1069,10 +1211,11 @@ class FsMgr(
             if tcb in queue:
                 queue.remove(tcb)
 
-    def _poll(self, call, polled: list[tuple[int, int]], timeout: int, report) -> int:
+    def _poll(self, call, polled: list[tuple[int, int]], wait: int | None, report) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
-        timeout (a timespec pointer, 0: none) passes; then `report(revents)` writes the result
-        back and gives the call's."""
+        timeout (`wait` ns, None: none) passes; then `report(revents)` writes the result
+        back and gives the call's. Nothing ready and a handler to run: EINTR at once, even
+        with no time to wait (do_poll's signal_pending check)."""
         t = self.table(call)
         self.stop_watching(self.k.running)
         revents = []
@@ -1083,11 +1226,8 @@ class FsMgr(
             )
         if any(revents):
             return report(revents)
-        wait = None  # ns to wait for; None: until something is ready
-        if timeout:
-            wait = read_timespec(call.space, timeout)
-            if wait is None or wait < 0:
-                return -EFAULT if wait is None else -EINVAL
+        if call.task.signals.handler_pending():
+            return -EINTR
         if wait == 0:
             return report(revents)
         k = self.k  # wait for what is polled to change, a signal, or the timeout
@@ -1162,10 +1302,10 @@ class FsMgr(
         self.work(fdget=1)
         if f is None:
             return -EBADF
+        if not f.readable or writes and not f.writable:
+            return -EACCES  # (before the kind: do_mmap's order)
         if not isinstance(f.node, File):
             return -ENODEV
-        if not f.readable or writes and not f.writable:
-            return -EACCES
         if writes:
             self.cache.written_through.add(f.node.ino)
         self._sync(f.node)

@@ -47,7 +47,6 @@ from hmk.linux.abi import (
     IN_MOVE_SELF,
     IN_MOVED_FROM,
     IN_MOVED_TO,
-    PATH_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     STATX_BASIC_STATS,
@@ -56,6 +55,7 @@ from hmk.linux.abi import (
     UTIME_OMIT,
 )
 from hmk.linux.strace import signed as _signed
+from hmk.services.addrspace import read_path
 from hmk.services.copies import lines, log_user
 from hmk.services.vfs import Dir, File, Node, Symlink, file_system
 
@@ -72,10 +72,10 @@ class Namespace:
     def _lookup(self, call, dirfd, path_ptr, follow=True):
         """(node, parent, name) or a negative errno; (None, parent, name) when only the last
         component is missing. Its work (the path's copy, the walk) is charged here."""
-        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
-        if name is None:
+        name = read_path(call.space, path_ptr)
+        if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
-            return -EFAULT
+            return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
         start = self._start(call, dirfd)
         if isinstance(start, int):
@@ -118,7 +118,7 @@ class Namespace:
 
     def sys_newfstatat(self, call, dirfd, path_ptr, buf, flags, *_):
         with self.working() as ops:
-            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
+            node = self._stat_target(call, dirfd, path_ptr, flags & 0xFFFFFFFF, ops)
             if isinstance(node, int):
                 return node
             ops.update(stat=1)
@@ -126,9 +126,10 @@ class Namespace:
 
     def sys_statx(self, call, dirfd, path_ptr, flags, mask, buf, *_):
         """struct statx with the basic fields (STATX_BASIC_STATS); no birth time."""
-        if flags & ~STATX_FLAGS or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
+        flags &= 0xFFFFFFFF
+        if mask & 0xFFFFFFFF & STATX_RESERVED:
             return -EINVAL
-        if mask & STATX_RESERVED:
+        if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
             return -EINVAL
         with self.working() as ops:
             node = self._stat_target(call, dirfd, path_ptr, flags, ops)
@@ -138,15 +139,20 @@ class Namespace:
             return self._out(call, buf, _statx_bytes(node))
 
     def _stat_target(self, call, dirfd, path_ptr, flags, ops):
-        """The node fstatat/statx name: a path, or with AT_EMPTY_PATH and "" the descriptor
-        (or the working directory); a negative errno."""
+        """The node fstatat/statx name, in Linux's order (vfs_fstatat, vfs_statx): with
+        AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node with no check of the
+        flags (the working directory's after the check); else the flags checked, then the
+        path; or a negative errno."""
         t = self.table(call)
-        if flags & AT_EMPTY_PATH and call.space.read(path_ptr, 1) == b"\0":
-            if _int(dirfd) == AT_FDCWD:
-                return t.cwd
+        empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
+        if empty and _int(dirfd) != AT_FDCWD:
             ops.update(fdget=1)
             f = t.file(_int(dirfd))
             return -EBADF if f is None else f.node
+        if flags & ~STATX_FLAGS:
+            return -EINVAL
+        if empty:
+            return t.cwd
         found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
         if isinstance(found, int):
             return found
@@ -176,6 +182,8 @@ class Namespace:
         return 0
 
     def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
+        if _int(size) <= 0:
+            return -EINVAL  # before the path (do_readlinkat)
         found = self._lookup(call, dirfd, path_ptr, follow=False)
         if isinstance(found, int):
             return found
@@ -219,37 +227,43 @@ class Namespace:
 
     def sys_utimensat(self, call, dirfd, path_ptr, times_ptr, flags, *_):
         """A file's access and modification times: now (no times given, or UTIME_NOW), given,
-        or left (UTIME_OMIT). Without a path, the file `dirfd` names."""
-        if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
-            return -EINVAL
-        stamps = [UTIME_NOW, UTIME_NOW]
+        or left (UTIME_OMIT). Without a path, the file `dirfd` names. Linux's order: the times
+        copied in (both UTIME_OMIT: nothing more to check), then the descriptor or the flags
+        and the path, then the times' nanoseconds."""
+        flags &= 0xFFFFFFFF
+        stamps, pairs = [UTIME_NOW, UTIME_NOW], None
         if times_ptr:
             raw = call.space.read(times_ptr, 32)
             if raw is None:
                 return -EFAULT
             pairs = struct.unpack("<qqqq", raw)
-            stamps = []
-            for sec, nsec in (pairs[:2], pairs[2:]):
-                if nsec in (UTIME_NOW, UTIME_OMIT):
-                    stamps.append(nsec)
-                elif not 0 <= nsec < 10**9 or sec < 0:
-                    return -EINVAL
-                else:
-                    stamps.append(sec * 10**9 + nsec)
-        if path_ptr:
+            if pairs[1] == pairs[3] == UTIME_OMIT:
+                return 0
+        if not path_ptr and _int(dirfd) != AT_FDCWD:
+            if flags:
+                return -EINVAL
+            f = self.table(call).file(_int(dirfd))
+            if f is None:
+                return -EBADF
+            node = f.node
+        else:
+            if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+                return -EINVAL
             found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)
             if isinstance(found, int):
                 return found
             node = found[0]
             if node is None:
                 return -ENOENT
-        else:
-            f = self.table(call).file(_int(dirfd))
-            if f is None:
-                return -EBADF
-            node = f.node
-        if stamps == [UTIME_OMIT, UTIME_OMIT]:
-            return 0
+        if pairs:
+            stamps = []
+            for sec, nsec in (pairs[:2], pairs[2:]):
+                if nsec in (UTIME_NOW, UTIME_OMIT):
+                    stamps.append(nsec)
+                elif not 0 <= nsec < 10**9:
+                    return -EINVAL
+                else:
+                    stamps.append(sec * 10**9 + nsec)
         home = node.parent if node.parent is not None else node  # its file system's place
         if home.readonly:
             return -EROFS
@@ -286,9 +300,9 @@ class Namespace:
         return node
 
     def sys_symlinkat(self, call, target_ptr, dirfd, path_ptr, *_):
-        target = call.space.read_cstring(target_ptr, limit=PATH_MAX)
-        if target is None:
-            return -EFAULT
+        target = read_path(call.space, target_ptr)
+        if isinstance(target, int):
+            return target
         if not target:
             return -ENOENT
         new = self._new_name(call, dirfd, path_ptr)

@@ -82,6 +82,8 @@ class Inotify(Stream):
     """An inotify instance: its watches by descriptor (`marks`) and its queue of events,
     (wd, mask, cookie, name) each."""
 
+    anonymous = True
+
     def __init__(self, fs):
         super().__init__(0o600)  # an anonymous inode's mode: no file type
         self.fs = fs

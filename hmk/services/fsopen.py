@@ -27,6 +27,7 @@ from hmk.linux.abi import (
     EAGAIN,
     EFAULT,
     EINVAL,
+    ENOENT,
     NOFILE,
     O_ACCMODE,
     O_APPEND,
@@ -43,11 +44,11 @@ from hmk.linux.abi import (
     O_NOFOLLOW,
     O_NONBLOCK,
     O_PATH,
+    O_RDONLY,
     O_SYNC,
     O_TMPFILE,
     O_TRUNC,
     OPEN_HOW_SIZE_VER0,
-    PATH_MAX,
     RESOLVE_BENEATH,
     RESOLVE_CACHED,
     RESOLVE_IN_ROOT,
@@ -55,6 +56,7 @@ from hmk.linux.abi import (
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
 )
+from hmk.services.addrspace import read_path
 from hmk.services.copies import log_user
 from hmk.services.fsnames import _int
 
@@ -97,10 +99,10 @@ class Opening:
 
     def _lookup_scoped(self, call, dirfd, path_ptr, follow: bool, resolve: int):
         """_lookup with openat2's RESOLVE_* rules."""
-        name = call.space.read_cstring(path_ptr, limit=PATH_MAX)
-        if name is None:
+        name = read_path(call.space, path_ptr)
+        if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
-            return -EFAULT
+            return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
         start = self._start(call, dirfd)
         fdget = int(_int(dirfd) != AT_FDCWD)
@@ -128,6 +130,17 @@ class Opening:
             return 0
 
 
+def open_how(flags: int, mode: int) -> tuple[int, int]:
+    """openat's flags and mode as Linux's build_open_how makes an open_how of them: flags it
+    does not know dropped (a C int's), only O_PATH's own with O_PATH, the mode's permission
+    bits kept only for a file to be made."""
+    flags &= 0xFFFFFFFF & VALID_OPEN_FLAGS
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS
+    mode = mode & 0o7777 if flags & (O_CREAT | O_TMPFILE) else 0
+    return flags, mode
+
+
 def _how_error(flags: int, mode: int, resolve: int) -> int:
     """What Linux's build_open_flags says of an open_how: 0, or -errno."""
     if flags & ~O_CLOEXEC & ~VALID_OPEN_FLAGS or resolve & ~VALID_RESOLVE:
@@ -141,6 +154,11 @@ def _how_error(flags: int, mode: int, resolve: int) -> int:
         return -EINVAL
     if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
         return -EINVAL
+    if flags & O_TMPFILE:  # with O_DIRECTORY, without O_CREAT, for writing (or O_TRUNC)
+        if flags & (O_TMPFILE | O_DIRECTORY | O_CREAT) != O_TMPFILE | O_DIRECTORY:
+            return -EINVAL
+        if flags & O_ACCMODE == O_RDONLY and not flags & O_TRUNC:
+            return -EINVAL
     if flags & O_PATH and flags & ~O_PATH_FLAGS:
         return -EINVAL
     if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT | O_TMPFILE):

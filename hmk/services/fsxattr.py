@@ -198,6 +198,8 @@ class ExtendedAttributes:
             return -ENOENT if found[0] is None else found[0]
         with self.working(fdget=1):
             f = self.table(call).file(_int(where))
+            if f is not None and getattr(f.node, "pidfs", False):
+                return -EOPNOTSUPP  # pidfs keeps no user-visible attributes
             return -EBADF if f is None else f.node
 
     def _xattr_change(self, call, node, name: bytes) -> int:

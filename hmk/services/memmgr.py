@@ -45,9 +45,12 @@ from hmk.linux.abi import (
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
+    MAP_HUGETLB,
     MAP_KNOWN,
+    MAP_PRIVATE,
     MAP_SHARED,
     MAP_SHARED_VALIDATE,
+    MAP_TYPE,
     MCL_CURRENT,
     MCL_FUTURE,
     MCL_ONFAULT,
@@ -70,7 +73,6 @@ from hmk.linux.layout import (
     STACK_TOP,
     page_up,
 )
-from hmk.linux.strace import signed as _signed
 from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
 from hmk.services.memqueries import MemoryQueries
@@ -401,35 +403,48 @@ class MemoryManager(MemoryQueries, Service):
         anonymous memory is an unnamed object of the same kind, inherited across fork."""
         space = call.space
         self.work(mmap=1)
-        shared = flags & MAP_SHARED_VALIDATE in (MAP_SHARED, MAP_SHARED_VALIDATE)
-        if length == 0 or length >= MAX_MAP_BYTES or offset % PAGE_SIZE or not flags & 3:
+        # Linux's order (sys_mmap, ksys_mmap_pgoff, do_mmap): the offset, the descriptor, the
+        # length, the place, then the mapping's type against the file
+        kind, anonymous = flags & MAP_TYPE, bool(flags & MAP_ANONYMOUS)
+        shared = kind in (MAP_SHARED, MAP_SHARED_VALIDATE)
+        if offset % PAGE_SIZE:
             return -EINVAL
-        if flags & MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
-            return -EOPNOTSUPP
+        if not anonymous:
+            f = self.peers["fsmgr"].descriptor(call.task, fd)
+            if isinstance(f, int):
+                return f
+            if flags & MAP_HUGETLB:
+                return -EINVAL
+        if length == 0:
+            return -EINVAL
+        if length >= MAX_MAP_BYTES:
+            return -ENOMEM  # more than user space holds (get_unmapped_area)
+        length = page_up(length)
+        if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+            if addr % PAGE_SIZE:
+                return -EINVAL
+            if addr + length > STACK_FLOOR:
+                return -ENOMEM
+            if not space.is_free(addr, addr + length) and flags & MAP_FIXED_NOREPLACE:
+                return -EEXIST
         image, name, file = b"", "[anon]", None
-        if not flags & MAP_ANONYMOUS:
+        if not anonymous:
+            if kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
+                return -EOPNOTSUPP
+            if kind not in (MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE):
+                return -EINVAL
             writes = bool(shared and prot & PROT_WRITE)
-            source = self.peers["fsmgr"].mapping_source(
-                call.task, fd, offset, page_up(length), writes
-            )
+            source = self.peers["fsmgr"].mapping_source(call.task, fd, offset, length, writes)
             if isinstance(source, int):
                 return source
             image, name, node = source
             file = (node, offset)
-        elif shared:
-            node = self.peers["fsmgr"].shared_anonymous(page_up(length))
-            if node is None:
-                return -ENOMEM
-            name, file = "/dev/zero (deleted)", (node, 0)
-        length = page_up(length)
+        elif kind not in (MAP_SHARED, MAP_PRIVATE):
+            return -EINVAL
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
-            if addr % PAGE_SIZE or addr + length > STACK_FLOOR:
-                return -EINVAL
             if not self._may_grow(call, length, space.mapped_bytes(addr, addr + length)):
                 return -ENOMEM
             if not space.is_free(addr, addr + length):
-                if flags & MAP_FIXED_NOREPLACE:
-                    return -EEXIST
                 self._unmap(space, addr, addr + length)
             start = addr
         else:
@@ -437,6 +452,11 @@ class MemoryManager(MemoryQueries, Service):
             self.work(vma_gap=1)
             if start is None or not self._may_grow(call, length):
                 return -ENOMEM
+        if anonymous and shared:
+            node = self.peers["fsmgr"].shared_anonymous(length)
+            if node is None:
+                return -ENOMEM  # more than the machine has (Linux's overcommit guess)
+            name, file = "/dev/zero (deleted)", (node, 0)
         try:
             space.add(Vma(start, start + length, prot & 7, name, image, file, shared))
         except MemoryError:  # the kernel's region table is full (Linux: vm.max_map_count)
@@ -492,10 +512,21 @@ class MemoryManager(MemoryQueries, Service):
         return start
 
     def sys_mprotect(self, call, addr, length, prot, *_):
+        """Linux's order (do_mprotect_pkey): the start, an empty length, a length that wraps
+        (ENOMEM), then the protection (arm64's: PROT_BTI and PROT_MTE are known, ignored
+        here), then the range."""
         space = call.space
-        if addr % PAGE_SIZE or prot & ~7:
+        prot &= 0xFFFFFFFF
+        if addr % PAGE_SIZE:
             return -EINVAL
-        end = addr + page_up(length)
+        if not length:
+            return 0
+        end = (addr + page_up_wrapped(length)) & MASK64
+        if end <= addr:
+            return -ENOMEM
+        if prot & ~(7 | PROT_SEM | PROT_BTI | PROT_MTE):
+            return -EINVAL
+        prot &= 7
         self.work(vma_find=1)
         if not self._mapped(space, addr, end):
             return -ENOMEM
@@ -510,7 +541,11 @@ class MemoryManager(MemoryQueries, Service):
         space = call.space
         if addr % PAGE_SIZE or flags & ~7 or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
             return -EINVAL
-        end = addr + page_up(length)
+        end = (addr + page_up_wrapped(length)) & MASK64
+        if end < addr:
+            return -ENOMEM
+        if end == addr:
+            return 0
         if not self._mapped(space, addr, end):
             return -ENOMEM
         for v in space.vmas:
@@ -543,8 +578,10 @@ class MemoryManager(MemoryQueries, Service):
         return self._lockable(call, addr, length)
 
     def _lockable(self, call, addr: int, length: int) -> int:
+        """mlock's and munlock's range, Linux's 64-bit arithmetic: a length that wraps to
+        nothing locks nothing."""
         start = addr & ~(PAGE_SIZE - 1)
-        end = page_up(addr + length)
+        end = (start + page_up_wrapped(length + addr % PAGE_SIZE)) & MASK64
         if end < start:
             return -EINVAL
         self.work(vma_find=1)
@@ -565,10 +602,17 @@ class MemoryManager(MemoryQueries, Service):
         touch gives zeros, or the file's bytes), the rest are hints with nothing to do here
         (no reclaim, no swap, no huge pages); Linux's checks: an aligned start, known advice,
         MADV_REMOVE only on shared mappings, ENOMEM when part of the range is not mapped."""
-        space, advice = call.space, _signed(advice)
-        if addr % PAGE_SIZE or advice not in MADVICE or _signed(length) < 0:
+        space, advice = call.space, _int32(advice)
+        if advice not in MADVICE or addr % PAGE_SIZE:
             return -EINVAL
-        end = addr + page_up(length)
+        aligned = page_up_wrapped(length)
+        if length and not aligned:
+            return -EINVAL  # rounded up from a small negative length to nothing
+        end = addr + aligned
+        if end > MASK64:
+            return -EINVAL
+        if end == addr:
+            return 0
         self.work(vma_find=1)
         hit = [v for v in space.vmas if v.start < end and addr < v.end]
         if advice == MADV_REMOVE and any(not v.shared for v in hit):
@@ -669,4 +713,19 @@ class TokenView:
 # madvise's advice this kernel knows (include/uapi/asm-generic/mman-common.h; MERGEABLE,
 # HUGEPAGE and the like need KSM or huge pages, which a kernel without them refuses: EINVAL)
 MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
-MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24}
+# the advice Linux knows (MADV_MERGEABLE and UNMERGEABLE with KSM, HUGEPAGE, NOHUGEPAGE and
+# COLLAPSE with transparent huge pages, GUARD_INSTALL and GUARD_REMOVE from 6.13: a phone's
+# kernel has them; hints that change nothing here)
+MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
+MASK64 = (1 << 64) - 1
+PROT_SEM, PROT_BTI, PROT_MTE = 0x8, 0x10, 0x20
+
+
+def page_up_wrapped(n: int) -> int:
+    """PAGE_ALIGN in 64-bit arithmetic (a length near 2^64 wraps to a small one, or 0)."""
+    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) & MASK64
+
+
+def _int32(x: int) -> int:
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >> 31 else x

@@ -54,6 +54,7 @@ from hmk.linux.abi import (
     SOCK_STREAM,
     SOL_SOCKET,
 )
+from hmk.linux.layout import TASK_SIZE
 from hmk.services.copies import READ, WRITE, lines, log_frame, log_vector, scatter
 from hmk.services.fsnames import _int
 from hmk.services.sockaddr import Inet, as_family, encode, inet_addr, source_for, unix_name
@@ -125,6 +126,8 @@ class NetIO:
 
     # ---- the calls -----------------------------------------------------------------------
     def sys_sendto(self, call, fd, buf, length, flags, addr, addrlen, *_):
+        if buf + min(length, MAX_RW_COUNT) > TASK_SIZE:
+            return -EFAULT  # the buffer first (import_ubuf's access_ok), then the descriptor
         got = self._socket(call, fd)
         if isinstance(got, int):
             return got
@@ -139,6 +142,8 @@ class NetIO:
             return self._send_vector(call, sock, f, vec, _int(flags), dest or None, None, ops)
 
     def sys_recvfrom(self, call, fd, buf, length, flags, addr, addrlen, *_):
+        if buf + min(length, MAX_RW_COUNT) > TASK_SIZE:
+            return -EFAULT  # the buffer first (import_ubuf's access_ok), then the descriptor
         got = self._socket(call, fd)
         if isinstance(got, int):
             return got

@@ -251,9 +251,11 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         result = self.placement.call(call.task.proc, "fsmgr", serve)
         return -EAGAIN if result is None else result
 
-    def _socket(self, call, fd):
+    def _socket(self, call, fd, flags_first: int = 0):
         """(socket, open file) named by `fd`, or -errno (EBADF, ENOTSOCK). A call going on
-        after its wait holds its descriptor already: no call to the file manager then."""
+        after its wait holds its descriptor already: no call to the file manager then.
+        `flags_first`: flags the call refuses (EINVAL), checked once the descriptor is known
+        to be open and before it is known to be a socket (accept4's order)."""
         fs = self.peers["fsmgr"]
         if call.resumed:
             f = fs.tables[call.task.pid].file(_int(fd))
@@ -262,6 +264,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             f = self._fs(call, lambda: fs.descriptor(call.task, fd))
         if isinstance(f, int):
             return f
+        if flags_first:
+            return -EINVAL
         if not isinstance(f.node, Socket):
             return -ENOTSOCK
         return f.node, f
@@ -372,7 +376,18 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         return fd
 
     def sys_socketpair(self, call, family, type_, protocol, sv, *_):
+        """Linux's order (__sys_socketpair): the flags, the two descriptors' numbers written
+        out (EFAULT before the kind of socket is known), the sockets made, the family's
+        pairing (only AF_UNIX pairs: EOPNOTSUPP)."""
         family, protocol = _int(family), _int(protocol)
+        if _int(type_) & ~SOCK_TYPE_MASK & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
+            return -EINVAL
+        table = self.peers["fsmgr"].tables[call.task.pid]
+        numbers = table.lowest_fds(2)
+        if isinstance(numbers, int):
+            return numbers
+        if not self._write(call, sv, struct.pack("<ii", *numbers)):
+            return -EFAULT
         kind = self._kind(family, _int(type_), protocol)
         if isinstance(kind, int):
             return kind
@@ -530,9 +545,7 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         return self.sys_accept4(call, fd, addr, addrlen, 0)
 
     def sys_accept4(self, call, fd, addr, addrlen, flags, *_):
-        if _int(flags) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
-            return -EINVAL
-        got = self._socket(call, fd)
+        got = self._socket(call, fd, flags_first=_int(flags) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
         if isinstance(got, int):
             return got
         sock, f = got
@@ -805,6 +818,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
 
     # ---- options ------------------------------------------------------------------------
     def sys_setsockopt(self, call, fd, level, name, value, length, *_):
+        if _int(length) < 0:
+            return -EINVAL  # before the descriptor (__sys_setsockopt)
         got = self._socket(call, fd)
         if isinstance(got, int):
             return got

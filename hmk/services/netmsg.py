@@ -29,6 +29,8 @@ from hmk.linux.abi import (
     SO_PASSCRED,
     SOL_SOCKET,
 )
+from hmk.linux.clock import read_timespec
+from hmk.linux.layout import TASK_SIZE
 from hmk.services.fsnames import _int
 from hmk.services.netio import Got
 from hmk.services.sockets import Socket
@@ -38,6 +40,7 @@ SCM_MAX_FD = 253  # the most descriptors one message passes
 MSGHDR, MMSGHDR = 56, 64  # struct msghdr and struct mmsghdr on 64-bit Linux
 CMSGHDR = 16  # struct cmsghdr: cmsg_len (8), cmsg_level, cmsg_type
 UCRED = 12  # struct ucred: pid, uid, gid
+MSG_CMSG_COMPAT = 0x80000000  # a 32-bit caller's messages: never an arm64 one's
 
 
 def _align(n: int) -> int:
@@ -48,6 +51,8 @@ class NetMsg:
     """The message calls, mixed into the network manager (hmk.services.netmgr.NetMgr)."""
 
     def sys_sendmsg(self, call, fd, msg, flags, *_):
+        if _int(flags) & MSG_CMSG_COMPAT:
+            return -EINVAL  # a 32-bit caller's flag, refused before the descriptor
         got = self._socket(call, fd)
         if isinstance(got, int):
             return got
@@ -55,6 +60,8 @@ class NetMsg:
             return self._sendmsg(call, *got, msg, _int(flags), ops)
 
     def sys_recvmsg(self, call, fd, msg, flags, *_):
+        if _int(flags) & MSG_CMSG_COMPAT:
+            return -EINVAL
         got = self._socket(call, fd)
         if isinstance(got, int):
             return got
@@ -62,9 +69,19 @@ class NetMsg:
             return self._recvmsg(call, *got, msg, _int(flags), ops)
 
     def sys_sendmmsg(self, call, fd, vec, vlen, flags, *_):
+        if _int(flags) & MSG_CMSG_COMPAT:
+            return -EINVAL
         return self._mmsg(call, fd, vec, vlen, _int(flags), self._sendmsg)
 
     def sys_recvmmsg(self, call, fd, vec, vlen, flags, timeout, *_):
+        """As sendmmsg; the timeout is copied in and checked first (it is not otherwise
+        kept: the call waits as its flags say)."""
+        if _int(flags) & MSG_CMSG_COMPAT:
+            return -EINVAL
+        if timeout and not call.resumed:
+            ns = read_timespec(call.space, timeout)
+            if ns is None or ns < 0:
+                return -EFAULT if ns is None else -EINVAL
         return self._mmsg(call, fd, vec, vlen, _int(flags), self._recvmsg)
 
     def _mmsg(self, call, fd, vec, vlen, flags, one):
@@ -111,7 +128,11 @@ class NetMsg:
         vec, total = [], 0
         for i in range(iovlen):
             base, n = struct.unpack_from("<QQ", raw, 16 * i)
+            if n >> 63:
+                return -EINVAL  # a negative length (import_iovec)
             n = min(n, MAX_RW_COUNT - total)
+            if base + n > TASK_SIZE:
+                return -EFAULT  # past user space (access_ok)
             vec.append((base, n))
             total += n
         return vec

@@ -66,6 +66,9 @@ SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 
 SCHED_RESET_ON_FORK, SCHED_FLAG_RESET_ON_FORK = 0x40000000, 1
 PRIORITY_RANGE = {SCHED_OTHER: (0, 0), SCHED_FIFO: (99, 1), SCHED_RR: (99, 1),
                   SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0)}  # fmt: skip
+SCHED_EXT = 7  # sched_ext (Linux 6.12): a BPF scheduler's, or the fair one while none is loaded
+# sched_get_priority_max/min's answers: the policies above, SCHED_DEADLINE's and SCHED_EXT's 0
+PRIORITY_LIMITS = {**PRIORITY_RANGE, SCHED_DEADLINE: (0, 0), SCHED_EXT: (0, 0)}
 SCHED_ATTR_V0, SCHED_ATTR_V1 = 48, 56  # struct sched_attr without and with the clamps
 RR_TIMESLICE_NS = 100_000_000  # Linux's RR_TIMESLICE (100 ms)
 HM_NORMAL, HM_IDLE = 100, 1  # HM thread priorities (a process's threads start at 100)
@@ -137,11 +140,11 @@ class AttributeCalls:
     # ---- scheduling policies -------------------------------------------------------------
     @charged(task_field=1)
     def sys_sched_get_priority_max(self, call, policy, *_):
-        return PRIORITY_RANGE.get(_signed32(policy), (-EINVAL, 0))[0]
+        return PRIORITY_LIMITS.get(_signed32(policy), (-EINVAL, 0))[0]
 
     @charged(task_field=1)
     def sys_sched_get_priority_min(self, call, policy, *_):
-        return PRIORITY_RANGE.get(_signed32(policy), (0, -EINVAL))[1]
+        return PRIORITY_LIMITS.get(_signed32(policy), (0, -EINVAL))[1]
 
     def _sched_target(self, call, pid: int):
         pid = _signed32(pid)
@@ -275,39 +278,44 @@ class AttributeCalls:
         return task.rlimits.get(resource, (RLIM_INFINITY, RLIM_INFINITY))
 
     def _rlimit(self, call, task, resource: int, new: int, old: int) -> int:
+        """prlimit64's order: the new limits copied in, the process, the resource, the
+        limits checked and set, the old ones copied out (EFAULT after the change)."""
+        resource &= 0xFFFFFFFF  # an unsigned int
+        if new:
+            raw = call.space.read(new, 16)
+            if raw is None:
+                return -EFAULT
+            soft, hard = struct.unpack("<QQ", raw)
         if task is None:
             return -ESRCH
         if not 0 <= resource < RLIM_NLIMITS:
             return -EINVAL
         current = self.limit(task, resource)
         if new:
-            raw = call.space.read(new, 16)
-            if raw is None:
-                return -EFAULT
-            soft, hard = struct.unpack("<QQ", raw)
             if soft > hard:
                 return -EINVAL
             if hard > current[1] and call.task.uids[1] != 0:
                 return -EPERM  # raising a hard limit needs CAP_SYS_RESOURCE
             if resource == RLIMIT_NOFILE and hard > 1 << 20:
                 return -EPERM  # above fs.nr_open (Linux's default 1,048,576)
-        if old and not call.space.write(old, struct.pack("<QQ", *current)):
-            return -EFAULT
-        if new:
             task.rlimits[resource] = (soft, hard)
             if resource == RLIMIT_NOFILE:
                 self.peers["fsmgr"].tables[task.pid].nofile = min(soft, 1 << 20)
+        if old and not call.space.write(old, struct.pack("<QQ", *current)):
+            return -EFAULT
         return 0
 
     @charged(task_field=1)
     def sys_prlimit64(self, call, pid, resource, new, old, *_):
-        task = call.task if pid == 0 else self.tasks.get(_signed32(pid))
+        task = call.task if _signed32(pid) == 0 else self.tasks.get(_signed32(pid))
         if task is not None and task.virtual:
             task = None
         return self._rlimit(call, task, resource, new, old)
 
     @charged(task_field=1)
     def sys_getrlimit(self, call, resource, old, *_):
+        if (resource & 0xFFFFFFFF) >= RLIM_NLIMITS:
+            return -EINVAL
         return self._rlimit(call, call.task, resource, 0, old) if old else -EFAULT
 
     @charged(task_field=1)

@@ -29,7 +29,6 @@ from hmk.linux.abi import (
     ETIMEDOUT,
     FUTEX_32,
     FUTEX_CLOCK_REALTIME,
-    FUTEX_CMD_MASK,
     FUTEX_PRIVATE_FLAG,
     FUTEX_WAIT,
     FUTEX_WAIT_BITSET,
@@ -43,6 +42,12 @@ MASK32 = 0xFFFFFFFF
 WAITV_BYTES = 24  # struct futex_waitv: u64 val, u64 uaddr, u32 flags, u32 __reserved
 
 
+# futex's commands (include/uapi/linux/futex.h): those with a timeout, and every one Linux has
+# (REQUEUE, CMP_REQUEUE, WAKE_OP and the PI ones: not modelled, ENOSYS here)
+TIMED = (0, 6, 9, 11, 13)  # WAIT, LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2
+KNOWN = (0, 1, 9, 10)  # WAIT, WAKE, WAIT_BITSET, WAKE_BITSET
+
+
 class FutexCalls:
     """Handlers mixed into the process manager (hmk.services.procmgr.ProcMgr); its __init__
     calls `_futex_init`."""
@@ -54,7 +59,18 @@ class FutexCalls:
         self._futex_woken: dict[int, tuple] = {}  # tcb -> the key a FUTEX_WAKE woke it from
 
     def sys_futex(self, call, uaddr, op, val, utime, _uaddr2, val3, *_):
-        if op & FUTEX_CMD_MASK in (FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET) and not val3 & MASK32:
+        """Linux's order: the timeout of a call that has one, copied in and checked; the
+        command (every bit but FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME is part of it: an
+        unknown one is ENOSYS); an empty bitset (EINVAL)."""
+        op &= MASK32
+        cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+        if utime and cmd in TIMED and not call.resumed:
+            ns = read_timespec(call.space, utime)
+            if ns is None or ns < 0:
+                return -EFAULT if ns is None else -EINVAL
+        if cmd not in KNOWN:
+            return -ENOSYS
+        if cmd in (FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET) and not val3 & MASK32:
             return -EINVAL  # an empty bitset matches nobody
         return self.futex(call.task, uaddr, op, val, utime, call.resumed)
 
@@ -65,7 +81,7 @@ class FutexCalls:
         monotonic clock or with FUTEX_CLOCK_REALTIME the wall clock): 0 when woken,
         -ETIMEDOUT when the time passes; FUTEX_WAKE(_BITSET). Bitsets are accepted but every
         waiter matches."""
-        cmd = op & FUTEX_CMD_MASK
+        cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
         if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
             return -ENOSYS
         if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):

@@ -42,8 +42,14 @@ from hmk.linux.abi import (
     CLD_KILLED,
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,
+    CLONE_DETACHED,
     CLONE_FILES,
+    CLONE_FS,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
     CLONE_PARENT_SETTID,
+    CLONE_PIDFD,
     CLONE_SETTLS,
     CLONE_SIGHAND,
     CLONE_THREAD,
@@ -54,6 +60,7 @@ from hmk.linux.abi import (
     ECHILD,
     EFAULT,
     EINVAL,
+    ENOENT,
     ENOEXEC,
     ENOSYS,
     EPERM,
@@ -87,6 +94,7 @@ from hmk.linux.signals import (
     SignalState,
 )
 from hmk.linux.stack import auxv_for, build_stack
+from hmk.services.addrspace import read_path
 from hmk.services.copies import COPY_LINE, COPY_PAGE, READ, WRITE, lines, log_user
 from hmk.services.procattrs import (
     RLIMIT_NPROC,
@@ -110,7 +118,6 @@ UTSNAME = (b"Linux", b"hmk", b"6.1.0-hmk", b"#1 SMP hmk", b"aarch64", b"(none)")
 
 
 INIT_PID, SHELL_PID = 1, 2  # init, and the shell that starts the program
-CLONE_PIDFD = 0x1000
 CLONE3_REUSED = 0x7F | 0x400000  # the exit-signal bits and CLONE_DETACHED: not flags in clone3
 CLONE_ARGS_V0, CLONE_ARGS_V2 = 64, 88  # struct clone_args: the first and the third version
 
@@ -383,11 +390,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return task
 
     # ---- fork ----------------------------------------------------------------------------
-    def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0, ptid=0):
+    def fork(self, machine, parent: Task, flags: int, child_tid: int, stack=0, tls=0):
         """clone(2): a new process (fork) or, with CLONE_THREAD, a thread of this one."""
         k = self.k
         if flags & CLONE_THREAD:
-            return self._thread(machine, parent, flags, child_tid, stack, tls, ptid)
+            return self._thread(machine, parent, flags, child_tid, stack, tls)
         vfork = flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK
         if flags & CLONE_VM and not vfork:
             return -ENOSYS  # a process sharing memory that is not a vfork: not modelled
@@ -444,7 +451,40 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return 0
 
     def sys_clone(self, call, flags, newsp, parent_tid, tls, child_tid, *_):
-        return self.fork(call.machine, call.task, flags, child_tid, newsp, tls, parent_tid)
+        """clone(2): the flags' lower 32 bits, the exit signal in their lowest byte; with
+        CLONE_PIDFD, the child's pidfd is written where CLONE_PARENT_SETTID's tid goes (so
+        the two together are EINVAL)."""
+        flags &= 0xFFFFFFFF
+        if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID:
+            return -EINVAL
+        return self._clone(call, flags, child_tid, newsp, tls, parent_tid, parent_tid)
+
+    def _clone(self, call, flags, child_tid, sp, tls, parent_tid, pidfd) -> int:
+        """copy_process's refusals of flags that contradict each other, then the child; with
+        CLONE_PIDFD, its pidfd written to `pidfd`."""
+        if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+            return -EINVAL  # a new mount namespace cannot share the file system information
+        if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+            return -EINVAL
+        if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+            return -EINVAL  # a thread shares its signal actions...
+        if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+            return -EINVAL  # ...which are shared only with the memory
+        if flags & CLONE_THREAD and flags & (CLONE_NEWUSER | CLONE_NEWPID):
+            return -EINVAL
+        if flags & CLONE_PIDFD and flags & (CLONE_DETACHED | CLONE_THREAD):
+            return -EINVAL  # (a thread's pidfd, PIDFD_THREAD, is not modelled)
+        if flags & CLONE_PIDFD and not call.space.write(pidfd, bytes(4)):
+            return -EFAULT  # (Linux writes it before the child runs: no child then)
+        child = self.fork(call.machine, call.task, flags, child_tid, sp, tls)
+        if child > 0 and flags & CLONE_PIDFD:
+            fd = self.open_pidfd(call.task, self.tasks[child])
+            if fd < 0:
+                return fd
+            call.space.write(pidfd, struct.pack("<i", fd))
+        if child > 0 and flags & CLONE_PARENT_SETTID:
+            call.space.write(parent_tid, struct.pack("<i", child))  # a fault is ignored
+        return child
 
     def sys_clone3(self, call, args, size, *_):
         """clone3(2): clone's arguments in a struct clone_args (64 to 88 bytes known here), the
@@ -474,30 +514,25 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return -EINVAL
         if bool(stack) != bool(stack_size):
             return -EINVAL
-        if flags & CLONE_PIDFD and flags & CLONE_THREAD:
+        if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID and pidfd == parent_tid:
             return -EINVAL
         sp = stack + stack_size if stack else 0
-        child = self.fork(
-            call.machine, call.task, flags | exit_signal, child_tid, sp, tls, parent_tid
-        )
-        if child > 0 and flags & CLONE_PIDFD:
-            fd = self.open_pidfd(call.task, self.tasks[child])
-            if fd < 0 or not call.space.write(pidfd, struct.pack("<i", fd)):
-                return -EFAULT if fd >= 0 else fd
-        return child
+        return self._clone(call, flags | exit_signal, child_tid, sp, tls, parent_tid, pidfd)
 
     def sys_execve(self, call, path_ptr, argv_ptr, envp_ptr, *_):
         """Replace this process's image with the program at the path (in the file system)."""
         task, space, m = call.task, call.space, call.machine
-        path = space.read_cstring(path_ptr)
-        argv, envp = _strings(space, argv_ptr), _strings(space, envp_ptr)
-        if path is None or argv is None or envp is None:
-            return -EFAULT
-        if isinstance(argv, int) or isinstance(envp, int):
-            return argv if isinstance(argv, int) else envp
+        path = read_path(space, path_ptr)  # Linux's order: the path, the file, then the strings
+        if isinstance(path, int) or not path:
+            return -ENOENT if path == b"" else path
         found = self.peers["fsmgr"].executable(task, path)
         if isinstance(found, int):
             return found
+        argv, envp = _strings(space, argv_ptr), _strings(space, envp_ptr)
+        if argv is None or envp is None:
+            return -EFAULT
+        if isinstance(argv, int) or isinstance(envp, int):
+            return argv if isinstance(argv, int) else envp
         data, name = found
         doomed = False  # Linux finds the interpreter bad only past the point of no return
         try:
@@ -535,8 +570,12 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return self.wait4(call.task, pid, wstatus, options, rusage)
 
     def sys_waitid(self, call, idtype, ident, infop, options, rusage, *_):
+        """waitid; an error other than a wait's still writes an empty siginfo (Linux writes
+        `infop` whatever kernel_waitid found: a bad one is EFAULT then)."""
         with self.working(wait=int(not call.resumed)):
-            return self.waitid(call.task, idtype, ident, infop, options, rusage)
+            err = self.waitid(call.task, _int32(idtype), ident, infop, _int32(options), rusage)
+            failed = err < 0 and err != -ERESTARTSYS and infop
+            return -EFAULT if failed and not call.space.write(infop, bytes(32)) else err
 
     @charged(ids=1)
     def sys_set_tid_address(self, call, tidptr, *_):
@@ -683,12 +722,15 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return self.kill(call.task, pid, sig)
 
     def sys_tgkill(self, call, tgid, tid, sig, *_):
-        if _signed(tgid) <= 0 or _signed(tid) <= 0:
+        if _int32(tgid) <= 0 or _int32(tid) <= 0:
             return -EINVAL
+        target = self.tasks.get(_int32(tgid))
+        if target is None or _int32(tid) not in (t for t, _ in target.threads.values()):
+            return -ESRCH
         return self.kill(call.task, tid, sig, SI_TKILL)
 
     def sys_tkill(self, call, tid, sig, *_):
-        if _signed(tid) <= 0:
+        if _int32(tid) <= 0:
             return -EINVAL
         return self.kill(call.task, tid, sig, SI_TKILL)
 
@@ -736,27 +778,29 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
 
     def sys_setresuid(self, call, r, e, s, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setres(t.uids, _root(t), (r, e, s)))
+        fs = None if _setres_noop(t.uids, t.fsids[0], (r, e, s)) else False
+        return self._creds(t, lambda: credentials.setres(t.uids, _root(t), (r, e, s)), fs=fs)
 
     def sys_setresgid(self, call, r, e, s, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setres(t.gids, _root(t), (r, e, s)))
+        fs = None if _setres_noop(t.gids, t.fsids[1], (r, e, s)) else True
+        return self._creds(t, lambda: credentials.setres(t.gids, _root(t), (r, e, s)), fs=fs)
 
     def sys_setreuid(self, call, r, e, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setre(t.uids, _root(t), r, e))
+        return self._creds(t, lambda: credentials.setre(t.uids, _root(t), r, e), fs=False)
 
     def sys_setregid(self, call, r, e, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.setre(t.gids, _root(t), r, e))
+        return self._creds(t, lambda: credentials.setre(t.gids, _root(t), r, e), fs=True)
 
     def sys_setuid(self, call, uid, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.set_one(t.uids, _root(t), uid))
+        return self._creds(t, lambda: credentials.set_one(t.uids, _root(t), uid), fs=False)
 
     def sys_setgid(self, call, gid, *_):
         t = call.task
-        return self._creds(t, lambda: credentials.set_one(t.gids, _root(t), gid))
+        return self._creds(t, lambda: credentials.set_one(t.gids, _root(t), gid), fs=True)
 
     @charged(ids=1)
     def sys_getgroups(self, call, size, ptr, *_):
@@ -771,10 +815,14 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_setgroups(self, call, size, ptr, *_):
         return self._creds(call.task, lambda: self._setgroups(call, size, ptr))
 
-    def _creds(self, task: Task, change) -> int:
-        """A credentials call: the ids checked, and new credentials committed if they change."""
+    def _creds(self, task: Task, change, fs: bool | None = None) -> int:
+        """A credentials call: the ids checked, and new credentials committed if they change.
+        `fs`: a set*uid (False) or set*gid (True) call, whose success makes the file-system
+        id the effective one again (Linux's new->fsuid = new->euid)."""
         before = (list(task.uids), list(task.gids), task.groups)
         result = change()
+        if fs is not None and result == 0:
+            task.fsids[fs] = None
         changed = before != (task.uids, task.gids, task.groups)
         self.work(creds=1, creds_commit=int(changed))
         return result
@@ -788,7 +836,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         raw = call.space.read(ptr, 4 * size) if size else b""
         if raw is None:
             return -EFAULT
-        call.task.groups = struct.unpack(f"<{size}I", raw)
+        groups = struct.unpack(f"<{size}I", raw)
+        if credentials.UNCHANGED in groups:
+            return -EINVAL  # (gid_t)-1 is no group (gid_valid)
+        call.task.groups = tuple(sorted(groups))  # groups_sort
         return 0
 
     # ---- CPU time ------------------------------------------------------------------------
@@ -832,7 +883,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         """The child of a vfork exec'd or exited: its parent goes on."""
         self.k.wake_all(task.vfork_waiters)
 
-    def _thread(self, machine, task: Task, flags, child_tid, stack, tls, ptid) -> int:
+    def _thread(self, machine, task: Task, flags, child_tid, stack, tls) -> int:
         """clone with CLONE_THREAD: a thread in the caller's process (its address space, files,
         signal actions), on its own stack, with its own TLS pointer and tid."""
         k = self.k
@@ -849,8 +900,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         self.work(thread_task=1, pid_alloc=1)
         self._shadow(task.proc, tid, made=True)
         space = self.space_of(task)
-        if flags & CLONE_PARENT_SETTID and not space.write(ptid, struct.pack("<i", tid)):
-            return -EFAULT
         if flags & CLONE_CHILD_SETTID:
             space.write(child_tid, struct.pack("<i", tid))
         task.threads[tcb] = [tid, child_tid if flags & CLONE_CHILD_CLEARTID else 0]
@@ -958,10 +1007,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def kill(self, sender: Task, pid: int, sig: int, code: int = SI_USER) -> int:
         """kill(2): a process (pid > 0), the caller's group (0), a group (-pgid), or every
         process but pid 1 and the caller (-1); `code`: the siginfo's (tgkill's SI_TKILL)."""
-        pid, sig = _signed(pid), _signed(sig)
-        if not 0 <= sig <= NSIG:
-            return -EINVAL
+        pid, sig = _int32(pid), _int32(sig)
         live = [t for t in self.tasks.values() if not t.zombie]
+        if pid == -(1 << 31):
+            return -ESRCH  # -INT_MIN is no group (kill_something_info)
         if pid > 0:
             targets = [t for t in self.tasks.values() if t.pid == pid]
         elif pid == 0:
@@ -972,7 +1021,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             targets = [t for t in live if t.pgid == -pid]
         self.work(kill=max(len(targets), 1))
         if not targets:
-            return -ESRCH
+            return -ESRCH  # (before the signal's check: Linux checks it per target)
+        if not 0 <= sig <= NSIG:
+            return -EINVAL
         for target in targets:
             if sig and not target.zombie and not target.virtual:
                 self._signal(sender, target, sig, code)
@@ -1173,6 +1224,25 @@ def _signed(x: int) -> int:
     """A register holding a C int (a pid): Linux reads its low 32 bits, signed."""
     x &= 0xFFFFFFFF
     return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def _int32(x: int) -> int:
+    """A register holding a C int (a pid, a signal): Linux reads its low 32 bits, signed."""
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >> 31 else x
+
+
+def _setres_noop(ids, fsid, new) -> bool:
+    """Is a setres[ug]id call Linux's no-op (every id unchanged or already so, the
+    effective one the file-system one too), which leaves the file-system id alone?"""
+    r, e, s = (x & 0xFFFFFFFF for x in new)
+    unchanged = credentials.UNCHANGED
+    fs = ids[1] if fsid is None else fsid
+    return (
+        r in (unchanged, ids[0])
+        and (e == unchanged or e == ids[1] == fs)
+        and s in (unchanged, ids[2])
+    )
 
 
 def _root(task: Task) -> bool:

@@ -31,18 +31,21 @@ from hmk.linux.abi import (
     SI_USER,
 )
 from hmk.linux.clock import read_timespec
-from hmk.linux.signals import UNBLOCKABLE, siginfo
+from hmk.linux.signals import UNBLOCKABLE, int32, siginfo, siginfo_from_user
 from hmk.services.copies import WRITE, log_user
 from hmk.services.service import charged
 from hmk.services.vfs import Stream
 
 SIGSET_BYTES = 8
+PIDFD_SIGNAL_SCOPES = 0x7  # PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (6.9)
 SIGINFO_BYTES = 128
 
 
 class PidFd(Stream):
     """A process descriptor: names `task` for signals and waits; poll sees it readable
     (POLLIN) once the process has exited; read(2) is not for it (EINVAL)."""
+
+    pidfs = True
 
     def __init__(self, task):
         super().__init__(stat.S_IFREG | 0o600)  # an anonymous inode, as Linux's pidfs
@@ -147,26 +150,35 @@ class SignalCalls:
         return self.open_pidfd(call.task, target, flags)
 
     def sys_pidfd_send_signal(self, call, fd, sig, uinfo, flags, *_):
+        """Linux's order: the flags (one scope at most), the descriptor, the caller's siginfo
+        (its si_signo must be `sig`; only to itself may it claim a kernel's or kill's code),
+        then the process: gone (reaped) is ESRCH, a zombie takes the signal and drops it."""
         with self.working(kill=1):
-            if flags:
+            flags &= 0xFFFFFFFF
+            if flags & ~PIDFD_SIGNAL_SCOPES or (flags & (flags - 1)):
                 return -EINVAL
             target = self.pidfd_task(call.task, fd)
             if isinstance(target, int):
                 return target
-            if target.zombie:
-                return -ESRCH
-            if not 0 <= sig <= NSIG:
-                return -EINVAL
-            code, pid, value = SI_USER, call.task.pid, 0
+            sig, raw = int32(sig), None
             if uinfo:
                 raw = call.space.read(uinfo, SIGINFO_BYTES)
                 if raw is None:
                     return -EFAULT
-                code, pid, value = struct.unpack_from("<8xi4xi4xQ", raw)
+                raw = siginfo_from_user(call.space, uinfo, struct.unpack_from("<i", raw)[0])
+                if isinstance(raw, int):
+                    return raw
+                code = struct.unpack_from("<i", raw, 8)[0]
+                if struct.unpack_from("<i", raw)[0] != sig:
+                    return -EINVAL
                 if (code >= 0 or code == SI_TKILL) and target is not call.task:
                     return -EPERM
-            if sig:
-                target.signals.post(sig, code, pid, value, call.task.uids[0])
+            if target.pid not in self.tasks:
+                return -ESRCH
+            if not 0 <= sig <= NSIG:
+                return -EINVAL
+            if sig and not target.zombie:
+                target.signals.post(sig, SI_USER, call.task.pid, uid=call.task.uids[0], raw=raw)
                 self.signalled(target)
             return 0
 
@@ -192,37 +204,41 @@ class SignalCalls:
         return new if new < 0 else mine.install(new, f, True)
 
     def sys_rt_sigqueueinfo(self, call, tgid, sig, uinfo, *_):
-        return self._queue(call, _signed(tgid), None, sig, uinfo)
+        return self._queue(call, int32(tgid), None, sig, uinfo)
 
     def sys_rt_tgsigqueueinfo(self, call, tgid, tid, sig, uinfo, *_):
-        return self._queue(call, _signed(tgid), _signed(tid), sig, uinfo)
+        return self._queue(call, int32(tgid), int32(tid), sig, uinfo)
 
     def _queue(self, call, tgid: int, tid: int | None, sig: int, uinfo: int) -> int:
-        """A signal with the caller's siginfo (its si_code must say it comes from user space,
-        unless sent to itself: EPERM, as Linux's check against forging kernel signals)."""
+        """A signal with the caller's siginfo, in Linux's order: the siginfo copied in (with
+        si_signo set to `sig`: E2BIG for an unknown layout with more than the kernel keeps),
+        rt_tgsigqueueinfo's ids, the check against forging a kernel's or kill's signal (its
+        si_code must be negative unless sent to itself: EPERM), the target (ESRCH), the
+        signal (EINVAL)."""
         with self.working(kill=1):
-            raw = call.space.read(uinfo, SIGINFO_BYTES)
-            if raw is None:
-                return -EFAULT
+            sig = int32(sig)
+            raw = siginfo_from_user(call.space, uinfo, sig)
+            if isinstance(raw, int):
+                return raw
             if tid is not None and (tgid <= 0 or tid <= 0):
                 return -EINVAL
-            code, pid, value = struct.unpack_from("<8xi4xi4xQ", raw)
+            code = struct.unpack_from("<i", raw, 8)[0]
             me = call.task.pid if tid is None else call.task.threads[call.tcb][0]
             if (code >= 0 or code == SI_TKILL) and (tid if tid is not None else tgid) != me:
                 return -EPERM
-            target = self.tasks.get(tgid)
+            target = self.tasks.get(tgid) if tgid > 0 else None
             if (
                 target is not None
                 and tid is not None
                 and tid not in (t for t, _ in target.threads.values())
             ):
                 target = None
-            if target is None or target.zombie:
+            if target is None:
                 return -ESRCH
             if not 0 <= sig <= NSIG:
                 return -EINVAL
-            if sig and not target.virtual:
-                target.signals.post(sig, code, pid, value, call.task.uids[0])
+            if sig and not target.virtual and not target.zombie:
+                target.signals.post(sig, raw=raw)
                 self.signalled(target)
             return 0
 

@@ -18,21 +18,17 @@ from __future__ import annotations
 import struct
 
 from hmk.linux.abi import (
-    CLOCK_BOOTTIME,
-    CLOCK_MONOTONIC,
-    CLOCK_PROCESS_CPUTIME_ID,
-    CLOCK_REALTIME,
-    CLOCK_THREAD_CPUTIME_ID,
     EAGAIN,
     EFAULT,
     EINVAL,
+    EOPNOTSUPP,
     NSIG,
     SIGALRM,
     SIGPROF,
     SIGVTALRM,
     TIMER_ABSTIME,
 )
-from hmk.linux.clock import epoch, timespec
+from hmk.linux.clock import CLOCKS, NO_TIMER, clock_id, cpu_clock, dynamic_clock, epoch, timespec
 from hmk.services.service import charged
 
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
@@ -184,19 +180,26 @@ class TimerCalls:
     # ---- POSIX timers --------------------------------------------------------------------
     @charged(task_field=1)
     def sys_timer_create(self, call, clock, sevp, timerid, *_):
-        task = call.task
+        """Linux's order: the sigevent copied in, the clock (none: EINVAL; one without timers:
+        EOPNOTSUPP), the sigevent checked (good_sigevent: SIGEV_THREAD is SIGEV_SIGNAL to the
+        kernel), the id copied out."""
+        task, raw = call.task, None
+        if sevp:
+            raw = call.space.read(sevp, 64)  # sizeof(sigevent_t)
+            if raw is None:
+                return -EFAULT
+        clock = clock_id(clock)
         counts = _counts(clock)
+        if clock in NO_TIMER or dynamic_clock(clock):
+            return -EOPNOTSUPP
         if counts is None:
             return -EINVAL
         ident = next(i for i in range(len(task.timers) + 1) if i not in task.timers)
         signal, value = SIGALRM, ident
-        if sevp:
-            raw = call.space.read(sevp, 20)
-            if raw is None:
-                return -EFAULT
-            value, signal, notify, tid = struct.unpack("<qiii", raw)
-            if notify & ~SIGEV_THREAD_ID not in (SIGEV_SIGNAL, SIGEV_NONE):
-                return -EINVAL  # SIGEV_THREAD is the C library's, never the kernel's
+        if raw:
+            value, signal, notify, tid = struct.unpack_from("<qiii", raw)
+            if notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID):
+                return -EINVAL
             if notify == SIGEV_THREAD_ID and tid not in (t for t, _ in task.threads.values()):
                 return -EINVAL
             if notify == SIGEV_NONE:
@@ -273,11 +276,12 @@ class TimerCalls:
 
 
 def _counts(clock: int) -> str | None:
-    if clock in (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME):
+    """What a timer on `clock` counts: elapsed time, or CPU time (a thread's own: as the
+    process's, one thread being the usual case; a pid's: the caller's only); None: no clock."""
+    if clock in CLOCKS:
         return WALL
-    if clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        return PROF  # (a thread's own time: as the process's, one thread being the usual case)
-    return None
+    found = cpu_clock(clock)
+    return PROF if found is not None and found[0] == 0 else None
 
 
 def _timespec(raw: bytes, at: int) -> int | None:

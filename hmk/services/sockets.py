@@ -125,6 +125,8 @@ class Socket(Stream):
 
     # ---- vfs.Stream ------------------------------------------------------------------------
     def read(self, call, f, count: int):
+        if not count:
+            return b""  # a read of nothing is nothing at once (sock_read_iter)
         return self.net.stream_read(call, self, f, count)
 
     def write(self, call, f, data: bytes):

@@ -189,7 +189,13 @@ class File(Node):
 class Device(Node):
     """A character device: `read(n)` returns bytes, `write(data)` a count. `console`: the
     console's (its requests go to the driver host). `discards`: a write takes any count
-    without reading the bytes (Linux's write_null, /dev/null's and /dev/zero's)."""
+    without reading the bytes (Linux's write_null, /dev/null's and /dev/zero's). A memory
+    device (major 1: null, zero, random, urandom) has no position: pread, pwrite and lseek
+    are fine and change nothing."""
+
+    @property
+    def memory(self) -> bool:
+        return self.rdev >> 8 == 1
 
     def __init__(self, rdev: int, read, write, console: bool = False, discards: bool = False):
         super().__init__(stat.S_IFCHR | 0o666)
@@ -295,6 +301,11 @@ class Stream(Node):
       again, and `generation` counts the change (edge-triggered epoll reports an object whose
       generation moved since its last report).
     """
+
+    # what Linux makes such an object's inode: an anonymous inode (eventfd, epoll, ...: no
+    # mode or owner to change, no fsync), a pidfs one (a pidfd: not readable either), or a
+    # socket's (the default)
+    anonymous = pidfs = False
 
     def __init__(self, mode: int = stat.S_IFSOCK | 0o777):
         super().__init__(mode)

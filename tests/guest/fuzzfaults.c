@@ -1,0 +1,364 @@
+/* The faults the guest-syscall fuzzer found (hmk fuzz syscalls, hmk.fuzz.diff), each as Linux
+ * answers it: a host exception hmk raised on the guest's behalf, a hang, or an errno that
+ * differed from Linux's. Plain C with raw syscall(2)s, so that it also builds for this
+ * machine and runs on its Linux (tests/linux_native.py); argv[1]: a directory to work in.
+ * The calls a line reports are made in the order the line names them (each into its own
+ * variable first: C leaves the order of a call's arguments open). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/futex.h>
+#include <unistd.h>
+
+/* the call's result, or -errno */
+static long sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+    errno = 0;
+    long r = syscall(nr, a, b, c, d, e, f);
+    return r < 0 ? -errno : r;
+}
+#define S0(nr) sys(nr, 0, 0, 0, 0, 0, 0)
+#define S1(nr, a) sys(nr, (long)(a), 0, 0, 0, 0, 0)
+#define S2(nr, a, b) sys(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define S3(nr, a, b, c) sys(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define S4(nr, a, b, c, d) sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define S5(nr, a, b, c, d, e) sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define S6(nr, a, b, c, d, e, f) sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static volatile int caught, caught_code, caught_int;
+static void on_signal(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig, (void)uc;
+    caught++;
+    caught_code = info->si_code;
+    caught_int = info->si_int;
+}
+
+static void handle(int sig)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: a blocking call ends with EINTR */
+    sigaction(sig, &sa, NULL);
+}
+
+/* an alarm 20 ms from now, to interrupt a sleep */
+static void alarm_soon(void)
+{
+    struct itimerval t = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
+static void sleeps(void)
+{
+    struct timespec huge = {1L << 62, 0}, rem = {0, 0}, bad_nsec = {0, 1000000000}, neg = {-1, 0};
+    handle(SIGALRM);
+    alarm_soon();
+    long r = S2(SYS_nanosleep, &huge, &rem);
+    printf("nanosleep 2^62 s, interrupted: %ld, time left at most ktime's: %d\n", r,
+           rem.tv_sec > 9000000000L && rem.tv_sec <= 9223372036L);
+    long a = S2(SYS_nanosleep, &bad_nsec, 0), b = S2(SYS_nanosleep, &neg, 0);
+    printf("nanosleep bad nsec %ld, negative %ld\n", a, b);
+    alarm_soon();
+    printf("nanosleep interrupted, bad rem: %ld\n", S2(SYS_nanosleep, &huge, 8));
+    alarm_soon();
+    struct timespec abs_huge = {0x7fffffffffffffffL, 999999999};
+    printf("clock_nanosleep absolute, the end of time, interrupted: %ld\n",
+           S4(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &abs_huge, 0));
+    struct timespec zero = {0, 0};
+    long c[5];
+    int clocks[5] = {CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_THREAD_CPUTIME_ID, 11, 12};
+    for (int i = 0; i < 5; i++)
+        c[i] = S4(SYS_clock_nanosleep, clocks[i], 0, &zero, 0);
+    printf("clock_nanosleep clocks: raw %ld coarse %ld thread cpu %ld tai %ld none %ld\n", c[0],
+           c[1], c[2], c[3], c[4]);
+    timer_t t;
+    int timer_clocks[4] = {CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, 12, 11};
+    for (int i = 0; i < 4; i++)
+        c[i] = S3(SYS_timer_create, timer_clocks[i], 0, &t);
+    printf("timer_create: coarse %ld raw %ld none %ld tai %ld\n", c[0], c[1], c[2], c[3]);
+    printf("clock_gettime tai %ld\n", S2(SYS_clock_gettime, 11, &zero));
+}
+
+static void ids(void)
+{
+    unsigned r = 1, e = 1, s = 1;
+    printf("setresuid with ids past 2^32: %ld\n",
+           S3(SYS_setresuid, (1L << 32) | 5, (1L << 32) | 0, (1L << 32) | 7));
+    long got = S3(SYS_getresuid, &r, &e, &s);
+    printf("getresuid %ld: %u %u %u\n", got, r, e, s);
+    long a = S3(SYS_setresuid, 0, 0, 0), b = S1(SYS_setuid, -1L), c = S1(SYS_setuid, 1L << 32);
+    printf("setresuid back %ld, setuid(-1) %ld, setuid 2^32 %ld\n", a, b, c);
+    printf("setresgid %ld\n", S3(SYS_setresgid, (1L << 32) | 9, -1L, -1L));
+    S3(SYS_getresgid, &r, &e, &s);
+    printf("getresgid %u %u %u\n", r, e, s);
+    S3(SYS_setresgid, 0, 0, 0);
+    a = S1(SYS_setfsuid, 1000);
+    b = S3(SYS_setresuid, -1L, -1L, -1L);
+    c = S1(SYS_setfsuid, -1L);
+    S3(SYS_setresuid, 0, 0, 0);
+    long d = S1(SYS_setfsuid, -1L);
+    printf("setfsuid 1000: old %ld; setresuid(-1,-1,-1) keeps it: %ld %ld; setresuid(0,0,0) "
+           "does not: %ld\n", a, b, c, d);
+    gid_t groups[4] = {5, 3, 0xffffffff, 1}, sorted[3] = {5, 3, 1};
+    a = S2(SYS_setgroups, 4, groups);
+    b = S2(SYS_setgroups, 3, sorted);
+    S2(SYS_getgroups, 3, groups);
+    printf("setgroups with (gid_t)-1: %ld; sorted: %ld %u %u %u\n", a, b, groups[0], groups[1],
+           groups[2]);
+    S2(SYS_setgroups, 0, 0);
+    a = S2(SYS_getgroups, -1, groups);
+    b = S2(SYS_getgroups, 0x7fffffff, groups);
+    c = S2(SYS_getgroups, 0, 0);
+    printf("getgroups: negative %ld, huge %ld, 0 %ld\n", a, b, c);
+}
+
+static void randomness(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(two + page, page);
+    char buf[64];
+    long a = S3(SYS_getrandom, buf, 8, 0x100), b = S3(SYS_getrandom, buf, 8, 6);
+    long c = S3(SYS_getrandom, buf, 8, 1);
+    printf("getrandom flags: unknown %ld, insecure and random %ld, nonblock %ld\n", a, b, c);
+    a = S3(SYS_getrandom, two + page - 100, 1000, 0);
+    b = S3(SYS_getrandom, two + page, 10, 0);
+    c = S3(SYS_getrandom, two + page, 0, 0);
+    long d = S3(SYS_getrandom, 0xffff800008000000UL, 10, 0);
+    printf("getrandom past the mapping: %ld (of 1000), unmapped %ld, none %ld, kernel %ld\n", a,
+           b, c, d);
+    munmap(two, page);
+}
+
+static void orders(const char *dir)
+{
+    char buf[512];
+    long v[6];
+    int p[2], sv[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int efd = (int)S2(SYS_eventfd2, 0, 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    v[0] = S3(SYS_dup3, -1, 9, 8);
+    v[1] = S3(SYS_dup3, 1, 1, 0);
+    v[2] = S3(SYS_dup3, -1, 1 << 30, 0);
+    printf("dup3: bad fd and flags %ld, same fd %ld, new too big %ld\n", v[0], v[1], v[2]);
+    v[0] = S4(SYS_newfstatat, 1000, "x", buf, 0x80000);
+    v[1] = S4(SYS_newfstatat, 1000, "", buf, 0x1000);
+    v[2] = S4(SYS_newfstatat, AT_FDCWD, "", buf, 0x81000);
+    printf("fstatat: bad fd, bad flags %ld; AT_EMPTY_PATH, bad fd %ld; bad flags, empty %ld\n",
+           v[0], v[1], v[2]);
+    v[0] = S5(SYS_statx, AT_FDCWD, dir, 0, 0x80000000U, buf);
+    v[1] = S5(SYS_statx, AT_FDCWD, dir, 0, 0, 8);
+    v[2] = S5(SYS_statx, AT_FDCWD, "/nope", 0, 0, 8);
+    printf("statx: bad mask %ld, bad buffer %ld, missing with a bad buffer %ld\n", v[0], v[1],
+           v[2]);
+    v[0] = S3(SYS_faccessat, 1000, "x", 8);
+    v[1] = S4(SYS_faccessat2, 1000, "x", 0, 0x1);
+    printf("faccessat: bad mode, bad fd %ld; faccessat2 bad flags %ld\n", v[0], v[1]);
+    v[0] = S1(SYS_fsync, p[0]);
+    v[1] = S1(SYS_fsync, sv[0]);
+    v[2] = S1(SYS_fsync, efd);
+    v[3] = S1(SYS_fsync, dfd);
+    printf("fsync: pipe %ld socket %ld eventfd %ld directory %ld\n", v[0], v[1], v[2], v[3]);
+    v[0] = S2(SYS_fchmod, efd, 0600);
+    v[1] = S3(SYS_fchown, efd, 0, 0);
+    v[2] = S2(SYS_fchmod, p[0], 0600);
+    printf("fchmod eventfd %ld, fchown eventfd %ld, fchmod pipe %ld\n", v[0], v[1], v[2]);
+    v[0] = S2(SYS_getcwd, buf, 1L << 40);
+    v[1] = S2(SYS_getcwd, buf, 1);
+    printf("getcwd huge size: %d, too small %ld\n", v[0] == (long)strlen(buf) + 1, v[1]);
+    char longpath[5000];
+    memset(longpath, 'a', sizeof longpath - 1);
+    longpath[sizeof longpath - 1] = 0;
+    v[0] = S4(SYS_newfstatat, AT_FDCWD, longpath, buf, 0);
+    v[1] = S3(SYS_mkdirat, AT_FDCWD, longpath, 0);
+    v[2] = S3(SYS_symlinkat, "x", p[0], "");
+    printf("path past PATH_MAX: fstatat %ld mkdirat %ld; empty with a bad dirfd: symlinkat %ld\n",
+           v[0], v[1], v[2]);
+    v[0] = S3(SYS_execve, "/nope", 8, 0);
+    v[1] = S3(SYS_execve, dir, 8, 0);
+    printf("execve: missing, bad argv %ld; a directory, bad argv %ld\n", v[0], v[1]);
+    v[0] = S6(SYS_mmap, 0, 4096, 3, 0, -1, 0);
+    v[1] = S6(SYS_mmap, 0, 0, 3, MAP_SHARED, -1, 0);
+    v[2] = S6(SYS_mmap, 0, 4096, 3, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+    v[3] = S6(SYS_mmap, 0, 4096, 3, MAP_SHARED, p[0], 0);
+    printf("mmap: bad fd before a bad type %ld, before length 0 %ld\n", v[0], v[1]);
+    printf("mmap: SHARED_VALIDATE anonymous %ld; shared writable of a pipe %ld\n", v[2], v[3]);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}}, badns[2] = {{0, -5}, {0, 0}};
+    v[0] = S4(SYS_utimensat, -1, "x", omit, 0);
+    v[1] = S4(SYS_utimensat, AT_FDCWD, "/nope", badns, 0);
+    v[2] = S4(SYS_utimensat, dfd, 0, 0, 0x100);
+    v[3] = S4(SYS_utimensat, AT_FDCWD, "x", -1L, 0xff);
+    printf("utimensat: both omitted, bad fd %ld; bad times, missing %ld\n", v[0], v[1]);
+    printf("utimensat: fd with flags %ld; bad times pointer, bad flags %ld\n", v[2], v[3]);
+    v[0] = S4(SYS_socketpair, 12345, SOCK_STREAM, 0, 8);
+    v[1] = S4(SYS_socketpair, AF_UNIX, SOCK_STREAM | 0x40, 0, sv);
+    printf("socketpair: bad pointer before a bad family %ld; bad flags %ld\n", v[0], v[1]);
+    v[0] = S4(SYS_accept4, -1, 0, 0, 0x1000);
+    v[1] = S4(SYS_accept4, p[0], 0, 0, 0);
+    printf("accept4: bad fd before bad flags %ld; not a socket %ld\n", v[0], v[1]);
+    v[0] = S4(SYS_rt_sigprocmask, 7, buf, 8, 8);
+    v[1] = S4(SYS_rt_sigprocmask, 7, 0, 0, 8);
+    printf("rt_sigprocmask: bad how, bad old %ld; bad how, no set %ld\n", v[0], v[1]);
+    v[0] = S5(SYS_waitid, P_ALL, 0, 8, 0x40000, 0);
+    v[1] = S5(SYS_waitid, 7, 0, buf, WEXITED, 0);
+    printf("waitid: bad options, bad info %ld; bad type %ld\n", v[0], v[1]);
+    close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(efd), close(dfd);
+}
+
+static void signals(void)
+{
+    char info[128];
+    long v[4];
+    handle(SIGUSR1);
+    handle(SIGCHLD);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    v[0] = S4(SYS_rt_sigaction, (0x12345678L << 32) | SIGWINCH, &sa, &old, 8);
+    printf("rt_sigaction, a signal with junk above 32 bits: %ld\n", v[0]);
+    v[0] = S4(SYS_rt_sigaction, 99, 8, 0, 8);
+    v[1] = S4(SYS_rt_sigaction, SIGWINCH, &sa, 8, 8);
+    printf("rt_sigaction: bad signal, bad act %ld; bad old after the change %ld\n", v[0], v[1]);
+    memset(info, 0x7f, sizeof info);
+    v[0] = S3(SYS_rt_sigqueueinfo, getpid(), SIGUSR1, info);
+    printf("rt_sigqueueinfo, an unknown layout with bytes past 48: %ld\n", v[0]);
+    memset(info, 0, sizeof info);
+    *(int *)(info + 8) = -1;          /* SI_QUEUE */
+    *(int *)(info + 16) = -123;       /* si_pid */
+    *(int *)(info + 24) = 0x7fffffff; /* si_int */
+    caught = 0;
+    v[0] = S3(SYS_rt_sigqueueinfo, getpid(), SIGCHLD, info);
+    printf("rt_sigqueueinfo SIGCHLD with a caller's siginfo: %ld, caught %d code %d int %d\n",
+           v[0], caught, caught_code, caught_int);
+    *(int *)(info + 8) = 0; /* SI_USER: only to itself */
+    v[0] = S3(SYS_rt_sigqueueinfo, 1, SIGUSR1, info);
+    v[1] = S2(SYS_kill, 0x3ffffff0, SIGUSR1);
+    v[2] = S2(SYS_kill, 0x3ffffff0, 99);
+    v[3] = S2(SYS_kill, getpid(), 99);
+    printf("a kill's code to another: %ld; nobody %ld; bad signal to nobody %ld, to itself %ld\n",
+           v[0], v[1], v[2], v[3]);
+    stack_t ss = {0}, os;
+    v[0] = S2(SYS_sigaltstack, &ss, 0);
+    ss.ss_size = 1024;
+    v[1] = S2(SYS_sigaltstack, &ss, 0);
+    ss.ss_flags = 7;
+    v[2] = S2(SYS_sigaltstack, &ss, 0);
+    ss.ss_flags = 0, ss.ss_size = 65536, ss.ss_sp = malloc(65536);
+    v[3] = S2(SYS_sigaltstack, &ss, 8);
+    S2(SYS_sigaltstack, 0, &os);
+    printf("sigaltstack: zero as it is %ld; small %ld; bad flags %ld; set, bad old %ld, kept %d\n",
+           v[0], v[1], v[2], v[3], os.ss_size == 65536 && os.ss_flags == 0);
+    ss.ss_flags = SS_DISABLE;
+    S2(SYS_sigaltstack, &ss, 0);
+}
+
+/* A call that blocks with a handler's signal pending is interrupted at once; on the linux
+ * composition the thread went back into CFS's tree while it kept running, and the next switch
+ * inserted it twice (a loop in the tree: a hang). */
+static void interrupted_at_once(void)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < 2000; i++)
+            sched_yield();
+        _exit(0);
+    }
+    sigset_t usr1, none;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigemptyset(&none);
+    int eintr = 0;
+    for (int i = 0; i < 50; i++) {
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
+        kill(getpid(), SIGUSR1);
+        if (S5(SYS_ppoll, 0, 0, 0, &none, 8) == -EINTR)
+            eintr++;
+        sched_yield();
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("ppoll with a pending signal it unblocks: EINTR %d of 50, child %d\n", eintr,
+           WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* copy_process's refusals; CLONE_PIDFD's pidfd where clone(2) writes the parent's tid */
+static void clones(void)
+{
+    signal(SIGCHLD, SIG_DFL); /* (no handler to interrupt the waits) */
+    long ns = S5(SYS_clone, CLONE_NEWNS | CLONE_FS | SIGCHLD, 0, 0, 0, 0);
+    long thread = S5(SYS_clone, CLONE_THREAD | SIGCHLD, 0, 0, 0, 0);
+    long sighand = S5(SYS_clone, CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0);
+    long detached = S5(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, 0, 0, 0);
+    int fd = -1, tid = 0;
+    long both = S5(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &fd, 0, 0);
+    long bad = S5(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, 1, 0, 0);
+    long none = S4(SYS_wait4, -1, 0, WNOHANG, 0);
+    printf("clone refuses: a new namespace, shared fs %ld; thread alone %ld; actions alone %ld\n",
+           ns, thread, sighand);
+    printf("clone: pidfd detached %ld; pidfd and parent tid %ld; bad pidfd %ld, children %ld\n",
+           detached, both, bad, none);
+    long child = S5(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &fd, 0, 0);
+    if (child == 0)
+        _exit(3);
+    long other = S5(SYS_clone, CLONE_PARENT_SETTID | SIGCHLD, 0, &tid, 0, 0);
+    if (other == 0)
+        _exit(4);
+    siginfo_t info = {0};
+    long waited = S5(SYS_waitid, P_PIDFD, fd, &info, WEXITED, 0);
+    int status = 0;
+    waitpid((pid_t)other, &status, 0);
+    printf("clone: the pidfd's child %d exited %d; the parent's tid %d, exited %d\n",
+           waited == 0 && info.si_pid == child, info.si_status, tid == other,
+           WEXITSTATUS(status));
+}
+
+/* futex: the timeout is read first; every bit but the private and clock ones is the command */
+static void futexes(void)
+{
+    int word = 1;
+    long unknown = S6(SYS_futex, &word, 99, 0, 0, 0, 0);
+    long high = S6(SYS_futex, &word, FUTEX_WAKE | 0x400, 1, 0, 0, 0);
+    long timeout = S6(SYS_futex, &word, FUTEX_WAIT, 0, 1, 0, 0);
+    struct timespec neg = {-1, 0};
+    long negative = S6(SYS_futex, &word, FUTEX_WAIT, 0, &neg, 0, 0);
+    long changed = S6(SYS_futex, &word, FUTEX_WAIT, 0, 0, 0, 0);
+    printf("futex: unknown command -%ld, a high bit -%ld; bad timeout -%ld, negative -%ld; "
+           "changed word -%ld\n",
+           -unknown, -high, -timeout, -negative, -changed);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (chdir(dir)) {
+        perror("chdir");
+        return 1;
+    }
+    sleeps();
+    ids();
+    randomness();
+    orders(dir);
+    signals();
+    interrupted_at_once();
+    clones();
+    futexes();
+    return 0;
+}

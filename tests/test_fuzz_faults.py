@@ -1,0 +1,115 @@
+"""The faults the guest-syscall fuzzer found (hmk.fuzz), each as Linux answers it, under three
+compositions (tests/guest/fuzzfaults.c says what each line checks): host exceptions hmk raised
+for a guest (nanosleep's huge times, ids past 2^32, a siginfo a caller made, a clock id), a
+hang (a call interrupted at once on the linux composition's scheduler), and errnos that
+differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
+utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex; clone's flags
+and CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
+PATH_MAX; the clocks' table).
+
+LINUX is this machine's Linux (6.18), natively: qemu-aarch64 is no reference for these lines,
+since it checks buffers and flags itself before passing a call on (QEMU_DIFFERS: the lines it
+answers otherwise, each for that reason); the other lines are checked against it too.
+"""
+
+import os
+
+import pytest
+from guest_programs import build, linux_output, run
+from linux_native import native_output, tmpfs_dir
+
+LINUX = b"""nanosleep 2^62 s, interrupted: -4, time left at most ktime's: 1
+nanosleep bad nsec -22, negative -22
+nanosleep interrupted, bad rem: -14
+clock_nanosleep absolute, the end of time, interrupted: -4
+clock_nanosleep clocks: raw -95 coarse -95 thread cpu -95 tai 0 none -22
+timer_create: coarse -95 raw -95 none -22 tai 0
+clock_gettime tai 0
+setresuid with ids past 2^32: 0
+getresuid 0: 5 0 7
+setresuid back 0, setuid(-1) -22, setuid 2^32 0
+setresgid 0
+getresgid 9 0 0
+setfsuid 1000: old 0; setresuid(-1,-1,-1) keeps it: 0 1000; setresuid(0,0,0) does not: 0
+setgroups with (gid_t)-1: -22; sorted: 0 1 3 5
+getgroups: negative -22, huge 0, 0 0
+getrandom flags: unknown -22, insecure and random -22, nonblock 8
+getrandom past the mapping: 100 (of 1000), unmapped -14, none 0, kernel -14
+dup3: bad fd and flags -22, same fd -22, new too big -9
+fstatat: bad fd, bad flags -22; AT_EMPTY_PATH, bad fd -9; bad flags, empty -22
+statx: bad mask -22, bad buffer -14, missing with a bad buffer -2
+faccessat: bad mode, bad fd -22; faccessat2 bad flags -22
+fsync: pipe -22 socket -22 eventfd -22 directory 0
+fchmod eventfd -95, fchown eventfd -95, fchmod pipe 0
+getcwd huge size: 1, too small -34
+path past PATH_MAX: fstatat -36 mkdirat -36; empty with a bad dirfd: symlinkat -2
+execve: missing, bad argv -2; a directory, bad argv -13
+mmap: bad fd before a bad type -9, before length 0 -9
+mmap: SHARED_VALIDATE anonymous -22; shared writable of a pipe -13
+utimensat: both omitted, bad fd 0; bad times, missing -2
+utimensat: fd with flags -22; bad times pointer, bad flags -14
+socketpair: bad pointer before a bad family -14; bad flags -22
+accept4: bad fd before bad flags -9; not a socket -88
+rt_sigprocmask: bad how, bad old -22; bad how, no set 0
+waitid: bad options, bad info -14; bad type -22
+rt_sigaction, a signal with junk above 32 bits: 0
+rt_sigaction: bad signal, bad act -14; bad old after the change -14
+rt_sigqueueinfo, an unknown layout with bytes past 48: -7
+rt_sigqueueinfo SIGCHLD with a caller's siginfo: 0, caught 1 code -1 int 2147483647
+a kill's code to another: -1; nobody -3; bad signal to nobody -3, to itself -22
+sigaltstack: zero as it is 0; small -12; bad flags -22; set, bad old -14, kept 1
+ppoll with a pending signal it unblocks: EINTR 50 of 50, child 1
+clone refuses: a new namespace, shared fs -22; thread alone -22; actions alone -22
+clone: pidfd detached -22; pidfd and parent tid -22; bad pidfd -14, children -10
+clone: the pidfd's child 1 exited 3; the parent's tid 1, exited 4
+futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; changed word -11
+"""
+
+# qemu-aarch64 7.2 answers these itself: it copies nanosleep's time left without checking the
+# pointer, checks getgroups' size against its own limit and getrandom's whole buffer before
+# the call, computes getcwd's length itself, copies execve's strings before it looks for the
+# program, validates mmap's type before the descriptor, makes socketpair's sockets before it
+# writes their numbers, checks waitid's options without writing the siginfo, and keeps its own
+# alternate stack; it refuses CLONE_PIDFD and does not write a fork's CLONE_PARENT_SETTID tid
+QEMU_DIFFERS = (
+    b"nanosleep interrupted, bad rem",
+    b"getgroups:",
+    b"getrandom past the mapping",
+    b"getcwd huge size",
+    b"execve:",
+    b"mmap:",
+    b"socketpair:",
+    b"waitid:",
+    b"sigaltstack:",
+    b"clone:",
+)
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the answers are root's, as hmk's first process is"
+)
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory):
+    return build(tmp_path_factory, "fuzzfaults")
+
+
+@needs_root
+def test_linux_answers_so(tmp_path_factory):
+    assert native_output(tmp_path_factory, "fuzzfaults", since=(6, 18)) == LINUX
+
+
+@needs_root
+def test_qemu_agrees_where_it_can(program):
+    out = linux_output(program, tmpfs_dir())
+
+    def common(text):
+        return [line for line in text.splitlines() if not line.startswith(QEMU_DIFFERS)]
+
+    assert common(out) == common(LINUX)
+
+
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+def test_hmk_answers_as_linux(program, system):
+    out, result = run(program, "/tmp", system=system)
+    assert (out, result.exit_status, result.fault) == (LINUX, 0, None)
