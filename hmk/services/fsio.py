@@ -188,12 +188,17 @@ class FileIO:
             return 0
 
     def _read_call(self, call, fd, pos, vector, vectored: bool = False):
-        """A read: the descriptor, the vector (a readv's: checked, and nothing to read is 0
-        at once), then the access and the buffers' range (vfs_read's access_ok)."""
+        """A read in vfs_read's and vfs_readv's order: the descriptor, its access (EBADF), an
+        object with no read at all (EINVAL), the vector (a readv's: checked, and nothing to
+        read is 0 at once), the buffers' range (access_ok), then the read."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
+            if not f.readable:
+                return -EBADF
+            if isinstance(f.node, Stream) and not f.node.has("read"):
+                return -EINVAL
             vec = vector()
             if isinstance(vec, int):
                 return vec
@@ -204,10 +209,15 @@ class FileIO:
             return self._read_file(call, f, vec, pos, ops)
 
     def _write_call(self, call, fd, pos, vector, vectored: bool = False):
+        """A write, in the order of a read (_read_call)."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
+            if not f.writable:
+                return -EBADF
+            if isinstance(f.node, Stream) and not f.node.has("write"):
+                return -EINVAL
             vec = vector()
             if isinstance(vec, int):
                 return vec

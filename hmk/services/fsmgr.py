@@ -81,6 +81,7 @@ from hmk.linux.abi import (
     O_EXCL,
     O_NOFOLLOW,
     O_NONBLOCK,
+    O_PATH,
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
@@ -145,12 +146,18 @@ class OpenFile:
         self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
 
     @property
+    def path_only(self) -> bool:
+        """Opened with O_PATH: it names its node (for fstat, a lookup's dirfd, fchdir, dup,
+        ...) and opens nothing; the calls that take an open file refuse it (EBADF)."""
+        return bool(self.flags & O_PATH)
+
+    @property
     def readable(self) -> bool:
-        return self.flags & O_ACCMODE != O_WRONLY
+        return self.flags & O_ACCMODE != O_WRONLY and not self.path_only
 
     @property
     def writable(self) -> bool:
-        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not self.path_only
 
 
 class FileTable:
@@ -195,9 +202,13 @@ class FileTable:
             fd += 1
         return out
 
-    def file(self, fd) -> OpenFile | None:
+    def file(self, fd, raw: bool = False) -> OpenFile | None:
+        """The open file `fd` names; an O_PATH one only for a call that takes it (`raw`, as
+        Linux's fdget_raw: fstat, fstatfs, fchdir, dup, a lookup's dirfd, ...)."""
         entry = self.fds.get(fd)
-        return entry[0] if entry else None
+        if entry is None or entry[0].path_only and not raw:
+            return None
+        return entry[0]
 
     def close(self, fd: int) -> int:
         entry = self.fds.pop(fd, None)
@@ -586,7 +597,8 @@ class FsMgr(
         node = f.node
         ops = {"file_release": 1}
         self.locks_released(f)
-        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
+        if not f.path_only:  # (nothing was opened)
+            self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
         if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
             for pa in node.frames.values():
                 self.k.frames.free(pa)
@@ -650,6 +662,13 @@ class FsMgr(
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
+            if flags & O_PATH:  # nothing is opened: any kind of node, the link itself
+                if flags & O_DIRECTORY and not isinstance(node, Dir):
+                    return -ENOTDIR
+                ops.update(file_open=1, fd_install=1)
+                f = OpenFile(node, flags & ~O_CLOEXEC)
+                f.named = (parent, name)
+                return t.install(fd, f, bool(flags & O_CLOEXEC))
             if isinstance(node, Symlink):
                 return -ELOOP  # O_NOFOLLOW on a link
             if isinstance(node, SocketName):
@@ -708,7 +727,7 @@ class FsMgr(
     def sys_dup(self, call, fd, *_):
         with self.working(fdget=1) as ops:
             t = self.table(call)
-            f = t.file(_int(fd))
+            f = t.file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             new = t.lowest_fd()
@@ -725,7 +744,7 @@ class FsMgr(
                 return -EINVAL
             if not 0 <= new < t.nofile:
                 return -EBADF
-            f = t.file(old)
+            f = t.file(old, raw=True)
             if f is None:
                 return -EBADF
             if new in t.fds:
@@ -742,6 +761,8 @@ class FsMgr(
             if entry is None:
                 return -EBADF
             f, cloexec = entry
+            if f.path_only and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+                return -EBADF  # (Linux's check_fcntl_cmd)
             ops.update(fcntl=int(not call.resumed))
             if cmd in LOCK_COMMANDS:
                 return self.fcntl_lock(call, f, cmd, arg, ops)
@@ -763,7 +784,7 @@ class FsMgr(
                 t.fds[fd] = (f, bool(arg & FD_CLOEXEC))
                 return 0
             if cmd == F_GETFL:
-                return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)
+                return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH)
             if cmd == F_SETFL:
                 f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
                 return 0

@@ -93,7 +93,7 @@ class Namespace:
         t = self.table(call)
         if _int(dirfd) == AT_FDCWD:
             return t.cwd
-        f = t.file(_int(dirfd))
+        f = t.file(_int(dirfd), raw=True)
         if f is None:
             return -EBADF
         if not isinstance(f.node, Dir):
@@ -110,7 +110,7 @@ class Namespace:
     # ---- attributes ----------------------------------------------------------------------
     def sys_fstat(self, call, fd, buf, *_):
         with self.working(fdget=1) as ops:
-            f = self.table(call).file(_int(fd))
+            f = self.table(call).file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             ops.update(stat=1)
@@ -147,7 +147,7 @@ class Namespace:
         empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
         if empty and _int(dirfd) != AT_FDCWD:
             ops.update(fdget=1)
-            f = t.file(_int(dirfd))
+            f = t.file(_int(dirfd), raw=True)
             return -EBADF if f is None else f.node
         if flags & ~STATX_FLAGS:
             return -EINVAL
@@ -184,7 +184,17 @@ class Namespace:
     def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
         if _int(size) <= 0:
             return -EINVAL  # before the path (do_readlinkat)
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if read_path(call.space, path_ptr) == b"":  # the descriptor's own node: a link it
+            self.work(path_copy=1, fdget=1)  # names (opened O_PATH | O_NOFOLLOW), or ENOENT
+            fd = _int(dirfd)
+            f = None if fd == AT_FDCWD else self.table(call).file(fd, raw=True)
+            if f is None and fd != AT_FDCWD:
+                return -EBADF
+            found = (f.node if f else None, None, b"")
+            if not isinstance(found[0], Symlink):
+                return -ENOENT
+        else:
+            found = self._lookup(call, dirfd, path_ptr, follow=False)
         if isinstance(found, int):
             return found
         node = found[0]
@@ -485,7 +495,7 @@ class Namespace:
     def sys_fchdir(self, call, fd, *_):
         with self.working(fdget=1) as ops:
             t = self.table(call)
-            f = t.file(_int(fd))
+            f = t.file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             if not isinstance(f.node, Dir):

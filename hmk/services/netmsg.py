@@ -196,7 +196,7 @@ class NetMsg:
                 ops.update(scm_send=int(not fds), scm_fd=len(numbers))
                 table = fs.tables[call.task.pid]
                 for fd in numbers:
-                    held = table.file(fd)
+                    held = table.file(fd, raw=True)  # (scm_fp_copy's fget_raw)
                     if held is None:
                         return fail(-EBADF)
                     fs.hold(held)

@@ -309,6 +309,11 @@ class Stream(Node):
     def write(self, call, f, data: bytes):
         return -EINVAL
 
+    def has(self, method: str) -> bool:
+        """Does this kind of object have a read (or write) of its own? Without one, Linux's
+        file has no such operation: reading (writing) it is EINVAL before anything else."""
+        return getattr(type(self), method) is not getattr(Stream, method)
+
     def poll(self, f) -> int:
         return 0
 
