@@ -3,7 +3,8 @@ compositions (tests/guest/fuzzfaults.c says what each line checks): host excepti
 for a guest (nanosleep's huge times, ids past 2^32, a siginfo a caller made, a clock id), a
 hang (a call interrupted at once on the linux composition's scheduler), and errnos that
 differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
-utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex; clone's flags
+utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex, renameat; an
+absolute path's dirfd; clone's flags
 and CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
 PATH_MAX; the clocks' table).
 
@@ -52,6 +53,9 @@ socketpair: bad pointer before a bad family -14; bad flags -22
 accept4: bad fd before bad flags -9; not a socket -88
 rt_sigprocmask: bad how, bad old -22; bad how, no set 0
 waitid: bad options, bad info -14; bad type -22
+renameat: missing to a long name -2; long to a missing dir -2; to . -16
+renameat: to .. not replacing -17; / -18; slashes -20 -20; exchange, none -2
+an absolute path, a bad dirfd: fstatat 0 (relative -9); renameat -9, -2
 rt_sigaction, a signal with junk above 32 bits: 0
 rt_sigaction: bad signal, bad act -14; bad old after the change -14
 rt_sigqueueinfo, an unknown layout with bytes past 48: -7

@@ -32,6 +32,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENAMETOOLONG,
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
@@ -47,6 +48,7 @@ from hmk.linux.abi import (
     IN_MOVE_SELF,
     IN_MOVED_FROM,
     IN_MOVED_TO,
+    NAME_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     STATX_BASIC_STATS,
@@ -77,21 +79,23 @@ class Namespace:
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
-        start = self._start(call, dirfd)
+        start = self._start(call, dirfd, name)
         if isinstance(start, int):
             self.work(path_copy=1, fdget=1)
             return start
         before = self.vfs.lookups
         node, parent, last = self.vfs.walk(start, name, follow)
-        fdget = int(_int(dirfd) != AT_FDCWD)
+        fdget = int(_int(dirfd) != AT_FDCWD and not name.startswith(b"/"))
         self.work(path_copy=1, fdget=fdget, walk=1, lookup=self.vfs.lookups - before)
         if isinstance(node, int):
             return -node
         return node, parent, last
 
-    def _start(self, call, dirfd) -> Dir | int:
+    def _start(self, call, dirfd, path: bytes = b"") -> Dir | int:
+        """Where a lookup of `path` starts: the directory `dirfd` names (an absolute path
+        does not look at it)."""
         t = self.table(call)
-        if _int(dirfd) == AT_FDCWD:
+        if _int(dirfd) == AT_FDCWD or path.startswith(b"/"):
             return t.cwd
         f = t.file(_int(dirfd), raw=True)
         if f is None:
@@ -99,6 +103,31 @@ class Namespace:
         if not isinstance(f.node, Dir):
             return -ENOTDIR
         return f.node
+
+    def _parent(self, call, dirfd, path_ptr):
+        """Linux's filename_parentat: (the directory holding the path's last component, that
+        component, whether a slash follows it), or -errno. The component is not looked up:
+        it may be too long, missing, or "" (the path "/"), "." or ".."."""
+        name = read_path(call.space, path_ptr)
+        if isinstance(name, int) or not name:
+            self.work(path_copy=1)
+            return -ENOENT if name == b"" else name
+        start = self._start(call, dirfd, name)
+        if isinstance(start, int):
+            self.work(path_copy=1, fdget=1)
+            return start
+        stripped = name.rstrip(b"/")
+        head, _, last = stripped.rpartition(b"/")
+        if name.startswith(b"/") and not head:
+            head = b"/"
+        before = self.vfs.lookups
+        parent = self.vfs.walk(start, head)[0] if head else start
+        self.work(path_copy=1, walk=1, lookup=self.vfs.lookups - before)
+        if isinstance(parent, int):
+            return -parent
+        if not isinstance(parent, Dir):
+            return -ENOENT if parent is None else -ENOTDIR
+        return parent, last, len(stripped) != len(name)
 
     def _out(self, call, buf: int, data: bytes) -> int:
         """`data` copied out to `buf` (its lines logged after the copy): 0, or -EFAULT."""
@@ -399,24 +428,41 @@ class Namespace:
             or flags == RENAME_NOREPLACE | RENAME_EXCHANGE
         ):
             return -EINVAL
-        src = self._lookup(call, olddirfd, old_ptr, follow=False)
+        # Linux's order (do_renameat2): both parents, the mounts, the last names' kinds, the
+        # write access, then the last names looked up (the source's first)
+        src = self._parent(call, olddirfd, old_ptr)
         if isinstance(src, int):
             return src
-        dst = self._lookup(call, newdirfd, new_ptr, follow=False)
+        dst = self._parent(call, newdirfd, new_ptr)
         if isinstance(dst, int):
             return dst
-        node, sparent, sname = src
-        target, dparent, dname = dst
+        (sparent, sname, sslash), (dparent, dname, dslash) = src, dst
         if file_system(sparent) is not file_system(dparent):
-            return -EXDEV  # Linux checks the mounts before it looks the names up
-        if node is None:
-            return -ENOENT
+            return -EXDEV
+        if sname in (b"", b".", b".."):
+            return -EBUSY
+        if dname in (b"", b".", b".."):
+            return -EEXIST if flags & RENAME_NOREPLACE else -EBUSY
         if sparent.readonly or dparent.readonly:
             return -EROFS
-        if flags & RENAME_EXCHANGE:
-            return self._exchange(node, sparent, sname, target, dparent, dname)
+        if len(sname) > NAME_MAX:
+            return -ENAMETOOLONG
+        node = sparent.entries.get(sname)
+        if node is None:
+            return -ENOENT
+        if len(dname) > NAME_MAX:
+            return -ENAMETOOLONG
+        target = dparent.entries.get(dname)
         if target is not None and flags & RENAME_NOREPLACE:
             return -EEXIST
+        if flags & RENAME_EXCHANGE and target is None:
+            return -ENOENT
+        if flags & RENAME_EXCHANGE and dslash and not isinstance(target, Dir):
+            return -ENOTDIR
+        if not isinstance(node, Dir) and (sslash or dslash and not flags & RENAME_EXCHANGE):
+            return -ENOTDIR  # a trailing slash names a directory
+        if flags & RENAME_EXCHANGE:
+            return self._exchange(node, sparent, sname, target, dparent, dname)
         if target is node:
             return 0
         if isinstance(node, Dir):

@@ -222,6 +222,36 @@ static void orders(const char *dir)
     close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(efd), close(dfd);
 }
 
+/* rename looks both parents up before either last name (do_renameat2); an absolute path
+ * never looks at its dirfd */
+static void names(void)
+{
+    char longname[300], buf[256];
+    long v[8];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    close(open("ffile", O_CREAT | O_WRONLY, 0600));
+    v[0] = S4(SYS_renameat, AT_FDCWD, "missing", AT_FDCWD, longname);
+    v[1] = S4(SYS_renameat, AT_FDCWD, longname, AT_FDCWD, "missing/x");
+    v[2] = S4(SYS_renameat, AT_FDCWD, "ffile", AT_FDCWD, ".");
+    v[3] = S5(SYS_renameat2, AT_FDCWD, "ffile", AT_FDCWD, "..", RENAME_NOREPLACE);
+    v[4] = S4(SYS_renameat, AT_FDCWD, "/", AT_FDCWD, "x");
+    v[5] = S4(SYS_renameat, AT_FDCWD, "ffile/", AT_FDCWD, "x");
+    v[6] = S4(SYS_renameat, AT_FDCWD, "ffile", AT_FDCWD, "x/");
+    v[7] = S5(SYS_renameat2, AT_FDCWD, "ffile", AT_FDCWD, "missing", RENAME_EXCHANGE);
+    printf("renameat: missing to a long name %ld; long to a missing dir %ld; to . %ld\n", v[0],
+           v[1], v[2]);
+    printf("renameat: to .. not replacing %ld; / %ld; slashes %ld %ld; exchange, none %ld\n",
+           v[3], v[4], v[5], v[6], v[7]);
+    v[0] = S4(SYS_newfstatat, 1000, "/", buf, 0);
+    v[1] = S4(SYS_newfstatat, 1000, "x", buf, 0);
+    v[2] = S4(SYS_renameat, 1000, "ffile", 1001, "fmoved");
+    v[3] = S4(SYS_renameat, AT_FDCWD, "ffile", 1001, "/nope/fmoved");
+    printf("an absolute path, a bad dirfd: fstatat %ld (relative %ld); renameat %ld, %ld\n",
+           v[0], v[1], v[2], v[3]);
+    unlink("ffile");
+}
+
 static void signals(void)
 {
     char info[128];
@@ -356,6 +386,7 @@ int main(int argc, char **argv)
     ids();
     randomness();
     orders(dir);
+    names();
     signals();
     interrupted_at_once();
     clones();
