@@ -4,7 +4,7 @@ for a guest (nanosleep's huge times, ids past 2^32, a siginfo a caller made, a c
 hang (a call interrupted at once on the linux composition's scheduler), and errnos that
 differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
 utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex, renameat; an
-absolute path's dirfd; clone's flags
+absolute path's dirfd; mincore, process_vm_readv; clone's flags
 and CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
 PATH_MAX; the clocks' table).
 
@@ -56,6 +56,9 @@ waitid: bad options, bad info -14; bad type -22
 renameat: missing to a long name -2; long to a missing dir -2; to . -16
 renameat: to .. not replacing -17; / -18; slashes -20 -20; exchange, none -2
 an absolute path, a bad dirfd: fstatat 0 (relative -9); renameat -9, -2
+mincore: read-only vector -14; a hole -12, written before it 1 9; in it -12; past -14
+process_vm_readv: nothing local 0, nothing remote 0, nobody -3; negative -22
+process_vm_readv: a count's high bits 8, too many -22
 rt_sigaction, a signal with junk above 32 bits: 0
 rt_sigaction: bad signal, bad act -14; bad old after the change -14
 rt_sigqueueinfo, an unknown layout with bytes past 48: -7
@@ -74,7 +77,8 @@ futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; chang
 # the call, computes getcwd's length itself, copies execve's strings before it looks for the
 # program, validates mmap's type before the descriptor, makes socketpair's sockets before it
 # writes their numbers, checks waitid's options without writing the siginfo, and keeps its own
-# alternate stack; it refuses CLONE_PIDFD and does not write a fork's CLONE_PARENT_SETTID tid
+# alternate stack; it refuses CLONE_PIDFD and does not write a fork's CLONE_PARENT_SETTID tid;
+# it checks mincore's vector before the range, and has no process_vm_readv (ENOSYS)
 QEMU_DIFFERS = (
     b"nanosleep interrupted, bad rem",
     b"getgroups:",
@@ -86,6 +90,8 @@ QEMU_DIFFERS = (
     b"waitid:",
     b"sigaltstack:",
     b"clone:",
+    b"mincore:",
+    b"process_vm_readv:",
 )
 
 needs_root = pytest.mark.skipif(

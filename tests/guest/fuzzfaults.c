@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -252,6 +253,38 @@ static void names(void)
     unlink("ffile");
 }
 
+/* mincore a VMA at a time, its vector written as it goes; process_vm_readv's vectors before
+ * the process (nothing to move: 0) */
+static void memory(void)
+{
+    long v[8];
+    char *m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *ro = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char vec[4] = {9, 9, 9, 9};
+    m[0] = 1;
+    munmap(m + 4096, 4096);
+    v[0] = S3(SYS_mincore, m, 3 * 4096, ro);
+    v[1] = S3(SYS_mincore, m, 3 * 4096, vec);
+    v[2] = S3(SYS_mincore, m + 4096, 4096, vec + 2);
+    v[3] = S3(SYS_mincore, m, 4096, -4096L);
+    printf("mincore: read-only vector %ld; a hole %ld, written before it %d %d; in it %ld; "
+           "past %ld\n",
+           v[0], v[1], vec[0], vec[1], v[2], v[3]);
+    char buf[8];
+    struct iovec none = {buf, 0}, one = {buf, 8}, negative = {buf, -1L}, there = {m, 8};
+    v[0] = S6(SYS_process_vm_readv, getpid(), &none, 1, 8, 0x7fffffff, 0);
+    v[1] = S6(SYS_process_vm_readv, 999999, &one, 1, &none, 1, 0);
+    v[2] = S6(SYS_process_vm_readv, 999999, &one, 1, &there, 1, 0);
+    v[3] = S6(SYS_process_vm_readv, getpid(), &negative, 1, &there, 1, 0);
+    v[4] = S6(SYS_process_vm_readv, getpid(), &one, (1L << 32) | 1, &there, 1, 0);
+    v[5] = S6(SYS_process_vm_readv, getpid(), &one, 1, &there, 1025, 0);
+    printf("process_vm_readv: nothing local %ld, nothing remote %ld, nobody %ld; negative %ld\n"
+           "process_vm_readv: a count's high bits %ld, too many %ld\n",
+           v[0], v[1], v[2], v[3], v[4], v[5]);
+    munmap(m, 3 * 4096);
+    munmap(ro, 4096);
+}
+
 static void signals(void)
 {
     char info[128];
@@ -387,6 +420,7 @@ int main(int argc, char **argv)
     randomness();
     orders(dir);
     names();
+    memory();
     signals();
     interrupted_at_once();
     clones();
