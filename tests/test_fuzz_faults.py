@@ -3,9 +3,9 @@ compositions (tests/guest/fuzzfaults.c says what each line checks): host excepti
 for a guest (nanosleep's huge times, ids past 2^32, a siginfo a caller made, a clock id), a
 hang (a call interrupted at once on the linux composition's scheduler), and errnos that
 differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
-utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex, renameat; an
-absolute path's dirfd; mincore, process_vm_readv; clone's flags
-and CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
+utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex, renameat,
+inotify_add_watch, mincore, process_vm_readv; an absolute path's dirfd; clone's flags and
+CLONE_PIDFD; getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past
 PATH_MAX; the clocks' table).
 
 LINUX is this machine's Linux (6.18), natively: qemu-aarch64 is no reference for these lines,
@@ -56,6 +56,7 @@ waitid: bad options, bad info -14; bad type -22
 renameat: missing to a long name -2; long to a missing dir -2; to . -16
 renameat: to .. not replacing -17; / -18; slashes -20 -20; exchange, none -2
 an absolute path, a bad dirfd: fstatat 0 (relative -9); renameat -9, -2
+inotify_add_watch, a bad fd: an unknown bit -22, add and create -9; no bits -22; only IN_ISDIR 1
 mincore: read-only vector -14; a hole -12, written before it 1 9; in it -12; past -14
 process_vm_readv: nothing local 0, nothing remote 0, nobody -3; negative -22
 process_vm_readv: a count's high bits 8, too many -22

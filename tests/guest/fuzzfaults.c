@@ -250,6 +250,15 @@ static void names(void)
     v[3] = S4(SYS_renameat, AT_FDCWD, "ffile", 1001, "/nope/fmoved");
     printf("an absolute path, a bad dirfd: fstatat %ld (relative %ld); renameat %ld, %ld\n",
            v[0], v[1], v[2], v[3]);
+    int in = (int)S1(SYS_inotify_init1, 0);
+    v[0] = S3(SYS_inotify_add_watch, -1, ".", 0x80001);
+    v[1] = S3(SYS_inotify_add_watch, -1, ".", 0x30000001);
+    v[2] = S3(SYS_inotify_add_watch, in, ".", 0);
+    v[3] = S3(SYS_inotify_add_watch, in, ".", 0x40000000);
+    printf("inotify_add_watch, a bad fd: an unknown bit %ld, add and create %ld; no bits %ld; "
+           "only IN_ISDIR %ld\n",
+           v[0], v[1], v[2], v[3]);
+    close(in);
     unlink("ffile");
 }
 
