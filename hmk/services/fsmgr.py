@@ -98,6 +98,7 @@ from hmk.linux.abi import (
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
+from hmk.services import fsacl
 from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
@@ -658,7 +659,7 @@ class FsMgr(
                     return -ENOENT
                 if parent.readonly:
                     return -EROFS
-                node = self.made(call, parent, name, File(perm=mode & 0o777 & ~t.umask))
+                node = self.made(call, parent, name, File(perm=mode & 0o777))
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
@@ -1051,6 +1052,8 @@ class FsMgr(
             return -EROFS
         self.work(access=1)
         node.mode = node.mode & ~0o7777 | mode & 0o7777
+        if node.xattrs and fsacl.ACCESS in node.xattrs:  # its ACL follows (posix_acl_chmod)
+            node.xattrs[fsacl.ACCESS] = fsacl.chmod(node.xattrs[fsacl.ACCESS], node.mode)
         self.notify(node, IN_ATTRIB)
         return 0
 

@@ -57,6 +57,7 @@ from hmk.linux.abi import (
     UTIME_OMIT,
 )
 from hmk.linux.strace import signed as _signed
+from hmk.services import fsacl
 from hmk.services.addrspace import read_path
 from hmk.services.copies import lines, log_user
 from hmk.services.vfs import Dir, File, Node, Symlink, file_system
@@ -330,8 +331,19 @@ class Namespace:
         return -EROFS if parent.readonly else (parent, name)
 
     def made(self, call, parent: Dir, name: bytes, node: Node) -> Node:
-        """`node` new under `name` in `parent`: the caller's (its effective ids), stamped
-        now, and announced to the directory's watches (IN_CREATE)."""
+        """`node` new under `name` in `parent`: its permissions (as asked) masked by the
+        caller's umask, or by the directory's default ACL, which it inherits
+        (hmk.services.fsacl); the caller's (its effective ids), stamped now, and announced to
+        the directory's watches (IN_CREATE)."""
+        default = (parent.xattrs or {}).get(fsacl.DEFAULT)
+        if isinstance(node, Symlink):
+            pass  # (always 0777)
+        elif default is None:
+            node.mode &= ~self.table(call).umask
+        else:
+            node.mode, access, inherited = fsacl.inherit(default, node.mode, isinstance(node, Dir))
+            acls = {fsacl.ACCESS: access, fsacl.DEFAULT: inherited}
+            node.xattrs = {k: v for k, v in acls.items() if v is not None} or None
         node.uid, node.gid = call.task.uids[1], call.task.gids[1]
         node.mtime = self.wall_ns()
         parent.add(name, node)
@@ -382,7 +394,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        self.made(call, parent, name, Dir(perm=mode & 0o777 & ~self.table(call).umask))
+        self.made(call, parent, name, Dir(perm=mode & 0o777))
         self.work(create=1)
         return 0
 
