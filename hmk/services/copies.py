@@ -93,6 +93,42 @@ def writable(space, vec, limit: int) -> int:
     return done
 
 
+class Copied(bytes):
+    """The bytes a write copied in from its caller's buffers: `wanted` were asked for, fewer
+    when a buffer faulted after these (an object that checks its own state first, as a
+    socket or an eventfd does, says its errno before the fault's)."""
+
+    wanted: int
+
+    def __new__(cls, data: bytes, wanted: int):
+        copied = super().__new__(cls, data)
+        copied.wanted = wanted
+        return copied
+
+    @property
+    def faulted(self) -> bool:
+        return len(self) < self.wanted
+
+
+def gather(space, vec) -> Copied:
+    """The bytes of the user buffers `vec` in order, up to the first that cannot be read (a
+    page at a time: what a copy from user space moves before it faults)."""
+    data, wanted = bytearray(), sum(n for _, n in vec)
+    for base, length in vec:
+        chunk = space.read(base, length) if length else b""
+        if chunk is not None:
+            data += chunk
+            continue
+        va, end = base, base + length
+        while va < end:
+            piece = space.read(va, min(end - va, PAGE_SIZE - va % PAGE_SIZE))
+            if piece is None:
+                return Copied(data, wanted)
+            data += piece
+            va += len(piece)
+    return Copied(data, wanted)
+
+
 def scatter(space, vec, data: bytes) -> bool:
     """`data` written over the user buffers `vec` in order; False: a bad one (EFAULT)."""
     pos = 0

@@ -60,6 +60,8 @@ from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
     WRITE,
+    Copied,
+    gather,
     lines,
     log_frame,
     log_vector,
@@ -343,12 +345,16 @@ class FileIO:
         fresh = int(not call.resumed)
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
-        data = b""
-        for base, length in vec:
-            chunk = call.space.read(base, length)
-            if chunk is None:
+        data = gather(call.space, vec)
+        if isinstance(node, Device) and node.discards:
+            data = Copied(bytes(data.wanted), data.wanted)  # (never read: any buffer will do)
+        elif data.faulted and not isinstance(node, Stream):
+            # the bytes before the fault are written (a short count), or EFAULT; a pipe takes
+            # whole pages of them only (pipe_write copies a page at a time)
+            kept = len(data) // PAGE_SIZE * PAGE_SIZE if isinstance(node, Pipe) else len(data)
+            if not kept:
                 return -EFAULT
-            data += chunk
+            data, vec = Copied(data[:kept], kept), _capped(vec, kept)
         if _driven(node):
             start = f.pos if pos is None else pos
             n = self.peers["devhost"].write(call.task.proc, node, call.space, vec, start, data)
@@ -477,10 +483,10 @@ def _past_user(vec) -> bool:
     return any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec)
 
 
-def _capped(vec) -> list[tuple[int, int]]:
-    """The user buffers of a read or write cut at MAX_RW_COUNT bytes in all, as Linux's
-    rw_verify_area cuts a call's count."""
-    out, left = [], MAX_RW_COUNT
+def _capped(vec, limit: int = MAX_RW_COUNT) -> list[tuple[int, int]]:
+    """The user buffers of a read or write cut at `limit` bytes in all (MAX_RW_COUNT, as
+    Linux's rw_verify_area cuts a call's count)."""
+    out, left = [], limit
     for base, length in vec:
         out.append((base, min(length, left)))
         left -= out[-1][1]

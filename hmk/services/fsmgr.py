@@ -145,6 +145,7 @@ class OpenFile:
         self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
         self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
+        self.signum = 0  # ...and which (F_SETSIG; 0: SIGIO)
 
     @property
     def path_only(self) -> bool:
@@ -845,11 +846,10 @@ class FsMgr(
         log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
         self.work()  # the vector's lines, charged before a fault or a request takes them
         vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
-        for base, length in vec:
-            if length >> 63:
-                return -EINVAL
-            if base + min(length, MAX_RW_COUNT) > TASK_SIZE:
-                return -EFAULT
+        if any(length >> 63 for _, length in vec):  # every length is checked as it is copied,
+            return -EINVAL  # then every range (iovec_from_user, then __import_iovec)
+        if any(base + min(length, MAX_RW_COUNT) > TASK_SIZE for base, length in vec):
+            return -EFAULT
         return vec
 
     def sys_lseek(self, call, fd, offset, whence, *_):

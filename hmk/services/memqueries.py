@@ -115,11 +115,10 @@ def _user_vector(space, ptr: int, n: int, imported: bool):
     if raw is None:
         return -EFAULT
     vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
-    for base, length in vec:
-        if length >> 63:
-            return -EINVAL
-        if imported and base + min(length, MAX_RW_COUNT) > TASK_SIZE:
-            return -EFAULT
+    if any(length >> 63 for _, length in vec):
+        return -EINVAL
+    if imported and any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec):
+        return -EFAULT
     return vec
 
 

@@ -125,11 +125,11 @@ class NetMsg:
         raw = self._read(call, iov, 16 * iovlen)
         if raw is None:
             return -EFAULT
+        entries = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovlen)]
+        if any(n >> 63 for _, n in entries):
+            return -EINVAL  # a negative length (iovec_from_user: before any range is checked)
         vec, total = [], 0
-        for i in range(iovlen):
-            base, n = struct.unpack_from("<QQ", raw, 16 * i)
-            if n >> 63:
-                return -EINVAL  # a negative length (import_iovec)
+        for base, n in entries:
             n = min(n, MAX_RW_COUNT - total)
             if base + n > TASK_SIZE:
                 return -EFAULT  # past user space (access_ok)

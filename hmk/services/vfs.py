@@ -189,6 +189,11 @@ class Device(Node):
     def memory(self) -> bool:
         return self.rdev >> 8 == 1
 
+    @property
+    def discards(self) -> bool:
+        """null and zero: a write takes any count without reading the caller's buffer."""
+        return self.rdev in (0x103, 0x105)
+
     def __init__(self, rdev: int, read, write, console: bool = False):
         super().__init__(stat.S_IFCHR | 0o666)
         self.rdev, self.read, self.write, self.console = rdev, read, write, console
@@ -282,7 +287,9 @@ class Stream(Node):
       again when it wakes, with `call.resumed` set. May return (bytes, spans): the frames
       (pa, length) the bytes were copied from, so their lines go through the memory hierarchy.
     - `write(call, f, data)`: the count written, or -errno / ERESTARTSYS as read; may return
-      (count, spans) for the frames the bytes were copied to.
+      (count, spans) for the frames the bytes were copied to. `data` is a copies.Copied: when
+      the caller's buffer faulted (`data.faulted`), the object says the errno its own checks
+      give first, else EFAULT.
     - `poll(f)`: what the object is ready for now, as a poll(2) revents mask (POLLIN, POLLOUT,
       POLLHUP, POLLERR, POLLRDHUP, ...); the caller masks it with what was asked.
     - `released(f)`: the last descriptor of the open file `f` went.

@@ -294,6 +294,58 @@ static void memory(void)
     munmap(ro, 4096);
 }
 
+/* a write whose buffer faults part way: the bytes before the fault (a file), whole pages of
+ * them (a pipe), none read (/dev/null), or the object's own errno first (a socket, an
+ * eventfd); epoll_pwait's, the vectors', sched_getaffinity's and F_SETSIG's checks */
+static void writes(void)
+{
+    long v[8];
+    char *m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(m + 2 * 4096, 4096);
+    memset(m, 'a', 2 * 4096);
+    int p[2], sv[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int f = open("fwrite", O_CREAT | O_RDWR | O_TRUNC, 0600), null = open("/dev/null", O_WRONLY);
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0), efd = (int)S2(SYS_eventfd2, 0, 0);
+    v[0] = S3(SYS_write, f, m + 100, 9000);
+    v[1] = S3(SYS_write, p[1], m + 4096 + 100, 8000);
+    v[2] = S3(SYS_write, p[1], m + 100, 9000);
+    v[3] = S3(SYS_write, null, m + 2 * 4096, 10);
+    v[4] = S3(SYS_write, sv[0], m + 2 * 4096, 10);
+    v[5] = S3(SYS_write, lone, m + 2 * 4096, 10);
+    v[6] = S3(SYS_write, efd, m + 2 * 4096, 8);
+    v[7] = S3(SYS_write, efd, m + 2 * 4096, 4);
+    printf("a write faulting part way: file %ld; pipe %ld, %ld; /dev/null %ld\n", v[0], v[1],
+           v[2], v[3]);
+    printf("a write faulting part way: socket %ld, unconnected %ld; eventfd %ld, 4 bytes %ld\n",
+           v[4], v[5], v[6], v[7]);
+    struct iovec iv[2] = {{(void *)-4096L, 8}, {m, -1L}};
+    int ep = (int)S1(SYS_epoll_create1, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    v[0] = S3(SYS_writev, f, iv, 2);
+    v[1] = S6(SYS_epoll_pwait, -1, m, -5, 0, &none, 8);
+    v[2] = S6(SYS_epoll_pwait, ep, -4096L, 4, 0, &none, 8);
+    v[3] = S6(SYS_epoll_pwait, 1, m, 4, 0, &none, 8);
+    printf("writev: a negative length after a bad address %ld\n", v[0]);
+    printf("epoll_pwait: bad fd, bad count %ld; bad buffer %ld; not an epoll %ld\n", v[1], v[2],
+           v[3]);
+    v[0] = S3(SYS_sched_getaffinity, 0, 1UL << 63, m);
+    v[1] = S3(SYS_sched_getaffinity, 0, (1UL << 32) | 8, m);
+    v[2] = S3(SYS_sched_setaffinity, 999999, 8, 1);
+    v[3] = S3(SYS_fcntl, f, F_SETSIG, SIGUSR1);
+    v[4] = S3(SYS_fcntl, f, F_GETSIG, 0);
+    v[5] = S3(SYS_fcntl, f, F_SETSIG, 65);
+    printf("sched_getaffinity: a size of 2^63 %ld, 2^32 + 8 %ld; setaffinity, bad mask %ld\n",
+           v[0], v[1], v[2]);
+    printf("F_SETSIG %ld F_GETSIG %ld, 65 %ld\n", v[3], v[4], v[5]);
+    close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(f), close(null), close(lone);
+    close(efd), close(ep);
+    unlink("fwrite");
+    munmap(m, 2 * 4096);
+}
+
 static void signals(void)
 {
     char info[128];
@@ -430,6 +482,7 @@ int main(int argc, char **argv)
     orders(dir);
     names();
     memory();
+    writes();
     signals();
     interrupted_at_once();
     clones();
