@@ -16,6 +16,8 @@ from __future__ import annotations
 from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.vspace import LINE, log_frame, log_user
+from hmk.linux.abi import MAX_RW_COUNT
+from hmk.linux.layout import TASK_SIZE
 
 __all__ = [
     "COPY_LINE",
@@ -45,6 +47,19 @@ COPY_PAGE = 131
 # a page zeroed: clear_page, 64 DC ZVA of a line each in a loop of 4 instructions (264,
 # anon_write_fault); the line writes are logged
 PAGE_CLEAR = 264
+
+
+def past_user(base: int, n: int) -> bool:
+    """access_ok's refusal: does the buffer [base, base + n) end past user space?"""
+    return base + n > TASK_SIZE
+
+
+def vector_past_user(vec) -> bool:
+    """import_iovec's access_ok of each buffer whole; a vector of one is cut at MAX_RW_COUNT
+    first (import_ubuf's order, as a send's or a receive's single buffer)."""
+    if len(vec) == 1:
+        return past_user(vec[0][0], min(vec[0][1], MAX_RW_COUNT))
+    return any(past_user(base, n) for base, n in vec)
 
 
 def lines(n: int) -> int:

@@ -55,7 +55,6 @@ from hmk.linux.abi import (
     SIGPIPE,
     SYNC_FILE_RANGE_FLAGS,
 )
-from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
@@ -66,6 +65,7 @@ from hmk.services.copies import (
     log_frame,
     log_vector,
     pages,
+    past_user,
     ring_spans,
     scatter,
     writable,
@@ -206,7 +206,7 @@ class FileIO:
                 return vec
             if vectored and not any(n for _, n in vec):
                 return 0
-            if not vectored and f.readable and _past_user(vec):
+            if not vectored and f.readable and past_user(*vec[0]):
                 return -EFAULT
             return self._read_file(call, f, vec, pos, ops)
 
@@ -225,7 +225,7 @@ class FileIO:
                 return vec
             if vectored and not any(n for _, n in vec):
                 return 0
-            if not vectored and f.writable and _past_user(vec):
+            if not vectored and f.writable and past_user(*vec[0]):
                 return -EFAULT
             return self._write_file(call, f, vec, pos, ops)
 
@@ -476,11 +476,6 @@ def packet_room(pipe: Pipe) -> int:
     packed = sum(length for _, length in pipe.packets)
     used = len(pipe.packets) + -(-(len(pipe.buffer) - packed) // PAGE_SIZE)
     return max(pipe.capacity // PAGE_SIZE - used, 0) * PAGE_SIZE
-
-
-def _past_user(vec) -> bool:
-    """Does a buffer of `vec` reach past user space (access_ok: EFAULT before anything)?"""
-    return any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec)
 
 
 def _capped(vec, limit: int = MAX_RW_COUNT) -> list[tuple[int, int]]:

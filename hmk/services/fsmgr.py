@@ -64,7 +64,6 @@ from hmk.linux.abi import (
     IN_CLOSE_WRITE,
     IN_MODIFY,
     IN_OPEN,
-    MAX_RW_COUNT,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -96,10 +95,9 @@ from hmk.linux.abi import (
     POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services import fsacl
-from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
+from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user, vector_past_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
@@ -848,7 +846,7 @@ class FsMgr(
         vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
         if any(length >> 63 for _, length in vec):  # every length is checked as it is copied,
             return -EINVAL  # then every range (iovec_from_user, then __import_iovec)
-        if any(base + min(length, MAX_RW_COUNT) > TASK_SIZE for base, length in vec):
+        if vector_past_user(vec):
             return -EFAULT
         return vec
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import struct
 
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
-from hmk.linux.abi import EFAULT, EINVAL, ENOMEM, EPERM, ESRCH, MAX_RW_COUNT
-from hmk.linux.layout import TASK_SIZE, page_up
-from hmk.services.copies import READ, WRITE, lines, log_vector, pages
+from hmk.linux.abi import EFAULT, EINVAL, ENOMEM, EPERM, ESRCH
+from hmk.linux.layout import page_up
+from hmk.services.copies import READ, WRITE, lines, log_vector, pages, vector_past_user
 
 UIO_MAXIOV = 1024
 
@@ -117,7 +117,7 @@ def _user_vector(space, ptr: int, n: int, imported: bool):
     vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
     if any(length >> 63 for _, length in vec):
         return -EINVAL
-    if imported and any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec):
+    if imported and vector_past_user(vec):
         return -EFAULT
     return vec
 

@@ -30,7 +30,7 @@ from hmk.linux.abi import (
     SOL_SOCKET,
 )
 from hmk.linux.clock import read_timespec
-from hmk.linux.layout import TASK_SIZE
+from hmk.services.copies import vector_past_user
 from hmk.services.fsnames import _int
 from hmk.services.netio import Got
 from hmk.services.sockets import Socket
@@ -128,11 +128,11 @@ class NetMsg:
         entries = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovlen)]
         if any(n >> 63 for _, n in entries):
             return -EINVAL  # a negative length (iovec_from_user: before any range is checked)
+        if vector_past_user(entries):
+            return -EFAULT  # past user space (access_ok)
         vec, total = [], 0
         for base, n in entries:
             n = min(n, MAX_RW_COUNT - total)
-            if base + n > TASK_SIZE:
-                return -EFAULT  # past user space (access_ok)
             vec.append((base, n))
             total += n
         return vec
