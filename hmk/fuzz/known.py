@@ -14,25 +14,81 @@ Three kinds:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 ENOSYS = "-38"
+
+
+@cache
+def host_has_rtc() -> bool:
+    """Has this machine a real-time clock device (Linux's alarm timers need one)?"""
+    return any(Path("/sys/class/rtc").glob("rtc*"))
+
+
+@cache
+def host_root_can_raise_limits() -> bool:
+    """Has this process CAP_SYS_RESOURCE (a container's root may lack it)?"""
+    try:
+        status = Path(f"/proc/{os.getpid()}/status").read_text()
+    except OSError:
+        return True
+    caps = next((line.split()[1] for line in status.splitlines() if line.startswith("CapEff")), "")
+    return not caps or bool(int(caps, 16) >> 24 & 1)
 
 
 @dataclass(frozen=True)
 class Difference:
     call: str
-    hmk: str  # hmk's result: "-ERRNO", "ok", a value, or "*" for any
+    hmk: str  # hmk's result: "-ERRNO", a value, or "*" for any
     linux: str  # Linux's
     why: str
+    args: Callable[[list[int]], bool] | None = None  # which calls (by their arguments)
+    host: Callable[[], bool] | None = None  # when this machine is the reason
+
+    def applies(self, call: str, hmk: str, linux: str, args: list[int]) -> bool:
+        return (
+            self.call == call
+            and self.hmk in ("*", hmk)
+            and self.linux in ("*", linux)
+            and (self.args is None or self.args(args))
+            and (self.host is None or self.host())
+        )
+
+
+def _alarm_clock(args: list[int]) -> bool:
+    return bool(args) and args[0] & 0xFFFFFFFF in (8, 9)  # CLOCK_{REALTIME,BOOTTIME}_ALARM
 
 
 # calls qemu-aarch64 7.2 answers ENOSYS itself (it has no translation for them), and where
-# their Linux answers are checked instead
+# their Linux answers are checked instead (the differential run's reference is this
+# machine's Linux natively, so none are met there)
 QEMU_LACKS: dict[str, str] = {}
 
-DIFFERENCES: tuple[Difference, ...] = ()
+NO_RTC = (
+    "this machine has no RTC, so its Linux refuses the alarm clocks (alarmtimer needs one: "
+    "EINVAL, EOPNOTSUPP); hmk's machine has one"
+)
+NO_CAP_SYS_RESOURCE = (
+    "this machine's root lacks CAP_SYS_RESOURCE (a container's), so its Linux refuses to "
+    "raise a hard limit (EPERM); hmk's root has every capability"
+)
+
+DIFFERENCES: tuple[Difference, ...] = (
+    *(
+        Difference(call, "*", "*", NO_RTC, _alarm_clock, lambda: not host_has_rtc())
+        for call in ("clock_gettime", "clock_getres", "clock_nanosleep", "timer_create")
+    ),
+    *(
+        Difference(
+            call, "*", "-1", NO_CAP_SYS_RESOURCE, None, lambda: not host_root_can_raise_limits()
+        )
+        for call in ("setrlimit", "prlimit64")
+    ),
+)
 
 
 @cache
@@ -110,7 +166,13 @@ def explain(call: str, hmk: str, linux: str, args: str = "") -> str | None:
         return "hmk does not implement it (ENOSYS)"
     if linux == ENOSYS and call in QEMU_LACKS:
         return f"qemu-aarch64 lacks it: {QEMU_LACKS[call]}"
-    for d in DIFFERENCES:
-        if d.call == call and d.hmk in ("*", hmk) and d.linux in ("*", linux):
-            return d.why
-    return None
+    numbers = _numbers(args)
+    return next((d.why for d in DIFFERENCES if d.applies(call, hmk, linux, numbers)), None)
+
+
+def _numbers(args: str) -> list[int]:
+    """A call's arguments as the fuzzer prints them ("0x8, 0, ...")."""
+    try:
+        return [int(a, 0) for a in args.split(",") if a.strip()]
+    except ValueError:
+        return []

@@ -209,6 +209,7 @@ F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, LOCK_MAND = 1, 2, 4, 8, 32
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 15, 16
+F_SETSIG, F_GETSIG = 10, 11
 F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2  # struct f_owner_ex's types
 # ioctls (asm-generic/ioctls.h, linux/sockios.h, linux/timerfd.h); on a socket FIONREAD is
 # SIOCINQ and TIOCOUTQ is SIOCOUTQ

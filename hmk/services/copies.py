@@ -16,6 +16,8 @@ from __future__ import annotations
 from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.vspace import LINE, log_frame, log_user
+from hmk.linux.abi import MAX_RW_COUNT
+from hmk.linux.layout import TASK_SIZE
 
 __all__ = [
     "COPY_LINE",
@@ -45,6 +47,19 @@ COPY_PAGE = 131
 # a page zeroed: clear_page, 64 DC ZVA of a line each in a loop of 4 instructions (264,
 # anon_write_fault); the line writes are logged
 PAGE_CLEAR = 264
+
+
+def past_user(base: int, n: int) -> bool:
+    """access_ok's refusal: does the buffer [base, base + n) end past user space?"""
+    return base + n > TASK_SIZE
+
+
+def vector_past_user(vec) -> bool:
+    """import_iovec's access_ok of each buffer whole; a vector of one is cut at MAX_RW_COUNT
+    first (import_ubuf's order, as a send's or a receive's single buffer)."""
+    if len(vec) == 1:
+        return past_user(vec[0][0], min(vec[0][1], MAX_RW_COUNT))
+    return any(past_user(base, n) for base, n in vec)
 
 
 def lines(n: int) -> int:
@@ -91,6 +106,42 @@ def writable(space, vec, limit: int) -> int:
         if done >= limit:
             break
     return done
+
+
+class Copied(bytes):
+    """The bytes a write copied in from its caller's buffers: `wanted` were asked for, fewer
+    when a buffer faulted after these (an object that checks its own state first, as a
+    socket or an eventfd does, says its errno before the fault's)."""
+
+    wanted: int
+
+    def __new__(cls, data: bytes, wanted: int):
+        copied = super().__new__(cls, data)
+        copied.wanted = wanted
+        return copied
+
+    @property
+    def faulted(self) -> bool:
+        return len(self) < self.wanted
+
+
+def gather(space, vec) -> Copied:
+    """The bytes of the user buffers `vec` in order, up to the first that cannot be read (a
+    page at a time: what a copy from user space moves before it faults)."""
+    data, wanted = bytearray(), sum(n for _, n in vec)
+    for base, length in vec:
+        chunk = space.read(base, length) if length else b""
+        if chunk is not None:
+            data += chunk
+            continue
+        va, end = base, base + length
+        while va < end:
+            piece = space.read(va, min(end - va, PAGE_SIZE - va % PAGE_SIZE))
+            if piece is None:
+                return Copied(data, wanted)
+            data += piece
+            va += len(piece)
+    return Copied(data, wanted)
 
 
 def scatter(space, vec, data: bytes) -> bool:

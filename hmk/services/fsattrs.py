@@ -94,7 +94,7 @@ class Attributes:
 
     def sys_fstatfs(self, call, fd, buf, *_):
         with self.working(fdget=1) as ops:
-            f = self.table(call).file(_int(fd))
+            f = self.table(call).file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             ops.update(statfs=1)

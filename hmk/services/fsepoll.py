@@ -335,11 +335,9 @@ class Epoll:
         return signals.mask_restored(self._epoll_waits(call, epfd, events, maxevents, wait))
 
     def _epoll_waits(self, call, epfd, events, maxevents, wait):
+        """Linux 6.18's order (do_epoll_wait): the descriptor, the count, the buffer's range,
+        then the descriptor's kind."""
         maxevents = _int(maxevents)
-        if not 0 < maxevents <= MAX_EVENTS:
-            return -EINVAL
-        if events + maxevents * EVENT_BYTES > TASK_SIZE:
-            return -EFAULT
         fresh = int(not call.resumed)  # a wait going on looks at its ready list again only
         with self.working(fdget=fresh, epoll_wait=fresh) as ops:
             k = self.k
@@ -347,6 +345,10 @@ class Epoll:
             f = self.table(call).file(_int(epfd))
             if f is None:
                 return -EBADF
+            if not 0 < maxevents <= MAX_EVENTS:
+                return -EINVAL
+            if events + maxevents * EVENT_BYTES > TASK_SIZE:
+                return -EFAULT
             ep = f.node
             if not isinstance(ep, EventPoll):
                 return -EINVAL

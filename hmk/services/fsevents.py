@@ -156,8 +156,10 @@ class EventFd(EventFile):
         return value.to_bytes(8, "little")
 
     def write(self, call, f, data: bytes):
-        if len(data) != 8:  # exactly 8 (Linux checks it since 2024; before, fewer only)
-            return -EINVAL
+        if getattr(data, "wanted", len(data)) != 8:  # exactly 8 (Linux checks it since 2024;
+            return -EINVAL  # before, fewer only)
+        if len(data) != 8:
+            return -EFAULT
         value = int.from_bytes(data, "little")
         if value == COUNT_MAX:
             return -EINVAL

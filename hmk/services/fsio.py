@@ -55,15 +55,17 @@ from hmk.linux.abi import (
     SIGPIPE,
     SYNC_FILE_RANGE_FLAGS,
 )
-from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import (
     READ,
     WRITE,
+    Copied,
+    gather,
     lines,
     log_frame,
     log_vector,
     pages,
+    past_user,
     ring_spans,
     scatter,
     writable,
@@ -188,32 +190,42 @@ class FileIO:
             return 0
 
     def _read_call(self, call, fd, pos, vector, vectored: bool = False):
-        """A read: the descriptor, the vector (a readv's: checked, and nothing to read is 0
-        at once), then the access and the buffers' range (vfs_read's access_ok)."""
+        """A read in vfs_read's and vfs_readv's order: the descriptor, its access (EBADF), an
+        object with no read at all (EINVAL), the vector (a readv's: checked, and nothing to
+        read is 0 at once), the buffers' range (access_ok), then the read."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
+            if not f.readable:
+                return -EBADF
+            if isinstance(f.node, Stream) and not f.node.has("read"):
+                return -EINVAL
             vec = vector()
             if isinstance(vec, int):
                 return vec
             if vectored and not any(n for _, n in vec):
                 return 0
-            if not vectored and f.readable and _past_user(vec):
+            if not vectored and f.readable and past_user(*vec[0]):
                 return -EFAULT
             return self._read_file(call, f, vec, pos, ops)
 
     def _write_call(self, call, fd, pos, vector, vectored: bool = False):
+        """A write, in the order of a read (_read_call)."""
         with self.working(fdget=int(not call.resumed)) as ops:
             f = self._io_file(call, fd, pos)
             if isinstance(f, int):
                 return f
+            if not f.writable:
+                return -EBADF
+            if isinstance(f.node, Stream) and not f.node.has("write"):
+                return -EINVAL
             vec = vector()
             if isinstance(vec, int):
                 return vec
             if vectored and not any(n for _, n in vec):
                 return 0
-            if not vectored and f.writable and _past_user(vec):
+            if not vectored and f.writable and past_user(*vec[0]):
                 return -EFAULT
             return self._write_file(call, f, vec, pos, ops)
 
@@ -335,15 +347,17 @@ class FileIO:
         vec = _capped(vec)
         total = sum(length for _, length in vec)
         if isinstance(node, Device) and node.discards:
-            return total  # the bytes are never read (write_null)
+            return total  # the bytes are never read (write_null): any buffer will do
         if isinstance(node, File) and not self._fits(node, total + (f.pos if pos is None else pos)):
             return -ENOSPC  # refused before the bytes are read
-        data = b""
-        for base, length in vec:
-            chunk = call.space.read(base, length)
-            if chunk is None:
+        data = gather(call.space, vec)
+        if data.faulted and not isinstance(node, Stream):
+            # the bytes before the fault are written (a short count), or EFAULT; a pipe takes
+            # whole pages of them only (pipe_write copies a page at a time)
+            kept = len(data) // PAGE_SIZE * PAGE_SIZE if isinstance(node, Pipe) else len(data)
+            if not kept:
                 return -EFAULT
-            data += chunk
+            data, vec = Copied(data[:kept], kept), _capped(vec, kept)
         if _driven(node):
             start = f.pos if pos is None else pos
             n = self.peers["devhost"].write(call.task.proc, node, call.space, vec, start, data)
@@ -471,15 +485,10 @@ def packet_room(pipe: Pipe) -> int:
     return max(pipe.capacity // PAGE_SIZE - used, 0) * PAGE_SIZE
 
 
-def _past_user(vec) -> bool:
-    """Does a buffer of `vec` reach past user space (access_ok: EFAULT before anything)?"""
-    return any(base + min(n, MAX_RW_COUNT) > TASK_SIZE for base, n in vec)
-
-
-def _capped(vec) -> list[tuple[int, int]]:
-    """The user buffers of a read or write cut at MAX_RW_COUNT bytes in all, as Linux's
-    rw_verify_area cuts a call's count."""
-    out, left = [], MAX_RW_COUNT
+def _capped(vec, limit: int = MAX_RW_COUNT) -> list[tuple[int, int]]:
+    """The user buffers of a read or write cut at `limit` bytes in all (MAX_RW_COUNT, as
+    Linux's rw_verify_area cuts a call's count)."""
+    out, left = [], limit
     for base, length in vec:
         out.append((base, min(length, left)))
         left -= out[-1][1]

@@ -65,7 +65,6 @@ from hmk.linux.abi import (
     IN_CLOSE_WRITE,
     IN_MODIFY,
     IN_OPEN,
-    MAX_RW_COUNT,
     MFD_ALLOW_SEALING,
     MFD_CLOEXEC,
     MFD_EXEC,
@@ -82,6 +81,7 @@ from hmk.linux.abi import (
     O_EXCL,
     O_NOFOLLOW,
     O_NONBLOCK,
+    O_PATH,
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
@@ -96,9 +96,9 @@ from hmk.linux.abi import (
     POLLWRNORM,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
-from hmk.linux.layout import TASK_SIZE
 from hmk.linux.strace import signed as _signed
-from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user
+from hmk.services import fsacl
+from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user, vector_past_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
@@ -144,14 +144,21 @@ class OpenFile:
         self.named: tuple | None = None  # (directory, name) it was opened by, for inotify
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
         self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
+        self.signum = 0  # ...and which (F_SETSIG; 0: SIGIO)
+
+    @property
+    def path_only(self) -> bool:
+        """Opened with O_PATH: it names its node (for fstat, a lookup's dirfd, fchdir, dup,
+        ...) and opens nothing; the calls that take an open file refuse it (EBADF)."""
+        return bool(self.flags & O_PATH)
 
     @property
     def readable(self) -> bool:
-        return self.flags & O_ACCMODE != O_WRONLY
+        return self.flags & O_ACCMODE != O_WRONLY and not self.path_only
 
     @property
     def writable(self) -> bool:
-        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not self.path_only
 
 
 class FileTable:
@@ -196,9 +203,13 @@ class FileTable:
             fd += 1
         return out
 
-    def file(self, fd) -> OpenFile | None:
+    def file(self, fd, raw: bool = False) -> OpenFile | None:
+        """The open file `fd` names; an O_PATH one only for a call that takes it (`raw`, as
+        Linux's fdget_raw: fstat, fstatfs, fchdir, dup, a lookup's dirfd, ...)."""
         entry = self.fds.get(fd)
-        return entry[0] if entry else None
+        if entry is None or entry[0].path_only and not raw:
+            return None
+        return entry[0]
 
     def close(self, fd: int) -> int:
         entry = self.fds.pop(fd, None)
@@ -592,7 +603,8 @@ class FsMgr(
         node = f.node
         ops = {"file_release": 1}
         self.locks_released(f)
-        self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
+        if not f.path_only:  # (nothing was opened)
+            self.notify(node, IN_CLOSE_WRITE if f.writable else IN_CLOSE_NOWRITE, named=f.named)
         if isinstance(node, Pipe) and node.readers == 0 and node.writers == 0:
             for pa in node.frames.values():
                 self.k.frames.free(pa)
@@ -652,10 +664,17 @@ class FsMgr(
                     return -ENOENT
                 if parent.readonly:
                     return -EROFS
-                node = self.made(call, parent, name, File(perm=mode & 0o777 & ~t.umask))
+                node = self.made(call, parent, name, File(perm=mode & 0o777))
                 ops.update(create=1)
             elif flags & O_CREAT and flags & O_EXCL:
                 return -EEXIST
+            if flags & O_PATH:  # nothing is opened: any kind of node, the link itself
+                if flags & O_DIRECTORY and not isinstance(node, Dir):
+                    return -ENOTDIR
+                ops.update(file_open=1, fd_install=1)
+                f = OpenFile(node, flags & ~O_CLOEXEC)
+                f.named = (parent, name)
+                return t.install(fd, f, bool(flags & O_CLOEXEC))
             if isinstance(node, Symlink):
                 return -ELOOP  # O_NOFOLLOW on a link
             if isinstance(node, SocketName):
@@ -714,7 +733,7 @@ class FsMgr(
     def sys_dup(self, call, fd, *_):
         with self.working(fdget=1) as ops:
             t = self.table(call)
-            f = t.file(_int(fd))
+            f = t.file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             new = t.lowest_fd()
@@ -731,7 +750,7 @@ class FsMgr(
                 return -EINVAL
             if not 0 <= new < t.nofile:
                 return -EBADF
-            f = t.file(old)
+            f = t.file(old, raw=True)
             if f is None:
                 return -EBADF
             if new in t.fds:
@@ -748,6 +767,8 @@ class FsMgr(
             if entry is None:
                 return -EBADF
             f, cloexec = entry
+            if f.path_only and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+                return -EBADF  # (Linux's check_fcntl_cmd)
             ops.update(fcntl=int(not call.resumed))
             if cmd in LOCK_COMMANDS:
                 return self.fcntl_lock(call, f, cmd, arg, ops)
@@ -769,7 +790,7 @@ class FsMgr(
                 t.fds[fd] = (f, bool(arg & FD_CLOEXEC))
                 return 0
             if cmd == F_GETFL:
-                return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)
+                return f.flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH)
             if cmd == F_SETFL:
                 f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
                 return 0
@@ -829,11 +850,10 @@ class FsMgr(
         log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
         self.work()  # the vector's lines, charged before a fault or a request takes them
         vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
-        for base, length in vec:
-            if length >> 63:
-                return -EINVAL
-            if base + min(length, MAX_RW_COUNT) > TASK_SIZE:
-                return -EFAULT
+        if any(length >> 63 for _, length in vec):  # every length is checked as it is copied,
+            return -EINVAL  # then every range (iovec_from_user, then __import_iovec)
+        if vector_past_user(vec):
+            return -EFAULT
         return vec
 
     def sys_lseek(self, call, fd, offset, whence, *_):
@@ -1058,6 +1078,8 @@ class FsMgr(
             return -EROFS
         self.work(access=1)
         node.mode = node.mode & ~0o7777 | mode & 0o7777
+        if node.xattrs and fsacl.ACCESS in node.xattrs:  # its ACL follows (posix_acl_chmod)
+            node.xattrs[fsacl.ACCESS] = fsacl.chmod(node.xattrs[fsacl.ACCESS], node.mode)
         self.notify(node, IN_ATTRIB)
         return 0
 

@@ -32,6 +32,7 @@ from hmk.linux.abi import (
     EFAULT,
     EINVAL,
     EISDIR,
+    ENAMETOOLONG,
     ENOENT,
     ENOTDIR,
     ENOTEMPTY,
@@ -47,6 +48,7 @@ from hmk.linux.abi import (
     IN_MOVE_SELF,
     IN_MOVED_FROM,
     IN_MOVED_TO,
+    NAME_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     STATX_BASIC_STATS,
@@ -55,6 +57,7 @@ from hmk.linux.abi import (
     UTIME_OMIT,
 )
 from hmk.linux.strace import signed as _signed
+from hmk.services import fsacl
 from hmk.services.addrspace import read_path
 from hmk.services.copies import lines, log_user
 from hmk.services.vfs import Dir, File, Node, Symlink, file_system
@@ -77,28 +80,55 @@ class Namespace:
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
-        start = self._start(call, dirfd)
+        start = self._start(call, dirfd, name)
         if isinstance(start, int):
             self.work(path_copy=1, fdget=1)
             return start
         before = self.vfs.lookups
         node, parent, last = self.vfs.walk(start, name, follow)
-        fdget = int(_int(dirfd) != AT_FDCWD)
+        fdget = int(_int(dirfd) != AT_FDCWD and not name.startswith(b"/"))
         self.work(path_copy=1, fdget=fdget, walk=1, lookup=self.vfs.lookups - before)
         if isinstance(node, int):
             return -node
         return node, parent, last
 
-    def _start(self, call, dirfd) -> Dir | int:
+    def _start(self, call, dirfd, path: bytes = b"") -> Dir | int:
+        """Where a lookup of `path` starts: the directory `dirfd` names (an absolute path
+        does not look at it)."""
         t = self.table(call)
-        if _int(dirfd) == AT_FDCWD:
+        if _int(dirfd) == AT_FDCWD or path.startswith(b"/"):
             return t.cwd
-        f = t.file(_int(dirfd))
+        f = t.file(_int(dirfd), raw=True)
         if f is None:
             return -EBADF
         if not isinstance(f.node, Dir):
             return -ENOTDIR
         return f.node
+
+    def _parent(self, call, dirfd, path_ptr):
+        """Linux's filename_parentat: (the directory holding the path's last component, that
+        component, whether a slash follows it), or -errno. The component is not looked up:
+        it may be too long, missing, or "" (the path "/"), "." or ".."."""
+        name = read_path(call.space, path_ptr)
+        if isinstance(name, int) or not name:
+            self.work(path_copy=1)
+            return -ENOENT if name == b"" else name
+        start = self._start(call, dirfd, name)
+        if isinstance(start, int):
+            self.work(path_copy=1, fdget=1)
+            return start
+        stripped = name.rstrip(b"/")
+        head, _, last = stripped.rpartition(b"/")
+        if name.startswith(b"/") and not head:
+            head = b"/"
+        before = self.vfs.lookups
+        parent = self.vfs.walk(start, head)[0] if head else start
+        self.work(path_copy=1, walk=1, lookup=self.vfs.lookups - before)
+        if isinstance(parent, int):
+            return -parent
+        if not isinstance(parent, Dir):
+            return -ENOENT if parent is None else -ENOTDIR
+        return parent, last, len(stripped) != len(name)
 
     def _out(self, call, buf: int, data: bytes) -> int:
         """`data` copied out to `buf` (its lines logged after the copy): 0, or -EFAULT."""
@@ -110,7 +140,7 @@ class Namespace:
     # ---- attributes ----------------------------------------------------------------------
     def sys_fstat(self, call, fd, buf, *_):
         with self.working(fdget=1) as ops:
-            f = self.table(call).file(_int(fd))
+            f = self.table(call).file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             ops.update(stat=1)
@@ -147,7 +177,7 @@ class Namespace:
         empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
         if empty and _int(dirfd) != AT_FDCWD:
             ops.update(fdget=1)
-            f = t.file(_int(dirfd))
+            f = t.file(_int(dirfd), raw=True)
             return -EBADF if f is None else f.node
         if flags & ~STATX_FLAGS:
             return -EINVAL
@@ -184,7 +214,17 @@ class Namespace:
     def sys_readlinkat(self, call, dirfd, path_ptr, buf, size, *_):
         if _int(size) <= 0:
             return -EINVAL  # before the path (do_readlinkat)
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
+        if read_path(call.space, path_ptr) == b"":  # the descriptor's own node: a link it
+            self.work(path_copy=1, fdget=1)  # names (opened O_PATH | O_NOFOLLOW), or ENOENT
+            fd = _int(dirfd)
+            f = None if fd == AT_FDCWD else self.table(call).file(fd, raw=True)
+            if f is None and fd != AT_FDCWD:
+                return -EBADF
+            found = (f.node if f else None, None, b"")
+            if not isinstance(found[0], Symlink):
+                return -ENOENT
+        else:
+            found = self._lookup(call, dirfd, path_ptr, follow=False)
         if isinstance(found, int):
             return found
         node = found[0]
@@ -291,8 +331,19 @@ class Namespace:
         return -EROFS if parent.readonly else (parent, name)
 
     def made(self, call, parent: Dir, name: bytes, node: Node) -> Node:
-        """`node` new under `name` in `parent`: the caller's (its effective ids), stamped
-        now, and announced to the directory's watches (IN_CREATE)."""
+        """`node` new under `name` in `parent`: its permissions (as asked) masked by the
+        caller's umask, or by the directory's default ACL, which it inherits
+        (hmk.services.fsacl); the caller's (its effective ids), stamped now, and announced to
+        the directory's watches (IN_CREATE)."""
+        default = (parent.xattrs or {}).get(fsacl.DEFAULT)
+        if isinstance(node, Symlink):
+            pass  # (always 0777)
+        elif default is None:
+            node.mode &= ~self.table(call).umask
+        else:
+            node.mode, access, inherited = fsacl.inherit(default, node.mode, isinstance(node, Dir))
+            acls = {fsacl.ACCESS: access, fsacl.DEFAULT: inherited}
+            node.xattrs = {k: v for k, v in acls.items() if v is not None} or None
         node.uid, node.gid = call.task.uids[1], call.task.gids[1]
         node.mtime = self.wall_ns()
         parent.add(name, node)
@@ -343,7 +394,7 @@ class Namespace:
         if isinstance(new, int):
             return new
         parent, name = new
-        self.made(call, parent, name, Dir(perm=mode & 0o777 & ~self.table(call).umask))
+        self.made(call, parent, name, Dir(perm=mode & 0o777))
         self.work(create=1)
         return 0
 
@@ -389,24 +440,41 @@ class Namespace:
             or flags == RENAME_NOREPLACE | RENAME_EXCHANGE
         ):
             return -EINVAL
-        src = self._lookup(call, olddirfd, old_ptr, follow=False)
+        # Linux's order (do_renameat2): both parents, the mounts, the last names' kinds, the
+        # write access, then the last names looked up (the source's first)
+        src = self._parent(call, olddirfd, old_ptr)
         if isinstance(src, int):
             return src
-        dst = self._lookup(call, newdirfd, new_ptr, follow=False)
+        dst = self._parent(call, newdirfd, new_ptr)
         if isinstance(dst, int):
             return dst
-        node, sparent, sname = src
-        target, dparent, dname = dst
+        (sparent, sname, sslash), (dparent, dname, dslash) = src, dst
         if file_system(sparent) is not file_system(dparent):
-            return -EXDEV  # Linux checks the mounts before it looks the names up
-        if node is None:
-            return -ENOENT
+            return -EXDEV
+        if sname in (b"", b".", b".."):
+            return -EBUSY
+        if dname in (b"", b".", b".."):
+            return -EEXIST if flags & RENAME_NOREPLACE else -EBUSY
         if sparent.readonly or dparent.readonly:
             return -EROFS
-        if flags & RENAME_EXCHANGE:
-            return self._exchange(node, sparent, sname, target, dparent, dname)
+        if len(sname) > NAME_MAX:
+            return -ENAMETOOLONG
+        node = sparent.entries.get(sname)
+        if node is None:
+            return -ENOENT
+        if len(dname) > NAME_MAX:
+            return -ENAMETOOLONG
+        target = dparent.entries.get(dname)
         if target is not None and flags & RENAME_NOREPLACE:
             return -EEXIST
+        if flags & RENAME_EXCHANGE and target is None:
+            return -ENOENT
+        if flags & RENAME_EXCHANGE and dslash and not isinstance(target, Dir):
+            return -ENOTDIR
+        if not isinstance(node, Dir) and (sslash or dslash and not flags & RENAME_EXCHANGE):
+            return -ENOTDIR  # a trailing slash names a directory
+        if flags & RENAME_EXCHANGE:
+            return self._exchange(node, sparent, sname, target, dparent, dname)
         if target is node:
             return 0
         if isinstance(node, Dir):
@@ -485,7 +553,7 @@ class Namespace:
     def sys_fchdir(self, call, fd, *_):
         with self.working(fdget=1) as ops:
             t = self.table(call)
-            f = t.file(_int(fd))
+            f = t.file(_int(fd), raw=True)
             if f is None:
                 return -EBADF
             if not isinstance(f.node, Dir):

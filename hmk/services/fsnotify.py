@@ -159,14 +159,14 @@ class Notify:
             return t.install(fd, f, bool(flags & O_CLOEXEC))
 
     def sys_inotify_add_watch(self, call, fd, path_ptr, mask, *_):
-        mask &= 0xFFFFFFFF
-        if mask & IN_MASK_ADD and mask & IN_MASK_CREATE or not mask & ALL_INOTIFY_BITS:
+        mask &= 0xFFFFFFFF  # Linux's order: the mask's bits, the descriptor, then the flags
+        if mask & ~ALL_INOTIFY_BITS or not mask:
             return -EINVAL
         with self.working(fdget=1):
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if not isinstance(f.node, Inotify):
+            if mask & IN_MASK_ADD and mask & IN_MASK_CREATE or not isinstance(f.node, Inotify):
                 return -EINVAL
         found = self._lookup(call, -100, path_ptr, follow=not mask & IN_DONT_FOLLOW)
         if isinstance(found, int):

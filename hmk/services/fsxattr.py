@@ -24,6 +24,7 @@ from hmk.hw.events import READ
 from hmk.linux.abi import (
     AT_FDCWD,
     E2BIG,
+    EACCES,
     EBADF,
     EEXIST,
     EFAULT,
@@ -41,10 +42,11 @@ from hmk.linux.abi import (
     XATTR_REPLACE,
     XATTR_SIZE_MAX,
 )
+from hmk.services import fsacl
 from hmk.services.copies import lines, log_user
 from hmk.services.fsnames import _int
 from hmk.services.fstypes import XATTRS
-from hmk.services.vfs import Dir, File
+from hmk.services.vfs import Dir, File, Symlink
 
 NAMESPACES = (b"user.", b"trusted.", b"security.")
 STICKY = 0o1000
@@ -108,6 +110,8 @@ class ExtendedAttributes:
         node = self._xattr_node(call, where)
         if isinstance(node, int):
             return node
+        if name in fsacl.NAMES:
+            return self._set_acl(call, node, name, value)
         err = self._xattr_change(call, node, name)
         if err:
             return err
@@ -129,7 +133,11 @@ class ExtendedAttributes:
         node = self._xattr_node(call, where)
         if isinstance(node, int):
             return node
-        err = self._xattr_allowed(call, node, name, write=False) or self._xattr_kept(node, name)
+        if name in fsacl.NAMES:
+            err = self._acl_kept(node, name)
+            err = 0 if err == -ENODATA else err  # (an ACL it cannot have: none to read)
+        else:
+            err = self._xattr_allowed(call, node, name, write=False) or self._xattr_kept(node, name)
         if err:
             return err
         with self.working(xattr_get=1) as ops:
@@ -151,6 +159,8 @@ class ExtendedAttributes:
         kept = self.mounts.of(node).kind in XATTRS
         names = sorted(node.xattrs or (), reverse=True) if kept else []
         names = [n for n in names if root or not n.startswith(b"trusted.")]
+        acls = [n for n in fsacl.NAMES if n in names]  # the ACLs first, as posix_acl_listxattr
+        names = acls + [n for n in names if n not in acls]
         blob = b"".join(n + b"\0" for n in names)
         with self.working(xattr_get=1, xattr_name=len(names)) as ops:
             if not size or not blob:
@@ -167,6 +177,8 @@ class ExtendedAttributes:
         node = self._xattr_node(call, where)
         if isinstance(node, int):
             return node
+        if name in fsacl.NAMES:
+            return self._set_acl(call, node, name, b"")
         err = self._xattr_change(call, node, name)
         if err:
             return err
@@ -175,6 +187,47 @@ class ExtendedAttributes:
                 return -ENODATA
             del node.xattrs[name]
         self.notify(node, IN_ATTRIB)
+        return 0
+
+    def _set_acl(self, call, node, name: bytes, value: bytes) -> int:
+        """A POSIX ACL set (an empty value: removed), in Linux's order (vfs_set_acl,
+        set_posix_acl): the mount's write access, the value parsed, the file system's support,
+        a default ACL's directory, the owner (or root), the ACL's validity. hmk.services.fsacl
+        says what it does to the mode."""
+        if self.mounts.of(node).readonly:
+            return -EROFS
+        acl = fsacl.parse(value)
+        if isinstance(acl, int):
+            return acl
+        err = self._acl_kept(node, name)
+        if err == -ENODATA:
+            return 0 if acl is None else -EACCES
+        if err:
+            return err
+        if call.task.uids[1] not in (0, node.uid):
+            return -EPERM
+        if acl is not None and fsacl.valid(acl):
+            return -EINVAL
+        with self.working(xattr_set=1, copy_line=lines(len(value))):
+            attrs = node.xattrs if node.xattrs is not None else {}
+            if name == fsacl.ACCESS and acl is not None:
+                node.mode, equivalent = fsacl.equivalent_mode(acl, node.mode)
+                acl = None if equivalent else acl
+            if acl is None:
+                attrs.pop(name, None)
+            else:
+                attrs[name] = fsacl.encode(acl)
+            node.xattrs = attrs
+        self.notify(node, IN_ATTRIB)
+        return 0
+
+    def _acl_kept(self, node, name: bytes) -> int:
+        """Can `node` have the ACL `name`? 0, -EOPNOTSUPP (a file system without them, a
+        symlink), or -ENODATA (a default ACL on anything but a directory: EACCES to set)."""
+        if self.mounts.of(node).kind not in XATTRS or isinstance(node, Symlink):
+            return -EOPNOTSUPP
+        if name == fsacl.DEFAULT and not isinstance(node, Dir):
+            return -ENODATA
         return 0
 
     # ---- their checks --------------------------------------------------------------------

@@ -9,7 +9,7 @@ import struct
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
 from hmk.linux.abi import EFAULT, EINVAL, ENOMEM, EPERM, ESRCH
 from hmk.linux.layout import page_up
-from hmk.services.copies import READ, WRITE, lines, log_vector, pages
+from hmk.services.copies import READ, WRITE, lines, log_vector, pages, vector_past_user
 
 UIO_MAXIOV = 1024
 
@@ -20,22 +20,32 @@ class MemoryQueries:
     def sys_mincore(self, call, addr, length, vec, *_):
         """Which pages of a range are resident: a byte per page, 1 where the page table maps
         it (the zero page and copy-on-write pages too), as Linux's mincore reads the page
-        tables; an aligned start, ENOMEM when part of the range is not mapped."""
+        tables. Linux's order: an aligned start (EINVAL), the range in user space (ENOMEM),
+        the vector's (EFAULT); then a VMA at a time, at most a page of the vector at a time,
+        each part written before the next is looked at (a hole: ENOMEM, a fault: EFAULT)."""
         space = call.space
         if addr % PAGE_SIZE:
             return -EINVAL
         end = addr + page_up(length)
         if not 0 <= addr <= end <= VA_LIMIT:
             return -ENOMEM
-        self.work(vma_find=1)
-        if not self._mapped(space, addr, end):
-            return -ENOMEM
-        self.work(pte_walk=(end - addr) // PAGE_SIZE)
-        resident = bytes(
-            int(space.tables.translate(space.root, va) is not None)
-            for va in range(addr, end, PAGE_SIZE)
-        )
-        return 0 if space.write(vec, resident) else -EFAULT
+        if vec + (end - addr) // PAGE_SIZE > VA_LIMIT:
+            return -EFAULT
+        while addr < end:
+            self.work(vma_find=1)
+            vma = space.find(addr)
+            if vma is None:
+                return -ENOMEM
+            stop = min(vma.end, end, addr + PAGE_SIZE * PAGE_SIZE)
+            self.work(pte_walk=(stop - addr) // PAGE_SIZE)
+            resident = bytes(
+                int(space.tables.translate(space.root, va) is not None)
+                for va in range(addr, stop, PAGE_SIZE)
+            )
+            if not space.write(vec, resident):
+                return -EFAULT
+            vec, addr = vec + len(resident), stop
+        return 0
 
     def sys_process_vm_readv(self, call, pid, local, nlocal, remote, nremote, flags, *_):
         return self._cross_copy(call, pid, local, nlocal, remote, nremote, flags, to_remote=False)
@@ -49,14 +59,16 @@ class MemoryQueries:
         root or the target's user (ptrace's access check)."""
         if flags:
             return -EINVAL
-        if nlocal > UIO_MAXIOV or nremote > UIO_MAXIOV:
-            return -EINVAL
+        # Linux's order (process_vm_rw): the local vector imported (nothing to move: 0), then
+        # the remote one (no bytes in it: 0), then the process
         vectors = []
-        for ptr, n in ((local, nlocal), (remote, nremote)):
-            raw = call.space.read(ptr, 16 * n) if n else b""
-            if raw is None:
-                return -EFAULT
-            vectors.append([struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)])
+        for ptr, n, imported in ((local, nlocal & 0xFFFFFFFF, True), (remote, nremote, False)):
+            vec = _user_vector(call.space, ptr, n, imported)
+            if isinstance(vec, int):
+                return vec
+            if not any(length for _, length in vec):
+                return 0
+            vectors.append(vec)
         target = self.peers["procmgr"].tasks.get(pid & 0xFFFFFFFF)
         if target is None or target.zombie or target.virtual:
             return -ESRCH
@@ -91,6 +103,23 @@ class MemoryQueries:
         self.work(copy_page=len(pages(0, moved)), copy_line=lines(moved))
         wanted = min(sum(n for _, n in src_vec), sum(n for _, n in dst_vec))
         return -EFAULT if wanted and not moved else moved
+
+
+def _user_vector(space, ptr: int, n: int, imported: bool):
+    """A struct iovec array as Linux copies it in (iovec_from_user): at most UIO_MAXIOV
+    entries, no negative length (EINVAL), readable (EFAULT); an `imported` one (import_iovec)
+    also within user space (access_ok: EFAULT)."""
+    if n > UIO_MAXIOV:
+        return -EINVAL
+    raw = space.read(ptr, 16 * n) if n else b""
+    if raw is None:
+        return -EFAULT
+    vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
+    if any(length >> 63 for _, length in vec):
+        return -EINVAL
+    if imported and vector_past_user(vec):
+        return -EFAULT
+    return vec
 
 
 def pages_of(base: int, n: int):

@@ -108,11 +108,14 @@ class NetIO:
         return self._as_netmgr(call, serve)
 
     def stream_write(self, call, sock: Socket, f, data: bytes):
-        """write(2) on a socket: a send with no flags and no address."""
+        """write(2) on a socket: a send with no flags and no address (of bytes whose copy
+        faulted: EFAULT after the socket's own checks)."""
+        length = getattr(data, "wanted", len(data))
 
         def serve():
             with self.working() as ops:
-                return self._give(call, sock, f, lambda: data, len(data), 0, None, None, ops)
+                fetch = lambda: None if getattr(data, "faulted", False) else data  # noqa: E731
+                return self._give(call, sock, f, fetch, length, 0, None, None, ops)
 
         return self._as_netmgr(call, serve)
 

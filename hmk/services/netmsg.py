@@ -30,7 +30,7 @@ from hmk.linux.abi import (
     SOL_SOCKET,
 )
 from hmk.linux.clock import read_timespec
-from hmk.linux.layout import TASK_SIZE
+from hmk.services.copies import vector_past_user
 from hmk.services.fsnames import _int
 from hmk.services.netio import Got
 from hmk.services.sockets import Socket
@@ -125,14 +125,14 @@ class NetMsg:
         raw = self._read(call, iov, 16 * iovlen)
         if raw is None:
             return -EFAULT
+        entries = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovlen)]
+        if any(n >> 63 for _, n in entries):
+            return -EINVAL  # a negative length (iovec_from_user: before any range is checked)
+        if vector_past_user(entries):
+            return -EFAULT  # past user space (access_ok)
         vec, total = [], 0
-        for i in range(iovlen):
-            base, n = struct.unpack_from("<QQ", raw, 16 * i)
-            if n >> 63:
-                return -EINVAL  # a negative length (import_iovec)
+        for base, n in entries:
             n = min(n, MAX_RW_COUNT - total)
-            if base + n > TASK_SIZE:
-                return -EFAULT  # past user space (access_ok)
             vec.append((base, n))
             total += n
         return vec
@@ -196,7 +196,7 @@ class NetMsg:
                 ops.update(scm_send=int(not fds), scm_fd=len(numbers))
                 table = fs.tables[call.task.pid]
                 for fd in numbers:
-                    held = table.file(fd)
+                    held = table.file(fd, raw=True)  # (scm_fp_copy's fget_raw)
                     if held is None:
                         return fail(-EBADF)
                     fs.hold(held)

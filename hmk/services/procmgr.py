@@ -638,11 +638,8 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             ops.update(copy_page=1, copy_line=lines(len(data)))
             return 0
 
-    def _affinity_target(self, call, pid: int, size: int):
-        """The task sched_{get,set}affinity names (0: the caller), or -errno; the mask's size
-        must be whole longs, as Linux's."""
-        if size < 8 or size % 8:
-            return -EINVAL
+    def _affinity_target(self, call, pid: int):
+        """The task sched_{get,set}affinity names (0: the caller), or -ESRCH."""
         task = call.task if pid == 0 else self._task_or_thread(pid)
         return -ESRCH if task is None else task
 
@@ -657,8 +654,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
 
     def sys_sched_getaffinity(self, call, pid, size, mask, *_):
         """The CPUs a thread may run on: hmk models one core, CPU 0."""
+        size &= 0xFFFFFFFF  # an unsigned int: whole longs, enough bits for the CPUs (one)
+        if not size * 8 & 0xFFFFFFFF or size % 8:
+            return -EINVAL
         with self.working(task_field=1):
-            task = self._affinity_target(call, _signed(pid), size)
+            task = self._affinity_target(call, _signed(pid))
             if isinstance(task, int):
                 return task
             if not call.space.write(mask, (1).to_bytes(8, "little")):
@@ -668,14 +668,15 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_sched_setaffinity(self, call, pid, size, mask, *_):
         """Allowed when the mask includes the one modelled core (CPU 0), as Linux refuses a
         mask with no online CPU in it."""
+        size &= 0xFFFFFFFF  # an unsigned int: the mask's first bytes, up to a long's
+        raw = call.space.read(mask, min(size, 8)) if size else b""
+        if raw is None:
+            return -EFAULT  # copied in before the thread is looked up
         with self.working(task_field=1):
-            task = self._affinity_target(call, _signed(pid), max(size, 8) if size else 0)
+            task = self._affinity_target(call, _signed(pid))
             if isinstance(task, int):
                 return task
-            raw = call.space.read(mask, 1)
-            if raw is None:
-                return -EFAULT
-            return 0 if raw[0] & 1 else -EINVAL
+            return 0 if raw[:1] and raw[0] & 1 else -EINVAL
 
     @charged(task_field=1)
     def sys_membarrier(self, call, cmd, flags, cpu_id, *_):

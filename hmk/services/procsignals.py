@@ -196,7 +196,7 @@ class SignalCalls:
         if call.task.uids[1] != 0 and call.task.uids[0] not in target.uids:
             return -EPERM
         tables = self.peers["fsmgr"].tables
-        f = tables[target.pid].file(target_fd & 0xFFFFFFFF)
+        f = tables[target.pid].file(target_fd & 0xFFFFFFFF, raw=True)  # (fget_task's)
         if f is None:
             return -EBADF
         mine = tables[call.task.pid]

@@ -136,8 +136,8 @@ def _devices(fs, dev: Dir) -> None:
         node.ino = fd + 3  # the numbers Linux's pts give do not matter; stable ones do
         node.mode = stat.S_IFCHR | 0o620
     dev.add(b"tty", Device(0x500, stdin_read, console_write(1), console=True))
-    dev.add(b"null", Device(0x103, nothing, len, discards=True))
-    dev.add(b"zero", Device(0x105, lambda n: b"\0" * n, len, discards=True))
+    dev.add(b"null", Device(0x103, nothing, len))
+    dev.add(b"zero", Device(0x105, lambda n: b"\0" * n, len))
     dev.add(b"urandom", Device(0x109, random, len))
     dev.add(b"random", Device(0x108, random, len))
     dev.add(b"ram0", devhost.BlockDevice())

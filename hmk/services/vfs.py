@@ -188,19 +188,21 @@ class File(Node):
 
 class Device(Node):
     """A character device: `read(n)` returns bytes, `write(data)` a count. `console`: the
-    console's (its requests go to the driver host). `discards`: a write takes any count
-    without reading the bytes (Linux's write_null, /dev/null's and /dev/zero's). A memory
-    device (major 1: null, zero, random, urandom) has no position: pread, pwrite and lseek
-    are fine and change nothing."""
+    console's (its requests go to the driver host). A memory device (major 1: null, zero,
+    random, urandom) has no position: pread, pwrite and lseek are fine and change nothing."""
 
     @property
     def memory(self) -> bool:
         return self.rdev >> 8 == 1
 
-    def __init__(self, rdev: int, read, write, console: bool = False, discards: bool = False):
+    @property
+    def discards(self) -> bool:
+        """null and zero: a write takes any count without reading the caller's buffer."""
+        return self.rdev in (0x103, 0x105)
+
+    def __init__(self, rdev: int, read, write, console: bool = False):
         super().__init__(stat.S_IFCHR | 0o666)
         self.rdev, self.read, self.write, self.console = rdev, read, write, console
-        self.discards = discards
 
 
 class Symlink(Node):
@@ -291,7 +293,9 @@ class Stream(Node):
       again when it wakes, with `call.resumed` set. May return (bytes, spans): the frames
       (pa, length) the bytes were copied from, so their lines go through the memory hierarchy.
     - `write(call, f, data)`: the count written, or -errno / ERESTARTSYS as read; may return
-      (count, spans) for the frames the bytes were copied to.
+      (count, spans) for the frames the bytes were copied to. `data` is a copies.Copied: when
+      the caller's buffer faulted (`data.faulted`), the object says the errno its own checks
+      give first, else EFAULT.
     - `poll(f)`: what the object is ready for now, as a poll(2) revents mask (POLLIN, POLLOUT,
       POLLHUP, POLLERR, POLLRDHUP, ...); the caller masks it with what was asked.
     - `released(f)`: the last descriptor of the open file `f` went.
@@ -317,6 +321,11 @@ class Stream(Node):
 
     def write(self, call, f, data: bytes):
         return -EINVAL
+
+    def has(self, method: str) -> bool:
+        """Does this kind of object have a read (or write) of its own? Without one, Linux's
+        file has no such operation: reading (writing) it is EINVAL before anything else."""
+        return getattr(type(self), method) is not getattr(Stream, method)
 
     def poll(self, f) -> int:
         return 0

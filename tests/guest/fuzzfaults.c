@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -222,6 +223,129 @@ static void orders(const char *dir)
     close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(efd), close(dfd);
 }
 
+/* rename looks both parents up before either last name (do_renameat2); an absolute path
+ * never looks at its dirfd */
+static void names(void)
+{
+    char longname[300], buf[256];
+    long v[8];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    close(open("ffile", O_CREAT | O_WRONLY, 0600));
+    v[0] = S4(SYS_renameat, AT_FDCWD, "missing", AT_FDCWD, longname);
+    v[1] = S4(SYS_renameat, AT_FDCWD, longname, AT_FDCWD, "missing/x");
+    v[2] = S4(SYS_renameat, AT_FDCWD, "ffile", AT_FDCWD, ".");
+    v[3] = S5(SYS_renameat2, AT_FDCWD, "ffile", AT_FDCWD, "..", RENAME_NOREPLACE);
+    v[4] = S4(SYS_renameat, AT_FDCWD, "/", AT_FDCWD, "x");
+    v[5] = S4(SYS_renameat, AT_FDCWD, "ffile/", AT_FDCWD, "x");
+    v[6] = S4(SYS_renameat, AT_FDCWD, "ffile", AT_FDCWD, "x/");
+    v[7] = S5(SYS_renameat2, AT_FDCWD, "ffile", AT_FDCWD, "missing", RENAME_EXCHANGE);
+    printf("renameat: missing to a long name %ld; long to a missing dir %ld; to . %ld\n", v[0],
+           v[1], v[2]);
+    printf("renameat: to .. not replacing %ld; / %ld; slashes %ld %ld; exchange, none %ld\n",
+           v[3], v[4], v[5], v[6], v[7]);
+    v[0] = S4(SYS_newfstatat, 1000, "/", buf, 0);
+    v[1] = S4(SYS_newfstatat, 1000, "x", buf, 0);
+    v[2] = S4(SYS_renameat, 1000, "ffile", 1001, "fmoved");
+    v[3] = S4(SYS_renameat, AT_FDCWD, "ffile", 1001, "/nope/fmoved");
+    printf("an absolute path, a bad dirfd: fstatat %ld (relative %ld); renameat %ld, %ld\n",
+           v[0], v[1], v[2], v[3]);
+    int in = (int)S1(SYS_inotify_init1, 0);
+    v[0] = S3(SYS_inotify_add_watch, -1, ".", 0x80001);
+    v[1] = S3(SYS_inotify_add_watch, -1, ".", 0x30000001);
+    v[2] = S3(SYS_inotify_add_watch, in, ".", 0);
+    v[3] = S3(SYS_inotify_add_watch, in, ".", 0x40000000);
+    printf("inotify_add_watch, a bad fd: an unknown bit %ld, add and create %ld; no bits %ld; "
+           "only IN_ISDIR %ld\n",
+           v[0], v[1], v[2], v[3]);
+    close(in);
+    unlink("ffile");
+}
+
+/* mincore a VMA at a time, its vector written as it goes; process_vm_readv's vectors before
+ * the process (nothing to move: 0) */
+static void memory(void)
+{
+    long v[8];
+    char *m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *ro = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char vec[4] = {9, 9, 9, 9};
+    m[0] = 1;
+    munmap(m + 4096, 4096);
+    v[0] = S3(SYS_mincore, m, 3 * 4096, ro);
+    v[1] = S3(SYS_mincore, m, 3 * 4096, vec);
+    v[2] = S3(SYS_mincore, m + 4096, 4096, vec + 2);
+    v[3] = S3(SYS_mincore, m, 4096, -4096L);
+    printf("mincore: read-only vector %ld; a hole %ld, written before it %d %d; in it %ld; "
+           "past %ld\n",
+           v[0], v[1], vec[0], vec[1], v[2], v[3]);
+    char buf[8];
+    struct iovec none = {buf, 0}, one = {buf, 8}, negative = {buf, -1L}, there = {m, 8};
+    v[0] = S6(SYS_process_vm_readv, getpid(), &none, 1, 8, 0x7fffffff, 0);
+    v[1] = S6(SYS_process_vm_readv, 999999, &one, 1, &none, 1, 0);
+    v[2] = S6(SYS_process_vm_readv, 999999, &one, 1, &there, 1, 0);
+    v[3] = S6(SYS_process_vm_readv, getpid(), &negative, 1, &there, 1, 0);
+    v[4] = S6(SYS_process_vm_readv, getpid(), &one, (1L << 32) | 1, &there, 1, 0);
+    v[5] = S6(SYS_process_vm_readv, getpid(), &one, 1, &there, 1025, 0);
+    printf("process_vm_readv: nothing local %ld, nothing remote %ld, nobody %ld; negative %ld\n"
+           "process_vm_readv: a count's high bits %ld, too many %ld\n",
+           v[0], v[1], v[2], v[3], v[4], v[5]);
+    munmap(m, 3 * 4096);
+    munmap(ro, 4096);
+}
+
+/* a write whose buffer faults part way: the bytes before the fault (a file), whole pages of
+ * them (a pipe), none read (/dev/null), or the object's own errno first (a socket, an
+ * eventfd); epoll_pwait's, the vectors', sched_getaffinity's and F_SETSIG's checks */
+static void writes(void)
+{
+    long v[8];
+    char *m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(m + 2 * 4096, 4096);
+    memset(m, 'a', 2 * 4096);
+    int p[2], sv[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int f = open("fwrite", O_CREAT | O_RDWR | O_TRUNC, 0600), null = open("/dev/null", O_WRONLY);
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0), efd = (int)S2(SYS_eventfd2, 0, 0);
+    v[0] = S3(SYS_write, f, m + 100, 9000);
+    v[1] = S3(SYS_write, p[1], m + 4096 + 100, 8000);
+    v[2] = S3(SYS_write, p[1], m + 100, 9000);
+    v[3] = S3(SYS_write, null, m + 2 * 4096, 10);
+    v[4] = S3(SYS_write, sv[0], m + 2 * 4096, 10);
+    v[5] = S3(SYS_write, lone, m + 2 * 4096, 10);
+    v[6] = S3(SYS_write, efd, m + 2 * 4096, 8);
+    v[7] = S3(SYS_write, efd, m + 2 * 4096, 4);
+    printf("a write faulting part way: file %ld; pipe %ld, %ld; /dev/null %ld\n", v[0], v[1],
+           v[2], v[3]);
+    printf("a write faulting part way: socket %ld, unconnected %ld; eventfd %ld, 4 bytes %ld\n",
+           v[4], v[5], v[6], v[7]);
+    struct iovec iv[2] = {{(void *)-4096L, 8}, {m, -1L}};
+    int ep = (int)S1(SYS_epoll_create1, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    v[0] = S3(SYS_writev, f, iv, 2);
+    v[1] = S6(SYS_epoll_pwait, -1, m, -5, 0, &none, 8);
+    v[2] = S6(SYS_epoll_pwait, ep, -4096L, 4, 0, &none, 8);
+    v[3] = S6(SYS_epoll_pwait, 1, m, 4, 0, &none, 8);
+    printf("writev: a negative length after a bad address %ld\n", v[0]);
+    printf("epoll_pwait: bad fd, bad count %ld; bad buffer %ld; not an epoll %ld\n", v[1], v[2],
+           v[3]);
+    v[0] = S3(SYS_sched_getaffinity, 0, 1UL << 63, m);
+    v[1] = S3(SYS_sched_getaffinity, 0, (1UL << 32) | 8, m);
+    v[2] = S3(SYS_sched_setaffinity, 999999, 8, 1);
+    v[3] = S3(SYS_fcntl, f, F_SETSIG, SIGUSR1);
+    v[4] = S3(SYS_fcntl, f, F_GETSIG, 0);
+    v[5] = S3(SYS_fcntl, f, F_SETSIG, 65);
+    printf("sched_getaffinity: a size of 2^63 %ld, 2^32 + 8 %ld; setaffinity, bad mask %ld\n",
+           v[0], v[1], v[2]);
+    printf("F_SETSIG %ld F_GETSIG %ld, 65 %ld\n", v[3], v[4], v[5]);
+    close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(f), close(null), close(lone);
+    close(efd), close(ep);
+    unlink("fwrite");
+    munmap(m, 2 * 4096);
+}
+
 static void signals(void)
 {
     char info[128];
@@ -356,6 +480,9 @@ int main(int argc, char **argv)
     ids();
     randomness();
     orders(dir);
+    names();
+    memory();
+    writes();
     signals();
     interrupted_at_once();
     clones();

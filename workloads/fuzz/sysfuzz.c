@@ -54,6 +54,8 @@
  * own descriptors (AF_UNIX addresses only), memory calls on its own zone, credentials and
  * process calls on itself and its children, signals, timers and sleeps with times of zero or at
  * least 2^40 s (so a sleep either ends at once or is interrupted by the watchdog: no race).
+ * Nor does it ask what depends on the machine: no alarm clock (they need an RTC), no hard
+ * limit raised (a container's root lacks CAP_SYS_RESOURCE).
  * It stays root there: a call that sets ids keeps root's among the saved ones (setuid and
  * setgid only to 0, setreuid's and setresuid's effective and saved ids 0 or unchanged, the
  * same for groups), and root's ids are taken back after it (hmk checks no file permissions,
@@ -476,6 +478,9 @@ enum {
     A_pidfd_send_signal = 424,
     A_process_madvise = 440,
     A_seccomp = 277,
+    A_clock_getres = 114,
+    A_clock_gettime = 113,
+    A_clock_nanosleep = 115,
     A_clone = 220,
     A_clone3 = 435,
     A_close_range = 436,
@@ -512,7 +517,9 @@ enum {
     A_socketpair = 199,
     A_symlinkat = 36,
     A_tgkill = 131,
+    A_timer_create = 107,
     A_timer_settime = 110,
+    A_timerfd_create = 85,
     A_timerfd_settime = 86,
     A_tkill = 130,
 };
@@ -1661,8 +1668,26 @@ static int prepare(const struct call *c, uint64_t *a)
         uint64_t res = a[r] & 0xffffffff;
         if (res == RLIMIT_CPU || res == RLIMIT_RTTIME || res == RLIMIT_STACK)
             a[r + 1] = 0; /* a query only: limits that kill, or shrink its stack */
+        if (safe && in_arena(a[r + 1]) && in_arena(a[r + 1] + 15)) {
+            /* no hard limit raised: a root without CAP_SYS_RESOURCE (a container's) may not */
+            uint64_t old[2], *limit = (uint64_t *)a[r + 1];
+            long pid = c->nr == A_prlimit64 ? (long)(int)a[0] : 0;
+            if (sys4(__NR_prlimit64, pid, (long)res, 0, (long)old) == 0 && limit[1] > old[1])
+                limit[1] = old[1];
+        }
         break;
     }
+    case A_clock_getres:
+    case A_clock_gettime:
+    case A_clock_nanosleep:
+    case A_timer_create:
+    case A_timerfd_create:
+        /* the alarm clocks need an RTC, which a machine running the safe subset may lack:
+         * their answers depend on it (CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM: REALTIME,
+         * BOOTTIME instead) */
+        if (safe && ((a[0] & 0xffffffff) == 8 || (a[0] & 0xffffffff) == 9))
+            a[0] = (a[0] & ~0xffffffffUL) | ((a[0] & 0xffffffff) == 8 ? 0 : 7);
+        break;
     case A_clone3:
         a[0] = clone_args(&a[1]);
         break;
