@@ -103,7 +103,7 @@ from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
-from hmk.services.fsio import FileIO, packet_room
+from hmk.services.fsio import FileIO, packet_room, positional
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
@@ -827,8 +827,7 @@ class FsMgr(
         node = f.node
         if pos is not None and isinstance(node, Stream) and node.pidfs:
             return -EINVAL  # not read or written at all
-        memory = isinstance(node, Device) and node.memory
-        if pos is not None and not (isinstance(node, File | BlockDevice | Dir) or memory):
+        if pos is not None and not positional(node):
             return -ESPIPE  # (a directory is positional: reads are EISDIR, writes EBADF)
         return f
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import struct
 
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     E2BIG,
     EACCES,
@@ -35,6 +36,7 @@ from hmk.linux.abi import (
     RLIMIT_STACK,
 )
 from hmk.linux.layout import STACK_SIZE
+from hmk.linux.signals import int32
 from hmk.services.service import charged
 
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
@@ -217,7 +219,8 @@ class AttributeCalls:
 
     @charged(task_field=1)
     def sys_sched_getattr(self, call, pid, attr, size, flags, *_):
-        if not attr or flags or size < SCHED_ATTR_V0:
+        size, flags = size & 0xFFFFFFFF, flags & 0xFFFFFFFF  # unsigned ints, and a pid_t
+        if not attr or int32(pid) < 0 or not SCHED_ATTR_V0 <= size <= PAGE_SIZE or flags:
             return -EINVAL
         task = self._sched_target(call, pid)
         if isinstance(task, int):
@@ -326,6 +329,7 @@ class AttributeCalls:
     @charged(task_field=1)
     def sys_prctl(self, call, option, a2, a3, a4, a5, *_):
         task, space = call.task, call.space
+        option &= 0xFFFFFFFF  # an int
         if option == PR_SET_NAME:
             name = space.read_cstring(a2, 4096)
             if name is None:
@@ -373,8 +377,10 @@ class AttributeCalls:
             return task.timer_slack
         if option == PR_CAPBSET_READ:
             return 1 if 0 <= a2 <= CAP_LAST_CAP else -EINVAL
-        if option in (PR_GET_SECCOMP, PR_GET_THP_DISABLE):
-            return 0  # no seccomp filter; transparent huge pages are not disabled
+        if option == PR_GET_THP_DISABLE:
+            return -EINVAL if a2 or a3 or a4 or a5 else 0  # huge pages are not disabled
+        if option == PR_GET_SECCOMP:
+            return 0  # no seccomp filter
         return -EINVAL
 
     # ---- the CPU, personality, capabilities, fs ids --------------------------------------
