@@ -42,6 +42,7 @@ from hmk.services.service import charged
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 RLIMIT_AS, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE = 9, 4, 6, 7
 RLIMIT_MEMLOCK, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE = 8, 11, 12
+RLIMIT_NICE, RLIMIT_RTPRIO = 13, 14
 THREAD_SIZE = 16 << 10  # arm64's kernel stack: Linux sizes max_threads by it (fork.c)
 
 # Linux's sched_prio_to_weight (kernel/sched/core.c): the CFS weight of nice -20 .. 19
@@ -79,7 +80,8 @@ HM_NORMAL, HM_IDLE = 100, 1  # HM thread priorities (a process's threads start a
 def default_rlimits(ram_bytes: int) -> dict[int, tuple[int, int]]:
     """A process's limits as Linux's first task has them (include/asm-generic/resource.h
     INIT_RLIMITS), NPROC and SIGPENDING sized from the RAM as fork_init does (max_threads / 2,
-    max_threads = RAM / (8 * THREAD_SIZE)); the rest unlimited."""
+    max_threads = RAM / (8 * THREAD_SIZE)); no raising of nice or real-time priorities; the
+    rest unlimited."""
     threads = ram_bytes // (8 * THREAD_SIZE) // 2
     return {
         RLIMIT_STACK: (STACK_SIZE, RLIM_INFINITY),
@@ -89,6 +91,8 @@ def default_rlimits(ram_bytes: int) -> dict[int, tuple[int, int]]:
         RLIMIT_MEMLOCK: (8 << 20, 8 << 20),
         RLIMIT_SIGPENDING: (threads, threads),
         RLIMIT_MSGQUEUE: (819_200, 819_200),
+        RLIMIT_NICE: (0, 0),
+        RLIMIT_RTPRIO: (0, 0),
     }
 
 
