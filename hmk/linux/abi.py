@@ -324,4 +324,4 @@ def shell_status(wait_status: int) -> int:
     return 128 + signaled if signaled else wait_status >> 8 & 0xFF
 
 
-RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4

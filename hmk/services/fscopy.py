@@ -39,7 +39,7 @@ from hmk.linux.abi import (
 from hmk.linux.strace import signed as _signed
 from hmk.services.copies import READ, WRITE, lines, log_frame
 from hmk.services.devhost import BlockDevice
-from hmk.services.fsio import _driven
+from hmk.services.fsio import _driven, positional
 from hmk.services.fsnames import _int
 from hmk.services.vfs import Device, Dir, File, Pipe
 
@@ -62,10 +62,13 @@ class Copies:
         fresh = int(not call.resumed)
         with self.working(fdget=2 * fresh, splice=fresh) as ops:
             t = self.table(call)
+            # Linux's order (do_sendfile, do_splice_direct): the input, its offset, the count,
+            # the output; then what each can do, the input read (nothing left: 0) before the
+            # output is known to take bytes
             src = t.file(_int(in_fd))
             if src is None or not src.readable:
                 return -EBADF
-            if offset is not None and not isinstance(src.node, File | BlockDevice):
+            if offset is not None and not positional(src.node):
                 return -ESPIPE
             pos = src.pos if offset is None else offset
             if pos < 0 or _signed(count) < 0:
@@ -78,6 +81,8 @@ class Copies:
                 return -EINVAL
             if not isinstance(src.node, File):
                 return -EINVAL
+            if not isinstance(dst.node, Pipe) and pos >= len(src.node.data):
+                return 0  # (nothing read: the output is never asked to take anything)
             if isinstance(dst.node, Pipe):
                 nonblock = (src.flags | dst.flags) & O_NONBLOCK
                 room = self._pipe_room(call, dst.node, nonblock, ops)

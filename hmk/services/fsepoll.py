@@ -90,6 +90,9 @@ class EventPoll(EventFile):
     """An epoll instance: its interest list (`items`, by (open file, descriptor)) and ready
     list (`ready`, in the order Linux's would hold them); `file`, its own open file."""
 
+    def ioctl(self, call, f, request: int, arg: int) -> int:
+        return -EINVAL  # (its busy-poll parameters, EPIOCSPARAMS and EPIOCGPARAMS: not modelled)
+
     def __init__(self, fs):
         super().__init__(fs)
         self.items: dict[tuple[object, int], Item] = {}

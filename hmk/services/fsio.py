@@ -208,6 +208,8 @@ class FileIO:
                 return 0
             if not vectored and f.readable and past_user(*vec[0]):
                 return -EFAULT
+            if _past_offsets(f, pos, _capped(vec) if vectored else vec):
+                return -EINVAL
             return self._read_file(call, f, vec, pos, ops)
 
     def _write_call(self, call, fd, pos, vector, vectored: bool = False):
@@ -227,6 +229,8 @@ class FileIO:
                 return 0
             if not vectored and f.writable and past_user(*vec[0]):
                 return -EFAULT
+            if _past_offsets(f, pos, _capped(vec) if vectored else vec):
+                return -EINVAL
             return self._write_file(call, f, vec, pos, ops)
 
     # ---- reading -------------------------------------------------------------------------
@@ -493,6 +497,21 @@ def _capped(vec, limit: int = MAX_RW_COUNT) -> list[tuple[int, int]]:
         out.append((base, min(length, left)))
         left -= out[-1][1]
     return out
+
+
+def _past_offsets(f, pos, vec) -> bool:
+    """rw_verify_area's EINVAL: would the bytes go past the largest offset (a C long's)?
+    (Positional files only; a vector's count is its total cut at MAX_RW_COUNT, a plain
+    read's or write's the count asked.)"""
+    count = sum(n for _, n in vec)
+    start = f.pos if pos is None else pos
+    return bool(count) and positional(f.node) and start + count > 2**63 - 1
+
+
+def positional(node) -> bool:
+    """Can it be read or written at a position (Linux's FMODE_PREAD): a file, a directory, a
+    block device, a memory device; not a pipe, socket or anonymous object (ESPIPE)."""
+    return isinstance(node, File | Dir | BlockDevice) or isinstance(node, Device) and node.memory
 
 
 def _driven(node) -> bool:

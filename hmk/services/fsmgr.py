@@ -104,7 +104,7 @@ from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
-from hmk.services.fsio import FileIO, packet_room
+from hmk.services.fsio import FileIO, packet_room, positional
 from hmk.services.fslocks import LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
@@ -116,6 +116,7 @@ from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
 from hmk.services.service import ENTRY, Service
+from hmk.services.sockets import Socket
 from hmk.services.vfs import (
     Device,
     Dir,
@@ -833,8 +834,7 @@ class FsMgr(
         node = f.node
         if pos is not None and isinstance(node, Stream) and node.pidfs:
             return -EINVAL  # not read or written at all
-        memory = isinstance(node, Device) and node.memory
-        if pos is not None and not (isinstance(node, File | BlockDevice | Dir) or memory):
+        if pos is not None and not positional(node):
             return -ESPIPE  # (a directory is positional: reads are EISDIR, writes EBADF)
         return f
 
@@ -957,9 +957,10 @@ class FsMgr(
 
     def _generic_ioctl(self, call, fd, f, request: int, arg: int) -> int | None:
         """The requests every file takes (Linux's do_vfs_ioctl), or None: the file's own.
-        Close-on-exec and O_NONBLOCK set or cleared; O_ASYNC (no file here can signal, so
-        a change is ENOTTY); the size (FIOQSIZE) and the bytes left to read (FIONREAD) of a
-        regular file; the block size; the inode flags of a file of a tmpfs (none set)."""
+        Close-on-exec and O_NONBLOCK set or cleared; O_ASYNC (kept for a pipe, a socket, an
+        inotify instance; a change for any other file is ENOTTY); the size (FIOQSIZE: of a
+        file, a directory or a link only) and the bytes left to read (FIONREAD) of a regular
+        file; the block size; the inode flags of a file of a tmpfs (none set)."""
         t, node = self.table(call), f.node
         space = call.space
         regular = isinstance(node, File) and not isinstance(node, Generated)
@@ -971,11 +972,18 @@ class FsMgr(
             if raw is None:
                 return -EFAULT
             on = struct.unpack("<i", raw)[0] != 0
-            if request == FIOASYNC:
-                return -ENOTTY if on != bool(f.flags & O_ASYNC) else 0
+            if request == FIOASYNC:  # a change needs a file with a fasync method
+                if on == bool(f.flags & O_ASYNC):
+                    return 0
+                if not isinstance(node, Pipe | Socket | Inotify):
+                    return -ENOTTY
+                f.flags ^= O_ASYNC  # (kept; the SIGIO it asks for is not sent)
+                return 0
             f.flags = f.flags | O_NONBLOCK if on else f.flags & ~O_NONBLOCK
             return 0
-        if request == FIOQSIZE and isinstance(node, File | Dir | Symlink):
+        if request == FIOQSIZE:
+            if not isinstance(node, File | Dir | Symlink):
+                return -ENOTTY
             size = node.size if isinstance(node, File) else 0
             return 0 if space.write(arg, struct.pack("<q", size)) else -EFAULT
         if request == FIGETBSZ:

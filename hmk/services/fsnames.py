@@ -51,16 +51,18 @@ from hmk.linux.abi import (
     NAME_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
+    RENAME_WHITEOUT,
     STATX_BASIC_STATS,
     STATX_RESERVED,
     UTIME_NOW,
     UTIME_OMIT,
 )
+from hmk.linux.signals import int32
 from hmk.linux.strace import signed as _signed
 from hmk.services import fsacl
 from hmk.services.addrspace import read_path
-from hmk.services.copies import lines, log_user
-from hmk.services.vfs import Dir, File, Node, Symlink, file_system
+from hmk.services.copies import lines, log_user, writable
+from hmk.services.vfs import Dir, Node, Special, Symlink, file_system
 
 XATTR_NAME_MAX = 255  # an extended attribute's name, at most (include/uapi/linux/limits.h)
 STATX_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE
@@ -240,6 +242,10 @@ class Namespace:
 
     # ---- directories ---------------------------------------------------------------------
     def sys_getdents64(self, call, fd, buf, count, *_):
+        """Entries from the directory's position while they fit `count` (an int: past
+        INT_MAX, none fits: EINVAL), written as they are made: those before a fault are
+        given (their length), or EFAULT."""
+        count = int32(count)
         with self.working(fdget=1) as ops:
             f = self.table(call).file(_int(fd))
             if f is None:
@@ -249,7 +255,7 @@ class Namespace:
             ops.update(readdir=1)
             d = f.node
             entries = [(b".", d), (b"..", d.parent)] + list(d.entries.items())
-            out = bytearray()
+            out, start, ends = bytearray(), f.pos, []
             while f.pos < len(entries):
                 name, node = entries[f.pos]
                 reclen = (19 + len(name) + 1 + 7) & ~7
@@ -262,6 +268,14 @@ class Namespace:
                 out += rec + name + b"\0" * (reclen - 19 - len(name))
                 ops.update(dirent=int(f.pos >= 2))  # "." and ".." are readdir's own
                 f.pos += 1
+                ends.append(len(out))
+            room = writable(call.space, [(buf, len(out))], len(out))
+            given = [end for end in ends if end <= room]
+            if len(given) < len(ends):  # a fault: the entries before it, or none
+                f.pos = start + len(given)
+                if not given:
+                    return -EFAULT
+                out = out[: given[-1]]
             self.notify(d, IN_ACCESS)
             return self._out(call, buf, bytes(out)) or len(out)
 
@@ -375,14 +389,14 @@ class Namespace:
         node = old[0]
         if node is None:
             return -ENOENT
-        if isinstance(node, Dir):
-            return -EPERM
-        new = self._new_name(call, newdirfd, new_ptr)
+        new = self._new_name(call, newdirfd, new_ptr)  # Linux's order (do_linkat, vfs_link)
         if isinstance(new, int):
             return new
         parent, name = new
-        if not isinstance(node, File | Symlink) or file_system(node) is not file_system(parent):
+        if file_system(node) is not file_system(parent):
             return -EXDEV
+        if isinstance(node, Dir):
+            return -EPERM
         parent.add(name, node)
         self.work(create=1)
         self.notify(node, IN_ATTRIB, parent=False)  # its link count
@@ -433,11 +447,11 @@ class Namespace:
 
     def sys_renameat2(self, call, olddirfd, old_ptr, newdirfd, new_ptr, flags, *_):
         """rename; RENAME_NOREPLACE: EEXIST rather than replace; RENAME_EXCHANGE: the two
-        names swap their nodes (both must exist); RENAME_WHITEOUT is for overlay file
-        systems (EINVAL here, as on a tmpfs without it)."""
-        if (
-            flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)
-            or flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        names swap their nodes (both must exist); RENAME_WHITEOUT: the old name is left to
+        a whiteout (a character device 0:0, as a tmpfs makes it for overlay file systems)."""
+        flags &= 0xFFFFFFFF
+        if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or (
+            flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) and flags & RENAME_EXCHANGE
         ):
             return -EINVAL
         # Linux's order (do_renameat2): both parents, the mounts, the last names' kinds, the
@@ -493,6 +507,8 @@ class Namespace:
             dparent.remove(dname)
         sparent.remove(sname)
         dparent.add(dname, node)
+        if flags & RENAME_WHITEOUT:
+            self.made(call, sparent, sname, Special(stat.S_IFCHR, 0))
         self.work(rename=1)
         if node.watches or sparent.watches or dparent.watches or target is not None:
             self._renamed(node, sparent, sname, dparent, dname, target)

@@ -49,6 +49,7 @@ from hmk.services.fstypes import XATTRS
 from hmk.services.vfs import Dir, File, Symlink
 
 NAMESPACES = (b"user.", b"trusted.", b"security.")
+SOCKPROTONAME = b"system.sockprotoname"  # a socket's protocol's name (sockfs)
 STICKY = 0o1000
 
 
@@ -136,12 +137,16 @@ class ExtendedAttributes:
         if name in fsacl.NAMES:
             err = self._acl_kept(node, name)
             err = 0 if err == -ENODATA else err  # (an ACL it cannot have: none to read)
+        elif name == SOCKPROTONAME and hasattr(node, "protocol_name"):
+            err = 0
         else:
             err = self._xattr_allowed(call, node, name, write=False) or self._xattr_kept(node, name)
         if err:
             return err
         with self.working(xattr_get=1) as ops:
             value = (node.xattrs or {}).get(name)
+            if name == SOCKPROTONAME and hasattr(node, "protocol_name"):
+                value = node.protocol_name + b"\0"
             if value is None:
                 return -ENODATA
             if not size:
@@ -159,6 +164,8 @@ class ExtendedAttributes:
         kept = self.mounts.of(node).kind in XATTRS
         names = sorted(node.xattrs or (), reverse=True) if kept else []
         names = [n for n in names if root or not n.startswith(b"trusted.")]
+        if hasattr(node, "protocol_name"):  # a socket: sockfs's own attribute
+            names = [SOCKPROTONAME]
         acls = [n for n in fsacl.NAMES if n in names]  # the ACLs first, as posix_acl_listxattr
         names = acls + [n for n in names if n not in acls]
         blob = b"".join(n + b"\0" for n in names)

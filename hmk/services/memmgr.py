@@ -476,16 +476,21 @@ class MemoryManager(MemoryQueries, Service):
         it (the frames are remapped, not copied). MREMAP_FIXED is not supported (EINVAL)."""
         space = call.space
         self.work(mremap=1)
-        old_size, new_size = page_up(old_size), page_up(new_size)
+        old_size = page_up_wrapped(old_size) & MASK64  # (PAGE_ALIGN's: a huge one wraps to 0)
+        new_size = page_up_wrapped(new_size) & MASK64
         if old % PAGE_SIZE or not new_size or flags & ~MREMAP_MAYMOVE or new_size >= MAX_MAP_BYTES:
             return -EINVAL
         vma = space.find(old)
         self.work(vma_find=1)
-        if vma is None or old + old_size > vma.end or not old_size:
+        if vma is None:
             return -EFAULT
-        if new_size <= old_size:
+        if not old_size:  # a second mapping of a shared one's pages: not modelled
+            return -EINVAL
+        if new_size <= old_size:  # the tail goes, whatever is mapped there
             self._unmap(space, old + new_size, old + old_size)
             return old
+        if old + old_size > vma.end:
+            return -EFAULT  # growing or moving never spans two mappings
         if not self._may_grow(call, new_size - old_size):
             return -ENOMEM
         end = old + new_size
@@ -512,24 +517,29 @@ class MemoryManager(MemoryQueries, Service):
         return start
 
     def sys_mprotect(self, call, addr, length, prot, *_):
-        """Linux's order (do_mprotect_pkey): the start, an empty length, a length that wraps
-        (ENOMEM), then the protection (arm64's: PROT_BTI and PROT_MTE are known, ignored
-        here), then the range."""
+        """Linux's order (do_mprotect_pkey): PROT_GROWSDOWN with PROT_GROWSUP, the start, an
+        empty length, a length that wraps (ENOMEM), then the protection (arm64's
+        arch_validate_prot: PROT_BTI and PROT_MTE only on cores that have them, and the
+        modelled ones, ARMv8.2, do not), then the range; growing is for a VM_GROWSDOWN
+        mapping, the stack (here: EINVAL, its growth is not modelled)."""
         space = call.space
         prot &= 0xFFFFFFFF
-        if addr % PAGE_SIZE:
+        grows, prot = prot & PROT_GROWS, prot & ~PROT_GROWS
+        if grows == PROT_GROWS or addr % PAGE_SIZE:
             return -EINVAL
         if not length:
             return 0
         end = (addr + page_up_wrapped(length)) & MASK64
         if end <= addr:
             return -ENOMEM
-        if prot & ~(7 | PROT_SEM | PROT_BTI | PROT_MTE):
+        if prot & ~(7 | PROT_SEM):
             return -EINVAL
         prot &= 7
         self.work(vma_find=1)
         if not self._mapped(space, addr, end):
             return -ENOMEM
+        if grows:
+            return -EINVAL
         changed = space.protect(addr, end, prot)
         if changed:
             self.kernel.tlbi(changed, space.asid)
@@ -718,7 +728,8 @@ MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
 # kernel has them; hints that change nothing here)
 MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
 MASK64 = (1 << 64) - 1
-PROT_SEM, PROT_BTI, PROT_MTE = 0x8, 0x10, 0x20
+PROT_SEM = 0x8
+PROT_GROWS = 0x03000000  # PROT_GROWSDOWN | PROT_GROWSUP
 
 
 def page_up_wrapped(n: int) -> int:

@@ -213,6 +213,8 @@ class NetIO:
             scm = scm or (None, self.credentials(call.task, effective=False))
             return self._fill(call, sock, f, fetch, length, scm, ops, sock.sndbuf)
         if sock.unix:
+            if flags & MSG_OOB:
+                return -EOPNOTSUPP  # (no urgent data in messages)
             return self._unix_dgram_give(call, sock, f, fetch, length, dest, scm, ops)
         return self._udp_give(call, sock, f, fetch, length, dest, ops)
 
@@ -424,6 +426,8 @@ class NetIO:
         before they leave the queue (False: EFAULT, nothing taken)."""
         if flags & MSG_DONTWAIT:
             f = None
+        if flags & MSG_OOB and sock.unix:  # an AF_UNIX stream's urgent byte is not modelled:
+            return -EINVAL if sock.type == SOCK_STREAM else -EOPNOTSUPP  # there is never one
         if sock.tcp or sock.unix and sock.type == SOCK_STREAM:
             if sock.unix and sock.state != CONNECTED:
                 return -EINVAL

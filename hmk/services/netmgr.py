@@ -251,11 +251,11 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         result = self.placement.call(call.task.proc, "fsmgr", serve)
         return -EAGAIN if result is None else result
 
-    def _socket(self, call, fd, flags_first: int = 0):
+    def _socket(self, call, fd, first=None):
         """(socket, open file) named by `fd`, or -errno (EBADF, ENOTSOCK). A call going on
         after its wait holds its descriptor already: no call to the file manager then.
-        `flags_first`: flags the call refuses (EINVAL), checked once the descriptor is known
-        to be open and before it is known to be a socket (accept4's order)."""
+        `first()`: the call's own checks (0 or -errno) once the descriptor is known to be
+        open and before it is known to be a socket (accept4's flags, connect's address)."""
         fs = self.peers["fsmgr"]
         if call.resumed:
             f = fs.tables[call.task.pid].file(_int(fd))
@@ -264,8 +264,9 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             f = self._fs(call, lambda: fs.descriptor(call.task, fd))
         if isinstance(f, int):
             return f
-        if flags_first:
-            return -EINVAL
+        err = first() if first is not None and not call.resumed else 0
+        if err:
+            return err
         if not isinstance(f.node, Socket):
             return -ENOTSOCK
         return f.node, f
@@ -297,10 +298,11 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         data = self._read(call, ptr, length)
         return -EFAULT if data is None else data
 
-    def _give_address(self, call, raw: bytes, ptr: int, len_ptr: int) -> int:
+    def _give_address(self, call, raw: bytes, ptr: int, len_ptr: int, optional=True) -> int:
         """`raw` written out as a call's address (move_addr_to_user): as much as the caller's
-        length allows, the full length written back; 0 or -errno."""
-        if not ptr:
+        length allows, the full length written back; 0 or -errno. A NULL address asks for
+        none where it is `optional` (recvfrom's, accept's; not getsockname's)."""
+        if not ptr and optional:
             return 0
         got = self._read(call, len_ptr, 4)
         if got is None:
@@ -495,7 +497,7 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             name = self.peer_address(sock) if peer else self.own_address(sock)
             if isinstance(name, int):
                 return name
-            return self._give_address(call, name, addr, addrlen) or 0
+            return self._give_address(call, name, addr, addrlen, optional=False) or 0
 
     def own_address(self, sock: Socket) -> bytes:
         if sock.unix or sock.name is not None:
@@ -545,7 +547,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         return self.sys_accept4(call, fd, addr, addrlen, 0)
 
     def sys_accept4(self, call, fd, addr, addrlen, flags, *_):
-        got = self._socket(call, fd, flags_first=_int(flags) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+        bad = _int(flags) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)
+        got = self._socket(call, fd, first=lambda: -EINVAL if bad else 0)
         if isinstance(got, int):
             return got
         sock, f = got
@@ -591,12 +594,20 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
 
     # ---- connecting ---------------------------------------------------------------------
     def sys_connect(self, call, fd, addr, addrlen, *_):
-        got = self._socket(call, fd)
+        raw = b""
+
+        def address() -> int:  # copied in before the descriptor is known to be a socket
+            nonlocal raw
+            raw = self._address(call, addr, addrlen)
+            return raw if isinstance(raw, int) else 0
+
+        got = self._socket(call, fd, first=address)
         if isinstance(got, int):
             return got
         sock, f = got
         with self.working() as ops:
-            raw = self._address(call, addr, addrlen)
+            if call.resumed:
+                raw = self._address(call, addr, addrlen)
             if isinstance(raw, int):
                 return raw
             if sock.unix:
@@ -631,20 +642,23 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
         return target
 
     def _unix_connect(self, call, sock: Socket, f, raw: bytes, ops) -> int:
+        """Linux's order (unix_stream_connect): the address, the listener it names (found,
+        listening, with room in its backlog: else a wait), then the connecting socket's own
+        state (connected: EISCONN; listening: EINVAL)."""
         name = unix_name(raw)
         if isinstance(name, int):
             return name
+        target = self._unix_peer(call, sock, name)
+        if isinstance(target, int):
+            return target
+        if target.state != LISTENING or target.shut & RCV_SHUTDOWN:
+            return -ECONNREFUSED
+        if len(target.pending) > target.backlog:  # unix_recvq_full: wait for an accept
+            return self.wait(call, sock, f, ops, SO_SNDTIMEO, on=target)
         if sock.state == CONNECTED:
             return -EISCONN
         if sock.state == LISTENING:
             return -EINVAL
-        target = self._unix_peer(call, sock, name)
-        if isinstance(target, int):
-            return target
-        if target.state != LISTENING:
-            return -ECONNREFUSED
-        if len(target.pending) > target.backlog:  # unix_recvq_full: wait for an accept
-            return self.wait(call, sock, f, ops, SO_SNDTIMEO, on=target)
         ops.update(unix_connect=1)
         child = self._made(AF_UNIX, sock.type, 0)
         child.name, child.peer, child.state = target.name, sock, CONNECTED

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import struct
 
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
     E2BIG,
     EACCES,
@@ -35,11 +36,13 @@ from hmk.linux.abi import (
     RLIMIT_STACK,
 )
 from hmk.linux.layout import STACK_SIZE
+from hmk.linux.signals import int32
 from hmk.services.service import charged
 
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 RLIMIT_AS, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE = 9, 4, 6, 7
 RLIMIT_MEMLOCK, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE = 8, 11, 12
+RLIMIT_NICE, RLIMIT_RTPRIO = 13, 14
 THREAD_SIZE = 16 << 10  # arm64's kernel stack: Linux sizes max_threads by it (fork.c)
 
 # Linux's sched_prio_to_weight (kernel/sched/core.c): the CFS weight of nice -20 .. 19
@@ -77,7 +80,8 @@ HM_NORMAL, HM_IDLE = 100, 1  # HM thread priorities (a process's threads start a
 def default_rlimits(ram_bytes: int) -> dict[int, tuple[int, int]]:
     """A process's limits as Linux's first task has them (include/asm-generic/resource.h
     INIT_RLIMITS), NPROC and SIGPENDING sized from the RAM as fork_init does (max_threads / 2,
-    max_threads = RAM / (8 * THREAD_SIZE)); the rest unlimited."""
+    max_threads = RAM / (8 * THREAD_SIZE)); no raising of nice or real-time priorities; the
+    rest unlimited."""
     threads = ram_bytes // (8 * THREAD_SIZE) // 2
     return {
         RLIMIT_STACK: (STACK_SIZE, RLIM_INFINITY),
@@ -87,6 +91,8 @@ def default_rlimits(ram_bytes: int) -> dict[int, tuple[int, int]]:
         RLIMIT_MEMLOCK: (8 << 20, 8 << 20),
         RLIMIT_SIGPENDING: (threads, threads),
         RLIMIT_MSGQUEUE: (819_200, 819_200),
+        RLIMIT_NICE: (0, 0),
+        RLIMIT_RTPRIO: (0, 0),
     }
 
 
@@ -217,7 +223,8 @@ class AttributeCalls:
 
     @charged(task_field=1)
     def sys_sched_getattr(self, call, pid, attr, size, flags, *_):
-        if not attr or flags or size < SCHED_ATTR_V0:
+        size, flags = size & 0xFFFFFFFF, flags & 0xFFFFFFFF  # unsigned ints, and a pid_t
+        if not attr or int32(pid) < 0 or not SCHED_ATTR_V0 <= size <= PAGE_SIZE or flags:
             return -EINVAL
         task = self._sched_target(call, pid)
         if isinstance(task, int):
@@ -326,6 +333,7 @@ class AttributeCalls:
     @charged(task_field=1)
     def sys_prctl(self, call, option, a2, a3, a4, a5, *_):
         task, space = call.task, call.space
+        option &= 0xFFFFFFFF  # an int
         if option == PR_SET_NAME:
             name = space.read_cstring(a2, 4096)
             if name is None:
@@ -373,8 +381,10 @@ class AttributeCalls:
             return task.timer_slack
         if option == PR_CAPBSET_READ:
             return 1 if 0 <= a2 <= CAP_LAST_CAP else -EINVAL
-        if option in (PR_GET_SECCOMP, PR_GET_THP_DISABLE):
-            return 0  # no seccomp filter; transparent huge pages are not disabled
+        if option == PR_GET_THP_DISABLE:
+            return -EINVAL if a2 or a3 or a4 or a5 else 0  # huge pages are not disabled
+        if option == PR_GET_SECCOMP:
+            return 0  # no seccomp filter
         return -EINVAL
 
     # ---- the CPU, personality, capabilities, fs ids --------------------------------------

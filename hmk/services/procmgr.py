@@ -92,6 +92,7 @@ from hmk.linux.signals import (
     SIGINFO_BYTES,
     UC_MCONTEXT,
     SignalState,
+    int32,
 )
 from hmk.linux.stack import auxv_for, build_stack
 from hmk.services.addrspace import read_path
@@ -682,17 +683,20 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def sys_membarrier(self, call, cmd, flags, cpu_id, *_):
         """One modelled core: every thread's memory accesses are already in program order
         for every other, so each barrier is done as soon as it is asked for. QUERY lists what
-        Linux 6.x supports; the PRIVATE_EXPEDITED commands need registering first."""
-        cmd, task = _signed(cmd), call.task
-        if flags & ~MEMBARRIER_CMD_FLAG_CPU or (flags and cmd != MEMBARRIER_RSEQ):
+        Linux 6.x supports; the PRIVATE_EXPEDITED commands need registering first, and
+        GET_REGISTRATIONS says which registrations were made."""
+        cmd, task = int32(cmd), call.task
+        if flags & 0xFFFFFFFF & ~MEMBARRIER_CMD_FLAG_CPU or (flags and cmd != MEMBARRIER_RSEQ):
             return -EINVAL
         if cmd == MEMBARRIER_QUERY:
             return MEMBARRIER_SUPPORTED
+        if cmd == MEMBARRIER_GET_REGISTRATIONS:
+            return sum(task.membarriers)
         if cmd not in MEMBARRIER_COMMANDS:
             return -EINVAL
         if cmd in MEMBARRIER_NEEDS:
             return 0 if MEMBARRIER_NEEDS[cmd] in task.membarriers else -EPERM
-        if cmd in MEMBARRIER_NEEDS.values():
+        if cmd in MEMBARRIER_REGISTERS:
             task.membarriers.add(cmd)
         return 0
 
@@ -1286,4 +1290,6 @@ def _strings(space, ptr):
 MEMBARRIER_QUERY, MEMBARRIER_RSEQ, MEMBARRIER_CMD_FLAG_CPU = 0, 1 << 7, 1
 MEMBARRIER_COMMANDS = tuple(1 << k for k in range(9))  # GLOBAL .. REGISTER_..._RSEQ
 MEMBARRIER_NEEDS = {1 << 3: 1 << 4, 1 << 5: 1 << 6, 1 << 7: 1 << 8}  # a command: its register
-MEMBARRIER_SUPPORTED = sum(MEMBARRIER_COMMANDS)
+MEMBARRIER_REGISTERS = (1 << 2, 1 << 4, 1 << 6, 1 << 8)  # REGISTER_GLOBAL_EXPEDITED, ...
+MEMBARRIER_GET_REGISTRATIONS = 1 << 9
+MEMBARRIER_SUPPORTED = sum(MEMBARRIER_COMMANDS) | MEMBARRIER_GET_REGISTRATIONS

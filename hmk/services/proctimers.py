@@ -153,6 +153,7 @@ class TimerCalls:
 
     @charged(task_field=1)
     def sys_getitimer(self, call, which, curr, *_):
+        which &= 0xFFFFFFFF  # an int
         if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
             return -EINVAL
         timer = self._itimer(call.task, which)
@@ -161,8 +162,7 @@ class TimerCalls:
 
     @charged(task_field=1)
     def sys_setitimer(self, call, which, new, old, *_):
-        if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
-            return -EINVAL
+        """Linux's order: the new value copied in and checked, then which timer (an int)."""
         interval = value = 0
         if new:  # (a NULL new value disarms, as Linux still allows)
             raw = call.space.read(new, 32)
@@ -171,6 +171,9 @@ class TimerCalls:
             interval, value = _timeval(raw, 0), _timeval(raw, 16)
             if interval is None or value is None:
                 return -EINVAL
+        which &= 0xFFFFFFFF
+        if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+            return -EINVAL
         timer = self._itimer(call.task, which)
         if old and not call.space.write(old, _itimerval(timer.interval, timer.remaining())):
             return -EFAULT
@@ -182,7 +185,7 @@ class TimerCalls:
     def sys_timer_create(self, call, clock, sevp, timerid, *_):
         """Linux's order: the sigevent copied in, the clock (none: EINVAL; one without timers:
         EOPNOTSUPP), the sigevent checked (good_sigevent: SIGEV_THREAD is SIGEV_SIGNAL to the
-        kernel), the id copied out."""
+        kernel), the id copied out, then a CPU clock's own check (a bad one: EINVAL)."""
         task, raw = call.task, None
         if sevp:
             raw = call.space.read(sevp, 64)  # sizeof(sigevent_t)
@@ -192,7 +195,7 @@ class TimerCalls:
         counts = _counts(clock)
         if clock in NO_TIMER or dynamic_clock(clock):
             return -EOPNOTSUPP
-        if counts is None:
+        if counts is None and clock >= 0:
             return -EINVAL
         ident = next(i for i in range(len(task.timers) + 1) if i not in task.timers)
         signal, value = SIGALRM, ident
@@ -210,6 +213,8 @@ class TimerCalls:
             return -EAGAIN
         if not call.space.write(timerid, struct.pack("<i", ident)):
             return -EFAULT
+        if counts is None:
+            return -EINVAL  # (posix_cpu_timer_create's, after the id went out)
         task.timers[ident] = ProcTimer(self, task, counts, signal, SI_TIMER, ident, value)
         task.timer_clocks[ident] = clock
         return 0

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import (
+    AF_INET6,
     AF_UNIX,
     POLLERR,
     POLLHUP,
@@ -119,6 +120,14 @@ class Socket(Stream):
     @property
     def tcp(self) -> bool:
         return not self.unix and self.type == SOCK_STREAM
+
+    @property
+    def protocol_name(self) -> bytes:
+        """Its protocol's name as Linux's struct proto has it (sockfs's read-only extended
+        attribute system.sockprotoname)."""
+        if self.unix:
+            return b"UNIX-STREAM" if self.type == SOCK_STREAM else b"UNIX"
+        return (b"TCP" if self.tcp else b"UDP") + (b"v6" if self.family == AF_INET6 else b"")
 
     def opt(self, level: int, name: int, default=0):
         return self.opts.get((level, name), default)

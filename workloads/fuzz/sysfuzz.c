@@ -55,7 +55,7 @@
  * process calls on itself and its children, signals, timers and sleeps with times of zero or at
  * least 2^40 s (so a sleep either ends at once or is interrupted by the watchdog: no race).
  * Nor does it ask what depends on the machine: no alarm clock (they need an RTC), no hard
- * limit raised (a container's root lacks CAP_SYS_RESOURCE).
+ * limit changed (a container's root lacks CAP_SYS_RESOURCE to raise one back).
  * It stays root there: a call that sets ids keeps root's among the saved ones (setuid and
  * setgid only to 0, setreuid's and setresuid's effective and saved ids 0 or unchanged, the
  * same for groups), and root's ids are taken back after it (hmk checks no file permissions,
@@ -1669,11 +1669,14 @@ static int prepare(const struct call *c, uint64_t *a)
         if (res == RLIMIT_CPU || res == RLIMIT_RTTIME || res == RLIMIT_STACK)
             a[r + 1] = 0; /* a query only: limits that kill, or shrink its stack */
         if (safe && in_arena(a[r + 1]) && in_arena(a[r + 1] + 15)) {
-            /* no hard limit raised: a root without CAP_SYS_RESOURCE (a container's) may not */
+            /* the hard limit kept: a root without CAP_SYS_RESOURCE (a container's) may not
+             * raise one, nor then restore one it lowered */
             uint64_t old[2], *limit = (uint64_t *)a[r + 1];
             long pid = c->nr == A_prlimit64 ? (long)(int)a[0] : 0;
-            if (sys4(__NR_prlimit64, pid, (long)res, 0, (long)old) == 0 && limit[1] > old[1])
+            if (sys4(__NR_prlimit64, pid, (long)res, 0, (long)old) == 0)
                 limit[1] = old[1];
+        } else if (safe && a[r + 1] >= RO_PAGE && a[r + 1] < RO_PAGE + PAGE) {
+            a[r + 1] = RO_PAGE + PAGE; /* (read-only limits it cannot keep: none at all) */
         }
         break;
     }
