@@ -421,8 +421,10 @@ class Namespace:
         node, parent, name = found
         if node is None:
             return -ENOENT
-        if name in (b"", b".", b".."):
-            return -EINVAL if name == b"." else -ENOTEMPTY
+        if name in (b"", b".", b".."):  # the root, LAST_DOT, LAST_DOTDOT: no name to remove
+            if not flags & AT_REMOVEDIR:
+                return -EISDIR
+            return {b"": -EBUSY, b".": -EINVAL}.get(name, -ENOTEMPTY)
         if parent.readonly:
             return -EROFS
         if flags & AT_REMOVEDIR:

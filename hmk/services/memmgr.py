@@ -71,6 +71,7 @@ from hmk.linux.layout import (
     SIGRETURN_CODE,
     STACK_FLOOR,
     STACK_TOP,
+    TASK_SIZE,
     page_up,
 )
 from hmk.services.addrspace import AddressSpace, Vma
@@ -464,8 +465,8 @@ class MemoryManager(MemoryQueries, Service):
     def sys_munmap(self, call, addr, length, *_):
         space = call.space
         self.work(munmap=1)
-        if addr % PAGE_SIZE or length == 0 or addr + length > VA_LIMIT:
-            return -EINVAL
+        if addr % PAGE_SIZE or addr > TASK_SIZE or length > TASK_SIZE - addr or not length:
+            return -EINVAL  # (do_vmi_munmap: the range within user space)
         self._unmap(space, addr, addr + page_up(length))
         return 0
 

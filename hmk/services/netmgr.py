@@ -842,10 +842,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             length = _int(length)
             if length < 0:
                 return -EINVAL
-            raw = self._read(call, value, min(length, 64))
-            if raw is None:
-                return -EFAULT
-            return set_option(sock, _int(level), _int(name), raw)
+            read = lambda n: self._read(call, value, n)  # noqa: E731
+            return set_option(sock, _int(level), _int(name), length, read)
 
     def sys_getsockopt(self, call, fd, level, name, value, len_ptr, *_):
         got = self._socket(call, fd)

@@ -1075,7 +1075,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:
-        pid, pgid = _signed(pid) or task.pid, _signed(pgid)
+        """Linux's order: pid 0 is the caller, pgid 0 the pid; a negative pgid is EINVAL."""
+        pid = int32(pid) or task.pid
+        pgid = int32(pgid) or pid
         if pgid < 0:
             return -EINVAL
         target = self.tasks.get(pid)
@@ -1092,11 +1094,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return 0
 
     def getpgid(self, task: Task, pid: int) -> int:
-        target = self.tasks.get(_signed(pid) or task.pid)
+        target = self.tasks.get(int32(pid) or task.pid)
         return target.pgid if target is not None else -ESRCH
 
     def getsid(self, task: Task, pid: int) -> int:
-        target = self.tasks.get(_signed(pid) or task.pid)
+        target = self.tasks.get(int32(pid) or task.pid)
         return target.sid if target is not None else -ESRCH
 
     def setsid(self, task: Task) -> int:

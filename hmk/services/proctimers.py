@@ -224,14 +224,16 @@ class TimerCalls:
 
     @charged(task_field=1)
     def sys_timer_settime(self, call, ident, flags, new, old, *_):
-        timer = self._posix_timer(call, ident)
-        if timer is None or flags & ~TIMER_ABSTIME:
-            return -EINVAL
-        raw = call.space.read(new, 32)
+        """Linux's order: the new value copied in and checked, then the timer; flags but
+        TIMER_ABSTIME are ignored."""
+        raw = call.space.read(new, 32) if new else None
         if raw is None:
-            return -EFAULT
+            return -EFAULT if new else -EINVAL
         interval, value = _timespec(raw, 0), _timespec(raw, 16)
         if interval is None or value is None:
+            return -EINVAL
+        timer = self._posix_timer(call, ident)
+        if timer is None:
             return -EINVAL
         if old and not call.space.write(old, _itimerspec(timer)):
             return -EFAULT
