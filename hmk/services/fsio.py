@@ -393,6 +393,11 @@ class FileIO:
         if pos is None and f.flags & O_APPEND:
             f.pos = len(node.data)
         start = f.pos if pos is None else pos
+        limit = self.fsize_limit(call)
+        if data and start + len(data) > limit:  # RLIMIT_FSIZE: the bytes up to it, or none
+            if start >= limit:
+                return self.too_big(call)
+            data = data[: limit - start]
         self._sync(node)
         buf = node.data
         if start + len(data) > max(len(buf), self.dense_limit()):
@@ -503,7 +508,10 @@ def _past_offsets(f, pos, vec) -> bool:
 
 def positional(node) -> bool:
     """Can it be read or written at a position (Linux's FMODE_PREAD): a file, a directory, a
-    block device, a memory device; not a pipe, socket or anonymous object (ESPIPE)."""
+    block device, a memory device, a pidfd (pidfs: though it has no read); not a pipe, socket
+    or anonymous object (ESPIPE)."""
+    if isinstance(node, Stream):
+        return node.pidfs
     return isinstance(node, File | Dir | BlockDevice) or isinstance(node, Device) and node.memory
 
 

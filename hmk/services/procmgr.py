@@ -161,6 +161,7 @@ class Task:
     timer_slack: int = TIMER_SLACK_NS
     robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
     pidfds: list = field(default_factory=list)  # the pidfds naming it (woken at its exit)
+    pidfs_xattrs: dict = field(default_factory=dict)  # its pidfs inode's trusted.* attributes
     itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
     timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
     timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
