@@ -70,6 +70,10 @@ def _urgent(flags_at: int):
 
 MSG_OOB = 1
 
+
+def _raw_inet(args: list[int]) -> bool:
+    return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
+
 # calls qemu-aarch64 7.2 answers ENOSYS itself (it has no translation for them), and where
 # their Linux answers are checked instead (the differential run's reference is this
 # machine's Linux natively, so none are met there)
@@ -82,6 +86,10 @@ NO_RTC = (
 NO_CAP_SYS_RESOURCE = (
     "a root without CAP_SYS_RESOURCE (a container's, as a reference machine's may be) cannot "
     "raise a hard limit (EPERM); hmk's root has every capability"
+)
+NO_RAW_SOCKETS = (
+    "raw IP sockets (SOCK_RAW in AF_INET and AF_INET6, root's) are not modelled: hmk refuses "
+    "to make one (ESOCKTNOSUPPORT)"
 )
 NO_URGENT_BYTE = (
     "an AF_UNIX stream's urgent byte (MSG_OOB, Linux 5.15's CONFIG_AF_UNIX_OOB) is not "
@@ -102,6 +110,10 @@ DIFFERENCES: tuple[Difference, ...] = (
             "a hard limit raised, on a machine whose root lacks CAP_SYS_RESOURCE",
         )
         for call in ("setrlimit", "prlimit64")
+    ),
+    *(
+        Difference(call, "-94", "*", NO_RAW_SOCKETS, _raw_inet, None, "SOCK_RAW, AF_INET(6)")
+        for call in ("socket", "socketpair")
     ),
     *(
         Difference(call, "-95", "*", NO_URGENT_BYTE, _urgent(at), None, "with MSG_OOB")

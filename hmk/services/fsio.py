@@ -349,6 +349,10 @@ class FileIO:
         fresh = int(not call.resumed)
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
+        if isinstance(node, File) and any(n for _, n in vec):  # generic_write_checks, before
+            start = len(node.data) if pos is None and f.flags & O_APPEND else f.pos  # the copy
+            if (start if pos is None else pos) >= self.fsize_limit(call):
+                return self.too_big(call)
         data = gather(call.space, vec)
         if isinstance(node, Device) and node.discards:
             data = Copied(bytes(data.wanted), data.wanted)  # (never read: any buffer will do)

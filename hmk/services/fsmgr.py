@@ -759,6 +759,7 @@ class FsMgr(
             return t.install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, call, fd, cmd, arg, *_):
+        cmd &= 0xFFFFFFFF  # an unsigned int
         with self.working(fdget=int(not call.resumed)) as ops:
             t = self.table(call)
             fd = _int(fd)

@@ -164,6 +164,7 @@ class Task:
     pidfs_xattrs: dict = field(default_factory=dict)  # its pidfs inode's trusted.* attributes
     itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
     timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
+    next_timer_id: int = 0  # the id the next POSIX timer gets (its predecessors' not reused)
     timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
     policy: int = 0  # its scheduling policy (SCHED_OTHER) and real-time priority
     rt_priority: int = 0
