@@ -12,7 +12,7 @@ import pytest
 
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.objects import KernelMemory
-from hmk.linux.abi import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, SIGPIPE
+from hmk.linux.abi import AT_FDCWD, O_CREAT, O_RDONLY, O_WRONLY, RLIM_INFINITY, SIGPIPE
 from hmk.linux.signals import SignalState, bit
 from hmk.linux.syscalls import Call
 from hmk.services.devhost import DevHost
@@ -128,6 +128,9 @@ class FakeProcMgr:
 
     def task_of(self, proc):
         return self.task
+
+    def limit(self, task, resource):
+        return (RLIM_INFINITY, RLIM_INFINITY)  # no limits (RLIMIT_FSIZE)
 
 
 def make_fs(program="/opt/prog", rootfs=None):

@@ -147,3 +147,13 @@ def test_known_differences_are_explained():
     alarm = known.explain("clock_getres", "0", "-22", "0x9, 0x4f000001b0, 0, 0, 0, 0")
     assert alarm == (None if known.host_has_rtc() else known.NO_RTC)
     assert known.explain("clock_getres", "0", "-22", "0x1, 0x4f000001b0, 0, 0, 0, 0") is None
+
+
+def test_hmk_syscalls_lists_the_documented_differences():
+    from hmk.report.syscalls import render_markdown, render_text
+
+    text, markdown = render_text(), render_markdown()
+    for d in known.DIFFERENCES:
+        assert d.call in text and d.why in text
+        assert f"`{d.call}`" in markdown and d.why in markdown
+    assert known.UNPRIVILEGED in markdown

@@ -48,6 +48,7 @@ class Difference:
     why: str
     args: Callable[[list[int]], bool] | None = None  # which calls (by their arguments)
     host: Callable[[], bool] | None = None  # when this machine is the reason
+    when: str = ""  # the arguments or the machine it applies to, in words
 
     def applies(self, call: str, hmk: str, linux: str, args: list[int]) -> bool:
         return (
@@ -63,39 +64,84 @@ def _alarm_clock(args: list[int]) -> bool:
     return bool(args) and args[0] & 0xFFFFFFFF in (8, 9)  # CLOCK_{REALTIME,BOOTTIME}_ALARM
 
 
+def _urgent(flags_at: int):
+    return lambda args: len(args) > flags_at and bool(args[flags_at] & MSG_OOB)
+
+
+MSG_OOB = 1
+
+
+def _raw_inet(args: list[int]) -> bool:
+    return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
+
+
 # calls qemu-aarch64 7.2 answers ENOSYS itself (it has no translation for them), and where
 # their Linux answers are checked instead (the differential run's reference is this
 # machine's Linux natively, so none are met there)
 QEMU_LACKS: dict[str, str] = {}
 
 NO_RTC = (
-    "this machine has no RTC, so its Linux refuses the alarm clocks (alarmtimer needs one: "
-    "EINVAL, EOPNOTSUPP); hmk's machine has one"
+    "Linux's alarm timers need an RTC: on a machine without one (a reference machine may be "
+    "such) Linux refuses the alarm clocks (EINVAL, EOPNOTSUPP); hmk's machine has one"
 )
 NO_CAP_SYS_RESOURCE = (
-    "this machine's root lacks CAP_SYS_RESOURCE (a container's), so its Linux refuses to "
+    "a root without CAP_SYS_RESOURCE (a container's, as a reference machine's may be) cannot "
     "raise a hard limit (EPERM); hmk's root has every capability"
+)
+NO_RAW_SOCKETS = (
+    "raw IP sockets (SOCK_RAW in AF_INET and AF_INET6, root's) are not modelled: hmk refuses "
+    "to make one (ESOCKTNOSUPPORT)"
+)
+NO_URGENT_BYTE = (
+    "an AF_UNIX stream's urgent byte (MSG_OOB, Linux 5.15's CONFIG_AF_UNIX_OOB) is not "
+    "modelled: hmk refuses to send one (EOPNOTSUPP) and never has one to receive (EINVAL)"
 )
 
 DIFFERENCES: tuple[Difference, ...] = (
     *(
-        Difference(call, "*", "*", NO_RTC, _alarm_clock, lambda: not host_has_rtc())
+        Difference(
+            call, "*", "*", NO_RTC, _alarm_clock, lambda: not host_has_rtc(),
+            "CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, on a machine without an RTC",
+        )
         for call in ("clock_gettime", "clock_getres", "clock_nanosleep", "timer_create")
     ),
     *(
         Difference(
-            call, "*", "-1", NO_CAP_SYS_RESOURCE, None, lambda: not host_root_can_raise_limits()
+            call, "*", "-1", NO_CAP_SYS_RESOURCE, None, lambda: not host_root_can_raise_limits(),
+            "a hard limit raised, on a machine whose root lacks CAP_SYS_RESOURCE",
         )
         for call in ("setrlimit", "prlimit64")
     ),
-)
+    *(
+        Difference(call, "-94", "*", NO_RAW_SOCKETS, _raw_inet, None, "SOCK_RAW, AF_INET(6)")
+        for call in ("socket", "socketpair")
+    ),
+    *(
+        Difference(call, "-95", "*", NO_URGENT_BYTE, _urgent(at), None, "with MSG_OOB")
+        for call, at in (("sendto", 3), ("sendmsg", 2), ("sendmmsg", 3))
+    ),
+)  # fmt: skip
+
+
+def listing() -> list[tuple[str, str, str]]:
+    """The documented differences as `hmk syscalls` lists them: (calls, when, why)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for d in DIFFERENCES:
+        groups.setdefault((d.when, d.why), []).append(d.call)
+    rows = [(", ".join(calls), when, why) for (when, why), calls in groups.items()]
+    rows.append((", ".join(sorted(FILE_CALLS)), "made with ids that are not root's", UNPRIVILEGED))
+    rows += [(call, "", f"qemu-aarch64 lacks it: {why}") for call, why in QEMU_LACKS.items()]
+    return rows
 
 
 @cache
 def _unimplemented() -> frozenset[str]:
-    from hmk.report.syscalls import table  # noqa: PLC0415
+    from hmk.linux.shimcalls import ShimCalls  # noqa: PLC0415  (the services load only here)
+    from hmk.linux.syscalls import SHIM, SyscallTable  # noqa: PLC0415
+    from hmk.services import registry  # noqa: PLC0415
 
-    return frozenset(row.name for row in table() if row.handler is None)
+    table = SyscallTable({SHIM: ShimCalls, **{cls.name: cls for cls in registry.SERVICES}})
+    return frozenset(row.name for row in table if row.handler is None)
 
 
 # the calls whose answers depend on file permissions

@@ -15,6 +15,7 @@ import io
 import json
 import sys
 
+from hmk.fuzz import known
 from hmk.linux.shimcalls import ShimCalls
 from hmk.linux.syscalls import ENOSYS_BY_DESIGN, IMPLEMENTED, MISSING, SHIM, SyscallTable
 from hmk.outputs import OutputError, check, write_text
@@ -56,6 +57,14 @@ EXERCISES = {
     "hm/blkio": [[]],
     "hm/ramstream": [["read", "4", "16"], ["write", "4", "16"]],
 }
+
+
+DIFFERENCES_INTRO = (
+    "Where hmk's answers differ from Linux's on purpose (hmk.fuzz.known), as the differential "
+    "syscall fuzzing (`python -m hmk.fuzz.diff SEED`, tests/test_fuzz.py) meets them: every "
+    "other disagreement with this machine's Linux is a bug. A call hmk does not implement "
+    "answers ENOSYS (above)."
+)
 
 
 def table() -> SyscallTable:
@@ -131,7 +140,10 @@ def render_text(all_rows=None) -> str:
             f"{r['nr']:>4}  {r['name']:<{width}}  {r['service'] or '-':<8}  {r['status']:<17}  "
             f"{used}"
         )
-    return "\n".join([*lines, "", _counts(all_rows)]) + "\n"
+    lines += ["", _counts(all_rows), "", DIFFERENCES_INTRO]
+    for calls, when, why in known.listing():
+        lines.append(f"- {calls}{f' ({when})' if when else ''}: {why}")
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown(all_rows=None) -> str:
@@ -162,7 +174,11 @@ def render_markdown(all_rows=None) -> str:
     ]
     why = ["", "## ENOSYS on purpose", ""]
     why += [f"- `{r['name']}`: {r['why']}." for r in all_rows if r["status"] == ENOSYS_BY_DESIGN]
-    return "\n".join([*head, *body, *why]) + "\n"
+    differ = ["", "## Documented differences from Linux", "", DIFFERENCES_INTRO, ""]
+    for calls, when, reason in known.listing():
+        named = ", ".join(f"`{c}`" for c in calls.split(", "))
+        differ.append(f"- {named}{f' ({when})' if when else ''}: {reason}.")
+    return "\n".join([*head, *body, *why, *differ]) + "\n"
 
 
 def main(argv: list[str]) -> int:

@@ -153,6 +153,9 @@ class Attributes:
                 return -EFBIG
             if isinstance(node, BlockDevice | Generated) or kind not in (0, FALLOC_FL_PUNCH_HOLE):
                 return -EOPNOTSUPP
+            grows = not kind and not keep and offset + length > node.size
+            if grows and offset + length > self.fsize_limit(call):
+                return self.too_big(call)
             ops.update(fallocate=1)
             err = self._allocate(node, kind, bool(keep), offset, length)
             if err == 0:

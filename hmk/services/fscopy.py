@@ -53,12 +53,21 @@ class Copies:
 
     # ---- sendfile ------------------------------------------------------------------------
     def sys_sendfile(self, call, out_fd, in_fd, offset_ptr, count, *_):
-        offset = None
-        if offset_ptr:
-            raw = call.space.read(offset_ptr, 8)
-            if raw is None:
-                return -EFAULT
-            offset = struct.unpack("<q", raw)[0]
+        """sendfile(2); with an offset, it is copied in first and out last, whatever the
+        copy's result (Linux's sendfile64: a fault writing it back is the call's EFAULT)."""
+        if not offset_ptr:
+            return self._sendfile(call, out_fd, in_fd, None, count)
+        raw = call.space.read(offset_ptr, 8)
+        if raw is None:
+            return -EFAULT
+        done = self._sendfile(call, out_fd, in_fd, struct.unpack("<q", raw)[0], count)
+        moved = max(done, 0) if isinstance(done, int) else 0
+        offset = struct.unpack("<q", raw)[0] + moved
+        if done != -ERESTARTSYS and not call.space.write(offset_ptr, struct.pack("<q", offset)):
+            return -EFAULT
+        return done
+
+    def _sendfile(self, call, out_fd, in_fd, offset, count):
         fresh = int(not call.resumed)
         with self.working(fdget=2 * fresh, splice=fresh) as ops:
             t = self.table(call)
@@ -95,8 +104,6 @@ class Copies:
                     src.pos += n
                 else:
                     offset += n
-            if offset is not None and not call.space.write(offset_ptr, struct.pack("<q", offset)):
-                return -EFAULT
             return n
 
     # ---- copy_file_range -----------------------------------------------------------------

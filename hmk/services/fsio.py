@@ -349,6 +349,10 @@ class FileIO:
         fresh = int(not call.resumed)
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
+        if isinstance(node, File) and any(n for _, n in vec):  # generic_write_checks, before
+            start = len(node.data) if pos is None and f.flags & O_APPEND else f.pos  # the copy
+            if (start if pos is None else pos) >= self.fsize_limit(call):
+                return self.too_big(call)
         total = sum(length for _, length in vec)
         if isinstance(node, Device) and node.discards:
             return total  # the bytes are never read (write_null): any buffer will do
@@ -398,12 +402,15 @@ class FileIO:
         if pos is None and f.flags & O_APPEND:
             f.pos = len(node.data)
         start = f.pos if pos is None else pos
+        limit = self.fsize_limit(call)
+        if data and start + len(data) > limit:  # RLIMIT_FSIZE: the bytes up to it, or none
+            if start >= limit:
+                return self.too_big(call)
+            data = data[: limit - start]
         if not self._fits(node, start + len(data)):
             return -ENOSPC
         self._sync(node)
         buf = node.data
-        if start + len(data) > max(len(buf), self.dense_limit()):
-            return -ENOSPC  # a file is held whole: past the tmpfs's size there is no room
         if start > len(buf):
             buf.extend(b"\0" * (start - len(buf)))
         buf[start : start + len(data)] = data
@@ -510,7 +517,10 @@ def _past_offsets(f, pos, vec) -> bool:
 
 def positional(node) -> bool:
     """Can it be read or written at a position (Linux's FMODE_PREAD): a file, a directory, a
-    block device, a memory device; not a pipe, socket or anonymous object (ESPIPE)."""
+    block device, a memory device, a pidfd (pidfs: though it has no read); not a pipe, socket
+    or anonymous object (ESPIPE)."""
+    if isinstance(node, Stream):
+        return node.pidfs
     return isinstance(node, File | Dir | BlockDevice) or isinstance(node, Device) and node.memory
 
 

@@ -37,6 +37,7 @@ from hmk.linux.abi import (
     EBADF,
     EEXIST,
     EFAULT,
+    EFBIG,
     EINTR,
     EINVAL,
     EISDIR,
@@ -94,6 +95,8 @@ from hmk.linux.abi import (
     POLLPRI,
     POLLRDNORM,
     POLLWRNORM,
+    RLIMIT_FSIZE,
+    SIGXFSZ,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
@@ -130,7 +133,8 @@ from hmk.services.vfs import (
     Symlink,
 )
 
-SEEK_MAX = 4  # SEEK_HOLE: lseek's last whence
+SEEK_SET, SEEK_CUR, SEEK_DATA, SEEK_HOLE = 0, 1, 3, 4
+SEEK_MAX = SEEK_HOLE  # lseek's last whence
 # the ioctls every file takes (include/uapi/asm-generic/ioctls.h, include/uapi/linux/fs.h)
 FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE = 0x5421, 0x5450, 0x5451, 0x5452, 0x5460
 FIGETBSZ, FS_IOC_GETFLAGS = 2, 0x80086601
@@ -761,6 +765,7 @@ class FsMgr(
             return t.install(new, f, bool(flags & O_CLOEXEC))
 
     def sys_fcntl(self, call, fd, cmd, arg, *_):
+        cmd &= 0xFFFFFFFF  # an unsigned int
         with self.working(fdget=int(not call.resumed)) as ops:
             t = self.table(call)
             fd = _int(fd)
@@ -869,10 +874,15 @@ class FsMgr(
                 return 0  # null_lseek, zero_lseek: nothing moves
             if isinstance(f.node, (Pipe, Device, Stream)):
                 return -ESPIPE
-            base = {0: 0, 1: f.pos, 2: f.node.size}.get(whence)
-            if base is None:
-                return -EINVAL
-            new = base + _signed(offset)
+            whence, offset = _int(whence), _signed(offset)
+            if isinstance(f.node, Dir | Generated) and whence not in (SEEK_SET, SEEK_CUR):
+                return -EINVAL  # dcache_dir_lseek, seq_lseek: no end to seek from
+            if whence in (SEEK_DATA, SEEK_HOLE):  # a file held whole is all data
+                if not 0 <= offset < f.node.size:
+                    return -ENXIO
+                new = offset if whence == SEEK_DATA else f.node.size
+            else:
+                new = (0, f.pos, f.node.size)[whence] + offset
             if new < 0:
                 return -EINVAL
             ops.update(seek=1)
@@ -890,6 +900,8 @@ class FsMgr(
                 return -EOPNOTSUPP  # pidfs has no setattr
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
+            if f.node.size < _signed(length) > self.fsize_limit(call):
+                return self.too_big(call)
             if not self._fits(f.node, _signed(length)):
                 return -ENOSPC
             self._resize(f.node, _signed(length), f.named)
@@ -917,6 +929,17 @@ class FsMgr(
                 if isinstance(n, File) and n._data is not None:
                     yield n
         yield from self.anonymous
+
+    def fsize_limit(self, call) -> int:
+        """The most bytes a file the caller writes or resizes may hold (RLIMIT_FSIZE)."""
+        return self.peers["procmgr"].limit(call.task, RLIMIT_FSIZE)[0]
+
+    @staticmethod
+    def too_big(call) -> int:
+        """A file would grow past the caller's RLIMIT_FSIZE: it is sent SIGXFSZ, and the call
+        is EFBIG (inode_newsize_ok, generic_write_check_limits)."""
+        call.task.signals.post(SIGXFSZ)
+        return -EFBIG
 
     def dense_limit(self) -> int:
         """The most a file may hold: hmk keeps a file's bytes whole (no holes), so a size
@@ -1056,6 +1079,8 @@ class FsMgr(
                 return -EINVAL
             if node.readonly:
                 return -EROFS
+            if node.size < _signed(length) > self.fsize_limit(call):
+                return self.too_big(call)
             if not self._fits(node, _signed(length)):
                 return -ENOSPC
             self._resize(node, _signed(length))

@@ -333,15 +333,24 @@ class Namespace:
         self.notify(node, IN_ATTRIB if both else IN_ACCESS if mtime == UTIME_OMIT else IN_MODIFY)
         return 0
 
-    def _new_name(self, call, dirfd, path_ptr):
-        """(parent directory, name) for a name to create, or -errno: EEXIST when it is taken,
-        EROFS in a read-only subtree (and the lookup's own errors)."""
-        found = self._lookup(call, dirfd, path_ptr, follow=False)
-        if isinstance(found, int):
-            return found
-        node, parent, name = found
-        if node is not None:
+    def _new_name(self, call, dirfd, path_ptr, want_dir: bool = False):
+        """(parent directory, name) for a name to create, or -errno, in Linux's order
+        (filename_create): the parent's lookup, EEXIST when the name is taken (or is no name:
+        "/", "." or ".."), a trailing slash on a missing name that is not a directory's
+        (ENOENT), then EROFS in a read-only subtree."""
+        got = self._parent(call, dirfd, path_ptr)
+        if isinstance(got, int):
+            return got
+        parent, name, slash = got
+        if name in (b"", b".", b".."):
             return -EEXIST
+        self.work(lookup=1)  # the last name's (lookup_one_qstr_excl)
+        if len(name) > NAME_MAX:
+            return -ENAMETOOLONG
+        if name in parent.entries:
+            return -EEXIST
+        if slash and not want_dir:
+            return -ENOENT
         return -EROFS if parent.readonly else (parent, name)
 
     def made(self, call, parent: Dir, name: bytes, node: Node) -> Node:
@@ -404,7 +413,7 @@ class Namespace:
         return 0
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
-        new = self._new_name(call, dirfd, path_ptr)
+        new = self._new_name(call, dirfd, path_ptr, want_dir=True)
         if isinstance(new, int):
             return new
         parent, name = new
@@ -421,8 +430,10 @@ class Namespace:
         node, parent, name = found
         if node is None:
             return -ENOENT
-        if name in (b"", b".", b".."):
-            return -EINVAL if name == b"." else -ENOTEMPTY
+        if name in (b"", b".", b".."):  # the root, LAST_DOT, LAST_DOTDOT: no name to remove
+            if not flags & AT_REMOVEDIR:
+                return -EISDIR
+            return {b"": -EBUSY, b".": -EINVAL}.get(name, -ENOTEMPTY)
         if parent.readonly:
             return -EROFS
         if flags & AT_REMOVEDIR:

@@ -20,6 +20,8 @@ fs/xattr.c and tmpfs's simple_xattrs answer:
 
 from __future__ import annotations
 
+import stat
+
 from hmk.hw.events import READ
 from hmk.linux.abi import (
     AT_FDCWD,
@@ -46,7 +48,7 @@ from hmk.services import fsacl
 from hmk.services.copies import lines, log_user
 from hmk.services.fsnames import _int
 from hmk.services.fstypes import XATTRS
-from hmk.services.vfs import Dir, File, Symlink
+from hmk.services.vfs import Dir, Symlink
 
 NAMESPACES = (b"user.", b"trusted.", b"security.")
 SOCKPROTONAME = b"system.sockprotoname"  # a socket's protocol's name (sockfs)
@@ -145,6 +147,8 @@ class ExtendedAttributes:
             return err
         with self.working(xattr_get=1) as ops:
             value = (node.xattrs or {}).get(name)
+            if getattr(node, "pidfs", False) and not node.xattrs:
+                value = b""  # (pidfs answers any name with nothing until one is set)
             if name == SOCKPROTONAME and hasattr(node, "protocol_name"):
                 value = node.protocol_name + b"\0"
             if value is None:
@@ -161,7 +165,7 @@ class ExtendedAttributes:
         if isinstance(node, int):
             return node
         root = call.task.uids[1] == 0
-        kept = self.mounts.of(node).kind in XATTRS
+        kept = getattr(node, "pidfs", False) or self.mounts.of(node).kind in XATTRS
         names = sorted(node.xattrs or (), reverse=True) if kept else []
         names = [n for n in names if root or not n.startswith(b"trusted.")]
         if hasattr(node, "protocol_name"):  # a socket: sockfs's own attribute
@@ -258,13 +262,11 @@ class ExtendedAttributes:
             return -ENOENT if found[0] is None else found[0]
         with self.working(fdget=1):
             f = self.table(call).file(_int(where))
-            if f is not None and getattr(f.node, "pidfs", False):
-                return -EOPNOTSUPP  # pidfs keeps no user-visible attributes
             return -EBADF if f is None else f.node
 
     def _xattr_change(self, call, node, name: bytes) -> int:
         """May the caller set or remove `name` on `node`? 0 or -errno, in Linux's order."""
-        if self.mounts.of(node).readonly:
+        if not getattr(node, "pidfs", False) and self.mounts.of(node).readonly:
             return -EROFS
         return self._xattr_allowed(call, node, name, write=True) or self._xattr_kept(node, name)
 
@@ -275,7 +277,7 @@ class ExtendedAttributes:
         if name.startswith(b"trusted.") and not root:
             return -EPERM if write else -ENODATA
         if name.startswith(b"user."):
-            if not isinstance(node, File | Dir):
+            if not stat.S_ISREG(node.mode) and not stat.S_ISDIR(node.mode):
                 return -EPERM if write else -ENODATA
             sticky = isinstance(node, Dir) and node.mode & STICKY
             if sticky and write and not root and node.uid != call.task.uids[1]:
@@ -283,10 +285,13 @@ class ExtendedAttributes:
         return 0
 
     def _xattr_kept(self, node, name: bytes) -> int:
-        """Does `node`'s file system keep attributes of `name`'s namespace? 0 or -errno."""
-        if self.mounts.of(node).kind not in XATTRS:
+        """Does `node`'s file system keep attributes of `name`'s namespace? 0 or -errno.
+        (pidfs, Linux 6.15's, keeps trusted.* ones only.)"""
+        pidfs = getattr(node, "pidfs", False)
+        if not pidfs and self.mounts.of(node).kind not in XATTRS:
             return -EOPNOTSUPP
-        prefix = next((p for p in NAMESPACES if name.startswith(p)), None)
+        spaces = (b"trusted.",) if pidfs else NAMESPACES
+        prefix = next((p for p in spaces if name.startswith(p)), None)
         if prefix is None:
             return -EOPNOTSUPP
         return -EINVAL if name == prefix else 0

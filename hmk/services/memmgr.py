@@ -71,6 +71,7 @@ from hmk.linux.layout import (
     SIGRETURN_CODE,
     STACK_FLOOR,
     STACK_TOP,
+    TASK_SIZE,
     page_up,
 )
 from hmk.services.addrspace import AddressSpace, Vma
@@ -466,8 +467,8 @@ class MemoryManager(MemoryQueries, Service):
     def sys_munmap(self, call, addr, length, *_):
         space = call.space
         self.work(munmap=1)
-        if addr % PAGE_SIZE or length == 0 or addr + length > VA_LIMIT:
-            return -EINVAL
+        if addr % PAGE_SIZE or addr > TASK_SIZE or length > TASK_SIZE - addr or not length:
+            return -EINVAL  # (do_vmi_munmap: the range within user space)
         self._unmap(space, addr, addr + page_up(length))
         return 0
 
@@ -580,22 +581,29 @@ class MemoryManager(MemoryQueries, Service):
         return self.sys_mlock2(call, addr, length, 0)
 
     def sys_mlock2(self, call, addr, length, flags, *_):
+        flags &= 0xFFFFFFFF  # an int
         if flags & ~MLOCK_ONFAULT:
             return -EINVAL
-        return self._lockable(call, addr, length)
+        return self._lockable(call, addr, length, populate=not flags)
 
     def sys_munlock(self, call, addr, length, *_):
         return self._lockable(call, addr, length)
 
-    def _lockable(self, call, addr: int, length: int) -> int:
+    def _lockable(self, call, addr: int, length: int, populate: bool = False) -> int:
         """mlock's and munlock's range, Linux's 64-bit arithmetic: a length that wraps to
-        nothing locks nothing."""
+        nothing locks nothing. A lock that brings its pages in (not MLOCK_ONFAULT) cannot
+        touch a PROT_NONE mapping: ENOMEM (__mm_populate's EFAULT, as mlock reports it)."""
         start = addr & ~(PAGE_SIZE - 1)
         end = (start + page_up_wrapped(length + addr % PAGE_SIZE)) & MASK64
         if end < start:
             return -EINVAL
         self.work(vma_find=1)
-        return 0 if start == end or self._mapped(call.space, start, end) else -ENOMEM
+        if start == end:
+            return 0
+        if not self._mapped(call.space, start, end):
+            return -ENOMEM
+        hit = (v for v in call.space.vmas if v.start < end and start < v.end)
+        return -ENOMEM if populate and any(not v.prot for v in hit) else 0
 
     def sys_mlockall(self, call, flags, *_):
         if not flags & (MCL_CURRENT | MCL_FUTURE) or flags & ~(
@@ -625,8 +633,12 @@ class MemoryManager(MemoryQueries, Service):
             return 0
         self.work(vma_find=1)
         hit = [v for v in space.vmas if v.start < end and addr < v.end]
+        if not hit:
+            return -ENOMEM
         if advice == MADV_REMOVE and any(not v.shared for v in hit):
             return -EINVAL
+        if advice in PRIVATE_ANON_ONLY and any(v.shared or not v.anonymous for v in hit):
+            return -EINVAL  # (a mapping's own refusal comes before a hole's ENOMEM)
         if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
             dropped = space.discard(addr, end)
             if dropped:
@@ -723,6 +735,9 @@ class TokenView:
 # madvise's advice this kernel knows (include/uapi/asm-generic/mman-common.h; MERGEABLE,
 # HUGEPAGE and the like need KSM or huge pages, which a kernel without them refuses: EINVAL)
 MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
+# advice for private anonymous memory only (EINVAL elsewhere): MADV_FREE, MADV_WIPEONFORK,
+# MADV_KEEPONFORK
+PRIVATE_ANON_ONLY = (8, 18, 19)
 # the advice Linux knows (MADV_MERGEABLE and UNMERGEABLE with KSM, HUGEPAGE, NOHUGEPAGE and
 # COLLAPSE with transparent huge pages, GUARD_INSTALL and GUARD_REMOVE from 6.13: a phone's
 # kernel has them; hints that change nothing here)

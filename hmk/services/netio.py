@@ -199,8 +199,8 @@ class NetIO:
         if sock.tcp:
             return self._tcp_give(call, sock, f, fetch, length, flags, ops)
         if sock.unix and sock.type == SOCK_STREAM:
-            if flags & MSG_OOB:
-                return -EOPNOTSUPP
+            if flags & MSG_OOB and not length:
+                return -EOPNOTSUPP  # (an urgent byte needs a byte)
             if dest is not None:
                 return -EISCONN if sock.state == CONNECTED else -EOPNOTSUPP
             if sock.peer is None:
@@ -209,6 +209,8 @@ class NetIO:
                 return self._pipe(call, flags)
             if length and (not sock.peer.open or sock.peer.shut & RCV_SHUTDOWN):
                 return self._pipe(call, flags)
+            if flags & MSG_OOB:
+                return -EOPNOTSUPP  # an urgent byte (CONFIG_AF_UNIX_OOB): not modelled
             self._charge(call, ops, "unix_send")
             scm = scm or (None, self.credentials(call.task, effective=False))
             return self._fill(call, sock, f, fetch, length, scm, ops, sock.sndbuf)

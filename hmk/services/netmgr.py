@@ -553,6 +553,9 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             return got
         sock, f = got
         with self.working() as ops:
+            free = self.peers["fsmgr"].tables[call.task.pid].lowest_fd()
+            if free < 0 and not call.resumed:
+                return free  # a descriptor is found before the socket is asked (do_accept)
             if not sock.stream:
                 return -EOPNOTSUPP
             if sock.state != LISTENING:
@@ -832,9 +835,7 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
 
     # ---- options ------------------------------------------------------------------------
     def sys_setsockopt(self, call, fd, level, name, value, length, *_):
-        if _int(length) < 0:
-            return -EINVAL  # before the descriptor (__sys_setsockopt)
-        got = self._socket(call, fd)
+        got = self._socket(call, fd)  # the descriptor first (Linux 6.x's __sys_setsockopt)
         if isinstance(got, int):
             return got
         sock = got[0]
@@ -842,10 +843,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             length = _int(length)
             if length < 0:
                 return -EINVAL
-            raw = self._read(call, value, min(length, 64))
-            if raw is None:
-                return -EFAULT
-            return set_option(sock, _int(level), _int(name), raw)
+            read = lambda n: self._read(call, value, n)  # noqa: E731
+            return set_option(sock, _int(level), _int(name), length, read)
 
     def sys_getsockopt(self, call, fd, level, name, value, len_ptr, *_):
         got = self._socket(call, fd)

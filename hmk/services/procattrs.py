@@ -101,6 +101,7 @@ class AttributeCalls:
 
     # ---- nice values ---------------------------------------------------------------------
     def _prio_targets(self, task, which: int, who: int):
+        which = int32(which)  # (ints)
         live = [t for t in self.tasks.values() if not t.zombie and not t.virtual]
         if which == PRIO_PROCESS:
             return [t for t in live if t.pid == (who or task.pid)]

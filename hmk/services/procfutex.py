@@ -35,6 +35,7 @@ from hmk.linux.abi import (
     FUTEX_WAITV_MAX,
     FUTEX_WAKE,
     FUTEX_WAKE_BITSET,
+    PROT_WRITE,
 )
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 
@@ -192,12 +193,15 @@ class FutexCalls:
     # ---- keys and waits --------------------------------------------------------------------
     def _futex_key(self, task, uaddr: int, private: int) -> tuple | int:
         """The futex at `uaddr` of `task`'s memory, named as get_futex_key names it; -EINVAL
-        for a misaligned word, -EFAULT for a shared futex where nothing is mapped."""
+        for a misaligned word, -EFAULT for a shared futex where nothing is mapped or in
+        read-only anonymous memory ("a RO anonymous page will never change")."""
         if uaddr % 4:
             return -EINVAL
         if not private:
             vma = self.space_of(task).find(uaddr)
             if vma is None:
+                return -EFAULT
+            if vma.anonymous and not vma.shared and not vma.prot & PROT_WRITE:
                 return -EFAULT
             if vma.shared and vma.file is not None:
                 node, offset = vma.file

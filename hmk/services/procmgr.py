@@ -161,8 +161,10 @@ class Task:
     timer_slack: int = TIMER_SLACK_NS
     robust: dict = field(default_factory=dict)  # tcb -> its robust-futex list head
     pidfds: list = field(default_factory=list)  # the pidfds naming it (woken at its exit)
+    pidfs_xattrs: dict = field(default_factory=dict)  # its pidfs inode's trusted.* attributes
     itimers: dict = field(default_factory=dict)  # setitimer's: which -> ProcTimer
     timers: dict = field(default_factory=dict)  # POSIX timers: id -> ProcTimer
+    next_timer_id: int = 0  # the id the next POSIX timer gets (its predecessors' not reused)
     timer_clocks: dict = field(default_factory=dict)  # ...and the clock each was made on
     policy: int = 0  # its scheduling policy (SCHED_OTHER) and real-time priority
     rt_priority: int = 0
@@ -1075,7 +1077,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
 
     # ---- process groups and sessions -----------------------------------------------------
     def setpgid(self, task: Task, pid: int, pgid: int) -> int:
-        pid, pgid = _signed(pid) or task.pid, _signed(pgid)
+        """Linux's order: pid 0 is the caller, pgid 0 the pid; a negative pgid is EINVAL."""
+        pid = int32(pid) or task.pid
+        pgid = int32(pgid) or pid
         if pgid < 0:
             return -EINVAL
         target = self.tasks.get(pid)
@@ -1092,11 +1096,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         return 0
 
     def getpgid(self, task: Task, pid: int) -> int:
-        target = self.tasks.get(_signed(pid) or task.pid)
+        target = self.tasks.get(int32(pid) or task.pid)
         return target.pgid if target is not None else -ESRCH
 
     def getsid(self, task: Task, pid: int) -> int:
-        target = self.tasks.get(_signed(pid) or task.pid)
+        target = self.tasks.get(int32(pid) or task.pid)
         return target.sid if target is not None else -ESRCH
 
     def setsid(self, task: Task) -> int:

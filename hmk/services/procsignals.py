@@ -50,6 +50,7 @@ class PidFd(Stream):
     def __init__(self, task):
         super().__init__(stat.S_IFREG | 0o600)  # an anonymous inode, as Linux's pidfs
         self.task = task
+        self.xattrs = task.pidfs_xattrs  # the process's inode: every pidfd of it shares them
 
     def poll(self, f) -> int:
         return POLLIN if self.task.zombie else 0

@@ -35,6 +35,7 @@ ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
 SI_KERNEL, SI_TIMER = 0x80, -2
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 USER, PROF, WALL = "user", "prof", "wall"  # what a timer's clock counts
+INT_MAX = 2**31 - 1  # a timer id is an int
 TIMER_MAX = 1 << 15  # timers one process may hold (assumed: RLIMIT_SIGPENDING's order)
 
 
@@ -197,7 +198,10 @@ class TimerCalls:
             return -EOPNOTSUPP
         if counts is None and clock >= 0:
             return -EINVAL
-        ident = next(i for i in range(len(task.timers) + 1) if i not in task.timers)
+        ident = task.next_timer_id & INT_MAX  # ids go up (posix_timer_add), skipping any
+        while ident in task.timers:  # still held after a wrap; taken even if the call then
+            ident = (ident + 1) & INT_MAX  # fails
+        task.next_timer_id = ident + 1
         signal, value = SIGALRM, ident
         if raw:
             value, signal, notify, tid = struct.unpack_from("<qiii", raw)
@@ -224,14 +228,16 @@ class TimerCalls:
 
     @charged(task_field=1)
     def sys_timer_settime(self, call, ident, flags, new, old, *_):
-        timer = self._posix_timer(call, ident)
-        if timer is None or flags & ~TIMER_ABSTIME:
-            return -EINVAL
-        raw = call.space.read(new, 32)
+        """Linux's order: the new value copied in and checked, then the timer; flags but
+        TIMER_ABSTIME are ignored."""
+        raw = call.space.read(new, 32) if new else None
         if raw is None:
-            return -EFAULT
+            return -EFAULT if new else -EINVAL
         interval, value = _timespec(raw, 0), _timespec(raw, 16)
         if interval is None or value is None:
+            return -EINVAL
+        timer = self._posix_timer(call, ident)
+        if timer is None:
             return -EINVAL
         if old and not call.space.write(old, _itimerspec(timer)):
             return -EFAULT

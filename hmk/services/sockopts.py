@@ -25,6 +25,7 @@ import struct
 from hmk.linux.abi import (
     AF_INET6,
     EDOM,
+    EFAULT,
     EINVAL,
     ENOPROTOOPT,
     ENOTCONN,
@@ -113,17 +114,21 @@ def ticks(timeval: bytes):
     return sec * HZ + -(-usec // (10**6 // HZ))
 
 
-def set_option(sock, level: int, name: int, raw: bytes) -> int:
-    """setsockopt's answer (0 or -errno); the value takes effect on `sock`."""
+def set_option(sock, level: int, name: int, length: int, read) -> int:
+    """setsockopt's answer (0 or -errno); the value (`length` bytes, `read(n)` copies the
+    first n of them in, None: a fault) takes effect on `sock`. Linux's order: a length too
+    short for an int (EINVAL), the int copied (EFAULT), then the option's own checks."""
     if level != SOL_SOCKET:
-        return _set_protocol(sock, level, name, raw)
+        return _set_protocol(sock, level, name, length, read)
+    raw = _copied(length, read, 4)
+    if isinstance(raw, int):
+        return raw
     if name in (SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
-        return _set_struct(sock, name, raw)
+        raw = _copied(length, read, 8 if name == SO_LINGER else 16)
+        return raw if isinstance(raw, int) else _set_struct(sock, name, raw)
     ints = (SO_PRIORITY, SO_RCVLOWAT, SO_SNDBUF, SO_RCVBUF, SO_INCOMING_CPU, SO_RESERVE_MEM)
     if name not in FLAGS + ints:
         return -ENOPROTOOPT
-    if len(raw) < 4:
-        return -EINVAL
     val = struct.unpack_from("<i", raw)[0]
     if name == SO_RESERVE_MEM:
         return -EINVAL if val < 0 else -EOPNOTSUPP
@@ -157,15 +162,24 @@ def _set_struct(sock, name: int, raw: bytes) -> int:
     return 0
 
 
-def _set_protocol(sock, level: int, name: int, raw: bytes) -> int:
+def _copied(length: int, read, n: int) -> bytes | int:
+    """The first `n` bytes of an option's value: EINVAL if it is shorter, EFAULT unread."""
+    if length < n:
+        return -EINVAL
+    raw = read(n)
+    return -EFAULT if raw is None else raw
+
+
+def _set_protocol(sock, level: int, name: int, length: int, read) -> int:
     if sock.unix:
         return -EOPNOTSUPP
     if level == IPPROTO_TCP and sock.tcp:
+        raw = _copied(length, read, 4)
+        if isinstance(raw, int):
+            return raw
         known = name in TCP_FLAGS or name in TCP_KEEP or name in (TCP_MAXSEG, *TCP_MORE)
         if not known:
             return -ENOPROTOOPT
-        if len(raw) < 4:
-            return -EINVAL
         val = struct.unpack_from("<i", raw)[0]
         if name in TCP_MORE:
             return _set_tcp(sock, name, val)
@@ -178,6 +192,9 @@ def _set_protocol(sock, level: int, name: int, raw: bytes) -> int:
             return -EINVAL
         sock.opts[level, name] = val
         return 0
+    raw = read(min(length, 64))
+    if raw is None:
+        return -EFAULT
     if level == IPPROTO_IPV6 and sock.family == AF_INET6:
         if name != IPV6_V6ONLY:
             return -ENOPROTOOPT

@@ -401,6 +401,10 @@ class Vfs:
                 return EXDEV, None, b""
         parts = [p for p in path.split(b"/") if p and p != b"."]
         must_be_dir = path.endswith(b"/")
+        # a path ending in "." or ".." names a directory, and its last component is no name
+        # to make or remove (Linux's LAST_DOT, LAST_DOTDOT): it is returned as that name
+        tail = path.rstrip(b"/").rsplit(b"/", 1)[-1]
+        dots = tail if tail in (b".", b"..") else None
         parent = node.parent if isinstance(node, Dir) else None
         name = b""
         for i, part in enumerate(parts):
@@ -420,7 +424,7 @@ class Vfs:
                 node = node.parent
                 continue
             nxt = node.entries.get(part)
-            last = i == len(parts) - 1
+            last = i == len(parts) - 1 and dots is None
             if nxt is None:
                 return (None, parent, name) if last else (ENOENT, None, b"")
             if resolve & RESOLVE_NO_XDEV and nxt.mounted:
@@ -439,8 +443,10 @@ class Vfs:
                 )
                 return self.walk(node, target, follow, resolve, scope, hops + 1)
             node = nxt
-        if must_be_dir and not isinstance(node, Dir):
+        if (must_be_dir or dots) and not isinstance(node, Dir):
             return ENOTDIR, None, b""
+        if dots:
+            return node, node.parent, dots
         return node, parent, name
 
     def path_of(self, node: Node) -> bytes:

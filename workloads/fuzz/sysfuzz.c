@@ -536,6 +536,7 @@ static int nactive;
 
 #define NFDS 24
 static int fds[NFDS];
+static long timers_made = 31; /* the highest POSIX timer id seen (reset deletes up to it) */
 #define NKIDS 4
 static long kids[NKIDS];
 #define NMAPS 8
@@ -1853,6 +1854,11 @@ static void settle(const struct call *c, const uint64_t *a, long r)
     }
     if ((c->flags & F) && r >= 0)
         fds[call_index % NFDS] = (int)r;
+    if (c->nr == A_timer_create && r == 0 && in_arena(a[2]) && in_arena(a[2] + 3)) {
+        int id = *(int *)a[2];
+        if (id > timers_made && id < 1 << 20)
+            timers_made = id;
+    }
     if (c->nr == A_fcntl && r >= 0 && ((a[1] & 0xffffffff) == 0 || (a[1] & 0xffffffff) == 1030))
         fds[call_index % NFDS] = (int)r;
     if ((c->nr == A_pipe2 || c->nr == A_socketpair) && r == 0) {
@@ -2012,7 +2018,7 @@ static void reset(void)
     struct itimerval off = {{0, 0}, {0, 0}};
     sys3(__NR_setitimer, ITIMER_VIRTUAL, &off, 0);
     sys3(__NR_setitimer, ITIMER_PROF, &off, 0);
-    for (int t = 0; t < 32; t++)
+    for (long t = 0; t <= timers_made; t++) /* (ids go up: Linux does not reuse one soon) */
         sys1(__NR_timer_delete, t);
     sys2(__NR_munmap, ZONE, 1UL << 30); /* the zone and whatever grew past it */
     sys6(__NR_mmap, ZONE, ZONE_SIZE / 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
