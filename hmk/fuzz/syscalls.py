@@ -145,6 +145,7 @@ def run_one(
             warnings=None,
             max_cycles=cycle_limit(calls),
             max_instructions=BASE_LIMIT + INSTRUCTIONS_PER_CALL * calls,
+            check_invariants=True,  # the bookkeeping after every reaped child (untimed)
         )
     except Exception as e:  # noqa: BLE001  (any escaping exception is hmk's failure)
         outcome.verdict = INTERNAL
