@@ -1108,6 +1108,7 @@ class FsMgr(
         if wait is not None and wait < 0:
             return wait
         signals = call.task.signals
+        nfds &= 0xFFFFFFFF  # an unsigned int
         if nfds > self.table(call).nofile:
             return signals.mask_restored(-EINVAL)
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop

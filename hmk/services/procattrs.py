@@ -502,7 +502,7 @@ class AttributeCalls:
     @charged(ids=1)
     def sys_get_robust_list(self, call, pid, head_ptr, len_ptr, *_):
         task, tcb = call.task, call.tcb
-        if pid:
+        if int32(pid):  # (an int)
             found = [(t, tcb) for t in self.tasks.values() if not t.virtual
                      for tcb, (tid, _) in t.threads.items() if tid == _signed32(pid)]  # fmt: skip
             if not found:
