@@ -3,7 +3,7 @@ and no modules import each other in a cycle. Function-level imports count too: a
 late is still a dependency.
 
     hw, _fast, workloads (data)  <  cpu  <  kernel  <  monolithic  <  linux  <  services  <  system
-    <  report  <  script, api  <  bench  <  calibration  <  fidelity  <  paper  <  cli
+    <  report, fuzz  <  script, api  <  bench  <  calibration  <  fidelity  <  paper  <  cli
 
 (docs/architecture.md draws the same picture and says what each layer may know.)
 """
@@ -29,7 +29,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ("hmk.linux",),
     ("hmk.services",),
     ("hmk.system",),
-    ("hmk.report",),
+    ("hmk.report", "hmk.fuzz"),
     ("hmk.script", "hmk.api"),
     ("hmk.bench",),
     ("hmk.calibration",),

@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from hmk.linux.shimcalls import ShimCalls
+from hmk.linux.syscalls import SHIM, SyscallTable
+from hmk.services import registry
+
 ENOSYS = "-38"
 
 
@@ -154,9 +158,9 @@ def listing() -> list[tuple[str, str, str]]:
 
 @cache
 def _unimplemented() -> frozenset[str]:
-    from hmk.report.syscalls import table  # noqa: PLC0415
-
-    return frozenset(row.name for row in table() if row.handler is None)
+    """The calls no service and not the shim answers (ENOSYS), as `hmk syscalls` lists them."""
+    services = {SHIM: ShimCalls, **{cls.name: cls for cls in registry.SERVICES}}
+    return frozenset(row.name for row in SyscallTable(services) if row.handler is None)
 
 
 # the calls whose answers depend on file permissions
