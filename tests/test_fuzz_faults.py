@@ -5,9 +5,11 @@ hang (a call interrupted at once on the linux composition's scheduler), and errn
 differed from Linux's (the order of checks: dup3, fstatat, statx, faccessat, mmap, execve,
 utimensat, socketpair, accept4, rt_sigprocmask, rt_sigaction, waitid, futex, renameat,
 inotify_add_watch, mincore, process_vm_readv, epoll_pwait, a vector's lengths and ranges,
-sched_getaffinity; an absolute path's dirfd; clone's flags and CLONE_PIDFD; F_SETSIG; a
-write whose buffer faults part way; getrandom's flags and partial copy; fsync of a pipe;
-getgroups; paths past PATH_MAX; the clocks' table).
+sched_getaffinity, names ending in "/", "." or "..", RLIMIT_FSIZE, lseek's SEEK_DATA, mlock,
+epoll's ioctls, sendfile's offset, POSIX timer ids, pidfs's attributes; an absolute path's
+dirfd; clone's flags and CLONE_PIDFD; F_SETSIG; a write whose buffer faults part way;
+getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past PATH_MAX; the
+clocks' table).
 
 LINUX is this machine's Linux (6.18), natively: qemu-aarch64 is no reference for these lines,
 since it checks buffers and flags itself before passing a call on (QEMU_DIFFERS: the lines it
@@ -67,6 +69,18 @@ writev: a negative length after a bad address -22
 epoll_pwait: bad fd, bad count -9; bad buffer -14; not an epoll -22
 sched_getaffinity: a size of 2^63 -22, 2^32 + 8 8; setaffinity, bad mask -14
 F_SETSIG 0 F_GETSIG 10, 65 -22
+names: mkdir file/ -17; symlink to missing/ -2; mkdir missing/. -2
+names: stat file/. -20; unlink . -21; rmdir .. -39
+RLIMIT_FSIZE 100: write 150 100, then -27; ftruncate -27
+lseek: SEEK_DATA 10 SEEK_HOLE 100, at the end -6
+mlock PROT_NONE -12, on fault 0; mprotect PROT_BTI -22
+munmap past user space -22; membarrier registrations 0; PR_GET_THP_DISABLE, an argument -22
+getdents64, a count past INT_MAX -22; sched_getattr, a size past 32 bits 0
+setpgid(INT_MIN) -22; getpriority, high bits 1
+ioctl: epoll's unknown -22, its FIOASYNC -25, a pipe's 0
+sendfile's offset written back: -29, to no memory -14
+timer ids go up: 1
+pidfs: trusted.* before any 0, set 0, get 1; user.* -95; list 11
 rt_sigaction, a signal with junk above 32 bits: 0
 rt_sigaction: bad signal, bad act -14; bad old after the change -14
 rt_sigqueueinfo, an unknown layout with bytes past 48: -7
@@ -88,7 +102,9 @@ futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; chang
 # alternate stack; it refuses CLONE_PIDFD and does not write a fork's CLONE_PARENT_SETTID tid;
 # it checks mincore's vector before the range, and has no process_vm_readv (ENOSYS); it
 # copies a write's whole buffer before the call (EFAULT for any fault), and a vector's ranges
-# and epoll_pwait's count before the descriptor
+# and epoll_pwait's count before the descriptor; it lacks mlock2 and takes PROT_BTI (its CPU
+# has BTI), does not write sendfile's offset back after a failure, and numbers POSIX timers
+# itself (reusing ids)
 QEMU_DIFFERS = (
     b"nanosleep interrupted, bad rem",
     b"getgroups:",
@@ -105,6 +121,9 @@ QEMU_DIFFERS = (
     b"a write faulting",
     b"writev:",
     b"epoll_pwait:",
+    b"mlock PROT_NONE",
+    b"sendfile's offset",
+    b"timer ids",
 )
 
 needs_root = pytest.mark.skipif(

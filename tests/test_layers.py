@@ -3,7 +3,7 @@ and no modules import each other in a cycle. Function-level imports count too: a
 late is still a dependency.
 
     hw, _fast, workloads (data)  <  cpu  <  kernel  <  monolithic  <  linux  <  services  <  system
-    <  report  <  script, api  <  bench  <  calibration  <  fidelity  <  paper  <  cli
+    <  report, fuzz  <  script, api  <  bench  <  calibration  <  fidelity  <  paper  <  cli
 
 (docs/architecture.md draws the same picture and says what each layer may know.)
 """

@@ -71,6 +71,10 @@ def _urgent(flags_at: int):
 MSG_OOB = 1
 
 
+def _futex_unmodelled(args: list[int]) -> bool:
+    return len(args) > 1 and args[1] & 0x7F in (3, 4, 5, 6, 7, 8, 11, 12, 13)
+
+
 def _raw_inet(args: list[int]) -> bool:
     return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
 
@@ -91,6 +95,13 @@ NO_CAP_SYS_RESOURCE = (
 NO_RAW_SOCKETS = (
     "raw IP sockets (SOCK_RAW in AF_INET and AF_INET6, root's) are not modelled: hmk refuses "
     "to make one (ESOCKTNOSUPPORT)"
+)
+DENSE_FILES = (
+    "a file is held whole in hmk (no holes), so a size or a write past its tmpfs's size (half "
+    "the simulated RAM) has no room: ENOSPC, where Linux makes a sparse file"
+)
+FUTEX_COMMANDS = (
+    "futex's requeue, wake-op and priority-inheritance commands are not modelled (ENOSYS)"
 )
 NO_URGENT_BYTE = (
     "an AF_UNIX stream's urgent byte (MSG_OOB, Linux 5.15's CONFIG_AF_UNIX_OOB) is not "
@@ -117,6 +128,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         for call in ("socket", "socketpair")
     ),
     *(
+        Difference(call, "-28", "*", DENSE_FILES, None, None, "a huge size or offset")
+        for call in ("truncate", "ftruncate", "fallocate", "write", "pwrite64", "pwritev",
+                     "pwritev2", "writev", "copy_file_range", "sendfile", "splice")
+    ),
+    Difference("futex", "-38", "*", FUTEX_COMMANDS, _futex_unmodelled, None,
+               "FUTEX_REQUEUE, _CMP_REQUEUE, _WAKE_OP, the _PI commands"),
+    *(
         Difference(call, "-95", "*", NO_URGENT_BYTE, _urgent(at), None, "with MSG_OOB")
         for call, at in (("sendto", 3), ("sendmsg", 2), ("sendmmsg", 3))
     ),
@@ -136,6 +154,7 @@ def listing() -> list[tuple[str, str, str]]:
 
 @cache
 def _unimplemented() -> frozenset[str]:
+    """The calls no service and not the shim answers (ENOSYS), as `hmk syscalls` lists them."""
     from hmk.linux.shimcalls import ShimCalls  # noqa: PLC0415  (the services load only here)
     from hmk.linux.syscalls import SHIM, SyscallTable  # noqa: PLC0415
     from hmk.services import registry  # noqa: PLC0415

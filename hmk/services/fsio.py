@@ -257,6 +257,14 @@ class FileIO:
                 f.pos += n
             return n
         else:
+            if isinstance(node, File) and not isinstance(node, Generated):
+                # the bytes up to a buffer's fault are read (filemap_read's short copy)
+                start = f.pos if pos is None else pos
+                room = writable(call.space, vec, min(count, max(node.size - start, 0)))
+                if room < count and start < node.size:
+                    if not room:
+                        return -EFAULT
+                    count, vec = room, _capped(vec, room)
             got = self._fetch(f, node, count, pos, ops, fresh, vec, call.space)
         if isinstance(got, int):
             return got

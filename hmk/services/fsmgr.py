@@ -134,6 +134,7 @@ from hmk.services.vfs import (
 )
 
 SEEK_SET, SEEK_CUR, SEEK_DATA, SEEK_HOLE = 0, 1, 3, 4
+F_NOTIFY = 1026  # (F_LINUX_SPECIFIC_BASE + 2)
 SEEK_MAX = SEEK_HOLE  # lseek's last whence
 # the ioctls every file takes (include/uapi/asm-generic/ioctls.h, include/uapi/linux/fs.h)
 FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE = 0x5421, 0x5450, 0x5451, 0x5452, 0x5460
@@ -800,6 +801,13 @@ class FsMgr(
             if cmd == F_SETFL:
                 f.flags = (f.flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
                 return 0
+            if cmd == F_NOTIFY:  # dnotify: a directory's watch (kept: its SIGIO is not sent)
+                if not arg & 0x7FFFFFFF:
+                    return 0  # no events (DN_MULTISHOT at most): the watch goes
+                if not isinstance(f.node, Dir):
+                    return -ENOTDIR
+                f.owner = ("tgid", call.task.pid)
+                return 0
             return -EINVAL
 
     def sys_pipe2(self, call, fds_ptr, flags, *_):
@@ -1136,6 +1144,7 @@ class FsMgr(
         if wait is not None and wait < 0:
             return wait
         signals = call.task.signals
+        nfds &= 0xFFFFFFFF  # an unsigned int
         if nfds > self.table(call).nofile:
             return signals.mask_restored(-EINVAL)
         # a ppoll going on after its wait looks at the descriptors again, as do_poll's loop

@@ -852,6 +852,8 @@ class NetMgr(NetMsg, NetIO, NetControls, Service):
             return got
         sock = got[0]
         with self.working(sockopt=1):
+            if sock.unix and _int(level) != SOL_SOCKET:
+                return -EOPNOTSUPP  # (AF_UNIX has no options of its own: before the length)
             raw = self._read(call, len_ptr, 4)
             if raw is None:
                 return -EFAULT

@@ -230,12 +230,13 @@ class AttributeCalls:
         task = self._sched_target(call, pid)
         if isinstance(task, int):
             return task
-        size = min(size, SCHED_ATTR_V1)
+        kept = min(size, SCHED_ATTR_V1)
         raw = struct.pack(
-            "<IIQiI3Q2I", size, task.policy, task.reset_on_fork and 1, task.nice,
+            "<IIQiI3Q2I", kept, task.policy, task.reset_on_fork and 1, task.nice,
             task.rt_priority, 0, 0, 0, 0, 1024,
         )  # fmt: skip
-        return 0 if call.space.write(attr, raw[:size]) else -EFAULT
+        # copy_struct_to_user: a caller's larger struct gets zeros past the kernel's
+        return 0 if call.space.write(attr, raw[:kept].ljust(size, b"\0")) else -EFAULT
 
     @charged(task_field=1)
     def sys_sched_setattr(self, call, pid, attr, flags, *_):
@@ -502,7 +503,7 @@ class AttributeCalls:
     @charged(ids=1)
     def sys_get_robust_list(self, call, pid, head_ptr, len_ptr, *_):
         task, tcb = call.task, call.tcb
-        if pid:
+        if int32(pid):  # (an int)
             found = [(t, tcb) for t in self.tasks.values() if not t.virtual
                      for tcb, (tid, _) in t.threads.items() if tid == _signed32(pid)]  # fmt: skip
             if not found:

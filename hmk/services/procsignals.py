@@ -143,7 +143,7 @@ class SignalCalls:
 
     @charged(task_field=1)
     def sys_pidfd_open(self, call, pid, flags, *_):
-        if flags & ~O_NONBLOCK or _signed(pid) <= 0:
+        if flags & ~O_NONBLOCK or int32(pid) <= 0:  # (a pid_t)
             return -EINVAL
         target = self.tasks.get(pid & 0xFFFFFFFF)
         if target is None or target.virtual:

@@ -29,6 +29,7 @@ from hmk.linux.abi import (
     TIMER_ABSTIME,
 )
 from hmk.linux.clock import CLOCKS, NO_TIMER, clock_id, cpu_clock, dynamic_clock, epoch, timespec
+from hmk.services.procattrs import RLIMIT_SIGPENDING
 from hmk.services.service import charged
 
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
@@ -198,6 +199,9 @@ class TimerCalls:
             return -EOPNOTSUPP
         if counts is None and clock >= 0:
             return -EINVAL
+        held = sum(len(t.timers) for t in self.tasks.values() if t.uids[0] == task.uids[0])
+        if held >= self.limit(task, RLIMIT_SIGPENDING)[0]:
+            return -EAGAIN  # each timer's signal is queued ahead: the user's RLIMIT_SIGPENDING
         ident = task.next_timer_id & INT_MAX  # ids go up (posix_timer_add), skipping any
         while ident in task.timers:  # still held after a wrap; taken even if the call then
             ident = (ident + 1) & INT_MAX  # fails

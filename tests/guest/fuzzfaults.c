@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -346,6 +349,86 @@ static void writes(void)
     munmap(m, 2 * 4096);
 }
 
+/* more of Linux's rules the differential fuzzing met (hmk.fuzz.diff) */
+static void rules(void)
+{
+    long v[8];
+    char buf[256];
+    close(open("frule", O_CREAT | O_WRONLY, 0600));
+    v[0] = S3(SYS_mkdirat, AT_FDCWD, "frule/", 0700);
+    v[1] = S3(SYS_symlinkat, "x", AT_FDCWD, "fnone/");
+    v[2] = S3(SYS_mkdirat, AT_FDCWD, "fnone/.", 0700);
+    v[3] = S4(SYS_newfstatat, AT_FDCWD, "frule/.", buf, 0);
+    v[4] = S3(SYS_unlinkat, AT_FDCWD, ".", 0);
+    v[5] = S3(SYS_unlinkat, AT_FDCWD, "..", AT_REMOVEDIR);
+    printf("names: mkdir file/ %ld; symlink to missing/ %ld; mkdir missing/. %ld\n", v[0], v[1],
+           v[2]);
+    printf("names: stat file/. %ld; unlink . %ld; rmdir .. %ld\n", v[3], v[4], v[5]);
+    int f = open("frule", O_RDWR);
+    struct rlimit small = {100, RLIM_INFINITY}, old;
+    getrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &small);
+    v[0] = S3(SYS_write, f, buf, 150);
+    v[1] = S3(SYS_write, f, buf, 10);
+    v[2] = S2(SYS_ftruncate, f, 1000);
+    setrlimit(RLIMIT_FSIZE, &old);
+    v[3] = S3(SYS_lseek, f, 10, 3 /* SEEK_DATA */);
+    v[4] = S3(SYS_lseek, f, 10, 4 /* SEEK_HOLE */);
+    v[5] = S3(SYS_lseek, f, 100, 3);
+    printf("RLIMIT_FSIZE 100: write 150 %ld, then %ld; ftruncate %ld\n", v[0], v[1], v[2]);
+    printf("lseek: SEEK_DATA %ld SEEK_HOLE %ld, at the end %ld\n", v[3], v[4], v[5]);
+    char *m = mmap(0, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    v[0] = S2(SYS_mlock, m, 4096);
+    v[1] = S3(SYS_mlock2, m, 4096, 1 /* MLOCK_ONFAULT */);
+    v[2] = S3(SYS_mprotect, m, 4096, PROT_READ | 0x10 /* PROT_BTI */);
+    v[3] = S2(SYS_munmap, 0xe00000001000L, 4096);
+    v[4] = S3(SYS_membarrier, 1 << 9 /* GET_REGISTRATIONS */, 0, 0);
+    v[5] = S5(SYS_prctl, 42 /* PR_GET_THP_DISABLE */, 1, 0, 0, 0);
+    printf("mlock PROT_NONE %ld, on fault %ld; mprotect PROT_BTI %ld\n", v[0], v[1], v[2]);
+    printf("munmap past user space %ld; membarrier registrations %ld; PR_GET_THP_DISABLE, an "
+           "argument %ld\n",
+           v[3], v[4], v[5]);
+    int dir = open(".", O_RDONLY | O_DIRECTORY);
+    unsigned char attr[64];
+    v[0] = S3(SYS_getdents64, dir, buf, 0x80000000UL);
+    v[1] = S4(SYS_sched_getattr, 0, attr, 0x100000030UL, 0);
+    v[2] = S2(SYS_setpgid, 0xffffffff80000000L, 0);
+    v[3] = S3(SYS_getpriority, 0x100000000L | 0 /* PRIO_PROCESS */, 0, 0);
+    printf("getdents64, a count past INT_MAX %ld; sched_getattr, a size past 32 bits %ld\n",
+           v[0], v[1]);
+    printf("setpgid(INT_MIN) %ld; getpriority, high bits %d\n", v[2], v[3] > 0);
+    int ep = (int)S1(SYS_epoll_create1, 0), p[2], one = 1;
+    pipe(p);
+    v[0] = S3(SYS_ioctl, ep, 0x541b /* FIONREAD */, buf);
+    v[1] = S3(SYS_ioctl, ep, FIOASYNC, &one);
+    v[2] = S3(SYS_ioctl, p[0], FIOASYNC, &one);
+    off_t at = 0;
+    v[3] = S4(SYS_sendfile, -1, ep, &at, 10);
+    v[4] = S4(SYS_sendfile, -1, ep, (off_t *)m, 10);
+    printf("ioctl: epoll's unknown %ld, its FIOASYNC %ld, a pipe's %ld\n", v[0], v[1], v[2]);
+    printf("sendfile's offset written back: %ld, to no memory %ld\n", v[3], v[4]);
+    timer_t t1, t2;
+    struct sigevent none = {0};
+    none.sigev_notify = SIGEV_NONE;
+    v[0] = S3(SYS_timer_create, CLOCK_MONOTONIC, &none, &t1);
+    v[1] = S1(SYS_timer_delete, t1);
+    v[2] = S3(SYS_timer_create, CLOCK_MONOTONIC, &none, &t2);
+    printf("timer ids go up: %d\n", v[0] == 0 && v[1] == 0 && v[2] == 0 && (long)t2 > (long)t1);
+    S1(SYS_timer_delete, t2);
+    int pf = (int)S2(SYS_pidfd_open, getpid(), 0);
+    v[0] = S4(SYS_fgetxattr, pf, "trusted.fz", buf, 64);
+    v[1] = S5(SYS_fsetxattr, pf, "trusted.fz", "v", 1, 0);
+    v[2] = S4(SYS_fgetxattr, pf, "trusted.fz", buf, 64);
+    v[3] = S5(SYS_fsetxattr, pf, "user.fz", "v", 1, 0);
+    v[4] = S3(SYS_flistxattr, pf, buf, 64);
+    printf("pidfs: trusted.* before any %ld, set %ld, get %ld; user.* %ld; list %ld\n", v[0],
+           v[1], v[2], v[3], v[4]);
+    close(pf), close(ep), close(p[0]), close(p[1]), close(dir), close(f);
+    munmap(m, 4096);
+    unlink("frule");
+}
+
 static void signals(void)
 {
     char info[128];
@@ -483,6 +566,7 @@ int main(int argc, char **argv)
     names();
     memory();
     writes();
+    rules();
     signals();
     interrupted_at_once();
     clones();

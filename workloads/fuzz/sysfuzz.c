@@ -1765,6 +1765,10 @@ static int prepare(const struct call *c, uint64_t *a)
             a[2] = 0; /* (its si_code would look like a fault's) */
         if ((a[1] & 0xffffffff) == 1024 && !safe) /* F_SETLEASE: any */
             break;
+        if (safe && (a[1] & 0xffffffff) == F_SETOWN) /* a process, not a number: pids differ */
+            a[2] = pid();
+        if (safe && (a[1] & 0xffffffff) == F_SETOWN_EX && in_arena(a[2]) && in_arena(a[2] + 7))
+            ((int *)a[2])[1] = (int)pid();
         break;
     }
     case A_timer_settime:
