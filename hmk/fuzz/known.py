@@ -79,6 +79,14 @@ def _raw_inet(args: list[int]) -> bool:
     return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
 
 
+def _nproc(at: int):  # RLIMIT_NPROC or RLIMIT_SIGPENDING (fork_init sets it the same)
+    return lambda args: len(args) > at and args[at] & 0xFFFFFFFF in (6, 11)
+
+
+def _hugetlb(at: int, bit: int):
+    return lambda args: len(args) > at and bool(args[at] & bit)
+
+
 # calls qemu-aarch64 7.2 answers ENOSYS itself (it has no translation for them), and where
 # their Linux answers are checked instead (the differential run's reference is this
 # machine's Linux natively, so none are met there)
@@ -107,6 +115,17 @@ NO_URGENT_BYTE = (
     "an AF_UNIX stream's urgent byte (MSG_OOB, Linux 5.15's CONFIG_AF_UNIX_OOB) is not "
     "modelled: hmk refuses to send one (EOPNOTSUPP) and never has one to receive (EINVAL)"
 )
+NPROC_FROM_RAM = (
+    "RLIMIT_NPROC and RLIMIT_SIGPENDING start at max_threads / 2, which Linux's fork_init "
+    "derives from the RAM: "
+    "hmk's machine (512 MiB by default) has 2,048, a reference machine with more RAM more, "
+    "so a soft limit between the two fits on one only"
+)
+NO_HUGETLBFS = (
+    "huge pages are not modelled: hmk answers as a kernel built without hugetlbfs "
+    "(MAP_HUGETLB and MFD_HUGETLB are EINVAL), where a kernel with it makes the mapping or "
+    "the file"
+)
 
 DIFFERENCES: tuple[Difference, ...] = (
     *(
@@ -132,6 +151,12 @@ DIFFERENCES: tuple[Difference, ...] = (
         for call in ("truncate", "ftruncate", "fallocate", "write", "pwrite64", "pwritev",
                      "pwritev2", "writev", "copy_file_range", "sendfile", "splice")
     ),
+    Difference("prlimit64", "*", "*", NPROC_FROM_RAM, _nproc(1), None,
+               "RLIMIT_NPROC, RLIMIT_SIGPENDING"),
+    Difference("setrlimit", "*", "*", NPROC_FROM_RAM, _nproc(0), None,
+               "RLIMIT_NPROC, RLIMIT_SIGPENDING"),
+    Difference("mmap", "-22", "*", NO_HUGETLBFS, _hugetlb(3, 0x40000), None, "MAP_HUGETLB"),
+    Difference("memfd_create", "-22", "*", NO_HUGETLBFS, _hugetlb(1, 0x4), None, "MFD_HUGETLB"),
     Difference("futex", "-38", "*", FUTEX_COMMANDS, _futex_unmodelled, None,
                "FUTEX_REQUEUE, _CMP_REQUEUE, _WAKE_OP, the _PI commands"),
     *(

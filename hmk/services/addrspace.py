@@ -55,6 +55,7 @@ class Vma:
     image: bytes = b""  # file bytes that back [start, start + len(image))
     file: tuple | None = None  # (file node, offset of start) when fsmgr's page cache backs it
     shared: bool = False  # MAP_SHARED: writes go to the file's (or shared object's) pages
+    locked: bool = False  # VM_LOCKED (mlock): madvise may not drop, free or page out its pages
 
     @property
     def anonymous(self) -> bool:
@@ -66,14 +67,29 @@ class Vma:
         image = self.image[off : off + hi - lo] if off < len(self.image) else b""
         file = (self.file[0], self.file[1] + off) if self.file else None
         prot = self.prot if prot is None else prot
-        return Vma(lo, hi, prot, self.name, image, file, self.shared)
+        return Vma(lo, hi, prot, self.name, image, file, self.shared, self.locked)
 
     def copy(self) -> Vma:
-        return self.piece(self.start, self.end)
+        """This VMA in a child of fork: unlocked (dup_mmap clears VM_LOCKED)."""
+        child = self.piece(self.start, self.end)
+        child.locked = False
+        return child
 
     def page_data(self, page: int) -> bytes:
         lo = page - self.start
         return self.image[max(lo, 0) : max(lo + PAGE_SIZE, 0)] if lo < len(self.image) else b""
+
+
+def _mergeable(a: Vma, b: Vma) -> bool:
+    """May `b`, right after `a`, become one VMA with it (is_mergeable_vma, anonymous or the
+    same file at contiguous offsets)?"""
+    if a.end != b.start or a.image or b.image:
+        return False
+    if (a.prot, a.name, a.shared, a.locked) != (b.prot, b.name, b.shared, b.locked):
+        return False
+    if a.file is None or b.file is None:
+        return a.file is b.file
+    return a.file[0] is b.file[0] and a.file[1] + (a.end - a.start) == b.file[1]
 
 
 class AddressSpace:
@@ -90,6 +106,7 @@ class AddressSpace:
         self.cow: set[int] = set()  # pages shared since fork, to copy on the first write
         self.brk_start = self.brk = 0  # the heap: from the page after the program's segments
         self.mmap_top = MMAP_BASE  # mmap areas grow down from here
+        self.lock_future = False  # mlockall(MCL_FUTURE): new mappings come locked
         self.overflow: tuple[int, int] | None = None  # the region table's catch-all, if any
 
     @property
@@ -115,6 +132,7 @@ class AddressSpace:
         return all(v.end <= start or end <= v.start for v in self.vmas)
 
     def add(self, vma: Vma) -> None:
+        vma.locked = vma.locked or self.lock_future
         if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
             raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
         bisect.insort(self.vmas, vma, key=_start)
@@ -191,25 +209,55 @@ class AddressSpace:
 
     def protect(self, start: int, end: int, prot: int) -> list[int]:
         """Change protection of [start, end) (which must be mapped); returns remapped pages.
-        Charged: each VMA changed and each split (VMAs are not merged again)."""
-        before, pieces = len(self.vmas), []
+        Charged: each VMA changed and each split."""
+        hit = sum(v.start < end and start < v.end for v in self.vmas)
+        split = self._modify(start, end, prot=prot)
+        changed = []
         for v in self.vmas:
-            if v.end <= start or end <= v.start:
+            if v.start < end and start < v.end:
+                changed += self._reprotect_pages(max(v.start, start), min(v.end, end), prot)
+        self.mm.work(vma_protect=hit, vma_split=split)
+        self.changed()
+        return changed
+
+    def lock(self, start: int, end: int, locked: bool) -> None:
+        """Set or clear VM_LOCKED on [start, end) (mapped)."""
+        split = self._modify(start, end, locked=locked)
+        self.mm.work(vma_split=split)
+        self.changed()
+
+    def _modify(self, start: int, end: int, **attrs) -> int:
+        """Set `attrs` on the VMAs' part in [start, end): a VMA they change is split at the
+        range's ends, and what then equals its neighbour merges with it, as Linux's
+        vma_modify does (same flags and name, both anonymous or the same file at contiguous
+        offsets; a VMA with ELF image bytes never merges here). Returns the splits made."""
+        pieces = []
+        for v in self.vmas:
+            if (
+                v.end <= start
+                or end <= v.start
+                or all(getattr(v, k) == x for k, x in attrs.items())
+            ):
                 pieces.append(v)
                 continue
             cut = sorted({v.start, max(v.start, start), min(v.end, end), v.end})
             for lo, hi in zip(cut, cut[1:], strict=False):
-                inside = start <= lo and hi <= end
-                pieces.append(v.piece(lo, hi, prot if inside else v.prot))
-        self.vmas = sorted(pieces, key=lambda v: v.start)
-        changed, hit = [], 0
-        for v in self.vmas:
-            if v.start < end and start < v.end:
-                changed += self._reprotect_pages(max(v.start, start), min(v.end, end), prot)
-                hit += 1
-        self.mm.work(vma_protect=hit, vma_split=len(self.vmas) - before)
-        self.changed()
-        return changed
+                piece = v.piece(lo, hi)
+                if start <= lo and hi <= end:
+                    for k, x in attrs.items():
+                        setattr(piece, k, x)
+                pieces.append(piece)
+        split = len(pieces) - len(self.vmas)
+        pieces.sort(key=lambda v: v.start)
+        merged: list[Vma] = []
+        for v in pieces:
+            if merged and start <= v.start <= end and _mergeable(merged[-1], v):
+                a = merged[-1]
+                merged[-1] = Vma(a.start, v.end, a.prot, a.name, b"", a.file, a.shared, a.locked)
+            else:
+                merged.append(v)
+        self.vmas = merged
+        return split
 
     def changed(self) -> None:
         """Publish the VMAs to the kernel's region table (one kernel call)."""

@@ -13,10 +13,12 @@ charges (`Service.work`) before anything else takes the kernel's log.
 
 from __future__ import annotations
 
+import struct
+
 from hmk.hw.events import READ, WRITE
 from hmk.hw.pagetable import PAGE_SIZE
 from hmk.kernel.vspace import LINE, log_frame, log_user
-from hmk.linux.abi import MAX_RW_COUNT
+from hmk.linux.abi import EFAULT, EINVAL, MAX_RW_COUNT
 from hmk.linux.layout import TASK_SIZE
 
 __all__ = [
@@ -52,6 +54,28 @@ PAGE_CLEAR = 264
 def past_user(base: int, n: int) -> bool:
     """access_ok's refusal: does the buffer [base, base + n) end past user space?"""
     return base + n > TASK_SIZE
+
+
+def iovec_from_user(space, ptr: int, n: int) -> list[tuple[int, int]] | int:
+    """`n` struct iovec entries as Linux's iovec_from_user copies them: the array within user
+    space (access_ok: EFAULT), then entry by entry, the first unreadable one EFAULT and the
+    first negative length EINVAL, whichever comes first; none is nothing to check."""
+    if not n:
+        return []
+    if past_user(ptr, 16 * n):
+        return -EFAULT
+    raw = space.read(ptr, 16 * n) if n else b""
+    if raw is None:  # a fault part way: the entries before it count first
+        raw = b""
+        while (entry := space.read(ptr + len(raw), 16)) is not None:
+            raw += entry
+    got = len(raw) // 16
+    for i in range(got):
+        if raw[16 * i + 15] >> 7:
+            return -EINVAL
+    if got < n:
+        return -EFAULT
+    return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
 
 
 def vector_past_user(vec) -> bool:

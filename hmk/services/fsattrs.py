@@ -156,6 +156,8 @@ class Attributes:
             grows = not kind and not keep and offset + length > node.size
             if grows and offset + length > self.fsize_limit(call):
                 return self.too_big(call)
+            if err := self.sealed_allocate(node, kind, offset + length):
+                return err
             ops.update(fallocate=1)
             err = self._allocate(node, kind, bool(keep), offset, length)
             if err == 0:

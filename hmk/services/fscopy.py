@@ -15,6 +15,7 @@ which has no cross-file-system copy.
 
 from __future__ import annotations
 
+import stat
 import struct
 
 from hmk.linux.abi import (
@@ -141,12 +142,14 @@ class Copies:
         a, b = src.node, dst.node
         if isinstance(a, Dir) or isinstance(b, Dir):
             return 0, -EISDIR
-        if not isinstance(a, File) or not isinstance(b, File):
+        if not stat.S_ISREG(a.mode) or not stat.S_ISREG(b.mode):  # (a pidfd's is regular)
             return 0, -EINVAL
         if not src.readable or not dst.writable or dst.flags & O_APPEND:
             return 0, -EBADF
         if self.mounts.of(a) is not self.mounts.of(b):
             return 0, -EXDEV
+        if not isinstance(a, File) or not isinstance(b, File):
+            return 0, -EINVAL  # (pidfs has no splice: do_splice_direct refuses it)
         for at in (pos_in, pos_out):  # the offsets must not wrap (unsigned)
             if (at % U64 + length) >= U64:
                 return 0, -EOVERFLOW

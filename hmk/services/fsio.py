@@ -115,8 +115,8 @@ class FileIO:
         return self._vector2(call, fd, iov, iovcnt, pos, flags, write=True)
 
     def _vector2(self, call, fd, iov, iovcnt, pos, flags, write: bool):
-        """preadv2 and pwritev2: offset -1 is the file position; the RWF_* flags are checked
-        once the vector is known not to be empty (kiocb_set_rw_flags): unknown ones and the
+        """preadv2 and pwritev2: offset -1 is the file position; nothing to move is 0 at once;
+        the RWF_* flags are checked after the range (kiocb_set_rw_flags): unknown ones and the
         forms a tmpfs file has no support for (RWF_NOWAIT, RWF_ATOMIC, RWF_DONTCACHE) are
         EOPNOTSUPP, RWF_APPEND with RWF_NOAPPEND EINVAL; RWF_APPEND writes at the end,
         RWF_NOWAIT on a pipe is EAGAIN where it would wait, RWF_NOSIGNAL's EPIPE comes with no
@@ -129,11 +129,17 @@ class FileIO:
                 return f
             if not (f.writable if write else f.readable):
                 return -EBADF
+            if isinstance(f.node, Stream) and not f.node.has("write" if write else "read"):
+                return -EINVAL
             vec = self._iov(call, iov, iovcnt)
             if isinstance(vec, int):
                 return vec
+            if not any(n for _, n in vec):
+                return 0  # (vfs_readv, vfs_writev: before the range, the flags, the file)
+            if _past_offsets(f, pos, _capped(vec)):
+                return -EINVAL
             node = f.node
-            if flags and any(n for _, n in vec):
+            if flags:
                 nowait = isinstance(node, Pipe | Stream)
                 if flags & ~RWF_SUPPORTED or flags & RWF_UNSUPPORTED:
                     return -EOPNOTSUPP
@@ -184,8 +190,8 @@ class FileIO:
             f = self.table(call).file(_int(fd))
             if f is None or not f.readable:
                 return -EBADF
-            if not isinstance(f.node, File | BlockDevice):
-                return -EINVAL
+            if not isinstance(f.node, File | BlockDevice) or count >> 63:
+                return -EINVAL  # (a count past LLONG_MAX is a negative length to fadvise)
             ops.update(fcntl=1)
             return 0
 
@@ -359,8 +365,11 @@ class FileIO:
         vec = _capped(vec)
         if isinstance(node, File) and any(n for _, n in vec):  # generic_write_checks, before
             start = len(node.data) if pos is None and f.flags & O_APPEND else f.pos  # the copy
-            if (start if pos is None else pos) >= self.fsize_limit(call):
+            at = start if pos is None else pos
+            if at >= self.fsize_limit(call):
                 return self.too_big(call)
+            if err := self.sealed_write(node, at, at + sum(n for _, n in vec)):
+                return err
         total = sum(length for _, length in vec)
         if isinstance(node, Device) and node.discards:
             return total  # the bytes are never read (write_null): any buffer will do

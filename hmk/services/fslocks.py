@@ -16,6 +16,12 @@ A node's locks are its `FileLocks`, made with its first lock:
   the same kind); another owner's overlapping lock conflicts unless both are read locks. POSIX
   and OFD locks conflict with each other, flock locks with neither.
 
+A lease (F_SETLEASE, F_GETLEASE) belongs to an open file description of a regular file: a
+read lease while no one has the file open for writing, a write lease while the description is
+its only opener. Leases are granted, reported and released as Linux's are, but never broken:
+an open that would break one (Linux: the holder gets SIGIO, the opener waits up to
+lease-break-time or, with O_NONBLOCK, fails with EWOULDBLOCK) goes on at once.
+
 A request that conflicts fails with EAGAIN (LOCK_NB, F_SETLK) or waits (flock, F_SETLKW): the
 thread waits on the node's `waiters` and its call runs again when any lock of the file goes,
 as Linux's waiters are woken by the locks they wait on. A POSIX F_SETLKW that would wait for a
@@ -29,6 +35,7 @@ import struct
 from dataclasses import dataclass
 
 from hmk.linux.abi import (
+    EACCES,
     EAGAIN,
     EBADF,
     EDEADLK,
@@ -50,13 +57,18 @@ from hmk.linux.abi import (
     LOCK_NB,
     LOCK_SH,
     LOCK_UN,
+    O_ACCMODE,
+    O_RDONLY,
 )
 from hmk.services.fsnames import _int
+from hmk.services.vfs import File
 
 OFFSET_MAX = (1 << 63) - 1
 FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
 LOCK_COMMANDS = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
 MAX_DEADLOCK_HOPS = 10  # posix_locks_deadlock's MAX_DEADLK_ITERATIONS
+F_SETLEASE, F_GETLEASE = 1024, 1025  # F_LINUX_SPECIFIC_BASE + 0, + 1
+LEASE_COMMANDS = (F_SETLEASE, F_GETLEASE)
 
 
 @dataclass
@@ -241,6 +253,38 @@ class Locks:
     def lock_call_over(self, tcb: int) -> None:
         """The thread's F_SETLKW is no longer waiting (it runs again, or a signal ended it)."""
         self.lock_waits.pop(tcb, None)
+
+    # ---- leases --------------------------------------------------------------------------
+    def fcntl_lease(self, call, f, cmd: int, arg: int) -> int:
+        """F_GETLEASE: this description's lease (F_UNLCK: none). F_SETLEASE in Linux's order
+        (fcntl_setlease, vfs_setlease, generic_setlease): the type, the caller's right (the
+        file's owner, or CAP_LEASE), a regular file, then F_UNLCK of no lease and a lease
+        that others' opens conflict with are EAGAIN (check_conflicting_open)."""
+        if cmd == F_GETLEASE:
+            return f.lease
+        kind, task, node = _int(arg), call.task, f.node
+        if kind not in (F_RDLCK, F_WRLCK, F_UNLCK):
+            return -EINVAL
+        fsuid = task.fsids[0] if task.fsids[0] is not None else task.uids[1]
+        if fsuid != node.uid and task.uids[1] != 0:
+            return -EACCES
+        if not isinstance(node, File):
+            return -EINVAL
+        if kind == F_UNLCK:
+            if f.lease == F_UNLCK:
+                return -EAGAIN
+        else:
+            opens = {id(o): o for t in self.tables.values() for o, _ in t.fds.values() if o}
+            modes = [o.flags & O_ACCMODE for o in opens.values() if o.node is node]
+            writers = sum(m != O_RDONLY for m in modes)
+            mine_writes = f.flags & O_ACCMODE != O_RDONLY
+            if kind == F_RDLCK and writers:
+                return -EAGAIN
+            readers = sum(m == O_RDONLY for m in modes)  # (i_readcount: read-only opens)
+            if kind == F_WRLCK and (writers, readers) != (int(mine_writes), int(not mine_writes)):
+                return -EAGAIN
+        f.lease = kind
+        return 0
 
     # ---- releases ------------------------------------------------------------------------
     def record_locks_closed(self, table, f) -> None:

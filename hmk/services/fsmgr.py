@@ -45,11 +45,13 @@ from hmk.linux.abi import (
     EMFILE,
     ENODEV,
     ENOENT,
+    ENOPKG,
     ENOSPC,
     ENOTDIR,
     ENOTTY,
     ENXIO,
     EOPNOTSUPP,
+    EPERM,
     ERESTARTSYS,
     EROFS,
     ESPIPE,
@@ -59,6 +61,7 @@ from hmk.linux.abi import (
     F_GETFL,
     F_SETFD,
     F_SETFL,
+    F_UNLCK,
     FD_CLOEXEC,
     FIONREAD,
     IN_ATTRIB,
@@ -101,19 +104,20 @@ from hmk.linux.abi import (
 from hmk.linux.clock import BOOT_TIME_NS, read_timespec
 from hmk.linux.strace import signed as _signed
 from hmk.services import fsacl
-from hmk.services.copies import COPY_LINE, COPY_PAGE, log_user, vector_past_user
+from hmk.services.copies import COPY_LINE, COPY_PAGE, iovec_from_user, log_user, vector_past_user
 from hmk.services.devhost import BlockDevice, DevHost, Rtc
 from hmk.services.fsattrs import Attributes
 from hmk.services.fscopy import Copies
 from hmk.services.fsepoll import Epoll, pollable
 from hmk.services.fsevents import EventFile, EventFiles
 from hmk.services.fsio import FileIO, packet_room, positional
-from hmk.services.fslocks import LOCK_COMMANDS, Locks
+from hmk.services.fslocks import LEASE_COMMANDS, LOCK_COMMANDS, Locks
 from hmk.services.fsnames import Namespace, _int
 from hmk.services.fsnodes import PIPE_COMMANDS, SpecialFiles
 from hmk.services.fsnotify import Inotify, Notify
 from hmk.services.fsopen import Opening, _how_error, open_how
 from hmk.services.fsowner import NOBODY, OWNER_COMMANDS, fcntl_owner
+from hmk.services.fsseals import F_SEAL_EXEC, F_SEAL_SEAL, SEAL_COMMANDS, Seals
 from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
@@ -135,6 +139,13 @@ from hmk.services.vfs import (
 
 SEEK_SET, SEEK_CUR, SEEK_DATA, SEEK_HOLE = 0, 1, 3, 4
 F_NOTIFY = 1026  # (F_LINUX_SPECIFIC_BASE + 2)
+MAX_NON_LFS = (1 << 31) - 1  # a size a file opened without O_LARGEFILE may have
+O_NOTIFICATION_PIPE = 0o200  # (O_EXCL: include/uapi/linux/watch_queue.h)
+F_GET_RW_HINT, F_SET_RW_HINT = 1035, 1036  # F_LINUX_SPECIFIC_BASE + 11, + 12
+RWH_WRITE_LIFE_EXTREME = 5
+# a file table's slots (include/linux/fdtable.h NR_OPEN_DEFAULT: BITS_PER_LONG, embedded),
+# then 1 KiB of pointers times a power of two (fs/file.c alloc_fdtable)
+FDTABLE_FIRST, FDTABLE_STEP = 64, 128
 SEEK_MAX = SEEK_HOLE  # lseek's last whence
 # the ioctls every file takes (include/uapi/asm-generic/ioctls.h, include/uapi/linux/fs.h)
 FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE = 0x5421, 0x5450, 0x5451, 0x5452, 0x5460
@@ -151,6 +162,7 @@ class OpenFile:
         self.epolls: list = []  # the epolls watching it (an entry per item: Linux's f_ep)
         self.owner = NOBODY  # whom its I/O signals would go to (hmk.services.fsowner)
         self.signum = 0  # ...and which (F_SETSIG; 0: SIGIO)
+        self.lease = F_UNLCK  # F_SETLEASE's (hmk.services.fslocks)
 
     @property
     def path_only(self) -> bool:
@@ -179,10 +191,13 @@ class FileTable:
         # a pipe's activity or the timeout wakes them)
         self.umask = 0o022  # the file-mode creation mask (Linux's fs_struct; inherited at fork)
         self.nofile = NOFILE  # descriptors it may hold: its process's RLIMIT_NOFILE
+        self.max_fds = FDTABLE_FIRST  # the slots Linux's fdtable has (select's bound)
 
     def install(self, fd: int, f: OpenFile, cloexec: bool) -> int:
         f.refs += 1
         self.fds[fd] = (f, cloexec)
+        if fd >= self.max_fds:  # expand_fdtable, sized as alloc_fdtable sizes it
+            self.max_fds = FDTABLE_STEP * (1 << ((fd + 1) // FDTABLE_STEP).bit_length())
         return fd
 
     def open(self, node: Node, flags: int, cloexec: bool) -> int:
@@ -269,6 +284,7 @@ class FsMgr(
     Epoll,
     Attributes,
     Locks,
+    Seals,
     SpecialFiles,
     Copies,
     ExtendedAttributes,
@@ -651,7 +667,7 @@ class FsMgr(
         err = _how_error(flags, mode, 0)  # before the path (build_open_flags)
         if err:
             return err
-        found = self._lookup(call, dirfd, path_ptr, follow=not flags & O_NOFOLLOW)
+        found = self._lookup(call, dirfd, path_ptr, not flags & O_NOFOLLOW, opening=True)
         if isinstance(found, int):
             return found
         return self._open(call, found, flags, mode)
@@ -710,10 +726,12 @@ class FsMgr(
     def sys_memfd_create(self, call, name_ptr, flags, *_):
         """An anonymous file: a regular file with no name in any directory (its pages in the
         page cache like any file's, freed when its last descriptor and mapping go). Its name
-        (at most 249 bytes) is only a label. MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals are
-        enforced) and MFD_NOEXEC_SEAL / MFD_EXEC are accepted; MFD_HUGETLB is not (no huge
-        pages here: EINVAL)."""
+        (at most 249 bytes) is only a label. Its seals (hmk.services.fsseals): none with
+        MFD_ALLOW_SEALING, F_SEAL_EXEC with MFD_NOEXEC_SEAL (and no execute bits), else
+        F_SEAL_SEAL. MFD_HUGETLB is refused, as by a kernel without hugetlbfs (EINVAL)."""
         if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC):
+            return -EINVAL
+        if flags & MFD_EXEC and flags & MFD_NOEXEC_SEAL:
             return -EINVAL
         name = call.space.read_cstring(name_ptr, limit=PATH_MAX)
         if name is None:
@@ -725,7 +743,12 @@ class FsMgr(
             fd = t.lowest_fd()
             if fd < 0:
                 return fd
-            node = File(perm=0o777)
+            node = File(perm=0o666 if flags & MFD_NOEXEC_SEAL else 0o777)
+            node.seals = (
+                F_SEAL_EXEC if flags & MFD_NOEXEC_SEAL
+                else 0 if flags & MFD_ALLOW_SEALING
+                else F_SEAL_SEAL
+            )  # fmt: skip
             node.nlink, node.mtime = 0, self.wall_ns()
             node.uid, node.gid = call.task.uids[1], call.task.gids[1]
             return t.install(fd, OpenFile(node, O_RDWR), bool(flags & MFD_CLOEXEC))
@@ -779,6 +802,12 @@ class FsMgr(
             ops.update(fcntl=int(not call.resumed))
             if cmd in LOCK_COMMANDS:
                 return self.fcntl_lock(call, f, cmd, arg, ops)
+            if cmd in (F_GET_RW_HINT, F_SET_RW_HINT):
+                return self._write_hint(call, f.node, cmd, arg)
+            if cmd in SEAL_COMMANDS:
+                return self.fcntl_seals(call, f, cmd, arg)
+            if cmd in LEASE_COMMANDS:
+                return self.fcntl_lease(call, f, cmd, arg)
             if cmd in PIPE_COMMANDS:
                 return self.fcntl_pipe(call, f, cmd, arg, ops)
             if cmd in OWNER_COMMANDS:
@@ -810,10 +839,28 @@ class FsMgr(
                 return 0
             return -EINVAL
 
+    def _write_hint(self, call, node, cmd: int, arg: int) -> int:
+        """F_GET_RW_HINT and F_SET_RW_HINT: the inode's write-lifetime hint, a u64 at `arg`
+        (the owner's or root's to set: EPERM; RWH_WRITE_LIFE_NOT_SET to _EXTREME: EINVAL)."""
+        if cmd == F_GET_RW_HINT:
+            return 0 if call.space.write(arg, struct.pack("<Q", node.write_hint)) else -EFAULT
+        if call.task.uids[1] not in (0, getattr(node, "uid", 0)):
+            return -EPERM
+        raw = call.space.read(arg, 8)
+        if raw is None:
+            return -EFAULT
+        hint = struct.unpack("<Q", raw)[0]
+        if hint > RWH_WRITE_LIFE_EXTREME:
+            return -EINVAL
+        node.write_hint = hint
+        return 0
+
     def sys_pipe2(self, call, fds_ptr, flags, *_):
         t = self.table(call)
-        if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
+        if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE):
             return -EINVAL
+        if flags & O_NOTIFICATION_PIPE:
+            return -ENOPKG  # no watch queues: a kernel without CONFIG_WATCH_QUEUE's answer
         r, w = t.lowest_fd(), None
         if r < 0:
             return r
@@ -857,14 +904,11 @@ class FsMgr(
         iovcnt &= 0xFFFFFFFF  # import_iovec's unsigned int
         if not 0 <= iovcnt <= 1024:
             return -EINVAL
-        raw = call.space.read(iov, 16 * iovcnt)
-        if raw is None:
-            return -EFAULT
+        vec = iovec_from_user(call.space, iov, iovcnt)
+        if isinstance(vec, int):
+            return vec  # (every length is checked as it is copied, then every range)
         log_user(self.k.mem, call.space, iov, 16 * iovcnt, READ)
         self.work()  # the vector's lines, charged before a fault or a request takes them
-        vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
-        if any(length >> 63 for _, length in vec):  # every length is checked as it is copied,
-            return -EINVAL  # then every range (iovec_from_user, then __import_iovec)
         if vector_past_user(vec):
             return -EFAULT
         return vec
@@ -904,12 +948,15 @@ class FsMgr(
             f = self.table(call).file(_int(fd))
             if f is None:
                 return -EBADF
-            if isinstance(f.node, Stream) and f.node.pidfs:
-                return -EOPNOTSUPP  # pidfs has no setattr
+            if isinstance(f.node, Stream) and f.node.pidfs:  # (a regular file, opened without
+                # O_LARGEFILE: past 2^31 - 1 bytes EINVAL; else pidfs has no setattr)
+                return -EINVAL if _signed(length) > MAX_NON_LFS else -EOPNOTSUPP
             if not isinstance(f.node, File) or not f.writable or _signed(length) < 0:
                 return -EINVAL
             if f.node.size < _signed(length) > self.fsize_limit(call):
                 return self.too_big(call)
+            if err := self.sealed_resize(f.node, _signed(length)):
+                return err
             if not self._fits(f.node, _signed(length)):
                 return -ENOSPC
             self._resize(f.node, _signed(length), f.named)
@@ -1089,6 +1136,8 @@ class FsMgr(
                 return -EROFS
             if node.size < _signed(length) > self.fsize_limit(call):
                 return self.too_big(call)
+            if err := self.sealed_resize(node, _signed(length)):
+                return err
             if not self._fits(node, _signed(length)):
                 return -ENOSPC
             self._resize(node, _signed(length))
@@ -1117,6 +1166,8 @@ class FsMgr(
             return -EOPNOTSUPP
         if node.readonly:
             return -EROFS
+        if err := self.sealed_mode(node, mode):
+            return err
         self.work(access=1)
         node.mode = node.mode & ~0o7777 | mode & 0o7777
         if node.xattrs and fsacl.ACCESS in node.xattrs:  # its ACL follows (posix_acl_chmod)
@@ -1164,14 +1215,15 @@ class FsMgr(
                 return sum(map(bool, revents))
 
             log_user(self.k.mem, call.space, fds_ptr, 8 * nfds, READ)
-            return signals.mask_restored(self._poll(call, polled, wait, report))
+            return signals.mask_restored(self._poll(call, polled, wait, report, always=True))
 
     def sys_pselect6(self, call, nfds, readfds, writefds, exceptfds, timeout, sig=0, *_):
         """select (glibc's select and pselect are this call): the three descriptor sets as
         poll's requests, the same readiness and the same wait; the sets rewritten to what is
         ready (Linux's POLLIN_SET, POLLOUT_SET, POLLEX_SET), the count of bits set returned.
         The timeout is read, not written back with the time left. `sig`: a {mask, size} pair
-        (the mask while it waits). A count past the table's size is cut to it."""
+        (the mask while it waits). A count past the size of Linux's file table is cut to it
+        (core_sys_select's max_fds)."""
         mask = (0, 0)
         if sig:
             raw = call.space.read(sig, 16)
@@ -1185,7 +1237,7 @@ class FsMgr(
         nfds = _int(nfds)
         if nfds < 0:
             return signals.mask_restored(-EINVAL)
-        nfds = min(nfds, NOFILE)
+        nfds = min(nfds, self.table(call).max_fds)
         size = (nfds + 63) // 64 * 8  # the bytes of each set nfds bits need, whole words
         sets = []
         for ptr in (readfds, writefds, exceptfds):
@@ -1275,11 +1327,14 @@ class FsMgr(
             if tcb in queue:
                 queue.remove(tcb)
 
-    def _poll(self, call, polled: list[tuple[int, int]], wait: int | None, report) -> int:
+    def _poll(
+        self, call, polled: list[tuple[int, int]], wait: int | None, report, always=False
+    ) -> int:
         """Wait until one of `polled` ((fd, events) pairs) is ready, a signal comes or the
         timeout (`wait` ns, None: none) passes; then `report(revents)` writes the result
         back and gives the call's. Nothing ready and a handler to run: EINTR at once, even
-        with no time to wait (do_poll's signal_pending check)."""
+        with no time to wait (do_poll's signal_pending check); `always`: the result is
+        written back then too (poll's: EFAULT if it cannot be), select's is not."""
         t = self.table(call)
         self.stop_watching(self.k.running)
         revents = []
@@ -1291,7 +1346,7 @@ class FsMgr(
         if any(revents):
             return report(revents)
         if call.task.signals.handler_pending():
-            return -EINTR
+            return -EFAULT if always and report(revents) == -EFAULT else -EINTR
         if wait == 0:
             return report(revents)
         k = self.k  # wait for what is polled to change, a signal, or the timeout
@@ -1370,6 +1425,8 @@ class FsMgr(
             return -EACCES  # (before the kind: do_mmap's order)
         if not isinstance(f.node, File):
             return -ENODEV
+        if err := self.sealed_map(f.node, writes):
+            return err
         if writes:
             self.cache.written_through.add(f.node.ino)
         self._sync(f.node)

@@ -74,14 +74,19 @@ class Namespace:
     """The namespace calls, mixed into the file manager (hmk.services.fsmgr.FsMgr)."""
 
     # ---- paths ---------------------------------------------------------------------------
-    def _lookup(self, call, dirfd, path_ptr, follow=True):
+    def _lookup(self, call, dirfd, path_ptr, follow=True, opening=False):
         """(node, parent, name) or a negative errno; (None, parent, name) when only the last
-        component is missing. Its work (the path's copy, the walk) is charged here."""
+        component is missing. Its work (the path's copy, the walk) is charged here. `opening`:
+        an open's lookup, after the path's copy a free descriptor is needed (EMFILE), as
+        do_sys_openat2 takes it before the walk."""
         name = read_path(call.space, path_ptr)
         if isinstance(name, int) or not name:  # a fault, too long, empty: before the dirfd
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
+        if opening and (fd := self.table(call).lowest_fd()) < 0:
+            self.work(path_copy=1)
+            return fd
         start = self._start(call, dirfd, name)
         if isinstance(start, int):
             self.work(path_copy=1, fdget=1)
@@ -164,25 +169,27 @@ class Namespace:
         if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
             return -EINVAL
         with self.working() as ops:
-            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
+            node = self._stat_target(call, dirfd, path_ptr, flags, ops, statx=True)
             if isinstance(node, int):
                 return node
             ops.update(stat=1)
             return self._out(call, buf, _statx_bytes(node))
 
-    def _stat_target(self, call, dirfd, path_ptr, flags, ops):
+    def _stat_target(self, call, dirfd, path_ptr, flags, ops, statx=False):
         """The node fstatat/statx name, in Linux's order (vfs_fstatat, vfs_statx): with
         AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node with no check of the
-        flags (the working directory's after the check); else the flags checked, then the
-        path; or a negative errno."""
+        flags (statx: only if AT_EMPTY_PATH is its only lookup flag) (the working directory's
+        after the check); else the flags checked, then the path; or a negative errno."""
         t = self.table(call)
         empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
-        if empty and _int(dirfd) != AT_FDCWD:
+        alone = not statx or flags & ~(AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) == AT_EMPTY_PATH
+        by_fd = empty and _int(dirfd) != AT_FDCWD
+        if flags & ~STATX_FLAGS and not (by_fd and alone):
+            return -EINVAL
+        if by_fd:
             ops.update(fdget=1)
             f = t.file(_int(dirfd), raw=True)
             return -EBADF if f is None else f.node
-        if flags & ~STATX_FLAGS:
-            return -EINVAL
         if empty:
             return t.cwd
         found = self._lookup(call, dirfd, path_ptr, not flags & AT_SYMLINK_NOFOLLOW)

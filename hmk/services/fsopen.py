@@ -104,6 +104,9 @@ class Opening:
             self.work(path_copy=1)
             return -ENOENT if name == b"" else name
         log_user(self.k.mem, call.space, path_ptr, len(name) + 1, READ)
+        if (fd := self.table(call).lowest_fd()) < 0:  # (before the walk: _lookup's `opening`)
+            self.work(path_copy=1)
+            return fd
         start = self._start(call, dirfd)
         fdget = int(_int(dirfd) != AT_FDCWD)
         if isinstance(start, int):

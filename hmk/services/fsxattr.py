@@ -14,6 +14,8 @@ fs/xattr.c and tmpfs's simple_xattrs answer:
 - user.* belongs to regular files and directories only (on anything else: EPERM to change,
   ENODATA to read); trusted.* to root (another process: EPERM to change, ENODATA to read, and
   listing leaves them out);
+- a socket keeps none: sockfs answers its own system.sockprotoname, and refuses to set or
+  remove security.* (EOPNOTSUPP, EAGAIN: left to a security module, and there is none);
 - a change on a read-only tree is EROFS, and announces IN_ATTRIB; listing gives the names in
   descending byte order, as tmpfs's red-black tree of them does.
 """
@@ -27,6 +29,7 @@ from hmk.linux.abi import (
     AT_FDCWD,
     E2BIG,
     EACCES,
+    EAGAIN,
     EBADF,
     EEXIST,
     EFAULT,
@@ -190,7 +193,7 @@ class ExtendedAttributes:
             return node
         if name in fsacl.NAMES:
             return self._set_acl(call, node, name, b"")
-        err = self._xattr_change(call, node, name)
+        err = self._xattr_change(call, node, name, removing=True)
         if err:
             return err
         with self.working(xattr_set=1):
@@ -264,11 +267,16 @@ class ExtendedAttributes:
             f = self.table(call).file(_int(where))
             return -EBADF if f is None else f.node
 
-    def _xattr_change(self, call, node, name: bytes) -> int:
+    def _xattr_change(self, call, node, name: bytes, removing: bool = False) -> int:
         """May the caller set or remove `name` on `node`? 0 or -errno, in Linux's order."""
         if not getattr(node, "pidfs", False) and self.mounts.of(node).readonly:
             return -EROFS
-        return self._xattr_allowed(call, node, name, write=True) or self._xattr_kept(node, name)
+        err = self._xattr_allowed(call, node, name, write=True)
+        if not err and hasattr(node, "protocol_name") and name.startswith(b"security."):
+            # a socket's security.* is sockfs's: "handled by LSM", of which there is none (a
+            # set's EAGAIN becomes EOPNOTSUPP in __vfs_setxattr_noperm, a removal's stays)
+            return -EINVAL if name == b"security." else -EAGAIN if removing else -EOPNOTSUPP
+        return err or self._xattr_kept(node, name)
 
     @staticmethod
     def _xattr_allowed(call, node, name: bytes, write: bool) -> int:

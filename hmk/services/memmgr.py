@@ -416,6 +416,8 @@ class MemoryManager(MemoryQueries, Service):
                 return f
             if flags & MAP_HUGETLB:
                 return -EINVAL
+        elif flags & MAP_HUGETLB:
+            return -EINVAL  # no huge page size: a kernel without hugetlbfs (hstate_sizelog)
         if length == 0:
             return -EINVAL
         if length >= MAX_MAP_BYTES:
@@ -584,15 +586,16 @@ class MemoryManager(MemoryQueries, Service):
         flags &= 0xFFFFFFFF  # an int
         if flags & ~MLOCK_ONFAULT:
             return -EINVAL
-        return self._lockable(call, addr, length, populate=not flags)
+        return self._lock(call, addr, length, True, populate=not flags)
 
     def sys_munlock(self, call, addr, length, *_):
-        return self._lockable(call, addr, length)
+        return self._lock(call, addr, length, False)
 
-    def _lockable(self, call, addr: int, length: int, populate: bool = False) -> int:
+    def _lock(self, call, addr: int, length: int, locked: bool, populate: bool = False) -> int:
         """mlock's and munlock's range, Linux's 64-bit arithmetic: a length that wraps to
         nothing locks nothing. A lock that brings its pages in (not MLOCK_ONFAULT) cannot
-        touch a PROT_NONE mapping: ENOMEM (__mm_populate's EFAULT, as mlock reports it)."""
+        touch a PROT_NONE mapping: ENOMEM (__mm_populate's EFAULT, as mlock reports it), and
+        the range stays locked, as in Linux, where the VMAs are marked before the pages come."""
         start = addr & ~(PAGE_SIZE - 1)
         end = (start + page_up_wrapped(length + addr % PAGE_SIZE)) & MASK64
         if end < start:
@@ -600,19 +603,40 @@ class MemoryManager(MemoryQueries, Service):
         self.work(vma_find=1)
         if start == end:
             return 0
-        if not self._mapped(call.space, start, end):
+        reach = self._covered(call.space, start, end)
+        if reach > start:  # the VMAs up to the first hole change (apply_vma_lock_flags)
+            call.space.lock(start, reach, locked)
+        if reach < end:
             return -ENOMEM
         hit = (v for v in call.space.vmas if v.start < end and start < v.end)
         return -ENOMEM if populate and any(not v.prot for v in hit) else 0
+
+    @staticmethod
+    def _covered(space, start: int, end: int) -> int:
+        """Where the VMAs from `start` on stop covering [start, end) without a hole."""
+        reach = start
+        for v in sorted(
+            (v for v in space.vmas if v.end > start and v.start < end), key=lambda v: v.start
+        ):
+            if v.start > reach:
+                break
+            reach = v.end
+        return min(reach, end)
 
     def sys_mlockall(self, call, flags, *_):
         if not flags & (MCL_CURRENT | MCL_FUTURE) or flags & ~(
             MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT
         ):
             return -EINVAL
+        space = call.space
+        space.lock_future = bool(flags & MCL_FUTURE)
+        if flags & MCL_CURRENT:
+            space.lock(0, MASK64, True)
         return 0
 
     def sys_munlockall(self, call, *_):
+        call.space.lock_future = False
+        call.space.lock(0, MASK64, False)
         return 0
 
     def sys_madvise(self, call, addr, length, advice, *_):
@@ -639,6 +663,8 @@ class MemoryManager(MemoryQueries, Service):
             return -EINVAL
         if advice in PRIVATE_ANON_ONLY and any(v.shared or not v.anonymous for v in hit):
             return -EINVAL  # (a mapping's own refusal comes before a hole's ENOMEM)
+        if advice in NOT_LOCKED and any(v.locked for v in hit):
+            return -EINVAL  # madvise_dontneed_free_valid_vma, can_madv_lru_vma
         if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
             dropped = space.discard(addr, end)
             if dropped:
@@ -738,6 +764,8 @@ MADV_DONTNEED, MADV_REMOVE, MADV_DONTNEED_LOCKED = 4, 9, 24
 # advice for private anonymous memory only (EINVAL elsewhere): MADV_FREE, MADV_WIPEONFORK,
 # MADV_KEEPONFORK
 PRIVATE_ANON_ONLY = (8, 18, 19)
+# advice refused for mlocked memory: MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT
+NOT_LOCKED = (4, 8, 20, 21)
 # the advice Linux knows (MADV_MERGEABLE and UNMERGEABLE with KSM, HUGEPAGE, NOHUGEPAGE and
 # COLLAPSE with transparent huge pages, GUARD_INSTALL and GUARD_REMOVE from 6.13: a phone's
 # kernel has them; hints that change nothing here)
@@ -745,6 +773,10 @@ MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 
 MASK64 = (1 << 64) - 1
 PROT_SEM = 0x8
 PROT_GROWS = 0x03000000  # PROT_GROWSDOWN | PROT_GROWSUP
+
+
+def _start(vma) -> int:
+    return vma.start
 
 
 def page_up_wrapped(n: int) -> int:

@@ -4,12 +4,19 @@ process_vm_writev: Linux's cross-memory attach, as debuggers and MPI runtimes us
 
 from __future__ import annotations
 
-import struct
-
-from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
+from hmk.hw.pagetable import PAGE_SIZE
 from hmk.linux.abi import EFAULT, EINVAL, ENOMEM, EPERM, ESRCH
 from hmk.linux.layout import page_up
-from hmk.services.copies import READ, WRITE, lines, log_vector, pages, vector_past_user
+from hmk.services.copies import (
+    READ,
+    WRITE,
+    iovec_from_user,
+    lines,
+    log_vector,
+    pages,
+    past_user,
+    vector_past_user,
+)
 
 UIO_MAXIOV = 1024
 
@@ -27,9 +34,9 @@ class MemoryQueries:
         if addr % PAGE_SIZE:
             return -EINVAL
         end = addr + page_up(length)
-        if not 0 <= addr <= end <= VA_LIMIT:
+        if past_user(addr, end - addr):  # (access_ok: even with nothing to look at)
             return -ENOMEM
-        if vec + (end - addr) // PAGE_SIZE > VA_LIMIT:
+        if past_user(vec, (end - addr) // PAGE_SIZE):
             return -EFAULT
         while addr < end:
             self.work(vma_find=1)
@@ -111,12 +118,9 @@ def _user_vector(space, ptr: int, n: int, imported: bool):
     also within user space (access_ok: EFAULT)."""
     if n > UIO_MAXIOV:
         return -EINVAL
-    raw = space.read(ptr, 16 * n) if n else b""
-    if raw is None:
-        return -EFAULT
-    vec = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(n)]
-    if any(length >> 63 for _, length in vec):
-        return -EINVAL
+    vec = iovec_from_user(space, ptr, n)
+    if isinstance(vec, int):
+        return vec
     if imported and vector_past_user(vec):
         return -EFAULT
     return vec

@@ -30,7 +30,7 @@ from hmk.linux.abi import (
     SOL_SOCKET,
 )
 from hmk.linux.clock import read_timespec
-from hmk.services.copies import vector_past_user
+from hmk.services.copies import READ, iovec_from_user, log_user, vector_past_user
 from hmk.services.fsnames import _int
 from hmk.services.netio import Got
 from hmk.services.sockets import Socket
@@ -39,6 +39,10 @@ UIO_MAXIOV = 1024  # the most iovecs (and mmsg messages) one call takes
 SCM_MAX_FD = 253  # the most descriptors one message passes
 MSGHDR, MMSGHDR = 56, 64  # struct msghdr and struct mmsghdr on 64-bit Linux
 CMSGHDR = 16  # struct cmsghdr: cmsg_len (8), cmsg_level, cmsg_type
+# control data a sendmsg copies in: up to 40 bytes on the stack (____sys_sendmsg's ctl[]),
+# more from the socket's option memory, less than net.core.optmem_max (131072: the default of
+# recent kernels, read from /proc/sys/net/core/optmem_max on Linux 6.18)
+CONTROL_INLINE, OPTMEM_MAX = 40, 128 << 10
 UCRED = 12  # struct ucred: pid, uid, gid
 MSG_CMSG_COMPAT = 0x80000000  # a 32-bit caller's messages: never an arm64 one's
 
@@ -122,12 +126,11 @@ class NetMsg:
     def _iovec(self, call, iov: int, iovlen: int):
         if iovlen > UIO_MAXIOV:
             return -EMSGSIZE
-        raw = self._read(call, iov, 16 * iovlen)
-        if raw is None:
-            return -EFAULT
-        entries = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovlen)]
-        if any(n >> 63 for _, n in entries):
-            return -EINVAL  # a negative length (iovec_from_user: before any range is checked)
+        entries = iovec_from_user(call.space, iov, iovlen)
+        if isinstance(entries, int):
+            return entries  # (a negative length before any range is checked)
+        if iovlen:
+            log_user(self.k.mem, call.space, iov, 16 * iovlen, READ)
         if vector_past_user(entries):
             return -EFAULT  # past user space (access_ok)
         vec, total = [], 0
@@ -166,8 +169,8 @@ class NetMsg:
         """A sendmsg's control messages (__scm_send): (open files passed, credentials) for
         an AF_UNIX socket, or -errno. SCM_RIGHTS' descriptors are held while in flight;
         SCM_CREDENTIALS must name the caller's pid and ids (any, for root)."""
-        if controllen > 2**31 - 1:
-            return -ENOBUFS
+        if controllen > 2**31 - 1 or CONTROL_INLINE < controllen >= OPTMEM_MAX:
+            return -ENOBUFS  # (beyond what sock_kmalloc gives a socket)
         raw = self._read(call, control, controllen)
         if raw is None:
             return -EFAULT

@@ -75,6 +75,8 @@ from hmk.linux.abi import (
     SI_KERNEL,
     SI_TKILL,
     SI_USER,
+    SIG_DFL,
+    SIG_IGN,
     SIGCHLD,
     SIGKILL,
     SIGSEGV,
@@ -123,6 +125,11 @@ CLONE3_REUSED = 0x7F | 0x400000  # the exit-signal bits and CLONE_DETACHED: not 
 CLONE_ARGS_V0, CLONE_ARGS_V2 = 64, 88  # struct clone_args: the first and the third version
 
 
+CSIGNAL = 0xFF  # clone's death-signal bits
+SA_NOCLDWAIT = 2
+WALL, WCLONE = 0x40000000, 0x80000000  # __WALL, __WCLONE
+
+
 @dataclass(eq=False)
 class Task:
     """A Linux process."""
@@ -134,6 +141,8 @@ class Task:
     signals: SignalState = field(default_factory=SignalState)
     children: list = field(default_factory=list)
     zombie: bool = False
+    exit_signal: int = SIGCHLD  # what its death sends its parent (clone's CSIGNAL bits)
+    reaped: bool = False  # its pid freed (a pidfd of it polls hung up)
     status: int = 0  # the wait status: exit code << 8, or the signal
     waiters: list = field(default_factory=list)  # threads blocked in wait4
     signal_waiters: list = field(default_factory=list)  # ...in rt_sigsuspend, rt_sigtimedwait
@@ -410,6 +419,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         mm = self.peers["memmgr"]
         space = mm.attach(proc)
         task = self._add(parent.pid, proc)
+        task.exit_signal = flags & CSIGNAL
         self.work(fork_task=1, pid_alloc=1)
         self._shadow(parent.proc, task.pid, made=True)
         for service in self.peers.values():
@@ -586,7 +596,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         entry[1] = tidptr
         return entry[0]
 
-    @charged(ids=1)
     @charged(ids=1)
     def sys_getpid(self, call, *_):
         return call.task.pid
@@ -980,7 +989,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         init = self.tasks[INIT_PID]
         reaper = self._reaper_for(task)
         for child in task.children:  # orphans go to a subreaper above them, or to init
-            child.ppid = reaper.pid
+            child.ppid, child.exit_signal = reaper.pid, SIGCHLD  # (reparent_leader)
             reaper.children.append(child)
             if child.pdeathsig and not child.zombie:
                 child.signals.post(child.pdeathsig, SI_USER, task.pid)
@@ -993,12 +1002,16 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         parent = self.tasks.get(task.ppid)
         if parent is init:  # init's wait loop reaps it at once (init's work: not charged)
             self._reap(init, task, charged=False)
-        elif parent is not None:
-            code, value = _child_code(status), _child_value(status)
-            parent.signals.post(SIGCHLD, code, task.pid, value, task.uids[0])
-            if parent.signals.waiters:  # its signalfd readers and pollers look again
-                k.wake_all(parent.signals.waiters)
+        elif parent is not None:  # do_notify_parent
+            sig, code, value = task.exit_signal, _child_code(status), _child_value(status)
+            handler, sa_flags = parent.signals.actions.get(SIGCHLD, (SIG_DFL, 0))[:2]
+            autoreap = sig == SIGCHLD and (handler == SIG_IGN or sa_flags & SA_NOCLDWAIT)
+            if sig and not (autoreap and handler == SIG_IGN):
+                parent.signals.post(sig, code, task.pid, value, task.uids[0])
+                self.signalled(parent)
             k.wake_all(parent.waiters)
+            if autoreap:  # a parent ignoring SIGCHLD (or SA_NOCLDWAIT) leaves no zombie
+                self._reap(parent, task)
         k.need_resched = True
 
     def _reaper_for(self, task: Task) -> Task:
@@ -1112,9 +1125,11 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def wait4(self, task: Task, pid: int, wstatus: int, options: int, rusage: int) -> int:
         """wait4(2): pid > 0 that child, -1 any, 0 the caller's group, < -1 group -pid.
         Stopped and continued children are not modelled (WUNTRACED, WCONTINUED never report)."""
-        pid = _signed(pid)
+        pid = _int32(pid)  # a pid_t
         if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WAIT_ALSO):
             return -EINVAL
+        if pid == -(1 << 31):
+            return -ESRCH  # -INT_MIN is no group (kernel_wait4)
         if pid > 0:
             dead = self._zombie(task, lambda c: c.pid == pid, options)
         elif pid == -1:
@@ -1182,7 +1197,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         """A zombie child that `match`es; 0 (WNOHANG: none yet), -ECHILD (no such child), or
         -ERESTARTSYS with the thread blocked until a child exits. `exited` False: zombies are
         not wanted (waitid without WEXITED), so none is ever found."""
-        mine = [c for c in task.children if match(c)]
+        mine = [c for c in task.children if match(c) and _eligible(c, options)]
         if not mine:
             return -ECHILD
         dead = next((c for c in mine if c.zombie and exited), None)
@@ -1207,9 +1222,17 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             self.work(reap=1)
         task.children.remove(dead)
         del self.tasks[dead.pid]
+        dead.reaped = True
         self.by_proc.pop(dead.proc, None)
         if self.on_reaped is not None:
             self.on_reaped(dead)
+
+
+def _eligible(child: Task, options: int) -> bool:
+    """May a wait with `options` find `child` (eligible_child)? A child whose death signal is
+    not SIGCHLD (a "clone" child) only with __WCLONE, the others only without it; any with
+    __WALL."""
+    return bool(options & WALL) or (child.exit_signal != SIGCHLD) == bool(options & WCLONE)
 
 
 def _rusage(cpu_ns: tuple[int, int]) -> bytes:

@@ -26,7 +26,9 @@ from hmk.linux.abi import (
     ESRCH,
     NSIG,
     O_NONBLOCK,
+    POLLHUP,
     POLLIN,
+    POLLRDNORM,
     SI_TKILL,
     SI_USER,
 )
@@ -38,12 +40,14 @@ from hmk.services.vfs import Stream
 
 SIGSET_BYTES = 8
 PIDFD_SIGNAL_SCOPES = 0x7  # PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (6.9)
+PIDFD_SIGNAL_PROCESS_GROUP = 0x4
 SIGINFO_BYTES = 128
 
 
 class PidFd(Stream):
     """A process descriptor: names `task` for signals and waits; poll sees it readable
-    (POLLIN) once the process has exited; read(2) is not for it (EINVAL)."""
+    (POLLIN, POLLRDNORM) once the process has exited, and hung up (POLLHUP) once it is reaped
+    (pidfd_poll); read(2) is not for it (EINVAL)."""
 
     pidfs = True
 
@@ -53,7 +57,9 @@ class PidFd(Stream):
         self.xattrs = task.pidfs_xattrs  # the process's inode: every pidfd of it shares them
 
     def poll(self, f) -> int:
-        return POLLIN if self.task.zombie else 0
+        if self.task.reaped:
+            return POLLIN | POLLRDNORM | POLLHUP
+        return POLLIN | POLLRDNORM if self.task.zombie else 0
 
 
 class SignalCalls:
@@ -102,6 +108,11 @@ class SignalCalls:
             if raw is None:
                 return -EFAULT
             wanted = struct.unpack("<Q", raw)[0] & ~UNBLOCKABLE
+            ns = None
+            if timeout:  # copied and checked before a signal is looked for (do_sigtimedwait)
+                ns = read_timespec(call.space, timeout)
+                if ns is None or ns < 0:
+                    return -EFAULT if ns is None else -EINVAL
             got = st.take(wanted)
             if got is not None:
                 st.awaited = 0
@@ -117,10 +128,7 @@ class SignalCalls:
             if st.handler_pending():
                 st.awaited = 0
                 return -EINTR
-            if timeout:
-                ns = read_timespec(call.space, timeout)
-                if ns is None or ns < 0:
-                    return -EFAULT if ns is None else -EINVAL
+            if ns is not None:
                 if not k.sleep_until(k.wait_deadline(ns), call.task.signal_waiters):
                     st.awaited = 0
                     return -EAGAIN
@@ -153,7 +161,8 @@ class SignalCalls:
     def sys_pidfd_send_signal(self, call, fd, sig, uinfo, flags, *_):
         """Linux's order: the flags (one scope at most), the descriptor, the caller's siginfo
         (its si_signo must be `sig`; only to itself may it claim a kernel's or kill's code),
-        then the process: gone (reaped) is ESRCH, a zombie takes the signal and drops it."""
+        then the process (or, with PIDFD_SIGNAL_PROCESS_GROUP, the group it leads: ESRCH if
+        it leads none): gone (reaped) is ESRCH, a zombie takes the signal and drops it."""
         with self.working(kill=1):
             flags &= 0xFFFFFFFF
             if flags & ~PIDFD_SIGNAL_SCOPES or (flags & (flags - 1)):
@@ -174,13 +183,18 @@ class SignalCalls:
                     return -EINVAL
                 if (code >= 0 or code == SI_TKILL) and target is not call.task:
                     return -EPERM
-            if target.pid not in self.tasks:
+            if flags == PIDFD_SIGNAL_PROCESS_GROUP:  # the group the process leads (kill_pgrp_info)
+                targets = [t for t in self.tasks.values() if t.pgid == target.pid]
+            else:
+                targets = [target] if target.pid in self.tasks else []
+            if not targets:
                 return -ESRCH
             if not 0 <= sig <= NSIG:
                 return -EINVAL
-            if sig and not target.zombie:
-                target.signals.post(sig, SI_USER, call.task.pid, uid=call.task.uids[0], raw=raw)
-                self.signalled(target)
+            for t in targets:
+                if sig and not t.zombie and not t.virtual:
+                    t.signals.post(sig, SI_USER, call.task.pid, uid=call.task.uids[0], raw=raw)
+                    self.signalled(t)
             return 0
 
     @charged(task_field=1)

@@ -47,6 +47,7 @@ class Node:
         Node._next_ino[0] += 1
         self.readonly = readonly
         self.nlink = 1
+        self.write_hint = 0  # fcntl's F_SET_RW_HINT (a hint only: nothing here reads it)
         self.mtime = 0
         self.atime: int | None = None  # ns; None: as mtime (nothing reads or sets it apart)
         self.parent: Dir | None = None
@@ -160,6 +161,7 @@ class File(Node):
         super().__init__(stat.S_IFREG | perm, readonly)
         self._data = bytearray(data) if host is None else None
         self.host = host
+        self.seals: int | None = None  # its seals (hmk.services.fsseals; None: not yet known)
 
     @property
     def data(self) -> bytearray:
