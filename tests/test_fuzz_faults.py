@@ -9,7 +9,11 @@ sched_getaffinity, names ending in "/", "." or "..", RLIMIT_FSIZE, lseek's SEEK_
 epoll's ioctls, sendfile's offset, POSIX timer ids, pidfs's attributes; an absolute path's
 dirfd; clone's flags and CLONE_PIDFD; F_SETSIG; a write whose buffer faults part way;
 getrandom's flags and partial copy; fsync of a pipe; getgroups; paths past PATH_MAX; the
-clocks' table).
+clocks' table; leases, seals and write hints; locked memory and VMAs merged again; a pidfd's
+process group and a reaped process's pidfd; a clone child's death signal and SIGCHLD ignored;
+select's bound, poll's result before EINTR, a vector's entries in order, control data past
+optmem_max, an open's descriptor before its walk, statx's descriptor shortcut,
+rt_sigtimedwait's timeout, mincore's ranges, and more).
 
 LINUX is this machine's Linux (6.18), natively: qemu-aarch64 is no reference for these lines,
 since it checks buffers and flags itself before passing a call on (QEMU_DIFFERS: the lines it
@@ -92,6 +96,17 @@ clone refuses: a new namespace, shared fs -22; thread alone -22; actions alone -
 clone: pidfd detached -22; pidfd and parent tid -22; bad pidfd -14, children -10
 clone: the pidfd's child 1 exited 3; the parent's tid 1, exited 4
 futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; changed word -11
+lease: 2; unlock none -11, read on a writer -11, write 0, then 1; bad -22, unlock 0; a pipe's -22
+seals: a tmpfs file's 1; add 0; write -1, grow -1, shrink 0; 12; shared writable map -1; unknown -22
+seals: sealed against sealing -1; noexec 32, chmod +x -1; exec and noexec -22
+write hints: bad pointer -14, bad hint -22, set 0, get 0: 2
+locked: mlock 0; DONTNEED -22, DONTNEED_LOCKED 0; mremap across -14; munlock 0, merged -12; to a hole -12, locked before it -22
+pidfd: the group it leads 0, none -3; reaped: poll 0x11, 0x11
+a clone child with no death signal: wait -10, __WCLONE 1 status 3; SIGCHLD ignored: -10; wait4(INT_MIN) -3
+pselect6 past the file table 0; ppoll, a handler and no room for the result -14 (caught 0); rt_sigtimedwait, bad time -22, then 10
+writev, a negative length before a fault -22; sendmsg, control past optmem_max -105; a socket's security.*: set -95, remove -11; notification pipe -65
+openat, no descriptor left, a bad dirfd -24; statx: bad flags, bad fd -22, bad fd -9; mincore: the kernel's -12, a kernel vector -14
+preadv2 of nothing 0; readahead, a negative count -22; copy_file_range from a pidfd -18; ftruncate of a pidfd, large -22, small -95
 """
 
 # qemu-aarch64 7.2 answers these itself: it copies nanosleep's time left without checking the
@@ -104,7 +119,9 @@ futex: unknown command -38, a high bit -38; bad timeout -14, negative -22; chang
 # copies a write's whole buffer before the call (EFAULT for any fault), and a vector's ranges
 # and epoll_pwait's count before the descriptor; it lacks mlock2 and takes PROT_BTI (its CPU
 # has BTI), does not write sendfile's offset back after a failure, and numbers POSIX timers
-# itself (reusing ids)
+# itself (reusing ids); it knows no write-lifetime hints, makes a clone with no death signal
+# a thread of its own, copies a vector's buffers and a message's control data itself, and
+# lacks preadv2
 QEMU_DIFFERS = (
     b"nanosleep interrupted, bad rem",
     b"getgroups:",
@@ -124,6 +141,10 @@ QEMU_DIFFERS = (
     b"mlock PROT_NONE",
     b"sendfile's offset",
     b"timer ids",
+    b"write hints:",
+    b"a clone child with no death signal",
+    b"writev, a negative length before a fault",
+    b"preadv2 of nothing",
 )
 
 needs_root = pytest.mark.skipif(

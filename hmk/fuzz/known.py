@@ -126,6 +126,11 @@ NO_HUGETLBFS = (
     "(MAP_HUGETLB and MFD_HUGETLB are EINVAL), where a kernel with it makes the mapping or "
     "the file"
 )
+LEASES_KEPT = (
+    "a file lease is granted and reported but never broken: an open that would break one goes "
+    "on at once, where Linux sends the holder SIGIO and makes the opener wait (O_NONBLOCK: "
+    "EWOULDBLOCK)"
+)
 
 DIFFERENCES: tuple[Difference, ...] = (
     *(
@@ -157,6 +162,10 @@ DIFFERENCES: tuple[Difference, ...] = (
                "RLIMIT_NPROC, RLIMIT_SIGPENDING"),
     Difference("mmap", "-22", "*", NO_HUGETLBFS, _hugetlb(3, 0x40000), None, "MAP_HUGETLB"),
     Difference("memfd_create", "-22", "*", NO_HUGETLBFS, _hugetlb(1, 0x4), None, "MFD_HUGETLB"),
+    *(
+        Difference(call, "*", "-11", LEASES_KEPT, None, None, "a file another holds a lease on")
+        for call in ("openat", "openat2")
+    ),
     Difference("futex", "-38", "*", FUTEX_COMMANDS, _futex_unmodelled, None,
                "FUTEX_REQUEUE, _CMP_REQUEUE, _WAKE_OP, the _PI commands"),
     *(

@@ -22,6 +22,7 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <linux/futex.h>
@@ -551,6 +552,206 @@ static void futexes(void)
            -unknown, -high, -timeout, -negative, -changed);
 }
 
+
+/* more rules the differential fuzzing met: leases, seals, write hints, locked memory and VMAs
+ * merged again, a pidfd's process group, a clone child's death signal, SIGCHLD ignored, a
+ * reaped process's pidfd, select's bound, poll's copy-out, a vector's order, control data,
+ * an open's descriptor, statx's flags, rt_sigtimedwait's timeout, mincore's ranges, and more */
+static void on_usr1(int sig) { (void)sig; caught++; }
+
+static void conformance2(int f, int p[2]);
+
+static void conformance(void)
+{
+    long v[8];
+    char buf[64];
+    int f = open("fconf", O_CREAT | O_RDWR | O_TRUNC, 0600), p[2];
+    pipe(p);
+    v[0] = S2(SYS_fcntl, f, F_GETLEASE);
+    v[1] = S3(SYS_fcntl, f, F_SETLEASE, F_UNLCK);
+    v[2] = S3(SYS_fcntl, f, F_SETLEASE, F_RDLCK);
+    v[3] = S3(SYS_fcntl, f, F_SETLEASE, F_WRLCK);
+    v[4] = S2(SYS_fcntl, f, F_GETLEASE);
+    v[5] = S3(SYS_fcntl, f, F_SETLEASE, 7);
+    v[6] = S3(SYS_fcntl, f, F_SETLEASE, F_UNLCK);
+    v[7] = S3(SYS_fcntl, p[0], F_SETLEASE, F_RDLCK);
+    printf("lease: %ld; unlock none %ld, read on a writer %ld, write %ld, then %ld; bad %ld, "
+           "unlock %ld; a pipe's %ld\n",
+           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    int m = (int)S2(SYS_memfd_create, "sealed", MFD_ALLOW_SEALING);
+    write(m, "abcd", 4);
+    v[0] = S2(SYS_fcntl, f, F_GET_SEALS);
+    v[1] = S3(SYS_fcntl, m, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW);
+    v[2] = S3(SYS_write, m, "x", 1);
+    v[3] = S2(SYS_ftruncate, m, 100);
+    v[4] = S2(SYS_ftruncate, m, 2);
+    v[5] = S2(SYS_fcntl, m, F_GET_SEALS);
+    void *map = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+    v[6] = map == MAP_FAILED ? -errno : 0;
+    v[7] = S3(SYS_fcntl, m, F_ADD_SEALS, 0x40);
+    printf("seals: a tmpfs file's %ld; add %ld; write %ld, grow %ld, shrink %ld; %ld; shared "
+           "writable map %ld; unknown %ld\n",
+           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    int plain = (int)S2(SYS_memfd_create, "plain", 0);
+    int noexec = (int)S2(SYS_memfd_create, "noexec", 0x8 /* MFD_NOEXEC_SEAL */);
+    v[0] = S3(SYS_fcntl, plain, F_ADD_SEALS, F_SEAL_SHRINK);
+    v[1] = S2(SYS_fcntl, noexec, F_GET_SEALS);
+    v[2] = S2(SYS_fchmod, noexec, 0755);
+    v[3] = S2(SYS_memfd_create, "both", 0x18 /* MFD_EXEC | MFD_NOEXEC_SEAL */);
+    uint64_t hint = 2, bad = 9, got = 0;
+    v[4] = S3(SYS_fcntl, f, F_SET_RW_HINT, 8);
+    v[5] = S3(SYS_fcntl, f, F_SET_RW_HINT, &bad);
+    v[6] = S3(SYS_fcntl, f, F_SET_RW_HINT, &hint);
+    v[7] = S3(SYS_fcntl, f, F_GET_RW_HINT, &got);
+    printf("seals: sealed against sealing %ld; noexec %ld, chmod +x %ld; exec and noexec %ld\n",
+           v[0], v[1], v[2], v[3]);
+    printf("write hints: bad pointer %ld, bad hint %ld, set %ld, get %ld: %d\n", v[4], v[5],
+           v[6], v[7], (int)got);
+    close(plain), close(noexec), close(m);
+
+    char *a = mmap(0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    v[0] = S2(SYS_mlock, a + 5 * 4096 + 0x652, 0x7000);
+    v[1] = S3(SYS_madvise, a, 64 * 4096, MADV_DONTNEED);
+    v[2] = S3(SYS_madvise, a, 64 * 4096, 24 /* MADV_DONTNEED_LOCKED */);
+    v[3] = (long)mremap(a + 12 * 4096, 3 * 4096, 5 * 4096, 0);
+    v[3] = v[3] == (long)MAP_FAILED ? -errno : 0;
+    v[4] = S2(SYS_munlock, a, 64 * 4096);
+    v[5] = (long)mremap(a + 12 * 4096, 3 * 4096, 5 * 4096, 0);
+    v[5] = v[5] == (long)MAP_FAILED ? -errno : 0;
+    munmap(a + 60 * 4096, 4 * 4096);
+    v[6] = S2(SYS_mlock, a + 56 * 4096, 8 * 4096);
+    v[7] = S3(SYS_madvise, a + 56 * 4096, 4096, MADV_DONTNEED);
+    printf("locked: mlock %ld; DONTNEED %ld, DONTNEED_LOCKED %ld; mremap across %ld; munlock "
+           "%ld, merged %ld; to a hole %ld, locked before it %ld\n",
+           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    munmap(a, 60 * 4096);
+
+    pid_t leader = fork();
+    if (leader == 0) {
+        setpgid(0, 0);
+        for (;;)
+            pause();
+    }
+    pid_t follower = fork();
+    if (follower == 0)
+        for (;;)
+            pause();
+    setpgid(leader, leader);
+    int lead = (int)S2(SYS_pidfd_open, leader, 0), follow = (int)S2(SYS_pidfd_open, follower, 0);
+    v[0] = S4(SYS_pidfd_send_signal, lead, 0, 0, 4 /* PIDFD_SIGNAL_PROCESS_GROUP */);
+    v[1] = S4(SYS_pidfd_send_signal, follow, 0, 0, 4);
+    kill(leader, SIGKILL), kill(follower, SIGKILL);
+    struct pollfd pf = {follow, POLLIN, 0};
+    waitpid(follower, 0, 0);
+    struct timespec zero = {0, 0};
+    v[2] = S5(SYS_ppoll, &pf, 1, &zero, 0, 8) == 1 ? pf.revents : -1;
+    while (waitpid(leader, 0, 0) < 0 && errno == EINTR)
+        ;
+    pf.fd = lead, pf.revents = 0;
+    v[3] = S5(SYS_ppoll, &pf, 1, &zero, 0, 8) == 1 ? pf.revents : -1;
+    printf("pidfd: the group it leads %ld, none %ld; reaped: poll %#lx, %#lx\n", v[0], v[1],
+           v[2], v[3]);
+    close(lead), close(follow);
+    conformance2(f, p);
+    close(f), close(p[0]), close(p[1]);
+    unlink("fconf");
+}
+
+static void conformance2(int f, int p[2])
+{
+    long v[8];
+    char buf[64];
+    pid_t kid = (pid_t)S5(SYS_clone, 0 /* no death signal */, 0, 0, 0, 0);
+    if (kid == 0)
+        _exit(3);
+    int status = 0;
+    v[0] = S4(SYS_wait4, kid, &status, 0, 0);
+    v[1] = S4(SYS_wait4, kid, &status, 0x80000000 /* __WCLONE */, 0) == kid;
+    v[2] = WEXITSTATUS(status);
+    signal(SIGCHLD, SIG_IGN);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    v[3] = S4(SYS_wait4, -1, 0, 0, 0);
+    signal(SIGCHLD, SIG_DFL);
+    v[4] = S4(SYS_wait4, (long)INT32_MIN, 0, 0, 0);
+    printf("a clone child with no death signal: wait %ld, __WCLONE %ld status %ld; SIGCHLD "
+           "ignored: %ld; wait4(INT_MIN) %ld\n",
+           v[0], v[1], v[2], v[3], v[4]);
+
+    uint64_t *set = calloc(16, 8);
+    set[0] = 1UL << p[0];
+    set[15] = 1; /* descriptor 960, past the file table */
+    struct timespec zero = {0, 0};
+    v[0] = S6(SYS_pselect6, 1024, set, 0, 0, &zero, 0);
+    free(set);
+    sigset_t usr1, none;
+    sigemptyset(&usr1), sigemptyset(&none);
+    sigaddset(&usr1, SIGUSR1);
+    signal(SIGUSR1, on_usr1);
+    sigprocmask(SIG_BLOCK, &usr1, 0);
+    raise(SIGUSR1);
+    struct pollfd *ro = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ro->fd = p[0], ro->events = POLLIN;
+    mprotect(ro, 4096, PROT_READ);
+    caught = 0;
+    v[1] = S5(SYS_ppoll, ro, 1, &zero, &none, 8);
+    v[2] = caught;
+    raise(SIGUSR1);
+    struct timespec bad = {0, -1};
+    v[3] = S4(SYS_rt_sigtimedwait, &usr1, 0xe00000001000UL, &bad, 8);
+    v[4] = S4(SYS_rt_sigtimedwait, &usr1, 0, &zero, 8);
+    sigprocmask(SIG_UNBLOCK, &usr1, 0);
+    signal(SIGUSR1, SIG_DFL);
+    printf("pselect6 past the file table %ld; ppoll, a handler and no room for the result %ld "
+           "(caught %ld); rt_sigtimedwait, bad time %ld, then %ld\n",
+           v[0], v[1], v[2], v[3], v[4]);
+
+    char *two = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(two + 4096, 4096, PROT_NONE);
+    struct iovec *iov = (struct iovec *)(two + 4096 - sizeof(struct iovec));
+    iov->iov_base = buf, iov->iov_len = (size_t)-1;
+    v[0] = S3(SYS_writev, p[1], iov, 2);
+    int s[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    struct iovec one = {buf, 1};
+    struct msghdr msg = {0, 0, &one, 1, (void *)8, 200000, 0};
+    v[1] = S3(SYS_sendmsg, s[0], &msg, 0);
+    v[2] = S5(SYS_fsetxattr, s[0], "security.s", "v", 1, 0);
+    v[3] = S2(SYS_fremovexattr, s[0], "security.s");
+    v[4] = S2(SYS_pipe2, p, 0200 /* O_NOTIFICATION_PIPE */);
+    printf("writev, a negative length before a fault %ld; sendmsg, control past optmem_max %ld;"
+           " a socket's security.*: set %ld, remove %ld; notification pipe %ld\n",
+           v[0], v[1], v[2], v[3], v[4]);
+    struct rlimit lim, few;
+    getrlimit(RLIMIT_NOFILE, &lim);
+    int next = dup(0);
+    close(next);
+    few.rlim_cur = (rlim_t)next, few.rlim_max = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &few);
+    v[0] = S4(SYS_openat, -1, "fconf", O_RDONLY, 0);
+    setrlimit(RLIMIT_NOFILE, &lim);
+    v[1] = S5(SYS_statx, -1, "", AT_EMPTY_PATH | 0x40000000, 0, buf);
+    v[2] = S5(SYS_statx, -1, "", AT_EMPTY_PATH, 0, buf);
+    v[3] = S3(SYS_mincore, 0xe00000001000UL, 0, buf);
+    v[4] = S3(SYS_mincore, two, 4096, 0xe00000001000UL);
+    printf("openat, no descriptor left, a bad dirfd %ld; statx: bad flags, bad fd %ld, bad fd "
+           "%ld; mincore: the kernel's %ld, a kernel vector %ld\n",
+           v[0], v[1], v[2], v[3], v[4]);
+    int dir = open(".", O_RDONLY | O_DIRECTORY), pidfd = (int)S2(SYS_pidfd_open, getpid(), 0);
+    v[0] = S6(SYS_preadv2, dir, 0xc587933e1c22f64aUL, 0, 0, 0, 0x3dfb539b);
+    v[1] = S3(SYS_readahead, f, 0, 1UL << 63);
+    v[2] = S6(SYS_copy_file_range, pidfd, 0, f, 0, 10, 0);
+    v[3] = S2(SYS_ftruncate, pidfd, 1L << 40);
+    v[4] = S2(SYS_ftruncate, pidfd, 10);
+    printf("preadv2 of nothing %ld; readahead, a negative count %ld; copy_file_range from a "
+           "pidfd %ld; ftruncate of a pidfd, large %ld, small %ld\n",
+           v[0], v[1], v[2], v[3], v[4]);
+    close(dir), close(pidfd), close(s[0]), close(s[1]);
+    munmap(two, 8192);
+    munmap(ro, 4096);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -571,5 +772,6 @@ int main(int argc, char **argv)
     interrupted_at_once();
     clones();
     futexes();
+    conformance();
     return 0;
 }

@@ -1669,6 +1669,9 @@ static int prepare(const struct call *c, uint64_t *a)
         uint64_t res = a[r] & 0xffffffff;
         if (res == RLIMIT_CPU || res == RLIMIT_RTTIME || res == RLIMIT_STACK)
             a[r + 1] = 0; /* a query only: limits that kill, or shrink its stack */
+        if (safe && (res == RLIMIT_AS || res == RLIMIT_DATA))
+            a[r + 1] = 0; /* (what fits under them depends on the build's and the kernel's
+                           * layout: an x86-64 binary's and its stack's are not arm64's) */
         if (safe && in_arena(a[r + 1]) && in_arena(a[r + 1] + 15)) {
             /* the hard limit kept: a root without CAP_SYS_RESOURCE (a container's) may not
              * raise one, nor then restore one it lowered */
