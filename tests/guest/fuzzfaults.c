@@ -621,8 +621,8 @@ static void conformance(void)
     munmap(a + 60 * 4096, 4 * 4096);
     v[6] = S2(SYS_mlock, a + 56 * 4096, 8 * 4096);
     v[7] = S3(SYS_madvise, a + 56 * 4096, 4096, MADV_DONTNEED);
-    printf("locked: mlock %ld; DONTNEED %ld, DONTNEED_LOCKED %ld; mremap across %ld; munlock "
-           "%ld, merged %ld; to a hole %ld, locked before it %ld\n",
+    printf("locked: mlock %ld; DONTNEED %ld, DONTNEED_LOCKED %ld; mremap across %ld\n"
+           "locked: munlock %ld, merged %ld; to a hole %ld, locked before it %ld\n",
            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
     munmap(a, 60 * 4096);
 
@@ -675,8 +675,8 @@ static void conformance2(int f, int p[2])
     v[3] = S4(SYS_wait4, -1, 0, 0, 0);
     signal(SIGCHLD, SIG_DFL);
     v[4] = S4(SYS_wait4, (long)INT32_MIN, 0, 0, 0);
-    printf("a clone child with no death signal: wait %ld, __WCLONE %ld status %ld; SIGCHLD "
-           "ignored: %ld; wait4(INT_MIN) %ld\n",
+    printf("clone, no death signal: wait %ld, __WCLONE %ld status %ld\n"
+           "SIGCHLD ignored: wait %ld; wait4(INT_MIN) %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
 
     uint64_t *set = calloc(16, 8);
@@ -703,8 +703,8 @@ static void conformance2(int f, int p[2])
     v[4] = S4(SYS_rt_sigtimedwait, &usr1, 0, &zero, 8);
     sigprocmask(SIG_UNBLOCK, &usr1, 0);
     signal(SIGUSR1, SIG_DFL);
-    printf("pselect6 past the file table %ld; ppoll, a handler and no room for the result %ld "
-           "(caught %ld); rt_sigtimedwait, bad time %ld, then %ld\n",
+    printf("pselect6 past the file table %ld; ppoll, a handler, no room for the result %ld "
+           "(caught %ld)\nrt_sigtimedwait, bad time %ld, then %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
 
     char *two = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -720,8 +720,8 @@ static void conformance2(int f, int p[2])
     v[2] = S5(SYS_fsetxattr, s[0], "security.s", "v", 1, 0);
     v[3] = S2(SYS_fremovexattr, s[0], "security.s");
     v[4] = S2(SYS_pipe2, p, 0200 /* O_NOTIFICATION_PIPE */);
-    printf("writev, a negative length before a fault %ld; sendmsg, control past optmem_max %ld;"
-           " a socket's security.*: set %ld, remove %ld; notification pipe %ld\n",
+    printf("writev, a negative length before a fault %ld\nsendmsg, control past optmem_max %ld\n"
+           "a socket's security.*: set %ld, remove %ld; notification pipe %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
     struct rlimit lim, few;
     getrlimit(RLIMIT_NOFILE, &lim);
@@ -736,7 +736,7 @@ static void conformance2(int f, int p[2])
     v[3] = S3(SYS_mincore, 0xe00000001000UL, 0, buf);
     v[4] = S3(SYS_mincore, two, 4096, 0xe00000001000UL);
     printf("openat, no descriptor left, a bad dirfd %ld; statx: bad flags, bad fd %ld, bad fd "
-           "%ld; mincore: the kernel's %ld, a kernel vector %ld\n",
+           "%ld\nmincore's ranges: the kernel's %ld, a kernel vector %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
     int dir = open(".", O_RDONLY | O_DIRECTORY), pidfd = (int)S2(SYS_pidfd_open, getpid(), 0);
     v[0] = S6(SYS_preadv2, dir, 0xc587933e1c22f64aUL, 0, 0, 0, 0x3dfb539b);
@@ -744,7 +744,7 @@ static void conformance2(int f, int p[2])
     v[2] = S6(SYS_copy_file_range, pidfd, 0, f, 0, 10, 0);
     v[3] = S2(SYS_ftruncate, pidfd, 1L << 40);
     v[4] = S2(SYS_ftruncate, pidfd, 10);
-    printf("preadv2 of nothing %ld; readahead, a negative count %ld; copy_file_range from a "
+    printf("preadv2 of nothing %ld; readahead, a negative count %ld\ncopy_file_range from a "
            "pidfd %ld; ftruncate of a pidfd, large %ld, small %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
     close(dir), close(pidfd), close(s[0]), close(s[1]);
