@@ -114,6 +114,10 @@ openat, no descriptor left, a bad dirfd -24; statx: bad flags, bad fd -22, bad f
 mincore's ranges: the kernel's -12, a kernel vector -14
 preadv2 of nothing 0; readahead, a negative count -22
 copy_file_range from a pidfd -18; ftruncate of a pidfd, large -22, small -95
+RLIMIT_FSIZE 2^64 - 2 (negative to a write): write -27, ftruncate 0
+xattrs of AT_FDCWD: fsetxattr 0, fgetxattr 1, flistxattr -9, fremovexattr -9
+rt signals: queued 0 0 -11, kill 0; SIGUSR2 twice 0 0
+rt signals taken: -22 2 2 -45 -11, values -1 10 11 -1
 """
 
 # qemu-aarch64 7.2 answers these itself: it copies nanosleep's time left without checking the

@@ -126,6 +126,12 @@ NO_HUGETLBFS = (
     "(MAP_HUGETLB and MFD_HUGETLB are EINVAL), where a kernel with it makes the mapping or "
     "the file"
 )
+MACHINE_SIGPENDING = (
+    "RLIMIT_SIGPENDING counts the signals pending and the POSIX timers of every process of the "
+    "user on the machine (Linux's ucounts): a reference machine's other processes of the user "
+    "(root's, there) hold some at times, so a lowered limit refuses a queued signal there "
+    "(EAGAIN) sooner, and not every run alike"
+)
 LEASES_KEPT = (
     "a file lease is granted and reported but never broken: an open that would break one goes "
     "on at once, where Linux sends the holder SIGIO and makes the opener wait (O_NONBLOCK: "
@@ -162,6 +168,11 @@ DIFFERENCES: tuple[Difference, ...] = (
                "RLIMIT_NPROC, RLIMIT_SIGPENDING"),
     Difference("mmap", "-22", "*", NO_HUGETLBFS, _hugetlb(3, 0x40000), None, "MAP_HUGETLB"),
     Difference("memfd_create", "-22", "*", NO_HUGETLBFS, _hugetlb(1, 0x4), None, "MFD_HUGETLB"),
+    *(
+        Difference(call, "*", "-11", MACHINE_SIGPENDING, None, None, "a lowered RLIMIT_SIGPENDING")
+        for call in ("tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                     "pidfd_send_signal", "timer_create")
+    ),
     *(
         Difference(call, "*", "-11", LEASES_KEPT, None, None, "a file another holds a lease on")
         for call in ("openat", "openat2")

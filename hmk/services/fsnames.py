@@ -169,22 +169,21 @@ class Namespace:
         if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
             return -EINVAL
         with self.working() as ops:
-            node = self._stat_target(call, dirfd, path_ptr, flags, ops, statx=True)
+            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
             if isinstance(node, int):
                 return node
             ops.update(stat=1)
             return self._out(call, buf, _statx_bytes(node))
 
-    def _stat_target(self, call, dirfd, path_ptr, flags, ops, statx=False):
-        """The node fstatat/statx name, in Linux's order (vfs_fstatat, vfs_statx): with
-        AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node with no check of the
-        flags (statx: only if AT_EMPTY_PATH is its only lookup flag) (the working directory's
-        after the check); else the flags checked, then the path; or a negative errno."""
+    def _stat_target(self, call, dirfd, path_ptr, flags, ops):
+        """The node fstatat/statx name, in Linux's order (vfs_fstatat, statx): with
+        AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node, with no check of the
+        flags if the descriptor is not negative; else the flags checked, then the path (or the
+        working directory, or a bad descriptor); or a negative errno."""
         t = self.table(call)
         empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
-        alone = not statx or flags & ~(AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) == AT_EMPTY_PATH
         by_fd = empty and _int(dirfd) != AT_FDCWD
-        if flags & ~STATX_FLAGS and not (by_fd and alone):
+        if flags & ~STATX_FLAGS and not (by_fd and _int(dirfd) >= 0):
             return -EINVAL
         if by_fd:
             ops.update(fdget=1)
