@@ -79,6 +79,10 @@ def _raw_inet(args: list[int]) -> bool:
     return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
 
 
+def _seek_data(args: list[int]) -> bool:
+    return len(args) > 2 and args[2] & 0xFFFFFFFF in (3, 4)  # SEEK_DATA, SEEK_HOLE
+
+
 def _nproc(at: int):  # RLIMIT_NPROC or RLIMIT_SIGPENDING (fork_init sets it the same)
     return lambda args: len(args) > at and args[at] & 0xFFFFFFFF in (6, 11)
 
@@ -157,6 +161,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         Difference(call, "-94", "*", NO_RAW_SOCKETS, _raw_inet, None, "SOCK_RAW, AF_INET(6)")
         for call in ("socket", "socketpair")
     ),
+    Difference("lseek", "*", "-6", DENSE_FILES, _seek_data, None, "SEEK_DATA, SEEK_HOLE"),
     *(
         Difference(call, "-28", "*", DENSE_FILES, None, None, "a huge size or offset")
         for call in ("truncate", "ftruncate", "fallocate", "write", "pwrite64", "pwritev",

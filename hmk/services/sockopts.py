@@ -33,6 +33,7 @@ from hmk.linux.abi import (
     IPPROTO_IP,
     IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPPROTO_UDP,
     IPV6_V6ONLY,
     SO_ACCEPTCONN,
     SO_BROADCAST,
@@ -192,10 +193,14 @@ def _set_protocol(sock, level: int, name: int, length: int, read) -> int:
             return -EINVAL
         sock.opts[level, name] = val
         return 0
+    udp = level == IPPROTO_UDP and not sock.tcp  # (its options: unmodelled)
+    ipv6 = level == IPPROTO_IPV6 and sock.family == AF_INET6
+    if level != IPPROTO_IP and not ipv6 and not udp:
+        return -ENOPROTOOPT  # a level no protocol of the socket's takes: nothing copied
     raw = read(min(length, 64))
     if raw is None:
         return -EFAULT
-    if level == IPPROTO_IPV6 and sock.family == AF_INET6:
+    if level == IPPROTO_IPV6:
         if name != IPV6_V6ONLY:
             return -ENOPROTOOPT
         if len(raw) < 4:
