@@ -79,6 +79,10 @@ def _raw_inet(args: list[int]) -> bool:
     return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
 
 
+def _flag(at: int, bit: int):
+    return lambda args: len(args) > at and bool(args[at] & bit)
+
+
 def _seek_data(args: list[int]) -> bool:
     return len(args) > 2 and args[2] & 0xFFFFFFFF in (3, 4)  # SEEK_DATA, SEEK_HOLE
 
@@ -136,6 +140,18 @@ MACHINE_SIGPENDING = (
     "(root's, there) hold some at times, so a lowered limit refuses a queued signal there "
     "(EAGAIN) sooner, and not every run alike"
 )
+CPUMASK_SIZE = (
+    "sched_getaffinity copies cpumask_size() bytes: hmk's kernel has one CPU (8 bytes, a long), "
+    "a reference machine's distribution kernel is built for thousands (CONFIG_NR_CPUS), so a "
+    "mask past the caller's memory faults there only"
+)
+MREMAP_FIXED = "mremap's MREMAP_FIXED (a move to a given address) is not modelled: EINVAL"
+SMP_TIMING = (
+    "hmk runs one core: a child that a signal kills, or that writes to a pipe, runs when the "
+    "parent sleeps or is preempted, where Linux runs it at once on another core; so a wait or "
+    "a read that Linux finds ready at once may wait in hmk until the fuzzer's 10 ms watchdog "
+    "interrupts it (EINTR), and Linux's own answer varies run to run"
+)
 LEASES_KEPT = (
     "a file lease is granted and reported but never broken: an open that would break one goes "
     "on at once, where Linux sends the holder SIGIO and makes the opener wait (O_NONBLOCK: "
@@ -162,6 +178,12 @@ DIFFERENCES: tuple[Difference, ...] = (
         for call in ("socket", "socketpair")
     ),
     Difference("lseek", "*", "-6", DENSE_FILES, _seek_data, None, "SEEK_DATA, SEEK_HOLE"),
+    Difference("sched_getaffinity", "*", "-14", CPUMASK_SIZE, None, None, "a mask near a fault"),
+    Difference("mremap", "-22", "*", MREMAP_FIXED, _flag(3, 2), None, "MREMAP_FIXED"),
+    *(
+        Difference(call, "-4", "*", SMP_TIMING, None, None, "waiting on another process")
+        for call in ("wait4", "waitid", "read", "readv", "ppoll", "pselect6", "epoll_pwait")
+    ),
     *(
         Difference(call, "-28", "*", DENSE_FILES, None, None, "a huge size or offset")
         for call in ("truncate", "ftruncate", "fallocate", "write", "pwrite64", "pwritev",

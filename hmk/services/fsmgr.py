@@ -814,6 +814,7 @@ class FsMgr(
             if cmd in OWNER_COMMANDS:
                 return fcntl_owner(self.peers["procmgr"], call.space, f, cmd, arg)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+                arg = _int(arg)  # (an int: fcntl's argi)
                 if not 0 <= arg < t.nofile:
                     return -EINVAL
                 new = t.lowest_fd(arg)

@@ -398,7 +398,10 @@ class Namespace:
         (EXDEV across two: the root, /tmp's tmpfs, /dev, /proc and each mount are one each)."""
         if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
             return -EINVAL
-        old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
+        if flags & AT_EMPTY_PATH and call.space.read(old_ptr, 1) == b"\0":
+            old = self._empty_path_node(call, olddirfd)  # (root's: CAP_DAC_READ_SEARCH)
+        else:
+            old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
         if isinstance(old, int):
             return old
         node = old[0]
@@ -417,6 +420,15 @@ class Namespace:
         self.notify(node, IN_ATTRIB, parent=False)  # its link count
         self.notify_entry(parent, IN_CREATE, name, node)
         return 0
+
+    def _empty_path_node(self, call, dirfd):
+        """What an empty path with AT_EMPTY_PATH names: `dirfd`'s file (the working directory
+        for AT_FDCWD), as a lookup's (node, None, None); or -EBADF."""
+        t = self.table(call)
+        if _int(dirfd) == AT_FDCWD:
+            return t.cwd, None, None
+        f = t.file(_int(dirfd), raw=True)
+        return -EBADF if f is None else (f.node, None, None)
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
         new = self._new_name(call, dirfd, path_ptr, want_dir=True)

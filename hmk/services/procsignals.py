@@ -42,6 +42,7 @@ from hmk.services.vfs import Stream
 SIGSET_BYTES = 8
 PIDFD_SIGNAL_SCOPES = 0x7  # PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (6.9)
 PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+PIDFD_THREAD = 0o200  # (O_EXCL; Linux 6.9) a thread's pidfd: each process has one thread here
 SIGINFO_BYTES = 128
 
 
@@ -152,7 +153,7 @@ class SignalCalls:
 
     @charged(task_field=1)
     def sys_pidfd_open(self, call, pid, flags, *_):
-        if flags & ~O_NONBLOCK or int32(pid) <= 0:  # (a pid_t)
+        if flags & ~(O_NONBLOCK | PIDFD_THREAD) or int32(pid) <= 0:  # (a pid_t)
             return -EINVAL
         target = self.tasks.get(pid & 0xFFFFFFFF)
         if target is None or target.virtual:

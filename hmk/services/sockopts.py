@@ -43,6 +43,7 @@ from hmk.linux.abi import (
     SO_ERROR,
     SO_KEEPALIVE,
     SO_LINGER,
+    SO_NO_CHECK,
     SO_OOBINLINE,
     SO_PASSCRED,
     SO_PEERCRED,
@@ -88,6 +89,7 @@ FLAGS = (
     SO_DONTROUTE,
     SO_BROADCAST,
     SO_OOBINLINE,
+    SO_NO_CHECK,  # (UDP checksums off: nothing here computes one)
 )
 TCP_FLAGS = (TCP_NODELAY, TCP_CORK)
 TCP_KEEP = {TCP_KEEPIDLE: (7200, 32767), TCP_KEEPINTVL: (75, 32767), TCP_KEEPCNT: (9, 127)}

@@ -562,6 +562,7 @@ static void on_usr1(int sig) { (void)sig; caught++; }
 
 static void conformance2(int f, int p[2]);
 static void rt_queue(void);
+static void more_orders(int f);
 
 static void conformance(void)
 {
@@ -770,7 +771,40 @@ static void conformance2(int f, int p[2])
            v[2], v[3], v[4], v[5]);
     munmap(two, 8192);
     munmap(ro, 4096);
+    more_orders(f);
     rt_queue();
+}
+
+/* a hard link of the working directory's empty path, F_DUPFD_CLOEXEC's int, clock_nanosleep's
+ * order, fchmodat2's NULL path, a thread's pidfd, SO_NO_CHECK, setsockopt's level first */
+static void more_orders(int f)
+{
+    long v[8];
+    int one = 1, got = 0, s = socket(AF_UNIX, SOCK_STREAM, 0);
+    socklen_t len = sizeof got;
+    v[0] = S5(SYS_linkat, AT_FDCWD, "", AT_FDCWD, "flink", AT_EMPTY_PATH);
+    v[1] = S3(SYS_fcntl, f, F_DUPFD_CLOEXEC, (1L << 36) | 200);
+    if (v[1] >= 0)
+        close((int)v[1]), v[1] = v[1] >= 200;
+    v[2] = S4(SYS_clock_nanosleep, -1, 0, 0, 0);
+    v[3] = S4(SYS_clock_nanosleep, 12, 0, 0, 0);
+    v[4] = S4(452 /* fchmodat2, the same on both */, AT_FDCWD, 0, 0600, AT_EMPTY_PATH);
+    v[5] = S2(SYS_pidfd_open, getpid(), 0200 /* PIDFD_THREAD */);
+    if (v[5] >= 0)
+        close((int)v[5]), v[5] = 0;
+    v[6] = S5(SYS_setsockopt, s, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+    v[7] = S5(SYS_getsockopt, s, SOL_SOCKET, SO_NO_CHECK, &got, &len);
+    printf("linkat of \"\" with AT_EMPTY_PATH, a directory %ld; F_DUPFD_CLOEXEC, high bits %ld\n",
+           v[0], v[1]);
+    printf("clock_nanosleep, no time: a CPU clock %ld, no clock %ld; fchmodat2 NULL %ld; "
+           "PIDFD_THREAD %ld\n",
+           v[2], v[3], v[4], v[5]);
+    int ip = socket(AF_INET, SOCK_DGRAM, 0);
+    v[0] = S5(SYS_setsockopt, ip, 4 /* IPPROTO_IPIP */, 1, 0, 4);
+    v[1] = S5(SYS_setsockopt, ip, 17 /* IPPROTO_UDP */, 1, 0, 4);
+    printf("SO_NO_CHECK %ld, %ld: %d; setsockopt, an unknown level %ld, UDP's, no value %ld\n",
+           v[6], v[7], got, v[0], v[1]);
+    close(s), close(ip);
 }
 
 /* real-time signals queue, each instance with its own siginfo, up to the user's
