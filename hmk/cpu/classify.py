@@ -165,15 +165,21 @@ def classify_block(code: bytes, addr: int = 0) -> BlockInfo:
             src + (0,) * (MAX_SRC - len(src)),
             dst + (0,) * (MAX_DST - len(dst)),
         )
-    term = TERM_OF_CLASS.get(decoded[-1].cls, T_NONE) if decoded else T_NONE
-    return BlockInfo(addr, len(code), recs, TERMS[term])
+    return BlockInfo(addr, len(code), recs, term_of(recs))
+
+
+def term_of(recs: np.ndarray) -> str:
+    """The kind of the branch that ends a block of these records (one of TERMS)."""
+    return TERMS[TERM_OF_CLASS.get(int(recs["cls"][-1]), T_NONE) if len(recs) else T_NONE]
 
 
 class BlockTable:
     """Every block classified so far, keyed by (address, bytes), in arrays the timing models
-    read: `rows` (BLOCKINFO_DTYPE, one per block id) and `insns` (INSN_DTYPE, all records)."""
+    read: `rows` (BLOCKINFO_DTYPE, one per block id) and `insns` (INSN_DTYPE, all records).
+    `cache` (an hmk.cpu.blockcache.BlockCache, or None) holds records made before, by bytes."""
 
-    def __init__(self):
+    def __init__(self, cache=None):
+        self.cache = cache
         self._rows = np.zeros(256, BLOCKINFO_DTYPE)
         self._insns = np.zeros(4096, INSN_DTYPE)
         self._n = self._ni = 0
@@ -209,10 +215,20 @@ class BlockTable:
                 recs["cls"], recs["wb"] = UNKNOWN, NOREG
                 info = BlockInfo(key[0], size, recs, "none")
             else:
-                info = classify_block(key[1], key[0])
+                info = self._classified(key[0], key[1])
             block_id = self._ids[key] = self._append(info)
         self._last[(key[0], size)] = block_id
         return block_id
+
+    def _classified(self, addr: int, code: bytes) -> BlockInfo:
+        if self.cache is None:
+            return classify_block(code, addr)
+        recs = self.cache.get(code)
+        if recs is None:
+            info = classify_block(code, addr)
+            self.cache.put(code, info.insns)
+            return info
+        return BlockInfo(addr, len(code), recs, term_of(recs))
 
     def _append(self, info: BlockInfo) -> int:
         n = info.ninsn
@@ -252,6 +268,8 @@ class BlockTable:
         """The blocks that follow are program image `image`'s (any hashable key): what was
         read at an address in one program says nothing of another's code there."""
         self._known = self._known_by.setdefault(image, {})
+        if self.cache is not None:
+            self.cache.use(image)
 
     def forget(self, pages=None) -> None:
         """Code may have changed (pages unmapped, remapped or written; a new program): read
