@@ -4,6 +4,7 @@ file, and the errno execve answers, never a traceback."""
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import shutil
@@ -263,6 +264,26 @@ def test_script(tmp_path):
     path = tmp_path / "script.sh"
     path.write_text("#!/bin/sh\necho hi\n")
     assert refused(path).startswith("a script (starts with #!), not an ELF executable")
+
+
+@pytest.mark.parametrize(
+    "offset, value, reason",
+    [
+        (18, 3, "not an AArch64 ELF (machine EM_386)"),
+        (18, 168, "not an AArch64 ELF (machine EM_ECOG1X)"),  # two names: the last, as pyelftools
+        (16, 0, "not an executable (e_type ET_NONE)"),
+        (16, 0xFF00, "not an executable (e_type ET_LOPROC)"),
+        (16, 5, "not an executable (e_type 5)"),
+    ],
+)
+def test_machines_and_types_are_named_as_pyelftools_names_them(offset, value, reason):
+    data = bytearray(Path(bin_dir() / "hello").read_bytes())
+    data[offset : offset + 2] = struct.pack("<H", value)
+    with pytest.raises(ElfError) as info:
+        parse_elf(bytes(data), "p")
+    assert info.value.reason == reason
+    if offset == 18:  # what pyelftools calls it
+        assert reason.endswith(f"(machine {ELFFile(io.BytesIO(data)).header['e_machine']})")
 
 
 def test_host_binary_bin_ls():
