@@ -1,7 +1,7 @@
 """Start-up: short hmk commands beside importing hmk's dependencies, in one run, interleaved.
 
     python -m pytest benchmarks/test_startup_bench.py --benchmark-only -s
-    python benchmarks/test_startup_bench.py          # the same table, without pytest
+    python benchmarks/test_startup_bench.py [--baseline DIR]   # the table, without pytest
 
 Each round runs every command once as a fresh process (`python -m hmk ...`, output discarded),
 in an order rotated from round to round, so that the machine's load falls on all of them alike;
@@ -10,10 +10,13 @@ the table gives each command's median and best round, and its median over the de
 cached (PYTHONPYCACHEPREFIX, as an installed hmk writes its __pycache__ on its first run) and
 its block classifications are cached in a private HMK_CACHE_DIR, warmed by one untimed run;
 "no cache" empties that directory before each of its runs (a program's first run).
+`--baseline DIR` adds the hmk commands run from another checkout (its extensions built), in
+the same rounds: before and after a change, side by side.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -24,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HELLO = str(ROOT / "hmk" / "workloads" / "bin" / "hello")
+HELLO = "hmk/workloads/bin/hello"  # from the checkout's root
 ROUNDS = 9
 REFERENCE = "dependencies"
 COMMANDS = {  # name -> (interpreter arguments, whether its block cache is emptied first)
@@ -38,28 +41,37 @@ COMMANDS = {  # name -> (interpreter arguments, whether its block cache is empti
 
 
 class Startup:
-    """Runs COMMANDS round by round and keeps every command's wall times."""
+    """Runs the commands round by round and keeps every command's wall times."""
 
-    def __init__(self, scratch: Path):
-        self.times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-        self.rounds = 0
+    def __init__(self, scratch: Path, baseline: Path | None = None):
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = str(scratch / "pyc")
-        self.envs = {}
-        for name, (_, cold) in COMMANDS.items():
-            self.envs[name] = {**env, "HMK_CACHE_DIR": str(scratch / ("cold" if cold else "warm"))}
-        for name in COMMANDS:  # bytecode compiled, the warm block cache filled: not timed
+        self.commands = {}  # name -> (arguments, the directory it runs in, its environment)
+        self.cold = set()  # the commands whose block cache is emptied before each run
+        for root, label in ((ROOT, ""), (baseline, " [baseline]")):
+            if root is None:
+                continue
+            for name, (args, cold) in COMMANDS.items():
+                if root is baseline and (name == REFERENCE or cold):
+                    continue
+                cache = scratch / f"cache{label.strip(' []')}" / ("cold" if cold else "warm")
+                self.commands[name + label] = (args, root, {**env, "HMK_CACHE_DIR": str(cache)})
+                if cold:
+                    self.cold.add(name + label)
+        self.times: dict[str, list[float]] = {name: [] for name in self.commands}
+        self.rounds = 0
+        for name in self.commands:  # bytecode compiled, the warm block cache filled: not timed
             self._run(name)
 
     def _run(self, name: str) -> float:
-        args, cold = COMMANDS[name]
-        if cold:
-            shutil.rmtree(self.envs[name]["HMK_CACHE_DIR"], ignore_errors=True)
+        args, root, env = self.commands[name]
+        if name in self.cold:
+            shutil.rmtree(env["HMK_CACHE_DIR"], ignore_errors=True)
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, *args],
-            cwd=ROOT,
-            env=self.envs[name],
+            cwd=root,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -68,7 +80,7 @@ class Startup:
         return time.perf_counter() - start
 
     def round(self) -> None:
-        names = list(COMMANDS)
+        names = list(self.commands)
         shift = self.rounds % len(names)
         for name in names[shift:] + names[:shift]:
             self.times[name].append(self._run(name))
@@ -76,11 +88,11 @@ class Startup:
 
     def table(self) -> list[str]:
         reference = statistics.median(self.times[REFERENCE])
-        lines = [f"{'command':<26}{'median':>9}{'best':>9}{'/ deps':>8}   ({self.rounds} rounds)"]
+        lines = [f"{'command':<37}{'median':>9}{'best':>9}{'/ deps':>8}   ({self.rounds} rounds)"]
         for name, times in self.times.items():
             median = statistics.median(times)
             lines.append(
-                f"{name:<26}{median * 1e3:>6.0f} ms{min(times) * 1e3:>6.0f} ms"
+                f"{name:<37}{median * 1e3:>6.0f} ms{min(times) * 1e3:>6.0f} ms"
                 f"{median / reference:>7.2f}x"
             )
         return lines
@@ -96,8 +108,12 @@ def test_startup(benchmark, startup_log, tmp_path):
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="another checkout of hmk, built")
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    options = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        startup = Startup(Path(scratch))
-        for _ in range(ROUNDS):
+        startup = Startup(Path(scratch), options.baseline)
+        for _ in range(options.rounds):
             startup.round()
         print("\n".join(startup.table()))

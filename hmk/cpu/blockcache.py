@@ -1,8 +1,8 @@
 """Block classifications kept across runs: a file per program image, in the user's cache.
 
-Classifying a block (hmk.cpu.classify) decodes each of its instructions with capstone, some
-50 us an instruction from Python: glibc's start-up alone is a few thousand instructions, more
-host time than the rest of a short run. A block's records depend on its bytes alone, so
+Classifying a block (hmk.cpu.classify) decodes each of its instructions with capstone, about
+22 us an instruction from Python: glibc's start-up alone is a few thousand instructions, a
+third of a short run's host time. A block's records depend on its bytes alone, so
 `BlockCache` keeps them between runs, in ``blocks/`` under the cache directory:
 ``$HMK_CACHE_DIR``, else ``$XDG_CACHE_HOME/hmk``, else ``~/.cache/hmk``.
 
