@@ -40,8 +40,7 @@ from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
-from hmk.workloads import list_workloads
-from hmk.workloads import path as workload_path
+from hmk.workloads import bin_dir, list_workloads
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
 CLOCK_RANGE = 1 << 62  # the timing model's clock (int64) with room for a batch beyond it
@@ -290,7 +289,7 @@ class Simulation:
             err=err,
             seed=seed,
             program=program if rootfs is not None else os.path.abspath(program),
-            bundled={name: str(workload_path(name)) for name in list_workloads()},
+            bundled={name: str(bin_dir() / name) for name in list_workloads()},
             rootfs=rootfs,
             mounts=mounts,
             hierarchy=hierarchy_cfg,
