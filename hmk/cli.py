@@ -31,7 +31,6 @@ import sys
 import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
-from hmk.hw.probe import format_size, latency_ladder
 from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
@@ -274,6 +273,8 @@ def cmd_rootfs(args: argparse.Namespace) -> int:
 
 
 def cmd_ladder(args: argparse.Namespace) -> int:
+    from hmk.hw.probe import format_size, latency_ladder  # noqa: PLC0415  (the hierarchy model)
+
     soc = profile.load_soc(args.name)
     print("\n".join(profile.describe_soc(soc, full=False)))
     print("\nModeled memory latency (a dependent pointer chase over a random order of each")
