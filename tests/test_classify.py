@@ -1,5 +1,6 @@
-"""hmk.cpu.classify and hmk.cpu.decode: AArch64 instruction classes and register use, on hand-assembled words
-(checked against capstone's disassembly) and on real blocks compiled by gcc."""
+"""hmk.cpu.classify and hmk.cpu.decode: AArch64 instruction classes and register use, on
+hand-assembled words (checked against capstone's disassembly) and on real blocks compiled by
+gcc."""
 
 from __future__ import annotations
 

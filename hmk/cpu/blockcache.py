@@ -10,7 +10,7 @@ Why a cached record can be trusted:
 
 * A file's name is a hash (BLAKE2b) of everything its records depend on: the program image's
   loaded bytes and where they go (its segments, entry and bias), hmk's classifier (the source
-  of hmk/cpu/classify.py and hmk/cpu/decode.py) and capstone as installed (its files' sizes
+  of hmk/cpu/records.py, classify.py and decode.py) and capstone as installed (its files' sizes
   and modification times: an upgrade or a reinstall changes them). A change to any of them
   names another file.
 * Within a file, a block is found by its bytes: a record is used only for exactly the bytes it
@@ -40,12 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hmk.cpu import classify as C
+from hmk.cpu import records as R
 
 FORMAT = b"hmk-blocks\x001\n"  # the first bytes of every file; a new layout, a new FORMAT
 _HEADER = struct.Struct(f"<{len(FORMAT)}s32s32sQQQ")  # format, key, payload hash, 3 counts
 MAX_RECORDS = 1 << 22  # per file (64 MiB of records): past it, a file keeps the last run's
-_CLASSIFIER = ("classify.py", "decode.py")  # the sources the records come from
+_CLASSIFIER = ("records.py", "classify.py", "decode.py")  # the sources the records come from
 _CAPSTONE = ("__init__.py", "arm64.py", "arm64_const.py")  # and lib/*: what decodes AArch64
 
 
@@ -64,7 +64,7 @@ def classifier_digest() -> bytes:
     capstone as installed (found, not imported: a run whose blocks are all cached never loads
     capstone)."""
     h = hashlib.blake2b(FORMAT, digest_size=32)
-    here = Path(C.__file__).parent
+    here = Path(R.__file__).parent
     for name in _CLASSIFIER:
         h.update((here / name).read_bytes())
     spec = importlib.util.find_spec("capstone")
@@ -187,7 +187,7 @@ def encode(key: bytes, blocks: dict[bytes, np.ndarray]) -> bytes:
     records (INSN_DTYPE), in one order."""
     codes = list(blocks)
     sizes = np.array([len(c) for c in codes], "<u4")
-    records = np.concatenate([blocks[c] for c in codes]) if codes else np.zeros(0, C.INSN_DTYPE)
+    records = np.concatenate([blocks[c] for c in codes]) if codes else np.zeros(0, R.INSN_DTYPE)
     payload = sizes.tobytes() + b"".join(codes) + records.tobytes()
     digest = hashlib.blake2b(payload, digest_size=32).digest()
     header = _HEADER.pack(FORMAT, key, digest, len(codes), int(sizes.sum()), len(records))
@@ -203,13 +203,13 @@ def decode(data: bytes, key: bytes) -> dict[bytes, np.ndarray]:
     payload = memoryview(data)[_HEADER.size :]
     if form != FORMAT or found_key != key:
         return {}
-    if len(payload) != 4 * nblocks + ncode + C.INSN_DTYPE.itemsize * nrecords:
+    if len(payload) != 4 * nblocks + ncode + R.INSN_DTYPE.itemsize * nrecords:
         return {}
     if hashlib.blake2b(payload, digest_size=32).digest() != digest:
         return {}
     sizes = np.frombuffer(payload, "<u4", nblocks).astype(np.int64)
     code = bytes(payload[4 * nblocks : 4 * nblocks + ncode])
-    records = np.frombuffer(payload, C.INSN_DTYPE, nrecords, 4 * nblocks + ncode)
+    records = np.frombuffer(payload, R.INSN_DTYPE, nrecords, 4 * nblocks + ncode)
     counts = (sizes + 3) // 4
     if sizes.sum() != ncode or counts.sum() != nrecords or not in_range(records):
         return {}
@@ -226,10 +226,10 @@ def in_range(records: np.ndarray) -> bool:
     timing model indexes its tables with them)."""
     regs = np.concatenate([records["src"].ravel(), records["dst"].ravel()])
     return bool(
-        (records["cls"] < C.NCLASSES).all()
-        and (records["flags"] < 2 * C.SERIAL).all()
-        and (records["nsrc"] <= C.MAX_SRC).all()
-        and (records["ndst"] <= C.MAX_DST).all()
-        and ((records["wb"] < C.NREGS) | (records["wb"] == C.NOREG)).all()
-        and (regs < C.NREGS).all()
+        (records["cls"] < R.NCLASSES).all()
+        and (records["flags"] < 2 * R.SERIAL).all()
+        and (records["nsrc"] <= R.MAX_SRC).all()
+        and (records["ndst"] <= R.MAX_DST).all()
+        and ((records["wb"] < R.NREGS) | (records["wb"] == R.NOREG)).all()
+        and (regs < R.NREGS).all()
     )

@@ -1,6 +1,7 @@
 """Decode one AArch64 instruction with capstone into its class and register use (an `Insn`):
-hmk.cpu.classify's records are made of these. Imported only when a block has to be decoded
-(a block whose classification hmk.cpu.blockcache holds needs no capstone)."""
+hmk.cpu.classify makes a block's records (hmk.cpu.records) of these. Imported only when a
+block has to be decoded (a block whose classification hmk.cpu.blockcache holds needs no
+capstone)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import capstone
 from capstone import arm64
 
-from hmk.cpu.classify import (
+from hmk.cpu.records import (
     ALL_EVENTS,
     BRANCH,
     BRANCH_COND,
@@ -79,7 +80,7 @@ _REG_CODES: dict[int, int] = {}
 
 
 def reg_code(cs_reg: int) -> int:
-    """hmk's register number (hmk.cpu.classify's docstring) of a capstone register, or NOREG."""
+    """hmk's register number (hmk.cpu.records) of a capstone register, or NOREG."""
     code = _REG_CODES.get(cs_reg)
     if code is None:
         name = _CS.reg_name(cs_reg) or ""
