@@ -25,6 +25,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
         "hmk._fast.ipcfast",
         "hmk._fast.pagefault",
         "hmk._fast.pathcost",
+        "hmk._fast.vspacefast",
     ),
     ("hmk.monolithic",),
     ("hmk.linux",),

@@ -47,9 +47,11 @@ from hmk.hw.pagetable import (
     PXN,
     TABLE_OR_PAGE,
     UXN,
+    VA_LIMIT,
     VALID,
     PageTables,
     level_index,
+    level_shift,
     page_descriptor,
 )
 from hmk.kernel.asid import AsidAllocator, Context
@@ -136,6 +138,8 @@ class VSpaces:
         self.ring = mem.register(Pool("vsframe", capacity * pool_depth, 8, {"pa": (np.uint64, 1)}))
         self.region = mem.register(Pool("vsregion", capacity * max_regions, 32, REGION_FIELDS))
         self.asids = AsidAllocator(asid_bits, cores)
+        self._tables = PageTables(ram, _no_frames)  # untimed translation (translate)
+        self._fast = None  # the compiled twin (twin())
 
     # ---- checks --------------------------------------------------------------------------
 
@@ -244,6 +248,46 @@ class VSpaces:
                     count += 1
         return count
 
+    def mapped(self, i: int, start: int, end: int, impl: str = "python") -> list:
+        """(va, pa) of each page VSpace `i` maps in [start, end) (page-aligned), in address
+        order: each table that covers part of the range read once, not a walk from the root
+        per page (untimed: the memory manager's lookup of what to change). impl="cython": the
+        compiled twin (hmk._fast.vspacefast)."""
+        if impl == "cython":
+            return self.twin().mapped(i, start, end)
+        if impl != "python":
+            raise ValueError(f"unknown page-walk implementation {impl!r}")
+        out: list[tuple[int, int]] = []
+        if self.valid(i):
+            start, end = max(start, 0), min(end, VA_LIMIT)
+            self._mapped_under(int(self.vspace["root"][i]), 0, 0, start, end, out)
+        return out
+
+    def _mapped_under(self, table: int, level: int, base: int, start: int, end: int, out) -> None:
+        """The mapped pages of [start, end) under `table`, a level-`level` table whose first
+        entry translates `base`."""
+        span = 1 << level_shift(level)  # what one entry of this table covers
+        first = max(start - base, 0) // span
+        last = min(-(-(end - base) // span), 512)
+        if first >= last:
+            return
+        descs = self.words[(table >> 3) + first : (table >> 3) + last]
+        for k in np.flatnonzero(descs & TABLE_DESC == TABLE_DESC):
+            va, nxt = base + (first + int(k)) * span, int(descs[k]) & ADDR_MASK
+            if level == LEVELS - 1:
+                out.append((va, nxt))
+            else:
+                self._mapped_under(nxt, level + 1, va, start, end, out)
+
+    def twin(self):
+        """The compiled twin of the page-table walks and edits (hmk._fast.vspacefast), made
+        on first use."""
+        if self._fast is None:
+            from hmk._fast.vspacefast import FastVSpaces  # noqa: PLC0415
+
+            self._fast = FastVSpaces(self)
+        return self._fast
+
     def activate(self, i: int, core: int = 0):
         """Run VSpace `i` on `core`: (asid, flush every TLB first?) or (EINVAL, False)."""
         if not self.valid(i):
@@ -318,7 +362,7 @@ class VSpaces:
         """The PA `va` maps to in VSpace `i` (untimed: a test and debugging aid)."""
         if not self.valid(i):
             return None
-        return PageTables(self.ram, lambda: -1).translate(int(self.vspace["root"][i]), va)
+        return self._tables.translate(int(self.vspace["root"][i]), va)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -348,3 +392,7 @@ class VSpaces:
         except (OutOfMemory, MemoryError):
             return -1
         return -1 if pa is None or pa < 0 else int(pa)
+
+
+def _no_frames() -> int:
+    raise RuntimeError("translation only: no table is made")
