@@ -29,7 +29,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ),
     ("hmk.monolithic",),
     ("hmk.linux",),
-    ("hmk.services",),
+    ("hmk.services", "hmk._fast.addrspacefast"),
     ("hmk.system",),
     ("hmk.report", "hmk.fuzz"),  # hmk syscalls lists the fuzzing's known differences
     ("hmk.script", "hmk.api"),

@@ -171,11 +171,18 @@ class KernelMemory:
         else:
             arr[i] = value
 
-    def take_log(self) -> np.ndarray:
-        """The accesses logged since the last call, in order (and the log is cleared)."""
+    def take_log(self, upto: int | None = None) -> np.ndarray:
+        """The accesses logged since the last call, in order (and the log is cleared); `upto`:
+        only the first `upto` of them (the rest stay, first in the log)."""
+        n = self.n_log if upto is None else upto
+        if not 0 <= n <= self.n_log:
+            raise ValueError(f"take_log: {n} of {self.n_log} records (a kernel bug)")
         # copied as bytes: a structured copy goes field by field (~25x slower)
-        out = self.log[: self.n_log].view(np.uint8).copy().view(EVENT_DTYPE)
-        self.n_log = 0
+        out = self.log[:n].view(np.uint8).copy().view(EVENT_DTYPE)
+        rest = self.n_log - n
+        if rest:
+            self.log[:rest] = self.log[n : self.n_log]  # (numpy copies overlapping ranges safely)
+        self.n_log = rest
         return out
 
     def kernel_mappings(self, tables: PageTables, root: int) -> None:

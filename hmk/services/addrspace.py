@@ -293,10 +293,14 @@ class AddressSpace:
 
     # ---- page-table edits are the memory manager's core-kernel calls ---------------------
     def _unmap_pages(self, start: int, end: int) -> tuple[list[int], int]:
-        """The mapped pages of [start, end) unmapped: (those pages, how many frames went)."""
+        """The mapped pages of [start, end) unmapped: (those pages, how many frames went).
+        Compiled twin: hmk._fast.addrspacefast.unmap_pages."""
+        if self.kernel.impl == "cython":
+            from hmk._fast.addrspacefast import unmap_pages  # noqa: PLC0415
+
+            return unmap_pages(self, start, end)
         k, vs, dropped, freed = self.kernel, self.proc.vspace, [], 0
-        for page in self._mapped(start, end):
-            pa = k.vspaces.translate(vs, page)
+        for page, pa in k.vspaces.mapped(vs, start, end):
             err, _ = k.vspaces.unmap(vs, page)
             self.mm.kernel_call(BUDGETS["vs.unmap"])
             if err == OK:
@@ -339,14 +343,16 @@ class AddressSpace:
         writable private ones read-only in both, copied on the first write (copy-on-write).
         `cow` False (vfork): writable pages are shared writable (a page already copy-on-write
         stays so in the child). Returns the pages shared. Charged per page shared and per VMA
-        that has pages (its anon_vma chain cloned, its page tables walked and copied)."""
+        that has pages (its anon_vma chain cloned, its page tables walked and copied).
+        Compiled twin: hmk._fast.addrspacefast.share_into."""
         k, shared, touched = self.kernel, 0, 0
+        if k.impl == "cython":
+            from hmk._fast.addrspacefast import share_into  # noqa: PLC0415
+
+            return share_into(self, child, cow)
         for v in self.vmas:
             before = shared
-            for page in range(v.start, v.end, PAGE_SIZE):
-                pa = k.vspaces.translate(self.proc.vspace, page)
-                if pa is None:
-                    continue
+            for page, pa in k.vspaces.mapped(self.proc.vspace, v.start, v.end):
                 if pa == k.zero_page:  # read-only in both already, never freed
                     k.vspaces.map(
                         child.proc.vspace,
@@ -496,12 +502,10 @@ class AddressSpace:
                 changed.append(page)
         return changed
 
-    def _mapped(self, start: int, end: int):
+    def _mapped(self, start: int, end: int) -> list[int]:
         """Mapped pages in [start, end) (untimed lookup of what to change)."""
-        vs = self.proc.vspace
-        for page in range(start, end, PAGE_SIZE):
-            if self.kernel.vspaces.translate(vs, page) is not None:
-                yield page
+        k = self.kernel
+        return [page for page, _ in k.vspaces.mapped(self.proc.vspace, start, end, k.impl)]
 
     # ---- faults --------------------------------------------------------------------------
     def fault(self, va: int, access: str) -> bool:

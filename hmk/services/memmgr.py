@@ -316,9 +316,21 @@ class MemoryManager(MemoryQueries, Service):
     def kernel_call(self, budget: int) -> None:
         """Charge a core-kernel call the memory manager made: entry, path, return (from
         kernel space, IC0 and IC1, a plain call into the kernel's code)."""
+        self.kernel.charge(ACCOUNT, self._trap() + self.kernel.path(budget))
+
+    def kernel_calls(self, budgets: list, ends: list) -> None:
+        """Charge consecutive core-kernel calls the memory manager made, call k of budgets[k]
+        having logged the kernel's accesses up to ends[k] (from the log's start): as
+        kernel_call after each call, in one charge (the same cycles)."""
+        if budgets:
+            k = self.kernel
+            log = k.mem.take_log(ends[-1])
+            k.charge(ACCOUNT, self._trap() * len(budgets) + k.time_paths(budgets, log, ends))
+
+    def _trap(self) -> int:
+        """A core-kernel call's entry and return (none from kernel space, IC0 and IC1)."""
         k = self.kernel
-        trap = 0 if self.direct else k.entry + k.work_cycles(BUDGETS["exception.frame"]) + k.exit
-        k.charge(ACCOUNT, trap + k.path(budget))
+        return 0 if self.direct else k.entry + k.work_cycles(BUDGETS["exception.frame"]) + k.exit
 
     # ---- programs and processes ----------------------------------------------------------
     def load_program(self, proc, image, stack: bytes, sp: int, interp=None) -> None:
