@@ -87,11 +87,12 @@ class CorePort:
         """Lines written back to DRAM so far (the hierarchy's counter; 0: untimed)."""
         return 0
 
-    def timed(self, log, ends) -> tuple[np.ndarray, np.ndarray] | None:
+    def timed(self, log, ends=None) -> tuple[np.ndarray, np.ndarray] | None:
         """`latencies(log)`, and the lines each segment log[ends[k-1]:ends[k]] wrote back to
-        DRAM (None: untimed): the log timed a segment at a time."""
+        DRAM (`ends` None: one segment, the whole log; None: untimed): the log timed a
+        segment at a time."""
         lat, writes, lo = [], [], 0
-        for hi in ends:
+        for hi in (len(log),) if ends is None else ends:
             before = self.dram_writes()
             part = self.latencies(log[lo:hi]) if hi > lo else np.zeros(0, np.int32)
             if part is None:
@@ -217,13 +218,13 @@ class CoreKernel:
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
         self.ipc_paths = self.ipc
-        self._paths_cycles = None  # the compiled path costs (time_paths), unless impl="python"
+        self._costs = None  # the compiled path costs (hmk._fast.pathcost), unless impl="python"
         if impl == "cython":
+            from hmk._fast import pathcost  # noqa: PLC0415
             from hmk._fast.ipcfast import FastIpc  # noqa: PLC0415
-            from hmk._fast.pathcost import paths_cycles  # noqa: PLC0415
 
             self.ipc_paths = FastIpc(self.ipc)
-            self._paths_cycles = paths_cycles
+            self._costs = pathcost
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
         self.frame_objects = FrameObjects(self.vspaces, 256)
@@ -334,8 +335,15 @@ class CoreKernel:
     def time_log(self, budget: int, log) -> int:
         """Cycles of a path of `budget` instructions that made the accesses in `log`
         (costs.path_cycles), with the DRAM write-backs its accesses caused."""
-        if self._paths_cycles is not None:
-            return self.time_paths((budget,), log, (len(log),))
+        if self._costs is not None:
+            timed = self.port.timed(log) if len(log) else None
+            if timed is None:
+                return self.work_cycles(budget)
+            lat, writes = timed
+            drain = int(writes[0]) * self.dram_line_cycles
+            return self._costs.path_cycles(
+                self.work_cycles(budget), lat, log, self.l1_hit, self.mlp, drain
+            )
         before = self.port.dram_writes()
         lat = self.latencies(log)
         if lat is None:
@@ -349,7 +357,7 @@ class CoreKernel:
         sum of their time_log, each timed after the one before it; here in one pass through
         the hierarchy, with the compiled costs (hmk._fast.pathcost; impl="python": time_log
         path by path)."""
-        if self._paths_cycles is None:
+        if self._costs is None:
             total, lo = 0, 0
             for budget, hi in zip(budgets, ends, strict=True):
                 total += self.time_log(budget, log[lo:hi])
@@ -357,13 +365,13 @@ class CoreKernel:
             return total
         known = {b: self.work_cycles(b) for b in set(budgets)}
         cycles = np.array([known[b] for b in budgets], np.int64)
+        ends = np.asarray(ends, np.int64)
         timed = self.port.timed(log, ends) if len(log) else None
         if timed is None:
             return int(cycles.sum())
         lat, writes = np.ascontiguousarray(timed[0], np.int32), timed[1]
-        ends = np.asarray(ends, np.int64)
         line = self.dram_line_cycles
-        return self._paths_cycles(cycles, lat, log, ends, writes, self.l1_hit, self.mlp, line)
+        return self._costs.paths_cycles(cycles, lat, log, ends, writes, self.l1_hit, self.mlp, line)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)

@@ -153,7 +153,7 @@ class _TimedPort(CorePort):
     def dram_writes(self) -> int:
         return self.hierarchy.dram_writes()
 
-    def timed(self, log, ends):
+    def timed(self, log, ends=None):
         return self.hierarchy.run_marked(log, ends)
 
     def now(self) -> int:
