@@ -73,7 +73,7 @@ def test_consecutive_paths_cost_the_sum_of_each(paths, l1_hit, mlp, line_cycles)
 @given(st.lists(ACCESS, max_size=300))
 def test_zeroed_frames_counts_as_the_fault_path_does(accesses):
     log, _ = log_of(accesses)
-    assert pathcost.zeroed_frames(log) == paging._zeroed(log)
+    assert pathcost.zeroed_frames(log) == paging.zeroed_frames(log)
 
 
 def test_ends_out_of_order_are_refused():

@@ -88,7 +88,7 @@ def paths_cycles(budgets, latencies, log, ends, writes, int64_t l1_hit, int64_t 
 
 
 def zeroed_frames(log):
-    """The frames a fault path cleared: its line-sized writes, 64 a frame (paging._zeroed)."""
+    """The frames a fault path cleared: its line-sized writes, 64 a frame (paging.zeroed_frames)."""
     cdef Py_ssize_t n, i
     cdef const Event* ev = <const Event*>_data(log, -1, sizeof(Event), &n)
     cdef int64_t lines = 0

@@ -37,6 +37,7 @@ import numpy as np
 
 from hmk.cpu.traps import STUCK
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
+from hmk.kernel import paging
 from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
 from hmk.kernel.errors import ENOSYS
@@ -70,6 +71,7 @@ LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a t
 TICK_US = 4000
 SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
 MAPPED, REFILLED, REFUSED = range(3)  # what a pager did about a fault the kernel passed on
+FAULT_COUNTS = {outcome: f"kernel.faults.{name}" for outcome, name in OUTCOMES.items()}
 
 
 class CorePort:
@@ -214,6 +216,9 @@ class CoreKernel:
             self.vspaces, user_level_paging=user_level_paging, zero_page=self.zero_page
         )
         self.page_records = PageRecords(self.mem, self.frames)
+        # a new anonymous page recorded for the memory manager (impl: the compiled twin)
+        records = self.page_records.twin() if impl == "cython" else self.page_records
+        self.record_page = records.record
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
@@ -430,18 +435,25 @@ class CoreKernel:
         """A translation or permission fault in `proc` (default: the one on the core): resolved
         in the kernel from the VSpace's frame pool, else passed to the process's pager."""
         self.port.sync()
-        proc = proc or self.current
-        with self.within("kernel:page fault"):
-            return self._page_fault(proc, vaddr & ~(PAGE_SIZE - 1), access)
+        self.context.append("kernel:page fault")  # (within(), inline: this is taken often)
+        try:
+            return self._page_fault(proc or self.current, vaddr & ~(PAGE_SIZE - 1), access)
+        finally:
+            self.context.pop()
+
+    def zeroed_frames(self, log) -> int:
+        """The frames a fault path that logged `log` cleared (paging.zeroed_frames)."""
+        return (self._costs or paging).zeroed_frames(log)
 
     def _page_fault(self, proc, page: int, access: str) -> bool:
         cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
         for attempt in range(2):
             outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
-            if new_page(outcome, log):  # recorded for the memory manager (pagerecords)
-                self.page_records.record(self.vspaces.translate(proc.vspace, page))
-            cycles += self.path(fault_budget(outcome, log))
-            self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
+            zeroed = self.zeroed_frames(log)
+            if new_page(outcome, zeroed):  # recorded for the memory manager (pagerecords)
+                self.record_page(self.translate(proc.vspace, page))
+            cycles += self.path(fault_budget(outcome, zeroed))
+            self.counts[FAULT_COUNTS[outcome]] += 1
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
                 self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             if outcome not in (NEED_MEMMGR, NEED_PAGER):
@@ -542,6 +554,13 @@ class CoreKernel:
     def running_process(self):
         """The process whose thread is on the core (the last one active while none is)."""
         return self._procs.get(self.running) or self.current
+
+    def translate(self, vspace: int, va: int) -> int | None:
+        """The physical address `va` maps to in `vspace` (untimed: VSpaces.translate, or its
+        compiled twin)."""
+        if self.impl == "cython":
+            return self.vspaces.twin().translate(vspace, va)
+        return self.vspaces.translate(vspace, va)
 
     def instruction_at(self, va: int) -> bytes | None:
         """The running program's 4 bytes at `va` (None where it has no page mapped)."""

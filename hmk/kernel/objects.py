@@ -150,22 +150,23 @@ class KernelMemory:
             self.log = bigger
             self._words = memoryview(bigger.view(np.uint64))
 
-    def _check(self, pool: Pool, i: int, field: str, k: int) -> None:
-        arr = pool.arrays[field]
+    def _locate(self, pool: Pool, i: int, field: str, k: int) -> tuple[np.ndarray, int, int]:
+        """(field's array, the physical address of element `k` of object `i`'s field, its
+        size); out of range (numpy would wrap negatives) is a kernel bug: IndexError."""
+        arr, size = pool.arrays[field], pool.itemsize[field]
         count = arr.shape[1] if arr.ndim == 2 else 1
-        if not (0 <= i < pool.capacity and 0 <= k < count):  # numpy would wrap negatives
+        if not (0 <= i < pool.capacity and 0 <= k < count):
             raise IndexError(f"{pool.name}[{i}].{field}[{k}] is out of range (a kernel bug)")
+        return arr, pool.base + i * pool.record + pool.offset[field] + k * size, size
 
     def load(self, pool: Pool, i: int, field: str, k: int = 0) -> int:
-        self._check(pool, i, field, k)
-        arr = pool.arrays[field]
-        self.record(pool.addr(i, field, k), READ, pool.itemsize[field])
+        arr, pa, size = self._locate(pool, i, field, k)
+        self.record(pa, READ, size)
         return int(arr[i, k] if arr.ndim == 2 else arr[i])
 
     def store(self, pool: Pool, i: int, field: str, value: int, k: int = 0) -> None:
-        self._check(pool, i, field, k)
-        arr = pool.arrays[field]
-        self.record(pool.addr(i, field, k), WRITE, pool.itemsize[field])
+        arr, pa, size = self._locate(pool, i, field, k)
+        self.record(pa, WRITE, size)
         if arr.ndim == 2:
             arr[i, k] = value
         else:

@@ -31,7 +31,8 @@ user-level pager); the kernel touches nothing.
 
 NEED_MEMMGR / NEED_PAGER mean the caller must IPC to the memory manager / pager. `handle_fault`
 returns (outcome, the accesses it logged) and leaves them in the KernelMemory log too;
-`fault_budget(outcome, log)` is the path's instruction budget (costs.path_cycles adds stalls).
+`fault_budget(outcome, zeroed_frames(log))` is the path's instruction budget (costs.path_cycles
+adds stalls).
 The compiled twin is hmk/_fast/pagefault.pyx (`impl="cython"`).
 """
 
@@ -83,26 +84,24 @@ DONE = frozenset((RESOLVED, ZERO_MAPPED, ZERO_REPLACED))  # the kernel resolved 
 # docs/sources.md).
 
 
-def _zeroed(log: np.ndarray) -> int:
-    """The frames a fault path cleared (64 line writes each)."""
+def zeroed_frames(log: np.ndarray) -> int:
+    """The frames a fault path that logged `log` cleared (64 line writes each); compiled
+    twin: hmk._fast.pathcost.zeroed_frames."""
     return int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
 
 
-def _is_new(outcome: int, zeroed: int) -> bool:
+def new_page(outcome: int, zeroed: int) -> bool:
+    """Whether a fault that ended in `outcome`, having cleared `zeroed` frames, gave the
+    process a new anonymous page (not the zero page)."""
     return outcome == ZERO_REPLACED or (outcome == RESOLVED and zeroed > 0)
 
 
-def new_page(outcome: int, log: np.ndarray) -> bool:
-    """Whether the fault gave the process a new anonymous page (not the zero page)."""
-    return _is_new(outcome, _zeroed(log))
-
-
-def fault_budget(outcome: int, log: np.ndarray) -> int:
-    """The instruction budget of a fault path that ended in `outcome` and logged `log`."""
+def fault_budget(outcome: int, zeroed: int) -> int:
+    """The instruction budget of a fault path that ended in `outcome` and cleared `zeroed`
+    frames (zeroed_frames of its log)."""
     if outcome == NEED_PAGER:
         return BUDGETS["pf.upcall"]
-    zeroed = _zeroed(log)
-    base = BUDGETS["pf.record"] if _is_new(outcome, zeroed) else 0
+    base = BUDGETS["pf.record"] if new_page(outcome, zeroed) else 0
     base += BUDGETS["pf.check"]
     if outcome == SEGV:
         return base + BUDGETS["pf.segv"]

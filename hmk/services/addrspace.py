@@ -26,7 +26,6 @@ from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT, PageTables
 from hmk.kernel.core import MAPPED, REFILLED, REFUSED
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
-from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.vspace import LINE
 from hmk.linux.abi import EFAULT, ENAMETOOLONG, PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
@@ -565,13 +564,7 @@ class AddressSpace:
         """The kernel's frame pool for this VSpace ran dry: push a batch (REFILLED: the kernel
         resolves the fault from it) or REFUSED."""
         k = self.kernel
-        batch = []
-        try:
-            while len(batch) < self.mm.refill_batch:
-                batch.append(self.frames.alloc(zero=False, owner="memmgr"))
-        except OutOfMemory:
-            if not batch:
-                raise
+        batch = self.frames.alloc_many(self.mm.refill_batch, zero=False, owner="memmgr")
         self.mm.work(fault=1, refill_per_frame=len(batch))
         vs = self.proc.vspace
         err = self.mm.update(

@@ -717,7 +717,7 @@ class TokenView:
 
     def __init__(self, kernel, domain):
         self.k, self.domain = kernel, domain
-        self.spans: list[tuple[int, int, int]] = []  # (first kernel PA, end PA, service VA)
+        self.pages: dict[int, int] = {}  # kernel page PA -> where it appears in the service
         self.next_va = TOKEN_WINDOW
         self.log: list[tuple[int, int, int]] = []  # (va, kind, size)
 
@@ -726,23 +726,21 @@ class TokenView:
         pool = self.k.mem.pools[pool_name]
         for i in (first, first + count - 1):
             pa = pool.base + i * pool.record
-            if any(lo <= pa < hi for lo, hi, _ in self.spans) and any(
-                lo <= pa + pool.record - 1 < hi for lo, hi, _ in self.spans
-            ):
+            if _page(pa) in self.pages and _page(pa + pool.record - 1) in self.pages:
                 continue
             t = self.k.tokens.grant(pool_name, i, self.domain.vspace, self.next_va, True)
             if t < 0:
                 raise OutOfMemory(f"memmgr: no address token for {pool_name}[{i}]: {t}")
             for va, page in self.k.tokens.pages(t):
-                self.spans.append((page, page + PAGE_SIZE, va))
+                self.pages.setdefault(page, va)  # (a page granted twice: its first place)
                 self.next_va = max(self.next_va, va + PAGE_SIZE)
         self.k.mem.take_log()  # granting is set-up, not per-operation work
 
     def _va(self, pa: int) -> int:
-        for lo, hi, va in self.spans:
-            if lo <= pa < hi:
-                return va + pa - lo
-        raise ValueError(f"memmgr: kernel address {pa:#x} is not granted to it (a bug)")
+        va = self.pages.get(_page(pa))
+        if va is None:
+            raise ValueError(f"memmgr: kernel address {pa:#x} is not granted to it (a bug)")
+        return va + pa % PAGE_SIZE
 
     def load(self, pool, i, field, k=0) -> int:
         arr = pool.arrays[field]
@@ -789,6 +787,10 @@ PROT_GROWS = 0x03000000  # PROT_GROWSDOWN | PROT_GROWSUP
 
 def _start(vma) -> int:
     return vma.start
+
+
+def _page(pa: int) -> int:
+    return pa & ~(PAGE_SIZE - 1)
 
 
 def page_up_wrapped(n: int) -> int:
