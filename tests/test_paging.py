@@ -246,6 +246,7 @@ VAS = [RW[0], RW[0] + 0x1234, RW[1] - 1, RW[1], RX[0] + 0x10, FILE[0], 0x999_000
     st.lists(
         st.one_of(
             st.tuples(st.just("fault"), st.sampled_from(VAS), st.sampled_from(ACCESSES)),
+            st.tuples(st.just("resolve"), st.sampled_from(VAS), st.sampled_from(ACCESSES)),
             st.tuples(st.just("refill"), st.integers(0, 5), st.just(0)),
             st.tuples(st.just("unmap"), st.sampled_from(VAS[:5]), st.just(0)),
             st.tuples(st.just("map_ro"), st.sampled_from(VAS[:3]), st.just(0)),
@@ -261,6 +262,8 @@ def test_cython_twin_matches_the_reference(zero_page, ops):
             if op == "fault":
                 outcome, log = pg.handle_fault(i, a, b, impl=impl)
                 results.append((outcome, log.tobytes()))
+            elif op == "resolve":  # the fault, the frames it cleared, the new page's frame
+                results.append(pg.resolve(i, a & ~(PAGE_SIZE - 1), b, impl=impl))
             elif op == "refill":
                 results.append(refill(pg, i, a))
             elif op == "unmap":

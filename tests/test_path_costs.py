@@ -13,7 +13,6 @@ from hmk._fast import pathcost
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.events import EVENT_DTYPE, READ, WRITE, make_events
 from hmk.hw.synthetic import bench_hierarchy
-from hmk.kernel import paging
 from hmk.kernel.core import CoreKernel, CorePort
 from hmk.kernel.costs import path_cycles
 from hmk.kernel.objects import KERNEL_BASE
@@ -67,13 +66,6 @@ def test_consecutive_paths_cost_the_sum_of_each(paths, l1_hit, mlp, line_cycles)
         lo = hi
     got = pathcost.paths_cycles(budgets, lat, log, ends, writes, l1_hit, mlp, line_cycles)
     assert got == want
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(ACCESS, max_size=300))
-def test_zeroed_frames_counts_as_the_fault_path_does(accesses):
-    log, _ = log_of(accesses)
-    assert pathcost.zeroed_frames(log) == paging.zeroed_frames(log)
 
 
 def test_ends_out_of_order_are_refused():

@@ -1,9 +1,8 @@
 # cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """The compiled twin of hmk.kernel.costs.path_cycles: a kernel path's cycles from its budget and
 the latencies of the accesses it logged, for one path or for consecutive paths whose logs were
-timed in one pass (CoreKernel.time_paths); and of hmk.kernel.paging's count of the frames a
-fault path zeroed. The same integers as the references; tests/test_path_costs.py holds them
-together. The kernel calls these for every path it times, often for a few accesses, so arrays
+timed in one pass (CoreKernel.time_paths). The same integers as the reference;
+tests/test_path_costs.py holds them together. The kernel calls these for every path it times, often for a few accesses, so arrays
 are reached through numpy's C API (a typed memoryview costs more than such a path)."""
 
 from libc.math cimport ceil
@@ -86,12 +85,3 @@ def paths_cycles(budgets, latencies, log, ends, writes, int64_t l1_hit, int64_t 
         lo = e[k]
     return total
 
-
-def zeroed_frames(log):
-    """The frames a fault path cleared: its line-sized writes, 64 a frame (paging.zeroed_frames)."""
-    cdef Py_ssize_t n, i
-    cdef const Event* ev = <const Event*>_data(log, -1, sizeof(Event), &n)
-    cdef int64_t lines = 0
-    for i in range(n):
-        lines += ev[i].kind == WRITE and ev[i].size == LINE
-    return lines // 64

@@ -37,7 +37,6 @@ import numpy as np
 
 from hmk.cpu.traps import STUCK
 from hmk.hw.pagetable import PAGE_SIZE, PageTables
-from hmk.kernel import paging
 from hmk.kernel.costs import BUDGETS, path_cycles
 from hmk.kernel.cspace import CSpaces
 from hmk.kernel.errors import ENOSYS
@@ -59,7 +58,6 @@ from hmk.kernel.paging import (
     ZERO_REPLACED,
     KernelPaging,
     fault_budget,
-    new_page,
 )
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
@@ -335,7 +333,12 @@ class CoreKernel:
     def path(self, budget: int) -> int:
         """Cycles of the kernel work logged since the last call: the budget (instructions) at
         the kernel IPC, and its accesses' stalls."""
-        return self.time_log(budget, self.mem.take_log())
+        mem = self.mem
+        if self._costs is None:
+            return self.time_log(budget, mem.take_log())
+        cycles = self.time_log(budget, mem.log[: mem.n_log])  # timed where it lies: no copy
+        mem.n_log = 0
+        return cycles
 
     def time_log(self, budget: int, log) -> int:
         """Cycles of a path of `budget` instructions that made the accesses in `log`
@@ -441,17 +444,12 @@ class CoreKernel:
         finally:
             self.context.pop()
 
-    def zeroed_frames(self, log) -> int:
-        """The frames a fault path that logged `log` cleared (paging.zeroed_frames)."""
-        return (self._costs or paging).zeroed_frames(log)
-
     def _page_fault(self, proc, page: int, access: str) -> bool:
         cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
         for attempt in range(2):
-            outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
-            zeroed = self.zeroed_frames(log)
-            if new_page(outcome, zeroed):  # recorded for the memory manager (pagerecords)
-                self.record_page(self.translate(proc.vspace, page))
+            outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
+            if pa is not None:  # a new page, recorded for the memory manager (pagerecords)
+                self.record_page(pa)
             cycles += self.path(fault_budget(outcome, zeroed))
             self.counts[FAULT_COUNTS[outcome]] += 1
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
@@ -554,13 +552,6 @@ class CoreKernel:
     def running_process(self):
         """The process whose thread is on the core (the last one active while none is)."""
         return self._procs.get(self.running) or self.current
-
-    def translate(self, vspace: int, va: int) -> int | None:
-        """The physical address `va` maps to in `vspace` (untimed: VSpaces.translate, or its
-        compiled twin)."""
-        if self.impl == "cython":
-            return self.vspaces.twin().translate(vspace, va)
-        return self.vspaces.translate(vspace, va)
 
     def instruction_at(self, va: int) -> bytes | None:
         """The running program's 4 bytes at `va` (None where it has no page mapped)."""

@@ -85,8 +85,7 @@ DONE = frozenset((RESOLVED, ZERO_MAPPED, ZERO_REPLACED))  # the kernel resolved 
 
 
 def zeroed_frames(log: np.ndarray) -> int:
-    """The frames a fault path that logged `log` cleared (64 line writes each); compiled
-    twin: hmk._fast.pathcost.zeroed_frames."""
+    """The frames a fault path that logged `log` cleared (64 line writes each)."""
     return int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
 
 
@@ -112,6 +111,12 @@ def fault_budget(outcome: int, zeroed: int) -> int:
     if zeroed or outcome != RESOLVED:
         return base + BUDGETS["pf.install"] + zeroed * BUDGETS["pf.zero_page"]
     return base  # spurious
+
+
+def _kind(access) -> int:
+    """An access ("read", "write", "fetch" or its code) as its code."""
+    kind = _KINDS.get(access, -1) if type(access) is str else -1
+    return kind if kind >= 0 else kind_code(access)
 
 
 def _allows(desc: int, kind: int) -> bool:
@@ -210,22 +215,33 @@ class KernelPaging:
     def handle_fault(self, i, va, access, impl: str = "python"):
         """(outcome, the accesses logged) for a fault of VSpace `i` at `va` (`access`: "read",
         "write", "fetch" or its code). A bad VSpace index is a kernel bug: ValueError."""
-        kind = _KINDS.get(access, -1) if type(access) is str else -1
-        if kind < 0:
-            kind = kind_code(access)
         if impl == "cython":  # the twin checks `i` itself and copies its log in C
-            if self._fast is None:
-                from hmk._fast.pagefault import FaultContext
-
-                self._fast = FaultContext(self)
-            return self._fast.handle_fault(i, va, kind)
+            return self._twin().handle_fault(i, va, _kind(access))
         if impl != "python":
             raise ValueError(f"unknown fault-handler implementation {impl!r}")
         if not self.vs.valid(i):
             raise ValueError(f"fault in a VSpace that does not exist: {i}")
         start = self.mem.n_log
-        outcome = self._fault(i, va, kind)
+        outcome = self._fault(i, va, _kind(access))
         return outcome, self.mem.log[start : self.mem.n_log].copy()
+
+    def resolve(self, i, va, access, impl: str = "python"):
+        """handle_fault, and what its accesses say: (outcome, the frames it cleared, the new
+        anonymous page's frame when it gave one, else None). The accesses stay in the log."""
+        if impl == "cython":
+            return self._twin().resolve(i, va, _kind(access))
+        outcome, log = self.handle_fault(i, va, access, impl)
+        zeroed = zeroed_frames(log)
+        pa = self.vs.translate(i, va & ~(PAGE_SIZE - 1)) if new_page(outcome, zeroed) else None
+        return outcome, zeroed, pa
+
+    def _twin(self):
+        """The compiled fault path (hmk._fast.pagefault), made on first use."""
+        if self._fast is None:
+            from hmk._fast.pagefault import FaultContext  # noqa: PLC0415
+
+            self._fast = FaultContext(self)
+        return self._fast
 
     def _fault(self, i: int, va: int, kind: int) -> int:
         if self.user_level_paging:

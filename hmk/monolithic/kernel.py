@@ -107,9 +107,8 @@ class LinuxKernel(CoreKernel):
         """do_mem_abort -> do_page_fault -> handle_mm_fault (exception entry and exit: the
         core's, and their instructions are in fault.entry)."""
         self._stock(proc)
-        outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
+        outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
         self.counts[FAULT_COUNTS[outcome]] += 1
-        zeroed = self.zeroed_frames(log)
         budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
         if not self.memcg:  # count_memcg_event_mm returns at once
             budget -= BUDGETS["memcg.fault_event"]
@@ -120,7 +119,6 @@ class LinuxKernel(CoreKernel):
             if outcome == ZERO_MAPPED:
                 budget += BUDGETS["fault.zero_page"]
             elif zeroed:  # a new anonymous page (not a spurious fault)
-                pa = self.translate(proc.vspace, page)
                 self.pages.new_anon_page(pa, page)
                 budget += sum(BUDGETS[k] for k in NEW_PAGE)
                 if not self.memcg:  # no charge, no memcg share of the LRU and rmap counts
