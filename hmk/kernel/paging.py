@@ -196,14 +196,14 @@ class KernelPaging:
         as for set_regions."""
         V, mem = self.vs, via or self.mem
         pas = list(pas)
-        if not V.valid(i) or not all(V.data_frame(pa) for pa in pas):
+        if not V.valid(i) or not V.data_frames(pas):
             return EINVAL
         head = mem.load(V.vspace, i, "pool_head")
         count = mem.load(V.vspace, i, "pool_count")
         if count + len(pas) > V.depth:
             return ENOMEM
-        for k, pa in enumerate(pas):
-            mem.store(V.ring, i * V.depth + (head + count + k) % V.depth, "pa", pa)
+        slots = [i * V.depth + (head + count + k) % V.depth for k in range(len(pas))]
+        mem.store_many(V.ring, slots, "pa", pas)
         mem.store(V.vspace, i, "pool_count", count + len(pas))
         return OK
 

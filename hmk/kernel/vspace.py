@@ -163,6 +163,18 @@ class VSpaces:
             and not mem.base_pa - PAGE_SIZE < pa < mem.base_pa + mem.size
         )
 
+    def data_frames(self, pas) -> bool:
+        """data_frame of every one of `pas`."""
+        top, mem = len(self.ram) - PAGE_SIZE, self.mem
+        lo, hi = mem.base_pa - PAGE_SIZE, mem.base_pa + mem.size
+        return all(
+            isinstance(pa, int | np.integer)
+            and 0 <= pa <= top
+            and pa % PAGE_SIZE == 0
+            and not lo < pa < hi
+            for pa in pas
+        )
+
     # ---- life cycle ----------------------------------------------------------------------
 
     def create(self) -> int:

@@ -755,6 +755,10 @@ class TokenView:
         else:
             arr[i] = value
 
+    def store_many(self, pool, indices, field, values) -> None:
+        for i, value in zip(indices, values, strict=True):
+            self.store(pool, i, field, value)
+
     def charge(self, budget: int) -> None:
         """The memory manager's own work: `budget` + the stalls of its token accesses."""
         k = self.k
