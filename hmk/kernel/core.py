@@ -210,6 +210,8 @@ class CoreKernel:
             max_regions=max_regions,
         )
         self.zero_page = self.frames.alloc(owner="kernel")  # the shared zero page
+        # the page-table walks and edits services ask for: VSpaces's, or its compiled twin
+        self.pagetables = self.vspaces.twin() if impl == "cython" else self.vspaces
         self.paging = KernelPaging(
             self.vspaces, user_level_paging=user_level_paging, zero_page=self.zero_page
         )

@@ -174,22 +174,16 @@ class KernelMemory:
 
     def store_many(self, pool: Pool, indices, field: str, values) -> None:
         """`store` of values[k] into field `field` of object indices[k], for each k in turn
-        (one-dimensional fields), in one step."""
-        indices = np.asarray(indices, np.int64)
+        (a one-dimensional field), the field located once."""
         arr, size = pool.arrays[field], pool.itemsize[field]
         if arr.ndim != 1 or len(indices) != len(values):
             raise ValueError(f"store_many: {pool.name}.{field}, {len(values)} values (a bug)")
-        if len(indices) and not (indices.min() >= 0 and indices.max() < pool.capacity):
-            raise IndexError(f"{pool.name}[{indices}].{field} is out of range (a kernel bug)")
-        start, n = self.n_log, len(indices)
-        if start + n > len(self._words) >> 1:
-            self.grow_log(n)
-        events = self.log[start : start + n].view(np.uint64).reshape(n, 2)
-        where = pool.base + pool.offset[field] + indices * pool.record
-        events[:, 0] = where.astype(np.uint64) + np.uint64(KERNEL_BASE)
-        events[:, 1] = WRITE << 16 | size << 24 | self.core << 32
-        self.n_log = start + n
-        arr[indices] = values
+        where = pool.base + pool.offset[field]
+        for i, value in zip(indices, values, strict=True):
+            if not 0 <= i < pool.capacity:
+                raise IndexError(f"{pool.name}[{i}].{field} is out of range (a kernel bug)")
+            self.record(where + i * pool.record, WRITE, size)
+            arr[i] = value
 
     def take_log(self, upto: int | None = None) -> np.ndarray:
         """The accesses logged since the last call, in order (and the log is cleared); `upto`:

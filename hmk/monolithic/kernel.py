@@ -29,6 +29,7 @@ import numpy as np
 from hmk.hw.pagetable import ADDR_MASK, LEVELS, level_index
 from hmk.kernel.core import FAULT_COUNTS, MAPPED, REFILLED, CoreKernel
 from hmk.kernel.costs import BUDGETS as CORE
+from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import Pool
 from hmk.kernel.paging import (
     RESOLVED,
@@ -144,7 +145,9 @@ class LinuxKernel(CoreKernel):
         stand-in: its accesses are the page allocation's, PageBook.allocate)."""
         missing = LEVELS - self.paging.pool_count(proc.vspace)
         if missing > 0:
-            frames = [self.frames.alloc(zero=False, owner="memmgr") for _ in range(missing)]
+            frames = self.frames.alloc_many(missing, zero=False, owner="memmgr")
+            if len(frames) < missing:  # (those it had stay taken, as alloc by alloc)
+                raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
             self.paging.refill(proc.vspace, frames)
             self.mem.take_log()
 

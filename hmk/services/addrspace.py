@@ -315,13 +315,13 @@ class AddressSpace:
         k, vs = self.kernel, self.proc.vspace
         moved = []
         for off in range(0, size, PAGE_SIZE):
-            pa = k.vspaces.translate(vs, old + off)
+            pa = k.pagetables.translate(vs, old + off)
             if pa is None:
                 continue
             desc_writable = old + off not in self.cow and bool(self.find(new).prot & PROT_WRITE)
             desc_writable = desc_writable and pa != k.zero_page
-            k.vspaces.unmap(vs, old + off)
-            k.vspaces.map(
+            k.pagetables.unmap(vs, old + off)
+            k.pagetables.map(
                 vs,
                 new + off,
                 pa,
@@ -408,7 +408,7 @@ class AddressSpace:
         # stay coherent); from a separate memory manager that is fsmgr granting the frame
         together = placement.together("memmgr", "fsmgr")
         if vma.shared or together:
-            err, _ = k.vspaces.map(
+            err, _ = k.pagetables.map(
                 self.proc.vspace, page, pa, writable=writable and vma.shared, executable=executable
             )
             self.mm.kernel_call(BUDGETS["vs.map"])
@@ -427,7 +427,7 @@ class AddressSpace:
             log_frame(k.mem, pa, PAGE_SIZE, READ)  # the cached page copied, line by line
             log_frame(k.mem, new, PAGE_SIZE, WRITE)
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
-            err, _ = k.vspaces.map(self.proc.vspace, page, new, writable, executable)
+            err, _ = k.pagetables.map(self.proc.vspace, page, new, writable, executable)
             self.mm.kernel_call(BUDGETS["vs.map"])
             if err != OK:
                 self.frames.free(new)
@@ -446,13 +446,13 @@ class AddressSpace:
             log_frame(k.mem, pa, PAGE_SIZE, READ)  # the shared page copied, line by line
             log_frame(k.mem, new, PAGE_SIZE, WRITE)
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
-            k.vspaces.unmap(vs, page)
-            k.vspaces.map(vs, page, new, writable=True, executable=executable)
+            k.pagetables.unmap(vs, page)
+            k.pagetables.map(vs, page, new, writable=True, executable=executable)
             self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
             self.mm.release(pa)
             k.counts["memmgr.cow.copies"] += 1
         else:  # the other sharers are gone: write access back, nothing to copy
-            k.vspaces.protect(vs, page, True, executable)
+            k.pagetables.protect(vs, page, True, executable)
             self.mm.work(fault=1)
             self.mm.kernel_call(BUDGETS["vs.protect"])
             k.counts["memmgr.cow.reuses"] += 1
@@ -489,13 +489,13 @@ class AddressSpace:
             # a private frame still shared (since fork, or with the page cache) stays
             # read-only: write access makes it copy-on-write instead
             writable = bool(prot & PROT_WRITE)
-            pa = k.vspaces.translate(vs, page)
+            pa = k.pagetables.translate(vs, page)
             if pa == k.zero_page:  # the zero page stays read-only: a write replaces it
                 writable = False
             elif writable and private and pa in self.mm.shared:
                 writable = False
                 self.cow.add(page)
-            err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
+            err, _ = k.pagetables.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
             self.mm.kernel_call(BUDGETS["vs.protect"])
             if err == OK:
                 changed.append(page)
@@ -504,7 +504,7 @@ class AddressSpace:
     def _mapped(self, start: int, end: int) -> list[int]:
         """Mapped pages in [start, end) (untimed lookup of what to change)."""
         k = self.kernel
-        return [page for page, _ in k.vspaces.mapped(self.proc.vspace, start, end, k.impl)]
+        return [page for page, _ in k.pagetables.mapped(self.proc.vspace, start, end)]
 
     # ---- faults --------------------------------------------------------------------------
     def fault(self, va: int, access: str) -> bool:
@@ -522,7 +522,7 @@ class AddressSpace:
             self.mm.work(fault=1)
             return REFUSED
         k = self.kernel
-        pa = k.vspaces.translate(self.proc.vspace, page)
+        pa = k.pagetables.translate(self.proc.vspace, page)
         if pa is not None:  # present but not allowed: a write to a copy-on-write page?
             if pa == k.zero_page and access == "write" and not pager and not self.overflowed(page):
                 return self._refill()  # the kernel replaces the zero page from the pool
@@ -545,7 +545,7 @@ class AddressSpace:
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
         else:
             self.mm.work(fault=1, page_clear=1)
-        err, _ = k.vspaces.map(
+        err, _ = k.pagetables.map(
             self.proc.vspace,
             page,
             pa,
