@@ -19,7 +19,7 @@ import pytest
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-OPS = {"fault-write": (200, 4200), "fault-read": (200, 4200), "fork": (5, 45)}  # (FEW, MANY)
+OPS = {"fault-write": (200, 16200), "fault-read": (200, 16200), "fork": (5, 45)}  # (FEW, MANY)
 SYSTEMS = ["hm-phone", "linux", "sel4"]
 ROUNDS = 5
 
