@@ -1,5 +1,6 @@
 """Collects the throughput of every hierarchy benchmark and prints it side by side at the end:
-the models per trace, hmk's ratio to pycachesim and what the TLB adds; and the start-up table
+the models per trace, hmk's ratio to pycachesim and what the TLB adds; the host time per
+operation of the fault and fork benchmarks, per composition; and the start-up table
 (test_startup_bench.py)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import pytest
 
 _LOG = pytest.StashKey[dict]()
 _STARTUP = pytest.StashKey[list]()
+_PER_OP = pytest.StashKey[dict]()
 MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
 
 
@@ -23,12 +25,28 @@ def startup_log(request) -> list:
     return request.config.stash.setdefault(_STARTUP, [])
 
 
+@pytest.fixture
+def per_op_log(request) -> dict:
+    """{(operation, system): host us per operation}"""
+    return request.config.stash.setdefault(_PER_OP, {})
+
+
 def pytest_terminal_summary(terminalreporter, config):
     startup = config.stash.get(_STARTUP, [])
     if startup:
         terminalreporter.section("start-up: wall time of a fresh process")
         for line in startup:
             terminalreporter.write_line(line)
+    per_op = config.stash.get(_PER_OP, {})
+    if per_op:
+        systems = list(dict.fromkeys(system for _, system in per_op))
+        terminalreporter.section("host time per operation, us (best rounds: MANY less FEW)")
+        terminalreporter.write_line(f"{'op':<12}" + "".join(f"{s:>11}" for s in systems))
+        for op in dict.fromkeys(op for op, _ in per_op):
+            cells = (per_op.get((op, s)) for s in systems)
+            terminalreporter.write_line(
+                f"{op:<12}" + "".join(f"{c:>11.1f}" if c else f"{'-':>11}" for c in cells)
+            )
     log = config.stash.get(_LOG, {})
     if not log:
         return

@@ -119,3 +119,31 @@ def test_startup_benchmarks_run_once(tmp_path):
     asv.SCRATCH = tmp_path / "asv"
     for name in ("dependencies", "hmk run hello"):
         assert asv._run(name) > 0
+
+
+def test_fork_and_fault_benchmarks_run_once():
+    """The fault and fork benchmarks (whole lat runs) run through pytest-benchmark with timing
+    disabled, under one composition: each once, its output checked."""
+    pytest.importorskip("pytest_benchmark")
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/test_fork_fault_bench.py",
+            "-k",
+            "hm-phone",
+            "--benchmark-disable",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 passed" in run.stdout, run.stdout

@@ -194,3 +194,21 @@ def test_path_cycles_waits_for_loads_overlaps_fills_and_drains_write_backs():
     assert path_cycles(130, [300] * 64, zero, l1_hit=4, mlp=8) == 130
     # but the path lasts as long as DRAM needs for the lines it evicted
     assert path_cycles(130, [300] * 64, zero, l1_hit=4, mlp=8, drain=64 * 28.3) == 1812
+
+
+def test_records_lines_and_many_stores_log_as_one_at_a_time(mem):
+    """record_lines and store_many: the records (and values) a record or store each gives."""
+    pool = mem.register(tcb_pool(8))
+    one = KernelMemory(np.zeros(1 << 20, np.uint8), 0, HEAP)
+    one_pool = one.register(tcb_pool(8))
+    mem.core = one.core = 1
+    mem.record_lines(0x3010, 200, READ)
+    for line in range(0x3000, 0x3010 + 200, 64):
+        one.record(line, READ, 64)
+    mem.store_many(pool, [3, 0, 7, 3], "slice", [9, 8, 7, 6])
+    for i, value in zip([3, 0, 7, 3], [9, 8, 7, 6], strict=True):
+        one.store(one_pool, i, "slice", value)
+    assert mem.take_log().tobytes() == one.take_log().tobytes()
+    assert list(pool["slice"]) == list(one_pool["slice"]) == [8, 0, 0, 6, 0, 0, 0, 7]
+    with pytest.raises(IndexError):
+        mem.store_many(pool, [8], "slice", [1])

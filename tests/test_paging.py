@@ -73,7 +73,7 @@ def test_anonymous_fault_resolves_with_the_region_permissions(impl):
     assert pg.pool_count(i) == 1
     zeroed = (log["kind"] == WRITE) & (log["size"] == 64)
     assert zeroed.sum() == 4 * 64 and (log["addr"] >= KERNEL_BASE).all()
-    budget = P.fault_budget(outcome, log)
+    budget = P.fault_budget(outcome, P.zeroed_frames(log))
     assert (
         budget
         == sum(BUDGETS[k] for k in ("pf.check", "pf.install", "pf.record"))
@@ -130,7 +130,7 @@ def test_write_to_a_read_only_page_of_a_writable_region_is_copy_on_write(impl):
     before = state(pg)
     outcome, log = pg.handle_fault(i, RW[0], "write", impl=impl)
     assert outcome == P.NEED_MEMMGR and same(before, state(pg))
-    assert P.fault_budget(outcome, log) == BUDGETS["pf.check"] + 10
+    assert P.fault_budget(outcome, P.zeroed_frames(log)) == BUDGETS["pf.check"] + 10
     # a read of the present page is spurious: resolved, nothing written
     outcome, log = pg.handle_fault(i, RW[0], "read", impl=impl)
     assert outcome == P.RESOLVED and same(before, state(pg))
@@ -147,13 +147,15 @@ def test_a_read_maps_the_zero_page_and_a_write_replaces_it(impl):
     assert translate(pg, i, RW[0] + 8, "read") == zero + 8
     assert translate(pg, i, RW[0], "write") is None  # read-only
     assert int(((log["kind"] == WRITE) & (log["size"] == 64)).sum()) == 3 * 64
-    tables = P.fault_budget(outcome, log)
+    tables = P.fault_budget(outcome, P.zeroed_frames(log))
     assert tables == BUDGETS["pf.check"] + BUDGETS["pf.install"] + 3 * BUDGETS["pf.zero_page"]
     # under the same tables a read takes no frame and zeroes nothing
     outcome, log = pg.handle_fault(i, RW[0] + PAGE_SIZE, "read", impl=impl)
     assert outcome == P.ZERO_MAPPED and pg.pool_count(i) == 2
     assert not ((log["kind"] == WRITE) & (log["size"] == 64)).any()
-    assert P.fault_budget(outcome, log) == BUDGETS["pf.check"] + BUDGETS["pf.install"]
+    assert (
+        P.fault_budget(outcome, P.zeroed_frames(log)) == BUDGETS["pf.check"] + BUDGETS["pf.install"]
+    )
     # the first write: a fresh zeroed frame replaces the zero page, which stays zero
     first = int(pg.vs.ring["pa"][i * pg.vs.depth + 3])
     pg.vs.ram[first : first + PAGE_SIZE] = 0xCD
@@ -162,7 +164,7 @@ def test_a_read_maps_the_zero_page_and_a_write_replaces_it(impl):
     assert translate(pg, i, RW[0] + 8, "write") == first + 8
     assert not pg.vs.ram[first : first + PAGE_SIZE].any()
     assert not pg.vs.ram[zero : zero + PAGE_SIZE].any()
-    assert P.fault_budget(outcome, log) == sum(
+    assert P.fault_budget(outcome, P.zeroed_frames(log)) == sum(
         BUDGETS[k] for k in ("pf.check", "pf.replace", "pf.install", "pf.zero_page", "pf.record")
     )
     # fetches and writes of pages not there still take a frame; a read-only region's
@@ -244,6 +246,7 @@ VAS = [RW[0], RW[0] + 0x1234, RW[1] - 1, RW[1], RX[0] + 0x10, FILE[0], 0x999_000
     st.lists(
         st.one_of(
             st.tuples(st.just("fault"), st.sampled_from(VAS), st.sampled_from(ACCESSES)),
+            st.tuples(st.just("resolve"), st.sampled_from(VAS), st.sampled_from(ACCESSES)),
             st.tuples(st.just("refill"), st.integers(0, 5), st.just(0)),
             st.tuples(st.just("unmap"), st.sampled_from(VAS[:5]), st.just(0)),
             st.tuples(st.just("map_ro"), st.sampled_from(VAS[:3]), st.just(0)),
@@ -259,6 +262,8 @@ def test_cython_twin_matches_the_reference(zero_page, ops):
             if op == "fault":
                 outcome, log = pg.handle_fault(i, a, b, impl=impl)
                 results.append((outcome, log.tobytes()))
+            elif op == "resolve":  # the fault, the frames it cleared, the new page's frame
+                results.append(pg.resolve(i, a & ~(PAGE_SIZE - 1), b, impl=impl))
             elif op == "refill":
                 results.append(refill(pg, i, a))
             elif op == "unmap":

@@ -71,7 +71,7 @@ CONSTANTS = (
     ("hmk.kernel.objects", [("KERNEL_BASE", "KERNEL_BASE")]),
     ("hmk.kernel.errors", [
         ("OK", "OK"), ("EPERM", "EPERM"), ("ENOENT", "ENOENT"), ("EINVAL", "EINVAL"),
-        ("EBADTYPE", "EBADTYPE"),
+        ("EBADTYPE", "EBADTYPE"), ("ENOMEM", "ENOMEM"), ("EEXIST", "EEXIST"),
     ]),
     ("hmk.kernel.cspace", [("NULL", "NULL_TYPE"), ("ENDPOINT", "ENDPOINT"), ("CALL", "CALL")]),
     ("hmk.kernel.ipc", [

@@ -62,3 +62,26 @@ class ProgramModel:
     track_instructions.params = (list(PROGRAMS), ["prime", "little"])
     track_instructions.param_names = ["program", "cluster"]
     track_instructions.unit = "instructions"
+
+
+class FaultsAndForks:
+    """Host time of `lat`'s page faults and forks, whole runs (as
+    benchmarks/test_fork_fault_bench.py): a run of many operations less one of few, over the
+    difference, is the time per first-touch fault or per fork + exit + wait."""
+
+    params = (
+        ["fault-write 200", "fault-write 4200", "fault-read 200", "fault-read 4200"]
+        + ["fork 5", "fork 45"],
+        ["hm-phone", "linux", "sel4"],
+    )
+    param_names = ["run", "system"]
+    timeout = 300
+    number = 1
+    repeat = (2, 5, 30.0)
+
+    def time_lat(self, run, system):
+        op, n = run.split()
+        result = run_program(
+            str(path("lat")), [op, n], system=system, out=io.BytesIO(), err=io.BytesIO()
+        )
+        assert result.exit_status == 0

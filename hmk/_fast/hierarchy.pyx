@@ -22,7 +22,10 @@ from hmk._fast.shared cimport (
     WRITE, Event
 )
 
+cimport numpy as cnp
 import numpy as np
+
+cnp.import_array()
 
 cdef enum:  # a core's translation structures, in hmk.hw.engine's order (_tlb_shapes)
     ITLB = 0
@@ -639,43 +642,89 @@ cdef class Engine:
         """Time each event (a C-contiguous EVENT_DTYPE array) into out[i]."""
         cdef const uint8_t[::1] raw = events.view(np.uint8)
         cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
-        cdef Py_ssize_t i, n = events.shape[0]
+        cdef Py_ssize_t n = events.shape[0]
+        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
+        with nogil:
+            self._run(ev, &out[0] if n else NULL, 0, n)
+
+    def run_marked(self, events, ends):
+        """As run, returning (latencies, writes): writes[k] is the lines the events [ends[k-1],
+        ends[k]) wrote back to DRAM. `events`: a C-contiguous EVENT_DTYPE array; `ends`: a
+        C-contiguous int64 array, ascending within the events, or None (one segment: all of
+        them). Arrays reached through the C API: the kernel times its paths with this, often
+        and for few events, and typed memoryviews cost more than that."""
+        cdef cnp.ndarray ev = <cnp.ndarray?>events, marks, out, writes
+        cdef Py_ssize_t k, lo = 0, n, nseg = 1
+        cdef cnp.npy_intp dim
+        cdef int64_t whole, before
+        cdef const int64_t* e = &whole
+        cdef int64_t* w
+        if not cnp.PyArray_IS_C_CONTIGUOUS(ev) or cnp.PyArray_ITEMSIZE(ev) != sizeof(Event):
+            raise ValueError("run_marked: events must be a C-contiguous EVENT_DTYPE array")
+        n = cnp.PyArray_DIM(ev, 0)
+        whole = n
+        if ends is not None:
+            marks = <cnp.ndarray?>ends
+            if cnp.PyArray_TYPE(marks) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(marks):
+                raise ValueError("run_marked: ends must be a C-contiguous int64 array")
+            nseg = cnp.PyArray_DIM(marks, 0)
+            e = <const int64_t*>cnp.PyArray_DATA(marks)
+        for k in range(nseg):
+            if not lo <= e[k] <= n:
+                raise ValueError("run_marked: segment ends must ascend within the events")
+            lo = e[k]
+        dim = n
+        out = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_INT32, 0)
+        dim = nseg
+        writes = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_INT64, 0)
+        w = <int64_t*>cnp.PyArray_DATA(writes)
+        lo = 0
+        with nogil:
+            for k in range(nseg):
+                before = self.dram[1]
+                self._run(<const Event*>cnp.PyArray_DATA(ev), <int*>cnp.PyArray_DATA(out), lo,
+                          e[k])
+                w[k] = self.dram[1] - before
+                lo = e[k]
+        return out, writes
+
+    cdef void _run(self, const Event *ev, int *out, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+        """Time events [lo, hi) into out[lo:hi]."""
+        cdef Py_ssize_t i
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
         cdef int k, c, entry
         cdef Tlb *tl
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
-        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
-        with nogil:
-            for i in range(n):
-                a = <int64_t>ev[i].addr
-                k = ev[i].kind
-                c = ev[i].core
-                end = a + ev[i].size - 1
-                entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
-                first = a >> lb
-                last = end >> lb
-                latency = 0
-                if self.core[c].has_tlb:
-                    fp = a >> PAGE_SHIFT
-                    lp = end >> PAGE_SHIFT
-                    tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
-                    if self._t_match(tl, tl.head, fp, ev[i].asid):  # most common: same page
-                        self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
-                        pf = tl.val[tl.head]
-                    else:
-                        pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
-                    pl = pf
-                    if lp != fp:
-                        pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
-                    first = (pf << offset_bits) | (first & mask)
-                    last = (pl << offset_bits) | (last & mask)
-                if self.levelwise:
-                    latency += self.access_levelwise(c, entry, first, last, k)
+        for i in range(lo, hi):
+            a = <int64_t>ev[i].addr
+            k = ev[i].kind
+            c = ev[i].core
+            end = a + ev[i].size - 1
+            entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
+            first = a >> lb
+            last = end >> lb
+            latency = 0
+            if self.core[c].has_tlb:
+                fp = a >> PAGE_SHIFT
+                lp = end >> PAGE_SHIFT
+                tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
+                if self._t_match(tl, tl.head, fp, ev[i].asid):  # most common: same page
+                    self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
+                    pf = tl.val[tl.head]
                 else:
-                    lat2 = self.access_line(c, entry, first, k)
-                    if last != first:
-                        lat2 = max(lat2, self.access_line(c, entry, last, k))
-                    latency += lat2
-                out[i] = <int>latency
+                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
+                pl = pf
+                if lp != fp:
+                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
+                first = (pf << offset_bits) | (first & mask)
+                last = (pl << offset_bits) | (last & mask)
+            if self.levelwise:
+                latency += self.access_levelwise(c, entry, first, last, k)
+            else:
+                lat2 = self.access_line(c, entry, first, k)
+                if last != first:
+                    lat2 = max(lat2, self.access_line(c, entry, last, k))
+                latency += lat2
+            out[i] = <int>latency

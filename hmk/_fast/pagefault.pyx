@@ -38,6 +38,7 @@ cdef class FaultContext:
     cdef uint64_t vs_base, vs_rec, o_root, o_head, o_count, o_nreg
     cdef uint64_t rg_base, rg_rec, o_start, o_end, o_flags, ring_base, ring_rec
     cdef long long depth, max_regions, zero_page
+    cdef long long zeroed, page  # of the fault being handled: frames cleared, the new page's
 
     def __init__(self, paging):
         V = paging.vs
@@ -62,17 +63,30 @@ cdef class FaultContext:
         self.depth, self.max_regions = V.depth, V.max_regions
         self.zero_page = paging.zero_page
 
-    def handle_fault(self, i_obj, va_obj, int kind):
-        """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""
+    cdef long long index(self, i_obj) except -1:
         cdef long long i = -1
-        cdef Py_ssize_t start
-        cdef cnp.npy_intp n
         try:
             i = i_obj
         except (TypeError, OverflowError):
             pass
         if i < 0 or i >= self.vs_used.shape[0] or not self.vs_used[i]:
             raise ValueError(f"fault in a VSpace that does not exist: {i_obj}")
+        return i
+
+    def resolve(self, i_obj, va_obj, int kind):
+        """(outcome, frames cleared, the new anonymous page's frame or None), as
+        KernelPaging.resolve: the fault handled, its accesses left in the log."""
+        cdef long long i = self.index(i_obj)
+        self.zeroed, self.page = 0, -1
+        outcome = self.fault(i, va_obj, kind)
+        new = outcome == ZERO_REPLACED or (outcome == RESOLVED and self.zeroed > 0)
+        return outcome, self.zeroed, self.page if new else None
+
+    def handle_fault(self, i_obj, va_obj, int kind):
+        """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""
+        cdef long long i = self.index(i_obj)
+        cdef Py_ssize_t start
+        cdef cnp.npy_intp n
         start = _mem_n_log(self.mem_d)
         outcome = self.fault(i, va_obj, kind)
         n = _mem_n_log(self.mem_d) - start
@@ -180,6 +194,7 @@ cdef class FaultContext:
                 desc = (pa & ADDR_MASK) | TABLE_DESC
             else:
                 desc = leaf(pa, flags & R_WRITE, flags & R_EXEC)
+                self.page = pa
             put_event(log, ln, self.kb + table + 8 * idx(va, level), WRITE, 8, core); ln += 1
             self.words[(table >> 3) + idx(va, level)] = desc
             table = pa
@@ -213,6 +228,7 @@ cdef class FaultContext:
         put_event(log, ln[0], self.kb + table + 8 * idx(va, LEVELS - 1), WRITE, 8, core)
         ln[0] += 1
         self.words[(table >> 3) + idx(va, LEVELS - 1)] = leaf(pa, 1, flags & R_EXEC)
+        self.page = pa
         self.pool_head[i] = (head + 1) % self.depth
         put_event(log, ln[0], vsa + self.o_head, WRITE, 4, core); ln[0] += 1
         self.pool_count[i] = count - 1
@@ -222,6 +238,7 @@ cdef class FaultContext:
     cdef void zero(self, uint64_t pa, Event* log, Py_ssize_t* ln, uint8_t core) noexcept:
         """Zero the frame at `pa`: 64 timed line writes (DC ZVA)."""
         cdef long long off
+        self.zeroed += 1
         memset(self.ram + pa, 0, PAGE_SIZE)
         for off in range(0, PAGE_SIZE, LINE):
             put_event(log, ln[0], self.kb + pa + off, WRITE, LINE, core); ln[0] += 1

@@ -122,6 +122,8 @@ cdef enum:
     ENOENT = -2
     EINVAL = -22
     EBADTYPE = -200
+    ENOMEM = -12
+    EEXIST = -17
     # hmk.kernel.cspace
     NULL_TYPE = 0  # NULL
     ENDPOINT = 4

@@ -34,6 +34,7 @@ from unicorn.unicorn_const import (
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
     UC_ERR_INSN_INVALID,
+    UC_ERR_OK,
     UC_HOOK_BLOCK,
     UC_HOOK_INSN,
     UC_HOOK_MEM_READ,
@@ -75,6 +76,44 @@ EXTRA_REGS = (
     A.UC_ARM64_REG_TPIDR_EL0,
 )
 INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
+MASK64 = (1 << 64) - 1
+
+
+class Registers:
+    """A fixed set of registers read or written in one unicorn call, through buffers made once
+    (the binding's reg_read_batch makes a ctypes object per register on every call: ~3 us a
+    register). The first `wide` are 128-bit (Q registers); the others 64-bit, as the binding
+    reads them (a 32-bit one zero-extended) and writes them (the value modulo 2**64)."""
+
+    def __init__(self, uc: Uc, regs, wide: int = 0):
+        self.uch, self.n, self.wide = uc._uch, len(regs), wide
+        self.ids = (ctypes.c_int * self.n)(*regs)
+        self.words = np.zeros(2 * self.n, np.uint64)  # two words a register, a Q's both
+        base = self.words.ctypes.data
+        self.ptrs = (ctypes.c_void_p * self.n)(*(base + 16 * k for k in range(self.n)))
+
+    def read(self) -> list[int]:
+        self.words[:] = 0
+        status = uclib.uc_reg_read_batch(self.uch, self.ids, self.ptrs, self.n)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+        w, wide = self.words.tolist(), self.wide
+        return [w[2 * k] | w[2 * k + 1] << 64 for k in range(wide)] + w[2 * wide :: 2]
+
+    def write(self, values) -> None:
+        values = list(values)
+        if len(values) != self.n:
+            raise ValueError(f"{len(values)} values for {self.n} registers")
+        words = [0] * (2 * self.n)
+        for k, value in enumerate(values):
+            words[2 * k] = value & MASK64
+            if k < self.wide:
+                words[2 * k + 1] = value >> 64 & MASK64
+        self.words[:] = words
+        status = uclib.uc_reg_write_batch(self.uch, self.ids, self.ptrs, self.n)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+
 
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
 
@@ -117,6 +156,9 @@ class Machine:
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(0, len(ram), UC_PROT_ALL, ram.ctypes.data)
         uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)  # FP/SIMD usable at EL0 (glibc needs it)
+        self._syscall_regs = Registers(uc, SYSCALL_REGS)
+        self._context_regs = Registers(uc, CONTEXT_REGS)
+        self._extra_regs = Registers(uc, EXTRA_REGS, wide=32)
         emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
         self.recorder = rec = Recorder(ram, line_bits, emu_stop, event_capacity=event_capacity)
         self._fault_cb = FAULT_CB(self._on_fault)  # kept alive as long as the machine
@@ -187,24 +229,24 @@ class Machine:
 
     def syscall_registers(self) -> tuple[int, ...]:
         """x0-x5 and x8 (the syscall number) in one call."""
-        return self.uc.reg_read_batch(SYSCALL_REGS)
+        return tuple(self._syscall_regs.read())
 
     def set_reg(self, n: int, value: int) -> None:
         self.uc.reg_write(X[n], value & (1 << 64) - 1)
 
     def context(self) -> list[int]:
         """The 34 registers a context switch saves (x0-x30, sp, pc, pstate)."""
-        return list(self.uc.reg_read_batch(CONTEXT_REGS))
+        return self._context_regs.read()
 
     def set_context(self, regs) -> None:
-        self.uc.reg_write_batch(list(zip(CONTEXT_REGS, (int(r) for r in regs), strict=True)))
+        self._context_regs.write(int(r) for r in regs)
 
     def extra_context(self) -> list[int]:
         """FP/SIMD registers, FPCR, FPSR and TPIDR_EL0."""
-        return list(self.uc.reg_read_batch(EXTRA_REGS))
+        return self._extra_regs.read()
 
     def set_extra_context(self, regs) -> None:
-        self.uc.reg_write_batch(list(zip(EXTRA_REGS, regs, strict=True)))
+        self._extra_regs.write(regs)
 
     def set_pc(self, pc: int) -> None:
         self.uc.reg_write(A.UC_ARM64_REG_PC, pc)

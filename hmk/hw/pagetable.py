@@ -40,6 +40,9 @@ def level_index(va: int, level: int) -> int:
     return (va >> level_shift(level)) & 511
 
 
+_TABLE_SHIFTS = tuple(level_shift(level) for level in range(LEVELS - 1))  # 39, 30, 21
+
+
 def descriptor_fields(desc: int, level: int) -> tuple[bool, int, bool]:
     """(valid table-or-page descriptor, next table or page address, global)."""
     valid = desc & (VALID | TABLE_OR_PAGE) == VALID | TABLE_OR_PAGE
@@ -80,18 +83,18 @@ class PageTables:
         """Word index of the level-3 descriptor for `va`, creating tables on the way if asked."""
         if not 0 <= va < 1 << VA_BITS:
             raise ValueError(f"virtual address {va:#x} is outside the 48-bit range")
-        table = root
-        for level in range(LEVELS - 1):
-            slot = (table >> 3) + level_index(va, level)
-            desc = int(self.words[slot])
+        table, words = root, self.words
+        for shift in _TABLE_SHIFTS:
+            slot = (table >> 3) + ((va >> shift) & 511)
+            desc = int(words[slot])
             if desc & (VALID | TABLE_OR_PAGE) != VALID | TABLE_OR_PAGE:
                 if not create:
                     return None
                 nxt = self._new_table()
-                self.words[slot] = (nxt & ADDR_MASK) | VALID | TABLE_OR_PAGE
-                desc = int(self.words[slot])
+                words[slot] = (nxt & ADDR_MASK) | VALID | TABLE_OR_PAGE
+                desc = int(words[slot])
             table = desc & ADDR_MASK
-        return (table >> 3) + level_index(va, LEVELS - 1)
+        return (table >> 3) + ((va >> PAGE_SHIFT) & 511)
 
     def map(self, root: int, va: int, pa: int, **attrs) -> None:
         """Map the 4 KiB page at `va` to the frame at `pa` (attrs as page_descriptor)."""

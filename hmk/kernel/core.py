@@ -58,7 +58,6 @@ from hmk.kernel.paging import (
     ZERO_REPLACED,
     KernelPaging,
     fault_budget,
-    new_page,
 )
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
@@ -70,6 +69,7 @@ LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a t
 TICK_US = 4000
 SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
 MAPPED, REFILLED, REFUSED = range(3)  # what a pager did about a fault the kernel passed on
+FAULT_COUNTS = {outcome: f"kernel.faults.{name}" for outcome, name in OUTCOMES.items()}
 
 
 class CorePort:
@@ -86,6 +86,21 @@ class CorePort:
     def dram_writes(self) -> int:
         """Lines written back to DRAM so far (the hierarchy's counter; 0: untimed)."""
         return 0
+
+    def timed(self, log, ends=None) -> tuple[np.ndarray, np.ndarray] | None:
+        """`latencies(log)`, and the lines each segment log[ends[k-1]:ends[k]] wrote back to
+        DRAM (`ends` None: one segment, the whole log; None: untimed): the log timed a
+        segment at a time."""
+        lat, writes, lo = [], [], 0
+        for hi in (len(log),) if ends is None else ends:
+            before = self.dram_writes()
+            part = self.latencies(log[lo:hi]) if hi > lo else np.zeros(0, np.int32)
+            if part is None:
+                return None
+            lat.append(part)
+            writes.append(self.dram_writes() - before)
+            lo = hi
+        return np.concatenate(lat), np.array(writes, np.int64)
 
     def add_cycles(self, n: int) -> None:
         """Advance the core's clock by `n` cycles of kernel work."""
@@ -195,18 +210,26 @@ class CoreKernel:
             max_regions=max_regions,
         )
         self.zero_page = self.frames.alloc(owner="kernel")  # the shared zero page
+        # the page-table walks and edits services ask for: VSpaces's, or its compiled twin
+        self.pagetables = self.vspaces.twin() if impl == "cython" else self.vspaces
         self.paging = KernelPaging(
             self.vspaces, user_level_paging=user_level_paging, zero_page=self.zero_page
         )
         self.page_records = PageRecords(self.mem, self.frames)
+        # a new anonymous page recorded for the memory manager (impl: the compiled twin)
+        records = self.page_records.twin() if impl == "cython" else self.page_records
+        self.record_page = records.record
         self.ipc = Ipc(self.mem, self.caps, self.threads, self.vspaces, 64, 256, 2, 64)
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
         self.ipc_paths = self.ipc
+        self._costs = None  # the compiled path costs (hmk._fast.pathcost), unless impl="python"
         if impl == "cython":
+            from hmk._fast import pathcost  # noqa: PLC0415
             from hmk._fast.ipcfast import FastIpc  # noqa: PLC0415
 
             self.ipc_paths = FastIpc(self.ipc)
+            self._costs = pathcost
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
         self.frame_objects = FrameObjects(self.vspaces, 256)
@@ -312,17 +335,53 @@ class CoreKernel:
     def path(self, budget: int) -> int:
         """Cycles of the kernel work logged since the last call: the budget (instructions) at
         the kernel IPC, and its accesses' stalls."""
-        return self.time_log(budget, self.mem.take_log())
+        mem = self.mem
+        if self._costs is None:
+            return self.time_log(budget, mem.take_log())
+        cycles = self.time_log(budget, mem.log[: mem.n_log])  # timed where it lies: no copy
+        mem.n_log = 0
+        return cycles
 
     def time_log(self, budget: int, log) -> int:
         """Cycles of a path of `budget` instructions that made the accesses in `log`
         (costs.path_cycles), with the DRAM write-backs its accesses caused."""
+        if self._costs is not None:
+            timed = self.port.timed(log) if len(log) else None
+            if timed is None:
+                return self.work_cycles(budget)
+            lat, writes = timed
+            drain = int(writes[0]) * self.dram_line_cycles
+            return self._costs.path_cycles(
+                self.work_cycles(budget), lat, log, self.l1_hit, self.mlp, drain
+            )
         before = self.port.dram_writes()
         lat = self.latencies(log)
         if lat is None:
             return self.work_cycles(budget)
         drain = (self.port.dram_writes() - before) * self.dram_line_cycles
         return path_cycles(self.work_cycles(budget), lat, log, self.l1_hit, self.mlp, drain)
+
+    def time_paths(self, budgets, log, ends) -> int:
+        """The cycles of consecutive kernel paths, path k of budgets[k] instructions having made
+        the accesses log[ends[k-1]:ends[k]] (the first from 0, the last to the log's end): the
+        sum of their time_log, each timed after the one before it; here in one pass through
+        the hierarchy, with the compiled costs (hmk._fast.pathcost; impl="python": time_log
+        path by path)."""
+        if self._costs is None:
+            total, lo = 0, 0
+            for budget, hi in zip(budgets, ends, strict=True):
+                total += self.time_log(budget, log[lo:hi])
+                lo = hi
+            return total
+        known = {b: self.work_cycles(b) for b in set(budgets)}
+        cycles = np.array([known[b] for b in budgets], np.int64)
+        ends = np.asarray(ends, np.int64)
+        timed = self.port.timed(log, ends) if len(log) else None
+        if timed is None:
+            return int(cycles.sum())
+        lat, writes = np.ascontiguousarray(timed[0], np.int32), timed[1]
+        line = self.dram_line_cycles
+        return self._costs.paths_cycles(cycles, lat, log, ends, writes, self.l1_hit, self.mlp, line)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)
@@ -381,18 +440,20 @@ class CoreKernel:
         """A translation or permission fault in `proc` (default: the one on the core): resolved
         in the kernel from the VSpace's frame pool, else passed to the process's pager."""
         self.port.sync()
-        proc = proc or self.current
-        with self.within("kernel:page fault"):
-            return self._page_fault(proc, vaddr & ~(PAGE_SIZE - 1), access)
+        self.context.append("kernel:page fault")  # (within(), inline: this is taken often)
+        try:
+            return self._page_fault(proc or self.current, vaddr & ~(PAGE_SIZE - 1), access)
+        finally:
+            self.context.pop()
 
     def _page_fault(self, proc, page: int, access: str) -> bool:
         cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
         for attempt in range(2):
-            outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
-            if new_page(outcome, log):  # recorded for the memory manager (pagerecords)
-                self.page_records.record(self.vspaces.translate(proc.vspace, page))
-            cycles += self.path(fault_budget(outcome, log))
-            self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
+            outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
+            if pa is not None:  # a new page, recorded for the memory manager (pagerecords)
+                self.record_page(pa)
+            cycles += self.path(fault_budget(outcome, zeroed))
+            self.counts[FAULT_COUNTS[outcome]] += 1
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
                 self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             if outcome not in (NEED_MEMMGR, NEED_PAGER):

@@ -55,6 +55,34 @@ class Frames:
             self.peak_by_owner[owner] = held
         return pa
 
+    def alloc_many(self, n: int, zero: bool = True, owner: str = "kernel") -> list[int]:
+        """Up to `n` frames, the ones `n` calls of alloc would give, in bulk (a frame pool's
+        refill); fewer when RAM runs out after the first (OutOfMemory before it)."""
+        got: list[int] = []
+        while len(got) < n:
+            if not self._free and self._next + PAGE_SIZE > self.end:
+                self.release_code()  # the last resort, as alloc's
+                if not self._free:
+                    break
+            take = self._free[: n - len(got)]
+            del self._free[: len(take)]
+            got += take
+            room = min(n - len(got), (self.end - self._next) // PAGE_SIZE)
+            got += range(self._next, self._next + room * PAGE_SIZE, PAGE_SIZE)
+            self._next += room * PAGE_SIZE
+        if not got:
+            raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
+        if zero:
+            for pa in got:
+                self.ram[pa : pa + PAGE_SIZE] = 0
+        self.peak = max(self.peak, self.in_use)
+        self.owner_of.update(dict.fromkeys(got, owner))
+        held = self.by_owner.get(owner, 0) + len(got)
+        self.by_owner[owner] = held
+        if held > self.peak_by_owner.get(owner, 0):
+            self.peak_by_owner[owner] = held
+        return got
+
     def free(self, pa: int) -> None:
         owner = self.owner_of.pop(pa, None)
         if owner is not None:

@@ -38,6 +38,15 @@ class PageRecords:
         self.lists.alloc()
         self.lists["tail"][0] = -1
         self.blocks: dict[int, int] = {}  # RAM frame // PER_FRAME -> the frame holding them
+        self._fast = None
+
+    def twin(self):
+        """The compiled twin of `record` (hmk._fast.pagerecords), made on first use."""
+        if self._fast is None:
+            from hmk._fast.pagerecords import FastRecords  # noqa: PLC0415
+
+            self._fast = FastRecords(self)
+        return self._fast
 
     def at(self, pa: int) -> int:
         """The physical address of frame `pa`'s record (its block taken on first use)."""

@@ -31,7 +31,8 @@ user-level pager); the kernel touches nothing.
 
 NEED_MEMMGR / NEED_PAGER mean the caller must IPC to the memory manager / pager. `handle_fault`
 returns (outcome, the accesses it logged) and leaves them in the KernelMemory log too;
-`fault_budget(outcome, log)` is the path's instruction budget (costs.path_cycles adds stalls).
+`fault_budget(outcome, zeroed_frames(log))` is the path's instruction budget (costs.path_cycles
+adds stalls).
 The compiled twin is hmk/_fast/pagefault.pyx (`impl="cython"`).
 """
 
@@ -83,26 +84,23 @@ DONE = frozenset((RESOLVED, ZERO_MAPPED, ZERO_REPLACED))  # the kernel resolved 
 # docs/sources.md).
 
 
-def _zeroed(log: np.ndarray) -> int:
-    """The frames a fault path cleared (64 line writes each)."""
+def zeroed_frames(log: np.ndarray) -> int:
+    """The frames a fault path that logged `log` cleared (64 line writes each)."""
     return int(np.count_nonzero((log["kind"] == WRITE) & (log["size"] == 64))) // 64
 
 
-def _is_new(outcome: int, zeroed: int) -> bool:
+def new_page(outcome: int, zeroed: int) -> bool:
+    """Whether a fault that ended in `outcome`, having cleared `zeroed` frames, gave the
+    process a new anonymous page (not the zero page)."""
     return outcome == ZERO_REPLACED or (outcome == RESOLVED and zeroed > 0)
 
 
-def new_page(outcome: int, log: np.ndarray) -> bool:
-    """Whether the fault gave the process a new anonymous page (not the zero page)."""
-    return _is_new(outcome, _zeroed(log))
-
-
-def fault_budget(outcome: int, log: np.ndarray) -> int:
-    """The instruction budget of a fault path that ended in `outcome` and logged `log`."""
+def fault_budget(outcome: int, zeroed: int) -> int:
+    """The instruction budget of a fault path that ended in `outcome` and cleared `zeroed`
+    frames (zeroed_frames of its log)."""
     if outcome == NEED_PAGER:
         return BUDGETS["pf.upcall"]
-    zeroed = _zeroed(log)
-    base = BUDGETS["pf.record"] if _is_new(outcome, zeroed) else 0
+    base = BUDGETS["pf.record"] if new_page(outcome, zeroed) else 0
     base += BUDGETS["pf.check"]
     if outcome == SEGV:
         return base + BUDGETS["pf.segv"]
@@ -113,6 +111,12 @@ def fault_budget(outcome: int, log: np.ndarray) -> int:
     if zeroed or outcome != RESOLVED:
         return base + BUDGETS["pf.install"] + zeroed * BUDGETS["pf.zero_page"]
     return base  # spurious
+
+
+def _kind(access) -> int:
+    """An access ("read", "write", "fetch" or its code) as its code."""
+    kind = _KINDS.get(access, -1) if type(access) is str else -1
+    return kind if kind >= 0 else kind_code(access)
 
 
 def _allows(desc: int, kind: int) -> bool:
@@ -192,14 +196,14 @@ class KernelPaging:
         as for set_regions."""
         V, mem = self.vs, via or self.mem
         pas = list(pas)
-        if not V.valid(i) or not all(V.data_frame(pa) for pa in pas):
+        if not V.valid(i) or not V.data_frames(pas):
             return EINVAL
         head = mem.load(V.vspace, i, "pool_head")
         count = mem.load(V.vspace, i, "pool_count")
         if count + len(pas) > V.depth:
             return ENOMEM
-        for k, pa in enumerate(pas):
-            mem.store(V.ring, i * V.depth + (head + count + k) % V.depth, "pa", pa)
+        slots = [i * V.depth + (head + count + k) % V.depth for k in range(len(pas))]
+        mem.store_many(V.ring, slots, "pa", pas)
         mem.store(V.vspace, i, "pool_count", count + len(pas))
         return OK
 
@@ -211,22 +215,33 @@ class KernelPaging:
     def handle_fault(self, i, va, access, impl: str = "python"):
         """(outcome, the accesses logged) for a fault of VSpace `i` at `va` (`access`: "read",
         "write", "fetch" or its code). A bad VSpace index is a kernel bug: ValueError."""
-        kind = _KINDS.get(access, -1) if type(access) is str else -1
-        if kind < 0:
-            kind = kind_code(access)
         if impl == "cython":  # the twin checks `i` itself and copies its log in C
-            if self._fast is None:
-                from hmk._fast.pagefault import FaultContext
-
-                self._fast = FaultContext(self)
-            return self._fast.handle_fault(i, va, kind)
+            return self._twin().handle_fault(i, va, _kind(access))
         if impl != "python":
             raise ValueError(f"unknown fault-handler implementation {impl!r}")
         if not self.vs.valid(i):
             raise ValueError(f"fault in a VSpace that does not exist: {i}")
         start = self.mem.n_log
-        outcome = self._fault(i, va, kind)
+        outcome = self._fault(i, va, _kind(access))
         return outcome, self.mem.log[start : self.mem.n_log].copy()
+
+    def resolve(self, i, va, access, impl: str = "python"):
+        """handle_fault, and what its accesses say: (outcome, the frames it cleared, the new
+        anonymous page's frame when it gave one, else None). The accesses stay in the log."""
+        if impl == "cython":
+            return self._twin().resolve(i, va, _kind(access))
+        outcome, log = self.handle_fault(i, va, access, impl)
+        zeroed = zeroed_frames(log)
+        pa = self.vs.translate(i, va & ~(PAGE_SIZE - 1)) if new_page(outcome, zeroed) else None
+        return outcome, zeroed, pa
+
+    def _twin(self):
+        """The compiled fault path (hmk._fast.pagefault), made on first use."""
+        if self._fast is None:
+            from hmk._fast.pagefault import FaultContext  # noqa: PLC0415
+
+            self._fast = FaultContext(self)
+        return self._fast
 
     def _fault(self, i: int, va: int, kind: int) -> int:
         if self.user_level_paging:

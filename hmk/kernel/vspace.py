@@ -47,9 +47,11 @@ from hmk.hw.pagetable import (
     PXN,
     TABLE_OR_PAGE,
     UXN,
+    VA_LIMIT,
     VALID,
     PageTables,
     level_index,
+    level_shift,
     page_descriptor,
 )
 from hmk.kernel.asid import AsidAllocator, Context
@@ -79,17 +81,12 @@ REGION_FIELDS = {"start": (np.uint64, 1), "end": (np.uint64, 1), "flags": (np.ui
 def log_phys(mem: KernelMemory, pa: int, kind: int, size: int) -> None:
     """Log a kernel access to physical address `pa` (seen at KERNEL_BASE + pa): objects.py only
     logs pool fields, and page tables and data frames live in RAM frames outside the pools."""
-    if mem.n_log == len(mem.log):
-        mem.grow_log(1)
-    ev = mem.log[mem.n_log]
-    ev["addr"], ev["kind"], ev["size"], ev["core"] = KERNEL_BASE + pa, kind, size, mem.core
-    mem.n_log += 1
+    mem.record(pa, kind, size)
 
 
 def log_frame(mem: KernelMemory, pa: int, n: int, kind: int) -> None:
     """The lines of [pa, pa + n) in one frame, each a 64-byte access of `kind` (a copy's)."""
-    for line in range(pa & ~(LINE - 1), pa + n, LINE):
-        log_phys(mem, line, kind, LINE)
+    mem.record_lines(pa, n, kind)
 
 
 def log_user(mem: KernelMemory, space, va: int, n: int, kind: int) -> None:
@@ -106,8 +103,7 @@ def log_user(mem: KernelMemory, space, va: int, n: int, kind: int) -> None:
 def zero_frame(mem: KernelMemory, words: np.ndarray, pa: int) -> None:
     """Zero the frame at `pa`: 64 timed line writes (DC ZVA)."""
     words[pa >> 3 : (pa + PAGE_SIZE) >> 3] = 0
-    for off in range(0, PAGE_SIZE, LINE):
-        log_phys(mem, pa + off, WRITE, LINE)
+    mem.record_lines(pa, PAGE_SIZE, WRITE)
 
 
 def read_desc(mem: KernelMemory, words: np.ndarray, table: int, index: int) -> int:
@@ -142,6 +138,8 @@ class VSpaces:
         self.ring = mem.register(Pool("vsframe", capacity * pool_depth, 8, {"pa": (np.uint64, 1)}))
         self.region = mem.register(Pool("vsregion", capacity * max_regions, 32, REGION_FIELDS))
         self.asids = AsidAllocator(asid_bits, cores)
+        self._tables = PageTables(ram, _no_frames)  # untimed translation (translate)
+        self._fast = None  # the compiled twin (twin())
 
     # ---- checks --------------------------------------------------------------------------
 
@@ -163,6 +161,18 @@ class VSpaces:
             and 0 <= pa <= len(self.ram) - PAGE_SIZE
             and pa % PAGE_SIZE == 0
             and not mem.base_pa - PAGE_SIZE < pa < mem.base_pa + mem.size
+        )
+
+    def data_frames(self, pas) -> bool:
+        """data_frame of every one of `pas`."""
+        top, mem = len(self.ram) - PAGE_SIZE, self.mem
+        lo, hi = mem.base_pa - PAGE_SIZE, mem.base_pa + mem.size
+        return all(
+            isinstance(pa, int | np.integer)
+            and 0 <= pa <= top
+            and pa % PAGE_SIZE == 0
+            and not lo < pa < hi
+            for pa in pas
         )
 
     # ---- life cycle ----------------------------------------------------------------------
@@ -224,8 +234,7 @@ class VSpaces:
         """Every table frame under (and including) `table`, and every mapped page's frame; each
         table scanned as 64 timed line reads."""
         tables.append(table)
-        for off in range(0, PAGE_SIZE, LINE):
-            log_phys(self.mem, table + off, READ, LINE)
+        self.mem.record_lines(table, PAGE_SIZE, READ)
         descs = self.words[table >> 3 : (table + PAGE_SIZE) >> 3]
         for idx in np.flatnonzero(descs & TABLE_DESC == TABLE_DESC):
             nxt = int(descs[idx]) & ADDR_MASK
@@ -250,6 +259,46 @@ class VSpaces:
                 elif nxt != exclude:
                     count += 1
         return count
+
+    def mapped(self, i: int, start: int, end: int, impl: str = "python") -> list:
+        """(va, pa) of each page VSpace `i` maps in [start, end) (page-aligned), in address
+        order: each table that covers part of the range read once, not a walk from the root
+        per page (untimed: the memory manager's lookup of what to change). impl="cython": the
+        compiled twin (hmk._fast.vspacefast)."""
+        if impl == "cython":
+            return self.twin().mapped(i, start, end)
+        if impl != "python":
+            raise ValueError(f"unknown page-walk implementation {impl!r}")
+        out: list[tuple[int, int]] = []
+        if self.valid(i):
+            start, end = max(start, 0), min(end, VA_LIMIT)
+            self._mapped_under(int(self.vspace["root"][i]), 0, 0, start, end, out)
+        return out
+
+    def _mapped_under(self, table: int, level: int, base: int, start: int, end: int, out) -> None:
+        """The mapped pages of [start, end) under `table`, a level-`level` table whose first
+        entry translates `base`."""
+        span = 1 << level_shift(level)  # what one entry of this table covers
+        first = max(start - base, 0) // span
+        last = min(-(-(end - base) // span), 512)
+        if first >= last:
+            return
+        descs = self.words[(table >> 3) + first : (table >> 3) + last]
+        for k in np.flatnonzero(descs & TABLE_DESC == TABLE_DESC):
+            va, nxt = base + (first + int(k)) * span, int(descs[k]) & ADDR_MASK
+            if level == LEVELS - 1:
+                out.append((va, nxt))
+            else:
+                self._mapped_under(nxt, level + 1, va, start, end, out)
+
+    def twin(self):
+        """The compiled twin of the page-table walks and edits (hmk._fast.vspacefast), made
+        on first use."""
+        if self._fast is None:
+            from hmk._fast.vspacefast import FastVSpaces  # noqa: PLC0415
+
+            self._fast = FastVSpaces(self)
+        return self._fast
 
     def activate(self, i: int, core: int = 0):
         """Run VSpace `i` on `core`: (asid, flush every TLB first?) or (EINVAL, False)."""
@@ -325,7 +374,7 @@ class VSpaces:
         """The PA `va` maps to in VSpace `i` (untimed: a test and debugging aid)."""
         if not self.valid(i):
             return None
-        return PageTables(self.ram, lambda: -1).translate(int(self.vspace["root"][i]), va)
+        return self._tables.translate(int(self.vspace["root"][i]), va)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -355,3 +404,7 @@ class VSpaces:
         except (OutOfMemory, MemoryError):
             return -1
         return -1 if pa is None or pa < 0 else int(pa)
+
+
+def _no_frames() -> int:
+    raise RuntimeError("translation only: no table is made")

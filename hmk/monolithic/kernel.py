@@ -26,18 +26,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmk.hw.pagetable import ADDR_MASK, LEVELS, PAGE_SIZE, level_index
-from hmk.kernel.core import MAPPED, REFILLED, CoreKernel
+from hmk.hw.pagetable import ADDR_MASK, LEVELS, level_index
+from hmk.kernel.core import FAULT_COUNTS, MAPPED, REFILLED, CoreKernel
 from hmk.kernel.costs import BUDGETS as CORE
+from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import Pool
 from hmk.kernel.paging import (
-    OUTCOMES,
     RESOLVED,
     SEGV,
     ZERO_MAPPED,
     ZERO_REPLACED,
 )
-from hmk.kernel.vspace import LINE, TABLE_DESC
+from hmk.kernel.vspace import TABLE_DESC
 from hmk.monolithic.cfs import Cfs, sched_slice
 from hmk.monolithic.costs import BUDGETS
 from hmk.monolithic.pages import PageBook
@@ -108,9 +108,8 @@ class LinuxKernel(CoreKernel):
         """do_mem_abort -> do_page_fault -> handle_mm_fault (exception entry and exit: the
         core's, and their instructions are in fault.entry)."""
         self._stock(proc)
-        outcome, log = self.paging.handle_fault(proc.vspace, page, access, self.impl)
-        self.counts[f"kernel.faults.{OUTCOMES[outcome]}"] += 1
-        zeroed = int(((log["kind"] == 1) & (log["size"] == LINE)).sum()) // (PAGE_SIZE // LINE)
+        outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
+        self.counts[FAULT_COUNTS[outcome]] += 1
         budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
         if not self.memcg:  # count_memcg_event_mm returns at once
             budget -= BUDGETS["memcg.fault_event"]
@@ -121,7 +120,6 @@ class LinuxKernel(CoreKernel):
             if outcome == ZERO_MAPPED:
                 budget += BUDGETS["fault.zero_page"]
             elif zeroed:  # a new anonymous page (not a spurious fault)
-                pa = self.vspaces.translate(proc.vspace, page)
                 self.pages.new_anon_page(pa, page)
                 budget += sum(BUDGETS[k] for k in NEW_PAGE)
                 if not self.memcg:  # no charge, no memcg share of the LRU and rmap counts
@@ -147,7 +145,9 @@ class LinuxKernel(CoreKernel):
         stand-in: its accesses are the page allocation's, PageBook.allocate)."""
         missing = LEVELS - self.paging.pool_count(proc.vspace)
         if missing > 0:
-            frames = [self.frames.alloc(zero=False, owner="memmgr") for _ in range(missing)]
+            frames = self.frames.alloc_many(missing, zero=False, owner="memmgr")
+            if len(frames) < missing:  # (those it had stay taken, as alloc by alloc)
+                raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
             self.paging.refill(proc.vspace, frames)
             self.mem.take_log()
 

@@ -26,7 +26,6 @@ from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT, PageTables
 from hmk.kernel.core import MAPPED, REFILLED, REFUSED
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import OK
-from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.vspace import LINE
 from hmk.linux.abi import EFAULT, ENAMETOOLONG, PATH_MAX, PROT_EXEC, PROT_READ, PROT_WRITE
 from hmk.linux.layout import MMAP_BASE
@@ -293,10 +292,14 @@ class AddressSpace:
 
     # ---- page-table edits are the memory manager's core-kernel calls ---------------------
     def _unmap_pages(self, start: int, end: int) -> tuple[list[int], int]:
-        """The mapped pages of [start, end) unmapped: (those pages, how many frames went)."""
+        """The mapped pages of [start, end) unmapped: (those pages, how many frames went).
+        Compiled twin: hmk._fast.addrspacefast.unmap_pages."""
+        if self.kernel.impl == "cython":
+            from hmk._fast.addrspacefast import unmap_pages  # noqa: PLC0415
+
+            return unmap_pages(self, start, end)
         k, vs, dropped, freed = self.kernel, self.proc.vspace, [], 0
-        for page in self._mapped(start, end):
-            pa = k.vspaces.translate(vs, page)
+        for page, pa in k.vspaces.mapped(vs, start, end):
             err, _ = k.vspaces.unmap(vs, page)
             self.mm.kernel_call(BUDGETS["vs.unmap"])
             if err == OK:
@@ -312,13 +315,13 @@ class AddressSpace:
         k, vs = self.kernel, self.proc.vspace
         moved = []
         for off in range(0, size, PAGE_SIZE):
-            pa = k.vspaces.translate(vs, old + off)
+            pa = k.pagetables.translate(vs, old + off)
             if pa is None:
                 continue
             desc_writable = old + off not in self.cow and bool(self.find(new).prot & PROT_WRITE)
             desc_writable = desc_writable and pa != k.zero_page
-            k.vspaces.unmap(vs, old + off)
-            k.vspaces.map(
+            k.pagetables.unmap(vs, old + off)
+            k.pagetables.map(
                 vs,
                 new + off,
                 pa,
@@ -339,14 +342,16 @@ class AddressSpace:
         writable private ones read-only in both, copied on the first write (copy-on-write).
         `cow` False (vfork): writable pages are shared writable (a page already copy-on-write
         stays so in the child). Returns the pages shared. Charged per page shared and per VMA
-        that has pages (its anon_vma chain cloned, its page tables walked and copied)."""
+        that has pages (its anon_vma chain cloned, its page tables walked and copied).
+        Compiled twin: hmk._fast.addrspacefast.share_into."""
         k, shared, touched = self.kernel, 0, 0
+        if k.impl == "cython":
+            from hmk._fast.addrspacefast import share_into  # noqa: PLC0415
+
+            return share_into(self, child, cow)
         for v in self.vmas:
             before = shared
-            for page in range(v.start, v.end, PAGE_SIZE):
-                pa = k.vspaces.translate(self.proc.vspace, page)
-                if pa is None:
-                    continue
+            for page, pa in k.vspaces.mapped(self.proc.vspace, v.start, v.end):
                 if pa == k.zero_page:  # read-only in both already, never freed
                     k.vspaces.map(
                         child.proc.vspace,
@@ -403,7 +408,7 @@ class AddressSpace:
         # stay coherent); from a separate memory manager that is fsmgr granting the frame
         together = placement.together("memmgr", "fsmgr")
         if vma.shared or together:
-            err, _ = k.vspaces.map(
+            err, _ = k.pagetables.map(
                 self.proc.vspace, page, pa, writable=writable and vma.shared, executable=executable
             )
             self.mm.kernel_call(BUDGETS["vs.map"])
@@ -422,7 +427,7 @@ class AddressSpace:
             log_frame(k.mem, pa, PAGE_SIZE, READ)  # the cached page copied, line by line
             log_frame(k.mem, new, PAGE_SIZE, WRITE)
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
-            err, _ = k.vspaces.map(self.proc.vspace, page, new, writable, executable)
+            err, _ = k.pagetables.map(self.proc.vspace, page, new, writable, executable)
             self.mm.kernel_call(BUDGETS["vs.map"])
             if err != OK:
                 self.frames.free(new)
@@ -441,13 +446,13 @@ class AddressSpace:
             log_frame(k.mem, pa, PAGE_SIZE, READ)  # the shared page copied, line by line
             log_frame(k.mem, new, PAGE_SIZE, WRITE)
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
-            k.vspaces.unmap(vs, page)
-            k.vspaces.map(vs, page, new, writable=True, executable=executable)
+            k.pagetables.unmap(vs, page)
+            k.pagetables.map(vs, page, new, writable=True, executable=executable)
             self.mm.kernel_call(BUDGETS["vs.unmap"] + BUDGETS["vs.map"])
             self.mm.release(pa)
             k.counts["memmgr.cow.copies"] += 1
         else:  # the other sharers are gone: write access back, nothing to copy
-            k.vspaces.protect(vs, page, True, executable)
+            k.pagetables.protect(vs, page, True, executable)
             self.mm.work(fault=1)
             self.mm.kernel_call(BUDGETS["vs.protect"])
             k.counts["memmgr.cow.reuses"] += 1
@@ -484,24 +489,22 @@ class AddressSpace:
             # a private frame still shared (since fork, or with the page cache) stays
             # read-only: write access makes it copy-on-write instead
             writable = bool(prot & PROT_WRITE)
-            pa = k.vspaces.translate(vs, page)
+            pa = k.pagetables.translate(vs, page)
             if pa == k.zero_page:  # the zero page stays read-only: a write replaces it
                 writable = False
             elif writable and private and pa in self.mm.shared:
                 writable = False
                 self.cow.add(page)
-            err, _ = k.vspaces.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
+            err, _ = k.pagetables.protect(vs, page, writable, bool(prot & PROT_EXEC), bool(prot))
             self.mm.kernel_call(BUDGETS["vs.protect"])
             if err == OK:
                 changed.append(page)
         return changed
 
-    def _mapped(self, start: int, end: int):
+    def _mapped(self, start: int, end: int) -> list[int]:
         """Mapped pages in [start, end) (untimed lookup of what to change)."""
-        vs = self.proc.vspace
-        for page in range(start, end, PAGE_SIZE):
-            if self.kernel.vspaces.translate(vs, page) is not None:
-                yield page
+        k = self.kernel
+        return [page for page, _ in k.pagetables.mapped(self.proc.vspace, start, end)]
 
     # ---- faults --------------------------------------------------------------------------
     def fault(self, va: int, access: str) -> bool:
@@ -519,7 +522,7 @@ class AddressSpace:
             self.mm.work(fault=1)
             return REFUSED
         k = self.kernel
-        pa = k.vspaces.translate(self.proc.vspace, page)
+        pa = k.pagetables.translate(self.proc.vspace, page)
         if pa is not None:  # present but not allowed: a write to a copy-on-write page?
             if pa == k.zero_page and access == "write" and not pager and not self.overflowed(page):
                 return self._refill()  # the kernel replaces the zero page from the pool
@@ -542,7 +545,7 @@ class AddressSpace:
             self.mm.work(fault=1, copy_page=1, copy_line=PAGE_SIZE // LINE)
         else:
             self.mm.work(fault=1, page_clear=1)
-        err, _ = k.vspaces.map(
+        err, _ = k.pagetables.map(
             self.proc.vspace,
             page,
             pa,
@@ -561,13 +564,7 @@ class AddressSpace:
         """The kernel's frame pool for this VSpace ran dry: push a batch (REFILLED: the kernel
         resolves the fault from it) or REFUSED."""
         k = self.kernel
-        batch = []
-        try:
-            while len(batch) < self.mm.refill_batch:
-                batch.append(self.frames.alloc(zero=False, owner="memmgr"))
-        except OutOfMemory:
-            if not batch:
-                raise
+        batch = self.frames.alloc_many(self.mm.refill_batch, zero=False, owner="memmgr")
         self.mm.work(fault=1, refill_per_frame=len(batch))
         vs = self.proc.vspace
         err = self.mm.update(

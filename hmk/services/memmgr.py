@@ -319,9 +319,21 @@ class MemoryManager(MemoryQueries, Service):
     def kernel_call(self, budget: int) -> None:
         """Charge a core-kernel call the memory manager made: entry, path, return (from
         kernel space, IC0 and IC1, a plain call into the kernel's code)."""
+        self.kernel.charge(ACCOUNT, self._trap() + self.kernel.path(budget))
+
+    def kernel_calls(self, budgets: list, ends: list) -> None:
+        """Charge consecutive core-kernel calls the memory manager made, call k of budgets[k]
+        having logged the kernel's accesses up to ends[k] (from the log's start): as
+        kernel_call after each call, in one charge (the same cycles)."""
+        if budgets:
+            k = self.kernel
+            log = k.mem.take_log(ends[-1])
+            k.charge(ACCOUNT, self._trap() * len(budgets) + k.time_paths(budgets, log, ends))
+
+    def _trap(self) -> int:
+        """A core-kernel call's entry and return (none from kernel space, IC0 and IC1)."""
         k = self.kernel
-        trap = 0 if self.direct else k.entry + k.work_cycles(BUDGETS["exception.frame"]) + k.exit
-        k.charge(ACCOUNT, trap + k.path(budget))
+        return 0 if self.direct else k.entry + k.work_cycles(BUDGETS["exception.frame"]) + k.exit
 
     # ---- programs and processes ----------------------------------------------------------
     def load_program(self, proc, image, stack: bytes, sp: int, interp=None) -> None:
@@ -710,7 +722,7 @@ class TokenView:
 
     def __init__(self, kernel, domain):
         self.k, self.domain = kernel, domain
-        self.spans: list[tuple[int, int, int]] = []  # (first kernel PA, end PA, service VA)
+        self.pages: dict[int, int] = {}  # kernel page PA -> where it appears in the service
         self.next_va = TOKEN_WINDOW
         self.log: list[tuple[int, int, int]] = []  # (va, kind, size)
 
@@ -719,23 +731,21 @@ class TokenView:
         pool = self.k.mem.pools[pool_name]
         for i in (first, first + count - 1):
             pa = pool.base + i * pool.record
-            if any(lo <= pa < hi for lo, hi, _ in self.spans) and any(
-                lo <= pa + pool.record - 1 < hi for lo, hi, _ in self.spans
-            ):
+            if _page(pa) in self.pages and _page(pa + pool.record - 1) in self.pages:
                 continue
             t = self.k.tokens.grant(pool_name, i, self.domain.vspace, self.next_va, True)
             if t < 0:
                 raise OutOfMemory(f"memmgr: no address token for {pool_name}[{i}]: {t}")
             for va, page in self.k.tokens.pages(t):
-                self.spans.append((page, page + PAGE_SIZE, va))
+                self.pages.setdefault(page, va)  # (a page granted twice: its first place)
                 self.next_va = max(self.next_va, va + PAGE_SIZE)
         self.k.mem.take_log()  # granting is set-up, not per-operation work
 
     def _va(self, pa: int) -> int:
-        for lo, hi, va in self.spans:
-            if lo <= pa < hi:
-                return va + pa - lo
-        raise ValueError(f"memmgr: kernel address {pa:#x} is not granted to it (a bug)")
+        va = self.pages.get(_page(pa))
+        if va is None:
+            raise ValueError(f"memmgr: kernel address {pa:#x} is not granted to it (a bug)")
+        return va + pa % PAGE_SIZE
 
     def load(self, pool, i, field, k=0) -> int:
         arr = pool.arrays[field]
@@ -749,6 +759,10 @@ class TokenView:
             arr[i, k] = value
         else:
             arr[i] = value
+
+    def store_many(self, pool, indices, field, values) -> None:
+        for i, value in zip(indices, values, strict=True):
+            self.store(pool, i, field, value)
 
     def charge(self, budget: int) -> None:
         """The memory manager's own work: `budget` + the stalls of its token accesses."""
@@ -789,6 +803,10 @@ def _mmap_size_max(node) -> int:
 
 def _start(vma) -> int:
     return vma.start
+
+
+def _page(pa: int) -> int:
+    return pa & ~(PAGE_SIZE - 1)
 
 
 def page_up_wrapped(n: int) -> int:

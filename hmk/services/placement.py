@@ -54,6 +54,7 @@ class Placement:
     def __init__(self, kernel, composition):
         self.k, self.composition = kernel, composition
         self.domains: dict[str, ServiceDomain] = {}
+        self._where: dict[str, ServiceDomain] = {}  # service -> its domain (domain_of)
         self._stack: list[str] = []  # domains being served, innermost last
         self._app_vspace = -1
         for k, d in enumerate(composition.domains):
@@ -96,7 +97,10 @@ class Placement:
         k.mem.take_log()
 
     def domain_of(self, service: str) -> ServiceDomain:
-        return self.domains[self.composition.domain_of(service).name]
+        where = self._where.get(service)
+        if where is None:  # (the composition does not change: looked up once per service)
+            where = self._where[service] = self.domains[self.composition.domain_of(service).name]
+        return where
 
     def together(self, a: str, b: str) -> bool:
         """Do services `a` and `b` share one address space (coalesced, or both in IC0)?"""

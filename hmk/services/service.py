@@ -90,6 +90,9 @@ class Service:
         self.k = boot.kernel
         self.placement = boot.placement
         self.peers = boot.peers
+        # the statistics' names of its operations and instructions (budget), made once
+        self._work_names = {op: f"{self.name}.work.{op}" for op in self.costs}
+        self._instructions_name = f"{self.name}.instructions"
 
     def handlers(self) -> dict:
         """name -> handler of every Linux syscall this service owns."""
@@ -99,12 +102,12 @@ class Service:
         """The instructions of the operations `ops` (budget name -> how many times), counted:
         `<name>.work.<budget>` (statistics: `services.<name>.work.<budget>`) and
         `<name>.instructions`, the sum."""
-        total, counts = 0, self.k.counts
+        total, counts, names = 0, self.k.counts, self._work_names
         for op, times in ops.items():
             if times:
                 total += self.costs[op] * times
-                counts[f"{self.name}.work.{op}"] += times
-        counts[f"{self.name}.instructions"] += total
+                counts[names[op]] += times
+        counts[self._instructions_name] += total
         return total
 
     def work(self, **ops: int) -> None:
