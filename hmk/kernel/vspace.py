@@ -79,17 +79,12 @@ REGION_FIELDS = {"start": (np.uint64, 1), "end": (np.uint64, 1), "flags": (np.ui
 def log_phys(mem: KernelMemory, pa: int, kind: int, size: int) -> None:
     """Log a kernel access to physical address `pa` (seen at KERNEL_BASE + pa): objects.py only
     logs pool fields, and page tables and data frames live in RAM frames outside the pools."""
-    if mem.n_log == len(mem.log):
-        mem.grow_log(1)
-    ev = mem.log[mem.n_log]
-    ev["addr"], ev["kind"], ev["size"], ev["core"] = KERNEL_BASE + pa, kind, size, mem.core
-    mem.n_log += 1
+    mem.record(pa, kind, size)
 
 
 def log_frame(mem: KernelMemory, pa: int, n: int, kind: int) -> None:
     """The lines of [pa, pa + n) in one frame, each a 64-byte access of `kind` (a copy's)."""
-    for line in range(pa & ~(LINE - 1), pa + n, LINE):
-        log_phys(mem, line, kind, LINE)
+    mem.record_lines(pa, n, kind)
 
 
 def log_user(mem: KernelMemory, space, va: int, n: int, kind: int) -> None:
@@ -106,8 +101,7 @@ def log_user(mem: KernelMemory, space, va: int, n: int, kind: int) -> None:
 def zero_frame(mem: KernelMemory, words: np.ndarray, pa: int) -> None:
     """Zero the frame at `pa`: 64 timed line writes (DC ZVA)."""
     words[pa >> 3 : (pa + PAGE_SIZE) >> 3] = 0
-    for off in range(0, PAGE_SIZE, LINE):
-        log_phys(mem, pa + off, WRITE, LINE)
+    mem.record_lines(pa, PAGE_SIZE, WRITE)
 
 
 def read_desc(mem: KernelMemory, words: np.ndarray, table: int, index: int) -> int:
@@ -224,8 +218,7 @@ class VSpaces:
         """Every table frame under (and including) `table`, and every mapped page's frame; each
         table scanned as 64 timed line reads."""
         tables.append(table)
-        for off in range(0, PAGE_SIZE, LINE):
-            log_phys(self.mem, table + off, READ, LINE)
+        self.mem.record_lines(table, PAGE_SIZE, READ)
         descs = self.words[table >> 3 : (table + PAGE_SIZE) >> 3]
         for idx in np.flatnonzero(descs & TABLE_DESC == TABLE_DESC):
             nxt = int(descs[idx]) & ADDR_MASK
