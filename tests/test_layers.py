@@ -24,6 +24,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
         "hmk._fast.caplookup",
         "hmk._fast.ipcfast",
         "hmk._fast.pagefault",
+        "hmk._fast.pathcost",
     ),
     ("hmk.monolithic",),
     ("hmk.linux",),

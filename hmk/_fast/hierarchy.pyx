@@ -639,43 +639,70 @@ cdef class Engine:
         """Time each event (a C-contiguous EVENT_DTYPE array) into out[i]."""
         cdef const uint8_t[::1] raw = events.view(np.uint8)
         cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
-        cdef Py_ssize_t i, n = events.shape[0]
+        cdef Py_ssize_t n = events.shape[0]
+        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
+        with nogil:
+            self._run(ev, &out[0] if n else NULL, 0, n)
+
+    def run_marked(self, events, int[::1] out, const int64_t[::1] ends, int64_t[::1] writes):
+        """As run, and writes[k] = the lines written back to DRAM by events [ends[k-1],
+        ends[k]) (ends ascending, the last at most the events' count)."""
+        cdef const uint8_t[::1] raw = events.view(np.uint8)
+        cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
+        cdef Py_ssize_t k, lo = 0, hi, n = events.shape[0]
+        cdef int64_t before
+        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
+        assert writes.shape[0] == ends.shape[0] and out.shape[0] >= n
+        for k in range(ends.shape[0]):
+            if not lo <= ends[k] <= n:
+                raise ValueError("run_marked: segment ends must ascend within the events")
+            lo = ends[k]
+        lo = 0
+        with nogil:
+            for k in range(ends.shape[0]):
+                hi = ends[k]
+                before = self.dram[1]
+                self._run(ev, &out[0] if n else NULL, lo, hi)
+                writes[k] = self.dram[1] - before
+                lo = hi
+
+    cdef void _run(self, const Event *ev, int *out, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+        """Time events [lo, hi) into out[lo:hi]."""
+        cdef Py_ssize_t i
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
         cdef int k, c, entry
         cdef Tlb *tl
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
-        assert sizeof(Event) == 16 and events.dtype.itemsize == 16
-        with nogil:
-            for i in range(n):
-                a = <int64_t>ev[i].addr
-                k = ev[i].kind
-                c = ev[i].core
-                end = a + ev[i].size - 1
-                entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
-                first = a >> lb
-                last = end >> lb
-                latency = 0
-                if self.core[c].has_tlb:
-                    fp = a >> PAGE_SHIFT
-                    lp = end >> PAGE_SHIFT
-                    tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
-                    if self._t_match(tl, tl.head, fp, ev[i].asid):  # most common: same page
-                        self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
-                        pf = tl.val[tl.head]
-                    else:
-                        pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
-                    pl = pf
-                    if lp != fp:
-                        pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
-                    first = (pf << offset_bits) | (first & mask)
-                    last = (pl << offset_bits) | (last & mask)
-                if self.levelwise:
-                    latency += self.access_levelwise(c, entry, first, last, k)
+        for i in range(lo, hi):
+            a = <int64_t>ev[i].addr
+            k = ev[i].kind
+            c = ev[i].core
+            end = a + ev[i].size - 1
+            entry = self.core[c].l1i if k == FETCH else self.core[c].l1d
+            first = a >> lb
+            last = end >> lb
+            latency = 0
+            if self.core[c].has_tlb:
+                fp = a >> PAGE_SHIFT
+                lp = end >> PAGE_SHIFT
+                tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
+                if self._t_match(tl, tl.head, fp, ev[i].asid):  # most common: same page
+                    self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
+                    pf = tl.val[tl.head]
                 else:
-                    lat2 = self.access_line(c, entry, first, k)
-                    if last != first:
-                        lat2 = max(lat2, self.access_line(c, entry, last, k))
-                    latency += lat2
-                out[i] = <int>latency
+                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
+                pl = pf
+                if lp != fp:
+                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
+                first = (pf << offset_bits) | (first & mask)
+                last = (pl << offset_bits) | (last & mask)
+            if self.levelwise:
+                latency += self.access_levelwise(c, entry, first, last, k)
+            else:
+                lat2 = self.access_line(c, entry, first, k)
+                if last != first:
+                    lat2 = max(lat2, self.access_line(c, entry, last, k))
+                latency += lat2
+            out[i] = <int>latency

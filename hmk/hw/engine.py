@@ -106,6 +106,18 @@ class BatchHierarchy:
         self._engine.run(events, out)
         return out
 
+    def run_marked(self, events: np.ndarray, ends) -> tuple[np.ndarray, np.ndarray]:
+        """As run (unchecked: the kernel's own log), and the lines each segment of the events
+        wrote back to DRAM: segment k is events[ends[k-1]:ends[k]] (`ends` ascending)."""
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+            check_events(events, self.config.line, len(self.config.cores))  # raises
+        events = np.ascontiguousarray(events)
+        ends = np.ascontiguousarray(ends, dtype=np.int64)
+        out = np.empty(len(events), dtype=np.int32)
+        writes = np.empty(len(ends), dtype=np.int64)
+        self._engine.run_marked(events, out, ends, writes)
+        return out, writes
+
     def dram_writes(self) -> int:
         """Lines written back to DRAM so far (the `dram.writes` statistic, cheaply)."""
         return int(self._state["dram"][1])

@@ -87,6 +87,20 @@ class CorePort:
         """Lines written back to DRAM so far (the hierarchy's counter; 0: untimed)."""
         return 0
 
+    def timed(self, log, ends) -> tuple[np.ndarray, np.ndarray] | None:
+        """`latencies(log)`, and the lines each segment log[ends[k-1]:ends[k]] wrote back to
+        DRAM (None: untimed): the log timed a segment at a time."""
+        lat, writes, lo = [], [], 0
+        for hi in ends:
+            before = self.dram_writes()
+            part = self.latencies(log[lo:hi]) if hi > lo else np.zeros(0, np.int32)
+            if part is None:
+                return None
+            lat.append(part)
+            writes.append(self.dram_writes() - before)
+            lo = hi
+        return np.concatenate(lat), np.array(writes, np.int64)
+
     def add_cycles(self, n: int) -> None:
         """Advance the core's clock by `n` cycles of kernel work."""
 
@@ -203,10 +217,13 @@ class CoreKernel:
         # call/reply go through the compiled fastpath twin (identical state, logs and results;
         # it falls back to the reference for every slowpath case) unless impl="python"
         self.ipc_paths = self.ipc
+        self._paths_cycles = None  # the compiled path costs (time_paths), unless impl="python"
         if impl == "cython":
             from hmk._fast.ipcfast import FastIpc  # noqa: PLC0415
+            from hmk._fast.pathcost import paths_cycles  # noqa: PLC0415
 
             self.ipc_paths = FastIpc(self.ipc)
+            self._paths_cycles = paths_cycles
         self.tokens = Tokens(self.mem, self.vspaces, 4 * processes, capabilities_only)
         self.notifications = Notifications(self.mem, self.threads, 64)
         self.frame_objects = FrameObjects(self.vspaces, 256)
@@ -317,12 +334,36 @@ class CoreKernel:
     def time_log(self, budget: int, log) -> int:
         """Cycles of a path of `budget` instructions that made the accesses in `log`
         (costs.path_cycles), with the DRAM write-backs its accesses caused."""
+        if self._paths_cycles is not None:
+            return self.time_paths((budget,), log, (len(log),))
         before = self.port.dram_writes()
         lat = self.latencies(log)
         if lat is None:
             return self.work_cycles(budget)
         drain = (self.port.dram_writes() - before) * self.dram_line_cycles
         return path_cycles(self.work_cycles(budget), lat, log, self.l1_hit, self.mlp, drain)
+
+    def time_paths(self, budgets, log, ends) -> int:
+        """The cycles of consecutive kernel paths, path k of budgets[k] instructions having made
+        the accesses log[ends[k-1]:ends[k]] (the first from 0, the last to the log's end): the
+        sum of their time_log, each timed after the one before it; here in one pass through
+        the hierarchy, with the compiled costs (hmk._fast.pathcost; impl="python": time_log
+        path by path)."""
+        if self._paths_cycles is None:
+            total, lo = 0, 0
+            for budget, hi in zip(budgets, ends, strict=True):
+                total += self.time_log(budget, log[lo:hi])
+                lo = hi
+            return total
+        known = {b: self.work_cycles(b) for b in set(budgets)}
+        cycles = np.array([known[b] for b in budgets], np.int64)
+        timed = self.port.timed(log, ends) if len(log) else None
+        if timed is None:
+            return int(cycles.sum())
+        lat, writes = np.ascontiguousarray(timed[0], np.int32), timed[1]
+        ends = np.asarray(ends, np.int64)
+        line = self.dram_line_cycles
+        return self._paths_cycles(cycles, lat, log, ends, writes, self.l1_hit, self.mlp, line)
 
     def charge(self, what: str, cycles: int) -> None:
         self.cycles[what] += int(cycles)

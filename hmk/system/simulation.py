@@ -153,6 +153,9 @@ class _TimedPort(CorePort):
     def dram_writes(self) -> int:
         return self.hierarchy.dram_writes()
 
+    def timed(self, log, ends):
+        return self.hierarchy.run_marked(log, ends)
+
     def now(self) -> int:
         return int(self.timing.cycles)
 
