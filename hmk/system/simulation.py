@@ -177,6 +177,9 @@ class _TimedPort(CorePort):
         if self.stacks is not None:
             self.stacks.kernel(kernel, what, cycles)
 
+    def compiled(self):
+        return self.hierarchy, self.timing, self.charged if self.stacks is not None else None
+
 
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
