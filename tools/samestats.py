@@ -76,9 +76,7 @@ def results(quick: bool = False) -> dict:
                 continue  # HM-native calls: not a Linux kernel's
             out = io.BytesIO()
             began = time.perf_counter()
-            result = run_program(
-                exe, args, system=system, out=out, err=io.BytesIO(), warnings=None
-            )
+            result = run_program(exe, args, system=system, out=out, err=io.BytesIO(), warnings=None)
             took = time.perf_counter() - began
             print(f"  {label}@{system}: {result.cycles:,} cycles, {took:.2f} s", flush=True)
             found[f"{label}@{system}"] = {

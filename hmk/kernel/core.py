@@ -122,7 +122,7 @@ class CorePort:
 
     def compiled(self):
         """(hierarchy, timing model, charged or None) of a timed core, for the compiled kernel
-        clock (hmk._fast.crossing.KernelClock); `charged` None when no profile listens. None:
+        clock (hmk._fast.kernelclock.KernelClock); `charged` None when no profile listens. None:
         untimed."""
         return None
 
@@ -267,11 +267,11 @@ class CoreKernel:
         self._alarm_seq = 0
         self._next_tick = 0
         self._clock_at_sync = 0
-        # on a timed core the compiled clock (hmk._fast.crossing) computes work_cycles, path and
+        # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
         # charge: the same results as the methods below, with no arrays made per kernel path
         parts = port.compiled() if impl == "cython" else None
         if parts is not None:
-            from hmk._fast.crossing import KernelClock  # noqa: PLC0415
+            from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
 
             clock = KernelClock(self, *parts)
             self.work_cycles, self.path, self.charge = clock.work_cycles, clock.path, clock.charge

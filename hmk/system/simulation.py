@@ -261,6 +261,7 @@ class Simulation:
             sink=self._time,
             on_sync=self._on_sync,
             on_boundary=self._on_boundary,
+            impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
 

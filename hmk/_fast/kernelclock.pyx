@@ -1,8 +1,8 @@
 # cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The kernel crossing's fixed work, compiled: what every syscall, IPC and kernel path does
-around the work of its own, with no Python objects made per call.
+"""The core kernel's clock, compiled: what every kernel path, syscall and IPC does to time its
+work and charge it, with no Python objects made per call.
 
-`KernelClock(kernel, hierarchy, timing)` is hmk.kernel.core.CoreKernel's clock for a timed core:
+`KernelClock(kernel, hierarchy, timing, charged)` is hmk.kernel.core.CoreKernel's clock for a timed core:
 `work_cycles`, `path` and `charge` as the reference methods of the same names compute them
 (work_cycles's rounding, path_cycles's stalls and DRAM drain through hmk._fast.pathcost, the
 charge's counters, CPU time and profile), with the kernel's access log timed in place through
