@@ -6,7 +6,9 @@ and the model's documentation are in hmk/cpu/timing.py and docs/timing-model.md.
 
 cimport cython
 cimport numpy as cnp
+from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, realloc
 from hmk._fast.shared cimport (
     ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_READS, F_SERIAL, F_WRITES, FETCH, FP_DIV,
     FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COND, N_COND_MISS,
@@ -407,3 +409,74 @@ def distinct_blocks(blocks):
                 nfirst += 1
             inverse[i] = <uint32_t> table[h]
     return first_arr[:nfirst], inverse_arr
+
+
+ctypedef void (*run_raw_t)(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept
+
+cdef extern from "Python.h":
+    PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
+
+
+@cython.final
+cdef class BatchTimer:
+    """A batch the CPU recorded, timed in one step when every block in it was read before: its
+    events through the memory hierarchy (Engine.raw_entry), then its blocks through the engine,
+    with their ids from the table's `known` map; what hmk.system.simulation does with
+    BatchHierarchy.run and TimingModel.account, with no arrays made and no checks (the batch
+    is the recorder's own). `time` returns False, having changed nothing, when a block is not
+    known: the caller then takes the general path (which reads and classifies it)."""
+
+    cdef TimingEngine engine
+    cdef object table  # hmk.cpu.classify.BlockTable
+    cdef object hierarchy  # keeps the addresses below valid
+    cdef run_raw_t run_raw
+    cdef void *hier
+    cdef int *lat
+    cdef unsigned int *ids
+    cdef Py_ssize_t lat_cap, ids_cap
+
+    def __init__(self, TimingEngine engine, table, hierarchy):
+        fn, hier, _ = hierarchy.raw_entry()
+        self.engine, self.table, self.hierarchy = engine, table, hierarchy
+        self.run_raw = <run_raw_t><size_t>fn
+        self.hier = <void*><size_t>hier
+        self.lat = NULL
+        self.ids = NULL
+        self.lat_cap = self.ids_cap = 0
+
+    def __dealloc__(self):
+        free(self.lat)
+        free(self.ids)
+
+    def time(self, cnp.ndarray blocks, cnp.ndarray events):
+        cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
+        cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
+        cdef Py_ssize_t b, nblk = blocks.shape[0], nev = events.shape[0]
+        cdef object known = self.table.known
+        cdef cnp.ndarray rows = self.table.rows
+        cdef cnp.ndarray insns = self.table.insns
+        cdef PyObject *found
+        if nblk > self.ids_cap:
+            self.ids = <unsigned int*> _grown(self.ids, nblk, sizeof(unsigned int))
+            self.ids_cap = nblk
+        for b in range(nblk):
+            found = PyDict_GetItem(known, (blk[b].addr, blk[b].size))
+            if found == NULL:
+                return False
+            self.ids[b] = <unsigned int> <object> found
+        if nev > self.lat_cap:
+            self.lat = <int*> _grown(self.lat, nev, sizeof(int))
+            self.lat_cap = nev
+        self.run_raw(self.hier, ev, self.lat, nev)
+        with nogil:
+            self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
+                             <const Row*> cnp.PyArray_DATA(rows),
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+        return True
+
+
+cdef void *_grown(void *p, Py_ssize_t n, size_t size) except NULL:
+    cdef void *q = realloc(p, n * size)
+    if q == NULL:
+        raise MemoryError()
+    return q

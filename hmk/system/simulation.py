@@ -264,6 +264,8 @@ class Simulation:
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
+        # batches whose blocks are all known timed in one compiled step (impl="python": not)
+        self._batch = timing.batch_timer(hierarchy) if impl == "cython" and not stacks else None
 
         # the core kernel, the services in their domains, the Linux personality
         options = {"memcg": composition.memcg} if native else {}
@@ -344,6 +346,8 @@ class Simulation:
     def _time(self, blocks, events) -> None:
         """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
         through the timing model (code read in the process that ran it)."""
+        if self._batch is not None and self._batch.time(blocks, events):
+            return  # every block known: timed as below, compiled
         latencies = self.hierarchy.run(events, check=False)
         if self.stacks is None:
             self.timing.account(blocks, events, latencies, self._batch_code)
