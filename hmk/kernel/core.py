@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -242,6 +241,7 @@ class CoreKernel:
         self.thread_cpu: dict[int, list[int]] = {}
         self._on_core, self._on_core_since = [0, 0], 0
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
+        self._frames: dict[str, _Within] = {}  # within()'s context managers, one per frame
         # a thread whose call blocked runs its SVC again when it wakes: tcb -> the address
         # after that SVC, while the call is the same call going on (restart_call)
         self.resuming: dict[int, int] = {}
@@ -394,15 +394,14 @@ class CoreKernel:
             self.charge("syscall", self.entry + frame + self.exit)
             self.counts["kernel.syscalls"] += 1
 
-    @contextmanager
-    def within(self, frame: str):
-        """Charges inside are made on behalf of `frame` (a syscall, a service, a fault): the
-        stack profile's frames between the program's function and the kernel path."""
-        self.context.append(frame)
-        try:
-            yield
-        finally:
-            self.context.pop()
+    def within(self, frame: str) -> _Within:
+        """`with kernel.within(frame):` charges inside are made on behalf of `frame` (a
+        syscall, a service, a fault): the stack profile's frames between the program's
+        function and the kernel path."""
+        manager = self._frames.get(frame)
+        if manager is None:
+            manager = self._frames[frame] = _Within(self.context, frame)
+        return manager
 
     def now(self) -> int:
         """The core's clock in cycles."""
@@ -474,16 +473,19 @@ class CoreKernel:
         too) and the return to user mode. A call that blocked is executed again when its
         thread wakes: the same call going on (`resumed`), whose entry is not charged again."""
         registers = machine.syscall_registers()
-        *args, nr = registers
-        resumed = self.resuming.pop(self.running, None) == machine.pc
+        nr = registers[6]
+        tcb = self.running
+        after_svc = self.resuming.pop(tcb, None) if self.resuming else None
+        resumed = after_svc is not None and after_svc == machine.pc
         if self.hm_calls and is_hm_call(nr):
+            args = registers[:6]
             with self.within(f"syscall:hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}"):
                 self.charge_entry(resumed)
                 result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
                 if result is not None:
                     machine.set_reg(0, result)
         else:
-            proc = self._procs.get(self.running)
+            proc = self._procs.get(tcb)
             personality = proc.personality if proc is not None else None
             if personality is not None:
                 personality.syscall(machine, proc, registers, resumed)
@@ -922,6 +924,21 @@ class CoreKernel:
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.timer_work())
+
+
+class _Within:
+    """CoreKernel.within's context manager for one frame (reused: its state is the stack)."""
+
+    __slots__ = ("context", "frame")
+
+    def __init__(self, context: list[str], frame: str):
+        self.context, self.frame = context, frame
+
+    def __enter__(self) -> None:
+        self.context.append(self.frame)
+
+    def __exit__(self, *exc) -> None:
+        self.context.pop()
 
 
 class Process:

@@ -43,8 +43,10 @@ def charged(**ops: int):
     def wrap(handler):
         @functools.wraps(handler)
         def run(self, call, *args):
-            with self.working(**ops):
+            try:
                 return handler(self, call, *args)
+            finally:
+                self.work(**ops)
 
         return run
 
@@ -90,6 +92,8 @@ class Service:
         self.k = boot.kernel
         self.placement = boot.placement
         self.peers = boot.peers
+        self._names: dict[str, str] = {}  # op -> its counter's name (budget)
+        self._instructions = f"{self.name}.instructions"
 
     def handlers(self) -> dict:
         """name -> handler of every Linux syscall this service owns."""
@@ -99,12 +103,15 @@ class Service:
         """The instructions of the operations `ops` (budget name -> how many times), counted:
         `<name>.work.<budget>` (statistics: `services.<name>.work.<budget>`) and
         `<name>.instructions`, the sum."""
-        total, counts = 0, self.k.counts
+        total, counts, names = 0, self.k.counts, self._names
         for op, times in ops.items():
             if times:
                 total += self.costs[op] * times
-                counts[f"{self.name}.work.{op}"] += times
-        counts[f"{self.name}.instructions"] += total
+                key = names.get(op)
+                if key is None:
+                    key = names[op] = f"{self.name}.work.{op}"
+                counts[key] += times
+        counts[self._instructions] += total
         return total
 
     def work(self, **ops: int) -> None:
