@@ -204,6 +204,7 @@ class CoreKernel:
         self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
         self.caps = CSpaces(self.mem, slots=processes * 64, cspaces=processes, objects_per_type=256)
         self.threads = self.scheduler(threads)
+        self._current = self.threads.runq["current"]  # the running thread per core (running)
         self.vspaces = VSpaces(
             self.mem,
             ram,
@@ -544,7 +545,7 @@ class CoreKernel:
 
     @property
     def running(self) -> int:
-        return int(self.threads.runq["current"][0])
+        return int(self._current[0])
 
     @property
     def running_process(self):
