@@ -30,7 +30,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ("hmk.monolithic",),
     ("hmk.linux",),
     ("hmk.services",),
-    ("hmk.system",),
+    ("hmk.system", "hmk._fast.crossing"),
     ("hmk.report", "hmk.fuzz"),  # hmk syscalls lists the fuzzing's known differences
     ("hmk.script", "hmk.api"),
     ("hmk.bench",),

@@ -308,6 +308,12 @@ class Simulation:
         self.shim = Shim(
             kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
         )
+        # the common syscall's whole crossing compiled (hmk._fast.crossing), unless impl="python"
+        self._crossing = None
+        if impl == "cython":
+            from hmk._fast.crossing import Crossing  # noqa: PLC0415
+
+            self._crossing = Crossing(self)
 
         # the first process, on the core
         proc = Process(kernel, "program", self.shim)
@@ -323,6 +329,8 @@ class Simulation:
         return self.kernel.page_fault(machine, vaddr, access)
 
     def syscall(self, machine) -> None:
+        if self._crossing is not None and self._crossing.syscall(machine):
+            return  # the common case, compiled: as below
         if self.script_channel is not None and machine.reg(8) == SCRIPT_CHANNEL:
             self.script_channel(machine)  # the simulator's own traffic: it costs the guest nothing
             return

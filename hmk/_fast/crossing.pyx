@@ -1,0 +1,249 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""The kernel crossing of a Linux syscall, compiled: the SVC's way from the CPU through the core
+kernel and the ABI shim to the owning service (in any placement) and back, with everything it
+does around the handler's own work, as one compiled path.
+
+`Crossing(simulation)` serves a Simulation's SVCs. Its `syscall(machine)` is the path through
+these Python references, step for step (each step below names the one it mirrors), with the
+same state changes in the same order, so the same cycles and statistics:
+
+    Simulation.syscall -> CoreKernel.syscall -> Shim.syscall -> Placement.call or .inside
+    -> Placement._inside -> (serve) Service.work(call=1), Shim._run -> the handler
+    -> CoreKernel.syscall's exit: Frames.release_code, _timer, _expire, reschedule, to_user
+
+It takes the common case: a Linux process's syscall, not a blocked call going on, with a
+handler, and no --strace. Everything else it leaves alone, having changed nothing (`syscall`
+returns False and the caller runs the references); so do the steps that are rare on this path
+(a timer tick or a timed wait due, a reschedule, a signal to deliver, a call that blocks), which
+it hands to the reference methods that do them. tests/test_crossing.py runs whole programs both
+ways and requires identical results.
+"""
+
+from cpython.ref cimport PyObject
+
+cdef extern from "Python.h":
+    PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
+
+from hmk.kernel.costs import BUDGETS
+from hmk.kernel.errors import OK
+from hmk.kernel.hmcalls import is_hm_call
+from hmk.kernel.ipc import ipc_budget
+from hmk.linux.abi import EAGAIN, ERESTARTSYS
+from hmk.linux.shim import COSTS as SHIM_COSTS
+from hmk.linux.syscalls import SHIM, Call
+from hmk.services.placement import APP, DIRECT_CALL, MSG
+
+
+cdef class Crossing:
+    """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
+
+    cdef object machine, kernel, shim, placement, channel, procmgr, memmgr
+    cdef object counts, context, procs, resuming, deadlines, stack, frames, services
+    cdef object rows, by_proc, spaces, charge, path
+    cdef int[::1] current  # the run queue's running thread (CoreKernel.running)
+    cdef object cpu, syscall_regs
+    cdef bint native
+    cdef object dispatch_cycles, direct_cycles, ic1_cycles, ic2_entry, ic2_exit
+    cdef object ipc_call, ipc_reply, ep_server_vspace
+    cdef object work_keys  # service name -> (its counter of call entries, of instructions,
+                           # its entry budget, its cycles' name)
+
+    def __init__(self, sim):
+        k = sim.kernel
+        self.machine, self.kernel, self.shim = sim.machine, k, sim.shim
+        self.placement = self.shim.placement
+        self.channel = sim.script_channel
+        self.procmgr, self.memmgr = self.shim.procmgr, self.shim.memmgr
+        self.counts, self.context, self.procs = k.counts, k.context, k._procs
+        self.resuming, self.deadlines, self.frames = k.resuming, k.deadlines, k.frames
+        self.current = k._current
+        self.charge, self.path = k.charge, k.path
+        self.stack, self.services = self.placement._stack, self.shim.services
+        self.rows, self.by_proc, self.spaces = self.shim._rows, self.procmgr.by_proc, self.memmgr.spaces
+        self.cpu, self.syscall_regs = self.machine.cpu, self.machine._syscall_regs
+        self.native = self.shim.native
+        self.dispatch_cycles = k.work_cycles(SHIM_COSTS["dispatch"])
+        self.direct_cycles = k.work_cycles(DIRECT_CALL)
+        self.ic1_cycles = k.work_cycles(BUDGETS["ic1.switch"])
+        self.ic2_entry = k.entry + k.work_cycles(BUDGETS["exception.frame"])
+        self.ic2_exit = k.exit
+        self.ipc_call, self.ipc_reply = k.ipc_paths.call, k.ipc_paths.reply
+        self.ep_server_vspace = k.ipc.ep["server_vspace"]
+        self.work_keys = {}
+
+    def syscall(self, machine):
+        """Serve the SVC `machine` stopped at, as Simulation.syscall would; False (nothing
+        done) when it is not the common case."""
+        cdef object k = self.kernel
+        cdef tuple registers
+        cdef object nr, tcb, proc, found, task, row, service
+        cdef PyObject *p
+        registers = self.cpu.read(self.syscall_regs)  # CoreKernel.syscall
+        nr = registers[6]
+        if self.channel is not None and nr == 0x484D4B00:  # Simulation.syscall's channel
+            return False
+        if k.hm_calls and is_hm_call(nr):
+            return False
+        tcb = self.current[0]
+        if self.resuming and tcb in self.resuming:
+            return False  # (a blocked call going on, perhaps)
+        p = PyDict_GetItem(self.procs, tcb)
+        if p == NULL or (<object>p).personality is not self.shim:
+            return False
+        proc = <object>p
+        p = PyDict_GetItem(self.rows, nr)  # Shim.syscall
+        found = <object>p if p != NULL else self.shim._row(nr)
+        row = found[0]
+        if row is None or row.handler is None or self.shim.strace is not None:
+            return False
+        p = PyDict_GetItem(self.by_proc, proc)
+        if p == NULL or <object>p is None:
+            return False
+        task = <object>p
+        self._dispatch(machine, proc, task, row, found, registers)
+        self._exit(machine)
+        return True
+
+    cdef _dispatch(self, machine, proc, task, row, tuple found, tuple registers):
+        """Shim.syscall, not resumed, for a task with a handler."""
+        cdef object k = self.kernel
+        cdef object name = found[1]
+        self.context.append(found[2])  # k.within(frame)
+        try:
+            k.charge_entry(False)
+            self.counts[found[3]] += 1
+            if not self.native:
+                self.charge("shim", self.dispatch_cycles)
+            call = Call(machine, task, self.current[0], self.spaces[proc], False)
+            service = row.service
+            if service == SHIM:
+                self._run(call, row, registers)
+                return
+            owner = self.services[service]
+            if self.native:
+                self._inside(self.placement.domain_of(service).name, service, owner, call, row,
+                             registers)
+            elif not self._call(proc, service, owner, call, row, registers):
+                machine.set_reg(0, -EAGAIN)  # the service had no activation free
+        finally:
+            self.context.pop()
+
+    cdef bint _call(self, proc, service, owner, call, row, tuple registers) except -1:
+        """Placement.call(proc, service, serve): False where it returns None."""
+        cdef object k = self.kernel
+        cdef object pl = self.placement
+        target = pl.domain_of(service)
+        here = self.stack[-1] if self.stack else APP
+        name = target.name
+        if target.proc is None or name == here:  # IC0, or coalesced with the caller
+            self.counts[pl._name("shim.calls.{}->{}", here, name)] += 1
+            self.charge(pl._name("services.{}", service), self.direct_cycles)
+            self._inside(name, service, owner, call, row, registers)
+            return True
+        caller = (pl.domains[here].proc if here != APP else None) or proc
+        tcb = self.current[0]
+        tcb = tcb if tcb >= 0 else proc.tcb
+        current = k.current
+        vspace = current.vspace if current is not None else caller.vspace
+        ic = target.ic
+        if ic == "IC1":
+            self.ep_server_vspace[target.endpoint] = vspace
+        res = self.ipc_call(tcb, vspace, caller.cspace, target.slot, MSG)
+        if res.err != OK:
+            k.mem.take_log()
+            self.counts[pl._name("ipc.{}->{}.failed", here, name)] += 1
+            return False
+        self.counts[pl._name("ipc.{}->{}.{}", here, name, res.path)] += 1
+        ic2 = ic == "IC2"
+        cycles = self.path(ipc_budget(res))  # k.ipc_path(res)
+        cycles += self.ic2_exit if ic2 else self.ic1_cycles
+        if res.switch_vspace:
+            self.counts["kernel.domain_switches"] += 1
+        self.charge("ipc", cycles)
+        try:
+            self._inside(name, service, owner, call, row, registers)
+        finally:
+            reply = self.ipc_reply(res.activation, 8)
+            cycles = self.ic2_entry if ic2 else self.ic1_cycles
+            self.charge("ipc", cycles + self.path(ipc_budget(reply)))
+            if reply.switch_vspace:
+                self.counts["kernel.domain_switches"] += 1
+        return True
+
+    cdef _inside(self, name, service, owner, call, row, tuple registers):
+        """Placement._inside(name, service, serve), serve being Shim.syscall's."""
+        self.stack.append(name)
+        try:
+            self.context.append(self.placement._name("service:{}", service))
+            try:
+                self._entry(owner, service)  # serve: owner.work(call=1)
+                self._run(call, row, registers)
+            finally:
+                self.context.pop()
+        finally:
+            self.stack.pop()
+
+    cdef _entry(self, owner, service):
+        """owner.work(call=1): Service.budget's counters, Placement.work's charge."""
+        keys = self.work_keys.get(owner.name)
+        if keys is None or keys[4] is not owner:
+            names = owner._names
+            key = names.get("call")
+            if key is None:
+                key = names["call"] = f"{owner.name}.work.call"
+            keys = (key, owner._instructions, owner.costs["call"],
+                    self.placement._name("services.{}", owner.name), owner)
+            self.work_keys[owner.name] = keys
+        total = keys[2]
+        self.counts[keys[0]] += 1
+        self.counts[keys[1]] += total
+        self.charge(keys[3], self.path(total))
+
+    cdef _run(self, call, row, tuple registers):
+        """Shim._run with no strace: the handler's result in x0, or the call blocks."""
+        cdef object k = self.kernel
+        task = call.task
+        machine = call.machine
+        result = row.handler(call, *registers[:6])
+        if result == -ERESTARTSYS:  # the thread blocked: its SVC runs again when it wakes
+            k.restart_call(machine, interrupted=task.signals.handler_pending())
+            return
+        tcb = self.current[0]
+        self.deadlines.pop(tcb, None)  # k.end_wait(k.running)
+        gone = task.zombie or tcb not in task.threads
+        if result is not None and not gone:
+            machine.set_reg(0, result)
+
+    cdef _exit(self, machine):
+        """CoreKernel.syscall after the personality's call: the kernel exit."""
+        cdef object k = self.kernel
+        if self.frames._held:
+            self.frames.release_code()
+        if machine.stopped:
+            return
+        now = k.now()
+        if k.tick_cycles and now >= k._next_tick:
+            k._timer(now)
+        if k._alarms or (k._sleepers and now >= k._sleepers[0][0]):
+            k._expire(now)
+        if k.need_resched:
+            k.reschedule(machine)
+        self._to_user(machine)
+
+    cdef _to_user(self, machine):
+        """CoreKernel.to_user: the personality's to_user, which for the shim does nothing
+        unless the running process has a signal to take (Shim.to_user's first steps)."""
+        cdef PyObject *p = PyDict_GetItem(self.procs, self.current[0])
+        if p == NULL:
+            return
+        proc = <object>p
+        personality = proc.personality
+        if personality is None or machine.stopped:
+            return
+        if personality is not self.shim:
+            personality.to_user(machine)
+            return
+        task = self.by_proc.get(proc)
+        if task is None or task.zombie or not task.signals.next_signal():
+            return
+        self.shim.to_user(machine)
