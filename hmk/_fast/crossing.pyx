@@ -25,9 +25,9 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
 
 from hmk.kernel.costs import BUDGETS
-from hmk.kernel.errors import OK
+from hmk.kernel.errors import BLOCKED, OK
 from hmk.kernel.hmcalls import is_hm_call
-from hmk.kernel.ipc import ipc_budget
+from hmk.kernel.ipc import WORD
 from hmk.linux.abi import EAGAIN, ERESTARTSYS
 from hmk.linux.shim import COSTS as SHIM_COSTS
 from hmk.linux.syscalls import SHIM, Call
@@ -44,7 +44,9 @@ cdef class Crossing:
     cdef object cpu, syscall_regs
     cdef bint native
     cdef object dispatch_cycles, direct_cycles, ic1_cycles, ic2_entry, ic2_exit
-    cdef object ipc_call, ipc_reply, ep_server_vspace
+    cdef object ipc_call, ipc_reply, ep_server_vspace, entry_cycles
+    cdef long fast_call, fast_reply, slow_extra, ttbr_switch, copy_per_word, grow, cap_transfer
+    cdef long block, handoff
     cdef object work_keys  # service name -> (its counter of call entries, of instructions,
                            # its entry budget, its cycles' name)
 
@@ -68,6 +70,13 @@ cdef class Crossing:
         self.ic2_entry = k.entry + k.work_cycles(BUDGETS["exception.frame"])
         self.ic2_exit = k.exit
         self.ipc_call, self.ipc_reply = k.ipc_paths.call, k.ipc_paths.reply
+        self.entry_cycles = k.entry_cycles()
+        b = BUDGETS
+        self.fast_call, self.fast_reply = b["ipc.fast_call"], b["ipc.fast_reply"]
+        self.slow_extra, self.ttbr_switch = b["ipc.slow_extra"], b["ipc.ttbr_switch"]
+        self.copy_per_word, self.grow = b["ipc.copy_per_word"], b["ipc.grow"]
+        self.cap_transfer, self.block, self.handoff = (
+            b["ipc.cap_transfer"], b["ipc.block"], b["ipc.handoff"])
         self.ep_server_vspace = k.ipc.ep["server_vspace"]
         self.work_keys = {}
 
@@ -110,7 +119,8 @@ cdef class Crossing:
         cdef object name = found[1]
         self.context.append(found[2])  # k.within(frame)
         try:
-            k.charge_entry(False)
+            self.charge("syscall", self.entry_cycles)  # k.charge_entry(False)
+            self.counts["kernel.syscalls"] += 1
             self.counts[found[3]] += 1
             if not self.native:
                 self.charge("shim", self.dispatch_cycles)
@@ -155,7 +165,7 @@ cdef class Crossing:
             return False
         self.counts[pl._name("ipc.{}->{}.{}", here, name, res.path)] += 1
         ic2 = ic == "IC2"
-        cycles = self.path(ipc_budget(res))  # k.ipc_path(res)
+        cycles = self.path(self._ipc_budget(res, True))  # k.ipc_path(res)
         cycles += self.ic2_exit if ic2 else self.ic1_cycles
         if res.switch_vspace:
             self.counts["kernel.domain_switches"] += 1
@@ -165,10 +175,29 @@ cdef class Crossing:
         finally:
             reply = self.ipc_reply(res.activation, 8)
             cycles = self.ic2_entry if ic2 else self.ic1_cycles
-            self.charge("ipc", cycles + self.path(ipc_budget(reply)))
+            self.charge("ipc", cycles + self.path(self._ipc_budget(reply, False)))
             if reply.switch_vspace:
                 self.counts["kernel.domain_switches"] += 1
         return True
+
+    cdef long _ipc_budget(self, result, bint is_call) except -1:
+        """hmk.kernel.ipc.ipc_budget of a call's (CallResult) or a reply's result."""
+        cdef long budget = self.fast_call if is_call else self.fast_reply
+        if result.path == "slow":
+            budget += self.slow_extra
+        if result.switch_vspace:
+            budget += self.ttbr_switch
+        budget += self.copy_per_word * ((result.copied + WORD - 1) // WORD)
+        if is_call:
+            if result.grew:
+                budget += self.grow
+            if "capability transfer" in result.reason:
+                budget += self.cap_transfer
+            if result.err == BLOCKED:
+                budget += self.block
+        elif result.woken >= 0:
+            budget += self.handoff
+        return budget
 
     cdef _inside(self, name, service, owner, call, row, tuple registers):
         """Placement._inside(name, service, serve), serve being Shim.syscall's."""

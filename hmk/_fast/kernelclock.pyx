@@ -3,7 +3,7 @@
 work and charge it, with no Python objects made per call.
 
 `KernelClock(kernel, hierarchy, timing, charged)` is hmk.kernel.core.CoreKernel's clock for a timed core:
-`work_cycles`, `path` and `charge` as the reference methods of the same names compute them
+`work_cycles`, `path`, `charge` and `now` as the reference methods of the same names compute them
 (work_cycles's rounding, path_cycles's stalls and DRAM drain through hmk._fast.pathcost, the
 charge's counters, CPU time and profile), with the kernel's access log timed in place through
 the memory hierarchy's C entry (Engine.raw_entry) instead of copied into new arrays.
@@ -55,7 +55,10 @@ cdef class KernelClock:
     cdef run_raw_t run_raw
     cdef void *engine_p
     cdef int64_t *dram
+    cdef object totals  # the kernel's cycles by path (a Counter)
     cdef object add  # the timing engine's add_cycles
+    cdef object timing_engine
+    cdef int64_t unit  # the timing model's time units per cycle
     cdef object charged  # the port's charged(kernel, what, cycles), or None: nobody listens
     cdef int64_t l1_hit, mlp, ipc_milli
     cdef double line_cycles
@@ -70,6 +73,8 @@ cdef class KernelClock:
         self.run_raw = <run_raw_t><size_t>fn
         self.engine_p = <void*><size_t>engine
         self.dram = <int64_t*><size_t>dram
+        self.totals = kernel.cycles
+        self.timing_engine, self.unit = timing.engine, timing.params.unit
         self.add = timing.engine.add_cycles
         self.charged = charged
         self.l1_hit, self.mlp = kernel.l1_hit, kernel.mlp
@@ -118,7 +123,7 @@ cdef class KernelClock:
 
     cpdef charge(self, str what, cycles):
         """Charge `cycles` to kernel path `what` (CoreKernel.charge)."""
-        cdef object totals = _item(self.kd, "cycles")  # a Counter
+        cdef object totals = self.totals
         cdef PyObject *old
         cdef list on_core
         if type(cycles) is not int:
@@ -133,3 +138,7 @@ cdef class KernelClock:
         self.add(cycles)
         if self.charged is not None:
             self.charged(self.kernel, what, cycles)
+
+    cpdef object now(self):
+        """The core's clock in cycles (CoreKernel.now: the timing model's)."""
+        return self.timing_engine.now // self.unit

@@ -276,6 +276,7 @@ class CoreKernel:
 
             clock = KernelClock(self, *parts)
             self.work_cycles, self.path, self.charge = clock.work_cycles, clock.path, clock.charge
+            self.now = clock.now
 
     # ---- the mechanisms a kernel of another design replaces (hmk.monolithic) -------------
     def scheduler(self, capacity: int) -> Threads:
@@ -391,9 +392,12 @@ class CoreKernel:
         """An SVC's exception entry and return, and its count; not again for a blocked call
         going on (`resumed`: its entry was charged when it was first made)."""
         if not resumed:
-            frame = self.work_cycles(BUDGETS["exception.frame"])
-            self.charge("syscall", self.entry + frame + self.exit)
+            self.charge("syscall", self.entry_cycles())
             self.counts["kernel.syscalls"] += 1
+
+    def entry_cycles(self) -> int:
+        """An SVC's exception entry, its frame, and the return to user mode."""
+        return self.entry + self.work_cycles(BUDGETS["exception.frame"]) + self.exit
 
     def within(self, frame: str) -> _Within:
         """`with kernel.within(frame):` charges inside are made on behalf of `frame` (a

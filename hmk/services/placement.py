@@ -57,6 +57,7 @@ class Placement:
         self._stack: list[str] = []  # domains being served, innermost last
         self._of: dict[str, ServiceDomain] = {}  # service -> its domain (domain_of, kept)
         self._names: dict[tuple, str] = {}  # the counters' and frames' names (_name, kept)
+        self._cycles_of: dict[str, str] = {}  # service -> the name its work is charged to
         self._app_vspace = -1
         for k, d in enumerate(composition.domains):
             sd = ServiceDomain(d.name, d.ic, d.services)
@@ -174,4 +175,7 @@ class Placement:
 
     def work(self, service: str, budget: int) -> None:
         """Charge `service`'s own work (budget + the stalls of what it logged)."""
-        self.k.charge(self._name("services.{}", service), self.k.path(budget))
+        name = self._cycles_of.get(service)
+        if name is None:
+            name = self._cycles_of[service] = f"services.{service}"
+        self.k.charge(name, self.k.path(budget))

@@ -46,7 +46,7 @@ def charged(**ops: int):
             try:
                 return handler(self, call, *args)
             finally:
-                self.work(**ops)
+                self.placement.work(self.name, self.ops_budget(ops))
 
         return run
 
@@ -103,6 +103,10 @@ class Service:
         """The instructions of the operations `ops` (budget name -> how many times), counted:
         `<name>.work.<budget>` (statistics: `services.<name>.work.<budget>`) and
         `<name>.instructions`, the sum."""
+        return self.ops_budget(ops)
+
+    def ops_budget(self, ops: dict[str, int]) -> int:
+        """budget(**ops), for a dict of them."""
         total, counts, names = 0, self.k.counts, self._names
         for op, times in ops.items():
             if times:
@@ -117,7 +121,7 @@ class Service:
     def work(self, **ops: int) -> None:
         """Charge this service's own work: the budgets of `ops` (`self.work(fdget=1,
         copy_line=8)`) + the stalls of the accesses it logged since the last charge."""
-        self.placement.work(self.name, self.budget(**ops))
+        self.placement.work(self.name, self.ops_budget(ops))
 
     @contextmanager
     def working(self, **ops: int):

@@ -375,9 +375,11 @@ class Simulation:
         self.timing.table.use(task.proc.image)
         if self.stacks is not None:
             self.stacks.note_owner(proc)
+        max_instructions, max_cycles = self.limits
+        if max_instructions is None and max_cycles is None and self.progress.stream is None:
+            return  # nothing to check or show
         timing = self.timing
         instructions, cycles = timing.instructions, timing.cycles
-        max_instructions, max_cycles = self.limits
         if max_instructions is not None and instructions >= max_instructions:
             self.machine.abort(f"run limit: {max_instructions:,} instructions reached")
         elif max_cycles is not None and cycles >= max_cycles:
