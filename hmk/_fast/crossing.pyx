@@ -3,13 +3,18 @@
 kernel and the ABI shim to the owning service (in any placement) and back, with everything it
 does around the handler's own work, as one compiled path.
 
-`Crossing(simulation)` serves a Simulation's SVCs. Its `syscall(machine)` is the path through
-these Python references, step for step (each step below names the one it mirrors), with the
-same state changes in the same order, so the same cycles and statistics:
+`Crossing(simulation)` serves a Simulation's SVCs (`bind()` once the simulation is built). Its
+`syscall(machine)` is the path through these Python references, step for step (each step below
+names the one it mirrors), with the same state changes in the same order, so the same cycles
+and statistics:
 
     Simulation.syscall -> CoreKernel.syscall -> Shim.syscall -> Placement.call or .inside
-    -> Placement._inside -> (serve) Service.work(call=1), Shim._run -> the handler
+    -> Placement._inside -> (serve) Service.work(call=1), Shim._run -> the handler (a
+    handler made with @charged: its own function, and the wrapper's charge of its work)
     -> CoreKernel.syscall's exit: Frames.release_code, _timer, _expire, reschedule, to_user
+
+Its `on_sync()` is Simulation._on_sync, and `time(blocks, events)` Simulation._time with a
+batch whose blocks are all known timed in one compiled step (hmk._fast.timing.BatchTimer).
 
 It takes the common case: a Linux process's syscall, not a blocked call going on, with a
 handler, and no --strace. Everything else it leaves alone, having changed nothing (`syscall`
@@ -37,6 +42,7 @@ from hmk.services.placement import APP, DIRECT_CALL, MSG
 cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
+    cdef object sim, batch, table, last_space, last_image, charged
     cdef object machine, kernel, shim, placement, channel, procmgr, memmgr
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces, charge, path
@@ -51,7 +57,16 @@ cdef class Crossing:
                            # its entry budget, its cycles' name)
 
     def __init__(self, sim):
+        self.sim = sim
+
+    def bind(self):
+        """Take the simulation's parts (once it is built)."""
+        sim = self.sim
         k = sim.kernel
+        self.batch = sim.timing.batch_timer(sim.hierarchy) if sim.stacks is None else None
+        self.table = sim.timing.table
+        self.last_space = self.last_image = None
+        self.charged = {}
         self.machine, self.kernel, self.shim = sim.machine, k, sim.shim
         self.placement = self.shim.placement
         self.channel = sim.script_channel
@@ -124,7 +139,9 @@ cdef class Crossing:
             self.counts[found[3]] += 1
             if not self.native:
                 self.charge("shim", self.dispatch_cycles)
-            call = Call(machine, task, self.current[0], self.spaces[proc], False)
+            call = Call.__new__(Call)  # Call(machine, task, k.running, space_of(proc), False)
+            call.machine, call.task, call.tcb = machine, task, self.current[0]
+            call.space, call.resumed = self.spaces[proc], False
             service = row.service
             if service == SHIM:
                 self._run(call, row, registers)
@@ -233,7 +250,7 @@ cdef class Crossing:
         cdef object k = self.kernel
         task = call.task
         machine = call.machine
-        result = row.handler(call, *registers[:6])
+        result = self._handle(row, call, registers)
         if result == -ERESTARTSYS:  # the thread blocked: its SVC runs again when it wakes
             k.restart_call(machine, interrupted=task.signals.handler_pending())
             return
@@ -242,6 +259,78 @@ cdef class Crossing:
         gone = task.zombie or tcb not in task.threads
         if result is not None and not gone:
             machine.set_reg(0, result)
+
+    cdef _handle(self, row, call, tuple registers):
+        """row.handler(call, *args); a handler made with @charged (Service.charged): its own
+        function, then its work charged, however it returns, as the wrapper does."""
+        found = self.charged.get(row.nr)
+        if found is None:
+            found = self.charged[row.nr] = self._charged_parts(row.handler)
+        if found is False:
+            return row.handler(call, *registers[:6])
+        handler, owner, keys, total, counted, cycles_name = found
+        try:
+            return handler(owner, call, *registers[:6])
+        finally:
+            # owner.placement.work(owner.name, owner.ops_budget(ops))
+            for key, times in keys:
+                self.counts[key] += times
+            self.counts[counted] += total
+            self.charge(cycles_name, self.path(total))
+
+    cdef object _charged_parts(self, handler):
+        """For a @charged handler (a bound method of a service): its function, the service,
+        each operation's counter and count, the instructions, their counter and the cycles'
+        name (Service.ops_budget, Placement.work); False for any other handler."""
+        function = getattr(handler, "__func__", None)
+        ops = getattr(function, "charged_ops", None)
+        if ops is None:
+            return False
+        owner = handler.__self__
+        if owner.placement is not self.placement:
+            return False
+        keys, total = [], 0
+        for op, times in ops.items():
+            if times:
+                total += owner.costs[op] * times
+                key = owner._names.get(op)
+                if key is None:
+                    key = owner._names[op] = f"{owner.name}.work.{op}"
+                keys.append((key, times))
+        cycles_name = self.placement._cycles_of.get(owner.name)
+        if cycles_name is None:
+            cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
+        return function.__wrapped__, owner, tuple(keys), total, owner._instructions, cycles_name
+
+    def on_sync(self):
+        """Simulation._on_sync."""
+        cdef object k = self.kernel
+        cdef object sim = self.sim
+        cdef PyObject *p
+        k._clock_at_sync = k.now()  # k.note_time()
+        p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
+        proc = <object>p if p != NULL else None
+        proc = proc or k.current
+        task = self.by_proc.get(proc) or sim.program_task  # procmgr.task_of(proc) or ...
+        space = self.spaces[task.proc]  # memmgr.space_of(task.proc)
+        if space is not self.last_space:
+            sim._batch_code, self.last_space = space.read, space
+        image = task.proc.image
+        if image is not self.last_image or self.last_space is None:
+            self.table.use(image)
+            self.last_image = image
+        if sim.stacks is not None:
+            sim.stacks.note_owner(proc)
+        limits = sim.limits
+        if limits[0] is None and limits[1] is None and sim.progress.stream is None:
+            return
+        sim._check_limits()
+
+    def time(self, blocks, events):
+        """Simulation._time."""
+        if self.batch is not None and self.batch.time(blocks, events):
+            return
+        self.sim._time(blocks, events)
 
     cdef _exit(self, machine):
         """CoreKernel.syscall after the personality's call: the kernel exit."""

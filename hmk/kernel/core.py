@@ -549,7 +549,7 @@ class CoreKernel:
 
     @property
     def running(self) -> int:
-        return int(self._current[0])
+        return self._current.item(0)
 
     @property
     def running_process(self):

@@ -38,7 +38,8 @@ from hmk.linux.syscalls import handlers_of
 
 def charged(**ops: int):
     """A handler whose work is the operations `ops`, charged however it returns (a call that
-    does one thing: `@charged(ids=1)` on `sys_getpid`)."""
+    does one thing: `@charged(ids=1)` on `sys_getpid`). The wrapper keeps `ops` as
+    `charged_ops` and the handler as `__wrapped__` (the compiled crossing does the same)."""
 
     def wrap(handler):
         @functools.wraps(handler)
@@ -48,6 +49,7 @@ def charged(**ops: int):
             finally:
                 self.placement.work(self.name, self.ops_budget(ops))
 
+        run.charged_ops = dict(ops)
         return run
 
     return wrap

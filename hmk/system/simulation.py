@@ -253,19 +253,25 @@ class Simulation:
         self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
         self.timing = timing = TimingModel(self.core_type)
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
+        # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
+        # sync point and a batch's timing; impl="python": their references, the methods below
+        fast = None
+        if impl == "cython":
+            from hmk._fast.crossing import Crossing  # noqa: PLC0415
+
+            fast = Crossing(self)
+        self._crossing = fast
         self.machine = machine = Machine(
             ram,
             self,
             line_bits=hierarchy_cfg.line.bit_length() - 1,
             pipelined=pipelined,
-            sink=self._time,
-            on_sync=self._on_sync,
+            sink=self._time if fast is None else fast.time,
+            on_sync=self._on_sync if fast is None else fast.on_sync,
             on_boundary=self._on_boundary,
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
-        # batches whose blocks are all known timed in one compiled step (impl="python": not)
-        self._batch = timing.batch_timer(hierarchy) if impl == "cython" and not stacks else None
 
         # the core kernel, the services in their domains, the Linux personality
         options = {"memcg": composition.memcg} if native else {}
@@ -308,12 +314,6 @@ class Simulation:
         self.shim = Shim(
             kernel, placement, services, strace=strace, warn=self.messages.warn, native=native
         )
-        # the common syscall's whole crossing compiled (hmk._fast.crossing), unless impl="python"
-        self._crossing = None
-        if impl == "cython":
-            from hmk._fast.crossing import Crossing  # noqa: PLC0415
-
-            self._crossing = Crossing(self)
 
         # the first process, on the core
         proc = Process(kernel, "program", self.shim)
@@ -323,6 +323,8 @@ class Simulation:
         kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
+        if fast is not None:
+            fast.bind()
 
     # ---- the CPU's traps -----------------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
@@ -354,8 +356,6 @@ class Simulation:
     def _time(self, blocks, events) -> None:
         """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
         through the timing model (code read in the process that ran it)."""
-        if self._batch is not None and self._batch.time(blocks, events):
-            return  # every block known: timed as below, compiled
         latencies = self.hierarchy.run(events, check=False)
         if self.stacks is None:
             self.timing.account(blocks, events, latencies, self._batch_code)
@@ -378,6 +378,11 @@ class Simulation:
         max_instructions, max_cycles = self.limits
         if max_instructions is None and max_cycles is None and self.progress.stream is None:
             return  # nothing to check or show
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """The run limits checked and the progress line redrawn, at a sync point."""
+        max_instructions, max_cycles = self.limits
         timing = self.timing
         instructions, cycles = timing.instructions, timing.cycles
         if max_instructions is not None and instructions >= max_instructions:
