@@ -38,23 +38,42 @@ from hmk.linux.shim import COSTS as SHIM_COSTS
 from hmk.linux.syscalls import SHIM, Call
 from hmk.services.placement import APP, DIRECT_CALL, MSG
 
+cdef enum:
+    SCRIPT_CHANNEL = 0x484D4B00  # hmk.system.simulation's: the scripting API's own SVC
+    IC0, IC1, IC2  # how a route reaches its service (ic0: a function call)
+
+cdef object _UNSET = object()
+
+
+cdef class Route:
+    """What a syscall number's crossing needs that never changes: its row, names and counters
+    (Shim._row), its service, that service's domain and how it is reached from the program
+    (Placement.domain_of, the counters Placement.call names), and its handler (@charged
+    parts: Crossing._charged)."""
+
+    cdef object row, name, frame, counter, service, owner, target, domain_name, slot
+    cdef object service_frame, direct_counter, fast_counter, slow_counter, failed_counter
+    cdef object handler, charged_owner, charged_keys, charged_total, counted, cycles_name
+    cdef int ic
+    cdef bint shim_own, charged
+
 
 cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
-    cdef object sim, batch, table, last_space, last_image, charged
-    cdef object machine, kernel, shim, placement, channel, procmgr, memmgr
+    cdef object sim, batch, table, last_space, last_image, routes
+    cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
-    cdef object rows, by_proc, spaces, charge, path
+    cdef object rows, by_proc, spaces, charge, path, now
     cdef int[::1] current  # the run queue's running thread (CoreKernel.running)
     cdef object cpu, syscall_regs
-    cdef bint native
-    cdef object dispatch_cycles, direct_cycles, ic1_cycles, ic2_entry, ic2_exit
-    cdef object ipc_call, ipc_reply, ep_server_vspace, entry_cycles
+    cdef bint native, hm_calls
+    cdef object dispatch_cycles, direct_cycles, ic1_cycles, ic2_entry, ic2_exit, entry_cycles
+    cdef object ipc_call, ipc_reply, ep_server_vspace
     cdef long fast_call, fast_reply, slow_extra, ttbr_switch, copy_per_word, grow, cap_transfer
     cdef long block, handoff
     cdef object work_keys  # service name -> (its counter of call entries, of instructions,
-                           # its entry budget, its cycles' name)
+                           # its entry budget, its cycles' name, the service)
 
     def __init__(self, sim):
         self.sim = sim
@@ -65,48 +84,48 @@ cdef class Crossing:
         k = sim.kernel
         self.batch = sim.timing.batch_timer(sim.hierarchy) if sim.stacks is None else None
         self.table = sim.timing.table
-        self.last_space = self.last_image = None
-        self.charged = {}
+        self.last_space = self.last_image = _UNSET
+        self.routes, self.work_keys = {}, {}
         self.machine, self.kernel, self.shim = sim.machine, k, sim.shim
-        self.placement = self.shim.placement
+        self.placement, self.strace = self.shim.placement, self.shim.strace
         self.channel = sim.script_channel
-        self.procmgr, self.memmgr = self.shim.procmgr, self.shim.memmgr
         self.counts, self.context, self.procs = k.counts, k.context, k._procs
         self.resuming, self.deadlines, self.frames = k.resuming, k.deadlines, k.frames
         self.current = k._current
-        self.charge, self.path = k.charge, k.path
+        self.charge, self.path, self.now = k.charge, k.path, k.now
         self.stack, self.services = self.placement._stack, self.shim.services
-        self.rows, self.by_proc, self.spaces = self.shim._rows, self.procmgr.by_proc, self.memmgr.spaces
+        self.rows, self.by_proc = self.shim._rows, self.shim.procmgr.by_proc
+        self.spaces = self.shim.memmgr.spaces
         self.cpu, self.syscall_regs = self.machine.cpu, self.machine._syscall_regs
-        self.native = self.shim.native
+        self.native, self.hm_calls = self.shim.native, k.hm_calls
         self.dispatch_cycles = k.work_cycles(SHIM_COSTS["dispatch"])
         self.direct_cycles = k.work_cycles(DIRECT_CALL)
         self.ic1_cycles = k.work_cycles(BUDGETS["ic1.switch"])
         self.ic2_entry = k.entry + k.work_cycles(BUDGETS["exception.frame"])
         self.ic2_exit = k.exit
-        self.ipc_call, self.ipc_reply = k.ipc_paths.call, k.ipc_paths.reply
         self.entry_cycles = k.entry_cycles()
+        self.ipc_call, self.ipc_reply = k.ipc_paths.call, k.ipc_paths.reply
+        self.ep_server_vspace = k.ipc.ep["server_vspace"]
         b = BUDGETS
         self.fast_call, self.fast_reply = b["ipc.fast_call"], b["ipc.fast_reply"]
         self.slow_extra, self.ttbr_switch = b["ipc.slow_extra"], b["ipc.ttbr_switch"]
         self.copy_per_word, self.grow = b["ipc.copy_per_word"], b["ipc.grow"]
         self.cap_transfer, self.block, self.handoff = (
             b["ipc.cap_transfer"], b["ipc.block"], b["ipc.handoff"])
-        self.ep_server_vspace = k.ipc.ep["server_vspace"]
-        self.work_keys = {}
 
+    # ---- the SVC -------------------------------------------------------------------------
     def syscall(self, machine):
         """Serve the SVC `machine` stopped at, as Simulation.syscall would; False (nothing
         done) when it is not the common case."""
-        cdef object k = self.kernel
         cdef tuple registers
-        cdef object nr, tcb, proc, found, task, row, service
+        cdef object nr, tcb, proc, task
+        cdef Route route
         cdef PyObject *p
         registers = self.cpu.read(self.syscall_regs)  # CoreKernel.syscall
         nr = registers[6]
-        if self.channel is not None and nr == 0x484D4B00:  # Simulation.syscall's channel
+        if self.channel is not None and nr == SCRIPT_CHANNEL:  # Simulation.syscall's
             return False
-        if k.hm_calls and is_hm_call(nr):
+        if self.hm_calls and is_hm_call(nr):
             return False
         tcb = self.current[0]
         if self.resuming and tcb in self.resuming:
@@ -115,80 +134,136 @@ cdef class Crossing:
         if p == NULL or (<object>p).personality is not self.shim:
             return False
         proc = <object>p
-        p = PyDict_GetItem(self.rows, nr)  # Shim.syscall
-        found = <object>p if p != NULL else self.shim._row(nr)
-        row = found[0]
-        if row is None or row.handler is None or self.shim.strace is not None:
+        p = PyDict_GetItem(self.routes, nr)
+        route = <Route>p if p != NULL else self._route(nr)
+        if route is None or self.strace is not None:
             return False
         p = PyDict_GetItem(self.by_proc, proc)
         if p == NULL or <object>p is None:
             return False
         task = <object>p
-        self._dispatch(machine, proc, task, row, found, registers)
+        self._dispatch(machine, proc, task, route, registers)
         self._exit(machine)
         return True
 
-    cdef _dispatch(self, machine, proc, task, row, tuple found, tuple registers):
+    cdef Route _route(self, nr):
+        """Syscall `nr`'s route, made once (None: a call this path leaves alone)."""
+        cdef Route route
+        p = PyDict_GetItem(self.rows, nr)  # Shim.syscall's row, names and counter
+        row, name, frame, counter = <object>p if p != NULL else self.shim._row(nr)
+        if row is None or row.handler is None:
+            self.routes[nr] = None
+            return None
+        route = Route()
+        route.row, route.name, route.frame, route.counter = row, name, frame, counter
+        route.service = service = row.service
+        route.shim_own = service == SHIM
+        route.handler = row.handler
+        self._charged(route)
+        if not route.shim_own:
+            pl = self.placement
+            route.owner = self.services[service]
+            route.target = target = pl.domain_of(service)
+            route.domain_name = target.name
+            route.ic = IC0 if target.proc is None else IC1 if target.ic == "IC1" else IC2
+            route.slot = target.slot
+            route.service_frame = pl._name("service:{}", service)
+            route.direct_counter = pl._name("shim.calls.{}->{}", APP, target.name)
+            route.fast_counter = pl._name("ipc.{}->{}.{}", APP, target.name, "fast")
+            route.slow_counter = pl._name("ipc.{}->{}.{}", APP, target.name, "slow")
+            route.failed_counter = pl._name("ipc.{}->{}.failed", APP, target.name)
+        self.routes[nr] = route
+        return route
+
+    cdef _charged(self, Route route):
+        """A @charged handler (a bound method of a service, Service.charged): its function,
+        each operation's counter and count, the instructions, their counter and the cycles'
+        name (Service.ops_budget, Placement.work)."""
+        function = getattr(route.handler, "__func__", None)
+        ops = getattr(function, "charged_ops", None)
+        route.charged = False
+        if ops is None or route.handler.__self__.placement is not self.placement:
+            return
+        owner = route.handler.__self__
+        keys, total = [], 0
+        for op, times in ops.items():
+            if times:
+                total += owner.costs[op] * times
+                key = owner._names.get(op)
+                if key is None:
+                    key = owner._names[op] = f"{owner.name}.work.{op}"
+                keys.append((key, times))
+        cycles_name = self.placement._cycles_of.get(owner.name)
+        if cycles_name is None:
+            cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
+        route.charged, route.handler, route.charged_owner = True, function.__wrapped__, owner
+        route.charged_keys, route.charged_total = tuple(keys), total
+        route.counted, route.cycles_name = owner._instructions, cycles_name
+
+    cdef _dispatch(self, machine, proc, task, Route route, tuple registers):
         """Shim.syscall, not resumed, for a task with a handler."""
-        cdef object k = self.kernel
-        cdef object name = found[1]
-        self.context.append(found[2])  # k.within(frame)
+        self.context.append(route.frame)  # k.within(frame)
         try:
             self.charge("syscall", self.entry_cycles)  # k.charge_entry(False)
             self.counts["kernel.syscalls"] += 1
-            self.counts[found[3]] += 1
+            self.counts[route.counter] += 1
             if not self.native:
                 self.charge("shim", self.dispatch_cycles)
             call = Call.__new__(Call)  # Call(machine, task, k.running, space_of(proc), False)
             call.machine, call.task, call.tcb = machine, task, self.current[0]
             call.space, call.resumed = self.spaces[proc], False
-            service = row.service
-            if service == SHIM:
-                self._run(call, row, registers)
-                return
-            owner = self.services[service]
-            if self.native:
-                self._inside(self.placement.domain_of(service).name, service, owner, call, row,
-                             registers)
-            elif not self._call(proc, service, owner, call, row, registers):
+            if route.shim_own:
+                self._run(call, route, registers)
+            elif self.native:
+                self._inside(route, call, registers)  # Placement.inside
+            elif not self._call(proc, route, call, registers):
                 machine.set_reg(0, -EAGAIN)  # the service had no activation free
         finally:
             self.context.pop()
 
-    cdef bint _call(self, proc, service, owner, call, row, tuple registers) except -1:
+    cdef bint _call(self, proc, Route route, call, tuple registers) except -1:
         """Placement.call(proc, service, serve): False where it returns None."""
         cdef object k = self.kernel
         cdef object pl = self.placement
-        target = pl.domain_of(service)
-        here = self.stack[-1] if self.stack else APP
-        name = target.name
-        if target.proc is None or name == here:  # IC0, or coalesced with the caller
-            self.counts[pl._name("shim.calls.{}->{}", here, name)] += 1
-            self.charge(pl._name("services.{}", service), self.direct_cycles)
-            self._inside(name, service, owner, call, row, registers)
+        cdef bint ic2 = route.ic == IC2
+        cdef bint app = not self.stack
+        here = APP if app else self.stack[-1]
+        if route.ic == IC0 or route.domain_name == here:  # IC0, or coalesced with the caller
+            counter = route.direct_counter if app else pl._name(
+                "shim.calls.{}->{}", here, route.domain_name)
+            self.counts[counter] += 1
+            self.charge(pl._name("services.{}", route.service), self.direct_cycles)
+            self._inside(route, call, registers)
             return True
-        caller = (pl.domains[here].proc if here != APP else None) or proc
+        caller = proc if app else (pl.domains[here].proc or proc)
         tcb = self.current[0]
         tcb = tcb if tcb >= 0 else proc.tcb
         current = k.current
         vspace = current.vspace if current is not None else caller.vspace
-        ic = target.ic
-        if ic == "IC1":
-            self.ep_server_vspace[target.endpoint] = vspace
-        res = self.ipc_call(tcb, vspace, caller.cspace, target.slot, MSG)
+        if route.ic == IC1:  # kernel space: it runs in whatever address space is on
+            self.ep_server_vspace[route.target.endpoint] = vspace
+        res = self.ipc_call(tcb, vspace, caller.cspace, route.slot, MSG)
         if res.err != OK:
             k.mem.take_log()
-            self.counts[pl._name("ipc.{}->{}.failed", here, name)] += 1
+            counter = route.failed_counter if app else pl._name(
+                "ipc.{}->{}.failed", here, route.domain_name)
+            self.counts[counter] += 1
             return False
-        self.counts[pl._name("ipc.{}->{}.{}", here, name, res.path)] += 1
-        ic2 = ic == "IC2"
+        path = res.path
+        if app and path == "fast":
+            counter = route.fast_counter
+        elif app and path == "slow":
+            counter = route.slow_counter
+        else:
+            counter = pl._name("ipc.{}->{}.{}", here, route.domain_name, path)
+        self.counts[counter] += 1
         cycles = self.path(self._ipc_budget(res, True))  # k.ipc_path(res)
         cycles += self.ic2_exit if ic2 else self.ic1_cycles
         if res.switch_vspace:
             self.counts["kernel.domain_switches"] += 1
         self.charge("ipc", cycles)
         try:
-            self._inside(name, service, owner, call, row, registers)
+            self._inside(route, call, registers)
         finally:
             reply = self.ipc_reply(res.activation, 8)
             cycles = self.ic2_entry if ic2 else self.ic1_cycles
@@ -216,20 +291,20 @@ cdef class Crossing:
             budget += self.handoff
         return budget
 
-    cdef _inside(self, name, service, owner, call, row, tuple registers):
+    cdef _inside(self, Route route, call, tuple registers):
         """Placement._inside(name, service, serve), serve being Shim.syscall's."""
-        self.stack.append(name)
+        self.stack.append(route.domain_name)
         try:
-            self.context.append(self.placement._name("service:{}", service))
+            self.context.append(route.service_frame)
             try:
-                self._entry(owner, service)  # serve: owner.work(call=1)
-                self._run(call, row, registers)
+                self._entry(route.owner)  # serve: owner.work(call=1)
+                self._run(call, route, registers)
             finally:
                 self.context.pop()
         finally:
             self.stack.pop()
 
-    cdef _entry(self, owner, service):
+    cdef _entry(self, owner):
         """owner.work(call=1): Service.budget's counters, Placement.work's charge."""
         keys = self.work_keys.get(owner.name)
         if keys is None or keys[4] is not owner:
@@ -237,20 +312,31 @@ cdef class Crossing:
             key = names.get("call")
             if key is None:
                 key = names["call"] = f"{owner.name}.work.call"
-            keys = (key, owner._instructions, owner.costs["call"],
-                    self.placement._name("services.{}", owner.name), owner)
+            cycles_name = self.placement._cycles_of.get(owner.name)
+            if cycles_name is None:
+                cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
+            keys = (key, owner._instructions, owner.costs["call"], cycles_name, owner)
             self.work_keys[owner.name] = keys
         total = keys[2]
         self.counts[keys[0]] += 1
         self.counts[keys[1]] += total
         self.charge(keys[3], self.path(total))
 
-    cdef _run(self, call, row, tuple registers):
+    cdef _run(self, call, Route route, tuple registers):
         """Shim._run with no strace: the handler's result in x0, or the call blocks."""
         cdef object k = self.kernel
         task = call.task
         machine = call.machine
-        result = self._handle(row, call, registers)
+        if route.charged:  # the @charged wrapper: the handler, then its work however it ends
+            try:
+                result = route.handler(route.charged_owner, call, *registers[:6])
+            finally:
+                for key, times in route.charged_keys:  # Service.ops_budget, Placement.work
+                    self.counts[key] += times
+                self.counts[route.counted] += route.charged_total
+                self.charge(route.cycles_name, self.path(route.charged_total))
+        else:
+            result = route.handler(call, *registers[:6])
         if result == -ERESTARTSYS:  # the thread blocked: its SVC runs again when it wakes
             k.restart_call(machine, interrupted=task.signals.handler_pending())
             return
@@ -260,86 +346,14 @@ cdef class Crossing:
         if result is not None and not gone:
             machine.set_reg(0, result)
 
-    cdef _handle(self, row, call, tuple registers):
-        """row.handler(call, *args); a handler made with @charged (Service.charged): its own
-        function, then its work charged, however it returns, as the wrapper does."""
-        found = self.charged.get(row.nr)
-        if found is None:
-            found = self.charged[row.nr] = self._charged_parts(row.handler)
-        if found is False:
-            return row.handler(call, *registers[:6])
-        handler, owner, keys, total, counted, cycles_name = found
-        try:
-            return handler(owner, call, *registers[:6])
-        finally:
-            # owner.placement.work(owner.name, owner.ops_budget(ops))
-            for key, times in keys:
-                self.counts[key] += times
-            self.counts[counted] += total
-            self.charge(cycles_name, self.path(total))
-
-    cdef object _charged_parts(self, handler):
-        """For a @charged handler (a bound method of a service): its function, the service,
-        each operation's counter and count, the instructions, their counter and the cycles'
-        name (Service.ops_budget, Placement.work); False for any other handler."""
-        function = getattr(handler, "__func__", None)
-        ops = getattr(function, "charged_ops", None)
-        if ops is None:
-            return False
-        owner = handler.__self__
-        if owner.placement is not self.placement:
-            return False
-        keys, total = [], 0
-        for op, times in ops.items():
-            if times:
-                total += owner.costs[op] * times
-                key = owner._names.get(op)
-                if key is None:
-                    key = owner._names[op] = f"{owner.name}.work.{op}"
-                keys.append((key, times))
-        cycles_name = self.placement._cycles_of.get(owner.name)
-        if cycles_name is None:
-            cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
-        return function.__wrapped__, owner, tuple(keys), total, owner._instructions, cycles_name
-
-    def on_sync(self):
-        """Simulation._on_sync."""
-        cdef object k = self.kernel
-        cdef object sim = self.sim
-        cdef PyObject *p
-        k._clock_at_sync = k.now()  # k.note_time()
-        p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
-        proc = <object>p if p != NULL else None
-        proc = proc or k.current
-        task = self.by_proc.get(proc) or sim.program_task  # procmgr.task_of(proc) or ...
-        space = self.spaces[task.proc]  # memmgr.space_of(task.proc)
-        if space is not self.last_space:
-            sim._batch_code, self.last_space = space.read, space
-        image = task.proc.image
-        if image is not self.last_image or self.last_space is None:
-            self.table.use(image)
-            self.last_image = image
-        if sim.stacks is not None:
-            sim.stacks.note_owner(proc)
-        limits = sim.limits
-        if limits[0] is None and limits[1] is None and sim.progress.stream is None:
-            return
-        sim._check_limits()
-
-    def time(self, blocks, events):
-        """Simulation._time."""
-        if self.batch is not None and self.batch.time(blocks, events):
-            return
-        self.sim._time(blocks, events)
-
     cdef _exit(self, machine):
         """CoreKernel.syscall after the personality's call: the kernel exit."""
         cdef object k = self.kernel
         if self.frames._held:
             self.frames.release_code()
-        if machine.stopped:
+        if machine._stopped:  # machine.stopped
             return
-        now = k.now()
+        now = self.now()
         if k.tick_cycles and now >= k._next_tick:
             k._timer(now)
         if k._alarms or (k._sleepers and now >= k._sleepers[0][0]):
@@ -356,7 +370,7 @@ cdef class Crossing:
             return
         proc = <object>p
         personality = proc.personality
-        if personality is None or machine.stopped:
+        if personality is None or machine._stopped:
             return
         if personality is not self.shim:
             personality.to_user(machine)
@@ -365,3 +379,33 @@ cdef class Crossing:
         if task is None or task.zombie or not task.signals.next_signal():
             return
         self.shim.to_user(machine)
+
+    # ---- the timing side -----------------------------------------------------------------
+    def on_sync(self):
+        """Simulation._on_sync."""
+        cdef object k = self.kernel
+        cdef object sim = self.sim
+        cdef PyObject *p
+        k._clock_at_sync = self.now()  # k.note_time()
+        p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
+        proc = (<object>p if p != NULL else None) or k.current
+        task = self.by_proc.get(proc) or sim.program_task  # procmgr.task_of(proc) or ...
+        space = self.spaces[task.proc]  # memmgr.space_of(task.proc)
+        if space is not self.last_space:
+            sim._batch_code, self.last_space = space.read, space
+        image = task.proc.image
+        if image is not self.last_image:  # (use() again with the same image: no change)
+            self.table.use(image)
+            self.last_image = image
+        if sim.stacks is not None:
+            sim.stacks.note_owner(proc)
+        limits = sim.limits
+        if limits[0] is None and limits[1] is None and sim.progress.stream is None:
+            return
+        sim._check_limits()
+
+    def time(self, blocks, events):
+        """Simulation._time."""
+        if self.batch is not None and self.batch.time(blocks, events):
+            return
+        self.sim._time(blocks, events)
