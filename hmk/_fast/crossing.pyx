@@ -25,6 +25,7 @@ ways and requires identical results.
 """
 
 from cpython.ref cimport PyObject
+from cpython.tuple cimport PyTuple_Check
 
 cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
@@ -32,17 +33,40 @@ cdef extern from "Python.h":
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import BLOCKED, OK
 from hmk.kernel.hmcalls import is_hm_call
-from hmk.kernel.ipc import WORD
+from hmk.kernel.ipc import WORD, CallResult, ReplyResult
 from hmk.linux.abi import EAGAIN, ERESTARTSYS
 from hmk.linux.shim import COSTS as SHIM_COSTS
+from hmk.linux.signals import UNBLOCKABLE
 from hmk.linux.syscalls import SHIM, Call
 from hmk.services.placement import APP, DIRECT_CALL, MSG
+from unicorn.arm64_const import UC_ARM64_REG_X0
 
 cdef enum:
     SCRIPT_CHANNEL = 0x484D4B00  # hmk.system.simulation's: the scripting API's own SVC
     IC0, IC1, IC2  # how a route reaches its service (ic0: a function call)
 
 cdef object _UNSET = object()
+cdef object MASK64 = (1 << 64) - 1
+cdef object NOT_UNBLOCKABLE = ~UNBLOCKABLE
+# the IPC results' fields, read by position (the namedtuples' order)
+cdef Py_ssize_t C_ERR = CallResult._fields.index("err")
+cdef Py_ssize_t C_PATH = CallResult._fields.index("path")
+cdef Py_ssize_t C_ACTIVATION = CallResult._fields.index("activation")
+cdef Py_ssize_t C_SWITCH = CallResult._fields.index("switch_vspace")
+cdef Py_ssize_t C_REASON = CallResult._fields.index("reason")
+cdef Py_ssize_t C_COPIED = CallResult._fields.index("copied")
+cdef Py_ssize_t C_GREW = CallResult._fields.index("grew")
+cdef Py_ssize_t R_PATH = ReplyResult._fields.index("path")
+cdef Py_ssize_t R_SWITCH = ReplyResult._fields.index("switch_vspace")
+cdef Py_ssize_t R_WOKEN = ReplyResult._fields.index("woken")
+cdef Py_ssize_t R_COPIED = ReplyResult._fields.index("copied")
+
+
+cdef inline object _result(object result):
+    """An IPC path's result (a CallResult or ReplyResult: a tuple), checked."""
+    if not PyTuple_Check(result):
+        raise TypeError(f"an IPC result is a tuple, not {type(result).__name__}")
+    return result
 
 
 cdef class Route:
@@ -217,7 +241,7 @@ cdef class Crossing:
             elif self.native:
                 self._inside(route, call, registers)  # Placement.inside
             elif not self._call(proc, route, call, registers):
-                machine.set_reg(0, -EAGAIN)  # the service had no activation free
+                self.cpu.set_reg(UC_ARM64_REG_X0, -EAGAIN & MASK64)  # machine.set_reg(0, ...)
         finally:
             self.context.pop()
 
@@ -242,14 +266,14 @@ cdef class Crossing:
         vspace = current.vspace if current is not None else caller.vspace
         if route.ic == IC1:  # kernel space: it runs in whatever address space is on
             self.ep_server_vspace[route.target.endpoint] = vspace
-        res = self.ipc_call(tcb, vspace, caller.cspace, route.slot, MSG)
-        if res.err != OK:
+        res = _result(self.ipc_call(tcb, vspace, caller.cspace, route.slot, MSG))
+        if res[C_ERR] != OK:
             k.mem.take_log()
             counter = route.failed_counter if app else pl._name(
                 "ipc.{}->{}.failed", here, route.domain_name)
             self.counts[counter] += 1
             return False
-        path = res.path
+        path = res[C_PATH]
         if app and path == "fast":
             counter = route.fast_counter
         elif app and path == "slow":
@@ -259,35 +283,36 @@ cdef class Crossing:
         self.counts[counter] += 1
         cycles = self.path(self._ipc_budget(res, True))  # k.ipc_path(res)
         cycles += self.ic2_exit if ic2 else self.ic1_cycles
-        if res.switch_vspace:
+        if res[C_SWITCH]:
             self.counts["kernel.domain_switches"] += 1
         self.charge("ipc", cycles)
         try:
             self._inside(route, call, registers)
         finally:
-            reply = self.ipc_reply(res.activation, 8)
+            reply = _result(self.ipc_reply(res[C_ACTIVATION], 8))
             cycles = self.ic2_entry if ic2 else self.ic1_cycles
             self.charge("ipc", cycles + self.path(self._ipc_budget(reply, False)))
-            if reply.switch_vspace:
+            if reply[R_SWITCH]:
                 self.counts["kernel.domain_switches"] += 1
         return True
 
-    cdef long _ipc_budget(self, result, bint is_call) except -1:
+    cdef long _ipc_budget(self, object result, bint is_call) except -1:
         """hmk.kernel.ipc.ipc_budget of a call's (CallResult) or a reply's result."""
         cdef long budget = self.fast_call if is_call else self.fast_reply
-        if result.path == "slow":
+        if result[C_PATH if is_call else R_PATH] == "slow":
             budget += self.slow_extra
-        if result.switch_vspace:
+        if result[C_SWITCH if is_call else R_SWITCH]:
             budget += self.ttbr_switch
-        budget += self.copy_per_word * ((result.copied + WORD - 1) // WORD)
+        budget += self.copy_per_word * ((result[C_COPIED if is_call else R_COPIED] + WORD - 1)
+                                        // WORD)
         if is_call:
-            if result.grew:
+            if result[C_GREW]:
                 budget += self.grow
-            if "capability transfer" in result.reason:
+            if "capability transfer" in result[C_REASON]:
                 budget += self.cap_transfer
-            if result.err == BLOCKED:
+            if result[C_ERR] == BLOCKED:
                 budget += self.block
-        elif result.woken >= 0:
+        elif result[R_WOKEN] >= 0:
             budget += self.handoff
         return budget
 
@@ -344,7 +369,7 @@ cdef class Crossing:
         self.deadlines.pop(tcb, None)  # k.end_wait(k.running)
         gone = task.zombie or tcb not in task.threads
         if result is not None and not gone:
-            machine.set_reg(0, result)
+            self.cpu.set_reg(UC_ARM64_REG_X0, result & MASK64)  # machine.set_reg(0, result)
 
     cdef _exit(self, machine):
         """CoreKernel.syscall after the personality's call: the kernel exit."""
@@ -376,7 +401,10 @@ cdef class Crossing:
             personality.to_user(machine)
             return
         task = self.by_proc.get(proc)
-        if task is None or task.zombie or not task.signals.next_signal():
+        if task is None or task.zombie:
+            return
+        signals = task.signals  # its next_signal(): one pending and not blocked
+        if not signals.pending & ~(signals.blocked & NOT_UNBLOCKABLE):
             return
         self.shim.to_user(machine)
 

@@ -28,6 +28,7 @@ cdef extern from "Python.h":
 
 
 ctypedef void (*run_raw_t)(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept
+ctypedef void (*add_raw_t)(void *engine, int64_t n) noexcept
 
 
 cdef inline object _item(dict d, str name):
@@ -56,7 +57,8 @@ cdef class KernelClock:
     cdef void *engine_p
     cdef int64_t *dram
     cdef object totals  # the kernel's cycles by path (a Counter)
-    cdef object add  # the timing engine's add_cycles
+    cdef add_raw_t add  # the timing engine's add_cycles
+    cdef void *add_engine
     cdef object timing_engine
     cdef int64_t unit  # the timing model's time units per cycle
     cdef object charged  # the port's charged(kernel, what, cycles), or None: nobody listens
@@ -75,7 +77,8 @@ cdef class KernelClock:
         self.dram = <int64_t*><size_t>dram
         self.totals = kernel.cycles
         self.timing_engine, self.unit = timing.engine, timing.params.unit
-        self.add = timing.engine.add_cycles
+        fn, engine = timing.engine.raw_entry()
+        self.add, self.add_engine = <add_raw_t><size_t>fn, <void*><size_t>engine
         self.charged = charged
         self.l1_hit, self.mlp = kernel.l1_hit, kernel.mlp
         self.ipc_milli = int(round(kernel.kernel_ipc * 1000))
@@ -135,7 +138,7 @@ cdef class KernelClock:
             on_core[1] = on_core[1] + cycles
         if cycles < 0:
             raise ValueError(f"cannot add {cycles} cycles")
-        self.add(cycles)
+        self.add(self.add_engine, cycles)
         if self.charged is not None:
             self.charged(self.kernel, what, cycles)
 

@@ -29,6 +29,14 @@ cdef inline int64_t imax(int64_t a, int64_t b) noexcept nogil:
     return a if a > b else b
 
 
+cdef class TimingEngine
+
+
+cdef void add_raw(void *engine, int64_t n) noexcept:
+    """TimingEngine.add_cycles(n) (TimingEngine.raw_entry)."""
+    (<TimingEngine>engine)._add(n)
+
+
 @cython.final
 cdef class TimingEngine:
     cdef public object counts  # int64 numpy array, hmk.cpu.timing.COUNTERS
@@ -103,6 +111,14 @@ cdef class TimingEngine:
         return self.end if self.inorder else self.retired
 
     def add_cycles(self, int64_t n):
+        self._add(n)
+
+    def raw_entry(self):
+        """(function, engine): for compiled callers holding this engine, the address of
+        `add_raw` (void (void *engine, int64_t n): add_cycles(n)) and the engine's."""
+        return <size_t>&add_raw, <size_t><void*>self
+
+    cdef void _add(self, int64_t n) noexcept nogil:
         self.cnt[N_EXTERNAL] += n * (1 if self.inorder else self.width)
         if self.inorder:
             self.cur = imax(self.cur + (1 if self.slot else 0), self.end) + n
