@@ -25,10 +25,13 @@ ways and requires identical results.
 """
 
 from cpython.ref cimport PyObject
-from cpython.tuple cimport PyTuple_Check
+from cpython.tuple cimport PyTuple_Check, PyTuple_GET_ITEM
+
+from hmk._fast.counts cimport count
 
 cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
+    object generic_alloc "PyType_GenericAlloc"(void *t, Py_ssize_t n)
 
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import BLOCKED, OK
@@ -60,13 +63,20 @@ cdef Py_ssize_t R_PATH = ReplyResult._fields.index("path")
 cdef Py_ssize_t R_SWITCH = ReplyResult._fields.index("switch_vspace")
 cdef Py_ssize_t R_WOKEN = ReplyResult._fields.index("woken")
 cdef Py_ssize_t R_COPIED = ReplyResult._fields.index("copied")
+cdef Py_ssize_t C_FIELDS = len(CallResult._fields)
+cdef Py_ssize_t R_FIELDS = len(ReplyResult._fields)
 
 
-cdef inline object _result(object result):
-    """An IPC path's result (a CallResult or ReplyResult: a tuple), checked."""
-    if not PyTuple_Check(result):
-        raise TypeError(f"an IPC result is a tuple, not {type(result).__name__}")
+cdef inline object _result(object result, Py_ssize_t fields):
+    """An IPC path's result (a CallResult or ReplyResult: a tuple of `fields`), checked."""
+    if not PyTuple_Check(result) or len(<tuple>result) != fields:
+        raise TypeError(f"an IPC result is a CallResult or ReplyResult, not {result!r}")
     return result
+
+
+cdef inline object _field(object result, Py_ssize_t i):
+    """Field `i` of an IPC result (checked by _result)."""
+    return <object>PyTuple_GET_ITEM(result, i)
 
 
 cdef class Route:
@@ -78,6 +88,7 @@ cdef class Route:
     cdef object row, name, frame, counter, service, owner, target, domain_name, slot
     cdef object service_frame, direct_counter, fast_counter, slow_counter, failed_counter
     cdef object handler, charged_owner, charged_keys, charged_total, counted, cycles_name
+    cdef object entry_counter, entry_instructions, entry_total, entry_cycles
     cdef int ic
     cdef bint shim_own, charged
 
@@ -96,8 +107,6 @@ cdef class Crossing:
     cdef object ipc_call, ipc_reply, ep_server_vspace
     cdef long fast_call, fast_reply, slow_extra, ttbr_switch, copy_per_word, grow, cap_transfer
     cdef long block, handoff
-    cdef object work_keys  # service name -> (its counter of call entries, of instructions,
-                           # its entry budget, its cycles' name, the service)
 
     def __init__(self, sim):
         self.sim = sim
@@ -109,7 +118,7 @@ cdef class Crossing:
         self.batch = sim.timing.batch_timer(sim.hierarchy) if sim.stacks is None else None
         self.table = sim.timing.table
         self.last_space = self.last_image = _UNSET
-        self.routes, self.work_keys = {}, {}
+        self.routes = {}
         self.machine, self.kernel, self.shim = sim.machine, k, sim.shim
         self.placement, self.strace = self.shim.placement, self.shim.strace
         self.channel = sim.script_channel
@@ -186,7 +195,12 @@ cdef class Crossing:
         self._charged(route)
         if not route.shim_own:
             pl = self.placement
-            route.owner = self.services[service]
+            route.owner = owner = self.services[service]
+            names = owner._names  # the handler's entry: owner.work(call=1)'s names and budget
+            if names.get("call") is None:
+                names["call"] = f"{owner.name}.work.call"
+            route.entry_counter, route.entry_instructions = names["call"], owner._instructions
+            route.entry_total, route.entry_cycles = owner.costs["call"], self._cycles_of(owner)
             route.target = target = pl.domain_of(service)
             route.domain_name = target.name
             route.ic = IC0 if target.proc is None else IC1 if target.ic == "IC1" else IC2
@@ -217,25 +231,29 @@ cdef class Crossing:
                 if key is None:
                     key = owner._names[op] = f"{owner.name}.work.{op}"
                 keys.append((key, times))
-        cycles_name = self.placement._cycles_of.get(owner.name)
-        if cycles_name is None:
-            cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
         route.charged, route.handler, route.charged_owner = True, function.__wrapped__, owner
         route.charged_keys, route.charged_total = tuple(keys), total
-        route.counted, route.cycles_name = owner._instructions, cycles_name
+        route.counted, route.cycles_name = owner._instructions, self._cycles_of(owner)
+
+    cdef object _cycles_of(self, owner):
+        """The name a service's work is charged to (Placement.work's)."""
+        name = self.placement._cycles_of.get(owner.name)
+        if name is None:
+            name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
+        return name
 
     cdef _dispatch(self, machine, proc, task, Route route, tuple registers):
         """Shim.syscall, not resumed, for a task with a handler."""
         self.context.append(route.frame)  # k.within(frame)
         try:
             self.charge("syscall", self.entry_cycles)  # k.charge_entry(False)
-            self.counts["kernel.syscalls"] += 1
-            self.counts[route.counter] += 1
+            count(self.counts, "kernel.syscalls", 1)
+            count(self.counts, route.counter, 1)
             if not self.native:
                 self.charge("shim", self.dispatch_cycles)
-            call = Call.__new__(Call)  # Call(machine, task, k.running, space_of(proc), False)
+            call = generic_alloc(<void*>Call, 0)  # Call(machine, task, k.running, space_of(...),
             call.machine, call.task, call.tcb = machine, task, self.current[0]
-            call.space, call.resumed = self.spaces[proc], False
+            call.space, call.resumed = self.spaces[proc], False  # False): its fields set
             if route.shim_own:
                 self._run(call, route, registers)
             elif self.native:
@@ -255,7 +273,7 @@ cdef class Crossing:
         if route.ic == IC0 or route.domain_name == here:  # IC0, or coalesced with the caller
             counter = route.direct_counter if app else pl._name(
                 "shim.calls.{}->{}", here, route.domain_name)
-            self.counts[counter] += 1
+            count(self.counts, counter, 1)
             self.charge(pl._name("services.{}", route.service), self.direct_cycles)
             self._inside(route, call, registers)
             return True
@@ -266,53 +284,53 @@ cdef class Crossing:
         vspace = current.vspace if current is not None else caller.vspace
         if route.ic == IC1:  # kernel space: it runs in whatever address space is on
             self.ep_server_vspace[route.target.endpoint] = vspace
-        res = _result(self.ipc_call(tcb, vspace, caller.cspace, route.slot, MSG))
-        if res[C_ERR] != OK:
+        res = _result(self.ipc_call(tcb, vspace, caller.cspace, route.slot, MSG), C_FIELDS)
+        if _field(res, C_ERR) != OK:
             k.mem.take_log()
             counter = route.failed_counter if app else pl._name(
                 "ipc.{}->{}.failed", here, route.domain_name)
-            self.counts[counter] += 1
+            count(self.counts, counter, 1)
             return False
-        path = res[C_PATH]
+        path = _field(res, C_PATH)
         if app and path == "fast":
             counter = route.fast_counter
         elif app and path == "slow":
             counter = route.slow_counter
         else:
             counter = pl._name("ipc.{}->{}.{}", here, route.domain_name, path)
-        self.counts[counter] += 1
+        count(self.counts, counter, 1)
         cycles = self.path(self._ipc_budget(res, True))  # k.ipc_path(res)
         cycles += self.ic2_exit if ic2 else self.ic1_cycles
-        if res[C_SWITCH]:
-            self.counts["kernel.domain_switches"] += 1
+        if _field(res, C_SWITCH):
+            count(self.counts, "kernel.domain_switches", 1)
         self.charge("ipc", cycles)
         try:
             self._inside(route, call, registers)
         finally:
-            reply = _result(self.ipc_reply(res[C_ACTIVATION], 8))
+            reply = _result(self.ipc_reply(_field(res, C_ACTIVATION), 8), R_FIELDS)
             cycles = self.ic2_entry if ic2 else self.ic1_cycles
             self.charge("ipc", cycles + self.path(self._ipc_budget(reply, False)))
-            if reply[R_SWITCH]:
-                self.counts["kernel.domain_switches"] += 1
+            if _field(reply, R_SWITCH):
+                count(self.counts, "kernel.domain_switches", 1)
         return True
 
     cdef long _ipc_budget(self, object result, bint is_call) except -1:
         """hmk.kernel.ipc.ipc_budget of a call's (CallResult) or a reply's result."""
         cdef long budget = self.fast_call if is_call else self.fast_reply
-        if result[C_PATH if is_call else R_PATH] == "slow":
+        if _field(result, C_PATH if is_call else R_PATH) == "slow":
             budget += self.slow_extra
-        if result[C_SWITCH if is_call else R_SWITCH]:
+        if _field(result, C_SWITCH if is_call else R_SWITCH):
             budget += self.ttbr_switch
-        budget += self.copy_per_word * ((result[C_COPIED if is_call else R_COPIED] + WORD - 1)
-                                        // WORD)
+        copied = _field(result, C_COPIED if is_call else R_COPIED)
+        budget += self.copy_per_word * ((copied + WORD - 1) // WORD)
         if is_call:
-            if result[C_GREW]:
+            if _field(result, C_GREW):
                 budget += self.grow
-            if "capability transfer" in result[C_REASON]:
+            if "capability transfer" in _field(result, C_REASON):
                 budget += self.cap_transfer
-            if result[C_ERR] == BLOCKED:
+            if _field(result, C_ERR) == BLOCKED:
                 budget += self.block
-        elif result[R_WOKEN] >= 0:
+        elif _field(result, R_WOKEN) >= 0:
             budget += self.handoff
         return budget
 
@@ -322,30 +340,18 @@ cdef class Crossing:
         try:
             self.context.append(route.service_frame)
             try:
-                self._entry(route.owner)  # serve: owner.work(call=1)
+                self._entry(route)  # serve: owner.work(call=1)
                 self._run(call, route, registers)
             finally:
                 self.context.pop()
         finally:
             self.stack.pop()
 
-    cdef _entry(self, owner):
+    cdef _entry(self, Route route):
         """owner.work(call=1): Service.budget's counters, Placement.work's charge."""
-        keys = self.work_keys.get(owner.name)
-        if keys is None or keys[4] is not owner:
-            names = owner._names
-            key = names.get("call")
-            if key is None:
-                key = names["call"] = f"{owner.name}.work.call"
-            cycles_name = self.placement._cycles_of.get(owner.name)
-            if cycles_name is None:
-                cycles_name = self.placement._cycles_of[owner.name] = f"services.{owner.name}"
-            keys = (key, owner._instructions, owner.costs["call"], cycles_name, owner)
-            self.work_keys[owner.name] = keys
-        total = keys[2]
-        self.counts[keys[0]] += 1
-        self.counts[keys[1]] += total
-        self.charge(keys[3], self.path(total))
+        count(self.counts, route.entry_counter, 1)
+        count(self.counts, route.entry_instructions, route.entry_total)
+        self.charge(route.entry_cycles, self.path(route.entry_total))
 
     cdef _run(self, call, Route route, tuple registers):
         """Shim._run with no strace: the handler's result in x0, or the call blocks."""
@@ -354,14 +360,16 @@ cdef class Crossing:
         machine = call.machine
         if route.charged:  # the @charged wrapper: the handler, then its work however it ends
             try:
-                result = route.handler(route.charged_owner, call, *registers[:6])
+                result = route.handler(route.charged_owner, call, registers[0], registers[1],
+                                       registers[2], registers[3], registers[4], registers[5])
             finally:
                 for key, times in route.charged_keys:  # Service.ops_budget, Placement.work
-                    self.counts[key] += times
-                self.counts[route.counted] += route.charged_total
+                    count(self.counts, key, times)
+                count(self.counts, route.counted, route.charged_total)
                 self.charge(route.cycles_name, self.path(route.charged_total))
         else:
-            result = route.handler(call, *registers[:6])
+            result = route.handler(call, registers[0], registers[1], registers[2],
+                                   registers[3], registers[4], registers[5])
         if result == -ERESTARTSYS:  # the thread blocked: its SVC runs again when it wakes
             k.restart_call(machine, interrupted=task.signals.handler_pending())
             return

@@ -16,6 +16,7 @@ from libc.stdlib cimport free, realloc
 
 cimport numpy as cnp
 
+from hmk._fast.counts cimport count
 from hmk._fast.event cimport mem_dict
 from hmk._fast.pathcost cimport _cycles
 from hmk._fast.shared cimport Event
@@ -126,13 +127,10 @@ cdef class KernelClock:
 
     cpdef charge(self, str what, cycles):
         """Charge `cycles` to kernel path `what` (CoreKernel.charge)."""
-        cdef object totals = self.totals
-        cdef PyObject *old
         cdef list on_core
         if type(cycles) is not int:
             cycles = int(cycles)
-        old = PyDict_GetItem(totals, what)
-        totals[what] = cycles if old == NULL else <object>old + cycles
+        count(self.totals, what, cycles)  # self.cycles[what] += cycles
         if what != "idle":  # kernel and service work: the process on the core's system time
             on_core = <list?>_item(self.kd, "_on_core")
             on_core[1] = on_core[1] + cycles
