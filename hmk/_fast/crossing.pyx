@@ -28,6 +28,7 @@ from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_Check, PyTuple_GET_ITEM
 
 from hmk._fast.counts cimport count
+from hmk._fast.kernelclock cimport KernelClock
 
 cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
@@ -99,7 +100,8 @@ cdef class Crossing:
     cdef object sim, batch, table, last_space, last_image, routes
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
-    cdef object rows, by_proc, spaces, charge, path, now
+    cdef object rows, by_proc, spaces
+    cdef KernelClock clock
     cdef int[::1] current  # the run queue's running thread (CoreKernel.running)
     cdef object cpu, syscall_regs
     cdef bint native, hm_calls
@@ -125,7 +127,7 @@ cdef class Crossing:
         self.counts, self.context, self.procs = k.counts, k.context, k._procs
         self.resuming, self.deadlines, self.frames = k.resuming, k.deadlines, k.frames
         self.current = k._current
-        self.charge, self.path, self.now = k.charge, k.path, k.now
+        self.clock = <KernelClock?>k.charge.__self__  # the kernel's compiled clock
         self.stack, self.services = self.placement._stack, self.shim.services
         self.rows, self.by_proc = self.shim._rows, self.shim.procmgr.by_proc
         self.spaces = self.shim.memmgr.spaces
@@ -246,11 +248,11 @@ cdef class Crossing:
         """Shim.syscall, not resumed, for a task with a handler."""
         self.context.append(route.frame)  # k.within(frame)
         try:
-            self.charge("syscall", self.entry_cycles)  # k.charge_entry(False)
+            self.clock.charge("syscall", self.entry_cycles)  # k.charge_entry(False)
             count(self.counts, "kernel.syscalls", 1)
             count(self.counts, route.counter, 1)
             if not self.native:
-                self.charge("shim", self.dispatch_cycles)
+                self.clock.charge("shim", self.dispatch_cycles)
             call = generic_alloc(<void*>Call, 0)  # Call(machine, task, k.running, space_of(...),
             call.machine, call.task, call.tcb = machine, task, self.current[0]
             call.space, call.resumed = self.spaces[proc], False  # False): its fields set
@@ -274,7 +276,7 @@ cdef class Crossing:
             counter = route.direct_counter if app else pl._name(
                 "shim.calls.{}->{}", here, route.domain_name)
             count(self.counts, counter, 1)
-            self.charge(pl._name("services.{}", route.service), self.direct_cycles)
+            self.clock.charge(pl._name("services.{}", route.service), self.direct_cycles)
             self._inside(route, call, registers)
             return True
         caller = proc if app else (pl.domains[here].proc or proc)
@@ -299,17 +301,17 @@ cdef class Crossing:
         else:
             counter = pl._name("ipc.{}->{}.{}", here, route.domain_name, path)
         count(self.counts, counter, 1)
-        cycles = self.path(self._ipc_budget(res, True))  # k.ipc_path(res)
+        cycles = self.clock.path(self._ipc_budget(res, True))  # k.ipc_path(res)
         cycles += self.ic2_exit if ic2 else self.ic1_cycles
         if _field(res, C_SWITCH):
             count(self.counts, "kernel.domain_switches", 1)
-        self.charge("ipc", cycles)
+        self.clock.charge("ipc", cycles)
         try:
             self._inside(route, call, registers)
         finally:
             reply = _result(self.ipc_reply(_field(res, C_ACTIVATION), 8), R_FIELDS)
             cycles = self.ic2_entry if ic2 else self.ic1_cycles
-            self.charge("ipc", cycles + self.path(self._ipc_budget(reply, False)))
+            self.clock.charge("ipc", cycles + self.clock.path(self._ipc_budget(reply, False)))
             if _field(reply, R_SWITCH):
                 count(self.counts, "kernel.domain_switches", 1)
         return True
@@ -351,7 +353,7 @@ cdef class Crossing:
         """owner.work(call=1): Service.budget's counters, Placement.work's charge."""
         count(self.counts, route.entry_counter, 1)
         count(self.counts, route.entry_instructions, route.entry_total)
-        self.charge(route.entry_cycles, self.path(route.entry_total))
+        self.clock.charge(route.entry_cycles, self.clock.path(route.entry_total))
 
     cdef _run(self, call, Route route, tuple registers):
         """Shim._run with no strace: the handler's result in x0, or the call blocks."""
@@ -366,7 +368,7 @@ cdef class Crossing:
                 for key, times in route.charged_keys:  # Service.ops_budget, Placement.work
                     count(self.counts, key, times)
                 count(self.counts, route.counted, route.charged_total)
-                self.charge(route.cycles_name, self.path(route.charged_total))
+                self.clock.charge(route.cycles_name, self.clock.path(route.charged_total))
         else:
             result = route.handler(call, registers[0], registers[1], registers[2],
                                    registers[3], registers[4], registers[5])
@@ -386,7 +388,7 @@ cdef class Crossing:
             self.frames.release_code()
         if machine._stopped:  # machine.stopped
             return
-        now = self.now()
+        now = self.clock.now()
         if k.tick_cycles and now >= k._next_tick:
             k._timer(now)
         if k._alarms or (k._sleepers and now >= k._sleepers[0][0]):
@@ -422,7 +424,7 @@ cdef class Crossing:
         cdef object k = self.kernel
         cdef object sim = self.sim
         cdef PyObject *p
-        k._clock_at_sync = self.now()  # k.note_time()
+        k._clock_at_sync = self.clock.now()  # k.note_time()
         p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
         proc = (<object>p if p != NULL else None) or k.current
         task = self.by_proc.get(proc) or sim.program_task  # procmgr.task_of(proc) or ...

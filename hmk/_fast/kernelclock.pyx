@@ -28,9 +28,6 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
 
 
-ctypedef void (*run_raw_t)(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept
-ctypedef void (*add_raw_t)(void *engine, int64_t n) noexcept
-
 
 cdef inline object _item(dict d, str name):
     cdef PyObject* o = PyDict_GetItem(d, name)
@@ -48,25 +45,8 @@ cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
 
 
 cdef class KernelClock:
-    """CoreKernel's work_cycles, path and charge on a timed core (see the module docstring)."""
-
-    cdef object kernel
-    cdef dict kd  # the kernel's instance __dict__ (cycles, _on_core)
-    cdef dict md  # its KernelMemory's (log, n_log)
-    cdef object engine  # the hierarchy engine, kept alive for the addresses below
-    cdef run_raw_t run_raw
-    cdef void *engine_p
-    cdef int64_t *dram
-    cdef object totals  # the kernel's cycles by path (a Counter)
-    cdef add_raw_t add  # the timing engine's add_cycles
-    cdef void *add_engine
-    cdef object timing_engine
-    cdef int64_t unit  # the timing model's time units per cycle
-    cdef object charged  # the port's charged(kernel, what, cycles), or None: nobody listens
-    cdef int64_t l1_hit, mlp, ipc_milli
-    cdef double line_cycles
-    cdef int *lat
-    cdef Py_ssize_t lat_cap
+    """CoreKernel's work_cycles, path, charge and now on a timed core (see the module
+    docstring; its fields are declared in kernelclock.pxd)."""
 
     def __init__(self, kernel, hierarchy, timing, charged=None):
         fn, engine, dram = hierarchy.raw_entry()

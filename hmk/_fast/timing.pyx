@@ -437,13 +437,16 @@ cdef extern from "Python.h":
 cdef class BatchTimer:
     """A batch the CPU recorded, timed in one step when every block in it was read before: its
     events through the memory hierarchy (Engine.raw_entry), then its blocks through the engine,
-    with their ids from the table's `known` map; what hmk.system.simulation does with
-    BatchHierarchy.run and TimingModel.account, with no arrays made and no checks (the batch
-    is the recorder's own). `time` returns False, having changed nothing, when a block is not
-    known: the caller then takes the general path (which reads and classifies it)."""
+    with their ids from the block table's map of the blocks read since it last forgot; what
+    hmk.system.simulation does with BatchHierarchy.run and TimingModel.account, with no arrays
+    made and no checks (the batch is the recorder's own). `time` returns False, having changed
+    nothing, when a block is not known: the caller then takes the general path (which reads
+    and classifies it). The table (hmk.cpu.classify.BlockTable) is read through its instance
+    dict: `_known` (BlockTable.ids's map), `_rows` and `_insns` (its arrays, of which `rows`
+    and `insns` are the used part; ids index within it)."""
 
     cdef TimingEngine engine
-    cdef object table  # hmk.cpu.classify.BlockTable
+    cdef dict table  # the hmk.cpu.classify.BlockTable's instance __dict__
     cdef object hierarchy  # keeps the addresses below valid
     cdef run_raw_t run_raw
     cdef void *hier
@@ -453,7 +456,7 @@ cdef class BatchTimer:
 
     def __init__(self, TimingEngine engine, table, hierarchy):
         fn, hier, _ = hierarchy.raw_entry()
-        self.engine, self.table, self.hierarchy = engine, table, hierarchy
+        self.engine, self.table, self.hierarchy = engine, table.__dict__, hierarchy
         self.run_raw = <run_raw_t><size_t>fn
         self.hier = <void*><size_t>hier
         self.lat = NULL
@@ -468,9 +471,9 @@ cdef class BatchTimer:
         cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
         cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
         cdef Py_ssize_t b, nblk = blocks.shape[0], nev = events.shape[0]
-        cdef object known = self.table.known
-        cdef cnp.ndarray rows = self.table.rows
-        cdef cnp.ndarray insns = self.table.insns
+        cdef object known = _table_item(self.table, "_known")
+        cdef cnp.ndarray rows = <cnp.ndarray?>_table_item(self.table, "_rows")
+        cdef cnp.ndarray insns = <cnp.ndarray?>_table_item(self.table, "_insns")
         cdef PyObject *found
         if nblk > self.ids_cap:
             self.ids = <unsigned int*> _grown(self.ids, nblk, sizeof(unsigned int))
@@ -489,6 +492,13 @@ cdef class BatchTimer:
                              <const Row*> cnp.PyArray_DATA(rows),
                              <const Insn*> cnp.PyArray_DATA(insns), NULL)
         return True
+
+
+cdef inline object _table_item(dict table, str name):
+    cdef PyObject *found = PyDict_GetItem(table, name)
+    if found == NULL:
+        raise AttributeError(f"BatchTimer: the block table has no {name}")
+    return <object>found
 
 
 cdef void *_grown(void *p, Py_ssize_t n, size_t size) except NULL:

@@ -376,12 +376,6 @@ class BlockTable:
     def insns(self) -> np.ndarray:
         return self._insns[: self._ni]
 
-    @property
-    def known(self) -> dict[tuple[int, int], int]:
-        """(address, size) -> id of the current image's blocks read since the last `forget`:
-        what `ids` takes without reading code."""
-        return self._known
-
     def info(self, block_id: int) -> BlockInfo:
         return self._info[block_id]
 

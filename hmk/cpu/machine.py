@@ -341,7 +341,8 @@ class Machine:
 
     def drain(self) -> None:
         """Hand what the hooks recorded to the sink (asynchronously when pipelined)."""
-        self.sync()  # the buffer set the hooks switch to must be free again
+        if self._pending is not None:  # the buffer set the hooks switch to must be free again
+            self.sync()
         if self.on_sync is not None:
             self.on_sync()
         if self.recorder.translations_crowded:
@@ -412,7 +413,8 @@ class Machine:
             return
         self.drain()  # keep timing in program order: what ran before the SVC first
         try:
-            self.sync()  # the kernel may change page tables or read the simulated clock
+            if self._pending is not None:  # the kernel may change page tables or read the
+                self.sync()  # simulated clock
             self.traps.syscall(self)
         except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
