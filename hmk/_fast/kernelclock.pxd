@@ -5,6 +5,7 @@ from hmk._fast.shared cimport Event
 
 ctypedef void (*run_raw_t)(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept
 ctypedef void (*add_raw_t)(void *engine, int64_t n) noexcept
+ctypedef int64_t (*now_raw_t)(void *engine) noexcept
 
 
 @cython.final
@@ -17,7 +18,8 @@ cdef class KernelClock:  # hmk/_fast/kernelclock.pyx
     cdef void *engine_p
     cdef int64_t *dram
     cdef object totals  # the kernel's cycles by path (a Counter)
-    cdef add_raw_t add  # the timing engine's add_cycles
+    cdef add_raw_t add  # the timing engine's add_cycles and now
+    cdef now_raw_t timing_now
     cdef void *add_engine
     cdef object timing_engine
     cdef int64_t unit  # the timing model's time units per cycle

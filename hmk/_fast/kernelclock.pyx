@@ -58,8 +58,9 @@ cdef class KernelClock:
         self.dram = <int64_t*><size_t>dram
         self.totals = kernel.cycles
         self.timing_engine, self.unit = timing.engine, timing.params.unit
-        fn, engine = timing.engine.raw_entry()
-        self.add, self.add_engine = <add_raw_t><size_t>fn, <void*><size_t>engine
+        add, now, engine = timing.engine.raw_entry()
+        self.add, self.add_engine = <add_raw_t><size_t>add, <void*><size_t>engine
+        self.timing_now = <now_raw_t><size_t>now
         self.charged = charged
         self.l1_hit, self.mlp = kernel.l1_hit, kernel.mlp
         self.ipc_milli = int(round(kernel.kernel_ipc * 1000))
@@ -122,4 +123,4 @@ cdef class KernelClock:
 
     cpdef object now(self):
         """The core's clock in cycles (CoreKernel.now: the timing model's)."""
-        return self.timing_engine.now // self.unit
+        return self.timing_now(self.add_engine) // self.unit

@@ -29,14 +29,6 @@ cdef inline int64_t imax(int64_t a, int64_t b) noexcept nogil:
     return a if a > b else b
 
 
-cdef class TimingEngine
-
-
-cdef void add_raw(void *engine, int64_t n) noexcept:
-    """TimingEngine.add_cycles(n) (TimingEngine.raw_entry)."""
-    (<TimingEngine>engine)._add(n)
-
-
 @cython.final
 cdef class TimingEngine:
     cdef public object counts  # int64 numpy array, hmk.cpu.timing.COUNTERS
@@ -114,9 +106,10 @@ cdef class TimingEngine:
         self._add(n)
 
     def raw_entry(self):
-        """(function, engine): for compiled callers holding this engine, the address of
-        `add_raw` (void (void *engine, int64_t n): add_cycles(n)) and the engine's."""
-        return <size_t>&add_raw, <size_t><void*>self
+        """(add, now, engine): for compiled callers holding this engine, the addresses of
+        `add_raw` (void (void *engine, int64_t n): add_cycles(n)), `now_raw` (int64_t (void
+        *engine): now) and the engine's."""
+        return <size_t>&add_raw, <size_t>&now_raw, <size_t><void*>self
 
     cdef void _add(self, int64_t n) noexcept nogil:
         self.cnt[N_EXTERNAL] += n * (1 if self.inorder else self.width)
@@ -391,6 +384,17 @@ cdef class TimingEngine:
         self.done = done
         if ins.flags & F_SERIAL:
             self.front = imax(self.front, done)
+
+cdef void add_raw(void *engine, int64_t n) noexcept:
+    """TimingEngine.add_cycles(n) (TimingEngine.raw_entry)."""
+    (<TimingEngine>engine)._add(n)
+
+
+cdef int64_t now_raw(void *engine) noexcept:
+    """TimingEngine.now (TimingEngine.raw_entry)."""
+    cdef TimingEngine e = <TimingEngine>engine
+    return e.end if e.inorder else e.retired
+
 
 def distinct_blocks(blocks):
     """(first, inverse) for a BLOCK_DTYPE array: the index of the first block with each distinct
