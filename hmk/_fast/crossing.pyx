@@ -13,8 +13,10 @@ and statistics:
     handler made with @charged: its own function, and the wrapper's charge of its work)
     -> CoreKernel.syscall's exit: Frames.release_code, _timer, _expire, reschedule, to_user
 
-Its `on_sync()` is Simulation._on_sync, and `time(blocks, events)` Simulation._time with a
-batch whose blocks are all known timed in one compiled step (hmk._fast.timing.BatchTimer).
+Its `interrupt(intno)` is Machine._on_interrupt (the machine's drain with these twins, and
+Simulation.syscall, for an SVC; any other exception it hands to the machine), `on_sync()`
+Simulation._on_sync, and `time(blocks, events)` Simulation._time with a batch whose blocks are
+all known timed in one compiled step (hmk._fast.timing.BatchTimer).
 
 It takes the common case: a Linux process's syscall, not a blocked call going on, with a
 handler, and no --strace. Everything else it leaves alone, having changed nothing (`syscall`
@@ -24,6 +26,7 @@ it hands to the reference methods that do them. tests/test_crossing.py runs whol
 ways and requires identical results.
 """
 
+cimport cython
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_Check, PyTuple_GET_ITEM
 
@@ -34,6 +37,9 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
     object generic_alloc "PyType_GenericAlloc"(void *t, Py_ssize_t n)
 
+from hmk.cpu.machine import EXCP_SWI, INLINE_BATCH
+from hmk.cpu.traps import OUT_OF_MEMORY
+from hmk.errors import OutOfMemory
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.errors import BLOCKED, OK
 from hmk.kernel.hmcalls import is_hm_call
@@ -94,10 +100,11 @@ cdef class Route:
     cdef bint shim_own, charged
 
 
+@cython.final
 cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
-    cdef object sim, batch, table, last_space, last_image, routes
+    cdef object sim, batch, table, last_space, last_image, routes, recorder
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
@@ -132,6 +139,9 @@ cdef class Crossing:
         self.rows, self.by_proc = self.shim._rows, self.shim.procmgr.by_proc
         self.spaces = self.shim.memmgr.spaces
         self.cpu, self.syscall_regs = self.machine.cpu, self.machine._syscall_regs
+        self.recorder = self.machine.recorder
+        if self.machine.on_sync != self.on_sync or self.machine.sink != self.time:
+            raise ValueError("Crossing: the machine's sync point and sink must be its own")
         self.native, self.hm_calls = self.shim.native, k.hm_calls
         self.dispatch_cycles = k.work_cycles(SHIM_COSTS["dispatch"])
         self.direct_cycles = k.work_cycles(DIRECT_CALL)
@@ -149,7 +159,42 @@ cdef class Crossing:
             b["ipc.cap_transfer"], b["ipc.block"], b["ipc.handoff"])
 
     # ---- the SVC -------------------------------------------------------------------------
-    def syscall(self, machine):
+    def interrupt(self, intno):
+        """Machine._on_interrupt."""
+        cdef object machine = self.machine
+        if intno != EXCP_SWI:
+            machine._on_interrupt(intno)
+            return
+        self._drain(machine)  # keep timing in program order: what ran before the SVC first
+        try:
+            if machine._pending is not None:
+                machine.sync()
+            if not self.syscall(machine):
+                self.sim.syscall(machine)  # (which tries the crossing first: no again)
+        except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
+            machine._error, machine._kind = f"out of memory: {e}", OUT_OF_MEMORY
+            machine.retryable = False  # the call may have done part of its work
+            self.cpu.emu_stop()
+        except Exception as e:  # unicorn's C frames cannot carry it: run() raises it
+            machine._bug = e
+            self.cpu.emu_stop()
+
+    cdef _drain(self, machine):
+        """Machine.drain, its sync point and sink being this crossing's."""
+        if machine._pending is not None:  # the buffer set the hooks switch to must be free
+            machine.sync()
+        self.on_sync()
+        if self.recorder.translations_crowded:
+            machine.flush_tlb()
+        blocks, events = self.recorder.take()
+        if not (len(blocks) or len(events)):
+            return
+        if machine._worker is not None and len(events) >= INLINE_BATCH:
+            machine._pending = machine._worker.submit(machine.sink, blocks, events)
+        else:
+            self.time(blocks, events)
+
+    cpdef bint syscall(self, machine) except -1:
         """Serve the SVC `machine` stopped at, as Simulation.syscall would; False (nothing
         done) when it is not the common case."""
         cdef tuple registers
@@ -419,7 +464,7 @@ cdef class Crossing:
         self.shim.to_user(machine)
 
     # ---- the timing side -----------------------------------------------------------------
-    def on_sync(self):
+    cpdef on_sync(self):
         """Simulation._on_sync."""
         cdef object k = self.kernel
         cdef object sim = self.sim
@@ -442,7 +487,7 @@ cdef class Crossing:
             return
         sim._check_limits()
 
-    def time(self, blocks, events):
+    cpdef time(self, blocks, events):
         """Simulation._time."""
         if self.batch is not None and self.batch.time(blocks, events):
             return

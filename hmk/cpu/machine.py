@@ -19,7 +19,9 @@ The kernel side is not here: the CPU traps into whatever object is passed as `tr
 so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
 batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
 batch before the current one has been consumed, `on_boundary(machine)` when a full buffer
-stopped the CPU between two blocks (where a timer interrupt can be taken).
+stopped the CPU between two blocks (where a timer interrupt can be taken). `interrupt(intno)`,
+if given, takes the CPU's exceptions in the machine's place: a compiled twin of its
+`_on_interrupt` (drain, sync, traps.syscall for an SVC; the rest it hands back to it).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class Machine:
         sink=None,
         on_sync=None,
         on_boundary=None,
+        interrupt=None,
         impl: str = "cython",
     ):
         if ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 4096:
@@ -150,7 +153,7 @@ class Machine:
             if status != 0:
                 raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
             self._handles.append(h)
-        self.cpu.on_interrupt(self._on_interrupt)
+        self.cpu.on_interrupt(self._on_interrupt if interrupt is None else interrupt)
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
         self.sink = sink

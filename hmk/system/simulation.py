@@ -269,6 +269,7 @@ class Simulation:
             sink=self._time if fast is None else fast.time,
             on_sync=self._on_sync if fast is None else fast.on_sync,
             on_boundary=self._on_boundary,
+            interrupt=None if fast is None else fast.interrupt,
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
