@@ -455,7 +455,8 @@ cdef class Crossing:
         if personality is not self.shim:
             personality.to_user(machine)
             return
-        task = self.by_proc.get(proc)
+        p = PyDict_GetItem(self.by_proc, proc)  # procmgr.task_of(proc)
+        task = <object>p if p != NULL else None
         if task is None or task.zombie:
             return
         signals = task.signals  # its next_signal(): one pending and not blocked
@@ -472,7 +473,8 @@ cdef class Crossing:
         k._clock_at_sync = self.clock.now()  # k.note_time()
         p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
         proc = (<object>p if p != NULL else None) or k.current
-        task = self.by_proc.get(proc) or sim.program_task  # procmgr.task_of(proc) or ...
+        p = PyDict_GetItem(self.by_proc, proc)  # procmgr.task_of(proc) or the program's
+        task = (<object>p if p != NULL else None) or sim.program_task
         space = self.spaces[task.proc]  # memmgr.space_of(task.proc)
         if space is not self.last_space:
             sim._batch_code, self.last_space = space.read, space
