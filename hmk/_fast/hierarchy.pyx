@@ -85,10 +85,19 @@ cdef struct Core:
 
 cdef class Engine
 
+cdef enum:
+    RAW_NOGIL = 4096  # events: run_raw releases the GIL for a batch at least this long
+
 
 cdef void run_raw(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept:
-    """Engine.run's timing of events [0, n) into out (Engine.raw_entry)."""
-    (<Engine>engine)._run(ev, out, 0, n)
+    """Engine.run's timing of events [0, n) into out (Engine.raw_entry); a long run of them
+    without the GIL, as run() does (a kernel path's few are not worth its hand-over)."""
+    cdef Engine e = <Engine>engine
+    if n < RAW_NOGIL:
+        e._run(ev, out, 0, n)
+        return
+    with nogil:
+        e._run(ev, out, 0, n)
 
 
 cdef inline int64_t* _p64(a):

@@ -491,6 +491,11 @@ cdef class BatchTimer:
             self.lat = <int*> _grown(self.lat, nev, sizeof(int))
             self.lat_cap = nev
         self.run_raw(self.hier, ev, self.lat, nev)
+        if nev < 4096:  # (a short batch is not worth handing the GIL over)
+            self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
+                             <const Row*> cnp.PyArray_DATA(rows),
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+            return True
         with nogil:
             self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
                              <const Row*> cnp.PyArray_DATA(rows),
