@@ -1,11 +1,13 @@
 """Collects the throughput of every hierarchy benchmark and prints it side by side at the end:
-the models per trace, hmk's ratio to pycachesim and what the TLB adds."""
+the models per trace, hmk's ratio to pycachesim and what the TLB adds; and the start-up table
+(test_startup_bench.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 _LOG = pytest.StashKey[dict]()
+_STARTUP = pytest.StashKey[list]()
 MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
 
 
@@ -15,7 +17,18 @@ def throughput_log(request) -> dict:
     return request.config.stash.setdefault(_LOG, {})
 
 
+@pytest.fixture
+def startup_log(request) -> list:
+    """The start-up table's lines."""
+    return request.config.stash.setdefault(_STARTUP, [])
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    startup = config.stash.get(_STARTUP, [])
+    if startup:
+        terminalreporter.section("start-up: wall time of a fresh process")
+        for line in startup:
+            terminalreporter.write_line(line)
     log = config.stash.get(_LOG, {})
     if not log:
         return

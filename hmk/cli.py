@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import json
 import math
 import os
@@ -30,7 +31,6 @@ import sys
 import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
-from hmk.hw.probe import format_size, latency_ladder
 from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
@@ -273,6 +273,8 @@ def cmd_rootfs(args: argparse.Namespace) -> int:
 
 
 def cmd_ladder(args: argparse.Namespace) -> int:
+    from hmk.hw.probe import format_size, latency_ladder  # noqa: PLC0415  (the hierarchy model)
+
     soc = profile.load_soc(args.name)
     print("\n".join(profile.describe_soc(soc, full=False)))
     print("\nModeled memory latency (a dependent pointer chase over a random order of each")
@@ -454,7 +456,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+EXTENSIONS = ("hmk.bench", "hmk.calibration.page", "hmk.paper.command", "hmk.fuzz.syscalls")
+"""Modules that add a command of their own (`add_parser(commands)`): bench, calibrate, paper,
+fuzz."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; when `command` (the first word of the command line) is one
+    of this module's own, the EXTENSIONS are not imported and their commands not added."""
     parser = argparse.ArgumentParser(
         prog="hmk",
         description="A cycle-level model of the HongMeng microkernel on ARMv8 hardware profiles.",
@@ -492,18 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fidelity.set_defaults(func=cmd_fidelity)
     fidelity.add_argument("--write", metavar="FILE.md", help="write the page instead of printing")
-    from hmk import bench  # noqa: PLC0415  (its model loads only when the suite runs)
-
-    bench.add_parser(commands)
-    from hmk.calibration import page as calibration  # noqa: PLC0415
-
-    calibration.add_parser(commands)
-    from hmk.paper import command as paper  # noqa: PLC0415  (the same: loads when it runs)
-
-    paper.add_parser(commands)
-    from hmk.fuzz import syscalls as fuzz  # noqa: PLC0415  (the same: loads when it runs)
-
-    fuzz.add_parser(commands)
+    if command not in OWN_COMMANDS:  # each loads its model only when its command runs
+        for name in EXTENSIONS:
+            importlib.import_module(name).add_parser(commands)
 
     rootfs = commands.add_parser(
         "rootfs",
@@ -590,8 +590,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OWN_COMMANDS = {"profiles", "systems", "syscalls", "fidelity", "rootfs", "run", "compare"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(next((w for w in words if not w.startswith("-")), None))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, usage errors

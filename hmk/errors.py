@@ -8,11 +8,8 @@ status 70, EX_SOFTWARE in BSD's sysexits.h) with a report file ready to attach.
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 import sys
-import tempfile
 import traceback
 
 EX_SOFTWARE = 70  # sysexits.h: "an internal software error has been detected"
@@ -51,6 +48,10 @@ def internal(error: BaseException, during: str = "the run") -> InternalError:
 def write_report(error: InternalError, parameters: dict, directory: str | None = None) -> str:
     """Write a bug report for `error` (what ran, with which parameters, the traceback, the
     host) and return its path."""
+    import datetime  # noqa: PLC0415  (a report is rare: these load only for one)
+    import platform  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
     from hmk import __version__  # noqa: PLC0415
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -2,8 +2,11 @@
 dynamically linked), and run under qemu-aarch64 for Linux's own answers."""
 
 import io
+import json
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -55,8 +58,30 @@ def loopback_output(program: str, *args: str) -> bytes:
 
 
 # the syscalls each guest program made in this session (file name -> names), for the check
-# that every implemented call is exercised (tests/test_syscall_coverage.py)
+# that every implemented call is exercised (tests/test_syscall_coverage.py); with parallel
+# workers (pytest-xdist) each also writes its own to a file the others read (made_anywhere)
 MADE: dict[str, set[str]] = {}
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+_SHARED = Path(tempfile.gettempdir()) / f"hmk-made-{_RUN}" if _RUN else None
+
+
+def _share_made() -> None:
+    if _SHARED is None:
+        return
+    _SHARED.mkdir(exist_ok=True)
+    mine = _SHARED / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+    temp = mine.with_suffix(".tmp")
+    temp.write_text(json.dumps({name: sorted(calls) for name, calls in MADE.items()}))
+    temp.replace(mine)
+
+
+def made_anywhere() -> dict[str, set[str]]:
+    """MADE, with what the other workers of this run have recorded so far."""
+    made = {name: set(calls) for name, calls in MADE.items()}
+    for shared in sorted(_SHARED.glob("*.json")) if _SHARED and _SHARED.is_dir() else ():
+        for name, calls in json.loads(shared.read_text()).items():
+            made.setdefault(name, set()).update(calls)
+    return made
 
 
 def run(program: str, *args: str, system: str = "hm-phone", **options):
@@ -69,6 +94,7 @@ def run(program: str, *args: str, system: str = "hm-phone", **options):
         program, list(args), system=system, out=out, err=io.BytesIO(), warnings=None, **options
     )
     MADE.setdefault(Path(program).name, set()).update(syscalls_made(result))
+    _share_made()
     return out.getvalue(), result
 
 

@@ -117,3 +117,26 @@ def test_pytest_benchmarks_run_once():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "6 passed" in run.stdout, run.stdout
+
+
+def test_startup_benchmarks_run_once(tmp_path):
+    """The start-up benchmarks' commands run: a round of the pytest-benchmark's (every command
+    once, after its untimed warm-up) and asv's ratio's commands."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "hmk_bench_startup", root / "benchmarks" / "test_startup_bench.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    startup = module.Startup(tmp_path)
+    startup.round()
+    assert [len(t) for t in startup.times.values()] == [1] * len(module.COMMANDS)
+    assert len(startup.table()) == 1 + len(module.COMMANDS)
+    spec = importlib.util.spec_from_file_location(
+        "hmk_asv_bench_startup", root / "asv_benchmarks" / "benchmarks" / "bench_startup.py"
+    )
+    asv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(asv)
+    asv.SCRATCH = tmp_path / "asv"
+    for name in ("dependencies", "hmk run hello"):
+        assert asv._run(name) > 0

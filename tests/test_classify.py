@@ -1,5 +1,6 @@
-"""hmk.cpu.classify: AArch64 instruction classes and register use, on hand-assembled words
-(checked against capstone's disassembly) and on real blocks compiled by gcc."""
+"""hmk.cpu.classify and hmk.cpu.decode: AArch64 instruction classes and register use, on
+hand-assembled words (checked against capstone's disassembly) and on real blocks compiled by
+gcc."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hmk.cpu import classify as C
+from hmk.cpu.decode import decode
 
 CS = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
 
@@ -49,7 +51,7 @@ WORDS = [
 def test_hand_assembled_words(word, text, cls, src, dst):
     insn = next(CS.disasm(code(word), 0))  # the encoding is what we think it is
     assert f"{insn.mnemonic} {insn.op_str}".strip() == text
-    got = C.decode(word)
+    got = decode(word)
     assert C.CLASSES[got.cls] == C.CLASSES[cls]
     assert set(got.src) - {C.NOREG} == src
     assert set(got.dst) == dst
@@ -69,24 +71,24 @@ def test_memory_events_and_kinds():
         (0x8B020020, 0, 0),  # add
     ]
     for word, flags, nev in cases:
-        got = C.decode(word)
+        got = decode(word)
         assert (got.flags & (C.READS | C.WRITES), got.nev) == (flags, nev), hex(word)
 
 
 def test_writeback_and_serializing():
-    assert C.decode(0xF8404C25).wb == 1  # ldr x5, [x1, #4]!
-    post = C.decode(0xF8408441)  # ldr x1, [x2], #8
+    assert decode(0xF8404C25).wb == 1  # ldr x5, [x1, #4]!
+    post = decode(0xF8408441)  # ldr x1, [x2], #8
     assert (post.wb, post.dst, post.src) == (2, (1,), (2,))
-    assert C.decode(0xA9BF7BFD).wb == C.SP
-    assert C.decode(0xF9400020).wb == C.NOREG
+    assert decode(0xA9BF7BFD).wb == C.SP
+    assert decode(0xF9400020).wb == C.NOREG
     for word in (0xD4000001, 0xD5033FDF):  # svc, isb
-        assert C.decode(word).flags & C.SERIAL
-    assert not C.decode(0xD5033BBF).flags & C.SERIAL  # dmb orders memory, does not drain
+        assert decode(word).flags & C.SERIAL
+    assert not decode(0xD5033BBF).flags & C.SERIAL  # dmb orders memory, does not drain
 
 
 @pytest.mark.parametrize("word", [0x00000000, 0xFFFFFFFF, 0x07000000])
 def test_undecodable_words_are_unknown(word):
-    assert C.decode(word).cls == C.UNKNOWN
+    assert decode(word).cls == C.UNKNOWN
 
 
 def test_a_block_summary():

@@ -4,6 +4,7 @@ file, and the errno execve answers, never a traceback."""
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import shutil
@@ -11,6 +12,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
@@ -20,11 +22,14 @@ from hmk.cpu.elf import (
     ELF_ET_DYN_BASE,
     PAGE_SIZE,
     ElfError,
+    ElfImage,
+    Symbol,
     dyn_load_bias,
     load_elf,
     parse_elf,
     parse_interpreter,
 )
+from hmk.workloads import bin_dir
 
 GCC = shutil.which("aarch64-linux-gnu-gcc")
 READELF = shutil.which("aarch64-linux-gnu-readelf") or shutil.which("readelf")
@@ -208,7 +213,8 @@ def test_static_pie_gets_the_fixed_bias(static_pie):
         by_name["main"].address
         == next(a for a, _, n in reference_func_symbols(static_pie) if n == "main") + image.bias
     )
-    assert vars(load_elf(static_pie)) == vars(image)  # deterministic
+    again = load_elf(static_pie)
+    assert again.symbols == image.symbols and vars(again) == vars(image)  # deterministic
 
 
 def test_dyn_load_bias_rules():
@@ -258,6 +264,26 @@ def test_script(tmp_path):
     path = tmp_path / "script.sh"
     path.write_text("#!/bin/sh\necho hi\n")
     assert refused(path).startswith("a script (starts with #!), not an ELF executable")
+
+
+@pytest.mark.parametrize(
+    "offset, value, reason",
+    [
+        (18, 3, "not an AArch64 ELF (machine EM_386)"),
+        (18, 168, "not an AArch64 ELF (machine EM_ECOG1X)"),  # two names: the last, as pyelftools
+        (16, 0, "not an executable (e_type ET_NONE)"),
+        (16, 0xFF00, "not an executable (e_type ET_LOPROC)"),
+        (16, 5, "not an executable (e_type 5)"),
+    ],
+)
+def test_machines_and_types_are_named_as_pyelftools_names_them(offset, value, reason):
+    data = bytearray(Path(bin_dir() / "hello").read_bytes())
+    data[offset : offset + 2] = struct.pack("<H", value)
+    with pytest.raises(ElfError) as info:
+        parse_elf(bytes(data), "p")
+    assert info.value.reason == reason
+    if offset == 18:  # what pyelftools calls it
+        assert reason.endswith(f"(machine {ELFFile(io.BytesIO(data)).header['e_machine']})")
 
 
 def test_host_binary_bin_ls():
@@ -506,6 +532,85 @@ def test_corrupt_files_never_escape_as_other_exceptions(static_exe, edits, cut):
     if cut is not None:
         data = data[:cut]
     try:
-        parse_elf(bytes(data), "fuzz")
+        parse_elf(bytes(data), "fuzz").symbols  # noqa: B018  (decoded on first use)
     except ElfError as e:
         assert str(e).startswith("fuzz: ") and "\n" not in str(e)
+
+
+# --- symbols: decoded on first use, as pyelftools reads them ----------------------------------
+
+
+def elf_files(*paths: Path) -> list[Path]:
+    return [
+        p for p in paths if p.is_file() and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF"
+    ]
+
+
+WITH_SYMBOLS = elf_files(*sorted(bin_dir().rglob("*")), *sorted(LOADER.parent.glob("*.so*")))
+
+
+@pytest.mark.parametrize("path", WITH_SYMBOLS, ids=lambda p: p.name)
+def test_symbols_as_pyelftools_reads_them(path):
+    """Every named, defined FUNC symbol of every symbol table, with duplicates, sorted: the
+    bundled programs (static, gcc's output) and the cross toolchain's libraries."""
+    image = load_elf(path)
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        expected = sorted(
+            (s["st_value"], s["st_size"], s.name)
+            for table in elf.iter_sections("SHT_SYMTAB")
+            for s in table.iter_symbols()
+            if s["st_info"]["type"] == "STT_FUNC" and s["st_shndx"] != "SHN_UNDEF" and s.name
+        )
+    assert [(s.address - image.bias, s.size, s.name) for s in image.symbols] == expected
+
+
+def reader_before(tables, bias: int) -> tuple[Symbol, ...]:
+    """How hmk.cpu.elf decoded symbol tables before it did so with numpy: symbol by symbol."""
+    out = []
+    for entries, names in tables:
+        table = np.frombuffer(entries, SYM)
+        funcs = table[((table["info"] & 0xF) == 2) & (table["shndx"] != 0)]
+        for start, value, extent in zip(funcs["name"], funcs["value"], funcs["size"], strict=True):
+            end = names.find(b"\0", start)
+            name = names[start : end if end >= 0 else len(names)].decode("latin-1")
+            if name:
+                out.append(Symbol(int(value) + bias, int(extent), name))
+    return tuple(sorted(out))
+
+
+SYM = np.dtype(
+    [("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2")]
+    + [("value", "<u8"), ("size", "<u8")]
+)
+SYMBOL_ROWS = st.lists(
+    st.tuples(
+        st.integers(0, 80),  # st_name: inside the strings, at their end, past it
+        st.sampled_from([0x02, 0x12, 0x22, 0x01, 0x11, 0x1A]),  # FUNC or not, any binding
+        st.sampled_from([0, 1, 0xFFF1]),  # undefined, a section, SHN_ABS
+        st.integers(0, (1 << 64) - 1),
+        st.integers(0, (1 << 64) - 1),
+    ),
+    max_size=24,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tables=st.lists(st.tuples(SYMBOL_ROWS, st.binary(max_size=64)), max_size=3),
+    bias=st.sampled_from([0, 0xAAAA_AAAA_0000]),
+)
+def test_symbols_decode_as_before(tables, bias):
+    """Names without a NUL, past the strings, empty; aliases, undefined and non-FUNC symbols;
+    several tables: the same symbols as the reader before."""
+    raw = tuple(
+        (np.array([(n, i, 0, x, v, z) for n, i, x, v, z in rows], SYM).tobytes(), strings)
+        for rows, strings in tables
+    )
+    image = ElfImage(
+        path="prog", elf_type="ET_DYN", bias=bias, entry=0, segments=(), phdr_vaddr=0,
+        phnum=1, phentsize=56, brk=0, symbol_tables=raw,
+    )  # fmt: skip
+    assert image.symbols == reader_before(raw, bias)
+    moved = image.rebased(bias + 0x10000)
+    assert moved.symbols == reader_before(raw, bias + 0x10000)

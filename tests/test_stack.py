@@ -78,7 +78,7 @@ RANDOM16 = bytes(range(0xA0, 0xB0))
 def fake_image(**kw) -> ElfImage:
     values = dict(
         path="prog", elf_type="ET_EXEC", bias=0, entry=0x400580, segments=(),
-        phdr_vaddr=0x400040, phnum=6, phentsize=56, brk=0x4A8000, symbols=(),
+        phdr_vaddr=0x400040, phnum=6, phentsize=56, brk=0x4A8000,
     )  # fmt: skip
     values.update(kw)
     return ElfImage(**values)

@@ -1,291 +1,42 @@
 """Instruction classes of executed AArch64 blocks, for the timing model (docs/timing-model.md).
 
-A block's bytes are decoded once (capstone) into one 16-byte record per instruction
-(`INSN_DTYPE`): its class, which registers it reads and writes, how many memory events of
-which kind it makes, and flags. `BlockTable` keeps the records of every block seen, keyed by
-address and bytes, in numpy arrays that both timing-model implementations read.
+A block's bytes are decoded once (capstone, hmk.cpu.decode) into one 16-byte record per
+instruction (`INSN_DTYPE`): its class, which registers it reads and writes, how many memory
+events of which kind it makes, and flags. The records depend on the block's bytes alone, not
+on its address, so they can be kept across runs (hmk.cpu.blockcache). `BlockTable` keeps the
+records of every block seen, keyed by address and bytes, in numpy arrays that both
+timing-model implementations read. The classes, flags, register numbers and record layouts
+are hmk.cpu.records' (every name of it is reachable here too).
 
-Registers are numbered 0-30 (x0-x30, w0-w30), 31 (sp), 32-63 (v0-v31 in any of their b/h/s/d/q
-views) and 64 (the NZCV flags); xzr/wzr are no register. Bytes capstone cannot decode are one
-"unknown" instruction per word, timed like an integer operation; classification never raises.
+Bytes capstone cannot decode are one "unknown" instruction per word, timed like an integer
+operation; classification never raises.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-import capstone
 import numpy as np
-from capstone import arm64
 
-CLASSES = (
-    "int",  # integer ALU, moves, address generation, prefetch hints, nop
-    "mul",  # integer multiply (and multiply-accumulate, multiply-high)
-    "div",  # integer divide
-    "load",  # loads, load-exclusive, atomics that return a value, SIMD structure loads
-    "store",  # stores, store-exclusive, atomics that return nothing
-    "load_pair",  # LDP, LDNP, LDPSW, LDXP, LDAXP
-    "store_pair",  # STP, STNP, STXP, STLXP
-    "fp",  # FP and Advanced SIMD data processing
-    "fp_div",  # FP divide and square root (scalar and vector)
-    "branch_cond",  # B.cond, CBZ/CBNZ, TBZ/TBNZ
-    "branch",  # B (direct, unconditional)
-    "branch_indirect",  # BR (and its pointer-authenticating forms)
-    "call",  # BL
-    "call_indirect",  # BLR
-    "return",  # RET
-    "system",  # SVC, MRS/MSR, barriers, cache and TLB maintenance, ERET, WFI, ...
-    "unknown",  # bytes capstone does not decode; cost like "int"
-)
-(
-    INT,
-    MUL,
-    DIV,
+from hmk.cpu.records import *  # noqa: F403  (the records' names, known here too)
+from hmk.cpu.records import (
+    BLOCKINFO_DTYPE,
+    CLASSES,
+    INSN_DTYPE,
     LOAD,
-    STORE,
     LOAD_PAIR,
-    STORE_PAIR,
-    FP,
-    FP_DIV,
-    BRANCH_COND,
-    BRANCH,
-    BRANCH_INDIRECT,
-    CALL,
-    CALL_INDIRECT,
-    RETURN,
-    SYSTEM,
+    LOAD_USE,
+    MAX_DST,
+    MAX_SRC,
+    NCLASSES,
+    NOREG,
+    READS,
+    T_NONE,
+    TERM_OF_CLASS,
+    TERMS,
     UNKNOWN,
-) = range(len(CLASSES))
-NCLASSES = len(CLASSES)
-
-# The kind of a block's terminating branch (what the branch predictor sees).
-TERMS = ("none", "cond", "uncond", "indirect", "call", "call_indirect", "return")
-T_NONE, T_COND, T_UNCOND, T_INDIRECT, T_CALL, T_CALL_INDIRECT, T_RETURN = range(len(TERMS))
-TERM_OF_CLASS = {
-    BRANCH_COND: T_COND,
-    BRANCH: T_UNCOND,
-    BRANCH_INDIRECT: T_INDIRECT,
-    CALL: T_CALL,
-    CALL_INDIRECT: T_CALL_INDIRECT,
-    RETURN: T_RETURN,
-}
-
-# flags
-READS = 1  # takes read events (a load, or an atomic)
-WRITES = 2  # takes write events (a store, an atomic, DC ZVA)
-LOAD_USE = 4  # a load whose result the next instruction reads
-SERIAL = 8  # serializing: ISB, DSB, SVC, ERET, ...
-ALL_EVENTS = 255  # `nev` of an instruction that takes every event of its kind that follows
-
-SP, V0, NZCV, NREGS, NOREG = 31, 32, 64, 65, 255
-MAX_SRC, MAX_DST = 6, 4
-
-INSN_DTYPE = np.dtype(
-    [
-        ("cls", "u1"),
-        ("flags", "u1"),
-        ("nev", "u1"),  # memory events it makes (an estimate; see docs/timing-model.md)
-        ("nsrc", "u1"),
-        ("ndst", "u1"),
-        ("wb", "u1"),  # base register written back by a pre/post-indexed access, or NOREG
-        ("src", "u1", (MAX_SRC,)),
-        ("dst", "u1", (MAX_DST,)),
-    ]
+    WRITES,
 )
-BLOCKINFO_DTYPE = np.dtype(
-    [
-        ("insn_start", "<u4"),  # index of its first record in BlockTable.insns
-        ("ninsn", "<u4"),
-        ("last_mem", "<i4"),  # index in the block of its last memory instruction, or -1
-        ("term", "u1"),
-        ("pad", "u1", (3,)),
-    ]
-)
-assert INSN_DTYPE.itemsize == 16 and BLOCKINFO_DTYPE.itemsize == 16
-
-_BRANCHES = {
-    "b": BRANCH,
-    "bl": CALL,
-    "br": BRANCH_INDIRECT,
-    "blr": CALL_INDIRECT,
-    "ret": RETURN,
-    **dict.fromkeys(("cbz", "cbnz", "tbz", "tbnz"), BRANCH_COND),
-    **dict.fromkeys(("braa", "brab", "braaz", "brabz"), BRANCH_INDIRECT),
-    **dict.fromkeys(("blraa", "blrab", "blraaz", "blrabz"), CALL_INDIRECT),
-    **dict.fromkeys(("retaa", "retab"), RETURN),
-}
-_SERIAL = {"isb", "dsb", "sb", "svc", "hvc", "smc", "brk", "hlt", "eret", "eretaa", "eretab"}
-_SERIAL |= {"wfi", "wfe"}
-_SYSTEM = _SERIAL | {"mrs", "msr", "sys", "sysl", "dc", "ic", "tlbi", "at", "dmb", "clrex"}
-_SYSTEM |= {"sev", "sevl", "ssbb", "pssbb", "dcps1", "dcps2", "dcps3", "drps"}
-_MUL = {"mul", "madd", "msub", "mneg", "smull", "umull", "smaddl", "umaddl", "smsubl"}
-_MUL |= {"umsubl", "smnegl", "umnegl", "smulh", "umulh"}
-_DIV = {"sdiv", "udiv"}
-_PAIRS = {"ldp", "ldnp", "ldpsw", "ldxp", "ldaxp", "stp", "stnp", "stxp", "stlxp", "stgp"}
-_COMPARES = {"cmp", "cmn", "tst", "ccmp", "ccmn", "fcmp", "fcmpe", "fccmp", "fccmpe"}
-_READ_FLAGS = {"adc", "adcs", "sbc", "sbcs", "ngc", "ngcs"}
-_ACCUMULATE = {"movk", "bfi", "bfxil", "bfm", "bfc", "mla", "mls", "fmla", "fmls", "ins"}
-_ACCUMULATE |= {"sli", "sri", "tbx", "bsl", "bit", "bif", "sqrdmlah", "sqrdmlsh"}
-_ATOMIC_OPS = r"(add|clr|eor|set|smax|smin|umax|umin)"
-_ATOMIC_LOAD = re.compile(rf"^(ld{_ATOMIC_OPS}|swp|cas)")
-_ATOMIC_STORE = re.compile(rf"^st{_ATOMIC_OPS}")
-_STRUCTURE = re.compile(r"^(ld|st)[234]$")  # multi- or single-structure, element by element
-_REPLICATE = re.compile(r"^ld[1-4]r$")  # load one element and replicate it to every lane
-_LANE_BYTES = {"B": 1, "H": 2, "S": 4, "D": 8, "Q": 16}
-_VAS = {  # capstone vector arrangement -> (lanes, bytes per lane)
-    getattr(arm64, name): (int(m[1]), _LANE_BYTES[m[2]])
-    for name in dir(arm64)
-    if (m := re.fullmatch(r"ARM64_VAS_(\d+)([BHSDQ])", name))
-}
-
-_CS = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
-_CS.detail = True
-_REG_CODES: dict[int, int] = {}
-
-
-def reg_code(cs_reg: int) -> int:
-    """hmk's register number (see the module docstring) of a capstone register, or NOREG."""
-    code = _REG_CODES.get(cs_reg)
-    if code is None:
-        name = _CS.reg_name(cs_reg) or ""
-        m = re.fullmatch(r"([xwbhsdqv])(\d+)", name)
-        if m:
-            code = int(m[2]) + (0 if m[1] in "xw" else V0)
-        else:
-            code = {"sp": SP, "wsp": SP, "fp": 29, "lr": 30, "nzcv": NZCV}.get(name, NOREG)
-        _REG_CODES[cs_reg] = code
-    return code
-
-
-@dataclass(frozen=True)
-class Insn:
-    """One decoded instruction (a row of INSN_DTYPE, as Python values)."""
-
-    cls: int
-    flags: int = 0
-    nev: int = 0
-    src: tuple[int, ...] = ()
-    dst: tuple[int, ...] = ()
-    wb: int = NOREG
-
-
-UNKNOWN_INSN = Insn(UNKNOWN)
-
-
-def _events_of(mnemonic: str, data_ops) -> int:
-    """How many memory events unicorn (qemu) records for a load or store: one per scalar or
-    64-bit register, two per 128-bit register, one per element for LD2-LD4/ST2-ST4."""
-    n = 0
-    for op in data_ops:
-        lanes, lane_bytes = _VAS.get(op.vas, (1, 0))
-        if op.vector_index >= 0 or _REPLICATE.match(mnemonic):  # one lane
-            n += 1
-        elif _STRUCTURE.match(mnemonic) and lane_bytes:
-            n += lanes
-        elif lanes * lane_bytes == 16 or _CS.reg_name(op.reg).startswith("q"):
-            n += 2
-        else:
-            n += 1
-    return min(n, ALL_EVENTS - 1)
-
-
-def _memory(insn, m: str, mem) -> Insn:
-    """A load, a store or an atomic (it has a memory operand)."""
-    base = reg_code(mem.mem.base)
-    index = reg_code(mem.mem.index) if mem.mem.index else NOREG
-    addr = [r for r in (base, index) if r != NOREG]
-    at = list(insn.operands).index(mem)
-    data = [op for op in insn.operands[:at] if op.type == arm64.ARM64_OP_REG]
-    after = [reg_code(op.reg) for op in insn.operands[at + 1 :] if op.type == arm64.ARM64_OP_REG]
-    codes = [reg_code(op.reg) for op in data]
-    wb = base if insn.writeback else NOREG
-    pair = m in _PAIRS
-    if _ATOMIC_LOAD.match(m):  # ldadd/swp xs, xt: xs in, xt out; cas xs, xt: xs in and out
-        half = len(codes) // 2
-        if m.startswith("cas"):
-            src, dst = codes, codes[:half]
-        else:
-            src, dst = codes[:half], codes[half:]
-        nev = 4 if m.startswith("casp") else 2
-        return Insn(LOAD, READS | WRITES, nev, tuple(src + addr), tuple(dst), wb)
-    if _ATOMIC_STORE.match(m):
-        return Insn(STORE, READS | WRITES, 2, tuple(codes + addr), (), wb)
-    nev = _events_of(m, data)
-    if m.startswith("ld"):
-        return Insn(LOAD_PAIR if pair else LOAD, READS, nev, tuple(addr + after), tuple(codes), wb)
-    status = ()
-    if re.match(r"^st(l?x)", m):  # store-exclusive: the first register is the status result
-        status, codes = tuple(codes[:1]), codes[1:]
-    cls = STORE_PAIR if pair else STORE
-    return Insn(cls, WRITES, nev, tuple(codes + addr + after), status, wb)
-
-
-def _branch(insn, m: str, cls: int, regs) -> Insn:
-    src = [reg_code(op.reg) for op in regs]
-    if cls == BRANCH_COND and m.startswith("b"):
-        src.append(NZCV)
-    if cls == RETURN and not src:
-        src = [30]
-    dst = (30,) if cls in (CALL, CALL_INDIRECT) else ()
-    return Insn(cls, 0, 0, tuple(src), dst)
-
-
-def _system(insn, m: str, regs) -> Insn:
-    codes = [reg_code(op.reg) for op in regs]
-    flags = SERIAL if m in _SERIAL else 0
-    if m == "mrs":
-        return Insn(SYSTEM, flags, 0, (), tuple(codes[:1]))
-    if m == "dc" and "zva" in insn.op_str:  # zeroes a line: unicorn records byte writes
-        return Insn(SYSTEM, flags | WRITES, ALL_EVENTS, tuple(codes))
-    return Insn(SYSTEM, flags, 0, tuple(codes))
-
-
-def _data(insn, m: str, regs) -> Insn:
-    """Integer, multiply/divide and FP/SIMD data processing."""
-    codes = [reg_code(op.reg) for op in regs]
-    vector = any(V0 <= c < NZCV for c in codes) or m[0] == "f" or m.endswith("cvtf")
-    if vector:
-        cls = FP_DIV if m.startswith(("fdiv", "fsqrt")) else FP
-    else:
-        cls = MUL if m in _MUL else DIV if m in _DIV else INT
-    if m in _COMPARES or not codes:
-        src, dst = codes, []
-    else:
-        src, dst = codes[1:], codes[:1]
-        if m in _ACCUMULATE or (regs and regs[0].vector_index >= 0):
-            src = codes  # the destination is also read (partial write or accumulator)
-    if insn.cc not in (arm64.ARM64_CC_INVALID, arm64.ARM64_CC_AL) or m in _READ_FLAGS:
-        src = [*src, NZCV]
-    if insn.update_flags:
-        dst = [*dst, NZCV]
-    return Insn(cls, 0, 0, tuple(src), tuple(dst))
-
-
-def decode(word: int | bytes, addr: int = 0) -> Insn:
-    """The class and register use of one instruction (4 bytes, or a little-endian u32)."""
-    code = word.to_bytes(4, "little") if isinstance(word, int) else bytes(word)
-    try:
-        insn = next(_CS.disasm(code, addr, 1), None)
-        if insn is None:
-            return UNKNOWN_INSN
-        m = insn.mnemonic
-        if m == "udf":  # permanently undefined
-            return UNKNOWN_INSN
-        regs = [op for op in insn.operands if op.type == arm64.ARM64_OP_REG]
-        mems = [op for op in insn.operands if op.type == arm64.ARM64_OP_MEM]
-        if m in _BRANCHES or m.startswith(("b.", "bc.")):
-            return _branch(insn, m, _BRANCHES.get(m, BRANCH_COND), regs)
-        if m in _SYSTEM:
-            return _system(insn, m, regs)
-        if mems and not m.startswith("prf"):
-            return _memory(insn, m, mems[0])
-        if mems:  # a prefetch: reads its address registers, makes no event in unicorn
-            base = [reg_code(mems[0].mem.base)]
-            return Insn(INT, 0, 0, tuple(r for r in base if r != NOREG))
-        return _data(insn, m, regs)
-    except Exception:  # a capstone corner we do not understand: time it like an integer op
-        return UNKNOWN_INSN
 
 
 def _clean(regs) -> tuple[int, ...]:
@@ -321,13 +72,15 @@ class BlockInfo:
 
     @property
     def last_mem(self) -> int:
-        mem = np.flatnonzero(self.insns["flags"] & (READS | WRITES))
-        return int(mem[-1]) if len(mem) else -1
+        flags = self.insns["flags"].tobytes()  # a short block: faster than numpy's search
+        return next((i for i in range(len(flags) - 1, -1, -1) if flags[i] & (READS | WRITES)), -1)
 
 
 def classify_block(code: bytes, addr: int = 0) -> BlockInfo:
     """Decode a block's bytes into INSN_DTYPE records (one per 4 bytes; a trailing partial word is
     one unknown instruction) and its summary. Never raises on bad bytes."""
+    from hmk.cpu.decode import decode  # noqa: PLC0415  (capstone loads when a block needs it)
+
     code = bytes(code)
     decoded = [decode(code[i : i + 4], addr + i) for i in range(0, len(code), 4)]
     recs = np.zeros(len(decoded), INSN_DTYPE)
@@ -347,15 +100,21 @@ def classify_block(code: bytes, addr: int = 0) -> BlockInfo:
             src + (0,) * (MAX_SRC - len(src)),
             dst + (0,) * (MAX_DST - len(dst)),
         )
-    term = TERM_OF_CLASS.get(decoded[-1].cls, T_NONE) if decoded else T_NONE
-    return BlockInfo(addr, len(code), recs, TERMS[term])
+    return BlockInfo(addr, len(code), recs, term_of(recs))
+
+
+def term_of(recs: np.ndarray) -> str:
+    """The kind of the branch that ends a block of these records (one of TERMS)."""
+    return TERMS[TERM_OF_CLASS.get(int(recs["cls"][-1]), T_NONE) if len(recs) else T_NONE]
 
 
 class BlockTable:
     """Every block classified so far, keyed by (address, bytes), in arrays the timing models
-    read: `rows` (BLOCKINFO_DTYPE, one per block id) and `insns` (INSN_DTYPE, all records)."""
+    read: `rows` (BLOCKINFO_DTYPE, one per block id) and `insns` (INSN_DTYPE, all records).
+    `cache` (an hmk.cpu.blockcache.BlockCache, or None) holds records made before, by bytes."""
 
-    def __init__(self):
+    def __init__(self, cache=None):
+        self.cache = cache
         self._rows = np.zeros(256, BLOCKINFO_DTYPE)
         self._insns = np.zeros(4096, INSN_DTYPE)
         self._n = self._ni = 0
@@ -391,10 +150,20 @@ class BlockTable:
                 recs["cls"], recs["wb"] = UNKNOWN, NOREG
                 info = BlockInfo(key[0], size, recs, "none")
             else:
-                info = classify_block(key[1], key[0])
+                info = self._classified(key[0], key[1])
             block_id = self._ids[key] = self._append(info)
         self._last[(key[0], size)] = block_id
         return block_id
+
+    def _classified(self, addr: int, code: bytes) -> BlockInfo:
+        if self.cache is None:
+            return classify_block(code, addr)
+        recs = self.cache.get(code)
+        if recs is None:
+            info = classify_block(code, addr)
+            self.cache.put(code, info.insns)
+            return info
+        return BlockInfo(addr, len(code), recs, term_of(recs))
 
     def _append(self, info: BlockInfo) -> int:
         n = info.ninsn
@@ -402,7 +171,8 @@ class BlockTable:
             self._insns = np.concatenate([self._insns, np.zeros_like(self._insns)])
         if self._n == len(self._rows):
             self._rows = np.concatenate([self._rows, np.zeros_like(self._rows)])
-        self._insns[self._ni : self._ni + n] = info.insns
+        start, end = INSN_DTYPE.itemsize * self._ni, INSN_DTYPE.itemsize * (self._ni + n)
+        self._insns.view(np.uint8)[start:end] = info.insns.view(np.uint8)  # faster than by record
         self._rows[self._n] = (self._ni, n, info.last_mem, TERMS.index(info.term), 0)
         self._ni += n
         self._info.append(info)
@@ -434,6 +204,8 @@ class BlockTable:
         """The blocks that follow are program image `image`'s (any hashable key): what was
         read at an address in one program says nothing of another's code there."""
         self._known = self._known_by.setdefault(image, {})
+        if self.cache is not None:
+            self.cache.use(image)
 
     def forget(self, pages=None) -> None:
         """Code may have changed (pages unmapped, remapped or written; a new program): read

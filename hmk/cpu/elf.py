@@ -4,7 +4,8 @@
 segments with their permissions and file bytes (the rest of each segment up to ``memsz`` is
 .bss, zero-filled by whoever maps it), the entry point, where the program headers sit in memory
 (for AT_PHDR), the initial program break, the interpreter a dynamically linked program names
-(PT_INTERP) and the FUNC symbols. Nothing is mapped here: placing the segments in simulated
+(PT_INTERP) and the FUNC symbols (their tables read with the file, decoded only when names
+are asked for: a flame graph's). Nothing is mapped here: placing the segments in simulated
 memory, and finding the interpreter in the guest's file system, is the kernel side's job.
 
 Accepted: ELF64, little-endian, EM_AARCH64, ET_EXEC (a ``-static`` program, or a dynamically
@@ -12,7 +13,8 @@ linked one at fixed addresses) and ET_DYN (a ``-static-pie`` program, a PIE, or 
 such as ld-linux-aarch64.so.1), loaded at a fixed bias (:func:`dyn_load_bias`; an interpreter is
 moved to where the kernel side places it, :meth:`ElfImage.rebased`). Anything else raises
 :class:`ElfError`, whose ``str`` is one line, ``<file>: <reason>``, and whose ``errno`` names
-what execve answers for it; pyelftools' own exceptions never escape.
+what execve answers for it. The headers are read with ``struct`` (pyelftools only names an
+unknown machine or type in an error).
 
 The order of the checks follows Linux where Linux has one: the ELF magic, then the machine
 (``elf_check_arch``), then the type, then the program headers, then PT_INTERP, then the PT_LOADs,
@@ -43,13 +45,13 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from io import BytesIO
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from elftools.elf.elffile import ELFFile
 
 from hmk.hw.pagetable import PAGE_SIZE, VA_LIMIT
 
@@ -76,9 +78,17 @@ MAX_PHDR_BYTES = 65536  # Linux: e_phnum * sizeof(Elf64_Phdr) may not exceed 64 
 PATH_MAX = 4096  # Linux: a PT_INTERP path longer than this is refused (ENOEXEC)
 EM_AARCH64 = 183
 PF_X, PF_W, PF_R = 1, 2, 4
+ET_REL, ET_EXEC, ET_DYN, ET_CORE = 1, 2, 3, 4
+PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
 SHT_NULL, SHT_SYMTAB, SHT_NOBITS = 0, 2, 8
 STT_FUNC = 2
 SYM_SIZE = 24  # sizeof(Elf64_Sym)
+# Elf64_Ehdr after e_ident: type, machine, version, entry, phoff, shoff, flags, ehsize,
+# phentsize, phnum, shentsize, shnum, shstrndx
+_EHDR = struct.Struct("<HHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")  # Elf64_Phdr
+_PHDR_FIELDS = ("p_type", "p_flags", "p_offset", "p_vaddr", "p_paddr", "p_filesz", "p_memsz")
+_PHDR_FIELDS += ("p_align",)
 # Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = np.dtype(
@@ -170,12 +180,18 @@ class ElfImage:
     phnum: int  # e_phnum (AT_PHNUM)
     phentsize: int  # e_phentsize (AT_PHENT); always 56
     brk: int  # initial program break: the end of the highest PT_LOAD, page-aligned up
-    symbols: tuple[Symbol, ...] = field(repr=False)  # FUNC symbols sorted by address
     interp: bytes | None = None  # PT_INTERP: the interpreter's path (None: a static program)
-    _addresses: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    # the file's symbol tables as read, each (.symtab's bytes, its string table's bytes)
+    symbol_tables: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_addresses", tuple(s.address for s in self.symbols))
+    @cached_property
+    def symbols(self) -> tuple[Symbol, ...]:
+        """The FUNC symbols, sorted by address (then size and name); decoded on first use."""
+        return _func_symbols(self.symbol_tables, self.bias)
+
+    @cached_property
+    def _addresses(self) -> tuple[int, ...]:
+        return tuple(s.address for s in self.symbols)
 
     def rebased(self, bias: int) -> ElfImage:
         """This image loaded at `bias` instead (an ET_DYN interpreter placed in the mmap
@@ -190,7 +206,6 @@ class ElfImage:
             segments=tuple(replace(s, vaddr=s.vaddr + delta) for s in self.segments),
             phdr_vaddr=self.phdr_vaddr + delta,
             brk=self.brk + delta,
-            symbols=tuple(Symbol(s.address + delta, s.size, s.name) for s in self.symbols),
         )
 
     @property
@@ -289,26 +304,19 @@ def _parse(file: _File, name: str) -> ElfImage:
     if size < EHDR_SIZE:
         raise fail(f"truncated: the ELF header is cut short ({size} of {EHDR_SIZE} bytes)")
 
-    try:
-        elf = ELFFile(file.stream)
-        hdr = elf.header
-        machine, etype = hdr["e_machine"], hdr["e_type"]
-        phoff, phnum, phentsize = hdr["e_phoff"], hdr["e_phnum"], hdr["e_phentsize"]
-        shoff, shentsize, entry = hdr["e_shoff"], hdr["e_shentsize"], hdr["e_entry"]
-        shnum = hdr["e_shnum"]
-    except Exception as e:  # pyelftools raises several types; none may escape
-        raise fail(f"malformed ELF header ({_one_line(e)})") from None
+    etype, machine, _, entry, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, _ = (
+        _EHDR.unpack_from(data, 16)
+    )
 
     # --- machine, then type (elf_check_arch comes first in Linux) -------------------------
-    if machine != "EM_AARCH64":
-        shown = machine if isinstance(machine, str) else f"{machine:#x}"
-        raise fail(f"not an AArch64 ELF (machine {shown})")
-    if etype == "ET_REL":
+    if machine != EM_AARCH64:
+        raise fail(f"not an AArch64 ELF (machine {_enum_name('E_MACHINE', machine, '#x')})")
+    if etype == ET_REL:
         raise fail("a relocatable object file (ET_REL), not an executable; link it first")
-    if etype == "ET_CORE":
+    if etype == ET_CORE:
         raise fail("a core dump (ET_CORE), not an executable")
-    if etype not in ("ET_EXEC", "ET_DYN"):
-        raise fail(f"not an executable (e_type {etype})")
+    if etype not in (ET_EXEC, ET_DYN):
+        raise fail(f"not an executable (e_type {_enum_name('E_TYPE', etype, 'd')})")
 
     # --- program header table -------------------------------------------------------------
     if phnum == 0:
@@ -317,26 +325,21 @@ def _parse(file: _File, name: str) -> ElfImage:
         raise fail(f"e_phentsize is {phentsize}, not the {PHDR_SIZE} bytes of an ELF64 phdr")
     if phnum * PHDR_SIZE > MAX_PHDR_BYTES:
         raise fail(f"too many program headers ({phnum}; Linux takes at most 1170)")
-    need("the program header table", phoff, phnum * PHDR_SIZE)
-
-    # --- program headers --------------------------------------------------------------------
-    try:
-        phdrs = [elf.get_segment(i).header for i in range(phnum)]
-    except Exception as e:
-        raise fail(f"malformed program header table ({_one_line(e)})") from None
+    table = read(phoff, phnum * PHDR_SIZE, "the program header table")
+    phdrs = [dict(zip(_PHDR_FIELDS, ph, strict=True)) for ph in _PHDR.iter_unpack(table)]
 
     interp = None
     for i, ph in enumerate(phdrs):
-        if ph["p_type"] == "PT_INTERP":  # Linux reads the first one only
+        if ph["p_type"] == PT_INTERP:  # Linux reads the first one only
             interp = _interp_path(file, i, ph, name)
             break
 
-    loads = [(i, ph) for i, ph in enumerate(phdrs) if ph["p_type"] == "PT_LOAD"]
+    loads = [(i, ph) for i, ph in enumerate(phdrs) if ph["p_type"] == PT_LOAD]
     if not loads:
         raise fail("no PT_LOAD segment, nothing to load")
 
     bias = 0
-    if etype == "ET_DYN":
+    if etype == ET_DYN:
         bias = dyn_load_bias([(ph["p_vaddr"], ph["p_align"]) for _, ph in loads])
 
     segments = []
@@ -404,7 +407,7 @@ def _parse(file: _File, name: str) -> ElfImage:
     # --- AT_PHDR: PT_PHDR if present, else the first PT_LOAD whose file bytes hold e_phoff --
     phdr_vaddr = None
     for ph in phdrs:
-        if ph["p_type"] == "PT_PHDR":
+        if ph["p_type"] == PT_PHDR:
             phdr_vaddr = ph["p_vaddr"] + bias
             break
     if phdr_vaddr is None:
@@ -417,7 +420,7 @@ def _parse(file: _File, name: str) -> ElfImage:
 
     return ElfImage(
         path=name,
-        elf_type=etype,
+        elf_type="ET_DYN" if etype == ET_DYN else "ET_EXEC",
         bias=bias,
         entry=entry + bias,
         segments=tuple(segments),
@@ -425,7 +428,7 @@ def _parse(file: _File, name: str) -> ElfImage:
         phnum=phnum,
         phentsize=phentsize,
         brk=_page_up(max(s.end for s in segments)),
-        symbols=_func_symbols(file, sections, bias),
+        symbol_tables=_symbol_tables(file, sections),
         interp=interp,
     )
 
@@ -485,8 +488,9 @@ def _parse_interpreter(file: _File, name: str) -> ElfImage:
         raise ElfError(e.path, e.reason, e.errno, fatal=True) from None
 
 
-def _func_symbols(file: _File, sections: list, bias: int) -> tuple[Symbol, ...]:
-    """FUNC symbols of .symtab, sorted; empty if there is none or it cannot be read.
+def _symbol_tables(file: _File, sections: list) -> tuple[tuple[bytes, bytes], ...]:
+    """The bytes of each .symtab and of its string table; none if there is none or it cannot
+    be read.
 
     A broken symbol table is not an error: Linux ignores sections, so hmk runs such a file too,
     only without names for its functions. So is one larger than any program's (MAX_SYMBOLS).
@@ -502,15 +506,28 @@ def _func_symbols(file: _File, sections: list, bias: int) -> tuple[Symbol, ...]:
             continue
         if at + length > file.size:  # a string table's section of type NULL is not checked
             continue
-        table = np.frombuffer(file.read(offset, count * SYM_SIZE), _SYM)
+        out.append((file.read(offset, count * SYM_SIZE), file.read(at, length)))
+    return tuple(out)
+
+
+def _func_symbols(tables: tuple[tuple[bytes, bytes], ...], bias: int) -> tuple[Symbol, ...]:
+    """The named, defined FUNC symbols of `tables` (see _symbol_tables) at their load address
+    (`bias` added), sorted."""
+    rows = []
+    for entries, strings in tables:
+        table = np.frombuffer(entries, _SYM)
         funcs = table[((table["info"] & 0xF) == STT_FUNC) & (table["shndx"] != 0)]
-        names = file.read(at, length)
-        for start, value, extent in zip(funcs["name"], funcs["value"], funcs["size"], strict=True):
-            end = names.find(b"\0", start)
-            name = names[start : end if end >= 0 else len(names)].decode("latin-1")
-            if name:
-                out.append(Symbol(int(value) + bias, int(extent), name))
-    return tuple(sorted(out))
+        starts = funcs["name"].astype(np.int64)
+        # a name ends at the first NUL at or after its start, else at the table's end (a start
+        # past the end: an empty name, left out as one)
+        nuls = np.append(np.flatnonzero(np.frombuffer(strings, np.uint8) == 0), len(strings))
+        ends = nuls[np.minimum(np.searchsorted(nuls, starts), len(nuls) - 1)]
+        names = zip(starts.tolist(), ends.tolist(), strict=True)
+        places = zip(funcs["value"].tolist(), funcs["size"].tolist(), strict=True)
+        for (start, end), (value, size) in zip(names, places, strict=True):
+            if end > start:
+                rows.append((value + bias, size, strings[start:end].decode("latin-1")))
+    return tuple(Symbol(*row) for row in sorted(rows))
 
 
 class _File:
@@ -555,10 +572,14 @@ def _opened(source: ElfSource, name: str) -> Iterator[_File]:
         yield _File(source, name)
 
 
+def _enum_name(which: str, value: int, number_format: str) -> str:
+    """pyelftools' name for an e_machine or e_type value (``which``: "E_MACHINE", "E_TYPE"), or
+    the number in ``number_format`` when it has none (only for an error: imported then)."""
+    from elftools.elf import enums  # noqa: PLC0415
+
+    names = {v: k for k, v in getattr(enums, f"ENUM_{which}").items() if not k.startswith("_")}
+    return names.get(value, format(value, number_format))
+
+
 def _page_up(x: int) -> int:
     return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -50,7 +50,6 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from hmk._fast.uchooks import Recorder
 from hmk.cpu import ucpython
-from hmk.cpu.far import fault_address
 from hmk.cpu.traps import (
     ABORT,
     EXCEPTION_NAMES,
@@ -182,6 +181,8 @@ class Machine:
         unicorn has stopped on it; 0 when there was none."""
         if self._refused is None:
             return 0
+        from hmk.cpu.far import fault_address  # noqa: PLC0415  (capstone: only for a fault)
+
         vaddr, access = self._refused
         code = getattr(self.traps, "instruction_at", lambda va: None)
         return fault_address(self.uc, vaddr, access == UC_MEM_FETCH, code)

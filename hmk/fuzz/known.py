@@ -79,6 +79,14 @@ def _raw_inet(args: list[int]) -> bool:
     return len(args) > 1 and args[0] & 0xFFFFFFFF in (2, 10) and args[1] & 0xF == 3  # SOCK_RAW
 
 
+def _flag(at: int, bit: int):
+    return lambda args: len(args) > at and bool(args[at] & bit)
+
+
+def _seek_data(args: list[int]) -> bool:
+    return len(args) > 2 and args[2] & 0xFFFFFFFF in (3, 4)  # SEEK_DATA, SEEK_HOLE
+
+
 def _nproc(at: int):  # RLIMIT_NPROC or RLIMIT_SIGPENDING (fork_init sets it the same)
     return lambda args: len(args) > at and args[at] & 0xFFFFFFFF in (6, 11)
 
@@ -126,6 +134,24 @@ NO_HUGETLBFS = (
     "(MAP_HUGETLB and MFD_HUGETLB are EINVAL), where a kernel with it makes the mapping or "
     "the file"
 )
+MACHINE_SIGPENDING = (
+    "RLIMIT_SIGPENDING counts the signals pending and the POSIX timers of every process of the "
+    "user on the machine (Linux's ucounts): a reference machine's other processes of the user "
+    "(root's, there) hold some at times, so a lowered limit refuses a queued signal there "
+    "(EAGAIN) sooner, and not every run alike"
+)
+CPUMASK_SIZE = (
+    "sched_getaffinity copies cpumask_size() bytes: hmk's kernel has one CPU (8 bytes, a long), "
+    "a reference machine's distribution kernel is built for thousands (CONFIG_NR_CPUS), so a "
+    "mask past the caller's memory faults there only"
+)
+MREMAP_FIXED = "mremap's MREMAP_FIXED (a move to a given address) is not modelled: EINVAL"
+SMP_TIMING = (
+    "hmk runs one core: a child that a signal kills, or that writes to a pipe, runs when the "
+    "parent sleeps or is preempted, where Linux runs it at once on another core; so a wait or "
+    "a read that Linux finds ready at once may wait in hmk until the fuzzer's 10 ms watchdog "
+    "interrupts it (EINTR), and Linux's own answer varies run to run"
+)
 LEASES_KEPT = (
     "a file lease is granted and reported but never broken: an open that would break one goes "
     "on at once, where Linux sends the holder SIGIO and makes the opener wait (O_NONBLOCK: "
@@ -151,6 +177,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         Difference(call, "-94", "*", NO_RAW_SOCKETS, _raw_inet, None, "SOCK_RAW, AF_INET(6)")
         for call in ("socket", "socketpair")
     ),
+    Difference("lseek", "*", "-6", DENSE_FILES, _seek_data, None, "SEEK_DATA, SEEK_HOLE"),
+    Difference("sched_getaffinity", "*", "-14", CPUMASK_SIZE, None, None, "a mask near a fault"),
+    Difference("mremap", "-22", "*", MREMAP_FIXED, _flag(3, 2), None, "MREMAP_FIXED"),
+    *(
+        Difference(call, "-4", "*", SMP_TIMING, None, None, "waiting on another process")
+        for call in ("wait4", "waitid", "read", "readv", "ppoll", "pselect6", "epoll_pwait")
+    ),
     *(
         Difference(call, "-28", "*", DENSE_FILES, None, None, "a huge size or offset")
         for call in ("truncate", "ftruncate", "fallocate", "write", "pwrite64", "pwritev",
@@ -162,6 +195,11 @@ DIFFERENCES: tuple[Difference, ...] = (
                "RLIMIT_NPROC, RLIMIT_SIGPENDING"),
     Difference("mmap", "-22", "*", NO_HUGETLBFS, _hugetlb(3, 0x40000), None, "MAP_HUGETLB"),
     Difference("memfd_create", "-22", "*", NO_HUGETLBFS, _hugetlb(1, 0x4), None, "MFD_HUGETLB"),
+    *(
+        Difference(call, "*", "-11", MACHINE_SIGPENDING, None, None, "a lowered RLIMIT_SIGPENDING")
+        for call in ("tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                     "pidfd_send_signal", "timer_create")
+    ),
     *(
         Difference(call, "*", "-11", LEASES_KEPT, None, None, "a file another holds a lease on")
         for call in ("openat", "openat2")

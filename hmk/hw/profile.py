@@ -15,7 +15,6 @@ The schema, units and the source-citing rule are in docs/hardware-profiles.md.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -516,6 +515,8 @@ class _Table:
             raise ProfileError(path, prefix, f"must be a table, got {_describe(data)}")
         for key in data:
             if key not in allowed:
+                import difflib  # noqa: PLC0415  (only for a mistake)
+
                 hint = difflib.get_close_matches(key, allowed, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise self.error(key, f"unknown key{extra}; allowed: {', '.join(allowed)}")

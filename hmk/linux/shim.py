@@ -77,6 +77,12 @@ COSTS = {  # instructions
 }
 
 
+def empty_waitid_info(space, infop: int) -> bool:
+    """Write the siginfo fields waitid writes (si_signo, si_errno, si_code; si_pid, si_uid,
+    si_status), all zero; False if they do not fit."""
+    return space.write(infop, bytes(12)) and space.write(infop + 16, bytes(12))
+
+
 class Shim:
     """The Linux personality: `services` (name -> service) own the calls their sys_ methods
     handle, placed by `placement`; procmgr keeps the processes, memmgr their memory. `strace`:
@@ -226,9 +232,8 @@ class Shim:
             handler = st.actions.get(sig, (SIG_DFL,))[0]
             if st.handler_pending() and k.restart_pending(machine):
                 return  # the blocked call looks again first, as Linux's wakeup does
-            st.dequeue(sig)
+            info = st.dequeue(sig)
             if handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT):
-                st.info.pop(sig, None)
                 continue
             k.counts[f"signals.delivered.{sig}"] += 1
             if handler == SIG_DFL or sig == SIGKILL:
@@ -239,7 +244,7 @@ class Shim:
             self._interrupt_call(machine, task, st.actions[sig][1])
             ctx, extra = machine.context(), machine.extra_context()
             space = self.memmgr.space_of(task.proc)
-            regs = st.build_frame(space, sig, ctx, extra, SIGPAGE)
+            regs = st.build_frame(space, sig, info, ctx, extra, SIGPAGE)
             if regs is None:  # no room for the frame: Linux forces SIGSEGV
                 self.procmgr.exited(machine, task, SIGSEGV)
                 if not machine.stopped:
@@ -266,10 +271,12 @@ class Shim:
             self.services[row.service].call_interrupted(task, tcb)
         deadline = k.end_wait(tcb)
         space = self.memmgr.space_of(task.proc)
-        if restarts(name, args, flags, timed=deadline is not None):
+        # waitid writes its (empty) siginfo however its wait ends: EFAULT, never restarted
+        faulted = name == "waitid" and args[2] and not empty_waitid_info(space, args[2])
+        if not faulted and restarts(name, args, flags, timed=deadline is not None):
             self._traced_interruption(task, nr, name, args, -ERESTARTSYS)
             return
-        result = -EINTR
+        result = -EFAULT if faulted else -EINTR
         if deadline is not None:
             left = max(deadline - k.now(), 0)
             if not self.own.sleep_interrupted(space, name, args, int(left / k.ghz)):

@@ -94,11 +94,13 @@ class ShimCalls:
         cpu = clock not in CLOCKS
         if clock in NO_SLEEP or dynamic_clock(clock):
             return -EOPNOTSUPP  # a clock with no sleep (posix-timers' nsleep)
-        if cpu and (self.cpu_ns(call, clock) is None or cpu_clock(clock)[1]):
-            return -EINVAL  # no such clock, or a thread's CPU time (posix_cpu_nsleep)
-        ns = read_timespec(call.space, req)
+        if clock >= 12 or clock == 10:
+            return -EINVAL  # no such clock (clockid_to_kclock: 10 was SGI_CYCLE)
+        ns = read_timespec(call.space, req)  # (copied before a CPU clock's own checks)
         if ns is None or ns < 0:
             return -EFAULT if ns is None else -EINVAL
+        if cpu and (self.cpu_ns(call, clock) is None or cpu_clock(clock)[1]):
+            return -EINVAL  # no such clock, or a thread's CPU time (posix_cpu_nsleep)
         if cpu:  # a CPU-time sleep, as one of that much time (the sleeper runs no more)
             flags &= ~TIMER_ABSTIME
         if flags & TIMER_ABSTIME:  # a time on that clock: as a time since boot

@@ -81,6 +81,8 @@ def restarts(name: str, args, flags: int, timed: bool = False) -> bool:
 
 
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
+LOST = (SI_USER, 0, 0, 0, None)  # a pending signal whose siginfo found no room
+SIGRTMIN = 32  # the first real-time signal: those from here on queue (glibc keeps 32, 33)
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 SIGINFO_BYTES = 128
@@ -167,8 +169,10 @@ class SignalState:
         self.actions: dict[int, tuple[int, int, int, int]] = {}  # handler, flags, restorer, mask
         self.blocked = 0
         self.pending = 0
-        # sig -> (si_code, pid or address, exit status or sigval, the sender's uid)
-        self.info: dict[int, tuple] = {}
+        # sig -> its pending instances, oldest first, each (si_code, pid or address, exit
+        # status or sigval, the sender's uid, the siginfo a caller gave or None): one at most
+        # for a standard signal, a queue for a real-time one (SIGRTMIN and up)
+        self.info: dict[int, list[tuple]] = {}
         # sigaltstack's (ss_sp, ss_flags as given, ss_size): none while its size is 0
         self.altstack = (0, 0, 0)
         self.saved_mask: int | None = None  # rt_sigsuspend's: the mask the next frame keeps
@@ -228,14 +232,31 @@ class SignalState:
     def post(
         self, sig: int, code: int = SI_USER, value: int = 0, status: int = 0, uid=0, raw=None
     ) -> None:
-        """`sig` is sent; one already pending keeps its first sender's information (Linux's
-        legacy_queue: a standard signal does not queue). `raw`: the siginfo a caller gave
-        (siginfo_from_user), delivered as it is."""
+        """`sig` is sent; a standard one already pending keeps its first sender's information
+        (Linux's legacy_queue: it does not queue), a real-time one queues another instance.
+        `raw`: the siginfo a caller gave (siginfo_from_user), delivered as it is."""
+        entry = (*_fields(sig, raw), raw) if raw else (code, value, status, uid, None)
         if self.pending & bit(sig):
-            return
-        self.pending |= bit(sig)
-        self.info[sig] = (*_fields(sig, raw), raw) if raw else (code, value, status, uid, None)
+            if sig < SIGRTMIN:
+                return
+            self.info[sig].append(entry)
+        else:
+            self.pending |= bit(sig)
+            self.info[sig] = [entry]
         self.arrivals += 1
+
+    def post_lost(self, sig: int) -> None:
+        """`sig` is sent with no room to queue its siginfo: it becomes pending (if it is not)
+        and is delivered as from nobody (SI_USER, pid and uid 0: collect_signal's zeroed info)."""
+        if not self.pending & bit(sig):
+            self.pending |= bit(sig)
+            self.info[sig] = [LOST]
+            self.arrivals += 1
+
+    def queued(self) -> int:
+        """The signal instances pending with their siginfo queued (each a sigqueue in Linux,
+        counted against the user's RLIMIT_SIGPENDING)."""
+        return sum(e is not LOST for queue in self.info.values() for e in queue)
 
     def take(self, mask: int) -> tuple[int, int, int, int, int] | None:
         """Dequeue the lowest pending signal of `mask` (signalfd's read): (signal, si_code,
@@ -244,18 +265,28 @@ class SignalState:
         if not ready:
             return None
         sig = (ready & -ready).bit_length()
-        self.dequeue(sig)
-        return (sig, *self.info.pop(sig, (SI_USER, 0, 0, 0, None))[:4])
+        return (sig, *self.dequeue(sig)[:4])
 
     def raw_info(self, sig: int) -> bytes | None:
-        """The siginfo a caller gave for pending `sig`, if it came with one."""
-        return self.info.get(sig, (None,) * 5)[4]
+        """The siginfo a caller gave for pending `sig`'s oldest instance, if it came with one."""
+        return self.info.get(sig, [(None,) * 5])[0][4]
 
-    def dequeue(self, sig: int) -> None:
-        """`sig` leaves the pending set (delivered, taken or discarded)."""
-        self.pending &= ~bit(sig)
+    def dequeue(self, sig: int) -> tuple:
+        """`sig`'s oldest instance leaves the pending set (delivered, taken or discarded); its
+        information. The signal stays pending while instances of it are queued."""
+        queue = self.info.get(sig)
+        entry = queue.pop(0) if queue else (SI_USER, 0, 0, 0, None)
+        if not queue:
+            self.info.pop(sig, None)
+            self.pending &= ~bit(sig)
         for call in self.on_take.pop(sig, ()):
             call()
+        return entry
+
+    def discard(self, sig: int) -> None:
+        """Every pending instance of `sig` goes (its action became SIG_IGN)."""
+        while self.pending & bit(sig):
+            self.dequeue(sig)
 
     # ---- the calls -----------------------------------------------------------------------
     def sigaction(self, space, sig, act, oact, size) -> int:
@@ -275,7 +306,7 @@ class SignalState:
             handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
             self.actions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN:
-                self.dequeue(sig)
+                self.discard(sig)
         if oact and not space.write(oact, struct.pack("<QQQQ", *old)):
             return -EFAULT
         return 0
@@ -356,11 +387,14 @@ class SignalState:
         sig = self.next_signal()
         return bool(sig) and sig != SIGKILL and self.actions.get(sig, (SIG_DFL,))[0] > SIG_IGN
 
-    def build_frame(self, space, sig: int, ctx, extra, trampoline: int) -> list[int] | None:
-        """Write the signal frame below the interrupted stack and return the handler's
-        registers, or None if the frame cannot be written (the caller kills with SIGSEGV)."""
+    def build_frame(
+        self, space, sig: int, info: tuple, ctx, extra, trampoline: int
+    ) -> list[int] | None:
+        """Write the signal frame (for the instance `info` dequeue gave) below the interrupted
+        stack and return the handler's registers, or None if the frame cannot be written (the
+        caller kills with SIGSEGV)."""
         handler, flags, restorer, mask = self.actions[sig]
-        code, value, status, uid, raw = self.info.pop(sig, (SI_USER, 0, 0, 0, None))
+        code, value, status, uid, raw = info
         base, ss_flags, ss_size = self.altstack
         top, on = ctx[31], self.on_altstack(ctx[31])
         saved = self.altstack  # the frame keeps it, as Linux's __save_altstack

@@ -31,6 +31,7 @@ from hmk.linux.abi import (
     AT_EMPTY_PATH,
     AT_SYMLINK_NOFOLLOW,
     EBADF,
+    EFAULT,
     EFBIG,
     EINVAL,
     EISDIR,
@@ -201,6 +202,8 @@ class Attributes:
     def sys_fchownat(self, call, dirfd, path_ptr, uid, gid, flags, *_):
         if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
             return -EINVAL
+        if not path_ptr:
+            return -EFAULT  # (a NULL path is no empty one here: only the stat calls take it)
         with self.working() as ops:
             node = self._stat_target(call, dirfd, path_ptr, flags, ops)
         return node if isinstance(node, int) else self._chown(call, node, uid, gid)
@@ -243,6 +246,8 @@ class Attributes:
         changed: EOPNOTSUPP, as Linux's notify_change) and AT_EMPTY_PATH."""
         if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
             return -EINVAL
+        if not path_ptr:
+            return -EFAULT  # (a NULL path is no empty one here: only the stat calls take it)
         with self.working() as ops:
             node = self._stat_target(call, dirfd, path_ptr, flags, ops)
         if isinstance(node, int):

@@ -138,7 +138,11 @@ class FileIO:
                 return 0  # (vfs_readv, vfs_writev: before the range, the flags, the file)
             if _past_offsets(f, pos, _capped(vec)):
                 return -EINVAL
-            node = f.node
+            node, append = f.node, None
+            if flags & RWF_APPEND:
+                append = True
+            elif flags & RWF_NOAPPEND:
+                append = False  # (a positional write's own place, whatever O_APPEND says)
             if flags:
                 nowait = isinstance(node, Pipe | Stream)
                 if flags & ~RWF_SUPPORTED or flags & RWF_UNSUPPORTED:
@@ -157,13 +161,8 @@ class FileIO:
                         return -EAGAIN
                     if write and flags & RWF_NOSIGNAL and not node.readers:
                         return -EPIPE
-                if write and flags & RWF_APPEND and isinstance(node, File):
-                    if pos is None:
-                        f.pos = node.size
-                    else:
-                        pos = node.size
             if write:
-                return self._write_file(call, f, vec, pos, ops)
+                return self._write_file(call, f, vec, pos, ops, append)
             return self._read_file(call, f, vec, pos, ops)
 
     def sys_sync_file_range(self, call, fd, offset, nbytes, flags, *_):
@@ -356,24 +355,29 @@ class FileIO:
         ops.update(pipe_wake=int(was_full))
 
     # ---- writing -------------------------------------------------------------------------
-    def _write_file(self, call, f, vec, pos, ops):
+    def _write_file(self, call, f, vec, pos, ops, append=None):
+        """A write of `vec` at `pos` (None: the file position); `append` (default: the file's
+        O_APPEND, a positional write's too, as Linux's) writes at the end instead."""
         node = f.node
         if not f.writable:
             return -EBADF
         fresh = int(not call.resumed)
         ops.update(rw_check=fresh, vfs_rw=fresh)
         vec = _capped(vec)
+        append = bool(f.flags & O_APPEND) if append is None else append
         if isinstance(node, File) and any(n for _, n in vec):  # generic_write_checks, before
-            start = len(node.data) if pos is None and f.flags & O_APPEND else f.pos  # the copy
-            at = start if pos is None else pos
-            if at >= self.fsize_limit(call):
+            at = len(node.data) if append else f.pos if pos is None else pos  # the copy
+            if at >= self.write_limit(call):
                 return self.too_big(call)
             if err := self.sealed_write(node, at, at + sum(n for _, n in vec)):
                 return err
         total = sum(length for _, length in vec)
         if isinstance(node, Device) and node.discards:
             return total  # the bytes are never read (write_null): any buffer will do
-        if isinstance(node, File) and not self._fits(node, total + (f.pos if pos is None else pos)):
+        where = f.pos if pos is None else pos
+        if isinstance(node, File) and not self._fits(
+            node, total + (node.size if append else where)
+        ):
             return -ENOSPC  # refused before the bytes are read
         data = gather(call.space, vec)
         if data.faulted and not isinstance(node, Stream):
@@ -391,7 +395,7 @@ class FileIO:
             if n > 0 and pos is None and isinstance(node, BlockDevice):
                 f.pos += n
             return n
-        got = self._store(call, f, node, data, pos, ops, fresh)
+        got = self._store(call, f, node, data, pos, ops, fresh, append)
         if isinstance(got, int):
             return got
         n, spans = got
@@ -404,8 +408,10 @@ class FileIO:
             self.notify(node, IN_MODIFY, named=f.named)
         return n
 
-    def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1):
-        """(bytes written, destination spans or None: not copied) or -errno."""
+    def _store(self, call, f, node, data: bytes, pos, ops, fresh: int = 1, append=None):
+        """(bytes written, destination spans or None: not copied) or -errno; `append` as
+        _write_file's."""
+        append = bool(f.flags & O_APPEND) if append is None else append
         if isinstance(node, Stream):  # the object takes the bytes itself
             got = node.write(call, f, data)
             if isinstance(got, int):
@@ -416,10 +422,8 @@ class FileIO:
             return n if isinstance(n, int) and n < 0 else (n, None)
         if isinstance(node, Pipe):
             return self._pipe_write(call, f, node, data, ops, fresh)
-        if pos is None and f.flags & O_APPEND:
-            f.pos = len(node.data)
-        start = f.pos if pos is None else pos
-        limit = self.fsize_limit(call)
+        start = len(node.data) if append else f.pos if pos is None else pos
+        limit = self.write_limit(call)
         if data and start + len(data) > limit:  # RLIMIT_FSIZE: the bytes up to it, or none
             if start >= limit:
                 return self.too_big(call)

@@ -98,6 +98,7 @@ from hmk.linux.abi import (
     POLLPRI,
     POLLRDNORM,
     POLLWRNORM,
+    RLIM_INFINITY,
     RLIMIT_FSIZE,
     SIGXFSZ,
 )
@@ -813,6 +814,7 @@ class FsMgr(
             if cmd in OWNER_COMMANDS:
                 return fcntl_owner(self.peers["procmgr"], call.space, f, cmd, arg)
             if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+                arg = _int(arg)  # (an int: fcntl's argi)
                 if not 0 <= arg < t.nofile:
                     return -EINVAL
                 new = t.lowest_fd(arg)
@@ -988,6 +990,12 @@ class FsMgr(
     def fsize_limit(self, call) -> int:
         """The most bytes a file the caller writes or resizes may hold (RLIMIT_FSIZE)."""
         return self.peers["procmgr"].limit(call.task, RLIMIT_FSIZE)[0]
+
+    def write_limit(self, call) -> int:
+        """RLIMIT_FSIZE as a write checks it (generic_write_check_limits takes it as a signed
+        loff_t: a finite limit of 2^63 or more is negative, and every write is EFBIG)."""
+        limit = self.fsize_limit(call)
+        return limit - (1 << 64) if limit != RLIM_INFINITY and limit >> 63 else limit
 
     @staticmethod
     def too_big(call) -> int:

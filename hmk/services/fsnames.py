@@ -169,22 +169,21 @@ class Namespace:
         if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
             return -EINVAL
         with self.working() as ops:
-            node = self._stat_target(call, dirfd, path_ptr, flags, ops, statx=True)
+            node = self._stat_target(call, dirfd, path_ptr, flags, ops)
             if isinstance(node, int):
                 return node
             ops.update(stat=1)
             return self._out(call, buf, _statx_bytes(node))
 
-    def _stat_target(self, call, dirfd, path_ptr, flags, ops, statx=False):
-        """The node fstatat/statx name, in Linux's order (vfs_fstatat, vfs_statx): with
-        AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node with no check of the
-        flags (statx: only if AT_EMPTY_PATH is its only lookup flag) (the working directory's
-        after the check); else the flags checked, then the path; or a negative errno."""
+    def _stat_target(self, call, dirfd, path_ptr, flags, ops):
+        """The node fstatat/statx name, in Linux's order (vfs_fstatat, statx): with
+        AT_EMPTY_PATH and an empty (or NULL) path, a descriptor's node, with no check of the
+        flags if the descriptor is not negative; else the flags checked, then the path (or the
+        working directory, or a bad descriptor); or a negative errno."""
         t = self.table(call)
         empty = flags & AT_EMPTY_PATH and (not path_ptr or call.space.read(path_ptr, 1) == b"\0")
-        alone = not statx or flags & ~(AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) == AT_EMPTY_PATH
         by_fd = empty and _int(dirfd) != AT_FDCWD
-        if flags & ~STATX_FLAGS and not (by_fd and alone):
+        if flags & ~STATX_FLAGS and not (by_fd and _int(dirfd) >= 0):
             return -EINVAL
         if by_fd:
             ops.update(fdget=1)
@@ -399,7 +398,10 @@ class Namespace:
         (EXDEV across two: the root, /tmp's tmpfs, /dev, /proc and each mount are one each)."""
         if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
             return -EINVAL
-        old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
+        if flags & AT_EMPTY_PATH and call.space.read(old_ptr, 1) == b"\0":
+            old = self._empty_path_node(call, olddirfd)  # (root's: CAP_DAC_READ_SEARCH)
+        else:
+            old = self._lookup(call, olddirfd, old_ptr, follow=bool(flags & AT_SYMLINK_FOLLOW))
         if isinstance(old, int):
             return old
         node = old[0]
@@ -418,6 +420,15 @@ class Namespace:
         self.notify(node, IN_ATTRIB, parent=False)  # its link count
         self.notify_entry(parent, IN_CREATE, name, node)
         return 0
+
+    def _empty_path_node(self, call, dirfd):
+        """What an empty path with AT_EMPTY_PATH names: `dirfd`'s file (the working directory
+        for AT_FDCWD), as a lookup's (node, None, None); or -EBADF."""
+        t = self.table(call)
+        if _int(dirfd) == AT_FDCWD:
+            return t.cwd, None, None
+        f = t.file(_int(dirfd), raw=True)
+        return -EBADF if f is None else (f.node, None, None)
 
     def sys_mkdirat(self, call, dirfd, path_ptr, mode, *_):
         new = self._new_name(call, dirfd, path_ptr, want_dir=True)

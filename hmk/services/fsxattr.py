@@ -113,7 +113,7 @@ class ExtendedAttributes:
             if value is None:
                 return -EFAULT
             log_user(self.k.mem, call.space, value_ptr, size, READ)
-        node = self._xattr_node(call, where)
+        node = self._xattr_node(call, where, cwd=True)
         if isinstance(node, int):
             return node
         if name in fsacl.NAMES:
@@ -136,7 +136,7 @@ class ExtendedAttributes:
         name = self._xattr_name(call, name_ptr)
         if isinstance(name, int):
             return name
-        node = self._xattr_node(call, where)
+        node = self._xattr_node(call, where, cwd=True)
         if isinstance(node, int):
             return node
         if name in fsacl.NAMES:
@@ -256,8 +256,12 @@ class ExtendedAttributes:
         log_user(self.k.mem, call.space, ptr, len(name) + 1, READ)
         return name
 
-    def _xattr_node(self, call, where):
-        """The node a call names: (path, follow) or a descriptor; or -errno."""
+    def _xattr_node(self, call, where, cwd=False):
+        """The node a call names: (path, follow) or a descriptor (with `cwd`, AT_FDCWD is the
+        working directory: fgetxattr and fsetxattr since Linux 6.13's *xattrat forms, not
+        flistxattr or fremovexattr); or -errno."""
+        if cwd and not isinstance(where, tuple) and _int(where) == AT_FDCWD:
+            return self.table(call).cwd
         if isinstance(where, tuple):
             found = self._lookup(call, AT_FDCWD, where[0], follow=where[1])
             if isinstance(found, int):

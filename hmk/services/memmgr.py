@@ -28,6 +28,8 @@ traffic logged and timed; the page-cache side of a file fill (the source bytes) 
 
 from __future__ import annotations
 
+import stat
+
 import numpy as np
 
 from hmk.cpu.elf import ElfError
@@ -42,6 +44,7 @@ from hmk.linux.abi import (
     EINVAL,
     ENOMEM,
     EOPNOTSUPP,
+    EOVERFLOW,
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
@@ -432,6 +435,8 @@ class MemoryManager(MemoryQueries, Service):
                 return -EEXIST
         image, name, file = b"", "[anon]", None
         if not anonymous:
+            if offset // PAGE_SIZE > (_mmap_size_max(f.node) - length) // PAGE_SIZE:
+                return -EOVERFLOW  # pages past what the file can hold (file_mmap_ok)
             if kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
                 return -EOPNOTSUPP
             if kind not in (MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE):
@@ -773,6 +778,13 @@ MADVICE = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 
 MASK64 = (1 << 64) - 1
 PROT_SEM = 0x8
 PROT_GROWS = 0x03000000  # PROT_GROWSDOWN | PROT_GROWSUP
+
+
+def _mmap_size_max(node) -> int:
+    """The largest offset a file's mapping may reach (file_mmap_size_max): MAX_LFS_FILESIZE
+    for a regular file, a block device or a socket, any unsigned long for the others."""
+    mode = stat.S_IFMT(node.mode)
+    return (1 << 63) - 1 if mode in (stat.S_IFREG, stat.S_IFBLK, stat.S_IFSOCK) else MASK64
 
 
 def _start(vma) -> int:

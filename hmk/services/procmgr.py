@@ -1046,7 +1046,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return -EINVAL
         for target in targets:
             if sig and not target.zombie and not target.virtual:
-                self._signal(sender, target, sig, code)
+                err = self.send(target, sig, code, value=sender.pid, uid=sender.uids[0])
+                if err:
+                    return err
         return 0
 
     def oom_kill(self, log) -> Task | None:
@@ -1073,10 +1075,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         victim.signals.post(SIGKILL, SI_KERNEL, 0)
         self.signalled(victim)
         return victim
-
-    def _signal(self, sender: Task, target: Task, sig: int, code: int = SI_USER) -> None:
-        target.signals.post(sig, code, sender.pid, uid=sender.uids[0])
-        self.signalled(target)
 
     def signalled(self, target: Task) -> None:
         """A signal was posted to `target`: its signalfd readers and pollers look again, and

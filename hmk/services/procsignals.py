@@ -33,14 +33,16 @@ from hmk.linux.abi import (
     SI_USER,
 )
 from hmk.linux.clock import read_timespec
-from hmk.linux.signals import UNBLOCKABLE, int32, siginfo, siginfo_from_user
+from hmk.linux.signals import SIGRTMIN, UNBLOCKABLE, int32, siginfo, siginfo_from_user
 from hmk.services.copies import WRITE, log_user
+from hmk.services.procattrs import RLIMIT_SIGPENDING
 from hmk.services.service import charged
 from hmk.services.vfs import Stream
 
 SIGSET_BYTES = 8
 PIDFD_SIGNAL_SCOPES = 0x7  # PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (6.9)
 PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+PIDFD_THREAD = 0o200  # (O_EXCL; Linux 6.9) a thread's pidfd: each process has one thread here
 SIGINFO_BYTES = 128
 
 
@@ -151,7 +153,7 @@ class SignalCalls:
 
     @charged(task_field=1)
     def sys_pidfd_open(self, call, pid, flags, *_):
-        if flags & ~O_NONBLOCK or int32(pid) <= 0:  # (a pid_t)
+        if flags & ~(O_NONBLOCK | PIDFD_THREAD) or int32(pid) <= 0:  # (a pid_t)
             return -EINVAL
         target = self.tasks.get(pid & 0xFFFFFFFF)
         if target is None or target.virtual:
@@ -191,10 +193,14 @@ class SignalCalls:
                 return -ESRCH
             if not 0 <= sig <= NSIG:
                 return -EINVAL
+            code = struct.unpack_from("<i", raw, 8)[0] if raw else SI_USER
             for t in targets:
                 if sig and not t.zombie and not t.virtual:
-                    t.signals.post(sig, SI_USER, call.task.pid, uid=call.task.uids[0], raw=raw)
-                    self.signalled(t)
+                    err = self.send(
+                        t, sig, code, value=call.task.pid, uid=call.task.uids[0], raw=raw
+                    )
+                    if err:
+                        return err
             return 0
 
     @charged(task_field=1)
@@ -253,9 +259,34 @@ class SignalCalls:
             if not 0 <= sig <= NSIG:
                 return -EINVAL
             if sig and not target.virtual and not target.zombie:
-                target.signals.post(sig, raw=raw)
-                self.signalled(target)
+                return self.send(target, sig, code, raw=raw)
             return 0
+
+    def send(self, target, sig: int, code: int, **info) -> int:
+        """A process's signal to `target` (kill, tkill, tgkill, rt_sigqueueinfo,
+        pidfd_send_signal), queued as __send_signal_locked queues it: each pending signal
+        and POSIX timer of the target's user counts against the target's soft
+        RLIMIT_SIGPENDING (__sigqueue_alloc); past it, a real-time signal with a code of the
+        sender's own is refused (EAGAIN), any other is sent without its siginfo (a standard
+        one from kill or the kernel is never refused a place). `info`: post's. 0 or -EAGAIN."""
+        room = sig < SIGRTMIN and code >= 0 or self._sigqueue_room(target)
+        if not room and sig >= SIGRTMIN and code != SI_USER:
+            return -EAGAIN
+        if room:
+            target.signals.post(sig, code, **info)
+        else:
+            target.signals.post_lost(sig)
+        self.signalled(target)
+        return 0
+
+    def _sigqueue_room(self, target) -> bool:
+        user = target.uids[0]
+        held = sum(
+            t.signals.queued() + len(t.timers)
+            for t in self.tasks.values()
+            if t.uids[0] == user and not t.virtual
+        )
+        return held < self.limit(target, RLIMIT_SIGPENDING)[0]
 
 
 def _signed(x: int) -> int:

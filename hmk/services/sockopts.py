@@ -33,6 +33,7 @@ from hmk.linux.abi import (
     IPPROTO_IP,
     IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPPROTO_UDP,
     IPV6_V6ONLY,
     SO_ACCEPTCONN,
     SO_BROADCAST,
@@ -42,6 +43,7 @@ from hmk.linux.abi import (
     SO_ERROR,
     SO_KEEPALIVE,
     SO_LINGER,
+    SO_NO_CHECK,
     SO_OOBINLINE,
     SO_PASSCRED,
     SO_PEERCRED,
@@ -87,6 +89,7 @@ FLAGS = (
     SO_DONTROUTE,
     SO_BROADCAST,
     SO_OOBINLINE,
+    SO_NO_CHECK,  # (UDP checksums off: nothing here computes one)
 )
 TCP_FLAGS = (TCP_NODELAY, TCP_CORK)
 TCP_KEEP = {TCP_KEEPIDLE: (7200, 32767), TCP_KEEPINTVL: (75, 32767), TCP_KEEPCNT: (9, 127)}
@@ -192,10 +195,14 @@ def _set_protocol(sock, level: int, name: int, length: int, read) -> int:
             return -EINVAL
         sock.opts[level, name] = val
         return 0
+    udp = level == IPPROTO_UDP and not sock.tcp  # (its options: unmodelled)
+    ipv6 = level == IPPROTO_IPV6 and sock.family == AF_INET6
+    if level != IPPROTO_IP and not ipv6 and not udp:
+        return -ENOPROTOOPT  # a level no protocol of the socket's takes: nothing copied
     raw = read(min(length, 64))
     if raw is None:
         return -EFAULT
-    if level == IPPROTO_IPV6 and sock.family == AF_INET6:
+    if level == IPPROTO_IPV6:
         if name != IPV6_V6ONLY:
             return -ENOPROTOOPT
         if len(raw) < 4:

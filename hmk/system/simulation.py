@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hmk.cpu.blockcache import BlockCache
+from hmk.cpu.classify import BlockTable
 from hmk.cpu.elf import ElfError, load_elf, parse_elf
 from hmk.cpu.machine import GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
@@ -38,8 +40,7 @@ from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
-from hmk.workloads import list_workloads
-from hmk.workloads import path as workload_path
+from hmk.workloads import bin_dir, list_workloads
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
 CLOCK_RANGE = 1 << 62  # the timing model's clock (int64) with room for a batch beyond it
@@ -217,6 +218,7 @@ class Simulation:
         script_channel=None,
         kernel_ipc: float | None = None,
         check_invariants: bool = False,
+        block_cache: bool = True,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -251,7 +253,8 @@ class Simulation:
         self.ram = ram = np.zeros(ram_bytes(ram), np.uint8)  # host pages only where touched
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
         self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
-        self.timing = timing = TimingModel(self.core_type)
+        self.block_cache = BlockCache() if block_cache else None
+        self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
         # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
         # sync point and a batch's timing; impl="python": their references, the methods below
@@ -302,7 +305,7 @@ class Simulation:
             err=err,
             seed=seed,
             program=program if rootfs is not None else os.path.abspath(program),
-            bundled={name: str(workload_path(name)) for name in list_workloads()},
+            bundled={name: str(bin_dir() / name) for name in list_workloads()},
             rootfs=rootfs,
             mounts=mounts,
             hierarchy=hierarchy_cfg,
@@ -453,6 +456,8 @@ class Simulation:
                 machine.close()  # waits for the timing of the last batch (it may raise)
             if self.check_invariants:
                 check_bookkeeping(self)
+            if self.block_cache is not None:
+                self.block_cache.save()
         except InternalError:
             raise
         except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
@@ -562,7 +567,9 @@ def run_program(
     `max_cycles`: end the run there (exit status 124, like timeout(1)); `ram`: the simulated
     RAM (bytes, or a text such as "2G"; default 512 MiB); `stacks`: collect
     cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
-    instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml)."""
+    instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml);
+    `block_cache`: keep the blocks' classifications across runs (hmk.cpu.blockcache; False:
+    classify every block anew, as the first run of a program does; the results are the same)."""
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)

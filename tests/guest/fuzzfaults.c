@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sched.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -560,6 +561,8 @@ static void futexes(void)
 static void on_usr1(int sig) { (void)sig; caught++; }
 
 static void conformance2(int f, int p[2]);
+static void rt_queue(void);
+static void more_orders(int f);
 
 static void conformance(void)
 {
@@ -748,8 +751,101 @@ static void conformance2(int f, int p[2])
            "pidfd %ld; ftruncate of a pidfd, large %ld, small %ld\n",
            v[0], v[1], v[2], v[3], v[4]);
     close(dir), close(pidfd), close(s[0]), close(s[1]);
+    struct rlimit huge = {~1UL, lim.rlim_max}, fsize;
+    getrlimit(RLIMIT_FSIZE, &fsize);
+    huge.rlim_max = fsize.rlim_max;
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &huge);
+    v[0] = S3(SYS_write, f, "x", 1);
+    v[1] = S2(SYS_ftruncate, f, 10);
+    setrlimit(RLIMIT_FSIZE, &fsize);
+    signal(SIGXFSZ, SIG_DFL);
+    v[2] = S5(SYS_fsetxattr, AT_FDCWD, "user.fz", "v", 1, 0);
+    v[3] = S4(SYS_fgetxattr, AT_FDCWD, "user.fz", buf, sizeof buf);
+    v[4] = S3(SYS_flistxattr, AT_FDCWD, buf, sizeof buf);
+    v[5] = S2(SYS_fremovexattr, AT_FDCWD, "user.fz");
+    removexattr(".", "user.fz");
+    printf("RLIMIT_FSIZE 2^64 - 2 (negative to a write): write %ld, ftruncate %ld\n", v[0], v[1]);
+    printf("xattrs of AT_FDCWD: fsetxattr %ld, fgetxattr %ld, flistxattr %ld, fremovexattr "
+           "%ld\n",
+           v[2], v[3], v[4], v[5]);
     munmap(two, 8192);
     munmap(ro, 4096);
+    more_orders(f);
+    rt_queue();
+}
+
+/* a hard link of the working directory's empty path, F_DUPFD_CLOEXEC's int, clock_nanosleep's
+ * order, fchmodat2's NULL path, a thread's pidfd, SO_NO_CHECK, setsockopt's level first */
+static void more_orders(int f)
+{
+    long v[8];
+    int one = 1, got = 0, s = socket(AF_UNIX, SOCK_STREAM, 0);
+    socklen_t len = sizeof got;
+    v[0] = S5(SYS_linkat, AT_FDCWD, "", AT_FDCWD, "flink", AT_EMPTY_PATH);
+    v[1] = S3(SYS_fcntl, f, F_DUPFD_CLOEXEC, (1L << 36) | 200);
+    if (v[1] >= 0)
+        close((int)v[1]), v[1] = v[1] >= 200;
+    v[2] = S4(SYS_clock_nanosleep, -1, 0, 0, 0);
+    v[3] = S4(SYS_clock_nanosleep, 12, 0, 0, 0);
+    v[4] = S4(452 /* fchmodat2, the same on both */, AT_FDCWD, 0, 0600, AT_EMPTY_PATH);
+    v[5] = S2(SYS_pidfd_open, getpid(), 0200 /* PIDFD_THREAD */);
+    if (v[5] >= 0)
+        close((int)v[5]), v[5] = 0;
+    v[6] = S5(SYS_setsockopt, s, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+    v[7] = S5(SYS_getsockopt, s, SOL_SOCKET, SO_NO_CHECK, &got, &len);
+    printf("linkat of \"\" with AT_EMPTY_PATH, a directory %ld; F_DUPFD_CLOEXEC, high bits %ld\n",
+           v[0], v[1]);
+    printf("clock_nanosleep, no time: a CPU clock %ld, no clock %ld; fchmodat2 NULL %ld; "
+           "PIDFD_THREAD %ld\n",
+           v[2], v[3], v[4], v[5]);
+    int ip = socket(AF_INET, SOCK_DGRAM, 0);
+    v[0] = S5(SYS_setsockopt, ip, 4 /* IPPROTO_IPIP */, 1, 0, 4);
+    v[1] = S5(SYS_setsockopt, ip, 17 /* IPPROTO_UDP */, 1, 0, 4);
+    printf("SO_NO_CHECK %ld, %ld: %d; setsockopt, an unknown level %ld, UDP's, no value %ld\n",
+           v[6], v[7], got, v[0], v[1]);
+    close(s), close(ip);
+}
+
+/* real-time signals queue, each instance with its own siginfo, up to the user's
+ * RLIMIT_SIGPENDING (a child as nobody, whose pending signals are its own) */
+static void rt_queue(void)
+{
+    pid_t kid = fork();
+    if (kid == 0) {
+        if (setgid(65534) || setuid(65534))
+            _exit(1);
+        long v[12];
+        int rt = SIGRTMIN + 2, n = 0;
+        sigset_t set;
+        sigemptyset(&set), sigaddset(&set, rt), sigaddset(&set, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &set, 0);
+        struct rlimit two = {2, 2};
+        setrlimit(RLIMIT_SIGPENDING, &two);
+        siginfo_t info;
+        for (int i = 0; i < 3; i++) {
+            memset(&info, 0, sizeof info);
+            info.si_signo = rt, info.si_code = SI_QUEUE, info.si_value.sival_int = 10 + i;
+            v[n++] = S3(SYS_rt_sigqueueinfo, getpid(), rt, &info);
+        }
+        v[n++] = S2(SYS_kill, getpid(), rt); /* kill's SI_USER: never refused */
+        v[n++] = S3(SYS_tgkill, getpid(), getpid(), SIGUSR2);
+        v[n++] = S3(SYS_tgkill, getpid(), getpid(), SIGUSR2); /* standard: no second */
+        struct timespec zero = {0, 0};
+        int got[5], vals[5];
+        for (int i = 0; i < 5; i++) {
+            memset(&info, 0, sizeof info);
+            got[i] = (int)S4(SYS_rt_sigtimedwait, &set, &info, &zero, 8);
+            vals[i] = got[i] == rt ? info.si_code == SI_QUEUE ? info.si_value.sival_int : 0 : -1;
+        }
+        printf("rt signals: queued %ld %ld %ld, kill %ld; SIGUSR2 twice %ld %ld\n", v[0], v[1],
+               v[2], v[3], v[4], v[5]);
+        printf("rt signals taken: %d %d %d %d %d, values %d %d %d %d\n", got[0] - rt + 2,
+               got[1] - rt + 2, got[2] - rt + 2, got[3] - rt + 2, got[4], vals[0], vals[1],
+               vals[2], vals[3]);
+        _exit(0);
+    }
+    waitpid(kid, 0, 0);
 }
 
 int main(int argc, char **argv)
