@@ -3,7 +3,7 @@
 kernel and the ABI shim to the owning service (in any placement) and back, with everything it
 does around the handler's own work, as one compiled path.
 
-`Crossing(simulation)` serves a Simulation's SVCs (`bind()` once the simulation is built). Its
+`Crossing(simulation, script_channel_nr)` serves a Simulation's SVCs (`bind()` once the simulation is built). Its
 `syscall(machine)` is the path through these Python references, step for step (each step below
 names the one it mirrors), with the same state changes in the same order, so the same cycles
 and statistics:
@@ -52,8 +52,7 @@ from hmk.services.placement import APP, DIRECT_CALL, MSG
 from unicorn.arm64_const import UC_ARM64_REG_X0
 
 cdef enum:
-    SCRIPT_CHANNEL = 0x484D4B00  # hmk.system.simulation's: the scripting API's own SVC
-    IC0, IC1, IC2  # how a route reaches its service (ic0: a function call)
+    IC0, IC1, IC2  # how a route reaches its service (IC0: a function call)
 
 cdef object _UNSET = object()
 cdef object MASK64 = (1 << 64) - 1
@@ -92,7 +91,7 @@ cdef class Route:
     (Placement.domain_of, the counters Placement.call names), and its handler (@charged
     parts: Crossing._charged)."""
 
-    cdef object row, name, frame, counter, service, owner, target, domain_name, slot
+    cdef object frame, counter, service, target, domain_name, slot
     cdef object service_frame, direct_counter, fast_counter, slow_counter, failed_counter
     cdef object handler, charged_owner, charged_keys, charged_total, counted, cycles_name
     cdef object entry_counter, entry_instructions, entry_total, entry_cycles
@@ -104,7 +103,7 @@ cdef class Route:
 cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
-    cdef object sim, batch, table, last_space, last_image, routes, recorder
+    cdef object sim, batch, table, last_space, last_image, routes, recorder, channel_nr
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
@@ -117,8 +116,8 @@ cdef class Crossing:
     cdef long fast_call, fast_reply, slow_extra, ttbr_switch, copy_per_word, grow, cap_transfer
     cdef long block, handoff
 
-    def __init__(self, sim):
-        self.sim = sim
+    def __init__(self, sim, channel_nr):
+        self.sim, self.channel_nr = sim, channel_nr  # the scripting API's own SVC number
 
     def bind(self):
         """Take the simulation's parts (once it is built)."""
@@ -203,7 +202,7 @@ cdef class Crossing:
         cdef PyObject *p
         registers = self.cpu.read(self.syscall_regs)  # CoreKernel.syscall
         nr = registers[6]
-        if self.channel is not None and nr == SCRIPT_CHANNEL:  # Simulation.syscall's
+        if self.channel is not None and nr == self.channel_nr:  # Simulation.syscall's
             return False
         if self.hm_calls and is_hm_call(nr):
             return False
@@ -235,14 +234,14 @@ cdef class Crossing:
             self.routes[nr] = None
             return None
         route = Route()
-        route.row, route.name, route.frame, route.counter = row, name, frame, counter
+        route.frame, route.counter = frame, counter
         route.service = service = row.service
         route.shim_own = service == SHIM
         route.handler = row.handler
         self._charged(route)
         if not route.shim_own:
             pl = self.placement
-            route.owner = owner = self.services[service]
+            owner = self.services[service]
             names = owner._names  # the handler's entry: owner.work(call=1)'s names and budget
             if names.get("call") is None:
                 names["call"] = f"{owner.name}.work.call"

@@ -2,11 +2,12 @@
 """The core kernel's clock, compiled: what every kernel path, syscall and IPC does to time its
 work and charge it, with no Python objects made per call.
 
-`KernelClock(kernel, hierarchy, timing, charged)` is hmk.kernel.core.CoreKernel's clock for a timed core:
-`work_cycles`, `path`, `charge` and `now` as the reference methods of the same names compute them
-(work_cycles's rounding, path_cycles's stalls and DRAM drain through hmk._fast.pathcost, the
-charge's counters, CPU time and profile), with the kernel's access log timed in place through
-the memory hierarchy's C entry (Engine.raw_entry) instead of copied into new arrays.
+`KernelClock(kernel, hierarchy, timing, charged)` is hmk.kernel.core.CoreKernel's clock for a
+timed core: `work_cycles`, `path`, `charge` and `now` as the reference methods of the same names
+compute them (work_cycles's rounding, path_cycles's stalls and DRAM drain through
+hmk._fast.pathcost, the charge's counters, CPU time and profile), with the kernel's access log
+timed in place through the memory hierarchy's C entry (Engine.raw_entry) instead of copied into
+new arrays, and the timing engine's clock through its own (TimingEngine.raw_entry).
 tests/test_crossing.py holds it to the reference.
 """
 

@@ -262,7 +262,7 @@ class Simulation:
         if impl == "cython":
             from hmk._fast.crossing import Crossing  # noqa: PLC0415
 
-            fast = Crossing(self)
+            fast = Crossing(self, SCRIPT_CHANNEL)
         self._crossing = fast
         self.machine = machine = Machine(
             ram,
