@@ -69,6 +69,27 @@ def test_asv_kernel_benchmarks_run():
     assert bench.mem.n_log < 64 * 64  # the logs were drained as the benchmarks go
 
 
+def test_crossing_benchmarks_run():
+    """The kernel crossing's benchmarks run: the pytest-benchmark module's measurement on a
+    short run, and the asv class's whole-run benchmark once."""
+    root = Path(__file__).resolve().parents[1]
+    modules = {}
+    for name, file in (
+        ("bench", root / "benchmarks" / "test_crossing_bench.py"),
+        ("asv", root / "asv_benchmarks" / "benchmarks" / "bench_crossing.py"),
+    ):
+        spec = importlib.util.spec_from_file_location(f"hmk_crossing_{name}", file)
+        modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modules[name])
+    bench = modules["bench"]
+    small, large = bench.timed("hm-phone", 10), bench.timed("hm-phone", 60)
+    assert large[2] - small[2] == 50  # one getppid more per iteration
+    result = bench.per_syscall([(bench.SMALL, small), (bench.LARGE, large)])
+    assert result["syscalls_per_s"] > 0
+    crossing = modules["asv"].Crossing()
+    assert crossing.track_cycles("hm-phone") > 0
+
+
 def test_pytest_benchmarks_run_once():
     """Real pytest-benchmark benchmarks (the kernel's and the IPC's compiled paths) run through
     pytest-benchmark with timing disabled: each function once, its checks included."""

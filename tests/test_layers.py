@@ -17,12 +17,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "hmk"
 LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ("hmk", "hmk.hw", "hmk._fast", "hmk.workloads", "hmk.hardware_profiles"),
-    ("hmk.cpu", "hmk._fast.timing", "hmk._fast.uchooks"),
+    ("hmk.cpu", "hmk._fast.timing", "hmk._fast.uchooks", "hmk._fast.ucapi"),
     (
         "hmk.kernel",
         "hmk._fast.asidfast",
         "hmk._fast.caplookup",
         "hmk._fast.ipcfast",
+        "hmk._fast.kernelclock",
         "hmk._fast.pagefault",
         "hmk._fast.pagerecords",
         "hmk._fast.pathcost",
@@ -31,7 +32,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ("hmk.monolithic",),
     ("hmk.linux",),
     ("hmk.services", "hmk._fast.addrspacefast"),
-    ("hmk.system",),
+    ("hmk.system", "hmk._fast.crossing"),
     ("hmk.report", "hmk.fuzz"),  # hmk syscalls lists the fuzzing's known differences
     ("hmk.script", "hmk.api"),
     ("hmk.bench",),

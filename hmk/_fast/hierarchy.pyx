@@ -86,6 +86,23 @@ cdef struct Core:
     Tlb tlb[4]
 
 
+cdef class Engine
+
+cdef enum:
+    RAW_NOGIL = 4096  # events: run_raw releases the GIL for a batch at least this long
+
+
+cdef void run_raw(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept:
+    """Engine.run's timing of events [0, n) into out (Engine.raw_entry); a long run of them
+    without the GIL, as run() does (a kernel path's few are not worth its hand-over)."""
+    cdef Engine e = <Engine>engine
+    if n < RAW_NOGIL:
+        e._run(ev, out, 0, n)
+        return
+    with nogil:
+        e._run(ev, out, 0, n)
+
+
 cdef inline int64_t* _p64(a):
     cdef int64_t[::1] v = a
     return &v[0]
@@ -621,6 +638,13 @@ cdef class Engine:
                         hit = tl.flag[k] != 0 or tl.asid[k] == asid
                     if hit:
                         self._t_drop(tl, k)
+
+    def raw_entry(self):
+        """(function, engine, dram): for compiled callers holding this engine and the GIL, the
+        address of `run_raw` (void (void *engine, const Event *ev, int *out, Py_ssize_t n):
+        run's timing of n events into out, with no Python objects made), this engine's
+        address, and the address of the DRAM counters (int64 reads, writes)."""
+        return <size_t>&run_raw, <size_t><void*>self, <size_t>self.dram
 
     # ------------------------------------------------------------ the batch
 

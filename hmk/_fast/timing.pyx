@@ -6,7 +6,9 @@ and the model's documentation are in hmk/cpu/timing.py and docs/timing-model.md.
 
 cimport cython
 cimport numpy as cnp
+from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, realloc
 from hmk._fast.shared cimport (
     ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_READS, F_SERIAL, F_WRITES, FETCH, FP_DIV,
     FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COND, N_COND_MISS,
@@ -101,6 +103,15 @@ cdef class TimingEngine:
         return self.end if self.inorder else self.retired
 
     def add_cycles(self, int64_t n):
+        self._add(n)
+
+    def raw_entry(self):
+        """(add, now, engine): for compiled callers holding this engine, the addresses of
+        `add_raw` (void (void *engine, int64_t n): add_cycles(n)), `now_raw` (int64_t (void
+        *engine): now) and the engine's."""
+        return <size_t>&add_raw, <size_t>&now_raw, <size_t><void*>self
+
+    cdef void _add(self, int64_t n) noexcept nogil:
         self.cnt[N_EXTERNAL] += n * (1 if self.inorder else self.width)
         if self.inorder:
             self.cur = imax(self.cur + (1 if self.slot else 0), self.end) + n
@@ -374,6 +385,17 @@ cdef class TimingEngine:
         if ins.flags & F_SERIAL:
             self.front = imax(self.front, done)
 
+cdef void add_raw(void *engine, int64_t n) noexcept:
+    """TimingEngine.add_cycles(n) (TimingEngine.raw_entry)."""
+    (<TimingEngine>engine)._add(n)
+
+
+cdef int64_t now_raw(void *engine) noexcept:
+    """TimingEngine.now (TimingEngine.raw_entry)."""
+    cdef TimingEngine e = <TimingEngine>engine
+    return e.end if e.inorder else e.retired
+
+
 def distinct_blocks(blocks):
     """(first, inverse) for a BLOCK_DTYPE array: the index of the first block with each distinct
     (addr, size), in order of first appearance, and for each block the position of its pair in
@@ -407,3 +429,89 @@ def distinct_blocks(blocks):
                 nfirst += 1
             inverse[i] = <uint32_t> table[h]
     return first_arr[:nfirst], inverse_arr
+
+
+ctypedef void (*run_raw_t)(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcept
+
+cdef extern from "Python.h":
+    PyObject* PyDict_GetItem(object d, object key)  # borrowed, NULL if absent; no error set
+
+
+@cython.final
+cdef class BatchTimer:
+    """A batch the CPU recorded, timed in one step when every block in it was read before: its
+    events through the memory hierarchy (Engine.raw_entry), then its blocks through the engine,
+    with their ids from the block table's map of the blocks read since it last forgot; what
+    hmk.system.simulation does with BatchHierarchy.run and TimingModel.account, with no arrays
+    made and no checks (the batch is the recorder's own). `time` returns False, having changed
+    nothing, when a block is not known: the caller then takes the general path (which reads
+    and classifies it). The table (hmk.cpu.classify.BlockTable) is read through its instance
+    dict: `_known` (BlockTable.ids's map), `_rows` and `_insns` (its arrays, of which `rows`
+    and `insns` are the used part; ids index within it)."""
+
+    cdef TimingEngine engine
+    cdef dict table  # the hmk.cpu.classify.BlockTable's instance __dict__
+    cdef object hierarchy  # keeps the addresses below valid
+    cdef run_raw_t run_raw
+    cdef void *hier
+    cdef int *lat
+    cdef unsigned int *ids
+    cdef Py_ssize_t lat_cap, ids_cap
+
+    def __init__(self, TimingEngine engine, table, hierarchy):
+        fn, hier, _ = hierarchy.raw_entry()
+        self.engine, self.table, self.hierarchy = engine, table.__dict__, hierarchy
+        self.run_raw = <run_raw_t><size_t>fn
+        self.hier = <void*><size_t>hier
+        self.lat = NULL
+        self.ids = NULL
+        self.lat_cap = self.ids_cap = 0
+
+    def __dealloc__(self):
+        free(self.lat)
+        free(self.ids)
+
+    def time(self, cnp.ndarray blocks, cnp.ndarray events):
+        cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
+        cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
+        cdef Py_ssize_t b, nblk = blocks.shape[0], nev = events.shape[0]
+        cdef object known = _table_item(self.table, "_known")
+        cdef cnp.ndarray rows = <cnp.ndarray?>_table_item(self.table, "_rows")
+        cdef cnp.ndarray insns = <cnp.ndarray?>_table_item(self.table, "_insns")
+        cdef PyObject *found
+        if nblk > self.ids_cap:
+            self.ids = <unsigned int*> _grown(self.ids, nblk, sizeof(unsigned int))
+            self.ids_cap = nblk
+        for b in range(nblk):
+            found = PyDict_GetItem(known, (blk[b].addr, blk[b].size))
+            if found == NULL:
+                return False
+            self.ids[b] = <unsigned int> <object> found
+        if nev > self.lat_cap:
+            self.lat = <int*> _grown(self.lat, nev, sizeof(int))
+            self.lat_cap = nev
+        self.run_raw(self.hier, ev, self.lat, nev)
+        if nev < 4096:  # (a short batch is not worth handing the GIL over)
+            self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
+                             <const Row*> cnp.PyArray_DATA(rows),
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+            return True
+        with nogil:
+            self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
+                             <const Row*> cnp.PyArray_DATA(rows),
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+        return True
+
+
+cdef inline object _table_item(dict table, str name):
+    cdef PyObject *found = PyDict_GetItem(table, name)
+    if found == NULL:
+        raise AttributeError(f"BatchTimer: the block table has no {name}")
+    return <object>found
+
+
+cdef void *_grown(void *p, Py_ssize_t n, size_t size) except NULL:
+    cdef void *q = realloc(p, n * size)
+    if q == NULL:
+        raise MemoryError()
+    return q

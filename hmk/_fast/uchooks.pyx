@@ -255,6 +255,8 @@ cdef class Recorder:
     cdef object _rmap
     cdef object _events  # two buffer sets: the hooks fill one while the other is consumed
     cdef object _blocks
+    cdef Event *_event_bufs[2]
+    cdef Block *_block_bufs[2]
     cdef int _current
 
     def __init__(self, ram, int line_bits, size_t emu_stop_address, int event_capacity=1 << 20,
@@ -268,6 +270,9 @@ cdef class Recorder:
         self._ram = ram
         self._events = [np.zeros(event_capacity, EVENT_DTYPE) for _ in range(2)]
         self._blocks = [np.zeros(block_capacity, BLOCK_DTYPE) for _ in range(2)]
+        for which in range(2):
+            self._event_bufs[which] = <Event*> <size_t> self._events[which].ctypes.data
+            self._block_bufs[which] = <Block*> <size_t> self._blocks[which].ctypes.data
         self._current = 0
         self.st.ram = <uint64_t*> <size_t> ram.ctypes.data
         self.st.ram_bytes = ram.nbytes
@@ -330,8 +335,8 @@ cdef class Recorder:
 
     cdef _use(self, int which):
         self._current = which
-        self.st.events = <Event*> <size_t> self._events[which].ctypes.data
-        self.st.blocks = <Block*> <size_t> self._blocks[which].ctypes.data
+        self.st.events = self._event_bufs[which]
+        self.st.blocks = self._block_bufs[which]
 
     def take(self):
         """(blocks, events) recorded since the last take, as views of the buffer set just

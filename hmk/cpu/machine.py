@@ -19,7 +19,9 @@ The kernel side is not here: the CPU traps into whatever object is passed as `tr
 so the CPU side can be reused unchanged when the kernel changes. The timing side gets every
 batch of recorded blocks and events through `sink(blocks, events)`; `on_sync()` runs when every
 batch before the current one has been consumed, `on_boundary(machine)` when a full buffer
-stopped the CPU between two blocks (where a timer interrupt can be taken).
+stopped the CPU between two blocks (where a timer interrupt can be taken). `interrupt(intno)`,
+if given, takes the CPU's exceptions in the machine's place: a compiled twin of its
+`_on_interrupt` (drain, sync, traps.syscall for an SVC; the rest it hands back to it).
 """
 
 from __future__ import annotations
@@ -28,13 +30,12 @@ import ctypes
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
+from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
 from unicorn import arm64_const as A
 from unicorn.unicorn_const import (
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
     UC_ERR_INSN_INVALID,
-    UC_ERR_OK,
     UC_HOOK_BLOCK,
     UC_HOOK_INSN,
     UC_HOOK_MEM_READ,
@@ -48,6 +49,7 @@ from unicorn.unicorn_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hmk._fast.uchooks import Recorder
+from hmk.cpu import ucpython
 from hmk.cpu.traps import (
     ABORT,
     EXCEPTION_NAMES,
@@ -69,50 +71,9 @@ SYSCALL_REGS = (*X[:6], X[8])
 # a thread's context as the kernel saves it in its TCB: x0-x30, sp, pc, pstate (NZCV)
 CONTEXT_REGS = (*X, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC, A.UC_ARM64_REG_NZCV)
 # what else a thread owns on the core (saved functionally, not timed: see docs/kernel-design.md)
-EXTRA_REGS = (
-    *(getattr(A, f"UC_ARM64_REG_Q{i}") for i in range(32)),
-    A.UC_ARM64_REG_FPCR,
-    A.UC_ARM64_REG_FPSR,
-    A.UC_ARM64_REG_TPIDR_EL0,
-)
+Q = tuple(getattr(A, f"UC_ARM64_REG_Q{i}") for i in range(32))
+EXTRA_REGS = (*Q, A.UC_ARM64_REG_FPCR, A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_TPIDR_EL0)
 INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
-MASK64 = (1 << 64) - 1
-
-
-class Registers:
-    """A fixed set of registers read or written in one unicorn call, through buffers made once
-    (the binding's reg_read_batch makes a ctypes object per register on every call: ~3 us a
-    register). The first `wide` are 128-bit (Q registers); the others 64-bit, as the binding
-    reads them (a 32-bit one zero-extended) and writes them (the value modulo 2**64)."""
-
-    def __init__(self, uc: Uc, regs, wide: int = 0):
-        self.uch, self.n, self.wide = uc._uch, len(regs), wide
-        self.ids = (ctypes.c_int * self.n)(*regs)
-        self.words = np.zeros(2 * self.n, np.uint64)  # two words a register, a Q's both
-        base = self.words.ctypes.data
-        self.ptrs = (ctypes.c_void_p * self.n)(*(base + 16 * k for k in range(self.n)))
-
-    def read(self) -> list[int]:
-        self.words[:] = 0
-        status = uclib.uc_reg_read_batch(self.uch, self.ids, self.ptrs, self.n)
-        if status != UC_ERR_OK:
-            raise UcError(status)
-        w, wide = self.words.tolist(), self.wide
-        return [w[2 * k] | w[2 * k + 1] << 64 for k in range(wide)] + w[2 * wide :: 2]
-
-    def write(self, values) -> None:
-        values = list(values)
-        if len(values) != self.n:
-            raise ValueError(f"{len(values)} values for {self.n} registers")
-        words = [0] * (2 * self.n)
-        for k, value in enumerate(values):
-            words[2 * k] = value & MASK64
-            if k < self.wide:
-                words[2 * k + 1] = value >> 64 & MASK64
-        self.words[:] = words
-        status = uclib.uc_reg_write_batch(self.uch, self.ids, self.ptrs, self.n)
-        if status != UC_ERR_OK:
-            raise UcError(status)
 
 
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
@@ -145,6 +106,8 @@ class Machine:
         sink=None,
         on_sync=None,
         on_boundary=None,
+        interrupt=None,
+        impl: str = "cython",
     ):
         if ram.dtype != np.uint8 or ram.ndim != 1 or len(ram) % 4096:
             raise ValueError("ram must be a 1-D uint8 array whose size is a multiple of 4 KiB")
@@ -156,9 +119,11 @@ class Machine:
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(0, len(ram), UC_PROT_ALL, ram.ctypes.data)
         uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)  # FP/SIMD usable at EL0 (glibc needs it)
-        self._syscall_regs = Registers(uc, SYSCALL_REGS)
-        self._context_regs = Registers(uc, CONTEXT_REGS)
-        self._extra_regs = Registers(uc, EXTRA_REGS, wide=32)
+        # the control path (registers, emu_start, the interrupt hook): unicorn's C API through
+        # the compiled binding, or its Python binding (the reference, or when it is not built)
+        self.cpu, regs = _control(uc, impl)
+        self._syscall_regs, self._context_regs = regs(SYSCALL_REGS), regs(CONTEXT_REGS)
+        self._extra_regs = regs(EXTRA_REGS, wide=Q)
         emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
         self.recorder = rec = Recorder(ram, line_bits, emu_stop, event_capacity=event_capacity)
         self._fault_cb = FAULT_CB(self._on_fault)  # kept alive as long as the machine
@@ -188,7 +153,7 @@ class Machine:
             if status != 0:
                 raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
             self._handles.append(h)
-        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.cpu.on_interrupt(self._on_interrupt if interrupt is None else interrupt)
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
         self.sink = sink
@@ -225,39 +190,39 @@ class Machine:
 
     # ---- registers
     def reg(self, n: int) -> int:
-        return self.uc.reg_read(X[n])
+        return self.cpu.reg(X[n])
 
     def syscall_registers(self) -> tuple[int, ...]:
         """x0-x5 and x8 (the syscall number) in one call."""
-        return tuple(self._syscall_regs.read())
+        return self.cpu.read(self._syscall_regs)
 
     def set_reg(self, n: int, value: int) -> None:
-        self.uc.reg_write(X[n], value & (1 << 64) - 1)
+        self.cpu.set_reg(X[n], value & (1 << 64) - 1)
 
     def context(self) -> list[int]:
         """The 34 registers a context switch saves (x0-x30, sp, pc, pstate)."""
-        return self._context_regs.read()
+        return list(self.cpu.read(self._context_regs))
 
     def set_context(self, regs) -> None:
-        self._context_regs.write(int(r) for r in regs)
+        self.cpu.write(self._context_regs, [int(r) for r in regs])
 
     def extra_context(self) -> list[int]:
         """FP/SIMD registers, FPCR, FPSR and TPIDR_EL0."""
-        return self._extra_regs.read()
+        return list(self.cpu.read(self._extra_regs))
 
     def set_extra_context(self, regs) -> None:
-        self._extra_regs.write(regs)
+        self.cpu.write(self._extra_regs, regs)
 
     def set_pc(self, pc: int) -> None:
-        self.uc.reg_write(A.UC_ARM64_REG_PC, pc)
+        self.cpu.set_reg(A.UC_ARM64_REG_PC, pc)
 
     @property
     def pc(self) -> int:
-        return self.uc.reg_read(A.UC_ARM64_REG_PC)
+        return self.cpu.reg(A.UC_ARM64_REG_PC)
 
     @property
     def sp(self) -> int:
-        return self.uc.reg_read(A.UC_ARM64_REG_SP)
+        return self.cpu.reg(A.UC_ARM64_REG_SP)
 
     # ---- address space and TLB
     def set_space(self, root: int, asid: int, core: int = 0, code=None) -> None:
@@ -295,7 +260,7 @@ class Machine:
     def stop(self) -> None:
         """End the current run (e.g. the program exited)."""
         self._stopped = True
-        self.uc.emu_stop()
+        self.cpu.emu_stop()
 
     def kill(self, detail: str, kind: str) -> None:
         """End the run as a guest fault: run() raises GuestFault(detail, kind)."""
@@ -311,19 +276,19 @@ class Machine:
         """End the run for the simulator's own reason: run() raises RunAborted(reason), which
         is not offered to the guest kernel as a fault."""
         self._abort = reason
-        self.uc.emu_stop()
+        self.cpu.emu_stop()
 
     def run(self, pc: int, sp: int | None = None) -> None:
         """Run from `pc` until stop(); drains the buffers whenever they fill and at the end,
         and returns when the sink has seen everything. Raises GuestFault when an access could
         not be mapped, RunAborted after abort()."""
         if sp is not None:
-            self.uc.reg_write(A.UC_ARM64_REG_SP, sp)
+            self.cpu.set_reg(A.UC_ARM64_REG_SP, sp)
         self._stopped = False
         try:
             while True:
                 try:
-                    self.uc.emu_start(pc, UNTIL)
+                    self.cpu.emu_start(pc, UNTIL)
                 except UcError as e:
                     self._raise_bug()
                     self.drain()
@@ -381,7 +346,8 @@ class Machine:
 
     def drain(self) -> None:
         """Hand what the hooks recorded to the sink (asynchronously when pipelined)."""
-        self.sync()  # the buffer set the hooks switch to must be free again
+        if self._pending is not None:  # the buffer set the hooks switch to must be free again
+            self.sync()
         if self.on_sync is not None:
             self.on_sync()
         if self.recorder.translations_crowded:
@@ -415,7 +381,7 @@ class Machine:
             return 0
         except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
             self._bug = e
-            self.uc.emu_stop()
+            self.cpu.emu_stop()
             return 0
         if not ok:
             self._error = f"{ACCESS_NAMES.get(access, access)} of {vaddr:#x} not mapped"
@@ -438,26 +404,42 @@ class Machine:
                 if self.sink is not None and (len(blocks) or len(events)):
                     self.sink(blocks, events)
                 value = self.traps.counter("count")
-            self.uc.reg_write(reg, value)
+            self.cpu.set_reg(reg, value)
         except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
             self._bug = e
-            self.uc.emu_stop()
+            self.cpu.emu_stop()
         return 1
 
-    def _on_interrupt(self, uc, intno, user_data) -> None:
+    def _on_interrupt(self, intno: int) -> None:
         if intno != EXCP_SWI:
             self._kind = KIND_OF_EXCEPTION.get(intno, UNDEFINED)
             self._error = f"CPU exception {intno} ({EXCEPTION_NAMES.get(intno, 'other')})"
-            uc.emu_stop()
+            self.cpu.emu_stop()
             return
         self.drain()  # keep timing in program order: what ran before the SVC first
         try:
-            self.sync()  # the kernel may change page tables or read the simulated clock
+            if self._pending is not None:  # the kernel may change page tables or read the
+                self.sync()  # simulated clock
             self.traps.syscall(self)
         except OutOfMemory as e:  # simulated RAM exhausted (Linux: the OOM killer)
             self._error, self._kind = f"out of memory: {e}", OUT_OF_MEMORY
             self.retryable = False  # the call may have done part of its work
-            uc.emu_stop()
+            self.cpu.emu_stop()
         except Exception as e:  # noqa: BLE001  (unicorn's C frames cannot carry it: run() raises it)
             self._bug = e
-            uc.emu_stop()
+            self.cpu.emu_stop()
+
+
+def _control(uc, impl: str):
+    """The control path of `uc` and its register-batch type: hmk._fast.ucapi's compiled binding
+    (impl "cython", when built) or hmk.cpu.ucpython's reference."""
+    if impl not in ("python", "cython"):
+        raise ValueError(f"machine: unknown control-path implementation {impl!r}")
+    if impl == "cython":
+        try:
+            from hmk._fast.ucapi import Cpu, Registers  # noqa: PLC0415
+        except ImportError:  # not built: unicorn's Python binding does the same
+            pass
+        else:
+            return Cpu(uc), Registers
+    return ucpython.UcPython(uc), ucpython.Registers

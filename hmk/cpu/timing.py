@@ -175,6 +175,17 @@ class TimingModel:
         self.engine.run(blocks, events, latencies, ids, table.rows, table.insns, times)
         return self.cycles - before
 
+    def batch_timer(self, hierarchy):
+        """A compiled hmk._fast.timing.BatchTimer over `hierarchy` (an hmk.hw.engine
+        BatchHierarchy), for batches the CPU recorded: `time(blocks, events)` does what
+        `account(blocks, events, hierarchy.run(events), ...)` does when every block is known
+        (False, nothing done, when one is not). None with the reference engine."""
+        if isinstance(self.engine, ReferenceEngine):
+            return None
+        from hmk._fast.timing import BatchTimer  # noqa: PLC0415
+
+        return BatchTimer(self.engine, self.table, hierarchy)
+
     @property
     def clock(self) -> int:
         """The engine's clock in the model's time unit (`params.unit` per cycle)."""

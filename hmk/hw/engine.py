@@ -134,6 +134,12 @@ class BatchHierarchy:
     def tlbi_va(self, va, asid=None):
         self._engine.invalidate(int(va), -1 if asid is None else int(asid))
 
+    def raw_entry(self) -> tuple[int, int, int]:
+        """The engine's C entry for compiled callers (hmk._fast.hierarchy Engine.raw_entry):
+        the function's address, the engine's, and the DRAM counters'. Valid while this
+        hierarchy lives."""
+        return self._engine.raw_entry()
+
     def stats(self) -> dict:
         st, n = self._state, len(self.layout.caches)
         return stats_dict(

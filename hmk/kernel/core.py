@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -121,6 +120,12 @@ class CorePort:
     def charged(self, kernel, what: str, cycles: int) -> None:
         """The kernel charged `cycles` to path `what` (a profile may be listening)."""
 
+    def compiled(self):
+        """(hierarchy, timing model, charged or None) of a timed core, for the compiled kernel
+        clock (hmk._fast.kernelclock.KernelClock); `charged` None when no profile listens. None:
+        untimed."""
+        return None
+
 
 class Personality(Protocol):
     """A foreign ABI the core kernel forwards to, for the processes started under it (Linux's is
@@ -200,6 +205,7 @@ class CoreKernel:
         self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
         self.caps = CSpaces(self.mem, slots=processes * 64, cspaces=processes, objects_per_type=256)
         self.threads = self.scheduler(threads)
+        self._current = self.threads.runq["current"]  # the running thread per core (running)
         self.vspaces = VSpaces(
             self.mem,
             ram,
@@ -242,6 +248,7 @@ class CoreKernel:
         self.thread_cpu: dict[int, list[int]] = {}
         self._on_core, self._on_core_since = [0, 0], 0
         self.context: list[str] = []  # what the kernel is doing on whose behalf (within())
+        self._frames: dict[str, _Within] = {}  # within()'s context managers, one per frame
         # a thread whose call blocked runs its SVC again when it wakes: tcb -> the address
         # after that SVC, while the call is the same call going on (restart_call)
         self.resuming: dict[int, int] = {}
@@ -267,6 +274,15 @@ class CoreKernel:
         self._alarm_seq = 0
         self._next_tick = 0
         self._clock_at_sync = 0
+        # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
+        # charge: the same results as the methods below, with no arrays made per kernel path
+        parts = port.compiled() if impl == "cython" else None
+        if parts is not None:
+            from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
+
+            clock = KernelClock(self, *parts)
+            self.work_cycles, self.path, self.charge = clock.work_cycles, clock.path, clock.charge
+            self.now = clock.now
 
     # ---- the mechanisms a kernel of another design replaces (hmk.monolithic) -------------
     def scheduler(self, capacity: int) -> Threads:
@@ -394,19 +410,21 @@ class CoreKernel:
         """An SVC's exception entry and return, and its count; not again for a blocked call
         going on (`resumed`: its entry was charged when it was first made)."""
         if not resumed:
-            frame = self.work_cycles(BUDGETS["exception.frame"])
-            self.charge("syscall", self.entry + frame + self.exit)
+            self.charge("syscall", self.entry_cycles())
             self.counts["kernel.syscalls"] += 1
 
-    @contextmanager
-    def within(self, frame: str):
-        """Charges inside are made on behalf of `frame` (a syscall, a service, a fault): the
-        stack profile's frames between the program's function and the kernel path."""
-        self.context.append(frame)
-        try:
-            yield
-        finally:
-            self.context.pop()
+    def entry_cycles(self) -> int:
+        """An SVC's exception entry, its frame, and the return to user mode."""
+        return self.entry + self.work_cycles(BUDGETS["exception.frame"]) + self.exit
+
+    def within(self, frame: str) -> _Within:
+        """`with kernel.within(frame):` charges inside are made on behalf of `frame` (a
+        syscall, a service, a fault): the stack profile's frames between the program's
+        function and the kernel path."""
+        manager = self._frames.get(frame)
+        if manager is None:
+            manager = self._frames[frame] = _Within(self.context, frame)
+        return manager
 
     def now(self) -> int:
         """The core's clock in cycles."""
@@ -480,16 +498,19 @@ class CoreKernel:
         too) and the return to user mode. A call that blocked is executed again when its
         thread wakes: the same call going on (`resumed`), whose entry is not charged again."""
         registers = machine.syscall_registers()
-        *args, nr = registers
-        resumed = self.resuming.pop(self.running, None) == machine.pc
+        nr = registers[6]
+        tcb = self.running
+        after_svc = self.resuming.pop(tcb, None) if self.resuming else None
+        resumed = after_svc is not None and after_svc == machine.pc
         if self.hm_calls and is_hm_call(nr):
+            args = registers[:6]
             with self.within(f"syscall:hm.{HM_NAMES.get(nr - HM_CALL_BASE, nr)}"):
                 self.charge_entry(resumed)
                 result = self.hmcalls.call(machine, nr - HM_CALL_BASE, args)
                 if result is not None:
                     machine.set_reg(0, result)
         else:
-            proc = self._procs.get(self.running)
+            proc = self._procs.get(tcb)
             personality = proc.personality if proc is not None else None
             if personality is not None:
                 personality.syscall(machine, proc, registers, resumed)
@@ -548,7 +569,7 @@ class CoreKernel:
 
     @property
     def running(self) -> int:
-        return int(self.threads.runq["current"][0])
+        return self._current.item(0)
 
     @property
     def running_process(self):
@@ -928,6 +949,21 @@ class CoreKernel:
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.timer_work())
+
+
+class _Within:
+    """CoreKernel.within's context manager for one frame (reused: its state is the stack)."""
+
+    __slots__ = ("context", "frame")
+
+    def __init__(self, context: list[str], frame: str):
+        self.context, self.frame = context, frame
+
+    def __enter__(self) -> None:
+        self.context.append(self.frame)
+
+    def __exit__(self, *exc) -> None:
+        self.context.pop()
 
 
 class Process:

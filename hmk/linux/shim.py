@@ -96,6 +96,8 @@ class Shim:
         self.procmgr, self.memmgr = services["procmgr"], services["memmgr"]
         self.own = ShimCalls(kernel)
         self.table = SyscallTable({SHIM: self.own, **services})
+        # nr -> (row, name, its kernel frame, its counter), made on first use
+        self._rows: dict[int, tuple] = {}
         self.strace = strace
         self.warn = warn or (lambda text: None)
 
@@ -104,13 +106,12 @@ class Shim:
         """`proc`'s running thread made SVC x8 with x0-x5 (`registers`); `resumed`: its call
         blocked and goes on now (dispatched, and its service reached, already)."""
         k = self.k
-        *args, nr = registers
-        row = self.table[nr]
-        name = row.name if row is not None else name_of(nr)
-        with k.within(f"syscall:{name}"):
+        nr, args = registers[6], registers[:6]
+        row, name, frame, counter = self._rows.get(nr) or self._row(nr)
+        with k.within(frame):
             k.charge_entry(resumed)
             if not resumed:
-                k.counts[f"shim.syscalls.{name}"] += 1
+                k.counts[counter] += 1
                 if not self.native:
                     k.charge("shim", k.work_cycles(COSTS["dispatch"]))
             task = self.procmgr.task_of(proc)
@@ -136,6 +137,14 @@ class Shim:
                 self.placement.inside(service, serve)
             elif self.placement.call(proc, service, serve) is None:
                 machine.set_reg(0, -EAGAIN)  # the service had no activation free
+
+    def _row(self, nr: int) -> tuple:
+        """Syscall `nr`'s row (None: no such call), its name, its kernel frame and its count's
+        name, kept."""
+        row = self.table[nr]
+        name = row.name if row is not None else name_of(nr)
+        found = self._rows[nr] = (row, name, f"syscall:{name}", f"shim.syscalls.{name}")
+        return found
 
     def _run(self, call: Call, row, nr: int, name: str, args) -> None:
         """The handler's work and its result in x0 (or the call blocks and runs again)."""

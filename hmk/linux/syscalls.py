@@ -33,7 +33,7 @@ NUMBER_OF = {name: nr for nr, name, _ in NUMBERS}
 KINDS_OF = {nr: kinds for nr, _, kinds in NUMBERS}
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """A Linux syscall as its handler receives it: the CPU (`machine`), the calling process
     (`task`: the process manager's record) and thread (`tcb`), and the caller's memory

@@ -72,12 +72,10 @@ class LinuxKernel(CoreKernel):
         """CFS's slice for the running thread among the runnable ones (sched_slice)."""
         return sched_slice(int(self.threads.rq["nr_running"][0]) + 1)  # + the running one
 
-    def charge_entry(self, resumed: bool = False) -> None:
+    def entry_cycles(self) -> int:
         """el0_svc: the exception, kernel_entry's frame, the dispatch, ret_to_user."""
-        if not resumed:
-            work = self.work_cycles(CORE["exception.frame"] + BUDGETS["syscall.dispatch"])
-            self.charge("syscall", self.entry + work + self.exit)
-            self.counts["kernel.syscalls"] += 1
+        work = self.work_cycles(CORE["exception.frame"] + BUDGETS["syscall.dispatch"])
+        return self.entry + work + self.exit
 
     def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
         """__schedule's frame and CFS's pick (their logged tree and record accesses), the

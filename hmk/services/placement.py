@@ -54,8 +54,10 @@ class Placement:
     def __init__(self, kernel, composition):
         self.k, self.composition = kernel, composition
         self.domains: dict[str, ServiceDomain] = {}
-        self._where: dict[str, ServiceDomain] = {}  # service -> its domain (domain_of)
         self._stack: list[str] = []  # domains being served, innermost last
+        self._of: dict[str, ServiceDomain] = {}  # service -> its domain (domain_of, kept)
+        self._names: dict[tuple, str] = {}  # the counters' and frames' names (_name, kept)
+        self._cycles_of: dict[str, str] = {}  # service -> the name its work is charged to
         self._app_vspace = -1
         for k, d in enumerate(composition.domains):
             sd = ServiceDomain(d.name, d.ic, d.services)
@@ -97,10 +99,18 @@ class Placement:
         k.mem.take_log()
 
     def domain_of(self, service: str) -> ServiceDomain:
-        where = self._where.get(service)
-        if where is None:  # (the composition does not change: looked up once per service)
-            where = self._where[service] = self.domains[self.composition.domain_of(service).name]
-        return where
+        found = self._of.get(service)
+        if found is None:
+            found = self._of[service] = self.domains[self.composition.domain_of(service).name]
+        return found
+
+    def _name(self, form: str, *parts: str) -> str:
+        """`form` filled with `parts` (a counter's or a frame's name), made once."""
+        key = (form, *parts)
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = form.format(*parts)
+        return name
 
     def together(self, a: str, b: str) -> bool:
         """Do services `a` and `b` share one address space (coalesced, or both in IC0)?"""
@@ -117,22 +127,23 @@ class Placement:
         here = self._stack[-1] if self._stack else APP
         name = target.name
         if target.proc is None or name == here:  # IC0, or coalesced with the caller
-            k.counts[f"shim.calls.{here}->{name}"] += 1
-            k.charge(f"services.{service}", k.work_cycles(DIRECT_CALL))
+            k.counts[self._name("shim.calls.{}->{}", here, name)] += 1
+            k.charge(self._name("services.{}", service), k.work_cycles(DIRECT_CALL))
             return self._inside(name, service, serve)
         # the caller's capabilities: a service domain's own, or (from the program or from a
         # service inside the kernel, IC0) the program's
         caller = (self.domains[here].proc if here != APP else None) or proc
-        tcb = k.running if k.running >= 0 else proc.tcb
+        tcb = k.running
+        tcb = tcb if tcb >= 0 else proc.tcb
         vspace = k.current.vspace if k.current is not None else caller.vspace
         if target.ic == "IC1":  # kernel space: it runs in whatever address space is on
             k.ipc.ep["server_vspace"][target.endpoint] = vspace  # the core (untimed metadata)
         res = k.ipc_paths.call(tcb, vspace, caller.cspace, target.slot, msg)
         if res.err != OK:
             k.mem.take_log()
-            k.counts[f"ipc.{here}->{name}.failed"] += 1
+            k.counts[self._name("ipc.{}->{}.failed", here, name)] += 1
             return None
-        k.counts[f"ipc.{here}->{name}.{res.path}"] += 1
+        k.counts[self._name("ipc.{}->{}.{}", here, name, res.path)] += 1
         ic2 = target.ic == "IC2"
         cycles = k.ipc_path(res)
         cycles += k.exit if ic2 else k.work_cycles(BUDGETS["ic1.switch"])
@@ -157,11 +168,14 @@ class Placement:
     def _inside(self, name: str, service: str, serve):
         self._stack.append(name)
         try:
-            with self.k.within(f"service:{service}"):
+            with self.k.within(self._name("service:{}", service)):
                 return serve()
         finally:
             self._stack.pop()
 
     def work(self, service: str, budget: int) -> None:
         """Charge `service`'s own work (budget + the stalls of what it logged)."""
-        self.k.charge(f"services.{service}", self.k.path(budget))
+        name = self._cycles_of.get(service)
+        if name is None:
+            name = self._cycles_of[service] = f"services.{service}"
+        self.k.charge(name, self.k.path(budget))

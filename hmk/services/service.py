@@ -38,14 +38,18 @@ from hmk.linux.syscalls import handlers_of
 
 def charged(**ops: int):
     """A handler whose work is the operations `ops`, charged however it returns (a call that
-    does one thing: `@charged(ids=1)` on `sys_getpid`)."""
+    does one thing: `@charged(ids=1)` on `sys_getpid`). The wrapper keeps `ops` as
+    `charged_ops` and the handler as `__wrapped__` (the compiled crossing does the same)."""
 
     def wrap(handler):
         @functools.wraps(handler)
         def run(self, call, *args):
-            with self.working(**ops):
+            try:
                 return handler(self, call, *args)
+            finally:
+                self.placement.work(self.name, self.ops_budget(ops))
 
+        run.charged_ops = dict(ops)
         return run
 
     return wrap
@@ -90,9 +94,8 @@ class Service:
         self.k = boot.kernel
         self.placement = boot.placement
         self.peers = boot.peers
-        # the statistics' names of its operations and instructions (budget), made once
-        self._work_names = {op: f"{self.name}.work.{op}" for op in self.costs}
-        self._instructions_name = f"{self.name}.instructions"
+        self._names: dict[str, str] = {}  # op -> its counter's name (budget)
+        self._instructions = f"{self.name}.instructions"
 
     def handlers(self) -> dict:
         """name -> handler of every Linux syscall this service owns."""
@@ -102,18 +105,25 @@ class Service:
         """The instructions of the operations `ops` (budget name -> how many times), counted:
         `<name>.work.<budget>` (statistics: `services.<name>.work.<budget>`) and
         `<name>.instructions`, the sum."""
-        total, counts, names = 0, self.k.counts, self._work_names
+        return self.ops_budget(ops)
+
+    def ops_budget(self, ops: dict[str, int]) -> int:
+        """budget(**ops), for a dict of them."""
+        total, counts, names = 0, self.k.counts, self._names
         for op, times in ops.items():
             if times:
                 total += self.costs[op] * times
-                counts[names[op]] += times
-        counts[self._instructions_name] += total
+                key = names.get(op)
+                if key is None:
+                    key = names[op] = f"{self.name}.work.{op}"
+                counts[key] += times
+        counts[self._instructions] += total
         return total
 
     def work(self, **ops: int) -> None:
         """Charge this service's own work: the budgets of `ops` (`self.work(fdget=1,
         copy_line=8)`) + the stalls of the accesses it logged since the last charge."""
-        self.placement.work(self.name, self.budget(**ops))
+        self.placement.work(self.name, self.ops_budget(ops))
 
     @contextmanager
     def working(self, **ops: int):

@@ -178,6 +178,9 @@ class _TimedPort(CorePort):
         if self.stacks is not None:
             self.stacks.kernel(kernel, what, cycles)
 
+    def compiled(self):
+        return self.hierarchy, self.timing, self.charged if self.stacks is not None else None
+
 
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
@@ -253,14 +256,24 @@ class Simulation:
         self.block_cache = BlockCache() if block_cache else None
         self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
+        # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
+        # sync point and a batch's timing; impl="python": their references, the methods below
+        fast = None
+        if impl == "cython":
+            from hmk._fast.crossing import Crossing  # noqa: PLC0415
+
+            fast = Crossing(self, SCRIPT_CHANNEL)
+        self._crossing = fast
         self.machine = machine = Machine(
             ram,
             self,
             line_bits=hierarchy_cfg.line.bit_length() - 1,
             pipelined=pipelined,
-            sink=self._time,
-            on_sync=self._on_sync,
+            sink=self._time if fast is None else fast.time,
+            on_sync=self._on_sync if fast is None else fast.on_sync,
             on_boundary=self._on_boundary,
+            interrupt=None if fast is None else fast.interrupt,
+            impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
 
@@ -314,12 +327,16 @@ class Simulation:
         kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
+        if fast is not None:
+            fast.bind()
 
     # ---- the CPU's traps -----------------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
         return self.kernel.page_fault(machine, vaddr, access)
 
     def syscall(self, machine) -> None:
+        if self._crossing is not None and self._crossing.syscall(machine):
+            return  # the common case, compiled: as below
         if self.script_channel is not None and machine.reg(8) == SCRIPT_CHANNEL:
             self.script_channel(machine)  # the simulator's own traffic: it costs the guest nothing
             return
@@ -362,9 +379,16 @@ class Simulation:
         self.timing.table.use(task.proc.image)
         if self.stacks is not None:
             self.stacks.note_owner(proc)
+        max_instructions, max_cycles = self.limits
+        if max_instructions is None and max_cycles is None and self.progress.stream is None:
+            return  # nothing to check or show
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """The run limits checked and the progress line redrawn, at a sync point."""
+        max_instructions, max_cycles = self.limits
         timing = self.timing
         instructions, cycles = timing.instructions, timing.cycles
-        max_instructions, max_cycles = self.limits
         if max_instructions is not None and instructions >= max_instructions:
             self.machine.abort(f"run limit: {max_instructions:,} instructions reached")
         elif max_cycles is not None and cycles >= max_cycles:
