@@ -1,5 +1,7 @@
 """Speed of the execution engine: guest instructions per host second with full timing, beside
-unicorn with no hooks on the same binary and arguments (the ceiling), in the same run.
+unicorn with no hooks on the same binary and arguments (the ceiling), and unicorn carrying one
+native memory hook that does nothing (the ceiling of any design that sees every access), in the
+same run.
 
     python -m pytest benchmarks/test_engine_bench.py --benchmark-only -s
 
@@ -11,11 +13,14 @@ is the one hmk's timing model measured (the programs are deterministic).
 
 from __future__ import annotations
 
+import ctypes
 import io
 
 import pytest
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import arm64_const as A
+from unicorn.unicorn import uclib
+from unicorn.unicorn_const import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
 
 from hmk.cpu.elf import load_elf
 from hmk.linux.stack import auxv_for, build_stack
@@ -31,10 +36,22 @@ def _up(n):
     return (n + PAGE - 1) & ~(PAGE - 1)
 
 
-def bare_unicorn(program: str, args: list[str]) -> int:
-    """Run `program` on unicorn with no hooks but SVC; return its exit status."""
+def bare_unicorn(program: str, args: list[str], memory_hook: bool = False) -> int:
+    """Run `program` on unicorn with no hooks but SVC (and, `memory_hook`, a native no-op hook
+    on every load and store); return its exit status."""
     image = load_elf(program)
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    if memory_hook:
+        from hmk._fast.uchooks import Recorder  # noqa: PLC0415
+
+        handle = ctypes.c_size_t()
+        noop = ctypes.c_void_p(Recorder.hook_addresses()["noop_mem"])
+        kinds = UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE
+        everywhere = (ctypes.c_uint64(1), ctypes.c_uint64(0))  # begin > end: all addresses
+        status = uclib.uc_hook_add(
+            uc._uch, ctypes.byref(handle), kinds, noop, ctypes.c_void_p(0), *everywhere
+        )
+        assert status == 0
     uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)
     for seg in image.segments:
         start = seg.vaddr & ~(PAGE - 1)
@@ -100,6 +117,17 @@ def test_hmk_full_timing(benchmark, instructions):
 def test_unicorn_no_hooks(benchmark, instructions):
     program = str(path(WORKLOAD[0]))
     status = benchmark.pedantic(bare_unicorn, args=(program, WORKLOAD[1]), rounds=3, iterations=1)
+    assert status == 0
+    benchmark.extra_info["guest_instructions"] = instructions
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        benchmark.extra_info["mips"] = instructions / benchmark.stats.stats.min / 1e6
+
+
+def test_unicorn_noop_memory_hook(benchmark, instructions):
+    program = str(path(WORKLOAD[0]))
+    status = benchmark.pedantic(
+        bare_unicorn, args=(program, WORKLOAD[1], True), rounds=3, iterations=1
+    )
     assert status == 0
     benchmark.extra_info["guest_instructions"] = instructions
     if benchmark.stats is not None:  # None under --benchmark-disable

@@ -154,49 +154,95 @@ def _choose(value: str | None, known, what: str, default) -> list[str]:
 NOT_HM = "n/a: HM's core-kernel calls do not exist on a linux kernel"
 
 
-def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Result:
-    """One operation's cost per iteration under `system` on `profile`'s `cluster`."""
+@dataclass(frozen=True)
+class Cell:
+    """One per_operation measurement (two runs of `program op N`): the unit a pool runs."""
+
+    program: str
+    op: str
+    n: tuple[int, int]
+    system: str
+    profile: str
+    cluster: str | int | None = None
+    paging: str | None = None  # None: the system's own (sel4: a user-level pager)
+    max_instructions: int | None = None
+
+
+def cost(cell: Cell) -> tuple:
+    """(cycles per iteration, core GHz) of `cell`, or (None, why it failed in one line)."""
+    try:
+        return per_operation(
+            cell.op,
+            cell.profile,
+            cell.paging,
+            cell.n,
+            cell.system,
+            program=cell.program,
+            cluster=cell.cluster,
+            max_instructions=cell.max_instructions,
+        )
+    except InternalError:
+        raise  # hmk's own bug stops the suite loudly
+    except Exception as e:  # noqa: BLE001  (a failed op is a cell, not a traceback)
+        return None, str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def cells_of(op: Op, system: str, profile: str, cluster=None) -> list[Cell]:
+    """The measurements `op` needs under `system` on `profile` (none where it cannot run)."""
     from hmk.system import load_system  # noqa: PLC0415
 
-    cache = {} if cache is None else cache
-    total, ghz = 0.0, 0.0
     if any(p == "hmbench" for p, _, _ in op.terms) and load_system(system).kernel != "hm":
+        return []
+    budget = RUN_BUDGET + ITERATION_BUDGET * op.n[1]
+    return [
+        Cell(program, arg, op.n, system, profile, cluster, max_instructions=budget)
+        for program, arg, _ in op.terms
+    ]
+
+
+def measure(op: Op, system: str, profile: str, cluster=None, cache=None) -> Result:
+    """One operation's cost per iteration under `system` on `profile`'s `cluster`; `cache`:
+    {Cell: cost(cell)}, measured cells (filled with those measured here)."""
+    cache = {} if cache is None else cache
+    cells = cells_of(op, system, profile, cluster)
+    if not cells:
         return Result(op.name, system, profile, None, 0.0, NOT_HM)
-    for program, arg, weight in op.terms:
-        key = (program, arg, op.n, system, profile, cluster)
-        if key not in cache:
-            try:
-                cache[key] = per_operation(
-                    arg,
-                    profile,
-                    None,  # the system's own paging (sel4: a user-level pager)
-                    op.n,
-                    system,
-                    program=program,
-                    cluster=cluster,
-                    max_instructions=RUN_BUDGET + ITERATION_BUDGET * op.n[1],
-                )
-            except InternalError:
-                raise  # hmk's own bug stops the suite loudly
-            except Exception as e:  # noqa: BLE001  (a failed op is a cell, not a traceback)
-                cache[key] = (None, str(e).splitlines()[0] if str(e) else type(e).__name__)
-        cycles, ghz_or_error = cache[key]
+    total, ghz = 0.0, 0.0
+    for cell, (_, _, weight) in zip(cells, op.terms, strict=True):
+        if cell not in cache:
+            cache[cell] = cost(cell)
+        cycles, ghz_or_error = cache[cell]
         if cycles is None:
             return Result(op.name, system, profile, None, 0.0, ghz_or_error)
         total, ghz = total + weight * cycles, ghz_or_error
     return Result(op.name, system, profile, total, ghz)
 
 
-def run_suite(ops, systems, profiles, cluster=None, progress=None) -> list[Result]:
-    cache: dict = {}
-    results = []
-    for profile in profiles:
-        for op in ops:
-            for system in systems:
-                if progress is not None:
-                    print(f"hmk bench: {profile} {system} {op.name}", file=progress, flush=True)
-                results.append(measure(op, system, profile, cluster, cache))
-    return results
+def suite_cells(ops, systems, profiles, cluster=None) -> list[Cell]:
+    """Every distinct measurement of the suite, in a fixed order."""
+    cells = (
+        cells_of(op, system, profile, cluster)
+        for profile in profiles
+        for op in ops
+        for system in systems
+    )
+    return list(dict.fromkeys(c for group in cells for c in group))
+
+
+def run_suite(ops, systems, profiles, cluster=None, progress=None, jobs=1, measured=None):
+    """The suite's results; its runs on `jobs` processes (hmk.parallel), a progress line per
+    measurement on `progress`. `measured`: {Cell: cost} already known (not run again)."""
+    from hmk.parallel import pool_map  # noqa: PLC0415
+
+    cache = dict(measured or {})
+    todo = [c for c in suite_cells(ops, systems, profiles, cluster) if c not in cache]
+    cache.update(zip(todo, pool_map(cost, todo, jobs, progress, "hmk bench"), strict=True))
+    return [
+        measure(op, system, profile, cluster, cache)
+        for profile in profiles
+        for op in ops
+        for system in systems
+    ]
 
 
 def _cell(r: Result) -> str:
@@ -270,6 +316,8 @@ def parse_tables(text: str) -> list[Result]:
 
 
 def add_parser(commands) -> None:
+    from hmk.parallel import add_jobs_option  # noqa: PLC0415
+
     bench = commands.add_parser(
         "bench",
         help="an lmbench-style suite on the model, beside published numbers",
@@ -287,11 +335,13 @@ def add_parser(commands) -> None:
     bench.add_argument("--ops", metavar="A,B", help="operations (default: all)")
     bench.add_argument("--core", metavar="CLUSTER", help="cluster name or index (default: first)")
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    add_jobs_option(bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
     from hmk.outputs import OutputError, check, written  # noqa: PLC0415
+    from hmk.parallel import parse_jobs, terminal_progress  # noqa: PLC0415
     from hmk.system import SystemFileError, load_system  # noqa: PLC0415
 
     cluster = args.core
@@ -307,12 +357,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 soc.cluster(cluster)
         if args.json is not None:
             check(args.json, "--json")
-    except (BenchError, ProfileError, SystemFileError, OutputError) as e:
+        jobs = parse_jobs(args.jobs)
+    except (BenchError, ProfileError, SystemFileError, OutputError, ValueError) as e:
         message = str(e).splitlines()[0]
         print(f"hmk: error: {message}", file=sys.stderr)
         return 2
-    progress = sys.stderr if sys.stderr.isatty() else None
-    results = run_suite(ops, systems, profiles, cluster, progress)
+    results = run_suite(ops, systems, profiles, cluster, terminal_progress(), jobs)
     print(render_tables(results, cluster), end="")
     if args.json is not None:
         with written(args.json, "--json") as path, open(path, "w", encoding="utf-8") as f:

@@ -32,6 +32,7 @@ import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
+from hmk.parallel import add_jobs_option, parse_jobs, terminal_progress
 from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
@@ -134,8 +135,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if args.plot is not None:
         cmp.check_plot(args.plot)
+    try:
+        jobs = parse_jobs(args.jobs)
+    except ValueError as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
     results = _guarded(
-        cmp.compare, args.program, list(args.args), systems, stacks=diff is not None, **options
+        cmp.compare,
+        args.program,
+        list(args.args),
+        systems,
+        jobs=jobs,
+        progress=terminal_progress(),
+        stacks=diff is not None,
+        **options,
     )
     if isinstance(results, int):
         return results
@@ -323,9 +336,14 @@ def cmd_syscalls(args: argparse.Namespace) -> int:
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from hmk.fidelity import render  # noqa: PLC0415
 
+    try:
+        jobs = parse_jobs(args.jobs)
+    except ValueError as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
     if args.write is not None:
         check(args.write, "--write")
-    text = render()
+    text = render(jobs=jobs, progress=terminal_progress())
     if args.write is not None:
         write_text(args.write, text, "--write")
     else:
@@ -501,6 +519,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     fidelity.set_defaults(func=cmd_fidelity)
     fidelity.add_argument("--write", metavar="FILE.md", help="write the page instead of printing")
+    add_jobs_option(fidelity)
     if command not in OWN_COMMANDS:  # each loads its model only when its command runs
         for name in EXTENSIONS:
             importlib.import_module(name).add_parser(commands)
@@ -585,6 +604,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE.svg",
         help="write a differential flame graph of the second system against the first",
     )
+    add_jobs_option(compare)
     compare.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     compare.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
     return parser

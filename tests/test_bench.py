@@ -41,10 +41,8 @@ def test_costs_relate_as_their_paths_do(kirin):
 def test_ctx_is_lat_ctx_arithmetic_and_ns_follow_the_clock(kirin):
     r, cache = kirin
     ghz = load_soc("kirin9000").clusters[0].ghz
-    pipe = next(v[0] for k, v in cache.items() if k[:2] == ("lat", "pipe") and k[3] == "linux")
-    self_ = next(
-        v[0] for k, v in cache.items() if k[:2] == ("lat", "pipe-self") and k[3] == "linux"
-    )
+    cost = {(c.program, c.op, c.system): v[0] for c, v in cache.items()}
+    pipe, self_ = cost["lat", "pipe", "linux"], cost["lat", "pipe-self", "linux"]
     assert r["ctx", "linux"].cycles == pytest.approx(pipe / 2 - self_)
     for x in r.values():
         assert x.ghz == ghz and x.ns == round(x.cycles) / ghz
@@ -103,8 +101,8 @@ def test_a_failing_operation_is_a_cell_not_a_traceback(monkeypatch, capsys):
     def broken(*args, **kw):
         raise RuntimeError("lat null 20: exit status 139: SIGSEGV at 0x0\nmore")
 
-    monkeypatch.setattr(bench, "per_operation", broken)
-    assert main(["bench", "--ops", "null", "--systems", "linux,sel4"]) == 0
+    monkeypatch.setattr(bench, "per_operation", broken)  # in this process: --jobs 1
+    assert main(["bench", "--ops", "null", "--systems", "linux,sel4", "--jobs", "1"]) == 0
     text = capsys.readouterr().out
     assert "| null syscall (getppid) | failed (below) | failed (below) |" in text
     assert "- failed: null on sel4: lat null 20: exit status 139: SIGSEGV at 0x0\n" in text

@@ -166,7 +166,7 @@ def test_figures_have_a_bar_per_cell_and_a_point_per_published_value(tmp_path):
 
 def test_the_json_has_every_cell(tmp_path, monkeypatch, capsys):
     cells = synthetic()
-    monkeypatch.setattr(command, "measure", lambda experiments, profiles, jobs: cells)
+    monkeypatch.setattr(command, "measure", lambda *_: cells)
     out = tmp_path / "paper.json"
     assert main(["paper", "--json", str(out), "--jobs", "1"]) == 0
     assert capsys.readouterr().out == page.render(cells)

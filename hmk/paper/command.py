@@ -16,7 +16,6 @@ EXPERIMENT_NAMES = ("faults", "lmbench", "block", "bookkeeping", "coldstart")
 # the Kirin 9000's published faults are far slower than its Cortex-A77 at 3.13 GHz would make
 # them (docs/calibration.md): its little cores are shown beside it
 DEFAULT_PROFILES = ("rpi4", "kirin9000", "kirin9000:little")
-MAX_JOBS = 1024  # worker processes (a pool never has more than there are runs)
 
 
 class PaperError(ValueError):
@@ -32,12 +31,12 @@ def choose(value: str | None, default, what: str, known=None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def measure(experiments, profiles, jobs: int = 1) -> list:
+def measure(experiments, profiles, jobs: int = 1, progress=None) -> list:
     """Every cell of `experiments` on `profiles`, the runs spread over `jobs` processes."""
     from hmk.paper.runs import execute_all  # noqa: PLC0415
 
     runs = [run for e in experiments for run in e.runs(profiles)]
-    outcomes = execute_all(runs, jobs)
+    outcomes = execute_all(runs, jobs, progress)
     return [cell for e in experiments for cell in e.cells(outcomes, profiles)]
 
 
@@ -70,6 +69,7 @@ def add_parser(commands) -> None:
 def cmd_paper(args: argparse.Namespace) -> int:
     from hmk.hw.profile import ProfileError, load_soc  # noqa: PLC0415
     from hmk.outputs import OutputError, check, check_dir, write_text, written  # noqa: PLC0415
+    from hmk.parallel import parse_jobs, terminal_progress  # noqa: PLC0415
 
     try:
         names = choose(args.only, list(EXPERIMENT_NAMES), "experiment", EXPERIMENT_NAMES)
@@ -80,7 +80,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
                 load_soc(soc).cluster(cluster)
             else:
                 load_soc(soc)
-        jobs = _jobs(args.jobs)
+        jobs = parse_jobs(args.jobs)
         out = args.out
         if out is None and args.write:
             out = os.path.join(os.path.dirname(os.path.abspath(args.write)), "img", "paper")
@@ -89,17 +89,18 @@ def cmd_paper(args: argparse.Namespace) -> int:
                 check(path, flag)
         if out is not None:
             check_dir(out, "--out")
-    except (PaperError, ProfileError, OutputError) as e:
+    except (PaperError, ProfileError, OutputError, ValueError) as e:
         print(f"hmk: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     from hmk.paper import page  # noqa: PLC0415
     from hmk.paper.experiments import EXPERIMENTS  # noqa: PLC0415
 
     experiments = [EXPERIMENTS[n] for n in names]
-    if sys.stderr.isatty():
+    progress = terminal_progress()
+    if progress is not None:
         count = len({r for e in experiments for r in e.runs(profiles)})
-        print(f"hmk paper: {count} runs on {jobs} processes", file=sys.stderr, flush=True)
-    cells = measure(experiments, profiles, jobs)
+        print(f"hmk paper: {count} runs on {min(jobs, count)} processes", file=progress, flush=True)
+    cells = measure(experiments, profiles, jobs, progress)
     text = page.render(cells)
     if args.write is not None:
         write_text(args.write, text, "--write")
@@ -128,11 +129,3 @@ def as_json(cells) -> dict:
         for r in e.rows(cells) if any(c.experiment == e.name for c in cells) else []:
             rows.append({"experiment": e.name, **asdict(r), "error_pct": r.error})
     return {"cells": [asdict(c) for c in cells], "rows": rows}
-
-
-def _jobs(text: str | None) -> int:
-    if text is None:
-        return os.cpu_count() or 1
-    if not (text.isascii() and text.isdigit() and len(text) < 6 and 1 <= int(text) <= MAX_JOBS):
-        raise PaperError(f"--jobs must be a positive integer up to {MAX_JOBS}, not {text!r}")
-    return int(text)

@@ -12,7 +12,6 @@ import io
 import shutil
 import tempfile
 import tomllib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,13 +94,13 @@ def execute(run: Run) -> Outcome:
     return Outcome(pairs, frames)
 
 
-def execute_all(runs, jobs: int = 1) -> dict[Run, Outcome]:
-    """Every run's outcome, on `jobs` worker processes (1: here, one after another)."""
+def execute_all(runs, jobs: int = 1, progress=None) -> dict[Run, Outcome]:
+    """Every run's outcome, on `jobs` worker processes (hmk.parallel; 1: here, one after
+    another), a line per finished run on `progress`."""
+    from hmk.parallel import pool_map  # noqa: PLC0415
+
     runs = sorted(set(runs))
-    if jobs <= 1 or len(runs) <= 1:
-        return {run: execute(run) for run in runs}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
-        return dict(zip(runs, pool.map(execute, runs), strict=True))
+    return dict(zip(runs, pool_map(execute, runs, jobs, progress, "hmk paper"), strict=True))
 
 
 def _bundled(program: str) -> Path:

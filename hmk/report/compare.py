@@ -55,19 +55,36 @@ def breakdown(stats: dict) -> dict[str, int]:
     return parts
 
 
-def compare(program: str, args: list[str], systems: list[str], outputs=None, **options):
-    """Run `program` under each of `systems` (run_program's options otherwise): the RunResults.
-    The program's output is not printed; each run's is appended to `outputs` if given."""
-    from hmk.system import run_program  # noqa: PLC0415
+def compare(
+    program: str,
+    args: list[str],
+    systems: list[str],
+    outputs=None,
+    jobs=1,
+    progress=None,
+    **options,
+):
+    """Run `program` under each of `systems` (run_program's options otherwise): the RunResults,
+    in the order of `systems`, the runs on `jobs` processes (hmk.parallel). The program's
+    output is not printed; each run's is appended to `outputs` if given."""
+    from hmk.parallel import pool_map  # noqa: PLC0415
 
     options.setdefault("warnings", None)  # kept in each result; the caller shows them once
-    results = []
-    for system in systems:
-        out = io.BytesIO()
-        results.append(run_program(program, args, system=system, out=out, err=out, **options))
-        if outputs is not None:
-            outputs.append(out.getvalue())
-    return results
+    runs = [(program, list(args), system, options) for system in systems]
+    done = pool_map(_run_one, runs, jobs, progress, "hmk compare")
+    if outputs is not None:
+        outputs.extend(out for _, out in done)
+    return [result for result, _ in done]
+
+
+def _run_one(run: tuple) -> tuple:
+    """(RunResult, what the program wrote) of one (program, args, system, options)."""
+    from hmk.system import run_program  # noqa: PLC0415
+
+    program, args, system, options = run
+    out = io.BytesIO()
+    result = run_program(program, args, system=system, out=out, err=out, **options)
+    return result, out.getvalue()
 
 
 def _rows(results) -> list[tuple[str, list[str]]]:
