@@ -19,8 +19,8 @@ import io
 import pytest
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import arm64_const as A
-from unicorn.unicorn import uclib
 from unicorn.unicorn_const import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
+from unicorn.unicorn_py3.unicorn import uclib
 
 from hmk.cpu.elf import load_elf
 from hmk.linux.stack import auxv_for, build_stack

@@ -247,7 +247,7 @@ def _check_options(profile, system, options: dict) -> None:
     if "seed" in options:
         _integer("seed", options["seed"], 0, (1 << 64) - 1)
     for name, or_none in (
-        ("pipelined", False),
+        ("pipelined", True),
         ("stacks", False),
         ("check_invariants", False),
         ("capabilities_only", True),

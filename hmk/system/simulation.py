@@ -31,6 +31,7 @@ from hmk.hw.profile import load_soc
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
 from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.monolithic.kernel import LinuxKernel
+from hmk.parallel import cores
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
@@ -202,7 +203,7 @@ class Simulation:
         strace=None,
         ram: int | str = DEFAULT_RAM,
         seed: int = 0,
-        pipelined: bool = True,
+        pipelined: bool | None = None,  # None: when the host gives this process two cores
         system: str = DEFAULT_SYSTEM,
         paging: str | None = None,
         impl: str = "cython",
@@ -268,7 +269,7 @@ class Simulation:
             ram,
             self,
             line_bits=hierarchy_cfg.line.bit_length() - 1,
-            pipelined=pipelined,
+            pipelined=cores() > 1 if pipelined is None else pipelined,
             sink=self._time if fast is None else fast.time,
             on_sync=self._on_sync if fast is None else fast.on_sync,
             on_boundary=self._on_boundary,
