@@ -29,7 +29,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
         "hmk._fast.pathcost",
         "hmk._fast.vspacefast",
     ),
-    ("hmk.monolithic",),
+    ("hmk.monolithic", "hmk._fast.pagebook"),
     ("hmk.linux",),
     ("hmk.services", "hmk._fast.addrspacefast"),
     ("hmk.system", "hmk._fast.crossing"),

@@ -278,3 +278,41 @@ def test_cython_twin_matches_the_reference(zero_page, ops):
             results[-1] = (results[-1], pg.mem.take_log().tobytes())
         assert results[0] == results[1], op
     assert same(state(systems[0][0]), state(systems[1][0]))
+
+
+REFILLS = st.lists(
+    st.one_of(
+        st.integers(0, 40),  # frames to push, fresh from the allocator
+        st.sampled_from(["bad-vspace", "heap-frame", "unaligned", "negative", "past-ram"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(REFILLS, st.integers(2, 16))
+def test_the_refill_twin_pushes_and_refuses_as_the_reference(steps, depth):
+    """refill with impl="cython" (hmk._fast.pagefault): the same results (OK, EINVAL, ENOMEM),
+    ring, counts and access log as the reference, bad VSpaces and frames included."""
+    runs = [make(depth=depth) for _ in IMPLS]
+    for step in steps:
+        results, logs = [], []
+        for (pg, i), impl in zip(runs, IMPLS, strict=True):
+            frames, vspace = [], i
+            if isinstance(step, int):
+                frames = [pg.vs.frames.alloc() for _ in range(step)]
+            elif step == "bad-vspace":
+                vspace, frames = 3, [pg.vs.frames.alloc()]
+            else:
+                frames = [
+                    {
+                        "heap-frame": HEAP - PAGE_SIZE,
+                        "unaligned": RAM // 2 + 8,
+                        "negative": -PAGE_SIZE,
+                        "past-ram": RAM,
+                    }[step]
+                ]
+            results.append(pg.refill(vspace, frames, impl=impl))
+            logs.append(pg.mem.take_log().tobytes())
+        assert results[0] == results[1] and logs[0] == logs[1]
+        assert same(state(runs[0][0]), state(runs[1][0]))

@@ -8,6 +8,9 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 cimport numpy as cnp
+import numpy as np
+
+from hmk.kernel.errors import EINVAL, ENOMEM, OK
 
 from hmk._fast.event cimport log_commit, log_reserve, mem_dict, put_event
 from hmk._fast.shared cimport (
@@ -39,6 +42,7 @@ cdef class FaultContext:
     cdef uint64_t rg_base, rg_rec, o_start, o_end, o_flags, ring_base, ring_rec
     cdef long long depth, max_regions, zero_page
     cdef long long zeroed, page  # of the fault being handled: frames cleared, the new page's
+    cdef long long ram_top, heap_lo, heap_hi  # a data frame: at most ram_top, not in the heap
 
     def __init__(self, paging):
         V = paging.vs
@@ -62,6 +66,8 @@ cdef class FaultContext:
         self.ring_base, self.ring_rec = KERNEL_BASE + ring.base, ring.record
         self.depth, self.max_regions = V.depth, V.max_regions
         self.zero_page = paging.zero_page
+        self.ram_top = len(V.ram) - PAGE_SIZE
+        self.heap_lo, self.heap_hi = self.mem.base_pa - PAGE_SIZE, self.mem.base_pa + self.mem.size
 
     cdef long long index(self, i_obj) except -1:
         cdef long long i = -1
@@ -81,6 +87,42 @@ cdef class FaultContext:
         outcome = self.fault(i, va_obj, kind)
         new = outcome == ZERO_REPLACED or (outcome == RESOLVED and self.zeroed > 0)
         return outcome, self.zeroed, self.page if new else None
+
+    def refill(self, i_obj, pas):
+        """KernelPaging.refill(i, pas): the frames pushed onto VSpace i's pool, all or none (OK,
+        EINVAL, ENOMEM), logged as the reference logs them."""
+        cdef long long i = -1, head, count, k, n, slot
+        cdef uint64_t vsa
+        cdef Py_ssize_t ln
+        cdef uint8_t core
+        cdef Event* log
+        if isinstance(i_obj, (int, np.integer)):
+            i = i_obj
+        if i < 0 or i >= self.vs_used.shape[0] or not self.vs_used[i]:
+            return EINVAL
+        frames = list(pas)
+        for pa in frames:
+            if not (isinstance(pa, (int, np.integer)) and 0 <= pa <= self.ram_top
+                    and pa % PAGE_SIZE == 0 and not self.heap_lo < pa < self.heap_hi):
+                return EINVAL
+        n = len(frames)
+        vsa = self.vs_base + i * self.vs_rec
+        log = log_reserve(self.mem, self.mem_d, n + 3, &ln, &core)
+        put_event(log, ln, vsa + self.o_head, READ, 4, core); ln += 1
+        head = self.pool_head[i]
+        put_event(log, ln, vsa + self.o_count, READ, 4, core); ln += 1
+        count = self.pool_count[i]
+        if count + n > self.depth:
+            log_commit(self.mem_d, ln)
+            return ENOMEM
+        for k in range(n):
+            slot = i * self.depth + (head + count + k) % self.depth
+            put_event(log, ln, self.ring_base + slot * self.ring_rec, WRITE, 8, core); ln += 1
+            self.ring_pa[slot] = frames[k]
+        put_event(log, ln, vsa + self.o_count, WRITE, 4, core); ln += 1
+        self.pool_count[i] = count + n
+        log_commit(self.mem_d, ln)
+        return OK
 
     def handle_fault(self, i_obj, va_obj, int kind):
         """(outcome, a copy of the accesses logged), as KernelPaging.handle_fault."""

@@ -190,10 +190,13 @@ class KernelPaging:
         mem.store(V.vspace, i, "nregions", len(regions))
         return OK
 
-    def refill(self, i, pas, via=None) -> int:
+    def refill(self, i, pas, via=None, impl: str = "python") -> int:
         """Push frames onto VSpace `i`'s pool (FIFO), all or none: OK, EINVAL (bad VSpace or
         frame), ENOMEM (the ring would overflow). The frames now belong to the kernel. `via`:
-        as for set_regions."""
+        as for set_regions; impl "cython": the compiled twin (hmk._fast.pagefault), the same
+        state and log (into the kernel's own log only)."""
+        if impl == "cython" and via is None:
+            return self._twin().refill(i, pas)
         V, mem = self.vs, via or self.mem
         pas = list(pas)
         if not V.valid(i) or not V.data_frames(pas):

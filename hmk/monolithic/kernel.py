@@ -59,6 +59,13 @@ class LinuxKernel(CoreKernel):
         if self.paging.user_level_paging:
             raise ValueError("a Linux kernel resolves its own page faults (no user-level pager)")
         self.pages = PageBook(self.mem, self.frames, len(ram), memcg=memcg)
+        # its steps on a fault: the compiled twin (hmk._fast.pagebook: the same state and log)
+        # unless impl="python"
+        self.page_steps = self.pages
+        if self.impl == "cython":
+            from hmk._fast.pagebook import FastPageBook  # noqa: PLC0415
+
+            self.page_steps = FastPageBook(self.pages)
         self.fpsimd = self.mem.register(
             Pool("fpsimd_state", self.threads.tcb.capacity, 1024, {"v": (np.uint64, 66)})
         )
@@ -118,7 +125,7 @@ class LinuxKernel(CoreKernel):
             if outcome == ZERO_MAPPED:
                 budget += BUDGETS["fault.zero_page"]
             elif zeroed:  # a new anonymous page (not a spurious fault)
-                self.pages.new_anon_page(pa, page)
+                self.page_steps.new_anon_page(pa, page)
                 budget += sum(BUDGETS[k] for k in NEW_PAGE)
                 if not self.memcg:  # no charge, no memcg share of the LRU and rmap counts
                     budget -= BUDGETS["memcg.new_page"]
@@ -146,8 +153,8 @@ class LinuxKernel(CoreKernel):
             frames = self.frames.alloc_many(missing, zero=False, owner="memmgr")
             if len(frames) < missing:  # (those it had stay taken, as alloc by alloc)
                 raise OutOfMemory(f"simulated RAM ({len(self.ram) >> 20} MiB) is exhausted")
-            self.paging.refill(proc.vspace, frames)
-            self.mem.take_log()
+            self.paging.refill(proc.vspace, frames, impl=self.impl)
+            self.mem.n_log = 0  # (untimed: the allocation's accesses are PageBook.allocate's)
 
     def _account_tables(self, proc, page: int, tables: int) -> None:
         """The page tables this fault allocated (the deepest `tables` levels of the walk)."""
@@ -161,4 +168,4 @@ class LinuxKernel(CoreKernel):
             table = desc & ADDR_MASK
             walk.append(table)
         for pa in walk[-tables:]:
-            self.pages.table(pa)
+            self.page_steps.table(pa)
