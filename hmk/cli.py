@@ -77,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     stats_file = args.stats if args.stats != "-" else None
     outputs = {"--stats": stats_file, "--flamegraph": args.flamegraph, "--folded": args.folded}
-    options = _run_options(args, {**outputs, "--speedscope": args.speedscope})
+    outputs.update({"--speedscope": args.speedscope, "--trace": args.trace})
+    options = _run_options(args, outputs)
     program, argv = args.program, list(args.args)
     if program is None:
         program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
@@ -96,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         warnings=None if args.quiet else sys.stderr,
         progress=None if args.quiet else sys.stderr,
         system=args.system,
+        trace=args.trace,
         **options,
     )
     if isinstance(result, int):
@@ -578,6 +580,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument("--folded", metavar="FILE", help="write the stacks in folded format")
     run.add_argument("--speedscope", metavar="FILE.json", help="write a speedscope profile")
+    run.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="record every memory access of the program (as the memory hierarchy gets it) in "
+        "FILE, for `hmk explore` (docs/exploration.md)",
+    )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")

@@ -28,9 +28,11 @@ from hmk.cpu.timing import TimingModel
 from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
+from hmk.hw.tracefile import TraceWriter
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
 from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.monolithic.kernel import LinuxKernel
+from hmk.outputs import OutputError
 from hmk.parallel import cores
 from hmk.services import registry
 from hmk.services.placement import Placement
@@ -183,6 +185,23 @@ class _TimedPort(CorePort):
         return self.hierarchy, self.timing, self.charged if self.stacks is not None else None
 
 
+class _Traced:
+    """The CPU's recorder, each batch of events it hands to the timing side also written to
+    the run's trace (hmk.hw.tracefile): the same events, in the same order."""
+
+    def __init__(self, recorder, sim):
+        self._recorder, self._sim = recorder, sim
+
+    def take(self):
+        blocks, events = self._recorder.take()
+        if len(events):
+            self._sim.trace.add(events)
+        return blocks, events
+
+    def __getattr__(self, name):
+        return getattr(self._recorder, name)
+
+
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
     on one core of `profile`, with a program's file system. `start(image, argv, envp)` makes
@@ -220,6 +239,7 @@ class Simulation:
         kernel_ipc: float | None = None,
         check_invariants: bool = False,
         block_cache: bool = True,
+        trace=None,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -277,6 +297,9 @@ class Simulation:
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
+        self.trace, self._trace_path, self._argv = None, trace, []
+        if trace is not None:  # every batch written as it goes to be timed (run() opens the file)
+            machine.recorder = _Traced(machine.recorder, self)
 
         # the core kernel, the services in their domains, the Linux personality
         options = {"memcg": composition.memcg} if native else {}
@@ -436,6 +459,7 @@ class Simulation:
                 ) from None
             raise
         self._entry = self.procmgr.load(self.program_task, image, argv, envp, argv[0], interp)
+        self._argv = [os.fsdecode(a) for a in argv]
 
     def run(self) -> RunResult:
         """Run until the first process and everything it started have exited (or a fault or a
@@ -443,6 +467,8 @@ class Simulation:
         if self._entry is None:
             raise RuntimeError("Simulation.run: start() a program first")
         machine, fault = self.machine, None
+        if self._trace_path is not None:
+            self.trace = TraceWriter(self._trace_path, self._trace_header())
         try:
             try:
                 machine.run(*self._entry)
@@ -459,9 +485,15 @@ class Simulation:
                 check_bookkeeping(self)
             if self.block_cache is not None:
                 self.block_cache.save()
+            if self.trace is not None:
+                self.trace.close(exit_status=status, fault=fault)
         except InternalError:
+            self._drop_trace()
             raise
         except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
+            self._drop_trace()
+            if isinstance(e, OutputError):  # the trace could not be written: the user's to fix
+                raise
             raise internal(e) from e
         finally:
             self.progress.clear()
@@ -489,6 +521,20 @@ class Simulation:
             stacks=self.stacks.stacks() if self.stacks is not None else None,
             run=self.describe(),
         )
+
+    def _trace_header(self) -> dict:
+        """What a recorded trace is of (hmk.hw.tracefile)."""
+        return {
+            **self.describe(),
+            "program": self._argv[0] if self._argv else None,
+            "argv": self._argv,
+            "line": self.hierarchy.config.line,
+            "kernel_accesses": False,  # the user program's accesses only (docs/exploration.md)
+        }
+
+    def _drop_trace(self) -> None:
+        if self.trace is not None and not self.trace.closed:
+            self.trace.abort()
 
     def stats(self) -> dict:
         """Every counter of the run, by its hierarchical name (docs/stats.md)."""
