@@ -12,6 +12,7 @@
     hmk bench [options]               an lmbench-style suite per system
     hmk paper [options]               the HM paper's evaluation on the model (docs/paper.md)
     hmk rootfs debian DIR PKG...      a guest root from Debian's arm64 packages (for --rootfs)
+    hmk explore TRACE [options]       cache geometries on a trace recorded by hmk run --trace
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -476,9 +477,15 @@ def _positive(text: str) -> int:
     return value
 
 
-EXTENSIONS = ("hmk.bench", "hmk.calibration.page", "hmk.paper.command", "hmk.fuzz.syscalls")
+EXTENSIONS = (
+    "hmk.bench",
+    "hmk.calibration.page",
+    "hmk.paper.command",
+    "hmk.fuzz.syscalls",
+    "hmk.hw.explore",
+)
 """Modules that add a command of their own (`add_parser(commands)`): bench, calibrate, paper,
-fuzz."""
+fuzz, explore."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -1,0 +1,456 @@
+"""The compiled passes of hmk.hw.explore (Numba; docs/architecture.md says why Numba here).
+
+Each is one flat loop over arrays: a trace's line accesses (int64 line numbers, and whether
+each is a write), turned into a histogram of LRU stack distances or into the counters of many
+cache configurations, simulated side by side on the host's cores. Compiled on first use and
+kept on disk (cache=True), so only a checkout's first call pays for the compilation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+NINE, INCLUSIVE, EXCLUSIVE = 0, 1, 2  # hmk.hw.layout's inclusion codes
+# the columns of simulate's counters (hmk.hw.explore.COUNTERS names them)
+L1_HITS, L1_MISSES, L1_EVICTIONS, L1_WRITEBACKS = 0, 1, 2, 3
+L2_HITS, L2_MISSES, L2_EVICTIONS, L2_WRITEBACKS, L2_BACK_INVALIDATIONS = 4, 5, 6, 7, 8
+DRAM_READS, DRAM_WRITES = 9, 10
+NCOUNTERS = 11
+# a configuration's row: level 1 (sets, ways, plru), level 2 (sets, ways, plru; sets 0 when
+# there is none) and the level 2's inclusion
+CONFIG_FIELDS = ("sets1", "ways1", "plru1", "sets2", "ways2", "plru2", "inclusion2")
+
+
+# ---- a trace's events to line accesses -------------------------------------------------------
+
+
+@njit(cache=True)
+def line_accesses(addr, size, kind, asid, line_bits, kinds, asid_shift):
+    """The line accesses of events (addr, size, kind, asid: int64 arrays): an access that
+    straddles two lines is both, first then last, as the hierarchy's hardware mode counts it.
+    `kinds`: a bit mask of the kinds kept (1 << READ | ...); `asid_shift` > 0 tags each line
+    with its ASID above that bit. Returns (lines, writes)."""
+    n = 0
+    for i in range(len(addr)):
+        if (kinds >> kind[i]) & 1:
+            n += 1 if addr[i] >> line_bits == (addr[i] + size[i] - 1) >> line_bits else 2
+    lines = np.empty(n, np.int64)
+    writes = np.empty(n, np.uint8)
+    j = 0
+    for i in range(len(addr)):
+        k = kind[i]
+        if not (kinds >> k) & 1:
+            continue
+        tag = asid[i] << asid_shift if asid_shift > 0 else 0
+        first = addr[i] >> line_bits
+        last = (addr[i] + size[i] - 1) >> line_bits
+        lines[j] = first | tag
+        writes[j] = k == 1
+        j += 1
+        if last != first:
+            lines[j] = last | tag
+            writes[j] = k == 1
+            j += 1
+    return lines, writes
+
+
+# ---- LRU stack distances (Mattson, Gecsei, Slutz and Traiger, 1970) --------------------------
+
+
+@njit(cache=True)
+def by_set(lines, sets):
+    """The accesses grouped by set (set 0's first), each set's in trace order: a stable
+    counting sort on line % sets."""
+    mask = sets - 1
+    start = np.zeros(sets + 1, np.int64)
+    for i in range(len(lines)):
+        start[(lines[i] & mask) + 1] += 1
+    for s in range(sets):
+        start[s + 1] += start[s]
+    out = np.empty_like(lines)
+    for i in range(len(lines)):
+        s = lines[i] & mask
+        out[start[s]] = lines[i]
+        start[s] += 1
+    return out
+
+
+@njit(cache=True, inline="always")
+def _slot(table, mask, line):
+    """The hash table's slot of `line`: where it is, or the empty one where it goes."""
+    h = line * -7046029254386353131  # 0x9E3779B97F4A7C15 (Fibonacci hashing), wrapping
+    i = (h ^ (h >> 31)) & mask
+    while table[2 * i] != -1 and table[2 * i] != line:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def stack_histogram(lines, sets):
+    """LRU stack distances of the accesses within each of `sets` sets (a power of two; 1:
+    fully associative). Returns (histogram, cold): histogram[d] counts the accesses that found
+    their line with d other lines of its set used since its last use (a hit in an LRU cache of
+    more than d ways, a miss in one of d or fewer); cold counts first uses.
+
+    One pass, O(log) an access: a Fenwick tree over access times marks each line's last use, so
+    the lines used since a line's last use are the marks after it. The times are renumbered
+    (the marks packed to the front) whenever the tree fills, so it stays a few times the
+    number of distinct lines. With sets > 1 the accesses are grouped by set first: the marks
+    between two uses of a line are then those of its own set."""
+    seq = lines if sets == 1 else by_set(lines, sets)
+    table = np.full(2 << 12, -1, np.int64)  # line -> its last use's time; at most half full
+    tree = np.zeros((1 << 12) + 1, np.int32)  # marks at times 1..len - 1
+    owner = np.full(len(tree), -1, np.int64)  # time -> the table slot whose last use it is
+    hist = np.zeros(1 << 12, np.int64)  # longer than the distinct lines so far
+    state = np.zeros(4, np.int64)  # cold, live (distinct lines: the marks), now, top distance
+    t = 0
+    while True:
+        t = _distances(seq, t, table, tree, owner, hist, state)
+        if t == len(seq):
+            break
+        live, now = state[1], state[2]
+        if 2 * (live + 1) > len(table) // 2:  # the table doubles (and the slots move)
+            table = _rehashed(table, owner)
+        if live + 1 >= len(hist):
+            grown = np.zeros(2 * len(hist), np.int64)
+            grown[: len(hist)] = hist
+            hist = grown
+        if now == len(tree) - 1:  # the tree is full: the marks renumbered 1..live
+            if 4 * live > len(tree) - 1:
+                tree = np.zeros(2 * (len(tree) - 1) + 1, np.int32)
+                grown = np.full(len(tree), -1, np.int64)
+                grown[: len(owner)] = owner
+                owner = grown
+            _pack(table, tree, owner, state)
+    return hist[: state[3] + 1].copy(), state[0]
+
+
+@njit(cache=True)
+def _distances(seq, t, table, tree, owner, hist, state):
+    """stack_histogram's pass from access t, until the end or until a structure must grow
+    (then returns where it stopped)."""
+    cold, live, now, top = state[0], state[1], state[2], state[3]
+    mask = len(table) // 2 - 1
+    size = len(tree) - 1
+    while t < len(seq):
+        if now == size or 2 * (live + 1) > mask + 1 or live + 1 >= len(hist):
+            break
+        line = seq[t]
+        i = _slot(table, mask, line)
+        now += 1
+        if table[2 * i] == -1:
+            table[2 * i] = line
+            cold += 1
+            live += 1
+        else:
+            last = table[2 * i + 1]
+            a, b, d = now - 1, last, 0  # marks in (last, now): both prefix sums walked down
+            while a != b:
+                if a > b:
+                    d += tree[a]
+                    a -= a & -a
+                else:
+                    d -= tree[b]
+                    b -= b & -b
+            hist[d] += 1
+            top = max(top, d)
+            q = last
+            while q <= size:
+                tree[q] -= 1
+                q += q & -q
+        q = now
+        while q <= size:
+            tree[q] += 1
+            q += q & -q
+        table[2 * i + 1] = now
+        owner[now] = i
+        t += 1
+    state[0], state[1], state[2], state[3] = cold, live, now, top
+    return t
+
+
+@njit(cache=True)
+def _rehashed(table, owner):
+    out = np.full(2 * len(table), -1, np.int64)
+    mask = len(out) // 2 - 1
+    for i in range(len(table) // 2):
+        if table[2 * i] != -1:
+            j = _slot(out, mask, table[2 * i])
+            out[2 * j] = table[2 * i]
+            out[2 * j + 1] = table[2 * i + 1]
+            owner[table[2 * i + 1]] = j
+    return out
+
+
+@njit(cache=True)
+def _pack(table, tree, owner, state):
+    """Renumber the marks 1..live in order; the tree then marks exactly those times."""
+    live, now = state[1], state[2]
+    packed = 0
+    for q in range(1, now + 1):
+        slot = owner[q]
+        owner[q] = -1
+        if slot >= 0 and table[2 * slot + 1] == q:
+            packed += 1
+            table[2 * slot + 1] = packed
+            owner[packed] = slot
+    for q in range(1, len(tree)):  # node q sums the marks in (q - lowbit(q), q]
+        low = q - (q & -q)
+        tree[q] = min(q, live) - low if low < live else 0
+    state[2] = live
+
+
+# ---- many configurations at once --------------------------------------------------------------
+# A set of `ways` slots from tags[b]; a slot holds line << 1 | dirty, -1 when empty. LRU sets
+# are kept most recently used first with the empty slots at the tail; a tree-PLRU set is
+# positional, with ways - 1 bits of tree in tree[s]. The rules are hmk.hw.reference's (and so
+# the engine's, which keeps the same representation).
+
+
+@njit(cache=True, inline="always")
+def _find(tags, b, ways, plru, line):
+    for w in range(ways):
+        e = tags[b + w]
+        if e < 0:
+            if not plru:
+                return -1
+        elif e >> 1 == line:
+            return w
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _touch(tags, tree, b, s, ways, plru, w):
+    if not plru:
+        if w > 0:
+            e = tags[b + w]
+            while w > 0:
+                tags[b + w] = tags[b + w - 1]
+                w -= 1
+            tags[b] = e
+        return
+    t = tree[s]
+    node = 0
+    span = ways
+    while span > 1:
+        span >>= 1
+        right = (w // span) & 1
+        if right:
+            t &= ~(1 << node)
+        else:
+            t |= 1 << node
+        node = 2 * node + 1 + right
+    tree[s] = t
+
+
+@njit(cache=True, inline="always")
+def _insert(tags, tree, b, s, ways, plru, line, dirty, absent):
+    """Put `line` in as the most recently used (`absent`: known not to be here); returns the
+    victim (line << 1 | dirty) or -1."""
+    w = -1 if absent else _find(tags, b, ways, plru, line)
+    if w >= 0:
+        if dirty:
+            tags[b + w] |= 1
+        _touch(tags, tree, b, s, ways, plru, w)
+        return -1
+    if not plru:
+        w = ways - 1
+        old = tags[b + w]
+        while w > 0:
+            tags[b + w] = tags[b + w - 1]
+            w -= 1
+        tags[b] = line << 1 | dirty
+        return old
+    w = 0
+    while w < ways and tags[b + w] >= 0:  # the first empty way, else the tree's
+        w += 1
+    if w == ways:
+        t = tree[s]
+        node = 0
+        w = 0
+        span = ways
+        while span > 1:
+            span >>= 1
+            right = (t >> node) & 1
+            w += right * span
+            node = 2 * node + 1 + right
+    old = tags[b + w]
+    tags[b + w] = line << 1 | dirty
+    _touch(tags, tree, b, s, ways, plru, w)
+    return old
+
+
+@njit(cache=True, inline="always")
+def _remove(tags, b, ways, plru, line):
+    """Invalidate `line`: -1 if absent, else its dirty bit."""
+    w = _find(tags, b, ways, plru, line)
+    if w < 0:
+        return -1
+    e = tags[b + w]
+    if plru:
+        tags[b + w] = -1
+    else:
+        while w < ways - 1:
+            tags[b + w] = tags[b + w + 1]
+            w += 1
+        tags[b + w] = -1
+    return e & 1
+
+
+@njit(cache=True)
+def simulate_one(lines, writes, config, out):
+    """One configuration (a row of CONFIG_FIELDS) over the line accesses; its counters go to
+    `out`. The hierarchy's hardware mode with one entry level: a miss looks down, the levels
+    missed are filled bottom-up (an exclusive level 2 only with level 1's victims), a dirty
+    victim not taken by an exclusive level below is written back to the first level that holds
+    it, else to DRAM."""
+    sets1, ways1, plru1 = config[0], config[1], config[2] != 0
+    sets2, ways2, plru2, incl2 = config[3], config[4], config[5] != 0, config[6]
+    two = sets2 > 0
+    tags1 = np.full(sets1 * ways1, -1, np.int64)
+    tree1 = np.zeros(sets1, np.int64)
+    tags2 = np.full(max(sets2 * ways2, 1), -1, np.int64)
+    tree2 = np.zeros(max(sets2, 1), np.int64)
+    mask1, mask2 = sets1 - 1, max(sets2, 1) - 1
+    h1 = m1 = e1 = wb1 = h2 = m2 = e2 = wb2 = bi2 = reads = dram_writes = 0
+    for t in range(len(lines)):
+        line = lines[t]
+        write = writes[t]
+        s1 = line & mask1
+        b1 = s1 * ways1
+        w = _find(tags1, b1, ways1, plru1, line)
+        if w >= 0:
+            h1 += 1
+            _touch(tags1, tree1, b1, s1, ways1, plru1, w)
+            if write:
+                tags1[b1 + (w if plru1 else 0)] |= 1
+            continue
+        m1 += 1
+        carried = 0
+        s2 = line & mask2
+        b2 = s2 * ways2
+        if two:
+            w = _find(tags2, b2, ways2, plru2, line)
+            if w >= 0:
+                h2 += 1
+                _touch(tags2, tree2, b2, s2, ways2, plru2, w)
+                if incl2 == EXCLUSIVE:  # the line moves up
+                    carried = _remove(tags2, b2, ways2, plru2, line)
+            else:
+                m2 += 1
+                reads += 1
+                if incl2 != EXCLUSIVE:
+                    v = _insert(tags2, tree2, b2, s2, ways2, plru2, line, 0, True)
+                    if v >= 0:
+                        e2 += 1
+                        victim, dirty = v >> 1, v & 1
+                        if incl2 == INCLUSIVE:
+                            r = _remove(tags1, (victim & mask1) * ways1, ways1, plru1, victim)
+                            if r >= 0:
+                                bi2 += 1
+                                dirty |= r
+                        if dirty:
+                            wb2 += 1
+                            dram_writes += 1
+        else:
+            reads += 1
+        v = _insert(tags1, tree1, b1, s1, ways1, plru1, line, carried | write, True)
+        if v < 0:
+            continue
+        e1 += 1
+        victim, dirty = v >> 1, v & 1
+        if dirty:
+            wb1 += 1
+        if two and incl2 == EXCLUSIVE:  # level 1's victim goes down
+            s2 = victim & mask2
+            v = _insert(tags2, tree2, s2 * ways2, s2, ways2, plru2, victim, dirty, False)
+            if v >= 0:
+                e2 += 1
+                if v & 1:
+                    wb2 += 1
+                    dram_writes += 1
+        elif dirty:
+            w = -1
+            if two:
+                b2 = (victim & mask2) * ways2
+                w = _find(tags2, b2, ways2, plru2, victim)
+            if w >= 0:
+                tags2[b2 + w] |= 1  # a write-back is not a use
+            else:
+                dram_writes += 1
+    out[L1_HITS], out[L1_MISSES], out[L1_EVICTIONS], out[L1_WRITEBACKS] = h1, m1, e1, wb1
+    out[L2_HITS], out[L2_MISSES], out[L2_EVICTIONS], out[L2_WRITEBACKS] = h2, m2, e2, wb2
+    out[L2_BACK_INVALIDATIONS], out[DRAM_READS], out[DRAM_WRITES] = bi2, reads, dram_writes
+
+
+@njit(cache=True, parallel=True)
+def simulate(lines, writes, configs):
+    """Every configuration (a row of `configs`) over the same line accesses, in parallel on
+    the host's cores; returns their counters, a row each."""
+    out = np.zeros((configs.shape[0], NCOUNTERS), np.int64)
+    for k in prange(configs.shape[0]):
+        simulate_one(lines, writes, configs[k], out[k])
+    return out
+
+
+# ---- every associativity of an LRU cache at once ----------------------------------------------
+
+
+@njit(cache=True)
+def lru_all_ways(lines, writes, sets, ways, out):
+    """Single-level LRU caches of `sets` sets and 1..`ways` ways over the line accesses, in one
+    pass: a set of `ways` slots, most recently used first, is the first W slots of every
+    smaller cache's set (LRU's inclusion property), so an access found at position p hits in
+    the caches of more than p ways. A line that moves from position q to q + 1 leaves the cache
+    of q + 1 ways: an eviction there, and a write-back if it is dirty there. It is dirty in the
+    caches of more than m ways, m being the largest position it was found at since it was last
+    written (-1 just after a write, `ways` when never written since it entered).
+    `out[W]` = hits, misses, evictions, write-backs of the W-way cache (row 0 unused)."""
+    tags = np.full(sets * ways, -1, np.int64)
+    dirty_above = np.zeros(sets * ways, np.int64)  # m of each slot's line
+    found = np.zeros(ways + 1, np.int64)  # accesses found at each position (ways: not found)
+    evictions = np.zeros(ways + 1, np.int64)
+    writebacks = np.zeros(ways + 1, np.int64)
+    mask = sets - 1
+    for t in range(len(lines)):
+        line = lines[t]
+        b = (line & mask) * ways
+        p = 0
+        while p < ways and tags[b + p] != line and tags[b + p] >= 0:
+            p += 1
+        if p < ways and tags[b + p] == line:
+            found[p] += 1
+            m = max(dirty_above[b + p], p)
+        else:
+            found[ways] += 1
+            m = ways
+            if p == ways:  # the last line leaves every cache
+                p = ways - 1
+                evictions[ways] += 1
+                if dirty_above[b + p] < ways:
+                    writebacks[ways] += 1
+        for q in range(p - 1, -1, -1):  # the lines above move down one
+            evictions[q + 1] += 1
+            if dirty_above[b + q] < q + 1:
+                writebacks[q + 1] += 1
+            tags[b + q + 1] = tags[b + q]
+            dirty_above[b + q + 1] = dirty_above[b + q]
+        tags[b] = line
+        dirty_above[b] = -1 if writes[t] else m
+    hits = 0
+    for w in range(1, ways + 1):
+        hits += found[w - 1]
+        out[w, 0] = hits
+        out[w, 1] = len(lines) - hits
+        out[w, 2] = evictions[w]
+        out[w, 3] = writebacks[w]
+
+
+@njit(cache=True, parallel=True)
+def lru_groups(lines, writes, sets, ways):
+    """lru_all_ways for each (sets[g], ways[g]), in parallel; out[g, W] as there."""
+    out = np.zeros((len(sets), ways.max() + 1, 4), np.int64)
+    for g in prange(len(sets)):
+        lru_all_ways(lines, writes, sets[g], ways[g], out[g])
+    return out
