@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hmk.cli import main
 from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig
 from hmk.hw.engine import BatchHierarchy
-from hmk.hw.events import FETCH, READ, WRITE, make_events
+from hmk.hw.events import FETCH, READ, make_events
 from hmk.hw.explore import (
     COUNTERS,
     Geometry,
@@ -215,7 +215,9 @@ def test_a_recorded_run_gives_the_engines_counts(recorded):
     events = TraceFile(recorded).events()
     assert len(events) > 50_000
     curve = miss_curve(recorded, 64, 64, [64 * w for w in (1, 2, 4, 8, 16)])
-    configs = [Geometry(s, w, 64, r) for s in (4096, 32768) for w in (2, 8) for r in ("lru", "plru")]
+    configs = [
+        Geometry(s, w, 64, r) for s in (4096, 32768) for w in (2, 8) for r in ("lru", "plru")
+    ]
     configs.append(Geometry(8192, 4, 64, "lru", 65536, 8, "plru", "inclusive"))
     rows = evaluate(recorded, configs)
     for w in (1, 2, 4, 8, 16):

@@ -40,10 +40,11 @@ class TraceFileError(ValueError):
 
 class TraceWriter:
     """Write events to `path` (a file, replaced only when the trace is complete: hmk.outputs's
-    rule), a chunk of `chunk_events` at a time. `header`: what the trace is of (JSON values);
-    `close(**more)` adds to it and writes it with the counts."""
+    rule), a chunk of `chunk_events` (default CHUNK_EVENTS) at a time. `header`: what the
+    trace is of (JSON values); `close(**more)` adds to it and writes it with the counts."""
 
-    def __init__(self, path, header: dict | None = None, chunk_events: int = CHUNK_EVENTS):
+    def __init__(self, path, header: dict | None = None, chunk_events: int | None = None):
+        chunk_events = CHUNK_EVENTS if chunk_events is None else chunk_events
         if chunk_events <= 0:
             raise ValueError(f"chunk_events must be positive, not {chunk_events}")
         self.header = dict(header or {})

@@ -616,7 +616,9 @@ def run_program(
     cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
     instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml);
     `block_cache`: keep the blocks' classifications across runs (hmk.cpu.blockcache; False:
-    classify every block anew, as the first run of a program does; the results are the same)."""
+    classify every block anew, as the first run of a program does; the results are the same);
+    `trace`: a file to record the program's memory accesses in, as the memory hierarchy gets
+    them (hmk.hw.tracefile, for hmk.hw.explore; the results are the same)."""
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)
