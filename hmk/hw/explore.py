@@ -147,22 +147,15 @@ def line_accesses(trace, line: int = 64, kinds: str = "all", asid: bool = False)
     bits = line.bit_length() - 1
     parts, seen = [], 0
     for chunk in chunks(trace):
-        try:
-            check_events(chunk, line, 256)
-        except ValueError as e:  # a trace's event n is the chunk's event n - seen
-            raise ValueError(_renumbered(str(e), seen)) from None
+        words = np.ascontiguousarray(chunk).view(np.int64).reshape(-1, 2)  # (the records' bytes)
+        if explore_jit.first_bad(words, bits) >= 0:
+            try:
+                check_events(chunk, line, 256)  # names the problem
+            except ValueError as e:  # a trace's event n is the chunk's event n - seen
+                raise ValueError(_renumbered(str(e), seen)) from None
         seen += len(chunk)
-        parts.append(
-            explore_jit.line_accesses(
-                chunk["addr"].astype(np.int64),
-                chunk["size"].astype(np.int64),
-                chunk["kind"].astype(np.int64),
-                chunk["asid"].astype(np.int64),
-                bits,
-                mask,
-                ADDRESS_BITS - bits if asid else 0,
-            )
-        )
+        shift = ADDRESS_BITS - bits if asid else 0
+        parts.append(explore_jit.line_accesses(words, bits, mask, shift))
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.uint8)
     if len(parts) == 1:
