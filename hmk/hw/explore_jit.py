@@ -44,7 +44,7 @@ def line_accesses(words, line_bits, kinds, asid_shift):
     An access that straddles two lines is both, first then last, as the hierarchy's hardware
     mode counts it. `kinds`: a bit mask of the kinds kept (1 << READ | ...); `asid_shift` > 0
     tags each line with its ASID above that bit. Returns (lines, writes)."""
-    n = 0
+    n = 0  # first the number of line accesses (two passes beat growing arrays in the loop)
     for i in range(words.shape[0]):
         addr, w = words[i, 0], words[i, 1]
         if (kinds >> ((w >> 16) & 0xFF)) & 1:
@@ -109,10 +109,12 @@ def stack_histogram(lines, sets):
     more than d ways, a miss in one of d or fewer); cold counts first uses.
 
     One pass, O(log) an access: a Fenwick tree over access times marks each line's last use, so
-    the lines used since a line's last use are the marks after it. The times are renumbered
-    (the marks packed to the front) whenever the tree fills, so it stays a few times the
-    number of distinct lines. With sets > 1 the accesses are grouped by set first: the marks
-    between two uses of a line are then those of its own set."""
+    the lines used since a line's last use are the marks after it. Counting them and moving the
+    mark both walk the tree only up to where the two times' paths meet: O(log) of the time
+    since the last use, a few steps for the short reuses that dominate real programs. The
+    times are renumbered (the marks packed to the front) whenever the tree fills, so it stays
+    a few times the number of distinct lines. With sets > 1 the accesses are grouped by set
+    first: the marks between two uses of a line are then those of its own set."""
     seq = lines if sets == 1 else by_set(lines, sets)
     table = np.full(2 << 12, -1, np.int64)  # line -> its last use's time; at most half full
     tree = np.zeros((1 << 12) + 1, np.int32)  # marks at times 1..len - 1
@@ -170,10 +172,20 @@ def _distances(seq, t, table, tree, owner, hist, state):
                     b -= b & -b
             hist[d] += 1
             top = max(top, d)
-            q = last
-            while q <= size:
-                tree[q] -= 1
-                q += q & -q
+            # the mark moves from `last` to `now`: up both paths to the first node covering
+            # both (above it, -1 + 1 changes nothing; `size` is a power of two, so one exists)
+            a, b = last, now
+            while a != b:
+                if a < b:
+                    tree[a] -= 1
+                    a += a & -a
+                else:
+                    tree[b] += 1
+                    b += b & -b
+            table[2 * i + 1] = now
+            owner[now] = i
+            t += 1
+            continue
         q = now
         while q <= size:
             tree[q] += 1
@@ -417,49 +429,67 @@ def lru_all_ways(lines, writes, sets, ways, out):
     """Single-level LRU caches of `sets` sets and 1..`ways` ways over the line accesses, in one
     pass: a set of `ways` slots, most recently used first, is the first W slots of every
     smaller cache's set (LRU's inclusion property), so an access found at position p hits in
-    the caches of more than p ways. A line that moves from position q to q + 1 leaves the cache
-    of q + 1 ways: an eviction there, and a write-back if it is dirty there. It is dirty in the
-    caches of more than m ways, m being the largest position it was found at since it was last
-    written (-1 just after a write, `ways` when never written since it entered).
+    the caches of more than p ways. A line only moves down between two of its uses: found at
+    p, it left each cache of at most p ways once in between (a write-back there if it was
+    dirty there); a line that falls off the last slot left them all. It is dirty in the caches
+    of more than m ways, m being the largest position it was found at since it was last
+    written (-1 just after a write, `ways` when never written since it entered): so its
+    write-backs are those caches in (m, p], counted with a difference array. A W-way cache's
+    evictions are its misses less its fills of an empty slot: min(lines the set ever had, W).
     `out[W]` = hits, misses, evictions, write-backs of the W-way cache (row 0 unused)."""
     tags = np.full(sets * ways, -1, np.int64)
-    dirty_above = np.zeros(sets * ways, np.int64)  # m of each slot's line
+    deepest = np.zeros(sets * ways, np.int8)  # m of each slot's line (ways <= 64)
     found = np.zeros(ways + 1, np.int64)  # accesses found at each position (ways: not found)
-    evictions = np.zeros(ways + 1, np.int64)
-    writebacks = np.zeros(ways + 1, np.int64)
+    written = np.zeros(ways + 2, np.int64)  # write-backs by ways, as differences
     mask = sets - 1
     for t in range(len(lines)):
         line = lines[t]
         b = (line & mask) * ways
         p = 0
-        while p < ways and tags[b + p] != line and tags[b + p] >= 0:
+        while p < ways and tags[b + p] >= 0 and tags[b + p] != line:
             p += 1
-        if p < ways and tags[b + p] == line:
+        if p < ways and tags[b + p] >= 0:
             found[p] += 1
-            m = max(dirty_above[b + p], p)
+            m = np.int64(deepest[b + p])
+            if m < p:
+                written[m + 1] += 1
+                written[p + 1] -= 1
+            m = max(m, p)
         else:
             found[ways] += 1
             m = ways
-            if p == ways:  # the last line leaves every cache
+            if p == ways:  # the last line falls off: it leaves every cache
                 p = ways - 1
-                evictions[ways] += 1
-                if dirty_above[b + p] < ways:
-                    writebacks[ways] += 1
-        for q in range(p - 1, -1, -1):  # the lines above move down one
-            evictions[q + 1] += 1
-            if dirty_above[b + q] < q + 1:
-                writebacks[q + 1] += 1
-            tags[b + q + 1] = tags[b + q]
-            dirty_above[b + q + 1] = dirty_above[b + q]
+                gone = deepest[b + p]
+                if gone < ways:
+                    written[gone + 1] += 1
+                    written[ways + 1] -= 1
+        while p > 0:
+            tags[b + p] = tags[b + p - 1]
+            deepest[b + p] = deepest[b + p - 1]
+            p -= 1
         tags[b] = line
-        dirty_above[b] = -1 if writes[t] else m
-    hits = 0
+        deepest[b] = -1 if writes[t] else m
+    lines_in = np.zeros(ways + 1, np.int64)  # sets holding at least W lines, by W
+    for s in range(sets):
+        for q in range(ways):  # what is still in a set left the caches of at most q ways
+            if tags[s * ways + q] < 0:
+                break
+            lines_in[q + 1] += 1
+            m = deepest[s * ways + q]
+            if m < q:
+                written[m + 1] += 1
+                written[q + 1] -= 1
+    hits = fills = 0
+    wb = written[0]
     for w in range(1, ways + 1):
         hits += found[w - 1]
+        wb += written[w]
+        fills += lines_in[w]  # sum over sets of min(lines it had, w)
         out[w, 0] = hits
         out[w, 1] = len(lines) - hits
-        out[w, 2] = evictions[w]
-        out[w, 3] = writebacks[w]
+        out[w, 2] = len(lines) - hits - fills
+        out[w, 3] = wb
 
 
 @njit(cache=True, parallel=True)
