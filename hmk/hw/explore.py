@@ -148,14 +148,15 @@ def line_accesses(trace, line: int = 64, kinds: str = "all", asid: bool = False)
     parts, seen = [], 0
     for chunk in chunks(trace):
         words = np.ascontiguousarray(chunk).view(np.int64).reshape(-1, 2)  # (the records' bytes)
-        if explore_jit.first_bad(words, bits) >= 0:
+        shift = ADDRESS_BITS - bits if asid else 0
+        lines, writes, bad = explore_jit.line_accesses(words, bits, mask, shift)
+        if bad >= 0:
             try:
                 check_events(chunk, line, 256)  # names the problem
             except ValueError as e:  # a trace's event n is the chunk's event n - seen
                 raise ValueError(_renumbered(str(e), seen)) from None
         seen += len(chunk)
-        shift = ADDRESS_BITS - bits if asid else 0
-        parts.append(explore_jit.line_accesses(words, bits, mask, shift))
+        parts.append((lines, writes))
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.uint8)
     if len(parts) == 1:

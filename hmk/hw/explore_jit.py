@@ -26,40 +26,28 @@ CONFIG_FIELDS = ("sets1", "ways1", "plru1", "sets2", "ways2", "plru2", "inclusio
 
 
 @njit(cache=True)
-def first_bad(words, line_bits):
-    """The index of the first event the hierarchy would refuse (hmk.hw.events.check_events
-    names its problem), or -1. `words`: the events as int64 pairs (see line_accesses)."""
-    for i in range(words.shape[0]):
-        addr, w = words[i, 0], words[i, 1]
-        kind, size = (w >> 16) & 0xFF, (w >> 24) & 0xFF
-        if addr >> 48 != 0 or kind > 2 or size == 0 or size > 1 << line_bits:
-            return i
-    return -1
-
-
-@njit(cache=True)
 def line_accesses(words, line_bits, kinds, asid_shift):
     """The line accesses of events: `words` is an EVENT_DTYPE array seen as int64 pairs (no
     copy): the address, then the little-endian asid (bits 0-15), kind (16-23), size (24-31).
     An access that straddles two lines is both, first then last, as the hierarchy's hardware
     mode counts it. `kinds`: a bit mask of the kinds kept (1 << READ | ...); `asid_shift` > 0
-    tags each line with its ASID above that bit. Returns (lines, writes)."""
-    n = 0  # first the number of line accesses (two passes beat growing arrays in the loop)
-    for i in range(words.shape[0]):
-        addr, w = words[i, 0], words[i, 1]
-        if (kinds >> ((w >> 16) & 0xFF)) & 1:
-            n += 1 if addr >> line_bits == (addr + ((w >> 24) & 0xFF) - 1) >> line_bits else 2
-    lines = np.empty(n, np.int64)
-    writes = np.empty(n, np.uint8)
+    tags each line with its ASID above that bit. Returns (lines, writes, bad): `bad` is the
+    index of the first event the hierarchy would refuse (hmk.hw.events.check_events names its
+    problem), -1 when there is none."""
+    # room for every event straddling: one pass, and the pages never written cost nothing
+    lines = np.empty(2 * words.shape[0], np.int64)
+    writes = np.empty(2 * words.shape[0], np.uint8)
     j = 0
     for i in range(words.shape[0]):
         addr, w = words[i, 0], words[i, 1]
-        kind = (w >> 16) & 0xFF
+        kind, size = (w >> 16) & 0xFF, (w >> 24) & 0xFF
+        if addr >> 48 != 0 or kind > 2 or size == 0 or size > 1 << line_bits:
+            return lines[:0], writes[:0], i
         if not (kinds >> kind) & 1:
             continue
         tag = (w & 0xFFFF) << asid_shift if asid_shift > 0 else 0
         first = addr >> line_bits
-        last = (addr + ((w >> 24) & 0xFF) - 1) >> line_bits
+        last = (addr + size - 1) >> line_bits
         lines[j] = first | tag
         writes[j] = kind == 1
         j += 1
@@ -67,7 +55,7 @@ def line_accesses(words, line_bits, kinds, asid_shift):
             lines[j] = last | tag
             writes[j] = kind == 1
             j += 1
-    return lines, writes
+    return lines[:j], writes[:j], -1
 
 
 # ---- LRU stack distances (Mattson, Gecsei, Slutz and Traiger, 1970) --------------------------
@@ -262,7 +250,7 @@ def _touch(tags, tree, b, s, ways, plru, w):
     span = ways
     while span > 1:
         span >>= 1
-        right = (w // span) & 1
+        right = 1 if w & span else 0  # (w // span) & 1: span is a power of two
         if right:
             t &= ~(1 << node)
         else:
