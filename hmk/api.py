@@ -252,6 +252,7 @@ def _check_options(profile, system, options: dict) -> None:
         ("stacks", False),
         ("check_invariants", False),
         ("capabilities_only", True),
+        ("trace_kernel", False),
     ):
         value = get(name, False)
         if not isinstance(value, bool) and not (or_none and value is None):
@@ -278,6 +279,8 @@ def _check_options(profile, system, options: dict) -> None:
         if not isinstance(trace, str | os.PathLike):
             raise TypeError(f"hmk.System: trace must be a file's path, not {_kind(trace)}")
         check_output(trace, "trace")
+    if get("trace_kernel") and (trace is None or get("impl") != "python"):
+        raise ValueError("hmk.System: trace_kernel=True needs a trace and impl='python'")
     mounts = get("mounts", ())
     if isinstance(mounts, str | bytes | os.PathLike) or not isinstance(mounts, Iterable):
         raise TypeError(f"hmk.System: mounts must be a list of mounts, not {_kind(mounts)}")

@@ -79,6 +79,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     stats_file = args.stats if args.stats != "-" else None
     outputs = {"--stats": stats_file, "--flamegraph": args.flamegraph, "--folded": args.folded}
     outputs.update({"--speedscope": args.speedscope, "--trace": args.trace})
+    if args.trace_kernel and args.trace is None:
+        print("hmk: error: --trace-kernel needs --trace FILE", file=sys.stderr)
+        return 2
     options = _run_options(args, outputs)
     program, argv = args.program, list(args.args)
     if program is None:
@@ -99,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else sys.stderr,
         system=args.system,
         trace=args.trace,
+        **({"trace_kernel": True, "impl": "python"} if args.trace_kernel else {}),
         **options,
     )
     if isinstance(result, int):
@@ -592,6 +596,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="record every memory access of the program (as the memory hierarchy gets it) in "
         "FILE, for `hmk explore` (docs/exploration.md)",
+    )
+    run.add_argument(
+        "--trace-kernel",
+        action="store_true",
+        help="with --trace: the kernel's and the services' memory accesses too, in the order "
+        "the hierarchy times them (runs the hot paths' Python references: slower, the same "
+        "results)",
     )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")

@@ -101,6 +101,8 @@ def test_the_scripting_api(tmp_path):
     assert TraceFile(trace).header["events"] > 0
     with pytest.raises(TypeError, match="trace must be a file's path"):
         hmk.System(trace=3)
+    with pytest.raises(ValueError, match="trace_kernel=True needs a trace and impl='python'"):
+        hmk.System(trace=str(trace), trace_kernel=True)
 
 
 def test_an_unfinished_trace_leaves_nothing(tmp_path):
@@ -148,3 +150,36 @@ def test_bad_files(tmp_path):
     with pytest.raises(TraceFileError, match="10 events in its chunks, 11 in its header"):
         miscounted.events()
     assert np.array_equal(TraceFile(good).events(), events)
+
+
+def test_kernel_accesses_are_every_batch_the_hierarchy_times(tmp_path):
+    """trace_kernel: the program's, the kernel's and the services' accesses, all the line
+    accesses the L1s counted (impl="python": every batch reaches the hierarchy in Python)."""
+    from hmk.hw.explore import line_accesses
+
+    for system in ("hm-phone", "linux"):
+        trace = tmp_path / f"{system}.trace"
+        result, _ = run(system=system, impl="python", trace=str(trace), trace_kernel=True)
+        file = TraceFile(trace)
+        assert file.header["kernel_accesses"] is True
+        events = file.events()
+        stats, cpu = result.stats, "system.cpu0"
+        data = sum(
+            stats[f"{cpu}.l1d.{k}_{o}"] for k in ("read", "write") for o in ("hits", "misses")
+        )
+        fetch = stats[f"{cpu}.l1i.fetch_hits"] + stats[f"{cpu}.l1i.fetch_misses"]
+        assert len(line_accesses(events, 64, "data")[0]) == data
+        assert len(line_accesses(events, 64, "fetch")[0]) == fetch
+        run(system=system, trace=str(tmp_path / "user.trace"))
+        assert len(TraceFile(tmp_path / "user.trace")) < len(events)  # the program's alone
+    with pytest.raises(ValueError, match="trace_kernel: needs a trace and impl='python'"):
+        run(trace=str(tmp_path / "t.trace"), trace_kernel=True)
+
+
+def test_command_line_kernel_accesses(tmp_path, capfd):
+    trace = tmp_path / "t.trace"
+    argv = ["run", "--quiet", "--trace", str(trace), "--trace-kernel", str(path("hello"))]
+    assert main(argv) == 0
+    assert TraceFile(trace).header["kernel_accesses"] is True
+    assert main(["run", "--quiet", "--trace-kernel", str(path("hello"))]) == 2
+    assert "--trace-kernel needs --trace FILE" in capfd.readouterr().err

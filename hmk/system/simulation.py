@@ -202,6 +202,39 @@ class _Traced:
         return getattr(self._recorder, name)
 
 
+class _TracedHierarchy(BatchHierarchy):
+    """The memory hierarchy, each batch it times (the program's, the kernel's, the
+    services') also written to the run's trace, in the order it times them; those before the
+    trace is opened (the boot's) are kept until it is. Only a run whose every hot path is
+    Python's (impl="python") reaches the hierarchy through these two methods alone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writer, self._early = None, []
+
+    def record_to(self, writer) -> None:
+        self._writer = writer
+        for events in self._early:
+            writer.add(events)
+        self._early = []
+
+    def _record(self, events) -> None:
+        if not len(events):
+            return
+        if self._writer is None:
+            self._early.append(np.array(events))
+        else:
+            self._writer.add(events)
+
+    def run(self, events, check=True):
+        self._record(events)
+        return super().run(events, check)
+
+    def run_marked(self, events, ends=None):
+        self._record(events)
+        return super().run_marked(events, ends)
+
+
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
     on one core of `profile`, with a program's file system. `start(image, argv, envp)` makes
@@ -240,6 +273,7 @@ class Simulation:
         check_invariants: bool = False,
         block_cache: bool = True,
         trace=None,
+        trace_kernel: bool = False,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -273,7 +307,13 @@ class Simulation:
         # the hardware: RAM, the memory hierarchy and timing model, the CPU
         self.ram = ram = np.zeros(ram_bytes(ram), np.uint8)  # host pages only where touched
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
-        self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
+        if trace_kernel and (trace is None or impl != "python"):
+            raise ValueError(
+                "trace_kernel: needs a trace and impl='python' (the compiled kernel paths reach "
+                "the memory hierarchy without passing through Python)"
+            )
+        hierarchy_type = _TracedHierarchy if trace_kernel else BatchHierarchy
+        self.hierarchy = hierarchy = hierarchy_type(hierarchy_cfg, ram=ram, roots=roots)
         self.block_cache = BlockCache() if block_cache else None
         self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
@@ -298,7 +338,8 @@ class Simulation:
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
         self.trace, self._trace_path, self._argv = None, trace, []
-        if trace is not None:  # every batch written as it goes to be timed (run() opens the file)
+        self._trace_kernel = trace_kernel
+        if trace is not None and not trace_kernel:  # the program's batches (run() opens the file)
             machine.recorder = _Traced(machine.recorder, self)
 
         # the core kernel, the services in their domains, the Linux personality
@@ -469,6 +510,8 @@ class Simulation:
         machine, fault = self.machine, None
         if self._trace_path is not None:
             self.trace = TraceWriter(self._trace_path, self._trace_header())
+            if self._trace_kernel:
+                self.hierarchy.record_to(self.trace)
         try:
             try:
                 machine.run(*self._entry)
@@ -529,7 +572,7 @@ class Simulation:
             "program": self._argv[0] if self._argv else None,
             "argv": self._argv,
             "line": self.hierarchy.config.line,
-            "kernel_accesses": False,  # the user program's accesses only (docs/exploration.md)
+            "kernel_accesses": self._trace_kernel,  # (docs/exploration.md)
         }
 
     def _drop_trace(self) -> None:
@@ -618,7 +661,8 @@ def run_program(
     `block_cache`: keep the blocks' classifications across runs (hmk.cpu.blockcache; False:
     classify every block anew, as the first run of a program does; the results are the same);
     `trace`: a file to record the program's memory accesses in, as the memory hierarchy gets
-    them (hmk.hw.tracefile, for hmk.hw.explore; the results are the same)."""
+    them (hmk.hw.tracefile, for hmk.hw.explore; the results are the same); `trace_kernel`: the
+    kernel's and the services' accesses too (needs impl="python")."""
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)
