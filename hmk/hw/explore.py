@@ -432,11 +432,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
         f"accesses ({args.kinds})"
     )
     two = any(c.l2_size for c in configs)
-    head = f"{'config':<28} {'sets':>6} {'misses':>13} {'miss %':>7} {'writebacks':>11}"
+    width = max(len("config"), *(len(r["config"]) for r in rows))
+    head = f"{'config':<{width}} {'sets':>6} {'misses':>13} {'miss %':>7} {'writebacks':>11}"
     print(head + (f" {'l2 misses':>13} {'dram writes':>11}" if two else ""))
     for r in rows:
         line = (
-            f"{r['config']:<28} {r['sets']:>6} {r['l1.misses']:>13,} "
+            f"{r['config']:<{width}} {r['sets']:>6} {r['l1.misses']:>13,} "
             f"{100 * r['l1.miss_rate']:>7.2f} {r['l1.writebacks']:>11,}"
         )
         if two:
