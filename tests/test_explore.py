@@ -296,8 +296,21 @@ def test_api_errors():
         miss_curve([0, 64])
     with pytest.raises(TypeError, match="Geometry objects"):
         evaluate(events, [(4096, 4)])
+    with pytest.raises(ValueError, match="line accesses are of one line size"):
+        evaluate(line_accesses(events), [Geometry(4096, 4), Geometry(4096, 4, 32)])
     with pytest.raises(ValueError, match="needs both l2_size and l2_ways"):
         Geometry(4096, 4, l2_size=65536)
+
+
+def test_several_line_sizes_in_one_call():
+    rng = np.random.default_rng(3)
+    events = make_events(rng.integers(0, 1 << 14, 5000), rng.integers(0, 3, 5000), 8)
+    configs = [Geometry(2048, 2, 32), Geometry(4096, 4, 64, "plru"), Geometry(4096, 4, 128)]
+    for c, row in zip(configs, evaluate(events, configs), strict=True):
+        (alone,) = evaluate(events, [c])
+        assert row == alone
+        l1 = CacheConfig("l1d", c.size, c.ways, c.line, 1, c.replacement)
+        assert row["l1.misses"] == engine_stats(events, l1)["cpu0.l1d.misses"]
 
 
 def test_sizes():

@@ -248,7 +248,10 @@ def evaluate(trace, configs, kinds: str = "all", asid: bool = False) -> list[dic
             raise TypeError(f"evaluate: configurations are Geometry objects, not {c!r}")
     counters = [None] * len(configs)
     accesses = {}
-    for line in sorted({c.line for c in configs}):
+    line_sizes = sorted({c.line for c in configs})
+    if isinstance(trace, tuple) and len(line_sizes) > 1:
+        raise ValueError("evaluate: line accesses are of one line size; give the trace itself")
+    for line in line_sizes:
         lines, writes = _accesses(trace, line, kinds, asid)
         accesses[line] = len(lines)
         mine = [i for i, c in enumerate(configs) if c.line == line]
@@ -262,7 +265,7 @@ def evaluate(trace, configs, kinds: str = "all", asid: bool = False) -> list[dic
             for i in grouped:
                 row = out[groups.index(configs[i].sets), configs[i].ways]
                 counters[i] = _single_level(*row.tolist())
-        rest = [i for i in mine if i not in set(grouped)]
+        rest = sorted(set(mine) - set(grouped))
         if rest:
             table = np.array([_config_row(configs[i]) for i in rest], np.int64)
             out = explore_jit.simulate(lines, writes, table)
