@@ -474,9 +474,15 @@ def _positive(text: str) -> int:
     return value
 
 
-EXTENSIONS = ("hmk.bench", "hmk.calibration.page", "hmk.paper.command", "hmk.fuzz.syscalls")
+EXTENSIONS = (
+    "hmk.bench",
+    "hmk.calibration.page",
+    "hmk.paper.command",
+    "hmk.fuzz.syscalls",
+    "hmk.sweep.command",
+)
 """Modules that add a command of their own (`add_parser(commands)`): bench, calibrate, paper,
-fuzz."""
+fuzz, sweep."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
