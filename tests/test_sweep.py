@@ -173,3 +173,19 @@ def test_results_ignore_a_record_cut_short(tmp_path):
     results.points.mkdir(parents=True)
     (results.points / f"{key(point)}.json").write_text('{"point": {"work')
     assert results.record(point) is None
+
+
+def test_sensitivity_ranks_the_budgets_a_workload_takes(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text('statistics = ["sim.cycles"]\n[axes]\nworkload = ["lat null 20"]\n')
+    patterns = "kernel.exception.frame,kernel.sched.switch"
+    argv = ["sweep", str(spec), "--out", str(tmp_path / "r"), "--sensitivity", patterns]
+    assert main([*argv, "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    lines = [line.split() for line in out.splitlines() if line.strip().startswith("kernel.")]
+    assert [line[0] for line in lines] == ["kernel.exception.frame", "kernel.sched.switch"]
+    assert float(lines[0][2]) > 0.01  # every syscall and fault takes the exception frame
+    assert float(lines[1][2]) == 0  # a single process never switches
+    assert (tmp_path / "r" / "sensitivity.csv").is_file()
+    assert main(["sweep", str(spec), "--sensitivity", "kernel.nope*"]) == 2
+    assert "no budget matches 'kernel.nope*'" in capsys.readouterr().err

@@ -29,6 +29,17 @@ def add_parser(commands) -> None:
     add_jobs_option(sweep)
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler: tcp://HOST:PORT")
     sweep.add_argument("--retry-failed", action="store_true", help="run failed points again")
+    sweep.add_argument(
+        "--sensitivity",
+        nargs="?",
+        const="kernel.*,linux.*",
+        metavar="PATTERNS",
+        help="also vary each budget matching PATTERNS (default kernel.*,linux.*) by --change "
+        "and rank the budgets by their effect",
+    )
+    sweep.add_argument(
+        "--change", type=float, default=0.5, help="--sensitivity: the budgets' change (0.5: +-50%%)"
+    )
     sweep.add_argument("--stat", metavar="NAME", help="plot: the statistic")
     sweep.add_argument("--x", metavar="KNOB", help="plot: the knob across")
     sweep.add_argument("--y", metavar="KNOB", help="plot: the knob down (a heatmap)")
@@ -58,6 +69,12 @@ def _run(args) -> int:
         raise SweepError("--jobs is for the local cluster; a --scheduler has its own workers")
     sweep = load_sweep(args.target[0])
     jobs = parse_jobs(args.jobs)
+    chosen = None
+    if args.sensitivity is not None:
+        from hmk.sweep import sensitivity  # noqa: PLC0415
+
+        chosen = sensitivity.budgets(args.sensitivity)
+        base, sweep = sweep, sensitivity.expand(sweep, chosen, args.change)
     folder = args.out or os.path.join("sweeps", sweep.name)
     progress = terminal_progress()
     if progress is not None:
@@ -71,7 +88,10 @@ def _run(args) -> int:
         progress=progress,
     )
     counts = frame["status"].value_counts().to_dict()
-    print(frame.to_string(index=False))
+    if chosen is not None:
+        _ranking(base, chosen, args.change, Results(folder))
+    else:
+        print(frame.to_string(index=False))
     for name in unseen(sweep, Results(folder)):
         print(f"hmk: warning: no run reported a statistic {name!r} (docs/stats.md lists "
               "them; its column reads 0)", file=sys.stderr)  # fmt: skip
@@ -81,6 +101,19 @@ def _run(args) -> int:
               "table and the points/ records)", file=sys.stderr)  # fmt: skip
         return 70
     return 0 if counts.get(OK, 0) == len(frame) else 1
+
+
+def _ranking(sweep, chosen, change, results) -> None:
+    """The budgets ranked by their effect, printed and written beside the table."""
+    import pandas as pd  # noqa: PLC0415
+
+    from hmk.sweep.sensitivity import rank  # noqa: PLC0415
+
+    ranked = pd.DataFrame(rank(sweep, chosen, change, results.record))
+    ranked.to_csv(results.folder / "sensitivity.csv", index=False)
+    print(f"effect of each budget x{1 - change:g} .. x{1 + change:g} (relative change of the "
+          "statistic per relative change of the budget; mean over the points):")  # fmt: skip
+    print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def _plot(args) -> int:
