@@ -163,6 +163,10 @@ def test_plots_and_the_winners(small, tmp_path):
         argv = ["sweep", "plot", str(folder), "--stat", "sim.cycles", "--x", "workload"]
         assert main([*argv, *extra, "--out", str(out)]) == 0
         assert out.read_text().lstrip().startswith("<?xml")
+    out = tmp_path / "drop.png"
+    argv = ["sweep", "plot", str(folder), "--stat", "sim.cycles", "--x", "workload"]
+    argv += ["--wins", "system", "--y", "workload", "--drop", "system=linux", "--out", str(out)]
+    assert main(argv) == 0 and out.read_bytes().startswith(b"\x89PNG")
     with pytest.raises(PlotError, match="no column 'nope'"):
         winners(one, "nope", "system", "workload", "workload")
 

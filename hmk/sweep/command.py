@@ -45,6 +45,13 @@ def add_parser(commands) -> None:
     sweep.add_argument("--y", metavar="KNOB", help="plot: the knob down (a heatmap)")
     sweep.add_argument("--by", metavar="KNOB", help="plot: a line per value of this knob")
     sweep.add_argument("--wins", metavar="KNOB", help="plot: which value of KNOB is least")
+    sweep.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="plot: leave out the rows where KNOB is VALUE (repeatable)",
+    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -132,6 +139,11 @@ def _plot(args) -> int:
         frame = read_table(args.target[1])
     except FileNotFoundError as e:
         raise plot.PlotError(str(e)) from None
+    for rule in args.drop:
+        knob, sep, value = rule.partition("=")
+        if not sep or knob not in frame.columns:
+            raise plot.PlotError(f"--drop {rule}: KNOB=VALUE with a knob of the table")
+        frame = frame[frame[knob].astype(str) != value]
     with written(args.out, "--out") as path:
         if args.wins:
             if not args.y:

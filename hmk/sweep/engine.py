@@ -33,18 +33,22 @@ def key(point: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def execute(point: dict) -> dict:
+def execute(point: dict, one_core: bool = False) -> dict:
     """A point's record, from a fresh process (hmk.sweep.point) of this hmk (its package's
-    folder first on the path, wherever the process starts)."""
+    folder first on the path, wherever the process starts); `one_core`: other points run
+    beside it (hmk.parallel.cores)."""
+    from hmk.parallel import ONE_CORE  # noqa: PLC0415
+
     here = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH"))))
+    extra = {ONE_CORE: "1"} if one_core else {}
     run = subprocess.run(
         [sys.executable, "-m", "hmk.sweep.point"],
         input=json.dumps(point),
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path},
+        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path, **extra},
     )
     if run.returncode != 0 or not run.stdout.strip():
         said = (run.stderr.strip().splitlines() or ["no output"])[-1]
@@ -117,7 +121,8 @@ def _on_dask(points, results: Results, workers: int, scheduler, progress) -> Non
     client = Client(cluster if cluster is not None else scheduler)
     ticker = _Progress(progress, "hmk sweep", len(points))
     try:
-        futures = {client.submit(execute, p, pure=False): p for p in points}
+        one_core = scheduler is None and workers > 1
+        futures = {client.submit(execute, p, one_core, pure=False): p for p in points}
         for future in as_completed(futures):
             results.keep(futures[future], future.result())
             ticker.done()
