@@ -25,15 +25,17 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """The small sweep on one worker and on two."""
+    """The small sweep on one worker and on two (and four, kept for one test)."""
     sweep = parse_sweep(SMALL)
     one = run_sweep(sweep, tmp_path_factory.mktemp("one"), workers=1)
     folder = tmp_path_factory.mktemp("two")
     two = run_sweep(sweep, folder, workers=2)
+    four = run_sweep(sweep, tmp_path_factory.mktemp("four"), workers=4)
+    assert four.equals(two)
     return sweep, one, two, folder
 
 
-def test_the_table_is_the_same_on_one_or_two_workers(small):
+def test_the_table_is_the_same_on_one_two_or_four_workers(small):
     _, one, two, _ = small
     assert one.equals(two)
     assert list(one["status"]) == ["ok"] * 4
