@@ -178,6 +178,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A command line hmk cannot take (one line for `hmk: error:`, status 2)."""
+
+
 def _run_options(args, outputs: dict) -> dict:
     """run_program's options from the shared command-line flags; checks the profile, the
     system and where outputs go ({flag: path or None}) before anything runs (a run can take
@@ -191,7 +195,15 @@ def _run_options(args, outputs: dict) -> dict:
         if path == "-":
             raise OutputError(f"{flag} -: only --stats takes - (text to stderr); give a file name")
     check_all(outputs.items())
+    from hmk.system import budgets  # noqa: PLC0415
+
+    try:
+        chosen = budgets.read_file(args.budgets) if args.budgets else {}
+        chosen = budgets.check({**chosen, **budgets.parse_set(args.set_budgets)})
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return {
+        "budgets": chosen or None,
         "profile": args.profile,
         "cluster": args.core,
         "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
@@ -420,6 +432,20 @@ def _add_run_options(cmd) -> None:
         "and at the end (slower; a violation is an hmk internal error, status 70)",
     )
     cmd.add_argument(
+        "--set",
+        dest="set_budgets",
+        action="append",
+        default=[],
+        metavar="BUDGET=N",
+        help="a calibration budget for this run, e.g. kernel.ipc.fast_call=120 or "
+        "fsmgr.walk=900 (repeatable; docs/calibration.md)",
+    )
+    cmd.add_argument(
+        "--budgets",
+        metavar="FILE.toml",
+        help='calibration budgets from a file of "BUDGET" = N lines (--set wins over it)',
+    )
+    cmd.add_argument(
         "--max-instructions",
         type=_positive,
         metavar="N",
@@ -638,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _check_stdout()
         return status
-    except (profile.ProfileError, SystemFileError, OutputError) as e:
+    except (profile.ProfileError, SystemFileError, OutputError, UsageError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
     except InternalError as e:

@@ -1,10 +1,9 @@
 """One point of a sweep, run in a process of its own (`python -m hmk.sweep.point`, the point as
 JSON on stdin, its record as JSON on stdout).
 
-A fresh process per point is what makes the knobs honest: a budget is read into compiled
-modules when they are imported, so the budgets are set before anything else of the model is
-imported, and nothing of one point (a budget, a cache) can leak into the next. The cost, the
-interpreter's start-up, is small beside a run.
+A fresh process per point keeps the points apart: nothing of one (a budget it changed, a module
+it loaded, memory it left) can reach the next, so a sweep's table is the same whatever its
+workers ran before. The cost, the interpreter's start-up, is small beside a run.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ OK, EXITED, LIMIT, FAILED, BUG = "ok", "exit-status", "limit", "failed", "hmk-bu
 
 def run_point(point: dict) -> dict:
     """The record of one point, run here: {"status", "exit_status", "error", "stats", "run",
-    "host_seconds"}. Call it in a fresh process (see the module's docstring)."""
+    "host_seconds"}."""
     from hmk.errors import InternalError  # noqa: PLC0415
 
     start = time.perf_counter()
@@ -50,41 +49,18 @@ def _record(status, exit_status, error, stats, run, start) -> dict:
 
 
 def _options(point: dict, tmp: Path) -> dict:
-    """run_program's options for `point`, its budgets set and its profile written to `tmp`."""
+    """run_program's options for `point` (its budgets among them), its profile written to
+    `tmp` when it changes one."""
     from hmk.sweep.spec import KNOBS  # noqa: PLC0415
 
-    _set_budgets({k: v for k, v in point.items() if k.startswith("budget.")})
     options = {k: v for k, v in point.items() if k in KNOBS and k != "workload"}
+    budgets = {k[len("budget.") :]: v for k, v in point.items() if k.startswith("budget.")}
+    if budgets:
+        options["budgets"] = budgets
     hardware = {k: v for k, v in point.items() if k.startswith(("soc.", "core."))}
     if hardware:
         options["profile"] = _profile(options.get("profile"), options.get("cluster"), hardware, tmp)
     return options
-
-
-def _set_budgets(budgets: dict) -> None:
-    """Each `budget.WHERE.NAME` = instructions, before the model's modules are imported."""
-    for knob, value in budgets.items():
-        _, where, name = knob.split(".", 2)
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{knob}: a budget is a non-negative number of instructions")
-        if where in ("kernel", "linux"):
-            from hmk.kernel import costs as kernel_costs  # noqa: PLC0415
-            from hmk.monolithic import costs as linux_costs  # noqa: PLC0415
-
-            table = (kernel_costs if where == "kernel" else linux_costs).BUDGETS
-            if name not in table:
-                raise ValueError(f"{knob}: no budget {name!r} in hmk.{where} costs")
-            table[name] = value
-            continue
-        from hmk.services.registry import SERVICES  # noqa: PLC0415
-
-        service = {cls.name: cls for cls in SERVICES}.get(where)
-        if service is None:
-            names = ", ".join(["kernel", "linux", *(cls.name for cls in SERVICES)])
-            raise ValueError(f"{knob}: no {where!r} budgets; budget.WHERE: {names}")
-        if name not in service.costs:
-            raise ValueError(f"{knob}: {where} has no budget {name!r}")
-        service.costs = {**service.costs, name: value}
 
 
 def _profile(profile, cluster, changes: dict, tmp: Path) -> str:

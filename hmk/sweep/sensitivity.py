@@ -21,19 +21,14 @@ DEFAULT_PATTERNS = "kernel.*,linux.*"
 def budgets(patterns: str = DEFAULT_PATTERNS) -> dict[str, float]:
     """{"kernel.NAME" ...: its value} of every budget a pattern matches; SweepError when a
     pattern matches none."""
-    from hmk.kernel.costs import BUDGETS as KERNEL  # noqa: PLC0415
-    from hmk.monolithic.costs import BUDGETS as LINUX  # noqa: PLC0415
-    from hmk.services.registry import SERVICES  # noqa: PLC0415
+    from hmk.system.budgets import known, tables  # noqa: PLC0415
 
-    every = {f"kernel.{k}": v for k, v in KERNEL.items()}
-    every |= {f"linux.{k}": v for k, v in LINUX.items()}
-    for cls in SERVICES:
-        every |= {f"{cls.name}.{k}": v for k, v in cls.costs.items()}
+    every = known()
     chosen = {}
     for pattern in (p.strip() for p in patterns.split(",") if p.strip()):
         found = {k: v for k, v in every.items() if fnmatchcase(k, pattern)}
         if not found:
-            where = ", ".join(["kernel", "linux", *(cls.name for cls in SERVICES)])
+            where = ", ".join(tables())
             raise SweepError(f"--sensitivity: no budget matches {pattern!r} (budgets: {where}.*)")
         chosen |= found
     return {k: v for k, v in chosen.items() if v > 0}  # a zero budget has nothing to scale

@@ -35,6 +35,7 @@ from hmk.parallel import cores
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
+from hmk.system.budgets import changed as changed_budgets
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
 from hmk.system.invariants import check as check_bookkeeping
@@ -570,7 +571,14 @@ def run_program(
     cycle-weighted call stacks for flame graphs (RunResult.stacks); `kernel_ipc`: the kernels'
     instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml);
     `block_cache`: keep the blocks' classifications across runs (hmk.cpu.blockcache; False:
-    classify every block anew, as the first run of a program does; the results are the same)."""
+    classify every block anew, as the first run of a program does; the results are the same);
+    `budgets`: calibration budgets changed for this run ({"kernel.ipc.fast_call": 120, ...},
+    hmk.system.budgets)."""
+    with changed_budgets(options.pop("budgets", None)):
+        return _run_program(program, args, env, options)
+
+
+def _run_program(program: str, args, env, options: dict) -> RunResult:
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)
