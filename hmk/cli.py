@@ -438,7 +438,7 @@ def _add_run_options(cmd) -> None:
         default=[],
         metavar="BUDGET=N",
         help="a calibration budget for this run, e.g. kernel.ipc.fast_call=120 or "
-        "fsmgr.walk=900 (repeatable; docs/calibration.md)",
+        "fsmgr.walk=900 (repeatable; docs/budgets.md)",
     )
     cmd.add_argument(
         "--budgets",

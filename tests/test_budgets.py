@@ -98,3 +98,22 @@ def test_the_command_line_sets_budgets(tmp_path, capfd):
         assert main(["run", *flags, lat]) == 2
         err = capfd.readouterr().err
         assert err.startswith("hmk: error: ") and says in err and err.count("\n") == 1
+
+
+def test_a_scripted_run_takes_budgets_too():
+    import hmk
+    from hmk.script import O_CREAT, O_WRONLY
+
+    def main(libc):
+        fd = libc.open("/tmp/x", O_CREAT | O_WRONLY)
+        libc.write(fd, b"x")
+        return 0
+
+    quiet = {"out": io.BytesIO(), "warnings": None}
+    base = hmk.System(**quiet).run(main).cycles
+    more = hmk.System(budgets={"fsmgr.file_open": 5000}, **quiet).run(main).cycles
+    assert more > base and hmk.System(**quiet).run(main).cycles == base
+    with pytest.raises(ValueError, match="hmk.System: budget 'x.y'"):
+        hmk.System(budgets={"x.y": 1})
+    with pytest.raises(TypeError, match="budgets must be a dict"):
+        hmk.System(budgets=[("fsmgr.walk", 1)])
