@@ -117,15 +117,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hmk.report import compare as cmp  # noqa: PLC0415
 
-    systems = [s for s in args.systems.split(",") if s]
-    if len(systems) < 2:
+    profiles = [p for p in (args.profiles or "").split(",") if p] or None
+    default = DEFAULT_SYSTEM if profiles else "linux,sel4,hm-phone"
+    systems = [s for s in (args.systems or default).split(",") if s]
+    if len(systems) * len(profiles or [None]) < 2:
         print(
-            "hmk: error: --systems needs at least two compositions, e.g. linux,hm-phone",
+            "hmk: error: compare needs two runs at least: --systems A,B (e.g. linux,hm-phone) "
+            "or --profiles A,B",
             file=sys.stderr,
         )
         return 2
     for system in systems:
         load_system(system)
+    for name in profiles or []:
+        profile.load_soc(name)
     if args.program is None:
         print("hmk: error: compare needs a PROGRAM (after --)", file=sys.stderr)
         return 2
@@ -147,6 +152,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         systems,
         jobs=jobs,
         progress=terminal_progress(),
+        profiles=profiles,
         stacks=diff is not None,
         **options,
     )
@@ -154,11 +160,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return results
     name = os.path.basename(args.program)
     first = results[0]
-    print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
+    if profiles:
+        print(f"{name} on " + ", ".join(f"{r.run['profile']} ({r.run['core']} @ {r.ghz:g} GHz)"
+                                         for r in results[:: len(systems)]))  # fmt: skip
+    else:
+        print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
     print(cmp.table(results), end="")
     warnings = dict.fromkeys(w for r in results for w in r.warnings)
-    if len({r.exit_status for r in results}) > 1:
-        warnings["the program's exit status differs between systems"] = None
+    statuses = {r.exit_status for r in results}
+    stopped = [r for r in results if (r.fault or "").startswith("run limit")]
+    if len(statuses) > 1:
+        warnings["the program's exit status differs between the runs"] = None
+    for r in stopped:
+        warnings[f"{' '.join(cmp.labels([r]))}: {r.fault}"] = None
     for text in warnings:
         print(f"hmk: warning: {text}", file=sys.stderr)
     if args.plot is not None:
@@ -175,7 +189,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         title = f"{name}: {b.run['system']} against {a.run['system']}"
         with written(diff, "--diff-flamegraph") as path:
             flame.write_diff_svg(a.stacks, b.stacks, path, title=title)
-    return 0
+    # as `hmk run`: the program's exit status when every run gave the same one, 124 when a run
+    # stopped at a limit, 1 when the runs disagree
+    if stopped:
+        return 124
+    return statuses.pop() if len(statuses) == 1 else 1
 
 
 class UsageError(Exception):
@@ -624,9 +642,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
     compare.add_argument(
         "--systems",
-        default="linux,sel4,hm-phone",
         metavar="A,B,...",
-        help="compositions to compare, the first the baseline (default: linux,sel4,hm-phone)",
+        help="compositions to compare, the first the baseline (default: linux,sel4,hm-phone; "
+        f"with --profiles: {DEFAULT_SYSTEM})",
+    )
+    compare.add_argument(
+        "--profiles",
+        metavar="A,B,...",
+        help="SoC profiles to compare (each with every system; default: --profile's)",
     )
     _add_run_options(compare)
     compare.add_argument("--plot", metavar="FILE.png", help="write a stacked bar chart")
