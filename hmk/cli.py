@@ -27,13 +27,14 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 
 import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
 from hmk.parallel import add_jobs_option, parse_jobs, terminal_progress
-from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
+from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system, system_file
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
 
@@ -336,7 +337,47 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     return 0
 
 
+TEMPLATE = """\
+# A composition: where HM's OS services run (docs/systems.md documents every key).
+# Use it with: hmk run --system FILE.toml -- PROGRAM
+name = "my-system"           # default: the file's name
+description = "what it stands for"
+kernel = "hm"                 # whose kernel mechanisms run: "hm" or "linux"
+kernel_paging = true          # false: every page fault is an IPC to a user-level pager
+address_tokens = true         # false: capabilities only (kernel calls instead of tokens)
+twin_driver = false           # true: devhost's block data path runs as a twin in IC1
+
+# every service in one domain; a domain holds one service or several coalesced ones
+[[domain]]
+name = "sysmgr"
+class = "IC1"                 # IC0: in the core kernel; IC1: kernel space; IC2: user space
+services = ["procmgr", "memmgr"]
+
+[[domain]]
+name = "fsmgr"
+class = "IC1"
+services = ["fsmgr"]
+
+[[domain]]
+name = "devhost"
+class = "IC2"
+services = ["devhost"]
+
+[[domain]]
+name = "net"
+class = "IC2"
+services = ["netmgr"]
+"""
+
+
 def cmd_systems(args: argparse.Namespace) -> int:
+    if args.action == "template":
+        print(TEMPLATE, end="")
+        return 0
+    if args.action == "show" and args.toml:
+        system = load_system(args.name)  # a bad name or file: its one-line error
+        print(Path(system_file(args.name)).read_text(encoding="utf-8"), end="")
+        return 0
     names = [args.name] if args.action == "show" else list_systems()
     for name in names:
         system = load_system(name)
@@ -349,6 +390,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
             )
             for d in system.domains:
                 print(f"  domain {d.name} ({d.ic}): {', '.join(d.services)}")
+            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md)")
     return 0
 
 
@@ -555,6 +597,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sactions = systems.add_subparsers(dest="action", metavar="ACTION")
     sshow = sactions.add_parser("show", help="one composition: its domains and switches")
     sshow.add_argument("name", metavar="NAME|FILE.toml", help="a preset name or a system file")
+    sshow.add_argument(
+        "--toml", action="store_true", help="print the system file itself (to edit a copy)"
+    )
+    sactions.add_parser("template", help="print a system file to start from, every key explained")
 
     scalls = commands.add_parser(
         "syscalls",
