@@ -26,7 +26,11 @@ SCHEMA = (
     ("system.cpu0.instructions", "count", "user instructions the timing model issued"),
     ("system.cpu0.blocks", "count", "user basic blocks timed"),
     ("system.cpu0.base_cycles", "cycles", "issue cycles with no stall (user code)"),
-    ("system.cpu0.external_cycles", "cycles", "cycles charged by kernel paths (= kernel.cycles.*)"),
+    (
+        "system.cpu0.external_cycles",
+        "cycles",
+        "cycles charged by kernel paths and services' work (= kernel.cycles.* + services.*.cycles)",
+    ),
     (
         "system.cpu0.stall.*",
         "cycles",
