@@ -104,6 +104,7 @@ cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
     cdef object sim, batch, table, last_space, last_image, routes, recorder, channel_nr
+    cdef public object divert  # a sink timing batches in this one's place (Simulation.divert)
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
@@ -118,6 +119,7 @@ cdef class Crossing:
 
     def __init__(self, sim, channel_nr):
         self.sim, self.channel_nr = sim, channel_nr  # the scripting API's own SVC number
+        self.divert = None
 
     def bind(self):
         """Take the simulation's parts (once it is built)."""
@@ -490,6 +492,9 @@ cdef class Crossing:
 
     cpdef time(self, blocks, events):
         """Simulation._time."""
+        if self.divert is not None:
+            self.divert(blocks, events)
+            return
         if self.batch is not None and self.batch.time(blocks, events):
             return
         self.sim._time(blocks, events)

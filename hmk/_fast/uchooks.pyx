@@ -20,10 +20,14 @@ pointer made by ctypes) and when the recording buffers are handed over.
   from the simulated clock and returns 1 (the instruction is skipped); other system registers
   return 0 and read as unicorn has them, with no Python.
 * block: every executed translation block as a block record (address, size, instructions,
-  index of its first event), preceded by one fetch event per cache line the block spans.
-When a buffer is nearly full the block hook asks unicorn to stop before the block it announces
-runs; the machine drains the buffers and resumes there. EVENT_MARGIN leaves room for the
-accesses of the block that is running when the buffer crosses the mark.
+  index of its first event), preceded by one fetch event per cache line the block spans; with
+  event recording off (`record_events`, a functional stretch of a sampled run, while the
+  machine has the memory hook removed) the block record alone. It also counts the
+  instructions of every block it lets run (`instructions`).
+When a buffer is nearly full, or the instruction count has reached `stop_at`, the block hook
+asks unicorn to stop before the block it announces runs; the machine drains the buffers and
+resumes there. EVENT_MARGIN leaves room for the accesses of the block that is running when the
+buffer crosses the mark.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -82,6 +86,9 @@ cdef struct State:
     uint64_t nblk
     uint64_t blk_cap
     bint stop_requested
+    bint record_events  # fetch, read and write events recorded (else blocks only)
+    uint64_t insns  # instructions of the blocks let run
+    uint64_t stop_at  # stop before the first block announced once insns reaches it
     uint64_t fills
     uint64_t faults
     uint64_t *rmap_key  # physical page + 1 (0 = empty), open addressing
@@ -197,7 +204,10 @@ cdef void mem_hook(void *uc, int access, uint64_t address, int size, int64_t val
     cdef uint64_t line = <uint64_t>1 << st.line_bits
     cdef uint64_t first, room
     cdef uint8_t kind = WRITE if access == UC_MEM_WRITE else READ
-    cdef int64_t vpage = _rmap_get(st, address >> PAGE_SHIFT)
+    cdef int64_t vpage
+    if not st.record_events:
+        return
+    vpage = _rmap_get(st, address >> PAGE_SHIFT)
     if vpage >= 0:
         address = (<uint64_t>vpage << PAGE_SHIFT) | (address & (PAGE_SIZE - 1))
     else:
@@ -228,7 +238,8 @@ cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noex
     cdef uint64_t a = address, end = address + size, chunk
     if st.stop_requested:
         return
-    if st.nblk + 1 >= st.blk_cap or st.nev + EVENT_MARGIN >= st.ev_cap:
+    if (st.nblk + 1 >= st.blk_cap or st.nev + EVENT_MARGIN >= st.ev_cap
+            or st.insns >= st.stop_at):
         # a stop requested here takes effect before this block runs: it is announced again
         # when the machine resumes, so nothing is recorded for it now
         _request_stop(uc, st)
@@ -239,6 +250,9 @@ cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noex
     b.ninsn = size >> 2  # A64 instructions are 4 bytes
     b.event_start = st.nev
     st.nblk += 1
+    st.insns += b.ninsn
+    if not st.record_events:
+        return
     while a < end:
         chunk = line - (a & (line - 1))
         if a + chunk > end:
@@ -288,6 +302,9 @@ cdef class Recorder:
         self.st.blk_cap = block_capacity
         self.st.nev = self.st.nblk = 0
         self.st.stop_requested = False
+        self.st.record_events = True
+        self.st.insns = 0
+        self.st.stop_at = <uint64_t>0xFFFFFFFFFFFFFFFF
         self.st.fills = self.st.faults = 0
         self._rmap = np.zeros((2, rmap_capacity), np.uint64)
         self.st.rmap_key = <uint64_t*> <size_t> self._rmap[0].ctypes.data
@@ -352,6 +369,30 @@ cdef class Recorder:
     @property
     def stop_requested(self):
         return bool(self.st.stop_requested)
+
+    @property
+    def instructions(self):
+        """Instructions of the blocks let run so far (every block recorded, in any mode)."""
+        return self.st.insns
+
+    @property
+    def stop_at(self):
+        """The instruction count at which the block hook stops the CPU (before the first
+        block announced once `instructions` reached it); None: never."""
+        return None if self.st.stop_at == <uint64_t>0xFFFFFFFFFFFFFFFF else self.st.stop_at
+
+    @stop_at.setter
+    def stop_at(self, value):
+        self.st.stop_at = <uint64_t>0xFFFFFFFFFFFFFFFF if value is None else <uint64_t>value
+
+    @property
+    def record_events(self):
+        """Whether fetch, read and write events are recorded (else block records only)."""
+        return bool(self.st.record_events)
+
+    @record_events.setter
+    def record_events(self, bint on):
+        self.st.record_events = on
 
     @property
     def counts(self):

@@ -132,27 +132,13 @@ class Machine:
             self._counter_cb = COUNTER_CB(self._on_counter)
             rec.set_counter_callback(ctypes.cast(self._counter_cb, ctypes.c_void_p).value)
         hooks = Recorder.hook_addresses()
-        self._handles = []
-        for kind, fn, *insn in (
-            (UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
-            (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
-            (UC_HOOK_BLOCK, hooks["block"]),
-            (UC_HOOK_INSN, hooks["sysreg"], ctypes.c_int(A.UC_ARM64_INS_MRS)),
-        ):
-            h = ctypes.c_size_t()
-            status = uclib.uc_hook_add(
-                uc._uch,
-                ctypes.byref(h),
-                kind,
-                ctypes.c_void_p(fn),
-                ctypes.c_void_p(rec.state_address),
-                ctypes.c_uint64(1),
-                ctypes.c_uint64(0),
-                *insn,
-            )
-            if status != 0:
-                raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
-            self._handles.append(h)
+        self._mem_hook = hooks["mem"]
+        self._handles = [
+            self._hook(UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
+            self._hook(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
+            self._hook(UC_HOOK_BLOCK, hooks["block"]),
+            self._hook(UC_HOOK_INSN, hooks["sysreg"], ctypes.c_int(A.UC_ARM64_INS_MRS)),
+        ]
         self.cpu.on_interrupt(self._on_interrupt if interrupt is None else interrupt)
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
@@ -175,6 +161,43 @@ class Machine:
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self._refused = None  # (page address, access) of the last access the kernel refused
         self._code = None  # the program image whose translations unicorn holds
+
+    def _hook(self, kind: int, fn: int, *insn) -> ctypes.c_size_t:
+        """Register the native hook at address `fn` for every address, on the recorder's
+        state; its handle."""
+        h = ctypes.c_size_t()
+        status = uclib.uc_hook_add(
+            self.uc._uch,
+            ctypes.byref(h),
+            kind,
+            ctypes.c_void_p(fn),
+            ctypes.c_void_p(self.recorder.state_address),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+            *insn,
+        )
+        if status != 0:
+            raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
+        return h
+
+    def record_memory(self, on: bool) -> None:
+        """Record every fetch, load and store (the default), or, off, the executed blocks
+        alone (a functional stretch of a sampled run: hmk.system.sampling). Off removes the
+        memory hook, so that unicorn runs at its own speed: code it translated while a memory
+        hook existed sends every access through its slow path, so its translations are
+        flushed at each change (and its TLB with the reverse map). Between batches only: the
+        recorder's buffers must be empty."""
+        if on == self.recorder.record_events:
+            return
+        if on:
+            self._handles[1] = self._hook(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._mem_hook)
+        else:
+            status = uclib.uc_hook_del(self.uc._uch, self._handles[1])
+            if status != 0:
+                raise RuntimeError(f"uc_hook_del failed: {UcError(status)}")
+        self.recorder.record_events = on
+        self.flush_code()
+        self.flush_tlb()
 
     @property
     def fault_address(self) -> int:

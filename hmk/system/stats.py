@@ -149,7 +149,7 @@ def publish(raw: dict, composition) -> dict:
             out[f"domains.{dst}.calls.{src}.direct"] = value
         elif name.startswith(service_counters):
             out["services." + name] = value
-        elif name.startswith(("kernel.", "shim.", "frames.", "signals.")):
+        elif name.startswith(("kernel.", "shim.", "frames.", "signals.", "sample.")):
             out[name] = value
         else:  # the memory hierarchy's: cpu0.l1d.misses, l3.hits, dram.reads
             out["system." + name] = value

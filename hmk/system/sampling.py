@@ -1,0 +1,273 @@
+"""Fast-forward and SMARTS sampling: user instructions run functionally, timed in detail only
+where it is measured (docs/performance.md, "Fast-forward and sampling").
+
+A run goes through phases, each until the user-instruction count (every process's, counted by
+the CPU's block hook) reaches a mark; the CPU stops at the first block boundary at or after it:
+
+* detail (and measure): the full model, as a run without these options: every access through
+  the caches and TLBs, every block through the timing model. A measured window is detail whose
+  user cycles (the clock less the kernel's cycles in it) and instructions are kept.
+* warm: functional warming: every access through the caches and TLBs (their state as a full
+  run would leave it), the blocks not through the timing model.
+* functional: unicorn alone (the memory hook removed: hmk.cpu.machine.record_memory), only
+  the executed blocks recorded, to count instructions.
+
+Outside detail the clock moves on by an estimate (TimingModel.skip): the mean user CPI of the
+windows measured so far, or ASSUMED_CPI before the first; so timer ticks, timed waits and the
+clocks a program reads go on. Kernel paths (syscalls, faults, IPC, services) are modelled and
+charged exactly as in a full run in every phase.
+
+`FastForward(n, warming)`: functional, then warm for the last `warming` instructions before
+`n` (None: all of them), then detail to the end. `Sampling(window, warmup, period, warming)`:
+systematic sampling as SMARTS (Wunderlich et al., ISCA 2003): from instruction 0, every
+`period` instructions a detailed warm-up of `warmup` then a measured window of `window`;
+between windows functional, with the last `warming` before each warm-up warm (None: all, as
+SMARTS's continuous functional warming). The estimate: user CPI (the windows' ratio estimate)
+times all user instructions, plus the kernel's cycles, with a 95% confidence interval from the
+windows' CPI variance (Student's t).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hmk.cpu.timing import N_EXTERNAL
+
+DETAIL, MEASURE, WARM, FUNCTIONAL = "detail", "measure", "warm", "functional"
+# cycles per instruction given to fast-forwarded instructions, before anything is measured:
+# assumed, as gem5's AtomicSimpleCPU takes one cycle an instruction
+ASSUMED_CPI = 1
+# Student's t, two-sided 95% (0.975 quantile), by degrees of freedom (any statistics table)
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+T95 |= {9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131}
+T95 |= {16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074}
+T95 |= {23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045}
+T95 |= {30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+Z95 = 1.960
+
+
+def t95(df: int) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom (between the table's
+    rows, the row below: a slightly wider interval)."""
+    if df < 1:
+        raise ValueError("a confidence interval needs two windows or more")
+    return T95[max(d for d in T95 if d <= df)] if df <= 120 else Z95
+
+
+def _count(value, what: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        kind = "a positive" if low else "a non-negative"
+        raise ValueError(f"{what} must be {kind} whole number of instructions, not {value!r}")
+    return value
+
+
+def _warming(value) -> int | None:
+    return None if value is None else _count(value, "warming", 0)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """SMARTS's parameters, in user instructions: each measured `window` (U) follows a
+    detailed `warmup` (W), one every `period` (P); `warming`: the functional warming before
+    each warm-up (None: every instruction between windows)."""
+
+    window: int = 1_000
+    warmup: int = 2_000
+    period: int = 100_000
+    warming: int | None = 20_000
+
+    def __post_init__(self):
+        _count(self.window, "the sampling window")
+        _count(self.warmup, "the sampling warm-up", 0)
+        _count(self.period, "the sampling period")
+        _warming(self.warming)
+        if self.warmup + self.window > self.period:
+            raise ValueError(
+                f"the sampling period ({self.period:,}) must be at least the warm-up and the "
+                f"window ({self.warmup:,} + {self.window:,} instructions)"
+            )
+
+    def describe(self) -> dict:
+        return {
+            "window": self.window,
+            "warmup": self.warmup,
+            "period": self.period,
+            "warming": "all" if self.warming is None else self.warming,
+        }
+
+
+@dataclass(frozen=True)
+class FastForward:
+    """`instructions` run functionally before the full model starts; the last `warming` of them
+    warm the caches and TLBs (None: all)."""
+
+    instructions: int
+    warming: int | None = 1_000_000
+
+    def __post_init__(self):
+        _count(self.instructions, "fast_forward")
+        _warming(self.warming)
+
+    def describe(self) -> dict:
+        return {
+            "instructions": self.instructions,
+            "warming": "all" if self.warming is None else self.warming,
+        }
+
+
+@dataclass(frozen=True)
+class Window:
+    """A measured window: its first instruction (the run's count), instructions, user cycles."""
+
+    start: int
+    instructions: int
+    cycles: float
+
+    @property
+    def cpi(self) -> float:
+        return self.cycles / self.instructions
+
+
+class Sampler:
+    """Drives a Simulation through a plan's phases (a FastForward or a Sampling): made before
+    the run, `start()` as it begins, `boundary()` at every stop of the CPU between blocks."""
+
+    def __init__(self, sim, plan: FastForward | Sampling):
+        self.sim, self.plan = sim, plan
+        self.machine, self.timing, self.hierarchy = sim.machine, sim.timing, sim.hierarchy
+        self.recorder = sim.machine.recorder
+        self.unit = self.timing.params.unit  # the clock's units per cycle
+        self.phase, self.until, self.since = None, 0, 0
+        self.period_start = 0
+        self.spent = dict.fromkeys((DETAIL, MEASURE, WARM, FUNCTIONAL), 0)
+        self.windows: list[Window] = []
+        self._mark = None
+        self._measured = [0, 0]  # the windows' user time (units) and instructions
+        self._rate = (ASSUMED_CPI * self.unit, 1)  # units per instruction, as a fraction
+        self._carry = 0
+
+    # ---- phases --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._advance()
+
+    def boundary(self) -> None:
+        """The CPU stopped between blocks: move to the next phase if this one is done."""
+        if self.until is not None and self.recorder.instructions >= self.until:
+            self._advance()
+
+    def _advance(self) -> None:
+        n = self.recorder.instructions
+        self.machine.sync()  # every batch recorded in the phase ending is timed as its own
+        while self.until is not None and n >= self.until:
+            if self.phase is not None:
+                self._leave(self.phase, n)
+            self.phase, self.until = self._next(self.phase, n)
+            self.since = n
+            self._enter(self.phase)
+        self.recorder.stop_at = self.until
+
+    def _next(self, phase, n: int) -> tuple[str, int | None]:
+        """The phase after `phase` (None: the run's start) at instruction `n`, and where it
+        ends (None: the run's end); a phase may be empty (it ends where it starts)."""
+        plan = self.plan
+        if isinstance(plan, FastForward):
+            end, warming = plan.instructions, plan.warming
+            if phase is None and warming is not None:
+                return FUNCTIONAL, end - warming
+            if phase in (None, FUNCTIONAL):
+                return WARM, end
+            return DETAIL, None
+        start, end = self.period_start, self.period_start + plan.period
+        if phase in (None, WARM):
+            if phase == WARM:
+                self.period_start = start = end
+            return DETAIL, start + plan.warmup
+        if phase == DETAIL:
+            return MEASURE, n + plan.window  # a window is never empty
+        if phase == MEASURE and plan.warming is not None:
+            return FUNCTIONAL, end - plan.warming
+        return WARM, end
+
+    def _enter(self, phase: str) -> None:
+        sink = {FUNCTIONAL: self._functional, WARM: self._warm}.get(phase)
+        self.sim.divert(sink)
+        self.machine.record_memory(phase != FUNCTIONAL)
+        if phase == MEASURE:
+            self._mark = self._clocks()
+
+    def _leave(self, phase: str, n: int) -> None:
+        self.spent[phase] += n - self.since
+        if phase == MEASURE:
+            clock, external, instructions = self._clocks()
+            clock0, external0, instructions0 = self._mark
+            units = (clock - clock0) - (external - external0)
+            count = instructions - instructions0
+            if count:
+                self.windows.append(Window(self.since, count, units / self.unit))
+                self._measured[0] += units
+                self._measured[1] += count
+                self._rate, self._carry = tuple(self._measured), 0
+
+    def _clocks(self) -> tuple[int, int, int]:
+        """The clock, the external (kernel) time in it (the model's units) and the modelled
+        instructions, every batch so far timed."""
+        timing = self.timing
+        return timing.clock, int(timing.engine.counts[N_EXTERNAL]), timing.instructions
+
+    # ---- how batches are taken outside detail ---------------------------------------------
+    def _functional(self, blocks, events) -> None:
+        """A batch run functionally: its instructions counted, the clock moved on by the
+        current estimate of their time."""
+        n = int(blocks["ninsn"].sum())
+        num, den = self._rate
+        total = n * num + self._carry
+        units, self._carry = divmod(total, den)
+        self.timing.skip(n, units)
+
+    def _warm(self, blocks, events) -> None:
+        """A batch of functional warming: its accesses through the caches and TLBs."""
+        self.hierarchy.run(events, check=False)
+        self._functional(blocks, events)
+
+    # ---- results -------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """The estimate's statistics (`sample.*`, for a Sampling; docs/stats.md)."""
+        if not isinstance(self.plan, Sampling):
+            return {}
+        timing = self.timing
+        user = timing.instructions + timing.functional_instructions
+        kernel = timing.stats()["timing.external_cycles"]
+        out = {"sample.windows": len(self.windows), "sample.kernel_cycles": kernel}
+        for phase in (DETAIL, MEASURE, WARM, FUNCTIONAL):
+            out[f"sample.instructions.{phase}"] = self.spent[phase] + (
+                self.recorder.instructions - self.since if phase == self.phase else 0
+            )
+        if not timing.functional_instructions:  # nothing skipped: the clock is exact
+            cpi, half = (timing.cycles - kernel) / user if user else 0.0, 0.0
+        elif self.windows:
+            cpi, half = self.cpi()
+        else:  # (cannot happen: functional stretches follow a window)
+            return out
+        out["sample.cpi"] = cpi
+        out["sample.user_cycles"] = round(cpi * user)
+        out["sample.cycles"] = round(cpi * user) + kernel
+        if half is not None:
+            out["sample.cpi_ci95"] = half
+            out["sample.cycles_ci95"] = round(half * user)
+        return out
+
+    def cpi(self) -> tuple[float, float | None]:
+        """The windows' user CPI (ratio estimate: their cycles over their instructions) and the
+        half-width of its 95% confidence interval (None with fewer than two windows)."""
+        cycles = sum(w.cycles for w in self.windows)
+        count = sum(w.instructions for w in self.windows)
+        ratio, k = cycles / count, len(self.windows)
+        if k < 2:
+            return ratio, None
+        spread = sum((w.cycles - ratio * w.instructions) ** 2 for w in self.windows) / (k - 1)
+        return ratio, t95(k - 1) * math.sqrt(spread / k) / (count / k)
+
+    def describe(self) -> dict:
+        key = "fast_forward" if isinstance(self.plan, FastForward) else "sampling"
+        return {key: self.plan.describe()}
