@@ -104,7 +104,7 @@ cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
     cdef object sim, batch, table, last_space, last_image, routes, recorder, channel_nr
-    cdef public object divert  # a sink timing batches in this one's place (Simulation.divert)
+    cdef public object divert  # a sink taking batches in this one's place (Simulation.divert)
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
@@ -192,6 +192,8 @@ cdef class Crossing:
             return
         if machine._worker is not None and len(events) >= INLINE_BATCH:
             machine._pending = machine._worker.submit(machine.sink, blocks, events)
+        elif self.divert is not None:  # (the machine's sink too)
+            self.divert(blocks, events)
         else:
             self.time(blocks, events)
 
@@ -492,9 +494,6 @@ cdef class Crossing:
 
     cpdef time(self, blocks, events):
         """Simulation._time."""
-        if self.divert is not None:
-            self.divert(blocks, events)
-            return
         if self.batch is not None and self.batch.time(blocks, events):
             return
         self.sim._time(blocks, events)

@@ -183,10 +183,11 @@ class Machine:
     def record_memory(self, on: bool) -> None:
         """Record every fetch, load and store (the default), or, off, the executed blocks
         alone (a functional stretch of a sampled run: hmk.system.sampling). Off removes the
-        memory hook, so that unicorn runs at its own speed: code it translated while a memory
-        hook existed sends every access through its slow path, so its translations are
-        flushed at each change (and its TLB with the reverse map). Between batches only: the
-        recorder's buffers must be empty."""
+        memory hook, so that unicorn runs at its own speed: code translated while a memory
+        hook is listed sends every access through unicorn's slow path (which calls the hooks),
+        code translated without one does not, so the translations are flushed at each change.
+        unicorn takes a deleted hook off its lists only when an emu_start ends, so a run of no
+        instruction (from UNTIL to UNTIL) ends one. Between batches, the CPU stopped."""
         if on == self.recorder.record_events:
             return
         if on:
@@ -195,9 +196,11 @@ class Machine:
             status = uclib.uc_hook_del(self.uc._uch, self._handles[1])
             if status != 0:
                 raise RuntimeError(f"uc_hook_del failed: {UcError(status)}")
+            pc = self.pc
+            self.cpu.emu_start(UNTIL, UNTIL)
+            self.set_pc(pc)
         self.recorder.record_events = on
         self.flush_code()
-        self.flush_tlb()
 
     @property
     def fault_address(self) -> int:

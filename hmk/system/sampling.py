@@ -34,7 +34,9 @@ from dataclasses import dataclass
 
 from hmk.cpu.timing import N_EXTERNAL
 
-DETAIL, MEASURE, WARM, FUNCTIONAL = "detail", "measure", "warm", "functional"
+EXACT, DETAIL, MEASURE = "exact", "detail", "measure"
+WARM, FUNCTIONAL = "warm", "functional"
+PHASES = (EXACT, DETAIL, MEASURE, WARM, FUNCTIONAL)
 # cycles per instruction given to fast-forwarded instructions, before anything is measured:
 # assumed, as gem5's AtomicSimpleCPU takes one cycle an instruction
 ASSUMED_CPI = 1
@@ -70,23 +72,34 @@ def _warming(value) -> int | None:
 class Sampling:
     """SMARTS's parameters, in user instructions: each measured `window` (U) follows a
     detailed `warmup` (W), one every `period` (P); `warming`: the functional warming before
-    each warm-up (None: every instruction between windows)."""
+    each warm-up (None: every instruction between windows). The first `start` instructions
+    (None: one period) run in full detail and are counted exactly, a stratum of their own:
+    a program's start-up (cold caches and TLBs, code run once) would otherwise weigh as much
+    as any window."""
 
     window: int = 1_000
     warmup: int = 2_000
-    period: int = 100_000
-    warming: int | None = 20_000
+    period: int = 50_000
+    warming: int | None = None
+    start: int | None = None
 
     def __post_init__(self):
         _count(self.window, "the sampling window")
         _count(self.warmup, "the sampling warm-up", 0)
         _count(self.period, "the sampling period")
         _warming(self.warming)
+        if self.start is not None:
+            _count(self.start, "the sampling start", 0)
         if self.warmup + self.window > self.period:
             raise ValueError(
                 f"the sampling period ({self.period:,}) must be at least the warm-up and the "
                 f"window ({self.warmup:,} + {self.window:,} instructions)"
             )
+
+    @property
+    def exact(self) -> int:
+        """Instructions from the start run in detail and counted exactly."""
+        return self.period if self.start is None else self.start
 
     def describe(self) -> dict:
         return {
@@ -94,6 +107,7 @@ class Sampling:
             "warmup": self.warmup,
             "period": self.period,
             "warming": "all" if self.warming is None else self.warming,
+            "start": self.exact,
         }
 
 
@@ -103,7 +117,7 @@ class FastForward:
     warm the caches and TLBs (None: all)."""
 
     instructions: int
-    warming: int | None = 1_000_000
+    warming: int | None = None
 
     def __post_init__(self):
         _count(self.instructions, "fast_forward")
@@ -140,7 +154,8 @@ class Sampler:
         self.unit = self.timing.params.unit  # the clock's units per cycle
         self.phase, self.until, self.since = None, 0, 0
         self.period_start = 0
-        self.spent = dict.fromkeys((DETAIL, MEASURE, WARM, FUNCTIONAL), 0)
+        self.spent = dict.fromkeys(PHASES, 0)
+        self.exact = (0, 0)  # the exact stratum's user time (units) and instructions
         self.windows: list[Window] = []
         self._mark = None
         self._measured = [0, 0]  # the windows' user time (units) and instructions
@@ -158,7 +173,6 @@ class Sampler:
 
     def _advance(self) -> None:
         n = self.recorder.instructions
-        self.machine.sync()  # every batch recorded in the phase ending is timed as its own
         while self.until is not None and n >= self.until:
             if self.phase is not None:
                 self._leave(self.phase, n)
@@ -178,8 +192,12 @@ class Sampler:
             if phase in (None, FUNCTIONAL):
                 return WARM, end
             return DETAIL, None
+        if phase is None:
+            return EXACT, plan.exact
+        if phase == EXACT:
+            self.period_start = n
         start, end = self.period_start, self.period_start + plan.period
-        if phase in (None, WARM):
+        if phase in (EXACT, WARM):
             if phase == WARM:
                 self.period_start = start = end
             return DETAIL, start + plan.warmup
@@ -198,6 +216,9 @@ class Sampler:
 
     def _leave(self, phase: str, n: int) -> None:
         self.spent[phase] += n - self.since
+        if phase == EXACT:
+            clock, external, instructions = self._clocks()
+            self.exact = (clock - external, instructions)
         if phase == MEASURE:
             clock, external, instructions = self._clocks()
             clock0, external0, instructions0 = self._mark
@@ -211,7 +232,8 @@ class Sampler:
 
     def _clocks(self) -> tuple[int, int, int]:
         """The clock, the external (kernel) time in it (the model's units) and the modelled
-        instructions, every batch so far timed."""
+        instructions, once every batch so far is timed."""
+        self.machine.sync()
         timing = self.timing
         return timing.clock, int(timing.engine.counts[N_EXTERNAL]), timing.instructions
 
@@ -239,22 +261,24 @@ class Sampler:
         user = timing.instructions + timing.functional_instructions
         kernel = timing.stats()["timing.external_cycles"]
         out = {"sample.windows": len(self.windows), "sample.kernel_cycles": kernel}
-        for phase in (DETAIL, MEASURE, WARM, FUNCTIONAL):
+        for phase in PHASES:
             out[f"sample.instructions.{phase}"] = self.spent[phase] + (
                 self.recorder.instructions - self.since if phase == self.phase else 0
             )
         if not timing.functional_instructions:  # nothing skipped: the clock is exact
-            cpi, half = (timing.cycles - kernel) / user if user else 0.0, 0.0
-        elif self.windows:
-            cpi, half = self.cpi()
-        else:  # (cannot happen: functional stretches follow a window)
+            out["sample.user_cycles"] = timing.cycles - kernel
+            out["sample.cycles"] = timing.cycles
+            out["sample.cycles_ci95"] = 0
             return out
+        exact_units, exact_instructions = self.exact
+        cpi, half = self.cpi()
+        sampled = user - exact_instructions  # the stratum the windows stand for
         out["sample.cpi"] = cpi
-        out["sample.user_cycles"] = round(cpi * user)
-        out["sample.cycles"] = round(cpi * user) + kernel
+        out["sample.user_cycles"] = round(exact_units / self.unit + cpi * sampled)
+        out["sample.cycles"] = out["sample.user_cycles"] + kernel
         if half is not None:
             out["sample.cpi_ci95"] = half
-            out["sample.cycles_ci95"] = round(half * user)
+            out["sample.cycles_ci95"] = round(half * sampled)
         return out
 
     def cpi(self) -> tuple[float, float | None]:

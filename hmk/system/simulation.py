@@ -332,7 +332,7 @@ class Simulation:
         kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
-        self._diverted = None
+        self._sink = machine.sink
         if fast is not None:
             fast.bind()
         self.sampler = Sampler(self, plan) if plan is not None else None
@@ -366,11 +366,7 @@ class Simulation:
     # ---- the timing side -----------------------------------------------------------------
     def _time(self, blocks, events) -> None:
         """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
-        through the timing model (code read in the process that ran it); or hand it to the
-        sink `divert` set."""
-        if self._diverted is not None:
-            self._diverted(blocks, events)
-            return
+        through the timing model (code read in the process that ran it)."""
         latencies = self.hierarchy.run(events, check=False)
         if self.stacks is None:
             self.timing.account(blocks, events, latencies, self._batch_code)
@@ -378,10 +374,11 @@ class Simulation:
             self.stacks.account(blocks, events, latencies, self._batch_code)
 
     def divert(self, sink) -> None:
-        """Batches go to `sink(blocks, events)` instead of the timing model (None: to the
-        model again): a sampled run's functional stretches (hmk.system.sampling). Between
-        batches only: every batch recorded before is timed as it was meant to be."""
-        self._diverted = sink
+        """Batches recorded from now on go to `sink(blocks, events)` instead of the timing
+        model (None: to the model again): a sampled run's functional stretches
+        (hmk.system.sampling). Between batches; a batch handed over before (perhaps still
+        being timed on the worker thread) keeps the sink it was handed to."""
+        self.machine.sink = self._sink if sink is None else sink
         if self._crossing is not None:
             self._crossing.divert = sink
 
