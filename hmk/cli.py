@@ -224,9 +224,8 @@ def _sampling(args) -> dict:
         return {"fast_forward": FastForward(args.fast_forward, warming)}
     if not args.sample:
         return {}
-    named = {"window": "--sample-window", "warmup": "--sample-warmup", "period": "--sample-period"}
-    chosen = {k: given[flag] for k, flag in named.items() if flag in given}
-    return {"sample": Sampling(**chosen, warming=warming, start=args.sample_start)}
+    chosen = {flag.removeprefix("--sample-"): value for flag, value in given.items()}
+    return {"sample": Sampling(**chosen, warming=warming)}
 
 
 def _guarded(call, *args, **kwargs):
@@ -453,6 +452,8 @@ def _add_run_options(cmd) -> None:
 
 def _add_sampling_options(cmd) -> None:
     """`run`'s fast-forward and sampling flags (docs/execution.md, hmk.system.sampling)."""
+    from hmk.system.sampling import Sampling  # noqa: PLC0415  (its defaults)
+
     cmd.add_argument(
         "--fast-forward",
         type=_positive,
@@ -466,17 +467,17 @@ def _add_sampling_options(cmd) -> None:
         help="SMARTS sampling: user time estimated from measured windows, with a 95%% "
         "confidence interval; kernel paths in detail",
     )
-    for flag, default, what in (
-        ("window", "1000", "instructions measured in each window (U)"),
-        ("warmup", "2000", "instructions of detailed warm-up before each window (W)"),
-        ("period", "50000", "instructions from one window's warm-up to the next (P)"),
-        ("start", "one period", "instructions from the start run in detail, counted exactly"),
+    for flag, what in (
+        ("window", "instructions measured in each window (U)"),
+        ("warmup", "instructions of detailed warm-up before each window (W)"),
+        ("period", "instructions from one window's warm-up to the next (P)"),
+        ("start", "instructions from the start run in detail and counted exactly"),
     ):
         cmd.add_argument(
             f"--sample-{flag}",
             type=_positive if flag in ("window", "period") else _count,
             metavar="N",
-            help=f"with --sample: {what} (default: {default})",
+            help=f"with --sample: {what} (default: {getattr(Sampling, flag):,})",
         )
     cmd.add_argument(
         "--warming",

@@ -235,6 +235,11 @@ class TimingModel:
     def instructions(self) -> int:
         return int(self.engine.counts[N_INSNS])
 
+    @property
+    def external_units(self) -> int:
+        """The time add_cycles gave the clock (kernel paths), in the model's unit."""
+        return int(self.engine.counts[N_EXTERNAL])
+
     def counters(self) -> dict[str, int]:
         """Every counter in cycles (stall and external times rounded down)."""
         unit = self.params.unit

@@ -32,8 +32,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hmk.cpu.timing import N_EXTERNAL
-
 EXACT, DETAIL, MEASURE = "exact", "detail", "measure"
 WARM, FUNCTIONAL = "warm", "functional"
 PHASES = (EXACT, DETAIL, MEASURE, WARM, FUNCTIONAL)
@@ -73,33 +71,26 @@ class Sampling:
     """SMARTS's parameters, in user instructions: each measured `window` (U) follows a
     detailed `warmup` (W), one every `period` (P); `warming`: the functional warming before
     each warm-up (None: every instruction between windows). The first `start` instructions
-    (None: one period) run in full detail and are counted exactly, a stratum of their own:
-    a program's start-up (cold caches and TLBs, code run once) would otherwise weigh as much
-    as any window."""
+    run in full detail and are counted exactly, a stratum of their own: a program's start-up
+    (cold caches and TLBs, code run once) would otherwise weigh as much as any window."""
 
     window: int = 1_000
     warmup: int = 2_000
-    period: int = 50_000
+    period: int = 20_000
     warming: int | None = None
-    start: int | None = None
+    start: int = 1_000_000
 
     def __post_init__(self):
         _count(self.window, "the sampling window")
         _count(self.warmup, "the sampling warm-up", 0)
         _count(self.period, "the sampling period")
         _warming(self.warming)
-        if self.start is not None:
-            _count(self.start, "the sampling start", 0)
+        _count(self.start, "the sampling start", 0)
         if self.warmup + self.window > self.period:
             raise ValueError(
                 f"the sampling period ({self.period:,}) must be at least the warm-up and the "
                 f"window ({self.warmup:,} + {self.window:,} instructions)"
             )
-
-    @property
-    def exact(self) -> int:
-        """Instructions from the start run in detail and counted exactly."""
-        return self.period if self.start is None else self.start
 
     def describe(self) -> dict:
         return {
@@ -107,7 +98,7 @@ class Sampling:
             "warmup": self.warmup,
             "period": self.period,
             "warming": "all" if self.warming is None else self.warming,
-            "start": self.exact,
+            "start": self.start,
         }
 
 
@@ -132,11 +123,13 @@ class FastForward:
 
 @dataclass(frozen=True)
 class Window:
-    """A measured window: its first instruction (the run's count), instructions, user cycles."""
+    """A measured window: its first instruction (the run's count), instructions, user cycles,
+    and where its period (the stretch it stands for) starts."""
 
     start: int
     instructions: int
     cycles: float
+    period: int
 
     @property
     def cpi(self) -> float:
@@ -166,6 +159,12 @@ class Sampler:
     def start(self) -> None:
         self._advance()
 
+    def finish(self) -> None:
+        """The run has ended: a window cut short by the end is measured as far as it went."""
+        if self.phase == MEASURE:
+            self._leave(MEASURE, self.recorder.instructions)
+            self.phase = None
+
     def boundary(self) -> None:
         """The CPU stopped between blocks: move to the next phase if this one is done."""
         if self.until is not None and self.recorder.instructions >= self.until:
@@ -193,7 +192,7 @@ class Sampler:
                 return WARM, end
             return DETAIL, None
         if phase is None:
-            return EXACT, plan.exact
+            return EXACT, plan.start
         if phase == EXACT:
             self.period_start = n
         start, end = self.period_start, self.period_start + plan.period
@@ -225,7 +224,8 @@ class Sampler:
             units = (clock - clock0) - (external - external0)
             count = instructions - instructions0
             if count:
-                self.windows.append(Window(self.since, count, units / self.unit))
+                window = Window(self.since, count, units / self.unit, self.period_start)
+                self.windows.append(window)
                 self._measured[0] += units
                 self._measured[1] += count
                 self._rate, self._carry = tuple(self._measured), 0
@@ -235,7 +235,7 @@ class Sampler:
         instructions, once every batch so far is timed."""
         self.machine.sync()
         timing = self.timing
-        return timing.clock, int(timing.engine.counts[N_EXTERNAL]), timing.instructions
+        return timing.clock, timing.external_units, timing.instructions
 
     # ---- how batches are taken outside detail ---------------------------------------------
     def _functional(self, blocks, events) -> None:
@@ -271,7 +271,7 @@ class Sampler:
             out["sample.cycles_ci95"] = 0
             return out
         exact_units, exact_instructions = self.exact
-        cpi, half = self.cpi()
+        cpi, half = self.cpi(user)
         sampled = user - exact_instructions  # the stratum the windows stand for
         out["sample.cpi"] = cpi
         out["sample.user_cycles"] = round(exact_units / self.unit + cpi * sampled)
@@ -281,16 +281,21 @@ class Sampler:
             out["sample.cycles_ci95"] = round(half * sampled)
         return out
 
-    def cpi(self) -> tuple[float, float | None]:
-        """The windows' user CPI (ratio estimate: their cycles over their instructions) and the
-        half-width of its 95% confidence interval (None with fewer than two windows)."""
-        cycles = sum(w.cycles for w in self.windows)
-        count = sum(w.instructions for w in self.windows)
-        ratio, k = cycles / count, len(self.windows)
+    def cpi(self, end: int) -> tuple[float, float | None]:
+        """The user CPI of the sampled stratum and the half-width of its 95% confidence
+        interval (None with fewer than two windows), for a run that ended at instruction `end`:
+        each window stands for its period (the last, for the rest of the run), so the estimate
+        is the mean of the windows' CPIs weighted by their periods' instructions, its variance
+        the weighted mean's (for equal periods, the windows' variance over their number)."""
+        windows = self.windows
+        ends = [w.period for w in windows[1:]] + [end]
+        weights = [stop - w.period for w, stop in zip(windows, ends, strict=True)]
+        total, k = sum(weights), len(windows)
+        mean = sum(w * x.cpi for w, x in zip(weights, windows, strict=True)) / total
         if k < 2:
-            return ratio, None
-        spread = sum((w.cycles - ratio * w.instructions) ** 2 for w in self.windows) / (k - 1)
-        return ratio, t95(k - 1) * math.sqrt(spread / k) / (count / k)
+            return mean, None
+        spread = sum(w * w * (x.cpi - mean) ** 2 for w, x in zip(weights, windows, strict=True))
+        return mean, t95(k - 1) * math.sqrt(k / (k - 1) * spread) / total
 
     def describe(self) -> dict:
         key = "fast_forward" if isinstance(self.plan, FastForward) else "sampling"

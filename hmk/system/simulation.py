@@ -475,6 +475,8 @@ class Simulation:
                 status = LIMIT_STATUS
             finally:
                 machine.close()  # waits for the timing of the last batch (it may raise)
+            if self.sampler is not None:
+                self.sampler.finish()
             if self.check_invariants:
                 check_bookkeeping(self)
             if self.block_cache is not None:
