@@ -14,10 +14,9 @@ from hmk.system.simulation import LIMIT_STATUS, run_program
 from hmk.system.stats import describe
 from hmk.workloads import path
 
-# sizes chosen so that a full run takes well under a second; the start is short so that most
-# of each run is sampled (the default, a million instructions, would run them all in detail)
-PLAN = Sampling(start=100_000)
-LIMITED = Sampling(start=100_000, period=40_000, warming=10_000)
+# sizes chosen so that a full run takes well under a second
+PLAN = Sampling()
+LIMITED = Sampling(period=40_000, warming=10_000)
 
 
 def run(spec: str, **options):
@@ -121,13 +120,17 @@ def test_the_python_references_sample_as_the_compiled_crossing():
     assert (a.cycles, a.stats, a.windows) == (b.cycles, b.stats, b.windows)
 
 
-def test_a_short_run_is_all_in_detail_and_exact():
+def test_a_run_of_new_code_is_all_in_detail_and_counted_exactly():
     full, _ = run("hello")
     sampled, _ = run("hello", sample=True)
-    assert sampled.cycles == full.cycles == sampled.stats["sample.cycles"]
-    assert sampled.stats["sample.cycles_ci95"] == 0
-    assert "system.cpu0.functional_instructions" not in sampled.stats
-    assert {k: v for k, v in sampled.stats.items() if not k.startswith("sample.")} == full.stats
+    s = sampled.stats
+    assert "system.cpu0.functional_instructions" not in s
+    assert s["sample.instructions.cold"] > 0.9 * full.instructions
+    assert sampled.cycles == s["sample.cycles"] and s["sample.cycles_ci95"] == 0
+    assert sampled.instructions == full.instructions and counts(s) == counts(full.stats)
+    # the stops before new code move a few batch boundaries: page faults' paths meet the
+    # caches in a slightly other order (docs/performance.md)
+    assert abs(sampled.cycles - full.cycles) <= 0.001 * full.cycles
 
 
 def test_plain_runs_have_no_sampling_statistics():
@@ -146,7 +149,7 @@ def test_every_statistic_of_a_sampled_run_is_in_the_schema():
         "warmup": 2000,
         "period": 40_000,
         "warming": 10_000,
-        "start": 100_000,
+        "start": 0,
     }
     assert ff.run["fast_forward"] == {"instructions": 200_000, "warming": "all"}
 
@@ -214,7 +217,7 @@ def test_the_cli_refuses_bad_flags_with_one_line(flags, message, capsys):
 
 def test_the_cli_summary_reports_the_estimate_and_the_fast_forward(capsys):
     program = str(path("randsweep"))
-    flags = ["--sample", "--sample-start", "100000", "--warming", "10000", "--sample-period"]
+    flags = ["--sample", "--warming", "10000", "--sample-period"]
     assert main(["run", *flags, "40000", program, "256", "100000"]) == 0
     err = capsys.readouterr().err
     assert "cycles estimated (95% CI \u00b1" in err and "windows of 1,000 instructions" in err

@@ -74,6 +74,7 @@ CONTEXT_REGS = (*X, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC, A.UC_ARM64_REG_NZCV)
 Q = tuple(getattr(A, f"UC_ARM64_REG_Q{i}") for i in range(32))
 EXTRA_REGS = (*Q, A.UC_ARM64_REG_FPCR, A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_TPIDR_EL0)
 INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
+SEEN_BLOCKS = 1 << 17  # a program image's table of blocks seen (watch_new_code): 1 MiB
 
 
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
@@ -161,6 +162,7 @@ class Machine:
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self._refused = None  # (page address, access) of the last access the kernel refused
         self._code = None  # the program image whose translations unicorn holds
+        self._seen = None  # per program image, the blocks it ran (watch_new_code)
 
     def _hook(self, kind: int, fn: int, *insn) -> ctypes.c_size_t:
         """Register the native hook at address `fn` for every address, on the recorder's
@@ -266,6 +268,21 @@ class Machine:
         if code is not None and code != self._code:
             self.flush_code()
             self._code = code
+            self._watch()
+
+    def watch_new_code(self, code=None) -> None:
+        """From now on note, per program image, every block run (the recorder's `last_new`,
+        `stop_on_new`), the current image being `code` (None: as use_code last said)."""
+        self._seen = {}
+        self.use_code(code)
+        self._watch()
+
+    def _watch(self) -> None:
+        if self._seen is not None:
+            table = self._seen.get(self._code)
+            if table is None:
+                table = self._seen[self._code] = np.zeros(SEEN_BLOCKS + 1, np.uint64)
+            self.recorder.watch_code(table)
 
     def flush_tlb(self) -> None:
         """Forget unicorn's cached translations (after a page-table change)."""

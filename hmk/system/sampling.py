@@ -32,9 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-EXACT, DETAIL, MEASURE = "exact", "detail", "measure"
+EXACT, COLD, DETAIL, MEASURE = "exact", "cold", "detail", "measure"
 WARM, FUNCTIONAL = "warm", "functional"
-PHASES = (EXACT, DETAIL, MEASURE, WARM, FUNCTIONAL)
+PHASES = (EXACT, COLD, DETAIL, MEASURE, WARM, FUNCTIONAL)
 # cycles per instruction given to fast-forwarded instructions, before anything is measured:
 # assumed, as gem5's AtomicSimpleCPU takes one cycle an instruction
 ASSUMED_CPI = 1
@@ -78,7 +78,7 @@ class Sampling:
     warmup: int = 2_000
     period: int = 20_000
     warming: int | None = None
-    start: int = 1_000_000
+    start: int = 0
 
     def __post_init__(self):
         _count(self.window, "the sampling window")
@@ -148,27 +148,53 @@ class Sampler:
         self.phase, self.until, self.since = None, 0, 0
         self.period_start = 0
         self.spent = dict.fromkeys(PHASES, 0)
-        self.exact = (0, 0)  # the exact stratum's user time (units) and instructions
+        # stretches counted exactly (the start, new code): (first instruction, instructions,
+        # user time in units)
+        self.exact: list[tuple[int, int, int]] = []
         self.windows: list[Window] = []
-        self._mark = None
-        self._measured = [0, 0]  # the windows' user time (units) and instructions
-        self._rate = (ASSUMED_CPI * self.unit, 1)  # units per instruction, as a fraction
+        self._mark = None  # where the window or the stretch of new code being run began
+        self._cold = False
+        # the clock's units per instruction outside detail, as a fraction: the last window's
+        self._rate = (ASSUMED_CPI * self.unit, 1)
         self._carry = 0
 
     # ---- phases --------------------------------------------------------------------------
     def start(self) -> None:
+        if isinstance(self.plan, Sampling):
+            self.machine.watch_new_code(self.sim.program_task.proc.image)
         self._advance()
 
     def finish(self) -> None:
-        """The run has ended: a window cut short by the end is measured as far as it went."""
-        if self.phase == MEASURE:
-            self._leave(MEASURE, self.recorder.instructions)
-            self.phase = None
+        """The run has ended: a window or stretch of new code cut short by the end is measured
+        as far as it went."""
+        n = self.recorder.instructions
+        if self._cold:
+            units, count = self._measure()
+            self.exact.append((self.since, count, units))
+            self.spent[COLD] += n - self.since
+            self._cold = False
+        elif self.phase is not None:
+            self._leave(self.phase, n)
+        self.phase = None
 
     def boundary(self) -> None:
-        """The CPU stopped between blocks: move to the next phase if this one is done."""
-        if self.until is not None and self.recorder.instructions >= self.until:
+        """The CPU stopped between blocks: run new code in detail, or move to the next phase
+        if this one is done."""
+        n = self.recorder.instructions
+        if self.recorder.cold_stop():  # before a block run for the first time
+            self._enter_cold(n)
+        elif self._cold:
+            quiet = self.recorder.last_new + self.plan.warmup
+            if n < quiet:
+                self.recorder.stop_at = quiet
+                return
+            self._leave_cold(n)
+        if self._cold:
+            return
+        if self.until is not None and n >= self.until:
             self._advance()
+        else:
+            self.recorder.stop_at = self.until
 
     def _advance(self) -> None:
         n = self.recorder.instructions
@@ -210,25 +236,47 @@ class Sampler:
         sink = {FUNCTIONAL: self._functional, WARM: self._warm}.get(phase)
         self.sim.divert(sink)
         self.machine.record_memory(phase != FUNCTIONAL)
-        if phase == MEASURE:
+        self.recorder.stop_on_new = phase != EXACT
+        if phase in (MEASURE, EXACT):
             self._mark = self._clocks()
 
     def _leave(self, phase: str, n: int) -> None:
         self.spent[phase] += n - self.since
+        if phase not in (EXACT, MEASURE):
+            return
+        units, count = self._measure()
         if phase == EXACT:
-            clock, external, instructions = self._clocks()
-            self.exact = (clock - external, instructions)
-        if phase == MEASURE:
-            clock, external, instructions = self._clocks()
-            clock0, external0, instructions0 = self._mark
-            units = (clock - clock0) - (external - external0)
-            count = instructions - instructions0
-            if count:
-                window = Window(self.since, count, units / self.unit, self.period_start)
-                self.windows.append(window)
-                self._measured[0] += units
-                self._measured[1] += count
-                self._rate, self._carry = tuple(self._measured), 0
+            self.exact.append((self.since, count, units))
+        elif count:
+            window = Window(self.since, count, units / self.unit, self.period_start)
+            self.windows.append(window)
+            self._rate, self._carry = (units, count), 0
+
+    def _enter_cold(self, n: int) -> None:
+        """A block never seen before is about to run: code run for the first time (cold caches
+        and TLBs for code, untrained predictors) runs in detail and is counted exactly until
+        a warm-up's length of instructions has run without any."""
+        if self.phase == MEASURE:  # a window cut short: measured as far as it went
+            self._leave(MEASURE, n)
+            self.phase, self.until = self._next(MEASURE, n)
+        else:
+            self.spent[self.phase] += n - self.since
+        self.since, self._cold = n, True
+        self._enter(EXACT)
+        self.recorder.stop_at = self.recorder.last_new + self.plan.warmup
+
+    def _leave_cold(self, n: int) -> None:
+        units, count = self._measure()
+        self.exact.append((self.since, count, units))
+        self.spent[COLD] += n - self.since
+        self.since, self._cold = n, False
+        self._enter(self.phase)
+
+    def _measure(self) -> tuple[int, int]:
+        """The user time (units) and instructions since `_mark`."""
+        clock, external, instructions = self._clocks()
+        clock0, external0, instructions0 = self._mark
+        return (clock - clock0) - (external - external0), instructions - instructions0
 
     def _clocks(self) -> tuple[int, int, int]:
         """The clock, the external (kernel) time in it (the model's units) and the modelled
@@ -262,15 +310,14 @@ class Sampler:
         kernel = timing.stats()["timing.external_cycles"]
         out = {"sample.windows": len(self.windows), "sample.kernel_cycles": kernel}
         for phase in PHASES:
-            out[f"sample.instructions.{phase}"] = self.spent[phase] + (
-                self.recorder.instructions - self.since if phase == self.phase else 0
-            )
+            out[f"sample.instructions.{phase}"] = self.spent[phase]
         if not timing.functional_instructions:  # nothing skipped: the clock is exact
             out["sample.user_cycles"] = timing.cycles - kernel
             out["sample.cycles"] = timing.cycles
             out["sample.cycles_ci95"] = 0
             return out
-        exact_units, exact_instructions = self.exact
+        exact_units = sum(units for _, _, units in self.exact)
+        exact_instructions = sum(count for _, count, _ in self.exact)
         cpi, half = self.cpi(user)
         sampled = user - exact_instructions  # the stratum the windows stand for
         out["sample.cpi"] = cpi
@@ -284,13 +331,19 @@ class Sampler:
     def cpi(self, end: int) -> tuple[float, float | None]:
         """The user CPI of the sampled stratum and the half-width of its 95% confidence
         interval (None with fewer than two windows), for a run that ended at instruction `end`:
-        each window stands for its period (the last, for the rest of the run), so the estimate
-        is the mean of the windows' CPIs weighted by their periods' instructions, its variance
-        the weighted mean's (for equal periods, the windows' variance over their number)."""
+        each window stands for its period (the last, for the rest of the run) less what in it
+        was counted exactly, so the estimate is the mean of the windows' CPIs weighted by
+        those instructions, its variance the weighted mean's (for equal weights, the windows'
+        variance over their number)."""
         windows = self.windows
         ends = [w.period for w in windows[1:]] + [end]
-        weights = [stop - w.period for w, stop in zip(windows, ends, strict=True)]
+        weights = []
+        for window, stop in zip(windows, ends, strict=True):
+            exact = sum(n for first, n, _ in self.exact if window.period <= first < stop)
+            weights.append(max(0, stop - window.period - exact))
         total, k = sum(weights), len(windows)
+        if not total:  # (every period counted exactly: the windows stand for nothing)
+            weights, total = [1] * k, k
         mean = sum(w * x.cpi for w, x in zip(weights, windows, strict=True)) / total
         if k < 2:
             return mean, None
