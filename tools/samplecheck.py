@@ -39,7 +39,7 @@ BUNDLED = (
     "hm/hmbench ipc 1000,hm/hmipc,hm/hmmem,hm/ramstream read 64"
 )
 LONG = "randsweep 1024 2000000,pchase 4096 4000000,compute 96 2000000"
-FAST = Sampling(period=200_000, warming=20_000)  # limited warming: the fast configuration
+FAST = Sampling(period=100_000, warming=10_000)  # limited warming: the fast configuration
 SPEED_PROGRAM = "randsweep 1024 2000000"
 
 

@@ -21,7 +21,7 @@ PROGRAM = ("randsweep", ["1024", "2000000"])
 MODES = {
     "full": {},
     "sampled": {"sample": True},
-    "sampled, limited warming": {"sample": Sampling(period=200_000, warming=20_000)},
+    "sampled, limited warming": {"sample": Sampling(period=100_000, warming=10_000)},
     "fast-forward, warming all": {"fast_forward": FastForward(10**15)},
     "fast-forward, no warming": {"fast_forward": FastForward(10**15, 0)},
 }

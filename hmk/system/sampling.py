@@ -76,7 +76,7 @@ class Sampling:
 
     window: int = 1_000
     warmup: int = 2_000
-    period: int = 20_000
+    period: int = 100_000
     warming: int | None = None
     start: int = 0
 
