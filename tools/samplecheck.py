@@ -8,6 +8,9 @@
     python tools/samplecheck.py --speed [--rounds 3] [--program "randsweep 1024 8000000"]
                                                     host time: bare unicorn, full, sampled,
                                                     fast-forwarded
+    python tools/samplecheck.py --hooks [--rounds 3]    what the functional CPU's memory hook
+                                                    costs: removed, or kept and returning at
+                                                    once, in a run fast-forwarded to its end
 
 The table: each program's full-detail cycles, the sampled estimate, its error, the half-width
 of its 95% confidence interval (both in % of the full run's cycles), whether the interval holds
@@ -125,16 +128,61 @@ def speed(spec: str, rounds: int) -> int:
     return 0
 
 
+def hooks(spec: str, rounds: int) -> int:
+    """A run fast-forwarded to its end with no warming, the memory hook removed (as hmk does)
+    or kept (its code returns at once, but unicorn's translations send every access through
+    its slow path to it), beside a full run and one warmed all through."""
+    from hmk.cpu.machine import Machine  # noqa: PLC0415
+
+    def kept(machine, on):  # the hook stays registered: only the recorder stops recording
+        machine.recorder.record_events = on
+
+    removed = Machine.record_memory
+    configs = {
+        "full detail": ({}, removed),
+        "functional warming all through (hook on, caches, no timing model)": (
+            {"fast_forward": FastForward(10**15)},
+            removed,
+        ),
+        "functional, memory hook kept, returning at once": (
+            {"fast_forward": FastForward(10**15, 0)},
+            kept,
+        ),
+        "functional, memory hook removed (hmk)": (
+            {"fast_forward": FastForward(10**15, 0)},
+            removed,
+        ),
+    }
+    best: dict[str, float] = {}
+    try:
+        for _ in range(rounds):
+            for label, (options, record_memory) in configs.items():
+                Machine.record_memory = record_memory
+                _, _, seconds = timed(spec, **options)
+                best[label] = min(best.get(label, float("inf")), seconds)
+    finally:
+        Machine.record_memory = removed
+    print(f"`{spec}`, best of {rounds} rounds\n")
+    print("| run | host time |")
+    print("| --- | ---: |")
+    for label in configs:
+        print(f"| {label} | {1000 * best[label]:,.0f} ms |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", help="comma-separated programs with their arguments")
     parser.add_argument("--fast", action="store_true", help="limited warming (FAST)")
     parser.add_argument("--speed", action="store_true", help="host time, not the estimates")
+    parser.add_argument("--hooks", action="store_true", help="the memory hook's cost")
     parser.add_argument("--program", default=SPEED_PROGRAM, help="the program --speed runs")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.speed:
         return speed(args.program, args.rounds)
+    if args.hooks:
+        return hooks(args.program, args.rounds)
     specs = (args.programs or f"{BUNDLED},{LONG}").split(",")
     return validate(specs, FAST if args.fast else Sampling())
 
