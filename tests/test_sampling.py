@@ -42,7 +42,7 @@ def test_the_estimate_is_within_two_percent_and_its_interval_covers_the_full_run
     sampled, out = run(spec, sample=PLAN)
     s = sampled.stats
     assert out == full_out and sampled.instructions == full.instructions
-    assert s["sample.windows"] >= 50
+    assert s["sample.windows"] >= 20
     assert s["sample.instructions.functional"] == 0  # warming all: nothing skips the caches
     assert s["sample.instructions.warm"] > 0.8 * full.instructions
     error = s["sample.cycles"] - full.cycles

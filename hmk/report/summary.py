@@ -99,10 +99,10 @@ def _functional_line(result, s) -> str:
         detailed = result.instructions - skipped
         user = s.get("system.cpu0.cycles", 0) - s.get("system.cpu0.external_cycles", 0)
         ipc = detailed / ((user - s["system.cpu0.functional_cycles"]) or 1)
+        rest = f"{detailed:,} in detail at user IPC {ipc:.2f}" if detailed else "none in detail"
         return (
             f"hmk: fast-forwarded {skipped:,} instructions ({share:.1f}%) functionally, their "
-            f"{s['system.cpu0.functional_cycles']:,} cycles assumed (1 an instruction); "
-            f"{detailed:,} in detail at user IPC {ipc:.2f}"
+            f"{s['system.cpu0.functional_cycles']:,} cycles assumed (1 an instruction); {rest}"
         )
     windows = s["sample.windows"]
     cpi = s.get("sample.cpi")
