@@ -4,27 +4,33 @@ where it is measured (docs/performance.md, "Fast-forward and sampling").
 A run goes through phases, each until the user-instruction count (every process's, counted by
 the CPU's block hook) reaches a mark; the CPU stops at the first block boundary at or after it:
 
-* detail (and measure): the full model, as a run without these options: every access through
-  the caches and TLBs, every block through the timing model. A measured window is detail whose
-  user cycles (the clock less the kernel's cycles in it) and instructions are kept.
+* detail (exact, cold, detail, measure): the full model, as a run without these options:
+  every access through the caches and TLBs, every block through the timing model. A measured
+  window (measure) or a stretch counted exactly (exact: the run's first `start` instructions;
+  cold: code run for the first time) keeps its user cycles (the clock less the kernel's
+  cycles in it) and instructions.
 * warm: functional warming: every access through the caches and TLBs (their state as a full
   run would leave it), the blocks not through the timing model.
 * functional: unicorn alone (the memory hook removed: hmk.cpu.machine.record_memory), only
   the executed blocks recorded, to count instructions.
 
-Outside detail the clock moves on by an estimate (TimingModel.skip): the mean user CPI of the
-windows measured so far, or ASSUMED_CPI before the first; so timer ticks, timed waits and the
-clocks a program reads go on. Kernel paths (syscalls, faults, IPC, services) are modelled and
-charged exactly as in a full run in every phase.
+Outside detail the clock moves on by an estimate (TimingModel.skip): the last window's CPI, or
+ASSUMED_CPI before the first; so timer ticks, timed waits and the clocks a program reads go on.
+Kernel paths (syscalls, faults, IPC, services) are modelled and charged as in a full run in
+every phase.
 
 `FastForward(n, warming)`: functional, then warm for the last `warming` instructions before
-`n` (None: all of them), then detail to the end. `Sampling(window, warmup, period, warming)`:
-systematic sampling as SMARTS (Wunderlich et al., ISCA 2003): from instruction 0, every
-`period` instructions a detailed warm-up of `warmup` then a measured window of `window`;
-between windows functional, with the last `warming` before each warm-up warm (None: all, as
-SMARTS's continuous functional warming). The estimate: user CPI (the windows' ratio estimate)
-times all user instructions, plus the kernel's cycles, with a 95% confidence interval from the
-windows' CPI variance (Student's t).
+`n` (None: all of them), then detail to the end. `Sampling(window, warmup, period, warming,
+start)`: systematic sampling as SMARTS (Wunderlich et al., ISCA 2003): after the first `start`
+instructions (in detail, counted exactly), every `period` instructions a detailed warm-up of
+`warmup` then a measured window of `window`; between windows functional, with the last
+`warming` before each warm-up warm (None: all, as SMARTS's continuous functional warming). A
+block never run before stops any phase but the exact start: it runs in detail, counted
+exactly, until a warm-up's length of instructions goes by without another. The estimate: the
+exact stretches' cycles, plus the windows' CPIs, each weighted by the instructions it stands
+for (its period less what in it was counted exactly), times the rest of the instructions, plus
+the kernel's cycles; with a 95% confidence interval from the windows' weighted CPI variance
+(Student's t).
 """
 
 from __future__ import annotations
