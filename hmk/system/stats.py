@@ -64,7 +64,7 @@ SCHEMA = (
     (
         "system.cpu0.functional_cycles",
         "cycles",
-        "the clock's estimate for them: the windows' CPI so far, or 1 an instruction before any",
+        "the clock's estimate for them: the last window's CPI, or 1 an instruction before any",
     ),
     (
         "system.cpu0.stall.*",
