@@ -87,6 +87,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"hmk run: no program given; running the bundled demo: {DEMO[0]}", file=sys.stderr
             )
     stacks = any(p is not None for p in (args.flamegraph, args.folded, args.speedscope))
+    try:
+        options.update(_sampling(args))
+    except ValueError as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
     result = _guarded(
         run_program,
         program,
@@ -235,6 +240,36 @@ def _run_options(args, outputs: dict) -> dict:
         "ram": args.ram,
         "check_invariants": args.check_invariants,
     }
+
+
+def _sampling(args) -> dict:
+    """run_program's fast_forward or sample option from `hmk run`'s flags; ValueError when
+    they do not fit together."""
+    from hmk.system.sampling import FastForward, Sampling  # noqa: PLC0415
+
+    given = {
+        flag: value
+        for flag, value in (
+            ("--sample-window", args.sample_window),
+            ("--sample-warmup", args.sample_warmup),
+            ("--sample-period", args.sample_period),
+            ("--sample-start", args.sample_start),
+        )
+        if value is not None
+    }
+    if given and not args.sample:
+        raise ValueError(f"{next(iter(given))} needs --sample")
+    if args.warming is not None and not (args.sample or args.fast_forward):
+        raise ValueError("--warming needs --sample or --fast-forward")
+    if args.sample and args.fast_forward:
+        raise ValueError("--fast-forward and --sample cannot be combined (sampling covers the run)")
+    warming = None if args.warming in (None, "all") else args.warming
+    if args.fast_forward:
+        return {"fast_forward": FastForward(args.fast_forward, warming)}
+    if not args.sample:
+        return {}
+    chosen = {flag.removeprefix("--sample-"): value for flag, value in given.items()}
+    return {"sample": Sampling(**chosen, warming=warming)}
 
 
 def _guarded(call, *args, **kwargs):
@@ -519,6 +554,44 @@ def _add_run_options(cmd) -> None:
     )
 
 
+def _add_sampling_options(cmd) -> None:
+    """`run`'s fast-forward and sampling flags (docs/execution.md, hmk.system.sampling)."""
+    from hmk.system.sampling import Sampling  # noqa: PLC0415  (its defaults)
+
+    cmd.add_argument(
+        "--fast-forward",
+        type=_positive,
+        metavar="N",
+        help="run the first N user instructions functionally (no timing model, their cycles "
+        "assumed at 1 an instruction), then in full detail; kernel paths always in detail",
+    )
+    cmd.add_argument(
+        "--sample",
+        action="store_true",
+        help="SMARTS sampling: user time estimated from measured windows, with a 95%% "
+        "confidence interval; kernel paths in detail",
+    )
+    for flag, what in (
+        ("window", "instructions measured in each window (U)"),
+        ("warmup", "instructions of detailed warm-up before each window (W)"),
+        ("period", "instructions from one window's warm-up to the next (P)"),
+        ("start", "instructions from the start run in detail and counted exactly"),
+    ):
+        cmd.add_argument(
+            f"--sample-{flag}",
+            type=_positive if flag in ("window", "period") else _count,
+            metavar="N",
+            help=f"with --sample: {what} (default: {getattr(Sampling, flag):,})",
+        )
+    cmd.add_argument(
+        "--warming",
+        type=_warming_count,
+        metavar="N|all",
+        help="with --sample or --fast-forward: the functional stretches warm the caches and "
+        "TLBs all through (all, the default) or in the last N instructions before detail",
+    )
+
+
 def _ram(text: str) -> int:
     try:
         return ram_bytes(text)
@@ -527,6 +600,16 @@ def _ram(text: str) -> int:
 
 
 MAX_LIMIT = 10**18  # --max-instructions, --max-cycles: the simulator's counters are 64-bit
+
+
+def _warming_count(text: str) -> int | str:
+    """--warming: `all` or a number of instructions."""
+    if text == "all":
+        return text
+    try:
+        return _count(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e} (give a number of instructions, or all)") from None
 
 
 def _assignment(text: str) -> str:
@@ -540,24 +623,41 @@ def _assignment(text: str) -> str:
 def _positive(text: str) -> int:
     """A run limit: a whole number from 1 to MAX_LIMIT, written as digits (0x... too) or with
     an exponent (1e9)."""
-    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+    value = _whole(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {_shown(text)}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A number of instructions from 0 to MAX_LIMIT, written as _positive's."""
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {_shown(text)}")
+    return value
+
+
+def _whole(text: str) -> int:
+    """A whole number at most MAX_LIMIT, as digits (0x... too) or with an exponent (1e9)."""
     try:
         value = int(text, 0)
     except ValueError:
         try:
             number = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a number: {_shown(text)}") from None
         if math.isnan(number):
-            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a number: {_shown(text)}") from None
         if not math.isinf(number) and not number.is_integer():
-            raise argparse.ArgumentTypeError(f"not a whole number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a whole number: {_shown(text)}") from None
         value = number if math.isinf(number) else int(number)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {shown}")
     if value > MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be at most 1e18: {shown}")
+        raise argparse.ArgumentTypeError(f"must be at most 1e18: {_shown(text)}")
     return value
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
 
 
 EXTENSIONS = (
@@ -676,6 +776,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--speedscope", metavar="FILE.json", help="write a speedscope profile")
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")
+    _add_sampling_options(run)
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
 
