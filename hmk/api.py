@@ -28,6 +28,8 @@ from hmk.outputs import check as check_output
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
+from hmk.system.budgets import changed as changed_budgets
+from hmk.system.budgets import check as check_budgets
 from hmk.system.ram import ram_bytes
 from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, parse_mount, run_program
 from hmk.workloads import bin_dir
@@ -38,7 +40,7 @@ __all__ = ["ScriptError", "System", "stub_path"]
 TAG_HELLO, TAG_RESULT = 0, 1  # x1 of a channel call: the first one, or a request's result
 KINDS = {"syscall": 0, "touch": 1, "compute": 2}  # x9 of a request: REQ_SYSCALL, ...
 NR_EXIT_GROUP = NUMBER_OF["exit_group"]
-_OPTIONS = set(inspect.signature(Simulation.__init__).parameters) - {
+_OPTIONS = {"budgets"} | set(inspect.signature(Simulation.__init__).parameters) - {
     "self",
     "program",
     "script_channel",
@@ -103,7 +105,8 @@ class System:
             if isinstance(program, str | os.PathLike):
                 argv = [str(a) for a in args]
                 return run_program(os.fspath(program), argv, env=self.env, **options)
-            return _Session(self, program, args, options).run()
+            with changed_budgets(options.pop("budgets", None)):
+                return _Session(self, program, args, options).run()
         finally:
             # the run's machine (its simulated RAM, CPU and caches: tens of MiB) is held in
             # reference cycles, which Python frees only at a full collection: free it now, so
@@ -258,6 +261,13 @@ def _check_options(profile, system, options: dict) -> None:
         if not isinstance(value, bool) and not (or_none and value is None):
             raise TypeError(f"hmk.System: {name} must be True or False, not {_kind(value)}")
     _choice("paging", get("paging"), (None, "kernel", "user"))
+    if get("budgets") is not None:
+        if not isinstance(options["budgets"], dict):
+            raise TypeError("hmk.System: budgets must be a dict of budget name -> instructions")
+        try:
+            check_budgets(options["budgets"])
+        except ValueError as e:
+            raise ValueError(f"hmk.System: {e}") from None
     if get("paging") == "user" and composition.kernel == "linux":
         raise ValueError(f"hmk.System: paging='user': {composition.name} has no user-level pager")
     _choice("impl", get("impl", "cython"), ("cython", "python"))

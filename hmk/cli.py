@@ -28,13 +28,14 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 
 import hmk
 from hmk.errors import EX_SOFTWARE, InternalError, write_report
 from hmk.hw import profile
 from hmk.outputs import OutputError, check, check_all, check_dir, write_text, written
 from hmk.parallel import add_jobs_option, parse_jobs, terminal_progress
-from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system
+from hmk.system import DEFAULT_SYSTEM, SystemFileError, list_systems, load_system, system_file
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 
 
@@ -91,6 +92,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"hmk run: no program given; running the bundled demo: {DEMO[0]}", file=sys.stderr
             )
     stacks = any(p is not None for p in (args.flamegraph, args.folded, args.speedscope))
+    try:
+        options.update(_sampling(args))
+    except ValueError as e:
+        print(f"hmk: error: {e}", file=sys.stderr)
+        return 2
     result = _guarded(
         run_program,
         program,
@@ -124,15 +130,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hmk.report import compare as cmp  # noqa: PLC0415
 
-    systems = [s for s in args.systems.split(",") if s]
-    if len(systems) < 2:
+    profiles = [p for p in (args.profiles or "").split(",") if p] or None
+    default = DEFAULT_SYSTEM if profiles else "linux,sel4,hm-phone"
+    systems = [s for s in (args.systems or default).split(",") if s]
+    if len(systems) * len(profiles or [None]) < 2:
         print(
-            "hmk: error: --systems needs at least two compositions, e.g. linux,hm-phone",
+            "hmk: error: compare needs two runs at least: --systems A,B (e.g. linux,hm-phone) "
+            "or --profiles A,B",
             file=sys.stderr,
         )
         return 2
     for system in systems:
         load_system(system)
+    for name in profiles or []:
+        profile.load_soc(name)
     if args.program is None:
         print("hmk: error: compare needs a PROGRAM (after --)", file=sys.stderr)
         return 2
@@ -154,6 +165,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         systems,
         jobs=jobs,
         progress=terminal_progress(),
+        profiles=profiles,
         stacks=diff is not None,
         **options,
     )
@@ -161,11 +173,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return results
     name = os.path.basename(args.program)
     first = results[0]
-    print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
+    if profiles:
+        print(f"{name} on " + ", ".join(f"{r.run['profile']} ({r.run['core']} @ {r.ghz:g} GHz)"
+                                         for r in results[:: len(systems)]))  # fmt: skip
+    else:
+        print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
     print(cmp.table(results), end="")
     warnings = dict.fromkeys(w for r in results for w in r.warnings)
-    if len({r.exit_status for r in results}) > 1:
-        warnings["the program's exit status differs between systems"] = None
+    statuses = {r.exit_status for r in results}
+    stopped = [r for r in results if (r.fault or "").startswith("run limit")]
+    if len(statuses) > 1:
+        warnings["the program's exit status differs between the runs"] = None
+    for r in stopped:
+        warnings[f"{' '.join(cmp.labels([r]))}: {r.fault}"] = None
     for text in warnings:
         print(f"hmk: warning: {text}", file=sys.stderr)
     if args.plot is not None:
@@ -182,7 +202,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         title = f"{name}: {b.run['system']} against {a.run['system']}"
         with written(diff, "--diff-flamegraph") as path:
             flame.write_diff_svg(a.stacks, b.stacks, path, title=title)
-    return 0
+    # as `hmk run`: the program's exit status when every run gave the same one, 124 when a run
+    # stopped at a limit, 1 when the runs disagree
+    if stopped:
+        return 124
+    return statuses.pop() if len(statuses) == 1 else 1
+
+
+class UsageError(Exception):
+    """A command line hmk cannot take (one line for `hmk: error:`, status 2)."""
 
 
 def _run_options(args, outputs: dict) -> dict:
@@ -198,7 +226,15 @@ def _run_options(args, outputs: dict) -> dict:
         if path == "-":
             raise OutputError(f"{flag} -: only --stats takes - (text to stderr); give a file name")
     check_all(outputs.items())
+    from hmk.system import budgets  # noqa: PLC0415
+
+    try:
+        chosen = budgets.read_file(args.budgets) if args.budgets else {}
+        chosen = budgets.check({**chosen, **budgets.parse_set(args.set_budgets)})
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return {
+        "budgets": chosen or None,
         "profile": args.profile,
         "cluster": args.core,
         "env": _environment(DEFAULT_ENV, args.set_env, args.unset_env),
@@ -211,6 +247,36 @@ def _run_options(args, outputs: dict) -> dict:
         "ram": args.ram,
         "check_invariants": args.check_invariants,
     }
+
+
+def _sampling(args) -> dict:
+    """run_program's fast_forward or sample option from `hmk run`'s flags; ValueError when
+    they do not fit together."""
+    from hmk.system.sampling import FastForward, Sampling  # noqa: PLC0415
+
+    given = {
+        flag: value
+        for flag, value in (
+            ("--sample-window", args.sample_window),
+            ("--sample-warmup", args.sample_warmup),
+            ("--sample-period", args.sample_period),
+            ("--sample-start", args.sample_start),
+        )
+        if value is not None
+    }
+    if given and not args.sample:
+        raise ValueError(f"{next(iter(given))} needs --sample")
+    if args.warming is not None and not (args.sample or args.fast_forward):
+        raise ValueError("--warming needs --sample or --fast-forward")
+    if args.sample and args.fast_forward:
+        raise ValueError("--fast-forward and --sample cannot be combined (sampling covers the run)")
+    warming = None if args.warming in (None, "all") else args.warming
+    if args.fast_forward:
+        return {"fast_forward": FastForward(args.fast_forward, warming)}
+    if not args.sample:
+        return {}
+    chosen = {flag.removeprefix("--sample-"): value for flag, value in given.items()}
+    return {"sample": Sampling(**chosen, warming=warming)}
 
 
 def _guarded(call, *args, **kwargs):
@@ -313,7 +379,47 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     return 0
 
 
+TEMPLATE = """\
+# A composition: where HM's OS services run (docs/systems.md documents every key).
+# Use it with: hmk run --system FILE.toml -- PROGRAM
+name = "my-system"           # default: the file's name
+description = "what it stands for"
+kernel = "hm"                 # whose kernel mechanisms run: "hm" or "linux"
+kernel_paging = true          # false: every page fault is an IPC to a user-level pager
+address_tokens = true         # false: capabilities only (kernel calls instead of tokens)
+twin_driver = false           # true: devhost's block data path runs as a twin in IC1
+
+# every service in one domain; a domain holds one service or several coalesced ones
+[[domain]]
+name = "sysmgr"
+class = "IC1"                 # IC0: in the core kernel; IC1: kernel space; IC2: user space
+services = ["procmgr", "memmgr"]
+
+[[domain]]
+name = "fsmgr"
+class = "IC1"
+services = ["fsmgr"]
+
+[[domain]]
+name = "devhost"
+class = "IC2"
+services = ["devhost"]
+
+[[domain]]
+name = "net"
+class = "IC2"
+services = ["netmgr"]
+"""
+
+
 def cmd_systems(args: argparse.Namespace) -> int:
+    if args.action == "template":
+        print(TEMPLATE, end="")
+        return 0
+    if args.action == "show" and args.toml:
+        system = load_system(args.name)  # a bad name or file: its one-line error
+        print(Path(system_file(args.name)).read_text(encoding="utf-8"), end="")
+        return 0
     names = [args.name] if args.action == "show" else list_systems()
     for name in names:
         system = load_system(name)
@@ -326,6 +432,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
             )
             for d in system.domains:
                 print(f"  domain {d.name} ({d.ic}): {', '.join(d.services)}")
+            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md)")
     return 0
 
 
@@ -427,6 +534,20 @@ def _add_run_options(cmd) -> None:
         "and at the end (slower; a violation is an hmk internal error, status 70)",
     )
     cmd.add_argument(
+        "--set",
+        dest="set_budgets",
+        action="append",
+        default=[],
+        metavar="BUDGET=N",
+        help="a calibration budget for this run, e.g. kernel.ipc.fast_call=120 or "
+        "fsmgr.walk=900 (repeatable; docs/budgets.md)",
+    )
+    cmd.add_argument(
+        "--budgets",
+        metavar="FILE.toml",
+        help='calibration budgets from a file of "BUDGET" = N lines (--set wins over it)',
+    )
+    cmd.add_argument(
         "--max-instructions",
         type=_positive,
         metavar="N",
@@ -440,6 +561,44 @@ def _add_run_options(cmd) -> None:
     )
 
 
+def _add_sampling_options(cmd) -> None:
+    """`run`'s fast-forward and sampling flags (docs/execution.md, hmk.system.sampling)."""
+    from hmk.system.sampling import Sampling  # noqa: PLC0415  (its defaults)
+
+    cmd.add_argument(
+        "--fast-forward",
+        type=_positive,
+        metavar="N",
+        help="run the first N user instructions functionally (no timing model, their cycles "
+        "assumed at 1 an instruction), then in full detail; kernel paths always in detail",
+    )
+    cmd.add_argument(
+        "--sample",
+        action="store_true",
+        help="SMARTS sampling: user time estimated from measured windows, with a 95%% "
+        "confidence interval; kernel paths in detail",
+    )
+    for flag, what in (
+        ("window", "instructions measured in each window (U)"),
+        ("warmup", "instructions of detailed warm-up before each window (W)"),
+        ("period", "instructions from one window's warm-up to the next (P)"),
+        ("start", "instructions from the start run in detail and counted exactly"),
+    ):
+        cmd.add_argument(
+            f"--sample-{flag}",
+            type=_positive if flag in ("window", "period") else _count,
+            metavar="N",
+            help=f"with --sample: {what} (default: {getattr(Sampling, flag):,})",
+        )
+    cmd.add_argument(
+        "--warming",
+        type=_warming_count,
+        metavar="N|all",
+        help="with --sample or --fast-forward: the functional stretches warm the caches and "
+        "TLBs all through (all, the default) or in the last N instructions before detail",
+    )
+
+
 def _ram(text: str) -> int:
     try:
         return ram_bytes(text)
@@ -448,6 +607,16 @@ def _ram(text: str) -> int:
 
 
 MAX_LIMIT = 10**18  # --max-instructions, --max-cycles: the simulator's counters are 64-bit
+
+
+def _warming_count(text: str) -> int | str:
+    """--warming: `all` or a number of instructions."""
+    if text == "all":
+        return text
+    try:
+        return _count(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e} (give a number of instructions, or all)") from None
 
 
 def _assignment(text: str) -> str:
@@ -461,24 +630,41 @@ def _assignment(text: str) -> str:
 def _positive(text: str) -> int:
     """A run limit: a whole number from 1 to MAX_LIMIT, written as digits (0x... too) or with
     an exponent (1e9)."""
-    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+    value = _whole(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {_shown(text)}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A number of instructions from 0 to MAX_LIMIT, written as _positive's."""
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {_shown(text)}")
+    return value
+
+
+def _whole(text: str) -> int:
+    """A whole number at most MAX_LIMIT, as digits (0x... too) or with an exponent (1e9)."""
     try:
         value = int(text, 0)
     except ValueError:
         try:
             number = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a number: {_shown(text)}") from None
         if math.isnan(number):
-            raise argparse.ArgumentTypeError(f"not a number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a number: {_shown(text)}") from None
         if not math.isinf(number) and not number.is_integer():
-            raise argparse.ArgumentTypeError(f"not a whole number: {shown}") from None
+            raise argparse.ArgumentTypeError(f"not a whole number: {_shown(text)}") from None
         value = number if math.isinf(number) else int(number)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {shown}")
     if value > MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be at most 1e18: {shown}")
+        raise argparse.ArgumentTypeError(f"must be at most 1e18: {_shown(text)}")
     return value
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
 
 
 EXTENSIONS = (
@@ -486,10 +672,11 @@ EXTENSIONS = (
     "hmk.calibration.page",
     "hmk.paper.command",
     "hmk.fuzz.syscalls",
+    "hmk.sweep.command",
     "hmk.hw.explore",
 )
 """Modules that add a command of their own (`add_parser(commands)`): bench, calibrate, paper,
-fuzz, explore."""
+fuzz, sweep, explore."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -518,6 +705,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sactions = systems.add_subparsers(dest="action", metavar="ACTION")
     sshow = sactions.add_parser("show", help="one composition: its domains and switches")
     sshow.add_argument("name", metavar="NAME|FILE.toml", help="a preset name or a system file")
+    sshow.add_argument(
+        "--toml", action="store_true", help="print the system file itself (to edit a copy)"
+    )
+    sactions.add_parser("template", help="print a system file to start from, every key explained")
 
     scalls = commands.add_parser(
         "syscalls",
@@ -606,6 +797,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")
+    _add_sampling_options(run)
     run.add_argument("program", nargs="?", metavar="PROGRAM", help="an AArch64 Linux program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
 
@@ -618,9 +810,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
     compare.add_argument(
         "--systems",
-        default="linux,sel4,hm-phone",
         metavar="A,B,...",
-        help="compositions to compare, the first the baseline (default: linux,sel4,hm-phone)",
+        help="compositions to compare, the first the baseline (default: linux,sel4,hm-phone; "
+        f"with --profiles: {DEFAULT_SYSTEM})",
+    )
+    compare.add_argument(
+        "--profiles",
+        metavar="A,B,...",
+        help="SoC profiles to compare (each with every system; default: --profile's)",
     )
     _add_run_options(compare)
     compare.add_argument("--plot", metavar="FILE.png", help="write a stacked bar chart")
@@ -658,7 +855,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _check_stdout()
         return status
-    except (profile.ProfileError, SystemFileError, OutputError) as e:
+    except (profile.ProfileError, SystemFileError, OutputError, UsageError) as e:
         print(f"hmk: error: {e}", file=sys.stderr)
         return 2
     except InternalError as e:

@@ -17,9 +17,15 @@ import time
 MAX_JOBS = 1024  # worker processes (a pool never has more than it has items)
 
 
+ONE_CORE = "HMK_POOL_WORKER"  # set in a pool's workers: the pool keeps the other cores busy
+
+
 def cores() -> int:
-    """The cores this process may run on (its affinity mask: a container's or taskset's
-    limit, which os.cpu_count ignores)."""
+    """The cores this process may use: its affinity mask's (a container's or taskset's limit,
+    which os.cpu_count ignores), or 1 in a worker of a pool (ONE_CORE in its environment), so
+    that a run there does not time on a second thread the other workers need."""
+    if os.environ.get(ONE_CORE):
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -59,7 +65,8 @@ def pool_map(fn, items, jobs: int = 1, progress=None, label: str = "hmk") -> lis
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # noqa: PLC0415
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
+    workers = min(jobs, len(items))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_core) as pool:
         futures = {pool.submit(fn, item): k for k, item in enumerate(items)}
         results: list = [None] * len(items)
         ticker = _Progress(progress, label, len(items))
@@ -75,6 +82,10 @@ def pool_map(fn, items, jobs: int = 1, progress=None, label: str = "hmk") -> lis
                 future.cancel()
             raise
     return results
+
+
+def _one_core() -> None:
+    os.environ[ONE_CORE] = "1"
 
 
 class _Progress:

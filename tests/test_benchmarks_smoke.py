@@ -90,25 +90,14 @@ def test_crossing_benchmarks_run():
     assert crossing.track_cycles("hm-phone") > 0
 
 
-def test_pytest_benchmarks_run_once():
-    """Real pytest-benchmark benchmarks (the kernel's and the IPC's compiled paths) run through
-    pytest-benchmark with timing disabled: each function once, its checks included."""
+def _run_once(files: list[str], keyword: str) -> str:
+    """pytest-benchmark on `files` (tests matching `keyword`) with timing disabled: each
+    benchmark function once, its checks included; pytest's output."""
     pytest.importorskip("pytest_benchmark")
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks/test_kernel_bench.py",
-            "benchmarks/test_ipc_bench.py",
-            "-k",
-            "cython",
-            "--benchmark-disable",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
+        [sys.executable, "-m", "pytest", *files, "-k", keyword, "--benchmark-disable", "-q"]
+        + ["-p", "no:cacheprovider"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -116,7 +105,19 @@ def test_pytest_benchmarks_run_once():
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "6 passed" in run.stdout, run.stdout
+    return run.stdout
+
+
+def test_pytest_benchmarks_run_once():
+    """Real pytest-benchmark benchmarks (the kernel's and the IPC's compiled paths) run once."""
+    out = _run_once(["benchmarks/test_kernel_bench.py", "benchmarks/test_ipc_bench.py"], "cython")
+    assert "6 passed" in out, out
+
+
+def test_engine_benchmarks_run_once():
+    """The engine's benchmarks (hmk, bare unicorn, unicorn with a no-op memory hook) run once."""
+    out = _run_once(["benchmarks/test_engine_bench.py"], "hmk or unicorn")
+    assert "3 passed" in out, out
 
 
 def test_startup_benchmarks_run_once(tmp_path):
@@ -143,28 +144,6 @@ def test_startup_benchmarks_run_once(tmp_path):
 
 
 def test_fork_and_fault_benchmarks_run_once():
-    """The fault and fork benchmarks (whole lat runs) run through pytest-benchmark with timing
-    disabled, under one composition: each once, its output checked."""
-    pytest.importorskip("pytest_benchmark")
-    root = Path(__file__).resolve().parents[1]
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks/test_fork_fault_bench.py",
-            "-k",
-            "hm-phone",
-            "--benchmark-disable",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed" in run.stdout, run.stdout
+    """The fault and fork benchmarks (whole lat runs) run once, under one composition."""
+    out = _run_once(["benchmarks/test_fork_fault_bench.py"], "hm-phone")
+    assert "3 passed" in out, out

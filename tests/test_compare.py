@@ -82,7 +82,7 @@ def test_the_cli(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["compare", "--systems", "linux", "--", "x"], "at least two"),
+        (["compare", "--systems", "linux", "--", "x"], "needs two runs at least"),
         (["compare", "--systems", "linux,nosuch", "--", "x"], "nosuch"),
         (["compare", "--systems", "linux,sel4"], "needs a PROGRAM"),
         (["compare", "--plot", "/no/such/dir/c.png", "--", "x"], "no such directory"),
@@ -93,3 +93,45 @@ def test_cli_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("hmk: error: ") and message in err and err.count("\n") == 1
+
+
+def test_profiles_are_compared_too(capsys):
+    import io
+
+    from hmk.system import run_program
+
+    hello = str(path("hello"))
+    assert main(["compare", "--profiles", "kirin9000,rpi4", "--jobs", "1", "--", hello]) == 0
+    out = capsys.readouterr().out
+    assert "hm-phone@kirin9000" in out and "hm-phone@rpi4" in out
+    cycles = out.split("\ncycles")[1].split()[:2]
+    for profile, shown in zip(["kirin9000", "rpi4"], cycles, strict=True):
+        direct = run_program(hello, [], profile=profile, out=io.BytesIO(), warnings=None)
+        assert int(shown.replace(",", "")) == direct.cycles
+
+
+def test_the_exit_status_is_the_runs(capsys):
+    """As hmk run's: the program's when the runs agree, 124 when a limit stopped one."""
+    exitcode = str(path("exitcode"))
+    assert main(["compare", "--systems", "linux,sel4", "--", exitcode, "7"]) == 7
+    hello = str(path("hello"))
+    argv = ["compare", "--systems", "linux,hm-phone", "--max-instructions", "1000", "--", hello]
+    assert main(argv) == 124
+    assert "linux: run limit: 1,000 instructions reached" in capsys.readouterr().err
+
+
+def test_runs_that_disagree_exit_1(monkeypatch, capsys):
+    import hmk.report.compare as cmp
+
+    real = cmp._run_one
+
+    def differ(run):
+        result, out = real(run)
+        if run[2] == "sel4":
+            result.exit_status = 3
+        return result, out
+
+    monkeypatch.setattr(cmp, "_run_one", differ)  # in this process: --jobs 1
+    argv = ["compare", "--systems", "linux,sel4", "--jobs", "1", "--", str(path("hello"))]
+    assert main(argv) == 1
+    assert "exit status differs between the runs" in capsys.readouterr().err

@@ -39,6 +39,7 @@ LAYERS = (  # a compiled twin (hmk._fast.*) is in its Python reference's layer
     ("hmk.calibration",),
     ("hmk.fidelity",),
     ("hmk.paper",),
+    ("hmk.sweep",),
     ("hmk.cli", "hmk.__main__"),
 )
 

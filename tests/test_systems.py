@@ -277,3 +277,22 @@ def test_l4re_paging_goes_through_the_tasks_region_map_first():
     assert sel4["kernel.domain_switches"] == fiasco["kernel.domain_switches"]
     assert fiasco["kernel.cycles.ipc"] > sel4["kernel.cycles.ipc"]
     assert runs["fiasco"].cycles > runs["sel4"].cycles
+
+
+def test_show_toml_prints_the_file_and_the_template_is_a_system(tmp_path, capsys):
+    from hmk.cli import main
+    from hmk.system import load_system, system_file
+
+    assert main(["systems", "show", "hm-vehicle", "--toml"]) == 0
+    text = capsys.readouterr().out
+    assert text == system_file("hm-vehicle").read_text(encoding="utf-8")
+    copy = tmp_path / "mine.toml"
+    copy.write_text(text.replace('name = "hm-vehicle"', 'name = "mine"'))
+    assert load_system(copy).domains == load_system("hm-vehicle").domains
+    assert main(["systems", "template"]) == 0
+    template = tmp_path / "template.toml"
+    template.write_text(capsys.readouterr().out)
+    mine = load_system(template)
+    assert mine.name == "my-system" and mine.domains == load_system("hm-phone").domains
+    assert main(["systems", "show", "nope", "--toml"]) == 2
+    assert capsys.readouterr().err.startswith("hmk: error: unknown system 'nope'")

@@ -18,8 +18,6 @@ from hmk._fast.vspacefast cimport FastVSpaces
 from hmk.kernel.costs import BUDGETS
 from hmk.linux.abi import PROT_EXEC, PROT_WRITE
 
-cdef long long MAP = BUDGETS["vs.map"], PROTECT = BUDGETS["vs.protect"]
-cdef long long UNMAP = BUDGETS["vs.unmap"]
 cdef long long WRITABLE = PROT_WRITE, EXECUTABLE = PROT_EXEC
 
 
@@ -33,6 +31,8 @@ def share_into(space, child, bint cow):
     cdef list budgets = [], ends = []
     cdef long long done = 0, touched = 0, before, pages = 0, asid
     cdef Py_ssize_t j, n
+    # the budgets read at each call, not at import: a run may set them (hmk run --set)
+    cdef long long MAP = BUDGETS["vs.map"], PROTECT = BUDGETS["vs.protect"]
     cdef uint64_t page, pa
     cdef int prot
     cdef bint writable, executable, private, borrowed
@@ -85,6 +85,7 @@ def unmap_pages(space, start, end):
     cdef list budgets = [], ends = [], dropped = []
     cdef Py_ssize_t j, n
     cdef uint64_t page, pa
+    cdef long long UNMAP = BUDGETS["vs.unmap"]
     release = mm.release
     n = vs.c_mapped(i, start, end) if vs.valid(i) and start < end else 0
     for j in range(n):

@@ -104,6 +104,7 @@ cdef class Crossing:
     """A Simulation's SVCs through the compiled crossing (see the module docstring)."""
 
     cdef object sim, batch, table, last_space, last_image, routes, recorder, channel_nr
+    cdef public object divert  # a sink taking batches in this one's place (Simulation.divert)
     cdef object machine, kernel, shim, placement, channel, strace
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
@@ -118,6 +119,7 @@ cdef class Crossing:
 
     def __init__(self, sim, channel_nr):
         self.sim, self.channel_nr = sim, channel_nr  # the scripting API's own SVC number
+        self.divert = None
 
     def bind(self):
         """Take the simulation's parts (once it is built)."""
@@ -190,6 +192,8 @@ cdef class Crossing:
             return
         if machine._worker is not None and len(events) >= INLINE_BATCH:
             machine._pending = machine._worker.submit(machine.sink, blocks, events)
+        elif self.divert is not None:  # (the machine's sink too)
+            self.divert(blocks, events)
         else:
             self.time(blocks, events)
 

@@ -105,6 +105,12 @@ cdef class TimingEngine:
     def add_cycles(self, int64_t n):
         self._add(n)
 
+    def advance(self, int64_t units):
+        """The clock `units` (the model's time unit) on, the pipeline empty afterwards, as
+        add_cycles, but not counted as external: the time estimated for instructions run
+        without the model (hmk.cpu.timing.TimingModel.skip)."""
+        self._move(units)
+
     def raw_entry(self):
         """(add, now, engine): for compiled callers holding this engine, the addresses of
         `add_raw` (void (void *engine, int64_t n): add_cycles(n)), `now_raw` (int64_t (void
@@ -112,13 +118,17 @@ cdef class TimingEngine:
         return <size_t>&add_raw, <size_t>&now_raw, <size_t><void*>self
 
     cdef void _add(self, int64_t n) noexcept nogil:
-        self.cnt[N_EXTERNAL] += n * (1 if self.inorder else self.width)
+        cdef int64_t units = n * (1 if self.inorder else self.width)
+        self.cnt[N_EXTERNAL] += units
+        self._move(units)
+
+    cdef inline void _move(self, int64_t units) noexcept nogil:
         if self.inorder:
-            self.cur = imax(self.cur + (1 if self.slot else 0), self.end) + n
+            self.cur = imax(self.cur + (1 if self.slot else 0), self.end) + units
             self.slot = self.res = 0
             self.end = self.cur
         else:
-            self.retired += n * self.width
+            self.retired += units
             self.front = imax(self.front, self.retired)
             self.front_cause = BASE
 

@@ -20,10 +20,16 @@ pointer made by ctypes) and when the recording buffers are handed over.
   from the simulated clock and returns 1 (the instruction is skipped); other system registers
   return 0 and read as unicorn has them, with no Python.
 * block: every executed translation block as a block record (address, size, instructions,
-  index of its first event), preceded by one fetch event per cache line the block spans.
-When a buffer is nearly full the block hook asks unicorn to stop before the block it announces
-runs; the machine drains the buffers and resumes there. EVENT_MARGIN leaves room for the
-accesses of the block that is running when the buffer crosses the mark.
+  index of its first event), preceded by one fetch event per cache line the block spans; with
+  event recording off (`record_events`, a functional stretch of a sampled run, while the
+  machine has the memory hook removed) the block record alone. It also counts the
+  instructions of every block it lets run (`instructions`).
+  With a table of the blocks seen (`watch_code`, a sampled run's), it notes every block run
+  for the first time (`last_new`) and, with `stop_on_new`, stops before it (`cold_stop`).
+When a buffer is nearly full, or the instruction count has reached `stop_at`, the block hook
+asks unicorn to stop before the block it announces runs; the machine drains the buffers and
+resumes there. EVENT_MARGIN leaves room for the accesses of the block that is running when the
+buffer crosses the mark.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -82,6 +88,15 @@ cdef struct State:
     uint64_t nblk
     uint64_t blk_cap
     bint stop_requested
+    bint record_events  # fetch, read and write events recorded (else blocks only)
+    uint64_t insns  # instructions of the blocks let run
+    uint64_t stop_at  # stop before the first block announced once insns reaches it
+    uint64_t *seen  # blocks seen: (address << 12 | size) + 1, open addressing (NULL: none)
+    uint64_t seen_mask
+    uint64_t *seen_used  # the table's count of entries (its last word)
+    bint stop_on_new  # stop before a block never seen
+    bint stopped_on_new  # the last stop was for one
+    uint64_t last_new  # insns when the last block never seen was announced
     uint64_t fills
     uint64_t faults
     uint64_t *rmap_key  # physical page + 1 (0 = empty), open addressing
@@ -136,6 +151,22 @@ cdef inline int64_t _rmap_get(State *st, uint64_t ppage) noexcept nogil:
             return <int64_t>st.rmap_val[i]
         i = (i + 1) & st.rmap_mask
     return -1
+
+
+cdef inline bint _first_seen(State *st, uint64_t address, uint32_t size) noexcept nogil:
+    """Whether the block at `address` of `size` bytes is seen for the first time (and note it);
+    a table over half full notes no more and takes every block as seen."""
+    cdef uint64_t key = ((address << 12) | (size & 4095)) + 1
+    cdef uint64_t i = ((key * HASH_MUL) >> 20) & st.seen_mask
+    while st.seen[i] != 0:
+        if st.seen[i] == key:
+            return False
+        i = (i + 1) & st.seen_mask
+    if 2 * (st.seen_used[0] + 1) > st.seen_mask + 1:
+        return False
+    st.seen[i] = key
+    st.seen_used[0] += 1
+    return True
 
 
 cdef inline int _allowed(int perms, int access) noexcept nogil:
@@ -204,7 +235,10 @@ cdef void mem_hook(void *uc, int access, uint64_t address, int size, int64_t val
     cdef uint64_t line = <uint64_t>1 << st.line_bits
     cdef uint64_t first, room
     cdef uint8_t kind = WRITE if access == UC_MEM_WRITE else READ
-    cdef int64_t vpage = _rmap_get(st, address >> PAGE_SHIFT)
+    cdef int64_t vpage
+    if not st.record_events:
+        return
+    vpage = _rmap_get(st, address >> PAGE_SHIFT)
     if vpage >= 0:
         address = (<uint64_t>vpage << PAGE_SHIFT) | (address & (PAGE_SIZE - 1))
     else:
@@ -235,7 +269,14 @@ cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noex
     cdef uint64_t a = address, end = address + size, chunk
     if st.stop_requested:
         return
-    if st.nblk + 1 >= st.blk_cap or st.nev + EVENT_MARGIN >= st.ev_cap:
+    if st.seen != NULL and _first_seen(st, address, size):
+        st.last_new = st.insns
+        if st.stop_on_new:  # (announced again on resume: seen then)
+            st.stopped_on_new = True
+            _request_stop(uc, st)
+            return
+    if (st.nblk + 1 >= st.blk_cap or st.nev + EVENT_MARGIN >= st.ev_cap
+            or st.insns >= st.stop_at):
         # a stop requested here takes effect before this block runs: it is announced again
         # when the machine resumes, so nothing is recorded for it now
         _request_stop(uc, st)
@@ -246,6 +287,9 @@ cdef void block_hook(void *uc, uint64_t address, uint32_t size, void *user) noex
     b.ninsn = size >> 2  # A64 instructions are 4 bytes
     b.event_start = st.nev
     st.nblk += 1
+    st.insns += b.ninsn
+    if not st.record_events:
+        return
     while a < end:
         chunk = line - (a & (line - 1))
         if a + chunk > end:
@@ -260,6 +304,7 @@ cdef class Recorder:
     cdef State st
     cdef object _ram
     cdef object _rmap
+    cdef object _seen  # the table of blocks seen that the hook uses (watch_code)
     cdef object _events  # two buffer sets: the hooks fill one while the other is consumed
     cdef object _blocks
     cdef Event *_event_bufs[2]
@@ -295,6 +340,14 @@ cdef class Recorder:
         self.st.blk_cap = block_capacity
         self.st.nev = self.st.nblk = 0
         self.st.stop_requested = False
+        self.st.record_events = True
+        self.st.insns = 0
+        self.st.stop_at = <uint64_t>0xFFFFFFFFFFFFFFFF
+        self.st.seen = self.st.seen_used = NULL
+        self.st.seen_mask = 0
+        self.st.stop_on_new = self.st.stopped_on_new = False
+        self.st.last_new = 0
+        self._seen = None
         self.st.fills = self.st.faults = 0
         self._rmap = np.zeros((2, rmap_capacity), np.uint64)
         self.st.rmap_key = <uint64_t*> <size_t> self._rmap[0].ctypes.data
@@ -360,6 +413,64 @@ cdef class Recorder:
     @property
     def stop_requested(self):
         return bool(self.st.stop_requested)
+
+    @property
+    def instructions(self):
+        """Instructions of the blocks let run so far (every block recorded, in any mode)."""
+        return self.st.insns
+
+    @property
+    def stop_at(self):
+        """The instruction count at which the block hook stops the CPU (before the first
+        block announced once `instructions` reached it); None: never."""
+        return None if self.st.stop_at == <uint64_t>0xFFFFFFFFFFFFFFFF else self.st.stop_at
+
+    @stop_at.setter
+    def stop_at(self, value):
+        self.st.stop_at = <uint64_t>0xFFFFFFFFFFFFFFFF if value is None else <uint64_t>value
+
+    def watch_code(self, table):
+        """Note the blocks run in `table` (a uint64 numpy array of a power of two plus one
+        words, zero at first; the last counts the entries), or in none (None)."""
+        if table is None:
+            self._seen = None
+            self.st.seen = self.st.seen_used = NULL
+            return
+        size = len(table) - 1
+        if table.dtype != np.uint64 or size < 2 or size & (size - 1) or not table.flags.c_contiguous:
+            raise ValueError("a table of blocks is a uint64 array of a power of two plus one words")
+        self._seen = table
+        self.st.seen = <uint64_t*> <size_t> table.ctypes.data
+        self.st.seen_mask = size - 1
+        self.st.seen_used = &self.st.seen[size]
+
+    @property
+    def stop_on_new(self):
+        """Whether a block never seen stops the CPU before it runs (with watch_code)."""
+        return bool(self.st.stop_on_new)
+
+    @stop_on_new.setter
+    def stop_on_new(self, bint on):
+        self.st.stop_on_new = on
+
+    def cold_stop(self):
+        """Whether the CPU stopped for a block never seen since this was last asked."""
+        stopped, self.st.stopped_on_new = self.st.stopped_on_new, False
+        return bool(stopped)
+
+    @property
+    def last_new(self):
+        """The instruction count when the last block never seen was announced."""
+        return self.st.last_new
+
+    @property
+    def record_events(self):
+        """Whether fetch, read and write events are recorded (else block records only)."""
+        return bool(self.st.record_events)
+
+    @record_events.setter
+    def record_events(self, bint on):
+        self.st.record_events = on
 
     @property
     def counts(self):

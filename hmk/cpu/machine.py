@@ -74,6 +74,7 @@ CONTEXT_REGS = (*X, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC, A.UC_ARM64_REG_NZCV)
 Q = tuple(getattr(A, f"UC_ARM64_REG_Q{i}") for i in range(32))
 EXTRA_REGS = (*Q, A.UC_ARM64_REG_FPCR, A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_TPIDR_EL0)
 INLINE_BATCH = 4096  # events: smaller batches are timed on the spot (a thread hand-off costs more)
+SEEN_BLOCKS = 1 << 17  # a program image's table of blocks seen (watch_new_code): 1 MiB
 
 
 __all__ = ["BLOCK_DTYPE", "Machine", "GuestFault"]
@@ -132,27 +133,13 @@ class Machine:
             self._counter_cb = COUNTER_CB(self._on_counter)
             rec.set_counter_callback(ctypes.cast(self._counter_cb, ctypes.c_void_p).value)
         hooks = Recorder.hook_addresses()
-        self._handles = []
-        for kind, fn, *insn in (
-            (UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
-            (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
-            (UC_HOOK_BLOCK, hooks["block"]),
-            (UC_HOOK_INSN, hooks["sysreg"], ctypes.c_int(A.UC_ARM64_INS_MRS)),
-        ):
-            h = ctypes.c_size_t()
-            status = uclib.uc_hook_add(
-                uc._uch,
-                ctypes.byref(h),
-                kind,
-                ctypes.c_void_p(fn),
-                ctypes.c_void_p(rec.state_address),
-                ctypes.c_uint64(1),
-                ctypes.c_uint64(0),
-                *insn,
-            )
-            if status != 0:
-                raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
-            self._handles.append(h)
+        self._mem_hook = hooks["mem"]
+        self._handles = [
+            self._hook(UC_HOOK_TLB_FILL, hooks["tlb_fill"]),
+            self._hook(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hooks["mem"]),
+            self._hook(UC_HOOK_BLOCK, hooks["block"]),
+            self._hook(UC_HOOK_INSN, hooks["sysreg"], ctypes.c_int(A.UC_ARM64_INS_MRS)),
+        ]
         self.cpu.on_interrupt(self._on_interrupt if interrupt is None else interrupt)
         # called with (blocks, events) for every batch, in order; with `pipelined`, on a worker
         # thread while the CPU runs on, so the two host cores share the work
@@ -175,6 +162,47 @@ class Machine:
         self._abort = None  # why the simulator ends the run (RunAborted), if it does
         self._refused = None  # (page address, access) of the last access the kernel refused
         self._code = None  # the program image whose translations unicorn holds
+        self._seen = None  # per program image, the blocks it ran (watch_new_code)
+
+    def _hook(self, kind: int, fn: int, *insn) -> ctypes.c_size_t:
+        """Register the native hook at address `fn` for every address, on the recorder's
+        state; its handle."""
+        h = ctypes.c_size_t()
+        status = uclib.uc_hook_add(
+            self.uc._uch,
+            ctypes.byref(h),
+            kind,
+            ctypes.c_void_p(fn),
+            ctypes.c_void_p(self.recorder.state_address),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+            *insn,
+        )
+        if status != 0:
+            raise RuntimeError(f"uc_hook_add failed: {UcError(status)}")
+        return h
+
+    def record_memory(self, on: bool) -> None:
+        """Record every fetch, load and store (the default), or, off, the executed blocks
+        alone (a functional stretch of a sampled run: hmk.system.sampling). Off removes the
+        memory hook, so that unicorn runs at its own speed: code translated while a memory
+        hook is listed sends every access through unicorn's slow path (which calls the hooks),
+        code translated without one does not, so the translations are flushed at each change.
+        unicorn takes a deleted hook off its lists only when an emu_start ends, so a run of no
+        instruction (from UNTIL to UNTIL) ends one. Between batches, the CPU stopped."""
+        if on == self.recorder.record_events:
+            return
+        if on:
+            self._handles[1] = self._hook(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._mem_hook)
+        else:
+            status = uclib.uc_hook_del(self.uc._uch, self._handles[1])
+            if status != 0:
+                raise RuntimeError(f"uc_hook_del failed: {UcError(status)}")
+            pc = self.pc
+            self.cpu.emu_start(UNTIL, UNTIL)
+            self.set_pc(pc)
+        self.recorder.record_events = on
+        self.flush_code()
 
     @property
     def fault_address(self) -> int:
@@ -240,6 +268,21 @@ class Machine:
         if code is not None and code != self._code:
             self.flush_code()
             self._code = code
+            self._watch()
+
+    def watch_new_code(self, code=None) -> None:
+        """From now on note, per program image, every block run (the recorder's `last_new`,
+        `stop_on_new`), the current image being `code` (None: as use_code last said)."""
+        self._seen = {}
+        self.use_code(code)
+        self._watch()
+
+    def _watch(self) -> None:
+        if self._seen is not None:
+            table = self._seen.get(self._code)
+            if table is None:
+                table = self._seen[self._code] = np.zeros(SEEN_BLOCKS + 1, np.uint64)
+            self.recorder.watch_code(table)
 
     def flush_tlb(self) -> None:
         """Forget unicorn's cached translations (after a page-table change)."""

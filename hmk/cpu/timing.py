@@ -155,6 +155,8 @@ class TimingModel:
             from hmk._fast.timing import TimingEngine  # noqa: PLC0415  (compiled on install)
 
             self.engine = TimingEngine(p)
+        # instructions run without the model (`skip`) and the time they were given, in units
+        self.functional_instructions = self.functional_units = 0
 
     # ---- feeding
     def account(self, blocks, events, latencies, classes, times=None) -> int:
@@ -203,6 +205,17 @@ class TimingModel:
             raise ValueError(f"cannot add {n} cycles")
         self.engine.add_cycles(int(n))
 
+    def skip(self, instructions: int, units: int) -> None:
+        """`instructions` ran without the model (functionally, hmk.system.sampling): the clock
+        moves on by `units` (the model's time unit: the time estimated for them) with the
+        pipeline emptied, and both are counted apart from the modelled instructions and from
+        the external cycles."""
+        if units < 0:
+            raise ValueError(f"cannot skip {units} units")
+        self.engine.advance(int(units))
+        self.functional_instructions += int(instructions)
+        self.functional_units += int(units)
+
     def _ids(self, blocks, classes) -> np.ndarray:
         if isinstance(classes, np.ndarray):
             ids = np.ascontiguousarray(classes, dtype=np.uint32)
@@ -222,6 +235,11 @@ class TimingModel:
     def instructions(self) -> int:
         return int(self.engine.counts[N_INSNS])
 
+    @property
+    def external_units(self) -> int:
+        """The time add_cycles gave the clock (kernel paths), in the model's unit."""
+        return int(self.engine.counts[N_EXTERNAL])
+
     def counters(self) -> dict[str, int]:
         """Every counter in cycles (stall and external times rounded down)."""
         unit = self.params.unit
@@ -234,11 +252,14 @@ class TimingModel:
         lookups = c["cond_branches"] + c["indirect_branches"] + c["returns"]
         mispredicts = c["cond_mispredicts"] + c["indirect_mispredicts"] + c["return_mispredicts"]
         stalls = {k[len("stall_") :]: v for k, v in c.items() if k.startswith("stall_")}
+        functional = self.functional_units // self.params.unit
         out = {
             "timing.cycles": self.cycles,
             "timing.instructions": c["instructions"],
             "timing.blocks": c["blocks"],
-            "timing.base_cycles": max(0, self.cycles - sum(stalls.values()) - c["external"]),
+            "timing.base_cycles": max(
+                0, self.cycles - sum(stalls.values()) - c["external"] - functional
+            ),
             "timing.external_cycles": c["external"],
             "timing.branch.lookups": lookups,
             "timing.branch.mispredicts": mispredicts,
@@ -249,6 +270,9 @@ class TimingModel:
         out["timing.branch.return.lookups"] = c["returns"]
         out["timing.branch.return.mispredicts"] = c["return_mispredicts"]
         out.update({f"timing.stall.{k}": v for k, v in stalls.items()})
+        if self.functional_instructions:
+            out["timing.functional_instructions"] = self.functional_instructions
+            out["timing.functional_cycles"] = functional
         return out
 
 
@@ -322,12 +346,16 @@ class ReferenceEngine:
 
     def add_cycles(self, n: int) -> None:
         self.counts[N_EXTERNAL] += n * self.p.unit
+        self.advance(n * self.p.unit)
+
+    def advance(self, units: int) -> None:
+        """The clock `units` on with the pipeline emptied, not counted as external."""
         if self.p.inorder:
-            self.cur = max(self.cur + (1 if self.slot else 0), self.end) + n
+            self.cur = max(self.cur + (1 if self.slot else 0), self.end) + units
             self.slot = self.res = 0
             self.end = self.cur
         else:
-            self.retired += n * self.p.width
+            self.retired += units
             self.front, self.front_cause = max(self.front, self.retired), BASE
 
     # ---- one flush

@@ -62,19 +62,34 @@ def compare(
     outputs=None,
     jobs=1,
     progress=None,
+    profiles=None,
     **options,
 ):
-    """Run `program` under each of `systems` (run_program's options otherwise): the RunResults,
-    in the order of `systems`, the runs on `jobs` processes (hmk.parallel). The program's
-    output is not printed; each run's is appended to `outputs` if given."""
+    """Run `program` under each of `systems` on each of `profiles` (default: the `profile`
+    option's; run_program's options otherwise): the RunResults, profile by profile, each in
+    the order of `systems`, the runs on `jobs` processes (hmk.parallel). The program's output
+    is not printed; each run's is appended to `outputs` if given."""
     from hmk.parallel import pool_map  # noqa: PLC0415
 
     options.setdefault("warnings", None)  # kept in each result; the caller shows them once
-    runs = [(program, list(args), system, options) for system in systems]
+    boards = profiles or [options.pop("profile", None)]
+    options.pop("profile", None)
+    runs = [
+        (program, list(args), system, {**options, **({"profile": p} if p else {})})
+        for p in boards
+        for system in systems
+    ]
     done = pool_map(_run_one, runs, jobs, progress, "hmk compare")
     if outputs is not None:
         outputs.extend(out for _, out in done)
     return [result for result, _ in done]
+
+
+def labels(results) -> list[str]:
+    """Each run's column name: its system, with its profile when the profiles differ."""
+    if len({r.run["profile"] for r in results}) > 1:
+        return [f"{r.run['system']}@{r.run['profile']}" for r in results]
+    return [r.run["system"] for r in results]
 
 
 def _run_one(run: tuple) -> tuple:
@@ -103,7 +118,7 @@ def _rows(results) -> list[tuple[str, list[str]]]:
     rows = [
         ("cycles", [f"{r.cycles:,}" for r in results]),
         (
-            "  vs " + first.run["system"],
+            "  vs " + labels(results)[0],
             [f"{r.cycles / (first.cycles or 1):.2f}x" for r in results],
         ),
         ("time (µs)", [f"{r.seconds * 1e6:,.2f}" for r in results]),
@@ -142,7 +157,7 @@ def _rows(results) -> list[tuple[str, list[str]]]:
 def table(results) -> str:
     """The side-by-side table: one column per system."""
     rows = _rows(results)
-    header = ["", *(r.run["system"] for r in results)]
+    header = ["", *labels(results)]
     names = max(len(name) for name, _ in rows)
     widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(header[1:])]
     lines = [
@@ -188,24 +203,25 @@ def plot(results, path: str, title: str | None = None) -> None:
     """A stacked bar chart of each system's cycles by part, written to `path` exactly, in the
     format of its extension (PNG, SVG, PDF, ...; PNG without one: plot_format)."""
     plt = _pyplot()
-    names = [r.run["system"] for r in results]
+    names = labels(results)
     parts = [breakdown(r.stats) for r in results]
-    ghz = results[0].ghz
+    ghz = {r.ghz for r in results}
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(results), 4.5), dpi=100)
     bottom = [0.0] * len(results)
     for part in PARTS:
-        heights = [p[part] / (ghz * 1e3) for p in parts]  # µs
+        heights = [p[part] / (r.ghz * 1e3) for p, r in zip(parts, results, strict=True)]  # µs
         if not any(heights):
             continue
         ax.bar(names, heights, bottom=bottom, label=part, color=COLOURS[part], width=0.6)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.set_ylabel(f"busy time (µs at {ghz:g} GHz)")
+    clock = f"{ghz.pop():g} GHz" if len(ghz) == 1 else "each core's clock"
+    ax.set_ylabel(f"busy time (µs at {clock})")
     ax.set_title(title or "Where the cycles went", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
-    handles, labels = ax.get_legend_handles_labels()
+    handles, parts_shown = ax.get_legend_handles_labels()
     ax.legend(
         handles[::-1],
-        labels[::-1],
+        parts_shown[::-1],
         fontsize=8,
         frameon=False,
         loc="upper left",

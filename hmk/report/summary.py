@@ -15,20 +15,32 @@ def summary(result, file=None) -> None:
         hits, misses = s.get(f"{name}.hits", 0), s.get(f"{name}.misses", 0)
         return f"{100 * misses / (hits + misses):.2f}%" if hits + misses else "-"
 
-    print(
-        f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz, "
-        f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
-        file=file,
-    )
+    estimate = s.get("sample.cycles")
+    exact = estimate is not None and "system.cpu0.functional_instructions" not in s
+    if estimate is None or exact:
+        print(
+            f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz, "
+            f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
+            file=file,
+        )
+    else:
+        ipc = result.instructions / (estimate or 1)
+        print(
+            f"hmk: {estimate:,} cycles estimated{_interval(s)}, "
+            f"{estimate / result.ghz / 1e6:.3f} ms at {result.ghz} GHz, "
+            f"{result.instructions:,} instructions, IPC {ipc:.2f}",
+            file=file,
+        )
+    user = _user_parts(s)
+    if "system.cpu0.functional_instructions" in s:
+        print(_functional_line(result, s), file=file)
+    elif exact:
+        print("hmk: sampling: the run ended in its detailed start: all of it in detail", file=file)
     kernel = {
         k.removeprefix("kernel.cycles."): v for k, v in s.items() if k.startswith("kernel.cycles.")
     }
     parts = {
-        "execution": s.get("system.cpu0.base_cycles", 0),
-        "memory stalls": s.get("system.cpu0.stall.memory", 0),
-        "fetch stalls": s.get("system.cpu0.stall.fetch", 0),
-        "mispredicts": s.get("system.cpu0.stall.mispredict", 0),
-        "dependencies": s.get("system.cpu0.stall.dependency", 0),
+        **user,
         "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
         "page faults": kernel.get("fault", 0),
         "IPC": kernel.get("ipc", 0),
@@ -52,4 +64,54 @@ def summary(result, file=None) -> None:
         f"{s.get('kernel.domain_switches', 0)} address-space switches "
         f"({result.run.get('system', '?')})",
         file=file,
+    )
+
+
+def _interval(s) -> str:
+    """The estimate's 95% confidence interval, as text."""
+    half = s.get("sample.cycles_ci95")
+    if half is None:
+        return " (one window: no confidence interval)"
+    return f" (95% CI \u00b1{half:,}, {100 * half / (s['sample.cycles'] or 1):.2f}%)"
+
+
+def _user_parts(s) -> dict:
+    """User cycles by kind. A sampled run's come from its detailed stretches and are scaled to
+    its estimate of the user cycles; a fast-forwarded run's add the cycles assumed."""
+    parts = {
+        "execution": s.get("system.cpu0.base_cycles", 0),
+        "memory stalls": s.get("system.cpu0.stall.memory", 0),
+        "fetch stalls": s.get("system.cpu0.stall.fetch", 0),
+        "mispredicts": s.get("system.cpu0.stall.mispredict", 0),
+        "dependencies": s.get("system.cpu0.stall.dependency", 0),
+    }
+    if "sample.user_cycles" in s:
+        scale = s["sample.user_cycles"] / (sum(parts.values()) or 1)
+        return {name: round(v * scale) for name, v in parts.items()}
+    return {**parts, "fast-forwarded (assumed)": s.get("system.cpu0.functional_cycles", 0)}
+
+
+def _functional_line(result, s) -> str:
+    """What ran without the timing model, and how the cycles were counted."""
+    skipped = s["system.cpu0.functional_instructions"]
+    share = 100 * skipped / (result.instructions or 1)
+    if "sample.cycles" not in s:
+        detailed = result.instructions - skipped
+        user = s.get("system.cpu0.cycles", 0) - s.get("system.cpu0.external_cycles", 0)
+        ipc = detailed / ((user - s["system.cpu0.functional_cycles"]) or 1)
+        rest = f"{detailed:,} in detail at user IPC {ipc:.2f}" if detailed else "none in detail"
+        return (
+            f"hmk: fast-forwarded {skipped:,} instructions ({share:.1f}%) functionally, their "
+            f"{s['system.cpu0.functional_cycles']:,} cycles assumed (1 an instruction); {rest}"
+        )
+    windows = s["sample.windows"]
+    cpi = s.get("sample.cpi")
+    measured = f", user CPI {cpi:.4f}" if cpi is not None else ""
+    if "sample.cpi_ci95" in s:
+        measured += f" \u00b1{s['sample.cpi_ci95']:.4f}"
+    size = s["sample.instructions.measure"] // (windows or 1)
+    return (
+        f"hmk: sampled {windows:,} windows of {size:,} instructions{measured}; "
+        f"{share:.1f}% of the instructions ran functionally; "
+        f"kernel paths in detail ({s['sample.kernel_cycles']:,} cycles)"
     )

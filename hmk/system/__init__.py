@@ -21,6 +21,7 @@ from hmk.system.composition import (
     load_system,
     parse_system,
     registered,
+    system_file,
     systems_dir,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "SystemFileError",
     "list_systems",
     "load_system",
+    "system_file",
     "parse_system",
     "registered",
     "systems_dir",

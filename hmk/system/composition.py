@@ -115,16 +115,22 @@ def list_systems() -> list[str]:
     return sorted(p.stem for p in systems_dir().glob("*.toml"))
 
 
+def system_file(name_or_path: str | Path = DEFAULT_SYSTEM) -> Path:
+    """The file of a preset (by name) or the path given."""
+    text = str(name_or_path)
+    if text.endswith(".toml") or "/" in text:
+        return Path(text)
+    path = systems_dir() / f"{text}.toml"
+    if not path.is_file():
+        raise SystemFileError(
+            None, None, f"unknown system {text!r}; presets: {', '.join(list_systems())}"
+        )
+    return path
+
+
 def load_system(name_or_path: str | Path = DEFAULT_SYSTEM) -> Composition:
     """A preset by name, or a system file by path."""
-    text = str(name_or_path)
-    path = Path(text)
-    if not (text.endswith(".toml") or "/" in text):
-        path = systems_dir() / f"{text}.toml"
-        if not path.is_file():
-            raise SystemFileError(
-                None, None, f"unknown system {text!r}; presets: {', '.join(list_systems())}"
-            )
+    path = system_file(name_or_path)
     try:
         data = tomllib.loads(read_text(path))
     except UnreadableFile as e:

@@ -37,10 +37,12 @@ from hmk.parallel import cores
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
+from hmk.system.budgets import changed as changed_budgets
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
 from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
+from hmk.system.sampling import FastForward, Sampler, Sampling
 from hmk.system.stacks import StackProfile
 from hmk.system.stats import publish
 from hmk.workloads import bin_dir, list_workloads
@@ -65,6 +67,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # hmk's warnings, each once
     stacks: dict | None = None  # call stack (root first) -> cycles, when collected
     run: dict = field(default_factory=dict)  # what ran where (Simulation.describe)
+    windows: list | None = None  # a sampled run's measured windows (hmk.system.sampling)
 
     @property
     def seconds(self) -> float:
@@ -274,6 +277,8 @@ class Simulation:
         block_cache: bool = True,
         trace=None,
         trace_kernel: bool = False,
+        fast_forward: int | FastForward | None = None,
+        sample: bool | Sampling | None = None,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
@@ -287,6 +292,12 @@ class Simulation:
             if limit is not None and limit <= 0:
                 raise ValueError(f"{name} must be positive, not {limit}")
         self.limits = (max_instructions, max_cycles)
+        plan = _plan(fast_forward, sample)
+        if trace is not None and plan is not None:
+            raise ValueError(
+                "a trace records every access: not with fast_forward or sample, which skip "
+                "the timing of most of them"
+            )
         self.rootfs = rootfs
         self.script_channel = script_channel
 
@@ -392,8 +403,10 @@ class Simulation:
         kernel.horizon = self._horizon(max_cycles)
         self._entry = None
         self._batch_code = self.memmgr.space_of(proc).read
+        self._sink = machine.sink
         if fast is not None:
             fast.bind()
+        self.sampler = Sampler(self, plan) if plan is not None else None
 
     # ---- the CPU's traps -----------------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
@@ -431,6 +444,15 @@ class Simulation:
         else:
             self.stacks.account(blocks, events, latencies, self._batch_code)
 
+    def divert(self, sink) -> None:
+        """Batches recorded from now on go to `sink(blocks, events)` instead of the timing
+        model (None: to the model again): a sampled run's functional stretches
+        (hmk.system.sampling). Between batches; a batch handed over before (perhaps still
+        being timed on the worker thread) keeps the sink it was handed to."""
+        self.machine.sink = self._sink if sink is None else sink
+        if self._crossing is not None:
+            self._crossing.divert = sink
+
     def _on_sync(self) -> None:
         """Every batch before the current one is timed: the clock is exact here, so the run
         limits are checked here (deterministically) and the progress line redrawn."""
@@ -453,7 +475,8 @@ class Simulation:
         """The run limits checked and the progress line redrawn, at a sync point."""
         max_instructions, max_cycles = self.limits
         timing = self.timing
-        instructions, cycles = timing.instructions, timing.cycles
+        instructions = timing.instructions + timing.functional_instructions
+        cycles = timing.cycles
         if max_instructions is not None and instructions >= max_instructions:
             self.machine.abort(f"run limit: {max_instructions:,} instructions reached")
         elif max_cycles is not None and cycles >= max_cycles:
@@ -470,6 +493,8 @@ class Simulation:
         return clock_range, f"run limit: the simulated clock's range ({years:.1f} years) reached"
 
     def _on_boundary(self, machine) -> None:
+        if self.sampler is not None:
+            self.sampler.boundary()
         self.kernel.boundary(machine)
 
     def _label(self, proc) -> str | None:
@@ -514,6 +539,8 @@ class Simulation:
                 self.hierarchy.record_to(self.trace)
         try:
             try:
+                if self.sampler is not None:
+                    self.sampler.start()
                 machine.run(*self._entry)
                 status = self.procmgr.exit_status
             except GuestFault as e:
@@ -524,6 +551,8 @@ class Simulation:
                 status = LIMIT_STATUS
             finally:
                 machine.close()  # waits for the timing of the last batch (it may raise)
+            if self.sampler is not None:
+                self.sampler.finish()
             if self.check_invariants:
                 check_bookkeeping(self)
             if self.block_cache is not None:
@@ -542,19 +571,21 @@ class Simulation:
             self.progress.clear()
         kernel, timing = self.kernel, self.timing
         cycles = int(timing.cycles)
+        instructions = int(timing.instructions + timing.functional_instructions)
         stats = {
             "sim.cycles": cycles,
             "sim.busy_cycles": cycles - kernel.cycles.get("idle", 0),
-            "sim.instructions": int(timing.instructions),
+            "sim.instructions": instructions,
             "sim.seconds": cycles / (self.ghz * 1e9),
             "sim.ghz": self.ghz,
             "sim.exit_status": status,
             **self.stats(),
         }
+        sampler = self.sampler
         return RunResult(
             exit_status=status,
             cycles=cycles,
-            instructions=int(timing.instructions),
+            instructions=instructions,
             ghz=self.ghz,
             syscalls=kernel.counts["kernel.syscalls"],
             page_faults=machine.recorder.counts["faults"],
@@ -563,6 +594,7 @@ class Simulation:
             warnings=list(self.messages.lines),
             stacks=self.stacks.stacks() if self.stacks is not None else None,
             run=self.describe(),
+            windows=list(sampler.windows) if sampler is not None else None,
         )
 
     def _trace_header(self) -> dict:
@@ -594,6 +626,8 @@ class Simulation:
         for owner, held in sorted(kernel.frames.peak_by_owner.items()):
             raw[f"frames.{owner}.peak"] = held
             raw[f"frames.{owner}.in_use"] = kernel.frames.by_owner[owner]
+        if self.sampler is not None:
+            raw.update(self.sampler.stats())
         return publish(raw, self.composition)
 
     def describe(self) -> dict:
@@ -606,7 +640,24 @@ class Simulation:
             "system": self.composition.name,
             "paging": self.paging,
             "domains": {d.name: [d.ic, *d.services] for d in self.composition.domains},
+            **(self.sampler.describe() if self.sampler is not None else {}),
         }
+
+
+def _plan(fast_forward, sample) -> FastForward | Sampling | None:
+    """The run's plan from run_program's `fast_forward` (a count or a FastForward) and `sample`
+    (True: the defaults, or a Sampling); ValueError when it cannot be run."""
+    if sample is not None and sample is not False and fast_forward is not None:
+        raise ValueError("fast_forward and sample cannot be combined: sampling covers the run")
+    if fast_forward is not None:
+        return fast_forward if isinstance(fast_forward, FastForward) else FastForward(fast_forward)
+    if sample is True:
+        return Sampling()
+    if sample is None or sample is False:
+        return None
+    if not isinstance(sample, Sampling):
+        raise ValueError(f"sample must be True or an hmk.system.sampling.Sampling, not {sample!r}")
+    return sample
 
 
 def parse_mount(spec) -> tuple[str, str, bool]:
@@ -662,7 +713,13 @@ def run_program(
     classify every block anew, as the first run of a program does; the results are the same);
     `trace`: a file to record the program's memory accesses in, as the memory hierarchy gets
     them (hmk.hw.tracefile, for hmk.hw.explore; the results are the same); `trace_kernel`: the
-    kernel's and the services' accesses too (needs impl="python")."""
+    kernel's and the services' accesses too (needs impl="python"); `budgets`: calibration
+    budgets changed for this run ({"kernel.ipc.fast_call": 120, ...}, hmk.system.budgets)."""
+    with changed_budgets(options.pop("budgets", None)):
+        return _run_program(program, args, env, options)
+
+
+def _run_program(program: str, args, env, options: dict) -> RunResult:
     # a bad ELF gets its one-line error before anything boots
     image = load_elf(os.path.abspath(program)) if options.get("rootfs") is None else None
     sim = Simulation(program, **options)

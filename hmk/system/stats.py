@@ -22,11 +22,54 @@ SCHEMA = (
     ("sim.seconds", "s", "sim.cycles at the core's frequency"),
     ("sim.ghz", "GHz", "the modeled core's frequency"),
     ("sim.exit_status", "status", "the first process's exit status (128+signal if killed)"),
+    (
+        "sample.cycles",
+        "cycles",
+        "a sampled run's estimate of sim.cycles: sample.user_cycles + sample.kernel_cycles",
+    ),
+    ("sample.cycles_ci95", "cycles", "half-width of sample.cycles' 95% confidence interval"),
+    (
+        "sample.user_cycles",
+        "cycles",
+        "estimated user cycles: the exact start's, plus sample.cpi times the instructions after it",
+    ),
+    (
+        "sample.kernel_cycles",
+        "cycles",
+        "kernel and service cycles, modelled in detail throughout (= system.cpu0.external_cycles)",
+    ),
+    ("sample.cpi", "cycles/instruction", "the measured windows' user CPI (a ratio estimate)"),
+    (
+        "sample.cpi_ci95",
+        "cycles/instruction",
+        "half-width of sample.cpi's 95% confidence interval (Student's t over the windows)",
+    ),
+    ("sample.windows", "count", "measurement windows taken"),
+    (
+        "sample.instructions.*",
+        "count",
+        "user instructions by phase: exact (the detailed start), detail (warm-ups), measure "
+        "(windows), warm (functional warming), functional",
+    ),
     ("system.cpu0.cycles", "cycles", "the core's clock: user execution plus kernel paths"),
     ("system.cpu0.instructions", "count", "user instructions the timing model issued"),
     ("system.cpu0.blocks", "count", "user basic blocks timed"),
     ("system.cpu0.base_cycles", "cycles", "issue cycles with no stall (user code)"),
-    ("system.cpu0.external_cycles", "cycles", "cycles charged by kernel paths (= kernel.cycles.*)"),
+    (
+        "system.cpu0.external_cycles",
+        "cycles",
+        "cycles charged by kernel paths and services' work (= kernel.cycles.* + services.*.cycles)",
+    ),
+    (
+        "system.cpu0.functional_instructions",
+        "count",
+        "user instructions run without the timing model (fast-forwarded, or between windows)",
+    ),
+    (
+        "system.cpu0.functional_cycles",
+        "cycles",
+        "the clock's estimate for them: the last window's CPI, or 1 an instruction before any",
+    ),
     (
         "system.cpu0.stall.*",
         "cycles",
@@ -149,7 +192,7 @@ def publish(raw: dict, composition) -> dict:
             out[f"domains.{dst}.calls.{src}.direct"] = value
         elif name.startswith(service_counters):
             out["services." + name] = value
-        elif name.startswith(("kernel.", "shim.", "frames.", "signals.")):
+        elif name.startswith(("kernel.", "shim.", "frames.", "signals.", "sample.")):
             out[name] = value
         else:  # the memory hierarchy's: cpu0.l1d.misses, l3.hits, dram.reads
             out["system." + name] = value
