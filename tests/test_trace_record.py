@@ -183,3 +183,10 @@ def test_command_line_kernel_accesses(tmp_path, capfd):
     assert TraceFile(trace).header["kernel_accesses"] is True
     assert main(["run", "--quiet", "--trace-kernel", str(path("hello"))]) == 2
     assert "--trace-kernel needs --trace FILE" in capfd.readouterr().err
+
+
+def test_a_trace_is_refused_with_sampling(tmp_path):
+    for option in ({"sample": True}, {"fast_forward": 1000}):
+        with pytest.raises(ValueError, match="a trace records every access"):
+            run(trace=str(tmp_path / "t.trace"), **option)
+    assert list(tmp_path.iterdir()) == []
