@@ -24,6 +24,7 @@ from hmk.cpu.elf import load_elf
 from hmk.hw.profile import load_soc
 from hmk.linux.strace import signed
 from hmk.linux.syscalls import NUMBER_OF
+from hmk.outputs import check as check_output
 from hmk.script.handoff import ScriptThread
 from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
@@ -254,6 +255,7 @@ def _check_options(profile, system, options: dict) -> None:
         ("stacks", False),
         ("check_invariants", False),
         ("capabilities_only", True),
+        ("trace_kernel", False),
     ):
         value = get(name, False)
         if not isinstance(value, bool) and not (or_none and value is None):
@@ -282,6 +284,13 @@ def _check_options(profile, system, options: dict) -> None:
             raise TypeError(f"hmk.System: rootfs must be a directory's path, not {_kind(rootfs)}")
         if not os.path.isdir(rootfs):
             raise ValueError(f"hmk.System: rootfs {os.fspath(rootfs)!r} is not a directory")
+    trace = get("trace")
+    if trace is not None:
+        if not isinstance(trace, str | os.PathLike):
+            raise TypeError(f"hmk.System: trace must be a file's path, not {_kind(trace)}")
+        check_output(trace, "trace")
+    if get("trace_kernel") and (trace is None or get("impl") != "python"):
+        raise ValueError("hmk.System: trace_kernel=True needs a trace and impl='python'")
     mounts = get("mounts", ())
     if isinstance(mounts, str | bytes | os.PathLike) or not isinstance(mounts, Iterable):
         raise TypeError(f"hmk.System: mounts must be a list of mounts, not {_kind(mounts)}")

@@ -12,6 +12,7 @@
     hmk bench [options]               an lmbench-style suite per system
     hmk paper [options]               the HM paper's evaluation on the model (docs/paper.md)
     hmk rootfs debian DIR PKG...      a guest root from Debian's arm64 packages (for --rootfs)
+    hmk explore TRACE [options]       cache geometries on a trace recorded by hmk run --trace
 
 Each command is a `cmd_*` function taking the parsed arguments and returning the exit status.
 A `ProfileError` becomes ``hmk: error: <message>`` on stderr and exit status 2.
@@ -78,7 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     stats_file = args.stats if args.stats != "-" else None
     outputs = {"--stats": stats_file, "--flamegraph": args.flamegraph, "--folded": args.folded}
-    options = _run_options(args, {**outputs, "--speedscope": args.speedscope})
+    outputs.update({"--speedscope": args.speedscope, "--trace": args.trace})
+    if args.trace_kernel and args.trace is None:
+        print("hmk: error: --trace-kernel needs --trace FILE", file=sys.stderr)
+        return 2
+    options = _run_options(args, outputs)
     program, argv = args.program, list(args.args)
     if program is None:
         program, argv = str(workload_path(DEMO[0])), list(DEMO[1])
@@ -102,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         warnings=None if args.quiet else sys.stderr,
         progress=None if args.quiet else sys.stderr,
         system=args.system,
+        trace=args.trace,
+        **({"trace_kernel": True, "impl": "python"} if args.trace_kernel else {}),
         **options,
     )
     if isinstance(result, int):
@@ -666,9 +673,10 @@ EXTENSIONS = (
     "hmk.paper.command",
     "hmk.fuzz.syscalls",
     "hmk.sweep.command",
+    "hmk.hw.explore",
 )
 """Modules that add a command of their own (`add_parser(commands)`): bench, calibrate, paper,
-fuzz, sweep."""
+fuzz, sweep, explore."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -774,6 +782,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     run.add_argument("--folded", metavar="FILE", help="write the stacks in folded format")
     run.add_argument("--speedscope", metavar="FILE.json", help="write a speedscope profile")
+    run.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="record every memory access of the program (as the memory hierarchy gets it) in "
+        "FILE, for `hmk explore` (docs/exploration.md)",
+    )
+    run.add_argument(
+        "--trace-kernel",
+        action="store_true",
+        help="with --trace: the kernel's and the services' memory accesses too, in the order "
+        "the hierarchy times them (runs the hot paths' Python references: slower, the same "
+        "results)",
+    )
     run.add_argument("--strace", action="store_true", help="print each syscall to stderr")
     run.add_argument("--quiet", action="store_true", help="no summary, warnings or progress")
     _add_sampling_options(run)

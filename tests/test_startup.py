@@ -61,7 +61,7 @@ def test_the_command_lines_own_commands():
     has without them."""
     parser = cli.build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
-    extensions = {"bench", "calibrate", "paper", "fuzz", "sweep"}
+    extensions = {"bench", "calibrate", "paper", "fuzz", "sweep", "explore"}
     assert set(commands) == cli.OWN_COMMANDS | extensions
     assert not cli.OWN_COMMANDS & extensions
     small = cli.build_parser("run")

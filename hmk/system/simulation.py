@@ -28,9 +28,11 @@ from hmk.cpu.timing import TimingModel
 from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.profile import load_soc
+from hmk.hw.tracefile import TraceWriter
 from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
 from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.monolithic.kernel import LinuxKernel
+from hmk.outputs import OutputError
 from hmk.parallel import cores
 from hmk.services import registry
 from hmk.services.placement import Placement
@@ -186,6 +188,56 @@ class _TimedPort(CorePort):
         return self.hierarchy, self.timing, self.charged if self.stacks is not None else None
 
 
+class _Traced:
+    """The CPU's recorder, each batch of events it hands to the timing side also written to
+    the run's trace (hmk.hw.tracefile): the same events, in the same order."""
+
+    def __init__(self, recorder, sim):
+        self._recorder, self._sim = recorder, sim
+
+    def take(self):
+        blocks, events = self._recorder.take()
+        if len(events):
+            self._sim.trace.add(events)
+        return blocks, events
+
+    def __getattr__(self, name):
+        return getattr(self._recorder, name)
+
+
+class _TracedHierarchy(BatchHierarchy):
+    """The memory hierarchy, each batch it times (the program's, the kernel's, the
+    services') also written to the run's trace, in the order it times them; those before the
+    trace is opened (the boot's) are kept until it is. Only a run whose every hot path is
+    Python's (impl="python") reaches the hierarchy through these two methods alone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writer, self._early = None, []
+
+    def record_to(self, writer) -> None:
+        self._writer = writer
+        for events in self._early:
+            writer.add(events)
+        self._early = []
+
+    def _record(self, events) -> None:
+        if not len(events):
+            return
+        if self._writer is None:
+            self._early.append(np.array(events))
+        else:
+            self._writer.add(events)
+
+    def run(self, events, check=True):
+        self._record(events)
+        return super().run(events, check)
+
+    def run_marked(self, events, ends=None):
+        self._record(events)
+        return super().run_marked(events, ends)
+
+
 class Simulation:
     """One modeled machine, booted: the core kernel and its services (placed as `system` says)
     on one core of `profile`, with a program's file system. `start(image, argv, envp)` makes
@@ -223,6 +275,8 @@ class Simulation:
         kernel_ipc: float | None = None,
         check_invariants: bool = False,
         block_cache: bool = True,
+        trace=None,
+        trace_kernel: bool = False,
         fast_forward: int | FastForward | None = None,
         sample: bool | Sampling | None = None,
     ):
@@ -239,6 +293,11 @@ class Simulation:
                 raise ValueError(f"{name} must be positive, not {limit}")
         self.limits = (max_instructions, max_cycles)
         plan = _plan(fast_forward, sample)
+        if trace is not None and plan is not None:
+            raise ValueError(
+                "a trace records every access: not with fast_forward or sample, which skip "
+                "the timing of most of them"
+            )
         self.rootfs = rootfs
         self.script_channel = script_channel
 
@@ -259,7 +318,13 @@ class Simulation:
         # the hardware: RAM, the memory hierarchy and timing model, the CPU
         self.ram = ram = np.zeros(ram_bytes(ram), np.uint8)  # host pages only where touched
         roots = np.full(1 << 16, -1, np.int64)  # the walker's TTBR0 per ASID (-1: none)
-        self.hierarchy = hierarchy = BatchHierarchy(hierarchy_cfg, ram=ram, roots=roots)
+        if trace_kernel and (trace is None or impl != "python"):
+            raise ValueError(
+                "trace_kernel: needs a trace and impl='python' (the compiled kernel paths reach "
+                "the memory hierarchy without passing through Python)"
+            )
+        hierarchy_type = _TracedHierarchy if trace_kernel else BatchHierarchy
+        self.hierarchy = hierarchy = hierarchy_type(hierarchy_cfg, ram=ram, roots=roots)
         self.block_cache = BlockCache() if block_cache else None
         self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
@@ -283,6 +348,10 @@ class Simulation:
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
+        self.trace, self._trace_path, self._argv = None, trace, []
+        self._trace_kernel = trace_kernel
+        if trace is not None and not trace_kernel:  # the program's batches (run() opens the file)
+            machine.recorder = _Traced(machine.recorder, self)
 
         # the core kernel, the services in their domains, the Linux personality
         options = {"memcg": composition.memcg} if native else {}
@@ -456,6 +525,7 @@ class Simulation:
                 ) from None
             raise
         self._entry = self.procmgr.load(self.program_task, image, argv, envp, argv[0], interp)
+        self._argv = [os.fsdecode(a) for a in argv]
 
     def run(self) -> RunResult:
         """Run until the first process and everything it started have exited (or a fault or a
@@ -463,6 +533,10 @@ class Simulation:
         if self._entry is None:
             raise RuntimeError("Simulation.run: start() a program first")
         machine, fault = self.machine, None
+        if self._trace_path is not None:
+            self.trace = TraceWriter(self._trace_path, self._trace_header())
+            if self._trace_kernel:
+                self.hierarchy.record_to(self.trace)
         try:
             try:
                 if self.sampler is not None:
@@ -483,9 +557,15 @@ class Simulation:
                 check_bookkeeping(self)
             if self.block_cache is not None:
                 self.block_cache.save()
+            if self.trace is not None:
+                self.trace.close(exit_status=status, fault=fault)
         except InternalError:
+            self._drop_trace()
             raise
         except Exception as e:  # a host exception while simulating is hmk's bug, not the guest's
+            self._drop_trace()
+            if isinstance(e, OutputError):  # the trace could not be written: the user's to fix
+                raise
             raise internal(e) from e
         finally:
             self.progress.clear()
@@ -516,6 +596,20 @@ class Simulation:
             run=self.describe(),
             windows=list(sampler.windows) if sampler is not None else None,
         )
+
+    def _trace_header(self) -> dict:
+        """What a recorded trace is of (hmk.hw.tracefile)."""
+        return {
+            **self.describe(),
+            "program": self._argv[0] if self._argv else None,
+            "argv": self._argv,
+            "line": self.hierarchy.config.line,
+            "kernel_accesses": self._trace_kernel,  # (docs/exploration.md)
+        }
+
+    def _drop_trace(self) -> None:
+        if self.trace is not None and not self.trace.closed:
+            self.trace.abort()
 
     def stats(self) -> dict:
         """Every counter of the run, by its hierarchical name (docs/stats.md)."""
@@ -617,8 +711,10 @@ def run_program(
     instructions per cycle (default: the fitted value for the core, hmk/calibration/fitted.toml);
     `block_cache`: keep the blocks' classifications across runs (hmk.cpu.blockcache; False:
     classify every block anew, as the first run of a program does; the results are the same);
-    `budgets`: calibration budgets changed for this run ({"kernel.ipc.fast_call": 120, ...},
-    hmk.system.budgets)."""
+    `trace`: a file to record the program's memory accesses in, as the memory hierarchy gets
+    them (hmk.hw.tracefile, for hmk.hw.explore; the results are the same); `trace_kernel`: the
+    kernel's and the services' accesses too (needs impl="python"); `budgets`: calibration
+    budgets changed for this run ({"kernel.ipc.fast_call": 120, ...}, hmk.system.budgets)."""
     with changed_budgets(options.pop("budgets", None)):
         return _run_program(program, args, env, options)
 
