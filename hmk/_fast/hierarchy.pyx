@@ -239,8 +239,6 @@ cdef class Engine:
     cdef uint64_t *ram
     cdef int64_t ram_bytes
     cdef int64_t *roots
-    cdef int64_t victim_tag
-    cdef int64_t victim_set
     cdef list _keep
     cdef object _caches_mem
     cdef object _cores_mem
@@ -393,14 +391,11 @@ cdef class Engine:
     cdef inline void _touch(self, Cache *c, int64_t s, int w) noexcept nogil:
         """Way w of set s was used."""
         cdef uint64_t *words
-        cdef int pos
         if c.repl != ORDER:
             self._touch_other(c, s, w)
             return
-        words = self._words(c, s)
-        pos = order_pos(words[REPL], w)
-        if pos:
-            words[REPL] = order_front(words[REPL], pos)
+        words = self._words(c, s)  # (no test for position 0: an unpredictable branch)
+        words[REPL] = order_front(words[REPL], order_pos(words[REPL], w))
 
     cdef void _touch_other(self, Cache *c, int64_t s, int w) noexcept nogil:
         """_touch for AGES and PLRU."""
@@ -465,10 +460,10 @@ cdef class Engine:
         self._touch_other(c, s, w)
         return w
 
-    cdef inline int cache_insert(self, Cache *c, int64_t line, bint dirty,
-                                 bint absent) noexcept nogil:
+    cdef inline int cache_insert(self, Cache *c, int64_t line, bint dirty, bint absent,
+                                 int64_t *victim) noexcept nogil:
         """Insert (`absent`: the caller knows the line is not here). -1 if no line was evicted,
-        else the victim's dirty bit (its tag in self.victim_tag, its set in self.victim_set)."""
+        else the victim's dirty bit (and its line in victim[0])."""
         cdef int64_t s = line & c.set_mask
         cdef int64_t tag = line >> c.set_bits
         cdef int w = -1, evicted
@@ -493,11 +488,10 @@ cdef class Engine:
         evicted = -1
         if words[VALID] & bit:
             evicted = (words[DIRTY] >> w) & 1
-            self.victim_tag = self._keys(c, s)[w]
-            self.victim_set = s
+            victim[0] = self._keys(c, s)[w]
         self._keys(c, s)[w] = <uint32_t>tag
         if c.wide or tag >> 32:
-            self._store_wide(c, s, w, tag, evicted >= 0)
+            self._store_wide(c, s, w, tag, victim if evicted >= 0 else NULL)
         words[VALID] |= bit
         if dirty:
             words[DIRTY] |= bit
@@ -505,14 +499,16 @@ cdef class Engine:
             words[DIRTY] &= ~bit
         c.last = line
         c.last_way = w
+        if evicted >= 0:
+            victim[0] = victim[0] << c.set_bits | s
         return evicted
 
     cdef void _store_wide(self, Cache *c, int64_t s, int w, int64_t tag,
-                          bint evicted) noexcept nogil:
+                          int64_t *victim) noexcept nogil:
         """Way w of set s takes `tag` when tags past 32 bits are about (from now on, if this is
-        the first): the bits above the key, and the evicted line's."""
-        if evicted and c.wide:
-            self.victim_tag |= <int64_t>c.hi[s * c.ways + w] << 32
+        the first): the bits above the key, and those of the evicted tag (victim, if any)."""
+        if victim != NULL and c.wide:
+            victim[0] |= <int64_t>c.hi[s * c.ways + w] << 32
         c.wide = True
         c.hi[s * c.ways + w] = <uint16_t>(tag >> 32)
 
@@ -551,12 +547,13 @@ cdef class Engine:
     cdef inline void fill(self, int x, int64_t line, bint dirty) noexcept nogil:
         """Insert into cache x, where the line is known to be absent; evict."""
         cdef Cache *c = &self.c[x]
-        cdef int vdirty = self.cache_insert(c, line, dirty, True)
+        cdef int64_t victim
+        cdef int vdirty = self.cache_insert(c, line, dirty, True, &victim)
         if vdirty < 0:
             return
         c.ev[0] += 1
         if vdirty or c.keep_victims:  # else a clean victim that goes nowhere
-            self.evict(x, self.victim_tag << c.set_bits | self.victim_set, vdirty)
+            self.evict(x, victim, vdirty)
 
     cdef void evict(self, int x, int64_t victim, bint vdirty) noexcept nogil:
         """Cache x evicted `victim` (counted): back-invalidate the copies above an inclusive
@@ -581,12 +578,11 @@ cdef class Engine:
                     self.write_back(b, victim)
                 return
             c = &self.c[b]
-            r = self.cache_insert(c, victim, vdirty, False)
+            r = self.cache_insert(c, victim, vdirty, False, &victim)
             if r < 0:
                 return
             c.ev[0] += 1
             x = b
-            victim = self.victim_tag << c.set_bits | self.victim_set
             vdirty = r
 
     cdef void write_back(self, int x, int64_t line) noexcept nogil:
