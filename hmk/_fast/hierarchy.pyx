@@ -181,9 +181,9 @@ cdef struct Tlb:
     int64_t *flag  # global (TLB) or level (walk cache)
     int64_t *val  # pfn, or next table address
     int64_t *stamp
-    # fully associative TLBs only (filt != NULL): entries per bucket (key & 255), a slot in the
-    # bucket (exact when it holds one entry), and a recency list: head most recent, tail least
-    # recent or empty (empty slots are always at the tail end)
+    # fully associative TLBs only (filt != NULL): entries per bucket (key & 255), the XOR of
+    # their slots (the slot itself when the bucket holds one entry), and a recency list: head
+    # most recent, tail least recent or empty (empty slots are always at the tail end)
     uint8_t *filt
     int64_t *hint
     int64_t *prev
@@ -723,42 +723,53 @@ cdef class Engine:
 
     cdef void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
         """Empty slot k (a no-op if it is empty)."""
-        cdef int64_t bucket, j
+        cdef int64_t bucket
         if t.key[k] < 0:
             return
         if t.filt != NULL:
             bucket = t.key[k] & (TLB_FILTER - 1)
             t.filt[bucket] -= 1
-            if t.filt[bucket] == 1:  # find the one left, so the hint is exact again
-                for j in range(t.ways):
-                    if j != k and t.key[j] >= 0 and t.key[j] & (TLB_FILTER - 1) == bucket:
-                        t.hint[bucket] = j
-                        break
+            t.hint[bucket] ^= k
             t.key[k] = -1
             self._fa_to_back(t, k)
         t.key[k] = -1
 
+    cdef inline bint _t_conflict(self, Tlb *t, int64_t k, int64_t key, int64_t asid,
+                                 int64_t flag) noexcept nogil:
+        """Would a lookup match both slot k and the translation (key, asid, flag)?"""
+        return t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid)
+
     cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
                          bint is_tlb) noexcept nogil:
-        cdef int64_t b = (key & t.set_mask) * t.ways
-        cdef int64_t k, best = -1
-        if is_tlb and (t.filt == NULL or t.filt[key & (TLB_FILTER - 1)] != 0):
-            for k in range(b, b + t.ways):  # drop conflicting translations (see the reference)
-                if t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid):
-                    self._t_drop(t, k)
-        if t.filt != NULL:
+        """Add a translation (is_tlb: first drop the ones it conflicts with, see the reference)
+        or a walk-cache entry, in an empty slot or the least recently used one's."""
+        cdef int64_t b, k, best = -1, empty = -1
+        cdef int64_t bucket = key & (TLB_FILTER - 1)
+        if t.filt != NULL:  # fully associative: conflicts are in the key's bucket
+            if t.filt[bucket] == 1:
+                if self._t_conflict(t, t.hint[bucket], key, asid, flag):
+                    self._t_drop(t, t.hint[bucket])
+            elif t.filt[bucket] > 1:
+                for k in range(t.ways):
+                    if self._t_conflict(t, k, key, asid, flag):
+                        self._t_drop(t, k)
             best = t.tail  # empty, or the least recently used
             self._t_drop(t, best)
             self._fa_to_front(t, best)
-            t.filt[key & (TLB_FILTER - 1)] += 1
-            t.hint[key & (TLB_FILTER - 1)] = best
-        else:
+            t.filt[bucket] += 1
+            t.hint[bucket] ^= best
+        else:  # one pass: drop conflicts, note an empty slot and the least recently used
+            b = (key & t.set_mask) * t.ways
             for k in range(b, b + t.ways):
+                if t.key[k] >= 0 and is_tlb and self._t_conflict(t, k, key, asid, flag):
+                    t.key[k] = -1
                 if t.key[k] < 0:
+                    if empty < 0:
+                        empty = k
+                elif best < 0 or t.stamp[k] < t.stamp[best]:
                     best = k
-                    break
-                if best < 0 or t.stamp[k] < t.stamp[best]:
-                    best = k
+            if empty >= 0:
+                best = empty
             t.clock += 1
             t.stamp[best] = t.clock
         t.key[best] = key
