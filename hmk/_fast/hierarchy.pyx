@@ -961,6 +961,7 @@ cdef class Engine:
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
         cdef int k, c, entry
         cdef Tlb *tl
+        cdef Cache *e
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
@@ -987,7 +988,13 @@ cdef class Engine:
                     pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
                 first = (pf << offset_bits) | (first & mask)
                 last = (pl << offset_bits) | (last & mask)
-            if self.levelwise:
+            e = &self.c[entry]
+            if first == e.last and last == first:  # the line this cache used last: a hit that
+                e.cnt[k] += 1  # changes nothing else (the line is the most recent in its set)
+                if k == WRITE:
+                    self._words(e, first & e.set_mask)[DIRTY] |= <uint64_t>1 << e.last_way
+                latency += self.core[c].lat[entry]
+            elif self.levelwise:
                 latency += self.access_levelwise(c, entry, first, last, k)
             else:
                 lat2 = self.access_line(c, entry, first, k)
