@@ -158,8 +158,10 @@ cdef struct Cache:
     int incl
     int is_l1
     int below
+    int index
     int chain_len
-    int chain[4]
+    Cache *chain[4]  # itself and the levels below
+    int words_at  # where a block's words start: 4 * key_lanes
     int ndesc
     int64_t *desc
     uint8_t *blocks
@@ -310,15 +312,17 @@ cdef class Engine:
         c.repl = PLRU if spec["repl"][x] else ORDER if c.ways <= 16 else AGES
         c.key_lanes = 4 if c.ways <= 4 else 8 if c.ways <= 8 else (c.ways + 15) & ~15
         c.age_lanes = (c.ways + 15) & ~15 if c.repl == AGES else 0
-        c.stride = (4 * c.key_lanes + 8 * (REPL + 1) + c.age_lanes + 15) & ~15
+        c.words_at = 4 * c.key_lanes
+        c.stride = (c.words_at + 8 * (REPL + 1) + c.age_lanes + 15) & ~15
         c.full = (<uint64_t>-1) >> (64 - c.ways)
         c.order_mask = (<uint64_t>-1) >> (64 - 4 * c.ways) if c.repl == ORDER else 0
         c.incl = spec["incl"][x]
         c.is_l1 = spec["is_l1"][x]
         c.below = spec["below"][x]
         c.chain_len = spec["chain_len"][x]
-        for k in range(4):
-            c.chain[k] = spec["chain"][x, k]
+        c.index = x
+        for k in range(c.chain_len):
+            c.chain[k] = &self.c[<int>spec["chain"][x, k]]
         c.ndesc = spec["desc_off"][x + 1] - spec["desc_off"][x]
         c.desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
         c.cnt = _p64(spec["cnt"]) + 8 * x
@@ -364,19 +368,21 @@ cdef class Engine:
         return <uint32_t*>(c.blocks + s * c.stride)
 
     cdef inline uint64_t* _words(self, Cache *c, int64_t s) noexcept nogil:
-        return <uint64_t*>(c.blocks + s * c.stride + 4 * c.key_lanes)
+        return <uint64_t*>(c.blocks + s * c.stride + c.words_at)
 
     cdef inline uint8_t* _ages(self, Cache *c, int64_t s) noexcept nogil:
-        return c.blocks + s * c.stride + 4 * c.key_lanes + 8 * (REPL + 1)
+        return c.blocks + s * c.stride + c.words_at + 8 * (REPL + 1)
 
     cdef inline int _find(self, Cache *c, int64_t s, int64_t line) noexcept nogil:
         """The way holding `line` in set s, or -1."""
         cdef int64_t tag = line >> c.set_bits
         cdef uint64_t m = keys_eq(self._keys(c, s), <uint32_t>tag, c.key_lanes)
         m &= self._words(c, s)[VALID]
+        if not m:
+            return -1
         if c.wide or tag >> 32:
             return self._find_wide(c, s, tag, m)
-        return ctz(m) if m else -1  # every key is a whole tag: at most one matches
+        return ctz(m)  # every key is a whole tag: only one can match
 
     cdef int _find_wide(self, Cache *c, int64_t s, int64_t tag, uint64_t m) noexcept nogil:
         """_find once tags past 32 bits are about: the ways whose keys match (m), checked."""
@@ -544,16 +550,15 @@ cdef class Engine:
 
     # ------------------------------------------------------------ the hierarchy
 
-    cdef inline void fill(self, int x, int64_t line, bint dirty) noexcept nogil:
-        """Insert into cache x, where the line is known to be absent; evict."""
-        cdef Cache *c = &self.c[x]
+    cdef inline void fill(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
+        """Insert into cache c, where the line is known to be absent; evict."""
         cdef int64_t victim
         cdef int vdirty = self.cache_insert(c, line, dirty, True, &victim)
         if vdirty < 0:
             return
         c.ev[0] += 1
         if vdirty or c.keep_victims:  # else a clean victim that goes nowhere
-            self.evict(x, victim, vdirty)
+            self.evict(c.index, victim, vdirty)
 
     cdef void evict(self, int x, int64_t victim, bint vdirty) noexcept nogil:
         """Cache x evicted `victim` (counted): back-invalidate the copies above an inclusive
@@ -598,7 +603,7 @@ cdef class Engine:
         cdef Cache *h
         cdef int n = e.chain_len
         cdef int hit_at = n
-        cdef int i, x
+        cdef int i
         cdef int64_t latency
         cdef bint carried = False
         if self.cache_lookup(e, line):  # the common case first
@@ -608,7 +613,7 @@ cdef class Engine:
             return self.core[core].lat[entry]
         e.cnt[4 + kind] += 1
         for i in range(1, n):
-            h = &self.c[e.chain[i]]
+            h = e.chain[i]
             if self.cache_lookup(h, line):
                 h.cnt[kind] += 1
                 hit_at = i
@@ -618,14 +623,15 @@ cdef class Engine:
             self.dram[0] += 1
             latency = self.core[core].dram_lat
         else:
-            latency = self.core[core].lat[e.chain[hit_at]]
-            if hit_at > 0 and self.c[e.chain[hit_at]].incl == EXCLUSIVE:
-                carried = self.cache_remove(&self.c[e.chain[hit_at]], line) == 1
+            h = e.chain[hit_at]
+            latency = self.core[core].lat[h.index]
+            if hit_at > 0 and h.incl == EXCLUSIVE:
+                carried = self.cache_remove(h, line) == 1
         for i in range(hit_at - 1, -1, -1):
-            x = e.chain[i]
-            if i > 0 and self.c[x].incl == EXCLUSIVE:
+            h = e.chain[i]
+            if i > 0 and h.incl == EXCLUSIVE:
                 continue
-            self.fill(x, line, carried)
+            self.fill(h, line, carried)
             carried = False
         if kind == WRITE:
             self.cache_mark_dirty(e, line)
@@ -642,10 +648,10 @@ cdef class Engine:
             missed = False
             if not self.cache_lookup(c, first):
                 missed = True
-                self.fill(x, first, False)
+                self.fill(c, first, False)
             if last != first and not self.cache_lookup(c, last):
                 missed = True
-                self.fill(x, last, False)
+                self.fill(c, last, False)
             if kind == WRITE and x == entry:
                 self.cache_mark_dirty(c, first)
                 if last != first:
