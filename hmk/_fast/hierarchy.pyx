@@ -746,28 +746,32 @@ cdef class Engine:
         return t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid)
 
     cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
-                         bint is_tlb) noexcept nogil:
-        """Add a translation (is_tlb: first drop the ones it conflicts with, see the reference)
-        or a walk-cache entry, in an empty slot or the least recently used one's."""
+                         bint conflicts) noexcept nogil:
+        """Add a translation, or a walk-cache entry, in an empty slot or the least recently
+        used one's. `conflicts`: first drop the translations it conflicts with (see the
+        reference); a caller whose lookup of (key, asid) just missed need only ask for a global
+        one, as only a global translation can conflict with what such a lookup does not match."""
         cdef int64_t b, k, best = -1, empty = -1
         cdef int64_t bucket = key & (TLB_FILTER - 1)
         if t.filt != NULL:  # fully associative: conflicts are in the key's bucket
-            if t.filt[bucket] == 1:
+            if conflicts and t.filt[bucket] == 1:
                 if self._t_conflict(t, t.hint[bucket], key, asid, flag):
                     self._t_drop(t, t.hint[bucket])
-            elif t.filt[bucket] > 1:
+            elif conflicts and t.filt[bucket] > 1:
                 for k in range(t.ways):
                     if self._t_conflict(t, k, key, asid, flag):
                         self._t_drop(t, k)
             best = t.tail  # empty, or the least recently used
-            self._t_drop(t, best)
+            if t.key[best] >= 0:
+                t.filt[t.key[best] & (TLB_FILTER - 1)] -= 1
+                t.hint[t.key[best] & (TLB_FILTER - 1)] ^= best
             self._fa_to_front(t, best)
             t.filt[bucket] += 1
             t.hint[bucket] ^= best
         else:  # one pass: drop conflicts, note an empty slot and the least recently used
             b = (key & t.set_mask) * t.ways
             for k in range(b, b + t.ways):
-                if t.key[k] >= 0 and is_tlb and self._t_conflict(t, k, key, asid, flag):
+                if conflicts and t.key[k] >= 0 and self._t_conflict(t, k, key, asid, flag):
                     t.key[k] = -1
                 if t.key[k] < 0:
                     if empty < 0:
@@ -857,8 +861,8 @@ cdef class Engine:
             if pfn < 0:
                 return vpn
             glob = 1 if g else 0
-            self.tlb_insert(&cr.tlb[L2TLB], vpn, asid, glob, pfn, True)
-        self.tlb_insert(l1, vpn, asid, glob, pfn, True)
+            self.tlb_insert(&cr.tlb[L2TLB], vpn, asid, glob, pfn, glob != 0)
+        self.tlb_insert(l1, vpn, asid, glob, pfn, glob != 0)  # both lookups missed
         return pfn
 
     def invalidate(self, int64_t va, int64_t asid):
