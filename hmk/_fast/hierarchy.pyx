@@ -495,14 +495,12 @@ cdef class Engine:
         if words[VALID] & bit:
             evicted = (words[DIRTY] >> w) & 1
             victim[0] = self._keys(c, s)[w]
+        else:
+            words[VALID] |= bit
         self._keys(c, s)[w] = <uint32_t>tag
         if c.wide or tag >> 32:
             self._store_wide(c, s, w, tag, victim if evicted >= 0 else NULL)
-        words[VALID] |= bit
-        if dirty:
-            words[DIRTY] |= bit
-        else:
-            words[DIRTY] &= ~bit
+        words[DIRTY] = (words[DIRTY] & ~bit) | <uint64_t>dirty << w
         c.last = line
         c.last_way = w
         if evicted >= 0:
@@ -552,7 +550,7 @@ cdef class Engine:
 
     cdef inline void fill(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
         """Insert into cache c, where the line is known to be absent; evict."""
-        cdef int64_t victim
+        cdef int64_t victim = 0
         cdef int vdirty = self.cache_insert(c, line, dirty, True, &victim)
         if vdirty < 0:
             return
