@@ -743,47 +743,59 @@ cdef class Engine:
         """Would a lookup match both slot k and the translation (key, asid, flag)?"""
         return t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid)
 
-    cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
-                         bint conflicts) noexcept nogil:
+    cdef inline void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                int64_t val, bint conflicts) noexcept nogil:
         """Add a translation, or a walk-cache entry, in an empty slot or the least recently
         used one's. `conflicts`: first drop the translations it conflicts with (see the
         reference); a caller whose lookup of (key, asid) just missed need only ask for a global
         one, as only a global translation can conflict with what such a lookup does not match."""
-        cdef int64_t b, k, best = -1, empty = -1
-        cdef int64_t bucket = key & (TLB_FILTER - 1)
-        if t.filt != NULL:  # fully associative: conflicts are in the key's bucket
-            if conflicts and t.filt[bucket] == 1:
+        cdef int64_t k = self._fa_slot(t, key, asid, flag, conflicts) if t.filt != NULL else \
+            self._set_slot(t, key, asid, flag, conflicts)
+        t.key[k] = key
+        t.asid[k] = asid
+        t.flag[k] = flag
+        t.val[k] = val
+
+    cdef inline int64_t _fa_slot(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                 bint conflicts) noexcept nogil:
+        """tlb_insert's slot in a fully associative TLB, the most recent from now on."""
+        cdef int64_t k, best, bucket = key & (TLB_FILTER - 1)
+        if conflicts and t.filt[bucket]:  # conflicting entries are in the key's bucket
+            if t.filt[bucket] == 1:
                 if self._t_conflict(t, t.hint[bucket], key, asid, flag):
                     self._t_drop(t, t.hint[bucket])
-            elif conflicts and t.filt[bucket] > 1:
+            else:
                 for k in range(t.ways):
                     if self._t_conflict(t, k, key, asid, flag):
                         self._t_drop(t, k)
-            best = t.tail  # empty, or the least recently used
-            if t.key[best] >= 0:
-                t.filt[t.key[best] & (TLB_FILTER - 1)] -= 1
-                t.hint[t.key[best] & (TLB_FILTER - 1)] ^= best
-            self._fa_to_front(t, best)
-            t.filt[bucket] += 1
-            t.hint[bucket] ^= best
-        else:  # one pass: drop conflicts, note an empty slot and the least recently used
-            b = (key & t.set_mask) * t.ways
-            for k in range(b, b + t.ways):
-                if conflicts and t.key[k] >= 0 and self._t_conflict(t, k, key, asid, flag):
-                    t.key[k] = -1
-                if t.key[k] < 0:
-                    if empty < 0:
-                        empty = k
-                elif best < 0 or t.stamp[k] < t.stamp[best]:
-                    best = k
-            if empty >= 0:
-                best = empty
-            t.clock += 1
-            t.stamp[best] = t.clock
-        t.key[best] = key
-        t.asid[best] = asid
-        t.flag[best] = flag
-        t.val[best] = val
+        best = t.tail  # empty, or the least recently used
+        if t.key[best] >= 0:
+            t.filt[t.key[best] & (TLB_FILTER - 1)] -= 1
+            t.hint[t.key[best] & (TLB_FILTER - 1)] ^= best
+        self._fa_to_front(t, best)
+        t.filt[bucket] += 1
+        t.hint[bucket] ^= best
+        return best
+
+    cdef inline int64_t _set_slot(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                  bint conflicts) noexcept nogil:
+        """tlb_insert's slot in a set-associative TLB or walk cache, in one pass over the set:
+        drop conflicts, note the first empty slot and the least recently used."""
+        cdef int64_t b = (key & t.set_mask) * t.ways
+        cdef int64_t k, best = -1, empty = -1
+        for k in range(b, b + t.ways):
+            if conflicts and t.key[k] >= 0 and self._t_conflict(t, k, key, asid, flag):
+                t.key[k] = -1
+            if t.key[k] < 0:
+                if empty < 0:
+                    empty = k
+            elif best < 0 or t.stamp[k] < t.stamp[best]:
+                best = k
+        if empty >= 0:
+            best = empty
+        t.clock += 1
+        t.stamp[best] = t.clock
+        return best
 
     cdef inline int64_t wc_lookup(self, Tlb *t, int64_t level, int64_t prefix,
                                   int64_t asid) noexcept nogil:
