@@ -5,13 +5,21 @@ hmk.hw.engine builds the arrays (parameters, state, counters) and hands them to 
 keeps raw pointers into them; Python can read the counters at any time. Function names follow
 the reference so the two read side by side.
 
-Layout choices (behaviour is the reference's; only the representation differs):
-* an LRU set is kept most-recently-used first, empties at the tail (as cachegrind does), so a
-  hit near the front is found at once and the victim is the last slot; a PLRU set is positional
-  with ways-1 tree bits in one int64;
-* a cache slot holds line << 1 | dirty, -1 when empty;
+Layout choices (behaviour is the reference's; only the representation differs; the numbers
+are in docs/performance.md):
+* a set is one block of memory (the engine allocates it; the reference's state has no array
+  twin): its ways' keys, the low 32 bits of each line's tag, side by side so that SSE2 compares
+  all of them with the line's at once; then a valid bit and a dirty bit per way in two 64-bit
+  words; then the replacement state. Tags wider than 32 bits (lines high in a 48-bit space) keep
+  their upper bits in a side array, consulted only once such a tag has been seen;
+* true LRU of up to 16 ways is an order word, the way numbers 4 bits each, most recent first
+  (a use moves one nibble to the front, a fill takes the last), empty ways last; more ways keep
+  an age per way; PLRU keeps its ways-1 tree bits in the same word. Ways never move;
+* each cache remembers the line it used last (present, and most recent in its set): the same
+  line again is a hit with nothing to update but its count, found without a lookup;
 * TLBs and the walk cache keep a last-use stamp per entry; a fully associative TLB also keeps a
-  256-bucket count of its entries' page numbers, so a miss is usually known without a scan.
+  256-bucket count of its entries' page numbers and the XOR of their slots, so a miss is usually
+  known, and a lone entry found, without a scan.
 """
 
 cimport cython
