@@ -706,25 +706,11 @@ cdef class Engine:
     cdef inline int64_t tlb_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
         """Slot of the matching entry (its use refreshed), or -1. Conflicting entries are never
         kept, so at most one entry matches."""
-        cdef int64_t k, b, n
+        cdef int64_t k, b
         if t.filt != NULL:
             if self._t_match(t, t.head, vpn, asid):
                 return t.head  # the most recent entry again: nothing to reorder
-            n = t.filt[vpn & (TLB_FILTER - 1)]
-            if n == 0:
-                return -1
-            if n == 1:
-                k = t.hint[vpn & (TLB_FILTER - 1)]
-                if not self._t_match(t, k, vpn, asid):
-                    return -1
-            else:
-                k = 0
-                while k < t.ways and not self._t_match(t, k, vpn, asid):
-                    k += 1
-                if k == t.ways:
-                    return -1
-            self._fa_to_front(t, k)
-            return k
+            return self._fa_lookup(t, vpn, asid)
         b = (vpn & t.set_mask) * t.ways
         for k in range(b, b + t.ways):
             if self._t_match(t, k, vpn, asid):
@@ -732,6 +718,24 @@ cdef class Engine:
                 t.stamp[k] = t.clock
                 return k
         return -1
+
+    cdef inline int64_t _fa_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
+        """tlb_lookup in a fully associative TLB whose most recent entry does not match."""
+        cdef int64_t k, n = t.filt[vpn & (TLB_FILTER - 1)]
+        if n == 0:
+            return -1
+        if n == 1:
+            k = t.hint[vpn & (TLB_FILTER - 1)]
+            if not self._t_match(t, k, vpn, asid):
+                return -1
+        else:
+            k = 0
+            while k < t.ways and not self._t_match(t, k, vpn, asid):
+                k += 1
+            if k == t.ways:
+                return -1
+        self._fa_to_front(t, k)
+        return k
 
     cdef void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
         """Empty slot k (a no-op if it is empty)."""
@@ -856,11 +860,13 @@ cdef class Engine:
             table = nxt
 
     cdef int64_t translate(self, int core, int64_t vpn, int64_t asid, bint fetch,
-                           int64_t *latency) noexcept nogil:
-        """The pfn; an untranslatable page is timed as identity-mapped."""
+                           int64_t *latency, bint head_missed) noexcept nogil:
+        """The pfn; an untranslatable page is timed as identity-mapped. `head_missed`: the
+        caller found that the L1 TLB's most recent entry does not match."""
         cdef Core *cr = &self.core[core]
         cdef Tlb *l1 = &cr.tlb[ITLB if fetch else DTLB]
-        cdef int64_t k = self.tlb_lookup(l1, vpn, asid)
+        cdef int64_t k = (self._fa_lookup(l1, vpn, asid) if head_missed
+                          else self.tlb_lookup(l1, vpn, asid))
         cdef int64_t pfn, glob
         cdef bint g = False
         if k >= 0:
@@ -987,6 +993,7 @@ cdef class Engine:
         """Time events [lo, hi) into out[lo:hi]."""
         cdef Py_ssize_t i
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
+        cdef int64_t tlat  # the translations' cycles (kept apart: its address is taken)
         cdef int k, c, entry
         cdef Tlb *tl
         cdef Cache *e
@@ -1003,6 +1010,7 @@ cdef class Engine:
             last = end >> lb
             latency = 0
             if self.core[c].has_tlb:
+                tlat = 0
                 fp = a >> PAGE_SHIFT
                 lp = end >> PAGE_SHIFT
                 tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
@@ -1010,12 +1018,13 @@ cdef class Engine:
                     self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
                     pf = tl.val[tl.head]
                 else:
-                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
+                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &tlat, True)
                 pl = pf
                 if lp != fp:
-                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
+                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &tlat, False)
                 first = (pf << offset_bits) | (first & mask)
                 last = (pl << offset_bits) | (last & mask)
+                latency = tlat
             e = &self.c[entry]
             if first == e.last and last == first:  # the line this cache used last: a hit that
                 e.cnt[k] += 1  # changes nothing else (the line is the most recent in its set)
