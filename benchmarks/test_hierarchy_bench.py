@@ -137,12 +137,12 @@ def misses(model: str, result) -> tuple[int, int, int]:
     return st["cpu0.l1d.misses"], st["cpu0.l2.misses"], st["l3.misses"]
 
 
-def workload(model: str, pattern: str, span: int, n: int = N) -> dict:
+def workload(model: str, pattern: str, span: int, n: int = N, base=None) -> dict:
     """One cold run, untimed harness: what each benchmark round does. For the smoke test."""
-    args, kwargs = setup_round(model, pattern, span, n)
+    args, kwargs = setup_round(model, pattern, span, n, base)
     result = target(model)(*args, **kwargs)
     out = dict(zip(("l1_misses", "l2_misses", "l3_misses"), misses(model, result), strict=True))
-    if model == "hmk+tlb":
+    if model in ("hmk+tlb", "hmk+tlb@base"):
         st = result.stats()
         out["dtlb_misses"] = st["cpu0.dtlb.misses"]
         out["walks"] = st["cpu0.walker.walks"]
