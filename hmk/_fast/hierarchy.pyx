@@ -676,22 +676,26 @@ cdef class Engine:
         return t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid)
 
     cdef inline void _fa_unlink(self, Tlb *t, int64_t k) noexcept nogil:
-        if t.prev[k] >= 0:
-            t.next[t.prev[k]] = t.next[k]
+        cdef int64_t *prev = t.prev
+        cdef int64_t *next = t.next
+        cdef int64_t p = prev[k], n = next[k]
+        if p >= 0:
+            next[p] = n
         else:
-            t.head = t.next[k]
-        if t.next[k] >= 0:
-            t.prev[t.next[k]] = t.prev[k]
+            t.head = n
+        if n >= 0:
+            prev[n] = p
         else:
-            t.tail = t.prev[k]
+            t.tail = p
 
     cdef inline void _fa_to_front(self, Tlb *t, int64_t k) noexcept nogil:
-        if t.head == k:
+        cdef int64_t head = t.head
+        if head == k:
             return
-        self._fa_unlink(t, k)
+        self._fa_unlink(t, k)  # (not the head: the head stays)
         t.prev[k] = -1
-        t.next[k] = t.head
-        t.prev[t.head] = k
+        t.next[k] = head
+        t.prev[head] = k
         t.head = k
 
     cdef inline void _fa_to_back(self, Tlb *t, int64_t k) noexcept nogil:
@@ -781,9 +785,10 @@ cdef class Engine:
                     if self._t_conflict(t, k, key, asid, flag):
                         self._t_drop(t, k)
         best = t.tail  # empty, or the least recently used
-        if t.key[best] >= 0:
-            t.filt[t.key[best] & (TLB_FILTER - 1)] -= 1
-            t.hint[t.key[best] & (TLB_FILTER - 1)] ^= best
+        k = t.key[best]
+        if k >= 0:
+            t.filt[k & (TLB_FILTER - 1)] -= 1
+            t.hint[k & (TLB_FILTER - 1)] ^= best
         self._fa_to_front(t, best)
         t.filt[bucket] += 1
         t.hint[bucket] ^= best
