@@ -23,7 +23,7 @@ are in docs/performance.md):
 """
 
 cimport cython
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from hmk._fast.shared cimport (
     ADDR_MASK, DTLB_HIT, DTLB_MISS, EXCLUSIVE, FETCH, INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT,
     L2TLB_MISS, NG, NINE, PAGE_SHIFT, READ, TLB_FILTER, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
@@ -173,7 +173,7 @@ cdef struct Cache:
     int ndesc
     int64_t *desc
     uint8_t *blocks
-    uint16_t *hi  # per (set, way): tag >> 32, kept only once a tag that wide has been seen
+    uint32_t *hi  # per (set, way): tag >> 32, kept only once a tag that wide has been seen
     int wide
     int keep_victims  # its victims go on: back-invalidated above, or into an exclusive level
     int64_t last  # the line used most recently here: present, MRU in its set; -1 = none
@@ -310,7 +310,7 @@ cdef class Engine:
         cdef int64_t sets = spec["sets"][x], s
         cdef int w, k
         cdef uint8_t[::1] blocks
-        cdef uint16_t[::1] hi
+        cdef uint32_t[::1] hi
         cdef uint64_t order = 0
         c.ways = spec["ways"][x]
         c.set_mask = sets - 1
@@ -336,7 +336,7 @@ cdef class Engine:
         c.cnt = _p64(spec["cnt"]) + 8 * x
         c.ev = _p64(spec["cev"]) + 3 * x
         block_mem = np.zeros(sets * c.stride, np.uint8)
-        hi_mem = np.zeros(sets * c.ways, np.uint16)
+        hi_mem = np.zeros(sets * c.ways, np.uint32)
         self._blocks += [block_mem, hi_mem]
         blocks = block_mem
         hi = hi_mem
@@ -522,7 +522,7 @@ cdef class Engine:
         if victim != NULL and c.wide:
             victim[0] |= <int64_t>c.hi[s * c.ways + w] << 32
         c.wide = True
-        c.hi[s * c.ways + w] = <uint16_t>(tag >> 32)
+        c.hi[s * c.ways + w] = <uint32_t>(tag >> 32)
 
     cdef inline int cache_remove(self, Cache *c, int64_t line) noexcept nogil:
         """-1 if absent, else the removed line's dirty bit."""
