@@ -11,6 +11,16 @@ _LOG = pytest.StashKey[dict]()
 _STARTUP = pytest.StashKey[list]()
 _PER_OP = pytest.StashKey[dict]()
 MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
+BASELINE = ("hmk@base", "hmk+tlb@base")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--engine-baseline",
+        metavar="REV",
+        default=None,
+        help="also time the hierarchy engine of git revision REV (tools/baseline_engine.py)",
+    )
 
 
 @pytest.fixture
@@ -51,10 +61,12 @@ def pytest_terminal_summary(terminalreporter, config):
     if not log:
         return
     tr = terminalreporter
+    models = MODELS + tuple(m for m in BASELINE if any(k[2] == m for k in log))
     tr.section("hierarchy throughput, M accesses/s: best round (mean of the rounds)")
     tr.write_line(
-        f"{'trace':<17}" + "".join(f"{m:>16}" for m in MODELS) + f"{'hmk/pcs':>9}"
+        f"{'trace':<17}" + "".join(f"{m:>16}" for m in models) + f"{'hmk/pcs':>9}"
         f"{'hmk/pcs-list':>13}{'TLB adds':>10}"
+        + ("".join(f"{m + '/base':>16}" for m in ("hmk", "hmk+tlb")) if models != MODELS else "")
     )
 
     def cell(key):
@@ -68,10 +80,17 @@ def pytest_terminal_summary(terminalreporter, config):
 
     for pattern, span in dict.fromkeys((pattern, span) for pattern, span, _ in log):
         hmk, tlb, pcs, pcs_list = (log.get((pattern, span, m)) for m in MODELS)
+        base = [log.get((pattern, span, m)) for m in BASELINE]
         # time per access with TLBs over time per access without, best rounds
         adds = f"{hmk[0] / tlb[0] - 1:+.0%}" if hmk and tlb else "-"
+        speedups = "".join(
+            f"{ratio(new, old):>16}" for new, old in zip((hmk, tlb), base, strict=True)
+        )
+        if models == MODELS:
+            speedups = ""
         tr.write_line(
             f"{pattern + ' ' + span:<17}"
-            + "".join(cell((pattern, span, m)) for m in MODELS)
+            + "".join(cell((pattern, span, m)) for m in models)
             + f"{ratio(hmk, pcs):>9}{ratio(hmk, pcs_list):>13}{adds:>10}"
+            + speedups
         )

@@ -13,6 +13,8 @@ accesses/s in `extra_info`. The models:
     pycachesim-list  the same, given the trace as a Python list of ints (converted untimed):
                 pycachesim iterates over its argument, and Python ints are cheaper for it to
                 read than numpy scalars: the fastest input form for it that we found
+    hmk@base, hmk+tlb@base  with `--engine-baseline REV`: hmk and hmk+tlb on the engine of git
+                revision REV (tools/baseline_engine.py builds it), for before/after in one run
 
 The hierarchy is built by hand: L1I/L1D 64 KiB 4-way, private L2 512 KiB 8-way, shared L3 4 MiB
 16-way, 64-byte lines, LRU, NINE, write-back. The traces: uniform random 8-byte-aligned
@@ -26,6 +28,8 @@ are equal on the shared trace. docs/performance.md has the measured figures.
 from __future__ import annotations
 
 import functools
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +47,7 @@ N = 10_000_000  # accesses per trace
 SPANS = {"64MiB": 64 * MiB, "1MiB": 1 * MiB}
 PATTERNS = ("random", "sequential")
 MODELS = ("hmk", "hmk+tlb", "pycachesim", "pycachesim-list")
+BASELINE = ("hmk@base", "hmk+tlb@base")  # only with --engine-baseline REV
 PYCACHESIM = ("pycachesim", "pycachesim-list")
 ROUNDS = 3
 
@@ -70,8 +75,17 @@ def events(pattern: str, span: int, n: int = N) -> np.ndarray:
     return _events(pattern, span, n)
 
 
-def new_engine(tlb: bool, span: int) -> BatchHierarchy:
-    return cold_model(tlb, span)
+def new_engine(tlb: bool, span: int, cls=BatchHierarchy) -> BatchHierarchy:
+    return cold_model(tlb, span, cls)
+
+
+def baseline_class(rev: str):
+    """The BatchHierarchy of git revision `rev` (tools/baseline_engine.py)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / "baseline_engine.py"
+    spec = importlib.util.spec_from_file_location("hmk_baseline_engine", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.batch_hierarchy(rev)
 
 
 def new_pycachesim():
@@ -87,10 +101,13 @@ def new_pycachesim():
     return cachesim.CacheSimulator(l1, mem), (l1, l2, l3)
 
 
-def setup_round(model: str, pattern: str, span: int, n: int = N):
-    """A cold model and its input, as pedantic's `setup` returns them: ((target args), {})."""
+def setup_round(model: str, pattern: str, span: int, n: int = N, base=None):
+    """A cold model and its input, as pedantic's `setup` returns them: ((target args), {});
+    `base`: the baseline BatchHierarchy class, for the @base models."""
     if model in ("hmk", "hmk+tlb"):
         return (new_engine(model == "hmk+tlb", span), events(pattern, span, n)), {}
+    if model in BASELINE:
+        return (new_engine(model == "hmk+tlb@base", span, base), events(pattern, span, n)), {}
     if model in PYCACHESIM:
         sim, levels = new_pycachesim()
         addr = trace(pattern, span, n)
@@ -120,12 +137,12 @@ def misses(model: str, result) -> tuple[int, int, int]:
     return st["cpu0.l1d.misses"], st["cpu0.l2.misses"], st["l3.misses"]
 
 
-def workload(model: str, pattern: str, span: int, n: int = N) -> dict:
+def workload(model: str, pattern: str, span: int, n: int = N, base=None) -> dict:
     """One cold run, untimed harness: what each benchmark round does. For the smoke test."""
-    args, kwargs = setup_round(model, pattern, span, n)
+    args, kwargs = setup_round(model, pattern, span, n, base)
     result = target(model)(*args, **kwargs)
     out = dict(zip(("l1_misses", "l2_misses", "l3_misses"), misses(model, result), strict=True))
-    if model == "hmk+tlb":
+    if model in ("hmk+tlb", "hmk+tlb@base"):
         st = result.stats()
         out["dtlb_misses"] = st["cpu0.dtlb.misses"]
         out["walks"] = st["cpu0.walker.walks"]
@@ -144,12 +161,20 @@ def engine_misses(pattern: str, span: int, n: int = N) -> tuple[int, int, int]:
     return _ENGINE_MISSES[key]
 
 
-@pytest.mark.parametrize("model", MODELS)
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ == "test_throughput":
+        rev = metafunc.config.getoption("engine_baseline")
+        metafunc.parametrize("model", MODELS + (BASELINE if rev else ()))
+
+
 @pytest.mark.parametrize("span_name", list(SPANS))
 @pytest.mark.parametrize("pattern", PATTERNS)
-def test_throughput(benchmark, throughput_log, pattern, span_name, model):
+def test_throughput(benchmark, throughput_log, request, pattern, span_name, model):
     if model in PYCACHESIM and cachesim is None:
         pytest.skip("pycachesim is not installed (pip install -e '.[bench]')")
+    base = None
+    if model in BASELINE:
+        base = baseline_class(request.config.getoption("engine_baseline"))
     span = SPANS[span_name]
     trace(pattern, span)  # build the trace (and events) before timing starts
     if model not in PYCACHESIM:
@@ -158,7 +183,7 @@ def test_throughput(benchmark, throughput_log, pattern, span_name, model):
     benchmark.extra_info["accesses"] = N
     result = benchmark.pedantic(
         target(model),
-        setup=lambda: setup_round(model, pattern, span),
+        setup=lambda: setup_round(model, pattern, span, base=base),
         rounds=ROUNDS,
         iterations=1,
     )
@@ -166,6 +191,10 @@ def test_throughput(benchmark, throughput_log, pattern, span_name, model):
     benchmark.extra_info["misses_l1_l2_l3"] = list(counts)
     if model == "hmk":
         _ENGINE_MISSES[(pattern, span, N)] = counts
+    if model in BASELINE:  # the same model: the same counts
+        twin = "hmk" if model == "hmk@base" else "hmk+tlb"
+        args, _ = setup_round(twin, pattern, span)
+        assert run_hmk(*args).stats() == result.stats(), f"{model} counts differ from {twin}'s"
     if model == "hmk+tlb":
         st = result.stats()
         benchmark.extra_info["dtlb_misses"] = st["cpu0.dtlb.misses"]

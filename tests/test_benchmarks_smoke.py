@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hmk.hw.engine import BatchHierarchy
 from hmk.hw.synthetic import bench_hierarchy
 
 BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "test_hierarchy_bench.py"
@@ -39,6 +40,29 @@ def test_workload_runs(bench, model, pattern):
         assert out["walks"] > 0 and out["dtlb_misses"] >= out["walks"]
     if model in bench.PYCACHESIM:
         assert tuple(out.values()) == bench.engine_misses(pattern, span, n=N)
+
+
+@pytest.mark.parametrize("model", ["hmk@base", "hmk+tlb@base"])
+def test_baseline_models_run(bench, model):
+    """--engine-baseline's models (another revision's engine, built by tools/baseline_engine.py)
+    run the same workload: given this checkout's engine as the baseline, they count the same."""
+    span = bench.SPANS["1MiB"]
+    twin = model.removesuffix("@base")
+    base = bench.workload(model, "random", span, n=N, base=BatchHierarchy)
+    assert base == bench.workload(twin, "random", span, n=N)
+
+
+def test_baseline_engine_build_flags():
+    """tools/baseline_engine.py builds the other revision with that revision's setup.py flags."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    spec = importlib.util.spec_from_file_location(
+        "hmk_baseline_engine", root / "tools" / "baseline_engine.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "-O3" in module._compile_flags("HEAD")
 
 
 def test_benchmark_parameters(bench):

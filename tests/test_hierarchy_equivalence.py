@@ -1,4 +1,11 @@
-"""The compiled batch engine and the Python reference agree on every counter and every latency."""
+"""The compiled batch engine and the Python reference agree on every counter and every latency.
+
+Beyond random hierarchies and traces, the engine's own representation has corners the traces are
+drawn to reach: sets of 16 ways (a full LRU order word) and more (per-way ages), tags past 32 bits
+whose low 32 bits (the keys compared at once) collide, the same line or page used again (the
+shortcuts that skip a lookup) across line crossings, core switches, writes, back-invalidations
+and TLB invalidations, and fully associative TLBs whose entries share a filter bucket.
+"""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +21,8 @@ from hmk.hw.reference import MemoryHierarchy
 @st.composite
 def caches(draw, name, line, min_sets=1, inclusion=("nine",), latency=1):
     replacement = draw(st.sampled_from(["lru", "plru"]))
-    ways = draw(st.sampled_from([1, 2, 4, 8] if replacement == "plru" else [1, 2, 3, 4, 5, 8]))
+    plru_ways, lru_ways = [1, 2, 4, 8, 16, 32], [1, 2, 3, 4, 5, 8, 16, 17, 24]
+    ways = draw(st.sampled_from(plru_ways if replacement == "plru" else lru_ways))
     sets = draw(st.sampled_from([s for s in (1, 2, 4, 8) if s >= min_sets]))
     return CacheConfig(
         name,
@@ -28,13 +36,14 @@ def caches(draw, name, line, min_sets=1, inclusion=("nine",), latency=1):
 
 
 @st.composite
-def hierarchies(draw):
-    mode = draw(st.sampled_from(["hardware", "hardware", "cachegrind"]))
+def hierarchies(draw, l1_tlb=(1, 4), tlb=None):
+    """l1_tlb: the range of L1 TLB sizes; tlb: True for TLBs always (else drawn)."""
+    mode = "hardware" if tlb else draw(st.sampled_from(["hardware", "hardware", "cachegrind"]))
     policies = ("nine",) if mode == "cachegrind" else ("nine", "inclusive", "exclusive")
     line = draw(st.sampled_from([16, 32, 64]))
     ncores = 1 if mode == "cachegrind" else draw(st.integers(1, 2))
     l3 = draw(st.none() | caches("l3", line, 4, policies, 30))
-    use_tlb = mode == "hardware" and draw(st.booleans())
+    use_tlb = mode == "hardware" and (tlb or draw(st.booleans()))
     cores = []
     for _ in range(ncores):
         l1i = draw(caches("l1i", line))
@@ -47,8 +56,8 @@ def hierarchies(draw):
             l2ways = draw(st.sampled_from([1, 2, 3]))
             wcways = draw(st.sampled_from([1, 2]))
             tlb = TLBConfig(
-                l1i_entries=draw(st.integers(1, 4)),
-                l1d_entries=draw(st.integers(1, 4)),
+                l1i_entries=draw(st.integers(*l1_tlb)),
+                l1d_entries=draw(st.integers(*l1_tlb)),
                 l2_entries=l2ways * draw(st.sampled_from([1, 2, 4])),
                 l2_ways=l2ways,
                 l2_latency=3,
@@ -66,21 +75,33 @@ def hierarchies(draw):
     return HierarchyConfig(cores=tuple(cores), l3=l3, mode=mode)
 
 
+# Addresses this far apart have tags with the same low 32 bits in every cache drawn here (at most
+# 8 sets of 64-byte lines): the engine's keys collide and only the bits above tell them apart.
+KEY_ALIAS = 1 << 41
+
+
 @st.composite
-def traces(draw, cfg):
+def address_pools(draw, tlb, page_stride=False):
+    """A few distinct lines in few pages, some near line and page boundaries, some aliasing
+    others' keys; `page_stride`: pages 256 apart (one fully associative TLB filter bucket)."""
+    if page_stride:
+        base = draw(st.integers(0, 1 << 10))
+        page = st.integers(0, 15).map(lambda k: (base + 256 * k) << 12)
+        low = st.builds(lambda p, off: p + off, page, st.integers(0, 4095))
+    else:
+        low = st.integers(0, 1 << 22).map(lambda a: a * 4 if tlb else a)
+    alias = st.builds(lambda a, k: a + k * KEY_ALIAS, low, st.integers(1, 3))
+    return draw(st.lists(low | alias, min_size=1, max_size=24))
+
+
+@st.composite
+def traces(draw, cfg, page_stride=False):
     """Batches of events over a few hot lines (so sets conflict), with TLB invalidations between
     batches when the hierarchy translates."""
     line = cfg.line
     ncores = len(cfg.cores)
     tlb = cfg.cores[0].tlb is not None
-    # a pool of addresses: few distinct lines in few pages, some near line and page boundaries
-    pool = draw(
-        st.lists(
-            st.integers(0, 1 << 22).map(lambda a: a * 4 if tlb else a),
-            min_size=1,
-            max_size=24,
-        )
-    )
+    pool = draw(address_pools(tlb, page_stride))
     batches = []
     for _ in range(draw(st.integers(1, 3))):
         n = draw(st.integers(1, 120))
@@ -91,8 +112,49 @@ def traces(draw, cfg):
             ev[i]["size"] = draw(st.sampled_from([1, 2, 4, 8, line]))
             ev[i]["asid"] = draw(st.integers(0, 2)) if tlb else 0
             ev[i]["core"] = draw(st.integers(0, ncores - 1))
-        op = draw(st.sampled_from(["none", "all", "asid", "va", "va_all"])) if tlb else "none"
-        batches.append((ev, op, int(draw(st.sampled_from(pool))), draw(st.integers(0, 2))))
+        batches.append((ev, *draw(tlbi(cfg, pool))))
+    return batches
+
+
+@st.composite
+def tlbi(draw, cfg, pool):
+    """What to invalidate after a batch: (op, va, asid)."""
+    op = draw(st.sampled_from(["none", "all", "asid", "va", "va_all"]))
+    if cfg.cores[0].tlb is None:
+        op = "none"
+    return op, int(draw(st.sampled_from(pool))), draw(st.integers(0, 2))
+
+
+@st.composite
+def hot_traces(draw, cfg):
+    """Many short batches where an event mostly reuses the previous one's line or page: a step
+    of 0, a few bytes, up to the line's end (and across it with the size) or to another line of
+    the page; kinds, cores and ASIDs switch now and then; a TLB invalidation may follow any
+    batch, between two uses of the same page."""
+    line = cfg.line
+    ncores = len(cfg.cores)
+    tlb = cfg.cores[0].tlb is not None
+    pool = draw(address_pools(tlb))
+    steps = st.sampled_from([0, 0, 0, 8, line - 1, line, 4096 - line, -line])
+    batches, addr, core, asid = [], draw(st.sampled_from(pool)), 0, 0
+    for _ in range(draw(st.integers(1, 8))):
+        n = draw(st.integers(1, 40))
+        ev = np.zeros(n, dtype=EVENT_DTYPE)
+        for i in range(n):
+            if draw(st.integers(0, 9)) == 0:
+                addr = draw(st.sampled_from(pool))
+            else:
+                addr = max(0, addr + draw(steps))
+            if draw(st.integers(0, 7)) == 0:
+                core = draw(st.integers(0, ncores - 1))
+            if tlb and draw(st.integers(0, 7)) == 0:
+                asid = draw(st.integers(0, 2))
+            ev[i]["addr"] = addr
+            ev[i]["kind"] = draw(st.sampled_from([0, 0, 1, 2]))
+            ev[i]["size"] = draw(st.sampled_from([1, 4, 8, 8, line]))
+            ev[i]["asid"] = asid
+            ev[i]["core"] = core
+        batches.append((ev, *draw(tlbi(cfg, pool))))
     return batches
 
 
@@ -100,7 +162,7 @@ def _memory(cfg, batches, data):
     """Page tables for every page the trace touches, except some left unmapped; some global."""
     if cfg.cores[0].tlb is None:
         return None, None
-    mem = FlatMemory(1 << 24, table_frames=256)
+    mem = FlatMemory(1 << 24, table_frames=1024)  # aliasing addresses spread the tables
     for ev, *_ in batches:
         pages = np.union1d(ev["addr"] >> PAGE_SHIFT, (ev["addr"] + ev["size"] - 1) >> PAGE_SHIFT)
         for vpn in pages:
@@ -111,15 +173,61 @@ def _memory(cfg, batches, data):
     return mem.ram, mem.roots
 
 
-@settings(
+SETTINGS = settings(
     max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+@SETTINGS
 @given(st.data())
 def test_engine_matches_reference(data):
     cfg = data.draw(hierarchies())
-    batches = data.draw(traces(cfg))
+    _compare(cfg, data.draw(traces(cfg)), data)
+
+
+@SETTINGS
+@given(st.data())
+def test_engine_matches_reference_on_reused_lines(data):
+    """The same line or page again, as a loop or a sequential scan uses it."""
+    cfg = data.draw(hierarchies())
+    _compare(cfg, data.draw(hot_traces(cfg)), data)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(st.data())
+def test_engine_matches_reference_with_crowded_tlb_buckets(data):
+    """Large fully associative L1 TLBs over pages 256 apart: many entries in one filter bucket."""
+    cfg = data.draw(hierarchies(l1_tlb=(8, 48), tlb=True))
+    _compare(cfg, data.draw(traces(cfg, page_stride=True)), data)
+
+
+@SETTINGS
+@given(st.data())
+def test_engine_matches_reference_with_many_ways(data):
+    """LRU sets past 16 ways (kept as per-way ages): small caches of 17-24 ways over many
+    lines, so that lines are evicted, back-invalidated by an inclusive level and moved out of an
+    exclusive one."""
+    line = 16
+    ways = st.sampled_from([17, 20, 24])
+
+    def cache(name, sets, inclusion="nine", latency=1):
+        n = data.draw(ways)
+        return CacheConfig(name, sets * n * line, n, line, latency, "lru", inclusion)
+
+    l2 = cache("l2", 2, data.draw(st.sampled_from(["inclusive", "exclusive"])), 9)
+    core = CoreConfig(cache("l1i", 1), cache("l1d", 1), l2, None, None, 100)
+    l3 = cache("l3", 4, "inclusive", 30) if data.draw(st.booleans()) else None
+    if l3 is not None and l3.size < l2.size:
+        l3 = None
+    cfg = HierarchyConfig(cores=(core,), l3=l3)
+    _compare(cfg, data.draw(traces(cfg)), data)
+
+
+def _compare(cfg, batches, data):
+    """Run both models batch by batch (invalidating TLBs between), compare every latency and,
+    at the end, every counter."""
     ram, roots = _memory(cfg, batches, data)
     ref = MemoryHierarchy(cfg, ram=ram, roots=roots)
     eng = BatchHierarchy(cfg, ram=ram, roots=roots)

@@ -1,8 +1,9 @@
 """asv benchmarks of the memory-hierarchy model.
 
 time_ / track_accesses_per_second: the batch engine on 1 M random and sequential 8-byte loads
-    through the hand-built 64K 4-way / 512K 8-way / 4M 16-way hierarchy of
-    benchmarks/test_hierarchy_bench.py, with and without TLBs; each call starts from a cold model.
+    over 64 MiB and over 1 MiB (the four traces of benchmarks/test_hierarchy_bench.py) through
+    its hand-built 64K 4-way / 512K 8-way / 4M 16-way hierarchy, with and without TLBs; each
+    call starts from a cold model.
 time_ (Reference): the plain-Python reference on 20k accesses.
 track_ (ModelResults): what the model computes for a fixed trace on the kirin9000 big core:
     total cycles and event counts. These move only when the model (or the profile) changes,
@@ -24,6 +25,7 @@ from hmk.hw.reference import MemoryHierarchy
 from hmk.hw.synthetic import KiB, MiB, cold_model, load_events
 
 SPAN = 64 * MiB  # 16x the L3
+SPANS = {"64MiB": 64 * MiB, "1MiB": 1 * MiB}  # past the L3, and within it (past the L2)
 
 
 @functools.lru_cache(maxsize=8)
@@ -38,27 +40,27 @@ def new_model(tlb: bool, cls=BatchHierarchy, span: int = SPAN):
 
 
 class EngineLoads:
-    """The batch engine on 1 M 8-byte loads over 64 MiB, from a cold model each call."""
+    """The batch engine on 1 M 8-byte loads, from a cold model each call."""
 
-    params = (["random", "sequential"], [False, True])
-    param_names = ["pattern", "tlb"]
+    params = (["random", "sequential"], list(SPANS), [False, True])
+    param_names = ["pattern", "span", "tlb"]
     n = 1_000_000
     number = 1  # setup (a fresh hierarchy) runs before every timed call
     repeat = (3, 10, 20.0)
     timeout = 300
 
-    def setup(self, pattern, tlb):
-        self.events = events_for(pattern, self.n)
-        self.engine = new_model(tlb)
+    def setup(self, pattern, span, tlb):
+        self.events = events_for(pattern, self.n, SPANS[span])
+        self.engine = new_model(tlb, span=SPANS[span])
 
-    def time_run(self, pattern, tlb):
+    def time_run(self, pattern, span, tlb):
         self.engine.run(self.events)
 
-    def track_accesses_per_second(self, pattern, tlb):
+    def track_accesses_per_second(self, pattern, span, tlb):
         """Best of three cold runs."""
         best = float("inf")
         for _ in range(3):
-            engine = new_model(tlb)
+            engine = new_model(tlb, span=SPANS[span])
             start = time.perf_counter()
             engine.run(self.events)
             best = min(best, time.perf_counter() - start)

@@ -5,17 +5,25 @@ hmk.hw.engine builds the arrays (parameters, state, counters) and hands them to 
 keeps raw pointers into them; Python can read the counters at any time. Function names follow
 the reference so the two read side by side.
 
-Layout choices (behaviour is the reference's; only the representation differs):
-* an LRU set is kept most-recently-used first, empties at the tail (as cachegrind does), so a
-  hit near the front is found at once and the victim is the last slot; a PLRU set is positional
-  with ways-1 tree bits in one int64;
-* a cache slot holds line << 1 | dirty, -1 when empty;
+Layout choices (behaviour is the reference's; only the representation differs; the numbers
+are in docs/performance.md):
+* a set is one block of memory (the engine allocates it; the reference's state has no array
+  twin): its ways' keys, the low 32 bits of each line's tag, side by side so that SSE2 compares
+  all of them with the line's at once; then a valid bit and a dirty bit per way in two 64-bit
+  words; then the replacement state. Tags wider than 32 bits (lines high in a 48-bit space) keep
+  their upper bits in a side array, consulted only once such a tag has been seen;
+* true LRU of up to 16 ways is an order word, the way numbers 4 bits each, most recent first
+  (a use moves one nibble to the front, a fill takes the last), empty ways last; more ways keep
+  an age per way; PLRU keeps its ways-1 tree bits in the same word. Ways never move;
+* each cache remembers the line it used last (present, and most recent in its set): the same
+  line again is a hit with nothing to update but its count, found without a lookup;
 * TLBs and the walk cache keep a last-use stamp per entry; a fully associative TLB also keeps a
-  256-bucket count of its entries' page numbers, so a miss is usually known without a scan.
+  256-bucket count of its entries' page numbers and the XOR of their slots, so a miss is usually
+  known, and a lone entry found, without a scan.
 """
 
 cimport cython
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from hmk._fast.shared cimport (
     ADDR_MASK, DTLB_HIT, DTLB_MISS, EXCLUSIVE, FETCH, INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT,
     L2TLB_MISS, NG, NINE, PAGE_SHIFT, READ, TLB_FILTER, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
@@ -36,19 +44,140 @@ cdef enum:  # a core's translation structures, in hmk.hw.engine's order (_tlb_sh
 
 
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* A set's ways side by side. Keys: 4, 8 or a multiple of 16 lanes, compared at once where
+       the host has SSE2 (a plain loop elsewhere); what padding lanes hold is never used
+       (callers mask the result with the set's valid ways). */
+    #if defined(__SSE2__)
+    static inline uint64_t hmk_eq16(const uint32_t *keys, __m128i k) {
+        __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)keys), k);
+        __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(keys + 4)), k);
+        __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(keys + 8)), k);
+        __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(keys + 12)), k);
+        __m128i ab = _mm_packs_epi32(a, b), cd = _mm_packs_epi32(c, d);
+        return (uint16_t)_mm_movemask_epi8(_mm_packs_epi16(ab, cd));
+    }
+    #endif
+    static inline uint64_t hmk_keys_eq(const uint32_t *keys, uint32_t key, int lanes) {
+        uint64_t m = 0;
+    #if defined(__SSE2__)
+        __m128i k = _mm_set1_epi32((int)key);
+        if (lanes == 4)
+            return _mm_movemask_ps(_mm_castsi128_ps(
+                _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)keys), k)));
+        if (lanes == 8) {
+            __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)keys), k);
+            __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(keys + 4)), k);
+            __m128i ab = _mm_packs_epi32(a, b);
+            return (uint8_t)_mm_movemask_epi8(_mm_packs_epi16(ab, ab));
+        }
+        for (int w = 0; w < lanes; w += 16) m |= hmk_eq16(keys + w, k) << w;
+    #else
+        for (int w = 0; w < lanes; w++) m |= (uint64_t)(keys[w] == key) << w;
+    #endif
+        return m;
+    }
+    static inline int hmk_ctz(uint64_t m) { return __builtin_ctzll(m); }
+
+    /* LRU of up to 16 ways: an order word holds the way numbers, 4 bits each, the most
+       recently used at position 0 (bits 0-3); positions past the ways hold 0. */
+    #define HMK_NIBBLES 0x1111111111111111ULL
+    static inline int hmk_order_pos(uint64_t order, int way) {  /* way's position */
+        uint64_t x = order ^ (HMK_NIBBLES * (uint64_t)way);  /* a zero nibble where it is */
+        return __builtin_ctzll((x - HMK_NIBBLES) & ~x & (HMK_NIBBLES << 3)) >> 2;
+    }
+    static inline uint64_t hmk_order_front(uint64_t order, int pos) {  /* pos moves to 0 */
+        uint64_t below = ((uint64_t)1 << (4 * pos)) - 1;
+        uint64_t upto = ((uint64_t)16 << (4 * pos)) - 1;  /* all ones when pos is 15 */
+        return (order & ~upto) | (order & below) << 4 | ((order >> (4 * pos)) & 15);
+    }
+    static inline uint64_t hmk_order_back(uint64_t order, int pos, int ways) {  /* to ways-1 */
+        uint64_t below = ((uint64_t)1 << (4 * pos)) - 1;
+        uint64_t way = (order >> (4 * pos)) & 15;
+        return (order & below) | ((order >> 4) & ~below) | way << (4 * (ways - 1));
+    }
+
+    /* LRU of more ways: an age per way, 0 the most recently used, ways-1 the least; lanes
+       are a multiple of 16 */
+    static inline int hmk_oldest(const uint8_t *ages, uint8_t oldest, int lanes) {
+        for (int w = 0; w < lanes; w++)
+            if (ages[w] == oldest) return w;
+        return -1;
+    }
+    static inline void hmk_ages_below_inc(uint8_t *ages, uint8_t age, int lanes) {
+    #if defined(__SSE2__)
+        __m128i a = _mm_set1_epi8((char)age);
+        for (int w = 0; w < lanes; w += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(ages + w));
+            _mm_storeu_si128((__m128i *)(ages + w), _mm_sub_epi8(v, _mm_cmplt_epi8(v, a)));
+        }
+    #else
+        for (int w = 0; w < lanes; w++) ages[w] += ages[w] < age;
+    #endif
+    }
+    static inline void hmk_ages_above_dec(uint8_t *ages, uint8_t age, int lanes) {
+    #if defined(__SSE2__)
+        __m128i a = _mm_set1_epi8((char)age);
+        for (int w = 0; w < lanes; w += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(ages + w));
+            _mm_storeu_si128((__m128i *)(ages + w), _mm_add_epi8(v, _mm_cmpgt_epi8(v, a)));
+        }
+    #else
+        for (int w = 0; w < lanes; w++) ages[w] -= ages[w] > age;
+    #endif
+    }
+    """
+    uint64_t keys_eq "hmk_keys_eq" (const uint32_t *keys, uint32_t key, int lanes) nogil
+    int ctz "hmk_ctz" (uint64_t m) nogil
+    int order_pos "hmk_order_pos" (uint64_t order, int way) nogil
+    uint64_t order_front "hmk_order_front" (uint64_t order, int pos) nogil
+    uint64_t order_back "hmk_order_back" (uint64_t order, int pos, int ways) nogil
+    int oldest_way "hmk_oldest" (const uint8_t *ages, uint8_t oldest, int lanes) nogil
+    void ages_below_inc "hmk_ages_below_inc" (uint8_t *ages, uint8_t age, int lanes) nogil
+    void ages_above_dec "hmk_ages_above_dec" (uint8_t *ages, uint8_t age, int lanes) nogil
+
+
+cdef enum:  # a set's block: keys (4 * key_lanes bytes), these 64-bit words, then (AGES) ages
+    VALID = 0  # bit w: way w holds a line
+    DIRTY = 1  # bit w: way w's line is dirty
+    REPL = 2  # ORDER: the order word; PLRU: the tree bits
+
+cdef enum:  # how a cache keeps its replacement state
+    ORDER = 0  # true LRU, up to 16 ways
+    AGES = 1  # true LRU, more ways
+    PLRU = 2  # tree pseudo-LRU
+
+
 cdef struct Cache:
     int64_t set_mask
+    int set_bits
     int ways
-    int plru
+    int repl
+    int key_lanes
+    int age_lanes
+    int64_t stride  # bytes of a set's block
+    uint64_t full  # VALID when every way holds a line
+    uint64_t order_mask  # ORDER: the bits of positions 0 .. ways-1
     int incl
     int is_l1
     int below
+    int index
     int chain_len
-    int chain[4]
+    Cache *chain[4]  # itself and the levels below
+    int words_at  # where a block's words start: 4 * key_lanes
     int ndesc
     int64_t *desc
-    int64_t *tags
-    int64_t *tree
+    uint8_t *blocks
+    uint32_t *hi  # per (set, way): tag >> 32, kept only once a tag that wide has been seen
+    int wide
+    int keep_victims  # its victims go on: back-invalidated above, or into an exclusive level
+    int64_t last  # the line used most recently here: present, MRU in its set; -1 = none
+    int last_way
     int64_t *cnt  # [hit/miss][kind]
     int64_t *ev  # evictions, writebacks, back_invalidations
 
@@ -62,9 +191,9 @@ cdef struct Tlb:
     int64_t *flag  # global (TLB) or level (walk cache)
     int64_t *val  # pfn, or next table address
     int64_t *stamp
-    # fully associative TLBs only (filt != NULL): entries per bucket (key & 255), a slot in the
-    # bucket (exact when it holds one entry), and a recency list: head most recent, tail least
-    # recent or empty (empty slots are always at the tail end)
+    # fully associative TLBs only (filt != NULL): entries per bucket (key & 255), the XOR of
+    # their slots (the slot itself when the bucket holds one entry), and a recency list: head
+    # most recent, tail least recent or empty (empty slots are always at the tail end)
     uint8_t *filt
     int64_t *hint
     int64_t *prev
@@ -120,14 +249,14 @@ cdef class Engine:
     cdef uint64_t *ram
     cdef int64_t ram_bytes
     cdef int64_t *roots
-    cdef int64_t victim
     cdef list _keep
     cdef object _caches_mem
     cdef object _cores_mem
+    cdef list _blocks
 
     def __init__(self, dict spec):
         """spec: the arrays built by hmk.hw.engine.BatchHierarchy (kept alive here)."""
-        cdef int x, c, t, k
+        cdef int x, c, t, k, b
         cdef uint64_t[::1] ram
         self._keep = list(spec.values())
         self.ncaches = len(spec["ways"])
@@ -138,22 +267,14 @@ cdef class Engine:
         self._cores_mem = np.zeros(self.ncores * sizeof(Core), np.uint8)
         self.c = <Cache*> <size_t> self._caches_mem.ctypes.data
         self.core = <Core*> <size_t> self._cores_mem.ctypes.data
+        self._blocks = []
         for x in range(self.ncaches):
-            self.c[x].set_mask = spec["sets"][x] - 1
-            self.c[x].ways = spec["ways"][x]
-            self.c[x].plru = spec["repl"][x]
-            self.c[x].incl = spec["incl"][x]
-            self.c[x].is_l1 = spec["is_l1"][x]
-            self.c[x].below = spec["below"][x]
-            self.c[x].chain_len = spec["chain_len"][x]
-            for k in range(4):
-                self.c[x].chain[k] = spec["chain"][x, k]
-            self.c[x].ndesc = spec["desc_off"][x + 1] - spec["desc_off"][x]
-            self.c[x].desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
-            self.c[x].tags = _p64(spec["tags"]) + <Py_ssize_t>spec["base"][x]
-            self.c[x].tree = _p64(spec["tree"]) + <Py_ssize_t>spec["sbase"][x]
-            self.c[x].cnt = _p64(spec["cnt"]) + 8 * x
-            self.c[x].ev = _p64(spec["cev"]) + 3 * x
+            self._init_cache(&self.c[x], spec, x)
+        for x in range(self.ncaches):
+            b = self.c[x].below
+            self.c[x].keep_victims = (
+                not self.c[x].is_l1 and self.c[x].incl == INCLUSIVE and self.c[x].ndesc > 0
+                or b >= 0 and self.c[b].incl == EXCLUSIVE)
         for c in range(self.ncores):
             self.core[c].l1i = spec["l1i"][c]
             self.core[c].l1d = spec["l1d"][c]
@@ -184,6 +305,55 @@ cdef class Engine:
         self.ram_bytes = 8 * ram.shape[0]
         self.roots = _p64(spec["roots"])
 
+    cdef _init_cache(self, Cache *c, dict spec, int x):
+        """Cache x's parameters, and its sets, empty."""
+        cdef int64_t sets = spec["sets"][x], s
+        cdef int w, k
+        cdef uint8_t[::1] blocks
+        cdef uint32_t[::1] hi
+        cdef uint64_t order = 0
+        c.ways = spec["ways"][x]
+        c.set_mask = sets - 1
+        c.set_bits = 0
+        while (<int64_t>1 << c.set_bits) < sets:
+            c.set_bits += 1
+        c.repl = PLRU if spec["repl"][x] else ORDER if c.ways <= 16 else AGES
+        c.key_lanes = 4 if c.ways <= 4 else 8 if c.ways <= 8 else (c.ways + 15) & ~15
+        c.age_lanes = (c.ways + 15) & ~15 if c.repl == AGES else 0
+        c.words_at = 4 * c.key_lanes
+        c.stride = (c.words_at + 8 * (REPL + 1) + c.age_lanes + 15) & ~15
+        c.full = (<uint64_t>-1) >> (64 - c.ways)
+        c.order_mask = (<uint64_t>-1) >> (64 - 4 * c.ways) if c.repl == ORDER else 0
+        c.incl = spec["incl"][x]
+        c.is_l1 = spec["is_l1"][x]
+        c.below = spec["below"][x]
+        c.chain_len = spec["chain_len"][x]
+        c.index = x
+        for k in range(c.chain_len):
+            c.chain[k] = &self.c[<int>spec["chain"][x, k]]
+        c.ndesc = spec["desc_off"][x + 1] - spec["desc_off"][x]
+        c.desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
+        c.cnt = _p64(spec["cnt"]) + 8 * x
+        c.ev = _p64(spec["cev"]) + 3 * x
+        block_mem = np.zeros(sets * c.stride, np.uint8)
+        hi_mem = np.zeros(sets * c.ways, np.uint32)
+        self._blocks += [block_mem, hi_mem]
+        blocks = block_mem
+        hi = hi_mem
+        c.blocks = &blocks[0]
+        c.hi = &hi[0]
+        c.wide = False
+        c.last = -1
+        c.last_way = 0
+        for w in range(c.ways if c.repl == ORDER else 0):
+            order |= <uint64_t>w << (4 * w)
+        for s in range(sets):  # any order of the empty ways will do
+            if c.repl == ORDER:
+                self._words(c, s)[REPL] = order
+            elif c.repl == AGES:
+                for w in range(c.ways):
+                    self._ages(c, s)[w] = w
+
     cdef _init_fa(self, Tlb *t, dict spec, int k):
         cdef int64_t i, n = t.ways
         t.filt = <uint8_t*> <size_t> spec["t_filt"].ctypes.data + TLB_FILTER * k
@@ -197,142 +367,213 @@ cdef class Engine:
         t.tail = n - 1
 
     # ------------------------------------------------------------ one cache
+    # A set is one block: its ways' keys (the low 32 bits of tag = line >> set_bits) side by
+    # side, then the VALID, DIRTY and REPL words, then (AGES) an age per way. Ways keep their
+    # positions (PLRU's tree needs them); LRU's order puts empty ways last, so the least
+    # recently used way is the one to fill.
 
-    cdef inline int _find(self, Cache *c, int64_t b, int64_t line) noexcept nogil:
+    cdef inline uint32_t* _keys(self, Cache *c, int64_t s) noexcept nogil:
+        return <uint32_t*>(c.blocks + s * c.stride)
+
+    cdef inline uint64_t* _words(self, Cache *c, int64_t s) noexcept nogil:
+        return <uint64_t*>(c.blocks + s * c.stride + c.words_at)
+
+    cdef inline uint8_t* _ages(self, Cache *c, int64_t s) noexcept nogil:
+        return c.blocks + s * c.stride + c.words_at + 8 * (REPL + 1)
+
+    cdef inline int _find(self, Cache *c, int64_t s, int64_t line) noexcept nogil:
+        """The way holding `line` in set s, or -1."""
+        cdef int64_t tag = line >> c.set_bits
+        cdef uint64_t m = keys_eq(self._keys(c, s), <uint32_t>tag, c.key_lanes)
+        m &= self._words(c, s)[VALID]
+        if not m:
+            return -1
+        if c.wide or tag >> 32:
+            return self._find_wide(c, s, tag, m)
+        return ctz(m)  # every key is a whole tag: only one can match
+
+    cdef int _find_wide(self, Cache *c, int64_t s, int64_t tag, uint64_t m) noexcept nogil:
+        """_find once tags past 32 bits are about: the ways whose keys match (m), checked."""
         cdef int w
-        cdef int64_t e
-        for w in range(c.ways):
-            e = c.tags[b + w]
-            if e < 0:
-                if not c.plru:
-                    return -1  # LRU sets keep their empty slots at the tail
-            elif e >> 1 == line:
+        while m:
+            w = ctz(m)
+            if c.hi[s * c.ways + w] == tag >> 32:
                 return w
+            m &= m - 1
         return -1
 
-    cdef inline void _touch(self, Cache *c, int64_t b, int64_t s, int w) noexcept nogil:
-        cdef int64_t e, t
-        cdef int node, span, right
-        if not c.plru:
-            if w > 0:
-                e = c.tags[b + w]
-                while w > 0:
-                    c.tags[b + w] = c.tags[b + w - 1]
-                    w -= 1
-                c.tags[b] = e
+    cdef inline void _touch(self, Cache *c, int64_t s, int w) noexcept nogil:
+        """Way w of set s was used."""
+        cdef uint64_t *words
+        if c.repl != ORDER:
+            self._touch_other(c, s, w)
             return
-        t = c.tree[s]
+        words = self._words(c, s)  # (no test for position 0: an unpredictable branch)
+        words[REPL] = order_front(words[REPL], order_pos(words[REPL], w))
+
+    cdef void _touch_other(self, Cache *c, int64_t s, int w) noexcept nogil:
+        """_touch for AGES and PLRU."""
+        cdef uint64_t *words = self._words(c, s)
+        cdef uint8_t *ages
+        cdef uint64_t t
+        cdef int node, span, right
+        if c.repl == AGES:
+            ages = self._ages(c, s)
+            if ages[w]:
+                ages_below_inc(ages, ages[w], c.age_lanes)
+                ages[w] = 0
+            return
+        t = words[REPL]
         node = 0
         span = c.ways
         while span > 1:
             span >>= 1
             right = (w // span) & 1
             if right:
-                t &= ~(<int64_t>1 << node)
+                t &= ~(<uint64_t>1 << node)
             else:
-                t |= <int64_t>1 << node
+                t |= <uint64_t>1 << node
             node = 2 * node + 1 + right
-        c.tree[s] = t
+        words[REPL] = t
 
     cdef inline bint cache_lookup(self, Cache *c, int64_t line) noexcept nogil:
-        cdef int64_t s = line & c.set_mask
-        cdef int64_t b = s * c.ways
-        cdef int w = self._find(c, b, line)
+        cdef int64_t s
+        cdef int w
+        if line == c.last:  # present and already the most recently used: nothing to update
+            return True
+        s = line & c.set_mask
+        w = self._find(c, s, line)
         if w < 0:
             return False
-        self._touch(c, b, s, w)
+        self._touch(c, s, w)
+        c.last = line
+        c.last_way = w
         return True
 
-    cdef inline int _victim_way(self, Cache *c, int64_t b, int64_t s) noexcept nogil:
-        """PLRU only: the first empty way, else the one the tree points at."""
-        cdef int w, node, span, right
-        cdef int64_t t
-        for w in range(c.ways):
-            if c.tags[b + w] < 0:
-                return w
-        t = c.tree[s]
-        node = 0
-        w = 0
-        span = c.ways
-        while span > 1:
-            span >>= 1
-            right = (t >> node) & 1
-            w += right * span
-            node = 2 * node + 1 + right
+    cdef int _victim_other(self, Cache *c, int64_t s) noexcept nogil:
+        """The way to fill for AGES and PLRU, its replacement state updated as for a use."""
+        cdef uint64_t *words = self._words(c, s)
+        cdef uint64_t empty = ~words[VALID] & c.full
+        cdef uint64_t t = words[REPL]
+        cdef uint8_t *ages
+        cdef int w = 0, node = 0, span = c.ways, right
+        if c.repl == AGES:  # the oldest becomes the youngest: every other way one older
+            ages = self._ages(c, s)
+            w = oldest_way(ages, c.ways - 1, c.ways)
+            ages_below_inc(ages, c.ways - 1, c.age_lanes)
+            ages[w] = 0
+            return w
+        if empty:  # PLRU: the first empty way, else the one the tree points at
+            w = ctz(empty)
+        else:
+            while span > 1:
+                span >>= 1
+                right = (t >> node) & 1
+                w += right * span
+                node = 2 * node + 1 + right
+        self._touch_other(c, s, w)
         return w
 
-    cdef inline bint cache_insert(self, Cache *c, int64_t line, bint dirty,
-                                  bint absent) noexcept nogil:
-        """Insert (`absent`: the caller knows the line is not here); True if a line was evicted
-        (then self.victim = line << 1 | dirty)."""
+    cdef inline int cache_insert(self, Cache *c, int64_t line, bint dirty, bint absent,
+                                 int64_t *victim) noexcept nogil:
+        """Insert (`absent`: the caller knows the line is not here). -1 if no line was evicted,
+        else the victim's dirty bit (and its line in victim[0])."""
         cdef int64_t s = line & c.set_mask
-        cdef int64_t b = s * c.ways
-        cdef int w = -1 if absent else self._find(c, b, line)
-        cdef int64_t old
+        cdef int64_t tag = line >> c.set_bits
+        cdef int w = -1, evicted
+        cdef uint64_t *words = self._words(c, s)
+        cdef uint64_t bit, order
+        if not absent:
+            w = c.last_way if line == c.last else self._find(c, s, line)
         if w >= 0:
             if dirty:
-                c.tags[b + w] |= 1
-            self._touch(c, b, s, w)
-            return False
-        if not c.plru:
-            w = c.ways - 1
-            old = c.tags[b + w]
-            while w > 0:
-                c.tags[b + w] = c.tags[b + w - 1]
-                w -= 1
-            c.tags[b] = line << 1 | dirty
+                words[DIRTY] |= <uint64_t>1 << w
+            self._touch(c, s, w)
+            c.last = line
+            c.last_way = w
+            return -1
+        if c.repl == ORDER:  # the last way in the order becomes the first
+            order = words[REPL]
+            w = (order >> (4 * c.ways - 4)) & 15
+            words[REPL] = (order << 4 | <uint64_t>w) & c.order_mask
         else:
-            w = self._victim_way(c, b, s)
-            old = c.tags[b + w]
-            c.tags[b + w] = line << 1 | dirty
-            self._touch(c, b, s, w)
-        if old < 0:
-            return False
-        self.victim = old
-        return True
+            w = self._victim_other(c, s)
+        bit = <uint64_t>1 << w
+        evicted = -1
+        if words[VALID] & bit:
+            evicted = (words[DIRTY] >> w) & 1
+            victim[0] = self._keys(c, s)[w]
+        else:
+            words[VALID] |= bit
+        self._keys(c, s)[w] = <uint32_t>tag
+        if c.wide or tag >> 32:
+            self._store_wide(c, s, w, tag, victim if evicted >= 0 else NULL)
+        words[DIRTY] = (words[DIRTY] & ~bit) | <uint64_t>dirty << w
+        c.last = line
+        c.last_way = w
+        if evicted >= 0:
+            victim[0] = victim[0] << c.set_bits | s
+        return evicted
+
+    cdef void _store_wide(self, Cache *c, int64_t s, int w, int64_t tag,
+                          int64_t *victim) noexcept nogil:
+        """Way w of set s takes `tag` when tags past 32 bits are about (from now on, if this is
+        the first): the bits above the key, and those of the evicted tag (victim, if any)."""
+        if victim != NULL and c.wide:
+            victim[0] |= <int64_t>c.hi[s * c.ways + w] << 32
+        c.wide = True
+        c.hi[s * c.ways + w] = <uint32_t>(tag >> 32)
 
     cdef inline int cache_remove(self, Cache *c, int64_t line) noexcept nogil:
         """-1 if absent, else the removed line's dirty bit."""
-        cdef int64_t b = (line & c.set_mask) * c.ways
-        cdef int w = self._find(c, b, line)
-        cdef int64_t e
+        cdef int64_t s = line & c.set_mask
+        cdef int w = self._find(c, s, line)
+        cdef uint64_t *words = self._words(c, s)
+        cdef uint8_t *ages
+        cdef int dirty
         if w < 0:
             return -1
-        e = c.tags[b + w]
-        if c.plru:
-            c.tags[b + w] = -1
-        else:
-            while w < c.ways - 1:
-                c.tags[b + w] = c.tags[b + w + 1]
-                w += 1
-            c.tags[b + w] = -1
-        return <int>(e & 1)
+        dirty = (words[DIRTY] >> w) & 1
+        words[VALID] &= ~(<uint64_t>1 << w)
+        words[DIRTY] &= ~(<uint64_t>1 << w)
+        if c.repl == ORDER:  # an empty way goes last
+            words[REPL] = order_back(words[REPL], order_pos(words[REPL], w), c.ways)
+        elif c.repl == AGES:  # the way becomes the oldest: every older one one younger
+            ages = self._ages(c, s)
+            ages_above_dec(ages, ages[w], c.age_lanes)
+            ages[w] = c.ways - 1
+        if line == c.last:
+            c.last = -1
+        return dirty
 
     cdef inline bint cache_mark_dirty(self, Cache *c, int64_t line) noexcept nogil:
-        cdef int64_t b = (line & c.set_mask) * c.ways
-        cdef int w = self._find(c, b, line)
+        cdef int64_t s = line & c.set_mask
+        cdef int w = c.last_way if line == c.last else self._find(c, s, line)
         if w < 0:
             return False
-        c.tags[b + w] |= 1
+        self._words(c, s)[DIRTY] |= <uint64_t>1 << w
         return True
 
     # ------------------------------------------------------------ the hierarchy
 
-    cdef void fill(self, int x, int64_t line, bint dirty) noexcept nogil:
-        """Insert into cache x, where the line is known to be absent; evict, and cascade
-        victims into exclusive levels below."""
-        cdef bint absent = True
+    cdef inline void fill(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
+        """Insert into cache c, where the line is known to be absent; evict."""
+        cdef int64_t victim = 0
+        cdef int vdirty = self.cache_insert(c, line, dirty, True, &victim)
+        if vdirty < 0:
+            return
+        c.ev[0] += 1
+        if vdirty or c.keep_victims:  # else a clean victim that goes nowhere
+            self.evict(c.index, victim, vdirty)
+
+    cdef void evict(self, int x, int64_t victim, bint vdirty) noexcept nogil:
+        """Cache x evicted `victim` (counted): back-invalidate the copies above an inclusive
+        cache; write it back, or move it into an exclusive level below (which may evict in
+        turn)."""
         cdef Cache *c
-        cdef int64_t victim
-        cdef bint vdirty
         cdef int k, r, b
         while True:
             c = &self.c[x]
-            if not self.cache_insert(c, line, dirty, absent):
-                return
-            victim = self.victim >> 1
-            vdirty = self.victim & 1
-            c.ev[0] += 1
             if not c.is_l1 and c.incl == INCLUSIVE:
                 for k in range(c.ndesc):
                     r = self.cache_remove(&self.c[c.desc[k]], victim)
@@ -343,15 +584,17 @@ cdef class Engine:
             if vdirty:
                 c.ev[1] += 1
             b = c.below
-            if b >= 0 and self.c[b].incl == EXCLUSIVE:
-                x = b
-                line = victim
-                dirty = vdirty
-                absent = False
-                continue
-            if vdirty:
-                self.write_back(b, victim)
-            return
+            if not (b >= 0 and self.c[b].incl == EXCLUSIVE):
+                if vdirty:
+                    self.write_back(b, victim)
+                return
+            c = &self.c[b]
+            r = self.cache_insert(c, victim, vdirty, False, &victim)
+            if r < 0:
+                return
+            c.ev[0] += 1
+            x = b
+            vdirty = r
 
     cdef void write_back(self, int x, int64_t line) noexcept nogil:
         while x >= 0:
@@ -366,7 +609,7 @@ cdef class Engine:
         cdef Cache *h
         cdef int n = e.chain_len
         cdef int hit_at = n
-        cdef int i, x
+        cdef int i
         cdef int64_t latency
         cdef bint carried = False
         if self.cache_lookup(e, line):  # the common case first
@@ -376,7 +619,7 @@ cdef class Engine:
             return self.core[core].lat[entry]
         e.cnt[4 + kind] += 1
         for i in range(1, n):
-            h = &self.c[e.chain[i]]
+            h = e.chain[i]
             if self.cache_lookup(h, line):
                 h.cnt[kind] += 1
                 hit_at = i
@@ -386,14 +629,15 @@ cdef class Engine:
             self.dram[0] += 1
             latency = self.core[core].dram_lat
         else:
-            latency = self.core[core].lat[e.chain[hit_at]]
-            if hit_at > 0 and self.c[e.chain[hit_at]].incl == EXCLUSIVE:
-                carried = self.cache_remove(&self.c[e.chain[hit_at]], line) == 1
+            h = e.chain[hit_at]
+            latency = self.core[core].lat[h.index]
+            if hit_at > 0 and h.incl == EXCLUSIVE:
+                carried = self.cache_remove(h, line) == 1
         for i in range(hit_at - 1, -1, -1):
-            x = e.chain[i]
-            if i > 0 and self.c[x].incl == EXCLUSIVE:
+            h = e.chain[i]
+            if i > 0 and h.incl == EXCLUSIVE:
                 continue
-            self.fill(x, line, carried)
+            self.fill(h, line, carried)
             carried = False
         if kind == WRITE:
             self.cache_mark_dirty(e, line)
@@ -410,10 +654,10 @@ cdef class Engine:
             missed = False
             if not self.cache_lookup(c, first):
                 missed = True
-                self.fill(x, first, False)
+                self.fill(c, first, False)
             if last != first and not self.cache_lookup(c, last):
                 missed = True
-                self.fill(x, last, False)
+                self.fill(c, last, False)
             if kind == WRITE and x == entry:
                 self.cache_mark_dirty(c, first)
                 if last != first:
@@ -432,22 +676,26 @@ cdef class Engine:
         return t.key[k] == vpn and (t.flag[k] != 0 or t.asid[k] == asid)
 
     cdef inline void _fa_unlink(self, Tlb *t, int64_t k) noexcept nogil:
-        if t.prev[k] >= 0:
-            t.next[t.prev[k]] = t.next[k]
+        cdef int64_t *prev = t.prev
+        cdef int64_t *next = t.next
+        cdef int64_t p = prev[k], n = next[k]
+        if p >= 0:
+            next[p] = n
         else:
-            t.head = t.next[k]
-        if t.next[k] >= 0:
-            t.prev[t.next[k]] = t.prev[k]
+            t.head = n
+        if n >= 0:
+            prev[n] = p
         else:
-            t.tail = t.prev[k]
+            t.tail = p
 
     cdef inline void _fa_to_front(self, Tlb *t, int64_t k) noexcept nogil:
-        if t.head == k:
+        cdef int64_t head = t.head
+        if head == k:
             return
-        self._fa_unlink(t, k)
+        self._fa_unlink(t, k)  # (not the head: the head stays)
         t.prev[k] = -1
-        t.next[k] = t.head
-        t.prev[t.head] = k
+        t.next[k] = head
+        t.prev[head] = k
         t.head = k
 
     cdef inline void _fa_to_back(self, Tlb *t, int64_t k) noexcept nogil:
@@ -462,25 +710,11 @@ cdef class Engine:
     cdef inline int64_t tlb_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
         """Slot of the matching entry (its use refreshed), or -1. Conflicting entries are never
         kept, so at most one entry matches."""
-        cdef int64_t k, b, n
+        cdef int64_t k, b
         if t.filt != NULL:
             if self._t_match(t, t.head, vpn, asid):
                 return t.head  # the most recent entry again: nothing to reorder
-            n = t.filt[vpn & (TLB_FILTER - 1)]
-            if n == 0:
-                return -1
-            if n == 1:
-                k = t.hint[vpn & (TLB_FILTER - 1)]
-                if not self._t_match(t, k, vpn, asid):
-                    return -1
-            else:
-                k = 0
-                while k < t.ways and not self._t_match(t, k, vpn, asid):
-                    k += 1
-                if k == t.ways:
-                    return -1
-            self._fa_to_front(t, k)
-            return k
+            return self._fa_lookup(t, vpn, asid)
         b = (vpn & t.set_mask) * t.ways
         for k in range(b, b + t.ways):
             if self._t_match(t, k, vpn, asid):
@@ -489,50 +723,96 @@ cdef class Engine:
                 return k
         return -1
 
+    cdef inline int64_t _fa_lookup(self, Tlb *t, int64_t vpn, int64_t asid) noexcept nogil:
+        """tlb_lookup in a fully associative TLB whose most recent entry does not match."""
+        cdef int64_t k, n = t.filt[vpn & (TLB_FILTER - 1)]
+        if n == 0:
+            return -1
+        if n == 1:
+            k = t.hint[vpn & (TLB_FILTER - 1)]
+            if not self._t_match(t, k, vpn, asid):
+                return -1
+        else:
+            k = 0
+            while k < t.ways and not self._t_match(t, k, vpn, asid):
+                k += 1
+            if k == t.ways:
+                return -1
+        self._fa_to_front(t, k)
+        return k
+
     cdef void _t_drop(self, Tlb *t, int64_t k) noexcept nogil:
         """Empty slot k (a no-op if it is empty)."""
-        cdef int64_t bucket, j
+        cdef int64_t bucket
         if t.key[k] < 0:
             return
         if t.filt != NULL:
             bucket = t.key[k] & (TLB_FILTER - 1)
             t.filt[bucket] -= 1
-            if t.filt[bucket] == 1:  # find the one left, so the hint is exact again
-                for j in range(t.ways):
-                    if j != k and t.key[j] >= 0 and t.key[j] & (TLB_FILTER - 1) == bucket:
-                        t.hint[bucket] = j
-                        break
+            t.hint[bucket] ^= k
             t.key[k] = -1
             self._fa_to_back(t, k)
         t.key[k] = -1
 
-    cdef void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag, int64_t val,
-                         bint is_tlb) noexcept nogil:
+    cdef inline bint _t_conflict(self, Tlb *t, int64_t k, int64_t key, int64_t asid,
+                                 int64_t flag) noexcept nogil:
+        """Would a lookup match both slot k and the translation (key, asid, flag)?"""
+        return t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid)
+
+    cdef inline void tlb_insert(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                int64_t val, bint conflicts) noexcept nogil:
+        """Add a translation, or a walk-cache entry, in an empty slot or the least recently
+        used one's. `conflicts`: first drop the translations it conflicts with (see the
+        reference); a caller whose lookup of (key, asid) just missed need only ask for a global
+        one, as only a global translation can conflict with what such a lookup does not match."""
+        cdef int64_t k = self._fa_slot(t, key, asid, flag, conflicts) if t.filt != NULL else \
+            self._set_slot(t, key, asid, flag, conflicts)
+        t.key[k] = key
+        t.asid[k] = asid
+        t.flag[k] = flag
+        t.val[k] = val
+
+    cdef inline int64_t _fa_slot(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                 bint conflicts) noexcept nogil:
+        """tlb_insert's slot in a fully associative TLB, the most recent from now on."""
+        cdef int64_t k, best, bucket = key & (TLB_FILTER - 1)
+        if conflicts and t.filt[bucket]:  # conflicting entries are in the key's bucket
+            if t.filt[bucket] == 1:
+                if self._t_conflict(t, t.hint[bucket], key, asid, flag):
+                    self._t_drop(t, t.hint[bucket])
+            else:
+                for k in range(t.ways):
+                    if self._t_conflict(t, k, key, asid, flag):
+                        self._t_drop(t, k)
+        best = t.tail  # empty, or the least recently used
+        k = t.key[best]
+        if k >= 0:
+            t.filt[k & (TLB_FILTER - 1)] -= 1
+            t.hint[k & (TLB_FILTER - 1)] ^= best
+        self._fa_to_front(t, best)
+        t.filt[bucket] += 1
+        t.hint[bucket] ^= best
+        return best
+
+    cdef inline int64_t _set_slot(self, Tlb *t, int64_t key, int64_t asid, int64_t flag,
+                                  bint conflicts) noexcept nogil:
+        """tlb_insert's slot in a set-associative TLB or walk cache, in one pass over the set:
+        drop conflicts, note the first empty slot and the least recently used."""
         cdef int64_t b = (key & t.set_mask) * t.ways
-        cdef int64_t k, best = -1
-        if is_tlb and (t.filt == NULL or t.filt[key & (TLB_FILTER - 1)] != 0):
-            for k in range(b, b + t.ways):  # drop conflicting translations (see the reference)
-                if t.key[k] == key and (flag != 0 or t.flag[k] != 0 or t.asid[k] == asid):
-                    self._t_drop(t, k)
-        if t.filt != NULL:
-            best = t.tail  # empty, or the least recently used
-            self._t_drop(t, best)
-            self._fa_to_front(t, best)
-            t.filt[key & (TLB_FILTER - 1)] += 1
-            t.hint[key & (TLB_FILTER - 1)] = best
-        else:
-            for k in range(b, b + t.ways):
-                if t.key[k] < 0:
-                    best = k
-                    break
-                if best < 0 or t.stamp[k] < t.stamp[best]:
-                    best = k
-            t.clock += 1
-            t.stamp[best] = t.clock
-        t.key[best] = key
-        t.asid[best] = asid
-        t.flag[best] = flag
-        t.val[best] = val
+        cdef int64_t k, best = -1, empty = -1
+        for k in range(b, b + t.ways):
+            if conflicts and t.key[k] >= 0 and self._t_conflict(t, k, key, asid, flag):
+                t.key[k] = -1
+            if t.key[k] < 0:
+                if empty < 0:
+                    empty = k
+            elif best < 0 or t.stamp[k] < t.stamp[best]:
+                best = k
+        if empty >= 0:
+            best = empty
+        t.clock += 1
+        t.stamp[best] = t.clock
+        return best
 
     cdef inline int64_t wc_lookup(self, Tlb *t, int64_t level, int64_t prefix,
                                   int64_t asid) noexcept nogil:
@@ -585,11 +865,13 @@ cdef class Engine:
             table = nxt
 
     cdef int64_t translate(self, int core, int64_t vpn, int64_t asid, bint fetch,
-                           int64_t *latency) noexcept nogil:
-        """The pfn; an untranslatable page is timed as identity-mapped."""
+                           int64_t *latency, bint head_missed) noexcept nogil:
+        """The pfn; an untranslatable page is timed as identity-mapped. `head_missed`: the
+        caller found that the L1 TLB's most recent entry does not match."""
         cdef Core *cr = &self.core[core]
         cdef Tlb *l1 = &cr.tlb[ITLB if fetch else DTLB]
-        cdef int64_t k = self.tlb_lookup(l1, vpn, asid)
+        cdef int64_t k = (self._fa_lookup(l1, vpn, asid) if head_missed
+                          else self.tlb_lookup(l1, vpn, asid))
         cdef int64_t pfn, glob
         cdef bint g = False
         if k >= 0:
@@ -608,8 +890,8 @@ cdef class Engine:
             if pfn < 0:
                 return vpn
             glob = 1 if g else 0
-            self.tlb_insert(&cr.tlb[L2TLB], vpn, asid, glob, pfn, True)
-        self.tlb_insert(l1, vpn, asid, glob, pfn, True)
+            self.tlb_insert(&cr.tlb[L2TLB], vpn, asid, glob, pfn, glob != 0)
+        self.tlb_insert(l1, vpn, asid, glob, pfn, glob != 0)  # both lookups missed
         return pfn
 
     def invalidate(self, int64_t va, int64_t asid):
@@ -716,8 +998,10 @@ cdef class Engine:
         """Time events [lo, hi) into out[lo:hi]."""
         cdef Py_ssize_t i
         cdef int64_t a, end, first, last, fp, lp, pf, pl, latency, lat2
+        cdef int64_t tlat  # the translations' cycles (kept apart: its address is taken)
         cdef int k, c, entry
         cdef Tlb *tl
+        cdef Cache *e
         cdef int lb = self.line_bits
         cdef int offset_bits = PAGE_SHIFT - lb
         cdef int64_t mask = (<int64_t>1 << offset_bits) - 1
@@ -731,6 +1015,7 @@ cdef class Engine:
             last = end >> lb
             latency = 0
             if self.core[c].has_tlb:
+                tlat = 0
                 fp = a >> PAGE_SHIFT
                 lp = end >> PAGE_SHIFT
                 tl = &self.core[c].tlb[ITLB if k == FETCH else DTLB]
@@ -738,13 +1023,20 @@ cdef class Engine:
                     self.core[c].tcnt[ITLB_HIT if k == FETCH else DTLB_HIT] += 1
                     pf = tl.val[tl.head]
                 else:
-                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &latency)
+                    pf = self.translate(c, fp, ev[i].asid, k == FETCH, &tlat, True)
                 pl = pf
                 if lp != fp:
-                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &latency)
+                    pl = self.translate(c, lp, ev[i].asid, k == FETCH, &tlat, False)
                 first = (pf << offset_bits) | (first & mask)
                 last = (pl << offset_bits) | (last & mask)
-            if self.levelwise:
+                latency = tlat
+            e = &self.c[entry]
+            if first == e.last and last == first:  # the line this cache used last: a hit that
+                e.cnt[k] += 1  # changes nothing else (the line is the most recent in its set)
+                if k == WRITE:
+                    self._words(e, first & e.set_mask)[DIRTY] |= <uint64_t>1 << e.last_way
+                latency += self.core[c].lat[entry]
+            elif self.levelwise:
                 latency += self.access_levelwise(c, entry, first, last, k)
             else:
                 lat2 = self.access_line(c, entry, first, k)

@@ -33,8 +33,6 @@ class BatchHierarchy:
         i64 = np.int64
         sets = np.array([c.sets for c in lay.caches], i64)
         ways = np.array([c.ways for c in lay.caches], i64)
-        base = np.concatenate([[0], np.cumsum(sets * ways)]).astype(i64)
-        sbase = np.concatenate([[0], np.cumsum(sets)]).astype(i64)
         desc_off = np.concatenate([[0], np.cumsum([len(d) for d in lay.descendants])]).astype(i64)
         desc = np.array([j for d in lay.descendants for j in d], i64)
 
@@ -54,8 +52,6 @@ class BatchHierarchy:
             "ways": ways,
             "repl": np.array([REPLACEMENT_CODE[c.replacement] for c in lay.caches], i64),
             "incl": np.array([INCLUSION_CODE[c.inclusion] for c in lay.caches], i64),
-            "base": base[:-1].copy(),
-            "sbase": sbase[:-1].copy(),
             "below": np.array(lay.below, i64),
             "is_l1": np.array(lay.is_l1, i64),
             "desc_off": desc_off,
@@ -74,9 +70,7 @@ class BatchHierarchy:
             "l2tlb_lat": np.array([t.l2_latency if t else 0 for t in tlbs], i64),
             "wc_lat": np.array([t.walk_cache_latency if t else 0 for t in tlbs], i64),
             "misc": np.array([config.line.bit_length() - 1, config.mode == "cachegrind"], i64),
-            # state and counters
-            "tags": np.full(int(base[-1]), -1, i64),
-            "tree": np.zeros(int(sbase[-1]), i64),
+            # state and counters (the caches' sets are the engine's own memory)
             "cnt": np.zeros(n * 2 * len(COUNT_KINDS), i64),
             "cev": np.zeros(n * 3, i64),
             "dram": np.zeros(2, i64),
