@@ -551,7 +551,8 @@ def _add_run_options(cmd) -> None:
         "--max-instructions",
         type=_positive,
         metavar="N",
-        help="stop the run after N simulated instructions (exit status 124)",
+        help="stop the run at the end of the basic block that reaches N simulated user "
+        "instructions (exit status 124)",
     )
     cmd.add_argument(
         "--max-cycles",

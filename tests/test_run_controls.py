@@ -25,7 +25,9 @@ def test_an_instruction_limit_stops_the_run_deterministically():
     a, b = runs
     assert a.exit_status == LIMIT_STATUS == 124
     assert "run limit: 200,000 instructions" in a.fault
-    assert 200_000 <= a.instructions < 2_000_000  # stopped at the first batch boundary after
+    # stopped at the end of the basic block that reached the limit, and says so
+    assert 200_000 <= a.instructions < 200_000 + 256
+    assert f"(at {a.instructions:,}: the end of a basic block)" in a.fault
     assert (a.cycles, a.instructions, a.stats) == (b.cycles, b.instructions, b.stats)
 
 
@@ -113,3 +115,20 @@ def test_the_programs_output_clears_the_progress_line_first():
     stream.write(b"program output\n")
     assert term.getvalue().endswith("\r\x1b[K") and out.getvalue() == b"program output\n"
     stream.flush()  # the rest of the stream's interface passes through
+
+
+@pytest.mark.parametrize("impl", ["cython", "python"])
+def test_each_limit_stops_at_its_own_count(impl):
+    """A limit is not rounded to a batch: 1e3, 1e5 and 1e6 stop at three places, each within a
+    block of its limit, syscalls' batches included."""
+    for program, args, limits in (
+        ("compute", [], (1_000, 100_000, 1_000_000)),
+        ("lat", ["null", "20000"], (1_000, 50_000, 150_000)),  # 230,000 in all
+    ):
+        for limit in limits:
+            r = run_program(
+                str(path(program)), args, out=io.BytesIO(), warnings=None, impl=impl,
+                max_instructions=limit,
+            )  # fmt: skip
+            assert r.exit_status == LIMIT_STATUS, (program, limit)
+            assert limit <= r.instructions < limit + 256, (program, limit, r.instructions)

@@ -407,6 +407,10 @@ class Simulation:
         if fast is not None:
             fast.bind()
         self.sampler = Sampler(self, plan) if plan is not None else None
+        if self.sampler is None and max_instructions is not None:
+            # the CPU stops at the first block boundary at or past the limit (the recorder
+            # counts the blocks it announces), not at the end of a batch
+            machine.recorder.stop_at = max_instructions
 
     # ---- the CPU's traps -----------------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
@@ -478,7 +482,10 @@ class Simulation:
         instructions = timing.instructions + timing.functional_instructions
         cycles = timing.cycles
         if max_instructions is not None and instructions >= max_instructions:
-            self.machine.abort(f"run limit: {max_instructions:,} instructions reached")
+            self.machine.abort(
+                f"run limit: {max_instructions:,} instructions reached (at {instructions:,}: "
+                "the end of a basic block)"
+            )
         elif max_cycles is not None and cycles >= max_cycles:
             self.machine.abort(f"run limit: {max_cycles:,} cycles reached")
         self.progress.update(instructions, cycles, self.ghz)
