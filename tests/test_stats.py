@@ -116,3 +116,17 @@ def test_the_text_file_and_stderr(tmp_path, capsys):
     assert "sim.cycles" in text and "  # " in text
     assert main(["run", "--quiet", "--stats", "-", str(path("exitcode")), "0"]) == 0
     assert capsys.readouterr().err == text  # the same lines, on stderr
+
+
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+def test_the_fault_outcomes_add_up_to_the_faults(system):
+    """kernel.faults.* is one verdict per fault the CPU raised; a retry after a refill and a
+    service's own faults are counted apart."""
+    result = run_program(
+        str(path("lat")), ["fault-write", "40"], out=io.BytesIO(), system=system, warnings=None
+    )
+    outcomes = {k: v for k, v in result.stats.items() if k.startswith("kernel.faults.")}
+    assert sum(outcomes.values()) == result.stats["kernel.page_faults"] == result.page_faults
+    assert result.stats.get("kernel.service_faults", 0) > 0  # the stack written at exec
+    if system == "hm-phone":  # every 16th new page waits for the memory manager's refill
+        assert result.stats["kernel.fault_retries"] >= 2

@@ -191,6 +191,7 @@ class CoreKernel:
         if impl not in ("python", "cython"):
             raise ValueError(f"kernel: unknown hot-path implementation {impl!r}")
         self.ram, self.impl, self.port, self.ghz = ram, impl, port, ghz
+        self.counting_fault = True  # the fault being handled is the CPU's (page_fault)
         self.l1_hit = core.l1d.latency if core is not None else 4
         self.mlp = max(core.timing.mlp, 1) if core is not None else 1
         # core cycles DRAM takes to absorb one written-back line (the SoC's write bandwidth)
@@ -459,10 +460,25 @@ class CoreKernel:
         in the kernel from the VSpace's frame pool, else passed to the process's pager."""
         self.port.sync()
         self.context.append("kernel:page fault")  # (within(), inline: this is taken often)
+        # the outcomes (kernel.faults.*) are those of the faults the CPU raised, so that they
+        # add up to kernel.page_faults; a service's own access to a process's memory that
+        # faults (machine None: copying to or from it) is counted apart
+        outer, self.counting_fault = self.counting_fault, machine is not None
+        if machine is None:
+            self.counts["kernel.service_faults"] += 1
         try:
             return self._page_fault(proc or self.current, vaddr & ~(PAGE_SIZE - 1), access)
         finally:
+            self.counting_fault = outer  # (a service's fault inside the handling of another)
             self.context.pop()
+
+    def count_fault(self, outcome: int, retry: bool = False) -> None:
+        """A fault's outcome in kernel.faults.* (its first verdict: a retry after a refill of
+        the VSpace's frame pool is kernel.fault_retries)."""
+        if retry:
+            self.counts["kernel.fault_retries"] += 1
+        elif self.counting_fault:
+            self.counts[FAULT_COUNTS[outcome]] += 1
 
     def _page_fault(self, proc, page: int, access: str) -> bool:
         cycles = self.entry + self.work_cycles(BUDGETS["exception.frame"])
@@ -471,7 +487,7 @@ class CoreKernel:
             if pa is not None:  # a new page, recorded for the memory manager (pagerecords)
                 self.record_page(pa)
             cycles += self.path(fault_budget(outcome, zeroed))
-            self.counts[FAULT_COUNTS[outcome]] += 1
+            self.count_fault(outcome, retry=attempt > 0)
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
                 self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             if outcome not in (NEED_MEMMGR, NEED_PAGER):

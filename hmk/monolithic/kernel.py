@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmk.hw.pagetable import ADDR_MASK, LEVELS, level_index
-from hmk.kernel.core import FAULT_COUNTS, MAPPED, REFILLED, CoreKernel
+from hmk.kernel.core import MAPPED, REFILLED, CoreKernel
 from hmk.kernel.costs import BUDGETS as CORE
 from hmk.kernel.memory import OutOfMemory
 from hmk.kernel.objects import Pool
@@ -109,12 +109,12 @@ class LinuxKernel(CoreKernel):
         return self.path(BUDGETS["timer.tick"] + self.threads.take_work())
 
     # ---- page faults ---------------------------------------------------------------------
-    def _page_fault(self, proc, page: int, access: str) -> bool:
+    def _page_fault(self, proc, page: int, access: str, retry: bool = False) -> bool:
         """do_mem_abort -> do_page_fault -> handle_mm_fault (exception entry and exit: the
         core's, and their instructions are in fault.entry)."""
         self._stock(proc)
         outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
-        self.counts[FAULT_COUNTS[outcome]] += 1
+        self.count_fault(outcome, retry)
         budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
         if not self.memcg:  # count_memcg_event_mm returns at once
             budget -= BUDGETS["memcg.fault_event"]
@@ -141,7 +141,7 @@ class LinuxKernel(CoreKernel):
         self.charge("fault", self.entry + self.path(budget))
         served = proc.personality.page_fault(proc, page, access, pager=False)
         if served == REFILLED:  # cannot happen with the per-cpu stock; retried to be sure
-            return self._page_fault(proc, page, access)
+            return self._page_fault(proc, page, access, retry=True)
         self.charge("fault", self.exit if served == MAPPED else 0)
         return served == MAPPED
 

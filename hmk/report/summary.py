@@ -59,12 +59,26 @@ def summary(result, file=None) -> None:
         f"hmk: miss rates L1I {rate('system.cpu0.l1i')} L1D {rate('system.cpu0.l1d')} "
         f"L2 {rate('system.cpu0.l2')} L3 {rate('system.l3')} DTLB {rate('system.cpu0.dtlb')}; "
         f"{result.syscalls} syscalls, "
-        f"{result.page_faults} page faults ({s.get('kernel.faults.resolved', 0)} resolved in the "
-        f"kernel), {s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
+        f"{result.page_faults} page faults ({_faults(s)}), "
+        f"{s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
         f"{s.get('kernel.domain_switches', 0)} address-space switches "
         f"({result.run.get('system', '?')})",
         file=file,
     )
+
+
+def _faults(s) -> str:
+    """Where the CPU's faults went (kernel.faults.*: they add up to kernel.page_faults)."""
+    kernel = sum(
+        s.get(f"kernel.faults.{k}", 0) for k in ("resolved", "zero_mapped", "zero_replaced")
+    )
+    parts = [f"{kernel} resolved in the kernel"]
+    for key, where in (("need_memmgr", "the memory manager"), ("need_pager", "a pager")):
+        if s.get(f"kernel.faults.{key}"):
+            parts.append(f"{s[f'kernel.faults.{key}']} by {where}")
+    if s.get("kernel.faults.segv"):
+        parts.append(f"{s['kernel.faults.segv']} refused")
+    return ", ".join(parts)
 
 
 def _interval(s) -> str:

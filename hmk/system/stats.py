@@ -112,7 +112,21 @@ SCHEMA = (
     (
         "kernel.faults.*",
         "count",
-        "fault outcomes: resolved in the kernel, need_memmgr, need_pager, segv",
+        "the kernel's first verdict on each fault the CPU raised (they add up to "
+        "kernel.page_faults): resolved, zero_mapped, zero_replaced (in the kernel), "
+        "need_memmgr, need_pager, segv",
+    ),
+    (
+        "kernel.fault_retries",
+        "count",
+        "faults resolved in the kernel on a second try, after the memory manager refilled "
+        "the VSpace's frame pool",
+    ),
+    (
+        "kernel.service_faults",
+        "count",
+        "faults a service's own access to a process's memory took (a copy to or from it), "
+        "handled as the CPU's are",
     ),
     ("kernel.ipc.fastpath", "count", "IPC calls taken on the fast path"),
     ("kernel.ipc.slowpath", "count", "IPC calls taken on the slow path"),
