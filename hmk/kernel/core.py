@@ -455,16 +455,16 @@ class CoreKernel:
         return asid
 
     # ---- the CPU's kernel interface ------------------------------------------------------
-    def page_fault(self, machine, vaddr: int, access: str, proc=None) -> bool:
+    def page_fault(self, machine, vaddr: int, access: str, proc=None, by_service=False) -> bool:
         """A translation or permission fault in `proc` (default: the one on the core): resolved
         in the kernel from the VSpace's frame pool, else passed to the process's pager."""
         self.port.sync()
         self.context.append("kernel:page fault")  # (within(), inline: this is taken often)
         # the outcomes (kernel.faults.*) are those of the faults the CPU raised, so that they
         # add up to kernel.page_faults; a service's own access to a process's memory that
-        # faults (machine None: copying to or from it) is counted apart
-        outer, self.counting_fault = self.counting_fault, machine is not None
-        if machine is None:
+        # faults (`by_service`: copying to or from it) is counted apart
+        outer, self.counting_fault = self.counting_fault, not by_service
+        if by_service:
             self.counts["kernel.service_faults"] += 1
         try:
             return self._page_fault(proc or self.current, vaddr & ~(PAGE_SIZE - 1), access)
@@ -472,12 +472,12 @@ class CoreKernel:
             self.counting_fault = outer  # (a service's fault inside the handling of another)
             self.context.pop()
 
-    def count_fault(self, outcome: int, retry: bool = False) -> None:
-        """A fault's outcome in kernel.faults.* (its first verdict: a retry after a refill of
-        the VSpace's frame pool is kernel.fault_retries)."""
-        if retry:
-            self.counts["kernel.fault_retries"] += 1
-        elif self.counting_fault:
+    def count_fault(self, outcome: int) -> None:
+        """A fault's outcome in kernel.faults.*, once per fault: the kernel's verdict when it
+        resolved or refused it, or the pager it went to (a fault retried after the memory
+        manager refilled the VSpace's frame pool counts its retry's outcome, and once in
+        kernel.fault_retries)."""
+        if self.counting_fault:
             self.counts[FAULT_COUNTS[outcome]] += 1
 
     def _page_fault(self, proc, page: int, access: str) -> bool:
@@ -487,10 +487,10 @@ class CoreKernel:
             if pa is not None:  # a new page, recorded for the memory manager (pagerecords)
                 self.record_page(pa)
             cycles += self.path(fault_budget(outcome, zeroed))
-            self.count_fault(outcome, retry=attempt > 0)
             if outcome == ZERO_REPLACED:  # the zero page's translation is stale now
                 self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             if outcome not in (NEED_MEMMGR, NEED_PAGER):
+                self.count_fault(outcome)
                 break
             self.charge("fault", cycles)
             cycles = 0
@@ -499,8 +499,10 @@ class CoreKernel:
             if pager is not None:
                 served = pager.page_fault(proc, page, access, pager=outcome == NEED_PAGER)
             if served != REFILLED or attempt:
+                self.count_fault(outcome)
                 outcome = RESOLVED if served == MAPPED else SEGV
                 break
+            self.counts["kernel.fault_retries"] += 1
         self.charge("fault", cycles + (self.exit if outcome in DONE else 0))
         return outcome in DONE
 

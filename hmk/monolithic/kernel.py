@@ -109,12 +109,11 @@ class LinuxKernel(CoreKernel):
         return self.path(BUDGETS["timer.tick"] + self.threads.take_work())
 
     # ---- page faults ---------------------------------------------------------------------
-    def _page_fault(self, proc, page: int, access: str, retry: bool = False) -> bool:
+    def _page_fault(self, proc, page: int, access: str) -> bool:
         """do_mem_abort -> do_page_fault -> handle_mm_fault (exception entry and exit: the
         core's, and their instructions are in fault.entry)."""
         self._stock(proc)
         outcome, zeroed, pa = self.paging.resolve(proc.vspace, page, access, self.impl)
-        self.count_fault(outcome, retry)
         budget = CORE["exception.frame"] + BUDGETS["fault.entry"]
         if not self.memcg:  # count_memcg_event_mm returns at once
             budget -= BUDGETS["memcg.fault_event"]
@@ -133,15 +132,19 @@ class LinuxKernel(CoreKernel):
                     budget += BUDGETS["fault.wp_zero"]
                     self.tlbi_timing([page], int(self.vspaces.vspace["asid"][proc.vspace]))
             self.charge("fault", self.entry + self.path(budget) + self.exit)
+            self.count_fault(outcome)
             return True
         if outcome == SEGV:
             self.charge("fault", self.entry + self.path(budget + BUDGETS["fault.segv"]))
+            self.count_fault(outcome)
             return False
         # NEED_MEMMGR: a file page or a copy-on-write page: the kernel's memory code
         self.charge("fault", self.entry + self.path(budget))
         served = proc.personality.page_fault(proc, page, access, pager=False)
         if served == REFILLED:  # cannot happen with the per-cpu stock; retried to be sure
-            return self._page_fault(proc, page, access, retry=True)
+            self.counts["kernel.fault_retries"] += 1
+            return self._page_fault(proc, page, access)
+        self.count_fault(outcome)
         self.charge("fault", self.exit if served == MAPPED else 0)
         return served == MAPPED
 

@@ -509,7 +509,7 @@ class AddressSpace:
     # ---- faults --------------------------------------------------------------------------
     def fault(self, va: int, access: str) -> bool:
         """The kernel touching user memory (a syscall's copy) faulted: the same fault path."""
-        return self.kernel.page_fault(None, va, access, self.proc)
+        return self.kernel.page_fault(None, va, access, self.proc, by_service=True)
 
     def overflowed(self, page: int) -> bool:
         """Is `page` in the region-table overflow (faults there are the memory manager's)?"""

@@ -112,15 +112,14 @@ SCHEMA = (
     (
         "kernel.faults.*",
         "count",
-        "the kernel's first verdict on each fault the CPU raised (they add up to "
-        "kernel.page_faults): resolved, zero_mapped, zero_replaced (in the kernel), "
-        "need_memmgr, need_pager, segv",
+        "where each fault the CPU raised went (they add up to kernel.page_faults): resolved, "
+        "zero_mapped, zero_replaced (in the kernel), need_memmgr, need_pager, segv",
     ),
     (
         "kernel.fault_retries",
         "count",
-        "faults resolved in the kernel on a second try, after the memory manager refilled "
-        "the VSpace's frame pool",
+        "faults tried again in the kernel after the memory manager refilled the VSpace's "
+        "frame pool (counted by their second try's outcome)",
     ),
     (
         "kernel.service_faults",
