@@ -130,3 +130,18 @@ def test_the_fault_outcomes_add_up_to_the_faults(system):
     assert result.stats.get("kernel.service_faults", 0) > 0  # the stack written at exec
     if system == "hm-phone":  # every 16th new page waits for the memory manager's refill
         assert result.stats["kernel.fault_retries"] >= 2
+
+
+def test_the_summary_names_the_levels_as_the_profile_does(capsys):
+    """The Pi 4B's shared last level is its L2 (in the l3 statistics): the summary says L2,
+    once, and what the rates cover."""
+    from hmk.report.summary import summary
+
+    for profile, levels in (("rpi4", "L1I L1D L2"), ("kirin9000", "L1I L1D L2 L3")):
+        result = run_program(str(path("hello")), [], out=io.BytesIO(), profile=profile)
+        summary(result)
+        line = capsys.readouterr().err.splitlines()[2]
+        assert line.startswith("hmk: miss rates of user and kernel accesses ")
+        shown = line.split("accesses ", 1)[1].split(" DTLB")[0].split()
+        assert shown[::2] == levels.split(), line
+        assert result.run["caches"]["system.l3"] == ("L2" if profile == "rpi4" else "L3")

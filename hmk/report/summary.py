@@ -56,8 +56,8 @@ def summary(result, file=None) -> None:
         shares += f"; the core idled {idle:,} cycles ({100 * idle / (result.cycles or 1):.1f}%)"
     print(f"hmk: cycles went to {shares}", file=file)
     print(
-        f"hmk: miss rates L1I {rate('system.cpu0.l1i')} L1D {rate('system.cpu0.l1d')} "
-        f"L2 {rate('system.cpu0.l2')} L3 {rate('system.l3')} DTLB {rate('system.cpu0.dtlb')}; "
+        f"hmk: miss rates of user and kernel accesses {_levels(result, rate)} "
+        f"DTLB {rate('system.cpu0.dtlb')}; "
         f"{result.syscalls} syscalls, "
         f"{result.page_faults} page faults ({_faults(s)}), "
         f"{s.get('kernel.ipc.fastpath', 0) + s.get('kernel.ipc.slowpath', 0)} IPCs, "
@@ -65,6 +65,18 @@ def summary(result, file=None) -> None:
         f"({result.run.get('system', '?')})",
         file=file,
     )
+
+
+def _levels(result, rate) -> str:
+    """Each cache's miss rate under the profile's name for it (the Pi 4B's shared L2 is in
+    the l3 statistics)."""
+    names = result.run.get("caches") or {
+        "system.cpu0.l1i": "L1I",
+        "system.cpu0.l1d": "L1D",
+        "system.cpu0.l2": "L2",
+        "system.l3": "L3",
+    }
+    return " ".join(f"{name} {rate(prefix)}" for prefix, name in names.items())
 
 
 def _faults(s) -> str:

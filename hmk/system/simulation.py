@@ -283,6 +283,15 @@ class Simulation:
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
         self.profile, self.cluster, self.core_type = soc.name, which.name, which.core
+        # the caches' statistics prefixes and the names the profile gives them (a shared
+        # last level sits in the l3 slot whatever it is called: the Pi 4B's L2)
+        levels = {
+            "system.cpu0.l1i": which.core.l1i,
+            "system.cpu0.l1d": which.core.l1d,
+            "system.cpu0.l2": which.core.l2,
+            "system.l3": soc.l3,
+        }
+        self.cache_names = {k: c.name for k, c in levels.items() if c is not None}
         hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=1)
         self.ghz = ghz = which.ghz
         if rootfs is not None and not os.path.isdir(rootfs):
@@ -647,6 +656,7 @@ class Simulation:
             "system": self.composition.name,
             "paging": self.paging,
             "domains": {d.name: [d.ic, *d.services] for d in self.composition.domains},
+            "caches": dict(self.cache_names),
             **(self.sampler.describe() if self.sampler is not None else {}),
         }
 
