@@ -153,11 +153,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if args.plot is not None:
         cmp.check_plot(args.plot)
-    try:
-        jobs = parse_jobs(args.jobs)
-    except ValueError as e:
-        print(f"hmk: error: {e}", file=sys.stderr)
-        return 2
+    jobs = _jobs(args)
     results = _guarded(
         cmp.compare,
         args.program,
@@ -211,6 +207,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 class UsageError(Exception):
     """A command line hmk cannot take (one line for `hmk: error:`, status 2)."""
+
+
+def _jobs(args) -> int:
+    """--jobs (hmk.parallel.parse_jobs), a bad value a UsageError."""
+    try:
+        return parse_jobs(args.jobs)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _run_options(args, outputs: dict) -> dict:
@@ -450,11 +454,7 @@ def cmd_syscalls(args: argparse.Namespace) -> int:
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from hmk.fidelity import render  # noqa: PLC0415
 
-    try:
-        jobs = parse_jobs(args.jobs)
-    except ValueError as e:
-        print(f"hmk: error: {e}", file=sys.stderr)
-        return 2
+    jobs = _jobs(args)
     if args.write is not None:
         check(args.write, "--write")
     text = render(jobs=jobs, progress=terminal_progress())

@@ -56,7 +56,7 @@ def pool_map(fn, items, jobs: int = 1, progress=None, label: str = "hmk") -> lis
     items = list(items)
     if jobs <= 1 or len(items) <= 1:
         results = []
-        ticker = _Progress(progress, label, len(items))
+        ticker = Progress(progress, label, len(items))
         for item in items:
             results.append(fn(item))
             ticker.done()
@@ -69,7 +69,7 @@ def pool_map(fn, items, jobs: int = 1, progress=None, label: str = "hmk") -> lis
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_core) as pool:
         futures = {pool.submit(fn, item): k for k, item in enumerate(items)}
         results: list = [None] * len(items)
-        ticker = _Progress(progress, label, len(items))
+        ticker = Progress(progress, label, len(items))
         pending = set(futures)
         try:
             while pending:
@@ -88,7 +88,7 @@ def _one_core() -> None:
     os.environ[ONE_CORE] = "1"
 
 
-class _Progress:
+class Progress:
     """`label: k/n done, ~T s left` on `stream` after each item (the estimate: the mean time
     per item so far, times the items left)."""
 

@@ -72,8 +72,8 @@ def compare(
     from hmk.parallel import pool_map  # noqa: PLC0415
 
     options.setdefault("warnings", None)  # kept in each result; the caller shows them once
-    boards = profiles or [options.pop("profile", None)]
-    options.pop("profile", None)
+    default = options.pop("profile", None)
+    boards = profiles or [default]
     runs = [
         (program, list(args), system, {**options, **({"profile": p} if p else {})})
         for p in boards

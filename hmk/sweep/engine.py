@@ -108,7 +108,7 @@ def run_sweep(
 def _on_dask(points, results: Results, workers: int, scheduler, progress) -> None:
     from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
 
-    from hmk.parallel import _Progress  # noqa: PLC0415
+    from hmk.parallel import Progress  # noqa: PLC0415
 
     cluster = None
     if scheduler is None:
@@ -119,7 +119,7 @@ def _on_dask(points, results: Results, workers: int, scheduler, progress) -> Non
             dashboard_address=None,
         )
     client = Client(cluster if cluster is not None else scheduler)
-    ticker = _Progress(progress, "hmk sweep", len(points))
+    ticker = Progress(progress, "hmk sweep", len(points))
     try:
         one_core = scheduler is None and workers > 1
         futures = {client.submit(execute, p, one_core, pure=False): p for p in points}
