@@ -9,14 +9,14 @@ from guest_programs import build, linux_output, run
 
 LINUX = b"""parent is pid 1: 0
 parent alive (kill 0): 1
-user time grew: 1
-user time under 1 s: 1
+cpu time grew: 1
+cpu time under 1 s: 1
 process clock grew: 1, thread clock grew: 1
 thread clock <= process clock read after it: 1
 cpu clock res ok: 1
 children time before any child: 0
 wait4 child: 1 status 7
-child user time > 0: 1
+child cpu time > 0: 1
 children time after wait > 0: 1
 children time = wait4's: 1
 times ok: 1, tms_cutime >= 0: 1
