@@ -204,6 +204,13 @@ class Threads:
             return EINVAL
         return self.mem.load(self.runq, core, "current")
 
+    def has_work(self, core: int) -> bool:
+        """Is a thread running on `core` or ready to? Untimed: the simulator's question of
+        which core to run, not the kernel's."""
+        if int(self.runq["current"][core]) >= 0:
+            return True
+        return bool(self.runq["bitmap"][core].any())
+
     def pick(self, core: int) -> int:
         """The thread that should run on `core`: the head of its highest non-empty priority,
         or -1 when nothing is runnable. Changes nothing."""

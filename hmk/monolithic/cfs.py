@@ -173,6 +173,9 @@ class Cfs(Threads):
         if load(self.rq, core, "skip") == i:
             st(self.rq, core, "skip", NIL)
 
+    def has_work(self, core: int) -> bool:
+        return int(self.runq["current"][core]) >= 0 or int(self.rq["nr_running"][core]) > 0
+
     def pick(self, core: int) -> int:
         """The thread that should run: the running one unless a reschedule is due; then the
         leftmost or the running one, whichever has run less (a yielding one is skipped)."""
