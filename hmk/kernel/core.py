@@ -300,6 +300,7 @@ class CoreKernel:
         # with more than one core, the simulator's: called when the running core has nothing
         # to run, True when another core took the CPU (hmk.system.cores)
         self.other_core = None
+        self.asid_cores: dict[int, set[int]] = {}  # the cores each ASID ran on since given out
         # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
         # charge: the same results as the methods below, with no arrays made per kernel path
         parts = port.compiled() if impl == "cython" else None
@@ -522,6 +523,28 @@ class CoreKernel:
     def tlbi(self, pages, asid: int) -> None:
         """Drop the translations of `pages` (None: all) of `asid` from every TLB."""
         self.port.flush(pages, asid)
+        if self.ncores > 1:
+            self._shootdown(pages, asid)
+
+    def _shootdown(self, pages, asid: int) -> None:
+        """With several cores: an invalidation of an ASID that other cores ran since it was
+        given out is broadcast (TLBI ...IS, then DSB ISH, which waits until every core has
+        dropped the entries), as Linux's arm64 flush_tlb_range and HM's do; one only this core
+        ran is local, its cost in the path that made it. ASID 0 (the whole TLB) goes to every
+        core."""
+        others = self.ncores - 1 if asid == 0 else len(self.asid_cores.get(asid, ()) - {self.cpu})
+        if not others:
+            return
+        self.counts["kernel.tlbi.broadcasts"] += 1
+        self.counts["kernel.tlbi.remote_cores"] += others
+        n = 1 if pages is None else len(pages)
+        budget = n * BUDGETS["tlbi.broadcast"] + others * BUDGETS["tlbi.remote"]
+        self.charge("tlbi", self.work_cycles(budget))
+
+    def ran_asid(self, asid: int) -> None:
+        """`asid` is on this core now (its TLBs may hold its translations from here on)."""
+        if self.ncores > 1 and asid:
+            self.asid_cores.setdefault(asid, set()).add(self.cpu)
 
     def tlbi_timing(self, pages, asid: int) -> None:
         """Drop translations from the timing model only (the CPU refills on its own: used
@@ -534,8 +557,10 @@ class CoreKernel:
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
             self.tlbi(None, 0)
+            self.asid_cores.clear()
         self.roots[asid] = proc.root
         self.current = proc
+        self.ran_asid(asid)
         return asid
 
     # ---- the CPU's kernel interface ------------------------------------------------------
@@ -970,6 +995,7 @@ class CoreKernel:
         _, tlbi, _ = self.vspaces.destroy(proc.vspace)
         if tlbi:  # its ASID goes back to the allocator: no translation of it may outlive it
             self.tlbi(None, tlbi[0][1])
+            self.asid_cores.pop(tlbi[0][1], None)
             self.counts["kernel.tlbi.asid"] += 1
         self.caps.destroy(proc.cspace)  # the endpoints it could call stay with their owners
         self.by_vspace.pop(proc.vspace, None)
@@ -980,8 +1006,10 @@ class CoreKernel:
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
             self.tlbi(None, 0)
+            self.asid_cores.clear()
         self.roots[asid] = proc.root
         self.current = proc
+        self.ran_asid(asid)
         self._space[self.running] = proc
         machine.set_space(proc.root, asid, core=self.cpu, code=proc.image)
 

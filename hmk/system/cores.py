@@ -33,7 +33,8 @@ QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscal
 class Core:
     """One modeled core: its clock (`timing`), the kernel's port to it, its compiled
     crossing (None: the Python references), and while another core has the CPU the
-    registers of its thread (`saved`) or, asleep, when work was sent to it (`woken_at`)."""
+    registers of its thread (`saved`: its tcb, registers, FP/SIMD and TLS) or, asleep, when
+    work was sent to it (`woken_at`)."""
 
     index: int
     timing: object
@@ -41,6 +42,7 @@ class Core:
     crossing: object | None = None
     saved: tuple | None = None
     woken_at: int | None = None
+    batch_code: object = None  # where its batches' code is read (Simulation._batch_code)
 
     def clock(self) -> int:
         return int(self.timing.cycles)
@@ -103,18 +105,22 @@ class Cores:
         leaving = self.active
         if k.running >= 0:
             leaving.saved = (k.running, machine.context(), machine.extra_context())
+        leaving.batch_code = sim._batch_code
         k.switch_cpu(core.index)
         sim.use_core(core)
+        if core.batch_code is not None:  # (its crossing remembers what it last set)
+            sim._batch_code = core.batch_code
         self.turns += 1
         k.counts["kernel.core_turns"] += 1
+        proc = k.current  # the address space on the core (its TTBR0 and ASID)
+        if proc is not None:
+            asid = int(k.vspaces.vspace["asid"][proc.vspace])
+            machine.set_space(proc.root, asid, core=core.index, code=proc.image)
         saved, core.saved = core.saved, None
         if saved is not None and saved[0] == k.running:  # its thread goes on
             tcb, regs, extra = saved
             machine.set_context(regs)
             machine.set_extra_context(extra)
-            proc = k.current
-            asid = int(k.vspaces.vspace["asid"][proc.vspace])
-            machine.set_space(proc.root, asid, core=core.index, code=proc.image)
             if k.blocked(tcb) or not k.threads.valid(tcb):  # stopped meanwhile from elsewhere
                 k.need_resched = True
             if k.need_resched:
