@@ -6,8 +6,8 @@ cycles; and with one core nothing changes."""
 from __future__ import annotations
 
 import pytest
-
 from guest_programs import build, linux_output, run
+
 from hmk.system import run_program
 from hmk.workloads import path
 
