@@ -242,6 +242,18 @@ class Threads:
             return True
         return bool(self.runq["bitmap"][core].any())
 
+    def preempted(self, core: int) -> bool:
+        """Would `core`'s scheduler switch away from its running thread now (a thread of a
+        higher priority became runnable there)? Untimed, as has_work."""
+        cur = int(self.runq["current"][core])
+        words = self.runq["bitmap"][core]
+        for w in range(BITMAP_WORDS - 1, -1, -1):
+            word = int(words[w])
+            if word:
+                head = int(self.runq["head"][core][w * 64 + word.bit_length() - 1])
+                return cur >= 0 and head != cur
+        return False
+
     def pick(self, core: int) -> int:
         """The thread that should run on `core`: the head of its highest non-empty priority,
         or -1 when nothing is runnable. Changes nothing."""

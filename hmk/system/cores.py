@@ -43,6 +43,8 @@ class Core:
     saved: tuple | None = None
     woken_at: int | None = None
     batch_code: object = None  # where its batches' code is read (Simulation._batch_code)
+    kicked: bool = False  # sent a reschedule IPI while another core had the CPU
+    stacks: object = None  # its call-stack profile (hmk.system.stacks), when collected
 
     def clock(self) -> int:
         return int(self.timing.cycles)
@@ -86,8 +88,10 @@ class Cores:
                 continue
             if c.saved is None and c.woken_at is None:  # asleep, work just arrived: an IPI
                 c.woken_at = now
-                k.counts["kernel.ipis"] += 1
-                k.charge("ipi", k.work_cycles(BUDGETS["ipi.send"]))
+                self._send_ipi()
+            elif c.saved is not None and not c.kicked and k.threads.preempted(c.index):
+                c.kicked = True  # a thread woken there should run first: a reschedule IPI
+                self._send_ipi()
             start = c.clock() if c.saved is not None else max(c.clock(), c.woken_at)
             if best is None or start < best[0]:
                 best = (start, c)
@@ -95,6 +99,17 @@ class Cores:
             return False
         self._switch(machine, best[1])
         return True
+
+    def _send_ipi(self) -> None:
+        k = self.sim.kernel
+        k.counts["kernel.ipis"] += 1
+        k.charge("ipi", k.work_cycles(BUDGETS["ipi.send"]))
+
+    def _take_ipi(self) -> None:
+        """The core taking the CPU takes the interrupt sent to it: its exception entry and
+        return and the handler."""
+        k = self.sim.kernel
+        k.charge("ipi", k.entry + k.work_cycles(BUDGETS["ipi.receive"]) + k.exit)
 
     def _switch(self, machine, core: Core) -> None:
         """Give the CPU to `core`: the running core's thread keeps its registers; `core`'s
@@ -123,6 +138,10 @@ class Cores:
             machine.set_extra_context(extra)
             if k.blocked(tcb) or not k.threads.valid(tcb):  # stopped meanwhile from elsewhere
                 k.need_resched = True
+            if core.kicked:
+                core.kicked = False
+                self._take_ipi()
+                k.need_resched = True
             if k.need_resched:
                 k.reschedule(machine)
             k.to_user(machine)  # (a signal sent to it from another core: Linux kicks it)
@@ -134,6 +153,6 @@ class Cores:
             now = woken
         k.skip_ticks(now)
         k._on_core_since = now  # (the time it slept is nobody's)
-        k.charge("ipi", k.entry + k.work_cycles(BUDGETS["ipi.receive"]) + k.exit)
+        self._take_ipi()
         k.reschedule(machine)
         k.to_user(machine)
