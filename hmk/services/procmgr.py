@@ -747,15 +747,14 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def _barrier_ipis(self, task: Task, cmd: int, cpu: int | None) -> None:
         """membarrier's interrupts of the other cores (sys_membarrier), `cpu` the one core
         FLAG_CPU names."""
-        k = self.k
         procs = {task.proc}
-        if cmd == MEMBARRIER_GLOBAL_EXPEDITED:
-            procs = {t.proc for t in self.tasks.values() if MEMBARRIER_REGISTER_GLOBAL in
-                     t.membarriers and not t.zombie}  # fmt: skip
-        cores = k.cores_running(procs)
+        if cmd == MEMBARRIER_GLOBAL_EXPEDITED:  # the processes registered for it
+            registered = (t for t in self.tasks.values() if not t.zombie and t.membarriers)
+            procs = {t.proc for t in registered if MEMBARRIER_REGISTER_GLOBAL in t.membarriers}
+        cores = self.k.cores_running(procs)
         if cpu is not None:
             cores = [c for c in cores if c == cpu]
-        k.call_cores(cores, "kernel.membarrier_ipis")
+        self.k.call_cores(cores, "kernel.membarrier_ipis")
 
     # ---- signals
     @charged(sigaction=1)
