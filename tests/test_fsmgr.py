@@ -78,6 +78,7 @@ class FakeKernel:
     log of its accesses and the counters its work is counted in."""
 
     running = 7
+    ncores = 1  # (the CPUs /sys lists)
 
     def __init__(self):
         self.blocked, self.woken = [], []

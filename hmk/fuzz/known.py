@@ -141,9 +141,9 @@ MACHINE_SIGPENDING = (
     "(EAGAIN) sooner, and not every run alike"
 )
 CPUMASK_SIZE = (
-    "sched_getaffinity copies cpumask_size() bytes: hmk's kernel has one CPU (8 bytes, a long), "
-    "a reference machine's distribution kernel is built for thousands (CONFIG_NR_CPUS), so a "
-    "mask past the caller's memory faults there only"
+    "sched_getaffinity copies cpumask_size() bytes: hmk's kernel has at most 16 CPUs (8 bytes, "
+    "a long), a reference machine's distribution kernel is built for thousands "
+    "(CONFIG_NR_CPUS), so a mask past the caller's memory faults there only"
 )
 MREMAP_FIXED = "mremap's MREMAP_FIXED (a move to a given address) is not modelled: EINVAL"
 SMP_TIMING = (

@@ -301,6 +301,9 @@ class CoreKernel:
         # to run, True when another core took the CPU (hmk.system.cores)
         self.other_core = None
         self.asid_cores: dict[int, set[int]] = {}  # the cores each ASID ran on since given out
+        # threads to move off the core they run on at its next schedule (set_affinity): tcb ->
+        # the core they go to
+        self._moving: dict[int, int] = {}
         # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
         # charge: the same results as the methods below, with no arrays made per kernel path
         parts = port.compiled() if impl == "cython" else None
@@ -351,10 +354,12 @@ class CoreKernel:
         self._percpu[cpu] = None
         self.cpu = self.mem.core = cpu
 
-    def home_core(self) -> int:
-        """The core a new thread is placed on: the one with the fewest threads that are not
+    def home_core(self, allowed: int | None = None) -> int:
+        """The core a new or moving thread is placed on, among the cores of `allowed` (a mask,
+        bit n for core n; None: every core): the one with the fewest threads that are not
         blocked (the lowest-numbered of equals). An assumption standing for both kernels'
-        balancing at fork and clone (Linux's select_task_rq_fair looks for the idlest CPU)."""
+        balancing at fork and clone (Linux's select_task_rq_fair looks for the idlest CPU the
+        task may use)."""
         if self.ncores == 1:
             return 0
         load = [0] * self.ncores
@@ -362,7 +367,95 @@ class CoreKernel:
         for t in self._procs:
             if int(tcb["state"][t]) != T_BLOCKED:
                 load[int(tcb["core"][t])] += 1
-        return load.index(min(load))
+        cores = [c for c in range(self.ncores) if allowed is None or allowed >> c & 1]
+        return min(cores, key=load.__getitem__)
+
+    def new_thread(self, priority: int, vspace: int, cspace: int) -> int:
+        """A new INACTIVE thread in `vspace` and `cspace` (its TCB index, or the error):
+        allowed on the cores its creator, the running thread, may use (every core at boot),
+        as Linux's fork and clone copy the creator's mask, and placed on one of them."""
+        if self.ncores == 1:
+            return self.threads.create(priority, 0, vspace, cspace)
+        creator = self.running
+        allowed = self.allowed(creator) if self.threads.valid(creator) else None
+        return self.threads.create(priority, self.home_core(allowed), vspace, cspace, allowed)
+
+    def allowed(self, tcb: int) -> int:
+        """The cores thread `tcb` may run on, a mask (a timed load of its TCB's; with one core,
+        that core)."""
+        if self.ncores == 1:
+            return 1
+        return int(self.mem.load(self.threads.tcb, tcb, "affinity"))
+
+    def set_affinity(self, tcb: int, allowed: int) -> bool:
+        """Let thread `tcb` run on the modeled cores of `allowed` (a mask; bits of cores not
+        modeled are dropped, as Linux keeps only possible CPUs): False, and nothing changed,
+        when none is left. A thread on a core it may no longer use moves to the least loaded
+        allowed one (Linux's __set_cpus_allowed_ptr): a queued or waiting thread at once; one
+        whose registers are on its core when that core next schedules, before it picks
+        (Linux's stopper task; another core's is interrupted for it)."""
+        allowed &= (1 << self.ncores) - 1
+        if not allowed:
+            return False
+        if self.ncores == 1:
+            return True
+        self.mem.store(self.threads.tcb, tcb, "affinity", allowed)
+        self._moving.pop(tcb, None)
+        core = int(self.mem.load(self.threads.tcb, tcb, "core"))
+        if allowed >> core & 1:
+            return True
+        target = self.home_core(allowed)
+        if self.threads.current(core) != tcb:
+            self.migrate(tcb, target)
+            return True
+        self._moving[tcb] = target
+        if core == self.cpu:  # the caller itself: switched out at this kernel exit
+            self.need_resched = True
+            return True
+        self._percpu[core]["need_resched"] = True
+        self.send_ipis([core], "kernel.migration_ipis")
+        return True
+
+    def migrate(self, tcb: int, core: int) -> None:
+        """Move thread `tcb` to `core` (Threads.migrate: a queued thread to its run queue),
+        the scheduler's work charged with the next switch."""
+        self.threads.migrate(tcb, core)
+        self.sched_note("migrate")
+        self.counts["kernel.migrations"] += 1
+        self.need_resched = True
+
+    def cores_running(self, procs) -> list[int]:
+        """The other cores whose thread on them (their run queues' `current`, timed loads)
+        is one of `procs`' threads."""
+        out = []
+        for core in range(self.ncores):
+            if core != self.cpu:
+                tcb = self.threads.current(core)
+                if tcb >= 0 and self._procs.get(tcb) in procs:
+                    out.append(core)
+        return out
+
+    def send_ipis(self, cores, counter: str) -> int:
+        """Interrupt each of `cores` (other cores, running), counted in `counter`: this core
+        writes the GIC's SGI register (`ipi.send` each), each of them takes the interrupt on
+        its own clock (its exception entry and return, `ipi.receive`). Returns the cycles of
+        one interrupt taken."""
+        handler = self.entry + self.work_cycles(BUDGETS["ipi.receive"]) + self.exit
+        self.counts[counter] += len(cores)
+        self.charge("ipi", self.work_cycles(len(cores) * BUDGETS["ipi.send"]))
+        here = self.cpu
+        for core in cores:
+            self.switch_cpu(core)
+            self.charge("ipi", handler)
+        self.switch_cpu(here)
+        return handler
+
+    def call_cores(self, cores, counter: str) -> None:
+        """Run a function on each of `cores` (other cores, running) and wait until all have,
+        as Linux's smp_call_function_many with `wait`: their IPIs (send_ipis), and this core
+        waits while they take them side by side (one interrupt's time)."""
+        if cores:
+            self.charge("ipi", self.send_ipis(cores, counter))
 
     def has_work(self, cpu: int) -> bool:
         """Has `cpu` a thread on it or ready for it? (The simulator's question, untimed.)"""
@@ -924,6 +1017,7 @@ class CoreKernel:
             proc.cpu[1] += spent[1]
         self.resuming.pop(tcb, None)
         self._retried.discard(tcb)
+        self._moving.pop(tcb, None)
         self.deadlines.pop(tcb, None)
         self._waits.pop(tcb, None)
         self._procs.pop(tcb, None)
@@ -1018,6 +1112,8 @@ class CoreKernel:
         (34 registers through the TCBs, timed; FP/SIMD state and TLS moved functionally)."""
         self.need_resched = False
         cur = self.running
+        if self._moving and cur in self._moving:  # it may not stay on this core: it moves
+            self.migrate(cur, self._moving.pop(cur))  # before the scheduler picks
         alive = cur >= 0 and cur in self._procs
         to, regs = self.threads.dispatch(self.cpu, machine.context() if alive else [])
         if to == cur and to >= 0:  # (-1 twice: the running thread is gone, nothing is ready)
@@ -1122,7 +1218,7 @@ class Process:
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:
             raise OutOfMemory(f"kernel: no VSpace or CSpace left for {name}")
-        self.tcb = kernel.threads.create(100, kernel.home_core(), self.vspace, self.cspace)
+        self.tcb = kernel.new_thread(100, self.vspace, self.cspace)
         if self.tcb < 0:
             raise OutOfMemory(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self

@@ -69,6 +69,12 @@ BUDGETS = {
     # the dispatch to the scheduler's handler, as Linux's gic_handle_irq and scheduler_ipi:
     # ~150 instructions
     "ipi.receive": 150,
+    # assumed: a thread moved to another core's run queue (sched_setaffinity taking it off a
+    # core it may not run on; Linux's move_queued_task without CFS's work): both run queues
+    # locked and released in order (~40), the FIFO unlink and append (~20 each, as in
+    # sched.block and sched.wake; their loads and stores are logged) and the new mask and
+    # core written (~20): ~100
+    "sched.migrate": 100,
     # assumed: a broadcast invalidation, per page, is a TLBI VALE1IS with its address
     # arithmetic (the DSB ISH before and after it counted in tlbi.remote): ~5 instructions
     "tlbi.broadcast": 5,

@@ -104,7 +104,7 @@ class HmCalls:
         if not (0 < entry < VA_LIMIT and 0 < stack_top < VA_LIMIT and stack_top % 16 == 0):
             return EINVAL
         proc = k.process_of(k.running)
-        tcb = k.threads.create(priority, k.home_core(), proc.vspace, proc.cspace)
+        tcb = k.new_thread(priority, proc.vspace, proc.cspace)
         if tcb < 0:
             return tcb
         ctx = [0] * 34

@@ -6,9 +6,10 @@ TCBs. A `tcb` pool of 1024-byte records (seL4's AArch64 TCB size) in kernel memo
 widest first: the 34 saved registers (x0-x30, sp, pc, pstate; uint64, offset 0, 272 bytes),
 then the int32 fields (time-slice ticks left, vspace index, cspace handle, the activation it
 runs on, run-queue links `next` / `prev`, -1 = none), then the uint8 fields (state, priority,
-core affinity). Priorities are 0-255, higher runs first. Every field access is a timed
-KernelMemory load or store; whether an index names a live TCB is read from the pool's free map
-(allocator bookkeeping, charged by a path's budget, as in cspace.py).
+the core it is on), then the cores it may run on (`affinity`, a uint64 mask: bit n, core n;
+kept with more than one core only). Priorities are 0-255, higher runs first. Every field
+access is a timed KernelMemory load or store; whether an index names a live TCB is read from
+the pool's free map (allocator bookkeeping, charged by a path's budget, as in cspace.py).
 
 Run queues. One `runq` record per core (4096 bytes: one page each, so cores never share a
 line): a 256-bit bitmap of non-empty priorities (4 uint64 words), `current` (the TCB whose
@@ -64,7 +65,8 @@ SP, PC, PSTATE = 31, 32, 33
 BITMAP_WORDS = N_PRIORITIES // 64
 
 TCB_RECORD = 1024  # seL4's AArch64 TCB (docs/kernel-design.md, "Objects")
-TCB_FIELDS = {  # 272 + 24 + 3 = 299 bytes of 1024, widest first
+TCB_FIELDS = {  # 272 + 24 + 3 (+ 5 of padding) + 8 = 312 bytes of 1024, widest first but
+    # the mask, added after the fields it does not move
     "regs": (np.uint64, N_REGS),
     "slice": (np.int32, 1),
     "vspace": (np.int32, 1),
@@ -75,6 +77,7 @@ TCB_FIELDS = {  # 272 + 24 + 3 = 299 bytes of 1024, widest first
     "state": (np.uint8, 1),
     "priority": (np.uint8, 1),
     "core": (np.uint8, 1),
+    "affinity": (np.uint64, 1),
 }
 RUNQ_RECORD = 4096  # a page per core: no false sharing between cores
 RUNQ_FIELDS = {  # 32 + 4 + 1024 + 1024 = 2084 bytes
@@ -105,8 +108,8 @@ class Threads:
     def __init__(
         self, mem: KernelMemory, capacity: int, cores: int, tick_cycles: int, slice_ticks: int
     ):
-        if not 1 <= cores <= 255 or tick_cycles < 1 or slice_ticks < 1:
-            raise ValueError("threads: need 1-255 cores and positive tick and slice lengths")
+        if not 1 <= cores <= 64 or tick_cycles < 1 or slice_ticks < 1:  # (64: the mask's bits)
+            raise ValueError("threads: need 1-64 cores and positive tick and slice lengths")
         self.mem, self.cores = mem, cores
         self.tick_cycles, self.slice_ticks = tick_cycles, slice_ticks
         self.tcb = mem.register(Pool("tcb", capacity, TCB_RECORD, TCB_FIELDS))
@@ -119,12 +122,20 @@ class Threads:
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def create(self, priority: int, core: int, vspace: int, cspace: int) -> int:
-        """A new INACTIVE thread with zeroed registers and a full slice: its index, or an
-        error (EINVAL for a bad argument, ENOMEM when the pool is exhausted)."""
+    def create(
+        self, priority: int, core: int, vspace: int, cspace: int, affinity: int | None = None
+    ) -> int:
+        """A new INACTIVE thread on `core` with zeroed registers and a full slice, allowed on
+        the cores of `affinity` (None: every core; it must hold `core`): its index, or an
+        error (EINVAL for a bad argument, ENOMEM when the pool is exhausted). With one core
+        the mask is not kept (there is no other core to allow)."""
         if not (_is_int(priority) and 0 <= priority < N_PRIORITIES):
             return EINVAL
         if not (_is_int(core) and 0 <= core < self.cores):
+            return EINVAL
+        every = (1 << self.cores) - 1
+        affinity = every if affinity is None else affinity
+        if not (_is_int(affinity) and 0 < affinity <= every and affinity >> core & 1):
             return EINVAL
         if not all(_is_int(x) and -1 <= x < _INT32 for x in (vspace, cspace)):
             return EINVAL
@@ -143,6 +154,8 @@ class Threads:
         st(pool, i, "state", INACTIVE)
         st(pool, i, "priority", priority)
         st(pool, i, "core", core)
+        if self.cores > 1:
+            st(pool, i, "affinity", affinity)
         return i
 
     def destroy(self, i: int) -> int:
@@ -191,6 +204,24 @@ class Threads:
         if queued:
             self._dequeue(i)
         self.mem.store(self.tcb, i, "priority", priority)
+        if queued:
+            self._enqueue(i)
+        return OK
+
+    def migrate(self, i: int, core: int) -> int:
+        """Move thread `i` to `core`: a queued one (RUNNABLE, or RUNNING) from its core's run
+        queue to the tail of its priority on `core`'s, a waiting one (BLOCKED, INACTIVE) only
+        by its `core`, where it will be queued when it wakes. A thread whose registers are on
+        its core (its `current`) must be switched out by that core's next `dispatch`, before
+        any other core picks it: the caller moves it just before that dispatch."""
+        if not self.valid(i):
+            return ESRCH
+        if not (_is_int(core) and 0 <= core < self.cores):
+            return EINVAL
+        queued = self.mem.load(self.tcb, i, "state") in (RUNNABLE, RUNNING)
+        if queued:
+            self._dequeue(i)
+        self.mem.store(self.tcb, i, "core", core)
         if queued:
             self._enqueue(i)
         return OK

@@ -103,8 +103,10 @@ class Cfs(Threads):
         return work
 
     # ---- lifecycle -----------------------------------------------------------------------
-    def create(self, priority: int, core: int, vspace: int, cspace: int) -> int:
-        i = super().create(priority, core, vspace, cspace)
+    def create(
+        self, priority: int, core: int, vspace: int, cspace: int, affinity: int | None = None
+    ) -> int:
+        i = super().create(priority, core, vspace, cspace, affinity)
         if i >= 0:
             st = self.mem.store
             for f, v in (("vruntime", 0), ("sum_exec", 0), ("prev_sum_exec", 0)):
@@ -148,6 +150,12 @@ class Cfs(Threads):
                 vr = max(vr, load(self.se, cur, "vruntime"))
             vr = max(vr, floor + sched_slice(nr + 1))
             st(self.se, i, "started", 1)
+        self._join(core, i, vr, nr)
+
+    def _join(self, core: int, i: int, vr: int, nr: int) -> None:
+        """`i` into `core`'s tree at virtual runtime `vr` (`nr`: the queue's threads before
+        it), and whether it preempts the running thread (check_preempt_wakeup)."""
+        load, st = self.mem.load, self.mem.store
         st(self.se, i, "vruntime", vr)
         self._insert(core, i)
         st(self.se, i, "on_rq", 1)
@@ -172,6 +180,26 @@ class Cfs(Threads):
         st(self.rq, core, "nr_running", load(self.rq, core, "nr_running") - 1)
         if load(self.rq, core, "skip") == i:
             st(self.rq, core, "skip", NIL)
+
+    def migrate(self, i: int, core: int) -> int:
+        """move_queued_task: a queued thread leaves its core's tree and joins `core`'s with
+        its virtual runtime carried over relative to each queue's min_vruntime (Linux makes
+        it relative on the way out and adds the new queue's on the way in), not placed as a
+        wake-up is; a waiting one only changes core."""
+        load, st = self.mem.load, self.mem.store
+        if not (self.valid(i) and isinstance(core, int | np.integer) and 0 <= core < self.cores):
+            return super().migrate(i, core)  # its error
+        if load(self.tcb, i, "state") not in (RUNNABLE, RUNNING):
+            return super().migrate(i, core)
+        src = load(self.tcb, i, "core")
+        self._dequeue(i)
+        lag = load(self.se, i, "vruntime") - load(self.rq, src, "min_vruntime")
+        st(self.tcb, i, "core", core)
+        self._update_curr(core)
+        self.work += BUDGETS["cfs.migrate"] + BUDGETS["cfs.enqueue"]
+        vr = max(lag + load(self.rq, core, "min_vruntime"), 0)
+        self._join(core, i, vr, load(self.rq, core, "nr_running"))
+        return 0
 
     def has_work(self, core: int) -> bool:
         return int(self.runq["current"][core]) >= 0 or int(self.rq["nr_running"][core]) > 0
@@ -251,7 +279,11 @@ class Cfs(Threads):
                 st(self.rq, core, "resched", 0)
             return regs
         self.work += BUDGETS["cfs.pick"]
-        if was_running and load(self.tcb, from_tcb, "state") == RUNNABLE:
+        if (  # put back in this core's tree (not if it moved to another core's: migrate)
+            was_running
+            and load(self.tcb, from_tcb, "state") == RUNNABLE
+            and (self.cores == 1 or load(self.tcb, from_tcb, "core") == core)
+        ):
             self._update_curr(core)
             self._insert(core, from_tcb)
         st(self.rq, core, "curr", NIL)

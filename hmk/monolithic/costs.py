@@ -75,6 +75,12 @@ BUDGETS = {
     "sched.wakeup": 730,
     # assumed: yield_task_fair's update_curr and skip buddy (sched_yield is not measured)
     "cfs.yield": 60,
+    # assumed: a queued thread moved to another core beyond its dequeue and enqueue
+    # (cfs.dequeue, cfs.enqueue): move_queued_task's two run-queue locks and set_task_cpu
+    # with migrate_task_rq_fair (the vruntime made relative, the load average detached from
+    # one queue and attached to the other), ~ a third of a wake-up's own work (sched.wakeup);
+    # no migration path is measured (docs/linux-paths.md)
+    "cfs.migrate": 250,
     # the timer interrupt, handler and tick work together (timer_interrupt: 3518 per tick)
     "timer.tick": 3518,
 }

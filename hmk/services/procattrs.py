@@ -392,9 +392,10 @@ class AttributeCalls:
     # ---- the CPU, personality, capabilities, fs ids --------------------------------------
     @charged(ids=1)
     def sys_getcpu(self, call, cpu, node, *_):
-        """One modelled core: CPU 0 on NUMA node 0."""
-        for ptr in (cpu, node):
-            if ptr and not call.space.write(ptr, struct.pack("<I", 0)):
+        """The core the caller runs on (the kernel's `cpu`: a service's code runs on its
+        caller's core) on NUMA node 0."""
+        for ptr, value in ((cpu, self.k.cpu), (node, 0)):
+            if ptr and not call.space.write(ptr, struct.pack("<I", value)):
                 return -EFAULT
         return 0
 

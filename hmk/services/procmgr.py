@@ -112,6 +112,9 @@ from hmk.services.proctimers import TimerCalls
 from hmk.services.service import ENTRY, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64
+# the kernel's cpumask in bytes (cpumask_size: its CPUs rounded up to whole longs; hmk models
+# at most 16 cores, so one long), what sched_getaffinity copies out and setaffinity reads
+CPUMASK_BYTES = 8
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 USER_HZ = 100  # clock ticks per second of times(2) (arm64's USER_HZ)
 THREAD_FLAGS = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES
@@ -650,11 +653,6 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             ops.update(copy_page=1, copy_line=lines(len(data)))
             return 0
 
-    def _affinity_target(self, call, pid: int):
-        """The task sched_{get,set}affinity names (0: the caller), or -ESRCH."""
-        task = call.task if pid == 0 else self._task_or_thread(pid)
-        return -ESRCH if task is None else task
-
     def _task_or_thread(self, tid: int):
         """The live process a thread id (or process id) belongs to, or None."""
         for task in self.tasks.values():
@@ -664,38 +662,69 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
                 return task
         return None
 
+    def _affinity_thread(self, call, pid: int):
+        """The thread sched_{get,set}affinity names (0: the caller) as its TCB, -ESRCH for
+        none, or None for a process whose first thread is gone (Linux keeps that thread's
+        task, and its mask, until the whole process exits: hmk takes it to allow every
+        core) or for init and the shell (records, not processes: every core)."""
+        if pid == 0:
+            return call.tcb
+        for task in self.tasks.values():
+            if task.zombie:
+                continue
+            for tcb, (tid, _) in task.threads.items():
+                if tid == pid:
+                    return tcb
+            if task.pid == pid:
+                return None
+        return -ESRCH
+
     def sys_sched_getaffinity(self, call, pid, size, mask, *_):
-        """The CPUs a thread may run on: hmk models one core, CPU 0."""
-        size &= 0xFFFFFFFF  # an unsigned int: whole longs, enough bits for the CPUs (one)
-        if not size * 8 & 0xFFFFFFFF or size % 8:
+        """The cores a thread may run on: the kernel's mask of it (every modeled core unless
+        sched_setaffinity narrowed it, or its creator's was)."""
+        k = self.k
+        size &= 0xFFFFFFFF  # an unsigned int: whole longs, enough bits for the CPUs
+        if size * 8 & 0xFFFFFFFF < k.ncores or size % 8:
             return -EINVAL
         with self.working(task_field=1):
-            task = self._affinity_target(call, _signed(pid))
-            if isinstance(task, int):
-                return task
-            if not call.space.write(mask, (1).to_bytes(8, "little")):
+            tcb = self._affinity_thread(call, _signed(pid))
+            if tcb is not None and tcb < 0:
+                return tcb
+            allowed = (1 << k.ncores) - 1 if tcb is None else k.allowed(tcb)
+            if not call.space.write(mask, allowed.to_bytes(CPUMASK_BYTES, "little")):
                 return -EFAULT
-            return 8  # the kernel's cpumask size in bytes (nr_cpu_ids rounded to a long)
+            return CPUMASK_BYTES
 
     def sys_sched_setaffinity(self, call, pid, size, mask, *_):
-        """Allowed when the mask includes the one modelled core (CPU 0), as Linux refuses a
-        mask with no online CPU in it."""
-        size &= 0xFFFFFFFF  # an unsigned int: the mask's first bytes, up to a long's
-        raw = call.space.read(mask, min(size, 8)) if size else b""
+        """The thread may run on the mask's modeled cores only (the kernel moves it off one it
+        may not use: CoreKernel.set_affinity); EINVAL when the mask has none of them, as
+        Linux refuses a mask with no online CPU in it."""
+        size &= 0xFFFFFFFF  # an unsigned int: the mask's first bytes, up to the kernel's size
+        raw = call.space.read(mask, min(size, CPUMASK_BYTES)) if size else b""
         if raw is None:
             return -EFAULT  # copied in before the thread is looked up
+        allowed = int.from_bytes(raw, "little")
         with self.working(task_field=1):
-            task = self._affinity_target(call, _signed(pid))
-            if isinstance(task, int):
-                return task
-            return 0 if raw[:1] and raw[0] & 1 else -EINVAL
+            tcb = self._affinity_thread(call, _signed(pid))
+            if tcb is not None and tcb < 0:
+                return tcb
+            if tcb is None:
+                return 0 if allowed & (1 << self.k.ncores) - 1 else -EINVAL
+            return 0 if self.k.set_affinity(tcb, allowed) else -EINVAL
 
     @charged(task_field=1)
     def sys_membarrier(self, call, cmd, flags, cpu_id, *_):
-        """One modelled core: every thread's memory accesses are already in program order
-        for every other, so each barrier is done as soon as it is asked for. QUERY lists what
-        Linux 6.x supports; the PRIVATE_EXPEDITED commands need registering first, and
-        GET_REGISTRATIONS says which registrations were made."""
+        """Memory barriers on the process's threads (or, GLOBAL_EXPEDITED, on every process
+        registered for it). The threads on this core are in program order with the caller;
+        with several cores the expedited commands interrupt each other core running one of
+        the threads concerned and wait for it (CoreKernel.call_cores), as Linux's
+        membarrier_private_expedited and membarrier_global_expedited do with
+        smp_call_function_many; with PRIVATE_EXPEDITED_RSEQ's FLAG_CPU only that core, if it
+        runs one. A registration made while other threads run on other cores interrupts
+        those cores too, as Linux's sync_runqueues_membarrier_state does (its RCU grace
+        period is not modelled); GLOBAL waits for none (synchronize_rcu: not modelled).
+        QUERY lists what Linux 6.x supports; the PRIVATE_EXPEDITED commands need registering
+        first, and GET_REGISTRATIONS says which registrations were made."""
         cmd, task = int32(cmd), call.task
         if flags & 0xFFFFFFFF & ~MEMBARRIER_CMD_FLAG_CPU or (flags and cmd != MEMBARRIER_RSEQ):
             return -EINVAL
@@ -705,11 +734,27 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return sum(task.membarriers)
         if cmd not in MEMBARRIER_COMMANDS:
             return -EINVAL
-        if cmd in MEMBARRIER_NEEDS:
-            return 0 if MEMBARRIER_NEEDS[cmd] in task.membarriers else -EPERM
+        if cmd in MEMBARRIER_NEEDS and MEMBARRIER_NEEDS[cmd] not in task.membarriers:
+            return -EPERM
         if cmd in MEMBARRIER_REGISTERS:
+            if cmd in task.membarriers:
+                return 0
             task.membarriers.add(cmd)
+        if self.k.ncores > 1 and cmd != MEMBARRIER_GLOBAL:
+            self._barrier_ipis(task, cmd, int32(cpu_id) if flags else None)
         return 0
+
+    def _barrier_ipis(self, task: Task, cmd: int, cpu: int | None) -> None:
+        """membarrier's interrupts of the other cores (sys_membarrier), `cpu` the one core
+        FLAG_CPU names."""
+        procs = {task.proc}
+        if cmd == MEMBARRIER_GLOBAL_EXPEDITED:  # the processes registered for it
+            registered = (t for t in self.tasks.values() if not t.zombie and t.membarriers)
+            procs = {t.proc for t in registered if MEMBARRIER_REGISTER_GLOBAL in t.membarriers}
+        cores = self.k.cores_running(procs)
+        if cpu is not None:
+            cores = [c for c in cores if c == cpu]
+        self.k.call_cores(cores, "kernel.membarrier_ipis")
 
     # ---- signals
     @charged(sigaction=1)
@@ -907,7 +952,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return -EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
         proc = task.proc
         priority = int(k.threads.tcb["priority"][k.running])
-        tcb = k.threads.create(priority, k.home_core(), proc.vspace, proc.cspace)
+        tcb = k.new_thread(priority, proc.vspace, proc.cspace)
         if tcb < 0:
             k.mem.take_log()
             return -EAGAIN
@@ -1313,6 +1358,7 @@ def _strings(space, ptr):
 # SCHED_IDLE 0; SCHED_FIFO and SCHED_RR 1..99 (kernel/sched/core.c)
 # membarrier's commands (include/uapi/linux/membarrier.h)
 MEMBARRIER_QUERY, MEMBARRIER_RSEQ, MEMBARRIER_CMD_FLAG_CPU = 0, 1 << 7, 1
+MEMBARRIER_GLOBAL, MEMBARRIER_GLOBAL_EXPEDITED, MEMBARRIER_REGISTER_GLOBAL = 1, 1 << 1, 1 << 2
 MEMBARRIER_COMMANDS = tuple(1 << k for k in range(9))  # GLOBAL .. REGISTER_..._RSEQ
 MEMBARRIER_NEEDS = {1 << 3: 1 << 4, 1 << 5: 1 << 6, 1 << 7: 1 << 8}  # a command: its register
 MEMBARRIER_REGISTERS = (1 << 2, 1 << 4, 1 << 6, 1 << 8)  # REGISTER_GLOBAL_EXPEDITED, ...

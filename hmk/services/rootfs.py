@@ -69,7 +69,8 @@ def build_root(
     dev.mounted = proc.mounted = True
     sysfs = vfs.mkdirs(b"/sys")
     sysfs.mounted = sysfs.readonly = True
-    vfs.mkdirs(b"/sys/devices/system", readonly=True).add(b"cpu", cpu_dir(fs.boot.hierarchy))
+    cpus = cpu_dir(fs.boot.hierarchy, fs.k.ncores)
+    vfs.mkdirs(b"/sys/devices/system", readonly=True).add(b"cpu", cpus)
     proc.add(b"meminfo", Generated(lambda: _meminfo(fs.k)))
     self_dir = proc.add(b"self", Dir(readonly=True))
     self_dir.add(b"exe", Symlink(resolve=lambda: fs.running_task().exe))

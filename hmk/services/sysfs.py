@@ -1,41 +1,51 @@
 """sysfs on /sys: the CPUs as an arm64 Linux kernel lists them in /sys/devices/system/cpu.
 
-A run models one core of its hardware profile (the scheduler has one CPU; sched_getaffinity and
-getcpu say CPU 0), so the guest sees one CPU: `online`, `possible` and `present` list CPU 0,
-`offline` none, and cpu0/cache/index<N> describes that core's caches in the order Linux's
+The guest sees the run's modeled cores (`--cores N`, CPUs 0 to N-1, all online): `online`,
+`possible` and `present` list them (Linux's CPU-list format: `0`, `0-3`), `offline` none, and
+each has a cpu<N> directory whose cache/index<N> describe its caches in the order Linux's
 cacheinfo gives them (the level 1 data cache, the level 1 instruction cache, then the unified
-levels below: the core's or its cluster's L2 and the SoC's L3, each shared by CPU 0 alone
-since no other core is modelled). Each index has Linux's attributes with its formats
-(drivers/base/cacheinfo.c): level, type (Data, Instruction, Unified), size in KiB with a K,
-coherency_line_size, ways_of_associativity, number_of_sets, shared_cpu_map (a hex mask) and
-shared_cpu_list. An arm64 kernel learns sizes, ways and lines from the device tree or ACPI's
-PPTT; the hardware profile's caches stand in for those tables. Glibc's sysconf
-(_SC_NPROCESSORS_ONLN, _SC_NPROCESSORS_CONF) reads `online` and counts the cpu<N> entries.
+levels below: the core's L2 where the profile gives it one, and the SoC's shared level). Each
+index has Linux's attributes with its formats (drivers/base/cacheinfo.c): level, type (Data,
+Instruction, Unified), size in KiB with a K, coherency_line_size, ways_of_associativity,
+number_of_sets, shared_cpu_map (a hex mask as wide as the CPUs, in hex digits) and
+shared_cpu_list: the core alone for a private level, every modeled core for the shared one,
+as the model shares them. An arm64 kernel learns sizes, ways and lines from the device tree or
+ACPI's PPTT; the hardware profile's caches stand in for those tables. Glibc's sysconf
+(_SC_NPROCESSORS_ONLN, get_nprocs) reads `online`; _SC_NPROCESSORS_CONF counts the cpu<N>
+entries.
 """
 
 from __future__ import annotations
 
 from hmk.services.vfs import Dir, Generated
 
-CPU = 0  # the modeled core, as the guest knows it
 
-
-def cpu_dir(hierarchy) -> Dir:
-    """/sys/devices/system/cpu for a run on the first core of `hierarchy` (a
+def cpu_dir(hierarchy, cores: int = 1) -> Dir:
+    """/sys/devices/system/cpu for a run on the first `cores` cores of `hierarchy` (a
     hmk.hw.config.HierarchyConfig; None: no caches described)."""
+    every = cpu_list(range(cores))
     top = Dir(readonly=True)
-    for name, text in (("online", CPU), ("possible", CPU), ("present", CPU), ("offline", "")):
+    for name, text in (("online", every), ("possible", every), ("present", every)):
         _attribute(top, name, text)
-    cpu = top.add(f"cpu{CPU}".encode(), Dir(readonly=True))
-    if hierarchy is None:
-        return top
-    core = hierarchy.cores[0]
-    levels = [(1, "Data", core.l1d), (1, "Instruction", core.l1i)]
-    levels += [(2, "Unified", core.l2)] if core.l2 is not None else []
+    _attribute(top, "offline", "")
+    for cpu in range(cores):
+        d = top.add(f"cpu{cpu}".encode(), Dir(readonly=True))
+        if hierarchy is not None:
+            _caches(d, hierarchy, cpu, cores)
+    return top
+
+
+def _caches(cpu_dir: Dir, hierarchy, cpu: int, cores: int) -> None:
+    """cpu<N>/cache: the core's private levels (shared with no other core), then the shared
+    level (with every core)."""
+    core = hierarchy.cores[cpu]
+    alone, every = (cpu,), tuple(range(cores))
+    levels = [(1, "Data", core.l1d, alone), (1, "Instruction", core.l1i, alone)]
+    levels += [(2, "Unified", core.l2, alone)] if core.l2 is not None else []
     if hierarchy.l3 is not None:
-        levels.append((levels[-1][0] + 1, "Unified", hierarchy.l3))
-    caches = cpu.add(b"cache", Dir(readonly=True))
-    for index, (level, kind, cache) in enumerate(levels):
+        levels.append((levels[-1][0] + 1, "Unified", hierarchy.l3, every))
+    caches = cpu_dir.add(b"cache", Dir(readonly=True))
+    for index, (level, kind, cache, sharing) in enumerate(levels):
         d = caches.add(f"index{index}".encode(), Dir(readonly=True))
         for name, value in (
             ("level", level),
@@ -44,11 +54,32 @@ def cpu_dir(hierarchy) -> Dir:
             ("coherency_line_size", cache.line),
             ("ways_of_associativity", cache.ways),
             ("number_of_sets", cache.sets),
-            ("shared_cpu_map", 1 << CPU),
-            ("shared_cpu_list", CPU),
+            ("shared_cpu_map", cpu_map(sharing, cores)),
+            ("shared_cpu_list", cpu_list(sharing)),
         ):
             _attribute(d, name, value)
-    return top
+
+
+def cpu_list(cpus) -> str:
+    """CPUs in Linux's list format (%*pbl): ascending runs, `a-b` for a run of several."""
+    runs: list[list[int]] = []
+    for cpu in sorted(cpus):
+        if runs and cpu == runs[-1][1] + 1:
+            runs[-1][1] = cpu
+        else:
+            runs.append([cpu, cpu])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def cpu_map(cpus, cores: int) -> str:
+    """CPUs as Linux's hex mask (%*pb over its `cores` CPUs): zero-padded to a digit per 4
+    CPUs, a comma between 32-bit groups."""
+    mask = sum(1 << cpu for cpu in cpus)
+    groups = []
+    for low in range(0, cores, 32):
+        bits = min(cores - low, 32)
+        groups.append(f"{mask >> low & (1 << bits) - 1:0{-(-bits // 4)}x}")
+    return ",".join(reversed(groups))
 
 
 def _attribute(d: Dir, name: str, value) -> None:
