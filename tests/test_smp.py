@@ -38,6 +38,16 @@ def test_four_threads_summing_take_about_a_quarter_of_the_time(psum):
     assert four.cycles == max(clocks) < sum(clocks)
 
 
+def test_an_idle_core_pulls_a_thread_waiting_on_a_busier_one(psum):
+    """Five threads on four cores: one core gets two; a core that runs out of work takes the
+    one still waiting there (kernel.idle_pulls, a migration each), and the sum is right."""
+    args = ("sum", "5", "32760", "40")
+    out, result = run(psum, *args, profile=PROFILE, cores=4)
+    assert out == linux_output(psum, *args)
+    assert result.stats["kernel.idle_pulls"] >= 1
+    assert result.stats["kernel.migrations"] >= result.stats["kernel.idle_pulls"]
+
+
 def test_threads_synchronise_across_cores(psum):
     """A mutex (futex waits and wakes) taken by two threads on two cores: every increment
     counted, the sleeping core woken by inter-processor interrupts."""

@@ -412,9 +412,10 @@ def test_random_sequences_keep_the_invariants_and_are_deterministic(rng, n):
 )
 @settings(max_examples=60, deadline=None)
 def test_untimed_questions_agree_with_the_scheduler(ops):
-    """has_work and preempted (the simulator's untimed questions about another core) answer
-    what the timed pick and current say: work is a running or ready thread, and a core is
-    preempted when its pick is not its running thread."""
+    """has_work, preempted and waiting (the simulator's untimed questions about another core)
+    answer what the timed pick and current and the queues say: work is a running or ready
+    thread, a core is preempted when its pick is not its running thread, and its waiting
+    threads are its queues' but the running one, highest priority first."""
     th = make(capacity=8, cores=2)
     tcbs = [th.create(p, core, 0, 0) for p, core in ((10, 0), (10, 1), (50, 1), (5, 1))]
     for i, _, op in ops:
@@ -430,3 +431,5 @@ def test_untimed_questions_agree_with_the_scheduler(ops):
             cur, pick = th.current(core), th.pick(core)
             assert th.has_work(core) == (cur >= 0 or pick >= 0)
             assert th.preempted(core) == (cur >= 0 and pick >= 0 and pick != cur)
+            queued = [t for p in range(T.N_PRIORITIES - 1, -1, -1) for t in queue(th, core, p)]
+            assert th.waiting(core) == [t for t in queued if t != cur]

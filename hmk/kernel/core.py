@@ -457,6 +457,27 @@ class CoreKernel:
         if cores:
             self.charge("ipi", self.send_ipis(cores, counter))
 
+    def pull_waiting(self) -> bool:
+        """This core has nothing to run: take a thread waiting on the busiest other core
+        (the most runnable threads, at least two; the lowest-numbered of equals) that may run
+        here, the one that core would run last (Linux's newidle_balance pulls from the busiest
+        run queue, one with more than one task; an assumption for HM's scheduler, whose
+        balancing is not published). True if one came."""
+        best = None
+        for core in range(self.ncores):
+            if core == self.cpu:
+                continue
+            waiting = self.threads.waiting(core)
+            runnable = len(waiting) + (int(self.threads.runq["current"][core]) >= 0)
+            movable = [t for t in waiting if int(self.threads.tcb["affinity"][t]) >> self.cpu & 1]
+            if runnable > 1 and movable and (best is None or runnable > best[0]):
+                best = (runnable, movable[-1])
+        if best is None:
+            return False
+        self.migrate(best[1], self.cpu)
+        self.counts["kernel.idle_pulls"] += 1
+        return True
+
     def has_work(self, cpu: int) -> bool:
         """Has `cpu` a thread on it or ready for it? (The simulator's question, untimed.)"""
         return self.threads.has_work(cpu)
@@ -1123,8 +1144,12 @@ class CoreKernel:
             self._extra[cur] = machine.extra_context()
         self._account(self.now())
         while to == -1:
-            if self.other_core is not None and self.other_core(machine):
-                return  # another core has the CPU now, and its thread's registers
+            if self.other_core is not None:
+                if self.other_core(machine):
+                    return  # another core has the CPU now, and its thread's registers
+                if self.has_work(self.cpu):  # a thread was pulled here from a busier core
+                    to, regs = self.threads.dispatch(self.cpu, [])
+                    continue
             if not self._idle(machine):
                 break
             # the core slept until a wait or alarm ended (the idle time is nobody's)

@@ -242,6 +242,23 @@ class Threads:
             return True
         return bool(self.runq["bitmap"][core].any())
 
+    def waiting(self, core: int) -> list[int]:
+        """The threads queued on `core` that are not running there, in the order it would
+        run them (untimed, as has_work)."""
+        cur, out = int(self.runq["current"][core]), []
+        words = self.runq["bitmap"][core]
+        for w in range(BITMAP_WORDS - 1, -1, -1):
+            word = int(words[w])
+            while word:
+                p = w * 64 + word.bit_length() - 1
+                word &= ~(1 << (p - w * 64))
+                i = int(self.runq["head"][core][p])
+                while i >= 0:
+                    if i != cur:
+                        out.append(i)
+                    i = int(self.tcb["next"][i])
+        return out
+
     def preempted(self, core: int) -> bool:
         """Would `core`'s scheduler switch away from its running thread now (a thread of a
         higher priority became runnable there)? Untimed, as has_work."""

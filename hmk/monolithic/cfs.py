@@ -204,6 +204,10 @@ class Cfs(Threads):
     def has_work(self, core: int) -> bool:
         return int(self.runq["current"][core]) >= 0 or int(self.rq["nr_running"][core]) > 0
 
+    def waiting(self, core: int) -> list[int]:
+        """The threads in `core`'s tree, leftmost (next to run) first (untimed)."""
+        return self.in_order(core)
+
     def preempted(self, core: int) -> bool:
         """A wake-up there asked for a reschedule (check_preempt_wakeup's resched flag)."""
         return int(self.runq["current"][core]) >= 0 and bool(self.rq["resched"][core])

@@ -74,9 +74,12 @@ class Cores:
         return self._turn(machine, idle=not k.has_work(k.cpu))
 
     def take_over(self, machine) -> bool:
-        """The running core has nothing to run (CoreKernel.reschedule found no thread): hand
-        the CPU to a core that has (True), else leave the running core to sleep until its
-        next timed event (False)."""
+        """The running core has nothing to run (CoreKernel.reschedule found no thread): it
+        pulls a thread waiting on a busier core if there is one (False: it runs it), else it
+        hands the CPU to a core that has work (True), else it sleeps until its next timed
+        event (False)."""
+        if self.sim.kernel.pull_waiting():
+            return False
         return self._turn(machine, idle=True)
 
     def _turn(self, machine, idle: bool) -> bool:
