@@ -19,14 +19,18 @@ are in docs/performance.md):
   line again is a hit with nothing to update but its count, found without a lookup;
 * TLBs and the walk cache keep a last-use stamp per entry; a fully associative TLB also keeps a
   256-bucket count of its entries' page numbers and the XOR of their slots, so a miss is usually
-  known, and a lone entry found, without a scan.
+  known, and a lone entry found, without a scan;
+* with coherence, each core keeps a small direct-mapped table of lines it wrote after every other
+  copy was gone and that no other core has looked up since: a write to one of them needs no look
+  into the other cores' caches (the reference always looks, and finds nothing).
 """
 
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from hmk._fast.shared cimport (
-    ADDR_MASK, DTLB_HIT, DTLB_MISS, EXCLUSIVE, FETCH, INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT,
-    L2TLB_MISS, NG, NINE, PAGE_SHIFT, READ, TLB_FILTER, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
+    ADDR_MASK, COHERENCE_WRITEBACKS, DTLB_HIT, DTLB_MISS, EXCLUSIVE, EXCLUSIVE_HINTS, FETCH,
+    INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT, L2TLB_MISS, MESI, NG, NINE, PAGE_SHIFT, READ,
+    TLB_FILTER, TRANSFERS_IN, TRANSFERS_OUT, UPGRADES, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
     WRITE, Event
 )
 
@@ -180,6 +184,9 @@ cdef struct Cache:
     int last_way
     int64_t *cnt  # [hit/miss][kind]
     int64_t *ev  # evictions, writebacks, back_invalidations
+    int owner  # the core it is private to, -1 for the shared level
+    int private_len  # how many levels of its chain are its core's
+    int64_t *inval  # copies other cores' writes removed (coherence)
 
 
 cdef struct Tlb:
@@ -213,6 +220,10 @@ cdef struct Core:
     int64_t *lat  # per cache
     int64_t *tcnt
     Tlb tlb[4]
+    int64_t transfer_lat  # coherence: a line from another core's caches
+    int64_t upgrade_lat  # coherence: the least a write that invalidates other copies costs
+    int64_t *ccnt  # coherence counters (hmk.hw.layout.COHERENCE_COUNTERS)
+    int64_t *excl  # EXCLUSIVE_HINTS lines this core holds alone (slot: line % EXCLUSIVE_HINTS)
 
 
 cdef class Engine
@@ -245,6 +256,8 @@ cdef class Engine:
     cdef int ncores
     cdef int line_bits
     cdef int levelwise
+    cdef int protocol  # 0: no coherence (one core, or none configured), else MESI or MOESI
+    cdef int shared  # the shared level, -1 for none
     cdef int64_t *dram
     cdef uint64_t *ram
     cdef int64_t ram_bytes
@@ -263,6 +276,8 @@ cdef class Engine:
         self.ncores = len(spec["l1i"])
         self.line_bits = int(spec["misc"][0])
         self.levelwise = int(spec["misc"][1])
+        self.protocol = int(spec["misc"][2])
+        self.shared = int(spec["misc"][3])
         self._caches_mem = np.zeros(self.ncaches * sizeof(Cache), np.uint8)
         self._cores_mem = np.zeros(self.ncores * sizeof(Core), np.uint8)
         self.c = <Cache*> <size_t> self._caches_mem.ctypes.data
@@ -285,6 +300,10 @@ cdef class Engine:
             self.core[c].dram_lat = spec["dram_lat"][c]
             self.core[c].lat = _p64(spec["lat"]) + self.ncaches * c
             self.core[c].tcnt = _p64(spec["tcnt"]) + 10 * c
+            self.core[c].transfer_lat = spec["transfer_lat"][c]
+            self.core[c].upgrade_lat = spec["upgrade_lat"][c]
+            self.core[c].ccnt = _p64(spec["ccnt"]) + 4 * c
+            self.core[c].excl = _p64(spec["excl"]) + EXCLUSIVE_HINTS * c
             for t in range(4):
                 k = 4 * c + t
                 self.core[c].tlb[t].set_mask = spec["t_sets"][k] - 1
@@ -335,6 +354,9 @@ cdef class Engine:
         c.desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
         c.cnt = _p64(spec["cnt"]) + 8 * x
         c.ev = _p64(spec["cev"]) + 3 * x
+        c.owner = spec["owner"][x]
+        c.private_len = spec["private_len"][x]
+        c.inval = _p64(spec["cinv"]) + x
         block_mem = np.zeros(sets * c.stride, np.uint8)
         hi_mem = np.zeros(sets * c.ways, np.uint32)
         self._blocks += [block_mem, hi_mem]
@@ -554,6 +576,20 @@ cdef class Engine:
         self._words(c, s)[DIRTY] |= <uint64_t>1 << w
         return True
 
+    cdef inline int cache_dirty(self, Cache *c, int64_t line) noexcept nogil:
+        """-1 if absent, else the line's dirty bit."""
+        cdef int64_t s = line & c.set_mask
+        cdef int w = c.last_way if line == c.last else self._find(c, s, line)
+        if w < 0:
+            return -1
+        return (self._words(c, s)[DIRTY] >> w) & 1
+
+    cdef inline void cache_clear_dirty(self, Cache *c, int64_t line) noexcept nogil:
+        cdef int64_t s = line & c.set_mask
+        cdef int w = c.last_way if line == c.last else self._find(c, s, line)
+        if w >= 0:
+            self._words(c, s)[DIRTY] &= ~(<uint64_t>1 << w)
+
     # ------------------------------------------------------------ the hierarchy
 
     cdef inline void fill(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
@@ -609,30 +645,47 @@ cdef class Engine:
         cdef Cache *h
         cdef int n = e.chain_len
         cdef int hit_at = n
-        cdef int i
+        cdef int i, owner = -1
         cdef int64_t latency
         cdef bint carried = False
         if self.cache_lookup(e, line):  # the common case first
             e.cnt[kind] += 1
+            latency = self.core[core].lat[entry]
             if kind == WRITE:
+                if self.protocol:
+                    latency = self.write_coherence(core, line, latency)
                 self.cache_mark_dirty(e, line)
-            return self.core[core].lat[entry]
+            return latency
         e.cnt[4 + kind] += 1
-        for i in range(1, n):
+        for i in range(1, e.private_len):
             h = e.chain[i]
             if self.cache_lookup(h, line):
                 h.cnt[kind] += 1
                 hit_at = i
                 break
             h.cnt[4 + kind] += 1
-        if hit_at == n:
-            self.dram[0] += 1
-            latency = self.core[core].dram_lat
+        if hit_at == n and self.protocol:  # missed this core's levels: another's dirty copy?
+            owner = self.dirty_owner(core, line)
+        if owner >= 0:  # the line comes from there; the levels below are not asked
+            hit_at = e.private_len
+            latency = self.transfer(core, owner, line, kind)
         else:
-            h = e.chain[hit_at]
-            latency = self.core[core].lat[h.index]
-            if hit_at > 0 and h.incl == EXCLUSIVE:
-                carried = self.cache_remove(h, line) == 1
+            if hit_at == n:
+                for i in range(e.private_len, n):
+                    h = e.chain[i]
+                    if self.cache_lookup(h, line):
+                        h.cnt[kind] += 1
+                        hit_at = i
+                        break
+                    h.cnt[4 + kind] += 1
+            if hit_at == n:
+                self.dram[0] += 1
+                latency = self.core[core].dram_lat
+            else:
+                h = e.chain[hit_at]
+                latency = self.core[core].lat[h.index]
+                if hit_at > 0 and h.incl == EXCLUSIVE:
+                    carried = self.cache_remove(h, line) == 1
         for i in range(hit_at - 1, -1, -1):
             h = e.chain[i]
             if i > 0 and h.incl == EXCLUSIVE:
@@ -640,8 +693,66 @@ cdef class Engine:
             self.fill(h, line, carried)
             carried = False
         if kind == WRITE:
+            if self.protocol:
+                latency = self.write_coherence(core, line, latency)
             self.cache_mark_dirty(e, line)
         return latency
+
+    # ------------------------------------------------------------ coherence (see the reference)
+
+    cdef void drop_hints(self, int core, int64_t line) noexcept nogil:
+        """`core` is about to hold or write `line`: no other core holds it alone any more."""
+        cdef int c
+        cdef int64_t k = line & (EXCLUSIVE_HINTS - 1)
+        for c in range(self.ncores):
+            if c != core and self.core[c].excl[k] == line:
+                self.core[c].excl[k] = -1
+
+    cdef int dirty_owner(self, int core, int64_t line) noexcept nogil:
+        """The other core holding `line` dirty (the first found in cache order), or -1."""
+        cdef int x
+        cdef Cache *h
+        self.drop_hints(core, line)
+        for x in range(self.ncaches):
+            h = &self.c[x]
+            if h.owner >= 0 and h.owner != core and self.cache_dirty(h, line) == 1:
+                return h.owner
+        return -1
+
+    cdef int64_t transfer(self, int core, int owner, int64_t line, int kind) noexcept nogil:
+        """The line comes from `owner`'s caches (a read under MESI: the owner writes it back and
+        keeps a clean copy); the transfer latency."""
+        cdef int x
+        self.core[core].ccnt[TRANSFERS_IN] += 1
+        self.core[owner].ccnt[TRANSFERS_OUT] += 1
+        if kind != WRITE and self.protocol == MESI:
+            for x in range(self.ncaches):
+                if self.c[x].owner == owner:
+                    self.cache_clear_dirty(&self.c[x], line)
+            self.core[owner].ccnt[COHERENCE_WRITEBACKS] += 1
+            self.write_back(self.shared, line)
+        return self.core[core].transfer_lat
+
+    cdef int64_t write_coherence(self, int core, int64_t line, int64_t latency) noexcept nogil:
+        """A write by `core`: remove every other core's copy of `line`; if there was any, the
+        write costs at least the upgrade latency. Returns the write's latency."""
+        cdef int64_t *hint = &self.core[core].excl[line & (EXCLUSIVE_HINTS - 1)]
+        cdef int x
+        cdef bint found = False
+        cdef Cache *h
+        if hint[0] == line:  # no other core has looked it up since this one held it alone
+            return latency
+        hint[0] = line
+        self.drop_hints(core, line)
+        for x in range(self.ncaches):
+            h = &self.c[x]
+            if h.owner >= 0 and h.owner != core and self.cache_remove(h, line) >= 0:
+                h.inval[0] += 1
+                found = True
+        if not found:
+            return latency
+        self.core[core].ccnt[UPGRADES] += 1
+        return max(latency, self.core[core].upgrade_lat)
 
     cdef int64_t access_levelwise(self, int core, int entry, int64_t first, int64_t last,
                                   int kind) noexcept nogil:
@@ -1033,9 +1144,12 @@ cdef class Engine:
             e = &self.c[entry]
             if first == e.last and last == first:  # the line this cache used last: a hit that
                 e.cnt[k] += 1  # changes nothing else (the line is the most recent in its set)
+                lat2 = self.core[c].lat[entry]
                 if k == WRITE:
                     self._words(e, first & e.set_mask)[DIRTY] |= <uint64_t>1 << e.last_way
-                latency += self.core[c].lat[entry]
+                    if self.protocol:
+                        lat2 = self.write_coherence(c, first, lat2)
+                latency += lat2
             elif self.levelwise:
                 latency += self.access_levelwise(c, entry, first, last, k)
             else:
