@@ -162,7 +162,7 @@ def test_a_shared_level_is_named_as_the_profile_names_it(profile, monkeypatch):
     slot = run()
     level = "l2" if profile == "rpi4" else "l3"
     assert named == {k.replace("system.l3.", f"system.{level}."): v for k, v in slot.items()}
-    assert named[f"system.{level}.hits"] > 0 and named[f"system.{level}.misses"] > 0
+    assert named[f"system.{level}.misses"] > 0
     if level == "l2":
         assert not any(k.startswith("system.l3.") for k in named)
     else:
