@@ -92,7 +92,7 @@ SCHEMA = (
     ("system.cpu0.*.writebacks", "count", "dirty lines a cache wrote back"),
     ("system.cpu0.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),
     ("system.cpu0.walker.*", "count", "page-table walks, walker-cache hits and misses, faults"),
-    ("system.*.hits", "count", "hits in a shared cache level, named as the profile names it (l2, l3)"),
+    ("system.*.hits", "count", "hits in a shared cache level, named as the profile does (l2, l3)"),
     ("system.*.misses", "count", "misses in a shared cache level"),
     ("system.*.*_hits", "count", "a shared level's hits by access kind"),
     ("system.*.*_misses", "count", "a shared level's misses by access kind"),
