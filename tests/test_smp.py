@@ -98,13 +98,24 @@ def test_one_core_is_the_default_and_says_nothing_of_cores():
     assert one.run["cores"] == 1
 
 
+def test_call_stacks_of_each_core_add_up_to_the_cores_cycles(psum):
+    result = run(psum, "sum", "2", "4096", "4", profile=PROFILE, cores=2, stacks=True)[1]
+    by_core = {0: 0, 1: 0}
+    for stack, cycles in result.stacks.items():
+        assert stack[0] in ("core:0", "core:1")
+        by_core[int(stack[0][5:])] += cycles
+    for j, total in by_core.items():  # (each stack rounded to a whole cycle)
+        assert abs(total - result.stats[f"system.cpu{j}.cycles"]) <= len(result.stacks)
+    assert any("user:work" in stack for stack in result.stacks if stack[0] == "core:1")
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"cores": 5}, "rpi4's cluster a72 has 4 cores, not 5"),
         ({"cores": 0}, "cores must be a positive whole number"),
         ({"cores": 2, "sample": True}, "fast-forward and sampling run on one core"),
-        ({"cores": 2, "stacks": True}, "call stacks are of one core's run"),
+        ({"cores": 2, "trace": "/nonexistent/t"}, "a trace is of one core's accesses"),
     ],
 )
 def test_bad_core_counts_are_clear_errors(options, message):

@@ -44,6 +44,7 @@ class Core:
     woken_at: int | None = None
     batch_code: object = None  # where its batches' code is read (Simulation._batch_code)
     kicked: bool = False  # sent a reschedule IPI while another core had the CPU
+    stacks: object = None  # its call-stack profile (hmk.system.stacks), when collected
 
     def clock(self) -> int:
         return int(self.timing.cycles)

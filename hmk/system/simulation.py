@@ -290,8 +290,8 @@ class Simulation:
         ncores = _core_count(cores, which, soc.name)
         if ncores > 1 and (fast_forward is not None or sample not in (None, False)):
             raise ValueError("cores: fast-forward and sampling run on one core")
-        if ncores > 1 and (trace is not None or stacks):
-            raise ValueError("cores: traces and call stacks are of one core's run")
+        if ncores > 1 and trace is not None:
+            raise ValueError("cores: a trace is of one core's accesses")
         self.profile, self.cluster, self.core_type = soc.name, which.name, which.core
         # the caches' statistics prefixes and the names the profile gives them: the shared
         # last level (the hierarchy's l3 slot) is named as the profile names it, the Pi 4B's L2
@@ -404,9 +404,12 @@ class Simulation:
         self.cores = None  # with more than one core, their turns (hmk.system.cores)
         if ncores > 1:
             first = Core(0, timing, kernel.port, fast)
-            rest = [
-                Core(j, t, _TimedPort(machine, hierarchy, t, None)) for j, t in enumerate(others, 1)
-            ]
+            first.stacks = self.stacks
+            rest = []
+            for j, t in enumerate(others, 1):
+                profile_j = StackProfile(machine, t, self._label) if stacks else None
+                port = _TimedPort(machine, hierarchy, t, profile_j)
+                rest.append(Core(j, t, port, stacks=profile_j))
             for core in rest:
                 kernel.add_core(core.port)
             self.cores = Cores(self, [first, *rest], QUANTUM_US * ghz * 1000)
@@ -466,6 +469,7 @@ class Simulation:
     def use_core(self, core: Core) -> None:
         """The CPU's batches and exceptions go to `core` (hmk.system.cores)."""
         self.timing = core.timing
+        self.stacks = core.stacks
         self._crossing = core.crossing
         if core.crossing is not None:
             self.machine.sink = self._sink = core.crossing.time
@@ -677,7 +681,7 @@ class Simulation:
             stats=stats,
             fault=fault,
             warnings=list(self.messages.lines),
-            stacks=self.stacks.stacks() if self.stacks is not None else None,
+            stacks=self._stacks(),
             run=self.describe(),
             windows=list(sampler.windows) if sampler is not None else None,
         )
@@ -719,6 +723,18 @@ class Simulation:
         if self.sampler is not None:
             raw.update(self.sampler.stats())
         return publish(raw, self.composition, self.level_names)
+
+    def _stacks(self) -> dict | None:
+        """The run's call stacks (with several cores, each under its core's frame)."""
+        if self.stacks is None:
+            return None
+        if self.cores is None:
+            return self.stacks.stacks()
+        out = {}
+        for core in self.cores.cores:
+            for stack, cycles in core.stacks.stacks().items():
+                out[(f"core:{core.index}", *stack)] = cycles
+        return out
 
     def timings(self) -> list:
         """Each core's timing model (its clock and counters), the boot core's first."""
