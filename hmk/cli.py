@@ -249,6 +249,7 @@ def _run_options(args, outputs: dict) -> dict:
         "max_instructions": args.max_instructions,
         "max_cycles": args.max_cycles,
         "ram": args.ram,
+        "cores": args.cores,
         "check_invariants": args.check_invariants,
     }
 
@@ -526,6 +527,14 @@ def _add_run_options(cmd) -> None:
         metavar="SIZE",
         help="the simulated RAM, e.g. 512M or 2G (default: 512M); the guest's memory beyond "
         "it goes to Linux's out-of-memory rules",
+    )
+    cmd.add_argument(
+        "--cores",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="model N cores of the cluster (default 1): the program's threads and processes "
+        "run on them side by side (docs/smp.md)",
     )
     cmd.add_argument(
         "--check-invariants",

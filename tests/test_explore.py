@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hmk.cli import main
+from hmk.hw import explore
 from hmk.hw.config import CacheConfig, CoreConfig, HierarchyConfig
 from hmk.hw.engine import BatchHierarchy
 from hmk.hw.events import FETCH, READ, make_events
@@ -96,6 +97,33 @@ def test_stack_distances_by_definition(trace, sets):
         assert hist.counts.tolist() == np.bincount(want).tolist()
     else:
         assert not hist.counts.any()
+
+
+@SETTINGS
+@given(traces(), st.sampled_from([1, 2, 4, 16]), st.integers(2, 5))
+def test_work_shared_among_cores_gives_the_same(trace, sets, cores):
+    """Traces cut into parts converted on several cores, and sets passed in runs on several
+    threads, give the accesses in order and the distances by definition (the pieces made
+    tiny here so that every trace is cut)."""
+    line, events = trace
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(explore, "cores", lambda: cores)
+        mp.setattr(explore, "PART_EVENTS", 7)
+        mp.setattr(explore, "RUN_ACCESSES", 5)
+        lines, writes = line_accesses(events, line)
+        hist = stack_histogram(events, line, sets)
+    want, kinds = [], []
+    for e in events.tolist():
+        addr, kind, size = e[0], e[2], e[3]
+        first, last = addr // line, (addr + size - 1) // line
+        for x in (first,) if first == last else (first, last):
+            want.append(x)
+            kinds.append(kind)
+    assert lines.tolist() == want
+    assert writes.tolist() == [int(k == 1) for k in kinds]
+    distances, cold = brute_distances(want, sets)
+    assert hist.cold == cold
+    assert hist.counts.tolist() == (np.bincount(distances).tolist() if distances else [0])
 
 
 @SETTINGS

@@ -405,3 +405,28 @@ def test_random_sequences_keep_the_invariants_and_are_deterministic(rng, n):
     r2, log2 = replay(ops)
     assert r1 == r2
     assert np.array_equal(log1, log2)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from("rwb")), max_size=30)
+)
+@settings(max_examples=60, deadline=None)
+def test_untimed_questions_agree_with_the_scheduler(ops):
+    """has_work and preempted (the simulator's untimed questions about another core) answer
+    what the timed pick and current say: work is a running or ready thread, and a core is
+    preempted when its pick is not its running thread."""
+    th = make(capacity=8, cores=2)
+    tcbs = [th.create(p, core, 0, 0) for p, core in ((10, 0), (10, 1), (50, 1), (5, 1))]
+    for i, _, op in ops:
+        t = tcbs[i % len(tcbs)]
+        {"r": th.resume, "w": th.wake, "b": th.block}[op](t)
+        for core in range(2):
+            cur = th.current(core)
+            if cur < 0 or th.tcb["state"][cur] != T.RUNNING:
+                to = th.pick(core)
+                regs = [0] * T.N_REGS if cur >= 0 else []
+                th.context_switch(core, cur, to, regs)
+        for core in range(2):
+            cur, pick = th.current(core), th.pick(core)
+            assert th.has_work(core) == (cur >= 0 or pick >= 0)
+            assert th.preempted(core) == (cur >= 0 and pick >= 0 and pick != cur)

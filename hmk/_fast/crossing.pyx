@@ -109,7 +109,8 @@ cdef class Crossing:
     cdef object counts, context, procs, resuming, deadlines, stack, frames, services
     cdef object rows, by_proc, spaces
     cdef KernelClock clock
-    cdef int[::1] current  # the run queue's running thread (CoreKernel.running)
+    cdef int[::1] current  # the run queues' running threads (CoreKernel.running: [core])
+    cdef int core  # the core this crossing is (hmk.system.cores: one each)
     cdef object cpu, syscall_regs
     cdef bint native, hm_calls
     cdef object dispatch_cycles, direct_cycles, ic1_cycles, ic2_entry, ic2_exit, entry_cycles
@@ -134,7 +135,7 @@ cdef class Crossing:
         self.channel = sim.script_channel
         self.counts, self.context, self.procs = k.counts, k.context, k._procs
         self.resuming, self.deadlines, self.frames = k.resuming, k.deadlines, k.frames
-        self.current = k._current
+        self.current, self.core = k._current, k.cpu
         self.clock = <KernelClock?>k.charge.__self__  # the kernel's compiled clock
         self.stack, self.services = self.placement._stack, self.shim.services
         self.rows, self.by_proc = self.shim._rows, self.shim.procmgr.by_proc
@@ -210,7 +211,7 @@ cdef class Crossing:
             return False
         if self.hm_calls and is_hm_call(nr):
             return False
-        tcb = self.current[0]
+        tcb = self.current[self.core]
         if self.resuming and tcb in self.resuming:
             return False  # (a blocked call going on, perhaps)
         p = PyDict_GetItem(self.procs, tcb)
@@ -302,7 +303,7 @@ cdef class Crossing:
             if not self.native:
                 self.clock.charge("shim", self.dispatch_cycles)
             call = generic_alloc(<void*>Call, 0)  # Call(machine, task, k.running, space_of(...),
-            call.machine, call.task, call.tcb = machine, task, self.current[0]
+            call.machine, call.task, call.tcb = machine, task, self.current[self.core]
             call.space, call.resumed = self.spaces[proc], False  # False): its fields set
             if route.shim_own:
                 self._run(call, route, registers)
@@ -328,7 +329,7 @@ cdef class Crossing:
             self._inside(route, call, registers)
             return True
         caller = proc if app else (pl.domains[here].proc or proc)
-        tcb = self.current[0]
+        tcb = self.current[self.core]
         tcb = tcb if tcb >= 0 else proc.tcb
         current = k.current
         vspace = current.vspace if current is not None else caller.vspace
@@ -423,7 +424,7 @@ cdef class Crossing:
         if result == -ERESTARTSYS:  # the thread blocked: its SVC runs again when it wakes
             k.restart_call(machine, interrupted=task.signals.handler_pending())
             return
-        tcb = self.current[0]
+        tcb = self.current[self.core]
         self.deadlines.pop(tcb, None)  # k.end_wait(k.running)
         gone = task.zombie or tcb not in task.threads
         if result is not None and not gone:
@@ -448,7 +449,7 @@ cdef class Crossing:
     cdef _to_user(self, machine):
         """CoreKernel.to_user: the personality's to_user, which for the shim does nothing
         unless the running process has a signal to take (Shim.to_user's first steps)."""
-        cdef PyObject *p = PyDict_GetItem(self.procs, self.current[0])
+        cdef PyObject *p = PyDict_GetItem(self.procs, self.current[self.core])
         if p == NULL:
             return
         proc = <object>p
@@ -474,7 +475,7 @@ cdef class Crossing:
         cdef object sim = self.sim
         cdef PyObject *p
         k._clock_at_sync = self.clock.now()  # k.note_time()
-        p = PyDict_GetItem(self.procs, self.current[0])  # k.running_process
+        p = PyDict_GetItem(self.procs, self.current[self.core])  # k.running_process
         proc = (<object>p if p != NULL else None) or k.current
         p = PyDict_GetItem(self.by_proc, proc)  # procmgr.task_of(proc) or the program's
         task = (<object>p if p != NULL else None) or sim.program_task

@@ -22,14 +22,21 @@ import json
 import os
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from hmk.hw.config import REPLACEMENT, CacheConfig
 from hmk.hw.events import ADDRESS_BITS, EVENT_DTYPE, FETCH, READ, WRITE, check_events
 from hmk.hw.tracefile import TraceFile, TraceFileError
+from hmk.parallel import cores
 
+# work shared among the host's cores only in pieces this large (a thread costs more than a
+# smaller piece's work)
+PART_EVENTS = 1 << 18  # events a part of a trace converted on one core
+RUN_ACCESSES = 1 << 16  # line accesses a run of sets passed for stack distances on one thread
 KINDS = {"all": (READ, WRITE, FETCH), "data": (READ, WRITE), "fetch": (FETCH,)}
 INCLUSION = ("nine", "inclusive", "exclusive")
 # evaluate's counters, the hierarchy's names for them (hmk.hw.layout) without the cpu0.l1d. /
@@ -138,6 +145,16 @@ def line_accesses(trace, line: int = 64, kinds: str = "all", asid: bool = False)
     hierarchy counts it. `kinds`: "all", "data" (loads and stores) or "fetch"; `asid`: tell
     apart the same address in two address spaces (by default, as the hierarchy without TLBs
     does, an address is an address)."""
+    lines, writes, _ = _grouped(trace, line, kinds, asid, 1, writes=True)
+    return lines, writes
+
+
+def _grouped(trace, line, kinds, asid, sets, writes):
+    """(lines, writes, counts): the trace's line accesses grouped by set (line % sets; each
+    set's in trace order), whether each is a write (when `writes`, else an empty array), and
+    each set's count. Two passes over the events, one to count and one to place, so the
+    arrays are allocated at their size (by numpy, whose large arrays the host may back with
+    huge pages: a third of the time of a 10 M-event trace was page faults before)."""
     from hmk.hw import explore_jit  # noqa: PLC0415  (Numba: compiled or loaded on first use)
 
     CacheConfig("line", line, 1, line, 1)  # a line size the hierarchy models, or ValueError
@@ -145,23 +162,33 @@ def line_accesses(trace, line: int = 64, kinds: str = "all", asid: bool = False)
         raise ValueError(f"kinds must be one of {sorted(KINDS)}, not {kinds!r}")
     mask = sum(1 << k for k in KINDS[kinds])
     bits = line.bit_length() - 1
-    parts, seen = [], 0
-    for chunk in chunks(trace):
-        words = np.ascontiguousarray(chunk).view(np.int64).reshape(-1, 2)  # (the records' bytes)
-        shift = ADDRESS_BITS - bits if asid else 0
-        lines, writes, bad = explore_jit.line_accesses(words, bits, mask, shift)
-        if bad >= 0:
+    shift = ADDRESS_BITS - bits if asid else 0
+    chunks_ = [np.ascontiguousarray(chunk) for chunk in chunks(trace)]
+    words = [c.view(np.int64).reshape(-1, 2) for c in chunks_]  # (the records' bytes)
+    # each chunk in parts counted and placed on the host's cores: a part's accesses of a set
+    # go after the earlier parts' (every part of every chunk a row of `counts`)
+    parts = [min(cores(), max(1, len(c) // PART_EVENTS)) for c in chunks_]
+    counts = np.zeros((sum(parts), sets), np.int64)
+    row = seen = 0
+    for chunk, w, n in zip(chunks_, words, parts, strict=True):
+        if explore_jit.count_parts(w, bits, mask, shift, counts[row : row + n]) >= 0:
             try:
                 check_events(chunk, line, 256)  # names the problem
             except ValueError as e:  # a trace's event n is the chunk's event n - seen
                 raise ValueError(_renumbered(str(e), seen)) from None
+        row += n
         seen += len(chunk)
-        parts.append((lines, writes))
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint8)
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    total = int(counts.sum())
+    lines = np.empty(total, np.int64)
+    flags = np.empty(total if writes else 0, np.uint8)
+    per_set = counts.sum(axis=0)
+    at = (np.cumsum(per_set) - per_set) + (np.cumsum(counts, axis=0) - counts)
+    row = 0
+    for w, n in zip(words, parts, strict=True):
+        explore_jit.put_parts(w, bits, mask, shift, at[row : row + n], lines, flags)
+        row += n
+    counts = per_set
+    return lines, flags, counts
 
 
 def _renumbered(message: str, offset: int) -> str:
@@ -182,13 +209,33 @@ def stack_histogram(
     trace, line: int = 64, sets: int = 1, kinds: str = "all", asid: bool = False
 ) -> StackHistogram:
     """LRU stack distances of the trace within each of `sets` sets (a power of two, as the
-    hierarchy indexes sets: line number mod sets; 1: fully associative), in one pass."""
+    hierarchy indexes sets: line number mod sets; 1: fully associative), in one pass. The sets
+    are independent: runs of them are passed on the host's cores, each on a thread."""
     from hmk.hw import explore_jit  # noqa: PLC0415
 
     _check_sets(sets)
-    lines, _ = _accesses(trace, line, kinds, asid)
-    counts, cold = explore_jit.stack_histogram(lines, sets)
-    return StackHistogram(counts, int(cold), len(lines), sets, line)
+    if isinstance(trace, tuple):
+        lines = trace[0]
+        seq = explore_jit.by_set(lines, sets) if sets > 1 else lines
+        counts = np.bincount(lines & (sets - 1), minlength=sets)
+    else:
+        seq, _, counts = _grouped(trace, line, kinds, asid, sets, writes=False)
+    # runs of whole sets with about as many accesses each, cut at set boundaries
+    bounds = np.concatenate(([0], np.cumsum(counts)))  # set s: seq[bounds[s] : bounds[s + 1]]
+    runs = min(cores(), sets, max(1, len(seq) // RUN_ACCESSES))
+    targets = [len(seq) * k // runs for k in range(1, runs)]
+    cuts = sorted({0, len(seq), *bounds[np.searchsorted(bounds, targets)].tolist()})
+    slices = [seq[a:b] for a, b in pairwise(cuts)] or [seq]
+    if len(slices) == 1:
+        results = [explore_jit.stack_histogram(slices[0])]
+    else:
+        with ThreadPoolExecutor(len(slices)) as pool:
+            results = list(pool.map(explore_jit.stack_histogram, slices))
+    hist = np.zeros(max(len(h) for h, _ in results), np.int64)
+    for h, _ in results:
+        hist[: len(h)] += h
+    cold = sum(int(c) for _, c in results)
+    return StackHistogram(hist, cold, len(seq), sets, line)
 
 
 def miss_curve(
@@ -259,16 +306,18 @@ def evaluate(trace, configs, kinds: str = "all", asid: bool = False) -> list[dic
         groups = sorted({configs[i].sets for i in grouped})
         if groups:
             ways = [max(configs[i].ways for i in grouped if configs[i].sets == s) for s in groups]
-            out = explore_jit.lru_groups(
-                lines, writes, np.array(groups, np.int64), np.array(ways, np.int64)
-            )
+            with one_at_a_time():
+                out = explore_jit.lru_groups(
+                    lines, writes, np.array(groups, np.int64), np.array(ways, np.int64)
+                )
             for i in grouped:
                 row = out[groups.index(configs[i].sets), configs[i].ways]
                 counters[i] = _single_level(*row.tolist())
         rest = sorted(set(mine) - set(grouped))
         if rest:
             table = np.array([_config_row(configs[i]) for i in rest], np.int64)
-            out = explore_jit.simulate(lines, writes, table)
+            with one_at_a_time():
+                out = explore_jit.simulate(lines, writes, table)
             for i, row in zip(rest, out, strict=True):
                 counters[i] = dict(zip(COUNTERS, row.tolist(), strict=True))
     rows = []
@@ -292,6 +341,15 @@ def evaluate(trace, configs, kinds: str = "all", asid: bool = False) -> list[dic
             }
         )
     return rows
+
+
+def one_at_a_time():
+    """Parallel passes hand their iterations (each a whole pass over the trace, of unequal
+    cost: a 4-set 16-way LRU group took twice a 4096-set 2-way one) to the threads one at a
+    time, as each comes free, rather than in equal runs fixed beforehand."""
+    import numba  # noqa: PLC0415
+
+    return numba.parallel_chunksize(1)
 
 
 def _one_lru_level(c: Geometry) -> bool:

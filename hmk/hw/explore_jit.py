@@ -25,37 +25,88 @@ CONFIG_FIELDS = ("sets1", "ways1", "plru1", "sets2", "ways2", "plru2", "inclusio
 # ---- a trace's events to line accesses -------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def _decode(words, i, line_bits, kinds, asid_shift):
+    """Event i of `words` (an EVENT_DTYPE array seen as int64 pairs, no copy: the address,
+    then the little-endian asid (bits 0-15), kind (16-23), size (24-31)) as line accesses:
+    (n, first, last, write) with n the lines it is (1, or 2 when it straddles two: first then
+    last, as the hierarchy's hardware mode counts it), 0 when its kind is not in the bit mask
+    `kinds` (1 << READ | ...), -1 when the hierarchy would refuse it. `asid_shift` > 0 tags
+    each line with its ASID above that bit."""
+    addr, w = words[i, 0], words[i, 1]
+    kind, size = (w >> 16) & 0xFF, (w >> 24) & 0xFF
+    if addr >> 48 != 0 or kind > 2 or size == 0 or size > 1 << line_bits:
+        return -1, 0, 0, 0
+    if not (kinds >> kind) & 1:
+        return 0, 0, 0, 0
+    tag = (w & 0xFFFF) << asid_shift if asid_shift > 0 else 0
+    first = addr >> line_bits
+    last = (addr + size - 1) >> line_bits
+    return (1 if last == first else 2), first | tag, last | tag, kind == 1
+
+
 @njit(cache=True)
-def line_accesses(words, line_bits, kinds, asid_shift):
-    """The line accesses of events: `words` is an EVENT_DTYPE array seen as int64 pairs (no
-    copy): the address, then the little-endian asid (bits 0-15), kind (16-23), size (24-31).
-    An access that straddles two lines is both, first then last, as the hierarchy's hardware
-    mode counts it. `kinds`: a bit mask of the kinds kept (1 << READ | ...); `asid_shift` > 0
-    tags each line with its ASID above that bit. Returns (lines, writes, bad): `bad` is the
-    index of the first event the hierarchy would refuse (hmk.hw.events.check_events names its
-    problem), -1 when there is none."""
-    # room for every event straddling: one pass, and the pages never written cost nothing
-    lines = np.empty(2 * words.shape[0], np.int64)
-    writes = np.empty(2 * words.shape[0], np.uint8)
-    j = 0
+def count_lines(words, line_bits, kinds, asid_shift, counts):
+    """Add the events' line accesses to `counts`, by set (line % len(counts), a power of
+    two). Returns the index of the first event the hierarchy would refuse
+    (hmk.hw.events.check_events names its problem), -1 when there is none."""
+    mask = len(counts) - 1
     for i in range(words.shape[0]):
-        addr, w = words[i, 0], words[i, 1]
-        kind, size = (w >> 16) & 0xFF, (w >> 24) & 0xFF
-        if addr >> 48 != 0 or kind > 2 or size == 0 or size > 1 << line_bits:
-            return lines[:0], writes[:0], i
-        if not (kinds >> kind) & 1:
-            continue
-        tag = (w & 0xFFFF) << asid_shift if asid_shift > 0 else 0
-        first = addr >> line_bits
-        last = (addr + size - 1) >> line_bits
-        lines[j] = first | tag
-        writes[j] = kind == 1
-        j += 1
-        if last != first:
-            lines[j] = last | tag
-            writes[j] = kind == 1
-            j += 1
-    return lines[:j], writes[:j], -1
+        n, first, last, _ = _decode(words, i, line_bits, kinds, asid_shift)
+        if n < 0:
+            return i
+        if n > 0:
+            counts[first & mask] += 1
+        if n > 1:
+            counts[last & mask] += 1
+    return -1
+
+
+@njit(cache=True)
+def put_lines(words, line_bits, kinds, asid_shift, at, lines, writes):
+    """The events' line accesses into `lines` (and whether each is a write into `writes`,
+    unless it is empty), grouped by set (line % len(at)): the next of set s at at[s], which
+    moves on. The events are count_lines's, so they are all good and the room is there.
+    Sizing the arrays with count_lines first, rather than for every event straddling, spares
+    the host the page faults of memory never used (on a 10 M-event trace, most of the time)."""
+    mask = len(at) - 1
+    flags = len(writes) > 0
+    for i in range(words.shape[0]):
+        n, first, last, write = _decode(words, i, line_bits, kinds, asid_shift)
+        for k in range(n):
+            line = first if k == 0 else last
+            j = at[line & mask]
+            lines[j] = line
+            if flags:
+                writes[j] = write
+            at[line & mask] = j + 1
+
+
+@njit(cache=True, parallel=True)
+def count_parts(words, line_bits, kinds, asid_shift, counts):
+    """count_lines over len(counts) consecutive parts of the events in parallel, part p's
+    counts into counts[p]; returns the index of the first bad event or -1."""
+    parts, n = counts.shape[0], words.shape[0]
+    bad = np.full(parts, -1, np.int64)
+    for p in prange(parts):
+        lo = n * p // parts
+        i = count_lines(words[lo : n * (p + 1) // parts], line_bits, kinds, asid_shift, counts[p])
+        if i >= 0:
+            bad[p] = lo + i
+    for p in range(parts):
+        if bad[p] >= 0:
+            return bad[p]
+    return -1
+
+
+@njit(cache=True, parallel=True)
+def put_parts(words, line_bits, kinds, asid_shift, at, lines, writes):
+    """put_lines over len(at) consecutive parts of the events in parallel, part p's next
+    places at at[p] (count_parts's parts, their places apart)."""
+    parts, n = at.shape[0], words.shape[0]
+    for p in prange(parts):
+        part = words[n * p // parts : n * (p + 1) // parts]
+        put_lines(part, line_bits, kinds, asid_shift, at[p], lines, writes)
 
 
 # ---- LRU stack distances (Mattson, Gecsei, Slutz and Traiger, 1970) --------------------------
@@ -89,21 +140,22 @@ def _slot(table, mask, line):
     return i
 
 
-@njit(cache=True)
-def stack_histogram(lines, sets):
-    """LRU stack distances of the accesses within each of `sets` sets (a power of two; 1:
-    fully associative). Returns (histogram, cold): histogram[d] counts the accesses that found
-    their line with d other lines of its set used since its last use (a hit in an LRU cache of
-    more than d ways, a miss in one of d or fewer); cold counts first uses.
+@njit(cache=True, nogil=True)
+def stack_histogram(seq):
+    """LRU stack distances of line accesses grouped by set (by_set, put_lines: each set's
+    accesses together, in trace order; one set: fully associative). Returns (histogram, cold):
+    histogram[d] counts the accesses that found their line with d other lines of its set used
+    since its last use (a hit in an LRU cache of more than d ways, a miss in one of d or
+    fewer); cold counts first uses.
 
     One pass, O(log) an access: a Fenwick tree over access times marks each line's last use, so
     the lines used since a line's last use are the marks after it. Counting them and moving the
     mark both walk the tree only up to where the two times' paths meet: O(log) of the time
     since the last use, a few steps for the short reuses that dominate real programs. The
     times are renumbered (the marks packed to the front) whenever the tree fills, so it stays
-    a few times the number of distinct lines. With sets > 1 the accesses are grouped by set
-    first: the marks between two uses of a line are then those of its own set."""
-    seq = lines if sets == 1 else by_set(lines, sets)
+    a few times the number of distinct lines. As the accesses are grouped by set, the marks
+    between two uses of a line are those of its own set; and the sets (or runs of them) can be
+    passed apart, on as many threads (nogil)."""
     table = np.full(2 << 12, -1, np.int64)  # line -> its last use's time; at most half full
     tree = np.zeros((1 << 12) + 1, np.int32)  # marks at times 1..len - 1
     owner = np.full(len(tree), -1, np.int64)  # time -> the table slot whose last use it is

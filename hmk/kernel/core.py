@@ -68,6 +68,21 @@ LINEAR_SPAN = 2 << 20  # the linear map is built a 2 MiB last-level table at a t
 TICK_US = 4000
 SLICE_TICKS = 3  # assumed: a few ticks per slice, as seL4's default (5 ms ticks, 1 tick)...
 MAPPED, REFILLED, REFUSED = range(3)  # what a pager did about a fault the kernel passed on
+MAX_CORES = 16  # the most cores a run models (a DynamIQ cluster has at most 8; two of them)
+# the kernel's state that is each core's own (CoreKernel.switch_cpu)
+PER_CORE = (
+    "port",
+    "current",
+    "need_resched",
+    "_on_core",
+    "_on_core_since",
+    "_next_tick",
+    "_clock_at_sync",
+    "work_cycles",
+    "path",
+    "charge",
+    "now",
+)
 FAULT_COUNTS = {outcome: f"kernel.faults.{name}" for outcome, name in OUTCOMES.items()}
 
 
@@ -182,7 +197,11 @@ class CoreKernel:
         asid_bits: int = 16,
         pool_depth: int = 64,
         max_regions: int = 64,
+        cores: int = 1,
     ):
+        if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= MAX_CORES:
+            raise ValueError(f"kernel: cores must be 1 to {MAX_CORES}, not {cores!r}")
+        self.ncores, self.cpu = cores, 0  # the cores, and the one whose kernel code runs now
         if len(ram) % LINEAR_SPAN or len(ram) < 2 * heap_bytes:
             raise ValueError(
                 f"kernel: simulated RAM must be a multiple of 2 MiB and at least "
@@ -213,6 +232,7 @@ class CoreKernel:
             self.frames,
             processes,
             asid_bits,
+            cores=cores,
             pool_depth=pool_depth,
             max_regions=max_regions,
         )
@@ -275,6 +295,12 @@ class CoreKernel:
         self._alarm_seq = 0
         self._next_tick = 0
         self._clock_at_sync = 0
+        # the other cores' per-core state (PER_CORE), kept while another core runs
+        self._percpu: list[dict | None] = [None]
+        # with more than one core, the simulator's: called when the running core has nothing
+        # to run, True when another core took the CPU (hmk.system.cores)
+        self.other_core = None
+        self.asid_cores: dict[int, set[int]] = {}  # the cores each ASID ran on since given out
         # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
         # charge: the same results as the methods below, with no arrays made per kernel path
         parts = port.compiled() if impl == "cython" else None
@@ -285,10 +311,69 @@ class CoreKernel:
             self.work_cycles, self.path, self.charge = clock.work_cycles, clock.path, clock.charge
             self.now = clock.now
 
+    # ---- many cores ------------------------------------------------------------------------
+    # The simulator runs one core's kernel code at a time: the kernel's per-core state (its
+    # port, clock and timer, the process on it, its running thread's CPU-time account) is that
+    # of `cpu`, the core running now, and switch_cpu swaps it for another's, as a real kernel's
+    # per-CPU area is found through the core's own register.
+    def add_core(self, port: CorePort) -> int:
+        """Another core (of the same type) behind `port`, idle; returns its number."""
+        cpu = len(self._percpu)
+        if cpu >= self.ncores:
+            raise ValueError(f"kernel: it was made for {self.ncores} cores")
+        state = {
+            "port": port,
+            "current": None,
+            "need_resched": False,
+            "_on_core": [0, 0],
+            "_on_core_since": 0,
+            "_next_tick": self.tick_cycles,
+            "_clock_at_sync": 0,
+        }
+        parts = port.compiled() if self.impl == "cython" else None
+        if parts is not None:
+            from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
+
+            clock = KernelClock(self, *parts)
+            state.update(
+                work_cycles=clock.work_cycles, path=clock.path, charge=clock.charge, now=clock.now
+            )
+        self._percpu.append(state)
+        return cpu
+
+    def switch_cpu(self, cpu: int) -> None:
+        """Make `cpu` the core whose kernel code runs: its per-core state in place."""
+        if cpu == self.cpu:
+            return
+        mine = vars(self)
+        self._percpu[self.cpu] = {name: mine[name] for name in PER_CORE if name in mine}
+        mine.update(self._percpu[cpu])
+        self._percpu[cpu] = None
+        self.cpu = self.mem.core = cpu
+
+    def home_core(self) -> int:
+        """The core a new thread is placed on: the one with the fewest threads that are not
+        blocked (the lowest-numbered of equals). An assumption standing for both kernels'
+        balancing at fork and clone (Linux's select_task_rq_fair looks for the idlest CPU)."""
+        if self.ncores == 1:
+            return 0
+        load = [0] * self.ncores
+        tcb = self.threads.tcb
+        for t in self._procs:
+            if int(tcb["state"][t]) != T_BLOCKED:
+                load[int(tcb["core"][t])] += 1
+        return load.index(min(load))
+
+    def has_work(self, cpu: int) -> bool:
+        """Has `cpu` a thread on it or ready for it? (The simulator's question, untimed.)"""
+        return self.threads.has_work(cpu)
+
     # ---- the mechanisms a kernel of another design replaces (hmk.monolithic) -------------
     def scheduler(self, capacity: int) -> Threads:
         """The thread records and run queues: HM's, a priority round robin (threads.py)."""
-        return Threads(self.mem, capacity, cores=1, tick_cycles=1, slice_ticks=SLICE_TICKS)
+        return Threads(
+            self.mem, capacity, cores=self.ncores, tick_cycles=1, slice_ticks=SLICE_TICKS
+        )
 
     def switch_cycles(self, prev: int, nxt: int, space_changed: bool) -> int:
         """A context switch's cost at kernel exit from thread `prev` (-1: gone) to `nxt` (its
@@ -438,6 +523,28 @@ class CoreKernel:
     def tlbi(self, pages, asid: int) -> None:
         """Drop the translations of `pages` (None: all) of `asid` from every TLB."""
         self.port.flush(pages, asid)
+        if self.ncores > 1:
+            self._shootdown(pages, asid)
+
+    def _shootdown(self, pages, asid: int) -> None:
+        """With several cores: an invalidation of an ASID that other cores ran since it was
+        given out is broadcast (TLBI ...IS, then DSB ISH, which waits until every core has
+        dropped the entries), as Linux's arm64 flush_tlb_range and HM's do; one only this core
+        ran is local, its cost in the path that made it. ASID 0 (the whole TLB) goes to every
+        core."""
+        others = self.ncores - 1 if asid == 0 else len(self.asid_cores.get(asid, ()) - {self.cpu})
+        if not others:
+            return
+        self.counts["kernel.tlbi.broadcasts"] += 1
+        self.counts["kernel.tlbi.remote_cores"] += others
+        n = 1 if pages is None else len(pages)
+        budget = n * BUDGETS["tlbi.broadcast"] + others * BUDGETS["tlbi.remote"]
+        self.charge("tlbi", self.work_cycles(budget))
+
+    def ran_asid(self, asid: int) -> None:
+        """`asid` is on this core now (its TLBs may hold its translations from here on)."""
+        if self.ncores > 1 and asid:
+            self.asid_cores.setdefault(asid, set()).add(self.cpu)
 
     def tlbi_timing(self, pages, asid: int) -> None:
         """Drop translations from the timing model only (the CPU refills on its own: used
@@ -446,12 +553,14 @@ class CoreKernel:
 
     def activate(self, proc) -> int:
         """Make `proc`'s VSpace current on the core (TTBR0/ASID); returns its ASID."""
-        asid, flush = self.vspaces.activate(proc.vspace)
+        asid, flush = self.vspaces.activate(proc.vspace, self.cpu)
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
             self.tlbi(None, 0)
+            self.asid_cores.clear()
         self.roots[asid] = proc.root
         self.current = proc
+        self.ran_asid(asid)
         return asid
 
     # ---- the CPU's kernel interface ------------------------------------------------------
@@ -557,8 +666,11 @@ class CoreKernel:
         """Make `proc`'s first thread the running one; the timer fires every `tick_cycles`."""
         self.adopt(proc.tcb, proc, None)
         self.threads.resume(proc.tcb)
-        self.threads.context_switch(0, -1, proc.tcb, [])
+        self.threads.context_switch(self.cpu, -1, proc.tcb, [])
         self.tick_cycles, self._next_tick = tick_cycles, tick_cycles
+        for state in self._percpu:  # every other core's timer too
+            if state is not None:
+                state["_next_tick"] = tick_cycles
         self._on_core, self._on_core_since = self._cpu_of(proc.tcb), self.now()
         self.mem.take_log()
 
@@ -587,7 +699,7 @@ class CoreKernel:
 
     @property
     def running(self) -> int:
-        return self._current.item(0)
+        return self._current.item(self.cpu)
 
     @property
     def running_process(self):
@@ -761,11 +873,16 @@ class CoreKernel:
         if deadline > now:
             self.charge("idle", deadline - now)
             now = deadline
+        self.skip_ticks(now)
+        self._expire(now)
+        return True
+
+    def skip_ticks(self, now: int) -> None:
+        """The core slept until `now`: the timer ticks it slept through are skipped (a
+        tickless kernel's idle), the next one a whole period after the last one due."""
         period = self.tick_cycles
         if period and now >= self._next_tick:
             self._next_tick = now + period - (now - self._next_tick) % period
-        self._expire(now)
-        return True
 
     # ---- calls that block and run again ---------------------------------------------------
     def restart_call(self, machine, interrupted: bool = False) -> None:
@@ -878,6 +995,7 @@ class CoreKernel:
         _, tlbi, _ = self.vspaces.destroy(proc.vspace)
         if tlbi:  # its ASID goes back to the allocator: no translation of it may outlive it
             self.tlbi(None, tlbi[0][1])
+            self.asid_cores.pop(tlbi[0][1], None)
             self.counts["kernel.tlbi.asid"] += 1
         self.caps.destroy(proc.cspace)  # the endpoints it could call stay with their owners
         self.by_vspace.pop(proc.vspace, None)
@@ -888,10 +1006,12 @@ class CoreKernel:
         if flush:
             self.counts["kernel.asid.rollovers"] += 1
             self.tlbi(None, 0)
+            self.asid_cores.clear()
         self.roots[asid] = proc.root
         self.current = proc
+        self.ran_asid(asid)
         self._space[self.running] = proc
-        machine.set_space(proc.root, asid, code=proc.image)
+        machine.set_space(proc.root, asid, core=self.cpu, code=proc.image)
 
     def reschedule(self, machine) -> None:
         """Kernel exit: switch to the thread the scheduler picks, if it is not the running one
@@ -899,16 +1019,21 @@ class CoreKernel:
         self.need_resched = False
         cur = self.running
         alive = cur >= 0 and cur in self._procs
-        to, regs = self.threads.dispatch(0, machine.context() if alive else [])
+        to, regs = self.threads.dispatch(self.cpu, machine.context() if alive else [])
         if to == cur and to >= 0:  # (-1 twice: the running thread is gone, nothing is ready)
             self.kept_running()
             return
         if alive:
             self._extra[cur] = machine.extra_context()
         self._account(self.now())
-        while to == -1 and self._idle(machine):  # the core slept until a wait or alarm ended
-            self._on_core_since = self.now()  # (the idle time is nobody's)
-            to, regs = self.threads.dispatch(0, [])
+        while to == -1:
+            if self.other_core is not None and self.other_core(machine):
+                return  # another core has the CPU now, and its thread's registers
+            if not self._idle(machine):
+                break
+            # the core slept until a wait or alarm ended (the idle time is nobody's)
+            self._on_core_since = self.now()
+            to, regs = self.threads.dispatch(self.cpu, [])
         if to < 0 and machine.aborting:
             return
         if to < 0:
@@ -923,7 +1048,7 @@ class CoreKernel:
         changed = proc is not self.current
         if changed:
             asid = self.activate(proc)
-            machine.set_space(proc.root, asid, code=proc.image)
+            machine.set_space(proc.root, asid, core=self.cpu, code=proc.image)
         self.charge("sched", self.switch_cycles(cur if alive else -1, to, changed))
 
     # ---- exceptions and timer interrupts -------------------------------------------------
@@ -963,7 +1088,7 @@ class CoreKernel:
         """Every tick that fell due by `now`: the scheduler's tick (slice accounting)."""
         while self.tick_cycles and now >= self._next_tick:
             self._next_tick += self.tick_cycles
-            self.threads.tick(0)
+            self.threads.tick(self.cpu)
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.timer_work())
@@ -997,7 +1122,7 @@ class Process:
         self.cspace = kernel.caps.create(64)
         if self.vspace < 0 or self.cspace < 0:
             raise OutOfMemory(f"kernel: no VSpace or CSpace left for {name}")
-        self.tcb = kernel.threads.create(100, 0, self.vspace, self.cspace)
+        self.tcb = kernel.threads.create(100, kernel.home_core(), self.vspace, self.cspace)
         if self.tcb < 0:
             raise OutOfMemory(f"kernel: no TCB left for {name}")
         kernel.by_vspace[self.vspace] = self

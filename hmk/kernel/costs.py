@@ -60,6 +60,23 @@ BUDGETS = {
     # CFS's enqueue (~20): 750; a block is a dequeue (~20) and the wait-list append (~20)
     "sched.wake": 750,
     "sched.block": 40,
+    # assumed: waking a sleeping core is a software-generated interrupt (GICv3: one write of
+    # ICC_SGI1R_EL1 naming the target, after a DSB so the woken thread's queue is visible):
+    # the target list built and the write, ~30 instructions
+    "ipi.send": 30,
+    # assumed: the woken core's IRQ (its exception entry and return are the core's, charged
+    # apart): the GIC's acknowledge (ICC_IAR1_EL1) and end of interrupt (ICC_EOIR1_EL1) and
+    # the dispatch to the scheduler's handler, as Linux's gic_handle_irq and scheduler_ipi:
+    # ~150 instructions
+    "ipi.receive": 150,
+    # assumed: a broadcast invalidation, per page, is a TLBI VALE1IS with its address
+    # arithmetic (the DSB ISH before and after it counted in tlbi.remote): ~5 instructions
+    "tlbi.broadcast": 5,
+    # assumed: the DSB ISH after a broadcast TLBI waits until every other core that may hold
+    # the entries has dropped them (an interconnect round trip and the core's TLB walk of the
+    # request): ~100 cycles' worth a core; cores that never ran the ASID are taken not to delay
+    # it. No published cycle count for the Cortex-A72/A77 was found.
+    "tlbi.remote": 100,
     # derived from arm64 Linux's measured read fault (docs/linux-paths.md, anon_read_fault):
     # the fault's decode and dispatch (el0_da .. do_mem_abort, 43), the region lookup
     # (find_vma, 67) and the table walk and checks (handle_mm_fault less do_anonymous_page, 253,

@@ -104,7 +104,7 @@ class HmCalls:
         if not (0 < entry < VA_LIMIT and 0 < stack_top < VA_LIMIT and stack_top % 16 == 0):
             return EINVAL
         proc = k.process_of(k.running)
-        tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
+        tcb = k.threads.create(priority, k.home_core(), proc.vspace, proc.cspace)
         if tcb < 0:
             return tcb
         ctx = [0] * 34
@@ -118,7 +118,7 @@ class HmCalls:
         return tcb
 
     def thread_yield(self, m, *_):
-        self.k.threads.yield_(0)
+        self.k.threads.yield_(self.k.cpu)
         self.k.need_resched = True
         self.k.charge("hmcall", self.k.path(BUDGETS["thread.op"]))
         return 0

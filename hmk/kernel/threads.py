@@ -204,6 +204,25 @@ class Threads:
             return EINVAL
         return self.mem.load(self.runq, core, "current")
 
+    def has_work(self, core: int) -> bool:
+        """Is a thread running on `core` or ready to? Untimed: the simulator's question of
+        which core to run, not the kernel's."""
+        if int(self.runq["current"][core]) >= 0:
+            return True
+        return bool(self.runq["bitmap"][core].any())
+
+    def preempted(self, core: int) -> bool:
+        """Would `core`'s scheduler switch away from its running thread now (a thread of a
+        higher priority became runnable there)? Untimed, as has_work."""
+        cur = int(self.runq["current"][core])
+        words = self.runq["bitmap"][core]
+        for w in range(BITMAP_WORDS - 1, -1, -1):
+            word = int(words[w])
+            if word:
+                head = int(self.runq["head"][core][w * 64 + word.bit_length() - 1])
+                return cur >= 0 and head != cur
+        return False
+
     def pick(self, core: int) -> int:
         """The thread that should run on `core`: the head of its highest non-empty priority,
         or -1 when nothing is runnable. Changes nothing."""

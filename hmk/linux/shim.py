@@ -190,7 +190,7 @@ class Shim:
             victim = self.procmgr.oom_kill(self.warn)
             if victim is not None and victim.proc is not proc and machine.retryable:
                 # the faulting access runs again once the victim is gone: let it die first
-                self.k.threads.yield_(0)
+                self.k.threads.yield_(self.k.cpu)
                 self.k.reschedule(machine)
                 self.k.to_user(machine)  # the victim, run, takes its SIGKILL
                 return not machine.stopped

@@ -123,7 +123,7 @@ class ShimCalls:
 
     def sys_sched_yield(self, call, *_):
         k = self.k
-        k.threads.yield_(0)  # to the tail of its priority; the kernel exit switches
+        k.threads.yield_(k.cpu)  # to the tail of its priority; the kernel exit switches
         k.need_resched = True
         k.charge("sched", k.path(BUDGETS["thread.op"]))
         return 0

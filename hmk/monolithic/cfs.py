@@ -173,6 +173,13 @@ class Cfs(Threads):
         if load(self.rq, core, "skip") == i:
             st(self.rq, core, "skip", NIL)
 
+    def has_work(self, core: int) -> bool:
+        return int(self.runq["current"][core]) >= 0 or int(self.rq["nr_running"][core]) > 0
+
+    def preempted(self, core: int) -> bool:
+        """A wake-up there asked for a reschedule (check_preempt_wakeup's resched flag)."""
+        return int(self.runq["current"][core]) >= 0 and bool(self.rq["resched"][core])
+
     def pick(self, core: int) -> int:
         """The thread that should run: the running one unless a reschedule is due; then the
         leftmost or the running one, whichever has run less (a yielding one is skipped)."""

@@ -73,11 +73,11 @@ class LinuxKernel(CoreKernel):
 
     # ---- the mechanisms ------------------------------------------------------------------
     def scheduler(self, capacity: int) -> Cfs:
-        return Cfs(self.mem, capacity, 1, 1, 1, clock_ns=self.now_ns)
+        return Cfs(self.mem, capacity, self.ncores, 1, 1, clock_ns=self.now_ns)
 
     def slice_ns(self) -> int:
         """CFS's slice for the running thread among the runnable ones (sched_slice)."""
-        return sched_slice(int(self.threads.rq["nr_running"][0]) + 1)  # + the running one
+        return sched_slice(int(self.threads.rq["nr_running"][self.cpu]) + 1)  # + the running one
 
     def entry_cycles(self) -> int:
         """el0_svc: the exception, kernel_entry's frame, the dispatch, ret_to_user."""

@@ -9,7 +9,8 @@ def summary(result, file=None) -> None:
     """Three lines on `file` (stderr): the totals, the shares of the busy cycles, the miss
     rates and counts of a RunResult."""
     file = file if file is not None else sys.stderr
-    s = result.stats
+    cores = result.stats.get("sim.cores", 1)
+    s = _over_cores(result.stats, cores)
 
     def rate(name):
         hits, misses = s.get(f"{name}.hits", 0), s.get(f"{name}.misses", 0)
@@ -18,9 +19,11 @@ def summary(result, file=None) -> None:
     estimate = s.get("sample.cycles")
     exact = estimate is not None and "system.cpu0.functional_instructions" not in s
     if estimate is None or exact:
+        on = f" on {cores} cores" if cores > 1 else ""
+        per = " a core" if cores > 1 else ""
         print(
-            f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz, "
-            f"{result.instructions:,} instructions, IPC {result.ipc:.2f}",
+            f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz"
+            f"{on}, {result.instructions:,} instructions, IPC {result.ipc / cores:.2f}{per}",
             file=file,
         )
     else:
@@ -52,7 +55,12 @@ def summary(result, file=None) -> None:
     total = sum(parts.values()) or 1
     shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)
     idle = kernel.get("idle", 0)
-    if idle:  # sleeping with nothing else to run: not part of the busy cycles' shares
+    if idle and cores > 1:  # (each core's clock runs from the start to its last work)
+        spent = s.get("system.cpu0.cycles", 0) or 1
+        shares += (
+            f"; the cores idled {idle:,} of their {spent:,} cycles ({100 * idle / spent:.1f}%)"
+        )
+    elif idle:  # sleeping with nothing else to run: not part of the busy cycles' shares
         shares += f"; the core idled {idle:,} cycles ({100 * idle / (result.cycles or 1):.1f}%)"
     print(f"hmk: cycles went to {shares}", file=file)
     print(
@@ -67,9 +75,21 @@ def summary(result, file=None) -> None:
     )
 
 
+def _over_cores(stats: dict, cores: int) -> dict:
+    """The statistics with each core's own (system.cpu0.*) summed over the cores."""
+    if cores == 1:
+        return stats
+    total = dict(stats)
+    for name in stats:
+        if name.startswith("system.cpu0."):
+            rest = name.removeprefix("system.cpu0.")
+            total[name] = sum(stats.get(f"system.cpu{j}.{rest}", 0) for j in range(cores))
+    return total
+
+
 def _levels(result, rate) -> str:
-    """Each cache's miss rate under the profile's name for it (the Pi 4B's shared L2 is in
-    the l3 statistics)."""
+    """Each cache's miss rate under the profile's name for it (run.caches: a statistics
+    prefix -> the name; the Pi 4B's shared L2 is system.l2, a Kirin's L3 system.l3)."""
     names = result.run.get("caches") or {
         "system.cpu0.l1i": "L1I",
         "system.cpu0.l1d": "L1D",

@@ -907,7 +907,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
             return -EINVAL  # Linux needs CLONE_VM and CLONE_SIGHAND with CLONE_THREAD
         proc = task.proc
         priority = int(k.threads.tcb["priority"][k.running])
-        tcb = k.threads.create(priority, 0, proc.vspace, proc.cspace)
+        tcb = k.threads.create(priority, k.home_core(), proc.vspace, proc.cspace)
         if tcb < 0:
             k.mem.take_log()
             return -EAGAIN

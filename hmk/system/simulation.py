@@ -23,7 +23,7 @@ import numpy as np
 from hmk.cpu.blockcache import BlockCache
 from hmk.cpu.classify import BlockTable
 from hmk.cpu.elf import ElfError, load_elf, parse_elf
-from hmk.cpu.machine import GuestFault, Machine, RunAborted
+from hmk.cpu.machine import EXCP_SWI, GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
 from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
@@ -33,18 +33,19 @@ from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
 from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.monolithic.kernel import LinuxKernel
 from hmk.outputs import OutputError
-from hmk.parallel import cores
+from hmk.parallel import cores as host_cores
 from hmk.services import registry
 from hmk.services.placement import Placement
 from hmk.services.service import Boot
 from hmk.system.budgets import changed as changed_budgets
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
+from hmk.system.cores import QUANTUM_US, Core, Cores
 from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.sampling import FastForward, Sampler, Sampling
 from hmk.system.stacks import StackProfile
-from hmk.system.stats import publish
+from hmk.system.stats import level_name, publish
 from hmk.workloads import bin_dir, list_workloads
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
@@ -52,6 +53,9 @@ CLOCK_RANGE = 1 << 62  # the timing model's clock (int64) with room for a batch 
 LIMIT_STATUS = 124  # a run ended by max_instructions/max_cycles, as timeout(1) reports
 SCRIPT_CHANNEL = 0x484D4B00  # "HMK\0": hmk.api's private SVC (workloads/script/scripthost.c)
 _STDERR = object()  # "this process's stderr at the time of the run"
+BATCH_EVENTS = 1 << 20  # memory events the CPU records before the timing side takes them
+# with more than one core: a boundary (a turn between cores) every ~10k instructions
+SMP_BATCH_EVENTS = 1 << 14
 
 
 @dataclass
@@ -279,20 +283,28 @@ class Simulation:
         trace_kernel: bool = False,
         fast_forward: int | FastForward | None = None,
         sample: bool | Sampling | None = None,
+        cores: int = 1,
     ):
         soc = load_soc(profile)
         which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+        ncores = _core_count(cores, which, soc.name)
+        if ncores > 1 and (fast_forward is not None or sample not in (None, False)):
+            raise ValueError("cores: fast-forward and sampling run on one core")
+        if ncores > 1 and trace is not None:
+            raise ValueError("cores: a trace is of one core's accesses")
         self.profile, self.cluster, self.core_type = soc.name, which.name, which.core
-        # the caches' statistics prefixes and the names the profile gives them (a shared
-        # last level sits in the l3 slot whatever it is called: the Pi 4B's L2)
+        # the caches' statistics prefixes and the names the profile gives them: the shared
+        # last level (the hierarchy's l3 slot) is named as the profile names it, the Pi 4B's L2
+        # system.l2 (docs/stats.md)
+        self.level_names = {"l3": level_name(soc.name, soc.l3.name)} if soc.l3 else {}
         levels = {
             "system.cpu0.l1i": which.core.l1i,
             "system.cpu0.l1d": which.core.l1d,
             "system.cpu0.l2": which.core.l2,
-            "system.l3": soc.l3,
+            f"system.{self.level_names.get('l3')}": soc.l3,
         }
         self.cache_names = {k: c.name for k, c in levels.items() if c is not None}
-        hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=1)
+        hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=ncores)
         self.ghz = ghz = which.ghz
         if rootfs is not None and not os.path.isdir(rootfs):
             raise OSError(f"--rootfs {rootfs}: not a directory")
@@ -336,6 +348,9 @@ class Simulation:
         self.hierarchy = hierarchy = hierarchy_type(hierarchy_cfg, ram=ram, roots=roots)
         self.block_cache = BlockCache() if block_cache else None
         self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
+        others = [  # the other cores' clocks
+            TimingModel(self.core_type, BlockTable(self.block_cache)) for _ in range(1, ncores)
+        ]
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
         # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
         # sync point and a batch's timing; impl="python": their references, the methods below
@@ -345,15 +360,23 @@ class Simulation:
 
             fast = Crossing(self, SCRIPT_CHANNEL)
         self._crossing = fast
+        if ncores > 1:  # turns between cores are taken at batch boundaries, clocks exact
+            interrupt = None if fast is None else self._interrupt
+            pipelined, batch = False, SMP_BATCH_EVENTS
+        else:
+            interrupt = None if fast is None else fast.interrupt
+            pipelined = host_cores() > 1 if pipelined is None else pipelined
+            batch = BATCH_EVENTS
         self.machine = machine = Machine(
             ram,
             self,
             line_bits=hierarchy_cfg.line.bit_length() - 1,
-            pipelined=cores() > 1 if pipelined is None else pipelined,
+            event_capacity=batch,
+            pipelined=pipelined,
             sink=self._time if fast is None else fast.time,
             on_sync=self._on_sync if fast is None else fast.on_sync,
             on_boundary=self._on_boundary,
-            interrupt=None if fast is None else fast.interrupt,
+            interrupt=interrupt,
             impl=impl,
         )
         self.stacks = StackProfile(machine, timing, self._label) if stacks else None
@@ -375,8 +398,22 @@ class Simulation:
             dram_line_cycles=soc.dram_line_write_at(ghz, hierarchy_cfg.line),
             kernel_ipc=kernel_ipc or fitted_kernel_ipc(self.core_type.name),
             capabilities_only=capabilities_only,
+            cores=ncores,
             **options,
         )
+        self.cores = None  # with more than one core, their turns (hmk.system.cores)
+        if ncores > 1:
+            first = Core(0, timing, kernel.port, fast)
+            first.stacks = self.stacks
+            rest = []
+            for j, t in enumerate(others, 1):
+                profile_j = StackProfile(machine, t, self._label) if stacks else None
+                port = _TimedPort(machine, hierarchy, t, profile_j)
+                rest.append(Core(j, t, port, stacks=profile_j))
+            for core in rest:
+                kernel.add_core(core.port)
+            self.cores = Cores(self, [first, *rest], QUANTUM_US * ghz * 1000)
+            kernel.other_core = self.cores.take_over
         placement = Placement(kernel, composition)
         out = out if out is not None else sys.stdout.buffer
         err = err if err is not None else sys.stderr.buffer
@@ -415,11 +452,41 @@ class Simulation:
         self._sink = machine.sink
         if fast is not None:
             fast.bind()
+        if self.cores is not None and fast is not None:  # a crossing for each core, bound on it
+            for core in self.cores.cores[1:]:
+                core.crossing = Crossing(self, SCRIPT_CHANNEL)
+                kernel.switch_cpu(core.index)
+                self.use_core(core)
+                core.crossing.bind()
+            kernel.switch_cpu(0)
+            self.use_core(self.cores.cores[0])
         self.sampler = Sampler(self, plan) if plan is not None else None
         if self.sampler is None and max_instructions is not None:
             # the CPU stops at the first block boundary at or past the limit (the recorder
             # counts the blocks it announces), not at the end of a batch
             machine.recorder.stop_at = max_instructions
+
+    def use_core(self, core: Core) -> None:
+        """The CPU's batches and exceptions go to `core` (hmk.system.cores)."""
+        self.timing = core.timing
+        self.stacks = core.stacks
+        self._crossing = core.crossing
+        if core.crossing is not None:
+            self.machine.sink = self._sink = core.crossing.time
+            self.machine.on_sync = core.crossing.on_sync
+
+    def _interrupt(self, intno: int) -> None:
+        """With more than one core, the CPU's exceptions: the running core's compiled
+        crossing takes them, then after an SVC it may be another core's turn."""
+        machine = self.machine
+        self._crossing.interrupt(intno)
+        if intno != EXCP_SWI or machine._bug is not None or machine._error is not None:
+            return
+        try:
+            self.cores.decide(machine)
+        except Exception as e:  # unicorn's C frames cannot carry it: run() raises it
+            machine._bug = e
+            machine.cpu.emu_stop()
 
     # ---- the CPU's traps -----------------------------------------------------------------
     def page_fault(self, machine, vaddr: int, access: str) -> bool:
@@ -432,6 +499,8 @@ class Simulation:
             self.script_channel(machine)  # the simulator's own traffic: it costs the guest nothing
             return
         self.kernel.syscall(machine)
+        if self.cores is not None and self._crossing is None:  # (compiled: _interrupt decides)
+            self.cores.decide(machine)
 
     def guest_fault(self, machine, signal: int, detail: str) -> bool:
         return self.kernel.guest_fault(machine, signal, detail)
@@ -512,6 +581,8 @@ class Simulation:
         if self.sampler is not None:
             self.sampler.boundary()
         self.kernel.boundary(machine)
+        if self.cores is not None:
+            self.cores.decide(machine)
 
     def _label(self, proc) -> str | None:
         return self.procmgr.label(proc)
@@ -585,16 +656,18 @@ class Simulation:
             raise internal(e) from e
         finally:
             self.progress.clear()
-        kernel, timing = self.kernel, self.timing
-        cycles = int(timing.cycles)
-        instructions = int(timing.instructions + timing.functional_instructions)
+        kernel, timings = self.kernel, self.timings()
+        clocks = [int(t.cycles) for t in timings]
+        cycles = max(clocks)  # the simulated wall time: the furthest core's clock
+        instructions = sum(int(t.instructions + t.functional_instructions) for t in timings)
         stats = {
             "sim.cycles": cycles,
-            "sim.busy_cycles": cycles - kernel.cycles.get("idle", 0),
+            "sim.busy_cycles": sum(clocks) - kernel.cycles.get("idle", 0),
             "sim.instructions": instructions,
             "sim.seconds": cycles / (self.ghz * 1e9),
             "sim.ghz": self.ghz,
             "sim.exit_status": status,
+            **({"sim.cores": len(timings)} if len(timings) > 1 else {}),
             **self.stats(),
         }
         sampler = self.sampler
@@ -608,7 +681,7 @@ class Simulation:
             stats=stats,
             fault=fault,
             warnings=list(self.messages.lines),
-            stacks=self.stacks.stacks() if self.stacks is not None else None,
+            stacks=self._stacks(),
             run=self.describe(),
             windows=list(sampler.windows) if sampler is not None else None,
         )
@@ -630,7 +703,12 @@ class Simulation:
     def stats(self) -> dict:
         """Every counter of the run, by its hierarchical name (docs/stats.md)."""
         kernel = self.kernel
-        raw = {**self.hierarchy.stats(), **self.timing.stats()}
+        timings = self.timings()
+        raw = {**self.hierarchy.stats(), **timings[0].stats()}
+        for j, timing in enumerate(timings[1:], 1):  # the other cores': system.cpuN.*
+            raw.update(
+                {f"cpu{j}.{k.removeprefix('timing.')}": v for k, v in timing.stats().items()}
+            )
         raw["kernel.page_faults"] = self.machine.recorder.counts["faults"]
         raw.update(kernel.counts)
         raw.update(kernel.ipc.counters)
@@ -644,7 +722,25 @@ class Simulation:
             raw[f"frames.{owner}.in_use"] = kernel.frames.by_owner[owner]
         if self.sampler is not None:
             raw.update(self.sampler.stats())
-        return publish(raw, self.composition)
+        return publish(raw, self.composition, self.level_names)
+
+    def _stacks(self) -> dict | None:
+        """The run's call stacks (with several cores, each under its core's frame)."""
+        if self.stacks is None:
+            return None
+        if self.cores is None:
+            return self.stacks.stacks()
+        out = {}
+        for core in self.cores.cores:
+            for stack, cycles in core.stacks.stacks().items():
+                out[(f"core:{core.index}", *stack)] = cycles
+        return out
+
+    def timings(self) -> list:
+        """Each core's timing model (its clock and counters), the boot core's first."""
+        if self.cores is None:
+            return [self.timing]
+        return [c.timing for c in self.cores.cores]
 
     def describe(self) -> dict:
         """What ran where: the run's metadata beside its statistics (--stats JSON `run`)."""
@@ -653,6 +749,7 @@ class Simulation:
             "cluster": self.cluster,
             "core": self.core_type.name,
             "ghz": self.ghz,
+            "cores": 1 if self.cores is None else len(self.cores.cores),
             "system": self.composition.name,
             "paging": self.paging,
             "domains": {d.name: [d.ic, *d.services] for d in self.composition.domains},
@@ -750,3 +847,15 @@ def _run_program(program: str, args, env, options: dict) -> RunResult:
     except Exception as e:  # loading is the kernel's and the services' work: a bug is hmk's
         raise internal(e, "loading the program") from e
     return sim.run()
+
+
+def _core_count(cores, cluster, profile: str) -> int:
+    """The cores a run models: 1 to the cluster's count."""
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        raise ValueError(f"cores must be a positive whole number, not {cores!r}")
+    if cores > cluster.count:
+        raise ValueError(
+            f"cores: {profile}'s cluster {cluster.name} has {cluster.count} core"
+            f"{'s' if cluster.count > 1 else ''}, not {cores}"
+        )
+    return cores

@@ -16,6 +16,8 @@ A stack is a tuple of frames, root first, each `kind:name` (hmk.report.flame dra
 
 Weights are summed in the timing model's unit and converted to cycles at the end, so a
 stack profile's total is the run's cycles (within rounding: one cycle per stack at most).
+With several cores each has a profile of its own, and a run's stacks start with the core
+(`core:N`): their total is the cores' cycles.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ LEAF = {  # CoreKernel.charge's path -> the frame it ends in
     "timer": "kernel:timer interrupt",
     "hmcall": "kernel:core-kernel call",
     "signal": "kernel:signal delivery",
+    "ipi": "kernel:inter-processor interrupt",
+    "tlbi": "kernel:TLB shootdown",
 }
 IDLE = ("idle:idle",)
 START = "user:(start-up)"  # kernel work before the program's first instruction (loading it)

@@ -1,7 +1,7 @@
 """A run's statistics under stable hierarchical names, in the spirit of gem5's stats.txt.
 
-`publish(raw, composition)` turns the simulator's internal counters into the public names that
-RunResult.stats holds (hmk.report.stats writes them as JSON or text); SCHEMA lists every name
+`publish(raw, composition, levels)` turns the simulator's internal counters into the public names
+that RunResult.stats holds (hmk.report.stats writes them as JSON or text); SCHEMA lists every name
 pattern with its unit and meaning, and docs/stats.md is generated from it (`python -m
 hmk.report.stats --write docs/stats.md`; a test keeps the page current and checks that every name
 a run produces matches a pattern). Names only grow: a renamed or removed statistic is a schema
@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import re
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a shared cache level named as the profile names it (the Pi 4B's system.l2)
 
 # (pattern, unit, meaning): `*` matches one name component, `**` one or more
 SCHEMA = (
-    ("sim.cycles", "cycles", "simulated core cycles, busy and idle, from start to exit"),
-    ("sim.busy_cycles", "cycles", "sim.cycles less the cycles the core idled"),
+    (
+        "sim.cycles",
+        "cycles",
+        "simulated core cycles, busy and idle, from start to exit (with several cores: the "
+        "furthest core's clock, the run's wall time)",
+    ),
+    ("sim.busy_cycles", "cycles", "the cores' cycles less the cycles they idled"),
+    ("sim.cores", "count", "the modeled cores, when more than one (hmk run --cores)"),
     ("sim.instructions", "count", "user instructions executed (kernel paths are budgets)"),
     ("sim.seconds", "s", "sim.cycles at the core's frequency"),
     ("sim.ghz", "GHz", "the modeled core's frequency"),
@@ -51,48 +57,48 @@ SCHEMA = (
         "user instructions by phase: exact (the detailed start), detail (warm-ups), measure "
         "(windows), warm (functional warming), functional",
     ),
-    ("system.cpu0.cycles", "cycles", "the core's clock: user execution plus kernel paths"),
-    ("system.cpu0.instructions", "count", "user instructions the timing model issued"),
-    ("system.cpu0.blocks", "count", "user basic blocks timed"),
-    ("system.cpu0.base_cycles", "cycles", "issue cycles with no stall (user code)"),
+    ("system.cpu*.cycles", "cycles", "the core's clock: user execution plus kernel paths"),
+    ("system.cpu*.instructions", "count", "user instructions the timing model issued"),
+    ("system.cpu*.blocks", "count", "user basic blocks timed"),
+    ("system.cpu*.base_cycles", "cycles", "issue cycles with no stall (user code)"),
     (
-        "system.cpu0.external_cycles",
+        "system.cpu*.external_cycles",
         "cycles",
         "cycles charged by kernel paths and services' work (= kernel.cycles.* + services.*.cycles)",
     ),
     (
-        "system.cpu0.functional_instructions",
+        "system.cpu*.functional_instructions",
         "count",
         "user instructions run without the timing model (fast-forwarded, or between windows)",
     ),
     (
-        "system.cpu0.functional_cycles",
+        "system.cpu*.functional_cycles",
         "cycles",
         "the clock's estimate for them: the last window's CPI, or 1 an instruction before any",
     ),
     (
-        "system.cpu0.stall.*",
+        "system.cpu*.stall.*",
         "cycles",
         "user stall cycles by cause: memory, fetch, mispredict, dependency",
     ),
-    ("system.cpu0.branch.**", "count", "branch predictor lookups and mispredicts, by kind"),
+    ("system.cpu*.branch.**", "count", "branch predictor lookups and mispredicts, by kind"),
     (
-        "system.cpu0.*.hits",
+        "system.cpu*.*.hits",
         "count",
         "hits in a private cache or TLB (l1i, l1d, l2, itlb, dtlb, l2tlb)",
     ),
-    ("system.cpu0.*.misses", "count", "misses in a private cache or TLB"),
+    ("system.cpu*.*.misses", "count", "misses in a private cache or TLB"),
     (
-        "system.cpu0.*.*_hits",
+        "system.cpu*.*.*_hits",
         "count",
         "a cache's hits by access kind: read, write, fetch, walk (page-table walker loads)",
     ),
-    ("system.cpu0.*.*_misses", "count", "a cache's misses by access kind"),
-    ("system.cpu0.*.evictions", "count", "lines a cache evicted"),
-    ("system.cpu0.*.writebacks", "count", "dirty lines a cache wrote back"),
-    ("system.cpu0.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),
-    ("system.cpu0.walker.*", "count", "page-table walks, walker-cache hits and misses, faults"),
-    ("system.*.hits", "count", "hits in a shared cache level (l2/l3 by profile)"),
+    ("system.cpu*.*.*_misses", "count", "a cache's misses by access kind"),
+    ("system.cpu*.*.evictions", "count", "lines a cache evicted"),
+    ("system.cpu*.*.writebacks", "count", "dirty lines a cache wrote back"),
+    ("system.cpu*.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),
+    ("system.cpu*.walker.*", "count", "page-table walks, walker-cache hits and misses, faults"),
+    ("system.*.hits", "count", "hits in a shared cache level, named as the profile does (l2, l3)"),
     ("system.*.misses", "count", "misses in a shared cache level"),
     ("system.*.*_hits", "count", "a shared level's hits by access kind"),
     ("system.*.*_misses", "count", "a shared level's misses by access kind"),
@@ -179,10 +185,26 @@ SCHEMA = (
 )
 
 
-def publish(raw: dict, composition) -> dict:
+def level_name(profile: str, cache: str) -> str:
+    """The statistics' name of a shared cache level that `profile` calls `cache`: lower case,
+    other characters than letters and digits as "_" (L2 -> l2, "System cache" -> system_cache).
+    ValueError for a name that would mix its counters with another component's (cpu0, dram)."""
+    name = re.sub(r"[^a-z0-9]+", "_", cache.lower()).strip("_")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or re.fullmatch(r"cpu\d+|dram", name):
+        raise ValueError(
+            f"profile {profile}: a shared cache named {cache!r} cannot name statistics "
+            f"(system.{name}.*): name it after its level, e.g. L3"
+        )
+    return name
+
+
+def publish(raw: dict, composition, levels: dict[str, str] | None = None) -> dict:
     """The public statistics from the simulator's counters (`raw`: hierarchy stats unprefixed,
     timing stats as `timing.*`, kernel counters) under `composition`: a service's counters are
-    the ones named after it (`fsmgr.pagecache.fills` -> `services.fsmgr.pagecache.fills`)."""
+    the ones named after it (`fsmgr.pagecache.fills` -> `services.fsmgr.pagecache.fills`), a
+    shared cache's under the name `levels` gives its slot (`l3.hits` -> `system.l2.hits` on a
+    profile that calls its shared level L2: {"l3": "l2"})."""
+    levels = levels or {}
     out: dict[str, int | float] = {}
     domain_of = {s: d.name for d in composition.domains for s in d.services}
     service_counters = tuple(f"{s}." for s in domain_of)
@@ -208,7 +230,8 @@ def publish(raw: dict, composition) -> dict:
         elif name.startswith(("kernel.", "shim.", "frames.", "signals.", "sample.")):
             out[name] = value
         else:  # the memory hierarchy's: cpu0.l1d.misses, l3.hits, dram.reads
-            out["system." + name] = value
+            slot, dot, counter = name.partition(".")
+            out[f"system.{levels.get(slot, slot)}{dot}{counter}"] = value
     return dict(sorted(out.items()))
 
 

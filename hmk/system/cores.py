@@ -1,0 +1,158 @@
+"""Many cores on one functional CPU: the modeled cores of a run take turns, in quanta of
+simulated time.
+
+Each modeled core has its own clock (a timing model), its private caches and TLBs (its entry
+in the shared memory hierarchy, whose shared levels all cores use) and the kernel's per-core
+state (CoreKernel.switch_cpu: its running thread, its process, its timer). The one functional
+CPU (unicorn, over the one simulated RAM) is lent to one core at a time; a core's thread keeps
+its registers while another core has the CPU, as a real core keeps them in its register file.
+
+Which core runs next is decided at every kernel exit and every batch boundary of the core
+running (`decide`), on simulated clocks only, so a run is deterministic: the core whose clock
+is furthest behind among those with work takes over once the running core is a quantum ahead
+of it, or at once when the running core has nothing left to run. Cores therefore stay within
+a quantum of each other, and an effect of one core on another (a thread woken there, a value
+written to memory it reads) is seen at the next turn at the latest: the lax synchronisation of
+quantum-based parallel simulators (e.g. Graphite, HPCA 2010), with its error bounded by the
+quantum. A core with nothing to run sleeps; when work arrives for it (a thread woken, made or
+placed on it) the core that made it sends an inter-processor interrupt, and the sleeping core's
+clock moves on to that moment before it runs the thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hmk.kernel.costs import BUDGETS
+
+QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscall round trip
+# across cores (tens of microseconds in lmbench's pipe latency), long against a batch boundary
+
+
+@dataclass
+class Core:
+    """One modeled core: its clock (`timing`), the kernel's port to it, its compiled
+    crossing (None: the Python references), and while another core has the CPU the
+    registers of its thread (`saved`: its tcb, registers, FP/SIMD and TLS) or, asleep, when
+    work was sent to it (`woken_at`)."""
+
+    index: int
+    timing: object
+    port: object
+    crossing: object | None = None
+    saved: tuple | None = None
+    woken_at: int | None = None
+    batch_code: object = None  # where its batches' code is read (Simulation._batch_code)
+    kicked: bool = False  # sent a reschedule IPI while another core had the CPU
+    stacks: object = None  # its call-stack profile (hmk.system.stacks), when collected
+
+    def clock(self) -> int:
+        return int(self.timing.cycles)
+
+
+class Cores:
+    """The cores of a run (`cores[0]` the boot core) and the turns they take on the CPU."""
+
+    def __init__(self, sim, cores: list[Core], quantum_cycles: int):
+        self.sim, self.cores, self.quantum = sim, cores, max(int(quantum_cycles), 1)
+        self.turns = 0  # how often the CPU went to another core
+
+    @property
+    def active(self) -> Core:
+        return self.cores[self.sim.kernel.cpu]
+
+    def elapsed(self) -> int:
+        """The run's simulated wall time so far: the furthest clock (not the cores' sum)."""
+        return max(c.clock() for c in self.cores)
+
+    def decide(self, machine) -> bool:
+        """At a kernel exit or batch boundary of the running core: hand the CPU to another
+        core if it is its turn (True when it was)."""
+        if machine.stopped or machine.aborting:
+            return False
+        k = self.sim.kernel
+        return self._turn(machine, idle=not k.has_work(k.cpu))
+
+    def take_over(self, machine) -> bool:
+        """The running core has nothing to run (CoreKernel.reschedule found no thread): hand
+        the CPU to a core that has (True), else leave the running core to sleep until its
+        next timed event (False)."""
+        return self._turn(machine, idle=True)
+
+    def _turn(self, machine, idle: bool) -> bool:
+        k = self.sim.kernel
+        now = k.now()
+        best = None
+        for c in self.cores:
+            if c.index == k.cpu or not k.has_work(c.index):
+                continue
+            if c.saved is None and c.woken_at is None:  # asleep, work just arrived: an IPI
+                c.woken_at = now
+                self._send_ipi()
+            elif c.saved is not None and not c.kicked and k.threads.preempted(c.index):
+                c.kicked = True  # a thread woken there should run first: a reschedule IPI
+                self._send_ipi()
+            start = c.clock() if c.saved is not None else max(c.clock(), c.woken_at)
+            if best is None or start < best[0]:
+                best = (start, c)
+        if best is None or (not idle and best[0] + self.quantum > now):
+            return False
+        self._switch(machine, best[1])
+        return True
+
+    def _send_ipi(self) -> None:
+        k = self.sim.kernel
+        k.counts["kernel.ipis"] += 1
+        k.charge("ipi", k.work_cycles(BUDGETS["ipi.send"]))
+
+    def _take_ipi(self) -> None:
+        """The core taking the CPU takes the interrupt sent to it: its exception entry and
+        return and the handler."""
+        k = self.sim.kernel
+        k.charge("ipi", k.entry + k.work_cycles(BUDGETS["ipi.receive"]) + k.exit)
+
+    def _switch(self, machine, core: Core) -> None:
+        """Give the CPU to `core`: the running core's thread keeps its registers; `core`'s
+        thread gets the CPU back, or, if it slept, it wakes at the IPI and runs what the
+        scheduler picks."""
+        sim, k = self.sim, self.sim.kernel
+        machine.sync()  # every batch of the core leaving is timed on its own clock
+        leaving = self.active
+        if k.running >= 0:
+            leaving.saved = (k.running, machine.context(), machine.extra_context())
+        leaving.batch_code = sim._batch_code
+        k.switch_cpu(core.index)
+        sim.use_core(core)
+        if core.batch_code is not None:  # (its crossing remembers what it last set)
+            sim._batch_code = core.batch_code
+        self.turns += 1
+        k.counts["kernel.core_turns"] += 1
+        proc = k.current  # the address space on the core (its TTBR0 and ASID)
+        if proc is not None:
+            asid = int(k.vspaces.vspace["asid"][proc.vspace])
+            machine.set_space(proc.root, asid, core=core.index, code=proc.image)
+        saved, core.saved = core.saved, None
+        if saved is not None and saved[0] == k.running:  # its thread goes on
+            tcb, regs, extra = saved
+            machine.set_context(regs)
+            machine.set_extra_context(extra)
+            if k.blocked(tcb) or not k.threads.valid(tcb):  # stopped meanwhile from elsewhere
+                k.need_resched = True
+            if core.kicked:
+                core.kicked = False
+                self._take_ipi()
+                k.need_resched = True
+            if k.need_resched:
+                k.reschedule(machine)
+            k.to_user(machine)  # (a signal sent to it from another core: Linux kicks it)
+            return
+        now, woken = k.now(), core.woken_at
+        core.woken_at = None
+        if woken is not None and woken > now:
+            k.charge("idle", woken - now)  # it slept until the IPI
+            now = woken
+        k.skip_ticks(now)
+        k._on_core_since = now  # (the time it slept is nobody's)
+        self._take_ipi()
+        k.reschedule(machine)
+        k.to_user(machine)

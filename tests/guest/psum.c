@@ -1,0 +1,76 @@
+/* psum MODE THREADS N [ROUNDS]: THREADS pthreads share work of N steps (ROUNDS times, default
+ * 1) and the main thread joins them.
+ *   sum      each sums its share of an N-element array the main thread filled
+ *   shared   each adds 1 to its own counter N / THREADS times, the counters in one cache line
+ *   padded   the same with each counter on a line of its own
+ * Prints the totals, which do not depend on how the threads were scheduled. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 8
+
+static uint64_t *array;
+static long n, threads, rounds = 1;
+static volatile uint64_t shared_counters[MAX_THREADS];
+static struct {
+    volatile uint64_t value;
+    char pad[56];
+} padded_counters[MAX_THREADS] __attribute__((aligned(64)));
+static uint64_t sums[MAX_THREADS];
+static int mode;
+
+static void *work(void *arg)
+{
+    long t = (long)arg;
+    long share = n / threads, first = t * share, last = t == threads - 1 ? n : first + share;
+    for (long r = 0; r < rounds; r++) {
+        if (mode == 0) {
+            uint64_t sum = 0;
+            for (long i = first; i < last; i++)
+                sum += array[i];
+            sums[t] += sum;
+        } else if (mode == 1) {
+            for (long i = first; i < last; i++)
+                shared_counters[t]++;
+        } else {
+            for (long i = first; i < last; i++)
+                padded_counters[t].value++;
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: psum sum|shared|padded THREADS N [ROUNDS]\n");
+        return 2;
+    }
+    mode = !strcmp(argv[1], "sum") ? 0 : !strcmp(argv[1], "shared") ? 1 : 2;
+    threads = atol(argv[2]);
+    n = atol(argv[3]);
+    if (argc == 5)
+        rounds = atol(argv[4]);
+    if (threads < 1 || threads > MAX_THREADS || n < threads || rounds < 1)
+        return 2;
+    if (mode == 0) {
+        array = malloc(n * sizeof *array);
+        for (long i = 0; i < n; i++)
+            array[i] = i;
+    }
+    pthread_t tid[MAX_THREADS];
+    for (long t = 0; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, work, (void *)t))
+            return 1;
+    for (long t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+    uint64_t total = 0;
+    for (long t = 0; t < threads; t++)
+        total += mode == 0 ? sums[t] : mode == 1 ? shared_counters[t] : padded_counters[t].value;
+    printf("psum %s threads=%ld n=%ld rounds=%ld total=%llu\n", argv[1], threads, n, rounds,
+           (unsigned long long)total);
+    return 0;
+}

@@ -1,0 +1,123 @@
+"""Many cores (hmk.system.cores): a program's threads and processes run side by side on the
+modeled cores, each with its own clock, caches and kernel state, on one functional CPU lent to
+one core at a time; the run's wall time is the furthest clock; the same run gives the same
+cycles; and with one core nothing changes."""
+
+from __future__ import annotations
+
+import pytest
+from guest_programs import build, linux_output, run
+
+from hmk.system import run_program
+from hmk.workloads import path
+
+PROFILE = "rpi4"  # four Cortex-A72 in one cluster
+
+
+@pytest.fixture(scope="module")
+def psum(tmp_path_factory):
+    return build(tmp_path_factory, "psum", "-pthread")
+
+
+def test_four_threads_summing_take_about_a_quarter_of_the_time(psum):
+    args = ("sum", "4", "32768", "120")
+    want = linux_output(psum, *args)
+    one_out, one = run(psum, *args, profile=PROFILE)
+    four_out, four = run(psum, *args, profile=PROFILE, cores=4)
+    assert one_out == four_out == want
+    assert one.instructions == pytest.approx(four.instructions, rel=1e-3)
+    speedup = one.cycles / four.cycles
+    # the main thread's filling of the array and the threads' start and join are serial
+    assert 3.2 < speedup < 4.0, speedup
+    assert four.stats["sim.cores"] == 4
+    # every core ran a share of the instructions, about a quarter each
+    per_core = [four.stats[f"system.cpu{j}.instructions"] for j in range(4)]
+    assert min(per_core) > 0.2 * four.instructions
+    # the wall time is the furthest core's clock, not the sum of the cores' cycles
+    clocks = [four.stats[f"system.cpu{j}.cycles"] for j in range(4)]
+    assert four.cycles == max(clocks) < sum(clocks)
+
+
+def test_threads_synchronise_across_cores(psum):
+    """A mutex (futex waits and wakes) taken by two threads on two cores: every increment
+    counted, the sleeping core woken by inter-processor interrupts."""
+    out, result = run(path("threads"), "20000", profile=PROFILE, cores=2)
+    assert out == run(path("threads"), "20000", profile=PROFILE)[0]
+    assert b"total=40000" in out
+    assert result.stats["kernel.ipis"] > 0
+    assert result.stats["kernel.cycles.ipi"] > 0
+
+
+def test_pipe_ping_pong_across_cores_pays_no_scheduler_tick(psum):
+    """A parent and its child on two cores: each round trip wakes the other core at once,
+    never waiting for a timer tick (4 ms)."""
+    n = 200
+    out, result = run(path("lat"), "pipe", str(n), profile=PROFILE, cores=2)
+    assert out == b"lat: op=pipe n=200 ok=200\n"
+    assert result.stats["kernel.ipis"] >= n  # one core asleep at each hand-over
+    per_trip_us = result.seconds / n * 1e6
+    assert per_trip_us < 20, per_trip_us
+    assert result.stats.get("kernel.timer_ticks", 0) == 0
+
+
+def test_a_shootdown_costs_more_with_every_core_that_ran_the_process(tmp_path_factory):
+    """munmap in a process whose 4 threads ran on 1, 2 or 4 cores: an invalidation broadcast
+    to the other cores that ran it, waiting for each (kernel.tlbi.*, kernel.cycles.tlbi)."""
+    program = build(tmp_path_factory, "shootdown", "-pthread")
+    want = linux_output(program, "3", "50")
+    costs = {}
+    for cores in (1, 2, 4):
+        out, result = run(program, "3", "50", profile=PROFILE, cores=cores)
+        assert out == want
+        costs[cores] = result.stats.get("kernel.cycles.tlbi", 0)
+        remote = result.stats.get("kernel.tlbi.remote_cores", 0)
+        assert remote >= 50 * (cores - 1)  # each munmap waited for every other core
+    assert costs[1] == 0 < costs[2] < costs[4]
+
+
+def test_the_same_run_gives_the_same_cycles(psum):
+    args = ("sum", "3", "4096", "8")
+    first = run(psum, *args, profile=PROFILE, cores=3)[1]
+    second = run(psum, *args, profile=PROFILE, cores=3)[1]
+    assert first.stats == second.stats
+
+
+def test_python_references_agree_on_many_cores(psum):
+    """The compiled crossing of each core and the Python references give the same run."""
+    args = ("sum", "2", "4096", "4")
+    compiled = run(psum, *args, profile=PROFILE, cores=2)[1]
+    reference = run(psum, *args, profile=PROFILE, cores=2, impl="python")[1]
+    assert compiled.stats == reference.stats
+
+
+def test_one_core_is_the_default_and_says_nothing_of_cores():
+    one = run_program(path("hello"), [], profile=PROFILE, cores=1, warnings=None, out=None)
+    default = run_program(path("hello"), [], profile=PROFILE, warnings=None, out=None)
+    assert one.stats == default.stats
+    assert "sim.cores" not in one.stats
+    assert one.run["cores"] == 1
+
+
+def test_call_stacks_of_each_core_add_up_to_the_cores_cycles(psum):
+    result = run(psum, "sum", "2", "4096", "4", profile=PROFILE, cores=2, stacks=True)[1]
+    by_core = {0: 0, 1: 0}
+    for stack, cycles in result.stacks.items():
+        assert stack[0] in ("core:0", "core:1")
+        by_core[int(stack[0][5:])] += cycles
+    for j, total in by_core.items():  # (each stack rounded to a whole cycle)
+        assert abs(total - result.stats[f"system.cpu{j}.cycles"]) <= len(result.stacks)
+    assert any("user:work" in stack for stack in result.stacks if stack[0] == "core:1")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cores": 5}, "rpi4's cluster a72 has 4 cores, not 5"),
+        ({"cores": 0}, "cores must be a positive whole number"),
+        ({"cores": 2, "sample": True}, "fast-forward and sampling run on one core"),
+        ({"cores": 2, "trace": "/nonexistent/t"}, "a trace is of one core's accesses"),
+    ],
+)
+def test_bad_core_counts_are_clear_errors(options, message):
+    with pytest.raises(ValueError, match=message):
+        run_program(path("hello"), [], profile=PROFILE, warnings=None, **options)
