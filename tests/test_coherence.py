@@ -3,7 +3,8 @@
 The Python reference and the compiled engine agree on random multi-core traces that share a few
 lines between cores; hand-derived cases fix what each pattern costs and counts (every expected
 number below follows from the rules in hmk.hw.reference); without coherence, with one core, or
-with every event from one core, nothing changes; profiles state and validate their protocol.
+with every event from one core, nothing changes; profiles state and validate their protocol; a
+whole run on two cores pays for the lines its cores pass to each other.
 
 Conventions: 64-byte lines, true LRU, non-inclusive ("nine") levels; L1D hits cost 4 cycles, the
 private L2 9, the shared L3 28, DRAM 200; a transfer from another core 60, an upgrade 20.
@@ -12,6 +13,7 @@ private L2 9, the shared L3 28, DRAM 200; a transfer from another core 60, an up
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +30,7 @@ from hmk.hw.profile import load_soc
 from hmk.hw.reference import MemoryHierarchy
 from hmk.hw.synthetic import bench_hierarchy
 
+ROOT = Path(__file__).resolve().parent.parent
 LINE = 64
 L1, L2, L3, DRAM = 4, 9, 28, 200
 TRANSFER, UPGRADE = 60, 20
@@ -173,7 +176,7 @@ def test_a_consumer_reads_a_dirty_line_from_its_producer(impl, l3):
     assert run(h, [(0, WRITE, A), (1, READ, A + 8)]) == [DRAM, TRANSFER]
     st_ = h.stats()
     assert st_["cpu1.coherence.transfers_in"] == st_["cpu0.coherence.transfers_out"] == 1
-    assert st_["cpu0.coherence.writebacks"] == 1
+    assert st_["cpu0.coherence.downgrades"] == 1
     assert st_["dram.reads"] == 1  # only the producer's first miss
     assert st_["dram.writes"] == (0 if l3 else 1)
     if l3:
@@ -215,7 +218,7 @@ def test_mesi_writes_back_where_moesi_keeps_the_line_owned(
     h = impl(hierarchy(cores=3, protocol=protocol, l3=False))
     assert run(h, [(0, WRITE, A), (1, READ, A), (2, READ, A)]) == [DRAM, TRANSFER, third_read]
     st_ = h.stats()
-    assert st_["cpu0.coherence.writebacks"] == writebacks
+    assert st_["cpu0.coherence.downgrades"] == writebacks
     assert st_["cpu0.coherence.transfers_out"] == 1 + (protocol == "MOESI")
     assert st_["dram.writes"] == dram_writes
     # the producer evicts the line (five more lines of its L1D and L2 set): under MOESI the owner
@@ -236,7 +239,7 @@ def test_moesi_owner_loses_the_line_to_a_writer(impl):
         TRANSFER,
     ]
     st_ = h.stats()
-    assert st_["dram.writes"] == 0 and st_["cpu0.coherence.writebacks"] == 0
+    assert st_["dram.writes"] == 0 and st_["cpu0.coherence.downgrades"] == 0
     assert st_["cpu0.l1d.coherence_invalidations"] == 1
 
 
@@ -266,7 +269,7 @@ def test_a_walk_reads_a_descriptor_another_core_wrote(impl):
     st_ = h.stats()
     assert st_["cpu0.walker.walks"] == 1
     assert st_["cpu0.coherence.transfers_in"] == st_["cpu1.coherence.transfers_out"] == 1
-    assert st_["cpu1.coherence.writebacks"] == 1  # MESI: core 1 keeps a clean copy
+    assert st_["cpu1.coherence.downgrades"] == 1  # MESI: core 1 keeps a clean copy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,3 +403,36 @@ def test_a_profile_coherence_section(tmp_path):
 def test_bad_profile_coherence(tmp_path, old, new, key, words):
     soc = _edit(SOC, "\n[[cluster]]", _edit(COHERENCE, old, new) + "\n[[cluster]]")
     _fails(_write(tmp_path, soc=soc), key, *words)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole run on several cores
+
+
+def _run_lat_pipe(profile, cores):
+    import io  # noqa: PLC0415
+
+    from hmk.system import run_program  # noqa: PLC0415
+    from hmk.workloads import path  # noqa: PLC0415
+
+    out = io.BytesIO()
+    result = run_program(str(path("lat")), ["pipe", "20"], out=out, profile=profile, cores=cores)
+    assert out.getvalue() == b"lat: op=pipe n=20 ok=20\n"
+    return result
+
+
+def test_a_pipe_between_two_cores_pays_for_its_lines(tmp_path):
+    """The Pi 4B with and without its [coherence]: on one core the runs are the same; on two,
+    the pipe's buffers and the kernel's state move between the cores' caches and cost cycles."""
+    text = (ROOT / "hardware_profiles" / "rpi4.toml").read_text()
+    start = text.index("[coherence]")
+    plain = tmp_path / "rpi4.toml"
+    plain.write_text(text[:start] + text[text.index("[[cluster]]") :])
+    (tmp_path / "cores").symlink_to(ROOT / "hardware_profiles" / "cores")
+    one, one_plain = _run_lat_pipe("rpi4", 1), _run_lat_pipe(str(plain), 1)
+    assert one.stats == one_plain.stats
+    two, two_plain = _run_lat_pipe("rpi4", 2), _run_lat_pipe(str(plain), 2)
+    transfers = sum(two.stats[f"system.cpu{c}.coherence.transfers_in"] for c in (0, 1))
+    assert transfers > 20  # at least one a round trip
+    assert not any("coherence" in name for name in two_plain.stats)
+    assert two.cycles > two_plain.cycles

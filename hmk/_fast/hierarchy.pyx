@@ -28,7 +28,7 @@ are in docs/performance.md):
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from hmk._fast.shared cimport (
-    ADDR_MASK, COHERENCE_WRITEBACKS, DTLB_HIT, DTLB_MISS, EXCLUSIVE, EXCLUSIVE_HINTS, FETCH,
+    ADDR_MASK, DOWNGRADES, DTLB_HIT, DTLB_MISS, EXCLUSIVE, EXCLUSIVE_HINTS, FETCH,
     INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT, L2TLB_MISS, MESI, NG, NINE, PAGE_SHIFT, READ,
     TLB_FILTER, TRANSFERS_IN, TRANSFERS_OUT, UPGRADES, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
     WRITE, Event
@@ -755,7 +755,7 @@ cdef class Engine:
             for x in range(self.ncaches):
                 if self.c[x].owner == owner:
                     self.cache_clear_dirty(&self.c[x], line)
-            self.ccnt[4 * owner + COHERENCE_WRITEBACKS] += 1
+            self.ccnt[4 * owner + DOWNGRADES] += 1
             self.write_back(self.shared, line)
         return self.transfer_lat[core]
 

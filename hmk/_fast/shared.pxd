@@ -65,7 +65,7 @@ cdef enum:
     UPGRADES = 0
     TRANSFERS_IN = 1
     TRANSFERS_OUT = 2
-    COHERENCE_WRITEBACKS = 3
+    DOWNGRADES = 3
     EXCLUSIVE_HINTS = 256
     # hmk.hw.pagetable
     PAGE_SHIFT = 12

@@ -185,6 +185,6 @@ TLB_COUNTERS = (
 
 # Per core, with coherence: writes that invalidated copies in other cores' private caches (each
 # costs at least the upgrade latency), lines that came from / went to another core's private
-# caches, and dirty lines written back because another core read them (MESI).
-COHERENCE_COUNTERS = ("upgrades", "transfers_in", "transfers_out", "writebacks")
-UPGRADES, TRANSFERS_IN, TRANSFERS_OUT, COHERENCE_WRITEBACKS = range(len(COHERENCE_COUNTERS))
+# caches, and dirty lines written back because another core read them (MESI: Modified to Shared).
+COHERENCE_COUNTERS = ("upgrades", "transfers_in", "transfers_out", "downgrades")
+UPGRADES, TRANSFERS_IN, TRANSFERS_OUT, DOWNGRADES = range(len(COHERENCE_COUNTERS))

@@ -31,7 +31,7 @@ from hmk.hw.config import HierarchyConfig
 from hmk.hw.events import FETCH, WRITE, check_events, check_memory, kind_code, make_events
 from hmk.hw.layout import (
     COHERENCE_COUNTERS,
-    COHERENCE_WRITEBACKS,
+    DOWNGRADES,
     DTLB_HIT,
     DTLB_MISS,
     EXCLUSIVE,
@@ -419,7 +419,7 @@ class MemoryHierarchy:
             for x, o in enumerate(self.layout.owner):
                 if o == owner:
                     self.caches[x].clear_dirty(line)
-            self.coherence_counts[owner][COHERENCE_WRITEBACKS] += 1
+            self.coherence_counts[owner][DOWNGRADES] += 1
             self._write_back(self.layout.shared, line)
         return self.layout.transfer_latency[core]
 
