@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hierarchy_equivalence import SETTINGS, _compare, hierarchies
 from test_profiles import SOC, _edit, _fails, _write
@@ -101,6 +101,25 @@ def shared_traces(draw, cfg):
 def test_engine_matches_reference_on_shared_lines(data):
     cfg = data.draw(hierarchies(cores=(2, 4), coherence=("MESI", "MOESI")))
     _compare(cfg, data.draw(shared_traces(cfg)), data)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(st.data())
+def test_at_most_one_core_holds_a_line_dirty(data):
+    """After every event (reference model): a write removes the other copies, a read leaves the
+    dirty copy where it was (MOESI) or cleans it (MESI), exclusive levels move lines whole."""
+    cfg = data.draw(hierarchies(cores=(2, 4), coherence=("MESI", "MOESI"), tlb=False))
+    h = MemoryHierarchy(cfg)
+    for ev, *_ in data.draw(shared_traces(cfg)):
+        for i in range(len(ev)):
+            h.run(ev[i : i + 1])
+            owners = {}
+            for x, core in enumerate(h.layout.owner):
+                for ways in h.caches[x].sets if core >= 0 else ():
+                    for slot in ways:
+                        if slot is not None and slot[1]:  # [line, dirty, last use]
+                            owners.setdefault(slot[0], set()).add(core)
+            assert all(len(cores) == 1 for cores in owners.values()), owners
 
 
 def test_engine_matches_reference_on_a_long_random_trace():
