@@ -146,6 +146,11 @@ class Cache:
         ways[way] = None
         return slot[1]
 
+    def dirty(self, line):
+        """None if `line` is absent, else its dirty bit; no replacement update (a snoop)."""
+        slot = self._find(line)[3]
+        return None if slot is None else slot[1]
+
     def mark_dirty(self, line) -> bool:
         slot = self._find(line)[3]
         if slot is None:
@@ -398,13 +403,13 @@ class MemoryHierarchy:
         return [
             x
             for x, owner in enumerate(self.layout.owner)
-            if owner >= 0 and owner != core and self.caches[x]._find(line)[3] is not None
+            if owner >= 0 and owner != core and self.caches[x].dirty(line) is not None
         ]
 
     def _dirty_owner(self, core, line):
         """The other core holding `line` dirty (the first found), or -1."""
         for x in self._other_copies(core, line):
-            if self.caches[x]._find(line)[3][1]:
+            if self.caches[x].dirty(line):
                 return self.layout.owner[x]
         return -1
 
