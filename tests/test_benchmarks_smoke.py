@@ -171,3 +171,38 @@ def test_fork_and_fault_benchmarks_run_once():
     """The fault and fork benchmarks (whole lat runs) run once, under one composition."""
     out = _run_once(["benchmarks/test_fork_fault_bench.py"], "hm-phone")
     assert "3 passed" in out, out
+
+
+def _asv_module(name: str):
+    path = Path(__file__).resolve().parents[1] / "asv_benchmarks" / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hmk_asv_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_asv_model_benchmarks_have_a_value_or_a_reason():
+    """No asv parameter reads n/a without a word: the kernel model's parameter is a
+    docs/fidelity.md row, each measured; the suite's ipc under linux is skipped in setup with
+    the reason (asv's documented skip), and a failed operation raises (asv: failed)."""
+    from hmk.bench import BY_NAME, Result, measure
+    from hmk.fidelity import ROWS
+
+    kernel = _asv_module("bench_kernel")
+    rows = kernel.KernelModel.track_cycles.params
+    assert len(set(rows)) == len(rows) == len(ROWS)  # one value per row, none without
+    assert f"{ROWS[0].op} on {ROWS[0].profile}, {ROWS[0].paging} paging" in rows
+
+    model = _asv_module("bench_suite").BenchSuiteModel()
+    results = {
+        ("ipc", "linux"): measure(BY_NAME["ipc"], "linux", "kirin9000"),
+        ("ipc", "hm-phone"): Result("ipc", "hm-phone", "kirin9000", 445.0, 3.13),
+        ("fork", "linux"): Result("fork", "linux", "kirin9000", None, 3.13, "a run failed"),
+    }
+    with pytest.raises(NotImplementedError, match="do not exist on a linux kernel"):
+        model.setup(results, "ipc", "linux")
+    model.setup(results, "ipc", "hm-phone")
+    assert model.track_cycles_per_op(results, "ipc", "hm-phone") == 445.0
+    model.setup(results, "fork", "linux")  # not skipped: it failed
+    with pytest.raises(RuntimeError, match="fork under linux: a run failed"):
+        model.track_cycles_per_op(results, "fork", "linux")

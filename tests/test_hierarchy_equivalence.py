@@ -1,10 +1,12 @@
 """The compiled batch engine and the Python reference agree on every counter and every latency.
 
-Beyond random hierarchies and traces, the engine's own representation has corners the traces are
-drawn to reach: sets of 16 ways (a full LRU order word) and more (per-way ages), tags past 32 bits
-whose low 32 bits (the keys compared at once) collide, the same line or page used again (the
-shortcuts that skip a lookup) across line crossings, core switches, writes, back-invalidations
-and TLB invalidations, and fully associative TLBs whose entries share a filter bucket.
+Beyond random hierarchies (some with their cores' private caches kept coherent, MESI or MOESI;
+tests/test_coherence.py shares lines between cores much more) and traces, the engine's own
+representation has corners the traces are drawn to reach: sets of 16 ways (a full LRU order
+word) and more (per-way ages), tags past 32 bits whose low 32 bits (the keys compared at once)
+collide, the same line or page used again (the shortcuts that skip a lookup) across line
+crossings, core switches, writes, back-invalidations and TLB invalidations, and fully
+associative TLBs whose entries share a filter bucket.
 """
 
 import numpy as np
@@ -36,12 +38,19 @@ def caches(draw, name, line, min_sets=1, inclusion=("nine",), latency=1):
 
 
 @st.composite
-def hierarchies(draw, l1_tlb=(1, 4), tlb=None):
-    """l1_tlb: the range of L1 TLB sizes; tlb: True for TLBs always (else drawn)."""
-    mode = "hardware" if tlb else draw(st.sampled_from(["hardware", "hardware", "cachegrind"]))
+def hierarchies(draw, l1_tlb=(1, 4), tlb=None, cores=(1, 2), coherence=None):
+    """l1_tlb: the range of L1 TLB sizes; tlb: True for TLBs always (else drawn); cores: the
+    range of core counts (hardware mode); coherence: the protocols to draw from (None: any, or
+    none)."""
+    mode = (
+        "hardware" if tlb or coherence else draw(st.sampled_from(["hardware"] * 2 + ["cachegrind"]))
+    )
     policies = ("nine",) if mode == "cachegrind" else ("nine", "inclusive", "exclusive")
     line = draw(st.sampled_from([16, 32, 64]))
-    ncores = 1 if mode == "cachegrind" else draw(st.integers(1, 2))
+    ncores = 1 if mode == "cachegrind" else draw(st.integers(*cores))
+    protocol = None
+    if mode == "hardware":
+        protocol = draw(st.sampled_from(coherence or (None, "MESI", "MOESI")))
     l3 = draw(st.none() | caches("l3", line, 4, policies, 30))
     use_tlb = mode == "hardware" and (tlb or draw(st.booleans()))
     cores = []
@@ -66,13 +75,25 @@ def hierarchies(draw, l1_tlb=(1, 4), tlb=None):
                 walk_cache_latency=2,
                 walk_from="l2" if l2 is not None and draw(st.booleans()) else "l1d",
             )
-        cores.append(CoreConfig(l1i, l1d, l2, tlb, l3_latency=None, dram_latency=100))
+        transfer, upgrade = draw(st.sampled_from([(60, 20), (7, 12), (150, 30)]))
+        cores.append(
+            CoreConfig(
+                l1i,
+                l1d,
+                l2,
+                tlb,
+                l3_latency=None,
+                dram_latency=100,
+                transfer_latency=transfer,
+                upgrade_latency=upgrade,
+            )
+        )
     if l3 is not None:
         for core in cores:
             upper = core.l2 if core.l2 is not None else core.l1d
             if l3.inclusion == "inclusive" and l3.size < max(upper.size, core.l1i.size):
                 l3 = CacheConfig("l3", l3.size, l3.ways, line, 30, l3.replacement, "nine")
-    return HierarchyConfig(cores=tuple(cores), l3=l3, mode=mode)
+    return HierarchyConfig(cores=tuple(cores), l3=l3, mode=mode, coherence=protocol)
 
 
 # Addresses this far apart have tags with the same low 32 bits in every cache drawn here (at most

@@ -213,7 +213,7 @@ def _value_lines(path: Path):
 
 
 # strings that are facts, too
-FACTS = {"pipeline", "replacement", "inclusion", "walk_from", "predictor"}
+FACTS = {"pipeline", "replacement", "inclusion", "walk_from", "predictor", "protocol"}
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)

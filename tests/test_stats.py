@@ -133,8 +133,8 @@ def test_the_fault_outcomes_add_up_to_the_faults(system):
 
 
 def test_the_summary_names_the_levels_as_the_profile_does(capsys):
-    """The Pi 4B's shared last level is its L2 (in the l3 statistics): the summary says L2,
-    once, and what the rates cover."""
+    """The Pi 4B's shared last level is its L2 (system.l2): the summary says L2, once, and
+    what the rates cover."""
     from hmk.report.summary import summary
 
     for profile, levels in (("rpi4", "L1I L1D L2"), ("kirin9000", "L1I L1D L2 L3")):
@@ -144,4 +144,40 @@ def test_the_summary_names_the_levels_as_the_profile_does(capsys):
         assert line.startswith("hmk: miss rates of user and kernel accesses ")
         shown = line.split("accesses ", 1)[1].split(" DTLB")[0].split()
         assert shown[::2] == levels.split(), line
-        assert result.run["caches"]["system.l3"] == ("L2" if profile == "rpi4" else "L3")
+        shared = {k: v for k, v in result.run["caches"].items() if ".cpu0." not in k}
+        assert shared == ({"system.l2": "L2"} if profile == "rpi4" else {"system.l3": "L3"})
+
+
+@pytest.mark.parametrize("profile", ["rpi4", "kirin9000", "kirin990"])
+def test_a_shared_level_is_named_as_the_profile_names_it(profile, monkeypatch):
+    """The Pi 4B's shared L2 is system.l2.*, a Kirin's L3 system.l3.*: the same counts as under
+    the hierarchy's slot name (l3), every other statistic unchanged."""
+    from hmk.system import simulation
+
+    def run():
+        return run_program(str(path("hello")), [], out=io.BytesIO(), profile=profile).stats
+
+    named = run()
+    monkeypatch.setattr(simulation, "level_name", lambda profile, cache: "l3")
+    slot = run()
+    level = "l2" if profile == "rpi4" else "l3"
+    assert named == {k.replace("system.l3.", f"system.{level}."): v for k, v in slot.items()}
+    assert named[f"system.{level}.misses"] > 0
+    if level == "l2":
+        assert not any(k.startswith("system.l3.") for k in named)
+    else:
+        assert not any(k.startswith("system.l2.") for k in named)
+
+
+def test_a_shared_level_name_a_statistic_can_hold():
+    from hmk.system.stats import level_name
+
+    assert [level_name("p", n) for n in ("L2", "L3", "System cache", "SLC")] == [
+        "l2",
+        "l3",
+        "system_cache",
+        "slc",
+    ]
+    for bad in ("DRAM", "CPU0", "2nd", "..."):
+        with pytest.raises(ValueError, match=f"profile p: a shared cache named '{bad}'"):
+            level_name("p", bad)

@@ -70,9 +70,10 @@ def test_a_sweep_resumes_without_running_its_points_again(small, monkeypatch):
 
 def test_knobs_reach_the_model(tmp_path):
     """A kernel budget read by compiled code at import (vs.map: fork's page sharing) moves the
-    cycles, equally in the compiled twins and the references; an L3 size moves the misses."""
+    cycles, equally in the compiled twins and the references; the shared level's size moves
+    its misses (the Pi 4B's L2, system.l2: no system.l3 there, that column empty)."""
     spec = {
-        "statistics": ["sim.cycles", "system.l3.misses"],
+        "statistics": ["sim.cycles", "system.l2.misses", "system.l3.misses"],
         "fixed": {"system": "hm-phone"},
         "point": [
             {"workload": "lat fork 2", "impl": "cython"},
@@ -84,9 +85,11 @@ def test_knobs_reach_the_model(tmp_path):
     }
     t = run_sweep(parse_sweep(spec), tmp_path, workers=2)
     assert list(t["status"]) == ["ok"] * 5
-    cycles, misses = list(t["sim.cycles"]), list(t["system.l3.misses"])
+    cycles, misses = list(t["sim.cycles"]), list(t["system.l2.misses"])
     assert cycles[1] > cycles[0] and cycles[1] == cycles[2]
     assert misses[3] > 2 * misses[4]
+    assert t["system.l3.misses"][:3].gt(0).all() and t["system.l3.misses"][3:].isna().all()
+    assert t["system.l2.misses"][:3].isna().all()  # the Kirin 9000's L2s are private
 
 
 def test_a_failed_point_is_recorded_not_lost(tmp_path, capsys):
@@ -108,6 +111,26 @@ def test_a_statistic_no_run_reported_is_warned_of(tmp_path, capsys):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err
     assert "no run reported a statistic 'l3.misses'" in err and "sim.cycles" not in err
+
+
+def test_a_cache_level_a_profile_lacks_is_warned_of(tmp_path, capsys):
+    """The Kirin 9000's shared level is system.l3, the Pi 4B's system.l2: each column is empty
+    where the profile has no such level, and the command says so."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'statistics = ["system.l3.misses", "system.l2.misses", "system.cpu0.l2.misses"]\n'
+        '[axes]\nworkload = ["hello"]\nprofile = ["kirin9000", "rpi4"]\n'
+    )
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "r"), "--jobs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "system.l3.misses: no such cache level on rpi4" in err
+    assert "system.l2.misses: no such cache level on kirin9000" in err
+    assert "system.cpu0.l2.misses: no such cache level on rpi4" in err
+    assert "no run reported" not in err
+    t = read_table(tmp_path / "r")
+    assert t["system.l3.misses"][0] > 0 and t["system.l3.misses"].isna()[1]
+    assert t["system.l2.misses"].isna()[0] and t["system.l2.misses"][1] > 0
+    assert t["system.cpu0.l2.misses"][0] > 0 and t["system.cpu0.l2.misses"].isna()[1]
 
 
 def test_a_bad_budget_is_that_points_failure(tmp_path):

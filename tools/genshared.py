@@ -40,6 +40,9 @@ CONSTANTS = (
         ("DTLB_HIT", "DTLB_HIT"), ("DTLB_MISS", "DTLB_MISS"), ("L2TLB_HIT", "L2TLB_HIT"),
         ("L2TLB_MISS", "L2TLB_MISS"), ("WALKS", "WALKS"), ("WC_HIT", "WC_HIT"),
         ("WC_MISS", "WC_MISS"), ("WALK_FAULT", "WALK_FAULT"), ("TLB_FILTER", "TLB_FILTER"),
+        ("MESI", "MESI"), ("MOESI", "MOESI"), ("UPGRADES", "UPGRADES"),
+        ("TRANSFERS_IN", "TRANSFERS_IN"), ("TRANSFERS_OUT", "TRANSFERS_OUT"),
+        ("DOWNGRADES", "DOWNGRADES"), ("EXCLUSIVE_HINTS", "EXCLUSIVE_HINTS"),
     ]),
     ("hmk.hw.pagetable", [
         ("PAGE_SHIFT", "PAGE_SHIFT"), ("PAGE_SIZE", "PAGE_SIZE"), ("LEVELS", "LEVELS"),

@@ -19,14 +19,18 @@ are in docs/performance.md):
   line again is a hit with nothing to update but its count, found without a lookup;
 * TLBs and the walk cache keep a last-use stamp per entry; a fully associative TLB also keeps a
   256-bucket count of its entries' page numbers and the XOR of their slots, so a miss is usually
-  known, and a lone entry found, without a scan.
+  known, and a lone entry found, without a scan;
+* with coherence, each core keeps a small direct-mapped table of lines it wrote after every other
+  copy was gone and that no other core has looked up since: a write to one of them needs no look
+  into the other cores' caches (the reference always looks, and finds nothing).
 """
 
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from hmk._fast.shared cimport (
-    ADDR_MASK, DTLB_HIT, DTLB_MISS, EXCLUSIVE, FETCH, INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT,
-    L2TLB_MISS, NG, NINE, PAGE_SHIFT, READ, TLB_FILTER, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
+    ADDR_MASK, DOWNGRADES, DTLB_HIT, DTLB_MISS, EXCLUSIVE, EXCLUSIVE_HINTS, FETCH,
+    INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT, L2TLB_MISS, MESI, NG, NINE, PAGE_SHIFT, READ,
+    TLB_FILTER, TRANSFERS_IN, TRANSFERS_OUT, UPGRADES, WALK, WALK_FAULT, WALKS, WC_HIT, WC_MISS,
     WRITE, Event
 )
 
@@ -168,6 +172,7 @@ cdef struct Cache:
     int below
     int index
     int chain_len
+    int owner  # the core it is private to, -1 for the shared level (coherence)
     Cache *chain[4]  # itself and the levels below
     int words_at  # where a block's words start: 4 * key_lanes
     int ndesc
@@ -178,6 +183,7 @@ cdef struct Cache:
     int keep_victims  # its victims go on: back-invalidated above, or into an exclusive level
     int64_t last  # the line used most recently here: present, MRU in its set; -1 = none
     int last_way
+    int private_len  # how many levels of its chain are its core's (coherence)
     int64_t *cnt  # [hit/miss][kind]
     int64_t *ev  # evictions, writebacks, back_invalidations
 
@@ -245,6 +251,14 @@ cdef class Engine:
     cdef int ncores
     cdef int line_bits
     cdef int levelwise
+    # coherence (the structs above keep their sizes without it: the hot path's indexing)
+    cdef int protocol  # 0: no coherence (one core, or none configured), else MESI or MOESI
+    cdef int shared  # the shared level, -1 for none
+    cdef int64_t *transfer_lat  # per core: a line from another core's caches
+    cdef int64_t *upgrade_lat  # per core: the least a write that invalidates other copies costs
+    cdef int64_t *ccnt  # per core, hmk.hw.layout.COHERENCE_COUNTERS
+    cdef int64_t *cinv  # per cache: copies other cores' writes removed
+    cdef int64_t *excl  # per core, EXCLUSIVE_HINTS lines it holds alone (slot: line % that)
     cdef int64_t *dram
     cdef uint64_t *ram
     cdef int64_t ram_bytes
@@ -263,6 +277,13 @@ cdef class Engine:
         self.ncores = len(spec["l1i"])
         self.line_bits = int(spec["misc"][0])
         self.levelwise = int(spec["misc"][1])
+        self.protocol = int(spec["misc"][2])
+        self.shared = int(spec["misc"][3])
+        self.transfer_lat = _p64(spec["transfer_lat"])
+        self.upgrade_lat = _p64(spec["upgrade_lat"])
+        self.ccnt = _p64(spec["ccnt"])
+        self.cinv = _p64(spec["cinv"])
+        self.excl = _p64(spec["excl"])
         self._caches_mem = np.zeros(self.ncaches * sizeof(Cache), np.uint8)
         self._cores_mem = np.zeros(self.ncores * sizeof(Core), np.uint8)
         self.c = <Cache*> <size_t> self._caches_mem.ctypes.data
@@ -335,6 +356,8 @@ cdef class Engine:
         c.desc = _p64(spec["desc"]) + <Py_ssize_t>spec["desc_off"][x]
         c.cnt = _p64(spec["cnt"]) + 8 * x
         c.ev = _p64(spec["cev"]) + 3 * x
+        c.owner = spec["owner"][x]
+        c.private_len = spec["private_len"][x]
         block_mem = np.zeros(sets * c.stride, np.uint8)
         hi_mem = np.zeros(sets * c.ways, np.uint32)
         self._blocks += [block_mem, hi_mem]
@@ -554,6 +577,20 @@ cdef class Engine:
         self._words(c, s)[DIRTY] |= <uint64_t>1 << w
         return True
 
+    cdef inline int cache_dirty(self, Cache *c, int64_t line) noexcept nogil:
+        """-1 if absent, else the line's dirty bit."""
+        cdef int64_t s = line & c.set_mask
+        cdef int w = c.last_way if line == c.last else self._find(c, s, line)
+        if w < 0:
+            return -1
+        return (self._words(c, s)[DIRTY] >> w) & 1
+
+    cdef inline void cache_clear_dirty(self, Cache *c, int64_t line) noexcept nogil:
+        cdef int64_t s = line & c.set_mask
+        cdef int w = c.last_way if line == c.last else self._find(c, s, line)
+        if w >= 0:
+            self._words(c, s)[DIRTY] &= ~(<uint64_t>1 << w)
+
     # ------------------------------------------------------------ the hierarchy
 
     cdef inline void fill(self, Cache *c, int64_t line, bint dirty) noexcept nogil:
@@ -606,42 +643,142 @@ cdef class Engine:
     cdef int64_t access_line(self, int core, int entry, int64_t line, int kind) noexcept nogil:
         """One line, 'hardware' mode; returns its latency."""
         cdef Cache *e = &self.c[entry]
-        cdef Cache *h
-        cdef int n = e.chain_len
-        cdef int hit_at = n
-        cdef int i
+        cdef int hit_at
         cdef int64_t latency
         cdef bint carried = False
         if self.cache_lookup(e, line):  # the common case first
             e.cnt[kind] += 1
             if kind == WRITE:
                 self.cache_mark_dirty(e, line)
+                if self.protocol:
+                    return self.write_coherence(core, line, self.core[core].lat[entry])
             return self.core[core].lat[entry]
         e.cnt[4 + kind] += 1
-        for i in range(1, n):
+        if self.protocol:
+            return self.access_line_coherent(core, e, line, kind)
+        hit_at = self.look_up(e, 1, e.chain_len, line, kind)
+        latency = self.served(core, e, hit_at, line, &carried)
+        self.fill_up(e, hit_at, line, carried)
+        if kind == WRITE:
+            self.cache_mark_dirty(e, line)
+        return latency
+
+    cdef inline int look_up(self, Cache *e, int start, int stop, int64_t line,
+                            int kind) noexcept nogil:
+        """Look the line up in levels [start, stop) of e's chain, counting; the level that hit,
+        or e.chain_len if none did."""
+        cdef int i
+        cdef Cache *h
+        for i in range(start, stop):
             h = e.chain[i]
             if self.cache_lookup(h, line):
                 h.cnt[kind] += 1
-                hit_at = i
-                break
+                return i
             h.cnt[4 + kind] += 1
-        if hit_at == n:
+        return e.chain_len
+
+    cdef inline int64_t served(self, int core, Cache *e, int hit_at, int64_t line,
+                               bint *carried) noexcept nogil:
+        """The latency of the level of e's chain that hit (DRAM at chain_len); an exclusive level
+        gives the line up (its dirty bit into carried)."""
+        cdef Cache *h
+        if hit_at == e.chain_len:
             self.dram[0] += 1
-            latency = self.core[core].dram_lat
-        else:
-            h = e.chain[hit_at]
-            latency = self.core[core].lat[h.index]
-            if hit_at > 0 and h.incl == EXCLUSIVE:
-                carried = self.cache_remove(h, line) == 1
+            return self.core[core].dram_lat
+        h = e.chain[hit_at]
+        if hit_at > 0 and h.incl == EXCLUSIVE:
+            carried[0] = self.cache_remove(h, line) == 1
+        return self.core[core].lat[h.index]
+
+    cdef inline void fill_up(self, Cache *e, int hit_at, int64_t line, bint carried) noexcept nogil:
+        """Fill the levels of e's chain above hit_at, bottom-up; the lowest filled level takes
+        the dirty data an exclusive level gave up."""
+        cdef int i
+        cdef Cache *h
         for i in range(hit_at - 1, -1, -1):
             h = e.chain[i]
             if i > 0 and h.incl == EXCLUSIVE:
                 continue
             self.fill(h, line, carried)
             carried = False
+
+    cdef int64_t access_line_coherent(self, int core, Cache *e, int64_t line,
+                                      int kind) noexcept nogil:
+        """access_line after a miss in the entry level, with coherence: the core's own levels,
+        then another core's dirty copy, then the levels below (see the reference)."""
+        cdef int n = e.chain_len
+        cdef int hit_at = self.look_up(e, 1, e.private_len, line, kind)
+        cdef int owner = self.dirty_owner(core, line) if hit_at == n else -1
+        cdef int64_t latency
+        cdef bint carried = False
+        if owner >= 0:  # the line comes from there; the levels below are not asked
+            hit_at = e.private_len
+            latency = self.transfer(core, owner, line, kind)
+        else:
+            if hit_at == n:
+                hit_at = self.look_up(e, e.private_len, n, line, kind)
+            latency = self.served(core, e, hit_at, line, &carried)
+        self.fill_up(e, hit_at, line, carried)
         if kind == WRITE:
             self.cache_mark_dirty(e, line)
+            latency = self.write_coherence(core, line, latency)
         return latency
+
+    # ------------------------------------------------------------ coherence (see the reference)
+
+    cdef void drop_hints(self, int core, int64_t line) noexcept nogil:
+        """`core` is about to hold or write `line`: no other core holds it alone any more."""
+        cdef int c
+        cdef int64_t k = line & (EXCLUSIVE_HINTS - 1)
+        for c in range(self.ncores):
+            if c != core and self.excl[EXCLUSIVE_HINTS * c + k] == line:
+                self.excl[EXCLUSIVE_HINTS * c + k] = -1
+
+    cdef int dirty_owner(self, int core, int64_t line) noexcept nogil:
+        """The other core holding `line` dirty (the first found in cache order), or -1."""
+        cdef int x
+        cdef Cache *h
+        self.drop_hints(core, line)
+        for x in range(self.ncaches):
+            h = &self.c[x]
+            if h.owner >= 0 and h.owner != core and self.cache_dirty(h, line) == 1:
+                return h.owner
+        return -1
+
+    cdef int64_t transfer(self, int core, int owner, int64_t line, int kind) noexcept nogil:
+        """The line comes from `owner`'s caches (a read under MESI: the owner writes it back and
+        keeps a clean copy); the transfer latency."""
+        cdef int x
+        self.ccnt[4 * core + TRANSFERS_IN] += 1
+        self.ccnt[4 * owner + TRANSFERS_OUT] += 1
+        if kind != WRITE and self.protocol == MESI:
+            for x in range(self.ncaches):
+                if self.c[x].owner == owner:
+                    self.cache_clear_dirty(&self.c[x], line)
+            self.ccnt[4 * owner + DOWNGRADES] += 1
+            self.write_back(self.shared, line)
+        return self.transfer_lat[core]
+
+    cdef int64_t write_coherence(self, int core, int64_t line, int64_t latency) noexcept nogil:
+        """A write by `core`: remove every other core's copy of `line`; if there was any, the
+        write costs at least the upgrade latency. Returns the write's latency."""
+        cdef int64_t *hint = &self.excl[EXCLUSIVE_HINTS * core + (line & (EXCLUSIVE_HINTS - 1))]
+        cdef int x
+        cdef bint found = False
+        cdef Cache *h
+        if hint[0] == line:  # no other core has looked it up since this one held it alone
+            return latency
+        hint[0] = line
+        self.drop_hints(core, line)
+        for x in range(self.ncaches):
+            h = &self.c[x]
+            if h.owner >= 0 and h.owner != core and self.cache_remove(h, line) >= 0:
+                self.cinv[x] += 1
+                found = True
+        if not found:
+            return latency
+        self.ccnt[4 * core + UPGRADES] += 1
+        return max(latency, self.upgrade_lat[core])
 
     cdef int64_t access_levelwise(self, int core, int entry, int64_t first, int64_t last,
                                   int kind) noexcept nogil:
@@ -1035,6 +1172,9 @@ cdef class Engine:
                 e.cnt[k] += 1  # changes nothing else (the line is the most recent in its set)
                 if k == WRITE:
                     self._words(e, first & e.set_mask)[DIRTY] |= <uint64_t>1 << e.last_way
+                    if self.protocol:  # other cores' copies to invalidate: what more it costs
+                        latency += self.write_coherence(c, first, self.core[c].lat[entry]) \
+                            - self.core[c].lat[entry]
                 latency += self.core[c].lat[entry]
             elif self.levelwise:
                 latency += self.access_levelwise(c, entry, first, last, k)

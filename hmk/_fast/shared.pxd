@@ -60,6 +60,13 @@ cdef enum:
     WC_MISS = 8
     WALK_FAULT = 9
     TLB_FILTER = 256
+    MESI = 1
+    MOESI = 2
+    UPGRADES = 0
+    TRANSFERS_IN = 1
+    TRANSFERS_OUT = 2
+    DOWNGRADES = 3
+    EXCLUSIVE_HINTS = 256
     # hmk.hw.pagetable
     PAGE_SHIFT = 12
     PAGE_SIZE = 4096

@@ -17,6 +17,10 @@ REPLACEMENT = ("lru", "plru")
 #   exclusive a victim cache: filled only by lines evicted from above; a hit moves the line up
 INCLUSION = ("nine", "inclusive", "exclusive")
 MODES = ("hardware", "cachegrind")
+# How the cores' private caches are kept coherent (docs/memory-hierarchy.md, "Coherence"):
+#   MESI   a read of a line dirty in another core makes that core write it back; both share it
+#   MOESI  the other core keeps it dirty (Owned) and no write-back happens
+PROTOCOLS = ("MESI", "MOESI")
 
 # Bounds of the hardware modelled, beyond any ARMv8 part, so that a configuration keeps the
 # model's state small on the host (8 bytes of tags per cache line and per TLB entry) and its
@@ -146,11 +150,16 @@ class CoreConfig:
     )
     dram_latency: int = 100  # cycles for an access served by DRAM, at this core's clock
     ghz: float = 1.0
+    # coherence (HierarchyConfig.coherence), at this core's clock: a line that comes from another
+    # core's private caches (a cache-to-cache transfer), and the least a write that invalidates
+    # other cores' copies costs (an upgrade or read-for-ownership)
+    transfer_latency: int | None = None
+    upgrade_latency: int | None = None
 
     def __post_init__(self):
-        for key in ("l3_latency", "dram_latency"):
+        for key in ("l3_latency", "dram_latency", "transfer_latency", "upgrade_latency"):
             value = getattr(self, key)
-            if value is None and key == "l3_latency":
+            if value is None and key != "dram_latency":
                 continue
             if (
                 not isinstance(value, int)
@@ -177,6 +186,9 @@ class HierarchyConfig:
     mode: str = "hardware"
     name: str = "custom"
     extras: dict = field(default_factory=dict, compare=False)
+    # one of PROTOCOLS: the cores' private caches are kept coherent (every core then needs its
+    # transfer_latency and upgrade_latency); None: they are not (each core sees its own copies)
+    coherence: str | None = None
 
     def __post_init__(self):
         if not self.cores:
@@ -185,6 +197,16 @@ class HierarchyConfig:
             raise ValueError(f"at most 255 cores are modelled, got {len(self.cores)}")
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {MODES}")
+        if self.coherence is not None:
+            if self.coherence not in PROTOCOLS:
+                raise ValueError(f"coherence {self.coherence!r} is not one of {PROTOCOLS}")
+            if self.mode == "cachegrind":
+                raise ValueError("cachegrind mode models no coherence")
+            for i, core in enumerate(self.cores):
+                if core.transfer_latency is None or core.upgrade_latency is None:
+                    raise ValueError(
+                        f"core {i}: coherence needs its transfer_latency and upgrade_latency"
+                    )
         for i, core in enumerate(self.cores):
             chain = [c for c in (core.l2, self.l3) if c is not None]
             uppers = [core.l1i, core.l1d]

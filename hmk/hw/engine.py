@@ -12,7 +12,9 @@ from hmk._fast.hierarchy import Engine
 from hmk.hw.config import HierarchyConfig
 from hmk.hw.events import EVENT_DTYPE, check_events, check_memory, kind_code, make_events
 from hmk.hw.layout import (
+    COHERENCE_COUNTERS,
     COUNT_KINDS,
+    EXCLUSIVE_HINTS,
     INCLUSION_CODE,
     REPLACEMENT_CODE,
     TLB_COUNTERS,
@@ -69,11 +71,26 @@ class BatchHierarchy:
             "has_tlb": np.array([t is not None for t in tlbs], i64),
             "l2tlb_lat": np.array([t.l2_latency if t else 0 for t in tlbs], i64),
             "wc_lat": np.array([t.walk_cache_latency if t else 0 for t in tlbs], i64),
-            "misc": np.array([config.line.bit_length() - 1, config.mode == "cachegrind"], i64),
+            "misc": np.array(
+                [
+                    config.line.bit_length() - 1,
+                    config.mode == "cachegrind",
+                    lay.protocol,
+                    lay.shared,
+                ],
+                i64,
+            ),
+            "owner": np.array(lay.owner, i64),
+            "private_len": np.array(lay.private_len, i64),
+            "transfer_lat": np.array(lay.transfer_latency, i64),
+            "upgrade_lat": np.array(lay.upgrade_latency, i64),
             # state and counters (the caches' sets are the engine's own memory)
             "cnt": np.zeros(n * 2 * len(COUNT_KINDS), i64),
             "cev": np.zeros(n * 3, i64),
             "dram": np.zeros(2, i64),
+            "cinv": np.zeros(n, i64),
+            "ccnt": np.zeros(ncores * len(COHERENCE_COUNTERS), i64),
+            "excl": np.full(ncores * EXCLUSIVE_HINTS, -1, i64),
             "t_key": np.full(nt, -1, i64),
             "t_asid": np.zeros(nt, i64),
             "t_flag": np.zeros(nt, i64),
@@ -143,6 +160,10 @@ class BatchHierarchy:
             st["cev"].reshape(n, 3).tolist(),
             st["dram"].tolist(),
             st["tcnt"].reshape(len(self.config.cores), len(TLB_COUNTERS)).tolist(),
+            (
+                st["cinv"].tolist(),
+                st["ccnt"].reshape(len(self.config.cores), len(COHERENCE_COUNTERS)).tolist(),
+            ),
         )
 
 

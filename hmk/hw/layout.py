@@ -14,6 +14,8 @@ NINE, INCLUSIVE, EXCLUSIVE = 0, 1, 2
 INCLUSION_CODE = {"nine": NINE, "inclusive": INCLUSIVE, "exclusive": EXCLUSIVE}
 LRU, PLRU = 0, 1
 REPLACEMENT_CODE = {"lru": LRU, "plru": PLRU}
+NO_COHERENCE, MESI, MOESI = 0, 1, 2
+PROTOCOL_CODE = {"MESI": MESI, "MOESI": MOESI}
 
 # Access kinds as counted per cache: the three event kinds plus page-table-walk descriptor loads.
 COUNT_KINDS = ("read", "write", "fetch", "walk")
@@ -32,6 +34,13 @@ class Layout:
     walk_entry: tuple[int, ...]  # per core: where walk descriptor loads enter (-1: no TLB)
     latency: tuple[tuple[int, ...], ...]  # [core][cache]: cycles for a hit there (0: unreachable)
     dram_latency: tuple[int, ...]  # per core
+    # coherence between the cores' private caches
+    protocol: int = NO_COHERENCE  # MESI or MOESI with two cores or more (hardware mode), else none
+    owner: tuple[int, ...] = ()  # per cache: the core it is private to, -1 for the shared level
+    private_len: tuple[int, ...] = ()  # per cache: how many levels from it down are its core's
+    shared: int = -1  # the shared level (the L3), -1 for none
+    transfer_latency: tuple[int, ...] = ()  # per core, cycles (0 without coherence)
+    upgrade_latency: tuple[int, ...] = ()  # per core, cycles (0 without coherence)
 
     @classmethod
     def of(cls, cfg: HierarchyConfig) -> Layout:
@@ -83,6 +92,14 @@ class Layout:
             if l3 >= 0:
                 row[l3] = core.l3_latency if core.l3_latency is not None else cfg.l3.latency
             latency.append(tuple(row))
+        coherent = cfg.coherence is not None and len(cfg.cores) > 1 and cfg.mode == "hardware"
+
+        def private_len(x):
+            n, y = 0, x
+            while y >= 0 and owner[y] == owner[x] >= 0:
+                n, y = n + 1, below[y]
+            return n
+
         return cls(
             names=tuple(names),
             caches=tuple(caches),
@@ -94,13 +111,22 @@ class Layout:
             walk_entry=tuple(walk_entry),
             latency=tuple(latency),
             dram_latency=tuple(core.dram_latency for core in cfg.cores),
+            protocol=PROTOCOL_CODE[cfg.coherence] if coherent else NO_COHERENCE,
+            owner=tuple(owner),
+            private_len=tuple(private_len(x) for x in range(len(names))),
+            shared=l3,
+            transfer_latency=tuple(c.transfer_latency if coherent else 0 for c in cfg.cores),
+            upgrade_latency=tuple(c.upgrade_latency if coherent else 0 for c in cfg.cores),
         )
 
 
-def stats_dict(layout: Layout, cfg: HierarchyConfig, cache_counts, cache_events, dram, tlb) -> dict:
+def stats_dict(
+    layout: Layout, cfg: HierarchyConfig, cache_counts, cache_events, dram, tlb, coherence=None
+) -> dict:
     """Name every counter. cache_counts[cache][hit=0/miss=1][kind], cache_events[cache] =
     (evictions, writebacks, back_invalidations), dram = (reads, writes),
-    tlb[core] = 10 counters in TLB_COUNTERS order."""
+    tlb[core] = 10 counters in TLB_COUNTERS order; with coherence (layout.protocol), coherence =
+    (invalidations[cache], counters[core] in COHERENCE_COUNTERS order)."""
     out: dict[str, int] = {}
     for x, name in enumerate(layout.names):
         for k, kind in enumerate(COUNT_KINDS):
@@ -112,6 +138,14 @@ def stats_dict(layout: Layout, cfg: HierarchyConfig, cache_counts, cache_events,
         out[f"{name}.evictions"] = int(ev)
         out[f"{name}.writebacks"] = int(wb)
         out[f"{name}.back_invalidations"] = int(bi)
+    if layout.protocol != NO_COHERENCE:
+        invalidations, counters = coherence
+        for x, name in enumerate(layout.names):
+            if layout.owner[x] >= 0:
+                out[f"{name}.coherence_invalidations"] = int(invalidations[x])
+        for c in range(len(cfg.cores)):
+            for name, value in zip(COHERENCE_COUNTERS, counters[c], strict=True):
+                out[f"cpu{c}.coherence.{name}"] = int(value)
     out["dram.reads"] = int(dram[0])
     out["dram.writes"] = int(dram[1])
     for c, core in enumerate(cfg.cores):
@@ -122,6 +156,7 @@ def stats_dict(layout: Layout, cfg: HierarchyConfig, cache_counts, cache_events,
     return out
 
 
+EXCLUSIVE_HINTS = 256  # per core, the compiled engine's lines known to be held by that core only
 TLB_FILTER = 256  # entries of the compiled engine's lookup filter per translation structure
 TLB_COUNTERS = (
     "itlb.hits",
@@ -147,3 +182,9 @@ TLB_COUNTERS = (
     WC_MISS,
     WALK_FAULT,
 ) = range(len(TLB_COUNTERS))
+
+# Per core, with coherence: writes that invalidated copies in other cores' private caches (each
+# costs at least the upgrade latency), lines that came from / went to another core's private
+# caches, and dirty lines written back because another core read them (MESI: Modified to Shared).
+COHERENCE_COUNTERS = ("upgrades", "transfers_in", "transfers_out", "downgrades")
+UPGRADES, TRANSFERS_IN, TRANSFERS_OUT, DOWNGRADES = range(len(COHERENCE_COUNTERS))

@@ -4,10 +4,10 @@ A *core type* (``hardware_profiles/cores/<name>.toml``) describes one core desig
 L1I, L1D, optional private L2, TLBs, branch and exception costs, and the timing model's
 parameters (``[timing]``: class latencies, branch predictor, window, memory parallelism).
 A *SoC* (``hardware_profiles/<name>.toml``) lists clusters of core types with their clock and any
-cache-size overrides (L2 size is an implementation option), the shared L3 and the DRAM
-latency. Loading validates strictly; every problem is a `ProfileError` whose one-line message
-names the file, the dotted key and the problem. `SoC.hierarchy()` turns a SoC into the
-`HierarchyConfig` that the cache models take.
+cache-size overrides (L2 size is an implementation option), the shared L3, the DRAM latency and
+how the cores' private caches are kept coherent (``[coherence]``). Loading validates strictly;
+every problem is a `ProfileError` whose one-line message names the file, the dotted key and the
+problem. `SoC.hierarchy()` turns a SoC into the `HierarchyConfig` that the cache models take.
 
 The schema, units and the source-citing rule are in docs/hardware-profiles.md.
 """
@@ -31,6 +31,7 @@ from hmk.hw.config import (
     MAX_TLB_ENTRIES,
     MAX_TLB_L1_ENTRIES,
     MAX_WAYS,
+    PROTOCOLS,
     REPLACEMENT,
     CacheConfig,
     CoreConfig,
@@ -84,6 +85,8 @@ LIMITS = {
     "dram_latency_ns": (1.0, 1000.0),  # real DRAM is 50-150 ns, memory over CXL ~300 ns
     "dram_write_gbps": (0.01, 1000.0),
     "counter_mhz": (0.001, 10000.0),  # Arm's generic timers run at 1-1000 MHz
+    "transfer_ns": (1.0, 1000.0),  # core-to-core latencies measured are 15-600 ns
+    "upgrade_ns": (1.0, 1000.0),
 }
 
 _CORE_KEYS = (
@@ -109,7 +112,9 @@ _SOC_KEYS = (
     "counter_mhz",
     "cluster",
     "l3",
+    "coherence",
 )
+_COHERENCE_KEYS = ("protocol", "transfer_ns", "upgrade_ns")
 DEFAULT_COUNTER_MHZ = 1000.0  # ARMv8.6 and later fix the system counter at 1 GHz (FEAT_ECV)
 _CLUSTER_KEYS = ("name", "core", "count", "ghz", "l1i", "l1d", "l2")
 _L1_KEYS = ("size_kib", "ways", "line", "latency", "replacement")
@@ -235,6 +240,22 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Coherence:
+    """How the cores' private caches are kept coherent (docs/memory-hierarchy.md, "Coherence"):
+    the protocol, the time a line takes to come from another core's private caches, and the least
+    a write that invalidates other cores' copies takes; both a fixed time, counted in each core's
+    own cycles."""
+
+    protocol: str  # one of hmk.hw.config.PROTOCOLS
+    transfer_ns: float
+    upgrade_ns: float
+
+    def cycles_at(self, ghz: float) -> tuple[int, int]:
+        """(transfer, upgrade) latency in cycles of a core clocked at `ghz`."""
+        return max(1, round(self.transfer_ns * ghz)), max(1, round(self.upgrade_ns * ghz))
+
+
+@dataclass(frozen=True)
 class SoC:
     name: str
     description: str
@@ -245,6 +266,7 @@ class SoC:
     l3_latency_ghz: float | None = None  # the core clock at which l3.latency is counted
     dram_write_gbps: float = 0.0  # sustained write bandwidth of one core to DRAM (memset)
     counter_mhz: float = DEFAULT_COUNTER_MHZ  # the generic timer's system counter (CNTFRQ_EL0)
+    coherence: Coherence | None = None  # None: the private caches are not kept coherent
 
     @property
     def core_count(self) -> int:
@@ -285,6 +307,9 @@ class SoC:
 
     def core_config(self, cluster: Cluster) -> CoreConfig:
         core = cluster.core
+        transfer = upgrade = None
+        if self.coherence is not None:
+            transfer, upgrade = self.coherence.cycles_at(cluster.ghz)
         return CoreConfig(
             l1i=core.l1i,
             l1d=core.l1d,
@@ -293,6 +318,8 @@ class SoC:
             l3_latency=self.l3_latency_at(cluster.ghz),
             dram_latency=self.dram_latency_at(cluster.ghz),
             ghz=cluster.ghz,
+            transfer_latency=transfer,
+            upgrade_latency=upgrade,
         )
 
     def hierarchy(
@@ -317,6 +344,7 @@ class SoC:
                 l3=self.l3,
                 name=self.name,
                 extras={"source": str(self.source), "cluster_of_core": tuple(owners)},
+                coherence=self.coherence.protocol if self.coherence else None,
             )
         except ValueError as e:
             raise ProfileError(self.source, "cluster", str(e)) from None
@@ -334,6 +362,7 @@ class SoC:
             "dram_write_gbps": self.dram_write_gbps,
             "counter_mhz": self.counter_mhz,
             "l3": l3,
+            "coherence": dataclasses.asdict(self.coherence) if self.coherence else None,
             "clusters": [
                 {
                     "name": c.name,
@@ -341,11 +370,18 @@ class SoC:
                     "ghz": c.ghz,
                     "l3_latency_cycles": self.l3_latency_at(c.ghz),
                     "dram_latency_cycles": self.dram_latency_at(c.ghz),
+                    **self._coherence_cycles(c),
                     "core": c.core.as_dict(),
                 }
                 for c in self.clusters
             ],
         }
+
+    def _coherence_cycles(self, cluster: Cluster) -> dict:
+        if self.coherence is None:
+            return {}
+        transfer, upgrade = self.coherence.cycles_at(cluster.ghz)
+        return {"transfer_latency_cycles": transfer, "upgrade_latency_cycles": upgrade}
 
 
 @dataclass(frozen=True)
@@ -804,8 +840,23 @@ def _load_soc(path: Path, by_name: bool = False) -> SoC:
         cluster = Cluster(cname, core, ct.int("count"), ct.float("ghz"))
         clusters.append(cluster)
 
+    coherence = None
+    ct = t.table("coherence", _COHERENCE_KEYS, required=False)
+    if ct is not None:
+        coherence = Coherence(
+            ct.str("protocol", choices=PROTOCOLS), ct.float("transfer_ns"), ct.float("upgrade_ns")
+        )
     soc = SoC(
-        name, description, tuple(clusters), l3, dram_ns, path, l3_ghz, write_gbps, counter_mhz
+        name,
+        description,
+        tuple(clusters),
+        l3,
+        dram_ns,
+        path,
+        l3_ghz,
+        write_gbps,
+        counter_mhz,
+        coherence,
     )
     for i, c in enumerate(soc.clusters):
         _check_levels(soc, i, c)
@@ -927,4 +978,12 @@ def describe_soc(soc: SoC, *, full: bool = True) -> list[str]:
         f"  DRAM latency {soc.dram_latency_ns:g} ns, write bandwidth "
         + (f"{soc.dram_write_gbps:g} GB/s" if soc.dram_write_gbps else "not limited (not given)")
     )
+    co = soc.coherence
+    if co is None:
+        out.append("  coherence: none (each core's private caches keep their own copies)")
+    else:
+        out.append(
+            f"  coherence {co.protocol}: a line from another core {co.transfer_ns:g} ns, "
+            f"a write invalidating other copies at least {co.upgrade_ns:g} ns"
+        )
     return out

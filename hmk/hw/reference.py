@@ -13,6 +13,14 @@ bottom up, each according to its inclusion policy:
 A dirty victim that does not go into an exclusive level below is written back: the first level
 below that holds the line becomes dirty (without a replacement update), else DRAM is written.
 The level an access enters (its L1, or the walker's entry level) is always filled.
+
+With coherence (two cores or more, HierarchyConfig.coherence), a core's copy of a line is any of
+its private caches holding it; a copy is dirty (Modified, or MOESI's Owned) when a dirty bit says
+so. An access that misses every private level of its core first looks for a dirty copy in
+another core: if there is one, the line comes from there (a transfer, at the transfer latency)
+instead of from the shared level or DRAM; for a read, under MESI that core writes the line back
+and keeps a clean copy, under MOESI it keeps it dirty. A write then removes every other core's
+copy, and if there was any it costs at least the upgrade latency.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import numpy as np
 from hmk.hw.config import HierarchyConfig
 from hmk.hw.events import FETCH, WRITE, check_events, check_memory, kind_code, make_events
 from hmk.hw.layout import (
+    COHERENCE_COUNTERS,
+    DOWNGRADES,
     DTLB_HIT,
     DTLB_MISS,
     EXCLUSIVE,
@@ -31,7 +41,12 @@ from hmk.hw.layout import (
     ITLB_MISS,
     L2TLB_HIT,
     L2TLB_MISS,
+    MESI,
+    NO_COHERENCE,
     TLB_COUNTERS,
+    TRANSFERS_IN,
+    TRANSFERS_OUT,
+    UPGRADES,
     WALK,
     WALK_FAULT,
     WALKS,
@@ -130,6 +145,11 @@ class Cache:
             return None
         ways[way] = None
         return slot[1]
+
+    def dirty(self, line):
+        """None if `line` is absent, else its dirty bit; no replacement update (a snoop)."""
+        slot = self._find(line)[3]
+        return None if slot is None else slot[1]
 
     def mark_dirty(self, line) -> bool:
         slot = self._find(line)[3]
@@ -243,6 +263,9 @@ class MemoryHierarchy:
         self.line_bits = config.line.bit_length() - 1
         self.caches = [Cache(c) for c in lay.caches]
         self.dram = [0, 0]  # reads, writes
+        self.coherent = lay.protocol != NO_COHERENCE
+        self.invalidations = [0] * len(self.caches)  # copies other cores' writes removed
+        self.coherence_counts = [[0] * len(COHERENCE_COUNTERS) for _ in config.cores]
         self.ram = ram
         self.roots = roots
         self.tlb_counts = [[0] * len(TLB_COUNTERS) for _ in config.cores]
@@ -295,6 +318,7 @@ class MemoryHierarchy:
             [(c.evictions, c.writebacks, c.back_invalidations) for c in self.caches],
             self.dram,
             self.tlb_counts,
+            (self.invalidations, self.coherence_counts),
         )
 
     # ---- one access ----
@@ -331,21 +355,25 @@ class MemoryHierarchy:
     def _access_line(self, core, entry, line, kind):
         """One line through the hierarchy, 'hardware' mode. Returns its latency."""
         chain = self._chain(entry)
-        hit_at = len(chain)  # len(chain) = DRAM
-        for i, x in enumerate(chain):
-            if self.caches[x].lookup(line):
-                self.caches[x].hits[kind] += 1
-                hit_at = i
-                break
-            self.caches[x].misses[kind] += 1
-        if hit_at == len(chain):
-            self.dram[0] += 1
-            latency = self.layout.dram_latency[core]
-        else:
-            latency = self.layout.latency[core][chain[hit_at]]
+        private = self.layout.private_len[entry]  # chain[:private] are this core's own levels
+        hit_at = self._look_up(chain, 0, private, line, kind)
+        owner = -1
+        if hit_at == len(chain) and self.coherent:  # another core's dirty copy?
+            owner = self._dirty_owner(core, line)
         carried_dirty = False
-        if 0 < hit_at < len(chain) and self.caches[chain[hit_at]].inclusion == EXCLUSIVE:
-            carried_dirty = self.caches[chain[hit_at]].remove(line)  # the line moves up
+        if owner >= 0:  # it comes from there; the levels below are not asked
+            hit_at = private
+            latency = self._transfer(core, owner, line, kind)
+        else:
+            if hit_at == len(chain):
+                hit_at = self._look_up(chain, private, len(chain), line, kind)
+            if hit_at == len(chain):
+                self.dram[0] += 1
+                latency = self.layout.dram_latency[core]
+            else:
+                latency = self.layout.latency[core][chain[hit_at]]
+            if 0 < hit_at < len(chain) and self.caches[chain[hit_at]].inclusion == EXCLUSIVE:
+                carried_dirty = self.caches[chain[hit_at]].remove(line)  # the line moves up
         for i in range(hit_at - 1, -1, -1):  # fill bottom-up
             x = chain[i]
             if i > 0 and self.caches[x].inclusion == EXCLUSIVE:
@@ -353,8 +381,63 @@ class MemoryHierarchy:
             self._fill(x, line, carried_dirty)  # the lowest filled level takes the dirty data
             carried_dirty = False
         if kind == WRITE:
+            if self.coherent and self._invalidate_others(core, line):
+                latency = max(latency, self.layout.upgrade_latency[core])
             self.caches[entry].mark_dirty(line)
         return latency
+
+    def _look_up(self, chain, start, stop, line, kind):
+        """Look the line up in chain[start:stop], counting; the index of the level that hit, or
+        len(chain) if none did."""
+        for i in range(start, stop):
+            if self.caches[chain[i]].lookup(line):
+                self.caches[chain[i]].hits[kind] += 1
+                return i
+            self.caches[chain[i]].misses[kind] += 1
+        return len(chain)
+
+    # ---- coherence ----
+
+    def _other_copies(self, core, line):
+        """The private caches of other cores that hold `line`, in cache order."""
+        return [
+            x
+            for x, owner in enumerate(self.layout.owner)
+            if owner >= 0 and owner != core and self.caches[x].dirty(line) is not None
+        ]
+
+    def _dirty_owner(self, core, line):
+        """The other core holding `line` dirty (the first found), or -1."""
+        for x in self._other_copies(core, line):
+            if self.caches[x].dirty(line):
+                return self.layout.owner[x]
+        return -1
+
+    def _transfer(self, core, owner, line, kind):
+        """The line comes from `owner`'s private caches. A read under MESI leaves both with clean
+        copies: the owner writes the line back to the shared level (or DRAM). A write takes the
+        dirty data along (the owner's copies are invalidated next); MOESI's owner keeps its dirty
+        copy (Owned). Returns the transfer latency."""
+        self.coherence_counts[core][TRANSFERS_IN] += 1
+        self.coherence_counts[owner][TRANSFERS_OUT] += 1
+        if kind != WRITE and self.layout.protocol == MESI:
+            for x, o in enumerate(self.layout.owner):
+                if o == owner:
+                    self.caches[x].clear_dirty(line)
+            self.coherence_counts[owner][DOWNGRADES] += 1
+            self._write_back(self.layout.shared, line)
+        return self.layout.transfer_latency[core]
+
+    def _invalidate_others(self, core, line) -> bool:
+        """A write by `core`: remove every other core's copy of `line` (a dirty one's data goes
+        to the writer, which marks its own copy dirty). Whether there was any."""
+        copies = self._other_copies(core, line)
+        for x in copies:
+            self.caches[x].remove(line)
+            self.invalidations[x] += 1
+        if copies:
+            self.coherence_counts[core][UPGRADES] += 1
+        return bool(copies)
 
     def _access_levelwise(self, core, entry, lines, kind):
         """cachegrind's rule: probe each level with the whole access, allocating on a miss; the

@@ -88,8 +88,8 @@ def _over_cores(stats: dict, cores: int) -> dict:
 
 
 def _levels(result, rate) -> str:
-    """Each cache's miss rate under the profile's name for it (the Pi 4B's shared L2 is in
-    the l3 statistics)."""
+    """Each cache's miss rate under the profile's name for it (run.caches: a statistics
+    prefix -> the name; the Pi 4B's shared L2 is system.l2, a Kirin's L3 system.l3)."""
     names = result.run.get("caches") or {
         "system.cpu0.l1i": "L1I",
         "system.cpu0.l1d": "L1D",

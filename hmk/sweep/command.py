@@ -66,7 +66,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _run(args) -> int:
     from hmk.parallel import parse_jobs, terminal_progress  # noqa: PLC0415
-    from hmk.sweep.engine import Results, run_sweep, unseen  # noqa: PLC0415
+    from hmk.sweep.engine import Results, absent_levels, run_sweep, unseen  # noqa: PLC0415
     from hmk.sweep.point import BUG, OK  # noqa: PLC0415
     from hmk.sweep.spec import SweepError, load_sweep  # noqa: PLC0415
 
@@ -99,9 +99,15 @@ def _run(args) -> int:
         _ranking(base, chosen, args.change, Results(folder))
     else:
         print(frame.to_string(index=False))
+    absent = absent_levels(sweep, Results(folder))
     for name in unseen(sweep, Results(folder)):
-        print(f"hmk: warning: no run reported a statistic {name!r} (docs/stats.md lists "
-              "them; its column reads 0)", file=sys.stderr)  # fmt: skip
+        if name not in absent:
+            print(f"hmk: warning: no run reported a statistic {name!r} (docs/stats.md lists "
+                  "them; its column reads 0)", file=sys.stderr)  # fmt: skip
+    for name, profiles in absent.items():
+        print(f"hmk: warning: {name}: no such cache level on {', '.join(profiles)} (run.caches "
+              "in a point's record lists a profile's levels; its cells are empty)",
+              file=sys.stderr)  # fmt: skip
     print(f"hmk sweep: {len(frame)} points: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     if counts.get(BUG):
         print(f"hmk: {counts[BUG]} points hit a bug of hmk (status {BUG}; their error in the "

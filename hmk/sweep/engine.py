@@ -135,7 +135,7 @@ def _on_dask(points, results: Results, workers: int, scheduler, progress) -> Non
 def table(sweep: Sweep, results: Results):
     """One row per point in the specification's order: its knobs (the workload by its label),
     status, exit status, error and the chosen statistics (absent: 0, as a counter that never
-    counted)."""
+    counted; empty for a cache level the point's profile does not have)."""
     import pandas as pd  # noqa: PLC0415
 
     knobs = list(dict.fromkeys(k for p in sweep.points for k in p))
@@ -149,8 +149,10 @@ def table(sweep: Sweep, results: Results):
             "error": saved.get("error"),
         }
         stats = saved.get("stats") or {}
+        ran = saved["status"] not in (FAILED, BUG)
         for name in sweep.statistics:
-            row[name] = stats.get(name, 0) if saved["status"] not in (FAILED, BUG) else None
+            here = ran and not _no_such_level(name, saved.get("run"))
+            row[name] = stats.get(name, 0) if here else None
         rows.append(row)
     for k in knobs:  # a column of mixed kinds ("512M" and 1 << 30): its values as text
         if len({type(row[k]) for row in rows if row[k] is not None}) > 1:
@@ -168,6 +170,34 @@ def unseen(sweep: Sweep, results: Results) -> list[str]:
         if saved is not None:
             seen.update(saved.get("stats") or {})
     return [name for name in sweep.statistics if seen and name not in seen]
+
+
+def absent_levels(sweep: Sweep, results: Results) -> dict[str, list[str]]:
+    """{a chosen cache statistic: the profiles of the finished points that have no such level}
+    (system.l3.* on the Pi 4B, whose shared level is system.l2)."""
+    absent: dict[str, set[str]] = {}
+    for point in sweep.points:
+        saved = results.record(point)
+        for name in sweep.statistics if saved is not None else ():
+            if _no_such_level(name, saved.get("run")):
+                absent.setdefault(name, set()).add(saved["run"].get("profile", "?"))
+    return {name: sorted(profiles) for name, profiles in absent.items()}
+
+
+def _no_such_level(name: str, run: dict | None) -> bool:
+    """`name` counts in a cache (system.cpu0.l1i|l1d|l2.*, or a shared level's system.X.*)
+    that the run's profile does not have (its run.caches lists those it has)."""
+    caches = (run or {}).get("caches")
+    parts = name.split(".")
+    if not caches or len(parts) < 3 or parts[0] != "system" or parts[1] == "dram":
+        return False
+    if parts[1] == "cpu0":
+        return (
+            len(parts) == 4
+            and parts[2] in ("l1i", "l1d", "l2")
+            and ".".join(parts[:3]) not in caches
+        )
+    return ".".join(parts[:2]) not in caches
 
 
 def _cell(knob: str, value):

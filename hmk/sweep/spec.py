@@ -1,7 +1,8 @@
 """A sweep's specification (a TOML file) and the points it names.
 
     name = "l3-size"                          # optional: the results' default folder name
-    statistics = ["sim.cycles", "l3.misses"]  # columns of the table (default: DEFAULT_STATS)
+    statistics = ["sim.cycles", "system.l2.misses"]  # columns (default: DEFAULT_STATS); the
+                                              #   Pi 4B's shared level (its [l3]) is its L2
     sample = 10                               # optional: that many points of the product, at
     seed = 1                                  #   random (seeded; default seed 0)
 

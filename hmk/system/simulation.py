@@ -45,7 +45,7 @@ from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.sampling import FastForward, Sampler, Sampling
 from hmk.system.stacks import StackProfile
-from hmk.system.stats import publish
+from hmk.system.stats import level_name, publish
 from hmk.workloads import bin_dir, list_workloads
 
 DEFAULT_ENV = (b"PATH=/usr/bin:/bin", b"HOME=/", b"TERM=dumb", b"LANG=C")
@@ -293,13 +293,15 @@ class Simulation:
         if ncores > 1 and trace is not None:
             raise ValueError("cores: a trace is of one core's accesses")
         self.profile, self.cluster, self.core_type = soc.name, which.name, which.core
-        # the caches' statistics prefixes and the names the profile gives them (a shared
-        # last level sits in the l3 slot whatever it is called: the Pi 4B's L2)
+        # the caches' statistics prefixes and the names the profile gives them: the shared
+        # last level (the hierarchy's l3 slot) is named as the profile names it, the Pi 4B's L2
+        # system.l2 (docs/stats.md)
+        self.level_names = {"l3": level_name(soc.name, soc.l3.name)} if soc.l3 else {}
         levels = {
             "system.cpu0.l1i": which.core.l1i,
             "system.cpu0.l1d": which.core.l1d,
             "system.cpu0.l2": which.core.l2,
-            "system.l3": soc.l3,
+            f"system.{self.level_names.get('l3')}": soc.l3,
         }
         self.cache_names = {k: c.name for k, c in levels.items() if c is not None}
         hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=ncores)
@@ -720,7 +722,7 @@ class Simulation:
             raw[f"frames.{owner}.in_use"] = kernel.frames.by_owner[owner]
         if self.sampler is not None:
             raw.update(self.sampler.stats())
-        return publish(raw, self.composition)
+        return publish(raw, self.composition, self.level_names)
 
     def _stacks(self) -> dict | None:
         """The run's call stacks (with several cores, each under its core's frame)."""

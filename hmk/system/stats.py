@@ -1,7 +1,7 @@
 """A run's statistics under stable hierarchical names, in the spirit of gem5's stats.txt.
 
-`publish(raw, composition)` turns the simulator's internal counters into the public names that
-RunResult.stats holds (hmk.report.stats writes them as JSON or text); SCHEMA lists every name
+`publish(raw, composition, levels)` turns the simulator's internal counters into the public names
+that RunResult.stats holds (hmk.report.stats writes them as JSON or text); SCHEMA lists every name
 pattern with its unit and meaning, and docs/stats.md is generated from it (`python -m
 hmk.report.stats --write docs/stats.md`; a test keeps the page current and checks that every name
 a run produces matches a pattern). Names only grow: a renamed or removed statistic is a schema
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a shared cache level named as the profile names it (the Pi 4B's system.l2)
 
 # (pattern, unit, meaning): `*` matches one name component, `**` one or more
 SCHEMA = (
@@ -98,7 +98,7 @@ SCHEMA = (
     ("system.cpu*.*.writebacks", "count", "dirty lines a cache wrote back"),
     ("system.cpu*.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),
     ("system.cpu*.walker.*", "count", "page-table walks, walker-cache hits and misses, faults"),
-    ("system.*.hits", "count", "hits in a shared cache level (l2/l3 by profile)"),
+    ("system.*.hits", "count", "hits in a shared cache level, named as the profile does (l2, l3)"),
     ("system.*.misses", "count", "misses in a shared cache level"),
     ("system.*.*_hits", "count", "a shared level's hits by access kind"),
     ("system.*.*_misses", "count", "a shared level's misses by access kind"),
@@ -185,10 +185,26 @@ SCHEMA = (
 )
 
 
-def publish(raw: dict, composition) -> dict:
+def level_name(profile: str, cache: str) -> str:
+    """The statistics' name of a shared cache level that `profile` calls `cache`: lower case,
+    other characters than letters and digits as "_" (L2 -> l2, "System cache" -> system_cache).
+    ValueError for a name that would mix its counters with another component's (cpu0, dram)."""
+    name = re.sub(r"[^a-z0-9]+", "_", cache.lower()).strip("_")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or re.fullmatch(r"cpu\d+|dram", name):
+        raise ValueError(
+            f"profile {profile}: a shared cache named {cache!r} cannot name statistics "
+            f"(system.{name}.*): name it after its level, e.g. L3"
+        )
+    return name
+
+
+def publish(raw: dict, composition, levels: dict[str, str] | None = None) -> dict:
     """The public statistics from the simulator's counters (`raw`: hierarchy stats unprefixed,
     timing stats as `timing.*`, kernel counters) under `composition`: a service's counters are
-    the ones named after it (`fsmgr.pagecache.fills` -> `services.fsmgr.pagecache.fills`)."""
+    the ones named after it (`fsmgr.pagecache.fills` -> `services.fsmgr.pagecache.fills`), a
+    shared cache's under the name `levels` gives its slot (`l3.hits` -> `system.l2.hits` on a
+    profile that calls its shared level L2: {"l3": "l2"})."""
+    levels = levels or {}
     out: dict[str, int | float] = {}
     domain_of = {s: d.name for d in composition.domains for s in d.services}
     service_counters = tuple(f"{s}." for s in domain_of)
@@ -214,7 +230,8 @@ def publish(raw: dict, composition) -> dict:
         elif name.startswith(("kernel.", "shim.", "frames.", "signals.", "sample.")):
             out[name] = value
         else:  # the memory hierarchy's: cpu0.l1d.misses, l3.hits, dram.reads
-            out["system." + name] = value
+            slot, dot, counter = name.partition(".")
+            out[f"system.{levels.get(slot, slot)}{dot}{counter}"] = value
     return dict(sorted(out.items()))
 
 
