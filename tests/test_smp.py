@@ -48,6 +48,30 @@ def test_an_idle_core_pulls_a_thread_waiting_on_a_busier_one(psum):
     assert result.stats["kernel.migrations"] >= result.stats["kernel.idle_pulls"]
 
 
+def test_false_sharing_is_slower_than_padded_counters(psum):
+    """Three threads reading their own counters while a fourth writes its own: in one cache
+    line, each write takes the line from the readers and their next reads wait for it to come
+    back (transfers, invalidations); a line each, nothing passes. (Stores never stall in the
+    timing model, docs/timing-model.md, so the readers' loads are where it shows.)"""
+    runs = {}
+    for mode in ("shared", "padded"):
+        out, result = run(psum, mode, "4", "300000", profile=PROFILE, cores=4)
+        assert out == linux_output(psum, mode, "4", "300000")
+        runs[mode] = result
+    shared, padded = runs["shared"].stats, runs["padded"].stats
+
+    def total(stats, suffix):
+        return sum(v for k, v in stats.items() if k.endswith(suffix))
+
+    assert runs["shared"].cycles > 1.2 * runs["padded"].cycles
+    assert total(shared, ".coherence.transfers_in") > 20 * total(padded, ".coherence.transfers_in")
+    assert total(shared, ".coherence_invalidations") > 20 * max(
+        total(padded, ".coherence_invalidations"), 1
+    )
+    readers_stalls = [shared[f"system.cpu{j}.stall.memory"] for j in range(4)]
+    assert max(readers_stalls) > 10 * max(padded[f"system.cpu{j}.stall.memory"] for j in range(4))
+
+
 def test_threads_synchronise_across_cores(psum):
     """A mutex (futex waits and wakes) taken by two threads on two cores: every increment
     counted, the sleeping core woken by inter-processor interrupts."""

@@ -133,6 +133,12 @@ class BatchHierarchy:
         """Lines written back to DRAM so far (the `dram.writes` statistic, cheaply)."""
         return int(self._state["dram"][1])
 
+    def coherence_events(self) -> int:
+        """Upgrades, transfers and downgrades between the cores' private caches so far, all
+        cores together (0 without coherence): cheaply, for the simulator's turns."""
+        counts = self._state.get("ccnt")
+        return 0 if counts is None else int(counts.sum())
+
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
 

@@ -27,6 +27,10 @@ from hmk.kernel.costs import BUDGETS
 
 QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscall round trip
 # across cores (tens of microseconds in lmbench's pipe latency), long against a batch boundary
+# while the cores pass cache lines to each other: a turn every FINE_INSTRUCTIONS, to the core
+# furthest behind (assumed: a few loop iterations; the error of a coarser interleaving is that a
+# line two cores write stays with one of them for the whole turn)
+FINE_INSTRUCTIONS = 32
 
 
 @dataclass
@@ -56,6 +60,10 @@ class Cores:
     def __init__(self, sim, cores: list[Core], quantum_cycles: int):
         self.sim, self.cores, self.quantum = sim, cores, max(int(quantum_cycles), 1)
         self.turns = 0  # how often the CPU went to another core
+        self.fine = False  # the cores are passing cache lines: turns every few instructions
+        self._shared = 0  # the hierarchy's coherence events at the last decision
+        self._fine_until = 0  # fine turns until this clock: a quantum after lines last passed
+        self._limit = None  # the recorder's own stop (a run's max_instructions)
 
     @property
     def active(self) -> Core:
@@ -67,11 +75,32 @@ class Cores:
 
     def decide(self, machine) -> bool:
         """At a kernel exit or batch boundary of the running core: hand the CPU to another
-        core if it is its turn (True when it was)."""
+        core if it is its turn (True when it was). While cache lines pass between the cores
+        (until a quantum after the last coherence event) turns come every FINE_INSTRUCTIONS
+        to the core furthest behind, so that the cores' accesses to shared lines interleave
+        as finely as that; otherwise a quantum apart."""
         if machine.stopped or machine.aborting:
             return False
         k = self.sim.kernel
-        return self._turn(machine, idle=not k.has_work(k.cpu))
+        shared, now = self.sim.hierarchy.coherence_events(), k.now()
+        if shared != self._shared:  # lines passed: fine turns for a quantum from now
+            self._shared, self._fine_until = shared, now + self.quantum
+        self.fine = now < self._fine_until
+        switched = self._turn(machine, idle=not k.has_work(k.cpu))
+        self._next_boundary(machine)
+        return switched
+
+    def _next_boundary(self, machine) -> None:
+        """Stop the CPU again after FINE_INSTRUCTIONS while the turns are fine."""
+        rec = machine.recorder
+        if self._limit is None:
+            self._limit = (rec.stop_at,)
+        limit = self._limit[0]
+        if self.fine:
+            at = rec.instructions + FINE_INSTRUCTIONS
+            rec.stop_at = at if limit is None else min(at, limit)
+        else:
+            rec.stop_at = limit
 
     def take_over(self, machine) -> bool:
         """The running core has nothing to run (CoreKernel.reschedule found no thread): it
@@ -98,7 +127,8 @@ class Cores:
             start = c.clock() if c.saved is not None else max(c.clock(), c.woken_at)
             if best is None or start < best[0]:
                 best = (start, c)
-        if best is None or (not idle and best[0] + self.quantum > now):
+        quantum = 0 if self.fine else self.quantum
+        if best is None or (not idle and best[0] + quantum > now):
             return False
         self._switch(machine, best[1])
         return True

@@ -94,6 +94,26 @@ SCHEMA = (
         "a cache's hits by access kind: read, write, fetch, walk (page-table walker loads)",
     ),
     ("system.cpu*.*.*_misses", "count", "a cache's misses by access kind"),
+    (
+        "system.cpu*.coherence.upgrades",
+        "count",
+        "writes that removed copies from other cores' private caches",
+    ),
+    (
+        "system.cpu*.coherence.transfers_*",
+        "count",
+        "lines received from (in) or given to (out) another core's private caches",
+    ),
+    (
+        "system.cpu*.coherence.downgrades",
+        "count",
+        "dirty lines written back because another core read them (MESI)",
+    ),
+    (
+        "system.cpu*.*.coherence_invalidations",
+        "count",
+        "copies in this cache that other cores' writes removed",
+    ),
     ("system.cpu*.*.evictions", "count", "lines a cache evicted"),
     ("system.cpu*.*.writebacks", "count", "dirty lines a cache wrote back"),
     ("system.cpu*.*.back_invalidations", "count", "lines an inclusive outer level invalidated"),

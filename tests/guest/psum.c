@@ -1,9 +1,12 @@
 /* psum MODE THREADS N [ROUNDS]: THREADS pthreads share work of N steps (ROUNDS times, default
  * 1) and the main thread joins them.
  *   sum      each sums its share of an N-element array the main thread filled
- *   shared   each adds 1 to its own counter N / THREADS times, the counters in one cache line
+ *   shared   threads 1.. each read their own counter (never written: 0) N / THREADS times
+ *            while thread 0 adds 1 to its own until they are done, the counters in one cache
+ *            line (false sharing: every write takes the line from the readers)
  *   padded   the same with each counter on a line of its own
- * Prints the totals, which do not depend on how the threads were scheduled. */
+ * Prints totals that do not depend on how the threads were scheduled (the writer's count does:
+ * it is not printed). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@ static struct {
 } padded_counters[MAX_THREADS] __attribute__((aligned(64)));
 static uint64_t sums[MAX_THREADS];
 static int mode;
+static volatile int readers_done __attribute__((aligned(64)));
 
 static void *work(void *arg)
 {
@@ -32,12 +36,18 @@ static void *work(void *arg)
             for (long i = first; i < last; i++)
                 sum += array[i];
             sums[t] += sum;
-        } else if (mode == 1) {
-            for (long i = first; i < last; i++)
-                shared_counters[t]++;
+        } else if (t == 0) {  /* the writer */
+            while (!readers_done)
+                if (mode == 1)
+                    shared_counters[0]++;
+                else
+                    padded_counters[0].value++;
+            return NULL;
         } else {
+            uint64_t seen = 0;
             for (long i = first; i < last; i++)
-                padded_counters[t].value++;
+                seen += mode == 1 ? shared_counters[t] : padded_counters[t].value;
+            sums[t] += seen;
         }
     }
     return NULL;
@@ -65,11 +75,14 @@ int main(int argc, char **argv)
     for (long t = 0; t < threads; t++)
         if (pthread_create(&tid[t], NULL, work, (void *)t))
             return 1;
-    for (long t = 0; t < threads; t++)
+    for (long t = mode == 0 ? 0 : 1; t < threads; t++)
         pthread_join(tid[t], NULL);
+    readers_done = 1;
+    if (mode != 0)
+        pthread_join(tid[0], NULL);
     uint64_t total = 0;
     for (long t = 0; t < threads; t++)
-        total += mode == 0 ? sums[t] : mode == 1 ? shared_counters[t] : padded_counters[t].value;
+        total += sums[t];
     printf("psum %s threads=%ld n=%ld rounds=%ld total=%llu\n", argv[1], threads, n, rounds,
            (unsigned long long)total);
     return 0;
