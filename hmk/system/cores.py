@@ -73,6 +73,17 @@ class Cores:
         """The run's simulated wall time so far: the furthest clock (not the cores' sum)."""
         return max(c.clock() for c in self.cores)
 
+    def finish(self) -> None:
+        """The run is over: every core's clock runs on to the end, the cores that had
+        nothing left to run idle (so each core's cycles are the run's wall time)."""
+        k = self.sim.kernel
+        end, here = self.elapsed(), k.cpu
+        for core in self.cores:
+            if core.clock() < end:
+                k.switch_cpu(core.index)
+                k.charge("idle", end - core.clock())
+        k.switch_cpu(here)
+
     def decide(self, machine) -> bool:
         """At a kernel exit or batch boundary of the running core: hand the CPU to another
         core if it is its turn (True when it was). While cache lines pass between the cores
