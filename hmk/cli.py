@@ -393,6 +393,7 @@ kernel = "hm"                 # whose kernel mechanisms run: "hm" or "linux"
 kernel_paging = true          # false: every page fault is an IPC to a user-level pager
 address_tokens = true         # false: capabilities only (kernel calls instead of tokens)
 twin_driver = false           # true: devhost's block data path runs as a twin in IC1
+kernel_messages = false       # true: calls between IC0 domains are kernel-internal messages
 
 # every service in one domain; a domain holds one service or several coalesced ones
 [[domain]]

@@ -127,6 +127,11 @@ def _rows(results) -> list[tuple[str, list[str]]]:
         ("IPCs", [f"{s['kernel.ipc.fastpath'] + s['kernel.ipc.slowpath']:,}" for s in stats]),
         ("  slow path", count("kernel.ipc.slowpath")),
         ("direct calls", total("domains.", ".direct")),
+        *(
+            [("kernel messages", count("kernel.messages"))]
+            if any("kernel.messages" in s for s in stats)
+            else []
+        ),
         ("domain switches", count("kernel.domain_switches")),
         ("context switches", count("kernel.context_switches")),
         ("page faults", [f"{r.page_faults:,}" for r in results]),
