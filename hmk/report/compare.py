@@ -159,9 +159,28 @@ def _rows(results) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def table(results) -> str:
-    """The side-by-side table: one column per system."""
-    rows = _rows(results)
+def privilege_rows(privileges) -> list[tuple[str, list[str]]]:
+    """Rows of each run's composition booted (hmk.system.privileges.Privileges): its services
+    at EL1, the calls between services no capability check stands in, and what each service,
+    compromised, could load from or store to."""
+    from hmk.report.privileges import size  # noqa: PLC0415
+
+    services = privileges[0].services()
+    pairs = len(services) * (len(services) - 1)
+    rows = [
+        ("privileges (after boot)", [""] * len(privileges)),
+        ("  services at EL1", [f"{len(p.at_el1())} of {len(services)}" for p in privileges]),
+        ("  unchecked calls", [f"{p.unchecked_calls()} of {pairs}" for p in privileges]),
+    ]
+    for service in services:
+        rows.append((f"  {service} reaches", [size(p.reach(service).total) for p in privileges]))
+    return rows
+
+
+def table(results, privileges=None) -> str:
+    """The side-by-side table: one column per system (with `privileges`, one per run, the
+    privilege rows under the cycles')."""
+    rows = _rows(results) + (privilege_rows(privileges) if privileges else [])
     header = ["", *labels(results)]
     names = max(len(name) for name, _ in rows)
     widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(header[1:])]
