@@ -45,7 +45,7 @@ def text(p) -> str:
     memory = p.memory
     theirs = sum(v for k, v in memory.items() if k in services)
     lines = [
-        f"{p.system}: {p.description}",
+        f"{p.system}: {p.description}" if p.description else p.system,
         f"  after boot (hello loaded, not run), {size(p.ram)} of RAM: the kernel's "
         f"{size(memory['kernel'])}, services' {size(theirs)}, programs' "
         f"{size(memory['programs'])}, free {size(memory['free'])}",
