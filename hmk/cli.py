@@ -479,9 +479,12 @@ def cmd_systems(args: argparse.Namespace) -> int:
             print(
                 f"  address tokens: {'on' if system.address_tokens else 'off (capabilities only)'}"
             )
+            if system.kernel_messages:
+                print("  kernel messages: on (a service calls another IC0 domain by messages)")
             for d in system.domains:
                 print(f"  domain {d.name} ({d.ic}): {', '.join(d.services)}")
-            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md)")
+            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md;")
+            print(f"  what each service holds: hmk systems show {name} --privileges)")
     return 0
 
 
