@@ -57,7 +57,8 @@ KINDS = {  # hmk.kernel.cspace's object types, as a listing names them
     TOKEN: "token",
     IRQ: "IRQ",
 }
-KERNEL, USER, FREE = "kernel", "programs", "free"
+KERNEL, USER, FREE = "kernel", "programs", "free"  # whose a frame is: these, or a service's
+_KERNEL, _USER, _FREE, _SERVICE = range(4)  # ... as labels: service i is _SERVICE + i
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def measure(system: str, **options) -> Privileges:
 def read(sim) -> Privileges:
     """The privileges of every service domain of booted Simulation `sim`."""
     k, placement = sim.kernel, sim.shim.placement
-    names = list(sim.services)  # the services, in boot order: label 3 + i
+    names = list(sim.services)  # the services, in boot order
     labels = [KERNEL, USER, FREE, *names]
     programs = [p for _, p in sorted(k.by_vspace.items()) if not _is_domain(placement, p)]
     owner, whose = _frames(k, names, programs)
@@ -173,24 +174,27 @@ def _is_domain(placement, proc) -> bool:
 
 def _frames(k, names: list[str], programs) -> tuple[np.ndarray, np.ndarray]:
     """Per 4 KiB frame of RAM: the index (in `names`) of the service that allocated it (-1:
-    none), and whose it is (a label index: KERNEL 0, USER 1, FREE 2, service 3 + i)."""
+    none), and whose it is (_KERNEL, _USER, _FREE, or _SERVICE + the service's index)."""
     frames = len(k.ram) // PAGE_SIZE
     owner = np.full(frames, -1, np.int32)
-    whose = np.full(frames, 2, np.int32)  # free
-    whose[: k.frames.first // PAGE_SIZE] = 0  # the kernel heap
-    whose[k.frames.end // PAGE_SIZE :] = 0  # the linear map's tables
+    whose = np.full(frames, _FREE, np.int32)
+    whose[: k.frames.first // PAGE_SIZE] = _KERNEL  # the kernel heap
+    whose[k.frames.end // PAGE_SIZE :] = _KERNEL  # the linear map's tables
     index = {name: i for i, name in enumerate(names)}
     kernel_frames = []
     for pa, who in k.frames.owner_of.items():
         service = index.get(who.split(".")[0], -1)
         owner[pa // PAGE_SIZE] = service
-        whose[pa // PAGE_SIZE] = 3 + service if service >= 0 else (1 if who == "user" else 0)
+        if service >= 0:
+            whose[pa // PAGE_SIZE] = _SERVICE + service
+        else:  # a frame object's page is a program's; the rest (tables, objects) the kernel's
+            whose[pa // PAGE_SIZE] = _USER if who == "user" else _KERNEL
         if who == "kernel":
             kernel_frames.append(pa // PAGE_SIZE)
     for proc in programs:  # a program's pages are its, whoever allocated them
         for _, pa in k.vspaces.mapped(proc.vspace, 0, VA_LIMIT):
-            whose[pa // PAGE_SIZE] = 1
-    whose[kernel_frames] = 0  # (the shared zero page stays the kernel's)
+            whose[pa // PAGE_SIZE] = _USER
+    whose[kernel_frames] = _KERNEL  # (the shared zero page stays the kernel's)
     return owner, whose
 
 
@@ -205,13 +209,17 @@ def _domain(k, sd, placement, names, owner, whose, programs, endpoints) -> Domai
         for pa in _el0_pages(k, sd.proc.vspace):
             reachable[pa // PAGE_SIZE] = True
     labels = whose[reachable]
-    own = np.isin(labels, [3 + i for i in mine])
+    own = np.isin(labels, [_SERVICE + i for i in mine])
+
+    def bytes_of(pages) -> int:
+        return PAGE_SIZE * int(np.count_nonzero(pages))
+
     reach = Reach(
-        kernel=PAGE_SIZE * int(np.count_nonzero(labels == 0)),
-        free=PAGE_SIZE * int(np.count_nonzero(labels == 2)),
-        services=PAGE_SIZE * int(np.count_nonzero((labels >= 3) & ~own)),
-        user=PAGE_SIZE * int(np.count_nonzero(labels == 1)),
-        own=PAGE_SIZE * int(np.count_nonzero(own)),
+        kernel=bytes_of(labels == _KERNEL),
+        free=bytes_of(labels == _FREE),
+        services=bytes_of((labels >= _SERVICE) & ~own),
+        user=bytes_of(labels == _USER),
+        own=bytes_of(own),
     )
     caps = _capabilities(k, sd.proc.cspace, endpoints) if sd.proc is not None else ()
     return Domain(
