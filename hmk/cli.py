@@ -169,12 +169,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return results
     name = os.path.basename(args.program)
     first = results[0]
+    privileges = _privileges(args, systems, profiles, options) if args.privileges else None
     if profiles:
         print(f"{name} on " + ", ".join(f"{r.run['profile']} ({r.run['core']} @ {r.ghz:g} GHz)"
                                          for r in results[:: len(systems)]))  # fmt: skip
     else:
         print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
-    print(cmp.table(results), end="")
+    print(cmp.table(results, privileges), end="")
     warnings = dict.fromkeys(w for r in results for w in r.warnings)
     statuses = {r.exit_status for r in results}
     stopped = [r for r in results if (r.fault or "").startswith("run limit")]
@@ -189,6 +190,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             cmp.plot(results, path, title=f"{name} on {first.run['profile']}")
     if args.json is not None:
         runs = [{"run": r.run, "exit_status": r.exit_status, "stats": r.stats} for r in results]
+        if privileges is not None:
+            from hmk.report.privileges import as_json  # noqa: PLC0415
+
+            for run, p in zip(runs, privileges, strict=True):
+                run["privileges"] = as_json(p)
         with written(args.json, "--json") as path, open(path, "w", encoding="utf-8") as f:
             json.dump({"program": args.program, "args": args.args, "runs": runs}, f, indent=1)
     if diff is not None:
@@ -203,6 +209,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if stopped:
         return 124
     return statuses.pop() if len(statuses) == 1 else 1
+
+
+def _privileges(args, systems, profiles, options) -> list:
+    """Each run's composition booted (its Privileges: hmk.system.privileges), in the order of
+    the runs (profile by profile, each with every system)."""
+    from hmk.system.privileges import measure  # noqa: PLC0415
+
+    keep = {k: options[k] for k in ("ram", "paging", "capabilities_only") if options.get(k)}
+    return [
+        measure(system, **keep, **({"profile": p} if p else {}), cluster=args.core)
+        for p in profiles or [args.profile]
+        for system in systems
+    ]
+
+
+def cmd_privileges(args: argparse.Namespace) -> int:
+    from hmk.report import privileges as report  # noqa: PLC0415
+    from hmk.system.privileges import measure  # noqa: PLC0415
+
+    names = args.names or list_systems()
+    for name in names:
+        load_system(name)  # a bad name or file: its one-line error before anything boots
+    ram = getattr(args, "ram", None)
+    if ram is not None:
+        try:
+            ram_bytes(ram)
+        except ValueError as e:
+            raise UsageError(f"--ram: {e}") from None
+    found = [measure(name, **({"ram": ram} if ram else {})) for name in names]
+    if args.json:
+        print(json.dumps([report.as_json(p) for p in found], indent=1))
+    else:
+        print("\n".join(report.text(p) for p in found), end="")
+    return 0
 
 
 class UsageError(Exception):
@@ -393,6 +433,7 @@ kernel = "hm"                 # whose kernel mechanisms run: "hm" or "linux"
 kernel_paging = true          # false: every page fault is an IPC to a user-level pager
 address_tokens = true         # false: capabilities only (kernel calls instead of tokens)
 twin_driver = false           # true: devhost's block data path runs as a twin in IC1
+kernel_messages = false       # true: calls between IC0 domains are kernel-internal messages
 
 # every service in one domain; a domain holds one service or several coalesced ones
 [[domain]]
@@ -425,6 +466,9 @@ def cmd_systems(args: argparse.Namespace) -> int:
         system = load_system(args.name)  # a bad name or file: its one-line error
         print(Path(system_file(args.name)).read_text(encoding="utf-8"), end="")
         return 0
+    if args.action == "show" and args.privileges:
+        args.names, args.json = [args.name], False
+        return cmd_privileges(args)
     names = [args.name] if args.action == "show" else list_systems()
     for name in names:
         system = load_system(name)
@@ -435,9 +479,12 @@ def cmd_systems(args: argparse.Namespace) -> int:
             print(
                 f"  address tokens: {'on' if system.address_tokens else 'off (capabilities only)'}"
             )
+            if system.kernel_messages:
+                print("  kernel messages: on (a service calls another IC0 domain by messages)")
             for d in system.domains:
                 print(f"  domain {d.name} ({d.ic}): {', '.join(d.services)}")
-            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md)")
+            print(f"  (its file: hmk systems show {name} --toml; the keys: docs/systems.md;")
+            print(f"  what each service holds: hmk systems show {name} --privileges)")
     return 0
 
 
@@ -718,6 +765,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sshow.add_argument(
         "--toml", action="store_true", help="print the system file itself (to edit a copy)"
     )
+    sshow.add_argument(
+        "--privileges",
+        action="store_true",
+        help="what each service holds and reaches once booted (as `hmk privileges NAME`)",
+    )
+    privileges = commands.add_parser(
+        "privileges",
+        help="what each service of a composition holds and can reach: its privilege level, "
+        "address space, capabilities, tokens and memory (docs/privileges.md)",
+    )
+    privileges.set_defaults(func=cmd_privileges)
+    privileges.add_argument(
+        "names", nargs="*", metavar="NAME|FILE.toml", help="compositions (default: every preset)"
+    )
+    privileges.add_argument("--json", action="store_true", help="print JSON, bytes as numbers")
+    privileges.add_argument(
+        "--ram", metavar="SIZE", help=f"the simulated RAM (default {DEFAULT_RAM})"
+    )
     sactions.add_parser("template", help="print a system file to start from, every key explained")
 
     scalls = commands.add_parser(
@@ -833,6 +898,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     compare.add_argument("--plot", metavar="FILE.png", help="write a stacked bar chart")
     compare.add_argument("--json", metavar="FILE.json", help="write every run's statistics")
     compare.add_argument(
+        "--privileges",
+        action="store_true",
+        help="beside the cycles, what each composition's services hold and reach once booted "
+        "(docs/privileges.md)",
+    )
+    compare.add_argument(
         "--diff-flamegraph",
         metavar="FILE.svg",
         help="write a differential flame graph of the second system against the first",
@@ -843,7 +914,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-OWN_COMMANDS = {"profiles", "systems", "syscalls", "fidelity", "rootfs", "run", "compare"}
+OWN_COMMANDS = {
+    "profiles",
+    "systems",
+    "privileges",
+    "syscalls",
+    "fidelity",
+    "rootfs",
+    "run",
+    "compare",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

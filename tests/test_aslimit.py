@@ -23,7 +23,7 @@ def program(tmp_path_factory):
     return build(tmp_path_factory, "aslimit")
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_address_space_limit_is_enforced(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (LINUX, 0)

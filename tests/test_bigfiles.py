@@ -28,7 +28,7 @@ def program(tmp_path_factory):
     return build(tmp_path_factory, "bigfiles")
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_growth_past_the_room_is_refused(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (EXPECTED, 0)

@@ -49,7 +49,7 @@ def decoded(monkeypatch) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_a_run_is_the_same_with_and_without_the_cache(cache, decoded, system):
     """minish forks and executes /bin/hello: two program images, a file each. Without the
     cache, with it empty (filled by the run) and with it full (nothing decoded): the same

@@ -37,7 +37,7 @@ PROGRAMS = [
     ("sigtest", []),  # signals delivered at the kernel exit
     ("threads", ["500"]),  # futexes: threads blocking and woken, rescheduling
 ]
-SYSTEMS = ["linux", "hm-phone", "sel4"]  # the kernel's own calls, IC1 services, IC2 ones
+SYSTEMS = ["linux", "hm-phone", "sel4", "hybrid"]  # the kernel's own calls, IC1 services, IC2 ones
 
 
 def _run(program, args, **options):

@@ -40,7 +40,7 @@ def expected(dynlink, sysroot) -> bytes:
     return linux_output(str(dynlink), "x", root=sysroot, env=env)
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_a_dynamically_linked_program_runs_as_on_linux(dynlink, sysroot, expected, system):
     """The sysroot as the guest's root, the program's directory mounted read-only at /test:
     auxv as the loader expects it, the libraries mapped, dlopen, TLS in two threads, a file

@@ -26,7 +26,7 @@ from hmk.services.fsmgr import FsMgr
 from hmk.services.vfs import Stream
 
 PROGRAMS = ("eventfd", "timerfd", "signalfd", "epoll")
-SYSTEMS = ("hm-phone", "linux", "sel4")
+SYSTEMS = ("hm-phone", "linux", "sel4", "hybrid")
 # the calls each program must have made through hmk (not answered ENOSYS)
 CALLS = {
     "eventfd": ("eventfd2",),

@@ -117,7 +117,7 @@ def _scenario(impl, system, vmas, touches, before, vfork, later, child_exits):
     return state
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

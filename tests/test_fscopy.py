@@ -45,7 +45,7 @@ def test_qemu_agrees_with_the_expected_output(program):
     assert linux_output(program, tmpfs_dir()) == LINUX
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_fscopy_answers_as_linux(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (LINUX, 0)

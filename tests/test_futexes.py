@@ -9,7 +9,7 @@ import sys
 import pytest
 from guest_programs import GUEST, build, linux_output, run
 
-SYSTEMS = ("hm-phone", "linux", "sel4")
+SYSTEMS = ("hm-phone", "linux", "sel4", "hybrid")
 
 
 @pytest.fixture(scope="module")

@@ -188,7 +188,7 @@ def test_qemu_agrees_where_it_can(program):
     assert common(out) == common(LINUX)
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_hmk_answers_as_linux(program, system):
     out, result = run(program, "/tmp", system=system)
     assert (out, result.exit_status, result.fault) == (LINUX, 0, None)

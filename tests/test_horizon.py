@@ -15,7 +15,7 @@ def sleeper(tmp_path_factory):
     return build(tmp_path_factory, "sleeper")
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_a_cycle_limit_holds_while_the_core_idles(sleeper, system):
     out, result = run(sleeper, "10", system=system, max_cycles=10**9)
     assert (out, result.exit_status) == (b"", LIMIT_STATUS)
@@ -47,7 +47,7 @@ def test_the_timer_storm_matches_linux(timerstorm):
     assert linux_output(timerstorm) == TIMERSTORM
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_timers_nobody_reads_do_not_ring_on(timerstorm, system):
     """A 1 ns timerfd, a 1 us ITIMER_REAL with SIGALRM blocked and a 1 ns SIGEV_NONE timer
     through a 1 s sleep: they start again only when read or taken, as Linux's, so the

@@ -20,7 +20,7 @@ from hmk.system.simulation import Simulation
 from hmk.workloads import path as workload_path
 
 HELLO = str(workload_path("hello"))
-SYSTEMS = ["linux", "hm-phone", "sel4"]
+SYSTEMS = ["linux", "hm-phone", "sel4", "hybrid"]
 
 
 def boom(*_args, **_kwargs):

@@ -28,7 +28,7 @@ def run(program, args, system, **options):
     )
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 @pytest.mark.parametrize(("name", "args"), PROGRAMS)
 def test_the_invariants_hold_and_change_no_cycle(name, args, system):
     checked = run(path(name), args, system, check_invariants=True)

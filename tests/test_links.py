@@ -24,7 +24,7 @@ def test_qemu_agrees_with_the_expected_output(program):
     assert linux_output(program) == LINUX
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_links_answer_as_linux(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (LINUX, 0)

@@ -24,7 +24,7 @@ def test_qemu_agrees_but_for_the_errors(program):
     assert linux_output(program).startswith(COMMON)
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "hm-ic0", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "hm-ic0", "linux", "sel4", "hybrid"])
 def test_madvise_answers_as_linux(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (COMMON + ERRORS, 0)

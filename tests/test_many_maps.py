@@ -11,7 +11,7 @@ child sum 8676
 child status 0
 """
 BOMBS = b"threads stopped: 11 (made some: 1)\nfork stopped: 11 (made some: 0)\n"
-SYSTEMS = ["hm-phone", "linux", "sel4"]
+SYSTEMS = ["hm-phone", "linux", "sel4", "hybrid"]
 
 
 @pytest.fixture(scope="module")

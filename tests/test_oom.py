@@ -16,7 +16,7 @@ def program(tmp_path_factory):
     return build(tmp_path_factory, "oomkill")
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_the_largest_process_is_killed_and_the_faulting_one_goes_on(program, system):
     out, result = run(program, "40", "30", system=system, ram=RAM)
     assert out == b"child ready 1\nparent touched 30 MiB\nchild signaled 1 signal 9\n"

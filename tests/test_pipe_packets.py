@@ -11,7 +11,7 @@ def program(tmp_path_factory):
     return exe, linux_output(exe)
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_packets_answer_as_linux(program, system):
     exe, want = program
     out, result = run(exe, system=system)

@@ -47,7 +47,7 @@ def test_qemu_answers_so(program):
     assert linux_output(program, tmpfs_dir()) == LINUX
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 def test_hmk_answers_as_linux(program, system):
     out, result = run(program, "/tmp", system=system)
     assert (out, result.exit_status) == (LINUX, 0)

@@ -67,7 +67,7 @@ def test_qemu_agrees_where_it_can(program):
     assert _common(linux_output(program)) == _common(LINUX)
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_attributes_answer_as_linux(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (LINUX, 0)

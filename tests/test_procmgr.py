@@ -11,7 +11,7 @@ from hmk.system import load_system
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-PRESETS = ["linux", "hm-phone", "sel4"]
+PRESETS = ["linux", "hm-phone", "sel4", "hybrid"]
 
 
 def _run(args=(), **kw):

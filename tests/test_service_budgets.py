@@ -15,6 +15,7 @@ import pytest
 
 from hmk.calibration.fit import HERE
 from hmk.linux import shim
+from hmk.services import placement
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR, lines
 from hmk.services.devhost import DevHost
 from hmk.services.fsmgr import FsMgr
@@ -306,6 +307,12 @@ def derived() -> dict:
         **{("ENTRY", k): v for k, v in entry.items()},
         **{("copies", k): v for k, v in copies.items()},
         ("shim", "signal_deliver"): signal,
+        # a hybrid kernel's message: a pipe's write and read less the times and the wake-up
+        ("placement", "MESSAGE"): P("pipe_roundtrip", "pipe_write")
+        + P("pipe_roundtrip", "pipe_read")
+        - inclusive("pipe_roundtrip", "file_update_time")
+        - inclusive("pipe_roundtrip", "touch_atime")
+        - inclusive("pipe_roundtrip", "__wake_up_sync_key"),
     }
 
 
@@ -435,6 +442,8 @@ def test_measured_budgets_are_what_their_comments_derive():
             budget = CONSTANTS[key]
         elif owner == "shim":
             budget = shim.COSTS[key]
+        elif owner == "placement":
+            budget = getattr(placement, key)
         else:
             budget = owner.costs[key]
         assert budget == pytest.approx(value, abs=0.51), (owner, key, budget, value)
@@ -527,7 +536,7 @@ def test_a_read_of_n_bytes_charges_its_pages_and_lines():
 
 
 # ---- the same call, the same charge, under every composition --------------------------------
-COMPOSITIONS = ("linux", "hm-ic0", "hm-phone", "hm-router", "sel4")
+COMPOSITIONS = ("linux", "hm-ic0", "hybrid", "hm-phone", "hm-router", "sel4")
 # what differs by composition, by design: the driver host's shadow tasks (an hm kernel's only);
 # with two processes on a pipe, whether a read finds it empty follows the scheduler (Linux's
 # CFS runs the other process at other moments than HM's scheduler). The memory manager is left

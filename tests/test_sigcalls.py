@@ -40,7 +40,7 @@ def test_qemu_agrees_with_the_expected_output(program):
     assert linux_output(program) == LINUX
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hm-ic0"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hm-ic0", "hybrid"])
 def test_signal_calls_answer_as_linux(program, system):
     out, result = run(program, system=system)
     assert (out, result.exit_status) == (LINUX, 0)

@@ -14,7 +14,7 @@ import pytest
 from guest_programs import GUEST, build, run
 
 PROGRAMS = ("sockioctl", "sockopts2")
-SYSTEMS = ("hm-phone", "linux", "sel4", "fiasco")
+SYSTEMS = ("hm-phone", "linux", "sel4", "fiasco", "hybrid")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hmk.report import stats as S
 from hmk.services.netmgr import NetMgr
 
 PROGRAMS = ("sockunix", "sockinet", "sockwait")
-SYSTEMS = ("hm-phone", "linux", "sel4", "fiasco")
+SYSTEMS = ("hm-phone", "linux", "sel4", "fiasco", "hybrid")
 
 
 def expected(name: str) -> bytes:

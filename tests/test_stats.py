@@ -118,7 +118,7 @@ def test_the_text_file_and_stderr(tmp_path, capsys):
     assert capsys.readouterr().err == text  # the same lines, on stderr
 
 
-@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4"])
+@pytest.mark.parametrize("system", ["hm-phone", "linux", "sel4", "hybrid"])
 def test_the_fault_outcomes_add_up_to_the_faults(system):
     """kernel.faults.* is one verdict per fault the CPU raised; a retry after a refill and a
     service's own faults are counted apart."""

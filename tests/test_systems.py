@@ -10,7 +10,17 @@ from hmk.system import SystemFileError, list_systems, load_system, parse_system,
 from hmk.system.simulation import run_program
 from hmk.workloads import path
 
-PRESETS = ["fiasco", "hm-ic0", "hm-phone", "hm-router", "hm-vehicle", "linux", "linux-rpi", "sel4"]
+PRESETS = [
+    "fiasco",
+    "hm-ic0",
+    "hm-phone",
+    "hm-router",
+    "hm-vehicle",
+    "hybrid",
+    "linux",
+    "linux-rpi",
+    "sel4",
+]
 
 
 def test_presets_are_listed_and_place_every_service_once():
@@ -26,6 +36,10 @@ def test_presets_are_listed_and_place_every_service_once():
     assert all(d.ic == "IC2" and len(d.services) == 1 for d in load_system("sel4").domains)
     assert not load_system("sel4").kernel_paging and not load_system("sel4").address_tokens
     assert load_system("hm-phone").coalesced("procmgr", "memmgr")
+    hybrid = load_system("hybrid")  # every service in kernel space, each its own component
+    assert hybrid.kernel_messages and hybrid.kernel == "hm"
+    assert all(d.ic == "IC0" and len(d.services) == 1 for d in hybrid.domains)
+    assert not any(load_system(n).kernel_messages for n in PRESETS if n != "hybrid")
 
 
 def _domains(*domains):
@@ -55,6 +69,11 @@ ALL = ["procmgr", "memmgr", "fsmgr", "devhost", "netmgr"]
             {**_domains(("a", "IC0", ALL)), "kernel": "linux", "kernel_paging": False},
             "kernel_paging: a linux kernel has no user-level pager",
         ),
+        (
+            {**_domains(("a", "IC0", ALL)), "kernel": "linux", "kernel_messages": True},
+            "kernel_messages: a linux kernel calls its parts directly",
+        ),
+        ({**_domains(("a", "IC0", ALL)), "kernel_messages": 1}, "must be true or false"),
         (
             {**_domains(("a", "IC0", ALL)), "kernel": "linux", "twin_driver": True},
             "twin_driver: a linux kernel has no driver container",

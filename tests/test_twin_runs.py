@@ -30,7 +30,7 @@ def _run(name, args, system, impl):
     return out.getvalue(), result
 
 
-@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4"])
+@pytest.mark.parametrize("system", ["linux", "hm-phone", "sel4", "hybrid"])
 @pytest.mark.parametrize(("name", "args"), PROGRAMS)
 def test_the_twins_run_programs_as_the_references(name, args, system):
     (out, twin), (out_ref, ref) = (_run(name, args, system, i) for i in ("cython", "python"))

@@ -25,6 +25,10 @@ Decisions (hmk's model, not HM's confirmed mechanism):
   `VSpaces.destroy` would hand the kernel pages back as data frames.
 * `capabilities_only=True` is the composition without tokens: every grant is EPERM and services
   must use kernel calls.
+* A service domain's VSpace is `confine`d at boot to the pools its services declared they
+  co-manage (hmk.services.service.Needs): a grant of another pool's record to it is EPERM. Other
+  VSpaces (a program's) are limited by the capability their grant is made with (hmk.kernel.
+  hmcalls). Service domains live as long as the kernel, so a confinement is never lifted.
 
 Calls return 0 / a token index or a negative code (hmk.kernel.errors); errors change nothing
 but the log of the timed checks made before the error was found.
@@ -61,6 +65,11 @@ class Tokens:
         self.words = vspaces.words
         self.capabilities_only = bool(capabilities_only)
         self.token = mem.register(Pool("token", capacity, 32, TOKEN_FIELDS))
+        self.confined: dict[int, frozenset[str]] = {}  # VSpace -> the pools it may be granted
+
+    def confine(self, vspace: int, pools) -> None:
+        """VSpace `vspace` (a service domain's) may be granted tokens to records of `pools` only."""
+        self.confined[int(vspace)] = frozenset(pools)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -131,6 +140,8 @@ class Tokens:
         vsx = self.vspaces
         if not (vsx.valid(service_vspace) and vsx.user_page(va)):
             return EINVAL
+        if pool.name not in self.confined.get(int(service_vspace), (pool.name,)):
+            return EPERM  # a service's domain: only the pools its services co-manage
         first, pages = self._span(pool, int(obj_index))
         if va + pages * PAGE_SIZE > KERNEL_BASE:
             return EINVAL

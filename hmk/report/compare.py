@@ -127,6 +127,11 @@ def _rows(results) -> list[tuple[str, list[str]]]:
         ("IPCs", [f"{s['kernel.ipc.fastpath'] + s['kernel.ipc.slowpath']:,}" for s in stats]),
         ("  slow path", count("kernel.ipc.slowpath")),
         ("direct calls", total("domains.", ".direct")),
+        *(
+            [("kernel messages", count("kernel.messages"))]
+            if any("kernel.messages" in s for s in stats)
+            else []
+        ),
         ("domain switches", count("kernel.domain_switches")),
         ("context switches", count("kernel.context_switches")),
         ("page faults", [f"{r.page_faults:,}" for r in results]),
@@ -154,9 +159,28 @@ def _rows(results) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def table(results) -> str:
-    """The side-by-side table: one column per system."""
-    rows = _rows(results)
+def privilege_rows(privileges) -> list[tuple[str, list[str]]]:
+    """Rows of each run's composition booted (hmk.system.privileges.Privileges): its services
+    at EL1, the calls between services no capability check stands in, and what each service,
+    compromised, could load from or store to."""
+    from hmk.report.privileges import size  # noqa: PLC0415
+
+    services = privileges[0].services()
+    pairs = len(services) * (len(services) - 1)
+    rows = [
+        ("privileges (after boot)", [""] * len(privileges)),
+        ("  services at EL1", [f"{len(p.at_el1())} of {len(services)}" for p in privileges]),
+        ("  unchecked calls", [f"{p.unchecked_calls()} of {pairs}" for p in privileges]),
+    ]
+    for service in services:
+        rows.append((f"  {service} reaches", [size(p.reach(service).total) for p in privileges]))
+    return rows
+
+
+def table(results, privileges=None) -> str:
+    """The side-by-side table: one column per system (with `privileges`, one per run, the
+    privilege rows under the cycles')."""
+    rows = _rows(results) + (privilege_rows(privileges) if privileges else [])
     header = ["", *labels(results)]
     names = max(len(name) for name, _ in rows)
     widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(header[1:])]

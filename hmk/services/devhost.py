@@ -55,7 +55,7 @@ from hmk.services.copies import (
     ring_spans,
     scatter,
 )
-from hmk.services.service import ENTRY, Service
+from hmk.services.service import ENTRY, Needs, Service
 from hmk.services.vfs import Device, Node
 
 RAMDISK_BYTES = 8 << 20  # assumed: an 8 MiB RAM disk (Linux's brd default is 4 MiB: 16 MiB max)
@@ -97,6 +97,7 @@ class Rtc(Device):
 class DevHost(Service):
     name = "devhost"
     default_class = "IC2"
+    needs = Needs(calls=("memmgr",))  # faults in its callers' buffers
     # Instructions per operation (hmk.services.service: a budget's convention); sources in
     # hmk/calibration/linux_paths.json (docs/linux-paths.md), named by path.
     costs = {

@@ -123,7 +123,7 @@ from hmk.services.fstypes import Mounts
 from hmk.services.fsxattr import ExtendedAttributes
 from hmk.services.pagecache import PageCache
 from hmk.services.rootfs import build_root
-from hmk.services.service import ENTRY, Service
+from hmk.services.service import ENTRY, Needs, Service
 from hmk.services.sockets import Socket
 from hmk.services.vfs import (
     Device,
@@ -295,6 +295,8 @@ class FsMgr(
 ):
     name = "fsmgr"
     default_class = "IC2"
+    # faults in its callers' buffers (memmgr), devices (devhost), sockets (netmgr)
+    needs = Needs(calls=("memmgr", "devhost", "netmgr"))
     open_file = OpenFile  # what the mixins make an open file description with
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key;

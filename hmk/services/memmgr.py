@@ -81,7 +81,7 @@ from hmk.services.addrspace import AddressSpace, Vma
 from hmk.services.copies import COPY_LINE, COPY_PAGE, PAGE_CLEAR
 from hmk.services.memqueries import MemoryQueries
 from hmk.services.procattrs import RLIMIT_AS
-from hmk.services.service import ENTRY, Service
+from hmk.services.service import ENTRY, Needs, Service
 
 FAULT_MSG = 16  # bytes of the fault message: address and access kind (fits registers)
 VMA_MSG = 32  # bytes of a VMA request: operation, start, end, protection
@@ -95,6 +95,9 @@ class MemoryManager(MemoryQueries, Service):
 
     name = "memmgr"
     default_class = "IC2"
+    # a mapped file's pages and msync (fsmgr); each process's VSpace record, region table and
+    # frame ring, written through tokens from user space
+    needs = Needs(calls=("fsmgr",), tokens=("vspace", "vsregion", "vsframe"))
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # paths and fits of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key.
     # The page-table edits are the kernel's (hmk.kernel.costs: vs.map, vs.unmap, vs.protect),
@@ -205,7 +208,7 @@ class MemoryManager(MemoryQueries, Service):
         # tokens, or by kernel calls with capabilities only
         self.direct = not ic2
         tokens = ic2 and not kernel.tokens.capabilities_only
-        self.tokens = TokenView(kernel, self.domain) if tokens else None
+        self.tokens = TokenView(kernel, self.domain, self.placement) if tokens else None
         self.shared: dict[int, int] = {}  # frame -> how many mappings share it (2 or more)
         self.spaces: dict = {}  # kernel Process -> its AddressSpace
         kernel.mem.take_log()
@@ -720,8 +723,8 @@ class TokenView:
     (KernelMemory's signature) act on the same object arrays, but each access is recorded as a
     user access of the memory manager at the token's virtual address, in its address space."""
 
-    def __init__(self, kernel, domain):
-        self.k, self.domain = kernel, domain
+    def __init__(self, kernel, domain, placement):
+        self.k, self.domain, self.placement = kernel, domain, placement
         self.pages: dict[int, int] = {}  # kernel page PA -> where it appears in the service
         self.next_va = TOKEN_WINDOW
         self.log: list[tuple[int, int, int]] = []  # (va, kind, size)
@@ -733,7 +736,7 @@ class TokenView:
             pa = pool.base + i * pool.record
             if _page(pa) in self.pages and _page(pa + pool.record - 1) in self.pages:
                 continue
-            t = self.k.tokens.grant(pool_name, i, self.domain.vspace, self.next_va, True)
+            t = self.placement.grant_token("memmgr", pool_name, i, self.next_va, True)
             if t < 0:
                 raise OutOfMemory(f"memmgr: no address token for {pool_name}[{i}]: {t}")
             for va, page in self.k.tokens.pages(t):

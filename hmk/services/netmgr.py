@@ -80,7 +80,7 @@ from hmk.services.netctl import NetControls
 from hmk.services.netio import NetIO
 from hmk.services.netmsg import NetMsg
 from hmk.services.ports import Ports, v6only
-from hmk.services.service import ENTRY, Service
+from hmk.services.service import ENTRY, Needs, Service
 from hmk.services.sockaddr import (
     ANY4,
     ANY6,
@@ -119,6 +119,8 @@ DEFAULT_BUFFER, TCP_SNDBUF, TCP_RCVBUF = 212992, 16384, 131072
 class NetMgr(NetMsg, NetIO, NetControls, Service):
     name = "netmgr"
     default_class = "IC2"
+    # faults in its callers' buffers (memmgr), sockets' descriptors (fsmgr)
+    needs = Needs(calls=("memmgr", "fsmgr"))
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # socket paths of hmk/calibration/linux_paths.json (docs/linux-paths.md, "Sockets"),
     # named by key: a call's inclusive count less the entry (ENTRY), the descriptor's lookup

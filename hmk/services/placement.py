@@ -5,7 +5,9 @@ A system file (hmk.system.composition) places every service in one domain of an 
 their placement implies:
 
 - IC0 (in the core kernel, as every service in the `linux` preset), or a service in the
-  caller's own domain (coalesced): a function call (DIRECT_CALL);
+  caller's own domain (coalesced): a function call (DIRECT_CALL); with `kernel_messages` (the
+  hybrid preset: XNU's and NT's components in kernel space), a service calling one in another
+  IC0 domain sends a kernel-internal message and gets a reply message (MESSAGE each);
 - IC1 (kernel space, lighter isolation): an IPC on the fastpath with no address-space switch and
   no privilege change: the call and reply paths plus a domain switch each way (`ic1.switch`:
   hmk's model of a lighter domain switch, an assumption, not a published HM mechanism);
@@ -13,9 +15,16 @@ their placement implies:
   the service and the service's reply SVC (entry, frame).
 
 A service calling another (fsmgr writing to the console through devhost) makes a nested call from
-its own domain. A service's own work is charged with `work` (budget + the stalls of what it
+its own domain, with its domain's capabilities: each domain outside the kernel holds its own
+endpoint and those of the domains its services declare they call (`Needs.calls`), nothing more,
+so a call it did not declare fails at the IPC's capability lookup (an error result, counted as
+`failed`; docs/privileges.md). From IC0 (or the program) a call uses the program's
+capabilities, which name every service: the core kernel confines nothing inside itself. The
+kernel grants a service address tokens only to the pools it declared (`Needs.tokens`,
+`grant_token`). A service's own work is charged with `work` (budget + the stalls of what it
 logged). Counters: `shim.calls.<from>-><to>` (function calls), `ipc.<from>-><to>.<fast|slow|
-failed>`, `kernel.domain_switches`; cycles per service under `kernel.cycles.services.<name>`.
+failed>`, `kernel.domain_switches`, `kernel.tokens.refused`; cycles per service under
+`kernel.cycles.services.<name>`.
 """
 
 from __future__ import annotations
@@ -25,8 +34,9 @@ from dataclasses import dataclass
 from hmk.kernel.core import Process
 from hmk.kernel.costs import BUDGETS
 from hmk.kernel.cspace import ALL_RIGHTS, CALL, ENDPOINT
-from hmk.kernel.errors import OK
+from hmk.kernel.errors import EPERM, OK
 from hmk.kernel.memory import OutOfMemory
+from hmk.services.service import Needs
 
 APP = "app"  # the program: the caller of a syscall
 MSG = 48  # bytes of a syscall's arguments as a service request: six registers
@@ -35,6 +45,19 @@ SERVICE_SLOT0 = 56  # domain k's endpoint is in every CSpace's slot SERVICE_SLOT
 # assumed: a call to a service in the same domain (IC0, or coalesced): a function call and
 # return with its register saves (instructions)
 DIRECT_CALL = 5
+# A hybrid kernel's kernel-internal message (composition `kernel_messages`), sent and received:
+# its header checked, the message copied into a kernel buffer and queued on the receiver's port,
+# taken off it and copied out (XNU's mach_msg: ipc_kmsg_copyin, ipc_mqueue_send and _receive,
+# ipc_kmsg_copyout; no address-space switch, no privilege change, the receiving component run in
+# the sender's thread as XNU runs a kernel object's server). Measured on arm64 Linux for the same
+# work on a queue of bytes (linux_paths.json, pipe_roundtrip): pipe_write 641 instructions (its
+# copy in, the lock, the wake-up's check) + pipe_read 515 (its copy out), less what a message
+# does not do: the file's modification time (file_update_time 125), its access time (touch_atime
+# 141) and the reader's wake-up (__wake_up_sync_key 126): 764
+MESSAGE = 764
+# assumed: the destination port's name translated in the sender's port space (XNU's
+# ipc_entry_lookup, a table index and checks), as a capability lookup (cap.lookup)
+PORT_LOOKUP = BUDGETS["cap.lookup"]
 
 
 @dataclass
@@ -52,7 +75,10 @@ class Placement:
     CSpace, TCB) whose endpoint every attached process may call."""
 
     def __init__(self, kernel, composition):
+        from hmk.services.registry import SERVICES  # noqa: PLC0415  (the services import this)
+
         self.k, self.composition = kernel, composition
+        self.needs: dict[str, Needs] = {cls.name: cls.needs for cls in SERVICES}
         self.domains: dict[str, ServiceDomain] = {}
         self._stack: list[str] = []  # domains being served, innermost last
         self._of: dict[str, ServiceDomain] = {}  # service -> its domain (domain_of, kept)
@@ -73,15 +99,21 @@ class Placement:
             self.twin.proc = Process(kernel, self.twin.name)
             self.twin.slot = SERVICE_SLOT0 + len(composition.domains)
             self.domains[self.twin.name] = self.twin
+        for sd in self.domains.values():  # the kernel objects each may co-manage by tokens
+            if sd.proc is not None:
+                pools = (p for s in sd.services for p in self.needs_of(s).tokens)
+                kernel.tokens.confine(sd.proc.vspace, pools)
 
     # ---- set-up --------------------------------------------------------------------------
     def attach(self, proc) -> None:
-        """`proc` may call every service domain: its CSpace gets their endpoints (CALL). The
-        first process attached is the program: the endpoints are made then, the IC1 ones served
-        in its VSpace (IC1 runs in whatever address space is on the core)."""
+        """`proc` may call every service domain (a program's syscalls reach them all): its
+        CSpace gets their endpoints (CALL). The first process attached is the program: the
+        endpoints are made then, the IC1 ones served in its VSpace (IC1 runs in whatever address
+        space is on the core), and each service domain gets its own endpoint (every right) and
+        those of the domains its services call (CALL), nothing else."""
         k = self.k
         live = [sd for sd in self.domains.values() if sd.proc is not None]
-        holders = [proc]
+        grants = [(proc, live, CALL)]
         if self._app_vspace < 0:
             self._app_vspace = proc.vspace
             for sd in live:
@@ -89,14 +121,45 @@ class Placement:
                 sd.endpoint = k.ipc.create_endpoint(sd.proc.tcb, vspace, 0)
                 if sd.endpoint < 0:
                     raise OutOfMemory(f"placement: no endpoint for {sd.name}")
-            holders += [sd.proc for sd in live]
-        for holder in holders:
             for sd in live:
-                rights = ALL_RIGHTS if holder is sd.proc else CALL
+                callees = [t for t in self.callees(sd) if t.proc is not None and t is not sd]
+                grants += [(sd.proc, [sd], ALL_RIGHTS), (sd.proc, callees, CALL)]
+        for holder, targets, rights in grants:
+            for sd in targets:
                 err = k.caps.install(holder.cspace, sd.slot, ENDPOINT, sd.endpoint, rights)
                 if err != OK:
                     raise OutOfMemory(f"placement: cannot install {sd.name}'s endpoint: {err}")
         k.mem.take_log()
+
+    def needs_of(self, service: str) -> Needs:
+        """What `service` declared it needs (hmk.services.service.Needs)."""
+        return self.needs.get(service, Needs())
+
+    def callees(self, sd: ServiceDomain) -> list[ServiceDomain]:
+        """The domains the services of `sd` call (their `Needs.calls`), in the order they are
+        named; a twin driver with its driver's container."""
+        found: dict[str, ServiceDomain] = {}
+        for service in sd.services:
+            for callee in self.needs_of(service).calls:
+                target = self.domain_of(callee)
+                found[target.name] = target
+                if callee == "devhost" and self.twin is not None:
+                    found[self.twin.name] = self.twin
+        return list(found.values())
+
+    def grant_token(self, service: str, pool: str, index: int, va: int, writable: bool) -> int:
+        """An address token mapping record `index` of kernel pool `pool` into `service`'s
+        domain at `va` (hmk.kernel.tokens.grant): its index, or the kernel's error; EPERM (counted
+        in `kernel.tokens.refused`) for a pool the service did not declare, without tokens, or
+        for a service in the kernel (it has no address space of its own to map them in)."""
+        sd = self.domain_of(service)
+        if sd.proc is None:
+            t = EPERM
+        else:
+            t = self.k.tokens.grant(pool, index, sd.proc.vspace, va, writable)
+        if t == EPERM:
+            self.k.counts["kernel.tokens.refused"] += 1
+        return t
 
     def domain_of(self, service: str) -> ServiceDomain:
         found = self._of.get(service)
@@ -127,6 +190,8 @@ class Placement:
         here = self._stack[-1] if self._stack else APP
         name = target.name
         if target.proc is None or name == here:  # IC0, or coalesced with the caller
+            if self.composition.kernel_messages and here not in (APP, name):
+                return self._message(here, name, service, serve)
             k.counts[self._name("shim.calls.{}->{}", here, name)] += 1
             k.charge(self._name("services.{}", service), k.work_cycles(DIRECT_CALL))
             return self._inside(name, service, serve)
@@ -159,6 +224,16 @@ class Placement:
             k.charge("ipc", cycles + k.ipc_path(reply))
             if reply.switch_vspace:
                 k.counts["kernel.domain_switches"] += 1
+
+    def _message(self, here: str, name: str, service: str, serve):
+        """A call from component `here` to `name`, both in kernel space, as a hybrid kernel
+        makes it: a request message and a reply message, each sent and received with its copy
+        (MESSAGE and its port's lookup), charged as IPC; no capability is checked."""
+        k = self.k
+        k.counts[self._name("ipc.{}->{}.message", here, name)] += 1
+        k.counts["kernel.messages"] += 2
+        k.charge("ipc", k.work_cycles(2 * (MESSAGE + PORT_LOOKUP)))
+        return self._inside(name, service, serve)
 
     def inside(self, service: str, serve):
         """Run `serve()` as `service`'s work with no call to it: it holds a call already (one

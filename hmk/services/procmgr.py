@@ -109,7 +109,7 @@ from hmk.services.procattrs import (
 from hmk.services.procfutex import FutexCalls
 from hmk.services.procsignals import SignalCalls
 from hmk.services.proctimers import TimerCalls
-from hmk.services.service import ENTRY, Service, charged
+from hmk.services.service import ENTRY, Needs, Service, charged
 
 RUSAGE_BYTES = 144  # struct rusage on aarch64
 # the kernel's cpumask in bytes (cpumask_size: its CPUs rounded up to whole longs; hmk models
@@ -198,6 +198,9 @@ class Task:
 class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     name = "procmgr"
     default_class = "IC2"
+    # exec, fork and exit change address spaces (memmgr); threads have shadow tasks in the
+    # driver host (devhost); an exit closes its sockets (netmgr)
+    needs = Needs(calls=("memmgr", "devhost", "netmgr"))
     # Instructions per operation (hmk.services.service: a budget's convention). Sources: the
     # paths of hmk/calibration/linux_paths.json (docs/linux-paths.md), named by key; the
     # scheduler's share of a path (sched_fork, schedule, wake-ups) and a thread's kernel side

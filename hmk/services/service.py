@@ -15,6 +15,10 @@ A service subclasses `Service` and declares, in its module:
   decoding an IPC'd request is the placement's cost, not the service's. A call that blocked and
   goes on (`call.resumed`) is charged only what its handler does after the wait, as Linux's
   handler, which waits inside itself, would do;
+- `needs`: what it needs of the kernel beyond its own domain (`Needs`): the services it calls
+  (their endpoints) and the kernel objects it co-manages through address tokens. The placement
+  gives its domain exactly that at boot, nothing more: a call to a service it did not declare
+  fails at the kernel's capability check when both are isolated (docs/privileges.md);
 - its Linux syscalls: a method `sys_<name>(self, call, *args)` per call it owns, for the syscall
   table (hmk.linux.syscalls) to find;
 - its state, per process where it keeps some, and the process lifecycle hooks below, which the
@@ -55,6 +59,20 @@ def charged(**ops: int):
     return wrap
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a service needs of the kernel beyond its own domain, granted at boot by the placement
+    (hmk.services.placement) and listed by `hmk privileges`:
+
+    - `calls`: the services it calls (a request it passes on, a fault taken while it copies a
+      caller's memory, which goes to the memory manager): their endpoints, with the CALL right;
+    - `tokens`: the kernel pools whose records it co-manages through address tokens (read and
+      write) when it runs in user space with address tokens on (hmk.kernel.tokens)."""
+
+    calls: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+
+
 @dataclass
 class Boot:
     """What the assembly hands every service: the core kernel, the placement of the services,
@@ -88,6 +106,7 @@ class Service:
     name: ClassVar[str]
     default_class: ClassVar[str] = "IC2"
     costs: ClassVar[dict[str, int]] = {"call": ENTRY}
+    needs: ClassVar[Needs] = Needs()
 
     def __init__(self, boot: Boot):
         self.boot = boot

@@ -13,6 +13,8 @@ are function calls; across domains they are IPCs):
                                 # map in the faulting task (L4Re's), which asks the pager
     address_tokens = true       # false: capabilities only (kernel calls instead of tokens)
     twin_driver = false         # true: devhost's block data path runs as a twin in IC1
+    kernel_messages = false     # true: a service calls one in another IC0 domain by a kernel-
+                                # internal message (a hybrid kernel's: XNU, NT), not a function call
     memcg = true                # linux only: false boots it with cgroup_disable=memory
 
     [[domain]]
@@ -28,8 +30,9 @@ each placement or says it is our assumption). A `linux` kernel is monolithic: ev
 must be in IC0, its own fault path resolves every fault (no user-level pager) and there are no
 address tokens to grant, so those switches must be left at their defaults; `memcg` is a `linux`
 kernel's own switch (its memory cgroup controller; the Raspberry Pi kernel disables it by
-default, docs/linux-kernel.md). `load_system(name or path)` returns a frozen `Composition` or
-raises SystemFileError with one line: `file: key: problem`.
+default, docs/linux-kernel.md). `kernel_messages` is an hm kernel's: the hybrid preset's
+components in kernel space, each its own IC0 domain. `load_system(name or path)` returns a frozen
+`Composition` or raises SystemFileError with one line: `file: key: problem`.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ CLASSES = ("IC0", "IC1", "IC2")
 KERNELS = ("hm", "linux")
 DEFAULT_SYSTEM = "hm-phone"
 _KEYS = {"name", "description", "kernel", "kernel_paging", "address_tokens", "twin_driver"}
-_KEYS |= {"memcg", "region_map", "domain"}
+_KEYS |= {"memcg", "region_map", "kernel_messages", "domain"}
 _DOMAIN_KEYS = {"name", "class", "services"}
 MAX_NAME = 64  # characters of a system's or a domain's name (a line of `hmk systems` shows it)
 
@@ -82,6 +85,7 @@ class Composition:
     kernel: str = "hm"  # "hm" or "linux": whose kernel mechanisms run (KERNELS)
     memcg: bool = True  # a linux kernel's memory cgroup controller (on unless booted without)
     region_map: bool = False  # user-level paging through a region map in each task (L4Re's)
+    kernel_messages: bool = False  # calls between IC0 domains as messages (a hybrid kernel's)
 
     def domain_of(self, service: str) -> Domain:
         return next(d for d in self.domains if service in d.services)
@@ -153,8 +157,8 @@ def parse_system(data: dict, path=None) -> Composition:
     if not _is_name(name):
         raise err("name", f"must be a name of 1 to {MAX_NAME} printable characters")
     flags = {}
-    for key in ("kernel_paging", "address_tokens", "twin_driver", "region_map"):
-        value = data.get(key, key not in ("twin_driver", "region_map"))
+    for key in ("kernel_paging", "address_tokens", "twin_driver", "region_map", "kernel_messages"):
+        value = data.get(key, key in ("kernel_paging", "address_tokens"))
         if not isinstance(value, bool):
             raise err(key, f"must be true or false, not {value!r}")
         flags[key] = value
@@ -224,6 +228,7 @@ def parse_system(data: dict, path=None) -> Composition:
         kernel,
         memcg,
         flags["region_map"],
+        flags["kernel_messages"],
     )
 
 
@@ -245,6 +250,8 @@ def _check_monolithic(domains, data, err) -> None:
             raise err(key, "a linux kernel has no user-level pager or capabilities: leave it out")
     if data.get("twin_driver", False):
         raise err("twin_driver", "a linux kernel has no driver container: leave it out")
+    if data.get("kernel_messages", False):
+        raise err("kernel_messages", "a linux kernel calls its parts directly: leave it out")
 
 
 __all__ = [

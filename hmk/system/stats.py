@@ -192,7 +192,8 @@ SCHEMA = (
         "domains.*.calls.*.*",
         "count",
         "calls into a domain by caller ('app' is the program) and "
-        "path: fast/slow IPC, failed, or direct (a function call: same domain or IC0)",
+        "path: fast/slow IPC, failed, direct (a function call: same domain or IC0), or "
+        "message (a hybrid kernel's request and reply messages)",
     ),
     ("frames.total.*", "frames", "4 KiB frames allocated from simulated RAM: peak and in_use"),
     (
