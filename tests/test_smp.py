@@ -72,6 +72,17 @@ def test_false_sharing_is_slower_than_padded_counters(psum):
     assert max(readers_stalls) > 10 * max(padded[f"system.cpu{j}.stall.memory"] for j in range(4))
 
 
+def test_every_core_runs_to_the_end_of_the_run():
+    """One thread on four cores: the three cores with nothing to do idle the whole run, and
+    each core's clock ends at the run's wall time."""
+    result = run(path("hello"), profile=PROFILE, cores=4)[1]
+    clocks = [result.stats[f"system.cpu{j}.cycles"] for j in range(4)]
+    assert clocks == [result.cycles] * 4
+    idle = result.stats["kernel.cycles.idle"]
+    assert idle >= 3 * result.cycles - 3  # (the boot core may idle too)
+    assert result.stats["sim.busy_cycles"] == sum(clocks) - idle
+
+
 def test_threads_synchronise_across_cores(psum):
     """A mutex (futex waits and wakes) taken by two threads on two cores: every increment
     counted, the sleeping core woken by inter-processor interrupts."""

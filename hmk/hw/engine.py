@@ -19,6 +19,7 @@ from hmk.hw.layout import (
     REPLACEMENT_CODE,
     TLB_COUNTERS,
     TLB_FILTER,
+    UPGRADES,
     Layout,
     stats_dict,
 )
@@ -133,11 +134,14 @@ class BatchHierarchy:
         """Lines written back to DRAM so far (the `dram.writes` statistic, cheaply)."""
         return int(self._state["dram"][1])
 
-    def coherence_events(self) -> int:
-        """Upgrades, transfers and downgrades between the cores' private caches so far, all
-        cores together (0 without coherence): cheaply, for the simulator's turns."""
+    def upgrades(self) -> int:
+        """Writes so far that took a line from other cores' private caches (coherence
+        upgrades), all cores together (0 without coherence): cheaply, for the simulator's
+        turns."""
         counts = self._state.get("ccnt")
-        return 0 if counts is None else int(counts.sum())
+        if counts is None:
+            return 0
+        return int(counts.reshape(-1, len(COHERENCE_COUNTERS))[:, UPGRADES].sum())
 
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])

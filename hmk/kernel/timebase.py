@@ -48,6 +48,10 @@ class TimeBase:
         """The first reading of the core's clock at or after time-base time `time`."""
         return time if self.same else -(-time * self.den // self.num)
 
+    def cycles_by(self, time: int) -> int:
+        """The last reading of the core's clock at or before time-base time `time`."""
+        return time if self.same else time * self.den // self.num
+
     def duration(self, cycles: int) -> int:
         """`cycles` of the core's as a time-base duration (rounded up: a wait for them)."""
         return cycles if self.same else -(-cycles * self.num // self.den)

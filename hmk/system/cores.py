@@ -29,10 +29,12 @@ from hmk.kernel.costs import BUDGETS
 
 QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscall round trip
 # across cores (tens of microseconds in lmbench's pipe latency), long against a batch boundary
-# while the cores pass cache lines to each other: a turn every FINE_INSTRUCTIONS, to the core
+# while the cores write lines other cores hold: a turn every FINE_INSTRUCTIONS, to the core
 # furthest behind (assumed: a few loop iterations; the error of a coarser interleaving is that a
-# line two cores write stays with one of them for the whole turn)
+# line two cores use, one writing it, stays with one of them for the whole turn)
 FINE_INSTRUCTIONS = 32
+FINE_US = 1.0  # for this long after the last upgrade (assumed: a line written again within a
+# microsecond is being passed back and forth; data written once and then read moves once)
 
 
 # a core type's performance per MHz, as Linux's device trees give it (capacity-dmips-mhz, the
@@ -155,8 +157,9 @@ class Cores:
         self.sim, self.cores, self.quantum = sim, cores, max(int(quantum_cycles), 1)
         self.turns = 0  # how often the CPU went to another core
         self.fine = False  # the cores are passing cache lines: turns every few instructions
-        self._shared = 0  # the hierarchy's coherence events at the last decision
-        self._fine_until = 0  # fine turns until this clock: a quantum after lines last passed
+        self._shared = 0  # the hierarchy's coherence upgrades at the last decision
+        self._fine_until = 0  # fine turns until this clock: FINE_US after the last upgrade
+        self.fine_span = max(int(quantum_cycles * FINE_US / QUANTUM_US), 1)
         self._limit = None  # the recorder's own stop (a run's max_instructions)
 
     @property
@@ -167,18 +170,32 @@ class Cores:
         """The run's simulated wall time so far: the furthest clock (not the cores' sum)."""
         return max(c.clock() for c in self.cores)
 
+    def finish(self) -> None:
+        """The run is over: every core's clock runs on to the end, the cores that had
+        nothing left to run idle (so each core's cycles are the run's wall time; a core of
+        another clock than the boot core's to its last cycle that does not pass it)."""
+        k = self.sim.kernel
+        end, here = self.elapsed(), k.cpu
+        for core in self.cores:
+            if core.clock() < end:
+                k.switch_cpu(core.index)
+                k.charge("idle", core.port.timebase.cycles_by(end) - int(core.timing.cycles))
+        k.switch_cpu(here)
+
     def decide(self, machine) -> bool:
         """At a kernel exit or batch boundary of the running core: hand the CPU to another
-        core if it is its turn (True when it was). While cache lines pass between the cores
-        (until a quantum after the last coherence event) turns come every FINE_INSTRUCTIONS
-        to the core furthest behind, so that the cores' accesses to shared lines interleave
-        as finely as that; otherwise a quantum apart."""
+        core if it is its turn (True when it was). While cores write lines other cores hold
+        (for FINE_US after a coherence upgrade: a line written on one core and read or
+        written on another, contended or falsely shared) turns come every
+        FINE_INSTRUCTIONS to the core furthest behind, so that their accesses to those lines
+        interleave as finely as that; otherwise a quantum apart. Data made on one core and
+        only read on others (transfers without upgrades) needs no finer turns."""
         if machine.stopped or machine.aborting:
             return False
         k = self.sim.kernel
-        shared, now = self.sim.hierarchy.coherence_events(), k.now()
-        if shared != self._shared:  # lines passed: fine turns for a quantum from now
-            self._shared, self._fine_until = shared, now + self.quantum
+        shared, now = self.sim.hierarchy.upgrades(), k.now()
+        if shared != self._shared:  # a line written on one core that another held
+            self._shared, self._fine_until = shared, now + self.fine_span
         self.fine = now < self._fine_until
         switched = self._turn(machine, idle=not k.has_work(k.cpu))
         self._next_boundary(machine)
@@ -248,6 +265,7 @@ class Cores:
         if k.running >= 0:
             leaving.saved = (k.running, machine.context(), machine.extra_context())
         leaving.batch_code = sim._batch_code
+        leaving_space = k.current
         k.switch_cpu(core.index)
         sim.use_core(core)
         if core.batch_code is not None:  # (its crossing remembers what it last set)
@@ -257,7 +275,10 @@ class Cores:
         proc = k.current  # the address space on the core (its TTBR0 and ASID)
         if proc is not None:
             asid = int(k.vspaces.vspace["asid"][proc.vspace])
-            machine.set_space(proc.root, asid, core=core.index, code=proc.image)
+            if proc is leaving_space:  # the same process (its threads on two cores): the
+                machine.recorder.set_space(proc.root, asid, core.index)  # CPU's TLB holds
+            else:
+                machine.set_space(proc.root, asid, core=core.index, code=proc.image)
         saved, core.saved = core.saved, None
         if saved is not None and saved[0] == k.running:  # its thread goes on
             tcb, regs, extra = saved

@@ -665,6 +665,8 @@ class Simulation:
                 status = LIMIT_STATUS
             finally:
                 machine.close()  # waits for the timing of the last batch (it may raise)
+            if self.cores is not None:
+                self.cores.finish()
             if self.sampler is not None:
                 self.sampler.finish()
             if self.check_invariants:
