@@ -856,7 +856,9 @@ def run_program(
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster) and return what it cost. Options (Simulation's):
-    `profile`, `cluster`; `stdin` (bytes, or a binary stream such as sys.stdin.buffer, read as the
+    `profile`, `cluster`; `cores`: how many of the cluster's cores, or cores of several
+    clusters by name ("prime:1,little:2" or {"prime": 1, "little": 2}, the boot core the first
+    named; docs/smp.md); `stdin` (bytes, or a binary stream such as sys.stdin.buffer, read as the
     program reads it); `out`/`err`: the program's stdout/stderr (binary
     streams, default this process's); `strace` (a text stream) gets one line per syscall;
     `system`: the composition (a preset name or a system file, hmk.system); `paging` overrides
