@@ -171,10 +171,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     first = results[0]
     privileges = _privileges(args, systems, profiles, options) if args.privileges else None
     if profiles:
-        print(f"{name} on " + ", ".join(f"{r.run['profile']} ({r.run['core']} @ {r.ghz:g} GHz)"
+        print(f"{name} on " + ", ".join(f"{r.run['profile']} ({_cores_of(r)})"
                                          for r in results[:: len(systems)]))  # fmt: skip
     else:
-        print(f"{name} on {first.run['profile']} ({first.run['core']} @ {first.ghz:g} GHz)")
+        print(f"{name} on {first.run['profile']} ({_cores_of(first)})")
     print(cmp.table(results, privileges), end="")
     warnings = dict.fromkeys(w for r in results for w in r.warnings)
     statuses = {r.exit_status for r in results}
@@ -243,6 +243,16 @@ def cmd_privileges(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.text(p) for p in found), end="")
     return 0
+
+
+def _cores_of(result) -> str:
+    """What a run ran on: its core type and clock, or its clusters' cores and the clock its
+    cycles count (the boot core's)."""
+    clusters = result.run.get("clusters")
+    if not clusters:
+        return f"{result.run['core']} @ {result.ghz:g} GHz"
+    mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
+    return f"{mix}; cycles of the boot core's {result.ghz:g} GHz"
 
 
 class UsageError(Exception):
@@ -577,11 +587,12 @@ def _add_run_options(cmd) -> None:
     )
     cmd.add_argument(
         "--cores",
-        type=_positive,
+        type=_cores,
         default=1,
-        metavar="N",
-        help="model N cores of the cluster (default 1): the program's threads and processes "
-        "run on them side by side (docs/smp.md)",
+        metavar="N|CLUSTER:N,...",
+        help="model N cores of the cluster (default 1), or cores of several clusters by the "
+        "profile's names (e.g. prime:1,little:2, numbered in that order): the program's "
+        "threads and processes run on them side by side (docs/smp.md)",
     )
     cmd.add_argument(
         "--check-invariants",
@@ -691,6 +702,12 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {_shown(text)}")
     return value
+
+
+def _cores(text: str) -> int | str:
+    """--cores: a count (as _positive), or CLUSTER:COUNT,... (checked against the profile
+    before the run)."""
+    return text if ":" in text else _positive(text)
 
 
 def _count(text: str) -> int:

@@ -28,8 +28,11 @@ cdef class KernelClock:  # hmk/_fast/kernelclock.pyx
     cdef double line_cycles
     cdef int *lat
     cdef Py_ssize_t lat_cap
+    cdef object timebase  # how the core's cycles count on the run's (hmk.kernel.timebase)
+    cdef bint same  # they are the time base's: nothing to convert
 
     cpdef object work_cycles(self, instructions)
     cpdef object path(self, budget)
     cpdef charge(self, str what, cycles)
     cpdef object now(self)
+    cpdef object cycles_until(self, time)

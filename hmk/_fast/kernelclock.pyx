@@ -2,13 +2,14 @@
 """The core kernel's clock, compiled: what every kernel path, syscall and IPC does to time its
 work and charge it, with no Python objects made per call.
 
-`KernelClock(kernel, hierarchy, timing, charged)` is hmk.kernel.core.CoreKernel's clock for a
-timed core: `work_cycles`, `path`, `charge` and `now` as the reference methods of the same names
-compute them (work_cycles's rounding, path_cycles's stalls and DRAM drain through
-hmk._fast.pathcost, the charge's counters, CPU time and profile), with the kernel's access log
-timed in place through the memory hierarchy's C entry (Engine.raw_entry) instead of copied into
-new arrays, and the timing engine's clock through its own (TimingEngine.raw_entry).
-tests/test_crossing.py holds it to the reference.
+`KernelClock(kernel, hierarchy, timing, charged, timebase=, costs=)` is hmk.kernel.core.
+CoreKernel's clock for a timed core: `work_cycles`, `path`, `charge`, `now` and `cycles_until`
+as the reference methods of the same names compute them (work_cycles's rounding, path_cycles's
+stalls and DRAM drain through hmk._fast.pathcost at the core's `costs`, the charge's counters,
+CPU time and profile, the clock on the run's time base: hmk.kernel.timebase), with the
+kernel's access log timed in place through the memory hierarchy's C entry (Engine.raw_entry)
+instead of copied into new arrays, and the timing engine's clock through its own
+(TimingEngine.raw_entry). tests/test_crossing.py holds it to the reference.
 """
 
 from cpython.ref cimport PyObject
@@ -49,7 +50,7 @@ cdef class KernelClock:
     """CoreKernel's work_cycles, path, charge and now on a timed core (see the module
     docstring; its fields are declared in kernelclock.pxd)."""
 
-    def __init__(self, kernel, hierarchy, timing, charged=None):
+    def __init__(self, kernel, hierarchy, timing, charged=None, timebase=None, costs=None):
         fn, engine, dram = hierarchy.raw_entry()
         self.kernel, self.engine = kernel, hierarchy
         self.kd = kernel.__dict__
@@ -63,9 +64,12 @@ cdef class KernelClock:
         self.add, self.add_engine = <add_raw_t><size_t>add, <void*><size_t>engine
         self.timing_now = <now_raw_t><size_t>now
         self.charged = charged
-        self.l1_hit, self.mlp = kernel.l1_hit, kernel.mlp
-        self.ipc_milli = int(round(kernel.kernel_ipc * 1000))
-        self.line_cycles = kernel.dram_line_cycles
+        costs = kernel if costs is None else costs  # (the kernel's own: its running core's)
+        self.l1_hit, self.mlp = costs.l1_hit, costs.mlp
+        self.ipc_milli = int(round(costs.kernel_ipc * 1000))
+        self.line_cycles = costs.dram_line_cycles
+        self.timebase = timebase
+        self.same = timebase is None or timebase.same
         self.lat, self.lat_cap = NULL, 0
         if self.ipc_milli <= 0:
             raise ValueError("KernelClock: the kernel IPC must be positive")
@@ -112,10 +116,11 @@ cdef class KernelClock:
         cdef list on_core
         if type(cycles) is not int:
             cycles = int(cycles)
-        count(self.totals, what, cycles)  # self.cycles[what] += cycles
+        spent = cycles if self.same else self.timebase.spent(cycles)  # on the time base
+        count(self.totals, what, spent)  # self.cycles[what] += spent
         if what != "idle":  # kernel and service work: the process on the core's system time
             on_core = <list?>_item(self.kd, "_on_core")
-            on_core[1] = on_core[1] + cycles
+            on_core[1] = on_core[1] + spent
         if cycles < 0:
             raise ValueError(f"cannot add {cycles} cycles")
         self.add(self.add_engine, cycles)
@@ -123,5 +128,11 @@ cdef class KernelClock:
             self.charged(self.kernel, what, cycles)
 
     cpdef object now(self):
-        """The core's clock in cycles (CoreKernel.now: the timing model's)."""
-        return self.timing_now(self.add_engine) // self.unit
+        """The core's clock on the run's time base (CoreKernel.now: the timing model's)."""
+        cdef object cycles = self.timing_now(self.add_engine) // self.unit
+        return cycles if self.same else self.timebase.time(cycles)
+
+    cpdef object cycles_until(self, time):
+        """The core's cycles from now until its clock reads `time` (CoreKernel.cycles_until)."""
+        cdef object cycles = self.timing_now(self.add_engine) // self.unit
+        return max((time if self.same else self.timebase.cycles(time)) - cycles, 0)

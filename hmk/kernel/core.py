@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -60,6 +61,7 @@ from hmk.kernel.paging import (
 )
 from hmk.kernel.threads import BLOCKED as T_BLOCKED
 from hmk.kernel.threads import Threads
+from hmk.kernel.timebase import SAME
 from hmk.kernel.tokens import Tokens
 from hmk.kernel.vspace import VSpaces
 
@@ -78,17 +80,30 @@ PER_CORE = (
     "_on_core_since",
     "_next_tick",
     "_clock_at_sync",
+    # what the core's type and clock make a path cost there (CoreCosts)
+    "entry",
+    "exit",
+    "l1_hit",
+    "mlp",
+    "kernel_ipc",
+    "dram_line_cycles",
+    # its compiled clock's (hmk._fast.kernelclock)
     "work_cycles",
     "path",
     "charge",
     "now",
+    "cycles_until",
 )
+CAPACITY_SCALE = 1024  # the capacity of the run's fastest core (Linux's SCHED_CAPACITY_SCALE)
 FAULT_COUNTS = {outcome: f"kernel.faults.{name}" for outcome, name in OUTCOMES.items()}
 
 
 class CorePort:
     """The core the kernel runs on, as the kernel sees it; this one is untimed (no clock, no
-    caches), for a kernel without a CPU. The assembly (hmk.system) gives a timed one."""
+    caches), for a kernel without a CPU. The assembly (hmk.system) gives a timed one.
+    `timebase` (hmk.kernel.timebase) says how its cycles count on the run's time base."""
+
+    timebase = SAME
 
     def sync(self) -> None:
         """Wait until every batch the CPU recorded before now is timed."""
@@ -120,8 +135,12 @@ class CorePort:
         """Advance the core's clock by `n` cycles of kernel work."""
 
     def now(self) -> int:
-        """The core's clock in cycles."""
+        """The core's clock on the run's time base (cycles of the boot core's clock)."""
         return 0
+
+    def cycles_until(self, time: int) -> int:
+        """The core's cycles from now until its clock reads `time` (time base; 0: it has)."""
+        return max(time - self.now(), 0)
 
     def flush(self, pages, asid: int) -> None:
         """TLB maintenance on the CPU and in the timing model: `pages` (None: all) of `asid`."""
@@ -171,6 +190,37 @@ class Personality(Protocol):
 UNTIMED = CorePort()
 
 
+@dataclass(frozen=True)
+class CoreCosts:
+    """What a core's type and clock make a kernel path cost there, in its own cycles: the
+    exception entry and return, an L1D hit (loads' stalls are counted beyond it), the misses
+    it overlaps (MLP), its kernel code's instructions per cycle, and the cycles DRAM takes to
+    absorb a written-back line at its clock."""
+
+    entry: int = 0
+    exit: int = 0
+    l1_hit: int = 4
+    mlp: int = 1
+    kernel_ipc: float = 1.0
+    dram_line_cycles: float = 0.0
+
+    @classmethod
+    def of(cls, core=None, kernel_ipc: float = 1.0, dram_line_cycles: float = 0.0):
+        """A core of type `core` (a hmk.hw.profile CoreType; None: untimed defaults)."""
+        if not kernel_ipc > 0:
+            raise ValueError(f"kernel: kernel_ipc must be positive, not {kernel_ipc!r}")
+        if core is None:
+            return cls(kernel_ipc=kernel_ipc, dram_line_cycles=dram_line_cycles)
+        return cls(
+            entry=core.exception_entry,
+            exit=core.exception_return,
+            l1_hit=core.l1d.latency,
+            mlp=max(core.timing.mlp, 1),
+            kernel_ipc=kernel_ipc,
+            dram_line_cycles=dram_line_cycles,
+        )
+
+
 class CoreKernel:
     """IC0 on one core: `core` (a hmk.hw.profile CoreType: L1D latency, exception entry and
     return) at `ghz`, its clock, caches and TLBs behind `port`; `roots` is the walker's root
@@ -211,15 +261,12 @@ class CoreKernel:
             raise ValueError(f"kernel: unknown hot-path implementation {impl!r}")
         self.ram, self.impl, self.port, self.ghz = ram, impl, port, ghz
         self.counting_fault = True  # the fault being handled is the CPU's (page_fault)
-        self.l1_hit = core.l1d.latency if core is not None else 4
-        self.mlp = max(core.timing.mlp, 1) if core is not None else 1
-        # core cycles DRAM takes to absorb one written-back line (the SoC's write bandwidth)
-        self.dram_line_cycles = dram_line_cycles
-        if not kernel_ipc > 0:
-            raise ValueError(f"kernel: kernel_ipc must be positive, not {kernel_ipc!r}")
-        self.kernel_ipc = kernel_ipc  # instructions per cycle of kernel code (calibrated)
-        self.entry = core.exception_entry if core is not None else 0
-        self.exit = core.exception_return if core is not None else 0
+        # the running core's entry, exit, l1_hit, mlp, kernel_ipc (instructions per cycle of
+        # kernel code, calibrated) and dram_line_cycles (core cycles DRAM takes to absorb one
+        # written-back line: the SoC's write bandwidth)
+        costs = CoreCosts.of(core, kernel_ipc, dram_line_cycles)
+        vars(self).update(asdict(costs))
+        self.core_capacity = [CAPACITY_SCALE] * cores  # each core's, for placement
         self.mem = KernelMemory(ram, 0, heap_bytes)
         self.tables_floor = len(ram) - _linear_map_frames(len(ram)) * PAGE_SIZE
         self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
@@ -306,24 +353,22 @@ class CoreKernel:
         self._moving: dict[int, int] = {}
         # on a timed core the compiled clock (hmk._fast.kernelclock) computes work_cycles, path and
         # charge: the same results as the methods below, with no arrays made per kernel path
-        parts = port.compiled() if impl == "cython" else None
-        if parts is not None:
-            from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
-
-            clock = KernelClock(self, *parts)
-            self.work_cycles, self.path, self.charge = clock.work_cycles, clock.path, clock.charge
-            self.now = clock.now
+        vars(self).update(self._clock(port, costs))
 
     # ---- many cores ------------------------------------------------------------------------
     # The simulator runs one core's kernel code at a time: the kernel's per-core state (its
     # port, clock and timer, the process on it, its running thread's CPU-time account) is that
     # of `cpu`, the core running now, and switch_cpu swaps it for another's, as a real kernel's
     # per-CPU area is found through the core's own register.
-    def add_core(self, port: CorePort) -> int:
-        """Another core (of the same type) behind `port`, idle; returns its number."""
+    def add_core(self, port: CorePort, costs: CoreCosts | None = None, capacity: int = 0) -> int:
+        """Another core behind `port`, idle, its paths costing `costs` (default: the boot
+        core's) and of `capacity` for placement (default: the boot core's); returns its
+        number."""
         cpu = len(self._percpu)
         if cpu >= self.ncores:
             raise ValueError(f"kernel: it was made for {self.ncores} cores")
+        if costs is None:
+            costs = CoreCosts(**{f.name: getattr(self, f.name) for f in fields(CoreCosts)})
         state = {
             "port": port,
             "current": None,
@@ -332,17 +377,25 @@ class CoreKernel:
             "_on_core_since": 0,
             "_next_tick": self.tick_cycles,
             "_clock_at_sync": 0,
+            **asdict(costs),
+            **self._clock(port, costs),
         }
-        parts = port.compiled() if self.impl == "cython" else None
-        if parts is not None:
-            from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
-
-            clock = KernelClock(self, *parts)
-            state.update(
-                work_cycles=clock.work_cycles, path=clock.path, charge=clock.charge, now=clock.now
-            )
+        self.core_capacity[cpu] = capacity or self.core_capacity[0]
         self._percpu.append(state)
         return cpu
+
+    def _clock(self, port: CorePort, costs: CoreCosts) -> dict:
+        """On a timed core, the compiled clock's methods (hmk._fast.kernelclock computes
+        work_cycles, path, charge, now and cycles_until: the same results as the methods
+        below, with no arrays made per kernel path); on an untimed one, none."""
+        parts = port.compiled() if self.impl == "cython" else None
+        if parts is None:
+            return {}
+        from hmk._fast.kernelclock import KernelClock  # noqa: PLC0415
+
+        clock = KernelClock(self, *parts, timebase=port.timebase, costs=costs)
+        names = ("work_cycles", "path", "charge", "now", "cycles_until")
+        return {name: getattr(clock, name) for name in names}
 
     def switch_cpu(self, cpu: int) -> None:
         """Make `cpu` the core whose kernel code runs: its per-core state in place."""
@@ -356,10 +409,8 @@ class CoreKernel:
 
     def home_core(self, allowed: int | None = None) -> int:
         """The core a new or moving thread is placed on, among the cores of `allowed` (a mask,
-        bit n for core n; None: every core): the one with the fewest threads that are not
-        blocked (the lowest-numbered of equals). An assumption standing for both kernels'
-        balancing at fork and clone (Linux's select_task_rq_fair looks for the idlest CPU the
-        task may use)."""
+        bit n for core n; None: every core), by the kernel's placement (`place`) of the
+        threads that are not blocked on each."""
         if self.ncores == 1:
             return 0
         load = [0] * self.ncores
@@ -368,7 +419,20 @@ class CoreKernel:
             if int(tcb["state"][t]) != T_BLOCKED:
                 load[int(tcb["core"][t])] += 1
         cores = [c for c in range(self.ncores) if allowed is None or allowed >> c & 1]
-        return min(cores, key=load.__getitem__)
+        return self.place(cores, load)
+
+    def place(self, cores: list[int], load: list[int]) -> int:
+        """HM's placement of a new thread among `cores` (each with `load` threads not
+        blocked): an idle core, the one of the highest capacity (`core_capacity`), else the
+        least loaded for its capacity, the higher capacity of equals; the lowest-numbered of
+        equals in the end. Assumed: the HM paper does not publish its balancing; a phone's
+        kernel that starts new work where it runs fastest (docs/smp.md). With cores of one
+        capacity, the idlest core, as Linux's select_task_rq_fair picks it."""
+        capacity = self.core_capacity
+        idle = [c for c in cores if not load[c]]
+        if idle:
+            return min(idle, key=lambda c: (-capacity[c], c))
+        return min(cores, key=lambda c: (load[c] / capacity[c], -capacity[c], c))
 
     def new_thread(self, priority: int, vspace: int, cspace: int) -> int:
         """A new INACTIVE thread in `vspace` and `cspace` (its TCB index, or the error):
@@ -439,23 +503,25 @@ class CoreKernel:
         """Interrupt each of `cores` (other cores, running), counted in `counter`: this core
         writes the GIC's SGI register (`ipi.send` each), each of them takes the interrupt on
         its own clock (its exception entry and return, `ipi.receive`). Returns the cycles of
-        one interrupt taken."""
-        handler = self.entry + self.work_cycles(BUDGETS["ipi.receive"]) + self.exit
+        the longest interrupt taken, on the time base."""
         self.counts[counter] += len(cores)
         self.charge("ipi", self.work_cycles(len(cores) * BUDGETS["ipi.send"]))
-        here = self.cpu
+        here, longest = self.cpu, 0
         for core in cores:
             self.switch_cpu(core)
+            handler = self.entry + self.work_cycles(BUDGETS["ipi.receive"]) + self.exit
             self.charge("ipi", handler)
+            longest = max(longest, self.port.timebase.duration(handler))
         self.switch_cpu(here)
-        return handler
+        return longest
 
     def call_cores(self, cores, counter: str) -> None:
         """Run a function on each of `cores` (other cores, running) and wait until all have,
         as Linux's smp_call_function_many with `wait`: their IPIs (send_ipis), and this core
-        waits while they take them side by side (one interrupt's time)."""
+        waits while they take them side by side (the longest interrupt's time)."""
         if cores:
-            self.charge("ipi", self.send_ipis(cores, counter))
+            timebase = self.port.timebase
+            self.charge("ipi", timebase.cycles(self.send_ipis(cores, counter)))
 
     def pull_waiting(self) -> bool:
         """This core has nothing to run: take a thread waiting on the busiest other core
@@ -600,11 +666,15 @@ class CoreKernel:
         return self._costs.paths_cycles(cycles, lat, log, ends, writes, self.l1_hit, self.mlp, line)
 
     def charge(self, what: str, cycles: int) -> None:
-        self.cycles[what] += int(cycles)
+        """Add `cycles` of the core's to its clock for path `what` (its totals, and the system
+        time of the process on the core, are kept on the time base)."""
+        cycles = int(cycles)
+        spent = self.port.timebase.spent(cycles)
+        self.cycles[what] += spent
         if what != "idle":  # kernel and service work: the process on the core's system time
-            self._on_core[1] += int(cycles)
-        self.port.add_cycles(int(cycles))
-        self.port.charged(self, what, int(cycles))
+            self._on_core[1] += spent
+        self.port.add_cycles(cycles)
+        self.port.charged(self, what, cycles)
 
     def charge_entry(self, resumed: bool = False) -> None:
         """An SVC's exception entry and return, and its count; not again for a blocked call
@@ -627,8 +697,19 @@ class CoreKernel:
         return manager
 
     def now(self) -> int:
-        """The core's clock in cycles."""
+        """The core's clock on the run's time base (hmk.kernel.timebase: cycles of the boot
+        core's clock, which every time the kernel keeps is in)."""
         return self.port.now()
+
+    def cycles_until(self, time: int) -> int:
+        """The core's own cycles from now until its clock reads `time` (0: it has)."""
+        return self.port.cycles_until(time)
+
+    def idle_until(self, time: int) -> None:
+        """The core sleeps until its clock reads `time` (charged as idle, nobody's time)."""
+        cycles = self.cycles_until(time)
+        if cycles:
+            self.charge("idle", cycles)
 
     def now_ns(self) -> int:
         """Simulated nanoseconds since boot."""
@@ -777,7 +858,10 @@ class CoreKernel:
 
     # ---- threads and the scheduler (one core) --------------------------------------------
     def start(self, proc, tick_cycles: int) -> None:
-        """Make `proc`'s first thread the running one; the timer fires every `tick_cycles`."""
+        """Make `proc`'s first thread the running one, on this core (the boot core, wherever
+        placement put it); the timer fires every `tick_cycles`."""
+        if int(self.threads.tcb["core"][proc.tcb]) != self.cpu:
+            self.threads.migrate(proc.tcb, self.cpu)
         self.adopt(proc.tcb, proc, None)
         self.threads.resume(proc.tcb)
         self.threads.context_switch(self.cpu, -1, proc.tcb, [])
@@ -979,14 +1063,13 @@ class CoreKernel:
         now, deadline = self.now(), min(ends)
         if self.horizon is not None and deadline > self.horizon[0]:
             limit, reason = self.horizon
-            if limit > now:
-                self.charge("idle", limit - now)
+            self.idle_until(limit)
             if machine is not None:
                 machine.abort(reason)
             return False
         if deadline > now:
-            self.charge("idle", deadline - now)
-            now = deadline
+            self.idle_until(deadline)
+            now = self.now()
         self.skip_ticks(now)
         self._expire(now)
         return True

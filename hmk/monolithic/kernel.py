@@ -75,6 +75,19 @@ class LinuxKernel(CoreKernel):
     def scheduler(self, capacity: int) -> Cfs:
         return Cfs(self.mem, capacity, self.ncores, 1, 1, clock_ns=self.now_ns)
 
+    def place(self, cores: list[int], load: list[int]) -> int:
+        """Linux's placement of a new task (select_task_rq_fair at fork: find_idlest_group
+        over the CPUs it may use, simplified): an idle core if there is one (spare capacity
+        counts idle CPUs, not their capacity: energy-aware placement is for wake-ups only),
+        the lowest-numbered (the model keeps no utilisation history to break the tie); else
+        the least loaded for its capacity (the groups' avg_load), the lowest-numbered of
+        equals."""
+        capacity = self.core_capacity
+        idle = [c for c in cores if not load[c]]
+        if idle:
+            return idle[0]
+        return min(cores, key=lambda c: (load[c] / capacity[c], c))
+
     def slice_ns(self) -> int:
         """CFS's slice for the running thread among the runnable ones (sched_slice)."""
         return sched_slice(int(self.threads.rq["nr_running"][self.cpu]) + 1)  # + the running one

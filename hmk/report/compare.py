@@ -12,6 +12,7 @@ import io
 import os
 
 from hmk.outputs import OutputError, shown
+from hmk.report.summary import over_cores
 from hmk.system.composition import registered
 
 SERVICES = tuple(registered())
@@ -37,15 +38,17 @@ COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
 
 
 def breakdown(stats: dict) -> dict[str, int]:
-    """A run's busy cycles by part (PARTS); idle cycles are not part of it."""
+    """A run's busy cycles by part (PARTS); idle cycles are not part of it. With several
+    cores, the user cycles are every core's (on the run's time base, as the kernel's)."""
     kernel = {
         k.removeprefix("kernel.cycles."): v
         for k, v in stats.items()
         if k.startswith("kernel.cycles.")
     }
-    cycles = stats.get("system.cpu0.cycles", 0)
+    cores = over_cores(stats)
+    cycles = cores.get("system.cpu0.cycles", 0)
     parts = {
-        "user": cycles - stats.get("system.cpu0.external_cycles", 0),
+        "user": cycles - cores.get("system.cpu0.external_cycles", 0),
         "syscall entry/exit": kernel.get("syscall", 0) + kernel.get("shim", 0),
         "IPC": kernel.get("ipc", 0),
         "page faults": kernel.get("fault", 0),

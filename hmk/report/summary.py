@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from hmk.kernel.timebase import TimeBase
+from hmk.system.stats import describe
+
 
 def summary(result, file=None) -> None:
     """Three lines on `file` (stderr): the totals, the shares of the busy cycles, the miss
     rates and counts of a RunResult."""
     file = file if file is not None else sys.stderr
     cores = result.stats.get("sim.cores", 1)
-    s = _over_cores(result.stats, cores)
+    s = over_cores(result.stats)
 
     def rate(name):
         hits, misses = s.get(f"{name}.hits", 0), s.get(f"{name}.misses", 0)
@@ -18,7 +21,16 @@ def summary(result, file=None) -> None:
 
     estimate = s.get("sample.cycles")
     exact = estimate is not None and "system.cpu0.functional_instructions" not in s
-    if estimate is None or exact:
+    clusters = result.run.get("clusters")
+    if clusters and (estimate is None or exact):  # cores of several clusters
+        mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
+        print(
+            f"hmk: {result.cycles:,} cycles of the boot core's clock ({result.ghz} GHz), "
+            f"{result.seconds * 1e3:.3f} ms on {cores} cores ({mix}), "
+            f"{result.instructions:,} instructions",
+            file=file,
+        )
+    elif estimate is None or exact:
         on = f" on {cores} cores" if cores > 1 else ""
         per = " a core" if cores > 1 else ""
         print(
@@ -75,15 +87,26 @@ def summary(result, file=None) -> None:
     )
 
 
-def _over_cores(stats: dict, cores: int) -> dict:
-    """The statistics with each core's own (system.cpu0.*) summed over the cores."""
+def over_cores(stats: dict) -> dict:
+    """The statistics with each core's own (system.cpu0.*) summed over the cores; with cores
+    of different clocks (system.cpuN.ghz) a core's cycles are counted on the boot core's
+    clock, the run's time base (hmk.kernel.timebase), as the kernel's are."""
+    cores = stats.get("sim.cores", 1)
     if cores == 1:
         return stats
+    base = stats.get("system.cpu0.ghz")
+    bases = [TimeBase(stats[f"system.cpu{j}.ghz"], base) if base else None for j in range(cores)]
     total = dict(stats)
     for name in stats:
-        if name.startswith("system.cpu0."):
+        if name.startswith("system.cpu0.") and not name.endswith(".ghz"):
             rest = name.removeprefix("system.cpu0.")
-            total[name] = sum(stats.get(f"system.cpu{j}.{rest}", 0) for j in range(cores))
+            cycles = base and (describe(name) or ("",))[0] == "cycles"
+            total[name] = sum(
+                bases[j].time(stats.get(f"system.cpu{j}.{rest}", 0))
+                if cycles
+                else stats.get(f"system.cpu{j}.{rest}", 0)
+                for j in range(cores)
+            )
     return total
 
 

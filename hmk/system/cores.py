@@ -21,8 +21,10 @@ clock moves on to that moment before it runs the thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from hmk.kernel.core import CAPACITY_SCALE, MAX_CORES
 from hmk.kernel.costs import BUDGETS
 
 QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscall round trip
@@ -33,6 +35,97 @@ QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscal
 FINE_INSTRUCTIONS = 32
 FINE_US = 1.0  # for this long after the last upgrade (assumed: a line written again within a
 # microsecond is being passed back and forth; data written once and then read moves once)
+
+
+# a core type's performance per MHz, as Linux's device trees give it (capacity-dmips-mhz, the
+# biggest core of a SoC at 1024), for placement: a core's capacity is this times its clock
+DMIPS_PER_MHZ = {
+    "cortex-a77": 1024,  # Linux arch/arm64/boot/dts/qcom/sm8250.dtsi (Snapdragon 865), its A77s
+    "cortex-a55": 448,  # the same file, its A55s
+    # sm8150.dtsi (Snapdragon 855) gives its A55s 488 to its A76s' 1024: 1024 * 448 / 488, the
+    # A55 the common measure
+    "cortex-a76": 940,
+    "cortex-a72": 1024,  # the Pi 4B's only type (cores of one type have equal capacities)
+}
+
+
+def core_clusters(cores, soc, cluster=None) -> list:
+    """The cluster of each core a run models, the boot core's first, from run_program's
+    `cores`: a count of the `cluster`'s cores (default: the SoC's first), or the clusters'
+    counts by name ("big:1,little:2" or {"big": 1, "little": 2}, cores numbered in that
+    order). ValueError, one line naming the clusters and their counts, when it cannot be."""
+    which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+    if isinstance(cores, str) and cores.strip().isdigit():
+        cores = int(cores)
+    if isinstance(cores, int) and not isinstance(cores, bool):
+        if cores < 1:
+            raise ValueError(f"cores must be a positive whole number, not {cores!r}")
+        return [which] * _count(which, cores, soc)
+    counts = _counts(cores, soc)
+    if cluster is not None:
+        raise ValueError(f"cores: {cores} names its clusters: give no cluster (--core) with it")
+    out = [c for c, n in counts for _ in range(n)]
+    if len(out) > MAX_CORES:
+        raise ValueError(f"cores: at most {MAX_CORES} cores are modelled, not {len(out)}")
+    return out
+
+
+def _counts(cores, soc) -> list[tuple]:
+    """(cluster, count) pairs from "name:count,..." or a mapping of names to counts."""
+    names = {c.name: c for c in soc.clusters}
+    known = ", ".join(f"{c.name}:{c.count}" for c in soc.clusters)
+    if isinstance(cores, Mapping):
+        pairs = list(cores.items())
+    elif isinstance(cores, str):
+        pairs = [part.partition(":")[::2] for part in cores.split(",")]
+    else:
+        raise ValueError(f"cores must be a count or CLUSTER:COUNT,..., not {cores!r}")
+    out = []
+    for name, count in pairs:
+        name = str(name).strip()
+        if name not in names:
+            raise ValueError(f"cores: {soc.name} has no cluster {name!r} (its clusters: {known})")
+        if any(c.name == name for c, _ in out):
+            raise ValueError(f"cores: cluster {name} is named twice")
+        if isinstance(count, str) and count.strip().isdigit():
+            count = int(count)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(
+                f"cores: {name}:{count}: a cluster's count must be a positive whole number "
+                f"(its clusters: {known})"
+            )
+        out.append((names[name], _count(names[name], count, soc)))
+    return out
+
+
+def _count(cluster, n: int, soc) -> int:
+    if n > cluster.count:
+        raise ValueError(
+            f"cores: {soc.name}'s cluster {cluster.name} has {cluster.count} core"
+            f"{'s' if cluster.count > 1 else ''}, not {n}"
+        )
+    return n
+
+
+def hierarchy_of(soc, clusters: list):
+    """The memory hierarchy of the run's cores (each with its cluster's private caches and
+    latencies at its clock), the shared levels as the SoC has them."""
+    if all(c is clusters[0] for c in clusters):  # one cluster: the profile's own
+        return soc.hierarchy(cluster=clusters[0].name, cores=len(clusters))
+    base = soc.hierarchy(cluster=clusters[0].name, cores=1)
+    return replace(
+        base,
+        cores=tuple(soc.core_config(c) for c in clusters),
+        extras={**base.extras, "cluster_of_core": tuple(c.name for c in clusters)},
+    )
+
+
+def capacities(clusters: list) -> list[int]:
+    """Each core's capacity for placement, the fastest at CAPACITY_SCALE (as Linux scales
+    capacity-dmips-mhz times the clock: topology_normalize_cpu_scale). A core type the table
+    does not know is taken to be as big as the biggest it knows (assumed)."""
+    raw = [DMIPS_PER_MHZ.get(c.core.name, 1024) * c.ghz for c in clusters]
+    return [max(1, round(CAPACITY_SCALE * r / max(raw))) for r in raw]
 
 
 @dataclass
@@ -53,7 +146,8 @@ class Core:
     stacks: object = None  # its call-stack profile (hmk.system.stacks), when collected
 
     def clock(self) -> int:
-        return int(self.timing.cycles)
+        """Its clock on the run's time base (hmk.kernel.timebase)."""
+        return self.port.now()
 
 
 class Cores:
@@ -78,13 +172,14 @@ class Cores:
 
     def finish(self) -> None:
         """The run is over: every core's clock runs on to the end, the cores that had
-        nothing left to run idle (so each core's cycles are the run's wall time)."""
+        nothing left to run idle (so each core's cycles are the run's wall time; a core of
+        another clock than the boot core's to its last cycle that does not pass it)."""
         k = self.sim.kernel
         end, here = self.elapsed(), k.cpu
         for core in self.cores:
             if core.clock() < end:
                 k.switch_cpu(core.index)
-                k.charge("idle", end - core.clock())
+                k.charge("idle", core.port.timebase.cycles_by(end) - int(core.timing.cycles))
         k.switch_cpu(here)
 
     def decide(self, machine) -> bool:
@@ -202,8 +297,8 @@ class Cores:
         now, woken = k.now(), core.woken_at
         core.woken_at = None
         if woken is not None and woken > now:
-            k.charge("idle", woken - now)  # it slept until the IPI
-            now = woken
+            k.idle_until(woken)  # it slept until the IPI
+            now = k.now()
         k.skip_ticks(now)
         k._on_core_since = now  # (the time it slept is nobody's)
         self._take_ipi()

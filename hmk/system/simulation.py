@@ -27,9 +27,10 @@ from hmk.cpu.machine import EXCP_SWI, GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
 from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
-from hmk.hw.profile import load_soc
+from hmk.hw.profile import Cluster, load_soc
 from hmk.hw.tracefile import TraceWriter
-from hmk.kernel.core import TICK_US, CoreKernel, CorePort, Process
+from hmk.kernel.core import TICK_US, CoreCosts, CoreKernel, CorePort, Process
+from hmk.kernel.timebase import SAME, TimeBase
 from hmk.linux.shim import SIGNAL_OF, Shim
 from hmk.monolithic.kernel import LinuxKernel
 from hmk.outputs import OutputError
@@ -40,7 +41,14 @@ from hmk.services.service import Boot
 from hmk.system.budgets import changed as changed_budgets
 from hmk.system.calibrated import kernel_ipc as fitted_kernel_ipc
 from hmk.system.composition import DEFAULT_SYSTEM, load_system
-from hmk.system.cores import QUANTUM_US, Core, Cores
+from hmk.system.cores import (
+    QUANTUM_US,
+    Core,
+    Cores,
+    capacities,
+    core_clusters,
+    hierarchy_of,
+)
 from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
 from hmk.system.sampling import FastForward, Sampler, Sampling
@@ -153,10 +161,11 @@ class _TimedPort(CorePort):
     """The core the kernel runs on: its clock (the timing model), its caches and TLBs (the
     hierarchy), the functional CPU's TLB and translated code, and a stack profile listening."""
 
-    def __init__(self, machine: Machine, hierarchy: BatchHierarchy, timing, stacks):
+    def __init__(self, machine: Machine, hierarchy: BatchHierarchy, timing, stacks, timebase=SAME):
         self.machine, self.hierarchy, self.timing, self.stacks = machine, hierarchy, timing, stacks
         self.sync, self.add_cycles = machine.sync, timing.add_cycles
         self.flush_code = machine.flush_code
+        self.timebase = timebase  # how its cycles count on the run's time base
 
     def latencies(self, log):
         return self.hierarchy.run(log, check=False)
@@ -168,7 +177,10 @@ class _TimedPort(CorePort):
         return self.hierarchy.run_marked(log, ends)
 
     def now(self) -> int:
-        return int(self.timing.cycles)
+        return self.timebase.time(int(self.timing.cycles))
+
+    def cycles_until(self, time: int) -> int:
+        return max(self.timebase.cycles(time) - int(self.timing.cycles), 0)
 
     def flush(self, pages, asid: int) -> None:
         self.machine.flush_tlb()
@@ -283,11 +295,13 @@ class Simulation:
         trace_kernel: bool = False,
         fast_forward: int | FastForward | None = None,
         sample: bool | Sampling | None = None,
-        cores: int = 1,
+        cores: int | str | dict = 1,
     ):
         soc = load_soc(profile)
-        which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
-        ncores = _core_count(cores, which, soc.name)
+        # each core's cluster (its type and clock), the boot core's first; the run's time base
+        # is the boot core's clock (hmk.kernel.timebase)
+        self.core_clusters = clusters = core_clusters(cores, soc, cluster)
+        which, ncores = clusters[0], len(clusters)
         if ncores > 1 and (fast_forward is not None or sample not in (None, False)):
             raise ValueError("cores: fast-forward and sampling run on one core")
         if ncores > 1 and trace is not None:
@@ -304,8 +318,10 @@ class Simulation:
             f"system.{self.level_names.get('l3')}": soc.l3,
         }
         self.cache_names = {k: c.name for k, c in levels.items() if c is not None}
-        hierarchy_cfg = soc.hierarchy(cluster=which.name, cores=ncores)
+        hierarchy_cfg = hierarchy_of(soc, clusters)
         self.ghz = ghz = which.ghz
+        timebases = [TimeBase(c.ghz, ghz) for c in clusters]
+        self.one_clock = all(t.same for t in timebases)  # every core at the time base's clock
         if rootfs is not None and not os.path.isdir(rootfs):
             raise OSError(f"--rootfs {rootfs}: not a directory")
         mounts = tuple(parse_mount(m) for m in mounts)
@@ -348,8 +364,8 @@ class Simulation:
         self.hierarchy = hierarchy = hierarchy_type(hierarchy_cfg, ram=ram, roots=roots)
         self.block_cache = BlockCache() if block_cache else None
         self.timing = timing = TimingModel(self.core_type, BlockTable(self.block_cache))
-        others = [  # the other cores' clocks
-            TimingModel(self.core_type, BlockTable(self.block_cache)) for _ in range(1, ncores)
+        others = [  # the other cores' clocks, each of its own type
+            TimingModel(c.core, BlockTable(self.block_cache)) for c in clusters[1:]
         ]
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
         # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
@@ -387,6 +403,12 @@ class Simulation:
 
         # the core kernel, the services in their domains, the Linux personality
         options = {"memcg": composition.memcg} if native else {}
+
+        def costs(c: Cluster) -> CoreCosts:  # what a kernel path costs on a core of `c`
+            dram_line = soc.dram_line_write_at(c.ghz, hierarchy_cfg.line)
+            return CoreCosts.of(c.core, kernel_ipc or fitted_kernel_ipc(c.core.name), dram_line)
+
+        boot_costs = costs(which)
         self.kernel = kernel = (LinuxKernel if native else CoreKernel)(
             ram,
             roots,
@@ -395,8 +417,8 @@ class Simulation:
             ghz=ghz,
             user_level_paging=paging == "user",
             impl=impl,
-            dram_line_cycles=soc.dram_line_write_at(ghz, hierarchy_cfg.line),
-            kernel_ipc=kernel_ipc or fitted_kernel_ipc(self.core_type.name),
+            dram_line_cycles=boot_costs.dram_line_cycles,
+            kernel_ipc=boot_costs.kernel_ipc,
             capabilities_only=capabilities_only,
             cores=ncores,
             **options,
@@ -408,10 +430,12 @@ class Simulation:
             rest = []
             for j, t in enumerate(others, 1):
                 profile_j = StackProfile(machine, t, self._label) if stacks else None
-                port = _TimedPort(machine, hierarchy, t, profile_j)
+                port = _TimedPort(machine, hierarchy, t, profile_j, timebases[j])
                 rest.append(Core(j, t, port, stacks=profile_j))
+            capacity = capacities(clusters)
+            kernel.core_capacity[0] = capacity[0]
             for core in rest:
-                kernel.add_core(core.port)
+                kernel.add_core(core.port, costs(clusters[core.index]), capacity[core.index])
             self.cores = Cores(self, [first, *rest], QUANTUM_US * ghz * 1000)
             kernel.other_core = self.cores.take_over
         placement = Placement(kernel, composition)
@@ -558,7 +582,7 @@ class Simulation:
         max_instructions, max_cycles = self.limits
         timing = self.timing
         instructions = timing.instructions + timing.functional_instructions
-        cycles = timing.cycles
+        cycles = timing.cycles if self.one_clock else self.kernel.now()  # on the time base
         if max_instructions is not None and instructions >= max_instructions:
             self.machine.abort(
                 f"run limit: {max_instructions:,} instructions reached (at {instructions:,}: "
@@ -569,9 +593,12 @@ class Simulation:
         self.progress.update(instructions, cycles, self.ghz)
 
     def _horizon(self, max_cycles: int | None) -> tuple[int, str]:
-        """Where simulated time ends: the run's cycle limit, or the range of the timing
-        model's clock (an int64 of 1/issue-width cycles, so some years)."""
-        clock_range = CLOCK_RANGE // self.timing.params.unit
+        """Where simulated time ends (on the time base): the run's cycle limit, or the range
+        of the timing models' clocks (an int64 of 1/issue-width cycles, so some years), the
+        shortest of the cores'."""
+        clock_range = min(
+            t.port.timebase.time(CLOCK_RANGE // t.timing.params.unit) for t in self._cores()
+        )
         if max_cycles is not None and max_cycles <= clock_range:
             return max_cycles, f"run limit: {max_cycles:,} cycles reached"
         years = clock_range / (self.ghz * 1e9) / (365.25 * 86400)
@@ -659,7 +686,7 @@ class Simulation:
         finally:
             self.progress.clear()
         kernel, timings = self.kernel, self.timings()
-        clocks = [int(t.cycles) for t in timings]
+        clocks = [c.clock() for c in self._cores()]  # on the time base
         cycles = max(clocks)  # the simulated wall time: the furthest core's clock
         instructions = sum(int(t.instructions + t.functional_instructions) for t in timings)
         stats = {
@@ -711,6 +738,9 @@ class Simulation:
             raw.update(
                 {f"cpu{j}.{k.removeprefix('timing.')}": v for k, v in timing.stats().items()}
             )
+        if not self.one_clock:  # each core's clock, which its own cycles count
+            raw["timing.ghz"] = self.ghz
+            raw.update({f"cpu{j}.ghz": c.ghz for j, c in enumerate(self.core_clusters) if j})
         raw["kernel.page_faults"] = self.machine.recorder.counts["faults"]
         raw.update(kernel.counts)
         raw.update(kernel.ipc.counters)
@@ -734,15 +764,33 @@ class Simulation:
             return self.stacks.stacks()
         out = {}
         for core in self.cores.cores:
+            timebase = core.port.timebase  # (a core's own cycles, on the time base)
             for stack, cycles in core.stacks.stacks().items():
-                out[(f"core:{core.index}", *stack)] = cycles
+                out[(f"core:{core.index}", *stack)] = (
+                    cycles if timebase.same else round(cycles * timebase.num / timebase.den)
+                )
         return out
 
     def timings(self) -> list:
         """Each core's timing model (its clock and counters), the boot core's first."""
+        return [c.timing for c in self._cores()]
+
+    def _cores(self) -> list[Core]:
+        """The run's cores (hmk.system.cores.Core: a timing model, a port), the boot core's
+        first."""
         if self.cores is None:
-            return [self.timing]
-        return [c.timing for c in self.cores.cores]
+            return [Core(0, self.kernel.port.timing, self.kernel.port)]
+        return self.cores.cores
+
+    def _clusters(self) -> dict:
+        """With cores of more than one cluster: how many of each (in the cores' order), and
+        the clock the run's cycles count (the boot core's)."""
+        counts: dict[str, int] = {}
+        for c in self.core_clusters:
+            counts[c.name] = counts.get(c.name, 0) + 1
+        if len(counts) == 1:
+            return {}
+        return {"clusters": counts, "core_ghz": [c.ghz for c in self.core_clusters]}
 
     def describe(self) -> dict:
         """What ran where: the run's metadata beside its statistics (--stats JSON `run`)."""
@@ -752,6 +800,7 @@ class Simulation:
             "core": self.core_type.name,
             "ghz": self.ghz,
             "cores": 1 if self.cores is None else len(self.cores.cores),
+            **self._clusters(),
             "system": self.composition.name,
             "paging": self.paging,
             "domains": {d.name: [d.ic, *d.services] for d in self.composition.domains},
@@ -807,7 +856,9 @@ def run_program(
 ) -> RunResult:
     """Run `program` with `args` (argv[0] is the program path) on one core of `cluster` (default:
     the SoC's first cluster) and return what it cost. Options (Simulation's):
-    `profile`, `cluster`; `stdin` (bytes, or a binary stream such as sys.stdin.buffer, read as the
+    `profile`, `cluster`; `cores`: how many of the cluster's cores, or cores of several
+    clusters by name ("prime:1,little:2" or {"prime": 1, "little": 2}, the boot core the first
+    named; docs/smp.md); `stdin` (bytes, or a binary stream such as sys.stdin.buffer, read as the
     program reads it); `out`/`err`: the program's stdout/stderr (binary
     streams, default this process's); `strace` (a text stream) gets one line per syscall;
     `system`: the composition (a preset name or a system file, hmk.system); `paging` overrides
@@ -849,15 +900,3 @@ def _run_program(program: str, args, env, options: dict) -> RunResult:
     except Exception as e:  # loading is the kernel's and the services' work: a bug is hmk's
         raise internal(e, "loading the program") from e
     return sim.run()
-
-
-def _core_count(cores, cluster, profile: str) -> int:
-    """The cores a run models: 1 to the cluster's count."""
-    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
-        raise ValueError(f"cores must be a positive whole number, not {cores!r}")
-    if cores > cluster.count:
-        raise ValueError(
-            f"cores: {profile}'s cluster {cluster.name} has {cluster.count} core"
-            f"{'s' if cluster.count > 1 else ''}, not {cores}"
-        )
-    return cores

@@ -20,13 +20,14 @@ SCHEMA = (
         "sim.cycles",
         "cycles",
         "simulated core cycles, busy and idle, from start to exit (with several cores: the "
-        "furthest core's clock, the run's wall time)",
+        "furthest core's clock, the run's wall time; with cores of different clocks, in "
+        "cycles of the boot core's, the run's time base)",
     ),
-    ("sim.busy_cycles", "cycles", "the cores' cycles less the cycles they idled"),
+    ("sim.busy_cycles", "cycles", "the cores' cycles less the cycles they idled (time base)"),
     ("sim.cores", "count", "the modeled cores, when more than one (hmk run --cores)"),
     ("sim.instructions", "count", "user instructions executed (kernel paths are budgets)"),
-    ("sim.seconds", "s", "sim.cycles at the core's frequency"),
-    ("sim.ghz", "GHz", "the modeled core's frequency"),
+    ("sim.seconds", "s", "sim.cycles at the core's frequency: the simulated wall time"),
+    ("sim.ghz", "GHz", "the modeled core's frequency (several: the boot core's, the time base)"),
     ("sim.exit_status", "status", "the first process's exit status (128+signal if killed)"),
     (
         "sample.cycles",
@@ -58,6 +59,12 @@ SCHEMA = (
         "(windows), warm (functional warming), functional",
     ),
     ("system.cpu*.cycles", "cycles", "the core's clock: user execution plus kernel paths"),
+    (
+        "system.cpu*.ghz",
+        "GHz",
+        "the core's clock, when the run's cores differ (its system.cpuN.* cycles are its own; "
+        "kernel.cycles.* and sim.* are on the time base)",
+    ),
     ("system.cpu*.instructions", "count", "user instructions the timing model issued"),
     ("system.cpu*.blocks", "count", "user basic blocks timed"),
     ("system.cpu*.base_cycles", "cycles", "issue cycles with no stall (user code)"),
@@ -130,7 +137,7 @@ SCHEMA = (
         "kernel.cycles.*",
         "cycles",
         "kernel cycles by path: syscall (exception entry+return), "
-        "shim, fault, ipc, sched, timer, hmcall, signal, idle",
+        "shim, fault, ipc, sched, timer, hmcall, signal, idle (on the time base)",
     ),
     ("kernel.syscalls", "count", "SVCs taken (Linux syscalls and core-kernel calls)"),
     ("kernel.hmcalls.*", "count", "core-kernel calls by name (HM-native programs)"),
