@@ -83,6 +83,17 @@ def test_every_core_runs_to_the_end_of_the_run():
     assert result.stats["sim.busy_cycles"] == sum(clocks) - idle
 
 
+def test_an_instruction_limit_counts_every_core(psum):
+    """--max-instructions stops a run on several cores at the limit of all their
+    instructions together (at the end of a basic block), as on one core."""
+    limit = 1_000_000
+    result = run(psum, "sum", "4", "32768", "40", profile=PROFILE, cores=4,
+                 max_instructions=limit)[1]  # fmt: skip
+    assert result.exit_status == 124
+    assert "1,000,000 instructions reached" in result.fault
+    assert limit <= result.instructions < limit + 1000
+
+
 def test_threads_synchronise_across_cores(psum):
     """A mutex (futex waits and wakes) taken by two threads on two cores: every increment
     counted, the sleeping core woken by inter-processor interrupts."""

@@ -581,7 +581,7 @@ class Simulation:
         """The run limits checked and the progress line redrawn, at a sync point."""
         max_instructions, max_cycles = self.limits
         timing = self.timing
-        instructions = timing.instructions + timing.functional_instructions
+        instructions = sum(t.instructions + t.functional_instructions for t in self.timings())
         cycles = timing.cycles if self.one_clock else self.kernel.now()  # on the time base
         if max_instructions is not None and instructions >= max_instructions:
             self.machine.abort(
