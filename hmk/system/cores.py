@@ -100,9 +100,11 @@ def _counts(cores, soc) -> list[tuple]:
 
 def _count(cluster, n: int, soc) -> int:
     if n > cluster.count:
+        known = ", ".join(f"{c.name}:{c.count}" for c in soc.clusters)
+        more = f" (its clusters: {known}; --cores CLUSTER:N,...)" if len(soc.clusters) > 1 else ""
         raise ValueError(
             f"cores: {soc.name}'s cluster {cluster.name} has {cluster.count} core"
-            f"{'s' if cluster.count > 1 else ''}, not {n}"
+            f"{'s' if cluster.count > 1 else ''}, not {n}{more}"
         )
     return n
 
