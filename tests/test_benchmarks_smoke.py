@@ -206,3 +206,17 @@ def test_asv_model_benchmarks_have_a_value_or_a_reason():
     model.setup(results, "fork", "linux")  # not skipped: it failed
     with pytest.raises(RuntimeError, match="fork under linux: a run failed"):
         model.track_cycles_per_op(results, "fork", "linux")
+
+
+def test_asv_cores_benchmarks_run():
+    """asv_benchmarks' many-core benchmarks: the model's figures for 1, 2 and 4 cores, turns
+    only with more than one core, and the timed run once."""
+    path = Path(__file__).resolve().parents[1] / "asv_benchmarks" / "benchmarks" / "bench_cores.py"
+    spec = importlib.util.spec_from_file_location("hmk_asv_bench_cores", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.CoresModel()
+    results = model.setup_cache()
+    assert model.track_turns(results, 1) == 0 < model.track_turns(results, 2)
+    assert all(model.track_cycles(results, n) > 0 for n in module.CORES)
+    module.CoresRun().time_cores(2)
