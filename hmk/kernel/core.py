@@ -504,16 +504,26 @@ class CoreKernel:
         writes the GIC's SGI register (`ipi.send` each), each of them takes the interrupt on
         its own clock (its exception entry and return, `ipi.receive`). Returns the cycles of
         the longest interrupt taken, on the time base."""
-        self.counts[counter] += len(cores)
-        self.charge("ipi", self.work_cycles(len(cores) * BUDGETS["ipi.send"]))
+        self.send_ipi(len(cores), counter)
         here, longest = self.cpu, 0
         for core in cores:
             self.switch_cpu(core)
-            handler = self.entry + self.work_cycles(BUDGETS["ipi.receive"]) + self.exit
-            self.charge("ipi", handler)
-            longest = max(longest, self.port.timebase.duration(handler))
+            longest = max(longest, self.port.timebase.duration(self.take_ipi()))
         self.switch_cpu(here)
         return longest
+
+    def send_ipi(self, n: int = 1, counter: str = "kernel.ipis") -> None:
+        """This core writes the GIC's SGI register for `n` interrupts (`ipi.send` each),
+        counted in `counter`."""
+        self.counts[counter] += n
+        self.charge("ipi", self.work_cycles(n * BUDGETS["ipi.send"]))
+
+    def take_ipi(self) -> int:
+        """This core takes an interrupt: its exception entry and return and the handler
+        (`ipi.receive`). Returns the cycles it charged."""
+        handler = self.entry + self.work_cycles(BUDGETS["ipi.receive"]) + self.exit
+        self.charge("ipi", handler)
+        return handler
 
     def call_cores(self, cores, counter: str) -> None:
         """Run a function on each of `cores` (other cores, running) and wait until all have,

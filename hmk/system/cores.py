@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from hmk.kernel.core import CAPACITY_SCALE, MAX_CORES
-from hmk.kernel.costs import BUDGETS
 
 QUANTUM_US = 10.0  # assumed: short against a scheduler tick (4 ms) and a syscall round trip
 # across cores (tens of microseconds in lmbench's pipe latency), long against a batch boundary
@@ -233,10 +232,10 @@ class Cores:
                 continue
             if c.saved is None and c.woken_at is None:  # asleep, work just arrived: an IPI
                 c.woken_at = now
-                self._send_ipi()
+                k.send_ipi()
             elif c.saved is not None and not c.kicked and k.threads.preempted(c.index):
                 c.kicked = True  # a thread woken there should run first: a reschedule IPI
-                self._send_ipi()
+                k.send_ipi()
             start = c.clock() if c.saved is not None else max(c.clock(), c.woken_at)
             if best is None or start < best[0]:
                 best = (start, c)
@@ -245,17 +244,6 @@ class Cores:
             return False
         self._switch(machine, best[1])
         return True
-
-    def _send_ipi(self) -> None:
-        k = self.sim.kernel
-        k.counts["kernel.ipis"] += 1
-        k.charge("ipi", k.work_cycles(BUDGETS["ipi.send"]))
-
-    def _take_ipi(self) -> None:
-        """The core taking the CPU takes the interrupt sent to it: its exception entry and
-        return and the handler."""
-        k = self.sim.kernel
-        k.charge("ipi", k.entry + k.work_cycles(BUDGETS["ipi.receive"]) + k.exit)
 
     def _switch(self, machine, core: Core) -> None:
         """Give the CPU to `core`: the running core's thread keeps its registers; `core`'s
@@ -290,7 +278,7 @@ class Cores:
                 k.need_resched = True
             if core.kicked:
                 core.kicked = False
-                self._take_ipi()
+                k.take_ipi()
                 k.need_resched = True
             if k.need_resched:
                 k.reschedule(machine)
@@ -303,6 +291,6 @@ class Cores:
             now = k.now()
         k.skip_ticks(now)
         k._on_core_since = now  # (the time it slept is nobody's)
-        self._take_ipi()
+        k.take_ipi()
         k.reschedule(machine)
         k.to_user(machine)
