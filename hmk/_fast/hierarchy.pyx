@@ -27,6 +27,7 @@ are in docs/performance.md):
 
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, realloc
 from hmk._fast.shared cimport (
     ADDR_MASK, DOWNGRADES, DTLB_HIT, DTLB_MISS, EXCLUSIVE, EXCLUSIVE_HINTS, FETCH,
     INCLUSIVE, ITLB_HIT, ITLB_MISS, L2TLB_HIT, L2TLB_MISS, MESI, NG, NINE, PAGE_SHIFT, READ,
@@ -231,6 +232,7 @@ cdef void run_raw(void *engine, const Event *ev, int *out, Py_ssize_t n) noexcep
     """Engine.run's timing of events [0, n) into out (Engine.raw_entry); a long run of them
     without the GIL, as run() does (a kernel path's few are not worth its hand-over)."""
     cdef Engine e = <Engine>engine
+    e._reserve(n)
     if n < RAW_NOGIL:
         e._run(ev, out, 0, n)
         return
@@ -259,6 +261,11 @@ cdef class Engine:
     cdef int64_t *ccnt  # per core, hmk.hw.layout.COHERENCE_COUNTERS
     cdef int64_t *cinv  # per cache: copies other cores' writes removed
     cdef int64_t *excl  # per core, EXCLUSIVE_HINTS lines it holds alone (slot: line % that)
+    # the last batch's write events that needed coherence work (coherent_writes), and whether
+    # the event being timed did
+    cdef int64_t *marks
+    cdef Py_ssize_t nmarks, marks_cap
+    cdef bint worked
     cdef int64_t *dram
     cdef uint64_t *ram
     cdef int64_t ram_bytes
@@ -284,6 +291,9 @@ cdef class Engine:
         self.ccnt = _p64(spec["ccnt"])
         self.cinv = _p64(spec["cinv"])
         self.excl = _p64(spec["excl"])
+        self.marks = NULL
+        self.nmarks = self.marks_cap = 0
+        self.worked = False
         self._caches_mem = np.zeros(self.ncaches * sizeof(Cache), np.uint8)
         self._cores_mem = np.zeros(self.ncores * sizeof(Core), np.uint8)
         self.c = <Cache*> <size_t> self._caches_mem.ctypes.data
@@ -325,6 +335,35 @@ cdef class Engine:
         self.ram = &ram[0]
         self.ram_bytes = 8 * ram.shape[0]
         self.roots = _p64(spec["roots"])
+
+    def __dealloc__(self):
+        free(self.marks)
+
+    cdef int _reserve(self, Py_ssize_t n) except -1:
+        """A new batch of n events: room for its marks (with coherence), none yet."""
+        cdef int64_t *grown
+        self.nmarks = 0
+        if self.protocol and n > self.marks_cap:
+            grown = <int64_t*> realloc(self.marks, n * sizeof(int64_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.marks, self.marks_cap = grown, n
+        return 0
+
+    def coherent_writes(self):
+        """The last batch's write events that needed coherence work: their indexes, ascending
+        (int64; hmk.hw.reference.MemoryHierarchy.coherent_writes)."""
+        out = np.empty(self.nmarks, np.int64)
+        cdef int64_t[::1] view = out
+        cdef Py_ssize_t i
+        for i in range(self.nmarks):
+            view[i] = self.marks[i]
+        return out
+
+    def marks_entry(self):
+        """(marks, count): for compiled callers, the addresses of the pointer to the last
+        batch's coherent-write indexes (int64_t *) and of their count (Py_ssize_t)."""
+        return <size_t>&self.marks, <size_t>&self.nmarks
 
     cdef _init_cache(self, Cache *c, dict spec, int x):
         """Cache x's parameters, and its sets, empty."""
@@ -714,6 +753,7 @@ cdef class Engine:
         if owner >= 0:  # the line comes from there; the levels below are not asked
             hit_at = e.private_len
             latency = self.transfer(core, owner, line, kind)
+            self.worked |= kind == WRITE
         else:
             if hit_at == n:
                 hit_at = self.look_up(e, e.private_len, n, line, kind)
@@ -777,6 +817,7 @@ cdef class Engine:
                 found = True
         if not found:
             return latency
+        self.worked = True
         self.ccnt[4 * core + UPGRADES] += 1
         return max(latency, self.upgrade_lat[core])
 
@@ -1087,6 +1128,7 @@ cdef class Engine:
         cdef const Event *ev = <const Event*> &raw[0] if raw.shape[0] else NULL
         cdef Py_ssize_t n = events.shape[0]
         assert sizeof(Event) == 16 and events.dtype.itemsize == 16
+        self._reserve(n)
         with nogil:
             self._run(ev, &out[0] if n else NULL, 0, n)
 
@@ -1122,6 +1164,7 @@ cdef class Engine:
         writes = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_INT64, 0)
         w = <int64_t*>cnp.PyArray_DATA(writes)
         lo = 0
+        self._reserve(n)
         with nogil:
             for k in range(nseg):
                 before = self.dram[1]
@@ -1184,3 +1227,7 @@ cdef class Engine:
                     lat2 = max(lat2, self.access_line(c, entry, last, k))
                 latency += lat2
             out[i] = <int>latency
+            if self.worked:
+                self.marks[self.nmarks] = i
+                self.nmarks += 1
+                self.worked = False

@@ -97,6 +97,8 @@ cdef enum:
     F_READS = 1  # READS
     F_WRITES = 2  # WRITES
     F_SERIAL = 8  # SERIAL
+    F_DRAIN = 16  # DRAIN
+    F_UNIQUE = 32  # UNIQUE
     ALL_EVENTS = 255
     NOREG = 255
     NREGS = 65
@@ -110,7 +112,8 @@ cdef enum:
     N_RET = 6
     N_RET_MISS = 7
     N_EXTERNAL = 12
-    NCOUNTERS = 13  # len(COUNTERS)
+    N_COHERENCE = 13
+    NCOUNTERS = 14  # len(COUNTERS)
     BASE = 0
     DEP = 1
     MEM = 2

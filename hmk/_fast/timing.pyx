@@ -10,9 +10,9 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, realloc
 from hmk._fast.shared cimport (
-    ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_READS, F_SERIAL, F_WRITES, FETCH, FP_DIV,
-    FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COND, N_COND_MISS,
-    N_EXTERNAL, N_IND, N_IND_MISS, N_INSNS, N_RET, N_RET_MISS, NCLASSES, NCOUNTERS, NOREG,
+    ALL_EVENTS, BASE, BRANCH_COND, DEP, DIV, F_DRAIN, F_READS, F_SERIAL, F_UNIQUE, F_WRITES,
+    FETCH, FP_DIV, FRONT_FETCH, FRONT_MISPREDICT, LOAD, LOAD_PAIR, MEM, MUL, N_BLOCKS, N_COHERENCE,
+    N_COND, N_COND_MISS, N_EXTERNAL, N_IND, N_IND_MISS, N_INSNS, N_RET, N_RET_MISS, NCLASSES, NCOUNTERS, NOREG,
     NREGS, R_BR, R_FDIV, R_LD, R_MAC, R_ST, READ, RETURN, STALL0, STORE, STORE_PAIR,
     STORE_TABLE, SYSTEM, T_CALL, T_CALL_INDIRECT, T_COND, T_INDIRECT, T_NONE, T_RETURN, WRITE,
     Block, Event, Insn, Row
@@ -50,6 +50,8 @@ cdef class TimingEngine:
     cdef uint64_t st_granule[STORE_TABLE]  # recent stores: granule + 1 (0: empty)
     cdef int64_t st_ready[STORE_TABLE]  # and when its data was ready
     cdef int64_t written
+    cdef int64_t drain  # when the stores that needed coherence work are all visible
+    cdef int64_t fence  # out-of-order: when the last barrier that waited for them completed
     cdef int64_t history, ras_top, ras_count
     cdef int pend_term
     cdef uint64_t pend_pc, pend_fall
@@ -90,6 +92,8 @@ cdef class TimingEngine:
             self.st_granule[k] = 0
             self.st_ready[k] = 0
         self.written = 0
+        self.drain = 0
+        self.fence = 0
         self.history = self.ras_top = self.ras_count = 0
         self.pend_term = T_NONE
         self.done = 0
@@ -133,10 +137,12 @@ cdef class TimingEngine:
             self.front_cause = BASE
 
     def run(self, cnp.ndarray blocks, cnp.ndarray events, cnp.ndarray lats, cnp.ndarray ids,
-            cnp.ndarray rows, cnp.ndarray insns, cnp.ndarray times=None):
-        """One flush; `times` (int64, one per block, or None): the clock after each block.
-        Unchecked: hmk.cpu.timing.TimingModel.account checks the arrays (dtypes, C-contiguity,
-        event_start, ids within `rows`, `times`) before it calls this."""
+            cnp.ndarray rows, cnp.ndarray insns, cnp.ndarray times=None,
+            cnp.ndarray marks=None):
+        """One flush; `times` (int64, one per block, or None): the clock after each block;
+        `marks` (int64 or None): the coherent write events, ascending. Unchecked:
+        hmk.cpu.timing.TimingModel.account checks the arrays (dtypes, C-contiguity,
+        event_start, ids within `rows`, `times`, `marks`) before it calls this."""
         assert sizeof(Block) == 24 and sizeof(Row) == 16 and sizeof(Insn) == 16
         cdef const Block *blk = <const Block*> cnp.PyArray_DATA(blocks)
         cdef const Event *ev = <const Event*> cnp.PyArray_DATA(events)
@@ -146,19 +152,26 @@ cdef class TimingEngine:
         cdef const Insn *ins = <const Insn*> cnp.PyArray_DATA(insns)
         cdef Py_ssize_t nblk = blocks.shape[0], nev = events.shape[0]
         cdef int64_t *after = NULL
+        cdef const int64_t *marked = NULL
+        cdef Py_ssize_t nmarks = 0
         if times is not None:
             after = <int64_t*> cnp.PyArray_DATA(times)
+        if marks is not None:
+            marked = <const int64_t*> cnp.PyArray_DATA(marks)
+            nmarks = marks.shape[0]
         with nogil:
-            self._run(blk, nblk, ev, nev, lat, idp, row, ins, after)
+            self._run(blk, nblk, ev, nev, lat, idp, row, ins, after, marked, nmarks)
 
     cdef void _run(self, const Block *blk, Py_ssize_t nblk, const Event *ev, Py_ssize_t nev,
                    const int *lats, const unsigned int *ids, const Row *rows,
-                   const Insn *insns, int64_t *after) noexcept nogil:
-        cdef Py_ssize_t b, e, end, j, n, first
+                   const Insn *insns, int64_t *after, const int64_t *marks,
+                   Py_ssize_t nmarks) noexcept nogil:
+        cdef Py_ssize_t b, e, end, j, n, first, mi = 0
         cdef const Row *row
         cdef const Insn *ins
         cdef int64_t fetch, mem, take, fwd
         cdef int want
+        cdef bint coherent
         for b in range(nblk):
             e = <Py_ssize_t> blk[b].event_start
             end = <Py_ssize_t> blk[b + 1].event_start if b + 1 < nblk else nev
@@ -192,10 +205,15 @@ cdef class TimingEngine:
                 fwd = 0
                 if e > first and want & F_READS:
                     fwd = self.forwarded(ev, first, e)
+                coherent = False
+                while mi < nmarks and marks[mi] < e:
+                    if marks[mi] >= first:
+                        coherent = True
+                    mi += 1
                 if self.inorder:
-                    self.issue_inorder(ins, mem, fwd)
+                    self.issue_inorder(ins, mem, fwd, coherent)
                 else:
-                    self.issue_ooo(ins, mem, fwd)
+                    self.issue_ooo(ins, mem, fwd, coherent)
                 if e > first and want & F_WRITES:
                     self.store(ev, first, e, self.written)
             self.cnt[N_INSNS] += n
@@ -304,9 +322,10 @@ cdef class TimingEngine:
             self.cnt[N_RET_MISS] += miss
         return miss
 
-    cdef void issue_inorder(self, const Insn *ins, int64_t mem, int64_t fwd) noexcept nogil:
+    cdef void issue_inorder(self, const Insn *ins, int64_t mem, int64_t fwd,
+                            bint coherent) noexcept nogil:
         cdef int cls = ins.cls, k
-        cdef int64_t need = self.resource[cls], t, operands, extra = 0, result
+        cdef int64_t need = self.resource[cls], t, operands, extra = 0, result, drain = 0
         cdef bint alone = cls == SYSTEM
         cdef bint is_load = cls == LOAD or cls == LOAD_PAIR
         if is_load and ins.flags & F_WRITES:
@@ -318,11 +337,17 @@ cdef class TimingEngine:
         if cls < BRANCH_COND or cls > RETURN:
             for k in range(ins.nsrc):
                 operands = imax(operands, self.ready[ins.src[k]])
-        if t > self.cur or operands > t:
+        if ins.flags & F_DRAIN:
+            drain = self.drain
+        if t > self.cur or operands > t or drain > t:
             t = imax(t, self.hold)
         if operands > t:
             self.cnt[STALL0 + DEP] += operands - t
             t = operands
+        if drain > t:
+            self.cnt[STALL0 + MEM] += drain - t
+            self.cnt[N_COHERENCE] += drain - t
+            t = drain
         if t != self.cur:
             self.cur = t
             self.slot = self.res = 0
@@ -330,6 +355,11 @@ cdef class TimingEngine:
         self.res |= need
         if is_load and mem > self.l1d:
             extra = mem - self.l1d
+        if coherent and ins.flags & F_UNIQUE and not is_load:
+            extra = imax(0, mem - self.lat[cls])
+            self.cnt[N_COHERENCE] += extra
+        if coherent:
+            self.drain = imax(self.drain, t + mem)
         result = imax(t + self.lat[cls] + extra, fwd)
         for k in range(ins.ndst):
             self.ready[ins.dst[k]] = result
@@ -347,9 +377,13 @@ cdef class TimingEngine:
             self.hold = t + 1 + extra
             self.end = imax(self.end, self.hold)
 
-    cdef void issue_ooo(self, const Insn *ins, int64_t mem, int64_t fwd) noexcept nogil:
+    cdef void issue_ooo(self, const Insn *ins, int64_t mem, int64_t fwd,
+                        bint coherent) noexcept nogil:
         cdef int cls = ins.cls, k, why, own
         cdef int64_t w = self.width, d, e, done, i, best, retire
+        cdef bint is_load = cls == LOAD or cls == LOAD_PAIR
+        cdef bint waited, unique = coherent and ins.flags & F_UNIQUE and not is_load
+        cdef int64_t start = 0
         cdef Py_ssize_t slot = self.seq % self.rob_n
         d = imax(imax(self.dispatched + 1, self.front), self.rob_t[slot])
         if ins.flags & F_SERIAL:
@@ -359,7 +393,15 @@ cdef class TimingEngine:
         why = self.front_cause
         for k in range(ins.nsrc):
             e = imax(e, self.ready[ins.src[k]])
-        if (cls == LOAD or cls == LOAD_PAIR) and mem > self.l1d:
+        if ins.flags & F_DRAIN:
+            start = self.drain
+        if (is_load or cls == STORE or cls == STORE_PAIR) and self.fence > start:
+            start = self.fence
+        waited = start > e
+        if waited:
+            e = start
+            why = MEM
+        if is_load and mem > self.l1d:
             best = 0
             for i in range(1, self.mlp):
                 if self.mshr[i] < self.mshr[best]:
@@ -367,12 +409,20 @@ cdef class TimingEngine:
             if self.mshr[best] > e:
                 e = self.mshr[best]
                 why = MEM
+                waited = False
             done = e + mem * w
             own = MEM
             self.mshr[best] = done
+        elif unique:
+            done = e + imax(mem, self.lat[cls]) * w
+            own = MEM
         else:
             done = e + self.lat[cls] * w
             own = DEP if self.lat[cls] > 1 else BASE
+        if coherent:
+            self.drain = imax(self.drain, e + mem * w)
+        if waited and cls == SYSTEM:
+            self.fence = imax(self.fence, done)
         if fwd > done:
             done = fwd
             own = DEP
@@ -385,8 +435,12 @@ cdef class TimingEngine:
         if done > retire:
             if e > retire and why != BASE:
                 self.cnt[STALL0 + why] += (e if e < done else done) - retire
+                if waited:
+                    self.cnt[N_COHERENCE] += (e if e < done else done) - retire
             if own != BASE:
                 self.cnt[STALL0 + own] += done - imax(e, retire)
+                if unique and own == MEM:
+                    self.cnt[N_COHERENCE] += done - imax(e, retire)
             retire = done
         self.retired = retire
         self.rob_t[slot] = retire
@@ -467,9 +521,14 @@ cdef class BatchTimer:
     cdef int *lat
     cdef unsigned int *ids
     cdef Py_ssize_t lat_cap, ids_cap
+    cdef int64_t **marks  # the hierarchy's coherent writes of its last batch, and their count
+    cdef Py_ssize_t *nmarks
 
     def __init__(self, TimingEngine engine, table, hierarchy):
         fn, hier, _ = hierarchy.raw_entry()
+        marks, nmarks = hierarchy.marks_entry()
+        self.marks = <int64_t**><size_t>marks
+        self.nmarks = <Py_ssize_t*><size_t>nmarks
         self.engine, self.table, self.hierarchy = engine, table.__dict__, hierarchy
         self.run_raw = <run_raw_t><size_t>fn
         self.hier = <void*><size_t>hier
@@ -504,12 +563,14 @@ cdef class BatchTimer:
         if nev < 4096:  # (a short batch is not worth handing the GIL over)
             self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
                              <const Row*> cnp.PyArray_DATA(rows),
-                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL, self.marks[0],
+                             self.nmarks[0])
             return True
         with nogil:
             self.engine._run(blk, nblk, ev, nev, self.lat, self.ids,
                              <const Row*> cnp.PyArray_DATA(rows),
-                             <const Insn*> cnp.PyArray_DATA(insns), NULL)
+                             <const Insn*> cnp.PyArray_DATA(insns), NULL, self.marks[0],
+                             self.nmarks[0])
         return True
 
 

@@ -19,6 +19,7 @@ from hmk.cpu.records import (
     CALL,
     CALL_INDIRECT,
     DIV,
+    DRAIN,
     FP,
     FP_DIV,
     INT,
@@ -34,6 +35,7 @@ from hmk.cpu.records import (
     STORE,
     STORE_PAIR,
     SYSTEM,
+    UNIQUE,
     UNKNOWN,
     V0,
     WRITES,
@@ -65,6 +67,8 @@ _ACCUMULATE |= {"sli", "sri", "tbx", "bsl", "bit", "bif", "sqrdmlah", "sqrdmlsh"
 _ATOMIC_OPS = r"(add|clr|eor|set|smax|smin|umax|umin)"
 _ATOMIC_LOAD = re.compile(rf"^(ld{_ATOMIC_OPS}|swp|cas)")
 _ATOMIC_STORE = re.compile(rf"^st{_ATOMIC_OPS}")
+# an atomic's ordering: A (acquire), L (release), then B or H (size): ldaddal, casl, staddlb
+_ATOMIC_RELEASE = re.compile(rf"^(ld{_ATOMIC_OPS}|swp|casp?|st{_ATOMIC_OPS})a?l[bh]?$")
 _STRUCTURE = re.compile(r"^(ld|st)[234]$")  # multi- or single-structure, element by element
 _REPLICATE = re.compile(r"^ld[1-4]r$")  # load one element and replicate it to every lane
 _LANE_BYTES = {"B": 1, "H": 2, "S": 4, "D": 8, "Q": 16}
@@ -143,17 +147,22 @@ def _memory(insn, m: str, mem) -> Insn:
         else:
             src, dst = codes[:half], codes[half:]
         nev = 4 if m.startswith("casp") else 2
-        return Insn(LOAD, READS | WRITES, nev, tuple(src + addr), tuple(dst), wb)
-    if _ATOMIC_STORE.match(m):
-        return Insn(STORE, READS | WRITES, 2, tuple(codes + addr), (), wb)
+        order = DRAIN if _ATOMIC_RELEASE.match(m) else 0
+        return Insn(LOAD, READS | WRITES | order, nev, tuple(src + addr), tuple(dst), wb)
+    if _ATOMIC_STORE.match(m):  # a read-modify-write at the cache: it needs the line unique
+        order = DRAIN if _ATOMIC_RELEASE.match(m) else 0
+        return Insn(STORE, READS | WRITES | UNIQUE | order, 2, tuple(codes + addr), (), wb)
     nev = _events_of(m, data)
     if m.startswith("ld"):
         return Insn(LOAD_PAIR if pair else LOAD, READS, nev, tuple(addr + after), tuple(codes), wb)
-    status = ()
-    if re.match(r"^st(l?x)", m):  # store-exclusive: the first register is the status result
-        status, codes = tuple(codes[:1]), codes[1:]
+    flags, status = WRITES, ()
+    if re.match(r"^st(l?x)", m):  # store-exclusive: the first register is the status result,
+        status, codes = tuple(codes[:1]), codes[1:]  # known once the line is unique
+        flags |= UNIQUE
+    if m.startswith("stl"):  # store-release (STLR, STLUR, STLXR, STLXP, STLLR)
+        flags |= DRAIN
     cls = STORE_PAIR if pair else STORE
-    return Insn(cls, WRITES, nev, tuple(codes + addr + after), status, wb)
+    return Insn(cls, flags, nev, tuple(codes + addr + after), status, wb)
 
 
 def _branch(insn, m: str, cls: int, regs) -> Insn:
@@ -166,9 +175,21 @@ def _branch(insn, m: str, cls: int, regs) -> Insn:
     return Insn(cls, 0, 0, tuple(src), dst)
 
 
+def _orders_stores(word: int) -> bool:
+    """Whether a DMB or DSB waits for this core's earlier stores to be seen by other cores. The
+    Arm ARM's (DDI 0596) DMB and DSB: CRm<1:0> are the access types ordered (01 reads only: the
+    LD forms; 10 writes; 11 all; 00 all, full system) and CRm<3:2> the shareability domain (01
+    non-shareable, NSH: this core alone)."""
+    crm = (word >> 8) & 0xF
+    types, domain = crm & 3, crm >> 2
+    return types == 0 or (types != 1 and domain != 1)
+
+
 def _system(insn, m: str, regs) -> Insn:
     codes = [reg_code(op.reg) for op in regs]
     flags = SERIAL if m in _SERIAL else 0
+    if m in ("dmb", "dsb") and _orders_stores(int.from_bytes(insn.bytes, "little")):
+        flags |= DRAIN
     if m == "mrs":
         return Insn(SYSTEM, flags, 0, (), tuple(codes[:1]))
     if m == "dc" and "zva" in insn.op_str:  # zeroes a line: unicorn records byte writes

@@ -68,6 +68,9 @@ READS = 1  # takes read events (a load, or an atomic)
 WRITES = 2  # takes write events (a store, an atomic, DC ZVA)
 LOAD_USE = 4  # a load whose result the next instruction reads
 SERIAL = 8  # serializing: ISB, DSB, SVC, ERET, ...
+DRAIN = 16  # waits until this core's earlier stores are visible to the other cores: DMB and DSB
+# (but their load-only and non-shareable forms), release stores and atomics with release
+UNIQUE = 32  # a store that needs its line unique before it completes: store-exclusive, STADD...
 ALL_EVENTS = 255  # `nev` of an instruction that takes every event of its kind that follows
 
 SP, V0, NZCV, NREGS, NOREG = 31, 32, 64, 65, 255

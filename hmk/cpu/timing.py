@@ -18,6 +18,11 @@ Two pipelines, chosen by the core's profile:
   miss stops dispatch for its extra latency.
 A branch predictor (bimodal or gshare, a return stack, a last-target table) is fed by the block
 stream: block i's branch was taken iff block i+1 does not start right after it.
+Stores never stall, but one whose line needed coherence work (another core held it: the
+hierarchy's coherent_writes) is visible to the other cores only after its latency; each core
+keeps when its stores will all be visible (the store drain horizon), and barriers and release
+instructions that order earlier stores (flag DRAIN) wait for it, as store-exclusives and store
+atomics (flag UNIQUE) wait for their own line's coherence work.
 Both pipelines forward stores to loads: a table of recent stores, keyed by the 8-byte granules
 their write events cover, holds when each store's data was ready; a load whose read events
 cover a granule there has its data no earlier than that time plus the core's
@@ -52,10 +57,18 @@ COUNTERS = (
     "stall_fetch",
     "stall_mispredict",
     "external",  # cycles added by add_cycles (exception entry and return, ...)
+    "coherence_wait",  # of stall_memory: waits for stores to become visible to other cores
 )
 N_INSNS, N_BLOCKS, N_COND, N_COND_MISS, N_IND, N_IND_MISS, N_RET, N_RET_MISS = range(8)
-N_EXTERNAL = 12
-TIME_COUNTERS = ("stall_dependency", "stall_memory", "stall_fetch", "stall_mispredict", "external")
+N_EXTERNAL, N_COHERENCE = 12, 13
+TIME_COUNTERS = (
+    "stall_dependency",
+    "stall_memory",
+    "stall_fetch",
+    "stall_mispredict",
+    "external",
+    "coherence_wait",
+)
 # Why an instruction finished late (out-of-order) or the issue stalled (in-order).
 BASE, DEP, MEM, FRONT_FETCH, FRONT_MISPREDICT = range(5)
 STALL_OF = {DEP: 8, MEM: 9, FRONT_FETCH: 10, FRONT_MISPREDICT: 11}
@@ -78,6 +91,7 @@ RESOURCE = {
 BRANCH_CLASSES = frozenset(C.TERM_OF_CLASS)
 LOADS = (C.LOAD, C.LOAD_PAIR)
 STORES = (C.STORE, C.STORE_PAIR)
+MEMORY_CLASSES = LOADS + STORES
 # Entries of the table of recent stores (direct-mapped by 8-byte granule; granules 64 x 8
 # bytes apart share an entry and the younger store wins). A model choice, not a hardware
 # figure: an entry matters only until its data is older than the forwarding latency, and in
@@ -157,12 +171,16 @@ class TimingModel:
             self.engine = TimingEngine(p)
         # instructions run without the model (`skip`) and the time they were given, in units
         self.functional_instructions = self.functional_units = 0
+        self.coherent = False  # other cores share the hierarchy: report coherence waits
 
     # ---- feeding
-    def account(self, blocks, events, latencies, classes, times=None) -> int:
+    def account(self, blocks, events, latencies, classes, times=None, coherent=None) -> int:
         """`times`: an int64 array, one per block, to receive the clock after each block in
-        the model's time unit (`params.unit` per cycle): what a profile attributes to each."""
+        the model's time unit (`params.unit` per cycle): what a profile attributes to each.
+        `coherent`: the indexes of the write events that needed coherence work, ascending
+        (the hierarchy's coherent_writes(); None: none)."""
         blocks, events, latencies = _checked(blocks, events, latencies)
+        coherent = _marks(coherent, len(events))
         ids = self._ids(blocks, classes)
         if times is not None and (
             not isinstance(times, np.ndarray)
@@ -174,7 +192,7 @@ class TimingModel:
             raise ValueError("times must be a writable C-contiguous int64 array, one per block")
         before = self.cycles
         table = self.table
-        self.engine.run(blocks, events, latencies, ids, table.rows, table.insns, times)
+        self.engine.run(blocks, events, latencies, ids, table.rows, table.insns, times, coherent)
         return self.cycles - before
 
     def batch_timer(self, hierarchy):
@@ -270,6 +288,8 @@ class TimingModel:
         out["timing.branch.return.lookups"] = c["returns"]
         out["timing.branch.return.mispredicts"] = c["return_mispredicts"]
         out.update({f"timing.stall.{k}": v for k, v in stalls.items()})
+        if self.coherent:
+            out["timing.coherence.store_wait_cycles"] = c["coherence_wait"]
         if self.functional_instructions:
             out["timing.functional_instructions"] = self.functional_instructions
             out["timing.functional_cycles"] = functional
@@ -293,6 +313,21 @@ def _checked(blocks, events, latencies):
         raise ValueError("blocks' event_start must be non-decreasing and within the events")
     blocks, events = np.ascontiguousarray(blocks), np.ascontiguousarray(events)
     return blocks, events, lat if lat.dtype == np.int32 else lat.astype(np.int32)
+
+
+_NO_MARKS = np.zeros(0, np.int64)
+
+
+def _marks(coherent, nevents: int) -> np.ndarray:
+    """The coherent write events' indexes as a C-contiguous int64 array, or a ValueError."""
+    if coherent is None:
+        return _NO_MARKS
+    marks = np.ascontiguousarray(coherent, dtype=np.int64)
+    if marks.ndim != 1 or (
+        len(marks) and (marks[0] < 0 or marks[-1] >= nevents or (marks[1:] <= marks[:-1]).any())
+    ):
+        raise ValueError("coherent must be event indexes, ascending, within the events")
+    return marks
 
 
 def _code_reader(source):
@@ -339,6 +374,12 @@ class ReferenceEngine:
         self.st_granule = [0] * STORE_TABLE
         self.st_ready = [0] * STORE_TABLE
         self.written = 0
+        # when this core's stores that needed coherence work are all visible to the other
+        # cores (the store drain horizon); DRAIN instructions wait for it
+        self.drain = 0
+        # out-of-order: when the last barrier that waited for them completed; the loads and
+        # stores after it start no earlier (in-order, they issue after it anyway)
+        self.fence = 0
 
     @property
     def now(self) -> int:
@@ -359,9 +400,11 @@ class ReferenceEngine:
             self.front, self.front_cause = max(self.front, self.retired), BASE
 
     # ---- one flush
-    def run(self, blocks, events, lats, ids, rows, insns, times=None) -> None:
+    def run(self, blocks, events, lats, ids, rows, insns, times=None, marks=()) -> None:
         kinds = events["kind"]
         nev = len(events)
+        marks = [int(m) for m in (() if marks is None else marks)]
+        mi = 0  # the next coherent write event
         for b in range(len(blocks)):
             addr, size, ninsn, ev = (int(x) for x in blocks[b])
             end = int(blocks["event_start"][b + 1]) if b + 1 < len(blocks) else nev
@@ -394,7 +437,11 @@ class ReferenceEngine:
                 fwd = 0  # when data forwarded from older stores arrives; 0: none
                 if ev > first and want & C.READS:
                     fwd = self.forwarded(events, first, ev)
-                self.issue(ins, mem, fwd)
+                coherent = False  # one of its writes needed coherence work
+                while mi < len(marks) and marks[mi] < ev:
+                    coherent |= marks[mi] >= first  # (a block cut short leaves events unused)
+                    mi += 1
+                self.issue(ins, mem, fwd, coherent)
                 if ev > first and want & C.WRITES:
                     self.store(events, first, ev, self.written)
             self.counts[N_INSNS] += n
@@ -496,15 +543,16 @@ class ReferenceEngine:
         return miss
 
     # ---- one instruction
-    def issue(self, ins, mem: int, fwd: int = 0) -> None:
+    def issue(self, ins, mem: int, fwd: int = 0, coherent: bool = False) -> None:
         """`mem`: the longest latency of its memory events (-1: none); `fwd`: when data
-        forwarded from an older store reaches it (0: none). Sets `written`."""
+        forwarded from an older store reaches it (0: none); `coherent`: one of its writes
+        needed coherence work. Sets `written`."""
         if self.p.inorder:
-            self.issue_inorder(ins, mem, fwd)
+            self.issue_inorder(ins, mem, fwd, coherent)
         else:
-            self.issue_ooo(ins, mem, fwd)
+            self.issue_ooo(ins, mem, fwd, coherent)
 
-    def issue_inorder(self, ins, mem: int, fwd: int) -> None:
+    def issue_inorder(self, ins, mem: int, fwd: int, coherent: bool = False) -> None:
         p, c = self.p, self.counts
         cls, flags = int(ins["cls"]), int(ins["flags"])
         need = RESOURCE.get(cls, 0) | (R_ST if cls in LOADS and flags & C.WRITES else 0)
@@ -517,16 +565,27 @@ class ReferenceEngine:
         if cls not in BRANCH_CLASSES:  # branches resolve late: they do not wait to issue
             for k in range(int(ins["nsrc"])):
                 operands = max(operands, self.ready[int(ins["src"][k])])
-        if t > self.cur or operands > t:  # a new issue cycle: not while the pipe is stalled
-            t = max(t, self.hold)
+        drain = self.drain if flags & C.DRAIN else 0  # earlier stores to be seen first
+        if t > self.cur or operands > t or drain > t:  # a new issue cycle: not while the
+            t = max(t, self.hold)  # pipe is stalled
         if operands > t:
             c[STALL_OF[DEP]] += operands - t
             t = operands
+        if drain > t:
+            c[STALL_OF[MEM]] += drain - t
+            c[N_COHERENCE] += drain - t
+            t = drain
         if t != self.cur:
             self.cur, self.slot, self.res = t, 0, 0
         self.slot = p.width if alone else self.slot + 1
         self.res |= need
         extra = mem - p.l1d if cls in LOADS and mem > p.l1d else 0  # a miss stalls the pipe
+        unique = coherent and flags & C.UNIQUE and cls not in LOADS
+        if unique:  # a store-exclusive or store atomic: done when its line is unique
+            extra = max(0, mem - p.latency[cls])
+            c[N_COHERENCE] += extra
+        if coherent:  # the other cores see it after its latency
+            self.drain = max(self.drain, t + mem)
         result = max(t + p.latency[cls] + extra, fwd)  # a forwarded load: no earlier than its data
         for k in range(int(ins["ndst"])):
             self.ready[int(ins["dst"][k])] = result
@@ -546,7 +605,7 @@ class ReferenceEngine:
             self.hold = t + 1 + extra
             self.end = max(self.end, self.hold)
 
-    def issue_ooo(self, ins, mem: int, fwd: int) -> None:
+    def issue_ooo(self, ins, mem: int, fwd: int, coherent: bool = False) -> None:
         p, c, w = self.p, self.counts, self.p.width
         cls, flags = int(ins["cls"]), int(ins["flags"])
         # dispatch: in order, one slot each, after the front end, when the window has room
@@ -554,19 +613,33 @@ class ReferenceEngine:
         if flags & C.SERIAL:  # waits until everything older has retired
             d = max(d, self.retired)
         self.dispatched = d
-        # execute: when the operands are ready (an L1D miss also needs a free miss buffer)
+        # execute: when the operands are ready, and earlier stores are seen if it orders them
+        # (an L1D miss also needs a free miss buffer)
         e, why = d, self.front_cause
         for k in range(int(ins["nsrc"])):
             e = max(e, self.ready[int(ins["src"][k])])
+        start = max(
+            self.drain if flags & C.DRAIN else 0, self.fence if cls in MEMORY_CLASSES else 0
+        )
+        waited = start > e  # its start is a coherence wait
+        if waited:
+            e, why = start, MEM
+        unique = coherent and flags & C.UNIQUE and cls not in LOADS
         if cls in LOADS and mem > p.l1d:
             i = self.mshr.index(min(self.mshr))
             if self.mshr[i] > e:
-                e, why = self.mshr[i], MEM
+                e, why, waited = self.mshr[i], MEM, False
             done, own = e + mem * w, MEM
             self.mshr[i] = done
+        elif unique:  # a store-exclusive or store atomic: done when its line is unique
+            done, own = e + max(mem, p.latency[cls]) * w, MEM
         else:
             done = e + p.latency[cls] * w
             own = DEP if p.latency[cls] > 1 else BASE
+        if coherent:  # the other cores see it after its latency
+            self.drain = max(self.drain, e + mem * w)
+        if waited and cls == C.SYSTEM:  # a barrier: what follows it waits for it
+            self.fence = max(self.fence, done)
         if fwd > done:  # its data comes from an older store: a dependence through memory
             done, own = fwd, DEP
         # a store's data is ready when it executes (all its sources are); what any other
@@ -583,8 +656,10 @@ class ReferenceEngine:
         if done > r:
             if e > r and why != BASE:
                 c[STALL_OF[why]] += min(e, done) - r
+                c[N_COHERENCE] += min(e, done) - r if waited else 0
             if own != BASE:
                 c[STALL_OF[own]] += done - max(e, r)
+                c[N_COHERENCE] += done - max(e, r) if unique and own == MEM else 0
             r = done
         self.retired = r
         self.rob[self.seq % p.rob] = r

@@ -143,6 +143,13 @@ class BatchHierarchy:
             return 0
         return int(counts.reshape(-1, len(COHERENCE_COUNTERS))[:, UPGRADES].sum())
 
+    def coherent_writes(self) -> np.ndarray:
+        """The indexes (ascending, int64) of the last batch's write events that needed
+        coherence work: a transfer from, or the invalidation of, another core's copy (a store
+        the other cores see only after its latency: docs/timing-model.md). Empty without
+        coherence."""
+        return self._engine.coherent_writes()
+
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
 
@@ -160,6 +167,12 @@ class BatchHierarchy:
         the function's address, the engine's, and the DRAM counters'. Valid while this
         hierarchy lives."""
         return self._engine.raw_entry()
+
+    def marks_entry(self) -> tuple[int, int]:
+        """Where compiled callers find coherent_writes after a batch run through raw_entry:
+        the addresses of the pointer to the indexes (int64_t *) and of their count
+        (Py_ssize_t). Valid while this hierarchy lives."""
+        return self._engine.marks_entry()
 
     def stats(self) -> dict:
         st, n = self._state, len(self.layout.caches)

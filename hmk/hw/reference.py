@@ -264,6 +264,8 @@ class MemoryHierarchy:
         self.caches = [Cache(c) for c in lay.caches]
         self.dram = [0, 0]  # reads, writes
         self.coherent = lay.protocol != NO_COHERENCE
+        self._marks = np.zeros(0, np.int64)  # the last run's coherent writes
+        self._coherence_work = False  # whether the access being timed needed any
         self.invalidations = [0] * len(self.caches)  # copies other cores' writes removed
         self.coherence_counts = [[0] * len(COHERENCE_COUNTERS) for _ in config.cores]
         self.ram = ram
@@ -291,11 +293,22 @@ class MemoryHierarchy:
         if check:
             check_events(events, self.config.line, len(self.config.cores))
         out = np.zeros(len(events), dtype=np.int32)
+        marks = []
         for i, e in enumerate(events):
+            self._coherence_work = False
             out[i] = self._access(
                 int(e["addr"]), int(e["kind"]), int(e["size"]), int(e["asid"]), int(e["core"])
             )
+            if self._coherence_work:
+                marks.append(i)
+        self._marks = np.array(marks, dtype=np.int64)
         return out
+
+    def coherent_writes(self) -> np.ndarray:
+        """The indexes (ascending, int64) of the last run's write events that needed coherence
+        work: a transfer from, or the invalidation of, another core's copy. Such a store is
+        visible to the other cores only after its latency (docs/timing-model.md)."""
+        return self._marks
 
     def access(self, addr, kind="read", size=8, asid=0, core=0) -> int:
         return int(self.run(make_events([addr], kind_code(kind), size, asid, core))[0])
@@ -364,6 +377,7 @@ class MemoryHierarchy:
         if owner >= 0:  # it comes from there; the levels below are not asked
             hit_at = private
             latency = self._transfer(core, owner, line, kind)
+            self._coherence_work |= kind == WRITE
         else:
             if hit_at == len(chain):
                 hit_at = self._look_up(chain, private, len(chain), line, kind)
@@ -383,6 +397,7 @@ class MemoryHierarchy:
         if kind == WRITE:
             if self.coherent and self._invalidate_others(core, line):
                 latency = max(latency, self.layout.upgrade_latency[core])
+                self._coherence_work = True
             self.caches[entry].mark_dirty(line)
         return latency
 

@@ -195,8 +195,10 @@ class Cores:
             return False
         k = self.sim.kernel
         shared, now = self.sim.hierarchy.upgrades(), k.now()
-        if shared != self._shared:  # a line written on one core that another held
-            self._shared, self._fine_until = shared, now + self.fine_span
+        if shared != self._shared:  # a line written on one core that another held: fine
+            # turns until FINE_US past the furthest clock, so that a core behind the one it
+            # took the line from catches up with it in fine turns, not in one quantum
+            self._shared, self._fine_until = shared, self.elapsed() + self.fine_span
         self.fine = now < self._fine_until
         switched = self._turn(machine, idle=not k.has_work(k.cpu))
         self._next_boundary(machine)

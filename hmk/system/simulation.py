@@ -27,6 +27,7 @@ from hmk.cpu.machine import EXCP_SWI, GuestFault, Machine, RunAborted
 from hmk.cpu.timing import TimingModel
 from hmk.errors import InternalError, internal
 from hmk.hw.engine import BatchHierarchy
+from hmk.hw.layout import NO_COHERENCE
 from hmk.hw.profile import Cluster, load_soc
 from hmk.hw.tracefile import TraceWriter
 from hmk.kernel.core import TICK_US, CoreCosts, CoreKernel, CorePort, Process
@@ -367,6 +368,8 @@ class Simulation:
         others = [  # the other cores' clocks, each of its own type
             TimingModel(c.core, BlockTable(self.block_cache)) for c in clusters[1:]
         ]
+        for model in (timing, *others):  # stores wait for other cores' copies to go
+            model.coherent = hierarchy.layout.protocol != NO_COHERENCE
         self.counter_hz, self._cycles_per_s = round(soc.counter_mhz * 1e6), round(ghz * 1e9)
         # the crossing's compiled twins (hmk._fast.crossing): the common SVC's whole path, the
         # sync point and a batch's timing; impl="python": their references, the methods below
@@ -545,10 +548,11 @@ class Simulation:
         """Time a batch the CPU recorded: its accesses through the hierarchy, its blocks
         through the timing model (code read in the process that ran it)."""
         latencies = self.hierarchy.run(events, check=False)
+        coherent = self.hierarchy.coherent_writes()
         if self.stacks is None:
-            self.timing.account(blocks, events, latencies, self._batch_code)
+            self.timing.account(blocks, events, latencies, self._batch_code, coherent=coherent)
         else:
-            self.stacks.account(blocks, events, latencies, self._batch_code)
+            self.stacks.account(blocks, events, latencies, self._batch_code, coherent)
 
     def divert(self, sink) -> None:
         """Batches recorded from now on go to `sink(blocks, events)` instead of the timing

@@ -104,11 +104,12 @@ class StackProfile:
         self._owner = self._process(proc)
 
     # ---- the program's cycles
-    def account(self, blocks, events, latencies, classes) -> None:
-        """The run's sink: time a batch and give each block's cycles to its function."""
+    def account(self, blocks, events, latencies, classes, coherent=None) -> None:
+        """The run's sink: time a batch and give each block's cycles to its function
+        (`coherent`: the batch's coherent write events, TimingModel.account)."""
         times = np.empty(len(blocks), np.int64)
         start = self.timing.clock
-        self.timing.account(blocks, events, latencies, classes, times)
+        self.timing.account(blocks, events, latencies, classes, times, coherent)
         if not len(blocks):
             return
         deltas = np.diff(times, prepend=start)
