@@ -86,6 +86,40 @@ def test_writeback_and_serializing():
     assert not decode(0xD5033BBF).flags & C.SERIAL  # dmb orders memory, does not drain
 
 
+@pytest.mark.parametrize(
+    ("word", "flags"),
+    [
+        (0xD5033BBF, C.DRAIN),  # dmb ish
+        (0xD5033FBF, C.DRAIN),  # dmb sy
+        (0xD5033ABF, C.DRAIN),  # dmb ishst: orders stores
+        (0xD50339BF, 0),  # dmb ishld: loads before it only
+        (0xD5033DBF, 0),  # dmb ld
+        (0xD50337BF, 0),  # dmb nsh: this core alone
+        (0xD5033B9F, C.DRAIN),  # dsb ish
+        (0xD503399F, 0),  # dsb ishld
+        (0xC89FFCA3, C.DRAIN),  # stlr x3, [x5]
+        (0x089FFCA3, C.DRAIN),  # stlrb w3, [x5]
+        (0xF90000A3, 0),  # str x3, [x5]
+        (0xC8077CA3, C.UNIQUE),  # stxr w7, x3, [x5]
+        (0xC807FCA3, C.DRAIN | C.UNIQUE),  # stlxr w7, x3, [x5]
+        (0xC85FFCA3, 0),  # ldaxr x3, [x5]: acquire orders what follows, not earlier stores
+        (0xF82300BF, C.UNIQUE),  # stadd x3, [x5]
+        (0xF86300BF, C.DRAIN | C.UNIQUE),  # staddl x3, [x5]
+        (0xF82300A4, 0),  # ldadd x3, x4, [x5]: a load, it waits for its line as loads do
+        (0xF8A300A4, 0),  # ldadda x3, x4, [x5]
+        (0xF8E300A4, C.DRAIN),  # ldaddal x3, x4, [x5]
+        (0xC8E3FCA4, C.DRAIN),  # casal x3, x4, [x5]
+        (0xC8E37CA4, 0),  # casa x3, x4, [x5]
+        (0xF86380A4, C.DRAIN),  # swpl x3, x4, [x5]
+    ],
+)
+def test_what_waits_for_stores_to_be_seen(word, flags):
+    """docs/timing-model.md, "Store visibility": DRAIN waits for this core's earlier stores to
+    reach the other cores (DDI 0596's DMB/DSB access types and domain; release semantics),
+    UNIQUE needs its own line unique before it completes."""
+    assert decode(word).flags & (C.DRAIN | C.UNIQUE) == flags, hex(word)
+
+
 @pytest.mark.parametrize("word", [0x00000000, 0xFFFFFFFF, 0x07000000])
 def test_undecodable_words_are_unknown(word):
     assert decode(word).cls == C.UNKNOWN

@@ -137,6 +137,8 @@ def test_engine_matches_reference_on_a_long_random_trace():
         )
         ref, eng = MemoryHierarchy(cfg), BatchHierarchy(cfg)
         assert np.array_equal(ref.run(ev), eng.run(ev))
+        assert np.array_equal(ref.coherent_writes(), eng.coherent_writes())
+        assert len(eng.coherent_writes()) > 0
         assert ref.stats() == eng.stats()
         assert eng.stats()["cpu0.coherence.transfers_in"] > 0
 
@@ -184,6 +186,39 @@ def test_false_sharing_costs_more_than_padding(impl):
     assert coherence_counts(h_padded) == {}
     counts = coherence_counts(h_shared)
     assert counts["cpu0.coherence.upgrades"] + counts["cpu1.coherence.upgrades"] == 2 * rounds - 1
+    # the writes the other cores see only after their latency: all but the first in one line
+    assert h_shared.coherent_writes().tolist() == list(range(1, 2 * rounds))
+    assert h_padded.coherent_writes().tolist() == []
+
+
+def test_coherent_writes_are_the_writes_that_took_a_copy_away(impl):
+    """A write that found other copies (an upgrade: 0's second write after 1 read the line) or
+    took the line from another core (a transfer) is marked; a read, a write to a line no other
+    core holds, and an atomic's read half are not. Marks are per batch."""
+    h = impl(hierarchy())
+    steps = [
+        (0, WRITE, A),  # 0: from DRAM, nobody else holds it
+        (1, READ, A),  # 1: a transfer, but a read
+        (0, WRITE, A),  # 2: an upgrade (1 holds a clean copy)
+        (0, WRITE, A + 8),  # 3: 0 holds it alone now
+        (1, READ, A + 8),  # 4: an atomic's read half: a transfer
+        (1, WRITE, A + 8),  # 5: and its write half: an upgrade
+        (0, READ, A + LINE),  # 6
+    ]
+    assert run(h, steps) == [DRAM, TRANSFER, UPGRADE, L1, TRANSFER, UPGRADE, DRAM]
+    assert h.coherent_writes().tolist() == [2, 5]
+    run(h, [(0, READ, A), (0, WRITE, A)])  # 0 takes the line back from 1: a transfer, then
+    assert h.coherent_writes().tolist() == [1]  # the write removes 1's copy (in this batch)
+    run(h, [(0, WRITE, A)])
+    assert h.coherent_writes().tolist() == []
+
+
+def test_one_core_marks_no_write(impl):
+    ev = _random_events(2000, 1)
+    for cfg in (hierarchy(cores=1), hierarchy(cores=2, protocol=None)):
+        h = impl(cfg)
+        h.run(ev)
+        assert h.coherent_writes().tolist() == []
 
 
 @pytest.mark.parametrize("l3", [True, False], ids=["l3", "no-l3"])

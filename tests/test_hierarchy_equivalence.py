@@ -247,13 +247,14 @@ def test_engine_matches_reference_with_many_ways(data):
 
 
 def _compare(cfg, batches, data):
-    """Run both models batch by batch (invalidating TLBs between), compare every latency and,
-    at the end, every counter."""
+    """Run both models batch by batch (invalidating TLBs between), compare every latency and
+    which writes needed coherence work and, at the end, every counter."""
     ram, roots = _memory(cfg, batches, data)
     ref = MemoryHierarchy(cfg, ram=ram, roots=roots)
     eng = BatchHierarchy(cfg, ram=ram, roots=roots)
     for ev, op, va, asid in batches:
         assert np.array_equal(ref.run(ev), eng.run(ev))
+        assert np.array_equal(ref.coherent_writes(), eng.coherent_writes())
         for model in (ref, eng):
             if op == "all":
                 model.tlbi_all()

@@ -42,7 +42,24 @@ def ldr(t, n, imm=0):  # ldr xt, [xn, #8*imm]
     return 0xF9400000 | imm << 10 | n << 5 | t
 
 
+def stlr(t, n):  # stlr xt, [xn]
+    return 0xC89FFC00 | n << 5 | t
+
+
+def stxr(s, t, n):  # stxr ws, xt, [xn]
+    return 0xC8007C00 | s << 16 | n << 5 | t
+
+
+def stadd(s, n):  # stadd xs, [xn]
+    return 0xF820001F | s << 16 | n << 5
+
+
+def str_(t, n):  # str xt, [xn]
+    return 0xF9000000 | n << 5 | t
+
+
 NOP, ISB, SVC = 0xD503201F, 0xD5033FDF, 0xD4000001
+DMB_ISH, DSB_ISH, DMB_ISHLD = 0xD5033BBF, 0xD5033B9F, 0xD50339BF
 B_NE, B, BL, BR_X4, BLR_X3 = 0x54000001, 0x14000000, 0x94000000, 0xD61F0080, 0xD63F0060
 RET = 0xD65F03C0
 
@@ -357,6 +374,77 @@ def test_add_cycles(core):
         model.add_cycles(-1)
 
 
+# ---------------------------------------------------------------------------------------------
+# Known cases: stores other cores must see (docs/timing-model.md, "Store visibility")
+
+U = 300  # the latency of a write that took the line from another core
+
+
+def marked(core, code, data, coherent, reference=False) -> TimingModel:
+    """One block of `code` with its data events' latencies `data`, the data events numbered in
+    `coherent` (0: the first) marked as writes that needed coherence work."""
+    s = Stream(core).run(0x1000, code, data=data)
+    blocks, events, lats = s.arrays()
+    first = int(np.count_nonzero(events["kind"] == FETCH))
+    model = TimingModel(core, reference=reference)
+    marks = np.array([first + i for i in coherent], np.int64)
+    model.account(blocks, events, lats, lambda a, n: s.code.get(a), None, marks)
+    return model
+
+
+def waits(core, code, data, coherent, reference=False) -> tuple[int, int]:
+    """(cycles the marks added, coherence wait counted)."""
+    plain = marked(core, code, data, [], reference)
+    seen = marked(core, code, data, coherent, reference)
+    assert plain.counters()["coherence_wait"] == 0
+    return seen.cycles - plain.cycles, seen.counters()["coherence_wait"]
+
+
+@pytest.mark.parametrize("reference", [True, False])
+def test_a_barrier_waits_for_a_store_another_core_held(reference):
+    code = words(str_(3, 5), DMB_ISH)
+    assert waits(A55, code, [U], [0], reference) == (U - 1, U - 1)  # dmb: cycle 1 -> U
+    added, counted = waits(A72, code, [U], [0], reference)
+    assert U - 2 <= added <= U and U - 3 <= counted <= added
+    # a store to a line no other core held is never waited for, barrier or not
+    assert waits(A55, code, [U], [], reference) == (0, 0)
+
+
+@pytest.mark.parametrize("core", [A55, A72])
+def test_what_does_not_order_earlier_stores_does_not_wait(core):
+    for second in (DMB_ISHLD, NOP, str_(4, 6), ldr(4, 6)):
+        for reference in (True, False):
+            assert waits(core, words(str_(3, 5), second), [U, 4], [0], reference) == (0, 0)
+
+
+@pytest.mark.parametrize("core", [A55, A72])
+def test_release_stores_exclusives_and_store_atomics_wait(core):
+    both = []
+    for reference in (True, False):
+        release = waits(core, words(str_(3, 5), stlr(4, 6)), [U, 4], [0], reference)
+        # stxr's status, then a branch on it: known once the line is unique
+        exclusive = waits(core, words(stxr(7, 3, 5), 0x35000007), [U], [0], reference)
+        atomic = waits(core, words(stadd(3, 5), NOP), [4, U], [1], reference)
+        for added, counted in (release, exclusive, atomic):
+            assert U - 8 <= added <= U and 0 < counted <= added
+        both.append((release, exclusive, atomic))
+    assert both[0] == both[1]
+
+
+@pytest.mark.parametrize("core", [A55, A72])
+def test_a_load_atomic_pays_its_upgrade_as_a_load(core):
+    """ldadd's write half took the line (U): it waits like a load missing for U, and a barrier
+    after it waits at most for the atomic's own completion (the load-to-use part of its
+    latency, which the pipeline otherwise overlaps)."""
+    code = words(0xF82300A4, DMB_ISH)  # ldadd x3, x4, [x5]
+    hit = marked(core, code, [core.l1d.latency] * 2, [])
+    for reference in (True, False):
+        upgraded = marked(core, code, [core.l1d.latency, U], [], reference)
+        assert abs(upgraded.cycles - hit.cycles - (U - core.l1d.latency)) <= 2
+        seen = marked(core, code, [core.l1d.latency, U], [1], reference).cycles
+        assert 0 <= seen - upgraded.cycles <= core.l1d.latency
+
+
 def test_stats_names():
     model = TimingModel(A76)
     loop_trace(A76, [True] * 5).feed(model)
@@ -376,6 +464,9 @@ def test_stats_names():
     ):
         assert name in stats, name
     assert stats["timing.cycles"] == model.cycles and stats["timing.branch.lookups"] == 5
+    assert "timing.coherence.store_wait_cycles" not in stats  # only with other cores
+    model.coherent = True
+    assert model.stats()["timing.coherence.store_wait_cycles"] == 0
 
 
 def test_bad_input_is_rejected_before_any_change():
@@ -395,6 +486,9 @@ def test_bad_input_is_rejected_before_any_change():
         model.account(blocks, events, lats, np.array([7], np.uint32))
     with pytest.raises(TypeError):
         model.account(blocks, events, lats, 42)
+    for marks in ([len(events)], [-1], [0, 0], [[0]]):
+        with pytest.raises(ValueError, match="coherent"):
+            model.account(blocks, events, lats, read, None, np.array(marks))
     assert model.cycles == 0 and model.instructions == 0
 
 
@@ -429,6 +523,14 @@ PALETTE = [
     lambda d, n, m: 0xD50B7420 | n,  # dc zva, xn
     lambda d, n, m: ISB,
     lambda d, n, m: 0xD53BD040 | d,  # mrs xd, tpidr_el0
+    lambda d, n, m: DMB_ISH,
+    lambda d, n, m: DSB_ISH,
+    lambda d, n, m: DMB_ISHLD,
+    lambda d, n, m: stlr(d, n),
+    lambda d, n, m: stxr(m, d, n),
+    lambda d, n, m: stadd(m, n),
+    lambda d, n, m: 0xF8E00000 | m << 16 | n << 5 | d,  # ldaddal xm, xd, [xn]
+    lambda d, n, m: str_(d, n),
     lambda d, n, m: 0xFFFFFFFF,  # unknown
 ]
 ENDINGS = [None, B_NE, 0xB4000003, B, BL, BR_X4, BLR_X3, RET, SVC]
@@ -456,8 +558,11 @@ lat_st = st.sampled_from([3, 4, 9, 30, 200, 350])
     drops=st.lists(st.integers(0, 400), max_size=6),
     cuts=st.lists(st.integers(1, 79), max_size=4),
     externals=st.lists(st.integers(0, 100), max_size=3),
+    coherent_share=st.sampled_from([0.0, 0.3, 1.0]),
 )
-def test_reference_and_compiled_agree(core, pool, order, lat_seed, drops, cuts, externals):
+def test_reference_and_compiled_agree(
+    core, pool, order, lat_seed, drops, cuts, externals, coherent_share
+):
     codes, addr, addrs = [], 0x40_0000 - 8, []
     for body, ending in pool:
         ws = [PALETTE[p](d, n, m) for p, d, n, m in body] + ([ending] if ending else [])
@@ -483,6 +588,9 @@ def test_reference_and_compiled_agree(core, pool, order, lat_seed, drops, cuts, 
         new_index[i] if i < len(events) else keep.sum() for i in blocks["event_start"]
     ]
     events, lats = events[keep], lats[keep]
+    # some writes needed coherence work (another core held their line)
+    writes = np.flatnonzero(events["kind"] == WRITE)
+    marks = np.sort(writes[rng.random(len(writes)) < coherent_share])
 
     models = [TimingModel(core, reference=r) for r in (True, False)]
     bounds = sorted({0, len(blocks), *[c for c in cuts if c < len(blocks)]})
@@ -492,8 +600,11 @@ def test_reference_and_compiled_agree(core, pool, order, lat_seed, drops, cuts, 
         part = blocks[lo:hi].copy()
         part["event_start"] -= first
         times = [np.full(len(part), -1, np.int64) for _ in models]
+        coherent = marks[(marks >= first) & (marks < last)] - first
         added = [
-            m.account(part, events[first:last], lats[first:last], lambda a, n: s.code.get(a), t)
+            m.account(
+                part, events[first:last], lats[first:last], lambda a, n: s.code.get(a), t, coherent
+            )
             for m, t in zip(models, times, strict=True)
         ]
         assert added[0] == added[1]
