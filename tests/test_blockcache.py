@@ -147,7 +147,10 @@ def test_the_cache_directory(monkeypatch, tmp_path):
 
 
 def test_records_round_trip_read_only():
-    codes = (b"\x20\x00\x40\xf9\x00\x04\x00\x91", b"\x01\x02")  # ldr; add / a partial word
+    # ldr; add / a partial word / dmb ish; stlr; stxr; staddl; dsb ish (every flag)
+    words = (0xD5033BBF, 0xC89FFCA3, 0xC8077CA3, 0xF86300BF, 0xD5033B9F)
+    barriers = b"".join(w.to_bytes(4, "little") for w in words)
+    codes = (b"\x20\x00\x40\xf9\x00\x04\x00\x91", b"\x01\x02", barriers)
     blocks = {code: C.classify_block(code).insns for code in codes}
     data = B.encode(b"k" * 32, blocks)
     back = B.decode(data, b"k" * 32)

@@ -227,7 +227,7 @@ def in_range(records: np.ndarray) -> bool:
     regs = np.concatenate([records["src"].ravel(), records["dst"].ravel()])
     return bool(
         (records["cls"] < R.NCLASSES).all()
-        and (records["flags"] < 2 * R.SERIAL).all()
+        and (records["flags"] < 2 * max(R.SERIAL, R.DRAIN, R.UNIQUE)).all()
         and (records["nsrc"] <= R.MAX_SRC).all()
         and (records["ndst"] <= R.MAX_DST).all()
         and ((records["wb"] < R.NREGS) | (records["wb"] == R.NOREG)).all()

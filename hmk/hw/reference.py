@@ -20,7 +20,9 @@ so. An access that misses every private level of its core first looks for a dirt
 another core: if there is one, the line comes from there (a transfer, at the transfer latency)
 instead of from the shared level or DRAM; for a read, under MESI that core writes the line back
 and keeps a clean copy, under MOESI it keeps it dirty. A write then removes every other core's
-copy, and if there was any it costs at least the upgrade latency.
+copy, and if there was any it costs at least the upgrade latency. A write that removed copies or
+came by transfer is one the other cores see only after its latency: `coherent_writes()` lists
+the last batch's (docs/timing-model.md, "Store visibility across cores").
 """
 
 from __future__ import annotations

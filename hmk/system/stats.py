@@ -117,6 +117,12 @@ SCHEMA = (
         "dirty lines written back because another core read them (MESI)",
     ),
     (
+        "system.cpu*.coherence.store_wait_cycles",
+        "cycles",
+        "of stall.memory: barriers, release stores and atomics waiting for stores to be seen by "
+        "other cores",
+    ),
+    (
         "system.cpu*.*.coherence_invalidations",
         "count",
         "copies in this cache that other cores' writes removed",
