@@ -52,6 +52,7 @@ cdef class TimingEngine:
     cdef int64_t written
     cdef int64_t drain  # when the stores that needed coherence work are all visible
     cdef int64_t fence  # out-of-order: when the last barrier that waited for them completed
+    cdef bint shared  # a store that needed coherence work was seen: drain and fence matter
     cdef int64_t history, ras_top, ras_count
     cdef int pend_term
     cdef uint64_t pend_pc, pend_fall
@@ -94,6 +95,7 @@ cdef class TimingEngine:
         self.written = 0
         self.drain = 0
         self.fence = 0
+        self.shared = False
         self.history = self.ras_top = self.ras_count = 0
         self.pend_term = T_NONE
         self.done = 0
@@ -208,7 +210,7 @@ cdef class TimingEngine:
                 coherent = False
                 while mi < nmarks and marks[mi] < e:
                     if marks[mi] >= first:
-                        coherent = True
+                        coherent = self.shared = True
                     mi += 1
                 if self.inorder:
                     self.issue_inorder(ins, mem, fwd, coherent)
@@ -337,7 +339,7 @@ cdef class TimingEngine:
         if cls < BRANCH_COND or cls > RETURN:
             for k in range(ins.nsrc):
                 operands = imax(operands, self.ready[ins.src[k]])
-        if ins.flags & F_DRAIN:
+        if self.shared and ins.flags & F_DRAIN:
             drain = self.drain
         if t > self.cur or operands > t or drain > t:
             t = imax(t, self.hold)
@@ -355,10 +357,10 @@ cdef class TimingEngine:
         self.res |= need
         if is_load and mem > self.l1d:
             extra = mem - self.l1d
-        if coherent and ins.flags & F_UNIQUE and not is_load:
-            extra = imax(0, mem - self.lat[cls])
-            self.cnt[N_COHERENCE] += extra
         if coherent:
+            if ins.flags & F_UNIQUE and not is_load:
+                extra = imax(0, mem - self.lat[cls])
+                self.cnt[N_COHERENCE] += extra
             self.drain = imax(self.drain, t + mem)
         result = imax(t + self.lat[cls] + extra, fwd)
         for k in range(ins.ndst):
@@ -382,7 +384,7 @@ cdef class TimingEngine:
         cdef int cls = ins.cls, k, why, own
         cdef int64_t w = self.width, d, e, done, i, best, retire
         cdef bint is_load = cls == LOAD or cls == LOAD_PAIR
-        cdef bint waited, unique = coherent and ins.flags & F_UNIQUE and not is_load
+        cdef bint waited = False, unique = False
         cdef int64_t start = 0
         cdef Py_ssize_t slot = self.seq % self.rob_n
         d = imax(imax(self.dispatched + 1, self.front), self.rob_t[slot])
@@ -393,14 +395,16 @@ cdef class TimingEngine:
         why = self.front_cause
         for k in range(ins.nsrc):
             e = imax(e, self.ready[ins.src[k]])
-        if ins.flags & F_DRAIN:
-            start = self.drain
-        if (is_load or cls == STORE or cls == STORE_PAIR) and self.fence > start:
-            start = self.fence
-        waited = start > e
-        if waited:
-            e = start
-            why = MEM
+        if self.shared:  # (drain and fence are 0 until then: nothing to wait for)
+            if ins.flags & F_DRAIN:
+                start = self.drain
+            if (is_load or cls == STORE or cls == STORE_PAIR) and self.fence > start:
+                start = self.fence
+            waited = start > e
+            if waited:
+                e = start
+                why = MEM
+            unique = coherent and ins.flags & F_UNIQUE and not is_load
         if is_load and mem > self.l1d:
             best = 0
             for i in range(1, self.mlp):
@@ -419,10 +423,11 @@ cdef class TimingEngine:
         else:
             done = e + self.lat[cls] * w
             own = DEP if self.lat[cls] > 1 else BASE
-        if coherent:
-            self.drain = imax(self.drain, e + mem * w)
-        if waited and cls == SYSTEM:
-            self.fence = imax(self.fence, done)
+        if self.shared:
+            if coherent:
+                self.drain = imax(self.drain, e + mem * w)
+            if waited and cls == SYSTEM:
+                self.fence = imax(self.fence, done)
         if fwd > done:
             done = fwd
             own = DEP
