@@ -1,5 +1,5 @@
 """/sys/devices/system/cpu (hmk.services.sysfs) as a program reads it (tests/guest/sysfs.c):
-one CPU, the one a run models, with its profile's caches in Linux's cacheinfo order and
+one CPU, a run on one core (cores=1; tests/test_smp_abi.py reads several), with its profile's caches in Linux's cacheinfo order and
 formats. Linux on the host describes the host's CPUs, so the expected text is made here from
 the hardware profile (the cluster's core and the SoC's shared level)."""
 
@@ -48,7 +48,7 @@ def expected(profile: str, cluster: str | None) -> bytes:
     [("kirin9000", None, "hm-phone"), ("kirin9000", "little", "linux"), ("rpi4", None, "sel4")],
 )
 def test_cpus_and_caches_as_the_profile_has_them(program, profile, cluster, system):
-    out, result = run(program, system=system, profile=profile, cluster=cluster)
+    out, result = run(program, system=system, profile=profile, cluster=cluster, cores=1)
     assert result.exit_status == 0
     assert out == expected(profile, cluster)
 

@@ -23,6 +23,7 @@ PARTS = (  # breakdown's parts, bottom of the bar first
     "page faults",
     *(f"service {s}" for s in SERVICES),
     "scheduling",
+    "cross-core",  # with several cores: interrupts between them, TLB shootdowns' waits
 )
 COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
     "user": "#E69F00",
@@ -34,6 +35,7 @@ COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
     "service fsmgr": "#8ACFBD",
     "service devhost": "#C3E6DC",
     "scheduling": "#999999",
+    "cross-core": "#000000",
 }
 
 
@@ -54,6 +56,7 @@ def breakdown(stats: dict) -> dict[str, int]:
         "page faults": kernel.get("fault", 0),
         **{f"service {s}": stats.get(f"services.{s}.cycles", 0) for s in SERVICES},
         "scheduling": sum(kernel.get(k, 0) for k in ("sched", "timer", "hmcall", "signal")),
+        "cross-core": kernel.get("ipi", 0) + kernel.get("tlbi", 0),
     }
     return parts
 

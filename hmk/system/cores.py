@@ -50,10 +50,13 @@ DMIPS_PER_MHZ = {
 
 def core_clusters(cores, soc, cluster=None) -> list:
     """The cluster of each core a run models, the boot core's first, from run_program's
-    `cores`: a count of the `cluster`'s cores (default: the SoC's first), or the clusters'
+    `cores`: a count of the `cluster`'s cores (default: the SoC's first), the clusters'
     counts by name ("big:1,little:2" or {"big": 1, "little": 2}, cores numbered in that
-    order). ValueError, one line naming the clusters and their counts, when it cannot be."""
+    order), or None: every core of the `cluster` given, else of the whole SoC (whole_soc).
+    ValueError, one line naming the clusters and their counts, when it cannot be."""
     which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+    if cores is None:  # the whole SoC, or the whole of the cluster chosen
+        return [which] * which.count if cluster is not None else whole_soc(soc)
     if isinstance(cores, str) and cores.strip().isdigit():
         cores = int(cores)
     if isinstance(cores, int) and not isinstance(cores, bool):
@@ -66,6 +69,18 @@ def core_clusters(cores, soc, cluster=None) -> list:
     out = [c for c, n in counts for _ in range(n)]
     if len(out) > MAX_CORES:
         raise ValueError(f"cores: at most {MAX_CORES} cores are modelled, not {len(out)}")
+    return out
+
+
+def whole_soc(soc) -> list:
+    """Every core of the SoC, its clusters in the profile's order (the first holds the boot
+    core, whose clock is the run's time base)."""
+    out = [c for c in soc.clusters for _ in range(c.count)]
+    if len(out) > MAX_CORES:
+        raise ValueError(
+            f"cores: {soc.name} has {len(out)} cores and at most {MAX_CORES} are modelled: "
+            "give --cores N or CLUSTER:N,..."
+        )
     return out
 
 

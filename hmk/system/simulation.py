@@ -295,9 +295,12 @@ class Simulation:
         trace_kernel: bool = False,
         fast_forward: int | FastForward | None = None,
         sample: bool | Sampling | None = None,
-        cores: int | str | dict = 1,
+        cores: int | str | dict | None = None,
     ):
         soc = load_soc(profile)
+        one_core = fast_forward is not None or sample not in (None, False) or trace is not None
+        if cores is None and one_core:  # (the default: the whole SoC, unless a mode of one core)
+            cores = 1
         # each core's cluster (its type and clock), the boot core's first; the run's time base
         # is the boot core's clock (hmk.kernel.timebase)
         self.core_clusters = clusters = core_clusters(cores, soc, cluster)
