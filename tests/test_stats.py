@@ -12,8 +12,8 @@ import pytest
 
 from hmk.cli import main
 from hmk.report import stats as S
-from hmk.system import list_systems
 from hmk.report.summary import over_cores
+from hmk.system import list_systems
 from hmk.system.simulation import run_program
 from hmk.workloads import hm_path, path
 

@@ -1,7 +1,8 @@
-"""/sys/devices/system/cpu (hmk.services.sysfs) as a program reads it (tests/guest/sysfs.c):
-one CPU, a run on one core (cores=1; tests/test_smp_abi.py reads several), with its profile's caches in Linux's cacheinfo order and
-formats. Linux on the host describes the host's CPUs, so the expected text is made here from
-the hardware profile (the cluster's core and the SoC's shared level)."""
+"""/sys/devices/system/cpu (hmk.services.sysfs) as a program reads it (tests/guest/sysfs.c)
+on one core (cores=1; tests/test_smp_abi.py reads several): one CPU, with its profile's caches
+in Linux's cacheinfo order and formats. Linux on the host describes the host's CPUs, so the
+expected text is made here from the hardware profile (the cluster's core and the SoC's shared
+level)."""
 
 import pytest
 from guest_programs import build, run
