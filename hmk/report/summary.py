@@ -22,19 +22,20 @@ def summary(result, file=None) -> None:
     estimate = s.get("sample.cycles")
     exact = estimate is not None and "system.cpu0.functional_instructions" not in s
     clusters = result.run.get("clusters")
+    ipc = f"IPC {result.ipc:.2f}"
+    if cores > 1:  # instructions per cycle of the cores' busy time (their clocks less idle)
+        busy = s.get("system.cpu0.cycles", 0) - s.get("kernel.cycles.idle", 0)
+        ipc = f"IPC {result.instructions / max(busy, 1):.2f} while busy"
     if clusters and (estimate is None or exact):  # cores of several clusters
         mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
         print(
             f"hmk: {result.cycles:,} cycles of the boot core's clock ({result.ghz} GHz), "
             f"{result.seconds * 1e3:.3f} ms on {cores} cores ({mix}), "
-            f"{result.instructions:,} instructions",
+            f"{result.instructions:,} instructions, {ipc}",
             file=file,
         )
     elif estimate is None or exact:
-        on, ipc = "", f"IPC {result.ipc:.2f}"
-        if cores > 1:  # instructions per cycle of the cores' busy time (their clocks less idle)
-            busy = s.get("system.cpu0.cycles", 0) - s.get("kernel.cycles.idle", 0)
-            on, ipc = f" on {cores} cores", f"IPC {result.instructions / max(busy, 1):.2f} busy"
+        on = f" on {cores} cores" if cores > 1 else ""
         print(
             f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz"
             f"{on}, {result.instructions:,} instructions, {ipc}",
