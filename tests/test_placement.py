@@ -81,6 +81,19 @@ def test_hm_wakes_each_thread_on_the_biggest_idle_core(lightheavy, side_by_side)
     assert s["system.cpu0.instructions"] > linux["system.cpu0.instructions"]
 
 
+def test_a_bigger_core_going_idle_pulls_a_misfit_thread(lightheavy):
+    """On one prime and one little core the light thread is made on the prime core (the
+    least loaded for its capacity) and sleeps there between wake-ups: when the heavy thread on
+    the little core no longer fits it, the prime core going idle finds nothing to pull from a
+    queue and takes the misfit running thread instead (its core interrupted to move it); the
+    light thread, its utilisation decayed, then wakes on the little core by energy."""
+    out, light, heavy, result = placed(lightheavy, *ARGS, system="linux", cores="prime:1,little:1")
+    assert heavy[0] == 1 and heavy[-1] == 0
+    assert light[0] == 0 and light[-1] == 1
+    s = result.stats
+    assert s["kernel.misfit_migrations"] == 1 and s["kernel.migration_ipis"] == 1
+
+
 def test_placement_is_deterministic_and_the_references_agree(lightheavy):
     args = ("6", "3000000")
     for system in ("linux", "hm-phone"):

@@ -84,9 +84,9 @@ class LinuxKernel(CoreKernel):
         """Linux's placement of a new task (select_task_rq_fair at fork: find_idlest_group
         over the CPUs it may use, simplified): an idle core if there is one (spare capacity
         counts idle CPUs, not their capacity: energy-aware placement is for wake-ups only),
-        the lowest-numbered (the model keeps no utilisation history to break the tie); else
-        the least loaded for its capacity (the groups' avg_load), the lowest-numbered of
-        equals."""
+        the lowest-numbered (Linux breaks such ties by idle depth and utilisation:
+        simplified); else the least loaded for its capacity (the groups' avg_load), the
+        lowest-numbered of equals."""
         capacity = self.core_capacity
         idle = [c for c in cores if not load[c]]
         if idle:
