@@ -48,6 +48,24 @@ DMIPS_PER_MHZ = {
 }
 
 
+# a core type's dynamic power coefficient (uW/MHz/V^2: Linux's DT binding cpus.yaml, its
+# dynamic-power-coefficient; the energy model's power = coefficient x MHz x V^2), for
+# energy-aware placement
+DYNAMIC_POWER = {
+    # Linux arch/arm64/boot/dts/qcom/sm8250.dtsi: its three gold A77s (its prime A77, binned
+    # for its higher clock, has 444: one coefficient a core type here)
+    "cortex-a77": 379,
+    "cortex-a55": 205,  # the same file, its four silver A55s
+    # assumed: the A77's per unit of performance (no Linux device tree gives an A76's)
+    "cortex-a76": round(379 * 940 / 1024),
+}
+# assumed: a core's voltage at its clock, proportional to it, 1 V at 3 GHz (the usual first
+# approximation of a DVFS ladder, dynamic power growing with the clock's cube; no public
+# voltage table for these SoCs' top clocks, and sm8250's are read from its firmware by
+# cpufreq-hw, not from the device tree)
+VOLTS_PER_GHZ = 1 / 3
+
+
 def core_clusters(cores, soc, cluster=None) -> list:
     """The cluster of each core a run models, the boot core's first, from run_program's
     `cores`: a count of the `cluster`'s cores (default: the SoC's first), the clusters'
@@ -142,6 +160,16 @@ def capacities(clusters: list) -> list[int]:
     does not know is taken to be as big as the biggest it knows (assumed)."""
     raw = [DMIPS_PER_MHZ.get(c.core.name, 1024) * c.ghz for c in clusters]
     return [max(1, round(CAPACITY_SCALE * r / max(raw))) for r in raw]
+
+
+def powers(clusters: list) -> list[int]:
+    """Each core's power at its clock, uW (the energy model's: DYNAMIC_POWER x MHz x V^2, at
+    the voltage VOLTS_PER_GHZ gives); a core type the table does not know: the A77's."""
+    out = []
+    for c in clusters:
+        volts = c.ghz * VOLTS_PER_GHZ
+        out.append(round(DYNAMIC_POWER.get(c.core.name, 379) * c.ghz * 1000 * volts**2))
+    return out
 
 
 @dataclass

@@ -48,6 +48,7 @@ from hmk.system.cores import (
     capacities,
     core_clusters,
     hierarchy_of,
+    powers,
 )
 from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
@@ -435,10 +436,11 @@ class Simulation:
                 profile_j = StackProfile(machine, t, self._label) if stacks else None
                 port = _TimedPort(machine, hierarchy, t, profile_j, timebases[j])
                 rest.append(Core(j, t, port, stacks=profile_j))
-            capacity = capacities(clusters)
-            kernel.core_capacity[0] = capacity[0]
+            capacity, power = capacities(clusters), powers(clusters)
+            kernel.core_capacity[0], kernel.core_power[0] = capacity[0], power[0]
             for core in rest:
-                kernel.add_core(core.port, costs(clusters[core.index]), capacity[core.index])
+                j = core.index
+                kernel.add_core(core.port, costs(clusters[j]), capacity[j], power[j])
             self.cores = Cores(self, [first, *rest], QUANTUM_US * ghz * 1000)
             kernel.other_core = self.cores.take_over
         placement = Placement(kernel, composition)
