@@ -28,7 +28,7 @@ def expected(profile: str, cluster: str | None) -> bytes:
     lines = ["online 1 configured 1", "affinity 1"]
     lines += [f"{name}: '{value}'" for name, value in
               (("online", 0), ("possible", 0), ("present", 0), ("offline", ""))]  # fmt: skip
-    lines.append("entry cpu0")
+    lines += ["entry cpu0", "entry cpufreq"]  # (cpufreq: the clusters' frequency policies)
     for i, (level, kind, c) in enumerate(caches):
         attrs = (
             ("level", level),
