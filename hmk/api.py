@@ -17,7 +17,7 @@ import inspect
 import io
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from hmk.cpu.elf import load_elf
@@ -30,6 +30,7 @@ from hmk.script.libc import Libc
 from hmk.system import DEFAULT_SYSTEM, load_system
 from hmk.system.budgets import changed as changed_budgets
 from hmk.system.budgets import check as check_budgets
+from hmk.system.cores import core_clusters
 from hmk.system.ram import ram_bytes
 from hmk.system.simulation import DEFAULT_ENV, RunResult, Simulation, parse_mount, run_program
 from hmk.workloads import bin_dir
@@ -229,6 +230,17 @@ def _check_options(profile, system, options: dict) -> None:
         if isinstance(cluster, bool) or not isinstance(cluster, str | numbers.Integral):
             raise TypeError(f"hmk.System: cluster must be a name or an index, not {_kind(cluster)}")
         soc.cluster(cluster if isinstance(cluster, str) else int(cluster))
+    if get("cores") is not None:  # a count, "CLUSTER:N,...", or a mapping (docs/smp.md)
+        cores = options["cores"]
+        if isinstance(cores, bool) or not isinstance(cores, numbers.Integral | str | Mapping):
+            raise TypeError(
+                f"hmk.System: cores must be a count, 'CLUSTER:N,...' or a mapping, "
+                f"not {_kind(cores)}"
+            )
+        try:
+            core_clusters(cores, soc, cluster)
+        except ValueError as e:
+            raise ValueError(f"hmk.System: {e}") from None
     stdin = get("stdin", b"")
     if not isinstance(stdin, bytes | bytearray | memoryview) and (
         isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))

@@ -405,6 +405,7 @@ def per_operation(
                 err=err,
                 warnings=None,
                 tick_us=1e9,  # no timer interrupts inside the measurement
+                cores=1,  # one core, as the budgets were fitted (docs/smp.md)
                 max_instructions=max_instructions,
                 kernel_ipc=kernel_ipc,
             )

@@ -588,11 +588,12 @@ def _add_run_options(cmd) -> None:
     cmd.add_argument(
         "--cores",
         type=_cores,
-        default=1,
+        default=None,
         metavar="N|CLUSTER:N,...",
-        help="model N cores of the cluster (default 1), or cores of several clusters by the "
-        "profile's names (e.g. prime:1,little:2, numbered in that order): the program's "
-        "threads and processes run on them side by side (docs/smp.md)",
+        help="model N cores of the cluster, or cores of several clusters by the profile's "
+        "names (e.g. prime:1,little:2, numbered in that order): the program's threads and "
+        "processes run on them side by side (default: the whole SoC, or all of --core's "
+        "cluster; one core with --sample, --fast-forward or --trace; docs/smp.md)",
     )
     cmd.add_argument(
         "--check-invariants",

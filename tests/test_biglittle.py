@@ -158,7 +158,8 @@ def test_a_heterogeneous_run_is_deterministic_and_the_references_agree(psum):
         ("rpi4", {"cores": "a72:4"}, {"cores": 4}),
         (PROFILE, {"cores": "big:3"}, {"cluster": "big", "cores": 3}),
         (PROFILE, {"cores": {"little": 2}}, {"cluster": "little", "cores": 2}),
-        (PROFILE, {"cores": "prime:1"}, {}),
+        (PROFILE, {"cores": "prime:1"}, {"cores": 1}),
+        (PROFILE, {"cores": "little:4"}, {"cluster": "little"}),  # all of the cluster chosen
     ],
 )
 def test_cores_of_one_cluster_named_are_that_clusters_run(psum, profile, one_cluster, same):

@@ -1,7 +1,8 @@
-"""sysinfo and CPU affinity as Linux answers them (tests/guest/sysinfo.c). hmk models one core,
-so the affinity mask is CPU 0 and the kernel's mask is one long: Linux on a one-CPU machine
-(NR_CPUS <= 64) gives the same. qemu-aarch64 runs on this machine's CPUs, so its affinity lines
-are the host's; every other line is compared with it."""
+"""sysinfo and CPU affinity as Linux answers them (tests/guest/sysinfo.c), on one modelled core
+(cores=1; tests/test_smp_abi.py has several), so the affinity mask is CPU 0 and the kernel's
+mask is one long: Linux on a one-CPU machine (NR_CPUS <= 64) gives the same. qemu-aarch64 runs
+on this machine's CPUs, so its affinity lines are the host's; every other line is compared
+with it."""
 
 import pytest
 from guest_programs import build, linux_output, run
@@ -33,5 +34,5 @@ def test_qemu_agrees_where_the_host_does_not_show(program):
 
 @pytest.mark.parametrize("system", ["hm-phone", "linux"])
 def test_sysinfo_and_affinity_answer_as_linux_on_one_cpu(program, system):
-    out, result = run(program, system=system)
+    out, result = run(program, system=system, cores=1)
     assert (out, result.exit_status) == (ONE_CPU, 0)

@@ -22,7 +22,7 @@ def psum(tmp_path_factory):
 def test_four_threads_summing_take_about_a_quarter_of_the_time(psum):
     args = ("sum", "4", "32768", "120")
     want = linux_output(psum, *args)
-    one_out, one = run(psum, *args, profile=PROFILE)
+    one_out, one = run(psum, *args, profile=PROFILE, cores=1)
     four_out, four = run(psum, *args, profile=PROFILE, cores=4)
     assert one_out == four_out == want
     assert one.instructions == pytest.approx(four.instructions, rel=1e-3)
@@ -146,12 +146,31 @@ def test_python_references_agree_on_many_cores(psum):
     assert compiled.stats == reference.stats
 
 
-def test_one_core_is_the_default_and_says_nothing_of_cores():
-    one = run_program(path("hello"), [], profile=PROFILE, cores=1, warnings=None, out=None)
+def test_the_whole_soc_is_the_default_and_one_core_says_nothing_of_cores():
     default = run_program(path("hello"), [], profile=PROFILE, warnings=None, out=None)
-    assert one.stats == default.stats
+    four = run_program(path("hello"), [], profile=PROFILE, cores=4, warnings=None, out=None)
+    assert default.stats == four.stats and default.stats["sim.cores"] == 4
+    one = run_program(path("hello"), [], profile=PROFILE, cores=1, warnings=None, out=None)
     assert "sim.cores" not in one.stats
     assert one.run["cores"] == 1
+
+
+def test_the_whole_soc_of_several_clusters_is_the_default():
+    default = run_program(path("hello"), [], warnings=None, out=None)  # the Kirin 9000
+    named = run_program(path("hello"), [], cores="prime:1,big:3,little:4", warnings=None, out=None)
+    assert default.stats == named.stats and default.stats["sim.cores"] == 8
+    assert default.run["clusters"] == {"prime": 1, "big": 3, "little": 4}
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [{"sample": True}, {"fast_forward": 1000}],
+)
+def test_modes_of_one_core_default_to_one_core(mode):
+    result = run_program(path("hello"), [], profile=PROFILE, warnings=None, out=None, **mode)
+    assert "sim.cores" not in result.stats and result.run["cores"] == 1
+    with pytest.raises(ValueError, match="one core"):
+        run_program(path("hello"), [], profile=PROFILE, cores=2, out=None, **mode)
 
 
 def test_call_stacks_of_each_core_add_up_to_the_cores_cycles(psum):

@@ -18,6 +18,7 @@ from hmk.workloads import path
 
 
 def _run(name, args=(), **kw):
+    kw.setdefault("cores", 1)  # (the stacks of several cores: tests/test_smp.py)
     result = run_program(str(path(name)), list(args), out=io.BytesIO(), stacks=True, **kw)
     assert result.exit_status == 0
     return result
@@ -104,7 +105,8 @@ def test_timing_rejects_a_bad_times_array():
     assert model.instructions == 0  # nothing ran
 
 
-def test_collecting_stacks_does_not_change_the_cycles():
-    plain = run_program(str(path("minish")), [], out=io.BytesIO())
-    profiled = _run("minish")
+@pytest.mark.parametrize("cores", [1, None])  # (None: the whole SoC)
+def test_collecting_stacks_does_not_change_the_cycles(cores):
+    plain = run_program(str(path("minish")), [], out=io.BytesIO(), cores=cores)
+    profiled = _run("minish", cores=cores)
     assert (plain.cycles, plain.stats) == (profiled.cycles, profiled.stats)

@@ -80,6 +80,6 @@ def test_python_references_agree(storevis):
 
 
 def test_one_core_has_no_stores_to_wait_for(storevis):
-    out, result = run(storevis, "dmb", "shared", "2", "500", profile=PROFILE)
+    out, result = run(storevis, "dmb", "shared", "2", "500", profile=PROFILE, cores=1)
     assert out == linux_output(storevis, "dmb", "shared", "2", "500")
     assert not any("coherence" in name for name in result.stats)

@@ -74,7 +74,7 @@ def test_knobs_reach_the_model(tmp_path):
     its misses (the Pi 4B's L2, system.l2: no system.l3 there, that column empty)."""
     spec = {
         "statistics": ["sim.cycles", "system.l2.misses", "system.l3.misses"],
-        "fixed": {"system": "hm-phone"},
+        "fixed": {"system": "hm-phone", "cores": 1},
         "point": [
             {"workload": "lat fork 2", "impl": "cython"},
             {"workload": "lat fork 2", "impl": "cython", "budget.kernel.vs.map": 4000},

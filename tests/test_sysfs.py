@@ -1,7 +1,8 @@
-"""/sys/devices/system/cpu (hmk.services.sysfs) as a program reads it (tests/guest/sysfs.c):
-one CPU, the one a run models, with its profile's caches in Linux's cacheinfo order and
-formats. Linux on the host describes the host's CPUs, so the expected text is made here from
-the hardware profile (the cluster's core and the SoC's shared level)."""
+"""/sys/devices/system/cpu (hmk.services.sysfs) as a program reads it (tests/guest/sysfs.c)
+on one core (cores=1; tests/test_smp_abi.py reads several): one CPU, with its profile's caches
+in Linux's cacheinfo order and formats. Linux on the host describes the host's CPUs, so the
+expected text is made here from the hardware profile (the cluster's core and the SoC's shared
+level)."""
 
 import pytest
 from guest_programs import build, run
@@ -27,7 +28,7 @@ def expected(profile: str, cluster: str | None) -> bytes:
     lines = ["online 1 configured 1", "affinity 1"]
     lines += [f"{name}: '{value}'" for name, value in
               (("online", 0), ("possible", 0), ("present", 0), ("offline", ""))]  # fmt: skip
-    lines.append("entry cpu0")
+    lines += ["entry cpu0", "entry cpufreq"]  # (cpufreq: the clusters' frequency policies)
     for i, (level, kind, c) in enumerate(caches):
         attrs = (
             ("level", level),
@@ -48,7 +49,7 @@ def expected(profile: str, cluster: str | None) -> bytes:
     [("kirin9000", None, "hm-phone"), ("kirin9000", "little", "linux"), ("rpi4", None, "sel4")],
 )
 def test_cpus_and_caches_as_the_profile_has_them(program, profile, cluster, system):
-    out, result = run(program, system=system, profile=profile, cluster=cluster)
+    out, result = run(program, system=system, profile=profile, cluster=cluster, cores=1)
     assert result.exit_status == 0
     assert out == expected(profile, cluster)
 

@@ -24,6 +24,7 @@ PROGRAM = (str(path("minish")), [])  # fork, execve of /bin/hello through a pipe
 
 def run(**options):
     out = io.BytesIO()
+    options.setdefault("cores", 1)  # a trace is of one core: the runs it is held to too
     result = run_program(*PROGRAM, out=out, warnings=None, **options)
     return result, out.getvalue()
 

@@ -119,6 +119,7 @@ def integer_ipc(core_profile: str, cluster=None) -> float:
         out=io.BytesIO(),
         warnings=None,
         kernel_ipc=1.0,
+        cores=1,
     )
     user = result.cycles - result.stats["system.cpu0.external_cycles"]
     return result.instructions / user

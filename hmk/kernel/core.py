@@ -267,6 +267,10 @@ class CoreKernel:
         costs = CoreCosts.of(core, kernel_ipc, dram_line_cycles)
         vars(self).update(asdict(costs))
         self.core_capacity = [CAPACITY_SCALE] * cores  # each core's, for placement
+        # each core's power at its clock (uW, hmk.system.cores: an energy model's), and
+        # whether the run's cores differ in capacity (start(): placement by capacity is on)
+        self.core_power = [0] * cores
+        self.asymmetric = False
         self.mem = KernelMemory(ram, 0, heap_bytes)
         self.tables_floor = len(ram) - _linear_map_frames(len(ram)) * PAGE_SIZE
         self.frames = Frames(ram, heap_bytes, end=self.tables_floor, on_code_reuse=port.flush_code)
@@ -360,10 +364,12 @@ class CoreKernel:
     # port, clock and timer, the process on it, its running thread's CPU-time account) is that
     # of `cpu`, the core running now, and switch_cpu swaps it for another's, as a real kernel's
     # per-CPU area is found through the core's own register.
-    def add_core(self, port: CorePort, costs: CoreCosts | None = None, capacity: int = 0) -> int:
+    def add_core(
+        self, port: CorePort, costs: CoreCosts | None = None, capacity: int = 0, power: int = 0
+    ) -> int:
         """Another core behind `port`, idle, its paths costing `costs` (default: the boot
-        core's) and of `capacity` for placement (default: the boot core's); returns its
-        number."""
+        core's), of `capacity` and `power` (uW) for placement (default: the boot core's);
+        returns its number."""
         cpu = len(self._percpu)
         if cpu >= self.ncores:
             raise ValueError(f"kernel: it was made for {self.ncores} cores")
@@ -381,6 +387,7 @@ class CoreKernel:
             **self._clock(port, costs),
         }
         self.core_capacity[cpu] = capacity or self.core_capacity[0]
+        self.core_power[cpu] = power or self.core_power[0]
         self._percpu.append(state)
         return cpu
 
@@ -442,7 +449,47 @@ class CoreKernel:
             return self.threads.create(priority, 0, vspace, cspace)
         creator = self.running
         allowed = self.allowed(creator) if self.threads.valid(creator) else None
-        return self.threads.create(priority, self.home_core(allowed), vspace, cspace, allowed)
+        tcb = self.threads.create(priority, self.home_core(allowed), vspace, cspace, allowed)
+        if self.asymmetric and tcb >= 0:
+            self.thread_made(tcb)
+        return tcb
+
+    # ---- cores of different capacities (start() sets `asymmetric`) -----------------------
+    def thread_made(self, tcb: int) -> None:
+        """A new thread was placed (a kernel that tracks utilisation starts its signal)."""
+
+    def on_core(self, prev: int, nxt: int) -> None:
+        """The scheduler switched this core from `prev` to `nxt` (either -1: none)."""
+
+    def balance_tick(self) -> None:
+        """A timer tick on this core: a kernel that balances by utilisation looks here."""
+
+    def woken_here(self, tcb: int) -> None:
+        """Thread `tcb` is about to wake: with cores of different capacities, the kernel's
+        wake-up placement (`wake_core`) may move it off the core it slept on first."""
+        if not self.asymmetric:
+            return  # (cores of one capacity: it wakes where it slept)
+        prev = int(self.mem.load(self.threads.tcb, tcb, "core"))
+        core = self.wake_core(tcb, prev, self.allowed(tcb))
+        if core != prev:
+            self.counts["kernel.wake_moves"] += 1
+            self.move_woken(tcb, core)
+
+    def wake_core(self, tcb: int, prev: int, allowed: int) -> int:
+        """HM's wake-up placement, assumed (the HM paper publishes none; docs/smp.md): the
+        performance-first rule of its placement of new threads, applied to a waking one: the
+        idle allowed core of the highest capacity if it is bigger than the core it slept on
+        (the lowest-numbered of equals), else that core. Each core's run queue is looked at
+        (`sched.wake_place` a core)."""
+        self.sched_note("wake_place", self.ncores)
+        capacity = self.core_capacity
+        idle = [c for c in range(self.ncores) if allowed >> c & 1 and not self.has_work(c)]
+        best = min(idle, key=lambda c: (-capacity[c], c), default=prev)
+        return best if capacity[best] > capacity[prev] else prev
+
+    def move_woken(self, tcb: int, core: int) -> None:
+        """Put the blocked thread `tcb` on `core`, where it wakes."""
+        self.migrate(tcb, core)
 
     def allowed(self, tcb: int) -> int:
         """The cores thread `tcb` may run on, a mask (a timed load of its TCB's; with one core,
@@ -876,6 +923,7 @@ class CoreKernel:
         self.threads.resume(proc.tcb)
         self.threads.context_switch(self.cpu, -1, proc.tcb, [])
         self.tick_cycles, self._next_tick = tick_cycles, tick_cycles
+        self.asymmetric = len(set(self.core_capacity)) > 1
         for state in self._percpu:  # every other core's timer too
             if state is not None:
                 state["_next_tick"] = tick_cycles
@@ -1038,6 +1086,7 @@ class CoreKernel:
             queue = self._waits.pop(tcb, None)
             if queue is not None and tcb in queue:
                 queue.remove(tcb)
+            self.woken_here(tcb)
             self.threads.wake(tcb)
             self.sched_note("wake")
             self.counts["kernel.timeouts"] += 1
@@ -1155,6 +1204,7 @@ class CoreKernel:
             if self._waits.get(tcb) is queue:
                 del self._waits[tcb]
             if self.blocked(tcb):
+                self.woken_here(tcb)
                 self.threads.wake(tcb)
                 self.sched_note("wake")
         queue.clear()
@@ -1171,6 +1221,7 @@ class CoreKernel:
         if queue is not None and tcb in queue:
             queue.remove(tcb)
         if self.blocked(tcb):
+            self.woken_here(tcb)
             self.threads.wake(tcb)
             self.sched_note("wake")
             self.need_resched = True
@@ -1181,6 +1232,8 @@ class CoreKernel:
         queue = self._waits.pop(tcb, None)
         if queue is not None and tcb in queue:
             queue.remove(tcb)
+        if self.blocked(tcb):
+            self.woken_here(tcb)
         self.threads.wake(tcb)
         self.sched_note("wake")
         self.need_resched = True
@@ -1236,6 +1289,8 @@ class CoreKernel:
         if alive:
             self._extra[cur] = machine.extra_context()
         self._account(self.now())
+        if self.asymmetric:
+            self.on_core(cur, -1)
         while to == -1:
             if self.other_core is not None:
                 if self.other_core(machine):
@@ -1253,6 +1308,8 @@ class CoreKernel:
         if to < 0:
             machine.kill("every thread is blocked or suspended: nothing can run", STUCK)
             return
+        if self.asymmetric:
+            self.on_core(-1, to)
         machine.set_context(regs)
         if to in self._extra:
             machine.set_extra_context(self._extra[to])
@@ -1306,6 +1363,8 @@ class CoreKernel:
             self.need_resched = True
             self.counts["kernel.timer_ticks"] += 1
             self.charge("timer", self.timer_work())
+            if self.asymmetric:
+                self.balance_tick()
 
 
 class _Within:

@@ -75,6 +75,11 @@ BUDGETS = {
     # sched.block and sched.wake; their loads and stores are logged) and the new mask and
     # core written (~20): ~100
     "sched.migrate": 100,
+    # assumed: the wake-up placement on cores of different capacities (docs/smp.md,
+    # "Placement"), per core: its run queue's current thread and bitmap read (their loads
+    # are the core's cache lines, ~2), its capacity compared with the best so far (~3) and
+    # the loop (~3): ~10 a core
+    "sched.wake_place": 10,
     # assumed: a broadcast invalidation, per page, is a TLBI VALE1IS with its address
     # arithmetic (the DSB ISH before and after it counted in tlbi.remote): ~5 instructions
     "tlbi.broadcast": 5,

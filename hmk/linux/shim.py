@@ -189,8 +189,14 @@ class Shim:
         if kind == traps.OUT_OF_MEMORY:
             victim = self.procmgr.oom_kill(self.warn)
             if victim is not None and victim.proc is not proc and machine.retryable:
-                # the faulting access runs again once the victim is gone: let it die first
-                self.k.threads.yield_(self.k.cpu)
+                # the faulting access runs again once the victim is gone: let it die first.
+                # On one core the victim runs next; on several, it may be running on another
+                # core: the faulting thread sleeps until the victim has exited (Linux's
+                # allocator sleeps and retries while an OOM victim exits)
+                if self.k.ncores > 1:
+                    self.k.block_current(self.procmgr.oom_waiters)
+                else:
+                    self.k.threads.yield_(self.k.cpu)
                 self.k.reschedule(machine)
                 self.k.to_user(machine)  # the victim, run, takes its SIGKILL
                 return not machine.stopped

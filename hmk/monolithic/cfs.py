@@ -201,6 +201,17 @@ class Cfs(Threads):
         self._join(core, i, vr, load(self.rq, core, "nr_running"))
         return 0
 
+    def move_blocked(self, i: int, core: int) -> None:
+        """A blocked thread placed on `core` for its wake-up (set_task_cpu from
+        try_to_wake_up): its virtual runtime made relative to its old queue's min_vruntime
+        and based on the new one's (migrate_task_rq_fair), `cfs.migrate`'s work."""
+        load, st = self.mem.load, self.mem.store
+        src = load(self.tcb, i, "core")
+        lag = load(self.se, i, "vruntime") - load(self.rq, src, "min_vruntime")
+        st(self.se, i, "vruntime", max(lag + load(self.rq, core, "min_vruntime"), 0))
+        st(self.tcb, i, "core", core)
+        self.work += BUDGETS["cfs.migrate"]
+
     def has_work(self, core: int) -> bool:
         return int(self.runq["current"][core]) >= 0 or int(self.rq["nr_running"][core]) > 0
 

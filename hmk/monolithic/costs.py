@@ -81,6 +81,18 @@ BUDGETS = {
     # one queue and attached to the other), ~ a third of a wake-up's own work (sched.wakeup);
     # no migration path is measured (docs/linux-paths.md)
     "cfs.migrate": 250,
+    # assumed: find_energy_efficient_cpu (or, overutilised, select_idle_capacity), per core
+    # looked at: cpu_util_next (the core's utilisation with or without the task), util_fits_cpu
+    # and the spare-capacity compare, and its share of compute_energy's sum over the domain's
+    # cores (em_cpu_energy): ~60 a core; no wake-up on an asymmetric system is measured
+    # (docs/linux-paths.md measures a Raspberry Pi 4B's, whose cores are of one capacity)
+    "cfs.select_cpu": 60,
+    # assumed: a misfit task moved to a bigger core (beyond the move's own cfs.migrate):
+    # update_misfit_status at the tick, the nohz kick and the idle core's load_balance
+    # finding the misfit group (update_sg_lb_stats over the cores, ~100 each), and the
+    # stopper's switch in and out that moves a running task (active_load_balance_cpu_stop,
+    # charged as one such scan): ~200 a core of the run
+    "cfs.misfit": 200,
     # the timer interrupt, handler and tick work together (timer_interrupt: 3518 per tick)
     "timer.tick": 3518,
 }

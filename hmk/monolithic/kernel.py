@@ -19,6 +19,8 @@ that make a kernel Linux (docs/linux-kernel.md):
   twin); file-backed and copy-on-write faults go to the memory code inside the kernel (the
   memory manager, in IC0: a function call);
 - the timer tick: Linux's tick handler and CFS's task_tick_fair;
+- on cores of different capacities, Linux's placement by utilisation: PELT, energy-aware
+  wake-ups and misfit migration (hmk.monolithic.eas);
 - no HM calls: an HM-native program's core-kernel call is an unknown syscall (ENOSYS).
 """
 
@@ -37,9 +39,11 @@ from hmk.kernel.paging import (
     ZERO_MAPPED,
     ZERO_REPLACED,
 )
+from hmk.kernel.threads import RUNNING as T_RUNNING
 from hmk.kernel.vspace import TABLE_DESC
 from hmk.monolithic.cfs import Cfs, sched_slice
 from hmk.monolithic.costs import BUDGETS
+from hmk.monolithic.eas import Signal, energy_cost, fits
 from hmk.monolithic.pages import PageBook
 
 FP_STATE = 32 * 16 + 16  # 32 128-bit V registers, FPSR and FPCR: struct user_fpsimd_state
@@ -56,6 +60,7 @@ class LinuxKernel(CoreKernel):
         options.setdefault("heap_bytes", 4 << 20)  # room for the FP/SIMD save areas
         super().__init__(ram, roots, **options)
         self.memcg = memcg  # the memory cgroup controller on (cgroup_disable=memory: off)
+        self.signals: dict[int, Signal] = {}  # tcb -> its utilisation (PELT; asymmetric only)
         if self.paging.user_level_paging:
             raise ValueError("a Linux kernel resolves its own page faults (no user-level pager)")
         self.pages = PageBook(self.mem, self.frames, len(ram), memcg=memcg)
@@ -79,14 +84,183 @@ class LinuxKernel(CoreKernel):
         """Linux's placement of a new task (select_task_rq_fair at fork: find_idlest_group
         over the CPUs it may use, simplified): an idle core if there is one (spare capacity
         counts idle CPUs, not their capacity: energy-aware placement is for wake-ups only),
-        the lowest-numbered (the model keeps no utilisation history to break the tie); else
-        the least loaded for its capacity (the groups' avg_load), the lowest-numbered of
-        equals."""
+        the lowest-numbered (Linux breaks such ties by idle depth and utilisation:
+        simplified); else the least loaded for its capacity (the groups' avg_load), the
+        lowest-numbered of equals."""
         capacity = self.core_capacity
         idle = [c for c in cores if not load[c]]
         if idle:
             return idle[0]
         return min(cores, key=lambda c: (load[c] / capacity[c], c))
+
+    # ---- cores of different capacities: utilisation, energy-aware wake-ups, misfits --------
+    # (CoreKernel calls these only when the run's cores differ in capacity: `asymmetric`)
+    def start(self, proc, tick_cycles: int) -> None:
+        super().start(proc, tick_cycles)
+        if self.asymmetric:
+            for tcb in self._procs:
+                self.thread_made(tcb)
+            self.signals[proc.tcb].running = self.core_capacity[self.cpu]
+
+    def _pelt_now(self) -> int:
+        return self.now_ns() >> 10  # PELT's clock: ns / 1024
+
+    def _utils(self) -> tuple[dict[int, int], list[int]]:
+        """Every live thread's utilisation now, and each core's (its threads' summed)."""
+        now, core_of = self._pelt_now(), self.threads.tcb["core"]
+        utils, per_core = {}, [0] * self.ncores
+        for tcb, signal in self.signals.items():
+            signal.advance(now)
+            utils[tcb] = u = signal.util()
+            per_core[int(core_of[tcb])] += u
+        return utils, per_core
+
+    def thread_made(self, tcb: int) -> None:
+        """post_init_entity_util_avg: half the spare capacity of the core it was placed on."""
+        core = int(self.threads.tcb["core"][tcb])
+        spare = self.core_capacity[core] - self._utils()[1][core]
+        self.signals[tcb] = Signal(max(spare // 2, 0), self._pelt_now())
+
+    def on_core(self, prev: int, nxt: int) -> None:
+        """A switch: `prev`'s running time ends, `nxt`'s begins at this core's capacity."""
+        now = self._pelt_now()
+        for tcb, capacity in ((prev, 0), (nxt, self.core_capacity[self.cpu])):
+            signal = self.signals.get(tcb)
+            if signal is not None:
+                signal.advance(now)
+                signal.running = capacity
+
+    def forget_thread(self, tcb: int) -> None:
+        super().forget_thread(tcb)
+        if self.asymmetric:
+            self.signals.pop(tcb, None)
+
+    def wake_core(self, tcb: int, prev: int, allowed: int) -> int:
+        """select_task_rq_fair for a wake-up: find_energy_efficient_cpu while no core is
+        overutilised, else the fallback (select_idle_sibling's select_idle_capacity)."""
+        self.threads.work += self.ncores * BUDGETS["cfs.select_cpu"]
+        utils, per_core = self._utils()
+        capacity, task = self.core_capacity, utils.get(tcb, 0)
+        cores = [c for c in range(self.ncores) if allowed >> c & 1]
+        if any(not fits(min(u, c), c) for u, c in zip(per_core, capacity, strict=True)):
+            self.counts["kernel.eas.overutilized"] += 1
+            return self._idle_capacity(task, prev, cores)
+        if not task:  # no utilisation to place: it stays (find_energy_efficient_cpu)
+            return prev
+        per_core[prev] -= task  # the cores' utilisation without the task
+        core = self._least_energy(task, prev, cores, per_core)
+        if core is None:  # it fits no core
+            self.counts["kernel.eas.unfit"] += 1
+            return self._idle_capacity(task, prev, cores)
+        self.counts["kernel.eas.wakeups"] += 1
+        return core
+
+    def _least_energy(self, task: int, prev: int, cores: list[int], per_core: list[int]):
+        """Among the previous core and, in each performance domain (the cores of one
+        capacity), the allowed core with the most spare capacity, each one the task fits on
+        with it: the one where it adds the least energy, the previous core on a tie (then
+        the lowest-numbered). None when it fits none."""
+        capacity, power = self.core_capacity, self.core_power
+        spare: dict[int, int] = {}  # domain (its capacity) -> its core of most spare capacity
+        candidates = []
+        for c in cores:
+            if not fits(per_core[c] + task, capacity[c]):
+                continue
+            if c == prev:
+                candidates.append(c)
+                continue
+            best = spare.get(capacity[c])
+            if best is None or per_core[c] < per_core[best]:
+                spare[capacity[c]] = c
+        candidates += spare.values()
+        if not candidates:
+            return None
+        return min(candidates, key=lambda c: (energy_cost(power, capacity, c, task), c != prev, c))
+
+    def _idle_capacity(self, task: int, prev: int, cores: list[int]) -> int:
+        """select_idle_sibling on asymmetric capacities: the previous core if it is idle and
+        the task fits it; else, from the core after it on, the first idle core it fits; else
+        the idle core of the largest capacity; else the previous core."""
+        capacity, n = self.core_capacity, self.ncores
+        if not self.has_work(prev) and fits(task, capacity[prev]):
+            return prev
+        largest = None
+        for c in sorted(cores, key=lambda c: (c - prev - 1) % n):
+            if self.has_work(c):
+                continue
+            if fits(task, capacity[c]):
+                return c
+            if largest is None or capacity[c] > capacity[largest]:
+                largest = c
+        return prev if largest is None else largest
+
+    def move_woken(self, tcb: int, core: int) -> None:
+        """set_task_cpu at a wake-up (migrate_task_rq_fair): its virtual runtime carried over
+        relative to each queue's min_vruntime."""
+        self.threads.move_blocked(tcb, core)
+        self.counts["kernel.migrations"] += 1
+        self.need_resched = True
+
+    def _bigger_idle_core(self, tcb: int):
+        """The idle core of the largest capacity, larger than `tcb`'s core's, that `tcb` may
+        run on and no other thread is moving to (None if there is none)."""
+        capacity, allowed = self.core_capacity, self.allowed(tcb)
+        here = capacity[int(self.threads.tcb["core"][tcb])]
+        taken = set(self._moving.values())
+        idle = [
+            c
+            for c in range(self.ncores)
+            if allowed >> c & 1 and capacity[c] > here and not self.has_work(c) and c not in taken
+        ]
+        return min(idle, key=lambda c: (-capacity[c], c), default=None)
+
+    def _misfit(self, tcb: int) -> bool:
+        """Does running thread `tcb` no longer fit its core (update_misfit_status)?"""
+        signal = self.signals.get(tcb)
+        if signal is None or tcb in self._moving:
+            return False
+        signal.advance(self._pelt_now())
+        return not fits(signal.util(), self.core_capacity[int(self.threads.tcb["core"][tcb])])
+
+    def _move_misfit(self, tcb: int, core: int) -> None:
+        """`tcb` goes to `core` when its own core next schedules (the stopper's push)."""
+        self._moving[tcb] = core
+        self.counts["kernel.misfit_migrations"] += 1
+        self.threads.work += self.ncores * BUDGETS["cfs.misfit"]
+
+    def balance_tick(self) -> None:
+        """The tick of a core running a misfit task: it moves to an idle bigger core (the
+        nohz balancer's kick, that core's load_balance and active balance, folded in)."""
+        cur = self.running
+        if cur >= 0 and self._misfit(cur):
+            target = self._bigger_idle_core(cur)
+            if target is not None:
+                self._move_misfit(cur, target)
+
+    def pull_waiting(self) -> bool:
+        """newidle_balance: a waiting thread from an overloaded core (CoreKernel's rule); on
+        cores of different capacities, failing that, a misfit task running on a smaller core
+        is pushed here (active balance: its core is interrupted and moves it when it
+        schedules; nothing has come yet, so False)."""
+        if super().pull_waiting():
+            return True
+        if self.asymmetric and self.cpu not in self._moving.values():
+            self._pull_misfit()
+        return False
+
+    def _pull_misfit(self) -> None:
+        here, tcbs = self.core_capacity[self.cpu], self.threads.tcb
+        for core in range(self.ncores):
+            tcb = int(self.threads.runq["current"][core])
+            if core == self.cpu or tcb < 0 or self.core_capacity[core] >= here:
+                continue
+            if int(tcbs["state"][tcb]) != T_RUNNING or not self.allowed(tcb) >> self.cpu & 1:
+                continue
+            if self._misfit(tcb):
+                self._move_misfit(tcb, self.cpu)
+                self._percpu[core]["need_resched"] = True
+                self.send_ipis([core], "kernel.migration_ipis")
+                return
 
     def slice_ns(self) -> int:
         """CFS's slice for the running thread among the runnable ones (sched_slice)."""

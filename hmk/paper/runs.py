@@ -78,6 +78,7 @@ def execute(run: Run) -> Outcome:
                 err=out,
                 warnings=None,
                 tick_us=1e9,
+                cores=1,  # one core, as the budgets were fitted (docs/smp.md)
                 max_instructions=MAX_INSTRUCTIONS,
             )
         except InternalError:

@@ -23,6 +23,7 @@ PARTS = (  # breakdown's parts, bottom of the bar first
     "page faults",
     *(f"service {s}" for s in SERVICES),
     "scheduling",
+    "cross-core",  # with several cores: interrupts between them, TLB shootdowns' waits
 )
 COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
     "user": "#E69F00",
@@ -34,6 +35,7 @@ COLOURS = {  # colour-blind-safe (Okabe-Ito), services in one family
     "service fsmgr": "#8ACFBD",
     "service devhost": "#C3E6DC",
     "scheduling": "#999999",
+    "cross-core": "#000000",
 }
 
 
@@ -54,6 +56,7 @@ def breakdown(stats: dict) -> dict[str, int]:
         "page faults": kernel.get("fault", 0),
         **{f"service {s}": stats.get(f"services.{s}.cycles", 0) for s in SERVICES},
         "scheduling": sum(kernel.get(k, 0) for k in ("sched", "timer", "hmcall", "signal")),
+        "cross-core": kernel.get("ipi", 0) + kernel.get("tlbi", 0),
     }
     return parts
 
@@ -155,10 +158,37 @@ def _rows(results) -> list[tuple[str, list[str]]]:
     idle = [s.get("kernel.cycles.idle", 0) for s in stats]
     if any(idle):
         rows.append(("  (idle)", [f"{i:,}" for i in idle]))
+    rows += _placement_rows(results, count)
     domains = sorted({k.split(".")[1] for s in stats for k in s if k.startswith("domains.")})
     rows.append(("cycles by domain", [""] * len(results)))
     for domain in domains:
         rows.append((f"  {domain}", [f"{s.get(f'domains.{domain}.cycles', 0):,}" for s in stats]))
+    return rows
+
+
+PLACEMENT = (
+    ("woken elsewhere", "kernel.wake_moves"),
+    ("energy-aware wake-ups", "kernel.eas.wakeups"),
+    ("overutilised wake-ups", "kernel.eas.overutilized"),
+    ("misfit migrations", "kernel.misfit_migrations"),
+    ("migrations", "kernel.migrations"),
+)
+
+
+def _placement_rows(results, count) -> list[tuple[str, list[str]]]:
+    """On cores of several clusters: each kernel's placement decisions (docs/smp.md,
+    "Placement") and the user instructions each cluster ran."""
+    clusters = results[0].run.get("clusters")
+    if not clusters:
+        return []
+    rows = [("placement", [""] * len(results))]
+    rows += [(f"  {label}", count(name)) for label, name in PLACEMENT]
+    first = 0
+    for name, n in clusters.items():
+        cores = range(first, first + n)
+        first += n
+        ran = [sum(r.stats.get(f"system.cpu{c}.instructions", 0) for c in cores) for r in results]
+        rows.append((f"  instructions on {name}", [f"{i:,}" for i in ran]))
     return rows
 
 

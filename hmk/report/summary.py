@@ -22,20 +22,23 @@ def summary(result, file=None) -> None:
     estimate = s.get("sample.cycles")
     exact = estimate is not None and "system.cpu0.functional_instructions" not in s
     clusters = result.run.get("clusters")
+    ipc = f"IPC {result.ipc:.2f}"
+    if cores > 1:  # instructions per cycle of the cores' busy time (their clocks less idle)
+        busy = s.get("system.cpu0.cycles", 0) - s.get("kernel.cycles.idle", 0)
+        ipc = f"IPC {result.instructions / max(busy, 1):.2f} while busy"
     if clusters and (estimate is None or exact):  # cores of several clusters
         mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
         print(
             f"hmk: {result.cycles:,} cycles of the boot core's clock ({result.ghz} GHz), "
             f"{result.seconds * 1e3:.3f} ms on {cores} cores ({mix}), "
-            f"{result.instructions:,} instructions",
+            f"{result.instructions:,} instructions, {ipc}",
             file=file,
         )
     elif estimate is None or exact:
         on = f" on {cores} cores" if cores > 1 else ""
-        per = " a core" if cores > 1 else ""
         print(
             f"hmk: {result.cycles:,} cycles, {result.seconds * 1e3:.3f} ms at {result.ghz} GHz"
-            f"{on}, {result.instructions:,} instructions, IPC {result.ipc / cores:.2f}{per}",
+            f"{on}, {result.instructions:,} instructions, {ipc}",
             file=file,
         )
     else:
@@ -62,7 +65,8 @@ def summary(result, file=None) -> None:
         "services": sum(
             v for k, v in s.items() if k.startswith("domains.") and k.endswith(".cycles")
         ),
-        "scheduling": kernel.get("sched", 0) + kernel.get("timer", 0) + kernel.get("hmcall", 0),
+        "scheduling": sum(kernel.get(k, 0) for k in ("sched", "timer", "hmcall", "signal")),
+        "interrupts and shootdowns between cores": kernel.get("ipi", 0) + kernel.get("tlbi", 0),
     }
     total = sum(parts.values()) or 1
     shares = ", ".join(f"{name} {100 * v / total:.1f}%" for name, v in parts.items() if v)

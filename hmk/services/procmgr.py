@@ -292,6 +292,9 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         self.by_proc: dict[Process, Task] = {}
         self._next_pid = 1
         self.program: Task | None = None  # the first process made from a file
+        # the OOM killer's victim while it dies, and the threads whose faults wait for it
+        self.oom_victim: Task | None = None
+        self.oom_waiters: list = []
         self._futex_init()
         # every thread made or gone is told to the driver host when it keeps shadow tasks
         # (HM's driver container: hmk.services.devhost; not a linux kernel's drivers)
@@ -1026,6 +1029,10 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         task.cpu_at_exit = k.cpu_cycles(task.proc)
         self.drop_timers(task, interval_timers=True)
         task.zombie, task.status = True, status
+        if task is self.oom_victim:  # the faults that waited for its memory run again
+            self.oom_victim = None
+            k.wake_all(self.oom_waiters)
+            self.oom_waiters.clear()
         for node in task.pidfds:  # readable now
             node.changed(k)
         self.vfork_done(task)
@@ -1102,8 +1109,13 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
     def oom_kill(self, log) -> Task | None:
         """Linux's OOM killer (mm/oom_kill.c): the process with the most resident memory
         (oom_badness: its RSS; the later-made of equals) gets SIGKILL from the kernel, and
-        the kill is logged as the kernel logs it. None when no process holds memory."""
+        the kill is logged as the kernel logs it. None when no process holds memory. While
+        a victim is still dying (its threads on other cores take the kill at their next
+        kernel exit) it is the answer again, with no second kill: oom_evaluate_task aborts
+        the scan when it meets an OOM victim that has not exited yet."""
         mm, k = self.peers["memmgr"], self.k
+        if self.oom_victim is not None and not self.oom_victim.zombie:
+            return self.oom_victim
         held = [
             (k.vspaces.resident(t.proc.vspace, k.zero_page), t.pid, t)
             for t in self.tasks.values()
@@ -1122,6 +1134,7 @@ class ProcMgr(SignalCalls, AttributeCalls, TimerCalls, FutexCalls, Service):
         )
         victim.signals.post(SIGKILL, SI_KERNEL, 0)
         self.signalled(victim)
+        self.oom_victim = victim
         return victim
 
     def signalled(self, target: Task) -> None:

@@ -69,7 +69,7 @@ def build_root(
     dev.mounted = proc.mounted = True
     sysfs = vfs.mkdirs(b"/sys")
     sysfs.mounted = sysfs.readonly = True
-    cpus = cpu_dir(fs.boot.hierarchy, fs.k.ncores)
+    cpus = cpu_dir(fs.boot.hierarchy, fs.k.ncores, getattr(fs.k, "core_capacity", None))
     vfs.mkdirs(b"/sys/devices/system", readonly=True).add(b"cpu", cpus)
     proc.add(b"meminfo", Generated(lambda: _meminfo(fs.k)))
     self_dir = proc.add(b"self", Dir(readonly=True))

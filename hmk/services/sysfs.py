@@ -13,26 +13,66 @@ as the model shares them. An arm64 kernel learns sizes, ways and lines from the 
 ACPI's PPTT; the hardware profile's caches stand in for those tables. Glibc's sysconf
 (_SC_NPROCESSORS_ONLN, get_nprocs) reads `online`; _SC_NPROCESSORS_CONF counts the cpu<N>
 entries.
+
+Each cpu<N> also has Linux's `cpu_capacity` (drivers/base/arch_topology.c: the core's capacity,
+its type's performance per MHz times its clock, the fastest core at 1024, as the scheduler's
+placement uses it: hmk.system.cores) and `cpufreq`, a link to its cluster's policy
+cpufreq/policy<M> (M its first CPU; drivers/cpufreq/cpufreq.c's attributes and formats):
+cpuinfo_min_freq, cpuinfo_max_freq, scaling_min_freq, scaling_max_freq, scaling_cur_freq and
+scaling_available_frequencies all the cluster's clock in kHz (every core runs at its cluster's
+top clock throughout: frequency scaling is not modelled), scaling_governor and
+scaling_available_governors `performance` (the governor that holds that clock), affected_cpus
+and related_cpus its cluster's cores.
 """
 
 from __future__ import annotations
 
-from hmk.services.vfs import Dir, Generated
+from hmk.services.vfs import Dir, Generated, Symlink
 
 
-def cpu_dir(hierarchy, cores: int = 1) -> Dir:
+def cpu_dir(hierarchy, cores: int = 1, capacity=None) -> Dir:
     """/sys/devices/system/cpu for a run on the first `cores` cores of `hierarchy` (a
-    hmk.hw.config.HierarchyConfig; None: no caches described)."""
+    hmk.hw.config.HierarchyConfig; None: no caches or clocks described), each core of
+    `capacity` (default: 1024 each)."""
     every = cpu_list(range(cores))
     top = Dir(readonly=True)
     for name, text in (("online", every), ("possible", every), ("present", every)):
         _attribute(top, name, text)
     _attribute(top, "offline", "")
+    policies = _policies(top, hierarchy, cores)
     for cpu in range(cores):
         d = top.add(f"cpu{cpu}".encode(), Dir(readonly=True))
+        _attribute(d, "cpu_capacity", 1024 if capacity is None else capacity[cpu])
         if hierarchy is not None:
             _caches(d, hierarchy, cpu, cores)
+            d.add(b"cpufreq", Symlink(f"../cpufreq/policy{policies[cpu]}".encode()))
     return top
+
+
+def _policies(top: Dir, hierarchy, cores: int) -> list[int]:
+    """cpufreq/policy<M>, one for each cluster's cores (M its first): their fixed clock. The
+    policy of each core is returned."""
+    if hierarchy is None:
+        return []
+    clusters = hierarchy.extras.get("cluster_of_core") or ("",) * cores
+    members: dict[str, list[int]] = {}
+    for cpu in range(cores):
+        members.setdefault(clusters[cpu], []).append(cpu)
+    cpufreq = top.add(b"cpufreq", Dir(readonly=True))
+    for cpus in members.values():
+        khz = round(hierarchy.cores[cpus[0]].ghz * 1e6)
+        policy = cpufreq.add(f"policy{cpus[0]}".encode(), Dir(readonly=True))
+        listed = " ".join(map(str, cpus))
+        for name in ("cpuinfo_min_freq", "cpuinfo_max_freq", "scaling_cur_freq"):
+            _attribute(policy, name, khz)
+        for name in ("scaling_min_freq", "scaling_max_freq"):
+            _attribute(policy, name, khz)
+        _attribute(policy, "scaling_available_frequencies", f"{khz} ")
+        _attribute(policy, "scaling_governor", "performance")
+        _attribute(policy, "scaling_available_governors", "performance ")
+        _attribute(policy, "affected_cpus", listed)
+        _attribute(policy, "related_cpus", listed)
+    return [next(c[0] for c in members.values() if cpu in c) for cpu in range(cores)]
 
 
 def _caches(cpu_dir: Dir, hierarchy, cpu: int, cores: int) -> None:

@@ -55,6 +55,7 @@ KNOBS = {
     "kernel_ipc": "the kernels' instructions per cycle",
     "max_instructions": "a run's instruction limit",
     "tick_us": "the scheduler tick in simulated microseconds",
+    "cores": 'a count of the cluster\'s cores or "CLUSTER:N,..." (default: the whole SoC)',
     "impl": '"cython" (the compiled twins) or "python" (their references)',
 }
 PREFIXES = ("budget.", "soc.", "core.")

@@ -48,12 +48,33 @@ DMIPS_PER_MHZ = {
 }
 
 
+# a core type's dynamic power coefficient (uW/MHz/V^2: Linux's DT binding cpus.yaml, its
+# dynamic-power-coefficient; the energy model's power = coefficient x MHz x V^2), for
+# energy-aware placement
+DYNAMIC_POWER = {
+    # Linux arch/arm64/boot/dts/qcom/sm8250.dtsi: its three gold A77s (its prime A77, binned
+    # for its higher clock, has 444: one coefficient a core type here)
+    "cortex-a77": 379,
+    "cortex-a55": 205,  # the same file, its four silver A55s
+    # assumed: the A77's per unit of performance (no Linux device tree gives an A76's)
+    "cortex-a76": round(379 * 940 / 1024),
+}
+# assumed: a core's voltage at its clock, proportional to it, 1 V at 3 GHz (the usual first
+# approximation of a DVFS ladder, dynamic power growing with the clock's cube; no public
+# voltage table for these SoCs' top clocks, and sm8250's are read from its firmware by
+# cpufreq-hw, not from the device tree)
+VOLTS_PER_GHZ = 1 / 3
+
+
 def core_clusters(cores, soc, cluster=None) -> list:
     """The cluster of each core a run models, the boot core's first, from run_program's
-    `cores`: a count of the `cluster`'s cores (default: the SoC's first), or the clusters'
+    `cores`: a count of the `cluster`'s cores (default: the SoC's first), the clusters'
     counts by name ("big:1,little:2" or {"big": 1, "little": 2}, cores numbered in that
-    order). ValueError, one line naming the clusters and their counts, when it cannot be."""
+    order), or None: every core of the `cluster` given, else of the whole SoC (whole_soc).
+    ValueError, one line naming the clusters and their counts, when it cannot be."""
     which = soc.clusters[0] if cluster is None else soc.cluster(cluster)
+    if cores is None:  # the whole SoC, or the whole of the cluster chosen
+        return [which] * which.count if cluster is not None else whole_soc(soc)
     if isinstance(cores, str) and cores.strip().isdigit():
         cores = int(cores)
     if isinstance(cores, int) and not isinstance(cores, bool):
@@ -66,6 +87,18 @@ def core_clusters(cores, soc, cluster=None) -> list:
     out = [c for c, n in counts for _ in range(n)]
     if len(out) > MAX_CORES:
         raise ValueError(f"cores: at most {MAX_CORES} cores are modelled, not {len(out)}")
+    return out
+
+
+def whole_soc(soc) -> list:
+    """Every core of the SoC, its clusters in the profile's order (the first holds the boot
+    core, whose clock is the run's time base)."""
+    out = [c for c in soc.clusters for _ in range(c.count)]
+    if len(out) > MAX_CORES:
+        raise ValueError(
+            f"cores: {soc.name} has {len(out)} cores and at most {MAX_CORES} are modelled: "
+            "give --cores N or CLUSTER:N,..."
+        )
     return out
 
 
@@ -127,6 +160,16 @@ def capacities(clusters: list) -> list[int]:
     does not know is taken to be as big as the biggest it knows (assumed)."""
     raw = [DMIPS_PER_MHZ.get(c.core.name, 1024) * c.ghz for c in clusters]
     return [max(1, round(CAPACITY_SCALE * r / max(raw))) for r in raw]
+
+
+def powers(clusters: list) -> list[int]:
+    """Each core's power at its clock, uW (the energy model's: DYNAMIC_POWER x MHz x V^2, at
+    the voltage VOLTS_PER_GHZ gives); a core type the table does not know: the A77's."""
+    out = []
+    for c in clusters:
+        volts = c.ghz * VOLTS_PER_GHZ
+        out.append(round(DYNAMIC_POWER.get(c.core.name, 379) * c.ghz * 1000 * volts**2))
+    return out
 
 
 @dataclass

@@ -49,6 +49,7 @@ from hmk.system.cores import (
     capacities,
     core_clusters,
     hierarchy_of,
+    powers,
 )
 from hmk.system.invariants import check as check_bookkeeping
 from hmk.system.ram import DEFAULT_RAM, ram_bytes
@@ -296,9 +297,12 @@ class Simulation:
         trace_kernel: bool = False,
         fast_forward: int | FastForward | None = None,
         sample: bool | Sampling | None = None,
-        cores: int | str | dict = 1,
+        cores: int | str | dict | None = None,
     ):
         soc = load_soc(profile)
+        one_core = fast_forward is not None or sample not in (None, False) or trace is not None
+        if cores is None and one_core:  # (the default: the whole SoC, unless a mode of one core)
+            cores = 1
         # each core's cluster (its type and clock), the boot core's first; the run's time base
         # is the boot core's clock (hmk.kernel.timebase)
         self.core_clusters = clusters = core_clusters(cores, soc, cluster)
@@ -435,10 +439,11 @@ class Simulation:
                 profile_j = StackProfile(machine, t, self._label) if stacks else None
                 port = _TimedPort(machine, hierarchy, t, profile_j, timebases[j])
                 rest.append(Core(j, t, port, stacks=profile_j))
-            capacity = capacities(clusters)
-            kernel.core_capacity[0] = capacity[0]
+            capacity, power = capacities(clusters), powers(clusters)
+            kernel.core_capacity[0], kernel.core_power[0] = capacity[0], power[0]
             for core in rest:
-                kernel.add_core(core.port, costs(clusters[core.index]), capacity[core.index])
+                j = core.index
+                kernel.add_core(core.port, costs(clusters[j]), capacity[j], power[j])
             self.cores = Cores(self, [first, *rest], QUANTUM_US * ghz * 1000)
             kernel.other_core = self.cores.take_over
         placement = Placement(kernel, composition)

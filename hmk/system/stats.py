@@ -181,6 +181,32 @@ SCHEMA = (
     ("kernel.oom_kills", "count", "processes the OOM killer ended (docs/kernel-design.md)"),
     ("kernel.tlbi.*", "count", "TLB invalidations by kind"),
     ("kernel.pool.*.in_use", "objects", "kernel objects of a kind live at exit"),
+    (
+        "kernel.wake_moves",
+        "count",
+        "woken threads the kernel's wake-up placement put on another core than they slept on "
+        "(cores of different capacities only; docs/smp.md, Placement)",
+    ),
+    (
+        "kernel.eas.wakeups",
+        "count",
+        "linux: wake-ups placed by the energy model (find_energy_efficient_cpu)",
+    ),
+    (
+        "kernel.eas.overutilized",
+        "count",
+        "linux: wake-ups while a core was overutilised (EAS off: select_idle_capacity)",
+    ),
+    (
+        "kernel.eas.unfit",
+        "count",
+        "linux: wake-ups of a thread that fits no core (select_idle_capacity)",
+    ),
+    (
+        "kernel.misfit_migrations",
+        "count",
+        "linux: running threads moved to a bigger idle core because they outgrew theirs",
+    ),
     ("kernel.**", "count", "other core-kernel counters (see docs/kernel-design.md)"),
     ("signals.delivered.*", "count", "signals delivered, by number"),
     ("shim.syscalls.*", "count", "Linux syscalls the ABI shim dispatched, by name"),
