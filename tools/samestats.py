@@ -10,7 +10,8 @@ workload (null, read, pipe-self, fork), hello, minish (fork, execve, a pipe), th
 sigtest (signals), HM-native IPC (hmipc, not under linux) and a few tests/guest programs (select
 and poll, signal calls, futexes, epoll, AF_UNIX sockets, timers: built with the cross compiler
 into a fixed directory, since a program's path is in its memory), each under linux, hm-phone,
-sel4, hm-vehicle and fiasco. `--quick`: lat null and hello only. ~2 minutes on 2 cores.
+sel4, hm-vehicle and fiasco. `--quick`: lat null and hello only. `--cores 1`: on one core
+(default: the whole SoC, as hmk runs). ~2 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def programs(quick: bool) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def results(quick: bool = False) -> dict:
+def results(quick: bool = False, cores=None) -> dict:
     """label@system -> {status, output, stats} of every run."""
     found = {}
     for label, exe, args in programs(quick):
@@ -76,7 +77,9 @@ def results(quick: bool = False) -> dict:
                 continue  # HM-native calls: not a Linux kernel's
             out = io.BytesIO()
             began = time.perf_counter()
-            result = run_program(exe, args, system=system, out=out, err=io.BytesIO(), warnings=None)
+            result = run_program(
+                exe, args, system=system, cores=cores, out=out, err=io.BytesIO(), warnings=None
+            )
             took = time.perf_counter() - began
             print(f"  {label}@{system}: {result.cycles:,} cycles, {took:.2f} s", flush=True)
             found[f"{label}@{system}"] = {
@@ -110,8 +113,9 @@ def main(argv=None) -> int:
     what.add_argument("--save", metavar="FILE")
     what.add_argument("--check", metavar="FILE")
     parser.add_argument("--quick", action="store_true", help="lat null and hello only")
+    parser.add_argument("--cores", help="N or CLUSTER:N,... (default: the whole SoC)")
     opts = parser.parse_args(argv)
-    found = results(opts.quick)
+    found = results(opts.quick, opts.cores)
     if opts.save:
         Path(opts.save).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
         print(f"samestats: {len(found)} runs saved to {opts.save}")

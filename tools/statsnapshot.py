@@ -6,6 +6,7 @@ run's statistics (cycles included), output, exit status and flame-graph stacks.
     python tools/statsnapshot.py save before.json      # on the version before the change
     python tools/statsnapshot.py check before.json     # after it: exit 1, and the differences
     python tools/statsnapshot.py check before.json --impl python   # the Python references too
+    python tools/statsnapshot.py save one.json --cores 1   # one core (default: the whole SoC)
 
 Save and check in the same checkout (the programs' paths are part of what they print and hold):
 check out the old version, save, check out the new one, check.
@@ -61,8 +62,11 @@ def runs():
     yield from OTHERS
 
 
-def one(name, args, options, system, impl) -> dict:
+def one(name, args, options, system, impl, cores=None) -> dict:
     out = io.BytesIO()
+    options = {"cores": cores, **options}
+    if any(k in options for k in ("sample", "fast_forward", "trace")):
+        options.pop("cores")  # (modes of one core)
     result = run_program(
         str(path(name)), args, system=system, impl=impl, stacks=True, out=out,
         err=io.BytesIO(), warnings=None, **options,
@@ -76,10 +80,10 @@ def one(name, args, options, system, impl) -> dict:
     }
 
 
-def snapshot(impl: str) -> dict:
+def snapshot(impl: str, cores=None) -> dict:
     return {
         f"{name} {' '.join(args)} {system} {sorted(options.items())}": one(
-            name, args, options, system, impl
+            name, args, options, system, impl, cores
         )
         for name, args, options, system in runs()
     }
@@ -106,9 +110,10 @@ def main(argv=None) -> int:
     ap.add_argument("mode", choices=["save", "check"])
     ap.add_argument("file")
     ap.add_argument("--impl", default="cython", choices=["cython", "python"])
+    ap.add_argument("--cores", help="N or CLUSTER:N,... (default: the whole SoC, as hmk runs)")
     a = ap.parse_args(argv)
     start = time.monotonic()
-    got = json.loads(json.dumps(snapshot(a.impl), sort_keys=True))  # as it reads back
+    got = json.loads(json.dumps(snapshot(a.impl, a.cores), sort_keys=True))  # as it reads back
     print(f"{len(got)} runs in {time.monotonic() - start:.0f} s")
     if a.mode == "save":
         Path(a.file).write_text(json.dumps(got, sort_keys=True))
