@@ -38,7 +38,7 @@ from hmk.workloads import path
 for n in sys.argv[3:]:
     wall, cpu = time.perf_counter(), time.process_time()
     r = run_program(str(path("lat")), ["null", n], system=sys.argv[2], out=io.BytesIO(),
-                    err=io.BytesIO())
+                    err=io.BytesIO(), cores=1)
     print(time.perf_counter() - wall, time.process_time() - cpu, r.syscalls)
 """
 
@@ -48,7 +48,7 @@ def timed(system: str, n: int, impl: str = "cython") -> tuple[float, float, int]
     wall, cpu = time.perf_counter(), time.process_time()
     result = run_program(
         str(path("lat")), ["null", str(n)], system=system, impl=impl, out=io.BytesIO(),
-        err=io.BytesIO(),
+        err=io.BytesIO(), cores=1,
     )  # fmt: skip
     assert result.exit_status == 0
     return time.perf_counter() - wall, time.process_time() - cpu, result.syscalls

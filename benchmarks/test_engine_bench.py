@@ -97,7 +97,9 @@ def bare_unicorn(program: str, args: list[str], memory_hook: bool = False) -> in
 
 @pytest.fixture(scope="module")
 def instructions():
-    result = run_program(str(path(WORKLOAD[0])), WORKLOAD[1], out=io.BytesIO(), err=io.BytesIO())
+    result = run_program(
+        str(path(WORKLOAD[0])), WORKLOAD[1], out=io.BytesIO(), err=io.BytesIO(), cores=1
+    )
     return result.instructions
 
 
@@ -105,7 +107,7 @@ def test_hmk_full_timing(benchmark, instructions):
     program = str(path(WORKLOAD[0]))
 
     def run():
-        return run_program(program, WORKLOAD[1], out=io.BytesIO(), err=io.BytesIO())
+        return run_program(program, WORKLOAD[1], out=io.BytesIO(), err=io.BytesIO(), cores=1)
 
     result = benchmark.pedantic(run, rounds=3, iterations=1)
     assert result.exit_status == 0 and result.instructions == instructions

@@ -26,7 +26,9 @@ ROUNDS = 5
 
 def run(op: str, n: int, system: str) -> None:
     out = io.BytesIO()
-    result = run_program(str(path("lat")), [op, str(n)], system=system, out=out, err=io.BytesIO())
+    result = run_program(
+        str(path("lat")), [op, str(n)], system=system, out=out, err=io.BytesIO(), cores=1
+    )
     assert result.exit_status == 0 and out.getvalue() == f"lat: op={op} n={n} ok={n}\n".encode()
 
 

@@ -22,7 +22,7 @@ WORKLOADS = {"fsx": ["100"], "compute": []}
 
 def _run(name, stacks):
     return run_program(
-        str(path(name)), WORKLOADS[name], out=io.BytesIO(), stacks=stacks, warnings=None
+        str(path(name)), WORKLOADS[name], out=io.BytesIO(), stacks=stacks, warnings=None, cores=1
     )
 
 

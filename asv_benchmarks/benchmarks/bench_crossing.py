@@ -21,7 +21,12 @@ SYSTEMS = ["linux", "hm-phone", "sel4"]
 
 def _run(system, n):
     return run_program(
-        str(path("lat")), ["null", str(n)], system=system, out=io.BytesIO(), err=io.BytesIO()
+        str(path("lat")),
+        ["null", str(n)],
+        system=system,
+        cores=1,
+        out=io.BytesIO(),
+        err=io.BytesIO(),
     )
 
 

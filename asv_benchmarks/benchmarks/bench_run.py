@@ -1,7 +1,8 @@
 """asv benchmarks of whole program runs (hmk.system.simulation): host speed, and the modeled
 results.
 
-time_run: a bundled program on the kirin9000 prime core, everything on (native hooks, memory
+time_run: a bundled program on the kirin9000 prime core alone (cores=1, so that the figures
+    stay comparable across versions), everything on (native hooks, memory
     hierarchy with TLBs, timing model).
 track_cycles / track_instructions: what the model computes for those runs; machine-independent,
     so a step in their graph is a behaviour change a commit must explain.
@@ -24,7 +25,9 @@ PROGRAMS = {
 
 def _run(key, cluster=None):
     name, args = PROGRAMS[key]
-    return run_program(str(path(name)), args, cluster=cluster, out=io.BytesIO(), err=io.BytesIO())
+    return run_program(
+        str(path(name)), args, cluster=cluster, cores=1, out=io.BytesIO(), err=io.BytesIO()
+    )
 
 
 class ProgramRun:
@@ -82,6 +85,6 @@ class FaultsAndForks:
     def time_lat(self, run, system):
         op, n = run.split()
         result = run_program(
-            str(path("lat")), [op, n], system=system, out=io.BytesIO(), err=io.BytesIO()
+            str(path("lat")), [op, n], system=system, cores=1, out=io.BytesIO(), err=io.BytesIO()
         )
         assert result.exit_status == 0

@@ -29,6 +29,7 @@ MODES = {
 
 def _run(**options):
     name, args = PROGRAM
+    options.setdefault("cores", 1)  # (sampling is of one core: the full run is held to one)
     return run_program(str(path(name)), args, out=io.BytesIO(), err=io.BytesIO(), **options)
 
 
