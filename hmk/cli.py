@@ -245,12 +245,23 @@ def cmd_privileges(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(cores: list[int]) -> str:
+    """Core numbers as ranges: [1, 2, 3, 5] -> "1-3, 5"."""
+    runs: list[list[int]] = []
+    for n in cores:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+
+
 def _cores_of(result) -> str:
     """What a run ran on: its core type and clock, or its clusters' cores and the clock its
     cycles count (the boot core's)."""
-    clusters = result.run.get("clusters")
+    clusters, cores = result.run.get("clusters"), result.stats.get("sim.cores", 1)
     if not clusters:
-        return f"{result.run['core']} @ {result.ghz:g} GHz"
+        return f"{cores}x " * (cores > 1) + f"{result.run['core']} @ {result.ghz:g} GHz"
     mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
     return f"{mix}; cycles of the boot core's {result.ghz:g} GHz"
 
@@ -364,12 +375,24 @@ def _write_stats(path, program, argv, result) -> None:
 
 def _write_stacks(args, program, result) -> None:
     from hmk.report import flame  # noqa: PLC0415
+    from hmk.system.stacks import idle_cores  # noqa: PLC0415
 
     name = os.path.basename(program)
-    title = f"{name} on {result.run['system']}, {result.run['profile']} ({result.run['core']})"
+    on = _cores_of(result) if result.stats.get("sim.cores", 1) > 1 else result.run["core"]
+    title = f"{name} on {result.run['system']}, {result.run['profile']} ({on})"
     if args.flamegraph is not None:
+        # a core that only idled is a frame the width of the run: the picture leaves it out
+        # and says so (the folded and speedscope files keep every core)
+        idle = idle_cores(result.stacks)
+        drawn = (
+            {s: c for s, c in result.stacks.items() if int(s[0][5:]) not in idle}
+            if idle
+            else result.stacks
+        )
+        which = f"core{'s' * (len(idle) > 1)} {_numbers(idle)}"
+        shown = title + (f"; {which} idled throughout, not drawn" if idle else "")
         with written(args.flamegraph, "--flamegraph") as path:
-            flame.write_svg(result.stacks, path, title=title, ghz=result.ghz)
+            flame.write_svg(drawn, path, title=shown, ghz=result.ghz)
     if args.folded is not None:
         with written(args.folded, "--folded") as path:
             flame.write_folded(result.stacks, path)

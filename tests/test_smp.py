@@ -196,3 +196,21 @@ def test_call_stacks_of_each_core_add_up_to_the_cores_cycles(psum):
 def test_bad_core_counts_are_clear_errors(options, message):
     with pytest.raises(ValueError, match=message):
         run_program(path("hello"), [], profile=PROFILE, warnings=None, **options)
+
+
+def test_a_flame_graph_leaves_out_the_cores_that_only_idled(tmp_path, psum, capsys):
+    from hmk.cli import main  # noqa: PLC0415
+    from hmk.system.stacks import idle_cores  # noqa: PLC0415
+
+    svg, folded = tmp_path / "f.svg", tmp_path / "f.folded"
+    argv = ["run", "--quiet", "--profile", PROFILE, "--cores", "4", "--flamegraph", str(svg)]
+    assert main([*argv, "--folded", str(folded), str(psum), "sum", "2", "4096", "4"]) == 0
+    capsys.readouterr()
+    picture, kept = svg.read_text(), folded.read_text()
+    # two threads on cores 1 and 2 (the main thread waits on core 0): core 3 never ran
+    assert "core 3 idled throughout, not drawn" in picture and "(4x cortex-a72" in picture
+    assert "core:3" not in picture and "core:1" in picture and "core:2" in picture
+    assert "core:3;idle:idle" in kept  # the folded stacks keep every core
+    stacks = {("core:0", "user:main"): 5, ("core:1", "idle:idle"): 9, ("core:2", "idle:idle"): 3}
+    assert idle_cores({**stacks, ("core:2", "user:work"): 1}) == [1]
+    assert idle_cores({("user:main",): 5}) == []  # one core's stacks have no core frames

@@ -43,6 +43,19 @@ IDLE = ("idle:idle",)
 START = "user:(start-up)"  # kernel work before the program's first instruction (loading it)
 
 
+def idle_cores(stacks: dict) -> list[int]:
+    """The cores of a run's stacks (several cores: each under its `core:N` frame) that did
+    nothing but idle, by number; none for one core's stacks."""
+    busy, seen = set(), set()
+    for stack in stacks:
+        if stack and stack[0].startswith("core:"):
+            core = int(stack[0][5:])
+            seen.add(core)
+            if stack[1:] != IDLE:
+                busy.add(core)
+    return sorted(seen - busy)
+
+
 class Symbols:
     """Vectorized address -> function name for one program image."""
 
