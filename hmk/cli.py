@@ -384,11 +384,8 @@ def _write_stacks(args, program, result) -> None:
         # a core that only idled is a frame the width of the run: the picture leaves it out
         # and says so (the folded and speedscope files keep every core)
         idle = idle_cores(result.stacks)
-        drawn = (
-            {s: c for s, c in result.stacks.items() if int(s[0][5:]) not in idle}
-            if idle
-            else result.stacks
-        )
+        gone = {f"core:{n}" for n in idle}
+        drawn = {s: c for s, c in result.stacks.items() if s[0] not in gone}
         which = f"core{'s' * (len(idle) > 1)} {_numbers(idle)}"
         shown = title + (f"; {which} idled throughout, not drawn" if idle else "")
         with written(args.flamegraph, "--flamegraph") as path:

@@ -24,8 +24,7 @@ def summary(result, file=None) -> None:
     clusters = result.run.get("clusters")
     ipc = f"IPC {result.ipc:.2f}"
     if cores > 1:  # instructions per cycle of the cores' busy time (their clocks less idle)
-        busy = s.get("system.cpu0.cycles", 0) - s.get("kernel.cycles.idle", 0)
-        ipc = f"IPC {result.instructions / max(busy, 1):.2f} while busy"
+        ipc = f"IPC {result.instructions / max(s['sim.busy_cycles'], 1):.2f} while busy"
     if clusters and (estimate is None or exact):  # cores of several clusters
         mix = ", ".join(f"{name}:{n}" for name, n in clusters.items())
         print(

@@ -168,7 +168,8 @@ def powers(clusters: list) -> list[int]:
     out = []
     for c in clusters:
         volts = c.ghz * VOLTS_PER_GHZ
-        out.append(round(DYNAMIC_POWER.get(c.core.name, 379) * c.ghz * 1000 * volts**2))
+        coefficient = DYNAMIC_POWER.get(c.core.name, DYNAMIC_POWER["cortex-a77"])
+        out.append(round(coefficient * c.ghz * 1000 * volts**2))
     return out
 
 
